@@ -1,0 +1,123 @@
+import { sql } from 'kysely';
+import type { Db, Tx } from '../db/index.js';
+
+export interface AuditEntryInput {
+  actorUserId?: number | null;
+  actorOrgId?: number | null;
+  appId?: number | null;
+  grantId?: number | null;
+  action: string;
+  resourceId?: number | null;
+  targetType?: string | null;
+  targetId?: string | number | null;
+  purpose?: string | null;
+  decision: 'allow' | 'deny';
+  rowsReturned?: number | null;
+  fields?: string[] | null;
+  clientIp?: string | null;
+  detail?: Record<string, unknown>;
+}
+
+/** Appends one audit record inside the caller's transaction, so the action and its record commit together. */
+export async function appendAudit(trx: Tx | Db, e: AuditEntryInput): Promise<number> {
+  const row = await trx
+    .insertInto('audit_log')
+    .values({
+      actor_user_id: e.actorUserId ?? null,
+      actor_org_id: e.actorOrgId ?? null,
+      app_id: e.appId ?? null,
+      grant_id: e.grantId ?? null,
+      action: e.action,
+      resource_id: e.resourceId ?? null,
+      target_type: e.targetType ?? null,
+      target_id: e.targetId == null ? null : String(e.targetId),
+      purpose: e.purpose ?? null,
+      decision: e.decision,
+      rows_returned: e.rowsReturned ?? null,
+      fields: e.fields ?? null,
+      client_ip: e.clientIp ?? null,
+      detail: JSON.stringify(e.detail ?? {}),
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+export interface AuditFilter {
+  action?: string;
+  resourceId?: number;
+  appId?: number;
+  decision?: 'allow' | 'deny';
+  from?: string;
+  to?: string;
+  page: number;
+  pageSize: number;
+}
+
+export async function listAudit(db: Db, f: AuditFilter) {
+  let q = db
+    .selectFrom('audit_log as a')
+    .leftJoin('app_user as u', 'u.id', 'a.actor_user_id')
+    .leftJoin('org as o', 'o.id', 'a.actor_org_id')
+    .leftJoin('app as p', 'p.id', 'a.app_id')
+    .leftJoin('resource as r', 'r.id', 'a.resource_id');
+  if (f.action) q = q.where('a.action', '=', f.action);
+  if (f.resourceId) q = q.where('a.resource_id', '=', f.resourceId);
+  if (f.appId) q = q.where('a.app_id', '=', f.appId);
+  if (f.decision) q = q.where('a.decision', '=', f.decision);
+  if (f.from) q = q.where('a.occurred_at', '>=', new Date(f.from));
+  if (f.to) q = q.where('a.occurred_at', '<', new Date(f.to));
+  const [{ total }] = await q.select(sql<number>`count(*)::int`.as('total')).execute();
+  const rows = await q
+    .select([
+      'a.id',
+      'a.occurred_at',
+      'a.actor_user_id',
+      'u.username',
+      'u.display_name',
+      'a.actor_org_id',
+      'o.name as org_name',
+      'a.app_id',
+      'p.name as app_name',
+      'a.grant_id',
+      'a.action',
+      'a.resource_id',
+      'r.code as resource_code',
+      'r.name as resource_name',
+      'a.target_type',
+      'a.target_id',
+      'a.purpose',
+      'a.decision',
+      'a.rows_returned',
+      'a.fields',
+      'a.client_ip',
+      'a.detail',
+    ])
+    .orderBy('a.id', 'desc')
+    .limit(f.pageSize)
+    .offset((f.page - 1) * f.pageSize)
+    .execute();
+  return {
+    total,
+    items: rows.map((r) => ({
+      id: r.id,
+      occurredAt: r.occurred_at,
+      actor: r.actor_user_id
+        ? { id: r.actor_user_id, username: r.username, displayName: r.display_name }
+        : null,
+      org: r.actor_org_id ? { id: r.actor_org_id, name: r.org_name } : null,
+      app: r.app_id ? { id: r.app_id, name: r.app_name } : null,
+      grantId: r.grant_id,
+      action: r.action,
+      resource: r.resource_id ? { id: r.resource_id, code: r.resource_code, name: r.resource_name } : null,
+      targetType: r.target_type,
+      targetId: r.target_id,
+      purpose: r.purpose,
+      decision: r.decision,
+      rowsReturned: r.rows_returned,
+      fields: r.fields,
+      clientIp: r.client_ip,
+      detail: r.detail,
+    })),
+  };
+}

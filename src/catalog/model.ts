@@ -1,0 +1,168 @@
+import type { Actor } from '../context.js';
+import { hasRole } from '../context.js';
+import type { ErrorDetail } from '../http/errors.js';
+import type { Profile } from '../profiles/model.js';
+
+export const FIELD_TYPES = ['string', 'integer', 'decimal', 'date', 'datetime', 'boolean'] as const;
+export type FieldType = (typeof FIELD_TYPES)[number];
+export const MASKINGS = ['none', 'idNumber', 'name', 'phone', 'address', 'creditCode', 'partial'] as const;
+export type Masking = (typeof MASKINGS)[number];
+export const VALIDATORS = ['idNumber', 'creditCode', 'mobilePhone'] as const;
+export type Validator = (typeof VALIDATORS)[number];
+export const SHARE_TYPES = ['unconditional', 'conditional', 'none'] as const;
+export const OPEN_TYPES = ['open', 'onApplication', 'closed'] as const;
+export const SHARE_METHODS = ['api', 'table', 'file'] as const;
+export const CATALOG_LEVELS = ['city', 'department', 'section'] as const;
+export const CLASSIFICATIONS = ['base', 'theme', 'department'] as const;
+export const UPDATE_CYCLES = [
+  'realtime',
+  'daily',
+  'weekly',
+  'monthly',
+  'quarterly',
+  'yearly',
+  'irregular',
+] as const;
+export const SECURITY_LEVELS = ['general', 'important', 'core'] as const;
+
+export interface FieldDef {
+  code: string;
+  name: string;
+  type: FieldType;
+  length?: number | null;
+  required: boolean;
+  isKey: boolean;
+  personal: boolean;
+  sensitive: boolean;
+  masking: Masking;
+  validator?: Validator | null;
+}
+
+export interface ResourceInput {
+  name: string;
+  summary: string;
+  classification: (typeof CLASSIFICATIONS)[number];
+  topic?: string;
+  catalogLevel: (typeof CATALOG_LEVELS)[number];
+  shareType: (typeof SHARE_TYPES)[number];
+  shareConditions?: string | null;
+  legalBasis?: string | null;
+  shareMethod: (typeof SHARE_METHODS)[number];
+  openType: (typeof OPEN_TYPES)[number];
+  updateCycle: (typeof UPDATE_CYCLES)[number];
+  securityLevel: (typeof SECURITY_LEVELS)[number];
+  keywords?: string[];
+  sectionId?: number | null;
+  fields: FieldDef[];
+}
+
+export const FIELD_CODE = /^[a-z][a-zA-Z0-9]{0,39}$/;
+
+/** Rules a resource registration must satisfy beyond its JSON schema. Returns every violation, not just the first. */
+export function checkResourceInput(input: ResourceInput, profile: Profile): ErrorDetail[] {
+  const errors: ErrorDetail[] = [];
+  const blank = (s: string | null | undefined) => !s || s.trim() === '';
+  if (input.shareType !== 'unconditional' && profile.sharing.conditionalNeedsLegalBasis) {
+    // DG Art 19, XT Art 23, SY Art 23, GD Art 18: without a legal basis the resource is shared unconditionally
+    if (blank(input.legalBasis))
+      errors.push({
+        field: 'legalBasis',
+        reason: 'conditional or not-shared resources need a legal basis (DG Art 19)',
+      });
+  }
+  if (input.shareType === 'conditional' && blank(input.shareConditions)) {
+    // DG Art 19: the provider states the concrete conditions
+    errors.push({
+      field: 'shareConditions',
+      reason: 'a conditional resource states its share conditions (DG Art 19)',
+    });
+  }
+  if (input.shareType === 'none' && input.openType !== 'closed') {
+    errors.push({ field: 'openType', reason: 'a not-shared resource cannot be open (catalog guideline)' });
+  }
+  const codes = new Set<string>();
+  input.fields.forEach((f, i) => {
+    const at = `fields[${i}].code`;
+    if (!FIELD_CODE.test(f.code))
+      errors.push({ field: at, reason: `field code "${f.code}" must match ${FIELD_CODE.source}` });
+    if (codes.has(f.code)) errors.push({ field: at, reason: `duplicate field code "${f.code}"` });
+    codes.add(f.code);
+    if (f.isKey && f.type !== 'string' && f.type !== 'integer') {
+      errors.push({ field: `fields[${i}].type`, reason: 'a key field is a string or an integer' });
+    }
+    if (f.validator && f.type !== 'string') {
+      errors.push({ field: `fields[${i}].validator`, reason: 'validators apply to string fields' });
+    }
+  });
+  if (!input.fields.some((f) => f.isKey)) {
+    // XT Art 15: records carry a key identifier (ID number, credit code…)
+    errors.push({ field: 'fields', reason: 'at least one field is the record key (XT Art 15)' });
+  }
+  return errors;
+}
+
+/** GB/T 43697: a resource is graded at least as high as its personal/sensitive fields demand (就高从严). */
+export function minimumSecurityLevel(fields: FieldDef[]): 'general' | 'important' {
+  return fields.some((f) => f.sensitive) ? 'important' : 'general';
+}
+
+const SQL_TYPES: Record<FieldType, string> = {
+  string: 'text',
+  integer: 'bigint',
+  decimal: 'numeric',
+  date: 'date',
+  datetime: 'timestamptz',
+  boolean: 'boolean',
+};
+
+/** Data tables get generated identifiers only: user text never becomes SQL. */
+export function dataTableName(resourceId: number): string {
+  return `ds.r_${resourceId}`;
+}
+
+export function columnName(ordinal: number): string {
+  return `c${ordinal}`;
+}
+
+export function dataTableDdl(resourceId: number, fields: FieldDef[]): string {
+  const cols = fields.map((f, i) => `${columnName(i + 1)} ${SQL_TYPES[f.type]}`).join(',\n  ');
+  // _key is the distribution key for Citus; no foreign keys from data tables.
+  // _seq pages the data API: a cursor must not reveal the (personal) record key.
+  return `CREATE TABLE ${dataTableName(resourceId)} (
+  _key text PRIMARY KEY,
+  _seq bigint GENERATED ALWAYS AS IDENTITY,
+  _version integer NOT NULL DEFAULT 1,
+  _valid_from timestamptz NOT NULL DEFAULT now(),
+  _batch_id bigint NOT NULL,
+  _hash text NOT NULL,
+  ${cols}
+);
+CREATE INDEX r_${resourceId}_seq ON ${dataTableName(resourceId)} (_seq)`;
+}
+
+// ---- who may do what (DG Art 11: catalog levels decide visibility) ----
+
+/** City- and department-level entries are visible to every department; section-level ones only inside the provider (DG Art 11). */
+export function canSeeResource(actor: Actor, r: { catalogLevel: string; providerOrgId: number }): boolean {
+  if (r.catalogLevel !== 'section') return true;
+  if (actor.orgId === r.providerOrgId) return true;
+  return hasRole(actor, 'platform_admin', 'authority_reviewer', 'auditor');
+}
+
+export function seesAllSectionEntries(actor: Actor): boolean {
+  return hasRole(actor, 'platform_admin', 'authority_reviewer', 'auditor');
+}
+
+/** A department registers its own resources (DG Art 9: the provider compiles its catalog). */
+export function canRegisterResource(actor: Actor): boolean {
+  return hasRole(actor, 'data_officer');
+}
+
+/** Only the provider (数源部门) loads data into its resource (一数一源, DG Art 15). */
+export function canLoadData(actor: Actor, r: { providerOrgId: number }): boolean {
+  return actor.orgId === r.providerOrgId && hasRole(actor, 'data_officer');
+}
+
+export function canPreviewData(actor: Actor, r: { providerOrgId: number }): boolean {
+  return actor.orgId === r.providerOrgId && hasRole(actor, 'data_officer', 'section_head');
+}

@@ -1,0 +1,205 @@
+import { type SelectQueryBuilder, sql } from 'kysely';
+import type { DB, Db, Tx } from '../db/index.js';
+import { columnName, type FieldDef, type ResourceInput } from './model.js';
+
+const RESOURCE_COLUMNS = [
+  'r.id',
+  'r.code',
+  'r.name',
+  'r.summary',
+  'r.provider_org_id',
+  'o.name as provider_name',
+  'r.section_id',
+  'r.classification',
+  'r.topic',
+  'r.catalog_level',
+  'r.format',
+  'r.share_type',
+  'r.share_conditions',
+  'r.legal_basis',
+  'r.share_method',
+  'r.open_type',
+  'r.update_cycle',
+  'r.security_level',
+  'r.keywords',
+  'r.status',
+  'r.version',
+  'r.data_table',
+  'r.row_count',
+  'r.last_ingest_at',
+  'r.created_at',
+  'r.updated_at',
+] as const;
+
+function baseQuery(db: Db | Tx) {
+  return db.selectFrom('resource as r').innerJoin('org as o', 'o.id', 'r.provider_org_id');
+}
+
+type ResourceRow = Awaited<ReturnType<typeof getResourceRow>>;
+
+export function resourceView(r: NonNullable<ResourceRow>) {
+  return {
+    id: r.id,
+    code: r.code,
+    name: r.name,
+    summary: r.summary,
+    provider: { id: r.provider_org_id, name: r.provider_name },
+    sectionId: r.section_id,
+    classification: r.classification,
+    topic: r.topic,
+    catalogLevel: r.catalog_level,
+    format: r.format,
+    shareType: r.share_type,
+    shareConditions: r.share_conditions,
+    legalBasis: r.legal_basis,
+    shareMethod: r.share_method,
+    openType: r.open_type,
+    updateCycle: r.update_cycle,
+    securityLevel: r.security_level,
+    keywords: r.keywords,
+    status: r.status,
+    version: r.version,
+    rowCount: r.row_count,
+    lastIngestAt: r.last_ingest_at,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+export async function getResourceRow(db: Db | Tx, id: number) {
+  return baseQuery(db).select(RESOURCE_COLUMNS).where('r.id', '=', id).executeTakeFirst();
+}
+
+export async function getFields(db: Db | Tx, resourceId: number) {
+  const rows = await db
+    .selectFrom('resource_field')
+    .selectAll()
+    .where('resource_id', '=', resourceId)
+    .orderBy('ordinal')
+    .execute();
+  return rows.map((f) => ({
+    ordinal: f.ordinal,
+    code: f.code,
+    name: f.name,
+    type: f.type as FieldDef['type'],
+    length: f.length,
+    required: f.required,
+    isKey: f.is_key,
+    personal: f.personal,
+    sensitive: f.sensitive,
+    masking: f.masking as FieldDef['masking'],
+    validator: f.validator as FieldDef['validator'],
+    columnName: f.column_name,
+  }));
+}
+
+export type StoredField = Awaited<ReturnType<typeof getFields>>[number];
+
+export interface ResourceFilter {
+  q?: string;
+  providerOrgId?: number;
+  shareType?: string;
+  /** null: the caller sees every section-level entry; else only its own org's. */
+  sectionLevelOrgId: number | null;
+  page: number;
+  pageSize: number;
+}
+
+export async function listResources(db: Db, f: ResourceFilter) {
+  const where = <O>(q: SelectQueryBuilder<DB & { r: DB['resource']; o: DB['org'] }, 'r' | 'o', O>) => {
+    let w = q.where('r.status', '=', 'published');
+    if (f.sectionLevelOrgId !== null) {
+      const orgId = f.sectionLevelOrgId;
+      w = w.where((eb) =>
+        eb.or([eb('r.catalog_level', '<>', 'section'), eb('r.provider_org_id', '=', orgId)]),
+      );
+    }
+    if (f.providerOrgId) w = w.where('r.provider_org_id', '=', f.providerOrgId);
+    if (f.shareType) w = w.where('r.share_type', '=', f.shareType as 'conditional');
+    if (f.q) {
+      const like = `%${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      w = w.where((eb) =>
+        eb.or([
+          eb('r.name', 'ilike', like),
+          eb('r.summary', 'ilike', like),
+          eb('r.code', 'ilike', like),
+          eb('o.name', 'ilike', like),
+          eb(sql<string>`array_to_string(r.keywords, ' ')`, 'ilike', like),
+        ]),
+      );
+    }
+    return w;
+  };
+  const [{ total }] = await where(baseQuery(db).select(sql<number>`count(*)::int`.as('total'))).execute();
+  const rows = await where(baseQuery(db).select(RESOURCE_COLUMNS))
+    .orderBy('r.id')
+    .limit(f.pageSize)
+    .offset((f.page - 1) * f.pageSize)
+    .execute();
+  return { total, items: rows.map(resourceView) };
+}
+
+export async function nextResourceCode(trx: Tx, providerOrgId: number, orgCode: string): Promise<string> {
+  const { n } = await trx
+    .selectFrom('resource')
+    .select(sql<number>`count(*)::int`.as('n'))
+    .where('provider_org_id', '=', providerOrgId)
+    .executeTakeFirstOrThrow();
+  for (let i = n + 1; ; i++) {
+    const code = `${orgCode}-${String(i).padStart(3, '0')}`;
+    const taken = await trx.selectFrom('resource').select('id').where('code', '=', code).executeTakeFirst();
+    if (!taken) return code;
+  }
+}
+
+export async function insertResource(
+  trx: Tx,
+  input: ResourceInput,
+  meta: { code: string; providerOrgId: number; createdBy: number | null },
+): Promise<number> {
+  const { id } = await trx
+    .insertInto('resource')
+    .values({
+      code: meta.code,
+      name: input.name,
+      summary: input.summary,
+      provider_org_id: meta.providerOrgId,
+      section_id: input.sectionId ?? null,
+      classification: input.classification,
+      topic: input.topic ?? '',
+      catalog_level: input.catalogLevel,
+      format: 'table',
+      share_type: input.shareType,
+      share_conditions: input.shareConditions ?? null,
+      legal_basis: input.legalBasis ?? null,
+      share_method: input.shareMethod,
+      open_type: input.openType,
+      update_cycle: input.updateCycle,
+      security_level: input.securityLevel,
+      keywords: input.keywords ?? [],
+      created_by: meta.createdBy,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  await trx
+    .insertInto('resource_field')
+    .values(
+      input.fields.map((f, i) => ({
+        resource_id: id,
+        ordinal: i + 1,
+        code: f.code,
+        name: f.name,
+        type: f.type,
+        length: f.length ?? null,
+        required: f.required || f.isKey,
+        is_key: f.isKey,
+        personal: f.personal,
+        sensitive: f.sensitive,
+        masking: f.masking,
+        validator: f.validator ?? null,
+        column_name: columnName(i + 1),
+      })),
+    )
+    .execute();
+  return id;
+}

@@ -1,0 +1,55 @@
+import path from 'node:path';
+
+/** Every setting govshare reads, from environment variables, with defaults that work on a laptop. */
+export interface Config {
+  port: number;
+  host: string;
+  /** PostgreSQL server URL; when empty govshare runs on embedded PGlite in `dataDir`. */
+  databaseUrl: string | null;
+  dataDir: string;
+  /** Regulation profile id, see src/profiles. */
+  profile: string;
+  /** `auto` loads the demo city into an empty database; `off` never does. */
+  demo: 'auto' | 'off';
+  demoPopulationRows: number;
+  demoEntityRows: number;
+  /** Optional Redis for state shared by several nodes (login rate limits). */
+  redisUrl: string | null;
+  dbPoolSize: number;
+  sessionTtlHours: number;
+  secureCookies: boolean;
+  loginRateLimitPerMinute: number;
+  logLevel: string;
+  /** Built web console; served at / when present. */
+  webDir: string;
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  return n;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const demo = env.DEMO ?? 'auto';
+  if (demo !== 'auto' && demo !== 'off') throw new Error(`DEMO must be "auto" or "off", got "${demo}"`);
+  return {
+    port: int(env, 'PORT', 8080),
+    host: env.HOST || '0.0.0.0',
+    databaseUrl: env.DATABASE_URL || null,
+    dataDir: path.resolve(env.GOVSHARE_DATA_DIR || 'data'),
+    profile: env.PROFILE || 'dongguan-2020',
+    demo,
+    demoPopulationRows: int(env, 'DEMO_POPULATION_ROWS', 100_000),
+    demoEntityRows: int(env, 'DEMO_ENTITY_ROWS', 20_000),
+    redisUrl: env.REDIS_URL || null,
+    dbPoolSize: int(env, 'DB_POOL_SIZE', 20),
+    sessionTtlHours: int(env, 'SESSION_TTL_HOURS', 12),
+    secureCookies: env.SECURE_COOKIES === 'true',
+    loginRateLimitPerMinute: int(env, 'LOGIN_RATE_LIMIT', 10),
+    logLevel: env.LOG_LEVEL || 'info',
+    webDir: path.resolve(env.GOVSHARE_WEB_DIR || 'web/dist'),
+  };
+}

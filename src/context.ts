@@ -1,0 +1,39 @@
+import type { WorkdayCalendar } from './calendar/model.js';
+import type { Config } from './config.js';
+import type { Database, Db } from './db/index.js';
+import type { Profile } from './profiles/model.js';
+
+/** What every service needs, built once at boot and passed down explicitly. */
+export interface AppContext {
+  config: Config;
+  database: Database;
+  db: Db;
+  profile: Profile;
+  calendar: WorkdayCalendar;
+}
+
+/** The signed-in person a console request acts for. */
+export interface Actor {
+  id: number;
+  username: string;
+  displayName: string;
+  orgId: number;
+  orgKind: 'authority' | 'department' | 'enterprise';
+  sectionId: number | null;
+  roles: Role[];
+  clientIp: string | null;
+}
+
+export const ROLES = [
+  'platform_admin',
+  'authority_reviewer',
+  'data_officer',
+  'section_head',
+  'consumer_staff',
+  'auditor',
+] as const;
+export type Role = (typeof ROLES)[number];
+
+export function hasRole(actor: Actor, ...roles: Role[]): boolean {
+  return roles.some((r) => actor.roles.includes(r));
+}

@@ -1,0 +1,94 @@
+import fs from 'node:fs';
+import { PGlite, types } from '@electric-sql/pglite';
+import { Kysely, type Migration, Migrator, PostgresDialect, type Transaction } from 'kysely';
+import pg from 'pg';
+import * as m001 from './migrations/001_foundation.js';
+import { Lock, PGliteDialect, pgliteQuery } from './pglite-dialect.js';
+import type { DB } from './schema.js';
+
+export type { DB } from './schema.js';
+export type Tx = Transaction<DB>;
+export type Db = Kysely<DB>;
+
+// Ids fit in a JS number; dates stay 'YYYY-MM-DD' strings so no time zone shifts a deadline.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
+
+export interface Database {
+  db: Db;
+  kind: 'pglite' | 'postgres';
+  /** One statement outside Kysely, for hot paths: a named prepared statement on PostgreSQL. */
+  query<R>(text: string, values: unknown[], name?: string): Promise<{ rows: R[] }>;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  databaseUrl: string | null;
+  /** PGlite data directory, or `memory://` */
+  dataDir: string;
+  poolSize?: number;
+}
+
+export async function openDatabase(opts: OpenOptions): Promise<Database> {
+  if (opts.databaseUrl) {
+    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 20 });
+    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+    return {
+      db,
+      kind: 'postgres',
+      query: async <R>(text: string, values: unknown[], name?: string) => {
+        const r = await pool.query({ text, values, name });
+        return { rows: r.rows as R[] };
+      },
+      close: () => db.destroy(),
+    };
+  }
+  if (!opts.dataDir.startsWith('memory://')) fs.mkdirSync(opts.dataDir, { recursive: true });
+  const lite = await PGlite.create(opts.dataDir, {
+    // ids fit in a JS number; dates stay 'YYYY-MM-DD' strings, as on the pg path
+    parsers: { [types.INT8]: (v: string) => Number(v), [types.DATE]: (v: string) => v },
+  });
+  const lock = new Lock();
+  const db = new Kysely<DB>({ dialect: new PGliteDialect(lite, lock) });
+  return {
+    db,
+    kind: 'pglite',
+    query: async <R>(text: string, values: unknown[]) => {
+      const release = await lock.acquire();
+      try {
+        return await pgliteQuery<R>(lite, text, values);
+      } finally {
+        release();
+      }
+    },
+    close: async () => {
+      await db.destroy();
+      await lite.close();
+    },
+  };
+}
+
+const MIGRATIONS: Record<string, Migration> = {
+  '001_foundation': m001,
+};
+
+export async function migrate(db: Db): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => MIGRATIONS },
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${String(error)}`);
+  }
+}
+
+/**
+ * Runs `fn` in a transaction, or inside the caller's when `db` already is one. Use cases compose this way:
+ * the demo loader runs many use cases in one transaction, so a crash leaves no half-loaded city.
+ */
+export function inTx<T>(db: Db | Tx, fn: (trx: Tx) => Promise<T>): Promise<T> {
+  if (db.isTransaction) return fn(db as Tx);
+  return db.transaction().execute(fn);
+}

@@ -1,0 +1,213 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/** Table types for Kysely. Per-resource data tables (schema `ds`) are generated at run time and queried with raw SQL. */
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export interface JurisdictionTable {
+  code: string;
+  name: string;
+  level: 'province' | 'city' | 'county' | 'town';
+  parent_code: string | null;
+}
+
+export interface OrgTable {
+  id: Generated<number>;
+  code: string;
+  name: string;
+  short_name: string;
+  kind: 'authority' | 'department' | 'enterprise';
+  jurisdiction_code: string;
+  credit_code: string | null;
+  created_at: Generated<Date>;
+}
+
+export interface SectionTable {
+  id: Generated<number>;
+  org_id: number;
+  code: string;
+  name: string;
+}
+
+export interface UserTable {
+  id: Generated<number>;
+  username: string;
+  display_name: string;
+  org_id: number;
+  section_id: number | null;
+  roles: string[];
+  password_hash: string;
+  disabled: Generated<boolean>;
+  created_at: Generated<Date>;
+}
+
+export interface SessionTable {
+  token_hash: string;
+  user_id: number;
+  created_at: Generated<Date>;
+  expires_at: Timestamp;
+}
+
+export interface AppTable {
+  id: Generated<number>;
+  org_id: number;
+  name: string;
+  description: string;
+  key_prefix: string;
+  key_hash: string;
+  status: Generated<'active' | 'revoked'>;
+  created_by: number | null;
+  created_at: Generated<Date>;
+  revoked_at: Date | null;
+}
+
+export interface ResourceTable {
+  id: Generated<number>;
+  code: string;
+  name: string;
+  summary: string;
+  provider_org_id: number;
+  section_id: number | null;
+  classification: 'base' | 'theme' | 'department';
+  topic: string;
+  catalog_level: 'city' | 'department' | 'section';
+  format: string;
+  share_type: 'unconditional' | 'conditional' | 'none';
+  share_conditions: string | null;
+  legal_basis: string | null;
+  share_method: 'api' | 'table' | 'file';
+  open_type: 'open' | 'onApplication' | 'closed';
+  update_cycle: string;
+  security_level: 'general' | 'important' | 'core';
+  keywords: string[];
+  status: Generated<'draft' | 'published' | 'retired'>;
+  version: Generated<number>;
+  data_table: string | null;
+  row_count: Generated<number>;
+  last_ingest_at: Date | null;
+  created_by: number | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface ResourceFieldTable {
+  resource_id: number;
+  ordinal: number;
+  code: string;
+  name: string;
+  type: string;
+  length: number | null;
+  required: boolean;
+  is_key: boolean;
+  personal: boolean;
+  sensitive: boolean;
+  masking: string;
+  validator: string | null;
+  column_name: string;
+}
+
+export interface IngestBatchTable {
+  id: Generated<number>;
+  resource_id: number;
+  source: 'upload' | 'demo' | 'api';
+  filename: string | null;
+  status: 'committed' | 'rejected';
+  rows_total: number;
+  rows_inserted: number;
+  rows_updated: number;
+  error_count: number;
+  errors: ColumnType<unknown, string, string>;
+  created_by: number | null;
+  created_at: Generated<Date>;
+}
+
+export interface ShareRequestTable {
+  id: Generated<number>;
+  resource_id: number;
+  consumer_org_id: number;
+  app_id: number;
+  requester_id: number;
+  purpose: string;
+  scenario: string | null;
+  fields: string[];
+  valid_until: string;
+  profile_id: string;
+  status: Generated<'pending' | 'approved' | 'rejected' | 'withdrawn'>;
+  current_step: Generated<number>;
+  submitted_at: Generated<Date>;
+  due_date: string | null;
+  decided_at: Date | null;
+  grant_id: number | null;
+}
+
+export interface ShareRequestStepTable {
+  request_id: number;
+  step_index: number;
+  key: string;
+  actor: 'authority' | 'provider';
+  deadline_amount: number;
+  deadline_unit: 'WD' | 'd';
+  article: string;
+  started_on: string | null;
+  due_date: string | null;
+  decision: 'approved' | 'rejected' | null;
+  decided_by: number | null;
+  decided_at: Date | null;
+  comment: string | null;
+}
+
+export interface ShareGrantTable {
+  id: Generated<number>;
+  request_id: number | null;
+  resource_id: number;
+  consumer_org_id: number;
+  app_id: number;
+  fields: string[];
+  purpose: string;
+  valid_from: Generated<Date>;
+  valid_until: Timestamp;
+  status: Generated<'active' | 'revoked'>;
+  created_at: Generated<Date>;
+  revoked_at: Date | null;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  occurred_at: Generated<Date>;
+  actor_user_id: number | null;
+  actor_org_id: number | null;
+  app_id: number | null;
+  grant_id: number | null;
+  action: string;
+  resource_id: number | null;
+  target_type: string | null;
+  target_id: string | null;
+  purpose: string | null;
+  decision: 'allow' | 'deny';
+  rows_returned: number | null;
+  fields: string[] | null;
+  client_ip: string | null;
+  detail: ColumnType<unknown, string | undefined, never>;
+}
+
+export interface PlatformStateTable {
+  key: string;
+  value: ColumnType<unknown, string, string>;
+  updated_at: Generated<Date>;
+}
+
+export interface DB {
+  platform_state: PlatformStateTable;
+  jurisdiction: JurisdictionTable;
+  org: OrgTable;
+  section: SectionTable;
+  app_user: UserTable;
+  session: SessionTable;
+  app: AppTable;
+  resource: ResourceTable;
+  resource_field: ResourceFieldTable;
+  ingest_batch: IngestBatchTable;
+  share_request: ShareRequestTable;
+  share_request_step: ShareRequestStepTable;
+  share_grant: ShareGrantTable;
+  audit_log: AuditLogTable;
+}

@@ -1,0 +1,69 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Actor, AppContext, Role } from '../context.js';
+import { hasRole } from '../context.js';
+import { AppError } from './errors.js';
+
+export const SESSION_COOKIE = 'gs_session';
+
+export function sha256Hex(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
+}
+
+export function newSecret(bytes = 32): string {
+  return randomBytes(bytes).toString('base64url');
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    actor: Actor | null;
+  }
+}
+
+/** Resolves the session cookie to an Actor; routes then ask `requireActor` / `requireRole`. */
+export async function resolveActor(ctx: AppContext, req: FastifyRequest): Promise<Actor | null> {
+  const token = req.cookies?.[SESSION_COOKIE];
+  if (!token) return null;
+  const row = await ctx.db
+    .selectFrom('session as s')
+    .innerJoin('app_user as u', 'u.id', 's.user_id')
+    .innerJoin('org as o', 'o.id', 'u.org_id')
+    .select(['u.id', 'u.username', 'u.display_name', 'u.org_id', 'o.kind', 'u.section_id', 'u.roles'])
+    .where('s.token_hash', '=', sha256Hex(token))
+    .where('s.expires_at', '>', new Date())
+    .where('u.disabled', '=', false)
+    .executeTakeFirst();
+  if (!row) return null;
+  return {
+    id: row.id,
+    username: row.username,
+    displayName: row.display_name,
+    orgId: row.org_id,
+    orgKind: row.kind,
+    sectionId: row.section_id,
+    roles: row.roles as Role[],
+    clientIp: req.ip,
+  };
+}
+
+export function requireActor(req: FastifyRequest): Actor {
+  if (!req.actor) throw new AppError('UNAUTHENTICATED');
+  return req.actor;
+}
+
+export function requireRole(req: FastifyRequest, ...roles: Role[]): Actor {
+  const actor = requireActor(req);
+  if (!hasRole(actor, ...roles))
+    throw new AppError('FORBIDDEN', [{ reason: `requires one of: ${roles.join(', ')}` }]);
+  return actor;
+}
+
+export function setSessionCookie(ctx: AppContext, reply: FastifyReply, token: string, expires: Date): void {
+  reply.setCookie(SESSION_COOKIE, token, {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: ctx.config.secureCookies,
+    expires,
+  });
+}

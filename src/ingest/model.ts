@@ -1,0 +1,131 @@
+import { createHash } from 'node:crypto';
+import type { FieldDef } from '../catalog/model.js';
+import type { ErrorDetail } from '../http/errors.js';
+import { isValidCreditCode, isValidIdNumber, isValidMobilePhone } from './checksums.js';
+
+export interface ParsedBatch {
+  /** One entry per accepted row: normalised text values in field order (null = empty). */
+  rows: (string | null)[][];
+  keys: string[];
+  hashes: string[];
+  errors: ErrorDetail[];
+  errorCount: number;
+}
+
+/** At most this many row errors are returned; the count is always exact. */
+export const MAX_REPORTED_ERRORS = 1000;
+
+const INTEGER = /^[+-]?\d{1,18}$/;
+const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
+const DATE = /^(\d{4})[-/](\d{1,2})[-/](\d{1,2})$/;
+const TRUE = new Set(['true', '1', '是', 'y', 'yes', 't']);
+const FALSE = new Set(['false', '0', '否', 'n', 'no', 'f']);
+
+function normaliseDate(s: string): string | null {
+  const m = DATE.exec(s);
+  if (!m) return null;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const dt = new Date(Date.UTC(y, mo - 1, d));
+  if (dt.getUTCFullYear() !== y || dt.getUTCMonth() !== mo - 1 || dt.getUTCDate() !== d) return null;
+  return `${m[1]}-${String(mo).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+}
+
+/** Checks one value against its field; returns the normalised text or an error reason. */
+export function normaliseValue(f: FieldDef, raw: string): { value: string | null } | { reason: string } {
+  const s = raw.trim();
+  if (s === '') return f.required || f.isKey ? { reason: 'required value is empty' } : { value: null };
+  switch (f.type) {
+    case 'string':
+      if (f.length && Array.from(s).length > f.length)
+        return { reason: `longer than ${f.length} characters` };
+      if (f.validator === 'idNumber' && !isValidIdNumber(s.toUpperCase()))
+        return { reason: 'not a valid citizen ID number (GB 11643 check digit)' };
+      if (f.validator === 'creditCode' && !isValidCreditCode(s.toUpperCase()))
+        return { reason: 'not a valid unified social credit code (GB 32100 check character)' };
+      if (f.validator === 'mobilePhone' && !isValidMobilePhone(s))
+        return { reason: 'not a valid mobile phone number' };
+      return { value: f.validator === 'idNumber' || f.validator === 'creditCode' ? s.toUpperCase() : s };
+    case 'integer':
+      return INTEGER.test(s) ? { value: String(BigInt(s)) } : { reason: 'not an integer' };
+    case 'decimal':
+      return DECIMAL.test(s) ? { value: s } : { reason: 'not a number' };
+    case 'date': {
+      const d = normaliseDate(s);
+      return d ? { value: d } : { reason: 'not a date (YYYY-MM-DD)' };
+    }
+    case 'datetime': {
+      const t = Date.parse(s);
+      return Number.isNaN(t)
+        ? { reason: 'not a date-time (ISO 8601)' }
+        : { value: new Date(t).toISOString() };
+    }
+    case 'boolean': {
+      const l = s.toLowerCase();
+      if (TRUE.has(l)) return { value: 'true' };
+      if (FALSE.has(l)) return { value: 'false' };
+      return { reason: 'not a boolean (true/false/是/否)' };
+    }
+  }
+}
+
+/**
+ * Maps a CSV header to field positions. Columns may be named by field code or Chinese name;
+ * unknown columns and missing required fields are errors, so a file meant for another resource is refused whole.
+ */
+export function mapHeader(header: string[], fields: FieldDef[]): { map: number[]; errors: ErrorDetail[] } {
+  const errors: ErrorDetail[] = [];
+  const map = fields.map(() => -1);
+  header.forEach((h, col) => {
+    const name = h.trim();
+    const idx = fields.findIndex((f) => f.code === name || f.name === name);
+    if (idx < 0) errors.push({ row: 0, field: name, reason: 'column matches no field of this resource' });
+    else if (map[idx] >= 0) errors.push({ row: 0, field: fields[idx].code, reason: 'column appears twice' });
+    else map[idx] = col;
+  });
+  fields.forEach((f, i) => {
+    if (map[i] < 0 && (f.required || f.isKey))
+      errors.push({ row: 0, field: f.code, reason: 'required column is missing' });
+  });
+  return { map, errors };
+}
+
+export function recordHash(values: (string | null)[]): string {
+  return createHash('sha256').update(JSON.stringify(values)).digest('base64url').slice(0, 22);
+}
+
+/** Validates every row; keys must be unique within the batch. Row numbers are 1-based data rows (the header is row 0). */
+export function validateRows(records: string[][], map: number[], fields: FieldDef[]): ParsedBatch {
+  const out: ParsedBatch = { rows: [], keys: [], hashes: [], errors: [], errorCount: 0 };
+  const keyIdx = fields.map((f, i) => (f.isKey ? i : -1)).filter((i) => i >= 0);
+  const seen = new Map<string, number>();
+  const fail = (row: number, field: string | undefined, reason: string) => {
+    out.errorCount++;
+    if (out.errors.length < MAX_REPORTED_ERRORS) out.errors.push({ row, field, reason });
+  };
+  for (let r = 0; r < records.length; r++) {
+    const rec = records[r];
+    const rowNo = r + 1;
+    const values: (string | null)[] = new Array(fields.length);
+    let ok = true;
+    for (let i = 0; i < fields.length; i++) {
+      const col = map[i];
+      const res = normaliseValue(fields[i], col >= 0 ? (rec[col] ?? '') : '');
+      if ('reason' in res) {
+        fail(rowNo, fields[i].code, res.reason);
+        ok = false;
+      } else values[i] = res.value;
+    }
+    if (!ok) continue;
+    const key = keyIdx.map((i) => values[i]).join('|');
+    const first = seen.get(key);
+    if (first !== undefined) {
+      fail(rowNo, fields[keyIdx[0]].code, `duplicate key, same as row ${first}`);
+      continue;
+    }
+    seen.set(key, rowNo);
+    out.rows.push(values);
+    out.keys.push(key);
+    out.hashes.push(recordHash(values));
+  }
+  return out;
+}

@@ -1,0 +1,50 @@
+import { Redis } from 'ioredis';
+import { isEmpty, openContext } from './boot.js';
+import { loadConfig } from './config.js';
+import { loadDemoCity } from './demo/load.js';
+import { buildApp } from './http/app.js';
+
+const t0 = Date.now();
+const config = loadConfig();
+const ctx = await openContext(config);
+const where = ctx.database.kind === 'pglite' ? `PGlite at ${config.dataDir}` : 'PostgreSQL server';
+console.log(`govshare: database ready (${where}), profile ${ctx.profile.id} — ${ctx.profile.nameZh}`);
+
+if (config.demo === 'auto' && (await isEmpty(ctx))) {
+  console.log('govshare: empty database, loading the demo city…');
+  const demo = await loadDemoCity(ctx, {
+    populationRows: config.demoPopulationRows,
+    entityRows: config.demoEntityRows,
+  });
+  console.log(
+    `govshare: demo city ${demo.city} loaded: ${demo.rows} rows in ${(demo.ms / 1000).toFixed(1)} s`,
+  );
+  console.log('\nDemo logins (password Demo@2026):');
+  for (const u of demo.users)
+    console.log(`  ${u.username.padEnd(14)} ${u.displayName}  ${u.orgName}  [${u.roles.join(', ')}]`);
+  console.log('\nDemo app API keys (shown once, stored hashed):');
+  for (const a of demo.apps) console.log(`  ${a.apiKey}  ${a.orgName} / ${a.name}`);
+  console.log('');
+}
+
+const redis = config.redisUrl
+  ? new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1 })
+  : null;
+const app = await buildApp(ctx, { logger: { level: config.logLevel }, redis });
+await app.listen({ port: config.port, host: config.host });
+console.log(
+  `govshare: listening on http://localhost:${config.port} (healthy in ${Date.now() - t0} ms; API docs at /api/docs)`,
+);
+
+let closing = false;
+async function shutdown(signal: string) {
+  if (closing) return;
+  closing = true;
+  console.log(`govshare: ${signal}, shutting down`);
+  await app.close();
+  redis?.disconnect();
+  await ctx.database.close();
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -1,0 +1,121 @@
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from '../context.js';
+import { requireActor, SESSION_COOKIE, setSessionCookie } from '../http/auth.js';
+import { idParams } from '../http/schemas.js';
+import * as service from './service.js';
+import * as store from './store.js';
+
+export async function orgRoutes(app: FastifyInstance, ctx: AppContext) {
+  app.post(
+    '/api/auth/login',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Sign in; sets the httpOnly session cookie',
+        body: {
+          type: 'object',
+          properties: {
+            username: { type: 'string', minLength: 1, maxLength: 64 },
+            password: { type: 'string', minLength: 1, maxLength: 256 },
+          },
+          required: ['username', 'password'],
+        },
+      },
+      config: {
+        rateLimit: {
+          max: ctx.config.loginRateLimitPerMinute,
+          timeWindow: '1 minute',
+          keyGenerator: (req: { ip: string; body?: unknown }) =>
+            `${req.ip}|${String((req.body as { username?: string } | undefined)?.username ?? '')}`,
+        },
+      },
+    },
+    async (req, reply) => {
+      const { username, password } = req.body as { username: string; password: string };
+      const { token, expires, userId } = await service.login(ctx, username, password, req.ip);
+      setSessionCookie(ctx, reply, token, expires);
+      return service.me(ctx, userId);
+    },
+  );
+
+  app.post('/api/auth/logout', { schema: { tags: ['auth'], summary: 'Sign out' } }, async (req, reply) => {
+    const token = req.cookies[SESSION_COOKIE];
+    if (token) await service.logout(ctx, token);
+    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    return { ok: true };
+  });
+
+  app.get(
+    '/api/auth/me',
+    { schema: { tags: ['auth'], summary: 'The signed-in user, org, roles and active profile' } },
+    async (req) => {
+      const actor = requireActor(req);
+      return service.me(ctx, actor.id);
+    },
+  );
+
+  app.get(
+    '/api/orgs',
+    { schema: { tags: ['orgs'], summary: 'Organisations with their sections' } },
+    async (req) => {
+      requireActor(req);
+      return store.listOrgsWithSections(ctx.db);
+    },
+  );
+
+  app.get(
+    '/api/jurisdictions',
+    { schema: { tags: ['orgs'], summary: 'Jurisdictions (GB/T 2260 codes)' } },
+    async (req) => {
+      requireActor(req);
+      return ctx.db.selectFrom('jurisdiction').selectAll().orderBy('code').execute();
+    },
+  );
+
+  app.get(
+    '/api/apps',
+    { schema: { tags: ['apps'], summary: "The caller's organisation's apps" } },
+    async (req) => {
+      return service.listApps(ctx, requireActor(req));
+    },
+  );
+
+  app.post(
+    '/api/apps',
+    {
+      schema: {
+        tags: ['apps'],
+        summary: 'Register an app; the API key is returned only in this response',
+        body: {
+          type: 'object',
+          properties: {
+            name: { type: 'string', minLength: 1, maxLength: 100 },
+            description: { type: 'string', maxLength: 1000 },
+          },
+          required: ['name'],
+        },
+      },
+    },
+    async (req, reply) => {
+      const created = await service.createApp(
+        ctx,
+        requireActor(req),
+        req.body as { name: string; description?: string },
+      );
+      reply.code(201);
+      return created;
+    },
+  );
+
+  app.post(
+    '/api/apps/:id/revoke',
+    {
+      schema: {
+        tags: ['apps'],
+        summary: 'Revoke an app and its key, effective immediately',
+        params: idParams,
+      },
+    },
+    async (req) => service.revokeApp(ctx, requireActor(req), (req.params as { id: number }).id),
+  );
+}

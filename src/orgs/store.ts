@@ -1,0 +1,122 @@
+import type { Db, Tx } from '../db/index.js';
+
+export async function findUserForLogin(db: Db, username: string) {
+  return db
+    .selectFrom('app_user')
+    .select(['id', 'username', 'password_hash', 'disabled', 'org_id'])
+    .where('username', '=', username)
+    .executeTakeFirst();
+}
+
+export async function insertSession(db: Db | Tx, tokenHash: string, userId: number, expiresAt: Date) {
+  await db
+    .insertInto('session')
+    .values({ token_hash: tokenHash, user_id: userId, expires_at: expiresAt })
+    .execute();
+}
+
+export async function deleteSession(db: Db | Tx, tokenHash: string) {
+  await db.deleteFrom('session').where('token_hash', '=', tokenHash).execute();
+}
+
+export async function getUserProfile(db: Db, userId: number) {
+  return db
+    .selectFrom('app_user as u')
+    .innerJoin('org as o', 'o.id', 'u.org_id')
+    .leftJoin('section as s', 's.id', 'u.section_id')
+    .select([
+      'u.id',
+      'u.username',
+      'u.display_name',
+      'u.roles',
+      'o.id as org_id',
+      'o.code as org_code',
+      'o.name as org_name',
+      'o.kind as org_kind',
+      's.id as section_id',
+      's.code as section_code',
+      's.name as section_name',
+    ])
+    .where('u.id', '=', userId)
+    .executeTakeFirstOrThrow();
+}
+
+export async function listOrgsWithSections(db: Db) {
+  const orgs = await db.selectFrom('org').selectAll().orderBy('id').execute();
+  const sections = await db.selectFrom('section').selectAll().orderBy('id').execute();
+  return orgs.map((o) => ({
+    id: o.id,
+    code: o.code,
+    name: o.name,
+    shortName: o.short_name,
+    kind: o.kind,
+    jurisdictionCode: o.jurisdiction_code,
+    creditCode: o.credit_code,
+    sections: sections
+      .filter((s) => s.org_id === o.id)
+      .map((s) => ({ id: s.id, code: s.code, name: s.name })),
+  }));
+}
+
+export async function listApps(db: Db, orgId: number | null) {
+  let q = db
+    .selectFrom('app as a')
+    .innerJoin('org as o', 'o.id', 'a.org_id')
+    .select([
+      'a.id',
+      'a.org_id',
+      'o.name as org_name',
+      'a.name',
+      'a.description',
+      'a.key_prefix',
+      'a.status',
+      'a.created_at',
+      'a.revoked_at',
+    ]);
+  if (orgId !== null) q = q.where('a.org_id', '=', orgId);
+  const rows = await q.orderBy('a.id').execute();
+  return rows.map(appView);
+}
+
+export function appView(r: {
+  id: number;
+  org_id: number;
+  org_name: string;
+  name: string;
+  description: string;
+  key_prefix: string;
+  status: string;
+  created_at: Date;
+  revoked_at: Date | null;
+}) {
+  return {
+    id: r.id,
+    orgId: r.org_id,
+    orgName: r.org_name,
+    name: r.name,
+    description: r.description,
+    keyPrefix: r.key_prefix,
+    status: r.status,
+    createdAt: r.created_at,
+    revokedAt: r.revoked_at,
+  };
+}
+
+export async function getApp(db: Db | Tx, id: number) {
+  return db
+    .selectFrom('app as a')
+    .innerJoin('org as o', 'o.id', 'a.org_id')
+    .select([
+      'a.id',
+      'a.org_id',
+      'o.name as org_name',
+      'a.name',
+      'a.description',
+      'a.key_prefix',
+      'a.status',
+      'a.created_at',
+      'a.revoked_at',
+    ])
+    .where('a.id', '=', id)
+    .executeTakeFirst();
+}

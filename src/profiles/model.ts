@@ -1,0 +1,114 @@
+import type { Deadline } from '../calendar/model.js';
+
+export type { Deadline } from '../calendar/model.js';
+
+// A profile is one regulation (one column of RULES.md) as data. A deployment runs one
+// profile; code asks the profile instead of branching on which city it is in.
+
+export type ProfileId =
+  | 'dongguan-2020'
+  | 'xingtai-2024'
+  | 'shenyang-2019'
+  | 'nanyang-2022'
+  | 'guangdong-2018';
+
+export type StepActor = 'authority' | 'provider';
+
+/**
+ * What the ticker does when a step's deadline passes:
+ * remind = notify the step's actor again; escalate = also put it before the data authority,
+ * which supervises and coordinates (DG Art 15/35, SY Art 28, XT Art 41); deemedConsent = the
+ * request is approved as if the actor had agreed (SY Art 25).
+ */
+export type TimeoutAction = 'remind' | 'escalate' | 'deemedConsent';
+
+export interface WorkflowStep {
+  key: string;
+  actor: StepActor;
+  /** Parties who review within the same step and window, without a step of their own (GD Art 19). */
+  coActors?: StepActor[];
+  nameZh: string;
+  nameEn: string;
+  deadline: Deadline;
+  onTimeout: TimeoutAction;
+  article: string;
+}
+
+/** What a conditional share request must state. */
+export type RequestStatement = 'purpose' | 'fields' | 'scope';
+
+/** What an on-application open request must state (SY Art 34, XT Art 30). */
+export type OpenRequestStatement = 'purpose' | 'scenario' | 'securityMeasures';
+
+export interface Profile {
+  id: ProfileId;
+  nameZh: string;
+  nameEn: string;
+  regulation: {
+    titleZh: string;
+    docNumber?: string;
+    /** 'YYYY-MM-DD', or 'YYYY' when only the year is known. */
+    issued: string;
+    /** File name in shared/regulations/. */
+    file: string;
+    /** 征求意见稿: a consultation draft, not in force; the UI should say so. */
+    draft: boolean;
+  };
+  /** The profile whose rules fill gaps this one leaves (a city inside a province). */
+  parent?: ProfileId;
+  sharing: {
+    /** [] = direct access through the platform, no approval. */
+    unconditional: { steps: WorkflowStep[]; article: string };
+    conditional: {
+      requestMustState: RequestStatement[];
+      steps: WorkflowStep[];
+      overallDeadline?: Deadline;
+      article: string;
+    };
+    refusalRequires: 'legalBasis' | 'reason';
+    refusalArticle: string;
+    /** shareType conditional/none need a legal basis, else the resource is unconditional. */
+    conditionalNeedsLegalBasis: boolean;
+    conditionalBasisArticle?: string;
+    /** How the authority takes part in classifying a resource conditional/none. */
+    negativeList?: { authority: 'approves' | 'filed'; article: string };
+    /** Not-shared resources offer a verification or query API instead of raw data. */
+    noneOffersVerification?: string;
+    /** Not-shared data may become shared after de-identification/declassification. */
+    deidentifiedMayBeShared?: string;
+    /** Article limiting use to the stated purpose; undefined where the regulation has none. */
+    purposeLimited?: string;
+    emergency?: { mode: 'reclassify' | 'greenChannel'; article: string };
+    bulkGrants?: {
+      kinds: Array<'bulkGrant' | 'proxyGrant'>;
+      deadline?: Deadline;
+      refusalRequires: 'legalBasis' | 'reason';
+      article: string;
+    };
+    disputes?: { resolvedBy: Array<'authority' | 'government'>; article: string };
+    /** A provider that stops supplying published data must justify and file it in advance. */
+    stopSupplyNeedsFiling?: string;
+  };
+  catalog: { updateAfterChange?: Deadline; updateArticle?: string };
+  quality: {
+    objectionDeadline?: Deadline;
+    objectionArticle?: string;
+    /** Time for testing, inspection, appraisal or expert review is not counted (DG Art 28). */
+    objectionExcludesExpertTime?: boolean;
+    rectificationDeadline?: Deadline;
+    rectificationArticle?: string;
+  };
+  opening?: {
+    onApplicationReply?: Deadline;
+    requestMustState?: OpenRequestStatement[];
+    article?: string;
+  };
+}
+
+export function wd(amount: number): Deadline {
+  return { amount, unit: 'WD' };
+}
+
+export function days(amount: number): Deadline {
+  return { amount, unit: 'd' };
+}

@@ -1,0 +1,51 @@
+import { days, type Profile, wd } from './model.js';
+
+export const shenyang2019: Profile = {
+  id: 'shenyang-2019',
+  nameZh: '沈阳市（2019 征求意见稿）',
+  nameEn: 'Shenyang 2019 (draft)',
+  regulation: {
+    titleZh: '沈阳市政务数据资源共享开放条例（征求意见稿）',
+    issued: '2019-07-11',
+    file: '002_a44f94daa6a8f3b2.txt',
+    draft: true,
+  },
+  sharing: {
+    unconditional: { steps: [], article: 'SY Art 25' },
+    conditional: {
+      // SY Art 25 names no required content of the request.
+      requestMustState: [],
+      steps: [
+        {
+          key: 'providerReview',
+          actor: 'provider',
+          nameZh: '提供部门答复',
+          nameEn: 'Provider reply',
+          deadline: wd(5),
+          // SY Art 25 "逾期未答复的，视为同意共享".
+          onTimeout: 'deemedConsent',
+          article: 'SY Art 25',
+        },
+      ],
+      article: 'SY Art 25',
+    },
+    refusalRequires: 'legalBasis',
+    refusalArticle: 'SY Art 25',
+    conditionalNeedsLegalBasis: true,
+    conditionalBasisArticle: 'SY Art 23',
+    negativeList: { authority: 'filed', article: 'SY Art 23' },
+    deidentifiedMayBeShared: 'SY Art 26',
+    purposeLimited: 'SY Art 29',
+    disputes: { resolvedBy: ['authority', 'government'], article: 'SY Art 28' },
+    stopSupplyNeedsFiling: 'SY Art 27',
+  },
+  // SY Art 19 requires an update mechanism but no deadline.
+  catalog: { updateArticle: 'SY Art 19' },
+  quality: {},
+  opening: {
+    // SY Art 34 "收到申请之日起10日内": calendar days, so 民法典 Art 203 moves a holiday end.
+    onApplicationReply: days(10),
+    requestMustState: ['purpose', 'scenario', 'securityMeasures'],
+    article: 'SY Art 34',
+  },
+};

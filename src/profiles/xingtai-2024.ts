@@ -1,0 +1,83 @@
+import { type Profile, wd } from './model.js';
+
+export const xingtai2024: Profile = {
+  id: 'xingtai-2024',
+  nameZh: '邢台市（2024 征求意见稿）',
+  nameEn: 'Xingtai 2024 (draft)',
+  regulation: {
+    titleZh: '邢台市公共数据管理办法（征求意见稿）',
+    // The draft's commencement date is left blank (XT Art 46 "2024年*月*日").
+    issued: '2024',
+    file: '001_069c07195e28c8f5.txt',
+    draft: true,
+  },
+  sharing: {
+    // XT Art 24: even unconditional data is supplied by the authority, within 3 WD of the request.
+    unconditional: {
+      steps: [
+        {
+          key: 'authorityDelivery',
+          actor: 'authority',
+          nameZh: '数据主管部门提供数据',
+          nameEn: 'Authority supplies the data',
+          deadline: wd(3),
+          onTimeout: 'remind',
+          article: 'XT Art 24',
+        },
+      ],
+      article: 'XT Art 24',
+    },
+    conditional: {
+      requestMustState: ['purpose'],
+      // Each deadline runs from the day the previous party's output is received (XT Art 24
+      // "自收到申请之日起", "自收到回复之日起"), so there is no separate overall deadline.
+      steps: [
+        {
+          key: 'authorityReview',
+          actor: 'authority',
+          nameZh: '数据主管部门审核并转数据提供部门',
+          nameEn: 'Authority review and forward',
+          deadline: wd(3),
+          onTimeout: 'remind',
+          article: 'XT Art 24',
+        },
+        {
+          key: 'providerReview',
+          actor: 'provider',
+          nameZh: '数据提供部门回复',
+          nameEn: 'Provider reply',
+          deadline: wd(5),
+          // A late provider reply is a violation the authority orders corrected (XT Art 41).
+          onTimeout: 'escalate',
+          article: 'XT Art 24',
+        },
+        {
+          key: 'authorityDelivery',
+          actor: 'authority',
+          nameZh: '数据主管部门提供数据',
+          nameEn: 'Authority delivers the data',
+          deadline: wd(3),
+          onTimeout: 'remind',
+          article: 'XT Art 24',
+        },
+      ],
+      article: 'XT Art 24',
+    },
+    refusalRequires: 'reason',
+    refusalArticle: 'XT Art 24',
+    conditionalNeedsLegalBasis: true,
+    conditionalBasisArticle: 'XT Art 23',
+    deidentifiedMayBeShared: 'XT Art 23.6',
+    purposeLimited: 'XT Art 25',
+    emergency: { mode: 'reclassify', article: 'XT Art 23.7' },
+  },
+  catalog: { updateAfterChange: wd(15), updateArticle: 'XT Art 14' },
+  quality: {
+    // XT Art 21: consumers report doubts to the provider, but no deadline is set.
+    objectionArticle: 'XT Art 21',
+    rectificationDeadline: wd(10),
+    rectificationArticle: 'XT Art 22',
+  },
+  // XT Art 30: on-application use must match the stated purpose; the provider decides, no deadline.
+  opening: { requestMustState: ['purpose'], article: 'XT Art 30' },
+};

@@ -1,0 +1,79 @@
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from '../context.js';
+import * as service from './service.js';
+
+const apiKeyHeader = {
+  type: 'object',
+  properties: { 'x-api-key': { type: 'string', description: "The consumer app's API key" } },
+} as const;
+
+export async function serviceRoutes(app: FastifyInstance, ctx: AppContext) {
+  app.get(
+    '/api/v1/data/:resourceCode/records/:key',
+    {
+      schema: {
+        tags: ['data'],
+        summary:
+          'Read one record by key: granted fields only, personal fields masked, audited in the same transaction',
+        headers: apiKeyHeader,
+        params: {
+          type: 'object',
+          properties: {
+            resourceCode: { type: 'string', maxLength: 100 },
+            key: { type: 'string', maxLength: 200 },
+          },
+          required: ['resourceCode', 'key'],
+        },
+      },
+    },
+    async (req) => {
+      const p = req.params as { resourceCode: string; key: string };
+      return service.getRecord(
+        ctx,
+        req.headers['x-api-key'] as string | undefined,
+        p.resourceCode,
+        p.key,
+        req.ip,
+      );
+    },
+  );
+
+  app.get(
+    '/api/v1/data/:resourceCode/records',
+    {
+      schema: {
+        tags: ['data'],
+        summary: 'Page through records (keyset pagination with the opaque `after` cursor); audited per page',
+        headers: apiKeyHeader,
+        params: {
+          type: 'object',
+          properties: { resourceCode: { type: 'string', maxLength: 100 } },
+          required: ['resourceCode'],
+        },
+        querystring: {
+          type: 'object',
+          properties: {
+            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 20 },
+            after: {
+              type: 'string',
+              pattern: '^[0-9]{1,18}$',
+              description: 'the `next` cursor of the previous page',
+            },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const p = req.params as { resourceCode: string };
+      const q = req.query as { limit: number; after?: string };
+      return service.listRecords(
+        ctx,
+        req.headers['x-api-key'] as string | undefined,
+        p.resourceCode,
+        q.after ?? null,
+        q.limit,
+        req.ip,
+      );
+    },
+  );
+}

@@ -1,0 +1,113 @@
+import type { Masking } from '../catalog/model.js';
+import type { AppContext } from '../context.js';
+import { sha256Hex } from '../http/auth.js';
+import { AppError } from '../http/errors.js';
+import { maskRecord } from './masking.js';
+import { buildMeta, type CallRow, governedGet, governedList, type ResourceMeta } from './store.js';
+
+/**
+ * Resource metadata is cached per process; every call re-checks the cached version inside its SQL,
+ * so a changed resource is re-read on the next call on every node. Grants and keys are never cached:
+ * revocation takes effect on the next call (GB/T 39477).
+ */
+const metaCache = new WeakMap<AppContext, Map<string, ResourceMeta>>();
+
+async function loadMeta(ctx: AppContext, code: string, fresh = false): Promise<ResourceMeta> {
+  let cache = metaCache.get(ctx);
+  if (!cache) {
+    cache = new Map();
+    metaCache.set(ctx, cache);
+  }
+  const hit = !fresh && cache.get(code);
+  if (hit) return hit;
+  const r = await ctx.db
+    .selectFrom('resource')
+    .select(['id', 'code', 'version', 'data_table'])
+    .where('code', '=', code)
+    .where('status', '=', 'published')
+    .executeTakeFirst();
+  if (!r?.data_table)
+    throw new AppError('NOT_FOUND', [{ field: 'resourceCode', reason: `resource ${code} not found` }]);
+  const fields = await ctx.db
+    .selectFrom('resource_field')
+    .select(['code', 'ordinal', 'personal', 'masking'])
+    .where('resource_id', '=', r.id)
+    .orderBy('ordinal')
+    .execute();
+  const meta = buildMeta({ ...r, data_table: r.data_table }, fields);
+  cache.set(code, meta);
+  return meta;
+}
+
+async function call(ctx: AppContext, code: string, run: (m: ResourceMeta) => Promise<CallRow>) {
+  let meta = await loadMeta(ctx, code);
+  let row = await run(meta);
+  if (!row.current) {
+    meta = await loadMeta(ctx, code, true);
+    row = await run(meta);
+  }
+  if (row.app_id === null) throw new AppError('API_KEY_INVALID');
+  if (row.grant_id === null)
+    throw new AppError('GRANT_REQUIRED', [
+      { field: 'resourceCode', reason: `no active grant on ${code} for this app` },
+    ]);
+  return { meta, row };
+}
+
+function shape(meta: ResourceMeta, granted: string[], rec: Record<string, unknown>) {
+  const out: Record<string, unknown> = {};
+  const fields: { code: string; personal: boolean; masking: Masking }[] = [];
+  for (const f of meta.fields) {
+    if (granted.includes(f.code)) {
+      out[f.code] = rec[f.code];
+      fields.push({ code: f.code, personal: f.personal, masking: f.masking as Masking });
+    }
+  }
+  return maskRecord(out, fields);
+}
+
+function requireKey(apiKey: string | undefined): string {
+  if (!apiKey) throw new AppError('API_KEY_INVALID', [{ field: 'X-Api-Key', reason: 'header missing' }]);
+  return sha256Hex(apiKey);
+}
+
+export async function getRecord(
+  ctx: AppContext,
+  apiKey: string | undefined,
+  code: string,
+  key: string,
+  clientIp: string | null,
+) {
+  const keyHash = requireKey(apiKey);
+  const { meta, row } = await call(ctx, code, (m) => governedGet(ctx.database, m, keyHash, key, clientIp));
+  if (!row.record)
+    throw new AppError('RECORD_NOT_FOUND', [{ field: 'key', reason: `no record with key ${key}` }]);
+  return {
+    resourceCode: code,
+    key,
+    record: shape(meta, row.fields!, row.record),
+    grantId: row.grant_id,
+    auditId: row.audit_id,
+  };
+}
+
+export async function listRecords(
+  ctx: AppContext,
+  apiKey: string | undefined,
+  code: string,
+  after: string | null,
+  limit: number,
+  clientIp: string | null,
+) {
+  const keyHash = requireKey(apiKey);
+  const { meta, row } = await call(ctx, code, (m) =>
+    governedList(ctx.database, m, keyHash, after, limit, clientIp),
+  );
+  const records = row.records ?? [];
+  return {
+    items: records.map((r) => shape(meta, row.fields!, r)),
+    next: records.length === limit ? String(records[records.length - 1]._seq) : null,
+    grantId: row.grant_id,
+    auditId: row.audit_id,
+  };
+}

@@ -1,0 +1,96 @@
+import { type Deadline, dueDate, type WorkdayCalendar } from '../calendar/model.js';
+import type { Actor } from '../context.js';
+import { hasRole } from '../context.js';
+import type { ErrorDetail } from '../http/errors.js';
+import type { Profile, WorkflowStep } from '../profiles/model.js';
+
+export type ShareType = 'unconditional' | 'conditional' | 'none';
+
+/** The approval steps a request runs through: the profile decides, per share type (RULES.md §4). */
+export function stepsFor(profile: Profile, shareType: ShareType): WorkflowStep[] {
+  if (shareType === 'unconditional') return profile.sharing.unconditional.steps;
+  return profile.sharing.conditional.steps;
+}
+
+export interface PlannedStep {
+  key: string;
+  actor: 'authority' | 'provider';
+  deadline: Deadline;
+  article: string;
+}
+
+/** Deadline of a step that starts on `startedOn` (the start day itself is not counted, 民法典 Art 201). */
+export function stepDueDate(cal: WorkdayCalendar, startedOn: string, deadline: Deadline): string {
+  return dueDate(cal, startedOn, deadline);
+}
+
+export function isOverdue(status: string, due: string | null, today: string): boolean {
+  return status === 'pending' && due !== null && today > due;
+}
+
+export interface RequestInput {
+  resourceId: number;
+  appId: number;
+  fields: string[];
+  purpose: string;
+  scenario?: string | null;
+  validUntil: string;
+}
+
+/** What a request must state (DG Art 26 purpose and scope, GD Art 19 purpose and data items, XT Art 24 purpose). */
+export function checkRequestInput(
+  input: RequestInput,
+  resourceFieldCodes: string[],
+  profile: Profile,
+  today: string,
+): ErrorDetail[] {
+  const errors: ErrorDetail[] = [];
+  const must = profile.sharing.conditional.requestMustState;
+  if (must.includes('purpose') && input.purpose.trim().length < 4) {
+    errors.push({
+      field: 'purpose',
+      reason: `state the purpose of use (${profile.sharing.conditional.article})`,
+    });
+  }
+  if (input.fields.length === 0) errors.push({ field: 'fields', reason: 'request at least one field' });
+  const known = new Set(resourceFieldCodes);
+  for (const f of input.fields)
+    if (!known.has(f)) errors.push({ field: 'fields', reason: `unknown field "${f}"` });
+  if (new Set(input.fields).size !== input.fields.length)
+    errors.push({ field: 'fields', reason: 'a field is listed twice' });
+  if (input.validUntil <= today)
+    errors.push({ field: 'validUntil', reason: 'the grant must end after today' });
+  return errors;
+}
+
+// ---- who may do what ----
+
+/** Departments and public-service enterprises request data for their own apps; the provider does not request its own. */
+export function canRequest(actor: Actor, providerOrgId: number): boolean {
+  return hasRole(actor, 'data_officer', 'consumer_staff') && actor.orgId !== providerOrgId;
+}
+
+/**
+ * The current step's actor decides: the provider's data officer (DG Art 20, SY Art 25, NY task 7)
+ * or the data authority's reviewer (XT Art 24, GD Art 19).
+ */
+export function canDecideStep(
+  actor: Actor,
+  stepActor: 'authority' | 'provider',
+  providerOrgId: number,
+): boolean {
+  if (stepActor === 'provider') return actor.orgId === providerOrgId && hasRole(actor, 'data_officer');
+  return actor.orgKind === 'authority' && hasRole(actor, 'authority_reviewer');
+}
+
+/** Parties to a request, the authority and auditors may read it. */
+export function canSeeRequest(actor: Actor, r: { consumerOrgId: number; providerOrgId: number }): boolean {
+  if (actor.orgId === r.consumerOrgId || actor.orgId === r.providerOrgId) return true;
+  return hasRole(actor, 'platform_admin', 'authority_reviewer', 'auditor');
+}
+
+/** A grant is revoked by its provider or the platform admin; GB/T 39477: revocation takes effect immediately. */
+export function canRevokeGrant(actor: Actor, providerOrgId: number): boolean {
+  if (hasRole(actor, 'platform_admin')) return true;
+  return actor.orgId === providerOrgId && hasRole(actor, 'data_officer');
+}

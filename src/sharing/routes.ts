@@ -1,0 +1,132 @@
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from '../context.js';
+import { requireActor } from '../http/auth.js';
+import { dateString, idParams, pageQueryProps } from '../http/schemas.js';
+import type { RequestInput } from './model.js';
+import * as service from './service.js';
+
+export async function sharingRoutes(app: FastifyInstance, ctx: AppContext) {
+  app.post(
+    '/api/sharing/requests',
+    {
+      schema: {
+        tags: ['sharing'],
+        summary:
+          "Request a resource's fields for one of the caller's apps; deadlines come from the active profile",
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            resourceId: { type: 'integer', minimum: 1 },
+            appId: { type: 'integer', minimum: 1 },
+            fields: { type: 'array', items: { type: 'string', maxLength: 40 }, minItems: 1, maxItems: 500 },
+            purpose: { type: 'string', minLength: 1, maxLength: 2000 },
+            scenario: { type: ['string', 'null'], maxLength: 2000 },
+            validUntil: dateString,
+          },
+          required: ['resourceId', 'appId', 'fields', 'purpose', 'validUntil'],
+        },
+      },
+    },
+    async (req, reply) => {
+      const r = await service.createRequest(ctx, requireActor(req), req.body as RequestInput);
+      reply.code(201);
+      return r;
+    },
+  );
+
+  app.get(
+    '/api/sharing/requests',
+    {
+      schema: {
+        tags: ['sharing'],
+        summary:
+          'Share requests: outgoing (my org requested), incoming (waiting on my org or the authority), all (overseers)',
+        querystring: {
+          type: 'object',
+          properties: {
+            box: { type: 'string', enum: ['outgoing', 'incoming', 'all'], default: 'outgoing' },
+            status: { type: 'string', enum: ['pending', 'approved', 'rejected', 'withdrawn'] },
+            ...pageQueryProps,
+          },
+        },
+      },
+    },
+    async (req) =>
+      service.listRequests(ctx, requireActor(req), req.query as Parameters<typeof service.listRequests>[2]),
+  );
+
+  app.get(
+    '/api/sharing/requests/:id',
+    {
+      schema: {
+        tags: ['sharing'],
+        summary: 'One share request with its steps and deadlines',
+        params: idParams,
+      },
+    },
+    async (req) => service.getRequest(ctx, requireActor(req), (req.params as { id: number }).id),
+  );
+
+  app.post(
+    '/api/sharing/requests/:id/approve',
+    {
+      schema: {
+        tags: ['sharing'],
+        summary: 'Approve the current step; the last approval creates the grant',
+        params: idParams,
+        body: {
+          type: ['object', 'null'],
+          properties: { comment: { type: ['string', 'null'], maxLength: 2000 } },
+        },
+      },
+    },
+    async (req) =>
+      service.decideRequest(ctx, requireActor(req), (req.params as { id: number }).id, {
+        approve: true,
+        comment: (req.body as { comment?: string } | null)?.comment ?? null,
+      }),
+  );
+
+  app.post(
+    '/api/sharing/requests/:id/reject',
+    {
+      schema: {
+        tags: ['sharing'],
+        summary:
+          'Refuse the request with a reason (and legal basis where the profile requires one, e.g. DG Art 24)',
+        params: idParams,
+        body: {
+          type: 'object',
+          properties: {
+            reason: { type: 'string', maxLength: 2000 },
+            legalBasis: { type: ['string', 'null'], maxLength: 2000 },
+          },
+          required: ['reason'],
+        },
+      },
+    },
+    async (req) => {
+      const b = req.body as { reason: string; legalBasis?: string | null };
+      return service.decideRequest(ctx, requireActor(req), (req.params as { id: number }).id, {
+        approve: false,
+        comment: b.reason,
+        legalBasis: b.legalBasis ?? null,
+      });
+    },
+  );
+
+  app.get(
+    '/api/sharing/grants',
+    { schema: { tags: ['sharing'], summary: "Grants held or given by the caller's organisation" } },
+    async (req) => service.listGrants(ctx, requireActor(req)),
+  );
+
+  app.post(
+    '/api/sharing/grants/:id/revoke',
+    {
+      schema: { tags: ['sharing'], summary: 'Revoke a grant, effective on the next call', params: idParams },
+    },
+    async (req) => service.revokeGrant(ctx, requireActor(req), (req.params as { id: number }).id),
+  );
+}

@@ -1,0 +1,452 @@
+import { appendAudit } from '../audit/store.js';
+import { endOfShanghaiDay, shanghaiDate } from '../calendar/model.js';
+import { loadVisibleResource } from '../catalog/service.js';
+import * as catalogStore from '../catalog/store.js';
+import type { Actor, AppContext } from '../context.js';
+import { hasRole } from '../context.js';
+import type { Tx } from '../db/index.js';
+import { inTx } from '../db/index.js';
+import { AppError } from '../http/errors.js';
+import { PROFILES } from '../profiles/index.js';
+import {
+  canDecideStep,
+  canRequest,
+  canRevokeGrant,
+  canSeeRequest,
+  checkRequestInput,
+  isOverdue,
+  type RequestInput,
+  type ShareType,
+  stepDueDate,
+  stepsFor,
+} from './model.js';
+import * as store from './store.js';
+
+const STEP_NAMES = new Map<string, { nameZh: string; nameEn: string }>();
+for (const p of Object.values(PROFILES)) {
+  for (const s of [...p.sharing.conditional.steps, ...p.sharing.unconditional.steps])
+    STEP_NAMES.set(s.key, s);
+}
+
+function today(): string {
+  return shanghaiDate(new Date());
+}
+
+function requestView(actor: Actor, r: store.RequestRow, steps: store.StepRow[]) {
+  const current = steps.find((s) => s.step_index === r.current_step);
+  return {
+    id: r.id,
+    resource: {
+      id: r.resource_id,
+      code: r.resource_code,
+      name: r.resource_name,
+      providerOrgId: r.provider_org_id,
+      providerOrgName: r.provider_name,
+    },
+    consumerOrg: { id: r.consumer_org_id, name: r.consumer_name },
+    app: { id: r.app_id, name: r.app_name },
+    requester: { id: r.requester_id, displayName: r.requester_name },
+    purpose: r.purpose,
+    scenario: r.scenario,
+    fields: r.fields,
+    validUntil: r.valid_until,
+    profileId: r.profile_id,
+    status: r.status,
+    currentStep: r.current_step,
+    dueDate: r.due_date,
+    overdue: isOverdue(r.status, r.due_date, today()),
+    submittedAt: r.submitted_at,
+    decidedAt: r.decided_at,
+    grantId: r.grant_id,
+    steps: steps.map((s) => ({
+      index: s.step_index,
+      key: s.key,
+      actor: s.actor,
+      nameZh: STEP_NAMES.get(s.key)?.nameZh ?? s.key,
+      nameEn: STEP_NAMES.get(s.key)?.nameEn ?? s.key,
+      deadline: { amount: s.deadline_amount, unit: s.deadline_unit },
+      article: s.article,
+      startedOn: s.started_on,
+      dueDate: s.due_date,
+      decision: s.decision,
+      decidedBy: s.decided_by_name,
+      decidedAt: s.decided_at,
+      comment: s.comment,
+    })),
+    canDecide:
+      r.status === 'pending' &&
+      current !== undefined &&
+      canDecideStep(actor, current.actor, r.provider_org_id),
+  };
+}
+
+async function loadRequest(ctx: AppContext, actor: Actor, id: number, trx?: Tx) {
+  const db = trx ?? ctx.db;
+  const r = await store.requestQuery(db).where('q.id', '=', id).executeTakeFirst();
+  if (!r || !canSeeRequest(actor, { consumerOrgId: r.consumer_org_id, providerOrgId: r.provider_org_id })) {
+    throw new AppError('NOT_FOUND', [{ field: 'id', reason: `share request ${id} not found` }]);
+  }
+  return requestView(actor, r, await store.getSteps(db, [id]));
+}
+
+export const getRequest = (ctx: AppContext, actor: Actor, id: number) => loadRequest(ctx, actor, id);
+
+async function createGrant(
+  trx: Tx,
+  req: {
+    id: number;
+    resource_id: number;
+    consumer_org_id: number;
+    app_id: number;
+    fields: string[];
+    purpose: string;
+    valid_until: string;
+  },
+) {
+  const { id } = await trx
+    .insertInto('share_grant')
+    .values({
+      request_id: req.id,
+      resource_id: req.resource_id,
+      consumer_org_id: req.consumer_org_id,
+      app_id: req.app_id,
+      fields: req.fields,
+      purpose: req.purpose,
+      valid_until: endOfShanghaiDay(req.valid_until),
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return id;
+}
+
+export async function createRequest(ctx: AppContext, actor: Actor, input: RequestInput) {
+  const resource = await loadVisibleResource(ctx, actor, input.resourceId);
+  if (!canRequest(actor, resource.provider_org_id)) {
+    throw new AppError('FORBIDDEN', [
+      { reason: "only another organisation's data officer or staff requests a resource" },
+    ]);
+  }
+  if (resource.share_type === 'none') {
+    // DG Art 19: not-shared data is served through verification/query services, not share requests
+    throw new AppError('NOT_SHAREABLE', [
+      { field: 'resourceId', reason: resource.legal_basis ?? 'not shared' },
+    ]);
+  }
+  const fields = await catalogStore.getFields(ctx.db, resource.id);
+  const problems = checkRequestInput(
+    input,
+    fields.map((f) => f.code),
+    ctx.profile,
+    today(),
+  );
+  if (problems.length) throw new AppError('VALIDATION_FAILED', problems);
+  const steps = stepsFor(ctx.profile, resource.share_type as ShareType);
+  const startedOn = today();
+  const id = await inTx(ctx.db, async (trx) => {
+    const app = await trx
+      .selectFrom('app')
+      .select(['org_id', 'status'])
+      .where('id', '=', input.appId)
+      .executeTakeFirst();
+    if (!app || app.org_id !== actor.orgId || app.status !== 'active') {
+      throw new AppError('VALIDATION_FAILED', [
+        { field: 'appId', reason: 'choose an active app of your own organisation' },
+      ]);
+    }
+    const firstDue = steps.length ? stepDueDate(ctx.calendar, startedOn, steps[0].deadline) : null;
+    const { id } = await trx
+      .insertInto('share_request')
+      .values({
+        resource_id: resource.id,
+        consumer_org_id: actor.orgId,
+        app_id: input.appId,
+        requester_id: actor.id,
+        purpose: input.purpose.trim(),
+        scenario: input.scenario ?? null,
+        fields: input.fields,
+        valid_until: input.validUntil,
+        profile_id: ctx.profile.id,
+        due_date: firstDue,
+        status: steps.length ? 'pending' : 'approved',
+        decided_at: steps.length ? null : new Date(),
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    if (steps.length) {
+      await trx
+        .insertInto('share_request_step')
+        .values(
+          steps.map((s, i) => ({
+            request_id: id,
+            step_index: i,
+            key: s.key,
+            actor: s.actor,
+            deadline_amount: s.deadline.amount,
+            deadline_unit: s.deadline.unit,
+            article: s.article,
+            started_on: i === 0 ? startedOn : null,
+            due_date: i === 0 ? firstDue : null,
+          })),
+        )
+        .execute();
+    }
+    await appendAudit(trx, {
+      action: 'share.request',
+      decision: 'allow',
+      actorUserId: actor.id,
+      actorOrgId: actor.orgId,
+      appId: input.appId,
+      resourceId: resource.id,
+      targetType: 'share_request',
+      targetId: id,
+      purpose: input.purpose,
+      fields: input.fields,
+      clientIp: actor.clientIp,
+      detail: { dueDate: firstDue, profile: ctx.profile.id },
+    });
+    if (!steps.length) {
+      // unconditional sharing without approval steps (DG, SY Art 25, NY task 7, GD Art 19): granted at once
+      const grantId = await createGrant(trx, {
+        id,
+        resource_id: resource.id,
+        consumer_org_id: actor.orgId,
+        app_id: input.appId,
+        fields: input.fields,
+        purpose: input.purpose,
+        valid_until: input.validUntil,
+      });
+      await trx.updateTable('share_request').set({ grant_id: grantId }).where('id', '=', id).execute();
+      await appendAudit(trx, {
+        action: 'share.grant',
+        decision: 'allow',
+        actorOrgId: resource.provider_org_id,
+        appId: input.appId,
+        grantId,
+        resourceId: resource.id,
+        targetType: 'share_grant',
+        targetId: grantId,
+        purpose: input.purpose,
+        fields: input.fields,
+        detail: { reason: 'unconditional', article: ctx.profile.sharing.unconditional.article },
+      });
+    }
+    return id;
+  });
+  return loadRequest(ctx, actor, id);
+}
+
+export async function decideRequest(
+  ctx: AppContext,
+  actor: Actor,
+  id: number,
+  decision: { approve: boolean; comment?: string | null; legalBasis?: string | null },
+) {
+  await inTx(ctx.db, async (trx) => {
+    // FOR UPDATE: two reviewers clicking at once cannot both decide the same step
+    const q = await trx
+      .selectFrom('share_request')
+      .selectAll()
+      .where('id', '=', id)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!q) throw new AppError('NOT_FOUND', [{ field: 'id', reason: `share request ${id} not found` }]);
+    const resource = await trx
+      .selectFrom('resource')
+      .select(['provider_org_id'])
+      .where('id', '=', q.resource_id)
+      .executeTakeFirstOrThrow();
+    if (
+      !canSeeRequest(actor, { consumerOrgId: q.consumer_org_id, providerOrgId: resource.provider_org_id })
+    ) {
+      throw new AppError('NOT_FOUND', [{ field: 'id', reason: `share request ${id} not found` }]);
+    }
+    if (q.status !== 'pending') throw new AppError('REQUEST_NOT_PENDING');
+    const steps = await trx
+      .selectFrom('share_request_step')
+      .selectAll()
+      .where('request_id', '=', id)
+      .orderBy('step_index')
+      .execute();
+    const step = steps[q.current_step];
+    if (!canDecideStep(actor, step.actor, resource.provider_org_id)) {
+      throw new AppError('FORBIDDEN', [
+        { reason: `this step is decided by the ${step.actor} (${step.article})` },
+      ]);
+    }
+    if (!decision.approve) {
+      const sharing = ctx.profile.sharing;
+      const missing = [];
+      if (!decision.comment?.trim())
+        missing.push({ field: 'reason', reason: `a refusal states its reason (${sharing.refusalArticle})` });
+      if (sharing.refusalRequires === 'legalBasis' && !decision.legalBasis?.trim()) {
+        missing.push({
+          field: 'legalBasis',
+          reason: `a refusal cites its legal basis (${sharing.refusalArticle})`,
+        });
+      }
+      if (missing.length)
+        throw new AppError(
+          missing.some((m) => m.field === 'legalBasis') ? 'LEGAL_BASIS_REQUIRED' : 'VALIDATION_FAILED',
+          missing,
+        );
+    }
+    const now = new Date();
+    const comment = decision.approve
+      ? (decision.comment ?? null)
+      : [decision.comment?.trim(), decision.legalBasis?.trim() ? `依据：${decision.legalBasis.trim()}` : null]
+          .filter(Boolean)
+          .join('；');
+    await trx
+      .updateTable('share_request_step')
+      .set({
+        decision: decision.approve ? 'approved' : 'rejected',
+        decided_by: actor.id,
+        decided_at: now,
+        comment,
+      })
+      .where('request_id', '=', id)
+      .where('step_index', '=', q.current_step)
+      .execute();
+    let grantId: number | null = null;
+    const next = steps[q.current_step + 1];
+    if (!decision.approve) {
+      await trx
+        .updateTable('share_request')
+        .set({ status: 'rejected', decided_at: now, due_date: null })
+        .where('id', '=', id)
+        .execute();
+    } else if (next) {
+      const startedOn = today();
+      const due = stepDueDate(ctx.calendar, startedOn, {
+        amount: next.deadline_amount,
+        unit: next.deadline_unit,
+      });
+      await trx
+        .updateTable('share_request_step')
+        .set({ started_on: startedOn, due_date: due })
+        .where('request_id', '=', id)
+        .where('step_index', '=', next.step_index)
+        .execute();
+      await trx
+        .updateTable('share_request')
+        .set({ current_step: next.step_index, due_date: due })
+        .where('id', '=', id)
+        .execute();
+    } else {
+      grantId = await createGrant(trx, q);
+      await trx
+        .updateTable('share_request')
+        .set({ status: 'approved', decided_at: now, grant_id: grantId, due_date: null })
+        .where('id', '=', id)
+        .execute();
+    }
+    await appendAudit(trx, {
+      action: decision.approve ? 'share.approve' : 'share.reject',
+      decision: 'allow',
+      actorUserId: actor.id,
+      actorOrgId: actor.orgId,
+      appId: q.app_id,
+      resourceId: q.resource_id,
+      targetType: 'share_request',
+      targetId: id,
+      purpose: q.purpose,
+      fields: q.fields,
+      clientIp: actor.clientIp,
+      detail: {
+        step: step.key,
+        article: step.article,
+        dueDate: step.due_date,
+        decidedOn: today(),
+        onTime: !step.due_date || today() <= step.due_date,
+        comment,
+      },
+    });
+    if (grantId) {
+      await appendAudit(trx, {
+        action: 'share.grant',
+        decision: 'allow',
+        actorUserId: actor.id,
+        actorOrgId: actor.orgId,
+        appId: q.app_id,
+        grantId,
+        resourceId: q.resource_id,
+        targetType: 'share_grant',
+        targetId: grantId,
+        purpose: q.purpose,
+        fields: q.fields,
+      });
+    }
+  });
+  return loadRequest(ctx, actor, id);
+}
+
+export async function listRequests(
+  ctx: AppContext,
+  actor: Actor,
+  f: { box?: 'outgoing' | 'incoming' | 'all'; status?: string; page: number; pageSize: number },
+) {
+  let box = f.box ?? 'outgoing';
+  const overseer = hasRole(actor, 'platform_admin', 'authority_reviewer', 'auditor');
+  if (box === 'all' && !overseer) box = 'outgoing';
+  const { rows, total } = await store.listRequests(ctx.db, {
+    box,
+    orgId: actor.orgId,
+    authority: actor.orgKind === 'authority' && hasRole(actor, 'authority_reviewer'),
+    status: f.status,
+    page: f.page,
+    pageSize: f.pageSize,
+  });
+  const steps = await store.getSteps(
+    ctx.db,
+    rows.map((r) => r.id),
+  );
+  return {
+    items: rows.map((r) =>
+      requestView(
+        actor,
+        r,
+        steps.filter((s) => s.request_id === r.id),
+      ),
+    ),
+    total,
+    page: f.page,
+    pageSize: f.pageSize,
+  };
+}
+
+export async function listGrants(ctx: AppContext, actor: Actor) {
+  let q = store.grantQuery(ctx.db);
+  if (!hasRole(actor, 'platform_admin', 'auditor', 'authority_reviewer')) {
+    q = q.where((eb) =>
+      eb.or([eb('g.consumer_org_id', '=', actor.orgId), eb('r.provider_org_id', '=', actor.orgId)]),
+    );
+  }
+  const rows = await q.orderBy('g.id', 'desc').limit(500).execute();
+  return rows.map(store.grantView);
+}
+
+export async function revokeGrant(ctx: AppContext, actor: Actor, id: number) {
+  return inTx(ctx.db, async (trx) => {
+    const g = await store.grantQuery(trx).where('g.id', '=', id).executeTakeFirst();
+    if (!g) throw new AppError('NOT_FOUND', [{ field: 'id', reason: `grant ${id} not found` }]);
+    if (!canRevokeGrant(actor, g.provider_org_id)) throw new AppError('FORBIDDEN');
+    await trx
+      .updateTable('share_grant')
+      .set({ status: 'revoked', revoked_at: new Date() })
+      .where('id', '=', id)
+      .execute();
+    await appendAudit(trx, {
+      action: 'share.revoke',
+      decision: 'allow',
+      actorUserId: actor.id,
+      actorOrgId: actor.orgId,
+      appId: g.app_id,
+      grantId: id,
+      resourceId: g.resource_id,
+      targetType: 'share_grant',
+      targetId: id,
+      clientIp: actor.clientIp,
+    });
+    return store.grantView((await store.grantQuery(trx).where('g.id', '=', id).executeTakeFirst())!);
+  });
+}

@@ -1,0 +1,143 @@
+import { sql } from 'kysely';
+import type { Db, Tx } from '../db/index.js';
+
+export function requestQuery(db: Db | Tx) {
+  return db
+    .selectFrom('share_request as q')
+    .innerJoin('resource as r', 'r.id', 'q.resource_id')
+    .innerJoin('org as po', 'po.id', 'r.provider_org_id')
+    .innerJoin('org as co', 'co.id', 'q.consumer_org_id')
+    .innerJoin('app as a', 'a.id', 'q.app_id')
+    .innerJoin('app_user as u', 'u.id', 'q.requester_id')
+    .select([
+      'q.id',
+      'q.resource_id',
+      'r.code as resource_code',
+      'r.name as resource_name',
+      'r.provider_org_id',
+      'po.name as provider_name',
+      'q.consumer_org_id',
+      'co.name as consumer_name',
+      'q.app_id',
+      'a.name as app_name',
+      'q.requester_id',
+      'u.display_name as requester_name',
+      'q.purpose',
+      'q.scenario',
+      'q.fields',
+      'q.valid_until',
+      'q.status',
+      'q.current_step',
+      'q.due_date',
+      'q.submitted_at',
+      'q.decided_at',
+      'q.grant_id',
+      'q.profile_id',
+    ]);
+}
+
+export type RequestRow = NonNullable<
+  Awaited<ReturnType<ReturnType<typeof requestQuery>['executeTakeFirst']>>
+>;
+
+export async function getSteps(db: Db | Tx, requestIds: number[]) {
+  if (!requestIds.length) return [];
+  return db
+    .selectFrom('share_request_step as s')
+    .leftJoin('app_user as u', 'u.id', 's.decided_by')
+    .selectAll('s')
+    .select('u.display_name as decided_by_name')
+    .where('s.request_id', 'in', requestIds)
+    .orderBy('s.request_id')
+    .orderBy('s.step_index')
+    .execute();
+}
+
+export type StepRow = Awaited<ReturnType<typeof getSteps>>[number];
+
+export interface RequestFilter {
+  box: 'outgoing' | 'incoming' | 'all';
+  orgId: number;
+  /** incoming for the authority: requests waiting on an authority step */
+  authority: boolean;
+  status?: string;
+  page: number;
+  pageSize: number;
+}
+
+export async function listRequests(db: Db, f: RequestFilter) {
+  let q = requestQuery(db);
+  if (f.box === 'outgoing') q = q.where('q.consumer_org_id', '=', f.orgId);
+  if (f.box === 'incoming') {
+    q = f.authority
+      ? q.where(({ exists, selectFrom }) =>
+          exists(
+            selectFrom('share_request_step as s')
+              .select('s.request_id')
+              .whereRef('s.request_id', '=', 'q.id')
+              .where('s.actor', '=', 'authority'),
+          ),
+        )
+      : q.where('r.provider_org_id', '=', f.orgId);
+  }
+  if (f.status) q = q.where('q.status', '=', f.status as 'pending');
+  const rows = await q
+    .orderBy('q.id', 'desc')
+    .limit(f.pageSize)
+    .offset((f.page - 1) * f.pageSize)
+    .execute();
+  const { total } = await q
+    .clearSelect()
+    .select(sql<number>`count(*)::int`.as('total'))
+    .executeTakeFirstOrThrow();
+  return { rows, total };
+}
+
+export function grantQuery(db: Db | Tx) {
+  return db
+    .selectFrom('share_grant as g')
+    .innerJoin('resource as r', 'r.id', 'g.resource_id')
+    .innerJoin('org as co', 'co.id', 'g.consumer_org_id')
+    .innerJoin('app as a', 'a.id', 'g.app_id')
+    .select([
+      'g.id',
+      'g.request_id',
+      'g.resource_id',
+      'r.code as resource_code',
+      'r.name as resource_name',
+      'r.provider_org_id',
+      'g.consumer_org_id',
+      'co.name as consumer_name',
+      'g.app_id',
+      'a.name as app_name',
+      'g.fields',
+      'g.purpose',
+      'g.valid_from',
+      'g.valid_until',
+      'g.status',
+      'g.revoked_at',
+    ]);
+}
+
+export type GrantRow = NonNullable<Awaited<ReturnType<ReturnType<typeof grantQuery>['executeTakeFirst']>>>;
+
+export function grantView(g: GrantRow) {
+  return {
+    id: g.id,
+    requestId: g.request_id,
+    resource: {
+      id: g.resource_id,
+      code: g.resource_code,
+      name: g.resource_name,
+      providerOrgId: g.provider_org_id,
+    },
+    consumerOrg: { id: g.consumer_org_id, name: g.consumer_name },
+    app: { id: g.app_id, name: g.app_name },
+    fields: g.fields,
+    purpose: g.purpose,
+    validFrom: g.valid_from,
+    validUntil: g.valid_until,
+    status: g.status,
+    revokedAt: g.revoked_at,
+  };
+}

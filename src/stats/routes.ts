@@ -1,0 +1,93 @@
+import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
+import { dueDate, shanghaiDate } from '../calendar/model.js';
+import type { AppContext } from '../context.js';
+import { requireActor } from '../http/auth.js';
+import { AppError } from '../http/errors.js';
+import { dateString } from '../http/schemas.js';
+
+export async function statsRoutes(app: FastifyInstance, ctx: AppContext) {
+  app.get(
+    '/api/stats/overview',
+    { schema: { tags: ['stats'], summary: 'Platform counters and data calls of the last 14 days' } },
+    async (req) => {
+      requireActor(req);
+      const today = shanghaiDate(new Date());
+      const [counts, byDay] = await Promise.all([
+        sql<{
+          resources: number;
+          departments: number;
+          rows: number;
+          pending: number;
+          grants: number;
+          calls_today: number;
+        }>`SELECT
+          (SELECT count(*)::int FROM resource WHERE status = 'published') AS resources,
+          (SELECT count(*)::int FROM org WHERE kind <> 'authority') AS departments,
+          (SELECT coalesce(sum(row_count), 0)::bigint FROM resource) AS rows,
+          (SELECT count(*)::int FROM share_request WHERE status = 'pending') AS pending,
+          (SELECT count(*)::int FROM share_grant WHERE status = 'active' AND valid_until > now()) AS grants,
+          (SELECT count(*)::int FROM audit_log WHERE action LIKE 'data.%'
+             AND occurred_at >= (${today}::date::timestamp AT TIME ZONE 'Asia/Shanghai')) AS calls_today`.execute(
+          ctx.db,
+        ),
+        sql<{
+          date: string;
+          count: number;
+        }>`SELECT to_char(occurred_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD') AS date, count(*)::int AS count
+          FROM audit_log WHERE action LIKE 'data.%' AND occurred_at > now() - interval '14 days'
+          GROUP BY 1 ORDER BY 1`.execute(ctx.db),
+      ]);
+      const c = counts.rows[0];
+      return {
+        resources: c.resources,
+        departments: c.departments,
+        rows: Number(c.rows),
+        pendingRequests: c.pending,
+        activeGrants: c.grants,
+        callsToday: c.calls_today,
+        callsByDay: byDay.rows,
+      };
+    },
+  );
+
+  app.get(
+    '/api/calendar/due',
+    {
+      schema: {
+        tags: ['calendar'],
+        summary: 'Due date of a deadline from a start date, on the State Council working-day calendar',
+        querystring: {
+          type: 'object',
+          properties: {
+            start: dateString,
+            amount: { type: 'integer', minimum: 1, maximum: 365 },
+            unit: { type: 'string', enum: ['WD', 'd'], default: 'WD' },
+          },
+          required: ['start', 'amount'],
+        },
+      },
+    },
+    async (req) => {
+      requireActor(req);
+      const q = req.query as { start: string; amount: number; unit: 'WD' | 'd' };
+      let due: string;
+      try {
+        due = dueDate(ctx.calendar, q.start, { amount: q.amount, unit: q.unit });
+      } catch (e) {
+        throw new AppError('VALIDATION_FAILED', [{ field: 'start', reason: (e as Error).message }]);
+      }
+      const years = [Number(q.start.slice(0, 4)), Number(due.slice(0, 4))];
+      return { start: q.start, dueDate: due, yearKnown: years.every((y) => ctx.calendar.isYearKnown(y)) };
+    },
+  );
+
+  app.get(
+    '/api/profile',
+    { schema: { tags: ['profiles'], summary: 'The active regulation profile' } },
+    async (req) => {
+      requireActor(req);
+      return ctx.profile;
+    },
+  );
+}

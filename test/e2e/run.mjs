@@ -1,0 +1,602 @@
+// Browser test of the thin path: register a resource, load CSV, request sharing, approve, call the data API, audit.
+// Plain Node ESM: starts its own server on a fresh data directory, drives Debian's Chromium via playwright-core.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const SHOTS = path.join(ROOT, 'test/e2e/screenshots');
+const WEB_DIR = path.join(ROOT, 'web/dist');
+const PASSWORD = 'Demo@2026';
+const RESOURCE_NAME = '流动人口居住登记';
+const APP_NAME = '就业资格核验系统';
+const T = { action: 15_000, nav: 30_000, health: 120_000 };
+
+// ---------- test data ----------
+
+const ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+const ID_CHECK = '10X98765432';
+
+/** GB 11643 check digit of the first 17 digits. */
+function idCheckDigit(first17) {
+  let sum = 0;
+  for (let i = 0; i < 17; i++) sum += Number(first17[i]) * ID_WEIGHTS[i];
+  return ID_CHECK[sum % 11];
+}
+
+function makeRng(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+const SURNAMES = ['张', '王', '李', '陈', '刘', '黄', '林', '吴', '周', '郑', '何', '梁', '罗', '谢', '叶'];
+const GIVEN = [
+  '伟',
+  '芳',
+  '娜',
+  '敏',
+  '静',
+  '强',
+  '磊',
+  '洋',
+  '艳',
+  '勇',
+  '军',
+  '杰',
+  '娟',
+  '涛',
+  '明',
+  '超',
+  '秀英',
+  '桂芳',
+];
+const ROADS = ['人民路', '东城大道', '莞太路', '鸿福路', '运河东路', '新城大道', '沿江路'];
+
+function makePeople(n) {
+  const rnd = makeRng(20260601);
+  const pick = (a) => a[Math.floor(rnd() * a.length)];
+  const seen = new Set();
+  const people = [];
+  while (people.length < n) {
+    const area = pick(['441900', '441901', '441902', '440103', '440306']);
+    const y = 1960 + Math.floor(rnd() * 45);
+    const m = 1 + Math.floor(rnd() * 12);
+    const d = 1 + Math.floor(rnd() * 28);
+    const seq = String(Math.floor(rnd() * 1000)).padStart(3, '0');
+    const first17 = `${area}${y}${String(m).padStart(2, '0')}${String(d).padStart(2, '0')}${seq}`;
+    const idNumber = first17 + idCheckDigit(first17);
+    if (seen.has(idNumber)) continue;
+    seen.add(idNumber);
+    const phone = `1${3 + Math.floor(rnd() * 7)}${String(Math.floor(rnd() * 1e9)).padStart(9, '0')}`;
+    const name = pick(SURNAMES) + pick(GIVEN);
+    const address = `临江市${pick(['莞城', '南城', '东城', '万江'])}街道${pick(ROADS)}${1 + Math.floor(rnd() * 300)}号`;
+    const registeredOn = `2026-${String(1 + Math.floor(rnd() * 10)).padStart(2, '0')}-${String(1 + Math.floor(rnd() * 28)).padStart(2, '0')}`;
+    people.push({ idNumber, name, phone, address, registeredOn });
+  }
+  return people;
+}
+
+function toCsv(rows) {
+  const header = 'idNumber,name,phone,address,registeredOn';
+  return (
+    [header, ...rows.map((r) => [r.idNumber, r.name, r.phone, r.address, r.registeredOn].join(','))].join(
+      '\n',
+    ) + '\n'
+  );
+}
+
+function wrongCheckDigit(id) {
+  const right = id[17];
+  const other = [...'0123456789X'].find((c) => c !== right);
+  return id.slice(0, 17) + other;
+}
+
+// ---------- plumbing ----------
+
+function assert(cond, msg) {
+  if (!cond) throw new Error(`assertion failed: ${msg}`);
+}
+
+function portFree(port) {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+async function freePort() {
+  for (let i = 0; i < 50; i++) {
+    const p = 18080 + Math.floor(Math.random() * 2000);
+    if (await portFree(p)) return p;
+  }
+  throw new Error('no free port found');
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+let server = null;
+let serverLog = '';
+let dataDir = null;
+
+async function startServer(port) {
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'govshare-e2e-'));
+  const env = {
+    ...process.env,
+    PORT: String(port),
+    GOVSHARE_DATA_DIR: dataDir,
+    DEMO_POPULATION_ROWS: '3000',
+    DEMO_ENTITY_ROWS: '1000',
+    GOVSHARE_WEB_DIR: WEB_DIR,
+    LOG_LEVEL: process.env.LOG_LEVEL || 'warn',
+  };
+  if (process.env.DATABASE_URL) env.DATABASE_URL = process.env.DATABASE_URL;
+  const built = path.join(ROOT, 'dist/src/main.js');
+  const [cmd, args] = fs.existsSync(built) ? ['node', [built]] : ['npx', ['tsx', 'src/main.ts']];
+  console.log(`e2e: starting server: ${cmd} ${args.join(' ')} on port ${port} (data ${dataDir})`);
+  server = spawn(cmd, args, { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const keep = (chunk) => {
+    serverLog += chunk.toString();
+    if (serverLog.length > 200_000) serverLog = serverLog.slice(-100_000);
+  };
+  server.stdout.on('data', keep);
+  server.stderr.on('data', keep);
+  let exited = null;
+  server.once('exit', (code, sig) => {
+    exited = `exit code ${code}${sig ? ` signal ${sig}` : ''}`;
+  });
+
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + T.health;
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`server ended before it was healthy (${exited})`);
+    try {
+      const res = await fetch(`${base}/api/health`);
+      if (res.status === 200) return base;
+    } catch {
+      // not listening yet
+    }
+    await sleep(500);
+  }
+  throw new Error('server did not answer /api/health with 200 within 120 s');
+}
+
+async function stopServer() {
+  if (!server || server.exitCode !== null) return;
+  const done = new Promise((r) => server.once('exit', r));
+  try {
+    process.kill(-server.pid, 'SIGTERM');
+  } catch {
+    // already gone
+  }
+  const timer = setTimeout(() => {
+    try {
+      process.kill(-server.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }, 5000);
+  await done;
+  clearTimeout(timer);
+}
+
+// ---------- UI helpers ----------
+
+let shotNo = 0;
+async function shot(page, name) {
+  shotNo += 1;
+  const file = path.join(SHOTS, `${String(shotNo).padStart(2, '0')}-${name}.png`);
+  await page.waitForTimeout(300); // let antd motion settle
+  await page.screenshot({ path: file, fullPage: true });
+  console.log(`  screenshot ${path.relative(ROOT, file)}`);
+}
+
+const tid = (page, id) => page.getByTestId(id);
+/** The text box of a data-testid'd antd input, whether the id sits on the <input> or on its wrapper. */
+const box = (page, id) => page.locator(`input[data-testid="${id}"], [data-testid="${id}"] input`).first();
+
+async function login(page, base, username) {
+  await page.goto(`${base}/login`, { waitUntil: 'domcontentloaded' });
+  await tid(page, 'login-username').waitFor({ timeout: T.nav });
+  await tid(page, 'login-username').fill(username);
+  await tid(page, 'login-password').fill(PASSWORD);
+  await tid(page, 'login-submit').click();
+  await tid(page, 'current-user').waitFor({ timeout: T.nav });
+}
+
+async function logout(page) {
+  await tid(page, 'logout').click();
+  await tid(page, 'login-username').waitFor({ timeout: T.nav });
+}
+
+/** Picks an option of an antd Select by its label. */
+async function choose(page, testid, label) {
+  await tid(page, testid).click();
+  const option = page
+    .locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option')
+    .filter({ hasText: label })
+    .first();
+  await option.waitFor({ state: 'visible', timeout: T.action });
+  await option.click();
+  await page
+    .locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden)')
+    .first()
+    .waitFor({ state: 'hidden', timeout: T.action })
+    .catch(() => {});
+}
+
+async function menu(page, key) {
+  await tid(page, `menu-${key}`).click();
+  await tid(page, `page-${key === 'catalog-new' ? 'register' : key}`).waitFor({ timeout: T.nav });
+}
+
+// ---------- the walk ----------
+
+const people = makePeople(50);
+const state = { resourceCode: null, resourceId: null, apiKey: null, dueDate: null };
+
+const steps = [
+  {
+    name: 'gaj_officer registers 流动人口居住登记',
+    async run(page, base) {
+      await login(page, base, 'gaj_officer');
+      await shot(page, 'dashboard-gaj');
+      await menu(page, 'catalog-new');
+      await tid(page, 'reg-name').fill(RESOURCE_NAME);
+      await tid(page, 'reg-topic').fill('人口');
+      await tid(page, 'reg-summary').fill(
+        '来临江市居住的流动人口居住登记信息，由派出所每日汇聚，用于人口服务管理。',
+      );
+      await tid(page, 'reg-share-type-conditional').click();
+      await tid(page, 'reg-share-method-api').click();
+      await tid(page, 'reg-update-cycle-daily').click();
+      await tid(page, 'reg-security-level-important').click();
+      await tid(page, 'reg-share-conditions').fill(
+        '仅限政务部门履行法定职责使用，需说明具体业务场景，按最小必要原则申请信息项',
+      );
+      await tid(page, 'reg-legal-basis').fill(
+        '《居住证暂行条例》第九条；《中华人民共和国个人信息保护法》第三十四条',
+      );
+
+      const fields = [
+        {
+          code: 'idNumber',
+          name: '身份证号',
+          key: true,
+          personal: true,
+          masking: '身份证号',
+          validator: '身份证号',
+        },
+        { code: 'name', name: '姓名', required: true, personal: true, masking: '姓名' },
+        { code: 'phone', name: '联系电话', personal: true, masking: '电话号码', validator: '手机号码' },
+        { code: 'address', name: '居住地址', personal: true, masking: '地址' },
+        { code: 'registeredOn', name: '登记日期', type: '日期' },
+      ];
+      for (let i = 0; i < fields.length; i++) {
+        const f = fields[i];
+        if (i > 0) await tid(page, 'field-add').click();
+        await tid(page, `field-code-${i}`).fill(f.code);
+        await tid(page, `field-name-${i}`).fill(f.name);
+        if (f.type) await choose(page, `field-type-${i}`, f.type);
+        if (f.key) await tid(page, `field-isKey-${i}`).locator('input').check();
+        if (f.required) await tid(page, `field-required-${i}`).locator('input').check();
+        if (f.personal) await tid(page, `field-personal-${i}`).locator('input').check();
+        if (f.masking) await choose(page, `field-masking-${i}`, f.masking);
+        if (f.validator) await choose(page, `field-validator-${i}`, f.validator);
+      }
+      await shot(page, 'register-form');
+      await tid(page, 'reg-submit').click();
+      await tid(page, 'page-resource').waitFor({ timeout: T.nav });
+      const name = await tid(page, 'resource-name').textContent();
+      assert(name === RESOURCE_NAME, `detail shows the new resource, got ${name}`);
+      state.resourceCode = (await tid(page, 'resource-code').textContent())?.trim();
+      state.resourceId = page.url().split('/').pop();
+      assert(state.resourceCode, 'resource code shown');
+      const fieldsText = await tid(page, 'fields-table').innerText();
+      for (const f of fields) assert(fieldsText.includes(f.code), `fields table lists ${f.code}`);
+      await tid(page, 'personal-notice').waitFor({ timeout: T.action });
+      console.log(`  registered ${state.resourceCode} (id ${state.resourceId})`);
+      await shot(page, 'resource-registered');
+    },
+  },
+  {
+    name: 'gaj_officer uploads a bad CSV (rejected whole) then 50 good rows',
+    async run(page) {
+      await tid(page, 'upload-btn').click();
+      const panel = tid(page, 'upload-panel');
+      await panel.waitFor({ timeout: T.action });
+
+      const bad = people.slice(0, 3).map((p) => ({ ...p }));
+      bad[1].idNumber = wrongCheckDigit(bad[1].idNumber);
+      await panel.locator('input[type=file]').setInputFiles({
+        name: 'bad.csv',
+        mimeType: 'text/csv',
+        buffer: Buffer.from(toCsv(bad), 'utf8'),
+      });
+      const errors = tid(page, 'upload-errors');
+      await errors.waitFor({ timeout: T.nav });
+      const rows = await errors.locator('tbody tr.ant-table-row').allInnerTexts();
+      const hit = rows.find((r) => /(^|\s)2(\s|$)/.test(r) && /idNumber|身份证号/.test(r));
+      assert(hit, `error table shows data row 2, field idNumber; got ${JSON.stringify(rows)}`);
+      await shot(page, 'upload-bad-csv');
+      await tid(page, 'upload-close').click();
+      await page.waitForTimeout(300);
+      await page.reload({ waitUntil: 'domcontentloaded' });
+      await tid(page, 'resource-rowcount').waitFor({ timeout: T.nav });
+      const countAfterBad = (await tid(page, 'resource-rowcount').textContent())?.trim();
+      assert(countAfterBad === '0', `resource still has 0 rows after the bad CSV, got ${countAfterBad}`);
+
+      await tid(page, 'upload-btn').click();
+      await panel.waitFor({ timeout: T.action });
+      await panel.locator('input[type=file]').setInputFiles({
+        name: 'floating-population.csv',
+        mimeType: 'text/csv',
+        buffer: Buffer.from(toCsv(people), 'utf8'),
+      });
+      await tid(page, 'upload-result').waitFor({ timeout: T.nav });
+      const result = await tid(page, 'upload-result').innerText();
+      assert(/50/.test(result), `upload result mentions 50 rows: ${result}`);
+      await shot(page, 'upload-good-csv');
+      await tid(page, 'upload-close').click();
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid="resource-rowcount"]')?.textContent?.trim() === '50',
+        null,
+        { timeout: T.nav },
+      );
+      await page.getByRole('tab', { name: '数据预览' }).click();
+      await tid(page, 'preview').locator('tbody tr.ant-table-row').first().waitFor({ timeout: T.nav });
+      await shot(page, 'resource-preview');
+      await page.getByRole('tab', { name: '导入记录' }).click();
+      await tid(page, 'batches').locator('tbody tr.ant-table-row').first().waitFor({ timeout: T.nav });
+      await shot(page, 'resource-batches');
+    },
+  },
+  {
+    name: 'rsj_officer creates an app and requests sharing',
+    async run(page, base) {
+      await logout(page);
+      await shot(page, 'login');
+      await login(page, base, 'rsj_officer');
+      await menu(page, 'apps');
+      await tid(page, 'app-new').click();
+      await tid(page, 'app-name').fill(APP_NAME);
+      await tid(page, 'app-description').fill('核验就业补贴申请人的居住登记信息');
+      await tid(page, 'app-create-submit').click();
+      await tid(page, 'app-key').waitFor({ timeout: T.nav });
+      state.apiKey = await box(page, 'app-key').inputValue();
+      assert(state.apiKey && state.apiKey.length >= 20, `an API key is shown once: ${state.apiKey}`);
+      await shot(page, 'app-key-once');
+      await tid(page, 'app-key-close').click();
+      await tid(page, 'apps-table').getByText(APP_NAME).waitFor({ timeout: T.nav });
+
+      await menu(page, 'catalog');
+      await box(page, 'catalog-search').fill(RESOURCE_NAME);
+      await box(page, 'catalog-search').press('Enter');
+      const link = tid(page, `catalog-link-${state.resourceCode}`);
+      await link.waitFor({ timeout: T.nav });
+      await shot(page, 'catalog-search');
+      await link.click();
+      await tid(page, 'apply-btn').click();
+      await tid(page, 'apply-purpose').waitFor({ timeout: T.action });
+      await choose(page, 'apply-app', APP_NAME);
+      for (const code of ['idNumber', 'name', 'phone']) await tid(page, `apply-field-label-${code}`).click();
+      await tid(page, 'apply-purpose').fill('办理就业补贴时核验申请人在本市的居住登记情况');
+      await tid(page, 'apply-scenario').fill('就业补贴申领资格审核');
+      await shot(page, 'apply-form');
+      await tid(page, 'apply-submit').click();
+      await tid(page, 'apply-success').waitFor({ timeout: T.nav });
+      const due = await tid(page, 'apply-due').innerText();
+      const m = /(\d{4}-\d{2}-\d{2})/.exec(due);
+      assert(m, `the success shows the due date: ${due}`);
+      state.dueDate = m[1];
+      await shot(page, 'apply-success');
+      await tid(page, 'apply-to-requests').click();
+      await tid(page, 'page-requests').waitFor({ timeout: T.nav });
+      const row = tid(page, 'req-table-outgoing')
+        .locator('tr.ant-table-row')
+        .filter({ hasText: RESOURCE_NAME });
+      await row.first().waitFor({ timeout: T.nav });
+      const text = await row.first().innerText();
+      assert(text.includes(state.dueDate), `我的申请 shows due date ${state.dueDate}: ${text}`);
+      assert(text.includes(APP_NAME), `我的申请 shows the app: ${text}`);
+      await shot(page, 'requests-outgoing');
+    },
+  },
+  {
+    name: 'gaj_officer approves the request',
+    async run(page, base) {
+      await logout(page);
+      await login(page, base, 'gaj_officer');
+      await menu(page, 'requests');
+      await tid(page, 'tab-incoming').click();
+      const row = tid(page, 'req-table-incoming')
+        .locator('tr.ant-table-row')
+        .filter({ hasText: RESOURCE_NAME })
+        .filter({ hasText: APP_NAME });
+      await row.first().waitFor({ timeout: T.nav });
+      await shot(page, 'requests-incoming');
+      await row.first().locator('a').first().click();
+      const steps = tid(page, 'req-steps');
+      await steps.waitFor({ timeout: T.nav });
+      const stepsText = await steps.innerText();
+      assert(/\d+个工作日|\d+日/.test(stepsText), `steps show the deadline: ${stepsText}`);
+      assert(stepsText.includes(state.dueDate), `steps show the due date ${state.dueDate}: ${stepsText}`);
+      await shot(page, 'request-detail');
+      await tid(page, 'req-approve').click();
+      await tid(page, 'req-comment').fill('同意按申请信息项共享，限用于就业补贴审核');
+      await tid(page, 'req-decide-ok').click();
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid="req-status"]')?.textContent?.includes('已通过'),
+        null,
+        { timeout: T.nav },
+      );
+      await shot(page, 'request-approved');
+      await page.keyboard.press('Escape');
+      await tid(page, 'req-drawer').waitFor({ state: 'detached', timeout: T.action });
+    },
+  },
+  {
+    name: 'rsj_officer sees the grant and calls the data API (masked, granted fields only)',
+    async run(page, base) {
+      await logout(page);
+      await login(page, base, 'rsj_officer');
+      await menu(page, 'grants');
+      const grantRow = tid(page, 'grants-table')
+        .locator('tr.ant-table-row')
+        .filter({ hasText: RESOURCE_NAME });
+      await grantRow.first().waitFor({ timeout: T.nav });
+      const grantText = await grantRow.first().innerText();
+      assert(grantText.includes(APP_NAME), `grant is for the app: ${grantText}`);
+      assert(grantText.includes('有效'), `grant is active: ${grantText}`);
+      await shot(page, 'grants');
+
+      await menu(page, 'apps');
+      const person = people[7];
+      await box(page, 'tester-key').fill(state.apiKey);
+      await box(page, 'tester-code').fill(state.resourceCode);
+      await box(page, 'tester-record').fill(person.idNumber);
+      await tid(page, 'tester-send').click();
+      await tid(page, 'tester-response').waitFor({ timeout: T.nav });
+      const status = await tid(page, 'tester-status').innerText();
+      const raw = await tid(page, 'tester-response').innerText();
+      await tid(page, 'api-tester').scrollIntoViewIfNeeded();
+      await shot(page, 'api-tester');
+      assert(status.includes('200'), `data API answered 200: ${status} ${raw}`);
+      const body = JSON.parse(raw);
+      const rec = body.record;
+      assert(rec && typeof rec === 'object', `response has a record: ${raw}`);
+      const id = String(rec.idNumber);
+      assert(
+        id.length === 18 &&
+          id.slice(0, 3) === person.idNumber.slice(0, 3) &&
+          id.slice(-4) === person.idNumber.slice(-4) &&
+          /^\d{3}\*+[0-9X]{0,4}$/.test(id.slice(0, 14)) &&
+          !id.includes(person.idNumber.slice(3, 14)),
+        `idNumber masked as first 3 + * + last 4, e.g. 440***********1234: ${id}`,
+      );
+      const nm = String(rec.name);
+      assert(
+        nm[0] === person.name[0] && nm.includes('*') && nm !== person.name,
+        `name masked like 张*: ${nm}`,
+      );
+      const ph = String(rec.phone);
+      assert(
+        ph === `${person.phone.slice(0, 3)}****${person.phone.slice(-4)}`,
+        `phone masked like 138****5678: ${ph} (from ${person.phone})`,
+      );
+      assert(!('address' in rec), `address is not granted and must not be returned: ${raw}`);
+      assert(!raw.includes(person.address), 'the address value does not appear anywhere');
+      assert(!('registeredOn' in rec), `registeredOn is not granted: ${raw}`);
+    },
+  },
+  {
+    name: 'auditor sees the data call in the audit log',
+    async run(page, base) {
+      await logout(page);
+      await login(page, base, 'auditor');
+      await menu(page, 'audit');
+      const table = tid(page, 'audit-table');
+      const row = table
+        .locator('tr.ant-table-row')
+        .filter({ hasText: state.resourceCode })
+        .filter({ hasText: APP_NAME });
+      await row.first().waitFor({ timeout: T.nav });
+      const texts = await row.allInnerTexts();
+      const call = texts.find((t) => t.includes('允许') && /data\./.test(t));
+      assert(
+        call,
+        `an allowed data.* entry for ${state.resourceCode} by ${APP_NAME}: ${JSON.stringify(texts)}`,
+      );
+      console.log(`  audit: ${call.replace(/\s+/g, ' ').slice(0, 160)}`);
+      await row.first().locator('.ant-table-row-expand-icon').click();
+      await shot(page, 'audit');
+    },
+  },
+];
+
+async function main() {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  for (const f of fs.readdirSync(SHOTS)) if (f.endsWith('.png')) fs.rmSync(path.join(SHOTS, f));
+
+  if (process.env.E2E_SKIP_BUILD !== '1') {
+    console.log('e2e: building the web console');
+    const b = spawnSync('npx', ['vite', 'build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'], {
+      cwd: ROOT,
+      stdio: 'inherit',
+    });
+    if (b.status !== 0) throw new Error('web build failed');
+  }
+  assert(fs.existsSync(path.join(WEB_DIR, 'index.html')), 'web/dist/index.html exists');
+
+  const port = await freePort();
+  const base = await startServer(port);
+  console.log(`e2e: server healthy at ${base}`);
+
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  let passed = 0;
+  let failed = 0;
+  let skipped = 0;
+  try {
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
+    context.setDefaultTimeout(T.action);
+    const page = await context.newPage();
+    const consoleErrors = [];
+    page.on('pageerror', (e) => consoleErrors.push(String(e)));
+    for (const [i, step] of steps.entries()) {
+      if (failed > 0) {
+        skipped += 1;
+        console.log(`- ${i + 1}. ${step.name} (skipped)`);
+        continue;
+      }
+      const t0 = Date.now();
+      try {
+        await step.run(page, base);
+        passed += 1;
+        console.log(`✔ ${i + 1}. ${step.name} (${Date.now() - t0} ms)`);
+      } catch (e) {
+        failed += 1;
+        console.log(`✘ ${i + 1}. ${step.name}\n  ${e?.stack ?? e}`);
+        await shot(page, `failure-step${i + 1}`).catch(() => {});
+        if (consoleErrors.length) console.log(`  page errors:\n    ${consoleErrors.join('\n    ')}`);
+      }
+    }
+    await context.close();
+  } finally {
+    await browser.close().catch(() => {});
+  }
+  return { passed, failed, skipped };
+}
+
+let code = 1;
+try {
+  const { passed, failed, skipped } = await main();
+  if (failed) console.log(`--- server log (tail) ---\n${serverLog.slice(-4000)}`);
+  console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+  code = failed ? 1 : 0;
+} catch (e) {
+  console.log(`e2e: ${e?.stack ?? e}`);
+  console.log(`--- server log (tail) ---\n${serverLog.slice(-4000)}`);
+  console.log(`0 passed, ${steps.length} failed`);
+} finally {
+  await stopServer();
+  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+}
+process.exit(code);

@@ -1,0 +1,138 @@
+import type { Lang } from './i18n.js';
+import type { IngestResult } from './types.js';
+
+export interface ErrorDetail {
+  row?: number;
+  field?: string;
+  reason: string;
+}
+
+/** An error body of docs/API.md: `{ code, message, messageEn, details }`. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly messageEn: string,
+    readonly details: ErrorDetail[],
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** The message to show a user, in the console's language. */
+export function errorText(err: unknown, lang: Lang): string {
+  if (err instanceof ApiError)
+    return (lang === 'en' ? err.messageEn || err.message : err.message) || err.code;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+let onUnauthenticated: () => void = () => {};
+
+/** Called when a console call answers 401 UNAUTHENTICATED (the session ended). */
+export function setUnauthenticatedHandler(fn: () => void): void {
+  onUnauthenticated = fn;
+}
+
+function toApiError(status: number, body: unknown, fallback: string): ApiError {
+  const b = (body ?? {}) as Partial<{
+    code: string;
+    message: string;
+    messageEn: string;
+    details: ErrorDetail[];
+  }>;
+  return new ApiError(
+    status,
+    b.code ?? `HTTP_${status}`,
+    b.message ?? fallback,
+    b.messageEn ?? b.message ?? fallback,
+    Array.isArray(b.details) ? b.details : [],
+  );
+}
+
+type Query = Record<string, string | number | boolean | null | undefined>;
+
+export function withQuery(path: string, query?: Query): string {
+  if (!query) return path;
+  const qs = new URLSearchParams();
+  for (const [k, v] of Object.entries(query))
+    if (v !== undefined && v !== null && v !== '') qs.set(k, String(v));
+  const s = qs.toString();
+  return s ? `${path}?${s}` : path;
+}
+
+export interface CallOptions {
+  method?: string;
+  body?: unknown;
+  query?: Query;
+}
+
+export async function api<T>(path: string, opts: CallOptions = {}): Promise<T> {
+  const init: RequestInit = {
+    method: opts.method ?? (opts.body === undefined ? 'GET' : 'POST'),
+    credentials: 'same-origin',
+  };
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (opts.body !== undefined) {
+    headers['content-type'] = 'application/json';
+    init.body = JSON.stringify(opts.body);
+  }
+  init.headers = headers;
+  const res = await fetch(withQuery(path, opts.query), init);
+  const text = await res.text();
+  let body: unknown = null;
+  if (text) {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = { message: text };
+    }
+  }
+  if (!res.ok) {
+    const err = toApiError(res.status, body, res.statusText);
+    if (res.status === 401 && err.code === 'UNAUTHENTICATED') onUnauthenticated();
+    throw err;
+  }
+  return body as T;
+}
+
+export const post = <T>(path: string, body: unknown = {}) => api<T>(path, { method: 'POST', body });
+
+/** Uploads CSV text with XHR so the console can show upload progress. */
+export function uploadCsv(
+  resourceId: number,
+  filename: string,
+  text: string,
+  onProgress: (percent: number) => void,
+): Promise<IngestResult> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', withQuery(`/api/ingest/resources/${resourceId}/csv`, { filename }));
+    xhr.setRequestHeader('Content-Type', 'text/csv');
+    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.withCredentials = true;
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable) onProgress(Math.round((e.loaded / e.total) * 100));
+    };
+    xhr.onload = () => {
+      let body: unknown = null;
+      try {
+        body = xhr.responseText ? JSON.parse(xhr.responseText) : null;
+      } catch {
+        body = { message: xhr.responseText };
+      }
+      if (xhr.status >= 200 && xhr.status < 300) {
+        onProgress(100);
+        resolve(body as IngestResult);
+      } else {
+        const err = toApiError(xhr.status, body, xhr.statusText);
+        if (xhr.status === 401 && err.code === 'UNAUTHENTICATED') onUnauthenticated();
+        reject(err);
+      }
+    };
+    xhr.onerror = () => reject(new ApiError(0, 'NETWORK', '网络错误', 'Network error', []));
+    xhr.send(new Blob([text], { type: 'text/csv' }));
+  });
+}

@@ -1,0 +1,28 @@
+import { createContext, useContext } from 'react';
+import type { Me, Role } from './types.js';
+
+export interface Auth {
+  me: Me | null;
+  setMe: (me: Me | null) => void;
+  logout: () => Promise<void>;
+}
+
+export const AuthContext = createContext<Auth>({ me: null, setMe: () => {}, logout: async () => {} });
+
+export function useAuth(): Auth {
+  return useContext(AuthContext);
+}
+
+export function hasRole(me: Me | null, ...roles: Role[]): boolean {
+  return !!me && me.user.roles.some((r) => roles.includes(r));
+}
+
+/** Who sees which page; the server decides again on every call. */
+export const access = {
+  register: (me: Me | null) => hasRole(me, 'data_officer'),
+  requests: (me: Me | null) => !!me && me.user.roles.some((r) => r !== 'auditor'),
+  grants: (me: Me | null) => !!me && me.user.roles.some((r) => r !== 'auditor'),
+  apps: (me: Me | null) => hasRole(me, 'data_officer', 'consumer_staff', 'platform_admin'),
+  audit: (me: Me | null) => hasRole(me, 'auditor', 'platform_admin'),
+  allRequests: (me: Me | null) => hasRole(me, 'platform_admin', 'authority_reviewer'),
+};

@@ -1,0 +1,164 @@
+import { App as AntApp, ConfigProvider, Spin } from 'antd';
+import dayjs from 'dayjs';
+import 'dayjs/locale/zh-cn.js';
+import { lazy, type ReactNode, StrictMode, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
+import { createRoot } from 'react-dom/client';
+import { BrowserRouter, Navigate, Route, Routes, useLocation } from 'react-router-dom';
+import { enUS, zhCN } from './antdLocale.js';
+import { ApiError, api, post, setUnauthenticatedHandler } from './api.js';
+import { AuthContext, access } from './auth.js';
+import { I18nContext, initialLang, type Lang, makeI18n, saveLang } from './i18n.js';
+import type { Me } from './types.js';
+
+const Login = lazy(() => import('./pages/Login.js'));
+const Shell = lazy(() => import('./Shell.js'));
+const Dashboard = lazy(() => import('./pages/Dashboard.js'));
+const Catalog = lazy(() => import('./pages/Catalog.js'));
+const ResourceDetail = lazy(() => import('./pages/ResourceDetail.js'));
+const RegisterResource = lazy(() => import('./pages/RegisterResource.js'));
+const Requests = lazy(() => import('./pages/Requests.js'));
+const Grants = lazy(() => import('./pages/Grants.js'));
+const Apps = lazy(() => import('./pages/Apps.js'));
+const Audit = lazy(() => import('./pages/Audit.js'));
+const NotFound = lazy(() => import('./pages/NotFound.js'));
+
+function Loading() {
+  return (
+    <div style={{ padding: 80, textAlign: 'center' }}>
+      <Spin size="large" />
+    </div>
+  );
+}
+
+function RequireLogin({ me, children }: { me: Me | null; children: ReactNode }) {
+  const location = useLocation();
+  if (!me) return <Navigate to="/login" replace state={{ from: location.pathname + location.search }} />;
+  return children;
+}
+
+function Guard({ allowed, children }: { allowed: boolean; children: ReactNode }) {
+  return allowed ? children : <NotFound forbidden />;
+}
+
+function Root() {
+  const [lang, setLangState] = useState<Lang>(initialLang);
+  const [me, setMe] = useState<Me | null>(null);
+  const [checked, setChecked] = useState(false);
+
+  const setLang = useCallback((l: Lang) => {
+    saveLang(l);
+    setLangState(l);
+  }, []);
+  const i18n = useMemo(() => makeI18n(lang, setLang), [lang, setLang]);
+
+  useEffect(() => {
+    dayjs.locale(lang === 'en' ? 'en' : 'zh-cn');
+    document.documentElement.lang = lang === 'en' ? 'en' : 'zh-CN';
+    document.title = i18n.t('app.title');
+  }, [lang, i18n]);
+
+  useEffect(() => {
+    setUnauthenticatedHandler(() => setMe(null));
+    api<Me>('/api/auth/me')
+      .then(setMe, (e: unknown) => {
+        if (!(e instanceof ApiError) || e.status !== 401) console.warn('auth/me failed', e);
+        setMe(null);
+      })
+      .finally(() => setChecked(true));
+  }, []);
+
+  const logout = useCallback(async () => {
+    try {
+      await post('/api/auth/logout');
+    } finally {
+      setMe(null);
+    }
+  }, []);
+  const auth = useMemo(() => ({ me, setMe, logout }), [me, logout]);
+
+  return (
+    <ConfigProvider
+      locale={lang === 'en' ? enUS : zhCN}
+      theme={{ token: { colorPrimary: '#1d4ed8', borderRadius: 4 } }}
+    >
+      <AntApp>
+        <I18nContext.Provider value={i18n}>
+          <AuthContext.Provider value={auth}>
+            {!checked ? (
+              <Loading />
+            ) : (
+              <BrowserRouter>
+                <Suspense fallback={<Loading />}>
+                  <Routes>
+                    <Route path="/login" element={me ? <Navigate to="/" replace /> : <Login />} />
+                    <Route
+                      path="/"
+                      element={
+                        <RequireLogin me={me}>
+                          <Shell />
+                        </RequireLogin>
+                      }
+                    >
+                      <Route index element={<Dashboard />} />
+                      <Route path="catalog" element={<Catalog />} />
+                      <Route
+                        path="catalog/new"
+                        element={
+                          <Guard allowed={access.register(me)}>
+                            <RegisterResource />
+                          </Guard>
+                        }
+                      />
+                      <Route path="catalog/:id" element={<ResourceDetail />} />
+                      <Route
+                        path="requests"
+                        element={
+                          <Guard allowed={access.requests(me)}>
+                            <Requests />
+                          </Guard>
+                        }
+                      />
+                      <Route
+                        path="grants"
+                        element={
+                          <Guard allowed={access.grants(me)}>
+                            <Grants />
+                          </Guard>
+                        }
+                      />
+                      <Route
+                        path="apps"
+                        element={
+                          <Guard allowed={access.apps(me)}>
+                            <Apps />
+                          </Guard>
+                        }
+                      />
+                      <Route
+                        path="audit"
+                        element={
+                          <Guard allowed={access.audit(me)}>
+                            <Audit />
+                          </Guard>
+                        }
+                      />
+                      <Route path="*" element={<NotFound />} />
+                    </Route>
+                  </Routes>
+                </Suspense>
+              </BrowserRouter>
+            )}
+          </AuthContext.Provider>
+        </I18nContext.Provider>
+      </AntApp>
+    </ConfigProvider>
+  );
+}
+
+const el = document.getElementById('root');
+if (el)
+  createRoot(el).render(
+    <StrictMode>
+      <Root />
+    </StrictMode>,
+  );

@@ -1,0 +1,86 @@
+import { App as AntApp, Button, Card, Popconfirm, Table, Tag, Typography } from 'antd';
+import { api, errorText, post } from '../api.js';
+import { hasRole, useAuth } from '../auth.js';
+import { EnumTag, ErrorAlert } from '../components/common.js';
+import { fmtDate } from '../format.js';
+import { useAsync } from '../hooks.js';
+import { useI18n } from '../i18n.js';
+import type { Grant } from '../types.js';
+
+export default function Grants() {
+  const { t, lang } = useI18n();
+  const { me } = useAuth();
+  const { message } = AntApp.useApp();
+  const grants = useAsync(() => api<Grant[]>('/api/sharing/grants'), []);
+
+  // The grants a user sees are their org's as consumer or as provider; a provider's data officer may revoke.
+  const canRevoke = (g: Grant) =>
+    g.status === 'active' &&
+    (hasRole(me, 'platform_admin') || (hasRole(me, 'data_officer') && me?.user.org.id !== g.consumerOrg.id));
+
+  async function revoke(g: Grant) {
+    try {
+      await post(`/api/sharing/grants/${g.id}/revoke`);
+      message.success(t('grant.revoked'));
+      grants.reload();
+    } catch (e) {
+      message.error(errorText(e, lang));
+    }
+  }
+
+  return (
+    <Card data-testid="page-grants" title={t('grant.title')}>
+      <ErrorAlert error={grants.error} />
+      <Table<Grant>
+        data-testid="grants-table"
+        rowKey="id"
+        size="middle"
+        loading={grants.loading}
+        dataSource={grants.data ?? []}
+        pagination={{ pageSize: 20, hideOnSinglePage: true, showTotal: (n) => t('common.total', { n }) }}
+        columns={[
+          {
+            title: t('grant.resource'),
+            render: (_, g) => (
+              <span>
+                {g.resource.name}
+                <br />
+                <Typography.Text type="secondary" code>
+                  {g.resource.code}
+                </Typography.Text>
+              </span>
+            ),
+          },
+          { title: t('grant.consumer'), render: (_, g) => g.consumerOrg.name },
+          { title: t('grant.app'), render: (_, g) => g.app.name },
+          {
+            title: t('grant.fields'),
+            dataIndex: 'fields',
+            render: (v: string[]) => v.map((f) => <Tag key={f}>{f}</Tag>),
+          },
+          { title: t('grant.purpose'), dataIndex: 'purpose', ellipsis: true },
+          {
+            title: t('grant.validity'),
+            render: (_, g) => `${fmtDate(g.validFrom)} ~ ${fmtDate(g.validUntil)}`,
+          },
+          {
+            title: t('common.status'),
+            dataIndex: 'status',
+            render: (v: string) => <EnumTag kind="grantStatus" value={v} />,
+          },
+          {
+            title: t('common.actions'),
+            render: (_, g) =>
+              canRevoke(g) ? (
+                <Popconfirm title={t('common.confirmRevoke')} onConfirm={() => revoke(g)}>
+                  <Button data-testid={`grant-revoke-${g.id}`} size="small" danger>
+                    {t('common.revoke')}
+                  </Button>
+                </Popconfirm>
+              ) : null,
+          },
+        ]}
+      />
+    </Card>
+  );
+}

@@ -1,0 +1,216 @@
+/** Shapes of docs/API.md, as the console reads them. */
+export type Role =
+  | 'platform_admin'
+  | 'authority_reviewer'
+  | 'data_officer'
+  | 'section_head'
+  | 'consumer_staff'
+  | 'auditor';
+
+export interface Me {
+  user: {
+    id: number;
+    username: string;
+    displayName: string;
+    roles: Role[];
+    org: { id: number; code: string; name: string; kind: string };
+    section: { id: number; code: string; name: string } | null;
+  };
+  profile: { id: string; nameZh: string; nameEn: string };
+}
+
+export interface DemoLogin {
+  username: string;
+  displayName: string;
+  orgName: string;
+  roles: Role[];
+}
+
+export interface Org {
+  id: number;
+  code: string;
+  name: string;
+  shortName: string;
+  kind: string;
+  jurisdictionCode: string;
+  sections: { id: number; code: string; name: string }[];
+}
+
+export interface App {
+  id: number;
+  orgId: number;
+  orgName: string;
+  name: string;
+  description: string;
+  keyPrefix: string;
+  status: 'active' | 'revoked';
+  createdAt: string;
+}
+
+export type ShareType = 'unconditional' | 'conditional' | 'none';
+export type FieldType = 'string' | 'integer' | 'decimal' | 'date' | 'datetime' | 'boolean';
+export type Masking = 'none' | 'idNumber' | 'name' | 'phone' | 'address' | 'creditCode' | 'partial';
+export type Validator = 'idNumber' | 'creditCode' | 'mobilePhone';
+
+export interface Field {
+  code: string;
+  name: string;
+  type: FieldType;
+  length?: number | null;
+  required: boolean;
+  isKey: boolean;
+  personal: boolean;
+  sensitive: boolean;
+  masking: Masking;
+  validator: Validator | null;
+}
+
+export interface ResourceSummary {
+  id: number;
+  code: string;
+  name: string;
+  summary: string;
+  provider: { id: number; name: string };
+  classification: 'base' | 'theme' | 'department';
+  topic: string;
+  catalogLevel: 'city' | 'department' | 'section';
+  shareType: ShareType;
+  shareConditions: string | null;
+  legalBasis: string | null;
+  shareMethod: 'api' | 'table' | 'file';
+  openType: 'open' | 'onApplication' | 'closed';
+  updateCycle: string;
+  securityLevel: 'general' | 'important' | 'core';
+  keywords: string[];
+  status: string;
+  rowCount: number;
+  lastIngestAt: string | null;
+  createdAt: string;
+}
+
+export interface Resource extends ResourceSummary {
+  fields: Field[];
+}
+
+export interface ResourceInput {
+  name: string;
+  summary: string;
+  classification: ResourceSummary['classification'];
+  topic?: string;
+  catalogLevel: ResourceSummary['catalogLevel'];
+  shareType: ShareType;
+  shareConditions?: string;
+  legalBasis?: string;
+  shareMethod: ResourceSummary['shareMethod'];
+  openType: ResourceSummary['openType'];
+  updateCycle: string;
+  securityLevel: ResourceSummary['securityLevel'];
+  keywords?: string[];
+  sectionId?: number;
+  fields: Field[];
+}
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+  page: number;
+  pageSize: number;
+}
+
+export interface IngestResult {
+  batchId: number | string;
+  rowsTotal: number;
+  inserted: number;
+  updated: number;
+}
+
+export interface Batch {
+  id: number | string;
+  source: string;
+  filename: string | null;
+  status: string;
+  rowsTotal: number;
+  inserted: number;
+  updated: number;
+  errorCount: number;
+  createdAt: string;
+}
+
+export interface Step {
+  index: number;
+  key: string;
+  actor: 'authority' | 'provider';
+  nameZh: string;
+  nameEn: string;
+  deadline: { amount: number; unit: 'WD' | 'd' | string } | null;
+  article: string | null;
+  startedOn: string | null;
+  dueDate: string | null;
+  decision: string | null;
+  decidedBy: unknown;
+  decidedAt: string | null;
+  comment: string | null;
+}
+
+export interface ShareRequest {
+  id: number;
+  resource: { id: number; code: string; name: string; providerOrgId: number; providerOrgName: string };
+  consumerOrg: { id: number; name: string };
+  app: { id: number; name: string };
+  requester: { id: number; displayName: string };
+  purpose: string;
+  scenario: string | null;
+  fields: string[];
+  validUntil: string;
+  status: 'pending' | 'approved' | 'rejected' | 'withdrawn';
+  currentStep: number | string | null;
+  dueDate: string | null;
+  overdue: boolean;
+  submittedAt: string;
+  decidedAt: string | null;
+  grantId: number | null;
+  steps: Step[];
+  canDecide: boolean;
+}
+
+export interface Grant {
+  id: number;
+  requestId: number | null;
+  resource: { id: number; code: string; name: string };
+  consumerOrg: { id: number; name: string };
+  app: { id: number; name: string };
+  fields: string[];
+  purpose: string;
+  validFrom: string;
+  validUntil: string;
+  status: string;
+}
+
+export interface AuditEntry {
+  id: number | string;
+  occurredAt: string;
+  actor: { id: number; username: string; displayName: string } | null;
+  org: { id: number; name: string } | null;
+  app: { id: number; name: string } | null;
+  grantId: number | null;
+  action: string;
+  resource: { id: number; code: string; name: string } | null;
+  targetType: string | null;
+  targetId: string | number | null;
+  purpose: string | null;
+  decision: 'allow' | 'deny';
+  rowsReturned: number | null;
+  fields: string[] | null;
+  clientIp: string | null;
+  detail: unknown;
+}
+
+export interface Overview {
+  resources: number;
+  departments: number;
+  rows: number;
+  pendingRequests: number;
+  activeGrants: number;
+  callsToday: number;
+  callsByDay: { date: string; count: number }[];
+}
