@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
 import pg from 'pg';
 import { openContext } from '../src/boot.js';
+import type { Config } from '../src/config.js';
 import { loadConfig } from '../src/config.js';
 import type { AppContext } from '../src/context.js';
 import { type DemoSummary, loadDemoCity } from '../src/demo/load.js';
@@ -19,7 +21,12 @@ export interface TestEnv {
  * that PostgreSQL server, dropped afterwards. Same migrations and SQL on both.
  */
 export async function createTestEnv(
-  opts: { demo?: { populationRows: number; entityRows: number } | false; profile?: string } = {},
+  opts: {
+    demo?: { populationRows: number; entityRows: number } | false;
+    profile?: string;
+    config?: Partial<Config>;
+    redis?: Redis | null;
+  } = {},
 ): Promise<TestEnv> {
   const serverUrl = process.env.DATABASE_URL;
   let databaseUrl: string | null = null;
@@ -41,13 +48,14 @@ export async function createTestEnv(
     profile: opts.profile ?? 'dongguan-2020',
     dbPoolSize: 5,
     loginRateLimitPerMinute: 1000,
+    ...opts.config,
   };
   const ctx = await openContext(config);
   const demo =
     opts.demo === false
       ? null
       : await loadDemoCity(ctx, opts.demo ?? { populationRows: 2000, entityRows: 500 });
-  const app = await buildApp(ctx);
+  const app = await buildApp(ctx, { redis: opts.redis ?? null });
   await app.ready();
   return {
     ctx,

@@ -25,6 +25,8 @@ export async function orgRoutes(app: FastifyInstance, ctx: AppContext) {
         rateLimit: {
           max: ctx.config.loginRateLimitPerMinute,
           timeWindow: '1 minute',
+          // after body parsing, so the key can include the username
+          hook: 'preHandler',
           keyGenerator: (req: { ip: string; body?: unknown }) =>
             `${req.ip}|${String((req.body as { username?: string } | undefined)?.username ?? '')}`,
         },

@@ -246,6 +246,14 @@ const steps = [
   {
     name: 'gaj_officer registers 流动人口居住登记',
     async run(page, base) {
+      // A wrong password shows the server's message.
+      await page.goto(`${base}/login`, { waitUntil: 'domcontentloaded' });
+      await tid(page, 'demo-login-gaj_officer').click();
+      await tid(page, 'login-password').fill('wrong-password');
+      await tid(page, 'login-submit').click();
+      await tid(page, 'login-error').waitFor({ timeout: T.nav });
+      assert((await tid(page, 'login-error').innerText()).trim().length > 0, 'login error has a message');
+
       await login(page, base, 'gaj_officer');
       await shot(page, 'dashboard-gaj');
       await menu(page, 'catalog-new');
@@ -517,6 +525,16 @@ const steps = [
       console.log(`  audit: ${call.replace(/\s+/g, ' ').slice(0, 160)}`);
       await row.first().locator('.ant-table-row-expand-icon').click();
       await shot(page, 'audit');
+
+      // The console is zh-CN first and switchable to English; the choice survives a reload.
+      await tid(page, 'lang-toggle').getByText('EN').click();
+      await tid(page, 'menu-audit').getByText('Audit log').waitFor({ timeout: T.action });
+      await page.reload({ waitUntil: 'domcontentloaded' });
+      await tid(page, 'menu-audit').getByText('Audit log').waitFor({ timeout: T.nav });
+      await tid(page, 'audit-table').locator('tr.ant-table-row').first().waitFor({ timeout: T.nav });
+      await shot(page, 'audit-en');
+      await tid(page, 'lang-toggle').getByText('中文').click();
+      await tid(page, 'menu-audit').getByText('审计日志').waitFor({ timeout: T.action });
     },
   },
 ];

@@ -100,7 +100,7 @@ export default function Audit() {
                 data-testid={`audit-detail-${e.id}`}
                 style={{ margin: 0, fontSize: 12, maxHeight: 360, overflow: 'auto' }}
               >
-                {JSON.stringify(e.detail ?? e, null, 2)}
+                {JSON.stringify(e, null, 2)}
               </pre>
             ),
           }}

@@ -1,0 +1,127 @@
+// Load generator for bench/data-call.ts. Runs in its own worker thread so it never shares the server's
+// event loop. Plain JavaScript on purpose: the worker needs no TypeScript loader.
+//
+// Message in:  { id, base, pathPrefix, headers, keys, concurrency, warmupMs, durationMs, check }
+// Message out: { id, measured: {count, non200, seconds, latencies(Float64Array, ms)}, total, totalNon200,
+//                statusCounts, maskChecked, maskFailures, sample }
+import http from 'node:http';
+import { parentPort } from 'node:worker_threads';
+
+function run(job) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: job.concurrency, maxFreeSockets: job.concurrency });
+  const url = new URL(job.base);
+  const keys = job.keys;
+  // Latencies of the measured window, in ms. Pre-sized generously; grows if needed.
+  let lat = new Float64Array(1 << 18);
+  let n = 0;
+  let measuredNon200 = 0;
+  let total = 0;
+  let totalNon200 = 0;
+  const statusCounts = {};
+  let maskChecked = 0;
+  let maskFailures = 0;
+  let sample = null;
+
+  const t0 = performance.now();
+  const measureFrom = t0 + job.warmupMs;
+  const stopAt = measureFrom + job.durationMs;
+
+  function checkBody(body) {
+    // governed: granted fields only, idNumber masked (contains '*')
+    maskChecked++;
+    try {
+      const j = JSON.parse(body);
+      const id = j?.record?.idNumber;
+      if (typeof id !== 'string' || !id.includes('*')) maskFailures++;
+      if (!sample) sample = body;
+    } catch {
+      maskFailures++;
+    }
+  }
+
+  function one() {
+    return new Promise((resolve) => {
+      const key = keys[(Math.random() * keys.length) | 0];
+      const started = performance.now();
+      const req = http.request(
+        {
+          host: url.hostname,
+          port: url.port,
+          method: 'GET',
+          path: job.pathPrefix + encodeURIComponent(key),
+          headers: job.headers,
+          agent,
+        },
+        (res) => {
+          const chunks = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () => {
+            const ended = performance.now();
+            const status = res.statusCode ?? 0;
+            total++;
+            statusCounts[status] = (statusCounts[status] ?? 0) + 1;
+            if (status !== 200) totalNon200++;
+            if (ended >= measureFrom && ended <= stopAt) {
+              if (n === lat.length) {
+                const bigger = new Float64Array(lat.length * 2);
+                bigger.set(lat);
+                lat = bigger;
+              }
+              lat[n++] = ended - started;
+              if (status !== 200) measuredNon200++;
+            }
+            if (job.check === 'masked' && status === 200 && (total % 97 === 1 || !sample)) {
+              checkBody(Buffer.concat(chunks).toString('utf8'));
+            } else if (!sample && status === 200) {
+              sample = Buffer.concat(chunks).toString('utf8');
+            }
+            resolve();
+          });
+          res.on('error', () => {
+            total++;
+            totalNon200++;
+            statusCounts.error = (statusCounts.error ?? 0) + 1;
+            resolve();
+          });
+        },
+      );
+      req.on('error', () => {
+        total++;
+        totalNon200++;
+        statusCounts.error = (statusCounts.error ?? 0) + 1;
+        resolve();
+      });
+      req.end();
+    });
+  }
+
+  async function client() {
+    // A request that starts before stopAt runs to completion, so every request sent gets its response
+    // (the caller compares the total with the audit rows written).
+    while (performance.now() < stopAt) await one();
+  }
+
+  const clients = [];
+  for (let i = 0; i < job.concurrency; i++) clients.push(client());
+  return Promise.all(clients).then(() => {
+    agent.destroy();
+    const measured = lat.slice(0, n);
+    return {
+      id: job.id,
+      measured: { count: n, non200: measuredNon200, seconds: job.durationMs / 1000, latencies: measured },
+      total,
+      totalNon200,
+      statusCounts,
+      maskChecked,
+      maskFailures,
+      sample,
+    };
+  });
+}
+
+parentPort.on('message', (job) => {
+  run(job).then(
+    (result) => parentPort.postMessage(result, [result.measured.latencies.buffer]),
+    (err) => parentPort.postMessage({ id: job.id, error: String(err?.stack ?? err) }),
+  );
+});
