@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { idNumberCheckChar } from '../src/ingest/checksums.js';
+import { PROFILES } from '../src/profiles/index.js';
 import { createTestEnv, login, type TestEnv } from './helpers.js';
 
 function idNumber(seq: number): string {
@@ -225,6 +226,7 @@ describe('thin path: register → upload → request → approve → governed ca
     expect(r.status).toBe('pending');
     expect(r.steps).toHaveLength(1);
     expect(r.steps[0]).toMatchObject({ actor: 'provider', deadline: { amount: 10, unit: 'WD' } });
+    expect(r.steps[0].nameZh).toBe(PROFILES['dongguan-2020'].sharing.conditional.steps[0].nameZh);
     expect(r.dueDate).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     const due = await env.app.inject({
       url: `/api/calendar/due?start=${r.steps[0].startedOn}&amount=10&unit=WD`,

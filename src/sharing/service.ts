@@ -22,10 +22,12 @@ import {
 } from './model.js';
 import * as store from './store.js';
 
-const STEP_NAMES = new Map<string, { nameZh: string; nameEn: string }>();
-for (const p of Object.values(PROFILES)) {
-  for (const s of [...p.sharing.conditional.steps, ...p.sharing.unconditional.steps])
-    STEP_NAMES.set(s.key, s);
+/** Step names come from the profile the request was filed under. */
+function stepName(profileId: string, key: string): { nameZh: string; nameEn: string } {
+  const p = PROFILES[profileId as keyof typeof PROFILES];
+  const step =
+    p && [...p.sharing.conditional.steps, ...p.sharing.unconditional.steps].find((s) => s.key === key);
+  return step ?? { nameZh: key, nameEn: key };
 }
 
 function today(): string {
@@ -62,8 +64,7 @@ function requestView(actor: Actor, r: store.RequestRow, steps: store.StepRow[]) 
       index: s.step_index,
       key: s.key,
       actor: s.actor,
-      nameZh: STEP_NAMES.get(s.key)?.nameZh ?? s.key,
-      nameEn: STEP_NAMES.get(s.key)?.nameEn ?? s.key,
+      ...stepName(r.profile_id, s.key),
       deadline: { amount: s.deadline_amount, unit: s.deadline_unit },
       article: s.article,
       startedOn: s.started_on,
