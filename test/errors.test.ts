@@ -130,7 +130,12 @@ describe('errors: stable codes, both languages, the row and field at fault; noth
     const details = res.json().details;
     expect(details).toContainEqual(expect.objectContaining({ row: 2, field: 'amount' }));
     expect(details).toContainEqual(expect.objectContaining({ row: 2, field: 'paidOn' }));
-    expect(details).toContainEqual({ row: 3, field: 'idNumber', reason: 'duplicate key, same as row 1' });
+    expect(details).toContainEqual({
+      row: 3,
+      field: 'idNumber',
+      reason: 'duplicate key, same as row 1',
+      reasonZh: '主键重复，与第 1 行相同',
+    });
   });
 
   it('a database failure in the middle of a large batch leaves no row behind (one transaction)', async () => {

@@ -68,6 +68,7 @@ export function checkResourceInput(input: ResourceInput, profile: Profile): Erro
       errors.push({
         field: 'legalBasis',
         reason: 'conditional or not-shared resources need a legal basis (DG Art 19)',
+        reasonZh: '有条件共享、不予共享的资源须提供法律法规依据（东莞办法第十九条）',
       });
   }
   if (input.shareType === 'conditional' && blank(input.shareConditions)) {
@@ -75,28 +76,54 @@ export function checkResourceInput(input: ResourceInput, profile: Profile): Erro
     errors.push({
       field: 'shareConditions',
       reason: 'a conditional resource states its share conditions (DG Art 19)',
+      reasonZh: '有条件共享的资源须明确共享条件（东莞办法第十九条）',
     });
   }
   if (input.shareType === 'none' && input.openType !== 'closed') {
-    errors.push({ field: 'openType', reason: 'a not-shared resource cannot be open (catalog guideline)' });
+    errors.push({
+      field: 'openType',
+      reason: 'a not-shared resource cannot be open (catalog guideline)',
+      reasonZh: '不予共享的资源不得开放（目录编制指南）',
+    });
   }
   const codes = new Set<string>();
   input.fields.forEach((f, i) => {
     const at = `fields[${i}].code`;
     if (!FIELD_CODE.test(f.code))
-      errors.push({ field: at, reason: `field code "${f.code}" must match ${FIELD_CODE.source}` });
-    if (codes.has(f.code)) errors.push({ field: at, reason: `duplicate field code "${f.code}"` });
+      errors.push({
+        field: at,
+        reason: `field code "${f.code}" must match ${FIELD_CODE.source}`,
+        reasonZh: `字段编码“${f.code}”须为小写字母开头的英文字母数字`,
+      });
+    if (codes.has(f.code))
+      errors.push({
+        field: at,
+        reason: `duplicate field code "${f.code}"`,
+        reasonZh: `字段编码“${f.code}”重复`,
+      });
     codes.add(f.code);
     if (f.isKey && f.type !== 'string' && f.type !== 'integer') {
-      errors.push({ field: `fields[${i}].type`, reason: 'a key field is a string or an integer' });
+      errors.push({
+        field: `fields[${i}].type`,
+        reason: 'a key field is a string or an integer',
+        reasonZh: '主键字段须为字符串或整数',
+      });
     }
     if (f.validator && f.type !== 'string') {
-      errors.push({ field: `fields[${i}].validator`, reason: 'validators apply to string fields' });
+      errors.push({
+        field: `fields[${i}].validator`,
+        reason: 'validators apply to string fields',
+        reasonZh: '校验规则仅适用于字符串字段',
+      });
     }
   });
   if (!input.fields.some((f) => f.isKey)) {
     // XT Art 15: records carry a key identifier (ID number, credit code…)
-    errors.push({ field: 'fields', reason: 'at least one field is the record key (XT Art 15)' });
+    errors.push({
+      field: 'fields',
+      reason: 'at least one field is the record key (XT Art 15)',
+      reasonZh: '至少一个信息项须为记录主键（邢台办法第十五条）',
+    });
   }
   return errors;
 }

@@ -43,7 +43,10 @@ export type ErrorCode = keyof typeof ERRORS;
 export interface ErrorDetail {
   row?: number;
   field?: string;
+  /** English */
   reason: string;
+  /** Chinese, where the rule has a Chinese wording (the console shows it first) */
+  reasonZh?: string;
 }
 
 export class AppError extends Error {
@@ -76,7 +79,12 @@ export const errorResponseSchema = {
       type: 'array',
       items: {
         type: 'object',
-        properties: { row: { type: 'integer' }, field: { type: 'string' }, reason: { type: 'string' } },
+        properties: {
+          row: { type: 'integer' },
+          field: { type: 'string' },
+          reason: { type: 'string' },
+          reasonZh: { type: 'string' },
+        },
       },
     },
   },

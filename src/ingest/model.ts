@@ -31,39 +31,49 @@ function normaliseDate(s: string): string | null {
 }
 
 /** Checks one value against its field; returns the normalised text or an error reason. */
-export function normaliseValue(f: FieldDef, raw: string): { value: string | null } | { reason: string } {
+type Problem = { reason: string; reasonZh: string };
+const problem = (reason: string, reasonZh: string): Problem => ({ reason, reasonZh });
+
+export function normaliseValue(f: FieldDef, raw: string): { value: string | null } | Problem {
   const s = raw.trim();
-  if (s === '') return f.required || f.isKey ? { reason: 'required value is empty' } : { value: null };
+  if (s === '')
+    return f.required || f.isKey ? problem('required value is empty', '必填项为空') : { value: null };
   switch (f.type) {
     case 'string':
       if (f.length && Array.from(s).length > f.length)
-        return { reason: `longer than ${f.length} characters` };
+        return problem(`longer than ${f.length} characters`, `超过 ${f.length} 个字符`);
       if (f.validator === 'idNumber' && !isValidIdNumber(s.toUpperCase()))
-        return { reason: 'not a valid citizen ID number (GB 11643 check digit)' };
+        return problem(
+          'not a valid citizen ID number (GB 11643 check digit)',
+          '不是有效的公民身份号码（GB 11643 校验位不符）',
+        );
       if (f.validator === 'creditCode' && !isValidCreditCode(s.toUpperCase()))
-        return { reason: 'not a valid unified social credit code (GB 32100 check character)' };
+        return problem(
+          'not a valid unified social credit code (GB 32100 check character)',
+          '不是有效的统一社会信用代码（GB 32100 校验码不符）',
+        );
       if (f.validator === 'mobilePhone' && !isValidMobilePhone(s))
-        return { reason: 'not a valid mobile phone number' };
+        return problem('not a valid mobile phone number', '不是有效的手机号码');
       return { value: f.validator === 'idNumber' || f.validator === 'creditCode' ? s.toUpperCase() : s };
     case 'integer':
-      return INTEGER.test(s) ? { value: String(BigInt(s)) } : { reason: 'not an integer' };
+      return INTEGER.test(s) ? { value: String(BigInt(s)) } : problem('not an integer', '不是整数');
     case 'decimal':
-      return DECIMAL.test(s) ? { value: s } : { reason: 'not a number' };
+      return DECIMAL.test(s) ? { value: s } : problem('not a number', '不是数值');
     case 'date': {
       const d = normaliseDate(s);
-      return d ? { value: d } : { reason: 'not a date (YYYY-MM-DD)' };
+      return d ? { value: d } : problem('not a date (YYYY-MM-DD)', '不是有效日期（YYYY-MM-DD）');
     }
     case 'datetime': {
       const t = Date.parse(s);
       return Number.isNaN(t)
-        ? { reason: 'not a date-time (ISO 8601)' }
+        ? problem('not a date-time (ISO 8601)', '不是有效日期时间（ISO 8601）')
         : { value: new Date(t).toISOString() };
     }
     case 'boolean': {
       const l = s.toLowerCase();
       if (TRUE.has(l)) return { value: 'true' };
       if (FALSE.has(l)) return { value: 'false' };
-      return { reason: 'not a boolean (true/false/是/否)' };
+      return problem('not a boolean (true/false/是/否)', '不是布尔值（是/否）');
     }
   }
 }
@@ -78,13 +88,25 @@ export function mapHeader(header: string[], fields: FieldDef[]): { map: number[]
   header.forEach((h, col) => {
     const name = h.trim();
     const idx = fields.findIndex((f) => f.code === name || f.name === name);
-    if (idx < 0) errors.push({ row: 0, field: name, reason: 'column matches no field of this resource' });
-    else if (map[idx] >= 0) errors.push({ row: 0, field: fields[idx].code, reason: 'column appears twice' });
+    if (idx < 0)
+      errors.push({
+        row: 0,
+        field: name,
+        reason: 'column matches no field of this resource',
+        reasonZh: '列名与本资源的信息项不匹配',
+      });
+    else if (map[idx] >= 0)
+      errors.push({
+        row: 0,
+        field: fields[idx].code,
+        reason: 'column appears twice',
+        reasonZh: '列重复出现',
+      });
     else map[idx] = col;
   });
   fields.forEach((f, i) => {
     if (map[i] < 0 && (f.required || f.isKey))
-      errors.push({ row: 0, field: f.code, reason: 'required column is missing' });
+      errors.push({ row: 0, field: f.code, reason: 'required column is missing', reasonZh: '缺少必填列' });
   });
   return { map, errors };
 }
@@ -98,9 +120,9 @@ export function validateRows(records: string[][], map: number[], fields: FieldDe
   const out: ParsedBatch = { rows: [], keys: [], hashes: [], errors: [], errorCount: 0 };
   const keyIdx = fields.map((f, i) => (f.isKey ? i : -1)).filter((i) => i >= 0);
   const seen = new Map<string, number>();
-  const fail = (row: number, field: string | undefined, reason: string) => {
+  const fail = (row: number, field: string | undefined, p: Problem) => {
     out.errorCount++;
-    if (out.errors.length < MAX_REPORTED_ERRORS) out.errors.push({ row, field, reason });
+    if (out.errors.length < MAX_REPORTED_ERRORS) out.errors.push({ row, field, ...p });
   };
   for (let r = 0; r < records.length; r++) {
     const rec = records[r];
@@ -111,7 +133,7 @@ export function validateRows(records: string[][], map: number[], fields: FieldDe
       const col = map[i];
       const res = normaliseValue(fields[i], col >= 0 ? (rec[col] ?? '') : '');
       if ('reason' in res) {
-        fail(rowNo, fields[i].code, res.reason);
+        fail(rowNo, fields[i].code, res);
         ok = false;
       } else values[i] = res.value;
     }
@@ -119,7 +141,11 @@ export function validateRows(records: string[][], map: number[], fields: FieldDe
     const key = keyIdx.map((i) => values[i]).join('|');
     const first = seen.get(key);
     if (first !== undefined) {
-      fail(rowNo, fields[keyIdx[0]].code, `duplicate key, same as row ${first}`);
+      fail(
+        rowNo,
+        fields[keyIdx[0]].code,
+        problem(`duplicate key, same as row ${first}`, `主键重复，与第 ${first} 行相同`),
+      );
       continue;
     }
     seen.set(key, rowNo);

@@ -30,7 +30,13 @@ function parseCsv(text: string): { records: string[][]; errors: ErrorDetail[] } 
     const err = e as { lines?: number; message: string };
     return {
       records: [],
-      errors: [{ row: err.lines ? err.lines - 1 : undefined, reason: `CSV syntax: ${err.message}` }],
+      errors: [
+        {
+          row: err.lines ? err.lines - 1 : undefined,
+          reason: `CSV syntax: ${err.message}`,
+          reasonZh: `CSV 格式错误：${err.message}`,
+        },
+      ],
     };
   }
 }
@@ -49,7 +55,10 @@ export async function ingestCsv(
   const resource = await loadVisibleResource(ctx, actor, resourceId);
   if (!canLoadData(actor, { providerOrgId: resource.provider_org_id })) {
     throw new AppError('FORBIDDEN', [
-      { reason: 'only the providing department loads data into its resource (DG Art 15)' },
+      {
+        reason: 'only the providing department loads data into its resource (DG Art 15)',
+        reasonZh: '仅数源部门可向本资源汇聚数据（东莞办法第十五条）',
+      },
     ]);
   }
   const { records, errors: syntaxErrors } = parseCsv(text);
@@ -73,7 +82,12 @@ export async function ingestRecords(
     errorCount: preErrors.length,
   };
   if (!preErrors.length) {
-    if (records.length === 0) errors.push({ row: 0, reason: 'the file is empty: a header row is required' });
+    if (records.length === 0)
+      errors.push({
+        row: 0,
+        reason: 'the file is empty: a header row is required',
+        reasonZh: '文件为空：首行须为表头',
+      });
     else {
       const header = mapHeader(records[0], fields);
       errors.push(...header.errors);
@@ -83,6 +97,7 @@ export async function ingestRecords(
           errors.push({
             row: i + 1,
             reason: `has ${rec.length} columns, the header has ${records[0].length}`,
+            reasonZh: `该行有 ${rec.length} 列，表头有 ${records[0].length} 列`,
           });
       });
       if (!errors.length) {

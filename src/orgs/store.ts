@@ -58,21 +58,20 @@ export async function listOrgsWithSections(db: Db) {
   }));
 }
 
+const APP_COLUMNS = [
+  'a.id',
+  'a.org_id',
+  'o.name as org_name',
+  'a.name',
+  'a.description',
+  'a.key_prefix',
+  'a.status',
+  'a.created_at',
+  'a.revoked_at',
+] as const;
+
 export async function listApps(db: Db, orgId: number | null) {
-  let q = db
-    .selectFrom('app as a')
-    .innerJoin('org as o', 'o.id', 'a.org_id')
-    .select([
-      'a.id',
-      'a.org_id',
-      'o.name as org_name',
-      'a.name',
-      'a.description',
-      'a.key_prefix',
-      'a.status',
-      'a.created_at',
-      'a.revoked_at',
-    ]);
+  let q = db.selectFrom('app as a').innerJoin('org as o', 'o.id', 'a.org_id').select(APP_COLUMNS);
   if (orgId !== null) q = q.where('a.org_id', '=', orgId);
   const rows = await q.orderBy('a.id').execute();
   return rows.map(appView);
@@ -106,17 +105,7 @@ export async function getApp(db: Db | Tx, id: number) {
   return db
     .selectFrom('app as a')
     .innerJoin('org as o', 'o.id', 'a.org_id')
-    .select([
-      'a.id',
-      'a.org_id',
-      'o.name as org_name',
-      'a.name',
-      'a.description',
-      'a.key_prefix',
-      'a.status',
-      'a.created_at',
-      'a.revoked_at',
-    ])
+    .select(APP_COLUMNS)
     .where('a.id', '=', id)
     .executeTakeFirst();
 }

@@ -50,16 +50,23 @@ export function checkRequestInput(
     errors.push({
       field: 'purpose',
       reason: `state the purpose of use (${profile.sharing.conditional.article})`,
+      reasonZh: `须说明数据使用用途（${profile.sharing.conditional.article}）`,
     });
   }
-  if (input.fields.length === 0) errors.push({ field: 'fields', reason: 'request at least one field' });
+  if (input.fields.length === 0)
+    errors.push({ field: 'fields', reason: 'request at least one field', reasonZh: '至少申请一个信息项' });
   const known = new Set(resourceFieldCodes);
   for (const f of input.fields)
-    if (!known.has(f)) errors.push({ field: 'fields', reason: `unknown field "${f}"` });
+    if (!known.has(f))
+      errors.push({ field: 'fields', reason: `unknown field "${f}"`, reasonZh: `信息项“${f}”不存在` });
   if (new Set(input.fields).size !== input.fields.length)
-    errors.push({ field: 'fields', reason: 'a field is listed twice' });
+    errors.push({ field: 'fields', reason: 'a field is listed twice', reasonZh: '信息项重复' });
   if (input.validUntil <= today)
-    errors.push({ field: 'validUntil', reason: 'the grant must end after today' });
+    errors.push({
+      field: 'validUntil',
+      reason: 'the grant must end after today',
+      reasonZh: '有效期须晚于今天',
+    });
   return errors;
 }
 

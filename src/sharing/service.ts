@@ -151,7 +151,11 @@ export async function createRequest(ctx: AppContext, actor: Actor, input: Reques
       .executeTakeFirst();
     if (!app || app.org_id !== actor.orgId || app.status !== 'active') {
       throw new AppError('VALIDATION_FAILED', [
-        { field: 'appId', reason: 'choose an active app of your own organisation' },
+        {
+          field: 'appId',
+          reason: 'choose an active app of your own organisation',
+          reasonZh: '请选择本单位启用中的应用',
+        },
       ]);
     }
     const firstDue = steps.length ? stepDueDate(ctx.calendar, startedOn, steps[0].deadline) : null;
@@ -278,11 +282,16 @@ export async function decideRequest(
       const sharing = ctx.profile.sharing;
       const missing = [];
       if (!decision.comment?.trim())
-        missing.push({ field: 'reason', reason: `a refusal states its reason (${sharing.refusalArticle})` });
+        missing.push({
+          field: 'reason',
+          reason: `a refusal states its reason (${sharing.refusalArticle})`,
+          reasonZh: `不予共享须说明理由（${sharing.refusalArticle}）`,
+        });
       if (sharing.refusalRequires === 'legalBasis' && !decision.legalBasis?.trim()) {
         missing.push({
           field: 'legalBasis',
           reason: `a refusal cites its legal basis (${sharing.refusalArticle})`,
+          reasonZh: `不予共享须提供法律法规依据（${sharing.refusalArticle}）`,
         });
       }
       if (missing.length)

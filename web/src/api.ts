@@ -5,6 +5,8 @@ export interface ErrorDetail {
   row?: number;
   field?: string;
   reason: string;
+  /** Chinese wording of the reason, when the server has one */
+  reasonZh?: string;
 }
 
 /** An error body of docs/API.md: `{ code, message, messageEn, details }`. */
@@ -22,9 +24,14 @@ export class ApiError extends Error {
 }
 
 /** The message to show a user, in the console's language. */
-export function errorText(err: unknown, lang: Lang): string {
-  if (err instanceof ApiError)
-    return (lang === 'en' ? err.messageEn || err.message : err.message) || err.code;
+/** The message in the chosen language, followed by the first reasons unless the caller lists details itself. */
+export function errorText(err: unknown, lang: Lang, withDetails = true): string {
+  if (err instanceof ApiError) {
+    const head = (lang === 'en' ? err.messageEn || err.message : err.message) || err.code;
+    if (!withDetails || !err.details?.length) return head;
+    const reasons = err.details.slice(0, 3).map((d) => (lang === 'zh' && d.reasonZh ? d.reasonZh : d.reason));
+    return `${head}${lang === 'zh' ? '：' : ': '}${reasons.join(lang === 'zh' ? '；' : '; ')}`;
+  }
   if (err instanceof Error) return err.message;
   return String(err);
 }

@@ -102,7 +102,7 @@ export default function UploadModal({
               data-testid="upload-error"
               type="error"
               showIcon
-              title={errorText(error, lang)}
+              title={errorText(error, lang, false)}
               description={
                 error instanceof ApiError && error.code === 'CSV_INVALID' ? t('upload.failed') : undefined
               }
@@ -126,7 +126,12 @@ export default function UploadModal({
                       return v ? (f ? `${f.name} (${v})` : v) : '-';
                     },
                   },
-                  { title: t('upload.reason'), dataIndex: 'reason' },
+                  {
+                    title: t('upload.reason'),
+                    dataIndex: 'reason',
+                    render: (v: string, d: { reasonZh?: string }) =>
+                      lang === 'zh' && d.reasonZh ? d.reasonZh : v,
+                  },
                 ]}
               />
             ) : null}
