@@ -138,6 +138,52 @@ describe('errors: stable codes, both languages, the row and field at fault; noth
     });
   });
 
+  it('a GBK-encoded CSV (as Excel saves it) is read correctly', async () => {
+    const text = `身份证号,备注,金额,发放日期\r\n${id(42)},临江市东湖区救助,8.00,2026-04-01\r\n`;
+    const gbk = Buffer.from(
+      Array.from(text).flatMap((ch) => {
+        const map: Record<string, number[]> = {
+          身: [0xc9, 0xed],
+          份: [0xb7, 0xdd],
+          证: [0xd6, 0xa4],
+          号: [0xba, 0xc5],
+          备: [0xb1, 0xb8],
+          注: [0xd7, 0xa2],
+          金: [0xbd, 0xf0],
+          额: [0xb6, 0xee],
+          发: [0xb7, 0xa2],
+          放: [0xb7, 0xc5],
+          日: [0xc8, 0xd5],
+          期: [0xc6, 0xda],
+          临: [0xc1, 0xd9],
+          江: [0xbd, 0xad],
+          市: [0xca, 0xd0],
+          东: [0xb6, 0xab],
+          湖: [0xba, 0xfe],
+          区: [0xc7, 0xf8],
+          救: [0xbe, 0xc8],
+          助: [0xd6, 0xfa],
+        };
+        return map[ch] ?? [ch.charCodeAt(0)];
+      }),
+    );
+    expect(new TextDecoder('gb18030').decode(gbk)).toBe(text);
+    const res = await env.app.inject({
+      method: 'POST',
+      url: `/api/ingest/resources/${resourceId}/csv?filename=gbk.csv`,
+      headers: { cookie: officer, 'content-type': 'text/csv' },
+      payload: gbk,
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ inserted: 1 });
+    const { rows } = await env.ctx.database.query<{ note: string }>(
+      `SELECT c2 AS note FROM ds.r_${resourceId} WHERE _key = $1`,
+      [id(42)],
+    );
+    expect(rows[0].note).toBe('临江市东湖区救助');
+    await env.ctx.database.query(`DELETE FROM ds.r_${resourceId}`, []);
+  });
+
   it('a database failure in the middle of a large batch leaves no row behind (one transaction)', async () => {
     // a constraint only the database knows about makes the second 5 000-row chunk fail after the first was written
     await env.ctx.database.query(
@@ -166,6 +212,7 @@ describe('errors: stable codes, both languages, the row and field at fault; noth
       .selectAll()
       .where('resource_id', '=', resourceId)
       .where('status', '=', 'committed')
+      .where('rows_total', '=', 7000)
       .execute();
     expect(committed).toHaveLength(0);
     await env.ctx.database.query(`ALTER TABLE ds.r_${resourceId} DROP CONSTRAINT boom`, []);

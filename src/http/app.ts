@@ -73,7 +73,7 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
 
   app.addContentTypeParser(
     ['text/csv', 'text/plain', 'application/csv'],
-    { parseAs: 'string' },
+    { parseAs: 'buffer' },
     (_req, body, done) => done(null, body),
   );
 

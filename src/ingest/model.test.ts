@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { FieldDef } from '../catalog/model.js';
 import { idNumberCheckChar } from './checksums.js';
-import { mapHeader, normaliseValue, validateRows } from './model.js';
+import { decodeCsv, mapHeader, normaliseValue, validateRows } from './model.js';
 
 const f = (over: Partial<FieldDef>): FieldDef => ({
   code: 'x',
@@ -13,6 +13,20 @@ const f = (over: Partial<FieldDef>): FieldDef => ({
   sensitive: false,
   masking: 'none',
   ...over,
+});
+
+describe('CSV decoding', () => {
+  it('reads UTF-8 with or without BOM, and GBK exports from Excel as GB18030', () => {
+    expect(decodeCsv(new TextEncoder().encode('\uFEFF姓名,身份证号'))).toEqual({
+      text: '姓名,身份证号',
+      encoding: 'utf-8',
+    });
+    // 临江 in GBK
+    expect(decodeCsv(Uint8Array.from([0xc1, 0xd9, 0xbd, 0xad, 0x2c, 0x31]))).toEqual({
+      text: '临江,1',
+      encoding: 'gb18030',
+    });
+  });
 });
 
 describe('ingest validation', () => {

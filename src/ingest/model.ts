@@ -3,6 +3,21 @@ import type { FieldDef } from '../catalog/model.js';
 import type { ErrorDetail } from '../http/errors.js';
 import { isValidCreditCode, isValidIdNumber, isValidMobilePhone } from './checksums.js';
 
+/**
+ * Department exports from Excel are often GBK/GB18030, not UTF-8. Strict UTF-8 first (a UTF-8 BOM is dropped);
+ * bytes that are not valid UTF-8 are read as GB18030, a superset of GBK and GB2312.
+ */
+export function decodeCsv(bytes: Uint8Array): { text: string; encoding: 'utf-8' | 'gb18030' } {
+  try {
+    return {
+      text: new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes),
+      encoding: 'utf-8',
+    };
+  } catch {
+    return { text: new TextDecoder('gb18030').decode(bytes), encoding: 'gb18030' };
+  }
+}
+
 export interface ParsedBatch {
   /** One entry per accepted row: normalised text values in field order (null = empty). */
   rows: (string | null)[][];

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { requireActor } from '../http/auth.js';
 import { idParams } from '../http/schemas.js';
+import { decodeCsv } from './model.js';
 import * as service from './service.js';
 
 export async function ingestRoutes(app: FastifyInstance, ctx: AppContext) {
@@ -11,14 +12,14 @@ export async function ingestRoutes(app: FastifyInstance, ctx: AppContext) {
       schema: {
         tags: ['ingest'],
         summary:
-          'Upload a UTF-8 CSV (header = field codes or names); all rows are written or none (CSV_INVALID lists row/field)',
+          'Upload a CSV in UTF-8 or GBK/GB18030 (header = field codes or names); all rows are written or none (CSV_INVALID lists row/field)',
         params: idParams,
         querystring: { type: 'object', properties: { filename: { type: 'string', maxLength: 255 } } },
         consumes: ['text/csv'],
       },
     },
     async (req) => {
-      const body = typeof req.body === 'string' ? req.body : '';
+      const body = Buffer.isBuffer(req.body) ? decodeCsv(req.body).text : '';
       return service.ingestCsv(ctx, requireActor(req), (req.params as { id: number }).id, body, {
         filename: (req.query as { filename?: string }).filename ?? null,
       });

@@ -107,11 +107,14 @@ export async function api<T>(path: string, opts: CallOptions = {}): Promise<T> {
 
 export const post = <T>(path: string, body: unknown = {}) => api<T>(path, { method: 'POST', body });
 
-/** Uploads CSV text with XHR so the console can show upload progress. */
+/**
+ * Uploads the CSV file's bytes unchanged (the server detects UTF-8 or GBK) with XHR,
+ * so the console can show upload progress.
+ */
 export function uploadCsv(
   resourceId: number,
   filename: string,
-  text: string,
+  file: Blob,
   onProgress: (percent: number) => void,
 ): Promise<IngestResult> {
   return new Promise((resolve, reject) => {
@@ -140,6 +143,6 @@ export function uploadCsv(
       }
     };
     xhr.onerror = () => reject(new ApiError(0, 'NETWORK', '网络错误', 'Network error', []));
-    xhr.send(new Blob([text], { type: 'text/csv' }));
+    xhr.send(file);
   });
 }

@@ -227,8 +227,8 @@ const dict = {
   // upload
   'upload.title': ['上传 CSV 数据', 'Upload CSV data'],
   'upload.hint': [
-    'CSV 文件须为 UTF-8 编码，首行为字段编码或信息项名称；任一行校验不通过则整批不入库',
-    'UTF-8 CSV; the header holds field codes or names; if any row fails, nothing is written',
+    'CSV 文件可为 UTF-8 或 GBK 编码（Excel 另存为 CSV 即可），首行为字段编码或信息项名称；任一行校验不通过则整批不入库',
+    'CSV in UTF-8 or GBK (as Excel saves it); the header holds field codes or names; if any row fails, nothing is written',
   ],
   'upload.choose': ['选择 CSV 文件', 'Choose a CSV file'],
   'upload.uploading': ['正在上传 {name}', 'Uploading {name}'],

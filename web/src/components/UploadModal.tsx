@@ -31,8 +31,7 @@ export default function UploadModal({
     setError(null);
     setBusy(true);
     try {
-      const text = await f.text();
-      const r = await uploadCsv(resource.id, f.name, text, setPercent);
+      const r = await uploadCsv(resource.id, f.name, f, setPercent);
       setResult(r);
       onUploaded();
     } catch (e) {
