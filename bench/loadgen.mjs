@@ -4,11 +4,28 @@
 // Message in:  { id, base, pathPrefix, headers, keys, concurrency, warmupMs, durationMs, check }
 // Message out: { id, measured: {count, non200, seconds, latencies(Float64Array, ms)}, total, totalNon200,
 //                statusCounts, maskChecked, maskFailures, sample }
+import fs from 'node:fs';
 import http from 'node:http';
 import { parentPort } from 'node:worker_threads';
 
+/** CPU time (utime+stime, clock ticks) of this worker's own OS thread, or null off Linux. */
+function threadTicks() {
+  try {
+    const stat = fs.readFileSync('/proc/thread-self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return null;
+  }
+}
+
 function run(job) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: job.concurrency, maxFreeSockets: job.concurrency });
+  const ticks0 = threadTicks();
+  const agent = new http.Agent({
+    keepAlive: true,
+    maxSockets: job.concurrency,
+    maxFreeSockets: job.concurrency,
+  });
   const url = new URL(job.base);
   const keys = job.keys;
   // Latencies of the measured window, in ms. Pre-sized generously; grows if needed.
@@ -105,6 +122,7 @@ function run(job) {
   for (let i = 0; i < job.concurrency; i++) clients.push(client());
   return Promise.all(clients).then(() => {
     agent.destroy();
+    const ticks1 = threadTicks();
     const measured = lat.slice(0, n);
     return {
       id: job.id,
@@ -115,6 +133,7 @@ function run(job) {
       maskChecked,
       maskFailures,
       sample,
+      cpuTicks: ticks0 === null || ticks1 === null ? null : ticks1 - ticks0,
     };
   });
 }

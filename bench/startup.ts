@@ -36,7 +36,11 @@ export interface StartupResult {
   secondPass: boolean;
 }
 
-function newestMtime(dir: string, ext: string, skip: (p: string) => boolean): { file: string; mtime: number } {
+function newestMtime(
+  dir: string,
+  ext: string,
+  skip: (p: string) => boolean,
+): { file: string; mtime: number } {
   let best = { file: '', mtime: 0 };
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, e.name);
@@ -71,7 +75,9 @@ function ensureBuilt(): string {
   });
   if (r.status !== 0) {
     // tsc still emits on type errors (noEmitOnError is off); only a missing main.js is fatal.
-    console.log(`startup: tsc exited ${r.status}:\n${(r.stdout + r.stderr).split('\n').slice(0, 10).join('\n')}`);
+    console.log(
+      `startup: tsc exited ${r.status}:\n${(r.stdout + r.stderr).split('\n').slice(0, 10).join('\n')}`,
+    );
   }
   if (!fs.existsSync(MAIN)) throw new Error('build produced no dist/src/main.js');
   return `built (${reason}) in ${((Date.now() - t) / 1000).toFixed(1)} s`;
@@ -122,7 +128,10 @@ function waitExit(child: ChildProcess, timeoutMs: number): Promise<number | null
   });
 }
 
-async function startOnce(dataDir: string, rows: { population: number; entity: number }): Promise<StartResult> {
+async function startOnce(
+  dataDir: string,
+  rows: { population: number; entity: number },
+): Promise<StartResult> {
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -159,7 +168,9 @@ async function startOnce(dataDir: string, rows: { population: number; entity: nu
   const exitCode = await waitExit(child, 15_000);
   const stopMs = performance.now() - s0;
   if (ms < 0) {
-    throw new Error(`server did not become healthy (exit ${exitCode}); output:\n${log.join('').slice(-3000)}`);
+    throw new Error(
+      `server did not become healthy (exit ${exitCode}); output:\n${log.join('').slice(-3000)}`,
+    );
   }
   return { ms, rssMb: rss, stopMs, exitCode };
 }
@@ -190,7 +201,9 @@ export function printStartup(r: StartupResult): void {
   const f = (x: StartResult) =>
     `${(x.ms / 1000).toFixed(2).padStart(6)} s   RSS ${x.rssMb ?? '?'} MB   (SIGTERM→exit ${Math.round(x.stopMs)} ms, code ${x.exitCode})`;
   console.log(`\n== Startup: node dist/src/main.js on PGlite, fresh GOVSHARE_DATA_DIR (${r.built}) ==`);
-  console.log(`demo city ${r.populationRows.toLocaleString('en')} population / ${r.entityRows.toLocaleString('en')} entities`);
+  console.log(
+    `demo city ${r.populationRows.toLocaleString('en')} population / ${r.entityRows.toLocaleString('en')} entities`,
+  );
   console.log(
     `first start  (initdb + migrate + demo load) ${f(r.first)}  target < ${STARTUP_TARGETS.firstMs / 1000} s  ${r.firstPass ? 'PASS' : 'MISS'}`,
   );

@@ -2,9 +2,14 @@ import { columnName } from '../catalog/model.js';
 import type { Database } from '../db/index.js';
 
 /*
- * The governed data call is one SQL statement: it resolves the API key to an active app, the app to an
- * active, unexpired grant on the resource, reads the record, and inserts the audit row, all in one implicit
+ * A governed data call is answered by one SQL statement: it resolves the API key to an active app, the app to an
+ * active, unexpired grant on the resource, reads the record, and inserts the audit row, in one implicit
  * transaction (DG Art 28/33: no data leaves without its audit record). Denied calls are audited the same way.
+ *
+ * Record reads are batched: calls on the same resource that arrive while earlier ones are in flight share one
+ * statement (and so one transaction), each with its own audit row. A caller is answered only after that
+ * statement has committed. This is group commit for the audit trail: the write transaction, not the lookup,
+ * is what a governed call costs (measured in bench/), so sharing it is where the throughput comes from.
  * Named prepared statements skip parse/plan on the hot path.
  */
 
@@ -50,10 +55,37 @@ export function buildMeta(
   const cols = fields.map((f) => `${columnName(f.ordinal)} AS "${f.code}"`).join(', ');
   const tail = `SELECT (SELECT id FROM a) AS app_id, (SELECT id FROM g) AS grant_id, (SELECT fields FROM g) AS fields,
     (SELECT id FROM ins) AS audit_id, EXISTS (SELECT 1 FROM v) AS current`;
-  const getSql = `WITH ${GRANT_CTES},
-  d AS (SELECT ${cols} FROM ${r.data_table} WHERE _key = $3 AND EXISTS (SELECT 1 FROM g)),
-  ${auditInsert('data.get', 'record')}
-  ${tail}, (SELECT row_to_json(d) FROM d) AS record`;
+  const getSql = `WITH req AS (
+    SELECT r.n, r.key_hash, r.rkey, r.client_ip, nextval(pg_get_serial_sequence('audit_log', 'id')) AS audit_id
+    FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS r(key_hash, rkey, client_ip, n)
+  ), v AS (SELECT 1 FROM resource WHERE id = $4 AND version = $5),
+  a AS (SELECT req.n, app.id, app.org_id FROM req JOIN app ON app.key_hash = req.key_hash AND app.status = 'active'),
+  g AS (
+    SELECT DISTINCT ON (a.n) a.n, g.id, g.fields, g.purpose FROM a JOIN share_grant g ON g.app_id = a.id
+    WHERE g.resource_id = $4 AND g.status = 'active' AND g.valid_from <= now() AND g.valid_until > now()
+    ORDER BY a.n, g.id DESC
+  ),
+  d AS (
+    SELECT g.n, row_to_json(x) AS record FROM g JOIN req ON req.n = g.n
+    JOIN LATERAL (SELECT ${cols} FROM ${r.data_table} t WHERE t._key = req.rkey) x ON true
+  ),
+  ins AS (
+    INSERT INTO audit_log (id, app_id, actor_org_id, grant_id, action, resource_id, target_type, target_id, purpose,
+      decision, rows_returned, fields, client_ip, detail)
+    SELECT req.audit_id, a.id, a.org_id, g.id, 'data.get', $4, 'record', req.rkey, g.purpose,
+      CASE WHEN g.id IS NULL THEN 'deny' ELSE 'allow' END,
+      CASE WHEN g.id IS NULL THEN NULL WHEN d.n IS NULL THEN 0 ELSE 1 END, g.fields, req.client_ip,
+      CASE WHEN a.id IS NULL THEN '{"reason":"API_KEY_INVALID"}'::jsonb
+           WHEN g.id IS NULL THEN '{"reason":"GRANT_REQUIRED"}'::jsonb ELSE '{}'::jsonb END
+    FROM req LEFT JOIN a ON a.n = req.n LEFT JOIN g ON g.n = req.n LEFT JOIN d ON d.n = req.n
+    WHERE EXISTS (SELECT 1 FROM v)
+    RETURNING id
+  )
+  SELECT req.n, a.id AS app_id, g.id AS grant_id, g.fields, ins.id AS audit_id, EXISTS (SELECT 1 FROM v) AS current,
+    d.record
+  FROM req LEFT JOIN a ON a.n = req.n LEFT JOIN g ON g.n = req.n LEFT JOIN d ON d.n = req.n
+    LEFT JOIN ins ON ins.id = req.audit_id
+  ORDER BY req.n`;
   const listSql = `WITH ${GRANT_CTES},
   d AS (SELECT _seq, ${cols} FROM ${r.data_table} WHERE _seq > coalesce($3::bigint, 0) AND EXISTS (SELECT 1 FROM g) ORDER BY _seq LIMIT $6),
   ${auditInsert('data.list', 'page')}
@@ -84,19 +116,24 @@ export interface CallRow {
   records?: Record<string, unknown>[] | null;
 }
 
-export async function governedGet(
+export interface GetItem {
+  keyHash: string;
+  key: string;
+  clientIp: string | null;
+}
+
+/** Answers a batch of record reads on one resource in one statement; rows come back in input order. */
+export async function governedGetBatch(
   database: Database,
   m: ResourceMeta,
-  keyHash: string,
-  key: string,
-  clientIp: string | null,
-) {
+  items: GetItem[],
+): Promise<CallRow[]> {
   const { rows } = await database.query<CallRow>(
     m.getSql,
-    [keyHash, m.id, key, clientIp, m.version],
+    [items.map((i) => i.keyHash), items.map((i) => i.key), items.map((i) => i.clientIp), m.id, m.version],
     `data.get.${m.id}.${m.version}`,
   );
-  return rows[0];
+  return rows;
 }
 
 export async function governedList(
