@@ -88,9 +88,11 @@ function pump(ctx: AppContext, byVersion: Map<string, Lane>, laneKey: string, la
       .then((rows) => {
         if (rows.length !== batch.length)
           throw new Error(`batch answered ${rows.length} of ${batch.length} calls`);
-        batch.forEach((w, i) => w.resolve(rows[i]));
+        for (const [i, w] of batch.entries()) w.resolve(rows[i]);
       })
-      .catch((err) => batch.forEach((w) => w.reject(err)))
+      .catch((err) => {
+        for (const w of batch) w.reject(err);
+      })
       .finally(() => {
         lane.inFlight--;
         if (lane.queue.length > 0) pump(ctx, byVersion, laneKey, lane);
