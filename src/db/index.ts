@@ -3,6 +3,7 @@ import { PGlite, types } from '@electric-sql/pglite';
 import { Kysely, type Migration, Migrator, PostgresDialect, type Transaction } from 'kysely';
 import pg from 'pg';
 import * as m001 from './migrations/001_foundation.js';
+import * as m002 from './migrations/002_holiday_year.js';
 import { Lock, PGliteDialect, pgliteQuery } from './pglite-dialect.js';
 import type { DB } from './schema.js';
 
@@ -73,6 +74,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
 
 const MIGRATIONS: Record<string, Migration> = {
   '001_foundation': m001,
+  '002_holiday_year': m002,
 };
 
 export async function migrate(db: Db): Promise<void> {

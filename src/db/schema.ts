@@ -195,7 +195,17 @@ export interface PlatformStateTable {
   updated_at: Generated<Date>;
 }
 
+export interface HolidayYearTable {
+  year: number;
+  source: string;
+  off_days: string[];
+  working_weekend_days: string[];
+  imported_by: number | null;
+  imported_at: Generated<Date>;
+}
+
 export interface DB {
+  holiday_year: HolidayYearTable;
   platform_state: PlatformStateTable;
   jurisdiction: JurisdictionTable;
   org: OrgTable;

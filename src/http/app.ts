@@ -8,6 +8,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { auditRoutes } from '../audit/routes.js';
+import { calendarRoutes } from '../calendar/routes.js';
 import { catalogRoutes } from '../catalog/routes.js';
 import type { AppContext } from '../context.js';
 import { demoRoutes } from '../demo/routes.js';
@@ -126,6 +127,7 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
     serviceRoutes,
     auditRoutes,
     statsRoutes,
+    calendarRoutes,
     demoRoutes,
   ]) {
     await routes(app, ctx);

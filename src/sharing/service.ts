@@ -1,5 +1,7 @@
 import { appendAudit } from '../audit/store.js';
+import type { WorkdayCalendar } from '../calendar/model.js';
 import { endOfShanghaiDay, shanghaiDate } from '../calendar/model.js';
+import { currentCalendar } from '../calendar/service.js';
 import { loadVisibleResource } from '../catalog/service.js';
 import * as catalogStore from '../catalog/store.js';
 import type { Actor, AppContext } from '../context.js';
@@ -34,7 +36,7 @@ function today(): string {
   return shanghaiDate(new Date());
 }
 
-function requestView(actor: Actor, r: store.RequestRow, steps: store.StepRow[]) {
+function requestView(actor: Actor, r: store.RequestRow, steps: store.StepRow[], cal: WorkdayCalendar) {
   const current = steps.find((s) => s.step_index === r.current_step);
   return {
     id: r.id,
@@ -57,6 +59,8 @@ function requestView(actor: Actor, r: store.RequestRow, steps: store.StepRow[]) 
     currentStep: r.current_step,
     dueDate: r.due_date,
     overdue: isOverdue(r.status, r.due_date, today()),
+    // computed Mon–Fri because the State Council has not announced that year yet (REFERENCE.md)
+    dueDateProvisional: r.due_date !== null && !cal.isYearKnown(Number(r.due_date.slice(0, 4))),
     submittedAt: r.submitted_at,
     decidedAt: r.decided_at,
     grantId: r.grant_id,
@@ -87,7 +91,7 @@ async function loadRequest(ctx: AppContext, actor: Actor, id: number, trx?: Tx) 
   if (!r || !canSeeRequest(actor, { consumerOrgId: r.consumer_org_id, providerOrgId: r.provider_org_id })) {
     throw new AppError('NOT_FOUND', [{ field: 'id', reason: `share request ${id} not found` }]);
   }
-  return requestView(actor, r, await store.getSteps(db, [id]));
+  return requestView(actor, r, await store.getSteps(db, [id]), await currentCalendar(ctx));
 }
 
 export const getRequest = (ctx: AppContext, actor: Actor, id: number) => loadRequest(ctx, actor, id);
@@ -142,6 +146,7 @@ export async function createRequest(ctx: AppContext, actor: Actor, input: Reques
   );
   if (problems.length) throw new AppError('VALIDATION_FAILED', problems);
   const steps = stepsFor(ctx.profile, resource.share_type as ShareType);
+  const cal = await currentCalendar(ctx);
   const startedOn = today();
   const id = await inTx(ctx.db, async (trx) => {
     const app = await trx
@@ -158,7 +163,7 @@ export async function createRequest(ctx: AppContext, actor: Actor, input: Reques
         },
       ]);
     }
-    const firstDue = steps.length ? stepDueDate(ctx.calendar, startedOn, steps[0].deadline) : null;
+    const firstDue = steps.length ? stepDueDate(cal, startedOn, steps[0].deadline) : null;
     const { id } = await trx
       .insertInto('share_request')
       .values({
@@ -246,6 +251,7 @@ export async function decideRequest(
   id: number,
   decision: { approve: boolean; comment?: string | null; legalBasis?: string | null },
 ) {
+  const cal = await currentCalendar(ctx);
   await inTx(ctx.db, async (trx) => {
     // FOR UPDATE: two reviewers clicking at once cannot both decide the same step
     const q = await trx
@@ -327,7 +333,7 @@ export async function decideRequest(
         .execute();
     } else if (next) {
       const startedOn = today();
-      const due = stepDueDate(ctx.calendar, startedOn, {
+      const due = stepDueDate(cal, startedOn, {
         amount: next.deadline_amount,
         unit: next.deadline_unit,
       });
@@ -406,6 +412,7 @@ export async function listRequests(
     page: f.page,
     pageSize: f.pageSize,
   });
+  const cal = await currentCalendar(ctx);
   const steps = await store.getSteps(
     ctx.db,
     rows.map((r) => r.id),
@@ -416,6 +423,7 @@ export async function listRequests(
         actor,
         r,
         steps.filter((s) => s.request_id === r.id),
+        cal,
       ),
     ),
     total,

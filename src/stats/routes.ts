@@ -1,10 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
-import { dueDate, shanghaiDate } from '../calendar/model.js';
+import { shanghaiDate } from '../calendar/model.js';
 import type { AppContext } from '../context.js';
 import { requireActor } from '../http/auth.js';
-import { AppError } from '../http/errors.js';
-import { dateString } from '../http/schemas.js';
 
 export async function statsRoutes(app: FastifyInstance, ctx: AppContext) {
   app.get(
@@ -48,37 +46,6 @@ export async function statsRoutes(app: FastifyInstance, ctx: AppContext) {
         callsToday: c.calls_today,
         callsByDay: byDay.rows,
       };
-    },
-  );
-
-  app.get(
-    '/api/calendar/due',
-    {
-      schema: {
-        tags: ['calendar'],
-        summary: 'Due date of a deadline from a start date, on the State Council working-day calendar',
-        querystring: {
-          type: 'object',
-          properties: {
-            start: dateString,
-            amount: { type: 'integer', minimum: 1, maximum: 365 },
-            unit: { type: 'string', enum: ['WD', 'd'], default: 'WD' },
-          },
-          required: ['start', 'amount'],
-        },
-      },
-    },
-    async (req) => {
-      requireActor(req);
-      const q = req.query as { start: string; amount: number; unit: 'WD' | 'd' };
-      let due: string;
-      try {
-        due = dueDate(ctx.calendar, q.start, { amount: q.amount, unit: q.unit });
-      } catch (e) {
-        throw new AppError('VALIDATION_FAILED', [{ field: 'start', reason: (e as Error).message }]);
-      }
-      const years = [Number(q.start.slice(0, 4)), Number(due.slice(0, 4))];
-      return { start: q.start, dueDate: due, yearKnown: years.every((y) => ctx.calendar.isYearKnown(y)) };
     },
   );
 
