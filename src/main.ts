@@ -6,7 +6,7 @@ import { buildApp } from './http/app.js';
 
 const t0 = Date.now();
 const config = loadConfig();
-const ctx = await openContext(config);
+let ctx = await openContext(config);
 const where = ctx.database.kind === 'pglite' ? `PGlite at ${config.dataDir}` : 'PostgreSQL server';
 console.log(`govshare: database ready (${where}), profile ${ctx.profile.id} — ${ctx.profile.nameZh}`);
 
@@ -25,6 +25,11 @@ if (config.demo === 'auto' && (await isEmpty(ctx))) {
   console.log('\nDemo app API keys (shown once, stored hashed):');
   for (const a of demo.apps) console.log(`  ${a.apiKey}  ${a.orgName} / ${a.name}`);
   console.log('');
+  if (ctx.database.kind === 'pglite') {
+    // PGlite's WASM heap keeps the size the demo load grew it to; a fresh instance starts small again.
+    await ctx.database.close();
+    ctx = await openContext(config);
+  }
 }
 
 const redis = config.redisUrl

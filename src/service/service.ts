@@ -51,7 +51,7 @@ async function loadMeta(ctx: AppContext, code: string, fresh = false): Promise<R
  * once; calls arriving meanwhile queue and go together in the next statement. An idle platform answers each
  * call alone and at once; a busy one shares write transactions instead of queueing on them.
  */
-const MAX_IN_FLIGHT = 4;
+const MAX_IN_FLIGHT = { postgres: 4, pglite: 1 } as const; // PGlite is one connection: one statement at a time
 const MAX_BATCH = 100;
 
 interface Waiter {
@@ -63,6 +63,7 @@ interface Lane {
   meta: ResourceMeta;
   queue: Waiter[];
   inFlight: number;
+  scheduled: boolean;
 }
 const lanes = new WeakMap<AppContext, Map<string, Lane>>();
 const stats = new WeakMap<AppContext, { statements: number; calls: number }>();
@@ -73,7 +74,7 @@ export function recordReadStats(ctx: AppContext): { statements: number; calls: n
 }
 
 function pump(ctx: AppContext, byVersion: Map<string, Lane>, laneKey: string, lane: Lane): void {
-  while (lane.inFlight < MAX_IN_FLIGHT && lane.queue.length > 0) {
+  while (lane.inFlight < MAX_IN_FLIGHT[ctx.database.kind] && lane.queue.length > 0) {
     const batch = lane.queue.splice(0, MAX_BATCH);
     lane.inFlight++;
     const st = stats.get(ctx) ?? { statements: 0, calls: 0 };
@@ -110,13 +111,21 @@ function batchedGet(ctx: AppContext, meta: ResourceMeta, item: GetItem): Promise
   const laneKey = `${meta.id}.${meta.version}`;
   let lane = byVersion.get(laneKey);
   if (!lane) {
-    lane = { meta, queue: [], inFlight: 0 };
+    lane = { meta, queue: [], inFlight: 0, scheduled: false };
     byVersion.set(laneKey, lane);
   }
   const target = lane;
   return new Promise<CallRow>((resolve, reject) => {
     target.queue.push({ item, resolve, reject });
-    pump(ctx, byVersion, laneKey, target);
+    if (ctx.database.kind === 'postgres') return pump(ctx, byVersion, laneKey, target);
+    // PGlite runs a statement synchronously inside WASM, so no request is read while one runs: wait one
+    // event-loop turn so the calls read in the same I/O phase share a statement.
+    if (target.scheduled) return;
+    target.scheduled = true;
+    setImmediate(() => {
+      target.scheduled = false;
+      pump(ctx, byVersion, laneKey, target);
+    });
   });
 }
 
