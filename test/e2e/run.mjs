@@ -1,4 +1,5 @@
-// Browser test of the thin path: register a resource, load CSV, request sharing, approve, call the data API, audit.
+// Browser test of the thin path: register a resource, load CSV, request sharing, approve, call the data API, audit;
+// then the work calendar (2026 调休 and holidays) and the regulation profile page.
 // Plain Node ESM: starts its own server on a fresh data directory, drives Debian's Chromium via playwright-core.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -535,6 +536,57 @@ const steps = [
       await shot(page, 'audit-en');
       await tid(page, 'lang-toggle').getByText('中文').click();
       await tid(page, 'menu-audit').getByText('审计日志').waitFor({ timeout: T.action });
+    },
+  },
+  {
+    name: 'admin checks the 2026 work calendar and the regulation profile',
+    async run(page, base) {
+      await logout(page);
+      await login(page, base, 'admin');
+      await menu(page, 'calendar');
+      await choose(page, 'cal-year', '2026年');
+      // 2026-02-14 is a Saturday worked for 春节 (调休); 2026-02-16 (Monday) is a 春节 day off.
+      const sat = tid(page, 'cal-day-2026-02-14');
+      const mon = tid(page, 'cal-day-2026-02-16');
+      await sat.waitFor({ timeout: T.nav });
+      assert(
+        (await sat.getAttribute('data-kind')) === 'adjustedWorkday',
+        `2026-02-14 is an adjusted working day: ${await sat.getAttribute('data-kind')}`,
+      );
+      assert((await sat.innerText()).includes('班'), `2026-02-14 shows 班: ${await sat.innerText()}`);
+      assert(
+        (await mon.getAttribute('data-kind')) === 'holiday',
+        `2026-02-16 is a holiday: ${await mon.getAttribute('data-kind')}`,
+      );
+      assert((await mon.innerText()).includes('休'), `2026-02-16 shows 休: ${await mon.innerText()}`);
+      const source = await tid(page, 'cal-source').innerText();
+      assert(source.includes('2026') && /内置|导入/.test(source), `the 2026 notice is named: ${source}`);
+      assert(
+        (await tid(page, 'cal-not-known').count()) === 0,
+        '2026 is announced: no Mon–Fri fallback warning',
+      );
+      // The deadline calculator: 10 working days from the Friday before 春节 skip the holiday but count the 调休 Saturdays 02-14 and 02-28.
+      await box(page, 'cal-due-start').click();
+      await box(page, 'cal-due-start').fill('2026-02-13');
+      await box(page, 'cal-due-start').press('Enter');
+      await box(page, 'cal-due-amount').fill('10');
+      await tid(page, 'cal-due-submit').click();
+      await tid(page, 'cal-due-result').waitFor({ timeout: T.nav });
+      const due = (await tid(page, 'cal-due-date').innerText()).trim();
+      assert(due === '2026-03-05', `10 working days after 2026-02-13 end on 2026-03-05, got ${due}`);
+      await shot(page, 'calendar-2026');
+
+      await menu(page, 'profile');
+      const steps = tid(page, 'profile-steps');
+      await steps.waitFor({ timeout: T.nav });
+      const stepsText = await steps.innerText();
+      assert(stepsText.includes('10个工作日'), `the provider step takes 10个工作日: ${stepsText}`);
+      assert(stepsText.includes('数源部门'), `the provider step names 数源部门: ${stepsText}`);
+      assert(stepsText.includes('升级督办'), `the provider step escalates on timeout: ${stepsText}`);
+      const reg = await tid(page, 'profile-regulation').innerText();
+      assert(reg.includes('东府办〔2020〕54号'), `the regulation's document number is shown: ${reg}`);
+      await tid(page, 'profile-direct').waitFor({ timeout: T.action });
+      await shot(page, 'profile');
     },
   },
 ];

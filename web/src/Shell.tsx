@@ -1,10 +1,12 @@
 import {
   ApiOutlined,
   AuditOutlined,
+  CalendarOutlined,
   DashboardOutlined,
   DatabaseOutlined,
   FileAddOutlined,
   LogoutOutlined,
+  ProfileOutlined,
   SafetyCertificateOutlined,
   SwapOutlined,
   UserOutlined,
@@ -32,6 +34,8 @@ export default function Shell() {
     { key: '/grants', icon: <SafetyCertificateOutlined />, label: 'menu.grants', show: access.grants(me) },
     { key: '/apps', icon: <ApiOutlined />, label: 'menu.apps', show: access.apps(me) },
     { key: '/audit', icon: <AuditOutlined />, label: 'menu.audit', show: access.audit(me) },
+    { key: '/calendar', icon: <CalendarOutlined />, label: 'menu.calendar', show: access.calendar(me) },
+    { key: '/profile', icon: <ProfileOutlined />, label: 'menu.profile', show: access.profile(me) },
   ];
   const visible = items.filter((i) => i.show);
   const path = location.pathname;

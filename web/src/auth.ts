@@ -25,4 +25,7 @@ export const access = {
   apps: (me: Me | null) => hasRole(me, 'data_officer', 'consumer_staff', 'platform_admin'),
   audit: (me: Me | null) => hasRole(me, 'auditor', 'platform_admin'),
   allRequests: (me: Me | null) => hasRole(me, 'platform_admin', 'authority_reviewer'),
+  calendar: (me: Me | null) => !!me,
+  profile: (me: Me | null) => !!me,
+  importCalendar: (me: Me | null) => hasRole(me, 'platform_admin'),
 };

@@ -20,6 +20,8 @@ const Requests = lazy(() => import('./pages/Requests.js'));
 const Grants = lazy(() => import('./pages/Grants.js'));
 const Apps = lazy(() => import('./pages/Apps.js'));
 const Audit = lazy(() => import('./pages/Audit.js'));
+const Calendar = lazy(() => import('./pages/Calendar.js'));
+const ProfilePage = lazy(() => import('./pages/ProfilePage.js'));
 const NotFound = lazy(() => import('./pages/NotFound.js'));
 
 function Loading() {
@@ -139,6 +141,22 @@ function Root() {
                         element={
                           <Guard allowed={access.audit(me)}>
                             <Audit />
+                          </Guard>
+                        }
+                      />
+                      <Route
+                        path="calendar"
+                        element={
+                          <Guard allowed={access.calendar(me)}>
+                            <Calendar />
+                          </Guard>
+                        }
+                      />
+                      <Route
+                        path="profile"
+                        element={
+                          <Guard allowed={access.profile(me)}>
+                            <ProfilePage />
                           </Guard>
                         }
                       />

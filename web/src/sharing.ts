@@ -1,5 +1,5 @@
 import type { I18n } from './i18n.js';
-import type { ShareRequest, Step } from './types.js';
+import type { Deadline, ShareRequest, Step } from './types.js';
 
 /** The step a pending request waits on; `currentStep` may be an index or a step key. */
 export function currentStepOf(req: ShareRequest): Step | undefined {
@@ -15,12 +15,15 @@ export function stepName(step: Step | undefined, lang: I18n['lang']): string {
 }
 
 /** "10个工作日" / "10 workdays", "5日" / "5 days". */
-export function deadlineText(step: Step, i18n: I18n): string {
-  const d = step.deadline;
+export function deadlineLabel(d: Deadline | null | undefined, i18n: I18n): string {
   if (!d) return '-';
   if (d.unit === 'WD') return i18n.t('unit.WD', { n: d.amount });
   if (d.unit === 'd') return i18n.t('unit.d', { n: d.amount });
   return `${d.amount} ${d.unit}`;
+}
+
+export function deadlineText(step: Step, i18n: I18n): string {
+  return deadlineLabel(step.deadline, i18n);
 }
 
 export function personName(v: unknown): string {

@@ -166,6 +166,8 @@ export interface ShareRequest {
   currentStep: number | string | null;
   dueDate: string | null;
   overdue: boolean;
+  /** The due date's year has no State Council holiday notice yet: it was computed Mon–Fri. */
+  dueDateProvisional: boolean;
   submittedAt: string;
   decidedAt: string | null;
   grantId: number | null;
@@ -213,4 +215,98 @@ export interface Overview {
   activeGrants: number;
   callsToday: number;
   callsByDay: { date: string; count: number }[];
+}
+
+// ---------- working-day calendar ----------
+
+export type DayKind = 'workday' | 'weekend' | 'holiday' | 'adjustedWorkday';
+
+export interface HolidayYear {
+  year: number;
+  source: string;
+  offDays: string[];
+  workingWeekendDays: string[];
+  origin: 'shipped' | 'imported';
+}
+
+export interface CalendarYears {
+  years: HolidayYear[];
+  knownYears: number[];
+  /** This or next year whose holiday notice is not in the calendar yet. */
+  missing: number[];
+}
+
+export interface YearView {
+  year: number;
+  known: boolean;
+  days: { date: string; workday: boolean; kind: DayKind }[];
+}
+
+export interface DueAnswer {
+  start: string;
+  dueDate: string;
+  yearKnown: boolean;
+}
+
+// ---------- regulation profile (src/profiles/model.ts) ----------
+
+export interface Deadline {
+  amount: number;
+  unit: 'WD' | 'd' | string;
+}
+
+export type StepActor = 'authority' | 'provider';
+
+export interface WorkflowStep {
+  key: string;
+  actor: StepActor;
+  coActors?: StepActor[];
+  nameZh: string;
+  nameEn: string;
+  deadline: Deadline;
+  onTimeout: 'remind' | 'escalate' | 'deemedConsent' | string;
+  article: string;
+}
+
+export interface Profile {
+  id: string;
+  nameZh: string;
+  nameEn: string;
+  regulation: { titleZh: string; docNumber?: string; issued: string; file: string; draft: boolean };
+  parent?: string;
+  sharing: {
+    unconditional: { steps: WorkflowStep[]; article: string };
+    conditional: {
+      requestMustState: string[];
+      steps: WorkflowStep[];
+      overallDeadline?: Deadline;
+      article: string;
+    };
+    refusalRequires: 'legalBasis' | 'reason' | string;
+    refusalArticle: string;
+    conditionalNeedsLegalBasis: boolean;
+    conditionalBasisArticle?: string;
+    negativeList?: { authority: 'approves' | 'filed' | string; article: string };
+    noneOffersVerification?: string;
+    deidentifiedMayBeShared?: string;
+    purposeLimited?: string;
+    emergency?: { mode: 'reclassify' | 'greenChannel' | string; article: string };
+    bulkGrants?: {
+      kinds: string[];
+      deadline?: Deadline;
+      refusalRequires: 'legalBasis' | 'reason' | string;
+      article: string;
+    };
+    disputes?: { resolvedBy: string[]; article: string };
+    stopSupplyNeedsFiling?: string;
+  };
+  catalog: { updateAfterChange?: Deadline; updateArticle?: string };
+  quality: {
+    objectionDeadline?: Deadline;
+    objectionArticle?: string;
+    objectionExcludesExpertTime?: boolean;
+    rectificationDeadline?: Deadline;
+    rectificationArticle?: string;
+  };
+  opening?: { onApplicationReply?: Deadline; requestMustState?: string[]; article?: string };
 }

@@ -8,6 +8,7 @@ import { useAsync } from '../hooks.js';
 import { useI18n } from '../i18n.js';
 import { currentStepOf, stepName } from '../sharing.js';
 import type { App, Resource, ShareRequest } from '../types.js';
+import { ProvisionalTag } from './common.js';
 
 interface Values {
   appId: number;
@@ -108,12 +109,15 @@ export default function ApplyModal({
           status="success"
           title={t('apply.submitted')}
           subTitle={
-            <span data-testid="apply-due">
-              {t('apply.submittedSub', {
-                step: stepName(currentStepOf(created), lang),
-                due: fmtDate(created.dueDate),
-              })}
-            </span>
+            <Space size={6} wrap style={{ justifyContent: 'center' }}>
+              <span data-testid="apply-due">
+                {t('apply.submittedSub', {
+                  step: stepName(currentStepOf(created), lang),
+                  due: fmtDate(created.dueDate),
+                })}
+              </span>
+              <ProvisionalTag show={created.dueDateProvisional} testid="apply-due-provisional" />
+            </Space>
           }
         />
       ) : (

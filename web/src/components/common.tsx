@@ -1,4 +1,4 @@
-import { Alert, Tag } from 'antd';
+import { Alert, Tag, Tooltip } from 'antd';
 import { errorText } from '../api.js';
 import { useI18n } from '../i18n.js';
 
@@ -47,4 +47,17 @@ export function EnumTag({ kind, value }: { kind: string; value: string | null | 
   const { tEnum } = useI18n();
   if (value === null || value === undefined) return <span>-</span>;
   return <Tag color={colors[kind]?.[value] ?? 'default'}>{tEnum(kind, value)}</Tag>;
+}
+
+/** The due date's year has no holiday notice yet, so it was counted Mon–Fri (docs/API.md `dueDateProvisional`). */
+export function ProvisionalTag({ show, testid }: { show: boolean | undefined; testid?: string }) {
+  const { t } = useI18n();
+  if (!show) return null;
+  return (
+    <Tooltip title={t('req.provisionalTip')}>
+      <Tag color="warning" data-testid={testid ?? 'due-provisional'} style={{ marginInlineEnd: 0 }}>
+        {t('req.provisional')}
+      </Tag>
+    </Tooltip>
+  );
 }

@@ -19,7 +19,7 @@ import { useState } from 'react';
 import { useSearchParams } from 'react-router-dom';
 import { api, errorText, post } from '../api.js';
 import { access, useAuth } from '../auth.js';
-import { EnumTag, ErrorAlert } from '../components/common.js';
+import { EnumTag, ErrorAlert, ProvisionalTag } from '../components/common.js';
 import { fmtDate, fmtTime } from '../format.js';
 import { useAsync } from '../hooks.js';
 import { useI18n } from '../i18n.js';
@@ -30,8 +30,9 @@ function DueCell({ req }: { req: ShareRequest }) {
   const { t } = useI18n();
   if (!req.dueDate || req.status !== 'pending') return <span>{fmtDate(req.dueDate)}</span>;
   return (
-    <Space size={4}>
+    <Space size={4} wrap>
       <span data-testid={`req-due-${req.id}`}>{fmtDate(req.dueDate)}</span>
+      <ProvisionalTag show={req.dueDateProvisional} testid={`req-provisional-${req.id}`} />
       {req.overdue ? (
         <Tag color="red" data-testid={`req-overdue-${req.id}`}>
           {t('req.overdue')}
