@@ -87,6 +87,10 @@ describe('errors: stable codes, both languages, the row and field at fault; noth
     expect(body.messageEn).toBeTruthy();
     expect(body.details.length).toBeGreaterThan(0);
     expect(body.details.every((d: { reason: string }) => typeof d.reason === 'string')).toBe(true);
+    // the console shows Chinese first: schema messages come in both languages too
+    expect(body.details.every((d: { reasonZh?: string }) => /[\u4e00-\u9fff]/.test(d.reasonZh ?? ''))).toBe(
+      true,
+    );
     expect(
       body.details.some(
         (d: { field?: string }) =>

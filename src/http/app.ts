@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
@@ -20,6 +21,9 @@ import { statsRoutes } from '../stats/routes.js';
 import { resolveActor } from './auth.js';
 import { AppError, type ErrorDetail } from './errors.js';
 
+// ajv-i18n is CommonJS whose typings claim an ES default export; load it the CommonJS way.
+const localizeZh = createRequire(import.meta.url)('ajv-i18n/localize/zh') as (errors: unknown[]) => void;
+
 export interface BuildOptions {
   logger?: boolean | { level: string };
   /** Shared rate-limit state for several nodes; in-process when absent. */
@@ -27,14 +31,20 @@ export interface BuildOptions {
 }
 
 function validationDetails(err: FastifyError): ErrorDetail[] {
-  return (err.validation ?? []).map((v) => {
+  const zh = (err.validation ?? []).map((v) => ({ ...v }));
+  localizeZh(zh);
+  return (err.validation ?? []).map((v, i) => {
     const params = v.params as { missingProperty?: string; additionalProperty?: string };
     const base = v.instancePath.replace(/^\//, '').replace(/\//g, '.');
     const prop = params.missingProperty ?? params.additionalProperty;
     const field = [err.validationContext === 'body' ? '' : err.validationContext, base, prop]
       .filter(Boolean)
       .join('.');
-    return { field: field || err.validationContext || undefined, reason: v.message ?? 'invalid' };
+    return {
+      field: field || err.validationContext || undefined,
+      reason: v.message ?? 'invalid',
+      reasonZh: zh[i].message ?? undefined,
+    };
   });
 }
 

@@ -34,7 +34,11 @@ export async function login(ctx: AppContext, username: string, password: string,
   const expires = new Date(Date.now() + ctx.config.sessionTtlHours * 3600_000);
   await inTx(ctx.db, async (trx) => {
     // expired sessions of this user go when a new one starts, so the table stays the size of active use
-    await trx.deleteFrom('session').where('user_id', '=', user.id).where('expires_at', '<=', new Date()).execute();
+    await trx
+      .deleteFrom('session')
+      .where('user_id', '=', user.id)
+      .where('expires_at', '<=', new Date())
+      .execute();
     await store.insertSession(trx, sha256Hex(token), user.id, expires);
     await appendAudit(trx, {
       action: 'auth.login',
