@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { idNumberCheckChar } from '../src/ingest/checksums.js';
-import { createTestEnv, login, type TestEnv } from './helpers.js';
+import { createTestEnv, login, type TestEnv, testIdNumber } from './helpers.js';
 
 const FIELDS = [
   {
@@ -17,10 +16,7 @@ const FIELDS = [
   { code: 'paidOn', name: '发放日期', type: 'date' },
 ];
 
-function id(seq: number): string {
-  const body = `4460031990${String(1 + Math.floor(seq / 1000)).padStart(2, '0')}10${String(seq % 1000).padStart(3, '0')}`;
-  return body + idNumberCheckChar(body);
-}
+const id = testIdNumber;
 
 describe('errors: stable codes, both languages, the row and field at fault; nothing half-written', () => {
   let env: TestEnv;

@@ -8,6 +8,7 @@ import { loadConfig } from '../src/config.js';
 import type { AppContext } from '../src/context.js';
 import { type DemoSummary, loadDemoCity } from '../src/demo/load.js';
 import { buildApp } from '../src/http/app.js';
+import { idNumberCheckChar } from '../src/ingest/checksums.js';
 
 export interface TestEnv {
   ctx: AppContext;
@@ -81,4 +82,11 @@ export async function login(app: FastifyInstance, username: string, password = '
   const c = res.cookies.find((x) => x.name === 'gs_session');
   if (!c) throw new Error('no session cookie');
   return `gs_session=${c.value}`;
+}
+
+/** A checksum-valid citizen ID number of 江城区 (446002), unique for seq 0…11 999 (GB 11643). */
+export function testIdNumber(seq: number): string {
+  const month = String(1 + Math.floor(seq / 1000)).padStart(2, '0');
+  const body = `4460021990${month}10${String(seq % 1000).padStart(3, '0')}`;
+  return body + idNumberCheckChar(body);
 }

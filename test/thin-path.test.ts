@@ -1,12 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { idNumberCheckChar } from '../src/ingest/checksums.js';
 import { PROFILES } from '../src/profiles/index.js';
-import { createTestEnv, login, type TestEnv } from './helpers.js';
+import { createTestEnv, login, type TestEnv, testIdNumber } from './helpers.js';
 
-function idNumber(seq: number): string {
-  const first17 = `44600219850312${String(100 + seq).padStart(3, '0')}`;
-  return first17 + idNumberCheckChar(first17);
-}
+const idNumber = testIdNumber;
 
 const NEW_RESOURCE = {
   name: '流动人口居住登记',

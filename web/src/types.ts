@@ -1,11 +1,10 @@
 /** Shapes of docs/API.md, as the console reads them. */
-export type Role =
-  | 'platform_admin'
-  | 'authority_reviewer'
-  | 'data_officer'
-  | 'section_head'
-  | 'consumer_staff'
-  | 'auditor';
+
+import type { Deadline } from '../../src/calendar/model.js';
+import type { FieldType, Masking, Validator } from '../../src/catalog/model.js';
+import type { Role } from '../../src/context.js';
+
+export type { Role };
 
 export interface Me {
   user: {
@@ -47,10 +46,8 @@ export interface App {
   createdAt: string;
 }
 
+export type { FieldType, Masking, Validator };
 export type ShareType = 'unconditional' | 'conditional' | 'none';
-export type FieldType = 'string' | 'integer' | 'decimal' | 'date' | 'datetime' | 'boolean';
-export type Masking = 'none' | 'idNumber' | 'name' | 'phone' | 'address' | 'creditCode' | 'partial';
-export type Validator = 'idNumber' | 'creditCode' | 'mobilePhone';
 
 export interface Field {
   code: string;
@@ -142,7 +139,7 @@ export interface Step {
   actor: 'authority' | 'provider';
   nameZh: string;
   nameEn: string;
-  deadline: { amount: number; unit: 'WD' | 'd' | string } | null;
+  deadline: Deadline | null;
   article: string | null;
   startedOn: string | null;
   dueDate: string | null;
@@ -250,63 +247,6 @@ export interface DueAnswer {
 
 // ---------- regulation profile (src/profiles/model.ts) ----------
 
-export interface Deadline {
-  amount: number;
-  unit: 'WD' | 'd' | string;
-}
-
-export type StepActor = 'authority' | 'provider';
-
-export interface WorkflowStep {
-  key: string;
-  actor: StepActor;
-  coActors?: StepActor[];
-  nameZh: string;
-  nameEn: string;
-  deadline: Deadline;
-  onTimeout: 'remind' | 'escalate' | 'deemedConsent' | string;
-  article: string;
-}
-
-export interface Profile {
-  id: string;
-  nameZh: string;
-  nameEn: string;
-  regulation: { titleZh: string; docNumber?: string; issued: string; file: string; draft: boolean };
-  parent?: string;
-  sharing: {
-    unconditional: { steps: WorkflowStep[]; article: string };
-    conditional: {
-      requestMustState: string[];
-      steps: WorkflowStep[];
-      overallDeadline?: Deadline;
-      article: string;
-    };
-    refusalRequires: 'legalBasis' | 'reason' | string;
-    refusalArticle: string;
-    conditionalNeedsLegalBasis: boolean;
-    conditionalBasisArticle?: string;
-    negativeList?: { authority: 'approves' | 'filed' | string; article: string };
-    noneOffersVerification?: string;
-    deidentifiedMayBeShared?: string;
-    purposeLimited?: string;
-    emergency?: { mode: 'reclassify' | 'greenChannel' | string; article: string };
-    bulkGrants?: {
-      kinds: string[];
-      deadline?: Deadline;
-      refusalRequires: 'legalBasis' | 'reason' | string;
-      article: string;
-    };
-    disputes?: { resolvedBy: string[]; article: string };
-    stopSupplyNeedsFiling?: string;
-  };
-  catalog: { updateAfterChange?: Deadline; updateArticle?: string };
-  quality: {
-    objectionDeadline?: Deadline;
-    objectionArticle?: string;
-    objectionExcludesExpertTime?: boolean;
-    rectificationDeadline?: Deadline;
-    rectificationArticle?: string;
-  };
-  opening?: { onApplicationReply?: Deadline; requestMustState?: string[]; article?: string };
-}
+export type { Profile, StepActor, WorkflowStep } from '../../src/profiles/model.js';
+// One source of truth: the console reads the server's own profile and calendar types (type-only imports).
+export type { Deadline };
