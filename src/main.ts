@@ -6,7 +6,11 @@ import { buildApp } from './http/app.js';
 
 const t0 = Date.now();
 const config = loadConfig();
-let ctx = await openContext(config);
+let ctx = await openContext(config).catch((e: Error) => {
+  const target = config.databaseUrl ? `the PostgreSQL server in DATABASE_URL` : `PGlite in ${config.dataDir}`;
+  console.error(`govshare: cannot open ${target}: ${e.message}`);
+  process.exit(1);
+});
 const where = ctx.database.kind === 'pglite' ? `PGlite at ${config.dataDir}` : 'PostgreSQL server';
 console.log(`govshare: database ready (${where}), profile ${ctx.profile.id} — ${ctx.profile.nameZh}`);
 

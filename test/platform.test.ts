@@ -18,6 +18,8 @@ describe('platform surface', () => {
     const res = await env.app.inject({ url: '/api/health' });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ status: 'ok', database: env.ctx.database.kind, profile: 'dongguan-2020' });
+    expect(res.headers['x-frame-options']).toBe('DENY');
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
   });
 
   it('/api/openapi.json describes every route listed in docs/API.md, each with a summary', async () => {
@@ -81,6 +83,8 @@ describe('embedded database', () => {
       const config = { ...loadConfig({}), dataDir: dir, databaseUrl: null };
       const first = await openContext(config);
       expect(await isEmpty(first)).toBe(true);
+      // a second process (or a second open) on the same directory would corrupt it: refused
+      await expect(openContext(config)).rejects.toThrow(/in use by govshare process/);
       const demo = await loadDemoCity(first, { populationRows: 50, entityRows: 10 });
       await first.database.close();
       const second = await openContext(config);
@@ -91,6 +95,11 @@ describe('embedded database', () => {
       );
       expect(rows[0].n).toBe(demo.rows);
       await second.database.close();
+      // a pid file left by a process that died is taken over
+      fs.writeFileSync(path.join(dir, 'govshare.pid'), '999999999');
+      const third = await openContext(config);
+      await third.database.close();
+      expect(fs.existsSync(path.join(dir, 'govshare.pid'))).toBe(false);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

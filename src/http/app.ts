@@ -112,6 +112,13 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
 
+  // Conservative browser protections; the console's CSS-in-JS needs inline styles, so no strict CSP here yet.
+  app.addHook('onSend', async (_req, reply) => {
+    reply.header('X-Content-Type-Options', 'nosniff');
+    reply.header('X-Frame-Options', 'DENY');
+    reply.header('Referrer-Policy', 'same-origin');
+  });
+
   app.addHook('onRequest', async (req) => {
     req.actor = null;
     if (req.url.startsWith('/api/') && !req.url.startsWith('/api/v1/') && req.cookies) {
