@@ -35,6 +35,7 @@ describe('platform surface', () => {
       const op = spec.paths[openapiPath]?.[method];
       expect(op, `${method} ${route}`).toBeTruthy();
       expect(op.summary, `${method} ${route} summary`).toBeTruthy();
+      expect(op.responses['4XX'] ?? op.responses['4xx'], `${method} ${route} error shape`).toBeTruthy();
     }
     const docs = await env.app.inject({ url: '/api/docs/' });
     expect(docs.statusCode).toBe(200);

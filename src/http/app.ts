@@ -20,6 +20,7 @@ import { sharingRoutes } from '../sharing/routes.js';
 import { statsRoutes } from '../stats/routes.js';
 import { resolveActor } from './auth.js';
 import { AppError, type ErrorDetail } from './errors.js';
+import { errorResponses } from './schemas.js';
 
 // ajv-i18n is CommonJS whose typings claim an ES default export; load it the CommonJS way.
 const localizeZh = createRequire(import.meta.url)('ajv-i18n/localize/zh') as (errors: unknown[]) => void;
@@ -111,6 +112,14 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
     },
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
+
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/api/') || route.url.startsWith('/api/docs')) return;
+    route.schema = {
+      ...route.schema,
+      response: { ...errorResponses, ...(route.schema?.response as object) },
+    };
+  });
 
   // Conservative browser protections; the console's CSS-in-JS needs inline styles, so no strict CSP here yet.
   app.addHook('onSend', async (_req, reply) => {

@@ -11,13 +11,13 @@ export const pageQueryProps = {
   pageSize: { type: 'integer', minimum: 1, maximum: 200, default: 20 },
 } as const;
 
-/** Standard error responses every route may give, so the OpenAPI document shows the error shape. */
+/** Error responses every API route may give, so the OpenAPI document shows the one error shape. */
 export const errorResponses = {
-  400: errorResponseSchema,
-  401: errorResponseSchema,
-  403: errorResponseSchema,
-  404: errorResponseSchema,
-  409: errorResponseSchema,
+  '4xx': {
+    description: 'Client error: `code` names it (see docs/API.md), `details` the row/field at fault',
+    ...errorResponseSchema,
+  },
+  '5xx': { description: 'Server error (`INTERNAL`); nothing was written', ...errorResponseSchema },
 } as const;
 
 export const dateString = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' } as const;

@@ -2,6 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import * as service from './service.js';
 
+const recordSchema = {
+  type: 'object',
+  description: 'granted fields only, by field code; personal fields masked',
+  additionalProperties: true,
+} as const;
+
 const apiKeyHeader = {
   type: 'object',
   properties: { 'x-api-key': { type: 'string', description: "The consumer app's API key" } },
@@ -23,6 +29,19 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext) {
             key: { type: 'string', maxLength: 200 },
           },
           required: ['resourceCode', 'key'],
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              resourceCode: { type: 'string' },
+              key: { type: 'string' },
+              record: recordSchema,
+              grantId: { type: 'integer', description: 'the grant this call was authorised by' },
+              auditId: { type: 'integer', description: 'the audit record written with this call' },
+            },
+            required: ['resourceCode', 'key', 'record', 'grantId', 'auditId'],
+          },
         },
       },
     },
@@ -59,6 +78,21 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext) {
               pattern: '^[0-9]{1,18}$',
               description: 'the `next` cursor of the previous page',
             },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              items: { type: 'array', items: recordSchema },
+              next: {
+                type: ['string', 'null'],
+                description: 'pass as `after` for the next page; null on the last',
+              },
+              grantId: { type: 'integer' },
+              auditId: { type: 'integer' },
+            },
+            required: ['items', 'next', 'grantId', 'auditId'],
           },
         },
       },
