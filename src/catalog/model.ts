@@ -128,11 +128,6 @@ export function checkResourceInput(input: ResourceInput, profile: Profile): Erro
   return errors;
 }
 
-/** GB/T 43697: a resource is graded at least as high as its personal/sensitive fields demand (就高从严). */
-export function minimumSecurityLevel(fields: FieldDef[]): 'general' | 'important' {
-  return fields.some((f) => f.sensitive) ? 'important' : 'general';
-}
-
 const SQL_TYPES: Record<FieldType, string> = {
   string: 'text',
   integer: 'bigint',

@@ -28,7 +28,6 @@ const GRANT_CTES = `a AS (
     SELECT id, org_id FROM app WHERE key_hash = $1 AND status = 'active'
   ), g AS (
     SELECT g.id, g.fields, g.purpose FROM share_grant g JOIN a ON g.app_id = a.id
-    JOIN resource r ON r.id = g.resource_id AND r.version = $5
     WHERE g.resource_id = $2 AND g.status = 'active' AND g.valid_from <= now() AND g.valid_until > now()
     ORDER BY g.id DESC LIMIT 1
   ), v AS (SELECT 1 FROM resource WHERE id = $2 AND version = $5)`;

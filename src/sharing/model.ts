@@ -1,4 +1,3 @@
-import { type Deadline, dueDate, type WorkdayCalendar } from '../calendar/model.js';
 import type { Actor } from '../context.js';
 import { hasRole } from '../context.js';
 import type { ErrorDetail } from '../http/errors.js';
@@ -10,18 +9,6 @@ export type ShareType = 'unconditional' | 'conditional' | 'none';
 export function stepsFor(profile: Profile, shareType: ShareType): WorkflowStep[] {
   if (shareType === 'unconditional') return profile.sharing.unconditional.steps;
   return profile.sharing.conditional.steps;
-}
-
-export interface PlannedStep {
-  key: string;
-  actor: 'authority' | 'provider';
-  deadline: Deadline;
-  article: string;
-}
-
-/** Deadline of a step that starts on `startedOn` (the start day itself is not counted, 民法典 Art 201). */
-export function stepDueDate(cal: WorkdayCalendar, startedOn: string, deadline: Deadline): string {
-  return dueDate(cal, startedOn, deadline);
 }
 
 export function isOverdue(status: string, due: string | null, today: string): boolean {

@@ -1,6 +1,5 @@
 import { appendAudit } from '../audit/store.js';
-import type { WorkdayCalendar } from '../calendar/model.js';
-import { endOfShanghaiDay, shanghaiDate } from '../calendar/model.js';
+import { dueDate, endOfShanghaiDay, shanghaiDate, type WorkdayCalendar } from '../calendar/model.js';
 import { currentCalendar } from '../calendar/service.js';
 import { loadVisibleResource } from '../catalog/service.js';
 import * as catalogStore from '../catalog/store.js';
@@ -19,7 +18,6 @@ import {
   isOverdue,
   type RequestInput,
   type ShareType,
-  stepDueDate,
   stepsFor,
 } from './model.js';
 import * as store from './store.js';
@@ -163,7 +161,7 @@ export async function createRequest(ctx: AppContext, actor: Actor, input: Reques
         },
       ]);
     }
-    const firstDue = steps.length ? stepDueDate(cal, startedOn, steps[0].deadline) : null;
+    const firstDue = steps.length ? dueDate(cal, startedOn, steps[0].deadline) : null;
     const { id } = await trx
       .insertInto('share_request')
       .values({
@@ -333,7 +331,7 @@ export async function decideRequest(
         .execute();
     } else if (next) {
       const startedOn = today();
-      const due = stepDueDate(cal, startedOn, {
+      const due = dueDate(cal, startedOn, {
         amount: next.deadline_amount,
         unit: next.deadline_unit,
       });
