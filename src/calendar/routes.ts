@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { requireActor } from '../http/auth.js';
-import { AppError } from '../http/errors.js';
 import { dateString } from '../http/schemas.js';
+import { AppError } from '../shared/errors.js';
 import { dueDate } from './model.js';
 import { currentCalendar, importYear, listYears, yearView } from './service.js';
 

@@ -3,7 +3,7 @@ import { appendAudit } from '../audit/store.js';
 import type { Actor, AppContext } from '../context.js';
 import { hasRole } from '../context.js';
 import { inTx } from '../db/index.js';
-import { AppError } from '../http/errors.js';
+import { AppError } from '../shared/errors.js';
 import { type HolidayYear, OFFICIAL_HOLIDAYS } from './holidays.js';
 import { addDays, createCalendar, dayOfWeek, validateHolidayYear, type WorkdayCalendar } from './model.js';
 

@@ -1,7 +1,7 @@
 import type { Actor } from '../context.js';
 import { hasRole } from '../context.js';
-import type { ErrorDetail } from '../http/errors.js';
 import type { Profile } from '../profiles/model.js';
+import type { ErrorDetail } from '../shared/errors.js';
 
 export const FIELD_TYPES = ['string', 'integer', 'decimal', 'date', 'datetime', 'boolean'] as const;
 export type FieldType = (typeof FIELD_TYPES)[number];

@@ -2,8 +2,8 @@ import { sql } from 'kysely';
 import { appendAudit } from '../audit/store.js';
 import type { Actor, AppContext } from '../context.js';
 import { inTx, type Tx } from '../db/index.js';
-import { AppError } from '../http/errors.js';
 import { maskRecord } from '../service/masking.js';
+import { AppError } from '../shared/errors.js';
 import {
   canLoadData,
   canPreviewData,

@@ -19,7 +19,7 @@ import { serviceRoutes } from '../service/routes.js';
 import { sharingRoutes } from '../sharing/routes.js';
 import { statsRoutes } from '../stats/routes.js';
 import { resolveActor } from './auth.js';
-import { AppError, type ErrorDetail } from './errors.js';
+import { AppError, type ErrorDetail, HTTP_STATUS } from './errors.js';
 import { errorResponses } from './schemas.js';
 
 // ajv-i18n is CommonJS whose typings claim an ES default export; load it the CommonJS way.
@@ -71,7 +71,7 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
       req.log.error(err);
       e = new AppError('INTERNAL');
     }
-    reply.code(e.status).send(e.toJSON());
+    reply.code(HTTP_STATUS[e.code]).send(e.toJSON());
   });
 
   app.setNotFoundHandler((req, reply) => {

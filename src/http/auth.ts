@@ -1,18 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor, AppContext, Role } from '../context.js';
 import { hasRole } from '../context.js';
-import { AppError } from './errors.js';
+import { AppError } from '../shared/errors.js';
+import { sha256Hex } from '../shared/secrets.js';
 
 export const SESSION_COOKIE = 'gs_session';
-
-export function sha256Hex(s: string): string {
-  return createHash('sha256').update(s).digest('hex');
-}
-
-export function newSecret(bytes = 32): string {
-  return randomBytes(bytes).toString('base64url');
-}
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -1,73 +1,26 @@
-/** Stable error codes with their HTTP status and messages in zh-CN and en. The code never changes once published. */
-export const ERRORS = {
-  VALIDATION_FAILED: { status: 400, zh: '请求参数不合法', en: 'The request is not valid' },
-  LEGAL_BASIS_REQUIRED: {
-    status: 400,
-    zh: '有条件共享或不予共享的资源须提供法律法规依据',
-    en: 'Conditional or not-shared resources need a legal basis',
-  },
-  UNAUTHENTICATED: { status: 401, zh: '未登录或登录已过期', en: 'Not signed in or the session has expired' },
-  LOGIN_FAILED: { status: 401, zh: '用户名或密码错误', en: 'Wrong username or password' },
-  API_KEY_INVALID: { status: 401, zh: '应用密钥无效或已吊销', en: 'The API key is invalid or revoked' },
-  FORBIDDEN: { status: 403, zh: '无权执行此操作', en: 'You are not allowed to do this' },
-  GRANT_REQUIRED: {
-    status: 403,
-    zh: '该应用对此资源无有效授权',
-    en: 'The app holds no valid grant for this resource',
-  },
-  NOT_SHAREABLE: {
-    status: 403,
-    zh: '该资源为不予共享类，不接受共享申请',
-    en: 'This resource is not shared and takes no share requests',
-  },
-  NOT_FOUND: { status: 404, zh: '对象不存在', en: 'Not found' },
-  RECORD_NOT_FOUND: { status: 404, zh: '记录不存在', en: 'Record not found' },
-  CONFLICT: { status: 409, zh: '与现有数据冲突', en: 'Conflicts with existing data' },
-  REQUEST_NOT_PENDING: {
-    status: 409,
-    zh: '该申请已办结，不能再次处理',
-    en: 'The request is already decided',
-  },
-  CSV_INVALID: {
-    status: 422,
-    zh: '数据文件校验未通过，未写入任何数据',
-    en: 'The data file failed validation; nothing was written',
-  },
-  PAYLOAD_TOO_LARGE: { status: 413, zh: '上传内容过大', en: 'The upload is too large' },
-  RATE_LIMITED: { status: 429, zh: '请求过于频繁，请稍后再试', en: 'Too many requests, try again later' },
-  INTERNAL: { status: 500, zh: '服务器内部错误', en: 'Internal server error' },
-} as const;
+import type { ErrorCode } from '../shared/errors.js';
 
-export type ErrorCode = keyof typeof ERRORS;
+export { AppError, type ErrorCode, type ErrorDetail } from '../shared/errors.js';
 
-export interface ErrorDetail {
-  row?: number;
-  field?: string;
-  /** English */
-  reason: string;
-  /** Chinese, where the rule has a Chinese wording (the console shows it first) */
-  reasonZh?: string;
-}
-
-export class AppError extends Error {
-  readonly code: ErrorCode;
-  readonly status: number;
-  readonly details: ErrorDetail[];
-  readonly messageEn: string;
-
-  constructor(code: ErrorCode, details: ErrorDetail[] = [], message?: { zh: string; en: string }) {
-    const def = ERRORS[code];
-    super(message?.zh ?? def.zh);
-    this.code = code;
-    this.status = def.status;
-    this.details = details;
-    this.messageEn = message?.en ?? def.en;
-  }
-
-  toJSON() {
-    return { code: this.code, message: this.message, messageEn: this.messageEn, details: this.details };
-  }
-}
+/** The HTTP layer's mapping of each domain error code to a status. */
+export const HTTP_STATUS: Record<ErrorCode, number> = {
+  VALIDATION_FAILED: 400,
+  LEGAL_BASIS_REQUIRED: 400,
+  UNAUTHENTICATED: 401,
+  LOGIN_FAILED: 401,
+  API_KEY_INVALID: 401,
+  FORBIDDEN: 403,
+  GRANT_REQUIRED: 403,
+  NOT_SHAREABLE: 403,
+  NOT_FOUND: 404,
+  RECORD_NOT_FOUND: 404,
+  CONFLICT: 409,
+  REQUEST_NOT_PENDING: 409,
+  CSV_INVALID: 422,
+  PAYLOAD_TOO_LARGE: 413,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+};
 
 export const errorResponseSchema = {
   type: 'object',

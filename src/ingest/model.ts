@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FieldDef } from '../catalog/model.js';
-import type { ErrorDetail } from '../http/errors.js';
+import type { ErrorDetail } from '../shared/errors.js';
 import { isValidCreditCode, isValidIdNumber, isValidMobilePhone } from './checksums.js';
 
 /**

@@ -5,7 +5,7 @@ import { loadVisibleResource } from '../catalog/service.js';
 import * as catalogStore from '../catalog/store.js';
 import type { Actor, AppContext } from '../context.js';
 import { inTx } from '../db/index.js';
-import { AppError, type ErrorDetail } from '../http/errors.js';
+import { AppError, type ErrorDetail } from '../shared/errors.js';
 import { MAX_REPORTED_ERRORS, mapHeader, validateRows } from './model.js';
 import { countRows, upsertRows } from './store.js';
 

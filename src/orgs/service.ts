@@ -2,8 +2,8 @@ import { hash, verify } from '@node-rs/argon2';
 import { appendAudit } from '../audit/store.js';
 import type { Actor, AppContext } from '../context.js';
 import { inTx } from '../db/index.js';
-import { newSecret, sha256Hex } from '../http/auth.js';
-import { AppError } from '../http/errors.js';
+import { AppError } from '../shared/errors.js';
+import { newSecret, sha256Hex } from '../shared/secrets.js';
 import { apiKeyPrefix, canManageApp, canSeeAllApps } from './model.js';
 import * as store from './store.js';
 

@@ -1,7 +1,7 @@
 import type { Masking } from '../catalog/model.js';
 import type { AppContext } from '../context.js';
-import { sha256Hex } from '../http/auth.js';
-import { AppError } from '../http/errors.js';
+import { AppError } from '../shared/errors.js';
+import { sha256Hex } from '../shared/secrets.js';
 import { maskRecord } from './masking.js';
 import {
   buildMeta,

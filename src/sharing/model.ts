@@ -1,7 +1,7 @@
 import type { Actor } from '../context.js';
 import { hasRole } from '../context.js';
-import type { ErrorDetail } from '../http/errors.js';
 import type { Profile, WorkflowStep } from '../profiles/model.js';
+import type { ErrorDetail } from '../shared/errors.js';
 
 export type ShareType = 'unconditional' | 'conditional' | 'none';
 

@@ -7,8 +7,8 @@ import type { Actor, AppContext } from '../context.js';
 import { hasRole } from '../context.js';
 import type { Tx } from '../db/index.js';
 import { inTx } from '../db/index.js';
-import { AppError } from '../http/errors.js';
 import { PROFILES } from '../profiles/index.js';
+import { AppError } from '../shared/errors.js';
 import {
   canDecideStep,
   canRequest,

@@ -1,0 +1,61 @@
+/**
+ * Domain errors: a stable code, messages in zh-CN and en, and the row/field at fault. The code never changes once
+ * published. Services, models, jobs and the CLI raise these; the HTTP layer maps each code to a status
+ * (src/http/errors.ts).
+ */
+export const ERRORS = {
+  VALIDATION_FAILED: { zh: '请求参数不合法', en: 'The request is not valid' },
+  LEGAL_BASIS_REQUIRED: {
+    zh: '有条件共享或不予共享的资源须提供法律法规依据',
+    en: 'Conditional or not-shared resources need a legal basis',
+  },
+  UNAUTHENTICATED: { zh: '未登录或登录已过期', en: 'Not signed in or the session has expired' },
+  LOGIN_FAILED: { zh: '用户名或密码错误', en: 'Wrong username or password' },
+  API_KEY_INVALID: { zh: '应用密钥无效或已吊销', en: 'The API key is invalid or revoked' },
+  FORBIDDEN: { zh: '无权执行此操作', en: 'You are not allowed to do this' },
+  GRANT_REQUIRED: { zh: '该应用对此资源无有效授权', en: 'The app holds no valid grant for this resource' },
+  NOT_SHAREABLE: {
+    zh: '该资源为不予共享类，不接受共享申请',
+    en: 'This resource is not shared and takes no share requests',
+  },
+  NOT_FOUND: { zh: '对象不存在', en: 'Not found' },
+  RECORD_NOT_FOUND: { zh: '记录不存在', en: 'Record not found' },
+  CONFLICT: { zh: '与现有数据冲突', en: 'Conflicts with existing data' },
+  REQUEST_NOT_PENDING: { zh: '该申请已办结，不能再次处理', en: 'The request is already decided' },
+  CSV_INVALID: {
+    zh: '数据文件校验未通过，未写入任何数据',
+    en: 'The data file failed validation; nothing was written',
+  },
+  PAYLOAD_TOO_LARGE: { zh: '上传内容过大', en: 'The upload is too large' },
+  RATE_LIMITED: { zh: '请求过于频繁，请稍后再试', en: 'Too many requests, try again later' },
+  INTERNAL: { zh: '服务器内部错误', en: 'Internal server error' },
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export interface ErrorDetail {
+  row?: number;
+  field?: string;
+  /** English */
+  reason: string;
+  /** Chinese, where the rule has a Chinese wording (the console shows it first) */
+  reasonZh?: string;
+}
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly details: ErrorDetail[];
+  readonly messageEn: string;
+
+  constructor(code: ErrorCode, details: ErrorDetail[] = [], message?: { zh: string; en: string }) {
+    const def = ERRORS[code];
+    super(message?.zh ?? def.zh);
+    this.code = code;
+    this.details = details;
+    this.messageEn = message?.en ?? def.en;
+  }
+
+  toJSON() {
+    return { code: this.code, message: this.message, messageEn: this.messageEn, details: this.details };
+  }
+}
