@@ -28,6 +28,34 @@ export const ERRORS = {
   },
   PAYLOAD_TOO_LARGE: { zh: '上传内容过大', en: 'The upload is too large' },
   RATE_LIMITED: { zh: '请求过于频繁，请稍后再试', en: 'Too many requests, try again later' },
+  UNSUPPORTED_MEDIA_TYPE: {
+    zh: '不支持的请求内容类型，请以 application/json 提交',
+    en: 'Unsupported content type; send application/json',
+  },
+  ORIGIN_REJECTED: {
+    zh: '请求来源不被信任（跨站请求已拒绝）',
+    en: "The request's origin is not trusted (cross-site request refused)",
+  },
+  URI_TOO_LONG: { zh: '请求地址过长', en: 'The request URI is too long' },
+  UPLOAD_TOO_LARGE: {
+    zh: '文件超过在线上传的大小上限，请拆分文件或使用批量导入',
+    en: 'The file exceeds the synchronous upload limit; split it or use bulk import',
+  },
+  ACCOUNT_LOCKED: {
+    zh: '登录失败次数过多，账号已暂时锁定',
+    en: 'Too many failed sign-ins; the account is temporarily locked',
+  },
+  SETUP_INVALID: { zh: '初始化链接无效或已使用', en: 'The setup link is invalid or already used' },
+  APP_SUSPENDED: {
+    zh: '该应用因异常访问已被暂停，请联系数源部门或安全审计员',
+    en: 'The app is suspended after anomalous access; contact the provider or the auditor',
+  },
+  QUOTA_EXCEEDED: { zh: '已超出授权的调用配额', en: "The grant's call quota is used up" },
+  ROW_LIMIT_EXCEEDED: { zh: '单次请求的记录数超过授权上限', en: 'More rows per call than the grant allows' },
+  DATABASE_UNAVAILABLE: {
+    zh: '数据库暂时不可用，请稍后重试',
+    en: 'The database is temporarily unavailable; try again shortly',
+  },
   INTERNAL: { zh: '服务器内部错误', en: 'Internal server error' },
 } as const;
 
