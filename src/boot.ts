@@ -1,8 +1,11 @@
+import { Redis } from 'ioredis';
 import { createCalendar } from './calendar/model.js';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
 import { migrate, openDatabase } from './db/index.js';
 import { getProfile } from './profiles/index.js';
+import { memoryCounters, redisCounters } from './security/counters.js';
+import { loadPlatformSecret } from './security/secret.js';
 
 /** Opens the database, runs migrations and assembles the context every service receives. */
 export async function openContext(config: Config): Promise<AppContext> {
@@ -13,10 +16,27 @@ export async function openContext(config: Config): Promise<AppContext> {
     poolSize: config.dbPoolSize,
   });
   await migrate(database.db);
-  return { config, database, db: database.db, profile, calendar: createCalendar() };
+  const secret = await loadPlatformSecret(database.db, config.secret);
+  const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1 }) : null;
+  return {
+    config,
+    database,
+    db: database.db,
+    profile,
+    calendar: createCalendar(),
+    redis,
+    counters: redis ? redisCounters(redis) : memoryCounters(),
+    secret,
+  };
 }
 
 export async function isEmpty(ctx: AppContext): Promise<boolean> {
   const row = await ctx.db.selectFrom('org').select('id').limit(1).executeTakeFirst();
   return !row;
+}
+
+/** Closes what openContext opened. */
+export async function closeContext(ctx: AppContext): Promise<void> {
+  ctx.redis?.disconnect();
+  await ctx.database.close();
 }

@@ -22,6 +22,20 @@ export interface Config {
   logLevel: string;
   /** Built web console; served at / when present. */
   webDir: string;
+  /** Keys the audit log's record-key hashes; generated and kept in the database when unset. */
+  secret: string | null;
+  /** Guards on the governed data API (see docs/SECURITY.md). */
+  dataApi: {
+    /** calls per second per app (API key), all nodes together */
+    appRatePerSecond: number;
+    /** a grant's daily call quota and rows per call, unless the grant sets its own */
+    grantCallsPerDay: number;
+    grantRowsPerCall: number;
+    /** calls with an unknown API key per client IP per minute before the IP is refused without a lookup */
+    keyFailuresPerMinute: number;
+    /** record lookups that miss, per app per 10 minutes, that suspend the app (when half or more of its lookups miss) */
+    enumerationMisses: number;
+  };
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -30,6 +44,13 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
   return n;
+}
+
+function secret(env: NodeJS.ProcessEnv): string | null {
+  const s = env.GOVSHARE_SECRET;
+  if (!s) return null;
+  if (s.length < 32) throw new Error('GOVSHARE_SECRET must be at least 32 characters');
+  return s;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -51,5 +72,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     loginRateLimitPerMinute: int(env, 'LOGIN_RATE_LIMIT', 10),
     logLevel: env.LOG_LEVEL || 'info',
     webDir: path.resolve(env.GOVSHARE_WEB_DIR || 'web/dist'),
+    secret: secret(env),
+    dataApi: {
+      appRatePerSecond: int(env, 'API_APP_RATE_LIMIT', 500),
+      grantCallsPerDay: int(env, 'GRANT_CALLS_PER_DAY', 100_000),
+      grantRowsPerCall: int(env, 'GRANT_ROWS_PER_CALL', 1000),
+      keyFailuresPerMinute: int(env, 'API_KEY_FAILURE_LIMIT', 30),
+      enumerationMisses: int(env, 'ENUMERATION_MISS_LIMIT', 20),
+    },
   };
 }

@@ -1,7 +1,9 @@
+import type { Redis } from 'ioredis';
 import type { WorkdayCalendar } from './calendar/model.js';
 import type { Config } from './config.js';
 import type { Database, Db } from './db/index.js';
 import type { Profile } from './profiles/model.js';
+import type { CounterStore } from './security/counters.js';
 
 /** What every service needs, built once at boot and passed down explicitly. */
 export interface AppContext {
@@ -10,6 +12,12 @@ export interface AppContext {
   db: Db;
   profile: Profile;
   calendar: WorkdayCalendar;
+  /** Redis when REDIS_URL is set: state several nodes share */
+  redis: Redis | null;
+  /** Expiring counters (Redis-backed when redis is set): rate limits, quotas, anomaly detection */
+  counters: CounterStore;
+  /** The platform secret (src/security/secret.ts) */
+  secret: Buffer;
 }
 
 /** The signed-in person a console request acts for. */

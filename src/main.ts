@@ -1,5 +1,4 @@
-import { Redis } from 'ioredis';
-import { isEmpty, openContext } from './boot.js';
+import { closeContext, isEmpty, openContext } from './boot.js';
 import { loadConfig } from './config.js';
 import { loadDemoCity } from './demo/load.js';
 import { buildApp } from './http/app.js';
@@ -31,15 +30,12 @@ if (config.demo === 'auto' && (await isEmpty(ctx))) {
   console.log('');
   if (ctx.database.kind === 'pglite') {
     // PGlite's WASM heap keeps the size the demo load grew it to; a fresh instance starts small again.
-    await ctx.database.close();
+    await closeContext(ctx);
     ctx = await openContext(config);
   }
 }
 
-const redis = config.redisUrl
-  ? new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1 })
-  : null;
-const app = await buildApp(ctx, { logger: { level: config.logLevel }, redis });
+const app = await buildApp(ctx, { logger: { level: config.logLevel }, redis: ctx.redis });
 await app.listen({ port: config.port, host: config.host });
 console.log(
   `govshare: listening on http://localhost:${config.port} (healthy in ${Date.now() - t0} ms; API docs at /api/docs)`,
@@ -51,8 +47,7 @@ async function shutdown(signal: string) {
   closing = true;
   console.log(`govshare: ${signal}, shutting down`);
   await app.close();
-  redis?.disconnect();
-  await ctx.database.close();
+  await closeContext(ctx);
   process.exit(0);
 }
 process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordReadStats } from '../src/service/service.js';
+import { keyedHash } from '../src/shared/secrets.js';
 import { createTestEnv, login, type TestEnv } from './helpers.js';
 
 const POPULATION = '446000-GAJ-001';
@@ -75,7 +76,9 @@ describe('governed data API under concurrency', () => {
         expect(audit).toMatchObject({
           action: 'data.get',
           decision: 'allow',
-          target_id: c.key,
+          // the log holds a keyed hash and the masked key, never the ID number (hardening)
+          target_id: keyedHash(env.ctx.secret, c.key),
+          target_label: body.record.idNumber,
           rows_returned: 1,
         });
       }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROFILES } from '../src/profiles/index.js';
+import { keyedHash } from '../src/shared/secrets.js';
 import { createTestEnv, login, type TestEnv, testIdNumber } from './helpers.js';
 
 const idNumber = testIdNumber;
@@ -285,7 +286,9 @@ describe('thin path: register → upload → request → approve → governed ca
       decision: 'allow',
       resource_id: resourceId,
       rows_returned: 1,
-      target_id: people[1][0],
+      // a keyed hash and the masked form: the audit log never holds the clear ID number (hardening)
+      target_id: keyedHash(env.ctx.secret, people[1][0]),
+      target_label: body.record.idNumber,
     });
     expect(audit.fields).toEqual(['idNumber', 'name', 'phone']);
     const after = await env.ctx.db
@@ -334,7 +337,7 @@ describe('thin path: register → upload → request → approve → governed ca
     const a = await env.ctx.db
       .selectFrom('audit_log')
       .selectAll()
-      .where('target_id', '=', idNumber(899))
+      .where('target_id', '=', keyedHash(env.ctx.secret, idNumber(899)))
       .executeTakeFirstOrThrow();
     expect(a.rows_returned).toBe(0);
   });

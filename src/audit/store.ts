@@ -10,6 +10,8 @@ export interface AuditEntryInput {
   resourceId?: number | null;
   targetType?: string | null;
   targetId?: string | number | null;
+  /** readable (masked) form of a target whose id is stored hashed */
+  targetLabel?: string | null;
   purpose?: string | null;
   decision: 'allow' | 'deny';
   rowsReturned?: number | null;
@@ -31,6 +33,7 @@ export async function appendAudit(trx: Tx | Db, e: AuditEntryInput): Promise<num
       resource_id: e.resourceId ?? null,
       target_type: e.targetType ?? null,
       target_id: e.targetId == null ? null : String(e.targetId),
+      target_label: e.targetLabel ?? null,
       purpose: e.purpose ?? null,
       decision: e.decision,
       rows_returned: e.rowsReturned ?? null,
@@ -48,6 +51,8 @@ export interface AuditFilter {
   resourceId?: number;
   appId?: number;
   decision?: 'allow' | 'deny';
+  /** keyed hashes of a record key the auditor searches for (target_id never holds the clear key) */
+  targetHashes?: string[];
   from?: string;
   to?: string;
   page: number;
@@ -65,6 +70,7 @@ export async function listAudit(db: Db, f: AuditFilter) {
   if (f.resourceId) q = q.where('a.resource_id', '=', f.resourceId);
   if (f.appId) q = q.where('a.app_id', '=', f.appId);
   if (f.decision) q = q.where('a.decision', '=', f.decision);
+  if (f.targetHashes) q = q.where('a.target_id', 'in', f.targetHashes);
   if (f.from) q = q.where('a.occurred_at', '>=', new Date(f.from));
   if (f.to) q = q.where('a.occurred_at', '<', new Date(f.to));
   const [{ total }] = await q.select(sql<number>`count(*)::int`.as('total')).execute();
@@ -86,6 +92,7 @@ export async function listAudit(db: Db, f: AuditFilter) {
       'r.name as resource_name',
       'a.target_type',
       'a.target_id',
+      'a.target_label',
       'a.purpose',
       'a.decision',
       'a.rows_returned',
@@ -112,6 +119,7 @@ export async function listAudit(db: Db, f: AuditFilter) {
       resource: r.resource_id ? { id: r.resource_id, code: r.resource_code, name: r.resource_name } : null,
       targetType: r.target_type,
       targetId: r.target_id,
+      targetLabel: r.target_label,
       purpose: r.purpose,
       decision: r.decision,
       rowsReturned: r.rows_returned,

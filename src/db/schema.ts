@@ -54,10 +54,12 @@ export interface AppTable {
   description: string;
   key_prefix: string;
   key_hash: string;
-  status: Generated<'active' | 'revoked'>;
+  status: Generated<'active' | 'suspended' | 'revoked'>;
   created_by: number | null;
   created_at: Generated<Date>;
   revoked_at: Date | null;
+  suspended_at: Date | null;
+  suspended_reason: ColumnType<unknown, string | null, string | null> | null;
 }
 
 export interface ResourceTable {
@@ -168,6 +170,9 @@ export interface ShareGrantTable {
   status: Generated<'active' | 'revoked'>;
   created_at: Generated<Date>;
   revoked_at: Date | null;
+  /** null: the platform default (config) */
+  max_calls_per_day: number | null;
+  max_rows_per_call: number | null;
 }
 
 export interface AuditLogTable {
@@ -181,6 +186,7 @@ export interface AuditLogTable {
   resource_id: number | null;
   target_type: string | null;
   target_id: string | null;
+  target_label: string | null;
   purpose: string | null;
   decision: 'allow' | 'deny';
   rows_returned: number | null;
@@ -204,7 +210,20 @@ export interface HolidayYearTable {
   imported_at: Generated<Date>;
 }
 
+export interface NotificationTable {
+  id: Generated<number>;
+  user_id: number;
+  kind: string;
+  severity: Generated<'info' | 'warning' | 'critical'>;
+  params: ColumnType<unknown, string | undefined, never>;
+  resource_id: number | null;
+  app_id: number | null;
+  created_at: Generated<Date>;
+  read_at: Date | null;
+}
+
 export interface DB {
+  notification: NotificationTable;
   holiday_year: HolidayYearTable;
   platform_state: PlatformStateTable;
   jurisdiction: JurisdictionTable;

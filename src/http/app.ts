@@ -14,7 +14,9 @@ import { catalogRoutes } from '../catalog/routes.js';
 import type { AppContext } from '../context.js';
 import { demoRoutes } from '../demo/routes.js';
 import { ingestRoutes } from '../ingest/routes.js';
+import { notifyRoutes } from '../notify/routes.js';
 import { orgRoutes } from '../orgs/routes.js';
+import { securityRoutes } from '../security/routes.js';
 import { serviceRoutes } from '../service/routes.js';
 import { sharingRoutes } from '../sharing/routes.js';
 import { statsRoutes } from '../stats/routes.js';
@@ -155,6 +157,8 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
     statsRoutes,
     calendarRoutes,
     demoRoutes,
+    notifyRoutes,
+    securityRoutes,
   ]) {
     await routes(app, ctx);
   }

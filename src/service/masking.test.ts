@@ -32,4 +32,22 @@ describe('masking (脱敏)', () => {
     expect(out.birthDate).not.toBe('1990-03-07');
     expect(out.org).toBe('临江市公安局');
   });
+  it('a personal birth date keeps its year only, and nothing next to a masked ID number (hardening: enumeration)', () => {
+    const alone = maskRecord({ birthDate: '1990-03-07' }, [
+      { code: 'birthDate', personal: true, masking: 'partial', type: 'date' },
+    ]);
+    expect(alone.birthDate).toBe('1990-**-**');
+    const withId = maskRecord({ idNumber: '440103199003071234', birthDate: '1990-03-07' }, [
+      { code: 'idNumber', personal: true, masking: 'idNumber', type: 'string' },
+      { code: 'birthDate', personal: true, masking: 'partial', type: 'date' },
+    ]);
+    expect(withId.idNumber).toBe('440***********1234');
+    expect(withId.birthDate).toBe('****-**-**');
+  });
+  it('a sensitive field is masked even when registered without a rule', () => {
+    const out = maskRecord({ income: '8800' }, [
+      { code: 'income', personal: false, sensitive: true, masking: 'none' },
+    ]);
+    expect(out.income).not.toBe('8800');
+  });
 });

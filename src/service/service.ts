@@ -1,14 +1,16 @@
-import type { Masking } from '../catalog/model.js';
 import type { AppContext } from '../context.js';
 import { AppError } from '../shared/errors.js';
-import { sha256Hex } from '../shared/secrets.js';
-import { maskRecord } from './masking.js';
+import { keyedHash, sha256Hex } from '../shared/secrets.js';
+import { isUnsafeIdentifier } from '../shared/text.js';
+import { admit, settle } from './guards.js';
+import { maskRecord, maskValue } from './masking.js';
 import {
   buildMeta,
   type CallRow,
   type GetItem,
   governedGetBatch,
   governedList,
+  type MetaField,
   type ResourceMeta,
 } from './store.js';
 
@@ -37,7 +39,7 @@ async function loadMeta(ctx: AppContext, code: string, fresh = false): Promise<R
     throw new AppError('NOT_FOUND', [{ field: 'resourceCode', reason: `resource ${code} not found` }]);
   const fields = await ctx.db
     .selectFrom('resource_field')
-    .select(['code', 'ordinal', 'personal', 'masking'])
+    .select(['code', 'ordinal', 'type', 'personal', 'sensitive', 'masking', 'is_key', 'validator'])
     .where('resource_id', '=', r.id)
     .orderBy('ordinal')
     .execute();
@@ -91,8 +93,17 @@ function pump(ctx: AppContext, byVersion: Map<string, Lane>, laneKey: string, la
           throw new Error(`batch answered ${rows.length} of ${batch.length} calls`);
         for (const [i, w] of batch.entries()) w.resolve(rows[i]);
       })
-      .catch((err) => {
-        for (const w of batch) w.reject(err);
+      .catch(async (err) => {
+        // One failing call must not fail the others that shared its statement: answer each alone.
+        if (batch.length === 1) return batch[0].reject(err);
+        await Promise.all(
+          batch.map((w) =>
+            governedGetBatch(ctx.database, lane.meta, [w.item]).then(
+              ([row]) => (row ? w.resolve(row) : w.reject(err)),
+              (e) => w.reject(e),
+            ),
+          ),
+        );
       })
       .finally(() => {
         lane.inFlight--;
@@ -129,28 +140,32 @@ function batchedGet(ctx: AppContext, meta: ResourceMeta, item: GetItem): Promise
   });
 }
 
-async function call(ctx: AppContext, code: string, run: (m: ResourceMeta) => Promise<CallRow>) {
+/** Runs the governed statement with the cached resource version, re-reading the metadata once if it changed. */
+async function call(
+  ctx: AppContext,
+  code: string,
+  keyHash: string,
+  clientIp: string | null,
+  kind: 'get' | 'list',
+  run: (m: ResourceMeta) => Promise<CallRow>,
+) {
   let meta = await loadMeta(ctx, code);
+  await admit(ctx, keyHash, clientIp, meta, kind);
   let row = await run(meta);
   if (!row.current) {
     meta = await loadMeta(ctx, code, true);
     row = await run(meta);
   }
-  if (row.app_id === null) throw new AppError('API_KEY_INVALID');
-  if (row.grant_id === null)
-    throw new AppError('GRANT_REQUIRED', [
-      { field: 'resourceCode', reason: `no active grant on ${code} for this app` },
-    ]);
   return { meta, row };
 }
 
 function shape(meta: ResourceMeta, granted: string[], rec: Record<string, unknown>) {
   const out: Record<string, unknown> = {};
-  const fields: { code: string; personal: boolean; masking: Masking }[] = [];
+  const fields: MetaField[] = [];
   for (const f of meta.fields) {
     if (granted.includes(f.code)) {
       out[f.code] = rec[f.code];
-      fields.push({ code: f.code, personal: f.personal, masking: f.masking as Masking });
+      fields.push(f);
     }
   }
   return maskRecord(out, fields);
@@ -161,6 +176,32 @@ function requireKey(apiKey: string | undefined): string {
   return sha256Hex(apiKey);
 }
 
+/**
+ * A record key as the resource stores it: ID numbers and credit codes carry an upper-case check letter
+ * (GB 11643, GB 32100), so `…403x` finds `…403X`. Text that cannot be a key (control characters, unpaired
+ * surrogates) is refused here, before it can join a shared statement.
+ */
+export function normaliseKey(meta: ResourceMeta, key: string): string {
+  if (key.length === 0 || isUnsafeIdentifier(key))
+    throw new AppError('VALIDATION_FAILED', [
+      {
+        field: 'key',
+        reason: 'the key contains characters no record key has',
+        reasonZh: '记录主键含有非法字符',
+      },
+    ]);
+  const v = meta.keyField?.validator;
+  return v === 'idNumber' || v === 'creditCode' ? key.trim().toUpperCase() : key;
+}
+
+/** The audit log keeps a keyed hash of the record key and its masked form, never the key itself. */
+function auditTarget(ctx: AppContext, meta: ResourceMeta, key: string) {
+  const f = meta.keyField;
+  const masking =
+    f && (f.personal || f.sensitive) && f.masking === 'none' ? 'partial' : (f?.masking ?? 'none');
+  return { targetHash: keyedHash(ctx.secret, key), targetLabel: String(maskValue(masking, key)) };
+}
+
 export async function getRecord(
   ctx: AppContext,
   apiKey: string | undefined,
@@ -169,12 +210,17 @@ export async function getRecord(
   clientIp: string | null,
 ) {
   const keyHash = requireKey(apiKey);
-  const { meta, row } = await call(ctx, code, (m) => batchedGet(ctx, m, { keyHash, key, clientIp }));
+  let normalised = key;
+  const { meta, row } = await call(ctx, code, keyHash, clientIp, 'get', (m) => {
+    normalised = normaliseKey(m, key);
+    return batchedGet(ctx, m, { keyHash, key: normalised, clientIp, ...auditTarget(ctx, m, normalised) });
+  });
+  await settle(ctx, keyHash, clientIp, meta, row, !row.record);
   if (!row.record)
-    throw new AppError('RECORD_NOT_FOUND', [{ field: 'key', reason: `no record with key ${key}` }]);
+    throw new AppError('RECORD_NOT_FOUND', [{ field: 'key', reason: 'no record with this key' }]);
   return {
     resourceCode: code,
-    key,
+    key: normalised,
     record: shape(meta, row.fields!, row.record),
     grantId: row.grant_id,
     auditId: row.audit_id,
@@ -190,13 +236,16 @@ export async function listRecords(
   clientIp: string | null,
 ) {
   const keyHash = requireKey(apiKey);
-  const { meta, row } = await call(ctx, code, (m) =>
-    governedList(ctx.database, m, keyHash, after, limit, clientIp),
+  const { meta, row } = await call(ctx, code, keyHash, clientIp, 'list', (m) =>
+    governedList(ctx.database, m, keyHash, after, limit, ctx.config.dataApi.grantRowsPerCall, clientIp),
   );
+  await settle(ctx, keyHash, clientIp, meta, row, false);
   const records = row.records ?? [];
+  const rowLimit = row.row_limit ?? limit;
   return {
     items: records.map((r) => shape(meta, row.fields!, r)),
-    next: records.length === limit ? String(records[records.length - 1]._seq) : null,
+    next: records.length === rowLimit ? String(records[records.length - 1]._seq) : null,
+    limit: rowLimit,
     grantId: row.grant_id,
     auditId: row.audit_id,
   };

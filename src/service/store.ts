@@ -1,4 +1,4 @@
-import { columnName } from '../catalog/model.js';
+import { columnName, type Masking } from '../catalog/model.js';
 import type { Database } from '../db/index.js';
 
 /*
@@ -13,24 +13,43 @@ import type { Database } from '../db/index.js';
  * Named prepared statements skip parse/plan on the hot path.
  */
 
+export interface MetaField {
+  code: string;
+  columnName: string;
+  type: string;
+  personal: boolean;
+  sensitive: boolean;
+  masking: Masking;
+  isKey: boolean;
+  validator: string | null;
+}
+
 export interface ResourceMeta {
   id: number;
   code: string;
   version: number;
   table: string;
-  fields: { code: string; columnName: string; personal: boolean; masking: string }[];
+  fields: MetaField[];
+  /** the record key's field: how a looked-up key is normalised and shown masked in the audit log */
+  keyField: MetaField | null;
   /** statement texts built once per resource version from generated identifiers only */
   getSql: string;
   listSql: string;
 }
 
+// The app resolves whether active or suspended, so a suspended app's call is refused *as suspended* and audited.
 const GRANT_CTES = `a AS (
-    SELECT id, org_id FROM app WHERE key_hash = $1 AND status = 'active'
+    SELECT id, org_id, status FROM app WHERE key_hash = $1 AND status IN ('active', 'suspended')
   ), g AS (
-    SELECT g.id, g.fields, g.purpose FROM share_grant g JOIN a ON g.app_id = a.id
+    SELECT g.id, g.fields, g.purpose, g.max_rows_per_call FROM share_grant g
+    JOIN a ON g.app_id = a.id AND a.status = 'active'
     WHERE g.resource_id = $2 AND g.status = 'active' AND g.valid_from <= now() AND g.valid_until > now()
     ORDER BY g.id DESC LIMIT 1
   ), v AS (SELECT 1 FROM resource WHERE id = $2 AND version = $5)`;
+
+const DENY_REASON = `CASE WHEN a.id IS NULL THEN '{"reason":"API_KEY_INVALID"}'::jsonb
+           WHEN a.status = 'suspended' THEN '{"reason":"APP_SUSPENDED"}'::jsonb
+           WHEN g.id IS NULL THEN '{"reason":"GRANT_REQUIRED"}'::jsonb ELSE '{}'::jsonb END`;
 
 function auditInsert(action: string, targetType: string) {
   return `ins AS (
@@ -39,8 +58,7 @@ function auditInsert(action: string, targetType: string) {
     SELECT a.id, a.org_id, g.id, '${action}', $2, '${targetType}', $3::text, g.purpose,
       CASE WHEN g.id IS NULL THEN 'deny' ELSE 'allow' END,
       CASE WHEN g.id IS NULL THEN NULL ELSE (SELECT count(*) FROM d) END, g.fields, $4,
-      CASE WHEN a.id IS NULL THEN '{"reason":"API_KEY_INVALID"}'::jsonb
-           WHEN g.id IS NULL THEN '{"reason":"GRANT_REQUIRED"}'::jsonb ELSE '{}'::jsonb END
+      ${DENY_REASON}
     FROM (SELECT 1) one LEFT JOIN a ON true LEFT JOIN g ON true
     WHERE EXISTS (SELECT 1 FROM v)
     RETURNING id
@@ -49,18 +67,34 @@ function auditInsert(action: string, targetType: string) {
 
 export function buildMeta(
   r: { id: number; code: string; version: number; data_table: string },
-  fields: { code: string; ordinal: number; personal: boolean; masking: string }[],
+  fields: {
+    code: string;
+    ordinal: number;
+    type: string;
+    personal: boolean;
+    sensitive: boolean;
+    masking: string;
+    is_key: boolean;
+    validator: string | null;
+  }[],
 ): ResourceMeta {
   const cols = fields.map((f) => `${columnName(f.ordinal)} AS "${f.code}"`).join(', ');
-  const tail = `SELECT (SELECT id FROM a) AS app_id, (SELECT id FROM g) AS grant_id, (SELECT fields FROM g) AS fields,
+  const tail = `SELECT (SELECT id FROM a) AS app_id, (SELECT status FROM a) AS app_status, (SELECT id FROM g) AS grant_id,
+    (SELECT fields FROM g) AS fields,
     (SELECT id FROM ins) AS audit_id, EXISTS (SELECT 1 FROM v) AS current`;
   const getSql = `WITH req AS (
-    SELECT r.n, r.key_hash, r.rkey, r.client_ip, nextval(pg_get_serial_sequence('audit_log', 'id')) AS audit_id
-    FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS r(key_hash, rkey, client_ip, n)
+    SELECT r.n, r.key_hash, r.rkey, r.client_ip, r.target_hash, r.target_label,
+      nextval(pg_get_serial_sequence('audit_log', 'id')) AS audit_id
+    FROM unnest($1::text[], $2::text[], $3::text[], $6::text[], $7::text[])
+      WITH ORDINALITY AS r(key_hash, rkey, client_ip, target_hash, target_label, n)
   ), v AS (SELECT 1 FROM resource WHERE id = $4 AND version = $5),
-  a AS (SELECT req.n, app.id, app.org_id FROM req JOIN app ON app.key_hash = req.key_hash AND app.status = 'active'),
+  a AS (
+    SELECT req.n, app.id, app.org_id, app.status FROM req
+    JOIN app ON app.key_hash = req.key_hash AND app.status IN ('active', 'suspended')
+  ),
   g AS (
-    SELECT DISTINCT ON (a.n) a.n, g.id, g.fields, g.purpose FROM a JOIN share_grant g ON g.app_id = a.id
+    SELECT DISTINCT ON (a.n) a.n, g.id, g.fields, g.purpose FROM a
+    JOIN share_grant g ON g.app_id = a.id AND a.status = 'active'
     WHERE g.resource_id = $4 AND g.status = 'active' AND g.valid_from <= now() AND g.valid_until > now()
     ORDER BY a.n, g.id DESC
   ),
@@ -69,37 +103,46 @@ export function buildMeta(
     JOIN LATERAL (SELECT ${cols} FROM ${r.data_table} t WHERE t._key = req.rkey) x ON true
   ),
   ins AS (
-    INSERT INTO audit_log (id, app_id, actor_org_id, grant_id, action, resource_id, target_type, target_id, purpose,
-      decision, rows_returned, fields, client_ip, detail)
-    SELECT req.audit_id, a.id, a.org_id, g.id, 'data.get', $4, 'record', req.rkey, g.purpose,
+    INSERT INTO audit_log (id, app_id, actor_org_id, grant_id, action, resource_id, target_type, target_id,
+      target_label, purpose, decision, rows_returned, fields, client_ip, detail)
+    SELECT req.audit_id, a.id, a.org_id, g.id, 'data.get', $4, 'record', req.target_hash, req.target_label, g.purpose,
       CASE WHEN g.id IS NULL THEN 'deny' ELSE 'allow' END,
       CASE WHEN g.id IS NULL THEN NULL WHEN d.n IS NULL THEN 0 ELSE 1 END, g.fields, req.client_ip,
-      CASE WHEN a.id IS NULL THEN '{"reason":"API_KEY_INVALID"}'::jsonb
-           WHEN g.id IS NULL THEN '{"reason":"GRANT_REQUIRED"}'::jsonb ELSE '{}'::jsonb END
+      ${DENY_REASON}
     FROM req LEFT JOIN a ON a.n = req.n LEFT JOIN g ON g.n = req.n LEFT JOIN d ON d.n = req.n
     WHERE EXISTS (SELECT 1 FROM v)
     RETURNING id
   )
-  SELECT req.n, a.id AS app_id, g.id AS grant_id, g.fields, ins.id AS audit_id, EXISTS (SELECT 1 FROM v) AS current,
-    d.record
+  SELECT req.n, a.id AS app_id, a.status AS app_status, g.id AS grant_id, g.fields,
+    ins.id AS audit_id, EXISTS (SELECT 1 FROM v) AS current, d.record
   FROM req LEFT JOIN a ON a.n = req.n LEFT JOIN g ON g.n = req.n LEFT JOIN d ON d.n = req.n
     LEFT JOIN ins ON ins.id = req.audit_id
   ORDER BY req.n`;
+  // rows per call: the grant's own cap, else the platform default ($7)
   const listSql = `WITH ${GRANT_CTES},
-  d AS (SELECT _seq, ${cols} FROM ${r.data_table} WHERE _seq > coalesce($3::bigint, 0) AND EXISTS (SELECT 1 FROM g) ORDER BY _seq LIMIT $6),
+  d AS (SELECT _seq, ${cols} FROM ${r.data_table}
+    WHERE _seq > coalesce($3::bigint, 0) AND EXISTS (SELECT 1 FROM g)
+    ORDER BY _seq LIMIT least($6::int, coalesce((SELECT max_rows_per_call FROM g), $7::int))),
   ${auditInsert('data.list', 'page')}
-  ${tail}, (SELECT json_agg(d ORDER BY _seq) FROM d) AS records`;
+  ${tail}, least($6::int, coalesce((SELECT max_rows_per_call FROM g), $7::int)) AS row_limit,
+    (SELECT json_agg(d ORDER BY _seq) FROM d) AS records`;
+  const metaFields = fields.map((f) => ({
+    code: f.code,
+    columnName: columnName(f.ordinal),
+    type: f.type,
+    personal: f.personal,
+    sensitive: f.sensitive,
+    masking: f.masking as Masking,
+    isKey: f.is_key,
+    validator: f.validator,
+  }));
   return {
     id: r.id,
     code: r.code,
     version: r.version,
     table: r.data_table,
-    fields: fields.map((f) => ({
-      code: f.code,
-      columnName: columnName(f.ordinal),
-      personal: f.personal,
-      masking: f.masking,
-    })),
+    fields: metaFields,
+    keyField: metaFields.find((f) => f.isKey) ?? null,
     getSql,
     listSql,
   };
@@ -107,6 +150,8 @@ export function buildMeta(
 
 export interface CallRow {
   app_id: number | null;
+  app_status: 'active' | 'suspended' | null;
+  row_limit?: number;
   grant_id: number | null;
   fields: string[] | null;
   audit_id: number | null;
@@ -119,6 +164,9 @@ export interface GetItem {
   keyHash: string;
   key: string;
   clientIp: string | null;
+  /** HMAC of the key (audit_log.target_id) and its masked form (target_label): the log never holds the clear key */
+  targetHash: string;
+  targetLabel: string;
 }
 
 /** Answers a batch of record reads on one resource in one statement; rows come back in input order. */
@@ -129,7 +177,15 @@ export async function governedGetBatch(
 ): Promise<CallRow[]> {
   const { rows } = await database.query<CallRow>(
     m.getSql,
-    [items.map((i) => i.keyHash), items.map((i) => i.key), items.map((i) => i.clientIp), m.id, m.version],
+    [
+      items.map((i) => i.keyHash),
+      items.map((i) => i.key),
+      items.map((i) => i.clientIp),
+      m.id,
+      m.version,
+      items.map((i) => i.targetHash),
+      items.map((i) => i.targetLabel),
+    ],
     `data.get.${m.id}.${m.version}`,
   );
   return rows;
@@ -141,11 +197,12 @@ export async function governedList(
   keyHash: string,
   after: string | null,
   limit: number,
+  defaultRowLimit: number,
   clientIp: string | null,
 ) {
   const { rows } = await database.query<CallRow>(
     m.listSql,
-    [keyHash, m.id, after, clientIp, m.version, limit],
+    [keyHash, m.id, after, clientIp, m.version, limit, defaultRowLimit],
     `data.list.${m.id}.${m.version}`,
   );
   return rows[0];

@@ -77,15 +77,29 @@ export async function sharingRoutes(app: FastifyInstance, ctx: AppContext) {
         params: idParams,
         body: {
           type: ['object', 'null'],
-          properties: { comment: { type: ['string', 'null'], maxLength: 2000 } },
+          properties: {
+            comment: { type: ['string', 'null'], maxLength: 2000 },
+            quota: {
+              type: 'object',
+              additionalProperties: false,
+              description: "the grant's limits on the data API; the platform defaults apply where unset",
+              properties: {
+                callsPerDay: { type: 'integer', minimum: 1, maximum: 100_000_000 },
+                rowsPerCall: { type: 'integer', minimum: 1, maximum: 1000 },
+              },
+            },
+          },
         },
       },
     },
-    async (req) =>
-      service.decideRequest(ctx, requireActor(req), (req.params as { id: number }).id, {
+    async (req) => {
+      const b = req.body as { comment?: string; quota?: service.GrantQuota } | null;
+      return service.decideRequest(ctx, requireActor(req), (req.params as { id: number }).id, {
         approve: true,
-        comment: (req.body as { comment?: string } | null)?.comment ?? null,
-      }),
+        comment: b?.comment ?? null,
+        quota: b?.quota,
+      });
+    },
   );
 
   app.post(

@@ -22,6 +22,12 @@ import {
 } from './model.js';
 import * as store from './store.js';
 
+/** A grant's own limits on the data API (hardening: enumeration and bulk copying); unset = platform default. */
+export interface GrantQuota {
+  callsPerDay?: number;
+  rowsPerCall?: number;
+}
+
 /** Step names come from the profile the request was filed under. */
 function stepName(profileId: string, key: string): { nameZh: string; nameEn: string } {
   const p = PROFILES[profileId as keyof typeof PROFILES];
@@ -105,6 +111,7 @@ async function createGrant(
     purpose: string;
     valid_until: string;
   },
+  quota: GrantQuota | undefined,
 ) {
   const { id } = await trx
     .insertInto('share_grant')
@@ -116,6 +123,8 @@ async function createGrant(
       fields: req.fields,
       purpose: req.purpose,
       valid_until: endOfShanghaiDay(req.valid_until),
+      max_calls_per_day: quota?.callsPerDay ?? null,
+      max_rows_per_call: quota?.rowsPerCall ?? null,
     })
     .returning('id')
     .executeTakeFirstOrThrow();
@@ -214,15 +223,19 @@ export async function createRequest(ctx: AppContext, actor: Actor, input: Reques
     });
     if (!steps.length) {
       // unconditional sharing without approval steps (DG, SY Art 25, NY task 7, GD Art 19): granted at once
-      const grantId = await createGrant(trx, {
-        id,
-        resource_id: resource.id,
-        consumer_org_id: actor.orgId,
-        app_id: input.appId,
-        fields: input.fields,
-        purpose: input.purpose,
-        valid_until: input.validUntil,
-      });
+      const grantId = await createGrant(
+        trx,
+        {
+          id,
+          resource_id: resource.id,
+          consumer_org_id: actor.orgId,
+          app_id: input.appId,
+          fields: input.fields,
+          purpose: input.purpose,
+          valid_until: input.validUntil,
+        },
+        undefined,
+      );
       await trx.updateTable('share_request').set({ grant_id: grantId }).where('id', '=', id).execute();
       await appendAudit(trx, {
         action: 'share.grant',
@@ -247,7 +260,13 @@ export async function decideRequest(
   ctx: AppContext,
   actor: Actor,
   id: number,
-  decision: { approve: boolean; comment?: string | null; legalBasis?: string | null },
+  decision: {
+    approve: boolean;
+    comment?: string | null;
+    legalBasis?: string | null;
+    /** the grant's quota, set by whoever approves the last step; platform defaults otherwise */
+    quota?: GrantQuota;
+  },
 ) {
   const cal = await currentCalendar(ctx);
   await inTx(ctx.db, async (trx) => {
@@ -347,7 +366,7 @@ export async function decideRequest(
         .where('id', '=', id)
         .execute();
     } else {
-      grantId = await createGrant(trx, q);
+      grantId = await createGrant(trx, q, decision.quota);
       await trx
         .updateTable('share_request')
         .set({ status: 'approved', decided_at: now, grant_id: grantId, due_date: null })

@@ -1,0 +1,118 @@
+import { sql } from 'kysely';
+import type { Actor, AppContext, Role } from '../context.js';
+import type { Db, Tx } from '../db/index.js';
+import { AppError } from '../shared/errors.js';
+
+/**
+ * The one notification module: use cases address people by organisation and role; each recipient gets an inbox
+ * row (kind + parameters; the console words it from its label table, zh-CN and en-US). Written inside the
+ * caller's transaction, so an alert exists exactly when the action that raised it committed. Senders beyond the
+ * in-app inbox (SMS, 粤政易 and the like) plug in here later.
+ */
+export const NOTIFICATION_KINDS = ['security.appSuspended'] as const;
+export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
+
+export interface Recipients {
+  /** people of these organisations with one of `roles` … */
+  orgIds?: number[];
+  roles: Role[];
+  /** … or, when true, people with one of `roles` anywhere (e.g. every auditor) */
+  anyOrg?: boolean;
+}
+
+export async function notify(
+  trx: Tx | Db,
+  to: Recipients[],
+  n: {
+    kind: NotificationKind;
+    severity: 'info' | 'warning' | 'critical';
+    params: Record<string, unknown>;
+    resourceId?: number | null;
+    appId?: number | null;
+  },
+): Promise<number> {
+  const ids = new Set<number>();
+  for (const r of to) {
+    let q = trx
+      .selectFrom('app_user')
+      .select('id')
+      .where('disabled', '=', false)
+      .where(sql<boolean>`roles && ${sql.val(r.roles)}::text[]`);
+    if (!r.anyOrg) q = q.where('org_id', 'in', r.orgIds?.length ? r.orgIds : [-1]);
+    for (const u of await q.execute()) ids.add(u.id);
+  }
+  if (ids.size === 0) return 0;
+  await trx
+    .insertInto('notification')
+    .values(
+      [...ids].map((userId) => ({
+        user_id: userId,
+        kind: n.kind,
+        severity: n.severity,
+        params: JSON.stringify(n.params),
+        resource_id: n.resourceId ?? null,
+        app_id: n.appId ?? null,
+      })),
+    )
+    .execute();
+  return ids.size;
+}
+
+export async function listNotifications(
+  ctx: AppContext,
+  actor: Actor,
+  f: { unreadOnly?: boolean; page: number; pageSize: number },
+) {
+  let q = ctx.db.selectFrom('notification').where('user_id', '=', actor.id);
+  if (f.unreadOnly) q = q.where('read_at', 'is', null);
+  const [{ total, unread }] = await ctx.db
+    .selectFrom('notification')
+    .where('user_id', '=', actor.id)
+    .select([
+      sql<number>`count(*)::int`.as('total'),
+      sql<number>`(count(*) FILTER (WHERE read_at IS NULL))::int`.as('unread'),
+    ])
+    .execute();
+  const rows = await q
+    .selectAll()
+    .orderBy('id', 'desc')
+    .limit(f.pageSize)
+    .offset((f.page - 1) * f.pageSize)
+    .execute();
+  return {
+    total,
+    unread,
+    page: f.page,
+    pageSize: f.pageSize,
+    items: rows.map((r) => ({
+      id: r.id,
+      kind: r.kind,
+      severity: r.severity,
+      params: r.params,
+      resourceId: r.resource_id,
+      appId: r.app_id,
+      createdAt: r.created_at,
+      readAt: r.read_at,
+    })),
+  };
+}
+
+export async function markRead(ctx: AppContext, actor: Actor, id: number | 'all') {
+  let q = ctx.db
+    .updateTable('notification')
+    .set({ read_at: new Date() })
+    .where('user_id', '=', actor.id)
+    .where('read_at', 'is', null);
+  if (id !== 'all') {
+    const own = await ctx.db
+      .selectFrom('notification')
+      .select('id')
+      .where('id', '=', id)
+      .where('user_id', '=', actor.id)
+      .executeTakeFirst();
+    if (!own) throw new AppError('NOT_FOUND', [{ field: 'id', reason: `notification ${id} not found` }]);
+    q = q.where('id', '=', id);
+  }
+  await q.execute();
+  return { ok: true };
+}

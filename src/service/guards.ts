@@ -1,0 +1,153 @@
+import type { AppContext } from '../context.js';
+import { suspendForEnumeration } from '../security/anomaly.js';
+import { AppError } from '../shared/errors.js';
+import type { CallRow, ResourceMeta } from './store.js';
+
+/*
+ * Guards around a governed data call, counted in the shared counter store (Redis across nodes, in-process on one):
+ *  - an app (API key) makes at most `appRatePerSecond` calls a second;
+ *  - a grant answers at most its calls per day (Asia/Shanghai day) and rows per call (the latter in the SQL);
+ *  - a client address that keeps presenting unknown keys is refused without a lookup for the rest of the minute;
+ *  - an app whose record lookups mostly miss is guessing keys and is suspended (src/security/anomaly.ts).
+ * The guard before the statement costs one counter round trip (plus, every 30 s per app and resource, one
+ * lookup of the grant's quota); the one after it only runs on a miss or an unknown key.
+ */
+
+const ENUM_WINDOW_S = 600;
+const GRANT_TTL_MS = 30_000;
+const MAX_CACHED_GRANTS = 50_000;
+
+interface GrantQuota {
+  grantId: number;
+  callsPerDay: number;
+  expires: number;
+}
+const grantQuotas = new WeakMap<AppContext, Map<string, GrantQuota>>();
+
+function quotas(ctx: AppContext): Map<string, GrantQuota> {
+  let m = grantQuotas.get(ctx);
+  if (!m) {
+    m = new Map();
+    grantQuotas.set(ctx, m);
+  }
+  return m;
+}
+
+const shanghaiDay = (now: number) => Math.floor((now + 8 * 3600_000) / 86400_000);
+
+export async function admit(
+  ctx: AppContext,
+  keyHash: string,
+  clientIp: string | null,
+  meta: ResourceMeta,
+  kind: 'get' | 'list',
+): Promise<void> {
+  const now = Date.now();
+  const lim = ctx.config.dataApi;
+  const known = await grantQuota(ctx, keyHash, meta.id, now);
+  const entries = [
+    { key: `kf:${clientIp}:${Math.floor(now / 60_000)}`, by: 0, ttlSeconds: 120 },
+    { key: `ar:${keyHash}:${Math.floor(now / 1000)}`, ttlSeconds: 5 },
+  ];
+  if (kind === 'get')
+    entries.push({
+      key: `el:${keyHash}:${Math.floor(now / 1000 / ENUM_WINDOW_S)}`,
+      ttlSeconds: ENUM_WINDOW_S * 2,
+    });
+  if (known) entries.push({ key: `gq:${known.grantId}:${shanghaiDay(now)}`, ttlSeconds: 2 * 86400 });
+  const counts = await ctx.counters.add(entries);
+  // an address that keeps guessing keys is refused, but a key known to hold a grant still gets through
+  if (counts[0] >= lim.keyFailuresPerMinute && !known)
+    throw new AppError('RATE_LIMITED', [
+      {
+        field: 'X-Api-Key',
+        reason: `more than ${lim.keyFailuresPerMinute} calls with unknown API keys from this address in a minute`,
+        reasonZh: `本地址一分钟内使用无效密钥超过 ${lim.keyFailuresPerMinute} 次`,
+      },
+    ]);
+  if (counts[1] > lim.appRatePerSecond)
+    throw new AppError('RATE_LIMITED', [
+      {
+        field: 'X-Api-Key',
+        reason: `the app exceeds ${lim.appRatePerSecond} calls per second`,
+        reasonZh: `应用调用频率超过每秒 ${lim.appRatePerSecond} 次`,
+      },
+    ]);
+  if (known && counts[counts.length - 1] > known.callsPerDay)
+    throw new AppError('QUOTA_EXCEEDED', [
+      {
+        reason: `grant ${known.grantId} allows ${known.callsPerDay} calls per day`,
+        reasonZh: `该授权每日最多调用 ${known.callsPerDay} 次`,
+      },
+    ]);
+}
+
+/** The quota of the grant a key would use on a resource, cached for 30 s; null when there is none (the statement refuses). */
+async function grantQuota(ctx: AppContext, keyHash: string, resourceId: number, now: number) {
+  const cache = quotas(ctx);
+  const cacheKey = `${keyHash}|${resourceId}`;
+  const hit = cache.get(cacheKey);
+  if (hit && hit.expires > now) return hit;
+  const g = await ctx.db
+    .selectFrom('share_grant as g')
+    .innerJoin('app as a', 'a.id', 'g.app_id')
+    .select(['g.id', 'g.max_calls_per_day'])
+    .where('a.key_hash', '=', keyHash)
+    .where('a.status', '=', 'active')
+    .where('g.resource_id', '=', resourceId)
+    .where('g.status', '=', 'active')
+    .where('g.valid_from', '<=', new Date(now))
+    .where('g.valid_until', '>', new Date(now))
+    .orderBy('g.id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  if (!g) {
+    cache.delete(cacheKey);
+    return null;
+  }
+  if (cache.size >= MAX_CACHED_GRANTS) cache.clear();
+  const q = {
+    grantId: g.id,
+    callsPerDay: g.max_calls_per_day ?? ctx.config.dataApi.grantCallsPerDay,
+    expires: now + GRANT_TTL_MS,
+  };
+  cache.set(cacheKey, q);
+  return q;
+}
+
+/** After the statement: counts what the statement decided and raises on refusals. */
+export async function settle(
+  ctx: AppContext,
+  keyHash: string,
+  clientIp: string | null,
+  meta: ResourceMeta,
+  row: CallRow,
+  miss: boolean,
+): Promise<void> {
+  const now = Date.now();
+  if (row.app_id === null) {
+    await ctx.counters.add([{ key: `kf:${clientIp}:${Math.floor(now / 60_000)}`, ttlSeconds: 120 }]);
+    throw new AppError('API_KEY_INVALID');
+  }
+  if (row.app_status === 'suspended') throw new AppError('APP_SUSPENDED');
+  if (row.grant_id === null)
+    throw new AppError('GRANT_REQUIRED', [
+      { field: 'resourceCode', reason: `no active grant on ${meta.code} for this app` },
+    ]);
+  if (miss) {
+    const w = Math.floor(now / 1000 / ENUM_WINDOW_S);
+    const [lookups, misses] = await ctx.counters.add([
+      { key: `el:${keyHash}:${w}`, by: 0, ttlSeconds: ENUM_WINDOW_S * 2 },
+      { key: `em:${keyHash}:${w}`, ttlSeconds: ENUM_WINDOW_S * 2 },
+    ]);
+    if (misses >= ctx.config.dataApi.enumerationMisses && misses * 2 >= lookups) {
+      await suspendForEnumeration(ctx, row.app_id, {
+        resourceId: meta.id,
+        resourceCode: meta.code,
+        lookups,
+        misses,
+        windowMinutes: ENUM_WINDOW_S / 60,
+      });
+    }
+  }
+}
