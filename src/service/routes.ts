@@ -91,7 +91,8 @@ export async function serviceRoutes(app: FastifyInstance, ctx: AppContext) {
               },
               limit: {
                 type: 'integer',
-                description: "rows this page was allowed: the asked limit, capped by the grant's rows per call",
+                description:
+                  "rows this page was allowed: the asked limit, capped by the grant's rows per call",
               },
               grantId: { type: 'integer' },
               auditId: { type: 'integer' },

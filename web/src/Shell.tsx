@@ -15,6 +15,7 @@ import { Button, Layout, Menu, Segmented, Space, Spin, Tag, Tooltip, Typography 
 import { type ReactNode, Suspense } from 'react';
 import { Outlet, useLocation, useNavigate } from 'react-router-dom';
 import { access, useAuth } from './auth.js';
+import NotificationBell from './components/NotificationBell.js';
 import { type Key, useI18n } from './i18n.js';
 
 const { Header, Sider, Content } = Layout;
@@ -68,6 +69,7 @@ export default function Shell() {
         </Typography.Text>
         <div style={{ flex: 1 }} />
         <Space size="middle" wrap={false} style={{ color: '#dbe4f3' }}>
+          <NotificationBell />
           <Tooltip title={t('app.profile')}>
             <Tag color="gold" data-testid="profile-name">
               {profileName}

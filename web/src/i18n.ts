@@ -1,4 +1,5 @@
 import { createContext, useContext } from 'react';
+import { ERRORS } from '../../src/shared/errors.js';
 
 /** Every visible string of the console: English key → [中文, English]. zh-CN comes first. */
 const dict = {
@@ -513,6 +514,69 @@ const dict = {
   'prof.openingReply': ['依申请开放答复', 'Reply to an open-data application'],
   'prof.openingMustState': ['开放申请须说明', 'An open-data application must state'],
   'prof.noDeadline': ['未规定时限', 'No deadline set'],
+  // notifications (src/notify): one entry per kind, worded from its parameters
+  'notify.title': ['消息提醒', 'Notifications'],
+  'notify.empty': ['暂无消息', 'No notifications'],
+  'notify.readAll': ['全部标为已读', 'Mark all read'],
+  'notify.kind.security.appSuspended': [
+    '应用「{appName}」调用「{resourceCode}」时 {windowMinutes} 分钟内查询 {lookups} 次、未命中 {misses} 次，疑似枚举试探，已自动暂停',
+    'App "{appName}" looked up {lookups} keys of {resourceCode} in {windowMinutes} minutes and missed {misses}: suspected enumeration, suspended automatically',
+  ],
+  'severity.info': ['提示', 'Info'],
+  'severity.warning': ['警告', 'Warning'],
+  'severity.critical': ['严重', 'Critical'],
+
+  // data API guards
+  'appStatus.suspended': ['已暂停（异常访问）', 'Suspended (anomalous access)'],
+  'apps.reinstate': ['恢复启用', 'Reinstate'],
+  'apps.reinstateConfirm': [
+    '确认已核查该应用的异常访问并恢复启用？',
+    "Have you reviewed this app's anomalous access? Reinstate it?",
+  ],
+  'apps.reinstated': ['应用已恢复启用', 'App reinstated'],
+  'quota.title': ['调用配额', 'Quota'],
+  'quota.callsPerDay': ['每日调用上限（次）', 'Calls per day'],
+  'quota.rowsPerCall': ['单次返回上限（条）', 'Rows per call'],
+  'quota.default': ['平台默认', 'Platform default'],
+  'quota.hint': [
+    '审批通过后生效；留空则使用平台默认配额',
+    'Applies to the grant this approval creates; leave empty for the platform defaults',
+  ],
+
+  // audit actions, targets and details
+  'audit.target': ['对象', 'Target'],
+  'audit.targetKey': ['记录主键（如身份证号）', 'Record key (e.g. ID number)'],
+  'audit.targetKeyHint': [
+    '日志只保存主键的加密摘要；输入完整主键可查该记录的全部访问',
+    'The log keeps only a keyed hash of record keys; enter a full key to find every access to that record',
+  ],
+  'audit.reason': ['拒绝原因', 'Refusal reason'],
+  'audit.actionAll': ['全部操作', 'All actions'],
+  'action.auth.login': ['登录', 'Sign-in'],
+  'action.app.create': ['创建应用', 'App created'],
+  'action.app.revoke': ['撤销应用', 'App revoked'],
+  'action.catalog.register': ['登记资源', 'Resource registered'],
+  'action.data.preview': ['数据预览', 'Data preview'],
+  'action.data.get': ['接口查询（单条）', 'Data API: record'],
+  'action.data.list': ['接口查询（分页）', 'Data API: page'],
+  'action.ingest.upload': ['数据导入', 'Data upload'],
+  'action.share.request': ['提交共享申请', 'Share request filed'],
+  'action.share.approve': ['审核同意', 'Step approved'],
+  'action.share.reject': ['审核不同意', 'Step rejected'],
+  'action.share.grant': ['生成授权', 'Grant issued'],
+  'action.share.revoke': ['撤销授权', 'Grant revoked'],
+  'action.calendar.import': ['导入节假日安排', 'Holiday notice imported'],
+  'action.platform.demo_loaded': ['加载演示数据', 'Demo city loaded'],
+  'action.security.appSuspended': ['异常访问自动暂停应用', 'App suspended (anomaly)'],
+  'action.security.appReinstated': ['恢复启用应用', 'App reinstated'],
+  'targetType.record': ['数据记录', 'Record'],
+  'targetType.page': ['数据分页', 'Page'],
+  'targetType.app': ['应用', 'App'],
+  'targetType.resource': ['资源', 'Resource'],
+  'targetType.share_request': ['共享申请', 'Share request'],
+  'targetType.share_grant': ['授权', 'Grant'],
+  'targetType.ingest_batch': ['导入批次', 'Import batch'],
+  'targetType.holiday_year': ['节假日年度', 'Holiday year'],
 } as const satisfies Record<string, readonly [string, string]>;
 
 export type Lang = 'zh' | 'en';
@@ -564,7 +628,13 @@ export function makeI18n(lang: Lang, setLang: (lang: Lang) => void): I18n {
     tEnum: (prefix, value) => {
       if (value === null || value === undefined || value === '') return '-';
       const key = `${prefix}.${value}`;
-      return isKey(key) ? translate(lang, key) : value;
+      if (isKey(key)) return translate(lang, key);
+      // error codes have one label table, the server's (src/shared/errors.ts)
+      if (prefix === 'error' && Object.hasOwn(ERRORS, value)) {
+        const e = ERRORS[value as keyof typeof ERRORS];
+        return lang === 'en' ? e.en : e.zh;
+      }
+      return value;
     },
   };
 }

@@ -42,7 +42,7 @@ export interface App {
   name: string;
   description: string;
   keyPrefix: string;
-  status: 'active' | 'revoked';
+  status: 'active' | 'suspended' | 'revoked';
   createdAt: string;
 }
 
@@ -196,6 +196,8 @@ export interface AuditEntry {
   resource: { id: number; code: string; name: string } | null;
   targetType: string | null;
   targetId: string | number | null;
+  /** masked form of a record key (the log stores the key only as a keyed hash) */
+  targetLabel: string | null;
   purpose: string | null;
   decision: 'allow' | 'deny';
   rowsReturned: number | null;

@@ -36,7 +36,7 @@ const colors: Record<string, Record<string, string>> = {
   securityLevel: { general: 'default', important: 'orange', core: 'red' },
   reqStatus: { pending: 'processing', approved: 'success', rejected: 'error', withdrawn: 'default' },
   grantStatus: { active: 'success', revoked: 'default', expired: 'warning' },
-  appStatus: { active: 'success', revoked: 'default' },
+  appStatus: { active: 'success', suspended: 'error', revoked: 'default' },
   resStatus: { published: 'success', submitted: 'processing', draft: 'default', retired: 'default' },
   decision: { allow: 'success', deny: 'error' },
   batchStatus: { succeeded: 'success', failed: 'error', running: 'processing' },

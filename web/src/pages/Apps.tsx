@@ -284,6 +284,16 @@ export default function Apps() {
     }
   }
 
+  async function reinstate(a: App) {
+    try {
+      await post(`/api/security/apps/${a.id}/reinstate`);
+      message.success(t('apps.reinstated'));
+      apps.reload();
+    } catch (e) {
+      message.error(errorText(e, lang));
+    }
+  }
+
   return (
     <div data-testid="page-apps">
       <Card
@@ -331,14 +341,24 @@ export default function Apps() {
             { title: t('common.createdAt'), dataIndex: 'createdAt', render: (v: string) => fmtTime(v) },
             {
               title: t('common.actions'),
-              render: (_, a) =>
-                a.status === 'active' && (isAdmin || a.orgId === me?.user.org.id) ? (
-                  <Popconfirm title={t('common.confirmRevoke')} onConfirm={() => revoke(a)}>
-                    <Button data-testid={`app-revoke-${a.id}`} size="small" danger>
-                      {t('common.revoke')}
-                    </Button>
-                  </Popconfirm>
-                ) : null,
+              render: (_, a) => (
+                <Space>
+                  {a.status === 'suspended' && isAdmin ? (
+                    <Popconfirm title={t('apps.reinstateConfirm')} onConfirm={() => reinstate(a)}>
+                      <Button data-testid={`app-reinstate-${a.id}`} size="small">
+                        {t('apps.reinstate')}
+                      </Button>
+                    </Popconfirm>
+                  ) : null}
+                  {a.status !== 'revoked' && (isAdmin || a.orgId === me?.user.org.id) ? (
+                    <Popconfirm title={t('common.confirmRevoke')} onConfirm={() => revoke(a)}>
+                      <Button data-testid={`app-revoke-${a.id}`} size="small" danger>
+                        {t('common.revoke')}
+                      </Button>
+                    </Popconfirm>
+                  ) : null}
+                </Space>
+              ),
             },
           ]}
         />

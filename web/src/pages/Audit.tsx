@@ -1,4 +1,16 @@
-import { Button, Card, DatePicker, Input, Select, Space, Table, Tag, Typography } from 'antd';
+import {
+  Button,
+  Card,
+  DatePicker,
+  Descriptions,
+  Input,
+  Select,
+  Space,
+  Table,
+  Tag,
+  Tooltip,
+  Typography,
+} from 'antd';
 import type { Dayjs } from 'dayjs';
 import { useState } from 'react';
 import { api } from '../api.js';
@@ -11,10 +23,53 @@ import type { AuditEntry, Page } from '../types.js';
 interface Filters {
   action: string;
   decision: string;
+  targetKey: string;
   range: [Dayjs | null, Dayjs | null] | null;
 }
 
-const EMPTY: Filters = { action: '', decision: '', range: null };
+const EMPTY: Filters = { action: '', decision: '', targetKey: '', range: null };
+
+const ACTIONS = [
+  'data.get',
+  'data.list',
+  'data.preview',
+  'auth.login',
+  'app.create',
+  'app.revoke',
+  'catalog.register',
+  'ingest.upload',
+  'share.request',
+  'share.approve',
+  'share.reject',
+  'share.grant',
+  'share.revoke',
+  'calendar.import',
+  'security.appSuspended',
+  'security.appReinstated',
+] as const;
+
+/** Detail entries worth a line of their own; codes are shown by their label, never raw. */
+function DetailView({ e }: { e: AuditEntry }) {
+  const { t, tEnum } = useI18n();
+  const detail = (e.detail ?? {}) as Record<string, unknown>;
+  const items = [
+    { key: 'target', label: t('audit.target'), children: targetText(e, tEnum) },
+    { key: 'purpose', label: t('audit.purpose'), children: e.purpose || '-' },
+    { key: 'fields', label: t('audit.fields'), children: e.fields?.join('、') || '-' },
+    { key: 'grant', label: t('menu.grants'), children: e.grantId ?? '-' },
+    { key: 'client', label: t('audit.clientIp'), children: e.clientIp || '-' },
+  ];
+  if (typeof detail.reason === 'string')
+    items.push({ key: 'reason', label: t('audit.reason'), children: tEnum('error', detail.reason) });
+  return <Descriptions data-testid={`audit-detail-${e.id}`} size="small" column={2} bordered items={items} />;
+}
+
+function targetText(e: AuditEntry, tEnum: (p: string, v: string | null | undefined) => string): string {
+  if (!e.targetType) return '-';
+  // record keys are stored as a keyed hash: show their masked form only
+  const id = e.targetLabel ?? (e.targetType === 'record' ? null : e.targetId);
+  return `${tEnum('targetType', e.targetType)}${id != null ? ` ${id}` : ''}`;
+}
 
 export default function Audit() {
   const { t, tEnum } = useI18n();
@@ -28,9 +83,17 @@ export default function Audit() {
   const list = useAsync(
     () =>
       api<Page<AuditEntry>>('/api/audit', {
-        query: { action: filters.action, decision: filters.decision, from, to, page, pageSize },
+        query: {
+          action: filters.action,
+          decision: filters.decision,
+          targetKey: filters.targetKey,
+          from,
+          to,
+          page,
+          pageSize,
+        },
       }),
-    [filters.action, filters.decision, from, to, page, pageSize],
+    [filters.action, filters.decision, filters.targetKey, from, to, page, pageSize],
   );
 
   return (
@@ -38,18 +101,31 @@ export default function Audit() {
       <PersonalNotice />
       <Card title={t('audit.title')}>
         <Space wrap style={{ marginBottom: 16 }}>
-          <Input
+          <Select
             data-testid="audit-action"
-            allowClear
             style={{ width: 200 }}
-            placeholder={t('audit.action')}
             value={draft.action}
-            onChange={(e) => setDraft({ ...draft, action: e.target.value })}
-            onPressEnter={() => {
-              setFilters(draft);
-              setPage(1);
-            }}
+            onChange={(v) => setDraft({ ...draft, action: v })}
+            options={[
+              { value: '', label: t('audit.actionAll') },
+              ...ACTIONS.map((a) => ({ value: a, label: tEnum('action', a) })),
+            ]}
           />
+          <Tooltip title={t('audit.targetKeyHint')}>
+            <Input
+              data-testid="audit-target-key"
+              allowClear
+              style={{ width: 230 }}
+              maxLength={200}
+              placeholder={t('audit.targetKey')}
+              value={draft.targetKey}
+              onChange={(e) => setDraft({ ...draft, targetKey: e.target.value })}
+              onPressEnter={() => {
+                setFilters({ ...draft, targetKey: draft.targetKey.trim() });
+                setPage(1);
+              }}
+            />
+          </Tooltip>
           <Select
             data-testid="audit-decision"
             style={{ width: 140 }}
@@ -70,7 +146,7 @@ export default function Audit() {
             data-testid="audit-search"
             type="primary"
             onClick={() => {
-              setFilters({ ...draft, action: draft.action.trim() });
+              setFilters({ ...draft, targetKey: draft.targetKey.trim() });
               setPage(1);
             }}
           >
@@ -95,14 +171,7 @@ export default function Audit() {
           dataSource={list.data?.items ?? []}
           scroll={{ x: 'max-content' }}
           expandable={{
-            expandedRowRender: (e) => (
-              <pre
-                data-testid={`audit-detail-${e.id}`}
-                style={{ margin: 0, fontSize: 12, maxHeight: 360, overflow: 'auto' }}
-              >
-                {JSON.stringify(e, null, 2)}
-              </pre>
-            ),
+            expandedRowRender: (e) => <DetailView e={e} />,
           }}
           pagination={{
             current: page,
@@ -125,7 +194,7 @@ export default function Audit() {
             {
               title: t('audit.action'),
               dataIndex: 'action',
-              render: (v: string) => <Typography.Text code>{v}</Typography.Text>,
+              render: (v: string) => tEnum('action', v),
             },
             {
               title: t('audit.decision'),
@@ -146,6 +215,7 @@ export default function Audit() {
                   '-'
                 ),
             },
+            { title: t('audit.target'), render: (_, e) => targetText(e, tEnum) },
             {
               title: t('audit.purpose'),
               dataIndex: 'purpose',

@@ -7,6 +7,7 @@ import {
   Drawer,
   Form,
   Input,
+  InputNumber,
   Modal,
   Space,
   Steps,
@@ -69,7 +70,13 @@ function RequestDrawer({
   const [mode, setMode] = useState<'approve' | 'reject' | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const [form] = Form.useForm<{ comment?: string; reason?: string; legalBasis?: string }>();
+  const [form] = Form.useForm<{
+    comment?: string;
+    reason?: string;
+    legalBasis?: string;
+    callsPerDay?: number | null;
+    rowsPerCall?: number | null;
+  }>();
   const r = req.data;
 
   async function decide() {
@@ -78,9 +85,16 @@ function RequestDrawer({
     setBusy(true);
     setError(null);
     try {
-      if (mode === 'approve')
-        await post(`/api/sharing/requests/${r.id}/approve`, { comment: v.comment?.trim() || undefined });
-      else
+      if (mode === 'approve') {
+        const quota = {
+          ...(v.callsPerDay ? { callsPerDay: v.callsPerDay } : {}),
+          ...(v.rowsPerCall ? { rowsPerCall: v.rowsPerCall } : {}),
+        };
+        await post(`/api/sharing/requests/${r.id}/approve`, {
+          comment: v.comment?.trim() || undefined,
+          ...(Object.keys(quota).length ? { quota } : {}),
+        });
+      } else
         await post(`/api/sharing/requests/${r.id}/reject`, {
           reason: v.reason?.trim(),
           legalBasis: v.legalBasis?.trim() || undefined,
@@ -258,9 +272,38 @@ function RequestDrawer({
               </Form.Item>
             </>
           ) : (
-            <Form.Item name="comment" label={t('req.comment')}>
-              <Input.TextArea data-testid="req-comment" rows={3} />
-            </Form.Item>
+            <>
+              <Form.Item name="comment" label={t('req.comment')}>
+                <Input.TextArea data-testid="req-comment" rows={3} />
+              </Form.Item>
+              {r && r.currentStep === r.steps.length - 1 ? (
+                // the last approval issues the grant: its quota on the data API
+                <Form.Item label={t('quota.title')} extra={t('quota.hint')} style={{ marginBottom: 0 }}>
+                  <Space wrap>
+                    <Form.Item name="callsPerDay" noStyle>
+                      <InputNumber
+                        data-testid="req-quota-calls"
+                        min={1}
+                        max={100_000_000}
+                        precision={0}
+                        style={{ width: 200 }}
+                        placeholder={`${t('quota.callsPerDay')}（${t('quota.default')}）`}
+                      />
+                    </Form.Item>
+                    <Form.Item name="rowsPerCall" noStyle>
+                      <InputNumber
+                        data-testid="req-quota-rows"
+                        min={1}
+                        max={1000}
+                        precision={0}
+                        style={{ width: 200 }}
+                        placeholder={`${t('quota.rowsPerCall')}（${t('quota.default')}）`}
+                      />
+                    </Form.Item>
+                  </Space>
+                </Form.Item>
+              ) : null}
+            </>
           )}
         </Form>
       </Modal>
