@@ -11,8 +11,13 @@ export interface CounterStore {
   add(entries: ReadonlyArray<{ key: string; by?: number; ttlSeconds: number }>): Promise<number[]>;
 }
 
+export interface MemoryCounterStore extends CounterStore {
+  /** live keys held (tests check the bound) */
+  size(): number;
+}
+
 /** Bounded: past `maxKeys` live keys the oldest go first, so keys an attacker varies cannot grow memory. */
-export function memoryCounters(maxKeys = 200_000): CounterStore {
+export function memoryCounters(maxKeys = 200_000): MemoryCounterStore {
   const map = new Map<string, { value: number; expires: number }>();
   let ops = 0;
   function sweep(now: number) {
@@ -24,6 +29,7 @@ export function memoryCounters(maxKeys = 200_000): CounterStore {
   }
   return {
     kind: 'memory',
+    size: () => map.size,
     async add(entries) {
       const now = Date.now();
       if (++ops % 10_000 === 0 || map.size > maxKeys) sweep(now);
