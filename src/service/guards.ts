@@ -151,3 +151,11 @@ export async function settle(
     }
   }
 }
+
+/** Calls counted against a grant's quota today (Asia/Shanghai day), on every node. */
+export async function grantCallsToday(ctx: AppContext, grantId: number): Promise<number> {
+  const [n] = await ctx.counters.add([
+    { key: `gq:${grantId}:${shanghaiDay(Date.now())}`, by: 0, ttlSeconds: 2 * 86400 },
+  ]);
+  return n;
+}
