@@ -127,13 +127,14 @@ export async function settle(
   const now = Date.now();
   if (row.app_id === null) {
     await ctx.counters.add([{ key: `kf:${clientIp}:${Math.floor(now / 60_000)}`, ttlSeconds: 120 }]);
-    throw new AppError('API_KEY_INVALID');
+    throw new AppError('API_KEY_INVALID').alreadyAudited();
   }
-  if (row.app_status === 'suspended') throw new AppError('APP_SUSPENDED');
+  // the statement wrote the deny row of each of these
+  if (row.app_status === 'suspended') throw new AppError('APP_SUSPENDED').alreadyAudited();
   if (row.grant_id === null)
     throw new AppError('GRANT_REQUIRED', [
       { field: 'resourceCode', reason: `no active grant on ${meta.code} for this app` },
-    ]);
+    ]).alreadyAudited();
   if (miss) {
     const w = Math.floor(now / 1000 / ENUM_WINDOW_S);
     const [lookups, misses] = await ctx.counters.add([

@@ -74,6 +74,8 @@ export class AppError extends Error {
   readonly code: ErrorCode;
   readonly details: ErrorDetail[];
   readonly messageEn: string;
+  /** set when the refusal was already written to the audit log with the statement that decided it */
+  audited = false;
 
   constructor(code: ErrorCode, details: ErrorDetail[] = [], message?: { zh: string; en: string }) {
     const def = ERRORS[code];
@@ -81,6 +83,12 @@ export class AppError extends Error {
     this.code = code;
     this.details = details;
     this.messageEn = message?.en ?? def.en;
+  }
+
+  /** Marks the refusal as audited already (the data API's statement writes its own deny row). */
+  alreadyAudited(): this {
+    this.audited = true;
+    return this;
   }
 
   toJSON() {
