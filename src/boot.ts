@@ -11,6 +11,7 @@ export async function openContext(config: Config): Promise<AppContext> {
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     poolSize: config.dbPoolSize,
+    connectTimeoutMs: config.dbConnectTimeoutMs,
   });
   await migrate(database.db);
   return { config, database, db: database.db, profile, calendar: createCalendar() };
