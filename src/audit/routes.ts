@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { requireRole } from '../http/auth.js';
-import { pageQueryProps } from '../http/schemas.js';
+import { dateTimeString, pageQueryProps } from '../http/schemas.js';
 import { type AuditFilter, listAudit } from './store.js';
 
 export async function auditRoutes(app: FastifyInstance, ctx: AppContext) {
@@ -18,8 +18,8 @@ export async function auditRoutes(app: FastifyInstance, ctx: AppContext) {
             resourceId: { type: 'integer' },
             appId: { type: 'integer' },
             decision: { type: 'string', enum: ['allow', 'deny'] },
-            from: { type: 'string', format: 'date-time' },
-            to: { type: 'string', format: 'date-time' },
+            from: dateTimeString,
+            to: dateTimeString,
             ...pageQueryProps,
           },
         },
