@@ -39,6 +39,15 @@ if (config.demo === 'auto' && (await isEmpty(ctx))) {
 const redis = config.redisUrl
   ? new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1 })
   : null;
+// ioredis reconnects by itself; say so once instead of an unhandled 'error' event per retry
+let redisDown = false;
+redis?.on('error', (e: Error) => {
+  if (!redisDown) console.error(`govshare: Redis unavailable: ${e.message}`);
+  redisDown = true;
+});
+redis?.on('ready', () => {
+  redisDown = false;
+});
 const app = await buildApp(ctx, { logger: { level: config.logLevel }, redis });
 await app.listen({ port: config.port, host: config.host });
 console.log(
