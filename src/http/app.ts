@@ -182,7 +182,8 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
   // The console's index.html with a per-response CSP nonce, for / and every client-side route.
   const sendIndex = consoleIndex(ctx.config.webDir);
   app.setNotFoundHandler((req, reply) => {
-    if (req.method === 'GET' && !req.url.startsWith('/api') && sendIndex) return sendIndex(reply);
+    if ((req.method === 'GET' || req.method === 'HEAD') && !req.url.startsWith('/api') && sendIndex)
+      return sendIndex(reply);
     const e = new AppError('NOT_FOUND', [{ reason: `${req.method} ${req.url.split('?')[0]}` }]);
     return reply.code(404).send(e.toJSON());
   });

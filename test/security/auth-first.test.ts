@@ -123,6 +123,9 @@ describe('Authenticate before validating: anonymous calls are 401 whatever their
       return nonce;
     });
     expect(new Set(nonces).size).toBe(3);
+    const head = await env.app.inject({ method: 'HEAD', url: '/' });
+    expect(head.statusCode).toBe(200);
+    expect(head.headers['content-security-policy']).toContain("script-src 'self'");
     // static assets are still served as files
     const js = await env.app.inject({ url: '/app.js' });
     expect(js.statusCode).toBe(200);
