@@ -260,8 +260,7 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
   // Fastify parses text/plain by default: a cross-site <form enctype="text/plain"> could then post JSON-looking
   // text without a CORS preflight. JSON only, everywhere.
   app.removeContentTypeParser('text/plain');
-  // Raw CSV bodies only for the ingest routes (an encapsulated context); elsewhere text/csv is 415, and
-  // text/plain — what a cross-site <form> can send without a preflight — is accepted nowhere.
+  // Raw CSV bodies only for the ingest routes (an encapsulated context); elsewhere text/csv is 415.
   await app.register(async (scoped) => {
     scoped.addContentTypeParser(['text/csv', 'application/csv'], { parseAs: 'buffer' }, (_req, body, done) =>
       done(null, body),
