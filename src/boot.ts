@@ -14,10 +14,11 @@ export async function openContext(config: Config): Promise<AppContext> {
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     poolSize: config.dbPoolSize,
+    connectTimeoutMs: config.dbConnectTimeoutMs,
   });
   await migrate(database.db);
   const secret = await loadPlatformSecret(database.db, config.secret);
-  const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1 }) : null;
+  const redis = config.redisUrl ? connectRedis(config.redisUrl) : null;
   return {
     config,
     database,
@@ -39,4 +40,18 @@ export async function isEmpty(ctx: AppContext): Promise<boolean> {
 export async function closeContext(ctx: AppContext): Promise<void> {
   ctx.redis?.disconnect();
   await ctx.database.close();
+}
+
+function connectRedis(url: string): Redis {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
+  // ioredis reconnects by itself; say so once instead of an unhandled 'error' event per retry
+  let down = false;
+  redis.on('error', (e: Error) => {
+    if (!down) console.error(`govshare: Redis unavailable: ${e.message}`);
+    down = true;
+  });
+  redis.on('ready', () => {
+    down = false;
+  });
+  return redis;
 }

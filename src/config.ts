@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 
 /** Every setting govshare reads, from environment variables, with defaults that work on a laptop. */
@@ -16,8 +17,19 @@ export interface Config {
   /** Optional Redis for state shared by several nodes (login rate limits). */
   redisUrl: string | null;
   dbPoolSize: number;
+  /** How long to wait for a PostgreSQL connection before a request fails with DATABASE_UNAVAILABLE. */
+  dbConnectTimeoutMs: number;
   sessionTtlHours: number;
+  /** Always mark the session cookie Secure; it is also Secure whenever the request came over HTTPS. */
   secureCookies: boolean;
+  /** Reverse proxies (IPs or CIDRs) whose X-Forwarded-For / -Proto / -Host are believed; empty = none. */
+  trustProxy: string[];
+  /** Other origins (scheme://host[:port]) allowed to send console writes, e.g. the Vite dev server. */
+  allowedOrigins: string[];
+  /** Largest JSON request body in bytes. */
+  jsonBodyLimit: number;
+  /** Largest CSV upload in bytes. */
+  uploadMaxBytes: number;
   loginRateLimitPerMinute: number;
   logLevel: string;
   /** Built web console; served at / when present. */
@@ -53,6 +65,40 @@ function secret(env: NodeJS.ProcessEnv): string | null {
   return s;
 }
 
+function list(env: NodeJS.ProcessEnv, name: string): string[] {
+  return (env[name] ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+}
+
+function origins(env: NodeJS.ProcessEnv, name: string): string[] {
+  return list(env, name).map((raw) => {
+    let u: URL;
+    try {
+      u = new URL(raw);
+    } catch {
+      throw new Error(`${name} must list origins like https://console.example.gov.cn, got "${raw}"`);
+    }
+    if (u.origin === 'null' || u.origin !== raw.replace(/\/$/, ''))
+      throw new Error(`${name} must list origins (scheme://host[:port], no path), got "${raw}"`);
+    return u.origin;
+  });
+}
+
+/** IPs, CIDRs, or proxy-addr's names `loopback`, `linklocal`, `uniquelocal`. */
+function proxies(env: NodeJS.ProcessEnv, name: string): string[] {
+  return list(env, name).map((raw) => {
+    const [addr, bits, extra] = raw.split('/');
+    const named = ['loopback', 'linklocal', 'uniquelocal'].includes(raw);
+    const maxBits = isIP(addr) === 4 ? 32 : 128;
+    const okBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= maxBits);
+    if (!named && (!isIP(addr) || !okBits || extra !== undefined))
+      throw new Error(`${name} must list IP addresses or CIDRs (e.g. 10.0.0.0/8), got "${raw}"`);
+    return raw;
+  });
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const demo = env.DEMO ?? 'auto';
   if (demo !== 'auto' && demo !== 'off') throw new Error(`DEMO must be "auto" or "off", got "${demo}"`);
@@ -67,8 +113,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     demoEntityRows: int(env, 'DEMO_ENTITY_ROWS', 20_000),
     redisUrl: env.REDIS_URL || null,
     dbPoolSize: int(env, 'DB_POOL_SIZE', 20),
+    dbConnectTimeoutMs: int(env, 'DB_CONNECT_TIMEOUT_MS', 5000),
     sessionTtlHours: int(env, 'SESSION_TTL_HOURS', 12),
     secureCookies: env.SECURE_COOKIES === 'true',
+    trustProxy: proxies(env, 'TRUST_PROXY'),
+    allowedOrigins: origins(env, 'ALLOWED_ORIGINS'),
+    jsonBodyLimit: int(env, 'JSON_BODY_LIMIT', 1024 * 1024),
+    uploadMaxBytes: int(env, 'UPLOAD_MAX_BYTES', 5 * 1024 * 1024),
     loginRateLimitPerMinute: int(env, 'LOGIN_RATE_LIMIT', 10),
     logLevel: env.LOG_LEVEL || 'info',
     webDir: path.resolve(env.GOVSHARE_WEB_DIR || 'web/dist'),

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { requireRole } from '../http/auth.js';
-import { pageQueryProps } from '../http/schemas.js';
+import { dateTimeString, pageQueryProps } from '../http/schemas.js';
 import { keyedHash } from '../shared/secrets.js';
 import { type AuditFilter, listAudit } from './store.js';
 
@@ -25,8 +25,8 @@ export async function auditRoutes(app: FastifyInstance, ctx: AppContext) {
               description:
                 'a record key (e.g. an ID number): finds the calls on it, though the log stores only its keyed hash',
             },
-            from: { type: 'string', format: 'date-time' },
-            to: { type: 'string', format: 'date-time' },
+            from: dateTimeString,
+            to: dateTimeString,
             ...pageQueryProps,
           },
         },

@@ -27,7 +27,7 @@ const fieldSchema = {
       maxLength: 40,
       description: 'English identifier used by the API, e.g. idNumber',
     },
-    name: { type: 'string', minLength: 1, maxLength: 100, description: '信息项名称' },
+    name: { type: 'string', minLength: 1, maxLength: 100, 'x-trim': true, description: '信息项名称' },
     type: { type: 'string', enum: FIELD_TYPES },
     length: { type: ['integer', 'null'], minimum: 1 },
     required: { type: 'boolean', default: false },
@@ -44,7 +44,7 @@ export const resourceInputSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    name: { type: 'string', minLength: 1, maxLength: 200 },
+    name: { type: 'string', minLength: 1, maxLength: 200, 'x-trim': true },
     summary: { type: 'string', minLength: 1, maxLength: 4000 },
     classification: { type: 'string', enum: CLASSIFICATIONS },
     topic: { type: 'string', maxLength: 100 },

@@ -30,14 +30,71 @@ export interface OpenOptions {
   /** PGlite data directory, or `memory://` */
   dataDir: string;
   poolSize?: number;
+  /** Give up on a new PostgreSQL connection after this long (default 5 s), so a dead server fails fast. */
+  connectTimeoutMs?: number;
+}
+
+const UNAVAILABLE_SQLSTATES = new Set([
+  '57P01', // admin_shutdown (pg_terminate_backend, fast shutdown)
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now (starting up, shutting down, recovery)
+  '53300', // too_many_connections
+]);
+const UNAVAILABLE_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+const UNAVAILABLE_MESSAGES = [
+  'Connection terminated', // pg: "… unexpectedly", "… due to connection timeout"
+  'timeout exceeded when trying to connect', // pg-pool connectionTimeoutMillis
+  'is not queryable', // pg: a client that already lost its connection
+  'Cannot use a pool after calling end',
+];
+
+/**
+ * True when `err` says the database cannot be reached or dropped the connection (SQLSTATE class 08, 57P01-03,
+ * 53300, socket errors, pool timeouts): the request failed closed and can be retried, it is not a bug. The one
+ * place that decides this; the HTTP layer answers 503 DATABASE_UNAVAILABLE for it.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    const { code, message } = e as { code?: unknown; message?: unknown };
+    if (typeof code === 'string') {
+      if (code.length === 5 && code.startsWith('08')) return true;
+      if (UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_ERRNOS.has(code)) return true;
+    }
+    if (typeof message === 'string' && UNAVAILABLE_MESSAGES.some((m) => message.includes(m))) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
   if (opts.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 20 });
-    // An idle connection killed by the server (restart, failover, pg_terminate_backend) must not crash the
-    // process: the pool drops it and opens a new one on the next query.
-    pool.on('error', (err) => console.error(`govshare: idle database connection lost: ${err.message}`));
+    const pool = new pg.Pool({
+      connectionString: opts.databaseUrl,
+      max: opts.poolSize ?? 20,
+      connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000,
+    });
+    // A connection killed by the server (restart, failover, pg_terminate_backend) must not crash the process.
+    // Idle in the pool: the pool emits 'error', drops it and opens a new one on the next query. Checked out:
+    // the client itself emits 'error' (nobody else listens then), and the query in flight rejects, which the
+    // HTTP layer answers with 503 DATABASE_UNAVAILABLE; the pool discards the broken client on release.
+    let lastLog = 0;
+    const lost = (err: Error) => {
+      const now = Date.now();
+      if (now - lastLog < 1000) return; // one line per second at most while the server is down
+      lastLog = now;
+      console.error(`govshare: database connection lost: ${err.message}`);
+    };
+    pool.on('error', lost);
+    pool.on('connect', (client) => client.on('error', lost));
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     return {
       db,

@@ -9,6 +9,7 @@ export async function demoRoutes(app: FastifyInstance, ctx: AppContext) {
         tags: ['platform'],
         summary: 'Demo accounts for the login page (empty unless the demo city was loaded)',
       },
+      config: { public: true },
     },
     async () => {
       const row = await ctx.db

@@ -1,17 +1,22 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import path from 'node:path';
 import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { Redis } from 'ioredis';
 import { auditRoutes } from '../audit/routes.js';
 import { calendarRoutes } from '../calendar/routes.js';
 import { catalogRoutes } from '../catalog/routes.js';
 import type { AppContext } from '../context.js';
+import { isDatabaseUnavailable } from '../db/index.js';
 import { demoRoutes } from '../demo/routes.js';
 import { ingestRoutes } from '../ingest/routes.js';
 import { notifyRoutes } from '../notify/routes.js';
@@ -20,9 +25,27 @@ import { securityRoutes } from '../security/routes.js';
 import { serviceRoutes } from '../service/routes.js';
 import { sharingRoutes } from '../sharing/routes.js';
 import { statsRoutes } from '../stats/routes.js';
+import { boundIntegers, trimKeyword } from './ajv.js';
 import { resolveActor } from './auth.js';
+import { consoleIndex } from './console.js';
 import { AppError, type ErrorDetail, HTTP_STATUS } from './errors.js';
+import { guardRequestText } from './guard.js';
+import { pinClientIp, trustProxyOption } from './ip.js';
+import { checkOrigin } from './origin.js';
 import { errorResponses } from './schemas.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The route answers without a session. Every other /api/ route (except the API-key routes /api/v1/)
+     * requires one, checked before the body is parsed or validated. Exactly `config: { public: true }`.
+     */
+    public?: boolean;
+  }
+}
+
+/** Longest path parameter (e.g. a record key); longer ones are 414 URI_TOO_LONG. */
+const MAX_PARAM_LENGTH = 256;
 
 // ajv-i18n is CommonJS whose typings claim an ES default export; load it the CommonJS way.
 const localizeZh = createRequire(import.meta.url)('ajv-i18n/localize/zh') as (errors: unknown[]) => void;
@@ -46,50 +69,140 @@ function validationDetails(err: FastifyError): ErrorDetail[] {
     return {
       field: field || err.validationContext || undefined,
       reason: v.message ?? 'invalid',
-      reasonZh: zh[i].message ?? undefined,
+      reasonZh: v.keyword === 'x-trim' ? '不能为空白' : (zh[i].message ?? undefined),
     };
   });
 }
 
+const MiB = (n: number) => `${(n / 1024 / 1024).toFixed(n % (1024 * 1024) ? 1 : 0)} MiB`;
+
+/** Every error, ours or Fastify's, as an AppError: one body shape `{code, message, messageEn, details}`. */
+export function toAppError(err: unknown, req: FastifyRequest, ctx: AppContext): AppError {
+  if (err instanceof AppError) return err;
+  if (isDatabaseUnavailable(err)) {
+    req.log.warn({ err }, 'database unavailable');
+    return new AppError('DATABASE_UNAVAILABLE');
+  }
+  const fe = err as FastifyError;
+  if (fe?.validation) return new AppError('VALIDATION_FAILED', validationDetails(fe));
+  const status = fe?.statusCode;
+  switch (fe?.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE': {
+      const ct = String(req.headers['content-type'] ?? '');
+      const limit = req.routeOptions?.bodyLimit ?? ctx.config.jsonBodyLimit;
+      if (/^(text|application)\/csv\b/i.test(ct))
+        return new AppError('UPLOAD_TOO_LARGE', [
+          {
+            field: 'body',
+            reason: `the file is larger than the ${MiB(limit)} upload limit; split it into smaller files and upload each`,
+            reasonZh: `文件超过 ${MiB(limit)} 的上传上限，请拆分为多个较小的文件分别上传`,
+          },
+        ]);
+      return new AppError('PAYLOAD_TOO_LARGE', [
+        {
+          field: 'body',
+          reason: `the request body is larger than ${limit} bytes`,
+          reasonZh: `请求内容超过 ${limit} 字节`,
+        },
+      ]);
+    }
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new AppError('UNSUPPORTED_MEDIA_TYPE', [
+        {
+          field: 'Content-Type',
+          reason: `${String(req.headers['content-type'] ?? 'no content type').slice(0, 100)} is not accepted here`,
+          reasonZh: `此接口不接受 ${String(req.headers['content-type'] ?? '缺少内容类型').slice(0, 100)}`,
+        },
+      ]);
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new AppError('URI_TOO_LONG', [
+        {
+          reason: `a path parameter is longer than ${MAX_PARAM_LENGTH} characters`,
+          reasonZh: `路径参数超过 ${MAX_PARAM_LENGTH} 个字符`,
+        },
+      ]);
+    case 'FST_ERR_BAD_URL':
+      return new AppError('VALIDATION_FAILED', [
+        {
+          field: 'url',
+          reason: 'the URL is not valid percent-encoding',
+          reasonZh: '请求地址的百分号编码不合法',
+        },
+      ]);
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new AppError('VALIDATION_FAILED', [
+        { field: 'body', reason: 'the JSON body is empty', reasonZh: '请求体为空，应为 JSON' },
+      ]);
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new AppError('VALIDATION_FAILED', [
+        { field: 'body', reason: 'the body is not valid JSON', reasonZh: '请求体不是合法的 JSON' },
+      ]);
+  }
+  if (status === 429) return new AppError('RATE_LIMITED');
+  if (status === 413) return new AppError('PAYLOAD_TOO_LARGE');
+  if (status === 414) return new AppError('URI_TOO_LONG');
+  if (status === 415) return new AppError('UNSUPPORTED_MEDIA_TYPE');
+  if (err instanceof SyntaxError && status === 400)
+    return new AppError('VALIDATION_FAILED', [
+      {
+        field: 'body',
+        reason: `the body is not valid JSON: ${err.message}`,
+        reasonZh: '请求体不是合法的 JSON',
+      },
+    ]);
+  if (status && status >= 400 && status < 500)
+    return new AppError('VALIDATION_FAILED', [{ reason: String(fe.message).slice(0, 200) }]);
+  req.log.error(err);
+  return new AppError('INTERNAL');
+}
+
 export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promise<FastifyInstance> {
+  const sendError = (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
+    const e = toAppError(err, req, ctx);
+    if (e.code === 'DATABASE_UNAVAILABLE') reply.header('Retry-After', '5');
+    return reply.code(HTTP_STATUS[e.code]).send(e.toJSON());
+  };
   const app = Fastify({
     logger: opts.logger ?? false,
-    bodyLimit: 200 * 1024 * 1024,
-    trustProxy: true,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    // JSON bodies; the CSV upload route sets its own (UPLOAD_MAX_BYTES)
+    bodyLimit: ctx.config.jsonBodyLimit,
+    trustProxy: trustProxyOption(ctx.config.trustProxy),
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // errors Fastify raises before routing (bad percent-encoding, a too-long parameter) in our error shape
+    frameworkErrors: (err, req, reply) => {
+      pinClientIp(req);
+      sendError(err, req, reply);
+    },
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true },
+      plugins: [trimKeyword],
+    },
   });
 
-  app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
-    let e: AppError;
-    if (err instanceof AppError) e = err;
-    else if ((err as FastifyError).validation)
-      e = new AppError('VALIDATION_FAILED', validationDetails(err as FastifyError));
-    else if ((err as FastifyError).statusCode === 429) e = new AppError('RATE_LIMITED');
-    else if ((err as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-      e = new AppError('PAYLOAD_TOO_LARGE');
-    else if ((err as FastifyError).statusCode && (err as FastifyError).statusCode! < 500) {
-      e = new AppError('VALIDATION_FAILED', [{ reason: err.message }]);
-    } else {
-      req.log.error(err);
-      e = new AppError('INTERNAL');
-    }
-    reply.code(HTTP_STATUS[e.code]).send(e.toJSON());
-  });
+  app.setErrorHandler((err, req, reply) => sendError(err, req, reply));
 
+  // The console's index.html with a per-response CSP nonce, for / and every client-side route.
+  const sendIndex = consoleIndex(ctx.config.webDir);
   app.setNotFoundHandler((req, reply) => {
-    const indexHtml = path.join(ctx.config.webDir, 'index.html');
-    if (req.method === 'GET' && !req.url.startsWith('/api') && fs.existsSync(indexHtml)) {
-      return reply.type('text/html').send(fs.createReadStream(indexHtml));
-    }
+    if ((req.method === 'GET' || req.method === 'HEAD') && !req.url.startsWith('/api') && sendIndex)
+      return sendIndex(reply);
     const e = new AppError('NOT_FOUND', [{ reason: `${req.method} ${req.url.split('?')[0]}` }]);
     return reply.code(404).send(e.toJSON());
   });
 
-  app.addContentTypeParser(
-    ['text/csv', 'text/plain', 'application/csv'],
-    { parseAs: 'buffer' },
-    (_req, body, done) => done(null, body),
-  );
+  // Before any plugin registers routes (swagger-ui's /api/docs are public).
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/api/docs')) {
+      route.config = { ...route.config, public: true };
+      return;
+    }
+    if (!route.url.startsWith('/api/')) return;
+    const schema = { ...route.schema };
+    for (const part of ['body', 'querystring', 'params'] as const)
+      if (schema[part]) schema[part] = boundIntegers(schema[part]);
+    schema.response = { ...errorResponses, ...(schema.response as object) };
+    route.schema = schema;
+  });
 
   await app.register(cookie);
   await app.register(rateLimit, {
@@ -115,42 +228,51 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
 
-  app.addHook('onRoute', (route) => {
-    if (!route.url.startsWith('/api/') || route.url.startsWith('/api/docs')) return;
-    route.schema = {
-      ...route.schema,
-      response: { ...errorResponses, ...(route.schema?.response as object) },
-    };
-  });
-
-  // Conservative browser protections; the console's CSS-in-JS needs inline styles, so no strict CSP here yet.
   app.addHook('onSend', async (_req, reply) => {
     reply.header('X-Content-Type-Options', 'nosniff');
     reply.header('X-Frame-Options', 'DENY');
     reply.header('Referrer-Policy', 'same-origin');
   });
 
+  // Order matters: the client address first, then CSRF, then the session, all before the body is read.
   app.addHook('onRequest', async (req) => {
+    pinClientIp(req);
+    checkOrigin(req, ctx.config.allowedOrigins);
     req.actor = null;
-    if (req.url.startsWith('/api/') && !req.url.startsWith('/api/v1/') && req.cookies) {
-      req.actor = await resolveActor(ctx, req);
-    }
+    if (!req.url.startsWith('/api/') || req.url.startsWith('/api/v1/')) return;
+    if (req.cookies) req.actor = await resolveActor(ctx, req);
+    if (!req.actor && !req.routeOptions.config?.public && !req.is404) throw new AppError('UNAUTHENTICATED');
   });
+
+  // NUL, lone surrogates, controls, bidi and zero-width characters in params, query and JSON body: 400.
+  app.addHook('preValidation', async (req) => guardRequestText(req));
 
   app.get(
     '/api/health',
-    { schema: { tags: ['platform'], summary: 'Ready when the database answers' } },
+    { schema: { tags: ['platform'], summary: 'Ready when the database answers' }, config: { public: true } },
     async () => {
       await ctx.db.selectFrom('org').select('id').limit(1).execute();
       return { status: 'ok', database: ctx.database.kind, profile: ctx.profile.id };
     },
   );
-  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/api/openapi.json', { schema: { hide: true }, config: { public: true } }, async () =>
+    app.swagger(),
+  );
+
+  // Fastify parses text/plain by default: a cross-site <form enctype="text/plain"> could then post JSON-looking
+  // text without a CORS preflight. JSON only, everywhere.
+  app.removeContentTypeParser('text/plain');
+  // Raw CSV bodies only for the ingest routes (an encapsulated context); elsewhere text/csv is 415.
+  await app.register(async (scoped) => {
+    scoped.addContentTypeParser(['text/csv', 'application/csv'], { parseAs: 'buffer' }, (_req, body, done) =>
+      done(null, body),
+    );
+    await ingestRoutes(scoped, ctx);
+  });
 
   for (const routes of [
     orgRoutes,
     catalogRoutes,
-    ingestRoutes,
     sharingRoutes,
     serviceRoutes,
     auditRoutes,
@@ -168,7 +290,9 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
       root: ctx.config.webDir,
       prefix: '/',
       wildcard: false,
-      index: ['index.html'],
+      // index.html is served by the not-found handler above, with its CSP nonce
+      index: false,
+      globIgnore: ['index.html'],
     });
   }
   return app;

@@ -50,12 +50,26 @@ export function requireRole(req: FastifyRequest, ...roles: Role[]): Actor {
   return actor;
 }
 
+/** Secure when SECURE_COOKIES=true or the request came over HTTPS (X-Forwarded-Proto from a trusted proxy). */
+function secure(ctx: AppContext, reply: FastifyReply): boolean {
+  return ctx.config.secureCookies || reply.request.protocol === 'https';
+}
+
 export function setSessionCookie(ctx: AppContext, reply: FastifyReply, token: string, expires: Date): void {
   reply.setCookie(SESSION_COOKIE, token, {
     path: '/',
     httpOnly: true,
     sameSite: 'lax',
-    secure: ctx.config.secureCookies,
+    secure: secure(ctx, reply),
     expires,
+  });
+}
+
+export function clearSessionCookie(ctx: AppContext, reply: FastifyReply): void {
+  reply.clearCookie(SESSION_COOKIE, {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: secure(ctx, reply),
   });
 }

@@ -20,4 +20,8 @@ export const errorResponses = {
   '5xx': { description: 'Server error (`INTERNAL`); nothing was written', ...errorResponseSchema },
 } as const;
 
-export const dateString = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' } as const;
+/** A calendar date YYYY-MM-DD that exists (no 2026-13-45), year 1000-9999. */
+export const dateString = { type: 'string', pattern: '^[1-9]\\d{3}-\\d{2}-\\d{2}$', format: 'date' } as const;
+
+/** An RFC 3339 timestamp, year 1000-9999 (PostgreSQL has no year 0; JS and SQL agree on this range). */
+export const dateTimeString = { type: 'string', format: 'date-time', pattern: '^[1-9]\\d{3}-' } as const;

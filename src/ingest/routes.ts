@@ -17,6 +17,7 @@ export async function ingestRoutes(app: FastifyInstance, ctx: AppContext) {
         querystring: { type: 'object', properties: { filename: { type: 'string', maxLength: 255 } } },
         consumes: ['text/csv'],
       },
+      bodyLimit: ctx.config.uploadMaxBytes,
     },
     async (req) => {
       const body = Buffer.isBuffer(req.body) ? decodeCsv(req.body).text : '';

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
-import { requireActor, SESSION_COOKIE, setSessionCookie } from '../http/auth.js';
+import { clearSessionCookie, requireActor, SESSION_COOKIE, setSessionCookie } from '../http/auth.js';
 import { idParams } from '../http/schemas.js';
 import * as service from './service.js';
 import * as store from './store.js';
@@ -22,6 +22,7 @@ export async function orgRoutes(app: FastifyInstance, ctx: AppContext) {
         },
       },
       config: {
+        public: true,
         rateLimit: {
           max: ctx.config.loginRateLimitPerMinute,
           timeWindow: '1 minute',
@@ -40,12 +41,16 @@ export async function orgRoutes(app: FastifyInstance, ctx: AppContext) {
     },
   );
 
-  app.post('/api/auth/logout', { schema: { tags: ['auth'], summary: 'Sign out' } }, async (req, reply) => {
-    const token = req.cookies[SESSION_COOKIE];
-    if (token) await service.logout(ctx, token);
-    reply.clearCookie(SESSION_COOKIE, { path: '/' });
-    return { ok: true };
-  });
+  app.post(
+    '/api/auth/logout',
+    { schema: { tags: ['auth'], summary: 'Sign out' }, config: { public: true } },
+    async (req, reply) => {
+      const token = req.cookies[SESSION_COOKIE];
+      if (token) await service.logout(ctx, token);
+      clearSessionCookie(ctx, reply);
+      return { ok: true };
+    },
+  );
 
   app.get(
     '/api/auth/me',
@@ -91,7 +96,7 @@ export async function orgRoutes(app: FastifyInstance, ctx: AppContext) {
         body: {
           type: 'object',
           properties: {
-            name: { type: 'string', minLength: 1, maxLength: 100 },
+            name: { type: 'string', minLength: 1, maxLength: 100, 'x-trim': true },
             description: { type: 'string', maxLength: 1000 },
           },
           required: ['name'],

@@ -630,6 +630,13 @@ async function main() {
     const page = await context.newPage();
     const consoleErrors = [];
     page.on('pageerror', (e) => consoleErrors.push(String(e)));
+    // The console runs under a strict Content-Security-Policy (src/http/console.ts): any violation fails the run.
+    const cspViolations = [];
+    page.on('console', (m) => {
+      const text = m.text();
+      if (/Content Security Policy|Refused to (apply|load|execute|connect|frame|create)/i.test(text))
+        cspViolations.push(`${m.type()}: ${text}`);
+    });
     for (const [i, step] of steps.entries()) {
       if (failed > 0) {
         skipped += 1;
@@ -647,6 +654,20 @@ async function main() {
         await shot(page, `failure-step${i + 1}`).catch(() => {});
         if (consoleErrors.length) console.log(`  page errors:\n    ${consoleErrors.join('\n    ')}`);
       }
+    }
+    const html = await fetch(`${base}/`);
+    const csp = html.headers.get('content-security-policy') ?? '';
+    if (!/style-src 'self' 'nonce-[^']+'/.test(csp) || !csp.includes("script-src 'self'")) {
+      failed += 1;
+      console.log(`✘ the console is served without its Content-Security-Policy (got "${csp}")`);
+    } else if (cspViolations.length) {
+      failed += 1;
+      console.log(
+        `✘ Content-Security-Policy violations in the browser console:\n    ${cspViolations.join('\n    ')}`,
+      );
+    } else {
+      passed += 1;
+      console.log('✔ no Content-Security-Policy violation in the browser console');
     }
     await context.close();
   } finally {

@@ -10,6 +10,25 @@ import { AuthContext, access } from './auth.js';
 import { I18nContext, initialLang, type Lang, makeI18n, saveLang } from './i18n.js';
 import type { Me } from './types.js';
 
+/**
+ * The style nonce of this page's Content-Security-Policy (src/http/console.ts). antd's CSS-in-JS gets it via
+ * ConfigProvider; rc-component helpers (scroll locking, scrollbar measuring) insert <style> tags without
+ * it, so every <style> this bundle creates carries it. Markup injected by an attacker gets no nonce.
+ */
+const cspNonce = (() => {
+  const v = document.querySelector<HTMLMetaElement>('meta[name="csp-nonce"]')?.content;
+  return v && v !== '__CSP_NONCE__' ? v : undefined;
+})();
+if (cspNonce) {
+  const createElement = document.createElement.bind(document);
+  document.createElement = ((tag: string, options?: ElementCreationOptions) => {
+    const el = createElement(tag, options);
+    if (el instanceof HTMLStyleElement) el.nonce = cspNonce;
+    return el;
+  }) as typeof document.createElement;
+}
+const csp = cspNonce ? { nonce: cspNonce } : undefined;
+
 const Login = lazy(() => import('./pages/Login.js'));
 const Shell = lazy(() => import('./Shell.js'));
 const Dashboard = lazy(() => import('./pages/Dashboard.js'));
@@ -80,6 +99,7 @@ function Root() {
 
   return (
     <ConfigProvider
+      csp={csp}
       locale={lang === 'en' ? enUS : zhCN}
       theme={{ token: { colorPrimary: '#1d4ed8', borderRadius: 4 } }}
     >
