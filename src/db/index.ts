@@ -5,6 +5,7 @@ import { Kysely, type Migration, Migrator, PostgresDialect, type Transaction } f
 import pg from 'pg';
 import * as m001 from './migrations/001_foundation.js';
 import * as m002 from './migrations/002_holiday_year.js';
+import * as m004 from './migrations/004_accounts_hardening.js';
 import { Lock, PGliteDialect, pgliteQuery } from './pglite-dialect.js';
 import type { DB } from './schema.js';
 
@@ -77,6 +78,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
 const MIGRATIONS: Record<string, Migration> = {
   '001_foundation': m001,
   '002_holiday_year': m002,
+  '004_accounts_hardening': m004,
 };
 
 export async function migrate(db: Db): Promise<void> {
