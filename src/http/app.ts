@@ -8,6 +8,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
+import { recordHttpRefusal } from '../audit/refusals.js';
 import { auditRoutes } from '../audit/routes.js';
 import { calendarRoutes } from '../calendar/routes.js';
 import { catalogRoutes } from '../catalog/routes.js';
@@ -57,7 +58,7 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   });
 
-  app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
+  app.setErrorHandler(async (err: FastifyError | AppError, req, reply) => {
     let e: AppError;
     if (err instanceof AppError) e = err;
     else if ((err as FastifyError).validation)
@@ -71,7 +72,9 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
       req.log.error(err);
       e = new AppError('INTERNAL');
     }
-    reply.code(HTTP_STATUS[e.code]).send(e.toJSON());
+    // Every refusal is audited (bounded, aggregated) before its answer goes out; this call never throws.
+    await recordHttpRefusal(ctx, req, e.code, HTTP_STATUS[e.code]);
+    return reply.code(HTTP_STATUS[e.code]).send(e.toJSON());
   });
 
   app.setNotFoundHandler((req, reply) => {

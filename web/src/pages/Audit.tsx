@@ -125,7 +125,16 @@ export default function Audit() {
             {
               title: t('audit.action'),
               dataIndex: 'action',
-              render: (v: string) => <Typography.Text code>{v}</Typography.Text>,
+              render: (v: string, e) => (
+                <>
+                  <Typography.Text code>{v}</Typography.Text>
+                  {e.repeatCount > 1 ? (
+                    <Tag data-testid={`audit-repeat-${e.id}`}>
+                      {t('audit.repeated', { n: e.repeatCount })}
+                    </Tag>
+                  ) : null}
+                </>
+              ),
             },
             {
               title: t('audit.decision'),
