@@ -43,7 +43,7 @@ export interface RefusalInput {
 const bound = (s: string | null | undefined, n: number, fallback: string) => {
   const v = s == null || s === '' ? fallback : String(s);
   // strip control characters so the excerpt cannot forge lines in an export
-  return Array.from(v.replace(/[\u0000-\u001f\u007f]/g, '?'))
+  return Array.from(v, (ch) => (ch.charCodeAt(0) < 0x20 || ch === '\u007f' ? '?' : ch))
     .slice(0, n)
     .join('');
 };
