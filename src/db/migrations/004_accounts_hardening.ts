@@ -33,6 +33,16 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       PRIMARY KEY (bucket, principal, client_ip, method, route, code)
     );
     CREATE INDEX audit_refusal_tally_audit_idx ON audit_refusal_tally (audit_id);
+  `.execute(db);
+  await fixValidatedFields(db);
+}
+
+/**
+ * Fields registered before the rule (catalog/model normaliseField): what the validator implies, and no clear output for
+ * a personal or sensitive field. Exported so a test can run it on rows written the old way.
+ */
+export async function fixValidatedFields(db: Kysely<unknown>): Promise<void> {
+  await sql`
     UPDATE resource_field SET personal = true WHERE validator IN ('idNumber','mobilePhone') AND NOT personal;
     UPDATE resource_field SET sensitive = true WHERE validator = 'creditCode' AND NOT sensitive;
     UPDATE resource_field SET masking = 'idNumber' WHERE validator = 'idNumber' AND masking = 'none';
