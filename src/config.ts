@@ -35,6 +35,10 @@ export interface Config {
   /** First platform administrator created at a production start with no admin yet (never logged). */
   adminPassword: string | null;
   adminUsername: string;
+  /** The authority org created with the first administrator on a database without one. */
+  authorityName: string;
+  jurisdictionCode: string;
+  jurisdictionName: string;
   /** Synchronous CSV upload cap in bytes. */
   uploadMaxBytes: number;
   logLevel: string;
@@ -76,6 +80,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     loginFailureWindowSeconds: int(env, 'LOGIN_FAILURE_WINDOW_SECONDS', 900),
     adminPassword: env.GOVSHARE_ADMIN_PASSWORD || null,
     adminUsername: env.GOVSHARE_ADMIN_USERNAME || 'admin',
+    authorityName: env.GOVSHARE_AUTHORITY_NAME || '政务服务数据管理局',
+    jurisdictionCode: env.GOVSHARE_JURISDICTION_CODE || '000000',
+    jurisdictionName: env.GOVSHARE_JURISDICTION_NAME || '本级行政区',
     uploadMaxBytes: int(env, 'UPLOAD_MAX_BYTES', 5 * 1024 * 1024),
     logLevel: env.LOG_LEVEL || 'info',
     webDir: path.resolve(env.GOVSHARE_WEB_DIR || 'web/dist'),
