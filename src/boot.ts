@@ -6,6 +6,7 @@ import { migrate, openDatabase } from './db/index.js';
 import { getProfile } from './profiles/index.js';
 import { memoryCounters, redisCounters } from './security/counters.js';
 import { loadPlatformSecret } from './security/secret.js';
+import { keyedHash } from './shared/secrets.js';
 
 /** Opens the database, runs migrations and assembles the context every service receives. */
 export async function openContext(config: Config): Promise<AppContext> {
@@ -26,7 +27,11 @@ export async function openContext(config: Config): Promise<AppContext> {
     profile,
     calendar: createCalendar(),
     redis,
-    counters: redis ? redisCounters(redis) : memoryCounters(),
+    // one installation's counters: nodes sharing a database share the secret, so the prefix; another database
+    // on the same Redis (a test, a second city) counts apart
+    counters: redis
+      ? redisCounters(redis, `gs:c:${keyedHash(secret, 'counters').slice(0, 16)}:`)
+      : memoryCounters(),
     secret,
   };
 }

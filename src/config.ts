@@ -10,8 +10,11 @@ export interface Config {
   dataDir: string;
   /** Regulation profile id, see src/profiles. */
   profile: string;
-  /** `auto` loads the demo city into an empty database; `off` never does. */
-  demo: 'auto' | 'off';
+  /**
+   * `auto` loads the demo city into an empty embedded PGlite database only (never into a server database);
+   * `on` loads it into any empty database; `off` never does and hides the demo logins.
+   */
+  demo: 'auto' | 'on' | 'off';
   demoPopulationRows: number;
   demoEntityRows: number;
   /** Optional Redis for state shared by several nodes (login rate limits). */
@@ -31,6 +34,23 @@ export interface Config {
   /** Largest CSV upload in bytes. */
   uploadMaxBytes: number;
   loginRateLimitPerMinute: number;
+  /** Consecutive failed sign-ins that lock an account (0 = never lock). */
+  loginLockThreshold: number;
+  /** First lock duration; each further lock doubles it, up to `loginLockMaxSeconds`. */
+  loginLockBaseSeconds: number;
+  loginLockMaxSeconds: number;
+  /** Failed sign-ins one client IP may make across all usernames per window (password spraying); 0 = no limit. */
+  loginIpFailureLimit: number;
+  /** Failed sign-ins platform-wide per window; 0 = no limit. */
+  loginGlobalFailureLimit: number;
+  loginFailureWindowSeconds: number;
+  /** First platform administrator created at a production start with no admin yet (never logged). */
+  adminPassword: string | null;
+  adminUsername: string;
+  /** The authority org created with the first administrator on a database without one. */
+  authorityName: string;
+  jurisdictionCode: string;
+  jurisdictionName: string;
   logLevel: string;
   /** Built web console; served at / when present. */
   webDir: string;
@@ -100,8 +120,9 @@ function proxies(env: NodeJS.ProcessEnv, name: string): string[] {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const demo = env.DEMO ?? 'auto';
-  if (demo !== 'auto' && demo !== 'off') throw new Error(`DEMO must be "auto" or "off", got "${demo}"`);
+  const demo = env.DEMO || 'auto';
+  if (demo !== 'auto' && demo !== 'on' && demo !== 'off')
+    throw new Error(`DEMO must be "auto", "on" or "off", got "${demo}"`);
   return {
     port: int(env, 'PORT', 8080),
     host: env.HOST || '0.0.0.0',
@@ -121,6 +142,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jsonBodyLimit: int(env, 'JSON_BODY_LIMIT', 1024 * 1024),
     uploadMaxBytes: int(env, 'UPLOAD_MAX_BYTES', 5 * 1024 * 1024),
     loginRateLimitPerMinute: int(env, 'LOGIN_RATE_LIMIT', 10),
+    loginLockThreshold: int(env, 'LOGIN_LOCK_THRESHOLD', 5),
+    loginLockBaseSeconds: int(env, 'LOGIN_LOCK_BASE_SECONDS', 60),
+    loginLockMaxSeconds: int(env, 'LOGIN_LOCK_MAX_SECONDS', 3600),
+    loginIpFailureLimit: int(env, 'LOGIN_IP_FAILURE_LIMIT', 50),
+    loginGlobalFailureLimit: int(env, 'LOGIN_GLOBAL_FAILURE_LIMIT', 1000),
+    loginFailureWindowSeconds: int(env, 'LOGIN_FAILURE_WINDOW_SECONDS', 900),
+    adminPassword: env.GOVSHARE_ADMIN_PASSWORD || null,
+    adminUsername: env.GOVSHARE_ADMIN_USERNAME || 'admin',
+    authorityName: env.GOVSHARE_AUTHORITY_NAME || '政务服务数据管理局',
+    jurisdictionCode: env.GOVSHARE_JURISDICTION_CODE || '000000',
+    jurisdictionName: env.GOVSHARE_JURISDICTION_NAME || '本级行政区',
     logLevel: env.LOG_LEVEL || 'info',
     webDir: path.resolve(env.GOVSHARE_WEB_DIR || 'web/dist'),
     secret: secret(env),

@@ -2,6 +2,7 @@ import { closeContext, isEmpty, openContext } from './boot.js';
 import { loadConfig } from './config.js';
 import { loadDemoCity } from './demo/load.js';
 import { buildApp } from './http/app.js';
+import { bootstrapPlatform, demoWanted } from './orgs/bootstrap.js';
 
 const t0 = Date.now();
 const config = loadConfig();
@@ -13,7 +14,8 @@ let ctx = await openContext(config).catch((e: Error) => {
 const where = ctx.database.kind === 'pglite' ? `PGlite at ${config.dataDir}` : 'PostgreSQL server';
 console.log(`govshare: database ready (${where}), profile ${ctx.profile.id} — ${ctx.profile.nameZh}`);
 
-if (config.demo === 'auto' && (await isEmpty(ctx))) {
+// DEMO=auto loads the demo city only into the embedded PGlite default; a server database needs DEMO=on.
+if (demoWanted(config, ctx.database.kind) && (await isEmpty(ctx))) {
   console.log('govshare: empty database, loading the demo city…');
   const demo = await loadDemoCity(ctx, {
     populationRows: config.demoPopulationRows,
@@ -33,6 +35,31 @@ if (config.demo === 'auto' && (await isEmpty(ctx))) {
     await closeContext(ctx);
     ctx = await openContext(config);
   }
+}
+
+// No administrator yet (a production start): create it from GOVSHARE_ADMIN_PASSWORD, or print a one-time setup link.
+try {
+  const boot = await bootstrapPlatform(ctx);
+  if (boot.kind === 'adminCreated')
+    console.log(
+      `govshare: created the platform administrator "${boot.username}" from GOVSHARE_ADMIN_PASSWORD`,
+    );
+  if (boot.kind === 'setupLink') {
+    const origin = `http://localhost:${config.port}`;
+    console.log(
+      `\ngovshare: no platform administrator yet. One-time setup token (valid until ${boot.expiresAt.toISOString()};`,
+    );
+    console.log('  a restart issues a new one and the old one stops working):');
+    console.log(`  curl -X POST ${origin}${boot.path} -H 'content-type: application/json' \\`);
+    console.log(`    -d '{"token":"${boot.token}","username":"admin","password":"<12+ chars, 3 classes>"}'`);
+    console.log('  or set GOVSHARE_ADMIN_PASSWORD (12+ characters, three character classes) and restart.\n');
+  }
+} catch (e) {
+  const err = e as Error & { details?: { reason: string }[] };
+  console.error(
+    `govshare: ${err.message}${err.details ? `: ${err.details.map((d) => d.reason).join('; ')}` : ''}`,
+  );
+  process.exit(1);
 }
 
 const app = await buildApp(ctx, { logger: { level: config.logLevel }, redis: ctx.redis });

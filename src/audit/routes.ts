@@ -11,7 +11,8 @@ export async function auditRoutes(app: FastifyInstance, ctx: AppContext) {
     {
       schema: {
         tags: ['audit'],
-        summary: 'The audit trail (auditor, platform admin): every data call and every decision',
+        summary:
+          'The audit trail (auditor only, GB/T 39477 separation of duties): every data call and every decision, refusals included',
         querystring: {
           type: 'object',
           properties: {
@@ -33,8 +34,8 @@ export async function auditRoutes(app: FastifyInstance, ctx: AppContext) {
       },
     },
     async (req) => {
-      // DG Art 28/33, GB/T 39477: audit is read by the separated auditor role
-      requireRole(req, 'auditor', 'platform_admin');
+      // DG Art 28/33, GB/T 39477: audit is read by the separated auditor role, not by the administrator it audits
+      requireRole(req, 'auditor');
       const { targetKey, ...f } = req.query as AuditFilter & { targetKey?: string };
       if (targetKey) {
         // keys are stored as the data API normalised them: ID numbers and credit codes upper-case

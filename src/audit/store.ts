@@ -65,7 +65,9 @@ export async function listAudit(db: Db, f: AuditFilter) {
     .leftJoin('app_user as u', 'u.id', 'a.actor_user_id')
     .leftJoin('org as o', 'o.id', 'a.actor_org_id')
     .leftJoin('app as p', 'p.id', 'a.app_id')
-    .leftJoin('resource as r', 'r.id', 'a.resource_id');
+    .leftJoin('resource as r', 'r.id', 'a.resource_id')
+    // a refused request repeated within its minute is one row here; the tally holds how often it happened
+    .leftJoin('audit_refusal_tally as t', 't.audit_id', 'a.id');
   if (f.action) q = q.where('a.action', '=', f.action);
   if (f.resourceId) q = q.where('a.resource_id', '=', f.resourceId);
   if (f.appId) q = q.where('a.app_id', '=', f.appId);
@@ -99,6 +101,7 @@ export async function listAudit(db: Db, f: AuditFilter) {
       'a.fields',
       'a.client_ip',
       'a.detail',
+      't.count as repeat_count',
     ])
     .orderBy('a.id', 'desc')
     .limit(f.pageSize)
@@ -126,6 +129,8 @@ export async function listAudit(db: Db, f: AuditFilter) {
       fields: r.fields,
       clientIp: r.client_ip,
       detail: r.detail,
+      /** how many identical refusals (same minute, caller, address, route, code) this row stands for */
+      repeatCount: r.repeat_count ?? 1,
     })),
   };
 }

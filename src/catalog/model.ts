@@ -38,6 +38,85 @@ export interface FieldDef {
   validator?: Validator | null;
 }
 
+/**
+ * A field as a department submits it: the flags and masking may be omitted and are then derived (normaliseField).
+ */
+export type FieldInput = Omit<FieldDef, 'required' | 'isKey' | 'personal' | 'sensitive' | 'masking'> & {
+  required?: boolean;
+  isKey?: boolean;
+  personal?: boolean;
+  sensitive?: boolean;
+  masking?: Masking;
+};
+
+/*
+ * GB/T 35273 §3.2 / PIPL Art 28 and 51: a citizen ID number or a mobile phone number is personal information, and a
+ * unified social credit code identifies an entity. The validator says what a field holds, so it decides the flags
+ * and the masking: a department cannot register such a field as plain text the data API then serves in clear.
+ */
+export const VALIDATOR_IMPLIES: Record<
+  Validator,
+  { personal: boolean; sensitive: boolean; masking: Masking }
+> = {
+  idNumber: { personal: true, sensitive: false, masking: 'idNumber' },
+  mobilePhone: { personal: true, sensitive: false, masking: 'phone' },
+  creditCode: { personal: false, sensitive: true, masking: 'creditCode' },
+};
+
+/** Derives the flags and masking a field must carry; returns the field as stored and the violations. */
+export function normaliseField(f: FieldInput, i: number): { field: FieldDef; errors: ErrorDetail[] } {
+  const errors: ErrorDetail[] = [];
+  const implied = f.validator ? VALIDATOR_IMPLIES[f.validator] : undefined;
+  if (implied) {
+    const later = 'a grant carrying a right to clear values is a separate, later feature';
+    if (f.masking === 'none')
+      errors.push({
+        field: `fields[${i}].masking`,
+        reason: `a field validated as ${f.validator} is always masked (${implied.masking}); masking "none" is refused (${later})`,
+        reasonZh: `校验规则为 ${f.validator} 的字段必须脱敏（${implied.masking}），不得设为不脱敏（明文授权将另行支持）`,
+      });
+    if (implied.personal && f.personal === false)
+      errors.push({
+        field: `fields[${i}].personal`,
+        reason: `a field validated as ${f.validator} is personal information (GB/T 35273)`,
+        reasonZh: `校验规则为 ${f.validator} 的字段属于个人信息（GB/T 35273）`,
+      });
+    if (implied.sensitive && f.sensitive === false)
+      errors.push({
+        field: `fields[${i}].sensitive`,
+        reason: `a field validated as ${f.validator} is sensitive`,
+        reasonZh: `校验规则为 ${f.validator} 的字段属于敏感信息`,
+      });
+  }
+  const personal = (f.personal ?? false) || (implied?.personal ?? false);
+  const sensitive = (f.sensitive ?? false) || (implied?.sensitive ?? false);
+  let masking: Masking = f.masking ?? implied?.masking ?? 'none';
+  // a personal or sensitive field is never served in clear
+  if (masking === 'none' && (personal || sensitive)) masking = implied?.masking ?? 'partial';
+  return {
+    field: {
+      ...f,
+      required: f.required ?? false,
+      isKey: f.isKey ?? false,
+      personal,
+      sensitive,
+      masking,
+      validator: f.validator ?? null,
+    },
+    errors,
+  };
+}
+
+export type NormalisedResourceInput = Omit<ResourceInput, 'fields'> & { fields: FieldDef[] };
+
+export function normaliseResourceInput(input: ResourceInput): {
+  input: NormalisedResourceInput;
+  errors: ErrorDetail[];
+} {
+  const out = input.fields.map((f, i) => normaliseField(f, i));
+  return { input: { ...input, fields: out.map((o) => o.field) }, errors: out.flatMap((o) => o.errors) };
+}
+
 export interface ResourceInput {
   name: string;
   summary: string;
@@ -53,7 +132,7 @@ export interface ResourceInput {
   securityLevel: (typeof SECURITY_LEVELS)[number];
   keywords?: string[];
   sectionId?: number | null;
-  fields: FieldDef[];
+  fields: FieldInput[];
 }
 
 export const FIELD_CODE = /^[a-z][a-zA-Z0-9]{0,39}$/;
@@ -86,6 +165,7 @@ export function checkResourceInput(input: ResourceInput, profile: Profile): Erro
       reasonZh: '不予共享的资源不得开放（目录编制指南）',
     });
   }
+  errors.push(...normaliseResourceInput(input).errors);
   const codes = new Set<string>();
   input.fields.forEach((f, i) => {
     const at = `fields[${i}].code`;
@@ -146,7 +226,10 @@ export function columnName(ordinal: number): string {
   return `c${ordinal}`;
 }
 
-export function dataTableDdl(resourceId: number, fields: FieldDef[]): string {
+export function dataTableDdl(
+  resourceId: number,
+  fields: ReadonlyArray<Pick<FieldDef, 'code' | 'type'>>,
+): string {
   const cols = fields.map((f, i) => `${columnName(i + 1)} ${SQL_TYPES[f.type]}`).join(',\n  ');
   // _key is the distribution key for Citus; no foreign keys from data tables.
   // _seq pages the data API: a cursor must not reveal the (personal) record key.

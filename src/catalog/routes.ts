@@ -32,9 +32,17 @@ const fieldSchema = {
     length: { type: ['integer', 'null'], minimum: 1 },
     required: { type: 'boolean', default: false },
     isKey: { type: 'boolean', default: false },
-    personal: { type: 'boolean', default: false, description: '个人信息: masked on every output' },
-    sensitive: { type: 'boolean', default: false },
-    masking: { type: 'string', enum: MASKINGS, default: 'none' },
+    // no defaults for the three below: an omitted value is derived from the validator (catalog/model normaliseField)
+    personal: {
+      type: 'boolean',
+      description: '个人信息: masked on every output; implied by idNumber/mobilePhone',
+    },
+    sensitive: { type: 'boolean', description: 'implied by creditCode' },
+    masking: {
+      type: 'string',
+      enum: MASKINGS,
+      description: 'derived when omitted; never "none" for personal, sensitive or validated fields',
+    },
     validator: { type: ['string', 'null'], enum: [...VALIDATORS, null] },
   },
   required: ['code', 'name', 'type'],

@@ -12,6 +12,7 @@ import {
   checkResourceInput,
   dataTableDdl,
   dataTableName,
+  normaliseResourceInput,
   type ResourceInput,
   seesAllSectionEntries,
 } from './model.js';
@@ -52,12 +53,17 @@ export async function getResource(ctx: AppContext, actor: Actor, id: number) {
   };
 }
 
-/** Inserts the catalog entry, its fields and its data table. DDL is transactional in PostgreSQL: a failure leaves none of them. */
+/**
+ * Inserts the catalog entry, its fields and its data table. DDL is transactional in PostgreSQL: a failure leaves none of
+ * them. Every registration (the console's and the demo loader's) passes here, so the flags a validator implies always apply.
+ */
 export async function createResourceWithTable(
   trx: Tx,
-  input: ResourceInput,
+  raw: ResourceInput,
   meta: { code: string; providerOrgId: number; createdBy: number | null },
 ): Promise<number> {
+  const { input, errors } = normaliseResourceInput(raw);
+  if (errors.length) throw new AppError('VALIDATION_FAILED', errors);
   const id = await store.insertResource(trx, input, meta);
   await sql.raw(dataTableDdl(id, input.fields)).execute(trx);
   await trx

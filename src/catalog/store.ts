@@ -1,6 +1,6 @@
 import { type SelectQueryBuilder, sql } from 'kysely';
 import type { DB, Db, Tx } from '../db/index.js';
-import { columnName, type FieldDef, type ResourceInput } from './model.js';
+import { columnName, type FieldDef, type NormalisedResourceInput } from './model.js';
 
 const RESOURCE_COLUMNS = [
   'r.id',
@@ -154,7 +154,7 @@ export async function nextResourceCode(trx: Tx, providerOrgId: number, orgCode: 
 
 export async function insertResource(
   trx: Tx,
-  input: ResourceInput,
+  input: NormalisedResourceInput,
   meta: { code: string; providerOrgId: number; createdBy: number | null },
 ): Promise<number> {
   const { id } = await trx

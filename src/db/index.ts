@@ -6,6 +6,7 @@ import pg from 'pg';
 import * as m001 from './migrations/001_foundation.js';
 import * as m002 from './migrations/002_holiday_year.js';
 import * as m003 from './migrations/003_data_api_guards.js';
+import * as m004 from './migrations/004_accounts_hardening.js';
 import { Lock, PGliteDialect, pgliteQuery } from './pglite-dialect.js';
 import type { DB } from './schema.js';
 
@@ -136,6 +137,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '001_foundation': m001,
   '002_holiday_year': m002,
   '003_data_api_guards': m003,
+  '004_accounts_hardening': m004,
 };
 
 export async function migrate(db: Db): Promise<void> {

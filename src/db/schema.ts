@@ -38,6 +38,28 @@ export interface UserTable {
   password_hash: string;
   disabled: Generated<boolean>;
   created_at: Generated<Date>;
+  failed_logins: Generated<number>;
+  lock_count: Generated<number>;
+  locked_until: Date | null;
+}
+
+export interface LoginFailureTable {
+  bucket: Date;
+  scope: 'ip' | 'all';
+  key: string;
+  count: Generated<number>;
+}
+
+export interface AuditRefusalTallyTable {
+  bucket: Date;
+  principal: string;
+  client_ip: string;
+  method: string;
+  route: string;
+  code: string;
+  count: Generated<number>;
+  audit_id: number | null;
+  last_at: Generated<Date>;
 }
 
 export interface SessionTable {
@@ -224,6 +246,8 @@ export interface NotificationTable {
 
 export interface DB {
   notification: NotificationTable;
+  login_failure: LoginFailureTable;
+  audit_refusal_tally: AuditRefusalTallyTable;
   holiday_year: HolidayYearTable;
   platform_state: PlatformStateTable;
   jurisdiction: JurisdictionTable;

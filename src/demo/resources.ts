@@ -66,8 +66,9 @@ function personName(code: string, name: string, extra: Partial<DemoField> = {}):
   return text(code, name, 50, { personal: true, masking: 'name', ...extra });
 }
 
+// A credit code identifies an entity: flagged sensitive and masked (catalog/model VALIDATOR_IMPLIES).
 function creditCode(code: string, name: string, extra: Partial<DemoField> = {}): DemoField {
-  return text(code, name, 18, { validator: 'creditCode', ...extra });
+  return text(code, name, 18, { validator: 'creditCode', sensitive: true, masking: 'creditCode', ...extra });
 }
 
 const KEY = { isKey: true, required: true } as const;

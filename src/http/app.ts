@@ -12,6 +12,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import type { Redis } from 'ioredis';
+import { recordHttpRefusal } from '../audit/refusals.js';
 import { auditRoutes } from '../audit/routes.js';
 import { calendarRoutes } from '../calendar/routes.js';
 import { catalogRoutes } from '../catalog/routes.js';
@@ -157,9 +158,12 @@ export function toAppError(err: unknown, req: FastifyRequest, ctx: AppContext): 
 }
 
 export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promise<FastifyInstance> {
-  const sendError = (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
+  const sendError = async (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
     const e = toAppError(err, req, ctx);
     if (e.code === 'DATABASE_UNAVAILABLE') reply.header('Retry-After', '5');
+    // Every refusal is audited (bounded, aggregated) before its answer goes out, unless the use case that refused
+    // already wrote its own deny record; this call never throws.
+    if (!e.audited) await recordHttpRefusal(ctx, req, e.code, HTTP_STATUS[e.code]);
     return reply.code(HTTP_STATUS[e.code]).send(e.toJSON());
   };
   const app = Fastify({
@@ -171,7 +175,7 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
     // errors Fastify raises before routing (bad percent-encoding, a too-long parameter) in our error shape
     frameworkErrors: (err, req, reply) => {
       pinClientIp(req);
-      sendError(err, req, reply);
+      void sendError(err, req, reply);
     },
     ajv: {
       customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true },

@@ -27,6 +27,9 @@ export interface ParsedBatch {
   errorCount: number;
 }
 
+/** Hard cap on one cell when the field sets no length (a 10 MB cell would otherwise reach regexes and the database). */
+export const MAX_CELL_CHARS = 10_000;
+
 /** At most this many row errors are returned; the count is always exact. */
 export const MAX_REPORTED_ERRORS = 1000;
 
@@ -50,6 +53,13 @@ type Problem = { reason: string; reasonZh: string };
 const problem = (reason: string, reasonZh: string): Problem => ({ reason, reasonZh });
 
 export function normaliseValue(f: FieldDef, raw: string): { value: string | null } | Problem {
+  // cheap guard before trimming and regexes; a declared length is checked exactly (in characters) below
+  const declared = f.type === 'string' && f.length ? f.length : null;
+  if (raw.length > Math.max(MAX_CELL_CHARS, (declared ?? 0) * 2))
+    return problem(
+      `longer than ${declared ?? MAX_CELL_CHARS} characters`,
+      `超过 ${declared ?? MAX_CELL_CHARS} 个字符`,
+    );
   const s = raw.trim();
   if (s === '')
     return f.required || f.isKey ? problem('required value is empty', '必填项为空') : { value: null };

@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { requireActor } from '../http/auth.js';
 import { idParams } from '../http/schemas.js';
-import { decodeCsv } from './model.js';
 import * as service from './service.js';
 
 export async function ingestRoutes(app: FastifyInstance, ctx: AppContext) {
@@ -20,8 +19,8 @@ export async function ingestRoutes(app: FastifyInstance, ctx: AppContext) {
       bodyLimit: ctx.config.uploadMaxBytes,
     },
     async (req) => {
-      const body = Buffer.isBuffer(req.body) ? decodeCsv(req.body).text : '';
-      return service.ingestCsv(ctx, requireActor(req), (req.params as { id: number }).id, body, {
+      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      return service.ingestCsvUpload(ctx, requireActor(req), (req.params as { id: number }).id, body, {
         filename: (req.query as { filename?: string }).filename ?? null,
       });
     },

@@ -6,7 +6,7 @@ import * as catalogStore from '../catalog/store.js';
 import type { Actor, AppContext } from '../context.js';
 import { inTx } from '../db/index.js';
 import { AppError, type ErrorDetail } from '../shared/errors.js';
-import { MAX_REPORTED_ERRORS, mapHeader, validateRows } from './model.js';
+import { decodeCsv, MAX_REPORTED_ERRORS, mapHeader, validateRows } from './model.js';
 import { countRows, upsertRows } from './store.js';
 
 export interface IngestResult {
@@ -42,6 +42,35 @@ function parseCsv(text: string): { records: string[][]; errors: ErrorDetail[] } 
 }
 
 /**
+ * The synchronous upload is parsed and validated in the request: a file over `uploadMaxBytes` (UPLOAD_MAX_BYTES) would
+ * hold the event loop for seconds, so it is refused before any parsing (larger loads go through bulk import).
+ */
+function checkUploadSize(ctx: AppContext, bytes: number) {
+  const max = ctx.config.uploadMaxBytes;
+  if (bytes > max) {
+    const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+    throw new AppError('UPLOAD_TOO_LARGE', [
+      {
+        reason: `the file is ${mib(bytes)}, the synchronous upload limit is ${mib(max)}: split it into smaller files`,
+        reasonZh: `文件大小 ${mib(bytes)}，超过在线上传上限 ${mib(max)}，请拆分为多个较小的文件`,
+      },
+    ]);
+  }
+}
+
+/** An uploaded file as received: size-checked, then decoded (UTF-8 or GB18030) and ingested. */
+export async function ingestCsvUpload(
+  ctx: AppContext,
+  actor: Actor,
+  resourceId: number,
+  bytes: Uint8Array,
+  opts: { filename?: string | null } = {},
+): Promise<IngestResult> {
+  checkUploadSize(ctx, bytes.byteLength);
+  return ingestCsv(ctx, actor, resourceId, decodeCsv(bytes).text, { ...opts, source: 'upload' });
+}
+
+/**
  * Validates a whole CSV batch and writes it in one transaction: either every row lands or none does.
  * A rejected batch is recorded (ingest_batch status 'rejected' + audit) but the resource's data is untouched.
  */
@@ -52,6 +81,7 @@ export async function ingestCsv(
   text: string,
   opts: { filename?: string | null; source?: 'upload' | 'demo' | 'api' } = {},
 ): Promise<IngestResult> {
+  checkUploadSize(ctx, Buffer.byteLength(text, 'utf8'));
   const resource = await loadVisibleResource(ctx, actor, resourceId);
   if (!canLoadData(actor, { providerOrgId: resource.provider_org_id })) {
     throw new AppError('FORBIDDEN', [
@@ -143,7 +173,7 @@ export async function ingestRecords(
     throw new AppError('CSV_INVALID', errors.slice(0, MAX_REPORTED_ERRORS), {
       zh: `数据文件校验未通过（${errorCount} 处错误），未写入任何数据`,
       en: `The data file failed validation (${errorCount} errors); nothing was written`,
-    });
+    }).alreadyAudited();
   }
   return inTx(ctx.db, async (trx) => {
     const { id: batchId } = await trx

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { clearSessionCookie, requireActor, SESSION_COOKIE, setSessionCookie } from '../http/auth.js';
 import { idParams } from '../http/schemas.js';
+import { completeSetup } from './bootstrap.js';
 import * as service from './service.js';
 import * as store from './store.js';
 
@@ -38,6 +39,45 @@ export async function orgRoutes(app: FastifyInstance, ctx: AppContext) {
       const { token, expires, userId } = await service.login(ctx, username, password, req.ip);
       setSessionCookie(ctx, reply, token, expires);
       return service.me(ctx, userId);
+    },
+  );
+
+  app.post(
+    '/api/setup/admin',
+    {
+      schema: {
+        tags: ['auth'],
+        summary:
+          'First start without an administrator: create the platform admin with the one-time setup token printed at start (works once, then SETUP_INVALID)',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            token: { type: 'string', minLength: 1, maxLength: 200 },
+            username: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_.-]{2,63}$' },
+            password: { type: 'string', minLength: 1, maxLength: 256 },
+            displayName: { type: 'string', minLength: 1, maxLength: 100 },
+          },
+          required: ['token', 'username', 'password'],
+        },
+      },
+      config: {
+        public: true,
+        rateLimit: {
+          max: 10,
+          timeWindow: '1 minute',
+          keyGenerator: (req: { ip: string }) => `setup|${req.ip}`,
+        },
+      },
+    },
+    async (req, reply) => {
+      const created = await completeSetup(
+        ctx,
+        req.body as { token: string; username: string; password: string; displayName?: string },
+        req.ip,
+      );
+      reply.code(201);
+      return created;
     },
   );
 

@@ -1,4 +1,5 @@
 import { hash, verify } from '@node-rs/argon2';
+import { sql } from 'kysely';
 import { appendAudit } from '../audit/store.js';
 import type { Actor, AppContext } from '../context.js';
 import { inTx } from '../db/index.js';
@@ -14,21 +15,117 @@ export function hashPassword(password: string): Promise<string> {
   return hash(password);
 }
 
+/** Start of the fixed window the failure counters of `now` fall in. */
+function failureBucket(ctx: AppContext, now = Date.now()): Date {
+  const w = Math.max(ctx.config.loginFailureWindowSeconds, 1) * 1000;
+  return new Date(Math.floor(now / w) * w);
+}
+
+const boundedIp = (ip: string) => (ip || 'unknown').slice(0, 64);
+
+/**
+ * Password spraying (one password over many accounts) never trips a per-account lock: failed sign-ins are also
+ * counted per client IP across usernames and platform-wide, in the database so every node sees the same counts.
+ */
+async function checkFailureBudget(ctx: AppContext, clientIp: string) {
+  const { loginIpFailureLimit: ipLimit, loginGlobalFailureLimit: allLimit } = ctx.config;
+  if (!ipLimit && !allLimit) return;
+  const rows = await ctx.db
+    .selectFrom('login_failure')
+    .select(['scope', 'count'])
+    .where('bucket', '=', failureBucket(ctx))
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('scope', '=', 'ip'), eb('key', '=', boundedIp(clientIp))]),
+        eb.and([eb('scope', '=', 'all'), eb('key', '=', '')]),
+      ]),
+    )
+    .execute();
+  const count = (scope: string) => rows.find((r) => r.scope === scope)?.count ?? 0;
+  const ipOver = ipLimit > 0 && count('ip') >= ipLimit;
+  const allOver = allLimit > 0 && count('all') >= allLimit;
+  if (ipOver || allOver) {
+    const retry = new Date(failureBucket(ctx).getTime() + ctx.config.loginFailureWindowSeconds * 1000);
+    throw new AppError('RATE_LIMITED', [
+      {
+        reason: `too many failed sign-ins ${ipOver ? 'from this address' : 'on the platform'}; retry after ${retry.toISOString()}`,
+        reasonZh: `${ipOver ? '该地址' : '全平台'}登录失败次数过多，请于 ${retry.toISOString()} 后重试`,
+      },
+    ]);
+  }
+}
+
+/** Counts one failed sign-in: the account's consecutive failures (locking it at the threshold), the IP and the platform. */
+async function recordFailure(ctx: AppContext, userId: number | null, clientIp: string): Promise<Date | null> {
+  const bucket = failureBucket(ctx);
+  let lockedUntil: Date | null = null;
+  await inTx(ctx.db, async (trx) => {
+    for (const [scope, key] of [
+      ['ip', boundedIp(clientIp)],
+      ['all', ''],
+    ] as const) {
+      const r = await trx
+        .insertInto('login_failure')
+        .values({ bucket, scope, key, count: 1 })
+        .onConflict((oc) =>
+          oc.columns(['bucket', 'scope', 'key']).doUpdateSet({ count: sql`login_failure.count + 1` }),
+        )
+        .returning('count')
+        .executeTakeFirstOrThrow();
+      // the first failure of a window clears windows that can no longer matter
+      if (scope === 'all' && r.count === 1)
+        await trx.deleteFrom('login_failure').where('bucket', '<', bucket).execute();
+    }
+    const { loginLockThreshold: n, loginLockBaseSeconds: base, loginLockMaxSeconds: cap } = ctx.config;
+    if (userId !== null && n > 0) {
+      // One statement, so concurrent failures on several nodes cannot lose a count. Every right-hand side reads the
+      // old row: at the threshold the account locks for base·2^lock_count seconds (capped) and the count restarts.
+      const row = await sql<{ locked_until: Date | null }>`
+        UPDATE app_user SET
+          failed_logins = CASE WHEN failed_logins + 1 >= ${n} THEN 0 ELSE failed_logins + 1 END,
+          lock_count = CASE WHEN failed_logins + 1 >= ${n} THEN lock_count + 1 ELSE lock_count END,
+          locked_until = CASE WHEN failed_logins + 1 >= ${n}
+            THEN now() + make_interval(secs => LEAST(${base}::float8 * power(2, LEAST(lock_count, 30)), ${cap}::float8))
+            ELSE locked_until END
+        WHERE id = ${userId}
+        RETURNING locked_until`.execute(trx);
+      const until = row.rows[0]?.locked_until;
+      lockedUntil = until && new Date(until).getTime() > Date.now() ? new Date(until) : null;
+    }
+  });
+  return lockedUntil;
+}
+
+function lockedError(until: Date): AppError {
+  return new AppError('ACCOUNT_LOCKED', [
+    {
+      field: 'username',
+      reason: `locked after repeated failed sign-ins until ${until.toISOString()}`,
+      reasonZh: `因多次登录失败，账号锁定至 ${until.toISOString()}`,
+    },
+  ]);
+}
+
 export async function login(ctx: AppContext, username: string, password: string, clientIp: string) {
+  await checkFailureBudget(ctx, clientIp);
   const user = await store.findUserForLogin(ctx.db, username);
   dummyHash ??= hash('govshare-dummy-password');
+  // A locked account is refused even with the right password; the password is not even checked. The refusal is
+  // audited (aggregated per minute) by the HTTP error handler, so hammering a locked account cannot flood the log.
+  if (user?.locked_until && user.locked_until.getTime() > Date.now()) throw lockedError(user.locked_until);
   let ok = false;
   if (user && !user.disabled) ok = await verify(user.password_hash, password);
   else await verify(await dummyHash, password);
   if (!user || !ok) {
+    const lockedUntil = await recordFailure(ctx, user?.id ?? null, clientIp);
     await appendAudit(ctx.db, {
       action: 'auth.login',
       decision: 'deny',
       actorUserId: user?.id ?? null,
-      clientIp,
-      detail: { username },
+      clientIp: boundedIp(clientIp),
+      detail: { username: username.slice(0, 64), ...(lockedUntil ? { lockedUntil } : {}) },
     });
-    throw new AppError('LOGIN_FAILED');
+    throw new AppError('LOGIN_FAILED').alreadyAudited();
   }
   const token = newSecret();
   const expires = new Date(Date.now() + ctx.config.sessionTtlHours * 3600_000);
@@ -40,6 +137,11 @@ export async function login(ctx: AppContext, username: string, password: string,
       .where('expires_at', '<=', new Date())
       .execute();
     await store.insertSession(trx, sha256Hex(token), user.id, expires);
+    await trx
+      .updateTable('app_user')
+      .set({ failed_logins: 0, lock_count: 0, locked_until: null })
+      .where('id', '=', user.id)
+      .execute();
     await appendAudit(trx, {
       action: 'auth.login',
       decision: 'allow',
@@ -114,11 +216,14 @@ export async function revokeApp(ctx: AppContext, actor: Actor, appId: number) {
     const app = await store.getApp(trx, appId);
     if (!app) throw new AppError('NOT_FOUND', [{ field: 'id', reason: `app ${appId} not found` }]);
     if (!canManageApp(actor, app.org_id)) throw new AppError('FORBIDDEN');
-    await trx
+    // Idempotent: a second revoke keeps the first revokedAt and writes no second audit record.
+    const changed = await trx
       .updateTable('app')
       .set({ status: 'revoked', revoked_at: new Date() })
       .where('id', '=', appId)
-      .execute();
+      .where('status', '<>', 'revoked')
+      .executeTakeFirst();
+    if (Number(changed.numUpdatedRows) === 0) return store.appView((await store.getApp(trx, appId))!);
     await appendAudit(trx, {
       action: 'app.revoke',
       decision: 'allow',

@@ -3,7 +3,7 @@ import type { Db, Tx } from '../db/index.js';
 export async function findUserForLogin(db: Db, username: string) {
   return db
     .selectFrom('app_user')
-    .select(['id', 'username', 'password_hash', 'disabled', 'org_id'])
+    .select(['id', 'username', 'password_hash', 'disabled', 'org_id', 'locked_until'])
     .where('username', '=', username)
     .executeTakeFirst();
 }

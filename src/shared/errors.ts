@@ -51,7 +51,6 @@ export const ERRORS = {
     en: 'The app is suspended after anomalous access; contact the provider or the auditor',
   },
   QUOTA_EXCEEDED: { zh: '已超出授权的调用配额', en: "The grant's call quota is used up" },
-  ROW_LIMIT_EXCEEDED: { zh: '单次请求的记录数超过授权上限', en: 'More rows per call than the grant allows' },
   DATABASE_UNAVAILABLE: {
     zh: '数据库暂时不可用，请稍后重试',
     en: 'The database is temporarily unavailable; try again shortly',

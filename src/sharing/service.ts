@@ -465,11 +465,17 @@ export async function revokeGrant(ctx: AppContext, actor: Actor, id: number) {
     const g = await store.grantQuery(trx).where('g.id', '=', id).executeTakeFirst();
     if (!g) throw new AppError('NOT_FOUND', [{ field: 'id', reason: `grant ${id} not found` }]);
     if (!canRevokeGrant(actor, g.provider_org_id)) throw new AppError('FORBIDDEN');
-    await trx
+    // Idempotent: revoking a revoked grant changes nothing, keeps the first revokedAt and writes no second record.
+    // The conditional UPDATE decides, so two concurrent revokes cannot both count.
+    const changed = await trx
       .updateTable('share_grant')
       .set({ status: 'revoked', revoked_at: new Date() })
       .where('id', '=', id)
-      .execute();
+      .where('status', '<>', 'revoked')
+      .executeTakeFirst();
+    const fresh = async () =>
+      store.grantView((await store.grantQuery(trx).where('g.id', '=', id).executeTakeFirst())!);
+    if (Number(changed.numUpdatedRows) === 0) return fresh();
     await appendAudit(trx, {
       action: 'share.revoke',
       decision: 'allow',
@@ -482,6 +488,6 @@ export async function revokeGrant(ctx: AppContext, actor: Actor, id: number) {
       targetId: id,
       clientIp: actor.clientIp,
     });
-    return store.grantView((await store.grantQuery(trx).where('g.id', '=', id).executeTakeFirst())!);
+    return fresh();
   });
 }

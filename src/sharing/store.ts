@@ -116,10 +116,27 @@ export function grantQuery(db: Db | Tx) {
       'g.valid_until',
       'g.status',
       'g.revoked_at',
+      'a.status as app_status',
     ]);
 }
 
 export type GrantRow = NonNullable<Awaited<ReturnType<ReturnType<typeof grantQuery>['executeTakeFirst']>>>;
+
+/**
+ * The state a grant is really in, which the data API enforces: revoked, its app revoked, or past its end date all
+ * stop calls even though the stored status still says 'active'.
+ */
+export type GrantState = 'active' | 'expired' | 'revoked' | 'appRevoked';
+
+export function grantState(
+  g: { status: string; app_status: string; valid_until: Date | string },
+  now = new Date(),
+): GrantState {
+  if (g.status === 'revoked') return 'revoked';
+  if (g.app_status === 'revoked') return 'appRevoked';
+  if (new Date(g.valid_until).getTime() <= now.getTime()) return 'expired';
+  return 'active';
+}
 
 export function grantView(g: GrantRow) {
   return {
@@ -137,7 +154,9 @@ export function grantView(g: GrantRow) {
     purpose: g.purpose,
     validFrom: g.valid_from,
     validUntil: g.valid_until,
-    status: g.status,
+    /** effective state (active | expired | revoked | appRevoked); `recordStatus` is the stored one */
+    status: grantState(g),
+    recordStatus: g.status,
     revokedAt: g.revoked_at,
   };
 }

@@ -518,7 +518,8 @@ const steps = [
         .filter({ hasText: APP_NAME });
       await row.first().waitFor({ timeout: T.nav });
       const texts = await row.allInnerTexts();
-      const call = texts.find((t) => t.includes('允许') && /data\./.test(t));
+      // actions show as words, never codes (接口查询 = the data API's record/page reads)
+      const call = texts.find((t) => t.includes('允许') && t.includes('接口查询'));
       assert(
         call,
         `an allowed data.* entry for ${state.resourceCode} by ${APP_NAME}: ${JSON.stringify(texts)}`,
@@ -526,6 +527,23 @@ const steps = [
       console.log(`  audit: ${call.replace(/\s+/g, ' ').slice(0, 160)}`);
       await row.first().locator('.ant-table-row-expand-icon').click();
       await shot(page, 'audit');
+
+      // The log keeps record keys only as a keyed hash: the auditor finds a person's accesses by the full ID number,
+      // and sees it masked.
+      const person = people[7];
+      await box(page, 'audit-target-key').fill(person.idNumber);
+      await tid(page, 'audit-search').click();
+      const hit = table.locator('tr.ant-table-row').filter({ hasText: '数据记录' });
+      await hit.first().waitFor({ timeout: T.nav });
+      const hitText = await table.innerText();
+      assert(
+        hitText.includes(`${person.idNumber.slice(0, 3)}***********${person.idNumber.slice(-4)}`),
+        `the call on ${person.idNumber} is found and shown masked: ${hitText.slice(0, 300)}`,
+      );
+      assert(!hitText.includes(person.idNumber), 'the full ID number appears nowhere in the audit table');
+      await shot(page, 'audit-by-key');
+      await box(page, 'audit-target-key').fill('');
+      await tid(page, 'audit-search').click();
 
       // The console is zh-CN first and switchable to English; the choice survives a reload.
       await tid(page, 'lang-toggle').getByText('EN').click();
@@ -587,6 +605,76 @@ const steps = [
       assert(reg.includes('东府办〔2020〕54号'), `the regulation's document number is shown: ${reg}`);
       await tid(page, 'profile-direct').waitFor({ timeout: T.action });
       await shot(page, 'profile');
+    },
+  },
+  {
+    name: 'an app guessing ID numbers is suspended; the provider is alerted; the admin reinstates it',
+    async run(page, base) {
+      // ID numbers that are valid but not in the uploaded file: each lookup misses
+      const strangers = makePeople(90).slice(50);
+      let suspendedAfter = 0;
+      for (const p of strangers) {
+        const r = await fetch(`${base}/api/v1/data/${state.resourceCode}/records/${p.idNumber}`, {
+          headers: { 'x-api-key': state.apiKey },
+        });
+        suspendedAfter++;
+        if (r.status === 403) {
+          const body = await r.json();
+          assert(body.code === 'APP_SUSPENDED', `refused as suspended: ${JSON.stringify(body)}`);
+          break;
+        }
+        assert(r.status === 404, `a guessed key misses: ${r.status}`);
+      }
+      assert(suspendedAfter < strangers.length, `the app was suspended after ${suspendedAfter} guesses`);
+      console.log(`  suspended after ${suspendedAfter} guessed ID numbers`);
+
+      await logout(page);
+      await login(page, base, 'gaj_officer');
+      await page.waitForFunction(
+        () =>
+          /\d/.test(
+            document.querySelector('[data-testid="notification-badge"] .ant-badge-count')?.textContent ?? '',
+          ),
+        null,
+        { timeout: T.nav },
+      );
+      await tid(page, 'notification-bell').click();
+      const list = tid(page, 'notification-list');
+      await list.waitFor({ timeout: T.action });
+      const alert = await list.innerText();
+      assert(alert.includes('疑似枚举') && alert.includes(APP_NAME), `the provider is alerted: ${alert}`);
+      assert(alert.includes('严重'), `as critical: ${alert}`);
+      assert(!/security\.|appSuspended/.test(alert), `no codes in the alert: ${alert}`);
+      await shot(page, 'notification-suspended');
+      await page.keyboard.press('Escape');
+
+      await logout(page);
+      await login(page, base, 'admin');
+      await menu(page, 'apps');
+      const row = tid(page, 'apps-table').locator('tr.ant-table-row').filter({ hasText: APP_NAME }).first();
+      await row.waitFor({ timeout: T.nav });
+      assert(
+        (await row.innerText()).includes('已暂停'),
+        `the app shows as suspended: ${await row.innerText()}`,
+      );
+      await shot(page, 'app-suspended');
+      await row.getByRole('button', { name: '恢复启用' }).click();
+      await page.locator('.ant-popconfirm .ant-btn-primary').first().click();
+      await page.waitForFunction(
+        (name) =>
+          [...document.querySelectorAll('[data-testid="apps-table"] tr.ant-table-row')].some(
+            (tr) =>
+              tr.textContent.includes(name) &&
+              tr.textContent.includes('启用') &&
+              !tr.textContent.includes('已暂停'),
+          ),
+        APP_NAME,
+        { timeout: T.nav },
+      );
+      const ok = await fetch(`${base}/api/v1/data/${state.resourceCode}/records/${people[7].idNumber}`, {
+        headers: { 'x-api-key': state.apiKey },
+      });
+      assert(ok.status === 200, `the reinstated app reads again: ${ok.status}`);
     },
   },
 ];

@@ -82,10 +82,10 @@ describe('bad input is a coded 400 naming the field, never a 500', () => {
     );
   });
 
-  it('Input: a NUL in a data-API key is 400 VALIDATION_FAILED field key, before any SQL', async () => {
+  it('Input: a NUL in a data-API key is 400 VALIDATION_FAILED field key, before any SQL, and audited as refused', async () => {
     const before = await env.ctx.db
       .selectFrom('audit_log')
-      .select((e) => e.fn.countAll().as('n'))
+      .select((e) => e.fn.max('id').as('id'))
       .executeTakeFirstOrThrow();
     const res = await env.app.inject({
       url: '/api/v1/data/446000-GAJ-001/records/a%00b',
@@ -93,11 +93,19 @@ describe('bad input is a coded 400 naming the field, never a 500', () => {
     });
     // without the guard this would be API_KEY_INVALID from the key lookup
     expectInvalid(res, 'key');
-    const after = await env.ctx.db
+    // the only row written is the HTTP layer's refusal record: the key never reached the data statement
+    const rows = await env.ctx.db
       .selectFrom('audit_log')
-      .select((e) => e.fn.countAll().as('n'))
-      .executeTakeFirstOrThrow();
-    expect(Number(after.n)).toBe(Number(before.n));
+      .select(['action', 'decision', 'target_id', 'detail'])
+      .where('id', '>', Number(before.id ?? 0))
+      .execute();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      action: 'http.refused',
+      decision: 'deny',
+      target_id: null,
+      detail: { code: 'VALIDATION_FAILED', route: '/api/v1/data/:resourceCode/records/:key' },
+    });
   });
 
   it('Input: lone UTF-16 surrogates are 400', async () => {

@@ -182,7 +182,9 @@ export interface Grant {
   purpose: string;
   validFrom: string;
   validUntil: string;
-  status: string;
+  /** effective state: a grant past its end or of a revoked app no longer works */
+  status: 'active' | 'expired' | 'revoked' | 'appRevoked';
+  recordStatus: 'active' | 'revoked';
 }
 
 export interface AuditEntry {
@@ -204,6 +206,8 @@ export interface AuditEntry {
   fields: string[] | null;
   clientIp: string | null;
   detail: unknown;
+  /** identical refusals within the minute this row stands for (1 for everything else) */
+  repeatCount: number;
 }
 
 export interface Overview {

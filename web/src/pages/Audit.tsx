@@ -46,6 +46,9 @@ const ACTIONS = [
   'calendar.import',
   'security.appSuspended',
   'security.appReinstated',
+  'http.refused',
+  'platform.bootstrap',
+  'platform.setup',
 ] as const;
 
 /** Detail entries worth a line of their own; codes are shown by their label, never raw. */
@@ -59,8 +62,10 @@ function DetailView({ e }: { e: AuditEntry }) {
     { key: 'grant', label: t('menu.grants'), children: e.grantId ?? '-' },
     { key: 'client', label: t('audit.clientIp'), children: e.clientIp || '-' },
   ];
-  if (typeof detail.reason === 'string')
-    items.push({ key: 'reason', label: t('audit.reason'), children: tEnum('error', detail.reason) });
+  // the data statement records `reason`, the HTTP layer's refusal record `code`: both are error codes
+  const reason =
+    typeof detail.reason === 'string' ? detail.reason : typeof detail.code === 'string' ? detail.code : null;
+  if (reason) items.push({ key: 'reason', label: t('audit.reason'), children: tEnum('error', reason) });
   return <Descriptions data-testid={`audit-detail-${e.id}`} size="small" column={2} bordered items={items} />;
 }
 
@@ -194,7 +199,16 @@ export default function Audit() {
             {
               title: t('audit.action'),
               dataIndex: 'action',
-              render: (v: string) => tEnum('action', v),
+              render: (v: string, e) => (
+                <>
+                  {tEnum('action', v)}
+                  {e.repeatCount > 1 ? (
+                    <Tag data-testid={`audit-repeat-${e.id}`}>
+                      {t('audit.repeated', { n: e.repeatCount })}
+                    </Tag>
+                  ) : null}
+                </>
+              ),
             },
             {
               title: t('audit.decision'),

@@ -99,41 +99,46 @@ export default function Login() {
           </Button>
         </Form>
       </Card>
-      <Card title={t('login.demo')} style={{ width: 460 }} data-testid="demo-logins">
-        <Typography.Paragraph type="secondary">
-          {t('login.demoHint', { pw: DEMO_PASSWORD })}
-        </Typography.Paragraph>
-        {demo.data && demo.data.length === 0 ? <Typography.Text>{t('login.noDemo')}</Typography.Text> : null}
-        <div style={{ maxHeight: 420, overflowY: 'auto' }}>
-          {(demo.data ?? []).map((d) => (
-            <button
-              type="button"
-              key={d.username}
-              data-testid={`demo-login-${d.username}`}
-              onClick={() => form.setFieldsValue({ username: d.username, password: DEMO_PASSWORD })}
-              style={{
-                display: 'block',
-                width: '100%',
-                textAlign: 'left',
-                background: 'none',
-                border: 'none',
-                borderBottom: '1px solid #f0f0f0',
-                padding: '8px 4px',
-                cursor: 'pointer',
-              }}
-            >
-              <Typography.Text strong>{d.displayName}</Typography.Text>{' '}
-              <Typography.Text code>{d.username}</Typography.Text>
-              <div>
-                <Typography.Text type="secondary">{d.orgName}</Typography.Text>{' '}
-                {d.roles.map((r) => (
-                  <Tag key={r}>{tEnum('role', r)}</Tag>
-                ))}
-              </div>
-            </button>
-          ))}
-        </div>
-      </Card>
+      {/* the demo logins route exists only in demo mode (404 on a production platform): no card then */}
+      {demo.error ? null : (
+        <Card title={t('login.demo')} style={{ width: 460 }} data-testid="demo-logins">
+          <Typography.Paragraph type="secondary">
+            {t('login.demoHint', { pw: DEMO_PASSWORD })}
+          </Typography.Paragraph>
+          {demo.data && demo.data.length === 0 ? (
+            <Typography.Text>{t('login.noDemo')}</Typography.Text>
+          ) : null}
+          <div style={{ maxHeight: 420, overflowY: 'auto' }}>
+            {(demo.data ?? []).map((d) => (
+              <button
+                type="button"
+                key={d.username}
+                data-testid={`demo-login-${d.username}`}
+                onClick={() => form.setFieldsValue({ username: d.username, password: DEMO_PASSWORD })}
+                style={{
+                  display: 'block',
+                  width: '100%',
+                  textAlign: 'left',
+                  background: 'none',
+                  border: 'none',
+                  borderBottom: '1px solid #f0f0f0',
+                  padding: '8px 4px',
+                  cursor: 'pointer',
+                }}
+              >
+                <Typography.Text strong>{d.displayName}</Typography.Text>{' '}
+                <Typography.Text code>{d.username}</Typography.Text>
+                <div>
+                  <Typography.Text type="secondary">{d.orgName}</Typography.Text>{' '}
+                  {d.roles.map((r) => (
+                    <Tag key={r}>{tEnum('role', r)}</Tag>
+                  ))}
+                </div>
+              </button>
+            ))}
+          </div>
+        </Card>
+      )}
     </div>
   );
 }

@@ -51,6 +51,14 @@ function emptyField(): FieldRow {
   };
 }
 
+/** The server derives these from the validator (catalog/model VALIDATOR_IMPLIES); the form shows them at once. */
+function validatorPatch(validator: Validator | null): Partial<FieldRow> {
+  if (validator === 'idNumber') return { validator, personal: true, masking: 'idNumber' };
+  if (validator === 'mobilePhone') return { validator, personal: true, masking: 'phone' };
+  if (validator === 'creditCode') return { validator, sensitive: true, masking: 'creditCode' };
+  return { validator };
+}
+
 /** Checks the fields table; returns the first problem, or null. */
 function checkFields(rows: FieldRow[], t: ReturnType<typeof useI18n>['t']): string | null {
   if (rows.length === 0) return t('reg.fieldsRequired');
@@ -367,7 +375,7 @@ export default function RegisterResource() {
                   data-testid={`field-validator-${i}`}
                   style={{ width: 190 }}
                   value={r.validator ?? 'none'}
-                  onChange={(v) => patch(r.rowKey, { validator: v === 'none' ? null : (v as Validator) })}
+                  onChange={(v) => patch(r.rowKey, validatorPatch(v === 'none' ? null : (v as Validator)))}
                   options={VALIDATORS.map((v) => ({ value: v, label: tEnum('validator', v) }))}
                 />
               ),
