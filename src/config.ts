@@ -54,6 +54,8 @@ export interface Config {
   logLevel: string;
   /** Built web console; served at / when present. */
   webDir: string;
+  /** refused requests without a session per client address per minute before they are answered 429 (0 = off) */
+  anonRefusalsPerMinute: number;
   /** Keys the audit log's record-key hashes; generated and kept in the database when unset. */
   secret: string | null;
   /** Guards on the governed data API (see docs/SECURITY.md). */
@@ -155,6 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jurisdictionName: env.GOVSHARE_JURISDICTION_NAME || '本级行政区',
     logLevel: env.LOG_LEVEL || 'info',
     webDir: path.resolve(env.GOVSHARE_WEB_DIR || 'web/dist'),
+    anonRefusalsPerMinute: int(env, 'ANON_REFUSAL_LIMIT', 600),
     secret: secret(env),
     dataApi: {
       appRatePerSecond: int(env, 'API_APP_RATE_LIMIT', 500),

@@ -31,6 +31,8 @@ export interface RefusalInput {
   route: string | null | undefined;
   code: ErrorCode;
   targetId?: string | number | null;
+  /** how many identical refusals this call stands for (the anonymous flood limiter records them in hundreds) */
+  times?: number;
 }
 
 const bound = (s: string | null | undefined, n: number, fallback: string) => {
@@ -46,6 +48,7 @@ const bound = (s: string | null | undefined, n: number, fallback: string) => {
  * row (decision 'deny', action 'http.refused') and links it. Both writes commit in one transaction. Returns the tally count.
  */
 export async function recordRefusal(ctx: AppContext, r: RefusalInput): Promise<number> {
+  const times = Math.max(1, Math.floor(r.times ?? 1));
   const principal = r.actorUserId ? `user:${r.actorUserId}` : r.appId ? `app:${r.appId}` : 'anon';
   const clientIp = bound(r.clientIp, REFUSAL_BOUNDS.ip, 'unknown');
   const method = bound(r.method, REFUSAL_BOUNDS.method, '?').toUpperCase();
@@ -62,16 +65,16 @@ export async function recordRefusal(ctx: AppContext, r: RefusalInput): Promise<n
         method,
         route,
         code,
-        count: 1,
+        count: times,
       })
       .onConflict((oc) =>
         oc
           .columns(['bucket', 'principal', 'client_ip', 'method', 'route', 'code'])
-          .doUpdateSet({ count: sql`audit_refusal_tally.count + 1`, last_at: sql`now()` }),
+          .doUpdateSet({ count: sql`audit_refusal_tally.count + ${times}`, last_at: sql`now()` }),
       )
       .returning(['bucket', 'count'])
       .executeTakeFirstOrThrow();
-    if (tally.count === 1) {
+    if (tally.count === times) {
       const auditId = await appendAudit(trx, {
         action: 'http.refused',
         decision: 'deny',
@@ -118,6 +121,7 @@ export async function recordHttpRefusal(
   req: RefusedRequest,
   code: ErrorCode,
   status: number,
+  times = 1,
 ) {
   if (status < 400 || status >= 500 || !req.url.startsWith('/api/')) return;
   try {
@@ -132,6 +136,7 @@ export async function recordHttpRefusal(
       method: req.method,
       route,
       code,
+      times,
       targetId: typeof targetId === 'string' || typeof targetId === 'number' ? targetId : null,
     });
   } catch (err) {

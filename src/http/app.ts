@@ -157,13 +157,52 @@ export function toAppError(err: unknown, req: FastifyRequest, ctx: AppContext): 
   return new AppError('INTERNAL');
 }
 
+/**
+ * Refused calls without a session, per client address and minute: past `ANON_REFUSAL_LIMIT` they are answered
+ * 429 at once, and only the first of them and then one in a hundred (standing for a hundred) reach the audit
+ * tally, so a flood costs neither a database write per request nor audit rows. Counting failures never refuse.
+ */
+async function anonymousFlood(
+  ctx: AppContext,
+  ip: string,
+): Promise<{ error: AppError; record: number } | null> {
+  const limit = ctx.config.anonRefusalsPerMinute;
+  if (limit <= 0) return null;
+  let n: number;
+  try {
+    [n] = await ctx.counters.add([{ key: `anon:${ip}:${Math.floor(Date.now() / 60_000)}`, ttlSeconds: 120 }]);
+  } catch {
+    return null;
+  }
+  if (n <= limit) return null;
+  const over = n - limit;
+  const error = new AppError('RATE_LIMITED', [
+    {
+      reason: `more than ${limit} refused requests without a session from this address in a minute`,
+      reasonZh: `本地址一分钟内未登录被拒绝的请求超过 ${limit} 次`,
+    },
+  ]);
+  return { error, record: over === 1 ? 1 : (over - 1) % 100 === 0 ? 100 : 0 };
+}
+
 export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promise<FastifyInstance> {
   const sendError = async (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
-    const e = toAppError(err, req, ctx);
+    let e = toAppError(err, req, ctx);
+    let times = 1;
     if (e.code === 'DATABASE_UNAVAILABLE') reply.header('Retry-After', '5');
+    const status = HTTP_STATUS[e.code];
+    if (!req.actor && !e.audited && status >= 400 && status < 500) {
+      // A flood of refused calls without a session is answered 429 past the limit, and recorded in hundreds
+      const flood = await anonymousFlood(ctx, req.ip);
+      if (flood) {
+        e = flood.error;
+        times = flood.record;
+        if (times === 0) return reply.code(HTTP_STATUS[e.code]).send(e.toJSON());
+      }
+    }
     // Every refusal is audited (bounded, aggregated) before its answer goes out, unless the use case that refused
     // already wrote its own deny record; this call never throws.
-    if (!e.audited) await recordHttpRefusal(ctx, req, e.code, HTTP_STATUS[e.code]);
+    if (!e.audited) await recordHttpRefusal(ctx, req, e.code, HTTP_STATUS[e.code], times);
     return reply.code(HTTP_STATUS[e.code]).send(e.toJSON());
   };
   const app = Fastify({
