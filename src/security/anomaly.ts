@@ -37,7 +37,7 @@ export async function suspendForEnumeration(
     if (!app) return false;
     const provider = await trx
       .selectFrom('resource')
-      .select('provider_org_id')
+      .select(['provider_org_id', 'name'])
       .where('id', '=', evidence.resourceId)
       .executeTakeFirstOrThrow();
     await appendAudit(trx, {
@@ -59,7 +59,7 @@ export async function suspendForEnumeration(
       {
         kind: 'security.appSuspended',
         severity: 'critical',
-        params: { appName: app.name, ...evidence },
+        params: { appName: app.name, resourceName: provider.name, ...evidence },
         resourceId: evidence.resourceId,
         appId,
       },

@@ -117,16 +117,18 @@ export function grantQuery(db: Db | Tx) {
       'g.status',
       'g.revoked_at',
       'a.status as app_status',
+      'g.max_calls_per_day',
+      'g.max_rows_per_call',
     ]);
 }
 
 export type GrantRow = NonNullable<Awaited<ReturnType<ReturnType<typeof grantQuery>['executeTakeFirst']>>>;
 
 /**
- * The state a grant is really in, which the data API enforces: revoked, its app revoked, or past its end date all
+ * The state a grant is really in, which the data API enforces: revoked, its app revoked or suspended, or past its end date all
  * stop calls even though the stored status still says 'active'.
  */
-export type GrantState = 'active' | 'expired' | 'revoked' | 'appRevoked';
+export type GrantState = 'active' | 'expired' | 'revoked' | 'appRevoked' | 'appSuspended';
 
 export function grantState(
   g: { status: string; app_status: string; valid_until: Date | string },
@@ -134,6 +136,7 @@ export function grantState(
 ): GrantState {
   if (g.status === 'revoked') return 'revoked';
   if (g.app_status === 'revoked') return 'appRevoked';
+  if (g.app_status === 'suspended') return 'appSuspended';
   if (new Date(g.valid_until).getTime() <= now.getTime()) return 'expired';
   return 'active';
 }
@@ -154,7 +157,9 @@ export function grantView(g: GrantRow) {
     purpose: g.purpose,
     validFrom: g.valid_from,
     validUntil: g.valid_until,
-    /** effective state (active | expired | revoked | appRevoked); `recordStatus` is the stored one */
+    /** its limits on the data API; null = the platform default */
+    quota: { callsPerDay: g.max_calls_per_day, rowsPerCall: g.max_rows_per_call },
+    /** effective state (active | expired | revoked | appRevoked | appSuspended); `recordStatus` is the stored one */
     status: grantState(g),
     recordStatus: g.status,
     revokedAt: g.revoked_at,

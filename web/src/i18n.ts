@@ -183,6 +183,7 @@ const dict = {
   'grantStatus.revoked': ['已撤销', 'Revoked'],
   'grantStatus.expired': ['已过期', 'Expired'],
   'grantStatus.appRevoked': ['应用已撤销', 'App revoked'],
+  'grantStatus.appSuspended': ['应用已暂停', 'App suspended'],
   'appStatus.active': ['启用', 'Active'],
   'appStatus.revoked': ['已撤销', 'Revoked'],
   'batchStatus.succeeded': ['成功', 'Succeeded'],
@@ -521,8 +522,8 @@ const dict = {
   'notify.empty': ['暂无消息', 'No notifications'],
   'notify.readAll': ['全部标为已读', 'Mark all read'],
   'notify.kind.security.appSuspended': [
-    '应用「{appName}」调用「{resourceCode}」时 {windowMinutes} 分钟内查询 {lookups} 次、未命中 {misses} 次，疑似枚举试探，已自动暂停',
-    'App "{appName}" looked up {lookups} keys of {resourceCode} in {windowMinutes} minutes and missed {misses}: suspected enumeration, suspended automatically',
+    '应用「{appName}」调用「{resourceName}」时 {windowMinutes} 分钟内查询 {lookups} 次、未命中 {misses} 次，疑似枚举试探，已自动暂停',
+    'App "{appName}" looked up {lookups} keys of "{resourceName}" in {windowMinutes} minutes and missed {misses}: suspected enumeration, suspended automatically',
   ],
   'severity.info': ['提示', 'Info'],
   'severity.warning': ['警告', 'Warning'],

@@ -183,8 +183,10 @@ export interface Grant {
   validFrom: string;
   validUntil: string;
   /** effective state: a grant past its end or of a revoked app no longer works */
-  status: 'active' | 'expired' | 'revoked' | 'appRevoked';
+  status: 'active' | 'expired' | 'revoked' | 'appRevoked' | 'appSuspended';
   recordStatus: 'active' | 'revoked';
+  /** the grant's limits on the data API; null = the platform default */
+  quota: { callsPerDay: number | null; rowsPerCall: number | null };
 }
 
 export interface AuditEntry {

@@ -35,7 +35,7 @@ const colors: Record<string, Record<string, string>> = {
   catalogLevel: { city: 'blue', department: 'geekblue', section: 'purple' },
   securityLevel: { general: 'default', important: 'orange', core: 'red' },
   reqStatus: { pending: 'processing', approved: 'success', rejected: 'error', withdrawn: 'default' },
-  grantStatus: { active: 'success', revoked: 'default', expired: 'warning' },
+  grantStatus: { active: 'success', revoked: 'default', expired: 'warning', appSuspended: 'error' },
   appStatus: { active: 'success', suspended: 'error', revoked: 'default' },
   resStatus: { published: 'success', submitted: 'processing', draft: 'default', retired: 'default' },
   decision: { allow: 'success', deny: 'error' },

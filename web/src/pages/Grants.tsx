@@ -64,6 +64,16 @@ export default function Grants() {
             render: (_, g) => `${fmtDate(g.validFrom)} ~ ${fmtDate(g.validUntil)}`,
           },
           {
+            title: t('quota.title'),
+            render: (_, g) => (
+              <span data-testid={`grant-quota-${g.id}`}>
+                {t('quota.callsPerDay')}：{g.quota.callsPerDay?.toLocaleString() ?? t('quota.default')}
+                <br />
+                {t('quota.rowsPerCall')}：{g.quota.rowsPerCall?.toLocaleString() ?? t('quota.default')}
+              </span>
+            ),
+          },
+          {
             title: t('common.status'),
             dataIndex: 'status',
             render: (v: string) => <EnumTag kind="grantStatus" value={v} />,
