@@ -30,6 +30,18 @@ describe('shared counters (rate limits, quotas, anomaly detection)', () => {
     expect(await a.add([{ key, ttlSeconds: 30 }])).toEqual([1]);
     expect(await b.add([{ key, ttlSeconds: 30 }])).toEqual([2]);
     expect(await rb.ttl(`gs:c:${key}`)).toBeGreaterThan(0);
+    // concurrent adds share one pipeline and one INCRBY per key, yet each caller gets its own count
+    const many = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        a.add([
+          { key, ttlSeconds: 30 },
+          { key: `${key}:other`, by: i % 2, ttlSeconds: 30 },
+        ]),
+      ),
+    );
+    expect(many.map((v) => v[0]).sort((x, y) => x - y)).toEqual(Array.from({ length: 50 }, (_, i) => i + 3));
+    expect(Math.max(...many.map((v) => v[1]))).toBe(25);
+    expect(await b.add([{ key, by: 0, ttlSeconds: 30 }])).toEqual([52]);
     rb.disconnect();
   });
 });
