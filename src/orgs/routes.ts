@@ -56,7 +56,7 @@ export async function orgRoutes(app: FastifyInstance, ctx: AppContext) {
             token: { type: 'string', minLength: 1, maxLength: 200 },
             username: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_.-]{2,63}$' },
             password: { type: 'string', minLength: 1, maxLength: 256 },
-            displayName: { type: 'string', minLength: 1, maxLength: 100 },
+            displayName: { type: 'string', minLength: 1, maxLength: 100, 'x-trim': true },
           },
           required: ['token', 'username', 'password'],
         },
