@@ -356,6 +356,10 @@ describe('thin path: register → upload → request → approve → governed ca
           e.decision === 'allow' && e.app?.name === '就业资格核验系统',
       ),
     ).toBe(true);
+    // people read field names, not codes (brief: words, not codes), in the granted order
+    const call = items.find((e: { decision: string }) => e.decision === 'allow');
+    expect(call.fields).toEqual(['idNumber', 'name', 'phone']);
+    expect(call.fieldNames).toEqual(['身份证号', '姓名', '联系电话']);
     const officer = await env.app.inject({ url: '/api/audit', headers: { cookie: consumer } });
     expect(officer.statusCode).toBe(403);
   });

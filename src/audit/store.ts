@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { fieldNamesOf } from '../catalog/store.js';
 import type { Db, Tx } from '../db/index.js';
 
 export interface AuditEntryInput {
@@ -99,6 +100,7 @@ export async function listAudit(db: Db, f: AuditFilter) {
       'a.decision',
       'a.rows_returned',
       'a.fields',
+      fieldNamesOf('a.resource_id', 'a.fields').as('field_names'),
       'a.client_ip',
       'a.detail',
       't.count as repeat_count',
@@ -127,6 +129,7 @@ export async function listAudit(db: Db, f: AuditFilter) {
       decision: r.decision,
       rowsReturned: r.rows_returned,
       fields: r.fields,
+      fieldNames: r.field_names,
       clientIp: r.client_ip,
       detail: r.detail,
       /** how many identical refusals (same minute, caller, address, route, code) this row stands for */

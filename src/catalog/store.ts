@@ -1,4 +1,4 @@
-import { type SelectQueryBuilder, sql } from 'kysely';
+import { type RawBuilder, type SelectQueryBuilder, sql } from 'kysely';
 import type { DB, Db, Tx } from '../db/index.js';
 import { columnName, type FieldDef, type NormalisedResourceInput } from './model.js';
 
@@ -202,4 +202,14 @@ export async function insertResource(
     )
     .execute();
   return id;
+}
+
+/**
+ * The names of a row's field codes of its resource, in the codes' order, as a column expression: lists that carry
+ * field codes (audit entries, grants) show people names, not codes.
+ */
+export function fieldNamesOf(resourceIdColumn: string, fieldsColumn: string): RawBuilder<string[] | null> {
+  return sql<string[] | null>`(SELECT array_agg(coalesce(f.name, c.code) ORDER BY c.n)
+    FROM unnest(${sql.ref(fieldsColumn)}) WITH ORDINALITY AS c(code, n)
+    LEFT JOIN resource_field f ON f.resource_id = ${sql.ref(resourceIdColumn)} AND f.code = c.code)`;
 }

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { fieldNamesOf } from '../catalog/store.js';
 import type { Db, Tx } from '../db/index.js';
 
 export function requestQuery(db: Db | Tx) {
@@ -111,6 +112,7 @@ export function grantQuery(db: Db | Tx) {
       'g.app_id',
       'a.name as app_name',
       'g.fields',
+      fieldNamesOf('g.resource_id', 'g.fields').as('field_names'),
       'g.purpose',
       'g.valid_from',
       'g.valid_until',
@@ -154,6 +156,7 @@ export function grantView(g: GrantRow) {
     consumerOrg: { id: g.consumer_org_id, name: g.consumer_name },
     app: { id: g.app_id, name: g.app_name },
     fields: g.fields,
+    fieldNames: g.field_names,
     purpose: g.purpose,
     validFrom: g.valid_from,
     validUntil: g.valid_until,

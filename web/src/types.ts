@@ -179,6 +179,8 @@ export interface Grant {
   consumerOrg: { id: number; name: string };
   app: { id: number; name: string };
   fields: string[];
+  /** the fields' names, in the same order */
+  fieldNames: string[] | null;
   purpose: string;
   validFrom: string;
   validUntil: string;
@@ -206,6 +208,8 @@ export interface AuditEntry {
   decision: 'allow' | 'deny';
   rowsReturned: number | null;
   fields: string[] | null;
+  /** the fields' names, in the same order */
+  fieldNames: string[] | null;
   clientIp: string | null;
   detail: unknown;
   /** identical refusals within the minute this row stands for (1 for everything else) */

@@ -58,7 +58,7 @@ function DetailView({ e }: { e: AuditEntry }) {
   const items = [
     { key: 'target', label: t('audit.target'), children: targetText(e, tEnum) },
     { key: 'purpose', label: t('audit.purpose'), children: e.purpose || '-' },
-    { key: 'fields', label: t('audit.fields'), children: e.fields?.join('、') || '-' },
+    { key: 'fields', label: t('audit.fields'), children: (e.fieldNames ?? e.fields)?.join('、') || '-' },
     { key: 'grant', label: t('menu.grants'), children: e.grantId ?? '-' },
     { key: 'client', label: t('audit.clientIp'), children: e.clientIp || '-' },
   ];
@@ -244,8 +244,10 @@ export default function Audit() {
             },
             {
               title: t('audit.fields'),
-              dataIndex: 'fields',
-              render: (v: string[] | null) => (v?.length ? v.map((f) => <Tag key={f}>{f}</Tag>) : '-'),
+              render: (_, e) => {
+                const names = e.fieldNames ?? e.fields;
+                return names?.length ? names.map((f) => <Tag key={f}>{f}</Tag>) : '-';
+              },
             },
             { title: t('audit.clientIp'), dataIndex: 'clientIp', render: (v: string | null) => v || '-' },
           ]}

@@ -55,8 +55,7 @@ export default function Grants() {
           { title: t('grant.app'), render: (_, g) => g.app.name },
           {
             title: t('grant.fields'),
-            dataIndex: 'fields',
-            render: (v: string[]) => v.map((f) => <Tag key={f}>{f}</Tag>),
+            render: (_, g) => (g.fieldNames ?? g.fields).map((f) => <Tag key={f}>{f}</Tag>),
           },
           { title: t('grant.purpose'), dataIndex: 'purpose', ellipsis: true },
           {
