@@ -408,7 +408,7 @@ export async function recordDuty(
     .select(['id', 'kind', 'name'])
     .where('id', '=', orgId)
     .executeTakeFirst();
-  if (!org || org.kind !== 'department') {
+  if (org?.kind !== 'department') {
     throw new AppError('VALIDATION_FAILED', [
       { field: 'orgId', reason: 'choose a department', reasonZh: '请选择政务部门' },
     ]);

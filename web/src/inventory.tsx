@@ -1,0 +1,115 @@
+import { Select, Tag, Typography } from 'antd';
+import { api } from './api.js';
+import { hasRole } from './auth.js';
+import { useAsync } from './hooks.js';
+import { useI18n } from './i18n.js';
+import type { Me, Org } from './types.js';
+
+/** Shared bits of the inventory pages (negative list, duties, systems, double lists, open list). */
+
+export interface Paged<T> {
+  total: number;
+  items: T[];
+}
+
+export const isAuthorityUser = (me: Me | null) =>
+  !!me && me.user.org.kind === 'authority' && hasRole(me, 'authority_reviewer', 'platform_admin', 'auditor');
+export const isOfficer = (me: Me | null) =>
+  !!me && me.user.org.kind === 'department' && hasRole(me, 'data_officer');
+
+/** Department filter: only the authority chooses; a department sees its own lists. */
+export function OrgFilter({
+  me,
+  value,
+  onChange,
+}: {
+  me: Me | null;
+  value: number | undefined;
+  onChange: (v: number | undefined) => void;
+}) {
+  const { t } = useI18n();
+  const orgs = useAsync(() => (isAuthorityUser(me) ? api<Org[]>('/api/orgs') : Promise.resolve([])), []);
+  if (!isAuthorityUser(me)) return null;
+  return (
+    <Select
+      data-testid="inv-org-filter"
+      allowClear
+      showSearch={{ optionFilterProp: 'label' }}
+      placeholder={t('inv.department')}
+      style={{ width: 240 }}
+      value={value}
+      onChange={onChange}
+      options={(orgs.data ?? [])
+        .filter((o) => o.kind === 'department')
+        .map((o) => ({ value: o.id, label: o.name }))}
+    />
+  );
+}
+
+export function StatusSelect({
+  kind,
+  values,
+  value,
+  onChange,
+  testid,
+}: {
+  kind: string;
+  values: readonly string[];
+  value: string | undefined;
+  onChange: (v: string | undefined) => void;
+  testid: string;
+}) {
+  const { t, tEnum } = useI18n();
+  return (
+    <Select
+      data-testid={testid}
+      allowClear
+      placeholder={t('common.status')}
+      style={{ width: 160 }}
+      value={value}
+      onChange={onChange}
+      options={values.map((v) => ({ value: v, label: tEnum(kind, v) }))}
+    />
+  );
+}
+
+const colors: Record<string, string> = {
+  proposed: 'processing',
+  approved: 'success',
+  filed: 'success',
+  rejected: 'error',
+  withdrawn: 'default',
+  open: 'processing',
+  done: 'success',
+  planned: 'default',
+  built: 'processing',
+  accepted: 'success',
+  matched: 'success',
+  unmatched: 'error',
+  confirmed: 'success',
+};
+
+export function InvTag({ kind, value }: { kind: string; value: string }) {
+  const { tEnum } = useI18n();
+  return <Tag color={colors[value] ?? 'default'}>{tEnum(kind, value)}</Tag>;
+}
+
+export function ResourceCell({ r }: { r: { name: string; code: string } }) {
+  return (
+    <span>
+      {r.name}
+      <br />
+      <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+        {r.code}
+      </Typography.Text>
+    </span>
+  );
+}
+
+/** Download a CSV export through the session (a plain link keeps the cookie; same origin). */
+export function csvHref(path: string, query: Record<string, string | number | undefined>): string {
+  const qs = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') qs.set(k, String(v));
+  const s = qs.toString();
+  return s ? `${path}?${s}` : path;
+}
