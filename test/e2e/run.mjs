@@ -700,7 +700,7 @@ const steps = [
       await row.waitFor({ timeout: T.nav });
       assert((await row.innerText()).includes('待审核'), `the entry waits: ${await row.innerText()}`);
       assert(!/proposed|adminRegulation/.test(await row.innerText()), 'words, not enum values');
-      await row.getByRole('button', { name: '同意' }).click();
+      await row.locator('[data-testid^="neg-approve-"]').click();
       const comment = page.locator('textarea[data-testid="neg-comment"], [data-testid="neg-comment"] textarea').first();
       await comment.waitFor({ timeout: T.action });
       await comment.fill('依据充分，同意');
@@ -744,7 +744,7 @@ const steps = [
         .filter({ hasText: '不动产登记信息' })
         .first();
       await demand.waitFor({ timeout: T.nav });
-      await demand.getByRole('button', { name: '确认匹配' }).first().click();
+      await demand.locator('[data-testid^="match-confirm-"]').first().click();
       await page.waitForFunction(
         () =>
           [...document.querySelectorAll('[data-testid="demand-table"] tr.ant-table-row')].some(

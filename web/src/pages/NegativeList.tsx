@@ -179,6 +179,7 @@ export default function NegativeList() {
           { title: t('catalog.shareType'), render: (_, e) => tEnum('shareType', e.shareType), width: 110 },
           {
             title: t('neg.basis'),
+            width: 320,
             render: (_, e) => (
               <span>
                 <InvTag kind="basisKind" value={e.basisKind} /> {e.basisText}
