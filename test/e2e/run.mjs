@@ -690,7 +690,7 @@ const steps = [
       await menu(page, 'negative-list');
       const rule = await tid(page, 'neg-rule').innerText();
       assert(
-        rule.includes('DG Art 19') && rule.includes('审核同意'),
+        rule.includes('东莞办法第十九条') && rule.includes('审核同意') && !rule.includes('DG Art'),
         `the profile's rule is stated: ${rule}`,
       );
       const row = tid(page, 'neg-table')
@@ -701,7 +701,9 @@ const steps = [
       assert((await row.innerText()).includes('待审核'), `the entry waits: ${await row.innerText()}`);
       assert(!/proposed|adminRegulation/.test(await row.innerText()), 'words, not enum values');
       await row.locator('[data-testid^="neg-approve-"]').click();
-      const comment = page.locator('textarea[data-testid="neg-comment"], [data-testid="neg-comment"] textarea').first();
+      const comment = page
+        .locator('textarea[data-testid="neg-comment"], [data-testid="neg-comment"] textarea')
+        .first();
       await comment.waitFor({ timeout: T.action });
       await comment.fill('依据充分，同意');
       await tid(page, 'neg-decide-ok').click();

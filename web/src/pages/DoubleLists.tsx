@@ -22,6 +22,7 @@ import { useI18n } from '../i18n.js';
 import {
   csvHref,
   InvTag,
+  isAuthorityUser,
   isOfficer,
   OrgFilter,
   type Paged,
@@ -61,7 +62,8 @@ export default function DoubleLists() {
   const { me } = useAuth();
   const { message } = AntApp.useApp();
   const [orgId, setOrgId] = useState<number>();
-  const [state, setState] = useState<string>();
+  // the authority's worklist: demands the catalog cannot meet yet (SY Art 18)
+  const [state, setState] = useState<string | undefined>(isAuthorityUser(me) ? 'unmatched' : undefined);
   const [page, setPage] = useState(1);
   const [rPage, setRPage] = useState(1);
   const [adding, setAdding] = useState<'demand' | 'responsibility' | null>(null);

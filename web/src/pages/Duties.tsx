@@ -23,7 +23,15 @@ import { ErrorAlert, ProvisionalTag } from '../components/common.js';
 import { fmtDate } from '../format.js';
 import { useAsync } from '../hooks.js';
 import { useI18n } from '../i18n.js';
-import { InvTag, isAuthorityUser, isOfficer, OrgFilter, type Paged, StatusSelect } from '../inventory.js';
+import {
+  articleText,
+  InvTag,
+  isAuthorityUser,
+  isOfficer,
+  OrgFilter,
+  type Paged,
+  StatusSelect,
+} from '../inventory.js';
 import type { Org } from '../types.js';
 
 interface Duty {
@@ -130,7 +138,7 @@ export default function Duties() {
       {dl && (
         <Typography.Paragraph type="secondary" data-testid="duty-rule">
           {dl.deadline ? t('duty.rule', { n: dl.deadline.amount }) : t('duty.noDeadline')}
-          {dl.article ? `（${dl.article}）` : ''}
+          {dl.article ? `（${articleText(dl.article, lang)}）` : ''}
         </Typography.Paragraph>
       )}
       <Space style={{ marginBottom: 12 }} wrap>

@@ -20,7 +20,7 @@ import { ErrorAlert } from '../components/common.js';
 import { fmtNumber } from '../format.js';
 import { useAsync } from '../hooks.js';
 import { useI18n } from '../i18n.js';
-import { InvTag, isOfficer, OrgFilter, type Paged, StatusSelect } from '../inventory.js';
+import { articleText, InvTag, isOfficer, OrgFilter, type Paged, StatusSelect } from '../inventory.js';
 
 interface System {
   id: number;
@@ -255,7 +255,9 @@ export default function InfoSystems() {
         }}
         destroyOnHidden
       >
-        <Typography.Paragraph type="secondary">{mounting?.acceptanceArticle}</Typography.Paragraph>
+        <Typography.Paragraph type="secondary">
+          {articleText(mounting?.acceptanceArticle, lang)}
+        </Typography.Paragraph>
         <Select
           data-testid="sys-mount-resource"
           style={{ width: '100%' }}

@@ -8,6 +8,7 @@ import { fmtTime } from '../format.js';
 import { useAsync } from '../hooks.js';
 import { useI18n } from '../i18n.js';
 import {
+  articleText,
   csvHref,
   InvTag,
   isOfficer,
@@ -136,7 +137,8 @@ export default function NegativeList() {
     >
       {rule && (
         <Typography.Paragraph type="secondary" data-testid="neg-rule">
-          {rule.authority === 'approves' ? t('neg.ruleApproves') : t('neg.ruleFiled')}（{rule.article}）
+          {rule.authority === 'approves' ? t('neg.ruleApproves') : t('neg.ruleFiled')}（
+          {articleText(rule.article, lang)}）
         </Typography.Paragraph>
       )}
       <Space style={{ marginBottom: 12 }} wrap>
