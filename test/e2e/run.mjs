@@ -716,9 +716,13 @@ const steps = [
         { timeout: T.nav },
       );
       await shot(page, 'negative-list-approved');
-      const csv = await page.evaluate(async () => (await fetch('/api/inventory/negative-list.csv')).text());
+      const csv = await page.evaluate(async () => {
+        const bytes = new Uint8Array(await (await fetch('/api/inventory/negative-list.csv')).arrayBuffer());
+        return { bom: [...bytes.slice(0, 3)].join(','), text: new TextDecoder().decode(bytes) };
+      });
+      assert(csv.bom === '239,187,191', `UTF-8 BOM for Excel: ${csv.bom}`);
       assert(
-        csv.startsWith('\uFEFF序号') && csv.includes('婚姻登记信息'),
+        csv.text.startsWith('序号') && csv.text.includes('婚姻登记信息'),
         'the negative list exports as CSV',
       );
 
