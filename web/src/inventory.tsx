@@ -1,8 +1,9 @@
 import { Select, Tag, Typography } from 'antd';
+import { useNavigate } from 'react-router-dom';
 import { api } from './api.js';
 import { hasRole } from './auth.js';
 import { useAsync } from './hooks.js';
-import { useI18n } from './i18n.js';
+import { type Key, useI18n } from './i18n.js';
 import type { Me, Org } from './types.js';
 
 /** Shared bits of the inventory pages (negative list, duties, systems, double lists, open list). */
@@ -143,4 +144,44 @@ export function articleText(article: string | null | undefined, lang: string): s
       return m[2] === 'Art' ? `${reg}第${zhNumber(Number(m[3]))}条` : `${reg}任务${zhNumber(Number(m[3]))}`;
     })
     .join('、');
+}
+
+interface Inbox {
+  negativePending: number;
+  openPending: number;
+  dutiesOpen: number;
+  dutiesOverdue: number;
+  demandsToConfirm: number;
+  demandsUnmatched: number;
+  systemsNotReady: number;
+}
+
+/** What waits for the signed-in user across the inventories (GET /api/inventory/inbox), with links. */
+export function InboxBar() {
+  const { t } = useI18n();
+  const navigate = useNavigate();
+  const inbox = useAsync(() => api<Inbox>('/api/inventory/inbox'), []);
+  const d = inbox.data;
+  if (!d) return null;
+  const items: [Key, number, string, string][] = [
+    ['inbox.negativePending', d.negativePending, '/negative-list', 'processing'],
+    ['inbox.dutiesOverdue', d.dutiesOverdue, '/duties', 'error'],
+    ['inbox.dutiesOpen', d.dutiesOpen, '/duties', 'processing'],
+    ['inbox.systemsNotReady', d.systemsNotReady, '/systems', 'warning'],
+    ['inbox.demandsToConfirm', d.demandsToConfirm, '/double-lists', 'processing'],
+    ['inbox.demandsUnmatched', d.demandsUnmatched, '/double-lists', 'warning'],
+    ['inbox.openPending', d.openPending, '/open-list', 'processing'],
+  ];
+  const shown = items.filter(([, n]) => n > 0);
+  if (!shown.length) return null;
+  return (
+    <div data-testid="inv-inbox" style={{ marginBottom: 12 }}>
+      <Typography.Text type="secondary">{t('inbox.title')}</Typography.Text>{' '}
+      {shown.map(([key, n, path, color]) => (
+        <Tag key={key} color={color} style={{ cursor: 'pointer' }} onClick={() => navigate(path)}>
+          {t(key, { n })}
+        </Tag>
+      ))}
+    </div>
+  );
 }

@@ -21,6 +21,7 @@ import { useAsync } from '../hooks.js';
 import { useI18n } from '../i18n.js';
 import {
   csvHref,
+  InboxBar,
   InvTag,
   isAuthorityUser,
   isOfficer,
@@ -134,17 +135,20 @@ export default function DoubleLists() {
         </Space>
       }
     >
-      <Space style={{ marginBottom: 12 }} wrap>
-        <OrgFilter
-          me={me}
-          value={orgId}
-          onChange={(v) => {
-            setOrgId(v);
-            setPage(1);
-            setRPage(1);
-          }}
-        />
-      </Space>
+      <InboxBar />
+      {isAuthorityUser(me) && (
+        <Space style={{ marginBottom: 12 }} wrap>
+          <OrgFilter
+            me={me}
+            value={orgId}
+            onChange={(v) => {
+              setOrgId(v);
+              setPage(1);
+              setRPage(1);
+            }}
+          />
+        </Space>
+      )}
       <Tabs
         items={[
           {

@@ -25,6 +25,7 @@ import { useAsync } from '../hooks.js';
 import { useI18n } from '../i18n.js';
 import {
   articleText,
+  InboxBar,
   InvTag,
   isAuthorityUser,
   isOfficer,
@@ -135,6 +136,7 @@ export default function Duties() {
         )
       }
     >
+      <InboxBar />
       {dl && (
         <Typography.Paragraph type="secondary" data-testid="duty-rule">
           {dl.deadline ? t('duty.rule', { n: dl.deadline.amount }) : t('duty.noDeadline')}

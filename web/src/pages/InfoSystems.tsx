@@ -20,7 +20,15 @@ import { ErrorAlert } from '../components/common.js';
 import { fmtNumber } from '../format.js';
 import { useAsync } from '../hooks.js';
 import { useI18n } from '../i18n.js';
-import { articleText, InvTag, isOfficer, OrgFilter, type Paged, StatusSelect } from '../inventory.js';
+import {
+  articleText,
+  InboxBar,
+  InvTag,
+  isOfficer,
+  OrgFilter,
+  type Paged,
+  StatusSelect,
+} from '../inventory.js';
 
 interface System {
   id: number;
@@ -97,6 +105,7 @@ export default function InfoSystems() {
         )
       }
     >
+      <InboxBar />
       <Space style={{ marginBottom: 12 }} wrap>
         <OrgFilter
           me={me}

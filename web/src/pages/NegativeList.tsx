@@ -10,6 +10,7 @@ import { useI18n } from '../i18n.js';
 import {
   articleText,
   csvHref,
+  InboxBar,
   InvTag,
   isOfficer,
   OrgFilter,
@@ -135,6 +136,7 @@ export default function NegativeList() {
         </Space>
       }
     >
+      <InboxBar />
       {rule && (
         <Typography.Paragraph type="secondary" data-testid="neg-rule">
           {rule.authority === 'approves' ? t('neg.ruleApproves') : t('neg.ruleFiled')}（

@@ -7,7 +7,15 @@ import { ErrorAlert } from '../components/common.js';
 import { fmtTime } from '../format.js';
 import { useAsync } from '../hooks.js';
 import { useI18n } from '../i18n.js';
-import { InvTag, isOfficer, OrgFilter, type Paged, ResourceCell, StatusSelect } from '../inventory.js';
+import {
+  InboxBar,
+  InvTag,
+  isOfficer,
+  OrgFilter,
+  type Paged,
+  ResourceCell,
+  StatusSelect,
+} from '../inventory.js';
 
 interface Entry {
   id: number;
@@ -73,6 +81,7 @@ export default function OpenList() {
         )
       }
     >
+      <InboxBar />
       <Typography.Paragraph type="secondary">{t('open.rule')}</Typography.Paragraph>
       <Space style={{ marginBottom: 12 }} wrap>
         <OrgFilter
