@@ -1,7 +1,7 @@
 import { Select, Tag, Typography } from 'antd';
 import { useNavigate } from 'react-router-dom';
 import { api } from './api.js';
-import { hasRole } from './auth.js';
+import { hasRole, useAuth } from './auth.js';
 import { useAsync } from './hooks.js';
 import { type Key, useI18n } from './i18n.js';
 import type { Me, Org } from './types.js';
@@ -161,6 +161,8 @@ export function InboxBar() {
   const { t } = useI18n();
   const navigate = useNavigate();
   const inbox = useAsync(() => api<Inbox>('/api/inventory/inbox'), []);
+  const { me } = useAuth();
+  const authority = isAuthorityUser(me);
   const d = inbox.data;
   if (!d) return null;
   const items: [Key, number, string, string][] = [
@@ -172,7 +174,18 @@ export function InboxBar() {
     ['inbox.demandsUnmatched', d.demandsUnmatched, '/double-lists', 'warning'],
     ['inbox.openPending', d.openPending, '/open-list', 'processing'],
   ];
-  const shown = items.filter(([, n]) => n > 0);
+  // the authority decides, supervises overdue duties and coordinates unmatched demands; a department updates,
+  // confirms matches and gets its systems ready
+  const mine = authority
+    ? [
+        'inbox.negativePending',
+        'inbox.openPending',
+        'inbox.dutiesOverdue',
+        'inbox.systemsNotReady',
+        'inbox.demandsUnmatched',
+      ]
+    : ['inbox.dutiesOverdue', 'inbox.dutiesOpen', 'inbox.demandsToConfirm', 'inbox.systemsNotReady'];
+  const shown = items.filter(([key, n]) => n > 0 && mine.includes(key));
   if (!shown.length) return null;
   return (
     <div data-testid="inv-inbox" style={{ marginBottom: 12 }}>
