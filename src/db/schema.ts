@@ -1,4 +1,5 @@
 import type { ColumnType, Generated } from 'kysely';
+import type { InventoryTables } from '../inventory/schema.js';
 
 /** Table types for Kysely. Per-resource data tables (schema `ds`) are generated at run time and queried with raw SQL. */
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -244,7 +245,7 @@ export interface NotificationTable {
   read_at: Date | null;
 }
 
-export interface DB {
+export interface DB extends InventoryTables {
   notification: NotificationTable;
   login_failure: LoginFailureTable;
   audit_refusal_tally: AuditRefusalTallyTable;

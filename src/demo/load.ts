@@ -7,6 +7,7 @@ import { ingestRecords } from '../ingest/service.js';
 import { createApp, hashPassword } from '../orgs/service.js';
 import { createRequest, decideRequest } from '../sharing/service.js';
 import { generateDemoCity } from './city.js';
+import { loadDemoInventory } from './inventory.js';
 import { DEMO_PASSWORD } from './orgs.js';
 
 export interface DemoSummary {
@@ -204,6 +205,17 @@ export async function loadDemoCity(
         validUntil,
       });
     }
+
+    // The catalog's inventories: negative list, update duties, information systems, double lists, open list.
+    const reviewerUser = users.find((u) => u.roles.includes('authority_reviewer'));
+    const adminUser = users.find((u) => u.roles.includes('platform_admin'))!;
+    await loadDemoInventory(tctx, {
+      officer: (orgCode) => officerOf(orgIds.get(orgCode)!),
+      reviewer: reviewerUser ? actorFor(reviewerUser, 'authority') : null,
+      authority: actorFor(reviewerUser ?? adminUser, 'authority'),
+      orgId: (orgCode) => orgIds.get(orgCode)!,
+      resourceId: (name) => resourceIds.get(city.resources.find((r) => r.name === name)!.code)!,
+    });
 
     const summary: DemoSummary = {
       city: city.name,

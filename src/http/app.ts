@@ -20,6 +20,7 @@ import type { AppContext } from '../context.js';
 import { isDatabaseUnavailable } from '../db/index.js';
 import { demoRoutes } from '../demo/routes.js';
 import { ingestRoutes } from '../ingest/routes.js';
+import { inventoryRoutes } from '../inventory/routes.js';
 import { notifyRoutes } from '../notify/routes.js';
 import { orgRoutes } from '../orgs/routes.js';
 import { securityRoutes } from '../security/routes.js';
@@ -324,6 +325,7 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
     demoRoutes,
     notifyRoutes,
     securityRoutes,
+    inventoryRoutes,
   ]) {
     await routes(app, ctx);
   }

@@ -28,6 +28,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   APP_SUSPENDED: 403,
   QUOTA_EXCEEDED: 429,
   DATABASE_UNAVAILABLE: 503,
+  SYSTEM_NOT_READY: 409,
   INTERNAL: 500,
 };
 

@@ -9,7 +9,12 @@ import { AppError } from '../shared/errors.js';
  * caller's transaction, so an alert exists exactly when the action that raised it committed. Senders beyond the
  * in-app inbox (SMS, 粤政易 and the like) plug in here later.
  */
-export const NOTIFICATION_KINDS = ['security.appSuspended'] as const;
+export const NOTIFICATION_KINDS = [
+  'security.appSuspended',
+  'inventory.updateDuty',
+  'inventory.negativeProposed',
+  'inventory.openProposed',
+] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
 export interface Recipients {

@@ -44,7 +44,11 @@ export const dongguan2020: Profile = {
     purposeLimited: 'DG Art 26',
     disputes: { resolvedBy: ['authority'], article: 'DG Art 15' },
   },
-  catalog: { updateAfterChange: wd(15), updateArticle: 'DG Art 11' },
+  catalog: {
+    updateAfterChange: wd(15),
+    updateArticle: 'DG Art 11',
+    systemAcceptanceArticle: 'DG Art 13, DG Art 22',
+  },
   quality: {
     objectionDeadline: wd(10),
     objectionArticle: 'DG Art 28',

@@ -39,7 +39,7 @@ export const guangdong2018: Profile = {
     conditionalBasisArticle: 'GD Art 18',
     purposeLimited: 'GD Art 21',
   },
-  catalog: {},
+  catalog: { systemAcceptanceArticle: 'GD Art 11' },
   // GD Art 21: the provider must answer a doubt, but no deadline is set.
   quality: { objectionArticle: 'GD Art 21' },
 };

@@ -89,7 +89,15 @@ export interface Profile {
     /** A provider that stops supplying published data must justify and file it in advance. */
     stopSupplyNeedsFiling?: string;
   };
-  catalog: { updateAfterChange?: Deadline; updateArticle?: string };
+  catalog: {
+    updateAfterChange?: Deadline;
+    updateArticle?: string;
+    /**
+     * A fiscally funded information system reaches 'accepted' only with catalog resources mounted and data loaded
+     * (DG Art 13/22, GD Art 11, XT Art 37, SY Art 14); undefined = the regulation sets no such condition.
+     */
+    systemAcceptanceArticle?: string;
+  };
   quality: {
     objectionDeadline?: Deadline;
     objectionArticle?: string;

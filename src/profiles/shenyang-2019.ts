@@ -40,7 +40,7 @@ export const shenyang2019: Profile = {
     stopSupplyNeedsFiling: 'SY Art 27',
   },
   // SY Art 19 requires an update mechanism but no deadline.
-  catalog: { updateArticle: 'SY Art 19' },
+  catalog: { updateArticle: 'SY Art 19', systemAcceptanceArticle: 'SY Art 14' },
   quality: {},
   opening: {
     // SY Art 34 "收到申请之日起10日内": calendar days, so 民法典 Art 203 moves a holiday end.

@@ -71,7 +71,7 @@ export const xingtai2024: Profile = {
     purposeLimited: 'XT Art 25',
     emergency: { mode: 'reclassify', article: 'XT Art 23.7' },
   },
-  catalog: { updateAfterChange: wd(15), updateArticle: 'XT Art 14' },
+  catalog: { updateAfterChange: wd(15), updateArticle: 'XT Art 14', systemAcceptanceArticle: 'XT Art 37' },
   quality: {
     // XT Art 21: consumers report doubts to the provider, but no deadline is set.
     objectionArticle: 'XT Art 21',

@@ -55,6 +55,10 @@ export const ERRORS = {
     zh: '数据库暂时不可用，请稍后重试',
     en: 'The database is temporarily unavailable; try again shortly',
   },
+  SYSTEM_NOT_READY: {
+    zh: '信息系统的数据资源尚未挂接或汇聚，不能验收',
+    en: "The information system's data is not mounted on the catalog or not loaded; it cannot be accepted",
+  },
   INTERNAL: { zh: '服务器内部错误', en: 'Internal server error' },
 } as const;
 

@@ -682,6 +682,86 @@ const steps = [
       assert(ok.status === 200, `the reinstated app reads again: ${ok.status}`);
     },
   },
+  {
+    name: 'reviewer approves a negative-list entry, sees overdue duties and systems not ready; jyj_officer confirms a demand match',
+    async run(page, base) {
+      await logout(page);
+      await login(page, base, 'reviewer');
+      await menu(page, 'negative-list');
+      const rule = await tid(page, 'neg-rule').innerText();
+      assert(
+        rule.includes('东莞办法第十九条') && rule.includes('审核同意') && !rule.includes('DG Art'),
+        `the profile's rule is stated: ${rule}`,
+      );
+      const row = tid(page, 'neg-table')
+        .locator('tr.ant-table-row')
+        .filter({ hasText: '婚姻登记信息' })
+        .first();
+      await row.waitFor({ timeout: T.nav });
+      assert((await row.innerText()).includes('待审核'), `the entry waits: ${await row.innerText()}`);
+      assert(!/proposed|adminRegulation/.test(await row.innerText()), 'words, not enum values');
+      await row.locator('[data-testid^="neg-approve-"]').click();
+      const comment = page
+        .locator('textarea[data-testid="neg-comment"], [data-testid="neg-comment"] textarea')
+        .first();
+      await comment.waitFor({ timeout: T.action });
+      await comment.fill('依据充分，同意');
+      await tid(page, 'neg-decide-ok').click();
+      await page.waitForFunction(
+        () =>
+          [...document.querySelectorAll('[data-testid="neg-table"] tr.ant-table-row')].some(
+            (tr) => tr.textContent.includes('婚姻登记信息') && tr.textContent.includes('已批准'),
+          ),
+        null,
+        { timeout: T.nav },
+      );
+      await shot(page, 'negative-list-approved');
+      const csv = await page.evaluate(async () => {
+        const bytes = new Uint8Array(await (await fetch('/api/inventory/negative-list.csv')).arrayBuffer());
+        return { bom: [...bytes.slice(0, 3)].join(','), text: new TextDecoder().decode(bytes) };
+      });
+      assert(csv.bom === '239,187,191', `UTF-8 BOM for Excel: ${csv.bom}`);
+      assert(
+        csv.text.startsWith('序号') && csv.text.includes('婚姻登记信息'),
+        'the negative list exports as CSV',
+      );
+
+      await menu(page, 'duties');
+      const board = tid(page, 'duty-table');
+      await board.locator('tr.ant-table-row').first().waitFor({ timeout: T.nav });
+      const boardText = await board.innerText();
+      assert(
+        /逾期 \d+ 个工作日/.test(boardText) && boardText.includes('临江市人力资源和社会保障局'),
+        `overdue board: ${boardText}`,
+      );
+      await shot(page, 'duties-overdue-board');
+
+      await menu(page, 'systems');
+      await tid(page, 'sys-table').locator('tr.ant-table-row').first().waitFor({ timeout: T.nav });
+      const sysText = await tid(page, 'sys-table').innerText();
+      assert(sysText.includes('未挂接目录') && sysText.includes('已验收'), `compliance shown: ${sysText}`);
+      await shot(page, 'info-systems');
+
+      await logout(page);
+      await login(page, base, 'jyj_officer');
+      await menu(page, 'double-lists');
+      const demand = tid(page, 'demand-table')
+        .locator('tr.ant-table-row')
+        .filter({ hasText: '不动产登记信息' })
+        .first();
+      await demand.waitFor({ timeout: T.nav });
+      await demand.locator('[data-testid^="match-confirm-"]').first().click();
+      await page.waitForFunction(
+        () =>
+          [...document.querySelectorAll('[data-testid="demand-table"] tr.ant-table-row')].some(
+            (tr) => tr.textContent.includes('不动产登记信息') && tr.textContent.includes('已匹配'),
+          ),
+        null,
+        { timeout: T.nav },
+      );
+      await shot(page, 'demand-matched');
+    },
+  },
 ];
 
 async function main() {

@@ -73,6 +73,9 @@ describe('Authenticate before validating: anonymous calls are 401 whatever their
     // the API-key routes authenticate by key, not session
     const v1 = await env.app.inject({ url: '/api/v1/data/446000-GAJ-001/records/x' });
     expect(v1.json().code).toBe('API_KEY_INVALID');
+    // XT Art 28: the published open list is public; everything else of the inventories needs a session
+    expect((await env.app.inject({ url: '/api/inventory/open-list/published' })).statusCode).toBe(200);
+    expect((await env.app.inject({ url: '/api/inventory/open-list' })).statusCode).toBe(401);
     // unknown API routes stay 404
     expect((await env.app.inject({ url: '/api/nope' })).statusCode).toBe(404);
   });
@@ -87,6 +90,8 @@ describe('Authenticate before validating: anonymous calls are 401 whatever their
       '/api/auth/login',
       '/api/auth/logout',
       '/api/setup/admin',
+      // the published open list is public by law (XT Art 28: 向社会公布); only approved entries
+      '/api/inventory/open-list/published',
     ]);
     let checked = 0;
     for (const [p, methods] of Object.entries(doc.paths)) {

@@ -2,13 +2,18 @@ import {
   ApiOutlined,
   AuditOutlined,
   CalendarOutlined,
+  ClusterOutlined,
   DashboardOutlined,
   DatabaseOutlined,
   FileAddOutlined,
+  GlobalOutlined,
   LogoutOutlined,
   ProfileOutlined,
   SafetyCertificateOutlined,
+  ScheduleOutlined,
+  StopOutlined,
   SwapOutlined,
+  UnorderedListOutlined,
   UserOutlined,
 } from '@ant-design/icons';
 import { Button, Layout, Menu, Segmented, Space, Spin, Tag, Tooltip, Typography } from 'antd';
@@ -36,6 +41,16 @@ export default function Shell() {
     { key: '/apps', icon: <ApiOutlined />, label: 'menu.apps', show: access.apps(me) },
     { key: '/audit', icon: <AuditOutlined />, label: 'menu.audit', show: access.audit(me) },
     { key: '/calendar', icon: <CalendarOutlined />, label: 'menu.calendar', show: access.calendar(me) },
+    { key: '/negative-list', icon: <StopOutlined />, label: 'menu.negativeList', show: access.inventory(me) },
+    { key: '/duties', icon: <ScheduleOutlined />, label: 'menu.duties', show: access.inventory(me) },
+    { key: '/systems', icon: <ClusterOutlined />, label: 'menu.systems', show: access.inventory(me) },
+    {
+      key: '/double-lists',
+      icon: <UnorderedListOutlined />,
+      label: 'menu.doubleLists',
+      show: access.inventory(me),
+    },
+    { key: '/open-list', icon: <GlobalOutlined />, label: 'menu.openList', show: access.inventory(me) },
     { key: '/profile', icon: <ProfileOutlined />, label: 'menu.profile', show: access.profile(me) },
   ];
   const visible = items.filter((i) => i.show);

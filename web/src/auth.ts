@@ -28,4 +28,7 @@ export const access = {
   calendar: (me: Me | null) => !!me,
   profile: (me: Me | null) => !!me,
   importCalendar: (me: Me | null) => hasRole(me, 'platform_admin'),
+  // inventories: departments' officers for their own lists, the authority and the auditor for all
+  inventory: (me: Me | null) =>
+    hasRole(me, 'data_officer', 'authority_reviewer', 'platform_admin', 'auditor'),
 };

@@ -42,6 +42,11 @@ const Audit = lazy(() => import('./pages/Audit.js'));
 const Calendar = lazy(() => import('./pages/Calendar.js'));
 const ProfilePage = lazy(() => import('./pages/ProfilePage.js'));
 const NotFound = lazy(() => import('./pages/NotFound.js'));
+const NegativeList = lazy(() => import('./pages/NegativeList.js'));
+const Duties = lazy(() => import('./pages/Duties.js'));
+const InfoSystems = lazy(() => import('./pages/InfoSystems.js'));
+const DoubleLists = lazy(() => import('./pages/DoubleLists.js'));
+const OpenList = lazy(() => import('./pages/OpenList.js'));
 
 function Loading() {
   return (
@@ -177,6 +182,46 @@ function Root() {
                         element={
                           <Guard allowed={access.profile(me)}>
                             <ProfilePage />
+                          </Guard>
+                        }
+                      />
+                      <Route
+                        path="negative-list"
+                        element={
+                          <Guard allowed={access.inventory(me)}>
+                            <NegativeList />
+                          </Guard>
+                        }
+                      />
+                      <Route
+                        path="duties"
+                        element={
+                          <Guard allowed={access.inventory(me)}>
+                            <Duties />
+                          </Guard>
+                        }
+                      />
+                      <Route
+                        path="systems"
+                        element={
+                          <Guard allowed={access.inventory(me)}>
+                            <InfoSystems />
+                          </Guard>
+                        }
+                      />
+                      <Route
+                        path="double-lists"
+                        element={
+                          <Guard allowed={access.inventory(me)}>
+                            <DoubleLists />
+                          </Guard>
+                        }
+                      />
+                      <Route
+                        path="open-list"
+                        element={
+                          <Guard allowed={access.inventory(me)}>
+                            <OpenList />
                           </Guard>
                         }
                       />
