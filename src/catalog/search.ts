@@ -285,39 +285,62 @@ export async function searchResources(db: Db | Tx, input: SearchInput) {
   const from = sql`resource r JOIN org o ON o.id = r.provider_org_id`;
 
   const sort: SearchSort = input.sort ?? (q ? 'relevance' : 'name');
-  let orderBy: RawBuilder<unknown>;
+  // sort keys, computed once per matching row in `m` (ts_rank_cd is the expensive one)
+  const keys: { expr: RawBuilder<unknown>; desc: boolean }[] = [];
+  let idDesc = false;
   if (sort === 'relevance' && q) {
     // exact or prefix code match first, then entries whose name or keywords match every token, then cover density
-    const keys = [];
-    if (codePrefix) keys.push(sql`${codeHit} DESC`);
+    if (codePrefix) keys.push({ expr: codeHit, desc: true });
     if (tsq && tsqA)
       keys.push(
-        sql`r.search_doc @@ ${tsqA} DESC`,
-        sql`ts_rank_cd(${RANK_WEIGHTS}::float4[], r.search_doc, ${tsq}) DESC`,
+        { expr: sql`r.search_doc @@ ${tsqA}`, desc: true },
+        { expr: sql`ts_rank_cd(${RANK_WEIGHTS}::float4[], r.search_doc, ${tsq})`, desc: true },
       );
-    keys.push(sql`r.id`);
-    orderBy = sql.join(keys, sql`, `);
-  } else if (sort === 'updated') orderBy = sql`r.updated_at DESC, r.id DESC`;
-  else if (sort === 'relevance') orderBy = sql`r.id`;
-  else orderBy = sql`r.name, r.id`;
+  } else if (sort === 'updated') {
+    keys.push({ expr: sql`r.updated_at`, desc: true });
+    idDesc = true;
+  } else if (sort === 'name') keys.push({ expr: sql`r.name`, desc: false });
+  const order = (prefix: string) =>
+    sql.join(
+      [
+        ...keys.map((k, i) => sql.raw(`${prefix}k${i}${k.desc ? ' DESC' : ''}`)),
+        sql.raw(`${prefix}id${idDesc ? ' DESC' : ''}`),
+      ],
+      sql`, `,
+    );
 
-  const itemsQuery = sql<Record<string, unknown>>`SELECT ${RESOURCE_COLUMNS} FROM ${from}
-    WHERE ${conditions()} ORDER BY ${orderBy} LIMIT ${input.pageSize} OFFSET ${(input.page - 1) * input.pageSize}`;
-
-  // facets without a filter of their own, and the total, in one pass: GROUPING SETS over the fully filtered set
+  // facets without a filter of their own, and the total, from the same matching rows: GROUPING SETS in one pass
   const active = FACET_KEYS.filter((k) => input.filters[k]?.length);
   const plain = FACET_KEYS.filter((k) => !active.includes(k));
-  const facetExpr = (k: FacetKey) => sql.raw(k === 'provider' ? 'r.provider_org_id, o.name' : FACETS[k]);
-  const sets = [sql`()`, ...plain.map((k) => sql`(${facetExpr(k)})`)];
-  const groupCols = plain.map((k) => sql.raw(`${FACETS[k]}::text AS "${k}"`));
-  const mainFacetsQuery = sql<Record<string, string | number | null>>`SELECT ${sql.join(
-    [
-      ...groupCols,
-      sql`min(o.name) AS provider_label`,
-      ...plain.map((k) => sql.raw(`grouping(${FACETS[k]}) AS "g_${k}"`)),
-    ],
-    sql`, `,
-  )}, count(*)::int AS n FROM ${from} WHERE ${conditions()} GROUP BY GROUPING SETS (${sql.join(sets, sql`, `)})`;
+  const col = (k: FacetKey) => sql.raw(`m.${FACETS[k].slice(2)}`);
+  const sets = [
+    sql`()`,
+    ...plain.map((k) => (k === 'provider' ? sql`(m.provider_org_id, o.name)` : sql`(${col(k)})`)),
+  ];
+  const facetCols = [
+    ...plain.map((k) => sql`${col(k)}::text AS ${sql.ref(k)}`),
+    ...plain.map((k) => sql`grouping(${col(k)}) AS ${sql.ref(`g_${k}`)}`),
+    sql`min(o.name) AS provider_label`,
+    sql`count(*)::int AS n`,
+  ];
+  const mainQuery = sql<{ ids: number[] | null; facets: Record<string, string | number | null>[] | null }>`
+    WITH m AS MATERIALIZED (
+      SELECT ${sql.join(
+        [
+          sql`r.id`,
+          ...FACET_KEYS.map((k) => sql.raw(FACETS[k])),
+          ...keys.map((k, i) => sql`${k.expr} AS ${sql.ref(`k${i}`)}`),
+        ],
+        sql`, `,
+      )}
+      FROM resource r WHERE ${conditions()}
+    ), p AS (
+      SELECT * FROM m ORDER BY ${order('')} LIMIT ${input.pageSize} OFFSET ${(input.page - 1) * input.pageSize}
+    ), f AS (
+      SELECT ${sql.join(facetCols, sql`, `)} FROM m JOIN org o ON o.id = m.provider_org_id
+      GROUP BY GROUPING SETS (${sql.join(sets, sql`, `)})
+    )
+    SELECT (SELECT array_agg(p.id ORDER BY ${order('p.')}) FROM p) AS ids, (SELECT json_agg(f) FROM f) AS facets`;
   const activeFacetQueries = active.map(
     (k) =>
       sql<{ value: string; label: string | null; n: number }>`SELECT ${sql.raw(FACETS[k])}::text AS value, ${
@@ -325,11 +348,20 @@ export async function searchResources(db: Db | Tx, input: SearchInput) {
       } AS label, count(*)::int AS n FROM ${from} WHERE ${conditions(k)} GROUP BY 1`,
   );
 
-  const [items, main, ...activeRows] = await Promise.all([
-    itemsQuery.execute(db),
-    mainFacetsQuery.execute(db),
+  const [mainRes, ...activeRows] = await Promise.all([
+    mainQuery.execute(db),
     ...activeFacetQueries.map((s) => s.execute(db)),
   ]);
+  const ids = (mainRes.rows[0]?.ids ?? []).map(Number);
+  const main = { rows: mainRes.rows[0]?.facets ?? [] };
+  const byId = new Map<number, Record<string, unknown>>();
+  if (ids.length) {
+    const rows = await sql<
+      Record<string, unknown>
+    >`SELECT ${RESOURCE_COLUMNS} FROM ${from} WHERE r.id = ANY(${ids}::bigint[])`.execute(db);
+    for (const r of rows.rows) byId.set(Number(r.id), r);
+  }
+  const items = { rows: ids.map((id) => byId.get(id)).filter((r): r is Record<string, unknown> => !!r) };
 
   const facets = {} as Record<FacetKey, FacetBucket[]>;
   let total = 0;
