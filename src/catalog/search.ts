@@ -212,9 +212,9 @@ const LABELS_ZH: Record<string, string> = {
   'updateCycle.quarterly': '每季度',
   'updateCycle.yearly': '每年',
   'updateCycle.irregular': '不定期',
-  'securityLevel.general': '一般',
-  'securityLevel.important': '重要',
-  'securityLevel.core': '核心',
+  'securityLevel.general': '一般数据',
+  'securityLevel.important': '重要数据',
+  'securityLevel.core': '核心数据',
 };
 
 export interface FacetBucket {
