@@ -191,6 +191,7 @@ export default function Catalog() {
               {
                 title: t('catalog.name'),
                 dataIndex: 'name',
+                width: '34%',
                 render: (v: string, r) => (
                   <div>
                     <Typography.Link
@@ -215,7 +216,7 @@ export default function Catalog() {
                   </div>
                 ),
               },
-              { title: t('catalog.provider'), dataIndex: ['provider', 'name'], width: 180 },
+              { title: t('catalog.provider'), dataIndex: ['provider', 'name'], width: 150 },
               {
                 title: t('catalog.shareType'),
                 dataIndex: 'shareType',
