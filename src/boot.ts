@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { createCalendar } from './calendar/model.js';
+import { backfillSearchDocuments } from './catalog/search.js';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
 import { migrate, openDatabase } from './db/index.js';
@@ -18,6 +19,8 @@ export async function openContext(config: Config): Promise<AppContext> {
     connectTimeoutMs: config.dbConnectTimeoutMs,
   });
   await migrate(database.db);
+  // catalog entries written before search existed get their search document (idempotent)
+  await backfillSearchDocuments(database.db);
   const secret = await loadPlatformSecret(database.db, config.secret);
   const redis = config.redisUrl ? connectRedis(config.redisUrl) : null;
   return {

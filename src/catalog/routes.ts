@@ -77,13 +77,31 @@ export async function catalogRoutes(app: FastifyInstance, ctx: AppContext) {
     {
       schema: {
         tags: ['catalog'],
-        summary: 'Search the catalog; section-level entries only inside their department (DG Art 11)',
+        summary:
+          'Full-text search of the catalog with facets and highlights; section-level entries only inside their department (DG Art 11)',
         querystring: {
           type: 'object',
           properties: {
-            q: { type: 'string', maxLength: 100 },
-            providerOrgId: { type: 'integer' },
-            shareType: { type: 'string', enum: SHARE_TYPES },
+            q: {
+              type: 'string',
+              maxLength: 100,
+              description:
+                'words (segmented by jieba, all must match, the last as a prefix) or a code prefix',
+            },
+            provider: { type: 'array', maxItems: 50, items: { type: 'integer', minimum: 1 } },
+            providerOrgId: { type: 'integer', minimum: 1, description: 'same as provider=<id>' },
+            classification: { type: 'array', maxItems: 10, items: { type: 'string', enum: CLASSIFICATIONS } },
+            catalogLevel: { type: 'array', maxItems: 10, items: { type: 'string', enum: CATALOG_LEVELS } },
+            shareType: { type: 'array', maxItems: 10, items: { type: 'string', enum: SHARE_TYPES } },
+            openType: { type: 'array', maxItems: 10, items: { type: 'string', enum: OPEN_TYPES } },
+            shareMethod: { type: 'array', maxItems: 10, items: { type: 'string', enum: SHARE_METHODS } },
+            updateCycle: { type: 'array', maxItems: 10, items: { type: 'string', enum: UPDATE_CYCLES } },
+            securityLevel: { type: 'array', maxItems: 10, items: { type: 'string', enum: SECURITY_LEVELS } },
+            sort: {
+              type: 'string',
+              enum: ['relevance', 'name', 'updated'],
+              description: 'default: relevance with q, name without',
+            },
             ...pageQueryProps,
           },
         },

@@ -16,18 +16,59 @@ import {
   type ResourceInput,
   seesAllSectionEntries,
 } from './model.js';
+import {
+  FACET_KEYS,
+  type FacetKey,
+  highlight,
+  refreshSearchDocument,
+  type SearchInput,
+  type SearchSort,
+  searchResources,
+  summarySnippet,
+} from './search.js';
 import * as store from './store.js';
 
-export async function listResources(
-  ctx: AppContext,
-  actor: Actor,
-  f: { q?: string; providerOrgId?: number; shareType?: string; page: number; pageSize: number },
-) {
-  const r = await store.listResources(ctx.db, {
-    ...f,
+export interface ListResourcesQuery extends Partial<Record<FacetKey, Array<string | number>>> {
+  q?: string;
+  /** the earlier single-provider filter; same as provider=[id] */
+  providerOrgId?: number;
+  sort?: SearchSort;
+  page: number;
+  pageSize: number;
+}
+
+/**
+ * Full-text catalog search with facets and highlights (issue 6 point 11). Section-level entries are counted and listed
+ * only inside their department (DG Art 11), in the SQL itself, so facet counts never reveal a hidden entry.
+ */
+export async function listResources(ctx: AppContext, actor: Actor, f: ListResourcesQuery) {
+  const filters: SearchInput['filters'] = {};
+  for (const k of FACET_KEYS) if (f[k]?.length) filters[k] = f[k];
+  if (f.providerOrgId) filters.provider = [...(filters.provider ?? []), f.providerOrgId];
+  const r = await searchResources(ctx.db, {
+    q: f.q,
+    filters,
+    sort: f.sort,
+    page: f.page,
+    pageSize: f.pageSize,
     sectionLevelOrgId: seesAllSectionEntries(actor) ? null : actor.orgId,
   });
-  return { ...r, page: f.page, pageSize: f.pageSize };
+  return {
+    items: r.rows.map((row) => {
+      const v = store.resourceView(row as unknown as Parameters<typeof store.resourceView>[0]);
+      return {
+        ...v,
+        highlight: r.tokens.length
+          ? { name: highlight(v.name, r.tokens), summary: summarySnippet(v.summary, r.tokens) }
+          : null,
+      };
+    }),
+    total: r.total,
+    page: f.page,
+    pageSize: f.pageSize,
+    sort: r.sort,
+    facets: r.facets,
+  };
 }
 
 /** Loads a resource the actor may see, or throws NOT_FOUND (a hidden entry is indistinguishable from a missing one). */
@@ -71,6 +112,8 @@ export async function createResourceWithTable(
     .set({ data_table: dataTableName(id) })
     .where('id', '=', id)
     .execute();
+  // searchable from the moment the registration commits
+  await refreshSearchDocument(trx, id);
   return id;
 }
 

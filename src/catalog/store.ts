@@ -1,5 +1,5 @@
-import { type RawBuilder, type SelectQueryBuilder, sql } from 'kysely';
-import type { DB, Db, Tx } from '../db/index.js';
+import { type RawBuilder, sql } from 'kysely';
+import type { Db, Tx } from '../db/index.js';
 import { columnName, type FieldDef, type NormalisedResourceInput } from './model.js';
 
 const RESOURCE_COLUMNS = [
@@ -94,50 +94,6 @@ export async function getFields(db: Db | Tx, resourceId: number) {
 }
 
 export type StoredField = Awaited<ReturnType<typeof getFields>>[number];
-
-export interface ResourceFilter {
-  q?: string;
-  providerOrgId?: number;
-  shareType?: string;
-  /** null: the caller sees every section-level entry; else only its own org's. */
-  sectionLevelOrgId: number | null;
-  page: number;
-  pageSize: number;
-}
-
-export async function listResources(db: Db, f: ResourceFilter) {
-  const where = <O>(q: SelectQueryBuilder<DB & { r: DB['resource']; o: DB['org'] }, 'r' | 'o', O>) => {
-    let w = q.where('r.status', '=', 'published');
-    if (f.sectionLevelOrgId !== null) {
-      const orgId = f.sectionLevelOrgId;
-      w = w.where((eb) =>
-        eb.or([eb('r.catalog_level', '<>', 'section'), eb('r.provider_org_id', '=', orgId)]),
-      );
-    }
-    if (f.providerOrgId) w = w.where('r.provider_org_id', '=', f.providerOrgId);
-    if (f.shareType) w = w.where('r.share_type', '=', f.shareType as 'conditional');
-    if (f.q) {
-      const like = `%${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      w = w.where((eb) =>
-        eb.or([
-          eb('r.name', 'ilike', like),
-          eb('r.summary', 'ilike', like),
-          eb('r.code', 'ilike', like),
-          eb('o.name', 'ilike', like),
-          eb(sql<string>`array_to_string(r.keywords, ' ')`, 'ilike', like),
-        ]),
-      );
-    }
-    return w;
-  };
-  const [{ total }] = await where(baseQuery(db).select(sql<number>`count(*)::int`.as('total'))).execute();
-  const rows = await where(baseQuery(db).select(RESOURCE_COLUMNS))
-    .orderBy('r.id')
-    .limit(f.pageSize)
-    .offset((f.page - 1) * f.pageSize)
-    .execute();
-  return { total, items: rows.map(resourceView) };
-}
 
 export async function nextResourceCode(trx: Tx, providerOrgId: number, orgCode: string): Promise<string> {
   const { n } = await trx

@@ -112,6 +112,8 @@ export interface ResourceTable {
   created_by: number | null;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
+  /** tsvector of jieba tokens (src/catalog/search.ts); read only through SQL */
+  search_doc: string | null;
 }
 
 export interface ResourceFieldTable {

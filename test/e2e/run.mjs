@@ -762,6 +762,69 @@ const steps = [
       await shot(page, 'demand-matched');
     },
   },
+  {
+    name: 'rsj_officer searches the catalog for 人口 (Chinese full text), sees the hit in bold, ticks a facet and the count changes',
+    async run(page, base) {
+      const totalOf = async () => {
+        const text = await tid(page, 'catalog-total').innerText();
+        return Number(text.replace(/[^\d]/g, ''));
+      };
+      await logout(page);
+      await login(page, base, 'rsj_officer');
+      await menu(page, 'catalog');
+      await box(page, 'catalog-search').fill('人口');
+      await box(page, 'catalog-search').press('Enter');
+      await page.waitForFunction(
+        () =>
+          [...document.querySelectorAll('[data-testid="catalog-hit"]')].some((b) => b.textContent === '人口'),
+        null,
+        { timeout: T.nav },
+      );
+      await tid(page, 'catalog-table').getByText('基础信息').first().waitFor({ timeout: T.action });
+      const before = await totalOf();
+      assert(before >= 2, `人口 finds 人口基础信息 and ${RESOURCE_NAME}: ${before}`);
+      const sidebar = await tid(page, 'catalog-facets').innerText();
+      assert(
+        sidebar.includes('共享类型') && sidebar.includes('数源部门'),
+        `facet groups are labelled: ${sidebar}`,
+      );
+      assert(
+        !/conditional|unconditional|department|onApplication/.test(sidebar),
+        `no codes in the facets: ${sidebar}`,
+      );
+      // a facet value that narrows the result
+      const pick = await page.evaluate((total) => {
+        for (const el of document.querySelectorAll('[data-testid^="facet-count-"]')) {
+          const n = Number(el.textContent.replace(/[^\d]/g, ''));
+          if (n > 0 && n < total)
+            return { id: el.getAttribute('data-testid').replace('facet-count-', 'facet-'), n };
+        }
+        return null;
+      }, before);
+      assert(pick, 'some facet value narrows the 人口 results');
+      await tid(page, pick.id).click();
+      await page.waitForFunction(
+        (n) =>
+          Number(
+            document.querySelector('[data-testid="catalog-total"]')?.textContent.replace(/[^\d]/g, ''),
+          ) === n,
+        pick.n,
+        { timeout: T.nav },
+      );
+      assert((await totalOf()) < before, `ticking ${pick.id} narrows ${before} → ${pick.n}`);
+      assert(page.url().includes('q='), `the search stays in the address: ${page.url()}`);
+      await shot(page, 'catalog-facets');
+      // DG Art 11: the education bureau's section-level 学籍 entry is not found from another department
+      await tid(page, 'facet-clear').click();
+      await box(page, 'catalog-search').fill('学籍');
+      await box(page, 'catalog-search').press('Enter');
+      await page.waitForFunction(
+        () => /\b0\b/.test(document.querySelector('[data-testid="catalog-total"]')?.textContent ?? ''),
+        null,
+        { timeout: T.nav },
+      );
+    },
+  },
 ];
 
 async function main() {

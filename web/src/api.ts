@@ -59,13 +59,17 @@ function toApiError(status: number, body: unknown, fallback: string): ApiError {
   );
 }
 
-type Query = Record<string, string | number | boolean | null | undefined>;
+type Scalar = string | number | boolean | null | undefined;
+type Query = Record<string, Scalar | ReadonlyArray<string | number>>;
 
+/** Builds `path?query`; an array value repeats its parameter (`provider=1&provider=2`), empty values are left out. */
 export function withQuery(path: string, query?: Query): string {
   if (!query) return path;
   const qs = new URLSearchParams();
-  for (const [k, v] of Object.entries(query))
-    if (v !== undefined && v !== null && v !== '') qs.set(k, String(v));
+  for (const [k, v] of Object.entries(query)) {
+    if (Array.isArray(v)) for (const x of v) qs.append(k, String(x));
+    else if (v !== undefined && v !== null && v !== '') qs.set(k, String(v));
+  }
   const s = qs.toString();
   return s ? `${path}?${s}` : path;
 }

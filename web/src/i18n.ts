@@ -83,7 +83,10 @@ const dict = {
 
   // catalog
   'catalog.title': ['政务数据资源目录', 'Government data catalog'],
-  'catalog.searchPlaceholder': ['资源名称、编码、关键词', 'Name, code or keyword'],
+  'catalog.searchPlaceholder': [
+    '搜索资源名称、摘要、信息项、关键词或编码',
+    'Search names, summaries, fields, keywords or codes',
+  ],
   'catalog.shareTypeFilter': ['共享类型', 'Share type'],
   'catalog.code': ['资源编码', 'Code'],
   'catalog.name': ['资源名称', 'Name'],
@@ -94,6 +97,26 @@ const dict = {
   'catalog.rowCount': ['数据量', 'Rows'],
   'catalog.updateCycle': ['更新周期', 'Update cycle'],
   'catalog.register': ['资源登记', 'Register resource'],
+  'catalog.searchHint': [
+    '输入中文词语（如 人口、户籍、社保缴费）或资源编码',
+    'Chinese words (e.g. 人口, 户籍) or a resource code',
+  ],
+  'catalog.filters': ['筛选', 'Filters'],
+  'catalog.clearFilters': ['清除筛选', 'Clear filters'],
+  'catalog.sort': ['排序', 'Sort'],
+  'catalog.found': ['找到 {n} 个资源', '{n} resources found'],
+  'catalog.noMatch': ['没有符合条件的资源', 'No resource matches'],
+  'catalog.facet.provider': ['数源部门', 'Provider'],
+  'catalog.facet.classification': ['资源分类', 'Classification'],
+  'catalog.facet.catalogLevel': ['目录级别', 'Catalog level'],
+  'catalog.facet.shareType': ['共享类型', 'Share type'],
+  'catalog.facet.openType': ['开放类型', 'Open type'],
+  'catalog.facet.shareMethod': ['共享方式', 'Share method'],
+  'catalog.facet.updateCycle': ['更新周期', 'Update cycle'],
+  'catalog.facet.securityLevel': ['安全级别', 'Security level'],
+  'sort.relevance': ['相关度', 'Relevance'],
+  'sort.name': ['名称', 'Name'],
+  'sort.updated': ['最近更新', 'Recently updated'],
 
   // resource fields
   'res.summary': ['资源摘要', 'Summary'],

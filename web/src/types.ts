@@ -85,6 +85,36 @@ export interface ResourceSummary {
   createdAt: string;
 }
 
+export interface HighlightSegment {
+  text: string;
+  hit: boolean;
+}
+
+export type FacetKey =
+  | 'provider'
+  | 'classification'
+  | 'catalogLevel'
+  | 'shareType'
+  | 'openType'
+  | 'shareMethod'
+  | 'updateCycle'
+  | 'securityLevel';
+
+export interface FacetBucket {
+  value: string | number;
+  label: string;
+  count: number;
+}
+
+export interface CatalogHit extends ResourceSummary {
+  highlight: { name: HighlightSegment[]; summary: HighlightSegment[] } | null;
+}
+
+export interface CatalogPage extends Page<CatalogHit> {
+  sort: 'relevance' | 'name' | 'updated';
+  facets: Record<FacetKey, FacetBucket[]>;
+}
+
 export interface Resource extends ResourceSummary {
   fields: Field[];
 }

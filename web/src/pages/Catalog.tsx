@@ -1,6 +1,6 @@
 import { PlusOutlined } from '@ant-design/icons';
-import { Button, Card, Input, Select, Space, Table, Typography } from 'antd';
-import { useState } from 'react';
+import { Button, Card, Checkbox, Col, Empty, Input, Row, Select, Space, Table, Typography } from 'antd';
+import { useEffect, useState } from 'react';
 import { useNavigate, useSearchParams } from 'react-router-dom';
 import { api } from '../api.js';
 import { access, useAuth } from '../auth.js';
@@ -8,7 +8,40 @@ import { EnumTag, ErrorAlert } from '../components/common.js';
 import { fmtNumber } from '../format.js';
 import { useAsync } from '../hooks.js';
 import { useI18n } from '../i18n.js';
-import type { Page, ResourceSummary } from '../types.js';
+import type { CatalogHit, CatalogPage, FacetBucket, FacetKey, HighlightSegment } from '../types.js';
+
+/** Facet groups in the order the sidebar shows them. */
+const FACETS: FacetKey[] = [
+  'provider',
+  'classification',
+  'catalogLevel',
+  'shareType',
+  'openType',
+  'shareMethod',
+  'updateCycle',
+  'securityLevel',
+];
+const SORTS = ['relevance', 'name', 'updated'] as const;
+
+/** Text with the server's matched segments in bold (the server sends segments, never HTML). */
+function Highlighted({ segments, text }: { segments: HighlightSegment[] | undefined; text: string }) {
+  if (!segments?.length) return <>{text}</>;
+  return (
+    <>
+      {segments.map((s, i) =>
+        s.hit ? (
+          // biome-ignore lint/suspicious/noArrayIndexKey: segments are positional
+          <b key={i} className="catalog-hit" data-testid="catalog-hit">
+            {s.text}
+          </b>
+        ) : (
+          // biome-ignore lint/suspicious/noArrayIndexKey: segments are positional
+          <span key={i}>{s.text}</span>
+        ),
+      )}
+    </>
+  );
+}
 
 export default function Catalog() {
   const { t, tEnum } = useI18n();
@@ -16,24 +49,83 @@ export default function Catalog() {
   const navigate = useNavigate();
   const [params, setParams] = useSearchParams();
   const q = params.get('q') ?? '';
-  const shareType = params.get('shareType') ?? '';
+  const sortParam = params.get('sort') ?? '';
   const page = Number(params.get('page') ?? '1') || 1;
   const pageSize = Number(params.get('pageSize') ?? '20') || 20;
+  const selected = Object.fromEntries(FACETS.map((k) => [k, params.getAll(k)])) as Record<FacetKey, string[]>;
+  const filterKey = FACETS.map((k) => `${k}=${selected[k].join(',')}`).join('&');
   const [text, setText] = useState(q);
+  useEffect(() => setText(q), [q]);
 
   const list = useAsync(
-    () => api<Page<ResourceSummary>>('/api/catalog/resources', { query: { q, shareType, page, pageSize } }),
-    [q, shareType, page, pageSize],
+    () =>
+      api<CatalogPage>('/api/catalog/resources', {
+        query: { q, sort: sortParam, page, pageSize, ...selected },
+      }),
+    // `selected` is summarised by filterKey
+    [q, sortParam, page, pageSize, filterKey],
   );
 
-  function update(next: Record<string, string | number>) {
+  function update(next: Record<string, string | number | string[]>) {
     const p = new URLSearchParams(params);
     for (const [k, v] of Object.entries(next)) {
-      if (v === '' || v === undefined) p.delete(k);
-      else p.set(k, String(v));
+      p.delete(k);
+      if (Array.isArray(v)) for (const x of v) p.append(k, x);
+      else if (v !== '' && v !== undefined) p.set(k, String(v));
     }
     setParams(p);
   }
+
+  const facetLabel = (k: FacetKey, b: FacetBucket) =>
+    k === 'provider' ? b.label : tEnum(k, String(b.value));
+  const anyFilter = FACETS.some((k) => selected[k].length > 0);
+  const sort = sortParam || (q ? 'relevance' : 'name');
+
+  const sidebar = (
+    <Card
+      size="small"
+      title={t('catalog.filters')}
+      data-testid="catalog-facets"
+      extra={
+        anyFilter ? (
+          <Button
+            size="small"
+            type="link"
+            data-testid="facet-clear"
+            onClick={() => update({ ...Object.fromEntries(FACETS.map((k) => [k, []])), page: 1 })}
+          >
+            {t('catalog.clearFilters')}
+          </Button>
+        ) : null
+      }
+    >
+      {FACETS.map((k) => {
+        const buckets = list.data?.facets[k] ?? [];
+        if (!buckets.length) return null;
+        return (
+          <div key={k} data-testid={`facet-${k}`} style={{ marginBottom: 12 }}>
+            <Typography.Text strong>{t(`catalog.facet.${k}`)}</Typography.Text>
+            <Checkbox.Group
+              style={{ display: 'flex', flexDirection: 'column', marginTop: 4 }}
+              value={selected[k]}
+              onChange={(v) => update({ [k]: (v as (string | number)[]).map(String), page: 1 })}
+              options={buckets.map((b) => ({
+                value: String(b.value),
+                label: (
+                  <span data-testid={`facet-${k}-${b.value}`}>
+                    {facetLabel(k, b)}{' '}
+                    <Typography.Text type="secondary" data-testid={`facet-count-${k}-${b.value}`}>
+                      ({fmtNumber(b.count)})
+                    </Typography.Text>
+                  </span>
+                ),
+              }))}
+            />
+          </div>
+        );
+      })}
+    </Card>
+  );
 
   return (
     <Card
@@ -47,95 +139,119 @@ export default function Catalog() {
         ) : null
       }
     >
-      <Space wrap style={{ marginBottom: 16 }}>
-        <Input.Search
-          data-testid="catalog-search"
-          allowClear
-          style={{ width: 320 }}
-          placeholder={t('catalog.searchPlaceholder')}
-          enterButton={t('common.search')}
-          value={text}
-          onChange={(e) => setText(e.target.value)}
-          onSearch={(v) => update({ q: v.trim(), page: 1 })}
-        />
-        <Select
-          data-testid="catalog-share-type"
-          style={{ width: 180 }}
-          value={shareType}
-          onChange={(v) => update({ shareType: v, page: 1 })}
-          options={[
-            { value: '', label: `${t('catalog.shareTypeFilter')}: ${t('common.all')}` },
-            ...(['unconditional', 'conditional', 'none'] as const).map((v) => ({
-              value: v,
-              label: tEnum('shareType', v),
-            })),
-          ]}
-        />
-      </Space>
-      <ErrorAlert error={list.error} />
-      <Table<ResourceSummary>
-        data-testid="catalog-table"
-        rowKey="id"
-        size="middle"
-        loading={list.loading}
-        dataSource={list.data?.items ?? []}
-        onRow={(r) => ({ onClick: () => navigate(`/catalog/${r.id}`), style: { cursor: 'pointer' } })}
-        pagination={{
-          current: page,
-          pageSize,
-          total: list.data?.total ?? 0,
-          showSizeChanger: true,
-          showTotal: (n) => t('common.total', { n }),
-          onChange: (p, ps) => update({ page: ps !== pageSize ? 1 : p, pageSize: ps }),
-        }}
-        columns={[
-          {
-            title: t('catalog.code'),
-            dataIndex: 'code',
-            width: 200,
-            render: (v: string) => <Typography.Text code>{v}</Typography.Text>,
-          },
-          {
-            title: t('catalog.name'),
-            dataIndex: 'name',
-            render: (v: string, r) => (
-              <Typography.Link
-                data-testid={`catalog-link-${r.code}`}
-                onClick={() => navigate(`/catalog/${r.id}`)}
-              >
-                {v}
-              </Typography.Link>
-            ),
-          },
-          { title: t('catalog.provider'), dataIndex: ['provider', 'name'] },
-          {
-            title: t('catalog.shareType'),
-            dataIndex: 'shareType',
-            render: (v: string) => <EnumTag kind="shareType" value={v} />,
-          },
-          {
-            title: t('catalog.catalogLevel'),
-            dataIndex: 'catalogLevel',
-            render: (v: string) => <EnumTag kind="catalogLevel" value={v} />,
-          },
-          {
-            title: t('catalog.securityLevel'),
-            dataIndex: 'securityLevel',
-            render: (v: string) => <EnumTag kind="securityLevel" value={v} />,
-          },
-          {
-            title: t('catalog.updateCycle'),
-            dataIndex: 'updateCycle',
-            render: (v: string) => tEnum('updateCycle', v),
-          },
-          {
-            title: t('catalog.rowCount'),
-            dataIndex: 'rowCount',
-            align: 'right',
-            render: (v: number) => fmtNumber(v),
-          },
-        ]}
-      />
+      <Row gutter={16}>
+        <Col xs={24} md={7} lg={6}>
+          {sidebar}
+        </Col>
+        <Col xs={24} md={17} lg={18}>
+          <Space wrap style={{ marginBottom: 16 }}>
+            <Input.Search
+              data-testid="catalog-search"
+              allowClear
+              style={{ width: 360 }}
+              placeholder={t('catalog.searchPlaceholder')}
+              title={t('catalog.searchHint')}
+              enterButton={t('common.search')}
+              value={text}
+              onChange={(e) => setText(e.target.value)}
+              onSearch={(v) => update({ q: v.trim(), page: 1, sort: '' })}
+            />
+            <Select
+              data-testid="catalog-sort"
+              style={{ width: 160 }}
+              value={sort}
+              onChange={(v) => update({ sort: v, page: 1 })}
+              options={SORTS.filter((s) => s !== 'relevance' || q).map((s) => ({
+                value: s,
+                label: `${t('catalog.sort')}: ${t(`sort.${s}`)}`,
+              }))}
+            />
+            <Typography.Text type="secondary" data-testid="catalog-total">
+              {list.data ? t('catalog.found', { n: fmtNumber(list.data.total) }) : ''}
+            </Typography.Text>
+          </Space>
+          <ErrorAlert error={list.error} />
+          <Table<CatalogHit>
+            data-testid="catalog-table"
+            rowKey="id"
+            size="middle"
+            loading={list.loading}
+            dataSource={list.data?.items ?? []}
+            locale={{ emptyText: <Empty description={t('catalog.noMatch')} /> }}
+            onRow={(r) => ({ onClick: () => navigate(`/catalog/${r.id}`), style: { cursor: 'pointer' } })}
+            pagination={{
+              current: page,
+              pageSize,
+              total: list.data?.total ?? 0,
+              showSizeChanger: true,
+              showTotal: (n) => t('common.total', { n }),
+              onChange: (p, ps) => update({ page: ps !== pageSize ? 1 : p, pageSize: ps }),
+            }}
+            columns={[
+              {
+                title: t('catalog.name'),
+                dataIndex: 'name',
+                width: '34%',
+                render: (v: string, r) => (
+                  <div>
+                    <Typography.Link
+                      data-testid={`catalog-link-${r.code}`}
+                      onClick={() => navigate(`/catalog/${r.id}`)}
+                    >
+                      <Highlighted segments={r.highlight?.name} text={v} />
+                    </Typography.Link>
+                    <div>
+                      <Typography.Text code style={{ fontSize: 12 }}>
+                        {r.code}
+                      </Typography.Text>
+                    </div>
+                    <Typography.Paragraph
+                      type="secondary"
+                      style={{ marginBottom: 0, fontSize: 12 }}
+                      ellipsis={{ rows: 2 }}
+                      data-testid={`catalog-summary-${r.code}`}
+                    >
+                      <Highlighted segments={r.highlight?.summary} text={r.summary} />
+                    </Typography.Paragraph>
+                  </div>
+                ),
+              },
+              { title: t('catalog.provider'), dataIndex: ['provider', 'name'], width: 150 },
+              {
+                title: t('catalog.shareType'),
+                dataIndex: 'shareType',
+                width: 110,
+                render: (v: string) => <EnumTag kind="shareType" value={v} />,
+              },
+              {
+                title: t('catalog.catalogLevel'),
+                dataIndex: 'catalogLevel',
+                width: 100,
+                render: (v: string) => <EnumTag kind="catalogLevel" value={v} />,
+              },
+              {
+                title: t('catalog.securityLevel'),
+                dataIndex: 'securityLevel',
+                width: 100,
+                render: (v: string) => <EnumTag kind="securityLevel" value={v} />,
+              },
+              {
+                title: t('catalog.updateCycle'),
+                dataIndex: 'updateCycle',
+                width: 90,
+                render: (v: string) => tEnum('updateCycle', v),
+              },
+              {
+                title: t('catalog.rowCount'),
+                dataIndex: 'rowCount',
+                align: 'right',
+                width: 100,
+                render: (v: number) => fmtNumber(v),
+              },
+            ]}
+          />
+        </Col>
+      </Row>
     </Card>
   );
 }
