@@ -7,6 +7,7 @@ import * as m001 from './migrations/001_foundation.js';
 import * as m002 from './migrations/002_holiday_year.js';
 import * as m003 from './migrations/003_data_api_guards.js';
 import * as m004 from './migrations/004_accounts_hardening.js';
+import * as m006 from './migrations/006_catalog_review.js';
 import { Lock, PGliteDialect, pgliteQuery } from './pglite-dialect.js';
 import type { DB } from './schema.js';
 
@@ -138,6 +139,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '002_holiday_year': m002,
   '003_data_api_guards': m003,
   '004_accounts_hardening': m004,
+  '006_catalog_review': m006,
 };
 
 export async function migrate(db: Db): Promise<void> {

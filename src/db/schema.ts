@@ -103,7 +103,12 @@ export interface ResourceTable {
   update_cycle: string;
   security_level: 'general' | 'important' | 'core';
   keywords: string[];
-  status: Generated<'draft' | 'published' | 'retired'>;
+  status: Generated<'draft' | 'submitted' | 'returned' | 'published' | 'retired'>;
+  legal_basis_kind: 'law' | 'adminRegulation' | 'localRegulation' | 'rule' | 'other' | null;
+  published_at: Date | null;
+  retired_at: Date | null;
+  retired_by: number | null;
+  retire_reason: string | null;
   version: Generated<number>;
   data_table: string | null;
   row_count: Generated<number>;
@@ -111,6 +116,23 @@ export interface ResourceTable {
   created_by: number | null;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
+}
+
+export interface ResourceVersionTable {
+  id: Generated<number>;
+  resource_id: number;
+  version_no: number;
+  status: 'draft' | 'submitted' | 'returned' | 'published' | 'superseded';
+  snapshot: ColumnType<unknown, string, string>;
+  created_by: number | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+  submitted_by: number | null;
+  submitted_at: Date | null;
+  decided_by: number | null;
+  decided_at: Date | null;
+  decision: 'published' | 'returned' | null;
+  comment: string | null;
 }
 
 export interface ResourceFieldTable {
@@ -258,6 +280,7 @@ export interface DB {
   app: AppTable;
   resource: ResourceTable;
   resource_field: ResourceFieldTable;
+  resource_version: ResourceVersionTable;
   ingest_batch: IngestBatchTable;
   share_request: ShareRequestTable;
   share_request_step: ShareRequestStepTable;

@@ -9,7 +9,13 @@ import { AppError } from '../shared/errors.js';
  * caller's transaction, so an alert exists exactly when the action that raised it committed. Senders beyond the
  * in-app inbox (SMS, 粤政易 and the like) plug in here later.
  */
-export const NOTIFICATION_KINDS = ['security.appSuspended'] as const;
+export const NOTIFICATION_KINDS = [
+  'security.appSuspended',
+  'catalog.submitted',
+  'catalog.returned',
+  'catalog.published',
+  'catalog.retired',
+] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
 export interface Recipients {

@@ -525,6 +525,22 @@ const dict = {
     '应用「{appName}」调用「{resourceName}」时 {windowMinutes} 分钟内查询 {lookups} 次、未命中 {misses} 次，疑似枚举试探，已自动暂停',
     'App "{appName}" looked up {lookups} keys of "{resourceName}" in {windowMinutes} minutes and missed {misses}: suspected enumeration, suspended automatically',
   ],
+  'notify.kind.catalog.submitted': [
+    '目录「{resourceName}」第 {versionNo} 版已提交，待您审核',
+    'Catalog entry "{resourceName}" version {versionNo} was submitted for your review',
+  ],
+  'notify.kind.catalog.returned': [
+    '目录「{resourceName}」第 {versionNo} 版被退回修改：{comment}',
+    'Catalog entry "{resourceName}" version {versionNo} was returned: {comment}',
+  ],
+  'notify.kind.catalog.published': [
+    '目录「{resourceName}」第 {versionNo} 版已审核发布',
+    'Catalog entry "{resourceName}" version {versionNo} is published',
+  ],
+  'notify.kind.catalog.retired': [
+    '目录「{resourceName}」已停用：{reason}',
+    'Catalog entry "{resourceName}" was retired: {reason}',
+  ],
   'severity.info': ['提示', 'Info'],
   'severity.warning': ['警告', 'Warning'],
   'severity.critical': ['严重', 'Critical'],
