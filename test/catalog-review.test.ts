@@ -95,7 +95,12 @@ describe('catalog review workflow (dongguan-2020)', () => {
     expect(edited.statusCode).toBe(200);
     expect(edited.json().status).toBe('submitted');
     const hist = (await call(officer, 'GET', `/api/catalog/resources/${r.id}/versions`)).json();
-    expect(hist.items[0]).toMatchObject({ versionNo: 1, status: 'submitted' });
+    expect(hist.items[0]).toMatchObject({ versionNo: 2, status: 'submitted' });
+    // the return stays in the history with its comment
+    expect(hist.items[1]).toMatchObject({ versionNo: 1, decision: 'returned', comment: '请补充信息项' });
+    expect(hist.items[0].diff).toContainEqual(
+      expect.objectContaining({ path: 'fields.issuedOn', kind: 'added' }),
+    );
     const notes = (await call(officer, 'GET', '/api/notifications')).json();
     expect(notes.items.map((n: { kind: string }) => n.kind)).toContain('catalog.returned');
   });

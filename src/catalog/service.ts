@@ -107,7 +107,7 @@ export async function getResource(ctx: AppContext, actor: Actor, id: number) {
     fields: fields.map(({ ordinal: _o, columnName: _c, ...f }) => f),
     canLoadData: canLoadData(actor, { providerOrgId: row.provider_org_id }) && row.status !== 'retired',
     canPreview: canPreviewData(actor, { providerOrgId: row.provider_org_id }),
-    canEdit: canEdit && row.status !== 'retired' && (!open || open.status !== 'submitted'),
+    canEdit: canEdit && row.status !== 'retired' && open?.status !== 'submitted',
     canRetire: row.status === 'published' && canRetireResource(actor, target(row), ctx.profile),
     reviewer: ctx.profile.catalog.levels[row.catalog_level].reviewer,
     workingVersion:
@@ -366,7 +366,15 @@ export async function saveResource(
     const status = opts.submit ? 'submitted' : 'draft';
     const now = new Date();
     let versionNo: number;
-    if (open) {
+    if (open?.status === 'returned') {
+      // the returned version stays in the history with its decision and comment; the edit is a new version
+      await trx
+        .updateTable('resource_version')
+        .set({ status: 'superseded' })
+        .where('id', '=', open.id)
+        .execute();
+    }
+    if (open && open.status !== 'returned') {
       versionNo = open.version_no;
       await trx
         .updateTable('resource_version')
@@ -641,6 +649,7 @@ export async function resourceHistory(ctx: AppContext, actor: Actor, id: number)
   for (const v of versions) {
     const snap = v.snapshot as Snapshot;
     const open = v.status === 'draft' || v.status === 'returned' || v.status === 'submitted';
+    // a returned version and the edits after it are compared with the live (last published) version
     const reviewer =
       open &&
       canReviewVersion(
@@ -668,7 +677,7 @@ export async function resourceHistory(ctx: AppContext, actor: Actor, id: number)
         comment: v.comment,
         diff: diffSnapshots(prev, snap),
       });
-    if (!open) prev = snap;
+    if (v.decision === 'published') prev = snap;
   }
   return { items: out.reverse() };
 }
