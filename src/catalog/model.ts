@@ -476,6 +476,8 @@ export interface DiffRow {
   path: string;
   kind: 'added' | 'removed' | 'changed';
   field?: string;
+  /** the field's name (信息项名称) in the newer version, for display */
+  fieldName?: string;
   attribute?: string;
   before: unknown;
   after: unknown;
@@ -496,7 +498,8 @@ export function diffSnapshots(before: Snapshot | null, after: Snapshot): DiffRow
   for (const k of SNAPSHOT_KEYS) {
     const a = before ? (before as unknown as Record<string, unknown>)[k] : null;
     const b = (after as unknown as Record<string, unknown>)[k];
-    if (before === null ? norm(b) !== null : !same(a, b))
+    const empty = Array.isArray(b) && b.length === 0;
+    if (before === null ? norm(b) !== null && !empty : !same(a, b))
       rows.push({
         path: k,
         kind: before === null ? 'added' : 'changed',
@@ -510,7 +513,14 @@ export function diffSnapshots(before: Snapshot | null, after: Snapshot): DiffRow
   for (const f of after.fields) {
     const o = old.get(f.code);
     if (!o) {
-      rows.push({ path: `fields.${f.code}`, kind: 'added', field: f.code, before: null, after: f });
+      rows.push({
+        path: `fields.${f.code}`,
+        kind: 'added',
+        field: f.code,
+        fieldName: f.name,
+        before: null,
+        after: f,
+      });
       continue;
     }
     for (const k of FIELD_KEYS)
@@ -519,6 +529,7 @@ export function diffSnapshots(before: Snapshot | null, after: Snapshot): DiffRow
           path: `fields.${f.code}.${k}`,
           kind: 'changed',
           field: f.code,
+          fieldName: f.name,
           attribute: k,
           before: norm(o[k]),
           after: norm(f[k]),
@@ -526,7 +537,14 @@ export function diffSnapshots(before: Snapshot | null, after: Snapshot): DiffRow
   }
   for (const o of before?.fields ?? [])
     if (!neu.has(o.code))
-      rows.push({ path: `fields.${o.code}`, kind: 'removed', field: o.code, before: o, after: null });
+      rows.push({
+        path: `fields.${o.code}`,
+        kind: 'removed',
+        field: o.code,
+        fieldName: o.name,
+        before: o,
+        after: null,
+      });
   return rows;
 }
 

@@ -644,7 +644,10 @@ export async function resourceHistory(ctx: AppContext, actor: Actor, id: number)
   const versions = await store.getVersions(ctx.db, id);
   const insider = actor.orgId === row.provider_org_id || seesAllSectionEntries(actor);
   const person = (uid: number | null, name: string | null) => (uid ? { id: uid, displayName: name } : null);
-  let prev: Snapshot | null = null;
+  // each version is compared with the live (last published) version before it, or, before any publication, with the
+  // version before it (what changed since the reviewer returned it)
+  let prevPublished: Snapshot | null = null;
+  let prevAny: Snapshot | null = null;
   const out = [];
   for (const v of versions) {
     const snap = v.snapshot as Snapshot;
@@ -675,9 +678,10 @@ export async function resourceHistory(ctx: AppContext, actor: Actor, id: number)
         decidedBy: person(v.decided_by, v.decided_by_name),
         decision: v.decision,
         comment: v.comment,
-        diff: diffSnapshots(prev, snap),
+        diff: diffSnapshots(prevPublished ?? prevAny, snap),
       });
-    if (v.decision === 'published') prev = snap;
+    if (v.decision === 'published') prevPublished = snap;
+    prevAny = snap;
   }
   return { items: out.reverse() };
 }

@@ -124,6 +124,7 @@ export interface DiffRow {
   path: string;
   kind: 'added' | 'removed' | 'changed';
   field?: string;
+  fieldName?: string;
   attribute?: string;
   before: unknown;
   after: unknown;

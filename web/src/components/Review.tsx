@@ -64,7 +64,7 @@ function useDiffText() {
   };
   const item = (d: DiffRow): string => {
     if (d.field) {
-      const f = t('history.fieldItem', { field: d.field });
+      const f = t('history.fieldItem', { field: d.fieldName ?? d.field });
       return d.attribute ? `${f} · ${t(FIELD_LABELS[d.attribute] ?? 'field.name')}` : f;
     }
     return t(ATTRIBUTE_LABELS[d.attribute ?? d.path] ?? 'catalog.name');
