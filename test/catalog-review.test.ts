@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { effectiveShareType } from '../src/catalog/model.js';
 import { getProfile, PROFILE_IDS } from '../src/profiles/index.js';
-import { createTestEnv, login, type TestEnv } from './helpers.js';
+import { createTestEnv, grantedApp, login, type TestEnv } from './helpers.js';
 
 const ENTRY = {
   name: '居住证办理信息',
@@ -45,6 +45,18 @@ describe('catalog review workflow (dongguan-2020)', () => {
 
   const call = (cookie: string, method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown) =>
     env.app.inject({ method, url, headers: { cookie }, payload: payload as object });
+
+  it('the demo city shows a submitted entry, a returned one and a new version under review', async () => {
+    const inbox = (await call(reviewer, 'GET', '/api/catalog/review-inbox')).json();
+    expect(inbox.items.some((x: { newVersion: boolean }) => x.newVersion)).toBe(true);
+    expect(inbox.items.some((x: { newVersion: boolean }) => !x.newVersion)).toBe(true);
+    const returned = await env.ctx.db
+      .selectFrom('resource')
+      .select('id')
+      .where('status', '=', 'returned')
+      .execute();
+    expect(returned.length).toBeGreaterThan(0);
+  });
 
   it('DG Art 11: registration makes a draft nobody outside the department sees; submit → the authority reviewer publishes a city-level entry', async () => {
     const reg = await call(officer, 'POST', '/api/catalog/resources', ENTRY);
@@ -146,6 +158,44 @@ describe('catalog review workflow (dongguan-2020)', () => {
       .where('action', '=', 'catalog.publish')
       .execute();
     expect(audit).toHaveLength(2);
+  });
+
+  it('DG Art 11: publishing a new version bumps resource.version; the governed data API keeps serving the grant, then with the new metadata; retiring stops it', async () => {
+    const population = '446000-GAJ-001';
+    const g = await grantedApp(env.app, {
+      consumer: 'rsj_officer',
+      provider: 'gaj_officer',
+      resourceCode: population,
+      fields: ['idNumber', 'name'],
+      appName: '版本切换测试应用',
+    });
+    const table = await env.ctx.db
+      .selectFrom('resource')
+      .select(['data_table', 'version'])
+      .where('id', '=', g.resourceId)
+      .executeTakeFirstOrThrow();
+    const { rows } = await env.ctx.database.query<{ k: string }>(
+      `SELECT _key AS k FROM ${table.data_table} LIMIT 1`,
+      [],
+    );
+    const read = () =>
+      env.app.inject({
+        url: `/api/v1/data/${population}/records/${rows[0].k}`,
+        headers: { 'x-api-key': g.apiKey },
+      });
+    expect((await read()).statusCode).toBe(200);
+    // the demo left a new version of this entry under review: the live one keeps serving meanwhile
+    const before = (await call(officer, 'GET', `/api/catalog/resources/${g.resourceId}`)).json();
+    expect(before.workingVersion).toMatchObject({ status: 'submitted' });
+    expect((await read()).statusCode).toBe(200);
+    const pub = (await call(reviewer, 'POST', `/api/catalog/resources/${g.resourceId}/publish`, {})).json();
+    expect(pub.version).toBeGreaterThan(table.version);
+    expect(pub.fields.map((f: { code: string }) => f.code)).toContain('moveInDate');
+    const after = await read();
+    expect(after.statusCode).toBe(200);
+    expect(Object.keys(after.json().record).sort()).toEqual(['idNumber', 'name']);
+    await call(officer, 'POST', `/api/catalog/resources/${g.resourceId}/retire`, { reason: '测试停用' });
+    expect((await read()).statusCode).not.toBe(200);
   });
 
   it('only additive field changes on a published entry: removing or retyping is FIELD_CHANGE_NOT_ADDITIVE', async () => {
@@ -261,18 +311,6 @@ describe('catalog review workflow (dongguan-2020)', () => {
     expect((await call(second, 'POST', `/api/catalog/resources/${r.id}/publish`, {})).json().status).toBe(
       'published',
     );
-  });
-
-  it('the demo city shows a submitted entry, a returned one and a new version under review', async () => {
-    const inbox = (await call(reviewer, 'GET', '/api/catalog/review-inbox')).json();
-    expect(inbox.items.some((x: { newVersion: boolean }) => x.newVersion)).toBe(true);
-    expect(inbox.items.some((x: { newVersion: boolean }) => !x.newVersion)).toBe(true);
-    const returned = await env.ctx.db
-      .selectFrom('resource')
-      .select('id')
-      .where('status', '=', 'returned')
-      .execute();
-    expect(returned.length).toBeGreaterThan(0);
   });
 });
 
