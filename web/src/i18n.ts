@@ -95,6 +95,7 @@ const dict = {
   'catalog.rowCount': ['数据量', 'Rows'],
   'catalog.updateCycle': ['更新周期', 'Update cycle'],
   'catalog.register': ['资源登记', 'Register resource'],
+  'catalog.ownEntries': ['本部门', 'My department'],
 
   // resource fields
   'res.summary': ['资源摘要', 'Summary'],

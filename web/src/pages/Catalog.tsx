@@ -17,13 +17,18 @@ export default function Catalog() {
   const [params, setParams] = useSearchParams();
   const q = params.get('q') ?? '';
   const shareType = params.get('shareType') ?? '';
+  // published by default; other statuses list my department's own entries (drafts, submitted, returned, retired)
+  const status = params.get('status') ?? '';
   const page = Number(params.get('page') ?? '1') || 1;
   const pageSize = Number(params.get('pageSize') ?? '20') || 20;
   const [text, setText] = useState(q);
 
   const list = useAsync(
-    () => api<Page<ResourceSummary>>('/api/catalog/resources', { query: { q, shareType, page, pageSize } }),
-    [q, shareType, page, pageSize],
+    () =>
+      api<Page<ResourceSummary>>('/api/catalog/resources', {
+        query: { q, shareType, status, page, pageSize },
+      }),
+    [q, shareType, status, page, pageSize],
   );
 
   function update(next: Record<string, string | number>) {
@@ -71,6 +76,19 @@ export default function Catalog() {
             })),
           ]}
         />
+        <Select
+          data-testid="catalog-status"
+          style={{ width: 200 }}
+          value={status}
+          onChange={(v) => update({ status: v, page: 1 })}
+          options={[
+            { value: '', label: tEnum('resStatus', 'published') },
+            ...(['draft', 'submitted', 'returned', 'retired'] as const).map((v) => ({
+              value: v,
+              label: `${t('catalog.ownEntries')}: ${tEnum('resStatus', v)}`,
+            })),
+          ]}
+        />
       </Space>
       <ErrorAlert error={list.error} />
       <Table<ResourceSummary>
@@ -108,6 +126,11 @@ export default function Catalog() {
             ),
           },
           { title: t('catalog.provider'), dataIndex: ['provider', 'name'] },
+          {
+            title: t('res.status'),
+            dataIndex: 'status',
+            render: (v: string) => <EnumTag kind="resStatus" value={v} />,
+          },
           {
             title: t('catalog.shareType'),
             dataIndex: 'shareType',
