@@ -158,6 +158,12 @@ describe('catalog review workflow (dongguan-2020)', () => {
       .where('action', '=', 'catalog.publish')
       .execute();
     expect(audit).toHaveLength(2);
+    // the share-type change is recorded with the article that puts it through review
+    expect(audit.map((a) => (a.detail as { shareType?: unknown }).shareType)).toContainEqual({
+      from: 'conditional',
+      to: 'unconditional',
+      article: 'DG Art 11',
+    });
   });
 
   it('DG Art 11: publishing a new version bumps resource.version; the governed data API keeps serving the grant, then with the new metadata; retiring stops it', async () => {

@@ -577,7 +577,9 @@ export async function decideResource(
       versionNo: open.version_no,
       comment: d.comment ?? null,
       shareType:
-        prev && prev.shareType !== snap.shareType ? { from: prev.shareType, to: snap.shareType } : undefined,
+        prev && prev.shareType !== snap.shareType
+          ? { from: prev.shareType, to: snap.shareType, article: ctx.profile.catalog.shareTypeChangeArticle }
+          : undefined,
     });
     await notify(trx, [{ roles: ['data_officer'], orgIds: [row.provider_org_id] }], {
       kind: 'catalog.published',
