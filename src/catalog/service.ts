@@ -135,7 +135,7 @@ function snapshotOf(input: NormalisedResourceInput): Snapshot {
 }
 
 /** Checks an entry as submitted: the profile's share rules, the shape, and that the section is the officer's org's. */
-async function checkInput(ctx: AppContext, trx: Tx, actor: Actor, orgId: number, input: ResourceInput) {
+async function checkInput(ctx: AppContext, trx: Tx, orgId: number, input: ResourceInput) {
   const rules = checkShareRules(input, ctx.profile);
   if (rules.length) throw new AppError(shareRuleErrorCode(rules), [...rules, ...checkShape(input)]);
   const shape = checkShape(input);
@@ -155,7 +155,6 @@ async function checkInput(ctx: AppContext, trx: Tx, actor: Actor, orgId: number,
         },
       ]);
   }
-  void actor;
 }
 
 /**
@@ -248,7 +247,7 @@ export async function registerResource(
   if (!canRegisterResource(actor))
     throw new AppError('FORBIDDEN', [{ reason: 'only a data officer registers resources (DG Art 9)' }]);
   const id = await inTx(ctx.db, async (trx) => {
-    await checkInput(ctx, trx, actor, actor.orgId, input);
+    await checkInput(ctx, trx, actor.orgId, input);
     const org = await trx
       .selectFrom('org')
       .select('code')
@@ -344,7 +343,7 @@ export async function saveResource(
       );
     if (row.status === 'retired')
       throw new AppError('REVIEW_STATE_INVALID', [{ reason: 'the entry is retired' }]);
-    await checkInput(ctx, trx, actor, row.provider_org_id, input);
+    await checkInput(ctx, trx, row.provider_org_id, input);
     const { input: norm, errors } = normaliseResourceInput(input);
     if (errors.length) throw new AppError('VALIDATION_FAILED', errors);
     const snap = snapshotOf(norm);
