@@ -14,6 +14,7 @@ const NEW_RESOURCE = {
   shareType: 'conditional',
   shareConditions: '仅限政务部门履行法定职责使用',
   legalBasis: '《居住证暂行条例》第十二条',
+  legalBasisKind: 'adminRegulation',
   shareMethod: 'api',
   openType: 'closed',
   updateCycle: 'daily',
@@ -86,15 +87,24 @@ describe('thin path: register → upload → request → approve → governed ca
     expect(body.details).toContainEqual(expect.objectContaining({ field: 'legalBasis' }));
   });
 
-  it('a data officer registers a table resource in the catalog', async () => {
+  it('DG Art 11: a data officer registers a table resource and submits it; the authority reviewer publishes it', async () => {
     const res = await env.app.inject({
       method: 'POST',
       url: '/api/catalog/resources',
       headers: { cookie: provider },
-      payload: NEW_RESOURCE,
+      payload: { ...NEW_RESOURCE, submit: true },
     });
     expect(res.statusCode).toBe(201);
-    const r = res.json();
+    expect(res.json().status).toBe('submitted');
+    const published = await env.app.inject({
+      method: 'POST',
+      url: `/api/catalog/resources/${res.json().id}/publish`,
+      headers: { cookie: await login(env.app, 'reviewer') },
+      payload: { comment: '同意发布' },
+    });
+    expect(published.statusCode).toBe(200);
+    const r = published.json();
+    expect(r.status).toBe('published');
     resourceId = r.id;
     resourceCode = r.code;
     expect(r.provider.name).toContain('公安局');

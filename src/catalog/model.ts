@@ -1,6 +1,10 @@
 import type { Actor } from '../context.js';
 import { hasRole } from '../context.js';
-import type { Profile } from '../profiles/model.js';
+import type { CatalogLevel, LegalBasisKind, Profile } from '../profiles/model.js';
+import { LEGAL_BASIS_KINDS } from '../profiles/model.js';
+
+export { LEGAL_BASIS_KINDS };
+
 import type { ErrorDetail } from '../shared/errors.js';
 
 export const FIELD_TYPES = ['string', 'integer', 'decimal', 'date', 'datetime', 'boolean'] as const;
@@ -126,6 +130,7 @@ export interface ResourceInput {
   shareType: (typeof SHARE_TYPES)[number];
   shareConditions?: string | null;
   legalBasis?: string | null;
+  legalBasisKind?: LegalBasisKind | null;
   shareMethod: (typeof SHARE_METHODS)[number];
   openType: (typeof OPEN_TYPES)[number];
   updateCycle: (typeof UPDATE_CYCLES)[number];
@@ -139,32 +144,125 @@ export const FIELD_CODE = /^[a-z][a-zA-Z0-9]{0,39}$/;
 
 /** Rules a resource registration must satisfy beyond its JSON schema. Returns every violation, not just the first. */
 export function checkResourceInput(input: ResourceInput, profile: Profile): ErrorDetail[] {
+  return [...checkShareRules(input, profile), ...checkShape(input)];
+}
+
+export interface ShareRuleInput {
+  classification: ResourceInput['classification'];
+  shareType: ResourceInput['shareType'];
+  shareConditions?: string | null;
+  legalBasis?: string | null;
+  legalBasisKind?: LegalBasisKind | null;
+  openType: ResourceInput['openType'];
+  catalogLevel?: ResourceInput['catalogLevel'];
+  sectionId?: number | null;
+}
+
+/**
+ * The consistency rules of point 2, every one from the active profile and citing its article: a conditional or
+ * not-shared entry states its conditions and (where the profile says so) a legal basis of an accepted kind; not-shared
+ * is never open; a base-library entry is unconditional (GD Art 17, SY Art 26) or restricted only with a legal basis
+ * approved in review (DG Art 21).
+ */
+export function checkShareRules(input: ShareRuleInput, profile: Profile): ErrorDetail[] {
   const errors: ErrorDetail[] = [];
   const blank = (s: string | null | undefined) => !s || s.trim() === '';
-  if (input.shareType !== 'unconditional' && profile.sharing.conditionalNeedsLegalBasis) {
-    // DG Art 19, XT Art 23, SY Art 23, GD Art 18: without a legal basis the resource is shared unconditionally
-    if (blank(input.legalBasis))
-      errors.push({
-        field: 'legalBasis',
-        reason: 'conditional or not-shared resources need a legal basis (DG Art 19)',
-        reasonZh: '有条件共享、不予共享的资源须提供法律法规依据（东莞办法第十九条）',
-      });
+  const c = profile.catalog;
+  const restricted = input.shareType !== 'unconditional';
+  if (restricted && profile.sharing.conditionalNeedsLegalBasis && blank(input.legalBasis)) {
+    const art = profile.sharing.conditionalBasisArticle ?? profile.sharing.conditional.article;
+    errors.push({
+      field: 'legalBasis',
+      reason: `conditional or not-shared resources need a legal basis (${art})`,
+      reasonZh: `有条件共享、不予共享的资源须提供法律法规依据（${art}）`,
+    });
   }
-  if (input.shareType === 'conditional' && blank(input.shareConditions)) {
-    // DG Art 19: the provider states the concrete conditions
+  if (restricted && !blank(input.legalBasis) && !input.legalBasisKind) {
+    errors.push({
+      field: 'legalBasisKind',
+      reason: `say what kind of act the legal basis is (law, administrative regulation, local regulation, rule or other) (${c.basisKindArticle ?? c.conditionsArticle})`,
+      reasonZh: `须注明依据类别（法律、行政法规、地方性法规、规章或其他）（${c.basisKindArticle ?? c.conditionsArticle}）`,
+    });
+  }
+  if (input.legalBasisKind === 'other' && c.basisOtherRefusedFor.includes(input.shareType)) {
+    const art = c.basisKindArticle ?? c.conditionsArticle;
+    errors.push({
+      field: 'legalBasisKind',
+      reason: `a refusal basis must be a law, regulation or rule, not an internal document (${art})`,
+      reasonZh: `不共享或有条件共享的依据须为法律、法规或规章，不得以部门内部管理办法作为依据（${art}）`,
+    });
+  }
+  if (restricted && blank(input.shareConditions)) {
     errors.push({
       field: 'shareConditions',
-      reason: 'a conditional resource states its share conditions (DG Art 19)',
-      reasonZh: '有条件共享的资源须明确共享条件（东莞办法第十九条）',
+      reason:
+        input.shareType === 'conditional'
+          ? `a conditional resource states its share conditions (${c.conditionsArticle})`
+          : `a not-shared resource states why it is not shared (${c.conditionsArticle})`,
+      reasonZh:
+        input.shareType === 'conditional'
+          ? `有条件共享的资源须明确共享条件（${c.conditionsArticle}）`
+          : `不予共享的资源须说明不予共享的理由（${c.conditionsArticle}）`,
     });
   }
   if (input.shareType === 'none' && input.openType !== 'closed') {
     errors.push({
       field: 'openType',
-      reason: 'a not-shared resource cannot be open (catalog guideline)',
-      reasonZh: '不予共享的资源不得开放（目录编制指南）',
+      reason: `a not-shared resource cannot be open (${c.noneClosedArticle})`,
+      reasonZh: `不予共享的资源不得开放（${c.noneClosedArticle}）`,
     });
   }
+  if (input.classification === 'base' && restricted) {
+    const b = c.baseLibrary;
+    if (b.restricted === 'never')
+      errors.push({
+        field: 'shareType',
+        reason: `base-library data items are shared unconditionally, without exception (${b.article})`,
+        reasonZh: `基础库的基础数据项一律无条件共享（${b.article}）`,
+      });
+    else if (blank(input.legalBasis) || !input.legalBasisKind || input.legalBasisKind === 'other')
+      errors.push({
+        field: 'legalBasis',
+        reason: `a base-library entry is unconditional unless a law, regulation or rule provides otherwise, approved in review (${b.article})`,
+        reasonZh: `基础库数据项除有法律、法规或规章规定并经审核外，应无条件共享（${b.article}）`,
+      });
+  }
+  if (input.catalogLevel === 'section' && !input.sectionId) {
+    const art = c.levels.section.article;
+    errors.push({
+      field: 'sectionId',
+      reason: `a section-level entry names its section, whose head reviews it (${art})`,
+      reasonZh: `科室级目录须注明所属科室，由科室负责人审核确定（${art}）`,
+    });
+  }
+  return errors;
+}
+
+/** Codes that send a violation of checkShareRules out as LEGAL_BASIS_REQUIRED rather than CATALOG_RULE_VIOLATED. */
+export function shareRuleErrorCode(
+  problems: ErrorDetail[],
+): 'LEGAL_BASIS_REQUIRED' | 'CATALOG_RULE_VIOLATED' {
+  return problems.some((p) => p.field === 'legalBasis') ? 'LEGAL_BASIS_REQUIRED' : 'CATALOG_RULE_VIOLATED';
+}
+
+/**
+ * DG Art 19, XT Art 23, GD Art 18, SY Art 23: a conditional or not-shared entry without an approved negative-list
+ * entry is shared as if unconditional. `approvedNegativeEntry` comes from the negative list (the lists feature);
+ * a profile without the rule (Nanyang) keeps the registered type.
+ */
+export function effectiveShareType(
+  resource: { shareType: (typeof SHARE_TYPES)[number] },
+  approvedNegativeEntry: boolean,
+  profile?: Pick<Profile, 'catalog'>,
+): (typeof SHARE_TYPES)[number] {
+  if (resource.shareType === 'unconditional' || approvedNegativeEntry) return resource.shareType;
+  if (profile && !profile.catalog.unlistedIsUnconditional) return resource.shareType;
+  return 'unconditional';
+}
+
+/** Field codes, uniqueness, key and validator rules: the same under every profile. */
+export function checkShape(input: ResourceInput): ErrorDetail[] {
+  const errors: ErrorDetail[] = [];
   errors.push(...normaliseResourceInput(input).errors);
   const codes = new Set<string>();
   input.fields.forEach((f, i) => {
@@ -208,7 +306,7 @@ export function checkResourceInput(input: ResourceInput, profile: Profile): Erro
   return errors;
 }
 
-const SQL_TYPES: Record<FieldType, string> = {
+export const SQL_TYPES: Record<FieldType, string> = {
   string: 'text',
   integer: 'bigint',
   decimal: 'numeric',
@@ -245,17 +343,245 @@ export function dataTableDdl(
 CREATE INDEX r_${resourceId}_seq ON ${dataTableName(resourceId)} (_seq)`;
 }
 
-// ---- who may do what (DG Art 11: catalog levels decide visibility) ----
+// ---- who may do what (DG Art 11: catalog levels decide review and visibility) ----
 
-/** City- and department-level entries are visible to every department; section-level ones only inside the provider (DG Art 11). */
-export function canSeeResource(actor: Actor, r: { catalogLevel: string; providerOrgId: number }): boolean {
-  if (r.catalogLevel !== 'section') return true;
-  if (actor.orgId === r.providerOrgId) return true;
+export type ResourceStatus = 'draft' | 'submitted' | 'returned' | 'published' | 'retired';
+export const RESOURCE_STATUSES: readonly ResourceStatus[] = [
+  'draft',
+  'submitted',
+  'returned',
+  'published',
+  'retired',
+];
+
+export interface VisibilityTarget {
+  catalogLevel: string;
+  providerOrgId: number;
+  sectionId?: number | null;
+  status?: string;
+}
+
+/** Supervisors who see every entry (the authority reviews and audits the whole catalog, DG Art 10). */
+export function seesAllSectionEntries(actor: Actor): boolean {
   return hasRole(actor, 'platform_admin', 'authority_reviewer', 'auditor');
 }
 
-export function seesAllSectionEntries(actor: Actor): boolean {
-  return hasRole(actor, 'platform_admin', 'authority_reviewer', 'auditor');
+/**
+ * Who sees an entry. A published entry: everyone when the profile's level says 'all', else only its department
+ * (DG Art 11: section-level entries are visible inside the department). An entry not yet published (draft,
+ * submitted, returned) or retired: its department, and the authority, which reviews and supervises.
+ */
+export function canSeeResource(
+  actor: Actor,
+  r: VisibilityTarget,
+  profile?: Pick<Profile, 'catalog'>,
+): boolean {
+  if (actor.orgId === r.providerOrgId) return true;
+  if (seesAllSectionEntries(actor)) return true;
+  if (r.status && r.status !== 'published') return false;
+  const level = r.catalogLevel as CatalogLevel;
+  const visibleTo = profile
+    ? (profile.catalog.levels[level]?.visibleTo ?? 'department')
+    : level === 'section'
+      ? 'department'
+      : 'all';
+  return visibleTo === 'all';
+}
+
+/** Published catalog levels visible to other departments under the profile (for list queries). */
+export function levelsVisibleToAll(profile: Pick<Profile, 'catalog'>): CatalogLevel[] {
+  return (Object.keys(profile.catalog.levels) as CatalogLevel[]).filter(
+    (l) => profile.catalog.levels[l].visibleTo === 'all',
+  );
+}
+
+/**
+ * Who reviews (审核确定) a version of an entry, from the profile's level rule (DG Art 11): the authority's reviewer; the
+ * department (a data officer of the provider other than the one who submitted it: four eyes without a new role); or
+ * the head of the entry's section. Nobody reviews their own submission.
+ */
+export function canReviewVersion(
+  actor: Actor,
+  r: { catalogLevel: string; providerOrgId: number; sectionId: number | null },
+  submittedBy: number | null,
+  profile: Pick<Profile, 'catalog'>,
+): boolean {
+  if (submittedBy !== null && actor.id === submittedBy) return false;
+  const rule = profile.catalog.levels[r.catalogLevel as CatalogLevel];
+  if (!rule) return false;
+  switch (rule.reviewer) {
+    case 'authority':
+      return hasRole(actor, 'authority_reviewer');
+    case 'department':
+      return actor.orgId === r.providerOrgId && hasRole(actor, 'data_officer');
+    case 'sectionHead':
+      return (
+        actor.orgId === r.providerOrgId &&
+        hasRole(actor, 'section_head') &&
+        r.sectionId !== null &&
+        actor.sectionId === r.sectionId
+      );
+  }
+}
+
+/** The provider's data officer edits, submits and proposes new versions of its entries (DG Art 10). */
+export function canEditResource(actor: Actor, r: { providerOrgId: number }): boolean {
+  return actor.orgId === r.providerOrgId && hasRole(actor, 'data_officer');
+}
+
+/** Retiring a published entry: its provider's data officer or the entry's reviewer, with a reason. */
+export function canRetireResource(
+  actor: Actor,
+  r: { catalogLevel: string; providerOrgId: number; sectionId: number | null },
+  profile: Pick<Profile, 'catalog'>,
+): boolean {
+  return canEditResource(actor, r) || canReviewVersion(actor, r, null, profile);
+}
+
+// ---- versions: snapshots, diff, additive field changes ----
+
+export const SNAPSHOT_KEYS = [
+  'name',
+  'summary',
+  'classification',
+  'topic',
+  'catalogLevel',
+  'sectionId',
+  'shareType',
+  'shareConditions',
+  'legalBasis',
+  'legalBasisKind',
+  'shareMethod',
+  'openType',
+  'updateCycle',
+  'securityLevel',
+  'keywords',
+] as const;
+export const FIELD_KEYS = [
+  'name',
+  'type',
+  'length',
+  'required',
+  'isKey',
+  'personal',
+  'sensitive',
+  'masking',
+  'validator',
+] as const;
+
+export type Snapshot = Omit<NormalisedResourceInput, 'fields'> & { fields: FieldDef[] };
+
+export interface DiffRow {
+  /** 'shareType', or 'fields.<code>' (field added/removed) or 'fields.<code>.<attribute>' */
+  path: string;
+  kind: 'added' | 'removed' | 'changed';
+  field?: string;
+  /** the field's name (信息项名称) in the newer version, for display */
+  fieldName?: string;
+  attribute?: string;
+  before: unknown;
+  after: unknown;
+}
+
+function norm(v: unknown): unknown {
+  if (v === undefined || v === '') return null;
+  return v;
+}
+
+function same(a: unknown, b: unknown): boolean {
+  return JSON.stringify(norm(a)) === JSON.stringify(norm(b));
+}
+
+/** Field-by-field difference between two versions (null before = everything added). */
+export function diffSnapshots(before: Snapshot | null, after: Snapshot): DiffRow[] {
+  const rows: DiffRow[] = [];
+  for (const k of SNAPSHOT_KEYS) {
+    const a = before ? (before as unknown as Record<string, unknown>)[k] : null;
+    const b = (after as unknown as Record<string, unknown>)[k];
+    const empty = Array.isArray(b) && b.length === 0;
+    if (before === null ? norm(b) !== null && !empty : !same(a, b))
+      rows.push({
+        path: k,
+        kind: before === null ? 'added' : 'changed',
+        attribute: k,
+        before: norm(a),
+        after: norm(b),
+      });
+  }
+  const old = new Map((before?.fields ?? []).map((f) => [f.code, f]));
+  const neu = new Map(after.fields.map((f) => [f.code, f]));
+  for (const f of after.fields) {
+    const o = old.get(f.code);
+    if (!o) {
+      rows.push({
+        path: `fields.${f.code}`,
+        kind: 'added',
+        field: f.code,
+        fieldName: f.name,
+        before: null,
+        after: f,
+      });
+      continue;
+    }
+    for (const k of FIELD_KEYS)
+      if (!same(o[k], f[k]))
+        rows.push({
+          path: `fields.${f.code}.${k}`,
+          kind: 'changed',
+          field: f.code,
+          fieldName: f.name,
+          attribute: k,
+          before: norm(o[k]),
+          after: norm(f[k]),
+        });
+  }
+  for (const o of before?.fields ?? [])
+    if (!neu.has(o.code))
+      rows.push({
+        path: `fields.${o.code}`,
+        kind: 'removed',
+        field: o.code,
+        fieldName: o.name,
+        before: o,
+        after: null,
+      });
+  return rows;
+}
+
+/**
+ * A published entry's data table keeps its columns (c1…cN by ordinal): a new version may change a field's wording and
+ * flags, and add fields at the end (new columns), but not remove, reorder or retype one. Migrating data for such a
+ * change is the aggregation feature's job; until then it is refused naming each field.
+ */
+export function checkAdditiveFields(
+  live: ReadonlyArray<FieldDef>,
+  next: ReadonlyArray<FieldDef>,
+): ErrorDetail[] {
+  const errors: ErrorDetail[] = [];
+  live.forEach((f, i) => {
+    const n = next[i];
+    if (!n || n.code !== f.code) {
+      const moved = next.findIndex((x) => x.code === f.code);
+      errors.push({
+        field: `fields[${i}]`,
+        reason:
+          moved < 0
+            ? `field "${f.code}" cannot be removed from a published resource yet: the aggregation feature will migrate its data`
+            : `field "${f.code}" cannot move from position ${i + 1} to ${moved + 1}; add new fields at the end`,
+        reasonZh:
+          moved < 0
+            ? `已发布资源暂不能删除信息项“${f.name}”，待数据汇聚功能迁移数据后再调整`
+            : `已发布资源的信息项“${f.name}”不能调整顺序，新增信息项请加在末尾`,
+      });
+    } else if (n.type !== f.type) {
+      errors.push({
+        field: `fields[${i}].type`,
+        reason: `field "${f.code}" cannot change type from ${f.type} to ${n.type} yet: the aggregation feature will migrate its data`,
+        reasonZh: `已发布资源暂不能修改信息项“${f.name}”的类型，待数据汇聚功能迁移数据后再调整`,
+      });
+    }
+  });
+  return errors;
 }
 
 /** A department registers its own resources (DG Art 9: the provider compiles its catalog). */

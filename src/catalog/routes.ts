@@ -6,8 +6,10 @@ import {
   CATALOG_LEVELS,
   CLASSIFICATIONS,
   FIELD_TYPES,
+  LEGAL_BASIS_KINDS,
   MASKINGS,
   OPEN_TYPES,
+  RESOURCE_STATUSES,
   type ResourceInput,
   SECURITY_LEVELS,
   SHARE_METHODS,
@@ -60,6 +62,11 @@ export const resourceInputSchema = {
     shareType: { type: 'string', enum: SHARE_TYPES },
     shareConditions: { type: ['string', 'null'], maxLength: 2000 },
     legalBasis: { type: ['string', 'null'], maxLength: 2000 },
+    legalBasisKind: {
+      type: ['string', 'null'],
+      enum: [...LEGAL_BASIS_KINDS, null],
+      description: '法律 law / 行政法规 adminRegulation / 地方性法规 localRegulation / 规章 rule / other',
+    },
     shareMethod: { type: 'string', enum: SHARE_METHODS, default: 'api' },
     openType: { type: 'string', enum: OPEN_TYPES, default: 'closed' },
     updateCycle: { type: 'string', enum: UPDATE_CYCLES },
@@ -67,6 +74,7 @@ export const resourceInputSchema = {
     keywords: { type: 'array', items: { type: 'string', maxLength: 50 }, maxItems: 20 },
     sectionId: { type: ['integer', 'null'] },
     fields: { type: 'array', minItems: 1, maxItems: 500, items: fieldSchema },
+    submit: { type: 'boolean', description: 'true: submit for review at once instead of saving a draft' },
   },
   required: ['name', 'summary', 'classification', 'catalogLevel', 'shareType', 'updateCycle', 'fields'],
 } as const;
@@ -102,6 +110,11 @@ export async function catalogRoutes(app: FastifyInstance, ctx: AppContext) {
               enum: ['relevance', 'name', 'updated'],
               description: 'default: relevance with q, name without',
             },
+            status: {
+              type: 'string',
+              enum: RESOURCE_STATUSES,
+              description: "default published; other statuses list the caller's own department's entries",
+            },
             ...pageQueryProps,
           },
         },
@@ -127,10 +140,119 @@ export async function catalogRoutes(app: FastifyInstance, ctx: AppContext) {
       },
     },
     async (req, reply) => {
-      const r = await service.registerResource(ctx, requireActor(req), req.body as ResourceInput);
+      const { submit, ...input } = req.body as ResourceInput & { submit?: boolean };
+      const r = await service.registerResource(ctx, requireActor(req), input, { submit });
       reply.code(201);
       return r;
     },
+  );
+
+  app.put(
+    '/api/catalog/resources/:id',
+    {
+      schema: {
+        tags: ['catalog'],
+        summary:
+          'Edit a draft/returned entry, or propose a new version of a published one (reviewed again; the live version keeps serving)',
+        params: idParams,
+        body: resourceInputSchema,
+      },
+    },
+    async (req) => {
+      const { submit, ...input } = req.body as ResourceInput & { submit?: boolean };
+      return service.saveResource(ctx, requireActor(req), (req.params as { id: number }).id, input, {
+        submit,
+      });
+    },
+  );
+
+  app.post(
+    '/api/catalog/resources/:id/submit',
+    {
+      schema: {
+        tags: ['catalog'],
+        summary: 'Submit the draft or returned version for review',
+        params: idParams,
+      },
+    },
+    async (req) => service.submitResource(ctx, requireActor(req), (req.params as { id: number }).id),
+  );
+
+  const commentBody = {
+    type: 'object',
+    additionalProperties: false,
+    properties: { comment: { type: ['string', 'null'], maxLength: 2000 } },
+  } as const;
+  app.post(
+    '/api/catalog/resources/:id/publish',
+    {
+      schema: {
+        tags: ['catalog'],
+        summary: "The level's reviewer approves and publishes the submitted version (DG Art 11)",
+        params: idParams,
+        body: commentBody,
+      },
+    },
+    async (req) =>
+      service.decideResource(ctx, requireActor(req), (req.params as { id: number }).id, {
+        decision: 'publish',
+        comment: (req.body as { comment?: string | null } | undefined)?.comment ?? null,
+      }),
+  );
+  app.post(
+    '/api/catalog/resources/:id/return',
+    {
+      schema: {
+        tags: ['catalog'],
+        summary: 'The reviewer returns the submitted version with comments',
+        params: idParams,
+        body: { ...commentBody, required: ['comment'] },
+      },
+    },
+    async (req) =>
+      service.decideResource(ctx, requireActor(req), (req.params as { id: number }).id, {
+        decision: 'return',
+        comment: (req.body as { comment: string }).comment,
+      }),
+  );
+  app.post(
+    '/api/catalog/resources/:id/retire',
+    {
+      schema: {
+        tags: ['catalog'],
+        summary: 'Retire a published entry with a reason',
+        params: idParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { reason: { type: 'string', minLength: 1, maxLength: 2000 } },
+          required: ['reason'],
+        },
+      },
+    },
+    async (req) =>
+      service.retireResource(
+        ctx,
+        requireActor(req),
+        (req.params as { id: number }).id,
+        (req.body as { reason: string }).reason,
+      ),
+  );
+  app.get(
+    '/api/catalog/resources/:id/versions',
+    {
+      schema: {
+        tags: ['catalog'],
+        summary: 'Version history with decisions, comments and a field-by-field diff',
+        params: idParams,
+      },
+    },
+    async (req) => service.resourceHistory(ctx, requireActor(req), (req.params as { id: number }).id),
+  );
+  app.get(
+    '/api/catalog/review-inbox',
+    { schema: { tags: ['catalog'], summary: 'Submitted versions waiting for the caller, oldest first' } },
+    async (req) => service.reviewInbox(ctx, requireActor(req)),
   );
 
   app.get(

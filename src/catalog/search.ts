@@ -231,8 +231,12 @@ export interface SearchInput {
   sort?: SearchSort;
   page: number;
   pageSize: number;
-  /** null: the caller sees every section-level entry; else only its own org's (DG Art 11). */
-  sectionLevelOrgId: number | null;
+  /** default published; entries in other statuses are listed for `ownOrgId` only */
+  status?: string;
+  /** null: the caller sees every entry; else published entries of `visibleLevels` plus its own org's (DG Art 11) */
+  ownOrgId: number | null;
+  /** catalog levels whose published entries every department sees (the profile's `catalog.levels`) */
+  visibleLevels: string[];
 }
 
 const RESOURCE_COLUMNS = sql`r.id, r.code, r.name, r.summary, r.provider_org_id, o.name AS provider_name, r.section_id,
@@ -261,9 +265,14 @@ export async function searchResources(db: Db | Tx, input: SearchInput) {
   const codeHit = codePrefix ? sql`lower(r.code) LIKE ${codePrefix}` : sql`false`;
 
   const conditions = (except?: FacetKey) => {
-    const c = [sql`r.status = 'published'`];
-    if (input.sectionLevelOrgId !== null)
-      c.push(sql`(r.catalog_level <> 'section' OR r.provider_org_id = ${input.sectionLevelOrgId})`);
+    const status = input.status ?? 'published';
+    const c = [sql`r.status = ${status}`];
+    if (input.ownOrgId !== null)
+      c.push(
+        status === 'published'
+          ? sql`(r.catalog_level = ANY(${input.visibleLevels}::text[]) OR r.provider_org_id = ${input.ownOrgId})`
+          : sql`r.provider_org_id = ${input.ownOrgId}`,
+      );
     if (q) {
       if (tsq && codePrefix) c.push(sql`(r.search_doc @@ ${tsq} OR ${codeHit})`);
       else if (tsq) c.push(sql`r.search_doc @@ ${tsq}`);

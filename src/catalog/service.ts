@@ -2,19 +2,35 @@ import { sql } from 'kysely';
 import { appendAudit } from '../audit/store.js';
 import type { Actor, AppContext } from '../context.js';
 import { inTx, type Tx } from '../db/index.js';
+import { notify, type Recipients } from '../notify/service.js';
+import type { CatalogLevel } from '../profiles/model.js';
 import { maskRecord } from '../service/masking.js';
 import { AppError } from '../shared/errors.js';
 import {
+  canEditResource,
   canLoadData,
   canPreviewData,
   canRegisterResource,
+  canRetireResource,
+  canReviewVersion,
   canSeeResource,
-  checkResourceInput,
+  checkAdditiveFields,
+  checkShape,
+  checkShareRules,
+  columnName,
   dataTableDdl,
   dataTableName,
+  diffSnapshots,
+  type FieldDef,
+  levelsVisibleToAll,
+  type NormalisedResourceInput,
   normaliseResourceInput,
   type ResourceInput,
+  SNAPSHOT_KEYS,
+  type Snapshot,
+  SQL_TYPES,
   seesAllSectionEntries,
+  shareRuleErrorCode,
 } from './model.js';
 import {
   FACET_KEYS,
@@ -30,6 +46,8 @@ import * as store from './store.js';
 
 export interface ListResourcesQuery extends Partial<Record<FacetKey, Array<string | number>>> {
   q?: string;
+  /** default published; other statuses list the caller's own department's entries */
+  status?: string;
   /** the earlier single-provider filter; same as provider=[id] */
   providerOrgId?: number;
   sort?: SearchSort;
@@ -51,7 +69,9 @@ export async function listResources(ctx: AppContext, actor: Actor, f: ListResour
     sort: f.sort,
     page: f.page,
     pageSize: f.pageSize,
-    sectionLevelOrgId: seesAllSectionEntries(actor) ? null : actor.orgId,
+    status: f.status,
+    ownOrgId: seesAllSectionEntries(actor) ? null : actor.orgId,
+    visibleLevels: levelsVisibleToAll(ctx.profile),
   });
   return {
     items: r.rows.map((row) => {
@@ -76,93 +96,686 @@ export async function loadVisibleResource(ctx: AppContext, actor: Actor, id: num
   const row = await store.getResourceRow(ctx.db, id);
   if (
     !row ||
-    !canSeeResource(actor, { catalogLevel: row.catalog_level, providerOrgId: row.provider_org_id })
+    !canSeeResource(
+      actor,
+      {
+        catalogLevel: row.catalog_level,
+        providerOrgId: row.provider_org_id,
+        sectionId: row.section_id,
+        status: row.status,
+      },
+      ctx.profile,
+    )
   ) {
     throw new AppError('NOT_FOUND', [{ field: 'id', reason: `resource ${id} not found` }]);
   }
   return row;
 }
 
+type Row = NonNullable<Awaited<ReturnType<typeof store.getResourceRow>>>;
+const target = (row: Row) => ({
+  catalogLevel: row.catalog_level,
+  providerOrgId: row.provider_org_id,
+  sectionId: row.section_id,
+});
+
 export async function getResource(ctx: AppContext, actor: Actor, id: number) {
   const row = await loadVisibleResource(ctx, actor, id);
   const fields = await store.getFields(ctx.db, id);
+  const open = await store.openVersion(ctx.db, id);
+  const canEdit = canEditResource(actor, { providerOrgId: row.provider_org_id });
+  // the version under work is shown to its department and to whoever may review it
+  const openSnap = open ? (open.snapshot as Snapshot) : null;
+  const openTarget = openSnap
+    ? {
+        catalogLevel: openSnap.catalogLevel,
+        providerOrgId: row.provider_org_id,
+        sectionId: openSnap.sectionId ?? null,
+      }
+    : null;
+  const canReview =
+    !!open &&
+    open.status === 'submitted' &&
+    canReviewVersion(actor, openTarget!, open.submitted_by, ctx.profile);
+  const showOpen =
+    !!open && (actor.orgId === row.provider_org_id || canReview || seesAllSectionEntries(actor));
   return {
     ...store.resourceView(row),
     fields: fields.map(({ ordinal: _o, columnName: _c, ...f }) => f),
-    canLoadData: canLoadData(actor, { providerOrgId: row.provider_org_id }),
+    canLoadData: canLoadData(actor, { providerOrgId: row.provider_org_id }) && row.status !== 'retired',
     canPreview: canPreviewData(actor, { providerOrgId: row.provider_org_id }),
+    canEdit: canEdit && row.status !== 'retired' && open?.status !== 'submitted',
+    canRetire: row.status === 'published' && canRetireResource(actor, target(row), ctx.profile),
+    reviewer: ctx.profile.catalog.levels[row.catalog_level].reviewer,
+    workingVersion:
+      showOpen && open
+        ? {
+            versionNo: open.version_no,
+            status: open.status,
+            submittedAt: open.submitted_at,
+            comment: open.comment,
+            canReview,
+            canSubmit: canEdit && (open.status === 'draft' || open.status === 'returned'),
+            snapshot: openSnap,
+          }
+        : null,
   };
+}
+
+function snapshotOf(input: NormalisedResourceInput): Snapshot {
+  const s: Record<string, unknown> = {};
+  for (const k of SNAPSHOT_KEYS) s[k] = (input as unknown as Record<string, unknown>)[k] ?? null;
+  s.keywords = input.keywords ?? [];
+  s.topic = input.topic ?? '';
+  s.fields = input.fields.map((f) => ({ ...f, required: f.required || f.isKey, length: f.length ?? null }));
+  return s as unknown as Snapshot;
+}
+
+/** Checks an entry as submitted: the profile's share rules, the shape, and that the section is the officer's org's. */
+async function checkInput(ctx: AppContext, trx: Tx, orgId: number, input: ResourceInput) {
+  const rules = checkShareRules(input, ctx.profile);
+  if (rules.length) throw new AppError(shareRuleErrorCode(rules), [...rules, ...checkShape(input)]);
+  const shape = checkShape(input);
+  if (shape.length) throw new AppError('VALIDATION_FAILED', shape);
+  if (input.sectionId) {
+    const s = await trx
+      .selectFrom('section')
+      .select('org_id')
+      .where('id', '=', input.sectionId)
+      .executeTakeFirst();
+    if (!s || s.org_id !== orgId)
+      throw new AppError('VALIDATION_FAILED', [
+        {
+          field: 'sectionId',
+          reason: 'not a section of your organisation',
+          reasonZh: '不是本单位的科室',
+        },
+      ]);
+  }
 }
 
 /**
  * Inserts the catalog entry, its fields and its data table. DDL is transactional in PostgreSQL: a failure leaves none of
- * them. Every registration (the console's and the demo loader's) passes here, so the flags a validator implies always apply.
+ * them. Every registration (the console's and the demo loader's) passes here, so the flags a validator implies always
+ * apply. The entry starts as version 1 in `status` (draft or submitted).
  */
 export async function createResourceWithTable(
   trx: Tx,
   raw: ResourceInput,
-  meta: { code: string; providerOrgId: number; createdBy: number | null },
+  meta: { code: string; providerOrgId: number; createdBy: number | null; status?: 'draft' | 'submitted' },
 ): Promise<number> {
   const { input, errors } = normaliseResourceInput(raw);
   if (errors.length) throw new AppError('VALIDATION_FAILED', errors);
-  const id = await store.insertResource(trx, input, meta);
+  const status = meta.status ?? 'draft';
+  const id = await store.insertResource(trx, input, { ...meta, status });
   await sql.raw(dataTableDdl(id, input.fields)).execute(trx);
   await trx
     .updateTable('resource')
     .set({ data_table: dataTableName(id) })
     .where('id', '=', id)
     .execute();
+  const now = new Date();
+  await trx
+    .insertInto('resource_version')
+    .values({
+      resource_id: id,
+      version_no: 1,
+      status,
+      snapshot: JSON.stringify(snapshotOf(input)),
+      created_by: meta.createdBy,
+      submitted_by: status === 'submitted' ? meta.createdBy : null,
+      submitted_at: status === 'submitted' ? now : null,
+    })
+    .execute();
   // searchable from the moment the registration commits
   await refreshSearchDocument(trx, id);
   return id;
 }
 
-export async function registerResource(ctx: AppContext, actor: Actor, input: ResourceInput) {
+function audit(
+  trx: Tx,
+  actor: Actor,
+  action: string,
+  row: { id: number; code: string },
+  detail?: Record<string, unknown>,
+) {
+  return appendAudit(trx, {
+    action,
+    decision: 'allow',
+    actorUserId: actor.id,
+    actorOrgId: actor.orgId,
+    resourceId: row.id,
+    targetType: 'resource',
+    targetId: row.code,
+    clientIp: actor.clientIp,
+    detail,
+  });
+}
+
+/** The reviewers of a level, as notification recipients (DG Art 11). */
+function reviewersOf(ctx: AppContext, level: CatalogLevel, providerOrgId: number): Recipients[] {
+  const who = ctx.profile.catalog.levels[level].reviewer;
+  if (who === 'authority') return [{ roles: ['authority_reviewer'], anyOrg: true }];
+  if (who === 'department') return [{ roles: ['data_officer'], orgIds: [providerOrgId] }];
+  return [{ roles: ['section_head'], orgIds: [providerOrgId] }];
+}
+
+async function notifySubmitted(
+  ctx: AppContext,
+  trx: Tx,
+  resourceId: number,
+  name: string,
+  snap: Snapshot,
+  versionNo: number,
+  providerOrgId: number,
+) {
+  await notify(trx, reviewersOf(ctx, snap.catalogLevel, providerOrgId), {
+    kind: 'catalog.submitted',
+    severity: 'info',
+    params: { resourceName: name, versionNo },
+    resourceId,
+  });
+}
+
+export async function registerResource(
+  ctx: AppContext,
+  actor: Actor,
+  input: ResourceInput,
+  opts: { submit?: boolean } = {},
+) {
   if (!canRegisterResource(actor))
     throw new AppError('FORBIDDEN', [{ reason: 'only a data officer registers resources (DG Art 9)' }]);
-  const problems = checkResourceInput(input, ctx.profile);
-  if (problems.length) {
-    const code = problems.some((p) => p.field === 'legalBasis')
-      ? 'LEGAL_BASIS_REQUIRED'
-      : 'VALIDATION_FAILED';
-    throw new AppError(code, problems);
-  }
   const id = await inTx(ctx.db, async (trx) => {
-    if (input.sectionId) {
-      const s = await trx
-        .selectFrom('section')
-        .select('org_id')
-        .where('id', '=', input.sectionId)
-        .executeTakeFirst();
-      if (!s || s.org_id !== actor.orgId)
-        throw new AppError('VALIDATION_FAILED', [
-          { field: 'sectionId', reason: 'not a section of your organisation' },
-        ]);
-    }
+    await checkInput(ctx, trx, actor.orgId, input);
     const org = await trx
       .selectFrom('org')
       .select('code')
       .where('id', '=', actor.orgId)
       .executeTakeFirstOrThrow();
     const code = await store.nextResourceCode(trx, actor.orgId, org.code);
+    const status = opts.submit ? 'submitted' : 'draft';
     const id = await createResourceWithTable(trx, input, {
       code,
       providerOrgId: actor.orgId,
       createdBy: actor.id,
+      status,
     });
-    await appendAudit(trx, {
-      action: 'catalog.register',
-      decision: 'allow',
-      actorUserId: actor.id,
-      actorOrgId: actor.orgId,
-      resourceId: id,
-      targetType: 'resource',
-      targetId: code,
-      clientIp: actor.clientIp,
-    });
+    await audit(trx, actor, 'catalog.register', { id, code }, { status, versionNo: 1 });
+    if (status === 'submitted')
+      await notifySubmitted(ctx, trx, id, input.name, input as Snapshot, 1, actor.orgId);
     return id;
   });
   return getResource(ctx, actor, id);
+}
+
+async function lockRow(trx: Tx, id: number) {
+  await sql`SELECT id FROM resource WHERE id = ${id} FOR UPDATE`.execute(trx);
+  return (await store.getResourceRow(trx, id))!;
+}
+
+/**
+ * Brings the live fields and data table to `next`. An entry never published and holding no data is rebuilt freely;
+ * otherwise only additive changes (FIELD_CHANGE_NOT_ADDITIVE): existing fields keep code, type and position, new ones
+ * become new columns.
+ */
+async function applyFields(trx: Tx, row: Row, next: FieldDef[]) {
+  const live = await store.getFields(trx, row.id);
+  const liveDefs = live.map(({ ordinal: _o, columnName: _c, ...f }) => f as FieldDef);
+  if (row.published_at === null && Number(row.row_count) === 0) {
+    await trx.deleteFrom('resource_field').where('resource_id', '=', row.id).execute();
+    await sql.raw(`DROP TABLE ${dataTableName(row.id)}`).execute(trx);
+    await store.insertFields(trx, row.id, next, 0);
+    await sql.raw(dataTableDdl(row.id, next)).execute(trx);
+    return;
+  }
+  const problems = checkAdditiveFields(liveDefs, next);
+  if (problems.length) throw new AppError('FIELD_CHANGE_NOT_ADDITIVE', problems);
+  for (let i = 0; i < live.length; i++) {
+    const f = next[i];
+    await trx
+      .updateTable('resource_field')
+      .set({
+        name: f.name,
+        length: f.length ?? null,
+        required: f.required || f.isKey,
+        is_key: f.isKey,
+        personal: f.personal,
+        sensitive: f.sensitive,
+        masking: f.masking,
+        validator: f.validator ?? null,
+      })
+      .where('resource_id', '=', row.id)
+      .where('ordinal', '=', i + 1)
+      .execute();
+  }
+  const added = next.slice(live.length);
+  await store.insertFields(trx, row.id, added, live.length);
+  for (let i = 0; i < added.length; i++)
+    await sql
+      .raw(
+        `ALTER TABLE ${dataTableName(row.id)} ADD COLUMN ${columnName(live.length + i + 1)} ${SQL_TYPES[added[i].type]}`,
+      )
+      .execute(trx);
+}
+
+/**
+ * Saves the provider's edit. A draft or returned entry that was never published is edited in place (version 1 stays
+ * the working copy). A published entry gets a new version that goes through review while the live one keeps serving;
+ * an open (draft/returned) new version is overwritten. A submitted version is frozen until it is decided.
+ */
+export async function saveResource(
+  ctx: AppContext,
+  actor: Actor,
+  id: number,
+  input: ResourceInput,
+  opts: { submit?: boolean } = {},
+) {
+  await inTx(ctx.db, async (trx) => {
+    const row = await lockRow(trx, id);
+    if (!row) throw new AppError('NOT_FOUND');
+    if (!canEditResource(actor, { providerOrgId: row.provider_org_id }))
+      throw new AppError(
+        canSeeResource(actor, { ...target(row), status: row.status }, ctx.profile)
+          ? 'FORBIDDEN'
+          : 'NOT_FOUND',
+        [{ reason: "only the provider's data officer edits its catalog entries (DG Art 10)" }],
+      );
+    if (row.status === 'retired')
+      throw new AppError('REVIEW_STATE_INVALID', [{ reason: 'the entry is retired' }]);
+    await checkInput(ctx, trx, row.provider_org_id, input);
+    const { input: norm, errors } = normaliseResourceInput(input);
+    if (errors.length) throw new AppError('VALIDATION_FAILED', errors);
+    const snap = snapshotOf(norm);
+    const open = await store.openVersion(trx, id);
+    if (open?.status === 'submitted')
+      throw new AppError('REVIEW_STATE_INVALID', [
+        {
+          reason: 'the submitted version is under review; wait for the decision',
+          reasonZh: '已提交的版本正在审核，请等待审核结果',
+        },
+      ]);
+    const live = await store.getFields(trx, id);
+    const liveDefs = live.map(({ ordinal: _o, columnName: _c, ...f }) => f as FieldDef);
+    const neverPublished = row.published_at === null;
+    if (!neverPublished || Number(row.row_count) > 0) {
+      const problems = checkAdditiveFields(liveDefs, norm.fields);
+      if (problems.length) throw new AppError('FIELD_CHANGE_NOT_ADDITIVE', problems);
+    }
+    const status = opts.submit ? 'submitted' : 'draft';
+    const now = new Date();
+    let versionNo: number;
+    if (open?.status === 'returned') {
+      // the returned version stays in the history with its decision and comment; the edit is a new version
+      await trx
+        .updateTable('resource_version')
+        .set({ status: 'superseded' })
+        .where('id', '=', open.id)
+        .execute();
+    }
+    if (open && open.status !== 'returned') {
+      versionNo = open.version_no;
+      await trx
+        .updateTable('resource_version')
+        .set({
+          snapshot: JSON.stringify(snap),
+          status,
+          updated_at: now,
+          submitted_by: opts.submit ? actor.id : null,
+          submitted_at: opts.submit ? now : null,
+        })
+        .where('id', '=', open.id)
+        .execute();
+    } else {
+      const { max } = await trx
+        .selectFrom('resource_version')
+        .select(sql<number>`coalesce(max(version_no), 0)::int`.as('max'))
+        .where('resource_id', '=', id)
+        .executeTakeFirstOrThrow();
+      versionNo = max + 1;
+      await trx
+        .insertInto('resource_version')
+        .values({
+          resource_id: id,
+          version_no: versionNo,
+          status,
+          snapshot: JSON.stringify(snap),
+          created_by: actor.id,
+          submitted_by: opts.submit ? actor.id : null,
+          submitted_at: opts.submit ? now : null,
+        })
+        .execute();
+    }
+    if (neverPublished) {
+      // the entry is not live anywhere: its row is the working copy
+      await store.updateResourceMeta(trx, id, norm);
+      await applyFields(trx, row, norm.fields);
+      await trx.updateTable('resource').set({ status }).where('id', '=', id).execute();
+    }
+    await audit(trx, actor, 'catalog.edit', row, {
+      versionNo,
+      status,
+      changes: diffSnapshots(await liveSnapshot(trx, id, row), snap).length,
+    });
+    if (opts.submit) await notifySubmitted(ctx, trx, id, norm.name, snap, versionNo, row.provider_org_id);
+  });
+  return getResource(ctx, actor, id);
+}
+
+/** The live version's snapshot (null for an entry never published). */
+async function liveSnapshot(trx: Tx | AppContext['db'], id: number, row: Row): Promise<Snapshot | null> {
+  if (row.published_at === null) return null;
+  const v = await trx
+    .selectFrom('resource_version')
+    .select('snapshot')
+    .where('resource_id', '=', id)
+    .where('status', '=', 'published')
+    .executeTakeFirst();
+  return v ? (v.snapshot as Snapshot) : null;
+}
+
+export async function submitResource(ctx: AppContext, actor: Actor, id: number) {
+  await inTx(ctx.db, async (trx) => {
+    const row = await lockRow(trx, id);
+    if (!row || !canEditResource(actor, { providerOrgId: row.provider_org_id }))
+      throw new AppError('FORBIDDEN', [{ reason: "only the provider's data officer submits its entries" }]);
+    const open = await store.openVersion(trx, id);
+    if (!open || open.status === 'submitted')
+      throw new AppError('REVIEW_STATE_INVALID', [
+        {
+          reason: open ? 'already submitted' : 'no draft to submit',
+          reasonZh: open ? '已提交审核' : '没有待提交的草稿',
+        },
+      ]);
+    const snap = open.snapshot as Snapshot;
+    // the rules are checked again: the profile may have changed since the draft was saved
+    const rules = checkShareRules(snap, ctx.profile);
+    if (rules.length) throw new AppError(shareRuleErrorCode(rules), rules);
+    const now = new Date();
+    await trx
+      .updateTable('resource_version')
+      .set({ status: 'submitted', submitted_by: actor.id, submitted_at: now, updated_at: now })
+      .where('id', '=', open.id)
+      .execute();
+    if (row.published_at === null)
+      await trx.updateTable('resource').set({ status: 'submitted' }).where('id', '=', id).execute();
+    await audit(trx, actor, 'catalog.submit', row, { versionNo: open.version_no });
+    await notifySubmitted(ctx, trx, id, snap.name, snap, open.version_no, row.provider_org_id);
+  });
+  return getResource(ctx, actor, id);
+}
+
+/**
+ * The level's reviewer decides a submitted version (DG Art 11 审核确定): publish makes it the live entry (the old live
+ * version is superseded, the data table gains the new columns, `resource.version` is bumped so every node's data API
+ * re-reads the metadata); return sends it back with a comment. A share-type change is published only this way
+ * (DG Art 11, XT Art 23.5).
+ */
+export async function decideResource(
+  ctx: AppContext,
+  actor: Actor,
+  id: number,
+  d: { decision: 'publish' | 'return'; comment?: string | null },
+) {
+  await inTx(ctx.db, async (trx) => {
+    const row = await lockRow(trx, id);
+    if (!row) throw new AppError('NOT_FOUND');
+    const open = await store.openVersion(trx, id);
+    const snap = open ? (open.snapshot as Snapshot) : null;
+    const t = snap
+      ? {
+          catalogLevel: snap.catalogLevel,
+          providerOrgId: row.provider_org_id,
+          sectionId: snap.sectionId ?? null,
+        }
+      : target(row);
+    if (
+      !canSeeResource(actor, { ...target(row), status: row.status }, ctx.profile) &&
+      !canReviewVersion(actor, t, null, ctx.profile)
+    )
+      throw new AppError('NOT_FOUND');
+    if (!open || !snap || open.status !== 'submitted')
+      throw new AppError('REVIEW_STATE_INVALID', [
+        { reason: 'no submitted version to decide', reasonZh: '没有待审核的版本' },
+      ]);
+    const rule = ctx.profile.catalog.levels[snap.catalogLevel];
+    if (!canReviewVersion(actor, t, open.submitted_by, ctx.profile))
+      throw new AppError('FORBIDDEN', [
+        {
+          reason: `a ${snap.catalogLevel}-level entry is reviewed by ${rule.reviewer === 'authority' ? "the authority's reviewer" : rule.reviewer === 'department' ? 'another data officer of the department' : 'the head of its section'}, never by its submitter (${rule.article})`,
+          reasonZh: `${{ city: '市级', department: '部门级', section: '科室级' }[snap.catalogLevel]}目录由${rule.reviewer === 'authority' ? '数据主管部门审核员' : rule.reviewer === 'department' ? '本部门其他数据专员' : '所在科室负责人'}审核确定，提交人不得自审（${rule.article}）`,
+        },
+      ]);
+    const now = new Date();
+    if (d.decision === 'return') {
+      if (!d.comment?.trim())
+        throw new AppError('VALIDATION_FAILED', [
+          { field: 'comment', reason: 'say what to change', reasonZh: '退回须填写修改意见' },
+        ]);
+      await trx
+        .updateTable('resource_version')
+        .set({
+          status: 'returned',
+          decision: 'returned',
+          decided_by: actor.id,
+          decided_at: now,
+          comment: d.comment,
+          updated_at: now,
+        })
+        .where('id', '=', open.id)
+        .execute();
+      if (row.published_at === null)
+        await trx.updateTable('resource').set({ status: 'returned' }).where('id', '=', id).execute();
+      await audit(trx, actor, 'catalog.return', row, { versionNo: open.version_no, comment: d.comment });
+      await notify(trx, [{ roles: ['data_officer'], orgIds: [row.provider_org_id] }], {
+        kind: 'catalog.returned',
+        severity: 'warning',
+        params: { resourceName: snap.name, versionNo: open.version_no, comment: d.comment },
+        resourceId: id,
+      });
+      return;
+    }
+    // the rules are checked once more at publication, under the profile in force now
+    const rules = checkShareRules(snap, ctx.profile);
+    if (rules.length) throw new AppError(shareRuleErrorCode(rules), rules);
+    await applyFields(trx, row, snap.fields);
+    await store.updateResourceMeta(trx, id, snap);
+    await trx
+      .updateTable('resource_version')
+      .set({ status: 'superseded' })
+      .where('resource_id', '=', id)
+      .where('status', '=', 'published')
+      .execute();
+    await trx
+      .updateTable('resource_version')
+      .set({
+        status: 'published',
+        decision: 'published',
+        decided_by: actor.id,
+        decided_at: now,
+        comment: d.comment ?? null,
+        updated_at: now,
+      })
+      .where('id', '=', open.id)
+      .execute();
+    await trx
+      .updateTable('resource')
+      .set({ status: 'published', version: open.version_no, published_at: now, updated_at: now })
+      .where('id', '=', id)
+      .execute();
+    await refreshSearchDocument(trx, id);
+    const before = await trx
+      .selectFrom('resource_version')
+      .select('snapshot')
+      .where('resource_id', '=', id)
+      .where('status', '=', 'superseded')
+      .orderBy('version_no', 'desc')
+      .executeTakeFirst();
+    const prev = before ? (before.snapshot as Snapshot) : null;
+    await audit(trx, actor, 'catalog.publish', row, {
+      versionNo: open.version_no,
+      comment: d.comment ?? null,
+      shareType:
+        prev && prev.shareType !== snap.shareType
+          ? { from: prev.shareType, to: snap.shareType, article: ctx.profile.catalog.shareTypeChangeArticle }
+          : undefined,
+    });
+    await notify(trx, [{ roles: ['data_officer'], orgIds: [row.provider_org_id] }], {
+      kind: 'catalog.published',
+      severity: 'info',
+      params: { resourceName: snap.name, versionNo: open.version_no },
+      resourceId: id,
+    });
+  });
+  return getResource(ctx, actor, id);
+}
+
+/** Retires a published entry with a reason: no new requests, the data API stops serving it. */
+export async function retireResource(ctx: AppContext, actor: Actor, id: number, reason: string) {
+  await inTx(ctx.db, async (trx) => {
+    const row = await lockRow(trx, id);
+    if (!row || !canSeeResource(actor, { ...target(row), status: row.status }, ctx.profile))
+      throw new AppError('NOT_FOUND');
+    if (!canRetireResource(actor, target(row), ctx.profile))
+      throw new AppError('FORBIDDEN', [
+        { reason: "only the provider's data officer or the entry's reviewer retires it" },
+      ]);
+    if (row.status !== 'published')
+      throw new AppError('REVIEW_STATE_INVALID', [
+        { reason: 'only a published entry is retired', reasonZh: '只有已发布的目录可以停用' },
+      ]);
+    if (!reason.trim())
+      throw new AppError('VALIDATION_FAILED', [
+        { field: 'reason', reason: 'give the reason', reasonZh: '须填写停用理由' },
+      ]);
+    const now = new Date();
+    await trx
+      .updateTable('resource')
+      .set({
+        status: 'retired',
+        retired_at: now,
+        retired_by: actor.id,
+        retire_reason: reason,
+        version: sql`version + 1`,
+        updated_at: now,
+      })
+      .where('id', '=', id)
+      .execute();
+    // an open new version dies with the entry
+    await trx
+      .deleteFrom('resource_version')
+      .where('resource_id', '=', id)
+      .where('status', 'in', ['draft', 'returned', 'submitted'])
+      .execute();
+    await refreshSearchDocument(trx, id);
+    await audit(trx, actor, 'catalog.retire', row, { reason });
+    await notify(trx, [{ roles: ['data_officer'], orgIds: [row.provider_org_id] }], {
+      kind: 'catalog.retired',
+      severity: 'warning',
+      params: { resourceName: row.name, reason },
+      resourceId: id,
+    });
+  });
+  return getResource(ctx, actor, id);
+}
+
+/** Every version with who/when/decision/comment and its field-by-field diff against the version before it. */
+export async function resourceHistory(ctx: AppContext, actor: Actor, id: number) {
+  const row = await loadVisibleResource(ctx, actor, id);
+  const versions = await store.getVersions(ctx.db, id);
+  const insider = actor.orgId === row.provider_org_id || seesAllSectionEntries(actor);
+  const person = (uid: number | null, name: string | null) => (uid ? { id: uid, displayName: name } : null);
+  // each version is compared with the live (last published) version before it, or, before any publication, with the
+  // version before it (what changed since the reviewer returned it)
+  let prevPublished: Snapshot | null = null;
+  let prevAny: Snapshot | null = null;
+  const out = [];
+  for (const v of versions) {
+    const snap = v.snapshot as Snapshot;
+    const open = v.status === 'draft' || v.status === 'returned' || v.status === 'submitted';
+    // a returned version and the edits after it are compared with the live (last published) version
+    const reviewer =
+      open &&
+      canReviewVersion(
+        actor,
+        {
+          catalogLevel: snap.catalogLevel,
+          providerOrgId: row.provider_org_id,
+          sectionId: snap.sectionId ?? null,
+        },
+        null,
+        ctx.profile,
+      );
+    if (!open || insider || reviewer)
+      out.push({
+        versionNo: v.version_no,
+        status: v.status,
+        live: v.status === 'published' && row.status === 'published',
+        createdAt: v.created_at,
+        createdBy: person(v.created_by, v.created_by_name),
+        submittedAt: v.submitted_at,
+        submittedBy: person(v.submitted_by, v.submitted_by_name),
+        decidedAt: v.decided_at,
+        decidedBy: person(v.decided_by, v.decided_by_name),
+        decision: v.decision,
+        comment: v.comment,
+        diff: diffSnapshots(prevPublished ?? prevAny, snap),
+      });
+    if (v.decision === 'published') prevPublished = snap;
+    prevAny = snap;
+  }
+  return { items: out.reverse() };
+}
+
+/** Submitted versions the actor may decide, oldest submission first (DG Art 11). */
+export async function reviewInbox(ctx: AppContext, actor: Actor) {
+  const rows = await ctx.db
+    .selectFrom('resource_version as v')
+    .innerJoin('resource as r', 'r.id', 'v.resource_id')
+    .innerJoin('org as o', 'o.id', 'r.provider_org_id')
+    .leftJoin('app_user as u', 'u.id', 'v.submitted_by')
+    .select([
+      'v.resource_id',
+      'v.version_no',
+      'v.snapshot',
+      'v.submitted_at',
+      'v.submitted_by',
+      'u.display_name as submitted_by_name',
+      'r.code',
+      'r.status as resource_status',
+      'r.provider_org_id',
+      'o.name as provider_name',
+    ])
+    .where('v.status', '=', 'submitted')
+    .orderBy('v.submitted_at')
+    .orderBy('v.id')
+    .execute();
+  return {
+    items: rows
+      .filter((v) => {
+        const s = v.snapshot as Snapshot;
+        return canReviewVersion(
+          actor,
+          { catalogLevel: s.catalogLevel, providerOrgId: v.provider_org_id, sectionId: s.sectionId ?? null },
+          v.submitted_by,
+          ctx.profile,
+        );
+      })
+      .map((v) => {
+        const s = v.snapshot as Snapshot;
+        return {
+          resourceId: v.resource_id,
+          code: v.code,
+          name: s.name,
+          versionNo: v.version_no,
+          newVersion: v.resource_status === 'published',
+          catalogLevel: s.catalogLevel,
+          shareType: s.shareType,
+          provider: { id: v.provider_org_id, name: v.provider_name },
+          submittedAt: v.submitted_at,
+          submittedBy: v.submitted_by ? { id: v.submitted_by, displayName: v.submitted_by_name } : null,
+        };
+      }),
+  };
 }
 
 /** The provider's own look at its data: still masked on screen (DG Art 33) and audited. */

@@ -17,6 +17,10 @@ const RESOURCE_COLUMNS = [
   'r.share_type',
   'r.share_conditions',
   'r.legal_basis',
+  'r.legal_basis_kind',
+  'r.published_at',
+  'r.retired_at',
+  'r.retire_reason',
   'r.share_method',
   'r.open_type',
   'r.update_cycle',
@@ -52,6 +56,7 @@ export function resourceView(r: NonNullable<ResourceRow>) {
     shareType: r.share_type,
     shareConditions: r.share_conditions,
     legalBasis: r.legal_basis,
+    legalBasisKind: r.legal_basis_kind,
     shareMethod: r.share_method,
     openType: r.open_type,
     updateCycle: r.update_cycle,
@@ -59,6 +64,9 @@ export function resourceView(r: NonNullable<ResourceRow>) {
     keywords: r.keywords,
     status: r.status,
     version: r.version,
+    publishedAt: r.published_at,
+    retiredAt: r.retired_at,
+    retireReason: r.retire_reason,
     rowCount: r.row_count,
     lastIngestAt: r.last_ingest_at,
     createdAt: r.created_at,
@@ -111,7 +119,7 @@ export async function nextResourceCode(trx: Tx, providerOrgId: number, orgCode: 
 export async function insertResource(
   trx: Tx,
   input: NormalisedResourceInput,
-  meta: { code: string; providerOrgId: number; createdBy: number | null },
+  meta: { code: string; providerOrgId: number; createdBy: number | null; status?: 'draft' | 'submitted' },
 ): Promise<number> {
   const { id } = await trx
     .insertInto('resource')
@@ -128,6 +136,8 @@ export async function insertResource(
       share_type: input.shareType,
       share_conditions: input.shareConditions ?? null,
       legal_basis: input.legalBasis ?? null,
+      legal_basis_kind: input.legalBasisKind ?? null,
+      status: meta.status ?? 'draft',
       share_method: input.shareMethod,
       open_type: input.openType,
       update_cycle: input.updateCycle,
@@ -137,12 +147,18 @@ export async function insertResource(
     })
     .returning('id')
     .executeTakeFirstOrThrow();
+  await insertFields(trx, id, input.fields, 0);
+  return id;
+}
+
+export async function insertFields(trx: Tx, resourceId: number, fields: FieldDef[], offset: number) {
+  if (!fields.length) return;
   await trx
     .insertInto('resource_field')
     .values(
-      input.fields.map((f, i) => ({
-        resource_id: id,
-        ordinal: i + 1,
+      fields.map((f, i) => ({
+        resource_id: resourceId,
+        ordinal: offset + i + 1,
         code: f.code,
         name: f.name,
         type: f.type,
@@ -153,11 +169,73 @@ export async function insertResource(
         sensitive: f.sensitive,
         masking: f.masking,
         validator: f.validator ?? null,
-        column_name: columnName(i + 1),
+        column_name: columnName(offset + i + 1),
       })),
     )
     .execute();
-  return id;
+}
+
+/** Rewrites the live metadata row from a version's snapshot (not the fields: see service.applyFields). */
+export async function updateResourceMeta(trx: Tx, id: number, s: NormalisedResourceInput) {
+  await trx
+    .updateTable('resource')
+    .set({
+      name: s.name,
+      summary: s.summary,
+      section_id: s.sectionId ?? null,
+      classification: s.classification,
+      topic: s.topic ?? '',
+      catalog_level: s.catalogLevel,
+      share_type: s.shareType,
+      share_conditions: s.shareConditions ?? null,
+      legal_basis: s.legalBasis ?? null,
+      legal_basis_kind: s.legalBasisKind ?? null,
+      share_method: s.shareMethod,
+      open_type: s.openType,
+      update_cycle: s.updateCycle,
+      security_level: s.securityLevel,
+      keywords: s.keywords ?? [],
+      updated_at: new Date(),
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function getVersions(db: Db | Tx, resourceId: number) {
+  return db
+    .selectFrom('resource_version as v')
+    .leftJoin('app_user as c', 'c.id', 'v.created_by')
+    .leftJoin('app_user as s', 's.id', 'v.submitted_by')
+    .leftJoin('app_user as d', 'd.id', 'v.decided_by')
+    .select([
+      'v.id',
+      'v.version_no',
+      'v.status',
+      'v.snapshot',
+      'v.created_at',
+      'v.created_by',
+      'c.display_name as created_by_name',
+      'v.submitted_at',
+      'v.submitted_by',
+      's.display_name as submitted_by_name',
+      'v.decided_at',
+      'v.decided_by',
+      'd.display_name as decided_by_name',
+      'v.decision',
+      'v.comment',
+    ])
+    .where('v.resource_id', '=', resourceId)
+    .orderBy('v.version_no')
+    .execute();
+}
+
+export async function openVersion(db: Db | Tx, resourceId: number) {
+  return db
+    .selectFrom('resource_version')
+    .selectAll()
+    .where('resource_id', '=', resourceId)
+    .where('status', 'in', ['draft', 'submitted', 'returned'])
+    .executeTakeFirst();
 }
 
 /**

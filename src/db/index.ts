@@ -8,6 +8,7 @@ import * as m002 from './migrations/002_holiday_year.js';
 import * as m003 from './migrations/003_data_api_guards.js';
 import * as m004 from './migrations/004_accounts_hardening.js';
 import * as m005 from './migrations/005_catalog_search.js';
+import * as m006 from './migrations/006_catalog_review.js';
 import * as m007 from './migrations/007_inventory.js';
 import { Lock, PGliteDialect, pgliteQuery } from './pglite-dialect.js';
 import type { DB } from './schema.js';
@@ -141,6 +142,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '003_data_api_guards': m003,
   '004_accounts_hardening': m004,
   '005_catalog_search': m005,
+  '006_catalog_review': m006,
   '007_inventory': m007,
 };
 

@@ -104,7 +104,12 @@ export interface ResourceTable {
   update_cycle: string;
   security_level: 'general' | 'important' | 'core';
   keywords: string[];
-  status: Generated<'draft' | 'published' | 'retired'>;
+  status: Generated<'draft' | 'submitted' | 'returned' | 'published' | 'retired'>;
+  legal_basis_kind: 'law' | 'adminRegulation' | 'localRegulation' | 'rule' | 'other' | null;
+  published_at: Date | null;
+  retired_at: Date | null;
+  retired_by: number | null;
+  retire_reason: string | null;
   version: Generated<number>;
   data_table: string | null;
   row_count: Generated<number>;
@@ -114,6 +119,23 @@ export interface ResourceTable {
   updated_at: Generated<Date>;
   /** tsvector of jieba tokens (src/catalog/search.ts); read only through SQL */
   search_doc: string | null;
+}
+
+export interface ResourceVersionTable {
+  id: Generated<number>;
+  resource_id: number;
+  version_no: number;
+  status: 'draft' | 'submitted' | 'returned' | 'published' | 'superseded';
+  snapshot: ColumnType<unknown, string, string>;
+  created_by: number | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+  submitted_by: number | null;
+  submitted_at: Date | null;
+  decided_by: number | null;
+  decided_at: Date | null;
+  decision: 'published' | 'returned' | null;
+  comment: string | null;
 }
 
 export interface ResourceFieldTable {
@@ -261,6 +283,7 @@ export interface DB extends InventoryTables {
   app: AppTable;
   resource: ResourceTable;
   resource_field: ResourceFieldTable;
+  resource_version: ResourceVersionTable;
   ingest_batch: IngestBatchTable;
   share_request: ShareRequestTable;
   share_request_step: ShareRequestStepTable;

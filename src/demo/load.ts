@@ -1,6 +1,13 @@
 import { sql } from 'kysely';
 import { appendAudit } from '../audit/store.js';
-import { createResourceWithTable } from '../catalog/service.js';
+import { canReviewVersion, type ResourceInput } from '../catalog/model.js';
+import {
+  createResourceWithTable,
+  decideResource,
+  getResource,
+  registerResource,
+  saveResource,
+} from '../catalog/service.js';
 import type { Actor, AppContext, Role } from '../context.js';
 import { inTx, type Tx } from '../db/index.js';
 import { ingestRecords } from '../ingest/service.js';
@@ -121,11 +128,53 @@ export async function loadDemoCity(
       return actorFor({ ...u, org_id: orgId }, orgKinds.get(orgId)!);
     };
 
+    /**
+     * Who publishes an entry of a level (profile.catalog.levels, DG Art 11): a demo user the policy accepts; where
+     * the demo city has none (a department with one data officer, a section without a head user), the platform admin
+     * acting in that role for the provider, as officerOf already does for organisations without an officer.
+     */
+    const reviewerFor = (
+      level: 'city' | 'department' | 'section',
+      providerOrgId: number,
+      sectionId: number | null,
+      submittedBy: number,
+    ) => {
+      const t = { catalogLevel: level, providerOrgId, sectionId };
+      for (const u of users) {
+        const a = actorFor(u, orgKinds.get(u.org_id)!);
+        if (canReviewVersion(a, t, submittedBy, ctx.profile)) return a;
+      }
+      const admin = users.find((x) => x.roles.includes('platform_admin'))!;
+      const role = ctx.profile.catalog.levels[level].reviewer;
+      return actorFor(
+        {
+          ...admin,
+          org_id: role === 'authority' ? admin.org_id : providerOrgId,
+          section_id: sectionId,
+          roles: [
+            role === 'authority'
+              ? 'authority_reviewer'
+              : role === 'department'
+                ? 'data_officer'
+                : 'section_head',
+          ],
+        },
+        orgKinds.get(providerOrgId)!,
+      );
+    };
+    // A base-library entry is unconditional where the profile allows no exception (GD Art 17, SY Art 26): the demo
+    // registers it so under such a profile, and keeps its legal basis under the others (DG Art 21).
+    const baseMustBeOpen = ctx.profile.catalog.baseLibrary.restricted === 'never';
+
     let rows = 0;
     const resourceIds = new Map<string, number>();
     for (const r of city.resources) {
       const providerOrgId = orgIds.get(r.providerOrgCode)!;
       const officer = officerOf(providerOrgId);
+      const unrestrict = baseMustBeOpen && r.classification === 'base' && r.shareType !== 'unconditional';
+      const sectionId = r.sectionCode
+        ? (sectionIds.get(`${r.providerOrgCode}/${r.sectionCode}`) ?? null)
+        : null;
       const id = await createResourceWithTable(
         trx,
         {
@@ -134,23 +183,28 @@ export async function loadDemoCity(
           classification: r.classification,
           topic: r.topic,
           catalogLevel: r.catalogLevel,
-          shareType: r.shareType,
-          shareConditions: r.shareConditions,
-          legalBasis: r.legalBasis,
+          shareType: unrestrict ? 'unconditional' : r.shareType,
+          shareConditions: unrestrict ? null : r.shareConditions,
+          legalBasis: unrestrict ? null : r.legalBasis,
+          legalBasisKind: unrestrict ? null : r.legalBasisKind,
           shareMethod: r.shareMethod,
           openType: r.openType,
           updateCycle: r.updateCycle,
           securityLevel: r.securityLevel,
           keywords: r.keywords,
-          sectionId: r.sectionCode ? (sectionIds.get(`${r.providerOrgCode}/${r.sectionCode}`) ?? null) : null,
+          sectionId,
           fields: r.fields.map((f) => ({
             ...f,
             validator: f.validator ?? null,
             length: f.type === 'string' ? (f.length ?? null) : null,
           })),
         },
-        { code: r.code, providerOrgId, createdBy: officer.id },
+        { code: r.code, providerOrgId, createdBy: officer.id, status: 'submitted' },
       );
+      await decideResource(tctx, reviewerFor(r.catalogLevel, providerOrgId, sectionId, officer.id), id, {
+        decision: 'publish',
+        comment: '经审核，目录信息完整，同意发布',
+      });
       resourceIds.set(r.code, id);
       const header = r.rows.columns;
       const records: string[][] = new Array(r.rows.values.length + 1);
@@ -173,10 +227,129 @@ export async function loadDemoCity(
       appIds.set(a.name, created.app.id);
     }
 
-    // A lived-in platform: one approved grant and one request waiting in the provider's inbox.
-    const population = city.resources.find(
-      (r) => r.classification === 'base' && r.fields.some((f) => f.validator === 'idNumber'),
-    );
+    // A lived-in catalog review (DG Art 11): a new version of a published entry under review, a submitted entry
+    // waiting for the authority, and one returned with comments.
+    const reviewerUser = users.find((u) => u.roles.includes('authority_reviewer'));
+    const gaj = city.resources.find((r) => r.providerOrgCode === 'LJ-GAJ');
+    if (gaj && reviewerUser) {
+      const gajId = resourceIds.get(gaj.code)!;
+      const officer = officerOf(orgIds.get('LJ-GAJ')!);
+      const live = await getResource(tctx, officer, gajId);
+      const { fields, ...meta } = live;
+      await saveResource(
+        tctx,
+        officer,
+        gajId,
+        {
+          name: meta.name,
+          summary: meta.summary,
+          classification: meta.classification,
+          topic: meta.topic,
+          catalogLevel: meta.catalogLevel,
+          sectionId: meta.sectionId,
+          shareType: meta.shareType,
+          shareConditions: meta.shareConditions,
+          legalBasis: meta.legalBasis,
+          legalBasisKind: meta.legalBasisKind,
+          shareMethod: meta.shareMethod,
+          openType: meta.openType,
+          updateCycle: meta.updateCycle as ResourceInput['updateCycle'],
+          securityLevel: meta.securityLevel,
+          keywords: [...meta.keywords, '户籍迁移'],
+          fields: [
+            ...fields,
+            {
+              code: 'moveInDate',
+              name: '迁入日期',
+              type: 'date',
+              required: false,
+              isKey: false,
+              personal: true,
+              sensitive: false,
+              masking: 'partial',
+              validator: null,
+            },
+          ],
+        },
+        { submit: true },
+      );
+      const register = async (orgCode: string, input: Parameters<typeof registerResource>[2]) =>
+        registerResource(tctx, officerOf(orgIds.get(orgCode)!), input, { submit: true });
+      await register('LJ-RSJ', {
+        name: '就业登记信息',
+        summary:
+          '本市劳动者就业、失业登记信息，包括公民身份号码、姓名、就业单位、登记类型和登记日期，用于就业补贴发放和失业保险待遇核验。',
+        classification: 'theme',
+        topic: '就业',
+        catalogLevel: 'city',
+        shareType: 'conditional',
+        shareConditions: '仅限办理就业补贴、失业保险待遇和社会救助核验使用',
+        legalBasis: '《中华人民共和国就业促进法》第三十五条；《中华人民共和国个人信息保护法》第三十四条',
+        legalBasisKind: 'law',
+        shareMethod: 'api',
+        openType: 'closed',
+        updateCycle: 'daily',
+        securityLevel: 'important',
+        keywords: ['就业', '失业登记'],
+        fields: [
+          {
+            code: 'idNumber',
+            name: '公民身份号码',
+            type: 'string',
+            length: 18,
+            isKey: true,
+            validator: 'idNumber',
+          },
+          { code: 'name', name: '姓名', type: 'string', length: 50, personal: true },
+          { code: 'employer', name: '就业单位', type: 'string', length: 200 },
+          { code: 'kind', name: '登记类型', type: 'string', length: 10 },
+          { code: 'registeredOn', name: '登记日期', type: 'date' },
+        ],
+      });
+      const returned = await register('LJ-WJJ', {
+        name: '预防接种信息',
+        summary: '儿童预防接种记录。',
+        classification: 'theme',
+        topic: '卫生健康',
+        catalogLevel: 'city',
+        shareType: 'conditional',
+        shareConditions: '仅限入学入托查验接种证使用',
+        legalBasis: '《中华人民共和国疫苗管理法》第四十八条',
+        legalBasisKind: 'law',
+        shareMethod: 'api',
+        openType: 'closed',
+        updateCycle: 'daily',
+        securityLevel: 'important',
+        keywords: ['疫苗', '接种'],
+        fields: [
+          {
+            code: 'childIdNumber',
+            name: '儿童公民身份号码',
+            type: 'string',
+            length: 18,
+            isKey: true,
+            validator: 'idNumber',
+          },
+          { code: 'vaccine', name: '疫苗名称', type: 'string', length: 100 },
+          { code: 'doseDate', name: '接种日期', type: 'date' },
+        ],
+      });
+      await decideResource(tctx, actorFor(reviewerUser, 'authority'), returned.id, {
+        decision: 'return',
+        comment: '摘要过于简略，请补充数据范围（接种单位、剂次）和更新方式；信息项缺少接种单位和剂次',
+      });
+    }
+
+    // A lived-in platform: one approved grant and one request waiting in the provider's inbox, on the base library
+    // of population where it takes requests, else on the first other conditional resource with ID numbers.
+    const conditionalWithIds = (r: (typeof city.resources)[number]) =>
+      r.shareType === 'conditional' &&
+      !(baseMustBeOpen && r.classification === 'base') &&
+      r.catalogLevel !== 'section' &&
+      r.fields.some((f) => f.validator === 'idNumber');
+    const population =
+      city.resources.find((r) => r.classification === 'base' && conditionalWithIds(r)) ??
+      city.resources.find(conditionalWithIds);
     const consumerApps = city.apps.filter((a) => a.orgCode !== population?.providerOrgCode);
     if (population && consumerApps.length >= 2) {
       const resourceId = resourceIds.get(population.code)!;
@@ -207,7 +380,6 @@ export async function loadDemoCity(
     }
 
     // The catalog's inventories: negative list, update duties, information systems, double lists, open list.
-    const reviewerUser = users.find((u) => u.roles.includes('authority_reviewer'));
     const adminUser = users.find((u) => u.roles.includes('platform_admin'))!;
     await loadDemoInventory(tctx, {
       officer: (orgCode) => officerOf(orgIds.get(orgCode)!),

@@ -78,6 +78,7 @@ export interface DemoResource {
   shareType: 'unconditional' | 'conditional' | 'none';
   shareConditions: string | null;
   legalBasis: string | null;
+  legalBasisKind: 'law' | 'adminRegulation' | 'localRegulation' | 'rule' | 'other' | null;
   shareMethod: 'api' | 'table' | 'file';
   openType: 'open' | 'onApplication' | 'closed';
   updateCycle: 'realtime' | 'daily' | 'weekly' | 'monthly' | 'quarterly' | 'yearly' | 'irregular';

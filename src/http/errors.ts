@@ -6,6 +6,10 @@ export { AppError, type ErrorCode, type ErrorDetail } from '../shared/errors.js'
 export const HTTP_STATUS: Record<ErrorCode, number> = {
   VALIDATION_FAILED: 400,
   LEGAL_BASIS_REQUIRED: 400,
+  CATALOG_RULE_VIOLATED: 400,
+  REVIEW_STATE_INVALID: 409,
+  FIELD_CHANGE_NOT_ADDITIVE: 409,
+  RESOURCE_NOT_PUBLISHED: 409,
   UNAUTHENTICATED: 401,
   LOGIN_FAILED: 401,
   API_KEY_INVALID: 401,

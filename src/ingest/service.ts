@@ -91,6 +91,13 @@ export async function ingestCsv(
       },
     ]);
   }
+  if (resource.status === 'retired')
+    throw new AppError('REVIEW_STATE_INVALID', [
+      {
+        reason: 'the resource is retired; no data is loaded into it',
+        reasonZh: '该资源已停用，不再汇聚数据',
+      },
+    ]);
   const { records, errors: syntaxErrors } = parseCsv(text);
   return ingestRecords(ctx, actor, resource, records, syntaxErrors, opts);
 }

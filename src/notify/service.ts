@@ -14,6 +14,10 @@ export const NOTIFICATION_KINDS = [
   'inventory.updateDuty',
   'inventory.negativeProposed',
   'inventory.openProposed',
+  'catalog.submitted',
+  'catalog.returned',
+  'catalog.published',
+  'catalog.retired',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 

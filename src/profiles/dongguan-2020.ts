@@ -48,6 +48,23 @@ export const dongguan2020: Profile = {
     updateAfterChange: wd(15),
     updateArticle: 'DG Art 11',
     systemAcceptanceArticle: 'DG Art 13, DG Art 22',
+    // DG Art 11: city-level entries are decided by the authority and seen by all; department-level ones by the
+    // department and seen by all; section-level ones by the section head and seen inside the department.
+    levels: {
+      city: { reviewer: 'authority', visibleTo: 'all', article: 'DG Art 11' },
+      department: { reviewer: 'department', visibleTo: 'all', article: 'DG Art 11' },
+      section: { reviewer: 'sectionHead', visibleTo: 'department', article: 'DG Art 11' },
+    },
+    // DG Art 11 "经资源目录主管部门评估审核可逐级提升或降低目录共享等级"
+    shareTypeChangeArticle: 'DG Art 11',
+    conditionsArticle: 'DG Art 19',
+    noneClosedArticle: 'DG Art 9 (目录编制指南)',
+    // DG Art 24: no refusal on an internal document; 法律、法规、规章 only
+    basisOtherRefusedFor: ['conditional', 'none'],
+    basisKindArticle: 'DG Art 24',
+    // DG Art 21: base data items are unconditional "除有法律、法规或规章规定外"
+    baseLibrary: { restricted: 'withLegalBasis', article: 'DG Art 21' },
+    unlistedIsUnconditional: 'DG Art 19',
   },
   quality: {
     objectionDeadline: wd(10),

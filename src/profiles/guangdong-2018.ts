@@ -39,7 +39,26 @@ export const guangdong2018: Profile = {
     conditionalBasisArticle: 'GD Art 18',
     purposeLimited: 'GD Art 21',
   },
-  catalog: { systemAcceptanceArticle: 'GD Art 11' },
+  // The copy of GD lacks Art 1–10, where the provincial catalog structure would be; DG Art 11 restates the province's
+  // three levels (Dongguan's 办法 is built on this one, DG Art 1), so the levels and reviewers follow it.
+  catalog: {
+    systemAcceptanceArticle: 'GD Art 11',
+    levels: {
+      city: { reviewer: 'authority', visibleTo: 'all', article: 'GD Art 11, 15; levels as DG Art 11' },
+      department: { reviewer: 'department', visibleTo: 'all', article: 'GD Art 11; levels as DG Art 11' },
+      section: { reviewer: 'sectionHead', visibleTo: 'department', article: 'levels as DG Art 11' },
+    },
+    // GD Art 18: the share type is set when the catalog is compiled and checked by the authority
+    shareTypeChangeArticle: 'GD Art 18',
+    conditionsArticle: 'GD Art 18',
+    noneClosedArticle: 'GD Art 18 (目录编制指南)',
+    // GD Art 16: 没有法律、法规、规章依据不得拒绝; an internal document is not a basis
+    basisOtherRefusedFor: ['conditional', 'none'],
+    basisKindArticle: 'GD Art 16',
+    // GD Art 17: base data items are shared unconditionally, with no exception
+    baseLibrary: { restricted: 'never', article: 'GD Art 17' },
+    unlistedIsUnconditional: 'GD Art 18',
+  },
   // GD Art 21: the provider must answer a doubt, but no deadline is set.
   quality: { objectionArticle: 'GD Art 21' },
 };

@@ -89,15 +89,7 @@ export interface Profile {
     /** A provider that stops supplying published data must justify and file it in advance. */
     stopSupplyNeedsFiling?: string;
   };
-  catalog: {
-    updateAfterChange?: Deadline;
-    updateArticle?: string;
-    /**
-     * A fiscally funded information system reaches 'accepted' only with catalog resources mounted and data loaded
-     * (DG Art 13/22, GD Art 11, XT Art 37, SY Art 14); undefined = the regulation sets no such condition.
-     */
-    systemAcceptanceArticle?: string;
-  };
+  catalog: CatalogRules;
   quality: {
     objectionDeadline?: Deadline;
     objectionArticle?: string;
@@ -111,6 +103,49 @@ export interface Profile {
     requestMustState?: OpenRequestStatement[];
     article?: string;
   };
+}
+
+/** Who reviews (审核确定) an entry of a catalog level: the authority, the provider department, or the section head. */
+export type CatalogReviewer = 'authority' | 'department' | 'sectionHead';
+/** Who sees a published entry of a catalog level: every department, or only the provider department. */
+export type CatalogVisibility = 'all' | 'department';
+export type CatalogLevel = 'city' | 'department' | 'section';
+export interface CatalogLevelRule {
+  reviewer: CatalogReviewer;
+  visibleTo: CatalogVisibility;
+  article: string;
+}
+export type ShareTypeValue = 'unconditional' | 'conditional' | 'none';
+/** Kinds of legal basis (DG Art 24, GD Art 16: 法律、法规、规章, never an internal document). */
+export const LEGAL_BASIS_KINDS = ['law', 'adminRegulation', 'localRegulation', 'rule', 'other'] as const;
+export type LegalBasisKind = (typeof LEGAL_BASIS_KINDS)[number];
+
+export interface CatalogRules {
+  updateAfterChange?: Deadline;
+  updateArticle?: string;
+  /** Catalog levels: who reviews an entry and who sees it once published (DG Art 11). */
+  levels: Record<CatalogLevel, CatalogLevelRule>;
+  /** Raising or lowering an entry's share type goes through review (DG Art 11, XT Art 23.5). */
+  shareTypeChangeArticle: string;
+  /** A conditional or not-shared entry states its conditions / reason in text. */
+  conditionsArticle: string;
+  /** 不予共享 implies 不予开放. */
+  noneClosedArticle: string;
+  /** Share types whose legal basis must not be of kind 'other' (an internal document); [] = any kind. */
+  basisOtherRefusedFor: ShareTypeValue[];
+  basisKindArticle?: string;
+  /**
+   * Base-library (classification 'base') entries: 'never' = always unconditional (GD Art 17, SY Art 26);
+   * 'withLegalBasis' = conditional/none only with a legal basis approved in review (DG Art 21).
+   */
+  baseLibrary: { restricted: 'never' | 'withLegalBasis'; article: string };
+  /** A conditional / not-shared entry without an approved negative-list entry is treated as unconditional. */
+  unlistedIsUnconditional?: string;
+  /**
+   * A fiscally funded information system reaches 'accepted' only with catalog resources mounted and data loaded
+   * (DG Art 13/22, GD Art 11, XT Art 37, SY Art 14); undefined = the regulation sets no such condition.
+   */
+  systemAcceptanceArticle?: string;
 }
 
 export function wd(amount: number): Deadline {

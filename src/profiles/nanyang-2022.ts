@@ -46,7 +46,29 @@ export const nanyang2022: Profile = {
     },
   },
   // NY task 6 asks for dynamic updates of the two lists, without a deadline.
-  catalog: { updateArticle: 'NY task 6' },
+  catalog: {
+    updateArticle: 'NY task 6',
+    // NY task 6: "各级各部门…编制本级本部门" catalogs; it names no review per level, so the three levels and their
+    // reviewers are the national practice DG Art 11 also writes down (an authority-run platform, departments
+    // deciding their own entries, a section's working entries inside the department).
+    levels: {
+      city: { reviewer: 'authority', visibleTo: 'all', article: 'NY task 6; levels as DG Art 11' },
+      department: { reviewer: 'department', visibleTo: 'all', article: 'NY task 6; levels as DG Art 11' },
+      section: {
+        reviewer: 'sectionHead',
+        visibleTo: 'department',
+        article: 'NY task 6; levels as DG Art 11',
+      },
+    },
+    shareTypeChangeArticle: 'NY task 6 (动态更新)',
+    conditionsArticle: 'NY task 7',
+    noneClosedArticle: 'NY task 6 (目录编制)',
+    // NY task 7 accepts "法律、法规或有关政策依据": a policy document is a basis, so no kind is refused
+    basisOtherRefusedFor: [],
+    basisKindArticle: 'NY task 7',
+    // NY says nothing on base libraries; the general rule (a basis for any restriction) applies
+    baseLibrary: { restricted: 'withLegalBasis', article: 'NY task 7' },
+  },
   quality: {
     objectionDeadline: wd(5),
     objectionArticle: 'NY task 8',

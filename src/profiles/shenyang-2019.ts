@@ -40,7 +40,30 @@ export const shenyang2019: Profile = {
     stopSupplyNeedsFiling: 'SY Art 27',
   },
   // SY Art 19 requires an update mechanism but no deadline.
-  catalog: { updateArticle: 'SY Art 19', systemAcceptanceArticle: 'SY Art 14' },
+  catalog: {
+    systemAcceptanceArticle: 'SY Art 14',
+    updateArticle: 'SY Art 19',
+    // SY Art 18–19: departments compile their catalogs, the authority compiles the city catalog. Section-level
+    // entries are not named; they stay a department-internal working level as in DG Art 11.
+    levels: {
+      city: { reviewer: 'authority', visibleTo: 'all', article: 'SY Art 19' },
+      department: { reviewer: 'department', visibleTo: 'all', article: 'SY Art 18' },
+      section: {
+        reviewer: 'sectionHead',
+        visibleTo: 'department',
+        article: 'SY Art 18; levels as DG Art 11',
+      },
+    },
+    shareTypeChangeArticle: 'SY Art 23',
+    conditionsArticle: 'SY Art 23',
+    noneClosedArticle: 'SY Art 18 (目录编制指南)',
+    // SY Art 23: "法律、法规、规章依据"
+    basisOtherRefusedFor: ['conditional', 'none'],
+    basisKindArticle: 'SY Art 23',
+    // SY Art 26: base information items are shared unconditionally
+    baseLibrary: { restricted: 'never', article: 'SY Art 26' },
+    unlistedIsUnconditional: 'SY Art 23',
+  },
   quality: {},
   opening: {
     // SY Art 34 "收到申请之日起10日内": calendar days, so 民法典 Art 203 moves a holiday end.

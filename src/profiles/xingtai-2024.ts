@@ -71,7 +71,32 @@ export const xingtai2024: Profile = {
     purposeLimited: 'XT Art 25',
     emergency: { mode: 'reclassify', article: 'XT Art 23.7' },
   },
-  catalog: { updateAfterChange: wd(15), updateArticle: 'XT Art 14', systemAcceptanceArticle: 'XT Art 37' },
+  catalog: {
+    systemAcceptanceArticle: 'XT Art 37',
+    updateAfterChange: wd(15),
+    updateArticle: 'XT Art 14',
+    // XT Art 12: the authority reviews and consolidates (审核汇总) the catalogs departments compile, so department-level
+    // entries are reviewed by the authority too. XT names no section level; it stays department-internal (DG Art 11).
+    levels: {
+      city: { reviewer: 'authority', visibleTo: 'all', article: 'XT Art 12' },
+      department: { reviewer: 'authority', visibleTo: 'all', article: 'XT Art 12' },
+      section: {
+        reviewer: 'sectionHead',
+        visibleTo: 'department',
+        article: 'XT Art 12; levels as DG Art 11',
+      },
+    },
+    // XT Art 23.5: conditional data fit for unconditional sharing is converted after the authority's evaluation
+    shareTypeChangeArticle: 'XT Art 23.5',
+    conditionsArticle: 'XT Art 23',
+    noneClosedArticle: 'XT Art 11 (目录编制规范)',
+    // XT asks a reason for a refusal (XT Art 24), not a basis of a given kind
+    basisOtherRefusedFor: [],
+    basisKindArticle: 'XT Art 24',
+    // XT Art 13 sets no rule of its own for base-library items; the general XT Art 23 rule applies
+    baseLibrary: { restricted: 'withLegalBasis', article: 'XT Art 23' },
+    unlistedIsUnconditional: 'XT Art 23',
+  },
   quality: {
     // XT Art 21: consumers report doubts to the provider, but no deadline is set.
     objectionArticle: 'XT Art 21',

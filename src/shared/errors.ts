@@ -9,6 +9,22 @@ export const ERRORS = {
     zh: '有条件共享或不予共享的资源须提供法律法规依据',
     en: 'Conditional or not-shared resources need a legal basis',
   },
+  CATALOG_RULE_VIOLATED: {
+    zh: '目录条目不符合本地规章的共享规则',
+    en: "The catalog entry breaks the active regulation's sharing rules",
+  },
+  REVIEW_STATE_INVALID: {
+    zh: '目录条目当前状态不允许此操作',
+    en: "The catalog entry's review state does not allow this",
+  },
+  FIELD_CHANGE_NOT_ADDITIVE: {
+    zh: '已发布资源只能新增信息项，删除或修改信息项类型须待数据汇聚功能迁移数据后进行',
+    en: 'A published resource may only gain fields; removing or retyping fields waits for the aggregation feature to migrate data',
+  },
+  RESOURCE_NOT_PUBLISHED: {
+    zh: '该资源尚未发布或已停用，不能申请共享或调用',
+    en: 'The resource is not published (or is retired)',
+  },
   UNAUTHENTICATED: { zh: '未登录或登录已过期', en: 'Not signed in or the session has expired' },
   LOGIN_FAILED: { zh: '用户名或密码错误', en: 'Wrong username or password' },
   API_KEY_INVALID: { zh: '应用密钥无效或已吊销', en: 'The API key is invalid or revoked' },

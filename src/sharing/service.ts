@@ -138,6 +138,12 @@ export async function createRequest(ctx: AppContext, actor: Actor, input: Reques
       { reason: "only another organisation's data officer or staff requests a resource" },
     ]);
   }
+  if (resource.status !== 'published') {
+    // only a reviewed, published catalog entry is shared (DG Art 11: the level's reviewer 审核确定 it first)
+    throw new AppError('RESOURCE_NOT_PUBLISHED', [
+      { field: 'resourceId', reason: `status ${resource.status}` },
+    ]);
+  }
   if (resource.share_type === 'none') {
     // DG Art 19: not-shared data is served through verification/query services, not share requests
     throw new AppError('NOT_SHAREABLE', [

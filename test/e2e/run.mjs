@@ -273,6 +273,8 @@ const steps = [
       await tid(page, 'reg-legal-basis').fill(
         '《居住证暂行条例》第九条；《中华人民共和国个人信息保护法》第三十四条',
       );
+      // DG Art 24: the basis is a law, regulation or rule, and says which
+      await choose(page, 'reg-legal-basis-kind', '行政法规');
 
       const fields = [
         {
@@ -311,6 +313,10 @@ const steps = [
       const fieldsText = await tid(page, 'fields-table').innerText();
       for (const f of fields) assert(fieldsText.includes(f.code), `fields table lists ${f.code}`);
       await tid(page, 'personal-notice').waitFor({ timeout: T.action });
+      // DG Art 11: a city-level entry waits for the authority's review
+      const status = (await tid(page, 'resource-status').innerText()).trim();
+      assert(status === '待审核', `a submitted entry shows 待审核, got ${status}`);
+      assert((await tid(page, 'apply-btn').count()) === 0, 'no share request on an unpublished entry');
       console.log(`  registered ${state.resourceCode} (id ${state.resourceId})`);
       await shot(page, 'resource-registered');
     },
@@ -365,6 +371,76 @@ const steps = [
       await page.getByRole('tab', { name: '导入记录' }).click();
       await tid(page, 'batches').locator('tbody tr.ant-table-row').first().waitFor({ timeout: T.nav });
       await shot(page, 'resource-batches');
+    },
+  },
+  {
+    name: 'reviewer returns the entry with a comment (DG Art 11)',
+    async run(page, base) {
+      await logout(page);
+      await login(page, base, 'reviewer');
+      await menu(page, 'review');
+      await tid(page, `review-link-${state.resourceCode}`).click();
+      await tid(page, 'page-resource').waitFor({ timeout: T.nav });
+      await shot(page, 'review-submitted');
+      await tid(page, 'review-return').click();
+      await tid(page, 'review-text').fill('请在主题中注明“流动人口”，便于检索');
+      await tid(page, 'review-confirm').click();
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid="resource-status"]')?.textContent?.trim() === '已退回',
+        null,
+        { timeout: T.nav },
+      );
+      await tid(page, 'returned-comment').waitFor({ timeout: T.action });
+    },
+  },
+  {
+    name: 'gaj_officer reads the comment, edits the entry and submits it again',
+    async run(page, base) {
+      await logout(page);
+      await login(page, base, 'gaj_officer');
+      await page.goto(`${base}/catalog/${state.resourceId}`, { waitUntil: 'domcontentloaded' });
+      await tid(page, 'returned-comment').waitFor({ timeout: T.nav });
+      const comment = await tid(page, 'returned-comment').innerText();
+      assert(comment.includes('流动人口'), `the reviewer's comment is shown: ${comment}`);
+      await tid(page, 'resource-edit').click();
+      await tid(page, 'page-register').waitFor({ timeout: T.nav });
+      await page.waitForFunction(
+        (n) => document.querySelector('input[data-testid="reg-name"]')?.value === n,
+        RESOURCE_NAME,
+        { timeout: T.nav },
+      );
+      await tid(page, 'reg-topic').fill('人口 流动人口');
+      await tid(page, 'reg-submit').click();
+      await tid(page, 'page-resource').waitFor({ timeout: T.nav });
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid="resource-status"]')?.textContent?.trim() === '待审核',
+        null,
+        { timeout: T.nav },
+      );
+    },
+  },
+  {
+    name: 'reviewer publishes it; the history shows both decisions and the diff',
+    async run(page, base) {
+      await logout(page);
+      await login(page, base, 'reviewer');
+      await menu(page, 'review');
+      await tid(page, `review-link-${state.resourceCode}`).click();
+      await tid(page, 'page-resource').waitFor({ timeout: T.nav });
+      await tid(page, 'review-publish').click();
+      await tid(page, 'review-text').fill('同意发布');
+      await tid(page, 'review-confirm').click();
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid="resource-status"]')?.textContent?.trim() === '已发布',
+        null,
+        { timeout: T.nav },
+      );
+      await page.getByRole('tab', { name: '版本历史' }).click();
+      await tid(page, 'history-v1').waitFor({ timeout: T.nav });
+      const history = await tid(page, 'history').innerText();
+      assert(history.includes('同意发布'), `history shows the decision comment: ${history.slice(0, 300)}`);
+      assert(history.includes('现行版本'), 'history labels the live version');
+      await shot(page, 'resource-history');
     },
   },
   {

@@ -35,6 +35,7 @@ const Dashboard = lazy(() => import('./pages/Dashboard.js'));
 const Catalog = lazy(() => import('./pages/Catalog.js'));
 const ResourceDetail = lazy(() => import('./pages/ResourceDetail.js'));
 const RegisterResource = lazy(() => import('./pages/RegisterResource.js'));
+const ReviewInbox = lazy(() => import('./pages/ReviewInbox.js'));
 const Requests = lazy(() => import('./pages/Requests.js'));
 const Grants = lazy(() => import('./pages/Grants.js'));
 const Apps = lazy(() => import('./pages/Apps.js'));
@@ -137,6 +138,22 @@ function Root() {
                         }
                       />
                       <Route path="catalog/:id" element={<ResourceDetail />} />
+                      <Route
+                        path="catalog/:id/edit"
+                        element={
+                          <Guard allowed={access.register(me)}>
+                            <RegisterResource />
+                          </Guard>
+                        }
+                      />
+                      <Route
+                        path="review"
+                        element={
+                          <Guard allowed={access.review(me)}>
+                            <ReviewInbox />
+                          </Guard>
+                        }
+                      />
                       <Route
                         path="requests"
                         element={

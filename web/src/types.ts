@@ -74,12 +74,16 @@ export interface ResourceSummary {
   shareType: ShareType;
   shareConditions: string | null;
   legalBasis: string | null;
+  legalBasisKind?: LegalBasisKind | null;
   shareMethod: 'api' | 'table' | 'file';
   openType: 'open' | 'onApplication' | 'closed';
   updateCycle: string;
   securityLevel: 'general' | 'important' | 'core';
   keywords: string[];
   status: string;
+  version?: number;
+  sectionId?: number | null;
+  retireReason?: string | null;
   rowCount: number;
   lastIngestAt: string | null;
   createdAt: string;
@@ -115,8 +119,60 @@ export interface CatalogPage extends Page<CatalogHit> {
   facets: Record<FacetKey, FacetBucket[]>;
 }
 
+export type LegalBasisKind = 'law' | 'adminRegulation' | 'localRegulation' | 'rule' | 'other';
+
 export interface Resource extends ResourceSummary {
   fields: Field[];
+  canEdit?: boolean;
+  canRetire?: boolean;
+  reviewer?: 'authority' | 'department' | 'sectionHead';
+  workingVersion?: {
+    versionNo: number;
+    status: 'draft' | 'submitted' | 'returned';
+    submittedAt: string | null;
+    comment: string | null;
+    canReview: boolean;
+    canSubmit: boolean;
+    snapshot: (ResourceInput & { fields: Field[] }) | null;
+  } | null;
+}
+
+export interface ReviewItem {
+  resourceId: number;
+  code: string;
+  name: string;
+  versionNo: number;
+  newVersion: boolean;
+  catalogLevel: ResourceSummary['catalogLevel'];
+  shareType: ShareType;
+  provider: { id: number; name: string };
+  submittedAt: string;
+  submittedBy: { id: number; displayName: string } | null;
+}
+
+export interface DiffRow {
+  path: string;
+  kind: 'added' | 'removed' | 'changed';
+  field?: string;
+  fieldName?: string;
+  attribute?: string;
+  before: unknown;
+  after: unknown;
+}
+
+export interface VersionEntry {
+  versionNo: number;
+  status: 'draft' | 'submitted' | 'returned' | 'published' | 'superseded';
+  live: boolean;
+  createdAt: string;
+  createdBy: { id: number; displayName: string } | null;
+  submittedAt: string | null;
+  submittedBy: { id: number; displayName: string } | null;
+  decidedAt: string | null;
+  decidedBy: { id: number; displayName: string } | null;
+  decision: 'published' | 'returned' | null;
+  comment: string | null;
+  diff: DiffRow[];
 }
 
 export interface ResourceInput {
@@ -128,13 +184,15 @@ export interface ResourceInput {
   shareType: ShareType;
   shareConditions?: string;
   legalBasis?: string;
+  legalBasisKind?: LegalBasisKind | null;
   shareMethod: ResourceSummary['shareMethod'];
   openType: ResourceSummary['openType'];
   updateCycle: string;
   securityLevel: ResourceSummary['securityLevel'];
   keywords?: string[];
-  sectionId?: number;
+  sectionId?: number | null;
   fields: Field[];
+  submit?: boolean;
 }
 
 export interface Page<T> {

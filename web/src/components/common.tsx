@@ -37,7 +37,22 @@ const colors: Record<string, Record<string, string>> = {
   reqStatus: { pending: 'processing', approved: 'success', rejected: 'error', withdrawn: 'default' },
   grantStatus: { active: 'success', revoked: 'default', expired: 'warning', appSuspended: 'error' },
   appStatus: { active: 'success', suspended: 'error', revoked: 'default' },
-  resStatus: { published: 'success', submitted: 'processing', draft: 'default', retired: 'default' },
+  resStatus: {
+    published: 'success',
+    submitted: 'processing',
+    draft: 'default',
+    returned: 'warning',
+    retired: 'default',
+  },
+  versionStatus: {
+    published: 'success',
+    submitted: 'processing',
+    draft: 'default',
+    returned: 'warning',
+    superseded: 'default',
+  },
+  diffKind: { added: 'green', removed: 'red', changed: 'blue' },
+  reviewDecision: { published: 'success', returned: 'warning' },
   decision: { allow: 'success', deny: 'error' },
   batchStatus: { succeeded: 'success', failed: 'error', running: 'processing' },
 };

@@ -50,6 +50,8 @@ export default function Catalog() {
   const [params, setParams] = useSearchParams();
   const q = params.get('q') ?? '';
   const sortParam = params.get('sort') ?? '';
+  // published by default; other statuses list my department's own entries (drafts, submitted, returned, retired)
+  const status = params.get('status') ?? '';
   const page = Number(params.get('page') ?? '1') || 1;
   const pageSize = Number(params.get('pageSize') ?? '20') || 20;
   const selected = Object.fromEntries(FACETS.map((k) => [k, params.getAll(k)])) as Record<FacetKey, string[]>;
@@ -60,10 +62,10 @@ export default function Catalog() {
   const list = useAsync(
     () =>
       api<CatalogPage>('/api/catalog/resources', {
-        query: { q, sort: sortParam, page, pageSize, ...selected },
+        query: { q, sort: sortParam, status, page, pageSize, ...selected },
       }),
     // `selected` is summarised by filterKey
-    [q, sortParam, page, pageSize, filterKey],
+    [q, sortParam, status, page, pageSize, filterKey],
   );
 
   function update(next: Record<string, string | number | string[]>) {
@@ -166,6 +168,19 @@ export default function Catalog() {
                 label: `${t('catalog.sort')}: ${t(`sort.${s}`)}`,
               }))}
             />
+            <Select
+              data-testid="catalog-status"
+              style={{ width: 200 }}
+              value={status}
+              onChange={(v) => update({ status: v, page: 1 })}
+              options={[
+                { value: '', label: tEnum('resStatus', 'published') },
+                ...(['draft', 'submitted', 'returned', 'retired'] as const).map((v) => ({
+                  value: v,
+                  label: `${t('catalog.ownEntries')}: ${tEnum('resStatus', v)}`,
+                })),
+              ]}
+            />
             <Typography.Text type="secondary" data-testid="catalog-total">
               {list.data ? t('catalog.found', { n: fmtNumber(list.data.total) }) : ''}
             </Typography.Text>
@@ -217,6 +232,12 @@ export default function Catalog() {
                 ),
               },
               { title: t('catalog.provider'), dataIndex: ['provider', 'name'], width: 150 },
+              {
+                title: t('res.status'),
+                dataIndex: 'status',
+                width: 100,
+                render: (v: string) => <EnumTag kind="resStatus" value={v} />,
+              },
               {
                 title: t('catalog.shareType'),
                 dataIndex: 'shareType',

@@ -192,6 +192,52 @@ export default function ProfilePage() {
       children: withArticle(enumTags('resolvedBy', sh.disputes.resolvedBy, i18n), sh.disputes.article),
     });
 
+  // the catalog (issue 6): who reviews and who sees each level, and the sharing consistency rules
+  const cat = p.catalog;
+  for (const level of ['city', 'department', 'section'] as const)
+    rules.push({
+      key: `level-${level}`,
+      label: `${tEnum('catalogLevel', level)} · ${t('prof.levelRule')}`,
+      children: withArticle(
+        <>
+          <Tag color="blue">{tEnum('reviewer', cat.levels[level].reviewer)}</Tag>
+          <Tag>{tEnum('visibleTo', cat.levels[level].visibleTo)}</Tag>
+        </>,
+        cat.levels[level].article,
+      ),
+    });
+  rules.push({
+    key: 'baseLibrary',
+    label: t('prof.baseLibrary'),
+    children: withArticle(
+      <Tag color="green">{tEnum('baseLibrary', cat.baseLibrary.restricted)}</Tag>,
+      cat.baseLibrary.article,
+    ),
+  });
+  rules.push({
+    key: 'basisKind',
+    label: t('prof.basisKind'),
+    children: withArticle(
+      cat.basisOtherRefusedFor.length ? (
+        <Tag color="orange">{t('prof.basisOtherRefused')}</Tag>
+      ) : (
+        <Tag>{t('prof.basisAnyKind')}</Tag>
+      ),
+      cat.basisKindArticle,
+    ),
+  });
+  rules.push({
+    key: 'shareTypeChange',
+    label: t('prof.shareTypeChange'),
+    children: withArticle(yes, cat.shareTypeChangeArticle),
+  });
+  if (cat.unlistedIsUnconditional)
+    rules.push({
+      key: 'unlisted',
+      label: t('prof.unlisted'),
+      children: withArticle(yes, cat.unlistedIsUnconditional),
+    });
+
   const deadlines: DeadlineRow[] = [];
   if (p.catalog.updateAfterChange || p.catalog.updateArticle)
     deadlines.push({

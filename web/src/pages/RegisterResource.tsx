@@ -11,22 +11,33 @@ import {
   Radio,
   Row,
   Select,
+  Space,
   Table,
   Typography,
 } from 'antd';
-import { useState } from 'react';
-import { useNavigate } from 'react-router-dom';
+import { useEffect, useRef, useState } from 'react';
+import { useNavigate, useParams } from 'react-router-dom';
 import { api, errorText, post } from '../api.js';
 import { useAuth } from '../auth.js';
 import { useAsync } from '../hooks.js';
 import { useI18n } from '../i18n.js';
-import type { Field, FieldType, Masking, Org, Resource, ResourceInput, Validator } from '../types.js';
+import type {
+  Field,
+  FieldType,
+  LegalBasisKind,
+  Masking,
+  Org,
+  Resource,
+  ResourceInput,
+  Validator,
+} from '../types.js';
 
 const FIELD_TYPES: FieldType[] = ['string', 'integer', 'decimal', 'date', 'datetime', 'boolean'];
 const MASKINGS: Masking[] = ['none', 'idNumber', 'name', 'phone', 'address', 'creditCode', 'partial'];
 const VALIDATORS: (Validator | 'none')[] = ['none', 'idNumber', 'creditCode', 'mobilePhone'];
 const UPDATE_CYCLES = ['realtime', 'daily', 'weekly', 'monthly', 'quarterly', 'yearly', 'irregular'];
 const CODE_RE = /^[a-z][a-zA-Z0-9]{0,39}$/;
+const BASIS_KINDS: LegalBasisKind[] = ['law', 'adminRegulation', 'localRegulation', 'rule', 'other'];
 
 interface FieldRow extends Field {
   rowKey: number;
@@ -73,12 +84,32 @@ function checkFields(rows: FieldRow[], t: ReturnType<typeof useI18n>['t']): stri
   return null;
 }
 
+/**
+ * The entry editor: registers a new entry (saved as a draft or submitted for review), edits a draft or returned entry,
+ * and proposes a new version of a published one (route /catalog/:id/edit), which is reviewed while the live one serves.
+ */
 export default function RegisterResource() {
   const { t, tEnum, lang } = useI18n();
   const { me } = useAuth();
   const navigate = useNavigate();
+  const { id } = useParams();
   const [form] = Form.useForm<FormValues>();
   const [rows, setRows] = useState<FieldRow[]>(() => [emptyField()]);
+  const existing = useAsync(
+    () => (id ? api<Resource>(`/api/catalog/resources/${id}`) : Promise.resolve(null)),
+    [id],
+  );
+  const published = !!existing.data && existing.data.status === 'published';
+  useEffect(() => {
+    const r = existing.data;
+    if (!r) return;
+    const src = r.workingVersion?.snapshot ?? r;
+    const { fields, ...meta } = src as ResourceInput;
+    form.setFieldsValue({ ...meta, sectionId: meta.sectionId ?? undefined } as FormValues);
+    setRows(fields.map((f) => ({ ...f, rowKey: nextKey++ })));
+  }, [existing.data, form]);
+  // which button sent the form: submit for review, or save a draft
+  const submitMode = useRef(true);
   const [fieldError, setFieldError] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -112,8 +143,12 @@ export default function RegisterResource() {
       };
       if (!body.topic) delete body.topic;
       if (!body.sectionId) delete body.sectionId;
-      const created = await post<Resource>('/api/catalog/resources', body);
-      navigate(`/catalog/${created.id}`);
+      if (!restricted) body.legalBasisKind = null;
+      body.submit = submitMode.current;
+      const saved = id
+        ? await api<Resource>(`/api/catalog/resources/${id}`, { method: 'PUT', body })
+        : await post<Resource>('/api/catalog/resources', body);
+      navigate(`/catalog/${saved.id}`);
     } catch (e) {
       setError(e);
     } finally {
@@ -132,7 +167,19 @@ export default function RegisterResource() {
   );
 
   return (
-    <Card title={t('reg.title')} data-testid="page-register">
+    <Card
+      title={id ? (published ? t('reg.newVersionTitle') : t('reg.editTitle')) : t('reg.title')}
+      data-testid="page-register"
+    >
+      {published ? (
+        <Alert
+          data-testid="reg-additive"
+          type="info"
+          showIcon
+          title={t('reg.additiveOnly')}
+          style={{ marginBottom: 16 }}
+        />
+      ) : null}
       {error ? (
         <Alert
           data-testid="reg-error"
@@ -254,6 +301,19 @@ export default function RegisterResource() {
                   rules={[{ required: true, whitespace: true, message: t('reg.legalBasisRequired') }]}
                 >
                   <Input.TextArea data-testid="reg-legal-basis" rows={2} maxLength={1000} />
+                </Form.Item>
+              </Col>
+              <Col xs={24} md={12}>
+                {/* DG Art 24, GD Art 16: a law, regulation or rule; never an internal document */}
+                <Form.Item
+                  name="legalBasisKind"
+                  label={t('reg.legalBasisKind')}
+                  rules={[{ required: true, message: t('reg.legalBasisKindRequired') }]}
+                >
+                  <Select
+                    data-testid="reg-legal-basis-kind"
+                    options={BASIS_KINDS.map((v) => ({ value: v, label: tEnum('legalBasisKind', v) }))}
+                  />
                 </Form.Item>
               </Col>
             </>
@@ -407,9 +467,29 @@ export default function RegisterResource() {
           {t('field.add')}
         </Button>
         <div style={{ marginTop: 24 }}>
-          <Button data-testid="reg-submit" type="primary" htmlType="submit" loading={busy}>
-            {t('reg.submit')}
-          </Button>
+          <Space>
+            <Button
+              data-testid="reg-submit"
+              type="primary"
+              htmlType="submit"
+              loading={busy}
+              onClick={() => {
+                submitMode.current = true;
+              }}
+            >
+              {t('reg.submit')}
+            </Button>
+            <Button
+              data-testid="reg-save"
+              htmlType="submit"
+              loading={busy}
+              onClick={() => {
+                submitMode.current = false;
+              }}
+            >
+              {t('reg.saveDraft')}
+            </Button>
+          </Space>
         </div>
       </Form>
     </Card>

@@ -6,6 +6,7 @@ import { api } from '../api.js';
 import { hasRole, useAuth } from '../auth.js';
 import ApplyModal from '../components/ApplyModal.js';
 import { EnumTag, ErrorAlert, PersonalNotice } from '../components/common.js';
+import { HistoryTab, ReviewActions, WorkingVersion } from '../components/Review.js';
 import UploadModal from '../components/UploadModal.js';
 import { fmtNumber, fmtTime } from '../format.js';
 import { useAsync } from '../hooks.js';
@@ -145,7 +146,11 @@ export default function ResourceDetail() {
   const canUpload = isProviderOrg && hasRole(me, 'data_officer');
   const canPreview = isProviderOrg && hasRole(me, 'data_officer', 'section_head');
   const canApply =
-    !!me && !isProviderOrg && hasRole(me, 'data_officer', 'consumer_staff') && r.shareType !== 'none';
+    !!me &&
+    !isProviderOrg &&
+    hasRole(me, 'data_officer', 'consumer_staff') &&
+    r.shareType !== 'none' &&
+    r.status === 'published';
   const hasPersonal = r.fields.some((f) => f.personal);
 
   const tabs = [
@@ -165,6 +170,7 @@ export default function ResourceDetail() {
     },
   ];
   if (canPreview) tabs.push({ key: 'preview', label: t('res.preview'), children: <Preview resource={r} /> });
+  tabs.push({ key: 'history', label: t('history.title'), children: <HistoryTab resource={r} /> });
   if (isProviderOrg)
     tabs.push({ key: 'batches', label: t('res.batches'), children: <Batches resource={r} /> });
 
@@ -179,10 +185,19 @@ export default function ResourceDetail() {
             <Typography.Text code data-testid="resource-code">
               {r.code}
             </Typography.Text>
+            <span data-testid="resource-status">
+              <EnumTag kind="resStatus" value={r.status} />
+            </span>
+            {r.version ? (
+              <Typography.Text type="secondary">
+                {t('review.version')} {r.version}
+              </Typography.Text>
+            ) : null}
           </Space>
         }
         extra={
-          <Space>
+          <Space wrap>
+            <ReviewActions resource={r} onDone={res.reload} />
             {canApply ? (
               <Button
                 data-testid="apply-btn"
@@ -205,6 +220,12 @@ export default function ResourceDetail() {
           </Space>
         }
       >
+        <WorkingVersion resource={r} />
+        {r.status === 'retired' && r.retireReason ? (
+          <Typography.Paragraph type="warning" data-testid="retire-reason">
+            {t('review.retiredBecause', { reason: r.retireReason })}
+          </Typography.Paragraph>
+        ) : null}
         <Descriptions
           data-testid="resource-meta"
           bordered
@@ -274,7 +295,9 @@ export default function ResourceDetail() {
                     key: 'legalBasis',
                     label: t('res.legalBasis'),
                     span: 'filled' as const,
-                    children: r.legalBasis || '-',
+                    children: r.legalBasis
+                      ? `${r.legalBasisKind ? `【${tEnum('legalBasisKind', r.legalBasisKind)}】` : ''}${r.legalBasis}`
+                      : '-',
                   },
                 ]
               : []),
