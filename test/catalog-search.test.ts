@@ -53,7 +53,7 @@ function resource(name: string, summary: string, fields: [string, string][], ext
     name,
     summary,
     classification: 'department',
-    catalogLevel: 'department',
+    catalogLevel: 'city',
     shareType: 'unconditional',
     updateCycle: 'monthly',
     fields: fields.map(([code, fname], i) => ({ code, name: fname, type: 'string', isKey: i === 0 })),
@@ -100,15 +100,28 @@ describe('catalog search: Chinese full text, ranking, facets, visibility (issue 
     return res.json();
   }
 
+  /** Registers, submits and has the level's reviewer publish (DG Art 11): only published entries are searched. */
   async function register(cookie: string, body: object): Promise<Item> {
     const res = await env.app.inject({
       method: 'POST',
       url: '/api/catalog/resources',
       headers: { cookie },
-      payload: body,
+      payload: { ...body, submit: true },
     });
     expect(res.statusCode, res.body).toBe(201);
-    return res.json();
+    const created = res.json() as Item & { catalogLevel: string };
+    expect(created.catalogLevel).toBe('city'); // the authority's reviewer decides city-level entries
+    {
+      const reviewer = await login(env.app, 'reviewer');
+      const pub = await env.app.inject({
+        method: 'POST',
+        url: `/api/catalog/resources/${created.id}/publish`,
+        headers: { cookie: reviewer },
+        payload: {},
+      });
+      expect(pub.statusCode, pub.body).toBe(200);
+    }
+    return created;
   }
 
   beforeAll(async () => {
@@ -262,7 +275,7 @@ describe('catalog search: Chinese full text, ranking, facets, visibility (issue 
     expect(bad.statusCode).toBe(400);
   });
 
-  it('a newly registered resource is searchable immediately, by name, summary and field name', async () => {
+  it('a newly published resource is searchable at once, by name, summary and field name', async () => {
     await register(
       gaj,
       resource('网约车驾驶员证信息', '网络预约出租汽车驾驶员从业资格证的核发情况。', [

@@ -235,7 +235,13 @@ export default function ProfilePage() {
     rules.push({
       key: 'unlisted',
       label: t('prof.unlisted'),
-      children: withArticle(yes, cat.unlistedIsUnconditional),
+      // the negative list exists, but share requests do not consult it yet: say so, never "applies"
+      children: withArticle(
+        <Tag color="default" data-testid="prof-unlisted-pending">
+          {t('prof.notActedOnYet')}
+        </Tag>,
+        cat.unlistedIsUnconditional,
+      ),
     });
 
   const deadlines: DeadlineRow[] = [];
