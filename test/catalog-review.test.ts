@@ -115,6 +115,9 @@ describe('catalog review workflow (dongguan-2020)', () => {
     );
     const notes = (await call(officer, 'GET', '/api/notifications')).json();
     expect(notes.items.map((n: { kind: string }) => n.kind)).toContain('catalog.returned');
+    const pub = await call(reviewer, 'POST', `/api/catalog/resources/${r.id}/publish`, { comment: '同意发布' });
+    expect(pub.statusCode, pub.body).toBe(200);
+    expect(pub.json().status).toBe('published');
   });
 
   it('DG Art 11, XT Art 23.5: a new version of a published entry is reviewed while the old one stays live; the share type changes only on publication; diff and resource.version bump', async () => {

@@ -233,6 +233,29 @@ async function choose(page, testid, label) {
     .catch(() => {});
 }
 
+/**
+ * Clicks a modal's OK button and waits for the request it sends. Under load a click can land while antd's modal is
+ * still animating in and be lost (seen once in CI-like runs: the dialog stayed open, no request left): then, and only
+ * then, click again. A request that was sent is never repeated.
+ */
+async function confirmAndWait(page, testid, urlPart) {
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    const sent = page.waitForRequest((r) => r.url().includes(urlPart) && r.method() === 'POST', {
+      timeout: 8_000,
+    });
+    await tid(page, testid).click();
+    if (
+      await sent.then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
+    console.log(`  ${testid}: no ${urlPart} request after click ${attempt}, clicking again`);
+  }
+  throw new Error(`${testid} sent no ${urlPart} request`);
+}
+
 async function menu(page, key) {
   await tid(page, `menu-${key}`).click();
   await tid(page, `page-${key === 'catalog-new' ? 'register' : key}`).waitFor({ timeout: T.nav });
@@ -384,7 +407,7 @@ const steps = [
       await shot(page, 'review-submitted');
       await tid(page, 'review-return').click();
       await tid(page, 'review-text').fill('请在主题中注明“流动人口”，便于检索');
-      await tid(page, 'review-confirm').click();
+      await confirmAndWait(page, 'review-confirm', '/return');
       await page.waitForFunction(
         () => document.querySelector('[data-testid="resource-status"]')?.textContent?.trim() === '已退回',
         null,
@@ -429,7 +452,7 @@ const steps = [
       await tid(page, 'page-resource').waitFor({ timeout: T.nav });
       await tid(page, 'review-publish').click();
       await tid(page, 'review-text').fill('同意发布');
-      await tid(page, 'review-confirm').click();
+      await confirmAndWait(page, 'review-confirm', '/publish');
       await page.waitForFunction(
         () => document.querySelector('[data-testid="resource-status"]')?.textContent?.trim() === '已发布',
         null,
