@@ -115,7 +115,9 @@ describe('catalog review workflow (dongguan-2020)', () => {
     );
     const notes = (await call(officer, 'GET', '/api/notifications')).json();
     expect(notes.items.map((n: { kind: string }) => n.kind)).toContain('catalog.returned');
-    const pub = await call(reviewer, 'POST', `/api/catalog/resources/${r.id}/publish`, { comment: '同意发布' });
+    const pub = await call(reviewer, 'POST', `/api/catalog/resources/${r.id}/publish`, {
+      comment: '同意发布',
+    });
     expect(pub.statusCode, pub.body).toBe(200);
     expect(pub.json().status).toBe('published');
   });
