@@ -27,6 +27,7 @@ import { securityRoutes } from '../security/routes.js';
 import { serviceRoutes } from '../service/routes.js';
 import { sharingRoutes } from '../sharing/routes.js';
 import { statsRoutes } from '../stats/routes.js';
+import { workRoutes } from '../work/routes.js';
 import { boundIntegers, trimKeyword } from './ajv.js';
 import { resolveActor } from './auth.js';
 import { consoleIndex } from './console.js';
@@ -325,6 +326,7 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
     demoRoutes,
     notifyRoutes,
     securityRoutes,
+    workRoutes,
     inventoryRoutes,
   ]) {
     await routes(app, ctx);

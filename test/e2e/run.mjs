@@ -522,6 +522,17 @@ const steps = [
     async run(page, base) {
       await logout(page);
       await login(page, base, 'gaj_officer');
+      // the home page is the officer's own work: the request waits there with its due date and working days left
+      const myWork = tid(page, 'my-work');
+      await myWork
+        .locator('.ant-list-item')
+        .filter({ hasText: RESOURCE_NAME })
+        .first()
+        .waitFor({ timeout: T.nav });
+      const workText = await myWork.innerText();
+      assert(/剩余 \d+ 个工作日|今日到期/.test(workText), `working days left are shown: ${workText}`);
+      assert(workText.includes('到期'), `the due date is shown: ${workText}`);
+      await shot(page, 'my-work');
       await menu(page, 'requests');
       await tid(page, 'tab-incoming').click();
       const row = tid(page, 'req-table-incoming')

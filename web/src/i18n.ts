@@ -638,6 +638,18 @@ const dict = {
   'prof.openingReply': ['依申请开放答复', 'Reply to an open-data application'],
   'prof.openingMustState': ['开放申请须说明', 'An open-data application must state'],
   'prof.noDeadline': ['未规定时限', 'No deadline set'],
+  // my work (the home page's to-do list, GET /api/work)
+  'work.title': ['我的待办', 'Waiting for me'],
+  'work.count': ['共 {n} 件', '{n} items'],
+  'work.empty': ['暂无待办事项', 'Nothing waits for you'],
+  'work.kind.shareRequest': ['共享审批', 'Share request'],
+  'work.kind.catalogReview': ['目录审核', 'Catalog review'],
+  'work.due': ['{date} 到期', 'due {date}'],
+  'work.since': ['{date} 提交', 'submitted {date}'],
+  'work.left': ['剩余 {n} 个工作日', '{n} working days left'],
+  'work.dueToday': ['今日到期', 'Due today'],
+  'work.overdue': ['已逾期 {n} 个工作日', '{n} working days overdue'],
+
   // notifications (src/notify): one entry per kind, worded from its parameters
   'notify.title': ['消息提醒', 'Notifications'],
   'notify.empty': ['暂无消息', 'No notifications'],

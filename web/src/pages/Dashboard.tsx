@@ -11,6 +11,7 @@ import type { ReactNode } from 'react';
 import { api } from '../api.js';
 import CallsChart from '../components/CallsChart.js';
 import { ErrorAlert } from '../components/common.js';
+import MyWork from '../components/MyWork.js';
 import { useAsync } from '../hooks.js';
 import { type Key, useI18n } from '../i18n.js';
 import type { Overview } from '../types.js';
@@ -30,6 +31,7 @@ export default function Dashboard() {
   return (
     <div data-testid="page-dashboard">
       <ErrorAlert error={stats.error} />
+      <MyWork />
       <Row gutter={[16, 16]}>
         {cards.map((c) => (
           <Col key={c.key} xs={24} sm={12} lg={8} xl={4}>

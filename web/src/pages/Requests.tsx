@@ -375,7 +375,8 @@ export default function Requests() {
   const { me } = useAuth();
   const [params, setParams] = useSearchParams();
   const box = (params.get('box') as Box | null) ?? 'outgoing';
-  const [openId, setOpenId] = useState<number | null>(null);
+  // ?open=<id> opens a request straight away (links from the home page's to-do list)
+  const [openId, setOpenId] = useState<number | null>(() => Number(params.get('open')) || null);
   const [version, setVersion] = useState(0);
 
   const tabs: { key: Box; label: string }[] = [

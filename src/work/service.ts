@@ -1,0 +1,83 @@
+import { shanghaiDate, workdaysBetween } from '../calendar/model.js';
+import { currentCalendar } from '../calendar/service.js';
+import { reviewInbox } from '../catalog/service.js';
+import type { Actor, AppContext } from '../context.js';
+import { hasRole } from '../context.js';
+import { inbox as inventoryInbox } from '../inventory/service.js';
+import { listRequests } from '../sharing/service.js';
+
+/**
+ * What waits for the signed-in person, due when and how many working days are left (brief: each role's home page is
+ * its own work). Items are the requests whose current step this person may decide and the catalog versions they
+ * review; the inventories contribute counts. Overdue first, then by due date, then the undated by arrival.
+ */
+export interface WorkItem {
+  kind: 'shareRequest' | 'catalogReview';
+  id: number;
+  title: string;
+  /** the other party: the consumer department, or the entry's provider */
+  party: string;
+  stepZh: string | null;
+  stepEn: string | null;
+  since: string | null;
+  dueDate: string | null;
+  dueDateProvisional: boolean;
+  overdue: boolean;
+  /** working days from today to the due date (0 = due today); null when undated or overdue */
+  workdaysLeft: number | null;
+  /** working days past the due date; null unless overdue */
+  workdaysOverdue: number | null;
+}
+
+export async function myWork(ctx: AppContext, actor: Actor) {
+  const cal = await currentCalendar(ctx);
+  const today = shanghaiDate(new Date());
+  const inventories = hasRole(actor, 'data_officer', 'authority_reviewer', 'platform_admin');
+  const [requests, reviews, inv] = await Promise.all([
+    listRequests(ctx, actor, { box: 'incoming', status: 'pending', page: 1, pageSize: 200 }),
+    reviewInbox(ctx, actor),
+    inventories ? inventoryInbox(ctx, actor) : Promise.resolve(null),
+  ]);
+  const dated = (dueDate: string | null, overdue: boolean) => ({
+    dueDate,
+    overdue,
+    workdaysLeft: dueDate && !overdue ? workdaysBetween(cal, today, dueDate) : null,
+    workdaysOverdue: dueDate && overdue ? workdaysBetween(cal, dueDate, today) : null,
+  });
+  const items: WorkItem[] = [
+    ...requests.items
+      .filter((r) => r.canDecide)
+      .map((r) => {
+        const step = r.steps.find((s) => s.index === r.currentStep);
+        return {
+          kind: 'shareRequest' as const,
+          id: r.id,
+          title: r.resource.name,
+          party: r.consumerOrg.name,
+          stepZh: step?.nameZh ?? null,
+          stepEn: step?.nameEn ?? null,
+          since: step?.startedOn ?? null,
+          dueDateProvisional: r.dueDateProvisional,
+          ...dated(r.dueDate, r.overdue),
+        };
+      }),
+    ...reviews.items.map((v) => ({
+      kind: 'catalogReview' as const,
+      id: v.resourceId,
+      title: v.name,
+      party: v.provider.name,
+      stepZh: null,
+      stepEn: null,
+      since: v.submittedAt ? shanghaiDate(new Date(v.submittedAt)) : null,
+      dueDateProvisional: false,
+      ...dated(null, false),
+    })),
+  ];
+  items.sort(
+    (a, b) =>
+      Number(b.overdue) - Number(a.overdue) ||
+      (a.dueDate ?? '9999').localeCompare(b.dueDate ?? '9999') ||
+      (a.since ?? '').localeCompare(b.since ?? ''),
+  );
+  return { today, items, inventories: inv };
+}
