@@ -26,6 +26,7 @@ describe('labels', () => {
         actions.add(m[2]);
       }
       for (const m of text.matchAll(/audit\(trx, actor, '([a-zA-Z_.]+)'/g)) actions.add(m[1]);
+      for (const m of text.matchAll(/auditExport\(ctx, actor, '([a-zA-Z_.]+)'/g)) actions.add(m[1]);
       for (const m of text.matchAll(/auditInsert\('([a-zA-Z_.]+)'/g)) actions.add(m[1]);
       for (const m of text.matchAll(/, '(data\.[a-z]+)', \$4/g)) actions.add(m[1]);
     }

@@ -122,20 +122,25 @@ export async function listNegative(ctx: AppContext, actor: Actor, f: NegativeFil
   return { total: Number(total), rule, items: rows.map((r) => negativeView(actor, r)) };
 }
 
+/** Every export is audited: who took how many rows under which filter. */
+function auditExport(ctx: AppContext, actor: Actor, action: string, rows: number, filter: object) {
+  return appendAudit(ctx.db, {
+    actorUserId: actor.id,
+    actorOrgId: actor.orgId,
+    action,
+    decision: 'allow',
+    clientIp: actor.clientIp,
+    detail: { rows, ...filter },
+  });
+}
+
 export async function exportNegativeCsv(
   ctx: AppContext,
   actor: Actor,
   f: Omit<NegativeFilter, 'page' | 'pageSize'>,
 ) {
   const rows = await negativeFiltered(ctx, actor, f).orderBy('n.org_id').orderBy('n.id').execute();
-  await appendAudit(ctx.db, {
-    actorUserId: actor.id,
-    actorOrgId: actor.orgId,
-    action: 'inventory.negative_exported',
-    decision: 'allow',
-    clientIp: actor.clientIp,
-    detail: { rows: rows.length, ...f },
-  });
+  await auditExport(ctx, actor, 'inventory.negative_exported', rows.length, f);
   return toCsv(
     [
       '序号',
@@ -1147,14 +1152,7 @@ export async function exportMatchingCsv(
       ]);
     }
   }
-  await appendAudit(ctx.db, {
-    actorUserId: actor.id,
-    actorOrgId: actor.orgId,
-    action: 'inventory.matching_exported',
-    decision: 'allow',
-    clientIp: actor.clientIp,
-    detail: { rows: rows.length, ...f },
-  });
+  await auditExport(ctx, actor, 'inventory.matching_exported', rows.length, f);
   return toCsv(
     [
       '序号',

@@ -13,6 +13,22 @@ export interface Paged<T> {
   items: T[];
 }
 
+/** The inventory tables' pager: 20 a page, the total shown in words. */
+export function inventoryPager(
+  t: ReturnType<typeof useI18n>['t'],
+  page: number,
+  total: number | undefined,
+  onChange: (page: number) => void,
+) {
+  return {
+    current: page,
+    pageSize: 20,
+    total: total ?? 0,
+    onChange,
+    showTotal: (n: number) => t('common.total', { n }),
+  };
+}
+
 export const isAuthorityUser = (me: Me | null) =>
   !!me && me.user.org.kind === 'authority' && hasRole(me, 'authority_reviewer', 'platform_admin', 'auditor');
 export const isOfficer = (me: Me | null) =>

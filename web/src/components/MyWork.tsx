@@ -1,25 +1,12 @@
 import { Card, Empty, List, Space, Tag, Typography } from 'antd';
 import { useNavigate } from 'react-router-dom';
+import type { WorkItem } from '../../../src/work/service.js';
 import { api } from '../api.js';
 import { fmtDate } from '../format.js';
 import { useAsync } from '../hooks.js';
 import { type Key, useI18n } from '../i18n.js';
 import { ErrorAlert } from './common.js';
 
-interface WorkItem {
-  kind: 'shareRequest' | 'catalogReview';
-  id: number;
-  title: string;
-  party: string;
-  stepZh: string | null;
-  stepEn: string | null;
-  since: string | null;
-  dueDate: string | null;
-  dueDateProvisional: boolean;
-  overdue: boolean;
-  workdaysLeft: number | null;
-  workdaysOverdue: number | null;
-}
 interface Work {
   today: string;
   items: WorkItem[];

@@ -23,6 +23,7 @@ import {
   csvHref,
   InboxBar,
   InvTag,
+  inventoryPager,
   isAuthorityUser,
   isOfficer,
   OrgFilter,
@@ -175,13 +176,7 @@ export default function DoubleLists() {
                   size="middle"
                   loading={demands.loading}
                   dataSource={demands.data?.items ?? []}
-                  pagination={{
-                    current: page,
-                    pageSize: 20,
-                    total: demands.data?.total ?? 0,
-                    onChange: setPage,
-                    showTotal: (n) => t('common.total', { n }),
-                  }}
+                  pagination={inventoryPager(t, page, demands.data?.total, setPage)}
                   columns={[
                     { title: t('inv.department'), render: (_, d) => d.org.name, width: 150 },
                     { title: t('dl.item'), dataIndex: 'name', width: 160 },
@@ -250,13 +245,7 @@ export default function DoubleLists() {
                 size="middle"
                 loading={resps.loading}
                 dataSource={resps.data?.items ?? []}
-                pagination={{
-                  current: rPage,
-                  pageSize: 20,
-                  total: resps.data?.total ?? 0,
-                  onChange: setRPage,
-                  showTotal: (n) => t('common.total', { n }),
-                }}
+                pagination={inventoryPager(t, rPage, resps.data?.total, setRPage)}
                 columns={[
                   { title: t('inv.department'), render: (_, r) => r.org.name, width: 150 },
                   { title: t('dl.item'), dataIndex: 'name' },

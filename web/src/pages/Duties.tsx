@@ -27,6 +27,7 @@ import {
   articleText,
   InboxBar,
   InvTag,
+  inventoryPager,
   isAuthorityUser,
   isOfficer,
   OrgFilter,
@@ -181,13 +182,7 @@ export default function Duties() {
         size="middle"
         loading={list.loading}
         dataSource={list.data?.items ?? []}
-        pagination={{
-          current: page,
-          pageSize: 20,
-          total: list.data?.total ?? 0,
-          onChange: setPage,
-          showTotal: (n) => t('common.total', { n }),
-        }}
+        pagination={inventoryPager(t, page, list.data?.total, setPage)}
         columns={[
           { title: t('inv.department'), render: (_, d) => d.org.name, width: 160 },
           { title: t('duty.changeKind'), render: (_, d) => tEnum('changeKind', d.changeKind), width: 100 },

@@ -24,6 +24,7 @@ import {
   articleText,
   InboxBar,
   InvTag,
+  inventoryPager,
   isOfficer,
   OrgFilter,
   type Paged,
@@ -144,13 +145,7 @@ export default function InfoSystems() {
         size="middle"
         loading={list.loading}
         dataSource={list.data?.items ?? []}
-        pagination={{
-          current: page,
-          pageSize: 20,
-          total: list.data?.total ?? 0,
-          onChange: setPage,
-          showTotal: (n) => t('common.total', { n }),
-        }}
+        pagination={inventoryPager(t, page, list.data?.total, setPage)}
         columns={[
           { title: t('sys.name'), dataIndex: 'name' },
           { title: t('inv.department'), render: (_, s) => s.ownerOrg.name, width: 160 },

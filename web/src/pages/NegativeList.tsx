@@ -12,6 +12,7 @@ import {
   csvHref,
   InboxBar,
   InvTag,
+  inventoryPager,
   isOfficer,
   OrgFilter,
   type Paged,
@@ -170,13 +171,7 @@ export default function NegativeList() {
         size="middle"
         loading={list.loading}
         dataSource={list.data?.items ?? []}
-        pagination={{
-          current: page,
-          pageSize: 20,
-          total: list.data?.total ?? 0,
-          onChange: setPage,
-          showTotal: (n) => t('common.total', { n }),
-        }}
+        pagination={inventoryPager(t, page, list.data?.total, setPage)}
         columns={[
           { title: t('inv.department'), render: (_, e) => e.org.name, width: 160 },
           { title: t('inv.resource'), render: (_, e) => <ResourceCell r={e.resource} /> },
