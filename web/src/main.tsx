@@ -4,11 +4,11 @@ import 'dayjs/locale/zh-cn.js';
 import { lazy, type ReactNode, StrictMode, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { BrowserRouter, Navigate, Route, Routes, useLocation } from 'react-router-dom';
-import { enUS, zhCN } from './antdLocale.js';
-import { ApiError, api, post, setUnauthenticatedHandler } from './api.js';
-import { AuthContext, access } from './auth.js';
-import { I18nContext, initialLang, type Lang, makeI18n, saveLang } from './i18n.js';
-import type { Me } from './types.js';
+import { enUS, zhCN } from './shared/antdLocale.js';
+import { ApiError, api, post, setUnauthenticatedHandler } from './shared/api.js';
+import { AuthContext, access } from './shared/auth.js';
+import { I18nContext, initialLang, type Lang, makeI18n, saveLang } from './shared/i18n.js';
+import type { Me } from './shared/types.js';
 
 /**
  * The style nonce of this page's Content-Security-Policy (src/http/console.ts). antd's CSS-in-JS gets it via
@@ -29,25 +29,25 @@ if (cspNonce) {
 }
 const csp = cspNonce ? { nonce: cspNonce } : undefined;
 
-const Login = lazy(() => import('./pages/Login.js'));
-const Shell = lazy(() => import('./Shell.js'));
-const Dashboard = lazy(() => import('./pages/Dashboard.js'));
-const Catalog = lazy(() => import('./pages/Catalog.js'));
-const ResourceDetail = lazy(() => import('./pages/ResourceDetail.js'));
-const RegisterResource = lazy(() => import('./pages/RegisterResource.js'));
-const ReviewInbox = lazy(() => import('./pages/ReviewInbox.js'));
-const Requests = lazy(() => import('./pages/Requests.js'));
-const Grants = lazy(() => import('./pages/Grants.js'));
-const Apps = lazy(() => import('./pages/Apps.js'));
-const Audit = lazy(() => import('./pages/Audit.js'));
-const Calendar = lazy(() => import('./pages/Calendar.js'));
-const ProfilePage = lazy(() => import('./pages/ProfilePage.js'));
-const NotFound = lazy(() => import('./pages/NotFound.js'));
-const NegativeList = lazy(() => import('./pages/NegativeList.js'));
-const Duties = lazy(() => import('./pages/Duties.js'));
-const InfoSystems = lazy(() => import('./pages/InfoSystems.js'));
-const DoubleLists = lazy(() => import('./pages/DoubleLists.js'));
-const OpenList = lazy(() => import('./pages/OpenList.js'));
+const Login = lazy(() => import('./orgs/Login.js'));
+const Shell = lazy(() => import('./shell/Shell.js'));
+const Dashboard = lazy(() => import('./work/Dashboard.js'));
+const Catalog = lazy(() => import('./catalog/Catalog.js'));
+const ResourceDetail = lazy(() => import('./catalog/ResourceDetail.js'));
+const RegisterResource = lazy(() => import('./catalog/RegisterResource.js'));
+const ReviewInbox = lazy(() => import('./catalog/ReviewInbox.js'));
+const Requests = lazy(() => import('./sharing/Requests.js'));
+const Grants = lazy(() => import('./sharing/Grants.js'));
+const Apps = lazy(() => import('./service/Apps.js'));
+const Audit = lazy(() => import('./audit/Audit.js'));
+const Calendar = lazy(() => import('./calendar/Calendar.js'));
+const ProfilePage = lazy(() => import('./profiles/ProfilePage.js'));
+const NotFound = lazy(() => import('./shell/NotFound.js'));
+const NegativeList = lazy(() => import('./inventory/NegativeList.js'));
+const Duties = lazy(() => import('./inventory/Duties.js'));
+const InfoSystems = lazy(() => import('./inventory/InfoSystems.js'));
+const DoubleLists = lazy(() => import('./inventory/DoubleLists.js'));
+const OpenList = lazy(() => import('./inventory/OpenList.js'));
 
 function Loading() {
   return (

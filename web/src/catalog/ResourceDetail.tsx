@@ -1,0 +1,319 @@
+import { ArrowLeftOutlined, CloudUploadOutlined, SendOutlined } from '@ant-design/icons';
+import { Button, Card, Descriptions, Empty, Space, Table, Tabs, Tag, Typography } from 'antd';
+import { useState } from 'react';
+import { useNavigate, useParams } from 'react-router-dom';
+import UploadModal from '../ingest/UploadModal.js';
+import { api } from '../shared/api.js';
+import { hasRole, useAuth } from '../shared/auth.js';
+import { EnumTag, ErrorAlert, PersonalNotice } from '../shared/common.js';
+import { fmtNumber, fmtTime } from '../shared/format.js';
+import { useAsync } from '../shared/hooks.js';
+import { useI18n } from '../shared/i18n.js';
+import type { Batch, Field, Resource } from '../shared/types.js';
+import ApplyModal from '../sharing/ApplyModal.js';
+import { HistoryTab, ReviewActions, WorkingVersion } from './Review.js';
+
+function Check({ v }: { v: boolean }) {
+  const { t } = useI18n();
+  return v ? (
+    <Tag color="blue">{t('common.yes')}</Tag>
+  ) : (
+    <span style={{ color: '#bbb' }}>{t('common.no')}</span>
+  );
+}
+
+export function useFieldColumns() {
+  const { t, tEnum } = useI18n();
+  return [
+    {
+      title: t('field.code'),
+      dataIndex: 'code',
+      render: (v: string) => <Typography.Text code>{v}</Typography.Text>,
+    },
+    { title: t('field.name'), dataIndex: 'name' },
+    { title: t('field.type'), dataIndex: 'type', render: (v: string) => tEnum('fieldType', v) },
+    { title: t('field.length'), dataIndex: 'length', render: (v: number | null | undefined) => v ?? '-' },
+    { title: t('field.required'), dataIndex: 'required', render: (v: boolean) => <Check v={v} /> },
+    { title: t('field.isKey'), dataIndex: 'isKey', render: (v: boolean) => <Check v={v} /> },
+    {
+      title: t('field.personal'),
+      dataIndex: 'personal',
+      render: (v: boolean) => (v ? <Tag color="orange">{t('field.personal')}</Tag> : <Check v={false} />),
+    },
+    {
+      title: t('field.sensitive'),
+      dataIndex: 'sensitive',
+      render: (v: boolean) => (v ? <Tag color="red">{t('field.sensitive')}</Tag> : <Check v={false} />),
+    },
+    {
+      title: t('field.masking'),
+      dataIndex: 'masking',
+      render: (v: string) =>
+        v && v !== 'none' ? <Tag color="purple">{tEnum('masking', v)}</Tag> : tEnum('masking', 'none'),
+    },
+    {
+      title: t('field.validator'),
+      dataIndex: 'validator',
+      render: (v: string | null) => (v ? tEnum('validator', v) : '-'),
+    },
+  ];
+}
+
+function Preview({ resource }: { resource: Resource }) {
+  const preview = useAsync(
+    () =>
+      api<{ columns: Field[]; rows: Record<string, unknown>[] }>(
+        `/api/catalog/resources/${resource.id}/preview`,
+      ),
+    [resource.id, resource.rowCount],
+  );
+  return (
+    <div data-testid="preview">
+      <ErrorAlert error={preview.error} />
+      <Table<Record<string, unknown> & { __k: number }>
+        size="small"
+        rowKey="__k"
+        loading={preview.loading}
+        scroll={{ x: 'max-content' }}
+        pagination={false}
+        dataSource={(preview.data?.rows ?? []).map((r, i) => ({ ...r, __k: i }))}
+        columns={(preview.data?.columns ?? resource.fields).map((f) => ({
+          title: f.name,
+          dataIndex: f.code,
+          render: (v: unknown) => (v === null || v === undefined ? '' : String(v)),
+        }))}
+      />
+    </div>
+  );
+}
+
+function Batches({ resource }: { resource: Resource }) {
+  const { t } = useI18n();
+  const batches = useAsync(
+    () => api<Batch[]>(`/api/ingest/resources/${resource.id}/batches`),
+    [resource.id, resource.rowCount, resource.lastIngestAt],
+  );
+  return (
+    <div data-testid="batches">
+      <ErrorAlert error={batches.error} />
+      <Table<Batch>
+        size="small"
+        rowKey="id"
+        loading={batches.loading}
+        dataSource={batches.data ?? []}
+        pagination={{ pageSize: 10, hideOnSinglePage: true }}
+        columns={[
+          { title: t('batch.filename'), dataIndex: 'filename', render: (v) => v || '-' },
+          { title: t('batch.source'), dataIndex: 'source' },
+          {
+            title: t('common.status'),
+            dataIndex: 'status',
+            render: (v: string) => <EnumTag kind="batchStatus" value={v} />,
+          },
+          { title: t('batch.rowsTotal'), dataIndex: 'rowsTotal', align: 'right' },
+          { title: t('batch.inserted'), dataIndex: 'inserted', align: 'right' },
+          { title: t('batch.updated'), dataIndex: 'updated', align: 'right' },
+          { title: t('batch.errorCount'), dataIndex: 'errorCount', align: 'right' },
+          { title: t('common.createdAt'), dataIndex: 'createdAt', render: (v: string) => fmtTime(v) },
+        ]}
+      />
+    </div>
+  );
+}
+
+export default function ResourceDetail() {
+  const { id } = useParams();
+  const { t, tEnum } = useI18n();
+  const { me } = useAuth();
+  const navigate = useNavigate();
+  const res = useAsync(() => api<Resource>(`/api/catalog/resources/${id}`), [id]);
+  const fieldColumns = useFieldColumns();
+  const [applyOpen, setApplyOpen] = useState(false);
+  const [uploadOpen, setUploadOpen] = useState(false);
+  const [tab, setTab] = useState('fields');
+
+  const r = res.data;
+  if (!r) {
+    return (
+      <Card loading={res.loading}>
+        <ErrorAlert error={res.error} />
+        {!res.loading && !res.error ? <Empty description={t('res.notFound')} /> : null}
+      </Card>
+    );
+  }
+
+  const isProviderOrg = !!me && me.user.org.id === r.provider.id;
+  const canUpload = isProviderOrg && hasRole(me, 'data_officer');
+  const canPreview = isProviderOrg && hasRole(me, 'data_officer', 'section_head');
+  const canApply =
+    !!me &&
+    !isProviderOrg &&
+    hasRole(me, 'data_officer', 'consumer_staff') &&
+    r.shareType !== 'none' &&
+    r.status === 'published';
+  const hasPersonal = r.fields.some((f) => f.personal);
+
+  const tabs = [
+    {
+      key: 'fields',
+      label: `${t('res.fields')} (${r.fields.length})`,
+      children: (
+        <Table<Field>
+          data-testid="fields-table"
+          size="small"
+          rowKey="code"
+          pagination={false}
+          dataSource={r.fields}
+          columns={fieldColumns}
+        />
+      ),
+    },
+  ];
+  if (canPreview) tabs.push({ key: 'preview', label: t('res.preview'), children: <Preview resource={r} /> });
+  tabs.push({ key: 'history', label: t('history.title'), children: <HistoryTab resource={r} /> });
+  if (isProviderOrg)
+    tabs.push({ key: 'batches', label: t('res.batches'), children: <Batches resource={r} /> });
+
+  return (
+    <div data-testid="page-resource">
+      {hasPersonal ? <PersonalNotice /> : null}
+      <Card
+        title={
+          <Space>
+            <Button type="text" icon={<ArrowLeftOutlined />} onClick={() => navigate(-1)} />
+            <span data-testid="resource-name">{r.name}</span>
+            <Typography.Text code data-testid="resource-code">
+              {r.code}
+            </Typography.Text>
+            <span data-testid="resource-status">
+              <EnumTag kind="resStatus" value={r.status} />
+            </span>
+            {r.version ? (
+              <Typography.Text type="secondary">
+                {t('review.version')} {r.version}
+              </Typography.Text>
+            ) : null}
+          </Space>
+        }
+        extra={
+          <Space wrap>
+            <ReviewActions resource={r} onDone={res.reload} />
+            {canApply ? (
+              <Button
+                data-testid="apply-btn"
+                type="primary"
+                icon={<SendOutlined />}
+                onClick={() => setApplyOpen(true)}
+              >
+                {t('res.apply')}
+              </Button>
+            ) : null}
+            {canUpload ? (
+              <Button
+                data-testid="upload-btn"
+                icon={<CloudUploadOutlined />}
+                onClick={() => setUploadOpen(true)}
+              >
+                {t('res.upload')}
+              </Button>
+            ) : null}
+          </Space>
+        }
+      >
+        <WorkingVersion resource={r} />
+        {r.status === 'retired' && r.retireReason ? (
+          <Typography.Paragraph type="warning" data-testid="retire-reason">
+            {t('review.retiredBecause', { reason: r.retireReason })}
+          </Typography.Paragraph>
+        ) : null}
+        <Descriptions
+          data-testid="resource-meta"
+          bordered
+          size="small"
+          column={{ xs: 1, md: 2, xl: 3 }}
+          items={[
+            { key: 'provider', label: t('catalog.provider'), children: r.provider.name },
+            {
+              key: 'classification',
+              label: t('res.classification'),
+              children: tEnum('classification', r.classification),
+            },
+            { key: 'topic', label: t('res.topic'), children: r.topic || '-' },
+            {
+              key: 'catalogLevel',
+              label: t('catalog.catalogLevel'),
+              children: <EnumTag kind="catalogLevel" value={r.catalogLevel} />,
+            },
+            {
+              key: 'shareType',
+              label: t('catalog.shareType'),
+              children: <EnumTag kind="shareType" value={r.shareType} />,
+            },
+            {
+              key: 'shareMethod',
+              label: t('res.shareMethod'),
+              children: tEnum('shareMethod', r.shareMethod),
+            },
+            { key: 'openType', label: t('res.openType'), children: tEnum('openType', r.openType) },
+            {
+              key: 'updateCycle',
+              label: t('catalog.updateCycle'),
+              children: tEnum('updateCycle', r.updateCycle),
+            },
+            {
+              key: 'securityLevel',
+              label: t('catalog.securityLevel'),
+              children: <EnumTag kind="securityLevel" value={r.securityLevel} />,
+            },
+            {
+              key: 'rowCount',
+              label: t('catalog.rowCount'),
+              children: <span data-testid="resource-rowcount">{fmtNumber(r.rowCount)}</span>,
+            },
+            { key: 'lastIngestAt', label: t('res.lastIngestAt'), children: fmtTime(r.lastIngestAt) },
+            {
+              key: 'status',
+              label: t('res.status'),
+              children: <EnumTag kind="resStatus" value={r.status} />,
+            },
+            {
+              key: 'keywords',
+              label: t('res.keywords'),
+              span: 'filled',
+              children: r.keywords?.length ? r.keywords.map((k) => <Tag key={k}>{k}</Tag>) : '-',
+            },
+            { key: 'summary', label: t('res.summary'), span: 'filled', children: r.summary || '-' },
+            ...(r.shareType !== 'unconditional'
+              ? [
+                  {
+                    key: 'shareConditions',
+                    label: t('res.shareConditions'),
+                    span: 'filled' as const,
+                    children: r.shareConditions || '-',
+                  },
+                  {
+                    key: 'legalBasis',
+                    label: t('res.legalBasis'),
+                    span: 'filled' as const,
+                    children: r.legalBasis
+                      ? `${r.legalBasisKind ? `【${tEnum('legalBasisKind', r.legalBasisKind)}】` : ''}${r.legalBasis}`
+                      : '-',
+                  },
+                ]
+              : []),
+          ]}
+        />
+        <Tabs style={{ marginTop: 16 }} activeKey={tab} onChange={setTab} items={tabs} />
+      </Card>
+      {canApply ? <ApplyModal resource={r} open={applyOpen} onClose={() => setApplyOpen(false)} /> : null}
+      {canUpload ? (
+        <UploadModal
+          resource={r}
+          open={uploadOpen}
+          onClose={() => setUploadOpen(false)}
+          onUploaded={res.reload}
+        />
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,216 @@
+import { Select, Tag, Typography } from 'antd';
+import { useNavigate } from 'react-router-dom';
+import { api } from '../shared/api.js';
+import { hasRole, useAuth } from '../shared/auth.js';
+import { useAsync } from '../shared/hooks.js';
+import { type Key, useI18n } from '../shared/i18n.js';
+import type { Me, Org } from '../shared/types.js';
+
+/** Shared bits of the inventory pages (negative list, duties, systems, double lists, open list). */
+
+export interface Paged<T> {
+  total: number;
+  items: T[];
+}
+
+/** The inventory tables' pager: 20 a page, the total shown in words. */
+export function inventoryPager(
+  t: ReturnType<typeof useI18n>['t'],
+  page: number,
+  total: number | undefined,
+  onChange: (page: number) => void,
+) {
+  return {
+    current: page,
+    pageSize: 20,
+    total: total ?? 0,
+    onChange,
+    showTotal: (n: number) => t('common.total', { n }),
+  };
+}
+
+export const isAuthorityUser = (me: Me | null) =>
+  !!me && me.user.org.kind === 'authority' && hasRole(me, 'authority_reviewer', 'platform_admin', 'auditor');
+export const isOfficer = (me: Me | null) =>
+  !!me && me.user.org.kind === 'department' && hasRole(me, 'data_officer');
+
+/** Department filter: only the authority chooses; a department sees its own lists. */
+export function OrgFilter({
+  me,
+  value,
+  onChange,
+}: {
+  me: Me | null;
+  value: number | undefined;
+  onChange: (v: number | undefined) => void;
+}) {
+  const { t } = useI18n();
+  const orgs = useAsync(() => (isAuthorityUser(me) ? api<Org[]>('/api/orgs') : Promise.resolve([])), []);
+  if (!isAuthorityUser(me)) return null;
+  return (
+    <Select
+      data-testid="inv-org-filter"
+      allowClear
+      showSearch={{ optionFilterProp: 'label' }}
+      placeholder={t('inv.department')}
+      style={{ width: 240 }}
+      value={value}
+      onChange={onChange}
+      options={(orgs.data ?? [])
+        .filter((o) => o.kind === 'department')
+        .map((o) => ({ value: o.id, label: o.name }))}
+    />
+  );
+}
+
+export function StatusSelect({
+  kind,
+  values,
+  value,
+  onChange,
+  testid,
+}: {
+  kind: string;
+  values: readonly string[];
+  value: string | undefined;
+  onChange: (v: string | undefined) => void;
+  testid: string;
+}) {
+  const { t, tEnum } = useI18n();
+  return (
+    <Select
+      data-testid={testid}
+      allowClear
+      placeholder={t('common.status')}
+      style={{ width: 160 }}
+      value={value}
+      onChange={onChange}
+      options={values.map((v) => ({ value: v, label: tEnum(kind, v) }))}
+    />
+  );
+}
+
+const colors: Record<string, string> = {
+  proposed: 'processing',
+  approved: 'success',
+  filed: 'success',
+  rejected: 'error',
+  withdrawn: 'default',
+  open: 'processing',
+  done: 'success',
+  planned: 'default',
+  built: 'processing',
+  accepted: 'success',
+  matched: 'success',
+  unmatched: 'error',
+  confirmed: 'success',
+};
+
+export function InvTag({ kind, value }: { kind: string; value: string }) {
+  const { tEnum } = useI18n();
+  return <Tag color={colors[value] ?? 'default'}>{tEnum(kind, value)}</Tag>;
+}
+
+export function ResourceCell({ r }: { r: { name: string; code: string } }) {
+  return (
+    <span>
+      {r.name}
+      <br />
+      <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+        {r.code}
+      </Typography.Text>
+    </span>
+  );
+}
+
+/** Download a CSV export through the session (a plain link keeps the cookie; same origin). */
+export function csvHref(path: string, query: Record<string, string | number | undefined>): string {
+  const qs = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') qs.set(k, String(v));
+  const s = qs.toString();
+  return s ? `${path}?${s}` : path;
+}
+
+const REG_ZH: Record<string, string> = {
+  DG: '东莞办法',
+  XT: '邢台办法',
+  SY: '沈阳条例',
+  GD: '广东办法',
+  NY: '南阳方案',
+};
+const DIGITS = '零一二三四五六七八九';
+
+function zhNumber(n: number): string {
+  if (n < 10) return DIGITS[n];
+  if (n < 20) return `十${n % 10 ? DIGITS[n % 10] : ''}`;
+  if (n < 100) return `${DIGITS[Math.floor(n / 10)]}十${n % 10 ? DIGITS[n % 10] : ''}`;
+  return String(n);
+}
+
+/** "DG Art 13, DG Art 22" → "东莞办法第十三条、东莞办法第二十二条" in Chinese; unchanged in English. */
+export function articleText(article: string | null | undefined, lang: string): string {
+  if (!article) return '';
+  if (lang === 'en') return article;
+  return article
+    .split(/,\s*/)
+    .map((a) => {
+      const m = /^(DG|XT|SY|GD|NY) (Art|task) (\d+)$/.exec(a.trim());
+      if (!m) return a;
+      const reg = REG_ZH[m[1]];
+      return m[2] === 'Art' ? `${reg}第${zhNumber(Number(m[3]))}条` : `${reg}任务${zhNumber(Number(m[3]))}`;
+    })
+    .join('、');
+}
+
+interface Inbox {
+  negativePending: number;
+  openPending: number;
+  dutiesOpen: number;
+  dutiesOverdue: number;
+  demandsToConfirm: number;
+  demandsUnmatched: number;
+  systemsNotReady: number;
+}
+
+/** What waits for the signed-in user across the inventories (GET /api/inventory/inbox), with links. */
+export function InboxBar() {
+  const { t } = useI18n();
+  const navigate = useNavigate();
+  const inbox = useAsync(() => api<Inbox>('/api/inventory/inbox'), []);
+  const { me } = useAuth();
+  const authority = isAuthorityUser(me);
+  const d = inbox.data;
+  if (!d) return null;
+  const items: [Key, number, string, string][] = [
+    ['inbox.negativePending', d.negativePending, '/negative-list', 'processing'],
+    ['inbox.dutiesOverdue', d.dutiesOverdue, '/duties', 'error'],
+    ['inbox.dutiesOpen', d.dutiesOpen, '/duties', 'processing'],
+    ['inbox.systemsNotReady', d.systemsNotReady, '/systems', 'warning'],
+    ['inbox.demandsToConfirm', d.demandsToConfirm, '/double-lists', 'processing'],
+    ['inbox.demandsUnmatched', d.demandsUnmatched, '/double-lists', 'warning'],
+    ['inbox.openPending', d.openPending, '/open-list', 'processing'],
+  ];
+  // the authority decides, supervises overdue duties and coordinates unmatched demands; a department updates,
+  // confirms matches and gets its systems ready
+  const mine = authority
+    ? [
+        'inbox.negativePending',
+        'inbox.openPending',
+        'inbox.dutiesOverdue',
+        'inbox.systemsNotReady',
+        'inbox.demandsUnmatched',
+      ]
+    : ['inbox.dutiesOverdue', 'inbox.dutiesOpen', 'inbox.demandsToConfirm', 'inbox.systemsNotReady'];
+  const shown = items.filter(([key, n]) => n > 0 && mine.includes(key));
+  if (!shown.length) return null;
+  return (
+    <div data-testid="inv-inbox" style={{ marginBottom: 12 }}>
+      <Typography.Text type="secondary">{t('inbox.title')}</Typography.Text>{' '}
+      {shown.map(([key, n, path, color]) => (
+        <Tag key={key} color={color} style={{ cursor: 'pointer' }} onClick={() => navigate(path)}>
+          {t(key, { n })}
+        </Tag>
+      ))}
+    </div>
+  );
+}

@@ -1,0 +1,78 @@
+import { Alert, Tag, Tooltip } from 'antd';
+import { errorText } from './api.js';
+import { useI18n } from './i18n.js';
+
+/** DG Art 33: wherever personal data is shown, say that it is masked and for official duties only. */
+export function PersonalNotice() {
+  const { t } = useI18n();
+  return (
+    <Alert
+      data-testid="personal-notice"
+      type="warning"
+      showIcon
+      title={t('notice.personal')}
+      style={{ marginBottom: 16 }}
+    />
+  );
+}
+
+export function ErrorAlert({ error }: { error: unknown }) {
+  const { lang } = useI18n();
+  if (!error) return null;
+  return (
+    <Alert
+      data-testid="error-alert"
+      type="error"
+      showIcon
+      title={errorText(error, lang)}
+      style={{ marginBottom: 16 }}
+    />
+  );
+}
+
+const colors: Record<string, Record<string, string>> = {
+  shareType: { unconditional: 'green', conditional: 'orange', none: 'red' },
+  catalogLevel: { city: 'blue', department: 'geekblue', section: 'purple' },
+  securityLevel: { general: 'default', important: 'orange', core: 'red' },
+  reqStatus: { pending: 'processing', approved: 'success', rejected: 'error', withdrawn: 'default' },
+  grantStatus: { active: 'success', revoked: 'default', expired: 'warning', appSuspended: 'error' },
+  appStatus: { active: 'success', suspended: 'error', revoked: 'default' },
+  resStatus: {
+    published: 'success',
+    submitted: 'processing',
+    draft: 'default',
+    returned: 'warning',
+    retired: 'default',
+  },
+  versionStatus: {
+    published: 'success',
+    submitted: 'processing',
+    draft: 'default',
+    returned: 'warning',
+    superseded: 'default',
+  },
+  diffKind: { added: 'green', removed: 'red', changed: 'blue' },
+  reviewDecision: { published: 'success', returned: 'warning' },
+  decision: { allow: 'success', deny: 'error' },
+  batchStatus: { succeeded: 'success', failed: 'error', running: 'processing' },
+};
+
+/** A coloured tag for an enum value, labelled from the dictionary. */
+export function EnumTag({ kind, value }: { kind: string; value: string | null | undefined }) {
+  const { tEnum } = useI18n();
+  if (value === null || value === undefined) return <span>-</span>;
+  return <Tag color={colors[kind]?.[value] ?? 'default'}>{tEnum(kind, value)}</Tag>;
+}
+
+/** The due date's year has no holiday notice yet, so it was counted Mon–Fri (docs/API.md `dueDateProvisional`). */
+export function ProvisionalTag({ show, testid }: { show: boolean | undefined; testid?: string }) {
+  const { t } = useI18n();
+  if (!show) return null;
+  return (
+    <Tooltip title={t('req.provisionalTip')}>
+      <Tag color="warning" data-testid={testid ?? 'due-provisional'} style={{ marginInlineEnd: 0 }}>
+        {t('req.provisional')}
+      </Tag>
+    </Tooltip>
+  );
+}

@@ -1,0 +1,403 @@
+import { CheckOutlined, CloseOutlined } from '@ant-design/icons';
+import {
+  App as AntApp,
+  Button,
+  Card,
+  Descriptions,
+  Drawer,
+  Form,
+  Input,
+  InputNumber,
+  Modal,
+  Space,
+  Steps,
+  Table,
+  Tabs,
+  Tag,
+  Typography,
+} from 'antd';
+import { useState } from 'react';
+import { useSearchParams } from 'react-router-dom';
+import { api, errorText, post } from '../shared/api.js';
+import { access, useAuth } from '../shared/auth.js';
+import { EnumTag, ErrorAlert, ProvisionalTag } from '../shared/common.js';
+import { fmtDate, fmtTime } from '../shared/format.js';
+import { useAsync } from '../shared/hooks.js';
+import { useI18n } from '../shared/i18n.js';
+import type { Page, ShareRequest, Step } from '../shared/types.js';
+import { currentStepOf, deadlineText, personName, stepName } from './steps.js';
+
+function DueCell({ req }: { req: ShareRequest }) {
+  const { t } = useI18n();
+  if (!req.dueDate || req.status !== 'pending') return <span>{fmtDate(req.dueDate)}</span>;
+  return (
+    <Space size={4} wrap>
+      <span data-testid={`req-due-${req.id}`}>{fmtDate(req.dueDate)}</span>
+      <ProvisionalTag show={req.dueDateProvisional} testid={`req-provisional-${req.id}`} />
+      {req.overdue ? (
+        <Tag color="red" data-testid={`req-overdue-${req.id}`}>
+          {t('req.overdue')}
+        </Tag>
+      ) : null}
+    </Space>
+  );
+}
+
+function stepStatus(req: ShareRequest, s: Step): 'wait' | 'process' | 'finish' | 'error' {
+  if (s.decision === 'rejected' || s.decision === 'reject') return 'error';
+  if (s.decision) return 'finish';
+  const cur = currentStepOf(req);
+  if (req.status === 'pending' && cur && cur.index === s.index) return 'process';
+  return 'wait';
+}
+
+function RequestDrawer({
+  id,
+  onClose,
+  onChanged,
+}: {
+  id: number | null;
+  onClose: () => void;
+  onChanged: () => void;
+}) {
+  const i18n = useI18n();
+  const { t, tEnum, lang } = i18n;
+  const { message } = AntApp.useApp();
+  const req = useAsync(
+    () => (id ? api<ShareRequest>(`/api/sharing/requests/${id}`) : Promise.resolve(null)),
+    [id],
+  );
+  const [mode, setMode] = useState<'approve' | 'reject' | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [form] = Form.useForm<{
+    comment?: string;
+    reason?: string;
+    legalBasis?: string;
+    callsPerDay?: number | null;
+    rowsPerCall?: number | null;
+  }>();
+  const r = req.data;
+
+  async function decide() {
+    if (!r || !mode) return;
+    const v = await form.validateFields();
+    setBusy(true);
+    setError(null);
+    try {
+      if (mode === 'approve') {
+        const quota = {
+          ...(v.callsPerDay ? { callsPerDay: v.callsPerDay } : {}),
+          ...(v.rowsPerCall ? { rowsPerCall: v.rowsPerCall } : {}),
+        };
+        await post(`/api/sharing/requests/${r.id}/approve`, {
+          comment: v.comment?.trim() || undefined,
+          ...(Object.keys(quota).length ? { quota } : {}),
+        });
+      } else
+        await post(`/api/sharing/requests/${r.id}/reject`, {
+          reason: v.reason?.trim(),
+          legalBasis: v.legalBasis?.trim() || undefined,
+        });
+      message.success(t(mode === 'approve' ? 'req.approved' : 'req.rejected'));
+      setMode(null);
+      form.resetFields();
+      req.reload();
+      onChanged();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Drawer
+      open={id !== null}
+      onClose={onClose}
+      size={760}
+      title={t('req.detail')}
+      destroyOnHidden
+      extra={
+        r?.canDecide ? (
+          <Space>
+            <Button
+              data-testid="req-reject"
+              danger
+              icon={<CloseOutlined />}
+              onClick={() => setMode('reject')}
+            >
+              {t('req.reject')}
+            </Button>
+            <Button
+              data-testid="req-approve"
+              type="primary"
+              icon={<CheckOutlined />}
+              onClick={() => setMode('approve')}
+            >
+              {t('req.approve')}
+            </Button>
+          </Space>
+        ) : null
+      }
+    >
+      <div data-testid="req-drawer">
+        <ErrorAlert error={req.error} />
+        {r ? (
+          <>
+            <Descriptions
+              bordered
+              size="small"
+              column={2}
+              items={[
+                {
+                  key: 'res',
+                  label: t('req.resource'),
+                  span: 2,
+                  children: `${r.resource.name} (${r.resource.code})`,
+                },
+                { key: 'provider', label: t('req.provider'), children: r.resource.providerOrgName },
+                { key: 'consumer', label: t('req.consumer'), children: r.consumerOrg.name },
+                { key: 'app', label: t('req.app'), children: r.app.name },
+                { key: 'requester', label: t('req.requester'), children: r.requester.displayName },
+                {
+                  key: 'status',
+                  label: t('req.status'),
+                  children: (
+                    <span data-testid="req-status">
+                      <EnumTag kind="reqStatus" value={r.status} />
+                    </span>
+                  ),
+                },
+                { key: 'due', label: t('req.dueDate'), children: <DueCell req={r} /> },
+                {
+                  key: 'fields',
+                  label: t('req.fields'),
+                  span: 2,
+                  children: r.fields.map((f) => <Tag key={f}>{f}</Tag>),
+                },
+                { key: 'purpose', label: t('req.purpose'), span: 2, children: r.purpose },
+                { key: 'scenario', label: t('req.scenario'), span: 2, children: r.scenario || '-' },
+                { key: 'validUntil', label: t('req.validUntil'), children: fmtDate(r.validUntil) },
+                { key: 'submitted', label: t('req.submittedAt'), children: fmtTime(r.submittedAt) },
+                ...(r.decidedAt
+                  ? [{ key: 'decided', label: t('req.decidedAt'), children: fmtTime(r.decidedAt) }]
+                  : []),
+                ...(r.grantId ? [{ key: 'grant', label: t('req.grant'), children: String(r.grantId) }] : []),
+              ]}
+            />
+            <Typography.Title level={5} style={{ marginTop: 24 }}>
+              {t('req.steps')}
+            </Typography.Title>
+            <Steps
+              data-testid="req-steps"
+              orientation="vertical"
+              size="small"
+              items={r.steps.map((s) => ({
+                status: stepStatus(r, s),
+                title: (
+                  <span data-testid={`req-step-${s.index}`}>
+                    {stepName(s, lang)}{' '}
+                    <Tag color={s.actor === 'authority' ? 'geekblue' : 'cyan'}>{tEnum('actor', s.actor)}</Tag>
+                  </span>
+                ),
+                content: (
+                  <div style={{ fontSize: 13, color: '#555', lineHeight: '22px' }}>
+                    <div>
+                      {t('req.stepDeadline')}：
+                      <b data-testid={`req-step-deadline-${s.index}`}>{deadlineText(s, i18n)}</b>
+                      {s.article ? (
+                        <>
+                          {'　'}
+                          {t('req.stepArticle')}：{s.article}
+                        </>
+                      ) : null}
+                    </div>
+                    <div>
+                      {t('req.stepStarted')}：{fmtDate(s.startedOn)}
+                      {'　'}
+                      {t('req.stepDue')}：{fmtDate(s.dueDate)}
+                    </div>
+                    {s.decision ? (
+                      <div>
+                        {t('req.stepDecision')}：{tEnum('decision', s.decision)}
+                        {'　'}
+                        {t('req.stepDecidedBy')}：{personName(s.decidedBy)}
+                        {'　'}
+                        {fmtTime(s.decidedAt)}
+                      </div>
+                    ) : null}
+                    {s.comment ? (
+                      <div>
+                        {t('req.stepComment')}：{s.comment}
+                      </div>
+                    ) : null}
+                  </div>
+                ),
+              }))}
+            />
+          </>
+        ) : null}
+      </div>
+      <Modal
+        open={mode !== null}
+        title={t(mode === 'reject' ? 'req.rejectTitle' : 'req.approveTitle')}
+        onCancel={() => {
+          setMode(null);
+          setError(null);
+        }}
+        onOk={decide}
+        okText={t('common.ok')}
+        cancelText={t('common.cancel')}
+        okButtonProps={{
+          loading: busy,
+          danger: mode === 'reject',
+          ...({ 'data-testid': 'req-decide-ok' } as object),
+        }}
+        destroyOnHidden
+      >
+        {error ? <div style={{ marginBottom: 12, color: '#cf1322' }}>{errorText(error, lang)}</div> : null}
+        <Form form={form} layout="vertical" preserve={false}>
+          {mode === 'reject' ? (
+            <>
+              <Form.Item
+                name="reason"
+                label={t('req.reason')}
+                rules={[{ required: true, whitespace: true, message: t('req.reasonRequired') }]}
+              >
+                <Input.TextArea data-testid="req-reason" rows={3} />
+              </Form.Item>
+              <Form.Item name="legalBasis" label={t('req.legalBasis')}>
+                <Input data-testid="req-legal-basis" />
+              </Form.Item>
+            </>
+          ) : (
+            <>
+              <Form.Item name="comment" label={t('req.comment')}>
+                <Input.TextArea data-testid="req-comment" rows={3} />
+              </Form.Item>
+              {r && r.currentStep === r.steps.length - 1 ? (
+                // the last approval issues the grant: its quota on the data API
+                <Form.Item label={t('quota.title')} extra={t('quota.hint')} style={{ marginBottom: 0 }}>
+                  <Space wrap>
+                    <Form.Item name="callsPerDay" noStyle>
+                      <InputNumber
+                        data-testid="req-quota-calls"
+                        min={1}
+                        max={100_000_000}
+                        precision={0}
+                        style={{ width: 200 }}
+                        placeholder={`${t('quota.callsPerDay')}（${t('quota.default')}）`}
+                      />
+                    </Form.Item>
+                    <Form.Item name="rowsPerCall" noStyle>
+                      <InputNumber
+                        data-testid="req-quota-rows"
+                        min={1}
+                        max={1000}
+                        precision={0}
+                        style={{ width: 200 }}
+                        placeholder={`${t('quota.rowsPerCall')}（${t('quota.default')}）`}
+                      />
+                    </Form.Item>
+                  </Space>
+                </Form.Item>
+              ) : null}
+            </>
+          )}
+        </Form>
+      </Modal>
+    </Drawer>
+  );
+}
+
+type Box = 'outgoing' | 'incoming' | 'all';
+
+function RequestTable({ box, onOpen, version }: { box: Box; onOpen: (id: number) => void; version: number }) {
+  const { t, lang } = useI18n();
+  const [page, setPage] = useState(1);
+  const [pageSize, setPageSize] = useState(20);
+  const list = useAsync(
+    () => api<Page<ShareRequest>>('/api/sharing/requests', { query: { box, page, pageSize } }),
+    [box, page, pageSize, version],
+  );
+  return (
+    <>
+      <ErrorAlert error={list.error} />
+      <Table<ShareRequest>
+        data-testid={`req-table-${box}`}
+        rowKey="id"
+        size="middle"
+        loading={list.loading}
+        dataSource={list.data?.items ?? []}
+        onRow={(r) => ({ onClick: () => onOpen(r.id), style: { cursor: 'pointer' } })}
+        pagination={{
+          current: page,
+          pageSize,
+          total: list.data?.total ?? 0,
+          showSizeChanger: true,
+          showTotal: (n) => t('common.total', { n }),
+          onChange: (p, ps) => {
+            setPage(ps !== pageSize ? 1 : p);
+            setPageSize(ps);
+          },
+        }}
+        columns={[
+          {
+            title: t('req.resource'),
+            render: (_, r) => (
+              <Typography.Link data-testid={`req-open-${r.id}`} onClick={() => onOpen(r.id)}>
+                {r.resource.name}
+              </Typography.Link>
+            ),
+          },
+          { title: t('req.consumer'), render: (_, r) => r.consumerOrg.name },
+          { title: t('req.app'), render: (_, r) => r.app.name },
+          {
+            title: t('req.status'),
+            dataIndex: 'status',
+            render: (v: string) => <EnumTag kind="reqStatus" value={v} />,
+          },
+          {
+            title: t('req.currentStep'),
+            render: (_, r) => (r.status === 'pending' ? stepName(currentStepOf(r), lang) : '-'),
+          },
+          { title: t('req.dueDate'), render: (_, r) => <DueCell req={r} /> },
+          { title: t('req.submittedAt'), dataIndex: 'submittedAt', render: (v: string) => fmtTime(v) },
+        ]}
+      />
+    </>
+  );
+}
+
+export default function Requests() {
+  const { t } = useI18n();
+  const { me } = useAuth();
+  const [params, setParams] = useSearchParams();
+  const box = (params.get('box') as Box | null) ?? 'outgoing';
+  // ?open=<id> opens a request straight away (links from the home page's to-do list)
+  const [openId, setOpenId] = useState<number | null>(() => Number(params.get('open')) || null);
+  const [version, setVersion] = useState(0);
+
+  const tabs: { key: Box; label: string }[] = [
+    { key: 'outgoing', label: t('req.outgoing') },
+    { key: 'incoming', label: t('req.incoming') },
+  ];
+  if (access.allRequests(me)) tabs.push({ key: 'all', label: t('req.all') });
+
+  return (
+    <Card data-testid="page-requests" title={t('menu.requests')}>
+      <Tabs
+        activeKey={box}
+        onChange={(k) => setParams({ box: k })}
+        items={tabs.map((tab) => ({
+          key: tab.key,
+          label: <span data-testid={`tab-${tab.key}`}>{tab.label}</span>,
+          children: <RequestTable box={tab.key} onOpen={setOpenId} version={version} />,
+        }))}
+        destroyOnHidden
+      />
+      <RequestDrawer id={openId} onClose={() => setOpenId(null)} onChanged={() => setVersion((v) => v + 1)} />
+    </Card>
+  );
+}

@@ -1,0 +1,165 @@
+import {
+  ApiOutlined,
+  AuditOutlined,
+  CalendarOutlined,
+  ClusterOutlined,
+  DashboardOutlined,
+  DatabaseOutlined,
+  FileAddOutlined,
+  GlobalOutlined,
+  LogoutOutlined,
+  ProfileOutlined,
+  SafetyCertificateOutlined,
+  ScheduleOutlined,
+  StopOutlined,
+  SwapOutlined,
+  UnorderedListOutlined,
+  UserOutlined,
+} from '@ant-design/icons';
+import { Button, Layout, Menu, Segmented, Space, Spin, Tag, Tooltip, Typography } from 'antd';
+import { type ReactNode, Suspense } from 'react';
+import { Outlet, useLocation, useNavigate } from 'react-router-dom';
+import NotificationBell from '../notify/NotificationBell.js';
+import { access, useAuth } from '../shared/auth.js';
+import { type Key, useI18n } from '../shared/i18n.js';
+
+const { Header, Sider, Content } = Layout;
+
+export default function Shell() {
+  const { me, logout } = useAuth();
+  const { t, tEnum, lang, setLang } = useI18n();
+  const navigate = useNavigate();
+  const location = useLocation();
+  if (!me) return null;
+
+  const items: { key: string; icon: ReactNode; label: Key; show: boolean }[] = [
+    { key: '/', icon: <DashboardOutlined />, label: 'menu.dashboard', show: true },
+    { key: '/catalog', icon: <DatabaseOutlined />, label: 'menu.catalog', show: true },
+    { key: '/catalog/new', icon: <FileAddOutlined />, label: 'menu.register', show: access.register(me) },
+    { key: '/review', icon: <AuditOutlined />, label: 'menu.review', show: access.review(me) },
+    { key: '/requests', icon: <SwapOutlined />, label: 'menu.requests', show: access.requests(me) },
+    { key: '/grants', icon: <SafetyCertificateOutlined />, label: 'menu.grants', show: access.grants(me) },
+    { key: '/apps', icon: <ApiOutlined />, label: 'menu.apps', show: access.apps(me) },
+    { key: '/audit', icon: <AuditOutlined />, label: 'menu.audit', show: access.audit(me) },
+    { key: '/calendar', icon: <CalendarOutlined />, label: 'menu.calendar', show: access.calendar(me) },
+    { key: '/negative-list', icon: <StopOutlined />, label: 'menu.negativeList', show: access.inventory(me) },
+    { key: '/duties', icon: <ScheduleOutlined />, label: 'menu.duties', show: access.inventory(me) },
+    { key: '/systems', icon: <ClusterOutlined />, label: 'menu.systems', show: access.inventory(me) },
+    {
+      key: '/double-lists',
+      icon: <UnorderedListOutlined />,
+      label: 'menu.doubleLists',
+      show: access.inventory(me),
+    },
+    { key: '/open-list', icon: <GlobalOutlined />, label: 'menu.openList', show: access.inventory(me) },
+    { key: '/profile', icon: <ProfileOutlined />, label: 'menu.profile', show: access.profile(me) },
+  ];
+  const visible = items.filter((i) => i.show);
+  const path = location.pathname;
+  const selected =
+    visible
+      .map((i) => i.key)
+      .filter((k) => (k === '/' ? path === '/' : path === k || path.startsWith(`${k}/`)))
+      .sort((a, b) => b.length - a.length)[0] ?? '/';
+
+  const profileName = lang === 'en' ? me.profile.nameEn : me.profile.nameZh;
+
+  return (
+    <Layout style={{ minHeight: '100vh' }}>
+      <Header
+        style={{
+          display: 'flex',
+          alignItems: 'center',
+          gap: 16,
+          paddingInline: 20,
+          background: '#0f2a5c',
+        }}
+      >
+        <Typography.Text
+          data-testid="app-title"
+          strong
+          style={{ color: '#fff', fontSize: 18, whiteSpace: 'nowrap', cursor: 'pointer' }}
+          onClick={() => navigate('/')}
+        >
+          {t('app.title')}
+        </Typography.Text>
+        <div style={{ flex: 1 }} />
+        <Space size="middle" wrap={false} style={{ color: '#dbe4f3' }}>
+          <NotificationBell />
+          <Tooltip title={t('app.profile')}>
+            <Tag color="gold" data-testid="profile-name">
+              {profileName}
+            </Tag>
+          </Tooltip>
+          <span data-testid="current-user" style={{ whiteSpace: 'nowrap' }}>
+            <UserOutlined /> {me.user.displayName}
+            <span style={{ opacity: 0.8 }}>
+              {' '}
+              · {me.user.org.name}
+              {me.user.section ? ` · ${me.user.section.name}` : ''}
+            </span>
+          </span>
+          <span data-testid="current-roles">
+            {me.user.roles.map((r) => (
+              <Tag key={r} color="blue">
+                {tEnum('role', r)}
+              </Tag>
+            ))}
+          </span>
+          <Segmented
+            data-testid="lang-toggle"
+            size="small"
+            value={lang}
+            onChange={(v) => setLang(v === 'en' ? 'en' : 'zh')}
+            options={[
+              { label: '中文', value: 'zh' },
+              { label: 'EN', value: 'en' },
+            ]}
+          />
+          <Button
+            data-testid="logout"
+            size="small"
+            icon={<LogoutOutlined />}
+            onClick={async () => {
+              await logout();
+              navigate('/login', { replace: true });
+            }}
+          >
+            {t('app.logout')}
+          </Button>
+        </Space>
+      </Header>
+      <Layout>
+        <Sider width={200} theme="light" breakpoint="lg" collapsedWidth={64}>
+          <Menu
+            data-testid="side-menu"
+            mode="inline"
+            selectedKeys={[selected]}
+            style={{ height: '100%', borderInlineEnd: 0, paddingTop: 8 }}
+            items={visible.map((i) => ({
+              key: i.key,
+              icon: i.icon,
+              label: (
+                <span data-testid={`menu-${i.key === '/' ? 'dashboard' : i.key.slice(1).replace('/', '-')}`}>
+                  {t(i.label)}
+                </span>
+              ),
+            }))}
+            onClick={({ key }) => navigate(key)}
+          />
+        </Sider>
+        <Content style={{ padding: 20, background: '#f3f5f9' }}>
+          <Suspense
+            fallback={
+              <div style={{ padding: 60, textAlign: 'center' }}>
+                <Spin />
+              </div>
+            }
+          >
+            <Outlet />
+          </Suspense>
+        </Content>
+      </Layout>
+    </Layout>
+  );
+}

@@ -1,0 +1,112 @@
+import { Card, Empty, List, Space, Tag, Typography } from 'antd';
+import { useNavigate } from 'react-router-dom';
+import type { WorkItem } from '../../../src/work/service.js';
+import { api } from '../shared/api.js';
+import { ErrorAlert } from '../shared/common.js';
+import { fmtDate } from '../shared/format.js';
+import { useAsync } from '../shared/hooks.js';
+import { type Key, useI18n } from '../shared/i18n.js';
+
+interface Work {
+  today: string;
+  items: WorkItem[];
+  inventories: Record<string, number> | null;
+}
+
+const INVENTORY_LINKS: { key: string; label: Key; to: string }[] = [
+  { key: 'negativePending', label: 'inbox.negativePending', to: '/negative-list' },
+  { key: 'dutiesOverdue', label: 'inbox.dutiesOverdue', to: '/duties' },
+  { key: 'systemsNotReady', label: 'inbox.systemsNotReady', to: '/systems' },
+  { key: 'demandsToConfirm', label: 'inbox.demandsToConfirm', to: '/double-lists' },
+  { key: 'demandsUnmatched', label: 'inbox.demandsUnmatched', to: '/double-lists' },
+  { key: 'openPending', label: 'inbox.openPending', to: '/open-list' },
+];
+
+/** The home page's first card: what waits for me, due when, and how many working days are left (GET /api/work). */
+export default function MyWork() {
+  const { t, lang } = useI18n();
+  const navigate = useNavigate();
+  const work = useAsync(() => api<Work>('/api/work'), []);
+  const due = (w: WorkItem) => {
+    if (w.overdue)
+      return (
+        <Tag color="error" data-testid={`work-overdue-${w.kind}-${w.id}`}>
+          {t('work.overdue', { n: w.workdaysOverdue ?? 0 })}
+        </Tag>
+      );
+    if (w.workdaysLeft === 0) return <Tag color="warning">{t('work.dueToday')}</Tag>;
+    if (w.workdaysLeft !== null)
+      return (
+        <Tag color={w.workdaysLeft <= 2 ? 'warning' : 'processing'}>
+          {t('work.left', { n: w.workdaysLeft })}
+        </Tag>
+      );
+    return null;
+  };
+  const counts = INVENTORY_LINKS.filter((l) => (work.data?.inventories?.[l.key] ?? 0) > 0);
+  return (
+    <Card
+      data-testid="my-work"
+      title={t('work.title')}
+      style={{ marginBottom: 16 }}
+      loading={work.loading && !work.data}
+      extra={
+        work.data ? (
+          <Typography.Text type="secondary">{t('work.count', { n: work.data.items.length })}</Typography.Text>
+        ) : null
+      }
+    >
+      <ErrorAlert error={work.error} />
+      {work.data && work.data.items.length === 0 && counts.length === 0 ? (
+        <Empty description={t('work.empty')} />
+      ) : (
+        <List<WorkItem>
+          size="small"
+          dataSource={work.data?.items.slice(0, 8) ?? []}
+          renderItem={(w) => (
+            <List.Item
+              data-testid={`work-${w.kind}-${w.id}`}
+              style={{ cursor: 'pointer' }}
+              onClick={() =>
+                navigate(
+                  w.kind === 'shareRequest' ? `/requests?box=incoming&open=${w.id}` : `/catalog/${w.id}`,
+                )
+              }
+            >
+              <Space wrap>
+                <Tag color={w.kind === 'shareRequest' ? 'blue' : 'purple'}>{t(`work.kind.${w.kind}`)}</Tag>
+                <Typography.Text strong>{w.title}</Typography.Text>
+                <Typography.Text type="secondary">{w.party}</Typography.Text>
+                {w.stepZh ? (
+                  <Typography.Text type="secondary">{lang === 'en' ? w.stepEn : w.stepZh}</Typography.Text>
+                ) : null}
+              </Space>
+              <Space>
+                {w.dueDate ? (
+                  <Typography.Text type="secondary">
+                    {t('work.due', { date: fmtDate(w.dueDate) })}
+                    {w.dueDateProvisional ? ` ${t('req.provisional')}` : ''}
+                  </Typography.Text>
+                ) : w.since ? (
+                  <Typography.Text type="secondary">
+                    {t('work.since', { date: fmtDate(w.since) })}
+                  </Typography.Text>
+                ) : null}
+                {due(w)}
+              </Space>
+            </List.Item>
+          )}
+        />
+      )}
+      {counts.length ? (
+        <Space wrap style={{ marginTop: 8 }} data-testid="work-inventories">
+          {counts.map((l) => (
+            <Tag key={l.key} color="gold" style={{ cursor: 'pointer' }} onClick={() => navigate(l.to)}>
+              {t(l.label, { n: work.data?.inventories?.[l.key] ?? 0 })}
+            </Tag>
+          ))}
+        </Space>
+      ) : null}
+    </Card>
+  );
+}
