@@ -188,7 +188,7 @@ export const FACET_VALUES: Record<Exclude<FacetKey, 'provider'>, readonly string
   securityLevel: SECURITY_LEVELS,
 };
 
-/** Chinese labels for API clients; the console translates values itself (web/src/i18n.ts). */
+/** Chinese labels for API clients; the console translates values itself (web/src/shared/i18n.ts). */
 const LABELS_ZH: Record<string, string> = {
   'classification.base': '基础库',
   'classification.theme': '主题库',
