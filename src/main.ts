@@ -63,6 +63,8 @@ try {
 }
 
 const app = await buildApp(ctx, { logger: { level: config.logLevel }, redis: ctx.redis });
+// deadlines and other jobs (src/jobs): every node polls; each due job runs on one node
+ctx.jobs.start();
 await app.listen({ port: config.port, host: config.host });
 console.log(
   `govshare: listening on http://localhost:${config.port} (healthy in ${Date.now() - t0} ms; API docs at /api/docs)`,

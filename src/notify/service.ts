@@ -18,6 +18,12 @@ export const NOTIFICATION_KINDS = [
   'catalog.returned',
   'catalog.published',
   'catalog.retired',
+  'sharing.dueSoon',
+  'sharing.dueToday',
+  'sharing.overdue',
+  'sharing.escalated',
+  'sharing.deemedConsent',
+  'sharing.overallOverdue',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
