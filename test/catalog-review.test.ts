@@ -25,6 +25,7 @@ const ENTRY = {
       length: 18,
       isKey: true,
       validator: 'idNumber',
+      securityLevel: 'important',
     },
     { code: 'permitNo', name: '居住证号', type: 'string', length: 30 },
   ],

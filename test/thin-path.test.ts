@@ -28,6 +28,7 @@ const NEW_RESOURCE = {
       personal: true,
       masking: 'idNumber',
       validator: 'idNumber',
+      securityLevel: 'important',
     },
     { code: 'name', name: '姓名', type: 'string', personal: true, masking: 'name', required: true },
     {
