@@ -1,6 +1,6 @@
 import { addYears, dayToIso, isoToDay, localDateTime, padNumber, yearOfDay } from './dates.js';
 import { INDUSTRIES, type IndustryCategory } from './names.js';
-import { CITY_CODE, CITY_NAME, COUNTIES, sectionCode } from './orgs.js';
+import { CITY_NAME, COUNTIES, sectionCode } from './orgs.js';
 import type { EntityPool, PersonPool } from './people.js';
 import { homeAddress } from './people.js';
 import { createRng, type Rng, sample } from './random.js';
