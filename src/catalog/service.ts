@@ -941,12 +941,39 @@ export async function resourceHistory(ctx: AppContext, actor: Actor, id: number)
         decidedBy: person(v.decided_by, v.decided_by_name),
         decision: v.decision,
         comment: v.comment,
-        diff: diffSnapshots(prevPublished ?? prevAny, snap),
+        diff: await named(ctx, diffSnapshots(prevPublished ?? prevAny, snap)),
       });
     if (v.decision === 'published') prevPublished = snap;
     prevAny = snap;
   }
   return { items: out.reverse() };
+}
+
+/** Diff rows that hold ids (class node, info system) carry the names the console shows instead. */
+async function named(ctx: AppContext, rows: ReturnType<typeof diffSnapshots>) {
+  const ids = (attr: string) =>
+    rows
+      .filter((r) => r.attribute === attr)
+      .flatMap((r) => [r.before, r.after])
+      .filter((v): v is number => typeof v === 'number');
+  const classIds = ids('classId');
+  const systemIds = ids('infoSystemId');
+  const classes = classIds.length
+    ? await ctx.db.selectFrom('catalog_class').select(['id', 'name']).where('id', 'in', classIds).execute()
+    : [];
+  const systems = systemIds.length
+    ? await ctx.db.selectFrom('info_system').select(['id', 'name']).where('id', 'in', systemIds).execute()
+    : [];
+  const nameOf = (attr: string | undefined, v: unknown) => {
+    if (typeof v !== 'number') return v;
+    const list = attr === 'classId' ? classes : attr === 'infoSystemId' ? systems : null;
+    return list ? { id: v, name: list.find((x) => x.id === v)?.name ?? '' } : v;
+  };
+  return rows.map((r) => ({
+    ...r,
+    before: nameOf(r.attribute, r.before),
+    after: nameOf(r.attribute, r.after),
+  }));
 }
 
 /** Submitted versions the actor may decide, oldest submission first (DG Art 11). */
