@@ -372,7 +372,7 @@ export async function setThemeDepartments(
   contributors: number[],
 ) {
   const node = await trx.selectFrom('catalog_class').selectAll().where('id', '=', classId).executeTakeFirst();
-  if (!node || node.kind !== 'theme' || node.depth !== 2)
+  if (node?.kind !== 'theme' || node.depth !== 2)
     throw new AppError('NOT_FOUND', [{ field: 'id', reason: 'no such theme' }]);
   const ids = [...new Set([leadOrgId, ...contributors])];
   const orgs = await trx

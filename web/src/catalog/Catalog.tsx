@@ -65,7 +65,7 @@ function ClassTree({ selected, onSelect }: { selected: string; onSelect: (code: 
       .filter((n) => n.depth === 1 || n.kind !== 'department' || n.count > 0)
       .map((n) => {
         const label = (
-          <span data-testid={`class-node-${n.code}`}>
+          <span key={n.code} data-testid={`class-node-${n.code}`}>
             {n.name}{' '}
             <Typography.Text type="secondary" data-testid={`class-count-${n.code}`}>
               ({fmtNumber(n.count)})
