@@ -283,7 +283,8 @@ function generate(n: number, orgIds: number[], orgNames: string[]): Row[] {
     const shareType = r() < 0.45 ? 'conditional' : r() < 0.85 ? 'unconditional' : 'none';
     const k = (seq.get(provider) ?? 0) + 1;
     seq.set(provider, k);
-    const code = `446000-${d.code}-${String(k).padStart(5, '0')}`;
+    // GB/T 21063.5 layout, as the catalog issues them: province 44, level letter, department number / sequence
+    const code = `44A${String(di + 1).padStart(3, '0')}/${String(k).padStart(6, '0')}`;
     const level = r();
     rows.push({
       code,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { effectiveShareType } from '../src/catalog/model.js';
 import { getProfile, PROFILE_IDS } from '../src/profiles/index.js';
-import { createTestEnv, grantedApp, login, type TestEnv } from './helpers.js';
+import { codeOf, createTestEnv, dataPath, grantedApp, login, type TestEnv } from './helpers.js';
 
 const ENTRY = {
   name: '居住证办理信息',
@@ -25,6 +25,7 @@ const ENTRY = {
       length: 18,
       isKey: true,
       validator: 'idNumber',
+      securityLevel: 'important',
     },
     { code: 'permitNo', name: '居住证号', type: 'string', length: 30 },
   ],
@@ -172,7 +173,7 @@ describe('catalog review workflow (dongguan-2020)', () => {
   });
 
   it('DG Art 11: publishing a new version bumps resource.version; the governed data API keeps serving the grant, then with the new metadata; retiring stops it', async () => {
-    const population = '446000-GAJ-001';
+    const population = await codeOf(env, '人口基础信息');
     const g = await grantedApp(env.app, {
       consumer: 'rsj_officer',
       provider: 'gaj_officer',
@@ -191,7 +192,7 @@ describe('catalog review workflow (dongguan-2020)', () => {
     );
     const read = () =>
       env.app.inject({
-        url: `/api/v1/data/${population}/records/${rows[0].k}`,
+        url: `${dataPath(population)}/records/${rows[0].k}`,
         headers: { 'x-api-key': g.apiKey },
       });
     expect((await read()).statusCode).toBe(200);

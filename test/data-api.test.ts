@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordReadStats } from '../src/service/service.js';
 import { keyedHash } from '../src/shared/secrets.js';
-import { createTestEnv, login, type TestEnv } from './helpers.js';
+import { codeOf, createTestEnv, dataPath, login, type TestEnv } from './helpers.js';
 
-const POPULATION = '446000-GAJ-001';
+/** the demo's population base library (its GB/T 21063.5 code is issued at load) */
+let POPULATION = '';
 
 describe('governed data API under concurrency', () => {
   let env: TestEnv;
@@ -13,6 +14,7 @@ describe('governed data API under concurrency', () => {
 
   beforeAll(async () => {
     env = await createTestEnv({ demo: { populationRows: 3000, entityRows: 100 } });
+    POPULATION = await codeOf(env, '人口基础信息');
     const grants = (
       await env.app.inject({ url: '/api/sharing/grants', headers: { cookie: await login(env.app, 'admin') } })
     ).json();
@@ -50,7 +52,7 @@ describe('governed data API under concurrency', () => {
     const responses = await Promise.all(
       calls.map((c) =>
         env.app.inject({
-          url: `/api/v1/data/${POPULATION}/records/${c.key}`,
+          url: `${dataPath(POPULATION)}/records/${c.key}`,
           headers: { 'x-api-key': c.apiKey },
         }),
       ),

@@ -159,3 +159,18 @@ export async function grantedApp(
   if (request.status !== 'approved') throw new Error(`request ${request.id} not approved: ${request.status}`);
   return { appId: a.id, apiKey, grantId: request.grantId, resourceId: resource.id };
 }
+
+/** A demo entry's catalog code (GB/T 21063.5, issued at load), looked up by its name. */
+export async function codeOf(env: TestEnv, name: string): Promise<string> {
+  const r = await env.ctx.db
+    .selectFrom('resource')
+    .select('code')
+    .where('name', '=', name)
+    .executeTakeFirstOrThrow();
+  return r.code;
+}
+
+/** The data API path of a resource code (the code holds a `/`). */
+export function dataPath(code: string): string {
+  return `/api/v1/data/${encodeURIComponent(code)}`;
+}

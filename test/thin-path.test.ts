@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROFILES } from '../src/profiles/index.js';
 import { keyedHash } from '../src/shared/secrets.js';
-import { createTestEnv, login, type TestEnv, testIdNumber } from './helpers.js';
+import { createTestEnv, dataPath, login, type TestEnv, testIdNumber } from './helpers.js';
 
 const idNumber = testIdNumber;
 
@@ -28,6 +28,7 @@ const NEW_RESOURCE = {
       personal: true,
       masking: 'idNumber',
       validator: 'idNumber',
+      securityLevel: 'important',
     },
     { code: 'name', name: '姓名', type: 'string', personal: true, masking: 'name', required: true },
     {
@@ -197,7 +198,7 @@ describe('thin path: register → upload → request → approve → governed ca
 
   it('before a grant exists the app is refused, and the refusal is audited', async () => {
     const res = await env.app.inject({
-      url: `/api/v1/data/${resourceCode}/records/${people[0][0]}`,
+      url: `${dataPath(resourceCode)}/records/${people[0][0]}`,
       headers: { 'x-api-key': apiKey },
     });
     expect(res.statusCode).toBe(403);
@@ -278,7 +279,7 @@ describe('thin path: register → upload → request → approve → governed ca
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .executeTakeFirstOrThrow();
     const res = await env.app.inject({
-      url: `/api/v1/data/${resourceCode}/records/${people[1][0]}`,
+      url: `${dataPath(resourceCode)}/records/${people[1][0]}`,
       headers: { 'x-api-key': apiKey },
     });
     expect(res.statusCode).toBe(200);
@@ -311,7 +312,7 @@ describe('thin path: register → upload → request → approve → governed ca
 
   it('paging through records returns masked granted fields and audits the page', async () => {
     const res = await env.app.inject({
-      url: `/api/v1/data/${resourceCode}/records?limit=10`,
+      url: `${dataPath(resourceCode)}/records?limit=10`,
       headers: { 'x-api-key': apiKey },
     });
     const body = res.json();
@@ -321,7 +322,7 @@ describe('thin path: register → upload → request → approve → governed ca
     expect(people.some((p) => JSON.stringify(body).includes(p[0]))).toBe(false);
     const page2 = (
       await env.app.inject({
-        url: `/api/v1/data/${resourceCode}/records?limit=25&after=${body.next}`,
+        url: `${dataPath(resourceCode)}/records?limit=25&after=${body.next}`,
         headers: { 'x-api-key': apiKey },
       })
     ).json();
@@ -340,7 +341,7 @@ describe('thin path: register → upload → request → approve → governed ca
 
   it('a missing record is 404 RECORD_NOT_FOUND and still audited', async () => {
     const res = await env.app.inject({
-      url: `/api/v1/data/${resourceCode}/records/${idNumber(899)}`,
+      url: `${dataPath(resourceCode)}/records/${idNumber(899)}`,
       headers: { 'x-api-key': apiKey },
     });
     expect(res.statusCode).toBe(404);
@@ -387,12 +388,12 @@ describe('thin path: register → upload → request → approve → governed ca
     });
     expect(rev.json().status).toBe('revoked');
     const res = await env.app.inject({
-      url: `/api/v1/data/${resourceCode}/records/${people[1][0]}`,
+      url: `${dataPath(resourceCode)}/records/${people[1][0]}`,
       headers: { 'x-api-key': apiKey },
     });
     expect(res.json().code).toBe('GRANT_REQUIRED');
     const bogus = await env.app.inject({
-      url: `/api/v1/data/${resourceCode}/records/${people[1][0]}`,
+      url: `${dataPath(resourceCode)}/records/${people[1][0]}`,
       headers: { 'x-api-key': 'gs_nope_nope' },
     });
     expect(bogus.statusCode).toBe(401);

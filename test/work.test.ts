@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEnv, login, type TestEnv } from './helpers.js';
+import { codeOf, createTestEnv, login, type TestEnv } from './helpers.js';
 
 interface Item {
   kind: string;
@@ -39,7 +39,10 @@ describe('my work (GET /api/work)', () => {
       })
     ).json();
     const population = (
-      await env.app.inject({ url: '/api/catalog/resources?q=446000-GAJ-001', headers: { cookie: rsj } })
+      await env.app.inject({
+        url: `/api/catalog/resources?q=${encodeURIComponent(await codeOf(env, '人口基础信息'))}`,
+        headers: { cookie: rsj },
+      })
     ).json().items[0];
     const res = await env.app.inject({
       method: 'POST',

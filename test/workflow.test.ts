@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addWorkdays, shanghaiDate } from '../src/calendar/model.js';
-import { createTestEnv, login, type TestEnv } from './helpers.js';
+import { codeOf, createTestEnv, login, type TestEnv } from './helpers.js';
 
 type Inject = TestEnv['app']['inject'];
 
@@ -44,7 +44,11 @@ describe('xingtai-2024 profile', () => {
     const consumer = await login(env.app, 'rsj_officer');
     const provider = await login(env.app, 'gaj_officer');
     const reviewer = await login(env.app, 'reviewer');
-    const population = await resourceByCode(env.app.inject.bind(env.app), consumer, '446000-GAJ-001');
+    const population = await resourceByCode(
+      env.app.inject.bind(env.app),
+      consumer,
+      await codeOf(env, '人口基础信息'),
+    );
     const { app } = await newApp(env.app.inject.bind(env.app), consumer, '社保待遇资格认证系统');
     const res = await request(env.app.inject.bind(env.app), consumer, population.id, app.id, [
       'idNumber',
@@ -115,7 +119,11 @@ describe('xingtai-2024 profile', () => {
 
   it('XT Art 24: unconditional data is supplied through one authority step of 3 WD', async () => {
     const consumer = await login(env.app, 'mzj_officer');
-    const entities = await resourceByCode(env.app.inject.bind(env.app), consumer, '446000-SCJGJ-001');
+    const entities = await resourceByCode(
+      env.app.inject.bind(env.app),
+      consumer,
+      await codeOf(env, '法人单位基础信息'),
+    );
     expect(entities.shareType).toBe('unconditional');
     const { app } = await newApp(env.app.inject.bind(env.app), consumer, '社会组织登记核验');
     const r = (
@@ -136,7 +144,11 @@ describe('dongguan-2020 profile', () => {
   it('DG Art 24: a refusal without legal basis is refused; with one it is recorded and no grant exists', async () => {
     const consumer = await login(env.app, 'jyj_officer');
     const provider = await login(env.app, 'gaj_officer');
-    const population = await resourceByCode(env.app.inject.bind(env.app), consumer, '446000-GAJ-001');
+    const population = await resourceByCode(
+      env.app.inject.bind(env.app),
+      consumer,
+      await codeOf(env, '人口基础信息'),
+    );
     const { app } = await newApp(env.app.inject.bind(env.app), consumer, '学籍核验系统');
     const r = (
       await request(env.app.inject.bind(env.app), consumer, population.id, app.id, ['idNumber'])
@@ -163,7 +175,11 @@ describe('dongguan-2020 profile', () => {
   it('DG Art 20 + GD Art 19: a conditional request waits 10 WD on the provider; unconditional data is granted at once', async () => {
     const consumer = await login(env.app, 'wjj_officer');
     const { app } = await newApp(env.app.inject.bind(env.app), consumer, '医疗机构监管系统');
-    const entities = await resourceByCode(env.app.inject.bind(env.app), consumer, '446000-SCJGJ-001');
+    const entities = await resourceByCode(
+      env.app.inject.bind(env.app),
+      consumer,
+      await codeOf(env, '法人单位基础信息'),
+    );
     const r = (
       await request(env.app.inject.bind(env.app), consumer, entities.id, app.id, ['creditCode'])
     ).json();

@@ -28,16 +28,88 @@ export const UPDATE_CYCLES = [
   'irregular',
 ] as const;
 export const SECURITY_LEVELS = ['general', 'important', 'core'] as const;
+export type SecurityLevel = (typeof SECURITY_LEVELS)[number];
+
+/** 1272 guideline 格式: 电子文件, 电子表格, 数据库, 图形图像, 流媒体, 自描述格式, 服务接口. */
+export const FORMATS = [
+  'electronicFile',
+  'spreadsheet',
+  'database',
+  'image',
+  'streamingMedia',
+  'selfDescribing',
+  'serviceApi',
+] as const;
+export type ResourceFormat = (typeof FORMATS)[number];
+
+/**
+ * 1272 guideline 信息项数据类型: 字符型C, 数值型N, 货币型Y, 日期型D, 日期时间型T, 逻辑型L, 备注型M, 通用型G, 双精度型B,
+ * 整型I, 浮点型F. Each letter is stored as one storage type (the data table column type, FieldType): the one mapping.
+ * 通用型 G (a general object) is kept as text (a reference or encoded content).
+ */
+export const DATA_TYPES = ['C', 'N', 'Y', 'D', 'T', 'L', 'M', 'G', 'B', 'I', 'F'] as const;
+export type DataTypeLetter = (typeof DATA_TYPES)[number];
+export const DATA_TYPE_STORAGE: Record<DataTypeLetter, FieldType> = {
+  C: 'string',
+  N: 'decimal',
+  Y: 'decimal',
+  D: 'date',
+  T: 'datetime',
+  L: 'boolean',
+  M: 'string',
+  G: 'string',
+  B: 'decimal',
+  I: 'integer',
+  F: 'decimal',
+};
+/** The letter a field registered with a storage type only gets. */
+export const STORAGE_DEFAULT_LETTER: Record<FieldType, DataTypeLetter> = {
+  string: 'C',
+  integer: 'I',
+  decimal: 'N',
+  date: 'D',
+  datetime: 'T',
+  boolean: 'L',
+};
+
+const LEVEL_RANK: Record<SecurityLevel, number> = { general: 0, important: 1, core: 2 };
+
+/**
+ * GB/T 43697 就高从严: a resource is graded at the highest level of its fields; the reason names the fields at that level
+ * (none when every field is general).
+ */
+export function resourceSecurityLevel(
+  fields: ReadonlyArray<{ code: string; name: string; securityLevel?: SecurityLevel }>,
+): {
+  level: SecurityLevel;
+  reason: { level: SecurityLevel; fields: { code: string; name: string }[]; article: string };
+} {
+  let level: SecurityLevel = 'general';
+  for (const f of fields)
+    if (LEVEL_RANK[f.securityLevel ?? 'general'] > LEVEL_RANK[level]) level = f.securityLevel!;
+  const at = level === 'general' ? [] : fields.filter((f) => (f.securityLevel ?? 'general') === level);
+  return {
+    level,
+    reason: { level, fields: at.map((f) => ({ code: f.code, name: f.name })), article: 'GB/T 43697-2024' },
+  };
+}
 
 export interface FieldDef {
   code: string;
   name: string;
+  /** storage type (data table column); derived from dataType when only the letter is given */
   type: FieldType;
+  /** 1272 信息项数据类型 letter (always set by normaliseField; optional so src/ingest's field shape is unchanged) */
+  dataType?: DataTypeLetter;
   length?: number | null;
   required: boolean;
   isKey: boolean;
   personal: boolean;
   sensitive: boolean;
+  /** GB/T 35273 敏感个人信息; implies personal */
+  sensitivePersonal?: boolean;
+  /** GB/T 43697 一般 / 重要 / 核心 */
+  securityLevel?: SecurityLevel;
   masking: Masking;
   validator?: Validator | null;
 }
@@ -45,11 +117,26 @@ export interface FieldDef {
 /**
  * A field as a department submits it: the flags and masking may be omitted and are then derived (normaliseField).
  */
-export type FieldInput = Omit<FieldDef, 'required' | 'isKey' | 'personal' | 'sensitive' | 'masking'> & {
+export type FieldInput = Omit<
+  FieldDef,
+  | 'type'
+  | 'dataType'
+  | 'required'
+  | 'isKey'
+  | 'personal'
+  | 'sensitive'
+  | 'sensitivePersonal'
+  | 'securityLevel'
+  | 'masking'
+> & {
+  type?: FieldType;
+  dataType?: DataTypeLetter | null;
   required?: boolean;
   isKey?: boolean;
   personal?: boolean;
   sensitive?: boolean;
+  sensitivePersonal?: boolean;
+  securityLevel?: SecurityLevel;
   masking?: Masking;
 };
 
@@ -60,11 +147,12 @@ export type FieldInput = Omit<FieldDef, 'required' | 'isKey' | 'personal' | 'sen
  */
 export const VALIDATOR_IMPLIES: Record<
   Validator,
-  { personal: boolean; sensitive: boolean; masking: Masking }
+  { personal: boolean; sensitive: boolean; sensitivePersonal: boolean; masking: Masking }
 > = {
-  idNumber: { personal: true, sensitive: false, masking: 'idNumber' },
-  mobilePhone: { personal: true, sensitive: false, masking: 'phone' },
-  creditCode: { personal: false, sensitive: true, masking: 'creditCode' },
+  // GB/T 35273 Annex B lists 身份证件号码 among sensitive personal information
+  idNumber: { personal: true, sensitive: false, sensitivePersonal: true, masking: 'idNumber' },
+  mobilePhone: { personal: true, sensitive: false, sensitivePersonal: false, masking: 'phone' },
+  creditCode: { personal: false, sensitive: true, sensitivePersonal: false, masking: 'creditCode' },
 };
 
 /** Derives the flags and masking a field must carry; returns the field as stored and the violations. */
@@ -92,14 +180,50 @@ export function normaliseField(f: FieldInput, i: number): { field: FieldDef; err
         reasonZh: `校验规则为 ${f.validator} 的字段属于敏感信息`,
       });
   }
-  const personal = (f.personal ?? false) || (implied?.personal ?? false);
+  // 1272 data type letter ↔ storage type: one mapping (DATA_TYPE_STORAGE); an incompatible pair is refused
+  let type: FieldType | undefined = f.type;
+  let dataType: DataTypeLetter | undefined = f.dataType ?? undefined;
+  if (dataType && type && DATA_TYPE_STORAGE[dataType] !== type)
+    errors.push({
+      field: `fields[${i}].dataType`,
+      reason: `field "${f.name}": data type ${dataType} is stored as ${DATA_TYPE_STORAGE[dataType]}, not ${type} (1272 guideline)`,
+      reasonZh: `信息项“${f.name}”：数据类型 ${dataType} 与存储类型 ${type} 不一致（政务信息资源目录编制指南）`,
+    });
+  if (dataType && !type) type = DATA_TYPE_STORAGE[dataType];
+  if (!dataType && type) dataType = STORAGE_DEFAULT_LETTER[type];
+  if (!type || !dataType) {
+    errors.push({
+      field: `fields[${i}].dataType`,
+      reason: `field "${f.name}" needs a data type (1272 guideline)`,
+      reasonZh: `信息项“${f.name}”须填写数据类型（政务信息资源目录编制指南）`,
+    });
+    type = 'string';
+    dataType = 'C';
+  }
+  // GB/T 35273: sensitive personal information is personal information
+  const sensitivePersonal = (f.sensitivePersonal ?? false) || (implied?.sensitivePersonal ?? false);
+  if (sensitivePersonal && f.personal === false)
+    errors.push({
+      field: `fields[${i}].personal`,
+      reason: `field "${f.name}" is sensitive personal information, hence personal information (GB/T 35273 §3.2)`,
+      reasonZh: `信息项“${f.name}”属于敏感个人信息，必然属于个人信息（GB/T 35273 第3.2条）`,
+    });
+  const personal = (f.personal ?? false) || (implied?.personal ?? false) || sensitivePersonal;
   const sensitive = (f.sensitive ?? false) || (implied?.sensitive ?? false);
-  let masking: Masking = f.masking ?? implied?.masking ?? 'none';
-  // a personal or sensitive field is never served in clear
-  if (masking === 'none' && (personal || sensitive)) masking = implied?.masking ?? 'partial';
+  const securityLevel: SecurityLevel = f.securityLevel ?? 'general';
+  const masking = defaultMasking(f.masking, implied?.masking, {
+    personal,
+    sensitive,
+    sensitivePersonal,
+    securityLevel,
+  });
   return {
     field: {
       ...f,
+      type,
+      dataType,
+      sensitivePersonal,
+      securityLevel,
       required: f.required ?? false,
       isKey: f.isKey ?? false,
       personal,
@@ -109,6 +233,22 @@ export function normaliseField(f: FieldInput, i: number): { field: FieldDef; err
     },
     errors,
   };
+}
+
+/**
+ * The masking rule a field gets (src/service/masking.ts applies it): the one given, else the validator's, else `partial`
+ * for personal, sensitive, sensitive-personal or important/core fields (GB/T 35273, GB/T 43697: never served in clear),
+ * else none. A protected field given `none` is raised to its default.
+ */
+export function defaultMasking(
+  given: Masking | undefined,
+  implied: Masking | undefined,
+  f: { personal: boolean; sensitive: boolean; sensitivePersonal: boolean; securityLevel: SecurityLevel },
+): Masking {
+  const protectedField = f.personal || f.sensitive || f.sensitivePersonal || f.securityLevel !== 'general';
+  const m = given ?? implied ?? 'none';
+  if (m === 'none' && protectedField) return implied ?? 'partial';
+  return m;
 }
 
 export type NormalisedResourceInput = Omit<ResourceInput, 'fields'> & { fields: FieldDef[] };
@@ -125,7 +265,15 @@ export interface ResourceInput {
   name: string;
   summary: string;
   classification: (typeof CLASSIFICATIONS)[number];
+  /** the classification tree node (类/项/目/细目); derived from classification + topic when omitted */
+  classId?: number | null;
   topic?: string;
+  /** 1272 格式; default database */
+  format?: ResourceFormat;
+  /** 关联资源代码: codes of existing entries the caller may see */
+  relatedCodes?: string[];
+  /** the information system the data comes from (the provider's own, src/inventory) */
+  infoSystemId?: number | null;
   catalogLevel: (typeof CATALOG_LEVELS)[number];
   shareType: (typeof SHARE_TYPES)[number];
   shareConditions?: string | null;
@@ -134,7 +282,8 @@ export interface ResourceInput {
   shareMethod: (typeof SHARE_METHODS)[number];
   openType: (typeof OPEN_TYPES)[number];
   updateCycle: (typeof UPDATE_CYCLES)[number];
-  securityLevel: (typeof SECURITY_LEVELS)[number];
+  /** derived: the highest level of the fields (GB/T 43697); a different value sent is refused */
+  securityLevel?: (typeof SECURITY_LEVELS)[number];
   keywords?: string[];
   sectionId?: number | null;
   fields: FieldInput[];
@@ -263,9 +412,17 @@ export function effectiveShareType(
 /** Field codes, uniqueness, key and validator rules: the same under every profile. */
 export function checkShape(input: ResourceInput): ErrorDetail[] {
   const errors: ErrorDetail[] = [];
-  errors.push(...normaliseResourceInput(input).errors);
+  const normalised = normaliseResourceInput(input);
+  errors.push(...normalised.errors);
+  const level = resourceSecurityLevel(normalised.input.fields).level;
+  if (input.securityLevel && input.securityLevel !== level)
+    errors.push({
+      field: 'securityLevel',
+      reason: `the resource's security level is the highest of its fields' (${level}), not ${input.securityLevel} (GB/T 43697-2024)`,
+      reasonZh: `资源的安全级别按其信息项的最高级别确定（就高从严，GB/T 43697-2024），不能填为其他级别`,
+    });
   const codes = new Set<string>();
-  input.fields.forEach((f, i) => {
+  normalised.input.fields.forEach((f, i) => {
     const at = `fields[${i}].code`;
     if (!FIELD_CODE.test(f.code))
       errors.push({
@@ -444,7 +601,11 @@ export const SNAPSHOT_KEYS = [
   'name',
   'summary',
   'classification',
+  'classId',
   'topic',
+  'format',
+  'relatedCodes',
+  'infoSystemId',
   'catalogLevel',
   'sectionId',
   'shareType',
@@ -460,11 +621,14 @@ export const SNAPSHOT_KEYS = [
 export const FIELD_KEYS = [
   'name',
   'type',
+  'dataType',
   'length',
   'required',
   'isKey',
+  'securityLevel',
   'personal',
   'sensitive',
+  'sensitivePersonal',
   'masking',
   'validator',
 ] as const;

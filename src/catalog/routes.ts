@@ -5,7 +5,9 @@ import { idParams, pageQueryProps } from '../http/schemas.js';
 import {
   CATALOG_LEVELS,
   CLASSIFICATIONS,
+  DATA_TYPES,
   FIELD_TYPES,
+  FORMATS,
   LEGAL_BASIS_KINDS,
   MASKINGS,
   OPEN_TYPES,
@@ -30,8 +32,26 @@ const fieldSchema = {
       description: 'English identifier used by the API, e.g. idNumber',
     },
     name: { type: 'string', minLength: 1, maxLength: 100, 'x-trim': true, description: '信息项名称' },
-    type: { type: 'string', enum: FIELD_TYPES },
-    length: { type: ['integer', 'null'], minimum: 1 },
+    type: {
+      type: 'string',
+      enum: FIELD_TYPES,
+      description: 'storage type; derived from dataType when omitted; must match it when both are given',
+    },
+    dataType: {
+      type: ['string', 'null'],
+      enum: [...DATA_TYPES, null],
+      description: '1272 信息项数据类型 C N Y D T L M G B I F; derived from type when omitted',
+    },
+    length: { type: ['integer', 'null'], minimum: 1, maximum: 100000 },
+    securityLevel: {
+      type: 'string',
+      enum: SECURITY_LEVELS,
+      description: 'GB/T 43697 一般/重要/核心 (default general); the resource is graded at its highest field',
+    },
+    sensitivePersonal: {
+      type: 'boolean',
+      description: '敏感个人信息 (GB/T 35273); implies personal (personal: false with it is refused)',
+    },
     required: { type: 'boolean', default: false },
     isKey: { type: 'boolean', default: false },
     // no defaults for the three below: an omitted value is derived from the validator (catalog/model normaliseField)
@@ -47,7 +67,7 @@ const fieldSchema = {
     },
     validator: { type: ['string', 'null'], enum: [...VALIDATORS, null] },
   },
-  required: ['code', 'name', 'type'],
+  required: ['code', 'name'],
 } as const;
 
 export const resourceInputSchema = {
@@ -57,7 +77,25 @@ export const resourceInputSchema = {
     name: { type: 'string', minLength: 1, maxLength: 200, 'x-trim': true },
     summary: { type: 'string', minLength: 1, maxLength: 4000 },
     classification: { type: 'string', enum: CLASSIFICATIONS },
+    classId: {
+      type: ['integer', 'null'],
+      minimum: 1,
+      description:
+        'node of the classification tree (GET /api/catalog/classes); default: by topic / own department',
+    },
     topic: { type: 'string', maxLength: 100 },
+    format: { type: 'string', enum: FORMATS, description: '1272 格式; default database' },
+    relatedCodes: {
+      type: 'array',
+      maxItems: 20,
+      items: { type: 'string', minLength: 1, maxLength: 40 },
+      description: '关联资源代码: published entries the caller can see',
+    },
+    infoSystemId: {
+      type: ['integer', 'null'],
+      minimum: 1,
+      description: "one of the provider's information systems",
+    },
     catalogLevel: { type: 'string', enum: CATALOG_LEVELS },
     shareType: { type: 'string', enum: SHARE_TYPES },
     shareConditions: { type: ['string', 'null'], maxLength: 2000 },
@@ -70,7 +108,11 @@ export const resourceInputSchema = {
     shareMethod: { type: 'string', enum: SHARE_METHODS, default: 'api' },
     openType: { type: 'string', enum: OPEN_TYPES, default: 'closed' },
     updateCycle: { type: 'string', enum: UPDATE_CYCLES },
-    securityLevel: { type: 'string', enum: SECURITY_LEVELS, default: 'general' },
+    securityLevel: {
+      type: 'string',
+      enum: SECURITY_LEVELS,
+      description: 'derived (highest field level, GB/T 43697); a different value is refused',
+    },
     keywords: { type: 'array', items: { type: 'string', maxLength: 50 }, maxItems: 20 },
     sectionId: { type: ['integer', 'null'] },
     fields: { type: 'array', minItems: 1, maxItems: 500, items: fieldSchema },
@@ -105,6 +147,12 @@ export async function catalogRoutes(app: FastifyInstance, ctx: AppContext) {
             shareMethod: { type: 'array', maxItems: 10, items: { type: 'string', enum: SHARE_METHODS } },
             updateCycle: { type: 'array', maxItems: 10, items: { type: 'string', enum: UPDATE_CYCLES } },
             securityLevel: { type: 'array', maxItems: 10, items: { type: 'string', enum: SECURITY_LEVELS } },
+            format: { type: 'array', maxItems: 10, items: { type: 'string', enum: FORMATS } },
+            classCode: {
+              type: 'string',
+              pattern: '^[0-9]{1,20}$',
+              description: 'a class of the tree (its 分类码): entries filed under it or below',
+            },
             sort: {
               type: 'string',
               enum: ['relevance', 'name', 'updated'],
@@ -122,6 +170,72 @@ export async function catalogRoutes(app: FastifyInstance, ctx: AppContext) {
     },
     async (req) =>
       service.listResources(ctx, requireActor(req), req.query as Parameters<typeof service.listResources>[2]),
+  );
+
+  app.get(
+    '/api/catalog/classes',
+    {
+      schema: {
+        tags: ['catalog'],
+        summary:
+          'The classification tree (类/项/目/细目: base libraries, themes with lead and contributing departments, departments) with counts of the published entries the caller can see',
+      },
+    },
+    async (req) => service.classTree(ctx, requireActor(req)),
+  );
+
+  app.post(
+    '/api/catalog/classes',
+    {
+      schema: {
+        tags: ['catalog'],
+        summary:
+          'The authority adds a theme (under 主题, with its lead and contributing departments, DG Art 12) or a 目/细目 under a class',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            parentId: { type: 'integer', minimum: 1 },
+            name: { type: 'string', minLength: 1, maxLength: 100, 'x-trim': true },
+            leadOrgId: { type: ['integer', 'null'], minimum: 1 },
+            contributorOrgIds: { type: 'array', maxItems: 100, items: { type: 'integer', minimum: 1 } },
+          },
+          required: ['parentId', 'name'],
+        },
+      },
+    },
+    async (req, reply) => {
+      const r = await service.addClass(
+        ctx,
+        requireActor(req),
+        req.body as Parameters<typeof service.addClass>[2],
+      );
+      return reply.code(201).send(r);
+    },
+  );
+
+  app.put(
+    '/api/catalog/classes/:id/departments',
+    {
+      schema: {
+        tags: ['catalog'],
+        summary: "The authority sets a theme's lead and contributing departments (DG Art 12)",
+        params: idParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            leadOrgId: { type: 'integer', minimum: 1 },
+            contributorOrgIds: { type: 'array', maxItems: 100, items: { type: 'integer', minimum: 1 } },
+          },
+          required: ['leadOrgId'],
+        },
+      },
+    },
+    async (req) => {
+      const b = req.body as { leadOrgId: number; contributorOrgIds?: number[] };
+      return service.setThemeLead(ctx, requireActor(req), (req.params as { id: number }).id, b);
+    },
   );
 
   app.get(

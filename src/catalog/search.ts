@@ -4,6 +4,7 @@ import type { Db, Tx } from '../db/index.js';
 import {
   CATALOG_LEVELS,
   CLASSIFICATIONS,
+  FORMATS,
   OPEN_TYPES,
   SECURITY_LEVELS,
   SHARE_METHODS,
@@ -174,6 +175,7 @@ export const FACETS = {
   shareMethod: 'r.share_method',
   updateCycle: 'r.update_cycle',
   securityLevel: 'r.security_level',
+  format: 'r.format',
 } as const;
 export type FacetKey = keyof typeof FACETS;
 export const FACET_KEYS = Object.keys(FACETS) as FacetKey[];
@@ -186,6 +188,7 @@ export const FACET_VALUES: Record<Exclude<FacetKey, 'provider'>, readonly string
   shareMethod: SHARE_METHODS,
   updateCycle: UPDATE_CYCLES,
   securityLevel: SECURITY_LEVELS,
+  format: FORMATS,
 };
 
 /** Chinese labels for API clients; the console translates values itself (web/src/shared/i18n.ts). */
@@ -215,6 +218,13 @@ const LABELS_ZH: Record<string, string> = {
   'securityLevel.general': '一般数据',
   'securityLevel.important': '重要数据',
   'securityLevel.core': '核心数据',
+  'format.electronicFile': '电子文件',
+  'format.spreadsheet': '电子表格',
+  'format.database': '数据库',
+  'format.image': '图形图像',
+  'format.streamingMedia': '流媒体',
+  'format.selfDescribing': '自描述格式',
+  'format.serviceApi': '服务接口',
 };
 
 export interface FacetBucket {
@@ -233,6 +243,8 @@ export interface SearchInput {
   pageSize: number;
   /** default published; entries in other statuses are listed for `ownOrgId` only */
   status?: string;
+  /** a class of the tree (分类码): entries filed under it or below */
+  classCode?: string;
   /** null: the caller sees every entry; else published entries of `visibleLevels` plus its own org's (DG Art 11) */
   ownOrgId: number | null;
   /** catalog levels whose published entries every department sees (the profile's `catalog.levels`) */
@@ -242,7 +254,8 @@ export interface SearchInput {
 const RESOURCE_COLUMNS = sql`r.id, r.code, r.name, r.summary, r.provider_org_id, o.name AS provider_name, r.section_id,
   r.classification, r.topic, r.catalog_level, r.format, r.share_type, r.share_conditions, r.legal_basis, r.share_method,
   r.open_type, r.update_cycle, r.security_level, r.keywords, r.status, r.version, r.data_table, r.row_count,
-  r.last_ingest_at, r.created_at, r.updated_at`;
+  r.last_ingest_at, r.created_at, r.updated_at, r.class_id, r.class_code, r.related_codes, r.info_system_id,
+  r.security_reason, r.published_at, r.retired_at, r.retire_reason, r.legal_basis_kind`;
 
 /** ts_rank_cd weights {D, C, B, A}: a name or keyword hit counts most, then summary, then field names. */
 const RANK_WEIGHTS = '{0.05, 0.2, 0.4, 1.0}';
@@ -261,12 +274,13 @@ export async function searchResources(db: Db | Tx, input: SearchInput) {
   const tsq = tokens.length ? sql`to_tsquery('simple', ${tsqueryText(tokens)})` : null;
   const tsqA = tokens.length ? sql`to_tsquery('simple', ${tsqueryText(tokens, 'A')})` : null;
   // codes are ASCII (446000-GAJ-001): a query that could be one is also matched as a code prefix
-  const codePrefix = q && /^[A-Za-z0-9-]+$/.test(q) ? `${escapeLike(q.toLowerCase())}%` : null;
+  const codePrefix = q && /^[A-Za-z0-9/-]+$/.test(q) ? `${escapeLike(q.toLowerCase())}%` : null;
   const codeHit = codePrefix ? sql`lower(r.code) LIKE ${codePrefix}` : sql`false`;
 
   const conditions = (except?: FacetKey) => {
     const status = input.status ?? 'published';
     const c = [sql`r.status = ${status}`];
+    if (input.classCode) c.push(sql`r.class_code LIKE ${`${input.classCode}%`}`);
     if (input.ownOrgId !== null)
       c.push(
         status === 'published'

@@ -3,9 +3,19 @@ import { appendAudit } from '../audit/store.js';
 import type { Actor, AppContext } from '../context.js';
 import { inTx, type Tx } from '../db/index.js';
 import { notify, type Recipients } from '../notify/service.js';
-import type { CatalogLevel } from '../profiles/model.js';
+import type { CatalogLevel, Profile } from '../profiles/model.js';
 import { maskRecord } from '../service/masking.js';
 import { AppError } from '../shared/errors.js';
+import {
+  canManageClasses,
+  createClass,
+  ensureClassTree,
+  listClasses,
+  nextResourceCode,
+  resolveClass,
+  rollUpCounts,
+  setThemeDepartments,
+} from './classes.js';
 import {
   canEditResource,
   canLoadData,
@@ -26,6 +36,7 @@ import {
   type NormalisedResourceInput,
   normaliseResourceInput,
   type ResourceInput,
+  resourceSecurityLevel,
   SNAPSHOT_KEYS,
   type Snapshot,
   SQL_TYPES,
@@ -46,6 +57,8 @@ import * as store from './store.js';
 
 export interface ListResourcesQuery extends Partial<Record<FacetKey, Array<string | number>>> {
   q?: string;
+  /** a class of the tree: entries filed under it or below */
+  classCode?: string;
   /** default published; other statuses list the caller's own department's entries */
   status?: string;
   /** the earlier single-provider filter; same as provider=[id] */
@@ -70,6 +83,7 @@ export async function listResources(ctx: AppContext, actor: Actor, f: ListResour
     page: f.page,
     pageSize: f.pageSize,
     status: f.status,
+    classCode: f.classCode,
     ownOrgId: seesAllSectionEntries(actor) ? null : actor.orgId,
     visibleLevels: levelsVisibleToAll(ctx.profile),
   });
@@ -89,6 +103,88 @@ export async function listResources(ctx: AppContext, actor: Actor, f: ListResour
     sort: r.sort,
     facets: r.facets,
   };
+}
+
+/**
+ * The classification tree with, per node, the published entries the actor can see filed under it or below (DG Art 11
+ * visibility, as in search), for the catalog browser (issue 6 point 13).
+ */
+export async function classTree(ctx: AppContext, actor: Actor) {
+  const nodes = await listClasses(ctx.db);
+  const own = seesAllSectionEntries(actor) ? null : actor.orgId;
+  let q = ctx.db
+    .selectFrom('resource')
+    .select(['class_code', sql<number>`count(*)::int`.as('n')])
+    .where('status', '=', 'published')
+    .where('class_code', 'is not', null)
+    .groupBy('class_code');
+  if (own !== null)
+    q = q.where((eb) =>
+      eb.or([eb('catalog_level', 'in', levelsVisibleToAll(ctx.profile)), eb('provider_org_id', '=', own)]),
+    );
+  const rows = await q.execute();
+  const counts = rollUpCounts(nodes, new Map(rows.map((r) => [r.class_code!, r.n])));
+  return {
+    items: nodes.map((n) => ({ ...n, count: counts.get(n.id) ?? 0 })),
+    canManage: canManageClasses(actor),
+    themesArticle: ctx.profile.catalog.classTree.themesArticle,
+  };
+}
+
+function requireClassManager(actor: Actor, article: string) {
+  if (!canManageClasses(actor))
+    throw new AppError('FORBIDDEN', [
+      { reason: `the data authority organises the base and theme catalogs (${article})` },
+    ]);
+}
+
+/** The authority adds a theme with its lead and contributors, or a 目/细目 (DG Art 12, XT Art 13). */
+export async function addClass(
+  ctx: AppContext,
+  actor: Actor,
+  input: { parentId: number; name: string; leadOrgId?: number | null; contributorOrgIds?: number[] },
+) {
+  requireClassManager(actor, ctx.profile.catalog.classTree.themesArticle);
+  const id = await inTx(ctx.db, async (trx) => {
+    await ensureClassTree(trx, ctx.profile);
+    const id = await createClass(trx, ctx.profile, input);
+    await appendAudit(trx, {
+      action: 'catalog.class_create',
+      decision: 'allow',
+      actorUserId: actor.id,
+      actorOrgId: actor.orgId,
+      targetType: 'catalog_class',
+      targetId: String(id),
+      clientIp: actor.clientIp,
+      detail: { name: input.name, parentId: input.parentId, leadOrgId: input.leadOrgId ?? null },
+    });
+    return id;
+  });
+  return (await classTree(ctx, actor)).items.find((n) => n.id === id)!;
+}
+
+/** The authority names a theme's lead and contributing departments (DG Art 12). */
+export async function setThemeLead(
+  ctx: AppContext,
+  actor: Actor,
+  id: number,
+  input: { leadOrgId: number; contributorOrgIds?: number[] },
+) {
+  requireClassManager(actor, ctx.profile.catalog.classTree.themesArticle);
+  await inTx(ctx.db, async (trx) => {
+    await setThemeDepartments(trx, id, input.leadOrgId, input.contributorOrgIds ?? []);
+    await appendAudit(trx, {
+      action: 'catalog.theme_departments',
+      decision: 'allow',
+      actorUserId: actor.id,
+      actorOrgId: actor.orgId,
+      targetType: 'catalog_class',
+      targetId: String(id),
+      clientIp: actor.clientIp,
+      detail: { leadOrgId: input.leadOrgId, contributorOrgIds: input.contributorOrgIds ?? [] },
+    });
+  });
+  return (await classTree(ctx, actor)).items.find((n) => n.id === id)!;
 }
 
 /** Loads a resource the actor may see, or throws NOT_FOUND (a hidden entry is indistinguishable from a missing one). */
@@ -141,6 +237,7 @@ export async function getResource(ctx: AppContext, actor: Actor, id: number) {
     !!open && (actor.orgId === row.provider_org_id || canReview || seesAllSectionEntries(actor));
   return {
     ...store.resourceView(row),
+    ...(await metadataNames(ctx, actor, row)),
     fields: fields.map(({ ordinal: _o, columnName: _c, ...f }) => f),
     canLoadData: canLoadData(actor, { providerOrgId: row.provider_org_id }) && row.status !== 'retired',
     canPreview: canPreviewData(actor, { providerOrgId: row.provider_org_id }),
@@ -162,21 +259,87 @@ export async function getResource(ctx: AppContext, actor: Actor, id: number) {
   };
 }
 
+/**
+ * What the detail page shows by name: the class path (类 › 项 › 目 › 细目), the info system, the related entries the
+ * actor may see (a related code the actor may not see is shown as its code only).
+ */
+async function metadataNames(ctx: AppContext, actor: Actor, row: Row) {
+  const classPath = row.class_code
+    ? await ctx.db
+        .selectFrom('catalog_class')
+        .select(['id', 'name', 'kind', 'depth'])
+        .where(sql<boolean>`${row.class_code} LIKE full_code || '%'`)
+        .orderBy('depth')
+        .execute()
+    : [];
+  const sys = row.info_system_id
+    ? await ctx.db
+        .selectFrom('info_system')
+        .select(['id', 'name'])
+        .where('id', '=', row.info_system_id)
+        .executeTakeFirst()
+    : undefined;
+  const codes = row.related_codes ?? [];
+  const rel = codes.length
+    ? await ctx.db
+        .selectFrom('resource')
+        .select(['id', 'code', 'name', 'catalog_level', 'provider_org_id', 'section_id', 'status'])
+        .where('code', 'in', codes)
+        .execute()
+    : [];
+  return {
+    classPath,
+    infoSystem: sys ?? null,
+    related: codes.map((code) => {
+      const r = rel.find((x) => x.code === code);
+      const visible =
+        r &&
+        canSeeResource(
+          actor,
+          {
+            catalogLevel: r.catalog_level,
+            providerOrgId: r.provider_org_id,
+            sectionId: r.section_id,
+            status: r.status,
+          },
+          ctx.profile,
+        );
+      return visible ? { code, id: r.id, name: r.name } : { code, id: null, name: null };
+    }),
+  };
+}
+
 function snapshotOf(input: NormalisedResourceInput): Snapshot {
   const s: Record<string, unknown> = {};
   for (const k of SNAPSHOT_KEYS) s[k] = (input as unknown as Record<string, unknown>)[k] ?? null;
   s.keywords = input.keywords ?? [];
   s.topic = input.topic ?? '';
+  s.format = input.format ?? 'database';
+  s.relatedCodes = input.relatedCodes ?? [];
+  // GB/T 43697: the resource is graded at its highest field
+  s.securityLevel = resourceSecurityLevel(input.fields).level;
   s.fields = input.fields.map((f) => ({ ...f, required: f.required || f.isKey, length: f.length ?? null }));
   return s as unknown as Snapshot;
 }
 
-/** Checks an entry as submitted: the profile's share rules, the shape, and that the section is the officer's org's. */
-async function checkInput(ctx: AppContext, trx: Tx, orgId: number, input: ResourceInput) {
+/**
+ * Checks an entry as submitted and returns it completed: the profile's share rules, the shape, the class node (tree
+ * rules, classes.resolveClass), the section (the officer's org's), related resource codes (existing entries the actor
+ * may see, 1272 关联资源代码) and the info system (the provider's own). Every violation is reported at once.
+ */
+async function checkInput(
+  ctx: AppContext,
+  trx: Tx,
+  actor: Actor,
+  orgId: number,
+  input: ResourceInput,
+  selfCode?: string,
+): Promise<ResourceInput> {
   const rules = checkShareRules(input, ctx.profile);
   if (rules.length) throw new AppError(shareRuleErrorCode(rules), [...rules, ...checkShape(input)]);
-  const shape = checkShape(input);
-  if (shape.length) throw new AppError('VALIDATION_FAILED', shape);
+  const errors = checkShape(input);
+  await ensureClassTree(trx, ctx.profile);
+  const cls = await resolveClass(trx, ctx.profile, orgId, input);
   if (input.sectionId) {
     const s = await trx
       .selectFrom('section')
@@ -184,14 +347,66 @@ async function checkInput(ctx: AppContext, trx: Tx, orgId: number, input: Resour
       .where('id', '=', input.sectionId)
       .executeTakeFirst();
     if (!s || s.org_id !== orgId)
-      throw new AppError('VALIDATION_FAILED', [
-        {
-          field: 'sectionId',
-          reason: 'not a section of your organisation',
-          reasonZh: '不是本单位的科室',
-        },
-      ]);
+      errors.push({
+        field: 'sectionId',
+        reason: 'not a section of your organisation',
+        reasonZh: '不是本单位的科室',
+      });
   }
+  const related = [...new Set(input.relatedCodes ?? [])];
+  if (related.length) {
+    const rows = await trx
+      .selectFrom('resource')
+      .select(['code', 'catalog_level', 'provider_org_id', 'section_id', 'status'])
+      .where('code', 'in', related)
+      .execute();
+    const found = new Map(rows.map((r) => [r.code, r]));
+    related.forEach((code, i) => {
+      const r = found.get(code);
+      const visible =
+        r &&
+        r.status === 'published' &&
+        canSeeResource(
+          actor,
+          {
+            catalogLevel: r.catalog_level,
+            providerOrgId: r.provider_org_id,
+            sectionId: r.section_id,
+            status: r.status,
+          },
+          ctx.profile,
+        );
+      if (!visible || code === selfCode)
+        errors.push({
+          field: `relatedCodes[${i}]`,
+          reason: `"${code}" is not a published catalog entry you can see`,
+          reasonZh: `关联资源代码“${code}”不是可见的已发布目录`,
+        });
+    });
+  }
+  if (input.infoSystemId) {
+    const sys = await trx
+      .selectFrom('info_system')
+      .select('owner_org_id')
+      .where('id', '=', input.infoSystemId)
+      .executeTakeFirst();
+    if (!sys || sys.owner_org_id !== orgId)
+      errors.push({
+        field: 'infoSystemId',
+        reason: "not one of the provider's information systems",
+        reasonZh: '不是本部门登记的信息系统',
+      });
+  }
+  if (cls.errors.length) throw new AppError('CATALOG_RULE_VIOLATED', [...cls.errors, ...errors]);
+  if (errors.length) throw new AppError('VALIDATION_FAILED', errors);
+  const c = cls.resolved!;
+  return {
+    ...input,
+    classId: c.classId,
+    classification: c.classification,
+    topic: c.topic,
+    relatedCodes: related,
+  };
 }
 
 /**
@@ -201,13 +416,25 @@ async function checkInput(ctx: AppContext, trx: Tx, orgId: number, input: Resour
  */
 export async function createResourceWithTable(
   trx: Tx,
+  profile: Pick<Profile, 'catalog'>,
   raw: ResourceInput,
-  meta: { code: string; providerOrgId: number; createdBy: number | null; status?: 'draft' | 'submitted' },
-): Promise<number> {
-  const { input, errors } = normaliseResourceInput(raw);
+  meta: { providerOrgId: number; createdBy: number | null; status?: 'draft' | 'submitted' },
+): Promise<{ id: number; code: string }> {
+  const { input: normalised, errors } = normaliseResourceInput(raw);
   if (errors.length) throw new AppError('VALIDATION_FAILED', errors);
+  await ensureClassTree(trx, profile);
+  const cls = await resolveClass(trx, profile, meta.providerOrgId, raw);
+  if (cls.errors.length) throw new AppError('CATALOG_RULE_VIOLATED', cls.errors);
+  const input = {
+    ...normalised,
+    classId: cls.resolved!.classId,
+    classification: cls.resolved!.classification,
+    topic: cls.resolved!.topic,
+  };
+  // GB/T 21063.5: every entry (console, API, demo) gets its code here
+  const code = await nextResourceCode(trx, meta.providerOrgId);
   const status = meta.status ?? 'draft';
-  const id = await store.insertResource(trx, input, { ...meta, status });
+  const id = await store.insertResource(trx, input, { ...meta, code, status });
   await sql.raw(dataTableDdl(id, input.fields)).execute(trx);
   await trx
     .updateTable('resource')
@@ -229,7 +456,7 @@ export async function createResourceWithTable(
     .execute();
   // searchable from the moment the registration commits
   await refreshSearchDocument(trx, id);
-  return id;
+  return { id, code };
 }
 
 function audit(
@@ -286,16 +513,9 @@ export async function registerResource(
   if (!canRegisterResource(actor))
     throw new AppError('FORBIDDEN', [{ reason: 'only a data officer registers resources (DG Art 9)' }]);
   const id = await inTx(ctx.db, async (trx) => {
-    await checkInput(ctx, trx, actor.orgId, input);
-    const org = await trx
-      .selectFrom('org')
-      .select('code')
-      .where('id', '=', actor.orgId)
-      .executeTakeFirstOrThrow();
-    const code = await store.nextResourceCode(trx, actor.orgId, org.code);
+    const checked = await checkInput(ctx, trx, actor, actor.orgId, input);
     const status = opts.submit ? 'submitted' : 'draft';
-    const id = await createResourceWithTable(trx, input, {
-      code,
+    const { id, code } = await createResourceWithTable(trx, ctx.profile, checked, {
       providerOrgId: actor.orgId,
       createdBy: actor.id,
       status,
@@ -343,6 +563,9 @@ async function applyFields(trx: Tx, row: Row, next: FieldDef[]) {
         sensitive: f.sensitive,
         masking: f.masking,
         validator: f.validator ?? null,
+        data_type: f.dataType ?? null,
+        security_level: f.securityLevel ?? 'general',
+        sensitive_personal: f.sensitivePersonal ?? false,
       })
       .where('resource_id', '=', row.id)
       .where('ordinal', '=', i + 1)
@@ -382,8 +605,8 @@ export async function saveResource(
       );
     if (row.status === 'retired')
       throw new AppError('REVIEW_STATE_INVALID', [{ reason: 'the entry is retired' }]);
-    await checkInput(ctx, trx, row.provider_org_id, input);
-    const { input: norm, errors } = normaliseResourceInput(input);
+    const checked = await checkInput(ctx, trx, actor, row.provider_org_id, input, row.code);
+    const { input: norm, errors } = normaliseResourceInput(checked);
     if (errors.length) throw new AppError('VALIDATION_FAILED', errors);
     const snap = snapshotOf(norm);
     const open = await store.openVersion(trx, id);
@@ -718,12 +941,39 @@ export async function resourceHistory(ctx: AppContext, actor: Actor, id: number)
         decidedBy: person(v.decided_by, v.decided_by_name),
         decision: v.decision,
         comment: v.comment,
-        diff: diffSnapshots(prevPublished ?? prevAny, snap),
+        diff: await named(ctx, diffSnapshots(prevPublished ?? prevAny, snap)),
       });
     if (v.decision === 'published') prevPublished = snap;
     prevAny = snap;
   }
   return { items: out.reverse() };
+}
+
+/** Diff rows that hold ids (class node, info system) carry the names the console shows instead. */
+async function named(ctx: AppContext, rows: ReturnType<typeof diffSnapshots>) {
+  const ids = (attr: string) =>
+    rows
+      .filter((r) => r.attribute === attr)
+      .flatMap((r) => [r.before, r.after])
+      .filter((v): v is number => typeof v === 'number');
+  const classIds = ids('classId');
+  const systemIds = ids('infoSystemId');
+  const classes = classIds.length
+    ? await ctx.db.selectFrom('catalog_class').select(['id', 'name']).where('id', 'in', classIds).execute()
+    : [];
+  const systems = systemIds.length
+    ? await ctx.db.selectFrom('info_system').select(['id', 'name']).where('id', 'in', systemIds).execute()
+    : [];
+  const nameOf = (attr: string | undefined, v: unknown) => {
+    if (typeof v !== 'number') return v;
+    const list = attr === 'classId' ? classes : attr === 'infoSystemId' ? systems : null;
+    return list ? { id: v, name: list.find((x) => x.id === v)?.name ?? '' } : v;
+  };
+  return rows.map((r) => ({
+    ...r,
+    before: nameOf(r.attribute, r.before),
+    after: nameOf(r.attribute, r.after),
+  }));
 }
 
 /** Submitted versions the actor may decide, oldest submission first (DG Art 11). */

@@ -1,6 +1,6 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { Db, Tx } from '../db/index.js';
-import { columnName, type FieldDef, type NormalisedResourceInput } from './model.js';
+import { columnName, type FieldDef, type NormalisedResourceInput, resourceSecurityLevel } from './model.js';
 
 const RESOURCE_COLUMNS = [
   'r.id',
@@ -33,6 +33,11 @@ const RESOURCE_COLUMNS = [
   'r.last_ingest_at',
   'r.created_at',
   'r.updated_at',
+  'r.class_id',
+  'r.class_code',
+  'r.related_codes',
+  'r.info_system_id',
+  'r.security_reason',
 ] as const;
 
 function baseQuery(db: Db | Tx) {
@@ -50,6 +55,8 @@ export function resourceView(r: NonNullable<ResourceRow>) {
     provider: { id: r.provider_org_id, name: r.provider_name },
     sectionId: r.section_id,
     classification: r.classification,
+    classId: r.class_id,
+    classCode: r.class_code,
     topic: r.topic,
     catalogLevel: r.catalog_level,
     format: r.format,
@@ -61,6 +68,14 @@ export function resourceView(r: NonNullable<ResourceRow>) {
     openType: r.open_type,
     updateCycle: r.update_cycle,
     securityLevel: r.security_level,
+    /** GB/T 43697: the fields at the resource's level */
+    securityReason: (r.security_reason ?? null) as {
+      level: string;
+      fields: { code: string; name: string }[];
+      article: string;
+    } | null,
+    relatedCodes: r.related_codes ?? [],
+    infoSystemId: r.info_system_id,
     keywords: r.keywords,
     status: r.status,
     version: r.version,
@@ -97,30 +112,21 @@ export async function getFields(db: Db | Tx, resourceId: number) {
     sensitive: f.sensitive,
     masking: f.masking as FieldDef['masking'],
     validator: f.validator as FieldDef['validator'],
+    dataType: (f.data_type ?? undefined) as FieldDef['dataType'],
+    securityLevel: f.security_level as NonNullable<FieldDef['securityLevel']>,
+    sensitivePersonal: f.sensitive_personal,
     columnName: f.column_name,
   }));
 }
 
 export type StoredField = Awaited<ReturnType<typeof getFields>>[number];
 
-export async function nextResourceCode(trx: Tx, providerOrgId: number, orgCode: string): Promise<string> {
-  const { n } = await trx
-    .selectFrom('resource')
-    .select(sql<number>`count(*)::int`.as('n'))
-    .where('provider_org_id', '=', providerOrgId)
-    .executeTakeFirstOrThrow();
-  for (let i = n + 1; ; i++) {
-    const code = `${orgCode}-${String(i).padStart(3, '0')}`;
-    const taken = await trx.selectFrom('resource').select('id').where('code', '=', code).executeTakeFirst();
-    if (!taken) return code;
-  }
-}
-
 export async function insertResource(
   trx: Tx,
   input: NormalisedResourceInput,
   meta: { code: string; providerOrgId: number; createdBy: number | null; status?: 'draft' | 'submitted' },
 ): Promise<number> {
+  const grade = resourceSecurityLevel(input.fields);
   const { id } = await trx
     .insertInto('resource')
     .values({
@@ -132,7 +138,12 @@ export async function insertResource(
       classification: input.classification,
       topic: input.topic ?? '',
       catalog_level: input.catalogLevel,
-      format: 'table',
+      format: input.format ?? 'database',
+      class_id: input.classId ?? null,
+      class_code: classCodeOf(input.classId),
+      related_codes: input.relatedCodes ?? [],
+      info_system_id: input.infoSystemId ?? null,
+      security_reason: JSON.stringify(grade.reason),
       share_type: input.shareType,
       share_conditions: input.shareConditions ?? null,
       legal_basis: input.legalBasis ?? null,
@@ -141,7 +152,7 @@ export async function insertResource(
       share_method: input.shareMethod,
       open_type: input.openType,
       update_cycle: input.updateCycle,
-      security_level: input.securityLevel,
+      security_level: grade.level,
       keywords: input.keywords ?? [],
       created_by: meta.createdBy,
     })
@@ -169,17 +180,28 @@ export async function insertFields(trx: Tx, resourceId: number, fields: FieldDef
         sensitive: f.sensitive,
         masking: f.masking,
         validator: f.validator ?? null,
+        data_type: f.dataType ?? null,
+        security_level: f.securityLevel ?? 'general',
+        sensitive_personal: f.sensitivePersonal ?? false,
         column_name: columnName(offset + i + 1),
       })),
     )
     .execute();
 }
 
-/** Rewrites the live metadata row from a version's snapshot (not the fields: see service.applyFields). */
+/** Rewrites the live metadata row from a version's snapshot (not the fields: see service.applyFields); the security
+ * level and its reason are recomputed from the snapshot's fields (GB/T 43697 动态更新). */
 export async function updateResourceMeta(trx: Tx, id: number, s: NormalisedResourceInput) {
+  const grade = resourceSecurityLevel(s.fields);
   await trx
     .updateTable('resource')
     .set({
+      format: s.format ?? 'database',
+      class_id: s.classId ?? null,
+      class_code: classCodeOf(s.classId),
+      related_codes: s.relatedCodes ?? [],
+      info_system_id: s.infoSystemId ?? null,
+      security_reason: JSON.stringify(grade.reason),
       name: s.name,
       summary: s.summary,
       section_id: s.sectionId ?? null,
@@ -193,7 +215,7 @@ export async function updateResourceMeta(trx: Tx, id: number, s: NormalisedResou
       share_method: s.shareMethod,
       open_type: s.openType,
       update_cycle: s.updateCycle,
-      security_level: s.securityLevel,
+      security_level: grade.level,
       keywords: s.keywords ?? [],
       updated_at: new Date(),
     })
@@ -246,4 +268,8 @@ export function fieldNamesOf(resourceIdColumn: string, fieldsColumn: string): Ra
   return sql<string[] | null>`(SELECT array_agg(coalesce(f.name, c.code) ORDER BY c.n)
     FROM unnest(${sql.ref(fieldsColumn)}) WITH ORDINALITY AS c(code, n)
     LEFT JOIN resource_field f ON f.resource_id = ${sql.ref(resourceIdColumn)} AND f.code = c.code)`;
+}
+
+function classCodeOf(classId: number | null | undefined) {
+  return classId ? sql<string>`(SELECT full_code FROM catalog_class WHERE id = ${classId})` : null;
 }

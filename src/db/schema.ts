@@ -9,6 +9,8 @@ export interface JurisdictionTable {
   name: string;
   level: 'province' | 'city' | 'county' | 'town';
   parent_code: string | null;
+  /** GB/T 21063.5 position 3: '0' province, a letter (no I/O) for a lower level, assigned on first use */
+  code_char: string | null;
 }
 
 export interface OrgTable {
@@ -119,6 +121,38 @@ export interface ResourceTable {
   updated_at: Generated<Date>;
   /** tsvector of jieba tokens (src/catalog/search.ts); read only through SQL */
   search_doc: string | null;
+  class_id: number | null;
+  /** the class node's full 分类码, for subtree filters */
+  class_code: string | null;
+  related_codes: Generated<string[]>;
+  info_system_id: number | null;
+  /** GB/T 43697: which fields set the resource's security level */
+  security_reason: ColumnType<unknown, string | null, string | null> | null;
+}
+
+export interface CatalogClassTable {
+  id: Generated<number>;
+  parent_id: number | null;
+  depth: number;
+  kind: 'base' | 'theme' | 'department';
+  full_code: string;
+  name: string;
+  lib_key: string | null;
+  org_id: number | null;
+  lead_org_id: number | null;
+  article: string | null;
+  created_at: Generated<Date>;
+}
+
+export interface CatalogClassContributorTable {
+  class_id: number;
+  org_id: number;
+}
+
+export interface CatalogCodeFrontTable {
+  org_id: number;
+  front_code: string;
+  last_seq: Generated<number>;
 }
 
 export interface ResourceVersionTable {
@@ -152,6 +186,9 @@ export interface ResourceFieldTable {
   masking: string;
   validator: string | null;
   column_name: string;
+  data_type: string | null;
+  security_level: Generated<'general' | 'important' | 'core'>;
+  sensitive_personal: Generated<boolean>;
 }
 
 export interface IngestBatchTable {
@@ -323,6 +360,9 @@ export interface DB extends InventoryTables {
   app: AppTable;
   resource: ResourceTable;
   resource_field: ResourceFieldTable;
+  catalog_class: CatalogClassTable;
+  catalog_class_contributor: CatalogClassContributorTable;
+  catalog_code_front: CatalogCodeFrontTable;
   resource_version: ResourceVersionTable;
   ingest_batch: IngestBatchTable;
   share_request: ShareRequestTable;

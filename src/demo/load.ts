@@ -14,6 +14,7 @@ import { ingestRecords } from '../ingest/service.js';
 import { createApp, hashPassword } from '../orgs/service.js';
 import { createRequest, decideRequest } from '../sharing/service.js';
 import { generateDemoCity } from './city.js';
+import { demoThemes } from './classes.js';
 import { loadDemoInventory } from './inventory.js';
 import { DEMO_PASSWORD } from './orgs.js';
 
@@ -166,8 +167,18 @@ export async function loadDemoCity(
     // registers it so under such a profile, and keeps its legal basis under the others (DG Art 21).
     const baseMustBeOpen = ctx.profile.catalog.baseLibrary.restricted === 'never';
 
+    // the classification tree, with the themes the demo's theme entries go under (and their lead/contributors)
+    const themeOf = await demoThemes(tctx.db as Tx, ctx.profile, [
+      ...city.resources
+        .filter((r) => r.classification === 'theme')
+        .map((r) => ({ topic: r.topic, providerOrgId: orgIds.get(r.providerOrgCode)! })),
+      { topic: '就业', providerOrgId: orgIds.get('LJ-RSJ')! },
+      { topic: '卫生健康', providerOrgId: orgIds.get('LJ-WJJ')! },
+    ]);
+
     let rows = 0;
     const resourceIds = new Map<string, number>();
+    const codes = new Map<string, string>();
     for (const r of city.resources) {
       const providerOrgId = orgIds.get(r.providerOrgCode)!;
       const officer = officerOf(providerOrgId);
@@ -175,13 +186,17 @@ export async function loadDemoCity(
       const sectionId = r.sectionCode
         ? (sectionIds.get(`${r.providerOrgCode}/${r.sectionCode}`) ?? null)
         : null;
-      const id = await createResourceWithTable(
+      const { id, code } = await createResourceWithTable(
         trx,
+        ctx.profile,
         {
           name: r.name,
           summary: r.summary,
           classification: r.classification,
+          classId: r.classification === 'theme' ? themeOf.get(r.topic) : null,
           topic: r.topic,
+          format: r.format,
+          relatedCodes: r.related.map((n) => codes.get(n)!),
           catalogLevel: r.catalogLevel,
           shareType: unrestrict ? 'unconditional' : r.shareType,
           shareConditions: unrestrict ? null : r.shareConditions,
@@ -190,7 +205,6 @@ export async function loadDemoCity(
           shareMethod: r.shareMethod,
           openType: r.openType,
           updateCycle: r.updateCycle,
-          securityLevel: r.securityLevel,
           keywords: r.keywords,
           sectionId,
           fields: r.fields.map((f) => ({
@@ -199,21 +213,22 @@ export async function loadDemoCity(
             length: f.type === 'string' ? (f.length ?? null) : null,
           })),
         },
-        { code: r.code, providerOrgId, createdBy: officer.id, status: 'submitted' },
+        { providerOrgId, createdBy: officer.id, status: 'submitted' },
       );
       await decideResource(tctx, reviewerFor(r.catalogLevel, providerOrgId, sectionId, officer.id), id, {
         decision: 'publish',
         comment: '经审核，目录信息完整，同意发布',
       });
-      resourceIds.set(r.code, id);
+      resourceIds.set(r.name, id);
+      codes.set(r.name, code);
       const header = r.rows.columns;
       const records: string[][] = new Array(r.rows.values.length + 1);
       records[0] = header;
       for (let i = 0; i < r.rows.values.length; i++) records[i + 1] = r.rows.values[i].map(toText);
       const data_table = `ds.r_${id}`;
-      const res = await ingestRecords(tctx, officer, { id, code: r.code, data_table }, records, [], {
+      const res = await ingestRecords(tctx, officer, { id, code, data_table }, records, [], {
         source: 'demo',
-        filename: `${r.code}.csv`,
+        filename: `${r.name}.csv`,
       });
       rows += res.inserted;
     }
@@ -232,7 +247,7 @@ export async function loadDemoCity(
     const reviewerUser = users.find((u) => u.roles.includes('authority_reviewer'));
     const gaj = city.resources.find((r) => r.providerOrgCode === 'LJ-GAJ');
     if (gaj && reviewerUser) {
-      const gajId = resourceIds.get(gaj.code)!;
+      const gajId = resourceIds.get(gaj.name)!;
       const officer = officerOf(orgIds.get('LJ-GAJ')!);
       const live = await getResource(tctx, officer, gajId);
       const { fields, ...meta } = live;
@@ -244,7 +259,11 @@ export async function loadDemoCity(
           name: meta.name,
           summary: meta.summary,
           classification: meta.classification,
+          classId: meta.classId,
           topic: meta.topic,
+          format: meta.format as ResourceInput['format'],
+          relatedCodes: meta.relatedCodes,
+          infoSystemId: meta.infoSystemId,
           catalogLevel: meta.catalogLevel,
           sectionId: meta.sectionId,
           shareType: meta.shareType,
@@ -280,6 +299,7 @@ export async function loadDemoCity(
         summary:
           '本市劳动者就业、失业登记信息，包括公民身份号码、姓名、就业单位、登记类型和登记日期，用于就业补贴发放和失业保险待遇核验。',
         classification: 'theme',
+        classId: themeOf.get('就业'),
         topic: '就业',
         catalogLevel: 'city',
         shareType: 'conditional',
@@ -290,15 +310,17 @@ export async function loadDemoCity(
         openType: 'closed',
         updateCycle: 'daily',
         securityLevel: 'important',
+        relatedCodes: [...codes.entries()].filter(([n]) => n === '人口基础信息').map(([, c]) => c),
         keywords: ['就业', '失业登记'],
         fields: [
           {
             code: 'idNumber',
             name: '公民身份号码',
-            type: 'string',
+            dataType: 'C',
             length: 18,
             isKey: true,
             validator: 'idNumber',
+            securityLevel: 'important',
           },
           { code: 'name', name: '姓名', type: 'string', length: 50, personal: true },
           { code: 'employer', name: '就业单位', type: 'string', length: 200 },
@@ -310,6 +332,7 @@ export async function loadDemoCity(
         name: '预防接种信息',
         summary: '儿童预防接种记录。',
         classification: 'theme',
+        classId: themeOf.get('卫生健康'),
         topic: '卫生健康',
         catalogLevel: 'city',
         shareType: 'conditional',
@@ -325,10 +348,11 @@ export async function loadDemoCity(
           {
             code: 'childIdNumber',
             name: '儿童公民身份号码',
-            type: 'string',
+            dataType: 'C',
             length: 18,
             isKey: true,
             validator: 'idNumber',
+            securityLevel: 'important',
           },
           { code: 'vaccine', name: '疫苗名称', type: 'string', length: 100 },
           { code: 'doseDate', name: '接种日期', type: 'date' },
@@ -352,7 +376,7 @@ export async function loadDemoCity(
       city.resources.find(conditionalWithIds);
     const consumerApps = city.apps.filter((a) => a.orgCode !== population?.providerOrgCode);
     if (population && consumerApps.length >= 2) {
-      const resourceId = resourceIds.get(population.code)!;
+      const resourceId = resourceIds.get(population.name)!;
       const validUntil = `${tctx.clock.now().getUTCFullYear() + 1}-12-31`;
       const [first, second] = consumerApps;
       const req1 = await createRequest(tctx, officerOf(orgIds.get(first.orgCode)!), {
@@ -391,7 +415,7 @@ export async function loadDemoCity(
       reviewer: reviewerUser ? actorFor(reviewerUser, 'authority') : null,
       authority: actorFor(reviewerUser ?? adminUser, 'authority'),
       orgId: (orgCode) => orgIds.get(orgCode)!,
-      resourceId: (name) => resourceIds.get(city.resources.find((r) => r.name === name)!.code)!,
+      resourceId: (name) => resourceIds.get(name)!,
     });
 
     const summary: DemoSummary = {

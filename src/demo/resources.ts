@@ -1,6 +1,6 @@
 import { addYears, dayToIso, isoToDay, localDateTime, padNumber, yearOfDay } from './dates.js';
 import { INDUSTRIES, type IndustryCategory } from './names.js';
-import { CITY_CODE, CITY_NAME, COUNTIES, sectionCode } from './orgs.js';
+import { CITY_NAME, COUNTIES, sectionCode } from './orgs.js';
 import type { EntityPool, PersonPool } from './people.js';
 import { homeAddress } from './people.js';
 import { createRng, type Rng, sample } from './random.js';
@@ -14,7 +14,7 @@ export interface ResourceContext {
   orgs: readonly DemoOrg[];
 }
 
-type Meta = Omit<DemoResource, 'code' | 'sectionCode' | 'fields' | 'rows' | 'format'> & {
+type Meta = Omit<DemoResource, 'sectionCode' | 'fields' | 'rows' | 'format' | 'related'> & {
   section: string | null;
 };
 
@@ -56,6 +56,7 @@ function idNumber(code: string, name: string, extra: Partial<DemoField> = {}): D
   return text(code, name, 18, {
     personal: true,
     sensitive: true,
+    sensitivePersonal: true,
     masking: 'idNumber',
     validator: 'idNumber',
     ...extra,
@@ -164,7 +165,8 @@ const POPULATION: ResourceSpec = {
     keywords: ['人口', '户籍', '身份证', '人口基础库'],
   },
   fields: [
-    idNumber('idNumber', '公民身份号码', KEY),
+    // the whole city's household register, keyed by ID number: graded core (GB/T 43697 就高从严)
+    idNumber('idNumber', '公民身份号码', { ...KEY, securityLevel: 'core' }),
     personName('name', '姓名', REQUIRED),
     text('gender', '性别', 2, { ...REQUIRED, personal: true }),
     typed('birthDate', '出生日期', 'date', { ...REQUIRED, personal: true }),
@@ -1028,21 +1030,38 @@ const SPECS: readonly ResourceSpec[] = [
   WATER_ACCOUNTS,
 ];
 
-/** Resource code: city code, provider abbreviation and a per-provider sequence, e.g. 446000-GAJ-001. */
+/** A resource's fields graded (GB/T 43697): the key and personal/sensitive fields carry its intended level. */
+function grade(meta: Meta, f: DemoField): DemoField {
+  if (f.securityLevel) return { ...f };
+  const carries = f.isKey || f.personal || f.sensitive;
+  return {
+    ...f,
+    securityLevel: carries && meta.securityLevel !== 'general' ? meta.securityLevel : 'general',
+  };
+}
+
+/** Related entries (1272 关联资源代码): the base libraries the others are checked against. */
+const RELATED: Record<string, string[]> = {
+  社会保险参保信息: ['人口基础信息'],
+  最低生活保障对象信息: ['人口基础信息', '不动产登记信息'],
+  不动产登记信息: ['人口基础信息'],
+  纳税信用等级评价结果: ['法人单位基础信息'],
+  市场监管行政处罚信息: ['法人单位基础信息'],
+  建筑业企业资质信息: ['法人单位基础信息'],
+};
+
+/** Resources in SPECS order; codes are issued by the catalog when the loader registers them. */
 export function buildResources(ctx: ResourceContext): DemoResource[] {
-  const perProvider = new Map<string, number>();
   return SPECS.map((spec) => {
     const { section, ...meta } = spec.meta;
-    const n = (perProvider.get(meta.providerOrgCode) ?? 0) + 1;
-    perProvider.set(meta.providerOrgCode, n);
     // Each resource draws from its own stream so adding one never changes another's rows.
     const rng = createRng(ctx.seed, `resource:${spec.meta.name}`);
     return {
       ...meta,
-      code: `${CITY_CODE}-${meta.providerOrgCode.replace(/^LJ-/, '')}-${padNumber(n, 3)}`,
       sectionCode: section === null ? null : sectionCode(ctx.orgs, meta.providerOrgCode, section),
-      format: 'table',
-      fields: spec.fields.map((f) => ({ ...f })),
+      format: 'database',
+      related: RELATED[meta.name] ?? [],
+      fields: spec.fields.map((f) => grade(spec.meta, f)),
       rows: { columns: spec.fields.map((f) => f.code), values: spec.rows(ctx, rng) },
     };
   });

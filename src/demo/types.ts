@@ -63,10 +63,16 @@ export interface DemoField {
   sensitive: boolean;
   masking: Masking;
   validator?: 'idNumber' | 'creditCode' | 'mobilePhone';
+  /** GB/T 35273 敏感个人信息 (implies personal) */
+  sensitivePersonal?: boolean;
+  /** GB/T 43697 level of the field; the resource's level is the highest */
+  securityLevel?: 'general' | 'important' | 'core';
+  /** 1272 data type letter; derived from `type` when absent */
+  dataType?: 'C' | 'N' | 'Y' | 'D' | 'T' | 'L' | 'M' | 'G' | 'B' | 'I' | 'F';
 }
 
+/** The catalog code is issued at load time by the one GB/T 21063.5 generator (catalog/classes nextResourceCode). */
 export interface DemoResource {
-  code: string;
   name: string;
   summary: string;
   providerOrgCode: string;
@@ -74,7 +80,9 @@ export interface DemoResource {
   classification: 'base' | 'theme' | 'department';
   topic: string;
   catalogLevel: 'city' | 'department' | 'section';
-  format: 'table';
+  format: 'database' | 'spreadsheet' | 'serviceApi';
+  /** names of other demo resources this one relates to (1272 关联资源代码) */
+  related: string[];
   shareType: 'unconditional' | 'conditional' | 'none';
   shareConditions: string | null;
   legalBasis: string | null;
@@ -82,6 +90,7 @@ export interface DemoResource {
   shareMethod: 'api' | 'table' | 'file';
   openType: 'open' | 'onApplication' | 'closed';
   updateCycle: 'realtime' | 'daily' | 'weekly' | 'monthly' | 'quarterly' | 'yearly' | 'irregular';
+  /** the intended grade: the fields carrying it get this level (GB/T 43697 grades by field) */
   securityLevel: 'general' | 'important' | 'core';
   keywords: string[];
   fields: DemoField[];

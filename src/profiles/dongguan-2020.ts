@@ -64,6 +64,12 @@ export const dongguan2020: Profile = {
     basisKindArticle: 'DG Art 24',
     // DG Art 21: base data items are unconditional "除有法律、法规或规章规定外"
     baseLibrary: { restricted: 'withLegalBasis', article: 'DG Art 21' },
+    // DG Art 12 names no theme domain: the authority adds themes, each with its lead department
+    classTree: {
+      baseArticle: 'DG Art 12, DG Art 21',
+      themes: [],
+      themesArticle: 'DG Art 12',
+    },
     unlistedIsUnconditional: 'DG Art 19',
   },
   quality: {

@@ -57,6 +57,12 @@ export const guangdong2018: Profile = {
     basisKindArticle: 'GD Art 16',
     // GD Art 17: base data items are shared unconditionally, with no exception
     baseLibrary: { restricted: 'never', article: 'GD Art 17' },
+    // GD Art 17: "若干主题数据库", none named: the authority adds them
+    classTree: {
+      baseArticle: 'GD Art 17',
+      themes: [],
+      themesArticle: 'GD Art 17',
+    },
     unlistedIsUnconditional: 'GD Art 18',
   },
   // GD Art 21: the provider must answer a doubt, but no deadline is set.

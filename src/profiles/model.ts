@@ -120,6 +120,13 @@ export type ShareTypeValue = 'unconditional' | 'conditional' | 'none';
 export const LEGAL_BASIS_KINDS = ['law', 'adminRegulation', 'localRegulation', 'rule', 'other'] as const;
 export type LegalBasisKind = (typeof LEGAL_BASIS_KINDS)[number];
 
+export interface ThemeDomain {
+  /** stable key (the tree node's lib_key) */
+  key: string;
+  nameZh: string;
+  nameEn: string;
+}
+
 export interface CatalogRules {
   updateAfterChange?: Deadline;
   updateArticle?: string;
@@ -139,6 +146,13 @@ export interface CatalogRules {
    * 'withLegalBasis' = conditional/none only with a legal basis approved in review (DG Art 21).
    */
   baseLibrary: { restricted: 'never' | 'withLegalBasis'; article: string };
+  /**
+   * The catalog's classification tree (1272 guideline 类/项): the five base libraries are always there; `themes` are
+   * the theme domains the regulation names (XT Art 13, SY Art 26), each compiled by a lead department with
+   * contributing departments (DG Art 12). A regulation that names none leaves them to the authority, which adds them
+   * under `themesArticle`.
+   */
+  classTree: { baseArticle: string; themes: ThemeDomain[]; themesArticle: string };
   /** A conditional / not-shared entry without an approved negative-list entry is treated as unconditional. */
   unlistedIsUnconditional?: string;
   /**

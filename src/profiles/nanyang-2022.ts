@@ -68,6 +68,12 @@ export const nanyang2022: Profile = {
     basisKindArticle: 'NY task 7',
     // NY says nothing on base libraries; the general rule (a basis for any restriction) applies
     baseLibrary: { restricted: 'withLegalBasis', article: 'NY task 7' },
+    // the plan names no theme domain: the authority adds them
+    classTree: {
+      baseArticle: 'NY task 7',
+      themes: [],
+      themesArticle: 'NY task 7',
+    },
   },
   quality: {
     objectionDeadline: wd(5),

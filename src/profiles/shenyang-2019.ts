@@ -62,6 +62,24 @@ export const shenyang2019: Profile = {
     basisKindArticle: 'SY Art 23',
     // SY Art 26: base information items are shared unconditionally
     baseLibrary: { restricted: 'never', article: 'SY Art 26' },
+    // SY Art 26 para 2 names the theme domains
+    classTree: {
+      baseArticle: 'SY Art 26',
+      themes: [
+        { key: 'healthCare', nameZh: '健康保障', nameEn: 'Health care' },
+        { key: 'socialSecurity', nameZh: '社会保障', nameEn: 'Social security' },
+        { key: 'foodDrug', nameZh: '食品药品安全', nameEn: 'Food and drug safety' },
+        { key: 'emergency', nameZh: '应急管理', nameEn: 'Emergency management' },
+        { key: 'prices', nameZh: '价格监管', nameEn: 'Price supervision' },
+        { key: 'credit', nameZh: '信用体系', nameEn: 'Credit system' },
+        { key: 'urbanRural', nameZh: '城乡建设', nameEn: 'Urban and rural construction' },
+        { key: 'community', nameZh: '社区治理', nameEn: 'Community governance' },
+        { key: 'ecology', nameZh: '生态环保', nameEn: 'Ecology and environmental protection' },
+        { key: 'stability', nameZh: '社会维稳', nameEn: 'Social stability' },
+        { key: 'business', nameZh: '营商环境', nameEn: 'Business environment' },
+      ],
+      themesArticle: 'SY Art 26',
+    },
     unlistedIsUnconditional: 'SY Art 23',
   },
   quality: {},

@@ -95,6 +95,22 @@ export const xingtai2024: Profile = {
     basisKindArticle: 'XT Art 24',
     // XT Art 13 sets no rule of its own for base-library items; the general XT Art 23 rule applies
     baseLibrary: { restricted: 'withLegalBasis', article: 'XT Art 23' },
+    // XT Art 13 para 3 names the theme domains
+    classTree: {
+      baseArticle: 'XT Art 13',
+      themes: [
+        { key: 'economy', nameZh: '经济运行', nameEn: 'Economic operation' },
+        { key: 'housing', nameZh: '住房城乡建设', nameEn: 'Housing and urban-rural development' },
+        { key: 'hrss', nameZh: '人力资源社会保障', nameEn: 'Human resources and social security' },
+        { key: 'ecology', nameZh: '生态环境', nameEn: 'Ecology and environment' },
+        { key: 'health', nameZh: '卫生健康', nameEn: 'Health' },
+        { key: 'market', nameZh: '市场监管', nameEn: 'Market regulation' },
+        { key: 'civil', nameZh: '民政', nameEn: 'Civil affairs' },
+        { key: 'veterans', nameZh: '退役优抚', nameEn: 'Veterans' },
+        { key: 'emergency', nameZh: '应急指挥', nameEn: 'Emergency command' },
+      ],
+      themesArticle: 'XT Art 13',
+    },
     unlistedIsUnconditional: 'XT Art 23',
   },
   quality: {

@@ -289,7 +289,6 @@ const steps = [
       await tid(page, 'reg-share-type-conditional').click();
       await tid(page, 'reg-share-method-api').click();
       await tid(page, 'reg-update-cycle-daily').click();
-      await tid(page, 'reg-security-level-important').click();
       await tid(page, 'reg-share-conditions').fill(
         '仅限政务部门履行法定职责使用，需说明具体业务场景，按最小必要原则申请信息项',
       );
@@ -307,6 +306,8 @@ const steps = [
           personal: true,
           masking: '身份证号',
           validator: '身份证号',
+          // GB/T 43697: graded per field; the resource takes the highest
+          level: '重要数据',
         },
         { code: 'name', name: '姓名', required: true, personal: true, masking: '姓名' },
         { code: 'phone', name: '联系电话', personal: true, masking: '电话号码', validator: '手机号码' },
@@ -324,7 +325,13 @@ const steps = [
         if (f.personal) await tid(page, `field-personal-${i}`).locator('input').check();
         if (f.masking) await choose(page, `field-masking-${i}`, f.masking);
         if (f.validator) await choose(page, `field-validator-${i}`, f.validator);
+        if (f.level) await choose(page, `field-securityLevel-${i}`, f.level);
       }
+      const graded = await tid(page, 'reg-security-level').innerText();
+      assert(
+        graded.includes('重要数据') && graded.includes('身份证号'),
+        `the editor shows the derived level: ${graded}`,
+      );
       await shot(page, 'register-form');
       await tid(page, 'reg-submit').click();
       await tid(page, 'page-resource').waitFor({ timeout: T.nav });
@@ -336,6 +343,15 @@ const steps = [
       const fieldsText = await tid(page, 'fields-table').innerText();
       for (const f of fields) assert(fieldsText.includes(f.code), `fields table lists ${f.code}`);
       await tid(page, 'personal-notice').waitFor({ timeout: T.action });
+      // GB/T 21063.5 code, GB/T 43697 level with its reason, 1272 metadata by name
+      assert(
+        /^44[A-HJ-NP-Z]\d{3}\/\d{6}$/.test(state.resourceCode),
+        `a GB/T 21063.5 code: ${state.resourceCode}`,
+      );
+      const level = await tid(page, 'resource-security-level').innerText();
+      assert(level.includes('重要数据'), `the resource is graded important: ${level}`);
+      const reason = await tid(page, 'resource-security-reason').innerText();
+      assert(reason.includes('身份证号'), `the reason names the field: ${reason}`);
       // DG Art 11: a city-level entry waits for the authority's review
       const status = (await tid(page, 'resource-status').innerText()).trim();
       assert(status === '待审核', `a submitted entry shows 待审核, got ${status}`);
@@ -464,6 +480,95 @@ const steps = [
       assert(history.includes('同意发布'), `history shows the decision comment: ${history.slice(0, 300)}`);
       assert(history.includes('现行版本'), 'history labels the live version');
       await shot(page, 'resource-history');
+    },
+  },
+  {
+    name: 'rsj_officer browses the classification tree (基础库 › 人口), opens an entry and sees its metadata by name',
+    async run(page, base) {
+      await logout(page);
+      await login(page, base, 'rsj_officer');
+      await menu(page, 'catalog');
+      await tid(page, 'class-tree').waitFor({ timeout: T.nav });
+      const count = Number((await tid(page, 'class-count-101').innerText()).replace(/[^\d]/g, ''));
+      assert(count > 0, `the 人口 base library counts its entries: ${count}`);
+      await tid(page, 'class-node-101').click();
+      await page.waitForFunction(
+        (n) =>
+          Number(
+            document.querySelector('[data-testid="catalog-total"]')?.textContent?.replace(/[^\d]/g, ''),
+          ) === n,
+        count,
+        { timeout: T.nav },
+      );
+      await shot(page, 'catalog-tree');
+      await tid(page, 'catalog-table').getByText('人口基础信息').first().click();
+      await tid(page, 'page-resource').waitFor({ timeout: T.nav });
+      const path = await tid(page, 'resource-class-path').innerText();
+      assert(
+        path.includes('基础信息资源') && path.includes('人口'),
+        `the class path is shown by name: ${path}`,
+      );
+      const level = await tid(page, 'resource-security-level').innerText();
+      assert(level.includes('核心数据'), `the population base library is graded core: ${level}`);
+      const reason = await tid(page, 'resource-security-reason').innerText();
+      assert(reason.includes('公民身份号码'), `the reason names the field: ${reason}`);
+      const format = await tid(page, 'resource-format').innerText();
+      assert(format.includes('数据库'), `the 1272 format is shown by name: ${format}`);
+      const meta = await tid(page, 'resource-meta').innerText();
+      assert(
+        !/\b(base|theme|department|general|important|core)\b/.test(meta),
+        `no codes in the metadata: ${meta.slice(0, 200)}`,
+      );
+      await shot(page, 'resource-metadata');
+    },
+  },
+  {
+    name: "gaj_officer raises a field's security level; after review the resource level and its reason follow (GB/T 43697)",
+    async run(page, base) {
+      await logout(page);
+      await login(page, base, 'gaj_officer');
+      await page.goto(`${base}/catalog/${state.resourceId}`, { waitUntil: 'domcontentloaded' });
+      await tid(page, 'resource-edit').click();
+      await tid(page, 'page-register').waitFor({ timeout: T.nav });
+      await page.waitForFunction(
+        (n) => document.querySelector('input[data-testid="reg-name"]')?.value === n,
+        RESOURCE_NAME,
+        { timeout: T.nav },
+      );
+      await choose(page, 'field-securityLevel-1', '核心数据');
+      const graded = await tid(page, 'reg-security-level').innerText();
+      assert(
+        graded.includes('核心数据') && graded.includes('姓名'),
+        `the editor regrades at once: ${graded}`,
+      );
+      await tid(page, 'reg-submit').click();
+      await tid(page, 'page-resource').waitFor({ timeout: T.nav });
+      await logout(page);
+      await login(page, base, 'reviewer');
+      await menu(page, 'review');
+      await tid(page, `review-link-${state.resourceCode}`).click();
+      await tid(page, 'page-resource').waitFor({ timeout: T.nav });
+      await tid(page, 'review-publish').click();
+      await tid(page, 'review-text').fill('同意调整安全级别');
+      await confirmAndWait(page, 'review-confirm', '/publish');
+      await page.waitForFunction(
+        () =>
+          document
+            .querySelector('[data-testid="resource-security-level"]')
+            ?.textContent?.includes('核心数据'),
+        null,
+        { timeout: T.nav },
+      );
+      const reason = await tid(page, 'resource-security-reason').innerText();
+      assert(reason.includes('姓名'), `the reason names the raised field: ${reason}`);
+      await page.getByRole('tab', { name: '版本历史' }).click();
+      await tid(page, 'history').waitFor({ timeout: T.nav });
+      const history = await tid(page, 'history').innerText();
+      assert(
+        history.includes('安全级别') && history.includes('核心数据'),
+        `the diff shows the level change: ${history.slice(0, 400)}`,
+      );
+      await shot(page, 'security-level-regraded');
     },
   },
   {

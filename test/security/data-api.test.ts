@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { idNumberCheckChar } from '../../src/ingest/checksums.js';
 import { getRecord } from '../../src/service/service.js';
-import { createTestEnv, grantedApp, login, type TestEnv } from '../helpers.js';
+import { codeOf, createTestEnv, dataPath, grantedApp, login, type TestEnv } from '../helpers.js';
 
 /*
  * Adversarial tests of the governed data API (hardening issue, findings 1 and 3 and the data-API parts of the
  * medium findings). Bounded loops, loopback only; they run on PGlite and on PostgreSQL.
  */
-const POPULATION = '446000-GAJ-001';
+/** the demo's population base library (its GB/T 21063.5 code is issued at load) */
+let POPULATION = '';
 
 async function dataTable(env: TestEnv, code: string): Promise<string> {
   const r = await env.ctx.db
@@ -35,6 +36,7 @@ describe('hardening: the governed data API under attack', () => {
         },
       },
     });
+    POPULATION = await codeOf(env, '人口基础信息');
     const table = await dataTable(env, POPULATION);
     keys = (
       await env.ctx.database.query<{ k: string }>(`SELECT _key AS k FROM ${table} ORDER BY _seq LIMIT 50`, [])
@@ -52,7 +54,7 @@ describe('hardening: the governed data API under attack', () => {
     });
     const calls = Array.from({ length: 40 }, (_, i) =>
       env.app.inject({
-        url: `/api/v1/data/${POPULATION}/records/${i % 4 === 0 ? 'a%00b' : keys[i]}`,
+        url: `${dataPath(POPULATION)}/records/${i % 4 === 0 ? 'a%00b' : keys[i]}`,
         headers: { 'x-api-key': g.apiKey },
       }),
     );
@@ -98,7 +100,7 @@ describe('hardening: the governed data API under attack', () => {
     );
     expect(rows).toHaveLength(1);
     const res = await env.app.inject({
-      url: `/api/v1/data/${POPULATION}/records/${rows[0].k.toLowerCase()}`,
+      url: `${dataPath(POPULATION)}/records/${rows[0].k.toLowerCase()}`,
       headers: { 'x-api-key': g.apiKey },
     });
     expect(res.statusCode, res.body).toBe(200);
@@ -116,7 +118,7 @@ describe('hardening: the governed data API under attack', () => {
     // what the consumer sees: the masked ID and — no longer — the birth date's hidden digits
     const page = (
       await env.app.inject({
-        url: `/api/v1/data/${POPULATION}/records?limit=5`,
+        url: `${dataPath(POPULATION)}/records?limit=5`,
         headers: { 'x-api-key': g.apiKey },
       })
     ).json();
@@ -145,7 +147,7 @@ describe('hardening: the governed data API under attack', () => {
     let found = false;
     for (const [i, c] of candidates.entries()) {
       const r = await env.app.inject({
-        url: `/api/v1/data/${POPULATION}/records/${c}`,
+        url: `${dataPath(POPULATION)}/records/${c}`,
         headers: { 'x-api-key': g.apiKey },
       });
       if (r.statusCode === 200) found = true;
@@ -160,12 +162,12 @@ describe('hardening: the governed data API under attack', () => {
     expect(stoppedAt).toBeLessThanOrEqual(25);
     // the real number is refused too now, on the list route as well
     const after = await env.app.inject({
-      url: `/api/v1/data/${POPULATION}/records/${real}`,
+      url: `${dataPath(POPULATION)}/records/${real}`,
       headers: { 'x-api-key': g.apiKey },
     });
     expect(after.json().code).toBe('APP_SUSPENDED');
     const list = await env.app.inject({
-      url: `/api/v1/data/${POPULATION}/records`,
+      url: `${dataPath(POPULATION)}/records`,
       headers: { 'x-api-key': g.apiKey },
     });
     expect(list.json().code).toBe('APP_SUSPENDED');
@@ -210,7 +212,7 @@ describe('hardening: the governed data API under attack', () => {
     });
     expect(asAdmin.statusCode).toBe(200);
     const again = await env.app.inject({
-      url: `/api/v1/data/${POPULATION}/records/${real}`,
+      url: `${dataPath(POPULATION)}/records/${real}`,
       headers: { 'x-api-key': g.apiKey },
     });
     expect(again.statusCode).toBe(200);
@@ -226,7 +228,7 @@ describe('hardening: the governed data API under attack', () => {
       quota: { callsPerDay: 5, rowsPerCall: 3 },
     });
     const page = await env.app.inject({
-      url: `/api/v1/data/${POPULATION}/records?limit=10`,
+      url: `${dataPath(POPULATION)}/records?limit=10`,
       headers: { 'x-api-key': g.apiKey },
     });
     expect(page.statusCode).toBe(200);
@@ -236,7 +238,7 @@ describe('hardening: the governed data API under attack', () => {
     const codes: number[] = [];
     for (let i = 0; i < 6; i++) {
       const r = await env.app.inject({
-        url: `/api/v1/data/${POPULATION}/records/${keys[i]}`,
+        url: `${dataPath(POPULATION)}/records/${keys[i]}`,
         headers: { 'x-api-key': g.apiKey },
       });
       codes.push(r.statusCode);
@@ -257,7 +259,7 @@ describe('hardening: the governed data API under attack', () => {
     const codes: number[] = [];
     for (let i = 0; i < 12; i++) {
       const r = await env.app.inject({
-        url: `/api/v1/data/${POPULATION}/records/${keys[0]}`,
+        url: `${dataPath(POPULATION)}/records/${keys[0]}`,
         headers: { 'x-api-key': `gs_guess_${i}`, 'x-forwarded-for': `10.9.8.${i}` },
         remoteAddress: '192.0.2.77',
       });
@@ -266,7 +268,7 @@ describe('hardening: the governed data API under attack', () => {
     expect(codes.slice(0, 8).every((c) => c === 401)).toBe(true);
     expect(codes.slice(8).every((c) => c === 429)).toBe(true);
     const ok = await env.app.inject({
-      url: `/api/v1/data/${POPULATION}/records/${keys[0]}`,
+      url: `${dataPath(POPULATION)}/records/${keys[0]}`,
       headers: { 'x-api-key': g.apiKey },
       remoteAddress: '192.0.2.77',
     });
@@ -289,6 +291,7 @@ describe('hardening: per-app rate limit', () => {
         },
       },
     });
+    POPULATION = await codeOf(env, '人口基础信息');
   });
   afterAll(async () => env?.close());
 
@@ -303,7 +306,7 @@ describe('hardening: per-app rate limit', () => {
     const res = await Promise.all(
       Array.from({ length: 20 }, () =>
         env.app.inject({
-          url: `/api/v1/data/${POPULATION}/records?limit=1`,
+          url: `${dataPath(POPULATION)}/records?limit=1`,
           headers: { 'x-api-key': g.apiKey },
         }),
       ),

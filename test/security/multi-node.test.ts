@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { closeContext, openContext } from '../../src/boot.js';
 import { buildApp } from '../../src/http/app.js';
 import { memoryCounters, redisCounters } from '../../src/security/counters.js';
-import { createTestEnv, grantedApp, type TestEnv } from '../helpers.js';
+import { codeOf, createTestEnv, dataPath, grantedApp, type TestEnv } from '../helpers.js';
 
 describe('shared counters (rate limits, quotas, anomaly detection)', () => {
   it('the in-process store counts, expires and stays bounded however many keys an attacker makes up', async () => {
@@ -69,7 +69,7 @@ describe.runIf(process.env.DATABASE_URL && process.env.REDIS_URL)('two nodes sha
     const g = await grantedApp(env.app, {
       consumer: 'rsj_officer',
       provider: 'gaj_officer',
-      resourceCode: '446000-GAJ-001',
+      resourceCode: await codeOf(env, '人口基础信息'),
       fields: ['idNumber'],
       appName: '两节点配额',
       quota: { callsPerDay: 4 },
@@ -78,7 +78,7 @@ describe.runIf(process.env.DATABASE_URL && process.env.REDIS_URL)('two nodes sha
     for (let i = 0; i < 6; i++) {
       const node = i % 2 === 0 ? env.app : appB;
       const r = await node.inject({
-        url: '/api/v1/data/446000-GAJ-001/records?limit=1',
+        url: `${dataPath(await codeOf(env, '人口基础信息'))}/records?limit=1`,
         headers: { 'x-api-key': g.apiKey },
       });
       codes.push(r.statusCode);

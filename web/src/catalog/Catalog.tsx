@@ -1,5 +1,19 @@
 import { PlusOutlined } from '@ant-design/icons';
-import { Button, Card, Checkbox, Col, Empty, Input, Row, Select, Space, Table, Typography } from 'antd';
+import {
+  Button,
+  Card,
+  Checkbox,
+  Col,
+  Empty,
+  Input,
+  Row,
+  Select,
+  Space,
+  Table,
+  Tooltip,
+  Tree,
+  Typography,
+} from 'antd';
 import { useEffect, useState } from 'react';
 import { useNavigate, useSearchParams } from 'react-router-dom';
 import { api } from '../shared/api.js';
@@ -8,7 +22,14 @@ import { EnumTag, ErrorAlert } from '../shared/common.js';
 import { fmtNumber } from '../shared/format.js';
 import { useAsync } from '../shared/hooks.js';
 import { useI18n } from '../shared/i18n.js';
-import type { CatalogHit, CatalogPage, FacetBucket, FacetKey, HighlightSegment } from '../shared/types.js';
+import type {
+  CatalogHit,
+  CatalogPage,
+  ClassNode,
+  FacetBucket,
+  FacetKey,
+  HighlightSegment,
+} from '../shared/types.js';
 
 /** Facet groups in the order the sidebar shows them. */
 const FACETS: FacetKey[] = [
@@ -20,8 +41,79 @@ const FACETS: FacetKey[] = [
   'shareMethod',
   'updateCycle',
   'securityLevel',
+  'format',
 ];
 const SORTS = ['relevance', 'name', 'updated'] as const;
+
+interface TreeItem {
+  key: string;
+  title: React.ReactNode;
+  children: TreeItem[];
+}
+
+/**
+ * The classification tree (基础库 / 主题 / 部门, then 项/目/细目) with the counts of visible published entries; a theme
+ * shows its lead and contributing departments (DG Art 12). Choosing a node filters the list to it and below.
+ */
+function ClassTree({ selected, onSelect }: { selected: string; onSelect: (code: string) => void }) {
+  const { t } = useI18n();
+  const classes = useAsync(() => api<{ items: ClassNode[] }>('/api/catalog/classes'), []);
+  const nodes = classes.data?.items ?? [];
+  const build = (parent: ClassNode | null): TreeItem[] =>
+    nodes
+      .filter((n) => (parent ? n.parentId === parent.id : n.depth === 1))
+      .filter((n) => n.depth === 1 || n.kind !== 'department' || n.count > 0)
+      .map((n) => {
+        const label = (
+          <span key={n.code} data-testid={`class-node-${n.code}`}>
+            {n.name}{' '}
+            <Typography.Text type="secondary" data-testid={`class-count-${n.code}`}>
+              ({fmtNumber(n.count)})
+            </Typography.Text>
+          </span>
+        );
+        return {
+          key: n.code,
+          title: n.lead ? (
+            <Tooltip
+              title={`${t('catalog.treeLead')}：${n.lead.name}${
+                n.contributors.length
+                  ? `；${t('catalog.treeContributors')}：${n.contributors.map((c) => c.name).join('、')}`
+                  : ''
+              }`}
+            >
+              {label}
+            </Tooltip>
+          ) : (
+            label
+          ),
+          children: build(n),
+        };
+      });
+  return (
+    <Card size="small" title={t('catalog.tree')} data-testid="class-tree" style={{ marginBottom: 12 }}>
+      <ErrorAlert error={classes.error} />
+      <Button
+        size="small"
+        type={selected ? 'link' : 'text'}
+        data-testid="class-all"
+        onClick={() => onSelect('')}
+        style={{ paddingLeft: 0 }}
+      >
+        {t('catalog.treeAll')}
+      </Button>
+      {nodes.length ? (
+        <Tree<TreeItem>
+          blockNode
+          defaultExpandedKeys={['1', '2']}
+          selectedKeys={selected ? [selected] : []}
+          treeData={build(null)}
+          onSelect={(keys) => onSelect(keys.length ? String(keys[0]) : '')}
+        />
+      ) : null}
+    </Card>
+  );
+}
 
 /** Text with the server's matched segments in bold (the server sends segments, never HTML). */
 function Highlighted({ segments, text }: { segments: HighlightSegment[] | undefined; text: string }) {
@@ -52,6 +144,7 @@ export default function Catalog() {
   const sortParam = params.get('sort') ?? '';
   // published by default; other statuses list my department's own entries (drafts, submitted, returned, retired)
   const status = params.get('status') ?? '';
+  const classCode = params.get('classCode') ?? '';
   const page = Number(params.get('page') ?? '1') || 1;
   const pageSize = Number(params.get('pageSize') ?? '20') || 20;
   const selected = Object.fromEntries(FACETS.map((k) => [k, params.getAll(k)])) as Record<FacetKey, string[]>;
@@ -62,10 +155,10 @@ export default function Catalog() {
   const list = useAsync(
     () =>
       api<CatalogPage>('/api/catalog/resources', {
-        query: { q, sort: sortParam, status, page, pageSize, ...selected },
+        query: { q, sort: sortParam, status, page, pageSize, classCode, ...selected },
       }),
     // `selected` is summarised by filterKey
-    [q, sortParam, status, page, pageSize, filterKey],
+    [q, sortParam, status, page, pageSize, filterKey, classCode],
   );
 
   function update(next: Record<string, string | number | string[]>) {
@@ -143,6 +236,7 @@ export default function Catalog() {
     >
       <Row gutter={16}>
         <Col xs={24} md={7} lg={6}>
+          <ClassTree selected={classCode} onSelect={(c) => update({ classCode: c, page: 1 })} />
           {sidebar}
         </Col>
         <Col xs={24} md={17} lg={18}>
@@ -231,7 +325,11 @@ export default function Catalog() {
                   </div>
                 ),
               },
-              { title: t('catalog.provider'), dataIndex: ['provider', 'name'], width: 150 },
+              {
+                title: <span style={{ whiteSpace: 'nowrap' }}>{t('catalog.provider')}</span>,
+                dataIndex: ['provider', 'name'],
+                width: 150,
+              },
               {
                 title: t('res.status'),
                 dataIndex: 'status',

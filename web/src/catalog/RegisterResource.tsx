@@ -13,6 +13,8 @@ import {
   Select,
   Space,
   Table,
+  Tag,
+  TreeSelect,
   Typography,
 } from 'antd';
 import { useEffect, useRef, useState } from 'react';
@@ -21,18 +23,24 @@ import { api, errorText, post } from '../shared/api.js';
 import { useAuth } from '../shared/auth.js';
 import { useAsync } from '../shared/hooks.js';
 import { useI18n } from '../shared/i18n.js';
-import type {
-  Field,
-  FieldType,
-  LegalBasisKind,
-  Masking,
-  Org,
-  Resource,
-  ResourceInput,
-  Validator,
+import {
+  type ClassNode,
+  DATA_TYPE_LETTERS,
+  DATA_TYPE_STORAGE,
+  type DataTypeLetter,
+  type Field,
+  FORMATS,
+  type LegalBasisKind,
+  type Masking,
+  type Org,
+  type Resource,
+  type ResourceInput,
+  type SecurityLevel,
+  type Validator,
 } from '../shared/types.js';
 
-const FIELD_TYPES: FieldType[] = ['string', 'integer', 'decimal', 'date', 'datetime', 'boolean'];
+const LEVELS: SecurityLevel[] = ['general', 'important', 'core'];
+const RANK: Record<SecurityLevel, number> = { general: 0, important: 1, core: 2 };
 const MASKINGS: Masking[] = ['none', 'idNumber', 'name', 'phone', 'address', 'creditCode', 'partial'];
 const VALIDATORS: (Validator | 'none')[] = ['none', 'idNumber', 'creditCode', 'mobilePhone'];
 const UPDATE_CYCLES = ['realtime', 'daily', 'weekly', 'monthly', 'quarterly', 'yearly', 'irregular'];
@@ -52,19 +60,35 @@ function emptyField(): FieldRow {
     code: '',
     name: '',
     type: 'string',
+    dataType: 'C',
     length: null,
     required: false,
     isKey: false,
     personal: false,
     sensitive: false,
+    sensitivePersonal: false,
+    securityLevel: 'general',
     masking: 'none',
     validator: null,
   };
 }
 
+/** GB/T 43697 就高从严: the resource's level is its highest field's (the server computes the same). */
+function gradeOf(rows: FieldRow[]): { level: SecurityLevel; names: string[] } {
+  let level: SecurityLevel = 'general';
+  for (const r of rows)
+    if (RANK[r.securityLevel ?? 'general'] > RANK[level]) level = r.securityLevel ?? 'general';
+  return {
+    level,
+    names:
+      level === 'general' ? [] : rows.filter((r) => r.securityLevel === level).map((r) => r.name || r.code),
+  };
+}
+
 /** The server derives these from the validator (catalog/model VALIDATOR_IMPLIES); the form shows them at once. */
 function validatorPatch(validator: Validator | null): Partial<FieldRow> {
-  if (validator === 'idNumber') return { validator, personal: true, masking: 'idNumber' };
+  if (validator === 'idNumber')
+    return { validator, personal: true, sensitivePersonal: true, masking: 'idNumber' };
   if (validator === 'mobilePhone') return { validator, personal: true, masking: 'phone' };
   if (validator === 'creditCode') return { validator, sensitive: true, masking: 'creditCode' };
   return { validator };
@@ -117,6 +141,29 @@ export default function RegisterResource() {
   const orgs = useAsync(() => api<Org[]>('/api/orgs'), []);
   const sections = orgs.data?.find((o) => o.id === me?.user.org.id)?.sections ?? [];
   const restricted = shareType === 'conditional' || shareType === 'none';
+  const classification = Form.useWatch('classification', form);
+  const classes = useAsync(() => api<{ items: ClassNode[] }>('/api/catalog/classes'), []);
+  const myOrg = me?.user.org.id;
+  const systems = useAsync(
+    () =>
+      myOrg
+        ? api<{ items: { id: number; name: string }[] }>('/api/inventory/systems', {
+            query: { orgId: myOrg, pageSize: 200 },
+          }).catch(() => ({ items: [] }))
+        : Promise.resolve({ items: [] }),
+    [myOrg],
+  );
+  // the class tree of the chosen classification (基础库 / 主题 / 部门): 项 and below
+  const classTree = (() => {
+    const nodes = (classes.data?.items ?? []).filter((n) => n.kind === classification && n.depth >= 2);
+    const build = (parentDepth: number, parentCode: string): object[] =>
+      nodes
+        .filter((n) => n.depth === parentDepth + 1 && n.code.startsWith(parentCode))
+        .map((n) => ({ value: n.id, title: n.name, children: build(n.depth, n.code) }));
+    const root = (classes.data?.items ?? []).find((n) => n.depth === 1 && n.kind === classification);
+    return root ? build(1, root.code) : [];
+  })();
+  const grade = gradeOf(rows);
 
   function patch(rowKey: number, p: Partial<Field>) {
     setRows((rs) => rs.map((r) => (r.rowKey === rowKey ? { ...r, ...p } : r)));
@@ -142,6 +189,10 @@ export default function RegisterResource() {
         })),
       };
       if (!body.topic) delete body.topic;
+      if (!body.classId) delete body.classId;
+      if (!body.infoSystemId) delete body.infoSystemId;
+      // derived by the server from the fields (GB/T 43697)
+      delete body.securityLevel;
       if (!body.sectionId) delete body.sectionId;
       if (!restricted) body.legalBasisKind = null;
       body.submit = submitMode.current;
@@ -193,6 +244,10 @@ export default function RegisterResource() {
         form={form}
         layout="vertical"
         onFinish={submit}
+        onValuesChange={(changed: Partial<FormValues>) => {
+          // a class belongs to one classification
+          if ('classification' in changed) form.setFieldsValue({ classId: undefined });
+        }}
         initialValues={{
           classification: 'department',
           catalogLevel: 'city',
@@ -200,8 +255,9 @@ export default function RegisterResource() {
           shareMethod: 'api',
           openType: 'closed',
           updateCycle: 'daily',
-          securityLevel: 'general',
+          format: 'database',
           keywords: [],
+          relatedCodes: [],
         }}
       >
         <Typography.Title level={5}>{t('reg.basic')}</Typography.Title>
@@ -240,8 +296,49 @@ export default function RegisterResource() {
             </Form.Item>
           </Col>
           <Col xs={24} md={12}>
-            <Form.Item name="securityLevel" label={t('catalog.securityLevel')}>
-              {radios('securityLevel', ['general', 'important', 'core'], 'reg-security-level')}
+            <Form.Item name="classId" label={t('res.classPath')}>
+              <TreeSelect data-testid="reg-class" allowClear treeDefaultExpandAll treeData={classTree} />
+            </Form.Item>
+          </Col>
+          <Col xs={24} md={12}>
+            <Form.Item name="format" label={t('res.format')}>
+              <Select
+                data-testid="reg-format"
+                options={FORMATS.map((v) => ({ value: v, label: tEnum('format', v) }))}
+              />
+            </Form.Item>
+          </Col>
+          <Col xs={24} md={12}>
+            {/* GB/T 43697: the resource is graded at its highest field; shown, not chosen */}
+            <Form.Item label={t('catalog.securityLevel')}>
+              <Space data-testid="reg-security-level">
+                <Tag
+                  color={
+                    grade.level === 'general' ? 'default' : grade.level === 'important' ? 'orange' : 'red'
+                  }
+                >
+                  {tEnum('securityLevel', grade.level)}
+                </Tag>
+                <Typography.Text type="secondary">
+                  {grade.names.length
+                    ? t('res.securityReasonText', { fields: grade.names.join('、') })
+                    : t('res.securityReasonGeneral')}
+                </Typography.Text>
+              </Space>
+            </Form.Item>
+          </Col>
+          <Col xs={24} md={12}>
+            <Form.Item name="infoSystemId" label={t('res.infoSystemId')}>
+              <Select
+                data-testid="reg-info-system"
+                allowClear
+                options={(systems.data?.items ?? []).map((s) => ({ value: s.id, label: s.name }))}
+              />
+            </Form.Item>
+          </Col>
+          <Col xs={24} md={12}>
+            <Form.Item name="relatedCodes" label={t('res.relatedCodes')}>
+              <Select data-testid="reg-related" mode="tags" open={false} suffixIcon={null} />
             </Form.Item>
           </Col>
           <Col xs={24} md={12}>
@@ -363,15 +460,31 @@ export default function RegisterResource() {
               ),
             },
             {
-              title: t('field.type'),
-              width: 120,
+              // 1272 信息项数据类型; the storage type follows from it (one mapping, shared with the server)
+              title: t('field.dataType'),
+              width: 130,
               render: (_, r, i) => (
                 <Select
                   data-testid={`field-type-${i}`}
+                  style={{ width: 120 }}
+                  value={r.dataType ?? 'C'}
+                  onChange={(v: DataTypeLetter) =>
+                    patch(r.rowKey, { dataType: v, type: DATA_TYPE_STORAGE[v] })
+                  }
+                  options={DATA_TYPE_LETTERS.map((v) => ({ value: v, label: tEnum('dataType', v) }))}
+                />
+              ),
+            },
+            {
+              title: t('field.securityLevel'),
+              width: 120,
+              render: (_, r, i) => (
+                <Select
+                  data-testid={`field-securityLevel-${i}`}
                   style={{ width: 110 }}
-                  value={r.type}
-                  onChange={(v) => patch(r.rowKey, { type: v })}
-                  options={FIELD_TYPES.map((v) => ({ value: v, label: tEnum('fieldType', v) }))}
+                  value={r.securityLevel ?? 'general'}
+                  onChange={(v: SecurityLevel) => patch(r.rowKey, { securityLevel: v })}
+                  options={LEVELS.map((v) => ({ value: v, label: tEnum('securityLevel', v) }))}
                 />
               ),
             },
@@ -394,6 +507,7 @@ export default function RegisterResource() {
                 ['required', 'field.required'],
                 ['isKey', 'field.isKey'],
                 ['personal', 'field.personal'],
+                ['sensitivePersonal', 'field.sensitivePersonal'],
                 ['sensitive', 'field.sensitive'],
               ] as const
             ).map(([k, label]) => ({
@@ -403,11 +517,14 @@ export default function RegisterResource() {
               render: (_: unknown, r: FieldRow, i: number) => (
                 <span data-testid={`field-${k}-${i}`}>
                   <Checkbox
-                    checked={r[k]}
+                    checked={!!r[k]}
                     onChange={(e) => {
                       const p: Partial<Field> = { [k]: e.target.checked };
                       // A key is always present.
                       if (k === 'isKey' && e.target.checked) p.required = true;
+                      // GB/T 35273: sensitive personal information is personal information
+                      if (k === 'sensitivePersonal' && e.target.checked) p.personal = true;
+                      if (k === 'personal' && !e.target.checked) p.sensitivePersonal = false;
                       patch(r.rowKey, p);
                     }}
                   />

@@ -31,7 +31,16 @@ export function useFieldColumns() {
       render: (v: string) => <Typography.Text code>{v}</Typography.Text>,
     },
     { title: t('field.name'), dataIndex: 'name' },
-    { title: t('field.type'), dataIndex: 'type', render: (v: string) => tEnum('fieldType', v) },
+    {
+      title: t('field.dataType'),
+      dataIndex: 'dataType',
+      render: (v: string | undefined, f: Field) => (v ? tEnum('dataType', v) : tEnum('fieldType', f.type)),
+    },
+    {
+      title: t('field.securityLevel'),
+      dataIndex: 'securityLevel',
+      render: (v: string | undefined) => <EnumTag kind="securityLevel" value={v ?? 'general'} />,
+    },
     { title: t('field.length'), dataIndex: 'length', render: (v: number | null | undefined) => v ?? '-' },
     { title: t('field.required'), dataIndex: 'required', render: (v: boolean) => <Check v={v} /> },
     { title: t('field.isKey'), dataIndex: 'isKey', render: (v: boolean) => <Check v={v} /> },
@@ -39,6 +48,12 @@ export function useFieldColumns() {
       title: t('field.personal'),
       dataIndex: 'personal',
       render: (v: boolean) => (v ? <Tag color="orange">{t('field.personal')}</Tag> : <Check v={false} />),
+    },
+    {
+      title: t('field.sensitivePersonal'),
+      dataIndex: 'sensitivePersonal',
+      render: (v: boolean | undefined) =>
+        v ? <Tag color="red">{t('field.sensitivePersonal')}</Tag> : <Check v={false} />,
     },
     {
       title: t('field.sensitive'),
@@ -162,6 +177,8 @@ export default function ResourceDetail() {
           data-testid="fields-table"
           size="small"
           rowKey="code"
+          // the field table scrolls sideways instead of being cut off on narrower screens (1440 px and below)
+          scroll={{ x: 'max-content' }}
           pagination={false}
           dataSource={r.fields}
           columns={fieldColumns}
@@ -230,15 +247,34 @@ export default function ResourceDetail() {
           data-testid="resource-meta"
           bordered
           size="small"
+          // labels never wrap mid-word ("数源部/门")
+          styles={{ label: { whiteSpace: 'nowrap' } }}
           column={{ xs: 1, md: 2, xl: 3 }}
           items={[
             { key: 'provider', label: t('catalog.provider'), children: r.provider.name },
             {
-              key: 'classification',
-              label: t('res.classification'),
-              children: tEnum('classification', r.classification),
+              key: 'classPath',
+              label: t('res.classPath'),
+              children: (
+                <span data-testid="resource-class-path">
+                  {r.classPath?.length
+                    ? r.classPath.map((c) => c.name).join(' › ')
+                    : tEnum('classification', r.classification)}
+                </span>
+              ),
             },
-            { key: 'topic', label: t('res.topic'), children: r.topic || '-' },
+            {
+              key: 'format',
+              label: t('res.format'),
+              children: (
+                <span data-testid="resource-format">{r.format ? tEnum('format', r.format) : '-'}</span>
+              ),
+            },
+            {
+              key: 'publishedAt',
+              label: t('res.publishedAt'),
+              children: <span data-testid="resource-published-at">{fmtTime(r.publishedAt ?? null)}</span>,
+            },
             {
               key: 'catalogLevel',
               label: t('catalog.catalogLevel'),
@@ -263,7 +299,53 @@ export default function ResourceDetail() {
             {
               key: 'securityLevel',
               label: t('catalog.securityLevel'),
-              children: <EnumTag kind="securityLevel" value={r.securityLevel} />,
+              children: (
+                <span data-testid="resource-security-level">
+                  <EnumTag kind="securityLevel" value={r.securityLevel} />
+                </span>
+              ),
+            },
+            {
+              // GB/T 43697: the reason for the level (the fields that set it)
+              key: 'securityReason',
+              label: t('res.securityReason'),
+              children: (
+                <span data-testid="resource-security-reason">
+                  {r.securityReason?.fields.length
+                    ? t('res.securityReasonText', {
+                        fields: r.securityReason.fields.map((f) => f.name).join('、'),
+                      })
+                    : t('res.securityReasonGeneral')}
+                </span>
+              ),
+            },
+            {
+              key: 'infoSystem',
+              label: t('res.infoSystemId'),
+              children: <span data-testid="resource-info-system">{r.infoSystem?.name ?? '-'}</span>,
+            },
+            {
+              key: 'related',
+              label: t('res.relatedCodes'),
+              children: (
+                <span data-testid="resource-related">
+                  {r.related?.length
+                    ? r.related.map((x) =>
+                        x.id ? (
+                          <Tag
+                            key={x.code}
+                            style={{ cursor: 'pointer' }}
+                            onClick={() => navigate(`/catalog/${x.id}`)}
+                          >
+                            {x.name}
+                          </Tag>
+                        ) : (
+                          <Tag key={x.code}>{x.code}</Tag>
+                        ),
+                      )
+                    : '-'}
+                </span>
+              ),
             },
             {
               key: 'rowCount',

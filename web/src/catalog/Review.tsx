@@ -13,7 +13,11 @@ const ATTRIBUTE_LABELS: Record<string, Key> = {
   name: 'catalog.name',
   summary: 'res.summary',
   classification: 'res.classification',
+  classId: 'res.classPath',
   topic: 'res.topic',
+  format: 'res.format',
+  relatedCodes: 'res.relatedCodes',
+  infoSystemId: 'res.infoSystemId',
   catalogLevel: 'catalog.catalogLevel',
   sectionId: 'res.section',
   shareType: 'catalog.shareType',
@@ -28,7 +32,10 @@ const ATTRIBUTE_LABELS: Record<string, Key> = {
 };
 const FIELD_LABELS: Record<string, Key> = {
   name: 'field.name',
-  type: 'field.type',
+  type: 'field.storageType',
+  dataType: 'field.dataType',
+  securityLevel: 'field.securityLevel',
+  sensitivePersonal: 'field.sensitivePersonal',
   length: 'field.length',
   required: 'field.required',
   isKey: 'field.isKey',
@@ -48,6 +55,8 @@ const ENUMS: Record<string, string> = {
   securityLevel: 'securityLevel',
   legalBasisKind: 'legalBasisKind',
   type: 'fieldType',
+  dataType: 'dataType',
+  format: 'format',
   masking: 'masking',
   validator: 'validator',
 };

@@ -60,6 +60,49 @@ export interface Field {
   sensitive: boolean;
   masking: Masking;
   validator: Validator | null;
+  /** 1272 信息项数据类型 letter */
+  dataType?: DataTypeLetter;
+  securityLevel?: SecurityLevel;
+  sensitivePersonal?: boolean;
+}
+
+export type SecurityLevel = 'general' | 'important' | 'core';
+export const DATA_TYPE_LETTERS = ['C', 'N', 'Y', 'D', 'T', 'L', 'M', 'G', 'B', 'I', 'F'] as const;
+export type DataTypeLetter = (typeof DATA_TYPE_LETTERS)[number];
+/** The storage type each 1272 letter is kept as (the server's DATA_TYPE_STORAGE). */
+export const DATA_TYPE_STORAGE: Record<DataTypeLetter, FieldType> = {
+  C: 'string',
+  N: 'decimal',
+  Y: 'decimal',
+  D: 'date',
+  T: 'datetime',
+  L: 'boolean',
+  M: 'string',
+  G: 'string',
+  B: 'decimal',
+  I: 'integer',
+  F: 'decimal',
+};
+export const FORMATS = [
+  'electronicFile',
+  'spreadsheet',
+  'database',
+  'image',
+  'streamingMedia',
+  'selfDescribing',
+  'serviceApi',
+] as const;
+
+export interface ClassNode {
+  id: number;
+  parentId: number | null;
+  depth: number;
+  kind: 'base' | 'theme' | 'department';
+  code: string;
+  name: string;
+  lead: { id: number; name: string } | null;
+  contributors: { id: number; name: string }[];
+  count: number;
 }
 
 export interface ResourceSummary {
@@ -79,6 +122,12 @@ export interface ResourceSummary {
   openType: 'open' | 'onApplication' | 'closed';
   updateCycle: string;
   securityLevel: 'general' | 'important' | 'core';
+  securityReason?: { level: string; fields: { code: string; name: string }[]; article: string } | null;
+  classId?: number | null;
+  format?: string;
+  relatedCodes?: string[];
+  infoSystemId?: number | null;
+  publishedAt?: string | null;
   keywords: string[];
   status: string;
   version?: number;
@@ -102,7 +151,8 @@ export type FacetKey =
   | 'openType'
   | 'shareMethod'
   | 'updateCycle'
-  | 'securityLevel';
+  | 'securityLevel'
+  | 'format';
 
 export interface FacetBucket {
   value: string | number;
@@ -123,6 +173,9 @@ export type LegalBasisKind = 'law' | 'adminRegulation' | 'localRegulation' | 'ru
 
 export interface Resource extends ResourceSummary {
   fields: Field[];
+  classPath?: { id: number; name: string; kind: string; depth: number }[];
+  infoSystem?: { id: number; name: string } | null;
+  related?: { code: string; id: number | null; name: string | null }[];
   canEdit?: boolean;
   canRetire?: boolean;
   reviewer?: 'authority' | 'department' | 'sectionHead';
@@ -179,7 +232,11 @@ export interface ResourceInput {
   name: string;
   summary: string;
   classification: ResourceSummary['classification'];
+  classId?: number | null;
   topic?: string;
+  format?: string;
+  relatedCodes?: string[];
+  infoSystemId?: number | null;
   catalogLevel: ResourceSummary['catalogLevel'];
   shareType: ShareType;
   shareConditions?: string;
@@ -188,7 +245,7 @@ export interface ResourceInput {
   shareMethod: ResourceSummary['shareMethod'];
   openType: ResourceSummary['openType'];
   updateCycle: string;
-  securityLevel: ResourceSummary['securityLevel'];
+  securityLevel?: ResourceSummary['securityLevel'];
   keywords?: string[];
   sectionId?: number | null;
   fields: Field[];
