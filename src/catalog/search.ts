@@ -188,8 +188,11 @@ export const FACET_VALUES: Record<Exclude<FacetKey, 'provider'>, readonly string
   securityLevel: SECURITY_LEVELS,
 };
 
-/** Chinese labels for API clients; the console translates values itself (web/src/i18n.ts). */
-const LABELS_ZH: Record<string, string> = {
+/**
+ * Chinese labels of the catalog's enumerations, for API clients and for the files the server writes (facet labels,
+ * the Excel template and exports); the console translates values itself (web/src/shared/i18n.ts).
+ */
+export const LABELS_ZH: Record<string, string> = {
   'classification.base': '基础库',
   'classification.theme': '主题库',
   'classification.department': '部门库',
@@ -215,6 +218,32 @@ const LABELS_ZH: Record<string, string> = {
   'securityLevel.general': '一般数据',
   'securityLevel.important': '重要数据',
   'securityLevel.core': '核心数据',
+  'fieldType.string': '字符串',
+  'fieldType.integer': '整数',
+  'fieldType.decimal': '小数',
+  'fieldType.date': '日期',
+  'fieldType.datetime': '日期时间',
+  'fieldType.boolean': '布尔',
+  'masking.none': '不脱敏',
+  'masking.idNumber': '身份证号',
+  'masking.name': '姓名',
+  'masking.phone': '电话号码',
+  'masking.address': '地址',
+  'masking.creditCode': '统一社会信用代码',
+  'masking.partial': '部分遮盖',
+  'validator.idNumber': '身份证号',
+  'validator.creditCode': '统一社会信用代码',
+  'validator.mobilePhone': '手机号码',
+  'legalBasisKind.law': '法律',
+  'legalBasisKind.adminRegulation': '行政法规',
+  'legalBasisKind.localRegulation': '地方性法规',
+  'legalBasisKind.rule': '规章',
+  'legalBasisKind.other': '其他',
+  'resStatus.draft': '草稿',
+  'resStatus.submitted': '待审核',
+  'resStatus.returned': '已退回',
+  'resStatus.published': '已发布',
+  'resStatus.retired': '已停用',
 };
 
 export interface FacetBucket {
