@@ -404,38 +404,46 @@ function located(c: Candidate, code: string, d: ErrorDetail): ImportProblem {
   };
 }
 
-/** The registration route's checks, in its order: schema, then the profile's share rules and the shape rules. */
+/**
+ * The registration route's checks: its JSON schema, the profile's share rules and the shape rules. The share rules
+ * read only resource-level values, so they run even when the schema found something else (the officer sees every
+ * problem of the row at once); the shape rules need well-typed fields and run only after the schema passed.
+ */
 function checkCandidate(ctx: AppContext, c: Candidate): ImportProblem[] {
   const validate = schemaValidator();
-  if (!validate(c.input)) {
+  const out: ImportProblem[] = [];
+  const schemaOk = validate(c.input);
+  if (!schemaOk) {
     const errs = validate.errors ?? [];
     const zh = errs.map((e) => ({ ...e }));
     localizeZh(zh);
-    return errs.map((e, i) => {
+    errs.forEach((e, i) => {
       const p = e.params as { missingProperty?: string; additionalProperty?: string };
       const extra = p.missingProperty ?? p.additionalProperty;
       const path = `${e.instancePath}${extra ? `/${extra}` : ''}`;
-      return located(c, 'VALIDATION_FAILED', {
-        field: path
-          .replace(/^\//, '')
-          .replace(/\/(\d+)/g, '[$1]')
-          .replace(/\//g, '.'),
-        reason: e.message ?? 'invalid',
-        reasonZh: e.keyword === 'x-trim' ? '不能为空白' : (zh[i].message ?? undefined),
-      });
+      out.push(
+        located(c, 'VALIDATION_FAILED', {
+          field: path
+            .replace(/^\//, '')
+            .replace(/\/(\d+)/g, '[$1]')
+            .replace(/\//g, '.'),
+          reason: e.message ?? 'invalid',
+          reasonZh: e.keyword === 'x-trim' ? '不能为空白' : (zh[i].message ?? undefined),
+        }),
+      );
     });
   }
   const input = c.input as unknown as ResourceInput;
   const rules = checkShareRules(input, ctx.profile);
   const code = shareRuleErrorCode(rules);
-  return [
-    ...rules.map((d) => located(c, code, d)),
-    ...checkShape(input).map((d) => located(c, 'VALIDATION_FAILED', d)),
-  ];
+  out.push(...rules.map((d) => located(c, code, d)));
+  if (schemaOk) out.push(...checkShape(input).map((d) => located(c, 'VALIDATION_FAILED', d)));
+  return out;
 }
 
+const SHEET_ORDER = [RESOURCE_SHEET, FIELD_SHEET, CSV_SHEET];
 const sortProblems = (a: ImportProblem, b: ImportProblem) =>
-  a.sheet.localeCompare(b.sheet) || (a.row ?? 0) - (b.row ?? 0);
+  SHEET_ORDER.indexOf(a.sheet) - SHEET_ORDER.indexOf(b.sheet) || (a.row ?? 0) - (b.row ?? 0);
 
 /**
  * Imports a department's catalog from an .xlsx (1272 template) or a CSV (UTF-8, UTF-8 BOM, GBK/GB18030). Either every
@@ -486,7 +494,15 @@ export async function importCatalog(
         reasonZh: `“${c.sectionName}”不是本单位的科室`,
       });
   }
-  for (const c of list) problems.push(...checkCandidate(ctx, c));
+  // one line per cell: a cell that could not be read is not reported again as "missing" by the schema
+  const at = new Set(problems.map((p) => `${p.sheet}|${p.row}|${p.column}`));
+  for (const c of list)
+    for (const p of checkCandidate(ctx, c)) {
+      const k = `${p.sheet}|${p.row}|${p.column}`;
+      if (p.column && at.has(k)) continue;
+      at.add(k);
+      problems.push(p);
+    }
   if (problems.length) throw new AppError('CATALOG_IMPORT_INVALID', problems.sort(sortProblems));
 
   const created = await inTx(ctx.db, async (trx) => {

@@ -23,14 +23,14 @@ function download(reply: FastifyReply, name: string, type: string, body: Buffer)
   return reply.send(body);
 }
 
-const { page: _p, pageSize: _ps, ...filterProps } = searchQuerystring.properties;
-const exportQuerystring = { ...searchQuerystring, properties: filterProps };
-
 const bounded = (max: number) => ({ type: ['string', 'null'], maxLength: max }) as const;
 
 /** Catalog import (1272 template .xlsx or CSV), template download, error report, and export of any search view. */
 export async function catalogExcelRoutes(app: FastifyInstance, ctx: AppContext) {
   const tags = ['catalog'];
+  // routes.ts imports this module: its schema is read when the routes are registered, not at import time
+  const { page: _p, pageSize: _ps, ...filterProps } = searchQuerystring.properties;
+  const exportQuerystring = { ...searchQuerystring, properties: filterProps };
   const day = () => new Date().toISOString().slice(0, 10);
 
   app.get(

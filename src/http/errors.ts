@@ -54,6 +54,11 @@ export const errorResponseSchema = {
           field: { type: 'string' },
           reason: { type: 'string' },
           reasonZh: { type: 'string' },
+          // file imports (catalog import): where in the file, and the problem's own code
+          sheet: { type: 'string' },
+          column: { type: ['string', 'null'] },
+          value: { type: ['string', 'null'] },
+          code: { type: 'string' },
         },
       },
     },

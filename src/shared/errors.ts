@@ -99,6 +99,11 @@ export interface ErrorDetail {
   reason: string;
   /** Chinese, where the rule has a Chinese wording (the console shows it first) */
   reasonZh?: string;
+  /** file imports: the sheet, column header and cell text at fault, and this problem's own error code */
+  sheet?: string;
+  column?: string | null;
+  value?: string | null;
+  code?: string;
 }
 
 export class AppError extends Error {

@@ -855,6 +855,8 @@ const dict = {
   'action.catalog.return': ['退回目录', 'Catalog entry returned'],
   'action.catalog.publish': ['发布目录', 'Catalog entry published'],
   'action.catalog.retire': ['停用目录', 'Catalog entry retired'],
+  'action.catalog.import': ['批量导入目录', 'Catalog imported from a file'],
+  'action.catalog.export': ['导出目录', 'Catalog exported'],
   'action.inventory.negative_proposed': ['申报负面清单', 'Negative-list entry proposed'],
   'action.inventory.negative_filed': ['负面清单备案', 'Negative-list entry filed'],
   'action.inventory.negative_approved': ['批准负面清单', 'Negative-list entry approved'],
