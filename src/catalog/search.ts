@@ -10,6 +10,7 @@ import {
   SHARE_TYPES,
   UPDATE_CYCLES,
 } from './model.js';
+import SYNONYM_DATA from './synonyms.json' with { type: 'json' };
 
 /*
  * Chinese full-text catalog search (issue 6 point 11).
@@ -72,6 +73,68 @@ export function queryTokens(q: string): string[] {
   const tokens = [...new Set(segment(q))];
   const kept = tokens.filter((t) => !QUERY_STOP.has(t));
   return kept.length ? kept : tokens;
+}
+
+/** Each synonym word → its whole group (src/catalog/synonyms.json), longest words first for matching in a query. */
+const SYNONYM_GROUPS = new Map<string, string[]>();
+for (const g of SYNONYM_DATA.groups) for (const w of g) SYNONYM_GROUPS.set(w, g);
+const SYNONYM_WORDS = [...SYNONYM_GROUPS.keys()].sort((a, b) => b.length - a.length);
+
+/** A query as its terms: each term is one or more alternatives, each alternative an AND of tokens. */
+export interface QueryTerms {
+  terms: string[][][];
+  /** what is being typed (the query's last token), searched as a prefix: term and alternative index */
+  prefix: { term: number; alt: number } | null;
+  /** every token of every alternative, for highlighting */
+  tokens: string[];
+}
+
+/**
+ * The query's tokens (queryTokens), with every synonym word of the query (社保) widened to its group (社保 | 社会保险):
+ * a word counts when the query text holds it and all its tokens are among the query's tokens; those tokens become one
+ * term whose alternatives are the tokens of each word of the group. Widening only adds alternatives, so a query never
+ * finds less than without synonyms (社保卡 still needs 社保卡).
+ */
+export function queryTerms(q: string): QueryTerms {
+  const tokens = queryTokens(q);
+  const text = q.toLowerCase();
+  const taken = new Map<number, { group: string[]; word: string }>(); // index of the word's first token → group
+  const used = new Set<number>();
+  for (const w of SYNONYM_WORDS) {
+    if (!text.includes(w)) continue;
+    const idx = [...new Set(segment(w))].map((t) => tokens.indexOf(t));
+    if (idx.some((i) => i < 0 || used.has(i))) continue;
+    for (const i of idx) used.add(i);
+    taken.set(Math.min(...idx), { group: SYNONYM_GROUPS.get(w)!, word: w });
+  }
+  const terms: string[][][] = [];
+  let prefix: QueryTerms['prefix'] = null;
+  tokens.forEach((t, i) => {
+    const g = taken.get(i);
+    if (g) {
+      terms.push(g.group.map((w) => [...new Set(segment(w))]));
+      // the typed word keeps its prefix search when it ends the query (医保 still finds 医保卡)
+      if (text.trimEnd().endsWith(g.word)) prefix = { term: terms.length - 1, alt: g.group.indexOf(g.word) };
+    } else if (!used.has(i)) {
+      terms.push([[t]]);
+      if (i === tokens.length - 1) prefix = { term: terms.length - 1, alt: 0 };
+    }
+  });
+  return { terms, prefix, tokens: [...new Set(terms.flat(2))] };
+}
+
+/** `'a' & ('b' | 'c' & 'd') & 'e':*` for query terms (weight: every lexeme restricted to it). */
+export function tsqueryTerms(t: QueryTerms, weight = ''): string {
+  return t.terms
+    .map((alts, i) => {
+      const alt = alts.map((a, k) =>
+        t.prefix?.term === i && t.prefix.alt === k
+          ? tsqueryText(a, weight)
+          : a.map((x) => `'${x}'${weight ? `:${weight}` : ''}`).join(' & '),
+      );
+      return alt.length === 1 ? alt[0] : `(${alt.map((a) => `(${a})`).join(' | ')})`;
+    })
+    .join(' & ');
 }
 
 /** `'a' & 'b' & 'c':*` (weight: restrict every lexeme to that weight, e.g. 'A' for name/keyword hits). */
@@ -286,9 +349,10 @@ function escapeLike(s: string): string {
  */
 export async function searchResources(db: Db | Tx, input: SearchInput) {
   const q = (input.q ?? '').trim();
-  const tokens = q ? queryTokens(q) : [];
-  const tsq = tokens.length ? sql`to_tsquery('simple', ${tsqueryText(tokens)})` : null;
-  const tsqA = tokens.length ? sql`to_tsquery('simple', ${tsqueryText(tokens, 'A')})` : null;
+  const terms = q ? queryTerms(q) : null;
+  const tokens = terms?.tokens ?? [];
+  const tsq = terms?.terms.length ? sql`to_tsquery('simple', ${tsqueryTerms(terms)})` : null;
+  const tsqA = terms?.terms.length ? sql`to_tsquery('simple', ${tsqueryTerms(terms, 'A')})` : null;
   // codes are ASCII (446000-GAJ-001): a query that could be one is also matched as a code prefix
   const codePrefix = q && /^[A-Za-z0-9-]+$/.test(q) ? `${escapeLike(q.toLowerCase())}%` : null;
   const codeHit = codePrefix ? sql`lower(r.code) LIKE ${codePrefix}` : sql`false`;
