@@ -396,7 +396,13 @@ export async function searchResources(db: Db | Tx, input: SearchInput) {
     if (tsq && tsqA)
       keys.push(
         { expr: sql`r.search_doc @@ ${tsqA}`, desc: true },
-        { expr: sql`ts_rank_cd(${RANK_WEIGHTS}::float4[], r.search_doc, ${tsq})`, desc: true },
+        // ranked in `m` only where the name or keywords hit (k0); the others only if the page reaches them (`p`)
+        {
+          expr: codePrefix
+            ? sql`ts_rank_cd(${RANK_WEIGHTS}::float4[], r.search_doc, ${tsq})`
+            : sql`CASE WHEN r.search_doc @@ ${tsqA} THEN ts_rank_cd(${RANK_WEIGHTS}::float4[], r.search_doc, ${tsq}) END`,
+          desc: true,
+        },
       );
   } else if (sort === 'updated') {
     keys.push({ expr: sql`r.updated_at`, desc: true });
@@ -410,6 +416,14 @@ export async function searchResources(db: Db | Tx, input: SearchInput) {
       ],
       sql`, `,
     );
+
+  /*
+   * Relevance order is (name/keyword hit k0, ts_rank_cd k1, id). ts_rank_cd is the costly key, and a page almost always
+   * lies among the name hits, so `m` ranks only those (k1 NULL for the others) and `p` ranks the others — re-reading
+   * their documents — only when the page reaches past the name hits. Same order and ranks as ranking every row.
+   */
+  const lazyRank = keys.length === 2 && sort === 'relevance';
+  const pageEnd = input.page * input.pageSize;
 
   // facets without a filter of their own, and the total, from the same matching rows: GROUPING SETS in one pass
   const active = FACET_KEYS.filter((k) => input.filters[k]?.length);
@@ -436,8 +450,21 @@ export async function searchResources(db: Db | Tx, input: SearchInput) {
         sql`, `,
       )}
       FROM resource r WHERE ${conditions()}
-    ), p AS (
-      SELECT * FROM m ORDER BY ${order('')} LIMIT ${input.pageSize} OFFSET ${(input.page - 1) * input.pageSize}
+    ), p AS (${
+      lazyRank && tsq
+        ? sql`
+      SELECT * FROM (
+        SELECT id, k0, k1 FROM (SELECT id, k0, k1 FROM m WHERE k0 ORDER BY k1 DESC, id LIMIT ${pageEnd}) a
+        UNION ALL
+        SELECT id, k0, k1 FROM (
+          SELECT m.id, m.k0, ts_rank_cd(${RANK_WEIGHTS}::float4[], r.search_doc, ${tsq}) AS k1
+          FROM m JOIN resource r ON r.id = m.id
+          WHERE NOT m.k0 AND (SELECT count(*) FROM m WHERE m.k0) < ${pageEnd}
+          ORDER BY k1 DESC, m.id LIMIT ${pageEnd}) b
+      ) u ORDER BY ${order('')} LIMIT ${input.pageSize} OFFSET ${(input.page - 1) * input.pageSize}`
+        : sql`
+      SELECT * FROM m ORDER BY ${order('')} LIMIT ${input.pageSize} OFFSET ${(input.page - 1) * input.pageSize}`
+    }
     ), f AS (
       SELECT ${sql.join(facetCols, sql`, `)} FROM m JOIN org o ON o.id = m.provider_org_id
       GROUP BY GROUPING SETS (${sql.join(sets, sql`, `)})
