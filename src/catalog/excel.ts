@@ -121,10 +121,12 @@ function tooLarge(reason: string, reasonZh: string): AppError {
 }
 
 function rowsOf(ws: ExcelJS.Worksheet, sheet: string, max: number): { rows: SheetRow[]; headers: string[] } {
-  if (ws.rowCount - FIRST_DATA_ROW + 1 > max)
+  // rows holding values (a formatted or validated but empty row does not count)
+  const filled = ws.actualRowCount - (FIRST_DATA_ROW - 1);
+  if (filled > max)
     throw tooLarge(
-      `sheet ${sheet} has ${ws.rowCount - FIRST_DATA_ROW + 1} rows; at most ${max} per import`,
-      `工作表“${sheet}”有 ${ws.rowCount - FIRST_DATA_ROW + 1} 行，单次导入最多 ${max} 行，请拆分文件`,
+      `sheet ${sheet} has ${filled} rows; at most ${max} per import`,
+      `工作表“${sheet}”有 ${filled} 行，单次导入最多 ${max} 行，请拆分文件`,
     );
   const headerRow = ws.getRow(FIRST_DATA_ROW - 1);
   const headers: string[] = [];
