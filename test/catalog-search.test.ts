@@ -306,4 +306,21 @@ describe('catalog search: Chinese full text, ranking, facets, visibility (issue 
     const page = await search(rsj, { q: '？！' });
     expect(page.total).toBe(0);
   });
+
+  it('synonyms (src/catalog/synonyms.json): 社保 finds an entry written 社会保险 and the other way round; 社保卡 still needs 社保卡', async () => {
+    await register(
+      gaj,
+      resource('城乡居民社会保险缴费记录', '居民按年缴纳的养老和医疗保险费用。', [['payId', '缴费编号']]),
+    );
+    await register(gaj, resource('社保待遇发放明细', '按月发放的养老金明细。', [['payoutId', '发放编号']]));
+    const names = async (q: string) => (await search(rsj, { q, pageSize: '200' })).items.map((i) => i.name);
+    for (const q of ['社保', '社会保险'])
+      expect(await names(q)).toEqual(
+        expect.arrayContaining(['城乡居民社会保险缴费记录', '社保待遇发放明细']),
+      );
+    expect(await names('社保缴费')).toContain('城乡居民社会保险缴费记录');
+    expect(await names('社保卡')).not.toContain('城乡居民社会保险缴费记录');
+    const hit = (await search(rsj, { q: '社保' })).items.find((i) => i.name === '城乡居民社会保险缴费记录');
+    expect(hit?.highlight?.name.filter((s) => s.hit).map((s) => s.text)).toEqual(['社会保险']);
+  });
 });

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { requireActor } from '../http/auth.js';
 import { idParams, pageQueryProps } from '../http/schemas.js';
+import { catalogExcelRoutes } from './excelRoutes.js';
 import {
   CATALOG_LEVELS,
   CLASSIFICATIONS,
@@ -121,6 +122,44 @@ export const resourceInputSchema = {
   required: ['name', 'summary', 'classification', 'catalogLevel', 'shareType', 'updateCycle', 'fields'],
 } as const;
 
+/** The catalog search's filters: GET /api/catalog/resources and the exports take the same. */
+export const searchQuerystring = {
+  type: 'object',
+  properties: {
+    q: {
+      type: 'string',
+      maxLength: 100,
+      description: 'words (segmented by jieba, all must match, the last as a prefix) or a code prefix',
+    },
+    provider: { type: 'array', maxItems: 50, items: { type: 'integer', minimum: 1 } },
+    providerOrgId: { type: 'integer', minimum: 1, description: 'same as provider=<id>' },
+    classification: { type: 'array', maxItems: 10, items: { type: 'string', enum: CLASSIFICATIONS } },
+    catalogLevel: { type: 'array', maxItems: 10, items: { type: 'string', enum: CATALOG_LEVELS } },
+    shareType: { type: 'array', maxItems: 10, items: { type: 'string', enum: SHARE_TYPES } },
+    openType: { type: 'array', maxItems: 10, items: { type: 'string', enum: OPEN_TYPES } },
+    shareMethod: { type: 'array', maxItems: 10, items: { type: 'string', enum: SHARE_METHODS } },
+    updateCycle: { type: 'array', maxItems: 10, items: { type: 'string', enum: UPDATE_CYCLES } },
+    securityLevel: { type: 'array', maxItems: 10, items: { type: 'string', enum: SECURITY_LEVELS } },
+    format: { type: 'array', maxItems: 10, items: { type: 'string', enum: FORMATS } },
+    classCode: {
+      type: 'string',
+      pattern: '^[0-9]{1,20}$',
+      description: 'a class of the tree (its 分类码): entries filed under it or below',
+    },
+    sort: {
+      type: 'string',
+      enum: ['relevance', 'name', 'updated'],
+      description: 'default: relevance with q, name without',
+    },
+    status: {
+      type: 'string',
+      enum: RESOURCE_STATUSES,
+      description: "default published; other statuses list the caller's own department's entries",
+    },
+    ...pageQueryProps,
+  },
+} as const;
+
 export async function catalogRoutes(app: FastifyInstance, ctx: AppContext) {
   app.get(
     '/api/catalog/resources',
@@ -129,43 +168,7 @@ export async function catalogRoutes(app: FastifyInstance, ctx: AppContext) {
         tags: ['catalog'],
         summary:
           'Full-text search of the catalog with facets and highlights; section-level entries only inside their department (DG Art 11)',
-        querystring: {
-          type: 'object',
-          properties: {
-            q: {
-              type: 'string',
-              maxLength: 100,
-              description:
-                'words (segmented by jieba, all must match, the last as a prefix) or a code prefix',
-            },
-            provider: { type: 'array', maxItems: 50, items: { type: 'integer', minimum: 1 } },
-            providerOrgId: { type: 'integer', minimum: 1, description: 'same as provider=<id>' },
-            classification: { type: 'array', maxItems: 10, items: { type: 'string', enum: CLASSIFICATIONS } },
-            catalogLevel: { type: 'array', maxItems: 10, items: { type: 'string', enum: CATALOG_LEVELS } },
-            shareType: { type: 'array', maxItems: 10, items: { type: 'string', enum: SHARE_TYPES } },
-            openType: { type: 'array', maxItems: 10, items: { type: 'string', enum: OPEN_TYPES } },
-            shareMethod: { type: 'array', maxItems: 10, items: { type: 'string', enum: SHARE_METHODS } },
-            updateCycle: { type: 'array', maxItems: 10, items: { type: 'string', enum: UPDATE_CYCLES } },
-            securityLevel: { type: 'array', maxItems: 10, items: { type: 'string', enum: SECURITY_LEVELS } },
-            format: { type: 'array', maxItems: 10, items: { type: 'string', enum: FORMATS } },
-            classCode: {
-              type: 'string',
-              pattern: '^[0-9]{1,20}$',
-              description: 'a class of the tree (its 分类码): entries filed under it or below',
-            },
-            sort: {
-              type: 'string',
-              enum: ['relevance', 'name', 'updated'],
-              description: 'default: relevance with q, name without',
-            },
-            status: {
-              type: 'string',
-              enum: RESOURCE_STATUSES,
-              description: "default published; other statuses list the caller's own department's entries",
-            },
-            ...pageQueryProps,
-          },
-        },
+        querystring: searchQuerystring,
       },
     },
     async (req) =>
@@ -380,4 +383,6 @@ export async function catalogRoutes(app: FastifyInstance, ctx: AppContext) {
     },
     async (req) => service.previewResource(ctx, requireActor(req), (req.params as { id: number }).id),
   );
+
+  await catalogExcelRoutes(app, ctx);
 }

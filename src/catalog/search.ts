@@ -11,6 +11,7 @@ import {
   SHARE_TYPES,
   UPDATE_CYCLES,
 } from './model.js';
+import SYNONYM_DATA from './synonyms.json' with { type: 'json' };
 
 /*
  * Chinese full-text catalog search (issue 6 point 11).
@@ -73,6 +74,68 @@ export function queryTokens(q: string): string[] {
   const tokens = [...new Set(segment(q))];
   const kept = tokens.filter((t) => !QUERY_STOP.has(t));
   return kept.length ? kept : tokens;
+}
+
+/** Each synonym word → its whole group (src/catalog/synonyms.json), longest words first for matching in a query. */
+const SYNONYM_GROUPS = new Map<string, string[]>();
+for (const g of SYNONYM_DATA.groups) for (const w of g) SYNONYM_GROUPS.set(w, g);
+const SYNONYM_WORDS = [...SYNONYM_GROUPS.keys()].sort((a, b) => b.length - a.length);
+
+/** A query as its terms: each term is one or more alternatives, each alternative an AND of tokens. */
+export interface QueryTerms {
+  terms: string[][][];
+  /** what is being typed (the query's last token), searched as a prefix: term and alternative index */
+  prefix: { term: number; alt: number } | null;
+  /** every token of every alternative, for highlighting */
+  tokens: string[];
+}
+
+/**
+ * The query's tokens (queryTokens), with every synonym word of the query (社保) widened to its group (社保 | 社会保险):
+ * a word counts when the query text holds it and all its tokens are among the query's tokens; those tokens become one
+ * term whose alternatives are the tokens of each word of the group. Widening only adds alternatives, so a query never
+ * finds less than without synonyms (社保卡 still needs 社保卡).
+ */
+export function queryTerms(q: string): QueryTerms {
+  const tokens = queryTokens(q);
+  const text = q.toLowerCase();
+  const taken = new Map<number, { group: string[]; word: string }>(); // index of the word's first token → group
+  const used = new Set<number>();
+  for (const w of SYNONYM_WORDS) {
+    if (!text.includes(w)) continue;
+    const idx = [...new Set(segment(w))].map((t) => tokens.indexOf(t));
+    if (idx.some((i) => i < 0 || used.has(i))) continue;
+    for (const i of idx) used.add(i);
+    taken.set(Math.min(...idx), { group: SYNONYM_GROUPS.get(w)!, word: w });
+  }
+  const terms: string[][][] = [];
+  let prefix: QueryTerms['prefix'] = null;
+  tokens.forEach((t, i) => {
+    const g = taken.get(i);
+    if (g) {
+      terms.push(g.group.map((w) => [...new Set(segment(w))]));
+      // the typed word keeps its prefix search when it ends the query (医保 still finds 医保卡)
+      if (text.trimEnd().endsWith(g.word)) prefix = { term: terms.length - 1, alt: g.group.indexOf(g.word) };
+    } else if (!used.has(i)) {
+      terms.push([[t]]);
+      if (i === tokens.length - 1) prefix = { term: terms.length - 1, alt: 0 };
+    }
+  });
+  return { terms, prefix, tokens: [...new Set(terms.flat(2))] };
+}
+
+/** `'a' & ('b' | 'c' & 'd') & 'e':*` for query terms (weight: every lexeme restricted to it). */
+export function tsqueryTerms(t: QueryTerms, weight = ''): string {
+  return t.terms
+    .map((alts, i) => {
+      const alt = alts.map((a, k) =>
+        t.prefix?.term === i && t.prefix.alt === k
+          ? tsqueryText(a, weight)
+          : a.map((x) => `'${x}'${weight ? `:${weight}` : ''}`).join(' & '),
+      );
+      return alt.length === 1 ? alt[0] : `(${alt.map((a) => `(${a})`).join(' | ')})`;
+    })
+    .join(' & ');
 }
 
 /** `'a' & 'b' & 'c':*` (weight: restrict every lexeme to that weight, e.g. 'A' for name/keyword hits). */
@@ -191,8 +254,11 @@ export const FACET_VALUES: Record<Exclude<FacetKey, 'provider'>, readonly string
   format: FORMATS,
 };
 
-/** Chinese labels for API clients; the console translates values itself (web/src/shared/i18n.ts). */
-const LABELS_ZH: Record<string, string> = {
+/**
+ * Chinese labels of the catalog's enumerations, for API clients and for the files the server writes (facet labels,
+ * the Excel template and exports); the console translates values itself (web/src/shared/i18n.ts).
+ */
+export const LABELS_ZH: Record<string, string> = {
   'classification.base': '基础库',
   'classification.theme': '主题库',
   'classification.department': '部门库',
@@ -225,6 +291,32 @@ const LABELS_ZH: Record<string, string> = {
   'format.streamingMedia': '流媒体',
   'format.selfDescribing': '自描述格式',
   'format.serviceApi': '服务接口',
+  'fieldType.string': '字符串',
+  'fieldType.integer': '整数',
+  'fieldType.decimal': '小数',
+  'fieldType.date': '日期',
+  'fieldType.datetime': '日期时间',
+  'fieldType.boolean': '布尔',
+  'masking.none': '不脱敏',
+  'masking.idNumber': '身份证号',
+  'masking.name': '姓名',
+  'masking.phone': '电话号码',
+  'masking.address': '地址',
+  'masking.creditCode': '统一社会信用代码',
+  'masking.partial': '部分遮盖',
+  'validator.idNumber': '身份证号',
+  'validator.creditCode': '统一社会信用代码',
+  'validator.mobilePhone': '手机号码',
+  'legalBasisKind.law': '法律',
+  'legalBasisKind.adminRegulation': '行政法规',
+  'legalBasisKind.localRegulation': '地方性法规',
+  'legalBasisKind.rule': '规章',
+  'legalBasisKind.other': '其他',
+  'resStatus.draft': '草稿',
+  'resStatus.submitted': '待审核',
+  'resStatus.returned': '已退回',
+  'resStatus.published': '已发布',
+  'resStatus.retired': '已停用',
 };
 
 export interface FacetBucket {
@@ -270,9 +362,10 @@ function escapeLike(s: string): string {
  */
 export async function searchResources(db: Db | Tx, input: SearchInput) {
   const q = (input.q ?? '').trim();
-  const tokens = q ? queryTokens(q) : [];
-  const tsq = tokens.length ? sql`to_tsquery('simple', ${tsqueryText(tokens)})` : null;
-  const tsqA = tokens.length ? sql`to_tsquery('simple', ${tsqueryText(tokens, 'A')})` : null;
+  const terms = q ? queryTerms(q) : null;
+  const tokens = terms?.tokens ?? [];
+  const tsq = terms?.terms.length ? sql`to_tsquery('simple', ${tsqueryTerms(terms)})` : null;
+  const tsqA = terms?.terms.length ? sql`to_tsquery('simple', ${tsqueryTerms(terms, 'A')})` : null;
   // codes are ASCII (446000-GAJ-001): a query that could be one is also matched as a code prefix
   const codePrefix = q && /^[A-Za-z0-9/-]+$/.test(q) ? `${escapeLike(q.toLowerCase())}%` : null;
   const codeHit = codePrefix ? sql`lower(r.code) LIKE ${codePrefix}` : sql`false`;
@@ -317,7 +410,13 @@ export async function searchResources(db: Db | Tx, input: SearchInput) {
     if (tsq && tsqA)
       keys.push(
         { expr: sql`r.search_doc @@ ${tsqA}`, desc: true },
-        { expr: sql`ts_rank_cd(${RANK_WEIGHTS}::float4[], r.search_doc, ${tsq})`, desc: true },
+        // ranked in `m` only where the name or keywords hit (k0); the others only if the page reaches them (`p`)
+        {
+          expr: codePrefix
+            ? sql`ts_rank_cd(${RANK_WEIGHTS}::float4[], r.search_doc, ${tsq})`
+            : sql`CASE WHEN r.search_doc @@ ${tsqA} THEN ts_rank_cd(${RANK_WEIGHTS}::float4[], r.search_doc, ${tsq}) END`,
+          desc: true,
+        },
       );
   } else if (sort === 'updated') {
     keys.push({ expr: sql`r.updated_at`, desc: true });
@@ -331,6 +430,14 @@ export async function searchResources(db: Db | Tx, input: SearchInput) {
       ],
       sql`, `,
     );
+
+  /*
+   * Relevance order is (name/keyword hit k0, ts_rank_cd k1, id). ts_rank_cd is the costly key, and a page almost always
+   * lies among the name hits, so `m` ranks only those (k1 NULL for the others) and `p` ranks the others — re-reading
+   * their documents — only when the page reaches past the name hits. Same order and ranks as ranking every row.
+   */
+  const lazyRank = keys.length === 2 && sort === 'relevance';
+  const pageEnd = input.page * input.pageSize;
 
   // facets without a filter of their own, and the total, from the same matching rows: GROUPING SETS in one pass
   const active = FACET_KEYS.filter((k) => input.filters[k]?.length);
@@ -357,8 +464,21 @@ export async function searchResources(db: Db | Tx, input: SearchInput) {
         sql`, `,
       )}
       FROM resource r WHERE ${conditions()}
-    ), p AS (
-      SELECT * FROM m ORDER BY ${order('')} LIMIT ${input.pageSize} OFFSET ${(input.page - 1) * input.pageSize}
+    ), p AS (${
+      lazyRank && tsq
+        ? sql`
+      SELECT * FROM (
+        SELECT id, k0, k1 FROM (SELECT id, k0, k1 FROM m WHERE k0 ORDER BY k1 DESC, id LIMIT ${pageEnd}) a
+        UNION ALL
+        SELECT id, k0, k1 FROM (
+          SELECT m.id, m.k0, ts_rank_cd(${RANK_WEIGHTS}::float4[], r.search_doc, ${tsq}) AS k1
+          FROM m JOIN resource r ON r.id = m.id
+          WHERE NOT m.k0 AND (SELECT count(*) FROM m WHERE m.k0) < ${pageEnd}
+          ORDER BY k1 DESC, m.id LIMIT ${pageEnd}) b
+      ) u ORDER BY ${order('')} LIMIT ${input.pageSize} OFFSET ${(input.page - 1) * input.pageSize}`
+        : sql`
+      SELECT * FROM m ORDER BY ${order('')} LIMIT ${input.pageSize} OFFSET ${(input.page - 1) * input.pageSize}`
+    }
     ), f AS (
       SELECT ${sql.join(facetCols, sql`, `)} FROM m JOIN org o ON o.id = m.provider_org_id
       GROUP BY GROUPING SETS (${sql.join(sets, sql`, `)})

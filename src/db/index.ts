@@ -11,6 +11,7 @@ import * as m005 from './migrations/005_catalog_search.js';
 import * as m006 from './migrations/006_catalog_review.js';
 import * as m007 from './migrations/007_inventory.js';
 import * as m008 from './migrations/008_catalog_metadata.js';
+import * as m009 from './migrations/009_catalog_search_gin.js';
 import * as m010 from './migrations/010_jobs_sharing.js';
 import { Lock, PGliteDialect, pgliteQuery } from './pglite-dialect.js';
 import type { DB } from './schema.js';
@@ -147,6 +148,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '006_catalog_review': m006,
   '007_inventory': m007,
   '008_catalog_metadata': m008,
+  '009_catalog_search_gin': m009,
   '010_jobs_sharing': m010,
 };
 

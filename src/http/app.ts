@@ -93,7 +93,11 @@ export function toAppError(err: unknown, req: FastifyRequest, ctx: AppContext): 
     case 'FST_ERR_CTP_BODY_TOO_LARGE': {
       const ct = String(req.headers['content-type'] ?? '');
       const limit = req.routeOptions?.bodyLimit ?? ctx.config.jsonBodyLimit;
-      if (/^(text|application)\/csv\b/i.test(ct))
+      if (
+        /^((text|application)\/csv|application\/vnd\.openxmlformats-officedocument\.spreadsheetml)\b/i.test(
+          ct,
+        )
+      )
         return new AppError('UPLOAD_TOO_LARGE', [
           {
             field: 'body',

@@ -45,7 +45,7 @@ function parseCsv(text: string): { records: string[][]; errors: ErrorDetail[] } 
  * The synchronous upload is parsed and validated in the request: a file over `uploadMaxBytes` (UPLOAD_MAX_BYTES) would
  * hold the event loop for seconds, so it is refused before any parsing (larger loads go through bulk import).
  */
-function checkUploadSize(ctx: AppContext, bytes: number) {
+export function checkUploadSize(ctx: AppContext, bytes: number) {
   const max = ctx.config.uploadMaxBytes;
   if (bytes > max) {
     const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;

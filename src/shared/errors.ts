@@ -42,6 +42,18 @@ export const ERRORS = {
     zh: '数据文件校验未通过，未写入任何数据',
     en: 'The data file failed validation; nothing was written',
   },
+  CATALOG_IMPORT_INVALID: {
+    zh: '目录导入文件校验未通过，未写入任何目录（见各行各列的错误说明）',
+    en: 'The catalog import file failed validation; nothing was written (see the row and column of each problem)',
+  },
+  CATALOG_IMPORT_TOO_LARGE: {
+    zh: '目录导入文件的行数或大小超过上限，请拆分文件',
+    en: 'The catalog import file has too many rows or is too large; split it',
+  },
+  CATALOG_EXPORT_TOO_LARGE: {
+    zh: '符合条件的目录条目超过单次导出上限，请缩小筛选范围',
+    en: 'Too many catalog entries match for one export; narrow the filters',
+  },
   PAYLOAD_TOO_LARGE: { zh: '上传内容过大', en: 'The upload is too large' },
   RATE_LIMITED: { zh: '请求过于频繁，请稍后再试', en: 'Too many requests, try again later' },
   UNSUPPORTED_MEDIA_TYPE: {
@@ -87,6 +99,11 @@ export interface ErrorDetail {
   reason: string;
   /** Chinese, where the rule has a Chinese wording (the console shows it first) */
   reasonZh?: string;
+  /** file imports: the sheet, column header and cell text at fault, and this problem's own error code */
+  sheet?: string;
+  column?: string | null;
+  value?: string | null;
+  code?: string;
 }
 
 export class AppError extends Error {

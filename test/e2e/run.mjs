@@ -1040,6 +1040,129 @@ const steps = [
       );
     },
   },
+  {
+    name: 'gaj_officer imports the catalog from a 1272 workbook: one bad row → report with row and column, nothing created; fixed → entries appear; the view exports as .xlsx',
+    async run(page, base) {
+      const { default: ExcelJS } = await import('exceljs');
+      const names = ['临江市犬只登记信息', '临江市养犬许可证信息'];
+      const workbook = async (conditions) => {
+        const wb = new ExcelJS.Workbook();
+        const rs = wb.addWorksheet('信息资源');
+        rs.addRow(['政务信息资源目录']);
+        rs.addRow([
+          '序号',
+          '信息资源名称',
+          '信息资源摘要',
+          '资源分类',
+          '目录层级',
+          '共享类型',
+          '共享条件',
+          '法律法规依据',
+          '依据类别',
+          '更新周期',
+        ]);
+        rs.addRow([
+          1,
+          names[0],
+          '全市犬只登记和年检信息。',
+          '部门库',
+          '部门级',
+          '无条件共享',
+          '',
+          '',
+          '',
+          '每日',
+        ]);
+        rs.addRow([
+          2,
+          names[1],
+          '养犬许可证核发信息。',
+          '部门库',
+          '部门级',
+          '有条件共享',
+          conditions,
+          '《临江市养犬管理条例》',
+          '地方性法规',
+          '每月',
+        ]);
+        const fs = wb.addWorksheet('信息项');
+        fs.addRow(['政务信息资源目录 — 信息项']);
+        fs.addRow(['资源序号', '信息项名称', '信息项标识', '数据类型', '是否主键']);
+        fs.addRow([1, '犬只编号', 'dogNo', '字符串', '是']);
+        fs.addRow([1, '登记日期', 'registeredOn', '日期', '否']);
+        fs.addRow([2, '许可证号', 'licenceNo', '字符串', '是']);
+        return Buffer.from(await wb.xlsx.writeBuffer());
+      };
+      const drafts = (q) =>
+        page.evaluate(async (q) => {
+          const r = await fetch(`/api/catalog/resources?status=draft&q=${encodeURIComponent(q)}`);
+          return (await r.json()).total;
+        }, q);
+      await logout(page);
+      await login(page, base, 'gaj_officer');
+      await menu(page, 'catalog');
+      await tid(page, 'catalog-import').click();
+      const panel = tid(page, 'import-panel');
+      await panel.waitFor({ timeout: T.action });
+      await panel.locator('input[type=file]').setInputFiles({
+        name: 'dogs.xlsx',
+        mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+        buffer: await workbook(''),
+      });
+      const problems = tid(page, 'import-problems');
+      await problems.waitFor({ timeout: T.nav });
+      const rows = await problems.locator('tbody tr.ant-table-row').allInnerTexts();
+      assert(
+        rows.some((r) => r.includes('信息资源') && /(^|\s)4(\s|$)/.test(r) && r.includes('共享条件')),
+        `the report names sheet 信息资源, row 4, column 共享条件: ${JSON.stringify(rows)}`,
+      );
+      assert(
+        !rows.some((r) => /CATALOG_RULE_VIOLATED|VALIDATION_FAILED/.test(r)),
+        `words, not codes: ${rows}`,
+      );
+      const [report] = await Promise.all([page.waitForEvent('download'), tid(page, 'import-report').click()]);
+      assert(
+        report.suggestedFilename().endsWith('.xlsx'),
+        `report downloads as .xlsx: ${report.suggestedFilename()}`,
+      );
+      assert((await drafts(names[0])) === 0, 'a rejected file creates nothing');
+      await shot(page, 'catalog-import-rejected');
+
+      await panel.locator('input[type=file]').setInputFiles({
+        name: 'dogs.xlsx',
+        mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+        buffer: await workbook('仅限公安、城管部门办理养犬管理事项时使用'),
+      });
+      await tid(page, 'import-result').waitFor({ timeout: T.nav });
+      const ok = await tid(page, 'import-result').innerText();
+      assert(/2/.test(ok), `2 entries imported: ${ok}`);
+      await shot(page, 'catalog-import-done');
+      await tid(page, 'import-close').click();
+      await choose(page, 'catalog-status', '草稿');
+      await box(page, 'catalog-search').fill('犬只');
+      await box(page, 'catalog-search').press('Enter');
+      await tid(page, 'catalog-table').getByText(names[0]).first().waitFor({ timeout: T.nav });
+
+      const [file] = await Promise.all([
+        page.waitForEvent('download'),
+        tid(page, 'catalog-export-xlsx').click(),
+      ]);
+      assert(
+        file.suggestedFilename().endsWith('.xlsx'),
+        `export downloads as .xlsx: ${file.suggestedFilename()}`,
+      );
+      const saved = path.join(os.tmpdir(), `gs-e2e-export-${process.pid}.xlsx`);
+      await file.saveAs(saved);
+      const wb = new ExcelJS.Workbook();
+      await wb.xlsx.readFile(saved);
+      fs.rmSync(saved, { force: true });
+      const exported = [];
+      wb.getWorksheet('信息资源').eachRow((row, n) => {
+        if (n > 2) exported.push(String(row.getCell(3).value));
+      });
+      assert(exported.includes(names[0]), `the export holds the view's entries: ${exported}`);
+    },
+  },
 ];
 
 async function main() {

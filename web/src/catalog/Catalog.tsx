@@ -1,4 +1,4 @@
-import { PlusOutlined } from '@ant-design/icons';
+import { DownloadOutlined, PlusOutlined, UploadOutlined } from '@ant-design/icons';
 import {
   Button,
   Card,
@@ -16,7 +16,7 @@ import {
 } from 'antd';
 import { useEffect, useState } from 'react';
 import { useNavigate, useSearchParams } from 'react-router-dom';
-import { api } from '../shared/api.js';
+import { api, withQuery } from '../shared/api.js';
 import { access, useAuth } from '../shared/auth.js';
 import { EnumTag, ErrorAlert } from '../shared/common.js';
 import { fmtNumber } from '../shared/format.js';
@@ -30,6 +30,7 @@ import type {
   FacetKey,
   HighlightSegment,
 } from '../shared/types.js';
+import ImportCatalog from './ImportCatalog.js';
 
 /** Facet groups in the order the sidebar shows them. */
 const FACETS: FacetKey[] = [
@@ -150,6 +151,7 @@ export default function Catalog() {
   const selected = Object.fromEntries(FACETS.map((k) => [k, params.getAll(k)])) as Record<FacetKey, string[]>;
   const filterKey = FACETS.map((k) => `${k}=${selected[k].join(',')}`).join('&');
   const [text, setText] = useState(q);
+  const [importing, setImporting] = useState(false);
   useEffect(() => setText(q), [q]);
 
   const list = useAsync(
@@ -171,6 +173,9 @@ export default function Catalog() {
     setParams(p);
   }
 
+  // the export takes the search's own filters (same visibility on the server)
+  const exportHref = (format: 'xlsx' | 'csv') =>
+    withQuery(`/api/catalog/export.${format}`, { q, sort: sortParam, status, ...selected });
   const facetLabel = (k: FacetKey, b: FacetBucket) =>
     k === 'provider' ? b.label : tEnum(k, String(b.value));
   const anyFilter = FACETS.some((k) => selected[k].length > 0);
@@ -227,13 +232,41 @@ export default function Catalog() {
       data-testid="page-catalog"
       title={t('catalog.title')}
       extra={
-        access.register(me) ? (
-          <Button type="primary" icon={<PlusOutlined />} onClick={() => navigate('/catalog/new')}>
-            {t('catalog.register')}
+        <Space wrap>
+          <Button
+            data-testid="catalog-export-xlsx"
+            icon={<DownloadOutlined />}
+            title={t('catalog.exportHint')}
+            href={exportHref('xlsx')}
+          >
+            {t('catalog.exportXlsx')}
           </Button>
-        ) : null
+          <Button
+            data-testid="catalog-export-csv"
+            icon={<DownloadOutlined />}
+            title={t('catalog.exportHint')}
+            href={exportHref('csv')}
+          >
+            {t('catalog.exportCsv')}
+          </Button>
+          {access.register(me) ? (
+            <>
+              <Button
+                data-testid="catalog-import"
+                icon={<UploadOutlined />}
+                onClick={() => setImporting(true)}
+              >
+                {t('catalog.import')}
+              </Button>
+              <Button type="primary" icon={<PlusOutlined />} onClick={() => navigate('/catalog/new')}>
+                {t('catalog.register')}
+              </Button>
+            </>
+          ) : null}
+        </Space>
       }
     >
+      <ImportCatalog open={importing} onClose={() => setImporting(false)} onImported={() => list.reload()} />
       <Row gutter={16}>
         <Col xs={24} md={7} lg={6}>
           <ClassTree selected={classCode} onSelect={(c) => update({ classCode: c, page: 1 })} />

@@ -7,6 +7,11 @@ export interface ErrorDetail {
   reason: string;
   /** Chinese wording of the reason, when the server has one */
   reasonZh?: string;
+  /** file imports: the sheet, column header and cell text at fault, and the problem's own code */
+  sheet?: string;
+  column?: string | null;
+  value?: string | null;
+  code?: string;
 }
 
 /** An error body of docs/API.md: `{ code, message, messageEn, details }`. */
@@ -112,19 +117,18 @@ export async function api<T>(path: string, opts: CallOptions = {}): Promise<T> {
 export const post = <T>(path: string, body: unknown = {}) => api<T>(path, { method: 'POST', body });
 
 /**
- * Uploads the CSV file's bytes unchanged (the server detects UTF-8 or GBK) with XHR,
- * so the console can show upload progress.
+ * Sends a file's bytes unchanged with XHR (so the console can show upload progress) and answers the JSON body.
  */
-export function uploadCsv(
-  resourceId: number,
-  filename: string,
+export function uploadFile<T>(
+  path: string,
+  contentType: string,
   file: Blob,
   onProgress: (percent: number) => void,
-): Promise<IngestResult> {
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    xhr.open('POST', withQuery(`/api/ingest/resources/${resourceId}/csv`, { filename }));
-    xhr.setRequestHeader('Content-Type', 'text/csv');
+    xhr.open('POST', path);
+    xhr.setRequestHeader('Content-Type', contentType);
     xhr.setRequestHeader('Accept', 'application/json');
     xhr.withCredentials = true;
     xhr.upload.onprogress = (e) => {
@@ -139,7 +143,7 @@ export function uploadCsv(
       }
       if (xhr.status >= 200 && xhr.status < 300) {
         onProgress(100);
-        resolve(body as IngestResult);
+        resolve(body as T);
       } else {
         const err = toApiError(xhr.status, body, xhr.statusText);
         if (xhr.status === 401 && err.code === 'UNAUTHENTICATED') onUnauthenticated();
@@ -149,4 +153,47 @@ export function uploadCsv(
     xhr.onerror = () => reject(new ApiError(0, 'NETWORK', '网络错误', 'Network error', []));
     xhr.send(file);
   });
+}
+
+/** Uploads a CSV's bytes unchanged (the server detects UTF-8 or GBK). */
+export function uploadCsv(
+  resourceId: number,
+  filename: string,
+  file: Blob,
+  onProgress: (percent: number) => void,
+): Promise<IngestResult> {
+  return uploadFile(
+    withQuery(`/api/ingest/resources/${resourceId}/csv`, { filename }),
+    'text/csv',
+    file,
+    onProgress,
+  );
+}
+
+/** POSTs JSON and saves the file the server answers (e.g. an error report workbook) under `filename`. */
+export async function downloadPost(path: string, body: unknown, filename: string): Promise<void> {
+  const res = await fetch(path, {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) {
+    const text = await res.text();
+    let parsed: unknown = null;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = { message: text };
+    }
+    throw toApiError(res.status, parsed, res.statusText);
+  }
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }

@@ -266,6 +266,12 @@ export interface IngestResult {
   updated: number;
 }
 
+/** POST /api/catalog/import */
+export interface CatalogImportResult {
+  format: 'xlsx' | 'csv';
+  created: { id: number; code: string; name: string; status: string; row: number }[];
+}
+
 export interface Batch {
   id: number | string;
   source: string;
