@@ -7,12 +7,14 @@ import {
   workdaysBetween,
 } from '../calendar/model.js';
 import { currentCalendar } from '../calendar/service.js';
+import { effectiveShareType } from '../catalog/model.js';
 import { loadVisibleResource } from '../catalog/service.js';
 import * as catalogStore from '../catalog/store.js';
 import type { Actor, AppContext } from '../context.js';
 import { hasRole } from '../context.js';
 import type { Tx } from '../db/index.js';
 import { inTx } from '../db/index.js';
+import { hasApprovedNegativeEntry } from '../inventory/store.js';
 import { PROFILES } from '../profiles/index.js';
 import { AppError } from '../shared/errors.js';
 import {
@@ -179,14 +181,17 @@ export async function createRequest(ctx: AppContext, actor: Actor, input: Reques
       { field: 'resourceId', reason: `status ${resource.status}` },
     ]);
   }
-  if (resource.share_type === 'none') {
+  // DG Art 19, XT Art 23, GD Art 18, SY Art 23: a conditional or not-shared resource counts as such only with a
+  // negative-list entry in force (approved, or filed where the profile asks only for filing); else it is unconditional
+  const listed = await hasApprovedNegativeEntry(ctx.db, resource.id);
+  const shareType = effectiveShareType({ shareType: resource.share_type }, listed, ctx.profile) as ShareType;
+  if (shareType === 'none') {
     // DG Art 19: not-shared data is served through verification/query services, not share requests
     throw new AppError('NOT_SHAREABLE', [
       { field: 'resourceId', reason: resource.legal_basis ?? 'not shared' },
     ]);
   }
   const fields = await catalogStore.getFields(ctx.db, resource.id);
-  const shareType = resource.share_type as ShareType;
   const problems = checkRequestInput(
     input,
     fields.map((f) => f.code),
@@ -274,6 +279,13 @@ export async function createRequest(ctx: AppContext, actor: Actor, input: Reques
         profile: ctx.profile.id,
         scope: input.scope?.trim() || undefined,
         overallDueDate: steps.length && overall ? dueDate(cal, startedOn, overall) : undefined,
+        shareType,
+        ...(shareType !== resource.share_type
+          ? {
+              registeredShareType: resource.share_type,
+              notOnNegativeList: ctx.profile.catalog.unlistedIsUnconditional,
+            }
+          : {}),
       },
     });
     if (!steps.length) {

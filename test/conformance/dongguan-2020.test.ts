@@ -54,4 +54,24 @@ describe('dongguan-2020 conformance', () => {
     });
     expect(ok.json().status).toBe('rejected');
   });
+
+  it('DG Art 19: a conditional resource whose negative-list entry is not approved yet is shared unconditionally; once approved, it needs consent', async () => {
+    const BIRTH = '出生医学证明信息';
+    const rsj = await c.as('rsj_officer');
+    expect((await c.resource(rsj, BIRTH)).shareType).toBe('conditional');
+    const before = await c.fileRequest(rsj, BIRTH, '生育待遇核验');
+    expect(before.statusCode, before.body).toBe(201);
+    expect(before.json()).toMatchObject({ status: 'approved', steps: [] });
+    const reviewer = await c.as('reviewer');
+    const list = (await c.call(reviewer, 'GET', '/api/inventory/negative-list?status=proposed')).json();
+    const entry = list.items.find((e: { resource: { name: string } }) => e.resource.name === BIRTH);
+    const decided = await c.call(reviewer, 'POST', `/api/inventory/negative-list/${entry.id}/decide`, {
+      approve: true,
+      comment: '依据充分',
+    });
+    expect(decided.statusCode, decided.body).toBe(200);
+    const after = await c.fileRequest(await c.as('jyj_officer'), BIRTH, '入学出生证明核验');
+    expect(after.json()).toMatchObject({ status: 'pending' });
+    expect(after.json().steps[0].actor).toBe('provider');
+  });
 });

@@ -232,10 +232,11 @@ const dict = {
   ],
   'prof.basisAnyKind': ['依据类别不限', 'Any kind of basis'],
   'prof.shareTypeChange': ['共享类型调整须经审核', 'Share type changes only through review'],
-  'prof.notActedOnYet': [
-    '尚未执行：共享申请暂不查询负面清单',
-    'Not acted on yet: share requests do not consult the negative list',
+  'prof.unlistedEnforced': [
+    '已执行：提交共享申请时查询负面清单',
+    'Enforced: every share request consults the negative list',
   ],
+  'prof.notEnforced': ['尚未执行', 'Not enforced yet'],
   'prof.unlisted': [
     '未列入负面清单的有条件/不予共享资源按无条件共享',
     'Conditional / not-shared entries without an approved negative-list entry are shared unconditionally',
