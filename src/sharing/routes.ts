@@ -46,11 +46,11 @@ export async function sharingRoutes(app: FastifyInstance, ctx: AppContext) {
       schema: {
         tags: ['sharing'],
         summary:
-          'Share requests: outgoing (my org requested), incoming (waiting on my org or the authority), all (overseers)',
+          'Share requests: outgoing (my org requested), incoming (pending, waiting for me: my party holds the current step, or escalated to the authority), handled (every request my org or the authority takes part in), all (overseers)',
         querystring: {
           type: 'object',
           properties: {
-            box: { type: 'string', enum: ['outgoing', 'incoming', 'all'], default: 'outgoing' },
+            box: { type: 'string', enum: ['outgoing', 'incoming', 'handled', 'all'], default: 'outgoing' },
             status: { type: 'string', enum: ['pending', 'approved', 'rejected', 'withdrawn'] },
             ...pageQueryProps,
           },

@@ -533,7 +533,7 @@ export async function decideRequest(
 export async function listRequests(
   ctx: AppContext,
   actor: Actor,
-  f: { box?: 'outgoing' | 'incoming' | 'all'; status?: string; page: number; pageSize: number },
+  f: { box?: 'outgoing' | 'incoming' | 'handled' | 'all'; status?: string; page: number; pageSize: number },
 ) {
   let box = f.box ?? 'outgoing';
   const overseer = hasRole(actor, 'platform_admin', 'authority_reviewer', 'auditor');
@@ -542,6 +542,7 @@ export async function listRequests(
     box,
     orgId: actor.orgId,
     authority: actor.orgKind === 'authority' && hasRole(actor, 'authority_reviewer'),
+    providerOfficer: hasRole(actor, 'data_officer'),
     status: f.status,
     page: f.page,
     pageSize: f.pageSize,

@@ -52,10 +52,22 @@ describe('guangdong-2018 conformance', () => {
       {},
     );
     expect(again.statusCode).toBe(403);
+    // 待我审批 lists only what waits for the person: no longer the provider's, still the authority's
+    const inbox = async (u: string) =>
+      (await c.call(await c.as(u), 'GET', '/api/sharing/requests?box=incoming'))
+        .json()
+        .items.map((x: { id: number }) => x.id);
+    expect(await inbox('mzj_officer')).not.toContain(q.id);
+    expect(await inbox('reviewer')).toContain(q.id);
+    const handled = (
+      await c.call(await c.as('mzj_officer'), 'GET', '/api/sharing/requests?box=handled')
+    ).json();
+    expect(handled.items.map((x: { id: number }) => x.id)).toContain(q.id);
     const a = await c.call(reviewer, 'POST', `/api/sharing/requests/${q.id}/approve`, {});
     expect(a.json()).toMatchObject({ status: 'approved' });
     expect(a.json().grantId).toBeGreaterThan(0);
     expect(a.json().steps[0].approvals.sort()).toEqual(['authority', 'provider']);
+    expect(await inbox('reviewer')).not.toContain(q.id);
   });
 
   it('GD Art 19: either reviewer may refuse, with a reason', async () => {
