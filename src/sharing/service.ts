@@ -10,11 +10,12 @@ import { currentCalendar } from '../calendar/service.js';
 import { effectiveShareType } from '../catalog/model.js';
 import { loadVisibleResource } from '../catalog/service.js';
 import * as catalogStore from '../catalog/store.js';
-import type { Actor, AppContext } from '../context.js';
+import type { Actor, AppContext, Role } from '../context.js';
 import { hasRole } from '../context.js';
 import type { Tx } from '../db/index.js';
 import { inTx } from '../db/index.js';
 import { hasApprovedNegativeEntry } from '../inventory/store.js';
+import { notify } from '../notify/service.js';
 import { PROFILES } from '../profiles/index.js';
 import { AppError } from '../shared/errors.js';
 import {
@@ -404,7 +405,7 @@ export async function decideRequest(
     if (!q) throw new AppError('NOT_FOUND', [{ field: 'id', reason: `share request ${id} not found` }]);
     const resource = await trx
       .selectFrom('resource')
-      .select(['provider_org_id'])
+      .select(['provider_org_id', 'name'])
       .where('id', '=', q.resource_id)
       .executeTakeFirstOrThrow();
     if (
@@ -511,6 +512,35 @@ export async function decideRequest(
         comment,
       },
     });
+    // the consumer hears of the decision; the next step's holders of their turn (in-app notifications)
+    const params = { requestId: id, resource: resource.name, step: step.key, article: step.article };
+    const consumer = { orgIds: [q.consumer_org_id], roles: ['data_officer', 'consumer_staff'] as Role[] };
+    if (!decision.approve || grantId) {
+      await notify(trx, [consumer], {
+        kind: decision.approve ? 'sharing.approved' : 'sharing.rejected',
+        severity: decision.approve ? 'info' : 'warning',
+        params: { ...params, comment },
+        resourceId: q.resource_id,
+      });
+    } else if (complete) {
+      const next = steps.find((s) => s.step_index === q.current_step + 1);
+      if (next) {
+        await notify(
+          trx,
+          [next.actor, ...next.co_actors].map((p) =>
+            p === 'provider'
+              ? { orgIds: [resource.provider_org_id], roles: ['data_officer'] as Role[] }
+              : { roles: ['authority_reviewer'] as Role[], anyOrg: true },
+          ),
+          {
+            kind: 'sharing.yourTurn',
+            severity: 'info',
+            params: { ...params, step: next.key },
+            resourceId: q.resource_id,
+          },
+        );
+      }
+    }
     if (grantId) {
       await appendAudit(trx, {
         action: 'share.grant',

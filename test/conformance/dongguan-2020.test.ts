@@ -53,6 +53,9 @@ describe('dongguan-2020 conformance', () => {
       legalBasis: '《婚姻登记条例》',
     });
     expect(ok.json().status).toBe('rejected');
+    const told = (await c.notifications('jyj_officer')).filter((n) => n.params.requestId === q.id);
+    expect(told.map((n) => n.kind)).toEqual(['sharing.rejected']);
+    expect(told[0].params.comment).toContain('《婚姻登记条例》');
   });
 
   it('DG Art 19: a conditional resource whose negative-list entry is not approved yet is shared unconditionally; once approved, it needs consent', async () => {

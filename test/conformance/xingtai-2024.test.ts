@@ -30,12 +30,17 @@ describe('xingtai-2024 conformance', () => {
     const s1 = (await c.call(reviewer, 'POST', `/api/sharing/requests/${q.id}/approve`, {})).json();
     expect(s1).toMatchObject({ currentStep: 1, dueDate: '2025-10-15' });
     expect(s1.steps[1].holders).toEqual(['provider']);
+    // the provider is told it is its turn (in-app notification)
+    const turn = (await c.notifications('mzj_officer')).filter((n) => n.params.requestId === q.id);
+    expect(turn.map((n) => n.kind)).toEqual(['sharing.yourTurn']);
     c.on('2025-10-15');
     const s2 = (await c.call(mzj, 'POST', `/api/sharing/requests/${q.id}/approve`, {})).json();
     expect(s2).toMatchObject({ currentStep: 2, dueDate: '2025-10-20' });
     c.on('2025-10-20');
     const s3 = (await c.call(reviewer, 'POST', `/api/sharing/requests/${q.id}/approve`, {})).json();
     expect(s3).toMatchObject({ status: 'approved', deemedConsent: false });
+    const told = (await c.notifications('rsj_officer')).filter((n) => n.params.requestId === q.id);
+    expect(told.map((n) => n.kind)).toContain('sharing.approved');
   });
 
   it('XT Art 24: a late authority review is reminded (onTimeout remind), not escalated', async () => {

@@ -839,6 +839,18 @@ const dict = {
     '共享申请「{resource}」超过总办理时限（{dueDate}，{article}），已提交数据主管部门',
     'Share request "{resource}" passed its overall deadline ({dueDate}, {article}); before the authority',
   ],
+  'notify.kind.sharing.approved': [
+    '共享申请「{resource}」已通过，授权已生成',
+    'Share request "{resource}" approved; the grant is issued',
+  ],
+  'notify.kind.sharing.rejected': [
+    '共享申请「{resource}」未获同意：{comment}',
+    'Share request "{resource}" was refused: {comment}',
+  ],
+  'notify.kind.sharing.yourTurn': [
+    '共享申请「{resource}」已转至您办理（{article}）',
+    'Share request "{resource}" now waits for you ({article})',
+  ],
   'severity.info': ['提示', 'Info'],
   'severity.warning': ['警告', 'Warning'],
   'severity.critical': ['严重', 'Critical'],
