@@ -135,6 +135,30 @@ export async function sharingRoutes(app: FastifyInstance, ctx: AppContext) {
     },
   );
 
+  app.post(
+    '/api/sharing/requests/:id/withdraw',
+    {
+      schema: {
+        tags: ['sharing'],
+        summary:
+          "The requesting organisation withdraws a pending request (the requester or the org's data officer)",
+        params: idParams,
+        body: {
+          type: ['object', 'null'],
+          additionalProperties: false,
+          properties: { reason: { type: ['string', 'null'], maxLength: 2000 } },
+        },
+      },
+    },
+    async (req) =>
+      service.withdrawRequest(
+        ctx,
+        requireActor(req),
+        (req.params as { id: number }).id,
+        (req.body as { reason?: string | null } | null)?.reason ?? null,
+      ),
+  );
+
   app.get(
     '/api/sharing/grants',
     { schema: { tags: ['sharing'], summary: "Grants held or given by the caller's organisation" } },

@@ -122,6 +122,10 @@ function requestView(
     })),
     canDecide:
       r.status === 'pending' && current !== undefined && partyFor(actor, current, r.provider_org_id) !== null,
+    canWithdraw:
+      r.status === 'pending' &&
+      actor.orgId === r.consumer_org_id &&
+      (actor.id === r.requester_id || hasRole(actor, 'data_officer')),
   };
 }
 
@@ -640,4 +644,41 @@ export async function revokeGrant(ctx: AppContext, actor: Actor, id: number) {
     });
     return fresh();
   });
+}
+
+/** The requesting organisation withdraws a pending request (its data officer or the requester); recorded and audited. */
+export async function withdrawRequest(ctx: AppContext, actor: Actor, id: number, reason: string | null) {
+  await inTx(ctx.db, async (trx) => {
+    const q = await trx
+      .selectFrom('share_request')
+      .selectAll()
+      .where('id', '=', id)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!q || q.consumer_org_id !== actor.orgId)
+      throw new AppError('NOT_FOUND', [{ field: 'id', reason: `share request ${id} not found` }]);
+    if (!(q.requester_id === actor.id || hasRole(actor, 'data_officer')))
+      throw new AppError('FORBIDDEN', [
+        { reason: "the requester or its organisation's data officer withdraws" },
+      ]);
+    if (q.status !== 'pending') throw new AppError('REQUEST_NOT_PENDING');
+    await trx
+      .updateTable('share_request')
+      .set({ status: 'withdrawn', decided_at: ctx.clock.now(), due_date: null })
+      .where('id', '=', id)
+      .execute();
+    await appendAudit(trx, {
+      action: 'share.withdraw',
+      decision: 'allow',
+      actorUserId: actor.id,
+      actorOrgId: actor.orgId,
+      appId: q.app_id,
+      resourceId: q.resource_id,
+      targetType: 'share_request',
+      targetId: id,
+      clientIp: actor.clientIp,
+      detail: { reason: reason?.trim() || undefined, step: q.current_step, withdrawnOn: todayOf(ctx) },
+    });
+  });
+  return loadRequest(ctx, actor, id);
 }

@@ -58,4 +58,32 @@ describe('nanyang-2022 conformance', () => {
     });
     expect(ok.json().status).toBe('rejected');
   });
+
+  it('NY task 7: a withdrawn request gets no deadline actions; only the requesting organisation withdraws', async () => {
+    c.on('2026-04-30');
+    const q = (await c.fileRequest(await c.as('jyj_officer'), MARRIAGE, '学籍婚姻核验')).json();
+    expect(q.canWithdraw).toBe(true);
+    const other = await c.call(
+      await c.as('rsj_officer'),
+      'POST',
+      `/api/sharing/requests/${q.id}/withdraw`,
+      {},
+    );
+    expect(other.statusCode).toBe(404);
+    const w = await c.call(await c.as('jyj_officer'), 'POST', `/api/sharing/requests/${q.id}/withdraw`, {
+      reason: '业务调整，不再需要',
+    });
+    expect(w.json()).toMatchObject({ status: 'withdrawn', dueDate: null });
+    c.on('2026-05-20');
+    await c.tick();
+    const kinds = (await c.notifications('reviewer')).filter((n) => n.params.requestId === q.id);
+    expect(kinds).toEqual([]);
+    const again = await c.call(
+      await c.as('jyj_officer'),
+      'POST',
+      `/api/sharing/requests/${q.id}/withdraw`,
+      {},
+    );
+    expect(again.json().code).toBe('REQUEST_NOT_PENDING');
+  });
 });

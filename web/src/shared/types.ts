@@ -274,6 +274,8 @@ export interface ShareRequest {
   grantId: number | null;
   steps: Step[];
   canDecide: boolean;
+  /** the requesting organisation may withdraw it while pending */
+  canWithdraw: boolean;
 }
 
 export interface Grant {

@@ -91,7 +91,7 @@ function RequestDrawer({
 }) {
   const i18n = useI18n();
   const { t, tEnum, lang } = i18n;
-  const { message } = AntApp.useApp();
+  const { message, modal } = AntApp.useApp();
   const req = useAsync(
     () => (id ? api<ShareRequest>(`/api/sharing/requests/${id}`) : Promise.resolve(null)),
     [id],
@@ -148,7 +148,26 @@ function RequestDrawer({
       title={t('req.detail')}
       destroyOnHidden
       extra={
-        r?.canDecide ? (
+        r?.canWithdraw ? (
+          <Button
+            data-testid="req-withdraw"
+            onClick={() =>
+              modal.confirm({
+                title: t('req.withdrawConfirm'),
+                okText: t('common.ok'),
+                cancelText: t('common.cancel'),
+                onOk: async () => {
+                  await post(`/api/sharing/requests/${r.id}/withdraw`, {});
+                  message.success(t('req.withdrawn'));
+                  req.reload();
+                  onChanged();
+                },
+              })
+            }
+          >
+            {t('req.withdraw')}
+          </Button>
+        ) : r?.canDecide ? (
           <Space>
             <Button
               data-testid="req-reject"
