@@ -41,8 +41,12 @@ describe('inventories under dongguan-2020', () => {
   describe('negative list', () => {
     it('DG Art 19: the demo has an approved and a pending entry; hasApprovedNegativeEntry says which is in force', async () => {
       const list = (await call(env, reviewer, 'GET', '/api/inventory/negative-list')).json();
-      const statuses = list.items.map((i: { status: string }) => i.status).sort();
-      expect(statuses).toEqual(['approved', 'proposed']);
+      // every restricted demo resource is listed and approved, but for one entry waiting (issue 8: the demo keeps
+      // realistic conditional resources, which need an entry in force)
+      const statuses = list.items.map((i: { status: string }) => i.status);
+      expect(statuses.filter((s: string) => s === 'proposed')).toHaveLength(1);
+      expect(statuses.filter((s: string) => s === 'approved').length).toBeGreaterThan(1);
+      expect(new Set(statuses)).toEqual(new Set(['approved', 'proposed']));
       expect(list.rule).toEqual({ authority: 'approves', article: 'DG Art 19' });
       const { hasApprovedNegativeEntry } = await import('../src/inventory/store.js');
       const approved = list.items.find((i: { status: string }) => i.status === 'approved');
@@ -140,7 +144,8 @@ describe('inventories under dongguan-2020', () => {
       const own = (await call(env, mzj, 'GET', '/api/inventory/negative-list')).json();
       expect(own.items.every((i: { org: { name: string } }) => i.org.name === '临江市民政局')).toBe(true);
       const all = (await call(env, reviewer, 'GET', '/api/inventory/negative-list?status=approved')).json();
-      expect(all.items.length).toBe(1);
+      expect(all.items.length).toBeGreaterThan(1);
+      expect(all.items.every((i: { status: string }) => i.status === 'approved')).toBe(true);
       const csv = await call(env, reviewer, 'GET', '/api/inventory/negative-list.csv');
       expect(csv.statusCode).toBe(200);
       expect(csv.headers['content-type']).toContain('text/csv');
@@ -401,7 +406,8 @@ describe('inventories under shenyang-2019', () => {
     const reviewer = await login(env.app, 'reviewer');
     const list = (await call(env, reviewer, 'GET', '/api/inventory/negative-list')).json();
     expect(list.rule).toEqual({ authority: 'filed', article: 'SY Art 23' });
-    expect(list.items.map((i: { status: string }) => i.status)).toEqual(['filed', 'filed']);
+    expect(list.items.length).toBeGreaterThan(1);
+    expect(list.items.every((i: { status: string }) => i.status === 'filed')).toBe(true);
     expect(list.items.every((i: { canDecide: boolean; inForce: boolean }) => !i.canDecide && i.inForce)).toBe(
       true,
     );

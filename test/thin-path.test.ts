@@ -213,6 +213,28 @@ describe('thin path: register → upload → request → approve → governed ca
     expect(denied).toHaveLength(1);
   });
 
+  it('DG Art 19: the conditional entry goes on the negative list, approved by the authority (else requests would be unconditional)', async () => {
+    const proposed = await env.app.inject({
+      method: 'POST',
+      url: '/api/inventory/negative-list',
+      headers: { cookie: provider },
+      payload: {
+        resourceId,
+        basisKind: 'law',
+        basisText: '《中华人民共和国居民身份证法》第六条',
+        reason: '流动人口居住信息涉及个人信息，有条件共享',
+      },
+    });
+    expect(proposed.statusCode, proposed.body).toBe(201);
+    const decided = await env.app.inject({
+      method: 'POST',
+      url: `/api/inventory/negative-list/${proposed.json().id}/decide`,
+      headers: { cookie: await login(env.app, 'reviewer') },
+      payload: { approve: true, comment: '同意' },
+    });
+    expect(decided.json().status).toBe('approved');
+  });
+
   it('DG Art 26: the consumer requests a subset of fields for a stated purpose; the due date comes from the profile', async () => {
     const apps = (await env.app.inject({ url: '/api/apps', headers: { cookie: consumer } })).json();
     const app = apps.find((a: { name: string }) => a.name === '就业资格核验系统');

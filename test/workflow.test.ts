@@ -240,7 +240,8 @@ describe('dongguan-2020 profile', () => {
     const staff = await login(env.app, 'gaj_staff');
     const pending = (
       await env.app.inject({
-        url: '/api/sharing/requests?box=incoming&status=pending',
+        // the provider's requests (待我审批 holds only what waits for the person: nothing for staff)
+        url: '/api/sharing/requests?box=handled&status=pending',
         headers: { cookie: staff },
       })
     ).json();

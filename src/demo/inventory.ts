@@ -1,10 +1,11 @@
 import { addDays, shanghaiDate } from '../calendar/model.js';
 import type { Actor, AppContext } from '../context.js';
+import { type BasisKind, isOwnOfficer } from '../inventory/model.js';
 import * as inv from '../inventory/service.js';
 
 /**
  * The inventories of 临江市 (issue 6 points 5, 6, 8, 9, 10), loaded through the real use cases inside the demo
- * loader's transaction: an approved (or, under a filing profile, filed) and a pending negative-list entry, an
+ * loader's transaction (the negative list loads earlier, loadDemoNegativeList): an
  * overdue and a current update duty, an accepted and a not-ready information system, responsibility and demand
  * lists with a confirmed match and an unmatched demand, and an open list with an approved and a pending entry.
  */
@@ -20,27 +21,6 @@ export async function loadDemoInventory(
 ): Promise<void> {
   const today = shanghaiDate(new Date());
   const { officer, resourceId } = p;
-
-  // --- negative list
-  const census = await inv.proposeNegative(ctx, officer('LJ-TJJ'), {
-    resourceId: resourceId('第五次全国经济普查单位资料'),
-    basisKind: 'law',
-    basisText:
-      '《中华人民共和国统计法》第三十九条：统计调查中获得的能够识别或者推断单个统计调查对象身份的资料应当保密',
-    reason: '普查单位资料仅用于统计目的，不得用于行政管理，不予共享；可提供汇总统计结果',
-  });
-  if (census.status === 'proposed' && p.reviewer) {
-    await inv.decideNegative(ctx, p.reviewer, census.id, {
-      approve: true,
-      comment: '依据充分，同意列入负面清单',
-    });
-  }
-  await inv.proposeNegative(ctx, officer('LJ-MZJ'), {
-    resourceId: resourceId('婚姻登记信息'),
-    basisKind: 'adminRegulation',
-    basisText: '《婚姻登记条例》；《婚姻登记档案管理办法》第十六条（查阅婚姻登记档案的范围和条件）',
-    reason: '婚姻登记信息涉及个人隐私，仅向依法履职需要的部门有条件共享，共享时须说明用途和所需信息项',
-  });
 
   // --- update duties: one overdue (recorded by the authority), one current (recorded by the department)
   await inv.recordDuty(ctx, p.authority, {
@@ -136,4 +116,75 @@ export async function loadDemoInventory(
     openType: 'onApplication',
     conditions: '申请人须说明用途，仅用于环境信息公开与科研',
   });
+}
+
+/**
+ * The negative list of 临江市, loaded before any share request (DG Art 19, XT Art 23, GD Art 18, SY Art 23): every
+ * conditional or not-shared published resource has its entry in force (approved by the authority, or filed where the
+ * profile asks only for filing), so the demo's conditional data stays conditional; one entry waits for the authority's
+ * decision and one resource is not listed yet; until then both are shared unconditionally, as the rule says.
+ */
+export async function loadDemoNegativeList(
+  ctx: AppContext,
+  p: { officerOf: (orgId: number) => Actor; reviewer: Actor | null; resourceId: (name: string) => number },
+): Promise<void> {
+  const pendingId = p.resourceId('出生医学证明信息');
+  // 民政局 has not listed its subsistence-allowance data yet: until it does, requests for it are unconditional
+  const unlistedId = p.resourceId('最低生活保障对象信息');
+  const special = new Map<number, { basisKind: BasisKind; basisText: string; reason: string }>([
+    [
+      p.resourceId('第五次全国经济普查单位资料'),
+      {
+        basisKind: 'law',
+        basisText:
+          '《中华人民共和国统计法》第三十九条：统计调查中获得的能够识别或者推断单个统计调查对象身份的资料应当保密',
+        reason: '普查单位资料仅用于统计目的，不得用于行政管理，不予共享；可提供汇总统计结果',
+      },
+    ],
+    [
+      p.resourceId('婚姻登记信息'),
+      {
+        basisKind: 'adminRegulation',
+        basisText: '《婚姻登记条例》；《婚姻登记档案管理办法》第十六条（查阅婚姻登记档案的范围和条件）',
+        reason: '婚姻登记信息涉及个人隐私，仅向依法履职需要的部门有条件共享，共享时须说明用途和所需信息项',
+      },
+    ],
+  ]);
+  const restricted = await ctx.db
+    .selectFrom('resource')
+    .select([
+      'id',
+      'provider_org_id',
+      'share_type',
+      'legal_basis',
+      'legal_basis_kind',
+      'share_conditions',
+      'name',
+    ])
+    .where('share_type', 'in', ['conditional', 'none'])
+    .where('status', '=', 'published')
+    .orderBy('id')
+    .execute();
+  for (const r of restricted) {
+    if (r.id === unlistedId) continue;
+    const given = special.get(r.id);
+    const officer = p.officerOf(r.provider_org_id);
+    // an organisation without a department data officer (the authority's own data) keeps no list of its own
+    if (!isOwnOfficer(officer, r.provider_org_id)) continue;
+    const entry = await inv.proposeNegative(ctx, officer, {
+      resourceId: r.id,
+      basisKind: given?.basisKind ?? r.legal_basis_kind ?? 'law',
+      basisText: given?.basisText ?? r.legal_basis ?? '相关法律法规',
+      reason:
+        given?.reason ??
+        r.share_conditions ??
+        (r.share_type === 'none' ? `${r.name}依法不予共享` : `${r.name}依法有条件共享`),
+    });
+    if (entry.status === 'proposed' && p.reviewer && r.id !== pendingId) {
+      await inv.decideNegative(ctx, p.reviewer, entry.id, {
+        approve: true,
+        comment: '依据充分，同意列入负面清单',
+      });
+    }
+  }
 }

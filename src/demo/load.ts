@@ -15,7 +15,7 @@ import { createApp, hashPassword } from '../orgs/service.js';
 import { createRequest, decideRequest } from '../sharing/service.js';
 import { generateDemoCity } from './city.js';
 import { demoThemes } from './classes.js';
-import { loadDemoInventory } from './inventory.js';
+import { loadDemoInventory, loadDemoNegativeList } from './inventory.js';
 import { DEMO_PASSWORD } from './orgs.js';
 
 export interface DemoSummary {
@@ -363,6 +363,13 @@ export async function loadDemoCity(
         comment: '摘要过于简略，请补充数据范围（接种单位、剂次）和更新方式；信息项缺少接种单位和剂次',
       });
     }
+
+    // the negative list before any request: conditional data stays conditional only with an entry in force
+    await loadDemoNegativeList(tctx, {
+      officerOf,
+      reviewer: reviewerUser ? actorFor(reviewerUser, 'authority') : null,
+      resourceId: (name) => resourceIds.get(city.resources.find((r) => r.name === name)!.code)!,
+    });
 
     // A lived-in platform: one approved grant and one request waiting in the provider's inbox, on the base library
     // of population where it takes requests, else on the first other conditional resource with ID numbers.

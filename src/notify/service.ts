@@ -24,6 +24,9 @@ export const NOTIFICATION_KINDS = [
   'sharing.escalated',
   'sharing.deemedConsent',
   'sharing.overallOverdue',
+  'sharing.approved',
+  'sharing.rejected',
+  'sharing.yourTurn',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 

@@ -164,22 +164,10 @@ describe('getProfile', () => {
 
 describe('sharing rules per regulation', () => {
   const cal = createCalendar();
-
-  it('DG Art 20 + GD Art 19: one provider step of 10 WD', () => {
-    const steps = getProfile('dongguan-2020').sharing.conditional.steps;
-    expect(steps).toHaveLength(1);
-    expect(steps[0]).toMatchObject({ actor: 'provider', deadline: { amount: 10, unit: 'WD' } });
-    expect(steps[0]?.article).toContain('DG Art 20');
-    expect(steps[0]?.article).toContain('GD Art 19');
-    expect(getProfile('dongguan-2020').parent).toBe('guangdong-2018');
-  });
-
-  it('DG Art 26: a conditional request states purpose and scope; DG Art 24: refusal gives a legal basis', () => {
-    const s = getProfile('dongguan-2020').sharing;
-    expect(s.conditional.requestMustState).toEqual(['purpose', 'scope']);
-    expect(s.refusalRequires).toBe('legalBasis');
-    expect(s.purposeLimited).toBe('DG Art 26');
-  });
+  // The steps, deadlines, timeout actions, co-reviewers, overall deadline, request content and refusal rules are tested
+  // as behaviour in test/conformance/<profile>.test.ts (dated scenarios through the API), not as values here. What
+  // remains below is data for rules nothing acts on yet (src/profiles/enforcement.ts lists them; the rules page says
+  // 尚未执行) and the calendar arithmetic the steps rely on.
 
   it('DG Art 19: conditional/none needs a legal basis and the negative list is approved by the authority; none offers verification', () => {
     const s = getProfile('dongguan-2020').sharing;
@@ -202,16 +190,6 @@ describe('sharing rules per regulation', () => {
       deadline: { amount: 3, unit: 'WD' },
       article: 'XT Art 24',
     });
-  });
-
-  it('XT Art 24: conditional request passes authority (3 WD), provider (5 WD), authority delivery (3 WD)', () => {
-    const steps = getProfile('xingtai-2024').sharing.conditional.steps;
-    expect(steps.map((s) => [s.key, s.actor, s.deadline.amount, s.deadline.unit])).toEqual([
-      ['authorityReview', 'authority', 3, 'WD'],
-      ['providerReview', 'provider', 5, 'WD'],
-      ['authorityDelivery', 'authority', 3, 'WD'],
-    ]);
-    expect(steps.every((s) => s.article === 'XT Art 24')).toBe(true);
   });
 
   it('XT Art 24: a request on 2026-02-13 walks the three steps to delivery by 2026-03-06 if each party uses its full time', () => {
@@ -240,36 +218,8 @@ describe('sharing rules per regulation', () => {
     });
   });
 
-  it('SY Art 25: provider step times out into deemed consent', () => {
-    const steps = getProfile('shenyang-2019').sharing.conditional.steps;
-    expect(steps).toHaveLength(1);
-    expect(steps[0]).toMatchObject({
-      actor: 'provider',
-      deadline: { amount: 5, unit: 'WD' },
-      onTimeout: 'deemedConsent',
-      article: 'SY Art 25',
-    });
-  });
-
-  it('SY Art 25: refusal must give a legal basis; SY Art 23: classification filed with the authority', () => {
-    const s = getProfile('shenyang-2019').sharing;
-    expect(s.refusalRequires).toBe('legalBasis');
-    expect(s.negativeList).toEqual({ authority: 'filed', article: 'SY Art 23' });
-  });
-
   it('SY Art 28: disputes go to the authority, then the city government', () => {
     expect(getProfile('shenyang-2019').sharing.disputes?.resolvedBy).toEqual(['authority', 'government']);
-  });
-
-  it('NY task 7: provider replies within 5 WD, authorisation done within 10 WD overall', () => {
-    const c = getProfile('nanyang-2022').sharing.conditional;
-    expect(c.steps).toHaveLength(1);
-    expect(c.steps[0]).toMatchObject({
-      actor: 'provider',
-      deadline: { amount: 5, unit: 'WD' },
-      onTimeout: 'escalate',
-    });
-    expect(c.overallDeadline).toEqual({ amount: 10, unit: 'WD' });
   });
 
   it('NY task 7: bulk and proxy grants within 10 WD, refusal with a basis; green channel for emergencies', () => {
@@ -287,19 +237,6 @@ describe('sharing rules per regulation', () => {
     expect(all.filter((p) => p.sharing.emergency?.mode === 'greenChannel').map((p) => p.id)).toEqual([
       'nanyang-2022',
     ]);
-  });
-
-  it('GD Art 19: one provider step of 10 WD co-reviewed by the authority; request states purpose and fields', () => {
-    const c = getProfile('guangdong-2018').sharing.conditional;
-    expect(c.steps).toHaveLength(1);
-    expect(c.steps[0]).toMatchObject({
-      actor: 'provider',
-      coActors: ['authority'],
-      deadline: { amount: 10, unit: 'WD' },
-      article: 'GD Art 19',
-    });
-    expect(c.requestMustState).toEqual(['purpose', 'fields']);
-    expect(getProfile('guangdong-2018').sharing.refusalRequires).toBe('reason');
   });
 
   it('DG Art 19, XT Art 23, SY Art 23, GD Art 18: conditional/none need a legal basis; NY sets no such rule', () => {

@@ -46,11 +46,11 @@ export async function sharingRoutes(app: FastifyInstance, ctx: AppContext) {
       schema: {
         tags: ['sharing'],
         summary:
-          'Share requests: outgoing (my org requested), incoming (waiting on my org or the authority), all (overseers)',
+          'Share requests: outgoing (my org requested), incoming (pending, waiting for me: my party holds the current step, or escalated to the authority), handled (every request my org or the authority takes part in), all (overseers)',
         querystring: {
           type: 'object',
           properties: {
-            box: { type: 'string', enum: ['outgoing', 'incoming', 'all'], default: 'outgoing' },
+            box: { type: 'string', enum: ['outgoing', 'incoming', 'handled', 'all'], default: 'outgoing' },
             status: { type: 'string', enum: ['pending', 'approved', 'rejected', 'withdrawn'] },
             ...pageQueryProps,
           },
@@ -133,6 +133,30 @@ export async function sharingRoutes(app: FastifyInstance, ctx: AppContext) {
         legalBasis: b.legalBasis ?? null,
       });
     },
+  );
+
+  app.post(
+    '/api/sharing/requests/:id/withdraw',
+    {
+      schema: {
+        tags: ['sharing'],
+        summary:
+          "The requesting organisation withdraws a pending request (the requester or the org's data officer)",
+        params: idParams,
+        body: {
+          type: ['object', 'null'],
+          additionalProperties: false,
+          properties: { reason: { type: ['string', 'null'], maxLength: 2000 } },
+        },
+      },
+    },
+    async (req) =>
+      service.withdrawRequest(
+        ctx,
+        requireActor(req),
+        (req.params as { id: number }).id,
+        (req.body as { reason?: string | null } | null)?.reason ?? null,
+      ),
   );
 
   app.get(

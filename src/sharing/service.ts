@@ -7,12 +7,15 @@ import {
   workdaysBetween,
 } from '../calendar/model.js';
 import { currentCalendar } from '../calendar/service.js';
+import { effectiveShareType } from '../catalog/model.js';
 import { loadVisibleResource } from '../catalog/service.js';
 import * as catalogStore from '../catalog/store.js';
-import type { Actor, AppContext } from '../context.js';
+import type { Actor, AppContext, Role } from '../context.js';
 import { hasRole } from '../context.js';
 import type { Tx } from '../db/index.js';
 import { inTx } from '../db/index.js';
+import { hasApprovedNegativeEntry } from '../inventory/store.js';
+import { notify } from '../notify/service.js';
 import { PROFILES } from '../profiles/index.js';
 import { AppError } from '../shared/errors.js';
 import {
@@ -119,6 +122,10 @@ function requestView(
     })),
     canDecide:
       r.status === 'pending' && current !== undefined && partyFor(actor, current, r.provider_org_id) !== null,
+    canWithdraw:
+      r.status === 'pending' &&
+      actor.orgId === r.consumer_org_id &&
+      (actor.id === r.requester_id || hasRole(actor, 'data_officer')),
   };
 }
 
@@ -179,14 +186,17 @@ export async function createRequest(ctx: AppContext, actor: Actor, input: Reques
       { field: 'resourceId', reason: `status ${resource.status}` },
     ]);
   }
-  if (resource.share_type === 'none') {
+  // DG Art 19, XT Art 23, GD Art 18, SY Art 23: a conditional or not-shared resource counts as such only with a
+  // negative-list entry in force (approved, or filed where the profile asks only for filing); else it is unconditional
+  const listed = await hasApprovedNegativeEntry(ctx.db, resource.id);
+  const shareType = effectiveShareType({ shareType: resource.share_type }, listed, ctx.profile) as ShareType;
+  if (shareType === 'none') {
     // DG Art 19: not-shared data is served through verification/query services, not share requests
     throw new AppError('NOT_SHAREABLE', [
       { field: 'resourceId', reason: resource.legal_basis ?? 'not shared' },
     ]);
   }
   const fields = await catalogStore.getFields(ctx.db, resource.id);
-  const shareType = resource.share_type as ShareType;
   const problems = checkRequestInput(
     input,
     fields.map((f) => f.code),
@@ -274,6 +284,13 @@ export async function createRequest(ctx: AppContext, actor: Actor, input: Reques
         profile: ctx.profile.id,
         scope: input.scope?.trim() || undefined,
         overallDueDate: steps.length && overall ? dueDate(cal, startedOn, overall) : undefined,
+        shareType,
+        ...(shareType !== resource.share_type
+          ? {
+              registeredShareType: resource.share_type,
+              notOnNegativeList: ctx.profile.catalog.unlistedIsUnconditional,
+            }
+          : {}),
       },
     });
     if (!steps.length) {
@@ -392,7 +409,7 @@ export async function decideRequest(
     if (!q) throw new AppError('NOT_FOUND', [{ field: 'id', reason: `share request ${id} not found` }]);
     const resource = await trx
       .selectFrom('resource')
-      .select(['provider_org_id'])
+      .select(['provider_org_id', 'name'])
       .where('id', '=', q.resource_id)
       .executeTakeFirstOrThrow();
     if (
@@ -499,6 +516,35 @@ export async function decideRequest(
         comment,
       },
     });
+    // the consumer hears of the decision; the next step's holders of their turn (in-app notifications)
+    const params = { requestId: id, resource: resource.name, step: step.key, article: step.article };
+    const consumer = { orgIds: [q.consumer_org_id], roles: ['data_officer', 'consumer_staff'] as Role[] };
+    if (!decision.approve || grantId) {
+      await notify(trx, [consumer], {
+        kind: decision.approve ? 'sharing.approved' : 'sharing.rejected',
+        severity: decision.approve ? 'info' : 'warning',
+        params: { ...params, comment },
+        resourceId: q.resource_id,
+      });
+    } else if (complete) {
+      const next = steps.find((s) => s.step_index === q.current_step + 1);
+      if (next) {
+        await notify(
+          trx,
+          [next.actor, ...next.co_actors].map((p) =>
+            p === 'provider'
+              ? { orgIds: [resource.provider_org_id], roles: ['data_officer'] as Role[] }
+              : { roles: ['authority_reviewer'] as Role[], anyOrg: true },
+          ),
+          {
+            kind: 'sharing.yourTurn',
+            severity: 'info',
+            params: { ...params, step: next.key },
+            resourceId: q.resource_id,
+          },
+        );
+      }
+    }
     if (grantId) {
       await appendAudit(trx, {
         action: 'share.grant',
@@ -521,7 +567,7 @@ export async function decideRequest(
 export async function listRequests(
   ctx: AppContext,
   actor: Actor,
-  f: { box?: 'outgoing' | 'incoming' | 'all'; status?: string; page: number; pageSize: number },
+  f: { box?: 'outgoing' | 'incoming' | 'handled' | 'all'; status?: string; page: number; pageSize: number },
 ) {
   let box = f.box ?? 'outgoing';
   const overseer = hasRole(actor, 'platform_admin', 'authority_reviewer', 'auditor');
@@ -530,6 +576,7 @@ export async function listRequests(
     box,
     orgId: actor.orgId,
     authority: actor.orgKind === 'authority' && hasRole(actor, 'authority_reviewer'),
+    providerOfficer: hasRole(actor, 'data_officer'),
     status: f.status,
     page: f.page,
     pageSize: f.pageSize,
@@ -597,4 +644,41 @@ export async function revokeGrant(ctx: AppContext, actor: Actor, id: number) {
     });
     return fresh();
   });
+}
+
+/** The requesting organisation withdraws a pending request (its data officer or the requester); recorded and audited. */
+export async function withdrawRequest(ctx: AppContext, actor: Actor, id: number, reason: string | null) {
+  await inTx(ctx.db, async (trx) => {
+    const q = await trx
+      .selectFrom('share_request')
+      .selectAll()
+      .where('id', '=', id)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!q || q.consumer_org_id !== actor.orgId)
+      throw new AppError('NOT_FOUND', [{ field: 'id', reason: `share request ${id} not found` }]);
+    if (!(q.requester_id === actor.id || hasRole(actor, 'data_officer')))
+      throw new AppError('FORBIDDEN', [
+        { reason: "the requester or its organisation's data officer withdraws" },
+      ]);
+    if (q.status !== 'pending') throw new AppError('REQUEST_NOT_PENDING');
+    await trx
+      .updateTable('share_request')
+      .set({ status: 'withdrawn', decided_at: ctx.clock.now(), due_date: null })
+      .where('id', '=', id)
+      .execute();
+    await appendAudit(trx, {
+      action: 'share.withdraw',
+      decision: 'allow',
+      actorUserId: actor.id,
+      actorOrgId: actor.orgId,
+      appId: q.app_id,
+      resourceId: q.resource_id,
+      targetType: 'share_request',
+      targetId: id,
+      clientIp: actor.clientIp,
+      detail: { reason: reason?.trim() || undefined, step: q.current_step, withdrawnOn: todayOf(ctx) },
+    });
+  });
+  return loadRequest(ctx, actor, id);
 }

@@ -61,10 +61,12 @@ export async function getSteps(db: Db | Tx, requestIds: number[]) {
 export type StepRow = Awaited<ReturnType<typeof getSteps>>[number];
 
 export interface RequestFilter {
-  box: 'outgoing' | 'incoming' | 'all';
+  box: 'outgoing' | 'incoming' | 'handled' | 'all';
   orgId: number;
-  /** incoming for the authority: requests waiting on an authority step */
+  /** the person is the authority's reviewer: authority steps and escalated requests wait for them */
   authority: boolean;
+  /** the person is a data officer: provider steps of their organisation wait for them */
+  providerOfficer: boolean;
   status?: string;
   page: number;
   pageSize: number;
@@ -74,13 +76,38 @@ export async function listRequests(db: Db, f: RequestFilter) {
   let q = requestQuery(db);
   if (f.box === 'outgoing') q = q.where('q.consumer_org_id', '=', f.orgId);
   if (f.box === 'incoming') {
+    // 待我审批: pending requests whose current step waits for this person's party (its actor or a co-actor that has not
+    // approved yet), and, for the authority, requests a missed deadline put before it
+    const holds = (party: 'authority' | 'provider') =>
+      sql<boolean>`((s.actor = ${party} OR ${party} = ANY(s.co_actors)) AND NOT (${party} = ANY(s.approvals)))`;
+    q = q.where('q.status', '=', 'pending').where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom('share_request_step as s')
+          .select('s.request_id')
+          .whereRef('s.request_id', '=', 'q.id')
+          .whereRef('s.step_index', '=', 'q.current_step')
+          .where((eb) =>
+            eb.or([
+              ...(f.authority
+                ? [eb(holds('authority'), '=', true), eb('q.escalated_on', 'is not', null)]
+                : []),
+              ...(f.providerOfficer
+                ? [eb.and([eb('r.provider_org_id', '=', f.orgId), eb(holds('provider'), '=', true)])]
+                : []),
+              eb.val(false),
+            ]),
+          ),
+      ),
+    );
+  }
+  if (f.box === 'handled') {
+    // every request this organisation takes part in as provider, or the authority in a step or co-review
     q = f.authority
       ? q.where(({ exists, selectFrom }) =>
           exists(
             selectFrom('share_request_step as s')
               .select('s.request_id')
               .whereRef('s.request_id', '=', 'q.id')
-              // its own steps, steps it co-reviews (GD Art 19), and requests a missed deadline escalated to it
               .where((eb) =>
                 eb.or([
                   eb('s.actor', '=', 'authority'),

@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { shanghaiDate } from '../calendar/model.js';
 import type { AppContext } from '../context.js';
 import { requireActor } from '../http/auth.js';
+import { NOT_ENFORCED } from '../profiles/enforcement.js';
 
 export async function statsRoutes(app: FastifyInstance, ctx: AppContext) {
   app.get(
@@ -54,7 +55,8 @@ export async function statsRoutes(app: FastifyInstance, ctx: AppContext) {
     { schema: { tags: ['profiles'], summary: 'The active regulation profile' } },
     async (req) => {
       requireActor(req);
-      return ctx.profile;
+      // the rules page marks these "尚未执行": nothing acts on them yet (src/profiles/enforcement.ts)
+      return { ...ctx.profile, notEnforced: NOT_ENFORCED };
     },
   );
 }

@@ -569,6 +569,49 @@ const steps = [
         `the diff shows the level change: ${history.slice(0, 400)}`,
       );
       await shot(page, 'security-level-regraded');
+    // DG Art 19: a conditional entry is conditional only once its negative-list entry is approved; before, requests for
+    // it are granted at once as unconditional (issue 6 point 2, wired in issue 8)
+    name: 'gaj_officer lists 流动人口居住登记 on the negative list; the reviewer approves the entry',
+    async run(page, base) {
+      await logout(page);
+      await login(page, base, 'gaj_officer');
+      const proposed = await page.evaluate(async (resourceId) => {
+        const res = await fetch('/api/inventory/negative-list', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            resourceId: Number(resourceId),
+            basisKind: 'law',
+            basisText: '《中华人民共和国居民身份证法》第六条、第十三条',
+            reason: '流动人口居住信息涉及个人信息，仅向依法履职需要的部门有条件共享',
+          }),
+        });
+        return { status: res.status, body: await res.json() };
+      }, state.resourceId);
+      assert(proposed.status === 201, `the entry is proposed: ${JSON.stringify(proposed)}`);
+      await logout(page);
+      await login(page, base, 'reviewer');
+      await menu(page, 'negative-list');
+      const row = tid(page, 'neg-table')
+        .locator('tr.ant-table-row')
+        .filter({ hasText: RESOURCE_NAME })
+        .first();
+      await row.waitFor({ timeout: T.nav });
+      await row.locator('[data-testid^="neg-approve-"]').click();
+      const comment = page
+        .locator('textarea[data-testid="neg-comment"], [data-testid="neg-comment"] textarea')
+        .first();
+      await comment.waitFor({ timeout: T.action });
+      await comment.fill('依据充分，同意列入');
+      await tid(page, 'neg-decide-ok').click();
+      await page.waitForFunction(
+        (name) =>
+          [...document.querySelectorAll('[data-testid="neg-table"] tr.ant-table-row')].some(
+            (tr) => tr.textContent.includes(name) && tr.textContent.includes('已批准'),
+          ),
+        RESOURCE_NAME,
+        { timeout: T.nav },
+      );
     },
   },
   {
@@ -602,6 +645,8 @@ const steps = [
       for (const code of ['idNumber', 'name', 'phone']) await tid(page, `apply-field-label-${code}`).click();
       await tid(page, 'apply-purpose').fill('办理就业补贴时核验申请人在本市的居住登记情况');
       await tid(page, 'apply-scenario').fill('就业补贴申领资格审核');
+      // DG Art 26: the business scope the data serves
+      await tid(page, 'apply-scope').fill('人社局就业补贴申领资格审核业务');
       await shot(page, 'apply-form');
       await tid(page, 'apply-submit').click();
       await tid(page, 'apply-success').waitFor({ timeout: T.nav });
@@ -910,7 +955,7 @@ const steps = [
       );
       const row = tid(page, 'neg-table')
         .locator('tr.ant-table-row')
-        .filter({ hasText: '婚姻登记信息' })
+        .filter({ hasText: '出生医学证明信息' })
         .first();
       await row.waitFor({ timeout: T.nav });
       assert((await row.innerText()).includes('待审核'), `the entry waits: ${await row.innerText()}`);
@@ -925,7 +970,7 @@ const steps = [
       await page.waitForFunction(
         () =>
           [...document.querySelectorAll('[data-testid="neg-table"] tr.ant-table-row')].some(
-            (tr) => tr.textContent.includes('婚姻登记信息') && tr.textContent.includes('已批准'),
+            (tr) => tr.textContent.includes('出生医学证明信息') && tr.textContent.includes('已批准'),
           ),
         null,
         { timeout: T.nav },

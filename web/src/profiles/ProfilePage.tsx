@@ -87,12 +87,17 @@ interface DeadlineRow {
   deadline?: Deadline;
   article?: string;
   note?: Key;
+  /** the profile field behind it, for the not-enforced mark */
+  path?: string;
 }
+
+/** /api/profile: the profile and the fields nothing acts on yet */
+type ProfileView = Profile & { notEnforced?: readonly string[] };
 
 export default function ProfilePage() {
   const i18n = useI18n();
   const { t, tEnum, lang } = i18n;
-  const prof = useAsync(() => api<Profile>('/api/profile'), []);
+  const prof = useAsync(() => api<ProfileView>('/api/profile'), []);
   const p = prof.data;
 
   if (!p)
@@ -105,6 +110,14 @@ export default function ProfilePage() {
 
   const sh = p.sharing;
   const yes = <Tag color="green">{t('prof.applies')}</Tag>;
+  // rules nothing acts on yet (server: src/profiles/enforcement.ts) say so, never "applies"
+  const pending = (path: string) => (p.notEnforced ?? []).some((n) => path === n || path.startsWith(`${n}.`));
+  const notYet = (path: string) => (
+    <Tag color="default" data-testid={`prof-not-enforced-${path}`}>
+      {t('prof.notEnforced')}
+    </Tag>
+  );
+  const appliesOr = (path: string) => (pending(path) ? notYet(path) : yes);
   const rules: { key: string; label: string; children: ReactNode }[] = [
     {
       key: 'mustState',
@@ -144,32 +157,35 @@ export default function ProfilePage() {
     rules.push({
       key: 'purpose',
       label: t('prof.purposeLimited'),
-      children: withArticle(yes, sh.purposeLimited),
+      children: withArticle(appliesOr('sharing.purposeLimited'), sh.purposeLimited),
     });
   if (sh.noneOffersVerification)
     rules.push({
       key: 'verify',
       label: t('prof.noneOffersVerification'),
-      children: withArticle(yes, sh.noneOffersVerification),
+      children: withArticle(appliesOr('sharing.noneOffersVerification'), sh.noneOffersVerification),
     });
   if (sh.deidentifiedMayBeShared)
     rules.push({
       key: 'deid',
       label: t('prof.deidentified'),
-      children: withArticle(yes, sh.deidentifiedMayBeShared),
+      children: withArticle(appliesOr('sharing.deidentifiedMayBeShared'), sh.deidentifiedMayBeShared),
     });
   if (sh.stopSupplyNeedsFiling)
     rules.push({
       key: 'stop',
       label: t('prof.stopSupply'),
-      children: withArticle(yes, sh.stopSupplyNeedsFiling),
+      children: withArticle(appliesOr('sharing.stopSupplyNeedsFiling'), sh.stopSupplyNeedsFiling),
     });
   if (sh.emergency)
     rules.push({
       key: 'emergency',
       label: t('prof.emergency'),
       children: withArticle(
-        <Tag color="volcano">{tEnum('emergency', sh.emergency.mode)}</Tag>,
+        <>
+          <Tag color="volcano">{tEnum('emergency', sh.emergency.mode)}</Tag>
+          {pending('sharing.emergency') ? notYet('sharing.emergency') : null}
+        </>,
         sh.emergency.article,
       ),
     });
@@ -181,6 +197,7 @@ export default function ProfilePage() {
         <>
           {enumTags('grantKind', sh.bulkGrants.kinds, i18n, 'purple')}
           {sh.bulkGrants.deadline ? <b>{deadlineLabel(sh.bulkGrants.deadline, i18n)}</b> : null}
+          {pending('sharing.bulkGrants') ? notYet('sharing.bulkGrants') : null}
         </>,
         sh.bulkGrants.article,
       ),
@@ -189,7 +206,13 @@ export default function ProfilePage() {
     rules.push({
       key: 'disputes',
       label: t('prof.disputes'),
-      children: withArticle(enumTags('resolvedBy', sh.disputes.resolvedBy, i18n), sh.disputes.article),
+      children: withArticle(
+        <>
+          {enumTags('resolvedBy', sh.disputes.resolvedBy, i18n)}
+          {pending('sharing.disputes') ? notYet('sharing.disputes') : null}
+        </>,
+        sh.disputes.article,
+      ),
     });
 
   // the catalog (issue 6): who reviews and who sees each level, and the sharing consistency rules
@@ -235,10 +258,10 @@ export default function ProfilePage() {
     rules.push({
       key: 'unlisted',
       label: t('prof.unlisted'),
-      // the negative list exists, but share requests do not consult it yet: say so, never "applies"
+      // share requests consult the negative list: without an entry in force the resource is shared unconditionally
       children: withArticle(
-        <Tag color="default" data-testid="prof-unlisted-pending">
-          {t('prof.notActedOnYet')}
+        <Tag color="green" data-testid="prof-unlisted-enforced">
+          {t('prof.unlistedEnforced')}
         </Tag>,
         cat.unlistedIsUnconditional,
       ),
@@ -259,6 +282,7 @@ export default function ProfilePage() {
       deadline: p.quality.objectionDeadline,
       article: p.quality.objectionArticle,
       note: p.quality.objectionExcludesExpertTime ? 'prof.objectionExcludes' : undefined,
+      path: 'quality.objectionDeadline',
     });
   if (p.quality.rectificationDeadline || p.quality.rectificationArticle)
     deadlines.push({
@@ -266,6 +290,7 @@ export default function ProfilePage() {
       label: 'prof.rectification',
       deadline: p.quality.rectificationDeadline,
       article: p.quality.rectificationArticle,
+      path: 'quality.rectificationDeadline',
     });
   if (p.opening?.onApplicationReply || p.opening?.article)
     deadlines.push({
@@ -273,6 +298,7 @@ export default function ProfilePage() {
       label: 'prof.openingReply',
       deadline: p.opening.onApplicationReply,
       article: p.opening.article,
+      path: 'opening.onApplicationReply',
     });
 
   return (
@@ -324,7 +350,12 @@ export default function ProfilePage() {
                   {
                     key: 'parent',
                     label: t('prof.parent'),
-                    children: <Typography.Text code>{p.parent}</Typography.Text>,
+                    children: (
+                      <>
+                        <Typography.Text code>{p.parent}</Typography.Text>{' '}
+                        {pending('parent') ? notYet('parent') : null}
+                      </>
+                    ),
                   },
                 ]
               : []),
@@ -387,7 +418,7 @@ export default function ProfilePage() {
                   title: t('prof.item'),
                   render: (_, r) => (
                     <div>
-                      {t(r.label)}
+                      {t(r.label)} {r.path && pending(r.path) ? notYet(r.path) : null}
                       {r.note ? <div style={{ fontSize: 12, color: '#8c8c8c' }}>{t(r.note)}</div> : null}
                     </div>
                   ),

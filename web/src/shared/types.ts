@@ -294,6 +294,15 @@ export interface Step {
   article: string | null;
   startedOn: string | null;
   dueDate: string | null;
+  /** working days left on the current step (0 = due today); null otherwise */
+  workdaysLeft: number | null;
+  /** co-reviewers in the same step (GD Art 19) */
+  coActors: Array<'authority' | 'provider'>;
+  /** parties that approved so far */
+  approvals: Array<'authority' | 'provider'>;
+  /** who holds the step now */
+  holders: Array<'authority' | 'provider'>;
+  onTimeout: 'remind' | 'escalate' | 'deemedConsent';
   decision: string | null;
   decidedBy: unknown;
   decidedAt: string | null;
@@ -308,9 +317,16 @@ export interface ShareRequest {
   requester: { id: number; displayName: string };
   purpose: string;
   scenario: string | null;
+  /** business scope (DG Art 26) */
+  scope: string | null;
   fields: string[];
   validUntil: string;
   status: 'pending' | 'approved' | 'rejected' | 'withdrawn';
+  workdaysLeft: number | null;
+  overallDueDate: string | null;
+  overallOverdue: boolean;
+  escalatedOn: string | null;
+  deemedConsent: boolean;
   currentStep: number | string | null;
   dueDate: string | null;
   overdue: boolean;
@@ -321,6 +337,8 @@ export interface ShareRequest {
   grantId: number | null;
   steps: Step[];
   canDecide: boolean;
+  /** the requesting organisation may withdraw it while pending */
+  canWithdraw: boolean;
 }
 
 export interface Grant {
@@ -340,6 +358,8 @@ export interface Grant {
   recordStatus: 'active' | 'revoked';
   /** the grant's limits on the data API; null = the platform default */
   quota: { callsPerDay: number | null; rowsPerCall: number | null };
+  /** granted by deemed consent (SY Art 25) */
+  deemedConsent: boolean;
 }
 
 export interface AuditEntry {

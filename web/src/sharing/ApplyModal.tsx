@@ -7,7 +7,7 @@ import { ProvisionalTag } from '../shared/common.js';
 import { fmtDate } from '../shared/format.js';
 import { useAsync } from '../shared/hooks.js';
 import { useI18n } from '../shared/i18n.js';
-import type { App, Resource, ShareRequest } from '../shared/types.js';
+import type { App, Profile, Resource, ShareRequest } from '../shared/types.js';
 import { currentStepOf, stepName } from './steps.js';
 
 interface Values {
@@ -15,6 +15,7 @@ interface Values {
   fields: string[];
   purpose: string;
   scenario?: string;
+  scope?: string;
   validUntil: Dayjs;
 }
 
@@ -37,6 +38,11 @@ export default function ApplyModal({
   const [created, setCreated] = useState<ShareRequest | null>(null);
   const apps = useAsync(() => (open ? api<App[]>('/api/apps') : Promise.resolve([])), [open]);
   const activeApps = (apps.data ?? []).filter((a) => a.status === 'active');
+  // what a conditional request must state comes from the profile (DG Art 26: the business scope)
+  const profile = useAsync(() => (open ? api<Profile>('/api/profile') : Promise.resolve(null)), [open]);
+  const scopeRequired =
+    resource.shareType !== 'unconditional' &&
+    (profile.data?.sharing.conditional.requestMustState ?? []).includes('scope');
 
   async function submit(v: Values) {
     setBusy(true);
@@ -48,6 +54,7 @@ export default function ApplyModal({
         fields: v.fields,
         purpose: v.purpose.trim(),
         scenario: v.scenario?.trim() || undefined,
+        scope: v.scope?.trim() || undefined,
         validUntil: v.validUntil.format('YYYY-MM-DD'),
       });
       setCreated(req);
@@ -180,6 +187,16 @@ export default function ApplyModal({
             </Form.Item>
             <Form.Item name="scenario" label={t('apply.scenario')}>
               <Input data-testid="apply-scenario" maxLength={200} />
+            </Form.Item>
+            <Form.Item
+              name="scope"
+              label={t('req.scope')}
+              extra={scopeRequired ? profile.data?.sharing.conditional.article : undefined}
+              rules={
+                scopeRequired ? [{ required: true, whitespace: true, message: t('apply.scopeRequired') }] : []
+              }
+            >
+              <Input data-testid="apply-scope" maxLength={500} />
             </Form.Item>
             <Form.Item name="validUntil" label={t('apply.validUntil')} rules={[{ required: true }]}>
               <DatePicker

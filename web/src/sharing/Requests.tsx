@@ -38,8 +38,37 @@ function DueCell({ req }: { req: ShareRequest }) {
         <Tag color="red" data-testid={`req-overdue-${req.id}`}>
           {t('req.overdue')}
         </Tag>
+      ) : req.workdaysLeft !== null ? (
+        <Tag color={req.workdaysLeft <= 1 ? 'orange' : 'default'} data-testid={`req-left-${req.id}`}>
+          {req.workdaysLeft === 0 ? t('req.dueToday') : t('req.workdaysLeft', { n: req.workdaysLeft })}
+        </Tag>
       ) : null}
+      <Marks req={req} />
     </Space>
+  );
+}
+
+/** Escalated to the authority, deemed consent (SY Art 25), overall deadline passed (NY task 7). */
+function Marks({ req }: { req: ShareRequest }) {
+  const { t } = useI18n();
+  return (
+    <>
+      {req.escalatedOn ? (
+        <Tag color="volcano" data-testid={`req-escalated-${req.id}`}>
+          {t('req.escalated', { date: fmtDate(req.escalatedOn) })}
+        </Tag>
+      ) : null}
+      {req.deemedConsent ? (
+        <Tag color="green" data-testid={`req-deemed-${req.id}`}>
+          {t('req.deemedConsent')}
+        </Tag>
+      ) : null}
+      {req.overallOverdue ? (
+        <Tag color="red" data-testid={`req-overall-overdue-${req.id}`}>
+          {t('req.overallOverdue')}
+        </Tag>
+      ) : null}
+    </>
   );
 }
 
@@ -62,7 +91,7 @@ function RequestDrawer({
 }) {
   const i18n = useI18n();
   const { t, tEnum, lang } = i18n;
-  const { message } = AntApp.useApp();
+  const { message, modal } = AntApp.useApp();
   const req = useAsync(
     () => (id ? api<ShareRequest>(`/api/sharing/requests/${id}`) : Promise.resolve(null)),
     [id],
@@ -119,7 +148,26 @@ function RequestDrawer({
       title={t('req.detail')}
       destroyOnHidden
       extra={
-        r?.canDecide ? (
+        r?.canWithdraw ? (
+          <Button
+            data-testid="req-withdraw"
+            onClick={() =>
+              modal.confirm({
+                title: t('req.withdrawConfirm'),
+                okText: t('common.ok'),
+                cancelText: t('common.cancel'),
+                onOk: async () => {
+                  await post(`/api/sharing/requests/${r.id}/withdraw`, {});
+                  message.success(t('req.withdrawn'));
+                  req.reload();
+                  onChanged();
+                },
+              })
+            }
+          >
+            {t('req.withdraw')}
+          </Button>
+        ) : r?.canDecide ? (
           <Space>
             <Button
               data-testid="req-reject"
@@ -170,6 +218,9 @@ function RequestDrawer({
                   ),
                 },
                 { key: 'due', label: t('req.dueDate'), children: <DueCell req={r} /> },
+                ...(r.overallDueDate
+                  ? [{ key: 'overall', label: t('req.overallDueDate'), children: fmtDate(r.overallDueDate) }]
+                  : []),
                 {
                   key: 'fields',
                   label: t('req.fields'),
@@ -178,6 +229,7 @@ function RequestDrawer({
                 },
                 { key: 'purpose', label: t('req.purpose'), span: 2, children: r.purpose },
                 { key: 'scenario', label: t('req.scenario'), span: 2, children: r.scenario || '-' },
+                ...(r.scope ? [{ key: 'scope', label: t('req.scope'), span: 2, children: r.scope }] : []),
                 { key: 'validUntil', label: t('req.validUntil'), children: fmtDate(r.validUntil) },
                 { key: 'submitted', label: t('req.submittedAt'), children: fmtTime(r.submittedAt) },
                 ...(r.decidedAt
@@ -198,7 +250,12 @@ function RequestDrawer({
                 title: (
                   <span data-testid={`req-step-${s.index}`}>
                     {stepName(s, lang)}{' '}
-                    <Tag color={s.actor === 'authority' ? 'geekblue' : 'cyan'}>{tEnum('actor', s.actor)}</Tag>
+                    {[s.actor, ...(s.coActors ?? [])].map((a) => (
+                      <Tag key={a} color={a === 'authority' ? 'geekblue' : 'cyan'}>
+                        {tEnum('actor', a)}
+                        {s.approvals?.includes(a) && !s.decision ? ' ✓' : ''}
+                      </Tag>
+                    ))}
                   </span>
                 ),
                 content: (
@@ -217,7 +274,24 @@ function RequestDrawer({
                       {t('req.stepStarted')}：{fmtDate(s.startedOn)}
                       {'　'}
                       {t('req.stepDue')}：{fmtDate(s.dueDate)}
+                      {s.workdaysLeft !== null && s.workdaysLeft !== undefined ? (
+                        <>
+                          {'　'}
+                          <b data-testid={`req-step-left-${s.index}`}>
+                            {s.workdaysLeft === 0
+                              ? t('req.dueToday')
+                              : t('req.workdaysLeft', { n: s.workdaysLeft })}
+                          </b>
+                        </>
+                      ) : null}
                     </div>
+                    {s.holders?.length ? (
+                      <div data-testid={`req-step-holders-${s.index}`}>
+                        {t('req.stepHolders')}：{s.holders.map((h) => tEnum('actor', h)).join('、')}
+                        {'　'}
+                        {t('prof.onTimeout')}：{tEnum('timeout', s.onTimeout)}
+                      </div>
+                    ) : null}
                     {s.decision ? (
                       <div>
                         {t('req.stepDecision')}：{tEnum('decision', s.decision)}
@@ -311,7 +385,7 @@ function RequestDrawer({
   );
 }
 
-type Box = 'outgoing' | 'incoming' | 'all';
+type Box = 'outgoing' | 'incoming' | 'handled' | 'all';
 
 function RequestTable({ box, onOpen, version }: { box: Box; onOpen: (id: number) => void; version: number }) {
   const { t, lang } = useI18n();
@@ -382,6 +456,7 @@ export default function Requests() {
   const tabs: { key: Box; label: string }[] = [
     { key: 'outgoing', label: t('req.outgoing') },
     { key: 'incoming', label: t('req.incoming') },
+    { key: 'handled', label: t('req.handled') },
   ];
   if (access.allRequests(me)) tabs.push({ key: 'all', label: t('req.all') });
 

@@ -1,0 +1,27 @@
+/**
+ * Profile fields nothing acts on yet (brief: a field no code acts on is a defect; the rules page must say which rules
+ * are not enforced, never show them as applying). Paths name a field or a whole group ('quality' = every quality field);
+ * arrays of steps are written `steps[]`. /api/profile sends this list and the console's rules page marks each as
+ * "尚未执行 / not enforced yet". test/profile-fields.test.ts fails when a profile field is neither read by code nor
+ * listed here, and when a listed field is read after all (take it off the list when you enforce it).
+ */
+export const NOT_ENFORCED: readonly string[] = [
+  // sharing (issue 8 points not built yet)
+  'sharing.noneOffersVerification', // DG Art 19: verification / query service for not-shared data
+  'sharing.deidentifiedMayBeShared', // XT Art 23.6, SY Art 26
+  'sharing.purposeLimited', // DG Art 26, XT Art 25, SY Art 29, GD Art 21: use checked against the stated purpose
+  'sharing.emergency', // XT Art 23.7, NY task 7 green channel
+  'sharing.bulkGrants', // NY task 7 bulk and proxy grants
+  'sharing.disputes', // DG Art 15, SY Art 28
+  'sharing.stopSupplyNeedsFiling', // SY Art 27
+  // a city profile inheriting its province's gaps (DG Art 1): shown, not used to fill rules
+  'parent',
+  // data quality objections and rectification (not in this issue)
+  'quality',
+  // on-application opening (not in this issue)
+  'opening',
+];
+
+export function isEnforced(path: string): boolean {
+  return !NOT_ENFORCED.some((p) => path === p || path.startsWith(`${p}.`));
+}
