@@ -368,7 +368,7 @@ export async function loadDemoCity(
     await loadDemoNegativeList(tctx, {
       officerOf,
       reviewer: reviewerUser ? actorFor(reviewerUser, 'authority') : null,
-      resourceId: (name) => resourceIds.get(city.resources.find((r) => r.name === name)!.code)!,
+      resourceId: (name) => resourceIds.get(name)!,
     });
 
     // A lived-in platform: one approved grant and one request waiting in the provider's inbox, on the base library

@@ -569,6 +569,9 @@ const steps = [
         `the diff shows the level change: ${history.slice(0, 400)}`,
       );
       await shot(page, 'security-level-regraded');
+    },
+  },
+  {
     // DG Art 19: a conditional entry is conditional only once its negative-list entry is approved; before, requests for
     // it are granted at once as unconditional (issue 6 point 2, wired in issue 8)
     name: 'gaj_officer lists 流动人口居住登记 on the negative list; the reviewer approves the entry',
