@@ -18,6 +18,7 @@ export const NOTIFICATION_KINDS = [
   'catalog.returned',
   'catalog.published',
   'catalog.retired',
+  'ingest.overdue',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 

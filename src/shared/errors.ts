@@ -87,6 +87,10 @@ export interface ErrorDetail {
   reason: string;
   /** Chinese, where the rule has a Chinese wording (the console shows it first) */
   reasonZh?: string;
+  /** a stable reason code for row-level findings (ingest: REQUIRED, BAD_DATE…; labelled in the console) */
+  code?: string;
+  /** the offending value as shown to people: masked when the field is personal or sensitive, truncated */
+  value?: string;
 }
 
 export class AppError extends Error {
