@@ -51,6 +51,11 @@ export const errorResponseSchema = {
           field: { type: 'string' },
           reason: { type: 'string' },
           reasonZh: { type: 'string' },
+          code: {
+            type: 'string',
+            description: 'reason code of a row-level finding (ingest: REQUIRED, BAD_DATE…)',
+          },
+          value: { type: 'string', description: 'the offending value, masked when personal, truncated' },
         },
       },
     },

@@ -148,7 +148,11 @@ export function normaliseValue(f: FieldDef, raw: string): { value: string | null
  * Maps a CSV header to field positions. Columns may be named by field code or Chinese name;
  * unknown columns and missing required fields are errors, so a file meant for another resource is refused whole.
  */
-export function mapHeader(header: string[], fields: FieldDef[]): { map: number[]; errors: ErrorDetail[] } {
+export function mapHeader(
+  header: string[],
+  fields: FieldDef[],
+  keysOnly = false,
+): { map: number[]; errors: ErrorDetail[] } {
   const errors: ErrorDetail[] = [];
   const map = fields.map(() => -1);
   header.forEach((h, col) => {
@@ -173,7 +177,7 @@ export function mapHeader(header: string[], fields: FieldDef[]): { map: number[]
     else map[idx] = col;
   });
   fields.forEach((f, i) => {
-    if (map[i] < 0 && (f.required || f.isKey))
+    if (map[i] < 0 && (keysOnly ? f.isKey : f.required || f.isKey))
       errors.push({
         row: 0,
         field: f.code,

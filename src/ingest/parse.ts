@@ -57,14 +57,38 @@ export function readHead(file: string, n = 64 * 1024): Uint8Array {
   }
 }
 
+/**
+ * Decodes a byte stream. An invalid byte (a file that is UTF-8 at the start and GBK later) is located by its line:
+ * row = line index, the header being row 0 (exact unless an earlier cell held a quoted line break).
+ */
 async function* decoded(input: AsyncIterable<Buffer>, encoding: Encoding, onBytes?: (n: number) => void) {
   const dec = new TextDecoder(encoding, { fatal: encoding === 'utf-8' });
-  for await (const chunk of input) {
-    onBytes?.(chunk.length);
-    yield dec.decode(chunk, { stream: true });
+  let lines = 0;
+  const count = (s: string) => {
+    for (let i = s.indexOf('\n'); i >= 0; i = s.indexOf('\n', i + 1)) lines++;
+  };
+  let chunk: Buffer | null = null;
+  try {
+    for await (chunk of input) {
+      onBytes?.(chunk.length);
+      const text = dec.decode(chunk, { stream: true });
+      count(text);
+      yield text;
+    }
+    chunk = null;
+    const tail = dec.decode();
+    if (tail) yield tail;
+  } catch (e) {
+    if (!(e instanceof TypeError)) throw e;
+    const prefix = chunk ? new TextDecoder(encoding).decode(chunk).split('\uFFFD')[0] : '';
+    count(prefix);
+    throw new SourceError({
+      row: lines,
+      code: 'ENCODING',
+      reason: `line ${lines + 1} is not valid ${encoding}: save the whole file as UTF-8 or GBK`,
+      reasonZh: `第 ${lines + 1} 行不是有效的 ${encoding} 编码，请将整个文件统一保存为 UTF-8 或 GBK`,
+    });
   }
-  const tail = dec.decode();
-  if (tail) yield tail;
 }
 
 export async function* csvRecords(
@@ -87,15 +111,9 @@ export async function* csvRecords(
       yield { row, cells };
     }
   } catch (e) {
+    if (e instanceof SourceError) throw e;
     const err = e as { code?: string; message: string };
     const at = row + 1;
-    if (err instanceof TypeError && /encoded data|decode/i.test(err.message))
-      throw new SourceError({
-        row: at,
-        code: 'ENCODING',
-        reason: `the file is not valid ${encoding} near data row ${at}: save it as UTF-8 or GBK throughout`,
-        reasonZh: `第 ${at} 行附近的内容不是有效的 ${encoding} 编码，请统一保存为 UTF-8 或 GBK`,
-      });
     if ((err as { code?: string }).code === 'CSV_MAX_RECORD_SIZE')
       throw new SourceError({
         row: at,
@@ -221,7 +239,7 @@ export async function* xlsxRecords(
     worksheets: 'emit',
     sharedStrings: 'cache',
     hyperlinks: 'ignore',
-    styles: 'ignore',
+    styles: 'cache', // dates are numbers with a date style
     entries: 'ignore',
   });
   const seen: string[] = [];

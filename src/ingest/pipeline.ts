@@ -207,7 +207,7 @@ export async function runImport(
         // CSV / XLSX header: by field code or name, or through the officer's explicit mapping
         sawHeader = true;
         const header = rec.cells.map((h) => options.mapping?.[h.trim()] ?? h);
-        const m = mapHeader(header, fields);
+        const m = mapHeader(header, fields, keysOnly);
         if (m.errors.length) {
           for (const e of m.errors) report(e);
           fatal = true;
