@@ -37,6 +37,8 @@ import { objectCells, validateRecord } from './validate.js';
  */
 
 export interface Progress {
+  /** reading = parsing, validating, staging; committing = inside the merge transaction, before its commit */
+  phase: 'reading' | 'committing';
   rowsRead: number;
   rowsValid: number;
   rowsRejected: number;
@@ -105,7 +107,7 @@ function recordsOf(batch: Batch, onBytes: (n: number) => void, onSheets: (s: str
 export async function runImport(
   ctx: AppContext,
   batchId: number,
-  onProgress?: (p: Progress) => void,
+  onProgress?: (p: Progress) => void | Promise<void>,
   records?: AsyncIterable<RawRecord> | Iterable<RawRecord>,
 ): Promise<ImportOutcome> {
   const batch = await loadBatch(ctx, batchId);
@@ -137,7 +139,7 @@ export async function runImport(
   const errors: ErrorDetail[] = [];
   let errorCount = 0;
   let fatal = false;
-  const p: Progress = { rowsRead: 0, rowsValid: 0, rowsRejected: 0, bytesRead: 0 };
+  const p: Progress = { phase: 'reading', rowsRead: 0, rowsValid: 0, rowsRejected: 0, bytesRead: 0 };
   const report = (e: ErrorDetail) => {
     errorCount++;
     if (errors.length < MAX_REPORTED_ERRORS) errors.push(e);
@@ -179,7 +181,7 @@ export async function runImport(
         })
         .where('id', '=', batchId)
         .execute();
-      onProgress?.({ ...p });
+      await onProgress?.({ ...p });
     }
   };
 
@@ -299,7 +301,17 @@ export async function runImport(
 
   const reject = fatal || (errorCount > 0 && !quarantine);
   if (reject) return finishRejected(ctx, batch, p, errors, errorCount, encoding);
-  return finishCommitted(ctx, batch, resource!.data_table!, fields, p, errors, errorCount, encoding);
+  return finishCommitted(
+    ctx,
+    batch,
+    resource!.data_table!,
+    fields,
+    p,
+    errors,
+    errorCount,
+    encoding,
+    onProgress,
+  );
 }
 
 function quarantineValues(raw: unknown, cells: (string | null)[], fields: StoredField[]) {
@@ -378,6 +390,7 @@ async function finishCommitted(
   errors: ErrorDetail[],
   errorCount: number,
   encoding: string | null,
+  onProgress?: (p: Progress) => void | Promise<void>,
 ): Promise<ImportOutcome> {
   const counts = await inTx(ctx.db, async (trx) => {
     // one merge at a time per resource: the row lock orders concurrent imports
@@ -410,6 +423,8 @@ async function finishCommitted(
       .set({ row_count: total, last_ingest_at: new Date(), overdue_notified_due: null })
       .where('id', '=', batch.resource_id)
       .execute();
+    // the whole batch is merged but not yet committed: a crash from here on still leaves none of it
+    await onProgress?.({ ...p, phase: 'committing' });
     await appendAudit(trx, {
       action: 'ingest.upload',
       decision: 'allow',
@@ -500,11 +515,23 @@ export function startImport(ctx: AppContext, batchId: number): Promise<ImportOut
  * At start-up: imports left queued or running by a stopped process are run again from their spooled file (the
  * earlier attempt's staging is discarded first); one whose file is gone fails cleanly. Nothing was merged for them.
  */
-export async function resumeImports(ctx: AppContext): Promise<number[]> {
+export async function resumeImports(ctx: AppContext, staleAfterSeconds = 120): Promise<number[]> {
+  // queued ones, and running ones whose progress stopped (their process is gone): another live node keeps its own
   const open = await ctx.db
     .selectFrom('ingest_batch')
     .select(['id', 'spool_path'])
-    .where('status', 'in', ['queued', 'running'])
+    .where((eb) =>
+      eb.or([
+        eb('status', '=', 'queued'),
+        eb.and([
+          eb('status', '=', 'running'),
+          eb.or([
+            eb('progress_at', 'is', null),
+            eb('progress_at', '<', new Date(Date.now() - staleAfterSeconds * 1000)),
+          ]),
+        ]),
+      ]),
+    )
     .orderBy('id')
     .execute();
   const ids: number[] = [];

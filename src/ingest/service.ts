@@ -248,6 +248,8 @@ export async function ingestRecords(
   _preErrors: ErrorDetail[],
   opts: { filename?: string | null; source?: 'upload' | 'demo' | 'api' },
 ): Promise<IngestResult> {
+  // a small demo city may leave a derived resource without rows: nothing to import, no batch
+  if (records.length <= 1) return { batchId: 0, rowsTotal: 0, inserted: 0, updated: 0, unchanged: 0 };
   const id = await createBatch(
     ctx,
     actor,
