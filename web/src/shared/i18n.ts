@@ -26,6 +26,7 @@ const dict = {
   'ingest.tab.quarantine': ['隔离区', 'Quarantine'],
   'ingest.tab.freshness': ['更新时效', 'Freshness'],
   'ingest.resource': ['资源', 'Resource'],
+  'ingest.provider': ['数源部门', 'Provider'],
   'ingest.chooseResource': ['选择要汇聚数据的资源', 'Choose the resource to load'],
   'ingest.chooseFile': ['选择文件（CSV / XLSX / NDJSON）', 'Choose a file (CSV / XLSX / NDJSON)'],
   'ingest.encoding': ['检测到的编码', 'Detected encoding'],
