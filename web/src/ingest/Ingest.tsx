@@ -132,7 +132,8 @@ function useMyResources() {
     const r = await api<{ items: Res[] }>('/api/catalog/resources', {
       query: { providerOrgId: me?.user.org.id, pageSize: 100 },
     });
-    return r.items.filter((x) => x.status === 'published');
+    // every own resource with a data table that is not retired (a submitted entry is loaded before it is published)
+    return r.items.filter((x) => x.status !== 'retired' && x.provider.id === me?.user.org.id);
   }, [me?.user.org.id]);
 }
 
