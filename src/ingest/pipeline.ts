@@ -37,8 +37,8 @@ import { objectCells, validateRecord } from './validate.js';
  */
 
 export interface Progress {
-  /** reading = parsing, validating, staging; committing = inside the merge transaction, before its commit */
-  phase: 'reading' | 'committing';
+  /** reading = parsing, validating, staging; merging = the merge transaction starts; committing = inside the merge transaction, before its commit */
+  phase: 'reading' | 'merging' | 'committing';
   rowsRead: number;
   rowsValid: number;
   rowsRejected: number;
@@ -301,6 +301,7 @@ export async function runImport(
 
   const reject = fatal || (errorCount > 0 && !quarantine);
   if (reject) return finishRejected(ctx, batch, p, errors, errorCount, encoding);
+  await onProgress?.({ ...p, phase: 'merging' });
   return finishCommitted(
     ctx,
     batch,

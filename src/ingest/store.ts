@@ -26,20 +26,22 @@ export interface StagedRow {
   values: (string | null)[];
 }
 
-/** Appends validated rows to the staging area (one statement per chunk, outside the merge transaction). */
+/**
+ * Appends validated rows to the staging area (one statement per chunk, outside the merge transaction). Each column
+ * travels as its own text[] parameter (no per-row array literal to build and parse).
+ */
 export async function stageRows(db: Db | Tx, batchId: number, rows: StagedRow[]): Promise<void> {
   if (!rows.length) return;
+  const width = rows[0].values.length;
+  const cols = Array.from({ length: width }, (_, i) => rows.map((r) => r.values[i]));
+  const params = cols.map((_, i) => `$${i + 5}::text[]`).join(', ');
+  const names = cols.map((_, i) => `v${i}`);
   await db.executeQuery(
     CompiledQuery.raw(
       `INSERT INTO ingest_staging (batch_id, row_no, rkey, rhash, vals)
-       SELECT $1::bigint, r, k, h, v::text[] FROM unnest($2::int[], $3::text[], $4::text[], $5::text[]) AS u(r, k, h, v)`,
-      [
-        batchId,
-        rows.map((r) => r.row),
-        rows.map((r) => r.key),
-        rows.map((r) => r.hash),
-        rows.map((r) => pgArray(r.values)),
-      ],
+       SELECT $1::bigint, r, k, h, ARRAY[${names.join(', ')}]::text[]
+       FROM unnest($2::int[], $3::text[], $4::text[], ${params}) AS u(r, k, h, ${names.join(', ')})`,
+      [batchId, rows.map((r) => r.row), rows.map((r) => r.key), rows.map((r) => r.hash), ...cols],
     ),
   );
 }
