@@ -33,6 +33,8 @@ export interface Config {
   jsonBodyLimit: number;
   /** Largest CSV upload in bytes. */
   uploadMaxBytes: number;
+  /** Largest streamed import (CSV / NDJSON / XLSX), spooled to disk, never held in memory. */
+  ingestMaxBytes: number;
   loginRateLimitPerMinute: number;
   /** Consecutive failed sign-ins that lock an account (0 = never lock). */
   loginLockThreshold: number;
@@ -143,6 +145,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowedOrigins: origins(env, 'ALLOWED_ORIGINS'),
     jsonBodyLimit: int(env, 'JSON_BODY_LIMIT', 1024 * 1024),
     uploadMaxBytes: int(env, 'UPLOAD_MAX_BYTES', 5 * 1024 * 1024),
+    ingestMaxBytes: int(env, 'INGEST_MAX_BYTES', 4 * 1024 * 1024 * 1024),
     loginRateLimitPerMinute: int(env, 'LOGIN_RATE_LIMIT', 10),
     loginLockThreshold: int(env, 'LOGIN_LOCK_THRESHOLD', 5),
     loginLockBaseSeconds: int(env, 'LOGIN_LOCK_BASE_SECONDS', 60),

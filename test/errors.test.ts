@@ -131,6 +131,7 @@ describe('errors: stable codes, both languages, the row and field at fault; noth
     expect(details).toContainEqual(expect.objectContaining({ row: 2, field: 'amount' }));
     expect(details).toContainEqual(expect.objectContaining({ row: 2, field: 'paidOn' }));
     expect(details).toContainEqual({
+      code: 'DUPLICATE_KEY',
       row: 3,
       field: 'idNumber',
       reason: 'duplicate key, same as row 1',

@@ -13,6 +13,7 @@ import * as m007 from './migrations/007_inventory.js';
 import * as m008 from './migrations/008_catalog_metadata.js';
 import * as m009 from './migrations/009_catalog_search_gin.js';
 import * as m010 from './migrations/010_jobs_sharing.js';
+import * as m011 from './migrations/011_aggregation.js';
 import { Lock, PGliteDialect, pgliteQuery } from './pglite-dialect.js';
 import type { DB } from './schema.js';
 
@@ -150,6 +151,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '008_catalog_metadata': m008,
   '009_catalog_search_gin': m009,
   '010_jobs_sharing': m010,
+  '011_aggregation': m011,
 };
 
 export async function migrate(db: Db): Promise<void> {

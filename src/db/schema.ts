@@ -116,6 +116,7 @@ export interface ResourceTable {
   data_table: string | null;
   row_count: Generated<number>;
   last_ingest_at: Date | null;
+  overdue_notified_due: string | null;
   created_by: number | null;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
@@ -196,13 +197,73 @@ export interface IngestBatchTable {
   resource_id: number;
   source: 'upload' | 'demo' | 'api';
   filename: string | null;
-  status: 'committed' | 'rejected';
+  status: 'queued' | 'running' | 'committed' | 'rejected' | 'failed' | 'rolled_back';
   rows_total: number;
   rows_inserted: number;
   rows_updated: number;
   error_count: number;
   errors: ColumnType<unknown, string, string>;
   created_by: number | null;
+  created_at: Generated<Date>;
+  format: Generated<'csv' | 'ndjson' | 'json' | 'xlsx' | 'push'>;
+  mode: Generated<'upsert' | 'replace' | 'delete'>;
+  on_error: Generated<'reject' | 'quarantine'>;
+  options: ColumnType<unknown, string | undefined, string>;
+  spool_path: string | null;
+  encoding: string | null;
+  bytes_total: number | null;
+  bytes_read: Generated<number>;
+  rows_read: Generated<number>;
+  rows_valid: Generated<number>;
+  rows_rejected: Generated<number>;
+  rows_deleted: Generated<number>;
+  attempts: Generated<number>;
+  app_id: number | null;
+  started_at: Date | null;
+  progress_at: Date | null;
+  finished_at: Date | null;
+  rolled_back_by: number | null;
+  rolled_back_at: Date | null;
+}
+
+export interface IngestStagingTable {
+  batch_id: number;
+  row_no: number;
+  rkey: string;
+  rhash: string;
+  vals: (string | null)[];
+}
+
+export interface IngestQuarantineTable {
+  id: Generated<number>;
+  batch_id: number;
+  resource_id: number;
+  row_no: number;
+  vals: ColumnType<unknown, string, string>;
+  errors: ColumnType<unknown, string, string>;
+  status: Generated<'open' | 'resubmitted' | 'discarded'>;
+  resolved_batch_id: number | null;
+  resolved_by: number | null;
+  resolved_at: Date | null;
+}
+
+export interface RecordHistoryTable {
+  resource_id: number;
+  rkey: string;
+  version: number;
+  op: 'update' | 'delete';
+  data: ColumnType<unknown, string, string>;
+  rhash: string;
+  batch_id: number;
+  valid_from: Date;
+  valid_to: Generated<Date>;
+  replaced_by_batch: number;
+}
+
+export interface IngestIdempotencyTable {
+  resource_id: number;
+  idem_key: string;
+  batch_id: number;
   created_at: Generated<Date>;
 }
 
@@ -365,6 +426,10 @@ export interface DB extends InventoryTables {
   catalog_code_front: CatalogCodeFrontTable;
   resource_version: ResourceVersionTable;
   ingest_batch: IngestBatchTable;
+  ingest_staging: IngestStagingTable;
+  ingest_quarantine: IngestQuarantineTable;
+  record_history: RecordHistoryTable;
+  ingest_idempotency: IngestIdempotencyTable;
   share_request: ShareRequestTable;
   share_request_step: ShareRequestStepTable;
   share_grant: ShareGrantTable;

@@ -311,13 +311,8 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
   // Fastify parses text/plain by default: a cross-site <form enctype="text/plain"> could then post JSON-looking
   // text without a CORS preflight. JSON only, everywhere.
   app.removeContentTypeParser('text/plain');
-  // Raw CSV bodies only for the ingest routes (an encapsulated context); elsewhere text/csv is 415.
-  await app.register(async (scoped) => {
-    scoped.addContentTypeParser(['text/csv', 'application/csv'], { parseAs: 'buffer' }, (_req, body, done) =>
-      done(null, body),
-    );
-    await ingestRoutes(scoped, ctx);
-  });
+  // Raw CSV / NDJSON / XLSX bodies only for the ingest routes (their own encapsulated scopes); elsewhere 415.
+  await ingestRoutes(app, ctx);
 
   for (const routes of [
     orgRoutes,

@@ -54,11 +54,18 @@ export const errorResponseSchema = {
           field: { type: 'string' },
           reason: { type: 'string' },
           reasonZh: { type: 'string' },
-          // file imports (catalog import): where in the file, and the problem's own code
+          // file imports and ingest: where in the file, the offending value (masked when personal), the problem's code
           sheet: { type: 'string' },
           column: { type: ['string', 'null'] },
-          value: { type: ['string', 'null'] },
-          code: { type: 'string' },
+          value: {
+            type: ['string', 'null'],
+            description: 'the offending value, masked when personal, truncated',
+          },
+          code: {
+            type: 'string',
+            description:
+              'reason code of a row-level finding (ingest: REQUIRED, BAD_DATE…; catalog import: its error code)',
+          },
         },
       },
     },

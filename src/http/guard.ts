@@ -1,3 +1,4 @@
+import { Stream } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import { AppError, type ErrorDetail } from '../shared/errors.js';
 
@@ -58,7 +59,9 @@ function walk(value: unknown, field: string, key: string, depth: number, out: Er
     checkString(value, field, PASSWORD_KEY.test(key), out);
     return;
   }
-  if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return;
+  // a streamed upload body (ingest imports) is read by its own parser, never walked here
+  if (value === null || typeof value !== 'object' || Buffer.isBuffer(value) || value instanceof Stream)
+    return;
   if (depth >= MAX_DEPTH) {
     out.push({ field, reason: 'nested too deeply', reasonZh: '嵌套层级过深' });
     return;

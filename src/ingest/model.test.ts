@@ -85,11 +85,13 @@ describe('ingest validation', () => {
     expect(out.errors).toContainEqual(
       expect.objectContaining({ row: 2, field: 'idNumber', reason: 'duplicate key, same as row 1' }),
     );
+    // XT Art 15: a record without its key identifier is refused with its own code
     expect(out.errors).toContainEqual({
       row: 3,
       field: 'idNumber',
-      reason: 'required value is empty',
-      reasonZh: '必填项为空',
+      code: 'KEY_MISSING',
+      reason: 'the record key is empty (XT Art 15)',
+      reasonZh: '记录主键为空（邢台办法第十五条）',
     });
   });
 });

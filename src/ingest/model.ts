@@ -49,56 +49,97 @@ function normaliseDate(s: string): string | null {
 }
 
 /** Checks one value against its field; returns the normalised text or an error reason. */
-type Problem = { reason: string; reasonZh: string };
-const problem = (reason: string, reasonZh: string): Problem => ({ reason, reasonZh });
+/** Stable reason codes of row-level findings; the console labels each (web/src/shared/i18n.ts). */
+export const REASON_CODES = [
+  'REQUIRED',
+  'TOO_LONG',
+  'BAD_ID_NUMBER',
+  'BAD_CREDIT_CODE',
+  'BAD_PHONE',
+  'NOT_INTEGER',
+  'NOT_DECIMAL',
+  'BAD_DATE',
+  'BAD_DATETIME',
+  'NOT_BOOLEAN',
+  'DUPLICATE_KEY',
+  'KEY_MISSING',
+  'UNKNOWN_COLUMN',
+  'DUPLICATE_COLUMN',
+  'MISSING_COLUMN',
+  'RAGGED_ROW',
+  'ROW_TOO_LARGE',
+  'SYNTAX',
+  'ENCODING',
+  'EMPTY_FILE',
+  'BAD_RECORD',
+  'SHEET_NOT_FOUND',
+] as const;
+export type ReasonCode = (typeof REASON_CODES)[number];
+export type Problem = { code: ReasonCode; reason: string; reasonZh: string };
+export const problem = (code: ReasonCode, reason: string, reasonZh: string): Problem => ({
+  code,
+  reason,
+  reasonZh,
+});
 
 export function normaliseValue(f: FieldDef, raw: string): { value: string | null } | Problem {
   // cheap guard before trimming and regexes; a declared length is checked exactly (in characters) below
   const declared = f.type === 'string' && f.length ? f.length : null;
   if (raw.length > Math.max(MAX_CELL_CHARS, (declared ?? 0) * 2))
     return problem(
+      'TOO_LONG',
       `longer than ${declared ?? MAX_CELL_CHARS} characters`,
       `超过 ${declared ?? MAX_CELL_CHARS} 个字符`,
     );
   const s = raw.trim();
   if (s === '')
-    return f.required || f.isKey ? problem('required value is empty', '必填项为空') : { value: null };
+    return f.required || f.isKey
+      ? problem(
+          f.isKey ? 'KEY_MISSING' : 'REQUIRED',
+          f.isKey ? 'the record key is empty (XT Art 15)' : 'required value is empty',
+          f.isKey ? '记录主键为空（邢台办法第十五条）' : '必填项为空',
+        )
+      : { value: null };
   switch (f.type) {
     case 'string':
       if (f.length && Array.from(s).length > f.length)
-        return problem(`longer than ${f.length} characters`, `超过 ${f.length} 个字符`);
+        return problem('TOO_LONG', `longer than ${f.length} characters`, `超过 ${f.length} 个字符`);
       if (f.validator === 'idNumber' && !isValidIdNumber(s.toUpperCase()))
         return problem(
+          'BAD_ID_NUMBER',
           'not a valid citizen ID number (GB 11643 check digit)',
           '不是有效的公民身份号码（GB 11643 校验位不符）',
         );
       if (f.validator === 'creditCode' && !isValidCreditCode(s.toUpperCase()))
         return problem(
+          'BAD_CREDIT_CODE',
           'not a valid unified social credit code (GB 32100 check character)',
           '不是有效的统一社会信用代码（GB 32100 校验码不符）',
         );
       if (f.validator === 'mobilePhone' && !isValidMobilePhone(s))
-        return problem('not a valid mobile phone number', '不是有效的手机号码');
+        return problem('BAD_PHONE', 'not a valid mobile phone number', '不是有效的手机号码');
       return { value: f.validator === 'idNumber' || f.validator === 'creditCode' ? s.toUpperCase() : s };
     case 'integer':
-      return INTEGER.test(s) ? { value: String(BigInt(s)) } : problem('not an integer', '不是整数');
+      return INTEGER.test(s)
+        ? { value: String(BigInt(s)) }
+        : problem('NOT_INTEGER', 'not an integer', '不是整数');
     case 'decimal':
-      return DECIMAL.test(s) ? { value: s } : problem('not a number', '不是数值');
+      return DECIMAL.test(s) ? { value: s } : problem('NOT_DECIMAL', 'not a number', '不是数值');
     case 'date': {
       const d = normaliseDate(s);
-      return d ? { value: d } : problem('not a date (YYYY-MM-DD)', '不是有效日期（YYYY-MM-DD）');
+      return d ? { value: d } : problem('BAD_DATE', 'not a date (YYYY-MM-DD)', '不是有效日期（YYYY-MM-DD）');
     }
     case 'datetime': {
       const t = Date.parse(s);
       return Number.isNaN(t)
-        ? problem('not a date-time (ISO 8601)', '不是有效日期时间（ISO 8601）')
+        ? problem('BAD_DATETIME', 'not a date-time (ISO 8601)', '不是有效日期时间（ISO 8601）')
         : { value: new Date(t).toISOString() };
     }
     case 'boolean': {
       const l = s.toLowerCase();
       if (TRUE.has(l)) return { value: 'true' };
       if (FALSE.has(l)) return { value: 'false' };
-      return problem('not a boolean (true/false/是/否)', '不是布尔值（是/否）');
+      return problem('NOT_BOOLEAN', 'not a boolean (true/false/是/否)', '不是布尔值（是/否）');
     }
   }
 }
@@ -107,7 +148,11 @@ export function normaliseValue(f: FieldDef, raw: string): { value: string | null
  * Maps a CSV header to field positions. Columns may be named by field code or Chinese name;
  * unknown columns and missing required fields are errors, so a file meant for another resource is refused whole.
  */
-export function mapHeader(header: string[], fields: FieldDef[]): { map: number[]; errors: ErrorDetail[] } {
+export function mapHeader(
+  header: string[],
+  fields: FieldDef[],
+  keysOnly = false,
+): { map: number[]; errors: ErrorDetail[] } {
   const errors: ErrorDetail[] = [];
   const map = fields.map(() => -1);
   header.forEach((h, col) => {
@@ -117,6 +162,7 @@ export function mapHeader(header: string[], fields: FieldDef[]): { map: number[]
       errors.push({
         row: 0,
         field: name,
+        code: 'UNKNOWN_COLUMN',
         reason: 'column matches no field of this resource',
         reasonZh: '列名与本资源的信息项不匹配',
       });
@@ -124,14 +170,21 @@ export function mapHeader(header: string[], fields: FieldDef[]): { map: number[]
       errors.push({
         row: 0,
         field: fields[idx].code,
+        code: 'DUPLICATE_COLUMN',
         reason: 'column appears twice',
         reasonZh: '列重复出现',
       });
     else map[idx] = col;
   });
   fields.forEach((f, i) => {
-    if (map[i] < 0 && (f.required || f.isKey))
-      errors.push({ row: 0, field: f.code, reason: 'required column is missing', reasonZh: '缺少必填列' });
+    if (map[i] < 0 && (keysOnly ? f.isKey : f.required || f.isKey))
+      errors.push({
+        row: 0,
+        field: f.code,
+        code: 'MISSING_COLUMN',
+        reason: f.isKey ? 'the key identifier column is missing (XT Art 15)' : 'required column is missing',
+        reasonZh: f.isKey ? '缺少主键标识列（邢台办法第十五条）' : '缺少必填列',
+      });
   });
   return { map, errors };
 }
@@ -169,7 +222,7 @@ export function validateRows(records: string[][], map: number[], fields: FieldDe
       fail(
         rowNo,
         fields[keyIdx[0]].code,
-        problem(`duplicate key, same as row ${first}`, `主键重复，与第 ${first} 行相同`),
+        problem('DUPLICATE_KEY', `duplicate key, same as row ${first}`, `主键重复，与第 ${first} 行相同`),
       );
       continue;
     }

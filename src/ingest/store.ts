@@ -1,57 +1,246 @@
 import { CompiledQuery, sql } from 'kysely';
-import type { FieldType } from '../catalog/model.js';
+import { SQL_TYPES } from '../catalog/model.js';
 import type { StoredField } from '../catalog/store.js';
-import type { Tx } from '../db/index.js';
+import type { Db, Tx } from '../db/index.js';
 
-const CAST: Record<FieldType, string> = {
-  string: 'text',
-  integer: 'bigint',
-  decimal: 'numeric',
-  date: 'date',
-  datetime: 'timestamptz',
-  boolean: 'boolean',
-};
-
-/** Rows per statement: big enough to amortise round trips, small enough for PGlite's single connection. */
-const CHUNK = 5000;
-
-/**
- * Upserts validated rows by record key inside the caller's transaction. Unchanged rows (same content hash)
- * are left alone; changed rows get their version bumped. Returns how many rows were inserted and updated.
+/*
+ * SQL of the per-resource tables (ds.r_<id>, generated identifiers only) and of the staging area. The data API's key
+ * lookup on `_key` is untouched: history lives in record_history, not in the resource table.
  */
-export async function upsertRows(
-  trx: Tx,
-  table: string,
-  fields: StoredField[],
-  batchId: number,
-  rows: (string | null)[][],
-  keys: string[],
-  hashes: string[],
-): Promise<{ inserted: number; updated: number }> {
-  const cols = fields.map((f) => f.columnName);
-  const params = fields.map((_, i) => `$${i + 4}::text[]`);
-  const selectCols = fields.map((f, i) => `v${i}::${CAST[f.type]}`);
-  const text = `INSERT INTO ${table} AS t (_key, _hash, _batch_id, ${cols.join(', ')})
-SELECT k, h, $3::bigint, ${selectCols.join(', ')}
-FROM unnest($1::text[], $2::text[], ${params.join(', ')}) AS u(k, h, ${fields.map((_, i) => `v${i}`).join(', ')})
-ON CONFLICT (_key) DO UPDATE SET ${cols.map((c) => `${c} = excluded.${c}`).join(', ')},
-  _hash = excluded._hash, _batch_id = excluded._batch_id, _version = t._version + 1, _valid_from = now()
-WHERE t._hash <> excluded._hash
-RETURNING (t._version = 1) AS inserted`;
-  let inserted = 0;
-  let updated = 0;
-  for (let o = 0; o < rows.length; o += CHUNK) {
-    const part = rows.slice(o, o + CHUNK);
-    const columns = fields.map((_, i) => part.map((r) => r[i]));
-    const { rows: out } = await trx.executeQuery<{ inserted: boolean }>(
-      CompiledQuery.raw(text, [keys.slice(o, o + CHUNK), hashes.slice(o, o + CHUNK), batchId, ...columns]),
-    );
-    for (const r of out) r.inserted ? inserted++ : updated++;
+
+/** A PostgreSQL array literal (text[]): NULL for null, every element quoted and escaped. */
+export function pgArray(values: (string | null)[]): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    if (i) out += ',';
+    const v = values[i];
+    out += v === null ? 'NULL' : `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
   }
-  return { inserted, updated };
+  return `${out}}`;
 }
 
-export async function countRows(trx: Tx, table: string): Promise<number> {
+export interface StagedRow {
+  row: number;
+  key: string;
+  hash: string;
+  values: (string | null)[];
+}
+
+/**
+ * Appends validated rows to the staging area (one statement per chunk, outside the merge transaction). Each column
+ * travels as its own text[] parameter (no per-row array literal to build and parse).
+ */
+export async function stageRows(db: Db | Tx, batchId: number, rows: StagedRow[]): Promise<void> {
+  if (!rows.length) return;
+  const width = rows[0].values.length;
+  const cols = Array.from({ length: width }, (_, i) => rows.map((r) => r.values[i]));
+  const params = cols.map((_, i) => `$${i + 5}::text[]`).join(', ');
+  const names = cols.map((_, i) => `v${i}`);
+  await db.executeQuery(
+    CompiledQuery.raw(
+      `INSERT INTO ingest_staging (batch_id, row_no, rkey, rhash, vals)
+       SELECT $1::bigint, r, k, h, ARRAY[${names.join(', ')}]::text[]
+       FROM unnest($2::int[], $3::text[], $4::text[], ${params}) AS u(r, k, h, ${names.join(', ')})`,
+      [batchId, rows.map((r) => r.row), rows.map((r) => r.key), rows.map((r) => r.hash), ...cols],
+    ),
+  );
+}
+
+/** Keys that occur more than once in a batch's staging rows: every occurrence after the first, in row order. */
+export async function stagedDuplicates(db: Db | Tx, batchId: number, limit: number) {
+  const { rows } = await sql<{ row_no: number; first_row: number; vals: (string | null)[]; n: number }>`
+    WITH d AS (
+      SELECT row_no, vals, min(row_no) OVER (PARTITION BY rkey) AS first_row
+      FROM ingest_staging WHERE batch_id = ${batchId})
+    SELECT row_no, first_row, vals, count(*) OVER ()::int AS n FROM d WHERE row_no > first_row
+    ORDER BY row_no LIMIT ${limit}`.execute(db);
+  return rows;
+}
+
+export async function dropStagedRows(db: Db | Tx, batchId: number, rowNos: number[] | 'all') {
+  if (rowNos === 'all') await db.deleteFrom('ingest_staging').where('batch_id', '=', batchId).execute();
+  else if (rowNos.length)
+    await db
+      .deleteFrom('ingest_staging')
+      .where('batch_id', '=', batchId)
+      .where('row_no', 'in', rowNos)
+      .execute();
+}
+
+/** Every later duplicate row of a batch, with the row of its first occurrence (set-based, for quarantine mode). */
+export async function moveDuplicatesToQuarantine(
+  trx: Db | Tx,
+  batchId: number,
+  resourceId: number,
+  keyField: string,
+) {
+  const { rows } = await sql<{ n: number }>`
+    WITH d AS (
+      SELECT row_no, vals, min(row_no) OVER (PARTITION BY rkey) AS first_row
+      FROM ingest_staging WHERE batch_id = ${batchId}),
+    q AS (
+      INSERT INTO ingest_quarantine (batch_id, resource_id, row_no, vals, errors)
+      SELECT ${batchId}, ${resourceId}, row_no, to_jsonb(vals),
+        jsonb_build_array(jsonb_build_object('row', row_no, 'field', ${keyField}::text, 'code', 'DUPLICATE_KEY',
+          'reason', 'duplicate key, same as row ' || first_row, 'reasonZh', '主键重复，与第 ' || first_row || ' 行相同'))
+      FROM d WHERE row_no > first_row RETURNING row_no)
+    DELETE FROM ingest_staging s USING q WHERE s.batch_id = ${batchId} AND s.row_no = q.row_no
+    RETURNING 1 AS n`.execute(trx);
+  return rows.length;
+}
+
+const colList = (fields: StoredField[]) => fields.map((f) => f.columnName).join(', ');
+/** The record's values as a jsonb array of text, the form record_history keeps. */
+const asJson = (fields: StoredField[], alias: string) =>
+  `to_jsonb(ARRAY[${fields.map((f) => `${alias}.${f.columnName}::text`).join(', ')}]::text[])`;
+const fromJson = (fields: StoredField[], alias: string) =>
+  fields.map((f, i) => `(${alias}.data->>${i})::${SQL_TYPES[f.type]}`).join(', ');
+
+export interface MergeCounts {
+  inserted: number;
+  updated: number;
+  deleted: number;
+}
+
+/**
+ * The set-based merge of one batch's staging rows into the resource table, inside the caller's transaction. Every
+ * version it replaces or deletes is copied to record_history first (who and when come from the batch rows).
+ * upsert: insert new keys, update changed ones (content hash differs), leave identical ones alone.
+ * replace: as upsert, then delete every key the batch does not carry: the new snapshot replaces the old atomically.
+ * delete: delete the batch's keys.
+ */
+export async function mergeBatch(
+  trx: Tx,
+  table: string,
+  resourceId: number,
+  fields: StoredField[],
+  batchId: number,
+  mode: 'upsert' | 'replace' | 'delete',
+): Promise<MergeCounts> {
+  const run = async (text: string) =>
+    (
+      await trx.executeQuery<{ n: number }>(
+        CompiledQuery.raw(text, text.includes('$2') ? [batchId, resourceId] : [batchId]),
+      )
+    ).rows;
+  const staged = `ingest_staging s WHERE s.batch_id = $1`;
+  let inserted = 0;
+  let updated = 0;
+  let deleted = 0;
+  if (mode === 'delete') {
+    await run(`INSERT INTO record_history (resource_id, rkey, version, op, data, rhash, batch_id, valid_from, replaced_by_batch)
+      SELECT $2, t._key, t._version, 'delete', ${asJson(fields, 't')}, t._hash, t._batch_id, t._valid_from, $1
+      FROM ${table} t WHERE EXISTS (SELECT 1 FROM ${staged} AND s.rkey = t._key)`);
+    const r =
+      await run(`WITH d AS (DELETE FROM ${table} t WHERE EXISTS (SELECT 1 FROM ${staged} AND s.rkey = t._key) RETURNING 1)
+      SELECT count(*)::int AS n FROM d`);
+    return { inserted: 0, updated: 0, deleted: r[0].n };
+  }
+  await run(`INSERT INTO record_history (resource_id, rkey, version, op, data, rhash, batch_id, valid_from, replaced_by_batch)
+    SELECT $2, t._key, t._version, 'update', ${asJson(fields, 't')}, t._hash, t._batch_id, t._valid_from, $1
+    FROM ${table} t JOIN ingest_staging s ON s.batch_id = $1 AND s.rkey = t._key WHERE t._hash <> s.rhash`);
+  const cols = colList(fields);
+  const r = await run(`WITH u AS (
+    INSERT INTO ${table} AS t (_key, _hash, _batch_id, ${cols})
+    SELECT s.rkey, s.rhash, $1::bigint, ${fields.map((f, i) => `s.vals[${i + 1}]::${SQL_TYPES[f.type]}`).join(', ')}
+    FROM ${staged}
+    ON CONFLICT (_key) DO UPDATE SET ${fields.map((f) => `${f.columnName} = excluded.${f.columnName}`).join(', ')},
+      _hash = excluded._hash, _batch_id = excluded._batch_id, _version = t._version + 1, _valid_from = now()
+    WHERE t._hash <> excluded._hash
+    RETURNING t._version)
+    SELECT count(*) FILTER (WHERE _version = 1)::int AS n, count(*) FILTER (WHERE _version > 1)::int AS m FROM u`);
+  inserted = r[0].n;
+  updated = (r[0] as unknown as { m: number }).m;
+  if (mode === 'replace') {
+    const gone = `FROM ${table} t WHERE NOT EXISTS (SELECT 1 FROM ${staged} AND s.rkey = t._key)`;
+    await run(`INSERT INTO record_history (resource_id, rkey, version, op, data, rhash, batch_id, valid_from, replaced_by_batch)
+      SELECT $2, t._key, t._version, 'delete', ${asJson(fields, 't')}, t._hash, t._batch_id, t._valid_from, $1 ${gone}`);
+    const d = await run(`WITH d AS (DELETE FROM ${table} t WHERE t._batch_id <> $1
+      AND NOT EXISTS (SELECT 1 FROM ${staged} AND s.rkey = t._key) RETURNING 1) SELECT count(*)::int AS n FROM d`);
+    deleted = d[0].n;
+  }
+  return { inserted, updated, deleted };
+}
+
+/**
+ * Undoes one batch inside the caller's transaction: rows it inserted are deleted, rows it changed get their previous
+ * version back from record_history, rows it deleted come back. Only valid for the resource's latest applied batch
+ * (the caller checks), so no later change is lost.
+ */
+export async function rollbackBatchRows(
+  trx: Tx,
+  table: string,
+  resourceId: number,
+  fields: StoredField[],
+  batchId: number,
+): Promise<{ removed: number; restored: number }> {
+  const run = async (text: string) =>
+    (
+      await trx.executeQuery<{ n: number }>(
+        CompiledQuery.raw(text, text.includes('$2') ? [batchId, resourceId] : [batchId]),
+      )
+    ).rows;
+  const hist = `record_history h WHERE h.resource_id = $2 AND h.replaced_by_batch = $1`;
+  const removed = (
+    await run(`WITH d AS (DELETE FROM ${table} t WHERE t._batch_id = $1
+      AND NOT EXISTS (SELECT 1 FROM ${hist} AND h.rkey = t._key) RETURNING 1) SELECT count(*)::int AS n FROM d`)
+  )[0].n;
+  const setCols = fields.map((f, i) => `${f.columnName} = (h.data->>${i})::${SQL_TYPES[f.type]}`).join(', ');
+  const upd = (
+    await run(`WITH u AS (UPDATE ${table} t SET ${setCols}, _hash = h.rhash, _batch_id = h.batch_id,
+      _version = h.version, _valid_from = h.valid_from FROM ${hist} AND h.op = 'update' AND h.rkey = t._key RETURNING 1)
+      SELECT count(*)::int AS n FROM u`)
+  )[0].n;
+  const ins = (
+    await run(`WITH i AS (INSERT INTO ${table} (_key, _hash, _batch_id, _version, _valid_from, ${colList(fields)})
+      SELECT h.rkey, h.rhash, h.batch_id, h.version, h.valid_from, ${fromJson(fields, 'h')} FROM ${hist} AND h.op = 'delete'
+      RETURNING 1) SELECT count(*)::int AS n FROM i`)
+  )[0].n;
+  return { removed, restored: upd + ins };
+}
+
+/** The current row and its earlier versions, newest first, values as text in field order. */
+export async function recordVersions(
+  db: Db | Tx,
+  table: string,
+  resourceId: number,
+  fields: StoredField[],
+  key: string,
+) {
+  const cur = await db.executeQuery<{
+    version: number;
+    batch_id: number;
+    valid_from: Date;
+    data: (string | null)[];
+  }>(
+    CompiledQuery.raw(
+      `SELECT _version AS version, _batch_id AS batch_id, _valid_from AS valid_from, ${asJson(fields, 't')} AS data
+       FROM ${table} t WHERE t._key = $1`,
+      [key],
+    ),
+  );
+  const past = await db
+    .selectFrom('record_history as h')
+    .leftJoin('ingest_batch as b', 'b.id', 'h.replaced_by_batch')
+    .select([
+      'h.version',
+      'h.op',
+      'h.data',
+      'h.batch_id',
+      'h.valid_from',
+      'h.valid_to',
+      'h.replaced_by_batch',
+    ])
+    .where('h.resource_id', '=', resourceId)
+    .where('h.rkey', '=', key)
+    .orderBy('h.valid_to', 'desc')
+    .orderBy('h.version', 'desc')
+    .limit(200)
+    .execute();
+  return { current: cur.rows[0] ?? null, past };
+}
+
+export async function countRows(trx: Db | Tx, table: string): Promise<number> {
   const { rows } = await sql.raw<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`).execute(trx);
   return rows[0].n;
 }

@@ -27,6 +27,7 @@ export const NOTIFICATION_KINDS = [
   'sharing.approved',
   'sharing.rejected',
   'sharing.yourTurn',
+  'ingest.overdue',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 

@@ -99,11 +99,13 @@ export interface ErrorDetail {
   reason: string;
   /** Chinese, where the rule has a Chinese wording (the console shows it first) */
   reasonZh?: string;
-  /** file imports: the sheet, column header and cell text at fault, and this problem's own error code */
+  /** file imports: the sheet and column header at fault */
   sheet?: string;
   column?: string | null;
-  value?: string | null;
+  /** a stable reason code for row-level findings (ingest: REQUIRED, BAD_DATE…; catalog import: its error code) */
   code?: string;
+  /** the offending value as shown to people: masked when the field is personal or sensitive, truncated */
+  value?: string | null;
 }
 
 export class AppError extends Error {

@@ -413,6 +413,67 @@ const steps = [
     },
   },
   {
+    name: 'gaj_officer streams an import on 数据汇聚: encoding + mapping preview → progress → applied; a rejected upload has a report',
+    async run(page, base) {
+      await page.goto(`${base}/ingest`, { waitUntil: 'domcontentloaded' });
+      await tid(page, 'tab-upload').click();
+      await choose(page, 'ingest-resource', RESOURCE_NAME);
+      const changed = people.slice(0, 10).map((p, i) => ({ ...p, address: `${p.address}（${i}号楼）` }));
+      await tid(page, 'ingest-upload')
+        .locator('input[type=file]')
+        .setInputFiles({
+          name: 'changed.csv',
+          mimeType: 'text/csv',
+          buffer: Buffer.from(toCsv(changed), 'utf8'),
+        });
+      await tid(page, 'ingest-encoding').waitFor({ timeout: T.action });
+      assert(/UTF-8/.test(await tid(page, 'ingest-encoding').innerText()), 'detected encoding shown');
+      const preview = tid(page, 'ingest-preview');
+      await preview.waitFor({ timeout: T.action });
+      assert(
+        (await preview.locator('tbody tr.ant-table-row').count()) === 10,
+        'preview shows the 10 data rows',
+      );
+      await shot(page, 'ingest-preview');
+      await tid(page, 'ingest-start').click();
+      const imports = tid(page, 'ingest-imports');
+      await imports.waitFor({ timeout: T.nav });
+      await imports.locator('[data-testid="import-status-committed"]').first().waitFor({ timeout: T.nav });
+      const first = await imports.locator('tbody tr.ant-table-row').first().innerText();
+      assert(/changed\.csv/.test(first) && /已入库/.test(first), `the import is applied: ${first}`);
+      assert(/10/.test(first), `the import row shows the 10 updated rows: ${first}`);
+      await shot(page, 'ingest-imports');
+
+      await tid(page, 'tab-upload').click();
+      await choose(page, 'ingest-resource', RESOURCE_NAME);
+      const bad = people.slice(0, 3).map((p) => ({ ...p }));
+      bad[2].registeredOn = '2026-02-30';
+      await tid(page, 'ingest-upload')
+        .locator('input[type=file]')
+        .setInputFiles({
+          name: 'bad-date.csv',
+          mimeType: 'text/csv',
+          buffer: Buffer.from(toCsv(bad), 'utf8'),
+        });
+      await tid(page, 'ingest-preview').waitFor({ timeout: T.action });
+      await tid(page, 'ingest-start').click();
+      await imports.locator('[data-testid="import-status-rejected"]').first().waitFor({ timeout: T.nav });
+      await imports.locator('button[data-testid^="import-report-"]').first().click();
+      const report = tid(page, 'report-table');
+      await report.locator('tbody tr.ant-table-row').first().waitFor({ timeout: T.nav });
+      const line = await report.locator('tbody tr.ant-table-row').first().innerText();
+      assert(
+        /3/.test(line) && /registeredOn/.test(line) && /日期无效/.test(line),
+        `report names row 3, the field and the reason: ${line}`,
+      );
+      const csvHref = await tid(page, 'report-csv').getAttribute('href');
+      const dl = await page.evaluate(async (h) => (await fetch(h)).text(), csvHref);
+      assert(/BAD_DATE/.test(dl), 'the report downloads as CSV');
+      await shot(page, 'ingest-report');
+      await page.keyboard.press('Escape');
+    },
+  },
+  {
     name: 'reviewer returns the entry with a comment (DG Art 11)',
     async run(page, base) {
       await logout(page);

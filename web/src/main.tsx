@@ -44,6 +44,7 @@ const Calendar = lazy(() => import('./calendar/Calendar.js'));
 const ProfilePage = lazy(() => import('./profiles/ProfilePage.js'));
 const NotFound = lazy(() => import('./shell/NotFound.js'));
 const NegativeList = lazy(() => import('./inventory/NegativeList.js'));
+const IngestPage = lazy(() => import('./ingest/Ingest.js'));
 const Duties = lazy(() => import('./inventory/Duties.js'));
 const InfoSystems = lazy(() => import('./inventory/InfoSystems.js'));
 const DoubleLists = lazy(() => import('./inventory/DoubleLists.js'));
@@ -199,6 +200,14 @@ function Root() {
                         element={
                           <Guard allowed={access.profile(me)}>
                             <ProfilePage />
+                          </Guard>
+                        }
+                      />
+                      <Route
+                        path="ingest"
+                        element={
+                          <Guard allowed={access.ingest(me)}>
+                            <IngestPage />
                           </Guard>
                         }
                       />

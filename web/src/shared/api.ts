@@ -48,7 +48,7 @@ export function setUnauthenticatedHandler(fn: () => void): void {
   onUnauthenticated = fn;
 }
 
-function toApiError(status: number, body: unknown, fallback: string): ApiError {
+export function toApiError(status: number, body: unknown, fallback: string): ApiError {
   const b = (body ?? {}) as Partial<{
     code: string;
     message: string;

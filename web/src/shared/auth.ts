@@ -27,6 +27,8 @@ export const access = {
   apps: (me: Me | null) => hasRole(me, 'data_officer', 'consumer_staff', 'platform_admin'),
   audit: (me: Me | null) => hasRole(me, 'auditor'),
   allRequests: (me: Me | null) => hasRole(me, 'platform_admin', 'authority_reviewer'),
+  // aggregation: the departments' officers load their data; the authority watches imports and freshness
+  ingest: (me: Me | null) => hasRole(me, 'data_officer', 'authority_reviewer', 'platform_admin'),
   calendar: (me: Me | null) => !!me,
   profile: (me: Me | null) => !!me,
   importCalendar: (me: Me | null) => hasRole(me, 'platform_admin'),

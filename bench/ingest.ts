@@ -1,0 +1,257 @@
+/*
+ * `npm run bench:ingest`: CSV ingest of population rows with full validation (issue 7 "Speed and memory").
+ *
+ * For each database (PostgreSQL: a fresh `gs_bench_<rand>` database, created and dropped here; PGlite: in memory) and
+ * each size, a separate child process (so its peak RSS is its own) generates a population CSV (ID number with a valid
+ * GB 11643 check digit as key, name, gender, birth date, mobile phone, address), creates the resource through the
+ * catalog's registration code, and times the real import (src/ingest/pipeline.ts runImport: stream → decode →
+ * parse → validate every cell → stage → one set-based merge with history, in one transaction). In the same run it
+ * times a plain COPY of the same file into a table of the same column types (PostgreSQL: server-side
+ * `COPY … FROM '<file>'`; PGlite: `COPY … FROM '/dev/blob'`). Peak RSS is sampled every 50 ms during the import.
+ *
+ * Knobs (env): BENCH_INGEST_ROWS (100000,1000000), BENCH_DATABASES (postgres,pglite), BENCH_DATABASE_URL /
+ * DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres). Target (PostgreSQL): ingest ≥ ½ of COPY's rate.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { closeContext, openContext } from '../src/boot.js';
+import { createResourceWithTable } from '../src/catalog/service.js';
+import { loadConfig } from '../src/config.js';
+import { idNumberCheckChar } from '../src/ingest/checksums.js';
+import { runImport, spoolDir } from '../src/ingest/pipeline.js';
+
+const env = process.env;
+const SIZES = (env.BENCH_INGEST_ROWS ?? '100000,1000000').split(',').map(Number);
+const DATABASES = (env.BENCH_DATABASES ?? 'postgres,pglite').split(',').map((s) => s.trim());
+const SERVER_URL =
+  env.BENCH_DATABASE_URL || env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+
+const SURNAMES = '张王李赵刘陈杨黄周吴徐孙胡朱高林何郭马罗';
+const GIVEN = [
+  '伟',
+  '芳',
+  '娜',
+  '敏',
+  '静',
+  '强',
+  '磊',
+  '洋',
+  '艳',
+  '勇',
+  '军',
+  '杰',
+  '秀英',
+  '桂芳',
+  '建国',
+];
+const STREETS = ['滨江路', '人民路', '解放路', '中山路', '建设路', '和平路'];
+
+function writeCsv(file: string, rows: number) {
+  const out = fs.createWriteStream(file);
+  let buf = 'idNumber,name,gender,birthDate,phone,address\n';
+  for (let i = 0; i < rows; i++) {
+    const day = new Date(Date.UTC(1950, 0, 1) + Math.floor(i / 1000) * 86_400_000);
+    const ymd = day.toISOString().slice(0, 10).replaceAll('-', '');
+    const body = `446002${ymd}${String(i % 1000).padStart(3, '0')}`;
+    const id = body + idNumberCheckChar(body);
+    const name = SURNAMES[i % SURNAMES.length] + GIVEN[i % GIVEN.length];
+    const gender = i % 2 ? '男' : '女';
+    const phone = `13${String(800_000_000 + (i % 100_000_000)).padStart(9, '0')}`;
+    buf += `${id},${name},${gender},${day.toISOString().slice(0, 10)},${phone},临江市江城区${STREETS[i % 6]}${(i % 999) + 1}号\n`;
+    if (buf.length > 1 << 20) {
+      out.write(buf);
+      buf = '';
+    }
+  }
+  out.write(buf);
+  return new Promise<void>((r) => out.end(r));
+}
+
+const FIELDS = [
+  {
+    code: 'idNumber',
+    name: '公民身份号码',
+    type: 'string' as const,
+    isKey: true,
+    validator: 'idNumber' as const,
+  },
+  {
+    code: 'name',
+    name: '姓名',
+    type: 'string' as const,
+    length: 50,
+    required: true,
+    personal: true,
+    masking: 'name' as const,
+  },
+  { code: 'gender', name: '性别', type: 'string' as const, length: 2 },
+  { code: 'birthDate', name: '出生日期', type: 'date' as const, personal: true },
+  { code: 'phone', name: '手机号码', type: 'string' as const, validator: 'mobilePhone' as const },
+  {
+    code: 'address',
+    name: '住址',
+    type: 'string' as const,
+    length: 200,
+    personal: true,
+    masking: 'address' as const,
+  },
+];
+const COPY_DDL =
+  'CREATE TABLE bench_copy (id text, name text, gender text, birth date, phone text, address text)';
+
+/** One measurement in this process: prints one JSON line. */
+async function one(kind: string, rows: number) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gs-bench-ingest-'));
+  const file = path.join(dir, 'population.csv');
+  await writeCsv(file, rows);
+  let dbName: string | null = null;
+  let databaseUrl: string | null = null;
+  if (kind === 'postgres') {
+    dbName = `gs_bench_${randomBytes(4).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: SERVER_URL });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE "${dbName}"`);
+    await admin.end();
+    const u = new URL(SERVER_URL);
+    u.pathname = `/${dbName}`;
+    databaseUrl = u.toString();
+  }
+  const ctx = await openContext({ ...loadConfig({}), databaseUrl, dataDir: 'memory://', dbPoolSize: 4 });
+  try {
+    const { rows: orgs } = await sql<{ id: number }>`SELECT id FROM org LIMIT 1`.execute(ctx.db);
+    let orgId = orgs[0]?.id;
+    if (!orgId) {
+      await sql`INSERT INTO jurisdiction (code, name, level) VALUES ('446000', '临江市', 'city') ON CONFLICT DO NOTHING`.execute(
+        ctx.db,
+      );
+      const r = await sql<{ id: number }>`INSERT INTO org (code, name, short_name, kind, jurisdiction_code)
+        VALUES ('LJ-GAJ', '临江市公安局', '公安局', 'department', '446000') RETURNING id`.execute(ctx.db);
+      orgId = r.rows[0].id;
+    }
+    const { id: resourceId } = await ctx.db.transaction().execute((trx) =>
+      createResourceWithTable(
+        trx,
+        ctx.profile,
+        {
+          name: '人口基础信息（基准）',
+          summary: '基准测试',
+          classification: 'base',
+          catalogLevel: 'city',
+          shareType: 'unconditional',
+          shareMethod: 'api',
+          openType: 'closed',
+          updateCycle: 'daily',
+          securityLevel: 'general',
+          fields: FIELDS,
+        },
+        { providerOrgId: orgId, createdBy: null },
+      ),
+    );
+    const spool = path.join(spoolDir(ctx), `bench-${Date.now()}.csv`);
+    fs.copyFileSync(file, spool);
+    const { id } = await ctx.db
+      .insertInto('ingest_batch')
+      .values({
+        resource_id: resourceId,
+        source: 'upload',
+        filename: 'population.csv',
+        status: 'queued',
+        rows_total: 0,
+        rows_inserted: 0,
+        rows_updated: 0,
+        error_count: 0,
+        errors: '[]',
+        created_by: null,
+        spool_path: spool,
+        bytes_total: fs.statSync(spool).size,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    let peak = process.memoryUsage().rss;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, process.memoryUsage().rss);
+    }, 50);
+    const t0 = performance.now();
+    let readMs = 0;
+    const out = await runImport(ctx, id, (p) => {
+      if (p.phase === 'merging' && !readMs) readMs = performance.now() - t0;
+    });
+    const ingestMs = performance.now() - t0;
+    clearInterval(sampler);
+    peak = Math.max(peak, process.memoryUsage().rss);
+    if (out.status !== 'committed' || out.inserted !== rows)
+      throw new Error(`import ${out.status}: ${JSON.stringify(out.errors.slice(0, 3))}`);
+
+    let copyMs: number;
+    if (kind === 'postgres') {
+      await sql.raw(COPY_DDL).execute(ctx.db);
+      fs.chmodSync(dir, 0o755);
+      fs.chmodSync(file, 0o644);
+      const t1 = performance.now();
+      await sql.raw(`COPY bench_copy FROM '${file}' WITH (FORMAT csv, HEADER true)`).execute(ctx.db);
+      copyMs = performance.now() - t1;
+    } else {
+      const lite = await PGlite.create();
+      await lite.exec(COPY_DDL);
+      const blob = new Blob([fs.readFileSync(file)]);
+      const t1 = performance.now();
+      await lite.query("COPY bench_copy FROM '/dev/blob' WITH (FORMAT csv, HEADER true)", [], { blob });
+      copyMs = performance.now() - t1;
+      await lite.close();
+    }
+    console.log(
+      JSON.stringify({
+        kind,
+        rows,
+        mb: +(fs.statSync(file).size / 1e6).toFixed(1),
+        ingestRowsPerSec: Math.round(rows / (ingestMs / 1000)),
+        copyRowsPerSec: Math.round(rows / (copyMs / 1000)),
+        ratio: +(copyMs / ingestMs).toFixed(2),
+        ingestSec: +(ingestMs / 1000).toFixed(1),
+        readStageSec: +(readMs / 1000).toFixed(1),
+        copySec: +(copyMs / 1000).toFixed(1),
+        peakRssMb: Math.round(peak / 1e6),
+      }),
+    );
+  } finally {
+    await closeContext(ctx);
+    fs.rmSync(dir, { recursive: true, force: true });
+    if (dbName) {
+      const admin = new pg.Client({ connectionString: SERVER_URL });
+      await admin.connect();
+      await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+      await admin.end();
+    }
+  }
+}
+
+if (process.argv[2] === '--one') {
+  await one(process.argv[3], Number(process.argv[4]));
+  process.exit(0);
+}
+
+const self = fileURLToPath(import.meta.url);
+console.log('database  rows       file MB  ingest rows/s  COPY rows/s  ingest/COPY  ingest s  peak RSS MB');
+for (const kind of DATABASES)
+  for (const rows of SIZES) {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', self, '--one', kind, String(rows)], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 24,
+    });
+    const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
+    if (!line) {
+      console.log(`${kind} ${rows}: failed: ${(r.stderr || r.stdout).slice(-1500)}`);
+      continue;
+    }
+    const m = JSON.parse(line);
+    console.log(
+      `${m.kind.padEnd(9)} ${String(m.rows).padEnd(10)} ${String(m.mb).padEnd(8)} ${String(m.ingestRowsPerSec).padEnd(14)} ${String(m.copyRowsPerSec).padEnd(12)} ${String(m.ratio).padEnd(12)} ${String(m.ingestSec).padEnd(9)} ${m.peakRssMb}`,
+    );
+  }

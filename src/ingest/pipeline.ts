@@ -1,0 +1,548 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { appendAudit } from '../audit/store.js';
+import type { StoredField } from '../catalog/store.js';
+import * as catalogStore from '../catalog/store.js';
+import type { AppContext } from '../context.js';
+import { inTx } from '../db/index.js';
+import type { ErrorDetail } from '../shared/errors.js';
+import { MAX_REPORTED_ERRORS, mapHeader } from './model.js';
+import {
+  csvRecords,
+  detectEncoding,
+  ndjsonRecords,
+  type RawRecord,
+  readHead,
+  SourceError,
+  xlsxRecords,
+} from './parse.js';
+import {
+  countRows,
+  dropStagedRows,
+  mergeBatch,
+  moveDuplicatesToQuarantine,
+  type StagedRow,
+  stagedDuplicates,
+  stageRows,
+} from './store.js';
+import { objectCells, validateRecord } from './validate.js';
+
+/*
+ * One import = one ingest_batch row whose state lives in the database: queued → running → committed | rejected |
+ * failed (→ rolled_back). runImport is restart-safe on its own: it first clears whatever an earlier attempt staged,
+ * reads the spooled upload again, stages the valid rows, and applies them in ONE transaction (history, merge,
+ * counts, audit, batch status). A crash before that commit leaves the resource table untouched; after it, the batch
+ * is committed and a re-run returns at once.
+ */
+
+export interface Progress {
+  /** reading = parsing, validating, staging; merging = the merge transaction starts; committing = inside the merge transaction, before its commit */
+  phase: 'reading' | 'merging' | 'committing';
+  rowsRead: number;
+  rowsValid: number;
+  rowsRejected: number;
+  bytesRead: number;
+}
+
+/** Where uploads are spooled before processing: next to the PGlite data, or the system temp dir for memory://. */
+export function spoolDir(ctx: AppContext): string {
+  const base = ctx.config.dataDir.startsWith('memory://')
+    ? path.join(os.tmpdir(), 'govshare-ingest')
+    : path.join(ctx.config.dataDir, 'ingest-spool');
+  fs.mkdirSync(base, { recursive: true });
+  return base;
+}
+
+const STAGE_CHUNK = 2000;
+const PROGRESS_EVERY_MS = 500;
+
+type Batch = NonNullable<Awaited<ReturnType<typeof loadBatch>>>;
+async function loadBatch(ctx: AppContext, id: number) {
+  return ctx.db.selectFrom('ingest_batch').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export interface ImportOutcome {
+  status: 'committed' | 'rejected' | 'failed';
+  errors: ErrorDetail[];
+  errorCount: number;
+  inserted: number;
+  updated: number;
+  deleted: number;
+  rowsRead: number;
+}
+
+function recordsOf(batch: Batch, onBytes: (n: number) => void, onSheets: (s: string[]) => void) {
+  const file = batch.spool_path;
+  if (!file || !fs.existsSync(file))
+    throw new SourceError({
+      row: 0,
+      code: 'EMPTY_FILE',
+      reason: 'the uploaded file is no longer available; upload it again',
+      reasonZh: '上传的文件已不可用，请重新上传',
+    });
+  const options = (batch.options ?? {}) as { sheet?: string | null };
+  switch (batch.format) {
+    case 'xlsx':
+      return { encoding: 'xlsx', records: xlsxRecords(file, options.sheet ?? null, onSheets) };
+    case 'csv': {
+      const encoding = detectEncoding(readHead(file));
+      return {
+        encoding,
+        records: csvRecords(fs.createReadStream(file, { highWaterMark: 256 * 1024 }), encoding, onBytes),
+      };
+    }
+    default:
+      return {
+        encoding: 'utf-8',
+        records: ndjsonRecords(fs.createReadStream(file, { highWaterMark: 256 * 1024 }), onBytes),
+      };
+  }
+}
+
+/**
+ * Runs (or re-runs) one import to its end. `records` replaces the spooled file for in-memory batches (JSON batch,
+ * realtime push, demo loader); `onProgress` is called with the counters as they are written to the batch row.
+ */
+export async function runImport(
+  ctx: AppContext,
+  batchId: number,
+  onProgress?: (p: Progress) => void | Promise<void>,
+  records?: AsyncIterable<RawRecord> | Iterable<RawRecord>,
+): Promise<ImportOutcome> {
+  const batch = await loadBatch(ctx, batchId);
+  if (!batch) throw new Error(`import ${batchId} does not exist`);
+  if (batch.status !== 'queued' && batch.status !== 'running') return outcomeOf(batch);
+  // a new attempt starts clean: what an interrupted one staged or quarantined is discarded
+  await inTx(ctx.db, async (trx) => {
+    await dropStagedRows(trx, batchId, 'all');
+    await trx.deleteFrom('ingest_quarantine').where('batch_id', '=', batchId).execute();
+    await trx
+      .updateTable('ingest_batch')
+      .set((eb) => ({
+        status: 'running',
+        attempts: eb('attempts', '+', 1),
+        started_at: new Date(),
+        rows_read: 0,
+        rows_valid: 0,
+        rows_rejected: 0,
+        bytes_read: 0,
+      }))
+      .where('id', '=', batchId)
+      .execute();
+  });
+  const resource = await catalogStore.getResourceRow(ctx.db, batch.resource_id);
+  const fields = await catalogStore.getFields(ctx.db, batch.resource_id);
+  const options = (batch.options ?? {}) as { mapping?: Record<string, string> | null };
+  const keysOnly = batch.mode === 'delete';
+  const quarantine = batch.on_error === 'quarantine';
+  const errors: ErrorDetail[] = [];
+  let errorCount = 0;
+  let fatal = false;
+  const p: Progress = { phase: 'reading', rowsRead: 0, rowsValid: 0, rowsRejected: 0, bytesRead: 0 };
+  const report = (e: ErrorDetail) => {
+    errorCount++;
+    if (errors.length < MAX_REPORTED_ERRORS) errors.push(e);
+  };
+  let staged: StagedRow[] = [];
+  let quarantined: { row: number; vals: unknown; errors: ErrorDetail[] }[] = [];
+  let lastProgress = 0;
+  const flush = async (force: boolean) => {
+    if (staged.length >= STAGE_CHUNK || (force && staged.length)) {
+      await stageRows(ctx.db, batchId, staged);
+      staged = [];
+    }
+    if (quarantined.length >= STAGE_CHUNK || (force && quarantined.length)) {
+      await ctx.db
+        .insertInto('ingest_quarantine')
+        .values(
+          quarantined.map((q) => ({
+            batch_id: batchId,
+            resource_id: batch.resource_id,
+            row_no: q.row,
+            vals: JSON.stringify(q.vals),
+            errors: JSON.stringify(q.errors),
+          })),
+        )
+        .execute();
+      quarantined = [];
+    }
+    const now = Date.now();
+    if (force || now - lastProgress >= PROGRESS_EVERY_MS) {
+      lastProgress = now;
+      await ctx.db
+        .updateTable('ingest_batch')
+        .set({
+          rows_read: p.rowsRead,
+          rows_valid: p.rowsValid,
+          rows_rejected: p.rowsRejected,
+          bytes_read: p.bytesRead,
+          progress_at: new Date(),
+        })
+        .where('id', '=', batchId)
+        .execute();
+      await onProgress?.({ ...p });
+    }
+  };
+
+  let encoding: string | null = null;
+  try {
+    let source: AsyncIterable<RawRecord> | Iterable<RawRecord>;
+    if (records) source = records;
+    else {
+      const opened = recordsOf(
+        batch,
+        (n) => {
+          p.bytesRead += n;
+        },
+        () => {},
+      );
+      encoding = opened.encoding;
+      source = opened.records;
+    }
+    let map: number[] | null = null;
+    let width = 0;
+    let sawHeader = false;
+    for await (const rec of source as AsyncIterable<RawRecord>) {
+      let cells: (string | null)[];
+      if ('cells' in rec && rec.row === 0) {
+        // CSV / XLSX header: by field code or name, or through the officer's explicit mapping
+        sawHeader = true;
+        const header = rec.cells.map((h) => options.mapping?.[h.trim()] ?? h);
+        const m = mapHeader(header, fields, keysOnly);
+        if (m.errors.length) {
+          for (const e of m.errors) report(e);
+          fatal = true;
+          break;
+        }
+        map = m.map;
+        width = rec.cells.length;
+        continue;
+      }
+      p.rowsRead++;
+      let rowErrors: ErrorDetail[] | null = null;
+      let raw: unknown;
+      if ('cells' in rec) {
+        raw = rec.cells;
+        if (rec.cells.length !== width) {
+          rowErrors = [
+            {
+              row: rec.row,
+              code: 'RAGGED_ROW',
+              reason: `has ${rec.cells.length} columns, the header has ${width}`,
+              reasonZh: `该行有 ${rec.cells.length} 列，表头有 ${width} 列`,
+            },
+          ];
+          cells = [];
+        } else cells = map!.map((c) => (c >= 0 ? (rec.cells[c] ?? '') : null));
+      } else {
+        raw = rec.object;
+        const o = objectCells(rec.object, fields, rec.row);
+        if ('errors' in o) {
+          rowErrors = o.errors;
+          cells = [];
+        } else cells = o.cells;
+      }
+      if (!rowErrors) {
+        const v = validateRecord(cells, fields, rec.row, keysOnly);
+        if (v.ok) {
+          p.rowsValid++;
+          staged.push({ row: rec.row, key: v.key, hash: v.hash, values: v.values });
+        } else rowErrors = v.errors;
+      }
+      if (rowErrors) {
+        p.rowsRejected++;
+        for (const e of rowErrors) report(e);
+        if (quarantine)
+          quarantined.push({ row: rec.row, vals: quarantineValues(raw, cells, fields), errors: rowErrors });
+      }
+      if (staged.length >= STAGE_CHUNK || quarantined.length >= STAGE_CHUNK || p.rowsRead % 1000 === 0)
+        await flush(false);
+    }
+    if (!fatal && p.rowsRead === 0) {
+      report({
+        row: 0,
+        code: 'EMPTY_FILE',
+        reason:
+          sawHeader || records ? 'the file has no data rows' : 'the file is empty: a header row is required',
+        reasonZh: sawHeader || records ? '文件没有数据行' : '文件为空：首行须为表头',
+      });
+      fatal = true;
+    }
+  } catch (e) {
+    if (!(e instanceof SourceError)) throw e;
+    report(e.detail);
+    fatal = true;
+  }
+  await flush(true);
+
+  // duplicate keys inside the batch, found set-based in the staging area (no key set held in memory)
+  if (!fatal) {
+    const keyField = fields.find((f) => f.isKey)?.code ?? fields[0].code;
+    const dups = await stagedDuplicates(ctx.db, batchId, MAX_REPORTED_ERRORS);
+    if (dups.length) {
+      const n = dups[0].n;
+      for (const d of dups)
+        if (errors.length < MAX_REPORTED_ERRORS)
+          errors.push({
+            row: d.row_no,
+            field: keyField,
+            code: 'DUPLICATE_KEY',
+            reason: `duplicate key, same as row ${d.first_row}`,
+            reasonZh: `主键重复，与第 ${d.first_row} 行相同`,
+          });
+      errorCount += n;
+      p.rowsRejected += n;
+      p.rowsValid -= n;
+      if (quarantine) await moveDuplicatesToQuarantine(ctx.db, batchId, batch.resource_id, keyField);
+    }
+  }
+  errors.sort((a, b) => (a.row ?? 0) - (b.row ?? 0));
+
+  const reject = fatal || (errorCount > 0 && !quarantine);
+  if (reject) return finishRejected(ctx, batch, p, errors, errorCount, encoding);
+  await onProgress?.({ ...p, phase: 'merging' });
+  return finishCommitted(
+    ctx,
+    batch,
+    resource!.data_table!,
+    fields,
+    p,
+    errors,
+    errorCount,
+    encoding,
+    onProgress,
+  );
+}
+
+function quarantineValues(raw: unknown, cells: (string | null)[], fields: StoredField[]) {
+  // kept by field code for the correction form; a ragged or malformed record keeps what it had
+  if (cells.length === fields.length)
+    return Object.fromEntries(fields.map((f, i) => [f.code, cells[i] ?? '']));
+  if (Array.isArray(raw)) return { _cells: raw.map((c) => String(c).slice(0, 10_000)) };
+  return { _raw: JSON.stringify(raw ?? null).slice(0, 10_000) };
+}
+
+async function finishRejected(
+  ctx: AppContext,
+  batch: Batch,
+  p: Progress,
+  errors: ErrorDetail[],
+  errorCount: number,
+  encoding: string | null,
+): Promise<ImportOutcome> {
+  await inTx(ctx.db, async (trx) => {
+    // a rejected batch writes nothing: its staged and quarantined rows go too
+    await dropStagedRows(trx, batch.id, 'all');
+    await trx.deleteFrom('ingest_quarantine').where('batch_id', '=', batch.id).execute();
+    await trx
+      .updateTable('ingest_batch')
+      .set({
+        status: 'rejected',
+        rows_total: p.rowsRead,
+        rows_read: p.rowsRead,
+        rows_valid: p.rowsValid,
+        rows_rejected: p.rowsRejected,
+        bytes_read: p.bytesRead,
+        error_count: errorCount,
+        errors: JSON.stringify(errors),
+        encoding,
+        finished_at: new Date(),
+        progress_at: new Date(),
+      })
+      .where('id', '=', batch.id)
+      .execute();
+    await appendAudit(trx, {
+      action: 'ingest.upload',
+      decision: 'deny',
+      actorUserId: batch.created_by,
+      actorOrgId: null,
+      resourceId: batch.resource_id,
+      targetType: 'ingest_batch',
+      targetId: batch.id,
+      clientIp: null,
+      detail: {
+        rowsTotal: p.rowsRead,
+        errorCount,
+        filename: batch.filename,
+        format: batch.format,
+        mode: batch.mode,
+      },
+    });
+  });
+  removeSpool(batch);
+  return {
+    status: 'rejected',
+    errors,
+    errorCount,
+    inserted: 0,
+    updated: 0,
+    deleted: 0,
+    rowsRead: p.rowsRead,
+  };
+}
+
+async function finishCommitted(
+  ctx: AppContext,
+  batch: Batch,
+  table: string,
+  fields: StoredField[],
+  p: Progress,
+  errors: ErrorDetail[],
+  errorCount: number,
+  encoding: string | null,
+  onProgress?: (p: Progress) => void | Promise<void>,
+): Promise<ImportOutcome> {
+  const counts = await inTx(ctx.db, async (trx) => {
+    // one merge at a time per resource: the row lock orders concurrent imports
+    await trx.selectFrom('resource').select('id').where('id', '=', batch.resource_id).forUpdate().execute();
+    const c = await mergeBatch(trx, table, batch.resource_id, fields, batch.id, batch.mode);
+    await dropStagedRows(trx, batch.id, 'all');
+    await trx
+      .updateTable('ingest_batch')
+      .set({
+        status: 'committed',
+        rows_total: p.rowsRead,
+        rows_read: p.rowsRead,
+        rows_valid: p.rowsValid,
+        rows_rejected: p.rowsRejected,
+        bytes_read: p.bytesRead,
+        rows_inserted: c.inserted,
+        rows_updated: c.updated,
+        rows_deleted: c.deleted,
+        error_count: errorCount,
+        errors: JSON.stringify(errors),
+        encoding,
+        finished_at: new Date(),
+        progress_at: new Date(),
+      })
+      .where('id', '=', batch.id)
+      .execute();
+    const total = await countRows(trx, table);
+    await trx
+      .updateTable('resource')
+      .set({ row_count: total, last_ingest_at: new Date(), overdue_notified_due: null })
+      .where('id', '=', batch.resource_id)
+      .execute();
+    // the whole batch is merged but not yet committed: a crash from here on still leaves none of it
+    await onProgress?.({ ...p, phase: 'committing' });
+    await appendAudit(trx, {
+      action: 'ingest.upload',
+      decision: 'allow',
+      actorUserId: batch.created_by,
+      actorOrgId: null,
+      resourceId: batch.resource_id,
+      targetType: 'ingest_batch',
+      targetId: batch.id,
+      clientIp: null,
+      detail: {
+        rowsTotal: p.rowsRead,
+        ...c,
+        quarantined: errorCount ? p.rowsRejected : 0,
+        filename: batch.filename,
+        format: batch.format,
+        mode: batch.mode,
+        appId: batch.app_id,
+      },
+    });
+    return c;
+  });
+  removeSpool(batch);
+  return { status: 'committed', errors, errorCount, ...counts, rowsRead: p.rowsRead };
+}
+
+function removeSpool(batch: Batch) {
+  if (batch.spool_path) fs.rmSync(batch.spool_path, { force: true });
+}
+
+function outcomeOf(b: Batch): ImportOutcome {
+  return {
+    status:
+      b.status === 'committed' || b.status === 'rolled_back'
+        ? 'committed'
+        : b.status === 'rejected'
+          ? 'rejected'
+          : 'failed',
+    errors: (b.errors as ErrorDetail[]) ?? [],
+    errorCount: b.error_count,
+    inserted: b.rows_inserted,
+    updated: b.rows_updated,
+    deleted: b.rows_deleted,
+    rowsRead: b.rows_read,
+  };
+}
+
+/** Marks an import failed (an unexpected error): staged rows go, the resource table was never touched. */
+export async function failImport(ctx: AppContext, batchId: number, message: string) {
+  await inTx(ctx.db, async (trx) => {
+    await dropStagedRows(trx, batchId, 'all');
+    await trx.deleteFrom('ingest_quarantine').where('batch_id', '=', batchId).execute();
+    await trx
+      .updateTable('ingest_batch')
+      .set({
+        status: 'failed',
+        finished_at: new Date(),
+        errors: JSON.stringify([
+          { reason: message.slice(0, 500), reasonZh: `导入失败：${message.slice(0, 200)}` },
+        ]),
+      })
+      .where('id', '=', batchId)
+      .where('status', 'in', ['queued', 'running'])
+      .execute();
+  });
+}
+
+const running = new Map<number, Promise<ImportOutcome | null>>();
+
+/**
+ * Starts an import in this process (until the platform jobs module takes imports as a job kind). One run per batch
+ * per process; an unexpected error fails the batch cleanly.
+ */
+export function startImport(ctx: AppContext, batchId: number): Promise<ImportOutcome | null> {
+  const existing = running.get(batchId);
+  if (existing) return existing;
+  const run = runImport(ctx, batchId)
+    .catch(async (e: Error) => {
+      console.error(`govshare: import ${batchId} failed: ${e.message}`);
+      await failImport(ctx, batchId, e.message).catch(() => {});
+      return null;
+    })
+    .finally(() => running.delete(batchId));
+  running.set(batchId, run);
+  return run;
+}
+
+/**
+ * At start-up: imports left queued or running by a stopped process are run again from their spooled file (the
+ * earlier attempt's staging is discarded first); one whose file is gone fails cleanly. Nothing was merged for them.
+ */
+export async function resumeImports(ctx: AppContext, staleAfterSeconds = 120): Promise<number[]> {
+  // queued ones, and running ones whose progress stopped (their process is gone): another live node keeps its own
+  const open = await ctx.db
+    .selectFrom('ingest_batch')
+    .select(['id', 'spool_path'])
+    .where((eb) =>
+      eb.or([
+        eb('status', '=', 'queued'),
+        eb.and([
+          eb('status', '=', 'running'),
+          eb.or([
+            eb('progress_at', 'is', null),
+            eb('progress_at', '<', new Date(Date.now() - staleAfterSeconds * 1000)),
+          ]),
+        ]),
+      ]),
+    )
+    .orderBy('id')
+    .execute();
+  const ids: number[] = [];
+  for (const b of open) {
+    if (!b.spool_path || !fs.existsSync(b.spool_path)) {
+      await failImport(ctx, b.id, 'interrupted, and its data is not kept: upload it again');
+      continue;
+    }
+    ids.push(b.id);
+    void startImport(ctx, b.id);
+  }
+  return ids;
+}
