@@ -1,3 +1,4 @@
+import { startAuditSealer } from './audit/seal.js';
 import { closeContext, isEmpty, openContext } from './boot.js';
 import { loadConfig } from './config.js';
 import { loadDemoCity } from './demo/load.js';
@@ -68,12 +69,16 @@ console.log(
   `govshare: listening on http://localhost:${config.port} (healthy in ${Date.now() - t0} ms; API docs at /api/docs)`,
 );
 
+// audit rows are sealed into signed, hash-chained blocks behind the calls that write them (src/audit/seal.ts)
+const stopSealer = startAuditSealer(ctx);
+
 let closing = false;
 async function shutdown(signal: string) {
   if (closing) return;
   closing = true;
   console.log(`govshare: ${signal}, shutting down`);
   await app.close();
+  await stopSealer();
   await closeContext(ctx);
   process.exit(0);
 }

@@ -3,7 +3,17 @@ import type { AppContext } from '../context.js';
 import { requireRole } from '../http/auth.js';
 import { dateTimeString, pageQueryProps } from '../http/schemas.js';
 import { keyedHash } from '../shared/secrets.js';
-import { type AuditFilter, listAudit } from './store.js';
+import { EXPORT_MAX_BLOCKS, exportAudit, sealStatus, verifyAudit } from './seal.js';
+import { type AuditFilter, appendAudit, listAudit } from './store.js';
+
+const seqRange = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    fromSeq: { type: 'integer', minimum: 1, description: 'first block (default 1)' },
+    toSeq: { type: 'integer', minimum: 1, description: 'last block (default: the newest)' },
+  },
+} as const;
 
 export async function auditRoutes(app: FastifyInstance, ctx: AppContext) {
   app.get(
@@ -43,6 +53,84 @@ export async function auditRoutes(app: FastifyInstance, ctx: AppContext) {
         f.targetHashes = [...forms].map((k) => keyedHash(ctx.secret, k));
       }
       return { ...(await listAudit(ctx.db, f)), page: f.page, pageSize: f.pageSize };
+    },
+  );
+
+  app.get(
+    '/api/audit/seal',
+    {
+      schema: {
+        tags: ['audit'],
+        summary:
+          'The sealed audit chain: blocks, sealed and pending records, the newest block hash, the signing keys (auditor only)',
+      },
+    },
+    async (req) => {
+      requireRole(req, 'auditor');
+      return sealStatus(ctx.db);
+    },
+  );
+
+  app.post(
+    '/api/audit/verify',
+    {
+      schema: {
+        tags: ['audit'],
+        summary:
+          'Verifies the chain and every sealed record in a block range: names each altered, removed or inserted record and each altered, missing or unsigned block (auditor only; the check is itself audited)',
+        body: seqRange,
+      },
+    },
+    async (req) => {
+      const actor = requireRole(req, 'auditor');
+      const range = (req.body ?? {}) as { fromSeq?: number; toSeq?: number };
+      const report = await verifyAudit(ctx.db, range);
+      await appendAudit(ctx.db, {
+        actorUserId: actor.id,
+        actorOrgId: actor.orgId,
+        action: 'audit.verified',
+        decision: 'allow',
+        clientIp: actor.clientIp,
+        detail: {
+          fromSeq: report.fromSeq,
+          toSeq: report.toSeq,
+          blocks: report.blocksChecked,
+          records: report.recordsChecked,
+          findings: report.findingCount,
+        },
+      });
+      return report;
+    },
+  );
+
+  app.get(
+    '/api/audit/export',
+    {
+      schema: {
+        tags: ['audit'],
+        summary: `Exports sealed blocks (at most ${EXPORT_MAX_BLOCKS}) with their records, leaf hashes and public keys, for an offline check with \`govshare audit verify-export\` (auditor only; audited)`,
+        querystring: { ...seqRange, required: ['fromSeq', 'toSeq'] },
+      },
+    },
+    async (req, reply) => {
+      const actor = requireRole(req, 'auditor');
+      const { fromSeq, toSeq } = req.query as { fromSeq: number; toSeq: number };
+      const data = await exportAudit(ctx.db, fromSeq, toSeq);
+      await appendAudit(ctx.db, {
+        actorUserId: actor.id,
+        actorOrgId: actor.orgId,
+        action: 'audit.exported',
+        decision: 'allow',
+        clientIp: actor.clientIp,
+        detail: {
+          fromSeq,
+          toSeq: fromSeq + data.blocks.length - 1,
+          blocks: data.blocks.length,
+          records: data.blocks.reduce((n, b) => n + b.records.length, 0),
+        },
+      });
+      reply.header('content-disposition', `attachment; filename="govshare-audit-${fromSeq}-${toSeq}.json"`);
+      return data;
     },
   );
 }

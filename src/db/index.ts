@@ -10,6 +10,7 @@ import * as m004 from './migrations/004_accounts_hardening.js';
 import * as m005 from './migrations/005_catalog_search.js';
 import * as m006 from './migrations/006_catalog_review.js';
 import * as m007 from './migrations/007_inventory.js';
+import * as m012 from './migrations/012_audit_seal.js';
 import { Lock, PGliteDialect, pgliteQuery } from './pglite-dialect.js';
 import type { DB } from './schema.js';
 
@@ -144,6 +145,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '005_catalog_search': m005,
   '006_catalog_review': m006,
   '007_inventory': m007,
+  '012_audit_seal': m012,
 };
 
 export async function migrate(db: Db): Promise<void> {

@@ -240,6 +240,34 @@ export interface AuditLogTable {
   fields: string[] | null;
   client_ip: string | null;
   detail: ColumnType<unknown, string | undefined, never>;
+  /** the writing transaction's id (xid8, as text); decides the sealed block a row belongs to */
+  seal_xid: ColumnType<string, never, never>;
+}
+
+export interface AuditSealKeyTable {
+  key_id: string;
+  algorithm: string;
+  public_key: string;
+  node: string;
+  created_at: Generated<Date>;
+}
+
+export interface AuditBlockTable {
+  seq: number;
+  from_xid: number;
+  to_xid: number;
+  record_count: number;
+  first_id: number | null;
+  last_id: number | null;
+  record_ids: number[];
+  leaf_hashes: Uint8Array;
+  merkle_root: string;
+  prev_hash: string;
+  block_hash: string;
+  hash_alg: string;
+  key_id: string;
+  signature: string;
+  sealed_at: Date;
 }
 
 export interface PlatformStateTable {
@@ -289,4 +317,6 @@ export interface DB extends InventoryTables {
   share_request_step: ShareRequestStepTable;
   share_grant: ShareGrantTable;
   audit_log: AuditLogTable;
+  audit_block: AuditBlockTable;
+  audit_seal_key: AuditSealKeyTable;
 }

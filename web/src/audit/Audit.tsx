@@ -19,6 +19,7 @@ import { fmtTime } from '../shared/format.js';
 import { useAsync } from '../shared/hooks.js';
 import { useI18n } from '../shared/i18n.js';
 import type { AuditEntry, Page } from '../shared/types.js';
+import Integrity from './Integrity.js';
 
 interface Filters {
   action: string;
@@ -75,6 +76,8 @@ const ACTIONS = [
   'inventory.open_proposed',
   'inventory.open_approved',
   'inventory.open_rejected',
+  'audit.verified',
+  'audit.exported',
 ] as const;
 
 /** Detail entries worth a line of their own; codes are shown by their label, never raw. */
@@ -130,6 +133,7 @@ export default function Audit() {
   return (
     <div data-testid="page-audit">
       <PersonalNotice />
+      <Integrity />
       <Card title={t('audit.title')}>
         <Space wrap style={{ marginBottom: 16 }}>
           <Select
