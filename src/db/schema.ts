@@ -252,6 +252,14 @@ export interface AuditSealKeyTable {
   created_at: Generated<Date>;
 }
 
+export interface AuditSavedQueryTable {
+  id: Generated<number>;
+  user_id: number;
+  name: string;
+  filter: ColumnType<unknown, string, string>;
+  created_at: Generated<Date>;
+}
+
 export interface AuditBlockTable {
   seq: number;
   from_xid: number;
@@ -319,4 +327,5 @@ export interface DB extends InventoryTables {
   audit_log: AuditLogTable;
   audit_block: AuditBlockTable;
   audit_seal_key: AuditSealKeyTable;
+  audit_saved_query: AuditSavedQueryTable;
 }

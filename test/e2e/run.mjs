@@ -677,6 +677,29 @@ const steps = [
       console.log(`  audit integrity: ${checked} sealed blocks verified intact`);
       await shot(page, 'audit-integrity');
 
+      // Drill-down (issue 10 point 9): from a data call to every call its grant served, then save that query.
+      await row.first().waitFor({ timeout: T.nav });
+      const grantLink = table.locator('[data-testid^="audit-grant-"]').first();
+      if (!(await grantLink.isVisible())) await row.first().locator('.ant-table-row-expand-icon').click();
+      await grantLink.click();
+      await tid(page, 'audit-grant-filter').waitFor({ timeout: T.action });
+      await table
+        .locator('tr.ant-table-row')
+        .filter({ hasText: APP_NAME })
+        .first()
+        .waitFor({ timeout: T.nav });
+      const other = await table
+        .locator('tr.ant-table-row')
+        .evaluateAll((trs, app) => trs.filter((tr) => !tr.textContent.includes(app)).length, APP_NAME);
+      assert(other === 0, `every call listed under the grant is by ${APP_NAME}`);
+      await tid(page, 'audit-save-query').click();
+      await box(page, 'audit-save-name').fill('本授权的全部调用');
+      await tid(page, 'audit-save-confirm').click();
+      await page.getByText('查询已保存').waitFor({ timeout: T.action });
+      await shot(page, 'audit-grant-drilldown');
+      await tid(page, 'audit-grant-filter').locator('.ant-tag-close-icon').click();
+      await tid(page, 'audit-search').click();
+
       // The console is zh-CN first and switchable to English; the choice survives a reload.
       await tid(page, 'lang-toggle').getByText('EN').click();
       await tid(page, 'menu-audit').getByText('Audit log').waitFor({ timeout: T.action });
