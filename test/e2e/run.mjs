@@ -975,6 +975,35 @@ const steps = [
       );
     },
   },
+  {
+    name: 'admin creates an account (duties kept apart: GB/T 39477), then disables it',
+    async run(page, base) {
+      await logout(page);
+      await login(page, base, 'admin');
+      await menu(page, 'users');
+      await tid(page, 'user-create').click();
+      await box(page, 'user-username').fill('e2e.staff');
+      await box(page, 'user-display-name').fill('测试人员');
+      await choose(page, 'user-org', '临江市公安局');
+      await choose(page, 'user-roles', '业务人员');
+      // once an operator role is picked, the administrator and auditor roles are no longer offered
+      const offered = await page
+        .locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option')
+        .allInnerTexts();
+      assert(!offered.some((o) => o.includes('审计员') || o.includes('平台管理员')), `offered: ${offered}`);
+      await page.keyboard.press('Escape');
+      await box(page, 'user-password').fill('Lj-Secure#2026x');
+      await page.locator('.ant-modal-footer .ant-btn-primary').click();
+      await page.getByText('账号已创建').waitFor({ timeout: T.action });
+      const row = tid(page, 'users-table').locator('tr.ant-table-row').filter({ hasText: 'e2e.staff' });
+      await row.waitFor({ timeout: T.nav });
+      assert((await row.innerText()).includes('业务人员'), 'the role shows by its name');
+      await tid(page, 'user-toggle-e2e.staff').click();
+      await page.locator('.ant-modal-confirm .ant-btn-primary').click();
+      await row.getByText('已停用').waitFor({ timeout: T.action });
+      await shot(page, 'users');
+    },
+  },
 ];
 
 async function main() {

@@ -39,6 +39,7 @@ const ReviewInbox = lazy(() => import('./catalog/ReviewInbox.js'));
 const Requests = lazy(() => import('./sharing/Requests.js'));
 const Grants = lazy(() => import('./sharing/Grants.js'));
 const Apps = lazy(() => import('./service/Apps.js'));
+const Users = lazy(() => import('./orgs/Users.js'));
 const Audit = lazy(() => import('./audit/Audit.js'));
 const Calendar = lazy(() => import('./calendar/Calendar.js'));
 const ProfilePage = lazy(() => import('./profiles/ProfilePage.js'));
@@ -167,6 +168,14 @@ function Root() {
                         element={
                           <Guard allowed={access.grants(me)}>
                             <Grants />
+                          </Guard>
+                        }
+                      />
+                      <Route
+                        path="users"
+                        element={
+                          <Guard allowed={access.users(me)}>
+                            <Users />
                           </Guard>
                         }
                       />

@@ -46,6 +46,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       created_at timestamptz NOT NULL DEFAULT now(),
       UNIQUE (user_id, name)
     );
+    -- GB/T 39477 separated duties, also below the application: no account is two of administrator, auditor, operator
+    ALTER TABLE app_user ADD CONSTRAINT app_user_separated_duties CHECK (
+      NOT ('platform_admin' = ANY(roles) AND ('auditor' = ANY(roles)
+        OR roles && ARRAY['authority_reviewer','data_officer','section_head','consumer_staff']))
+      AND NOT ('auditor' = ANY(roles) AND roles && ARRAY['authority_reviewer','data_officer','section_head','consumer_staff'])
+    );
     CREATE TRIGGER audit_block_no_update BEFORE UPDATE OR DELETE ON audit_block
       FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
   `.execute(db);

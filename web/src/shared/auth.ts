@@ -26,6 +26,7 @@ export const access = {
   grants: (me: Me | null) => !!me && me.user.roles.some((r) => r !== 'auditor'),
   apps: (me: Me | null) => hasRole(me, 'data_officer', 'consumer_staff', 'platform_admin'),
   audit: (me: Me | null) => hasRole(me, 'auditor'),
+  users: (me: Me | null) => hasRole(me, 'platform_admin'),
   allRequests: (me: Me | null) => hasRole(me, 'platform_admin', 'authority_reviewer'),
   calendar: (me: Me | null) => !!me,
   profile: (me: Me | null) => !!me,

@@ -13,6 +13,7 @@ import {
   ScheduleOutlined,
   StopOutlined,
   SwapOutlined,
+  TeamOutlined,
   UnorderedListOutlined,
   UserOutlined,
 } from '@ant-design/icons';
@@ -41,6 +42,7 @@ export default function Shell() {
     { key: '/grants', icon: <SafetyCertificateOutlined />, label: 'menu.grants', show: access.grants(me) },
     { key: '/apps', icon: <ApiOutlined />, label: 'menu.apps', show: access.apps(me) },
     { key: '/audit', icon: <AuditOutlined />, label: 'menu.audit', show: access.audit(me) },
+    { key: '/users', icon: <TeamOutlined />, label: 'menu.users', show: access.users(me) },
     { key: '/calendar', icon: <CalendarOutlined />, label: 'menu.calendar', show: access.calendar(me) },
     { key: '/negative-list', icon: <StopOutlined />, label: 'menu.negativeList', show: access.inventory(me) },
     { key: '/duties', icon: <ScheduleOutlined />, label: 'menu.duties', show: access.inventory(me) },
