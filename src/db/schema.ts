@@ -260,6 +260,38 @@ export interface AuditSavedQueryTable {
   created_at: Generated<Date>;
 }
 
+export interface SecurityIncidentTable {
+  id: Generated<number>;
+  title: string;
+  category: string;
+  severity: string;
+  description: string;
+  occurred_at: Date | null;
+  detected_at: Date;
+  affected_org_ids: Generated<number[]>;
+  required_notices: Generated<string[]>;
+  notice_article: string | null;
+  status: Generated<'open' | 'closed'>;
+  reported_by: number;
+  reporter_org_id: number;
+  reported_at: Generated<Date>;
+  closed_by: number | null;
+  closed_at: Date | null;
+  report: string | null;
+}
+
+export interface SecurityIncidentEventTable {
+  id: Generated<number>;
+  incident_id: number;
+  kind: 'response' | 'notice';
+  recipient: string | null;
+  channel: string | null;
+  text: string;
+  at: Date;
+  actor_user_id: number;
+  created_at: Generated<Date>;
+}
+
 export interface AuditBlockTable {
   seq: number;
   from_xid: number;
@@ -328,4 +360,6 @@ export interface DB extends InventoryTables {
   audit_block: AuditBlockTable;
   audit_seal_key: AuditSealKeyTable;
   audit_saved_query: AuditSavedQueryTable;
+  security_incident: SecurityIncidentTable;
+  security_incident_event: SecurityIncidentEventTable;
 }

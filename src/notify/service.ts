@@ -18,6 +18,8 @@ export const NOTIFICATION_KINDS = [
   'catalog.returned',
   'catalog.published',
   'catalog.retired',
+  'security.incidentReported',
+  'security.incidentClosed',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 

@@ -1004,6 +1004,40 @@ const steps = [
       await shot(page, 'users');
     },
   },
+  {
+    name: 'gaj_officer reports a security incident; the reviewer cannot close it before the cyberspace notice (DG Art 32), then closes it',
+    async run(page, base) {
+      await logout(page);
+      await login(page, base, 'gaj_officer');
+      await menu(page, 'incidents');
+      await tid(page, 'incident-report').click();
+      await box(page, 'incident-title').fill('人口库接口疑似泄露');
+      await tid(page, 'incident-description').fill('监测到某应用在非工作时间批量读取人口基础信息。');
+      await page.locator('.ant-modal-footer .ant-btn-primary').click();
+      await tid(page, 'incident-detail').waitFor({ timeout: T.nav });
+      await tid(page, 'incident-detail').getByText('网信部门 · 待报告').waitFor({ timeout: T.action });
+      await logout(page);
+      await login(page, base, 'reviewer');
+      await menu(page, 'incidents');
+      await tid(page, 'incidents-table')
+        .locator('tr.ant-table-row')
+        .filter({ hasText: '人口库接口疑似泄露' })
+        .first()
+        .click();
+      await tid(page, 'incident-close-report').fill('已停用相关密钥并完成整改。');
+      await tid(page, 'incident-close').click();
+      // refused with the article: the cyberspace administration has not been told yet
+      await page.getByText('DG Art 32').first().waitFor({ timeout: T.action });
+      await choose(page, 'incident-event-kind', '记录报告 / 告知');
+      await choose(page, 'incident-recipient', '网信部门');
+      await tid(page, 'incident-event-text').fill('已向市委网信办书面报告');
+      await tid(page, 'incident-event-save').click();
+      await tid(page, 'incident-detail').getByText('网信部门 · 已记录').waitFor({ timeout: T.action });
+      await tid(page, 'incident-close').click();
+      await page.getByText('事件已结案').waitFor({ timeout: T.action });
+      await shot(page, 'incident-closed');
+    },
+  },
 ];
 
 async function main() {

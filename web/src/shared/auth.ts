@@ -27,6 +27,9 @@ export const access = {
   apps: (me: Me | null) => hasRole(me, 'data_officer', 'consumer_staff', 'platform_admin'),
   audit: (me: Me | null) => hasRole(me, 'auditor'),
   users: (me: Me | null) => hasRole(me, 'platform_admin'),
+  // incidents: departments' officers report theirs; the authority handles them; auditors read them
+  incidents: (me: Me | null) =>
+    hasRole(me, 'data_officer', 'platform_admin', 'authority_reviewer', 'auditor'),
   allRequests: (me: Me | null) => hasRole(me, 'platform_admin', 'authority_reviewer'),
   calendar: (me: Me | null) => !!me,
   profile: (me: Me | null) => !!me,

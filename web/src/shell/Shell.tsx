@@ -1,4 +1,5 @@
 import {
+  AlertOutlined,
   ApiOutlined,
   AuditOutlined,
   CalendarOutlined,
@@ -43,6 +44,7 @@ export default function Shell() {
     { key: '/apps', icon: <ApiOutlined />, label: 'menu.apps', show: access.apps(me) },
     { key: '/audit', icon: <AuditOutlined />, label: 'menu.audit', show: access.audit(me) },
     { key: '/users', icon: <TeamOutlined />, label: 'menu.users', show: access.users(me) },
+    { key: '/incidents', icon: <AlertOutlined />, label: 'menu.incidents', show: access.incidents(me) },
     { key: '/calendar', icon: <CalendarOutlined />, label: 'menu.calendar', show: access.calendar(me) },
     { key: '/negative-list', icon: <StopOutlined />, label: 'menu.negativeList', show: access.inventory(me) },
     { key: '/duties', icon: <ScheduleOutlined />, label: 'menu.duties', show: access.inventory(me) },
