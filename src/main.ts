@@ -1,4 +1,3 @@
-import { startAuditSealer } from './audit/seal.js';
 import { closeContext, isEmpty, openContext } from './boot.js';
 import { loadConfig } from './config.js';
 import { loadDemoCity } from './demo/load.js';
@@ -64,13 +63,12 @@ try {
 }
 
 const app = await buildApp(ctx, { logger: { level: config.logLevel }, redis: ctx.redis });
+// deadlines and other jobs (src/jobs): every node polls; each due job runs on one node
+ctx.jobs.start();
 await app.listen({ port: config.port, host: config.host });
 console.log(
   `govshare: listening on http://localhost:${config.port} (healthy in ${Date.now() - t0} ms; API docs at /api/docs)`,
 );
-
-// audit rows are sealed into signed, hash-chained blocks behind the calls that write them (src/audit/seal.ts)
-const stopSealer = startAuditSealer(ctx);
 
 let closing = false;
 async function shutdown(signal: string) {
@@ -78,7 +76,6 @@ async function shutdown(signal: string) {
   closing = true;
   console.log(`govshare: ${signal}, shutting down`);
   await app.close();
-  await stopSealer();
   await closeContext(ctx);
   process.exit(0);
 }

@@ -360,25 +360,3 @@ export async function exportAudit(db: Db, fromSeq: number, toSeq: number): Promi
     blocks: withRecords,
   };
 }
-
-/** Starts the periodic sealer (AUDIT_SEAL_INTERVAL_MS); returns its stop function. */
-export function startAuditSealer(ctx: AppContext): () => Promise<void> {
-  if (ctx.config.sealIntervalMs <= 0) return async () => {};
-  let running: Promise<unknown> = Promise.resolve();
-  let failing = false;
-  const timer = setInterval(() => {
-    running = sealPending(ctx)
-      .then(() => {
-        failing = false;
-      })
-      .catch((e: Error) => {
-        if (!failing) console.error(`govshare: audit sealing failed: ${e.message}`);
-        failing = true;
-      });
-  }, ctx.config.sealIntervalMs);
-  timer.unref();
-  return async () => {
-    clearInterval(timer);
-    await running;
-  };
-}

@@ -20,6 +20,12 @@ export const NOTIFICATION_KINDS = [
   'catalog.retired',
   'security.incidentReported',
   'security.incidentClosed',
+  'sharing.dueSoon',
+  'sharing.dueToday',
+  'sharing.overdue',
+  'sharing.escalated',
+  'sharing.deemedConsent',
+  'sharing.overallOverdue',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 

@@ -1,0 +1,26 @@
+import { sealPending } from '../audit/seal.js';
+import type { AppContext } from '../context.js';
+import { tickDeadlines } from '../sharing/deadlines.js';
+
+/**
+ * The jobs every node runs, registered at boot (openContext) so a test's context can `runDue()` them too. Features
+ * add theirs here: one register + one schedule each.
+ */
+export async function registerPlatformJobs(ctx: AppContext): Promise<void> {
+  // sharing deadlines (issue 8): reminders, escalation, deemed consent, overall deadline; date-based and idempotent,
+  // so a minute's delay is harmless and a node that was off catches up on its first tick
+  ctx.jobs.register('sharing.deadlines', async () => {
+    await tickDeadlines(ctx);
+  });
+  await ctx.jobs.recurring(ctx.db, { kind: 'sharing.deadlines', key: 'all', every: { seconds: 60 } });
+  // audit sealing (issue 10): closes every finished transaction range into a signed block; one node at a time
+  ctx.jobs.register('audit.seal', async () => {
+    await sealPending(ctx);
+  });
+  if (ctx.config.sealIntervalMs > 0)
+    await ctx.jobs.recurring(ctx.db, {
+      kind: 'audit.seal',
+      key: 'all',
+      every: { seconds: Math.max(1, Math.round(ctx.config.sealIntervalMs / 1000)) },
+    });
+}
