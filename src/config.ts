@@ -60,6 +60,12 @@ export interface Config {
   anonRefusalsPerMinute: number;
   /** Keys the audit log's record-key hashes; generated and kept in the database when unset. */
   secret: string | null;
+  /** The audit sealer's Ed25519 private key (PEM file, created 0600 when absent); null = a new key per process. */
+  sealKeyFile: string | null;
+  /** How often the audit sealer closes a block (ms); 0 = only when asked (tests, the CLI). */
+  sealIntervalMs: number;
+  /** Most records in one sealed block (a single transaction's records are never split). */
+  sealMaxRecords: number;
   /** Guards on the governed data API (see docs/SECURITY.md). */
   dataApi: {
     /** calls per second per app (API key), all nodes together */
@@ -162,6 +168,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webDir: path.resolve(env.GOVSHARE_WEB_DIR || 'web/dist'),
     anonRefusalsPerMinute: int(env, 'ANON_REFUSAL_LIMIT', 600),
     secret: secret(env),
+    sealKeyFile: env.GOVSHARE_SEAL_KEY_FILE
+      ? path.resolve(env.GOVSHARE_SEAL_KEY_FILE)
+      : path.resolve(env.GOVSHARE_DATA_DIR || 'data', 'seal-key.pem'),
+    sealIntervalMs: int(env, 'AUDIT_SEAL_INTERVAL_MS', 5000),
+    sealMaxRecords: int(env, 'AUDIT_SEAL_MAX_RECORDS', 10_000),
     dataApi: {
       appRatePerSecond: int(env, 'API_APP_RATE_LIMIT', 500),
       grantCallsPerDay: int(env, 'GRANT_CALLS_PER_DAY', 100_000),

@@ -53,6 +53,8 @@ export async function createTestEnv(
     ...loadConfig({}),
     databaseUrl,
     dataDir: 'memory://',
+    sealKeyFile: null,
+    sealIntervalMs: 0,
     profile: opts.profile ?? 'dongguan-2020',
     dbPoolSize: 5,
     loginRateLimitPerMinute: 1000,

@@ -2,8 +2,37 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { requireRole } from '../http/auth.js';
 import { dateTimeString, pageQueryProps } from '../http/schemas.js';
+import { AppError } from '../shared/errors.js';
 import { keyedHash } from '../shared/secrets.js';
-import { type AuditFilter, listAudit } from './store.js';
+import { EXPORT_MAX_BLOCKS, exportAudit, sealStatus, verifyAudit } from './seal.js';
+import {
+  type AuditFilter,
+  appendAudit,
+  auditFilterOptions,
+  listAudit,
+  listSavedQueries,
+  SAVED_QUERIES_PER_USER,
+} from './store.js';
+
+/** The auditor's filters (GET /api/audit and the saved queries share them). */
+const filterProps = {
+  action: { type: 'string', maxLength: 50 },
+  resourceId: { type: 'integer', minimum: 1 },
+  appId: { type: 'integer', minimum: 1 },
+  orgId: { type: 'integer', minimum: 1, description: 'the acting department' },
+  userId: { type: 'integer', minimum: 1, description: 'the acting person' },
+  grantId: { type: 'integer', minimum: 1, description: 'every call a grant served' },
+  decision: { type: 'string', enum: ['allow', 'deny'] },
+} as const;
+
+const seqRange = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    fromSeq: { type: 'integer', minimum: 1, description: 'first block (default 1)' },
+    toSeq: { type: 'integer', minimum: 1, description: 'last block (default: the newest)' },
+  },
+} as const;
 
 export async function auditRoutes(app: FastifyInstance, ctx: AppContext) {
   app.get(
@@ -16,10 +45,7 @@ export async function auditRoutes(app: FastifyInstance, ctx: AppContext) {
         querystring: {
           type: 'object',
           properties: {
-            action: { type: 'string', maxLength: 50 },
-            resourceId: { type: 'integer' },
-            appId: { type: 'integer' },
-            decision: { type: 'string', enum: ['allow', 'deny'] },
+            ...filterProps,
             targetKey: {
               type: 'string',
               maxLength: 200,
@@ -43,6 +69,182 @@ export async function auditRoutes(app: FastifyInstance, ctx: AppContext) {
         f.targetHashes = [...forms].map((k) => keyedHash(ctx.secret, k));
       }
       return { ...(await listAudit(ctx.db, f)), page: f.page, pageSize: f.pageSize };
+    },
+  );
+
+  app.get(
+    '/api/audit/seal',
+    {
+      schema: {
+        tags: ['audit'],
+        summary:
+          'The sealed audit chain: blocks, sealed and pending records, the newest block hash, the signing keys (auditor only)',
+      },
+    },
+    async (req) => {
+      requireRole(req, 'auditor');
+      return sealStatus(ctx.db);
+    },
+  );
+
+  app.post(
+    '/api/audit/verify',
+    {
+      schema: {
+        tags: ['audit'],
+        summary:
+          'Verifies the chain and every sealed record in a block range: names each altered, removed or inserted record and each altered, missing or unsigned block (auditor only; the check is itself audited)',
+        body: seqRange,
+      },
+    },
+    async (req) => {
+      const actor = requireRole(req, 'auditor');
+      const range = (req.body ?? {}) as { fromSeq?: number; toSeq?: number };
+      const report = await verifyAudit(ctx.db, range);
+      await appendAudit(ctx.db, {
+        actorUserId: actor.id,
+        actorOrgId: actor.orgId,
+        action: 'audit.verified',
+        decision: 'allow',
+        clientIp: actor.clientIp,
+        detail: {
+          fromSeq: report.fromSeq,
+          toSeq: report.toSeq,
+          blocks: report.blocksChecked,
+          records: report.recordsChecked,
+          findings: report.findingCount,
+        },
+      });
+      return report;
+    },
+  );
+
+  app.get(
+    '/api/audit/export',
+    {
+      schema: {
+        tags: ['audit'],
+        summary: `Exports sealed blocks (at most ${EXPORT_MAX_BLOCKS}) with their records, leaf hashes and public keys, for an offline check with \`govshare audit verify-export\` (auditor only; audited)`,
+        querystring: { ...seqRange, required: ['fromSeq', 'toSeq'] },
+      },
+    },
+    async (req, reply) => {
+      const actor = requireRole(req, 'auditor');
+      const { fromSeq, toSeq } = req.query as { fromSeq: number; toSeq: number };
+      const data = await exportAudit(ctx.db, fromSeq, toSeq);
+      await appendAudit(ctx.db, {
+        actorUserId: actor.id,
+        actorOrgId: actor.orgId,
+        action: 'audit.exported',
+        decision: 'allow',
+        clientIp: actor.clientIp,
+        detail: {
+          fromSeq,
+          toSeq: fromSeq + data.blocks.length - 1,
+          blocks: data.blocks.length,
+          records: data.blocks.reduce((n, b) => n + b.records.length, 0),
+        },
+      });
+      reply.header('content-disposition', `attachment; filename="govshare-audit-${fromSeq}-${toSeq}.json"`);
+      return data;
+    },
+  );
+
+  app.get(
+    '/api/audit/options',
+    {
+      schema: {
+        tags: ['audit'],
+        summary: "The audit filters' choices by name: departments, people, apps, resources (auditor only)",
+      },
+    },
+    async (req) => {
+      requireRole(req, 'auditor');
+      return auditFilterOptions(ctx.db);
+    },
+  );
+
+  app.get(
+    '/api/audit/saved-queries',
+    { schema: { tags: ['audit'], summary: "The signed-in auditor's saved filters" } },
+    async (req) => {
+      const actor = requireRole(req, 'auditor');
+      return { items: await listSavedQueries(ctx.db, actor.id) };
+    },
+  );
+
+  app.post(
+    '/api/audit/saved-queries',
+    {
+      schema: {
+        tags: ['audit'],
+        summary: `Saves a filter under a name (at most ${SAVED_QUERIES_PER_USER} per auditor; the same name replaces it)`,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name', 'filter'],
+          properties: {
+            name: { type: 'string', minLength: 1, maxLength: 50, 'x-trim': true },
+            filter: {
+              type: 'object',
+              additionalProperties: false,
+              properties: {
+                ...filterProps,
+                targetKey: { type: 'string', maxLength: 200 },
+                from: dateTimeString,
+                to: dateTimeString,
+              },
+            },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const actor = requireRole(req, 'auditor');
+      const { name, filter } = req.body as { name: string; filter: Record<string, unknown> };
+      return ctx.db.transaction().execute(async (trx) => {
+        const existing = await trx
+          .selectFrom('audit_saved_query')
+          .select(['id', 'name'])
+          .where('user_id', '=', actor.id)
+          .execute();
+        if (!existing.some((q) => q.name === name) && existing.length >= SAVED_QUERIES_PER_USER)
+          throw new AppError('VALIDATION_FAILED', [
+            {
+              field: 'name',
+              reason: `at most ${SAVED_QUERIES_PER_USER} saved queries; delete one first`,
+              reasonZh: `最多保存 ${SAVED_QUERIES_PER_USER} 个查询，请先删除一个`,
+            },
+          ]);
+        return trx
+          .insertInto('audit_saved_query')
+          .values({ user_id: actor.id, name, filter: JSON.stringify(filter) })
+          .onConflict((oc) => oc.columns(['user_id', 'name']).doUpdateSet({ filter: JSON.stringify(filter) }))
+          .returning(['id', 'name', 'filter', 'created_at as createdAt'])
+          .executeTakeFirstOrThrow();
+      });
+    },
+  );
+
+  app.delete(
+    '/api/audit/saved-queries/:id',
+    {
+      schema: {
+        tags: ['audit'],
+        summary: "Deletes one of the signed-in auditor's saved filters",
+        params: { type: 'object', properties: { id: { type: 'integer', minimum: 1 } }, required: ['id'] },
+      },
+    },
+    async (req) => {
+      const actor = requireRole(req, 'auditor');
+      const { id } = req.params as { id: number };
+      const r = await ctx.db
+        .deleteFrom('audit_saved_query')
+        .where('id', '=', id)
+        .where('user_id', '=', actor.id)
+        .executeTakeFirst();
+      if (Number(r.numDeletedRows) === 0) throw new AppError('NOT_FOUND');
+      return { deleted: id };
     },
   );
 }

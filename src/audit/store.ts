@@ -51,6 +51,12 @@ export interface AuditFilter {
   action?: string;
   resourceId?: number;
   appId?: number;
+  /** the acting department (the consumer's organisation for a data call) */
+  orgId?: number;
+  /** the acting person */
+  userId?: number;
+  /** every call a grant served (drill-down from a grant) */
+  grantId?: number;
   decision?: 'allow' | 'deny';
   /** keyed hashes of a record key the auditor searches for (target_id never holds the clear key) */
   targetHashes?: string[];
@@ -72,6 +78,9 @@ export async function listAudit(db: Db, f: AuditFilter) {
   if (f.action) q = q.where('a.action', '=', f.action);
   if (f.resourceId) q = q.where('a.resource_id', '=', f.resourceId);
   if (f.appId) q = q.where('a.app_id', '=', f.appId);
+  if (f.orgId) q = q.where('a.actor_org_id', '=', f.orgId);
+  if (f.userId) q = q.where('a.actor_user_id', '=', f.userId);
+  if (f.grantId) q = q.where('a.grant_id', '=', f.grantId);
   if (f.decision) q = q.where('a.decision', '=', f.decision);
   if (f.targetHashes) q = q.where('a.target_id', 'in', f.targetHashes);
   if (f.from) q = q.where('a.occurred_at', '>=', new Date(f.from));
@@ -136,4 +145,38 @@ export async function listAudit(db: Db, f: AuditFilter) {
       repeatCount: r.repeat_count ?? 1,
     })),
   };
+}
+
+/** What the auditor can filter by, with names: departments, people, apps and resources that appear in the log. */
+export async function auditFilterOptions(db: Db) {
+  const [orgs, users, apps, resources] = await Promise.all([
+    db.selectFrom('org').select(['id', 'name']).orderBy('name').execute(),
+    db
+      .selectFrom('app_user as u')
+      .innerJoin('org as o', 'o.id', 'u.org_id')
+      .select(['u.id', 'u.display_name as name', 'o.short_name as orgName'])
+      .orderBy('o.short_name')
+      .orderBy('u.display_name')
+      .execute(),
+    db
+      .selectFrom('app as p')
+      .innerJoin('org as o', 'o.id', 'p.org_id')
+      .select(['p.id', 'p.name', 'o.short_name as orgName'])
+      .orderBy('o.short_name')
+      .orderBy('p.name')
+      .execute(),
+    db.selectFrom('resource').select(['id', 'name', 'code']).orderBy('code').execute(),
+  ]);
+  return { orgs, users, apps, resources };
+}
+
+export const SAVED_QUERIES_PER_USER = 30;
+
+export function listSavedQueries(db: Db, userId: number) {
+  return db
+    .selectFrom('audit_saved_query')
+    .select(['id', 'name', 'filter', 'created_at as createdAt'])
+    .where('user_id', '=', userId)
+    .orderBy('name')
+    .execute();
 }

@@ -14,6 +14,7 @@ import * as m008 from './migrations/008_catalog_metadata.js';
 import * as m009 from './migrations/009_catalog_search_gin.js';
 import * as m010 from './migrations/010_jobs_sharing.js';
 import * as m011 from './migrations/011_aggregation.js';
+import * as m012 from './migrations/012_audit_seal.js';
 import { Lock, PGliteDialect, pgliteQuery } from './pglite-dialect.js';
 import type { DB } from './schema.js';
 
@@ -152,6 +153,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '009_catalog_search_gin': m009,
   '010_jobs_sharing': m010,
   '011_aggregation': m011,
+  '012_audit_seal': m012,
 };
 
 export async function migrate(db: Db): Promise<void> {

@@ -378,6 +378,74 @@ export interface AuditLogTable {
   fields: string[] | null;
   client_ip: string | null;
   detail: ColumnType<unknown, string | undefined, never>;
+  /** the writing transaction's id (xid8, as text); decides the sealed block a row belongs to */
+  seal_xid: ColumnType<string, never, never>;
+}
+
+export interface AuditSealKeyTable {
+  key_id: string;
+  algorithm: string;
+  public_key: string;
+  node: string;
+  created_at: Generated<Date>;
+}
+
+export interface AuditSavedQueryTable {
+  id: Generated<number>;
+  user_id: number;
+  name: string;
+  filter: ColumnType<unknown, string, string>;
+  created_at: Generated<Date>;
+}
+
+export interface SecurityIncidentTable {
+  id: Generated<number>;
+  title: string;
+  category: string;
+  severity: string;
+  description: string;
+  occurred_at: Date | null;
+  detected_at: Date;
+  affected_org_ids: Generated<number[]>;
+  required_notices: Generated<string[]>;
+  notice_article: string | null;
+  status: Generated<'open' | 'closed'>;
+  reported_by: number;
+  reporter_org_id: number;
+  reported_at: Generated<Date>;
+  closed_by: number | null;
+  closed_at: Date | null;
+  report: string | null;
+}
+
+export interface SecurityIncidentEventTable {
+  id: Generated<number>;
+  incident_id: number;
+  kind: 'response' | 'notice';
+  recipient: string | null;
+  channel: string | null;
+  text: string;
+  at: Date;
+  actor_user_id: number;
+  created_at: Generated<Date>;
+}
+
+export interface AuditBlockTable {
+  seq: number;
+  from_xid: number;
+  to_xid: number;
+  record_count: number;
+  first_id: number | null;
+  last_id: number | null;
+  record_ids: number[];
+  leaf_hashes: Uint8Array;
+  merkle_root: string;
+  prev_hash: string;
+  block_hash: string;
+  hash_alg: string;
+  key_id: string;
+  signature: string;
+  sealed_at: Date;
 }
 
 export interface PlatformStateTable {
@@ -436,4 +504,9 @@ export interface DB extends InventoryTables {
   share_request_event: ShareRequestEventTable;
   job: JobTable;
   audit_log: AuditLogTable;
+  audit_block: AuditBlockTable;
+  audit_seal_key: AuditSealKeyTable;
+  audit_saved_query: AuditSavedQueryTable;
+  security_incident: SecurityIncidentTable;
+  security_incident_event: SecurityIncidentEventTable;
 }

@@ -23,6 +23,8 @@ import { ingestRoutes } from '../ingest/routes.js';
 import { inventoryRoutes } from '../inventory/routes.js';
 import { notifyRoutes } from '../notify/routes.js';
 import { orgRoutes } from '../orgs/routes.js';
+import { userRoutes } from '../orgs/user-routes.js';
+import { incidentRoutes } from '../security/incident-routes.js';
 import { securityRoutes } from '../security/routes.js';
 import { serviceRoutes } from '../service/routes.js';
 import { sharingRoutes } from '../sharing/routes.js';
@@ -316,6 +318,8 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
 
   for (const routes of [
     orgRoutes,
+    userRoutes,
+    incidentRoutes,
     catalogRoutes,
     sharingRoutes,
     serviceRoutes,

@@ -1,3 +1,4 @@
+import { sealPending } from '../audit/seal.js';
 import type { AppContext } from '../context.js';
 import { tickDeadlines } from '../sharing/deadlines.js';
 
@@ -12,4 +13,14 @@ export async function registerPlatformJobs(ctx: AppContext): Promise<void> {
     await tickDeadlines(ctx);
   });
   await ctx.jobs.recurring(ctx.db, { kind: 'sharing.deadlines', key: 'all', every: { seconds: 60 } });
+  // audit sealing (issue 10): closes every finished transaction range into a signed block; one node at a time
+  ctx.jobs.register('audit.seal', async () => {
+    await sealPending(ctx);
+  });
+  if (ctx.config.sealIntervalMs > 0)
+    await ctx.jobs.recurring(ctx.db, {
+      kind: 'audit.seal',
+      key: 'all',
+      every: { seconds: Math.max(1, Math.round(ctx.config.sealIntervalMs / 1000)) },
+    });
 }

@@ -18,6 +18,8 @@ export const NOTIFICATION_KINDS = [
   'catalog.returned',
   'catalog.published',
   'catalog.retired',
+  'security.incidentReported',
+  'security.incidentClosed',
   'sharing.dueSoon',
   'sharing.dueToday',
   'sharing.overdue',

@@ -1,4 +1,4 @@
-import type { Actor } from '../context.js';
+import type { Actor, Role } from '../context.js';
 import { hasRole } from '../context.js';
 
 /*
@@ -17,4 +17,22 @@ export function canSeeAllApps(actor: Actor): boolean {
 /** API keys: `gs_` + 8-char public prefix (shown in lists) + `_` + secret. Only a hash is stored. */
 export function apiKeyPrefix(key: string): string {
   return key.slice(0, 11);
+}
+
+/**
+ * GB/T 39477-2020 (separated duties): the system administrator, the auditor and the operators (everyone doing the
+ * catalog, sharing and data work) are distinct people. Returns the conflicting pair, or null.
+ */
+export const DUTY_OF: Record<Role, 'admin' | 'audit' | 'operate'> = {
+  platform_admin: 'admin',
+  auditor: 'audit',
+  authority_reviewer: 'operate',
+  data_officer: 'operate',
+  section_head: 'operate',
+  consumer_staff: 'operate',
+};
+
+export function dutyConflict(roles: readonly Role[]): [Role, Role] | null {
+  for (const a of roles) for (const b of roles) if (DUTY_OF[a] !== DUTY_OF[b]) return [a, b];
+  return null;
 }

@@ -77,4 +77,5 @@ export const dongguan2020: Profile = {
     objectionArticle: 'DG Art 28',
     objectionExcludesExpertTime: true,
   },
+  security: { incidentNotify: { recipients: ['authority', 'cyberspace'], article: 'DG Art 32' } },
 };

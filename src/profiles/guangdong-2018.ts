@@ -67,4 +67,5 @@ export const guangdong2018: Profile = {
   },
   // GD Art 21: the provider must answer a doubt, but no deadline is set.
   quality: { objectionArticle: 'GD Art 21' },
+  security: { incidentNotify: { recipients: ['authority'], article: 'GD Art 27' } },
 };

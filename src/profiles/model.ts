@@ -98,12 +98,25 @@ export interface Profile {
     rectificationDeadline?: Deadline;
     rectificationArticle?: string;
   };
+  security?: {
+    /**
+     * Who must be told of a data security incident (DG Art 32: the data authority and the cyberspace administration
+     * at once; GD Art 27: the authority; SY Art 44: the affected users and the competent authority). An incident
+     * cannot be closed while one of these notices is unrecorded.
+     */
+    incidentNotify?: { recipients: IncidentRecipient[]; article: string };
+  };
   opening?: {
     onApplicationReply?: Deadline;
     requestMustState?: OpenRequestStatement[];
     article?: string;
   };
 }
+
+/** Who must hear of a security incident: the data authority (told in the platform), the cyberspace administration
+ * (网信部门) and the affected users (both outside the platform: the notice is recorded with time and channel). */
+export const INCIDENT_RECIPIENTS = ['authority', 'cyberspace', 'affectedUsers'] as const;
+export type IncidentRecipient = (typeof INCIDENT_RECIPIENTS)[number];
 
 /** Who reviews (审核确定) an entry of a catalog level: the authority, the provider department, or the section head. */
 export type CatalogReviewer = 'authority' | 'department' | 'sectionHead';

@@ -89,4 +89,5 @@ export const shenyang2019: Profile = {
     requestMustState: ['purpose', 'scenario', 'securityMeasures'],
     article: 'SY Art 34',
   },
+  security: { incidentNotify: { recipients: ['affectedUsers', 'authority'], article: 'SY Art 44' } },
 };

@@ -37,6 +37,10 @@ export const ERRORS = {
   NOT_FOUND: { zh: '对象不存在', en: 'Not found' },
   RECORD_NOT_FOUND: { zh: '记录不存在', en: 'Record not found' },
   CONFLICT: { zh: '与现有数据冲突', en: 'Conflicts with existing data' },
+  INCIDENT_NOTICE_PENDING: {
+    zh: '尚有依规须报告或告知的对象未记录，不能结案',
+    en: 'The incident cannot be closed while a notice the regulation requires is unrecorded',
+  },
   REQUEST_NOT_PENDING: { zh: '该申请已办结，不能再次处理', en: 'The request is already decided' },
   CSV_INVALID: {
     zh: '数据文件校验未通过，未写入任何数据',

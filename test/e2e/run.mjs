@@ -874,6 +874,46 @@ const steps = [
       await box(page, 'audit-target-key').fill('');
       await tid(page, 'audit-search').click();
 
+      // The sealed chain (issue 10): the server seals every few seconds; the auditor verifies it and sees it intact.
+      let checked = 0;
+      for (let attempt = 0; attempt < 4 && checked === 0; attempt++) {
+        if (attempt > 0) {
+          await page.waitForTimeout(3000);
+          await page.reload({ waitUntil: 'domcontentloaded' });
+        }
+        await tid(page, 'seal-verify').click();
+        const report = tid(page, 'seal-report');
+        await report.getByText('完整').first().waitFor({ timeout: T.nav });
+        const text = await report.innerText();
+        checked = Number(/校验 (\d+) 个区块/.exec(text)?.[1] ?? 0);
+      }
+      assert(checked > 0, 'the auditor verified at least one sealed block');
+      console.log(`  audit integrity: ${checked} sealed blocks verified intact`);
+      await shot(page, 'audit-integrity');
+
+      // Drill-down (issue 10 point 9): from a data call to every call its grant served, then save that query.
+      await row.first().waitFor({ timeout: T.nav });
+      const grantLink = table.locator('[data-testid^="audit-grant-"]').first();
+      if (!(await grantLink.isVisible())) await row.first().locator('.ant-table-row-expand-icon').click();
+      await grantLink.click();
+      await tid(page, 'audit-grant-filter').waitFor({ timeout: T.action });
+      await table
+        .locator('tr.ant-table-row')
+        .filter({ hasText: APP_NAME })
+        .first()
+        .waitFor({ timeout: T.nav });
+      const other = await table
+        .locator('tr.ant-table-row')
+        .evaluateAll((trs, app) => trs.filter((tr) => !tr.textContent.includes(app)).length, APP_NAME);
+      assert(other === 0, `every call listed under the grant is by ${APP_NAME}`);
+      await tid(page, 'audit-save-query').click();
+      await box(page, 'audit-save-name').fill('本授权的全部调用');
+      await tid(page, 'audit-save-confirm').click();
+      await page.getByText('查询已保存').waitFor({ timeout: T.action });
+      await shot(page, 'audit-grant-drilldown');
+      await tid(page, 'audit-grant-filter').locator('.ant-tag-close-icon').click();
+      await tid(page, 'audit-search').click();
+
       // The console is zh-CN first and switchable to English; the choice survives a reload.
       await tid(page, 'lang-toggle').getByText('EN').click();
       await tid(page, 'menu-audit').getByText('Audit log').waitFor({ timeout: T.action });
@@ -1270,6 +1310,69 @@ const steps = [
         if (n > 2) exported.push(String(row.getCell(3).value));
       });
       assert(exported.includes(names[0]), `the export holds the view's entries: ${exported}`);
+    },
+  },
+  {
+    name: 'admin creates an account (duties kept apart: GB/T 39477), then disables it',
+    async run(page, base) {
+      await logout(page);
+      await login(page, base, 'admin');
+      await menu(page, 'users');
+      await tid(page, 'user-create').click();
+      await box(page, 'user-username').fill('e2e.staff');
+      await box(page, 'user-display-name').fill('测试人员');
+      await choose(page, 'user-org', '临江市公安局');
+      await choose(page, 'user-roles', '业务人员');
+      // once an operator role is picked, the administrator and auditor roles are no longer offered
+      const offered = await page
+        .locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option')
+        .allInnerTexts();
+      assert(!offered.some((o) => o.includes('审计员') || o.includes('平台管理员')), `offered: ${offered}`);
+      await page.keyboard.press('Escape');
+      await box(page, 'user-password').fill('Lj-Secure#2026x');
+      await page.locator('.ant-modal-footer .ant-btn-primary').click();
+      await page.getByText('账号已创建').waitFor({ timeout: T.action });
+      const row = tid(page, 'users-table').locator('tr.ant-table-row').filter({ hasText: 'e2e.staff' });
+      await row.waitFor({ timeout: T.nav });
+      assert((await row.innerText()).includes('业务人员'), 'the role shows by its name');
+      await tid(page, 'user-toggle-e2e.staff').click();
+      await page.locator('.ant-modal-confirm .ant-btn-primary').click();
+      await row.getByText('已停用').waitFor({ timeout: T.action });
+      await shot(page, 'users');
+    },
+  },
+  {
+    name: 'gaj_officer reports a security incident; the reviewer cannot close it before the cyberspace notice (DG Art 32), then closes it',
+    async run(page, base) {
+      await logout(page);
+      await login(page, base, 'gaj_officer');
+      await menu(page, 'incidents');
+      await tid(page, 'incident-report').click();
+      await box(page, 'incident-title').fill('人口库接口疑似泄露');
+      await tid(page, 'incident-description').fill('监测到某应用在非工作时间批量读取人口基础信息。');
+      await page.locator('.ant-modal-footer .ant-btn-primary').click();
+      await tid(page, 'incident-detail').waitFor({ timeout: T.nav });
+      await tid(page, 'incident-detail').getByText('网信部门 · 待报告').waitFor({ timeout: T.action });
+      await logout(page);
+      await login(page, base, 'reviewer');
+      await menu(page, 'incidents');
+      await tid(page, 'incidents-table')
+        .locator('tr.ant-table-row')
+        .filter({ hasText: '人口库接口疑似泄露' })
+        .first()
+        .click();
+      await tid(page, 'incident-close-report').fill('已停用相关密钥并完成整改。');
+      await tid(page, 'incident-close').click();
+      // refused with the article: the cyberspace administration has not been told yet
+      await page.getByText('DG Art 32').first().waitFor({ timeout: T.action });
+      await choose(page, 'incident-event-kind', '记录报告 / 告知');
+      await choose(page, 'incident-recipient', '网信部门');
+      await tid(page, 'incident-event-text').fill('已向市委网信办书面报告');
+      await tid(page, 'incident-event-save').click();
+      await tid(page, 'incident-detail').getByText('网信部门 · 已记录').waitFor({ timeout: T.action });
+      await tid(page, 'incident-close').click();
+      await page.getByText('事件已结案').waitFor({ timeout: T.action });
+      await shot(page, 'incident-closed');
     },
   },
 ];

@@ -39,6 +39,8 @@ const ReviewInbox = lazy(() => import('./catalog/ReviewInbox.js'));
 const Requests = lazy(() => import('./sharing/Requests.js'));
 const Grants = lazy(() => import('./sharing/Grants.js'));
 const Apps = lazy(() => import('./service/Apps.js'));
+const Users = lazy(() => import('./orgs/Users.js'));
+const Incidents = lazy(() => import('./security/Incidents.js'));
 const Audit = lazy(() => import('./audit/Audit.js'));
 const Calendar = lazy(() => import('./calendar/Calendar.js'));
 const ProfilePage = lazy(() => import('./profiles/ProfilePage.js'));
@@ -168,6 +170,22 @@ function Root() {
                         element={
                           <Guard allowed={access.grants(me)}>
                             <Grants />
+                          </Guard>
+                        }
+                      />
+                      <Route
+                        path="incidents"
+                        element={
+                          <Guard allowed={access.incidents(me)}>
+                            <Incidents />
+                          </Guard>
+                        }
+                      />
+                      <Route
+                        path="users"
+                        element={
+                          <Guard allowed={access.users(me)}>
+                            <Users />
                           </Guard>
                         }
                       />

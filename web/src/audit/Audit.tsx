@@ -1,4 +1,5 @@
 import {
+  App,
   Button,
   Card,
   DatePicker,
@@ -11,23 +12,62 @@ import {
   Tooltip,
   Typography,
 } from 'antd';
-import type { Dayjs } from 'dayjs';
+import dayjs, { type Dayjs } from 'dayjs';
 import { useState } from 'react';
-import { api } from '../shared/api.js';
+import { useSearchParams } from 'react-router-dom';
+import { api, errorText } from '../shared/api.js';
 import { EnumTag, ErrorAlert, PersonalNotice } from '../shared/common.js';
 import { fmtTime } from '../shared/format.js';
 import { useAsync } from '../shared/hooks.js';
 import { useI18n } from '../shared/i18n.js';
 import type { AuditEntry, Page } from '../shared/types.js';
+import Integrity from './Integrity.js';
 
 interface Filters {
   action: string;
   decision: string;
   targetKey: string;
   range: [Dayjs | null, Dayjs | null] | null;
+  orgId?: number;
+  userId?: number;
+  appId?: number;
+  resourceId?: number;
+  grantId?: number;
 }
 
 const EMPTY: Filters = { action: '', decision: '', targetKey: '', range: null };
+
+interface Options {
+  orgs: { id: number; name: string }[];
+  users: { id: number; name: string; orgName: string }[];
+  apps: { id: number; name: string; orgName: string }[];
+  resources: { id: number; name: string; code: string }[];
+}
+
+interface SavedQuery {
+  id: number;
+  name: string;
+  filter: Partial<Omit<Filters, 'range'>> & { from?: string; to?: string };
+}
+
+/** What a saved query stores: the filters, dates as ISO strings, nothing empty. */
+function toSaved(f: Filters): SavedQuery['filter'] {
+  const out: SavedQuery['filter'] = {};
+  for (const k of ['action', 'decision', 'targetKey'] as const) if (f[k]) out[k] = f[k];
+  for (const k of ['orgId', 'userId', 'appId', 'resourceId', 'grantId'] as const) if (f[k]) out[k] = f[k];
+  if (f.range?.[0]) out.from = f.range[0].startOf('day').toISOString();
+  if (f.range?.[1]) out.to = f.range[1].endOf('day').toISOString();
+  return out;
+}
+
+function fromSaved(q: SavedQuery['filter']): Filters {
+  const { from, to, ...rest } = q;
+  return {
+    ...EMPTY,
+    ...rest,
+    range: from || to ? [from ? dayjs(from) : null, to ? dayjs(to) : null] : null,
+  };
+}
 
 const ACTIONS = [
   'data.get',
@@ -75,17 +115,34 @@ const ACTIONS = [
   'inventory.open_proposed',
   'inventory.open_approved',
   'inventory.open_rejected',
+  'audit.verified',
+  'audit.exported',
 ] as const;
 
 /** Detail entries worth a line of their own; codes are shown by their label, never raw. */
-function DetailView({ e }: { e: AuditEntry }) {
+function DetailView({ e, onGrant }: { e: AuditEntry; onGrant: (grantId: number) => void }) {
   const { t, tEnum } = useI18n();
   const detail = (e.detail ?? {}) as Record<string, unknown>;
   const items = [
     { key: 'target', label: t('audit.target'), children: targetText(e, tEnum) },
     { key: 'purpose', label: t('audit.purpose'), children: e.purpose || '-' },
     { key: 'fields', label: t('audit.fields'), children: (e.fieldNames ?? e.fields)?.join('、') || '-' },
-    { key: 'grant', label: t('menu.grants'), children: e.grantId ?? '-' },
+    {
+      key: 'grant',
+      label: t('menu.grants'),
+      children: e.grantId ? (
+        <Button
+          size="small"
+          type="link"
+          data-testid={`audit-grant-${e.id}`}
+          onClick={() => onGrant(e.grantId as number)}
+        >
+          {t('audit.grantCalls', { id: e.grantId })}
+        </Button>
+      ) : (
+        '-'
+      ),
+    },
     { key: 'client', label: t('audit.clientIp'), children: e.clientIp || '-' },
   ];
   // the data statement records `reason`, the HTTP layer's refusal record `code`: both are error codes
@@ -103,9 +160,40 @@ function targetText(e: AuditEntry, tEnum: (p: string, v: string | null | undefin
 }
 
 export default function Audit() {
-  const { t, tEnum } = useI18n();
-  const [draft, setDraft] = useState<Filters>(EMPTY);
-  const [filters, setFilters] = useState<Filters>(EMPTY);
+  const { t, tEnum, lang } = useI18n();
+  const { message } = App.useApp();
+  const [params] = useSearchParams();
+  // a drill-down link (e.g. from a grant) opens the log already filtered
+  const initial: Filters = { ...EMPTY, grantId: Number(params.get('grantId')) || undefined };
+  const [draft, setDraft] = useState<Filters>(initial);
+  const [filters, setFilters] = useState<Filters>(initial);
+  const options = useAsync(() => api<Options>('/api/audit/options'), []);
+  const saved = useAsync(() => api<{ items: SavedQuery[] }>('/api/audit/saved-queries'), []);
+  const [saving, setSaving] = useState<string | null>(null);
+  const apply = (f: Filters) => {
+    setDraft(f);
+    setFilters(f);
+    setPage(1);
+  };
+  const saveQuery = async () => {
+    if (!saving?.trim()) return;
+    try {
+      await api('/api/audit/saved-queries', { body: { name: saving.trim(), filter: toSaved(draft) } });
+      message.success(t('audit.saved'));
+      setSaving(null);
+      saved.reload();
+    } catch (e) {
+      message.error(errorText(e, lang));
+    }
+  };
+  const deleteQuery = async (id: number) => {
+    try {
+      await api(`/api/audit/saved-queries/${id}`, { method: 'DELETE' });
+      saved.reload();
+    } catch (e) {
+      message.error(errorText(e, lang));
+    }
+  };
   const [page, setPage] = useState(1);
   const [pageSize, setPageSize] = useState(20);
 
@@ -118,20 +206,158 @@ export default function Audit() {
           action: filters.action,
           decision: filters.decision,
           targetKey: filters.targetKey,
+          orgId: filters.orgId,
+          userId: filters.userId,
+          appId: filters.appId,
+          resourceId: filters.resourceId,
+          grantId: filters.grantId,
           from,
           to,
           page,
           pageSize,
         },
       }),
-    [filters.action, filters.decision, filters.targetKey, from, to, page, pageSize],
+    [
+      filters.action,
+      filters.decision,
+      filters.targetKey,
+      filters.orgId,
+      filters.userId,
+      filters.appId,
+      filters.resourceId,
+      filters.grantId,
+      from,
+      to,
+      page,
+      pageSize,
+    ],
   );
 
   return (
     <div data-testid="page-audit">
       <PersonalNotice />
-      <Card title={t('audit.title')}>
+      <Integrity />
+      <Card
+        title={t('audit.title')}
+        extra={
+          <Space wrap>
+            <Select
+              data-testid="audit-saved"
+              style={{ width: 220 }}
+              placeholder={t('audit.savedQueries')}
+              value={null}
+              onChange={(id: number) => {
+                const q = saved.data?.items.find((x) => x.id === id);
+                if (q) apply(fromSaved(q.filter));
+              }}
+              options={(saved.data?.items ?? []).map((q) => ({
+                value: q.id,
+                label: (
+                  <Space style={{ justifyContent: 'space-between', width: '100%' }}>
+                    {q.name}
+                    <Button
+                      size="small"
+                      type="text"
+                      danger
+                      onClick={(ev) => {
+                        ev.stopPropagation();
+                        void deleteQuery(q.id);
+                      }}
+                    >
+                      {t('common.delete')}
+                    </Button>
+                  </Space>
+                ),
+              }))}
+            />
+            {saving === null ? (
+              <Button data-testid="audit-save-query" onClick={() => setSaving('')}>
+                {t('audit.saveQuery')}
+              </Button>
+            ) : (
+              <Space.Compact>
+                <Input
+                  data-testid="audit-save-name"
+                  autoFocus
+                  maxLength={50}
+                  placeholder={t('audit.queryName')}
+                  value={saving}
+                  onChange={(e) => setSaving(e.target.value)}
+                  onPressEnter={saveQuery}
+                />
+                <Button type="primary" data-testid="audit-save-confirm" onClick={saveQuery}>
+                  {t('common.save')}
+                </Button>
+                <Button onClick={() => setSaving(null)}>{t('common.cancel')}</Button>
+              </Space.Compact>
+            )}
+          </Space>
+        }
+      >
         <Space wrap style={{ marginBottom: 16 }}>
+          <Select
+            data-testid="audit-org"
+            allowClear
+            showSearch
+            optionFilterProp="label"
+            style={{ width: 220 }}
+            placeholder={t('audit.org')}
+            value={draft.orgId}
+            onChange={(v) => setDraft({ ...draft, orgId: v })}
+            options={(options.data?.orgs ?? []).map((o) => ({ value: o.id, label: o.name }))}
+          />
+          <Select
+            data-testid="audit-user"
+            allowClear
+            showSearch
+            optionFilterProp="label"
+            style={{ width: 200 }}
+            placeholder={t('audit.actor')}
+            value={draft.userId}
+            onChange={(v) => setDraft({ ...draft, userId: v })}
+            options={(options.data?.users ?? []).map((u) => ({
+              value: u.id,
+              label: `${u.name}（${u.orgName}）`,
+            }))}
+          />
+          <Select
+            data-testid="audit-app"
+            allowClear
+            showSearch
+            optionFilterProp="label"
+            style={{ width: 200 }}
+            placeholder={t('audit.app')}
+            value={draft.appId}
+            onChange={(v) => setDraft({ ...draft, appId: v })}
+            options={(options.data?.apps ?? []).map((a) => ({
+              value: a.id,
+              label: `${a.name}（${a.orgName}）`,
+            }))}
+          />
+          <Select
+            data-testid="audit-resource"
+            allowClear
+            showSearch
+            optionFilterProp="label"
+            style={{ width: 240 }}
+            placeholder={t('audit.resource')}
+            value={draft.resourceId}
+            onChange={(v) => setDraft({ ...draft, resourceId: v })}
+            options={(options.data?.resources ?? []).map((r) => ({
+              value: r.id,
+              label: `${r.name} ${r.code}`,
+            }))}
+          />
+          {draft.grantId ? (
+            <Tag
+              data-testid="audit-grant-filter"
+              closable
+              onClose={() => setDraft({ ...draft, grantId: undefined })}
+              color="blue"
+            >
+              {t('audit.grantCalls', { id: draft.grantId })}
+            </Tag>
+          ) : null}
           <Select
             data-testid="audit-action"
             style={{ width: 200 }}
@@ -202,7 +428,9 @@ export default function Audit() {
           dataSource={list.data?.items ?? []}
           scroll={{ x: 'max-content' }}
           expandable={{
-            expandedRowRender: (e) => <DetailView e={e} />,
+            expandedRowRender: (e) => (
+              <DetailView e={e} onGrant={(grantId) => apply({ ...EMPTY, grantId })} />
+            ),
           }}
           pagination={{
             current: page,

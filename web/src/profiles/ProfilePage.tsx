@@ -177,6 +177,16 @@ export default function ProfilePage() {
       label: t('prof.stopSupply'),
       children: withArticle(appliesOr('sharing.stopSupplyNeedsFiling'), sh.stopSupplyNeedsFiling),
     });
+  // enforced: an incident closes only when every recipient's notice is recorded (src/security/incidents.ts)
+  if (p.security?.incidentNotify)
+    rules.push({
+      key: 'incidentNotify',
+      label: t('prof.incidentNotify'),
+      children: withArticle(
+        enumTags('incidentRecipient', p.security.incidentNotify.recipients, i18n, 'red'),
+        p.security.incidentNotify.article,
+      ),
+    });
   if (sh.emergency)
     rules.push({
       key: 'emergency',

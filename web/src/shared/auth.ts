@@ -26,6 +26,10 @@ export const access = {
   grants: (me: Me | null) => !!me && me.user.roles.some((r) => r !== 'auditor'),
   apps: (me: Me | null) => hasRole(me, 'data_officer', 'consumer_staff', 'platform_admin'),
   audit: (me: Me | null) => hasRole(me, 'auditor'),
+  users: (me: Me | null) => hasRole(me, 'platform_admin'),
+  // incidents: departments' officers report theirs; the authority handles them; auditors read them
+  incidents: (me: Me | null) =>
+    hasRole(me, 'data_officer', 'platform_admin', 'authority_reviewer', 'auditor'),
   allRequests: (me: Me | null) => hasRole(me, 'platform_admin', 'authority_reviewer'),
   // aggregation: the departments' officers load their data; the authority watches imports and freshness
   ingest: (me: Me | null) => hasRole(me, 'data_officer', 'authority_reviewer', 'platform_admin'),

@@ -1,4 +1,5 @@
 import {
+  AlertOutlined,
   ApiOutlined,
   AuditOutlined,
   CalendarOutlined,
@@ -14,6 +15,7 @@ import {
   ScheduleOutlined,
   StopOutlined,
   SwapOutlined,
+  TeamOutlined,
   UnorderedListOutlined,
   UserOutlined,
 } from '@ant-design/icons';
@@ -43,6 +45,8 @@ export default function Shell() {
     { key: '/ingest', icon: <CloudUploadOutlined />, label: 'menu.ingest', show: access.ingest(me) },
     { key: '/apps', icon: <ApiOutlined />, label: 'menu.apps', show: access.apps(me) },
     { key: '/audit', icon: <AuditOutlined />, label: 'menu.audit', show: access.audit(me) },
+    { key: '/users', icon: <TeamOutlined />, label: 'menu.users', show: access.users(me) },
+    { key: '/incidents', icon: <AlertOutlined />, label: 'menu.incidents', show: access.incidents(me) },
     { key: '/calendar', icon: <CalendarOutlined />, label: 'menu.calendar', show: access.calendar(me) },
     { key: '/negative-list', icon: <StopOutlined />, label: 'menu.negativeList', show: access.inventory(me) },
     { key: '/duties', icon: <ScheduleOutlined />, label: 'menu.duties', show: access.inventory(me) },

@@ -1,0 +1,145 @@
+#!/usr/bin/env node
+/**
+ * govshare's command line, for operators and auditors (same configuration as the server: DATABASE_URL or
+ * GOVSHARE_DATA_DIR). PGlite admits one process per data directory: stop the server first, or use a server database.
+ *
+ *   govshare audit seal                       seal every finished transaction range now
+ *   govshare audit status                     blocks, sealed and pending records, signing keys
+ *   govshare audit verify [--from N] [--to M] check the chain and every sealed record; exit 1 on any finding
+ *   govshare audit export --from N --to M [--out FILE]
+ *                                             write blocks N..M with their records and public keys as JSON
+ *   govshare audit verify-export FILE [--key-id ID ...]
+ *                                             check an export offline (no database); --key-id pins the
+ *                                             signing keys the auditor wrote down, so a forged key list fails
+ */
+import fs from 'node:fs';
+import { type AuditExport, type Finding, verifyExport } from './audit/seal-model.js';
+
+const USAGE = `usage: govshare audit seal | status | verify [--from N] [--to M]
+                     | export --from N --to M [--out FILE] | verify-export FILE [--key-id ID ...]`;
+
+const FINDING_ZH: Record<Finding['kind'], string> = {
+  block_missing: '区块缺失',
+  block_altered: '区块被篡改',
+  signature_invalid: '区块签名无效',
+  unknown_key: '签名密钥未登记',
+  chain_broken: '区块链接断裂',
+  leaves_altered: '区块叶哈希被篡改',
+  record_altered: '记录被篡改',
+  record_removed: '记录被删除',
+  record_inserted: '记录被插入',
+};
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+function intOption(args: string[], name: string): number | undefined {
+  const v = option(args, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got "${v}"`);
+  return n;
+}
+
+function printFindings(findings: Finding[]): void {
+  for (const f of findings)
+    console.log(
+      `  ${FINDING_ZH[f.kind]} (${f.kind}): block ${f.blockSeq}${f.recordId !== undefined ? `, record ${f.recordId}` : ''}`,
+    );
+}
+
+async function withContext<T>(fn: (ctx: import('./context.js').AppContext) => Promise<T>): Promise<T> {
+  const { loadConfig } = await import('./config.js');
+  const { openContext, closeContext } = await import('./boot.js');
+  const ctx = await openContext({ ...loadConfig(), sealIntervalMs: 0 });
+  try {
+    return await fn(ctx);
+  } finally {
+    await closeContext(ctx);
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [area, command, ...args] = argv;
+  if (area !== 'audit' || !command) {
+    console.log(USAGE);
+    return area ? 2 : 0;
+  }
+  const seal = await import('./audit/seal.js');
+  switch (command) {
+    case 'seal':
+      return withContext(async (ctx) => {
+        const r = await seal.sealPending(ctx, Number.MAX_SAFE_INTEGER);
+        console.log(`sealed ${r.records} records in ${r.blocks} blocks`);
+        return 0;
+      });
+    case 'status':
+      return withContext(async (ctx) => {
+        console.log(JSON.stringify(await seal.sealStatus(ctx.db), null, 2));
+        return 0;
+      });
+    case 'verify':
+      return withContext(async (ctx) => {
+        const t0 = Date.now();
+        const r = await seal.verifyAudit(ctx.db, {
+          fromSeq: intOption(args, '--from'),
+          toSeq: intOption(args, '--to'),
+        });
+        console.log(
+          `blocks ${r.fromSeq}..${r.toSeq}: ${r.blocksChecked} blocks, ${r.recordsChecked} records checked in ${Date.now() - t0} ms`,
+        );
+        if (r.ok) console.log('OK: the chain and every sealed record are intact');
+        else {
+          console.log(`FAILED: ${r.findingCount} findings`);
+          printFindings(r.findings);
+        }
+        return r.ok ? 0 : 1;
+      });
+    case 'export':
+      return withContext(async (ctx) => {
+        const from = intOption(args, '--from');
+        const to = intOption(args, '--to');
+        if (!from || !to) throw new Error('export needs --from N --to M');
+        const data = await seal.exportAudit(ctx.db, from, to);
+        const text = JSON.stringify(data);
+        const out = option(args, '--out');
+        if (out) fs.writeFileSync(out, text);
+        else process.stdout.write(`${text}\n`);
+        if (out) console.log(`wrote ${data.blocks.length} blocks to ${out}`);
+        return 0;
+      });
+    case 'verify-export': {
+      const file = args[0];
+      if (!file) throw new Error('verify-export needs a file');
+      const data = JSON.parse(fs.readFileSync(file, 'utf8')) as AuditExport;
+      const pinned = args.flatMap((a, i) => (args[i - 1] === '--key-id' ? [a] : []));
+      const unknown = data.keys.filter((k) => pinned.length > 0 && !pinned.includes(k.keyId));
+      if (unknown.length) {
+        console.log(`FAILED: keys not among the pinned ones: ${unknown.map((k) => k.keyId).join(', ')}`);
+        return 1;
+      }
+      const findings = verifyExport(data);
+      const records = data.blocks.reduce((n, b) => n + b.records.length, 0);
+      console.log(`${data.blocks.length} blocks, ${records} records in ${file}`);
+      if (findings.length === 0) console.log('OK: the export is intact and correctly signed');
+      else {
+        console.log(`FAILED: ${findings.length} findings`);
+        printFindings(findings);
+      }
+      return findings.length === 0 ? 0 : 1;
+    }
+    default:
+      console.error(`unknown command: audit ${command}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: Error) => {
+    console.error(`govshare: ${e.message}`);
+    process.exit(2);
+  },
+);

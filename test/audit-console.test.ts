@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestEnv, login, type TestEnv } from './helpers.js';
+
+/** Issue 10 point 9: the auditor's console filters by department, person, app, resource and grant, and saves queries. */
+describe("the auditor's console", () => {
+  let env: TestEnv;
+  let auditor: string;
+  beforeAll(async () => {
+    env = await createTestEnv({ demo: { populationRows: 300, entityRows: 100 } });
+    auditor = await login(env.app, 'auditor');
+  });
+  afterAll(async () => env?.close());
+
+  const audit = async (query: string) => {
+    const res = await env.app.inject({
+      url: `/api/audit?pageSize=200&${query}`,
+      headers: { cookie: auditor },
+    });
+    expect(res.statusCode).toBe(200);
+    return res.json() as {
+      total: number;
+      items: { org: { id: number } | null; actor: { id: number } | null; grantId: number | null }[];
+    };
+  };
+
+  it('GB/T 39477: filters by department, person and grant return only their records', async () => {
+    await login(env.app, 'gaj_officer');
+    await login(env.app, 'rsj_officer');
+    const options = (
+      await env.app.inject({ url: '/api/audit/options', headers: { cookie: auditor } })
+    ).json();
+    const gaj = options.users.find((u: { name: string }) => u.name === '陈志强');
+    expect(gaj).toBeTruthy();
+    const byPerson = await audit(`userId=${gaj.id}`);
+    expect(byPerson.total).toBeGreaterThan(0);
+    expect(byPerson.items.every((e) => e.actor?.id === gaj.id)).toBe(true);
+    const all = await audit('');
+    expect(all.total).toBeGreaterThan(byPerson.total);
+
+    const orgId = byPerson.items[0].org?.id as number;
+    const byOrg = await audit(`orgId=${orgId}`);
+    expect(byOrg.items.every((e) => e.org?.id === orgId)).toBe(true);
+    expect(byOrg.total).toBeGreaterThanOrEqual(byPerson.total);
+
+    const grant = await env.ctx.db.selectFrom('share_grant').select('id').limit(1).executeTakeFirst();
+    if (grant) {
+      const byGrant = await audit(`grantId=${grant.id}`);
+      expect(byGrant.items.every((e) => e.grantId === Number(grant.id))).toBe(true);
+    }
+    const none = await audit('grantId=999999');
+    expect(none.total).toBe(0);
+  });
+
+  it('saved queries are per auditor, bounded, replaced by name, and deletable; others cannot use them', async () => {
+    const save = (name: string, filter: object, cookie = auditor) =>
+      env.app.inject({
+        method: 'POST',
+        url: '/api/audit/saved-queries',
+        headers: { cookie },
+        payload: { name, filter },
+      });
+    const first = await save('拒绝的调用', { decision: 'deny' });
+    expect(first.statusCode).toBe(200);
+    const replaced = await save('拒绝的调用', { decision: 'deny', action: 'data.get' });
+    expect(replaced.statusCode).toBe(200);
+    let list = (
+      await env.app.inject({ url: '/api/audit/saved-queries', headers: { cookie: auditor } })
+    ).json();
+    expect(list.items).toHaveLength(1);
+    expect(list.items[0].filter).toEqual({ decision: 'deny', action: 'data.get' });
+
+    const bad = await save('x', { decision: 'maybe' });
+    expect(bad.statusCode).toBe(400);
+    const unknown = await save('x', { sql: 'DROP TABLE audit_log' });
+    expect(unknown.statusCode).toBe(400);
+
+    for (let i = 0; i < 29; i++) expect((await save(`q${i}`, { page: 1 } as object)).statusCode).toBe(400);
+    for (let i = 0; i < 29; i++) expect((await save(`q${i}`, { decision: 'allow' })).statusCode).toBe(200);
+    const over = await save('one too many', { decision: 'allow' });
+    expect(over.statusCode).toBe(400);
+    expect(over.json().details[0].field).toBe('name');
+
+    const officer = await login(env.app, 'gaj_officer');
+    expect(
+      (await env.app.inject({ url: '/api/audit/saved-queries', headers: { cookie: officer } })).statusCode,
+    ).toBe(403);
+    const id = list.items[0].id;
+    expect(
+      (
+        await env.app.inject({
+          method: 'DELETE',
+          url: `/api/audit/saved-queries/${id}`,
+          headers: { cookie: officer },
+        })
+      ).statusCode,
+    ).toBe(403);
+    const del = await env.app.inject({
+      method: 'DELETE',
+      url: `/api/audit/saved-queries/${id}`,
+      headers: { cookie: auditor },
+    });
+    expect(del.statusCode).toBe(200);
+    list = (await env.app.inject({ url: '/api/audit/saved-queries', headers: { cookie: auditor } })).json();
+    expect(list.items.map((q: { name: string }) => q.name)).not.toContain('拒绝的调用');
+    expect(list.items).toHaveLength(29);
+  });
+});
