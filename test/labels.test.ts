@@ -33,7 +33,7 @@ describe('labels', () => {
     expect(actions.size).toBeGreaterThan(30);
     expect(actions).toContain('data.get');
     expect(actions).toContain('data.list');
-    const i18n = fs.readFileSync('web/src/shared/i18n.ts', 'utf8');
+    const i18n = fs.readFileSync('src/shared/labels.ts', 'utf8');
     const missing = [...actions].filter((a) => !i18n.includes(`'action.${a}'`));
     expect(missing).toEqual([]);
   });

@@ -675,6 +675,7 @@ export async function exportCatalog(ctx: AppContext, actor: Actor, f: ExportQuer
     const r = await searchResources(trx, {
       q: f.q,
       filters,
+      classCode: f.classCode,
       sort: f.sort,
       page: 1,
       pageSize: EXPORT_MAX_RESOURCES,
@@ -733,8 +734,10 @@ export async function exportCatalog(ctx: AppContext, actor: Actor, f: ExportQuer
         shareMethod: row.share_method,
         openType: row.open_type,
         updateCycle: row.update_cycle,
+        format: row.format,
         securityLevel: row.security_level,
         keywords: row.keywords,
+        relatedCodes: row.related_codes,
         status: row.status,
       };
       const fields = (fieldsOf.get(id) ?? []).map((fr) => ({
@@ -743,11 +746,14 @@ export async function exportCatalog(ctx: AppContext, actor: Actor, f: ExportQuer
         name: fr.name,
         code: fr.code,
         type: fr.type,
+        dataType: fr.data_type,
         length: fr.length,
         required: fr.required,
         isKey: fr.is_key,
         personal: fr.personal,
         sensitive: fr.sensitive,
+        sensitivePersonal: fr.sensitive_personal,
+        securityLevel: fr.security_level,
         masking: fr.masking,
         validator: fr.validator,
       }));

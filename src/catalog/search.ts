@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { type RawBuilder, sql } from 'kysely';
 import type { Db, Tx } from '../db/index.js';
+import { labelOf } from '../shared/labels.js';
 import {
   CATALOG_LEVELS,
   CLASSIFICATIONS,
@@ -254,71 +255,6 @@ export const FACET_VALUES: Record<Exclude<FacetKey, 'provider'>, readonly string
   format: FORMATS,
 };
 
-/**
- * Chinese labels of the catalog's enumerations, for API clients and for the files the server writes (facet labels,
- * the Excel template and exports); the console translates values itself (web/src/shared/i18n.ts).
- */
-export const LABELS_ZH: Record<string, string> = {
-  'classification.base': '基础库',
-  'classification.theme': '主题库',
-  'classification.department': '部门库',
-  'catalogLevel.city': '市级',
-  'catalogLevel.department': '部门级',
-  'catalogLevel.section': '科室级',
-  'shareType.unconditional': '无条件共享',
-  'shareType.conditional': '有条件共享',
-  'shareType.none': '不予共享',
-  'openType.open': '无条件开放',
-  'openType.onApplication': '依申请开放',
-  'openType.closed': '不予开放',
-  'shareMethod.api': '接口',
-  'shareMethod.table': '库表',
-  'shareMethod.file': '文件',
-  'updateCycle.realtime': '实时',
-  'updateCycle.daily': '每日',
-  'updateCycle.weekly': '每周',
-  'updateCycle.monthly': '每月',
-  'updateCycle.quarterly': '每季度',
-  'updateCycle.yearly': '每年',
-  'updateCycle.irregular': '不定期',
-  'securityLevel.general': '一般数据',
-  'securityLevel.important': '重要数据',
-  'securityLevel.core': '核心数据',
-  'format.electronicFile': '电子文件',
-  'format.spreadsheet': '电子表格',
-  'format.database': '数据库',
-  'format.image': '图形图像',
-  'format.streamingMedia': '流媒体',
-  'format.selfDescribing': '自描述格式',
-  'format.serviceApi': '服务接口',
-  'fieldType.string': '字符串',
-  'fieldType.integer': '整数',
-  'fieldType.decimal': '小数',
-  'fieldType.date': '日期',
-  'fieldType.datetime': '日期时间',
-  'fieldType.boolean': '布尔',
-  'masking.none': '不脱敏',
-  'masking.idNumber': '身份证号',
-  'masking.name': '姓名',
-  'masking.phone': '电话号码',
-  'masking.address': '地址',
-  'masking.creditCode': '统一社会信用代码',
-  'masking.partial': '部分遮盖',
-  'validator.idNumber': '身份证号',
-  'validator.creditCode': '统一社会信用代码',
-  'validator.mobilePhone': '手机号码',
-  'legalBasisKind.law': '法律',
-  'legalBasisKind.adminRegulation': '行政法规',
-  'legalBasisKind.localRegulation': '地方性法规',
-  'legalBasisKind.rule': '规章',
-  'legalBasisKind.other': '其他',
-  'resStatus.draft': '草稿',
-  'resStatus.submitted': '待审核',
-  'resStatus.returned': '已退回',
-  'resStatus.published': '已发布',
-  'resStatus.retired': '已停用',
-};
-
 export interface FacetBucket {
   value: string | number;
   label: string;
@@ -540,7 +476,7 @@ export async function searchResources(db: Db | Tx, input: SearchInput) {
 
 function bucket(k: FacetKey, value: string, providerLabel: string | null, count: number): FacetBucket {
   if (k === 'provider') return { value: Number(value), label: providerLabel ?? value, count };
-  return { value, label: LABELS_ZH[`${k}.${value}`] ?? value, count };
+  return { value, label: labelOf(`${k}.${value}`) ?? value, count };
 }
 
 // ---- highlighting ----

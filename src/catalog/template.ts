@@ -1,17 +1,20 @@
+import { labelOf } from '../shared/labels.js';
 import {
   CATALOG_LEVELS,
   CLASSIFICATIONS,
+  DATA_TYPES,
   FIELD_TYPES,
+  FORMATS,
   LEGAL_BASIS_KINDS,
   MASKINGS,
   OPEN_TYPES,
   SECURITY_LEVELS,
   SHARE_METHODS,
   SHARE_TYPES,
+  STORAGE_DEFAULT_LETTER,
   UPDATE_CYCLES,
   VALIDATORS,
 } from './model.js';
-import { LABELS_ZH } from './search.js';
 
 /*
  * The catalog's Excel/CSV layout (issue 6 point 12), modelled on the workbook departments fill in under the national
@@ -55,13 +58,20 @@ export interface Codec {
 const text: Codec = { parse: (t) => ({ value: t }), format: (v) => (v == null ? '' : String(v)) };
 
 /** An enumeration written as its Chinese label; the API value (e.g. `conditional`) is accepted too. */
-function enumOf(kind: string, values: readonly string[], opts: { blank?: string } = {}): Codec {
-  const label = (v: string) => LABELS_ZH[`${kind}.${v}`] ?? v;
+function enumOf(
+  kind: string,
+  values: readonly string[],
+  opts: { blank?: string; aliases?: Record<string, string> } = {},
+): Codec {
+  const label = (v: string) => labelOf(`${kind}.${v}`) ?? v;
   const byText = new Map<string, string>();
   for (const v of values) {
     byText.set(v.toLowerCase(), v);
     byText.set(label(v), v);
+    // the label without its note: 身份证号（GB 11643） is also accepted as 身份证号, 其他（如规范性文件） as 其他
+    byText.set(label(v).replace(/（[^）]*）$/, ''), v);
   }
+  for (const [text, v] of Object.entries(opts.aliases ?? {})) if (!byText.has(text)) byText.set(text, v);
   const list = [...values.map(label), ...(opts.blank ? [opts.blank] : [])];
   return {
     list,
@@ -142,6 +152,7 @@ export const RESOURCE_COLUMNS: Column[] = [
     required: true,
   },
   { header: '主题', prop: 'topic', codec: text, width: 14 },
+  { header: '信息资源格式', prop: 'format', codec: enumOf('format', FORMATS), width: 12 },
   {
     header: '目录层级',
     prop: 'catalogLevel',
@@ -175,8 +186,16 @@ export const RESOURCE_COLUMNS: Column[] = [
     width: 10,
     required: true,
   },
-  { header: '安全级别', prop: 'securityLevel', codec: enumOf('securityLevel', SECURITY_LEVELS), width: 10 },
+  // GB/T 43697: derived from the data items (the highest of their levels), so export-only
+  {
+    header: '安全级别',
+    prop: null,
+    exportKey: 'securityLevel',
+    codec: enumOf('securityLevel', SECURITY_LEVELS),
+    width: 10,
+  },
   { header: '关键字', prop: 'keywords', codec: words, width: 20 },
+  { header: '关联资源代码', prop: 'relatedCodes', codec: words, width: 24 },
   { header: '状态', prop: null, exportKey: 'status', codec: enumOf('resStatus', []), width: 8 },
 ];
 
@@ -186,12 +205,30 @@ export const FIELD_COLUMNS: Column[] = [
   { header: '信息资源名称', prop: null, exportKey: 'resourceName', codec: text, width: 24 },
   { header: '信息项名称', prop: 'name', codec: text, width: 18, required: true },
   { header: '信息项标识', prop: 'code', codec: text, width: 16, required: true },
-  { header: '数据类型', prop: 'type', codec: enumOf('fieldType', FIELD_TYPES), width: 10, required: true },
+  {
+    header: '数据类型',
+    prop: 'dataType',
+    // the 1272 letters by their names (字符型 …); a storage type's name (字符串, 日期 …) is read as its usual letter
+    codec: enumOf('dataType', DATA_TYPES, {
+      aliases: Object.fromEntries(
+        FIELD_TYPES.map((t) => [labelOf(`fieldType.${t}`) ?? t, STORAGE_DEFAULT_LETTER[t]]),
+      ),
+    }),
+    width: 10,
+    required: true,
+  },
   { header: '数据长度', prop: 'length', codec: integer, width: 8 },
   { header: '是否必填', prop: 'required', codec: bool, width: 8 },
   { header: '是否主键', prop: 'isKey', codec: bool, width: 8 },
   { header: '个人信息', prop: 'personal', codec: bool, width: 8 },
+  { header: '敏感个人信息', prop: 'sensitivePersonal', codec: bool, width: 10 },
   { header: '敏感信息', prop: 'sensitive', codec: bool, width: 8 },
+  {
+    header: '安全级别',
+    prop: 'securityLevel',
+    codec: enumOf('securityLevel', SECURITY_LEVELS),
+    width: 10,
+  },
   { header: '脱敏规则', prop: 'masking', codec: enumOf('masking', MASKINGS), width: 14 },
   {
     header: '校验规则',
@@ -220,22 +257,30 @@ export const EXAMPLE_RESOURCE: Record<string, unknown> = {
   shareMethod: 'api',
   openType: 'closed',
   updateCycle: 'daily',
-  securityLevel: 'important',
+  format: 'database',
   keywords: ['婚姻', '结婚登记'],
 };
 export const EXAMPLE_FIELDS: Record<string, unknown>[] = [
-  { name: '公民身份号码', code: 'idNumber', type: 'string', length: 18, isKey: true, validator: 'idNumber' },
+  {
+    name: '公民身份号码',
+    code: 'idNumber',
+    dataType: 'C',
+    length: 18,
+    isKey: true,
+    validator: 'idNumber',
+    securityLevel: 'important',
+  },
   {
     name: '姓名',
     code: 'personName',
-    type: 'string',
+    dataType: 'C',
     length: 50,
     required: true,
     personal: true,
     masking: 'name',
   },
-  { name: '婚姻状况', code: 'maritalStatus', type: 'string', length: 10, required: true },
-  { name: '登记日期', code: 'registeredOn', type: 'date' },
+  { name: '婚姻状况', code: 'maritalStatus', dataType: 'C', length: 10, required: true },
+  { name: '登记日期', code: 'registeredOn', dataType: 'D' },
 ].map((f) => ({ seq: 1, resourceName: EXAMPLE_RESOURCE.name, ...f }));
 
 /**
