@@ -307,11 +307,9 @@ describe('demo city: organisations and users', () => {
 });
 
 describe('demo city: defaults', () => {
-  it('generates 100 000 people and 20 000 legal entities, all valid and unique, quickly', () => {
-    const started = performance.now();
+  // speed is measured by the start-up benchmark (README), never asserted in a test
+  it('generates 100 000 people and 20 000 legal entities, all valid and unique', () => {
     const city = generateDemoCity();
-    const ms = performance.now() - started;
-    console.log(`generateDemoCity() with defaults took ${ms.toFixed(0)} ms`);
 
     const ids = column(resource(city, '人口基础信息'), 'idNumber') as string[];
     const codes = column(resource(city, '法人单位基础信息'), 'creditCode') as string[];
@@ -327,7 +325,5 @@ describe('demo city: defaults', () => {
     for (const r of city.resources) {
       if (r.rows.values.length < 1000) expect(r.rows.values.length, r.name).toBeGreaterThanOrEqual(50);
     }
-    // The brief's budget is 3 s on 2 cores; this leaves room for a slow CI runner.
-    expect(ms).toBeLessThan(3000);
   });
 });
