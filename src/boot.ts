@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { createCalendar } from './calendar/model.js';
-import { ensureClassTree } from './catalog/classes.js';
+import { backfillEntryClasses, ensureClassTree } from './catalog/classes.js';
 import { backfillSearchDocuments } from './catalog/search.js';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
@@ -30,6 +30,7 @@ export async function openContext(
   await backfillSearchDocuments(database.db);
   // the catalog's classification tree: base libraries, the profile's themes, one node per department (idempotent)
   await ensureClassTree(database.db, profile);
+  await backfillEntryClasses(database.db);
   const secret = await loadPlatformSecret(database.db, config.secret);
   const redis = config.redisUrl ? connectRedis(config.redisUrl) : null;
   const clock = opts.clock ?? systemClock;

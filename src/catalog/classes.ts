@@ -162,6 +162,19 @@ export async function ensureClassTree(db: Db | Tx, profile: Pick<Profile, 'catal
   else await (db as Db).transaction().execute(run);
 }
 
+/**
+ * Files entries registered before the tree existed (migration 008) under their provider's department node, or the base
+ * library / theme their topic names. Idempotent; run at start-up after ensureClassTree.
+ */
+export async function backfillEntryClasses(db: Db): Promise<void> {
+  await sql`
+    UPDATE resource r SET class_id = c.id, class_code = c.full_code
+    FROM catalog_class c
+    WHERE r.class_id IS NULL AND c.depth = 2 AND c.kind = r.classification
+      AND ((r.classification = 'department' AND c.org_id = r.provider_org_id)
+        OR (r.classification <> 'department' AND c.name = r.topic))`.execute(db);
+}
+
 /** The whole tree with leads and contributors (small: a few hundred nodes). */
 export async function listClasses(db: Db | Tx): Promise<ClassNode[]> {
   const rows = await db

@@ -983,9 +983,12 @@ const steps = [
       const strangers = makePeople(90).slice(50);
       let suspendedAfter = 0;
       for (const p of strangers) {
-        const r = await fetch(`${base}/api/v1/data/${state.resourceCode}/records/${p.idNumber}`, {
-          headers: { 'x-api-key': state.apiKey },
-        });
+        const r = await fetch(
+          `${base}/api/v1/data/${encodeURIComponent(state.resourceCode)}/records/${p.idNumber}`,
+          {
+            headers: { 'x-api-key': state.apiKey },
+          },
+        );
         suspendedAfter++;
         if (r.status === 403) {
           const body = await r.json();
@@ -1040,9 +1043,12 @@ const steps = [
         APP_NAME,
         { timeout: T.nav },
       );
-      const ok = await fetch(`${base}/api/v1/data/${state.resourceCode}/records/${people[7].idNumber}`, {
-        headers: { 'x-api-key': state.apiKey },
-      });
+      const ok = await fetch(
+        `${base}/api/v1/data/${encodeURIComponent(state.resourceCode)}/records/${people[7].idNumber}`,
+        {
+          headers: { 'x-api-key': state.apiKey },
+        },
+      );
       assert(ok.status === 200, `the reinstated app reads again: ${ok.status}`);
     },
   },

@@ -388,7 +388,7 @@ export default function Catalog() {
                 render: (v: string) => <EnumTag kind="securityLevel" value={v} />,
               },
               {
-                title: t('catalog.updateCycle'),
+                title: <span style={{ whiteSpace: 'nowrap' }}>{t('catalog.updateCycle')}</span>,
                 dataIndex: 'updateCycle',
                 width: 90,
                 render: (v: string) => tEnum('updateCycle', v),

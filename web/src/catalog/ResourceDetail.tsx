@@ -311,11 +311,13 @@ export default function ResourceDetail() {
               label: t('res.securityReason'),
               children: (
                 <span data-testid="resource-security-reason">
-                  {r.securityReason?.fields.length
-                    ? t('res.securityReasonText', {
-                        fields: r.securityReason.fields.map((f) => f.name).join('、'),
-                      })
-                    : t('res.securityReasonGeneral')}
+                  {!r.securityReason
+                    ? '-'
+                    : r.securityReason.fields.length
+                      ? t('res.securityReasonText', {
+                          fields: r.securityReason.fields.map((f) => f.name).join('、'),
+                        })
+                      : t('res.securityReasonGeneral')}
                 </span>
               ),
             },
