@@ -40,6 +40,8 @@ export async function openCity(profile: string, firstDay: string): Promise<City>
   const city: City = {
     env,
     clock,
+    // scenarios move the clock forward between ticks: the ticker's recurring job is next due a minute after its last
+    // run, so a clock moved back before that minute runs no tick until it passes it again
     on: (date) => clock.set(date),
     tick: async () => {
       await env.ctx.jobs.runDue();

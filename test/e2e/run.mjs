@@ -761,6 +761,9 @@ const steps = [
       const stepsText = await steps.innerText();
       assert(/\d+个工作日|\d+日/.test(stepsText), `steps show the deadline: ${stepsText}`);
       assert(stepsText.includes(state.dueDate), `steps show the due date ${state.dueDate}: ${stepsText}`);
+      // the timeline says who holds the step and how many working days are left (issue 8 point 3)
+      assert(/剩余 \d+ 个工作日|今天到期/.test(stepsText), `working days left on the step: ${stepsText}`);
+      assert(/待办理方：数源部门/.test(stepsText), `the step's holder is shown: ${stepsText}`);
       await shot(page, 'request-detail');
       await tid(page, 'req-approve').click();
       await tid(page, 'req-comment').fill('同意按申请信息项共享，限用于就业补贴审核');
