@@ -52,7 +52,10 @@ function readKeys(p: string): string[] {
   return keys.length ? keys : [parts[parts.length - 1]];
 }
 
-const server = sources('src').map((f) => fs.readFileSync(f, 'utf8'));
+// the label table (src/shared/labels.ts) names rules in words (`prof.purposeLimited`): wording, not code acting on them
+const server = sources('src')
+  .filter((f) => f !== path.join('src', 'shared', 'labels.ts'))
+  .map((f) => fs.readFileSync(f, 'utf8'));
 const web = sources('web/src').map((f) => fs.readFileSync(f, 'utf8'));
 const readIn = (texts: string[], keys: string[]) =>
   keys.every((key) => texts.some((t) => new RegExp(`\\.${key}\\b`).test(t)));
