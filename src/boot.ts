@@ -4,13 +4,19 @@ import { backfillSearchDocuments } from './catalog/search.js';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
 import { migrate, openDatabase } from './db/index.js';
+import { createJobs } from './jobs/index.js';
+import { registerPlatformJobs } from './jobs/platform.js';
 import { getProfile } from './profiles/index.js';
 import { memoryCounters, redisCounters } from './security/counters.js';
 import { loadPlatformSecret } from './security/secret.js';
+import { type Clock, systemClock } from './shared/clock.js';
 import { keyedHash } from './shared/secrets.js';
 
 /** Opens the database, runs migrations and assembles the context every service receives. */
-export async function openContext(config: Config): Promise<AppContext> {
+export async function openContext(
+  config: Config,
+  opts: { clock?: Clock; nodeId?: string } = {},
+): Promise<AppContext> {
   const profile = getProfile(config.profile);
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
@@ -23,7 +29,8 @@ export async function openContext(config: Config): Promise<AppContext> {
   await backfillSearchDocuments(database.db);
   const secret = await loadPlatformSecret(database.db, config.secret);
   const redis = config.redisUrl ? connectRedis(config.redisUrl) : null;
-  return {
+  const clock = opts.clock ?? systemClock;
+  const ctx: AppContext = {
     config,
     database,
     db: database.db,
@@ -36,7 +43,11 @@ export async function openContext(config: Config): Promise<AppContext> {
       ? redisCounters(redis, `gs:c:${keyedHash(secret, 'counters').slice(0, 16)}:`)
       : memoryCounters(),
     secret,
+    clock,
+    jobs: createJobs({ db: database.db, clock, nodeId: opts.nodeId }),
   };
+  await registerPlatformJobs(ctx);
+  return ctx;
 }
 
 export async function isEmpty(ctx: AppContext): Promise<boolean> {
@@ -46,6 +57,7 @@ export async function isEmpty(ctx: AppContext): Promise<boolean> {
 
 /** Closes what openContext opened. */
 export async function closeContext(ctx: AppContext): Promise<void> {
+  await ctx.jobs.stop();
   ctx.redis?.disconnect();
   await ctx.database.close();
 }

@@ -2,8 +2,10 @@ import type { Redis } from 'ioredis';
 import type { WorkdayCalendar } from './calendar/model.js';
 import type { Config } from './config.js';
 import type { Database, Db } from './db/index.js';
+import type { Jobs } from './jobs/index.js';
 import type { Profile } from './profiles/model.js';
 import type { CounterStore } from './security/counters.js';
+import type { Clock } from './shared/clock.js';
 
 /** What every service needs, built once at boot and passed down explicitly. */
 export interface AppContext {
@@ -18,6 +20,10 @@ export interface AppContext {
   counters: CounterStore;
   /** The platform secret (src/security/secret.ts) */
   secret: Buffer;
+  /** "Now" for every service: the system clock, or a test's manual clock (src/shared/clock.ts) */
+  clock: Clock;
+  /** The jobs queue (src/jobs): handlers registered at boot, started by main.ts, stopped by closeContext */
+  jobs: Jobs;
 }
 
 /** The signed-in person a console request acts for. */

@@ -9,6 +9,7 @@ import type { AppContext } from '../src/context.js';
 import { type DemoSummary, loadDemoCity } from '../src/demo/load.js';
 import { buildApp } from '../src/http/app.js';
 import { idNumberCheckChar } from '../src/ingest/checksums.js';
+import type { Clock } from '../src/shared/clock.js';
 
 export interface TestEnv {
   ctx: AppContext;
@@ -27,12 +28,18 @@ export async function createTestEnv(
     profile?: string;
     config?: Partial<Config>;
     redis?: Redis | null;
+    /** the platform clock (src/shared/clock.ts manualClock): tests drive dates with it */
+    clock?: Clock;
+    /** reuse this database (a second "node" on the first env's PostgreSQL database); not dropped on close */
+    databaseUrl?: string;
   } = {},
 ): Promise<TestEnv> {
   const serverUrl = process.env.DATABASE_URL;
   let databaseUrl: string | null = null;
   let dbName: string | null = null;
-  if (serverUrl) {
+  if (opts.databaseUrl) {
+    databaseUrl = opts.databaseUrl;
+  } else if (serverUrl) {
     dbName = `gs_t_${process.pid}_${randomBytes(4).toString('hex')}`;
     const admin = new pg.Client({ connectionString: serverUrl });
     await admin.connect();
@@ -51,7 +58,7 @@ export async function createTestEnv(
     loginRateLimitPerMinute: 1000,
     ...opts.config,
   };
-  const ctx = await openContext(config);
+  const ctx = await openContext(config, { clock: opts.clock });
   const demo =
     opts.demo === false
       ? null
@@ -129,6 +136,7 @@ export async function grantedApp(
       appId: a.id,
       fields: opts.fields,
       purpose: '办理业务时核验当事人身份',
+      scope: '本部门行政审批业务办理',
       validUntil: '2099-12-31',
     },
   });

@@ -128,6 +128,7 @@ describe('inventories under dongguan-2020', () => {
         .select('action')
         .where('target_type', '=', 'negative_list_entry')
         .where('target_id', '=', String(id))
+        .orderBy('id')
         .execute();
       expect(audit.map((a) => a.action)).toEqual([
         'inventory.negative_proposed',

@@ -224,6 +224,7 @@ describe('thin path: register → upload → request → approve → governed ca
         appId: app.id,
         fields: ['idNumber', 'name', 'phone'],
         purpose: '办理就业登记时核验申请人居住信息',
+        scope: '就业登记业务办理',
         validUntil: '2099-12-31',
       },
     });

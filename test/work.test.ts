@@ -50,6 +50,7 @@ describe('my work (GET /api/work)', () => {
         appId: app.app.id,
         fields: ['idNumber', 'name'],
         purpose: '办理就业登记时核验身份',
+        scope: '就业登记业务办理',
         validUntil: '2099-12-31',
       },
     });

@@ -22,7 +22,14 @@ async function request(inject: Inject, cookie: string, resourceId: number, appId
     method: 'POST',
     url: '/api/sharing/requests',
     headers: { cookie },
-    payload: { resourceId, appId, fields, purpose: '办理业务时核验当事人信息', validUntil: '2099-12-31' },
+    payload: {
+      resourceId,
+      appId,
+      fields,
+      purpose: '办理业务时核验当事人信息',
+      scope: '本部门业务办理',
+      validUntil: '2099-12-31',
+    },
   });
 }
 

@@ -10,6 +10,7 @@ import * as m004 from './migrations/004_accounts_hardening.js';
 import * as m005 from './migrations/005_catalog_search.js';
 import * as m006 from './migrations/006_catalog_review.js';
 import * as m007 from './migrations/007_inventory.js';
+import * as m010 from './migrations/010_jobs_sharing.js';
 import * as m011 from './migrations/011_aggregation.js';
 import { Lock, PGliteDialect, pgliteQuery } from './pglite-dialect.js';
 import type { DB } from './schema.js';
@@ -145,11 +146,14 @@ const MIGRATIONS: Record<string, Migration> = {
   '005_catalog_search': m005,
   '006_catalog_review': m006,
   '007_inventory': m007,
+  '010_jobs_sharing': m010,
   '011_aggregation': m011,
 };
 
 export async function migrate(db: Db): Promise<void> {
   const migrator = new Migrator({
+    // branches number their migrations apart (008, 009, 010…) and merge in any order; each is independent
+    allowUnorderedMigrations: true,
     db,
     provider: { getMigrations: async () => MIGRATIONS },
   });

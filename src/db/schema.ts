@@ -247,6 +247,14 @@ export interface ShareRequestTable {
   due_date: string | null;
   decided_at: Date | null;
   grant_id: number | null;
+  /** what the request covers, where the profile demands it (DG Art 26) */
+  scope: string | null;
+  /** the profile's overall deadline for the whole request (NY task 7: 10 WD) */
+  overall_due_date: string | null;
+  /** the day a deadline put the request before the authority */
+  escalated_on: string | null;
+  /** approved because the provider did not answer in time (SY Art 25) */
+  deemed_consent: Generated<boolean>;
 }
 
 export interface ShareRequestStepTable {
@@ -259,10 +267,40 @@ export interface ShareRequestStepTable {
   article: string;
   started_on: string | null;
   due_date: string | null;
-  decision: 'approved' | 'rejected' | null;
+  decision: 'approved' | 'rejected' | 'deemed' | null;
   decided_by: number | null;
   decided_at: Date | null;
   comment: string | null;
+  /** parties (actor and co-actors) that approved this step so far (GD Art 19 joint review) */
+  approvals: Generated<string[]>;
+  co_actors: Generated<string[]>;
+  on_timeout: Generated<'remind' | 'escalate' | 'deemedConsent'>;
+}
+
+export interface ShareRequestEventTable {
+  request_id: number;
+  step_index: number;
+  kind: 'dueSoon' | 'dueToday' | 'overdue' | 'escalated' | 'deemedConsent' | 'overallOverdue';
+  on_date: string;
+  created_at: Generated<Date>;
+}
+
+export interface JobTable {
+  id: Generated<number>;
+  kind: string;
+  key: string;
+  payload: Generated<unknown>;
+  run_at: Timestamp;
+  every_seconds: number | null;
+  daily_at: string | null;
+  status: Generated<'queued' | 'done' | 'failed'>;
+  attempts: Generated<number>;
+  max_attempts: Generated<number>;
+  locked_by: string | null;
+  locked_until: Timestamp | null;
+  last_error: string | null;
+  last_run_at: Timestamp | null;
+  created_at: Generated<Date>;
 }
 
 export interface ShareGrantTable {
@@ -281,6 +319,8 @@ export interface ShareGrantTable {
   /** null: the platform default (config) */
   max_calls_per_day: number | null;
   max_rows_per_call: number | null;
+  /** granted by deemed consent (SY Art 25) */
+  deemed_consent: Generated<boolean>;
 }
 
 export interface AuditLogTable {
@@ -353,5 +393,7 @@ export interface DB extends InventoryTables {
   share_request: ShareRequestTable;
   share_request_step: ShareRequestStepTable;
   share_grant: ShareGrantTable;
+  share_request_event: ShareRequestEventTable;
+  job: JobTable;
   audit_log: AuditLogTable;
 }

@@ -353,7 +353,7 @@ export async function loadDemoCity(
     const consumerApps = city.apps.filter((a) => a.orgCode !== population?.providerOrgCode);
     if (population && consumerApps.length >= 2) {
       const resourceId = resourceIds.get(population.code)!;
-      const validUntil = `${new Date().getUTCFullYear() + 1}-12-31`;
+      const validUntil = `${tctx.clock.now().getUTCFullYear() + 1}-12-31`;
       const [first, second] = consumerApps;
       const req1 = await createRequest(tctx, officerOf(orgIds.get(first.orgCode)!), {
         resourceId,
@@ -361,13 +361,17 @@ export async function loadDemoCity(
         fields: population.fields.slice(0, 4).map((f) => f.code),
         purpose: `${first.name}办理业务时核对申请人身份信息`,
         scenario: first.description,
+        scope: `${first.name}受理业务的申请人身份核验`,
         validUntil,
       });
       const provider = officerOf(orgIds.get(population.providerOrgCode)!);
       const reviewer = users.find((u) => u.roles.includes('authority_reviewer'));
+      // every party of every step approves: its actor and co-actors (GD Art 19 joint review)
       for (const step of req1.steps) {
-        const who = step.actor === 'provider' || !reviewer ? provider : actorFor(reviewer, 'authority');
-        await decideRequest(tctx, who, req1.id, { approve: true, comment: '同意，仅限申请用途使用' });
+        for (const party of [step.actor, ...step.coActors]) {
+          const who = party === 'provider' || !reviewer ? provider : actorFor(reviewer, 'authority');
+          await decideRequest(tctx, who, req1.id, { approve: true, comment: '同意，仅限申请用途使用' });
+        }
       }
       await createRequest(tctx, officerOf(orgIds.get(second.orgCode)!), {
         resourceId,
@@ -375,6 +379,7 @@ export async function loadDemoCity(
         fields: population.fields.slice(0, 3).map((f) => f.code),
         purpose: `${second.name}核验救助对象身份`,
         scenario: second.description,
+        scope: `${second.name}救助对象的资格审核`,
         validUntil,
       });
     }

@@ -19,6 +19,12 @@ export const NOTIFICATION_KINDS = [
   'catalog.published',
   'catalog.retired',
   'ingest.overdue',
+  'sharing.dueSoon',
+  'sharing.dueToday',
+  'sharing.overdue',
+  'sharing.escalated',
+  'sharing.deemedConsent',
+  'sharing.overallOverdue',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 

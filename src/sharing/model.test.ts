@@ -8,6 +8,7 @@ import {
   canRevokeGrant,
   canSeeRequest,
   checkRequestInput,
+  deadlineAction,
   isOverdue,
   stepsFor,
 } from './model.js';
@@ -70,7 +71,14 @@ describe('sharing policies', () => {
       validUntil: '2026-01-01',
     };
     const errs = checkRequestInput(input, ['a', 'b'], PROFILES['dongguan-2020'], '2026-05-01');
-    expect(errs.map((e) => e.field).sort()).toEqual(['fields', 'fields', 'purpose', 'validUntil']);
+    // DG Art 26 also asks the business scope of a conditional request
+    expect(errs.map((e) => e.field).sort()).toEqual(['fields', 'fields', 'purpose', 'scope', 'validUntil']);
+    // an unconditional request states no scope (DG Art 26 governs the conditional application)
+    expect(
+      checkRequestInput(input, ['a', 'b'], PROFILES['dongguan-2020'], '2026-05-01', 'unconditional').map(
+        (e) => e.field,
+      ),
+    ).not.toContain('scope');
     expect(
       checkRequestInput(
         { ...input, fields: ['a'], purpose: '核验就业登记信息', validUntil: '2027-01-01' },
@@ -79,6 +87,13 @@ describe('sharing policies', () => {
         '2026-05-01',
       ),
     ).toEqual([]);
+  });
+  it('deadline actions: one working day before → dueSoon, on the day → dueToday, after → the profile action', () => {
+    expect(deadlineAction('2026-10-12', '2026-10-09', 1, 'deemedConsent')).toBe('dueSoon');
+    expect(deadlineAction('2026-10-12', '2026-10-08', 2, 'deemedConsent')).toBe(null);
+    expect(deadlineAction('2026-10-12', '2026-10-12', 0, 'escalate')).toBe('dueToday');
+    expect(deadlineAction('2026-10-12', '2026-10-13', 0, 'escalate')).toBe('escalate');
+    expect(deadlineAction('2026-10-12', '2026-11-30', 0, 'deemedConsent')).toBe('deemedConsent');
   });
   it('overdue is a comparison with the stored due date, only while pending', () => {
     expect(isOverdue('pending', '2026-02-27', '2026-02-28')).toBe(true);

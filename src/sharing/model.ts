@@ -1,6 +1,6 @@
 import type { Actor } from '../context.js';
 import { hasRole } from '../context.js';
-import type { Profile, WorkflowStep } from '../profiles/model.js';
+import type { Profile, StepActor, TimeoutAction, WorkflowStep } from '../profiles/model.js';
 import type { ErrorDetail } from '../shared/errors.js';
 
 export type ShareType = 'unconditional' | 'conditional' | 'none';
@@ -21,6 +21,8 @@ export interface RequestInput {
   fields: string[];
   purpose: string;
   scenario?: string | null;
+  /** the business scope the data serves (DG Art 26) */
+  scope?: string | null;
   validUntil: string;
 }
 
@@ -30,9 +32,17 @@ export function checkRequestInput(
   resourceFieldCodes: string[],
   profile: Profile,
   today: string,
+  shareType: ShareType = 'conditional',
 ): ErrorDetail[] {
   const errors: ErrorDetail[] = [];
   const must = profile.sharing.conditional.requestMustState;
+  if (shareType !== 'unconditional' && must.includes('scope') && (input.scope ?? '').trim().length < 2) {
+    errors.push({
+      field: 'scope',
+      reason: `state the business scope the data is used for (${profile.sharing.conditional.article})`,
+      reasonZh: `须明确数据使用的业务范围（${profile.sharing.conditional.article}）`,
+    });
+  }
   if (must.includes('purpose') && input.purpose.trim().length < 4) {
     errors.push({
       field: 'purpose',
@@ -40,8 +50,15 @@ export function checkRequestInput(
       reasonZh: `须说明数据使用用途（${profile.sharing.conditional.article}）`,
     });
   }
-  if (input.fields.length === 0)
-    errors.push({ field: 'fields', reason: 'request at least one field', reasonZh: '至少申请一个信息项' });
+  // every request names its data items; a profile listing 'fields' (GD Art 19) says so in the error's article
+  if (input.fields.length === 0) {
+    const art = must.includes('fields') ? `（${profile.sharing.conditional.article}）` : '';
+    errors.push({
+      field: 'fields',
+      reason: `request at least one field${art}`,
+      reasonZh: `至少申请一个信息项${art}`,
+    });
+  }
   const known = new Set(resourceFieldCodes);
   for (const f of input.fields)
     if (!known.has(f))
@@ -75,6 +92,42 @@ export function canDecideStep(
 ): boolean {
   if (stepActor === 'provider') return actor.orgId === providerOrgId && hasRole(actor, 'data_officer');
   return actor.orgKind === 'authority' && hasRole(actor, 'authority_reviewer');
+}
+
+/**
+ * The party this person decides a step for: its actor, or a co-actor reviewing in the same step and window
+ * (GD Art 19 "会同"); null when neither, or when that party has already approved. A step is approved when every
+ * party has approved; any party may refuse it.
+ */
+export function partyFor(
+  actor: Actor,
+  step: { actor: StepActor; co_actors: string[]; approvals: string[] },
+  providerOrgId: number,
+): StepActor | null {
+  const parties = [step.actor, ...(step.co_actors as StepActor[])];
+  for (const p of parties)
+    if (!step.approvals.includes(p) && canDecideStep(actor, p, providerOrgId)) return p;
+  return null;
+}
+
+export function stepComplete(step: { actor: string; co_actors: string[]; approvals: string[] }): boolean {
+  return [step.actor, ...step.co_actors].every((p) => step.approvals.includes(p));
+}
+
+/** What the ticker does today for a pending step due on `due` (dates 'YYYY-MM-DD'; Beijing days). */
+export type DeadlineAction = 'dueSoon' | 'dueToday' | TimeoutAction | null;
+
+export function deadlineAction(
+  due: string,
+  today: string,
+  workdaysLeft: number,
+  onTimeout: TimeoutAction,
+): DeadlineAction {
+  if (today > due) return onTimeout;
+  if (today === due) return 'dueToday';
+  // one working day left: remind before the deadline
+  if (workdaysLeft <= 1) return 'dueSoon';
+  return null;
 }
 
 /** Parties to a request, the authority and auditors may read it. */

@@ -22,6 +22,11 @@ export async function sharingRoutes(app: FastifyInstance, ctx: AppContext) {
             fields: { type: 'array', items: { type: 'string', maxLength: 40 }, minItems: 1, maxItems: 500 },
             purpose: { type: 'string', minLength: 1, maxLength: 2000 },
             scenario: { type: ['string', 'null'], maxLength: 2000 },
+            scope: {
+              type: ['string', 'null'],
+              maxLength: 1000,
+              description: 'business scope of use (DG Art 26)',
+            },
             validUntil: dateString,
           },
           required: ['resourceId', 'appId', 'fields', 'purpose', 'validUntil'],

@@ -1,5 +1,11 @@
 import { appendAudit } from '../audit/store.js';
-import { dueDate, endOfShanghaiDay, shanghaiDate, type WorkdayCalendar } from '../calendar/model.js';
+import {
+  dueDate,
+  endOfShanghaiDay,
+  shanghaiDate,
+  type WorkdayCalendar,
+  workdaysBetween,
+} from '../calendar/model.js';
 import { currentCalendar } from '../calendar/service.js';
 import { loadVisibleResource } from '../catalog/service.js';
 import * as catalogStore from '../catalog/store.js';
@@ -10,14 +16,15 @@ import { inTx } from '../db/index.js';
 import { PROFILES } from '../profiles/index.js';
 import { AppError } from '../shared/errors.js';
 import {
-  canDecideStep,
   canRequest,
   canRevokeGrant,
   canSeeRequest,
   checkRequestInput,
   isOverdue,
+  partyFor,
   type RequestInput,
   type ShareType,
+  stepComplete,
   stepsFor,
 } from './model.js';
 import * as store from './store.js';
@@ -36,12 +43,21 @@ function stepName(profileId: string, key: string): { nameZh: string; nameEn: str
   return step ?? { nameZh: key, nameEn: key };
 }
 
-function today(): string {
-  return shanghaiDate(new Date());
+/** Today in Beijing by the platform clock (tests drive it). */
+export function todayOf(ctx: AppContext): string {
+  return shanghaiDate(ctx.clock.now());
 }
 
-function requestView(actor: Actor, r: store.RequestRow, steps: store.StepRow[], cal: WorkdayCalendar) {
+function requestView(
+  actor: Actor,
+  r: store.RequestRow,
+  steps: store.StepRow[],
+  cal: WorkdayCalendar,
+  today: string,
+) {
   const current = steps.find((s) => s.step_index === r.current_step);
+  const left = (due: string | null) =>
+    due && r.status === 'pending' && due >= today ? workdaysBetween(cal, today, due) : null;
   return {
     id: r.id,
     resource: {
@@ -56,13 +72,23 @@ function requestView(actor: Actor, r: store.RequestRow, steps: store.StepRow[], 
     requester: { id: r.requester_id, displayName: r.requester_name },
     purpose: r.purpose,
     scenario: r.scenario,
+    scope: r.scope,
     fields: r.fields,
     validUntil: r.valid_until,
     profileId: r.profile_id,
     status: r.status,
     currentStep: r.current_step,
     dueDate: r.due_date,
-    overdue: isOverdue(r.status, r.due_date, today()),
+    /** working days from today to the current step's due date (0 = due today); null when not pending or overdue */
+    workdaysLeft: left(r.due_date),
+    overdue: isOverdue(r.status, r.due_date, today),
+    /** the whole request's deadline where the profile sets one (NY task 7: 10 WD) */
+    overallDueDate: r.overall_due_date,
+    overallOverdue: isOverdue(r.status, r.overall_due_date, today),
+    /** the day a missed deadline put the request before the authority */
+    escalatedOn: r.escalated_on,
+    /** approved because the provider did not answer in time (SY Art 25) */
+    deemedConsent: r.deemed_consent,
     // computed Mon–Fri because the State Council has not announced that year yet (REFERENCE.md)
     dueDateProvisional: r.due_date !== null && !cal.isYearKnown(Number(r.due_date.slice(0, 4))),
     submittedAt: r.submitted_at,
@@ -72,20 +98,27 @@ function requestView(actor: Actor, r: store.RequestRow, steps: store.StepRow[], 
       index: s.step_index,
       key: s.key,
       actor: s.actor,
+      coActors: s.co_actors,
+      approvals: s.approvals,
+      onTimeout: s.on_timeout,
       ...stepName(r.profile_id, s.key),
       deadline: { amount: s.deadline_amount, unit: s.deadline_unit },
       article: s.article,
       startedOn: s.started_on,
       dueDate: s.due_date,
+      workdaysLeft: s.step_index === r.current_step ? left(s.due_date) : null,
+      /** who holds the step now: its actor and co-actors that have not approved yet */
+      holders:
+        r.status === 'pending' && s.step_index === r.current_step
+          ? [s.actor, ...s.co_actors].filter((p) => !s.approvals.includes(p))
+          : [],
       decision: s.decision,
       decidedBy: s.decided_by_name,
       decidedAt: s.decided_at,
       comment: s.comment,
     })),
     canDecide:
-      r.status === 'pending' &&
-      current !== undefined &&
-      canDecideStep(actor, current.actor, r.provider_org_id),
+      r.status === 'pending' && current !== undefined && partyFor(actor, current, r.provider_org_id) !== null,
   };
 }
 
@@ -95,12 +128,12 @@ async function loadRequest(ctx: AppContext, actor: Actor, id: number, trx?: Tx) 
   if (!r || !canSeeRequest(actor, { consumerOrgId: r.consumer_org_id, providerOrgId: r.provider_org_id })) {
     throw new AppError('NOT_FOUND', [{ field: 'id', reason: `share request ${id} not found` }]);
   }
-  return requestView(actor, r, await store.getSteps(db, [id]), await currentCalendar(ctx));
+  return requestView(actor, r, await store.getSteps(db, [id]), await currentCalendar(ctx), todayOf(ctx));
 }
 
 export const getRequest = (ctx: AppContext, actor: Actor, id: number) => loadRequest(ctx, actor, id);
 
-async function createGrant(
+export async function createGrant(
   trx: Tx,
   req: {
     id: number;
@@ -112,6 +145,7 @@ async function createGrant(
     valid_until: string;
   },
   quota: GrantQuota | undefined,
+  deemedConsent = false,
 ) {
   const { id } = await trx
     .insertInto('share_grant')
@@ -125,6 +159,7 @@ async function createGrant(
       valid_until: endOfShanghaiDay(req.valid_until),
       max_calls_per_day: quota?.callsPerDay ?? null,
       max_rows_per_call: quota?.rowsPerCall ?? null,
+      deemed_consent: deemedConsent,
     })
     .returning('id')
     .executeTakeFirstOrThrow();
@@ -151,16 +186,20 @@ export async function createRequest(ctx: AppContext, actor: Actor, input: Reques
     ]);
   }
   const fields = await catalogStore.getFields(ctx.db, resource.id);
+  const shareType = resource.share_type as ShareType;
   const problems = checkRequestInput(
     input,
     fields.map((f) => f.code),
     ctx.profile,
-    today(),
+    todayOf(ctx),
+    shareType,
   );
   if (problems.length) throw new AppError('VALIDATION_FAILED', problems);
-  const steps = stepsFor(ctx.profile, resource.share_type as ShareType);
+  const steps = stepsFor(ctx.profile, shareType);
   const cal = await currentCalendar(ctx);
-  const startedOn = today();
+  // a request filed on a holiday counts from the next working day: the start day itself is never counted (民法典 Art 201)
+  const startedOn = todayOf(ctx);
+  const overall = shareType !== 'unconditional' ? ctx.profile.sharing.conditional.overallDeadline : undefined;
   const id = await inTx(ctx.db, async (trx) => {
     const app = await trx
       .selectFrom('app')
@@ -186,12 +225,15 @@ export async function createRequest(ctx: AppContext, actor: Actor, input: Reques
         requester_id: actor.id,
         purpose: input.purpose.trim(),
         scenario: input.scenario ?? null,
+        scope: input.scope?.trim() || null,
+        overall_due_date: steps.length && overall ? dueDate(cal, startedOn, overall) : null,
         fields: input.fields,
         valid_until: input.validUntil,
         profile_id: ctx.profile.id,
         due_date: firstDue,
         status: steps.length ? 'pending' : 'approved',
-        decided_at: steps.length ? null : new Date(),
+        submitted_at: ctx.clock.now(),
+        decided_at: steps.length ? null : ctx.clock.now(),
       })
       .returning('id')
       .executeTakeFirstOrThrow();
@@ -204,6 +246,8 @@ export async function createRequest(ctx: AppContext, actor: Actor, input: Reques
             step_index: i,
             key: s.key,
             actor: s.actor,
+            co_actors: s.coActors ?? [],
+            on_timeout: s.onTimeout,
             deadline_amount: s.deadline.amount,
             deadline_unit: s.deadline.unit,
             article: s.article,
@@ -225,7 +269,12 @@ export async function createRequest(ctx: AppContext, actor: Actor, input: Reques
       purpose: input.purpose,
       fields: input.fields,
       clientIp: actor.clientIp,
-      detail: { dueDate: firstDue, profile: ctx.profile.id },
+      detail: {
+        dueDate: firstDue,
+        profile: ctx.profile.id,
+        scope: input.scope?.trim() || undefined,
+        overallDueDate: steps.length && overall ? dueDate(cal, startedOn, overall) : undefined,
+      },
     });
     if (!steps.length) {
       // unconditional sharing without approval steps (DG, SY Art 25, NY task 7, GD Art 19): granted at once
@@ -262,6 +311,62 @@ export async function createRequest(ctx: AppContext, actor: Actor, input: Reques
   return loadRequest(ctx, actor, id);
 }
 
+/**
+ * Ends the current step as approved (by people, or deemed by the ticker) and moves on: the next step starts on
+ * `startedOn` with its due date from the profile's deadline, or, after the last step, the grant is created.
+ * One place for both, so a deemed consent grants exactly as a consent does (SY Art 25).
+ */
+export async function advanceRequest(
+  trx: Tx,
+  cal: WorkdayCalendar,
+  q: {
+    id: number;
+    resource_id: number;
+    consumer_org_id: number;
+    app_id: number;
+    fields: string[];
+    purpose: string;
+    valid_until: string;
+    current_step: number;
+  },
+  steps: { step_index: number; deadline_amount: number; deadline_unit: 'WD' | 'd' }[],
+  o: { startedOn: string; decidedAt: Date; quota?: GrantQuota; deemedConsent?: boolean },
+): Promise<number | null> {
+  const next = steps.find((s) => s.step_index === q.current_step + 1);
+  if (next) {
+    const due = dueDate(cal, o.startedOn, { amount: next.deadline_amount, unit: next.deadline_unit });
+    await trx
+      .updateTable('share_request_step')
+      .set({ started_on: o.startedOn, due_date: due })
+      .where('request_id', '=', q.id)
+      .where('step_index', '=', next.step_index)
+      .execute();
+    await trx
+      .updateTable('share_request')
+      .set({
+        current_step: next.step_index,
+        due_date: due,
+        ...(o.deemedConsent ? { deemed_consent: true } : {}),
+      })
+      .where('id', '=', q.id)
+      .execute();
+    return null;
+  }
+  const grantId = await createGrant(trx, q, o.quota, o.deemedConsent ?? false);
+  await trx
+    .updateTable('share_request')
+    .set({
+      status: 'approved',
+      decided_at: o.decidedAt,
+      grant_id: grantId,
+      due_date: null,
+      ...(o.deemedConsent ? { deemed_consent: true } : {}),
+    })
+    .where('id', '=', q.id)
+    .execute();
+  return grantId;
+}
+
 export async function decideRequest(
   ctx: AppContext,
   actor: Actor,
@@ -275,8 +380,9 @@ export async function decideRequest(
   },
 ) {
   const cal = await currentCalendar(ctx);
+  const today = todayOf(ctx);
   await inTx(ctx.db, async (trx) => {
-    // FOR UPDATE: two reviewers clicking at once cannot both decide the same step
+    // FOR UPDATE: two reviewers clicking at once (or the deadline ticker) cannot both decide the same step
     const q = await trx
       .selectFrom('share_request')
       .selectAll()
@@ -302,9 +408,15 @@ export async function decideRequest(
       .orderBy('step_index')
       .execute();
     const step = steps[q.current_step];
-    if (!canDecideStep(actor, step.actor, resource.provider_org_id)) {
+    const party = partyFor(actor, step, resource.provider_org_id);
+    if (!party) {
+      const who = [step.actor, ...step.co_actors].join(' + ');
       throw new AppError('FORBIDDEN', [
-        { reason: `this step is decided by the ${step.actor} (${step.article})` },
+        {
+          reason: step.approvals.length
+            ? `this step waits for ${[step.actor, ...step.co_actors].filter((p) => !step.approvals.includes(p)).join(' + ')} (${step.article})`
+            : `this step is decided by the ${who} (${step.article})`,
+        },
       ]);
     }
     if (!decision.approve) {
@@ -329,55 +441,40 @@ export async function decideRequest(
           missing,
         );
     }
-    const now = new Date();
+    const now = ctx.clock.now();
     const comment = decision.approve
       ? (decision.comment ?? null)
       : [decision.comment?.trim(), decision.legalBasis?.trim() ? `依据：${decision.legalBasis.trim()}` : null]
           .filter(Boolean)
           .join('；');
+    const approvals = decision.approve ? [...step.approvals, party] : step.approvals;
+    // a joint step (GD Art 19) is approved once every party has; until then the approval is recorded on it
+    const complete = decision.approve && stepComplete({ ...step, approvals });
     await trx
       .updateTable('share_request_step')
       .set({
-        decision: decision.approve ? 'approved' : 'rejected',
-        decided_by: actor.id,
-        decided_at: now,
-        comment,
+        approvals,
+        ...(complete || !decision.approve
+          ? { decision: decision.approve ? 'approved' : 'rejected', decided_by: actor.id, decided_at: now }
+          : {}),
+        comment: comment ?? step.comment,
       })
       .where('request_id', '=', id)
       .where('step_index', '=', q.current_step)
       .execute();
     let grantId: number | null = null;
-    const next = steps[q.current_step + 1];
     if (!decision.approve) {
       await trx
         .updateTable('share_request')
         .set({ status: 'rejected', decided_at: now, due_date: null })
         .where('id', '=', id)
         .execute();
-    } else if (next) {
-      const startedOn = today();
-      const due = dueDate(cal, startedOn, {
-        amount: next.deadline_amount,
-        unit: next.deadline_unit,
+    } else if (complete) {
+      grantId = await advanceRequest(trx, cal, q, steps, {
+        startedOn: today,
+        decidedAt: now,
+        quota: decision.quota,
       });
-      await trx
-        .updateTable('share_request_step')
-        .set({ started_on: startedOn, due_date: due })
-        .where('request_id', '=', id)
-        .where('step_index', '=', next.step_index)
-        .execute();
-      await trx
-        .updateTable('share_request')
-        .set({ current_step: next.step_index, due_date: due })
-        .where('id', '=', id)
-        .execute();
-    } else {
-      grantId = await createGrant(trx, q, decision.quota);
-      await trx
-        .updateTable('share_request')
-        .set({ status: 'approved', decided_at: now, grant_id: grantId, due_date: null })
-        .where('id', '=', id)
-        .execute();
     }
     await appendAudit(trx, {
       action: decision.approve ? 'share.approve' : 'share.reject',
@@ -393,10 +490,12 @@ export async function decideRequest(
       clientIp: actor.clientIp,
       detail: {
         step: step.key,
+        party,
+        stepComplete: complete || !decision.approve,
         article: step.article,
         dueDate: step.due_date,
-        decidedOn: today(),
-        onTime: !step.due_date || today() <= step.due_date,
+        decidedOn: today,
+        onTime: !step.due_date || today <= step.due_date,
         comment,
       },
     });
@@ -436,6 +535,7 @@ export async function listRequests(
     pageSize: f.pageSize,
   });
   const cal = await currentCalendar(ctx);
+  const today = todayOf(ctx);
   const steps = await store.getSteps(
     ctx.db,
     rows.map((r) => r.id),
@@ -447,6 +547,7 @@ export async function listRequests(
         r,
         steps.filter((s) => s.request_id === r.id),
         cal,
+        today,
       ),
     ),
     total,

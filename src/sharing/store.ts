@@ -34,6 +34,10 @@ export function requestQuery(db: Db | Tx) {
       'q.decided_at',
       'q.grant_id',
       'q.profile_id',
+      'q.scope',
+      'q.overall_due_date',
+      'q.escalated_on',
+      'q.deemed_consent',
     ]);
 }
 
@@ -76,7 +80,14 @@ export async function listRequests(db: Db, f: RequestFilter) {
             selectFrom('share_request_step as s')
               .select('s.request_id')
               .whereRef('s.request_id', '=', 'q.id')
-              .where('s.actor', '=', 'authority'),
+              // its own steps, steps it co-reviews (GD Art 19), and requests a missed deadline escalated to it
+              .where((eb) =>
+                eb.or([
+                  eb('s.actor', '=', 'authority'),
+                  eb(sql<boolean>`'authority' = ANY(s.co_actors)`, '=', true),
+                  eb('q.escalated_on', 'is not', null),
+                ]),
+              ),
           ),
         )
       : q.where('r.provider_org_id', '=', f.orgId);
@@ -121,6 +132,7 @@ export function grantQuery(db: Db | Tx) {
       'a.status as app_status',
       'g.max_calls_per_day',
       'g.max_rows_per_call',
+      'g.deemed_consent',
     ]);
 }
 
@@ -166,5 +178,7 @@ export function grantView(g: GrantRow) {
     status: grantState(g),
     recordStatus: g.status,
     revokedAt: g.revoked_at,
+    /** granted because the provider did not answer in time (SY Art 25) */
+    deemedConsent: g.deemed_consent,
   };
 }

@@ -31,7 +31,7 @@ export interface WorkItem {
 
 export async function myWork(ctx: AppContext, actor: Actor) {
   const cal = await currentCalendar(ctx);
-  const today = shanghaiDate(new Date());
+  const today = shanghaiDate(ctx.clock.now());
   const inventories = hasRole(actor, 'data_officer', 'authority_reviewer', 'platform_admin');
   const [requests, reviews, inv] = await Promise.all([
     listRequests(ctx, actor, { box: 'incoming', status: 'pending', page: 1, pageSize: 200 }),

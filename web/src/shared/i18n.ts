@@ -899,6 +899,30 @@ const dict = {
     '目录「{resourceName}」已停用：{reason}',
     'Catalog entry "{resourceName}" was retired: {reason}',
   ],
+  'notify.kind.sharing.dueSoon': [
+    '共享申请「{resource}」明天到期（{dueDate}，{article}），请及时办理',
+    'Share request "{resource}" is due tomorrow ({dueDate}, {article})',
+  ],
+  'notify.kind.sharing.dueToday': [
+    '共享申请「{resource}」今天到期（{dueDate}，{article}），请及时办理',
+    'Share request "{resource}" is due today ({dueDate}, {article})',
+  ],
+  'notify.kind.sharing.overdue': [
+    '共享申请「{resource}」已超过办理期限（{dueDate}，{article}）',
+    'Share request "{resource}" is overdue (due {dueDate}, {article})',
+  ],
+  'notify.kind.sharing.escalated': [
+    '共享申请「{resource}」逾期未办理，已提交数据主管部门督办（{article}）',
+    'Share request "{resource}" was not handled in time and is before the authority ({article})',
+  ],
+  'notify.kind.sharing.deemedConsent': [
+    '共享申请「{resource}」逾期未答复，视为同意共享（{article}）',
+    'Share request "{resource}": no reply in time, consent is deemed given ({article})',
+  ],
+  'notify.kind.sharing.overallOverdue': [
+    '共享申请「{resource}」超过总办理时限（{dueDate}，{article}），已提交数据主管部门',
+    'Share request "{resource}" passed its overall deadline ({dueDate}, {article}); before the authority',
+  ],
   'severity.info': ['提示', 'Info'],
   'severity.warning': ['警告', 'Warning'],
   'severity.critical': ['严重', 'Critical'],
@@ -944,6 +968,8 @@ const dict = {
   'action.share.reject': ['审核不同意', 'Step rejected'],
   'action.share.grant': ['生成授权', 'Grant issued'],
   'action.share.revoke': ['撤销授权', 'Grant revoked'],
+  'action.share.deemedConsent': ['逾期未答复，视为同意', 'Deemed consent: no reply in time'],
+  'action.share.escalate': ['逾期提交数据主管部门', 'Overdue: escalated to the authority'],
   'action.calendar.import': ['导入节假日安排', 'Holiday notice imported'],
   'action.platform.demo_loaded': ['加载演示数据', 'Demo city loaded'],
   'action.security.appSuspended': ['异常访问自动暂停应用', 'App suspended (anomaly)'],

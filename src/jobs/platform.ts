@@ -1,0 +1,27 @@
+import type { AppContext } from '../context.js';
+import { checkFreshness } from '../ingest/freshness.js';
+import { FRESHNESS_JOB, IMPORT_JOB, importJob } from '../ingest/pipeline.js';
+import { tickDeadlines } from '../sharing/deadlines.js';
+
+/**
+ * The jobs every node runs, registered at boot (openContext) so a test's context can `runDue()` them too. Features
+ * add theirs here: one register + one schedule each.
+ */
+export async function registerPlatformJobs(ctx: AppContext): Promise<void> {
+  // sharing deadlines (issue 8): reminders, escalation, deemed consent, overall deadline; date-based and idempotent,
+  // so a minute's delay is harmless and a node that was off catches up on its first tick
+  ctx.jobs.register('sharing.deadlines', async () => {
+    await tickDeadlines(ctx);
+  });
+  await ctx.jobs.recurring(ctx.db, { kind: 'sharing.deadlines', key: 'all', every: { seconds: 60 } });
+
+  // aggregation (issue 7): uploaded files are imported by a job (restart-safe: the batch's state is in the database),
+  // and overdue resources are flagged hourly (XT Art 20, DG Art 17; once per due date, so a repeat is harmless)
+  ctx.jobs.register(IMPORT_JOB, async (job) => {
+    await importJob(ctx, (job.payload as { batchId: number }).batchId);
+  });
+  ctx.jobs.register(FRESHNESS_JOB, async () => {
+    await checkFreshness(ctx);
+  });
+  await ctx.jobs.recurring(ctx.db, { kind: FRESHNESS_JOB, key: 'all', every: { seconds: 3600 } });
+}

@@ -1,0 +1,214 @@
+import { sql } from 'kysely';
+import { appendAudit } from '../audit/store.js';
+import { addDays, endOfShanghaiDay, workdaysBetween } from '../calendar/model.js';
+import { currentCalendar } from '../calendar/service.js';
+import type { AppContext } from '../context.js';
+import { inTx, type Tx } from '../db/index.js';
+import { type NotificationKind, notify, type Recipients } from '../notify/service.js';
+import type { StepActor } from '../profiles/model.js';
+import { deadlineAction } from './model.js';
+import { advanceRequest, todayOf } from './service.js';
+
+/**
+ * The deadline ticker (issue 8 point 2), run by the jobs module every minute on one node at a time. For each pending
+ * request it compares the current step's due date with today (Beijing, by ctx.clock) and does what the step's
+ * onTimeout (copied from the profile when the request was filed) says:
+ *   one working day before the due date — remind the step's holders ('dueSoon');
+ *   on the due date — remind them again ('dueToday');
+ *   after it — 'remind': tell them it is overdue; 'escalate': also put it before the data authority (DG Art 15/35,
+ *   XT Art 41, NY task 7, GD Art 19); 'deemedConsent': the step is approved as if its actor had agreed (SY Art 25),
+ *   dated the end of the due day, and the request moves on or is granted, marked deemed in request, grant and audit.
+ * The profile's overall deadline (NY task 7: 10 WD) escalates a request still pending after it.
+ * Each action is a row in share_request_event keyed (request, step, kind), inserted in the transaction that acts, so two
+ * nodes (or a rerun) act once. Dates, not run times, decide: a platform off over a deadline acts on its first tick,
+ * dating the consent at the deadline, not at the restart.
+ */
+export async function tickDeadlines(ctx: AppContext): Promise<{ actions: number }> {
+  const today = todayOf(ctx);
+  const cal = await currentCalendar(ctx);
+  const rows = await ctx.db
+    .selectFrom('share_request as q')
+    .innerJoin('share_request_step as s', (j) =>
+      j.onRef('s.request_id', '=', 'q.id').onRef('s.step_index', '=', 'q.current_step'),
+    )
+    .select(['q.id', 'q.current_step', 's.due_date', 'q.overall_due_date'])
+    .where('q.status', '=', 'pending')
+    .orderBy('s.due_date')
+    .limit(5000)
+    .execute();
+  let actions = 0;
+  for (const r of rows) {
+    const soonOrLate =
+      r.due_date !== null && (r.due_date <= today || workdaysBetween(cal, today, r.due_date) <= 1);
+    const overall = r.overall_due_date !== null && today > r.overall_due_date;
+    if (!soonOrLate && !overall) continue;
+    actions += await inTx(ctx.db, (trx) => actOn(ctx, trx, r.id, today, cal));
+  }
+  return { actions };
+}
+
+async function actOn(
+  ctx: AppContext,
+  trx: Tx,
+  id: number,
+  today: string,
+  cal: Awaited<ReturnType<typeof currentCalendar>>,
+): Promise<number> {
+  // the request row lock serialises this with a person deciding the same step at the same moment
+  const q = await trx
+    .selectFrom('share_request')
+    .selectAll()
+    .where('id', '=', id)
+    .forUpdate()
+    .executeTakeFirst();
+  if (q?.status !== 'pending') return 0;
+  const steps = await trx
+    .selectFrom('share_request_step')
+    .selectAll()
+    .where('request_id', '=', id)
+    .orderBy('step_index')
+    .execute();
+  const step = steps.find((s) => s.step_index === q.current_step);
+  if (!step) return 0;
+  const resource = await trx
+    .selectFrom('resource')
+    .select(['provider_org_id', 'name'])
+    .where('id', '=', q.resource_id)
+    .executeTakeFirstOrThrow();
+  const once = async (stepIndex: number, kind: EventKind) => {
+    const r = await trx
+      .insertInto('share_request_event')
+      .values({ request_id: id, step_index: stepIndex, kind, on_date: today })
+      .onConflict((oc) => oc.doNothing())
+      .returning('kind')
+      .executeTakeFirst();
+    return r !== undefined;
+  };
+  const holders = [step.actor, ...(step.co_actors as StepActor[])].filter((p) => !step.approvals.includes(p));
+  const recipientsOf = (parties: StepActor[]): Recipients[] =>
+    parties.map((p) =>
+      p === 'provider'
+        ? { orgIds: [resource.provider_org_id], roles: ['data_officer'] }
+        : { roles: ['authority_reviewer'], anyOrg: true },
+    );
+  const consumer: Recipients = { orgIds: [q.consumer_org_id], roles: ['data_officer', 'consumer_staff'] };
+  const params = {
+    requestId: id,
+    resource: resource.name,
+    step: step.key,
+    dueDate: step.due_date,
+    article: step.article,
+  };
+  const send = (to: Recipients[], kind: NotificationKind, severity: 'info' | 'warning' | 'critical') =>
+    notify(trx, to, { kind, severity, params, resourceId: q.resource_id });
+  let n = 0;
+
+  const action = step.due_date
+    ? deadlineAction(
+        step.due_date,
+        today,
+        step.due_date >= today ? workdaysBetween(cal, today, step.due_date) : 0,
+        step.on_timeout,
+      )
+    : null;
+  if (action === 'dueSoon' && (await once(step.step_index, 'dueSoon'))) {
+    await send(recipientsOf(holders), 'sharing.dueSoon', 'info');
+    n++;
+  } else if (action === 'dueToday' && (await once(step.step_index, 'dueToday'))) {
+    await send(recipientsOf(holders), 'sharing.dueToday', 'warning');
+    n++;
+  } else if ((action === 'remind' || action === 'escalate') && step.due_date) {
+    if (await once(step.step_index, 'overdue')) {
+      await send(recipientsOf(holders), 'sharing.overdue', 'warning');
+      n++;
+    }
+    if (action === 'escalate' && (await once(step.step_index, 'escalated'))) {
+      n += await escalate(ctx, trx, q, addDays(step.due_date, 1), step.article, step.key);
+      await send([...recipientsOf(['authority']), consumer], 'sharing.escalated', 'warning');
+    }
+  } else if (action === 'deemedConsent' && step.due_date && (await once(step.step_index, 'deemedConsent'))) {
+    // SY Art 25 "逾期未答复的，视为同意共享": consent exists from the end of the due day, whenever this runs
+    const deemedAt = endOfShanghaiDay(step.due_date);
+    const deemedOn = addDays(step.due_date, 1);
+    await trx
+      .updateTable('share_request_step')
+      .set({ decision: 'deemed', decided_at: deemedAt, approvals: [step.actor, ...step.co_actors] })
+      .where('request_id', '=', id)
+      .where('step_index', '=', step.step_index)
+      .execute();
+    const grantId = await advanceRequest(trx, cal, q, steps, {
+      startedOn: deemedOn,
+      decidedAt: deemedAt,
+      deemedConsent: true,
+    });
+    await appendAudit(trx, {
+      action: 'share.deemedConsent',
+      decision: 'allow',
+      actorOrgId: resource.provider_org_id,
+      appId: q.app_id,
+      resourceId: q.resource_id,
+      targetType: 'share_request',
+      targetId: id,
+      purpose: q.purpose,
+      fields: q.fields,
+      detail: { step: step.key, article: step.article, dueDate: step.due_date, deemedOn, actedOn: today },
+    });
+    if (grantId) {
+      await appendAudit(trx, {
+        action: 'share.grant',
+        decision: 'allow',
+        actorOrgId: resource.provider_org_id,
+        appId: q.app_id,
+        grantId,
+        resourceId: q.resource_id,
+        targetType: 'share_grant',
+        targetId: grantId,
+        purpose: q.purpose,
+        fields: q.fields,
+        detail: { reason: 'deemedConsent', article: step.article, deemedOn },
+      });
+    }
+    await send([...recipientsOf([step.actor]), consumer], 'sharing.deemedConsent', 'info');
+    n++;
+  }
+
+  // NY task 7 "原则上10个工作日内完成授权": still pending after the overall deadline → before the authority
+  if (q.overall_due_date && today > q.overall_due_date && (await once(-1, 'overallOverdue'))) {
+    const article = ctx.profile.sharing.conditional.article;
+    n += await escalate(ctx, trx, q, addDays(q.overall_due_date, 1), article, 'overall');
+    await notify(trx, [{ roles: ['authority_reviewer'], anyOrg: true }, consumer], {
+      kind: 'sharing.overallOverdue',
+      severity: 'warning',
+      params: { ...params, dueDate: q.overall_due_date, article },
+      resourceId: q.resource_id,
+    });
+  }
+  return n;
+}
+
+type EventKind = 'dueSoon' | 'dueToday' | 'overdue' | 'escalated' | 'deemedConsent' | 'overallOverdue';
+
+async function escalate(
+  _ctx: AppContext,
+  trx: Tx,
+  q: { id: number; app_id: number; resource_id: number; escalated_on: string | null },
+  on: string,
+  article: string,
+  what: string,
+): Promise<number> {
+  await trx
+    .updateTable('share_request')
+    .set({ escalated_on: sql<string>`coalesce(escalated_on, ${on}::date)` })
+    .where('id', '=', q.id)
+    .execute();
+  await appendAudit(trx, {
+    action: 'share.escalate',
+    decision: 'allow',
+    appId: q.app_id,
+    resourceId: q.resource_id,
+    targetType: 'share_request',
+    targetId: q.id,
+    detail: { step: what, article, escalatedOn: on },
+  });
+  return 1;
+}
