@@ -2,7 +2,6 @@ import { closeContext, isEmpty, openContext } from './boot.js';
 import { loadConfig } from './config.js';
 import { loadDemoCity } from './demo/load.js';
 import { buildApp } from './http/app.js';
-import { checkFreshness } from './ingest/freshness.js';
 import { resumeImports } from './ingest/pipeline.js';
 import { bootstrapPlatform, demoWanted } from './orgs/bootstrap.js';
 
@@ -72,16 +71,10 @@ console.log(
   `govshare: listening on http://localhost:${config.port} (healthy in ${Date.now() - t0} ms; API docs at /api/docs)`,
 );
 
-// Imports a stopped process left unfinished run again from their spooled files (nothing of them was merged), and
-// overdue resources are flagged hourly — in-process until the platform jobs module (src/jobs) schedules both.
+// Imports a stopped process left running without a job (JSON batches and pushes run in their request) are failed
+// cleanly, and a spooled one whose progress stopped is run again; uploads themselves are jobs (src/jobs/platform.ts).
 const resumed = await resumeImports(ctx);
 if (resumed.length) console.log(`govshare: resuming ${resumed.length} interrupted import(s)`);
-const freshness = setInterval(
-  () =>
-    void checkFreshness(ctx).catch((e: Error) => console.error(`govshare: freshness check: ${e.message}`)),
-  3_600_000,
-);
-freshness.unref();
 
 let closing = false;
 async function shutdown(signal: string) {

@@ -79,7 +79,8 @@ describe('aggregation: validation, channels, quarantine, history, freshness (iss
     expect(res.statusCode, res.body).toBe(202);
     const started = res.json();
     expect(['queued', 'running']).toContain(started.status);
-    await startImport(env.ctx, started.id); // the same in-process run (one per batch), awaited
+    // the upload is a platform job (src/jobs): run what is due, as a node's poller would
+    await env.ctx.jobs.runDue();
     const done = await env.app.inject({ url: `/api/ingest/imports/${started.id}`, headers });
     return done.json();
   }
@@ -550,7 +551,7 @@ describe('aggregation: validation, channels, quarantine, history, freshness (iss
     await sql`INSERT INTO ingest_staging (batch_id, row_no, rkey, rhash, vals) VALUES (${batchId}, 1, 'stale', 'x', '{}')`.execute(
       env.ctx.db,
     );
-    const resumed = await resumeImports(env.ctx);
+    const resumed = await resumeImports(env.ctx, 0);
     expect(resumed).toContain(batchId);
     await startImport(env.ctx, batchId);
     const b = await env.ctx.db

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { sql } from 'kysely';
 import { appendAudit } from '../audit/store.js';
 import type { StoredField } from '../catalog/store.js';
 import * as catalogStore from '../catalog/store.js';
@@ -55,6 +56,15 @@ export function spoolDir(ctx: AppContext): string {
 }
 
 const STAGE_CHUNK = 2000;
+/** A running import whose progress stopped this long ago is taken to be dead (it writes progress every 0.5 s). */
+export const STALE_AFTER_SECONDS = 120;
+
+/** Another run holds the import (its progress is fresh): the job retries later. */
+export class ImportBusyError extends Error {
+  constructor(readonly batchId: number) {
+    super(`import ${batchId} is being processed by another run`);
+  }
+}
 const PROGRESS_EVERY_MS = 500;
 
 type Batch = NonNullable<Awaited<ReturnType<typeof loadBatch>>>;
@@ -109,28 +119,54 @@ export async function runImport(
   batchId: number,
   onProgress?: (p: Progress) => void | Promise<void>,
   records?: AsyncIterable<RawRecord> | Iterable<RawRecord>,
+  opts: { staleAfterSeconds?: number } = {},
 ): Promise<ImportOutcome> {
-  const batch = await loadBatch(ctx, batchId);
-  if (!batch) throw new Error(`import ${batchId} does not exist`);
-  if (batch.status !== 'queued' && batch.status !== 'running') return outcomeOf(batch);
-  // a new attempt starts clean: what an interrupted one staged or quarantined is discarded
-  await inTx(ctx.db, async (trx) => {
-    await dropStagedRows(trx, batchId, 'all');
-    await trx.deleteFrom('ingest_quarantine').where('batch_id', '=', batchId).execute();
-    await trx
+  const stale = opts.staleAfterSeconds ?? STALE_AFTER_SECONDS;
+  const first = await loadBatch(ctx, batchId);
+  if (!first) throw new Error(`import ${batchId} does not exist`);
+  if (first.status !== 'queued' && first.status !== 'running') return outcomeOf(first);
+  // Claim the batch: one run at a time, whatever runs it (a job on any node, a resumed start-up, a test). A running
+  // import writes progress every half second; one whose progress stopped longer than `stale` ago is taken over.
+  // A new attempt starts clean: what an interrupted one staged or quarantined is discarded.
+  const claimed = await inTx(ctx.db, async (trx) => {
+    const c = await trx
       .updateTable('ingest_batch')
       .set((eb) => ({
         status: 'running',
         attempts: eb('attempts', '+', 1),
         started_at: new Date(),
+        progress_at: new Date(),
         rows_read: 0,
         rows_valid: 0,
         rows_rejected: 0,
         bytes_read: 0,
       }))
       .where('id', '=', batchId)
-      .execute();
+      .where((eb) =>
+        eb.or([
+          eb('status', '=', 'queued'),
+          eb.and([
+            eb('status', '=', 'running'),
+            eb.or([
+              eb('progress_at', 'is', null),
+              eb('progress_at', '<=', new Date(Date.now() - stale * 1000)),
+            ]),
+          ]),
+        ]),
+      )
+      .returning('id')
+      .executeTakeFirst();
+    if (!c) return false;
+    await dropStagedRows(trx, batchId, 'all');
+    await trx.deleteFrom('ingest_quarantine').where('batch_id', '=', batchId).execute();
+    return true;
   });
+  if (!claimed) {
+    const now = await loadBatch(ctx, batchId);
+    if (now && now.status !== 'queued' && now.status !== 'running') return outcomeOf(now);
+    throw new ImportBusyError(batchId);
+  }
+  const batch = (await loadBatch(ctx, batchId))!;
   const resource = await catalogStore.getResourceRow(ctx.db, batch.resource_id);
   const fields = await catalogStore.getFields(ctx.db, batch.resource_id);
   const options = (batch.options ?? {}) as { mapping?: Record<string, string> | null };
@@ -495,14 +531,19 @@ export async function failImport(ctx: AppContext, batchId: number, message: stri
 const running = new Map<number, Promise<ImportOutcome | null>>();
 
 /**
- * Starts an import in this process (until the platform jobs module takes imports as a job kind). One run per batch
- * per process; an unexpected error fails the batch cleanly.
+ * Runs an import in this process now and resolves when it ends (tests, start-up resumption). An unexpected error
+ * fails the batch cleanly; a run held elsewhere resolves null.
  */
-export function startImport(ctx: AppContext, batchId: number): Promise<ImportOutcome | null> {
+export function startImport(
+  ctx: AppContext,
+  batchId: number,
+  staleAfterSeconds = STALE_AFTER_SECONDS,
+): Promise<ImportOutcome | null> {
   const existing = running.get(batchId);
   if (existing) return existing;
-  const run = runImport(ctx, batchId)
+  const run = runImport(ctx, batchId, undefined, undefined, { staleAfterSeconds })
     .catch(async (e: Error) => {
+      if (e instanceof ImportBusyError) return null;
       console.error(`govshare: import ${batchId} failed: ${e.message}`);
       await failImport(ctx, batchId, e.message).catch(() => {});
       return null;
@@ -512,26 +553,46 @@ export function startImport(ctx: AppContext, batchId: number): Promise<ImportOut
   return run;
 }
 
+export const IMPORT_JOB = 'ingest.import';
+export const FRESHNESS_JOB = 'ingest.freshness';
+
+/** Queues an import as a platform job (src/jobs): it survives restarts and runs on exactly one node. */
+export async function queueImport(ctx: AppContext, batchId: number) {
+  await ctx.jobs.schedule(ctx.db, {
+    kind: IMPORT_JOB,
+    key: `batch-${batchId}`,
+    runAt: ctx.clock.now(),
+    payload: { batchId },
+    // a run held by a live process is retried with backoff until that process finishes or goes stale
+    maxAttempts: 20,
+  });
+}
+
+/** The job handler: an unexpected error fails the batch (no retry of a broken file); a busy batch retries later. */
+export async function importJob(ctx: AppContext, batchId: number) {
+  try {
+    await runImport(ctx, batchId);
+  } catch (e) {
+    if (e instanceof ImportBusyError) throw e;
+    await failImport(ctx, batchId, (e as Error).message);
+  }
+}
+
 /**
  * At start-up: imports left queued or running by a stopped process are run again from their spooled file (the
  * earlier attempt's staging is discarded first); one whose file is gone fails cleanly. Nothing was merged for them.
  */
-export async function resumeImports(ctx: AppContext, staleAfterSeconds = 120): Promise<number[]> {
-  // queued ones, and running ones whose progress stopped (their process is gone): another live node keeps its own
+export async function resumeImports(
+  ctx: AppContext,
+  staleAfterSeconds = STALE_AFTER_SECONDS,
+): Promise<number[]> {
+  // queued or running ones whose progress stopped (their process is gone); a live run on another node is left alone
   const open = await ctx.db
     .selectFrom('ingest_batch')
     .select(['id', 'spool_path'])
-    .where((eb) =>
-      eb.or([
-        eb('status', '=', 'queued'),
-        eb.and([
-          eb('status', '=', 'running'),
-          eb.or([
-            eb('progress_at', 'is', null),
-            eb('progress_at', '<', new Date(Date.now() - staleAfterSeconds * 1000)),
-          ]),
-        ]),
-      ]),
+    .where('status', 'in', ['queued', 'running'])
+    .where(
+      sql<boolean>`coalesce(progress_at, created_at) <= ${new Date(Date.now() - staleAfterSeconds * 1000)}`,
     )
     .orderBy('id')
     .execute();
@@ -542,7 +603,7 @@ export async function resumeImports(ctx: AppContext, staleAfterSeconds = 120): P
       continue;
     }
     ids.push(b.id);
-    void startImport(ctx, b.id);
+    void startImport(ctx, b.id, staleAfterSeconds);
   }
   return ids;
 }

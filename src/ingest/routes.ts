@@ -32,12 +32,29 @@ const STREAM_TYPES = [
   'application/octet-stream',
 ];
 
-/** The officer's session, or (no session) the department system's app key. */
-async function loader(ctx: AppContext, req: FastifyRequest) {
-  if (req.actor) return { actor: req.actor, appId: null as number | null };
-  const key = req.headers['x-api-key'] as string | undefined;
-  if (!key) throw new AppError('UNAUTHENTICATED');
-  return service.appActor(ctx, key, req.ip);
+type Loader = { actor: NonNullable<FastifyRequest['actor']>; appId: number | null };
+const LOADER = Symbol('ingestLoader');
+
+/**
+ * The officer's session, or (no session) the department system's app key, resolved in onRequest: these routes are
+ * public to the session check, so they authenticate here, before their body or headers are validated (auth first).
+ */
+function authFirst(ctx: AppContext) {
+  return async (req: FastifyRequest) => {
+    let who: Loader;
+    if (req.actor) who = { actor: req.actor, appId: null };
+    else {
+      const key = req.headers['x-api-key'] as string | undefined;
+      if (!key) throw new AppError('UNAUTHENTICATED');
+      who = await service.appActor(ctx, key, req.ip);
+    }
+    (req as unknown as Record<symbol, Loader>)[LOADER] = who;
+  };
+}
+async function loader(_ctx: AppContext, req: FastifyRequest): Promise<Loader> {
+  const who = (req as unknown as Record<symbol, Loader | undefined>)[LOADER];
+  if (!who) throw new AppError('UNAUTHENTICATED');
+  return who;
 }
 
 function parseMapping(raw: string | undefined): Record<string, string> | null {
@@ -98,6 +115,7 @@ export async function ingestRoutes(app: FastifyInstance, ctx: AppContext) {
       '/api/ingest/resources/:id/imports',
       {
         config: { public: true },
+        onRequest: authFirst(ctx),
         schema: {
           tags,
           summary:
@@ -179,6 +197,7 @@ export async function ingestRoutes(app: FastifyInstance, ctx: AppContext) {
     '/api/ingest/resources/:id/records',
     {
       config: { public: true },
+      onRequest: authFirst(ctx),
       schema: {
         tags,
         summary:
@@ -200,6 +219,7 @@ export async function ingestRoutes(app: FastifyInstance, ctx: AppContext) {
     '/api/ingest/resources/:id/push',
     {
       config: { public: true },
+      onRequest: authFirst(ctx),
       schema: {
         tags,
         summary:
@@ -257,6 +277,7 @@ export async function ingestRoutes(app: FastifyInstance, ctx: AppContext) {
         headers: apiKeyHeader,
       },
       config: { public: true },
+      onRequest: authFirst(ctx),
     },
     async (req) => {
       const { actor } = await loader(ctx, req);

@@ -14,7 +14,7 @@ import { AppError, type ErrorDetail } from '../shared/errors.js';
 import { sha256Hex } from '../shared/secrets.js';
 import { MAX_REPORTED_ERRORS } from './model.js';
 import type { IngestFormat, RawRecord } from './parse.js';
-import { type ImportOutcome, runImport, spoolDir, startImport } from './pipeline.js';
+import { type ImportOutcome, queueImport, runImport, spoolDir } from './pipeline.js';
 import { countRows, recordVersions, rollbackBatchRows } from './store.js';
 import { shownValue } from './validate.js';
 
@@ -174,7 +174,7 @@ export async function startUpload(
   await authorizeLoad(ctx, actor, resourceId);
   const spool = await spoolStream(ctx, body, ctx.config.ingestMaxBytes);
   const id = await createBatch(ctx, actor, resourceId, o, spool);
-  void startImport(ctx, id);
+  await queueImport(ctx, id);
   return getImport(ctx, actor, id);
 }
 

@@ -1,5 +1,7 @@
 import { sealPending } from '../audit/seal.js';
 import type { AppContext } from '../context.js';
+import { checkFreshness } from '../ingest/freshness.js';
+import { FRESHNESS_JOB, IMPORT_JOB, importJob } from '../ingest/pipeline.js';
 import { tickDeadlines } from '../sharing/deadlines.js';
 
 /**
@@ -23,4 +25,14 @@ export async function registerPlatformJobs(ctx: AppContext): Promise<void> {
       key: 'all',
       every: { seconds: Math.max(1, Math.round(ctx.config.sealIntervalMs / 1000)) },
     });
+
+  // aggregation (issue 7): uploaded files are imported by a job (restart-safe: the batch's state is in the database),
+  // and overdue resources are flagged hourly (XT Art 20, DG Art 17; once per due date, so a repeat is harmless)
+  ctx.jobs.register(IMPORT_JOB, async (job) => {
+    await importJob(ctx, (job.payload as { batchId: number }).batchId);
+  });
+  ctx.jobs.register(FRESHNESS_JOB, async () => {
+    await checkFreshness(ctx);
+  });
+  await ctx.jobs.recurring(ctx.db, { kind: FRESHNESS_JOB, key: 'all', every: { seconds: 3600 } });
 }

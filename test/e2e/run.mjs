@@ -438,7 +438,12 @@ const steps = [
       await tid(page, 'ingest-start').click();
       const imports = tid(page, 'ingest-imports');
       await imports.waitFor({ timeout: T.nav });
-      await imports.locator('[data-testid="import-status-committed"]').first().waitFor({ timeout: T.nav });
+      await imports
+        .locator('tbody tr.ant-table-row')
+        .first()
+        .filter({ hasText: 'changed.csv' })
+        .filter({ hasText: '已入库' })
+        .waitFor({ timeout: T.nav });
       const first = await imports.locator('tbody tr.ant-table-row').first().innerText();
       assert(/changed\.csv/.test(first) && /已入库/.test(first), `the import is applied: ${first}`);
       assert(/10/.test(first), `the import row shows the 10 updated rows: ${first}`);
@@ -457,8 +462,13 @@ const steps = [
         });
       await tid(page, 'ingest-preview').waitFor({ timeout: T.action });
       await tid(page, 'ingest-start').click();
-      await imports.locator('[data-testid="import-status-rejected"]').first().waitFor({ timeout: T.nav });
-      await imports.locator('button[data-testid^="import-report-"]').first().click();
+      // the newest import (first row) is this file, rejected
+      const newest = imports.locator('tbody tr.ant-table-row').first();
+      await newest
+        .filter({ hasText: 'bad-date.csv' })
+        .filter({ hasText: '已拒绝' })
+        .waitFor({ timeout: T.nav });
+      await newest.locator('button[data-testid^="import-report-"]').click();
       const report = tid(page, 'report-table');
       await report.locator('tbody tr.ant-table-row').first().waitFor({ timeout: T.nav });
       const line = await report.locator('tbody tr.ant-table-row').first().innerText();

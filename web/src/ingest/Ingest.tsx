@@ -129,11 +129,15 @@ function previewRows(text: string, max: number): string[][] {
 function useMyResources() {
   const { me } = useAuth();
   return useAsync(async () => {
-    const r = await api<{ items: Res[] }>('/api/catalog/resources', {
-      query: { providerOrgId: me?.user.org.id, pageSize: 100 },
-    });
     // every own resource with a data table that is not retired (a submitted entry is loaded before it is published)
-    return r.items.filter((x) => x.status !== 'retired' && x.provider.id === me?.user.org.id);
+    const lists = await Promise.all(
+      ['published', 'submitted', 'returned', 'draft'].map((status) =>
+        api<{ items: Res[] }>('/api/catalog/resources', {
+          query: { providerOrgId: me?.user.org.id, status, pageSize: 100 },
+        }),
+      ),
+    );
+    return lists.flatMap((l) => l.items).filter((x) => x.provider.id === me?.user.org.id);
   }, [me?.user.org.id]);
 }
 
