@@ -94,7 +94,7 @@ describe('shenyang-2019 conformance', () => {
     c.on('2026-10-15');
     const r = await c.resource(rsj, MARRIAGE);
     const data = await c.env.app.inject({
-      url: `/api/v1/data/${r.code}/records?limit=1`,
+      url: `/api/v1/data/${encodeURIComponent(r.code)}/records?limit=1`,
       headers: { 'x-api-key': apiKey },
     });
     expect(data.statusCode, data.body).toBe(200);
