@@ -1372,6 +1372,8 @@ const steps = [
       await page.locator('.ant-modal-footer .ant-btn-primary').click();
       await tid(page, 'incident-detail').waitFor({ timeout: T.nav });
       await tid(page, 'incident-detail').getByText('网信部门 · 待报告').waitFor({ timeout: T.action });
+      await page.locator('.ant-drawer-close').click();
+      await tid(page, 'incident-detail').waitFor({ state: 'hidden', timeout: T.action });
       await logout(page);
       await login(page, base, 'reviewer');
       await menu(page, 'incidents');
