@@ -209,6 +209,16 @@ function toSealed(r: BlockRow): SealedBlock {
   };
 }
 
+/** The block just before `fromSeq` (whose hash the first checked block must link to); undefined at the genesis. */
+function blockBefore(db: Db, fromSeq: number) {
+  if (fromSeq <= 1) return Promise.resolve(undefined);
+  return db
+    .selectFrom('audit_block')
+    .select(['seq', 'block_hash'])
+    .where('seq', '=', fromSeq - 1)
+    .executeTakeFirst();
+}
+
 async function publicKeys(db: Db): Promise<Map<string, string>> {
   const rows = await db.selectFrom('audit_seal_key').select(['key_id', 'public_key']).execute();
   return new Map(rows.map((k) => [k.key_id, k.public_key]));
@@ -289,14 +299,7 @@ export async function verifyAudit(
   const fromSeq = Math.max(1, range.fromSeq ?? 1);
   const toSeq = range.toSeq ?? Number(max?.m ?? 0);
   const keys = await publicKeys(db);
-  const prevRow =
-    fromSeq > 1
-      ? await db
-          .selectFrom('audit_block')
-          .select(['seq', 'block_hash'])
-          .where('seq', '=', fromSeq - 1)
-          .executeTakeFirst()
-      : undefined;
+  const prevRow = await blockBefore(db, fromSeq);
   let previous: { seq: number; blockHash: string | null } | null = prevRow
     ? { seq: Number(prevRow.seq), blockHash: prevRow.block_hash }
     : fromSeq > 1
@@ -343,14 +346,7 @@ export async function exportAudit(db: Db, fromSeq: number, toSeq: number): Promi
       records: [...recs].map(([id, canonical]) => ({ id, canonical })).sort((x, y) => x.id - y.id),
     });
   }
-  const prev =
-    fromSeq > 1
-      ? await db
-          .selectFrom('audit_block')
-          .select(['seq', 'block_hash'])
-          .where('seq', '=', fromSeq - 1)
-          .executeTakeFirst()
-      : undefined;
+  const prev = await blockBefore(db, fromSeq);
   const keys = await publicKeys(db);
   return {
     format: 'govshare-audit-export/1',

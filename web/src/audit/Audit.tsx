@@ -18,7 +18,7 @@ import { useSearchParams } from 'react-router-dom';
 import { api, errorText } from '../shared/api.js';
 import { EnumTag, ErrorAlert, PersonalNotice } from '../shared/common.js';
 import { fmtTime } from '../shared/format.js';
-import { useAsync } from '../shared/hooks.js';
+import { useAsync, usePaging } from '../shared/hooks.js';
 import { useI18n } from '../shared/i18n.js';
 import type { AuditEntry, Page } from '../shared/types.js';
 import Integrity from './Integrity.js';
@@ -173,7 +173,7 @@ export default function Audit() {
   const apply = (f: Filters) => {
     setDraft(f);
     setFilters(f);
-    setPage(1);
+    paging.reset();
   };
   const saveQuery = async () => {
     if (!saving?.trim()) return;
@@ -194,8 +194,8 @@ export default function Audit() {
       message.error(errorText(e, lang));
     }
   };
-  const [page, setPage] = useState(1);
-  const [pageSize, setPageSize] = useState(20);
+  const paging = usePaging();
+  const { page, pageSize } = paging;
 
   const from = filters.range?.[0]?.startOf('day').toISOString();
   const to = filters.range?.[1]?.endOf('day').toISOString();
@@ -379,7 +379,7 @@ export default function Audit() {
               onChange={(e) => setDraft({ ...draft, targetKey: e.target.value })}
               onPressEnter={() => {
                 setFilters({ ...draft, targetKey: draft.targetKey.trim() });
-                setPage(1);
+                paging.reset();
               }}
             />
           </Tooltip>
@@ -404,7 +404,7 @@ export default function Audit() {
             type="primary"
             onClick={() => {
               setFilters({ ...draft, targetKey: draft.targetKey.trim() });
-              setPage(1);
+              paging.reset();
             }}
           >
             {t('common.search')}
@@ -413,7 +413,7 @@ export default function Audit() {
             onClick={() => {
               setDraft(EMPTY);
               setFilters(EMPTY);
-              setPage(1);
+              paging.reset();
             }}
           >
             {t('common.reset')}
@@ -432,17 +432,7 @@ export default function Audit() {
               <DetailView e={e} onGrant={(grantId) => apply({ ...EMPTY, grantId })} />
             ),
           }}
-          pagination={{
-            current: page,
-            pageSize,
-            total: list.data?.total ?? 0,
-            showSizeChanger: true,
-            showTotal: (n) => t('common.total', { n }),
-            onChange: (p, ps) => {
-              setPage(ps !== pageSize ? 1 : p);
-              setPageSize(ps);
-            },
-          }}
+          pagination={paging.pagination(list.data?.total, (n) => t('common.total', { n }))}
           columns={[
             {
               title: t('audit.time'),

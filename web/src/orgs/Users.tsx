@@ -6,7 +6,7 @@ import { api, errorText } from '../shared/api.js';
 import { useAuth } from '../shared/auth.js';
 import { ErrorAlert } from '../shared/common.js';
 import { fmtTime } from '../shared/format.js';
-import { useAsync } from '../shared/hooks.js';
+import { useAsync, usePaging } from '../shared/hooks.js';
 import { useI18n } from '../shared/i18n.js';
 import type { Org, Page } from '../shared/types.js';
 
@@ -38,8 +38,8 @@ export default function Users() {
   const [role, setRole] = useState<Role>();
   const [q, setQ] = useState('');
   const [search, setSearch] = useState('');
-  const [page, setPage] = useState(1);
-  const [pageSize, setPageSize] = useState(20);
+  const paging = usePaging();
+  const { page, pageSize } = paging;
   const orgs = useAsync(() => api<Org[]>('/api/orgs'), []);
   const list = useAsync(
     () => api<Page<UserRow>>('/api/users', { query: { orgId, role, q: search, page, pageSize } }),
@@ -121,7 +121,7 @@ export default function Users() {
           value={orgId}
           onChange={(v) => {
             setOrgId(v);
-            setPage(1);
+            paging.reset();
           }}
           options={(orgs.data ?? []).map((o) => ({ value: o.id, label: o.name }))}
         />
@@ -132,7 +132,7 @@ export default function Users() {
           value={role}
           onChange={(v) => {
             setRole(v);
-            setPage(1);
+            paging.reset();
           }}
           options={ROLES.map((r) => ({ value: r, label: tEnum('role', r) }))}
         />
@@ -144,7 +144,7 @@ export default function Users() {
           onChange={(e) => setQ(e.target.value)}
           onSearch={(v) => {
             setSearch(v.trim());
-            setPage(1);
+            paging.reset();
           }}
           style={{ width: 220 }}
         />
@@ -157,17 +157,7 @@ export default function Users() {
         loading={list.loading}
         dataSource={list.data?.items ?? []}
         scroll={{ x: 'max-content' }}
-        pagination={{
-          current: page,
-          pageSize,
-          total: list.data?.total ?? 0,
-          showSizeChanger: true,
-          showTotal: (n) => t('common.total', { n }),
-          onChange: (p, ps) => {
-            setPage(ps !== pageSize ? 1 : p);
-            setPageSize(ps);
-          },
-        }}
+        pagination={paging.pagination(list.data?.total, (n) => t('common.total', { n }))}
         columns={[
           { title: t('users.name'), render: (_, u) => `${u.displayName}（${u.username}）` },
           { title: t('audit.org'), dataIndex: 'orgName' },

@@ -39,3 +39,28 @@ export function useAsync<T>(fn: () => Promise<T>, deps: unknown[]): Async<T> {
   const reload = useCallback(() => setTick((n) => n + 1), []);
   return { data, loading, error, reload };
 }
+
+/**
+ * A table's page and page size, and antd's pagination settings for it: the total, the size changer, and back to
+ * page 1 when the size changes. `reset()` goes back to page 1 (a new filter).
+ */
+export function usePaging(initialSize = 20) {
+  const [page, setPage] = useState(1);
+  const [pageSize, setPageSize] = useState(initialSize);
+  return {
+    page,
+    pageSize,
+    reset: () => setPage(1),
+    pagination: (total: number | undefined, showTotal: (n: number) => string) => ({
+      current: page,
+      pageSize,
+      total: total ?? 0,
+      showSizeChanger: true,
+      showTotal,
+      onChange: (p: number, ps: number) => {
+        setPage(ps !== pageSize ? 1 : p);
+        setPageSize(ps);
+      },
+    }),
+  };
+}

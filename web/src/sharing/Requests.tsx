@@ -22,7 +22,7 @@ import { api, errorText, post } from '../shared/api.js';
 import { access, useAuth } from '../shared/auth.js';
 import { EnumTag, ErrorAlert, ProvisionalTag } from '../shared/common.js';
 import { fmtDate, fmtTime } from '../shared/format.js';
-import { useAsync } from '../shared/hooks.js';
+import { useAsync, usePaging } from '../shared/hooks.js';
 import { useI18n } from '../shared/i18n.js';
 import type { Page, ShareRequest, Step } from '../shared/types.js';
 import { currentStepOf, deadlineText, personName, stepName } from './steps.js';
@@ -389,8 +389,8 @@ type Box = 'outgoing' | 'incoming' | 'handled' | 'all';
 
 function RequestTable({ box, onOpen, version }: { box: Box; onOpen: (id: number) => void; version: number }) {
   const { t, lang } = useI18n();
-  const [page, setPage] = useState(1);
-  const [pageSize, setPageSize] = useState(20);
+  const paging = usePaging();
+  const { page, pageSize } = paging;
   const list = useAsync(
     () => api<Page<ShareRequest>>('/api/sharing/requests', { query: { box, page, pageSize } }),
     [box, page, pageSize, version],
@@ -405,17 +405,7 @@ function RequestTable({ box, onOpen, version }: { box: Box; onOpen: (id: number)
         loading={list.loading}
         dataSource={list.data?.items ?? []}
         onRow={(r) => ({ onClick: () => onOpen(r.id), style: { cursor: 'pointer' } })}
-        pagination={{
-          current: page,
-          pageSize,
-          total: list.data?.total ?? 0,
-          showSizeChanger: true,
-          showTotal: (n) => t('common.total', { n }),
-          onChange: (p, ps) => {
-            setPage(ps !== pageSize ? 1 : p);
-            setPageSize(ps);
-          },
-        }}
+        pagination={paging.pagination(list.data?.total, (n) => t('common.total', { n }))}
         columns={[
           {
             title: t('req.resource'),
