@@ -50,6 +50,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       ADD COLUMN security_reason jsonb;
     CREATE INDEX resource_class_code_idx ON resource (class_code text_pattern_ops);
     UPDATE resource SET format = 'database' WHERE format = 'table';
+    ALTER TABLE resource ALTER COLUMN format SET DEFAULT 'database';
     ALTER TABLE resource ADD CONSTRAINT resource_format_check CHECK (format IN
       ('electronicFile','spreadsheet','database','image','streamingMedia','selfDescribing','serviceApi'));
     ALTER TABLE resource_field
