@@ -64,6 +64,8 @@ export interface Config {
   sealKeyFile: string | null;
   /** How often the audit sealer closes a block (ms); 0 = only when asked (tests, the CLI). */
   sealIntervalMs: number;
+  /** Most rows in one CSV export of the audit log's filtered view (a larger view is refused, not cut). */
+  auditExportMaxRows: number;
   /** Most records in one sealed block (a single transaction's records are never split). */
   sealMaxRecords: number;
   /** Guards on the governed data API (see docs/SECURITY.md). */
@@ -173,6 +175,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       : path.resolve(env.GOVSHARE_DATA_DIR || 'data', 'seal-key.pem'),
     sealIntervalMs: int(env, 'AUDIT_SEAL_INTERVAL_MS', 5000),
     sealMaxRecords: int(env, 'AUDIT_SEAL_MAX_RECORDS', 10_000),
+    auditExportMaxRows: int(env, 'AUDIT_EXPORT_MAX_ROWS', 10_000),
     dataApi: {
       appRatePerSecond: int(env, 'API_APP_RATE_LIMIT', 500),
       grantCallsPerDay: int(env, 'GRANT_CALLS_PER_DAY', 100_000),

@@ -107,4 +107,52 @@ describe("the auditor's console", () => {
     expect(list.items.map((q: { name: string }) => q.name)).not.toContain('拒绝的调用');
     expect(list.items).toHaveLength(29);
   });
+
+  it('the filtered view exports as CSV with words, not codes; the export is audited; too large a view is refused', async () => {
+    const gaj = (
+      await env.ctx.db
+        .selectFrom('app_user')
+        .select('id')
+        .where('username', '=', 'gaj_officer')
+        .executeTakeFirstOrThrow()
+    ).id;
+    const res = await env.app.inject({
+      url: `/api/audit/export.csv?userId=${gaj}`,
+      headers: { cookie: auditor },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toContain('text/csv');
+    const lines = res.body
+      .replace(/^\uFEFF/, '')
+      .trim()
+      .split('\r\n');
+    expect(lines[0]).toBe('时间,操作,结果,操作人,单位,应用,资源,资源代码,对象,用途,返回行数,字段,客户端地址');
+    const listed = (await audit(`userId=${gaj}`)).total;
+    expect(lines.length - 1).toBe(listed);
+    expect(lines.slice(1).every((l) => l.includes('陈志强'))).toBe(true);
+    expect(res.body).toContain('登录');
+    expect(res.body).not.toMatch(/auth\.login|,allow,/);
+    const logged = await env.ctx.db
+      .selectFrom('audit_log')
+      .select(['rows_returned', 'detail'])
+      .where('action', '=', 'audit.log_exported')
+      .execute();
+    expect(logged).toHaveLength(1);
+    expect(logged[0].rows_returned).toBe(listed);
+    expect(logged[0].detail).toMatchObject({ filter: { userId: gaj } });
+
+    const officer = await login(env.app, 'gaj_officer');
+    expect(
+      (await env.app.inject({ url: '/api/audit/export.csv', headers: { cookie: officer } })).statusCode,
+    ).toBe(403);
+    // a view larger than AUDIT_EXPORT_MAX_ROWS is refused whole, not cut
+    env.ctx.config.auditExportMaxRows = listed - 1;
+    const big = await env.app.inject({
+      url: `/api/audit/export.csv?userId=${gaj}`,
+      headers: { cookie: auditor },
+    });
+    env.ctx.config.auditExportMaxRows = 10_000;
+    expect(big.statusCode).toBe(422);
+    expect(big.json().code).toBe('AUDIT_EXPORT_TOO_LARGE');
+  });
 });

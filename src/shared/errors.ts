@@ -58,6 +58,10 @@ export const ERRORS = {
     zh: '符合条件的目录条目超过单次导出上限，请缩小筛选范围',
     en: 'Too many catalog entries match for one export; narrow the filters',
   },
+  AUDIT_EXPORT_TOO_LARGE: {
+    zh: '符合条件的审计记录超过单次导出上限，请缩小筛选范围',
+    en: 'Too many audit records match for one export; narrow the filters',
+  },
   PAYLOAD_TOO_LARGE: { zh: '上传内容过大', en: 'The upload is too large' },
   RATE_LIMITED: { zh: '请求过于频繁，请稍后再试', en: 'Too many requests, try again later' },
   UNSUPPORTED_MEDIA_TYPE: {

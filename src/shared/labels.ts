@@ -1237,6 +1237,8 @@ export const LABELS = {
   'action.user.enabled': ['启用账号', 'Account enabled'],
   'action.audit.verified': ['校验审计完整性', 'Audit integrity verified'],
   'action.audit.exported': ['导出审计区块', 'Audit blocks exported'],
+  'action.audit.log_exported': ['导出审计日志', 'Audit log exported'],
+  'audit.exportCsv': ['导出当前视图（CSV）', 'Export this view (CSV)'],
   'seal.title': ['审计完整性（封存区块链）', 'Audit integrity (sealed block chain)'],
   'seal.blocks': ['已封存区块', 'Sealed blocks'],
   'seal.sealedRecords': ['已封存记录', 'Sealed records'],

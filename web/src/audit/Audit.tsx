@@ -117,6 +117,7 @@ const ACTIONS = [
   'inventory.open_rejected',
   'audit.verified',
   'audit.exported',
+  'audit.log_exported',
 ] as const;
 
 /** Detail entries worth a line of their own; codes are shown by their label, never raw. */
@@ -232,6 +233,22 @@ export default function Audit() {
       pageSize,
     ],
   );
+
+  // the export takes the applied filters (not the half-typed ones), so the file is what the table shows
+  const exportQuery = new URLSearchParams(
+    Object.entries({
+      action: filters.action,
+      decision: filters.decision,
+      targetKey: filters.targetKey,
+      orgId: filters.orgId,
+      userId: filters.userId,
+      appId: filters.appId,
+      resourceId: filters.resourceId,
+      grantId: filters.grantId,
+      from,
+      to,
+    }).flatMap(([k, v]) => (v === undefined || v === '' ? [] : [[k, String(v)]])),
+  ).toString();
 
   return (
     <div data-testid="page-audit">
@@ -417,6 +434,9 @@ export default function Audit() {
             }}
           >
             {t('common.reset')}
+          </Button>
+          <Button data-testid="audit-export" href={`/api/audit/export.csv?${exportQuery}`}>
+            {t('audit.exportCsv')}
           </Button>
         </Space>
         <ErrorAlert error={list.error} />
