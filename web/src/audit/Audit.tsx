@@ -15,7 +15,7 @@ import {
 import dayjs, { type Dayjs } from 'dayjs';
 import { useState } from 'react';
 import { useSearchParams } from 'react-router-dom';
-import { api, errorText } from '../shared/api.js';
+import { api, errorText, withQuery } from '../shared/api.js';
 import { EnumTag, ErrorAlert, PersonalNotice } from '../shared/common.js';
 import { fmtTime } from '../shared/format.js';
 import { useAsync, usePaging } from '../shared/hooks.js';
@@ -200,55 +200,46 @@ export default function Audit() {
 
   const from = filters.range?.[0]?.startOf('day').toISOString();
   const to = filters.range?.[1]?.endOf('day').toISOString();
+  // one query for the table and the export: the applied filters (not the half-typed ones), so the file is what the
+  // table shows
+  const query = {
+    action: filters.action,
+    decision: filters.decision,
+    targetKey: filters.targetKey,
+    orgId: filters.orgId,
+    userId: filters.userId,
+    appId: filters.appId,
+    resourceId: filters.resourceId,
+    grantId: filters.grantId,
+    from,
+    to,
+  };
   const list = useAsync(
-    () =>
-      api<Page<AuditEntry>>('/api/audit', {
-        query: {
-          action: filters.action,
-          decision: filters.decision,
-          targetKey: filters.targetKey,
-          orgId: filters.orgId,
-          userId: filters.userId,
-          appId: filters.appId,
-          resourceId: filters.resourceId,
-          grantId: filters.grantId,
-          from,
-          to,
-          page,
-          pageSize,
-        },
-      }),
-    [
-      filters.action,
-      filters.decision,
-      filters.targetKey,
-      filters.orgId,
-      filters.userId,
-      filters.appId,
-      filters.resourceId,
-      filters.grantId,
-      from,
-      to,
-      page,
-      pageSize,
-    ],
+    () => api<Page<AuditEntry>>('/api/audit', { query: { ...query, page, pageSize } }),
+    [...Object.values(query), page, pageSize],
   );
 
-  // the export takes the applied filters (not the half-typed ones), so the file is what the table shows
-  const exportQuery = new URLSearchParams(
-    Object.entries({
-      action: filters.action,
-      decision: filters.decision,
-      targetKey: filters.targetKey,
-      orgId: filters.orgId,
-      userId: filters.userId,
-      appId: filters.appId,
-      resourceId: filters.resourceId,
-      grantId: filters.grantId,
-      from,
-      to,
-    }).flatMap(([k, v]) => (v === undefined || v === '' ? [] : [[k, String(v)]])),
-  ).toString();
+  /** A searchable choice of one id filter (department, person, app, resource) from the log's own options. */
+  const idFilter = <T extends { id: number }>(
+    testid: string,
+    key: 'orgId' | 'userId' | 'appId' | 'resourceId',
+    width: number,
+    placeholder: string,
+    choices: T[] | undefined,
+    label: (c: T) => string,
+  ) => (
+    <Select
+      data-testid={testid}
+      allowClear
+      showSearch
+      optionFilterProp="label"
+      style={{ width }}
+      placeholder={placeholder}
+      value={draft[key]}
+      onChange={(v) => setDraft({ ...draft, [key]: v })}
+      options={(choices ?? []).map((c) => ({ value: c.id, label: label(c) }))}
+    />
+  );
 
   return (
     <div data-testid="page-audit">
@@ -312,59 +303,31 @@ export default function Audit() {
         }
       >
         <Space wrap style={{ marginBottom: 16 }}>
-          <Select
-            data-testid="audit-org"
-            allowClear
-            showSearch
-            optionFilterProp="label"
-            style={{ width: 220 }}
-            placeholder={t('audit.org')}
-            value={draft.orgId}
-            onChange={(v) => setDraft({ ...draft, orgId: v })}
-            options={(options.data?.orgs ?? []).map((o) => ({ value: o.id, label: o.name }))}
-          />
-          <Select
-            data-testid="audit-user"
-            allowClear
-            showSearch
-            optionFilterProp="label"
-            style={{ width: 200 }}
-            placeholder={t('audit.actor')}
-            value={draft.userId}
-            onChange={(v) => setDraft({ ...draft, userId: v })}
-            options={(options.data?.users ?? []).map((u) => ({
-              value: u.id,
-              label: `${u.name}（${u.orgName}）`,
-            }))}
-          />
-          <Select
-            data-testid="audit-app"
-            allowClear
-            showSearch
-            optionFilterProp="label"
-            style={{ width: 200 }}
-            placeholder={t('audit.app')}
-            value={draft.appId}
-            onChange={(v) => setDraft({ ...draft, appId: v })}
-            options={(options.data?.apps ?? []).map((a) => ({
-              value: a.id,
-              label: `${a.name}（${a.orgName}）`,
-            }))}
-          />
-          <Select
-            data-testid="audit-resource"
-            allowClear
-            showSearch
-            optionFilterProp="label"
-            style={{ width: 240 }}
-            placeholder={t('audit.resource')}
-            value={draft.resourceId}
-            onChange={(v) => setDraft({ ...draft, resourceId: v })}
-            options={(options.data?.resources ?? []).map((r) => ({
-              value: r.id,
-              label: `${r.name} ${r.code}`,
-            }))}
-          />
+          {idFilter('audit-org', 'orgId', 220, t('audit.org'), options.data?.orgs, (o) => o.name)}
+          {idFilter(
+            'audit-user',
+            'userId',
+            200,
+            t('audit.actor'),
+            options.data?.users,
+            (u) => `${u.name}（${u.orgName}）`,
+          )}
+          {idFilter(
+            'audit-app',
+            'appId',
+            200,
+            t('audit.app'),
+            options.data?.apps,
+            (a) => `${a.name}（${a.orgName}）`,
+          )}
+          {idFilter(
+            'audit-resource',
+            'resourceId',
+            240,
+            t('audit.resource'),
+            options.data?.resources,
+            (r) => `${r.name} ${r.code}`,
+          )}
           {draft.grantId ? (
             <Tag
               data-testid="audit-grant-filter"
@@ -435,7 +398,7 @@ export default function Audit() {
           >
             {t('common.reset')}
           </Button>
-          <Button data-testid="audit-export" href={`/api/audit/export.csv?${exportQuery}`}>
+          <Button data-testid="audit-export" href={withQuery('/api/audit/export.csv', query)}>
             {t('audit.exportCsv')}
           </Button>
         </Space>
