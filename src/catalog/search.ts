@@ -301,7 +301,7 @@ export async function searchResources(db: Db | Tx, input: SearchInput) {
   const terms = q ? queryTerms(q) : null;
   const tokens = terms?.tokens ?? [];
   const tsq = terms?.terms.length ? sql`to_tsquery('simple', ${tsqueryTerms(terms)})` : null;
-  const tsqA = terms?.terms.length ? sql`to_tsquery('simple', ${tsqueryTerms(terms, 'A')})` : null;
+
   // codes are ASCII (446000-GAJ-001): a query that could be one is also matched as a code prefix
   const codePrefix = q && /^[A-Za-z0-9/-]+$/.test(q) ? `${escapeLike(q.toLowerCase())}%` : null;
   const codeHit = codePrefix ? sql`lower(r.code) LIKE ${codePrefix}` : sql`false`;
@@ -343,14 +343,16 @@ export async function searchResources(db: Db | Tx, input: SearchInput) {
   if (sort === 'relevance' && q) {
     // exact or prefix code match first, then entries whose name or keywords match every token, then cover density
     if (codePrefix) keys.push({ expr: codeHit, desc: true });
-    if (tsq && tsqA)
+    // k0: the name or keywords match every token — tested on `search_name`, the document's weight-A lexemes
+    // (migration 016), a fifth of its size; k1 among name hits: cover density of the name and keywords
+    if (tsq)
       keys.push(
-        { expr: sql`r.search_doc @@ ${tsqA}`, desc: true },
+        { expr: sql`r.search_name @@ ${tsq}`, desc: true },
         // ranked in `m` only where the name or keywords hit (k0); the others only if the page reaches them (`p`)
         {
           expr: codePrefix
             ? sql`ts_rank_cd(${RANK_WEIGHTS}::float4[], r.search_doc, ${tsq})`
-            : sql`CASE WHEN r.search_doc @@ ${tsqA} THEN ts_rank_cd(${RANK_WEIGHTS}::float4[], r.search_doc, ${tsq}) END`,
+            : sql`CASE WHEN r.search_name @@ ${tsq} THEN ts_rank_cd(${RANK_WEIGHTS}::float4[], r.search_name, ${tsq}) END`,
           desc: true,
         },
       );
@@ -368,25 +370,23 @@ export async function searchResources(db: Db | Tx, input: SearchInput) {
     );
 
   /*
-   * Relevance order is (name/keyword hit k0, ts_rank_cd k1, id). ts_rank_cd is the costly key, and a page almost always
-   * lies among the name hits, so `m` ranks only those (k1 NULL for the others) and `p` ranks the others — re-reading
-   * their documents — only when the page reaches past the name hits. Same order and ranks as ranking every row.
+   * Relevance order is (name/keyword hit k0, ts_rank_cd k1, id): name hits by the cover density of their name and
+   * keywords, the others by that of their whole document. ts_rank_cd is the costly key, and a page almost always lies
+   * among the name hits, so `m` ranks only those (k1 NULL for the others) and `p` ranks the others — re-reading their
+   * documents — only when the page reaches past the name hits. Same order as ranking every row at once.
    */
   const lazyRank = keys.length === 2 && sort === 'relevance';
   const pageEnd = input.page * input.pageSize;
 
-  // facets without a filter of their own, and the total, from the same matching rows: GROUPING SETS in one pass
+  // facets without a filter of their own, and the total, from the same matching rows: GROUPING SETS in one pass over
+  // the facet columns alone (org names are joined to the provider buckets afterwards)
   const active = FACET_KEYS.filter((k) => input.filters[k]?.length);
   const plain = FACET_KEYS.filter((k) => !active.includes(k));
   const col = (k: FacetKey) => sql.raw(`m.${FACETS[k].slice(2)}`);
-  const sets = [
-    sql`()`,
-    ...plain.map((k) => (k === 'provider' ? sql`(m.provider_org_id, o.name)` : sql`(${col(k)})`)),
-  ];
+  const sets = [sql`()`, ...plain.map((k) => sql`(${col(k)})`)];
   const facetCols = [
     ...plain.map((k) => sql`${col(k)}::text AS ${sql.ref(k)}`),
     ...plain.map((k) => sql`grouping(${col(k)}) AS ${sql.ref(`g_${k}`)}`),
-    sql`min(o.name) AS provider_label`,
     sql`count(*)::int AS n`,
   ];
   const mainQuery = sql<{ ids: number[] | null; facets: Record<string, string | number | null>[] | null }>`
@@ -416,10 +416,16 @@ export async function searchResources(db: Db | Tx, input: SearchInput) {
       SELECT * FROM m ORDER BY ${order('')} LIMIT ${input.pageSize} OFFSET ${(input.page - 1) * input.pageSize}`
     }
     ), f AS (
-      SELECT ${sql.join(facetCols, sql`, `)} FROM m JOIN org o ON o.id = m.provider_org_id
+      SELECT ${sql.join(facetCols, sql`, `)} FROM m
       GROUP BY GROUPING SETS (${sql.join(sets, sql`, `)})
     )
-    SELECT (SELECT array_agg(p.id ORDER BY ${order('p.')}) FROM p) AS ids, (SELECT json_agg(f) FROM f) AS facets`;
+    SELECT (SELECT array_agg(p.id ORDER BY ${order('p.')}) FROM p) AS ids,
+      (SELECT json_agg(x) FROM (${
+        // provider names joined to the ≤ 1 row per provider, not to every matching row (min(name) per set was costly)
+        plain.includes('provider')
+          ? sql`SELECT f.*, o.name AS provider_label FROM f LEFT JOIN org o ON o.id = f.provider::bigint`
+          : sql`SELECT f.* FROM f`
+      }) x) AS facets`;
   const activeFacetQueries = active.map(
     (k) =>
       sql<{ value: string; label: string | null; n: number }>`SELECT ${sql.raw(FACETS[k])}::text AS value, ${

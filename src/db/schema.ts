@@ -122,6 +122,8 @@ export interface ResourceTable {
   updated_at: Generated<Date>;
   /** tsvector of jieba tokens (src/catalog/search.ts); read only through SQL */
   search_doc: string | null;
+  /** generated: the weight-A (name + keywords) lexemes of search_doc, for the relevance keys (migration 016) */
+  search_name: Generated<string | null>;
   class_id: number | null;
   /** the class node's full 分类码, for subtree filters */
   class_code: string | null;
