@@ -143,6 +143,7 @@ async function one(kind: string, rows: number) {
           name: '人口基础信息（基准）',
           summary: '基准测试',
           classification: 'base',
+          topic: '人口',
           catalogLevel: 'city',
           shareType: 'unconditional',
           shareMethod: 'api',

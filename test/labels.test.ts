@@ -38,3 +38,25 @@ describe('labels', () => {
     expect(missing).toEqual([]);
   });
 });
+
+describe('article citations in Chinese text (words, not codes)', () => {
+  it('renders each regulation, article, item and task, and joins lists with 、', async () => {
+    const { articleText, zhCitations } = await import('../src/shared/labels.js');
+    expect(zhCitations('基础库数据项一律无条件共享（GD Art 17）')).toBe(
+      '基础库数据项一律无条件共享（广东办法第十七条）',
+    );
+    expect(articleText('DG Art 13, DG Art 22', 'zh')).toBe('东莞办法第十三条、东莞办法第二十二条');
+    expect(articleText('XT Art 23.5', 'zh')).toBe('邢台办法第二十三条第（五）项');
+    expect(articleText('NY task 8', 'zh')).toBe('南阳方案任务八');
+    expect(articleText('SY Art 47', 'en')).toBe('SY Art 47');
+  });
+
+  it('an API error cites the active profile article in Chinese in reasonZh, in English in reason', async () => {
+    const { AppError } = await import('../src/shared/errors.js');
+    const e = new AppError('VALIDATION_FAILED', [
+      { reason: 'a theme has a lead (SY Art 26)', reasonZh: '主题须明确牵头部门（SY Art 26）' },
+    ]);
+    expect(e.details[0].reasonZh).toBe('主题须明确牵头部门（沈阳条例第二十六条）');
+    expect(e.details[0].reason).toContain('SY Art 26');
+  });
+});

@@ -312,8 +312,8 @@ export async function resolveClass(
     if (!c)
       errors.push({
         field: 'classId',
-        reason: `only the theme's lead and contributing departments compile its entries (${item.article ?? tree.themesArticle}; DG Art 12)`,
-        reasonZh: `主题目录由牵头部门组织相关部门共同编制，非牵头或共建部门不能编入该主题（${item.article ?? tree.themesArticle}；东莞办法第十二条）`,
+        reason: `only the theme's lead and contributing departments compile its entries (${item.article ?? tree.themesArticle})`,
+        reasonZh: `主题目录由牵头部门组织相关部门共同编制，非牵头或共建部门不能编入该主题（${item.article ?? tree.themesArticle}）`,
       });
   }
   return {
@@ -355,8 +355,8 @@ export async function createClass(
     throw new AppError('VALIDATION_FAILED', [
       {
         field: 'leadOrgId',
-        reason: `a theme has a lead department (${profile.catalog.classTree.themesArticle}; DG Art 12)`,
-        reasonZh: `主题须明确牵头部门（${profile.catalog.classTree.themesArticle}；东莞办法第十二条）`,
+        reason: `a theme has a lead department (${profile.catalog.classTree.themesArticle})`,
+        reasonZh: `主题须明确牵头部门（${profile.catalog.classTree.themesArticle}）`,
       },
     ]);
   await lockParent(trx, parent.id);

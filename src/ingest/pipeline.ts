@@ -183,10 +183,21 @@ export async function runImport(
   let staged: StagedRow[] = [];
   let quarantined: { row: number; vals: unknown; errors: ErrorDetail[] }[] = [];
   let lastProgress = 0;
+  // One staging insert in flight while the next chunk is parsed and validated (JS and the database work at once);
+  // the next flush, and the end of reading, wait for it, so at most two chunks are held and order of writes is kept.
+  let inFlight: Promise<void> | null = null;
   const flush = async (force: boolean) => {
     if (staged.length >= STAGE_CHUNK || (force && staged.length)) {
-      await stageRows(ctx.db, batchId, staged);
+      if (inFlight) await inFlight;
+      inFlight = stageRows(ctx.db, batchId, staged);
+      // a failure surfaces at the next await of inFlight; this only keeps it from being reported as unhandled
+      inFlight.catch(() => {});
       staged = [];
+    }
+    if (force && inFlight) {
+      const last = inFlight;
+      inFlight = null;
+      await last;
     }
     if (quarantined.length >= STAGE_CHUNK || (force && quarantined.length)) {
       await ctx.db

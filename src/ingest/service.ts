@@ -76,8 +76,8 @@ export async function authorizeLoad(ctx: AppContext, actor: Actor, resourceId: n
   if (!canLoadData(actor, { providerOrgId: resource.provider_org_id }))
     throw new AppError('FORBIDDEN', [
       {
-        reason: 'only the providing department loads data into its resource (DG Art 15)',
-        reasonZh: '仅数源部门可向本资源汇聚数据（东莞办法第十五条）',
+        reason: 'only the providing department loads data into its resource',
+        reasonZh: '仅数源部门可向本资源汇聚数据',
       },
     ]);
   if (resource.status === 'retired' || !resource.data_table)

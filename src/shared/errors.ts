@@ -1,3 +1,4 @@
+import { zhCitations } from './labels.js';
 /**
  * Domain errors: a stable code, messages in zh-CN and en, and the row/field at fault. The code never changes once
  * published. Services, models, jobs and the CLI raise these; the HTTP layer maps each code to a status
@@ -127,7 +128,8 @@ export class AppError extends Error {
     const def = ERRORS[code];
     super(message?.zh ?? def.zh);
     this.code = code;
-    this.details = details;
+    // Chinese wording cites articles in Chinese (东莞办法第十二条), never as codes (DG Art 12)
+    this.details = details.map((d) => (d.reasonZh ? { ...d, reasonZh: zhCitations(d.reasonZh) } : d));
     this.messageEn = message?.en ?? def.en;
   }
 

@@ -249,6 +249,29 @@ export const LABELS = {
   'catalog.treeAll': ['全部目录', 'All entries'],
   'catalog.treeLead': ['牵头部门', 'Lead department'],
   'catalog.treeContributors': ['共建部门', 'Contributing departments'],
+  'classDepth.1': ['类', 'Class'],
+  'classDepth.2': ['项', 'Item'],
+  'classDepth.3': ['目', 'Entry'],
+  'classDepth.4': ['细目', 'Sub-entry'],
+  'classes.title': ['目录分类管理', 'Classification tree'],
+  'classes.intro': [
+    '基础库、主题库与部门库的类、项、目、细目。新增主题须明确牵头部门与共建部门，只有这些部门可在该主题下编目；分类码由平台按 GB/T 21063.5 分配，不可重复使用。',
+    'Classes, items, entries and sub-entries of the base, theme and department libraries. A new theme needs a lead department and may have contributing departments; only they may file entries under it. Codes are assigned by the platform (GB/T 21063.5) and never reused.',
+  ],
+  'classes.name': ['名称', 'Name'],
+  'classes.depth': ['层级', 'Level'],
+  'classes.kind': ['所属库', 'Library'],
+  'classes.count': ['已发布目录', 'Published entries'],
+  'classes.addTheme': ['新增主题', 'Add theme'],
+  'classes.addChild': ['新增{level}', 'Add {level}'],
+  'classes.departments': ['牵头与共建部门', 'Lead and contributors'],
+  'classes.themeNote': [
+    '牵头部门负责主题目录的编制与更新，共建部门按职责提供数据。',
+    'The lead department compiles and updates the theme catalog; contributing departments supply data within their duties.',
+  ],
+  'classes.added': ['已新增分类', 'Class added'],
+  'classes.saved': ['已保存', 'Saved'],
+  'menu.classes': ['目录分类', 'Classification'],
   'sort.relevance': ['相关度', 'Relevance'],
   'sort.name': ['名称', 'Name'],
   'sort.updated': ['最近更新', 'Recently updated'],
@@ -1299,4 +1322,48 @@ export type LabelKey = keyof typeof LABELS;
 /** The Chinese (or English) label of a key such as `shareType.conditional`; undefined when there is none. */
 export function labelOf(key: string, lang: 'zh' | 'en' = 'zh'): string | undefined {
   return Object.hasOwn(LABELS, key) ? LABELS[key as LabelKey][lang === 'en' ? 1 : 0] : undefined;
+}
+
+const REG_ZH: Record<string, string> = {
+  DG: '东莞办法',
+  XT: '邢台办法',
+  SY: '沈阳条例',
+  GD: '广东办法',
+  NY: '南阳方案',
+};
+const DIGITS = '零一二三四五六七八九';
+
+function zhNumber(n: number): string {
+  if (n < 10) return DIGITS[n];
+  if (n < 20) return `十${n % 10 ? DIGITS[n % 10] : ''}`;
+  if (n < 100) return `${DIGITS[Math.floor(n / 10)]}十${n % 10 ? DIGITS[n % 10] : ''}`;
+  return String(n);
+}
+
+const CITATION = /\b(DG|XT|SY|GD|NY) (Art|task) (\d+)(?:\.(\d+))?/g;
+const CITATION_LIST =
+  /((?:DG|XT|SY|GD|NY) (?:Art|task) \d+(?:\.\d+)?)(?:, |; )(?=(?:DG|XT|SY|GD|NY) (?:Art|task) \d)/g;
+
+/**
+ * Every article citation inside a Chinese text, as people read it: "（DG Art 12, XT Art 23.5）" →
+ * "（东莞办法第十二条、邢台办法第二十三条第（五）项）". AppError applies it to every detail's reasonZh, so no Chinese
+ * message shows a citation code; profiles and rules keep the short codes.
+ */
+export function zhCitations(text: string): string {
+  return text
+    .replace(CITATION_LIST, '$1、')
+    .replace(CITATION, (_m, reg: string, kind: string, n: string, item: string | undefined) =>
+      kind === 'Art'
+        ? `${REG_ZH[reg]}第${zhNumber(Number(n))}条${item ? `第（${zhNumber(Number(item))}）项` : ''}`
+        : `${REG_ZH[reg]}任务${zhNumber(Number(n))}`,
+    );
+}
+
+/**
+ * An article citation as people read it: "DG Art 13, DG Art 22" → "东莞办法第十三条、东莞办法第二十二条" in Chinese,
+ * unchanged in English. Server messages and the console both use it.
+ */
+export function articleText(article: string | null | undefined, lang: string): string {
+  if (!article) return '';
+  return lang === 'en' ? article : zhCitations(article);
 }

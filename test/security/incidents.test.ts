@@ -66,7 +66,7 @@ describe('incidents under dongguan-2020', () => {
     const early = await close(env, reviewer, id);
     expect(early.statusCode).toBe(409);
     expect(early.json().code).toBe('INCIDENT_NOTICE_PENDING');
-    expect(early.json().details[0].reasonZh).toContain('DG Art 32');
+    expect(early.json().details[0].reasonZh).toContain('东莞办法第三十二条');
     expect(early.json().details[0].reasonZh).toContain('网信部门');
 
     // another department's officer neither sees nor acts on it

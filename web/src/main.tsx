@@ -35,6 +35,7 @@ const Dashboard = lazy(() => import('./work/Dashboard.js'));
 const Catalog = lazy(() => import('./catalog/Catalog.js'));
 const ResourceDetail = lazy(() => import('./catalog/ResourceDetail.js'));
 const RegisterResource = lazy(() => import('./catalog/RegisterResource.js'));
+const Classes = lazy(() => import('./catalog/Classes.js'));
 const ReviewInbox = lazy(() => import('./catalog/ReviewInbox.js'));
 const Requests = lazy(() => import('./sharing/Requests.js'));
 const Grants = lazy(() => import('./sharing/Grants.js'));
@@ -137,6 +138,14 @@ function Root() {
                         element={
                           <Guard allowed={access.register(me)}>
                             <RegisterResource />
+                          </Guard>
+                        }
+                      />
+                      <Route
+                        path="catalog/classes"
+                        element={
+                          <Guard allowed={access.classes(me)}>
+                            <Classes />
                           </Guard>
                         }
                       />

@@ -131,36 +131,8 @@ export function csvHref(path: string, query: Record<string, string | number | un
   return s ? `${path}?${s}` : path;
 }
 
-const REG_ZH: Record<string, string> = {
-  DG: '东莞办法',
-  XT: '邢台办法',
-  SY: '沈阳条例',
-  GD: '广东办法',
-  NY: '南阳方案',
-};
-const DIGITS = '零一二三四五六七八九';
-
-function zhNumber(n: number): string {
-  if (n < 10) return DIGITS[n];
-  if (n < 20) return `十${n % 10 ? DIGITS[n % 10] : ''}`;
-  if (n < 100) return `${DIGITS[Math.floor(n / 10)]}十${n % 10 ? DIGITS[n % 10] : ''}`;
-  return String(n);
-}
-
-/** "DG Art 13, DG Art 22" → "东莞办法第十三条、东莞办法第二十二条" in Chinese; unchanged in English. */
-export function articleText(article: string | null | undefined, lang: string): string {
-  if (!article) return '';
-  if (lang === 'en') return article;
-  return article
-    .split(/,\s*/)
-    .map((a) => {
-      const m = /^(DG|XT|SY|GD|NY) (Art|task) (\d+)$/.exec(a.trim());
-      if (!m) return a;
-      const reg = REG_ZH[m[1]];
-      return m[2] === 'Art' ? `${reg}第${zhNumber(Number(m[3]))}条` : `${reg}任务${zhNumber(Number(m[3]))}`;
-    })
-    .join('、');
-}
+/** One renderer of article citations for server and console: src/shared/labels.ts. */
+export { articleText } from '../../../src/shared/labels.js';
 
 interface Inbox {
   negativePending: number;

@@ -20,6 +20,8 @@ export function hasRole(me: Me | null, ...roles: Role[]): boolean {
 /** Who sees which page; the server decides again on every call. */
 export const access = {
   register: (me: Me | null) => hasRole(me, 'data_officer'),
+  // the authority organises base and theme catalogs (DG Art 12, XT Art 13): src/catalog/classes.ts canManageClasses
+  classes: (me: Me | null) => hasRole(me, 'authority_reviewer', 'platform_admin'),
   // DG Art 11: the authority's reviewer, a department's data officers and section heads review catalog entries
   review: (me: Me | null) => hasRole(me, 'authority_reviewer', 'data_officer', 'section_head'),
   requests: (me: Me | null) => !!me && me.user.roles.some((r) => r !== 'auditor'),

@@ -1,5 +1,6 @@
 import {
   AlertOutlined,
+  ApartmentOutlined,
   ApiOutlined,
   AuditOutlined,
   CalendarOutlined,
@@ -39,6 +40,7 @@ export default function Shell() {
     { key: '/', icon: <DashboardOutlined />, label: 'menu.dashboard', show: true },
     { key: '/catalog', icon: <DatabaseOutlined />, label: 'menu.catalog', show: true },
     { key: '/catalog/new', icon: <FileAddOutlined />, label: 'menu.register', show: access.register(me) },
+    { key: '/catalog/classes', icon: <ApartmentOutlined />, label: 'menu.classes', show: access.classes(me) },
     { key: '/review', icon: <AuditOutlined />, label: 'menu.review', show: access.review(me) },
     { key: '/requests', icon: <SwapOutlined />, label: 'menu.requests', show: access.requests(me) },
     { key: '/grants', icon: <SafetyCertificateOutlined />, label: 'menu.grants', show: access.grants(me) },
