@@ -10,7 +10,7 @@ import { registerPlatformJobs } from './jobs/platform.js';
 import { getProfile } from './profiles/index.js';
 import { memoryCounters, redisCounters } from './security/counters.js';
 import { loadPlatformSecret } from './security/secret.js';
-import { type Clock, systemClock } from './shared/clock.js';
+import { type Clock, systemClock, trainingClock } from './shared/clock.js';
 import { keyedHash } from './shared/secrets.js';
 
 /** Opens the database, runs migrations and assembles the context every service receives. */
@@ -33,7 +33,7 @@ export async function openContext(
   await backfillEntryClasses(database.db);
   const secret = await loadPlatformSecret(database.db, config.secret);
   const redis = config.redisUrl ? connectRedis(config.redisUrl) : null;
-  const clock = opts.clock ?? systemClock;
+  const clock = opts.clock ?? (config.trainingClock ? trainingClock() : systemClock);
   const ctx: AppContext = {
     config,
     database,

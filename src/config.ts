@@ -66,6 +66,12 @@ export interface Config {
   sealIntervalMs: number;
   /** Most rows in one CSV export of the audit log's filtered view (a larger view is refused, not cut). */
   auditExportMaxRows: number;
+  /**
+   * Training and acceptance-test mode (GOVSHARE_TRAINING_CLOCK=true): the platform clock runs at real speed from an
+   * offset that a platform administrator moves forward (POST /api/clock/advance), so deadlines, reminders, escalation
+   * and deemed consent can be shown without waiting. Off by default; never on in production (the offset is per node).
+   */
+  trainingClock: boolean;
   /** Most records in one sealed block (a single transaction's records are never split). */
   sealMaxRecords: number;
   /** Guards on the governed data API (see docs/SECURITY.md). */
@@ -176,6 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sealIntervalMs: int(env, 'AUDIT_SEAL_INTERVAL_MS', 5000),
     sealMaxRecords: int(env, 'AUDIT_SEAL_MAX_RECORDS', 10_000),
     auditExportMaxRows: int(env, 'AUDIT_EXPORT_MAX_ROWS', 10_000),
+    trainingClock: env.GOVSHARE_TRAINING_CLOCK === 'true',
     dataApi: {
       appRatePerSecond: int(env, 'API_APP_RATE_LIMIT', 500),
       grantCallsPerDay: int(env, 'GRANT_CALLS_PER_DAY', 100_000),

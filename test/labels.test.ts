@@ -49,6 +49,23 @@ describe('article citations in Chinese text (words, not codes)', () => {
     expect(articleText('XT Art 23.5', 'zh')).toBe('邢台办法第二十三条第（五）项');
     expect(articleText('NY task 8', 'zh')).toBe('南阳方案任务八');
     expect(articleText('SY Art 47', 'en')).toBe('SY Art 47');
+    // every article text the five profiles use reads as words: no code, no English left in Chinese
+    expect(articleText('DG Art 19, 23', 'zh')).toBe('东莞办法第十九条、东莞办法第二十三条');
+    expect(articleText('DG Art 20; deadline GD Art 19', 'zh')).toBe(
+      '东莞办法第二十条；期限依据广东办法第十九条',
+    );
+    expect(articleText('GD Art 11, 15; levels as DG Art 11', 'zh')).toBe(
+      '广东办法第十一条、广东办法第十五条；目录分级参照东莞办法第十一条',
+    );
+    expect(articleText('levels as DG Art 11', 'zh')).toBe('目录分级参照东莞办法第十一条');
+    const profiles = fs.readdirSync('src/profiles').filter((f) => /^[a-z]+-\d{4}\.ts$/.test(f));
+    const texts = profiles.flatMap((f) =>
+      [...fs.readFileSync(path.join('src/profiles', f), 'utf8').matchAll(/rticle: '([^']*)'/g)].map(
+        (m) => m[1],
+      ),
+    );
+    expect(texts.length).toBeGreaterThan(20);
+    for (const a of texts) expect(articleText(a, 'zh'), a).not.toMatch(/[A-Za-z]/);
   });
 
   it('an API error cites the active profile article in Chinese in reasonZh, in English in reason', async () => {

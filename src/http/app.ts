@@ -14,6 +14,7 @@ import Fastify, {
 import type { Redis } from 'ioredis';
 import { recordHttpRefusal } from '../audit/refusals.js';
 import { auditRoutes } from '../audit/routes.js';
+import { clockRoutes } from '../calendar/clock-routes.js';
 import { calendarRoutes } from '../calendar/routes.js';
 import { catalogRoutes } from '../catalog/routes.js';
 import type { AppContext } from '../context.js';
@@ -326,6 +327,7 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
     auditRoutes,
     statsRoutes,
     calendarRoutes,
+    clockRoutes,
     demoRoutes,
     notifyRoutes,
     securityRoutes,

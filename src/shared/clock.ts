@@ -9,6 +9,33 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => new Date() };
 
+/**
+ * The training clock (config `trainingClock`): real time plus an offset that only moves forward, so the platform's
+ * "now" never goes back (jobs, leases and audit order stay monotonic).
+ */
+export interface TrainingClock extends Clock {
+  readonly training: true;
+  offsetMs(): number;
+  advanceDays(days: number): void;
+}
+
+export function trainingClock(): TrainingClock {
+  let offset = 0;
+  return {
+    training: true,
+    now: () => new Date(Date.now() + offset),
+    offsetMs: () => offset,
+    advanceDays(days) {
+      if (!(days > 0)) throw new Error('trainingClock: days must be positive');
+      offset += days * 86_400_000;
+    },
+  };
+}
+
+export function isTrainingClock(c: Clock): c is TrainingClock {
+  return (c as Partial<TrainingClock>).training === true;
+}
+
 /** A clock a test sets and moves: `at` takes an ISO instant or a 'YYYY-MM-DD' date (09:00 Beijing time that day). */
 export interface ManualClock extends Clock {
   set(at: string | Date): void;

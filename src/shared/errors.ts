@@ -30,6 +30,10 @@ export const ERRORS = {
   LOGIN_FAILED: { zh: '用户名或密码错误', en: 'Wrong username or password' },
   API_KEY_INVALID: { zh: '应用密钥无效或已吊销', en: 'The API key is invalid or revoked' },
   FORBIDDEN: { zh: '无权执行此操作', en: 'You are not allowed to do this' },
+  CLOCK_NOT_ADJUSTABLE: {
+    zh: '平台未开启培训时钟，日期不可调整',
+    en: 'The training clock is off: the platform date cannot be moved',
+  },
   GRANT_REQUIRED: { zh: '该应用对此资源无有效授权', en: 'The app holds no valid grant for this resource' },
   NOT_SHAREABLE: {
     zh: '该资源为不予共享类，不接受共享申请',

@@ -272,6 +272,21 @@ export const LABELS = {
   'classes.added': ['已新增分类', 'Class added'],
   'classes.saved': ['已保存', 'Saved'],
   'menu.classes': ['目录分类', 'Classification'],
+  'clock.training': ['培训时钟', 'Training clock'],
+  'clock.simulated': [
+    '模拟日期 {date}（比实际日期快 {days} 天）',
+    'Simulated date {date} ({days} days ahead of the real date)',
+  ],
+  'clock.intro': [
+    '培训与验收模式：平台日期按真实时间流逝，并可由平台管理员向前调整，以演示期限届满后的提醒、上报和视为同意。调整立即触发期限检查，并记入审计日志；生产环境不开启此模式。',
+    'Training and acceptance mode: the platform date runs in real time and a platform administrator can move it forward to show what happens when deadlines pass (reminders, escalation, deemed consent). Each move runs the deadline check at once and is audited; production never runs in this mode.',
+  ],
+  'clock.now': ['平台当前日期', 'Platform date'],
+  'clock.advance': ['前移 {days} 天', 'Forward {days} days'],
+  'clock.advanced': [
+    '已前移，期限检查执行了 {n} 项处理',
+    'Moved forward; the deadline check took {n} actions',
+  ],
   'sort.relevance': ['相关度', 'Relevance'],
   'sort.name': ['名称', 'Name'],
   'sort.updated': ['最近更新', 'Recently updated'],
@@ -1178,6 +1193,7 @@ export const LABELS = {
   'action.share.deemedConsent': ['逾期未答复，视为同意', 'Deemed consent: no reply in time'],
   'action.share.escalate': ['逾期提交数据主管部门', 'Overdue: escalated to the authority'],
   'action.calendar.import': ['导入节假日安排', 'Holiday notice imported'],
+  'action.clock.advance': ['培训时钟前移', 'Training clock moved forward'],
   'action.platform.demo_loaded': ['加载演示数据', 'Demo city loaded'],
   'action.security.appSuspended': ['异常访问自动暂停应用', 'App suspended (anomaly)'],
   'action.security.appReinstated': ['恢复启用应用', 'App reinstated'],
@@ -1341,6 +1357,8 @@ function zhNumber(n: number): string {
 }
 
 const CITATION = /\b(DG|XT|SY|GD|NY) (Art|task) (\d+)(?:\.(\d+))?/g;
+/** "DG Art 19, 23": later articles of the same regulation by number only */
+const CITATION_BARE = /\b(DG|XT|SY|GD|NY) Art (\d+(?:\.\d+)?)((?:, \d+(?:\.\d+)?)+)(?![\d.])/g;
 const CITATION_LIST =
   /((?:DG|XT|SY|GD|NY) (?:Art|task) \d+(?:\.\d+)?)(?:, |; )(?=(?:DG|XT|SY|GD|NY) (?:Art|task) \d)/g;
 
@@ -1351,6 +1369,12 @@ const CITATION_LIST =
  */
 export function zhCitations(text: string): string {
   return text
+    .replace(CITATION_BARE, (_m, reg: string, first: string, rest: string) =>
+      [first, ...rest.split(', ').filter(Boolean)].map((n) => `${reg} Art ${n}`).join(', '),
+    )
+    .replace(/; deadline /g, '；期限依据')
+    .replace(/; levels as /g, '；目录分级参照')
+    .replace(/^levels as /, '目录分级参照')
     .replace(CITATION_LIST, '$1、')
     .replace(CITATION, (_m, reg: string, kind: string, n: string, item: string | undefined) =>
       kind === 'Art'

@@ -136,6 +136,8 @@ async function startServer(port) {
     DEMO_POPULATION_ROWS: '3000',
     DEMO_ENTITY_ROWS: '1000',
     GOVSHARE_WEB_DIR: WEB_DIR,
+    // the last step moves the platform date (src/calendar/clock-routes.ts): training mode
+    GOVSHARE_TRAINING_CLOCK: 'true',
     LOG_LEVEL: process.env.LOG_LEVEL || 'warn',
   };
   if (process.env.DATABASE_URL) env.DATABASE_URL = process.env.DATABASE_URL;
@@ -1423,7 +1425,7 @@ const steps = [
       await tid(page, 'incident-close-report').fill('已停用相关密钥并完成整改。');
       await tid(page, 'incident-close').click();
       // refused with the article: the cyberspace administration has not been told yet
-      await page.getByText('DG Art 32').first().waitFor({ timeout: T.action });
+      await page.getByText('东莞办法第三十二条').first().waitFor({ timeout: T.action });
       await choose(page, 'incident-event-kind', '记录报告 / 告知');
       await choose(page, 'incident-recipient', '网信部门');
       await tid(page, 'incident-event-text').fill('已向市委网信办书面报告');
@@ -1432,6 +1434,38 @@ const steps = [
       await tid(page, 'incident-close').click();
       await page.getByText('事件已结案').waitFor({ timeout: T.action });
       await shot(page, 'incident-closed');
+    },
+  },
+  {
+    // last: it moves the platform date, which no earlier step expects
+    name: 'admin moves the training clock 15 days on; the unanswered demo request is escalated and the reviewer is told at once (DG Art 15/35)',
+    async run(page, base) {
+      if (await tid(page, 'logout').count()) await logout(page);
+      await login(page, base, 'admin');
+      await menu(page, 'calendar');
+      await tid(page, 'training-clock').waitFor({ timeout: T.nav });
+      await tid(page, 'training-clock-advance-15').click();
+      const moved = page.getByText(/期限检查执行了 \d+ 项处理/).first();
+      await moved.waitFor({ timeout: T.nav });
+      const n = Number((await moved.innerText()).match(/执行了 (\d+) 项/)[1]);
+      assert(n > 0, `the deadline check acted on the moved date: ${n}`);
+      const tag = tid(page, 'simulated-date');
+      await tag.waitFor({ timeout: T.nav });
+      assert(
+        (await tag.innerText()).includes('15 天'),
+        `every page shows the simulated date: ${await tag.innerText()}`,
+      );
+      await shot(page, 'training-clock');
+      await logout(page);
+      await login(page, base, 'reviewer');
+      await tid(page, 'notification-bell').click();
+      const escalated = tid(page, 'notification-list')
+        .getByText(/已提交数据主管部门督办/)
+        .first();
+      await escalated.waitFor({ timeout: T.nav });
+      const text = await escalated.innerText();
+      assert(text.includes('东莞办法') && !text.includes('DG Art'), `the article in words: ${text}`);
+      await shot(page, 'escalated-notification');
     },
   },
 ];

@@ -26,6 +26,7 @@ import { useAsync } from '../shared/hooks.js';
 import { type I18n, useI18n } from '../shared/i18n.js';
 import type { CalendarYears, DayKind, DueAnswer, YearView } from '../shared/types.js';
 import HolidayImportModal from './HolidayImportModal.js';
+import TrainingClock from './TrainingClock.js';
 
 const KINDS: DayKind[] = ['workday', 'weekend', 'holiday', 'adjustedWorkday'];
 
@@ -437,6 +438,7 @@ export default function Calendar() {
         </Col>
         <Col xs={24} xl={6}>
           <DueCalculator />
+          <TrainingClock />
         </Col>
       </Row>
       {canImport ? (

@@ -1,6 +1,7 @@
 import { BellOutlined } from '@ant-design/icons';
 import { Badge, Button, List, Popover, Tag, Typography } from 'antd';
 import { useEffect, useState } from 'react';
+import { articleText } from '../../../src/shared/labels.js';
 import { api, post } from '../shared/api.js';
 import { fmtTime } from '../shared/format.js';
 import { useAsync } from '../shared/hooks.js';
@@ -24,16 +25,27 @@ const SEVERITY_COLOR = { info: 'blue', warning: 'orange', critical: 'red' } as c
 
 /** The signed-in user's inbox (src/notify): alerts such as an app suspended for enumeration. Polls every minute. */
 export default function NotificationBell() {
-  const { t, tEnum } = useI18n();
+  const { t, tEnum, lang } = useI18n();
   const [tick, setTick] = useState(0);
   const inbox = useAsync(() => api<Inbox>('/api/notifications', { query: { pageSize: 10 } }), [tick]);
   useEffect(() => {
     const h = setInterval(() => setTick((n) => n + 1), 60_000);
-    return () => clearInterval(h);
+    // a move of the training clock can bring new reminders at once
+    const now = () => setTick((n) => n + 1);
+    window.addEventListener('govshare:clock', now);
+    return () => {
+      clearInterval(h);
+      window.removeEventListener('govshare:clock', now);
+    };
   }, []);
   const text = (n: Notification) => {
     const key = `notify.kind.${n.kind}`;
-    return isKey(key) ? t(key, n.params) : tEnum('notify.kind', n.kind);
+    // an article is sent as its code (DG Art 20) and read as words (东莞办法第二十条)
+    const params =
+      typeof n.params.article === 'string'
+        ? { ...n.params, article: articleText(n.params.article, lang) }
+        : n.params;
+    return isKey(key) ? t(key, params) : tEnum('notify.kind', n.kind);
   };
   const content = (
     <div style={{ width: 380 }} data-testid="notification-list">

@@ -21,8 +21,9 @@ import {
   UserOutlined,
 } from '@ant-design/icons';
 import { Button, Layout, Menu, Segmented, Space, Spin, Tag, Tooltip, Typography } from 'antd';
-import { type ReactNode, Suspense } from 'react';
+import { type ReactNode, Suspense, useEffect, useState } from 'react';
 import { Outlet, useLocation, useNavigate } from 'react-router-dom';
+import { chinaDate, useClock } from '../calendar/TrainingClock.js';
 import NotificationBell from '../notify/NotificationBell.js';
 import { access, useAuth } from '../shared/auth.js';
 import { type Key, useI18n } from '../shared/i18n.js';
@@ -94,6 +95,7 @@ export default function Shell() {
         <div style={{ flex: 1 }} />
         <Space size="middle" wrap={false} style={{ color: '#dbe4f3' }}>
           <NotificationBell />
+          <SimulatedDate />
           <Tooltip title={t('app.profile')}>
             <Tag color="gold" data-testid="profile-name">
               {profileName}
@@ -169,5 +171,23 @@ export default function Shell() {
         </Content>
       </Layout>
     </Layout>
+  );
+}
+
+/** In training mode, once the clock was moved, every page says which date the platform lives on. */
+function SimulatedDate() {
+  const { t } = useI18n();
+  const [version, setVersion] = useState(0);
+  useEffect(() => {
+    const bump = () => setVersion((v) => v + 1);
+    window.addEventListener('govshare:clock', bump);
+    return () => window.removeEventListener('govshare:clock', bump);
+  }, []);
+  const clock = useClock([version]);
+  if (!clock.data?.training || clock.data.offsetDays <= 0) return null;
+  return (
+    <Tag color="magenta" data-testid="simulated-date">
+      {t('clock.simulated', { date: chinaDate(clock.data.now), days: clock.data.offsetDays })}
+    </Tag>
   );
 }
