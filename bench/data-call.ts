@@ -28,10 +28,10 @@ import pg from 'pg';
 import { closeContext, openContext } from '../src/boot.js';
 import { loadConfig } from '../src/config.js';
 import type { AppContext } from '../src/context.js';
+import { grantCallsToday } from '../src/dataapi/guards.js';
+import { recordReadStats } from '../src/dataapi/service.js';
 import { loadDemoCity } from '../src/demo/load.js';
 import { buildApp } from '../src/http/app.js';
-import { grantCallsToday } from '../src/service/guards.js';
-import { recordReadStats } from '../src/service/service.js';
 import { printStartup, runStartupBench, STARTUP_TARGETS, type StartupResult } from './startup.js';
 
 const env = process.env;
@@ -253,7 +253,7 @@ interface DbResult {
   ratio: number;
   governedSent: number;
   auditRows: number;
-  /** governed calls per record-read statement (group commit of the audit rows, see src/service/store.ts) */
+  /** governed calls per record-read statement (group commit of the audit rows, see src/dataapi/store.ts) */
   callsPerStatement: number;
   maskChecked: number;
   maskFailures: number;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recordReadStats } from '../src/service/service.js';
+import { recordReadStats } from '../src/dataapi/service.js';
 import { keyedHash } from '../src/shared/secrets.js';
 import { codeOf, createTestEnv, dataPath, login, type TestEnv } from './helpers.js';
 

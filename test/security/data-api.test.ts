@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getRecord } from '../../src/dataapi/service.js';
 import { idNumberCheckChar } from '../../src/ingest/checksums.js';
-import { getRecord } from '../../src/service/service.js';
 import { codeOf, createTestEnv, dataPath, grantedApp, login, type TestEnv } from '../helpers.js';
 
 /*

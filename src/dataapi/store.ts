@@ -37,32 +37,59 @@ export interface ResourceMeta {
   listSql: string;
 }
 
-// The app resolves whether active or suspended, so a suspended app's call is refused *as suspended* and audited.
-const GRANT_CTES = `a AS (
-    SELECT id, org_id, status FROM app WHERE key_hash = $1 AND status IN ('active', 'suspended')
-  ), g AS (
-    SELECT g.id, g.fields, g.purpose, g.max_rows_per_call FROM share_grant g
-    JOIN a ON g.app_id = a.id AND a.status = 'active'
-    WHERE g.resource_id = $2 AND g.status = 'active' AND g.valid_from <= now() AND g.valid_until > now()
-    ORDER BY g.id DESC LIMIT 1
-  ), v AS (SELECT 1 FROM resource WHERE id = $2 AND version = $5)`;
+/*
+ * ONE shape of the authorisation rule for every governed statement (record reads in batches, pages, later queries):
+ * `req` is the calls (one row per call, `unnest` over arrays, so a page is a batch of one), `a` resolves each call's
+ * key to its app (active or suspended, so a suspended app's call is refused *as suspended* and audited), `g` the app's
+ * newest active, unexpired grant on the resource, `v` checks the cached resource version. Each statement then adds its
+ * own `d` (the rows a call may read, only where `g` matched) and the common audit insert.
+ *
+ * Parameters common to all: $1 key hashes, $2 per-call argument (record key / page cursor), $3 client addresses,
+ * $4 resource id, $5 resource version, $6 audit target ids, $7 audit target labels.
+ */
+const AUTHORISED_CALLS = `req AS (
+    SELECT r.n, r.key_hash, r.arg, r.client_ip, r.target_hash, r.target_label,
+      nextval(pg_get_serial_sequence('audit_log', 'id')) AS audit_id
+    FROM unnest($1::text[], $2::text[], $3::text[], $6::text[], $7::text[])
+      WITH ORDINALITY AS r(key_hash, arg, client_ip, target_hash, target_label, n)
+  ), v AS (SELECT 1 FROM resource WHERE id = $4 AND version = $5),
+  a AS (
+    SELECT req.n, app.id, app.org_id, app.status FROM req
+    JOIN app ON app.key_hash = req.key_hash AND app.status IN ('active', 'suspended')
+  ),
+  g AS (
+    SELECT DISTINCT ON (a.n) a.n, g.id, g.fields, g.purpose, g.max_rows_per_call FROM a
+    JOIN share_grant g ON g.app_id = a.id AND a.status = 'active'
+    WHERE g.resource_id = $4 AND g.status = 'active' AND g.valid_from <= now() AND g.valid_until > now()
+    ORDER BY a.n, g.id DESC
+  )`;
 
 const DENY_REASON = `CASE WHEN a.id IS NULL THEN '{"reason":"API_KEY_INVALID"}'::jsonb
            WHEN a.status = 'suspended' THEN '{"reason":"APP_SUSPENDED"}'::jsonb
            WHEN g.id IS NULL THEN '{"reason":"GRANT_REQUIRED"}'::jsonb ELSE '{}'::jsonb END`;
 
-function auditInsert(action: string, targetType: string) {
+/** The audit row of every call, allowed or denied, written by the statement that answers it. */
+function auditRows(action: string, targetType: string, rowsReturned: string) {
   return `ins AS (
-    INSERT INTO audit_log (app_id, actor_org_id, grant_id, action, resource_id, target_type, target_id, purpose,
-      decision, rows_returned, fields, client_ip, detail)
-    SELECT a.id, a.org_id, g.id, '${action}', $2, '${targetType}', $3::text, g.purpose,
-      CASE WHEN g.id IS NULL THEN 'deny' ELSE 'allow' END,
-      CASE WHEN g.id IS NULL THEN NULL ELSE (SELECT count(*) FROM d) END, g.fields, $4,
+    INSERT INTO audit_log (id, app_id, actor_org_id, grant_id, action, resource_id, target_type, target_id,
+      target_label, purpose, decision, rows_returned, fields, client_ip, detail)
+    SELECT req.audit_id, a.id, a.org_id, g.id, '${action}', $4, '${targetType}', req.target_hash, req.target_label,
+      g.purpose, CASE WHEN g.id IS NULL THEN 'deny' ELSE 'allow' END,
+      CASE WHEN g.id IS NULL THEN NULL ELSE ${rowsReturned} END, g.fields, req.client_ip,
       ${DENY_REASON}
-    FROM (SELECT 1) one LEFT JOIN a ON true LEFT JOIN g ON true
+    FROM req LEFT JOIN a ON a.n = req.n LEFT JOIN g ON g.n = req.n
     WHERE EXISTS (SELECT 1 FROM v)
     RETURNING id
   )`;
+}
+
+/** What every governed statement answers per call, in input order. */
+function answers(extra: string, joins: string) {
+  return `SELECT req.n, a.id AS app_id, a.status AS app_status, g.id AS grant_id, g.fields,
+    ins.id AS audit_id, EXISTS (SELECT 1 FROM v) AS current${extra}
+  FROM req LEFT JOIN a ON a.n = req.n LEFT JOIN g ON g.n = req.n ${joins}
+    LEFT JOIN ins ON ins.id = req.audit_id
+  ORDER BY req.n`;
 }
 
 export function buildMeta(
@@ -79,53 +106,27 @@ export function buildMeta(
   }[],
 ): ResourceMeta {
   const cols = fields.map((f) => `${columnName(f.ordinal)} AS "${f.code}"`).join(', ');
-  const tail = `SELECT (SELECT id FROM a) AS app_id, (SELECT status FROM a) AS app_status, (SELECT id FROM g) AS grant_id,
-    (SELECT fields FROM g) AS fields,
-    (SELECT id FROM ins) AS audit_id, EXISTS (SELECT 1 FROM v) AS current`;
-  const getSql = `WITH req AS (
-    SELECT r.n, r.key_hash, r.rkey, r.client_ip, r.target_hash, r.target_label,
-      nextval(pg_get_serial_sequence('audit_log', 'id')) AS audit_id
-    FROM unnest($1::text[], $2::text[], $3::text[], $6::text[], $7::text[])
-      WITH ORDINALITY AS r(key_hash, rkey, client_ip, target_hash, target_label, n)
-  ), v AS (SELECT 1 FROM resource WHERE id = $4 AND version = $5),
-  a AS (
-    SELECT req.n, app.id, app.org_id, app.status FROM req
-    JOIN app ON app.key_hash = req.key_hash AND app.status IN ('active', 'suspended')
-  ),
-  g AS (
-    SELECT DISTINCT ON (a.n) a.n, g.id, g.fields, g.purpose FROM a
-    JOIN share_grant g ON g.app_id = a.id AND a.status = 'active'
-    WHERE g.resource_id = $4 AND g.status = 'active' AND g.valid_from <= now() AND g.valid_until > now()
-    ORDER BY a.n, g.id DESC
-  ),
+  const getSql = `WITH ${AUTHORISED_CALLS},
   d AS (
     SELECT g.n, row_to_json(x) AS record FROM g JOIN req ON req.n = g.n
-    JOIN LATERAL (SELECT ${cols} FROM ${r.data_table} t WHERE t._key = req.rkey) x ON true
+    JOIN LATERAL (SELECT ${cols} FROM ${r.data_table} t WHERE t._key = req.arg) x ON true
   ),
-  ins AS (
-    INSERT INTO audit_log (id, app_id, actor_org_id, grant_id, action, resource_id, target_type, target_id,
-      target_label, purpose, decision, rows_returned, fields, client_ip, detail)
-    SELECT req.audit_id, a.id, a.org_id, g.id, 'data.get', $4, 'record', req.target_hash, req.target_label, g.purpose,
-      CASE WHEN g.id IS NULL THEN 'deny' ELSE 'allow' END,
-      CASE WHEN g.id IS NULL THEN NULL WHEN d.n IS NULL THEN 0 ELSE 1 END, g.fields, req.client_ip,
-      ${DENY_REASON}
-    FROM req LEFT JOIN a ON a.n = req.n LEFT JOIN g ON g.n = req.n LEFT JOIN d ON d.n = req.n
-    WHERE EXISTS (SELECT 1 FROM v)
-    RETURNING id
-  )
-  SELECT req.n, a.id AS app_id, a.status AS app_status, g.id AS grant_id, g.fields,
-    ins.id AS audit_id, EXISTS (SELECT 1 FROM v) AS current, d.record
-  FROM req LEFT JOIN a ON a.n = req.n LEFT JOIN g ON g.n = req.n LEFT JOIN d ON d.n = req.n
-    LEFT JOIN ins ON ins.id = req.audit_id
-  ORDER BY req.n`;
-  // rows per call: the grant's own cap, else the platform default ($7)
-  const listSql = `WITH ${GRANT_CTES},
-  d AS (SELECT _seq, ${cols} FROM ${r.data_table}
-    WHERE _seq > coalesce($3::bigint, 0) AND EXISTS (SELECT 1 FROM g)
-    ORDER BY _seq LIMIT least($6::int, coalesce((SELECT max_rows_per_call FROM g), $7::int))),
-  ${auditInsert('data.list', 'page')}
-  ${tail}, least($6::int, coalesce((SELECT max_rows_per_call FROM g), $7::int)) AS row_limit,
-    (SELECT json_agg(d ORDER BY _seq) FROM d) AS records`;
+  ${auditRows('data.get', 'record', '(SELECT count(*) FROM d WHERE d.n = req.n)')}
+  ${answers(', d.record', 'LEFT JOIN d ON d.n = req.n')}`;
+  // a page is a batch of one call; rows per call: the grant's own cap, else the platform default ($9)
+  const rowLimit = 'least($8::int, coalesce(g.max_rows_per_call, $9::int))';
+  const listSql = `WITH ${AUTHORISED_CALLS},
+  d AS (
+    SELECT g.n AS _call, x.* FROM g JOIN req ON req.n = g.n
+    JOIN LATERAL (SELECT _seq, ${cols} FROM ${r.data_table}
+      WHERE _seq > coalesce(req.arg::bigint, 0) ORDER BY _seq LIMIT ${rowLimit}) x ON true
+  ),
+  ${auditRows('data.list', 'page', '(SELECT count(*) FROM d WHERE d._call = req.n)')}
+  ${answers(
+    `, ${rowLimit} AS row_limit,
+    (SELECT json_agg(to_jsonb(d) - '_call' ORDER BY d._seq) FROM d WHERE d._call = req.n) AS records`,
+    '',
+  )}`;
   const metaFields = fields.map((f) => ({
     code: f.code,
     columnName: columnName(f.ordinal),
@@ -202,7 +203,7 @@ export async function governedList(
 ) {
   const { rows } = await database.query<CallRow>(
     m.listSql,
-    [keyHash, m.id, after, clientIp, m.version, limit, defaultRowLimit],
+    [[keyHash], [after], [clientIp], m.id, m.version, [after], [null], limit, defaultRowLimit],
     `data.list.${m.id}.${m.version}`,
   );
   return rows[0];

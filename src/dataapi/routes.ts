@@ -13,7 +13,7 @@ const apiKeyHeader = {
   properties: { 'x-api-key': { type: 'string', description: "The consumer app's API key" } },
 } as const;
 
-export async function serviceRoutes(app: FastifyInstance, ctx: AppContext) {
+export async function dataApiRoutes(app: FastifyInstance, ctx: AppContext) {
   app.get(
     '/api/v1/data/:resourceCode/records/:key',
     {
