@@ -1,7 +1,7 @@
 import type { AppContext } from '../context.js';
 import { suspendForEnumeration } from '../security/anomaly.js';
 import { AppError } from '../shared/errors.js';
-import type { CallRow, ResourceMeta } from './store.js';
+import type { Caller, CallRow, ResourceMeta } from './store.js';
 
 /*
  * Guards around a governed data call, counted in the shared counter store (Redis across nodes, in-process on one):
@@ -118,12 +118,13 @@ async function grantQuota(ctx: AppContext, keyHash: string, resourceId: number, 
 /** After the statement: counts what the statement decided and raises on refusals. */
 export async function settle(
   ctx: AppContext,
-  keyHash: string,
-  clientIp: string | null,
+  caller: Caller,
   meta: ResourceMeta,
   row: CallRow,
   miss: boolean,
+  filterFields: string[] = [],
 ): Promise<void> {
+  const { keyHash, clientIp } = caller;
   const now = Date.now();
   if (row.app_id === null) {
     await ctx.counters.add([{ key: `kf:${clientIp}:${Math.floor(now / 60_000)}`, ttlSeconds: 120 }]);
@@ -135,6 +136,7 @@ export async function settle(
     throw new AppError('GRANT_REQUIRED', [
       { field: 'resourceCode', reason: `no active grant on ${meta.code} for this app` },
     ]).alreadyAudited();
+  if (row.refusal) throw refusalError(row.refusal, caller, row.granted ?? [], filterFields).alreadyAudited();
   if (miss) {
     const w = Math.floor(now / 1000 / ENUM_WINDOW_S);
     const [lookups, misses] = await ctx.counters.add([
@@ -159,4 +161,62 @@ export async function grantCallsToday(ctx: AppContext, grantId: number): Promise
     { key: `gq:${grantId}:${shanghaiDay(Date.now())}`, by: 0, ttlSeconds: 2 * 86400 },
   ]);
   return n;
+}
+
+/** The coded error of a call the grant found does not allow (the statement audited it as a refusal). */
+export function refusalError(
+  refusal: string,
+  caller: Caller,
+  granted: string[],
+  filterFields: string[] = [],
+): AppError {
+  switch (refusal) {
+    case 'PURPOSE_REQUIRED':
+      return new AppError('PURPOSE_REQUIRED', [
+        {
+          field: 'X-Purpose',
+          reason: "name the grant's purpose id or its text (percent-encoded) in X-Purpose",
+          reasonZh: '请在 X-Purpose 中填写授权的用途编号或用途原文（百分号编码）',
+        },
+      ]);
+    case 'PURPOSE_MISMATCH':
+      return new AppError('PURPOSE_MISMATCH', [
+        {
+          field: 'X-Purpose',
+          value: caller.purpose?.slice(0, 100),
+          reason: "the purpose named is not the grant's",
+          reasonZh: '所述用途与授权用途不符',
+        },
+      ]);
+    case 'FIELD_NOT_GRANTED': {
+      const outside = (caller.fields ?? []).filter((f) => !granted.includes(f));
+      return new AppError(
+        'FIELD_NOT_GRANTED',
+        outside.slice(0, 20).map((f) => ({
+          field: 'fields',
+          value: f,
+          reason: `field ${f} is not in the grant`,
+          reasonZh: `字段 ${f} 不在授权范围内`,
+        })),
+      );
+    }
+    case 'FILTER_NOT_GRANTED': {
+      const outside = filterFields.filter((f) => !granted.includes(f));
+      return new AppError(
+        'FIELD_NOT_GRANTED',
+        outside.slice(0, 20).map((f) => ({
+          field: `where.${f}`,
+          value: f,
+          reason: `field ${f} is not in the grant and cannot be filtered on`,
+          reasonZh: `字段 ${f} 不在授权范围内，不能作为查询条件`,
+        })),
+      );
+    }
+    case 'READ_NOT_GRANTED':
+      return new AppError('READ_NOT_GRANTED', [
+        { reason: 'this grant allows verification only', reasonZh: '该授权仅限核验' },
+      ]);
+    default:
+      return new AppError('FORBIDDEN', [{ reason: refusal }]);
+  }
 }
