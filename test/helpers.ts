@@ -112,7 +112,13 @@ export async function grantedApp(
     resourceCode: string;
     fields: string[];
     appName: string;
-    quota?: { callsPerDay?: number; rowsPerCall?: number };
+    quota?: {
+      callsPerDay?: number;
+      rowsPerCall?: number;
+      verificationsPerDay?: number;
+      verify?: boolean;
+      readRecords?: boolean;
+    };
   },
 ): Promise<{ appId: number; apiKey: string; grantId: number; resourceId: number; purposeId: string }> {
   const consumer = await login(app, opts.consumer);

@@ -177,3 +177,47 @@ export function decodeCursor(cursor: string | undefined | null): string | null {
     ]);
   return m[1];
 }
+
+const MAX_MATCH = 10;
+
+/**
+ * The condition of a verification (核验): every named field equals the given value (ID numbers and credit codes compared
+ * upper-case, as stored). Names the match fields so the statement checks they are granted. Masked fields may be
+ * matched: answering match / no match on them is what verification is for, and misses feed the enumeration detector.
+ */
+export function compileMatch(
+  meta: ResourceMeta,
+  match: Record<string, unknown>,
+  firstParam: number,
+): { sql: string; params: unknown[]; fields: string[] } {
+  const entries = Object.entries(match);
+  if (entries.length > MAX_MATCH)
+    throw new AppError('VALIDATION_FAILED', [
+      { field: 'match', reason: `at most ${MAX_MATCH} fields`, reasonZh: `最多核验 ${MAX_MATCH} 个字段` },
+    ]);
+  const params: unknown[] = [];
+  const parts = entries.map(([code, v]) => {
+    const f = meta.fields.find((x) => x.code === code);
+    if (!f)
+      throw new AppError('VALIDATION_FAILED', [
+        {
+          field: `match.${code}`.slice(0, 60),
+          reason: 'no such field in this resource',
+          reasonZh: '该资源无此字段',
+        },
+      ]);
+    let s: string;
+    try {
+      s = typed(f, v);
+    } catch (e) {
+      const d = e instanceof AppError ? e.details[0] : undefined;
+      throw new AppError('VALIDATION_FAILED', [
+        { ...(d ?? { reason: 'bad value' }), field: `match.${code}`.slice(0, 60) },
+      ]);
+    }
+    if (f.validator === 'idNumber' || f.validator === 'creditCode') s = s.trim().toUpperCase();
+    params.push(s);
+    return `t.${f.columnName} = $${firstParam + params.length - 1}::${CAST[f.type] ?? 'text'}`;
+  });
+  return { sql: parts.length ? parts.join(' AND ') : 'true', params, fields: entries.map(([c]) => c) };
+}

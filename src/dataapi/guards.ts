@@ -20,6 +20,7 @@ const MAX_CACHED_GRANTS = 50_000;
 interface GrantQuota {
   grantId: number;
   callsPerDay: number;
+  verificationsPerDay: number;
   expires: number;
 }
 const grantQuotas = new WeakMap<AppContext, Map<string, GrantQuota>>();
@@ -40,7 +41,7 @@ export async function admit(
   keyHash: string,
   clientIp: string | null,
   meta: ResourceMeta,
-  kind: 'get' | 'list',
+  kind: 'get' | 'list' | 'verify',
 ): Promise<void> {
   const now = Date.now();
   const lim = ctx.config.dataApi;
@@ -49,12 +50,15 @@ export async function admit(
     { key: `kf:${clientIp}:${Math.floor(now / 60_000)}`, by: 0, ttlSeconds: 120 },
     { key: `ar:${keyHash}:${Math.floor(now / 1000)}`, ttlSeconds: 5 },
   ];
-  if (kind === 'get')
+  if (kind === 'get' || kind === 'verify')
     entries.push({
       key: `el:${keyHash}:${Math.floor(now / 1000 / ENUM_WINDOW_S)}`,
       ttlSeconds: ENUM_WINDOW_S * 2,
     });
-  if (known) entries.push({ key: `gq:${known.grantId}:${shanghaiDay(now)}`, ttlSeconds: 2 * 86400 });
+  // verification has its own daily quota (vq), record reads and pages share the calls quota (gq)
+  const quotaKey = kind === 'verify' ? 'vq' : 'gq';
+  const perDay = known ? (kind === 'verify' ? known.verificationsPerDay : known.callsPerDay) : 0;
+  if (known) entries.push({ key: `${quotaKey}:${known.grantId}:${shanghaiDay(now)}`, ttlSeconds: 2 * 86400 });
   const counts = await ctx.counters.add(entries);
   // an address that keeps guessing keys is refused, but a key known to hold a grant still gets through
   if (counts[0] >= lim.keyFailuresPerMinute && !known)
@@ -73,12 +77,17 @@ export async function admit(
         reasonZh: `应用调用频率超过每秒 ${lim.appRatePerSecond} 次`,
       },
     ]);
-  if (known && counts[counts.length - 1] > known.callsPerDay)
+  if (known && counts[counts.length - 1] > perDay)
     throw new AppError('QUOTA_EXCEEDED', [
-      {
-        reason: `grant ${known.grantId} allows ${known.callsPerDay} calls per day`,
-        reasonZh: `该授权每日最多调用 ${known.callsPerDay} 次`,
-      },
+      kind === 'verify'
+        ? {
+            reason: `grant ${known.grantId} allows ${perDay} verifications per day`,
+            reasonZh: `该授权每日最多核验 ${perDay} 次`,
+          }
+        : {
+            reason: `grant ${known.grantId} allows ${perDay} calls per day`,
+            reasonZh: `该授权每日最多调用 ${perDay} 次`,
+          },
     ]);
 }
 
@@ -91,7 +100,7 @@ async function grantQuota(ctx: AppContext, keyHash: string, resourceId: number, 
   const g = await ctx.db
     .selectFrom('share_grant as g')
     .innerJoin('app as a', 'a.id', 'g.app_id')
-    .select(['g.id', 'g.max_calls_per_day'])
+    .select(['g.id', 'g.max_calls_per_day', 'g.max_verify_per_day'])
     .where('a.key_hash', '=', keyHash)
     .where('a.status', '=', 'active')
     .where('g.resource_id', '=', resourceId)
@@ -109,6 +118,7 @@ async function grantQuota(ctx: AppContext, keyHash: string, resourceId: number, 
   const q = {
     grantId: g.id,
     callsPerDay: g.max_calls_per_day ?? ctx.config.dataApi.grantCallsPerDay,
+    verificationsPerDay: g.max_verify_per_day ?? ctx.config.dataApi.grantCallsPerDay,
     expires: now + GRANT_TTL_MS,
   };
   cache.set(cacheKey, q);
@@ -212,6 +222,10 @@ export function refusalError(
         })),
       );
     }
+    case 'VERIFY_NOT_GRANTED':
+      return new AppError('VERIFY_NOT_GRANTED', [
+        { reason: 'this grant does not include verification', reasonZh: '该授权不含核验权限' },
+      ]);
     case 'READ_NOT_GRANTED':
       return new AppError('READ_NOT_GRANTED', [
         { reason: 'this grant allows verification only', reasonZh: '该授权仅限核验' },

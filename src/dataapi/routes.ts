@@ -230,4 +230,63 @@ export async function dataApiRoutes(app: FastifyInstance, ctx: AppContext) {
       return service.queryRecords(ctx, callInput(req), p.resourceCode, body);
     },
   );
+
+  app.post(
+    '/api/v1/data/:resourceCode/verify',
+    {
+      schema: {
+        tags: ['data'],
+        summary:
+          'Verification (核验, DG Art 19): does the record under this key carry these values? match / no match, no data; own right, quota and audit',
+        headers: callHeaders,
+        params: {
+          type: 'object',
+          properties: { resourceCode: { type: 'string', maxLength: 100 } },
+          required: ['resourceCode'],
+        },
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['key'],
+          properties: {
+            key: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 200,
+              description: 'the record key (ID number, credit code…)',
+            },
+            match: {
+              type: 'object',
+              maxProperties: 10,
+              additionalProperties: scalar,
+              description:
+                "field code → value; all must equal the record's (granted fields only). Empty: the key exists",
+            },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              resourceCode: { type: 'string' },
+              match: { type: 'boolean' },
+              grantId: { type: 'integer' },
+              auditId: { type: 'integer' },
+            },
+            required: ['resourceCode', 'match', 'grantId', 'auditId'],
+          },
+          403: { ...callErrors, description: `${callErrors.description}; VERIFY_NOT_GRANTED` },
+        },
+      },
+    },
+    async (req) => {
+      const p = req.params as { resourceCode: string };
+      return service.verifyRecord(
+        ctx,
+        callInput(req),
+        p.resourceCode,
+        req.body as { key: string; match?: Record<string, unknown> },
+      );
+    },
+  );
 }

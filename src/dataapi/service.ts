@@ -3,7 +3,7 @@ import type { AppContext } from '../context.js';
 import { AppError } from '../shared/errors.js';
 import { keyedHash, sha256Hex } from '../shared/secrets.js';
 import { isUnsafeIdentifier } from '../shared/text.js';
-import { compileFilter, decodeCursor, encodeCursor } from './filter.js';
+import { compileFilter, compileMatch, decodeCursor, encodeCursor } from './filter.js';
 import { admit, settle } from './guards.js';
 import { maskRecord, maskValue } from './masking.js';
 import {
@@ -14,6 +14,7 @@ import {
   governedGetBatch,
   governedList,
   governedQuery,
+  governedVerify,
   type MetaField,
   type ResourceMeta,
 } from './store.js';
@@ -149,7 +150,7 @@ async function call(
   ctx: AppContext,
   code: string,
   caller: Caller,
-  kind: 'get' | 'list',
+  kind: 'get' | 'list' | 'verify',
   run: (m: ResourceMeta) => Promise<CallRow>,
 ) {
   let meta = await loadMeta(ctx, code);
@@ -350,4 +351,28 @@ export async function queryRecords(
     grantId: row.grant_id,
     auditId: row.audit_id,
   };
+}
+
+/**
+ * Verification (核验, DG Art 19; DB37/T 3522 class 2): does the record under `key` carry these values? Answers
+ * match / no match and nothing else, under the grant's verification right and its own daily quota, audited
+ * (`data.verify`, `detail.matched`); a no-match counts toward the enumeration detector like a missed lookup.
+ */
+export async function verifyRecord(
+  ctx: AppContext,
+  input: CallInput,
+  code: string,
+  body: { key: string; match?: Record<string, unknown> },
+) {
+  const match = body.match ?? {};
+  const caller = callerOf(ctx, {
+    ...input,
+    fields: Object.keys(match).length ? Object.keys(match).join(',') : undefined,
+  });
+  const { meta, row } = await call(ctx, code, caller, 'verify', (m) => {
+    const key = normaliseKey(m, body.key);
+    return governedVerify(ctx.database, m, caller, key, auditTarget(ctx, m, key), compileMatch(m, match, 12));
+  });
+  await settle(ctx, caller, meta, row, !row.matched);
+  return { resourceCode: code, match: row.matched === true, grantId: row.grant_id, auditId: row.audit_id };
 }

@@ -37,6 +37,8 @@ export interface ResourceMeta {
   listSql: string;
   /** the filtered query's statement around a WHERE fragment built by filter.ts (generated columns, placeholders from $14) */
   querySql: (where: string) => string;
+  /** verification around a match condition (`t.cN = $12::type AND …`) */
+  verifySql: (match: string) => string;
 }
 
 /*
@@ -50,7 +52,7 @@ export interface ResourceMeta {
  * $4 resource id, $5 resource version, $6 audit target ids, $7 audit target labels, $8 purposes named, $9 fields asked
  * (comma-joined), $10 whether the profile limits use to the purpose, $11 fields filtered on (comma-joined).
  */
-const AUTHORISED_CALLS = `req AS (
+const authorisedCalls = (right: 'read' | 'verify') => `req AS (
     SELECT r.n, r.key_hash, r.arg, r.client_ip, r.target_hash, r.target_label, r.purpose_asked,
       string_to_array(r.fields_asked, ',') AS fields_asked, string_to_array(r.filter_fields, ',') AS filter_fields,
       nextval(pg_get_serial_sequence('audit_log', 'id')) AS audit_id
@@ -63,7 +65,7 @@ const AUTHORISED_CALLS = `req AS (
     JOIN app ON app.key_hash = req.key_hash AND app.status IN ('active', 'suspended')
   ),
   gm AS (
-    SELECT DISTINCT ON (a.n) a.n, g.id, g.fields, g.purpose, g.max_rows_per_call, g.can_read,
+    SELECT DISTINCT ON (a.n) a.n, g.id, g.fields, g.purpose, g.max_rows_per_call, g.can_read, g.can_verify,
       req.purpose_asked IN (g.purpose_id, btrim(g.purpose)) AS purpose_ok, req.purpose_asked,
       req.fields_asked, req.filter_fields
     FROM a JOIN req ON req.n = a.n
@@ -75,7 +77,7 @@ const AUTHORISED_CALLS = `req AS (
     SELECT gm.*, coalesce(gm.fields_asked, gm.fields) AS fields_used,
       CASE WHEN $10::boolean AND gm.purpose_asked IS NULL THEN 'PURPOSE_REQUIRED'
            WHEN $10::boolean AND NOT gm.purpose_ok THEN 'PURPOSE_MISMATCH'
-           WHEN NOT gm.can_read THEN 'READ_NOT_GRANTED'
+           ${right === 'read' ? "WHEN NOT gm.can_read THEN 'READ_NOT_GRANTED'" : "WHEN NOT gm.can_verify THEN 'VERIFY_NOT_GRANTED'"}
            WHEN NOT coalesce(gm.fields_asked <@ gm.fields, true) THEN 'FIELD_NOT_GRANTED'
            WHEN NOT coalesce(gm.filter_fields <@ gm.fields, true) THEN 'FILTER_NOT_GRANTED'
       END AS refusal
@@ -90,14 +92,14 @@ const DENY_REASON = `CASE WHEN a.id IS NULL THEN '{"reason":"API_KEY_INVALID"}':
            'fieldsAsked', to_jsonb(req.fields_asked), 'filterFields', to_jsonb(req.filter_fields)))`;
 
 /** The audit row of every call, allowed or denied, written by the statement that answers it. */
-function auditRows(action: string, targetType: string, rowsReturned: string) {
+function auditRows(action: string, targetType: string, rowsReturned: string, extraDetail = "'{}'::jsonb") {
   return `ins AS (
     INSERT INTO audit_log (id, app_id, actor_org_id, grant_id, action, resource_id, target_type, target_id,
       target_label, purpose, decision, rows_returned, fields, client_ip, detail)
     SELECT req.audit_id, a.id, a.org_id, g.id, '${action}', $4, '${targetType}', req.target_hash, req.target_label,
       g.purpose, CASE WHEN g.id IS NULL OR g.refusal IS NOT NULL THEN 'deny' ELSE 'allow' END,
       CASE WHEN g.id IS NULL OR g.refusal IS NOT NULL THEN NULL ELSE ${rowsReturned} END, g.fields_used,
-      req.client_ip, ${DENY_REASON}
+      req.client_ip, ${DENY_REASON} || ${extraDetail}
     FROM req LEFT JOIN a ON a.n = req.n LEFT JOIN g ON g.n = req.n
     WHERE EXISTS (SELECT 1 FROM v)
     RETURNING id
@@ -127,7 +129,7 @@ export function buildMeta(
   }[],
 ): ResourceMeta {
   const cols = fields.map((f) => `${columnName(f.ordinal)} AS "${f.code}"`).join(', ');
-  const getSql = `WITH ${AUTHORISED_CALLS},
+  const getSql = `WITH ${authorisedCalls('read')},
   d AS (
     SELECT ok.n, row_to_json(x) AS record FROM ok JOIN req ON req.n = ok.n
     JOIN LATERAL (SELECT ${cols} FROM ${r.data_table} t WHERE t._key = req.arg) x ON true
@@ -136,7 +138,7 @@ export function buildMeta(
   ${answers(', d.record', 'LEFT JOIN d ON d.n = req.n')}`;
   // a page is a batch of one call; rows per call: the grant's own cap, else the platform default ($13)
   const rowLimit = 'least($12::int, coalesce(ok.max_rows_per_call, $13::int))';
-  const listSql = `WITH ${AUTHORISED_CALLS},
+  const listSql = `WITH ${authorisedCalls('read')},
   d AS (
     SELECT ok.n AS _call, x.* FROM ok JOIN req ON req.n = ok.n
     JOIN LATERAL (SELECT _seq, ${cols} FROM ${r.data_table}
@@ -148,7 +150,7 @@ export function buildMeta(
     (SELECT json_agg(to_jsonb(d) - '_call' ORDER BY d._seq) FROM d WHERE d._call = req.n) AS records`,
     '',
   )}`;
-  const querySql = (where: string) => `WITH ${AUTHORISED_CALLS},
+  const querySql = (where: string) => `WITH ${authorisedCalls('read')},
   d AS (
     SELECT ok.n AS _call, x.* FROM ok JOIN req ON req.n = ok.n
     JOIN LATERAL (SELECT t._seq, ${cols} FROM ${r.data_table} t
@@ -160,6 +162,19 @@ export function buildMeta(
     (SELECT json_agg(to_jsonb(d) - '_call' ORDER BY d._seq) FROM d WHERE d._call = req.n) AS records`,
     '',
   )}`;
+  // verification (核验, DG Art 19): does the record under this key carry these values? Only match / no match leaves.
+  const verifySql = (match: string) => `WITH ${authorisedCalls('verify')},
+  d AS (
+    SELECT ok.n, (${match}) AS matched FROM ok JOIN req ON req.n = ok.n JOIN ${r.data_table} t ON t._key = req.arg
+  ),
+  ${auditRows(
+    'data.verify',
+    'record',
+    '0',
+    `CASE WHEN g.id IS NOT NULL AND g.refusal IS NULL THEN jsonb_build_object('matched',
+      coalesce((SELECT d.matched FROM d WHERE d.n = req.n), false)) ELSE '{}'::jsonb END`,
+  )}
+  ${answers(', coalesce(d.matched, false) AS matched', 'LEFT JOIN d ON d.n = req.n')}`;
   const metaFields = fields.map((f) => ({
     code: f.code,
     columnName: columnName(f.ordinal),
@@ -180,6 +195,7 @@ export function buildMeta(
     getSql,
     listSql,
     querySql,
+    verifySql,
   };
 }
 
@@ -198,6 +214,7 @@ export interface CallRow {
   current: boolean;
   record?: Record<string, unknown> | null;
   records?: Record<string, unknown>[] | null;
+  matched?: boolean;
 }
 
 /** Who calls and under which purpose, for any governed statement. */
@@ -220,7 +237,7 @@ export interface GetItem {
   targetLabel: string;
 }
 
-/** The parameters every governed statement shares, for a batch of calls (see AUTHORISED_CALLS). */
+/** The parameters every governed statement shares, for a batch of calls (see authorisedCalls). */
 function callParams(
   m: ResourceMeta,
   items: {
@@ -305,6 +322,22 @@ export async function governedQuery(
     limit,
     defaultRowLimit,
     ...filter.params,
+  ]);
+  return rows[0];
+}
+
+/** One verification: the key and the fields to match (compiled by filter.ts from $12), audited, no data returned. */
+export async function governedVerify(
+  database: Database,
+  m: ResourceMeta,
+  caller: Caller,
+  key: string,
+  target: { targetHash: string; targetLabel: string },
+  match: { sql: string; params: unknown[] },
+) {
+  const { rows } = await database.query<CallRow>(m.verifySql(match.sql), [
+    ...callParams(m, [{ caller, arg: key, ...target }]),
+    ...match.params,
   ]);
   return rows[0];
 }

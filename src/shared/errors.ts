@@ -107,6 +107,10 @@ export const ERRORS = {
     zh: '脱敏字段不能作为查询条件',
     en: 'A masked field cannot be filtered on',
   },
+  VERIFY_NOT_GRANTED: {
+    zh: '该授权不含核验权限',
+    en: 'This grant does not include verification',
+  },
   READ_NOT_GRANTED: {
     zh: '该授权仅限核验，不返回数据',
     en: 'This grant allows verification only; it returns no data',
