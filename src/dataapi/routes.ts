@@ -145,7 +145,10 @@ export async function dataApiRoutes(app: FastifyInstance, ctx: AppContext) {
     },
   );
 
-  const scalar = { type: ['string', 'number', 'boolean'] } as const;
+  // a condition value: text, number or boolean (anyOf, not a type union: Ajv's strict mode warns on those)
+  const scalar = {
+    anyOf: [{ type: 'string', maxLength: 200 }, { type: 'number' }, { type: 'boolean' }],
+  } as const;
   app.post(
     '/api/v1/data/:resourceCode/query',
     {
