@@ -28,10 +28,10 @@ import pg from 'pg';
 import { closeContext, openContext } from '../src/boot.js';
 import { loadConfig } from '../src/config.js';
 import type { AppContext } from '../src/context.js';
+import { grantCallsToday } from '../src/dataapi/guards.js';
+import { recordReadStats } from '../src/dataapi/service.js';
 import { loadDemoCity } from '../src/demo/load.js';
 import { buildApp } from '../src/http/app.js';
-import { grantCallsToday } from '../src/service/guards.js';
-import { recordReadStats } from '../src/service/service.js';
 import { printStartup, runStartupBench, STARTUP_TARGETS, type StartupResult } from './startup.js';
 
 const env = process.env;
@@ -253,7 +253,7 @@ interface DbResult {
   ratio: number;
   governedSent: number;
   auditRows: number;
-  /** governed calls per record-read statement (group commit of the audit rows, see src/service/store.ts) */
+  /** governed calls per record-read statement (group commit of the audit rows, see src/dataapi/store.ts) */
   callsPerStatement: number;
   maskChecked: number;
   maskFailures: number;
@@ -341,7 +341,8 @@ async function benchDatabase(kind: Kind, load: LoadGenerator): Promise<DbResult 
     }
 
     console.log(`\n== ${label} ==`);
-    // The data API's guards stay on (per-app rate limit, grant quota, unknown-key limiter, enumeration detector),
+    // The data API's guards stay on (per-app rate limit, grant quota, unknown-key limiter, enumeration detector,
+    // the purpose check: every governed call sends X-Purpose),
     // counted in the same store production uses (BENCH_REDIS_URL: Redis, else in-process); their limits are set
     // above the offered load so the run measures what checking them costs, not refusals.
     const config = {
@@ -364,8 +365,14 @@ async function benchDatabase(kind: Kind, load: LoadGenerator): Promise<DbResult 
     const consumer = demo.apps.find((a) => a.name === CONSUMER_APP);
     if (!consumer) throw new Error(`demo app ${CONSUMER_APP} not found`);
     const grant = (
-      await ctx.database.query<{ id: number; code: string; data_table: string; fields: string[] }>(
-        `SELECT g.id, r.code, r.data_table, g.fields FROM share_grant g JOIN app a ON a.id = g.app_id
+      await ctx.database.query<{
+        id: number;
+        code: string;
+        data_table: string;
+        fields: string[];
+        purpose_id: string;
+      }>(
+        `SELECT g.id, r.code, r.data_table, g.fields, g.purpose_id FROM share_grant g JOIN app a ON a.id = g.app_id
          JOIN resource r ON r.id = g.resource_id
          WHERE a.name = $1 AND g.status = 'active' ORDER BY g.id LIMIT 1`,
         [CONSUMER_APP],
@@ -424,7 +431,8 @@ async function benchDatabase(kind: Kind, load: LoadGenerator): Promise<DbResult 
       governed: {
         base: `http://127.0.0.1:${listenPort(governed)}`,
         pathPrefix: `/api/v1/data/${encodeURIComponent(grant.code)}/records/`,
-        headers: { 'x-api-key': consumer.apiKey },
+        // purpose checked on every call (DG Art 26): the grant's purpose id, as a consumer sends it
+        headers: { 'x-api-key': consumer.apiKey, 'x-purpose': grant.purpose_id },
         keys,
         check: 'masked',
       },

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATA_TYPE_STORAGE, normaliseField, resourceSecurityLevel } from '../src/catalog/model.js';
+import { maskRecord } from '../src/dataapi/masking.js';
 import { PROFILE_IDS } from '../src/profiles/index.js';
-import { maskRecord } from '../src/service/masking.js';
 import { createTestEnv, login, type TestEnv } from './helpers.js';
 
 const ENTRY = {

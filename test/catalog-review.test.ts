@@ -193,7 +193,7 @@ describe('catalog review workflow (dongguan-2020)', () => {
     const read = () =>
       env.app.inject({
         url: `${dataPath(population)}/records/${rows[0].k}`,
-        headers: { 'x-api-key': g.apiKey },
+        headers: { 'x-api-key': g.apiKey, 'x-purpose': g.purposeId },
       });
     expect((await read()).statusCode).toBe(200);
     // the demo left a new version of this entry under review: the live one keeps serving meanwhile

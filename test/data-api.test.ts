@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recordReadStats } from '../src/service/service.js';
+import { recordReadStats } from '../src/dataapi/service.js';
 import { keyedHash } from '../src/shared/secrets.js';
 import { codeOf, createTestEnv, dataPath, login, type TestEnv } from './helpers.js';
 
@@ -9,6 +9,7 @@ let POPULATION = '';
 describe('governed data API under concurrency', () => {
   let env: TestEnv;
   let grantedKey: string;
+  let purposeId: string;
   let ungrantedKey: string;
   let ids: string[];
 
@@ -20,6 +21,7 @@ describe('governed data API under concurrency', () => {
     ).json();
     const grant = grants.find((g: { resource: { code: string } }) => g.resource.code === POPULATION);
     grantedKey = env.demo!.apps.find((a) => a.name === grant.app.name)!.apiKey;
+    purposeId = grant.purposeId;
     ungrantedKey = env.demo!.apps.find(
       (a) => !grants.some((g: { app: { name: string } }) => g.app.name === a.name),
     )!.apiKey;
@@ -53,7 +55,7 @@ describe('governed data API under concurrency', () => {
       calls.map((c) =>
         env.app.inject({
           url: `${dataPath(POPULATION)}/records/${c.key}`,
-          headers: { 'x-api-key': c.apiKey },
+          headers: { 'x-api-key': c.apiKey, 'x-purpose': purposeId },
         }),
       ),
     );

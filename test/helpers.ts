@@ -112,9 +112,15 @@ export async function grantedApp(
     resourceCode: string;
     fields: string[];
     appName: string;
-    quota?: { callsPerDay?: number; rowsPerCall?: number };
+    quota?: {
+      callsPerDay?: number;
+      rowsPerCall?: number;
+      verificationsPerDay?: number;
+      verify?: boolean;
+      readRecords?: boolean;
+    };
   },
-): Promise<{ appId: number; apiKey: string; grantId: number; resourceId: number }> {
+): Promise<{ appId: number; apiKey: string; grantId: number; resourceId: number; purposeId: string }> {
   const consumer = await login(app, opts.consumer);
   const deciders = [await login(app, opts.provider), await login(app, 'reviewer')];
   const created = await app.inject({
@@ -159,7 +165,15 @@ export async function grantedApp(
     }
   }
   if (request.status !== 'approved') throw new Error(`request ${request.id} not approved: ${request.status}`);
-  return { appId: a.id, apiKey, grantId: request.grantId, resourceId: resource.id };
+  const grants = (await app.inject({ url: '/api/sharing/grants', headers: { cookie: consumer } })).json();
+  const grant = grants.find((g: { id: number }) => g.id === request.grantId);
+  return {
+    appId: a.id,
+    apiKey,
+    grantId: request.grantId,
+    resourceId: resource.id,
+    purposeId: grant.purposeId,
+  };
 }
 
 /** A demo entry's catalog code (GB/T 21063.5, issued at load), looked up by its name. */
@@ -171,6 +185,9 @@ export async function codeOf(env: TestEnv, name: string): Promise<string> {
     .executeTakeFirstOrThrow();
   return r.code;
 }
+
+/** The purpose text every grantedApp() request states, as data calls send it in X-Purpose (percent-encoded). */
+export const TEST_PURPOSE = encodeURIComponent('办理业务时核验当事人身份');
 
 /** The data API path of a resource code (the code holds a `/`). */
 export function dataPath(code: string): string {

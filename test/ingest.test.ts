@@ -217,7 +217,7 @@ describe('aggregation: validation, channels, quarantine, history, freshness (iss
       expect(q).toHaveLength(0);
     });
 
-  it('the report masks personal values (src/service/masking.ts) and is downloadable as CSV and XLSX', async () => {
+  it('the report masks personal values (src/dataapi/masking.ts) and is downloadable as CSV and XLSX', async () => {
     const bad = `${id(7).slice(0, 17)}${id(7)[17] === '0' ? '1' : '0'}`;
     const done = await importFile(csv(row(1), `${bad},${'名'.repeat(25)},30,a,2026-01-01`), '');
     const errors = await report(done.id);

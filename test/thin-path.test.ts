@@ -199,7 +199,7 @@ describe('thin path: register → upload → request → approve → governed ca
   it('before a grant exists the app is refused, and the refusal is audited', async () => {
     const res = await env.app.inject({
       url: `${dataPath(resourceCode)}/records/${people[0][0]}`,
-      headers: { 'x-api-key': apiKey },
+      headers: { 'x-api-key': apiKey, 'x-purpose': encodeURIComponent('办理就业登记时核验申请人居住信息') },
     });
     expect(res.statusCode).toBe(403);
     expect(res.json().code).toBe('GRANT_REQUIRED');
@@ -302,7 +302,7 @@ describe('thin path: register → upload → request → approve → governed ca
       .executeTakeFirstOrThrow();
     const res = await env.app.inject({
       url: `${dataPath(resourceCode)}/records/${people[1][0]}`,
-      headers: { 'x-api-key': apiKey },
+      headers: { 'x-api-key': apiKey, 'x-purpose': encodeURIComponent('办理就业登记时核验申请人居住信息') },
     });
     expect(res.statusCode).toBe(200);
     const body = res.json();
@@ -335,7 +335,7 @@ describe('thin path: register → upload → request → approve → governed ca
   it('paging through records returns masked granted fields and audits the page', async () => {
     const res = await env.app.inject({
       url: `${dataPath(resourceCode)}/records?limit=10`,
-      headers: { 'x-api-key': apiKey },
+      headers: { 'x-api-key': apiKey, 'x-purpose': encodeURIComponent('办理就业登记时核验申请人居住信息') },
     });
     const body = res.json();
     expect(body.items).toHaveLength(10);
@@ -345,7 +345,7 @@ describe('thin path: register → upload → request → approve → governed ca
     const page2 = (
       await env.app.inject({
         url: `${dataPath(resourceCode)}/records?limit=25&after=${body.next}`,
-        headers: { 'x-api-key': apiKey },
+        headers: { 'x-api-key': apiKey, 'x-purpose': encodeURIComponent('办理就业登记时核验申请人居住信息') },
       })
     ).json();
     expect(page2.items).toHaveLength(20);
@@ -364,7 +364,7 @@ describe('thin path: register → upload → request → approve → governed ca
   it('a missing record is 404 RECORD_NOT_FOUND and still audited', async () => {
     const res = await env.app.inject({
       url: `${dataPath(resourceCode)}/records/${idNumber(899)}`,
-      headers: { 'x-api-key': apiKey },
+      headers: { 'x-api-key': apiKey, 'x-purpose': encodeURIComponent('办理就业登记时核验申请人居住信息') },
     });
     expect(res.statusCode).toBe(404);
     expect(res.json().code).toBe('RECORD_NOT_FOUND');
@@ -411,7 +411,7 @@ describe('thin path: register → upload → request → approve → governed ca
     expect(rev.json().status).toBe('revoked');
     const res = await env.app.inject({
       url: `${dataPath(resourceCode)}/records/${people[1][0]}`,
-      headers: { 'x-api-key': apiKey },
+      headers: { 'x-api-key': apiKey, 'x-purpose': encodeURIComponent('办理就业登记时核验申请人居住信息') },
     });
     expect(res.json().code).toBe('GRANT_REQUIRED');
     const bogus = await env.app.inject({

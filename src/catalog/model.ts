@@ -236,7 +236,7 @@ export function normaliseField(f: FieldInput, i: number): { field: FieldDef; err
 }
 
 /**
- * The masking rule a field gets (src/service/masking.ts applies it): the one given, else the validator's, else `partial`
+ * The masking rule a field gets (src/dataapi/masking.ts applies it): the one given, else the validator's, else `partial`
  * for personal, sensitive, sensitive-personal or important/core fields (GB/T 35273, GB/T 43697: never served in clear),
  * else none. A protected field given `none` is raised to its default.
  */

@@ -1,10 +1,10 @@
 import { sql } from 'kysely';
 import { appendAudit } from '../audit/store.js';
 import type { Actor, AppContext } from '../context.js';
+import { maskRecord } from '../dataapi/masking.js';
 import { inTx, type Tx } from '../db/index.js';
 import { notify, type Recipients } from '../notify/service.js';
 import type { CatalogLevel, Profile } from '../profiles/model.js';
-import { maskRecord } from '../service/masking.js';
 import { AppError } from '../shared/errors.js';
 import {
   canManageClasses,

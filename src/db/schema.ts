@@ -117,6 +117,8 @@ export interface ResourceTable {
   row_count: Generated<number>;
   last_ingest_at: Date | null;
   overdue_notified_due: string | null;
+  /** the provider offers verification (核验) on this resource even when it is not shared (DG Art 19; migration 014) */
+  verification_enabled: Generated<boolean>;
   created_by: number | null;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
@@ -360,6 +362,12 @@ export interface ShareGrantTable {
   max_rows_per_call: number | null;
   /** granted by deemed consent (SY Art 25) */
   deemed_consent: Generated<boolean>;
+  /** the id of the approved purpose, sent by calls as `X-Purpose` (migration 014) */
+  purpose_id: Generated<string>;
+  /** false: a verification-only grant (no record leaves) */
+  can_read: Generated<boolean>;
+  can_verify: Generated<boolean>;
+  max_verify_per_day: number | null;
 }
 
 export interface AuditLogTable {

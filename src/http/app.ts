@@ -18,6 +18,7 @@ import { clockRoutes } from '../calendar/clock-routes.js';
 import { calendarRoutes } from '../calendar/routes.js';
 import { catalogRoutes } from '../catalog/routes.js';
 import type { AppContext } from '../context.js';
+import { dataApiRoutes } from '../dataapi/routes.js';
 import { isDatabaseUnavailable } from '../db/index.js';
 import { demoRoutes } from '../demo/routes.js';
 import { ingestRoutes } from '../ingest/routes.js';
@@ -27,7 +28,6 @@ import { orgRoutes } from '../orgs/routes.js';
 import { userRoutes } from '../orgs/user-routes.js';
 import { incidentRoutes } from '../security/incident-routes.js';
 import { securityRoutes } from '../security/routes.js';
-import { serviceRoutes } from '../service/routes.js';
 import { sharingRoutes } from '../sharing/routes.js';
 import { statsRoutes } from '../stats/routes.js';
 import { workRoutes } from '../work/routes.js';
@@ -323,7 +323,7 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
     incidentRoutes,
     catalogRoutes,
     sharingRoutes,
-    serviceRoutes,
+    dataApiRoutes,
     auditRoutes,
     statsRoutes,
     calendarRoutes,

@@ -1,11 +1,11 @@
 import type { StoredField } from '../catalog/store.js';
-import { maskValue } from '../service/masking.js';
+import { maskValue } from '../dataapi/masking.js';
 import type { ErrorDetail } from '../shared/errors.js';
 import { normaliseValue, type Problem, problem, recordHash } from './model.js';
 
 /**
  * The value a report shows for a finding: masked with the field's own rule when the field is personal or sensitive
- * (src/service/masking.ts, the one masking implementation), and cut to 100 characters (a 10 MB cell is not echoed).
+ * (src/dataapi/masking.ts, the one masking implementation), and cut to 100 characters (a 10 MB cell is not echoed).
  */
 export function shownValue(f: Pick<StoredField, 'personal' | 'sensitive' | 'masking'>, raw: string): string {
   const cut = raw.length > 100 ? `${raw.slice(0, 100)}…` : raw;

@@ -9,7 +9,6 @@ export const NOT_ENFORCED: readonly string[] = [
   // sharing (issue 8 points not built yet)
   'sharing.noneOffersVerification', // DG Art 19: verification / query service for not-shared data
   'sharing.deidentifiedMayBeShared', // XT Art 23.6, SY Art 26
-  'sharing.purposeLimited', // DG Art 26, XT Art 25, SY Art 29, GD Art 21: use checked against the stated purpose
   'sharing.emergency', // XT Art 23.7, NY task 7 green channel
   'sharing.bulkGrants', // NY task 7 bulk and proxy grants
   'sharing.disputes', // DG Art 15, SY Art 28

@@ -92,6 +92,34 @@ export const ERRORS = {
     en: 'The app is suspended after anomalous access; contact the provider or the auditor',
   },
   QUOTA_EXCEEDED: { zh: '已超出授权的调用配额', en: "The grant's call quota is used up" },
+  PURPOSE_REQUIRED: {
+    zh: '数据调用须在 X-Purpose 中说明用途（授权的用途编号或用途原文）',
+    en: "A data call must name its purpose in X-Purpose (the grant's purpose id or its text)",
+  },
+  PURPOSE_MISMATCH: {
+    zh: '调用所述用途与授权用途不符，数据仅限用于申请时说明的用途',
+    en: 'The purpose named is not the one the grant was approved for; data may be used only for that purpose',
+  },
+  FIELD_NOT_GRANTED: {
+    zh: '请求的字段不在授权范围内',
+    en: 'A field asked for is not in the grant',
+  },
+  FILTER_INVALID: {
+    zh: '查询条件不合法',
+    en: 'The filter is not valid',
+  },
+  FILTER_FIELD_MASKED: {
+    zh: '脱敏字段不能作为查询条件',
+    en: 'A masked field cannot be filtered on',
+  },
+  VERIFY_NOT_GRANTED: {
+    zh: '该授权不含核验权限',
+    en: 'This grant does not include verification',
+  },
+  READ_NOT_GRANTED: {
+    zh: '该授权仅限核验，不返回数据',
+    en: 'This grant allows verification only; it returns no data',
+  },
   DATABASE_UNAVAILABLE: {
     zh: '数据库暂时不可用，请稍后重试',
     en: 'The database is temporarily unavailable; try again shortly',

@@ -675,6 +675,10 @@ export const LABELS = {
   'grant.app': ['应用', 'App'],
   'grant.fields': ['授权信息项', 'Fields'],
   'grant.purpose': ['用途', 'Purpose'],
+  'grant.purposeId': ['调用用途编号（X-Purpose）', 'Purpose id for calls (X-Purpose)'],
+  'grant.rights': ['权限', 'Rights'],
+  'grant.rightRead': ['查询数据', 'Read records'],
+  'grant.rightVerify': ['核验', 'Verify'],
   'grant.validity': ['有效期', 'Validity'],
   'grant.revoked': ['授权已撤销', 'Grant revoked'],
 
@@ -1154,6 +1158,7 @@ export const LABELS = {
   'quota.title': ['调用配额', 'Quota'],
   'quota.callsPerDay': ['每日调用上限（次）', 'Calls per day'],
   'quota.rowsPerCall': ['单次返回上限（条）', 'Rows per call'],
+  'quota.verificationsPerDay': ['每日核验上限（次）', 'Verifications per day'],
   'quota.default': ['平台默认', 'Platform default'],
   'quota.hint': [
     '审批通过后生效；留空则使用平台默认配额',

@@ -91,6 +91,16 @@ export async function sharingRoutes(app: FastifyInstance, ctx: AppContext) {
               properties: {
                 callsPerDay: { type: 'integer', minimum: 1, maximum: 100_000_000 },
                 rowsPerCall: { type: 'integer', minimum: 1, maximum: 1000 },
+                verificationsPerDay: { type: 'integer', minimum: 1, maximum: 100_000_000 },
+                verify: {
+                  type: 'boolean',
+                  description: 'the right to verify (核验, DG Art 19); default false',
+                },
+                readRecords: {
+                  type: 'boolean',
+                  description:
+                    'the right to read records; false makes a verification-only grant; default true',
+                },
               },
             },
           },

@@ -36,6 +36,11 @@ import * as store from './store.js';
 export interface GrantQuota {
   callsPerDay?: number;
   rowsPerCall?: number;
+  /** verification (核验, DG Art 19) calls per day; the platform default where unset */
+  verificationsPerDay?: number;
+  /** the grant's rights on the data API (issue 9): verification, and reading records (false = verification only) */
+  verify?: boolean;
+  readRecords?: boolean;
 }
 
 /** Step names come from the profile the request was filed under. */
@@ -166,6 +171,9 @@ export async function createGrant(
       valid_until: endOfShanghaiDay(req.valid_until),
       max_calls_per_day: quota?.callsPerDay ?? null,
       max_rows_per_call: quota?.rowsPerCall ?? null,
+      max_verify_per_day: quota?.verificationsPerDay ?? null,
+      can_verify: quota?.verify ?? false,
+      can_read: quota?.readRecords ?? true,
       deemed_consent: deemedConsent,
     })
     .returning('id')

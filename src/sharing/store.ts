@@ -160,6 +160,10 @@ export function grantQuery(db: Db | Tx) {
       'g.max_calls_per_day',
       'g.max_rows_per_call',
       'g.deemed_consent',
+      'g.purpose_id',
+      'g.can_read',
+      'g.can_verify',
+      'g.max_verify_per_day',
     ]);
 }
 
@@ -197,10 +201,18 @@ export function grantView(g: GrantRow) {
     fields: g.fields,
     fieldNames: g.field_names,
     purpose: g.purpose,
+    /** what data calls send as `X-Purpose` (or the purpose text, percent-encoded): DG Art 26, XT Art 25, SY Art 29, GD Art 21 */
+    purposeId: g.purpose_id,
+    /** reading records (false: verification only) and verification (核验, DG Art 19) */
+    rights: { read: g.can_read, verify: g.can_verify },
     validFrom: g.valid_from,
     validUntil: g.valid_until,
     /** its limits on the data API; null = the platform default */
-    quota: { callsPerDay: g.max_calls_per_day, rowsPerCall: g.max_rows_per_call },
+    quota: {
+      callsPerDay: g.max_calls_per_day,
+      rowsPerCall: g.max_rows_per_call,
+      verificationsPerDay: g.max_verify_per_day,
+    },
     /** effective state (active | expired | revoked | appRevoked | appSuspended); `recordStatus` is the stored one */
     status: grantState(g),
     recordStatus: g.status,

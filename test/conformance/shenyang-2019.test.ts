@@ -95,7 +95,7 @@ describe('shenyang-2019 conformance', () => {
     const r = await c.resource(rsj, MARRIAGE);
     const data = await c.env.app.inject({
       url: `/api/v1/data/${encodeURIComponent(r.code)}/records?limit=1`,
-      headers: { 'x-api-key': apiKey },
+      headers: { 'x-api-key': apiKey, 'x-purpose': encodeURIComponent('办理遗属待遇时核验婚姻关系') },
     });
     expect(data.statusCode, data.body).toBe(200);
   });

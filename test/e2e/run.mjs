@@ -9,6 +9,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
+/** the purpose the e2e consumer states; data calls name it in X-Purpose (DG Art 26) */
+const PURPOSE = '办理就业补贴时核验申请人在本市的居住登记情况';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SHOTS = path.join(ROOT, 'test/e2e/screenshots');
 const WEB_DIR = path.join(ROOT, 'web/dist');
@@ -719,7 +721,7 @@ const steps = [
       await tid(page, 'apply-purpose').waitFor({ timeout: T.action });
       await choose(page, 'apply-app', APP_NAME);
       for (const code of ['idNumber', 'name', 'phone']) await tid(page, `apply-field-label-${code}`).click();
-      await tid(page, 'apply-purpose').fill('办理就业补贴时核验申请人在本市的居住登记情况');
+      await tid(page, 'apply-purpose').fill(PURPOSE);
       await tid(page, 'apply-scenario').fill('就业补贴申领资格审核');
       // DG Art 26: the business scope the data serves
       await tid(page, 'apply-scope').fill('人社局就业补贴申领资格审核业务');
@@ -1001,7 +1003,7 @@ const steps = [
         const r = await fetch(
           `${base}/api/v1/data/${encodeURIComponent(state.resourceCode)}/records/${p.idNumber}`,
           {
-            headers: { 'x-api-key': state.apiKey },
+            headers: { 'x-api-key': state.apiKey, 'x-purpose': encodeURIComponent(PURPOSE) },
           },
         );
         suspendedAfter++;
@@ -1061,7 +1063,7 @@ const steps = [
       const ok = await fetch(
         `${base}/api/v1/data/${encodeURIComponent(state.resourceCode)}/records/${people[7].idNumber}`,
         {
-          headers: { 'x-api-key': state.apiKey },
+          headers: { 'x-api-key': state.apiKey, 'x-purpose': encodeURIComponent(PURPOSE) },
         },
       );
       assert(ok.status === 200, `the reinstated app reads again: ${ok.status}`);

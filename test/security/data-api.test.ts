@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getRecord } from '../../src/dataapi/service.js';
 import { idNumberCheckChar } from '../../src/ingest/checksums.js';
-import { getRecord } from '../../src/service/service.js';
 import { codeOf, createTestEnv, dataPath, grantedApp, login, type TestEnv } from '../helpers.js';
 
 /*
@@ -55,7 +55,7 @@ describe('hardening: the governed data API under attack', () => {
     const calls = Array.from({ length: 40 }, (_, i) =>
       env.app.inject({
         url: `${dataPath(POPULATION)}/records/${i % 4 === 0 ? 'a%00b' : keys[i]}`,
-        headers: { 'x-api-key': g.apiKey },
+        headers: { 'x-api-key': g.apiKey, 'x-purpose': g.purposeId },
       }),
     );
     const res = await Promise.all(calls);
@@ -79,7 +79,14 @@ describe('hardening: the governed data API under attack', () => {
     const results = await Promise.allSettled(
       keys
         .slice(0, 30)
-        .map((k, i) => getRecord(env.ctx, g.apiKey, POPULATION, k, i === 7 ? 'bad\u0000ip' : '127.0.0.1')),
+        .map((k, i) =>
+          getRecord(
+            env.ctx,
+            { apiKey: g.apiKey, purpose: g.purposeId, clientIp: i === 7 ? 'bad\u0000ip' : '127.0.0.1' },
+            POPULATION,
+            k,
+          ),
+        ),
     );
     expect(results[7].status).toBe('rejected');
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(29);
@@ -101,7 +108,7 @@ describe('hardening: the governed data API under attack', () => {
     expect(rows).toHaveLength(1);
     const res = await env.app.inject({
       url: `${dataPath(POPULATION)}/records/${rows[0].k.toLowerCase()}`,
-      headers: { 'x-api-key': g.apiKey },
+      headers: { 'x-api-key': g.apiKey, 'x-purpose': g.purposeId },
     });
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json().key).toBe(rows[0].k);
@@ -119,7 +126,7 @@ describe('hardening: the governed data API under attack', () => {
     const page = (
       await env.app.inject({
         url: `${dataPath(POPULATION)}/records?limit=5`,
-        headers: { 'x-api-key': g.apiKey },
+        headers: { 'x-api-key': g.apiKey, 'x-purpose': g.purposeId },
       })
     ).json();
     const victim = page.items[0] as { idNumber: string; birthDate: string };
@@ -148,7 +155,7 @@ describe('hardening: the governed data API under attack', () => {
     for (const [i, c] of candidates.entries()) {
       const r = await env.app.inject({
         url: `${dataPath(POPULATION)}/records/${c}`,
-        headers: { 'x-api-key': g.apiKey },
+        headers: { 'x-api-key': g.apiKey, 'x-purpose': g.purposeId },
       });
       if (r.statusCode === 200) found = true;
       if (r.statusCode === 403) {
@@ -163,12 +170,12 @@ describe('hardening: the governed data API under attack', () => {
     // the real number is refused too now, on the list route as well
     const after = await env.app.inject({
       url: `${dataPath(POPULATION)}/records/${real}`,
-      headers: { 'x-api-key': g.apiKey },
+      headers: { 'x-api-key': g.apiKey, 'x-purpose': g.purposeId },
     });
     expect(after.json().code).toBe('APP_SUSPENDED');
     const list = await env.app.inject({
       url: `${dataPath(POPULATION)}/records`,
-      headers: { 'x-api-key': g.apiKey },
+      headers: { 'x-api-key': g.apiKey, 'x-purpose': g.purposeId },
     });
     expect(list.json().code).toBe('APP_SUSPENDED');
 
@@ -213,7 +220,7 @@ describe('hardening: the governed data API under attack', () => {
     expect(asAdmin.statusCode).toBe(200);
     const again = await env.app.inject({
       url: `${dataPath(POPULATION)}/records/${real}`,
-      headers: { 'x-api-key': g.apiKey },
+      headers: { 'x-api-key': g.apiKey, 'x-purpose': g.purposeId },
     });
     expect(again.statusCode).toBe(200);
   });
@@ -229,7 +236,7 @@ describe('hardening: the governed data API under attack', () => {
     });
     const page = await env.app.inject({
       url: `${dataPath(POPULATION)}/records?limit=10`,
-      headers: { 'x-api-key': g.apiKey },
+      headers: { 'x-api-key': g.apiKey, 'x-purpose': g.purposeId },
     });
     expect(page.statusCode).toBe(200);
     expect(page.json().items).toHaveLength(3);
@@ -239,7 +246,7 @@ describe('hardening: the governed data API under attack', () => {
     for (let i = 0; i < 6; i++) {
       const r = await env.app.inject({
         url: `${dataPath(POPULATION)}/records/${keys[i]}`,
-        headers: { 'x-api-key': g.apiKey },
+        headers: { 'x-api-key': g.apiKey, 'x-purpose': g.purposeId },
       });
       codes.push(r.statusCode);
       if (r.statusCode === 429) expect(r.json().code).toBe('QUOTA_EXCEEDED');
@@ -269,7 +276,7 @@ describe('hardening: the governed data API under attack', () => {
     expect(codes.slice(8).every((c) => c === 429)).toBe(true);
     const ok = await env.app.inject({
       url: `${dataPath(POPULATION)}/records/${keys[0]}`,
-      headers: { 'x-api-key': g.apiKey },
+      headers: { 'x-api-key': g.apiKey, 'x-purpose': g.purposeId },
       remoteAddress: '192.0.2.77',
     });
     expect(ok.statusCode).toBe(200);
@@ -307,7 +314,7 @@ describe('hardening: per-app rate limit', () => {
       Array.from({ length: 20 }, () =>
         env.app.inject({
           url: `${dataPath(POPULATION)}/records?limit=1`,
-          headers: { 'x-api-key': g.apiKey },
+          headers: { 'x-api-key': g.apiKey, 'x-purpose': g.purposeId },
         }),
       ),
     );

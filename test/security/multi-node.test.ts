@@ -79,7 +79,7 @@ describe.runIf(process.env.DATABASE_URL && process.env.REDIS_URL)('two nodes sha
       const node = i % 2 === 0 ? env.app : appB;
       const r = await node.inject({
         url: `${dataPath(await codeOf(env, '人口基础信息'))}/records?limit=1`,
-        headers: { 'x-api-key': g.apiKey },
+        headers: { 'x-api-key': g.apiKey, 'x-purpose': g.purposeId },
       });
       codes.push(r.statusCode);
     }

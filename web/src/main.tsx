@@ -39,7 +39,7 @@ const Classes = lazy(() => import('./catalog/Classes.js'));
 const ReviewInbox = lazy(() => import('./catalog/ReviewInbox.js'));
 const Requests = lazy(() => import('./sharing/Requests.js'));
 const Grants = lazy(() => import('./sharing/Grants.js'));
-const Apps = lazy(() => import('./service/Apps.js'));
+const Apps = lazy(() => import('./dataapi/Apps.js'));
 const Users = lazy(() => import('./orgs/Users.js'));
 const Incidents = lazy(() => import('./security/Incidents.js'));
 const Audit = lazy(() => import('./audit/Audit.js'));

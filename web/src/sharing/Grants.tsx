@@ -57,7 +57,29 @@ export default function Grants() {
             title: t('grant.fields'),
             render: (_, g) => (g.fieldNames ?? g.fields).map((f) => <Tag key={f}>{f}</Tag>),
           },
-          { title: t('grant.purpose'), dataIndex: 'purpose', ellipsis: true },
+          {
+            title: t('grant.purpose'),
+            render: (_, g) => (
+              <span>
+                <Typography.Paragraph ellipsis={{ rows: 2 }} style={{ marginBottom: 4 }}>
+                  {g.purpose}
+                </Typography.Paragraph>
+                <Typography.Text type="secondary">{t('grant.purposeId')}：</Typography.Text>
+                <Typography.Text code copyable data-testid={`grant-purpose-id-${g.id}`}>
+                  {g.purposeId}
+                </Typography.Text>
+              </span>
+            ),
+          },
+          {
+            title: t('grant.rights'),
+            render: (_, g) => (
+              <span>
+                {g.rights.read && <Tag>{t('grant.rightRead')}</Tag>}
+                {g.rights.verify && <Tag color="blue">{t('grant.rightVerify')}</Tag>}
+              </span>
+            ),
+          },
           {
             title: t('grant.validity'),
             render: (_, g) => `${fmtDate(g.validFrom)} ~ ${fmtDate(g.validUntil)}`,
@@ -69,6 +91,13 @@ export default function Grants() {
                 {t('quota.callsPerDay')}：{g.quota.callsPerDay?.toLocaleString() ?? t('quota.default')}
                 <br />
                 {t('quota.rowsPerCall')}：{g.quota.rowsPerCall?.toLocaleString() ?? t('quota.default')}
+                {g.rights.verify && (
+                  <>
+                    <br />
+                    {t('quota.verificationsPerDay')}：
+                    {g.quota.verificationsPerDay?.toLocaleString() ?? t('quota.default')}
+                  </>
+                )}
               </span>
             ),
           },

@@ -1,15 +1,20 @@
+import { FIELD_CODE } from '../catalog/model.js';
 import type { AppContext } from '../context.js';
 import { AppError } from '../shared/errors.js';
 import { keyedHash, sha256Hex } from '../shared/secrets.js';
 import { isUnsafeIdentifier } from '../shared/text.js';
+import { compileFilter, compileMatch, decodeCursor, encodeCursor } from './filter.js';
 import { admit, settle } from './guards.js';
 import { maskRecord, maskValue } from './masking.js';
 import {
   buildMeta,
+  type Caller,
   type CallRow,
   type GetItem,
   governedGetBatch,
   governedList,
+  governedQuery,
+  governedVerify,
   type MetaField,
   type ResourceMeta,
 } from './store.js';
@@ -144,13 +149,12 @@ function batchedGet(ctx: AppContext, meta: ResourceMeta, item: GetItem): Promise
 async function call(
   ctx: AppContext,
   code: string,
-  keyHash: string,
-  clientIp: string | null,
-  kind: 'get' | 'list',
+  caller: Caller,
+  kind: 'get' | 'list' | 'verify',
   run: (m: ResourceMeta) => Promise<CallRow>,
 ) {
   let meta = await loadMeta(ctx, code);
-  await admit(ctx, keyHash, clientIp, meta, kind);
+  await admit(ctx, caller.keyHash, caller.clientIp, meta, kind);
   let row = await run(meta);
   if (!row.current) {
     meta = await loadMeta(ctx, code, true);
@@ -159,16 +163,90 @@ async function call(
   return { meta, row };
 }
 
-function shape(meta: ResourceMeta, granted: string[], rec: Record<string, unknown>) {
+function shape(meta: ResourceMeta, fields: string[], rec: Record<string, unknown>) {
   const out: Record<string, unknown> = {};
-  const fields: MetaField[] = [];
+  const shown: MetaField[] = [];
   for (const f of meta.fields) {
-    if (granted.includes(f.code)) {
+    if (fields.includes(f.code)) {
       out[f.code] = rec[f.code];
-      fields.push(f);
+      shown.push(f);
     }
   }
-  return maskRecord(out, fields);
+  return maskRecord(out, shown);
+}
+
+/** What a data call sends besides its target: the API key, `X-Purpose`, `fields=` and the client address. */
+export interface CallInput {
+  apiKey: string | undefined;
+  /** the raw `X-Purpose` header: the grant's purpose id (`pur_…`), or the purpose text percent-encoded as UTF-8 */
+  purpose?: string | undefined;
+  /** the raw `fields=` parameter: field codes separated by commas */
+  fields?: string | undefined;
+  clientIp: string | null;
+}
+
+const MAX_PURPOSE = 2000;
+const MAX_FIELDS = 200;
+
+/**
+ * The purpose a call names (DG Art 26, XT Art 25, SY Art 29, GD Art 21). HTTP headers carry Latin-1 only, so the
+ * purpose text travels percent-encoded (`encodeURIComponent`); a purpose id (`pur_` + 16 hex) is sent as is.
+ * Compared trimmed and NFC-normalised with the grant's purpose.
+ */
+export function parsePurpose(raw: string | undefined): string | null {
+  if (raw === undefined || raw.trim() === '') return null;
+  let text = raw.trim();
+  if (text.includes('%')) {
+    try {
+      text = decodeURIComponent(text);
+    } catch {
+      throw new AppError('VALIDATION_FAILED', [
+        {
+          field: 'X-Purpose',
+          reason: 'the purpose is not valid percent-encoded UTF-8',
+          reasonZh: '用途须为 UTF-8 百分号编码',
+        },
+      ]);
+    }
+  }
+  text = text.normalize('NFC').trim();
+  if (text.length > MAX_PURPOSE || isUnsafeIdentifier(text.replace(/[\n\r\t]/g, ' ')))
+    throw new AppError('VALIDATION_FAILED', [
+      {
+        field: 'X-Purpose',
+        reason: `the purpose must be at most ${MAX_PURPOSE} printable characters`,
+        reasonZh: `用途最多 ${MAX_PURPOSE} 个可打印字符`,
+      },
+    ]);
+  return text;
+}
+
+/** `fields=a,b,c`: field codes, at most 200, none twice; null when absent (all granted fields). */
+export function parseFields(raw: string | undefined): string[] | null {
+  if (raw === undefined) return null;
+  const list = raw.split(',').map((f) => f.trim());
+  const bad = list.find((f) => !FIELD_CODE.test(f));
+  if (list.length > MAX_FIELDS || bad !== undefined || new Set(list).size !== list.length)
+    throw new AppError('VALIDATION_FAILED', [
+      {
+        field: 'fields',
+        value: bad === undefined ? undefined : bad.slice(0, 40),
+        reason: `fields= takes up to ${MAX_FIELDS} distinct field codes separated by commas`,
+        reasonZh: `fields= 为逗号分隔的字段代码，最多 ${MAX_FIELDS} 个且不重复`,
+      },
+    ]);
+  return list;
+}
+
+function callerOf(ctx: AppContext, input: CallInput): Caller {
+  const keyHash = requireKey(input.apiKey);
+  return {
+    keyHash,
+    clientIp: input.clientIp,
+    purpose: parsePurpose(input.purpose),
+    fields: parseFields(input.fields),
+    purposeChecked: ctx.profile.sharing.purposeLimited !== undefined,
+  };
 }
 
 function requireKey(apiKey: string | undefined): string {
@@ -202,20 +280,14 @@ function auditTarget(ctx: AppContext, meta: ResourceMeta, key: string) {
   return { targetHash: keyedHash(ctx.secret, key), targetLabel: String(maskValue(masking, key)) };
 }
 
-export async function getRecord(
-  ctx: AppContext,
-  apiKey: string | undefined,
-  code: string,
-  key: string,
-  clientIp: string | null,
-) {
-  const keyHash = requireKey(apiKey);
+export async function getRecord(ctx: AppContext, input: CallInput, code: string, key: string) {
+  const caller = callerOf(ctx, input);
   let normalised = key;
-  const { meta, row } = await call(ctx, code, keyHash, clientIp, 'get', (m) => {
+  const { meta, row } = await call(ctx, code, caller, 'get', (m) => {
     normalised = normaliseKey(m, key);
-    return batchedGet(ctx, m, { keyHash, key: normalised, clientIp, ...auditTarget(ctx, m, normalised) });
+    return batchedGet(ctx, m, { caller, key: normalised, ...auditTarget(ctx, m, normalised) });
   });
-  await settle(ctx, keyHash, clientIp, meta, row, !row.record);
+  await settle(ctx, caller, meta, row, !row.record);
   if (!row.record)
     throw new AppError('RECORD_NOT_FOUND', [{ field: 'key', reason: 'no record with this key' }]);
   return {
@@ -229,17 +301,16 @@ export async function getRecord(
 
 export async function listRecords(
   ctx: AppContext,
-  apiKey: string | undefined,
+  input: CallInput,
   code: string,
   after: string | null,
   limit: number,
-  clientIp: string | null,
 ) {
-  const keyHash = requireKey(apiKey);
-  const { meta, row } = await call(ctx, code, keyHash, clientIp, 'list', (m) =>
-    governedList(ctx.database, m, keyHash, after, limit, ctx.config.dataApi.grantRowsPerCall, clientIp),
+  const caller = callerOf(ctx, input);
+  const { meta, row } = await call(ctx, code, caller, 'list', (m) =>
+    governedList(ctx.database, m, caller, after, limit, ctx.config.dataApi.grantRowsPerCall),
   );
-  await settle(ctx, keyHash, clientIp, meta, row, false);
+  await settle(ctx, caller, meta, row, false);
   const records = row.records ?? [];
   const rowLimit = row.row_limit ?? limit;
   return {
@@ -249,4 +320,59 @@ export async function listRecords(
     grantId: row.grant_id,
     auditId: row.audit_id,
   };
+}
+
+/**
+ * A filtered query over granted, unmasked fields (filter.ts), paged by an opaque cursor in `_seq` order (stable, and
+ * it reveals no record key). One governed statement: grant, purpose and field checks, the page and the audit row.
+ */
+export async function queryRecords(
+  ctx: AppContext,
+  input: CallInput,
+  code: string,
+  body: { where?: unknown; fields?: string[]; limit?: number; cursor?: string },
+) {
+  const caller = callerOf(ctx, { ...input, fields: body.fields?.join(',') });
+  const after = decodeCursor(body.cursor);
+  const limit = body.limit ?? 100;
+  let filterFields: string[] = [];
+  const { meta, row } = await call(ctx, code, caller, 'list', (m) => {
+    const filter = compileFilter(m, body.where, 14);
+    filterFields = filter.fields;
+    return governedQuery(ctx.database, m, caller, filter, after, limit, ctx.config.dataApi.grantRowsPerCall);
+  });
+  await settle(ctx, caller, meta, row, false, filterFields);
+  const records = row.records ?? [];
+  const rowLimit = row.row_limit ?? limit;
+  return {
+    items: records.map((r) => shape(meta, row.fields!, r)),
+    cursor: records.length === rowLimit ? encodeCursor(String(records[records.length - 1]._seq)) : null,
+    limit: rowLimit,
+    grantId: row.grant_id,
+    auditId: row.audit_id,
+  };
+}
+
+/**
+ * Verification (核验, DG Art 19; DB37/T 3522 class 2): does the record under `key` carry these values? Answers
+ * match / no match and nothing else, under the grant's verification right and its own daily quota, audited
+ * (`data.verify`, `detail.matched`); a no-match counts toward the enumeration detector like a missed lookup.
+ */
+export async function verifyRecord(
+  ctx: AppContext,
+  input: CallInput,
+  code: string,
+  body: { key: string; match?: Record<string, unknown> },
+) {
+  const match = body.match ?? {};
+  const caller = callerOf(ctx, {
+    ...input,
+    fields: Object.keys(match).length ? Object.keys(match).join(',') : undefined,
+  });
+  const { meta, row } = await call(ctx, code, caller, 'verify', (m) => {
+    const key = normaliseKey(m, body.key);
+    return governedVerify(ctx.database, m, caller, key, auditTarget(ctx, m, key), compileMatch(m, match, 12));
+  });
+  await settle(ctx, caller, meta, row, !row.matched);
+  return { resourceCode: code, match: row.matched === true, grantId: row.grant_id, auditId: row.audit_id };
 }

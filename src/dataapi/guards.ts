@@ -1,7 +1,7 @@
 import type { AppContext } from '../context.js';
 import { suspendForEnumeration } from '../security/anomaly.js';
 import { AppError } from '../shared/errors.js';
-import type { CallRow, ResourceMeta } from './store.js';
+import type { Caller, CallRow, ResourceMeta } from './store.js';
 
 /*
  * Guards around a governed data call, counted in the shared counter store (Redis across nodes, in-process on one):
@@ -20,6 +20,7 @@ const MAX_CACHED_GRANTS = 50_000;
 interface GrantQuota {
   grantId: number;
   callsPerDay: number;
+  verificationsPerDay: number;
   expires: number;
 }
 const grantQuotas = new WeakMap<AppContext, Map<string, GrantQuota>>();
@@ -40,7 +41,7 @@ export async function admit(
   keyHash: string,
   clientIp: string | null,
   meta: ResourceMeta,
-  kind: 'get' | 'list',
+  kind: 'get' | 'list' | 'verify',
 ): Promise<void> {
   const now = Date.now();
   const lim = ctx.config.dataApi;
@@ -49,12 +50,15 @@ export async function admit(
     { key: `kf:${clientIp}:${Math.floor(now / 60_000)}`, by: 0, ttlSeconds: 120 },
     { key: `ar:${keyHash}:${Math.floor(now / 1000)}`, ttlSeconds: 5 },
   ];
-  if (kind === 'get')
+  if (kind === 'get' || kind === 'verify')
     entries.push({
       key: `el:${keyHash}:${Math.floor(now / 1000 / ENUM_WINDOW_S)}`,
       ttlSeconds: ENUM_WINDOW_S * 2,
     });
-  if (known) entries.push({ key: `gq:${known.grantId}:${shanghaiDay(now)}`, ttlSeconds: 2 * 86400 });
+  // verification has its own daily quota (vq), record reads and pages share the calls quota (gq)
+  const quotaKey = kind === 'verify' ? 'vq' : 'gq';
+  const perDay = known ? (kind === 'verify' ? known.verificationsPerDay : known.callsPerDay) : 0;
+  if (known) entries.push({ key: `${quotaKey}:${known.grantId}:${shanghaiDay(now)}`, ttlSeconds: 2 * 86400 });
   const counts = await ctx.counters.add(entries);
   // an address that keeps guessing keys is refused, but a key known to hold a grant still gets through
   if (counts[0] >= lim.keyFailuresPerMinute && !known)
@@ -73,12 +77,17 @@ export async function admit(
         reasonZh: `应用调用频率超过每秒 ${lim.appRatePerSecond} 次`,
       },
     ]);
-  if (known && counts[counts.length - 1] > known.callsPerDay)
+  if (known && counts[counts.length - 1] > perDay)
     throw new AppError('QUOTA_EXCEEDED', [
-      {
-        reason: `grant ${known.grantId} allows ${known.callsPerDay} calls per day`,
-        reasonZh: `该授权每日最多调用 ${known.callsPerDay} 次`,
-      },
+      kind === 'verify'
+        ? {
+            reason: `grant ${known.grantId} allows ${perDay} verifications per day`,
+            reasonZh: `该授权每日最多核验 ${perDay} 次`,
+          }
+        : {
+            reason: `grant ${known.grantId} allows ${perDay} calls per day`,
+            reasonZh: `该授权每日最多调用 ${perDay} 次`,
+          },
     ]);
 }
 
@@ -91,7 +100,7 @@ async function grantQuota(ctx: AppContext, keyHash: string, resourceId: number, 
   const g = await ctx.db
     .selectFrom('share_grant as g')
     .innerJoin('app as a', 'a.id', 'g.app_id')
-    .select(['g.id', 'g.max_calls_per_day'])
+    .select(['g.id', 'g.max_calls_per_day', 'g.max_verify_per_day'])
     .where('a.key_hash', '=', keyHash)
     .where('a.status', '=', 'active')
     .where('g.resource_id', '=', resourceId)
@@ -109,6 +118,7 @@ async function grantQuota(ctx: AppContext, keyHash: string, resourceId: number, 
   const q = {
     grantId: g.id,
     callsPerDay: g.max_calls_per_day ?? ctx.config.dataApi.grantCallsPerDay,
+    verificationsPerDay: g.max_verify_per_day ?? ctx.config.dataApi.grantCallsPerDay,
     expires: now + GRANT_TTL_MS,
   };
   cache.set(cacheKey, q);
@@ -118,12 +128,13 @@ async function grantQuota(ctx: AppContext, keyHash: string, resourceId: number, 
 /** After the statement: counts what the statement decided and raises on refusals. */
 export async function settle(
   ctx: AppContext,
-  keyHash: string,
-  clientIp: string | null,
+  caller: Caller,
   meta: ResourceMeta,
   row: CallRow,
   miss: boolean,
+  filterFields: string[] = [],
 ): Promise<void> {
+  const { keyHash, clientIp } = caller;
   const now = Date.now();
   if (row.app_id === null) {
     await ctx.counters.add([{ key: `kf:${clientIp}:${Math.floor(now / 60_000)}`, ttlSeconds: 120 }]);
@@ -135,6 +146,7 @@ export async function settle(
     throw new AppError('GRANT_REQUIRED', [
       { field: 'resourceCode', reason: `no active grant on ${meta.code} for this app` },
     ]).alreadyAudited();
+  if (row.refusal) throw refusalError(row.refusal, caller, row.granted ?? [], filterFields).alreadyAudited();
   if (miss) {
     const w = Math.floor(now / 1000 / ENUM_WINDOW_S);
     const [lookups, misses] = await ctx.counters.add([
@@ -159,4 +171,66 @@ export async function grantCallsToday(ctx: AppContext, grantId: number): Promise
     { key: `gq:${grantId}:${shanghaiDay(Date.now())}`, by: 0, ttlSeconds: 2 * 86400 },
   ]);
   return n;
+}
+
+/** The coded error of a call the grant found does not allow (the statement audited it as a refusal). */
+export function refusalError(
+  refusal: string,
+  caller: Caller,
+  granted: string[],
+  filterFields: string[] = [],
+): AppError {
+  switch (refusal) {
+    case 'PURPOSE_REQUIRED':
+      return new AppError('PURPOSE_REQUIRED', [
+        {
+          field: 'X-Purpose',
+          reason: "name the grant's purpose id or its text (percent-encoded) in X-Purpose",
+          reasonZh: '请在 X-Purpose 中填写授权的用途编号或用途原文（百分号编码）',
+        },
+      ]);
+    case 'PURPOSE_MISMATCH':
+      return new AppError('PURPOSE_MISMATCH', [
+        {
+          field: 'X-Purpose',
+          value: caller.purpose?.slice(0, 100),
+          reason: "the purpose named is not the grant's",
+          reasonZh: '所述用途与授权用途不符',
+        },
+      ]);
+    case 'FIELD_NOT_GRANTED': {
+      const outside = (caller.fields ?? []).filter((f) => !granted.includes(f));
+      return new AppError(
+        'FIELD_NOT_GRANTED',
+        outside.slice(0, 20).map((f) => ({
+          field: 'fields',
+          value: f,
+          reason: `field ${f} is not in the grant`,
+          reasonZh: `字段 ${f} 不在授权范围内`,
+        })),
+      );
+    }
+    case 'FILTER_NOT_GRANTED': {
+      const outside = filterFields.filter((f) => !granted.includes(f));
+      return new AppError(
+        'FIELD_NOT_GRANTED',
+        outside.slice(0, 20).map((f) => ({
+          field: `where.${f}`,
+          value: f,
+          reason: `field ${f} is not in the grant and cannot be filtered on`,
+          reasonZh: `字段 ${f} 不在授权范围内，不能作为查询条件`,
+        })),
+      );
+    }
+    case 'VERIFY_NOT_GRANTED':
+      return new AppError('VERIFY_NOT_GRANTED', [
+        { reason: 'this grant does not include verification', reasonZh: '该授权不含核验权限' },
+      ]);
+    case 'READ_NOT_GRANTED':
+      return new AppError('READ_NOT_GRANTED', [
+        { reason: 'this grant allows verification only', reasonZh: '该授权仅限核验' },
+      ]);
+    default:
+      return new AppError('FORBIDDEN', [{ reason: refusal }]);
+  }
 }

@@ -1,0 +1,223 @@
+import { AppError, type ErrorDetail } from '../shared/errors.js';
+import { isUnsafeIdentifier } from '../shared/text.js';
+import type { MetaField, ResourceMeta } from './store.js';
+
+/*
+ * The filter language of the governed query (issue 9 point 3): an object of field code → condition, all ANDed.
+ *   {"kind": {"eq": "初次登记"}, "district": {"in": ["江城区", "临江区"]},
+ *    "registeredOn": {"gte": "2024-01-01", "lt": "2025-01-01"}, "employer": {"prefix": "临江市"}}
+ * Operators: eq, in (≤ 100 values), range (gt, gte, lt, lte, combinable), prefix (text fields). Only fields the
+ * grant allows (checked inside the governed statement) and that are not masked for this consumer (checked here:
+ * a filter on a masked field would let a caller learn the hidden value one guess at a time). The SQL is built from
+ * generated column names and placeholders only; every value is a parameter cast to the column's type.
+ */
+
+export type Condition = {
+  eq?: unknown;
+  in?: unknown[];
+  gt?: unknown;
+  gte?: unknown;
+  lt?: unknown;
+  lte?: unknown;
+  prefix?: unknown;
+};
+export type Filter = Record<string, Condition>;
+
+const MAX_CONDITIONS = 20;
+const MAX_IN = 100;
+const MAX_VALUE = 200;
+const RANGE = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
+const CAST: Record<string, string> = {
+  string: 'text',
+  integer: 'bigint',
+  decimal: 'numeric',
+  date: 'date',
+  datetime: 'timestamptz',
+  boolean: 'boolean',
+};
+
+/** A field a consumer sees masked: personal or sensitive, or carrying a masking rule (src/dataapi/masking.ts). */
+export function maskedForConsumer(f: MetaField): boolean {
+  return f.personal || f.sensitive || f.masking !== 'none';
+}
+
+function bad(field: string, reason: string, reasonZh: string, value?: unknown): AppError {
+  const d: ErrorDetail = { field: `where.${field}`.slice(0, 60), reason, reasonZh };
+  if (value !== undefined) d.value = String(value).slice(0, 40);
+  return new AppError('FILTER_INVALID', [d]);
+}
+
+/** A value of the field's type, as text for a `$n::type` parameter; a coded 400 when it is not one. */
+function typed(f: MetaField, v: unknown): string {
+  if (v === null || typeof v === 'object')
+    throw bad(f.code, 'values are strings, numbers or booleans', '条件值须为字符串、数字或布尔值');
+  const s = String(v);
+  if (s.length > MAX_VALUE || isUnsafeIdentifier(s))
+    throw bad(
+      f.code,
+      `a value has at most ${MAX_VALUE} printable characters`,
+      `条件值最多 ${MAX_VALUE} 个可打印字符`,
+    );
+  const ok =
+    f.type === 'integer'
+      ? /^-?\d{1,18}$/.test(s)
+      : f.type === 'decimal'
+        ? /^-?\d{1,30}(\.\d{1,30})?$/.test(s)
+        : f.type === 'date'
+          ? /^[1-9]\d{3}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(s))
+          : f.type === 'datetime'
+            ? /^[1-9]\d{3}-/.test(s) && !Number.isNaN(Date.parse(s))
+            : f.type === 'boolean'
+              ? s === 'true' || s === 'false'
+              : true;
+  if (!ok) throw bad(f.code, `not a value of type ${f.type}`, `不是 ${f.type} 类型的值`, s);
+  return s;
+}
+
+export interface CompiledFilter {
+  /** `AND …` conditions on the data table alias `t`, placeholders from `firstParam` on */
+  sql: string;
+  params: unknown[];
+  /** the fields filtered on, for the grant check in the statement */
+  fields: string[];
+  /** the statement's shape (operators per field, value counts), to name its prepared statement */
+  shape: string;
+}
+
+export function compileFilter(meta: ResourceMeta, where: unknown, firstParam: number): CompiledFilter {
+  if (where === undefined || where === null) return { sql: '', params: [], fields: [], shape: '' };
+  if (typeof where !== 'object' || Array.isArray(where))
+    throw new AppError('FILTER_INVALID', [
+      {
+        field: 'where',
+        reason: 'an object of field code → condition',
+        reasonZh: '条件须为“字段代码 → 条件”对象',
+      },
+    ]);
+  const entries = Object.entries(where as Record<string, unknown>);
+  if (entries.length > MAX_CONDITIONS)
+    throw new AppError('FILTER_INVALID', [
+      {
+        field: 'where',
+        reason: `at most ${MAX_CONDITIONS} fields`,
+        reasonZh: `最多 ${MAX_CONDITIONS} 个字段条件`,
+      },
+    ]);
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  const shape: string[] = [];
+  const next = (v: string) => {
+    params.push(v);
+    return `$${firstParam + params.length - 1}`;
+  };
+  for (const [code, cond] of entries) {
+    const f = meta.fields.find((x) => x.code === code);
+    if (!f) throw bad(code, 'no such field in this resource', '该资源无此字段');
+    if (maskedForConsumer(f))
+      throw new AppError('FILTER_FIELD_MASKED', [
+        {
+          field: `where.${code}`,
+          reason: `field ${code} is masked for this consumer and cannot be filtered on`,
+          reasonZh: `字段 ${code} 对本应用脱敏，不能作为查询条件`,
+        },
+      ]);
+    if (!cond || typeof cond !== 'object' || Array.isArray(cond) || Object.keys(cond).length === 0)
+      throw bad(
+        code,
+        'a condition is an object with eq, in, gt, gte, lt, lte or prefix',
+        '条件须为含 eq、in、gt、gte、lt、lte 或 prefix 的对象',
+      );
+    const col = `t.${f.columnName}`;
+    const cast = CAST[f.type] ?? 'text';
+    for (const [op, v] of Object.entries(cond as Record<string, unknown>)) {
+      if (op === 'eq') {
+        parts.push(`${col} = ${next(typed(f, v))}::${cast}`);
+      } else if (op === 'in') {
+        if (!Array.isArray(v) || v.length === 0 || v.length > MAX_IN)
+          throw bad(code, `in takes 1 to ${MAX_IN} values`, `in 须有 1 至 ${MAX_IN} 个值`);
+        const list = v.map((x) => next(typed(f, x)));
+        parts.push(`${col} IN (${list.map((p) => `${p}::${cast}`).join(', ')})`);
+        shape.push(`${code}:in${v.length}`);
+        continue;
+      } else if (op in RANGE) {
+        if (f.type === 'boolean') throw bad(code, 'a boolean has no range', '布尔字段不能按范围查询');
+        parts.push(`${col} ${RANGE[op as keyof typeof RANGE]} ${next(typed(f, v))}::${cast}`);
+      } else if (op === 'prefix') {
+        if (f.type !== 'string')
+          throw bad(code, 'prefix applies to text fields only', '前缀匹配仅适用于文本字段');
+        const s = typed(f, v);
+        if (s.length === 0) throw bad(code, 'an empty prefix', '前缀不能为空');
+        // starts_with: no LIKE pattern, so % and _ in the value are plain characters
+        parts.push(`starts_with(${col}, ${next(s)}::text)`);
+      } else {
+        throw bad(code, `unknown operator ${op.slice(0, 20)}`, `未知运算符 ${op.slice(0, 20)}`);
+      }
+      shape.push(`${code}:${op}`);
+    }
+  }
+  return {
+    sql: parts.map((p) => ` AND ${p}`).join(''),
+    params,
+    fields: entries.map(([c]) => c),
+    shape: shape.join(','),
+  };
+}
+
+/** An opaque page cursor: the last row's `_seq`, base64url-wrapped (it reveals no record key). */
+export function encodeCursor(seq: number | string): string {
+  return Buffer.from(`s1:${seq}`).toString('base64url');
+}
+
+export function decodeCursor(cursor: string | undefined | null): string | null {
+  if (!cursor) return null;
+  const m = /^s1:(\d{1,18})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (!m)
+    throw new AppError('VALIDATION_FAILED', [
+      { field: 'cursor', reason: 'not a cursor this API issued', reasonZh: '游标无效' },
+    ]);
+  return m[1];
+}
+
+const MAX_MATCH = 10;
+
+/**
+ * The condition of a verification (核验): every named field equals the given value (ID numbers and credit codes compared
+ * upper-case, as stored). Names the match fields so the statement checks they are granted. Masked fields may be
+ * matched: answering match / no match on them is what verification is for, and misses feed the enumeration detector.
+ */
+export function compileMatch(
+  meta: ResourceMeta,
+  match: Record<string, unknown>,
+  firstParam: number,
+): { sql: string; params: unknown[]; fields: string[] } {
+  const entries = Object.entries(match);
+  if (entries.length > MAX_MATCH)
+    throw new AppError('VALIDATION_FAILED', [
+      { field: 'match', reason: `at most ${MAX_MATCH} fields`, reasonZh: `最多核验 ${MAX_MATCH} 个字段` },
+    ]);
+  const params: unknown[] = [];
+  const parts = entries.map(([code, v]) => {
+    const f = meta.fields.find((x) => x.code === code);
+    if (!f)
+      throw new AppError('VALIDATION_FAILED', [
+        {
+          field: `match.${code}`.slice(0, 60),
+          reason: 'no such field in this resource',
+          reasonZh: '该资源无此字段',
+        },
+      ]);
+    let s: string;
+    try {
+      s = typed(f, v);
+    } catch (e) {
+      const d = e instanceof AppError ? e.details[0] : undefined;
+      throw new AppError('VALIDATION_FAILED', [
+        { ...(d ?? { reason: 'bad value' }), field: `match.${code}`.slice(0, 60) },
+      ]);
+    }
+    if (f.validator === 'idNumber' || f.validator === 'creditCode') s = s.trim().toUpperCase();
+    params.push(s);
+    return `t.${f.columnName} = $${firstParam + params.length - 1}::${CAST[f.type] ?? 'text'}`;
+  });
+  return { sql: parts.length ? parts.join(' AND ') : 'true', params, fields: entries.map(([c]) => c) };
+}

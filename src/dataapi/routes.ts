@@ -1,0 +1,295 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AppContext } from '../context.js';
+import { errorResponseSchema } from '../http/errors.js';
+import * as service from './service.js';
+
+const recordSchema = {
+  type: 'object',
+  description: 'granted fields only, by field code; personal fields masked',
+  additionalProperties: true,
+} as const;
+
+/** Every data call: the app's key and the purpose it calls for (DG Art 26, XT Art 25, SY Art 29, GD Art 21). */
+export const callHeaders = {
+  type: 'object',
+  properties: {
+    'x-api-key': { type: 'string', maxLength: 200, description: "The consumer app's API key" },
+    'x-purpose': {
+      type: 'string',
+      maxLength: 6000,
+      description:
+        "The purpose of this call: the grant's purpose id (`pur_…`, shown with the grant) or the purpose text " +
+        'percent-encoded as UTF-8. Required when the active regulation limits use to the stated purpose ' +
+        '(403 PURPOSE_REQUIRED / PURPOSE_MISMATCH); otherwise recorded in the audit log when sent.',
+    },
+  },
+} as const;
+
+const fieldsParam = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 8200,
+  description:
+    'A subset of the granted fields, codes separated by commas; a field outside the grant is 403 FIELD_NOT_GRANTED',
+} as const;
+
+/** The coded refusals every data call can answer (body: the common error shape). */
+const callErrors = {
+  ...errorResponseSchema,
+  description:
+    '401 API_KEY_INVALID; 403 GRANT_REQUIRED, APP_SUSPENDED, PURPOSE_REQUIRED, PURPOSE_MISMATCH, FIELD_NOT_GRANTED, ' +
+    'READ_NOT_GRANTED; 429 RATE_LIMITED, QUOTA_EXCEEDED',
+};
+
+function callInput(req: FastifyRequest, fields?: string) {
+  return {
+    apiKey: req.headers['x-api-key'] as string | undefined,
+    purpose: req.headers['x-purpose'] as string | undefined,
+    fields,
+    clientIp: req.ip,
+  };
+}
+
+export async function dataApiRoutes(app: FastifyInstance, ctx: AppContext) {
+  app.get(
+    '/api/v1/data/:resourceCode/records/:key',
+    {
+      schema: {
+        tags: ['data'],
+        summary:
+          'Read one record by key: granted fields only, personal fields masked, audited in the same transaction',
+        headers: callHeaders,
+        params: {
+          type: 'object',
+          properties: {
+            resourceCode: { type: 'string', maxLength: 100 },
+            key: { type: 'string', maxLength: 200 },
+          },
+          required: ['resourceCode', 'key'],
+        },
+        querystring: { type: 'object', properties: { fields: fieldsParam } },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              resourceCode: { type: 'string' },
+              key: { type: 'string' },
+              record: recordSchema,
+              grantId: { type: 'integer', description: 'the grant this call was authorised by' },
+              auditId: { type: 'integer', description: 'the audit record written with this call' },
+            },
+            required: ['resourceCode', 'key', 'record', 'grantId', 'auditId'],
+          },
+          403: callErrors,
+        },
+      },
+    },
+    async (req) => {
+      const p = req.params as { resourceCode: string; key: string };
+      const q = req.query as { fields?: string };
+      return service.getRecord(ctx, callInput(req, q.fields), p.resourceCode, p.key);
+    },
+  );
+
+  app.get(
+    '/api/v1/data/:resourceCode/records',
+    {
+      schema: {
+        tags: ['data'],
+        summary: 'Page through records (keyset pagination with the opaque `after` cursor); audited per page',
+        headers: callHeaders,
+        params: {
+          type: 'object',
+          properties: { resourceCode: { type: 'string', maxLength: 100 } },
+          required: ['resourceCode'],
+        },
+        querystring: {
+          type: 'object',
+          properties: {
+            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 20 },
+            after: {
+              type: 'string',
+              pattern: '^[0-9]{1,18}$',
+              description: 'the `next` cursor of the previous page',
+            },
+            fields: fieldsParam,
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              items: { type: 'array', items: recordSchema },
+              next: {
+                type: ['string', 'null'],
+                description: 'pass as `after` for the next page; null on the last',
+              },
+              limit: {
+                type: 'integer',
+                description:
+                  "rows this page was allowed: the asked limit, capped by the grant's rows per call",
+              },
+              grantId: { type: 'integer' },
+              auditId: { type: 'integer' },
+            },
+            required: ['items', 'next', 'limit', 'grantId', 'auditId'],
+          },
+          403: callErrors,
+        },
+      },
+    },
+    async (req) => {
+      const p = req.params as { resourceCode: string };
+      const q = req.query as { limit: number; after?: string; fields?: string };
+      return service.listRecords(ctx, callInput(req, q.fields), p.resourceCode, q.after ?? null, q.limit);
+    },
+  );
+
+  // a condition value: text, number or boolean (anyOf, not a type union: Ajv's strict mode warns on those)
+  const scalar = {
+    anyOf: [{ type: 'string', maxLength: 200 }, { type: 'number' }, { type: 'boolean' }],
+  } as const;
+  app.post(
+    '/api/v1/data/:resourceCode/query',
+    {
+      schema: {
+        tags: ['data'],
+        summary:
+          'Filtered query over granted, unmasked fields (eq, in, gt/gte/lt/lte, prefix), paged by an opaque cursor; audited per page',
+        headers: callHeaders,
+        params: {
+          type: 'object',
+          properties: { resourceCode: { type: 'string', maxLength: 100 } },
+          required: ['resourceCode'],
+        },
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            where: {
+              type: 'object',
+              maxProperties: 20,
+              description:
+                'field code → condition, all ANDed; only granted fields that are not masked for this consumer',
+              additionalProperties: {
+                type: 'object',
+                additionalProperties: false,
+                minProperties: 1,
+                properties: {
+                  eq: scalar,
+                  in: { type: 'array', minItems: 1, maxItems: 100, items: scalar },
+                  gt: scalar,
+                  gte: scalar,
+                  lt: scalar,
+                  lte: scalar,
+                  prefix: { type: 'string', minLength: 1, maxLength: 200 },
+                },
+              },
+            },
+            fields: {
+              type: 'array',
+              maxItems: 200,
+              minItems: 1,
+              items: { type: 'string', maxLength: 40 },
+              description: 'a subset of the granted fields (403 FIELD_NOT_GRANTED outside it)',
+            },
+            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+            cursor: {
+              type: 'string',
+              maxLength: 100,
+              description: 'the `cursor` of the previous page',
+            },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              items: { type: 'array', items: recordSchema },
+              cursor: { type: ['string', 'null'], description: 'pass for the next page; null on the last' },
+              limit: { type: 'integer' },
+              grantId: { type: 'integer' },
+              auditId: { type: 'integer' },
+            },
+            required: ['items', 'cursor', 'limit', 'grantId', 'auditId'],
+          },
+          400: {
+            ...errorResponseSchema,
+            description:
+              'FILTER_INVALID, FILTER_FIELD_MASKED (details: `field` = `where.<code>`), VALIDATION_FAILED',
+          },
+          403: callErrors,
+        },
+      },
+    },
+    async (req) => {
+      const p = req.params as { resourceCode: string };
+      const body = (req.body ?? {}) as {
+        where?: unknown;
+        fields?: string[];
+        limit?: number;
+        cursor?: string;
+      };
+      return service.queryRecords(ctx, callInput(req), p.resourceCode, body);
+    },
+  );
+
+  app.post(
+    '/api/v1/data/:resourceCode/verify',
+    {
+      schema: {
+        tags: ['data'],
+        summary:
+          'Verification (核验, DG Art 19): does the record under this key carry these values? match / no match, no data; own right, quota and audit',
+        headers: callHeaders,
+        params: {
+          type: 'object',
+          properties: { resourceCode: { type: 'string', maxLength: 100 } },
+          required: ['resourceCode'],
+        },
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['key'],
+          properties: {
+            key: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 200,
+              description: 'the record key (ID number, credit code…)',
+            },
+            match: {
+              type: 'object',
+              maxProperties: 10,
+              additionalProperties: scalar,
+              description:
+                "field code → value; all must equal the record's (granted fields only). Empty: the key exists",
+            },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              resourceCode: { type: 'string' },
+              match: { type: 'boolean' },
+              grantId: { type: 'integer' },
+              auditId: { type: 'integer' },
+            },
+            required: ['resourceCode', 'match', 'grantId', 'auditId'],
+          },
+          403: { ...callErrors, description: `${callErrors.description}; VERIFY_NOT_GRANTED` },
+        },
+      },
+    },
+    async (req) => {
+      const p = req.params as { resourceCode: string };
+      return service.verifyRecord(
+        ctx,
+        callInput(req),
+        p.resourceCode,
+        req.body as { key: string; match?: Record<string, unknown> },
+      );
+    },
+  );
+}

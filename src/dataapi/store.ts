@@ -1,0 +1,343 @@
+import { columnName, type Masking } from '../catalog/model.js';
+import type { Database } from '../db/index.js';
+
+/*
+ * A governed data call is answered by one SQL statement: it resolves the API key to an active app, the app to an
+ * active, unexpired grant on the resource, reads the record, and inserts the audit row, in one implicit
+ * transaction (DG Art 28/33: no data leaves without its audit record). Denied calls are audited the same way.
+ *
+ * Record reads are batched: calls on the same resource that arrive while earlier ones are in flight share one
+ * statement (and so one transaction), each with its own audit row. A caller is answered only after that
+ * statement has committed. This is group commit for the audit trail: the write transaction, not the lookup,
+ * is what a governed call costs (measured in bench/), so sharing it is where the throughput comes from.
+ * Named prepared statements skip parse/plan on the hot path.
+ */
+
+export interface MetaField {
+  code: string;
+  columnName: string;
+  type: string;
+  personal: boolean;
+  sensitive: boolean;
+  masking: Masking;
+  isKey: boolean;
+  validator: string | null;
+}
+
+export interface ResourceMeta {
+  id: number;
+  code: string;
+  version: number;
+  table: string;
+  fields: MetaField[];
+  /** the record key's field: how a looked-up key is normalised and shown masked in the audit log */
+  keyField: MetaField | null;
+  /** statement texts built once per resource version from generated identifiers only */
+  getSql: string;
+  listSql: string;
+  /** the filtered query's statement around a WHERE fragment built by filter.ts (generated columns, placeholders from $14) */
+  querySql: (where: string) => string;
+  /** verification around a match condition (`t.cN = $12::type AND …`) */
+  verifySql: (match: string) => string;
+}
+
+/*
+ * ONE shape of the authorisation rule for every governed statement (record reads in batches, pages, later queries):
+ * `req` is the calls (one row per call, `unnest` over arrays, so a page is a batch of one), `a` resolves each call's
+ * key to its app (active or suspended, so a suspended app's call is refused *as suspended* and audited), `g` the app's
+ * newest active, unexpired grant on the resource, `v` checks the cached resource version. Each statement then adds its
+ * own `d` (the rows a call may read, only where `g` matched) and the common audit insert.
+ *
+ * Parameters common to all: $1 key hashes, $2 per-call argument (record key / page cursor), $3 client addresses,
+ * $4 resource id, $5 resource version, $6 audit target ids, $7 audit target labels, $8 purposes named, $9 fields asked
+ * (comma-joined), $10 whether the profile limits use to the purpose, $11 fields filtered on (comma-joined).
+ */
+const authorisedCalls = (right: 'read' | 'verify') => `req AS (
+    SELECT r.n, r.key_hash, r.arg, r.client_ip, r.target_hash, r.target_label, r.purpose_asked,
+      string_to_array(r.fields_asked, ',') AS fields_asked, string_to_array(r.filter_fields, ',') AS filter_fields,
+      nextval(pg_get_serial_sequence('audit_log', 'id')) AS audit_id
+    FROM unnest($1::text[], $2::text[], $3::text[], $6::text[], $7::text[], $8::text[], $9::text[], $11::text[])
+      WITH ORDINALITY AS r(key_hash, arg, client_ip, target_hash, target_label, purpose_asked, fields_asked,
+        filter_fields, n)
+  ), v AS (SELECT 1 FROM resource WHERE id = $4 AND version = $5),
+  a AS (
+    SELECT req.n, app.id, app.org_id, app.status FROM req
+    JOIN app ON app.key_hash = req.key_hash AND app.status IN ('active', 'suspended')
+  ),
+  gm AS (
+    SELECT DISTINCT ON (a.n) a.n, g.id, g.fields, g.purpose, g.max_rows_per_call, g.can_read, g.can_verify,
+      req.purpose_asked IN (g.purpose_id, btrim(g.purpose)) AS purpose_ok, req.purpose_asked,
+      req.fields_asked, req.filter_fields
+    FROM a JOIN req ON req.n = a.n
+    JOIN share_grant g ON g.app_id = a.id AND a.status = 'active'
+    WHERE g.resource_id = $4 AND g.status = 'active' AND g.valid_from <= now() AND g.valid_until > now()
+    ORDER BY a.n, (req.purpose_asked IN (g.purpose_id, btrim(g.purpose))) DESC NULLS LAST, g.id DESC
+  ),
+  g AS (
+    SELECT gm.*, coalesce(gm.fields_asked, gm.fields) AS fields_used,
+      CASE WHEN $10::boolean AND gm.purpose_asked IS NULL THEN 'PURPOSE_REQUIRED'
+           WHEN $10::boolean AND NOT gm.purpose_ok THEN 'PURPOSE_MISMATCH'
+           ${right === 'read' ? "WHEN NOT gm.can_read THEN 'READ_NOT_GRANTED'" : "WHEN NOT gm.can_verify THEN 'VERIFY_NOT_GRANTED'"}
+           WHEN NOT coalesce(gm.fields_asked <@ gm.fields, true) THEN 'FIELD_NOT_GRANTED'
+           WHEN NOT coalesce(gm.filter_fields <@ gm.fields, true) THEN 'FILTER_NOT_GRANTED'
+      END AS refusal
+    FROM gm
+  ), ok AS (SELECT * FROM g WHERE refusal IS NULL)`;
+
+const DENY_REASON = `CASE WHEN a.id IS NULL THEN '{"reason":"API_KEY_INVALID"}'::jsonb
+           WHEN a.status = 'suspended' THEN '{"reason":"APP_SUSPENDED"}'::jsonb
+           WHEN g.id IS NULL THEN '{"reason":"GRANT_REQUIRED"}'::jsonb
+           WHEN g.refusal IS NOT NULL THEN jsonb_build_object('reason', g.refusal) ELSE '{}'::jsonb END
+      || jsonb_strip_nulls(jsonb_build_object('purposeAsked', req.purpose_asked,
+           'fieldsAsked', to_jsonb(req.fields_asked), 'filterFields', to_jsonb(req.filter_fields)))`;
+
+/** The audit row of every call, allowed or denied, written by the statement that answers it. */
+function auditRows(action: string, targetType: string, rowsReturned: string, extraDetail = "'{}'::jsonb") {
+  return `ins AS (
+    INSERT INTO audit_log (id, app_id, actor_org_id, grant_id, action, resource_id, target_type, target_id,
+      target_label, purpose, decision, rows_returned, fields, client_ip, detail)
+    SELECT req.audit_id, a.id, a.org_id, g.id, '${action}', $4, '${targetType}', req.target_hash, req.target_label,
+      g.purpose, CASE WHEN g.id IS NULL OR g.refusal IS NOT NULL THEN 'deny' ELSE 'allow' END,
+      CASE WHEN g.id IS NULL OR g.refusal IS NOT NULL THEN NULL ELSE ${rowsReturned} END, g.fields_used,
+      req.client_ip, ${DENY_REASON} || ${extraDetail}
+    FROM req LEFT JOIN a ON a.n = req.n LEFT JOIN g ON g.n = req.n
+    WHERE EXISTS (SELECT 1 FROM v)
+    RETURNING id
+  )`;
+}
+
+/** What every governed statement answers per call, in input order. */
+function answers(extra: string, joins: string) {
+  return `SELECT req.n, a.id AS app_id, a.status AS app_status, g.id AS grant_id, g.fields_used AS fields,
+    g.fields AS granted, g.refusal, ins.id AS audit_id, EXISTS (SELECT 1 FROM v) AS current${extra}
+  FROM req LEFT JOIN a ON a.n = req.n LEFT JOIN g ON g.n = req.n ${joins}
+    LEFT JOIN ins ON ins.id = req.audit_id
+  ORDER BY req.n`;
+}
+
+export function buildMeta(
+  r: { id: number; code: string; version: number; data_table: string },
+  fields: {
+    code: string;
+    ordinal: number;
+    type: string;
+    personal: boolean;
+    sensitive: boolean;
+    masking: string;
+    is_key: boolean;
+    validator: string | null;
+  }[],
+): ResourceMeta {
+  const cols = fields.map((f) => `${columnName(f.ordinal)} AS "${f.code}"`).join(', ');
+  const getSql = `WITH ${authorisedCalls('read')},
+  d AS (
+    SELECT ok.n, row_to_json(x) AS record FROM ok JOIN req ON req.n = ok.n
+    JOIN LATERAL (SELECT ${cols} FROM ${r.data_table} t WHERE t._key = req.arg) x ON true
+  ),
+  ${auditRows('data.get', 'record', '(SELECT count(*) FROM d WHERE d.n = req.n)')}
+  ${answers(', d.record', 'LEFT JOIN d ON d.n = req.n')}`;
+  // a page is a batch of one call; rows per call: the grant's own cap, else the platform default ($13)
+  const rowLimit = 'least($12::int, coalesce(ok.max_rows_per_call, $13::int))';
+  const listSql = `WITH ${authorisedCalls('read')},
+  d AS (
+    SELECT ok.n AS _call, x.* FROM ok JOIN req ON req.n = ok.n
+    JOIN LATERAL (SELECT _seq, ${cols} FROM ${r.data_table}
+      WHERE _seq > coalesce(req.arg::bigint, 0) ORDER BY _seq LIMIT ${rowLimit}) x ON true
+  ),
+  ${auditRows('data.list', 'page', '(SELECT count(*) FROM d WHERE d._call = req.n)')}
+  ${answers(
+    `, ${rowLimit.replace('ok.', 'g.')} AS row_limit,
+    (SELECT json_agg(to_jsonb(d) - '_call' ORDER BY d._seq) FROM d WHERE d._call = req.n) AS records`,
+    '',
+  )}`;
+  const querySql = (where: string) => `WITH ${authorisedCalls('read')},
+  d AS (
+    SELECT ok.n AS _call, x.* FROM ok JOIN req ON req.n = ok.n
+    JOIN LATERAL (SELECT t._seq, ${cols} FROM ${r.data_table} t
+      WHERE t._seq > coalesce(req.arg::bigint, 0)${where} ORDER BY t._seq LIMIT ${rowLimit}) x ON true
+  ),
+  ${auditRows('data.query', 'query', '(SELECT count(*) FROM d WHERE d._call = req.n)')}
+  ${answers(
+    `, ${rowLimit.replace('ok.', 'g.')} AS row_limit,
+    (SELECT json_agg(to_jsonb(d) - '_call' ORDER BY d._seq) FROM d WHERE d._call = req.n) AS records`,
+    '',
+  )}`;
+  // verification (核验, DG Art 19): does the record under this key carry these values? Only match / no match leaves.
+  const verifySql = (match: string) => `WITH ${authorisedCalls('verify')},
+  d AS (
+    SELECT ok.n, (${match}) AS matched FROM ok JOIN req ON req.n = ok.n JOIN ${r.data_table} t ON t._key = req.arg
+  ),
+  ${auditRows(
+    'data.verify',
+    'record',
+    '0',
+    `CASE WHEN g.id IS NOT NULL AND g.refusal IS NULL THEN jsonb_build_object('matched',
+      coalesce((SELECT d.matched FROM d WHERE d.n = req.n), false)) ELSE '{}'::jsonb END`,
+  )}
+  ${answers(', coalesce(d.matched, false) AS matched', 'LEFT JOIN d ON d.n = req.n')}`;
+  const metaFields = fields.map((f) => ({
+    code: f.code,
+    columnName: columnName(f.ordinal),
+    type: f.type,
+    personal: f.personal,
+    sensitive: f.sensitive,
+    masking: f.masking as Masking,
+    isKey: f.is_key,
+    validator: f.validator,
+  }));
+  return {
+    id: r.id,
+    code: r.code,
+    version: r.version,
+    table: r.data_table,
+    fields: metaFields,
+    keyField: metaFields.find((f) => f.isKey) ?? null,
+    getSql,
+    listSql,
+    querySql,
+    verifySql,
+  };
+}
+
+export interface CallRow {
+  app_id: number | null;
+  app_status: 'active' | 'suspended' | null;
+  row_limit?: number;
+  grant_id: number | null;
+  /** the fields this call reads: those it asked for (`fields=`), else all the grant's */
+  fields: string[] | null;
+  /** the grant's fields */
+  granted: string[] | null;
+  /** why the grant found does not allow this call (PURPOSE_REQUIRED, PURPOSE_MISMATCH, READ_NOT_GRANTED, FIELD_NOT_GRANTED) */
+  refusal: string | null;
+  audit_id: number | null;
+  current: boolean;
+  record?: Record<string, unknown> | null;
+  records?: Record<string, unknown>[] | null;
+  matched?: boolean;
+}
+
+/** Who calls and under which purpose, for any governed statement. */
+export interface Caller {
+  keyHash: string;
+  clientIp: string | null;
+  /** the purpose the call names (`X-Purpose`: the grant's purpose id or its text), null when none */
+  purpose: string | null;
+  /** the fields the call asks for (`fields=`), null for all granted fields */
+  fields: string[] | null;
+  /** the active profile limits use to the stated purpose (DG Art 26, XT Art 25, SY Art 29, GD Art 21) */
+  purposeChecked: boolean;
+}
+
+export interface GetItem {
+  caller: Caller;
+  key: string;
+  /** HMAC of the key (audit_log.target_id) and its masked form (target_label): the log never holds the clear key */
+  targetHash: string;
+  targetLabel: string;
+}
+
+/** The parameters every governed statement shares, for a batch of calls (see authorisedCalls). */
+function callParams(
+  m: ResourceMeta,
+  items: {
+    caller: Caller;
+    arg: string | null;
+    targetHash: string | null;
+    targetLabel: string | null;
+    filterFields?: string[];
+  }[],
+) {
+  return [
+    items.map((i) => i.caller.keyHash),
+    items.map((i) => i.arg),
+    items.map((i) => i.caller.clientIp),
+    m.id,
+    m.version,
+    items.map((i) => i.targetHash),
+    items.map((i) => i.targetLabel),
+    items.map((i) => i.caller.purpose),
+    items.map((i) => (i.caller.fields ? i.caller.fields.join(',') : null)),
+    items[0]?.caller.purposeChecked ?? true,
+    items.map((i) => (i.filterFields?.length ? i.filterFields.join(',') : null)),
+  ];
+}
+
+/** Answers a batch of record reads on one resource in one statement; rows come back in input order. */
+export async function governedGetBatch(
+  database: Database,
+  m: ResourceMeta,
+  items: GetItem[],
+): Promise<CallRow[]> {
+  const { rows } = await database.query<CallRow>(
+    m.getSql,
+    callParams(
+      m,
+      items.map((i) => ({
+        caller: i.caller,
+        arg: i.key,
+        targetHash: i.targetHash,
+        targetLabel: i.targetLabel,
+      })),
+    ),
+    `data.get.${m.id}.${m.version}`,
+  );
+  return rows;
+}
+
+export async function governedList(
+  database: Database,
+  m: ResourceMeta,
+  caller: Caller,
+  after: string | null,
+  limit: number,
+  defaultRowLimit: number,
+) {
+  const { rows } = await database.query<CallRow>(
+    m.listSql,
+    [
+      ...callParams(m, [{ caller, arg: after, targetHash: after, targetLabel: null }]),
+      limit,
+      defaultRowLimit,
+    ],
+    `data.list.${m.id}.${m.version}`,
+  );
+  return rows[0];
+}
+
+/** A filtered query (filter.ts compiled its conditions with placeholders from $14): one page, audited. */
+export async function governedQuery(
+  database: Database,
+  m: ResourceMeta,
+  caller: Caller,
+  filter: { sql: string; params: unknown[]; fields: string[]; shape: string },
+  after: string | null,
+  limit: number,
+  defaultRowLimit: number,
+) {
+  const { rows } = await database.query<CallRow>(m.querySql(filter.sql), [
+    ...callParams(m, [
+      { caller, arg: after, targetHash: after, targetLabel: null, filterFields: filter.fields },
+    ]),
+    limit,
+    defaultRowLimit,
+    ...filter.params,
+  ]);
+  return rows[0];
+}
+
+/** One verification: the key and the fields to match (compiled by filter.ts from $12), audited, no data returned. */
+export async function governedVerify(
+  database: Database,
+  m: ResourceMeta,
+  caller: Caller,
+  key: string,
+  target: { targetHash: string; targetLabel: string },
+  match: { sql: string; params: unknown[] },
+) {
+  const { rows } = await database.query<CallRow>(m.verifySql(match.sql), [
+    ...callParams(m, [{ caller, arg: key, ...target }]),
+    ...match.params,
+  ]);
+  return rows[0];
+}
