@@ -30,6 +30,15 @@ export const NOTIFICATION_KINDS = [
   'sharing.rejected',
   'sharing.yourTurn',
   'ingest.overdue',
+  'quality.objectionRaised',
+  'quality.objectionPaused',
+  'quality.objectionResumed',
+  'quality.objectionCorrected',
+  'quality.objectionRejected',
+  'quality.objectionDueSoon',
+  'quality.objectionDueToday',
+  'quality.objectionOverdue',
+  'quality.objectionEscalated',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
