@@ -25,7 +25,9 @@ async function raise(city: City, username: string, extra: Record<string, unknown
 const act = async (city: City, username: string, id: number, body: Record<string, unknown>) =>
   city.call(await city.as(username), 'POST', `/api/quality/objections/${id}/actions`, body);
 
-const kinds = async (city: City, username: string) => (await city.notifications(username)).map((n) => n.kind);
+/** the notification kinds a person received about one objection (the demo city has objections of its own) */
+const kinds = async (city: City, username: string, id: number) =>
+  (await city.notifications(username)).filter((n) => n.params.objectionId === id).map((n) => n.kind);
 
 describe('objections under dongguan-2020 (DG Art 28: 10 WD, testing and expert time not counted)', () => {
   let city: City;
@@ -42,7 +44,7 @@ describe('objections under dongguan-2020 (DG Art 28: 10 WD, testing and expert t
     expect(o.article).toBe('DG Art 28');
     // Mar 3–6 (4), 9–13 (9), 16 (10)
     expect(o.dueDate).toBe('2026-03-16');
-    expect(await kinds(city, 'gaj_officer')).toContain('quality.objectionRaised');
+    expect(await kinds(city, 'gaj_officer', o.id)).toContain('quality.objectionRaised');
     // the home page's to-do of the provider lists it with the working days left
     const work = (await city.call(await city.as('gaj_officer'), 'GET', '/api/work')).json();
     const item = work.items.find(
@@ -63,40 +65,40 @@ describe('objections under dongguan-2020 (DG Art 28: 10 WD, testing and expert t
     const paused = await act(city, 'gaj_officer', o.id, { action: 'pause', reason: '送户籍档案鉴定' });
     expect(paused.statusCode, paused.body).toBe(200);
     expect(paused.json()).toMatchObject({ status: 'paused', pausedOn: '2026-03-04' });
-    expect(await kinds(city, 'rsj_staff')).toContain('quality.objectionPaused');
+    expect(await kinds(city, 'rsj_staff', o.id)).toContain('quality.objectionPaused');
 
     // the original due date passes while paused: no reminder, no escalation (the clock stands still)
     city.on('2026-03-13');
     await city.tick();
     city.on('2026-03-17');
     await city.tick();
-    expect(await kinds(city, 'gaj_officer')).not.toContain('quality.objectionDueSoon');
-    expect(await kinds(city, 'reviewer')).not.toContain('quality.objectionEscalated');
+    expect(await kinds(city, 'gaj_officer', o.id)).not.toContain('quality.objectionDueSoon');
+    expect(await kinds(city, 'reviewer', o.id)).not.toContain('quality.objectionEscalated');
 
     // resumed on Tue 17th: the paused working days after Mar 4 up to Mar 17 are 5, 6, 9–13, 16, 17 = 9
     const resumed = await act(city, 'gaj_officer', o.id, { action: 'resume' });
     expect(resumed.statusCode, resumed.body).toBe(200);
     // Mar 16 + 9 WD: 17,18,19,20,23,24,25,26,27
     expect(resumed.json()).toMatchObject({ status: 'verifying', dueDate: '2026-03-27', pausedWorkdays: 9 });
-    expect(await kinds(city, 'rsj_staff')).toContain('quality.objectionResumed');
+    expect(await kinds(city, 'rsj_staff', o.id)).toContain('quality.objectionResumed');
 
     city.on('2026-03-26'); // one working day before the moved due date
     await city.tick();
-    expect(await kinds(city, 'gaj_officer')).toContain('quality.objectionDueSoon');
+    expect(await kinds(city, 'gaj_officer', o.id)).toContain('quality.objectionDueSoon');
     city.on('2026-03-27');
     await city.tick();
-    expect(await kinds(city, 'gaj_officer')).toContain('quality.objectionDueToday');
-    expect(await kinds(city, 'reviewer')).not.toContain('quality.objectionEscalated');
+    expect(await kinds(city, 'gaj_officer', o.id)).toContain('quality.objectionDueToday');
+    expect(await kinds(city, 'reviewer', o.id)).not.toContain('quality.objectionEscalated');
 
     // past it: overdue for the provider, before the authority, and the objector hears of it
     city.on('2026-03-30');
     await city.tick();
     await city.tick();
-    expect((await kinds(city, 'gaj_officer')).filter((k) => k === 'quality.objectionOverdue')).toHaveLength(
-      1,
-    );
-    expect(await kinds(city, 'reviewer')).toContain('quality.objectionEscalated');
-    expect(await kinds(city, 'rsj_staff')).toContain('quality.objectionEscalated');
+    expect(
+      (await kinds(city, 'gaj_officer', o.id)).filter((k) => k === 'quality.objectionOverdue'),
+    ).toHaveLength(1);
+    expect(await kinds(city, 'reviewer', o.id)).toContain('quality.objectionEscalated');
+    expect(await kinds(city, 'rsj_staff', o.id)).toContain('quality.objectionEscalated');
     const late = (
       await city.call(await city.as('reviewer'), 'GET', `/api/quality/objections/${o.id}`)
     ).json();
@@ -143,9 +145,9 @@ describe('objections under dongguan-2020 (DG Art 28: 10 WD, testing and expert t
     });
     expect(done.statusCode, done.body).toBe(200);
     expect(done.json()).toMatchObject({ status: 'corrected', resolvedOn: '2026-03-30', canVerify: false });
-    expect(await kinds(city, 'rsj_staff')).toContain('quality.objectionCorrected');
+    expect(await kinds(city, 'rsj_staff', o.id)).toContain('quality.objectionCorrected');
     // escalated, so the authority hears the outcome too
-    expect(await kinds(city, 'reviewer')).toContain('quality.objectionCorrected');
+    expect(await kinds(city, 'reviewer', o.id)).toContain('quality.objectionCorrected');
     expect((await act(city, 'gaj_officer', o.id, { action: 'reject', reason: 'x' })).json().code).toBe(
       'OBJECTION_STATE_INVALID',
     );
@@ -178,7 +180,7 @@ describe('objections under dongguan-2020 (DG Art 28: 10 WD, testing and expert t
       reason: '数据已按日更新，无过期情况',
     });
     expect(r.json()).toMatchObject({ status: 'rejected', resolution: '数据已按日更新，无过期情况' });
-    expect(await kinds(city, 'rsj_staff')).toContain('quality.objectionRejected');
+    expect(await kinds(city, 'rsj_staff', o.id)).toContain('quality.objectionRejected');
 
     const mine = (
       await city.call(await city.as('rsj_staff'), 'GET', '/api/quality/objections?box=mine')
@@ -197,6 +199,17 @@ describe('objections under dongguan-2020 (DG Art 28: 10 WD, testing and expert t
     const all = (await city.call(mzj, 'GET', '/api/quality/objections')).json();
     expect(all.items.map((i: { id: number }) => i.id)).not.toContain(o.id);
     expect((await city.call(mzj, 'GET', `/api/quality/objections/${o.id}`)).statusCode).toBe(404);
+  });
+
+  it('the demo city starts with open and closed objections (corrected, rejected, verifying, paused, submitted)', async () => {
+    const rows = await city.env.ctx.db
+      .selectFrom('quality_objection')
+      .select('status')
+      .where('objector_user_id', 'not in', [-1])
+      .orderBy('id')
+      .limit(5)
+      .execute();
+    expect(rows.map((r) => r.status)).toEqual(['corrected', 'rejected', 'verifying', 'paused', 'submitted']);
   });
 
   it('bounded, validated input; a provider does not object to its own data; refusals are audited', async () => {
@@ -233,9 +246,9 @@ describe('objections under nanyang-2022 (NY task 8: 5 WD, no pause) — the same
     expect(pause.json().details[0].reasonZh).toContain('NY task 8');
     city.on('2026-03-06'); // Friday: one working day left
     await city.tick();
-    expect(await kinds(city, 'gaj_officer')).toContain('quality.objectionDueSoon');
+    expect(await kinds(city, 'gaj_officer', o.id)).toContain('quality.objectionDueSoon');
     city.on('2026-03-10');
     await city.tick();
-    expect(await kinds(city, 'reviewer')).toContain('quality.objectionEscalated');
+    expect(await kinds(city, 'reviewer', o.id)).toContain('quality.objectionEscalated');
   });
 });

@@ -14,7 +14,7 @@ import { dueDate as computeDueDate, shanghaiDate, workdaysBetween } from '../cal
 import { currentCalendar } from '../calendar/service.js';
 import type { Masking } from '../catalog/model.js';
 import type { Actor, AppContext } from '../context.js';
-import type { Db, Tx } from '../db/index.js';
+import { type Db, inTx, type Tx } from '../db/index.js';
 import { type NotificationKind, notify, type Recipients } from '../notify/service.js';
 import { maskValue } from '../service/masking.js';
 import { AppError } from '../shared/errors.js';
@@ -81,7 +81,7 @@ const invalid = (field: string, reason: string, reasonZh: string) =>
 export async function raiseObjection(ctx: AppContext, actor: Actor, input: NewObjection) {
   const cal = await currentCalendar(ctx);
   const q = ctx.profile.quality;
-  return ctx.db.transaction().execute(async (trx) => {
+  return inTx(ctx.db, async (trx) => {
     const resource = await trx
       .selectFrom('resource')
       .select(['id', 'name', 'provider_org_id', 'status'])
@@ -208,7 +208,7 @@ const OUTCOME_KIND: Partial<Record<ObjectionAction, NotificationKind>> = {
 /** The provider's answer: start verifying, pause / resume the clock (DG Art 28), resolve as corrected or rejected. */
 export async function actOnObjection(ctx: AppContext, actor: Actor, id: number, input: ObjectionActInput) {
   const cal = await currentCalendar(ctx);
-  return ctx.db.transaction().execute(async (trx) => {
+  return inTx(ctx.db, async (trx) => {
     const o = await trx
       .selectFrom('quality_objection')
       .selectAll()

@@ -41,6 +41,7 @@ const Grants = lazy(() => import('./sharing/Grants.js'));
 const Apps = lazy(() => import('./service/Apps.js'));
 const Users = lazy(() => import('./orgs/Users.js'));
 const Incidents = lazy(() => import('./security/Incidents.js'));
+const Objections = lazy(() => import('./quality/Objections.js'));
 const Audit = lazy(() => import('./audit/Audit.js'));
 const Calendar = lazy(() => import('./calendar/Calendar.js'));
 const ProfilePage = lazy(() => import('./profiles/ProfilePage.js'));
@@ -178,6 +179,14 @@ function Root() {
                         element={
                           <Guard allowed={access.incidents(me)}>
                             <Incidents />
+                          </Guard>
+                        }
+                      />
+                      <Route
+                        path="objections"
+                        element={
+                          <Guard allowed={access.objections(me)}>
+                            <Objections />
                           </Guard>
                         }
                       />

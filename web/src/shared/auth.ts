@@ -30,6 +30,8 @@ export const access = {
   // incidents: departments' officers report theirs; the authority handles them; auditors read them
   incidents: (me: Me | null) =>
     hasRole(me, 'data_officer', 'platform_admin', 'authority_reviewer', 'auditor'),
+  // quality objections (DG Art 28): the departments raise and verify them, the authority follows up, auditors read
+  objections: (me: Me | null) => !!me,
   allRequests: (me: Me | null) => hasRole(me, 'platform_admin', 'authority_reviewer'),
   // aggregation: the departments' officers load their data; the authority watches imports and freshness
   ingest: (me: Me | null) => hasRole(me, 'data_officer', 'authority_reviewer', 'platform_admin'),
