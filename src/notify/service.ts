@@ -39,6 +39,12 @@ export const NOTIFICATION_KINDS = [
   'quality.objectionDueToday',
   'quality.objectionOverdue',
   'quality.objectionEscalated',
+  'quality.rectificationOpened',
+  'quality.rectificationClosed',
+  'quality.rectificationDueSoon',
+  'quality.rectificationDueToday',
+  'quality.rectificationOverdue',
+  'quality.rectificationEscalated',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 

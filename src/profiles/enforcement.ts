@@ -16,9 +16,6 @@ export const NOT_ENFORCED: readonly string[] = [
   'sharing.stopSupplyNeedsFiling', // SY Art 27
   // a city profile inheriting its province's gaps (DG Art 1): shown, not used to fill rules
   'parent',
-  // data quality rectification tasks (issue 12 point 2, not built yet); objections are enforced (src/quality)
-  'quality.rectificationDeadline', // XT Art 22: 10 WD
-  'quality.rectificationArticle', // XT Art 22, NY task 8
   // on-application opening (not in this issue)
   'opening',
 ];

@@ -18,8 +18,16 @@ import { type NotificationKind, notify, type Recipients } from '../notify/servic
 import { deadlineAction } from '../sharing/model.js';
 import { RUNNING_OBJECTION } from './model.js';
 import { event } from './objections.js';
+import { rectificationEvent } from './rectifications.js';
 
 export const QUALITY_DEADLINES_JOB = 'quality.deadlines';
+
+/** The one quality ticker job: objections, then rectification tasks. */
+export async function tickQuality(ctx: AppContext): Promise<{ actions: number }> {
+  const a = await tickObjections(ctx);
+  const b = await tickRectifications(ctx);
+  return { actions: a.actions + b.actions };
+}
 
 export async function tickObjections(ctx: AppContext): Promise<{ actions: number }> {
   const now = ctx.clock.now();
@@ -109,6 +117,98 @@ export async function tickObjections(ctx: AppContext): Promise<{ actions: number
             targetType: 'quality_objection',
             targetId: o.id,
             detail: { dueDate: due, article: o.deadline_article, escalatedOn: on, actedOn: today },
+          });
+          n++;
+        }
+      }
+      return n;
+    });
+  }
+  return { actions };
+}
+
+/**
+ * Rectification tasks (XT Art 22: 10 WD): the same reminders to the provider, then overdue and escalation to the
+ * authority, keyed once per (task, kind, due date) in quality_rectification_event.
+ */
+export async function tickRectifications(ctx: AppContext): Promise<{ actions: number }> {
+  const now = ctx.clock.now();
+  const today = shanghaiDate(now);
+  const cal = await currentCalendar(ctx);
+  const rows = await ctx.db
+    .selectFrom('quality_rectification')
+    .select(['id', 'due_date'])
+    .where('status', '=', 'open')
+    .where('due_date', 'is not', null)
+    .orderBy('due_date')
+    .limit(5000)
+    .execute();
+  let actions = 0;
+  for (const r of rows) {
+    const due = r.due_date as string;
+    const action = deadlineAction(
+      due,
+      today,
+      due >= today ? workdaysBetween(cal, today, due) : 0,
+      'escalate',
+    );
+    if (!action) continue;
+    actions += await inTx(ctx.db, async (trx) => {
+      const t = await trx
+        .selectFrom('quality_rectification')
+        .select(['id', 'status', 'due_date', 'resource_id', 'provider_org_id', 'title', 'deadline_article'])
+        .where('id', '=', r.id)
+        .forUpdate()
+        .executeTakeFirst();
+      if (t?.status !== 'open' || t.due_date !== due) return 0;
+      const { name } = await trx
+        .selectFrom('resource')
+        .select('name')
+        .where('id', '=', t.resource_id)
+        .executeTakeFirstOrThrow();
+      const params = {
+        rectificationId: t.id,
+        resource: name,
+        title: t.title,
+        dueDate: due,
+        article: t.deadline_article,
+      };
+      const provider: Recipients = { orgIds: [t.provider_org_id], roles: ['data_officer'] };
+      const send = (to: Recipients[], kind: NotificationKind, severity: 'info' | 'warning') =>
+        notify(trx, to, { kind, severity, params, resourceId: t.resource_id });
+      const once = (kind: string) => rectificationEvent(trx, t.id, kind, today, due, null, null, now);
+      let n = 0;
+      if (action === 'dueSoon' && (await once('dueSoon'))) {
+        await send([provider], 'quality.rectificationDueSoon', 'info');
+        n++;
+      } else if (action === 'dueToday' && (await once('dueToday'))) {
+        await send([provider], 'quality.rectificationDueToday', 'warning');
+        n++;
+      } else if (action === 'escalate') {
+        if (await once('overdue')) {
+          await send([provider], 'quality.rectificationOverdue', 'warning');
+          n++;
+        }
+        if (await once('escalated')) {
+          const on = addDays(due, 1);
+          await trx
+            .updateTable('quality_rectification')
+            .set({ escalated_on: sql<string>`coalesce(escalated_on, ${on}::date)` })
+            .where('id', '=', t.id)
+            .execute();
+          await send(
+            [{ roles: ['authority_reviewer'], anyOrg: true }],
+            'quality.rectificationEscalated',
+            'warning',
+          );
+          await appendAudit(trx, {
+            action: 'quality.rectification_escalated',
+            decision: 'allow',
+            actorOrgId: t.provider_org_id,
+            resourceId: t.resource_id,
+            targetType: 'quality_rectification',
+            targetId: t.id,
+            detail: { dueDate: due, article: t.deadline_article, escalatedOn: on, actedOn: today },
           });
           n++;
         }

@@ -72,3 +72,16 @@ export function pausedWorkdays(cal: WorkdayCalendar, pausedOn: string, resumedOn
 export function movedDueDate(cal: WorkdayCalendar, dueDate: string, paused: number): string {
   return paused > 0 ? addWorkdays(cal, dueDate, paused) : dueDate;
 }
+
+/**
+ * XT Art 22 "数据主管部门…发现问题的，应当通知数源部门在10个工作日内整改" (NY task 8: a closed loop): the authority
+ * opens a rectification task from a failed quality check or a confirmed objection.
+ */
+export function canOpenRectification(actor: Actor): boolean {
+  return isAuthorityStaff(actor);
+}
+
+/** The provider's data officers rectify and close the task with evidence. */
+export function canCloseRectification(actor: Actor, providerOrgId: number): boolean {
+  return actor.orgId === providerOrgId && hasRole(actor, 'data_officer');
+}

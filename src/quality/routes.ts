@@ -12,6 +12,13 @@ import {
   type ObjectionFilter,
   raiseObjection,
 } from './objections.js';
+import {
+  closeRectification,
+  getRectification,
+  listRectifications,
+  type NewRectification,
+  openRectification,
+} from './rectifications.js';
 
 const text = (max: number) => ({ type: 'string', minLength: 1, maxLength: max, 'x-trim': true }) as const;
 const idParams = {
@@ -104,6 +111,80 @@ export async function qualityRoutes(app: FastifyInstance, ctx: AppContext) {
         requireActor(req),
         (req.params as { id: number }).id,
         req.body as ObjectionActInput,
+      ),
+  );
+
+  app.get(
+    '/api/quality/rectifications',
+    {
+      schema: {
+        tags,
+        summary:
+          'Rectification tasks (XT Art 22): the authority and auditors see all, a department its own; open first, nearest due date first, with working days left',
+        querystring: {
+          type: 'object',
+          properties: {
+            status: { type: 'string', enum: ['open', 'closed'] },
+            escalated: { type: 'boolean' },
+            ...pageQueryProps,
+          },
+        },
+      },
+    },
+    async (req) => listRectifications(ctx, requireActor(req), req.query as never),
+  );
+
+  app.post(
+    '/api/quality/rectifications',
+    {
+      schema: {
+        tags,
+        summary:
+          "The authority opens a rectification task from a failed quality check (resourceId + description) or a confirmed objection (objectionId); due date from the profile's rectification deadline; the provider is notified; audited",
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['title', 'description'],
+          properties: {
+            resourceId: { type: ['integer', 'null'], minimum: 1 },
+            objectionId: { type: ['integer', 'null'], minimum: 1 },
+            title: text(200),
+            description: text(2000),
+          },
+        },
+      },
+    },
+    async (req) => openRectification(ctx, requireActor(req), req.body as NewRectification),
+  );
+
+  app.get(
+    '/api/quality/rectifications/:id',
+    { schema: { tags, summary: 'One rectification task with its timeline', params: idParams } },
+    async (req) => getRectification(ctx, requireActor(req), (req.params as { id: number }).id),
+  );
+
+  app.post(
+    '/api/quality/rectifications/:id/close',
+    {
+      schema: {
+        tags,
+        summary:
+          'The provider closes the task with its evidence (and the committed import that carried the correction, if any); the authority is notified; audited',
+        params: idParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['evidence'],
+          properties: { evidence: text(4000), batchId: { type: ['integer', 'null'], minimum: 1 } },
+        },
+      },
+    },
+    async (req) =>
+      closeRectification(
+        ctx,
+        requireActor(req),
+        (req.params as { id: number }).id,
+        req.body as { evidence: string; batchId?: number | null },
       ),
   );
 }

@@ -103,6 +103,7 @@ export const ERRORS = {
     zh: '本地规章未规定检测、鉴定或专家评审时间不计入异议核实期限，不能暂停计时',
     en: 'The active regulation does not exclude testing or expert time from the objection deadline; the clock cannot be paused',
   },
+  RECTIFICATION_STATE_INVALID: { zh: '整改任务已办结', en: 'The rectification task is closed' },
   INTERNAL: { zh: '服务器内部错误', en: 'Internal server error' },
 } as const;
 

@@ -169,6 +169,7 @@ export default function Objections() {
   const d = detail.data;
   return (
     <Card
+      data-testid="page-objections"
       title={t('objection.title')}
       extra={
         <Space wrap>
