@@ -1399,6 +1399,9 @@ const steps = [
   {
     name: 'rsj_staff raises an objection on 人口基础信息; gaj_officer pauses the clock for expert review (DG Art 28), resumes and corrects; rsj_staff sees the outcome',
     async run(page, base) {
+      // drawers stay open over the header: leave from the home page
+      await page.goto(`${base}/`, { waitUntil: 'domcontentloaded' });
+      await tid(page, 'current-user').waitFor({ timeout: T.nav });
       await logout(page);
       await login(page, base, 'rsj_staff');
       await menu(page, 'catalog');
@@ -1410,6 +1413,9 @@ const steps = [
       await tid(page, 'objection-detail').waitFor({ timeout: T.nav });
       await tid(page, 'objection-detail-status').getByText('待核实').waitFor({ timeout: T.action });
       await shot(page, 'objection-raised');
+      // drawers stay open over the header: leave from the home page
+      await page.goto(`${base}/`, { waitUntil: 'domcontentloaded' });
+      await tid(page, 'current-user').waitFor({ timeout: T.nav });
       await logout(page);
 
       await login(page, base, 'gaj_officer');
@@ -1433,6 +1439,9 @@ const steps = [
       await tid(page, 'objection-resolution-input').fill('经核实已迁出，户籍系统已注销并随日更数据推送。');
       await confirmAndWait(page, 'objection-act-ok', '/actions');
       await tid(page, 'objection-detail-status').getByText('已确认并更正').waitFor({ timeout: T.action });
+      // drawers stay open over the header: leave from the home page
+      await page.goto(`${base}/`, { waitUntil: 'domcontentloaded' });
+      await tid(page, 'current-user').waitFor({ timeout: T.nav });
       await logout(page);
 
       await login(page, base, 'rsj_staff');

@@ -42,6 +42,7 @@ const Apps = lazy(() => import('./service/Apps.js'));
 const Users = lazy(() => import('./orgs/Users.js'));
 const Incidents = lazy(() => import('./security/Incidents.js'));
 const Objections = lazy(() => import('./quality/Objections.js'));
+const Rectifications = lazy(() => import('./quality/Rectifications.js'));
 const Audit = lazy(() => import('./audit/Audit.js'));
 const Calendar = lazy(() => import('./calendar/Calendar.js'));
 const ProfilePage = lazy(() => import('./profiles/ProfilePage.js'));
@@ -187,6 +188,14 @@ function Root() {
                         element={
                           <Guard allowed={access.objections(me)}>
                             <Objections />
+                          </Guard>
+                        }
+                      />
+                      <Route
+                        path="rectifications"
+                        element={
+                          <Guard allowed={access.rectifications(me)}>
+                            <Rectifications />
                           </Guard>
                         }
                       />

@@ -27,6 +27,7 @@ import { fmtDate, fmtTime } from '../shared/format.js';
 import { useAsync, usePaging } from '../shared/hooks.js';
 import { type Key, useI18n } from '../shared/i18n.js';
 import type { Page } from '../shared/types.js';
+import { OpenRectification } from './Rectifications.js';
 
 interface Objection {
   id: number;
@@ -137,6 +138,8 @@ export default function Objections() {
     [openId],
   );
   const [acting, setActing] = useState<'pause' | 'correct' | 'reject' | null>(null);
+  const [rectifying, setRectifying] = useState(false);
+  const authority = me?.user.org.kind === 'authority' && hasRole(me, 'authority_reviewer', 'platform_admin');
   const [form] = Form.useForm();
   const batches = useAsync(
     () =>
@@ -362,6 +365,15 @@ export default function Objections() {
                 </Button>
               </Space>
             ) : null}
+            {authority && d.status === 'corrected' ? (
+              <Button
+                style={{ marginTop: 16 }}
+                data-testid="objection-rectify"
+                onClick={() => setRectifying(true)}
+              >
+                {t('rect.fromObjection')}
+              </Button>
+            ) : null}
             <Typography.Title level={5} style={{ marginTop: 24 }}>
               {t('objection.timeline')}
             </Typography.Title>
@@ -383,6 +395,11 @@ export default function Objections() {
           </div>
         ) : null}
       </Drawer>
+      <OpenRectification
+        open={rectifying}
+        onClose={() => setRectifying(false)}
+        objection={d ? { id: d.id, resourceName: d.resource.name } : null}
+      />
       <Modal
         open={acting !== null}
         title={acting ? t(`objection.${acting}` as Key) : ''}

@@ -17,6 +17,7 @@ import {
   StopOutlined,
   SwapOutlined,
   TeamOutlined,
+  ToolOutlined,
   UnorderedListOutlined,
   UserOutlined,
 } from '@ant-design/icons';
@@ -49,6 +50,12 @@ export default function Shell() {
     { key: '/users', icon: <TeamOutlined />, label: 'menu.users', show: access.users(me) },
     { key: '/incidents', icon: <AlertOutlined />, label: 'menu.incidents', show: access.incidents(me) },
     { key: '/objections', icon: <FlagOutlined />, label: 'menu.objections', show: access.objections(me) },
+    {
+      key: '/rectifications',
+      icon: <ToolOutlined />,
+      label: 'menu.rectifications',
+      show: access.rectifications(me),
+    },
     { key: '/calendar', icon: <CalendarOutlined />, label: 'menu.calendar', show: access.calendar(me) },
     { key: '/negative-list', icon: <StopOutlined />, label: 'menu.negativeList', show: access.inventory(me) },
     { key: '/duties', icon: <ScheduleOutlined />, label: 'menu.duties', show: access.inventory(me) },

@@ -73,13 +73,23 @@ export default function MyWork() {
                     ? `/requests?box=incoming&open=${w.id}`
                     : w.kind === 'objection'
                       ? `/objections?box=all&status=open&open=${w.id}`
-                      : `/catalog/${w.id}`,
+                      : w.kind === 'rectification'
+                        ? `/rectifications?open=${w.id}`
+                        : `/catalog/${w.id}`,
                 )
               }
             >
               <Space wrap>
                 <Tag
-                  color={w.kind === 'shareRequest' ? 'blue' : w.kind === 'objection' ? 'orange' : 'purple'}
+                  color={
+                    w.kind === 'shareRequest'
+                      ? 'blue'
+                      : w.kind === 'objection'
+                        ? 'orange'
+                        : w.kind === 'rectification'
+                          ? 'red'
+                          : 'purple'
+                  }
                 >
                   {t(`work.kind.${w.kind}`)}
                 </Tag>
