@@ -42,7 +42,11 @@ function isAuthorityStaff(actor: Actor) {
  */
 export function canRaiseObjection(actor: Actor, providerOrgId: number): boolean {
   if (isAuthorityStaff(actor)) return true;
-  return actor.orgId !== providerOrgId && hasRole(actor, 'data_officer', 'consumer_staff');
+  return (
+    actor.orgKind === 'department' &&
+    actor.orgId !== providerOrgId &&
+    hasRole(actor, 'data_officer', 'consumer_staff')
+  );
 }
 
 /** The provider's data officers verify and answer (DG Art 28 "数源部门应当…核实"). */

@@ -84,10 +84,13 @@ export async function raiseObjection(ctx: AppContext, actor: Actor, input: NewOb
   return inTx(ctx.db, async (trx) => {
     const resource = await trx
       .selectFrom('resource')
-      .select(['id', 'name', 'provider_org_id', 'status'])
+      .select(['id', 'name', 'provider_org_id', 'status', 'catalog_level'])
       .where('id', '=', input.resourceId)
       .executeTakeFirst();
     if (resource?.status !== 'published') throw new AppError('RESOURCE_NOT_PUBLISHED');
+    // DG Art 11: a section-level entry is not seen outside its department, so nobody outside it objects to it
+    if (resource.catalog_level === 'section' && !seesAllObjections(actor))
+      throw new AppError('RESOURCE_NOT_PUBLISHED');
     if (!canRaiseObjection(actor, resource.provider_org_id)) throw new AppError('FORBIDDEN');
     const recordKey = input.target === 'record' ? (input.recordKey ?? '').trim() : null;
     const fieldCode = input.target === 'field' ? (input.fieldCode ?? '').trim() : null;
