@@ -303,5 +303,7 @@ describe('catalog metadata through the API (dongguan-2020)', () => {
         if (e !== env) await e.close();
       }
     }
-  });
+    // four demo cities loaded one after the other (each now also raises its quality objections): more than the
+    // default 60 s on a loaded 2-core machine
+  }, 180_000);
 });

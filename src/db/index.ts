@@ -16,6 +16,7 @@ import * as m010 from './migrations/010_jobs_sharing.js';
 import * as m011 from './migrations/011_aggregation.js';
 import * as m012 from './migrations/012_audit_seal.js';
 import * as m014 from './migrations/014_data_api.js';
+import * as m015 from './migrations/015_quality.js';
 import * as m016 from './migrations/016_catalog_search_name.js';
 import { Lock, PGliteDialect, pgliteQuery } from './pglite-dialect.js';
 import type { DB } from './schema.js';
@@ -157,6 +158,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '011_aggregation': m011,
   '012_audit_seal': m012,
   '014_data_api': m014,
+  '015_quality': m015,
   '016_catalog_search_name': m016,
 };
 

@@ -519,4 +519,88 @@ export interface DB extends InventoryTables {
   audit_saved_query: AuditSavedQueryTable;
   security_incident: SecurityIncidentTable;
   security_incident_event: SecurityIncidentEventTable;
+  quality_objection: QualityObjectionTable;
+  quality_objection_event: QualityObjectionEventTable;
+  quality_rectification: QualityRectificationTable;
+  quality_rectification_event: QualityRectificationEventTable;
+}
+
+/** Quality objections (issue 12 point 1, migration 015). */
+export interface QualityObjectionTable {
+  id: Generated<number>;
+  resource_id: number;
+  provider_org_id: number;
+  target: 'record' | 'field' | 'resource';
+  record_key: string | null;
+  field_code: string | null;
+  problem: 'wrong' | 'missing' | 'stale';
+  description: string;
+  evidence: string | null;
+  status: Generated<'submitted' | 'verifying' | 'paused' | 'corrected' | 'rejected'>;
+  objector_user_id: number;
+  objector_org_id: number;
+  raised_on: ColumnType<string, string, string>;
+  raised_at: Date;
+  due_date: ColumnType<string | null, string | null, string | null>;
+  due_provisional: Generated<boolean>;
+  deadline_article: string | null;
+  excludes_expert_time: Generated<boolean>;
+  paused_on: ColumnType<string | null, string | null, string | null>;
+  pause_reason: string | null;
+  paused_workdays: Generated<number>;
+  escalated_on: ColumnType<string | null, string | null, string | null>;
+  resolution: string | null;
+  batch_floor: Generated<number>;
+  batch_id: number | null;
+  resolved_by: number | null;
+  resolved_at: Date | null;
+  resolved_on: ColumnType<string | null, string | null, string | null>;
+}
+
+export interface QualityObjectionEventTable {
+  id: Generated<number>;
+  objection_id: number;
+  kind: string;
+  on_date: ColumnType<string, string, string>;
+  due_date: ColumnType<string | null, string | null, string | null>;
+  actor_user_id: number | null;
+  text: string | null;
+  at: Date;
+}
+
+/** Rectification tasks (issue 12 point 2, migration 015). */
+export interface QualityRectificationTable {
+  id: Generated<number>;
+  resource_id: number;
+  provider_org_id: number;
+  source: 'objection' | 'check';
+  objection_id: number | null;
+  title: string;
+  description: string;
+  status: Generated<'open' | 'closed'>;
+  opened_by: number;
+  opened_org_id: number;
+  opened_on: string;
+  opened_at: Date;
+  due_date: string | null;
+  due_provisional: Generated<boolean>;
+  deadline_article: string | null;
+  escalated_on: string | null;
+  evidence: string | null;
+  batch_floor: Generated<number>;
+  batch_id: number | null;
+  closed_by: number | null;
+  closed_at: Date | null;
+  closed_on: string | null;
+}
+
+export interface QualityRectificationEventTable {
+  id: Generated<number>;
+  rectification_id: number;
+  kind: string;
+  on_date: string;
+  due_date: string | null;
+  actor_user_id: number | null;
+  text: string | null;
+  at: Date;
 }

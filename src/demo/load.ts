@@ -17,6 +17,7 @@ import { generateDemoCity } from './city.js';
 import { demoThemes } from './classes.js';
 import { loadDemoInventory, loadDemoNegativeList } from './inventory.js';
 import { DEMO_PASSWORD } from './orgs.js';
+import { loadDemoObjections } from './quality.js';
 
 export interface DemoSummary {
   city: string;
@@ -423,6 +424,17 @@ export async function loadDemoCity(
       authority: actorFor(reviewerUser ?? adminUser, 'authority'),
       orgId: (orgCode) => orgIds.get(orgCode)!,
       resourceId: (name) => resourceIds.get(name)!,
+    });
+
+    // data quality objections (issue 12): a few open and closed, so the pages and the to-do tell a story
+    await loadDemoObjections(tctx, {
+      officer: (orgCode) => officerOf(orgIds.get(orgCode)!),
+      staff: (orgCode) => {
+        const u = users.find((x) => x.org_id === orgIds.get(orgCode) && x.roles.includes('consumer_staff'));
+        return u ? actorFor(u, orgKinds.get(u.org_id)!) : null;
+      },
+      authority: actorFor(reviewerUser ?? adminUser, 'authority'),
+      resource: (name) => resourceIds.get(name),
     });
 
     const summary: DemoSummary = {

@@ -26,6 +26,7 @@ import { inventoryRoutes } from '../inventory/routes.js';
 import { notifyRoutes } from '../notify/routes.js';
 import { orgRoutes } from '../orgs/routes.js';
 import { userRoutes } from '../orgs/user-routes.js';
+import { qualityRoutes } from '../quality/routes.js';
 import { incidentRoutes } from '../security/incident-routes.js';
 import { securityRoutes } from '../security/routes.js';
 import { sharingRoutes } from '../sharing/routes.js';
@@ -333,6 +334,7 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
     securityRoutes,
     workRoutes,
     inventoryRoutes,
+    qualityRoutes,
   ]) {
     await routes(app, ctx);
   }

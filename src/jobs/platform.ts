@@ -2,6 +2,7 @@ import { sealPending } from '../audit/seal.js';
 import type { AppContext } from '../context.js';
 import { checkFreshness } from '../ingest/freshness.js';
 import { FRESHNESS_JOB, IMPORT_JOB, importJob } from '../ingest/pipeline.js';
+import { QUALITY_DEADLINES_JOB, tickQuality } from '../quality/deadlines.js';
 import { tickDeadlines } from '../sharing/deadlines.js';
 
 /**
@@ -15,6 +16,12 @@ export async function registerPlatformJobs(ctx: AppContext): Promise<void> {
     await tickDeadlines(ctx);
   });
   await ctx.jobs.recurring(ctx.db, { kind: 'sharing.deadlines', key: 'all', every: { seconds: 60 } });
+  // quality (issue 12): the same reminders and escalation on objection deadlines (DG Art 28, NY task 8) and
+  // rectification tasks (XT Art 22)
+  ctx.jobs.register(QUALITY_DEADLINES_JOB, async () => {
+    await tickQuality(ctx);
+  });
+  await ctx.jobs.recurring(ctx.db, { kind: QUALITY_DEADLINES_JOB, key: 'all', every: { seconds: 60 } });
   // audit sealing (issue 10): closes every finished transaction range into a signed block; one node at a time
   ctx.jobs.register('audit.seal', async () => {
     await sealPending(ctx);

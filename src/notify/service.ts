@@ -30,6 +30,21 @@ export const NOTIFICATION_KINDS = [
   'sharing.rejected',
   'sharing.yourTurn',
   'ingest.overdue',
+  'quality.objectionRaised',
+  'quality.objectionPaused',
+  'quality.objectionResumed',
+  'quality.objectionCorrected',
+  'quality.objectionRejected',
+  'quality.objectionDueSoon',
+  'quality.objectionDueToday',
+  'quality.objectionOverdue',
+  'quality.objectionEscalated',
+  'quality.rectificationOpened',
+  'quality.rectificationClosed',
+  'quality.rectificationDueSoon',
+  'quality.rectificationDueToday',
+  'quality.rectificationOverdue',
+  'quality.rectificationEscalated',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 

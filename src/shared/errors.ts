@@ -128,6 +128,15 @@ export const ERRORS = {
     zh: '信息系统的数据资源尚未挂接或汇聚，不能验收',
     en: "The information system's data is not mounted on the catalog or not loaded; it cannot be accepted",
   },
+  OBJECTION_STATE_INVALID: {
+    zh: '异议当前状态不允许此操作',
+    en: "The objection's state does not allow this",
+  },
+  OBJECTION_PAUSE_NOT_ALLOWED: {
+    zh: '本地规章未规定检测、鉴定或专家评审时间不计入异议核实期限，不能暂停计时',
+    en: 'The active regulation does not exclude testing or expert time from the objection deadline; the clock cannot be paused',
+  },
+  RECTIFICATION_STATE_INVALID: { zh: '整改任务已办结', en: 'The rectification task is closed' },
   INTERNAL: { zh: '服务器内部错误', en: 'Internal server error' },
 } as const;
 

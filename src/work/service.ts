@@ -4,6 +4,9 @@ import { reviewInbox } from '../catalog/service.js';
 import type { Actor, AppContext } from '../context.js';
 import { hasRole } from '../context.js';
 import { inbox as inventoryInbox } from '../inventory/service.js';
+import { objectionsToAnswer } from '../quality/objections.js';
+import { rectificationsToDo } from '../quality/rectifications.js';
+import { labelOf } from '../shared/labels.js';
 import { listRequests } from '../sharing/service.js';
 
 /**
@@ -12,7 +15,7 @@ import { listRequests } from '../sharing/service.js';
  * review; the inventories contribute counts. Overdue first, then by due date, then the undated by arrival.
  */
 export interface WorkItem {
-  kind: 'shareRequest' | 'catalogReview';
+  kind: 'shareRequest' | 'catalogReview' | 'objection' | 'rectification';
   id: number;
   title: string;
   /** the other party: the consumer department, or the entry's provider */
@@ -33,10 +36,12 @@ export async function myWork(ctx: AppContext, actor: Actor) {
   const cal = await currentCalendar(ctx);
   const today = shanghaiDate(ctx.clock.now());
   const inventories = hasRole(actor, 'data_officer', 'authority_reviewer', 'platform_admin');
-  const [requests, reviews, inv] = await Promise.all([
+  const [requests, reviews, inv, objections, rectifications] = await Promise.all([
     listRequests(ctx, actor, { box: 'incoming', status: 'pending', page: 1, pageSize: 200 }),
     reviewInbox(ctx, actor),
     inventories ? inventoryInbox(ctx, actor) : Promise.resolve(null),
+    objectionsToAnswer(ctx, actor),
+    rectificationsToDo(ctx, actor),
   ]);
   const dated = (dueDate: string | null, overdue: boolean) => ({
     dueDate,
@@ -71,6 +76,30 @@ export async function myWork(ctx: AppContext, actor: Actor) {
       since: v.submittedAt ? shanghaiDate(new Date(v.submittedAt)) : null,
       dueDateProvisional: false,
       ...dated(null, false),
+    })),
+    // quality objections to verify (DG Art 28, NY task 8); a paused one waits without a running clock
+    ...objections.map((o) => ({
+      kind: 'objection' as const,
+      id: o.id,
+      title: o.resource.name,
+      party: o.objectorOrg.name,
+      stepZh: labelOf(`objectionStatus.${o.status}`, 'zh') ?? null,
+      stepEn: labelOf(`objectionStatus.${o.status}`, 'en') ?? null,
+      since: o.raisedOn,
+      dueDateProvisional: o.dueDateProvisional,
+      ...dated(o.status === 'paused' ? null : o.dueDate, o.overdue),
+    })),
+    // rectification tasks (XT Art 22)
+    ...rectifications.map((r) => ({
+      kind: 'rectification' as const,
+      id: r.id,
+      title: r.resource.name,
+      party: r.title,
+      stepZh: null,
+      stepEn: null,
+      since: r.openedOn,
+      dueDateProvisional: r.dueDateProvisional,
+      ...dated(r.dueDate, r.overdue),
     })),
   ];
   items.sort(

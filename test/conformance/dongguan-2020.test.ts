@@ -78,3 +78,38 @@ describe('dongguan-2020 conformance', () => {
     expect(after.json().steps[0].actor).toBe('provider');
   });
 });
+
+/*
+ * DG Art 28 (issue 12): an objection raised Wednesday 2026-09-30, before National Day (10/1–10/7 off, Saturday 10/10 a
+ * working day): WD1 10/8, WD2 10/9, WD3 10/10 (调休), WD4 10/12, WD5 10/13, WD6 10/14, WD7 10/15, WD8 10/16, WD9 10/19,
+ * WD10 10/20 → due 2026-10-20. Paused Monday 10/12 for an expert review, resumed Wednesday 10/14: 10/13 and 10/14 are
+ * not counted → due 10/20 + 2 WD = 2026-10-22.
+ */
+describe('dongguan-2020 conformance: objections (DG Art 28)', () => {
+  it('DG Art 28: 10 WD across National Day; the expert-review pause moves the due date by the paused working days', async () => {
+    c.on('2026-09-30');
+    const staff = await c.as('rsj_staff');
+    const r = await c.resource(staff, MARRIAGE);
+    const raised = await c.call(staff, 'POST', '/api/quality/objections', {
+      resourceId: r.id,
+      target: 'resource',
+      problem: 'stale',
+      description: '离婚登记信息更新滞后。',
+    });
+    expect(raised.statusCode, raised.body).toBe(200);
+    const o = raised.json();
+    expect(o).toMatchObject({ dueDate: '2026-10-20', article: 'DG Art 28', pauseAllowed: true });
+    const officer = await c.as('mzj_officer');
+    c.on('2026-10-12');
+    const paused = await c.call(officer, 'POST', `/api/quality/objections/${o.id}/actions`, {
+      action: 'pause',
+      reason: '提请专家评审登记档案',
+    });
+    expect(paused.json().status).toBe('paused');
+    c.on('2026-10-14');
+    const resumed = await c.call(officer, 'POST', `/api/quality/objections/${o.id}/actions`, {
+      action: 'resume',
+    });
+    expect(resumed.json()).toMatchObject({ status: 'verifying', dueDate: '2026-10-22', pausedWorkdays: 2 });
+  });
+});

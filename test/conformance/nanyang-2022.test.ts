@@ -87,3 +87,29 @@ describe('nanyang-2022 conformance', () => {
     expect(again.json().code).toBe('REQUEST_NOT_PENDING');
   });
 });
+
+/*
+ * NY task 8 (issue 12): an objection raised Wednesday 2026-09-30, before National Day (10/1–10/7 off, Saturday 10/10 a
+ * working day), is verified within 5 WD: 10/8, 10/9, 10/10 (调休), 10/12, 10/13 → due 2026-10-13; no clock pause.
+ */
+describe('nanyang-2022 conformance: objections (NY task 8)', () => {
+  it('NY task 8: 5 WD across National Day; the provider cannot pause the clock', async () => {
+    c.on('2026-09-30');
+    const staff = await c.as('rsj_staff');
+    const r = await c.resource(staff, '婚姻登记信息');
+    const o = (
+      await c.call(staff, 'POST', '/api/quality/objections', {
+        resourceId: r.id,
+        target: 'resource',
+        problem: 'stale',
+        description: '离婚登记信息更新滞后。',
+      })
+    ).json();
+    expect(o).toMatchObject({ dueDate: '2026-10-13', article: 'NY task 8', pauseAllowed: false });
+    const pause = await c.call(await c.as('mzj_officer'), 'POST', `/api/quality/objections/${o.id}/actions`, {
+      action: 'pause',
+      reason: '专家评审',
+    });
+    expect(pause.json().code).toBe('OBJECTION_PAUSE_NOT_ALLOWED');
+  });
+});

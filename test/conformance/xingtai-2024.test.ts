@@ -82,3 +82,22 @@ describe('xingtai-2024 conformance', () => {
     expect(r.json()).toMatchObject({ status: 'rejected' });
   });
 });
+
+/*
+ * XT Art 22 (issue 12): a rectification task opened Wednesday 2026-09-30, before National Day (10/1–10/7 off, Saturday
+ * 10/10 a working day): WD1 10/8 … WD10 10/20 (10/8, 10/9, 10/10, 10/12–10/16, 10/19, 10/20) → due 2026-10-20.
+ */
+describe('xingtai-2024 conformance: rectification (XT Art 22)', () => {
+  it('XT Art 22: the authority gives the provider 10 WD across National Day', async () => {
+    c.on('2026-09-30');
+    const reviewer = await c.as('reviewer');
+    const r = await c.resource(reviewer, '婚姻登记信息');
+    const t = await c.call(reviewer, 'POST', '/api/quality/rectifications', {
+      resourceId: r.id,
+      title: '婚姻登记信息时效整改',
+      description: '抽查发现离婚登记信息平均滞后 20 天。',
+    });
+    expect(t.statusCode, t.body).toBe(200);
+    expect(t.json()).toMatchObject({ dueDate: '2026-10-20', article: 'XT Art 22', status: 'open' });
+  });
+});

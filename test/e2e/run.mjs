@@ -1439,6 +1439,72 @@ const steps = [
     },
   },
   {
+    name: 'rsj_staff raises an objection on 人口基础信息; gaj_officer pauses the clock for expert review (DG Art 28), resumes and corrects; rsj_staff sees the outcome',
+    async run(page, base) {
+      // drawers stay open over the header: leave from the home page
+      await page.goto(`${base}/`, { waitUntil: 'domcontentloaded' });
+      await tid(page, 'current-user').waitFor({ timeout: T.nav });
+      await logout(page);
+      await login(page, base, 'rsj_staff');
+      await menu(page, 'catalog');
+      await tid(page, 'catalog-table').getByText('人口基础信息').first().click();
+      await tid(page, 'object-btn').click();
+      await box(page, 'objection-key').fill('441900199001017777');
+      await tid(page, 'objection-description').fill('该居民已于 2025 年迁出本市，平台数据仍登记为本市常住。');
+      await confirmAndWait(page, 'objection-submit', '/api/quality/objections');
+      await tid(page, 'objection-detail').waitFor({ timeout: T.nav });
+      await tid(page, 'objection-detail-status').getByText('待核实').waitFor({ timeout: T.action });
+      await shot(page, 'objection-raised');
+      // drawers stay open over the header: leave from the home page
+      await page.goto(`${base}/`, { waitUntil: 'domcontentloaded' });
+      await tid(page, 'current-user').waitFor({ timeout: T.nav });
+      await logout(page);
+
+      await login(page, base, 'gaj_officer');
+      // the provider's home page lists it among what waits (to-do from sharing, objections added)
+      await tid(page, 'my-work').getByText('数据异议核实').first().waitFor({ timeout: T.nav });
+      await menu(page, 'objections');
+      await tid(page, 'objections-table')
+        .locator('tr.ant-table-row')
+        .filter({ hasText: '441900199001017777' })
+        .first()
+        .click();
+      await tid(page, 'objection-detail').waitFor({ timeout: T.nav });
+      await tid(page, 'objection-pause').click();
+      await tid(page, 'objection-reason').fill('送户籍档案鉴定');
+      await confirmAndWait(page, 'objection-act-ok', '/actions');
+      await tid(page, 'objection-detail-status').getByText('暂停计时').waitFor({ timeout: T.action });
+      await shot(page, 'objection-paused');
+      await tid(page, 'objection-resume').click();
+      await tid(page, 'objection-detail-status').getByText('核实中').waitFor({ timeout: T.action });
+      await tid(page, 'objection-correct').click();
+      await tid(page, 'objection-resolution-input').fill('经核实已迁出，户籍系统已注销并随日更数据推送。');
+      await confirmAndWait(page, 'objection-act-ok', '/actions');
+      await tid(page, 'objection-detail-status').getByText('已确认并更正').waitFor({ timeout: T.action });
+      // drawers stay open over the header: leave from the home page
+      await page.goto(`${base}/`, { waitUntil: 'domcontentloaded' });
+      await tid(page, 'current-user').waitFor({ timeout: T.nav });
+      await logout(page);
+
+      await login(page, base, 'rsj_staff');
+      await menu(page, 'objections');
+      // resolved objections are not 'open': show all statuses
+      await page.locator('.ant-card-extra .ant-select').first().click();
+      await page
+        .locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option')
+        .filter({ hasText: '全部状态' })
+        .first()
+        .click();
+      await tid(page, 'objections-table')
+        .locator('tr.ant-table-row')
+        .filter({ hasText: '441900199001017777' })
+        .first()
+        .click();
+      await tid(page, 'objection-resolution').getByText('户籍系统已注销').waitFor({ timeout: T.action });
+      await shot(page, 'objection-outcome');
+    },
+  },
+  {
     // last: it moves the platform date, which no earlier step expects
     name: 'admin moves the training clock 15 days on; the unanswered demo request is escalated and the reviewer is told at once (DG Art 15/35)',
     async run(page, base) {

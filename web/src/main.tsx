@@ -42,6 +42,8 @@ const Grants = lazy(() => import('./sharing/Grants.js'));
 const Apps = lazy(() => import('./dataapi/Apps.js'));
 const Users = lazy(() => import('./orgs/Users.js'));
 const Incidents = lazy(() => import('./security/Incidents.js'));
+const Objections = lazy(() => import('./quality/Objections.js'));
+const Rectifications = lazy(() => import('./quality/Rectifications.js'));
 const Audit = lazy(() => import('./audit/Audit.js'));
 const Calendar = lazy(() => import('./calendar/Calendar.js'));
 const ProfilePage = lazy(() => import('./profiles/ProfilePage.js'));
@@ -187,6 +189,22 @@ function Root() {
                         element={
                           <Guard allowed={access.incidents(me)}>
                             <Incidents />
+                          </Guard>
+                        }
+                      />
+                      <Route
+                        path="objections"
+                        element={
+                          <Guard allowed={access.objections(me)}>
+                            <Objections />
+                          </Guard>
+                        }
+                      />
+                      <Route
+                        path="rectifications"
+                        element={
+                          <Guard allowed={access.rectifications(me)}>
+                            <Rectifications />
                           </Guard>
                         }
                       />

@@ -1,8 +1,9 @@
-import { ArrowLeftOutlined, CloudUploadOutlined, SendOutlined } from '@ant-design/icons';
+import { ArrowLeftOutlined, CloudUploadOutlined, FlagOutlined, SendOutlined } from '@ant-design/icons';
 import { Button, Card, Descriptions, Empty, Space, Table, Tabs, Tag, Typography } from 'antd';
 import { useState } from 'react';
 import { useNavigate, useParams } from 'react-router-dom';
 import UploadModal from '../ingest/UploadModal.js';
+import RaiseObjection from '../quality/RaiseObjection.js';
 import { api } from '../shared/api.js';
 import { hasRole, useAuth } from '../shared/auth.js';
 import { EnumTag, ErrorAlert, PersonalNotice } from '../shared/common.js';
@@ -145,6 +146,7 @@ export default function ResourceDetail() {
   const fieldColumns = useFieldColumns();
   const [applyOpen, setApplyOpen] = useState(false);
   const [uploadOpen, setUploadOpen] = useState(false);
+  const [objectOpen, setObjectOpen] = useState(false);
   const [tab, setTab] = useState('fields');
 
   const r = res.data;
@@ -166,6 +168,13 @@ export default function ResourceDetail() {
     hasRole(me, 'data_officer', 'consumer_staff') &&
     r.shareType !== 'none' &&
     r.status === 'published';
+  // DG Art 28, NY task 8: a department using the data (or the authority) may object to it
+  const canObject =
+    !!me &&
+    !isProviderOrg &&
+    r.status === 'published' &&
+    (hasRole(me, 'data_officer', 'consumer_staff') ||
+      (me.user.org.kind === 'authority' && hasRole(me, 'authority_reviewer', 'platform_admin')));
   const hasPersonal = r.fields.some((f) => f.personal);
 
   const tabs = [
@@ -223,6 +232,11 @@ export default function ResourceDetail() {
                 onClick={() => setApplyOpen(true)}
               >
                 {t('res.apply')}
+              </Button>
+            ) : null}
+            {canObject ? (
+              <Button data-testid="object-btn" icon={<FlagOutlined />} onClick={() => setObjectOpen(true)}>
+                {t('objection.fromResource')}
               </Button>
             ) : null}
             {canUpload ? (
@@ -390,6 +404,14 @@ export default function ResourceDetail() {
         <Tabs style={{ marginTop: 16 }} activeKey={tab} onChange={setTab} items={tabs} />
       </Card>
       {canApply ? <ApplyModal resource={r} open={applyOpen} onClose={() => setApplyOpen(false)} /> : null}
+      {canObject ? (
+        <RaiseObjection
+          resource={r}
+          open={objectOpen}
+          onClose={() => setObjectOpen(false)}
+          onRaised={(id) => navigate(`/objections?box=mine&open=${id}`)}
+        />
+      ) : null}
       {canUpload ? (
         <UploadModal
           resource={r}

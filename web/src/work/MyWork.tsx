@@ -69,12 +69,30 @@ export default function MyWork() {
               style={{ cursor: 'pointer' }}
               onClick={() =>
                 navigate(
-                  w.kind === 'shareRequest' ? `/requests?box=incoming&open=${w.id}` : `/catalog/${w.id}`,
+                  w.kind === 'shareRequest'
+                    ? `/requests?box=incoming&open=${w.id}`
+                    : w.kind === 'objection'
+                      ? `/objections?box=all&status=open&open=${w.id}`
+                      : w.kind === 'rectification'
+                        ? `/rectifications?open=${w.id}`
+                        : `/catalog/${w.id}`,
                 )
               }
             >
               <Space wrap>
-                <Tag color={w.kind === 'shareRequest' ? 'blue' : 'purple'}>{t(`work.kind.${w.kind}`)}</Tag>
+                <Tag
+                  color={
+                    w.kind === 'shareRequest'
+                      ? 'blue'
+                      : w.kind === 'objection'
+                        ? 'orange'
+                        : w.kind === 'rectification'
+                          ? 'red'
+                          : 'purple'
+                  }
+                >
+                  {t(`work.kind.${w.kind}`)}
+                </Tag>
                 <Typography.Text strong>{w.title}</Typography.Text>
                 <Typography.Text type="secondary">{w.party}</Typography.Text>
                 {w.stepZh ? (
