@@ -15,6 +15,7 @@ import * as m009 from './migrations/009_catalog_search_gin.js';
 import * as m010 from './migrations/010_jobs_sharing.js';
 import * as m011 from './migrations/011_aggregation.js';
 import * as m012 from './migrations/012_audit_seal.js';
+import * as m013 from './migrations/013_opening.js';
 import { Lock, PGliteDialect, pgliteQuery } from './pglite-dialect.js';
 import type { DB } from './schema.js';
 
@@ -154,6 +155,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '010_jobs_sharing': m010,
   '011_aggregation': m011,
   '012_audit_seal': m012,
+  '013_opening': m013,
 };
 
 export async function migrate(db: Db): Promise<void> {

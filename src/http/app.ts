@@ -22,6 +22,7 @@ import { demoRoutes } from '../demo/routes.js';
 import { ingestRoutes } from '../ingest/routes.js';
 import { inventoryRoutes } from '../inventory/routes.js';
 import { notifyRoutes } from '../notify/routes.js';
+import { openingRoutes } from '../opening/routes.js';
 import { orgRoutes } from '../orgs/routes.js';
 import { userRoutes } from '../orgs/user-routes.js';
 import { incidentRoutes } from '../security/incident-routes.js';
@@ -331,6 +332,7 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
     securityRoutes,
     workRoutes,
     inventoryRoutes,
+    openingRoutes,
   ]) {
     await routes(app, ctx);
   }
