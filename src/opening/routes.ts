@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { FORMATS, UPDATE_CYCLES } from '../catalog/model.js';
 import type { AppContext } from '../context.js';
 import { pageQueryProps } from '../http/schemas.js';
+import { ckanRoutes } from './ckan.js';
 import { DOWNLOAD_FORMATS, type DownloadFormat, PRIORITY_DOMAINS, PUBLIC_OPEN_TYPES } from './model.js';
 import * as service from './service.js';
 
@@ -26,6 +27,7 @@ const idParams = {
 } as const;
 
 export async function openingRoutes(app: FastifyInstance, ctx: AppContext) {
+  await ckanRoutes(app, ctx);
   const read = { public: true, rateLimit: openRateLimit(ctx, 'read') };
 
   app.get(
