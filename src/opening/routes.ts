@@ -3,6 +3,7 @@ import { FORMATS, UPDATE_CYCLES } from '../catalog/model.js';
 import type { AppContext } from '../context.js';
 import { pageQueryProps } from '../http/schemas.js';
 import { ckanRoutes } from './ckan.js';
+import { dcatRoutes } from './dcat.js';
 import { DOWNLOAD_FORMATS, type DownloadFormat, PRIORITY_DOMAINS, PUBLIC_OPEN_TYPES } from './model.js';
 import * as service from './service.js';
 
@@ -28,6 +29,7 @@ const idParams = {
 
 export async function openingRoutes(app: FastifyInstance, ctx: AppContext) {
   await ckanRoutes(app, ctx);
+  await dcatRoutes(app, ctx);
   const read = { public: true, rateLimit: openRateLimit(ctx, 'read') };
 
   app.get(
