@@ -27,6 +27,7 @@ import { type ReactNode, useEffect, useState } from 'react';
 import { Link, Route, Routes, useNavigate, useParams, useSearchParams } from 'react-router-dom';
 import { ApiError, api, errorText, withQuery } from '../shared/api.js';
 import { useI18n } from '../shared/i18n.js';
+import CallsChart from '../stats/CallsChart.js';
 
 /*
  * The public open-data portal (issue 11 point 1): no login. Home → search with facets → dataset page with metadata,
@@ -84,7 +85,13 @@ interface DatasetPage extends Dataset {
   fields: Field[];
   downloads: string[];
   api: { ckanPackage: string; datastore: string } | null;
-  usage: { views: number; previews: number; downloads: number; apiCalls: number };
+  usage: {
+    views: number;
+    previews: number;
+    downloads: number;
+    apiCalls: number;
+    days: { day: string; views: number; previews: number; downloads: number; apiCalls: number }[];
+  };
 }
 interface Preview {
   fields: Field[];
@@ -490,6 +497,13 @@ function DatasetView() {
             <Statistic title={t('open.usage.apiCalls')} value={data.usage.apiCalls} />
           </Col>
         </Row>
+        <div role="img" aria-label={`${t('open.usage')}: ${t('open.usage.views')}`}>
+          <CallsChart
+            height={220}
+            seriesName={t('open.usage.views')}
+            data={data.usage.days.map((d) => ({ date: d.day, count: d.views }))}
+          />
+        </div>
       </Card>
     </Space>
   );
