@@ -257,7 +257,7 @@ interface Row {
   doc: { a: string; b: string; c: string; d: string };
 }
 
-function generate(n: number, orgIds: number[], orgNames: string[]): Row[] {
+export function generate(n: number, orgIds: number[], orgNames: string[]): Row[] {
   const r = rng(20261129);
   const pick = <T>(a: readonly T[]) => a[Math.floor(r() * a.length)];
   const rows: Row[] = [];
@@ -306,7 +306,7 @@ function generate(n: number, orgIds: number[], orgNames: string[]): Row[] {
   return rows;
 }
 
-async function seedOrgs(ctx: AppContext): Promise<{ ids: number[]; names: string[] }> {
+export async function seedOrgs(ctx: AppContext): Promise<{ ids: number[]; names: string[] }> {
   await sql`INSERT INTO jurisdiction (code, name, level) VALUES ('446000', '临江市', 'city') ON CONFLICT DO NOTHING`.execute(
     ctx.db,
   );
@@ -331,7 +331,7 @@ async function seedOrgs(ctx: AppContext): Promise<{ ids: number[]; names: string
   return { ids, names };
 }
 
-async function insertRows(ctx: AppContext, rows: Row[]) {
+export async function insertRows(ctx: AppContext, rows: Row[]) {
   const B = 2000;
   for (let i = 0; i < rows.length; i += B) {
     const c = rows.slice(i, i + B);
@@ -362,7 +362,7 @@ interface Figures {
   p95: number;
   max: number;
 }
-function figures(ms: number[]): Figures {
+export function figures(ms: number[]): Figures {
   const s = [...ms].sort((a, b) => a - b);
   return { p50: pct(s, 50), p95: pct(s, 95), max: s[s.length - 1] };
 }

@@ -58,6 +58,10 @@ export interface Config {
   webDir: string;
   /** refused requests without a session per client address per minute before they are answered 429 (0 = off) */
   anonRefusalsPerMinute: number;
+  /** open-data portal and CKAN API calls per client address per minute (SY Art 33: open without application) */
+  openRateLimitPerMinute: number;
+  /** open-data downloads (CSV / XLSX / JSON) per client address per minute */
+  openDownloadsPerMinute: number;
   /** Keys the audit log's record-key hashes; generated and kept in the database when unset. */
   secret: string | null;
   /** The audit sealer's Ed25519 private key (PEM file, created 0600 when absent); null = a new key per process. */
@@ -175,6 +179,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.LOG_LEVEL || 'info',
     webDir: path.resolve(env.GOVSHARE_WEB_DIR || 'web/dist'),
     anonRefusalsPerMinute: int(env, 'ANON_REFUSAL_LIMIT', 600),
+    openRateLimitPerMinute: int(env, 'OPEN_RATE_LIMIT', 300),
+    openDownloadsPerMinute: int(env, 'OPEN_DOWNLOAD_RATE_LIMIT', 20),
     secret: secret(env),
     sealKeyFile: env.GOVSHARE_SEAL_KEY_FILE
       ? path.resolve(env.GOVSHARE_SEAL_KEY_FILE)

@@ -240,11 +240,15 @@ export const FACETS = {
   updateCycle: 'r.update_cycle',
   securityLevel: 'r.security_level',
   format: 'r.format',
+  /** free-text domain (领域); counted only when a caller asks for it (the open-data portal) */
+  topic: 'r.topic',
 } as const;
 export type FacetKey = keyof typeof FACETS;
 export const FACET_KEYS = Object.keys(FACETS) as FacetKey[];
+/** the facets counted unless the caller names its own (`SearchInput.facetKeys`): the catalog's */
+export const DEFAULT_FACET_KEYS = FACET_KEYS.filter((k) => k !== 'topic');
 
-export const FACET_VALUES: Record<Exclude<FacetKey, 'provider'>, readonly string[]> = {
+export const FACET_VALUES: Record<Exclude<FacetKey, 'provider' | 'topic'>, readonly string[]> = {
   classification: CLASSIFICATIONS,
   catalogLevel: CATALOG_LEVELS,
   shareType: SHARE_TYPES,
@@ -277,6 +281,10 @@ export interface SearchInput {
   ownOrgId: number | null;
   /** catalog levels whose published entries every department sees (the profile's `catalog.levels`) */
   visibleLevels: string[];
+  /** only entries of these open types, a condition of the whole search (the open-data portal: never 不予开放) */
+  openTypes?: readonly string[];
+  /** facets to count (default DEFAULT_FACET_KEYS) */
+  facetKeys?: readonly FacetKey[];
 }
 
 const RESOURCE_COLUMNS = sql`r.id, r.code, r.name, r.summary, r.provider_org_id, o.name AS provider_name, r.section_id,
@@ -310,6 +318,7 @@ export async function searchResources(db: Db | Tx, input: SearchInput) {
     const status = input.status ?? 'published';
     const c = [sql`r.status = ${status}`];
     if (input.classCode) c.push(sql`r.class_code LIKE ${`${input.classCode}%`}`);
+    if (input.openTypes) c.push(sql`r.open_type = ANY(${[...input.openTypes]}::text[])`);
     if (input.ownOrgId !== null)
       c.push(
         status === 'published'
@@ -380,8 +389,9 @@ export async function searchResources(db: Db | Tx, input: SearchInput) {
 
   // facets without a filter of their own, and the total, from the same matching rows: GROUPING SETS in one pass over
   // the facet columns alone (org names are joined to the provider buckets afterwards)
-  const active = FACET_KEYS.filter((k) => input.filters[k]?.length);
-  const plain = FACET_KEYS.filter((k) => !active.includes(k));
+  const counted = input.facetKeys ?? DEFAULT_FACET_KEYS;
+  const active = counted.filter((k) => input.filters[k]?.length);
+  const plain = counted.filter((k) => !active.includes(k));
   const col = (k: FacetKey) => sql.raw(`m.${FACETS[k].slice(2)}`);
   const sets = [sql`()`, ...plain.map((k) => sql`(${col(k)})`)];
   const facetCols = [
@@ -450,7 +460,7 @@ export async function searchResources(db: Db | Tx, input: SearchInput) {
 
   const facets = {} as Record<FacetKey, FacetBucket[]>;
   let total = 0;
-  for (const k of FACET_KEYS) facets[k] = [];
+  for (const k of counted) facets[k] = [];
   for (const row of main.rows) {
     const own = plain.filter((k) => row[`g_${k}`] === 0);
     if (own.length === 0) {
@@ -464,13 +474,13 @@ export async function searchResources(db: Db | Tx, input: SearchInput) {
   active.forEach((k, i) => {
     for (const row of activeRows[i].rows) facets[k].push(bucket(k, row.value, row.label, row.n));
   });
-  for (const k of FACET_KEYS) {
+  for (const k of counted) {
     // a ticked value stays in its group (count 0) so it can be unticked
     for (const v of input.filters[k] ?? []) {
       if (!facets[k].some((b) => String(b.value) === String(v)))
         facets[k].push(bucket(k, String(v), k === 'provider' ? String(v) : null, 0));
     }
-    const order = k === 'provider' ? null : FACET_VALUES[k];
+    const order = k === 'provider' || k === 'topic' ? null : FACET_VALUES[k];
     facets[k].sort((a, b) =>
       order
         ? order.indexOf(String(a.value)) - order.indexOf(String(b.value))
@@ -482,6 +492,7 @@ export async function searchResources(db: Db | Tx, input: SearchInput) {
 
 function bucket(k: FacetKey, value: string, providerLabel: string | null, count: number): FacetBucket {
   if (k === 'provider') return { value: Number(value), label: providerLabel ?? value, count };
+  if (k === 'topic') return { value, label: value, count };
   return { value, label: labelOf(`${k}.${value}`) ?? value, count };
 }
 

@@ -15,6 +15,7 @@ import * as m009 from './migrations/009_catalog_search_gin.js';
 import * as m010 from './migrations/010_jobs_sharing.js';
 import * as m011 from './migrations/011_aggregation.js';
 import * as m012 from './migrations/012_audit_seal.js';
+import * as m013 from './migrations/013_opening.js';
 import * as m014 from './migrations/014_data_api.js';
 import * as m015 from './migrations/015_quality.js';
 import * as m016 from './migrations/016_catalog_search_name.js';
@@ -157,6 +158,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '010_jobs_sharing': m010,
   '011_aggregation': m011,
   '012_audit_seal': m012,
+  '013_opening': m013,
   '014_data_api': m014,
   '015_quality': m015,
   '016_catalog_search_name': m016,

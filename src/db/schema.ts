@@ -1,5 +1,6 @@
 import type { ColumnType, Generated } from 'kysely';
 import type { InventoryTables } from '../inventory/schema.js';
+import type { OpeningTables } from '../opening/schema.js';
 
 /** Table types for Kysely. Per-resource data tables (schema `ds`) are generated at run time and queried with raw SQL. */
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -485,7 +486,7 @@ export interface NotificationTable {
   read_at: Date | null;
 }
 
-export interface DB extends InventoryTables {
+export interface DB extends InventoryTables, OpeningTables {
   notification: NotificationTable;
   login_failure: LoginFailureTable;
   audit_refusal_tally: AuditRefusalTallyTable;

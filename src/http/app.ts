@@ -24,6 +24,7 @@ import { demoRoutes } from '../demo/routes.js';
 import { ingestRoutes } from '../ingest/routes.js';
 import { inventoryRoutes } from '../inventory/routes.js';
 import { notifyRoutes } from '../notify/routes.js';
+import { openingRoutes } from '../opening/routes.js';
 import { orgRoutes } from '../orgs/routes.js';
 import { userRoutes } from '../orgs/user-routes.js';
 import { qualityRoutes } from '../quality/routes.js';
@@ -335,6 +336,7 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
     workRoutes,
     inventoryRoutes,
     qualityRoutes,
+    openingRoutes,
   ]) {
     await routes(app, ctx);
   }

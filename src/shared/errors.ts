@@ -40,6 +40,14 @@ export const ERRORS = {
     en: 'This resource is not shared and takes no share requests',
   },
   NOT_FOUND: { zh: '对象不存在', en: 'Not found' },
+  OPEN_DATASET_NOT_FOUND: {
+    zh: '开放数据集不存在或未开放',
+    en: 'No such open dataset (it does not exist or is not open)',
+  },
+  OPEN_APPLICATION_REQUIRED: {
+    zh: '该数据集为依申请开放，须经申请批准后方可获取数据',
+    en: 'This dataset is open on application: its data is available only after an approved application',
+  },
   RECORD_NOT_FOUND: { zh: '记录不存在', en: 'Record not found' },
   CONFLICT: { zh: '与现有数据冲突', en: 'Conflicts with existing data' },
   INCIDENT_NOTICE_PENDING: {

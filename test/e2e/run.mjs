@@ -1538,6 +1538,73 @@ const steps = [
   },
 ];
 
+// The public open-data portal (issue 11): logged out, on a phone-sized screen, with axe-core's accessibility rules.
+steps.push({
+  name: 'a citizen (logged out, phone screen) opens /open, searches 企业, opens a dataset, sees the masked preview; axe finds no serious violation',
+  async run(page, base) {
+    // a fresh context: no session cookie; CSP bypassed only so that axe-core can be injected
+    const context = await page
+      .context()
+      .browser()
+      .newContext({
+        viewport: { width: 390, height: 844 },
+        locale: 'zh-CN',
+        bypassCSP: true,
+      });
+    context.setDefaultTimeout(T.action);
+    const p = await context.newPage();
+    try {
+      const axe = fs.readFileSync(path.join(ROOT, 'node_modules/axe-core/axe.min.js'), 'utf8');
+      const audit = async (where) => {
+        await p.addScriptTag({ content: axe });
+        const result = await p.evaluate(async () => {
+          const r = await window.axe.run(document, { resultTypes: ['violations'] });
+          return r.violations.map((v) => ({
+            id: v.id,
+            impact: v.impact,
+            nodes: v.nodes.length,
+            help: v.help,
+            first: v.nodes
+              .slice(0, 5)
+              .map((n) => `${n.target.join(' ')} ${n.failureSummary ?? ''}`.slice(0, 260)),
+          }));
+        });
+        const bad = result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+        assert(bad.length === 0, `axe on ${where}: ${JSON.stringify(bad)}`);
+      };
+      await p.goto(`${base}/open`, { waitUntil: 'domcontentloaded' });
+      await box(p, 'open-search').waitFor({ timeout: T.nav });
+      assert(!p.url().includes('/login'), `the portal is public, not redirected: ${p.url()}`);
+      await p.getByText('重点领域').first().waitFor({ timeout: T.nav });
+      await audit('/open');
+      await shot(p, 'open-home');
+      await box(p, 'open-search').fill('企业');
+      await box(p, 'open-search').press('Enter');
+      await p.waitForURL(/\/open\/search\?q=/, { timeout: T.nav });
+      const hit = tid(p, 'open-results').getByRole('link', { name: '法人单位基础信息' });
+      await hit.waitFor({ timeout: T.nav });
+      await audit('/open/search');
+      await shot(p, 'open-search');
+      await hit.click();
+      await tid(p, 'open-dataset-title').waitFor({ timeout: T.nav });
+      // deep link: the server answers the SPA for /open/dataset/:id
+      await p.reload({ waitUntil: 'domcontentloaded' });
+      await tid(p, 'open-preview').waitFor({ timeout: T.nav });
+      const preview = await tid(p, 'open-preview').innerText();
+      assert(
+        /[\u4e00-\u9fa5]\*/.test(preview),
+        `the preview masks the legal representative (张* style): ${preview.slice(0, 200)}`,
+      );
+      assert(preview.includes('统一社会信用代码'), 'the preview shows column names, not codes');
+      await p.getByRole('link', { name: /CSV（UTF-8）/ }).waitFor();
+      await audit('/open/dataset');
+      await shot(p, 'open-dataset');
+    } finally {
+      await context.close();
+    }
+  },
+});
+
 async function main() {
   fs.mkdirSync(SHOTS, { recursive: true });
   for (const f of fs.readdirSync(SHOTS)) if (f.endsWith('.png')) fs.rmSync(path.join(SHOTS, f));

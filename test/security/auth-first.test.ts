@@ -76,6 +76,9 @@ describe('Authenticate before validating: anonymous calls are 401 whatever their
     // XT Art 28: the published open list is public; everything else of the inventories needs a session
     expect((await env.app.inject({ url: '/api/inventory/open-list/published' })).statusCode).toBe(200);
     expect((await env.app.inject({ url: '/api/inventory/open-list' })).statusCode).toBe(401);
+    // SY Art 33: the open-data portal and its CKAN-compatible API answer without a session
+    expect((await env.app.inject({ url: '/api/open/home' })).statusCode).toBe(200);
+    expect((await env.app.inject({ url: '/api/3/action/status_show' })).statusCode).toBe(200);
     // unknown API routes stay 404
     expect((await env.app.inject({ url: '/api/nope' })).statusCode).toBe(404);
   });
@@ -95,7 +98,15 @@ describe('Authenticate before validating: anonymous calls are 401 whatever their
     ]);
     let checked = 0;
     for (const [p, methods] of Object.entries(doc.paths)) {
-      if (open.has(p) || p.startsWith('/api/v1/')) continue;
+      // the open-data portal, its CKAN API and DCAT catalogue are public by law (SY Art 33: 无条件开放 without application)
+      if (
+        open.has(p) ||
+        p.startsWith('/api/v1/') ||
+        p.startsWith('/api/open/') ||
+        p.startsWith('/api/3/') ||
+        p.startsWith('/open/')
+      )
+        continue;
       for (const method of Object.keys(methods)) {
         const url = p.replace(/\{[^}]+\}/g, '1');
         const res = await env.app.inject({

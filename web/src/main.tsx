@@ -54,6 +54,7 @@ const Duties = lazy(() => import('./inventory/Duties.js'));
 const InfoSystems = lazy(() => import('./inventory/InfoSystems.js'));
 const DoubleLists = lazy(() => import('./inventory/DoubleLists.js'));
 const OpenList = lazy(() => import('./inventory/OpenList.js'));
+const Portal = lazy(() => import('./opening/Portal.js'));
 
 function Loading() {
   return (
@@ -125,6 +126,8 @@ function Root() {
                 <Suspense fallback={<Loading />}>
                   <Routes>
                     <Route path="/login" element={me ? <Navigate to="/" replace /> : <Login />} />
+                    {/* the public open-data portal: no login (issue 11) */}
+                    <Route path="/open/*" element={<Portal />} />
                     <Route
                       path="/"
                       element={
