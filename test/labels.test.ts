@@ -27,7 +27,7 @@ describe('labels', () => {
       }
       for (const m of text.matchAll(/audit\(trx, actor, '([a-zA-Z_.]+)'/g)) actions.add(m[1]);
       for (const m of text.matchAll(/auditExport\(ctx, actor, '([a-zA-Z_.]+)'/g)) actions.add(m[1]);
-      for (const m of text.matchAll(/auditInsert\('([a-zA-Z_.]+)'/g)) actions.add(m[1]);
+      for (const m of text.matchAll(/auditInsert\(\s*'([a-zA-Z_.]+)'/g)) actions.add(m[1]);
       for (const m of text.matchAll(/, '(data\.[a-z]+)', \$4/g)) actions.add(m[1]);
     }
     expect(actions.size).toBeGreaterThan(30);

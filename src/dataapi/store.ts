@@ -92,7 +92,7 @@ const DENY_REASON = `CASE WHEN a.id IS NULL THEN '{"reason":"API_KEY_INVALID"}':
            'fieldsAsked', to_jsonb(req.fields_asked), 'filterFields', to_jsonb(req.filter_fields)))`;
 
 /** The audit row of every call, allowed or denied, written by the statement that answers it. */
-function auditRows(action: string, targetType: string, rowsReturned: string, extraDetail = "'{}'::jsonb") {
+function auditInsert(action: string, targetType: string, rowsReturned: string, extraDetail = "'{}'::jsonb") {
   return `ins AS (
     INSERT INTO audit_log (id, app_id, actor_org_id, grant_id, action, resource_id, target_type, target_id,
       target_label, purpose, decision, rows_returned, fields, client_ip, detail)
@@ -134,7 +134,7 @@ export function buildMeta(
     SELECT ok.n, row_to_json(x) AS record FROM ok JOIN req ON req.n = ok.n
     JOIN LATERAL (SELECT ${cols} FROM ${r.data_table} t WHERE t._key = req.arg) x ON true
   ),
-  ${auditRows('data.get', 'record', '(SELECT count(*) FROM d WHERE d.n = req.n)')}
+  ${auditInsert('data.get', 'record', '(SELECT count(*) FROM d WHERE d.n = req.n)')}
   ${answers(', d.record', 'LEFT JOIN d ON d.n = req.n')}`;
   // a page is a batch of one call; rows per call: the grant's own cap, else the platform default ($13)
   const rowLimit = 'least($12::int, coalesce(ok.max_rows_per_call, $13::int))';
@@ -144,7 +144,7 @@ export function buildMeta(
     JOIN LATERAL (SELECT _seq, ${cols} FROM ${r.data_table}
       WHERE _seq > coalesce(req.arg::bigint, 0) ORDER BY _seq LIMIT ${rowLimit}) x ON true
   ),
-  ${auditRows('data.list', 'page', '(SELECT count(*) FROM d WHERE d._call = req.n)')}
+  ${auditInsert('data.list', 'page', '(SELECT count(*) FROM d WHERE d._call = req.n)')}
   ${answers(
     `, ${rowLimit.replace('ok.', 'g.')} AS row_limit,
     (SELECT json_agg(to_jsonb(d) - '_call' ORDER BY d._seq) FROM d WHERE d._call = req.n) AS records`,
@@ -156,7 +156,7 @@ export function buildMeta(
     JOIN LATERAL (SELECT t._seq, ${cols} FROM ${r.data_table} t
       WHERE t._seq > coalesce(req.arg::bigint, 0)${where} ORDER BY t._seq LIMIT ${rowLimit}) x ON true
   ),
-  ${auditRows('data.query', 'query', '(SELECT count(*) FROM d WHERE d._call = req.n)')}
+  ${auditInsert('data.query', 'query', '(SELECT count(*) FROM d WHERE d._call = req.n)')}
   ${answers(
     `, ${rowLimit.replace('ok.', 'g.')} AS row_limit,
     (SELECT json_agg(to_jsonb(d) - '_call' ORDER BY d._seq) FROM d WHERE d._call = req.n) AS records`,
@@ -167,7 +167,7 @@ export function buildMeta(
   d AS (
     SELECT ok.n, (${match}) AS matched FROM ok JOIN req ON req.n = ok.n JOIN ${r.data_table} t ON t._key = req.arg
   ),
-  ${auditRows(
+  ${auditInsert(
     'data.verify',
     'record',
     '0',

@@ -1374,6 +1374,8 @@ export const LABELS = {
   'action.data.preview': ['数据预览', 'Data preview'],
   'action.data.get': ['接口查询（单条）', 'Data API: record'],
   'action.data.list': ['接口查询（分页）', 'Data API: page'],
+  'action.data.query': ['接口条件查询', 'Data API: filtered query'],
+  'action.data.verify': ['接口核验', 'Data API: verification'],
   'action.ingest.upload': ['数据导入', 'Data upload'],
   'action.ingest.rollback': ['回滚导入批次', 'Import batch rolled back'],
   'action.ingest.history': ['查看记录历史版本', 'Record history viewed'],
