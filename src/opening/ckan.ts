@@ -6,9 +6,9 @@ import { shanghaiDate } from '../calendar/model.js';
 import { levelsVisibleToAll } from '../catalog/model.js';
 import type { StoredField } from '../catalog/store.js';
 import type { AppContext } from '../context.js';
+import { maskRecord } from '../dataapi/masking.js';
 import { toAppError } from '../http/app.js';
 import { HTTP_STATUS } from '../http/errors.js';
-import { maskRecord } from '../dataapi/masking.js';
 import { AppError, type ErrorCode } from '../shared/errors.js';
 import {
   DOWNLOAD_MEDIA,

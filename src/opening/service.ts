@@ -13,8 +13,8 @@ import {
 } from '../catalog/search.js';
 import type { StoredField } from '../catalog/store.js';
 import type { AppContext } from '../context.js';
-import type { Tx } from '../db/index.js';
 import { maskRecord } from '../dataapi/masking.js';
+import type { Tx } from '../db/index.js';
 import { AppError } from '../shared/errors.js';
 import {
   csvCell,

@@ -14,9 +14,9 @@ import { dueDate as computeDueDate, shanghaiDate, workdaysBetween } from '../cal
 import { currentCalendar } from '../calendar/service.js';
 import type { Masking } from '../catalog/model.js';
 import type { Actor, AppContext } from '../context.js';
+import { maskValue } from '../dataapi/masking.js';
 import { type Db, inTx, type Tx } from '../db/index.js';
 import { type NotificationKind, notify, type Recipients } from '../notify/service.js';
-import { maskValue } from '../dataapi/masking.js';
 import { AppError } from '../shared/errors.js';
 import {
   canRaiseObjection,
