@@ -173,7 +173,8 @@ describe('crash consistency of imports (issue 7 point 5)', () => {
     fs.writeFileSync(file, `${lines.join('\n')}\n`);
     expect(fs.statSync(file).size).toBeGreaterThan(100_000);
     if (!onPg) await shut(c);
-  });
+    // an on-disk demo city (now with its quality objections) on a loaded machine: more than the default 60 s
+  }, 180_000);
 
   async function countRows(c: AppContext) {
     const { rows } = await sql.raw<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`).execute(c.db);
