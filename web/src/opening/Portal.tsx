@@ -445,6 +445,8 @@ function DatasetView() {
           >
             <Table
               size="small"
+              // wide enough to read on a phone: the region around it scrolls sideways
+              style={{ minWidth: preview.fields.length * 130 }}
               pagination={false}
               rowKey={(_, i) => String(i)}
               dataSource={preview.records}
