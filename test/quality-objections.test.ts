@@ -243,7 +243,7 @@ describe('objections under nanyang-2022 (NY task 8: 5 WD, no pause) — the same
     const pause = await act(city, 'gaj_officer', o.id, { action: 'pause', reason: '专家评审' });
     expect(pause.statusCode).toBe(409);
     expect(pause.json().code).toBe('OBJECTION_PAUSE_NOT_ALLOWED');
-    expect(pause.json().details[0].reasonZh).toContain('NY task 8');
+    expect(pause.json().details[0].reasonZh).toContain('南阳方案任务八');
     city.on('2026-03-06'); // Friday: one working day left
     await city.tick();
     expect(await kinds(city, 'gaj_officer', o.id)).toContain('quality.objectionDueSoon');
