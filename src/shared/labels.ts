@@ -705,6 +705,11 @@ export const LABELS = {
   'tester.key': ['API 密钥', 'API key'],
   'tester.code': ['资源编码', 'Resource code'],
   'tester.record': ['记录主键', 'Record key'],
+  'tester.purpose': ['用途（X-Purpose）', 'Purpose (X-Purpose)'],
+  'tester.purposeHint': [
+    '授权的用途编号（在“授权”页复制）或申请时填写的用途原文',
+    "The grant's purpose id (copy it on the Grants page) or the purpose text stated in the request",
+  ],
   'tester.send': ['调用', 'Send'],
   'tester.response': ['响应', 'Response'],
 

@@ -812,6 +812,8 @@ const steps = [
       await box(page, 'tester-key').fill(state.apiKey);
       await box(page, 'tester-code').fill(state.resourceCode);
       await box(page, 'tester-record').fill(person.idNumber);
+      // the call names the purpose the grant was approved for (DG Art 26)
+      await box(page, 'tester-purpose').fill(PURPOSE);
       await tid(page, 'tester-send').click();
       await tid(page, 'tester-response').waitFor({ timeout: T.nav });
       const status = await tid(page, 'tester-status').innerText();

@@ -163,7 +163,7 @@ interface TesterResult {
 /** 接口调试: calls the data API the way an app would, with its key in X-Api-Key. */
 function ApiTester({ initialKey }: { initialKey: string }) {
   const { t } = useI18n();
-  const [form] = Form.useForm<{ apiKey: string; code: string; key: string }>();
+  const [form] = Form.useForm<{ apiKey: string; code: string; key: string; purpose?: string }>();
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<TesterResult | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -173,14 +173,22 @@ function ApiTester({ initialKey }: { initialKey: string }) {
     if (initialKey) form.setFieldValue('apiKey', initialKey);
   }, [initialKey, form]);
 
-  async function send(v: { apiKey: string; code: string; key: string }) {
+  async function send(v: { apiKey: string; code: string; key: string; purpose?: string }) {
     setBusy(true);
     setError(null);
     const started = performance.now();
     try {
       const res = await fetch(
         `/api/v1/data/${encodeURIComponent(v.code.trim())}/records/${encodeURIComponent(v.key.trim())}`,
-        { headers: { 'X-Api-Key': v.apiKey.trim(), accept: 'application/json' }, credentials: 'omit' },
+        {
+          headers: {
+            'X-Api-Key': v.apiKey.trim(),
+            // the purpose the grant was approved for (its id, or the text percent-encoded), as an app sends it
+            ...(v.purpose?.trim() ? { 'X-Purpose': encodeURIComponent(v.purpose.trim()) } : {}),
+            accept: 'application/json',
+          },
+          credentials: 'omit',
+        },
       );
       const text = await res.text();
       let body: unknown = text;
@@ -204,19 +212,24 @@ function ApiTester({ initialKey }: { initialKey: string }) {
       <Typography.Paragraph type="secondary">{t('tester.hint')}</Typography.Paragraph>
       <Form form={form} layout="vertical" onFinish={send} initialValues={{ apiKey: initialKey }}>
         <Row gutter={16}>
-          <Col xs={24} lg={10}>
+          <Col xs={24} lg={6}>
             <Form.Item name="apiKey" label={t('tester.key')} rules={[{ required: true }]}>
               <Input.Password data-testid="tester-key" visibilityToggle autoComplete="off" />
             </Form.Item>
           </Col>
-          <Col xs={24} md={12} lg={6}>
+          <Col xs={24} md={12} lg={5}>
             <Form.Item name="code" label={t('tester.code')} rules={[{ required: true }]}>
               <Input data-testid="tester-code" />
             </Form.Item>
           </Col>
-          <Col xs={24} md={12} lg={6}>
+          <Col xs={24} md={12} lg={5}>
             <Form.Item name="key" label={t('tester.record')} rules={[{ required: true }]}>
               <Input data-testid="tester-record" />
+            </Form.Item>
+          </Col>
+          <Col xs={24} md={12} lg={6}>
+            <Form.Item name="purpose" label={t('tester.purpose')} tooltip={t('tester.purposeHint')}>
+              <Input data-testid="tester-purpose" maxLength={500} />
             </Form.Item>
           </Col>
           <Col xs={24} lg={2}>
