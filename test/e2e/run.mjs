@@ -1159,10 +1159,24 @@ const steps = [
       await menu(page, 'catalog-classes');
       await tid(page, 'classes-add-2').click();
       await tid(page, 'classes-name').fill('营商环境');
-      await choose(page, 'classes-lead', '临江市市场监督管理局');
-      await choose(page, 'classes-contributors', '临江市人力资源和社会保障局');
-      // a multiple select keeps its list open over the dialog's buttons: click the dialog's title to close it
-      await page.locator('.ant-modal-title').first().click();
+      // type into the searchable selects and take the option with Enter (the long department list is virtual:
+      // an option below the fold is not in the page to click), then close the list by clicking the dialog's title
+      for (const [testid, label] of [
+        ['classes-lead', '临江市市场监督管理局'],
+        ['classes-contributors', '临江市人力资源和社会保障局'],
+      ]) {
+        const input = tid(page, testid).locator('input').first();
+        await input.click();
+        await input.fill(label);
+        await page
+          .locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option')
+          .filter({ hasText: label })
+          .first()
+          .waitFor({ state: 'visible', timeout: T.action });
+        await input.press('Enter');
+        await page.locator('.ant-modal-title').first().click();
+        await tid(page, testid).getByText(label).first().waitFor({ timeout: T.action });
+      }
       await confirmAndWait(page, 'classes-ok', '/api/catalog/classes');
       const theme = tid(page, 'page-catalog-classes')
         .locator('tr.ant-table-row')
