@@ -1524,6 +1524,12 @@ const steps = [
     // last: it moves the platform date, which no earlier step expects
     name: 'admin moves the training clock 15 days on; the unanswered demo request is escalated and the reviewer is told at once (DG Art 15/35)',
     async run(page, base) {
+      // a drawer left open by the step before covers the header: reload the home page (signed in or not) first
+      await page.goto(`${base}/`, { waitUntil: 'domcontentloaded' });
+      await Promise.race([
+        tid(page, 'current-user').waitFor({ timeout: T.nav }),
+        tid(page, 'login-username').waitFor({ timeout: T.nav }),
+      ]);
       if (await tid(page, 'logout').count()) await logout(page);
       await login(page, base, 'admin');
       await menu(page, 'calendar');
