@@ -1,6 +1,7 @@
 import type { ColumnType, Generated } from 'kysely';
 import type { InventoryTables } from '../inventory/schema.js';
 import type { OpeningTables } from '../opening/schema.js';
+import type { SharingCaseTables } from '../sharing/schema.js';
 
 /** Table types for Kysely. Per-resource data tables (schema `ds`) are generated at run time and queried with raw SQL. */
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -297,6 +298,8 @@ export interface ShareRequestTable {
   escalated_on: string | null;
   /** approved because the provider did not answer in time (SY Art 25) */
   deemed_consent: Generated<boolean>;
+  /** filed while an emergency covered the resource (XT Art 23.7, NY task 7; migration 020) */
+  emergency_id: number | null;
 }
 
 export interface ShareRequestStepTable {
@@ -369,6 +372,8 @@ export interface ShareGrantTable {
   can_read: Generated<boolean>;
   can_verify: Generated<boolean>;
   max_verify_per_day: number | null;
+  /** a temporary grant made under an emergency; it lapses when the emergency ends (migration 020) */
+  emergency_id: Generated<number | null>;
 }
 
 export interface AuditLogTable {
@@ -486,7 +491,7 @@ export interface NotificationTable {
   read_at: Date | null;
 }
 
-export interface DB extends InventoryTables, OpeningTables {
+export interface DB extends InventoryTables, OpeningTables, SharingCaseTables {
   notification: NotificationTable;
   login_failure: LoginFailureTable;
   audit_refusal_tally: AuditRefusalTallyTable;

@@ -30,6 +30,7 @@ import { userRoutes } from '../orgs/user-routes.js';
 import { qualityRoutes } from '../quality/routes.js';
 import { incidentRoutes } from '../security/incident-routes.js';
 import { securityRoutes } from '../security/routes.js';
+import { sharingCaseRoutes } from '../sharing/case-routes.js';
 import { sharingRoutes } from '../sharing/routes.js';
 import { statsRoutes } from '../stats/routes.js';
 import { workRoutes } from '../work/routes.js';
@@ -325,6 +326,7 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
     incidentRoutes,
     catalogRoutes,
     sharingRoutes,
+    sharingCaseRoutes,
     dataApiRoutes,
     auditRoutes,
     statsRoutes,

@@ -9,10 +9,7 @@ export const NOT_ENFORCED: readonly string[] = [
   // sharing (issue 8 points not built yet)
   'sharing.noneOffersVerification', // DG Art 19: verification / query service for not-shared data
   'sharing.deidentifiedMayBeShared', // XT Art 23.6, SY Art 26
-  'sharing.emergency', // XT Art 23.7, NY task 7 green channel
   'sharing.bulkGrants', // NY task 7 bulk and proxy grants
-  'sharing.disputes', // DG Art 15, SY Art 28
-  'sharing.stopSupplyNeedsFiling', // SY Art 27
   // a city profile inheriting its province's gaps (DG Art 1): shown, not used to fill rules
   'parent',
   // on-application opening (not in this issue)

@@ -35,6 +35,18 @@ export const ERRORS = {
     en: 'The training clock is off: the platform date cannot be moved',
   },
   GRANT_REQUIRED: { zh: '该应用对此资源无有效授权', en: 'The app holds no valid grant for this resource' },
+  CASE_NOT_IN_PROFILE: {
+    zh: '现行规则配置未规定此事项，平台不予受理',
+    en: 'The active regulation provides no such procedure',
+  },
+  CASE_STATE_INVALID: {
+    zh: '该事项当前状态不允许此操作',
+    en: "The case's current state does not allow this",
+  },
+  SUPPLY_STOPPED: {
+    zh: '数源部门已停止或即将停止提供该资源，不能再申请共享',
+    en: 'The provider has stopped (or is stopping) supplying this resource',
+  },
   NOT_SHAREABLE: {
     zh: '该资源为不予共享类，不接受共享申请',
     en: 'This resource is not shared and takes no share requests',

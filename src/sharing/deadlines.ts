@@ -6,6 +6,7 @@ import type { AppContext } from '../context.js';
 import { inTx, type Tx } from '../db/index.js';
 import { type NotificationKind, notify, type Recipients } from '../notify/service.js';
 import type { StepActor } from '../profiles/model.js';
+import { tickCases } from './cases.js';
 import { deadlineAction } from './model.js';
 import { advanceRequest, todayOf } from './service.js';
 
@@ -44,6 +45,8 @@ export async function tickDeadlines(ctx: AppContext): Promise<{ actions: number 
     if (!soonOrLate && !overall) continue;
     actions += await inTx(ctx.db, (trx) => actOn(ctx, trx, r.id, today, cal));
   }
+  // supply stops taking effect (SY Art 27) and emergencies ending (XT Art 23.7, NY task 7) run on the same tick
+  actions += (await tickCases(ctx)).actions;
   return { actions };
 }
 

@@ -18,6 +18,7 @@ import { hasApprovedNegativeEntry } from '../inventory/store.js';
 import { notify } from '../notify/service.js';
 import { PROFILES } from '../profiles/index.js';
 import { AppError } from '../shared/errors.js';
+import { activeEmergencyFor, emergencyGrantEnd, stopOf } from './cases.js';
 import {
   canRequest,
   canRevokeGrant,
@@ -181,6 +182,20 @@ export async function createGrant(
   return id;
 }
 
+/** Ties a grant to the emergency it was made under: it lapses at the emergency's end at the latest. */
+async function markEmergencyGrant(
+  trx: Tx,
+  grantId: number,
+  e: { id: number; ends_at: Date },
+  validUntil: string,
+) {
+  await trx
+    .updateTable('share_grant')
+    .set({ emergency_id: e.id, valid_until: emergencyGrantEnd(validUntil, new Date(e.ends_at)) })
+    .where('id', '=', grantId)
+    .execute();
+}
+
 export async function createRequest(ctx: AppContext, actor: Actor, input: RequestInput) {
   const resource = await loadVisibleResource(ctx, actor, input.resourceId);
   if (!canRequest(actor, resource.provider_org_id)) {
@@ -197,7 +212,21 @@ export async function createRequest(ctx: AppContext, actor: Actor, input: Reques
   // DG Art 19, XT Art 23, GD Art 18, SY Art 23: a conditional or not-shared resource counts as such only with a
   // negative-list entry in force (approved, or filed where the profile asks only for filing); else it is unconditional
   const listed = await hasApprovedNegativeEntry(ctx.db, resource.id);
-  const shareType = effectiveShareType({ shareType: resource.share_type }, listed, ctx.profile) as ShareType;
+  const registered = effectiveShareType({ shareType: resource.share_type }, listed, ctx.profile) as ShareType;
+  // SY Art 27: a provider that filed a stop supplies no new consumer
+  const stop = await stopOf(ctx.db, resource.id);
+  if (stop)
+    throw new AppError('SUPPLY_STOPPED', [
+      {
+        field: 'resourceId',
+        reason: `supply stops on ${stop.effective_on}`,
+        reasonZh: `数源部门已申报自 ${stop.effective_on} 起停止提供该资源`,
+      },
+    ]);
+  // an emergency over the resource (XT Art 23.7: conditional and not-shared data temporarily shared as unconditional;
+  // NY task 7: the green channel, every step due the day it starts)
+  const emergency = await activeEmergencyFor(ctx.db, resource.id, ctx.clock.now());
+  const shareType: ShareType = emergency?.mode === 'reclassify' ? 'unconditional' : registered;
   if (shareType === 'none') {
     // DG Art 19: not-shared data is served through verification/query services, not share requests
     throw new AppError('NOT_SHAREABLE', [
@@ -233,7 +262,12 @@ export async function createRequest(ctx: AppContext, actor: Actor, input: Reques
         },
       ]);
     }
-    const firstDue = steps.length ? dueDate(cal, startedOn, steps[0].deadline) : null;
+    const greenChannel = emergency?.mode === 'greenChannel';
+    const firstDue = steps.length
+      ? greenChannel
+        ? startedOn
+        : dueDate(cal, startedOn, steps[0].deadline)
+      : null;
     const { id } = await trx
       .insertInto('share_request')
       .values({
@@ -252,6 +286,7 @@ export async function createRequest(ctx: AppContext, actor: Actor, input: Reques
         status: steps.length ? 'pending' : 'approved',
         submitted_at: ctx.clock.now(),
         decided_at: steps.length ? null : ctx.clock.now(),
+        emergency_id: emergency?.id ?? null,
       })
       .returning('id')
       .executeTakeFirstOrThrow();
@@ -293,6 +328,9 @@ export async function createRequest(ctx: AppContext, actor: Actor, input: Reques
         scope: input.scope?.trim() || undefined,
         overallDueDate: steps.length && overall ? dueDate(cal, startedOn, overall) : undefined,
         shareType,
+        ...(emergency
+          ? { emergencyId: emergency.id, emergencyMode: emergency.mode, emergencyArticle: emergency.article }
+          : {}),
         ...(shareType !== resource.share_type
           ? {
               registeredShareType: resource.share_type,
@@ -317,6 +355,8 @@ export async function createRequest(ctx: AppContext, actor: Actor, input: Reques
         undefined,
       );
       await trx.updateTable('share_request').set({ grant_id: grantId }).where('id', '=', id).execute();
+      if (emergency?.mode === 'reclassify')
+        await markEmergencyGrant(trx, grantId, emergency, input.validUntil);
       await appendAudit(trx, {
         action: 'share.grant',
         decision: 'allow',
@@ -328,7 +368,9 @@ export async function createRequest(ctx: AppContext, actor: Actor, input: Reques
         targetId: grantId,
         purpose: input.purpose,
         fields: input.fields,
-        detail: { reason: 'unconditional', article: ctx.profile.sharing.unconditional.article },
+        detail: emergency
+          ? { reason: 'emergency', emergencyId: emergency.id, article: emergency.article }
+          : { reason: 'unconditional', article: ctx.profile.sharing.unconditional.article },
       });
     }
     return id;
@@ -353,13 +395,25 @@ export async function advanceRequest(
     purpose: string;
     valid_until: string;
     current_step: number;
+    emergency_id?: number | null;
   },
   steps: { step_index: number; deadline_amount: number; deadline_unit: 'WD' | 'd' }[],
   o: { startedOn: string; decidedAt: Date; quota?: GrantQuota; deemedConsent?: boolean },
 ): Promise<number | null> {
   const next = steps.find((s) => s.step_index === q.current_step + 1);
+  const emergency = q.emergency_id
+    ? await trx
+        .selectFrom('share_emergency')
+        .select(['id', 'mode', 'ends_at', 'status'])
+        .where('id', '=', q.emergency_id)
+        .executeTakeFirst()
+    : undefined;
   if (next) {
-    const due = dueDate(cal, o.startedOn, { amount: next.deadline_amount, unit: next.deadline_unit });
+    // NY task 7 green channel: while the emergency lasts, each step is due the day it starts
+    const green = emergency?.mode === 'greenChannel' && emergency.status === 'active';
+    const due = green
+      ? o.startedOn
+      : dueDate(cal, o.startedOn, { amount: next.deadline_amount, unit: next.deadline_unit });
     await trx
       .updateTable('share_request_step')
       .set({ started_on: o.startedOn, due_date: due })
@@ -378,6 +432,9 @@ export async function advanceRequest(
     return null;
   }
   const grantId = await createGrant(trx, q, o.quota, o.deemedConsent ?? false);
+  // a grant made under an emergency is temporary: it ends with the emergency (XT Art 23.7)
+  if (emergency?.status === 'active' && emergency.mode === 'reclassify')
+    await markEmergencyGrant(trx, grantId, { id: emergency.id, ends_at: emergency.ends_at }, q.valid_until);
   await trx
     .updateTable('share_request')
     .set({

@@ -1,0 +1,62 @@
+import type { ColumnType, Generated } from 'kysely';
+
+type DateCol = ColumnType<string, string, string>;
+type NullableDate = ColumnType<string | null, string | null, string | null>;
+
+/** Sharing cases beside the request path (issue 8 points 6–8, migration 020), merged into DB in src/db/schema.ts. */
+export interface ShareDisputeTable {
+  id: Generated<number>;
+  request_id: number;
+  resource_id: number;
+  consumer_org_id: number;
+  provider_org_id: number;
+  raised_by: number;
+  raised_at: Date;
+  reason: string;
+  status: Generated<'open' | 'referred' | 'upheld' | 'overturned'>;
+  article: string;
+  referred_by: number | null;
+  referred_on: NullableDate;
+  referral_note: string | null;
+  decided_by: number | null;
+  decided_at: Date | null;
+  decided_level: 'authority' | 'government' | null;
+  decision_comment: string | null;
+  grant_id: number | null;
+}
+
+export interface SupplyStopTable {
+  id: Generated<number>;
+  resource_id: number;
+  provider_org_id: number;
+  filed_by: number;
+  filed_at: Date;
+  filed_on: DateCol;
+  reason: string;
+  effective_on: DateCol;
+  article: string | null;
+  status: Generated<'filed' | 'effective' | 'cancelled'>;
+  capped_grants: ColumnType<Array<{ id: number; validUntil: string }>, string | undefined, string>;
+  effective_at: Date | null;
+  cancelled_at: Date | null;
+}
+
+export interface ShareEmergencyTable {
+  id: Generated<number>;
+  declared_by: number;
+  reason: string;
+  resource_ids: number[];
+  mode: 'reclassify' | 'greenChannel';
+  article: string;
+  starts_at: Date;
+  ends_at: Date;
+  status: Generated<'active' | 'ended'>;
+  ended_at: Date | null;
+  ended_by: number | null;
+}
+
+export interface SharingCaseTables {
+  share_dispute: ShareDisputeTable;
+  supply_stop: SupplyStopTable;
+  share_emergency: ShareEmergencyTable;
+}
