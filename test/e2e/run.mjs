@@ -1521,6 +1521,78 @@ const steps = [
     },
   },
   {
+    name: 'rsj_officer contests a refused request (DG Art 15); the reviewer coordinates and shares the data; the cases page says DG has no emergency procedure',
+    async run(page, base) {
+      // start from a reloaded page: the step before may leave a drawer over the header
+      await page.goto(`${base}/`, { waitUntil: 'domcontentloaded' });
+      await Promise.race([
+        tid(page, 'current-user').waitFor({ timeout: T.nav }),
+        tid(page, 'login-username').waitFor({ timeout: T.nav }),
+      ]);
+      if (await tid(page, 'logout').count()) await logout(page);
+      // setup by API: rsj_officer asks for 婚姻登记信息, mzj_officer refuses it with its legal basis (DG Art 24)
+      await login(page, base, 'rsj_officer');
+      const json = async (res) => {
+        assert(res.ok(), `${res.url()}: ${res.status()} ${await res.text()}`);
+        return res.json();
+      };
+      const found = await json(
+        await page.request.get(`${base}/api/catalog/resources?q=${encodeURIComponent('婚姻登记信息')}`),
+      );
+      const marriage = found.items.find((r) => r.name === '婚姻登记信息');
+      const detail = await json(await page.request.get(`${base}/api/catalog/resources/${marriage.id}`));
+      const app = await json(await page.request.post(`${base}/api/apps`, { data: { name: '遗属待遇审核' } }));
+      const filed = await json(
+        await page.request.post(`${base}/api/sharing/requests`, {
+          data: {
+            resourceId: marriage.id,
+            appId: app.app.id,
+            fields: detail.fields.slice(0, 2).map((f) => f.code),
+            purpose: '办理遗属待遇时核验婚姻关系',
+            scope: '本局社会保险待遇审核业务',
+            validUntil: '2099-12-31',
+          },
+        }),
+      );
+      await logout(page);
+      await login(page, base, 'mzj_officer');
+      await json(
+        await page.request.post(`${base}/api/sharing/requests/${filed.id}/reject`, {
+          data: { reason: '涉及个人隐私', legalBasis: '《婚姻登记条例》' },
+        }),
+      );
+      await logout(page);
+
+      // the consumer contests the refusal in the request drawer
+      await login(page, base, 'rsj_officer');
+      await page.goto(`${base}/requests?open=${filed.id}`, { waitUntil: 'domcontentloaded' });
+      await tid(page, 'req-contest').click();
+      await tid(page, 'contest-reason').fill('遗属待遇审核须核验婚姻关系，《社会保险法》有明确规定');
+      await page.locator('.ant-modal-footer .ant-btn-primary').last().click();
+      await tid(page, 'dispute-detail').waitFor({ timeout: T.nav });
+      await tid(page, 'dispute-status').getByText('待协调处理').waitFor({ timeout: T.nav });
+      await shot(page, 'dispute-raised');
+      await page.keyboard.press('Escape');
+      await logout(page);
+
+      // the authority coordinates and decides to share
+      await login(page, base, 'reviewer');
+      await menu(page, 'sharing-cases');
+      await tid(page, 'dispute-table').getByText('婚姻登记信息').first().click();
+      await tid(page, 'dispute-detail').waitFor({ timeout: T.nav });
+      await choose(page, 'dispute-outcome', '予以共享');
+      await tid(page, 'dispute-comment').fill('经协调，需求部门依法履职需要，予以共享');
+      await tid(page, 'dispute-decide').click();
+      await tid(page, 'dispute-status').getByText('予以共享').waitFor({ timeout: T.nav });
+      await shot(page, 'dispute-decided');
+      await page.keyboard.press('Escape');
+      await page.getByRole('tab', { name: '应急共享' }).click();
+      await page.getByText('现行规则未规定应急共享程序').waitFor({ timeout: T.nav });
+      await page.getByRole('tab', { name: '停止提供' }).click();
+      await tid(page, 'stop-table').waitFor({ timeout: T.nav });
+    },
+  },
+  {
     // last: it moves the platform date, which no earlier step expects
     name: 'admin moves the training clock 15 days on; the unanswered demo request is escalated and the reviewer is told at once (DG Art 15/35)',
     async run(page, base) {

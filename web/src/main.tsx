@@ -39,6 +39,7 @@ const Classes = lazy(() => import('./catalog/Classes.js'));
 const ReviewInbox = lazy(() => import('./catalog/ReviewInbox.js'));
 const Requests = lazy(() => import('./sharing/Requests.js'));
 const Grants = lazy(() => import('./sharing/Grants.js'));
+const Cases = lazy(() => import('./sharing/Cases.js'));
 const Apps = lazy(() => import('./dataapi/Apps.js'));
 const Users = lazy(() => import('./orgs/Users.js'));
 const Incidents = lazy(() => import('./security/Incidents.js'));
@@ -200,6 +201,14 @@ function Root() {
                         element={
                           <Guard allowed={access.objections(me)}>
                             <Objections />
+                          </Guard>
+                        }
+                      />
+                      <Route
+                        path="sharing-cases"
+                        element={
+                          <Guard allowed={access.cases(me)}>
+                            <Cases />
                           </Guard>
                         }
                       />

@@ -37,6 +37,8 @@ export const access = {
   // rectification tasks (XT Art 22): the authority opens them, the departments' officers close them, auditors read
   rectifications: (me: Me | null) =>
     hasRole(me, 'data_officer', 'authority_reviewer', 'platform_admin', 'auditor'),
+  // disputes, supply stops and emergencies (src/sharing/cases.ts): every signed-in department follows them
+  cases: (me: Me | null) => !!me,
   allRequests: (me: Me | null) => hasRole(me, 'platform_admin', 'authority_reviewer'),
   // aggregation: the departments' officers load their data; the authority watches imports and freshness
   ingest: (me: Me | null) => hasRole(me, 'data_officer', 'authority_reviewer', 'platform_admin'),

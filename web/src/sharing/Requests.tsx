@@ -17,7 +17,7 @@ import {
   Typography,
 } from 'antd';
 import { useState } from 'react';
-import { useSearchParams } from 'react-router-dom';
+import { useNavigate, useSearchParams } from 'react-router-dom';
 import { api, errorText, post } from '../shared/api.js';
 import { access, useAuth } from '../shared/auth.js';
 import { EnumTag, ErrorAlert, ProvisionalTag } from '../shared/common.js';
@@ -25,6 +25,7 @@ import { fmtDate, fmtTime } from '../shared/format.js';
 import { useAsync, usePaging } from '../shared/hooks.js';
 import { useI18n } from '../shared/i18n.js';
 import type { Page, ShareRequest, Step } from '../shared/types.js';
+import { ContestButton } from './Cases.js';
 import { currentStepOf, deadlineText, personName, stepName } from './steps.js';
 
 function DueCell({ req }: { req: ShareRequest }) {
@@ -97,6 +98,8 @@ function RequestDrawer({
     [id],
   );
   const [mode, setMode] = useState<'approve' | 'reject' | null>(null);
+  const { me } = useAuth();
+  const navigate = useNavigate();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [form] = Form.useForm<{
@@ -186,6 +189,11 @@ function RequestDrawer({
               {t('req.approve')}
             </Button>
           </Space>
+        ) : r?.status === 'rejected' && me?.user.org.id === r.consumerOrg.id ? (
+          <ContestButton
+            requestId={r.id}
+            onDone={(disputeId) => navigate(`/sharing-cases?tab=disputes&open=${disputeId}`)}
+          />
         ) : null
       }
     >
