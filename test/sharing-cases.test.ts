@@ -102,6 +102,11 @@ describe('shenyang-2019: disputes go to the authority, then the city government 
     // the authority and the provider hear of it
     expect(await kinds(c, 'reviewer', 'sharing.disputeRaised')).toHaveLength(1);
     expect(await kinds(c, 'mzj_officer', 'sharing.disputeRaised')).toHaveLength(1);
+    // it waits on the reviewer's home page
+    const work = (await c.call(await c.as('reviewer'), 'GET', '/api/work')).json();
+    expect(work.items).toContainEqual(
+      expect.objectContaining({ kind: 'dispute', id: disputeId, stepZh: '待协调处理' }),
+    );
     // a bystander does not see it
     expect(
       (await c.call(await c.as('gaj_officer'), 'GET', `/api/sharing/disputes/${disputeId}`)).statusCode,

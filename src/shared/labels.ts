@@ -892,6 +892,7 @@ export const LABELS = {
 
   // sharing cases (issue 8 points 6-8): disputes, supply stops, emergencies (web/src/sharing/Cases.tsx)
   'menu.cases': ['共享事务', 'Sharing cases'],
+  'work.kind.dispute': ['共享争议协调', 'Dispute to settle'],
   'cases.title': [
     '共享事务：争议、停止提供与应急共享',
     'Sharing cases: disputes, supply stops and emergencies',

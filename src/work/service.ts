@@ -7,6 +7,7 @@ import { inbox as inventoryInbox } from '../inventory/service.js';
 import { objectionsToAnswer } from '../quality/objections.js';
 import { rectificationsToDo } from '../quality/rectifications.js';
 import { labelOf } from '../shared/labels.js';
+import { listDisputes } from '../sharing/cases.js';
 import { listRequests } from '../sharing/service.js';
 
 /**
@@ -15,7 +16,7 @@ import { listRequests } from '../sharing/service.js';
  * review; the inventories contribute counts. Overdue first, then by due date, then the undated by arrival.
  */
 export interface WorkItem {
-  kind: 'shareRequest' | 'catalogReview' | 'objection' | 'rectification';
+  kind: 'shareRequest' | 'catalogReview' | 'objection' | 'rectification' | 'dispute';
   id: number;
   title: string;
   /** the other party: the consumer department, or the entry's provider */
@@ -36,12 +37,15 @@ export async function myWork(ctx: AppContext, actor: Actor) {
   const cal = await currentCalendar(ctx);
   const today = shanghaiDate(ctx.clock.now());
   const inventories = hasRole(actor, 'data_officer', 'authority_reviewer', 'platform_admin');
-  const [requests, reviews, inv, objections, rectifications] = await Promise.all([
+  const settles = actor.orgKind === 'authority' && hasRole(actor, 'authority_reviewer');
+  const [requests, reviews, inv, objections, rectifications, disputes] = await Promise.all([
     listRequests(ctx, actor, { box: 'incoming', status: 'pending', page: 1, pageSize: 200 }),
     reviewInbox(ctx, actor),
     inventories ? inventoryInbox(ctx, actor) : Promise.resolve(null),
     objectionsToAnswer(ctx, actor),
     rectificationsToDo(ctx, actor),
+    // sharing disputes the authority coordinates (DG Art 15, SY Art 28)
+    settles ? listDisputes(ctx, actor, { page: 1, pageSize: 200 }) : Promise.resolve(null),
   ]);
   const dated = (dueDate: string | null, overdue: boolean) => ({
     dueDate,
@@ -101,6 +105,19 @@ export async function myWork(ctx: AppContext, actor: Actor) {
       dueDateProvisional: r.dueDateProvisional,
       ...dated(r.dueDate, r.overdue),
     })),
+    ...(disputes?.items ?? [])
+      .filter((d) => d.canDecide)
+      .map((d) => ({
+        kind: 'dispute' as const,
+        id: d.id,
+        title: d.resource.name,
+        party: d.consumerOrg.name,
+        stepZh: labelOf(`disputeStatus.${d.status}`, 'zh') ?? null,
+        stepEn: labelOf(`disputeStatus.${d.status}`, 'en') ?? null,
+        since: shanghaiDate(new Date(d.raisedAt)),
+        dueDateProvisional: false,
+        ...dated(null, false),
+      })),
   ];
   items.sort(
     (a, b) =>

@@ -75,7 +75,9 @@ export default function MyWork() {
                       ? `/objections?box=all&status=open&open=${w.id}`
                       : w.kind === 'rectification'
                         ? `/rectifications?open=${w.id}`
-                        : `/catalog/${w.id}`,
+                        : w.kind === 'dispute'
+                          ? `/sharing-cases?tab=disputes&open=${w.id}`
+                          : `/catalog/${w.id}`,
                 )
               }
             >
@@ -88,7 +90,9 @@ export default function MyWork() {
                         ? 'orange'
                         : w.kind === 'rectification'
                           ? 'red'
-                          : 'purple'
+                          : w.kind === 'dispute'
+                            ? 'magenta'
+                            : 'purple'
                   }
                 >
                   {t(`work.kind.${w.kind}`)}
