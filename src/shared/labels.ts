@@ -893,6 +893,9 @@ export const LABELS = {
   // sharing cases (issue 8 points 6-8): disputes, supply stops, emergencies (web/src/sharing/Cases.tsx)
   'menu.cases': ['共享事务', 'Sharing cases'],
   'work.kind.dispute': ['共享争议协调', 'Dispute to settle'],
+  'req.overrideApprove': ['代为同意（督办）', 'Approve in its place'],
+  'req.overrideReject': ['代为不予共享（督办）', 'Refuse in its place'],
+  'req.overrideGrounds': ['代为处理须写明理由', 'State the grounds for deciding in its place'],
   'cases.title': [
     '共享事务：争议、停止提供与应急共享',
     'Sharing cases: disputes, supply stops and emergencies',
@@ -1527,6 +1530,7 @@ export const LABELS = {
   'action.share.grant': ['生成授权', 'Grant issued'],
   'action.share.revoke': ['撤销授权', 'Grant revoked'],
   'action.share.withdraw': ['撤回共享申请', 'Share request withdrawn'],
+  'action.share.override': ['数据主管部门代为处理逾期申请', 'Escalated request decided by the authority'],
   'action.share.dispute.raise': ['对不予共享提出争议', 'Refusal contested'],
   'action.share.dispute.refer': ['争议报市政府决定', 'Dispute referred to the city government'],
   'action.share.dispute.decide': ['处理共享争议', 'Dispute decided'],

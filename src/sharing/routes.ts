@@ -118,6 +118,37 @@ export async function sharingRoutes(app: FastifyInstance, ctx: AppContext) {
   );
 
   app.post(
+    '/api/sharing/requests/:id/override',
+    {
+      schema: {
+        tags: ['sharing'],
+        summary:
+          'The data authority decides an escalated request in place of the party that missed its deadline (DG Art 15/35); recorded as an override',
+        params: idParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            approve: { type: 'boolean' },
+            comment: { type: 'string', minLength: 1, maxLength: 2000 },
+            legalBasis: { type: ['string', 'null'], maxLength: 2000 },
+          },
+          required: ['approve', 'comment'],
+        },
+      },
+    },
+    async (req) => {
+      const b = req.body as { approve: boolean; comment: string; legalBasis?: string | null };
+      return service.decideRequest(ctx, requireActor(req), (req.params as { id: number }).id, {
+        approve: b.approve,
+        comment: b.comment,
+        legalBasis: b.legalBasis ?? null,
+        override: true,
+      });
+    },
+  );
+
+  app.post(
     '/api/sharing/requests/:id/reject',
     {
       schema: {

@@ -17,6 +17,7 @@ import { inTx } from '../db/index.js';
 import { hasApprovedNegativeEntry } from '../inventory/store.js';
 import { notify } from '../notify/service.js';
 import { PROFILES } from '../profiles/index.js';
+import type { StepActor } from '../profiles/model.js';
 import { AppError } from '../shared/errors.js';
 import { activeEmergencyFor, emergencyGrantEnd, stopOf } from './cases.js';
 import {
@@ -128,6 +129,13 @@ function requestView(
     })),
     canDecide:
       r.status === 'pending' && current !== undefined && partyFor(actor, current, r.provider_org_id) !== null,
+    /** the authority may decide an escalated request in place of the late party (DG Art 15/35) */
+    canOverride:
+      r.status === 'pending' &&
+      r.escalated_on !== null &&
+      actor.orgKind === 'authority' &&
+      hasRole(actor, 'authority_reviewer') &&
+      !(current !== undefined && partyFor(actor, current, r.provider_org_id) !== null),
     canWithdraw:
       r.status === 'pending' &&
       actor.orgId === r.consumer_org_id &&
@@ -459,6 +467,11 @@ export async function decideRequest(
     legalBasis?: string | null;
     /** the grant's quota, set by whoever approves the last step; platform defaults otherwise */
     quota?: GrantQuota;
+    /**
+     * The data authority decides an escalated request in place of the party that let the deadline pass (DG Art 15/35
+     * supervision, NY task 7): recorded as an override on the step and in the audit.
+     */
+    override?: boolean;
   },
 ) {
   const cal = await currentCalendar(ctx);
@@ -490,7 +503,26 @@ export async function decideRequest(
       .orderBy('step_index')
       .execute();
     const step = steps[q.current_step];
-    const party = partyFor(actor, step, resource.provider_org_id);
+    let party = partyFor(actor, step, resource.provider_org_id);
+    const override = decision.override === true;
+    if (override) {
+      if (!(actor.orgKind === 'authority' && hasRole(actor, 'authority_reviewer')))
+        throw new AppError('FORBIDDEN', [{ reason: 'only the data authority overrides a step' }]);
+      if (!q.escalated_on)
+        throw new AppError('REQUEST_NOT_PENDING', [
+          {
+            field: 'override',
+            reason: 'only a request escalated to the authority after a missed deadline is overridden',
+            reasonZh: '只有逾期后提交数据主管部门督办的申请才能由其代为处理',
+          },
+        ]);
+      if (!decision.comment?.trim())
+        throw new AppError('VALIDATION_FAILED', [
+          { field: 'comment', reason: 'an override states its grounds', reasonZh: '代为处理须写明理由' },
+        ]);
+      party =
+        ([step.actor, ...step.co_actors] as StepActor[]).find((p) => !step.approvals.includes(p)) ?? null;
+    }
     if (!party) {
       const who = [step.actor, ...step.co_actors].join(' + ');
       throw new AppError('FORBIDDEN', [
@@ -559,7 +591,7 @@ export async function decideRequest(
       });
     }
     await appendAudit(trx, {
-      action: decision.approve ? 'share.approve' : 'share.reject',
+      action: override ? 'share.override' : decision.approve ? 'share.approve' : 'share.reject',
       decision: 'allow',
       actorUserId: actor.id,
       actorOrgId: actor.orgId,
@@ -573,6 +605,7 @@ export async function decideRequest(
       detail: {
         step: step.key,
         party,
+        ...(override ? { override: true, approve: decision.approve, escalatedOn: q.escalated_on } : {}),
         stepComplete: complete || !decision.approve,
         article: step.article,
         dueDate: step.due_date,

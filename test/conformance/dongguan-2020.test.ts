@@ -41,6 +41,48 @@ describe('dongguan-2020 conformance', () => {
       await c.call(await c.as('reviewer'), 'GET', '/api/sharing/requests?box=incoming')
     ).json();
     expect(incoming.items.map((x: { id: number }) => x.id)).toContain(q.id);
+    // DG Art 15/35: the authority may now decide in place of the provider that let the deadline pass; recorded as such
+    const reviewer = await c.as('reviewer');
+    expect((await c.call(reviewer, 'GET', `/api/sharing/requests/${q.id}`)).json().canOverride).toBe(true);
+    const bare = await c.call(reviewer, 'POST', `/api/sharing/requests/${q.id}/approve`, {});
+    expect(bare.statusCode).toBe(403);
+    const o = await c.call(reviewer, 'POST', `/api/sharing/requests/${q.id}/override`, {
+      approve: true,
+      comment: '数源部门逾期未答复，经督办后由数据主管部门代为同意',
+    });
+    expect(o.statusCode, o.body).toBe(200);
+    expect(o.json()).toMatchObject({ status: 'approved', canOverride: false });
+    expect(o.json().steps[0]).toMatchObject({ decision: 'approved', approvals: ['provider'] });
+    const audit = await c.env.ctx.db
+      .selectFrom('audit_log')
+      .select(['action', 'detail'])
+      .where('target_type', '=', 'share_request')
+      .where('target_id', '=', String(q.id))
+      .where('action', '=', 'share.override')
+      .executeTakeFirstOrThrow();
+    expect(audit.detail).toMatchObject({ override: true, escalatedOn: '2026-10-16', party: 'provider' });
+  });
+
+  it('DG Art 15/35: a request not escalated is not overridden, and only the authority overrides', async () => {
+    const filed = await c.fileRequest(await c.as('jyj_officer'), MARRIAGE, '学籍婚姻核验三');
+    expect(filed.statusCode, filed.body).toBe(201);
+    const q = filed.json();
+    const early = await c.call(await c.as('reviewer'), 'POST', `/api/sharing/requests/${q.id}/override`, {
+      approve: true,
+      comment: '代为同意',
+    });
+    expect(early.json().code).toBe('REQUEST_NOT_PENDING');
+    // a department decides through approve/reject, never by override
+    const officer = await c.call(
+      await c.as('jyj_officer'),
+      'POST',
+      `/api/sharing/requests/${q.id}/override`,
+      {
+        approve: true,
+        comment: '代为同意',
+      },
+    );
+    expect(officer.statusCode, officer.body).toBe(403);
   });
 
   it('DG Art 24: a refusal without a legal basis is refused; with one it stands', async () => {

@@ -339,6 +339,8 @@ export interface ShareRequest {
   canDecide: boolean;
   /** the requesting organisation may withdraw it while pending */
   canWithdraw: boolean;
+  /** the authority may decide an escalated request in place of the late party (DG Art 15/35) */
+  canOverride?: boolean;
 }
 
 export interface Grant {

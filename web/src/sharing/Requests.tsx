@@ -98,6 +98,8 @@ function RequestDrawer({
     [id],
   );
   const [mode, setMode] = useState<'approve' | 'reject' | null>(null);
+  // the authority decides an escalated request in place of the late party (DG Art 15/35)
+  const [override, setOverride] = useState(false);
   const { me } = useAuth();
   const navigate = useNavigate();
   const [busy, setBusy] = useState(false);
@@ -117,7 +119,13 @@ function RequestDrawer({
     setBusy(true);
     setError(null);
     try {
-      if (mode === 'approve') {
+      if (override) {
+        await post(`/api/sharing/requests/${r.id}/override`, {
+          approve: mode === 'approve',
+          comment: (mode === 'approve' ? v.comment : v.reason)?.trim(),
+          legalBasis: v.legalBasis?.trim() || undefined,
+        });
+      } else if (mode === 'approve') {
         const quota = {
           ...(v.callsPerDay ? { callsPerDay: v.callsPerDay } : {}),
           ...(v.rowsPerCall ? { rowsPerCall: v.rowsPerCall } : {}),
@@ -133,6 +141,7 @@ function RequestDrawer({
         });
       message.success(t(mode === 'approve' ? 'req.approved' : 'req.rejected'));
       setMode(null);
+      setOverride(false);
       form.resetFields();
       req.reload();
       onChanged();
@@ -187,6 +196,29 @@ function RequestDrawer({
               onClick={() => setMode('approve')}
             >
               {t('req.approve')}
+            </Button>
+          </Space>
+        ) : r?.canOverride ? (
+          <Space>
+            <Button
+              data-testid="req-override-reject"
+              danger
+              onClick={() => {
+                setOverride(true);
+                setMode('reject');
+              }}
+            >
+              {t('req.overrideReject')}
+            </Button>
+            <Button
+              data-testid="req-override-approve"
+              type="primary"
+              onClick={() => {
+                setOverride(true);
+                setMode('approve');
+              }}
+            >
+              {t('req.overrideApprove')}
             </Button>
           </Space>
         ) : r?.status === 'rejected' && me?.user.org.id === r.consumerOrg.id ? (
@@ -326,6 +358,7 @@ function RequestDrawer({
         title={t(mode === 'reject' ? 'req.rejectTitle' : 'req.approveTitle')}
         onCancel={() => {
           setMode(null);
+          setOverride(false);
           setError(null);
         }}
         onOk={decide}
@@ -355,7 +388,13 @@ function RequestDrawer({
             </>
           ) : (
             <>
-              <Form.Item name="comment" label={t('req.comment')}>
+              <Form.Item
+                name="comment"
+                label={t('req.comment')}
+                rules={
+                  override ? [{ required: true, whitespace: true, message: t('req.overrideGrounds') }] : []
+                }
+              >
                 <Input.TextArea data-testid="req-comment" rows={3} />
               </Form.Item>
               {r && r.currentStep === r.steps.length - 1 ? (
