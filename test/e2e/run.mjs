@@ -1634,6 +1634,17 @@ const steps = [
       const text = await escalated.innerText();
       assert(text.includes('东莞办法') && !text.includes('DG Art'), `the article in words: ${text}`);
       await shot(page, 'escalated-notification');
+      // the escalated request waits for the authority, which decides it in place of the late provider (override)
+      await page.goto(`${base}/requests?box=incoming`, { waitUntil: 'domcontentloaded' });
+      const flag = page.locator('[data-testid^="req-escalated-"]').first();
+      await flag.waitFor({ timeout: T.nav });
+      const escalatedId = (await flag.getAttribute('data-testid')).replace('req-escalated-', '');
+      await page.goto(`${base}/requests?box=incoming&open=${escalatedId}`, { waitUntil: 'domcontentloaded' });
+      await tid(page, 'req-override-approve').click();
+      await tid(page, 'req-comment').fill('数源部门逾期未答复，经督办由数据主管部门代为同意');
+      await confirmAndWait(page, 'req-decide-ok', `/api/sharing/requests/${escalatedId}/override`);
+      await tid(page, 'req-status').getByText('已通过').waitFor({ timeout: T.nav });
+      await shot(page, 'override-approved');
     },
   },
 ];
