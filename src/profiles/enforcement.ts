@@ -15,8 +15,6 @@ export const NOT_ENFORCED: readonly string[] = [
   'sharing.stopSupplyNeedsFiling', // SY Art 27
   // a city profile inheriting its province's gaps (DG Art 1): shown, not used to fill rules
   'parent',
-  // on-application opening (not in this issue)
-  'opening',
 ];
 
 export function isEnforced(path: string): boolean {

@@ -5,6 +5,7 @@ import { currentCalendar } from '../calendar/service.js';
 import type { AppContext } from '../context.js';
 import { inTx, type Tx } from '../db/index.js';
 import { type NotificationKind, notify, type Recipients } from '../notify/service.js';
+import { tickOpening } from '../opening/applications.js';
 import type { StepActor } from '../profiles/model.js';
 import { deadlineAction } from './model.js';
 import { advanceRequest, todayOf } from './service.js';
@@ -44,6 +45,8 @@ export async function tickDeadlines(ctx: AppContext): Promise<{ actions: number 
     if (!soonOrLate && !overall) continue;
     actions += await inTx(ctx.db, (trx) => actOn(ctx, trx, r.id, today, cal));
   }
+  // on-application open data (issue 11, SY Art 34): the same ticker, the same reminders and escalation
+  actions += await tickOpening(ctx);
   return { actions };
 }
 

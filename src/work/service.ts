@@ -4,6 +4,7 @@ import { reviewInbox } from '../catalog/service.js';
 import type { Actor, AppContext } from '../context.js';
 import { hasRole } from '../context.js';
 import { inbox as inventoryInbox } from '../inventory/service.js';
+import { applicationsToDo } from '../opening/applications.js';
 import { objectionsToAnswer } from '../quality/objections.js';
 import { rectificationsToDo } from '../quality/rectifications.js';
 import { labelOf } from '../shared/labels.js';
@@ -15,7 +16,7 @@ import { listRequests } from '../sharing/service.js';
  * review; the inventories contribute counts. Overdue first, then by due date, then the undated by arrival.
  */
 export interface WorkItem {
-  kind: 'shareRequest' | 'catalogReview' | 'objection' | 'rectification';
+  kind: 'shareRequest' | 'catalogReview' | 'objection' | 'rectification' | 'openApplication' | 'openReview';
   id: number;
   title: string;
   /** the other party: the consumer department, or the entry's provider */
@@ -36,12 +37,13 @@ export async function myWork(ctx: AppContext, actor: Actor) {
   const cal = await currentCalendar(ctx);
   const today = shanghaiDate(ctx.clock.now());
   const inventories = hasRole(actor, 'data_officer', 'authority_reviewer', 'platform_admin');
-  const [requests, reviews, inv, objections, rectifications] = await Promise.all([
+  const [requests, reviews, inv, objections, rectifications, openApps] = await Promise.all([
     listRequests(ctx, actor, { box: 'incoming', status: 'pending', page: 1, pageSize: 200 }),
     reviewInbox(ctx, actor),
     inventories ? inventoryInbox(ctx, actor) : Promise.resolve(null),
     objectionsToAnswer(ctx, actor),
     rectificationsToDo(ctx, actor),
+    applicationsToDo(ctx, actor),
   ]);
   const dated = (dueDate: string | null, overdue: boolean) => ({
     dueDate,
@@ -100,6 +102,18 @@ export async function myWork(ctx: AppContext, actor: Actor) {
       since: r.openedOn,
       dueDateProvisional: r.dueDateProvisional,
       ...dated(r.dueDate, r.overdue),
+    })),
+    // on-application open data (SY Art 34): answers of the provider, reviews of the authority (SY Art 47)
+    ...openApps.map((a) => ({
+      kind: a.canReview ? ('openReview' as const) : ('openApplication' as const),
+      id: a.id,
+      title: a.dataset.title,
+      party: a.applicant?.name ?? '',
+      stepZh: labelOf(`openApplicationStatus.${a.status}`, 'zh') ?? null,
+      stepEn: labelOf(`openApplicationStatus.${a.status}`, 'en') ?? null,
+      since: a.filedOn,
+      dueDateProvisional: false,
+      ...dated(a.canReview ? null : a.dueDate, a.canReview ? false : a.overdue),
     })),
   ];
   items.sort(
