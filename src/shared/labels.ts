@@ -1717,6 +1717,7 @@ export const LABELS = {
   'open.submit': ['提交', 'Submit'],
   'open.cancel': ['取消', 'Cancel'],
   'opening.console.title': ['开放申请', 'Open data applications'],
+  'menu.openApplications': ['开放申请', 'Open data applications'],
   'opening.console.applicant': ['申请人', 'Applicant'],
   'opening.console.approve': ['同意', 'Approve'],
   'opening.console.refuse': ['不同意', 'Refuse'],

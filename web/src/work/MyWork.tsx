@@ -75,7 +75,9 @@ export default function MyWork() {
                       ? `/objections?box=all&status=open&open=${w.id}`
                       : w.kind === 'rectification'
                         ? `/rectifications?open=${w.id}`
-                        : `/catalog/${w.id}`,
+                        : w.kind === 'openApplication' || w.kind === 'openReview'
+                          ? `/open-applications?open=${w.id}`
+                          : `/catalog/${w.id}`,
                 )
               }
             >
