@@ -1,6 +1,6 @@
 import { Alert, Button, Card, Form, Input, List, Modal, Radio, Space, Table, Tag, Typography } from 'antd';
 import { createContext, type ReactNode, useCallback, useContext, useEffect, useState } from 'react';
-import { Link, useNavigate } from 'react-router-dom';
+import { Link, useLocation, useNavigate } from 'react-router-dom';
 import { ApiError, api, errorText, post } from '../shared/api.js';
 import { useI18n } from '../shared/i18n.js';
 
@@ -138,7 +138,7 @@ export function LoginPage() {
   const { reload } = useAccount();
   const navigate = useNavigate();
   const [error, setError] = useState<string | null>(null);
-  const registered = (history.state?.usr as { registered?: string } | undefined)?.registered;
+  const registered = (useLocation().state as { registered?: string } | null)?.registered;
   return (
     <Card
       title={<h1 style={{ fontSize: 20, margin: 0 }}>{t('open.login')}</h1>}
