@@ -544,6 +544,9 @@ describe('on-application open data under xingtai-2024 (XT Art 30: the purpose; n
     });
     expect(r.statusCode, r.body).toBe(200);
     expect(r.json()).toMatchObject({ status: 'pending', dueDate: null, article: 'XT Art 30' });
+    // the department is told without a due date it does not have
+    expect((await notes(w, w.officer, 'opening.applicationFiledNoDeadline')).length).toBe(1);
+    expect((await notes(w, w.officer, 'opening.applicationFiled')).length).toBe(0);
     const short = await call(w, 'POST', '/api/open/applications', {
       cookie,
       payload: { resourceId: w.onApp.id, purpose: '研究' },

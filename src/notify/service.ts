@@ -46,6 +46,7 @@ export const NOTIFICATION_KINDS = [
   'quality.rectificationOverdue',
   'quality.rectificationEscalated',
   'opening.applicationFiled',
+  'opening.applicationFiledNoDeadline',
   'opening.dueSoon',
   'opening.dueToday',
   'opening.overdue',

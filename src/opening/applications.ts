@@ -155,7 +155,7 @@ export async function apply(
       detail: { openAccountId: account.id, dueDate: due, article },
     });
     await notify(trx, [{ orgIds: [r.provider_org_id], roles: ['data_officer'] }], {
-      kind: 'opening.applicationFiled',
+      kind: due ? 'opening.applicationFiled' : 'opening.applicationFiledNoDeadline',
       severity: 'info',
       params: { applicationId: id, resource: r.name, dueDate: due, article },
       resourceId: r.id,

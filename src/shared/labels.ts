@@ -1647,6 +1647,10 @@ export const LABELS = {
     '收到数据集「{resource}」的开放申请，请于 {dueDate} 前答复（{article}）',
     'An application for "{resource}" waits for your answer by {dueDate} ({article})',
   ],
+  'notify.kind.opening.applicationFiledNoDeadline': [
+    '收到数据集「{resource}」的开放申请，请及时答复',
+    'An application for "{resource}" waits for your answer',
+  ],
   'notify.kind.opening.dueSoon': [
     '数据集「{resource}」的开放申请明天到期（{dueDate}），请及时答复',
     'The open data application for "{resource}" is due tomorrow ({dueDate})',
@@ -1710,8 +1714,8 @@ export const LABELS = {
   'open.app.requestReview': ['申请复核', 'Ask for review'],
   'open.app.reviewReason': ['复核理由', 'Why the refusal should be reviewed'],
   'open.app.purposeHint': [
-    '调用接口时须在 X-Purpose 中填写申请用途（XT Art 30）',
-    'Name the approved purpose in X-Purpose when calling the API (XT Art 30)',
+    '调用接口或下载时须在 X-Purpose 中填写获批的申请用途（或申请编号），使用须与申请用途一致',
+    'Name the approved purpose (or the application number) in X-Purpose when calling the API or downloading; use must match it',
   ],
   'open.none': ['暂无', 'None yet'],
   'open.submit': ['提交', 'Submit'],

@@ -268,7 +268,7 @@ export function AccountPage() {
           size="small"
           rowKey="id"
           pagination={false}
-          scroll={{ x: true }}
+          scroll={{ x: 640 }}
           dataSource={apps}
           locale={{ emptyText: t('open.none') }}
           columns={[
@@ -366,6 +366,7 @@ export function AccountPage() {
           size="small"
           rowKey="id"
           pagination={false}
+          scroll={{ x: 560 }}
           dataSource={keys}
           locale={{ emptyText: t('open.none') }}
           columns={[
