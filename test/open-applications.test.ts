@@ -293,6 +293,13 @@ describe('public accounts and on-application open data under shenyang-2019', () 
       headers: { 'x-api-key': key },
     });
     expect(before.json().code).toBe('OPEN_APPLICATION_REQUIRED');
+    expect((await audits(w, 'open.grant.check', 'deny')).at(-1)?.detail).toMatchObject({
+      code: 'OPEN_APPLICATION_REQUIRED',
+    });
+    // anonymous: refused too, audited by the platform's refusal tally (aggregated per address and minute)
+    const anon = await call(w, 'GET', `/api/open/datasets/${w.onApp.id}/preview`);
+    expect(anon.statusCode).toBe(403);
+    expect(anon.json().details[0].reasonZh).toContain('沈阳条例第三十四条');
     // the profile's statements are each required
     const missing = await call(w, 'POST', '/api/open/applications', {
       cookie,

@@ -260,6 +260,17 @@ export async function departmentApplications(ctx: AppContext, actor: Actor, stat
   };
 }
 
+/** One application as the console sees it (after a decision). */
+async function staffView(ctx: AppContext, actor: Actor, id: number) {
+  const cal = await currentCalendar(ctx);
+  const [a] = await loadRows(ctx.db, { id });
+  return {
+    ...viewOf(a, cal, today(ctx), true),
+    canDecide: canDecide(actor, a),
+    canReview: canReview(actor, a),
+  };
+}
+
 function canDecide(actor: Actor, a: { status: string; provider_org_id: number }) {
   return (
     a.status === 'pending' && hasRole(actor, 'data_officer') && actor.orgId === Number(a.provider_org_id)
@@ -348,7 +359,7 @@ export async function decide(
       },
     });
   });
-  return departmentApplications(ctx, actor).then((l) => l.items.find((x) => x.id === id)!);
+  return staffView(ctx, actor, id);
 }
 
 /** SY Art 47(7): a refused applicant asks the data authority to review the refusal. */
@@ -446,7 +457,7 @@ export async function decideReview(
       detail: { outcome: input.decision, grantUntil: until, article: 'SY Art 47' },
     });
   });
-  return departmentApplications(ctx, actor).then((l) => l.items.find((x) => x.id === id)!);
+  return staffView(ctx, actor, id);
 }
 
 /** A purpose as sent in X-Purpose / ?purpose= (percent-encoded or plain), trimmed. */
