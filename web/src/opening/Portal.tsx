@@ -536,8 +536,14 @@ export default function Portal() {
           <Layout.Header
             style={{
               display: 'flex',
+              flexWrap: 'wrap',
               alignItems: 'center',
-              gap: 12,
+              columnGap: 12,
+              rowGap: 4,
+              height: 'auto',
+              minHeight: 64,
+              lineHeight: '32px',
+              paddingBlock: 8,
               paddingInline: 16,
               background: '#1d4ed8',
             }}
