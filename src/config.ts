@@ -62,6 +62,12 @@ export interface Config {
   openRateLimitPerMinute: number;
   /** open-data downloads (CSV / XLSX / JSON) per client address per minute */
   openDownloadsPerMinute: number;
+  /** open API calls (CKAN, previews) per open API key per minute, on top of the per-address limit */
+  openKeyCallsPerMinute: number;
+  /** open-data downloads per open API key (or signed-in public account) per minute */
+  openKeyDownloadsPerMinute: number;
+  /** public-account registrations per client address per hour (sign-up floods) */
+  openRegistrationsPerHour: number;
   /** Keys the audit log's record-key hashes; generated and kept in the database when unset. */
   secret: string | null;
   /** The audit sealer's Ed25519 private key (PEM file, created 0600 when absent); null = a new key per process. */
@@ -181,6 +187,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     anonRefusalsPerMinute: int(env, 'ANON_REFUSAL_LIMIT', 600),
     openRateLimitPerMinute: int(env, 'OPEN_RATE_LIMIT', 300),
     openDownloadsPerMinute: int(env, 'OPEN_DOWNLOAD_RATE_LIMIT', 20),
+    openKeyCallsPerMinute: int(env, 'OPEN_KEY_RATE_LIMIT', 120),
+    openKeyDownloadsPerMinute: int(env, 'OPEN_KEY_DOWNLOAD_RATE_LIMIT', 10),
+    openRegistrationsPerHour: int(env, 'OPEN_REGISTRATION_LIMIT', 5),
     secret: secret(env),
     sealKeyFile: env.GOVSHARE_SEAL_KEY_FILE
       ? path.resolve(env.GOVSHARE_SEAL_KEY_FILE)

@@ -55,8 +55,14 @@ function secure(ctx: AppContext, reply: FastifyReply): boolean {
   return ctx.config.secureCookies || reply.request.protocol === 'https';
 }
 
-export function setSessionCookie(ctx: AppContext, reply: FastifyReply, token: string, expires: Date): void {
-  reply.setCookie(SESSION_COOKIE, token, {
+export function setSessionCookie(
+  ctx: AppContext,
+  reply: FastifyReply,
+  token: string,
+  expires: Date,
+  name = SESSION_COOKIE,
+): void {
+  reply.setCookie(name, token, {
     path: '/',
     httpOnly: true,
     sameSite: 'lax',
@@ -65,8 +71,8 @@ export function setSessionCookie(ctx: AppContext, reply: FastifyReply, token: st
   });
 }
 
-export function clearSessionCookie(ctx: AppContext, reply: FastifyReply): void {
-  reply.clearCookie(SESSION_COOKIE, {
+export function clearSessionCookie(ctx: AppContext, reply: FastifyReply, name = SESSION_COOKIE): void {
+  reply.clearCookie(name, {
     path: '/',
     httpOnly: true,
     sameSite: 'lax',

@@ -52,6 +52,13 @@ export const NOTIFICATION_KINDS = [
   'quality.rectificationDueToday',
   'quality.rectificationOverdue',
   'quality.rectificationEscalated',
+  'opening.applicationFiled',
+  'opening.applicationFiledNoDeadline',
+  'opening.dueSoon',
+  'opening.dueToday',
+  'opening.overdue',
+  'opening.escalated',
+  'opening.reviewRequested',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 

@@ -10,6 +10,7 @@ import { maskRecord } from '../dataapi/masking.js';
 import { toAppError } from '../http/app.js';
 import { HTTP_STATUS } from '../http/errors.js';
 import { AppError, type ErrorCode } from '../shared/errors.js';
+import { purposeOf } from './applications.js';
 import {
   DOWNLOAD_MEDIA,
   type DownloadFormat,
@@ -18,7 +19,7 @@ import {
   PRIORITY_DOMAINS,
   PUBLIC_OPEN_TYPES,
 } from './model.js';
-import { callerOf, openRateLimit } from './routes.js';
+import { dataCallerOf, openRateLimit } from './routes.js';
 import * as service from './service.js';
 import * as store from './store.js';
 
@@ -192,13 +193,14 @@ async function findPackage(ctx: AppContext, idOrName: string): Promise<Row> {
   return r;
 }
 
-async function findResource(ctx: AppContext, resourceId: string) {
+async function findResource(ctx: AppContext, resourceId: string, onApplicationToo = false) {
   const m = /^(\d{1,15})-(csv|csv-gbk|xlsx|json)$/.exec(resourceId);
   if (!m) throw notFound('Resource');
   const r = await findPackage(ctx, m[1]).catch(() => {
     throw notFound('Resource');
   });
-  if (r.open_type !== 'open' || !r.data_table) throw notFound('Resource');
+  if ((r.open_type !== 'open' && !(onApplicationToo && r.open_type === 'onApplication')) || !r.data_table)
+    throw notFound('Resource');
   return { r, format: m[2] as DownloadFormat };
 }
 
@@ -338,7 +340,11 @@ const isProtected = (f: StoredField) => f.personal || f.sensitive || f.masking !
 async function datastoreSearch(ctx: AppContext, req: FastifyRequest, p: Params) {
   const resourceId = str(p, 'resource_id', 60);
   if (!resourceId) throw invalid('resource_id', 'Missing value');
-  const { r } = await findResource(ctx, resourceId);
+  const found = await findResource(ctx, resourceId, true);
+  // on-application data: the approved applicant's open key and the approved purpose (SY Art 34, XT Art 30)
+  const caller = await dataCallerOf(ctx, req, 'call');
+  if (!caller.purpose) caller.purpose = purposeOf(str(p, 'purpose', 2000));
+  const { r, grant } = await service.dataResource(ctx, caller, found.r.id);
   const limit = int(p, 'limit', 100, 0, MAX_ROWS);
   const offset = int(p, 'offset', 0, 0, 10_000_000);
   const fields = await store.fieldsOf(ctx.db, r.id);
@@ -389,7 +395,6 @@ async function datastoreSearch(ctx: AppContext, req: FastifyRequest, p: Params) 
         })),
       ),
     );
-    const caller = callerOf(req);
     await appendAudit(trx, {
       actorUserId: caller.userId ?? null,
       actorOrgId: caller.orgId ?? null,
@@ -401,7 +406,16 @@ async function datastoreSearch(ctx: AppContext, req: FastifyRequest, p: Params) 
       rowsReturned: records.length,
       fields: fields.map((f) => f.code),
       clientIp: caller.ip ? caller.ip.slice(0, 64) : null,
-      detail: { action: 'datastore_search', filters: conds.length, q: q ? q.slice(0, 100) : null },
+      purpose: grant?.purpose ?? null,
+      detail: {
+        action: 'datastore_search',
+        filters: conds.length,
+        q: q ? q.slice(0, 100) : null,
+        ...(caller.principal
+          ? { openAccountId: caller.principal.accountId, keyId: caller.principal.keyId }
+          : {}),
+        ...(grant ? { applicationId: grant.applicationId } : {}),
+      },
     });
     await store.countUsage(trx, r.id, shanghaiDate(ctx.clock.now()), 'api_calls');
     return {
@@ -503,6 +517,7 @@ async function run(ctx: AppContext, req: FastifyRequest, action: Action, p: Para
 }
 
 const ERROR_TYPE: Partial<Record<number, string>> = {
+  401: 'Authorization Error',
   403: 'Authorization Error',
   404: 'Not Found Error',
   409: 'Validation Error',
@@ -531,7 +546,8 @@ export async function ckanRoutes(app: FastifyInstance, ctx: AppContext) {
         type = ERROR_TYPE[status] ?? (status === 429 ? 'Rate Limit Error' : 'Internal Error');
         message = e.messageEn;
       }
-      if (status >= 400 && status < 500) await recordHttpRefusal(ctx, req, code, status);
+      const audited = err instanceof AppError && err.audited;
+      if (status >= 400 && status < 500 && !audited) await recordHttpRefusal(ctx, req, code, status);
       const action = (req.params as { action?: string } | undefined)?.action ?? '';
       return reply.code(status).send({
         help: `${baseUrl(req)}/api/3/action/help_show?name=${encodeURIComponent(action.slice(0, 40))}`,
@@ -541,6 +557,8 @@ export async function ckanRoutes(app: FastifyInstance, ctx: AppContext) {
     });
     const handler = async (req: FastifyRequest) => {
       const action = (req.params as { action: Action }).action;
+      // an open key counts against its per-key limit on every action (an invalid key is refused)
+      await dataCallerOf(ctx, req, 'call');
       const p = { ...((req.query as Params) ?? {}), ...((req.body as Params | undefined) ?? {}) };
       const result = await run(ctx, req, action, p);
       return { help: `${baseUrl(req)}/api/3/action/help_show?name=${action}`, success: true, result };

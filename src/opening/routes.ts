@@ -2,6 +2,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { FORMATS, UPDATE_CYCLES } from '../catalog/model.js';
 import type { AppContext } from '../context.js';
 import { pageQueryProps } from '../http/schemas.js';
+import { accountRoutes } from './account-routes.js';
+import { openPrincipal } from './accounts.js';
+import { purposeOf } from './applications.js';
 import { ckanRoutes } from './ckan.js';
 import { dcatRoutes } from './dcat.js';
 import { DOWNLOAD_FORMATS, type DownloadFormat, PRIORITY_DOMAINS, PUBLIC_OPEN_TYPES } from './model.js';
@@ -10,6 +13,17 @@ import * as service from './service.js';
 /** The caller of a public route: its address, and the console user if a session came along. */
 export function callerOf(req: FastifyRequest): service.Caller {
   return { ip: req.ip ?? null, userId: req.actor?.id ?? null, orgId: req.actor?.orgId ?? null };
+}
+
+/** The caller of a data route: address, plus the public account of an open key or portal session, and the purpose. */
+export async function dataCallerOf(
+  ctx: AppContext,
+  req: FastifyRequest,
+  kind: 'call' | 'download',
+): Promise<service.Caller> {
+  const principal = await openPrincipal(ctx, req, kind);
+  const q = req.query as { purpose?: string } | undefined;
+  return { ...callerOf(req), principal, purpose: purposeOf(req.headers['x-purpose'] ?? q?.purpose) };
 }
 
 /** Per-address limits (@fastify/rate-limit, Redis-backed when REDIS_URL is set: every node counts together). */
@@ -30,6 +44,7 @@ const idParams = {
 export async function openingRoutes(app: FastifyInstance, ctx: AppContext) {
   await ckanRoutes(app, ctx);
   await dcatRoutes(app, ctx);
+  await accountRoutes(app, ctx);
   const read = { public: true, rateLimit: openRateLimit(ctx, 'read') };
 
   app.get(
@@ -96,12 +111,18 @@ export async function openingRoutes(app: FastifyInstance, ctx: AppContext) {
       schema: {
         tags: ['opening'],
         summary:
-          'The first rows of an unconditionally open dataset, personal fields masked; audited with the client address',
+          'The first rows of an open dataset, personal fields masked; audited with the client address. On-application datasets need an approved applicant (X-Api-Key or portal session) and the approved purpose (X-Purpose)',
         params: idParams,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { purpose: { type: 'string', maxLength: 2000 } },
+        },
       },
       config: read,
     },
-    async (req) => service.preview(ctx, callerOf(req), (req.params as { id: number }).id),
+    async (req) =>
+      service.preview(ctx, await dataCallerOf(ctx, req, 'call'), (req.params as { id: number }).id),
   );
 
   app.get(
@@ -110,19 +131,27 @@ export async function openingRoutes(app: FastifyInstance, ctx: AppContext) {
       schema: {
         tags: ['opening'],
         summary:
-          'Download an unconditionally open dataset (SY Art 33) as CSV (UTF-8 with BOM or GBK), XLSX or JSON, streamed; masked, audited, rate-limited per address',
+          'Download an open dataset as CSV (UTF-8 with BOM or GBK), XLSX or JSON, streamed; masked, audited, rate-limited per address and per open key. On-application datasets: an open API key (X-Api-Key) or portal session of an approved applicant, naming the approved purpose (X-Purpose or ?purpose=; XT Art 30)',
         params: idParams,
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { format: { type: 'string', enum: DOWNLOAD_FORMATS, default: 'csv' } },
+          properties: {
+            format: { type: 'string', enum: DOWNLOAD_FORMATS, default: 'csv' },
+            purpose: { type: 'string', maxLength: 2000 },
+          },
         },
       },
       config: { public: true, rateLimit: openRateLimit(ctx, 'download') },
     },
     async (req, reply) => {
       const { format } = req.query as { format: DownloadFormat };
-      const d = await service.download(ctx, callerOf(req), (req.params as { id: number }).id, format);
+      const d = await service.download(
+        ctx,
+        await dataCallerOf(ctx, req, 'download'),
+        (req.params as { id: number }).id,
+        format,
+      );
       reply
         .type(d.type)
         .header('Cache-Control', 'no-store')

@@ -1,4 +1,6 @@
-/** Tables of the opening feature (migration 013), merged into the database type in src/db/schema.ts. */
+import type { ColumnType, Generated } from 'kysely';
+
+/** Tables of the opening feature (migrations 013, 018), merged into the database type in src/db/schema.ts. */
 export interface OpenUsageTable {
   resource_id: number;
   /** Beijing date of the accesses */
@@ -9,6 +11,94 @@ export interface OpenUsageTable {
   api_calls: number;
 }
 
+type Ts = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export interface OpenAccountTable {
+  id: Generated<number>;
+  contact: string;
+  contact_kind: 'email' | 'phone';
+  account_type: 'citizen' | 'company';
+  display_name: string;
+  password_hash: string;
+  identity_checked_by: string;
+  failed_logins: Generated<number>;
+  lock_count: Generated<number>;
+  locked_until: Date | null;
+  disabled: Generated<boolean>;
+  created_at: Generated<Date>;
+}
+
+export interface OpenSessionTable {
+  token_hash: string;
+  account_id: number;
+  expires_at: Ts;
+}
+
+export interface OpenApiKeyTable {
+  id: Generated<number>;
+  account_id: number;
+  name: string;
+  key_prefix: string;
+  key_hash: string;
+  status: Generated<'active' | 'revoked'>;
+  created_at: Generated<Date>;
+  revoked_at: Date | null;
+}
+
+export type OpenApplicationStatus =
+  | 'pending'
+  | 'approved'
+  | 'refused'
+  | 'reviewPending'
+  | 'reviewApproved'
+  | 'reviewUpheld';
+
+export interface OpenApplicationTable {
+  id: Generated<number>;
+  account_id: number;
+  resource_id: number;
+  provider_org_id: number;
+  purpose: string;
+  scenario: string;
+  security_measures: string;
+  status: Generated<OpenApplicationStatus>;
+  filed_on: string;
+  filed_at: Ts;
+  due_date: string | null;
+  article: string | null;
+  decided_by: number | null;
+  decided_at: Ts | null;
+  reason: string | null;
+  grant_until: string | null;
+  review_reason: string | null;
+  review_filed_on: string | null;
+  review_decided_by: number | null;
+  review_decided_at: Ts | null;
+  review_comment: string | null;
+  escalated_on: string | null;
+}
+
+export interface OpenApplicationEventTable {
+  application_id: number;
+  kind: string;
+  on_date: string;
+}
+
+export interface OpenAccountDownloadTable {
+  id: Generated<number>;
+  account_id: number;
+  resource_id: number;
+  format: string;
+  via: 'portal' | 'key';
+  at: Generated<Date>;
+}
+
 export interface OpeningTables {
   open_usage: OpenUsageTable;
+  open_account: OpenAccountTable;
+  open_session: OpenSessionTable;
+  open_api_key: OpenApiKeyTable;
+  open_application: OpenApplicationTable;
+  open_application_event: OpenApplicationEventTable;
+  open_account_download: OpenAccountDownloadTable;
 }

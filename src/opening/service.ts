@@ -16,6 +16,8 @@ import type { AppContext } from '../context.js';
 import { maskRecord } from '../dataapi/masking.js';
 import type { Tx } from '../db/index.js';
 import { AppError } from '../shared/errors.js';
+import { MAX_DOWNLOADS_KEPT, type OpenPrincipal } from './accounts.js';
+import { checkGrant, requiredStatements } from './applications.js';
 import {
   csvCell,
   DOWNLOAD_MEDIA,
@@ -40,6 +42,10 @@ export interface Caller {
   ip: string | null;
   userId?: number | null;
   orgId?: number | null;
+  /** a public account (by its open API key or portal session), when one came along */
+  principal?: OpenPrincipal | null;
+  /** the purpose the call names (X-Purpose or ?purpose=), for on-application data (XT Art 30) */
+  purpose?: string | null;
 }
 
 const MAX_IP = 64;
@@ -165,9 +171,22 @@ async function openResource(ctx: AppContext, id: number): Promise<Row> {
   return r;
 }
 
-/** Preview, download and API rows: unconditional open data only (SY Art 33); else OPEN_APPLICATION_REQUIRED. */
-async function dataResource(ctx: AppContext, id: number): Promise<Row> {
+/**
+ * Preview, download and API rows: unconditional open data to anyone (SY Art 33); on-application data only to the
+ * account holding an unexpired approved application, for its approved purpose (SY Art 34, XT Art 30: checkGrant,
+ * which audits its refusals). Returns the grant used, if any.
+ */
+export async function dataResource(
+  ctx: AppContext,
+  caller: Caller,
+  id: number,
+): Promise<{ r: Row; grant: { applicationId: number; purpose: string } | null }> {
   const r = await openResource(ctx, id);
+  if (r.open_type === 'onApplication' && r.data_table)
+    return {
+      r,
+      grant: await checkGrant(ctx, caller.principal ?? null, r.id, caller.purpose ?? null, ip(caller)),
+    };
   if (!mayTakeDataWithoutApplication(r, levelsVisibleToAll(ctx.profile)) || !r.data_table)
     throw new AppError('OPEN_APPLICATION_REQUIRED', [
       {
@@ -176,7 +195,7 @@ async function dataResource(ctx: AppContext, id: number): Promise<Row> {
         reasonZh: '依申请开放（沈阳条例第三十四条）：请先提出申请',
       },
     ]);
-  return r;
+  return { r, grant: null };
 }
 
 function fieldView(f: StoredField) {
@@ -208,6 +227,15 @@ export async function dataset(ctx: AppContext, id: number) {
           datastore: `/api/3/action/datastore_search?resource_id=${r.id}-data`,
         }
       : null,
+    /** on application: what the application must state (profile opening.requestMustState), the reply deadline */
+    application:
+      r.open_type === 'onApplication'
+        ? {
+            mustState: requiredStatements(ctx),
+            replyDeadline: ctx.profile.opening?.onApplicationReply ?? null,
+            article: ctx.profile.opening?.article ?? null,
+          }
+        : null,
     usage,
   };
 }
@@ -235,7 +263,9 @@ async function recordAccess(
   rows: number,
   fields: StoredField[],
   detail: Record<string, unknown>,
+  grant: { applicationId: number; purpose: string } | null = null,
 ) {
+  const p = caller.principal;
   await appendAudit(trx, {
     actorUserId: caller.userId ?? null,
     actorOrgId: caller.orgId ?? null,
@@ -247,8 +277,39 @@ async function recordAccess(
     rowsReturned: rows,
     fields: fields.map((f) => f.code),
     clientIp: ip(caller),
-    detail,
+    purpose: grant?.purpose ?? null,
+    detail: {
+      ...detail,
+      ...(p ? { openAccountId: p.accountId, keyId: p.keyId } : {}),
+      ...(grant ? { applicationId: grant.applicationId } : {}),
+    },
   });
+  if (p && action === 'open.download') {
+    // "my downloads": the newest MAX_DOWNLOADS_KEPT per account
+    await trx
+      .insertInto('open_account_download')
+      .values({
+        account_id: p.accountId,
+        resource_id: r.id,
+        format: String(detail.format ?? ''),
+        via: p.keyId === null ? 'portal' : 'key',
+      })
+      .execute();
+    await trx
+      .deleteFrom('open_account_download')
+      .where('account_id', '=', p.accountId)
+      .where(
+        'id',
+        'not in',
+        trx
+          .selectFrom('open_account_download')
+          .select('id')
+          .where('account_id', '=', p.accountId)
+          .orderBy('id', 'desc')
+          .limit(MAX_DOWNLOADS_KEPT),
+      )
+      .execute();
+  }
   const kind =
     action === 'open.preview' ? 'previews' : action === 'open.download' ? 'downloads' : 'api_calls';
   await store.countUsage(trx, r.id, shanghaiDate(ctx.clock.now()), kind);
@@ -256,12 +317,12 @@ async function recordAccess(
 
 /** The first rows of an unconditional dataset, masked (the one masking implementation), audited and counted. */
 export async function preview(ctx: AppContext, caller: Caller, id: number) {
-  const r = await dataResource(ctx, id);
+  const { r, grant } = await dataResource(ctx, caller, id);
   return ctx.db.transaction().execute(async (trx) => {
     const fields = await store.fieldsOf(trx, id);
     const rows = await store.rowsAfter(trx, r.data_table!, fields, 0, PREVIEW_ROWS);
     const records = rows.map((x) => masked(fields, x.record));
-    await recordAccess(trx, ctx, caller, r, 'open.preview', records.length, fields, {});
+    await recordAccess(trx, ctx, caller, r, 'open.preview', records.length, fields, {}, grant);
     return { fields: fields.map(fieldView), records, total: Number(r.row_count) };
   });
 }
@@ -280,12 +341,12 @@ export async function download(
   format: DownloadFormat,
   batchSize = DOWNLOAD_BATCH,
 ) {
-  const r = await dataResource(ctx, id);
+  const { r, grant } = await dataResource(ctx, caller, id);
   const fields = await store.fieldsOf(ctx.db, id);
   await ctx.db
     .transaction()
     .execute((trx) =>
-      recordAccess(trx, ctx, caller, r, 'open.download', Number(r.row_count), fields, { format }),
+      recordAccess(trx, ctx, caller, r, 'open.download', Number(r.row_count), fields, { format }, grant),
     );
   const table = r.data_table!;
   async function* records() {

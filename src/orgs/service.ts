@@ -21,13 +21,13 @@ function failureBucket(ctx: AppContext, now = Date.now()): Date {
   return new Date(Math.floor(now / w) * w);
 }
 
-const boundedIp = (ip: string) => (ip || 'unknown').slice(0, 64);
+export const boundedIp = (ip: string) => (ip || 'unknown').slice(0, 64);
 
 /**
  * Password spraying (one password over many accounts) never trips a per-account lock: failed sign-ins are also
  * counted per client IP across usernames and platform-wide, in the database so every node sees the same counts.
  */
-async function checkFailureBudget(ctx: AppContext, clientIp: string) {
+export async function checkFailureBudget(ctx: AppContext, clientIp: string) {
   const { loginIpFailureLimit: ipLimit, loginGlobalFailureLimit: allLimit } = ctx.config;
   if (!ipLimit && !allLimit) return;
   const rows = await ctx.db
@@ -55,8 +55,17 @@ async function checkFailureBudget(ctx: AppContext, clientIp: string) {
   }
 }
 
-/** Counts one failed sign-in: the account's consecutive failures (locking it at the threshold), the IP and the platform. */
-async function recordFailure(ctx: AppContext, userId: number | null, clientIp: string): Promise<Date | null> {
+/**
+ * Counts one failed sign-in: the account's consecutive failures (locking it at the threshold), the IP and the platform.
+ * `table` names the principal kind: staff (app_user) or public accounts of the open-data portal (open_account), which
+ * carry the same lock columns and share the IP and platform windows.
+ */
+export async function recordFailure(
+  ctx: AppContext,
+  userId: number | null,
+  clientIp: string,
+  table: 'app_user' | 'open_account' = 'app_user',
+): Promise<Date | null> {
   const bucket = failureBucket(ctx);
   let lockedUntil: Date | null = null;
   await inTx(ctx.db, async (trx) => {
@@ -81,7 +90,7 @@ async function recordFailure(ctx: AppContext, userId: number | null, clientIp: s
       // One statement, so concurrent failures on several nodes cannot lose a count. Every right-hand side reads the
       // old row: at the threshold the account locks for base·2^lock_count seconds (capped) and the count restarts.
       const row = await sql<{ locked_until: Date | null }>`
-        UPDATE app_user SET
+        UPDATE ${sql.table(table)} SET
           failed_logins = CASE WHEN failed_logins + 1 >= ${n} THEN 0 ELSE failed_logins + 1 END,
           lock_count = CASE WHEN failed_logins + 1 >= ${n} THEN lock_count + 1 ELSE lock_count END,
           locked_until = CASE WHEN failed_logins + 1 >= ${n}
@@ -96,7 +105,7 @@ async function recordFailure(ctx: AppContext, userId: number | null, clientIp: s
   return lockedUntil;
 }
 
-function lockedError(until: Date): AppError {
+export function lockedError(until: Date): AppError {
   return new AppError('ACCOUNT_LOCKED', [
     {
       field: 'username',

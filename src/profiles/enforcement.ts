@@ -12,8 +12,6 @@ export const NOT_ENFORCED: readonly string[] = [
   'sharing.bulkGrants', // NY task 7 bulk and proxy grants
   // a city profile inheriting its province's gaps (DG Art 1): shown, not used to fill rules
   'parent',
-  // on-application opening (not in this issue)
-  'opening',
 ];
 
 export function isEnforced(path: string): boolean {

@@ -60,6 +60,22 @@ export const ERRORS = {
     zh: '该数据集为依申请开放，须经申请批准后方可获取数据',
     en: 'This dataset is open on application: its data is available only after an approved application',
   },
+  OPEN_PURPOSE_MISMATCH: {
+    zh: '调用所述用途与批准的开放申请用途不一致',
+    en: 'The purpose named for this call is not the purpose the open application was approved for',
+  },
+  OPEN_APPLICATION_STATE_INVALID: {
+    zh: '该开放申请当前状态不允许此操作',
+    en: "The open application's state does not allow this",
+  },
+  OPEN_ACCOUNT_REQUIRED: {
+    zh: '请先登录开放平台账号',
+    en: 'Sign in with a public account first',
+  },
+  IDENTITY_CHECK_FAILED: {
+    zh: '身份核验未通过，不能注册',
+    en: 'The identity check failed; the account was not registered',
+  },
   RECORD_NOT_FOUND: { zh: '记录不存在', en: 'Record not found' },
   CONFLICT: { zh: '与现有数据冲突', en: 'Conflicts with existing data' },
   INCIDENT_NOTICE_PENDING: {

@@ -5,6 +5,7 @@ import { currentCalendar } from '../calendar/service.js';
 import type { AppContext } from '../context.js';
 import { inTx, type Tx } from '../db/index.js';
 import { type NotificationKind, notify, type Recipients } from '../notify/service.js';
+import { tickOpening } from '../opening/applications.js';
 import type { StepActor } from '../profiles/model.js';
 import { tickCases } from './cases.js';
 import { deadlineAction } from './model.js';
@@ -47,6 +48,8 @@ export async function tickDeadlines(ctx: AppContext): Promise<{ actions: number 
   }
   // supply stops taking effect (SY Art 27) and emergencies ending (XT Art 23.7, NY task 7) run on the same tick
   actions += (await tickCases(ctx)).actions;
+  // on-application open data (issue 11, SY Art 34): the same ticker, the same reminders and escalation
+  actions += await tickOpening(ctx);
   return { actions };
 }
 

@@ -4,6 +4,7 @@ import { reviewInbox } from '../catalog/service.js';
 import type { Actor, AppContext } from '../context.js';
 import { hasRole } from '../context.js';
 import { inbox as inventoryInbox } from '../inventory/service.js';
+import { applicationsToDo } from '../opening/applications.js';
 import { objectionsToAnswer } from '../quality/objections.js';
 import { rectificationsToDo } from '../quality/rectifications.js';
 import { labelOf } from '../shared/labels.js';
@@ -16,7 +17,14 @@ import { listRequests } from '../sharing/service.js';
  * review; the inventories contribute counts. Overdue first, then by due date, then the undated by arrival.
  */
 export interface WorkItem {
-  kind: 'shareRequest' | 'catalogReview' | 'objection' | 'rectification' | 'dispute';
+  kind:
+    | 'shareRequest'
+    | 'catalogReview'
+    | 'objection'
+    | 'rectification'
+    | 'dispute'
+    | 'openApplication'
+    | 'openReview';
   id: number;
   title: string;
   /** the other party: the consumer department, or the entry's provider */
@@ -38,7 +46,7 @@ export async function myWork(ctx: AppContext, actor: Actor) {
   const today = shanghaiDate(ctx.clock.now());
   const inventories = hasRole(actor, 'data_officer', 'authority_reviewer', 'platform_admin');
   const settles = actor.orgKind === 'authority' && hasRole(actor, 'authority_reviewer');
-  const [requests, reviews, inv, objections, rectifications, disputes] = await Promise.all([
+  const [requests, reviews, inv, objections, rectifications, disputes, openApps] = await Promise.all([
     listRequests(ctx, actor, { box: 'incoming', status: 'pending', page: 1, pageSize: 200 }),
     reviewInbox(ctx, actor),
     inventories ? inventoryInbox(ctx, actor) : Promise.resolve(null),
@@ -46,6 +54,7 @@ export async function myWork(ctx: AppContext, actor: Actor) {
     rectificationsToDo(ctx, actor),
     // sharing disputes the authority coordinates (DG Art 15, SY Art 28)
     settles ? listDisputes(ctx, actor, { page: 1, pageSize: 200 }) : Promise.resolve(null),
+    applicationsToDo(ctx, actor),
   ]);
   const dated = (dueDate: string | null, overdue: boolean) => ({
     dueDate,
@@ -118,6 +127,18 @@ export async function myWork(ctx: AppContext, actor: Actor) {
         dueDateProvisional: false,
         ...dated(null, false),
       })),
+    // on-application open data (SY Art 34): answers of the provider, reviews of the authority (SY Art 47)
+    ...openApps.map((a) => ({
+      kind: a.canReview ? ('openReview' as const) : ('openApplication' as const),
+      id: a.id,
+      title: a.dataset.title,
+      party: a.applicant?.name ?? '',
+      stepZh: labelOf(`openApplicationStatus.${a.status}`, 'zh') ?? null,
+      stepEn: labelOf(`openApplicationStatus.${a.status}`, 'en') ?? null,
+      since: a.filedOn,
+      dueDateProvisional: false,
+      ...dated(a.canReview ? null : a.dueDate, a.canReview ? false : a.overdue),
+    })),
   ];
   items.sort(
     (a, b) =>

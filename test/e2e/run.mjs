@@ -1716,6 +1716,101 @@ steps.push({
   },
 });
 
+// Public accounts and on-application open data (issue 11 points 3–4): register → apply → the provider approves in the
+// console → the applicant creates an open API key and calls the open API with the approved purpose.
+steps.push({
+  name: 'a citizen registers on /open, applies for 纳税信用等级评价结果 (依申请开放); swj_officer approves in the console; the citizen creates a key and the open API answers 200',
+  async run(page, base) {
+    const context = await page
+      .context()
+      .browser()
+      .newContext({ viewport: { width: 390, height: 844 }, locale: 'zh-CN' });
+    context.setDefaultTimeout(T.action);
+    const p = await context.newPage();
+    const contact = `e2e.${Date.now()}@example.cn`;
+    const password = 'Kaifang#Shuju2026';
+    const purpose = '开展本市企业信用状况学术研究';
+    try {
+      await p.goto(`${base}/open/register`, { waitUntil: 'domcontentloaded' });
+      await p.getByLabel('姓名或单位名称').waitFor({ timeout: T.nav });
+      await p.getByLabel('姓名或单位名称').fill('王小明');
+      await p.getByLabel('邮箱或手机号').fill(contact);
+      await p.getByLabel('密码', { exact: true }).fill(password);
+      await p
+        .getByRole('button', { name: '注 册' })
+        .or(p.getByRole('button', { name: '注册' }))
+        .first()
+        .click();
+      await p.waitForURL(/\/open\/login/, { timeout: T.nav });
+      await p.getByLabel('邮箱或手机号').fill(contact);
+      await p.getByLabel('密码', { exact: true }).fill(password);
+      await p
+        .getByRole('button', { name: '登 录' })
+        .or(p.getByRole('button', { name: '登录' }))
+        .first()
+        .click();
+      await p.waitForURL(/\/open\/account/, { timeout: T.nav });
+      await tid(p, 'open-my-applications').waitFor({ timeout: T.nav });
+
+      const found = await p.request.get(
+        `${base}/api/open/datasets?q=${encodeURIComponent('纳税信用等级评价结果')}`,
+      );
+      const dataset = (await found.json()).items.find((d) => d.title === '纳税信用等级评价结果');
+      assert(dataset && dataset.openType === 'onApplication', 'the on-application dataset is listed');
+      await p.goto(`${base}/open/dataset/${dataset.id}`, { waitUntil: 'domcontentloaded' });
+      await tid(p, 'open-apply').waitFor({ timeout: T.nav });
+      await p.getByLabel('用途', { exact: true }).fill(purpose);
+      await p.getByLabel('应用场景', { exact: true }).fill('高校课题组统计分析，不对外提供明细');
+      await p
+        .getByLabel('安全保障措施', { exact: true })
+        .fill('专机存放，课题组成员实名访问，研究结束后删除');
+      await tid(p, 'open-apply').getByRole('button', { name: '申请开放' }).click();
+      await tid(p, 'open-apply')
+        .getByText(/申请已提交/)
+        .waitFor({ timeout: T.nav });
+      const mine = await (await p.request.get(`${base}/api/open/applications`)).json();
+      const application = mine.items.find((a) => a.dataset.id === dataset.id);
+      assert(application?.status === 'pending', `the application waits: ${JSON.stringify(mine.items[0])}`);
+      await shot(p, 'open-applied');
+
+      // the provider's officer answers in the console
+      await login(page, base, 'swj_officer');
+      await page.goto(`${base}/open-applications`, { waitUntil: 'domcontentloaded' });
+      await tid(page, `open-approve-${application.id}`).click();
+      await tid(page, 'open-decision-ok').click();
+      await page.locator('.ant-modal-wrap').first().waitFor({ state: 'hidden', timeout: T.nav });
+      await page.getByText('已同意').first().waitFor({ timeout: T.nav });
+      await logout(page);
+
+      // back on the portal: a key, then the open API with the approved purpose
+      await p.goto(`${base}/open/account`, { waitUntil: 'domcontentloaded' });
+      await tid(p, 'open-my-applications').getByText('已同意').waitFor({ timeout: T.nav });
+      await p.getByLabel('密钥名称').fill('研究脚本');
+      await p.getByRole('button', { name: '创建密钥' }).click();
+      await tid(p, 'open-new-key').waitFor({ timeout: T.nav });
+      const key = (await tid(p, 'open-new-key').innerText()).trim();
+      assert(key.startsWith('gso_'), `an open key is shown once: ${key.slice(0, 8)}`);
+      await shot(p, 'open-account');
+      const res = await p.request.get(
+        `${base}/api/3/action/datastore_search?resource_id=${dataset.id}-json&limit=2`,
+        { headers: { 'x-api-key': key, 'x-purpose': encodeURIComponent(purpose) } },
+      );
+      assert(res.status() === 200, `the open API answers 200: ${res.status()} ${await res.text()}`);
+      assert((await res.json()).result.records.length > 0, 'records come back');
+      const wrong = await p.request.get(
+        `${base}/api/3/action/datastore_search?resource_id=${dataset.id}-json&limit=2`,
+        { headers: { 'x-api-key': key, 'x-purpose': encodeURIComponent('商业营销') } },
+      );
+      assert(wrong.status() === 403, `another purpose is refused (XT Art 30): ${wrong.status()}`);
+    } catch (e) {
+      await shot(p, 'failure-open-portal').catch(() => {});
+      throw e;
+    } finally {
+      await context.close();
+    }
+  },
+});
+
 async function main() {
   fs.mkdirSync(SHOTS, { recursive: true });
   for (const f of fs.readdirSync(SHOTS)) if (f.endsWith('.png')) fs.rmSync(path.join(SHOTS, f));

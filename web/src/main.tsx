@@ -55,6 +55,7 @@ const Duties = lazy(() => import('./inventory/Duties.js'));
 const InfoSystems = lazy(() => import('./inventory/InfoSystems.js'));
 const DoubleLists = lazy(() => import('./inventory/DoubleLists.js'));
 const OpenList = lazy(() => import('./inventory/OpenList.js'));
+const OpenApplications = lazy(() => import('./opening/Applications.js'));
 const Portal = lazy(() => import('./opening/Portal.js'));
 
 function Loading() {
@@ -305,6 +306,14 @@ function Root() {
                         element={
                           <Guard allowed={access.inventory(me)}>
                             <OpenList />
+                          </Guard>
+                        }
+                      />
+                      <Route
+                        path="open-applications"
+                        element={
+                          <Guard allowed={access.openApplications(me)}>
+                            <OpenApplications />
                           </Guard>
                         }
                       />

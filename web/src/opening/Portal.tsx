@@ -28,6 +28,7 @@ import { Link, Route, Routes, useNavigate, useParams, useSearchParams } from 're
 import { ApiError, api, errorText, withQuery } from '../shared/api.js';
 import { useI18n } from '../shared/i18n.js';
 import CallsChart from '../stats/CallsChart.js';
+import { AccountLinks, AccountPage, AccountProvider, ApplyCard, LoginPage, RegisterPage } from './Account.js';
 
 /*
  * The public open-data portal (issue 11 point 1): no login. Home → search with facets → dataset page with metadata,
@@ -85,6 +86,7 @@ interface DatasetPage extends Dataset {
   fields: Field[];
   downloads: string[];
   api: { ckanPackage: string; datastore: string } | null;
+  application: { mustState: ('purpose' | 'scenario' | 'securityMeasures')[] } | null;
   usage: {
     views: number;
     previews: number;
@@ -426,7 +428,10 @@ function DatasetView() {
           )}
         </Card>
       ) : (
-        <Alert type="info" showIcon message={t('open.onApplicationHint')} />
+        <>
+          <Alert type="info" showIcon message={t('open.onApplicationHint')} />
+          {data.application && <ApplyCard datasetId={data.id} mustState={data.application.mustState} />}
+        </>
       )}
       {preview && (
         <Card
@@ -526,42 +531,60 @@ export default function Portal() {
         },
       }}
     >
-      <Layout style={{ minHeight: '100vh', background: '#f5f7fa' }}>
-        <Layout.Header
-          style={{ display: 'flex', alignItems: 'center', gap: 12, paddingInline: 16, background: '#1d4ed8' }}
-        >
-          <Link to="/open" style={{ color: '#fff', fontWeight: 600, fontSize: 17, whiteSpace: 'nowrap' }}>
-            <GlobalOutlined /> {t('open.title')}
-          </Link>
-          <span style={{ flex: 1 }} />
-          <Segmented
-            aria-label={t('app.lang')}
-            size="small"
-            value={lang}
-            onChange={(v) => setLang(v as 'zh' | 'en')}
-            options={[
-              { label: '中文', value: 'zh' },
-              { label: 'EN', value: 'en' },
-            ]}
-          />
-          <Link to="/login" style={{ color: '#fff', whiteSpace: 'nowrap' }}>
-            {t('open.consoleLink')}
-          </Link>
-        </Layout.Header>
-        <Layout.Content style={{ padding: 16, maxWidth: 1200, width: '100%', margin: '0 auto' }}>
-          <main>
-            <Routes>
-              <Route index element={<HomePage />} />
-              <Route path="search" element={<SearchPageView />} />
-              <Route path="dataset/:id" element={<DatasetView />} />
-              <Route path="*" element={<Result status="404" title={t('app.notFound')} />} />
-            </Routes>
-          </main>
-        </Layout.Content>
-        <Layout.Footer style={{ textAlign: 'center' }}>
-          <a href="/open/catalog.jsonld">{t('open.catalogLinks')}</a>
-        </Layout.Footer>
-      </Layout>
+      <AccountProvider>
+        <Layout style={{ minHeight: '100vh', background: '#f5f7fa' }}>
+          <Layout.Header
+            style={{
+              display: 'flex',
+              flexWrap: 'wrap',
+              alignItems: 'center',
+              columnGap: 12,
+              rowGap: 4,
+              height: 'auto',
+              minHeight: 64,
+              lineHeight: '32px',
+              paddingBlock: 8,
+              paddingInline: 16,
+              background: '#1d4ed8',
+            }}
+          >
+            <Link to="/open" style={{ color: '#fff', fontWeight: 600, fontSize: 17, whiteSpace: 'nowrap' }}>
+              <GlobalOutlined /> {t('open.title')}
+            </Link>
+            <span style={{ flex: 1 }} />
+            <Segmented
+              aria-label={t('app.lang')}
+              size="small"
+              value={lang}
+              onChange={(v) => setLang(v as 'zh' | 'en')}
+              options={[
+                { label: '中文', value: 'zh' },
+                { label: 'EN', value: 'en' },
+              ]}
+            />
+            <AccountLinks />
+            <Link to="/login" style={{ color: '#fff', whiteSpace: 'nowrap' }}>
+              {t('open.consoleLink')}
+            </Link>
+          </Layout.Header>
+          <Layout.Content style={{ padding: 16, maxWidth: 1200, width: '100%', margin: '0 auto' }}>
+            <main>
+              <Routes>
+                <Route index element={<HomePage />} />
+                <Route path="search" element={<SearchPageView />} />
+                <Route path="dataset/:id" element={<DatasetView />} />
+                <Route path="register" element={<RegisterPage />} />
+                <Route path="login" element={<LoginPage />} />
+                <Route path="account" element={<AccountPage />} />
+                <Route path="*" element={<Result status="404" title={t('app.notFound')} />} />
+              </Routes>
+            </main>
+          </Layout.Content>
+          <Layout.Footer style={{ textAlign: 'center' }}>
+            <a href="/open/catalog.jsonld">{t('open.catalogLinks')}</a>
+          </Layout.Footer>
+        </Layout>
+      </AccountProvider>
     </ConfigProvider>
   );
 }

@@ -48,4 +48,6 @@ export const access = {
   // inventories: departments' officers for their own lists, the authority and the auditor for all
   inventory: (me: Me | null) =>
     hasRole(me, 'data_officer', 'authority_reviewer', 'platform_admin', 'auditor'),
+  // on-application open data (SY Art 34, 47): the provider's officers answer, the authority reviews
+  openApplications: (me: Me | null) => hasRole(me, 'data_officer', 'authority_reviewer', 'platform_admin'),
 };

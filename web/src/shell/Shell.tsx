@@ -72,6 +72,12 @@ export default function Shell() {
       show: access.inventory(me),
     },
     { key: '/open-list', icon: <GlobalOutlined />, label: 'menu.openList', show: access.inventory(me) },
+    {
+      key: '/open-applications',
+      icon: <GlobalOutlined />,
+      label: 'menu.openApplications',
+      show: access.openApplications(me),
+    },
     { key: '/profile', icon: <ProfileOutlined />, label: 'menu.profile', show: access.profile(me) },
   ];
   const visible = items.filter((i) => i.show);

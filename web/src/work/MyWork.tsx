@@ -23,6 +23,26 @@ const INVENTORY_LINKS: { key: string; label: Key; to: string }[] = [
 ];
 
 /** The home page's first card: what waits for me, due when, and how many working days are left (GET /api/work). */
+/** Where each kind of work item opens, and its colour. */
+const WORK_LINK: Record<WorkItem['kind'], (id: number) => string> = {
+  shareRequest: (id) => `/requests?box=incoming&open=${id}`,
+  catalogReview: (id) => `/catalog/${id}`,
+  objection: (id) => `/objections?box=all&status=open&open=${id}`,
+  rectification: (id) => `/rectifications?open=${id}`,
+  dispute: (id) => `/sharing-cases?tab=disputes&open=${id}`,
+  openApplication: (id) => `/open-applications?open=${id}`,
+  openReview: (id) => `/open-applications?open=${id}`,
+};
+const WORK_COLOR: Record<WorkItem['kind'], string> = {
+  shareRequest: 'blue',
+  catalogReview: 'purple',
+  objection: 'orange',
+  rectification: 'red',
+  dispute: 'magenta',
+  openApplication: 'cyan',
+  openReview: 'geekblue',
+};
+
 export default function MyWork() {
   const { t, lang } = useI18n();
   const navigate = useNavigate();
@@ -67,36 +87,10 @@ export default function MyWork() {
             <List.Item
               data-testid={`work-${w.kind}-${w.id}`}
               style={{ cursor: 'pointer' }}
-              onClick={() =>
-                navigate(
-                  w.kind === 'shareRequest'
-                    ? `/requests?box=incoming&open=${w.id}`
-                    : w.kind === 'objection'
-                      ? `/objections?box=all&status=open&open=${w.id}`
-                      : w.kind === 'rectification'
-                        ? `/rectifications?open=${w.id}`
-                        : w.kind === 'dispute'
-                          ? `/sharing-cases?tab=disputes&open=${w.id}`
-                          : `/catalog/${w.id}`,
-                )
-              }
+              onClick={() => navigate(WORK_LINK[w.kind](w.id))}
             >
               <Space wrap>
-                <Tag
-                  color={
-                    w.kind === 'shareRequest'
-                      ? 'blue'
-                      : w.kind === 'objection'
-                        ? 'orange'
-                        : w.kind === 'rectification'
-                          ? 'red'
-                          : w.kind === 'dispute'
-                            ? 'magenta'
-                            : 'purple'
-                  }
-                >
-                  {t(`work.kind.${w.kind}`)}
-                </Tag>
+                <Tag color={WORK_COLOR[w.kind]}>{t(`work.kind.${w.kind}`)}</Tag>
                 <Typography.Text strong>{w.title}</Typography.Text>
                 <Typography.Text type="secondary">{w.party}</Typography.Text>
                 {w.stepZh ? (
