@@ -45,6 +45,7 @@ export const NOTIFICATION_KINDS = [
   'quality.rectificationDueToday',
   'quality.rectificationOverdue',
   'quality.rectificationEscalated',
+  'quality.checkFailed',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
