@@ -37,6 +37,9 @@ export const access = {
   // rectification tasks (XT Art 22): the authority opens them, the departments' officers close them, auditors read
   rectifications: (me: Me | null) =>
     hasRole(me, 'data_officer', 'authority_reviewer', 'platform_admin', 'auditor'),
+  // quality scores (issue 12 point 2): the departments' officers see their own resources, the authority and auditors all
+  qualityScores: (me: Me | null) =>
+    hasRole(me, 'data_officer', 'authority_reviewer', 'platform_admin', 'auditor'),
   allRequests: (me: Me | null) => hasRole(me, 'platform_admin', 'authority_reviewer'),
   // aggregation: the departments' officers load their data; the authority watches imports and freshness
   ingest: (me: Me | null) => hasRole(me, 'data_officer', 'authority_reviewer', 'platform_admin'),
