@@ -6,7 +6,8 @@
  */
 import { sql } from 'kysely';
 import { appendAudit } from '../audit/store.js';
-import { shanghaiDate } from '../calendar/model.js';
+import { shanghaiDate, type WorkdayCalendar } from '../calendar/model.js';
+import { currentCalendar } from '../calendar/service.js';
 import { getFields, type StoredField } from '../catalog/store.js';
 import type { Actor, AppContext } from '../context.js';
 import { maskRecord } from '../dataapi/masking.js';
@@ -365,6 +366,8 @@ export async function runQualityCheck(
   resourceId: number,
   o: { trigger: Trigger; batchId?: number | null; actor?: Actor | null },
 ) {
+  // read before the transaction: the calendar's loader uses the pool (PGlite has one connection)
+  const cal = await currentCalendar(ctx);
   return inTx(ctx.db, async (trx) => {
     const r = await resourceOf(trx, resourceId);
     if (!r?.data_table) return null;
@@ -513,7 +516,7 @@ export async function runQualityCheck(
       },
     });
     if (failed.length)
-      await actOnFailures(ctx, trx, { ...r, id: Number(r.id) }, Number(run.id), score, failed);
+      await actOnFailures(ctx, trx, cal, { ...r, id: Number(r.id) }, Number(run.id), score, failed);
     return { runId: Number(run.id), score, rulesFailed: failed.length, rowCount: Number(n) };
   });
 }
@@ -535,6 +538,7 @@ const KIND_ZH: Record<RuleKind, string> = {
 async function actOnFailures(
   ctx: AppContext,
   trx: Tx,
+  cal: WorkdayCalendar,
   r: { id: number; name: string; provider_org_id: number },
   runId: number,
   score: number,
@@ -572,7 +576,7 @@ async function actOnFailures(
         continue;
       }
       if (!authority) continue;
-      const row = await insertRectification(ctx, trx, {
+      const row = await insertRectification(ctx, trx, cal, {
         resource: r,
         source: 'check',
         title: `${r.name}：${KIND_ZH[x.rule.kind]}检查未达标`.slice(0, 200),

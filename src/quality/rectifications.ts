@@ -7,7 +7,12 @@
  */
 import { sql } from 'kysely';
 import { appendAudit } from '../audit/store.js';
-import { dueDate as computeDueDate, shanghaiDate, workdaysBetween } from '../calendar/model.js';
+import {
+  dueDate as computeDueDate,
+  shanghaiDate,
+  type WorkdayCalendar,
+  workdaysBetween,
+} from '../calendar/model.js';
 import { currentCalendar } from '../calendar/service.js';
 import type { Actor, AppContext } from '../context.js';
 import { type Db, inTx, type Tx } from '../db/index.js';
@@ -89,10 +94,15 @@ export interface RectificationOpening {
 /**
  * Opens a task inside the caller's transaction: due date from the profile (XT Art 22: 10 WD; NY task 8: none), the
  * `opened` event, the provider's notification and the audit record. The one way a task is opened — by the authority
- * (openRectification) or by a failed quality check (src/quality/checks.ts).
+ * (openRectification) or by a failed quality check (src/quality/checks.ts). The calendar is read before the
+ * transaction (its loader uses the pool: on PGlite's single connection it would wait for this transaction).
  */
-export async function insertRectification(ctx: AppContext, trx: Tx, o: RectificationOpening) {
-  const cal = await currentCalendar(ctx);
+export async function insertRectification(
+  ctx: AppContext,
+  trx: Tx,
+  cal: WorkdayCalendar,
+  o: RectificationOpening,
+) {
   const q = ctx.profile.quality;
   const resource = o.resource;
   const now = ctx.clock.now();
@@ -161,6 +171,7 @@ export async function insertRectification(ctx: AppContext, trx: Tx, o: Rectifica
 
 export async function openRectification(ctx: AppContext, actor: Actor, input: NewRectification) {
   if (!canOpenRectification(actor)) throw new AppError('FORBIDDEN');
+  const cal = await currentCalendar(ctx);
   return inTx(ctx.db, async (trx) => {
     let resourceId = input.resourceId ?? null;
     if (input.objectionId) {
@@ -182,7 +193,7 @@ export async function openRectification(ctx: AppContext, actor: Actor, input: Ne
       .where('id', '=', resourceId)
       .executeTakeFirst();
     if (!resource) throw invalid('resourceId', 'no such resource', '资源不存在');
-    const row = await insertRectification(ctx, trx, {
+    const row = await insertRectification(ctx, trx, cal, {
       resource,
       source: input.objectionId ? 'objection' : 'check',
       objectionId: input.objectionId ?? null,

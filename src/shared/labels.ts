@@ -1189,6 +1189,7 @@ export const LABELS = {
   'qc.recordKey': ['记录标识（已脱敏）', 'Record key (masked)'],
   'qc.currentValue': ['当前取值（已脱敏）', 'Current value (masked)'],
   'qc.gone': ['记录已不存在', 'Record no longer present'],
+  'qc.noFailures': ['无不合格记录', 'No failing records'],
   'qc.edit': ['修改', 'Edit'],
   'qc.delete': ['删除', 'Delete'],
   'qc.disable': ['停用', 'Disable'],

@@ -110,7 +110,7 @@ function FailuresDrawer({
   fieldName: string;
   onClose: () => void;
 }) {
-  const { t, lang } = useI18n();
+  const { t } = useI18n();
   const paging = usePaging(20);
   const data = useAsync<Failures | null>(
     () =>
@@ -122,54 +122,52 @@ function FailuresDrawer({
     [runRule?.id, paging.page, paging.pageSize],
   );
   return (
-    <Drawer
-      open={!!runRule}
-      onClose={onClose}
-      width={640}
-      title={t('qc.failures')}
-      destroyOnClose
-      data-testid="quality-failures"
-    >
-      <PersonalNotice />
-      {data.error ? <ErrorAlert error={data.error} /> : null}
-      {data.data ? (
-        <Typography.Paragraph type="secondary">
-          {t('qc.failuresKept', { failing: fmtNumber(data.data.failing), kept: fmtNumber(data.data.total) })}
-        </Typography.Paragraph>
-      ) : null}
-      <Table
-        rowKey="seq"
-        size="small"
-        loading={data.loading}
-        dataSource={data.data?.items ?? []}
-        pagination={paging.pagination(data.data?.total, (n) => `${n}`)}
-        columns={[
-          {
-            title: t('qc.recordKey'),
-            dataIndex: 'key',
-            render: (k: string) => <Typography.Text code>{k}</Typography.Text>,
-          },
-          ...(runRule?.fieldCode
-            ? [
-                {
-                  title: `${t('qc.currentValue')} · ${fieldName}`,
-                  key: 'value',
-                  render: (_: unknown, r: Failures['items'][number]) =>
-                    r.stillPresent ? (
-                      r.value === null || r.value === undefined ? (
-                        <Typography.Text type="secondary">-</Typography.Text>
+    <Drawer open={!!runRule} onClose={onClose} width={640} title={t('qc.failures')} destroyOnClose>
+      <div data-testid="quality-failures">
+        <PersonalNotice />
+        {data.error ? <ErrorAlert error={data.error} /> : null}
+        {data.data ? (
+          <Typography.Paragraph type="secondary">
+            {t('qc.failuresKept', {
+              failing: fmtNumber(data.data.failing),
+              kept: fmtNumber(data.data.total),
+            })}
+          </Typography.Paragraph>
+        ) : null}
+        <Table
+          rowKey="seq"
+          size="small"
+          loading={data.loading}
+          dataSource={data.data?.items ?? []}
+          pagination={paging.pagination(data.data?.total, (n) => `${n}`)}
+          columns={[
+            {
+              title: t('qc.recordKey'),
+              dataIndex: 'key',
+              render: (k: string) => <Typography.Text code>{k}</Typography.Text>,
+            },
+            ...(runRule?.fieldCode
+              ? [
+                  {
+                    title: `${t('qc.currentValue')} · ${fieldName}`,
+                    key: 'value',
+                    render: (_: unknown, r: Failures['items'][number]) =>
+                      r.stillPresent ? (
+                        r.value === null || r.value === undefined ? (
+                          <Typography.Text type="secondary">-</Typography.Text>
+                        ) : (
+                          String(r.value)
+                        )
                       ) : (
-                        String(r.value)
-                      )
-                    ) : (
-                      <Typography.Text type="secondary">{t('qc.gone')}</Typography.Text>
-                    ),
-                },
-              ]
-            : []),
-        ]}
-        locale={{ emptyText: <Empty description={lang === 'en' ? 'None' : '无'} /> }}
-      />
+                        <Typography.Text type="secondary">{t('qc.gone')}</Typography.Text>
+                      ),
+                  },
+                ]
+              : []),
+          ]}
+          locale={{ emptyText: <Empty description={t('qc.noFailures')} /> }}
+        />
+      </div>
     </Drawer>
   );
 }
@@ -528,7 +526,7 @@ export default function QualityScores() {
   const items = list.data?.items ?? [];
   const row = items.find((r) => r.resourceId === selected) ?? items.find((r) => r.score !== null) ?? null;
   return (
-    <div>
+    <div data-testid="page-quality">
       <Typography.Title level={3}>{t('qc.title')}</Typography.Title>
       {list.error ? <ErrorAlert error={list.error} /> : null}
       <Row gutter={16}>
