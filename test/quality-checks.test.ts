@@ -290,6 +290,12 @@ describe('quality checks under xingtai-2024 (XT Art 20, 22)', () => {
       threshold: 100,
     });
     expect(rule.statusCode, rule.body).toBe(200);
+    // people see the partner by name
+    const listed = (await city.call(rsj, 'GET', `/api/quality/resources/${si.id}/rules`)).json().items;
+    expect(listed.find((r: { id: number }) => r.id === rule.json().id).partner).toEqual({
+      resourceName: '人口基础信息',
+      fieldName: '姓名',
+    });
     const before = (await city.call(rsj, 'POST', `/api/quality/resources/${si.id}/runs`)).json();
     const b = before.rules.find((r: { kind: string }) => r.kind === 'consistency');
     expect(b.checked).toBeGreaterThan(0);

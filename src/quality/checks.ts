@@ -133,11 +133,22 @@ export async function listRules(ctx: AppContext, actor: Actor, resourceId: numbe
   const fields = await getFields(ctx.db, resourceId);
   await ensureDefaults(ctx.db, r, fields, ctx.clock.now());
   const rules = await rulesOf(ctx.db, resourceId);
+  // a consistency rule's partner by name (people see names, not ids and codes)
+  const partners = new Map<number, { resourceName: string; fieldName: string | null }>();
+  for (const x of rules) {
+    const p = (x.params ?? {}) as RuleParams;
+    if (x.kind !== 'consistency' || !p.resourceId) continue;
+    const other = await resourceOf(ctx.db, p.resourceId);
+    const of = other
+      ? (await getFields(ctx.db, p.resourceId)).find((f) => f.code === p.fieldCode)
+      : undefined;
+    partners.set(Number(x.id), { resourceName: other?.name ?? '-', fieldName: of?.name ?? null });
+  }
   return {
     resource: { id: Number(r.id), name: r.name, code: r.code, updateCycle: r.update_cycle },
     canEdit: canEditRules(actor, Number(r.provider_org_id)),
     fields: fields.map((f) => ({ code: f.code, name: f.name, type: f.type, validator: f.validator ?? null })),
-    items: rules.map(ruleView),
+    items: rules.map((x) => ({ ...ruleView(x), partner: partners.get(Number(x.id)) ?? null })),
   };
 }
 

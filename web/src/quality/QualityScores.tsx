@@ -54,6 +54,7 @@ interface Rule {
   weight: number;
   enabled: boolean;
   origin: string;
+  partner?: { resourceName: string; fieldName: string | null } | null;
 }
 interface Rules {
   resource: { id: number; name: string };
@@ -169,6 +170,41 @@ function FailuresDrawer({
         />
       </div>
     </Drawer>
+  );
+}
+
+/** The resource and field a consistency rule compares with, picked by name from the published catalog. */
+function PartnerFields({ resourceId }: { resourceId: number }) {
+  const { t } = useI18n();
+  const form = Form.useFormInstance();
+  const other = Form.useWatch('otherResourceId', form) as number | undefined;
+  const list = useAsync(
+    () =>
+      api<{ items: { id: number; name: string }[] }>('/api/catalog/resources', { query: { pageSize: 200 } }),
+    [],
+  );
+  const fields = useAsync(
+    () =>
+      other
+        ? api<{ fields: { code: string; name: string }[] }>(`/api/catalog/resources/${other}`)
+        : Promise.resolve({ fields: [] }),
+    [other],
+  );
+  return (
+    <>
+      <Form.Item name="otherResourceId" label={t('qc.otherResource')} rules={[{ required: true }]}>
+        <Select
+          showSearch
+          optionFilterProp="label"
+          options={(list.data?.items ?? [])
+            .filter((r) => r.id !== resourceId)
+            .map((r) => ({ value: r.id, label: r.name }))}
+        />
+      </Form.Item>
+      <Form.Item name="otherField" label={t('qc.otherField')} rules={[{ required: true }]}>
+        <Select options={(fields.data?.fields ?? []).map((f) => ({ value: f.code, label: f.name }))} />
+      </Form.Item>
+    </>
   );
 }
 
@@ -308,16 +344,7 @@ function RuleModal({
             </Form.Item>
           </Space>
         ) : null}
-        {k === 'consistency' ? (
-          <>
-            <Form.Item name="otherResourceId" label={t('qc.otherResource')} rules={[{ required: true }]}>
-              <InputNumber min={1} precision={0} style={{ width: '100%' }} />
-            </Form.Item>
-            <Form.Item name="otherField" label={t('qc.otherField')} rules={[{ required: true, max: 64 }]}>
-              <Input maxLength={64} />
-            </Form.Item>
-          </>
-        ) : null}
+        {k === 'consistency' ? <PartnerFields resourceId={resourceId} /> : null}
         <Space>
           <Form.Item name="threshold" label={t('qc.threshold')} rules={[{ required: true }]}>
             <InputNumber min={0} max={100} step={0.5} data-testid="rule-threshold" />
@@ -471,7 +498,7 @@ function ResourceQuality({ row, onChanged }: { row: ScoreRow; onChanged: () => v
                 r.params.check
                   ? tEnum('qcCheck', r.params.check)
                   : r.kind === 'consistency'
-                    ? `${t('qc.otherResource')} #${r.params.resourceId} · ${r.params.fieldCode}`
+                    ? `${t('qc.otherResource')}：${r.partner?.resourceName ?? '-'} · ${r.partner?.fieldName ?? '-'}`
                     : '-',
             },
             { title: t('qc.threshold'), dataIndex: 'threshold' },
