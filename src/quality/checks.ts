@@ -436,9 +436,10 @@ export async function runQualityCheck(
           sql`count(*) FILTER (WHERE ${p.checked}) AS ${sql.raw(`k${i}`)}, count(*) FILTER (WHERE ${p.checked} AND ${p.failing}) AS ${sql.raw(`f${i}`)}`,
       );
       const row = (
-        await sql<Record<string, number>>`SELECT ${sql.join(cols)} FROM ${tableRef(resourceId)} t`.execute(
-          trx,
-        )
+        await sql<Record<string, number>>`SELECT ${sql.join(cols)} FROM ${tableRef(resourceId)} t ${sql.join(
+          rowRules.flatMap(({ p }) => (p.join ? [p.join] : [])),
+          sql` `,
+        )}`.execute(trx)
       ).rows[0];
       for (let i = 0; i < rowRules.length; i++) {
         const { rule, p } = rowRules[i];
@@ -451,7 +452,7 @@ export async function runQualityCheck(
             await sql<{
               seq: number;
               key: string;
-            }>`SELECT t._seq AS seq, t._key AS key FROM ${tableRef(resourceId)} t
+            }>`SELECT t._seq AS seq, t._key AS key FROM ${tableRef(resourceId)} t ${p.join ?? sql``}
               WHERE ${p.checked} AND ${p.failing} ORDER BY t._seq LIMIT ${MAX_FAILURES_KEPT}`.execute(trx)
           ).rows;
         results.push({

@@ -255,7 +255,7 @@ export function rulePredicates(
   resourceId: number,
   column: string | null,
   other?: { resourceId: number; column: string },
-): { checked: RawBuilder<unknown>; failing: RawBuilder<unknown> } | null {
+): { checked: RawBuilder<unknown>; failing: RawBuilder<unknown>; join?: RawBuilder<unknown> } | null {
   const c = column ? col('t', column) : sql.raw('t._key');
   const cText = column ? `t.${column}` : 't._key';
   switch (rule.kind) {
@@ -283,11 +283,17 @@ export function rulePredicates(
           throw new Error(`unknown validity check ${rule.params.check}`);
       }
     }
-    case 'uniqueness':
+    case 'uniqueness': {
+      // the duplicated values once (GROUP BY), hash-joined to the rows: an `IN (subquery)` inside a FILTER was
+      // planned as a per-row subplan (minutes at 1 M rows)
+      const d = `u${Math.trunc(rule.id)}`;
+      const v = sql.raw(column ?? '_key');
       return {
         checked: sql`${c} IS NOT NULL`,
-        failing: sql`${c} IN (SELECT ${sql.raw(column ?? '_key')} FROM ${tableRef(resourceId)} WHERE ${sql.raw(column ?? '_key')} IS NOT NULL GROUP BY 1 HAVING count(*) > 1)`,
+        failing: sql`${sql.raw(d)}.v IS NOT NULL`,
+        join: sql`LEFT JOIN (SELECT ${v} AS v FROM ${tableRef(resourceId)} WHERE ${v} IS NOT NULL GROUP BY 1 HAVING count(*) > 1) ${sql.raw(d)} ON ${sql.raw(d)}.v = ${c}`,
       };
+    }
     case 'consistency': {
       if (!other) throw new Error('consistency needs the other column');
       const o = col('o', other.column);
