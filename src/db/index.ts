@@ -20,6 +20,7 @@ import * as m014 from './migrations/014_data_api.js';
 import * as m015 from './migrations/015_quality.js';
 import * as m016 from './migrations/016_catalog_search_name.js';
 import * as m018 from './migrations/018_open_accounts.js';
+import * as m019 from './migrations/019_quality_checks.js';
 import * as m020 from './migrations/020_sharing_cases.js';
 import { Lock, PGliteDialect, pgliteQuery } from './pglite-dialect.js';
 import type { DB } from './schema.js';
@@ -166,6 +167,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '016_catalog_search_name': m016,
   '020_sharing_cases': m020,
   '018_open_accounts': m018,
+  '019_quality_checks': m019,
 };
 
 export async function migrate(db: Db): Promise<void> {

@@ -1,6 +1,7 @@
 import type { ColumnType, Generated } from 'kysely';
 import type { InventoryTables } from '../inventory/schema.js';
 import type { OpeningTables } from '../opening/schema.js';
+import type { QualityCheckTables } from '../quality/schema.js';
 import type { SharingCaseTables } from '../sharing/schema.js';
 
 /** Table types for Kysely. Per-resource data tables (schema `ds`) are generated at run time and queried with raw SQL. */
@@ -491,7 +492,7 @@ export interface NotificationTable {
   read_at: Date | null;
 }
 
-export interface DB extends InventoryTables, OpeningTables, SharingCaseTables {
+export interface DB extends InventoryTables, OpeningTables, SharingCaseTables, QualityCheckTables {
   notification: NotificationTable;
   login_failure: LoginFailureTable;
   audit_refusal_tally: AuditRefusalTallyTable;
@@ -584,8 +585,10 @@ export interface QualityRectificationTable {
   title: string;
   description: string;
   status: Generated<'open' | 'closed'>;
-  opened_by: number;
+  opened_by: number | null;
   opened_org_id: number;
+  rule_id: Generated<number | null>;
+  run_id: Generated<number | null>;
   opened_on: string;
   opened_at: Date;
   due_date: string | null;

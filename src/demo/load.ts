@@ -18,6 +18,7 @@ import { demoThemes } from './classes.js';
 import { loadDemoInventory, loadDemoNegativeList } from './inventory.js';
 import { DEMO_PASSWORD } from './orgs.js';
 import { loadDemoObjections } from './quality.js';
+import { loadDemoQualityChecks } from './qualityChecks.js';
 
 export interface DemoSummary {
   city: string;
@@ -434,6 +435,11 @@ export async function loadDemoCity(
         return u ? actorFor(u, orgKinds.get(u.org_id)!) : null;
       },
       authority: actorFor(reviewerUser ?? adminUser, 'authority'),
+      resource: (name) => resourceIds.get(name),
+    });
+    // quality rules and a month of scores (issue 12 point 2), with one failed check and its repair
+    await loadDemoQualityChecks(tctx, {
+      officer: (orgCode) => officerOf(orgIds.get(orgCode)!),
       resource: (name) => resourceIds.get(name),
     });
 

@@ -7,6 +7,7 @@ import type { StoredField } from '../catalog/store.js';
 import * as catalogStore from '../catalog/store.js';
 import type { AppContext } from '../context.js';
 import { inTx } from '../db/index.js';
+import { queueCheckAfterImport } from '../quality/checks.js';
 import type { ErrorDetail } from '../shared/errors.js';
 import { MAX_REPORTED_ERRORS, mapHeader } from './model.js';
 import {
@@ -471,6 +472,8 @@ async function finishCommitted(
       .set({ row_count: total, last_ingest_at: new Date(), overdue_notified_due: null })
       .where('id', '=', batch.resource_id)
       .execute();
+    // issue 12 point 2: the quality check runs as a job once this import is committed (same transaction)
+    await queueCheckAfterImport(ctx, trx, batch.resource_id, batch.id);
     // the whole batch is merged but not yet committed: a crash from here on still leaves none of it
     await onProgress?.({ ...p, phase: 'committing' });
     await appendAudit(trx, {

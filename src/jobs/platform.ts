@@ -2,6 +2,12 @@ import { sealPending } from '../audit/seal.js';
 import type { AppContext } from '../context.js';
 import { checkFreshness } from '../ingest/freshness.js';
 import { FRESHNESS_JOB, IMPORT_JOB, importJob } from '../ingest/pipeline.js';
+import {
+  QUALITY_CHECK_JOB,
+  QUALITY_NIGHTLY_JOB,
+  qualityCheckJob,
+  scheduleNightlyChecks,
+} from '../quality/checks.js';
 import { QUALITY_DEADLINES_JOB, tickQuality } from '../quality/deadlines.js';
 import { tickDeadlines } from '../sharing/deadlines.js';
 
@@ -22,6 +28,15 @@ export async function registerPlatformJobs(ctx: AppContext): Promise<void> {
     await tickQuality(ctx);
   });
   await ctx.jobs.recurring(ctx.db, { kind: QUALITY_DEADLINES_JOB, key: 'all', every: { seconds: 60 } });
+  // quality checks (issue 12 point 2): one job per resource after each committed import (queued by the import's
+  // transaction) and nightly at 02:30 Beijing time
+  ctx.jobs.register(QUALITY_CHECK_JOB, async (job) => {
+    await qualityCheckJob(ctx, job.payload as { resourceId: number; batchId?: number });
+  });
+  ctx.jobs.register(QUALITY_NIGHTLY_JOB, async () => {
+    await scheduleNightlyChecks(ctx);
+  });
+  await ctx.jobs.recurring(ctx.db, { kind: QUALITY_NIGHTLY_JOB, key: 'all', every: { dailyAt: '02:30' } });
   // audit sealing (issue 10): closes every finished transaction range into a signed block; one node at a time
   ctx.jobs.register('audit.seal', async () => {
     await sealPending(ctx);

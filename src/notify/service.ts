@@ -59,6 +59,7 @@ export const NOTIFICATION_KINDS = [
   'opening.overdue',
   'opening.escalated',
   'opening.reviewRequested',
+  'quality.checkFailed',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 

@@ -7,7 +7,12 @@
  */
 import { sql } from 'kysely';
 import { appendAudit } from '../audit/store.js';
-import { dueDate as computeDueDate, shanghaiDate, workdaysBetween } from '../calendar/model.js';
+import {
+  dueDate as computeDueDate,
+  shanghaiDate,
+  type WorkdayCalendar,
+  workdaysBetween,
+} from '../calendar/model.js';
 import { currentCalendar } from '../calendar/service.js';
 import type { Actor, AppContext } from '../context.js';
 import { type Db, inTx, type Tx } from '../db/index.js';
@@ -72,10 +77,101 @@ export async function rectificationEvent(
   return r !== undefined;
 }
 
+export interface RectificationOpening {
+  resource: { id: number; name: string; provider_org_id: number };
+  source: 'objection' | 'check';
+  objectionId?: number | null;
+  title: string;
+  description: string;
+  /** null: opened by the platform from a failed quality check (src/quality/checks.ts) */
+  openedBy: number | null;
+  openedOrgId: number;
+  clientIp?: string | null;
+  ruleId?: number | null;
+  runId?: number | null;
+}
+
+/**
+ * Opens a task inside the caller's transaction: due date from the profile (XT Art 22: 10 WD; NY task 8: none), the
+ * `opened` event, the provider's notification and the audit record. The one way a task is opened — by the authority
+ * (openRectification) or by a failed quality check (src/quality/checks.ts). The calendar is read before the
+ * transaction (its loader uses the pool: on PGlite's single connection it would wait for this transaction).
+ */
+export async function insertRectification(
+  ctx: AppContext,
+  trx: Tx,
+  cal: WorkdayCalendar,
+  o: RectificationOpening,
+) {
+  const q = ctx.profile.quality;
+  const resource = o.resource;
+  const now = ctx.clock.now();
+  const today = shanghaiDate(now);
+  const due = q.rectificationDeadline ? computeDueDate(cal, today, q.rectificationDeadline) : null;
+  const floor = await trx
+    .selectFrom('ingest_batch')
+    .select(sql<number>`coalesce(max(id), 0)::bigint`.as('id'))
+    .where('resource_id', '=', resource.id)
+    .executeTakeFirstOrThrow();
+  const row = await trx
+    .insertInto('quality_rectification')
+    .values({
+      resource_id: resource.id,
+      provider_org_id: resource.provider_org_id,
+      source: o.source,
+      objection_id: o.objectionId ?? null,
+      title: o.title,
+      description: o.description,
+      opened_by: o.openedBy,
+      opened_org_id: o.openedOrgId,
+      opened_on: today,
+      opened_at: now,
+      due_date: due,
+      due_provisional: due ? !cal.isYearKnown(Number(due.slice(0, 4))) : false,
+      deadline_article: q.rectificationArticle ?? null,
+      batch_floor: Number(floor.id),
+      rule_id: o.ruleId ?? null,
+      run_id: o.runId ?? null,
+    })
+    .returning(['id', 'resource_id'])
+    .executeTakeFirstOrThrow();
+  await rectificationEvent(trx, row.id, 'opened', today, due, o.openedBy, null, now);
+  await notify(trx, [{ orgIds: [resource.provider_org_id], roles: ['data_officer'] }], {
+    kind: 'quality.rectificationOpened',
+    severity: 'warning',
+    params: {
+      rectificationId: row.id,
+      resource: resource.name,
+      title: o.title,
+      dueDate: due,
+      article: q.rectificationArticle ?? null,
+    },
+    resourceId: resource.id,
+  });
+  await appendAudit(trx, {
+    actorUserId: o.openedBy,
+    actorOrgId: o.openedOrgId,
+    action: 'quality.rectification_opened',
+    resourceId: row.resource_id,
+    targetType: 'quality_rectification',
+    targetId: row.id,
+    decision: 'allow',
+    clientIp: o.clientIp ?? null,
+    detail: {
+      source: o.source,
+      objectionId: o.objectionId ?? undefined,
+      ruleId: o.ruleId ?? undefined,
+      runId: o.runId ?? undefined,
+      dueDate: due,
+      article: q.rectificationArticle ?? null,
+    },
+  });
+  return row;
+}
+
 export async function openRectification(ctx: AppContext, actor: Actor, input: NewRectification) {
   if (!canOpenRectification(actor)) throw new AppError('FORBIDDEN');
   const cal = await currentCalendar(ctx);
-  const q = ctx.profile.quality;
   return inTx(ctx.db, async (trx) => {
     let resourceId = input.resourceId ?? null;
     if (input.objectionId) {
@@ -97,52 +193,15 @@ export async function openRectification(ctx: AppContext, actor: Actor, input: Ne
       .where('id', '=', resourceId)
       .executeTakeFirst();
     if (!resource) throw invalid('resourceId', 'no such resource', '资源不存在');
-    const now = ctx.clock.now();
-    const today = shanghaiDate(now);
-    const due = q.rectificationDeadline ? computeDueDate(cal, today, q.rectificationDeadline) : null;
-    const floor = await trx
-      .selectFrom('ingest_batch')
-      .select(sql<number>`coalesce(max(id), 0)::bigint`.as('id'))
-      .where('resource_id', '=', resource.id)
-      .executeTakeFirstOrThrow();
-    const row = await trx
-      .insertInto('quality_rectification')
-      .values({
-        resource_id: resource.id,
-        provider_org_id: resource.provider_org_id,
-        source: input.objectionId ? 'objection' : 'check',
-        objection_id: input.objectionId ?? null,
-        title: input.title,
-        description: input.description,
-        opened_by: actor.id,
-        opened_org_id: actor.orgId,
-        opened_on: today,
-        opened_at: now,
-        due_date: due,
-        due_provisional: due ? !cal.isYearKnown(Number(due.slice(0, 4))) : false,
-        deadline_article: q.rectificationArticle ?? null,
-        batch_floor: Number(floor.id),
-      })
-      .returning(['id', 'resource_id'])
-      .executeTakeFirstOrThrow();
-    await rectificationEvent(trx, row.id, 'opened', today, due, actor.id, null, now);
-    await notify(trx, [{ orgIds: [resource.provider_org_id], roles: ['data_officer'] }], {
-      kind: 'quality.rectificationOpened',
-      severity: 'warning',
-      params: {
-        rectificationId: row.id,
-        resource: resource.name,
-        title: input.title,
-        dueDate: due,
-        article: q.rectificationArticle ?? null,
-      },
-      resourceId: resource.id,
-    });
-    await audit(trx, actor, 'quality.rectification_opened', row, {
+    const row = await insertRectification(ctx, trx, cal, {
+      resource,
       source: input.objectionId ? 'objection' : 'check',
-      objectionId: input.objectionId ?? undefined,
-      dueDate: due,
-      article: q.rectificationArticle ?? null,
+      objectionId: input.objectionId ?? null,
+      title: input.title,
+      description: input.description,
+      openedBy: actor.id,
+      openedOrgId: actor.orgId,
+      clientIp: actor.clientIp,
     });
     return getRectificationIn(ctx, trx, actor, row.id);
   });

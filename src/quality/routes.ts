@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { requireActor } from '../http/auth.js';
 import { pageQueryProps } from '../http/schemas.js';
+import { qualityCheckRoutes } from './checkRoutes.js';
 import { OBJECTION_PROBLEMS, OBJECTION_STATUSES, OBJECTION_TARGETS } from './model.js';
 import {
   actOnObjection,
@@ -30,6 +31,7 @@ const idParams = {
 /** Quality objections (DG Art 28, NY task 8, GD Art 21, XT Art 21). */
 export async function qualityRoutes(app: FastifyInstance, ctx: AppContext) {
   const tags = ['quality'];
+  await qualityCheckRoutes(app, ctx);
   app.get(
     '/api/quality/objections',
     {

@@ -1599,6 +1599,40 @@ const steps = [
     },
   },
   {
+    name: 'reviewer opens 数据质量: sees a score and the trend chart, opens the failing rows of a failed rule (masked), closes the drawer',
+    async run(page, base) {
+      // a drawer left open by the step before covers the header: reload the home page (signed in or not) first
+      await page.goto(`${base}/`, { waitUntil: 'domcontentloaded' });
+      await Promise.race([
+        tid(page, 'current-user').waitFor({ timeout: T.nav }),
+        tid(page, 'login-username').waitFor({ timeout: T.nav }),
+      ]);
+      if (await tid(page, 'current-user').count()) await logout(page);
+      await login(page, base, 'reviewer');
+      await menu(page, 'quality');
+      const score = tid(page, 'quality-score').first();
+      await score.waitFor({ timeout: T.nav });
+      assert(/^\d+\.\d\d$/.test((await score.innerText()).trim()), `a score: ${await score.innerText()}`);
+      await tid(page, 'quality-trend').locator('canvas').first().waitFor({ timeout: T.nav });
+      const show = tid(page, 'quality-show-failures').first();
+      await show.waitFor({ timeout: T.nav });
+      await show.click();
+      const drawer = tid(page, 'quality-failures');
+      const key = drawer.locator('.ant-table-tbody code').first();
+      await key.waitFor({ timeout: T.nav });
+      assert((await key.innerText()).includes('*'), `the key is masked: ${await key.innerText()}`);
+      await shot(page, 'quality-failing-rows');
+      await page.locator('.ant-drawer-open .ant-drawer-close').first().click();
+      await page
+        .locator('.ant-drawer-open')
+        .first()
+        .waitFor({ state: 'detached', timeout: T.action })
+        .catch(() => {});
+      await drawer.waitFor({ state: 'hidden', timeout: T.action });
+      await shot(page, 'quality-scores');
+    },
+  },
+  {
     // last: it moves the platform date, which no earlier step expects
     name: 'admin moves the training clock 15 days on; the unanswered demo request is escalated and the reviewer is told at once (DG Art 15/35)',
     async run(page, base) {

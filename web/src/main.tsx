@@ -45,6 +45,7 @@ const Users = lazy(() => import('./orgs/Users.js'));
 const Incidents = lazy(() => import('./security/Incidents.js'));
 const Objections = lazy(() => import('./quality/Objections.js'));
 const Rectifications = lazy(() => import('./quality/Rectifications.js'));
+const QualityScores = lazy(() => import('./quality/QualityScores.js'));
 const Audit = lazy(() => import('./audit/Audit.js'));
 const Calendar = lazy(() => import('./calendar/Calendar.js'));
 const ProfilePage = lazy(() => import('./profiles/ProfilePage.js'));
@@ -218,6 +219,14 @@ function Root() {
                         element={
                           <Guard allowed={access.rectifications(me)}>
                             <Rectifications />
+                          </Guard>
+                        }
+                      />
+                      <Route
+                        path="quality"
+                        element={
+                          <Guard allowed={access.qualityScores(me)}>
+                            <QualityScores />
                           </Guard>
                         }
                       />

@@ -39,6 +39,9 @@ export const access = {
     hasRole(me, 'data_officer', 'authority_reviewer', 'platform_admin', 'auditor'),
   // disputes, supply stops and emergencies (src/sharing/cases.ts): every signed-in department follows them
   cases: (me: Me | null) => !!me,
+  // quality scores (issue 12 point 2): the departments' officers see their own resources, the authority and auditors all
+  qualityScores: (me: Me | null) =>
+    hasRole(me, 'data_officer', 'authority_reviewer', 'platform_admin', 'auditor'),
   allRequests: (me: Me | null) => hasRole(me, 'platform_admin', 'authority_reviewer'),
   // aggregation: the departments' officers load their data; the authority watches imports and freshness
   ingest: (me: Me | null) => hasRole(me, 'data_officer', 'authority_reviewer', 'platform_admin'),
