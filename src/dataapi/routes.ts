@@ -1,6 +1,16 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.js';
+import { requireRole } from '../http/auth.js';
 import { errorResponseSchema } from '../http/errors.js';
+import {
+  EXPORT_ENCODINGS,
+  EXPORT_FORMATS,
+  type ExportEncoding,
+  type ExportFormat,
+  exportRecords,
+  type LeakTraceInput,
+  leakTrace,
+} from './export.js';
 import * as service from './service.js';
 
 const recordSchema = {
@@ -291,5 +301,88 @@ export async function dataApiRoutes(app: FastifyInstance, ctx: AppContext) {
         req.body as { key: string; match?: Record<string, unknown> },
       );
     },
+  );
+
+  app.get(
+    '/api/v1/data/:resourceCode/export',
+    {
+      schema: {
+        tags: ['data'],
+        summary:
+          "Bulk export of the granted view (CSV in UTF-8 or GBK, NDJSON, XLSX), streamed, masked as the API masks; needs the grant's export right and fits in its export rows per day; every row recorded in the leak-tracing ledger",
+        headers: callHeaders,
+        params: {
+          type: 'object',
+          properties: { resourceCode: { type: 'string', maxLength: 100 } },
+          required: ['resourceCode'],
+        },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            format: { type: 'string', enum: EXPORT_FORMATS, default: 'csv' },
+            encoding: {
+              type: 'string',
+              enum: EXPORT_ENCODINGS,
+              default: 'utf-8',
+              description: 'CSV only (GBK for Excel on Chinese Windows); NDJSON and XLSX are UTF-8',
+            },
+            fields: fieldsParam,
+          },
+        },
+        response: {
+          200: {
+            description:
+              'the file, streamed (header row of field codes for CSV and XLSX); headers X-Export-Id (the ledger) and X-Export-Rows',
+            type: 'string',
+          },
+          403: { ...callErrors, description: `${callErrors.description}; EXPORT_NOT_GRANTED` },
+          429: { ...errorResponseSchema, description: 'EXPORT_QUOTA_EXCEEDED, QUOTA_EXCEEDED, RATE_LIMITED' },
+        },
+      },
+    },
+    async (req, reply) => {
+      const p = req.params as { resourceCode: string };
+      const q = req.query as { format: ExportFormat; encoding: ExportEncoding; fields?: string };
+      const x = await exportRecords(
+        ctx,
+        { ...callInput(req, q.fields), format: q.format, encoding: q.encoding },
+        p.resourceCode,
+      );
+      reply
+        .type(x.type)
+        .header('Cache-Control', 'no-store')
+        .header('X-Export-Id', String(x.exportId))
+        .header('X-Export-Rows', String(x.rows))
+        .header('Content-Disposition', `attachment; filename="${x.filename}"`);
+      return reply.send(x.stream);
+    },
+  );
+
+  app.post(
+    '/api/audit/leak-trace',
+    {
+      schema: {
+        tags: ['audit'],
+        summary:
+          'Leak tracing (auditor): which bulk exports delivered this record key or this exact masked row (its values or its CSV line)?',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            key: { type: 'string', minLength: 1, maxLength: 200, description: 'a record key (ID number…)' },
+            values: {
+              type: 'array',
+              minItems: 1,
+              maxItems: 200,
+              items: { type: 'string', maxLength: 2000 },
+              description: "a leaked row's cells in the file's column order",
+            },
+            csvLine: { type: 'string', minLength: 1, maxLength: 20000, description: 'the leaked CSV line' },
+          },
+        },
+      },
+    },
+    async (req) => leakTrace(ctx, requireRole(req, 'auditor'), req.body as LeakTraceInput),
   );
 }

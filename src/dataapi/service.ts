@@ -146,7 +146,7 @@ function batchedGet(ctx: AppContext, meta: ResourceMeta, item: GetItem): Promise
 }
 
 /** Runs the governed statement with the cached resource version, re-reading the metadata once if it changed. */
-async function call(
+export async function call(
   ctx: AppContext,
   code: string,
   caller: Caller,
@@ -163,7 +163,8 @@ async function call(
   return { meta, row };
 }
 
-function shape(meta: ResourceMeta, fields: string[], rec: Record<string, unknown>) {
+/** The fields a call reads, in the resource's order, masked: the one shaping of every data call and export. */
+export function shape(meta: ResourceMeta, fields: string[], rec: Record<string, unknown>) {
   const out: Record<string, unknown> = {};
   const shown: MetaField[] = [];
   for (const f of meta.fields) {
@@ -238,7 +239,7 @@ export function parseFields(raw: string | undefined): string[] | null {
   return list;
 }
 
-function callerOf(ctx: AppContext, input: CallInput): Caller {
+export function callerOf(ctx: AppContext, input: CallInput): Caller {
   const keyHash = requireKey(input.apiKey);
   return {
     keyHash,

@@ -19,6 +19,7 @@ import * as m013 from './migrations/013_opening.js';
 import * as m014 from './migrations/014_data_api.js';
 import * as m015 from './migrations/015_quality.js';
 import * as m016 from './migrations/016_catalog_search_name.js';
+import * as m017 from './migrations/017_data_export.js';
 import { Lock, PGliteDialect, pgliteQuery } from './pglite-dialect.js';
 import type { DB } from './schema.js';
 
@@ -162,6 +163,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '014_data_api': m014,
   '015_quality': m015,
   '016_catalog_search_name': m016,
+  '017_data_export': m017,
 };
 
 export async function migrate(db: Db): Promise<void> {

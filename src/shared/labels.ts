@@ -1613,6 +1613,35 @@ export const LABELS = {
   'open.back': ['返回搜索', 'Back to search'],
   'open.notFound': ['数据集不存在或未开放', 'This dataset does not exist or is not open'],
   'open.catalogLinks': ['元数据目录（DCAT-AP）', 'Metadata catalogue (DCAT-AP)'],
+
+  // bulk export and its leak-tracing ledger (issue 9 point 5)
+  'action.data.export': ['接口批量导出', 'Data API: bulk export'],
+  'action.share.grantEdit': ['修改授权权限与配额', 'Grant rights and quota changed'],
+  'action.audit.leakTrace': ['泄露溯源查询', 'Leak trace'],
+  'grant.rightExport': ['批量导出', 'Bulk export'],
+  'grant.edit': ['修改权限与配额', 'Edit rights and quota'],
+  'grant.edited': ['授权已修改', 'Grant updated'],
+  'quota.exportRowsPerDay': ['每日导出上限（行）', 'Export rows per day'],
+  'exportFormat.csv': ['CSV', 'CSV'],
+  'exportFormat.ndjson': ['NDJSON（每行一条 JSON）', 'NDJSON (one JSON record per line)'],
+  'exportFormat.xlsx': ['Excel（XLSX）', 'Excel (XLSX)'],
+  'exportEncoding.utf-8': ['UTF-8', 'UTF-8'],
+  'exportEncoding.gbk': ['GBK（中文 Windows Excel）', 'GBK (Excel on Chinese Windows)'],
+  'exportStatus.running': ['导出中', 'Running'],
+  'exportStatus.completed': ['已完成', 'Completed'],
+  'exportStatus.aborted': ['已中止', 'Aborted'],
+  'exportStatus.failed': ['失败', 'Failed'],
+  'leakTrace.title': ['泄露溯源', 'Leak tracing'],
+  'leakTrace.hint': [
+    '粘贴泄露文件中的一行（CSV 原文）或输入记录主键，查找曾导出该数据的导出任务及应用',
+    'Paste one line of a leaked file (CSV) or a record key to find the exports and apps that delivered it',
+  ],
+  'leakTrace.key': ['记录主键', 'Record key'],
+  'leakTrace.csvLine': ['泄露行（CSV）', 'Leaked row (CSV)'],
+  'leakTrace.search': ['溯源', 'Trace'],
+  'leakTrace.export': ['导出编号', 'Export'],
+  'leakTrace.matched': ['命中行数', 'Matching rows'],
+  'leakTrace.none': ['未找到导出过该数据的记录', 'No export delivered this data'],
 } as const satisfies Record<string, readonly [string, string]>;
 
 export type LabelKey = keyof typeof LABELS;
