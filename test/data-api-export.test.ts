@@ -186,7 +186,11 @@ describe('data API: bulk export and leak tracing', () => {
         status: 403,
         code: 'PURPOSE_MISMATCH',
       },
-      { res: await exportOf(g, 'format=csv&fields=idNumber,address'), status: 403, code: 'FIELD_NOT_GRANTED' },
+      {
+        res: await exportOf(g, 'format=csv&fields=idNumber,address'),
+        status: 403,
+        code: 'FIELD_NOT_GRANTED',
+      },
       { res: await exportOf(g, 'format=xlsx&encoding=gbk'), status: 400, code: 'VALIDATION_FAILED' },
     ];
     for (const c of cases) {
