@@ -9,6 +9,7 @@ import { csvCell } from '../opening/model.js';
 import { AppError } from '../shared/errors.js';
 import { keyedHash } from '../shared/secrets.js';
 import { settle } from './guards.js';
+import { maskingPolicy } from './masking-policy.js';
 import { type CallInput, call, callerOf, shape } from './service.js';
 import {
   EXPORT_LEDGER_SQL,
@@ -132,6 +133,7 @@ async function* exportBatches(
   batchSize: number,
 ): AsyncGenerator<Record<string, unknown>[]> {
   const readSql = exportBatchSql(meta, fields);
+  const policy = await maskingPolicy(ctx);
   const codes = fields.map((f) => f.code);
   let after = 0;
   let delivered = 0;
@@ -149,7 +151,7 @@ async function* exportBatches(
           rec: Record<string, unknown>;
         }>(CompiledQuery.raw(readSql, [after, exp.maxSeq, want]));
         if (rows.length === 0) return { records: [], last: after };
-        const records = rows.map((r) => shape(meta, codes, r.rec));
+        const records = rows.map((r) => shape(meta, codes, r.rec, policy));
         const keyMacs = rows.map((r) => keyMac(ctx.secret, r._key));
         const rowMacs = records.map((rec) =>
           rowMac(

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.js';
-import { requireRole } from '../http/auth.js';
+import { requireActor, requireRole } from '../http/auth.js';
 import { errorResponseSchema } from '../http/errors.js';
 import {
   EXPORT_ENCODINGS,
@@ -11,6 +11,8 @@ import {
   type LeakTraceInput,
   leakTrace,
 } from './export.js';
+import { FIELD_CLASSES, type FieldClass, MASK_STRATEGIES, type MaskRule } from './masking.js';
+import { listClassRules, previewMask, setClassRule } from './masking-policy.js';
 import * as service from './service.js';
 
 const recordSchema = {
@@ -384,5 +386,90 @@ export async function dataApiRoutes(app: FastifyInstance, ctx: AppContext) {
       },
     },
     async (req) => leakTrace(ctx, requireRole(req, 'auditor'), req.body as LeakTraceInput),
+  );
+
+  // masking per field class (issue 9 point 8): the one masking implementation's rules, set by the authority
+  const ruleSchema = {
+    type: 'object',
+    additionalProperties: false,
+    required: ['strategy'],
+    properties: {
+      strategy: { type: 'string', enum: MASK_STRATEGIES },
+      first: { type: 'integer', minimum: 0, maximum: 6 },
+      last: { type: 'integer', minimum: 0, maximum: 6 },
+      fill: { type: 'integer', minimum: 1, maximum: 20 },
+      with: { type: 'string', maxLength: 20 },
+      length: { type: 'integer', minimum: 8, maximum: 64 },
+      to: { type: 'string', enum: ['year', 'month'] },
+    },
+  } as const;
+  const classParams = {
+    type: 'object',
+    properties: { fieldClass: { type: 'string', enum: FIELD_CLASSES } },
+    required: ['fieldClass'],
+  } as const;
+
+  app.get(
+    '/api/masking/classes',
+    {
+      schema: {
+        tags: ['data'],
+        summary:
+          'Masking rules per field class: the rule in force, the default, whether the authority changed it',
+      },
+    },
+    async (req) => {
+      requireActor(req);
+      return listClassRules(ctx);
+    },
+  );
+
+  app.put(
+    '/api/masking/classes/:fieldClass',
+    {
+      schema: {
+        tags: ['data'],
+        summary:
+          "Set a field class's masking rule (the authority: platform admin or authority reviewer); rule null resets the default; audited",
+        params: classParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['rule'],
+          properties: { rule: { anyOf: [ruleSchema, { type: 'null' }] } },
+        },
+      },
+    },
+    async (req) =>
+      setClassRule(
+        ctx,
+        requireActor(req),
+        (req.params as { fieldClass: FieldClass }).fieldClass,
+        (req.body as { rule: MaskRule | null }).rule,
+      ),
+  );
+
+  app.post(
+    '/api/masking/preview',
+    {
+      schema: {
+        tags: ['data'],
+        summary: "Mask sample values with a class's rule in force or a proposed rule (nothing stored)",
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['fieldClass', 'values'],
+          properties: {
+            fieldClass: { type: 'string', enum: FIELD_CLASSES },
+            rule: ruleSchema,
+            values: { type: 'array', minItems: 1, maxItems: 20, items: { type: 'string', maxLength: 200 } },
+          },
+        },
+      },
+    },
+    async (req) => {
+      requireActor(req);
+      return previewMask(ctx, req.body as { fieldClass: FieldClass; rule?: MaskRule; values: string[] });
+    },
   );
 }

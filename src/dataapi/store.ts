@@ -16,6 +16,8 @@ import type { Database, Db } from '../db/index.js';
 
 export interface MetaField {
   code: string;
+  /** the registered name (性别…): recognises the gender masking class */
+  name?: string;
   columnName: string;
   type: string;
   personal: boolean;
@@ -135,6 +137,7 @@ export function buildMeta(
   r: { id: number; code: string; version: number; data_table: string },
   fields: {
     code: string;
+    name?: string;
     ordinal: number;
     type: string;
     personal: boolean;
@@ -217,6 +220,7 @@ export function buildMeta(
   ${answers(', (SELECT exp.id FROM exp) AS export_id', '')}`;
   const metaFields = fields.map((f) => ({
     code: f.code,
+    name: f.name,
     columnName: columnName(f.ordinal),
     type: f.type,
     personal: f.personal,

@@ -13,7 +13,8 @@ import {
 } from '../catalog/search.js';
 import type { StoredField } from '../catalog/store.js';
 import type { AppContext } from '../context.js';
-import { maskRecord } from '../dataapi/masking.js';
+import { type MaskingPolicy, maskRecord } from '../dataapi/masking.js';
+import { maskingPolicy } from '../dataapi/masking-policy.js';
 import type { Tx } from '../db/index.js';
 import { AppError } from '../shared/errors.js';
 import {
@@ -212,16 +213,18 @@ export async function dataset(ctx: AppContext, id: number) {
   };
 }
 
-function masked(fields: StoredField[], record: Record<string, unknown>) {
+function masked(fields: StoredField[], record: Record<string, unknown>, policy: MaskingPolicy) {
   return maskRecord(
     record,
     fields.map((f) => ({
       code: f.code,
+      name: f.name,
       personal: f.personal,
       sensitive: f.sensitive,
       masking: f.masking,
       type: f.type,
     })),
+    policy,
   );
 }
 
@@ -260,7 +263,8 @@ export async function preview(ctx: AppContext, caller: Caller, id: number) {
   return ctx.db.transaction().execute(async (trx) => {
     const fields = await store.fieldsOf(trx, id);
     const rows = await store.rowsAfter(trx, r.data_table!, fields, 0, PREVIEW_ROWS);
-    const records = rows.map((x) => masked(fields, x.record));
+    const policy = await maskingPolicy(ctx);
+    const records = rows.map((x) => masked(fields, x.record, policy));
     await recordAccess(trx, ctx, caller, r, 'open.preview', records.length, fields, {});
     return { fields: fields.map(fieldView), records, total: Number(r.row_count) };
   });
@@ -288,13 +292,14 @@ export async function download(
       recordAccess(trx, ctx, caller, r, 'open.download', Number(r.row_count), fields, { format }),
     );
   const table = r.data_table!;
+  const policy = await maskingPolicy(ctx);
   async function* records() {
     let after = 0;
     for (;;) {
       const batch = await store.rowsAfter(ctx.db, table, fields, after, batchSize);
       if (!batch.length) return;
       after = batch[batch.length - 1].seq;
-      yield batch.map((x) => masked(fields, x.record));
+      yield batch.map((x) => masked(fields, x.record, policy));
       if (batch.length < batchSize) return;
     }
   }
