@@ -40,6 +40,7 @@ const ReviewInbox = lazy(() => import('./catalog/ReviewInbox.js'));
 const Requests = lazy(() => import('./sharing/Requests.js'));
 const Grants = lazy(() => import('./sharing/Grants.js'));
 const Apps = lazy(() => import('./dataapi/Apps.js'));
+const Masking = lazy(() => import('./dataapi/Masking.js'));
 const Users = lazy(() => import('./orgs/Users.js'));
 const Incidents = lazy(() => import('./security/Incidents.js'));
 const Objections = lazy(() => import('./quality/Objections.js'));
@@ -227,6 +228,7 @@ function Root() {
                           </Guard>
                         }
                       />
+                      <Route path="masking" element={<Masking />} />
                       <Route
                         path="audit"
                         element={
