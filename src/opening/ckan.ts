@@ -376,9 +376,10 @@ async function datastoreSearch(ctx: AppContext, req: FastifyRequest, p: Params) 
     );
   }
   const where = conds.length ? sql`${sql.join(conds, sql` AND `)}` : null;
+  // read before the transaction: on PGlite (one connection) a read outside it would wait for it
+  const policy = await maskingPolicy(ctx);
   return ctx.db.transaction().execute(async (trx) => {
     const page = await store.rowsPage(trx, r.data_table!, fields, offset, limit, where);
-    const policy = await maskingPolicy(ctx);
     const records = page.records.map((rec) =>
       maskRecord(
         rec,

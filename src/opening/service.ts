@@ -260,10 +260,11 @@ async function recordAccess(
 /** The first rows of an unconditional dataset, masked (the one masking implementation), audited and counted. */
 export async function preview(ctx: AppContext, caller: Caller, id: number) {
   const r = await dataResource(ctx, id);
+  // read before the transaction: on PGlite (one connection) a read outside it would wait for it
+  const policy = await maskingPolicy(ctx);
   return ctx.db.transaction().execute(async (trx) => {
     const fields = await store.fieldsOf(trx, id);
     const rows = await store.rowsAfter(trx, r.data_table!, fields, 0, PREVIEW_ROWS);
-    const policy = await maskingPolicy(ctx);
     const records = rows.map((x) => masked(fields, x.record, policy));
     await recordAccess(trx, ctx, caller, r, 'open.preview', records.length, fields, {});
     return { fields: fields.map(fieldView), records, total: Number(r.row_count) };
