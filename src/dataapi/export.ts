@@ -135,35 +135,40 @@ async function* exportBatches(
   const readSql = exportBatchSql(meta, fields);
   const policy = await maskingPolicy(ctx);
   const codes = fields.map((f) => f.code);
-  let after = 0;
-  let delivered = 0;
   let status: 'completed' | 'aborted' | 'failed' = 'aborted';
+  type Batch = { records: Record<string, unknown>[]; last: number; want: number } | null;
+  // one batch = one transaction: grant re-checked, rows read and masked, their ledger rows and count written
+  const runBatch = (after: number, delivered: number, want: number): Promise<Batch> =>
+    ctx.db.transaction().execute(async (trx) => {
+      const live = await trx.executeQuery(CompiledQuery.raw(EXPORT_LIVE_SQL, [exp.grantId]));
+      if (live.rows.length === 0) return null;
+      const { rows } = await trx.executeQuery<{
+        _seq: number;
+        _key: string;
+        rec: Record<string, unknown>;
+      }>(CompiledQuery.raw(readSql, [after, exp.maxSeq, want]));
+      if (rows.length === 0) return { records: [], last: after, want };
+      const records = rows.map((r) => shape(meta, codes, r.rec, policy));
+      const keyMacs = rows.map((r) => keyMac(ctx.secret, r._key));
+      const rowMacs = records.map((rec) =>
+        rowMac(
+          ctx.secret,
+          fields.map((f) => cellText(rec[f.code])),
+        ),
+      );
+      await trx.executeQuery(
+        CompiledQuery.raw(EXPORT_LEDGER_SQL, [exp.id, delivered, keyMacs, rowMacs, rows.length]),
+      );
+      return { records, last: Number(rows[rows.length - 1]._seq), want };
+    });
+  // the next batch is read (and recorded) while the current one is encoded and sent: at most two batches in memory
+  let next: Promise<Batch> | null =
+    exp.reserved > 0 ? runBatch(0, 0, Math.min(batchSize, exp.reserved)) : null;
+  let delivered = 0;
   try {
-    for (;;) {
-      const want = Math.min(batchSize, exp.reserved - delivered);
-      if (want <= 0) break;
-      const batch = await ctx.db.transaction().execute(async (trx) => {
-        const live = await trx.executeQuery(CompiledQuery.raw(EXPORT_LIVE_SQL, [exp.grantId]));
-        if (live.rows.length === 0) return null;
-        const { rows } = await trx.executeQuery<{
-          _seq: number;
-          _key: string;
-          rec: Record<string, unknown>;
-        }>(CompiledQuery.raw(readSql, [after, exp.maxSeq, want]));
-        if (rows.length === 0) return { records: [], last: after };
-        const records = rows.map((r) => shape(meta, codes, r.rec, policy));
-        const keyMacs = rows.map((r) => keyMac(ctx.secret, r._key));
-        const rowMacs = records.map((rec) =>
-          rowMac(
-            ctx.secret,
-            fields.map((f) => cellText(rec[f.code])),
-          ),
-        );
-        await trx.executeQuery(
-          CompiledQuery.raw(EXPORT_LEDGER_SQL, [exp.id, delivered, keyMacs, rowMacs, rows.length]),
-        );
-        return { records, last: Number(rows[rows.length - 1]._seq) };
-      });
+    while (next) {
+      const batch = await next;
+      next = null;
       if (batch === null) {
         status = 'aborted';
         throw new AppError('GRANT_REQUIRED', [
@@ -174,16 +179,21 @@ async function* exportBatches(
         ]);
       }
       if (batch.records.length === 0) break;
-      after = batch.last;
       delivered += batch.records.length;
+      const want = Math.min(batchSize, exp.reserved - delivered);
+      if (batch.records.length === batch.want && want > 0) {
+        next = runBatch(batch.last, delivered, want);
+        next.catch(() => undefined); // awaited (and thrown) on the next turn of the loop
+      }
       yield batch.records;
-      if (batch.records.length < want) break;
     }
     status = 'completed';
   } catch (e) {
     if (!(e instanceof AppError)) status = 'failed';
     throw e;
   } finally {
+    // a batch still in flight (the reader went away) settles before the export is closed
+    if (next) await next.catch(() => undefined);
     await ctx.db
       .updateTable('data_export')
       .set({ status, finished_at: new Date() })
