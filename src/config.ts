@@ -91,6 +91,8 @@ export interface Config {
     /** a grant's daily call quota and rows per call, unless the grant sets its own */
     grantCallsPerDay: number;
     grantRowsPerCall: number;
+    /** rows a grant with the export right may export per day unless it sets its own (optional: older test configs) */
+    grantExportRowsPerDay?: number;
     /** calls with an unknown API key per client IP per minute before the IP is refused without a lookup */
     keyFailuresPerMinute: number;
     /** record lookups that miss, per app per 10 minutes, that suspend the app (when half or more of its lookups miss) */
@@ -202,6 +204,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       appRatePerSecond: int(env, 'API_APP_RATE_LIMIT', 500),
       grantCallsPerDay: int(env, 'GRANT_CALLS_PER_DAY', 100_000),
       grantRowsPerCall: int(env, 'GRANT_ROWS_PER_CALL', 1000),
+      grantExportRowsPerDay: int(env, 'GRANT_EXPORT_ROWS_PER_DAY', 1_000_000),
       keyFailuresPerMinute: int(env, 'API_KEY_FAILURE_LIMIT', 30),
       enumerationMisses: int(env, 'ENUMERATION_MISS_LIMIT', 20),
     },

@@ -118,6 +118,8 @@ export async function grantedApp(
       verificationsPerDay?: number;
       verify?: boolean;
       readRecords?: boolean;
+      export?: boolean;
+      exportRowsPerDay?: number;
     };
   },
 ): Promise<{ appId: number; apiKey: string; grantId: number; resourceId: number; purposeId: string }> {

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { appendAudit } from '../audit/store.js';
 import type { Actor, AppContext } from '../context.js';
 import { maskRecord } from '../dataapi/masking.js';
+import { maskingPolicy } from '../dataapi/masking-policy.js';
 import { inTx, type Tx } from '../db/index.js';
 import { notify, type Recipients } from '../notify/service.js';
 import type { CatalogLevel, Profile } from '../profiles/model.js';
@@ -1032,6 +1033,7 @@ export async function reviewInbox(ctx: AppContext, actor: Actor) {
 export async function previewResource(ctx: AppContext, actor: Actor, id: number, limit = 20) {
   const row = await loadVisibleResource(ctx, actor, id);
   if (!canPreviewData(actor, { providerOrgId: row.provider_org_id })) throw new AppError('FORBIDDEN');
+  const policy = await maskingPolicy(ctx);
   const fields = await store.getFields(ctx.db, id);
   return inTx(ctx.db, async (trx) => {
     const cols = fields.map((f) => `${f.columnName} AS "${f.code}"`).join(', ');
@@ -1054,7 +1056,7 @@ export async function previewResource(ctx: AppContext, actor: Actor, id: number,
     });
     return {
       columns: fields.map(({ ordinal: _o, columnName: _c, ...f }) => f),
-      rows: rows.map((r) => maskRecord(r, fields)),
+      rows: rows.map((r) => maskRecord(r, fields, policy)),
     };
   });
 }

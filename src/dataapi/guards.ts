@@ -226,6 +226,17 @@ export function refusalError(
       return new AppError('VERIFY_NOT_GRANTED', [
         { reason: 'this grant does not include verification', reasonZh: '该授权不含核验权限' },
       ]);
+    case 'EXPORT_NOT_GRANTED':
+      return new AppError('EXPORT_NOT_GRANTED', [
+        { reason: 'this grant does not include bulk export', reasonZh: '该授权不含批量导出权限' },
+      ]);
+    case 'EXPORT_QUOTA_EXCEEDED':
+      return new AppError('EXPORT_QUOTA_EXCEEDED', [
+        {
+          reason: "the export's rows exceed what is left of the grant's export rows per day",
+          reasonZh: '导出行数超过该授权今日剩余的导出额度',
+        },
+      ]);
     case 'READ_NOT_GRANTED':
       return new AppError('READ_NOT_GRANTED', [
         { reason: 'this grant allows verification only', reasonZh: '该授权仅限核验' },

@@ -1,56 +1,139 @@
+import { createHmac } from 'node:crypto';
 import type { Masking } from '../catalog/model.js';
 
 /*
- * DG Art 33 / XT Art 35: personal data is masked (脱敏) when it leaves the platform or is shown.
- * GB/T 37964 suppression: keep just enough to recognise a record (region prefix, last digits), hide the rest.
+ * DG Art 33 / XT Art 35: personal data is masked (脱敏) when it leaves the platform or is shown. The one masking
+ * implementation for the console, the data API, exports and the open portal's preview (issue 9 point 8).
+ *
+ * Every protected field (personal or sensitive, or carrying a masking rule) belongs to a field class, and each class has
+ * a strategy: keep the first n / last m characters (GB/T 37964 suppression: keep just enough to recognise a record),
+ * replace, hash (HMAC under the platform secret: stable, so masked data can still be joined), generalise a date to its
+ * year or month, suppress, or keep (gender only). The defaults below are chosen so masked data still serves its purpose;
+ * the authority may change a class's strategy (masking_class_rule, src/dataapi/masking-policy.ts, audited). A grant's
+ * clear-value right for a field is the only way around it.
  */
-function keepEnds(s: string, head: number, tail: number): string {
+
+export const FIELD_CLASSES = [
+  'idNumber',
+  'name',
+  'phone',
+  'address',
+  'creditCode',
+  'gender',
+  'personalDate',
+  'other',
+] as const;
+export type FieldClass = (typeof FIELD_CLASSES)[number];
+
+export const MASK_STRATEGIES = ['keepEnds', 'replace', 'hash', 'generaliseDate', 'suppress', 'keep'] as const;
+export type MaskStrategy = (typeof MASK_STRATEGIES)[number];
+
+export type MaskRule =
+  /** keep the first `first` and last `last` characters; the rest becomes `*` (or exactly `fill` stars: hides the length) */
+  | { strategy: 'keepEnds'; first: number; last: number; fill?: number }
+  | { strategy: 'replace'; with: string }
+  /** HMAC-SHA256 of the value under the platform secret, first `length` hex characters: equal values stay equal */
+  | { strategy: 'hash'; length: number }
+  | { strategy: 'generaliseDate'; to: 'year' | 'month' }
+  | { strategy: 'suppress' }
+  | { strategy: 'keep' };
+
+/** The defaults by class, chosen so masked data still serves its purpose. */
+export const DEFAULT_CLASS_RULES: Record<FieldClass, MaskRule> = {
+  // region prefix and last four: recognisable by whoever holds the card, useless for guessing (440***********1234)
+  idNumber: { strategy: 'keepEnds', first: 3, last: 4 },
+  // surname only (张*)
+  name: { strategy: 'keepEnds', first: 1, last: 0 },
+  // carrier prefix and last four (138****5678)
+  phone: { strategy: 'keepEnds', first: 3, last: 4 },
+  // the district part, a fixed run of stars that hides the length (临江市江城区****)
+  address: { strategy: 'keepEnds', first: 6, last: 0, fill: 4 },
+  // registration authority and region, and the check characters (91446000********X5)
+  creditCode: { strategy: 'keepEnds', first: 8, last: 2 },
+  // kept: a statistic (counts by gender) needs it, and the masked ID number's kept last four already carry it (GB 11643:
+  // the 17th digit is odd for men), so keeping it reveals nothing new. `*` served no one.
+  gender: { strategy: 'keep' },
+  // a birth date keeps its year (age bands still work); see maskRecord for the masked-ID-number exception
+  personalDate: { strategy: 'generaliseDate', to: 'year' },
+  // any other personal or sensitive value: a quarter at each end
+  other: { strategy: 'keepEnds', first: -1, last: -1 },
+};
+
+/** What a masking needs besides the value: the rules by class and, for `hash`, the platform secret. */
+export interface MaskingPolicy {
+  rules: Record<FieldClass, MaskRule>;
+  secret: Buffer | null;
+}
+
+export const DEFAULT_POLICY: MaskingPolicy = { rules: DEFAULT_CLASS_RULES, secret: null };
+
+function keepEnds(s: string, head: number, tail: number, fill?: number): string {
   const chars = Array.from(s);
+  if (head < 0 || tail < 0) {
+    // `other`: a quarter at each end
+    const keep = Math.floor(chars.length / 4);
+    head = keep;
+    tail = keep;
+  }
   if (chars.length <= head + tail) return '*'.repeat(chars.length);
   return (
     chars.slice(0, head).join('') +
-    '*'.repeat(chars.length - head - tail) +
-    chars.slice(chars.length - tail).join('')
+    '*'.repeat(fill ?? chars.length - head - tail) +
+    (tail ? chars.slice(chars.length - tail).join('') : '')
   );
 }
 
-export function maskValue(rule: Masking, value: unknown): unknown {
-  if (value === null || value === undefined || rule === 'none') return value;
+function dateText(value: unknown): string {
+  return value instanceof Date ? value.toISOString().slice(0, 10) : String(value);
+}
+
+/** Applies one rule to one value (null stays null). */
+export function applyRule(rule: MaskRule, value: unknown, secret: Buffer | null, fieldClass = ''): unknown {
+  if (value === null || value === undefined) return value;
   const s = value instanceof Date ? value.toISOString() : String(value);
-  switch (rule) {
-    case 'idNumber':
-      return keepEnds(s, 3, 4); // 440***********1234
-    case 'name': {
-      const chars = Array.from(s);
-      return chars.length <= 1 ? '*' : chars[0] + '*'.repeat(chars.length - 1); // 张*
+  switch (rule.strategy) {
+    case 'keep':
+      return value;
+    case 'keepEnds':
+      return keepEnds(s, rule.first, rule.last, rule.fill);
+    case 'replace':
+      return rule.with;
+    case 'hash': {
+      // without the platform secret (a pure unit call) the hash would be guessable: suppress instead
+      if (!secret) return '*'.repeat(rule.length);
+      return createHmac('sha256', secret)
+        .update(`mask\n${fieldClass}\n${s}`)
+        .digest('hex')
+        .slice(0, rule.length);
     }
-    case 'phone':
-      return keepEnds(s, 3, 4); // 138****5678
-    case 'address': {
-      const chars = Array.from(s);
-      return chars.slice(0, Math.min(6, Math.ceil(chars.length / 2))).join('') + '****';
+    case 'generaliseDate': {
+      const d = dateText(value);
+      if (!/^\d{4}-\d{2}/.test(d)) return '****-**-**';
+      return rule.to === 'month' ? `${d.slice(0, 7)}-**` : `${d.slice(0, 4)}-**-**`;
     }
-    case 'creditCode':
-      return keepEnds(s, 8, 2);
-    case 'partial': {
-      const n = Array.from(s).length;
-      const keep = Math.floor(n / 4);
-      return keepEnds(s, keep, keep);
-    }
-    default:
-      return '****';
+    case 'suppress':
+      return null;
   }
 }
 
+/** The class a legacy per-field rule name stands for (`partial` = `other`). */
+function classOfRule(rule: Masking | 'gender'): FieldClass | null {
+  if (rule === 'none') return null;
+  if (rule === 'partial') return 'other';
+  return rule;
+}
+
 /**
- * A personal date (birth date…) is a quasi-identifier: it keeps its year at most, and nothing at all when the
- * same record carries a masked ID number, whose hidden middle digits *are* the birth date (GB 11643). Handing
- * out `19******06` next to `446***********4088` left ~400 candidates, found by enumerating key lookups.
+ * Masks one value by a field's rule name (record keys in the audit log, ingest findings, objections): the class the rule
+ * names, with the default rules unless a policy is given.
  */
-function maskDate(value: unknown, keepYear: boolean): unknown {
-  if (value === null || value === undefined) return value;
-  const s = value instanceof Date ? value.toISOString().slice(0, 10) : String(value);
-  return keepYear && /^\d{4}/.test(s) ? `${s.slice(0, 4)}-**-**` : '****-**-**';
+export function maskValue(rule: Masking, value: unknown, policy: MaskingPolicy = DEFAULT_POLICY): unknown {
+  const c = classOfRule(rule);
+  if (value === null || value === undefined || c === null) return value;
+  const r = policy.rules[c];
+  // a key or finding is never shown in clear, whatever the class's rule: keep/suppress fall back to the default
+  const safe = r.strategy === 'keep' || r.strategy === 'suppress' ? DEFAULT_CLASS_RULES.other : r;
+  return applyRule(c === 'gender' ? DEFAULT_CLASS_RULES.other : safe, value, policy.secret, c);
 }
 
 export interface MaskedField {
@@ -59,29 +142,49 @@ export interface MaskedField {
   sensitive?: boolean;
   masking: Masking;
   type?: string;
+  /** the field's name as registered (性别…), used to recognise the gender class */
+  name?: string;
+}
+
+const GENDER_CODE = /^(gender|sex|xb)$/i;
+const GENDER_NAME = /^(性别|性別)$/;
+
+/** A field's class, or null when the field passes in clear (not personal, not sensitive, no rule). */
+export function fieldClass(f: MaskedField): FieldClass | null {
+  const protectedField = f.personal || f.sensitive === true;
+  if (protectedField && (f.type === 'date' || f.type === 'datetime')) return 'personalDate';
+  const byRule = classOfRule(f.masking);
+  if (byRule && byRule !== 'other') return byRule;
+  if (!protectedField && byRule === null) return null;
+  if (GENDER_CODE.test(f.code) || (f.name !== undefined && GENDER_NAME.test(f.name))) return 'gender';
+  return 'other';
 }
 
 /**
- * Masks one record in place (the one masking implementation: data API, previews, exports). Personal and
- * sensitive fields are always masked, by their rule or `partial` when none is set; other fields pass through
- * unless they carry a rule.
+ * Masks one record in place (the one masking implementation: data API, exports, previews, console). Personal and
+ * sensitive fields are always masked by their class's rule; other fields pass through unless they carry a rule. A
+ * personal date next to an ID number masked by keeping its ends keeps nothing that is not hashed or suppressed: the hidden middle digits of
+ * an ID number *are* the birth date (GB 11643), so `19******06` beside `446***********4088` left ~400 candidates.
+ * `clear`: fields the grant's clear-value right names, passed through unmasked.
  */
 export function maskRecord(
   record: Record<string, unknown>,
   fields: ReadonlyArray<MaskedField>,
+  policy: MaskingPolicy = DEFAULT_POLICY,
+  clear: ReadonlySet<string> = new Set(),
 ): Record<string, unknown> {
-  const idMasked = fields.some((f) => f.masking === 'idNumber' && record[f.code] != null);
+  // only an ID number that shows some of its characters narrows the guess; a hashed or suppressed one does not
+  const idMasked =
+    policy.rules.idNumber.strategy === 'keepEnds' &&
+    fields.some((f) => !clear.has(f.code) && fieldClass(f) === 'idNumber' && record[f.code] != null);
   for (const f of fields) {
-    if (!(f.code in record)) continue;
-    const protectedField = f.personal || f.sensitive === true;
-    if (protectedField && (f.type === 'date' || f.type === 'datetime')) {
-      record[f.code] = maskDate(record[f.code], !idMasked);
-    } else if (protectedField || f.masking !== 'none') {
-      record[f.code] = maskValue(
-        protectedField && f.masking === 'none' ? 'partial' : f.masking,
-        record[f.code],
-      );
-    }
+    if (!(f.code in record) || clear.has(f.code)) continue;
+    const c = fieldClass(f);
+    if (c === null) continue;
+    let rule = policy.rules[c];
+    if (c === 'personalDate' && idMasked && rule.strategy !== 'hash' && rule.strategy !== 'suppress')
+      rule = { strategy: 'replace', with: '****-**-**' };
+    record[f.code] = applyRule(rule, record[f.code], policy.secret, c);
   }
   return record;
 }

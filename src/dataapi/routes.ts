@@ -1,6 +1,18 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.js';
+import { requireActor, requireRole } from '../http/auth.js';
 import { errorResponseSchema } from '../http/errors.js';
+import {
+  EXPORT_ENCODINGS,
+  EXPORT_FORMATS,
+  type ExportEncoding,
+  type ExportFormat,
+  exportRecords,
+  type LeakTraceInput,
+  leakTrace,
+} from './export.js';
+import { FIELD_CLASSES, type FieldClass, MASK_STRATEGIES, type MaskRule } from './masking.js';
+import { listClassRules, previewMask, setClassRule } from './masking-policy.js';
 import * as service from './service.js';
 
 const recordSchema = {
@@ -290,6 +302,174 @@ export async function dataApiRoutes(app: FastifyInstance, ctx: AppContext) {
         p.resourceCode,
         req.body as { key: string; match?: Record<string, unknown> },
       );
+    },
+  );
+
+  app.get(
+    '/api/v1/data/:resourceCode/export',
+    {
+      schema: {
+        tags: ['data'],
+        summary:
+          "Bulk export of the granted view (CSV in UTF-8 or GBK, NDJSON, XLSX), streamed, masked as the API masks; needs the grant's export right and fits in its export rows per day; every row recorded in the leak-tracing ledger",
+        headers: callHeaders,
+        params: {
+          type: 'object',
+          properties: { resourceCode: { type: 'string', maxLength: 100 } },
+          required: ['resourceCode'],
+        },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            format: { type: 'string', enum: EXPORT_FORMATS, default: 'csv' },
+            encoding: {
+              type: 'string',
+              enum: EXPORT_ENCODINGS,
+              default: 'utf-8',
+              description: 'CSV only (GBK for Excel on Chinese Windows); NDJSON and XLSX are UTF-8',
+            },
+            fields: fieldsParam,
+          },
+        },
+        response: {
+          200: {
+            description:
+              'the file, streamed (header row of field codes for CSV and XLSX); headers X-Export-Id (the ledger) and X-Export-Rows',
+            type: 'string',
+          },
+          403: { ...callErrors, description: `${callErrors.description}; EXPORT_NOT_GRANTED` },
+          429: { ...errorResponseSchema, description: 'EXPORT_QUOTA_EXCEEDED, QUOTA_EXCEEDED, RATE_LIMITED' },
+        },
+      },
+    },
+    async (req, reply) => {
+      const p = req.params as { resourceCode: string };
+      const q = req.query as { format: ExportFormat; encoding: ExportEncoding; fields?: string };
+      const x = await exportRecords(
+        ctx,
+        { ...callInput(req, q.fields), format: q.format, encoding: q.encoding },
+        p.resourceCode,
+      );
+      reply
+        .type(x.type)
+        .header('Cache-Control', 'no-store')
+        .header('X-Export-Id', String(x.exportId))
+        .header('X-Export-Rows', String(x.rows))
+        .header('Content-Disposition', `attachment; filename="${x.filename}"`);
+      return reply.send(x.stream);
+    },
+  );
+
+  app.post(
+    '/api/audit/leak-trace',
+    {
+      schema: {
+        tags: ['audit'],
+        summary:
+          'Leak tracing (auditor): which bulk exports delivered this record key or this exact masked row (its values or its CSV line)?',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            key: { type: 'string', minLength: 1, maxLength: 200, description: 'a record key (ID number…)' },
+            values: {
+              type: 'array',
+              minItems: 1,
+              maxItems: 200,
+              items: { type: 'string', maxLength: 2000 },
+              description: "a leaked row's cells in the file's column order",
+            },
+            csvLine: { type: 'string', minLength: 1, maxLength: 20000, description: 'the leaked CSV line' },
+          },
+        },
+      },
+    },
+    async (req) => leakTrace(ctx, requireRole(req, 'auditor'), req.body as LeakTraceInput),
+  );
+
+  // masking per field class (issue 9 point 8): the one masking implementation's rules, set by the authority
+  const ruleSchema = {
+    type: 'object',
+    additionalProperties: false,
+    required: ['strategy'],
+    properties: {
+      strategy: { type: 'string', enum: MASK_STRATEGIES },
+      first: { type: 'integer', minimum: 0, maximum: 6 },
+      last: { type: 'integer', minimum: 0, maximum: 6 },
+      fill: { type: 'integer', minimum: 1, maximum: 20 },
+      with: { type: 'string', maxLength: 20 },
+      length: { type: 'integer', minimum: 8, maximum: 64 },
+      to: { type: 'string', enum: ['year', 'month'] },
+    },
+  } as const;
+  const classParams = {
+    type: 'object',
+    properties: { fieldClass: { type: 'string', enum: FIELD_CLASSES } },
+    required: ['fieldClass'],
+  } as const;
+
+  app.get(
+    '/api/masking/classes',
+    {
+      schema: {
+        tags: ['data'],
+        summary:
+          'Masking rules per field class: the rule in force, the default, whether the authority changed it',
+      },
+    },
+    async (req) => {
+      requireActor(req);
+      return listClassRules(ctx);
+    },
+  );
+
+  app.put(
+    '/api/masking/classes/:fieldClass',
+    {
+      schema: {
+        tags: ['data'],
+        summary:
+          "Set a field class's masking rule (the authority: platform admin or authority reviewer); rule null resets the default; audited",
+        params: classParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['rule'],
+          properties: { rule: { anyOf: [ruleSchema, { type: 'null' }] } },
+        },
+      },
+    },
+    async (req) =>
+      setClassRule(
+        ctx,
+        requireActor(req),
+        (req.params as { fieldClass: FieldClass }).fieldClass,
+        (req.body as { rule: MaskRule | null }).rule,
+      ),
+  );
+
+  app.post(
+    '/api/masking/preview',
+    {
+      schema: {
+        tags: ['data'],
+        summary: "Mask sample values with a class's rule in force or a proposed rule (nothing stored)",
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['fieldClass', 'values'],
+          properties: {
+            fieldClass: { type: 'string', enum: FIELD_CLASSES },
+            rule: ruleSchema,
+            values: { type: 'array', minItems: 1, maxItems: 20, items: { type: 'string', maxLength: 200 } },
+          },
+        },
+      },
+    },
+    async (req) => {
+      requireActor(req);
+      return previewMask(ctx, req.body as { fieldClass: FieldClass; rule?: MaskRule; values: string[] });
     },
   );
 }

@@ -5,7 +5,8 @@ import { keyedHash, sha256Hex } from '../shared/secrets.js';
 import { isUnsafeIdentifier } from '../shared/text.js';
 import { compileFilter, compileMatch, decodeCursor, encodeCursor } from './filter.js';
 import { admit, settle } from './guards.js';
-import { maskRecord, maskValue } from './masking.js';
+import { type MaskingPolicy, maskRecord, maskValue } from './masking.js';
+import { maskingPolicy } from './masking-policy.js';
 import {
   buildMeta,
   type Caller,
@@ -44,7 +45,7 @@ async function loadMeta(ctx: AppContext, code: string, fresh = false): Promise<R
     throw new AppError('NOT_FOUND', [{ field: 'resourceCode', reason: `resource ${code} not found` }]);
   const fields = await ctx.db
     .selectFrom('resource_field')
-    .select(['code', 'ordinal', 'type', 'personal', 'sensitive', 'masking', 'is_key', 'validator'])
+    .select(['code', 'name', 'ordinal', 'type', 'personal', 'sensitive', 'masking', 'is_key', 'validator'])
     .where('resource_id', '=', r.id)
     .orderBy('ordinal')
     .execute();
@@ -146,7 +147,7 @@ function batchedGet(ctx: AppContext, meta: ResourceMeta, item: GetItem): Promise
 }
 
 /** Runs the governed statement with the cached resource version, re-reading the metadata once if it changed. */
-async function call(
+export async function call(
   ctx: AppContext,
   code: string,
   caller: Caller,
@@ -163,7 +164,13 @@ async function call(
   return { meta, row };
 }
 
-function shape(meta: ResourceMeta, fields: string[], rec: Record<string, unknown>) {
+/** The fields a call reads, in the resource's order, masked: the one shaping of every data call and export. */
+export function shape(
+  meta: ResourceMeta,
+  fields: string[],
+  rec: Record<string, unknown>,
+  policy: MaskingPolicy,
+) {
   const out: Record<string, unknown> = {};
   const shown: MetaField[] = [];
   for (const f of meta.fields) {
@@ -172,7 +179,7 @@ function shape(meta: ResourceMeta, fields: string[], rec: Record<string, unknown
       shown.push(f);
     }
   }
-  return maskRecord(out, shown);
+  return maskRecord(out, shown, policy);
 }
 
 /** What a data call sends besides its target: the API key, `X-Purpose`, `fields=` and the client address. */
@@ -238,7 +245,7 @@ export function parseFields(raw: string | undefined): string[] | null {
   return list;
 }
 
-function callerOf(ctx: AppContext, input: CallInput): Caller {
+export function callerOf(ctx: AppContext, input: CallInput): Caller {
   const keyHash = requireKey(input.apiKey);
   return {
     keyHash,
@@ -293,7 +300,7 @@ export async function getRecord(ctx: AppContext, input: CallInput, code: string,
   return {
     resourceCode: code,
     key: normalised,
-    record: shape(meta, row.fields!, row.record),
+    record: shape(meta, row.fields!, row.record, await maskingPolicy(ctx)),
     grantId: row.grant_id,
     auditId: row.audit_id,
   };
@@ -313,8 +320,9 @@ export async function listRecords(
   await settle(ctx, caller, meta, row, false);
   const records = row.records ?? [];
   const rowLimit = row.row_limit ?? limit;
+  const policy = await maskingPolicy(ctx);
   return {
-    items: records.map((r) => shape(meta, row.fields!, r)),
+    items: records.map((r) => shape(meta, row.fields!, r, policy)),
     next: records.length === rowLimit ? String(records[records.length - 1]._seq) : null,
     limit: rowLimit,
     grantId: row.grant_id,
@@ -344,8 +352,9 @@ export async function queryRecords(
   await settle(ctx, caller, meta, row, false, filterFields);
   const records = row.records ?? [];
   const rowLimit = row.row_limit ?? limit;
+  const policy = await maskingPolicy(ctx);
   return {
-    items: records.map((r) => shape(meta, row.fields!, r)),
+    items: records.map((r) => shape(meta, row.fields!, r, policy)),
     cursor: records.length === rowLimit ? encodeCursor(String(records[records.length - 1]._seq)) : null,
     limit: rowLimit,
     grantId: row.grant_id,

@@ -1,5 +1,6 @@
+import { CompiledQuery, sql } from 'kysely';
 import { columnName, type Masking } from '../catalog/model.js';
-import type { Database } from '../db/index.js';
+import type { Database, Db } from '../db/index.js';
 
 /*
  * A governed data call is answered by one SQL statement: it resolves the API key to an active app, the app to an
@@ -15,6 +16,8 @@ import type { Database } from '../db/index.js';
 
 export interface MetaField {
   code: string;
+  /** the registered name (性别…): recognises the gender masking class */
+  name?: string;
   columnName: string;
   type: string;
   personal: boolean;
@@ -39,6 +42,8 @@ export interface ResourceMeta {
   querySql: (where: string) => string;
   /** verification around a match condition (`t.cN = $12::type AND …`) */
   verifySql: (match: string) => string;
+  /** the start of a bulk export: authorisation, daily row quota, the data_export row and the audit row */
+  exportSql: string;
 }
 
 /*
@@ -52,7 +57,14 @@ export interface ResourceMeta {
  * $4 resource id, $5 resource version, $6 audit target ids, $7 audit target labels, $8 purposes named, $9 fields asked
  * (comma-joined), $10 whether the profile limits use to the purpose, $11 fields filtered on (comma-joined).
  */
-const authorisedCalls = (right: 'read' | 'verify') => `req AS (
+const RIGHT_REFUSAL = {
+  read: "WHEN NOT gm.can_read THEN 'READ_NOT_GRANTED'",
+  verify: "WHEN NOT gm.can_verify THEN 'VERIFY_NOT_GRANTED'",
+  export: "WHEN NOT gm.can_export THEN 'EXPORT_NOT_GRANTED'",
+} as const;
+
+/** `quota`: an extra SQL condition on `gm` that refuses the call as EXPORT_QUOTA_EXCEEDED (checked last). */
+const authorisedCalls = (right: 'read' | 'verify' | 'export', quota?: string) => `req AS (
     SELECT r.n, r.key_hash, r.arg, r.client_ip, r.target_hash, r.target_label, r.purpose_asked,
       string_to_array(r.fields_asked, ',') AS fields_asked, string_to_array(r.filter_fields, ',') AS filter_fields,
       nextval(pg_get_serial_sequence('audit_log', 'id')) AS audit_id
@@ -66,6 +78,7 @@ const authorisedCalls = (right: 'read' | 'verify') => `req AS (
   ),
   gm AS (
     SELECT DISTINCT ON (a.n) a.n, g.id, g.fields, g.purpose, g.max_rows_per_call, g.can_read, g.can_verify,
+      g.can_export, g.max_export_rows_per_day,
       req.purpose_asked IN (g.purpose_id, btrim(g.purpose)) AS purpose_ok, req.purpose_asked,
       req.fields_asked, req.filter_fields
     FROM a JOIN req ON req.n = a.n
@@ -77,9 +90,14 @@ const authorisedCalls = (right: 'read' | 'verify') => `req AS (
     SELECT gm.*, coalesce(gm.fields_asked, gm.fields) AS fields_used,
       CASE WHEN $10::boolean AND gm.purpose_asked IS NULL THEN 'PURPOSE_REQUIRED'
            WHEN $10::boolean AND NOT gm.purpose_ok THEN 'PURPOSE_MISMATCH'
-           ${right === 'read' ? "WHEN NOT gm.can_read THEN 'READ_NOT_GRANTED'" : "WHEN NOT gm.can_verify THEN 'VERIFY_NOT_GRANTED'"}
+           ${RIGHT_REFUSAL[right]}
            WHEN NOT coalesce(gm.fields_asked <@ gm.fields, true) THEN 'FIELD_NOT_GRANTED'
-           WHEN NOT coalesce(gm.filter_fields <@ gm.fields, true) THEN 'FILTER_NOT_GRANTED'
+           WHEN NOT coalesce(gm.filter_fields <@ gm.fields, true) THEN 'FILTER_NOT_GRANTED'${
+             quota
+               ? `
+           WHEN ${quota} THEN 'EXPORT_QUOTA_EXCEEDED'`
+               : ''
+           }
       END AS refusal
     FROM gm
   ), ok AS (SELECT * FROM g WHERE refusal IS NULL)`;
@@ -119,6 +137,7 @@ export function buildMeta(
   r: { id: number; code: string; version: number; data_table: string },
   fields: {
     code: string;
+    name?: string;
     ordinal: number;
     type: string;
     personal: boolean;
@@ -175,8 +194,33 @@ export function buildMeta(
       coalesce((SELECT d.matched FROM d WHERE d.n = req.n), false)) ELSE '{}'::jsonb END`,
   )}
   ${answers(', coalesce(d.matched, false) AS matched', 'LEFT JOIN d ON d.n = req.n')}`;
+  // bulk export (issue 9 point 5): the authorisation and the daily row quota are decided here, the export row and
+  // the audit row written in the same statement; its batches are read by exportBatchSql. Extra parameters: $12 format,
+  // $13 encoding, $14 the platform's export rows per day, $15 start of today (Beijing), $16 rows the export will
+  // deliver, $17 the highest _seq it may deliver.
+  const exportQuota = `$16::bigint > coalesce(gm.max_export_rows_per_day, $14::bigint) - (
+      SELECT coalesce(sum(CASE WHEN e.status = 'running' THEN e.rows_reserved ELSE e.row_count END), 0)
+      FROM data_export e WHERE e.grant_id = gm.id AND e.started_at >= $15::timestamptz)`;
+  const exportSql = `WITH ${authorisedCalls('export', exportQuota)},
+  exp AS (
+    INSERT INTO data_export (app_id, org_id, grant_id, resource_id, purpose, format, encoding, fields,
+      rows_reserved, max_seq, audit_id, client_ip)
+    SELECT a.id, a.org_id, ok.id, $4, ok.purpose, $12, $13, ok.fields_used, $16, $17, req.audit_id, req.client_ip
+    FROM ok JOIN req ON req.n = ok.n JOIN a ON a.n = ok.n
+    WHERE EXISTS (SELECT 1 FROM v)
+    RETURNING id, audit_id
+  ),
+  ${auditInsert(
+    'data.export',
+    'export',
+    '$16::bigint',
+    `jsonb_build_object('format', $12::text, 'encoding', $13::text) || coalesce((SELECT jsonb_build_object('exportId',
+      exp.id) FROM exp WHERE exp.audit_id = req.audit_id), '{}'::jsonb)`,
+  )}
+  ${answers(', (SELECT exp.id FROM exp) AS export_id', '')}`;
   const metaFields = fields.map((f) => ({
     code: f.code,
+    name: f.name,
     columnName: columnName(f.ordinal),
     type: f.type,
     personal: f.personal,
@@ -196,6 +240,7 @@ export function buildMeta(
     listSql,
     querySql,
     verifySql,
+    exportSql,
   };
 }
 
@@ -215,6 +260,7 @@ export interface CallRow {
   record?: Record<string, unknown> | null;
   records?: Record<string, unknown>[] | null;
   matched?: boolean;
+  export_id?: number | null;
 }
 
 /** Who calls and under which purpose, for any governed statement. */
@@ -341,3 +387,65 @@ export async function governedVerify(
   ]);
   return rows[0];
 }
+
+/**
+ * The start of a bulk export (issue 9 point 5). Exports of one app start one at a time (a transaction-scoped advisory
+ * lock on its key), so two concurrent exports cannot both fit in what is left of the grant's daily row quota.
+ */
+export async function governedExportStart(
+  db: Db,
+  m: ResourceMeta,
+  caller: Caller,
+  x: {
+    format: string;
+    encoding: string;
+    defaultRowsPerDay: number;
+    dayStart: Date;
+    rows: number;
+    maxSeq: number;
+  },
+): Promise<CallRow> {
+  return db.transaction().execute(async (trx) => {
+    await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`export:${caller.keyHash}`}, 0))`.execute(trx);
+    const { rows } = await trx.executeQuery<CallRow>(
+      CompiledQuery.raw(m.exportSql, [
+        ...callParams(m, [{ caller, arg: null, targetHash: null, targetLabel: null }]),
+        x.format,
+        x.encoding,
+        x.defaultRowsPerDay,
+        x.dayStart.toISOString(),
+        x.rows,
+        x.maxSeq,
+      ]),
+    );
+    return rows[0];
+  });
+}
+
+/** How many rows a resource holds and its highest cursor: what an export starting now may deliver. */
+export async function exportExtent(database: Database, m: ResourceMeta) {
+  const { rows } = await database.query<{ n: number; max_seq: number }>(
+    `SELECT count(*)::bigint AS n, coalesce(max(_seq), 0)::bigint AS max_seq FROM ${m.table}`,
+    [],
+  );
+  return { rows: Number(rows[0].n), maxSeq: Number(rows[0].max_seq) };
+}
+
+/** One batch of an export, by `_seq` cursor: the record key and the fields it delivers (generated columns only). */
+export function exportBatchSql(m: ResourceMeta, fields: MetaField[]): string {
+  const cols = fields.map((f) => `t.${f.columnName} AS "${f.code}"`).join(', ');
+  return `SELECT t._seq, t._key, (SELECT row_to_json(r) FROM (SELECT ${cols}) r) AS rec FROM ${m.table} t
+    WHERE t._seq > $1 AND t._seq <= $2 ORDER BY t._seq LIMIT $3`;
+}
+
+/** The grant still allows exporting (revocation, expiry or suspension stop a running export at its next batch). */
+export const EXPORT_LIVE_SQL = `SELECT 1 AS live FROM share_grant g JOIN app a ON a.id = g.app_id
+  WHERE g.id = $1 AND g.status = 'active' AND g.can_export AND g.valid_until > now() AND a.status = 'active'`;
+
+/** The ledger rows of one batch and the export's delivered count, in the batch's transaction. */
+export const EXPORT_LEDGER_SQL = `WITH l AS (
+    INSERT INTO data_export_row (export_id, ordinal, key_mac, row_mac)
+    SELECT $1, $2 + x.o::int, decode(x.k, 'hex'), decode(x.r, 'hex')
+    FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS x(k, r, o)
+  )
+  UPDATE data_export SET row_count = row_count + $5 WHERE id = $1`;

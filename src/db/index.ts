@@ -19,6 +19,7 @@ import * as m013 from './migrations/013_opening.js';
 import * as m014 from './migrations/014_data_api.js';
 import * as m015 from './migrations/015_quality.js';
 import * as m016 from './migrations/016_catalog_search_name.js';
+import * as m017 from './migrations/017_data_export.js';
 import * as m018 from './migrations/018_open_accounts.js';
 import * as m019 from './migrations/019_quality_checks.js';
 import * as m020 from './migrations/020_sharing_cases.js';
@@ -168,6 +169,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '020_sharing_cases': m020,
   '018_open_accounts': m018,
   '019_quality_checks': m019,
+  '017_data_export': m017,
 };
 
 export async function migrate(db: Db): Promise<void> {

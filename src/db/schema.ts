@@ -375,6 +375,9 @@ export interface ShareGrantTable {
   max_verify_per_day: number | null;
   /** a temporary grant made under an emergency; it lapses when the emergency ends (migration 020) */
   emergency_id: Generated<number | null>;
+  /** bulk export right and its daily row quota, null = the platform default (migration 017) */
+  can_export: Generated<boolean>;
+  max_export_rows_per_day: number | null;
 }
 
 export interface AuditLogTable {
@@ -492,7 +495,12 @@ export interface NotificationTable {
   read_at: Date | null;
 }
 
-export interface DB extends InventoryTables, OpeningTables, SharingCaseTables, QualityCheckTables {
+export interface DB
+  extends InventoryTables,
+    OpeningTables,
+    SharingCaseTables,
+    QualityCheckTables,
+    ExportTables {
   notification: NotificationTable;
   login_failure: LoginFailureTable;
   audit_refusal_tally: AuditRefusalTallyTable;
@@ -612,4 +620,46 @@ export interface QualityRectificationEventTable {
   actor_user_id: number | null;
   text: string | null;
   at: Date;
+}
+
+/** Bulk export and its leak-tracing ledger; masking per field class (issue 9 points 5 and 8, migration 017). */
+export interface ExportTables {
+  data_export: DataExportTable;
+  data_export_row: DataExportRowTable;
+  masking_class_rule: MaskingClassRuleTable;
+}
+
+export interface DataExportTable {
+  id: Generated<number>;
+  app_id: number;
+  org_id: number | null;
+  grant_id: number;
+  resource_id: number;
+  purpose: string | null;
+  format: 'csv' | 'ndjson' | 'xlsx';
+  encoding: 'utf-8' | 'gbk';
+  fields: string[];
+  rows_reserved: number;
+  row_count: Generated<number>;
+  max_seq: number;
+  status: Generated<'running' | 'completed' | 'aborted' | 'failed'>;
+  audit_id: number | null;
+  client_ip: string | null;
+  started_at: Generated<Date>;
+  finished_at: Date | null;
+}
+
+export interface DataExportRowTable {
+  export_id: number;
+  ordinal: number;
+  key_mac: Buffer;
+  row_mac: Buffer;
+}
+
+export interface MaskingClassRuleTable {
+  field_class: string;
+  strategy: string;
+  params: ColumnType<Record<string, unknown>, string, string>;
+  updated_by: number | null;
+  updated_at: Generated<Date>;
 }

@@ -7,6 +7,7 @@ import { levelsVisibleToAll } from '../catalog/model.js';
 import type { StoredField } from '../catalog/store.js';
 import type { AppContext } from '../context.js';
 import { maskRecord } from '../dataapi/masking.js';
+import { maskingPolicy } from '../dataapi/masking-policy.js';
 import { toAppError } from '../http/app.js';
 import { HTTP_STATUS } from '../http/errors.js';
 import { AppError, type ErrorCode } from '../shared/errors.js';
@@ -381,6 +382,8 @@ async function datastoreSearch(ctx: AppContext, req: FastifyRequest, p: Params) 
     );
   }
   const where = conds.length ? sql`${sql.join(conds, sql` AND `)}` : null;
+  // read before the transaction: on PGlite (one connection) a read outside it would wait for it
+  const policy = await maskingPolicy(ctx);
   return ctx.db.transaction().execute(async (trx) => {
     const page = await store.rowsPage(trx, r.data_table!, fields, offset, limit, where);
     const records = page.records.map((rec) =>
@@ -388,11 +391,13 @@ async function datastoreSearch(ctx: AppContext, req: FastifyRequest, p: Params) 
         rec,
         fields.map((f) => ({
           code: f.code,
+          name: f.name,
           personal: f.personal,
           sensitive: f.sensitive,
           masking: f.masking,
           type: f.type,
         })),
+        policy,
       ),
     );
     await appendAudit(trx, {

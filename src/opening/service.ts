@@ -13,7 +13,8 @@ import {
 } from '../catalog/search.js';
 import type { StoredField } from '../catalog/store.js';
 import type { AppContext } from '../context.js';
-import { maskRecord } from '../dataapi/masking.js';
+import { type MaskingPolicy, maskRecord } from '../dataapi/masking.js';
+import { maskingPolicy } from '../dataapi/masking-policy.js';
 import type { Tx } from '../db/index.js';
 import { AppError } from '../shared/errors.js';
 import { MAX_DOWNLOADS_KEPT, type OpenPrincipal } from './accounts.js';
@@ -240,16 +241,18 @@ export async function dataset(ctx: AppContext, id: number) {
   };
 }
 
-function masked(fields: StoredField[], record: Record<string, unknown>) {
+function masked(fields: StoredField[], record: Record<string, unknown>, policy: MaskingPolicy) {
   return maskRecord(
     record,
     fields.map((f) => ({
       code: f.code,
+      name: f.name,
       personal: f.personal,
       sensitive: f.sensitive,
       masking: f.masking,
       type: f.type,
     })),
+    policy,
   );
 }
 
@@ -318,10 +321,12 @@ async function recordAccess(
 /** The first rows of an unconditional dataset, masked (the one masking implementation), audited and counted. */
 export async function preview(ctx: AppContext, caller: Caller, id: number) {
   const { r, grant } = await dataResource(ctx, caller, id);
+  // read before the transaction: on PGlite (one connection) a read outside it would wait for it
+  const policy = await maskingPolicy(ctx);
   return ctx.db.transaction().execute(async (trx) => {
     const fields = await store.fieldsOf(trx, id);
     const rows = await store.rowsAfter(trx, r.data_table!, fields, 0, PREVIEW_ROWS);
-    const records = rows.map((x) => masked(fields, x.record));
+    const records = rows.map((x) => masked(fields, x.record, policy));
     await recordAccess(trx, ctx, caller, r, 'open.preview', records.length, fields, {}, grant);
     return { fields: fields.map(fieldView), records, total: Number(r.row_count) };
   });
@@ -349,13 +354,14 @@ export async function download(
       recordAccess(trx, ctx, caller, r, 'open.download', Number(r.row_count), fields, { format }, grant),
     );
   const table = r.data_table!;
+  const policy = await maskingPolicy(ctx);
   async function* records() {
     let after = 0;
     for (;;) {
       const batch = await store.rowsAfter(ctx.db, table, fields, after, batchSize);
       if (!batch.length) return;
       after = batch[batch.length - 1].seq;
-      yield batch.map((x) => masked(fields, x.record));
+      yield batch.map((x) => masked(fields, x.record, policy));
       if (batch.length < batchSize) return;
     }
   }

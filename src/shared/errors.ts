@@ -152,6 +152,14 @@ export const ERRORS = {
     zh: '该授权不含核验权限',
     en: 'This grant does not include verification',
   },
+  EXPORT_NOT_GRANTED: {
+    zh: '该授权不含批量导出权限',
+    en: 'This grant does not include bulk export',
+  },
+  EXPORT_QUOTA_EXCEEDED: {
+    zh: '本次导出的行数超过该授权今日剩余的导出额度',
+    en: "This export's rows exceed what is left of the grant's export rows for today",
+  },
   READ_NOT_GRANTED: {
     zh: '该授权仅限核验，不返回数据',
     en: 'This grant allows verification only; it returns no data',

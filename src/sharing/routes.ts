@@ -5,6 +5,17 @@ import { dateString, idParams, pageQueryProps } from '../http/schemas.js';
 import type { RequestInput } from './model.js';
 import * as service from './service.js';
 
+/** The export right and its daily rows (issue 9 point 5), where grants are issued and edited. */
+const exportQuotaProps = {
+  export: { type: 'boolean', description: 'the right to bulk export (CSV, NDJSON, XLSX); default false' },
+  exportRowsPerDay: {
+    type: ['integer', 'null'],
+    minimum: 1,
+    maximum: 100_000_000,
+    description: 'rows the grant may export per day; null: the platform default (GRANT_EXPORT_ROWS_PER_DAY)',
+  },
+} as const;
+
 export async function sharingRoutes(app: FastifyInstance, ctx: AppContext) {
   app.post(
     '/api/sharing/requests',
@@ -101,6 +112,7 @@ export async function sharingRoutes(app: FastifyInstance, ctx: AppContext) {
                   description:
                     'the right to read records; false makes a verification-only grant; default true',
                 },
+                ...exportQuotaProps,
               },
             },
           },
@@ -204,6 +216,38 @@ export async function sharingRoutes(app: FastifyInstance, ctx: AppContext) {
     '/api/sharing/grants',
     { schema: { tags: ['sharing'], summary: "Grants held or given by the caller's organisation" } },
     async (req) => service.listGrants(ctx, requireActor(req)),
+  );
+
+  app.patch(
+    '/api/sharing/grants/:id',
+    {
+      schema: {
+        tags: ['sharing'],
+        summary:
+          "Change an active grant's rights (read, verify, export) and limits (the provider's data officer or the platform admin); audited with before and after",
+        params: idParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          minProperties: 1,
+          properties: {
+            callsPerDay: { type: ['integer', 'null'], minimum: 1, maximum: 100_000_000 },
+            rowsPerCall: { type: ['integer', 'null'], minimum: 1, maximum: 1000 },
+            verificationsPerDay: { type: ['integer', 'null'], minimum: 1, maximum: 100_000_000 },
+            verify: { type: 'boolean' },
+            readRecords: { type: 'boolean' },
+            ...exportQuotaProps,
+          },
+        },
+      },
+    },
+    async (req) =>
+      service.editGrant(
+        ctx,
+        requireActor(req),
+        (req.params as { id: number }).id,
+        req.body as service.GrantQuota,
+      ),
   );
 
   app.post(

@@ -36,13 +36,16 @@ import * as store from './store.js';
 
 /** A grant's own limits on the data API (hardening: enumeration and bulk copying); unset = platform default. */
 export interface GrantQuota {
-  callsPerDay?: number;
-  rowsPerCall?: number;
+  callsPerDay?: number | null;
+  rowsPerCall?: number | null;
   /** verification (核验, DG Art 19) calls per day; the platform default where unset */
-  verificationsPerDay?: number;
+  verificationsPerDay?: number | null;
   /** the grant's rights on the data API (issue 9): verification, and reading records (false = verification only) */
   verify?: boolean;
   readRecords?: boolean;
+  /** bulk export (issue 9 point 5) and the rows it may export per day (null/unset: the platform default) */
+  export?: boolean;
+  exportRowsPerDay?: number | null;
 }
 
 /** Step names come from the profile the request was filed under. */
@@ -183,6 +186,8 @@ export async function createGrant(
       max_verify_per_day: quota?.verificationsPerDay ?? null,
       can_verify: quota?.verify ?? false,
       can_read: quota?.readRecords ?? true,
+      can_export: quota?.export ?? false,
+      max_export_rows_per_day: quota?.exportRowsPerDay ?? null,
       deemed_consent: deemedConsent,
     })
     .returning('id')
@@ -741,6 +746,52 @@ export async function revokeGrant(ctx: AppContext, actor: Actor, id: number) {
       clientIp: actor.clientIp,
     });
     return fresh();
+  });
+}
+
+/**
+ * The provider (its data officer) or the platform admin changes an active grant's rights and limits on the data API:
+ * reading, verification, bulk export and their quotas (issue 9 points 1 and 5). Only what the body names changes;
+ * `null` for a quota means the platform default. Audited `share.grantEdit` with the values before and after.
+ */
+export async function editGrant(ctx: AppContext, actor: Actor, id: number, patch: GrantQuota) {
+  return inTx(ctx.db, async (trx) => {
+    const g = await store.grantQuery(trx).where('g.id', '=', id).executeTakeFirst();
+    if (!g) throw new AppError('NOT_FOUND', [{ field: 'id', reason: `grant ${id} not found` }]);
+    if (!canRevokeGrant(actor, g.provider_org_id)) throw new AppError('FORBIDDEN');
+    if (g.status !== 'active')
+      throw new AppError('CONFLICT', [
+        { field: 'id', reason: 'a revoked grant cannot be edited', reasonZh: '已撤销的授权不能修改' },
+      ]);
+    const before = store.grantView(g);
+    const set = {
+      ...(patch.callsPerDay !== undefined ? { max_calls_per_day: patch.callsPerDay } : {}),
+      ...(patch.rowsPerCall !== undefined ? { max_rows_per_call: patch.rowsPerCall } : {}),
+      ...(patch.verificationsPerDay !== undefined ? { max_verify_per_day: patch.verificationsPerDay } : {}),
+      ...(patch.exportRowsPerDay !== undefined ? { max_export_rows_per_day: patch.exportRowsPerDay } : {}),
+      ...(patch.verify !== undefined ? { can_verify: patch.verify } : {}),
+      ...(patch.readRecords !== undefined ? { can_read: patch.readRecords } : {}),
+      ...(patch.export !== undefined ? { can_export: patch.export } : {}),
+    };
+    if (Object.keys(set).length) await trx.updateTable('share_grant').set(set).where('id', '=', id).execute();
+    const after = store.grantView((await store.grantQuery(trx).where('g.id', '=', id).executeTakeFirst())!);
+    await appendAudit(trx, {
+      action: 'share.grantEdit',
+      decision: 'allow',
+      actorUserId: actor.id,
+      actorOrgId: actor.orgId,
+      appId: g.app_id,
+      grantId: id,
+      resourceId: g.resource_id,
+      targetType: 'share_grant',
+      targetId: id,
+      clientIp: actor.clientIp,
+      detail: {
+        before: { rights: before.rights, quota: before.quota },
+        after: { rights: after.rights, quota: after.quota },
+      },
+    });
+    return after;
   });
 }
 

@@ -164,6 +164,8 @@ export function grantQuery(db: Db | Tx) {
       'g.can_read',
       'g.can_verify',
       'g.max_verify_per_day',
+      'g.can_export',
+      'g.max_export_rows_per_day',
     ]);
 }
 
@@ -204,7 +206,7 @@ export function grantView(g: GrantRow) {
     /** what data calls send as `X-Purpose` (or the purpose text, percent-encoded): DG Art 26, XT Art 25, SY Art 29, GD Art 21 */
     purposeId: g.purpose_id,
     /** reading records (false: verification only) and verification (核验, DG Art 19) */
-    rights: { read: g.can_read, verify: g.can_verify },
+    rights: { read: g.can_read, verify: g.can_verify, export: g.can_export },
     validFrom: g.valid_from,
     validUntil: g.valid_until,
     /** its limits on the data API; null = the platform default */
@@ -212,6 +214,7 @@ export function grantView(g: GrantRow) {
       callsPerDay: g.max_calls_per_day,
       rowsPerCall: g.max_rows_per_call,
       verificationsPerDay: g.max_verify_per_day,
+      exportRowsPerDay: g.max_export_rows_per_day,
     },
     /** effective state (active | expired | revoked | appRevoked | appSuspended); `recordStatus` is the stored one */
     status: grantState(g),

@@ -1683,6 +1683,44 @@ const steps = [
   },
 ];
 
+// Issue 9 points 5 and 8: the provider turns on a grant's export right; anyone previews a mask of an ID number.
+steps.push({
+  name: 'gaj_officer turns on bulk export for a grant on the grants page; the masking page previews a masked ID number',
+  async run(page, base) {
+    await page.goto(`${base}/`, { waitUntil: 'domcontentloaded' });
+    await Promise.race([
+      tid(page, 'current-user').waitFor({ timeout: T.nav }),
+      tid(page, 'login-username').waitFor({ timeout: T.nav }),
+    ]);
+    if (await tid(page, 'logout').count()) await logout(page);
+    await login(page, base, 'gaj_officer');
+    await menu(page, 'grants');
+    const edit = page.locator('[data-testid^="grant-edit-"]').first();
+    await edit.waitFor({ timeout: T.nav });
+    const grantId = (await edit.getAttribute('data-testid')).replace('grant-edit-', '');
+    await edit.click();
+    await tid(page, 'grant-edit-export').click();
+    await box(page, 'grant-edit-export-rows').fill('50000');
+    const saved = page.waitForResponse(
+      (r) => r.url().includes(`/api/sharing/grants/${grantId}`) && r.request().method() === 'PATCH',
+    );
+    await tid(page, 'grant-edit-save').click();
+    assert((await saved).status() === 200, 'the grant edit was saved');
+    await tid(page, `grant-right-export-${grantId}`).waitFor({ timeout: T.action });
+    const quota = await tid(page, `grant-quota-${grantId}`).innerText();
+    assert(quota.includes('每日导出上限') && quota.includes('50,000'), `the export quota shows: ${quota}`);
+    await shot(page, 'grant-export-right');
+    await menu(page, 'masking');
+    await tid(page, 'masking-rule-idNumber').waitFor({ timeout: T.nav });
+    await tid(page, 'masking-samples').fill('440103199003071234');
+    await tid(page, 'masking-preview').click();
+    const masked = tid(page, 'masking-masked').first();
+    await masked.waitFor({ timeout: T.action });
+    assert((await masked.innerText()) === '440***********1234', `masked: ${await masked.innerText()}`);
+    await shot(page, 'masking-preview');
+  },
+});
+
 // The public open-data portal (issue 11): logged out, on a phone-sized screen, with axe-core's accessibility rules.
 steps.push({
   name: 'a citizen (logged out, phone screen) opens /open, searches 企业, opens a dataset, sees the masked preview; axe finds no serious violation',

@@ -41,6 +41,7 @@ const Requests = lazy(() => import('./sharing/Requests.js'));
 const Grants = lazy(() => import('./sharing/Grants.js'));
 const Cases = lazy(() => import('./sharing/Cases.js'));
 const Apps = lazy(() => import('./dataapi/Apps.js'));
+const Masking = lazy(() => import('./dataapi/Masking.js'));
 const Users = lazy(() => import('./orgs/Users.js'));
 const Incidents = lazy(() => import('./security/Incidents.js'));
 const Objections = lazy(() => import('./quality/Objections.js'));
@@ -246,6 +247,7 @@ function Root() {
                           </Guard>
                         }
                       />
+                      <Route path="masking" element={<Masking />} />
                       <Route
                         path="audit"
                         element={

@@ -356,14 +356,19 @@ export interface Grant {
   /** what the consumer's data calls send as X-Purpose (DG Art 26) */
   purposeId: string;
   /** data API rights: reading records (false = verification only) and verification (核验, DG Art 19) */
-  rights: { read: boolean; verify: boolean };
+  rights: { read: boolean; verify: boolean; export: boolean };
   validFrom: string;
   validUntil: string;
   /** effective state: a grant past its end or of a revoked app no longer works */
   status: 'active' | 'expired' | 'revoked' | 'appRevoked' | 'appSuspended';
   recordStatus: 'active' | 'revoked';
   /** the grant's limits on the data API; null = the platform default */
-  quota: { callsPerDay: number | null; rowsPerCall: number | null; verificationsPerDay: number | null };
+  quota: {
+    callsPerDay: number | null;
+    rowsPerCall: number | null;
+    verificationsPerDay: number | null;
+    exportRowsPerDay: number | null;
+  };
   /** granted by deemed consent (SY Art 25) */
   deemedConsent: boolean;
 }

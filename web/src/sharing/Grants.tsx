@@ -1,4 +1,18 @@
-import { App as AntApp, Button, Card, Popconfirm, Table, Tag, Typography } from 'antd';
+import {
+  App as AntApp,
+  Button,
+  Card,
+  Form,
+  InputNumber,
+  Modal,
+  Popconfirm,
+  Space,
+  Switch,
+  Table,
+  Tag,
+  Typography,
+} from 'antd';
+import { useState } from 'react';
 import { api, errorText, post } from '../shared/api.js';
 import { hasRole, useAuth } from '../shared/auth.js';
 import { EnumTag, ErrorAlert } from '../shared/common.js';
@@ -17,6 +31,29 @@ export default function Grants() {
   const canRevoke = (g: Grant) =>
     g.status === 'active' &&
     (hasRole(me, 'platform_admin') || (hasRole(me, 'data_officer') && me?.user.org.id !== g.consumerOrg.id));
+
+  // the provider's officer (or the admin) edits rights and quotas: here, the bulk export right and its rows per day
+  const [editing, setEditing] = useState<Grant | null>(null);
+  const [form] = Form.useForm<{ export: boolean; exportRowsPerDay: number | null }>();
+  const [saving, setSaving] = useState(false);
+  async function save() {
+    if (!editing) return;
+    const v = await form.validateFields();
+    setSaving(true);
+    try {
+      await api(`/api/sharing/grants/${editing.id}`, {
+        method: 'PATCH',
+        body: { export: v.export, exportRowsPerDay: v.exportRowsPerDay ?? null },
+      });
+      message.success(t('grant.edited'));
+      setEditing(null);
+      grants.reload();
+    } catch (e) {
+      message.error(errorText(e, lang));
+    } finally {
+      setSaving(false);
+    }
+  }
 
   async function revoke(g: Grant) {
     try {
@@ -77,6 +114,11 @@ export default function Grants() {
               <span>
                 {g.rights.read && <Tag>{t('grant.rightRead')}</Tag>}
                 {g.rights.verify && <Tag color="blue">{t('grant.rightVerify')}</Tag>}
+                {g.rights.export && (
+                  <Tag color="purple" data-testid={`grant-right-export-${g.id}`}>
+                    {t('grant.rightExport')}
+                  </Tag>
+                )}
               </span>
             ),
           },
@@ -98,6 +140,13 @@ export default function Grants() {
                     {g.quota.verificationsPerDay?.toLocaleString() ?? t('quota.default')}
                   </>
                 )}
+                {g.rights.export && (
+                  <>
+                    <br />
+                    {t('quota.exportRowsPerDay')}：
+                    {g.quota.exportRowsPerDay?.toLocaleString() ?? t('quota.default')}
+                  </>
+                )}
               </span>
             ),
           },
@@ -110,15 +159,54 @@ export default function Grants() {
             title: t('common.actions'),
             render: (_, g) =>
               canRevoke(g) ? (
-                <Popconfirm title={t('common.confirmRevoke')} onConfirm={() => revoke(g)}>
-                  <Button data-testid={`grant-revoke-${g.id}`} size="small" danger>
-                    {t('common.revoke')}
+                <Space wrap>
+                  <Button
+                    data-testid={`grant-edit-${g.id}`}
+                    size="small"
+                    onClick={() => {
+                      form.setFieldsValue({
+                        export: g.rights.export,
+                        exportRowsPerDay: g.quota.exportRowsPerDay,
+                      });
+                      setEditing(g);
+                    }}
+                  >
+                    {t('grant.edit')}
                   </Button>
-                </Popconfirm>
+                  <Popconfirm title={t('common.confirmRevoke')} onConfirm={() => revoke(g)}>
+                    <Button data-testid={`grant-revoke-${g.id}`} size="small" danger>
+                      {t('common.revoke')}
+                    </Button>
+                  </Popconfirm>
+                </Space>
               ) : null,
           },
         ]}
       />
+      <Modal
+        open={editing !== null}
+        title={`${t('grant.edit')}：${editing?.resource.name ?? ''} · ${editing?.app.name ?? ''}`}
+        onCancel={() => setEditing(null)}
+        onOk={save}
+        okButtonProps={{ loading: saving, 'data-testid': 'grant-edit-save' } as never}
+        destroyOnHidden
+      >
+        <Form form={form} layout="vertical">
+          <Form.Item name="export" label={t('grant.rightExport')} valuePropName="checked">
+            <Switch data-testid="grant-edit-export" />
+          </Form.Item>
+          <Form.Item name="exportRowsPerDay" label={t('quota.exportRowsPerDay')} extra={t('quota.hint')}>
+            <InputNumber
+              data-testid="grant-edit-export-rows"
+              min={1}
+              max={100_000_000}
+              precision={0}
+              style={{ width: 240 }}
+              placeholder={t('quota.default')}
+            />
+          </Form.Item>
+        </Form>
+      </Modal>
     </Card>
   );
 }

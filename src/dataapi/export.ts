@@ -1,0 +1,381 @@
+import { PassThrough, Readable } from 'node:stream';
+import { parse as parseCsv } from 'csv-parse/sync';
+import ExcelJS from 'exceljs';
+import iconv from 'iconv-lite';
+import { CompiledQuery, sql } from 'kysely';
+import { appendAudit } from '../audit/store.js';
+import type { Actor, AppContext } from '../context.js';
+import { csvCell } from '../opening/model.js';
+import { AppError } from '../shared/errors.js';
+import { keyedHash } from '../shared/secrets.js';
+import { settle } from './guards.js';
+import { maskingPolicy } from './masking-policy.js';
+import { type CallInput, call, callerOf, shape } from './service.js';
+import {
+  EXPORT_LEDGER_SQL,
+  EXPORT_LIVE_SQL,
+  exportBatchSql,
+  exportExtent,
+  governedExportStart,
+  type MetaField,
+  type ResourceMeta,
+} from './store.js';
+
+/*
+ * Bulk export of a granted view (issue 9 point 5): CSV (UTF-8 or GBK), NDJSON or XLSX, streamed in batches by `_seq`
+ * cursor in constant memory, masked by the one masking implementation exactly as the API masks (`shape`).
+ *
+ * The start is one governed statement (store.ts exportSql): purpose, export right, fields and the grant's daily row
+ * quota are decided there, and the `data_export` row and the audit row (`data.export`, allow or deny) are written with
+ * it, so a refused export writes an audit row and nothing else. Each batch then runs in its own transaction: the grant
+ * is checked again (a revocation stops the export at its next batch), the rows are read and masked, and the leak-tracing
+ * ledger rows of exactly those masked rows are written with the export's delivered count, before the batch is sent.
+ */
+
+export const EXPORT_FORMATS = ['csv', 'ndjson', 'xlsx'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+export const EXPORT_ENCODINGS = ['utf-8', 'gbk'] as const;
+export type ExportEncoding = (typeof EXPORT_ENCODINGS)[number];
+
+/** Rows per batch (one read, one ledger write, one transaction). */
+export const EXPORT_BATCH = 2000;
+
+const MEDIA: Record<ExportFormat, { type: (e: ExportEncoding) => string; ext: string }> = {
+  csv: { type: (e) => `text/csv; charset=${e}`, ext: 'csv' },
+  ndjson: { type: () => 'application/x-ndjson; charset=utf-8', ext: 'ndjson' },
+  xlsx: {
+    type: () => 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+    ext: 'xlsx',
+  },
+};
+
+/** The text of a delivered cell, as the ledger hashes it: what a CSV cell holds before quoting. */
+export function cellText(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (v instanceof Date) return v.toISOString();
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+
+/** 16 bytes of an HMAC-SHA256 under the platform secret, hex: the ledger's compact, keyed digests. */
+const mac16 = (secret: Buffer, s: string) => keyedHash(secret, s).slice(0, 32);
+
+/** The ledger's digest of a record key (the same key form the data API audits: normalised). */
+export const keyMac = (secret: Buffer, key: string) => mac16(secret, `key\n${key}`);
+
+/** The ledger's digest of a delivered row: its cell texts in the export's field order. */
+export const rowMac = (secret: Buffer, cells: string[]) => mac16(secret, `row\n${JSON.stringify(cells)}`);
+
+function shanghaiDayStart(now: number): Date {
+  const day = Math.floor((now + 8 * 3600_000) / 86400_000);
+  return new Date(day * 86400_000 - 8 * 3600_000);
+}
+
+export interface ExportInput extends CallInput {
+  format: ExportFormat;
+  encoding: ExportEncoding;
+}
+
+export async function exportRecords(
+  ctx: AppContext,
+  input: ExportInput,
+  code: string,
+  batchSize = EXPORT_BATCH,
+) {
+  if (input.encoding === 'gbk' && input.format !== 'csv')
+    throw new AppError('VALIDATION_FAILED', [
+      {
+        field: 'encoding',
+        value: input.encoding,
+        reason: 'GBK is offered for CSV only; NDJSON and XLSX are UTF-8',
+        reasonZh: 'GBK 编码仅适用于 CSV，NDJSON 与 XLSX 固定为 UTF-8',
+      },
+    ]);
+  const caller = callerOf(ctx, input);
+  let extent = { rows: 0, maxSeq: 0 };
+  const { meta, row } = await call(ctx, code, caller, 'list', async (m) => {
+    extent = await exportExtent(ctx.database, m);
+    return governedExportStart(ctx.db, m, caller, {
+      format: input.format,
+      encoding: input.encoding,
+      defaultRowsPerDay: ctx.config.dataApi.grantExportRowsPerDay ?? 1_000_000,
+      dayStart: shanghaiDayStart(Date.now()),
+      ...extent,
+    });
+  });
+  await settle(ctx, caller, meta, row, false);
+  if (!row.export_id || !row.grant_id || !row.fields) throw new Error('export started without its row');
+  const fieldsUsed = row.fields;
+  const fields = meta.fields.filter((f) => fieldsUsed.includes(f.code));
+  const exp = {
+    id: Number(row.export_id),
+    grantId: row.grant_id,
+    maxSeq: extent.maxSeq,
+    reserved: extent.rows,
+  };
+  const batches = exportBatches(ctx, meta, fields, exp, batchSize);
+  const media = MEDIA[input.format];
+  return {
+    exportId: exp.id,
+    rows: exp.reserved,
+    auditId: row.audit_id,
+    type: media.type(input.encoding),
+    filename: `${meta.code.replaceAll('/', '-')}.${media.ext}`,
+    stream: encode(input.format, input.encoding, fields, batches),
+  };
+}
+
+/** Reads, masks and records one export batch by batch; ends the export's row with its status. */
+async function* exportBatches(
+  ctx: AppContext,
+  meta: ResourceMeta,
+  fields: MetaField[],
+  exp: { id: number; grantId: number; maxSeq: number; reserved: number },
+  batchSize: number,
+): AsyncGenerator<Record<string, unknown>[]> {
+  const readSql = exportBatchSql(meta, fields);
+  const policy = await maskingPolicy(ctx);
+  const codes = fields.map((f) => f.code);
+  let status: 'completed' | 'aborted' | 'failed' = 'aborted';
+  type Batch = { records: Record<string, unknown>[]; last: number; want: number } | null;
+  // one batch = one transaction: grant re-checked, rows read and masked, their ledger rows and count written
+  const runBatch = (after: number, delivered: number, want: number): Promise<Batch> =>
+    ctx.db.transaction().execute(async (trx) => {
+      const live = await trx.executeQuery(CompiledQuery.raw(EXPORT_LIVE_SQL, [exp.grantId]));
+      if (live.rows.length === 0) return null;
+      const { rows } = await trx.executeQuery<{
+        _seq: number;
+        _key: string;
+        rec: Record<string, unknown>;
+      }>(CompiledQuery.raw(readSql, [after, exp.maxSeq, want]));
+      if (rows.length === 0) return { records: [], last: after, want };
+      const records = rows.map((r) => shape(meta, codes, r.rec, policy));
+      const keyMacs = rows.map((r) => keyMac(ctx.secret, r._key));
+      const rowMacs = records.map((rec) =>
+        rowMac(
+          ctx.secret,
+          fields.map((f) => cellText(rec[f.code])),
+        ),
+      );
+      await trx.executeQuery(
+        CompiledQuery.raw(EXPORT_LEDGER_SQL, [exp.id, delivered, keyMacs, rowMacs, rows.length]),
+      );
+      return { records, last: Number(rows[rows.length - 1]._seq), want };
+    });
+  // the next batch is read (and recorded) while the current one is encoded and sent: at most two batches in memory
+  let next: Promise<Batch> | null =
+    exp.reserved > 0 ? runBatch(0, 0, Math.min(batchSize, exp.reserved)) : null;
+  let delivered = 0;
+  try {
+    while (next) {
+      const batch = await next;
+      next = null;
+      if (batch === null) {
+        status = 'aborted';
+        throw new AppError('GRANT_REQUIRED', [
+          {
+            reason: 'the grant was revoked or expired during the export',
+            reasonZh: '导出过程中授权已撤销或到期',
+          },
+        ]);
+      }
+      if (batch.records.length === 0) break;
+      delivered += batch.records.length;
+      const want = Math.min(batchSize, exp.reserved - delivered);
+      if (batch.records.length === batch.want && want > 0) {
+        next = runBatch(batch.last, delivered, want);
+        next.catch(() => undefined); // awaited (and thrown) on the next turn of the loop
+      }
+      yield batch.records;
+    }
+    status = 'completed';
+  } catch (e) {
+    if (!(e instanceof AppError)) status = 'failed';
+    throw e;
+  } finally {
+    // a batch still in flight (the reader went away) settles before the export is closed
+    if (next) await next.catch(() => undefined);
+    await ctx.db
+      .updateTable('data_export')
+      .set({ status, finished_at: new Date() })
+      .where('id', '=', exp.id)
+      .execute()
+      .catch(() => undefined);
+  }
+}
+
+function encode(
+  format: ExportFormat,
+  encoding: ExportEncoding,
+  fields: MetaField[],
+  batches: AsyncGenerator<Record<string, unknown>[]>,
+): Readable {
+  if (format === 'xlsx') return xlsxStream(fields, batches);
+  async function* text() {
+    if (format === 'ndjson') {
+      for await (const batch of batches) yield batch.map((rec) => `${JSON.stringify(rec)}\n`).join('');
+      return;
+    }
+    yield `${fields.map((f) => csvCell(f.code)).join(',')}\r\n`;
+    for await (const batch of batches)
+      yield batch.map((rec) => `${fields.map((f) => csvCell(rec[f.code])).join(',')}\r\n`).join('');
+  }
+  async function* bytes() {
+    for await (const s of text()) yield encoding === 'gbk' ? iconv.encode(s, 'gbk') : Buffer.from(s, 'utf8');
+  }
+  return Readable.from(bytes());
+}
+
+/** XLSX through exceljs's streaming writer: rows committed as they come, waiting for the reader (drain). */
+function xlsxStream(fields: MetaField[], batches: AsyncGenerator<Record<string, unknown>[]>): Readable {
+  const out = new PassThrough();
+  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({
+    stream: out,
+    useStyles: false,
+    useSharedStrings: false,
+  });
+  const ws = wb.addWorksheet('data');
+  (async () => {
+    ws.addRow(fields.map((f) => f.code)).commit();
+    for await (const batch of batches) {
+      if (out.destroyed) {
+        await batches.return(undefined); // the reader went away: end the export (status aborted)
+        return;
+      }
+      for (const rec of batch) ws.addRow(fields.map((f) => rec[f.code] ?? null)).commit();
+      if (out.writableNeedDrain) await new Promise((res) => out.once('drain', res));
+    }
+    ws.commit();
+    await wb.commit();
+  })().catch((e) => out.destroy(e as Error));
+  return out;
+}
+
+/** Undoes the CSV-injection guard of a delivered cell (csvCell prefixes ' to a leading = + - @ tab or CR). */
+function deliveredText(cell: string): string {
+  return /^'[=+\-@\t\r]/.test(cell) ? cell.slice(1) : cell;
+}
+
+export interface LeakTraceInput {
+  /** a record key (ID number, credit code…) */
+  key?: string;
+  /** a leaked row's cell values, in the file's column order */
+  values?: string[];
+  /** or the leaked CSV line itself */
+  csvLine?: string;
+}
+
+export const LEAK_TRACE_LIMIT = 100;
+
+/**
+ * Leak tracing (issue 9 point 5; the security issue builds on it): which exports delivered this record key or this exact
+ * masked row? Answers the exports (app, consumer, grant, resource, purpose, format, fields, rows, when, status) with how
+ * many of their ledger rows matched, newest first, at most 100. The auditor's search is itself audited.
+ */
+export async function leakTrace(ctx: AppContext, actor: Actor, input: LeakTraceInput) {
+  let values = input.values;
+  if (input.csvLine !== undefined) {
+    let rows: string[][];
+    try {
+      rows = parseCsv(input.csvLine.replace(/\r?\n$/, ''), { relax_column_count: true, bom: true });
+    } catch {
+      rows = [];
+    }
+    if (rows.length !== 1)
+      throw new AppError('VALIDATION_FAILED', [
+        {
+          field: 'csvLine',
+          reason: 'give exactly one CSV line',
+          reasonZh: '请提供且仅提供一行 CSV',
+        },
+      ]);
+    values = rows[0];
+  }
+  const key = input.key?.trim();
+  if (!key && !values?.length)
+    throw new AppError('VALIDATION_FAILED', [
+      {
+        field: 'key',
+        reason: "give a record key, a leaked row's values or its CSV line",
+        reasonZh: '请提供记录主键、泄露行的各列取值或该行 CSV 原文',
+      },
+    ]);
+  const keyMacs = key ? [...new Set([key, key.toUpperCase()])].map((k) => keyMac(ctx.secret, k)) : [];
+  const rowMacs = values?.length
+    ? [
+        rowMac(
+          ctx.secret,
+          values.map((v) => deliveredText(String(v))),
+        ),
+      ]
+    : [];
+  const rows = await sql<{
+    id: number;
+    app_id: number;
+    app_name: string | null;
+    org_id: number | null;
+    org_name: string | null;
+    grant_id: number;
+    resource_id: number;
+    resource_code: string | null;
+    resource_name: string | null;
+    purpose: string | null;
+    format: string;
+    encoding: string;
+    fields: string[];
+    row_count: number;
+    started_at: Date;
+    finished_at: Date | null;
+    status: string;
+    key_rows: number;
+    row_rows: number;
+  }>`
+    WITH hit AS (
+      SELECT x.export_id, count(*) FILTER (WHERE x.key_mac = ANY (k.m)) AS key_rows,
+        count(*) FILTER (WHERE x.row_mac = ANY (r.m)) AS row_rows
+      FROM (SELECT coalesce(array_agg(decode(h, 'hex')), '{}') AS m FROM unnest(${keyMacs}::text[]) h) k,
+        (SELECT coalesce(array_agg(decode(h, 'hex')), '{}') AS m FROM unnest(${rowMacs}::text[]) h) r,
+        data_export_row x
+      WHERE x.key_mac = ANY (k.m) OR x.row_mac = ANY (r.m)
+      GROUP BY x.export_id
+    )
+    SELECT e.id, e.app_id, app.name AS app_name, e.org_id, org.name AS org_name, e.grant_id, e.resource_id,
+      res.code AS resource_code, res.name AS resource_name, e.purpose, e.format, e.encoding, e.fields, e.row_count,
+      e.started_at, e.finished_at, e.status, hit.key_rows, hit.row_rows
+    FROM hit JOIN data_export e ON e.id = hit.export_id
+    LEFT JOIN app ON app.id = e.app_id LEFT JOIN org ON org.id = e.org_id LEFT JOIN resource res ON res.id = e.resource_id
+    ORDER BY e.started_at DESC, e.id DESC
+    LIMIT ${LEAK_TRACE_LIMIT + 1}
+  `.execute(ctx.db);
+  const found = rows.rows.slice(0, LEAK_TRACE_LIMIT);
+  await appendAudit(ctx.db, {
+    actorUserId: actor.id,
+    actorOrgId: actor.orgId,
+    action: 'audit.leakTrace',
+    decision: 'allow',
+    targetType: 'data_export',
+    // the key only as its keyed hash, like every record key in the log
+    targetId: key ? keyedHash(ctx.secret, key.toUpperCase()) : null,
+    rowsReturned: found.length,
+    clientIp: actor.clientIp,
+    detail: { byKey: !!key, byRow: rowMacs.length > 0, cells: values?.length ?? 0 },
+  });
+  return {
+    items: found.map((e) => ({
+      exportId: Number(e.id),
+      app: { id: e.app_id, name: e.app_name },
+      consumerOrg: e.org_id === null ? null : { id: e.org_id, name: e.org_name },
+      grantId: e.grant_id,
+      resource: { id: e.resource_id, code: e.resource_code, name: e.resource_name },
+      purpose: e.purpose,
+      format: e.format,
+      encoding: e.encoding,
+      fields: e.fields,
+      rowCount: Number(e.row_count),
+      startedAt: e.started_at,
+      finishedAt: e.finished_at,
+      status: e.status,
+      matchedBy: { key: Number(e.key_rows), row: Number(e.row_rows) },
+    })),
+    truncated: rows.rows.length > LEAK_TRACE_LIMIT,
+  };
+}

@@ -1,0 +1,173 @@
+import { appendAudit } from '../audit/store.js';
+import { type Actor, type AppContext, hasRole } from '../context.js';
+import { AppError, type ErrorDetail } from '../shared/errors.js';
+import {
+  applyRule,
+  DEFAULT_CLASS_RULES,
+  FIELD_CLASSES,
+  type FieldClass,
+  type MaskingPolicy,
+  type MaskRule,
+} from './masking.js';
+
+/*
+ * The authority's masking strategy per field class (issue 9 point 8), stored in masking_class_rule (migration 017) over
+ * the code defaults, audited (`masking.classRule`). Every node re-reads it within 30 s; the node that changes it at once.
+ */
+
+const TTL_MS = 30_000;
+const cache = new WeakMap<AppContext, { policy: MaskingPolicy; expires: number }>();
+
+/** The masking policy in force: the stored class rules over the defaults, and the platform secret for `hash`. */
+export async function maskingPolicy(ctx: AppContext): Promise<MaskingPolicy> {
+  const hit = cache.get(ctx);
+  const now = Date.now();
+  if (hit && hit.expires > now) return hit.policy;
+  const rows = await ctx.db
+    .selectFrom('masking_class_rule')
+    .select(['field_class', 'strategy', 'params'])
+    .execute();
+  const rules = { ...DEFAULT_CLASS_RULES };
+  for (const r of rows) {
+    if (!(FIELD_CLASSES as readonly string[]).includes(r.field_class)) continue;
+    const rule = { ...(r.params as object), strategy: r.strategy } as MaskRule;
+    if (validateRule(r.field_class as FieldClass, rule).length === 0)
+      rules[r.field_class as FieldClass] = rule;
+  }
+  const policy = { rules, secret: ctx.secret };
+  cache.set(ctx, { policy, expires: now + TTL_MS });
+  return policy;
+}
+
+const int = (v: unknown, min: number, max: number) =>
+  typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+
+/**
+ * What the authority may set. A rule never shows a whole value in clear except `keep` for gender (the masked ID number's
+ * last four already carry it); `keepEnds` keeps at most 6 characters at each end; a hash is 8–64 hex characters; date
+ * generalisation applies to dates only.
+ */
+export function validateRule(c: FieldClass, rule: MaskRule): ErrorDetail[] {
+  const bad = (field: string, reason: string, reasonZh: string): ErrorDetail[] => [
+    { field, reason, reasonZh },
+  ];
+  switch (rule.strategy) {
+    case 'keep':
+      return c === 'gender'
+        ? []
+        : bad('strategy', 'only gender may be kept in clear', '仅性别可不脱敏，其他类别须选择脱敏方式');
+    case 'keepEnds':
+      if (!int(rule.first, 0, 6) || !int(rule.last, 0, 6))
+        return bad('first', 'keep 0–6 characters at each end', '首尾各保留 0–6 个字符');
+      if (rule.fill !== undefined && !int(rule.fill, 1, 20))
+        return bad('fill', 'a fixed fill is 1–20 stars', '固定遮盖长度为 1–20 个星号');
+      return [];
+    case 'replace':
+      return typeof rule.with === 'string' && rule.with.length <= 20 && !/[\p{Cc}]/u.test(rule.with)
+        ? []
+        : bad('with', 'the replacement is at most 20 printable characters', '替换文本最多 20 个可打印字符');
+    case 'hash':
+      return int(rule.length, 8, 64)
+        ? []
+        : bad('length', 'a hash keeps 8–64 hex characters', '哈希保留 8–64 位');
+    case 'generaliseDate':
+      if (c !== 'personalDate')
+        return bad('strategy', 'date generalisation applies to dates only', '日期泛化仅适用于日期类别');
+      return rule.to === 'year' || rule.to === 'month'
+        ? []
+        : bad('to', 'generalise to year or month', '日期泛化到年或月');
+    case 'suppress':
+      return [];
+    default:
+      return bad('strategy', 'unknown strategy', '未知的脱敏方式');
+  }
+}
+
+const canSetMasking = (actor: Actor) => hasRole(actor, 'platform_admin', 'authority_reviewer');
+
+function paramsOf(rule: MaskRule): Record<string, unknown> {
+  const { strategy: _s, ...params } = rule as MaskRule & Record<string, unknown>;
+  return params;
+}
+
+/** Every class: its rule in force, the default and whether the authority changed it. */
+export async function listClassRules(ctx: AppContext) {
+  const rows = await ctx.db.selectFrom('masking_class_rule').selectAll().execute();
+  const policy = await maskingPolicy(ctx);
+  return FIELD_CLASSES.map((c) => {
+    const row = rows.find((r) => r.field_class === c);
+    return {
+      fieldClass: c,
+      rule: policy.rules[c],
+      default: DEFAULT_CLASS_RULES[c],
+      custom: row !== undefined,
+      updatedAt: row?.updated_at ?? null,
+    };
+  });
+}
+
+/** The authority sets a class's rule (or resets it to the default with null); audited with before and after. */
+export async function setClassRule(ctx: AppContext, actor: Actor, c: FieldClass, rule: MaskRule | null) {
+  if (!canSetMasking(actor))
+    throw new AppError('FORBIDDEN', [
+      { reason: 'the authority sets masking rules', reasonZh: '脱敏规则由数据主管部门设置' },
+    ]);
+  if (rule) {
+    const problems = validateRule(c, rule);
+    if (problems.length) throw new AppError('VALIDATION_FAILED', problems);
+  }
+  const before = (await maskingPolicy(ctx)).rules[c];
+  await ctx.db.transaction().execute(async (trx) => {
+    if (rule === null) await trx.deleteFrom('masking_class_rule').where('field_class', '=', c).execute();
+    else
+      await trx
+        .insertInto('masking_class_rule')
+        .values({
+          field_class: c,
+          strategy: rule.strategy,
+          params: JSON.stringify(paramsOf(rule)),
+          updated_by: actor.id,
+        })
+        .onConflict((oc) =>
+          oc.column('field_class').doUpdateSet({
+            strategy: rule.strategy,
+            params: JSON.stringify(paramsOf(rule)),
+            updated_by: actor.id,
+            updated_at: new Date(),
+          }),
+        )
+        .execute();
+    await appendAudit(trx, {
+      actorUserId: actor.id,
+      actorOrgId: actor.orgId,
+      action: 'masking.classRule',
+      decision: 'allow',
+      targetType: 'masking_class',
+      targetId: c,
+      clientIp: actor.clientIp,
+      detail: { before, after: rule ?? DEFAULT_CLASS_RULES[c], reset: rule === null },
+    });
+  });
+  cache.delete(ctx);
+  return (await listClassRules(ctx)).find((r) => r.fieldClass === c)!;
+}
+
+/** Masks sample values with a class's rule in force, or with a proposed rule (nothing stored, nothing audited). */
+export async function previewMask(
+  ctx: AppContext,
+  input: { fieldClass: FieldClass; rule?: MaskRule; values: string[] },
+) {
+  const rule = input.rule ?? (await maskingPolicy(ctx)).rules[input.fieldClass];
+  if (input.rule) {
+    const problems = validateRule(input.fieldClass, input.rule);
+    if (problems.length) throw new AppError('VALIDATION_FAILED', problems);
+  }
+  return {
+    fieldClass: input.fieldClass,
+    rule,
+    items: input.values.map((v) => ({
+      value: v,
+      masked: applyRule(rule, v, ctx.secret, input.fieldClass) as string | null,
+    })),
+  };
+}
