@@ -221,6 +221,19 @@ async function logout(page) {
   await tid(page, 'login-username').waitFor({ timeout: T.nav });
 }
 
+/**
+ * Starts a step from a reloaded home page, signed out: a drawer or modal the step before left open cannot cover the
+ * header, and the step signs in as whom it needs.
+ */
+async function freshStart(page, base) {
+  await page.goto(`${base}/`, { waitUntil: 'domcontentloaded' });
+  await Promise.race([
+    tid(page, 'current-user').waitFor({ timeout: T.nav }),
+    tid(page, 'login-username').waitFor({ timeout: T.nav }),
+  ]);
+  if (await tid(page, 'logout').count()) await logout(page);
+}
+
 /** Picks an option of an antd Select by its label. */
 async function choose(page, testid, label) {
   await tid(page, testid).click();
@@ -1529,13 +1542,7 @@ const steps = [
   {
     name: 'rsj_officer contests a refused request (DG Art 15); the reviewer coordinates and shares the data; the cases page says DG has no emergency procedure',
     async run(page, base) {
-      // start from a reloaded page: the step before may leave a drawer over the header
-      await page.goto(`${base}/`, { waitUntil: 'domcontentloaded' });
-      await Promise.race([
-        tid(page, 'current-user').waitFor({ timeout: T.nav }),
-        tid(page, 'login-username').waitFor({ timeout: T.nav }),
-      ]);
-      if (await tid(page, 'logout').count()) await logout(page);
+      await freshStart(page, base);
       // setup by API: rsj_officer asks for 婚姻登记信息, mzj_officer refuses it with its legal basis (DG Art 24)
       await login(page, base, 'rsj_officer');
       const json = async (res) => {
@@ -1601,13 +1608,7 @@ const steps = [
   {
     name: 'reviewer opens 数据质量: sees a score and the trend chart, opens the failing rows of a failed rule (masked), closes the drawer',
     async run(page, base) {
-      // a drawer left open by the step before covers the header: reload the home page (signed in or not) first
-      await page.goto(`${base}/`, { waitUntil: 'domcontentloaded' });
-      await Promise.race([
-        tid(page, 'current-user').waitFor({ timeout: T.nav }),
-        tid(page, 'login-username').waitFor({ timeout: T.nav }),
-      ]);
-      if (await tid(page, 'current-user').count()) await logout(page);
+      await freshStart(page, base);
       await login(page, base, 'reviewer');
       await menu(page, 'quality');
       const score = tid(page, 'quality-score').first();
@@ -1636,13 +1637,7 @@ const steps = [
     // last: it moves the platform date, which no earlier step expects
     name: 'admin moves the training clock 15 days on; the unanswered demo request is escalated and the reviewer is told at once (DG Art 15/35)',
     async run(page, base) {
-      // a drawer left open by the step before covers the header: reload the home page (signed in or not) first
-      await page.goto(`${base}/`, { waitUntil: 'domcontentloaded' });
-      await Promise.race([
-        tid(page, 'current-user').waitFor({ timeout: T.nav }),
-        tid(page, 'login-username').waitFor({ timeout: T.nav }),
-      ]);
-      if (await tid(page, 'logout').count()) await logout(page);
+      await freshStart(page, base);
       await login(page, base, 'admin');
       await menu(page, 'calendar');
       await tid(page, 'training-clock').waitFor({ timeout: T.nav });

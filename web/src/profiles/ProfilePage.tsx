@@ -1,5 +1,6 @@
 import { Alert, Card, Col, Descriptions, Empty, Row, Space, Steps, Table, Tag, Typography } from 'antd';
 import type { ReactNode } from 'react';
+import { articleText } from '../../../src/shared/labels.js';
 import { api } from '../shared/api.js';
 import { ErrorAlert } from '../shared/common.js';
 import { useAsync } from '../shared/hooks.js';
@@ -19,7 +20,7 @@ function Article({ text }: { text: string | undefined }) {
     <Typography.Text type="secondary" style={{ fontSize: 12 }}>
       {t('req.stepArticle')}
       {colon(lang)}
-      {text}
+      {articleText(text, lang)}
     </Typography.Text>
   );
 }
@@ -391,7 +392,7 @@ export default function ProfilePage() {
               <Typography.Text type="secondary" style={{ fontSize: 12 }}>
                 {t('prof.workflowArticle')}
                 {colon(lang)}
-                {sh.conditional.article}
+                {articleText(sh.conditional.article, lang)}
               </Typography.Text>
             </Space>
           </Card>
@@ -408,7 +409,7 @@ export default function ProfilePage() {
             <Typography.Text type="secondary" style={{ fontSize: 12 }}>
               {t('prof.workflowArticle')}
               {colon(lang)}
-              {sh.unconditional.article}
+              {articleText(sh.unconditional.article, lang)}
             </Typography.Text>
           </Card>
         </Col>
@@ -446,7 +447,7 @@ export default function ProfilePage() {
                 {
                   title: t('req.stepArticle'),
                   onCell: () => ({ style: { whiteSpace: 'nowrap' } }),
-                  render: (_, r) => r.article ?? '-',
+                  render: (_, r) => (r.article ? articleText(r.article, lang) : '-'),
                 },
               ]}
             />

@@ -20,6 +20,7 @@ import {
 import { useState } from 'react';
 import { Link, useSearchParams } from 'react-router-dom';
 import { OBJECTION_STATUSES } from '../../../src/quality/model.js';
+import { articleText } from '../../../src/shared/labels.js';
 import { api, errorText } from '../shared/api.js';
 import { hasRole, useAuth } from '../shared/auth.js';
 import { ErrorAlert, ProvisionalTag } from '../shared/common.js';
@@ -285,7 +286,9 @@ export default function Objections() {
                   t('objection.noDeadline')
                 )}
               </Descriptions.Item>
-              <Descriptions.Item label={t('objection.article')}>{d.article ?? '-'}</Descriptions.Item>
+              <Descriptions.Item label={t('objection.article')}>
+                {d.article ? articleText(d.article, lang) : '-'}
+              </Descriptions.Item>
               <Descriptions.Item label={t('objection.provider')}>{d.provider.name}</Descriptions.Item>
               <Descriptions.Item label={t('objection.objectorOrg')}>{d.objectorOrg.name}</Descriptions.Item>
               <Descriptions.Item label={t('objection.objector')}>{d.objector}</Descriptions.Item>

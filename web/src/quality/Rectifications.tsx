@@ -18,6 +18,7 @@ import {
 } from 'antd';
 import { useState } from 'react';
 import { Link, useSearchParams } from 'react-router-dom';
+import { articleText } from '../../../src/shared/labels.js';
 import { api, errorText } from '../shared/api.js';
 import { hasRole, useAuth } from '../shared/auth.js';
 import { ErrorAlert, ProvisionalTag } from '../shared/common.js';
@@ -265,7 +266,9 @@ export default function Rectifications() {
                 <Due task={d} />
               </Descriptions.Item>
               <Descriptions.Item label={t('rect.provider')}>{d.provider.name}</Descriptions.Item>
-              <Descriptions.Item label={t('rect.article')}>{d.article ?? '-'}</Descriptions.Item>
+              <Descriptions.Item label={t('rect.article')}>
+                {d.article ? articleText(d.article, lang) : '-'}
+              </Descriptions.Item>
               <Descriptions.Item label={t('rect.source')} span={2}>
                 {d.objectionId ? (
                   <Link to={`/objections?box=all&open=${d.objectionId}`}>

@@ -2,6 +2,7 @@ import { Alert, Button, Checkbox, DatePicker, Form, Input, Modal, Result, Select
 import dayjs, { type Dayjs } from 'dayjs';
 import { useState } from 'react';
 import { useNavigate } from 'react-router-dom';
+import { articleText } from '../../../src/shared/labels.js';
 import { api, errorText, post } from '../shared/api.js';
 import { ProvisionalTag } from '../shared/common.js';
 import { fmtDate } from '../shared/format.js';
@@ -191,7 +192,11 @@ export default function ApplyModal({
             <Form.Item
               name="scope"
               label={t('req.scope')}
-              extra={scopeRequired ? profile.data?.sharing.conditional.article : undefined}
+              extra={
+                scopeRequired && profile.data
+                  ? articleText(profile.data.sharing.conditional.article, lang)
+                  : undefined
+              }
               rules={
                 scopeRequired ? [{ required: true, whitespace: true, message: t('apply.scopeRequired') }] : []
               }

@@ -18,6 +18,7 @@ import {
 } from 'antd';
 import { useState } from 'react';
 import { useNavigate, useSearchParams } from 'react-router-dom';
+import { articleText } from '../../../src/shared/labels.js';
 import { api, errorText, post } from '../shared/api.js';
 import { access, useAuth } from '../shared/auth.js';
 import { EnumTag, ErrorAlert, ProvisionalTag } from '../shared/common.js';
@@ -306,7 +307,7 @@ function RequestDrawer({
                       {s.article ? (
                         <>
                           {'　'}
-                          {t('req.stepArticle')}：{s.article}
+                          {t('req.stepArticle')}：{articleText(s.article, i18n.lang)}
                         </>
                       ) : null}
                     </div>
