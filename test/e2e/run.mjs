@@ -243,17 +243,11 @@ async function choose(page, testid, label) {
     .first();
   await option.waitFor({ state: 'visible', timeout: T.action });
   await option.click();
-  // the list must be gone before the next field is touched (under load an open list once covered it): if it is still
-  // open after the pick, take the focus out of the select, which closes it (Escape could close a modal around it)
-  const list = page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden)').first();
-  const closed = await list
+  await page
+    .locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden)')
+    .first()
     .waitFor({ state: 'hidden', timeout: T.action })
-    .then(() => true)
-    .catch(() => false);
-  if (!closed) {
-    await box(page, testid).evaluate((el) => el.blur());
-    await list.waitFor({ state: 'hidden', timeout: T.action }).catch(() => {});
-  }
+    .catch(() => {});
 }
 
 /**
