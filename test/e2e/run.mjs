@@ -1834,7 +1834,8 @@ steps.push({
       assert(application?.status === 'pending', `the application waits: ${JSON.stringify(mine.items[0])}`);
       await shot(p, 'open-applied');
 
-      // the provider's officer answers in the console
+      // the provider's officer answers in the console (the step before may have left someone signed in)
+      await freshStart(page, base);
       await login(page, base, 'swj_officer');
       await page.goto(`${base}/open-applications`, { waitUntil: 'domcontentloaded' });
       await tid(page, `open-approve-${application.id}`).click();
