@@ -26,7 +26,7 @@ import { columnName } from '../src/catalog/model.js';
 import { loadConfig } from '../src/config.js';
 import { loadDemoCity } from '../src/demo/load.js';
 import { buildApp } from '../src/http/app.js';
-import { csvCell } from '../src/opening/model.js';
+import { csvCell } from '../src/shared/tabular.js';
 
 const env = process.env;
 const ROWS = Number(env.ROWS ?? 200_000);

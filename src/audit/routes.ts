@@ -2,10 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { requireRole } from '../http/auth.js';
 import { dateTimeString, pageQueryProps } from '../http/schemas.js';
-import { toCsv } from '../inventory/model.js';
 import { AppError } from '../shared/errors.js';
 import { labelOf } from '../shared/labels.js';
 import { keyedHash } from '../shared/secrets.js';
+import { toCsv } from '../shared/tabular.js';
 import { EXPORT_MAX_BLOCKS, exportAudit, sealStatus, verifyAudit } from './seal.js';
 import {
   type AuditFilter,

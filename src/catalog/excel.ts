@@ -8,8 +8,8 @@ import { inTx } from '../db/index.js';
 import { boundIntegers, trimKeyword } from '../http/ajv.js';
 import { decodeCsv } from '../ingest/model.js';
 import { checkUploadSize } from '../ingest/service.js';
-import { toCsv } from '../inventory/model.js';
 import { AppError, type ErrorDetail } from '../shared/errors.js';
+import { toCsv } from '../shared/tabular.js';
 import {
   canRegisterResource,
   checkShape,

@@ -1,13 +1,11 @@
-import { PassThrough, Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse/sync';
-import ExcelJS from 'exceljs';
-import iconv from 'iconv-lite';
 import { CompiledQuery, sql } from 'kysely';
 import { appendAudit } from '../audit/store.js';
 import type { Actor, AppContext } from '../context.js';
-import { csvCell } from '../opening/model.js';
 import { AppError } from '../shared/errors.js';
 import { keyedHash } from '../shared/secrets.js';
+import { tableStream } from '../shared/tabular.js';
 import { settle } from './guards.js';
 import { maskingPolicy } from './masking-policy.js';
 import { type CallInput, call, callerOf, shape } from './service.js';
@@ -209,45 +207,8 @@ function encode(
   fields: MetaField[],
   batches: AsyncGenerator<Record<string, unknown>[]>,
 ): Readable {
-  if (format === 'xlsx') return xlsxStream(fields, batches);
-  async function* text() {
-    if (format === 'ndjson') {
-      for await (const batch of batches) yield batch.map((rec) => `${JSON.stringify(rec)}\n`).join('');
-      return;
-    }
-    yield `${fields.map((f) => csvCell(f.code)).join(',')}\r\n`;
-    for await (const batch of batches)
-      yield batch.map((rec) => `${fields.map((f) => csvCell(rec[f.code])).join(',')}\r\n`).join('');
-  }
-  async function* bytes() {
-    for await (const s of text()) yield encoding === 'gbk' ? iconv.encode(s, 'gbk') : Buffer.from(s, 'utf8');
-  }
-  return Readable.from(bytes());
-}
-
-/** XLSX through exceljs's streaming writer: rows committed as they come, waiting for the reader (drain). */
-function xlsxStream(fields: MetaField[], batches: AsyncGenerator<Record<string, unknown>[]>): Readable {
-  const out = new PassThrough();
-  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({
-    stream: out,
-    useStyles: false,
-    useSharedStrings: false,
-  });
-  const ws = wb.addWorksheet('data');
-  (async () => {
-    ws.addRow(fields.map((f) => f.code)).commit();
-    for await (const batch of batches) {
-      if (out.destroyed) {
-        await batches.return(undefined); // the reader went away: end the export (status aborted)
-        return;
-      }
-      for (const rec of batch) ws.addRow(fields.map((f) => rec[f.code] ?? null)).commit();
-      if (out.writableNeedDrain) await new Promise((res) => out.once('drain', res));
-    }
-    ws.commit();
-    await wb.commit();
-  })().catch((e) => out.destroy(e as Error));
-  return out;
+  const columns = fields.map((f) => ({ key: f.code, header: f.code }));
+  return tableStream({ format, encoding: encoding === 'gbk' ? 'gbk' : 'utf8', columns }, batches);
 }
 
 /** Undoes the CSV-injection guard of a delivered cell (csvCell prefixes ' to a leading = + - @ tab or CR). */

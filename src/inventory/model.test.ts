@@ -1,18 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import type { Actor, Role } from '../context.js';
 import { getProfile } from '../profiles/index.js';
+import { csvCell, toCsv } from '../shared/tabular.js';
 import {
   canReadOrgLists,
   canRecordDuty,
   checkAcceptance,
   checkNegativeProposal,
-  csvCell,
   demandTerms,
   initialNegativeStatus,
   isAuthorityReviewer,
   isOwnOfficer,
   negativeListRule,
-  toCsv,
   updateDeadline,
 } from './model.js';
 

@@ -233,17 +233,3 @@ export function checkOpenProposal(resource: { shareType: string }, openType: str
   }
   return [];
 }
-
-/** One CSV cell, quoted when needed. */
-export function csvCell(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  let s = Array.isArray(v) ? v.join('、') : v instanceof Date ? v.toISOString() : String(v);
-  // formula injection: a cell starting with = + - @ is read as text by Excel
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-/** UTF-8 with BOM so Excel opens Chinese text correctly. */
-export function toCsv(header: string[], rows: unknown[][]): string {
-  return `\uFEFF${[header, ...rows].map((r) => r.map(csvCell).join(',')).join('\r\n')}\r\n`;
-}

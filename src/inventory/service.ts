@@ -6,6 +6,7 @@ import type { Actor, AppContext } from '../context.js';
 import { inTx, type Tx } from '../db/index.js';
 import { notify } from '../notify/service.js';
 import { AppError } from '../shared/errors.js';
+import { toCsv } from '../shared/tabular.js';
 import {
   type BasisKind,
   canManageSystem,
@@ -24,7 +25,6 @@ import {
   negativeListRule,
   OPEN_LIST_ARTICLE,
   type SystemStatus,
-  toCsv,
   updateDeadline,
 } from './model.js';
 import * as store from './store.js';

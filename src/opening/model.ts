@@ -91,11 +91,3 @@ export const FREQUENCIES: Record<string, string> = {
   yearly: 'http://publications.europa.eu/resource/authority/frequency/ANNUAL',
   irregular: 'http://publications.europa.eu/resource/authority/frequency/IRREG',
 };
-
-/** A CSV cell: quoted when it holds a comma, quote or line break; a leading =+-@ is neutralised (CSV injection). */
-export function csvCell(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  let s = v instanceof Date ? v.toISOString() : String(v);
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-}

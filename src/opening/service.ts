@@ -1,6 +1,4 @@
-import { PassThrough, Readable } from 'node:stream';
-import ExcelJS from 'exceljs';
-import iconv from 'iconv-lite';
+import type { Readable } from 'node:stream';
 import { appendAudit } from '../audit/store.js';
 import { addDays, shanghaiDate } from '../calendar/model.js';
 import { levelsVisibleToAll } from '../catalog/model.js';
@@ -17,10 +15,10 @@ import { type MaskingPolicy, maskRecord } from '../dataapi/masking.js';
 import { maskingPolicy } from '../dataapi/masking-policy.js';
 import type { Tx } from '../db/index.js';
 import { AppError } from '../shared/errors.js';
+import { tableStream } from '../shared/tabular.js';
 import { MAX_DOWNLOADS_KEPT, type OpenPrincipal } from './accounts.js';
 import { checkGrant, requiredStatements } from './applications.js';
 import {
-  csvCell,
   DOWNLOAD_MEDIA,
   type DownloadFormat,
   domainsOfTopic,
@@ -375,48 +373,7 @@ function encode(
   fields: StoredField[],
   batches: AsyncGenerator<Record<string, unknown>[]>,
 ): Readable {
-  if (format === 'xlsx') return xlsxStream(fields, batches);
-  async function* text() {
-    if (format === 'json') {
-      yield '[';
-      let first = true;
-      for await (const batch of batches) {
-        const parts = batch.map((rec) => JSON.stringify(rec));
-        yield (first ? '' : ',') + parts.join(',');
-        first = false;
-      }
-      yield ']\n';
-      return;
-    }
-    yield `${fields.map((f) => csvCell(f.name)).join(',')}\r\n`;
-    for await (const batch of batches)
-      yield batch.map((rec) => `${fields.map((f) => csvCell(rec[f.code])).join(',')}\r\n`).join('');
-  }
-  async function* bytes() {
-    if (format === 'csv') yield Buffer.from([0xef, 0xbb, 0xbf]);
-    for await (const s of text())
-      yield format === 'csv-gbk' ? iconv.encode(s, 'gbk') : Buffer.from(s, 'utf8');
-  }
-  return Readable.from(bytes());
-}
-
-/** XLSX through exceljs's streaming writer: rows are committed as they come, waiting for the reader (drain). */
-function xlsxStream(fields: StoredField[], batches: AsyncGenerator<Record<string, unknown>[]>): Readable {
-  const out = new PassThrough();
-  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({
-    stream: out,
-    useStyles: false,
-    useSharedStrings: false,
-  });
-  const ws = wb.addWorksheet('data');
-  (async () => {
-    ws.addRow(fields.map((f) => f.name)).commit();
-    for await (const batch of batches) {
-      for (const rec of batch) ws.addRow(fields.map((f) => rec[f.code] ?? null)).commit();
-      if (out.writableNeedDrain) await new Promise((res) => out.once('drain', res));
-    }
-    ws.commit();
-    await wb.commit();
-  })().catch((e) => out.destroy(e as Error));
-  return out;
+  const columns = fields.map((f) => ({ key: f.code, header: f.name }));
+  if (format === 'csv-gbk') return tableStream({ format: 'csv', encoding: 'gbk', columns }, batches);
+  return tableStream({ format, bom: true, columns }, batches);
 }
