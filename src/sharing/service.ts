@@ -381,9 +381,10 @@ export async function createRequest(ctx: AppContext, actor: Actor, input: Reques
         targetId: grantId,
         purpose: input.purpose,
         fields: input.fields,
-        detail: emergency
-          ? { reason: 'emergency', emergencyId: emergency.id, article: emergency.article }
-          : { reason: 'unconditional', article: ctx.profile.sharing.unconditional.article },
+        detail:
+          emergency?.mode === 'reclassify'
+            ? { reason: 'emergency', emergencyId: emergency.id, article: emergency.article }
+            : { reason: 'unconditional', article: ctx.profile.sharing.unconditional.article },
       });
     }
     return id;

@@ -243,11 +243,24 @@ async function choose(page, testid, label) {
     .first();
   await option.waitFor({ state: 'visible', timeout: T.action });
   await option.click();
-  await page
-    .locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden)')
-    .first()
-    .waitFor({ state: 'hidden', timeout: T.action })
-    .catch(() => {});
+  const open = page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden)').first();
+  const closed = await open.waitFor({ state: 'hidden', timeout: T.action }).then(
+    () => true,
+    () => false,
+  );
+  if (closed) return;
+  // A single select whose list is still open under load would cover the next field: take the focus away, which closes
+  // it. A multi-select keeps its list open on purpose (the step presses Escape itself), so it is left alone.
+  const multiple = await tid(page, testid).evaluate(
+    (el) =>
+      el.classList.contains('ant-select-multiple') ||
+      !!el.closest('.ant-select-multiple') ||
+      !!el.querySelector('.ant-select-multiple'),
+  );
+  if (!multiple) {
+    await page.evaluate(() => document.activeElement instanceof HTMLElement && document.activeElement.blur());
+    await open.waitFor({ state: 'hidden', timeout: T.action }).catch(() => {});
+  }
 }
 
 /**
