@@ -59,6 +59,11 @@ export const NOTIFICATION_KINDS = [
   'opening.overdue',
   'opening.escalated',
   'opening.reviewRequested',
+  'opening.operationFiled',
+  'opening.operationReviewed',
+  'opening.operationApproved',
+  'opening.operationRejected',
+  'opening.operationFiling',
   'quality.checkFailed',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];

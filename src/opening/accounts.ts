@@ -7,6 +7,7 @@ import { passwordProblems } from '../orgs/bootstrap.js';
 import { boundedIp, checkFailureBudget, hashPassword, lockedError, recordFailure } from '../orgs/service.js';
 import { AppError } from '../shared/errors.js';
 import { newSecret, sha256Hex } from '../shared/secrets.js';
+import { activeMeasure, assertOpenAccess } from './governance.js';
 
 /*
  * Public accounts of the open-data portal (issue 11 point 3): citizens and companies register with an e-mail address
@@ -187,6 +188,8 @@ export async function login(ctx: AppContext, rawContact: string, password: strin
     });
     throw new AppError('LOGIN_FAILED').alreadyAudited();
   }
+  // a closed account (XT Art 33) signs in no more; told only once its password is right
+  await assertOpenAccess(ctx, Number(acc.id), 'signIn');
   const token = newSecret();
   const expires = new Date(Date.now() + ctx.config.sessionTtlHours * 3600_000);
   await inTx(ctx.db, async (trx) => {
@@ -270,7 +273,9 @@ export async function accountOf(ctx: AppContext, id: number) {
     ])
     .where('id', '=', id)
     .executeTakeFirstOrThrow();
-  return { ...view(a), identityCheckedBy: a.identity_checked_by, createdAt: a.created_at };
+  // the measure in force on the account (XT Art 33), so its holder sees why calls are refused
+  const restriction = await activeMeasure(ctx, ctx.db, id);
+  return { ...view(a), identityCheckedBy: a.identity_checked_by, createdAt: a.created_at, restriction };
 }
 
 /** Open API keys: `gso_` + 8-character public prefix + `_` + the secret (256 bits); only the SHA-256 is kept. */
@@ -411,6 +416,7 @@ async function resolvePrincipal(
     if (a) p = { accountId: a.id, keyId: null };
   }
   if (!p) return null;
+  await assertOpenAccess(ctx, p.accountId, kind);
   const limit = kind === 'call' ? ctx.config.openKeyCallsPerMinute : ctx.config.openKeyDownloadsPerMinute;
   const who = p.keyId !== null ? `key ${p.keyId}` : `account ${p.accountId}`;
   await within(

@@ -18,6 +18,7 @@ import type { OpenRequestStatement } from '../profiles/model.js';
 import { AppError, type ErrorDetail } from '../shared/errors.js';
 import { deadlineAction } from '../sharing/model.js';
 import type { OpenAccount, OpenPrincipal } from './accounts.js';
+import { assertOpenAccess } from './governance.js';
 import { isListedOpen } from './model.js';
 import type { OpenApplicationStatus } from './schema.js';
 import * as store from './store.js';
@@ -83,6 +84,7 @@ export async function apply(
   clientIp: string,
   input: ApplicationInput,
 ) {
+  await assertOpenAccess(ctx, account.id, 'call'); // a restricted or closed account applies no more (XT Art 33)
   const r = await store.getResource(ctx.db, input.resourceId);
   if (!r || !isListedOpen(r, levelsVisibleToAll(ctx.profile)))
     throw new AppError('OPEN_DATASET_NOT_FOUND', [

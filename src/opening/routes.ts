@@ -7,6 +7,7 @@ import { openPrincipal } from './accounts.js';
 import { purposeOf } from './applications.js';
 import { ckanRoutes } from './ckan.js';
 import { dcatRoutes } from './dcat.js';
+import { openGovernanceRoutes } from './governance-routes.js';
 import { DOWNLOAD_FORMATS, type DownloadFormat, PRIORITY_DOMAINS, PUBLIC_OPEN_TYPES } from './model.js';
 import * as service from './service.js';
 
@@ -46,6 +47,7 @@ export async function openingRoutes(app: FastifyInstance, ctx: AppContext) {
   await dcatRoutes(app, ctx);
   await accountRoutes(app, ctx);
   const read = { public: true, rateLimit: openRateLimit(ctx, 'read') };
+  await openGovernanceRoutes(app, ctx, read);
 
   app.get(
     '/api/open/home',

@@ -101,4 +101,58 @@ export interface OpeningTables {
   open_application: OpenApplicationTable;
   open_application_event: OpenApplicationEventTable;
   open_account_download: OpenAccountDownloadTable;
+  open_restriction: OpenRestrictionTable;
+  open_operation: OpenOperationTable;
+  open_operation_filing: OpenOperationFilingTable;
+}
+
+/** Migration 025: restrictions of public accounts (XT Art 33) and authorised operation (SY Art 39–40). */
+export interface OpenRestrictionTable {
+  id: Generated<number>;
+  account_id: number;
+  measure: 'restrict' | 'close';
+  reason: string;
+  article: string;
+  publish: boolean;
+  /** the last day of the measure (Beijing date); none: until lifted */
+  until: ColumnType<string | null, string | null | undefined, string | null>;
+  decided_by: number;
+  decided_at: Ts;
+  status: Generated<'active' | 'lifted'>;
+  lifted_by: number | null;
+  lifted_at: Date | null;
+  lift_reason: string | null;
+}
+
+export interface OpenOperationTable {
+  id: Generated<number>;
+  org_id: number;
+  operator_name: string;
+  operator_code: string;
+  resource_ids: number[];
+  scope: string;
+  deidentification: string;
+  term_from: ColumnType<string, string, string>;
+  term_to: ColumnType<string, string, string>;
+  article: string;
+  status: Generated<'submitted' | 'reviewed' | 'approved' | 'rejected' | 'ended'>;
+  submitted_by: number;
+  submitted_at: Ts;
+  reviewed_by: number | null;
+  reviewed_at: Date | null;
+  review_comment: string | null;
+  approval_ref: string | null;
+  approved_on: ColumnType<string | null, string | null | undefined, string | null>;
+  recorded_by: number | null;
+  ended_at: Date | null;
+  end_reason: string | null;
+}
+
+export interface OpenOperationFilingTable {
+  id: Generated<number>;
+  operation_id: number;
+  filed_by: number;
+  filed_at: Ts;
+  title: string;
+  description: string;
 }

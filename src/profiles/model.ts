@@ -110,6 +110,18 @@ export interface Profile {
     onApplicationReply?: Deadline;
     requestMustState?: OpenRequestStatement[];
     article?: string;
+    /**
+     * The authority restricts or closes a user's access for misuse and may publish the decision on the platform
+     * (XT Art 33). Without it the portal has no such procedure.
+     */
+    violations?: { article: string };
+    /**
+     * A third party may operate cleansed, de-identified data: the department applies, the authority reviews, the
+     * government approves (SY Art 39); what the operator produces is filed with the authority (SY Art 40).
+     */
+    authorisedOperation?: { article: string; filingArticle: string };
+    /** The basis of not opening (and of restricting) is made public (SY Art 34): the portal lists it per resource. */
+    publishBasis?: { article: string };
   };
 }
 

@@ -88,6 +88,11 @@ export const shenyang2019: Profile = {
     onApplicationReply: days(10),
     requestMustState: ['purpose', 'scenario', 'securityMeasures'],
     article: 'SY Art 34',
+    // SY Art 39: authorised third-party operation, reviewed by the authority and approved by the government;
+    // SY Art 40: the department supervises it and files what it produces with the authority
+    authorisedOperation: { article: 'SY Art 39', filingArticle: 'SY Art 40' },
+    // SY Art 34: the basis of not opening and of restricting opening is made public
+    publishBasis: { article: 'SY Art 34' },
   },
   security: { incidentNotify: { recipients: ['affectedUsers', 'authority'], article: 'SY Art 44' } },
 };

@@ -120,5 +120,10 @@ export const xingtai2024: Profile = {
     rectificationArticle: 'XT Art 22',
   },
   // XT Art 30: on-application use must match the stated purpose; the provider decides, no deadline.
-  opening: { requestMustState: ['purpose'], article: 'XT Art 30' },
+  opening: {
+    requestMustState: ['purpose'],
+    article: 'XT Art 30',
+    // XT Art 33: restrict or close the access of a user who misuses data, and publicise it on the platform
+    violations: { article: 'XT Art 33' },
+  },
 };

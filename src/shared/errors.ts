@@ -60,6 +60,14 @@ export const ERRORS = {
     zh: '该数据集为依申请开放，须经申请批准后方可获取数据',
     en: 'This dataset is open on application: its data is available only after an approved application',
   },
+  OPEN_ACCESS_RESTRICTED: {
+    zh: '数据主管部门已限制该账号的数据获取权限',
+    en: "The data authority has restricted this account's access to data",
+  },
+  OPEN_ACCESS_CLOSED: {
+    zh: '数据主管部门已关闭该账号的数据获取权限',
+    en: "The data authority has closed this account's access to data",
+  },
   OPEN_PURPOSE_MISMATCH: {
     zh: '调用所述用途与批准的开放申请用途不一致',
     en: 'The purpose named for this call is not the purpose the open application was approved for',

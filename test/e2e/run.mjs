@@ -1784,6 +1784,12 @@ steps.push({
       await p.getByRole('link', { name: /CSV（UTF-8）/ }).waitFor();
       await audit('/open/dataset');
       await shot(p, 'open-dataset');
+      // the public lists (XT Art 28; the other lists only where the regulation provides them)
+      await tid(p, 'portal-notices-link').click();
+      await tid(p, 'portal-notices').waitFor({ timeout: T.nav });
+      await p.getByText('各部门开放清单').first().waitFor({ timeout: T.nav });
+      await audit('/open/notices');
+      await shot(p, 'open-notices');
     } finally {
       await context.close();
     }

@@ -59,6 +59,7 @@ const DoubleLists = lazy(() => import('./inventory/DoubleLists.js'));
 const OpenList = lazy(() => import('./inventory/OpenList.js'));
 const OpenApplications = lazy(() => import('./opening/Applications.js'));
 const Portal = lazy(() => import('./opening/Portal.js'));
+const OpenGovernance = lazy(() => import('./opening/Governance.js'));
 
 function Loading() {
   return (
@@ -325,6 +326,14 @@ function Root() {
                         element={
                           <Guard allowed={access.openApplications(me)}>
                             <OpenApplications />
+                          </Guard>
+                        }
+                      />
+                      <Route
+                        path="open-governance"
+                        element={
+                          <Guard allowed={access.openGovernance(me)}>
+                            <OpenGovernance />
                           </Guard>
                         }
                       />

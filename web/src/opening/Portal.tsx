@@ -29,6 +29,7 @@ import { ApiError, api, errorText, withQuery } from '../shared/api.js';
 import { useI18n } from '../shared/i18n.js';
 import CallsChart from '../stats/CallsChart.js';
 import { AccountLinks, AccountPage, AccountProvider, ApplyCard, LoginPage, RegisterPage } from './Account.js';
+import Notices from './Notices.js';
 
 /*
  * The public open-data portal (issue 11 point 1): no login. Home → search with facets → dataset page with metadata,
@@ -552,6 +553,13 @@ export default function Portal() {
               <GlobalOutlined /> {t('open.title')}
             </Link>
             <span style={{ flex: 1 }} />
+            <Link
+              to="/open/notices"
+              style={{ color: '#fff', whiteSpace: 'nowrap' }}
+              data-testid="portal-notices-link"
+            >
+              {t('open.notices.link')}
+            </Link>
             <Segmented
               aria-label={t('app.lang')}
               size="small"
@@ -576,6 +584,7 @@ export default function Portal() {
                 <Route path="register" element={<RegisterPage />} />
                 <Route path="login" element={<LoginPage />} />
                 <Route path="account" element={<AccountPage />} />
+                <Route path="notices" element={<Notices />} />
                 <Route path="*" element={<Result status="404" title={t('app.notFound')} />} />
               </Routes>
             </main>

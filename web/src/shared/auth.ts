@@ -53,4 +53,6 @@ export const access = {
     hasRole(me, 'data_officer', 'authority_reviewer', 'platform_admin', 'auditor'),
   // on-application open data (SY Art 34, 47): the provider's officers answer, the authority reviews
   openApplications: (me: Me | null) => hasRole(me, 'data_officer', 'authority_reviewer', 'platform_admin'),
+  // open-data governance (XT Art 33, SY Art 39–40): the authority decides, departments apply, auditors read
+  openGovernance: (me: Me | null) => hasRole(me, 'data_officer', 'authority_reviewer', 'auditor'),
 };

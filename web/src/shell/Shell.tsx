@@ -87,6 +87,12 @@ export default function Shell() {
       label: 'menu.openApplications',
       show: access.openApplications(me),
     },
+    {
+      key: '/open-governance',
+      icon: <GlobalOutlined />,
+      label: 'menu.openGovernance',
+      show: access.openGovernance(me),
+    },
     { key: '/profile', icon: <ProfileOutlined />, label: 'menu.profile', show: access.profile(me) },
   ];
   const visible = items.filter((i) => i.show);

@@ -1,0 +1,330 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { creditCodeCheckChar } from '../src/ingest/checksums.js';
+import { createTestEnv, login, type TestEnv } from './helpers.js';
+
+/*
+ * Issue 11 points 5–7: governance of the open portal.
+ *   XT Art 33 — the authority restricts or closes a user's access to data for misuse and may publish it on the platform;
+ *   SY Art 39 — a third party operates cleansed, de-identified data: department applies, authority reviews, government
+ *               approves; SY Art 40 — the department files what the operator produces with the authority;
+ *   SY Art 34 — the basis of not opening is public; XT Art 28 — open lists published after the confidentiality review.
+ * Each procedure exists only under the profile that names it.
+ */
+const PASSWORD = 'Kaifang#Shuju2026';
+// biome-ignore lint/suspicious/noExplicitAny: responses are read field by field, as in the other API tests
+type Res = { statusCode: number; json: () => any; body: string };
+
+async function call(
+  env: TestEnv,
+  method: 'GET' | 'POST',
+  url: string,
+  opts: { cookie?: string; payload?: unknown; headers?: Record<string, string> } = {},
+): Promise<Res> {
+  const res = await env.app.inject({
+    method,
+    url,
+    headers: { ...(opts.cookie ? { cookie: opts.cookie } : {}), ...(opts.headers ?? {}) },
+    payload: opts.payload as object,
+  });
+  return { statusCode: res.statusCode, json: () => res.json(), body: res.body };
+}
+
+async function citizen(env: TestEnv, contact: string, displayName: string) {
+  const reg = await call(env, 'POST', '/api/open/account/register', {
+    payload: { contact, password: PASSWORD, displayName, accountType: 'citizen' },
+  });
+  expect(reg.statusCode, reg.body).toBe(200);
+  const cookie = await signIn(env, contact);
+  expect(cookie).not.toBeNull();
+  const key = await call(env, 'POST', '/api/open/account/keys', {
+    cookie: cookie!,
+    payload: { name: '脚本' },
+  });
+  expect(key.statusCode, key.body).toBe(200);
+  const me = await call(env, 'GET', '/api/open/account', { cookie: cookie! });
+  return { id: me.json().id as number, cookie: cookie!, apiKey: key.json().apiKey as string };
+}
+
+async function signIn(env: TestEnv, contact: string): Promise<string | null> {
+  const res = await env.app.inject({
+    method: 'POST',
+    url: '/api/open/account/login',
+    payload: { contact, password: PASSWORD },
+  });
+  const c = res.cookies.find((x) => x.name === 'gs_open');
+  return res.statusCode === 200 && c ? `gs_open=${c.value}` : null;
+}
+
+const audits = (env: TestEnv, action: string, decision?: 'allow' | 'deny') => {
+  let q = env.ctx.db.selectFrom('audit_log').selectAll().where('action', '=', action);
+  if (decision) q = q.where('decision', '=', decision);
+  return q.orderBy('id').execute();
+};
+
+describe('violations under xingtai-2024 (XT Art 33)', () => {
+  let env: TestEnv;
+  beforeAll(async () => {
+    env = await createTestEnv({ profile: 'xingtai-2024', demo: { populationRows: 40, entityRows: 40 } });
+  }, 300_000);
+  afterAll(async () => env?.close());
+
+  it('XT Art 33: restricting an account refuses its API calls and applications, audited; lifting restores them', async () => {
+    const a = await citizen(env, 'misuse@example.cn', '张三丰');
+    const headers = { 'x-api-key': a.apiKey };
+    expect((await call(env, 'GET', '/api/3/action/package_list', { headers })).statusCode).toBe(200);
+    const reviewer = await login(env.app, 'reviewer');
+    const found = await call(env, 'GET', '/api/opening/accounts?q=misuse', { cookie: reviewer });
+    expect(found.json().map((x: { id: number }) => x.id)).toEqual([a.id]);
+    const imposed = await call(env, 'POST', '/api/opening/restrictions', {
+      cookie: reviewer,
+      payload: { accountId: a.id, measure: 'restrict', reason: '超出申请用途转售数据', publish: true },
+    });
+    expect(imposed.statusCode, imposed.body).toBe(201);
+    expect(imposed.json()).toMatchObject({ measure: 'restrict', status: 'active', article: 'XT Art 33' });
+    // the key's calls are refused with a coded error, and the refusal is audited
+    const refused = await call(env, 'GET', '/api/3/action/package_list', { headers });
+    expect(refused.statusCode).toBe(403);
+    // CKAN's error shape for CKAN clients
+    expect(refused.json().error).toMatchObject({ __type: 'Authorization Error' });
+    expect(refused.json().error.message).toContain('restricted');
+    // the portal session too, for calls; the holder still signs in and sees why
+    const me = await call(env, 'GET', '/api/open/account', { cookie: a.cookie });
+    expect(me.json().restriction).toMatchObject({ measure: 'restrict', reason: '超出申请用途转售数据' });
+    const apply = await call(env, 'POST', '/api/open/applications', {
+      cookie: a.cookie,
+      payload: { resourceId: 1, purpose: '研究' },
+    });
+    expect(apply.json().code).toBe('OPEN_ACCESS_RESTRICTED');
+    const denied = await env.ctx.db
+      .selectFrom('audit_log')
+      .select(['action', 'decision', 'detail'])
+      .where('decision', '=', 'deny')
+      .where(sql<boolean>`detail::text LIKE '%OPEN_ACCESS_RESTRICTED%'`)
+      .execute();
+    expect(denied.length).toBeGreaterThanOrEqual(2);
+    // published on the portal with the name masked
+    const pub = await call(env, 'GET', '/api/open/violations');
+    expect(pub.json().items[0]).toMatchObject({ account: '张**', measure: 'restrict', article: 'XT Art 33' });
+    expect(pub.body).not.toContain('misuse@example.cn');
+    expect(pub.body).not.toContain('张三丰');
+    // lifted: calls work again
+    const lifted = await call(env, 'POST', `/api/opening/restrictions/${imposed.json().id}/lift`, {
+      cookie: reviewer,
+      payload: { reason: '已整改' },
+    });
+    expect(lifted.json().status).toBe('lifted');
+    expect((await call(env, 'GET', '/api/3/action/package_list', { headers })).statusCode).toBe(200);
+    expect((await audits(env, 'open.violation.restrict', 'allow')).length).toBe(1);
+    expect((await audits(env, 'open.violation.lift', 'allow')).length).toBe(1);
+  });
+
+  it('XT Art 33: closing an account ends its sessions, refuses its keys and its sign-in; an unpublished decision stays off the portal', async () => {
+    const b = await citizen(env, 'closed@example.cn', '李四');
+    const reviewer = await login(env.app, 'reviewer');
+    const closed = await call(env, 'POST', '/api/opening/restrictions', {
+      cookie: reviewer,
+      payload: { accountId: b.id, measure: 'close', reason: '批量爬取并公开发布个人信息', publish: false },
+    });
+    expect(closed.statusCode, closed.body).toBe(201);
+    expect((await call(env, 'GET', '/api/open/account', { cookie: b.cookie })).json().code).toBe(
+      'OPEN_ACCOUNT_REQUIRED',
+    );
+    const keyed = await call(env, 'GET', '/api/3/action/package_list', {
+      headers: { 'x-api-key': b.apiKey },
+    });
+    expect(keyed.statusCode).toBe(403);
+    expect(keyed.json().error.message).toContain('closed');
+    expect(await signIn(env, 'closed@example.cn')).toBeNull();
+    const pub = await call(env, 'GET', '/api/open/violations');
+    expect(pub.body).not.toContain('批量爬取');
+  });
+
+  it('only the authority reviewer imposes a measure; a department officer is refused and the refusal is audited', async () => {
+    const c = await citizen(env, 'third@example.cn', '王五');
+    const officer = await login(env.app, 'gaj_officer');
+    const r = await call(env, 'POST', '/api/opening/restrictions', {
+      cookie: officer,
+      payload: { accountId: c.id, measure: 'close', reason: '无权处理' },
+    });
+    expect(r.json().code).toBe('FORBIDDEN');
+    expect(
+      await env.ctx.db.selectFrom('open_restriction').select('id').where('account_id', '=', c.id).execute(),
+    ).toEqual([]);
+  });
+
+  it('authorised operation is not a procedure of XT: refused with CASE_NOT_IN_PROFILE', async () => {
+    const officer = await login(env.app, 'gaj_officer');
+    const r = await call(env, 'GET', '/api/opening/operations', { cookie: officer });
+    expect(r.json().code).toBe('CASE_NOT_IN_PROFILE');
+    expect((await call(env, 'GET', '/api/open/operations')).json().items).toEqual([]);
+  });
+});
+
+describe('authorised operation and the basis of not opening under shenyang-2019 (SY Art 34, 39, 40)', () => {
+  let env: TestEnv;
+  let own: { id: number; org: number; officer: string };
+  const body = '91441900MA4W12345';
+  const operatorCode = body + creditCodeCheckChar(body);
+  beforeAll(async () => {
+    env = await createTestEnv({ profile: 'shenyang-2019', demo: { populationRows: 40, entityRows: 40 } });
+    const r = await env.ctx.db
+      .selectFrom('resource')
+      .select(['id', 'provider_org_id'])
+      .where('status', '=', 'published')
+      .orderBy('id')
+      .executeTakeFirstOrThrow();
+    const officer = await env.ctx.db
+      .selectFrom('app_user')
+      .select('username')
+      .where('org_id', '=', r.provider_org_id)
+      .where(sql<boolean>`'data_officer' = ANY(roles)`)
+      .orderBy('id')
+      .executeTakeFirstOrThrow();
+    own = { id: Number(r.id), org: Number(r.provider_org_id), officer: officer.username };
+  }, 300_000);
+  afterAll(async () => env?.close());
+
+  const application = () => ({
+    operatorName: '数字城市运营有限公司',
+    operatorCode,
+    resourceIds: [own.id],
+    scope: '面向企业提供信用画像统计服务',
+    deidentification: '已删除身份证号和姓名，地址泛化到区县，数值分箱处理',
+    termFrom: '2026-01-01',
+    termTo: '2027-12-31',
+  });
+
+  it('SY Art 39: department applies → authority reviews → government approval recorded → listed publicly; SY Art 40: output filed', async () => {
+    const officer = await login(env.app, own.officer);
+    const applied = await call(env, 'POST', '/api/opening/operations', {
+      cookie: officer,
+      payload: application(),
+    });
+    expect(applied.statusCode, applied.body).toBe(201);
+    const id = applied.json().id;
+    expect(applied.json()).toMatchObject({ status: 'submitted', article: 'SY Art 39', canReview: false });
+    // not public before approval
+    expect((await call(env, 'GET', '/api/open/operations')).json().items).toEqual([]);
+    // filing before approval is refused
+    const early = await call(env, 'POST', `/api/opening/operations/${id}/filings`, {
+      cookie: officer,
+      payload: { title: '信用画像', description: '季度统计' },
+    });
+    expect(early.json().code).toBe('CASE_STATE_INVALID');
+    const reviewer = await login(env.app, 'reviewer');
+    // the government's approval cannot be recorded before the authority's review
+    const skip = await call(env, 'POST', `/api/opening/operations/${id}/approval`, {
+      cookie: reviewer,
+      payload: { approved: true, approvalRef: '沈政批〔2026〕1号', approvedOn: '2026-01-01' },
+    });
+    expect(skip.json().code).toBe('CASE_STATE_INVALID');
+    const reviewed = await call(env, 'POST', `/api/opening/operations/${id}/review`, {
+      cookie: reviewer,
+      payload: { pass: true, comment: '脱敏措施充分，报市政府批准' },
+    });
+    expect(reviewed.json().status).toBe('reviewed');
+    const approved = await call(env, 'POST', `/api/opening/operations/${id}/approval`, {
+      cookie: reviewer,
+      payload: { approved: true, approvalRef: '沈政批〔2026〕1号', approvedOn: '2026-01-05' },
+    });
+    expect(approved.json()).toMatchObject({ status: 'approved', approvalRef: '沈政批〔2026〕1号' });
+    const pub = (await call(env, 'GET', '/api/open/operations')).json();
+    expect(pub.items).toHaveLength(1);
+    expect(pub.items[0]).toMatchObject({
+      operatorName: '数字城市运营有限公司',
+      operatorCode,
+      status: 'approved',
+    });
+    // SY Art 40: the department files the output; the authority is told
+    const filed = await call(env, 'POST', `/api/opening/operations/${id}/filings`, {
+      cookie: officer,
+      payload: { title: '企业信用画像季度报告', description: '2026 年第一季度统计结果' },
+    });
+    expect(filed.statusCode, filed.body).toBe(201);
+    expect(filed.json().filingList).toHaveLength(1);
+    const told = await env.ctx.db
+      .selectFrom('notification as n')
+      .innerJoin('app_user as u', 'u.id', 'n.user_id')
+      .select('n.kind')
+      .where('u.username', '=', 'reviewer')
+      .where('n.kind', 'in', ['opening.operationFiled', 'opening.operationFiling'])
+      .execute();
+    expect(told.map((n) => n.kind).sort()).toEqual(['opening.operationFiled', 'opening.operationFiling']);
+    for (const action of ['apply', 'review', 'approve', 'file'])
+      expect((await audits(env, `open.operation.${action}`, 'allow')).length, action).toBe(1);
+  });
+
+  it('SY Art 39: refuses an invalid credit code, a missing de-identification statement and another department’s resource', async () => {
+    const officer = await login(env.app, own.officer);
+    const bad = await call(env, 'POST', '/api/opening/operations', {
+      cookie: officer,
+      payload: { ...application(), deidentification: '已处理' },
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().details[0].field).toBe('deidentification');
+    const other = await env.ctx.db
+      .selectFrom('resource')
+      .select('id')
+      .where('status', '=', 'published')
+      .where('provider_org_id', '!=', own.org)
+      .orderBy('id')
+      .executeTakeFirstOrThrow();
+    const foreign = await call(env, 'POST', '/api/opening/operations', {
+      cookie: officer,
+      payload: { ...application(), resourceIds: [Number(other.id)] },
+    });
+    expect(foreign.json().details[0].field).toBe('resourceIds');
+    const invalidCode = await call(env, 'POST', '/api/opening/operations', {
+      cookie: officer,
+      payload: { ...application(), operatorCode: `${body}${operatorCode.endsWith('0') ? '1' : '0'}` },
+    });
+    expect(invalidCode.json().details[0].field).toBe('operatorCode');
+    expect(await env.ctx.db.selectFrom('open_operation').select('id').execute()).toHaveLength(1);
+  });
+
+  it('SY Art 34: the portal lists each not-open resource with its basis; violations are not a procedure of SY', async () => {
+    const lists = (await call(env, 'GET', '/api/open/lists')).json();
+    expect(lists.notOpen.article).toBe('SY Art 34');
+    const closed = await env.ctx.db
+      .selectFrom('resource')
+      .select(['id', 'legal_basis', 'share_conditions'])
+      .where('status', '=', 'published')
+      .where('open_type', '=', 'closed')
+      .where('catalog_level', '!=', 'section')
+      .execute();
+    expect(closed.length).toBeGreaterThan(0);
+    expect(lists.notOpen.items.map((r: { id: number }) => r.id).sort()).toEqual(
+      closed.map((r) => Number(r.id)).sort(),
+    );
+    const withBasis = closed.find((r) => r.legal_basis || r.share_conditions);
+    if (withBasis)
+      expect(lists.notOpen.items.find((r: { id: number }) => r.id === Number(withBasis.id)).basis).toBe(
+        withBasis.legal_basis?.trim() || withBasis.share_conditions?.trim(),
+      );
+    const reviewer = await login(env.app, 'reviewer');
+    expect((await call(env, 'GET', '/api/opening/restrictions', { cookie: reviewer })).json().code).toBe(
+      'CASE_NOT_IN_PROFILE',
+    );
+  });
+});
+
+describe('under dongguan-2020 neither procedure exists and no basis list is published', () => {
+  let env: TestEnv;
+  beforeAll(async () => {
+    env = await createTestEnv({ profile: 'dongguan-2020', demo: { populationRows: 20, entityRows: 20 } });
+  }, 300_000);
+  afterAll(async () => env?.close());
+
+  it('the public lists answer without the not-open basis; the console procedures are refused', async () => {
+    const lists = (await call(env, 'GET', '/api/open/lists')).json();
+    expect(lists.notOpen).toBeNull();
+    expect(Array.isArray(lists.departments)).toBe(true);
+    const reviewer = await login(env.app, 'reviewer');
+    const r = await call(env, 'POST', '/api/opening/restrictions', {
+      cookie: reviewer,
+      payload: { accountId: 1, measure: 'close', reason: '测试处理' },
+    });
+    expect(r.json().code).toBe('CASE_NOT_IN_PROFILE');
+  });
+});
