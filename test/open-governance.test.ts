@@ -153,6 +153,12 @@ describe('violations under xingtai-2024 (XT Art 33)', () => {
     ).toEqual([]);
   });
 
+  it('XT Art 28: the portal cites the confidentiality review for the open lists; XT publishes no not-open basis', async () => {
+    const lists = (await call(env, 'GET', '/api/open/lists')).json();
+    expect(lists.article).toBe('XT Art 28');
+    expect(lists.notOpen).toBeNull();
+  });
+
   it('authorised operation is not a procedure of XT: refused with CASE_NOT_IN_PROFILE', async () => {
     const officer = await login(env.app, 'gaj_officer');
     const r = await call(env, 'GET', '/api/opening/operations', { cookie: officer });
@@ -319,6 +325,7 @@ describe('under dongguan-2020 neither procedure exists and no basis list is publ
   it('the public lists answer without the not-open basis; the console procedures are refused', async () => {
     const lists = (await call(env, 'GET', '/api/open/lists')).json();
     expect(lists.notOpen).toBeNull();
+    expect(lists.article).toBeNull(); // DG has no open list article: the portal cites none
     expect(Array.isArray(lists.departments)).toBe(true);
     const reviewer = await login(env.app, 'reviewer');
     const r = await call(env, 'POST', '/api/opening/restrictions', {

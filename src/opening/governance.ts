@@ -790,9 +790,10 @@ export async function publishedOperations(ctx: AppContext) {
  * profile asks the basis of not opening to be public (SY Art 34), each published resource that is not open comes with
  * its basis: the legal basis or share conditions recorded in the catalog, or, honestly, none recorded.
  */
-export async function portalOpenLists(ctx: AppContext, listed: { article: string; departments: unknown[] }) {
+export async function portalOpenLists(ctx: AppContext, listed: { departments: unknown[] }) {
+  const lists = { departments: listed.departments, article: ctx.profile.opening?.openList?.article ?? null };
   const rule = ctx.profile.opening?.publishBasis;
-  if (!rule) return { ...listed, notOpen: null };
+  if (!rule) return { ...lists, notOpen: null };
   const closed = await ctx.db
     .selectFrom('resource as r')
     .innerJoin('org', 'org.id', 'r.provider_org_id')
@@ -813,7 +814,7 @@ export async function portalOpenLists(ctx: AppContext, listed: { article: string
     .limit(2000)
     .execute();
   return {
-    ...listed,
+    ...lists,
     notOpen: {
       article: rule.article,
       items: closed.map((r) => ({

@@ -122,6 +122,8 @@ export interface Profile {
     authorisedOperation?: { article: string; filingArticle: string };
     /** The basis of not opening (and of restricting) is made public (SY Art 34): the portal lists it per resource. */
     publishBasis?: { article: string };
+    /** Open lists are published after a confidentiality review (XT Art 28): the portal cites it where the profile does. */
+    openList?: { article: string };
   };
 }
 

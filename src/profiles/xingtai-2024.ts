@@ -125,5 +125,7 @@ export const xingtai2024: Profile = {
     article: 'XT Art 30',
     // XT Art 33: restrict or close the access of a user who misuses data, and publicise it on the platform
     violations: { article: 'XT Art 33' },
+    // XT Art 28: each department's open list, published after the confidentiality review
+    openList: { article: 'XT Art 28' },
   },
 };

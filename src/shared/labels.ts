@@ -1907,6 +1907,7 @@ export const LABELS = {
     '经保密审查后公布的开放清单（{article}）',
     'Published after the confidentiality review ({article})',
   ],
+  'open.notices.openListPlain': ['各部门经审核公布的开放清单', "Each department's approved open list"],
   'open.notices.notOpen': ['不予开放的数据及依据', 'Data not opened, and why'],
   'open.notices.notOpenNote': [
     '依法不予开放的数据，公开其不予开放的依据（{article}）',

@@ -15,7 +15,7 @@ import { useI18n } from '../shared/i18n.js';
  */
 
 interface Lists {
-  article: string;
+  article: string | null;
   departments: {
     org: { id: number; name: string };
     items: {
@@ -77,7 +77,9 @@ export default function Notices() {
       <Card title={t('open.notices.openList')} size="small">
         {lists.data && (
           <Typography.Paragraph type="secondary">
-            {t('open.notices.openListNote', { article: articleText(lists.data.article, lang) })}
+            {lists.data.article
+              ? t('open.notices.openListNote', { article: articleText(lists.data.article, lang) })
+              : t('open.notices.openListPlain')}
           </Typography.Paragraph>
         )}
         <Table
