@@ -315,6 +315,56 @@ describe('authorised operation and the basis of not opening under shenyang-2019 
   });
 });
 
+describe('open data usage on the portal (issue 11 point 9)', () => {
+  let env: TestEnv;
+  beforeAll(async () => {
+    env = await createTestEnv({ profile: 'dongguan-2020', demo: { populationRows: 20, entityRows: 20 } });
+  }, 300_000);
+  afterAll(async () => env?.close());
+
+  it('counts views and downloads per department, per dataset and per day; lists only datasets the portal lists', async () => {
+    const before = (await call(env, 'GET', '/api/open/usage?days=7')).json();
+    const ds = (await call(env, 'GET', '/api/open/datasets')).json().items[0];
+    expect(ds).toBeTruthy();
+    await call(env, 'GET', `/api/open/datasets/${ds.id}`);
+    await call(env, 'GET', `/api/open/datasets/${ds.id}`);
+    const dl = await call(env, 'GET', `/api/open/datasets/${ds.id}/download?format=csv`);
+    expect(dl.statusCode, dl.body.slice(0, 200)).toBe(200);
+    const after = (await call(env, 'GET', '/api/open/usage?days=7')).json();
+    const org = (u: typeof after, name: string) =>
+      u.departments.find((d: { org: { name: string } }) => d.org.name === name) ?? { views: 0, downloads: 0 };
+    const provider = ds.department?.name ?? ds.provider?.name;
+    expect(provider).toBeTruthy();
+    expect(org(after, provider).views - org(before, provider).views).toBe(2);
+    expect(org(after, provider).downloads - org(before, provider).downloads).toBe(1);
+    const sum = (u: typeof after, k: string) =>
+      u.days.reduce((n: number, d: Record<string, number>) => n + d[k], 0);
+    expect(sum(after, 'views') - sum(before, 'views')).toBe(2);
+    expect(after.datasets.map((d: { id: number }) => d.id)).toContain(ds.id);
+    // a closed resource never appears, even with usage recorded against it
+    const closed = await env.ctx.db
+      .selectFrom('resource')
+      .select('id')
+      .where('open_type', '=', 'closed')
+      .orderBy('id')
+      .executeTakeFirstOrThrow();
+    await env.ctx.db
+      .insertInto('open_usage')
+      .values({
+        resource_id: closed.id,
+        day: after.until,
+        views: 99,
+        previews: 0,
+        downloads: 0,
+        api_calls: 0,
+      })
+      .execute();
+    const third = (await call(env, 'GET', '/api/open/usage?days=7')).json();
+    expect(third.datasets.map((d: { id: number }) => d.id)).not.toContain(Number(closed.id));
+    expect(sum(third, 'views')).toBe(sum(after, 'views'));
+  });
+});
+
 describe('under dongguan-2020 neither procedure exists and no basis list is published', () => {
   let env: TestEnv;
   beforeAll(async () => {

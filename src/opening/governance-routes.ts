@@ -4,6 +4,7 @@ import { requireActor } from '../http/auth.js';
 import { dateString, idParams, pageQueryProps } from '../http/schemas.js';
 import { publishedOpenList } from '../inventory/service.js';
 import * as gov from './governance.js';
+import * as service from './service.js';
 
 const text = (max: number) => ({ type: 'string', minLength: 1, maxLength: max, 'x-trim': true }) as const;
 type Id = { id: number };
@@ -32,6 +33,22 @@ export async function openGovernanceRoutes(
       config: read,
     },
     async () => gov.portalOpenLists(ctx, await publishedOpenList(ctx)),
+  );
+  app.get(
+    '/api/open/usage',
+    {
+      schema: {
+        tags,
+        summary:
+          'Views, downloads and API calls of the listed open datasets over the last days: per department, top datasets, daily series',
+        querystring: {
+          type: 'object',
+          properties: { days: { type: 'integer', minimum: 1, maximum: 366, default: 30 } },
+        },
+      },
+      config: read,
+    },
+    async (req) => service.usage(ctx, (req.query as { days: number }).days),
   );
   app.get(
     '/api/open/violations',

@@ -138,6 +138,17 @@ export async function searchOpen(ctx: AppContext, input: OpenSearchInput) {
   };
 }
 
+/** Views, downloads and API calls over the last `days` days, per department and dataset, with the daily series. */
+export async function usage(ctx: AppContext, days: number) {
+  const today = shanghaiDate(ctx.clock.now());
+  const since = addDays(today, -(days - 1));
+  return {
+    since,
+    until: today,
+    ...(await store.portalUsage(ctx.db, since, PUBLIC_OPEN_TYPES, levelsVisibleToAll(ctx.profile))),
+  };
+}
+
 /** The portal's home: totals, newest datasets, priority domains that have data, departments with counts. */
 export async function home(ctx: AppContext) {
   const facts = await store.homeFacts(ctx.db, PUBLIC_OPEN_TYPES, 8);

@@ -133,3 +133,51 @@ export async function homeFacts(db: Db | Tx, openTypes: readonly string[], newes
     rows: Number(total.rows[0]?.rows ?? 0),
   };
 }
+
+/**
+ * Portal-wide usage since a day (issue 11 point 9): per department and per dataset totals, and the daily series, over
+ * the datasets the portal lists (published, public open types, levels visible to all).
+ */
+export async function portalUsage(
+  db: Db | Tx,
+  sinceDay: string,
+  openTypes: readonly string[],
+  levels: readonly string[],
+) {
+  const listed = sql`r.status = 'published' AND r.open_type IN (${sql.join([...openTypes])})
+    AND r.catalog_level IN (${sql.join([...levels])})`;
+  const [byOrg, byDataset, byDay] = await Promise.all([
+    sql<{ org_id: number; org_name: string; views: number; downloads: number; api_calls: number }>`
+      SELECT r.provider_org_id AS org_id, o.name AS org_name, sum(u.views)::int AS views,
+        sum(u.downloads)::int AS downloads, sum(u.api_calls)::int AS api_calls
+      FROM open_usage u JOIN resource r ON r.id = u.resource_id JOIN org o ON o.id = r.provider_org_id
+      WHERE u.day >= ${sinceDay}::date AND ${listed}
+      GROUP BY r.provider_org_id, o.name ORDER BY sum(u.views + u.downloads + u.api_calls) DESC, o.name`.execute(
+      db,
+    ),
+    sql<{ id: number; name: string; org_name: string; views: number; downloads: number; api_calls: number }>`
+      SELECT r.id, r.name, o.name AS org_name, sum(u.views)::int AS views, sum(u.downloads)::int AS downloads,
+        sum(u.api_calls)::int AS api_calls
+      FROM open_usage u JOIN resource r ON r.id = u.resource_id JOIN org o ON o.id = r.provider_org_id
+      WHERE u.day >= ${sinceDay}::date AND ${listed}
+      GROUP BY r.id, r.name, o.name ORDER BY sum(u.views + u.downloads + u.api_calls) DESC, r.id LIMIT 10`.execute(
+      db,
+    ),
+    sql<{ day: string; views: number; downloads: number; api_calls: number }>`
+      SELECT to_char(u.day, 'YYYY-MM-DD') AS day, sum(u.views)::int AS views, sum(u.downloads)::int AS downloads,
+        sum(u.api_calls)::int AS api_calls
+      FROM open_usage u JOIN resource r ON r.id = u.resource_id
+      WHERE u.day >= ${sinceDay}::date AND ${listed}
+      GROUP BY u.day ORDER BY u.day`.execute(db),
+  ]);
+  const counts = (x: { views: number; downloads: number; api_calls: number }) => ({
+    views: x.views,
+    downloads: x.downloads,
+    apiCalls: x.api_calls,
+  });
+  return {
+    departments: byOrg.rows.map((r) => ({ org: { id: Number(r.org_id), name: r.org_name }, ...counts(r) })),
+    datasets: byDataset.rows.map((r) => ({ id: Number(r.id), name: r.name, org: r.org_name, ...counts(r) })),
+    days: byDay.rows.map((r) => ({ day: r.day, ...counts(r) })),
+  };
+}

@@ -1790,6 +1790,12 @@ steps.push({
       await p.getByText('各部门开放清单').first().waitFor({ timeout: T.nav });
       await audit('/open/notices');
       await shot(p, 'open-notices');
+      // usage per department and per day, as charts (issue 11 point 9)
+      await tid(p, 'portal-usage-link').click();
+      await tid(p, 'open-usage').waitFor({ timeout: T.nav });
+      await p.getByText('各部门开放数据使用量').first().waitFor({ timeout: T.nav });
+      await audit('/open/usage');
+      await shot(p, 'open-usage');
     } finally {
       await context.close();
     }

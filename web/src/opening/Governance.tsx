@@ -30,6 +30,7 @@ import { fmtTime } from '../shared/format.js';
 import { useAsync, usePaging } from '../shared/hooks.js';
 import { useI18n } from '../shared/i18n.js';
 import type { Page, Profile } from '../shared/types.js';
+import { OpenUsagePanel } from './Usage.js';
 
 /*
  * Governance of the open portal (issue 11 points 6–7; server: src/opening/governance.ts): measures on public accounts
@@ -613,6 +614,7 @@ export default function Governance() {
             label: t('openGov.tab.operations'),
             children: <OperationsTab profile={profile.data} />,
           },
+          { key: 'usage', label: t('openGov.tab.usage'), children: <OpenUsagePanel /> },
         ]}
       />
     </Card>

@@ -30,6 +30,7 @@ import { useI18n } from '../shared/i18n.js';
 import CallsChart from '../stats/CallsChart.js';
 import { AccountLinks, AccountPage, AccountProvider, ApplyCard, LoginPage, RegisterPage } from './Account.js';
 import Notices from './Notices.js';
+import PortalUsage from './Usage.js';
 
 /*
  * The public open-data portal (issue 11 point 1): no login. Home → search with facets → dataset page with metadata,
@@ -560,6 +561,13 @@ export default function Portal() {
             >
               {t('open.notices.link')}
             </Link>
+            <Link
+              to="/open/usage"
+              style={{ color: '#fff', whiteSpace: 'nowrap' }}
+              data-testid="portal-usage-link"
+            >
+              {t('open.usage.link')}
+            </Link>
             <Segmented
               aria-label={t('app.lang')}
               size="small"
@@ -585,6 +593,7 @@ export default function Portal() {
                 <Route path="login" element={<LoginPage />} />
                 <Route path="account" element={<AccountPage />} />
                 <Route path="notices" element={<Notices />} />
+                <Route path="usage" element={<PortalUsage />} />
                 <Route path="*" element={<Result status="404" title={t('app.notFound')} />} />
               </Routes>
             </main>
