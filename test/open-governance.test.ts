@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { creditCodeCheckChar } from '../src/ingest/checksums.js';
+import { type ManualClock, manualClock } from '../src/shared/clock.js';
 import { createTestEnv, login, type TestEnv } from './helpers.js';
 
 /*
@@ -312,6 +313,83 @@ describe('authorised operation and the basis of not opening under shenyang-2019 
     expect((await call(env, 'GET', '/api/opening/restrictions', { cookie: reviewer })).json().code).toBe(
       'CASE_NOT_IN_PROFILE',
     );
+  });
+});
+
+describe('periodic re-evaluation under shenyang-2019 (SY Art 37)', () => {
+  let env: TestEnv;
+  let clock: ManualClock;
+  beforeAll(async () => {
+    clock = manualClock('2026-03-02');
+    env = await createTestEnv({
+      profile: 'shenyang-2019',
+      clock,
+      demo: { populationRows: 20, entityRows: 20 },
+      config: { openReevaluationMonths: 1 },
+    });
+  }, 300_000);
+  afterAll(async () => env?.close());
+
+  it('SY Art 37: an open resource comes due a period after its last evaluation, shows on the provider’s to-do, and recording it moves the date', async () => {
+    const r = await env.ctx.db
+      .selectFrom('resource')
+      .select([
+        'id',
+        'provider_org_id',
+        sql<string>`to_char(published_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD')`.as('pub'),
+      ])
+      .where('status', '=', 'published')
+      .where('open_type', '=', 'open')
+      .orderBy('id')
+      .executeTakeFirstOrThrow();
+    const officer = await env.ctx.db
+      .selectFrom('app_user')
+      .select('username')
+      .where('org_id', '=', r.provider_org_id)
+      .where(sql<boolean>`'data_officer' = ANY(roles)`)
+      .orderBy('id')
+      .executeTakeFirstOrThrow();
+    // make the publication day known: 2026-03-02, so the first re-evaluation is due 2026-04-02 (one month)
+    await env.ctx.db
+      .updateTable('resource')
+      .set({ published_at: new Date('2026-03-02T02:00:00Z') })
+      .where('id', '=', r.id)
+      .execute();
+    const cookie = await login(env.app, officer.username);
+    const work = async () =>
+      (await call(env, 'GET', '/api/work', { cookie }))
+        .json()
+        .items.filter(
+          (i: { kind: string; id: number }) => i.kind === 'openReevaluation' && i.id === Number(r.id),
+        );
+    const listed = (await call(env, 'GET', '/api/opening/reevaluations', { cookie })).json();
+    expect(listed.article).toBe('SY Art 37');
+    expect(
+      listed.items.find((x: { resource: { id: number } }) => x.resource.id === Number(r.id)).dueDate,
+    ).toBe('2026-04-02');
+    expect(await work()).toEqual([]); // more than 30 days ahead: not yet on the to-do
+    clock.set('2026-03-10T02:00:00Z');
+    const due = await work();
+    expect(due).toHaveLength(1);
+    expect(due[0]).toMatchObject({ dueDate: '2026-04-02', overdue: false });
+    clock.set('2026-04-07T02:00:00Z');
+    expect((await work())[0]).toMatchObject({ overdue: true });
+    // another department cannot record it; the provider can
+    const other = await login(env.app, officer.username === 'gaj_officer' ? 'scj_officer' : 'gaj_officer');
+    const refused = await call(env, 'POST', '/api/opening/reevaluations', {
+      cookie: other,
+      payload: { resourceId: Number(r.id), conclusion: 'keep', comment: '无需调整开放类型' },
+    });
+    expect(refused.json().code).toBe('FORBIDDEN');
+    const recorded = await call(env, 'POST', '/api/opening/reevaluations', {
+      cookie,
+      payload: { resourceId: Number(r.id), conclusion: 'widen', comment: '可增加按月汇总字段的开放' },
+    });
+    expect(recorded.statusCode, recorded.body).toBe(201);
+    expect(recorded.json()).toMatchObject({ evaluatedOn: '2026-04-07', nextDue: '2026-05-07' });
+    // the item now names the next date (30 days ahead is still within the to-do's horizon) and is no longer overdue
+    expect(await work()).toMatchObject([{ dueDate: '2026-05-07', overdue: false }]);
+    expect((await audits(env, 'open.reevaluation', 'allow')).length).toBe(1);
   });
 });
 

@@ -300,4 +300,47 @@ export async function openGovernanceRoutes(
         (req.body as { reason: string }).reason,
       ),
   );
+
+  // ------------------------------------------------------------------ re-evaluation (console)
+  app.get(
+    '/api/opening/reevaluations',
+    {
+      schema: {
+        tags,
+        summary:
+          'Open and on-application resources with the date their periodic re-evaluation falls due (SY Art 37): my department’s; the authority and auditors see all',
+        querystring: { type: 'object', properties: { dueOnly: { type: 'boolean', default: false } } },
+      },
+    },
+    async (req) => gov.reevaluations(ctx, requireActor(req), (req.query as { dueOnly: boolean }).dueOnly),
+  );
+  app.post(
+    '/api/opening/reevaluations',
+    {
+      schema: {
+        tags,
+        summary:
+          'The providing department records a re-evaluation: keep, widen or narrow the opening (SY Art 37)',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            resourceId: { type: 'integer', minimum: 1 },
+            conclusion: { type: 'string', enum: ['keep', 'widen', 'narrow'] },
+            comment: text(2000),
+          },
+          required: ['resourceId', 'conclusion', 'comment'],
+        },
+      },
+    },
+    async (req, reply) => {
+      const r = await gov.recordReevaluation(
+        ctx,
+        requireActor(req),
+        req.body as { resourceId: number; conclusion: 'keep' | 'widen' | 'narrow'; comment: string },
+      );
+      reply.code(201);
+      return r;
+    },
+  );
 }

@@ -827,3 +827,159 @@ export async function portalOpenLists(ctx: AppContext, listed: { departments: un
     },
   };
 }
+
+// ---------------------------------------------------------------- re-evaluation (SY Art 37)
+
+function addMonths(date: string, months: number): string {
+  const [y, m, d] = date.split('-').map(Number);
+  const total = y * 12 + (m - 1) + months;
+  const year = Math.floor(total / 12);
+  const month = (total % 12) + 1;
+  const last = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return `${year}-${String(month).padStart(2, '0')}-${String(Math.min(d, last)).padStart(2, '0')}`;
+}
+
+/** How far ahead a coming re-evaluation shows on the provider's to-do. */
+const REEVALUATION_NOTICE_DAYS = 30;
+
+/**
+ * Open and on-application resources of the caller's department (the authority and auditors: all) with the date their
+ * re-evaluation falls due: the last evaluation, or the publication when there is none, plus the configured period.
+ * `dueOnly` keeps those due within REEVALUATION_NOTICE_DAYS or overdue.
+ */
+export async function reevaluations(ctx: AppContext, actor: Actor, dueOnly = false) {
+  const rule = ctx.profile.opening?.reevaluation;
+  const months = ctx.config.openReevaluationMonths;
+  if (!rule) return { article: null, months, items: [] };
+  let q = ctx.db
+    .selectFrom('resource as r')
+    .innerJoin('org', 'org.id', 'r.provider_org_id')
+    .select([
+      'r.id',
+      'r.name',
+      'r.code',
+      'r.open_type',
+      'r.provider_org_id',
+      'org.name as org_name',
+      sql<string>`to_char(r.published_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD')`.as('published_on'),
+      sql<
+        string | null
+      >`(SELECT to_char(max(e.evaluated_on), 'YYYY-MM-DD') FROM open_evaluation e WHERE e.resource_id = r.id)`.as(
+        'last_on',
+      ),
+    ])
+    .where('r.status', '=', 'published')
+    .where('r.open_type', 'in', ['open', 'onApplication']);
+  if (!canSeeAll(actor)) q = q.where('r.provider_org_id', '=', actor.orgId);
+  const rows = await q.orderBy('r.id').limit(2000).execute();
+  const today = todayOf(ctx);
+  const horizon = shanghaiDate(new Date(ctx.clock.now().getTime() + REEVALUATION_NOTICE_DAYS * 86_400_000));
+  const items = rows
+    .map((r) => {
+      const base = r.last_on ?? r.published_on ?? today;
+      const dueDate = addMonths(base, ctx.config.openReevaluationMonths);
+      return {
+        resource: { id: Number(r.id), name: r.name, code: r.code },
+        org: { id: Number(r.provider_org_id), name: r.org_name },
+        openType: r.open_type,
+        lastEvaluatedOn: r.last_on,
+        dueDate,
+        overdue: dueDate < today,
+        canRecord: Number(r.provider_org_id) === actor.orgId && hasRole(actor, 'data_officer'),
+      };
+    })
+    .filter((x) => !dueOnly || x.dueDate <= horizon)
+    .sort((a, b) => a.dueDate.localeCompare(b.dueDate));
+  return { article: rule.article, months, items };
+}
+
+/** The provider records a re-evaluation (SY Art 37): keep, widen or narrow the opening, with its reasoning. */
+export async function recordReevaluation(
+  ctx: AppContext,
+  actor: Actor,
+  input: { resourceId: number; conclusion: 'keep' | 'widen' | 'narrow'; comment: string },
+) {
+  const rule = ctx.profile.opening?.reevaluation;
+  if (!rule)
+    throw new AppError('CASE_NOT_IN_PROFILE', [
+      { field: 'reevaluation', reason: 'the active regulation provides no periodic re-evaluation' },
+    ]);
+  const comment = text(
+    input.comment,
+    'comment',
+    4,
+    '请写明评估意见（至少 4 个字）',
+    'write the evaluation (4+ chars)',
+  );
+  return inTx(ctx.db, async (trx) => {
+    const r = await trx
+      .selectFrom('resource')
+      .select(['id', 'provider_org_id', 'open_type', 'status'])
+      .where('id', '=', input.resourceId)
+      .executeTakeFirst();
+    if (r?.status !== 'published' || !['open', 'onApplication'].includes(r.open_type))
+      throw new AppError('NOT_FOUND', [
+        {
+          field: 'resourceId',
+          reason: `open resource ${input.resourceId}`,
+          reasonZh: `开放资源 ${input.resourceId}`,
+        },
+      ]);
+    if (r.provider_org_id !== actor.orgId || !hasRole(actor, 'data_officer'))
+      throw new AppError('FORBIDDEN', [
+        { reason: 'the providing department evaluates (SY Art 37)', reasonZh: '由提供部门进行评估' },
+      ]);
+    const today = todayOf(ctx);
+    const { id } = await trx
+      .insertInto('open_evaluation')
+      .values({
+        resource_id: r.id,
+        org_id: r.provider_org_id,
+        evaluated_by: actor.id,
+        evaluated_on: today,
+        open_type: r.open_type,
+        conclusion: input.conclusion,
+        comment,
+        article: rule.article,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await appendAudit(trx, {
+      actorUserId: actor.id,
+      actorOrgId: actor.orgId,
+      action: 'open.reevaluation',
+      resourceId: r.id,
+      targetType: 'open_evaluation',
+      targetId: id,
+      decision: 'allow',
+      clientIp: actor.clientIp,
+      detail: { conclusion: input.conclusion, article: rule.article },
+    });
+    return {
+      id: Number(id),
+      resourceId: Number(r.id),
+      evaluatedOn: today,
+      conclusion: input.conclusion,
+      nextDue: addMonths(today, ctx.config.openReevaluationMonths),
+    };
+  });
+}
+
+/** The console to-do (src/work): operations waiting for the authority, re-evaluations coming due for a department. */
+export async function governanceToDo(ctx: AppContext, actor: Actor) {
+  const ops =
+    ctx.profile.opening?.authorisedOperation && isAuthorityReviewer(actor)
+      ? await operationViews(
+          ctx.db,
+          await operationQuery(ctx.db)
+            .where('o.status', 'in', ['submitted', 'reviewed'])
+            .orderBy('o.id')
+            .limit(200)
+            .execute(),
+        )
+      : [];
+  const due = hasRole(actor, 'data_officer')
+    ? (await reevaluations(ctx, actor, true)).items.filter((x) => x.canRecord)
+    : [];
+  return { operations: ops, reevaluations: due };
+}

@@ -104,6 +104,7 @@ export interface OpeningTables {
   open_restriction: OpenRestrictionTable;
   open_operation: OpenOperationTable;
   open_operation_filing: OpenOperationFilingTable;
+  open_evaluation: OpenEvaluationTable;
 }
 
 /** Migration 025: restrictions of public accounts (XT Art 33) and authorised operation (SY Art 39–40). */
@@ -146,6 +147,18 @@ export interface OpenOperationTable {
   recorded_by: number | null;
   ended_at: Date | null;
   end_reason: string | null;
+}
+
+export interface OpenEvaluationTable {
+  id: Generated<number>;
+  resource_id: number;
+  org_id: number;
+  evaluated_by: number;
+  evaluated_on: ColumnType<string, string, string>;
+  open_type: string;
+  conclusion: 'keep' | 'widen' | 'narrow';
+  comment: string;
+  article: string;
 }
 
 export interface OpenOperationFilingTable {

@@ -124,6 +124,11 @@ export interface Profile {
     publishBasis?: { article: string };
     /** Open lists are published after a confidentiality review (XT Art 28): the portal cites it where the profile does. */
     openList?: { article: string };
+    /**
+     * Providers re-evaluate their open and on-application resources periodically (SY Art 37, "定期进行评估"); the
+     * regulation sets no period, so the deployment does (OPEN_REEVALUATION_MONTHS).
+     */
+    reevaluation?: { article: string };
   };
 }
 

@@ -93,6 +93,8 @@ export const shenyang2019: Profile = {
     authorisedOperation: { article: 'SY Art 39', filingArticle: 'SY Art 40' },
     // SY Art 34: the basis of not opening and of restricting opening is made public
     publishBasis: { article: 'SY Art 34' },
+    // SY Art 37: open and on-application resources are re-evaluated periodically
+    reevaluation: { article: 'SY Art 37' },
   },
   security: { incidentNotify: { recipients: ['affectedUsers', 'authority'], article: 'SY Art 44' } },
 };

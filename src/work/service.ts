@@ -5,6 +5,7 @@ import type { Actor, AppContext } from '../context.js';
 import { hasRole } from '../context.js';
 import { inbox as inventoryInbox } from '../inventory/service.js';
 import { applicationsToDo } from '../opening/applications.js';
+import { governanceToDo } from '../opening/governance.js';
 import { objectionsToAnswer } from '../quality/objections.js';
 import { rectificationsToDo } from '../quality/rectifications.js';
 import { labelOf } from '../shared/labels.js';
@@ -24,7 +25,9 @@ export interface WorkItem {
     | 'rectification'
     | 'dispute'
     | 'openApplication'
-    | 'openReview';
+    | 'openReview'
+    | 'openOperation'
+    | 'openReevaluation';
   id: number;
   title: string;
   /** the other party: the consumer department, or the entry's provider */
@@ -46,16 +49,19 @@ export async function myWork(ctx: AppContext, actor: Actor) {
   const today = shanghaiDate(ctx.clock.now());
   const inventories = hasRole(actor, 'data_officer', 'authority_reviewer', 'platform_admin');
   const settles = actor.orgKind === 'authority' && hasRole(actor, 'authority_reviewer');
-  const [requests, reviews, inv, objections, rectifications, disputes, openApps] = await Promise.all([
-    listRequests(ctx, actor, { box: 'incoming', status: 'pending', page: 1, pageSize: 200 }),
-    reviewInbox(ctx, actor),
-    inventories ? inventoryInbox(ctx, actor) : Promise.resolve(null),
-    objectionsToAnswer(ctx, actor),
-    rectificationsToDo(ctx, actor),
-    // sharing disputes the authority coordinates (DG Art 15, SY Art 28)
-    settles ? listDisputes(ctx, actor, { page: 1, pageSize: 200 }) : Promise.resolve(null),
-    applicationsToDo(ctx, actor),
-  ]);
+  const [requests, reviews, inv, objections, rectifications, disputes, openApps, openGov] = await Promise.all(
+    [
+      listRequests(ctx, actor, { box: 'incoming', status: 'pending', page: 1, pageSize: 200 }),
+      reviewInbox(ctx, actor),
+      inventories ? inventoryInbox(ctx, actor) : Promise.resolve(null),
+      objectionsToAnswer(ctx, actor),
+      rectificationsToDo(ctx, actor),
+      // sharing disputes the authority coordinates (DG Art 15, SY Art 28)
+      settles ? listDisputes(ctx, actor, { page: 1, pageSize: 200 }) : Promise.resolve(null),
+      applicationsToDo(ctx, actor),
+      governanceToDo(ctx, actor),
+    ],
+  );
   const dated = (dueDate: string | null, overdue: boolean) => ({
     dueDate,
     overdue,
@@ -138,6 +144,30 @@ export async function myWork(ctx: AppContext, actor: Actor) {
       since: a.filedOn,
       dueDateProvisional: false,
       ...dated(a.canReview ? null : a.dueDate, a.canReview ? false : a.overdue),
+    })),
+    // authorised operation awaiting the authority (SY Art 39): its review, then the government's recorded decision
+    ...openGov.operations.map((o) => ({
+      kind: 'openOperation' as const,
+      id: o.id,
+      title: o.operatorName,
+      party: o.org.name,
+      stepZh: labelOf(`openOperationStatus.${o.status}`, 'zh') ?? null,
+      stepEn: labelOf(`openOperationStatus.${o.status}`, 'en') ?? null,
+      since: shanghaiDate(new Date(o.submittedAt)),
+      dueDateProvisional: false,
+      ...dated(null, false),
+    })),
+    // open resources whose periodic re-evaluation comes due (SY Art 37)
+    ...openGov.reevaluations.map((r) => ({
+      kind: 'openReevaluation' as const,
+      id: r.resource.id,
+      title: r.resource.name,
+      party: r.org.name,
+      stepZh: null,
+      stepEn: null,
+      since: r.lastEvaluatedOn,
+      dueDateProvisional: false,
+      ...dated(r.dueDate, r.overdue),
     })),
   ];
   items.sort(

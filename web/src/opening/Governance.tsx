@@ -271,6 +271,113 @@ function ViolationsTab({ profile }: { profile: Profile | null | undefined }) {
   );
 }
 
+interface Reevaluation {
+  resource: { id: number; name: string; code: string };
+  org: { id: number; name: string };
+  openType: string;
+  lastEvaluatedOn: string | null;
+  dueDate: string;
+  overdue: boolean;
+  canRecord: boolean;
+}
+
+function ReevaluationTab() {
+  const { t, tEnum, lang } = useI18n();
+  const act = useAction();
+  const list = useAsync(
+    () =>
+      api<{ article: string | null; months: number; items: Reevaluation[] }>('/api/opening/reevaluations'),
+    [],
+  );
+  const [recording, setRecording] = useState<Reevaluation | null>(null);
+  const [form] = Form.useForm();
+  if (list.data && !list.data.article)
+    return <Alert type="warning" showIcon message={t('openGov.reevaluationNone')} />;
+  const record = async () => {
+    if (!recording) return;
+    const v = await form.validateFields();
+    if (await act(() => post('/api/opening/reevaluations', { resourceId: recording.resource.id, ...v }))) {
+      setRecording(null);
+      form.resetFields();
+      list.reload();
+    }
+  };
+  return (
+    <>
+      {list.data?.article && (
+        <Alert
+          type="info"
+          showIcon
+          style={{ marginBottom: 12 }}
+          message={t('openGov.reevaluationRule', {
+            article: articleText(list.data.article, lang),
+            months: list.data.months,
+          })}
+        />
+      )}
+      <ErrorAlert error={list.error} />
+      <Table<Reevaluation>
+        data-testid="reevaluation-table"
+        rowKey={(r) => r.resource.id}
+        size="small"
+        loading={list.loading}
+        dataSource={list.data?.items ?? []}
+        pagination={{ pageSize: 20, hideOnSinglePage: true }}
+        locale={{ emptyText: <Empty description={t('openGov.empty')} /> }}
+        columns={[
+          { title: t('open.notices.dataset'), render: (_, r) => r.resource.name },
+          { title: t('openGov.org'), render: (_, r) => r.org.name },
+          { title: t('open.notices.openType'), render: (_, r) => tEnum('openType', r.openType) },
+          { title: t('openGov.lastEvaluated'), render: (_, r) => r.lastEvaluatedOn ?? t('openGov.never') },
+          {
+            title: t('openGov.dueDate'),
+            render: (_, r) => (
+              <Space size={4}>
+                {r.dueDate}
+                {r.overdue && <Tag color="red">{t('openGov.overdue')}</Tag>}
+              </Space>
+            ),
+          },
+          {
+            title: '',
+            render: (_, r) =>
+              r.canRecord ? (
+                <Button size="small" onClick={() => setRecording(r)}>
+                  {t('openGov.record')}
+                </Button>
+              ) : null,
+          },
+        ]}
+      />
+      <Modal
+        open={!!recording}
+        title={`${t('openGov.record')}：${recording?.resource.name ?? ''}`}
+        onCancel={() => setRecording(null)}
+        onOk={record}
+        destroyOnHidden
+      >
+        <Form form={form} layout="vertical" initialValues={{ conclusion: 'keep' }}>
+          <Form.Item name="conclusion" label={t('openGov.conclusion')} rules={[{ required: true }]}>
+            <Radio.Group
+              options={(['keep', 'widen', 'narrow'] as const).map((c) => ({
+                value: c,
+                label: tEnum('openConclusion', c),
+              }))}
+            />
+          </Form.Item>
+          <Form.Item
+            name="comment"
+            label={t('openGov.comment')}
+            rules={[{ required: true, min: 4, max: 2000 }]}
+          >
+            <Input.TextArea rows={3} maxLength={2000} />
+          </Form.Item>
+        </Form>
+      </Modal>
+    </>
+  );
+}
+
 function OperationDrawer({
   id,
   onClose,
@@ -614,6 +721,7 @@ export default function Governance() {
             label: t('openGov.tab.operations'),
             children: <OperationsTab profile={profile.data} />,
           },
+          { key: 'reevaluation', label: t('openGov.tab.reevaluation'), children: <ReevaluationTab /> },
           { key: 'usage', label: t('openGov.tab.usage'), children: <OpenUsagePanel /> },
         ]}
       />

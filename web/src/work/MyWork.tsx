@@ -31,6 +31,8 @@ const WORK_LINK: Record<WorkItem['kind'], (id: number) => string> = {
   rectification: (id) => `/rectifications?open=${id}`,
   dispute: (id) => `/sharing-cases?tab=disputes&open=${id}`,
   openApplication: (id) => `/open-applications?open=${id}`,
+  openOperation: (id) => `/open-governance?tab=operations&operation=${id}`,
+  openReevaluation: () => '/open-governance?tab=reevaluation',
   openReview: (id) => `/open-applications?open=${id}`,
 };
 const WORK_COLOR: Record<WorkItem['kind'], string> = {
@@ -40,6 +42,8 @@ const WORK_COLOR: Record<WorkItem['kind'], string> = {
   rectification: 'red',
   dispute: 'magenta',
   openApplication: 'cyan',
+  openOperation: 'geekblue',
+  openReevaluation: 'lime',
   openReview: 'geekblue',
 };
 
