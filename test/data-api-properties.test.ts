@@ -11,7 +11,7 @@ import { codeOf, createTestEnv, dataPath, grantedApp, type TestEnv } from './hel
  *  (b) no personal or sensitive field leaves unmasked without the grant's clear-value right (DG Art 33, XT Art 35), and
  *      one with the right leaves in clear;
  *  (c) an aggregate-only grant never receives a row (可用不可见, DG Art 33);
- *  (d) no aggregate cell under k appears, and no dimension is personal.
+ *  (d) no aggregate cell under k appears (with or without noise), and no dimension is personal.
  * The grant is redrawn per run by updating its row (the governed statement reads grants uncached, so the next call
  * sees it).
  */
@@ -138,6 +138,7 @@ describe('data API properties: grants × calls', () => {
           ),
         ),
         county: fc.boolean(),
+        epsilon: fc.option(fc.constantFrom(0.5, 1, 2)),
       }),
     );
 
@@ -218,6 +219,7 @@ describe('data API properties: grants × calls', () => {
                   measures: [{ fn: 'count' }],
                   groupBy: c.groupBy,
                   ...(c.county ? { where: { countyCode: { in: counties.slice(0, 2) } } } : {}),
+                  ...(c.epsilon ? { noise: { epsilon: c.epsilon } } : {}),
                 },
               });
               if (res.statusCode === 200) {

@@ -296,7 +296,8 @@ export async function aggregateRecords(ctx: AppContext, input: CallInput, code: 
     const seed = `${r.grant_id}\n${request}\n${JSON.stringify(group)}`;
     const noisy = (what: string, v: number, sensitivity: number) =>
       v + laplace(ctx.secret, `${seed}\n${what}`, (sensitivity * draws) / (epsilon as number));
-    const count = () => Math.max(0, Math.round(noisy('count', num(c._n) ?? 0, 1)));
+    // a shown cell has at least k records: its noisy count never says fewer (that much is public anyway)
+    const count = () => Math.max(k, Math.round(noisy('count', num(c._n) ?? 0, 1)));
     a.measures.forEach((x, i) => {
       const v = num(c[`m${i}`]);
       if (epsilon === null || v === null || x.m.fn === 'min' || x.m.fn === 'max')
