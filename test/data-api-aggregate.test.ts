@@ -64,11 +64,21 @@ describe('data API: aggregate queries (usable but not visible) and the clear-val
       resourceCode: ENTITIES,
       fields: ['creditCode', 'entityType', 'registeredCapital', 'establishedOn', 'countyCode'],
       appName: '法人统计分析',
-      quota: { accessMode: 'aggregate' } as never,
     });
+    await patchGrant('scj_officer', ent.grantId, { accessMode: 'aggregate' });
   });
   afterAll(async () => env?.close());
 
+  const patchGrant = async (provider: string, id: number, payload: Record<string, unknown>) => {
+    const res = await env.app.inject({
+      method: 'PATCH',
+      url: `/api/sharing/grants/${id}`,
+      headers: { cookie: await login(env.app, provider) },
+      payload,
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    return res.json();
+  };
   const aggregate = (
     who: { apiKey: string; purposeId: string },
     code: string,
@@ -280,6 +290,24 @@ describe('data API: aggregate queries (usable but not visible) and the clear-val
     const res = await aggregate(rows, POPULATION, { measures: [{ fn: 'count' }], groupBy: ['countyCode'] });
     expect(res.statusCode, res.body).toBe(200);
     for (const c of res.json().cells) expect(c.values.count).toBeGreaterThanOrEqual(K);
+  });
+
+  it("aggregate calls count against the grant's calls per day like any data call (429 QUOTA_EXCEEDED)", async () => {
+    const small = await grantedApp(env.app, {
+      consumer: 'rsj_officer',
+      provider: 'scj_officer',
+      resourceCode: ENTITIES,
+      fields: ['entityType', 'countyCode'],
+      appName: '配额测试统计',
+    });
+    // an unconditional resource is granted on request: the provider sets the grant's mode and quota afterwards
+    await patchGrant('scj_officer', small.grantId, { accessMode: 'aggregate', callsPerDay: 2 });
+    const body = { measures: [{ fn: 'count' }], groupBy: ['countyCode'] };
+    expect((await aggregate(small, ENTITIES, body)).statusCode).toBe(200);
+    expect((await aggregate(small, ENTITIES, body)).statusCode).toBe(200);
+    const third = await aggregate(small, ENTITIES, body);
+    expect(third.statusCode).toBe(429);
+    expect(third.json().code).toBe('QUOTA_EXCEEDED');
   });
 
   it('Laplace noise: bounded epsilon, deterministic per call (cannot be averaged away), close to the truth on average', async () => {
