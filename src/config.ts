@@ -100,6 +100,24 @@ export interface Config {
     /** record lookups that miss, per app per 10 minutes, that suspend the app (when half or more of its lookups miss) */
     enumerationMisses: number;
   };
+  /** Aggregate queries (usable but not visible, DG Art 33; optional: older test configs). See README. */
+  aggregate?: {
+    /** cells with fewer contributing records are suppressed (k-anonymity threshold, AGGREGATE_MIN_CELL) */
+    minCell: number;
+    /** Laplace noise on every count and sum at this epsilon; 0 = off unless a call asks (AGGREGATE_EPSILON) */
+    epsilon: number;
+    /** the smallest epsilon a call may ask for (more noise is always allowed down to this; AGGREGATE_EPSILON_MIN) */
+    epsilonMin: number;
+  };
+}
+
+function positive(env: NodeJS.ProcessEnv, name: string, fallback: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0 || n > max)
+    throw new Error(`${name} must be a number from 0 to ${max}, got "${raw}"`);
+  return n;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -210,6 +228,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       grantExportRowsPerDay: int(env, 'GRANT_EXPORT_ROWS_PER_DAY', 1_000_000),
       keyFailuresPerMinute: int(env, 'API_KEY_FAILURE_LIMIT', 30),
       enumerationMisses: int(env, 'ENUMERATION_MISS_LIMIT', 20),
+    },
+    aggregate: {
+      minCell: Math.max(2, int(env, 'AGGREGATE_MIN_CELL', 5)),
+      epsilon: positive(env, 'AGGREGATE_EPSILON', 0, 10),
+      epsilonMin: positive(env, 'AGGREGATE_EPSILON_MIN', 0.1, 10) || 0.1,
     },
   };
 }

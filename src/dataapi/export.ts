@@ -8,7 +8,7 @@ import { keyedHash } from '../shared/secrets.js';
 import { tableStream } from '../shared/tabular.js';
 import { settle } from './guards.js';
 import { maskingPolicy } from './masking-policy.js';
-import { type CallInput, call, callerOf, shape } from './service.js';
+import { type CallInput, call, callerOf, clearOf, shape } from './service.js';
 import {
   EXPORT_LEDGER_SQL,
   EXPORT_LIVE_SQL,
@@ -138,15 +138,19 @@ async function* exportBatches(
   // one batch = one transaction: grant re-checked, rows read and masked, their ledger rows and count written
   const runBatch = (after: number, delivered: number, want: number): Promise<Batch> =>
     ctx.db.transaction().execute(async (trx) => {
-      const live = await trx.executeQuery(CompiledQuery.raw(EXPORT_LIVE_SQL, [exp.grantId]));
+      const live = await trx.executeQuery<{ clear: string[] | null }>(
+        CompiledQuery.raw(EXPORT_LIVE_SQL, [exp.grantId]),
+      );
       if (live.rows.length === 0) return null;
+      // the clear-value right as it stands now: withdrawing it masks the export's next batch
+      const clear = clearOf(live.rows[0]);
       const { rows } = await trx.executeQuery<{
         _seq: number;
         _key: string;
         rec: Record<string, unknown>;
       }>(CompiledQuery.raw(readSql, [after, exp.maxSeq, want]));
       if (rows.length === 0) return { records: [], last: after, want };
-      const records = rows.map((r) => shape(meta, codes, r.rec, policy));
+      const records = rows.map((r) => shape(meta, codes, r.rec, policy, clear));
       const keyMacs = rows.map((r) => keyMac(ctx.secret, r._key));
       const rowMacs = records.map((rec) =>
         rowMac(

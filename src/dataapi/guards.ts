@@ -237,6 +237,13 @@ export function refusalError(
           reasonZh: '导出行数超过该授权今日剩余的导出额度',
         },
       ]);
+    case 'AGGREGATE_ONLY':
+      return new AppError('AGGREGATE_ONLY', [
+        {
+          reason: 'this grant allows aggregate queries only (POST …/aggregate); no record leaves',
+          reasonZh: '该授权仅限统计查询（POST …/aggregate），不返回任何记录',
+        },
+      ]);
     case 'READ_NOT_GRANTED':
       return new AppError('READ_NOT_GRANTED', [
         { reason: 'this grant allows verification only', reasonZh: '该授权仅限核验' },

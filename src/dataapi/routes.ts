@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.js';
 import { requireActor, requireRole } from '../http/auth.js';
 import { errorResponseSchema } from '../http/errors.js';
+import { aggregateRoute } from './aggregate.js';
 import {
   EXPORT_ENCODINGS,
   EXPORT_FORMATS,
@@ -50,7 +51,7 @@ const callErrors = {
   ...errorResponseSchema,
   description:
     '401 API_KEY_INVALID; 403 GRANT_REQUIRED, APP_SUSPENDED, PURPOSE_REQUIRED, PURPOSE_MISMATCH, FIELD_NOT_GRANTED, ' +
-    'READ_NOT_GRANTED; 429 RATE_LIMITED, QUOTA_EXCEEDED',
+    'READ_NOT_GRANTED, AGGREGATE_ONLY (an aggregate-only grant: no record); 429 RATE_LIMITED, QUOTA_EXCEEDED',
 };
 
 function callInput(req: FastifyRequest, fields?: string) {
@@ -63,6 +64,7 @@ function callInput(req: FastifyRequest, fields?: string) {
 }
 
 export async function dataApiRoutes(app: FastifyInstance, ctx: AppContext) {
+  aggregateRoute(app, ctx, { callHeaders, callErrors, callInput: (req: FastifyRequest) => callInput(req) });
   app.get(
     '/api/v1/data/:resourceCode/records/:key',
     {

@@ -164,12 +164,16 @@ export async function call(
   return { meta, row };
 }
 
-/** The fields a call reads, in the resource's order, masked: the one shaping of every data call and export. */
+/**
+ * The fields a call reads, in the resource's order, masked: the one shaping of every data call and export. `clear`: the
+ * grant's clear-value right (share_grant.clear_fields), the only way a protected field leaves unmasked (issue 9 point 8).
+ */
 export function shape(
   meta: ResourceMeta,
   fields: string[],
   rec: Record<string, unknown>,
   policy: MaskingPolicy,
+  clear: ReadonlySet<string> = NO_CLEAR,
 ) {
   const out: Record<string, unknown> = {};
   const shown: MetaField[] = [];
@@ -179,8 +183,14 @@ export function shape(
       shown.push(f);
     }
   }
-  return maskRecord(out, shown, policy);
+  return maskRecord(out, shown, policy, clear);
 }
+
+const NO_CLEAR: ReadonlySet<string> = new Set();
+
+/** The clear-value right a governed statement answered with (share_grant.clear_fields). */
+export const clearOf = (row: { clear?: string[] | null }): ReadonlySet<string> =>
+  row.clear?.length ? new Set(row.clear) : NO_CLEAR;
 
 /** What a data call sends besides its target: the API key, `X-Purpose`, `fields=` and the client address. */
 export interface CallInput {
@@ -300,7 +310,7 @@ export async function getRecord(ctx: AppContext, input: CallInput, code: string,
   return {
     resourceCode: code,
     key: normalised,
-    record: shape(meta, row.fields!, row.record, await maskingPolicy(ctx)),
+    record: shape(meta, row.fields!, row.record, await maskingPolicy(ctx), clearOf(row)),
     grantId: row.grant_id,
     auditId: row.audit_id,
   };
@@ -321,8 +331,9 @@ export async function listRecords(
   const records = row.records ?? [];
   const rowLimit = row.row_limit ?? limit;
   const policy = await maskingPolicy(ctx);
+  const clear = clearOf(row);
   return {
-    items: records.map((r) => shape(meta, row.fields!, r, policy)),
+    items: records.map((r) => shape(meta, row.fields!, r, policy, clear)),
     next: records.length === rowLimit ? String(records[records.length - 1]._seq) : null,
     limit: rowLimit,
     grantId: row.grant_id,
@@ -353,8 +364,9 @@ export async function queryRecords(
   const records = row.records ?? [];
   const rowLimit = row.row_limit ?? limit;
   const policy = await maskingPolicy(ctx);
+  const clear = clearOf(row);
   return {
-    items: records.map((r) => shape(meta, row.fields!, r, policy)),
+    items: records.map((r) => shape(meta, row.fields!, r, policy, clear)),
     cursor: records.length === rowLimit ? encodeCursor(String(records[records.length - 1]._seq)) : null,
     limit: rowLimit,
     grantId: row.grant_id,

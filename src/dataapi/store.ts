@@ -61,10 +61,12 @@ const RIGHT_REFUSAL = {
   read: "WHEN NOT gm.can_read THEN 'READ_NOT_GRANTED'",
   verify: "WHEN NOT gm.can_verify THEN 'VERIFY_NOT_GRANTED'",
   export: "WHEN NOT gm.can_export THEN 'EXPORT_NOT_GRANTED'",
+  // aggregates (可用不可见, DG Art 33): an aggregate-only grant, or a grant that may read records (not verify-only)
+  aggregate: "WHEN gm.access_mode = 'rows' AND NOT gm.can_read THEN 'READ_NOT_GRANTED'",
 } as const;
 
 /** `quota`: an extra SQL condition on `gm` that refuses the call as EXPORT_QUOTA_EXCEEDED (checked last). */
-const authorisedCalls = (right: 'read' | 'verify' | 'export', quota?: string) => `req AS (
+const authorisedCalls = (right: keyof typeof RIGHT_REFUSAL, quota?: string) => `req AS (
     SELECT r.n, r.key_hash, r.arg, r.client_ip, r.target_hash, r.target_label, r.purpose_asked,
       string_to_array(r.fields_asked, ',') AS fields_asked, string_to_array(r.filter_fields, ',') AS filter_fields,
       nextval(pg_get_serial_sequence('audit_log', 'id')) AS audit_id
@@ -78,7 +80,7 @@ const authorisedCalls = (right: 'read' | 'verify' | 'export', quota?: string) =>
   ),
   gm AS (
     SELECT DISTINCT ON (a.n) a.n, g.id, g.fields, g.purpose, g.max_rows_per_call, g.can_read, g.can_verify,
-      g.can_export, g.max_export_rows_per_day,
+      g.can_export, g.max_export_rows_per_day, g.access_mode, g.clear_fields,
       req.purpose_asked IN (g.purpose_id, btrim(g.purpose)) AS purpose_ok, req.purpose_asked,
       req.fields_asked, req.filter_fields
     FROM a JOIN req ON req.n = a.n
@@ -90,6 +92,7 @@ const authorisedCalls = (right: 'read' | 'verify' | 'export', quota?: string) =>
     SELECT gm.*, coalesce(gm.fields_asked, gm.fields) AS fields_used,
       CASE WHEN $10::boolean AND gm.purpose_asked IS NULL THEN 'PURPOSE_REQUIRED'
            WHEN $10::boolean AND NOT gm.purpose_ok THEN 'PURPOSE_MISMATCH'
+           ${right === 'aggregate' ? '' : "WHEN gm.access_mode = 'aggregate' THEN 'AGGREGATE_ONLY'"}
            ${RIGHT_REFUSAL[right]}
            WHEN NOT coalesce(gm.fields_asked <@ gm.fields, true) THEN 'FIELD_NOT_GRANTED'
            WHEN NOT coalesce(gm.filter_fields <@ gm.fields, true) THEN 'FILTER_NOT_GRANTED'${
@@ -127,7 +130,7 @@ function auditInsert(action: string, targetType: string, rowsReturned: string, e
 /** What every governed statement answers per call, in input order. */
 function answers(extra: string, joins: string) {
   return `SELECT req.n, a.id AS app_id, a.status AS app_status, g.id AS grant_id, g.fields_used AS fields,
-    g.fields AS granted, g.refusal, ins.id AS audit_id, EXISTS (SELECT 1 FROM v) AS current${extra}
+    g.fields AS granted, g.clear_fields AS clear, g.refusal, ins.id AS audit_id, EXISTS (SELECT 1 FROM v) AS current${extra}
   FROM req LEFT JOIN a ON a.n = req.n LEFT JOIN g ON g.n = req.n ${joins}
     LEFT JOIN ins ON ins.id = req.audit_id
   ORDER BY req.n`;
@@ -253,6 +256,8 @@ export interface CallRow {
   fields: string[] | null;
   /** the grant's fields */
   granted: string[] | null;
+  /** the granted fields this grant sees in clear (its clear-value right); every other protected field is masked */
+  clear?: string[] | null;
   /** why the grant found does not allow this call (PURPOSE_REQUIRED, PURPOSE_MISMATCH, READ_NOT_GRANTED, FIELD_NOT_GRANTED) */
   refusal: string | null;
   audit_id: number | null;
@@ -439,8 +444,9 @@ export function exportBatchSql(m: ResourceMeta, fields: MetaField[]): string {
 }
 
 /** The grant still allows exporting (revocation, expiry or suspension stop a running export at its next batch). */
-export const EXPORT_LIVE_SQL = `SELECT 1 AS live FROM share_grant g JOIN app a ON a.id = g.app_id
-  WHERE g.id = $1 AND g.status = 'active' AND g.can_export AND g.valid_until > now() AND a.status = 'active'`;
+export const EXPORT_LIVE_SQL = `SELECT g.clear_fields AS clear FROM share_grant g JOIN app a ON a.id = g.app_id
+  WHERE g.id = $1 AND g.status = 'active' AND g.can_export AND g.access_mode = 'rows' AND g.valid_until > now()
+    AND a.status = 'active'`;
 
 /** The ledger rows of one batch and the export's delivered count, in the batch's transaction. */
 export const EXPORT_LEDGER_SQL = `WITH l AS (
@@ -449,3 +455,6 @@ export const EXPORT_LEDGER_SQL = `WITH l AS (
     FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS x(k, r, o)
   )
   UPDATE data_export SET row_count = row_count + $5 WHERE id = $1`;
+
+/** The shared pieces of a governed statement, for statements built elsewhere (aggregate.ts). */
+export { answers, auditInsert, authorisedCalls, callParams };

@@ -378,6 +378,10 @@ export interface ShareGrantTable {
   /** bulk export right and its daily row quota, null = the platform default (migration 017) */
   can_export: Generated<boolean>;
   max_export_rows_per_day: number | null;
+  /** 'aggregate': usable but not visible, aggregates only, never a row (migration 022) */
+  access_mode: Generated<'rows' | 'aggregate'>;
+  /** granted protected fields this grant sees in clear (the clear-value right, migration 022) */
+  clear_fields: Generated<string[]>;
 }
 
 export interface AuditLogTable {

@@ -172,6 +172,18 @@ export const ERRORS = {
     zh: '该授权仅限核验，不返回数据',
     en: 'This grant allows verification only; it returns no data',
   },
+  AGGREGATE_ONLY: {
+    zh: '该授权仅限统计查询（可用不可见），不返回任何记录',
+    en: 'This grant allows aggregate queries only (usable but not visible); it returns no record',
+  },
+  AGGREGATE_INVALID: {
+    zh: '统计查询不合法',
+    en: 'The aggregate query is not valid',
+  },
+  AGGREGATE_DIMENSION_PERSONAL: {
+    zh: '个人信息或敏感字段不能作为分组维度或取最值，否则会泄露原值',
+    en: 'A personal or sensitive field cannot be grouped by or take min/max: it would reveal values',
+  },
   DATABASE_UNAVAILABLE: {
     zh: '数据库暂时不可用，请稍后重试',
     en: 'The database is temporarily unavailable; try again shortly',

@@ -2197,6 +2197,47 @@ export const LABELS = {
   'masking.previewRun': ['预览', 'Preview'],
   'masking.masked': ['脱敏后', 'Masked'],
   'masking.value': ['原值', 'Value'],
+
+  // usable but not visible and the clear-value right (issue 9 points 7 and 8)
+  'action.data.aggregate': ['接口统计查询', 'Data API: aggregate query'],
+  'grant.accessMode': ['访问方式', 'Access mode'],
+  'accessMode.rows': ['明细访问', 'Records'],
+  'accessMode.aggregate': ['仅统计（可用不可见）', 'Aggregates only (usable but not visible)'],
+  'grant.clearFields': ['明文字段', 'Clear-value fields'],
+  'grant.clearFieldsHint': [
+    '仅此处列出的字段以明文返回（查询、导出均同）；其余个人信息和敏感字段一律按脱敏规则脱敏',
+    'Only the fields listed here leave in clear (records, queries and exports alike); every other personal or sensitive field is masked',
+  ],
+  'grant.accessModeHint': [
+    '仅统计：使用部门只能做计数、合计、平均等统计，得不到任何一条记录；少于阈值的单元格不显示',
+    'Aggregates only: the consumer runs counts, sums and averages and never receives a record; small cells are suppressed',
+  ],
+  'agg.title': ['统计查询（可用不可见）', 'Aggregate query (usable but not visible)'],
+  'agg.hint': [
+    '按授权的非个人信息字段分组统计，不返回任何明细记录；记录数少于阈值的单元格不显示，可选择加入噪声',
+    'Counts, sums and averages grouped by granted non-personal fields; no record is returned; cells under the threshold are hidden; noise optional',
+  ],
+  'agg.grant': ['授权', 'Grant'],
+  'agg.measure': ['统计指标', 'Measure'],
+  'agg.field': ['统计字段', 'Field'],
+  'agg.groupBy': ['分组维度', 'Group by'],
+  'agg.total': ['不分组（总计）', 'No grouping (total)'],
+  'agg.noise': ['噪声强度 ε（可选，越小噪声越大）', 'Noise ε (optional; smaller = more noise)'],
+  'agg.run': ['统计', 'Run'],
+  'agg.group': ['分组', 'Group'],
+  'agg.value': ['统计值', 'Value'],
+  'agg.suppressed': [
+    '{n} 个单元格因记录数少于 {k} 条已隐藏',
+    '{n} cells with fewer than {k} records are hidden',
+  ],
+  'agg.noised': ['结果已加入拉普拉斯噪声（ε = {e}）', 'Laplace noise added (ε = {e})'],
+  'agg.empty': ['没有可显示的统计结果', 'No cell to show'],
+  'agg.noGrant': ['本单位暂无有效授权', 'Your organisation holds no active grant'],
+  'aggFn.count': ['记录数', 'Count'],
+  'aggFn.sum': ['合计', 'Sum'],
+  'aggFn.avg': ['平均值', 'Average'],
+  'aggFn.min': ['最小值', 'Minimum'],
+  'aggFn.max': ['最大值', 'Maximum'],
 } as const satisfies Record<string, readonly [string, string]>;
 
 export type LabelKey = keyof typeof LABELS;

@@ -14,6 +14,19 @@ const exportQuotaProps = {
     maximum: 100_000_000,
     description: 'rows the grant may export per day; null: the platform default (GRANT_EXPORT_ROWS_PER_DAY)',
   },
+  accessMode: {
+    type: 'string',
+    enum: ['rows', 'aggregate'],
+    description:
+      "'aggregate': usable but not visible (可用不可见, DG Art 33): aggregate queries only, every record endpoint refuses (AGGREGATE_ONLY); default 'rows'",
+  },
+  clearFields: {
+    type: 'array',
+    maxItems: 200,
+    items: { type: 'string', minLength: 1, maxLength: 40 },
+    description:
+      'the clear-value right: granted fields this grant sees in clear; every other personal or sensitive field is masked',
+  },
 } as const;
 
 export async function sharingRoutes(app: FastifyInstance, ctx: AppContext) {

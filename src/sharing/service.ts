@@ -46,6 +46,25 @@ export interface GrantQuota {
   /** bulk export (issue 9 point 5) and the rows it may export per day (null/unset: the platform default) */
   export?: boolean;
   exportRowsPerDay?: number | null;
+  /** 'aggregate': usable but not visible, aggregate queries only, never a row (issue 9 point 7) */
+  accessMode?: 'rows' | 'aggregate';
+  /** granted fields this grant sees in clear (the clear-value right, issue 9 point 8); every other protected field masked */
+  clearFields?: string[];
+}
+
+/** The clear-value right names granted fields only (a coded 400 otherwise). */
+function checkClearFields(clear: string[] | undefined, granted: string[]) {
+  const outside = (clear ?? []).filter((f) => !granted.includes(f));
+  if (outside.length)
+    throw new AppError(
+      'VALIDATION_FAILED',
+      outside.slice(0, 20).map((f) => ({
+        field: 'clearFields',
+        value: f.slice(0, 40),
+        reason: `field ${f.slice(0, 40)} is not in the grant`,
+        reasonZh: `字段 ${f.slice(0, 40)} 不在授权范围内，不能授予明文权限`,
+      })),
+    );
 }
 
 /** Step names come from the profile the request was filed under. */
@@ -171,6 +190,7 @@ export async function createGrant(
   quota: GrantQuota | undefined,
   deemedConsent = false,
 ) {
+  checkClearFields(quota?.clearFields, req.fields);
   const { id } = await trx
     .insertInto('share_grant')
     .values({
@@ -188,6 +208,8 @@ export async function createGrant(
       can_read: quota?.readRecords ?? true,
       can_export: quota?.export ?? false,
       max_export_rows_per_day: quota?.exportRowsPerDay ?? null,
+      access_mode: quota?.accessMode ?? 'rows',
+      clear_fields: quota?.clearFields ? [...new Set(quota.clearFields)] : [],
       deemed_consent: deemedConsent,
     })
     .returning('id')
@@ -765,6 +787,7 @@ export async function editGrant(ctx: AppContext, actor: Actor, id: number, patch
         { field: 'id', reason: 'a revoked grant cannot be edited', reasonZh: '已撤销的授权不能修改' },
       ]);
     const before = store.grantView(g);
+    checkClearFields(patch.clearFields, g.fields);
     const set = {
       ...(patch.callsPerDay !== undefined ? { max_calls_per_day: patch.callsPerDay } : {}),
       ...(patch.rowsPerCall !== undefined ? { max_rows_per_call: patch.rowsPerCall } : {}),
@@ -773,6 +796,8 @@ export async function editGrant(ctx: AppContext, actor: Actor, id: number, patch
       ...(patch.verify !== undefined ? { can_verify: patch.verify } : {}),
       ...(patch.readRecords !== undefined ? { can_read: patch.readRecords } : {}),
       ...(patch.export !== undefined ? { can_export: patch.export } : {}),
+      ...(patch.accessMode !== undefined ? { access_mode: patch.accessMode } : {}),
+      ...(patch.clearFields !== undefined ? { clear_fields: [...new Set(patch.clearFields)] } : {}),
     };
     if (Object.keys(set).length) await trx.updateTable('share_grant').set(set).where('id', '=', id).execute();
     const after = store.grantView((await store.grantQuery(trx).where('g.id', '=', id).executeTakeFirst())!);
@@ -788,8 +813,18 @@ export async function editGrant(ctx: AppContext, actor: Actor, id: number, patch
       targetId: id,
       clientIp: actor.clientIp,
       detail: {
-        before: { rights: before.rights, quota: before.quota },
-        after: { rights: after.rights, quota: after.quota },
+        before: {
+          rights: before.rights,
+          quota: before.quota,
+          accessMode: before.accessMode,
+          clearFields: before.clearFields,
+        },
+        after: {
+          rights: after.rights,
+          quota: after.quota,
+          accessMode: after.accessMode,
+          clearFields: after.clearFields,
+        },
       },
     });
     return after;

@@ -166,6 +166,8 @@ export function grantQuery(db: Db | Tx) {
       'g.max_verify_per_day',
       'g.can_export',
       'g.max_export_rows_per_day',
+      'g.access_mode',
+      'g.clear_fields',
     ]);
 }
 
@@ -207,6 +209,10 @@ export function grantView(g: GrantRow) {
     purposeId: g.purpose_id,
     /** reading records (false: verification only) and verification (核验, DG Art 19) */
     rights: { read: g.can_read, verify: g.can_verify, export: g.can_export },
+    /** 'aggregate': usable but not visible, aggregate queries only (issue 9 point 7) */
+    accessMode: g.access_mode,
+    /** the clear-value right: granted fields seen in clear, every other protected field masked (issue 9 point 8) */
+    clearFields: g.clear_fields,
     validFrom: g.valid_from,
     validUntil: g.valid_until,
     /** its limits on the data API; null = the platform default */

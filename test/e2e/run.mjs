@@ -1898,6 +1898,110 @@ steps.push({
   },
 });
 
+// Issue 9 points 7 and 8: the provider makes a grant aggregate-only with a clear-value field; the consumer runs a
+// statistic in 统计查询 (table + chart) and its record call is refused.
+steps.push({
+  name: 'gaj_officer makes a grant aggregate-only (可用不可见) with a clear field; rsj_officer runs 统计查询 and sees a table and a chart',
+  async run(page, base) {
+    await freshStart(page, base);
+    const json = async (res) => {
+      assert(res.ok(), `${res.url()}: ${res.status()} ${await res.text()}`);
+      return res.json();
+    };
+    // setup by API: rsj_officer asks for four fields of 人口基础信息 for a statistics app
+    await login(page, base, 'rsj_officer');
+    const found = await json(
+      await page.request.get(`${base}/api/catalog/resources?q=${encodeURIComponent('人口基础信息')}`),
+    );
+    const pop = found.items.find((r) => r.name === '人口基础信息');
+    const created = await json(
+      await page.request.post(`${base}/api/apps`, { data: { name: '人口统计分析' } }),
+    );
+    const filed = await json(
+      await page.request.post(`${base}/api/sharing/requests`, {
+        data: {
+          resourceId: pop.id,
+          appId: created.app.id,
+          fields: ['name', 'gender', 'countyCode', 'townCode'],
+          purpose: '统计各区县参保人口分布',
+          scope: '本局社会保险统计分析',
+          validUntil: '2099-12-31',
+        },
+      }),
+    );
+    await logout(page);
+    let status = filed.status;
+    for (let round = 0; status === 'pending' && round < 4; round++) {
+      for (const who of ['gaj_officer', 'reviewer']) {
+        await login(page, base, who);
+        const r = await page.request.post(`${base}/api/sharing/requests/${filed.id}/approve`, { data: {} });
+        if (r.ok()) status = (await r.json()).status;
+        await logout(page);
+        if (status !== 'pending') break;
+      }
+    }
+    assert(status === 'approved', `the request was approved: ${status}`);
+
+    // the provider edits the grant on the grants page: aggregate-only, 姓名 in clear
+    await login(page, base, 'gaj_officer');
+    await menu(page, 'grants');
+    const row = tid(page, 'grants-table').locator('tr').filter({ hasText: '人口统计分析' }).first();
+    const edit = row.locator('[data-testid^="grant-edit-"]');
+    await edit.waitFor({ timeout: T.nav });
+    const grantId = (await edit.getAttribute('data-testid')).replace('grant-edit-', '');
+    await edit.click();
+    await tid(page, 'grant-edit-access-mode').getByText('仅统计（可用不可见）').click();
+    // a multi-select keeps its list open: pick, close the list, and check the pick landed (pick again if not)
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await choose(page, 'grant-edit-clear-fields', '姓名');
+      await page.keyboard.press('Escape');
+      if ((await tid(page, 'grant-edit-clear-fields').innerText()).includes('姓名')) break;
+    }
+    assert(
+      (await tid(page, 'grant-edit-clear-fields').innerText()).includes('姓名'),
+      '姓名 is picked as a clear field',
+    );
+    const saved = page.waitForResponse(
+      (r) => r.url().includes(`/api/sharing/grants/${grantId}`) && r.request().method() === 'PATCH',
+    );
+    await tid(page, 'grant-edit-save').click();
+    const savedRes = await saved;
+    assert(savedRes.status() === 200, 'the grant edit was saved');
+    assert(
+      JSON.stringify(savedRes.request().postDataJSON().clearFields) === '["name"]',
+      `the clear field was sent: ${savedRes.request().postData()}`,
+    );
+    await tid(page, `grant-aggregate-${grantId}`).waitFor({ timeout: T.action });
+    assert((await tid(page, `grant-clear-${grantId}`).innerText()).includes('姓名'), 'the clear field shows');
+    await shot(page, 'grant-aggregate-only');
+    await logout(page);
+
+    // the consumer runs a count by county in 统计查询; a record call with the same key is refused
+    await login(page, base, 'rsj_officer');
+    await menu(page, 'apps');
+    await tid(page, 'agg-panel').scrollIntoViewIfNeeded();
+    await choose(page, 'agg-grant', '人口统计分析');
+    await box(page, 'agg-key').fill(created.apiKey);
+    await choose(page, 'agg-group', '户籍所在区县');
+    await tid(page, 'agg-run').click();
+    await tid(page, 'agg-table').waitFor({ timeout: T.nav });
+    await tid(page, 'agg-chart').locator('canvas').first().waitFor({ timeout: T.action });
+    const cells = await tid(page, 'agg-table').locator('tbody tr').count();
+    assert(cells > 0, `cells are shown: ${cells}`);
+    await shot(page, 'aggregate-panel');
+    const grants = await json(await page.request.get(`${base}/api/sharing/grants`));
+    const purposeId = grants.find((g) => String(g.id) === grantId).purposeId;
+    const refused = await page.request.get(
+      `${base}/api/v1/data/${encodeURIComponent(pop.code)}/records?limit=1`,
+      {
+        headers: { 'x-api-key': created.apiKey, 'x-purpose': purposeId },
+      },
+    );
+    assert(refused.status() === 403, `a record call is refused: ${refused.status()}`);
+    assert((await refused.json()).code === 'AGGREGATE_ONLY', 'refused as aggregate-only');
+  },
+});
+
 async function main() {
   fs.mkdirSync(SHOTS, { recursive: true });
   for (const f of fs.readdirSync(SHOTS)) if (f.endsWith('.png')) fs.rmSync(path.join(SHOTS, f));

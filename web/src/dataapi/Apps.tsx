@@ -23,6 +23,7 @@ import { fmtTime } from '../shared/format.js';
 import { useAsync } from '../shared/hooks.js';
 import { useI18n } from '../shared/i18n.js';
 import type { App } from '../shared/types.js';
+import AggregatePanel from './Aggregate.js';
 
 async function copyText(text: string): Promise<boolean> {
   try {
@@ -377,6 +378,7 @@ export default function Apps() {
         />
       </Card>
       <ApiTester initialKey={lastKey} />
+      <AggregatePanel initialKey={lastKey} />
       <NewAppModal
         open={open}
         onClose={() => setOpen(false)}

@@ -357,6 +357,10 @@ export interface Grant {
   purposeId: string;
   /** data API rights: reading records (false = verification only) and verification (核验, DG Art 19) */
   rights: { read: boolean; verify: boolean; export: boolean };
+  /** 'aggregate': usable but not visible, aggregate queries only (issue 9 point 7) */
+  accessMode: 'rows' | 'aggregate';
+  /** the clear-value right: granted fields seen in clear (issue 9 point 8) */
+  clearFields: string[];
   validFrom: string;
   validUntil: string;
   /** effective state: a grant past its end or of a revoked app no longer works */

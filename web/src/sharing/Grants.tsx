@@ -6,6 +6,8 @@ import {
   InputNumber,
   Modal,
   Popconfirm,
+  Radio,
+  Select,
   Space,
   Switch,
   Table,
@@ -21,8 +23,11 @@ import { useAsync } from '../shared/hooks.js';
 import { useI18n } from '../shared/i18n.js';
 import type { Grant } from '../shared/types.js';
 
+/** A granted field's name (the grant lists names in the order of its codes). */
+const fieldName = (g: Grant, code: string) => g.fieldNames?.[g.fields.indexOf(code)] ?? code;
+
 export default function Grants() {
-  const { t, lang } = useI18n();
+  const { t, tEnum, lang } = useI18n();
   const { me } = useAuth();
   const { message } = AntApp.useApp();
   const grants = useAsync(() => api<Grant[]>('/api/sharing/grants'), []);
@@ -34,7 +39,12 @@ export default function Grants() {
 
   // the provider's officer (or the admin) edits rights and quotas: here, the bulk export right and its rows per day
   const [editing, setEditing] = useState<Grant | null>(null);
-  const [form] = Form.useForm<{ export: boolean; exportRowsPerDay: number | null }>();
+  const [form] = Form.useForm<{
+    export: boolean;
+    exportRowsPerDay: number | null;
+    accessMode: 'rows' | 'aggregate';
+    clearFields: string[];
+  }>();
   const [saving, setSaving] = useState(false);
   async function save() {
     if (!editing) return;
@@ -43,7 +53,12 @@ export default function Grants() {
     try {
       await api(`/api/sharing/grants/${editing.id}`, {
         method: 'PATCH',
-        body: { export: v.export, exportRowsPerDay: v.exportRowsPerDay ?? null },
+        body: {
+          export: v.export,
+          exportRowsPerDay: v.exportRowsPerDay ?? null,
+          accessMode: v.accessMode,
+          clearFields: v.clearFields ?? [],
+        },
       });
       message.success(t('grant.edited'));
       setEditing(null);
@@ -112,13 +127,24 @@ export default function Grants() {
             title: t('grant.rights'),
             render: (_, g) => (
               <span>
-                {g.rights.read && <Tag>{t('grant.rightRead')}</Tag>}
+                {g.accessMode === 'aggregate' ? (
+                  <Tag color="gold" data-testid={`grant-aggregate-${g.id}`}>
+                    {tEnum('accessMode', 'aggregate')}
+                  </Tag>
+                ) : null}
+                {g.accessMode !== 'aggregate' && g.rights.read && <Tag>{t('grant.rightRead')}</Tag>}
                 {g.rights.verify && <Tag color="blue">{t('grant.rightVerify')}</Tag>}
                 {g.rights.export && (
                   <Tag color="purple" data-testid={`grant-right-export-${g.id}`}>
                     {t('grant.rightExport')}
                   </Tag>
                 )}
+                {g.clearFields?.length ? (
+                  <div data-testid={`grant-clear-${g.id}`}>
+                    <Typography.Text type="secondary">{t('grant.clearFields')}：</Typography.Text>
+                    {g.clearFields.map((c) => fieldName(g, c)).join('、')}
+                  </div>
+                ) : null}
               </span>
             ),
           },
@@ -167,6 +193,8 @@ export default function Grants() {
                       form.setFieldsValue({
                         export: g.rights.export,
                         exportRowsPerDay: g.quota.exportRowsPerDay,
+                        accessMode: g.accessMode ?? 'rows',
+                        clearFields: g.clearFields ?? [],
                       });
                       setEditing(g);
                     }}
@@ -192,6 +220,27 @@ export default function Grants() {
         destroyOnHidden
       >
         <Form form={form} layout="vertical">
+          <Form.Item name="accessMode" label={t('grant.accessMode')} extra={t('grant.accessModeHint')}>
+            <Radio.Group
+              data-testid="grant-edit-access-mode"
+              options={(['rows', 'aggregate'] as const).map((m) => ({
+                value: m,
+                label: tEnum('accessMode', m),
+              }))}
+            />
+          </Form.Item>
+          <Form.Item name="clearFields" label={t('grant.clearFields')} extra={t('grant.clearFieldsHint')}>
+            <Select
+              data-testid="grant-edit-clear-fields"
+              mode="multiple"
+              allowClear
+              placeholder={t('grant.clearFields')}
+              options={(editing?.fields ?? []).map((c) => ({
+                value: c,
+                label: editing ? fieldName(editing, c) : c,
+              }))}
+            />
+          </Form.Item>
           <Form.Item name="export" label={t('grant.rightExport')} valuePropName="checked">
             <Switch data-testid="grant-edit-export" />
           </Form.Item>
