@@ -14,6 +14,11 @@ const exportQuotaProps = {
     maximum: 100_000_000,
     description: 'rows the grant may export per day; null: the platform default (GRANT_EXPORT_ROWS_PER_DAY)',
   },
+  feed: {
+    type: 'boolean',
+    description:
+      'the change feed right (changes since a cursor, pulled or pushed to a webhook or NATS); default false',
+  },
 } as const;
 
 export async function sharingRoutes(app: FastifyInstance, ctx: AppContext) {
@@ -224,7 +229,7 @@ export async function sharingRoutes(app: FastifyInstance, ctx: AppContext) {
       schema: {
         tags: ['sharing'],
         summary:
-          "Change an active grant's rights (read, verify, export) and limits (the provider's data officer or the platform admin); audited with before and after",
+          "Change an active grant's rights (read, verify, export, change feed) and limits (the provider's data officer or the platform admin); audited with before and after",
         params: idParams,
         body: {
           type: 'object',

@@ -46,6 +46,8 @@ export interface GrantQuota {
   /** bulk export (issue 9 point 5) and the rows it may export per day (null/unset: the platform default) */
   export?: boolean;
   exportRowsPerDay?: number | null;
+  /** the change feed (issue 9 point 6): changes since a cursor, pulled or pushed */
+  feed?: boolean;
 }
 
 /** Step names come from the profile the request was filed under. */
@@ -187,6 +189,7 @@ export async function createGrant(
       can_verify: quota?.verify ?? false,
       can_read: quota?.readRecords ?? true,
       can_export: quota?.export ?? false,
+      can_feed: quota?.feed ?? false,
       max_export_rows_per_day: quota?.exportRowsPerDay ?? null,
       deemed_consent: deemedConsent,
     })
@@ -772,6 +775,7 @@ export async function editGrant(ctx: AppContext, actor: Actor, id: number, patch
       ...(patch.verify !== undefined ? { can_verify: patch.verify } : {}),
       ...(patch.readRecords !== undefined ? { can_read: patch.readRecords } : {}),
       ...(patch.export !== undefined ? { can_export: patch.export } : {}),
+      ...(patch.feed !== undefined ? { can_feed: patch.feed } : {}),
     };
     if (Object.keys(set).length) await trx.updateTable('share_grant').set(set).where('id', '=', id).execute();
     const after = store.grantView((await store.grantQuery(trx).where('g.id', '=', id).executeTakeFirst())!);

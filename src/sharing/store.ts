@@ -166,6 +166,7 @@ export function grantQuery(db: Db | Tx) {
       'g.max_verify_per_day',
       'g.can_export',
       'g.max_export_rows_per_day',
+      'g.can_feed',
     ]);
 }
 
@@ -206,7 +207,7 @@ export function grantView(g: GrantRow) {
     /** what data calls send as `X-Purpose` (or the purpose text, percent-encoded): DG Art 26, XT Art 25, SY Art 29, GD Art 21 */
     purposeId: g.purpose_id,
     /** reading records (false: verification only) and verification (核验, DG Art 19) */
-    rights: { read: g.can_read, verify: g.can_verify, export: g.can_export },
+    rights: { read: g.can_read, verify: g.can_verify, export: g.can_export, feed: g.can_feed },
     validFrom: g.valid_from,
     validUntil: g.valid_until,
     /** its limits on the data API; null = the platform default */
