@@ -356,7 +356,7 @@ export interface Grant {
   /** what the consumer's data calls send as X-Purpose (DG Art 26) */
   purposeId: string;
   /** data API rights: reading records (false = verification only) and verification (核验, DG Art 19) */
-  rights: { read: boolean; verify: boolean; export: boolean };
+  rights: { read: boolean; verify: boolean; export: boolean; feed: boolean };
   validFrom: string;
   validUntil: string;
   /** effective state: a grant past its end or of a revoked app no longer works */

@@ -13,6 +13,7 @@ import {
   Typography,
 } from 'antd';
 import { useState } from 'react';
+import FeedSubscriptions from '../dataapi/Feed.js';
 import { api, errorText, post } from '../shared/api.js';
 import { hasRole, useAuth } from '../shared/auth.js';
 import { EnumTag, ErrorAlert } from '../shared/common.js';
@@ -34,7 +35,13 @@ export default function Grants() {
 
   // the provider's officer (or the admin) edits rights and quotas: here, the bulk export right and its rows per day
   const [editing, setEditing] = useState<Grant | null>(null);
-  const [form] = Form.useForm<{ export: boolean; exportRowsPerDay: number | null }>();
+  const [form] = Form.useForm<{ export: boolean; exportRowsPerDay: number | null; feed: boolean }>();
+  // the consumer's app managers manage the change feed's push subscriptions of their grants (issue 9 point 6)
+  const [feedOf, setFeedOf] = useState<Grant | null>(null);
+  const canSubscribe = (g: Grant) =>
+    g.status === 'active' &&
+    me?.user.org.id === g.consumerOrg.id &&
+    hasRole(me, 'data_officer', 'consumer_staff');
   const [saving, setSaving] = useState(false);
   async function save() {
     if (!editing) return;
@@ -43,7 +50,7 @@ export default function Grants() {
     try {
       await api(`/api/sharing/grants/${editing.id}`, {
         method: 'PATCH',
-        body: { export: v.export, exportRowsPerDay: v.exportRowsPerDay ?? null },
+        body: { export: v.export, exportRowsPerDay: v.exportRowsPerDay ?? null, feed: v.feed },
       });
       message.success(t('grant.edited'));
       setEditing(null);
@@ -119,6 +126,11 @@ export default function Grants() {
                     {t('grant.rightExport')}
                   </Tag>
                 )}
+                {g.rights.feed && (
+                  <Tag color="cyan" data-testid={`grant-right-feed-${g.id}`}>
+                    {t('grant.rightFeed')}
+                  </Tag>
+                )}
               </span>
             ),
           },
@@ -158,7 +170,11 @@ export default function Grants() {
           {
             title: t('common.actions'),
             render: (_, g) =>
-              canRevoke(g) ? (
+              canSubscribe(g) ? (
+                <Button data-testid={`grant-feed-${g.id}`} size="small" onClick={() => setFeedOf(g)}>
+                  {t('feed.manage')}
+                </Button>
+              ) : canRevoke(g) ? (
                 <Space wrap>
                   <Button
                     data-testid={`grant-edit-${g.id}`}
@@ -167,6 +183,7 @@ export default function Grants() {
                       form.setFieldsValue({
                         export: g.rights.export,
                         exportRowsPerDay: g.quota.exportRowsPerDay,
+                        feed: g.rights.feed,
                       });
                       setEditing(g);
                     }}
@@ -205,8 +222,12 @@ export default function Grants() {
               placeholder={t('quota.default')}
             />
           </Form.Item>
+          <Form.Item name="feed" label={t('grant.rightFeed')} valuePropName="checked">
+            <Switch data-testid="grant-edit-feed" />
+          </Form.Item>
         </Form>
       </Modal>
+      {feedOf && <FeedSubscriptions grant={feedOf} onClose={() => setFeedOf(null)} />}
     </Card>
   );
 }
