@@ -1979,6 +1979,7 @@ export const LABELS = {
   'feed.natsUnavailable': ['平台未配置 NATS，仅可使用 Webhook', 'NATS is not configured; webhooks only'],
   'feed.url': ['回调地址', 'Callback URL'],
   'feed.destination': ['推送目标', 'Destination'],
+  'feed.urlInvalid': ['请填写以 http:// 或 https:// 开头的回调地址', 'Enter an http:// or https:// URL'],
   'feed.status': ['状态', 'Status'],
   'feed.status.active': ['推送中', 'Active'],
   'feed.status.stopped': ['已停止', 'Stopped'],

@@ -55,7 +55,12 @@ export default function FeedSubscriptions({ grant, onClose }: { grant: Grant; on
   const [secret, setSecret] = useState<string | null>(null);
 
   async function create() {
-    const v = await form.validateFields();
+    let v: { target: 'webhook' | 'nats'; url?: string };
+    try {
+      v = await form.validateFields();
+    } catch {
+      return; // the form shows what is wrong
+    }
     setBusy(true);
     try {
       const r = await api<{ secret: string | null }>(`/api/dataapi/grants/${grant.id}/feed-subscriptions`, {
@@ -130,7 +135,23 @@ export default function FeedSubscriptions({ grant, onClose }: { grant: Grant; on
             </Radio.Group>
           </Form.Item>
           {target !== 'nats' && (
-            <Form.Item name="url" label={t('feed.url')} rules={[{ required: true, type: 'url', max: 2000 }]}>
+            <Form.Item
+              name="url"
+              label={t('feed.url')}
+              rules={[
+                {
+                  validator: async (_, value?: string) => {
+                    let ok = false;
+                    try {
+                      ok = !!value && value.length <= 2000 && /^https?:$/.test(new URL(value).protocol);
+                    } catch {
+                      ok = false;
+                    }
+                    if (!ok) throw new Error(t('feed.urlInvalid'));
+                  },
+                },
+              ]}
+            >
               <Input data-testid="feed-url" style={{ width: 320 }} placeholder="https://" />
             </Form.Item>
           )}
