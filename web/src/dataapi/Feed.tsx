@@ -138,6 +138,7 @@ export default function FeedSubscriptions({ grant, onClose }: { grant: Grant; on
             <Form.Item
               name="url"
               label={t('feed.url')}
+              required
               rules={[
                 {
                   validator: async (_, value?: string) => {
