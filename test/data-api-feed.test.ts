@@ -379,6 +379,31 @@ describe('data API: change feed (issue 9 point 6)', () => {
     }
   });
 
+  it('DG Art 17: a rolled-back import is followed by the restored version; the withdrawn one is not served again', async () => {
+    const start = (await drain(null, 1000)).cursor;
+    const batch = await ingest([{ ...people[60], name: '误传姓名' }], 'upsert');
+    const seen = await drain(start, 1000);
+    expect(seen.all.map((c) => [c.op, c.version, c.record?.name])).toEqual([
+      ['upsert', 2, maskValue('name', '误传姓名')],
+    ]);
+    const rb = await env.app.inject({
+      method: 'POST',
+      url: `/api/ingest/imports/${batch.id}/rollback`,
+      headers: { cookie: await login(env.app, 'reviewer') },
+      payload: { reason: '数源部门误传，经核实回滚' },
+    });
+    expect(rb.statusCode, rb.body).toBe(200);
+    // a consumer that synced the mistaken version gets the restored one next
+    const restored = (await drain(seen.cursor, 1000)).all;
+    expect(restored.map((c) => [c.op, c.version, c.record?.name])).toEqual([
+      ['upsert', 1, maskValue('name', people[60].name)],
+    ]);
+    expect(restored[0].keyRef).toBe(seen.all[0].keyRef);
+    // one that syncs later never receives the withdrawn values
+    const later = (await drain(start, 1000)).all;
+    expect(later).toEqual(restored);
+  });
+
   it('subscriptions need the change-feed right; NATS needs NATS_URL (coded refusals)', async () => {
     const noRight = await grantedApp(env.app, {
       consumer: 'rsj_officer',
