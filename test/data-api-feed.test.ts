@@ -420,6 +420,14 @@ describe('data API: change feed (issue 9 point 6)', () => {
     });
     expect(a.statusCode).toBe(403);
     expect(a.json().code).toBe('FEED_NOT_GRANTED');
+    const refused = await env.ctx.db
+      .selectFrom('audit_refusal_tally')
+      .select(['code', 'route', 'count'])
+      .where('code', '=', 'FEED_NOT_GRANTED')
+      .execute();
+    expect(refused).toEqual([
+      expect.objectContaining({ route: '/api/dataapi/grants/:id/feed-subscriptions', count: 1 }),
+    ]);
     // another organisation cannot see or manage the consumer's subscriptions
     const b = await env.app.inject({
       url: `/api/dataapi/grants/${g.grantId}/feed-subscriptions`,
