@@ -99,6 +99,8 @@ describe('data API: change feed (issue 9 point 6)', () => {
       demo: { populationRows: 120, entityRows: 20 },
       clock,
       config: {
+        // the test's webhook listens on 127.0.0.1 (refused by default: see the SSRF test below)
+        feedWebhookAllowPrivate: true,
         dataApi: {
           appRatePerSecond: 1000,
           grantCallsPerDay: 100_000,
@@ -404,7 +406,7 @@ describe('data API: change feed (issue 9 point 6)', () => {
     expect(later).toEqual(restored);
   });
 
-  it('subscriptions need the change-feed right; NATS needs NATS_URL (coded refusals)', async () => {
+  it('subscriptions need the change-feed right; NATS needs NATS_URL; no webhook into the platform network (coded refusals)', async () => {
     const noRight = await grantedApp(env.app, {
       consumer: 'rsj_officer',
       provider: 'gaj_officer',
@@ -428,6 +430,29 @@ describe('data API: change feed (issue 9 point 6)', () => {
     expect(refused).toEqual([
       expect.objectContaining({ route: '/api/dataapi/grants/:id/feed-subscriptions', count: 1 }),
     ]);
+    // SSRF: by default a webhook may not target the platform's own network (loopback, private, link-local)
+    env.ctx.config.feedWebhookAllowPrivate = false;
+    try {
+      for (const url of [
+        'http://127.0.0.1:8080/hook',
+        'http://10.1.2.3/hook',
+        'http://[::1]/hook',
+        'http://169.254.169.254/latest/meta-data',
+        'http://localhost/hook',
+        'http://[::ffff:192.168.1.1]/hook',
+      ]) {
+        const r = await env.app.inject({
+          method: 'POST',
+          url: `/api/dataapi/grants/${g.grantId}/feed-subscriptions`,
+          headers: { cookie: consumer },
+          payload: { target: 'webhook', url },
+        });
+        expect(r.statusCode, url).toBe(400);
+        expect(r.json().details[0].reasonZh).toBe('Webhook 地址不能指向本机或内网地址');
+      }
+    } finally {
+      env.ctx.config.feedWebhookAllowPrivate = true;
+    }
     // another organisation cannot see or manage the consumer's subscriptions
     const b = await env.app.inject({
       url: `/api/dataapi/grants/${g.grantId}/feed-subscriptions`,

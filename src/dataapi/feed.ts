@@ -1,4 +1,6 @@
 import { createHmac } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
+import { BlockList, isIP } from 'node:net';
 import { appendAudit } from '../audit/store.js';
 import type { Actor, AppContext } from '../context.js';
 import { inTx, type Tx } from '../db/index.js';
@@ -238,7 +240,52 @@ export async function listSubscriptions(ctx: AppContext, actor: Actor, grantId: 
   };
 }
 
-function checkUrl(url: string | undefined): string {
+/** Loopback, private, link-local and shared addresses: a webhook may not make the platform reach into its own network. */
+const PRIVATE = new BlockList();
+for (const [net, bits] of [
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.168.0.0', 16],
+] as const)
+  PRIVATE.addSubnet(net, bits, 'ipv4');
+for (const [net, bits] of [
+  ['::', 128],
+  ['::1', 128],
+  ['fc00::', 7],
+  ['fe80::', 10],
+] as const)
+  PRIVATE.addSubnet(net, bits, 'ipv6');
+
+export function isPrivateAddress(ip: string): boolean {
+  const v = isIP(ip);
+  if (v === 4) return PRIVATE.check(ip, 'ipv4');
+  if (v !== 6) return false;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  return mapped ? PRIVATE.check(mapped[1], 'ipv4') : PRIVATE.check(ip, 'ipv6');
+}
+
+const privateTargetError = () =>
+  new AppError('VALIDATION_FAILED', [
+    {
+      field: 'url',
+      reason: 'the webhook host is a loopback or private address (FEED_WEBHOOK_ALLOW_PRIVATE is off)',
+      reasonZh: 'Webhook 地址不能指向本机或内网地址',
+    },
+  ]);
+
+/** At delivery: the host must not resolve to a private address (unless allowed); throws the reason. */
+async function checkTarget(ctx: AppContext, url: string): Promise<void> {
+  if (ctx.config.feedWebhookAllowPrivate) return;
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  const addrs = isIP(host) ? [{ address: host }] : await lookup(host, { all: true });
+  if (addrs.some((a) => isPrivateAddress(a.address))) throw privateTargetError();
+}
+
+function checkUrl(ctx: AppContext, url: string | undefined): string {
   let u: URL | null = null;
   try {
     u = url ? new URL(url) : null;
@@ -253,6 +300,9 @@ function checkUrl(url: string | undefined): string {
         reasonZh: 'Webhook 地址须为 http(s) 地址，不含用户名密码，最多 2000 个字符',
       },
     ]);
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  if (!ctx.config.feedWebhookAllowPrivate && (isPrivateAddress(host) || /^localhost\.?$/i.test(host)))
+    throw privateTargetError();
   return u.toString();
 }
 
@@ -277,7 +327,7 @@ export async function createSubscription(
       },
     ]);
   if (input.target === 'nats' && !ctx.config.natsUrl) throw new AppError('FEED_NATS_UNCONFIGURED');
-  const url = input.target === 'webhook' ? checkUrl(input.url) : null;
+  const url = input.target === 'webhook' ? checkUrl(ctx, input.url) : null;
   const subject = input.target === 'nats' ? feedSubject(g.resource_code, g.app_id) : null;
   const salt = newSecret(16);
   const created = await inTx(ctx.db, async (trx) => {
@@ -468,6 +518,7 @@ async function deliverOnce(ctx: AppContext, subscriptionId: number): Promise<boo
   let httpStatus: number | null = null;
   try {
     if (s.target === 'webhook') {
+      await checkTarget(ctx, s.url!);
       const res = await fetch(s.url!, {
         method: 'POST',
         headers: {
@@ -488,7 +539,12 @@ async function deliverOnce(ctx: AppContext, subscriptionId: number): Promise<boo
       await natsPublish(ctx, s.subject!, body, natsMsgId(Number(s.id), s.secret_salt, cursor), cursor);
     }
   } catch (e) {
-    error = e instanceof AppError ? e.code : e instanceof Error ? e.message : String(e);
+    error =
+      e instanceof AppError
+        ? `${e.code}: ${e.details[0]?.reason ?? e.messageEn}`
+        : e instanceof Error
+          ? e.message
+          : String(e);
   }
   await inTx(ctx.db, async (trx) => {
     await trx

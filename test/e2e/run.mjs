@@ -1896,7 +1896,7 @@ steps.push({
     await login(page, base, 'rsj_officer');
     await menu(page, 'grants');
     await tid(page, `grant-feed-${grantId}`).click();
-    await box(page, 'feed-url').fill('http://127.0.0.1:9/hook');
+    await box(page, 'feed-url').fill('https://hooks.example.org/govshare');
     const created = page.waitForResponse(
       (r) =>
         r.url().includes(`/api/dataapi/grants/${grantId}/feed-subscriptions`) &&
@@ -1905,7 +1905,7 @@ steps.push({
     await tid(page, 'feed-create').click();
     assert((await created).status() === 201, 'the subscription was created');
     await tid(page, 'feed-secret').waitFor({ timeout: T.action });
-    const listed = tid(page, 'feed-table').locator('tr', { hasText: 'http://127.0.0.1:9/hook' });
+    const listed = tid(page, 'feed-table').locator('tr', { hasText: 'https://hooks.example.org/govshare' });
     await listed.waitFor({ timeout: T.action });
     const text = await listed.innerText();
     assert(text.includes('Webhook') && /推送中|已停止/.test(text), `the subscription row shows: ${text}`);
