@@ -4,6 +4,7 @@ import { backfillEntryClasses, ensureClassTree } from './catalog/classes.js';
 import { backfillSearchDocuments } from './catalog/search.js';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
+import { closeNats } from './dataapi/nats.js';
 import { migrate, openDatabase } from './db/index.js';
 import { createJobs } from './jobs/index.js';
 import { registerPlatformJobs } from './jobs/platform.js';
@@ -62,6 +63,7 @@ export async function isEmpty(ctx: AppContext): Promise<boolean> {
 /** Closes what openContext opened. */
 export async function closeContext(ctx: AppContext): Promise<void> {
   await ctx.jobs.stop();
+  await closeNats(ctx);
   ctx.redis?.disconnect();
   await ctx.database.close();
 }

@@ -19,6 +19,10 @@ export interface Config {
   demoEntityRows: number;
   /** Optional Redis for state shared by several nodes (login rate limits). */
   redisUrl: string | null;
+  /** Optional NATS JetStream server for the change feed's push delivery (issue 9 point 6); nats targets are refused when unset */
+  natsUrl: string | null;
+  /** Webhooks of the change feed may target loopback and private addresses (off: refused, against SSRF) */
+  feedWebhookAllowPrivate: boolean;
   dbPoolSize: number;
   /** How long to wait for a PostgreSQL connection before a request fails with DATABASE_UNAVAILABLE. */
   dbConnectTimeoutMs: number;
@@ -183,6 +187,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     demoPopulationRows: int(env, 'DEMO_POPULATION_ROWS', 100_000),
     demoEntityRows: int(env, 'DEMO_ENTITY_ROWS', 20_000),
     redisUrl: env.REDIS_URL || null,
+    natsUrl: env.NATS_URL || null,
+    feedWebhookAllowPrivate: env.FEED_WEBHOOK_ALLOW_PRIVATE === 'true',
     dbPoolSize: int(env, 'DB_POOL_SIZE', 20),
     dbConnectTimeoutMs: int(env, 'DB_CONNECT_TIMEOUT_MS', 5000),
     sessionTtlHours: int(env, 'SESSION_TTL_HOURS', 12),

@@ -120,6 +120,7 @@ export async function grantedApp(
       readRecords?: boolean;
       export?: boolean;
       exportRowsPerDay?: number;
+      feed?: boolean;
     };
   },
 ): Promise<{ appId: number; apiKey: string; grantId: number; resourceId: number; purposeId: string }> {

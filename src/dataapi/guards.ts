@@ -230,6 +230,10 @@ export function refusalError(
       return new AppError('EXPORT_NOT_GRANTED', [
         { reason: 'this grant does not include bulk export', reasonZh: '该授权不含批量导出权限' },
       ]);
+    case 'FEED_NOT_GRANTED':
+      return new AppError('FEED_NOT_GRANTED', [
+        { reason: 'this grant does not include the change feed', reasonZh: '该授权不含变更订阅权限' },
+      ]);
     case 'EXPORT_QUOTA_EXCEEDED':
       return new AppError('EXPORT_QUOTA_EXCEEDED', [
         {

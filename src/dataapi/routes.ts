@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.js';
 import { requireActor, requireRole } from '../http/auth.js';
 import { errorResponseSchema } from '../http/errors.js';
+import { idParams } from '../http/schemas.js';
 import { aggregateRoute } from './aggregate.js';
 import {
   EXPORT_ENCODINGS,
@@ -12,6 +13,15 @@ import {
   type LeakTraceInput,
   leakTrace,
 } from './export.js';
+import {
+  createSubscription,
+  deleteSubscription,
+  FEED_BATCH,
+  type FeedTarget,
+  feedChanges,
+  listDeliveries,
+  listSubscriptions,
+} from './feed.js';
 import { FIELD_CLASSES, type FieldClass, MASK_STRATEGIES, type MaskRule } from './masking.js';
 import { listClassRules, previewMask, setClassRule } from './masking-policy.js';
 import * as service from './service.js';
@@ -361,6 +371,148 @@ export async function dataApiRoutes(app: FastifyInstance, ctx: AppContext) {
         .header('Content-Disposition', `attachment; filename="${x.filename}"`);
       return reply.send(x.stream);
     },
+  );
+
+  // the change feed (issue 9 point 6): changes since a cursor, and push subscriptions of a grant
+  const changeSchema = {
+    type: 'object',
+    properties: {
+      op: { type: 'string', enum: ['upsert', 'delete'] },
+      key: {
+        type: ['string', 'null'],
+        description: 'the record key as the API shows it (masked like the key field); null when not granted',
+      },
+      keyRef: {
+        type: 'string',
+        description: 'a stable pseudonym of the record key, to match upserts and deletes',
+      },
+      version: { type: 'integer' },
+      changedAt: { type: 'string', format: 'date-time' },
+      record: { ...recordSchema, description: 'upsert: the granted fields of this version, masked' },
+    },
+    required: ['op', 'key', 'keyRef', 'version', 'changedAt'],
+  } as const;
+  app.get(
+    '/api/v1/data/:resourceCode/changes',
+    {
+      schema: {
+        tags: ['data'],
+        summary:
+          "Change feed: the records' changes (upsert / delete) after a cursor, in commit order, granted fields masked; needs the grant's change-feed right; audited per page",
+        headers: callHeaders,
+        params: {
+          type: 'object',
+          properties: { resourceCode: { type: 'string', maxLength: 100 } },
+          required: ['resourceCode'],
+        },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            cursor: {
+              type: 'string',
+              maxLength: 100,
+              description: 'the `cursor` of the previous page; absent: from the first change',
+            },
+            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+            fields: fieldsParam,
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              resourceCode: { type: 'string' },
+              changes: { type: 'array', items: changeSchema },
+              cursor: {
+                type: 'string',
+                description:
+                  'pass as `cursor` next time (the same cursor when nothing changed): stable, opaque',
+              },
+              hasMore: { type: 'boolean', description: 'true: more changes are waiting, call again at once' },
+              limit: { type: 'integer' },
+              grantId: { type: 'integer' },
+              auditId: { type: 'integer' },
+            },
+            required: ['resourceCode', 'changes', 'cursor', 'hasMore', 'limit', 'grantId', 'auditId'],
+          },
+          403: { ...callErrors, description: `${callErrors.description}; FEED_NOT_GRANTED` },
+        },
+      },
+    },
+    async (req) => {
+      const p = req.params as { resourceCode: string };
+      const q = req.query as { cursor?: string; limit: number; fields?: string };
+      return feedChanges(ctx, callInput(req, q.fields), p.resourceCode, q.cursor ?? null, q.limit);
+    },
+  );
+
+  app.get(
+    '/api/dataapi/grants/:id/feed-subscriptions',
+    {
+      schema: {
+        tags: ['data'],
+        summary:
+          "A grant's change-feed push subscriptions (the consumer's app managers): target, status, last cursor, last delivery, failures",
+        params: idParams,
+      },
+    },
+    async (req) => listSubscriptions(ctx, requireActor(req), (req.params as { id: number }).id),
+  );
+
+  app.post(
+    '/api/dataapi/grants/:id/feed-subscriptions',
+    {
+      schema: {
+        tags: ['data'],
+        summary: `Subscribe a grant's change feed: pushed in batches of up to ${FEED_BATCH} changes to a webhook (signed X-Govshare-Signature, secret shown once) or NATS JetStream (400 FEED_NATS_UNCONFIGURED without NATS_URL); at least once, the cursor as idempotency key; audited`,
+        params: idParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['target'],
+          properties: {
+            target: { type: 'string', enum: ['webhook', 'nats'] },
+            url: {
+              type: 'string',
+              minLength: 8,
+              maxLength: 2000,
+              description: 'webhook: the http(s) URL to POST to',
+            },
+          },
+        },
+      },
+    },
+    async (req, reply) => {
+      const r = await createSubscription(
+        ctx,
+        requireActor(req),
+        (req.params as { id: number }).id,
+        req.body as { target: FeedTarget; url?: string },
+      );
+      reply.code(201);
+      return r;
+    },
+  );
+
+  app.delete(
+    '/api/dataapi/feed-subscriptions/:id',
+    {
+      schema: { tags: ['data'], summary: 'End a change-feed subscription (audited)', params: idParams },
+    },
+    async (req) => deleteSubscription(ctx, requireActor(req), (req.params as { id: number }).id),
+  );
+
+  app.get(
+    '/api/dataapi/feed-subscriptions/:id/deliveries',
+    {
+      schema: {
+        tags: ['data'],
+        summary: "A subscription's last delivery attempts (cursor, changes, status, HTTP status, error)",
+        params: idParams,
+      },
+    },
+    async (req) => listDeliveries(ctx, requireActor(req), (req.params as { id: number }).id),
   );
 
   app.post(

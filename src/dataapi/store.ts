@@ -1,5 +1,5 @@
 import { CompiledQuery, sql } from 'kysely';
-import { columnName, type Masking } from '../catalog/model.js';
+import { columnName, type Masking, SQL_TYPES } from '../catalog/model.js';
 import type { Database, Db } from '../db/index.js';
 
 /*
@@ -44,6 +44,8 @@ export interface ResourceMeta {
   verifySql: (match: string) => string;
   /** the start of a bulk export: authorisation, daily row quota, the data_export row and the audit row */
   exportSql: string;
+  /** a page of the change feed: authorisation (change-feed right), the changes after a cursor with their values, the audit row */
+  feedSql: string;
 }
 
 /*
@@ -63,6 +65,7 @@ const RIGHT_REFUSAL = {
   export: "WHEN NOT gm.can_export THEN 'EXPORT_NOT_GRANTED'",
   // aggregates (可用不可见, DG Art 33): an aggregate-only grant, or a grant that may read records (not verify-only)
   aggregate: "WHEN gm.access_mode = 'rows' AND NOT gm.can_read THEN 'READ_NOT_GRANTED'",
+  feed: "WHEN NOT gm.can_feed THEN 'FEED_NOT_GRANTED'",
 } as const;
 
 /** `quota`: an extra SQL condition on `gm` that refuses the call as EXPORT_QUOTA_EXCEEDED (checked last). */
@@ -80,7 +83,7 @@ const authorisedCalls = (right: keyof typeof RIGHT_REFUSAL, quota?: string) => `
   ),
   gm AS (
     SELECT DISTINCT ON (a.n) a.n, g.id, g.fields, g.purpose, g.max_rows_per_call, g.can_read, g.can_verify,
-      g.can_export, g.max_export_rows_per_day, g.access_mode, g.clear_fields,
+      g.can_export, g.max_export_rows_per_day, g.access_mode, g.clear_fields, g.can_feed,
       req.purpose_asked IN (g.purpose_id, btrim(g.purpose)) AS purpose_ok, req.purpose_asked,
       req.fields_asked, req.filter_fields
     FROM a JOIN req ON req.n = a.n
@@ -221,6 +224,39 @@ export function buildMeta(
       exp.id) FROM exp WHERE exp.audit_id = req.audit_id), '{}'::jsonb)`,
   )}
   ${answers(', (SELECT exp.id FROM exp) AS export_id', '')}`;
+  // the change feed (issue 9 point 6): the changes after the cursor ($2) in record_change order, each upsert with the
+  // values of exactly its version (the resource table's row while current, else the version record_history kept), up
+  // to the rows per call; $14 the subscription a push delivers for (null: a pull), $15 the highest change a resent
+  // batch may hold (null: none), so a retried push is the same batch under the same cursor
+  const histCols = fields
+    .map((f, i) => `(h.data->>${i})::${SQL_TYPES[f.type as keyof typeof SQL_TYPES]} AS "${f.code}"`)
+    .join(', ');
+  const feedSql = `WITH ${authorisedCalls('feed')},
+  d AS (
+    SELECT ok.n AS _call, c.seq, c.rkey, c.op, c.version, c.changed_at,
+      CASE WHEN c.op = 'upsert' THEN coalesce(
+        (SELECT row_to_json(x) FROM (SELECT ${cols} FROM ${r.data_table} t
+          WHERE t._key = c.rkey AND t._version = c.version) x),
+        (SELECT row_to_json(x) FROM (SELECT ${histCols} FROM record_history h
+          WHERE h.resource_id = $4 AND h.rkey = c.rkey AND h.version = c.version
+          ORDER BY h.valid_to DESC LIMIT 1) x)) END AS rec
+    FROM ok JOIN req ON req.n = ok.n
+    JOIN LATERAL (SELECT * FROM record_change c0 WHERE c0.resource_id = $4 AND c0.seq > coalesce(req.arg::bigint, 0)
+      AND ($15::bigint IS NULL OR c0.seq <= $15::bigint) ORDER BY c0.seq LIMIT ${rowLimit}) c ON true
+  ),
+  ${auditInsert(
+    'data.feed',
+    'feed',
+    '(SELECT count(*) FROM d WHERE d._call = req.n)',
+    `jsonb_strip_nulls(jsonb_build_object('after', req.arg, 'last', (SELECT max(d.seq) FROM d WHERE d._call = req.n),
+      'subscriptionId', $14::bigint))`,
+  )}
+  ${answers(
+    `, ${rowLimit.replace('ok.', 'g.')} AS row_limit,
+    (SELECT json_agg(json_build_object('seq', d.seq, 'key', d.rkey, 'op', d.op, 'version', d.version,
+      'changedAt', d.changed_at, 'rec', d.rec) ORDER BY d.seq) FROM d WHERE d._call = req.n) AS records`,
+    '',
+  )}`;
   const metaFields = fields.map((f) => ({
     code: f.code,
     name: f.name,
@@ -244,6 +280,7 @@ export function buildMeta(
     querySql,
     verifySql,
     exportSql,
+    feedSql,
   };
 }
 
@@ -353,6 +390,26 @@ export async function governedList(
     ],
     `data.list.${m.id}.${m.version}`,
   );
+  return rows[0];
+}
+
+/** One page of the change feed (pull, or a push batch for `subscriptionId`), audited; `upTo` bounds a resent batch. */
+export async function governedFeed(
+  database: Database,
+  m: ResourceMeta,
+  caller: Caller,
+  after: string | null,
+  limit: number,
+  defaultRowLimit: number,
+  push?: { subscriptionId: number; upTo: number | null },
+) {
+  const { rows } = await database.query<CallRow>(m.feedSql, [
+    ...callParams(m, [{ caller, arg: after, targetHash: null, targetLabel: null }]),
+    limit,
+    defaultRowLimit,
+    push?.subscriptionId ?? null,
+    push?.upTo ?? null,
+  ]);
   return rows[0];
 }
 

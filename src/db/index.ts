@@ -23,6 +23,7 @@ import * as m017 from './migrations/017_data_export.js';
 import * as m018 from './migrations/018_open_accounts.js';
 import * as m019 from './migrations/019_quality_checks.js';
 import * as m020 from './migrations/020_sharing_cases.js';
+import * as m021 from './migrations/021_change_feed.js';
 import * as m022 from './migrations/022_data_aggregate.js';
 import * as m025 from './migrations/025_open_governance.js';
 import { Lock, PGliteDialect, pgliteQuery } from './pglite-dialect.js';
@@ -174,6 +175,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '017_data_export': m017,
   '025_open_governance': m025,
   '022_data_aggregate': m022,
+  '021_change_feed': m021,
 };
 
 export async function migrate(db: Db): Promise<void> {

@@ -382,6 +382,8 @@ export interface ShareGrantTable {
   access_mode: Generated<'rows' | 'aggregate'>;
   /** granted protected fields this grant sees in clear (the clear-value right, migration 022) */
   clear_fields: Generated<string[]>;
+  /** the change-feed right (migration 021) */
+  can_feed: Generated<boolean>;
 }
 
 export interface AuditLogTable {
@@ -504,7 +506,8 @@ export interface DB
     OpeningTables,
     SharingCaseTables,
     QualityCheckTables,
-    ExportTables {
+    ExportTables,
+    FeedTables {
   notification: NotificationTable;
   login_failure: LoginFailureTable;
   audit_refusal_tally: AuditRefusalTallyTable;
@@ -666,4 +669,60 @@ export interface MaskingClassRuleTable {
   params: ColumnType<Record<string, unknown>, string, string>;
   updated_by: number | null;
   updated_at: Generated<Date>;
+}
+
+/** The change feed (issue 9 point 6, migration 021). */
+export interface FeedTables {
+  record_change: RecordChangeTable;
+  feed_subscription: FeedSubscriptionTable;
+  feed_delivery: FeedDeliveryTable;
+}
+
+export interface RecordChangeTable {
+  resource_id: number;
+  seq: Generated<number>;
+  rkey: string;
+  op: 'upsert' | 'delete';
+  version: number;
+  batch_id: number;
+  changed_at: Generated<Date>;
+}
+
+export interface FeedSubscriptionTable {
+  id: Generated<number>;
+  grant_id: number;
+  app_id: number;
+  resource_id: number;
+  target: 'webhook' | 'nats';
+  url: string | null;
+  subject: string | null;
+  purpose: string | null;
+  secret_salt: string;
+  cursor_seq: Generated<number>;
+  /** the upper bound of a batch sent but not yet acknowledged: its retry resends exactly that batch */
+  pending_to: number | null;
+  status: Generated<'active' | 'stopped' | 'deleted'>;
+  delivered: Generated<number>;
+  failures: Generated<number>;
+  last_error: string | null;
+  last_error_code: string | null;
+  last_attempt_at: Date | null;
+  last_delivery_at: Date | null;
+  created_by: number | null;
+  created_at: Generated<Date>;
+  deleted_at: Date | null;
+}
+
+export interface FeedDeliveryTable {
+  id: Generated<number>;
+  subscription_id: number;
+  cursor_from: number;
+  cursor_to: number;
+  changes: number;
+  attempt: number;
+  status: 'delivered' | 'failed';
+  http_status: number | null;
+  error: string | null;
+  audit_id: number | null;
+  at: Generated<Date>;
 }

@@ -6,6 +6,7 @@ import { appendAudit } from '../audit/store.js';
 import type { StoredField } from '../catalog/store.js';
 import * as catalogStore from '../catalog/store.js';
 import type { AppContext } from '../context.js';
+import { queueFeedAfterChange } from '../dataapi/feed.js';
 import { inTx } from '../db/index.js';
 import { queueCheckAfterImport } from '../quality/checks.js';
 import type { ErrorDetail } from '../shared/errors.js';
@@ -474,6 +475,8 @@ async function finishCommitted(
       .execute();
     // issue 12 point 2: the quality check runs as a job once this import is committed (same transaction)
     await queueCheckAfterImport(ctx, trx, batch.resource_id, batch.id);
+    // issue 9 point 6: the change feed's subscriptions of this resource deliver once this import is committed
+    await queueFeedAfterChange(ctx, trx, batch.resource_id);
     // the whole batch is merged but not yet committed: a crash from here on still leaves none of it
     await onProgress?.({ ...p, phase: 'committing' });
     await appendAudit(trx, {

@@ -9,6 +9,7 @@ import { loadVisibleResource } from '../catalog/service.js';
 import * as catalogStore from '../catalog/store.js';
 import type { Actor, AppContext, Role } from '../context.js';
 import { hasRole } from '../context.js';
+import { queueFeedAfterChange } from '../dataapi/feed.js';
 import { inTx } from '../db/index.js';
 import { AppError, type ErrorDetail } from '../shared/errors.js';
 import { sha256Hex } from '../shared/secrets.js';
@@ -528,6 +529,7 @@ export async function rollbackImport(ctx: AppContext, actor: Actor, id: number, 
     const resource = await catalogStore.getResourceRow(trx, b.resource_id);
     const fields = await catalogStore.getFields(trx, b.resource_id);
     const r = await rollbackBatchRows(trx, resource!.data_table!, b.resource_id, fields, id);
+    await queueFeedAfterChange(ctx, trx, b.resource_id);
     await trx
       .updateTable('ingest_batch')
       .set({ status: 'rolled_back', rolled_back_by: actor.id, rolled_back_at: new Date() })

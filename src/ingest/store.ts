@@ -96,6 +96,15 @@ const asJson = (fields: StoredField[], alias: string) =>
 const fromJson = (fields: StoredField[], alias: string) =>
   fields.map((f, i) => `(${alias}.data->>${i})::${SQL_TYPES[f.type]}`).join(', ');
 
+/**
+ * The change feed's log (issue 9 point 6, record_change): one row per record version a statement wrote or removed, from
+ * its `RETURNING t._key, t._version` CTE (`$1` the batch, `$2` the resource). Callers hold the resource's row lock, so
+ * the log's order is the commit order of the resource's changes.
+ */
+const changed = (op: 'upsert' | 'delete', from: string) => `chg AS (
+    INSERT INTO record_change (resource_id, rkey, op, version, batch_id)
+    SELECT $2::bigint, ${from}._key, '${op}', ${from}._version, $1::bigint FROM ${from})`;
+
 export interface MergeCounts {
   inserted: number;
   updated: number;
@@ -132,7 +141,8 @@ export async function mergeBatch(
       SELECT $2, t._key, t._version, 'delete', ${asJson(fields, 't')}, t._hash, t._batch_id, t._valid_from, $1
       FROM ${table} t WHERE EXISTS (SELECT 1 FROM ${staged} AND s.rkey = t._key)`);
     const r =
-      await run(`WITH d AS (DELETE FROM ${table} t WHERE EXISTS (SELECT 1 FROM ${staged} AND s.rkey = t._key) RETURNING 1)
+      await run(`WITH d AS (DELETE FROM ${table} t WHERE EXISTS (SELECT 1 FROM ${staged} AND s.rkey = t._key)
+        RETURNING t._key, t._version), ${changed('delete', 'd')}
       SELECT count(*)::int AS n FROM d`);
     return { inserted: 0, updated: 0, deleted: r[0].n };
   }
@@ -147,7 +157,7 @@ export async function mergeBatch(
     ON CONFLICT (_key) DO UPDATE SET ${fields.map((f) => `${f.columnName} = excluded.${f.columnName}`).join(', ')},
       _hash = excluded._hash, _batch_id = excluded._batch_id, _version = t._version + 1, _valid_from = now()
     WHERE t._hash <> excluded._hash
-    RETURNING t._version)
+    RETURNING t._key, t._version), ${changed('upsert', 'u')}
     SELECT count(*) FILTER (WHERE _version = 1)::int AS n, count(*) FILTER (WHERE _version > 1)::int AS m FROM u`);
   inserted = r[0].n;
   updated = (r[0] as unknown as { m: number }).m;
@@ -156,7 +166,8 @@ export async function mergeBatch(
     await run(`INSERT INTO record_history (resource_id, rkey, version, op, data, rhash, batch_id, valid_from, replaced_by_batch)
       SELECT $2, t._key, t._version, 'delete', ${asJson(fields, 't')}, t._hash, t._batch_id, t._valid_from, $1 ${gone}`);
     const d = await run(`WITH d AS (DELETE FROM ${table} t WHERE t._batch_id <> $1
-      AND NOT EXISTS (SELECT 1 FROM ${staged} AND s.rkey = t._key) RETURNING 1) SELECT count(*)::int AS n FROM d`);
+      AND NOT EXISTS (SELECT 1 FROM ${staged} AND s.rkey = t._key) RETURNING t._key, t._version),
+      ${changed('delete', 'd')} SELECT count(*)::int AS n FROM d`);
     deleted = d[0].n;
   }
   return { inserted, updated, deleted };
@@ -181,20 +192,23 @@ export async function rollbackBatchRows(
       )
     ).rows;
   const hist = `record_history h WHERE h.resource_id = $2 AND h.replaced_by_batch = $1`;
+  // the change feed's order is the commit order of the resource's changes (see `changed`)
+  await run('SELECT id AS n FROM resource WHERE id = $2 AND $1::bigint IS NOT NULL FOR UPDATE');
   const removed = (
     await run(`WITH d AS (DELETE FROM ${table} t WHERE t._batch_id = $1
-      AND NOT EXISTS (SELECT 1 FROM ${hist} AND h.rkey = t._key) RETURNING 1) SELECT count(*)::int AS n FROM d`)
+      AND NOT EXISTS (SELECT 1 FROM ${hist} AND h.rkey = t._key) RETURNING t._key, t._version),
+      ${changed('delete', 'd')} SELECT count(*)::int AS n FROM d`)
   )[0].n;
   const setCols = fields.map((f, i) => `${f.columnName} = (h.data->>${i})::${SQL_TYPES[f.type]}`).join(', ');
   const upd = (
     await run(`WITH u AS (UPDATE ${table} t SET ${setCols}, _hash = h.rhash, _batch_id = h.batch_id,
-      _version = h.version, _valid_from = h.valid_from FROM ${hist} AND h.op = 'update' AND h.rkey = t._key RETURNING 1)
-      SELECT count(*)::int AS n FROM u`)
+      _version = h.version, _valid_from = h.valid_from FROM ${hist} AND h.op = 'update' AND h.rkey = t._key
+      RETURNING t._key, t._version), ${changed('upsert', 'u')} SELECT count(*)::int AS n FROM u`)
   )[0].n;
   const ins = (
     await run(`WITH i AS (INSERT INTO ${table} (_key, _hash, _batch_id, _version, _valid_from, ${colList(fields)})
       SELECT h.rkey, h.rhash, h.batch_id, h.version, h.valid_from, ${fromJson(fields, 'h')} FROM ${hist} AND h.op = 'delete'
-      RETURNING 1) SELECT count(*)::int AS n FROM i`)
+      RETURNING _key, _version), ${changed('upsert', 'i')} SELECT count(*)::int AS n FROM i`)
   )[0].n;
   return { removed, restored: upd + ins };
 }

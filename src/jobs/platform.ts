@@ -1,5 +1,6 @@
 import { sealPending } from '../audit/seal.js';
 import type { AppContext } from '../context.js';
+import { deliverFeedJob, FEED_DELIVER_JOB } from '../dataapi/feed.js';
 import { checkFreshness } from '../ingest/freshness.js';
 import { FRESHNESS_JOB, IMPORT_JOB, importJob } from '../ingest/pipeline.js';
 import {
@@ -57,4 +58,9 @@ export async function registerPlatformJobs(ctx: AppContext): Promise<void> {
     await checkFreshness(ctx);
   });
   await ctx.jobs.recurring(ctx.db, { kind: FRESHNESS_JOB, key: 'all', every: { seconds: 3600 } });
+  // the change feed's push delivery (issue 9 point 6): one job per subscription, queued when an import commits; a failed
+  // batch is retried with the jobs module's backoff (at least once, the cursor as idempotency key)
+  ctx.jobs.register(FEED_DELIVER_JOB, async (job) => {
+    await deliverFeedJob(ctx, (job.payload as { subscriptionId: number }).subscriptionId, job.key);
+  });
 }

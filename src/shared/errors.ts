@@ -168,6 +168,14 @@ export const ERRORS = {
     zh: '本次导出的行数超过该授权今日剩余的导出额度',
     en: "This export's rows exceed what is left of the grant's export rows for today",
   },
+  FEED_NOT_GRANTED: {
+    zh: '该授权不含变更订阅（增量同步）权限',
+    en: 'This grant does not include the change feed',
+  },
+  FEED_NATS_UNCONFIGURED: {
+    zh: '平台未配置 NATS 服务（NATS_URL），不能推送到 NATS，请改用 Webhook',
+    en: 'The platform has no NATS server configured (NATS_URL); use a webhook target',
+  },
   READ_NOT_GRANTED: {
     zh: '该授权仅限核验，不返回数据',
     en: 'This grant allows verification only; it returns no data',

@@ -27,6 +27,11 @@ const exportQuotaProps = {
     description:
       'the clear-value right: granted fields this grant sees in clear; every other personal or sensitive field is masked',
   },
+  feed: {
+    type: 'boolean',
+    description:
+      'the change feed right (changes since a cursor, pulled or pushed to a webhook or NATS); default false',
+  },
 } as const;
 
 export async function sharingRoutes(app: FastifyInstance, ctx: AppContext) {
@@ -237,7 +242,7 @@ export async function sharingRoutes(app: FastifyInstance, ctx: AppContext) {
       schema: {
         tags: ['sharing'],
         summary:
-          "Change an active grant's rights (read, verify, export) and limits (the provider's data officer or the platform admin); audited with before and after",
+          "Change an active grant's rights (read, verify, export, change feed) and limits (the provider's data officer or the platform admin); audited with before and after",
         params: idParams,
         body: {
           type: 'object',

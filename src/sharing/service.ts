@@ -46,6 +46,8 @@ export interface GrantQuota {
   /** bulk export (issue 9 point 5) and the rows it may export per day (null/unset: the platform default) */
   export?: boolean;
   exportRowsPerDay?: number | null;
+  /** the change feed (issue 9 point 6): changes since a cursor, pulled or pushed */
+  feed?: boolean;
   /** 'aggregate': usable but not visible, aggregate queries only, never a row (issue 9 point 7) */
   accessMode?: 'rows' | 'aggregate';
   /** granted fields this grant sees in clear (the clear-value right, issue 9 point 8); every other protected field masked */
@@ -207,6 +209,7 @@ export async function createGrant(
       can_verify: quota?.verify ?? false,
       can_read: quota?.readRecords ?? true,
       can_export: quota?.export ?? false,
+      can_feed: quota?.feed ?? false,
       max_export_rows_per_day: quota?.exportRowsPerDay ?? null,
       access_mode: quota?.accessMode ?? 'rows',
       clear_fields: quota?.clearFields ? [...new Set(quota.clearFields)] : [],
@@ -796,6 +799,7 @@ export async function editGrant(ctx: AppContext, actor: Actor, id: number, patch
       ...(patch.verify !== undefined ? { can_verify: patch.verify } : {}),
       ...(patch.readRecords !== undefined ? { can_read: patch.readRecords } : {}),
       ...(patch.export !== undefined ? { can_export: patch.export } : {}),
+      ...(patch.feed !== undefined ? { can_feed: patch.feed } : {}),
       ...(patch.accessMode !== undefined ? { access_mode: patch.accessMode } : {}),
       ...(patch.clearFields !== undefined ? { clear_fields: [...new Set(patch.clearFields)] } : {}),
     };

@@ -168,6 +168,7 @@ export function grantQuery(db: Db | Tx) {
       'g.max_export_rows_per_day',
       'g.access_mode',
       'g.clear_fields',
+      'g.can_feed',
     ]);
 }
 
@@ -208,7 +209,7 @@ export function grantView(g: GrantRow) {
     /** what data calls send as `X-Purpose` (or the purpose text, percent-encoded): DG Art 26, XT Art 25, SY Art 29, GD Art 21 */
     purposeId: g.purpose_id,
     /** reading records (false: verification only) and verification (核验, DG Art 19) */
-    rights: { read: g.can_read, verify: g.can_verify, export: g.can_export },
+    rights: { read: g.can_read, verify: g.can_verify, export: g.can_export, feed: g.can_feed },
     /** 'aggregate': usable but not visible, aggregate queries only (issue 9 point 7) */
     accessMode: g.access_mode,
     /** the clear-value right: granted fields seen in clear, every other protected field masked (issue 9 point 8) */

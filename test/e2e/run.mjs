@@ -2002,6 +2002,46 @@ steps.push({
   },
 });
 
+// Issue 9 point 6: the provider gives a grant the change-feed right; the consumer subscribes a webhook to it.
+steps.push({
+  name: 'gaj_officer turns on the change feed of 就业服务系统 grant; rsj_officer subscribes a webhook and sees it listed with its secret shown once',
+  async run(page, base) {
+    await freshStart(page, base);
+    await login(page, base, 'gaj_officer');
+    await menu(page, 'grants');
+    const row = tid(page, 'grants-table').locator('tr', { hasText: '就业服务系统' }).first();
+    const edit = row.locator('[data-testid^="grant-edit-"]');
+    await edit.waitFor({ timeout: T.nav });
+    const grantId = (await edit.getAttribute('data-testid')).replace('grant-edit-', '');
+    await edit.click();
+    await tid(page, 'grant-edit-feed').click();
+    const saved = page.waitForResponse(
+      (r) => r.url().includes(`/api/sharing/grants/${grantId}`) && r.request().method() === 'PATCH',
+    );
+    await tid(page, 'grant-edit-save').click();
+    assert((await saved).status() === 200, 'the grant edit was saved');
+    await tid(page, `grant-right-feed-${grantId}`).waitFor({ timeout: T.action });
+    await logout(page);
+    await login(page, base, 'rsj_officer');
+    await menu(page, 'grants');
+    await tid(page, `grant-feed-${grantId}`).click();
+    await box(page, 'feed-url').fill('https://hooks.example.org/govshare');
+    const created = page.waitForResponse(
+      (r) =>
+        r.url().includes(`/api/dataapi/grants/${grantId}/feed-subscriptions`) &&
+        r.request().method() === 'POST',
+    );
+    await tid(page, 'feed-create').click();
+    assert((await created).status() === 201, 'the subscription was created');
+    await tid(page, 'feed-secret').waitFor({ timeout: T.action });
+    const listed = tid(page, 'feed-table').locator('tr', { hasText: 'https://hooks.example.org/govshare' });
+    await listed.waitFor({ timeout: T.action });
+    const text = await listed.innerText();
+    assert(text.includes('Webhook') && /推送中|已停止/.test(text), `the subscription row shows: ${text}`);
+    await shot(page, 'feed-subscription');
+  },
+});
+
 async function main() {
   fs.mkdirSync(SHOTS, { recursive: true });
   for (const f of fs.readdirSync(SHOTS)) if (f.endsWith('.png')) fs.rmSync(path.join(SHOTS, f));

@@ -356,7 +356,7 @@ export interface Grant {
   /** what the consumer's data calls send as X-Purpose (DG Art 26) */
   purposeId: string;
   /** data API rights: reading records (false = verification only) and verification (核验, DG Art 19) */
-  rights: { read: boolean; verify: boolean; export: boolean };
+  rights: { read: boolean; verify: boolean; export: boolean; feed: boolean };
   /** 'aggregate': usable but not visible, aggregate queries only (issue 9 point 7) */
   accessMode: 'rows' | 'aggregate';
   /** the clear-value right: granted fields seen in clear (issue 9 point 8) */

@@ -15,6 +15,7 @@ import {
   Typography,
 } from 'antd';
 import { useState } from 'react';
+import FeedSubscriptions from '../dataapi/Feed.js';
 import { api, errorText, post } from '../shared/api.js';
 import { hasRole, useAuth } from '../shared/auth.js';
 import { EnumTag, ErrorAlert } from '../shared/common.js';
@@ -44,7 +45,14 @@ export default function Grants() {
     exportRowsPerDay: number | null;
     accessMode: 'rows' | 'aggregate';
     clearFields: string[];
+    feed: boolean;
   }>();
+  // the consumer's app managers manage the change feed's push subscriptions of their grants (issue 9 point 6)
+  const [feedOf, setFeedOf] = useState<Grant | null>(null);
+  const canSubscribe = (g: Grant) =>
+    g.status === 'active' &&
+    me?.user.org.id === g.consumerOrg.id &&
+    hasRole(me, 'data_officer', 'consumer_staff');
   const [saving, setSaving] = useState(false);
   async function save() {
     if (!editing) return;
@@ -58,6 +66,7 @@ export default function Grants() {
           exportRowsPerDay: v.exportRowsPerDay ?? null,
           accessMode: v.accessMode,
           clearFields: v.clearFields ?? [],
+          feed: v.feed,
         },
       });
       message.success(t('grant.edited'));
@@ -145,6 +154,11 @@ export default function Grants() {
                     {g.clearFields.map((c) => fieldName(g, c)).join('、')}
                   </div>
                 ) : null}
+                {g.rights.feed && (
+                  <Tag color="cyan" data-testid={`grant-right-feed-${g.id}`}>
+                    {t('grant.rightFeed')}
+                  </Tag>
+                )}
               </span>
             ),
           },
@@ -184,7 +198,11 @@ export default function Grants() {
           {
             title: t('common.actions'),
             render: (_, g) =>
-              canRevoke(g) ? (
+              canSubscribe(g) ? (
+                <Button data-testid={`grant-feed-${g.id}`} size="small" onClick={() => setFeedOf(g)}>
+                  {t('feed.manage')}
+                </Button>
+              ) : canRevoke(g) ? (
                 <Space wrap>
                   <Button
                     data-testid={`grant-edit-${g.id}`}
@@ -195,6 +213,7 @@ export default function Grants() {
                         exportRowsPerDay: g.quota.exportRowsPerDay,
                         accessMode: g.accessMode ?? 'rows',
                         clearFields: g.clearFields ?? [],
+                        feed: g.rights.feed,
                       });
                       setEditing(g);
                     }}
@@ -254,8 +273,12 @@ export default function Grants() {
               placeholder={t('quota.default')}
             />
           </Form.Item>
+          <Form.Item name="feed" label={t('grant.rightFeed')} valuePropName="checked">
+            <Switch data-testid="grant-edit-feed" />
+          </Form.Item>
         </Form>
       </Modal>
+      {feedOf && <FeedSubscriptions grant={feedOf} onClose={() => setFeedOf(null)} />}
     </Card>
   );
 }
