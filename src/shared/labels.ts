@@ -1891,7 +1891,10 @@ export const LABELS = {
     '提供部门应当定期评估无条件和依申请开放的数据，确定是否可以调整开放类型（{article}）；本平台每 {months} 个月提醒一次',
     'Providers re-evaluate open data periodically ({article}); the platform asks every {months} months',
   ],
-  'openGov.reevaluationNone': ['现行规则配置未规定开放数据定期评估', 'The active regulation provides no periodic re-evaluation'],
+  'openGov.reevaluationNone': [
+    '现行规则配置未规定开放数据定期评估',
+    'The active regulation provides no periodic re-evaluation',
+  ],
   'openGov.lastEvaluated': ['上次评估', 'Last evaluated'],
   'openGov.dueDate': ['应评估日期', 'Due'],
   'openGov.overdue': ['已逾期', 'Overdue'],
