@@ -60,6 +60,7 @@ export const NOTIFICATION_KINDS = [
   'opening.escalated',
   'opening.reviewRequested',
   'quality.checkFailed',
+  'evaluation.published',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
