@@ -341,7 +341,7 @@ export async function requestRun(ctx: AppContext, actor: Actor, period: string) 
 /** The job: rolls usage up first (the volume indicator reads it), computes every department, stores a draft. */
 export async function evaluationJob(ctx: AppContext, runId: number) {
   const run = await ctx.db.selectFrom('eval_run').selectAll().where('id', '=', runId).executeTakeFirst();
-  if (!run || run.status !== 'queued') return;
+  if (run?.status !== 'queued') return;
   await runUsageRollup(ctx);
   const today = shanghaiDate(ctx.clock.now());
   const asOf = run.period_end < today ? run.period_end : today;
