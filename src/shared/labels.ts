@@ -1187,6 +1187,7 @@ export const LABELS = {
   'evaluation.checkCount': ['抽取数量', 'How many'],
   'evaluation.checkSeed': ['随机种子', 'Seed'],
   'evaluation.checkPopulation': ['总体', 'Population'],
+  'evaluation.checkDrawnAt': ['抽取时间', 'Drawn at'],
   'evaluation.checkDrawn': ['抽中', 'Drawn'],
   'evaluation.checkOutcome': ['抽查结果', 'Outcome'],
   'evaluation.checkOutcome.pass': ['合格', 'Passed'],
