@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { shanghaiDate } from '../src/calendar/model.js';
 import { runUsageRollup } from '../src/usage/rollup.js';
 import { codeOf, createTestEnv, dataPath, login, type TestEnv } from './helpers.js';
 
@@ -208,6 +209,8 @@ describe('usage monitoring (NY task 10)', () => {
 
   it('NY task 10: real data calls are rolled up with their latency; denials counted', async () => {
     const db = env.ctx.db;
+    // today (Beijing): the demo's history ends yesterday
+    const today = shanghaiDate(new Date());
     const grant = await db
       .selectFrom('share_grant')
       .select(['app_id', 'resource_id', 'purpose_id'])
@@ -248,9 +251,8 @@ describe('usage monitoring (NY task 10)', () => {
     const raw = await sql<{ allowed: number; denied: number; timed: number }>`SELECT
         count(*) FILTER (WHERE decision = 'allow')::int AS allowed, count(*) FILTER (WHERE decision = 'deny')::int AS denied,
         count(*) FILTER (WHERE detail ? 'ms')::int AS timed
-      FROM audit_log WHERE action = 'data.get' AND app_id = ${grant.app_id} AND occurred_at > now() - interval '1 day'`.execute(
-      db,
-    );
+      FROM audit_log WHERE action = 'data.get' AND app_id = ${grant.app_id}
+        AND occurred_at >= (${today}::date::timestamp AT TIME ZONE 'Asia/Shanghai')`.execute(db);
     expect(raw.rows[0].allowed).toBeGreaterThanOrEqual(3);
     expect(raw.rows[0].timed).toBe(raw.rows[0].allowed + raw.rows[0].denied);
     const agg = await sql<{
@@ -259,7 +261,7 @@ describe('usage monitoring (NY task 10)', () => {
       lat: number;
     }>`SELECT sum(allowed)::int AS allowed,
         sum(denied)::int AS denied, sum(lat_count)::int AS lat FROM usage_daily
-      WHERE action = 'data.get' AND app_id = ${grant.app_id} AND day >= current_date - 1`.execute(db);
+      WHERE action = 'data.get' AND app_id = ${grant.app_id} AND day = ${today}::date`.execute(db);
     expect(agg.rows[0]).toEqual({
       allowed: raw.rows[0].allowed,
       denied: raw.rows[0].denied,

@@ -96,7 +96,7 @@ export default function Evaluation() {
   const staff = me?.user.org.kind === 'authority' && hasRole(me, 'authority_reviewer', 'platform_admin');
   const seesChecks = staff || hasRole(me, 'auditor');
   return (
-    <Space direction="vertical" size="middle" style={{ width: '100%' }} data-testid="evaluation-page">
+    <Space direction="vertical" size="middle" style={{ width: '100%' }} data-testid="page-evaluation">
       <div>
         <Typography.Title level={3} style={{ marginBottom: 4 }}>
           {t('evaluation.title')}
@@ -129,9 +129,10 @@ function Runs({ staff, seesAll }: { staff: boolean; seesAll: boolean }) {
   const [period, setPeriod] = useState(periodsToOffer()[0]);
   const [drill, setDrill] = useState<number>();
   const current = selected ?? runs.data?.items.find((r) => r.status !== 'queued')?.id;
+  const currentStatus = runs.data?.items.find((r) => r.id === current)?.status;
   const detail = useAsync(
     () => (current ? api<RunDetail>(`/api/evaluation/runs/${current}`) : Promise.resolve(undefined)),
-    [current],
+    [current, currentStatus],
   );
   // a queued run is computed by a job: look again shortly
   const queued = runs.data?.items.some((r) => r.status === 'queued');
@@ -237,51 +238,52 @@ function Runs({ staff, seesAll }: { staff: boolean; seesAll: boolean }) {
               </Suspense>
             )}
           </Card>
-          <Table
-            size="small"
-            rowKey={(r) => r.org.id}
-            dataSource={d.ranking}
-            pagination={false}
-            data-testid="evaluation-ranking"
-            scroll={{ x: 1100 }}
-            columns={[
-              { title: t('evaluation.rank'), dataIndex: 'rank', width: 70 },
-              {
-                title: t('evaluation.org'),
-                render: (_, r) => (
-                  <Space>
-                    {r.org.name}
-                    {r.own && <Tag color="orange">{t('evaluation.own')}</Tag>}
-                  </Space>
+          <div data-testid="evaluation-ranking">
+            <Table
+              size="small"
+              rowKey={(r) => r.org.id}
+              dataSource={d.ranking}
+              pagination={false}
+              scroll={{ x: 1100 }}
+              columns={[
+                { title: t('evaluation.rank'), dataIndex: 'rank', width: 70 },
+                {
+                  title: t('evaluation.org'),
+                  render: (_, r) => (
+                    <Space>
+                      {r.org.name}
+                      {r.own && <Tag color="orange">{t('evaluation.own')}</Tag>}
+                    </Space>
+                  ),
+                },
+                {
+                  title: t('evaluation.total'),
+                  dataIndex: 'total',
+                  width: 90,
+                  render: (v: number) => <b>{v}</b>,
+                },
+                ...INDICATORS.filter((c) => d.ranking[0]?.indicators.some((i) => i.indicator === c)).map(
+                  (c) => ({
+                    title: t(`evaluation.indicator.${c}`),
+                    key: c,
+                    render: (_: unknown, r: RunDetail['ranking'][number]) => {
+                      const s = r.indicators.find((i) => i.indicator === c)?.score;
+                      return s === null || s === undefined ? '—' : s;
+                    },
+                  }),
                 ),
-              },
-              {
-                title: t('evaluation.total'),
-                dataIndex: 'total',
-                width: 90,
-                render: (v: number) => <b>{v}</b>,
-              },
-              ...INDICATORS.filter((c) => d.ranking[0]?.indicators.some((i) => i.indicator === c)).map(
-                (c) => ({
-                  title: t(`evaluation.indicator.${c}`),
-                  key: c,
-                  render: (_: unknown, r: RunDetail['ranking'][number]) => {
-                    const s = r.indicators.find((i) => i.indicator === c)?.score;
-                    return s === null || s === undefined ? '—' : s;
-                  },
-                }),
-              ),
-              {
-                title: t('evaluation.evidence'),
-                render: (_, r) =>
-                  seesAll || r.own ? (
-                    <Button size="small" type="link" onClick={() => setDrill(r.org.id)}>
-                      {t('evaluation.evidence')}
-                    </Button>
-                  ) : null,
-              },
-            ]}
-          />
+                {
+                  title: t('evaluation.evidence'),
+                  render: (_, r) =>
+                    seesAll || r.own ? (
+                      <Button size="small" type="link" onClick={() => setDrill(r.org.id)}>
+                        {t('evaluation.evidence')}
+                      </Button>
+                    ) : null,
+                },
+              ]}
+            />
+          </div>
         </>
       )}
       <Drawer

@@ -116,7 +116,7 @@ export default function Usage() {
   });
 
   return (
-    <Space direction="vertical" size="middle" style={{ width: '100%' }} data-testid="usage-page">
+    <Space direction="vertical" size="middle" style={{ width: '100%' }} data-testid="page-usage">
       <div>
         <Typography.Title level={3} style={{ marginBottom: 4 }}>
           {t('usage.title')}
