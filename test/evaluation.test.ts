@@ -209,6 +209,16 @@ describe('department evaluation (DG Art 35, 36; SY Art 12)', () => {
     for (const code of ['catalog', 'freshness', 'quality', 'onTime', 'volume', 'applications']) {
       expect([code, score(a, code)! > score(b, code)!]).toEqual([code, true]);
     }
+    // a department that provides data nobody called scores 0 on volume: not "not applicable"
+    const idle = await sql<{ org_id: number }>`SELECT DISTINCT r.provider_org_id AS org_id FROM resource r
+      WHERE r.status = 'published' AND NOT EXISTS (SELECT 1 FROM audit_log a JOIN resource x ON x.id = a.resource_id
+        WHERE x.provider_org_id = r.provider_org_id AND a.action LIKE 'data.%' AND a.decision = 'allow')
+      ORDER BY 1 LIMIT 1`.execute(db);
+    expect(idle.rows).toHaveLength(1);
+    const idleRow = ranking.ranking.find(
+      (r: { org: { id: number } }) => r.org.id === Number(idle.rows[0].org_id),
+    );
+    expect(score(idleRow, 'volume')).toBe(0);
     // ranks follow totals
     const totals = ranking.ranking.map((r: { total: number }) => r.total);
     expect([...totals].sort((x: number, y: number) => y - x)).toEqual(totals);

@@ -227,8 +227,23 @@ async function onTimeIndicator(ctx: AppContext, s: Scope) {
   return out;
 }
 
-/** Scores relative to the best department (100 = the most); null for all when nobody has any. */
-function relative(values: Map<number, { value: number; evidence: Evidence }>) {
+/** Departments that provide at least one published resource by the period's end: they share, or score 0. */
+async function providers(ctx: AppContext, s: Scope): Promise<number[]> {
+  const r = await sql<{ org_id: number }>`SELECT DISTINCT provider_org_id AS org_id FROM resource
+    WHERE status = 'published' AND coalesce(published_at, created_at) <= ${s.endAt}`.execute(ctx.db);
+  return r.rows.map((x) => Number(x.org_id));
+}
+
+/**
+ * Scores relative to the best department (100 = the most); a provider with none scores 0; null for all when nobody
+ * has any.
+ */
+function relative(
+  values: Map<number, { value: number; evidence: Evidence }>,
+  zeroFor: number[],
+  empty: Evidence,
+) {
+  for (const org of zeroFor) if (!values.has(org)) values.set(org, { value: 0, evidence: empty });
   const max = Math.max(0, ...[...values.values()].map((v) => v.value));
   const out = new Map<number, IndicatorResult>();
   for (const [org, v] of values)
@@ -258,7 +273,10 @@ async function volumeIndicator(ctx: AppContext, s: Scope) {
         refs: [{ kind: 'resource', ids: bounded((x.resources ?? []).map(Number).sort((a, b) => a - b)) }],
       },
     });
-  return relative(values);
+  return relative(values, await providers(ctx, s), {
+    counts: { calls: 0, rowsServed: 0 },
+    refs: [{ kind: 'resource', ids: [] }],
+  });
 }
 
 async function applicationsIndicator(ctx: AppContext, s: Scope) {
@@ -279,7 +297,10 @@ async function applicationsIndicator(ctx: AppContext, s: Scope) {
         refs: [{ kind: 'grant', ids: bounded(x.grant_ids) }],
       },
     });
-  return relative(values);
+  return relative(values, await providers(ctx, s), {
+    counts: { apps: 0, grants: 0 },
+    refs: [{ kind: 'grant', ids: [] }],
+  });
 }
 
 const COMPUTE: Record<Indicator, (ctx: AppContext, s: Scope) => Promise<Map<number, IndicatorResult>>> = {
