@@ -314,6 +314,32 @@ describe('department evaluation (DG Art 35, 36; SY Art 12)', () => {
     expect(items.some((n: { kind: string }) => n.kind === 'evaluation.published')).toBe(true);
   });
 
+  it('DG Art 36: the scoring model is configuration the authority changes; a department cannot', async () => {
+    const dept = await login(env.app, bOfficer);
+    const model = {
+      name: '2026 年度考核',
+      indicators: [
+        { code: 'quality', weight: 60 },
+        { code: 'onTime', weight: 40 },
+      ],
+    };
+    expect((await call(dept, 'PUT' as 'POST', '/api/evaluation/model', model)).statusCode).toBe(403);
+    const dup = await call(reviewer, 'PUT' as 'POST', '/api/evaluation/model', {
+      name: 'x',
+      indicators: [
+        { code: 'quality', weight: 50 },
+        { code: 'quality', weight: 50 },
+      ],
+    });
+    expect(dup.statusCode).toBe(400);
+    const put = await call(reviewer, 'PUT' as 'POST', '/api/evaluation/model', model);
+    expect(put.statusCode, put.body).toBe(200);
+    expect((await call(dept, 'GET', '/api/evaluation/model')).json()).toMatchObject(model);
+    // the run computed before keeps the model it was computed with
+    const run = (await call(reviewer, 'GET', `/api/evaluation/runs/${runId}`)).json();
+    expect(run.model.indicators).toHaveLength(6);
+  });
+
   it('DG Art 35: a random check is drawn from its recorded seed reproducibly, and its outcome recorded once', async () => {
     const dept = await login(env.app, bOfficer);
     expect(
@@ -362,7 +388,13 @@ describe('department evaluation (DG Art 35, 36; SY Art 12)', () => {
       .where('action', 'like', 'evaluation.%')
       .execute();
     expect(new Set(audit.map((r) => r.action))).toEqual(
-      new Set(['evaluation.run', 'evaluation.publish', 'evaluation.check', 'evaluation.checkResult']),
+      new Set([
+        'evaluation.run',
+        'evaluation.publish',
+        'evaluation.model',
+        'evaluation.check',
+        'evaluation.checkResult',
+      ]),
     );
   });
 });

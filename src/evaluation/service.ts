@@ -83,7 +83,7 @@ export async function saveModel(ctx: AppContext, actor: Actor, m: EvalModel) {
     ]);
   if (!m.indicators.some((i) => i.weight > 0))
     throw new AppError('VALIDATION_FAILED', [{ field: 'indicators', reason: 'at least one weight above 0' }]);
-  return inTx(ctx.db, async (trx) => {
+  await inTx(ctx.db, async (trx) => {
     const row = await trx
       .insertInto('eval_model')
       .values({
@@ -104,8 +104,8 @@ export async function saveModel(ctx: AppContext, actor: Actor, m: EvalModel) {
       clientIp: actor.clientIp,
       detail: { indicators: m.indicators },
     });
-    return currentModel(ctx);
   });
+  return currentModel(ctx);
 }
 
 // ── indicators ─────────────────────────────────────────────────────────────────────────────────────────────────────
