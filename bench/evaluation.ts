@@ -1,6 +1,6 @@
 /*
  * `npm run bench:evaluation` (issue 12 points 3 and 5): a year of activity — BENCH_EVAL_AUDIT audit rows of data calls
- * (1 M) and BENCH_EVAL_REQUESTS share requests with a provider step each (10 k) — on the demo city, then:
+ * (1 M, written in time order as the platform writes them) and BENCH_EVAL_REQUESTS share requests with a provider step each (10 k) — on the demo city, then:
  *   - the usage rollup from scratch over the year (usage.rollup job's work on first start) and one regular run;
  *   - the evaluation of every department over the year (the evaluation.run job, usage rolled first);
  *   - GET /api/usage's query for the year (daily), p50/p95 over BENCH_EVAL_REPEAT runs;
@@ -69,7 +69,7 @@ try {
     const n = Math.min(CHUNK, AUDIT - done);
     await sql`INSERT INTO audit_log (occurred_at, actor_org_id, app_id, action, resource_id, purpose, decision,
         rows_returned, detail)
-      SELECT (${`${year}-01-01`}::date + (i % 365)::int)::timestamp + ((i * 7919) % 36000) * interval '1 second'
+      SELECT (${`${year}-01-01`}::date + ((i - 1) * 365 / ${AUDIT}::bigint)::int)::timestamp + ((i * 7919) % 36000) * interval '1 second'
 ,
         b.org_id, b.app_id, CASE WHEN i % 5 = 0 THEN 'data.query' WHEN i % 7 = 0 THEN 'data.verify' ELSE 'data.get' END,
         b.resource_id, '业务办理核验', CASE WHEN i % 25 = 0 THEN 'deny' ELSE 'allow' END,

@@ -23,6 +23,8 @@ export const LATENCY_BOUNDS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5
 export const BUCKETS = LATENCY_BOUNDS.length + 1;
 /** A day's rows are re-rolled this many days back from the watermark. */
 const REROLL_DAYS = 1;
+/** Days rolled per transaction. */
+const CHUNK_DAYS = 31;
 
 const dayStart = (day: string) => sql`(${day}::date::timestamp AT TIME ZONE 'Asia/Shanghai')`;
 
@@ -71,15 +73,6 @@ export async function rollDays(trx: Tx, from: string, to: string): Promise<numbe
   return Number(r.numAffectedRows ?? 0);
 }
 
-async function watermark(trx: Tx): Promise<string | null> {
-  const row = await trx
-    .selectFrom('platform_state')
-    .select('value')
-    .where('key', '=', WATERMARK_KEY)
-    .executeTakeFirst();
-  return (row?.value as { through?: string } | undefined)?.through ?? null;
-}
-
 /**
  * The job: rolls from the day before the watermark (or the first audited day) to today, then moves the watermark.
  * `from` forces a re-roll from that day (an operator after a restore; tests).
@@ -88,27 +81,36 @@ export async function runUsageRollup(
   ctx: AppContext,
   opts: { from?: string } = {},
 ): Promise<{ from: string; to: string; rows: number }> {
-  return inTx(ctx.db, async (trx) => {
-    const bounds = await sql<{ first: Date | null; last: Date | null }>`
-      SELECT min(occurred_at) AS first, max(occurred_at) AS last FROM audit_log`.execute(trx);
-    const { first, last } = bounds.rows[0];
-    const today = shanghaiDate(ctx.clock.now());
-    // audit rows carry the database's time; a platform on a training or test clock may be behind it
-    const lastDay = last ? shanghaiDate(new Date(last)) : today;
-    const to = lastDay > today ? lastDay : today;
-    const mark = await watermark(trx);
-    let from =
-      opts.from ?? (mark ? addDays(mark, -REROLL_DAYS) : first ? shanghaiDate(new Date(first)) : today);
-    if (from > to) from = to;
-    const rows = await rollDays(trx, from, to);
-    const value = JSON.stringify({ through: to, rolledAt: new Date().toISOString() });
-    await trx
-      .insertInto('platform_state')
-      .values({ key: WATERMARK_KEY, value })
-      .onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_at: new Date() }))
-      .execute();
-    return { from, to, rows };
-  });
+  const bounds = await sql<{ first: Date | null; last: Date | null }>`
+    SELECT min(occurred_at) AS first, max(occurred_at) AS last FROM audit_log`.execute(ctx.db);
+  const { first, last } = bounds.rows[0];
+  const today = shanghaiDate(ctx.clock.now());
+  // audit rows carry the database's time; a platform on a training or test clock may be behind it
+  const lastDay = last ? shanghaiDate(new Date(last)) : today;
+  const to = lastDay > today ? lastDay : today;
+  const mark = await ctx.db
+    .selectFrom('platform_state')
+    .select('value')
+    .where('key', '=', WATERMARK_KEY)
+    .executeTakeFirst()
+    .then((r) => (r?.value as { through?: string } | undefined)?.through ?? null);
+  let from =
+    opts.from ?? (mark ? addDays(mark, -REROLL_DAYS) : first ? shanghaiDate(new Date(first)) : today);
+  if (from > to) from = to;
+  // a long range (the first run over an existing log) is rolled CHUNK_DAYS at a time, each chunk in its own
+  // transaction: each is idempotent on its own, and the watermark moves only after the last
+  let rows = 0;
+  for (let start = from; start <= to; start = addDays(start, CHUNK_DAYS)) {
+    const end = addDays(start, CHUNK_DAYS - 1) < to ? addDays(start, CHUNK_DAYS - 1) : to;
+    rows += await inTx(ctx.db, (trx) => rollDays(trx, start, end));
+  }
+  const value = JSON.stringify({ through: to, rolledAt: new Date().toISOString() });
+  await ctx.db
+    .insertInto('platform_state')
+    .values({ key: WATERMARK_KEY, value })
+    .onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_at: new Date() }))
+    .execute();
+  return { from, to, rows };
 }
 
 /** Stands for "slower than the last bound" (shown as > 5000 ms). */
