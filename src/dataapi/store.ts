@@ -115,6 +115,12 @@ const DENY_REASON = `CASE WHEN a.id IS NULL THEN '{"reason":"API_KEY_INVALID"}':
       || jsonb_strip_nulls(jsonb_build_object('purposeAsked', req.purpose_asked,
            'fieldsAsked', to_jsonb(req.fields_asked), 'filterFields', to_jsonb(req.filter_fields)))`;
 
+/*
+ * Latency for usage monitoring (NY task 10): the time from the start of the governed statement to its audit insert, in
+ * ms ("ms" in detail). It covers authorisation and the read, not the network; a batch's calls share one statement.
+ */
+const LATENCY = `jsonb_build_object('ms', round((extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::numeric, 2))`;
+
 /** The audit row of every call, allowed or denied, written by the statement that answers it. */
 function auditInsert(action: string, targetType: string, rowsReturned: string, extraDetail = "'{}'::jsonb") {
   return `ins AS (
@@ -123,7 +129,7 @@ function auditInsert(action: string, targetType: string, rowsReturned: string, e
     SELECT req.audit_id, a.id, a.org_id, g.id, '${action}', $4, '${targetType}', req.target_hash, req.target_label,
       g.purpose, CASE WHEN g.id IS NULL OR g.refusal IS NOT NULL THEN 'deny' ELSE 'allow' END,
       CASE WHEN g.id IS NULL OR g.refusal IS NOT NULL THEN NULL ELSE ${rowsReturned} END, g.fields_used,
-      req.client_ip, ${DENY_REASON} || ${extraDetail}
+      req.client_ip, ${DENY_REASON} || ${extraDetail} || ${LATENCY}
     FROM req LEFT JOIN a ON a.n = req.n LEFT JOIN g ON g.n = req.n
     WHERE EXISTS (SELECT 1 FROM v)
     RETURNING id

@@ -545,6 +545,100 @@ export interface DB
   quality_objection_event: QualityObjectionEventTable;
   quality_rectification: QualityRectificationTable;
   quality_rectification_event: QualityRectificationEventTable;
+  usage_daily: UsageDailyTable;
+  eval_model: EvalModelTable;
+  eval_run: EvalRunTable;
+  eval_score: EvalScoreTable;
+  eval_result: EvalResultTable;
+  eval_check: EvalCheckTable;
+}
+
+/** Usage rollup (issue 12 point 3, migration 024): one row per Beijing day × department × app × resource × call type × purpose. */
+export interface UsageDailyTable {
+  day: ColumnType<string, string, string>;
+  org_id: number;
+  provider_org_id: number;
+  app_id: number;
+  resource_id: number;
+  action: string;
+  purpose: string;
+  calls: number;
+  allowed: number;
+  denied: number;
+  errors: number;
+  rows_served: number;
+  lat_count: number;
+  lat_sum_ms: number;
+  l0: number;
+  l1: number;
+  l2: number;
+  l3: number;
+  l4: number;
+  l5: number;
+  l6: number;
+  l7: number;
+  l8: number;
+  l9: number;
+  l10: number;
+  l11: number;
+  l12: number;
+}
+
+/** Department evaluation (issue 12 point 5, migration 024). */
+export interface EvalModelTable {
+  id: Generated<number>;
+  name: string;
+  indicators: ColumnType<unknown, string, string>;
+  updated_by: number | null;
+  updated_at: Date;
+}
+
+export interface EvalRunTable {
+  id: Generated<number>;
+  model_id: number;
+  model: ColumnType<unknown, string, string>;
+  period: string;
+  period_start: ColumnType<string, string, string>;
+  period_end: ColumnType<string, string, string>;
+  status: 'queued' | 'draft' | 'published' | 'failed';
+  requested_by: number;
+  requested_at: Date;
+  computed_at: Date | null;
+  published_by: number | null;
+  published_at: Date | null;
+  error: string | null;
+}
+
+export interface EvalScoreTable {
+  run_id: number;
+  org_id: number;
+  total: ColumnType<string, number, number>;
+  rank: number;
+}
+
+export interface EvalResultTable {
+  run_id: number;
+  org_id: number;
+  indicator: string;
+  weight: ColumnType<string, number, number>;
+  value: ColumnType<string | null, number | null, number | null>;
+  score: ColumnType<string | null, number | null, number | null>;
+  evidence: ColumnType<unknown, string, string>;
+}
+
+export interface EvalCheckTable {
+  id: Generated<number>;
+  kind: 'department' | 'resource';
+  seed: string;
+  population: number;
+  drawn: ColumnType<unknown, string, string>;
+  drawn_by: number;
+  drawn_at: Date;
+  status: 'drawn' | 'recorded';
+  outcome: 'pass' | 'issues' | null;
+  note: string | null;
+  recorded_by: number | null;
+  recorded_at: Date | null;
 }
 
 /** Quality objections (issue 12 point 1, migration 015). */

@@ -19,6 +19,7 @@ import { loadDemoInventory, loadDemoNegativeList } from './inventory.js';
 import { DEMO_PASSWORD } from './orgs.js';
 import { loadDemoObjections } from './quality.js';
 import { loadDemoQualityChecks } from './qualityChecks.js';
+import { loadDemoUsage } from './usage.js';
 
 export interface DemoSummary {
   city: string;
@@ -442,6 +443,9 @@ export async function loadDemoCity(
       officer: (orgCode) => officerOf(orgIds.get(orgCode)!),
       resource: (name) => resourceIds.get(name),
     });
+
+    // ninety days of data calls on the grants (issue 12 point 3): 使用监测 tells a story on first start
+    await loadDemoUsage(tctx);
 
     const summary: DemoSummary = {
       city: city.name,

@@ -21,6 +21,7 @@ import type { AppContext } from '../context.js';
 import { dataApiRoutes } from '../dataapi/routes.js';
 import { isDatabaseUnavailable } from '../db/index.js';
 import { demoRoutes } from '../demo/routes.js';
+import { evaluationRoutes } from '../evaluation/routes.js';
 import { ingestRoutes } from '../ingest/routes.js';
 import { inventoryRoutes } from '../inventory/routes.js';
 import { notifyRoutes } from '../notify/routes.js';
@@ -33,6 +34,7 @@ import { securityRoutes } from '../security/routes.js';
 import { sharingCaseRoutes } from '../sharing/case-routes.js';
 import { sharingRoutes } from '../sharing/routes.js';
 import { statsRoutes } from '../stats/routes.js';
+import { usageRoutes } from '../usage/routes.js';
 import { workRoutes } from '../work/routes.js';
 import { boundIntegers, trimKeyword } from './ajv.js';
 import { resolveActor } from './auth.js';
@@ -339,6 +341,8 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
     inventoryRoutes,
     qualityRoutes,
     openingRoutes,
+    usageRoutes,
+    evaluationRoutes,
   ]) {
     await routes(app, ctx);
   }

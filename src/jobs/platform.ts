@@ -1,6 +1,7 @@
 import { sealPending } from '../audit/seal.js';
 import type { AppContext } from '../context.js';
 import { deliverFeedJob, FEED_DELIVER_JOB } from '../dataapi/feed.js';
+import { EVALUATION_JOB, evaluationJob } from '../evaluation/service.js';
 import { checkFreshness } from '../ingest/freshness.js';
 import { FRESHNESS_JOB, IMPORT_JOB, importJob } from '../ingest/pipeline.js';
 import {
@@ -11,6 +12,7 @@ import {
 } from '../quality/checks.js';
 import { QUALITY_DEADLINES_JOB, tickQuality } from '../quality/deadlines.js';
 import { tickDeadlines } from '../sharing/deadlines.js';
+import { runUsageRollup, USAGE_ROLLUP_JOB } from '../usage/rollup.js';
 
 /**
  * The jobs every node runs, registered at boot (openContext) so a test's context can `runDue()` them too. Features
@@ -62,5 +64,16 @@ export async function registerPlatformJobs(ctx: AppContext): Promise<void> {
   // batch is retried with the jobs module's backoff (at least once, the cursor as idempotency key)
   ctx.jobs.register(FEED_DELIVER_JOB, async (job) => {
     await deliverFeedJob(ctx, (job.payload as { subscriptionId: number }).subscriptionId, job.key);
+  });
+
+  // usage monitoring (issue 12 point 3): audit_log's data calls rolled into usage_daily every 10 minutes; each run
+  // re-rolls whole days from the day before its watermark, so it is idempotent and picks up late commits
+  ctx.jobs.register(USAGE_ROLLUP_JOB, async () => {
+    await runUsageRollup(ctx);
+  });
+  await ctx.jobs.recurring(ctx.db, { kind: USAGE_ROLLUP_JOB, key: 'all', every: { seconds: 600 } });
+  // department evaluation (issue 12 point 5): one job per requested run
+  ctx.jobs.register(EVALUATION_JOB, async (job) => {
+    await evaluationJob(ctx, (job.payload as { runId: number }).runId);
   });
 }

@@ -65,6 +65,7 @@ export const NOTIFICATION_KINDS = [
   'opening.operationRejected',
   'opening.operationFiling',
   'quality.checkFailed',
+  'evaluation.published',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 

@@ -35,6 +35,14 @@ export const ERRORS = {
     en: 'The training clock is off: the platform date cannot be moved',
   },
   GRANT_REQUIRED: { zh: '该应用对此资源无有效授权', en: 'The app holds no valid grant for this resource' },
+  EVALUATION_NOT_DRAFT: {
+    zh: '只有草稿状态的考核结果可以发布',
+    en: 'Only a draft evaluation can be published',
+  },
+  EVALUATION_CHECK_RECORDED: {
+    zh: '该抽查结果已记录，不能再次记录',
+    en: 'This check already has its outcome recorded',
+  },
   CASE_NOT_IN_PROFILE: {
     zh: '现行规则配置未规定此事项，平台不予受理',
     en: 'The active regulation provides no such procedure',

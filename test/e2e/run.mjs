@@ -2042,6 +2042,32 @@ steps.push({
   },
 });
 
+steps.push({
+  name: 'reviewer runs the quarterly evaluation (DG Art 36): ranking, bar chart, evidence drawer, publish; then 使用监测 shows the daily calls (NY task 10)',
+  async run(page, base) {
+    await freshStart(page, base);
+    await login(page, base, 'reviewer');
+    await menu(page, 'evaluation');
+    await tid(page, 'evaluation-start').click();
+    // the run is a job: the page looks again every 2 s until the ranking is there
+    const firstEvidence = tid(page, 'evaluation-ranking').getByRole('button', { name: '评分依据' }).first();
+    await firstEvidence.waitFor({ timeout: T.nav * 2 });
+    await tid(page, 'evaluation-bar').locator('canvas').first().waitFor({ timeout: T.nav });
+    await firstEvidence.click();
+    await tid(page, 'evaluation-evidence').waitFor({ timeout: T.nav });
+    await shot(page, 'evaluation-evidence');
+    await page.locator('.ant-drawer-open .ant-drawer-close').first().click();
+    await tid(page, 'evaluation-evidence').waitFor({ state: 'detached', timeout: T.action });
+    await tid(page, 'evaluation-publish').click();
+    await page.locator('.ant-popconfirm .ant-btn-primary').first().click();
+    await tid(page, 'evaluation-publish').waitFor({ state: 'detached', timeout: T.nav });
+    await shot(page, 'evaluation-ranking');
+    await menu(page, 'usage');
+    await tid(page, 'usage-line').locator('canvas').first().waitFor({ timeout: T.nav });
+    await shot(page, 'usage');
+  },
+});
+
 async function main() {
   fs.mkdirSync(SHOTS, { recursive: true });
   for (const f of fs.readdirSync(SHOTS)) if (f.endsWith('.png')) fs.rmSync(path.join(SHOTS, f));

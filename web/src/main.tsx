@@ -47,6 +47,8 @@ const Incidents = lazy(() => import('./security/Incidents.js'));
 const Objections = lazy(() => import('./quality/Objections.js'));
 const Rectifications = lazy(() => import('./quality/Rectifications.js'));
 const QualityScores = lazy(() => import('./quality/QualityScores.js'));
+const Usage = lazy(() => import('./usage/Usage.js'));
+const Evaluation = lazy(() => import('./evaluation/Evaluation.js'));
 const Audit = lazy(() => import('./audit/Audit.js'));
 const Calendar = lazy(() => import('./calendar/Calendar.js'));
 const ProfilePage = lazy(() => import('./profiles/ProfilePage.js'));
@@ -229,6 +231,22 @@ function Root() {
                         element={
                           <Guard allowed={access.qualityScores(me)}>
                             <QualityScores />
+                          </Guard>
+                        }
+                      />
+                      <Route
+                        path="usage"
+                        element={
+                          <Guard allowed={access.usage(me)}>
+                            <Usage />
+                          </Guard>
+                        }
+                      />
+                      <Route
+                        path="evaluation"
+                        element={
+                          <Guard allowed={access.evaluation(me)}>
+                            <Evaluation />
                           </Guard>
                         }
                       />

@@ -42,6 +42,10 @@ export const access = {
   // quality scores (issue 12 point 2): the departments' officers see their own resources, the authority and auditors all
   qualityScores: (me: Me | null) =>
     hasRole(me, 'data_officer', 'authority_reviewer', 'platform_admin', 'auditor'),
+  // usage monitoring (NY task 10): a department its own calls as consumer and provider, the authority and auditors all
+  usage: (me: Me | null) => !!me,
+  // evaluation (DG Art 36): the authority runs and publishes, departments see published results
+  evaluation: (me: Me | null) => !!me,
   allRequests: (me: Me | null) => hasRole(me, 'platform_admin', 'authority_reviewer'),
   // aggregation: the departments' officers load their data; the authority watches imports and freshness
   ingest: (me: Me | null) => hasRole(me, 'data_officer', 'authority_reviewer', 'platform_admin'),

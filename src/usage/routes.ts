@@ -1,0 +1,53 @@
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from '../context.js';
+import { requireActor } from '../http/auth.js';
+import { dateString } from '../http/schemas.js';
+import { type UsageQuery, usageOptions, usageReport } from './service.js';
+
+const ACTIONS = [
+  'data.get',
+  'data.list',
+  'data.query',
+  'data.verify',
+  'data.export',
+  'data.preview',
+  'data.refused',
+];
+
+/** Usage monitoring (issue 12 point 3, NY task 10): counts, rows, denials, errors and latency per day or month. */
+export async function usageRoutes(app: FastifyInstance, ctx: AppContext) {
+  app.get(
+    '/api/usage',
+    {
+      schema: {
+        tags: ['usage'],
+        summary:
+          'Data calls by day or month from the daily rollup: totals, series, top resources and apps, and per department × app × resource × call type × purpose with denials, errors, rows and latency percentiles. A department sees its calls as consumer and as provider; the authority and auditors all',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            org: { type: 'integer', minimum: 1 },
+            app: { type: 'integer', minimum: 1 },
+            resource: { type: 'integer', minimum: 1 },
+            action: { type: 'string', enum: ACTIONS },
+            from: dateString,
+            to: dateString,
+            granularity: { type: 'string', enum: ['day', 'month'] },
+          },
+        },
+      },
+    },
+    async (req) => usageReport(ctx, requireActor(req), req.query as UsageQuery),
+  );
+  app.get(
+    '/api/usage/options',
+    {
+      schema: {
+        tags: ['usage'],
+        summary: "The departments, apps and resources the caller's usage filters offer",
+      },
+    },
+    async (req) => usageOptions(ctx, requireActor(req)),
+  );
+}

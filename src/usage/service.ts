@@ -1,0 +1,188 @@
+import { type Expression, type SqlBool, sql } from 'kysely';
+import { addDays, shanghaiDate } from '../calendar/model.js';
+import { type Actor, type AppContext, hasRole } from '../context.js';
+import { AppError } from '../shared/errors.js';
+import { BUCKETS, LATENCY_BOUNDS, percentile } from './rollup.js';
+
+/*
+ * Reading usage (issue 12 point 3, NY task 10) from usage_daily only, never from audit_log: a department sees the calls
+ * it made (as consumer) and the calls on its resources (as provider); the authority, the auditor and the platform
+ * administrator see every department.
+ */
+export interface UsageQuery {
+  org?: number;
+  app?: number;
+  resource?: number;
+  action?: string;
+  from?: string;
+  to?: string;
+  granularity?: 'day' | 'month';
+}
+
+export const MAX_RANGE_DAYS = 731;
+
+export function seesAllUsage(actor: Actor): boolean {
+  return actor.orgKind === 'authority' || hasRole(actor, 'auditor', 'platform_admin');
+}
+
+const bucketCols = Array.from({ length: BUCKETS }, (_, i) => `l${i}`);
+const sumBuckets = sql.raw(bucketCols.map((c) => `sum(u.${c})::bigint AS ${c}`).join(', '));
+
+type Agg = {
+  calls: number | string;
+  allowed: number | string;
+  denied: number | string;
+  errors: number | string;
+  rows_served: number | string;
+  lat_count: number | string;
+  lat_sum_ms: number | string;
+} & Record<string, number | string>;
+
+function stats(r: Agg) {
+  const buckets = bucketCols.map((c) => Number(r[c] ?? 0));
+  const latCount = Number(r.lat_count);
+  return {
+    calls: Number(r.calls),
+    allowed: Number(r.allowed),
+    denied: Number(r.denied),
+    errors: Number(r.errors),
+    rowsServed: Number(r.rows_served),
+    latency: {
+      measured: latCount,
+      avgMs: latCount ? Math.round((Number(r.lat_sum_ms) / latCount) * 100) / 100 : null,
+      p50: percentile(buckets, 0.5),
+      p95: percentile(buckets, 0.95),
+      p99: percentile(buckets, 0.99),
+    },
+  };
+}
+
+const SUMS = sql.raw(`sum(u.calls)::bigint AS calls, sum(u.allowed)::bigint AS allowed,
+  sum(u.denied)::bigint AS denied, sum(u.errors)::bigint AS errors, sum(u.rows_served)::bigint AS rows_served,
+  sum(u.lat_count)::bigint AS lat_count, sum(u.lat_sum_ms) AS lat_sum_ms`);
+
+export async function usageReport(ctx: AppContext, actor: Actor, q: UsageQuery) {
+  const to = q.to ?? shanghaiDate(ctx.clock.now());
+  const from = q.from ?? addDays(to, -29);
+  if (from > to) throw new AppError('VALIDATION_FAILED', [{ field: 'from', reason: 'from is after to' }]);
+  const days = Math.round((Date.parse(to) - Date.parse(from)) / 86_400_000) + 1;
+  if (days > MAX_RANGE_DAYS)
+    throw new AppError('VALIDATION_FAILED', [{ field: 'from', reason: `at most ${MAX_RANGE_DAYS} days` }]);
+  const granularity = q.granularity ?? 'day';
+  const conds: Expression<SqlBool>[] = [
+    sql<SqlBool>`u.day >= ${from}::date`,
+    sql<SqlBool>`u.day <= ${to}::date`,
+  ];
+  if (!seesAllUsage(actor))
+    conds.push(sql<SqlBool>`(u.org_id = ${actor.orgId} OR u.provider_org_id = ${actor.orgId})`);
+  if (q.org) conds.push(sql<SqlBool>`(u.org_id = ${q.org} OR u.provider_org_id = ${q.org})`);
+  if (q.app) conds.push(sql<SqlBool>`u.app_id = ${q.app}`);
+  if (q.resource) conds.push(sql<SqlBool>`u.resource_id = ${q.resource}`);
+  if (q.action) conds.push(sql<SqlBool>`u.action = ${q.action}`);
+  const where = sql.join(conds, sql` AND `);
+  const period = granularity === 'month' ? sql`to_char(u.day, 'YYYY-MM')` : sql`to_char(u.day, 'YYYY-MM-DD')`;
+
+  const [totals, series, byResource, byApp, rows] = await Promise.all([
+    sql<
+      Agg & { active_days: number }
+    >`SELECT ${SUMS}, ${sumBuckets}, count(DISTINCT u.day)::int AS active_days
+      FROM usage_daily u WHERE ${where}`.execute(ctx.db),
+    sql<Agg & { period: string }>`SELECT ${period} AS period, ${SUMS}, ${sumBuckets}
+      FROM usage_daily u WHERE ${where} GROUP BY 1 ORDER BY 1`.execute(ctx.db),
+    sql<Agg & { resource_id: number; name: string | null; code: string | null; provider: string | null }>`
+      SELECT u.resource_id, r.name, r.code, o.short_name AS provider, ${SUMS}, ${sumBuckets}
+      FROM usage_daily u LEFT JOIN resource r ON r.id = u.resource_id LEFT JOIN org o ON o.id = r.provider_org_id
+      WHERE ${where} AND u.resource_id <> 0
+      GROUP BY u.resource_id, r.name, r.code, o.short_name ORDER BY sum(u.calls) DESC, u.resource_id LIMIT 10`.execute(
+      ctx.db,
+    ),
+    sql<Agg & { app_id: number; name: string | null; org: string | null }>`
+      SELECT u.app_id, p.name, o.short_name AS org, ${SUMS}, ${sumBuckets}
+      FROM usage_daily u LEFT JOIN app p ON p.id = u.app_id LEFT JOIN org o ON o.id = p.org_id
+      WHERE ${where} AND u.app_id <> 0
+      GROUP BY u.app_id, p.name, o.short_name ORDER BY sum(u.calls) DESC, u.app_id LIMIT 10`.execute(ctx.db),
+    sql<
+      Agg & {
+        org_id: number;
+        org: string | null;
+        app_id: number;
+        app: string | null;
+        resource_id: number;
+        resource: string | null;
+        provider: string | null;
+        action: string;
+        purpose: string;
+        active_days: number;
+      }
+    >`
+      SELECT u.org_id, co.short_name AS org, u.app_id, p.name AS app, u.resource_id, r.name AS resource,
+        po.short_name AS provider, u.action, u.purpose, count(DISTINCT u.day)::int AS active_days, ${SUMS}, ${sumBuckets}
+      FROM usage_daily u LEFT JOIN org co ON co.id = u.org_id LEFT JOIN app p ON p.id = u.app_id
+        LEFT JOIN resource r ON r.id = u.resource_id LEFT JOIN org po ON po.id = u.provider_org_id
+      WHERE ${where}
+      GROUP BY u.org_id, co.short_name, u.app_id, p.name, u.resource_id, r.name, po.short_name, u.action, u.purpose
+      ORDER BY sum(u.calls) DESC, u.org_id, u.app_id, u.resource_id, u.action, u.purpose LIMIT 200`.execute(
+      ctx.db,
+    ),
+  ]);
+  const t = totals.rows[0];
+  return {
+    from,
+    to,
+    granularity,
+    days,
+    latencyBoundsMs: [...LATENCY_BOUNDS],
+    totals: {
+      ...stats(t),
+      activeDays: t.active_days,
+      perDay: Math.round((Number(t.calls) / days) * 100) / 100,
+    },
+    series: series.rows.map((r) => ({ period: r.period, ...stats(r) })),
+    topResources: byResource.rows.map((r) => ({
+      resource: { id: Number(r.resource_id), name: r.name, code: r.code, provider: r.provider },
+      ...stats(r),
+    })),
+    topApps: byApp.rows.map((r) => ({
+      app: { id: Number(r.app_id), name: r.name, org: r.org },
+      ...stats(r),
+    })),
+    items: rows.rows.map((r) => ({
+      org: r.org_id ? { id: Number(r.org_id), name: r.org } : null,
+      app: r.app_id ? { id: Number(r.app_id), name: r.app } : null,
+      resource: r.resource_id ? { id: Number(r.resource_id), name: r.resource, provider: r.provider } : null,
+      action: r.action,
+      purpose: r.purpose || null,
+      activeDays: r.active_days,
+      /** frequency: calls per day over the range */
+      perDay: Math.round((Number(r.calls) / days) * 100) / 100,
+      ...stats(r),
+    })),
+  };
+}
+
+/** What the filters offer the caller: the departments, apps and resources in its visible usage. */
+export async function usageOptions(ctx: AppContext, actor: Actor) {
+  const all = seesAllUsage(actor);
+  const mine = sql<SqlBool>`(u.org_id = ${actor.orgId} OR u.provider_org_id = ${actor.orgId})`;
+  const vis = all ? sql<SqlBool>`true` : mine;
+  const [orgs, apps, resources] = await Promise.all([
+    sql<{ id: number; name: string }>`SELECT o.id, o.short_name AS name FROM org o WHERE o.kind <> 'authority'
+      AND (${all} OR o.id IN (SELECT u.org_id FROM usage_daily u WHERE ${vis}
+        UNION SELECT u.provider_org_id FROM usage_daily u WHERE ${vis})) ORDER BY o.short_name LIMIT 500`.execute(
+      ctx.db,
+    ),
+    sql<{ id: number; name: string }>`SELECT p.id, p.name FROM app p
+      WHERE p.id IN (SELECT u.app_id FROM usage_daily u WHERE ${vis}) ORDER BY p.name LIMIT 500`.execute(
+      ctx.db,
+    ),
+    sql<{ id: number; name: string }>`SELECT r.id, r.name FROM resource r
+      WHERE r.id IN (SELECT u.resource_id FROM usage_daily u WHERE ${vis}) ORDER BY r.name LIMIT 1000`.execute(
+      ctx.db,
+    ),
+  ]);
+  return {
+    orgs: orgs.rows.map((r) => ({ id: Number(r.id), name: r.name })),
+    apps: apps.rows.map((r) => ({ id: Number(r.id), name: r.name })),
+    resources: resources.rows.map((r) => ({ id: Number(r.id), name: r.name })),
+  };
+}
