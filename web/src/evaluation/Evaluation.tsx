@@ -134,13 +134,14 @@ function Runs({ staff, seesAll }: { staff: boolean; seesAll: boolean }) {
     () => (current ? api<RunDetail>(`/api/evaluation/runs/${current}`) : Promise.resolve(undefined)),
     [current, currentStatus],
   );
-  // a queued run is computed by a job: look again shortly
-  const queued = runs.data?.items.some((r) => r.status === 'queued');
+  // a queued run is computed by a job: look again every 2 s while one waits (re-armed by every answer, so a job that
+  // takes longer than one look is still seen finishing)
+  const runList = runs.data;
   useEffect(() => {
-    if (!queued) return;
+    if (!runList?.items.some((r) => r.status === 'queued')) return;
     const h = setTimeout(runs.reload, 2000);
     return () => clearTimeout(h);
-  }, [queued, runs.reload]);
+  }, [runList, runs.reload]);
   const d = detail.data;
   const bar = useMemo(
     () =>
