@@ -23,6 +23,7 @@ import * as m017 from './migrations/017_data_export.js';
 import * as m018 from './migrations/018_open_accounts.js';
 import * as m019 from './migrations/019_quality_checks.js';
 import * as m020 from './migrations/020_sharing_cases.js';
+import * as m023 from './migrations/023_security_alerts.js';
 import { Lock, PGliteDialect, pgliteQuery } from './pglite-dialect.js';
 import type { DB } from './schema.js';
 
@@ -170,6 +171,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '018_open_accounts': m018,
   '019_quality_checks': m019,
   '017_data_export': m017,
+  '023_security_alerts': m023,
 };
 
 export async function migrate(db: Db): Promise<void> {
