@@ -175,6 +175,14 @@ export function refusalError(
   filterFields: string[] = [],
 ): AppError {
   switch (refusal) {
+    case 'RISK_ASSESSMENT_REQUIRED':
+      // DG Art 19, XT Art 31, SY Art 42, NY task 11 (the profile's security.riskAssessment)
+      return new AppError('RISK_ASSESSMENT_REQUIRED', [
+        {
+          reason: 'the grant is not active until a risk assessment of this important/core resource passes',
+          reasonZh: '该资源为重要或核心数据，风险评估通过前授权不生效',
+        },
+      ]);
     case 'PURPOSE_REQUIRED':
       return new AppError('PURPOSE_REQUIRED', [
         {

@@ -89,5 +89,9 @@ export const shenyang2019: Profile = {
     requestMustState: ['purpose', 'scenario', 'securityMeasures'],
     article: 'SY Art 34',
   },
-  security: { incidentNotify: { recipients: ['affectedUsers', 'authority'], article: 'SY Art 44' } },
+  security: {
+    incidentNotify: { recipients: ['affectedUsers', 'authority'], article: 'SY Art 44' },
+    // SY Art 42: departments carry out risk assessments as part of their data security management
+    riskAssessment: { levels: ['important', 'core'], article: 'SY Art 42' },
+  },
 };

@@ -121,4 +121,6 @@ export const xingtai2024: Profile = {
   },
   // XT Art 30: on-application use must match the stated purpose; the provider decides, no deadline.
   opening: { requestMustState: ['purpose'], article: 'XT Art 30' },
+  // XT Art 31: the data bureau organises a security risk assessment of the use of specific-range public data
+  security: { riskAssessment: { levels: ['important', 'core'], article: 'XT Art 31' } },
 };
