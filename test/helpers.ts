@@ -184,8 +184,15 @@ export async function grantedApp(
  * XT Art 31, SY Art 42, NY task 11): the provider (or the authority) records one, as it would in the request drawer.
  * Nothing happens where none is required or one already passed.
  */
-export async function passRiskAssessment(app: FastifyInstance, requestId: number, cookie: string): Promise<void> {
-  const risk = await app.inject({ url: `/api/sharing/requests/${requestId}/risk-assessments`, headers: { cookie } });
+export async function passRiskAssessment(
+  app: FastifyInstance,
+  requestId: number,
+  cookie: string,
+): Promise<void> {
+  const risk = await app.inject({
+    url: `/api/sharing/requests/${requestId}/risk-assessments`,
+    headers: { cookie },
+  });
   if (risk.statusCode !== 200 || !risk.json().required || risk.json().passed) return;
   const r = await app.inject({
     method: 'POST',
