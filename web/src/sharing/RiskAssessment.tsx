@@ -1,5 +1,5 @@
 import { App, Button, Card, DatePicker, Form, Input, Select, Space, Table, Tag, Typography } from 'antd';
-import type { Dayjs } from 'dayjs';
+import dayjs, { type Dayjs } from 'dayjs';
 import { useState } from 'react';
 import { articleText } from '../../../src/shared/labels.js';
 import { api, errorText } from '../shared/api.js';
@@ -120,7 +120,7 @@ export function RiskAssessmentSection({
         <Typography.Text type="secondary">{t('risk.none')}</Typography.Text>
       )}
       {s.canRecord && !s.passed ? (
-        <Form form={form} layout="vertical" style={{ marginTop: 12 }}>
+        <Form form={form} layout="vertical" style={{ marginTop: 12 }} initialValues={{ assessedOn: dayjs() }}>
           <Space wrap align="start">
             <Form.Item name="assessor" label={t('risk.assessor')} rules={[{ required: true, max: 100 }]}>
               <Input data-testid="risk-assessor" maxLength={100} style={{ width: 220 }} />
