@@ -1113,6 +1113,7 @@ export const LABELS = {
     'The resource is graded "{level}": under {article} a security risk assessment is needed; the grant is not active until one passes (or passes with conditions).',
   ],
   'risk.notRequired': ['本资源无须共享前风险评估', 'No risk assessment is needed for this resource'],
+  'risk.grantStatus': ['授权状态', 'Grant'],
   'risk.none': ['尚未登记风险评估', 'No risk assessment recorded yet'],
   'risk.record': ['登记风险评估', 'Record an assessment'],
   'risk.assessor': ['评估人 / 评估机构', 'Assessor'],
@@ -1125,6 +1126,7 @@ export const LABELS = {
   'riskConclusion.pass': ['通过', 'Pass'],
   'riskConclusion.conditional': ['有条件通过', 'Pass with conditions'],
   'riskConclusion.fail': ['不通过', 'Fail'],
+  'prof.riskAssessment': ['共享前须风险评估的数据', 'Risk assessment before sharing'],
   'prof.incidentNotify': [
     '安全事件须报告 / 告知（结案前须全部记录）',
     'Security incidents must be reported to (all recorded before closing)',

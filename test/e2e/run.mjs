@@ -1902,6 +1902,7 @@ steps.push({
     const text = await row.innerText();
     assert(text.includes('枚举试探') && text.includes('未命中'), `the alert is worded: ${text}`);
     assert(!/enumeration|misses|\{/.test(text), `no codes or JSON shown: ${text}`);
+    await shot(page, 'security-alert-open');
     await row.getByRole('button', { name: '确认处理中' }).click();
     await page.locator('.ant-modal-footer .ant-btn-primary').click();
     // acknowledged, it leaves the list of open alerts (the default filter)

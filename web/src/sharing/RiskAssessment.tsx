@@ -84,6 +84,7 @@ export function RiskAssessmentSection({
       </Typography.Paragraph>
       {s.grantStatus ? (
         <Typography.Paragraph>
+          {t('risk.grantStatus')}：
           <Tag color={s.grantStatus === 'active' ? 'green' : 'orange'}>
             {tEnum('grantStatus', s.grantStatus)}
           </Tag>
