@@ -809,7 +809,7 @@ const steps = [
         `the grant waits: ${await risk.innerText()}`,
       );
       await box(page, 'risk-assessor').fill('市公安局数据安全评估小组');
-      await choose(page, 'risk-conclusion', '有条件通过');
+      await tid(page, 'risk-conclusion-conditional').click();
       await tid(page, 'risk-measures').fill('仅限政务内网调用，身份证号脱敏展示，按月复核调用日志');
       await tid(page, 'risk-submit').click();
       await page.waitForFunction(

@@ -1,4 +1,4 @@
-import { App, Button, Card, DatePicker, Form, Input, Select, Space, Table, Tag, Typography } from 'antd';
+import { App, Button, Card, DatePicker, Form, Input, Radio, Space, Table, Tag, Typography } from 'antd';
 import dayjs, { type Dayjs } from 'dayjs';
 import { useState } from 'react';
 import { articleText } from '../../../src/shared/labels.js';
@@ -130,14 +130,13 @@ export function RiskAssessmentSection({
               <DatePicker data-testid="risk-date" />
             </Form.Item>
             <Form.Item name="conclusion" label={t('risk.conclusion')} rules={[{ required: true }]}>
-              <Select
-                data-testid="risk-conclusion"
-                style={{ width: 160 }}
-                options={(['pass', 'conditional', 'fail'] as const).map((c) => ({
-                  value: c,
-                  label: tEnum('riskConclusion', c),
-                }))}
-              />
+              <Radio.Group data-testid="risk-conclusion" optionType="button" buttonStyle="solid">
+                {(['pass', 'conditional', 'fail'] as const).map((c) => (
+                  <Radio.Button key={c} value={c}>
+                    <span data-testid={`risk-conclusion-${c}`}>{tEnum('riskConclusion', c)}</span>
+                  </Radio.Button>
+                ))}
+              </Radio.Group>
             </Form.Item>
           </Space>
           <Form.Item name="measures" label={t('risk.measures')} rules={[{ max: 2000 }]}>
