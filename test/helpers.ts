@@ -168,6 +168,7 @@ export async function grantedApp(
     }
   }
   if (request.status !== 'approved') throw new Error(`request ${request.id} not approved: ${request.status}`);
+  await passRiskAssessment(app, request.id, deciders[0]);
   const grants = (await app.inject({ url: '/api/sharing/grants', headers: { cookie: consumer } })).json();
   const grant = grants.find((g: { id: number }) => g.id === request.grantId);
   return {
@@ -177,6 +178,30 @@ export async function grantedApp(
     resourceId: resource.id,
     purposeId: grant.purposeId,
   };
+}
+
+/**
+ * An important/core resource's grant waits for a passing risk assessment where the profile asks for one (DG Art 19,
+ * XT Art 31, SY Art 42, NY task 11): the provider (or the authority) records one, as it would in the request drawer.
+ * Nothing happens where none is required or one already passed.
+ */
+export async function passRiskAssessment(
+  app: FastifyInstance,
+  requestId: number,
+  cookie: string,
+): Promise<void> {
+  const risk = await app.inject({
+    url: `/api/sharing/requests/${requestId}/risk-assessments`,
+    headers: { cookie },
+  });
+  if (risk.statusCode !== 200 || !risk.json().required || risk.json().passed) return;
+  const r = await app.inject({
+    method: 'POST',
+    url: `/api/sharing/requests/${requestId}/risk-assessments`,
+    headers: { cookie },
+    payload: { assessor: '数据安全评估小组', assessedOn: '2024-01-02', conclusion: 'pass', measures: '' },
+  });
+  if (r.statusCode !== 200) throw new Error(`risk assessment failed: ${r.body}`);
 }
 
 /** A demo entry's catalog code (GB/T 21063.5, issued at load), looked up by its name. */

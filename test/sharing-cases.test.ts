@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type City, openCity } from './conformance/play.js';
+import { passRiskAssessment } from './helpers.js';
 
 /*
  * Issue 8 points 6–8: disputes (DG Art 15, SY Art 28), supply stops (SY Art 27) and emergencies (XT Art 23.7, NY task 7).
@@ -152,6 +153,9 @@ describe('shenyang-2019: disputes go to the authority, then the city government 
     const q = (await c.call(await c.as('rsj_officer'), 'GET', `/api/sharing/requests/${requestId}`)).json();
     expect(q.status).toBe('approved');
     expect(q.grantId).toBe(decided.json().grantId);
+    // important data (SY Art 42): the grant is active once the authority records a passing risk assessment
+    expect((await dataCall(c, code, apiKey)).json().code).toBe('RISK_ASSESSMENT_REQUIRED');
+    await passRiskAssessment(c.env.app, requestId, reviewer);
     expect((await dataCall(c, code, apiKey)).statusCode).toBe(200);
     expect(await kinds(c, 'rsj_officer', 'sharing.disputeOverturned')).toHaveLength(1);
     expect(await auditActions(c, 'share_dispute', disputeId)).toEqual([
@@ -307,6 +311,8 @@ describe('xingtai-2024: emergencies reclassify (XT Art 23.7); no dispute procedu
       .find((g: { id: number }) => g.id === approved.json().grantId);
     // the grant ends with the emergency, not on the requested 2099-12-31
     expect(new Date(grant.validUntil).toISOString()).toBe('2030-03-07T10:00:00.000Z');
+    // important data: an emergency does not waive the risk assessment (XT Art 31)
+    await passRiskAssessment(c.env.app, q.id, reviewer);
     const call = await dataCall(c, resource.code, apiKey);
     expect(call.statusCode, call.body).toBe(200);
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROFILES } from '../src/profiles/index.js';
 import { keyedHash } from '../src/shared/secrets.js';
-import { createTestEnv, dataPath, login, type TestEnv, testIdNumber } from './helpers.js';
+import { createTestEnv, dataPath, login, passRiskAssessment, type TestEnv, testIdNumber } from './helpers.js';
 
 const idNumber = testIdNumber;
 
@@ -293,6 +293,8 @@ describe('thin path: register → upload → request → approve → governed ca
     ).json();
     const g = grants.find((x: { requestId: number }) => x.requestId === requestId);
     expect(g.fields).toEqual(['idNumber', 'name', 'phone']);
+    // DG Art 19: the resource holds important data, so the grant waits for the provider's risk assessment
+    await passRiskAssessment(env.app, requestId, provider);
   });
 
   it('DG Art 33: the app gets only granted fields, personal ones masked, and the call is audited in the same transaction', async () => {

@@ -1,5 +1,5 @@
 import type { AppContext } from '../context.js';
-import { suspendForEnumeration } from '../security/anomaly.js';
+import { checkEnumeration, enumerationWindowSeconds } from '../security/anomaly.js';
 import { AppError } from '../shared/errors.js';
 import type { Caller, CallRow, ResourceMeta } from './store.js';
 
@@ -8,12 +8,12 @@ import type { Caller, CallRow, ResourceMeta } from './store.js';
  *  - an app (API key) makes at most `appRatePerSecond` calls a second;
  *  - a grant answers at most its calls per day (Asia/Shanghai day) and rows per call (the latter in the SQL);
  *  - a client address that keeps presenting unknown keys is refused without a lookup for the rest of the minute;
- *  - an app whose record lookups mostly miss is guessing keys and is suspended (src/security/anomaly.ts).
+ *  - an app whose record lookups mostly miss is guessing keys: the enumeration alert rule (src/security/alerts.ts)
+ *    raises an alert and, by default, suspends it.
  * The guard before the statement costs one counter round trip (plus, every 30 s per app and resource, one
  * lookup of the grant's quota); the one after it only runs on a miss or an unknown key.
  */
 
-const ENUM_WINDOW_S = 600;
 const GRANT_TTL_MS = 30_000;
 const MAX_CACHED_GRANTS = 50_000;
 
@@ -46,14 +46,15 @@ export async function admit(
   const now = Date.now();
   const lim = ctx.config.dataApi;
   const known = await grantQuota(ctx, keyHash, meta.id, now);
+  const enumWindow = await enumerationWindowSeconds(ctx);
   const entries = [
     { key: `kf:${clientIp}:${Math.floor(now / 60_000)}`, by: 0, ttlSeconds: 120 },
     { key: `ar:${keyHash}:${Math.floor(now / 1000)}`, ttlSeconds: 5 },
   ];
   if (kind === 'get' || kind === 'verify')
     entries.push({
-      key: `el:${keyHash}:${Math.floor(now / 1000 / ENUM_WINDOW_S)}`,
-      ttlSeconds: ENUM_WINDOW_S * 2,
+      key: `el:${keyHash}:${enumWindow}:${Math.floor(now / 1000 / enumWindow)}`,
+      ttlSeconds: enumWindow * 2,
     });
   // verification has its own daily quota (vq), record reads and pages share the calls quota (gq)
   const quotaKey = kind === 'verify' ? 'vq' : 'gq';
@@ -148,20 +149,13 @@ export async function settle(
     ]).alreadyAudited();
   if (row.refusal) throw refusalError(row.refusal, caller, row.granted ?? [], filterFields).alreadyAudited();
   if (miss) {
-    const w = Math.floor(now / 1000 / ENUM_WINDOW_S);
+    const enumWindow = await enumerationWindowSeconds(ctx);
+    const w = `${enumWindow}:${Math.floor(now / 1000 / enumWindow)}`;
     const [lookups, misses] = await ctx.counters.add([
-      { key: `el:${keyHash}:${w}`, by: 0, ttlSeconds: ENUM_WINDOW_S * 2 },
-      { key: `em:${keyHash}:${w}`, ttlSeconds: ENUM_WINDOW_S * 2 },
+      { key: `el:${keyHash}:${w}`, by: 0, ttlSeconds: enumWindow * 2 },
+      { key: `em:${keyHash}:${w}`, ttlSeconds: enumWindow * 2 },
     ]);
-    if (misses >= ctx.config.dataApi.enumerationMisses && misses * 2 >= lookups) {
-      await suspendForEnumeration(ctx, row.app_id, {
-        resourceId: meta.id,
-        resourceCode: meta.code,
-        lookups,
-        misses,
-        windowMinutes: ENUM_WINDOW_S / 60,
-      });
-    }
+    await checkEnumeration(ctx, row.app_id, { lookups, misses }, meta);
   }
 }
 
@@ -181,6 +175,14 @@ export function refusalError(
   filterFields: string[] = [],
 ): AppError {
   switch (refusal) {
+    case 'RISK_ASSESSMENT_REQUIRED':
+      // DG Art 19, XT Art 31, SY Art 42, NY task 11 (the profile's security.riskAssessment)
+      return new AppError('RISK_ASSESSMENT_REQUIRED', [
+        {
+          reason: 'the grant is not active until a risk assessment of this important/core resource passes',
+          reasonZh: '该资源为重要或核心数据，风险评估通过前授权不生效',
+        },
+      ]);
     case 'PURPOSE_REQUIRED':
       return new AppError('PURPOSE_REQUIRED', [
         {

@@ -60,8 +60,8 @@ const fieldsParam = {
 const callErrors = {
   ...errorResponseSchema,
   description:
-    '401 API_KEY_INVALID; 403 GRANT_REQUIRED, APP_SUSPENDED, PURPOSE_REQUIRED, PURPOSE_MISMATCH, FIELD_NOT_GRANTED, ' +
-    'READ_NOT_GRANTED, AGGREGATE_ONLY (an aggregate-only grant: no record); 429 RATE_LIMITED, QUOTA_EXCEEDED',
+    '401 API_KEY_INVALID; 403 GRANT_REQUIRED, APP_SUSPENDED, RISK_ASSESSMENT_REQUIRED, PURPOSE_REQUIRED, PURPOSE_MISMATCH, ' +
+    'FIELD_NOT_GRANTED, READ_NOT_GRANTED, AGGREGATE_ONLY (an aggregate-only grant: no record); 429 RATE_LIMITED, QUOTA_EXCEEDED',
 };
 
 function callInput(req: FastifyRequest, fields?: string) {

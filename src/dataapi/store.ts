@@ -82,18 +82,21 @@ const authorisedCalls = (right: keyof typeof RIGHT_REFUSAL, quota?: string) => `
     JOIN app ON app.key_hash = req.key_hash AND app.status IN ('active', 'suspended')
   ),
   gm AS (
-    SELECT DISTINCT ON (a.n) a.n, g.id, g.fields, g.purpose, g.max_rows_per_call, g.can_read, g.can_verify,
-      g.can_export, g.max_export_rows_per_day, g.access_mode, g.clear_fields, g.can_feed,
+    SELECT DISTINCT ON (a.n) a.n, g.id, g.status AS grant_status, g.fields, g.purpose, g.max_rows_per_call,
+      g.can_read, g.can_verify, g.can_export, g.max_export_rows_per_day, g.access_mode, g.clear_fields, g.can_feed,
       req.purpose_asked IN (g.purpose_id, btrim(g.purpose)) AS purpose_ok, req.purpose_asked,
       req.fields_asked, req.filter_fields
     FROM a JOIN req ON req.n = a.n
     JOIN share_grant g ON g.app_id = a.id AND a.status = 'active'
-    WHERE g.resource_id = $4 AND g.status = 'active' AND g.valid_from <= now() AND g.valid_until > now()
-    ORDER BY a.n, (req.purpose_asked IN (g.purpose_id, btrim(g.purpose))) DESC NULLS LAST, g.id DESC
+    WHERE g.resource_id = $4 AND g.status IN ('active', 'riskPending') AND g.valid_from <= now()
+      AND g.valid_until > now()
+    ORDER BY a.n, g.status = 'active' DESC, (req.purpose_asked IN (g.purpose_id, btrim(g.purpose))) DESC NULLS LAST,
+      g.id DESC
   ),
   g AS (
     SELECT gm.*, coalesce(gm.fields_asked, gm.fields) AS fields_used,
-      CASE WHEN $10::boolean AND gm.purpose_asked IS NULL THEN 'PURPOSE_REQUIRED'
+      CASE WHEN gm.grant_status = 'riskPending' THEN 'RISK_ASSESSMENT_REQUIRED'
+           WHEN $10::boolean AND gm.purpose_asked IS NULL THEN 'PURPOSE_REQUIRED'
            WHEN $10::boolean AND NOT gm.purpose_ok THEN 'PURPOSE_MISMATCH'
            ${right === 'aggregate' ? '' : "WHEN gm.access_mode = 'aggregate' THEN 'AGGREGATE_ONLY'"}
            ${RIGHT_REFUSAL[right]}

@@ -25,6 +25,7 @@ import * as m019 from './migrations/019_quality_checks.js';
 import * as m020 from './migrations/020_sharing_cases.js';
 import * as m021 from './migrations/021_change_feed.js';
 import * as m022 from './migrations/022_data_aggregate.js';
+import * as m023 from './migrations/023_security_alerts.js';
 import * as m024 from './migrations/024_usage_evaluation.js';
 import * as m025 from './migrations/025_open_governance.js';
 import { Lock, PGliteDialect, pgliteQuery } from './pglite-dialect.js';
@@ -178,6 +179,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '022_data_aggregate': m022,
   '021_change_feed': m021,
   '024_usage_evaluation': m024,
+  '023_security_alerts': m023,
 };
 
 export async function migrate(db: Db): Promise<void> {

@@ -359,7 +359,7 @@ export interface ShareGrantTable {
   purpose: string;
   valid_from: Generated<Date>;
   valid_until: Timestamp;
-  status: Generated<'active' | 'revoked'>;
+  status: Generated<'active' | 'revoked' | 'riskPending'>;
   created_at: Generated<Date>;
   revoked_at: Date | null;
   /** null: the platform default (config) */
@@ -551,6 +551,10 @@ export interface DB
   eval_score: EvalScoreTable;
   eval_result: EvalResultTable;
   eval_check: EvalCheckTable;
+  security_alert_rule: SecurityAlertRuleTable;
+  security_app_hour: SecurityAppHourTable;
+  security_alert: SecurityAlertTable;
+  share_risk_assessment: ShareRiskAssessmentTable;
 }
 
 /** Usage rollup (issue 12 point 3, migration 024): one row per Beijing day × department × app × resource × call type × purpose. */
@@ -639,6 +643,64 @@ export interface EvalCheckTable {
   note: string | null;
   recorded_by: number | null;
   recorded_at: Date | null;
+}
+
+/** Anomaly alert rules (issue 10 point 5, migration 023). */
+export interface SecurityAlertRuleTable {
+  code: 'volume' | 'offHours' | 'enumeration' | 'denials';
+  enabled: boolean;
+  auto_suspend: boolean;
+  threshold: number | null;
+  factor: number | null;
+  window_minutes: number;
+  baseline_days: number | null;
+  work_start: string | null;
+  work_end: string | null;
+  updated_by: number | null;
+  updated_at: Date | null;
+}
+
+export interface SecurityAppHourTable {
+  app_id: number;
+  hour: Date;
+  calls: number;
+  rows_served: ColumnType<number, number, number>;
+}
+
+export interface SecurityAlertTable {
+  id: Generated<number>;
+  rule_code: string;
+  subject: string;
+  app_id: number | null;
+  user_id: number | null;
+  org_id: number | null;
+  resource_id: number | null;
+  evidence: ColumnType<Record<string, unknown>, string, string>;
+  status: Generated<'open' | 'acknowledged' | 'closed'>;
+  suspended: Generated<boolean>;
+  hits: Generated<number>;
+  first_seen_at: Date;
+  last_seen_at: Date;
+  acknowledged_by: number | null;
+  acknowledged_at: Date | null;
+  closed_by: number | null;
+  closed_at: Date | null;
+  note: string | null;
+}
+
+/** Risk assessment before important/core data is shared (issue 10 point 10, migration 023). */
+export interface ShareRiskAssessmentTable {
+  id: Generated<number>;
+  request_id: number;
+  resource_id: number;
+  assessor: string;
+  assessed_on: ColumnType<string, string, string>;
+  conclusion: 'pass' | 'conditional' | 'fail';
+  measures: string;
+  attachment_name: string | null;
+  article: string;
+  recorded_by: number;
+  recorded_at: Generated<Date>;
 }
 
 /** Quality objections (issue 12 point 1, migration 015). */

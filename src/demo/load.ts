@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { appendAudit } from '../audit/store.js';
+import { shanghaiDate } from '../calendar/model.js';
 import { canReviewVersion, type ResourceInput } from '../catalog/model.js';
 import {
   createResourceWithTable,
@@ -12,6 +13,7 @@ import type { Actor, AppContext, Role } from '../context.js';
 import { inTx, type Tx } from '../db/index.js';
 import { ingestRecords } from '../ingest/service.js';
 import { createApp, hashPassword } from '../orgs/service.js';
+import { assessmentPending, recordRiskAssessment } from '../sharing/risk.js';
 import { createRequest, decideRequest } from '../sharing/service.js';
 import { generateDemoCity } from './city.js';
 import { demoThemes } from './classes.js';
@@ -407,6 +409,15 @@ export async function loadDemoCity(
           await decideRequest(tctx, who, req1.id, { approve: true, comment: '同意，仅限申请用途使用' });
         }
       }
+      // important data: where the profile asks for it, the provider has assessed the risk, which activates the grant
+      // (DG Art 19, XT Art 31, SY Art 42, NY task 11)
+      if (await assessmentPending(tctx.db, tctx.profile.security?.riskAssessment, resourceId, null))
+        await recordRiskAssessment(tctx, provider, req1.id, {
+          assessor: `${population.providerOrgCode === 'LJ-GAJ' ? '市公安局' : '数源部门'}数据安全评估小组`,
+          assessedOn: shanghaiDate(tctx.clock.now()),
+          conclusion: 'conditional',
+          measures: '仅限政务内网调用；身份证号等个人信息脱敏展示；按月复核调用日志',
+        });
       await createRequest(tctx, officerOf(orgIds.get(second.orgCode)!), {
         resourceId,
         appId: appIds.get(second.name)!,

@@ -11,6 +11,7 @@ import {
   scheduleNightlyChecks,
 } from '../quality/checks.js';
 import { QUALITY_DEADLINES_JOB, tickQuality } from '../quality/deadlines.js';
+import { ALERT_JOB, evaluateAlerts } from '../security/alerts.js';
 import { tickDeadlines } from '../sharing/deadlines.js';
 import { runUsageRollup, USAGE_ROLLUP_JOB } from '../usage/rollup.js';
 
@@ -76,4 +77,10 @@ export async function registerPlatformJobs(ctx: AppContext): Promise<void> {
   ctx.jobs.register(EVALUATION_JOB, async (job) => {
     await evaluationJob(ctx, (job.payload as { runId: number }).runId);
   });
+  // anomaly alerts (issue 10 point 5, SY Art 43): volume above the app's norm, bulk reads outside working hours and
+  // repeated denials, every 5 minutes (enumeration is checked inline on the data API); one alert per ongoing anomaly
+  ctx.jobs.register(ALERT_JOB, async () => {
+    await evaluateAlerts(ctx);
+  });
+  await ctx.jobs.recurring(ctx.db, { kind: ALERT_JOB, key: 'all', every: { seconds: 300 } });
 }

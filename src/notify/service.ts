@@ -11,6 +11,8 @@ import { AppError } from '../shared/errors.js';
  */
 export const NOTIFICATION_KINDS = [
   'security.appSuspended',
+  'security.alertRaised',
+  'security.alertSuspended',
   'inventory.updateDuty',
   'inventory.negativeProposed',
   'inventory.openProposed',

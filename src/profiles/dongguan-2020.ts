@@ -77,5 +77,9 @@ export const dongguan2020: Profile = {
     objectionArticle: 'DG Art 28',
     objectionExcludesExpertTime: true,
   },
-  security: { incidentNotify: { recipients: ['authority', 'cyberspace'], article: 'DG Art 32' } },
+  security: {
+    incidentNotify: { recipients: ['authority', 'cyberspace'], article: 'DG Art 32' },
+    // DG Art 19: before sharing important data, assess the security risk of its leaking
+    riskAssessment: { levels: ['important', 'core'], article: 'DG Art 19' },
+  },
 };

@@ -105,6 +105,12 @@ export interface Profile {
      * cannot be closed while one of these notices is unrecorded.
      */
     incidentNotify?: { recipients: IncidentRecipient[]; article: string };
+    /**
+     * Sharing a resource of these security levels (GB/T 43697: important, core) needs a recorded risk assessment
+     * before its grant is active (DG Art 19: assess the leak risk before sharing important data; XT Art 31; SY Art 42;
+     * NY task 11). Undefined: the regulation asks for none.
+     */
+    riskAssessment?: { levels: Array<'important' | 'core'>; article: string };
   };
   opening?: {
     onApplicationReply?: Deadline;

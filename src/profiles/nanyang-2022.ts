@@ -81,4 +81,6 @@ export const nanyang2022: Profile = {
     // NY task 8 asks for closed-loop rectification, without a deadline.
     rectificationArticle: 'NY task 8',
   },
+  // NY task 11: a data security assessment system (数据安全评估制度) for sharing
+  security: { riskAssessment: { levels: ['important', 'core'], article: 'NY task 11' } },
 };

@@ -96,5 +96,9 @@ export const shenyang2019: Profile = {
     // SY Art 37: open and on-application resources are re-evaluated periodically
     reevaluation: { article: 'SY Art 37' },
   },
-  security: { incidentNotify: { recipients: ['affectedUsers', 'authority'], article: 'SY Art 44' } },
+  security: {
+    incidentNotify: { recipients: ['affectedUsers', 'authority'], article: 'SY Art 44' },
+    // SY Art 42: departments carry out risk assessments as part of their data security management
+    riskAssessment: { levels: ['important', 'core'], article: 'SY Art 42' },
+  },
 };

@@ -128,4 +128,6 @@ export const xingtai2024: Profile = {
     // XT Art 28: each department's open list, published after the confidentiality review
     openList: { article: 'XT Art 28' },
   },
+  // XT Art 31: the data bureau organises a security risk assessment of the use of specific-range public data
+  security: { riskAssessment: { levels: ['important', 'core'], article: 'XT Art 31' } },
 };

@@ -1,7 +1,7 @@
 import { appendAudit } from '../audit/store.js';
 import type { AppContext } from '../context.js';
 import { inTx } from '../db/index.js';
-import { notify } from '../notify/service.js';
+import { alertRules, raiseAlert } from './alerts.js';
 
 export interface EnumerationEvidence {
   resourceId: number;
@@ -12,63 +12,45 @@ export interface EnumerationEvidence {
 }
 
 /**
- * An app whose key lookups mostly miss is guessing keys (e.g. completing a masked ID number): it is suspended at
- * once — every node refuses its next call, since the data statement checks the app's status — and the
- * provider's data officers and every auditor are alerted. Only a platform admin reinstates it. Idempotent: an
- * already suspended app is left as it is and nobody is alerted twice.
+ * The enumeration rule (src/security/alerts.ts), checked inline after a missed lookup: an app whose key lookups mostly
+ * miss is guessing keys (e.g. completing a masked ID number). It raises one alert per ongoing anomaly and, when the
+ * rule auto-suspends (the default), suspends the app at once — every node refuses its next call, since the data
+ * statement checks the app's status — and the provider's and the app's data officers, the authority's staff and every
+ * auditor are alerted. Returns whether the app was suspended by this call.
  */
-export async function suspendForEnumeration(
+export async function checkEnumeration(
   ctx: AppContext,
   appId: number,
-  evidence: EnumerationEvidence,
+  counts: { lookups: number; misses: number },
+  resource: { id: number; code: string },
 ): Promise<boolean> {
-  return inTx(ctx.db, async (trx) => {
-    const app = await trx
-      .updateTable('app')
-      .set({
-        status: 'suspended',
-        suspended_at: new Date(),
-        suspended_reason: JSON.stringify({ kind: 'enumeration', ...evidence }),
-      })
-      .where('id', '=', appId)
-      .where('status', '=', 'active')
-      .returning(['id', 'org_id', 'name'])
-      .executeTakeFirst();
-    if (!app) return false;
-    const provider = await trx
-      .selectFrom('resource')
-      .select(['provider_org_id', 'name'])
-      .where('id', '=', evidence.resourceId)
-      .executeTakeFirstOrThrow();
-    await appendAudit(trx, {
-      action: 'security.appSuspended',
-      decision: 'deny',
-      actorOrgId: app.org_id,
-      appId,
-      resourceId: evidence.resourceId,
-      targetType: 'app',
-      targetId: appId,
-      detail: { reason: 'enumeration', ...evidence },
-    });
-    await notify(
-      trx,
-      [
-        { orgIds: [provider.provider_org_id, app.org_id], roles: ['data_officer'] },
-        { roles: ['auditor'], anyOrg: true },
-      ],
-      {
-        kind: 'security.appSuspended',
-        severity: 'critical',
-        params: { appName: app.name, resourceName: provider.name, ...evidence },
-        resourceId: evidence.resourceId,
-        appId,
-      },
-    );
-    return true;
+  const rule = (await alertRules(ctx)).get('enumeration');
+  if (!rule?.enabled) return false;
+  const limit = rule.threshold ?? ctx.config.dataApi.enumerationMisses;
+  const share = rule.factor ?? 0.5;
+  if (counts.misses < limit || counts.misses < share * counts.lookups) return false;
+  const evidence: EnumerationEvidence = {
+    resourceId: resource.id,
+    resourceCode: resource.code,
+    lookups: counts.lookups,
+    misses: counts.misses,
+    windowMinutes: rule.windowMinutes,
+  };
+  const r = await raiseAlert(ctx, rule, {
+    rule: 'enumeration',
+    appId,
+    resourceId: resource.id,
+    evidence: { ...evidence },
   });
+  return r.created && r.suspended;
 }
 
-/** A platform admin lifts a suspension after review (audited). */
+/** The enumeration rule's window in seconds (the data API counts lookups and misses per window). */
+export async function enumerationWindowSeconds(ctx: AppContext): Promise<number> {
+  return ((await alertRules(ctx)).get('enumeration')?.windowMinutes ?? 10) * 60;
+}
+
+/** The authority's staff (security administration) lift a suspension after review (audited). */
 export async function reinstateApp(
   ctx: AppContext,
   actor: { id: number; orgId: number; clientIp: string | null },

@@ -143,6 +143,10 @@ export const ERRORS = {
     zh: '该应用因异常访问已被暂停，请联系数源部门或安全审计员',
     en: 'The app is suspended after anomalous access; contact the provider or the auditor',
   },
+  RISK_ASSESSMENT_REQUIRED: {
+    zh: '该资源为重要或核心数据，共享前须完成并通过安全风险评估，评估通过后授权方可生效',
+    en: 'The resource is graded important or core: a passed security risk assessment must be recorded before its grant is active',
+  },
   QUOTA_EXCEEDED: { zh: '已超出授权的调用配额', en: "The grant's call quota is used up" },
   PURPOSE_REQUIRED: {
     zh: '数据调用须在 X-Purpose 中说明用途（授权的用途编号或用途原文）',

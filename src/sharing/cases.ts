@@ -9,6 +9,9 @@ import { notify, type Recipients } from '../notify/service.js';
 import { AppError } from '../shared/errors.js';
 import { createGrant, todayOf } from './service.js';
 
+/** A grant still in force or about to be: one waiting for its risk assessment (DG Art 19) is capped and ended too. */
+const LIVE_GRANT = ['active', 'riskPending'] as const;
+
 /*
  * Sharing cases beside the request path (issue 8 points 6–8). Each exists only where the active profile names it, and
  * a call under a profile that does not is refused with CASE_NOT_IN_PROFILE (a rule is enforced or not offered):
@@ -232,7 +235,7 @@ export async function decideDispute(
             reasonZh: '申请的使用期限已过，请需求部门重新申请',
           },
         ]);
-      grantId = await createGrant(trx, q, undefined);
+      grantId = await createGrant(trx, q, undefined, false, ctx.profile.security?.riskAssessment);
       await trx
         .updateTable('share_request')
         .set({ status: 'approved', grant_id: grantId, decided_at: ctx.clock.now() })
@@ -464,7 +467,7 @@ export async function fileSupplyStop(
       .selectFrom('share_grant')
       .select(['id', 'valid_until', 'consumer_org_id'])
       .where('resource_id', '=', resource.id)
-      .where('status', '=', 'active')
+      .where('status', 'in', LIVE_GRANT)
       .where('valid_until', '>', cut)
       .forUpdate()
       .execute();
@@ -551,7 +554,7 @@ export async function cancelSupplyStop(ctx: AppContext, actor: Actor, id: number
           .updateTable('share_grant')
           .set({ valid_until: new Date(g.validUntil) })
           .where('id', '=', g.id)
-          .where('status', '=', 'active')
+          .where('status', 'in', LIVE_GRANT)
           .where('valid_until', '=', cut)
           .executeTakeFirst();
         restored += Number(r.numUpdatedRows);
@@ -592,7 +595,7 @@ async function takeEffect(ctx: AppContext, trx: Tx, id: number) {
     .updateTable('share_grant')
     .set({ status: 'revoked', revoked_at: at })
     .where('resource_id', '=', s.resource_id)
-    .where('status', '=', 'active')
+    .where('status', 'in', LIVE_GRANT)
     .returning(['id', 'consumer_org_id'])
     .execute();
   await trx
@@ -824,7 +827,7 @@ async function endEmergency(trx: Tx, id: number, at: Date, by: Actor | null) {
     .updateTable('share_grant')
     .set({ valid_until: sql`least(valid_until, ${end})`, status: 'revoked', revoked_at: end })
     .where('emergency_id', '=', id)
-    .where('status', '=', 'active')
+    .where('status', 'in', LIVE_GRANT)
     .returning('id')
     .execute();
   await appendAudit(trx, {

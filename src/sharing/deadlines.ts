@@ -143,6 +143,7 @@ async function actOn(
       .where('step_index', '=', step.step_index)
       .execute();
     const grantId = await advanceRequest(trx, cal, q, steps, {
+      risk: ctx.profile.security?.riskAssessment,
       startedOn: deemedOn,
       decidedAt: deemedAt,
       deemedConsent: true,

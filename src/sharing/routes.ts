@@ -3,6 +3,7 @@ import type { AppContext } from '../context.js';
 import { requireActor } from '../http/auth.js';
 import { dateString, idParams, pageQueryProps } from '../http/schemas.js';
 import type { RequestInput } from './model.js';
+import { RISK_CONCLUSIONS, type RiskAssessmentInput, recordRiskAssessment, riskState } from './risk.js';
 import * as service from './service.js';
 
 /** The export right and its daily rows (issue 9 point 5), where grants are issued and edited. */
@@ -100,6 +101,50 @@ export async function sharingRoutes(app: FastifyInstance, ctx: AppContext) {
       },
     },
     async (req) => service.getRequest(ctx, requireActor(req), (req.params as { id: number }).id),
+  );
+
+  app.get(
+    '/api/sharing/requests/:id/risk-assessments',
+    {
+      schema: {
+        tags: ['sharing'],
+        summary:
+          "Whether the request needs a risk assessment before its grant is active (the profile's security.riskAssessment: DG Art 19, XT Art 31, SY Art 42, NY task 11), with the assessments recorded",
+        params: idParams,
+      },
+    },
+    async (req) => riskState(ctx, requireActor(req), (req.params as { id: number }).id),
+  );
+
+  app.post(
+    '/api/sharing/requests/:id/risk-assessments',
+    {
+      schema: {
+        tags: ['sharing'],
+        summary:
+          "Records a risk assessment (the provider's data officers or the authority's staff; audited): pass or conditional activates the waiting grant, fail keeps it inactive",
+        params: idParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['assessor', 'assessedOn', 'conclusion', 'measures'],
+          properties: {
+            assessor: { type: 'string', minLength: 1, maxLength: 100, 'x-trim': true },
+            assessedOn: dateString,
+            conclusion: { type: 'string', enum: [...RISK_CONCLUSIONS] },
+            measures: { type: 'string', maxLength: 2000 },
+            attachmentName: { type: ['string', 'null'], maxLength: 200 },
+          },
+        },
+      },
+    },
+    async (req) =>
+      recordRiskAssessment(
+        ctx,
+        requireActor(req),
+        (req.params as { id: number }).id,
+        req.body as RiskAssessmentInput,
+      ),
   );
 
   app.post(

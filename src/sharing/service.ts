@@ -32,6 +32,7 @@ import {
   stepComplete,
   stepsFor,
 } from './model.js';
+import { assessmentPending, type RiskRule } from './risk.js';
 import * as store from './store.js';
 
 /** A grant's own limits on the data API (hardening: enumeration and bulk copying); unset = platform default. */
@@ -191,11 +192,16 @@ export async function createGrant(
   },
   quota: GrantQuota | undefined,
   deemedConsent = false,
+  /** the profile's risk-assessment rule (DG Art 19, XT Art 31, SY Art 42, NY task 11): an important/core resource's
+   * grant stays 'riskPending', refused by the data API, until a passing assessment is recorded */
+  risk?: RiskRule,
 ) {
   checkClearFields(quota?.clearFields, req.fields);
+  const pending = await assessmentPending(trx, risk, req.resource_id, req.id);
   const { id } = await trx
     .insertInto('share_grant')
     .values({
+      ...(pending ? { status: 'riskPending' as const } : {}),
       request_id: req.id,
       resource_id: req.resource_id,
       consumer_org_id: req.consumer_org_id,
@@ -391,6 +397,8 @@ export async function createRequest(ctx: AppContext, actor: Actor, input: Reques
           valid_until: input.validUntil,
         },
         undefined,
+        false,
+        ctx.profile.security?.riskAssessment,
       );
       await trx.updateTable('share_request').set({ grant_id: grantId }).where('id', '=', id).execute();
       if (emergency?.mode === 'reclassify')
@@ -437,7 +445,7 @@ export async function advanceRequest(
     emergency_id?: number | null;
   },
   steps: { step_index: number; deadline_amount: number; deadline_unit: 'WD' | 'd' }[],
-  o: { startedOn: string; decidedAt: Date; quota?: GrantQuota; deemedConsent?: boolean },
+  o: { startedOn: string; decidedAt: Date; quota?: GrantQuota; deemedConsent?: boolean; risk?: RiskRule },
 ): Promise<number | null> {
   const next = steps.find((s) => s.step_index === q.current_step + 1);
   const emergency = q.emergency_id
@@ -470,7 +478,7 @@ export async function advanceRequest(
       .execute();
     return null;
   }
-  const grantId = await createGrant(trx, q, o.quota, o.deemedConsent ?? false);
+  const grantId = await createGrant(trx, q, o.quota, o.deemedConsent ?? false, o.risk);
   // a grant made under an emergency is temporary: it ends with the emergency (XT Art 23.7)
   if (emergency?.status === 'active' && emergency.mode === 'reclassify')
     await markEmergencyGrant(trx, grantId, { id: emergency.id, ends_at: emergency.ends_at }, q.valid_until);
@@ -616,6 +624,7 @@ export async function decideRequest(
         .execute();
     } else if (complete) {
       grantId = await advanceRequest(trx, cal, q, steps, {
+        risk: ctx.profile.security?.riskAssessment,
         startedOn: today,
         decidedAt: now,
         quota: decision.quota,

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJobs } from '../../src/jobs/index.js';
 import { tickDeadlines } from '../../src/sharing/deadlines.js';
+import { passRiskAssessment } from '../helpers.js';
 import { type City, openCity } from './play.js';
 
 /*
@@ -92,6 +93,9 @@ describe('shenyang-2019 conformance', () => {
     });
     expect(mine(await c.notifications('rsj_officer'), id)).toContain('sharing.deemedConsent');
     c.on('2026-10-15');
+    // SY Art 42: the marriage records are important data, so the deemed grant waits for a risk assessment
+    expect(grants.find((g: { id: number }) => g.id === q.grantId)).toMatchObject({ status: 'riskPending' });
+    await passRiskAssessment(c.env.app, id, await c.as('reviewer'));
     const r = await c.resource(rsj, MARRIAGE);
     const data = await c.env.app.inject({
       url: `/api/v1/data/${encodeURIComponent(r.code)}/records?limit=1`,

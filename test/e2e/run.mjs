@@ -814,6 +814,23 @@ const steps = [
         { timeout: T.nav },
       );
       await shot(page, 'request-approved');
+      // DG Art 19: the resource holds important data, so the grant waits for the provider's risk assessment
+      const risk = tid(page, 'req-risk');
+      await tid(page, 'risk-submit').waitFor({ timeout: T.nav });
+      assert(
+        (await risk.innerText()).includes('待风险评估通过'),
+        `the grant waits: ${await risk.innerText()}`,
+      );
+      await box(page, 'risk-assessor').fill('市公安局数据安全评估小组');
+      await tid(page, 'risk-conclusion-conditional').click();
+      await tid(page, 'risk-measures').fill('仅限政务内网调用，身份证号脱敏展示，按月复核调用日志');
+      await tid(page, 'risk-submit').click();
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid="req-risk"]')?.textContent?.includes('有效'),
+        null,
+        { timeout: T.nav },
+      );
+      await shot(page, 'request-risk-assessed');
       await page.keyboard.press('Escape');
       await tid(page, 'req-drawer').waitFor({ state: 'detached', timeout: T.action });
     },
@@ -1942,8 +1959,18 @@ steps.push({
     }
     assert(status === 'approved', `the request was approved: ${status}`);
 
-    // the provider edits the grant on the grants page: aggregate-only, 姓名 in clear
+    // the provider edits the grant on the grants page: aggregate-only, 姓名 in clear; 人口基础信息 is graded important,
+    // so its grant waits for a recorded risk assessment first (DG Art 19; the risk step walks that form in the browser)
     await login(page, base, 'gaj_officer');
+    const risk = await json(
+      await page.request.get(`${base}/api/sharing/requests/${filed.id}/risk-assessments`),
+    );
+    if (risk.required && !risk.passed)
+      await json(
+        await page.request.post(`${base}/api/sharing/requests/${filed.id}/risk-assessments`, {
+          data: { assessor: '数据安全评估小组', assessedOn: '2026-01-05', conclusion: 'pass', measures: '' },
+        }),
+      );
     await menu(page, 'grants');
     const row = tid(page, 'grants-table').locator('tr').filter({ hasText: '人口统计分析' }).first();
     const edit = row.locator('[data-testid^="grant-edit-"]');
@@ -2065,6 +2092,34 @@ steps.push({
     await menu(page, 'usage');
     await tid(page, 'usage-line').locator('canvas').first().waitFor({ timeout: T.nav });
     await shot(page, 'usage');
+  },
+});
+
+// Anomaly alerts (issue 10 point 5, SY Art 43): the enumeration step above raised one; the security board words it.
+steps.push({
+  name: 'reviewer opens the security board: the enumeration alert is worded with its evidence and acknowledged',
+  async run(page, base) {
+    await freshStart(page, base);
+    await login(page, base, 'reviewer');
+    await menu(page, 'security-alerts');
+    const row = tid(page, 'alerts-table').locator('tr.ant-table-row').filter({ hasText: APP_NAME }).first();
+    await row.waitFor({ timeout: T.nav });
+    const text = await row.innerText();
+    assert(text.includes('枚举试探') && text.includes('未命中'), `the alert is worded: ${text}`);
+    assert(!/enumeration|misses|\{/.test(text), `no codes or JSON shown: ${text}`);
+    await shot(page, 'security-alert-open');
+    await row.getByRole('button', { name: '确认处理中' }).click();
+    await page.locator('.ant-modal-footer .ant-btn-primary').click();
+    // acknowledged, it leaves the list of open alerts (the default filter)
+    await page.waitForFunction(
+      (name) =>
+        ![...document.querySelectorAll('[data-testid="alerts-table"] tr.ant-table-row')].some(
+          (tr) => tr.textContent.includes(name) && tr.textContent.includes('枚举试探'),
+        ),
+      APP_NAME,
+      { timeout: T.nav },
+    );
+    await shot(page, 'security-alerts');
   },
 });
 

@@ -44,6 +44,7 @@ const Apps = lazy(() => import('./dataapi/Apps.js'));
 const Masking = lazy(() => import('./dataapi/Masking.js'));
 const Users = lazy(() => import('./orgs/Users.js'));
 const Incidents = lazy(() => import('./security/Incidents.js'));
+const SecurityAlerts = lazy(() => import('./security/Alerts.js'));
 const Objections = lazy(() => import('./quality/Objections.js'));
 const Rectifications = lazy(() => import('./quality/Rectifications.js'));
 const QualityScores = lazy(() => import('./quality/QualityScores.js'));
@@ -199,6 +200,14 @@ function Root() {
                         element={
                           <Guard allowed={access.incidents(me)}>
                             <Incidents />
+                          </Guard>
+                        }
+                      />
+                      <Route
+                        path="security-alerts"
+                        element={
+                          <Guard allowed={access.securityAlerts(me)}>
+                            <SecurityAlerts />
                           </Guard>
                         }
                       />

@@ -188,6 +188,16 @@ export default function ProfilePage() {
         p.security.incidentNotify.article,
       ),
     });
+  // enforced: an important/core resource's grant waits for a passing risk assessment (src/sharing/risk.ts)
+  if (p.security?.riskAssessment)
+    rules.push({
+      key: 'riskAssessment',
+      label: t('prof.riskAssessment'),
+      children: withArticle(
+        enumTags('securityLevel', p.security.riskAssessment.levels, i18n, 'red'),
+        p.security.riskAssessment.article,
+      ),
+    });
   if (sh.emergency)
     rules.push({
       key: 'emergency',

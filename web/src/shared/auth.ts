@@ -32,6 +32,9 @@ export const access = {
   // incidents: departments' officers report theirs; the authority handles them; auditors read them
   incidents: (me: Me | null) =>
     hasRole(me, 'data_officer', 'platform_admin', 'authority_reviewer', 'auditor'),
+  // security alerts (SY Art 43): the authority's staff act on them, auditors read them, officers see their department's
+  securityAlerts: (me: Me | null) =>
+    hasRole(me, 'platform_admin', 'authority_reviewer', 'auditor', 'data_officer'),
   // quality objections (DG Art 28): the departments raise and verify them, the authority follows up, auditors read
   objections: (me: Me | null) => !!me,
   // rectification tasks (XT Art 22): the authority opens them, the departments' officers close them, auditors read

@@ -27,6 +27,7 @@ import { useAsync, usePaging } from '../shared/hooks.js';
 import { useI18n } from '../shared/i18n.js';
 import type { Page, ShareRequest, Step } from '../shared/types.js';
 import { ContestButton } from './Cases.js';
+import { RiskAssessmentSection } from './RiskAssessment.js';
 import { currentStepOf, deadlineText, personName, stepName } from './steps.js';
 
 function DueCell({ req }: { req: ShareRequest }) {
@@ -351,6 +352,7 @@ function RequestDrawer({
                 ),
               }))}
             />
+            <RiskAssessmentSection key={`${r.id}-${r.status}`} requestId={r.id} onChanged={onChanged} />
           </>
         ) : null}
       </div>

@@ -26,6 +26,7 @@ import {
   TrophyOutlined,
   UnorderedListOutlined,
   UserOutlined,
+  WarningOutlined,
 } from '@ant-design/icons';
 import { Button, Layout, Menu, Segmented, Space, Spin, Tag, Tooltip, Typography } from 'antd';
 import { type ReactNode, Suspense, useEffect, useState } from 'react';
@@ -59,6 +60,12 @@ export default function Shell() {
     { key: '/audit', icon: <AuditOutlined />, label: 'menu.audit', show: access.audit(me) },
     { key: '/users', icon: <TeamOutlined />, label: 'menu.users', show: access.users(me) },
     { key: '/incidents', icon: <AlertOutlined />, label: 'menu.incidents', show: access.incidents(me) },
+    {
+      key: '/security-alerts',
+      icon: <WarningOutlined />,
+      label: 'menu.securityBoard',
+      show: access.securityAlerts(me),
+    },
     { key: '/objections', icon: <FlagOutlined />, label: 'menu.objections', show: access.objections(me) },
     {
       key: '/rectifications',
