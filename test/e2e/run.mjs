@@ -2109,7 +2109,23 @@ steps.push({
     assert(!/enumeration|misses|\{/.test(text), `no codes or JSON shown: ${text}`);
     await shot(page, 'security-alert-open');
     await row.getByRole('button', { name: '确认处理中' }).click();
-    await page.locator('.ant-modal-footer .ant-btn-primary').click();
+    // under load a click can land while the modal is still animating in and be lost (as confirmAndWait knows): then,
+    // and only then, click again; a request that was sent is never repeated
+    const ok = page.locator('.ant-modal-footer .ant-btn-primary');
+    await ok.waitFor({ timeout: T.action });
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const sent = page.waitForRequest((r) => r.url().includes('/acknowledge') && r.method() === 'POST', {
+        timeout: 8_000,
+      });
+      await ok.click();
+      if (
+        await sent.then(
+          () => true,
+          () => false,
+        )
+      )
+        break;
+    }
     // acknowledged, it leaves the list of open alerts (the default filter)
     await page.waitForFunction(
       (name) =>
