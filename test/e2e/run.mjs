@@ -751,6 +751,9 @@ const steps = [
       await tid(page, 'apply-scenario').fill('就业补贴申领资格审核');
       // DG Art 26: the business scope the data serves
       await tid(page, 'apply-scope').fill('人社局就业补贴申领资格审核业务');
+      // under load the app pick has been seen lost (the select empty at submit): pick again until it shows
+      for (let i = 0; i < 3 && !(await tid(page, 'apply-app').innerText()).includes(APP_NAME); i++)
+        await choose(page, 'apply-app', APP_NAME);
       await shot(page, 'apply-form');
       await tid(page, 'apply-submit').click();
       await tid(page, 'apply-success').waitFor({ timeout: T.nav });
