@@ -3,7 +3,7 @@ import type { AppContext } from '../context.js';
 import { errorResponseSchema } from '../http/errors.js';
 import { AppError } from '../shared/errors.js';
 import { keyedHash } from '../shared/secrets.js';
-import { type CompiledFilter, compileFilter, maskedForConsumer } from './filter.js';
+import { type CompiledFilter, compileFilter, maskedForConsumer, whereSchema } from './filter.js';
 import { settle } from './guards.js';
 import { type CallInput, call, callerOf } from './service.js';
 import {
@@ -326,10 +326,6 @@ export async function aggregateRecords(ctx: AppContext, input: CallInput, code: 
   };
 }
 
-const scalar = {
-  anyOf: [{ type: 'string', maxLength: 200 }, { type: 'number' }, { type: 'boolean' }],
-} as const;
-
 /** POST /api/v1/data/:resourceCode/aggregate (registered by routes.ts). */
 export function aggregateRoute(
   app: FastifyInstance,
@@ -379,25 +375,7 @@ export function aggregateRoute(
               description:
                 'granted dimension fields; personal or sensitive ones are refused (AGGREGATE_DIMENSION_PERSONAL)',
             },
-            where: {
-              type: 'object',
-              maxProperties: 20,
-              description: 'the filter language of POST …/query (granted, unmasked fields)',
-              additionalProperties: {
-                type: 'object',
-                additionalProperties: false,
-                minProperties: 1,
-                properties: {
-                  eq: scalar,
-                  in: { type: 'array', minItems: 1, maxItems: 100, items: scalar },
-                  gt: scalar,
-                  gte: scalar,
-                  lt: scalar,
-                  lte: scalar,
-                  prefix: { type: 'string', minLength: 1, maxLength: 200 },
-                },
-              },
-            },
+            where: whereSchema('the filter language of POST …/query (granted, unmasked fields)'),
             noise: {
               type: 'object',
               additionalProperties: false,

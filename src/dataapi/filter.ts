@@ -12,6 +12,34 @@ import type { MetaField, ResourceMeta } from './store.js';
  * generated column names and placeholders only; every value is a parameter cast to the column's type.
  */
 
+// a condition value: text, number or boolean (anyOf, not a type union: Ajv's strict mode warns on those)
+export const scalar = {
+  anyOf: [{ type: 'string', maxLength: 200 }, { type: 'number' }, { type: 'boolean' }],
+} as const;
+
+/** The request schema of a filter (`where`), shared by the query and aggregate routes. */
+export function whereSchema(description: string) {
+  return {
+    type: 'object',
+    maxProperties: 20,
+    description,
+    additionalProperties: {
+      type: 'object',
+      additionalProperties: false,
+      minProperties: 1,
+      properties: {
+        eq: scalar,
+        in: { type: 'array', minItems: 1, maxItems: 100, items: scalar },
+        gt: scalar,
+        gte: scalar,
+        lt: scalar,
+        lte: scalar,
+        prefix: { type: 'string', minLength: 1, maxLength: 200 },
+      },
+    },
+  } as const;
+}
+
 export type Condition = {
   eq?: unknown;
   in?: unknown[];

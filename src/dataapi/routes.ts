@@ -22,6 +22,7 @@ import {
   listDeliveries,
   listSubscriptions,
 } from './feed.js';
+import { scalar, whereSchema } from './filter.js';
 import { FIELD_CLASSES, type FieldClass, MASK_STRATEGIES, type MaskRule } from './masking.js';
 import { listClassRules, previewMask, setClassRule } from './masking-policy.js';
 import * as service from './service.js';
@@ -169,10 +170,6 @@ export async function dataApiRoutes(app: FastifyInstance, ctx: AppContext) {
     },
   );
 
-  // a condition value: text, number or boolean (anyOf, not a type union: Ajv's strict mode warns on those)
-  const scalar = {
-    anyOf: [{ type: 'string', maxLength: 200 }, { type: 'number' }, { type: 'boolean' }],
-  } as const;
   app.post(
     '/api/v1/data/:resourceCode/query',
     {
@@ -190,26 +187,9 @@ export async function dataApiRoutes(app: FastifyInstance, ctx: AppContext) {
           type: 'object',
           additionalProperties: false,
           properties: {
-            where: {
-              type: 'object',
-              maxProperties: 20,
-              description:
-                'field code → condition, all ANDed; only granted fields that are not masked for this consumer',
-              additionalProperties: {
-                type: 'object',
-                additionalProperties: false,
-                minProperties: 1,
-                properties: {
-                  eq: scalar,
-                  in: { type: 'array', minItems: 1, maxItems: 100, items: scalar },
-                  gt: scalar,
-                  gte: scalar,
-                  lt: scalar,
-                  lte: scalar,
-                  prefix: { type: 'string', minLength: 1, maxLength: 200 },
-                },
-              },
-            },
+            where: whereSchema(
+              'field code → condition, all ANDed; only granted fields that are not masked for this consumer',
+            ),
             fields: {
               type: 'array',
               maxItems: 200,
