@@ -1229,6 +1229,7 @@ export const LABELS = {
   // department evaluation (issue 12 point 5; DG Art 35–36, SY Art 12)
   'menu.evaluation': ['考核评估', 'Evaluation'],
   'evaluation.title': ['部门数据共享工作考核评估', 'Department evaluation'],
+  'evaluation.ranking': ['部门得分排名', 'Departments ranked by score'],
   'evaluation.hint': [
     '按季度或年度对各部门的目录完整、数据更新、数据质量、按时答复、共享调用量和应用支撑进行评分排名，每项得分可追溯到依据；结果发布后各部门可见（东莞办法第三十六条）',
     'Quarterly or yearly scores of every department on catalog completeness, freshness, quality, on-time answers, sharing volume and applications supported, each traceable to its evidence; published results are visible to every department (DG Art 36)',

@@ -13,19 +13,14 @@ import {
   Table,
   Typography,
 } from 'antd';
-import { BarChart } from 'echarts/charts';
-import { GridComponent, TooltipComponent } from 'echarts/components';
-import * as echarts from 'echarts/core';
-import { CanvasRenderer } from 'echarts/renderers';
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { ApiError, api } from '../shared/api.js';
 import { useAuth } from '../shared/auth.js';
 import { ErrorAlert } from '../shared/common.js';
+import EChart, { type EChartOption } from '../shared/EChart.js';
 import { useAsync } from '../shared/hooks.js';
 import { useI18n } from '../shared/i18n.js';
 import type { Grant, Resource } from '../shared/types.js';
-
-echarts.use([BarChart, GridComponent, TooltipComponent, CanvasRenderer]);
 
 /*
  * 统计查询 (usable but not visible, DG Art 33; issue 9 point 7): a consumer runs an aggregate over one of its grants the
@@ -52,38 +47,22 @@ interface FormValues {
 }
 
 function Bars({ labels, values, name }: { labels: string[]; values: number[]; name: string }) {
-  const ref = useRef<HTMLDivElement>(null);
-  const chart = useRef<echarts.ECharts | null>(null);
-  useEffect(() => {
-    if (!ref.current) return;
-    const c = echarts.init(ref.current);
-    chart.current = c;
-    const onResize = () => c.resize();
-    window.addEventListener('resize', onResize);
-    return () => {
-      window.removeEventListener('resize', onResize);
-      c.dispose();
-      chart.current = null;
-    };
-  }, []);
-  useEffect(() => {
-    chart.current?.setOption(
-      {
-        animation: false,
-        tooltip: { trigger: 'axis' },
-        grid: { left: 64, right: 24, top: 24, bottom: 48 },
-        xAxis: {
-          type: 'category',
-          data: labels,
-          axisLabel: { interval: 0, rotate: labels.length > 8 ? 30 : 0 },
-        },
-        yAxis: { type: 'value' },
-        series: [{ name, type: 'bar', data: values, itemStyle: { color: '#5b8ff9' } }],
+  const option = useMemo<EChartOption>(
+    () => ({
+      animation: false,
+      tooltip: { trigger: 'axis' },
+      grid: { left: 64, right: 24, top: 24, bottom: 48 },
+      xAxis: {
+        type: 'category',
+        data: labels,
+        axisLabel: { interval: 0, rotate: labels.length > 8 ? 30 : 0 },
       },
-      true,
-    );
-  }, [labels, values, name]);
-  return <div ref={ref} data-testid="agg-chart" style={{ width: '100%', height: 300 }} />;
+      yAxis: { type: 'value' },
+      series: [{ name, type: 'bar', data: values, itemStyle: { color: '#5b8ff9' } }],
+    }),
+    [labels, values, name],
+  );
+  return <EChart option={option} height={300} testid="agg-chart" label={name} />;
 }
 
 export default function AggregatePanel({ initialKey }: { initialKey: string }) {

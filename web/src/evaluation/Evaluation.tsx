@@ -26,7 +26,7 @@ import { fmtNumber, fmtTime } from '../shared/format.js';
 import { useAsync } from '../shared/hooks.js';
 import { useI18n } from '../shared/i18n.js';
 
-const EChart = lazy(() => import('../usage/EChart.js'));
+const EChart = lazy(() => import('../shared/EChart.js'));
 
 interface Run {
   id: number;
@@ -235,7 +235,7 @@ function Runs({ staff, seesAll }: { staff: boolean; seesAll: boolean }) {
           <Card size="small">
             {bar && (
               <Suspense fallback={null}>
-                <EChart option={bar} height={300} testid="evaluation-bar" />
+                <EChart option={bar} height={300} testid="evaluation-bar" label={t('evaluation.ranking')} />
               </Suspense>
             )}
           </Card>

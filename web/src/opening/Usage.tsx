@@ -1,16 +1,11 @@
 import { Card, Col, Empty, Row, Segmented, Space, Statistic, Table, Typography } from 'antd';
-import { BarChart, LineChart } from 'echarts/charts';
-import { GridComponent, LegendComponent, TooltipComponent } from 'echarts/components';
-import * as echarts from 'echarts/core';
-import { CanvasRenderer } from 'echarts/renderers';
-import { useEffect, useRef, useState } from 'react';
+import { useState } from 'react';
 import { Link } from 'react-router-dom';
 import { api } from '../shared/api.js';
 import { ErrorAlert } from '../shared/common.js';
+import EChart from '../shared/EChart.js';
 import { useAsync } from '../shared/hooks.js';
 import { useI18n } from '../shared/i18n.js';
-
-echarts.use([BarChart, LineChart, GridComponent, LegendComponent, TooltipComponent, CanvasRenderer]);
 
 /*
  * Usage of the open portal (issue 11 point 9; server: GET /api/open/usage): views, downloads and API calls per
@@ -31,30 +26,6 @@ interface Usage {
 }
 
 const KINDS = ['views', 'downloads', 'apiCalls'] as const;
-
-function Chart({
-  option,
-  height,
-  label,
-}: {
-  option: echarts.EChartsCoreOption;
-  height: number;
-  label: string;
-}) {
-  const ref = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    if (!ref.current) return;
-    const c = echarts.init(ref.current);
-    c.setOption(option);
-    const onResize = () => c.resize();
-    window.addEventListener('resize', onResize);
-    return () => {
-      window.removeEventListener('resize', onResize);
-      c.dispose();
-    };
-  }, [option]);
-  return <div ref={ref} role="img" aria-label={label} style={{ width: '100%', height }} />;
-}
 
 export function OpenUsagePanel({ datasetLink }: { datasetLink?: (id: number) => string }) {
   const { t } = useI18n();
@@ -81,7 +52,7 @@ export function OpenUsagePanel({ datasetLink }: { datasetLink?: (id: number) => 
       </Row>
       <Card size="small" title={t('open.usage.byDepartment')}>
         {u?.departments.length ? (
-          <Chart
+          <EChart
             label={t('open.usage.byDepartment')}
             height={Math.max(200, 36 * u.departments.length + 60)}
             option={{
@@ -104,7 +75,7 @@ export function OpenUsagePanel({ datasetLink }: { datasetLink?: (id: number) => 
       </Card>
       <Card size="small" title={t('open.usage.byDay')}>
         {u?.days.length ? (
-          <Chart
+          <EChart
             label={t('open.usage.byDay')}
             height={260}
             option={{

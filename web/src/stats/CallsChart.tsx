@@ -1,11 +1,6 @@
 import dayjs from 'dayjs';
-import { BarChart, LineChart } from 'echarts/charts';
-import { GridComponent, LegendComponent, TooltipComponent } from 'echarts/components';
-import * as echarts from 'echarts/core';
-import { CanvasRenderer } from 'echarts/renderers';
-import { useEffect, useRef } from 'react';
-
-echarts.use([BarChart, LineChart, GridComponent, LegendComponent, TooltipComponent, CanvasRenderer]);
+import { useMemo } from 'react';
+import EChart, { type EChartOption } from '../shared/EChart.js';
 
 export interface CallsChartProps {
   data: { date: string; count: number }[];
@@ -29,46 +24,27 @@ function fillDays(data: { date: string; count: number }[], days: number): { date
 
 /** Daily data API calls: bars for the count, a line for its trend. */
 export default function CallsChart({ data, seriesName, height = 320 }: CallsChartProps) {
-  const ref = useRef<HTMLDivElement>(null);
-  const chart = useRef<echarts.ECharts | null>(null);
-
-  useEffect(() => {
-    if (!ref.current) return;
-    const c = echarts.init(ref.current);
-    chart.current = c;
-    const onResize = () => c.resize();
-    window.addEventListener('resize', onResize);
-    return () => {
-      window.removeEventListener('resize', onResize);
-      c.dispose();
-      chart.current = null;
-    };
-  }, []);
-
-  useEffect(() => {
+  const option = useMemo<EChartOption>(() => {
     const days = fillDays(data, 14);
-    chart.current?.setOption(
-      {
-        animation: false,
-        tooltip: { trigger: 'axis' },
-        legend: { top: 0, data: [seriesName] },
-        grid: { left: 48, right: 24, top: 40, bottom: 32 },
-        xAxis: { type: 'category', data: days.map((d) => d.date.slice(5, 10)) },
-        yAxis: { type: 'value', minInterval: 1 },
-        series: [
-          { name: seriesName, type: 'bar', data: days.map((d) => d.count), itemStyle: { color: '#5b8ff9' } },
-          {
-            name: seriesName,
-            type: 'line',
-            smooth: true,
-            data: days.map((d) => d.count),
-            itemStyle: { color: '#f6903d' },
-          },
-        ],
-      },
-      true,
-    );
+    return {
+      animation: false,
+      tooltip: { trigger: 'axis' },
+      legend: { top: 0, data: [seriesName] },
+      grid: { left: 48, right: 24, top: 40, bottom: 32 },
+      xAxis: { type: 'category', data: days.map((d) => d.date.slice(5, 10)) },
+      yAxis: { type: 'value', minInterval: 1 },
+      series: [
+        { name: seriesName, type: 'bar', data: days.map((d) => d.count), itemStyle: { color: '#5b8ff9' } },
+        {
+          name: seriesName,
+          type: 'line',
+          smooth: true,
+          data: days.map((d) => d.count),
+          itemStyle: { color: '#f6903d' },
+        },
+      ],
+    };
   }, [data, seriesName]);
 
-  return <div ref={ref} data-testid="calls-chart" style={{ width: '100%', height }} />;
+  return <EChart option={option} height={height} testid="calls-chart" label={seriesName} />;
 }

@@ -19,7 +19,7 @@ import { fmtNumber } from '../shared/format.js';
 import { useAsync } from '../shared/hooks.js';
 import { type Key, useI18n } from '../shared/i18n.js';
 
-const EChart = lazy(() => import('./EChart.js'));
+const EChart = lazy(() => import('../shared/EChart.js'));
 
 interface Latency {
   measured: number;
@@ -194,7 +194,7 @@ export default function Usage() {
       <Card size="small" title={t('usage.series')}>
         {r && r.series.length > 0 && lineOption ? (
           <Suspense fallback={null}>
-            <EChart option={lineOption} testid="usage-line" />
+            <EChart option={lineOption} testid="usage-line" label={t('usage.series')} />
           </Suspense>
         ) : (
           <Empty />
@@ -207,6 +207,7 @@ export default function Usage() {
               <Suspense fallback={null}>
                 <EChart
                   testid="usage-top-resources"
+                  label={t('usage.topResources')}
                   option={barOption(
                     r.topResources.map((x) => x.resource.name ?? t('usage.none')),
                     r.topResources.map((x) => x.calls),
@@ -223,6 +224,7 @@ export default function Usage() {
             {r?.topApps.length ? (
               <Suspense fallback={null}>
                 <EChart
+                  label={t('usage.topApps')}
                   option={barOption(
                     r.topApps.map((x) => x.app.name ?? t('usage.none')),
                     r.topApps.map((x) => x.calls),

@@ -1,20 +1,35 @@
 import { BarChart, LineChart } from 'echarts/charts';
-import { GridComponent, LegendComponent, TooltipComponent } from 'echarts/components';
+import { GridComponent, LegendComponent, MarkLineComponent, TooltipComponent } from 'echarts/components';
 import * as echarts from 'echarts/core';
 import { CanvasRenderer } from 'echarts/renderers';
 import { useEffect, useRef } from 'react';
 
-echarts.use([LineChart, BarChart, GridComponent, TooltipComponent, LegendComponent, CanvasRenderer]);
+echarts.use([
+  LineChart,
+  BarChart,
+  GridComponent,
+  TooltipComponent,
+  LegendComponent,
+  MarkLineComponent,
+  CanvasRenderer,
+]);
 
-/** One echarts chart (line or bar) for the usage and evaluation pages; the option is replaced on every change. */
+export type EChartOption = echarts.EChartsCoreOption;
+
+/**
+ * The console's one echarts chart (line or bar). The chart is created once and its option replaced on every change;
+ * it follows the window's size. `label` names the chart for screen readers (a canvas has no text of its own).
+ */
 export default function EChart({
   option,
   height = 260,
   testid,
+  label,
 }: {
-  option: echarts.EChartsCoreOption;
+  option: EChartOption;
   height?: number;
   testid?: string;
+  label: string;
 }) {
   const ref = useRef<HTMLDivElement>(null);
   const chart = useRef<echarts.ECharts | null>(null);
@@ -33,5 +48,7 @@ export default function EChart({
   useEffect(() => {
     chart.current?.setOption({ animation: false, ...option }, true);
   }, [option]);
-  return <div ref={ref} data-testid={testid} style={{ width: '100%', height }} />;
+  return (
+    <div ref={ref} data-testid={testid} role="img" aria-label={label} style={{ width: '100%', height }} />
+  );
 }
