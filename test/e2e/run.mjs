@@ -236,6 +236,29 @@ async function freshStart(page, base) {
 
 /** Picks an option of an antd Select by its label. */
 async function choose(page, testid, label) {
+  // Under load a click on an option can be lost (seen in CI: the form submitted with the select empty), so the pick is
+  // checked on the select itself and made once more when it did not take.
+  for (let attempt = 1; ; attempt++) {
+    await pickOption(page, testid, label);
+    const select = tid(page, testid);
+    const picked = await page
+      .waitForFunction(
+        ([el, text]) => !!el && (el.textContent ?? '').includes(text),
+        [await select.elementHandle(), label],
+        {
+          timeout: 3_000,
+        },
+      )
+      .then(
+        () => true,
+        () => false,
+      );
+    if (picked) return;
+    if (attempt >= 2) throw new Error(`choose(${testid}): "${label}" was not picked`);
+  }
+}
+
+async function pickOption(page, testid, label) {
   await tid(page, testid).click();
   const option = page
     .locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option')
