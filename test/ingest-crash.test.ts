@@ -224,5 +224,6 @@ describe('crash consistency of imports (issue 7 point 5)', () => {
       // the second scenario starts from an empty table again
       await sql.raw(`DELETE FROM ${table}`).execute(c.db);
       if (!onPg) await shut(c);
-    });
+      // three opens of an on-disk PGlite and a child process on a loaded machine: more than the default 60 s
+    }, 180_000);
 });
