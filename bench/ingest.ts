@@ -179,12 +179,15 @@ async function one(kind: string, rows: number) {
     const sampler = setInterval(() => {
       peak = Math.max(peak, process.memoryUsage().rss);
     }, 50);
+    const cpu0 = process.cpuUsage();
+    const load0 = os.loadavg()[0];
     const t0 = performance.now();
     let readMs = 0;
     const out = await runImport(ctx, id, (p) => {
       if (p.phase === 'merging' && !readMs) readMs = performance.now() - t0;
     });
     const ingestMs = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
     clearInterval(sampler);
     peak = Math.max(peak, process.memoryUsage().rss);
     if (out.status !== 'committed' || out.inserted !== rows)
@@ -219,6 +222,10 @@ async function one(kind: string, rows: number) {
         readStageSec: +(readMs / 1000).toFixed(1),
         copySec: +(copyMs / 1000).toFixed(1),
         peakRssMb: Math.round(peak / 1e6),
+        // the Node process's own CPU time during the import (parse, validate, COPY text): on a shared machine the
+        // wall-clock rates above depend on the load, this does not
+        nodeCpuSec: +((cpu.user + cpu.system) / 1e6).toFixed(1),
+        loadAvg1m: +Math.max(load0, os.loadavg()[0]).toFixed(1),
       }),
     );
   } finally {
@@ -239,7 +246,9 @@ if (process.argv[2] === '--one') {
 }
 
 const self = fileURLToPath(import.meta.url);
-console.log('database  rows       file MB  ingest rows/s  COPY rows/s  ingest/COPY  ingest s  peak RSS MB');
+console.log(
+  'database  rows       file MB  ingest rows/s  COPY rows/s  ingest/COPY  ingest s  read+stage s  node CPU s  peak RSS MB  load 1m',
+);
 for (const kind of DATABASES)
   for (const rows of SIZES) {
     const r = spawnSync(process.execPath, ['--import', 'tsx', self, '--one', kind, String(rows)], {
@@ -253,6 +262,6 @@ for (const kind of DATABASES)
     }
     const m = JSON.parse(line);
     console.log(
-      `${m.kind.padEnd(9)} ${String(m.rows).padEnd(10)} ${String(m.mb).padEnd(8)} ${String(m.ingestRowsPerSec).padEnd(14)} ${String(m.copyRowsPerSec).padEnd(12)} ${String(m.ratio).padEnd(12)} ${String(m.ingestSec).padEnd(9)} ${m.peakRssMb}`,
+      `${m.kind.padEnd(9)} ${String(m.rows).padEnd(10)} ${String(m.mb).padEnd(8)} ${String(m.ingestRowsPerSec).padEnd(14)} ${String(m.copyRowsPerSec).padEnd(12)} ${String(m.ratio).padEnd(12)} ${String(m.ingestSec).padEnd(9)} ${String(m.readStageSec).padEnd(13)} ${String(m.nodeCpuSec).padEnd(11)} ${String(m.peakRssMb).padEnd(12)} ${m.loadAvg1m}`,
     );
   }

@@ -591,6 +591,80 @@ describe('aggregation: validation, channels, quarantine, history, freshness (iss
     expect(who).toContain('reviewer');
     expect(who.length).toBe(new Set(who).size);
   });
+
+  it('issue 7 point 3 (enumerations): a field with a code table takes only its values; another is ENUM_VALUE at its row and field, nothing written', async () => {
+    const withEnum = (allowedValues: string[]) => ({
+      ...RESOURCE,
+      name: '户籍人口性别登记（值域测试）',
+      fields: [
+        RESOURCE.fields[0],
+        RESOURCE.fields[1],
+        { code: 'gender', name: '性别', type: 'string', length: 2, allowedValues },
+      ],
+    });
+    // a code table is checked on registration: a repeated value is refused with the field at fault
+    const badDef = await env.app.inject({
+      method: 'POST',
+      url: '/api/catalog/resources',
+      headers: { cookie: officer },
+      payload: withEnum(['男', '女', '男']),
+    });
+    expect(badDef.statusCode, badDef.body).toBe(400);
+    expect(badDef.body).toContain('fields[2].allowedValues');
+    const res = await env.app.inject({
+      method: 'POST',
+      url: '/api/catalog/resources',
+      headers: { cookie: officer },
+      payload: { ...withEnum(['男', '女']), submit: true },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    const rid = res.json().id;
+    const pub = await env.app.inject({
+      method: 'POST',
+      url: `/api/catalog/resources/${rid}/publish`,
+      headers: { cookie: reviewer },
+      payload: { comment: '同意' },
+    });
+    expect(pub.statusCode, pub.body).toBe(200);
+    const load = async (body: string) => {
+      const r = await env.app.inject({
+        method: 'POST',
+        url: `/api/ingest/resources/${rid}/imports?filename=g.csv`,
+        headers: { cookie: officer, 'content-type': 'text/csv' },
+        payload: body,
+      });
+      expect(r.statusCode, r.body).toBe(202);
+      await env.ctx.jobs.runDue();
+      return (
+        await env.app.inject({ url: `/api/ingest/imports/${r.json().id}`, headers: { cookie: officer } })
+      ).json();
+    };
+    const rejected = await load(
+      `idNumber,name,gender\n${id(1)},张一,男\n${id(2)},张二,未知\n${id(3)},张三,\n`,
+    );
+    expect(rejected.status).toBe('rejected');
+    const errors = (
+      await env.app.inject({ url: `/api/ingest/imports/${rejected.id}/report`, headers: { cookie: officer } })
+    ).json().errors;
+    expect(errors).toEqual([
+      expect.objectContaining({ row: 2, field: 'gender', code: 'ENUM_VALUE', value: '未知' }),
+    ]);
+    expect(errors[0].reasonZh).toContain('值域');
+    const tbl = (
+      await env.ctx.db
+        .selectFrom('resource')
+        .select('data_table')
+        .where('id', '=', rid)
+        .executeTakeFirstOrThrow()
+    ).data_table!;
+    const n = async () =>
+      (await sql.raw<{ n: number }>(`SELECT count(*)::int AS n FROM ${tbl}`).execute(env.ctx.db)).rows[0].n;
+    expect(await n()).toBe(0);
+    // the same file with the value corrected loads (an empty optional value passes the code table)
+    const ok = await load(`idNumber,name,gender\n${id(1)},张一,男\n${id(2)},张二,女\n${id(3)},张三,\n`);
+    expect(ok.status).toBe('committed');
+    expect(await n()).toBe(3);
+  });
 });
 
 /** GB18030 bytes for a string (Node's TextEncoder is UTF-8 only): each non-ASCII char found by decoding 2-byte codes. */

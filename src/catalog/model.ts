@@ -112,6 +112,8 @@ export interface FieldDef {
   securityLevel?: SecurityLevel;
   masking: Masking;
   validator?: Validator | null;
+  /** code table (值域): the only values the field may take, checked on ingest (ENUM_VALUE); null/absent = any */
+  allowedValues?: string[] | null;
 }
 
 /**
@@ -230,6 +232,7 @@ export function normaliseField(f: FieldInput, i: number): { field: FieldDef; err
       sensitive,
       masking,
       validator: f.validator ?? null,
+      allowedValues: f.allowedValues?.length ? f.allowedValues.map((v) => v.trim()) : null,
     },
     errors,
   };
@@ -409,6 +412,42 @@ export function effectiveShareType(
   return 'unconditional';
 }
 
+/** Longest code-table value and most values per field (the column holds at most 500, migration 026). */
+export const MAX_ALLOWED_VALUES = 500;
+export const MAX_ALLOWED_VALUE_CHARS = 100;
+
+/**
+ * A field's code table: string or integer fields only, every value non-empty, unique, within the field's length
+ * (and an integer for an integer field), so each value can be loaded.
+ */
+function checkAllowedValues(f: FieldDef, i: number): ErrorDetail[] {
+  const at = `fields[${i}].allowedValues`;
+  const values = f.allowedValues ?? [];
+  const bad = (reason: string, reasonZh: string): ErrorDetail[] => [{ field: at, reason, reasonZh }];
+  if (f.type !== 'string' && f.type !== 'integer')
+    return bad('a code table applies to string or integer fields', '值域代码表仅适用于字符串或整数字段');
+  if (values.length > MAX_ALLOWED_VALUES)
+    return bad(`at most ${MAX_ALLOWED_VALUES} values`, `值域最多 ${MAX_ALLOWED_VALUES} 个取值`);
+  const seen = new Set<string>();
+  for (const v of values) {
+    if (v === '' || v.length > MAX_ALLOWED_VALUE_CHARS)
+      return bad(
+        `every value is 1 to ${MAX_ALLOWED_VALUE_CHARS} characters`,
+        `每个取值须为 1 至 ${MAX_ALLOWED_VALUE_CHARS} 个字符`,
+      );
+    if (f.type === 'string' && f.length && Array.from(v).length > f.length)
+      return bad(
+        `value "${v}" is longer than the field (${f.length})`,
+        `取值“${v}”超过信息项长度（${f.length}）`,
+      );
+    if (f.type === 'integer' && !/^-?(0|[1-9]\d{0,17})$/.test(v))
+      return bad(`value "${v}" is not an integer`, `取值“${v}”不是整数`);
+    if (seen.has(v)) return bad(`value "${v}" appears twice`, `取值“${v}”重复`);
+    seen.add(v);
+  }
+  return [];
+}
+
 /** Field codes, uniqueness, key and validator rules: the same under every profile. */
 export function checkShape(input: ResourceInput): ErrorDetail[] {
   const errors: ErrorDetail[] = [];
@@ -451,6 +490,7 @@ export function checkShape(input: ResourceInput): ErrorDetail[] {
         reasonZh: '校验规则仅适用于字符串字段',
       });
     }
+    if (f.allowedValues) errors.push(...checkAllowedValues(f, i));
   });
   if (!input.fields.some((f) => f.isKey)) {
     // XT Art 15: records carry a key identifier (ID number, credit code…)

@@ -67,6 +67,12 @@ const fieldSchema = {
       description: 'derived when omitted; never "none" for personal, sensitive or validated fields',
     },
     validator: { type: ['string', 'null'], enum: [...VALIDATORS, null] },
+    allowedValues: {
+      type: ['array', 'null'],
+      maxItems: 500,
+      items: { type: 'string', minLength: 1, maxLength: 100 },
+      description: '值域 code table: the only values the field may take (ENUM_VALUE on ingest); null = any',
+    },
   },
   required: ['code', 'name'],
 } as const;

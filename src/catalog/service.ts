@@ -567,6 +567,7 @@ async function applyFields(trx: Tx, row: Row, next: FieldDef[]) {
         data_type: f.dataType ?? null,
         security_level: f.securityLevel ?? 'general',
         sensitive_personal: f.sensitivePersonal ?? false,
+        allowed_values: f.allowedValues?.length ? JSON.stringify(f.allowedValues) : null,
       })
       .where('resource_id', '=', row.id)
       .where('ordinal', '=', i + 1)

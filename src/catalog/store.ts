@@ -115,6 +115,7 @@ export async function getFields(db: Db | Tx, resourceId: number) {
     dataType: (f.data_type ?? undefined) as FieldDef['dataType'],
     securityLevel: f.security_level as NonNullable<FieldDef['securityLevel']>,
     sensitivePersonal: f.sensitive_personal,
+    allowedValues: (f.allowed_values ?? null) as string[] | null,
     columnName: f.column_name,
   }));
 }
@@ -183,6 +184,7 @@ export async function insertFields(trx: Tx, resourceId: number, fields: FieldDef
         data_type: f.dataType ?? null,
         security_level: f.securityLevel ?? 'general',
         sensitive_personal: f.sensitivePersonal ?? false,
+        allowed_values: f.allowedValues?.length ? JSON.stringify(f.allowedValues) : null,
         column_name: columnName(offset + i + 1),
       })),
     )

@@ -1,8 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { PGlite, types } from '@electric-sql/pglite';
 import { Kysely, type Migration, Migrator, PostgresDialect, type Transaction } from 'kysely';
 import pg from 'pg';
+import { from as pgCopyFrom } from 'pg-copy-streams';
 import * as m001 from './migrations/001_foundation.js';
 import * as m002 from './migrations/002_holiday_year.js';
 import * as m003 from './migrations/003_data_api_guards.js';
@@ -28,6 +30,7 @@ import * as m022 from './migrations/022_data_aggregate.js';
 import * as m023 from './migrations/023_security_alerts.js';
 import * as m024 from './migrations/024_usage_evaluation.js';
 import * as m025 from './migrations/025_open_governance.js';
+import * as m026 from './migrations/026_ingest_copy_enums.js';
 import { Lock, PGliteDialect, pgliteQuery } from './pglite-dialect.js';
 import type { DB } from './schema.js';
 
@@ -44,6 +47,12 @@ export interface Database {
   kind: 'pglite' | 'postgres';
   /** One statement outside Kysely, for hot paths: a named prepared statement on PostgreSQL. */
   query<R>(text: string, values: unknown[], name?: string): Promise<{ rows: R[] }>;
+  /**
+   * Bulk load: `COPY … FROM STDIN` with `data` (COPY text or CSV, as the statement says) on a connection of its own,
+   * outside any transaction. PostgreSQL: pg-copy-streams; PGlite: its COPY from `/dev/blob` (the statement's
+   * `FROM STDIN` is rewritten). Same statement on both.
+   */
+  copyFrom(copySql: string, data: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -125,6 +134,22 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
         const r = await pool.query({ text, values, name });
         return { rows: r.rows as R[] };
       },
+      copyFrom: async (copySql: string, data: string) => {
+        const client = await pool.connect();
+        try {
+          await pipeline(
+            async function* () {
+              yield data;
+            },
+            client.query(pgCopyFrom(copySql)),
+          );
+          client.release();
+        } catch (e) {
+          // a failed COPY: the connection is not handed out again
+          client.release(e as Error);
+          throw e;
+        }
+      },
       close: () => db.destroy(),
     };
   }
@@ -142,6 +167,16 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
       const release = await lock.acquire();
       try {
         return await pgliteQuery<R>(lite, text, values);
+      } finally {
+        release();
+      }
+    },
+    copyFrom: async (copySql: string, data: string) => {
+      const release = await lock.acquire();
+      try {
+        await lite.query(copySql.replace(/\bFROM STDIN\b/i, "FROM '/dev/blob'"), [], {
+          blob: new Blob([data]),
+        });
       } finally {
         release();
       }
@@ -180,6 +215,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '021_change_feed': m021,
   '024_usage_evaluation': m024,
   '023_security_alerts': m023,
+  '026_ingest_copy_enums': m026,
 };
 
 export async function migrate(db: Db): Promise<void> {

@@ -197,6 +197,9 @@ export interface ResourceFieldTable {
   data_type: string | null;
   security_level: Generated<'general' | 'important' | 'core'>;
   sensitive_personal: Generated<boolean>;
+  /** code table: the values the field may take (migration 026), null = any */
+  /** jsonb: written as JSON text, read back as an array */
+  allowed_values: string | string[] | null;
 }
 
 export interface IngestBatchTable {

@@ -73,6 +73,7 @@ export const REASON_CODES = [
   'EMPTY_FILE',
   'BAD_RECORD',
   'SHEET_NOT_FOUND',
+  'ENUM_VALUE',
 ] as const;
 export type ReasonCode = (typeof REASON_CODES)[number];
 export type Problem = { code: ReasonCode; reason: string; reasonZh: string };
@@ -82,7 +83,36 @@ export const problem = (code: ReasonCode, reason: string, reasonZh: string): Pro
   reasonZh,
 });
 
+/** A field's code table as a Set, built once per field list (fields are read once per import). */
+const codeTables = new WeakMap<readonly string[], Set<string>>();
+function inCodeTable(values: readonly string[], v: string): boolean {
+  let set = codeTables.get(values);
+  if (!set) {
+    set = new Set(values);
+    codeTables.set(values, set);
+  }
+  return set.has(v);
+}
+
+function enumProblem(values: readonly string[]): Problem {
+  const shown = values.slice(0, 10).join(', ') + (values.length > 10 ? ', …' : '');
+  const shownZh = values.slice(0, 10).join('、') + (values.length > 10 ? '等' : '');
+  return problem(
+    'ENUM_VALUE',
+    `not one of the field's allowed values (${shown})`,
+    `不在该信息项的值域内（${shownZh}）`,
+  );
+}
+
 export function normaliseValue(f: FieldDef, raw: string): { value: string | null } | Problem {
+  const r = normaliseTyped(f, raw);
+  // the code table is checked on the normalised value (an integer 007 is 7); an empty optional value passes
+  if (f.allowedValues?.length && 'value' in r && r.value !== null && !inCodeTable(f.allowedValues, r.value))
+    return enumProblem(f.allowedValues);
+  return r;
+}
+
+function normaliseTyped(f: FieldDef, raw: string): { value: string | null } | Problem {
   // cheap guard before trimming and regexes; a declared length is checked exactly (in characters) below
   const declared = f.type === 'string' && f.length ? f.length : null;
   if (raw.length > Math.max(MAX_CELL_CHARS, (declared ?? 0) * 2))

@@ -12,7 +12,7 @@ import { queueCheckAfterImport } from '../quality/checks.js';
 import type { ErrorDetail } from '../shared/errors.js';
 import { MAX_REPORTED_ERRORS, mapHeader } from './model.js';
 import {
-  csvRecords,
+  csvRecordBatches,
   detectEncoding,
   ndjsonRecords,
   type RawRecord,
@@ -57,7 +57,8 @@ export function spoolDir(ctx: AppContext): string {
   return base;
 }
 
-const STAGE_CHUNK = 2000;
+/** Rows per staging COPY (one chunk staged while the next is parsed: memory holds two at most). */
+const STAGE_CHUNK = 10_000;
 /** A running import whose progress stopped this long ago is taken to be dead (it writes progress every 0.5 s). */
 export const STALE_AFTER_SECONDS = 120;
 
@@ -101,7 +102,11 @@ function recordsOf(batch: Batch, onBytes: (n: number) => void, onSheets: (s: str
       const encoding = detectEncoding(readHead(file));
       return {
         encoding,
-        records: csvRecords(fs.createReadStream(file, { highWaterMark: 256 * 1024 }), encoding, onBytes),
+        records: csvRecordBatches(
+          fs.createReadStream(file, { highWaterMark: 256 * 1024 }),
+          encoding,
+          onBytes,
+        ),
       };
     }
     default:
@@ -189,9 +194,12 @@ export async function runImport(
   // the next flush, and the end of reading, wait for it, so at most two chunks are held and order of writes is kept.
   let inFlight: Promise<void> | null = null;
   const flush = async (force: boolean) => {
+    // progress is written at least every half second and after each staged chunk
+    let chunkSent = false;
     if (staged.length >= STAGE_CHUNK || (force && staged.length)) {
+      chunkSent = true;
       if (inFlight) await inFlight;
-      inFlight = stageRows(ctx.db, batchId, staged);
+      inFlight = stageRows(ctx.database, ctx.db, batchId, staged);
       // a failure surfaces at the next await of inFlight; this only keeps it from being reported as unhandled
       inFlight.catch(() => {});
       staged = [];
@@ -217,7 +225,7 @@ export async function runImport(
       quarantined = [];
     }
     const now = Date.now();
-    if (force || now - lastProgress >= PROGRESS_EVERY_MS) {
+    if (force || chunkSent || now - lastProgress >= PROGRESS_EVERY_MS) {
       lastProgress = now;
       await ctx.db
         .updateTable('ingest_batch')
@@ -236,7 +244,7 @@ export async function runImport(
 
   let encoding: string | null = null;
   try {
-    let source: AsyncIterable<RawRecord> | Iterable<RawRecord>;
+    let source: AsyncIterable<RawRecord | RawRecord[]> | Iterable<RawRecord>;
     if (records) source = records;
     else {
       const opened = recordsOf(
@@ -252,61 +260,64 @@ export async function runImport(
     let map: number[] | null = null;
     let width = 0;
     let sawHeader = false;
-    for await (const rec of source as AsyncIterable<RawRecord>) {
-      let cells: (string | null)[];
-      if ('cells' in rec && rec.row === 0) {
-        // CSV / XLSX header: by field code or name, or through the officer's explicit mapping
-        sawHeader = true;
-        const header = rec.cells.map((h) => options.mapping?.[h.trim()] ?? h);
-        const m = mapHeader(header, fields, keysOnly);
-        if (m.errors.length) {
-          for (const e of m.errors) report(e);
-          fatal = true;
-          break;
+    // readers yield one record or (CSV) a batch of them: no await per row
+    reading: for await (const item of source as AsyncIterable<RawRecord | RawRecord[]>) {
+      for (const rec of Array.isArray(item) ? item : [item]) {
+        let cells: (string | null)[];
+        if ('cells' in rec && rec.row === 0) {
+          // CSV / XLSX header: by field code or name, or through the officer's explicit mapping
+          sawHeader = true;
+          const header = rec.cells.map((h) => options.mapping?.[h.trim()] ?? h);
+          const m = mapHeader(header, fields, keysOnly);
+          if (m.errors.length) {
+            for (const e of m.errors) report(e);
+            fatal = true;
+            break reading;
+          }
+          map = m.map;
+          width = rec.cells.length;
+          continue;
         }
-        map = m.map;
-        width = rec.cells.length;
-        continue;
+        p.rowsRead++;
+        let rowErrors: ErrorDetail[] | null = null;
+        let raw: unknown;
+        if ('cells' in rec) {
+          raw = rec.cells;
+          if (rec.cells.length !== width) {
+            rowErrors = [
+              {
+                row: rec.row,
+                code: 'RAGGED_ROW',
+                reason: `has ${rec.cells.length} columns, the header has ${width}`,
+                reasonZh: `该行有 ${rec.cells.length} 列，表头有 ${width} 列`,
+              },
+            ];
+            cells = [];
+          } else cells = map!.map((c) => (c >= 0 ? (rec.cells[c] ?? '') : null));
+        } else {
+          raw = rec.object;
+          const o = objectCells(rec.object, fields, rec.row);
+          if ('errors' in o) {
+            rowErrors = o.errors;
+            cells = [];
+          } else cells = o.cells;
+        }
+        if (!rowErrors) {
+          const v = validateRecord(cells, fields, rec.row, keysOnly);
+          if (v.ok) {
+            p.rowsValid++;
+            staged.push({ row: rec.row, key: v.key, hash: v.hash, values: v.values });
+          } else rowErrors = v.errors;
+        }
+        if (rowErrors) {
+          p.rowsRejected++;
+          for (const e of rowErrors) report(e);
+          if (quarantine)
+            quarantined.push({ row: rec.row, vals: quarantineValues(raw, cells, fields), errors: rowErrors });
+        }
+        if (staged.length >= STAGE_CHUNK || quarantined.length >= STAGE_CHUNK || p.rowsRead % 1000 === 0)
+          await flush(false);
       }
-      p.rowsRead++;
-      let rowErrors: ErrorDetail[] | null = null;
-      let raw: unknown;
-      if ('cells' in rec) {
-        raw = rec.cells;
-        if (rec.cells.length !== width) {
-          rowErrors = [
-            {
-              row: rec.row,
-              code: 'RAGGED_ROW',
-              reason: `has ${rec.cells.length} columns, the header has ${width}`,
-              reasonZh: `该行有 ${rec.cells.length} 列，表头有 ${width} 列`,
-            },
-          ];
-          cells = [];
-        } else cells = map!.map((c) => (c >= 0 ? (rec.cells[c] ?? '') : null));
-      } else {
-        raw = rec.object;
-        const o = objectCells(rec.object, fields, rec.row);
-        if ('errors' in o) {
-          rowErrors = o.errors;
-          cells = [];
-        } else cells = o.cells;
-      }
-      if (!rowErrors) {
-        const v = validateRecord(cells, fields, rec.row, keysOnly);
-        if (v.ok) {
-          p.rowsValid++;
-          staged.push({ row: rec.row, key: v.key, hash: v.hash, values: v.values });
-        } else rowErrors = v.errors;
-      }
-      if (rowErrors) {
-        p.rowsRejected++;
-        for (const e of rowErrors) report(e);
-        if (quarantine)
-          quarantined.push({ row: rec.row, vals: quarantineValues(raw, cells, fields), errors: rowErrors });
-      }
-      if (staged.length >= STAGE_CHUNK || quarantined.length >= STAGE_CHUNK || p.rowsRead % 1000 === 0)
-        await flush(false);
     }
     if (!fatal && p.rowsRead === 0) {
       report({

@@ -1,7 +1,7 @@
 import { CompiledQuery, sql } from 'kysely';
 import { SQL_TYPES } from '../catalog/model.js';
 import type { StoredField } from '../catalog/store.js';
-import type { Db, Tx } from '../db/index.js';
+import type { Database, Db, Tx } from '../db/index.js';
 
 /*
  * SQL of the per-resource tables (ds.r_<id>, generated identifiers only) and of the staging area. The data API's key
@@ -26,12 +26,49 @@ export interface StagedRow {
   values: (string | null)[];
 }
 
+/** COPY text format: backslash, tab and line breaks escaped. */
+const COPY_SPECIAL = /[\\\t\n\r]/;
+const copyText = (v: string) =>
+  COPY_SPECIAL.test(v)
+    ? v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r')
+    : v;
+const ARRAY_SPECIAL = /[\\"]/;
+/** One text[] element of an array literal: quoted, `"` and `\` escaped, NULL for null. */
+const arrayElem = (v: string | null) =>
+  v === null
+    ? 'NULL'
+    : ARRAY_SPECIAL.test(v)
+      ? `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`
+      : `"${v}"`;
+
+/** The staging rows of one chunk as COPY text (batch_id, row_no, rkey, rhash, vals). */
+export function stagingCopyText(batchId: number, rows: StagedRow[]): string {
+  let out = '';
+  for (const r of rows) {
+    let arr = '{';
+    const v = r.values;
+    for (let i = 0; i < v.length; i++) arr += (i ? ',' : '') + arrayElem(v[i]);
+    out += `${batchId}\t${r.row}\t${copyText(r.key)}\t${r.hash}\t${copyText(`${arr}}`)}\n`;
+  }
+  return out;
+}
+
+const STAGING_COPY = 'COPY ingest_staging (batch_id, row_no, rkey, rhash, vals) FROM STDIN';
+
 /**
- * Appends validated rows to the staging area (one statement per chunk, outside the merge transaction). Each column
- * travels as its own text[] parameter (no per-row array literal to build and parse).
+ * Appends validated rows to the staging area, outside the merge transaction: one `COPY … FROM STDIN` per chunk
+ * (pg-copy-streams on PostgreSQL, COPY from a blob on PGlite). Inside a caller's transaction (the demo loader runs
+ * use cases in one) a COPY on another connection could not see the batch row: there one INSERT per chunk, each
+ * column as its own text[] parameter.
  */
-export async function stageRows(db: Db | Tx, batchId: number, rows: StagedRow[]): Promise<void> {
+export async function stageRows(
+  database: Database,
+  db: Db | Tx,
+  batchId: number,
+  rows: StagedRow[],
+): Promise<void> {
   if (!rows.length) return;
+  if (!db.isTransaction) return database.copyFrom(STAGING_COPY, stagingCopyText(batchId, rows));
   const width = rows[0].values.length;
   const cols = Array.from({ length: width }, (_, i) => rows.map((r) => r.values[i]));
   const params = cols.map((_, i) => `$${i + 5}::text[]`).join(', ');
@@ -48,6 +85,13 @@ export async function stageRows(db: Db | Tx, batchId: number, rows: StagedRow[])
 
 /** Keys that occur more than once in a batch's staging rows: every occurrence after the first, in row order. */
 export async function stagedDuplicates(db: Db | Tx, batchId: number, limit: number) {
+  // the usual batch has none: a hash aggregate that stops at the first repeated key says so, before the
+  // window query that numbers every row
+  const probe = await sql<{ one: number }>`
+    SELECT 1 AS one FROM ingest_staging WHERE batch_id = ${batchId} GROUP BY rkey HAVING count(*) > 1 LIMIT 1`.execute(
+    db,
+  );
+  if (!probe.rows.length) return [];
   const { rows } = await sql<{ row_no: number; first_row: number; vals: (string | null)[]; n: number }>`
     WITH d AS (
       SELECT row_no, vals, min(row_no) OVER (PARTITION BY rkey) AS first_row
@@ -150,17 +194,23 @@ export async function mergeBatch(
     SELECT $2, t._key, t._version, 'update', ${asJson(fields, 't')}, t._hash, t._batch_id, t._valid_from, $1
     FROM ${table} t JOIN ingest_staging s ON s.batch_id = $1 AND s.rkey = t._key WHERE t._hash <> s.rhash`);
   const cols = colList(fields);
-  const r = await run(`WITH u AS (
-    INSERT INTO ${table} AS t (_key, _hash, _batch_id, ${cols})
-    SELECT s.rkey, s.rhash, $1::bigint, ${fields.map((f, i) => `s.vals[${i + 1}]::${SQL_TYPES[f.type]}`).join(', ')}
-    FROM ${staged}
-    ON CONFLICT (_key) DO UPDATE SET ${fields.map((f) => `${f.columnName} = excluded.${f.columnName}`).join(', ')},
-      _hash = excluded._hash, _batch_id = excluded._batch_id, _version = t._version + 1, _valid_from = now()
-    WHERE t._hash <> excluded._hash
+  const typed = fields.map((f, i) => `s.vals[${i + 1}]::${SQL_TYPES[f.type]}`);
+  // changed keys: one UPDATE joined to the staging rows (keys are unique in a batch: checked before the merge)
+  const u = await run(`WITH u AS (
+    UPDATE ${table} t SET ${fields.map((f, i) => `${f.columnName} = ${typed[i]}`).join(', ')},
+      _hash = s.rhash, _batch_id = $1, _version = t._version + 1, _valid_from = now()
+    FROM ${staged} AND s.rkey = t._key AND t._hash <> s.rhash
     RETURNING t._key, t._version), ${changed('upsert', 'u')}
-    SELECT count(*) FILTER (WHERE _version = 1)::int AS n, count(*) FILTER (WHERE _version > 1)::int AS m FROM u`);
-  inserted = r[0].n;
-  updated = (r[0] as unknown as { m: number }).m;
+    SELECT count(*)::int AS n FROM u`);
+  updated = u[0].n;
+  // new keys: a plain INSERT … SELECT (no per-row conflict check; the primary key still refuses a duplicate)
+  const i = await run(`WITH i AS (
+    INSERT INTO ${table} AS t (_key, _hash, _batch_id, ${cols})
+    SELECT s.rkey, s.rhash, $1::bigint, ${typed.join(', ')}
+    FROM ${staged} AND NOT EXISTS (SELECT 1 FROM ${table} e WHERE e._key = s.rkey)
+    RETURNING t._key, t._version), ${changed('upsert', 'i')}
+    SELECT count(*)::int AS n FROM i`);
+  inserted = i[0].n;
   if (mode === 'replace') {
     const gone = `FROM ${table} t WHERE NOT EXISTS (SELECT 1 FROM ${staged} AND s.rkey = t._key)`;
     await run(`INSERT INTO record_history (resource_id, rkey, version, op, data, rhash, batch_id, valid_from, replaced_by_batch)

@@ -111,6 +111,7 @@ export const LABELS = {
   'reason.EMPTY_FILE': ['文件为空', 'Empty file'],
   'reason.BAD_RECORD': ['记录格式错误', 'Malformed record'],
   'reason.SHEET_NOT_FOUND': ['工作表不存在', 'Sheet not found'],
+  'reason.ENUM_VALUE': ['不在值域内', 'Not an allowed value'],
 
   // menu
   'menu.dashboard': ['工作台', 'Dashboard'],
@@ -345,6 +346,8 @@ export const LABELS = {
   'field.sensitivePersonal': ['敏感个人信息', 'Sensitive personal'],
   'field.storageType': ['存储类型', 'Storage type'],
   'field.validator': ['校验规则', 'Validator'],
+  'field.allowedValues': ['值域（代码表）', 'Allowed values (code table)'],
+  'field.allowedValuesHint': ['输入取值后回车，留空为不限', 'Type a value and press Enter; empty = any'],
   'field.add': ['添加信息项', 'Add field'],
   'field.remove': ['删除', 'Remove'],
 

@@ -558,6 +558,26 @@ export default function RegisterResource() {
               ),
             },
             {
+              title: t('field.allowedValues'),
+              width: 200,
+              render: (_, r, i) => (
+                <Select
+                  data-testid={`field-allowed-${i}`}
+                  mode="tags"
+                  open={false}
+                  style={{ width: 190 }}
+                  disabled={r.type !== 'string' && r.type !== 'integer'}
+                  placeholder={t('field.allowedValuesHint')}
+                  tokenSeparators={[',', '，', '、']}
+                  value={r.allowedValues ?? []}
+                  onChange={(v: string[]) => {
+                    const values = [...new Set(v.map((x) => x.trim()).filter(Boolean))].slice(0, 500);
+                    patch(r.rowKey, { allowedValues: values.length ? values : null });
+                  }}
+                />
+              ),
+            },
+            {
               title: t('common.actions'),
               width: 70,
               render: (_, r, i) => (

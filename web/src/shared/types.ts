@@ -60,6 +60,8 @@ export interface Field {
   sensitive: boolean;
   masking: Masking;
   validator: Validator | null;
+  /** code table (值域): the only values the field may take, checked on ingest; null = any */
+  allowedValues?: string[] | null;
   /** 1272 信息项数据类型 letter */
   dataType?: DataTypeLetter;
   securityLevel?: SecurityLevel;
