@@ -103,7 +103,7 @@ describe('the population base library under dongguan-2020 (DG Art 15, 21)', () =
     pop = (await city.resource(reviewer, '人口基础信息')).id;
     water = (await city.resource(reviewer, '居民用水户信息')).id;
     insured = (await city.resource(reviewer, '社会保险参保信息')).id;
-  });
+  }, 600_000);
   afterAll(async () => city?.close());
 
   it('DG Art 21, XT Art 18: the demo library is assembled by ID number from at least three departments, each value with its source', async () => {
