@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { appendAudit } from '../audit/store.js';
+import { assertPurchaseApproved } from '../baselib/purchase-rule.js';
 import type { Actor, AppContext } from '../context.js';
 import { maskRecord } from '../dataapi/masking.js';
 import { maskingPolicy } from '../dataapi/masking-policy.js';
@@ -802,6 +803,8 @@ export async function decideResource(
     // the rules are checked once more at publication, under the profile in force now
     const rules = checkShareRules(snap, ctx.profile);
     if (rules.length) throw new AppError(shareRuleErrorCode(rules), rules);
+    // XT Art 16: purchased data is published only with the authority's approval record
+    await assertPurchaseApproved(trx, ctx.profile, id);
     await applyFields(trx, row, snap.fields);
     await store.updateResourceMeta(trx, id, snap);
     await trx

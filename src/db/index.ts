@@ -31,6 +31,7 @@ import * as m023 from './migrations/023_security_alerts.js';
 import * as m024 from './migrations/024_usage_evaluation.js';
 import * as m025 from './migrations/025_open_governance.js';
 import * as m026 from './migrations/026_ingest_copy_enums.js';
+import * as m027 from './migrations/027_base_library.js';
 import { Lock, PGliteDialect, pgliteQuery } from './pglite-dialect.js';
 import type { DB } from './schema.js';
 
@@ -216,6 +217,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '024_usage_evaluation': m024,
   '023_security_alerts': m023,
   '026_ingest_copy_enums': m026,
+  '027_base_library': m027,
 };
 
 export async function migrate(db: Db): Promise<void> {

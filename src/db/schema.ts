@@ -1,4 +1,5 @@
 import type { ColumnType, Generated } from 'kysely';
+import type { BaseLibraryTables } from '../baselib/schema.js';
 import type { InventoryTables } from '../inventory/schema.js';
 import type { OpeningTables } from '../opening/schema.js';
 import type { QualityCheckTables } from '../quality/schema.js';
@@ -510,7 +511,8 @@ export interface DB
     SharingCaseTables,
     QualityCheckTables,
     ExportTables,
-    FeedTables {
+    FeedTables,
+    BaseLibraryTables {
   notification: NotificationTable;
   login_failure: LoginFailureTable;
   audit_refusal_tally: AuditRefusalTallyTable;

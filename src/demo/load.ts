@@ -15,6 +15,7 @@ import { ingestRecords } from '../ingest/service.js';
 import { createApp, hashPassword } from '../orgs/service.js';
 import { assessmentPending, recordRiskAssessment } from '../sharing/risk.js';
 import { createRequest, decideRequest } from '../sharing/service.js';
+import { loadDemoBaseLibrary } from './baselib.js';
 import { generateDemoCity } from './city.js';
 import { demoThemes } from './classes.js';
 import { loadDemoInventory, loadDemoNegativeList } from './inventory.js';
@@ -452,6 +453,12 @@ export async function loadDemoCity(
     // quality rules and a month of scores (issue 12 point 2), with one failed check and its repair
     await loadDemoQualityChecks(tctx, {
       officer: (orgCode) => officerOf(orgIds.get(orgCode)!),
+      resource: (name) => resourceIds.get(name),
+    });
+
+    // the population base library assembled from four departments, with its conflicts (issue 7 point 7)
+    await loadDemoBaseLibrary(tctx, {
+      authority: reviewerUser ? actorFor(reviewerUser, 'authority') : null,
       resource: (name) => resourceIds.get(name),
     });
 

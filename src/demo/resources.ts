@@ -137,6 +137,38 @@ function money(rng: Rng, min: number, max: number, step: number): string {
   return (min + step * rng.int(Math.floor((max - min) / step) + 1)).toFixed(2);
 }
 
+// homophones and variant characters a clerk may type for the last character of a given name
+const VARIANTS: Record<string, string> = {
+  伟: '玮',
+  芳: '方',
+  娜: '那',
+  敏: '民',
+  静: '婧',
+  丽: '莉',
+  强: '锵',
+  磊: '蕾',
+  军: '君',
+  洋: '阳',
+  勇: '永',
+  艳: '燕',
+  杰: '洁',
+  涛: '滔',
+  明: '铭',
+  超: '朝',
+  秀: '绣',
+  霞: '侠',
+  平: '萍',
+  刚: '钢',
+};
+
+/** The same person's name as another department typed it: the last character swapped for a homophone. */
+function variantName(name: string): string {
+  const chars = Array.from(name);
+  const last = chars[chars.length - 1];
+  chars[chars.length - 1] = VARIANTS[last] ?? (last === '华' ? '骅' : '华');
+  return chars.join('');
+}
+
 function countyOf(ctx: ResourceContext, person: number) {
   return COUNTIES[ctx.people.county[person]];
 }
@@ -252,7 +284,7 @@ const SOCIAL_INSURANCE: ResourceSpec = {
     const { people, entities, referenceDay } = ctx;
     const employers = activeCompanies(ctx);
     const earliest = isoToDay('1995-01-01');
-    return sample(rng, peopleAged(ctx, 18, 64), 500).map((p) => {
+    return sample(rng, peopleAged(ctx, 18, 64), 500).map((p, k) => {
       const adultDay = addYears(people.birthDay[p], 18);
       const employee = employers.length > 0 && rng.chance(0.8);
       const e = employee ? rng.pick(employers) : -1;
@@ -261,7 +293,8 @@ const SOCIAL_INSURANCE: ResourceSpec = {
       const months = Math.max(1, Math.floor((referenceDay - first) / 30.44) - rng.int(12));
       return [
         people.idNumber[p],
-        people.name[p],
+        // a few insured persons registered under a differently written name (the population library's conflicts)
+        k % 60 === 17 ? variantName(people.name[p]) : people.name[p],
         employee ? rng.pick(INSURANCE_TYPES) : '城乡居民基本养老保险',
         rng.chance(0.9) ? '正常参保' : rng.chance(0.6) ? '暂停缴费' : '终止参保',
         employee ? entities.creditCode[e] : null,
@@ -1004,7 +1037,8 @@ const WATER_ACCOUNTS: ResourceSpec = {
         `10${padNumber(k * 37 + rng.int(37), 8)}`,
         people.name[p],
         people.idNumber[p],
-        people.address[p],
+        // a few accounts still carry an old address (the population library's conflicts); no draw, so the rest is unchanged
+        k % 45 === 11 ? people.address[(p + 1) % people.address.length] : people.address[p],
         money(rng, 2, 40, 0.01),
         rng.chance(0.06),
         dayToIso(dayBetween(rng, Math.max(earliest, addYears(people.birthDay[p], 18)), referenceDay)),

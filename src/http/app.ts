@@ -14,6 +14,7 @@ import Fastify, {
 import type { Redis } from 'ioredis';
 import { recordHttpRefusal } from '../audit/refusals.js';
 import { auditRoutes } from '../audit/routes.js';
+import { baselibRoutes } from '../baselib/routes.js';
 import { clockRoutes } from '../calendar/clock-routes.js';
 import { calendarRoutes } from '../calendar/routes.js';
 import { catalogRoutes } from '../catalog/routes.js';
@@ -343,6 +344,7 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
     openingRoutes,
     usageRoutes,
     evaluationRoutes,
+    baselibRoutes,
   ]) {
     await routes(app, ctx);
   }

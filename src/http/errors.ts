@@ -5,6 +5,7 @@ export { AppError, type ErrorCode, type ErrorDetail } from '../shared/errors.js'
 /** The HTTP layer's mapping of each domain error code to a status. */
 export const HTTP_STATUS: Record<ErrorCode, number> = {
   VALIDATION_FAILED: 400,
+  PURCHASE_NOT_APPROVED: 409,
   LEGAL_BASIS_REQUIRED: 400,
   CATALOG_RULE_VIOLATED: 400,
   REVIEW_STATE_INVALID: 409,

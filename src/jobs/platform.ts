@@ -1,4 +1,5 @@
 import { sealPending } from '../audit/seal.js';
+import { ASSEMBLE_JOB, runAssembly } from '../baselib/assemble.js';
 import type { AppContext } from '../context.js';
 import { deliverFeedJob, FEED_DELIVER_JOB } from '../dataapi/feed.js';
 import { EVALUATION_JOB, evaluationJob } from '../evaluation/service.js';
@@ -83,4 +84,9 @@ export async function registerPlatformJobs(ctx: AppContext): Promise<void> {
     await evaluateAlerts(ctx);
   });
   await ctx.jobs.recurring(ctx.db, { kind: ALERT_JOB, key: 'all', every: { seconds: 300 } });
+  // base and theme libraries (issue 7 point 7, DG Art 21): one job per assembly run; its steps can run again, so a node
+  // that takes over after a crash repeats the run
+  ctx.jobs.register(ASSEMBLE_JOB, async (job) => {
+    await runAssembly(ctx, (job.payload as { runId: number }).runId);
+  });
 }

@@ -68,6 +68,8 @@ export const NOTIFICATION_KINDS = [
   'opening.operationFiling',
   'quality.checkFailed',
   'evaluation.published',
+  'baselib.conflictResolved',
+  'purchase.decided',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 

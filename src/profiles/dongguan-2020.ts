@@ -63,6 +63,8 @@ export const dongguan2020: Profile = {
     basisOtherRefusedFor: ['conditional', 'none'],
     basisKindArticle: 'DG Art 24',
     // DG Art 21: base data items are unconditional "除有法律、法规或规章规定外"
+    // DG Art 25: data bought as a service is shared to the city platform; the text asks for no approval
+    purchasedData: { approvalRequired: false, article: 'DG Art 25' },
     baseLibrary: { restricted: 'withLegalBasis', article: 'DG Art 21' },
     // DG Art 12 names no theme domain: the authority adds themes, each with its lead department
     classTree: {

@@ -198,6 +198,12 @@ export interface CatalogRules {
    * (DG Art 13/22, GD Art 11, XT Art 37, SY Art 14); undefined = the regulation sets no such condition.
    */
   systemAcceptanceArticle?: string;
+  /**
+   * Purchased data (购买的数据): cataloged and shared like any other resource (DG Art 25, XT Art 16); where
+   * `approvalRequired`, a purchase flagged on a resource needs the authority's approval record before the entry is
+   * published or requested (XT Art 16). Undefined = the regulation says nothing on purchased data.
+   */
+  purchasedData?: { approvalRequired: boolean; article: string };
 }
 
 export function wd(amount: number): Deadline {

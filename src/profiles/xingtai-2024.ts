@@ -94,6 +94,8 @@ export const xingtai2024: Profile = {
     basisOtherRefusedFor: [],
     basisKindArticle: 'XT Art 24',
     // XT Art 13 sets no rule of its own for base-library items; the general XT Art 23 rule applies
+    // XT Art 16: buying social data needs the authority's approval; what is bought is cataloged and shared
+    purchasedData: { approvalRequired: true, article: 'XT Art 16' },
     baseLibrary: { restricted: 'withLegalBasis', article: 'XT Art 23' },
     // XT Art 13 para 3 names the theme domains
     classTree: {

@@ -221,6 +221,10 @@ export const ERRORS = {
     en: 'The active regulation does not exclude testing or expert time from the objection deadline; the clock cannot be paused',
   },
   RECTIFICATION_STATE_INVALID: { zh: '整改任务已办结', en: 'The rectification task is closed' },
+  PURCHASE_NOT_APPROVED: {
+    zh: '购买的数据须经数据主管部门批准后方可发布或共享',
+    en: "Purchased data needs the data authority's approval before it is published or shared",
+  },
   INTERNAL: { zh: '服务器内部错误', en: 'Internal server error' },
 } as const;
 

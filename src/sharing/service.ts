@@ -1,4 +1,5 @@
 import { appendAudit } from '../audit/store.js';
+import { assertPurchaseApproved } from '../baselib/purchase-rule.js';
 import {
   dueDate,
   endOfShanghaiDay,
@@ -253,6 +254,8 @@ export async function createRequest(ctx: AppContext, actor: Actor, input: Reques
       { field: 'resourceId', reason: `status ${resource.status}` },
     ]);
   }
+  // XT Art 16: purchased data is shared only with the authority's approval record
+  await assertPurchaseApproved(ctx.db, ctx.profile, resource.id);
   // DG Art 19, XT Art 23, GD Art 18, SY Art 23: a conditional or not-shared resource counts as such only with a
   // negative-list entry in force (approved, or filed where the profile asks only for filing); else it is unconditional
   const listed = await hasApprovedNegativeEntry(ctx.db, resource.id);

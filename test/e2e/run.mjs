@@ -2165,6 +2165,66 @@ steps.push({
   },
 });
 
+// Base libraries (issue 7 point 7, DG Art 15/21): the demo's population library, assembled from four departments,
+// shows its conflicts; the reviewer opens one (masked values, the key's record with each value's source) and resolves it.
+steps.push({
+  name: 'reviewer opens 基础库: the population library lists its sources and conflicts; resolves one (DG Art 15)',
+  async run(page, base) {
+    await freshStart(page, base);
+    await login(page, base, 'reviewer');
+    await menu(page, 'baselib');
+    const list = tid(page, 'baselib-list');
+    await list
+      .locator('tr.ant-table-row')
+      .filter({ hasText: '人口基础库' })
+      .first()
+      .waitFor({ timeout: T.nav });
+    const fields = tid(page, 'baselib-fields');
+    await fields.locator('tr.ant-table-row').first().waitFor({ timeout: T.nav });
+    const sources = await fields.innerText();
+    assert(
+      sources.includes('临江市公安局') && sources.includes('临江市供水有限公司'),
+      `sources shown: ${sources}`,
+    );
+    await shot(page, 'baselib-library');
+    await page.getByRole('tab', { name: '数据冲突' }).click();
+    const rows = tid(page, 'baselib-conflicts').locator('tr.ant-table-row');
+    await rows.first().waitFor({ timeout: T.nav });
+    const before = await rows.count();
+    const text = await rows.first().innerText();
+    assert(text.includes('*'), `values and key are masked: ${text}`);
+    assert(!/authoritative|secondary|\{/.test(text), `no codes or JSON shown: ${text}`);
+    await rows.first().click();
+    const detail = tid(page, 'baselib-conflict-detail');
+    await detail.waitFor({ timeout: T.nav });
+    await tid(page, 'baselib-resolve-form').waitFor({ timeout: T.nav });
+    await choose(page, 'baselib-resolution', '权威来源正确');
+    await tid(page, 'baselib-note').fill('经与数源部门核实，以公安户籍登记为准，已请辅助来源部门更正');
+    await shot(page, 'baselib-conflict');
+    const sent = page.waitForResponse(
+      (r) => r.url().includes('/resolve') && r.request().method() === 'POST',
+      {
+        timeout: T.action,
+      },
+    );
+    await tid(page, 'baselib-resolve').click();
+    const res = await sent;
+    assert(res.status() === 200, `resolved: ${res.status()}`);
+    await tid(page, 'baselib-resolve-form').waitFor({ state: 'detached', timeout: T.action });
+    assert((await detail.innerText()).includes('已协调'), 'the drawer shows the conflict resolved');
+    await page.locator('.ant-drawer-open .ant-drawer-close').first().click();
+    // resolved, it leaves the open conflicts (the default filter)
+    await page.waitForFunction(
+      (n) =>
+        document.querySelectorAll('[data-testid="baselib-conflicts"] tr.ant-table-row').length < n ||
+        n === 20,
+      before,
+      { timeout: T.nav },
+    );
+    await shot(page, 'baselib-conflicts');
+  },
+});
+
 async function main() {
   fs.mkdirSync(SHOTS, { recursive: true });
   for (const f of fs.readdirSync(SHOTS)) if (f.endsWith('.png')) fs.rmSync(path.join(SHOTS, f));

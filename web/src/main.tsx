@@ -48,6 +48,7 @@ const SecurityAlerts = lazy(() => import('./security/Alerts.js'));
 const Objections = lazy(() => import('./quality/Objections.js'));
 const Rectifications = lazy(() => import('./quality/Rectifications.js'));
 const QualityScores = lazy(() => import('./quality/QualityScores.js'));
+const BaseLibraries = lazy(() => import('./baselib/BaseLibraries.js'));
 const Usage = lazy(() => import('./usage/Usage.js'));
 const Evaluation = lazy(() => import('./evaluation/Evaluation.js'));
 const Audit = lazy(() => import('./audit/Audit.js'));
@@ -232,6 +233,14 @@ function Root() {
                         element={
                           <Guard allowed={access.rectifications(me)}>
                             <Rectifications />
+                          </Guard>
+                        }
+                      />
+                      <Route
+                        path="baselib"
+                        element={
+                          <Guard allowed={access.baselib(me)}>
+                            <BaseLibraries />
                           </Guard>
                         }
                       />

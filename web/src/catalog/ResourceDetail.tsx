@@ -2,6 +2,7 @@ import { ArrowLeftOutlined, CloudUploadOutlined, FlagOutlined, SendOutlined } fr
 import { Button, Card, Descriptions, Empty, Space, Table, Tabs, Tag, Typography } from 'antd';
 import { useState } from 'react';
 import { useNavigate, useParams } from 'react-router-dom';
+import PurchaseTab from '../baselib/PurchaseTab.js';
 import UploadModal from '../ingest/UploadModal.js';
 import RaiseObjection from '../quality/RaiseObjection.js';
 import { api } from '../shared/api.js';
@@ -197,6 +198,8 @@ export default function ResourceDetail() {
   ];
   if (canPreview) tabs.push({ key: 'preview', label: t('res.preview'), children: <Preview resource={r} /> });
   tabs.push({ key: 'history', label: t('history.title'), children: <HistoryTab resource={r} /> });
+  // purchased data (DG Art 25, XT Art 16): the flag, its record and the authority's approval
+  tabs.push({ key: 'purchase', label: t('purchase.title'), children: <PurchaseTab resourceId={r.id} /> });
   if (isProviderOrg)
     tabs.push({ key: 'batches', label: t('res.batches'), children: <Batches resource={r} /> });
 

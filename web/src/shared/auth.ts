@@ -52,6 +52,8 @@ export const access = {
   allRequests: (me: Me | null) => hasRole(me, 'platform_admin', 'authority_reviewer'),
   // aggregation: the departments' officers load their data; the authority watches imports and freshness
   ingest: (me: Me | null) => hasRole(me, 'data_officer', 'authority_reviewer', 'platform_admin'),
+  // base libraries (DG Art 15/21): the authority defines, assembles and coordinates; officers see their conflicts
+  baselib: (me: Me | null) => hasRole(me, 'data_officer', 'authority_reviewer', 'platform_admin'),
   calendar: (me: Me | null) => !!me,
   profile: (me: Me | null) => !!me,
   importCalendar: (me: Me | null) => hasRole(me, 'platform_admin'),

@@ -73,6 +73,7 @@ export default function Shell() {
       label: 'menu.rectifications',
       show: access.rectifications(me),
     },
+    { key: '/baselib', icon: <DatabaseOutlined />, label: 'menu.baselib', show: access.baselib(me) },
     {
       key: '/quality',
       icon: <LineChartOutlined />,

@@ -1,0 +1,275 @@
+import { sql } from 'kysely';
+import { appendAudit } from '../audit/store.js';
+import { getFields } from '../catalog/store.js';
+import type { AppContext } from '../context.js';
+import { type Db, inTx, type Tx } from '../db/index.js';
+import { AppError } from '../shared/errors.js';
+
+/*
+ * Assembly of a base or theme library (DG Art 21, XT Art 18–19), set-based, in steps that are each one transaction:
+ *   1. the records: every key found in any source, each field's value from its authoritative source, else from the
+ *      first secondary source that has one, with the source of every value (the records are replaced as a whole);
+ *   2. one step per (field, secondary source): the keys where both have a value and they differ become conflicts
+ *      (DG Art 15); a conflict seen again keeps its id and state, one whose values changed since it was resolved
+ *      opens again;
+ *   3. open conflicts not seen in this run are cleared (the sources agree now, or the pair left the definition).
+ * Every step can run again (the job is retried or resumed by another node after a crash): the result is the same.
+ * SQL names only generated identifiers: the resource's data table (`ds.r_<id>`) and its field columns (`c<n>`), as
+ * src/ingest and src/dataapi do; values are compared as trimmed text.
+ */
+
+export const ASSEMBLE_JOB = 'baselib.assemble';
+
+const TABLE = /^ds\.r_[0-9]+$/;
+const COLUMN = /^c[0-9]+$/;
+
+interface SourceCols {
+  resourceId: number;
+  table: string;
+  keyColumn: string;
+  /** the key column is the resource's record key: unique, no de-duplication needed */
+  keyIsRecordKey: boolean;
+}
+
+interface Plan {
+  libraryId: number;
+  /** library field code → [authoritative, …secondary] as (resource, column) */
+  fields: { code: string; sources: { resourceId: number; column: string }[] }[];
+  sources: Map<number, SourceCols>;
+}
+
+async function loadPlan(db: Db | Tx, libraryId: number): Promise<Plan> {
+  const fieldRows = await db
+    .selectFrom('base_library_field')
+    .select(['code'])
+    .where('library_id', '=', libraryId)
+    .orderBy('ordinal')
+    .execute();
+  const srcRows = await db
+    .selectFrom('base_library_source as s')
+    .innerJoin('resource as r', 'r.id', 's.resource_id')
+    .select(['s.field_code', 's.priority', 's.resource_id', 's.source_field', 's.key_field', 'r.data_table'])
+    .where('s.library_id', '=', libraryId)
+    .orderBy('s.field_code')
+    .orderBy('s.priority')
+    .execute();
+  const sources = new Map<number, SourceCols>();
+  const columnOf = new Map<string, string>();
+  for (const resourceId of new Set(srcRows.map((s) => s.resource_id))) {
+    const row = srcRows.find((s) => s.resource_id === resourceId)!;
+    if (!row.data_table || !TABLE.test(row.data_table))
+      throw new AppError('VALIDATION_FAILED', [
+        { field: 'resourceId', reason: `resource ${resourceId} holds no data`, reasonZh: '来源资源尚无数据' },
+      ]);
+    const fields = await getFields(db, resourceId);
+    for (const f of fields) columnOf.set(`${resourceId}/${f.code}`, f.columnName);
+    const key = fields.find((f) => f.code === row.key_field);
+    if (!key || !COLUMN.test(key.columnName))
+      throw new AppError('VALIDATION_FAILED', [
+        {
+          field: 'keyField',
+          reason: `resource ${resourceId} lost its key field`,
+          reasonZh: '来源资源缺少关键标识',
+        },
+      ]);
+    sources.set(resourceId, {
+      resourceId,
+      table: row.data_table,
+      keyColumn: key.columnName,
+      keyIsRecordKey: key.isKey,
+    });
+  }
+  const fieldsPlan = fieldRows.map((f) => ({
+    code: f.code,
+    sources: srcRows
+      .filter((s) => s.field_code === f.code)
+      .map((s) => {
+        const column = columnOf.get(`${s.resource_id}/${s.source_field}`);
+        if (!column || !COLUMN.test(column))
+          throw new AppError('VALIDATION_FAILED', [
+            {
+              field: 'fieldCode',
+              reason: `field ${s.source_field} is gone from resource ${s.resource_id}`,
+              reasonZh: '来源信息项已不存在，请修改库定义',
+            },
+          ]);
+        return { resourceId: s.resource_id, column };
+      }),
+  }));
+  return { libraryId, fields: fieldsPlan, sources };
+}
+
+/** One row per key of a source, with the named columns as trimmed text (`v<i>`); the newest row wins a repeated key. */
+function sourceQuery(s: SourceCols, columns: string[]): string {
+  const vals = columns.map((c, i) => `NULLIF(btrim(${c}::text), '') AS v${i}`);
+  const select = [`${s.keyColumn}::text AS k`, ...vals].join(', ');
+  if (s.keyIsRecordKey) return `SELECT ${select} FROM ${s.table}`;
+  return `SELECT DISTINCT ON (${s.keyColumn}) ${select} FROM ${s.table}
+    WHERE ${s.keyColumn} IS NOT NULL ORDER BY ${s.keyColumn}, _seq DESC`;
+}
+
+async function stepRecords(trx: Tx, plan: Plan, runId: number): Promise<number> {
+  // per source: the columns it contributes, in a fixed order
+  const used = new Map<number, string[]>();
+  for (const f of plan.fields)
+    for (const s of f.sources) {
+      const cols = used.get(s.resourceId) ?? [];
+      if (!cols.includes(s.column)) cols.push(s.column);
+      used.set(s.resourceId, cols);
+    }
+  const ids = [...used.keys()];
+  const alias = (resourceId: number) => `s${ids.indexOf(resourceId)}`;
+  const ctes = ids.map((id) => `${alias(id)} AS (${sourceQuery(plan.sources.get(id)!, used.get(id)!)})`);
+  const keys = ids.map((id) => `SELECT k FROM ${alias(id)} WHERE k IS NOT NULL`).join(' UNION ');
+  const ref = (s: { resourceId: number; column: string }) =>
+    `${alias(s.resourceId)}.v${used.get(s.resourceId)!.indexOf(s.column)}`;
+  const vals = plan.fields.map(
+    (f) => `'${f.code}', COALESCE(${f.sources.map(ref).join(', ')})`, // codes match FIELD_CODE: safe literals
+  );
+  const srcs = plan.fields.map(
+    (f) =>
+      `'${f.code}', CASE ${f.sources.map((s) => `WHEN ${ref(s)} IS NOT NULL THEN ${Number(s.resourceId)}`).join(' ')} END`,
+  );
+  const joins = ids.map((id) => `LEFT JOIN ${alias(id)} ON ${alias(id)}.k = keys.k`).join('\n    ');
+  await sql`DELETE FROM base_library_record WHERE library_id = ${plan.libraryId}`.execute(trx);
+  const r = await sql
+    .raw(
+      `WITH ${ctes.join(',\n    ')}, keys AS (${keys})
+    INSERT INTO base_library_record (library_id, key, vals, srcs, run_id)
+    SELECT ${Number(plan.libraryId)}, keys.k, jsonb_build_object(${vals.join(', ')}),
+      jsonb_strip_nulls(jsonb_build_object(${srcs.join(', ')})), ${Number(runId)}
+    FROM keys
+    ${joins}
+    WHERE length(keys.k) <= 64`,
+    )
+    .execute(trx);
+  return Number(r.numAffectedRows ?? 0);
+}
+
+async function stepConflicts(
+  trx: Tx,
+  plan: Plan,
+  runId: number,
+  field: Plan['fields'][number],
+  secondary: { resourceId: number; column: string },
+  now: Date,
+): Promise<void> {
+  const auth = field.sources[0];
+  const a = sourceQuery(plan.sources.get(auth.resourceId)!, [auth.column]);
+  const s = sourceQuery(plan.sources.get(secondary.resourceId)!, [secondary.column]);
+  await sql`
+    INSERT INTO base_library_conflict AS c
+      (library_id, key, field_code, auth_resource_id, auth_value, sec_resource_id, sec_value,
+       first_run_id, last_run_id, found_at)
+    SELECT ${plan.libraryId}, a.k, ${field.code}, ${auth.resourceId}, left(a.v0, 2000), ${secondary.resourceId},
+      left(s.v0, 2000), ${runId}, ${runId}, ${now}
+    FROM (${sql.raw(a)}) a JOIN (${sql.raw(s)}) s ON s.k = a.k
+    WHERE a.v0 IS NOT NULL AND s.v0 IS NOT NULL AND a.v0 <> s.v0 AND length(a.k) <= 64
+    ON CONFLICT (library_id, key, field_code, sec_resource_id) DO UPDATE SET
+      status = CASE
+        WHEN c.status = 'cleared' THEN 'open'
+        WHEN c.status = 'resolved' AND (c.auth_value IS DISTINCT FROM EXCLUDED.auth_value
+          OR c.sec_value IS DISTINCT FROM EXCLUDED.sec_value) THEN 'open'
+        ELSE c.status END,
+      resolution = CASE WHEN c.status = 'resolved' AND c.auth_value IS NOT DISTINCT FROM EXCLUDED.auth_value
+        AND c.sec_value IS NOT DISTINCT FROM EXCLUDED.sec_value THEN c.resolution END,
+      auth_resource_id = EXCLUDED.auth_resource_id,
+      auth_value = EXCLUDED.auth_value,
+      sec_value = EXCLUDED.sec_value,
+      last_run_id = EXCLUDED.last_run_id`.execute(trx);
+}
+
+async function progress(trx: Tx, runId: number, done: number) {
+  await trx.updateTable('base_library_run').set({ steps_done: done }).where('id', '=', runId).execute();
+}
+
+/**
+ * Runs (or re-runs, after a crash) an assembly. `db` may be a transaction (the demo loader assembles inside its own);
+ * the job passes the pool, so each step commits and the console sees the progress.
+ */
+export async function runAssembly(ctx: AppContext, runId: number): Promise<void> {
+  const db = ctx.db;
+  const run = await db.selectFrom('base_library_run').selectAll().where('id', '=', runId).executeTakeFirst();
+  if (!run || run.status === 'done' || run.status === 'failed') return;
+  const started = ctx.clock.now();
+  try {
+    const plan = await loadPlan(db, run.library_id);
+    const pairs = plan.fields.flatMap((f) => f.sources.slice(1).map((s) => ({ field: f, s })));
+    const total = 2 + pairs.length;
+    await db
+      .updateTable('base_library_run')
+      .set({ status: 'running', started_at: started, steps_total: total, steps_done: 0, error: null })
+      .where('id', '=', runId)
+      .execute();
+    const records = await inTx(db, async (trx) => {
+      const n = await stepRecords(trx, plan, runId);
+      await trx
+        .updateTable('base_library_run')
+        .set({ records: n, steps_done: 1 })
+        .where('id', '=', runId)
+        .execute();
+      return n;
+    });
+    let done = 1;
+    for (const p of pairs) {
+      await inTx(db, async (trx) => {
+        await stepConflicts(trx, plan, runId, p.field, p.s, started);
+        await progress(trx, runId, ++done);
+      });
+    }
+    await inTx(db, async (trx) => {
+      const cleared = await trx
+        .updateTable('base_library_conflict')
+        .set({ status: 'cleared' })
+        .where('library_id', '=', run.library_id)
+        .where('status', '=', 'open')
+        .where('last_run_id', '<>', runId)
+        .executeTakeFirst();
+      const counts = await trx
+        .selectFrom('base_library_conflict')
+        .select([
+          sql<number>`count(*) FILTER (WHERE status = 'open')`.as('open'),
+          sql<number>`count(*) FILTER (WHERE first_run_id = ${runId})`.as('fresh'),
+        ])
+        .where('library_id', '=', run.library_id)
+        .executeTakeFirstOrThrow();
+      await trx
+        .updateTable('base_library_run')
+        .set({
+          status: 'done',
+          steps_done: total,
+          finished_at: ctx.clock.now(),
+          conflicts_open: Number(counts.open),
+          conflicts_new: Number(counts.fresh),
+          conflicts_cleared: Number(cleared.numUpdatedRows ?? 0),
+        })
+        .where('id', '=', runId)
+        .execute();
+      await trx
+        .updateTable('base_library')
+        .set({ last_run_id: runId })
+        .where('id', '=', run.library_id)
+        .execute();
+      await appendAudit(trx, {
+        action: 'baselib.assembled',
+        decision: 'allow',
+        actorUserId: run.requested_by,
+        targetType: 'base_library',
+        targetId: run.library_id,
+        detail: {
+          runId,
+          records,
+          conflictsOpen: Number(counts.open),
+          conflictsNew: Number(counts.fresh),
+        },
+      });
+    });
+  } catch (e) {
+    const message = e instanceof AppError ? `${e.code}: ${e.details[0]?.reason ?? e.messageEn}` : String(e);
+    await db
+      .updateTable('base_library_run')
+      .set({ status: 'failed', finished_at: ctx.clock.now(), error: message.slice(0, 2000) })
+      .where('id', '=', runId)
+      .execute();
+  }
+}
