@@ -34,6 +34,7 @@ import { securityRoutes } from '../security/routes.js';
 import { sharingCaseRoutes } from '../sharing/case-routes.js';
 import { sharingRoutes } from '../sharing/routes.js';
 import { statsRoutes } from '../stats/routes.js';
+import { supervisionRoutes } from '../supervision/routes.js';
 import { usageRoutes } from '../usage/routes.js';
 import { workRoutes } from '../work/routes.js';
 import { boundIntegers, trimKeyword } from './ajv.js';
@@ -343,6 +344,7 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
     openingRoutes,
     usageRoutes,
     evaluationRoutes,
+    supervisionRoutes,
   ]) {
     await routes(app, ctx);
   }

@@ -68,6 +68,10 @@ export const NOTIFICATION_KINDS = [
   'opening.operationFiling',
   'quality.checkFailed',
   'evaluation.published',
+  'supervision.violationFound',
+  'supervision.violationRectified',
+  'supervision.violationClosed',
+  'supervision.violationResolved',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
