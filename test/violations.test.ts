@@ -317,6 +317,39 @@ describe('violations under xingtai-2024 (XT Art 41)', () => {
     ]);
     expect(list.items.every((x: Json) => x.status !== 'closed')).toBe(true);
   });
+
+  it('the cockpit (issue 12 point 6): the authority sees overdue items and live violations by department, an officer its own, an auditor the anomalies; XLSX export', async () => {
+    const live = await env.ctx.db
+      .selectFrom('violation')
+      .select(['org_id', 'type'])
+      .where('status', '<>', 'closed')
+      .execute();
+    const city = (await call(env, reviewer, 'GET', '/api/cockpit?days=30')).json();
+    expect(city.view).toBe('authority');
+    expect(city.violations.reduce((s: number, v: Json) => s + v.n, 0)).toBe(live.length);
+    for (const o of city.overdue)
+      expect(o.violations).toBe(live.filter((v) => Number(v.org_id) === o.orgId).length);
+    const mine = (await call(env, gaj, 'GET', '/api/cockpit')).json();
+    expect(mine.view).toBe('department');
+    const gajOrg = (
+      await env.ctx.db
+        .selectFrom('app_user')
+        .select('org_id')
+        .where('username', '=', 'gaj_officer')
+        .executeTakeFirstOrThrow()
+    ).org_id;
+    expect(mine.overdue.orgId).toBe(Number(gajOrg));
+    expect(mine.violations.reduce((s: number, v: Json) => s + v.n, 0)).toBe(
+      live.filter((v) => Number(v.org_id) === Number(gajOrg)).length,
+    );
+    const aud = (await call(env, auditor, 'GET', '/api/cockpit')).json();
+    expect(aud.view).toBe('auditor');
+    expect(Array.isArray(aud.alerts)).toBe(true);
+    const x = await call(env, reviewer, 'GET', '/api/cockpit/export.xlsx?days=30&lang=zh');
+    expect(x.statusCode).toBe(200);
+    expect(x.headers['content-type']).toContain('spreadsheetml');
+    expect(x.rawPayload.subarray(0, 2).toString()).toBe('PK');
+  });
 });
 
 describe('violations under shenyang-2019 (SY Art 47)', () => {
