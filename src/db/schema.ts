@@ -4,6 +4,7 @@ import type { InventoryTables } from '../inventory/schema.js';
 import type { OpeningTables } from '../opening/schema.js';
 import type { QualityCheckTables } from '../quality/schema.js';
 import type { SharingCaseTables } from '../sharing/schema.js';
+import type { SupervisionTables } from '../supervision/schema.js';
 
 /** Table types for Kysely. Per-resource data tables (schema `ds`) are generated at run time and queried with raw SQL. */
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -512,7 +513,8 @@ export interface DB
     QualityCheckTables,
     ExportTables,
     FeedTables,
-    BaseLibraryTables {
+    BaseLibraryTables,
+    SupervisionTables {
   notification: NotificationTable;
   login_failure: LoginFailureTable;
   audit_refusal_tally: AuditRefusalTallyTable;

@@ -35,6 +35,7 @@ import { securityRoutes } from '../security/routes.js';
 import { sharingCaseRoutes } from '../sharing/case-routes.js';
 import { sharingRoutes } from '../sharing/routes.js';
 import { statsRoutes } from '../stats/routes.js';
+import { supervisionRoutes } from '../supervision/routes.js';
 import { usageRoutes } from '../usage/routes.js';
 import { workRoutes } from '../work/routes.js';
 import { boundIntegers, trimKeyword } from './ajv.js';
@@ -345,6 +346,7 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
     usageRoutes,
     evaluationRoutes,
     baselibRoutes,
+    supervisionRoutes,
   ]) {
     await routes(app, ctx);
   }

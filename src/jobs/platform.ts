@@ -14,6 +14,7 @@ import {
 import { QUALITY_DEADLINES_JOB, tickQuality } from '../quality/deadlines.js';
 import { ALERT_JOB, evaluateAlerts } from '../security/alerts.js';
 import { tickDeadlines } from '../sharing/deadlines.js';
+import { detectViolations, VIOLATION_JOB } from '../supervision/violations.js';
 import { runUsageRollup, USAGE_ROLLUP_JOB } from '../usage/rollup.js';
 
 /**
@@ -89,4 +90,10 @@ export async function registerPlatformJobs(ctx: AppContext): Promise<void> {
   ctx.jobs.register(ASSEMBLE_JOB, async (job) => {
     await runAssembly(ctx, (job.payload as { runId: number }).runId);
   });
+  // violations (issue 12 point 4, XT Art 41, SY Art 47): hourly, one finding per ongoing violation; a profile that lists
+  // none makes the run a no-op
+  ctx.jobs.register(VIOLATION_JOB, async () => {
+    await detectViolations(ctx);
+  });
+  await ctx.jobs.recurring(ctx.db, { kind: VIOLATION_JOB, key: 'all', every: { seconds: 3600 } });
 }

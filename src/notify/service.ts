@@ -70,6 +70,10 @@ export const NOTIFICATION_KINDS = [
   'evaluation.published',
   'baselib.conflictResolved',
   'purchase.decided',
+  'supervision.violationFound',
+  'supervision.violationRectified',
+  'supervision.violationClosed',
+  'supervision.violationResolved',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 

@@ -40,6 +40,20 @@ export type RequestStatement = 'purpose' | 'fields' | 'scope';
 /** What an on-application open request must state (SY Art 34, XT Art 30). */
 export type OpenRequestStatement = 'purpose' | 'scenario' | 'securityMeasures';
 
+/**
+ * Violations the platform detects (XT Art 41, SY Art 47): catalog not updated in time (an update duty past its due
+ * date), data not supplied or stale (past its update cycle), a share request's step not answered in time, data used
+ * outside its purpose (purpose-mismatch refusals), an open-data application not answered in time.
+ */
+export const VIOLATION_TYPES = [
+  'catalogStale',
+  'dataStale',
+  'requestLate',
+  'purposeMisuse',
+  'openApplicationLate',
+] as const;
+export type ViolationType = (typeof VIOLATION_TYPES)[number];
+
 export interface Profile {
   id: ProfileId;
   nameZh: string;
@@ -98,6 +112,11 @@ export interface Profile {
     rectificationDeadline?: Deadline;
     rectificationArticle?: string;
   };
+  /**
+   * The violations the regulation names, each with its article (XT Art 41, SY Art 47); undefined where the regulation
+   * lists none: the detection job does not run and the console says so.
+   */
+  supervision?: { violations: { type: ViolationType; article: string }[] };
   security?: {
     /**
      * Who must be told of a data security incident (DG Art 32: the data authority and the cyberspace administration

@@ -96,6 +96,17 @@ export const shenyang2019: Profile = {
     // SY Art 37: open and on-application resources are re-evaluated periodically
     reevaluation: { article: 'SY Art 37' },
   },
+  // SY Art 47: the superior organ orders these corrected within a time limit (责令限期改正); use outside the purpose
+  // breaks SY Art 29 and falls under Art 47.9 (违反本条例规定的其他行为)
+  supervision: {
+    violations: [
+      { type: 'catalogStale', article: 'SY Art 47.2' },
+      { type: 'dataStale', article: 'SY Art 47.3' },
+      { type: 'requestLate', article: 'SY Art 47.7' },
+      { type: 'purposeMisuse', article: 'SY Art 47.9, 29' },
+      { type: 'openApplicationLate', article: 'SY Art 47.7' },
+    ],
+  },
   security: {
     incidentNotify: { recipients: ['affectedUsers', 'authority'], article: 'SY Art 44' },
     // SY Art 42: departments carry out risk assessments as part of their data security management

@@ -130,6 +130,16 @@ export const xingtai2024: Profile = {
     // XT Art 28: each department's open list, published after the confidentiality review
     openList: { article: 'XT Art 28' },
   },
+  // XT Art 41: the data authority orders departments to correct these (责令限期改正)
+  supervision: {
+    violations: [
+      { type: 'catalogStale', article: 'XT Art 41.2' },
+      { type: 'dataStale', article: 'XT Art 41.3' },
+      { type: 'requestLate', article: 'XT Art 41.5' },
+      { type: 'purposeMisuse', article: 'XT Art 41.4' },
+      { type: 'openApplicationLate', article: 'XT Art 41.5' },
+    ],
+  },
   // XT Art 31: the data bureau organises a security risk assessment of the use of specific-range public data
   security: { riskAssessment: { levels: ['important', 'core'], article: 'XT Art 31' } },
 };

@@ -2225,6 +2225,43 @@ steps.push({
   },
 });
 
+// Cockpit (issue 12 point 6) and violations (issue 12 point 4): the authority's 驾驶舱 from the menu, one drill-down from
+// a number to the list behind it, then the violations list (under a profile without XT Art 41 / SY Art 47 it says so).
+steps.push({
+  name: 'reviewer opens the 驾驶舱 cockpit: volume chart, overdue by department, ranking; drills down from the call count to 使用监测, then opens 违规监测',
+  async run(page, base) {
+    await freshStart(page, base);
+    await login(page, base, 'reviewer');
+    await menu(page, 'cockpit');
+    await tid(page, 'cockpit-volume-chart').waitFor({ timeout: T.nav });
+    await tid(page, 'cockpit-overdue').waitFor({ timeout: T.nav });
+    await tid(page, 'cockpit-ranking').waitFor({ timeout: T.nav });
+    const title = await tid(page, 'page-cockpit').innerText();
+    assert(title.includes('全市数据共享驾驶舱'), `the authority's cockpit: ${title.slice(0, 200)}`);
+    assert(!/\{|undefined|NaN/.test(title), `no codes or JSON shown: ${title.slice(0, 400)}`);
+    const exportHref = await tid(page, 'cockpit-export').getAttribute('href');
+    assert(exportHref?.startsWith('/api/cockpit/export.xlsx'), `the export link: ${exportHref}`);
+    const xlsx = await page.request.get(`${base}${exportHref}`);
+    assert(xlsx.status() === 200, `the XLSX export answers: ${xlsx.status()}`);
+    await shot(page, 'cockpit-authority');
+    // drill down: the call count opens the usage monitoring page
+    await tid(page, 'cockpit-calls').click();
+    await tid(page, 'page-usage').waitFor({ timeout: T.nav });
+    await shot(page, 'cockpit-drilldown-usage');
+    await menu(page, 'violations');
+    await Promise.race([
+      tid(page, 'violations-table').waitFor({ timeout: T.nav }),
+      tid(page, 'violations-not-applicable').waitFor({ timeout: T.nav }),
+    ]);
+    const text = await tid(page, 'page-violations').innerText();
+    assert(
+      !/catalogStale|dataStale|requestLate|purposeMisuse|\{/.test(text),
+      `no codes shown: ${text.slice(0, 300)}`,
+    );
+    await shot(page, 'violations-list');
+  },
+});
+
 async function main() {
   fs.mkdirSync(SHOTS, { recursive: true });
   for (const f of fs.readdirSync(SHOTS)) if (f.endsWith('.png')) fs.rmSync(path.join(SHOTS, f));

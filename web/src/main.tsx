@@ -51,6 +51,8 @@ const QualityScores = lazy(() => import('./quality/QualityScores.js'));
 const BaseLibraries = lazy(() => import('./baselib/BaseLibraries.js'));
 const Usage = lazy(() => import('./usage/Usage.js'));
 const Evaluation = lazy(() => import('./evaluation/Evaluation.js'));
+const Cockpit = lazy(() => import('./supervision/Cockpit.js'));
+const Violations = lazy(() => import('./supervision/Violations.js'));
 const Audit = lazy(() => import('./audit/Audit.js'));
 const Calendar = lazy(() => import('./calendar/Calendar.js'));
 const ProfilePage = lazy(() => import('./profiles/ProfilePage.js'));
@@ -268,6 +270,8 @@ function Root() {
                           </Guard>
                         }
                       />
+                      <Route path="cockpit" element={<Cockpit />} />
+                      <Route path="violations" element={<Violations />} />
                       <Route
                         path="users"
                         element={

@@ -13,6 +13,7 @@ import {
   EyeInvisibleOutlined,
   FileAddOutlined,
   FlagOutlined,
+  FundOutlined,
   GlobalOutlined,
   LineChartOutlined,
   LogoutOutlined,
@@ -47,6 +48,7 @@ export default function Shell() {
 
   const items: { key: string; icon: ReactNode; label: Key; show: boolean }[] = [
     { key: '/', icon: <DashboardOutlined />, label: 'menu.dashboard', show: true },
+    { key: '/cockpit', icon: <FundOutlined />, label: 'menu.cockpit', show: true },
     { key: '/catalog', icon: <DatabaseOutlined />, label: 'menu.catalog', show: true },
     { key: '/catalog/new', icon: <FileAddOutlined />, label: 'menu.register', show: access.register(me) },
     { key: '/catalog/classes', icon: <ApartmentOutlined />, label: 'menu.classes', show: access.classes(me) },
@@ -82,6 +84,7 @@ export default function Shell() {
     },
     { key: '/usage', icon: <BarChartOutlined />, label: 'menu.usage', show: access.usage(me) },
     { key: '/evaluation', icon: <TrophyOutlined />, label: 'menu.evaluation', show: access.evaluation(me) },
+    { key: '/violations', icon: <WarningOutlined />, label: 'menu.violations', show: true },
     { key: '/calendar', icon: <CalendarOutlined />, label: 'menu.calendar', show: access.calendar(me) },
     { key: '/negative-list', icon: <StopOutlined />, label: 'menu.negativeList', show: access.inventory(me) },
     { key: '/duties', icon: <ScheduleOutlined />, label: 'menu.duties', show: access.inventory(me) },

@@ -6,8 +6,9 @@ import {
   SafetyCertificateOutlined,
   TableOutlined,
 } from '@ant-design/icons';
-import { Card, Col, Row, Statistic } from 'antd';
+import { Button, Card, Col, Row, Statistic } from 'antd';
 import type { ReactNode } from 'react';
+import { Link } from 'react-router-dom';
 import { api } from '../shared/api.js';
 import { ErrorAlert } from '../shared/common.js';
 import { useAsync } from '../shared/hooks.js';
@@ -31,6 +32,11 @@ export default function Dashboard() {
   return (
     <div data-testid="page-dashboard">
       <ErrorAlert error={stats.error} />
+      <Link to="/cockpit" data-testid="dashboard-cockpit">
+        <Button type="primary" ghost style={{ marginBottom: 12 }}>
+          {t('menu.cockpit')}
+        </Button>
+      </Link>
       <MyWork />
       <Row gutter={[16, 16]}>
         {cards.map((c) => (

@@ -1,0 +1,413 @@
+import { DownloadOutlined, PrinterOutlined } from '@ant-design/icons';
+import { Alert, Button, Card, Col, Empty, Row, Select, Space, Statistic, Table, Typography } from 'antd';
+import { lazy, Suspense, useMemo, useState } from 'react';
+import { Link, useNavigate } from 'react-router-dom';
+import { articleText } from '../../../src/shared/labels.js';
+import { api } from '../shared/api.js';
+import { ErrorAlert } from '../shared/common.js';
+import { fmtNumber } from '../shared/format.js';
+import { useAsync } from '../shared/hooks.js';
+import { type Key, useI18n } from '../shared/i18n.js';
+
+const EChart = lazy(() => import('../usage/EChart.js'));
+
+interface OverdueRow {
+  orgId: number;
+  name: string;
+  requestsLate: number;
+  dataStale: number;
+  dutiesLate: number;
+  violations: number;
+  total: number;
+}
+interface ViolationCount {
+  type: string;
+  article: string;
+  n: number;
+}
+interface Ranking {
+  run: { id: number; period: string; status: string };
+  items: { orgId: number; name: string; total: number; rank: number }[];
+}
+interface Cockpit {
+  view: 'authority' | 'department' | 'auditor';
+  from: string;
+  to: string;
+  days: number;
+  violationsApplicable: boolean;
+  volume: { calls: number; rowsServed: number; denied: number; series: { day: string; calls: number }[] };
+  onTime?: { onTime: number; late: number; rate: number | null };
+  overdue?: OverdueRow[] | OverdueRow | null;
+  quality?: { month: string; score: number; runs: number }[];
+  ranking?: Ranking | null;
+  violations: ViolationCount[];
+  violationsByOrg?: { orgId: number; name: string; n: number }[];
+  alerts?: { rule: string; status: string; n: number }[];
+  scorecard?: {
+    run: { id: number; period: string };
+    departments: number;
+    total: number | null;
+    rank: number | null;
+    indicators: { indicator: string; weight: number; value: number | null; score: number | null }[];
+  } | null;
+  todo?: { kind: string; n: number; overdue: number }[];
+}
+
+// the printed report: only the cockpit, no menu or header, cards kept whole on a page
+const PRINT_CSS = `@media print {
+  .ant-layout-sider, .ant-layout-header, .cockpit-no-print { display: none !important; }
+  .ant-layout-content { margin: 0 !important; padding: 0 !important; }
+  .ant-card { break-inside: avoid; box-shadow: none !important; }
+  .cockpit-print-only { display: block !important; }
+}
+.cockpit-print-only { display: none; }`;
+
+/** 驾驶舱 (issue 12 point 6): each role's cockpit; every number links to the list behind it. */
+export default function CockpitPage() {
+  const { t, tEnum, lang } = useI18n();
+  const navigate = useNavigate();
+  const [days, setDays] = useState(30);
+  const c = useAsync(() => api<Cockpit>('/api/cockpit', { query: { days } }), [days]);
+  const d = c.data;
+  const volumeOption = useMemo(
+    () => ({
+      tooltip: { trigger: 'axis' },
+      grid: { left: 60, right: 20, top: 20, bottom: 30 },
+      xAxis: { type: 'category', data: d?.volume.series.map((s) => s.day) ?? [] },
+      yAxis: { type: 'value' },
+      series: [{ type: 'line', name: t('cockpit.calls'), data: d?.volume.series.map((s) => s.calls) ?? [] }],
+    }),
+    [d, t],
+  );
+  const qualityOption = useMemo(
+    () => ({
+      tooltip: { trigger: 'axis' },
+      grid: { left: 50, right: 20, top: 20, bottom: 30 },
+      xAxis: { type: 'category', data: d?.quality?.map((q) => q.month) ?? [] },
+      yAxis: { type: 'value', min: 0, max: 100 },
+      series: [{ type: 'line', name: t('cockpit.meanScore'), data: d?.quality?.map((q) => q.score) ?? [] }],
+    }),
+    [d, t],
+  );
+  const rankingOption = useMemo(() => {
+    const items = [...(d?.ranking?.items ?? [])].reverse();
+    return {
+      tooltip: { trigger: 'axis' },
+      grid: { left: 140, right: 30, top: 10, bottom: 30 },
+      xAxis: { type: 'value', max: 100 },
+      yAxis: { type: 'category', data: items.map((i) => `${i.rank}. ${i.name}`) },
+      series: [{ type: 'bar', name: t('cockpit.scorecard'), data: items.map((i) => i.total) }],
+    };
+  }, [d, t]);
+  const overdueRows: OverdueRow[] = Array.isArray(d?.overdue) ? d.overdue : d?.overdue ? [d.overdue] : [];
+  const num = (n: number, to: string, testid?: string) => (
+    <Link to={to} data-testid={testid}>
+      {fmtNumber(n)}
+    </Link>
+  );
+  const violationsCard = d && (
+    <Card size="small" title={t('cockpit.violations')} data-testid="cockpit-violations">
+      {!d.violationsApplicable ? (
+        <Typography.Text type="secondary">{t('cockpit.violationsNotApplicable')}</Typography.Text>
+      ) : (
+        <Table<ViolationCount>
+          size="small"
+          pagination={false}
+          rowKey="type"
+          dataSource={d.violations}
+          columns={[
+            {
+              title: t('violations.type'),
+              render: (_, v) => (
+                <>
+                  {tEnum('violationType', v.type)}
+                  <Typography.Text type="secondary"> {articleText(v.article, lang)}</Typography.Text>
+                </>
+              ),
+            },
+            {
+              title: t('cockpit.total'),
+              align: 'right',
+              render: (_, v) =>
+                num(v.n, `/violations?type=${v.type}&status=live`, `cockpit-violations-${v.type}`),
+            },
+          ]}
+        />
+      )}
+    </Card>
+  );
+  const title = d ? t(`cockpit.title.${d.view}` as Key) : t('menu.cockpit');
+  return (
+    <div data-testid="page-cockpit">
+      <style>{PRINT_CSS}</style>
+      <Card
+        title={title}
+        extra={
+          <Space className="cockpit-no-print">
+            <Select
+              data-testid="cockpit-days"
+              value={days}
+              onChange={setDays}
+              style={{ width: 130 }}
+              options={[7, 30, 90, 365].map((n) => ({ value: n, label: t('cockpit.daysN', { n }) }))}
+            />
+            <Button
+              icon={<DownloadOutlined />}
+              href={`/api/cockpit/export.xlsx?days=${days}&lang=${lang}`}
+              data-testid="cockpit-export"
+            >
+              {t('cockpit.export')}
+            </Button>
+            <Button icon={<PrinterOutlined />} onClick={() => window.print()} data-testid="cockpit-print">
+              {t('cockpit.print')}
+            </Button>
+          </Space>
+        }
+      >
+        <ErrorAlert error={c.error} />
+        {d && (
+          <Typography.Paragraph type="secondary">
+            {t('cockpit.period')}：{d.from} – {d.to}
+          </Typography.Paragraph>
+        )}
+        <Typography.Paragraph className="cockpit-print-only">
+          {t('cockpit.printedAt', { at: new Date().toLocaleString(lang === 'en' ? 'en-US' : 'zh-CN') })}
+        </Typography.Paragraph>
+        {d && (
+          <Row gutter={[16, 16]}>
+            <Col xs={24} sm={12} lg={6}>
+              <Card size="small">
+                <Statistic
+                  title={t('cockpit.calls')}
+                  valueRender={() => num(d.volume.calls, '/usage', 'cockpit-calls')}
+                />
+              </Card>
+            </Col>
+            <Col xs={24} sm={12} lg={6}>
+              <Card size="small">
+                <Statistic
+                  title={t('cockpit.rowsServed')}
+                  valueRender={() => num(d.volume.rowsServed, '/usage')}
+                />
+              </Card>
+            </Col>
+            {d.onTime && (
+              <Col xs={24} sm={12} lg={6}>
+                <Card size="small">
+                  <Statistic
+                    title={t('cockpit.onTime')}
+                    valueRender={() => (
+                      <Link to="/requests?box=all" data-testid="cockpit-ontime">
+                        {d.onTime?.rate === null ? '—' : `${d.onTime?.rate}%`}
+                      </Link>
+                    )}
+                  />
+                  <Typography.Text type="secondary">
+                    {t('cockpit.onTimeN')} {d.onTime.onTime} · {t('cockpit.lateN')} {d.onTime.late}
+                  </Typography.Text>
+                </Card>
+              </Col>
+            )}
+            <Col xs={24} sm={12} lg={6}>
+              <Card size="small">
+                <Statistic
+                  title={t('cockpit.violations')}
+                  valueRender={() =>
+                    num(
+                      d.violations.reduce((s, v) => s + v.n, 0),
+                      '/violations?status=live',
+                      'cockpit-violations-total',
+                    )
+                  }
+                />
+              </Card>
+            </Col>
+            <Col xs={24} lg={12}>
+              <Card size="small" title={t('cockpit.volumeByDay')}>
+                <Suspense fallback={null}>
+                  <EChart option={volumeOption} height={240} testid="cockpit-volume-chart" />
+                </Suspense>
+              </Card>
+            </Col>
+            {d.quality && (
+              <Col xs={24} lg={12}>
+                <Card
+                  size="small"
+                  title={t('cockpit.quality')}
+                  extra={<Link to="/quality">{t('cockpit.meanScore')}</Link>}
+                >
+                  <Suspense fallback={null}>
+                    <EChart option={qualityOption} height={240} testid="cockpit-quality-chart" />
+                  </Suspense>
+                </Card>
+              </Col>
+            )}
+            {d.view !== 'auditor' && (
+              <Col xs={24} lg={d.view === 'authority' ? 14 : 12}>
+                <Card size="small" title={t('cockpit.overdue')} data-testid="cockpit-overdue">
+                  <Table<OverdueRow>
+                    size="small"
+                    rowKey="orgId"
+                    pagination={false}
+                    scroll={{ y: 320 }}
+                    dataSource={overdueRows}
+                    columns={[
+                      { title: t('cockpit.department'), dataIndex: 'name' },
+                      {
+                        title: t('cockpit.requestsLate'),
+                        align: 'right',
+                        render: (_, o) => num(o.requestsLate, '/requests?box=all'),
+                      },
+                      {
+                        title: t('cockpit.dataStale'),
+                        align: 'right',
+                        render: (_, o) => num(o.dataStale, '/ingest'),
+                      },
+                      {
+                        title: t('cockpit.dutiesLate'),
+                        align: 'right',
+                        render: (_, o) => num(o.dutiesLate, '/duties'),
+                      },
+                      {
+                        title: t('cockpit.violations'),
+                        align: 'right',
+                        render: (_, o) =>
+                          num(
+                            o.violations,
+                            `/violations?orgId=${o.orgId}&status=live`,
+                            `cockpit-org-${o.orgId}`,
+                          ),
+                      },
+                    ]}
+                  />
+                </Card>
+              </Col>
+            )}
+            {d.view === 'authority' && (
+              <Col xs={24} lg={10}>
+                <Card
+                  size="small"
+                  title={t('cockpit.ranking')}
+                  extra={d.ranking && <Link to="/evaluation">{d.ranking.run.period}</Link>}
+                  data-testid="cockpit-ranking"
+                >
+                  {d.ranking?.items.length ? (
+                    <Suspense fallback={null}>
+                      <EChart
+                        option={rankingOption}
+                        height={Math.max(240, d.ranking.items.length * 22)}
+                        testid="cockpit-ranking-chart"
+                      />
+                    </Suspense>
+                  ) : (
+                    <Empty description={t('cockpit.noRanking')} />
+                  )}
+                </Card>
+              </Col>
+            )}
+            {d.view === 'department' && (
+              <Col xs={24} lg={12}>
+                <Card size="small" title={t('cockpit.scorecard')} data-testid="cockpit-scorecard">
+                  {d.scorecard ? (
+                    <>
+                      <Statistic
+                        title={`${d.scorecard.run.period}`}
+                        valueRender={() => <Link to="/evaluation">{d.scorecard?.total ?? '—'}</Link>}
+                      />
+                      {d.scorecard.rank && (
+                        <Typography.Paragraph>
+                          {t('cockpit.rank', { rank: d.scorecard.rank, n: d.scorecard.departments })}
+                        </Typography.Paragraph>
+                      )}
+                      <Table
+                        size="small"
+                        rowKey="indicator"
+                        pagination={false}
+                        dataSource={d.scorecard.indicators}
+                        columns={[
+                          {
+                            title: t('violations.type'),
+                            render: (_, i) => t(`evaluation.indicator.${i.indicator}` as Key),
+                          },
+                          {
+                            title: t('cockpit.scorecard'),
+                            align: 'right',
+                            render: (_, i) => (i.score === null ? '—' : i.score),
+                          },
+                        ]}
+                      />
+                    </>
+                  ) : (
+                    <Empty description={t('cockpit.noRanking')} />
+                  )}
+                </Card>
+              </Col>
+            )}
+            {d.todo && (
+              <Col xs={24} lg={12}>
+                <Card size="small" title={t('cockpit.todo')} data-testid="cockpit-todo">
+                  {d.todo.length === 0 ? (
+                    <Typography.Text type="secondary">{t('cockpit.todoNone')}</Typography.Text>
+                  ) : (
+                    d.todo.map((w) => (
+                      <div key={w.kind}>
+                        {t(`work.kind.${w.kind}` as Key)}：{num(w.n, '/')}
+                        {w.overdue > 0 && (
+                          <Typography.Text type="danger">
+                            {' '}
+                            {t('cockpit.overdueN', { n: w.overdue })}
+                          </Typography.Text>
+                        )}
+                      </div>
+                    ))
+                  )}
+                </Card>
+              </Col>
+            )}
+            {d.alerts && (
+              <Col xs={24} lg={12}>
+                <Card size="small" title={t('cockpit.alerts')} data-testid="cockpit-alerts">
+                  <Table
+                    size="small"
+                    pagination={false}
+                    rowKey={(a) => `${a.rule}-${a.status}`}
+                    dataSource={d.alerts}
+                    columns={[
+                      { title: t('violations.type'), render: (_, a) => tEnum('alertRule', a.rule) },
+                      { title: t('violations.status'), render: (_, a) => tEnum('alertStatus', a.status) },
+                      {
+                        title: t('cockpit.total'),
+                        align: 'right',
+                        render: (_, a) => num(a.n, '/security-alerts'),
+                      },
+                    ]}
+                  />
+                </Card>
+              </Col>
+            )}
+            <Col xs={24} lg={12}>
+              {violationsCard}
+            </Col>
+            {d.violationsByOrg && d.violationsByOrg.length > 0 && (
+              <Col xs={24} lg={12}>
+                <Card size="small" title={t('cockpit.overdue')}>
+                  {d.violationsByOrg.map((o) => (
+                    <div key={o.orgId}>
+                      {o.name}：{num(o.n, `/violations?orgId=${o.orgId}&status=live`)}
+                    </div>
+                  ))}
+                </Card>
+              </Col>
+            )}
+          </Row>
+        )}
+        {d && d.view === 'authority' && !d.ranking && (
+          <Alert type="info" style={{ marginTop: 12 }} message={t('cockpit.noRanking')} />
+        )}
+      </Card>
+      <Button className="cockpit-no-print" type="link" onClick={() => navigate('/')}>
+        {t('app.backHome')}
+      </Button>
+    </div>
+  );
+}
