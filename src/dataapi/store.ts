@@ -516,9 +516,9 @@ export const EXPORT_LIVE_SQL = `SELECT g.clear_fields AS clear FROM share_grant 
 
 /** The ledger rows of one batch and the export's delivered count, in the batch's transaction. */
 export const EXPORT_LEDGER_SQL = `WITH l AS (
-    INSERT INTO data_export_row (export_id, ordinal, key_mac, row_mac)
-    SELECT $1, $2 + x.o::int, decode(x.k, 'hex'), decode(x.r, 'hex')
-    FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS x(k, r, o)
+    INSERT INTO data_export_row (export_id, ordinal, key_mac, row_mac, cell_tags)
+    SELECT $1, $2 + x.o::int, decode(x.k, 'hex'), decode(x.r, 'hex'), decode(x.c, 'hex')
+    FROM unnest($3::text[], $4::text[], $6::text[]) WITH ORDINALITY AS x(k, r, c, o)
   )
   UPDATE data_export SET row_count = row_count + $5 WHERE id = $1`;
 

@@ -817,6 +817,8 @@ export interface DataExportRowTable {
   ordinal: number;
   key_mac: Buffer;
   row_mac: Buffer;
+  /** 4 bytes per field in the export's field order (migration 032); null on rows written before it */
+  cell_tags: Buffer | null;
 }
 
 export interface MaskingClassRuleTable {

@@ -51,6 +51,7 @@ const QualityScores = lazy(() => import('./quality/QualityScores.js'));
 const Usage = lazy(() => import('./usage/Usage.js'));
 const Evaluation = lazy(() => import('./evaluation/Evaluation.js'));
 const Audit = lazy(() => import('./audit/Audit.js'));
+const LeakTrace = lazy(() => import('./audit/LeakTrace.js'));
 const Calendar = lazy(() => import('./calendar/Calendar.js'));
 const ProfilePage = lazy(() => import('./profiles/ProfilePage.js'));
 const NotFound = lazy(() => import('./shell/NotFound.js'));
@@ -281,6 +282,14 @@ function Root() {
                         element={
                           <Guard allowed={access.audit(me)}>
                             <Audit />
+                          </Guard>
+                        }
+                      />
+                      <Route
+                        path="leak-trace"
+                        element={
+                          <Guard allowed={access.audit(me)}>
+                            <LeakTrace />
                           </Guard>
                         }
                       />
