@@ -79,7 +79,9 @@ const authorisedCalls = (right: keyof typeof RIGHT_REFUSAL, quota?: string) => `
   ), v AS (SELECT 1 FROM resource WHERE id = $4 AND version = $5),
   a AS (
     SELECT req.n, app.id, app.org_id, app.status FROM req
-    JOIN app ON app.key_hash = req.key_hash AND app.status IN ('active', 'suspended')
+    -- the current key, or the replaced one during its rotation overlap (issue 10 point 7)
+    JOIN app ON (app.key_hash = req.key_hash OR (app.prev_key_hash = req.key_hash AND app.prev_key_until > now()))
+      AND app.status IN ('active', 'suspended')
   ),
   gm AS (
     SELECT DISTINCT ON (a.n) a.n, g.id, g.status AS grant_status, g.fields, g.purpose, g.max_rows_per_call,

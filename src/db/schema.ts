@@ -82,6 +82,9 @@ export interface AppTable {
   description: string;
   key_prefix: string;
   key_hash: string;
+  /** the replaced key during a rotation's overlap (migration 032) */
+  prev_key_hash: string | null;
+  prev_key_until: Date | null;
   status: Generated<'active' | 'suspended' | 'revoked'>;
   created_by: number | null;
   created_at: Generated<Date>;

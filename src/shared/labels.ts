@@ -1829,6 +1829,22 @@ export const LABELS = {
   'action.auth.login': ['登录', 'Sign-in'],
   'action.app.create': ['创建应用', 'App created'],
   'action.app.revoke': ['撤销应用', 'App revoked'],
+  'action.app.keyRotate': ['更换应用密钥', 'App key rotated'],
+  'apps.rotateKey': ['更换密钥', 'Rotate key'],
+  'apps.rotateTitle': ['更换应用密钥', 'Rotate the app key'],
+  'apps.rotateHint': [
+    '将生成新密钥（仅显示一次）；旧密钥在过渡期内仍可使用，过渡期结束后失效。过渡期填 0 表示旧密钥立即失效。',
+    'A new key is issued (shown once); the old key keeps working during the overlap and stops after it. An overlap of 0 stops the old key at once.',
+  ],
+  'apps.overlapHours': ['过渡期（小时）', 'Overlap (hours)'],
+  'apps.rotated': [
+    '新密钥如下，请立即保存（不会再次显示）。旧密钥可用至 {until}。',
+    'The new key is below; save it now (it is not shown again). The old key works until {until}.',
+  ],
+  'apps.rotatedNow': [
+    '新密钥如下，请立即保存（不会再次显示）。旧密钥已失效。',
+    'The new key is below; save it now (it is not shown again). The old key no longer works.',
+  ],
   'action.catalog.register': ['登记资源', 'Resource registered'],
   'action.data.preview': ['数据预览', 'Data preview'],
   'action.data.get': ['接口查询（单条）', 'Data API: record'],
