@@ -92,6 +92,8 @@ export interface Config {
   sealMaxRecords: number;
   /** Guards on the governed data API (see docs/SECURITY.md). */
   dataApi: {
+    /** hours a rotated API key keeps working beside its replacement, unless the rotation says (optional: older test configs) */
+    keyRotationOverlapHours?: number;
     /** calls per second per app (API key), all nodes together */
     appRatePerSecond: number;
     /** a grant's daily call quota and rows per call, unless the grant sets its own */
@@ -229,6 +231,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trainingClock: env.GOVSHARE_TRAINING_CLOCK === 'true',
     dataApi: {
       appRatePerSecond: int(env, 'API_APP_RATE_LIMIT', 500),
+      keyRotationOverlapHours: int(env, 'API_KEY_ROTATION_OVERLAP_HOURS', 24),
       grantCallsPerDay: int(env, 'GRANT_CALLS_PER_DAY', 100_000),
       grantRowsPerCall: int(env, 'GRANT_ROWS_PER_CALL', 1000),
       grantExportRowsPerDay: int(env, 'GRANT_EXPORT_ROWS_PER_DAY', 1_000_000),

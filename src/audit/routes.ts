@@ -6,6 +6,7 @@ import { AppError } from '../shared/errors.js';
 import { labelOf } from '../shared/labels.js';
 import { keyedHash } from '../shared/secrets.js';
 import { toCsv } from '../shared/tabular.js';
+import { traceLeakFile } from './leak-file.js';
 import { EXPORT_MAX_BLOCKS, exportAudit, sealStatus, verifyAudit } from './seal.js';
 import {
   type AuditFilter,
@@ -44,6 +45,39 @@ const targetKeyProp = {
 } as const;
 
 export async function auditRoutes(app: FastifyInstance, ctx: AppContext) {
+  // leak tracing by file (溯源): the raw file bytes only in this encapsulated context (JSON everywhere else)
+  await app.register(async (scoped) => {
+    scoped.addContentTypeParser(
+      [
+        'application/octet-stream',
+        'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+        'text/csv',
+        'application/csv',
+        'application/x-ndjson',
+        'text/plain',
+      ],
+      { parseAs: 'buffer' },
+      (_req, body, done) => done(null, body),
+    );
+    scoped.post(
+      '/api/audit/leak-trace/file',
+      {
+        schema: {
+          tags: ['audit'],
+          summary:
+            'Leak tracing by file (auditor, 溯源): upload a leaked CSV (UTF-8/GBK), XLSX, JSON or NDJSON file — partial, reordered or with columns dropped — and get the exports and recipients (app, consumer department, grant) ranked by the share of its rows they delivered, with the matched rows and columns. Audited; nothing of the file is stored.',
+          consumes: ['application/octet-stream', 'text/csv'],
+        },
+        bodyLimit: ctx.config.uploadMaxBytes,
+      },
+      async (req) => {
+        const actor = requireRole(req, 'auditor');
+        const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+        return traceLeakFile(ctx, actor, body);
+      },
+    );
+  });
+
   /** The query's filters; a record key becomes its keyed hashes (the log never holds the clear key). */
   const auditFilterOf = ({ targetKey, ...f }: AuditFilter & { targetKey?: string }): AuditFilter => {
     if (!targetKey) return f;

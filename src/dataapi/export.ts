@@ -1,3 +1,4 @@
+import { createHash, createHmac, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { CompiledQuery, sql } from 'kysely';
@@ -62,6 +63,58 @@ export const keyMac = (secret: Buffer, key: string) => mac16(secret, `key\n${key
 
 /** The ledger's digest of a delivered row: its cell texts in the export's field order. */
 export const rowMac = (secret: Buffer, cells: string[]) => mac16(secret, `row\n${JSON.stringify(cells)}`);
+
+/** Bytes of one cell tag (the per-field digest of migration 032). */
+export const CELL_TAG_BYTES = 4;
+
+/** Per secret and field, the SHA-256 state after the cell-tag key and the field code: copied for each cell. */
+const tagBases = new WeakMap<Buffer, Map<string, Hash>>();
+
+/**
+ * One cell's tag, hex: the first 4 bytes of SHA-256(k ‖ field ‖ "\n" ‖ cell text), k = HMAC-SHA256(platform secret,
+ * "govshare cell tag/1") (32 bytes, fixed length). A keyed prefix hash is safe here because only 4 of its 32 bytes are
+ * kept (no length extension), and it lets each cell cost one hash of a copied state instead of an HMAC's two and a
+ * key schedule: the ledger's extra work per delivered cell stays small.
+ */
+export function cellTag(secret: Buffer, field: string, text: string): string {
+  let bases = tagBases.get(secret);
+  if (!bases) {
+    bases = new Map();
+    tagBases.set(secret, bases);
+  }
+  let base = bases.get(field);
+  if (!base) {
+    const k = createHmac('sha256', secret).update('govshare cell tag/1').digest();
+    base = createHash('sha256').update(k).update(`${field}\n`);
+    if (bases.size < 10_000) bases.set(field, base);
+  }
+  return base
+    .copy()
+    .update(text)
+    .digest('hex')
+    .slice(0, CELL_TAG_BYTES * 2);
+}
+
+/**
+ * A batch's cell tags, one hex string per row (the row's tags concatenated in field order). Repeated values (districts,
+ * categories, masked forms) are hashed once per batch, which keeps the ledger's extra cost low.
+ */
+export function cellTagsOf(secret: Buffer, codes: string[], rows: string[][]): string[] {
+  const memo = codes.map(() => new Map<string, string>());
+  return rows.map((cells) => {
+    let out = '';
+    for (let i = 0; i < codes.length; i++) {
+      const text = cells[i];
+      let t = memo[i].get(text);
+      if (t === undefined) {
+        t = cellTag(secret, codes[i], text);
+        if (memo[i].size < 10_000) memo[i].set(text, t);
+      }
+      out += t;
+    }
+    return out;
+  });
+}
 
 function shanghaiDayStart(now: number): Date {
   const day = Math.floor((now + 8 * 3600_000) / 86400_000);
@@ -152,14 +205,11 @@ async function* exportBatches(
       if (rows.length === 0) return { records: [], last: after, want };
       const records = rows.map((r) => shape(meta, codes, r.rec, policy, clear));
       const keyMacs = rows.map((r) => keyMac(ctx.secret, r._key));
-      const rowMacs = records.map((rec) =>
-        rowMac(
-          ctx.secret,
-          fields.map((f) => cellText(rec[f.code])),
-        ),
-      );
+      const texts = records.map((rec) => fields.map((f) => cellText(rec[f.code])));
+      const rowMacs = texts.map((cells) => rowMac(ctx.secret, cells));
+      const tags = cellTagsOf(ctx.secret, codes, texts);
       await trx.executeQuery(
-        CompiledQuery.raw(EXPORT_LEDGER_SQL, [exp.id, delivered, keyMacs, rowMacs, rows.length]),
+        CompiledQuery.raw(EXPORT_LEDGER_SQL, [exp.id, delivered, keyMacs, rowMacs, rows.length, tags]),
       );
       return { records, last: Number(rows[rows.length - 1]._seq), want };
     });

@@ -102,7 +102,12 @@ async function grantQuota(ctx: AppContext, keyHash: string, resourceId: number, 
     .selectFrom('share_grant as g')
     .innerJoin('app as a', 'a.id', 'g.app_id')
     .select(['g.id', 'g.max_calls_per_day', 'g.max_verify_per_day'])
-    .where('a.key_hash', '=', keyHash)
+    .where((eb) =>
+      eb.or([
+        eb('a.key_hash', '=', keyHash),
+        eb.and([eb('a.prev_key_hash', '=', keyHash), eb('a.prev_key_until', '>', new Date(now))]),
+      ]),
+    )
     .where('a.status', '=', 'active')
     .where('g.resource_id', '=', resourceId)
     .where('g.status', '=', 'active')

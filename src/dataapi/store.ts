@@ -79,7 +79,9 @@ const authorisedCalls = (right: keyof typeof RIGHT_REFUSAL, quota?: string) => `
   ), v AS (SELECT 1 FROM resource WHERE id = $4 AND version = $5),
   a AS (
     SELECT req.n, app.id, app.org_id, app.status FROM req
-    JOIN app ON app.key_hash = req.key_hash AND app.status IN ('active', 'suspended')
+    -- the current key, or the replaced one during its rotation overlap (issue 10 point 7)
+    JOIN app ON (app.key_hash = req.key_hash OR (app.prev_key_hash = req.key_hash AND app.prev_key_until > now()))
+      AND app.status IN ('active', 'suspended')
   ),
   gm AS (
     SELECT DISTINCT ON (a.n) a.n, g.id, g.status AS grant_status, g.fields, g.purpose, g.max_rows_per_call,
@@ -516,9 +518,9 @@ export const EXPORT_LIVE_SQL = `SELECT g.clear_fields AS clear FROM share_grant 
 
 /** The ledger rows of one batch and the export's delivered count, in the batch's transaction. */
 export const EXPORT_LEDGER_SQL = `WITH l AS (
-    INSERT INTO data_export_row (export_id, ordinal, key_mac, row_mac)
-    SELECT $1, $2 + x.o::int, decode(x.k, 'hex'), decode(x.r, 'hex')
-    FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS x(k, r, o)
+    INSERT INTO data_export_row (export_id, ordinal, key_mac, row_mac, cell_tags)
+    SELECT $1, $2 + x.o::int, decode(x.k, 'hex'), decode(x.r, 'hex'), decode(x.c, 'hex')
+    FROM unnest($3::text[], $4::text[], $6::text[]) WITH ORDINALITY AS x(k, r, c, o)
   )
   UPDATE data_export SET row_count = row_count + $5 WHERE id = $1`;
 

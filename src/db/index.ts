@@ -33,6 +33,7 @@ import * as m025 from './migrations/025_open_governance.js';
 import * as m026 from './migrations/026_ingest_copy_enums.js';
 import * as m027 from './migrations/027_base_library.js';
 import * as m030 from './migrations/030_violations.js';
+import * as m032 from './migrations/032_leak_trace_key_rotation.js';
 import { Lock, PGliteDialect, pgliteQuery } from './pglite-dialect.js';
 import type { DB } from './schema.js';
 
@@ -220,6 +221,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '026_ingest_copy_enums': m026,
   '027_base_library': m027,
   '030_violations': m030,
+  '032_leak_trace_key_rotation': m032,
 };
 
 export async function migrate(db: Db): Promise<void> {

@@ -84,6 +84,9 @@ export interface AppTable {
   description: string;
   key_prefix: string;
   key_hash: string;
+  /** the replaced key during a rotation's overlap (migration 032) */
+  prev_key_hash: string | null;
+  prev_key_until: Date | null;
   status: Generated<'active' | 'suspended' | 'revoked'>;
   created_by: number | null;
   created_at: Generated<Date>;
@@ -824,6 +827,8 @@ export interface DataExportRowTable {
   ordinal: number;
   key_mac: Buffer;
   row_mac: Buffer;
+  /** 4 bytes per field in the export's field order (migration 032); null on rows written before it */
+  cell_tags: Buffer | null;
 }
 
 export interface MaskingClassRuleTable {

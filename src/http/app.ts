@@ -104,7 +104,7 @@ export function toAppError(err: unknown, req: FastifyRequest, ctx: AppContext): 
       const ct = String(req.headers['content-type'] ?? '');
       const limit = req.routeOptions?.bodyLimit ?? ctx.config.jsonBodyLimit;
       if (
-        /^((text|application)\/csv|application\/vnd\.openxmlformats-officedocument\.spreadsheetml)\b/i.test(
+        /^((text|application)\/csv|application\/octet-stream|application\/vnd\.openxmlformats-officedocument\.spreadsheetml)\b/i.test(
           ct,
         )
       )

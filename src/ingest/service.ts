@@ -54,7 +54,12 @@ export async function appActor(ctx: AppContext, apiKey: string | undefined, clie
     .selectFrom('app as a')
     .innerJoin('org as o', 'o.id', 'a.org_id')
     .select(['a.id', 'a.org_id', 'a.created_by', 'a.name', 'o.kind'])
-    .where('a.key_hash', '=', sha256Hex(apiKey))
+    .where((eb) =>
+      eb.or([
+        eb('a.key_hash', '=', sha256Hex(apiKey)),
+        eb.and([eb('a.prev_key_hash', '=', sha256Hex(apiKey)), eb('a.prev_key_until', '>', new Date())]),
+      ]),
+    )
     .where('a.status', '=', 'active')
     .executeTakeFirst();
   if (!app) throw new AppError('API_KEY_INVALID');

@@ -165,4 +165,35 @@ export async function orgRoutes(app: FastifyInstance, ctx: AppContext) {
     },
     async (req) => service.revokeApp(ctx, requireActor(req), (req.params as { id: number }).id),
   );
+
+  app.post(
+    '/api/apps/:id/rotate-key',
+    {
+      schema: {
+        tags: ['apps'],
+        summary:
+          "Rotate an app's API key: the new key is answered once; the old key keeps working for the overlap (overlapHours, default API_KEY_ROTATION_OVERLAP_HOURS) and then stops. Audited.",
+        params: idParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            overlapHours: {
+              type: 'integer',
+              minimum: 0,
+              maximum: service.KEY_ROTATION_MAX_OVERLAP_HOURS,
+              description: 'hours the old key keeps working (0: it stops at once)',
+            },
+          },
+        },
+      },
+    },
+    async (req) =>
+      service.rotateAppKey(
+        ctx,
+        requireActor(req),
+        (req.params as { id: number }).id,
+        (req.body ?? {}) as { overlapHours?: number },
+      ),
+  );
 }

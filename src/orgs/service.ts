@@ -220,6 +220,63 @@ export async function createApp(
   });
 }
 
+/** The longest overlap a rotation may give the replaced key (30 days). */
+export const KEY_ROTATION_MAX_OVERLAP_HOURS = 720;
+
+/**
+ * API key rotation with overlap (issue 10 point 7): a new key is issued (shown once), the replaced one keeps working
+ * for the overlap (the request's hours, else API_KEY_ROTATION_OVERLAP_HOURS, 24 by default; 0 = stops at once) and
+ * then stops. A key replaced by an earlier rotation that is still in its overlap stops now: only one previous key is
+ * ever accepted. Audited (`app.keyRotate`, with the overlap's end). Only for an app that is not revoked.
+ */
+export async function rotateAppKey(
+  ctx: AppContext,
+  actor: Actor,
+  appId: number,
+  input: { overlapHours?: number },
+) {
+  const hours = input.overlapHours ?? ctx.config.dataApi.keyRotationOverlapHours ?? 24;
+  const apiKey = `gs_${newSecret(6)}_${newSecret(24)}`;
+  return inTx(ctx.db, async (trx) => {
+    const app = await trx
+      .selectFrom('app')
+      .select(['id', 'org_id', 'status', 'key_hash'])
+      .where('id', '=', appId)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!app) throw new AppError('NOT_FOUND', [{ field: 'id', reason: `app ${appId} not found` }]);
+    if (!canManageApp(actor, app.org_id)) throw new AppError('FORBIDDEN');
+    if (app.status === 'revoked')
+      throw new AppError('CONFLICT', [
+        { field: 'id', reason: 'a revoked app gets no new key', reasonZh: '已撤销的应用不能更换密钥' },
+      ]);
+    const until = new Date(Date.now() + hours * 3600_000);
+    await trx
+      .updateTable('app')
+      .set({
+        key_prefix: apiKeyPrefix(apiKey),
+        key_hash: sha256Hex(apiKey),
+        prev_key_hash: hours > 0 ? app.key_hash : null,
+        prev_key_until: hours > 0 ? until : null,
+      })
+      .where('id', '=', appId)
+      .execute();
+    await appendAudit(trx, {
+      action: 'app.keyRotate',
+      decision: 'allow',
+      actorUserId: actor.id,
+      actorOrgId: actor.orgId,
+      appId,
+      targetType: 'app',
+      targetId: appId,
+      clientIp: actor.clientIp,
+      detail: { overlapHours: hours, previousKeyUntil: hours > 0 ? until.toISOString() : null },
+    });
+    const view = store.appView((await store.getApp(trx, appId))!);
+    return { app: view, apiKey, previousKeyUntil: hours > 0 ? until : null };
+  });
+}
+
 export async function revokeApp(ctx: AppContext, actor: Actor, appId: number) {
   return inTx(ctx.db, async (trx) => {
     const app = await store.getApp(trx, appId);

@@ -2262,6 +2262,108 @@ steps.push({
   },
 });
 
+// Leak tracing by file (issue 10 point 2, DG Art 28/33): an app exports a CSV; part of it leaks, reordered and with a
+// column dropped; the auditor uploads it on 泄露溯源 and sees that app ranked first.
+steps.push({
+  name: 'auditor uploads a leaked part of an export on 泄露溯源 (rows reordered, a column dropped) and sees the exporting app ranked first',
+  async run(page, base) {
+    await freshStart(page, base);
+    const json = async (res) => {
+      assert(res.ok(), `${res.url()}: ${res.status()} ${await res.text()}`);
+      return res.json();
+    };
+    const APP = '参保资格批量核对';
+    await login(page, base, 'rsj_officer');
+    const found = await json(
+      await page.request.get(`${base}/api/catalog/resources?q=${encodeURIComponent('人口基础信息')}`),
+    );
+    const pop = found.items.find((r) => r.name === '人口基础信息');
+    const created = await json(await page.request.post(`${base}/api/apps`, { data: { name: APP } }));
+    const filed = await json(
+      await page.request.post(`${base}/api/sharing/requests`, {
+        data: {
+          resourceId: pop.id,
+          appId: created.app.id,
+          fields: ['idNumber', 'name', 'gender', 'countyCode'],
+          purpose: '核对参保人员资格',
+          scope: '本局社会保险待遇审核',
+          validUntil: '2099-12-31',
+        },
+      }),
+    );
+    await logout(page);
+    let status = filed.status;
+    for (let round = 0; status === 'pending' && round < 4; round++) {
+      for (const who of ['gaj_officer', 'reviewer']) {
+        await login(page, base, who);
+        const r = await page.request.post(`${base}/api/sharing/requests/${filed.id}/approve`, { data: {} });
+        if (r.ok()) status = (await r.json()).status;
+        await logout(page);
+        if (status !== 'pending') break;
+      }
+    }
+    assert(status === 'approved', `the request was approved: ${status}`);
+    // the provider records the risk assessment (important data, DG Art 19) and gives the grant the export right
+    await login(page, base, 'gaj_officer');
+    const risk = await json(
+      await page.request.get(`${base}/api/sharing/requests/${filed.id}/risk-assessments`),
+    );
+    if (risk.required && !risk.passed)
+      await json(
+        await page.request.post(`${base}/api/sharing/requests/${filed.id}/risk-assessments`, {
+          data: { assessor: '数据安全评估小组', assessedOn: '2026-01-05', conclusion: 'pass', measures: '' },
+        }),
+      );
+    const grant = (await json(await page.request.get(`${base}/api/sharing/grants`))).find(
+      (g) => g.appId === created.app.id || g.appName === APP || g.app?.name === APP,
+    );
+    assert(grant, 'the grant of the new app is listed');
+    await json(
+      await page.request.patch(`${base}/api/sharing/grants/${grant.id}`, {
+        data: { export: true, exportRowsPerDay: 100000 },
+      }),
+    );
+    await logout(page);
+    // the consumer's system exports the CSV with its key
+    const exported = await page.request.get(
+      `${base}/api/v1/data/${encodeURIComponent(pop.code)}/export?format=csv`,
+      { headers: { 'x-api-key': created.apiKey, 'x-purpose': grant.purposeId } },
+    );
+    assert(exported.ok(), `the export answered ${exported.status()}`);
+    const lines = (await exported.text())
+      .replace(/^\uFEFF/, '')
+      .trimEnd()
+      .split('\r\n');
+    const header = lines[0].split(',');
+    const keep = ['countyCode', 'name', 'idNumber'].map((c) => header.indexOf(c)); // gender dropped, reordered
+    const leaked = [lines[0], ...lines.slice(1, 31).reverse()]
+      .map((l) => keep.map((i) => l.split(',')[i]).join(','))
+      .join('\r\n');
+    const file = path.join(os.tmpdir(), `govshare-leak-${Date.now()}.csv`);
+    fs.writeFileSync(file, `${leaked}\r\n`);
+    // the auditor uploads it on 泄露溯源
+    await login(page, base, 'auditor');
+    await menu(page, 'leak-trace');
+    const chooser = page.waitForEvent('filechooser');
+    await tid(page, 'leak-choose').click();
+    const traced = page.waitForResponse((r) => r.url().includes('/api/audit/leak-trace/file'));
+    await (await chooser).setFiles(file);
+    assert((await traced).status() === 200, 'the leaked file was traced');
+    fs.rmSync(file, { force: true });
+    const first = tid(page, 'leak-recipients').locator('tr.ant-table-row').first();
+    await first.waitFor({ timeout: T.nav });
+    const text = await first.innerText();
+    assert(text.includes(APP) && text.includes('100%'), `the exporting app is ranked first: ${text}`);
+    const evidence = await tid(page, 'leak-export').first().innerText();
+    assert(
+      evidence.includes('身份证') || evidence.includes('姓名'),
+      `the evidence names the columns: ${evidence}`,
+    );
+    assert(!/idNumber|countyCode|\{/.test(evidence), `no codes or JSON shown: ${evidence}`);
+    await shot(page, 'leak-trace');
+  },
+});
+
 async function main() {
   fs.mkdirSync(SHOTS, { recursive: true });
   for (const f of fs.readdirSync(SHOTS)) if (f.endsWith('.png')) fs.rmSync(path.join(SHOTS, f));

@@ -54,6 +54,7 @@ const Evaluation = lazy(() => import('./evaluation/Evaluation.js'));
 const Cockpit = lazy(() => import('./supervision/Cockpit.js'));
 const Violations = lazy(() => import('./supervision/Violations.js'));
 const Audit = lazy(() => import('./audit/Audit.js'));
+const LeakTrace = lazy(() => import('./audit/LeakTrace.js'));
 const Calendar = lazy(() => import('./calendar/Calendar.js'));
 const ProfilePage = lazy(() => import('./profiles/ProfilePage.js'));
 const NotFound = lazy(() => import('./shell/NotFound.js'));
@@ -294,6 +295,14 @@ function Root() {
                         element={
                           <Guard allowed={access.audit(me)}>
                             <Audit />
+                          </Guard>
+                        }
+                      />
+                      <Route
+                        path="leak-trace"
+                        element={
+                          <Guard allowed={access.audit(me)}>
+                            <LeakTrace />
                           </Guard>
                         }
                       />

@@ -7,6 +7,7 @@ import {
   Col,
   Form,
   Input,
+  InputNumber,
   Modal,
   Popconfirm,
   Row,
@@ -278,6 +279,120 @@ function ApiTester({ initialKey }: { initialKey: string }) {
   );
 }
 
+/**
+ * 更换密钥 (issue 10 point 7): a new key, shown once; the old key keeps working for the overlap the officer chooses (0:
+ * it stops at once). The rotation is audited by the server.
+ */
+function RotateKeyModal({
+  app,
+  onClose,
+  onRotated,
+}: {
+  app: App | null;
+  onClose: () => void;
+  onRotated: (key: string) => void;
+}) {
+  const { t, lang } = useI18n();
+  const { message } = AntApp.useApp();
+  const [hours, setHours] = useState<number | null>(24);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [done, setDone] = useState<{ apiKey: string; previousKeyUntil: string | null } | null>(null);
+  useEffect(() => {
+    if (app) {
+      setDone(null);
+      setError(null);
+      setHours(24);
+    }
+  }, [app]);
+  async function rotate() {
+    if (!app) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const r = await post<{ apiKey: string; previousKeyUntil: string | null }>(
+        `/api/apps/${app.id}/rotate-key`,
+        {
+          overlapHours: hours ?? 0,
+        },
+      );
+      setDone(r);
+      onRotated(r.apiKey);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <Modal
+      open={!!app}
+      title={`${t('apps.rotateTitle')} · ${app?.name ?? ''}`}
+      onCancel={onClose}
+      footer={
+        done ? (
+          <Button data-testid="app-rotate-close" onClick={onClose}>
+            {t('common.close')}
+          </Button>
+        ) : (
+          <Button data-testid="app-rotate-ok" type="primary" loading={busy} onClick={rotate}>
+            {t('apps.rotateKey')}
+          </Button>
+        )
+      }
+    >
+      {done ? (
+        <div data-testid="app-rotated">
+          <Alert
+            type="warning"
+            showIcon
+            style={{ marginBottom: 16 }}
+            title={
+              done.previousKeyUntil
+                ? t('apps.rotated', { until: fmtTime(done.previousKeyUntil) })
+                : t('apps.rotatedNow')
+            }
+          />
+          <Space.Compact style={{ width: '100%' }}>
+            <Input
+              data-testid="app-rotated-key"
+              readOnly
+              value={done.apiKey}
+              style={{ fontFamily: 'monospace' }}
+            />
+            <Button
+              icon={<CopyOutlined />}
+              onClick={async () => {
+                if (await copyText(done.apiKey)) message.success(t('common.copied'));
+              }}
+            >
+              {t('common.copy')}
+            </Button>
+          </Space.Compact>
+        </div>
+      ) : (
+        <>
+          <Typography.Paragraph type="secondary">{t('apps.rotateHint')}</Typography.Paragraph>
+          {error ? (
+            <Alert type="error" showIcon title={errorText(error, lang)} style={{ marginBottom: 16 }} />
+          ) : null}
+          <Space>
+            {t('apps.overlapHours')}
+            <InputNumber
+              data-testid="app-rotate-hours"
+              min={0}
+              max={720}
+              precision={0}
+              value={hours}
+              onChange={(v) => setHours(v)}
+            />
+          </Space>
+        </>
+      )}
+    </Modal>
+  );
+}
+
 export default function Apps() {
   const { t, lang } = useI18n();
   const { me } = useAuth();
@@ -285,6 +400,7 @@ export default function Apps() {
   const apps = useAsync(() => api<App[]>('/api/apps'), []);
   const [open, setOpen] = useState(false);
   const [lastKey, setLastKey] = useState('');
+  const [rotating, setRotating] = useState<App | null>(null);
   const canCreate = hasRole(me, 'data_officer', 'consumer_staff');
   const isAdmin = hasRole(me, 'platform_admin');
 
@@ -365,6 +481,11 @@ export default function Apps() {
                     </Popconfirm>
                   ) : null}
                   {a.status !== 'revoked' && (isAdmin || a.orgId === me?.user.org.id) ? (
+                    <Button data-testid={`app-rotate-${a.id}`} size="small" onClick={() => setRotating(a)}>
+                      {t('apps.rotateKey')}
+                    </Button>
+                  ) : null}
+                  {a.status !== 'revoked' && (isAdmin || a.orgId === me?.user.org.id) ? (
                     <Popconfirm title={t('common.confirmRevoke')} onConfirm={() => revoke(a)}>
                       <Button data-testid={`app-revoke-${a.id}`} size="small" danger>
                         {t('common.revoke')}
@@ -379,6 +500,14 @@ export default function Apps() {
       </Card>
       <ApiTester initialKey={lastKey} />
       <AggregatePanel initialKey={lastKey} />
+      <RotateKeyModal
+        app={rotating}
+        onClose={() => setRotating(null)}
+        onRotated={(key) => {
+          setLastKey(key);
+          apps.reload();
+        }}
+      />
       <NewAppModal
         open={open}
         onClose={() => setOpen(false)}

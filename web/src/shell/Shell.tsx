@@ -60,6 +60,7 @@ export default function Shell() {
     { key: '/apps', icon: <ApiOutlined />, label: 'menu.apps', show: access.apps(me) },
     { key: '/masking', icon: <EyeInvisibleOutlined />, label: 'menu.masking', show: true },
     { key: '/audit', icon: <AuditOutlined />, label: 'menu.audit', show: access.audit(me) },
+    { key: '/leak-trace', icon: <AuditOutlined />, label: 'menu.leakTrace', show: access.audit(me) },
     { key: '/users', icon: <TeamOutlined />, label: 'menu.users', show: access.users(me) },
     { key: '/incidents', icon: <AlertOutlined />, label: 'menu.incidents', show: access.incidents(me) },
     {
