@@ -6,8 +6,8 @@ function parse(text: string, size: number) {
   const p = new CsvParser();
   const out: string[][] = [];
   for (let i = 0; i < text.length; i += size)
-    for (const r of p.push(text.slice(i, i + size))) out.push(r.cells);
-  for (const r of p.end()) out.push(r.cells);
+    for (const r of p.push(text.slice(i, i + size))) out.push((r as { cells: string[] }).cells);
+  for (const r of p.end()) out.push((r as { cells: string[] }).cells);
   return out;
 }
 

@@ -9,7 +9,7 @@ import { fmtNumber } from '../shared/format.js';
 import { useAsync } from '../shared/hooks.js';
 import { type Key, useI18n } from '../shared/i18n.js';
 
-const EChart = lazy(() => import('../usage/EChart.js'));
+const EChart = lazy(() => import('../shared/EChart.js'));
 
 interface OverdueRow {
   orgId: number;
@@ -225,7 +225,12 @@ export default function CockpitPage() {
             <Col xs={24} lg={12}>
               <Card size="small" title={t('cockpit.volumeByDay')}>
                 <Suspense fallback={null}>
-                  <EChart option={volumeOption} height={240} testid="cockpit-volume-chart" />
+                  <EChart
+                    option={volumeOption}
+                    height={240}
+                    testid="cockpit-volume-chart"
+                    label={t('cockpit.volumeByDay')}
+                  />
                 </Suspense>
               </Card>
             </Col>
@@ -237,7 +242,12 @@ export default function CockpitPage() {
                   extra={<Link to="/quality">{t('cockpit.meanScore')}</Link>}
                 >
                   <Suspense fallback={null}>
-                    <EChart option={qualityOption} height={240} testid="cockpit-quality-chart" />
+                    <EChart
+                      option={qualityOption}
+                      height={240}
+                      testid="cockpit-quality-chart"
+                      label={t('cockpit.quality')}
+                    />
                   </Suspense>
                 </Card>
               </Col>
@@ -294,6 +304,7 @@ export default function CockpitPage() {
                   {d.ranking?.items.length ? (
                     <Suspense fallback={null}>
                       <EChart
+                        label={t('cockpit.ranking')}
                         option={rankingOption}
                         height={Math.max(240, d.ranking.items.length * 22)}
                         testid="cockpit-ranking-chart"
