@@ -2219,11 +2219,9 @@ steps.push({
 
 // ---------- other profiles (issue 8 "Done means": XT's three steps and SY's deemed consent in the browser) ----------
 
-const WATER = '居民用水户信息'; // conditional, general security level (no risk assessment holds its grant), 市供水公司
-const MARRIAGE = '婚姻登记信息'; // conditional under XT (negative list approved), 市民政局
+const MARRIAGE = '婚姻登记信息'; // conditional under XT and SY (on the negative list), important data, 市民政局
 const RSJ_APP = '就业服务系统'; // the demo app of 市人社局
 const MARRIAGE_PURPOSE = '办理失业保险金申领时核验申请人的婚姻状况';
-const WATER_PURPOSE = '社会救助家庭经济状况核对时核验申请人的用水和欠费情况';
 
 /** A page of its own browser context: the other server's session cookie never replaces the main server's. */
 async function inOwnContext(page, run) {
@@ -2354,26 +2352,26 @@ steps.push({
 
 steps.push({
   ownServer: true,
-  name: 'SY deemed consent (SY Art 25): under shenyang-2019 a request for 居民用水户信息 is left unanswered; the training clock passes its deadline; 视为同意, the grant, and a data call succeeds',
+  name: 'SY deemed consent (SY Art 25): under shenyang-2019 a request for 婚姻登记信息 is left unanswered; the training clock passes its deadline; 视为同意, the grant, and a data call succeeds',
   async run(page) {
     await withProfileServer('shenyang-2019', (base) =>
       inOwnContext(page, async (p) => {
-        await login(p, base, 'mzj_officer');
+        await login(p, base, 'rsj_officer');
         // an app of its own, so the walk knows its key (shown once)
         const app = await (
-          await p.request.post(`${base}/api/apps`, { data: { name: '低保核对系统' } })
+          await p.request.post(`${base}/api/apps`, { data: { name: '婚姻状况核验接口' } })
         ).json();
-        const apiKey = app.apiKey ?? app.key ?? app.app?.apiKey;
+        const apiKey = app.apiKey;
         assert(
           typeof apiKey === 'string' && apiKey.length >= 20,
           `the new app's key: ${JSON.stringify(app)}`,
         );
         const id = await applyInConsole(
           p,
-          WATER,
-          '低保核对系统',
-          ['accountNo', 'accountName', 'inArrears'],
-          WATER_PURPOSE,
+          MARRIAGE,
+          '婚姻状况核验接口',
+          ['certificateNo', 'businessType', 'registeredOn'],
+          MARRIAGE_PURPOSE,
         );
         const filed = await (await p.request.get(`${base}/api/sharing/requests/${id}`)).json();
         assert(
@@ -2391,19 +2389,39 @@ steps.push({
           .first()
           .waitFor({ timeout: T.nav });
         await freshStart(p, base);
-        await login(p, base, 'mzj_officer');
+        await login(p, base, 'rsj_officer');
         await p.goto(`${base}/requests?box=outgoing&open=${id}`, { waitUntil: 'domcontentloaded' });
         await tid(p, 'req-status').getByText('已通过').waitFor({ timeout: T.nav });
-        const deemed = tid(p, `req-deemed-${id}`);
-        await deemed.first().waitFor({ timeout: T.nav });
+        const deemed = tid(p, `req-deemed-${id}`).first();
+        await deemed.waitFor({ timeout: T.nav });
         assert(
-          (await deemed.first().innerText()).includes('视为同意'),
-          `marked 视为同意: ${await deemed.first().innerText()}`,
+          (await deemed.innerText()).includes('视为同意'),
+          `marked 视为同意: ${await deemed.innerText()}`,
         );
         await shot(p, 'sy-deemed-consent');
-        await p.keyboard.press('Escape');
+        // SY Art 42: important data, so the provider records its risk assessment before the grant is active
+        await freshStart(p, base);
+        await login(p, base, 'mzj_officer');
+        await p.goto(`${base}/requests?box=handled&open=${id}`, { waitUntil: 'domcontentloaded' });
+        await tid(p, 'req-risk').waitFor({ timeout: T.nav });
+        if (await tid(p, 'risk-submit').count()) {
+          await box(p, 'risk-assessor').fill('市民政局数据安全评估小组');
+          await tid(p, 'risk-conclusion-conditional').click();
+          await tid(p, 'risk-measures').fill('仅限政务内网调用，按月复核调用日志');
+          await tid(p, 'risk-submit').click();
+          await p.waitForFunction(
+            () => document.querySelector('[data-testid="req-risk"]')?.textContent?.includes('有效'),
+            null,
+            { timeout: T.nav },
+          );
+        }
+        await freshStart(p, base);
+        await login(p, base, 'rsj_officer');
         await menu(p, 'grants');
-        const grant = tid(p, 'grants-table').locator('tr.ant-table-row').filter({ hasText: WATER }).first();
+        const grant = tid(p, 'grants-table')
+          .locator('tr.ant-table-row')
+          .filter({ hasText: MARRIAGE })
+          .first();
         await grant.waitFor({ timeout: T.nav });
         const text = await grant.innerText();
         assert(
@@ -2412,18 +2430,19 @@ steps.push({
         );
         await shot(p, 'sy-grant');
         // the consumer's app calls the data API under the grant
-        const detail = await (await p.request.get(`${base}/api/sharing/requests/${id}`)).json();
-        const code = detail.resource.code;
-        const call = await fetch(`${base}/api/v1/data/${encodeURIComponent(code)}/records?limit=5`, {
-          headers: {
-            'X-Api-Key': apiKey,
-            'X-Purpose': encodeURIComponent(WATER_PURPOSE),
-            accept: 'application/json',
+        const call = await fetch(
+          `${base}/api/v1/data/${encodeURIComponent(filed.resource.code)}/records?limit=5`,
+          {
+            headers: {
+              'X-Api-Key': apiKey,
+              'X-Purpose': encodeURIComponent(MARRIAGE_PURPOSE),
+              accept: 'application/json',
+            },
           },
-        });
+        );
         const body = await call.text();
         assert(call.status === 200, `the data call succeeds: ${call.status} ${body.slice(0, 300)}`);
-        assert(!body.includes('waterAddress'), `only granted fields come back: ${body.slice(0, 300)}`);
+        assert(!body.includes('maleIdNumber'), `only granted fields come back: ${body.slice(0, 300)}`);
       }),
     );
   },
