@@ -32,7 +32,14 @@ import { currentStepOf, deadlineText, personName, stepName } from './steps.js';
 
 function DueCell({ req }: { req: ShareRequest }) {
   const { t } = useI18n();
-  if (!req.dueDate || req.status !== 'pending') return <span>{fmtDate(req.dueDate)}</span>;
+  // a decided request keeps its marks: approved by deemed consent (SY Art 25), escalated on the way
+  if (!req.dueDate || req.status !== 'pending')
+    return (
+      <Space size={4} wrap>
+        <span>{fmtDate(req.dueDate)}</span>
+        <Marks req={req} />
+      </Space>
+    );
   return (
     <Space size={4} wrap>
       <span data-testid={`req-due-${req.id}`}>{fmtDate(req.dueDate)}</span>
