@@ -329,6 +329,10 @@ export interface ShareRequestStepTable {
   approvals: Generated<string[]>;
   co_actors: Generated<string[]>;
   on_timeout: Generated<'remind' | 'escalate' | 'deemedConsent'>;
+  /** the authority organisation acting on an authority step (migration 029, cross-level requests); null = any */
+  authority_org_id: number | null;
+  /** jurisdiction level of the step's authority: county review before the city's path (XT Art 26, GD Art 15) */
+  level: 'province' | 'city' | 'county' | 'town' | null;
 }
 
 export interface ShareRequestEventTable {

@@ -121,10 +121,12 @@ describe('demo city: identifiers', () => {
     }
   });
 
-  it('GB 32100: organs are registered as 11 + 446000, utilities and companies with authority 9', () => {
+  it('GB 32100: organs are registered as 11 + their jurisdiction (446000, a county 4460xx), utilities with authority 9', () => {
     for (const org of small.orgs) {
       expect(isValidCreditCode(org.creditCode)).toBe(true);
-      expect(org.creditCode.slice(0, 8)).toBe(org.kind === 'enterprise' ? '91446000' : '11446000');
+      expect(org.creditCode.slice(0, 8)).toBe(
+        `${org.kind === 'enterprise' ? '91' : '11'}${org.jurisdictionCode}`,
+      );
     }
     for (const code of column(resource(small, '法人单位基础信息'), 'creditCode') as string[]) {
       expect(code).toMatch(/^9[123]4460\d\d/);
@@ -222,9 +224,19 @@ describe('demo city: catalog', () => {
 });
 
 describe('demo city: organisations and users', () => {
-  it('has one authority, at least 15 departments with 2–4 sections each, and 2 enterprises', () => {
+  it('has one authority per level (the city and two counties), at least 15 departments with 2–4 sections each, and 2 enterprises', () => {
     const byKind = (k: string) => small.orgs.filter((o) => o.kind === k);
-    expect(byKind('authority')).toHaveLength(1);
+    expect(byKind('authority').map((o) => o.jurisdictionCode)).toEqual(['446000', '446002', '446021']);
+    // each county holds a department besides its authority, and every org sits in a jurisdiction of the demo
+    for (const county of ['446002', '446021'])
+      expect(small.orgs.filter((o) => o.jurisdictionCode === county && o.kind === 'department')).toHaveLength(
+        1,
+      );
+    for (const org of small.orgs)
+      expect(
+        small.jurisdictions.map((j) => j.code),
+        org.code,
+      ).toContain(org.jurisdictionCode);
     expect(byKind('department').length).toBeGreaterThanOrEqual(15);
     expect(byKind('enterprise')).toHaveLength(2);
     for (const org of small.orgs) {

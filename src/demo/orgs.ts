@@ -89,6 +89,8 @@ interface OrgSpec {
   shortName: string;
   kind: DemoOrg['kind'];
   sections: string[];
+  /** GB/T 2260 code of the jurisdiction the org belongs to; the city when unset */
+  jurisdictionCode?: string;
 }
 
 export const AUTHORITY_CODE = 'LJ-SJJ';
@@ -220,6 +222,40 @@ const ORG_SPECS: readonly OrgSpec[] = [
     kind: 'department',
     sections: ['综合科', '普查中心', '数据管理科'],
   },
+  // Two counties of the city, each with its own data authority and departments (issue 8 point 9): a county department
+  // requests city data through its own county authority first (XT Art 26, GD Art 15).
+  {
+    code: 'JC-SJJ',
+    name: '临江市江城区政务服务数据管理局',
+    shortName: '江城区政数局',
+    kind: 'authority',
+    sections: ['数据资源股', '政务服务股'],
+    jurisdictionCode: '446002',
+  },
+  {
+    code: 'JC-MZJ',
+    name: '临江市江城区民政局',
+    shortName: '江城区民政局',
+    kind: 'department',
+    sections: ['社会救助股', '养老服务股'],
+    jurisdictionCode: '446002',
+  },
+  {
+    code: 'QS-SJJ',
+    name: '青山县政务服务数据管理局',
+    shortName: '青山县政数局',
+    kind: 'authority',
+    sections: ['数据资源股', '政务服务股'],
+    jurisdictionCode: '446021',
+  },
+  {
+    code: 'QS-RSJ',
+    name: '青山县人力资源和社会保障局',
+    shortName: '青山县人社局',
+    kind: 'department',
+    sections: ['就业促进股', '社会保险股'],
+    jurisdictionCode: '446021',
+  },
   {
     code: 'LJ-GS',
     name: '临江市供水有限公司',
@@ -251,7 +287,10 @@ export function buildOrgs(seed: number, usedCreditCodes: Set<string>): DemoOrg[]
   return ORG_SPECS.map((spec) => {
     let creditCode: string;
     do {
-      const body = (spec.kind === 'enterprise' ? '91' : '11') + CITY_CODE + governmentOrgCode(rng);
+      const body =
+        (spec.kind === 'enterprise' ? '91' : '11') +
+        (spec.jurisdictionCode ?? CITY_CODE) +
+        governmentOrgCode(rng);
       creditCode = body + creditCodeCheckChar(body);
     } while (usedCreditCodes.has(creditCode));
     usedCreditCodes.add(creditCode);
@@ -260,7 +299,7 @@ export function buildOrgs(seed: number, usedCreditCodes: Set<string>): DemoOrg[]
       name: spec.name,
       shortName: spec.shortName,
       kind: spec.kind,
-      jurisdictionCode: CITY_CODE,
+      jurisdictionCode: spec.jurisdictionCode ?? CITY_CODE,
       creditCode,
       sections: spec.sections.map((name, i) => ({
         code: `${spec.code}-${String(i + 1).padStart(2, '0')}`,
@@ -312,6 +351,11 @@ const USER_SPECS: readonly UserSpec[] = [
   ['tjj_officer', '蔡明辉', 'LJ-TJJ', '数据管理科', ['data_officer']],
   ['gs_officer', '苏少珍', 'LJ-GS', '信息中心', ['data_officer']],
   ['ybj_staff', '卢振东', 'LJ-YBJ', '待遇保障科', ['consumer_staff']],
+  // the two counties: each authority's reviewer, and a department's data officer
+  ['jc_reviewer', '彭志华', 'JC-SJJ', '数据资源股', ['authority_reviewer']],
+  ['jc_mzj_officer', '邱美玲', 'JC-MZJ', '社会救助股', ['data_officer']],
+  ['qs_reviewer', '潘永康', 'QS-SJJ', '数据资源股', ['authority_reviewer']],
+  ['qs_rsj_officer', '龙淑芬', 'QS-RSJ', '就业促进股', ['data_officer']],
 ];
 
 export function buildUsers(orgs: readonly DemoOrg[]): DemoUser[] {
@@ -351,6 +395,11 @@ export function buildApps(): DemoApp[] {
       name: '义务教育招生入学系统',
       orgCode: 'LJ-JYJ',
       description: '核验适龄儿童户籍、监护人不动产和社保信息，办理小学和初中入学',
+    },
+    {
+      name: '江城区低保审核系统',
+      orgCode: 'JC-MZJ',
+      description: '江城区最低生活保障申请家庭经济状况核对，核验户籍和用水欠费情况',
     },
     {
       name: '医保参保核验服务',

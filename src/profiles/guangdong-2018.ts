@@ -33,6 +33,22 @@ export const guangdong2018: Profile = {
       ],
       article: 'GD Art 19',
     },
+    // GD Art 15: a lower authority applies to the higher one ("市级政务数据主管部门可根据业务需要，向省级政务数据主管部门
+    // 提出政务数据申请"); GD sets no window of its own for that step, so the lower authority has the GD Art 19 window.
+    // Unconditional data is fetched directly through the local node ("可直接通过本地市分节点申请获取").
+    crossLevel: {
+      step: {
+        key: 'localAuthorityReview',
+        actor: 'authority',
+        nameZh: '本级政务数据主管部门审核并向上级申请',
+        nameEn: 'Own-level authority reviews and applies to the higher authority',
+        deadline: wd(10),
+        onTimeout: 'remind',
+        article: 'GD Art 15',
+      },
+      appliesTo: ['conditional'],
+      article: 'GD Art 15',
+    },
     refusalRequires: 'reason',
     refusalArticle: 'GD Art 19',
     conditionalNeedsLegalBasis: true,

@@ -79,6 +79,13 @@ export interface Profile {
       overallDeadline?: Deadline;
       article: string;
     };
+    /**
+     * Cross-level requests (XT Art 26, GD Art 15): a department of a jurisdiction below the provider's (a county asking
+     * the city or the province) requests through its own data authority, which reviews first in a step of its own;
+     * then the provider's level runs its normal path. `appliesTo`: the share types that go this way. A city profile
+     * without its own rule takes its province's (`parent`, DG Art 1).
+     */
+    crossLevel?: { step: WorkflowStep; appliesTo: Array<'unconditional' | 'conditional'>; article: string };
     refusalRequires: 'legalBasis' | 'reason';
     refusalArticle: string;
     /** shareType conditional/none need a legal basis, else the resource is unconditional. */

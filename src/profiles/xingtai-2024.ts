@@ -63,6 +63,21 @@ export const xingtai2024: Profile = {
       ],
       article: 'XT Art 24',
     },
+    // XT Art 26: a cross-level need goes "通过本级数据主管部门向上级数据主管部门申请": the requester's own authority
+    // reviews and forwards it, within the 3 WD XT Art 24 gives an authority to review and forward a request
+    crossLevel: {
+      step: {
+        key: 'localAuthorityReview',
+        actor: 'authority',
+        nameZh: '本级数据主管部门审核并报上级数据主管部门',
+        nameEn: 'Own-level authority reviews and forwards to the higher authority',
+        deadline: wd(3),
+        onTimeout: 'remind',
+        article: 'XT Art 26',
+      },
+      appliesTo: ['unconditional', 'conditional'],
+      article: 'XT Art 26',
+    },
     refusalRequires: 'reason',
     refusalArticle: 'XT Art 24',
     conditionalNeedsLegalBasis: true,

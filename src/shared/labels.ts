@@ -483,6 +483,14 @@ export const LABELS = {
   'decision.rejected': ['不同意', 'Rejected'],
   'actor.authority': ['数据主管部门', 'Data authority'],
   'actor.provider': ['数源部门', 'Provider'],
+  // jurisdiction levels of a request's steps: a county department's request goes through its county authority first
+  // (cross-level requests, XT Art 26, GD Art 15)
+  'jurisdictionLevel.province': ['省级', 'Province'],
+  'jurisdictionLevel.city': ['市级', 'City'],
+  'jurisdictionLevel.county': ['县（区）级', 'County'],
+  'jurisdictionLevel.town': ['乡镇（街道）级', 'Town'],
+  'req.stepAuthority': ['主管部门', 'Authority'],
+  'req.crossLevel': ['跨层级申请', 'Cross-level request'],
   'unit.WD': ['{n}个工作日', '{n} workdays'],
   'unit.d': ['{n}日', '{n} days'],
 

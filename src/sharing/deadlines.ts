@@ -95,7 +95,9 @@ async function actOn(
     parties.map((p) =>
       p === 'provider'
         ? { orgIds: [resource.provider_org_id], roles: ['data_officer'] }
-        : { roles: ['authority_reviewer'], anyOrg: true },
+        : step.authority_org_id
+          ? { orgIds: [step.authority_org_id], roles: ['authority_reviewer'] }
+          : { roles: ['authority_reviewer'], anyOrg: true },
     );
   const consumer: Recipients = { orgIds: [q.consumer_org_id], roles: ['data_officer', 'consumer_staff'] };
   const params = {

@@ -89,9 +89,17 @@ export function canDecideStep(
   actor: Actor,
   stepActor: 'authority' | 'provider',
   providerOrgId: number,
+  /** the authority of the step's level (cross-level requests, XT Art 26, GD Art 15); null/undefined: any authority */
+  authorityOrgId?: number | null,
 ): boolean {
   if (stepActor === 'provider') return actor.orgId === providerOrgId && hasRole(actor, 'data_officer');
-  return actor.orgKind === 'authority' && hasRole(actor, 'authority_reviewer');
+  return isLevelAuthority(actor, authorityOrgId);
+}
+
+/** A reviewer of the authority a step names (or of any authority when it names none: a one-level installation). */
+export function isLevelAuthority(actor: Actor, authorityOrgId?: number | null): boolean {
+  if (!(actor.orgKind === 'authority' && hasRole(actor, 'authority_reviewer'))) return false;
+  return authorityOrgId === null || authorityOrgId === undefined || Number(authorityOrgId) === actor.orgId;
 }
 
 /**
@@ -101,12 +109,13 @@ export function canDecideStep(
  */
 export function partyFor(
   actor: Actor,
-  step: { actor: StepActor; co_actors: string[]; approvals: string[] },
+  step: { actor: StepActor; co_actors: string[]; approvals: string[]; authority_org_id?: number | null },
   providerOrgId: number,
 ): StepActor | null {
   const parties = [step.actor, ...(step.co_actors as StepActor[])];
   for (const p of parties)
-    if (!step.approvals.includes(p) && canDecideStep(actor, p, providerOrgId)) return p;
+    if (!step.approvals.includes(p) && canDecideStep(actor, p, providerOrgId, step.authority_org_id))
+      return p;
   return null;
 }
 

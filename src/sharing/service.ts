@@ -21,11 +21,13 @@ import { PROFILES } from '../profiles/index.js';
 import type { StepActor } from '../profiles/model.js';
 import { AppError } from '../shared/errors.js';
 import { activeEmergencyFor, emergencyGrantEnd, stopOf } from './cases.js';
+import { planSteps } from './levels.js';
 import {
   canRequest,
   canRevokeGrant,
   canSeeRequest,
   checkRequestInput,
+  isLevelAuthority,
   isOverdue,
   partyFor,
   type RequestInput,
@@ -142,6 +144,9 @@ function requestView(
       article: s.article,
       startedOn: s.started_on,
       dueDate: s.due_date,
+      // cross-level requests (XT Art 26, GD Art 15): the jurisdiction level and the authority of the step
+      level: s.level,
+      authorityOrg: s.authority_org_id ? { id: s.authority_org_id, name: s.authority_org_name } : null,
       workdaysLeft: s.step_index === r.current_step ? left(s.due_date) : null,
       /** who holds the step now: its actor and co-actors that have not approved yet */
       holders:
@@ -159,8 +164,7 @@ function requestView(
     canOverride:
       r.status === 'pending' &&
       r.escalated_on !== null &&
-      actor.orgKind === 'authority' &&
-      hasRole(actor, 'authority_reviewer') &&
+      isLevelAuthority(actor, current?.authority_org_id) &&
       !(current !== undefined && partyFor(actor, current, r.provider_org_id) !== null),
     canWithdraw:
       r.status === 'pending' &&
@@ -289,7 +293,16 @@ export async function createRequest(ctx: AppContext, actor: Actor, input: Reques
     shareType,
   );
   if (problems.length) throw new AppError('VALIDATION_FAILED', problems);
-  const steps = stepsFor(ctx.profile, shareType);
+  // cross-level requests (XT Art 26, GD Art 15): the requester's own authority first, then the provider's level
+  const planned = await planSteps(
+    ctx.db,
+    ctx.profile,
+    shareType,
+    stepsFor(ctx.profile, shareType),
+    actor.orgId,
+    resource.provider_org_id,
+  );
+  const steps = planned.map((p) => p.step);
   const cal = await currentCalendar(ctx);
   // a request filed on a holiday counts from the next working day: the start day itself is never counted (民法典 Art 201)
   const startedOn = todayOf(ctx);
@@ -353,6 +366,8 @@ export async function createRequest(ctx: AppContext, actor: Actor, input: Reques
             article: s.article,
             started_on: i === 0 ? startedOn : null,
             due_date: i === 0 ? firstDue : null,
+            authority_org_id: planned[i].authorityOrgId,
+            level: planned[i].level,
           })),
         )
         .execute();
@@ -375,6 +390,9 @@ export async function createRequest(ctx: AppContext, actor: Actor, input: Reques
         scope: input.scope?.trim() || undefined,
         overallDueDate: steps.length && overall ? dueDate(cal, startedOn, overall) : undefined,
         shareType,
+        ...(planned.length > stepsFor(ctx.profile, shareType).length
+          ? { crossLevel: { article: planned[0].step.article, levels: planned.map((p) => p.level) } }
+          : {}),
         ...(emergency
           ? { emergencyId: emergency.id, emergencyMode: emergency.mode, emergencyArticle: emergency.article }
           : {}),
@@ -548,8 +566,8 @@ export async function decideRequest(
     let party = partyFor(actor, step, resource.provider_org_id);
     const override = decision.override === true;
     if (override) {
-      if (!(actor.orgKind === 'authority' && hasRole(actor, 'authority_reviewer')))
-        throw new AppError('FORBIDDEN', [{ reason: 'only the data authority overrides a step' }]);
+      if (!isLevelAuthority(actor, step.authority_org_id))
+        throw new AppError('FORBIDDEN', [{ reason: "only the step's data authority overrides it" }]);
       if (!q.escalated_on)
         throw new AppError('REQUEST_NOT_PENDING', [
           {
@@ -675,7 +693,9 @@ export async function decideRequest(
           [next.actor, ...next.co_actors].map((p) =>
             p === 'provider'
               ? { orgIds: [resource.provider_org_id], roles: ['data_officer'] as Role[] }
-              : { roles: ['authority_reviewer'] as Role[], anyOrg: true },
+              : next.authority_org_id
+                ? { orgIds: [next.authority_org_id], roles: ['authority_reviewer'] as Role[] }
+                : { roles: ['authority_reviewer'] as Role[], anyOrg: true },
           ),
           {
             kind: 'sharing.yourTurn',

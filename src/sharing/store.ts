@@ -50,8 +50,9 @@ export async function getSteps(db: Db | Tx, requestIds: number[]) {
   return db
     .selectFrom('share_request_step as s')
     .leftJoin('app_user as u', 'u.id', 's.decided_by')
+    .leftJoin('org as ao', 'ao.id', 's.authority_org_id')
     .selectAll('s')
-    .select('u.display_name as decided_by_name')
+    .select(['u.display_name as decided_by_name', 'ao.name as authority_org_name'])
     .where('s.request_id', 'in', requestIds)
     .orderBy('s.request_id')
     .orderBy('s.step_index')
@@ -88,8 +89,14 @@ export async function listRequests(db: Db, f: RequestFilter) {
           .whereRef('s.step_index', '=', 'q.current_step')
           .where((eb) =>
             eb.or([
+              // an authority step of a cross-level request waits for that level's authority only (XT Art 26)
               ...(f.authority
-                ? [eb(holds('authority'), '=', true), eb('q.escalated_on', 'is not', null)]
+                ? [
+                    eb.and([
+                      eb.or([eb(holds('authority'), '=', true), eb('q.escalated_on', 'is not', null)]),
+                      eb.or([eb('s.authority_org_id', 'is', null), eb('s.authority_org_id', '=', f.orgId)]),
+                    ]),
+                  ]
                 : []),
               ...(f.providerOfficer
                 ? [eb.and([eb('r.provider_org_id', '=', f.orgId), eb(holds('provider'), '=', true)])]
@@ -109,10 +116,13 @@ export async function listRequests(db: Db, f: RequestFilter) {
               .select('s.request_id')
               .whereRef('s.request_id', '=', 'q.id')
               .where((eb) =>
-                eb.or([
-                  eb('s.actor', '=', 'authority'),
-                  eb(sql<boolean>`'authority' = ANY(s.co_actors)`, '=', true),
-                  eb('q.escalated_on', 'is not', null),
+                eb.and([
+                  eb.or([
+                    eb('s.actor', '=', 'authority'),
+                    eb(sql<boolean>`'authority' = ANY(s.co_actors)`, '=', true),
+                    eb('q.escalated_on', 'is not', null),
+                  ]),
+                  eb.or([eb('s.authority_org_id', 'is', null), eb('s.authority_org_id', '=', f.orgId)]),
                 ]),
               ),
           ),

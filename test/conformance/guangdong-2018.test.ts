@@ -96,3 +96,43 @@ describe('guangdong-2018 conformance', () => {
     expect(kinds).toContain('sharing.escalated');
   });
 });
+
+/*
+ * GD Art 15 (issue 8 point 9): a lower authority applies to the higher one for its departments. GD sets no window of its
+ * own for the lower authority, so it has the GD Art 19 window: filed Monday 2026-02-16 in Spring Festival → due
+ * 2026-03-06 (worked out at the top of this file). Unconditional data is fetched directly through the local node
+ * ("可直接通过本地市分节点申请获取"): no county step, granted at once.
+ */
+describe('guangdong-2018 conformance: cross-level requests (GD Art 15)', () => {
+  it('GD Art 15: a county department asks for conditional city data through its county authority first', async () => {
+    c.on('2026-02-16');
+    const res = await c.fileRequest(await c.as('jc_mzj_officer'), MARRIAGE, '江城区救助核验');
+    expect(res.statusCode, res.body).toBe(201);
+    const q = res.json();
+    expect(q.dueDate).toBe('2026-03-06');
+    expect(q.steps.map((s: { key: string; level: string }) => [s.key, s.level])).toEqual([
+      ['localAuthorityReview', 'county'],
+      ['providerReview', 'city'],
+    ]);
+    expect(q.steps[0]).toMatchObject({ article: 'GD Art 15', holders: ['authority'] });
+    // the city's joint review (GD Art 19) waits until the county has applied: the city reviewer cannot act yet
+    const reviewer = await c.as('reviewer');
+    expect((await c.call(reviewer, 'POST', `/api/sharing/requests/${q.id}/approve`, {})).statusCode).toBe(
+      403,
+    );
+    c.on('2026-03-02');
+    const s1 = (
+      await c.call(await c.as('jc_reviewer'), 'POST', `/api/sharing/requests/${q.id}/approve`, {})
+    ).json();
+    // the joint review's 10 WD run from 3/2: 3/3 … 3/16 (no holiday) → due 2026-03-16
+    expect(s1).toMatchObject({ currentStep: 1, dueDate: '2026-03-16' });
+    expect(s1.steps[1].holders).toEqual(['provider', 'authority']);
+  });
+
+  it('GD Art 15: unconditional city data is fetched directly, without the county step', async () => {
+    c.on('2026-03-02');
+    const res = await c.fileRequest(await c.as('jc_mzj_officer'), '法人单位基础信息', '江城区企业核验');
+    expect(res.statusCode, res.body).toBe(201);
+    expect(res.json()).toMatchObject({ status: 'approved', steps: [] });
+  });
+});

@@ -101,3 +101,92 @@ describe('xingtai-2024 conformance: rectification (XT Art 22)', () => {
     expect(t.json()).toMatchObject({ dueDate: '2026-10-20', article: 'XT Art 22', status: 'open' });
   });
 });
+
+/*
+ * XT Art 26 (issue 8 point 9): a cross-level need goes "通过本级数据主管部门向上级数据主管部门申请". 江城区民政局 (a county
+ * department) asks for the city's 婚姻登记信息: 江城区's authority reviews first within 3 WD, then the city's XT Art 24
+ * path. Filed Monday 2025-09-29 (National Day 2025: 10/1–10/8 off, Sat 10/11 a working day):
+ * county review WD1 9/30, WD2 10/9, WD3 10/10 → due 2025-10-10; forwarded 10/9 → city review WD1 10/10, WD2 10/11 Sat,
+ * WD3 10/13 → due 2025-10-13; reviewed 10/13 → provider WD1 10/14 … WD5 10/20 → due 2025-10-20; replied 10/20 →
+ * delivery WD1 10/21, WD2 10/22, WD3 10/23 → due 2025-10-23.
+ */
+describe('xingtai-2024 conformance: cross-level requests (XT Art 26)', () => {
+  const incoming = async (cookie: string) =>
+    (await c.call(cookie, 'GET', '/api/sharing/requests?box=incoming&pageSize=100'))
+      .json()
+      .items.map((r: { id: number }) => r.id);
+
+  it('XT Art 26: a county department asks through its county authority, then the city path runs; each authority sees only its own step', async () => {
+    c.on('2025-09-29');
+    const res = await c.fileRequest(await c.as('jc_mzj_officer'), MARRIAGE, '江城区婚姻核验');
+    expect(res.statusCode, res.body).toBe(201);
+    const q = res.json();
+    expect(q.dueDate).toBe('2025-10-10');
+    expect(q.steps.map((s: { key: string; level: string }) => [s.key, s.level])).toEqual([
+      ['localAuthorityReview', 'county'],
+      ['authorityReview', 'city'],
+      ['providerReview', 'city'],
+      ['authorityDelivery', 'city'],
+    ]);
+    expect(q.steps[0]).toMatchObject({
+      article: 'XT Art 26',
+      authorityOrg: { name: '临江市江城区政务服务数据管理局' },
+      holders: ['authority'],
+    });
+    expect(q.steps[1].authorityOrg.name).toBe('临江市政务服务数据管理局');
+    const approve = `/api/sharing/requests/${q.id}/approve`;
+    const [reviewer, jc, qs] = [await c.as('reviewer'), await c.as('jc_reviewer'), await c.as('qs_reviewer')];
+    // the county's step waits for 江城区 only: not for the city, not for the other county
+    expect(await incoming(jc)).toContain(q.id);
+    expect(await incoming(reviewer)).not.toContain(q.id);
+    expect(await incoming(qs)).not.toContain(q.id);
+    expect((await c.call(reviewer, 'POST', approve, {})).statusCode).toBe(403);
+    expect((await c.call(qs, 'POST', approve, {})).statusCode).toBe(403);
+    c.on('2025-10-09');
+    const s1 = (await c.call(jc, 'POST', approve, { comment: '属本区履职需要，报市数据主管部门' })).json();
+    expect(s1).toMatchObject({ currentStep: 1, dueDate: '2025-10-13' });
+    // now the city authority holds it, is told so, and the county no longer can act on it
+    expect(await incoming(reviewer)).toContain(q.id);
+    expect(await incoming(jc)).not.toContain(q.id);
+    expect((await c.call(jc, 'POST', approve, {})).statusCode).toBe(403);
+    const told = (await c.notifications('reviewer')).filter((n) => n.params.requestId === q.id);
+    expect(told.map((n) => n.kind)).toContain('sharing.yourTurn');
+    expect((await c.notifications('qs_reviewer')).filter((n) => n.params.requestId === q.id)).toEqual([]);
+    c.on('2025-10-13');
+    expect((await c.call(reviewer, 'POST', approve, {})).json()).toMatchObject({
+      currentStep: 2,
+      dueDate: '2025-10-20',
+    });
+    c.on('2025-10-20');
+    expect((await c.call(await c.as('mzj_officer'), 'POST', approve, {})).json()).toMatchObject({
+      currentStep: 3,
+      dueDate: '2025-10-23',
+    });
+    const done = (await c.call(reviewer, 'POST', approve, {})).json();
+    expect(done.status).toBe('approved');
+    // the timeline shows both levels and who decided at each
+    expect(done.steps[0]).toMatchObject({ level: 'county', decision: 'approved', decidedBy: '彭志华' });
+    expect(done.steps[1]).toMatchObject({ level: 'city', decision: 'approved', decidedBy: '林晓燕' });
+    // the audit names the cross-level path of the request
+    const filed = await c.env.ctx.db
+      .selectFrom('audit_log')
+      .select('detail')
+      .where('action', '=', 'share.request')
+      .where('target_id', '=', String(q.id))
+      .executeTakeFirstOrThrow();
+    expect(JSON.stringify(filed.detail)).toContain('XT Art 26');
+  });
+
+  it('XT Art 26 with Art 24: even unconditional city data goes through the county authority, then the city supplies it', async () => {
+    c.on('2025-10-20');
+    const res = await c.fileRequest(await c.as('qs_rsj_officer'), '法人单位基础信息', '青山县就业核验');
+    expect(res.statusCode, res.body).toBe(201);
+    const q = res.json();
+    expect(q.steps.map((s: { key: string; level: string }) => [s.key, s.level])).toEqual([
+      ['localAuthorityReview', 'county'],
+      ['authorityDelivery', 'city'],
+    ]);
+    expect(await incoming(await c.as('qs_reviewer'))).toContain(q.id);
+    expect(await incoming(await c.as('jc_reviewer'))).not.toContain(q.id);
+  });
+});

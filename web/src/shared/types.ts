@@ -305,6 +305,10 @@ export interface Step {
   /** who holds the step now */
   holders: Array<'authority' | 'provider'>;
   onTimeout: 'remind' | 'escalate' | 'deemedConsent';
+  /** jurisdiction level of the step's authority (cross-level requests, XT Art 26, GD Art 15); null on older requests */
+  level?: 'province' | 'city' | 'county' | 'town' | null;
+  /** the authority acting on (or supervising) the step */
+  authorityOrg?: { id: number; name: string } | null;
   decision: string | null;
   decidedBy: unknown;
   decidedAt: string | null;

@@ -193,7 +193,17 @@ export default function Grants() {
           {
             title: t('common.status'),
             dataIndex: 'status',
-            render: (v: string) => <EnumTag kind="grantStatus" value={v} />,
+            // a grant made because the provider did not answer in time says so (SY Art 25)
+            render: (v: string, g) => (
+              <Space size={4} wrap>
+                <EnumTag kind="grantStatus" value={v} />
+                {g.deemedConsent ? (
+                  <Tag color="green" data-testid={`grant-deemed-${g.id}`}>
+                    {t('decision.deemed')}
+                  </Tag>
+                ) : null}
+              </Space>
+            ),
           },
           {
             title: t('common.actions'),

@@ -32,7 +32,14 @@ import { currentStepOf, deadlineText, personName, stepName } from './steps.js';
 
 function DueCell({ req }: { req: ShareRequest }) {
   const { t } = useI18n();
-  if (!req.dueDate || req.status !== 'pending') return <span>{fmtDate(req.dueDate)}</span>;
+  // a decided request keeps its marks: approved by deemed consent (SY Art 25), escalated on the way
+  if (!req.dueDate || req.status !== 'pending')
+    return (
+      <Space size={4} wrap>
+        <span>{fmtDate(req.dueDate)}</span>
+        <Marks req={req} />
+      </Space>
+    );
   return (
     <Space size={4} wrap>
       <span data-testid={`req-due-${req.id}`}>{fmtDate(req.dueDate)}</span>
@@ -114,6 +121,8 @@ function RequestDrawer({
     rowsPerCall?: number | null;
   }>();
   const r = req.data;
+  // a request whose steps run at more than one jurisdiction level (XT Art 26, GD Art 15): each step says its level
+  const crossLevel = new Set((r?.steps ?? []).map((s) => s.level).filter(Boolean)).size > 1;
 
   async function decide() {
     if (!r || !mode) return;
@@ -291,6 +300,14 @@ function RequestDrawer({
                 status: stepStatus(r, s),
                 title: (
                   <span data-testid={`req-step-${s.index}`}>
+                    {s.level && crossLevel ? (
+                      <Tag
+                        color={s.level === 'county' ? 'purple' : 'blue'}
+                        data-testid={`req-step-level-${s.index}`}
+                      >
+                        {tEnum('jurisdictionLevel', s.level)}
+                      </Tag>
+                    ) : null}
                     {stepName(s, lang)}{' '}
                     {[s.actor, ...(s.coActors ?? [])].map((a) => (
                       <Tag key={a} color={a === 'authority' ? 'geekblue' : 'cyan'}>
@@ -327,6 +344,11 @@ function RequestDrawer({
                         </>
                       ) : null}
                     </div>
+                    {crossLevel && s.authorityOrg ? (
+                      <div data-testid={`req-step-authority-${s.index}`}>
+                        {t('req.stepAuthority')}：{s.authorityOrg.name}
+                      </div>
+                    ) : null}
                     {s.holders?.length ? (
                       <div data-testid={`req-step-holders-${s.index}`}>
                         {t('req.stepHolders')}：{s.holders.map((h) => tEnum('actor', h)).join('、')}
