@@ -129,6 +129,8 @@ const UNQUOTED = 1;
 const QUOTED = 2;
 const QUOTE_IN_QUOTED = 3;
 
+type CsvRecord = { row: number; cells: string[] };
+
 export class CsvParser {
   private state = FIELD_START;
   private cells: string[] = [];
@@ -160,7 +162,7 @@ export class CsvParser {
     });
   }
 
-  private endRecord(out: RawRecord[]) {
+  private endRecord(out: CsvRecord[]) {
     const cells = this.cells;
     const quoted = this.quotedSeen;
     this.cells = [];
@@ -172,8 +174,8 @@ export class CsvParser {
     out.push({ row: this.row, cells });
   }
 
-  push(text: string): RawRecord[] {
-    const out: RawRecord[] = [];
+  push(text: string): CsvRecord[] {
+    const out: CsvRecord[] = [];
     const n = text.length;
     let state = this.state;
     let start = 0; // where the current cell's text starts in this chunk
@@ -234,8 +236,8 @@ export class CsvParser {
     return out;
   }
 
-  end(): RawRecord[] {
-    const out: RawRecord[] = [];
+  end(): CsvRecord[] {
+    const out: CsvRecord[] = [];
     if (this.state === QUOTED) this.syntax('a quote is not closed', '引号未闭合');
     if (this.state === UNQUOTED || this.state === QUOTE_IN_QUOTED) {
       this.cells.push(this.pending);
