@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { appendAudit } from '../audit/store.js';
 import { getFields, type StoredField } from '../catalog/store.js';
 import type { Actor, AppContext } from '../context.js';
-import { type MaskedField, maskRecord } from '../dataapi/masking.js';
+import { type MaskedField, type MaskingPolicy, maskRecord } from '../dataapi/masking.js';
 import { maskingPolicy } from '../dataapi/masking-policy.js';
 import { type Db, inTx, type Tx } from '../db/index.js';
 import { notify } from '../notify/service.js';
@@ -685,8 +685,8 @@ interface ConflictRow {
   resolved_by_name: string | null;
 }
 
-async function conflictViews(db: Db | Tx, ctx: AppContext, rows: ConflictRow[]) {
-  const policy = await maskingPolicy(ctx);
+// the policy is read before the caller's transaction: PGlite has one connection, a read beside the transaction would wait
+async function conflictViews(db: Db | Tx, policy: MaskingPolicy, rows: ConflictRow[]) {
   const masks = new Map<number, Awaited<ReturnType<typeof maskFields>>>();
   for (const id of new Set(rows.map((r) => r.library_id))) masks.set(id, await maskFields(db, id));
   return rows.map((r) => {
@@ -742,6 +742,7 @@ export async function listConflicts(ctx: AppContext, actor: Actor, f: ConflictFi
         reasonZh: '数据冲突由数据主管部门和数据不一致的相关部门查看（DG Art 15）',
       },
     ]);
+  const policy = await maskingPolicy(ctx);
   return inTx(ctx.db, async (trx) => {
     let q = conflictQuery(trx);
     if (f.libraryId) q = q.where('c.library_id', '=', f.libraryId);
@@ -783,13 +784,14 @@ export async function listConflicts(ctx: AppContext, actor: Actor, f: ConflictFi
       total: Number(total.n),
       counts: Object.fromEntries(byStatus.map((b) => [b.status, Number(b.n)])),
       canResolve: all,
-      items: await conflictViews(trx, ctx, rows),
+      items: await conflictViews(trx, policy, rows),
     };
   });
 }
 
 /** One conflict with the assembled record of its key and the key's other conflicts (masked, audited). */
 export async function getConflict(ctx: AppContext, actor: Actor, id: number) {
+  const policy = await maskingPolicy(ctx);
   return inTx(ctx.db, async (trx) => {
     const row = (await conflictQuery(trx)
       .select([...conflictColumns])
@@ -804,7 +806,7 @@ export async function getConflict(ctx: AppContext, actor: Actor, id: number) {
       .orderBy('c.id')
       .limit(50)
       .execute()) as ConflictRow[];
-    const [view, ...others] = await conflictViews(trx, ctx, [row, ...siblings]);
+    const [view, ...others] = await conflictViews(trx, policy, [row, ...siblings]);
     let record = null;
     if (canReadLibraryRecords(actor)) {
       const r = await trx
@@ -815,11 +817,7 @@ export async function getConflict(ctx: AppContext, actor: Actor, id: number) {
         .executeTakeFirst();
       if (r) {
         const { fields, key } = await maskFields(trx, row.library_id);
-        const masked = maskRecord(
-          { ...(r.vals as object), [KEY]: row.key },
-          [...fields, key],
-          await maskingPolicy(ctx),
-        );
+        const masked = maskRecord({ ...(r.vals as object), [KEY]: row.key }, [...fields, key], policy);
         const srcs = r.srcs as Record<string, number>;
         const names = await sourceNames(trx, Object.values(srcs));
         record = fields.map((f) => ({
