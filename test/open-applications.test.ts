@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setIdentityVerifier } from '../src/opening/accounts.js';
+import { NOTICE_CAP, noticeAccount, tickOpenReminders } from '../src/opening/notices.js';
 import { type ManualClock, manualClock } from '../src/shared/clock.js';
 import { createTestEnv, login, type TestEnv } from './helpers.js';
 
@@ -533,6 +534,103 @@ describe('public accounts and on-application open data under shenyang-2019', () 
       })
     ).json();
     expect(a.dueDate).toBe('2026-10-08');
+  });
+
+  it('the applicant is told on the portal: approval, refusal and the review outcome, and a grant about to expire (once)', async () => {
+    w.clock.set('2026-03-02');
+    const cookie = await citizen(w, 'told@example.cn');
+    const inbox = async () => (await call(w, 'GET', '/api/open/account/notices', { cookie })).json();
+    expect(await inbox()).toEqual({ unread: 0, items: [] });
+    const file = async () =>
+      (
+        await call(w, 'POST', '/api/open/applications', {
+          cookie,
+          payload: { resourceId: w.onApp.id, ...SY_APPLICATION },
+        })
+      ).json();
+    const officer = await login(w.env.app, w.officer);
+    const a = await file();
+    await call(w, 'POST', `/api/opening/applications/${a.id}/decision`, {
+      cookie: officer,
+      payload: { decision: 'approve', grantDays: 10 },
+    });
+    const approved = await inbox();
+    expect(approved.unread).toBe(1);
+    expect(approved.items[0]).toMatchObject({
+      kind: 'applicationApproved',
+      applicationId: a.id,
+      params: { resource: w.onApp.name, grantUntil: '2026-03-12' },
+      readAt: null,
+    });
+    // another account sees none of it
+    const other = await citizen(w, 'other-told@example.cn');
+    expect((await call(w, 'GET', '/api/open/account/notices', { cookie: other })).json().items).toEqual([]);
+    expect(
+      (
+        await call(w, 'POST', `/api/open/account/notices/${approved.items[0].id}/read`, { cookie: other })
+      ).json().code,
+    ).toBe('NOT_FOUND');
+    // refusal, then the review upheld
+    const b = await file();
+    await call(w, 'POST', `/api/opening/applications/${b.id}/decision`, {
+      cookie: officer,
+      payload: { decision: 'refuse', reason: '涉及未公开的执法信息' },
+    });
+    await call(w, 'POST', `/api/open/applications/${b.id}/review`, {
+      cookie,
+      payload: { reason: '仅需汇总数据，请复核' },
+    });
+    await call(w, 'POST', `/api/opening/applications/${b.id}/review-decision`, {
+      cookie: await login(w.env.app, 'reviewer'),
+      payload: { decision: 'uphold', comment: '汇总数据亦可反推个人信息' },
+    });
+    const after = await inbox();
+    expect(after.unread).toBe(3);
+    expect(after.items.slice(0, 2)).toMatchObject([
+      { kind: 'reviewUpheld', applicationId: b.id, params: { comment: '汇总数据亦可反推个人信息' } },
+      { kind: 'applicationRefused', applicationId: b.id, params: { reason: '涉及未公开的执法信息' } },
+    ]);
+    // read one, then all
+    const read = (
+      await call(w, 'POST', `/api/open/account/notices/${approved.items[0].id}/read`, { cookie })
+    ).json();
+    expect(read.unread).toBe(2);
+    expect((await call(w, 'POST', '/api/open/account/notices/read-all', { cookie })).json().unread).toBe(0);
+    // the grant ends 2026-03-12: announced 7 days before (2026-03-05), once, by the reminder job
+    const expiring = async () =>
+      (await inbox()).items.filter(
+        (n: { kind: string; applicationId: number }) =>
+          n.kind === 'grantExpiring' && n.applicationId === a.id,
+      );
+    // (the reminder job's function directly: an earlier test ran the jobs at later dates, so they are not due now)
+    w.clock.set('2026-03-04T10:00:00+08:00');
+    await tickOpenReminders(w.env.ctx);
+    expect(await expiring()).toEqual([]);
+    w.clock.set('2026-03-05T10:00:00+08:00');
+    await tickOpenReminders(w.env.ctx);
+    w.clock.set('2026-03-06T11:00:00+08:00');
+    await tickOpenReminders(w.env.ctx);
+    const e = await expiring();
+    expect(e).toHaveLength(1);
+    expect(e[0].params).toMatchObject({ grantUntil: '2026-03-12' });
+    expect((await inbox()).unread).toBe(1);
+    w.clock.set('2026-03-02');
+  });
+
+  it('an inbox is bounded: the newest 50 notices are kept', async () => {
+    const cookie = await citizen(w, 'many@example.cn');
+    const me = (await call(w, 'GET', '/api/open/account', { cookie })).json();
+    for (let i = 1; i <= NOTICE_CAP + 7; i++)
+      await noticeAccount(w.env.ctx.db, me.id, 'accessRestored', { reason: `第${i}次` });
+    const rows = await w.env.ctx.db
+      .selectFrom('open_notice')
+      .select('params')
+      .where('account_id', '=', me.id)
+      .orderBy('id')
+      .execute();
+    expect(rows).toHaveLength(NOTICE_CAP);
+    expect(rows[0].params).toEqual({ reason: '第8次' });
+    expect((await call(w, 'GET', '/api/open/account/notices', { cookie })).json().unread).toBe(NOTICE_CAP);
   });
 });
 

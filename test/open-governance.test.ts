@@ -92,6 +92,13 @@ describe('violations under xingtai-2024 (XT Art 33)', () => {
     // the portal session too, for calls; the holder still signs in and sees why
     const me = await call(env, 'GET', '/api/open/account', { cookie: a.cookie });
     expect(me.json().restriction).toMatchObject({ measure: 'restrict', reason: '超出申请用途转售数据' });
+    // … and its inbox on the portal tells it
+    const inbox = (await call(env, 'GET', '/api/open/account/notices', { cookie: a.cookie })).json();
+    expect(inbox.unread).toBe(1);
+    expect(inbox.items[0]).toMatchObject({
+      kind: 'accessRestricted',
+      params: { reason: '超出申请用途转售数据', article: 'XT Art 33' },
+    });
     const apply = await call(env, 'POST', '/api/open/applications', {
       cookie: a.cookie,
       payload: { resourceId: 1, purpose: '研究' },
@@ -116,6 +123,9 @@ describe('violations under xingtai-2024 (XT Art 33)', () => {
     });
     expect(lifted.json().status).toBe('lifted');
     expect((await call(env, 'GET', '/api/3/action/package_list', { headers })).statusCode).toBe(200);
+    const after = (await call(env, 'GET', '/api/open/account/notices', { cookie: a.cookie })).json();
+    expect(after.items.map((n: { kind: string }) => n.kind)).toEqual(['accessRestored', 'accessRestricted']);
+    expect(after.unread).toBe(2);
     expect((await audits(env, 'open.violation.restrict', 'allow')).length).toBe(1);
     expect((await audits(env, 'open.violation.lift', 'allow')).length).toBe(1);
   });
@@ -391,6 +401,99 @@ describe('periodic re-evaluation under shenyang-2019 (SY Art 37)', () => {
     expect(await work()).toMatchObject([{ dueDate: '2026-05-07', overdue: false }]);
     expect((await audits(env, 'open.reevaluation', 'allow')).length).toBe(1);
   });
+
+  it('SY Art 37: the provider’s data officers are notified once when a re-evaluation comes due (30 days before) and once when it is overdue, by the reminder job', async () => {
+    clock.set('2026-03-02T02:00:00Z');
+    const r = await env.ctx.db
+      .selectFrom('resource')
+      .select(['id', 'provider_org_id'])
+      .where('status', '=', 'published')
+      .where('open_type', 'in', ['open', 'onApplication'])
+      .orderBy('id', 'desc')
+      .executeTakeFirstOrThrow();
+    // published 2026-03-10 → due 2026-04-10 (one month); its due notice from 2026-03-11, overdue from 2026-04-11
+    await env.ctx.db
+      .updateTable('resource')
+      .set({ published_at: new Date('2026-03-10T02:00:00Z') })
+      .where('id', '=', r.id)
+      .execute();
+    const officers = await env.ctx.db
+      .selectFrom('app_user')
+      .select('id')
+      .where('org_id', '=', r.provider_org_id)
+      .where(sql<boolean>`'data_officer' = ANY(roles)`)
+      .where('disabled', '=', false)
+      .execute();
+    expect(officers.length).toBeGreaterThan(0);
+    const sent = async (kind: string) =>
+      env.ctx.db
+        .selectFrom('notification')
+        .select(['user_id', 'params'])
+        .where('kind', '=', kind)
+        .where('resource_id', '=', r.id)
+        .execute();
+    const run = async (at: string) => {
+      clock.set(at);
+      await env.ctx.jobs.runDue();
+    };
+    await run('2026-03-10T03:00:00Z');
+    expect(await sent('opening.reevaluationDue')).toEqual([]); // 31 days ahead
+    await run('2026-03-11T03:00:00Z');
+    const due = await sent('opening.reevaluationDue');
+    expect(due.map((n) => Number(n.user_id)).sort()).toEqual(officers.map((o) => Number(o.id)).sort());
+    expect(due[0].params).toMatchObject({ dueDate: '2026-04-10', article: 'SY Art 37' });
+    await run('2026-03-20T03:00:00Z');
+    await run('2026-04-10T03:00:00Z'); // the due day itself is not yet overdue
+    expect(await sent('opening.reevaluationDue')).toHaveLength(officers.length);
+    expect(await sent('opening.reevaluationOverdue')).toEqual([]);
+    await run('2026-04-11T03:00:00Z');
+    await run('2026-04-12T05:00:00Z');
+    await run('2026-04-13T07:00:00Z');
+    const overdue = await sent('opening.reevaluationOverdue');
+    expect(overdue).toHaveLength(officers.length);
+    expect(overdue[0].params).toMatchObject({ dueDate: '2026-04-10' });
+    // recorded: the next cycle's due date is a new reminder, once
+    const officer = await env.ctx.db
+      .selectFrom('app_user')
+      .select('username')
+      .where('id', '=', officers[0].id)
+      .executeTakeFirstOrThrow();
+    const rec = await call(env, 'POST', '/api/opening/reevaluations', {
+      cookie: await login(env.app, officer.username),
+      payload: { resourceId: Number(r.id), conclusion: 'keep', comment: '开放类型维持不变' },
+    });
+    expect(rec.json()).toMatchObject({ nextDue: '2026-05-13' });
+    await run('2026-04-14T03:00:00Z');
+    await run('2026-04-15T03:00:00Z');
+    const next = (await sent('opening.reevaluationDue')).filter(
+      (n) => (n.params as { dueDate: string }).dueDate === '2026-05-13',
+    );
+    expect(next).toHaveLength(officers.length);
+  }, 300_000); // nine runs of every due platform job: slow on PGlite on a loaded machine
+});
+
+describe('no re-evaluation reminders where the regulation has none (xingtai-2024)', () => {
+  it('the reminder job sends none', async () => {
+    const env = await createTestEnv({
+      profile: 'xingtai-2024',
+      demo: { populationRows: 10, entityRows: 10 },
+    });
+    try {
+      await env.ctx.db
+        .updateTable('resource')
+        .set({ published_at: new Date('2020-01-01T00:00:00Z') })
+        .execute();
+      await env.ctx.jobs.runDue();
+      const n = await env.ctx.db
+        .selectFrom('notification')
+        .select('id')
+        .where('kind', 'in', ['opening.reevaluationDue', 'opening.reevaluationOverdue'])
+        .execute();
+      expect(n).toEqual([]);
+    } finally {
+      await env.close();
+    }
+  }, 300_000);
 });
 
 describe('open data usage on the portal (issue 11 point 9)', () => {

@@ -5,6 +5,7 @@ import { deliverFeedJob, FEED_DELIVER_JOB } from '../dataapi/feed.js';
 import { EVALUATION_JOB, evaluationJob } from '../evaluation/service.js';
 import { checkFreshness } from '../ingest/freshness.js';
 import { FRESHNESS_JOB, IMPORT_JOB, importJob } from '../ingest/pipeline.js';
+import { OPEN_REMINDERS_JOB, tickOpenReminders } from '../opening/notices.js';
 import {
   QUALITY_CHECK_JOB,
   QUALITY_NIGHTLY_JOB,
@@ -96,4 +97,10 @@ export async function registerPlatformJobs(ctx: AppContext): Promise<void> {
     await detectViolations(ctx);
   });
   await ctx.jobs.recurring(ctx.db, { kind: VIOLATION_JOB, key: 'all', every: { seconds: 3600 } });
+  // opening (issue 11): grant-expiry notices to public accounts and re-evaluation reminders to the providing
+  // departments (SY Art 37), hourly; date-based and recorded once each, so a repeat or a late run is harmless
+  ctx.jobs.register(OPEN_REMINDERS_JOB, async () => {
+    await tickOpenReminders(ctx);
+  });
+  await ctx.jobs.recurring(ctx.db, { kind: OPEN_REMINDERS_JOB, key: 'all', every: { seconds: 3600 } });
 }

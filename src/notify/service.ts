@@ -66,6 +66,8 @@ export const NOTIFICATION_KINDS = [
   'opening.operationApproved',
   'opening.operationRejected',
   'opening.operationFiling',
+  'opening.reevaluationDue',
+  'opening.reevaluationOverdue',
   'quality.checkFailed',
   'evaluation.published',
   'baselib.conflictResolved',

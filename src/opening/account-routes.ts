@@ -5,6 +5,7 @@ import * as accounts from './accounts.js';
 import { OPEN_SESSION_COOKIE } from './accounts.js';
 import * as applications from './applications.js';
 import { MAX_GRANT_DAYS } from './applications.js';
+import * as notices from './notices.js';
 import { openRateLimit } from './routes.js';
 
 /*
@@ -161,6 +162,36 @@ export async function accountRoutes(app: FastifyInstance, ctx: AppContext) {
     '/api/open/account/downloads',
     { schema: { tags, summary: "The account's recent downloads (newest 100)" }, config: read },
     async (req) => ({ items: await accounts.myDownloads(ctx, await accounts.requireAccount(ctx, req)) }),
+  );
+
+  app.get(
+    '/api/open/account/notices',
+    {
+      schema: {
+        tags,
+        summary:
+          "The account's inbox: application and review decisions, access restrictions, grants about to expire (newest 50) and the unread count",
+      },
+      config: read,
+    },
+    async (req) => notices.myNotices(ctx, await accounts.requireAccount(ctx, req)),
+  );
+
+  app.post(
+    '/api/open/account/notices/:id/read',
+    { schema: { tags, summary: 'Mark one notice read', params: idParams }, config: read },
+    async (req) =>
+      notices.markNoticesRead(
+        ctx,
+        await accounts.requireAccount(ctx, req),
+        (req.params as { id: number }).id,
+      ),
+  );
+
+  app.post(
+    '/api/open/account/notices/read-all',
+    { schema: { tags, summary: 'Mark every notice read' }, config: read },
+    async (req) => notices.markNoticesRead(ctx, await accounts.requireAccount(ctx, req), 'all'),
   );
 
   app.get(

@@ -20,6 +20,7 @@ import { deadlineAction } from '../sharing/model.js';
 import type { OpenAccount, OpenPrincipal } from './accounts.js';
 import { assertOpenAccess } from './governance.js';
 import { isListedOpen } from './model.js';
+import { noticeAccount } from './notices.js';
 import type { OpenApplicationStatus } from './schema.js';
 import * as store from './store.js';
 
@@ -308,6 +309,15 @@ function reasonRequired(article: string | null) {
   ]);
 }
 
+async function resourceName(trx: Tx, resourceId: number | string): Promise<string> {
+  const r = await trx
+    .selectFrom('resource')
+    .select('name')
+    .where('id', '=', Number(resourceId))
+    .executeTakeFirst();
+  return r?.name ?? '';
+}
+
 /** The provider department's data officer approves (with a grant period) or refuses (with a reason). */
 export async function decide(
   ctx: AppContext,
@@ -360,6 +370,13 @@ export async function decide(
         late: a.due_date !== null && on > a.due_date,
       },
     });
+    await noticeAccount(
+      trx,
+      Number(a.account_id),
+      input.decision === 'approve' ? 'applicationApproved' : 'applicationRefused',
+      { applicationId: id, resource: await resourceName(trx, a.resource_id), grantUntil: until, reason },
+      id,
+    );
   });
   return staffView(ctx, actor, id);
 }
@@ -458,6 +475,18 @@ export async function decideReview(
       clientIp: actor.clientIp,
       detail: { outcome: input.decision, grantUntil: until, article: 'SY Art 47' },
     });
+    await noticeAccount(
+      trx,
+      Number(a.account_id),
+      input.decision === 'approve' ? 'reviewApproved' : 'reviewUpheld',
+      {
+        applicationId: id,
+        resource: await resourceName(trx, a.resource_id),
+        grantUntil: until,
+        comment: input.comment.trim(),
+      },
+      id,
+    );
   });
   return staffView(ctx, actor, id);
 }

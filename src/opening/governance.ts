@@ -8,6 +8,7 @@ import { type Db, inTx, type Tx } from '../db/index.js';
 import { isValidCreditCode } from '../ingest/checksums.js';
 import { notify, type Recipients } from '../notify/service.js';
 import { AppError } from '../shared/errors.js';
+import { noticeAccount } from './notices.js';
 
 /*
  * Governance of the open portal (issue 11 points 6 and 7). Each procedure exists only where the active profile names it;
@@ -203,6 +204,16 @@ export async function imposeMeasure(ctx: AppContext, actor: Actor, input: Measur
         article: rule.article,
       },
     });
+    await noticeAccount(
+      trx,
+      input.accountId,
+      input.measure === 'close' ? 'accessClosed' : 'accessRestricted',
+      {
+        reason,
+        until: input.until ?? null,
+        article: rule.article,
+      },
+    );
     return id;
   });
   return getMeasure(ctx, actor, id);
@@ -238,6 +249,7 @@ export async function liftMeasure(ctx: AppContext, actor: Actor, id: number, rea
       clientIp: actor.clientIp,
       detail: { restrictionId: id },
     });
+    await noticeAccount(trx, Number(r.account_id), 'accessRestored', { reason: why });
   });
   return getMeasure(ctx, actor, id);
 }
@@ -839,15 +851,15 @@ function addMonths(date: string, months: number): string {
   return `${year}-${String(month).padStart(2, '0')}-${String(Math.min(d, last)).padStart(2, '0')}`;
 }
 
-/** How far ahead a coming re-evaluation shows on the provider's to-do. */
-const REEVALUATION_NOTICE_DAYS = 30;
+/** How far ahead a coming re-evaluation shows on the provider's to-do (and its data officers are notified). */
+export const REEVALUATION_NOTICE_DAYS = 30;
 
 /**
  * Open and on-application resources of the caller's department (the authority and auditors: all) with the date their
  * re-evaluation falls due: the last evaluation, or the publication when there is none, plus the configured period.
  * `dueOnly` keeps those due within REEVALUATION_NOTICE_DAYS or overdue.
  */
-export async function reevaluations(ctx: AppContext, actor: Actor, dueOnly = false) {
+export async function reevaluations(ctx: AppContext, actor: Actor | null, dueOnly = false) {
   const rule = ctx.profile.opening?.reevaluation;
   const months = ctx.config.openReevaluationMonths;
   if (!rule) return { article: null, months, items: [] };
@@ -870,7 +882,8 @@ export async function reevaluations(ctx: AppContext, actor: Actor, dueOnly = fal
     ])
     .where('r.status', '=', 'published')
     .where('r.open_type', 'in', ['open', 'onApplication']);
-  if (!canSeeAll(actor)) q = q.where('r.provider_org_id', '=', actor.orgId);
+  // no actor: the reminder job (src/opening/notices.ts), over every department
+  if (actor && !canSeeAll(actor)) q = q.where('r.provider_org_id', '=', actor.orgId);
   const rows = await q.orderBy('r.id').limit(2000).execute();
   const today = todayOf(ctx);
   const horizon = shanghaiDate(new Date(ctx.clock.now().getTime() + REEVALUATION_NOTICE_DAYS * 86_400_000));
@@ -885,7 +898,7 @@ export async function reevaluations(ctx: AppContext, actor: Actor, dueOnly = fal
         lastEvaluatedOn: r.last_on,
         dueDate,
         overdue: dueDate < today,
-        canRecord: Number(r.provider_org_id) === actor.orgId && hasRole(actor, 'data_officer'),
+        canRecord: !!actor && Number(r.provider_org_id) === actor.orgId && hasRole(actor, 'data_officer'),
       };
     })
     .filter((x) => !dueOnly || x.dueDate <= horizon)

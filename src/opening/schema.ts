@@ -105,6 +105,8 @@ export interface OpeningTables {
   open_operation: OpenOperationTable;
   open_operation_filing: OpenOperationFilingTable;
   open_evaluation: OpenEvaluationTable;
+  open_notice: OpenNoticeTable;
+  open_reevaluation_event: OpenReevaluationEventTable;
 }
 
 /** Migration 025: restrictions of public accounts (XT Art 33) and authorised operation (SY Art 39–40). */
@@ -168,4 +170,22 @@ export interface OpenOperationFilingTable {
   filed_at: Ts;
   title: string;
   description: string;
+}
+
+/** Migration 033: a public account's inbox on the portal, and SY Art 37 reminders acted once. */
+export interface OpenNoticeTable {
+  id: Generated<number>;
+  account_id: number;
+  kind: string;
+  params: ColumnType<unknown, string | undefined, never>;
+  application_id: number | null;
+  created_at: Generated<Date>;
+  read_at: Date | null;
+}
+
+export interface OpenReevaluationEventTable {
+  resource_id: number;
+  due_date: ColumnType<string, string, string>;
+  kind: 'due' | 'overdue';
+  on_date: ColumnType<string, string, string>;
 }

@@ -2474,6 +2474,51 @@ export const LABELS = {
     '数据集「{resource}」的开放申请逾期未答复（{dueDate}），已提交主管部门督办',
     'The open data application for "{resource}" was not answered by {dueDate} and is escalated',
   ],
+  'notify.kind.opening.reevaluationDue': [
+    '开放数据集「{resource}」应于 {dueDate} 前完成开放类型的定期评估（{article}）',
+    'The open data set "{resource}" is due for its periodic re-evaluation by {dueDate} ({article})',
+  ],
+  'notify.kind.opening.reevaluationOverdue': [
+    '开放数据集「{resource}」的定期评估已逾期（应于 {dueDate} 前完成，{article}）',
+    'The periodic re-evaluation of the open data set "{resource}" is overdue (due {dueDate}, {article})',
+  ],
+  'open.inbox': ['消息通知', 'Notices'],
+  'open.inbox.unread': ['{n} 条未读', '{n} unread'],
+  'open.inbox.markAllRead': ['全部标为已读', 'Mark all read'],
+  'open.inbox.markRead': ['标为已读', 'Mark read'],
+  'open.inbox.none': ['暂无消息', 'No notices'],
+  'openNotice.applicationApproved': [
+    '您对数据集「{resource}」的开放申请已获批准，授权有效期至 {grantUntil}',
+    'Your application for "{resource}" is approved; the grant is valid until {grantUntil}',
+  ],
+  'openNotice.applicationRefused': [
+    '您对数据集「{resource}」的开放申请未获批准，理由：{reason}。可在“我的申请”中申请复核',
+    'Your application for "{resource}" is refused: {reason}. You may ask for review under My applications',
+  ],
+  'openNotice.reviewApproved': [
+    '经复核，您对数据集「{resource}」的申请获批准，授权有效期至 {grantUntil}',
+    'On review, your application for "{resource}" is approved; the grant is valid until {grantUntil}',
+  ],
+  'openNotice.reviewUpheld': [
+    '经复核，维持对数据集「{resource}」不予开放的决定：{comment}',
+    'On review, the refusal for "{resource}" stands: {comment}',
+  ],
+  'openNotice.accessRestricted': [
+    '因违规使用数据，您的数据访问已被限制（{article}）：{reason}',
+    'Your access to data is restricted for misuse ({article}): {reason}',
+  ],
+  'openNotice.accessClosed': [
+    '因违规使用数据，您的数据访问已被关闭（{article}）：{reason}',
+    'Your access to data is closed for misuse ({article}): {reason}',
+  ],
+  'openNotice.accessRestored': [
+    '对您数据访问的限制已解除：{reason}',
+    'The measure on your access to data is lifted: {reason}',
+  ],
+  'openNotice.grantExpiring': [
+    '您对数据集「{resource}」的授权将于 {grantUntil} 到期，如需继续使用请重新申请',
+    'Your grant for "{resource}" expires on {grantUntil}; apply again to keep using it',
+  ],
   'notify.kind.opening.reviewRequested': [
     '申请人对数据集「{resource}」的不予开放决定申请复核，请办理',
     'An applicant asks for review of the refusal for "{resource}"',

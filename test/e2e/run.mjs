@@ -1923,7 +1923,7 @@ steps.push({
 // Public accounts and on-application open data (issue 11 points 3–4): register → apply → the provider approves in the
 // console → the applicant creates an open API key and calls the open API with the approved purpose.
 steps.push({
-  name: 'a citizen registers on /open, applies for 纳税信用等级评价结果 (依申请开放); swj_officer approves in the console; the citizen creates a key and the open API answers 200',
+  name: 'a citizen registers on /open, applies for 纳税信用等级评价结果 (依申请开放); swj_officer approves in the console; the citizen sees the approval notice, creates a key and the open API answers 200',
   async run(page, base) {
     const context = await page
       .context()
@@ -1990,6 +1990,15 @@ steps.push({
       // back on the portal: a key, then the open API with the approved purpose
       await p.goto(`${base}/open/account`, { waitUntil: 'domcontentloaded' });
       await tid(p, 'open-my-applications').getByText('已同意').waitFor({ timeout: T.nav });
+      // the inbox tells the applicant: one unread approval notice, read with one click
+      await tid(p, 'open-notices')
+        .getByText(/开放申请已获批准/)
+        .waitFor({ timeout: T.nav });
+      const unread = (await tid(p, 'open-notices-unread').innerText()).trim();
+      assert(unread === '1', `one unread notice: ${unread}`);
+      await shot(p, 'open-notice');
+      await tid(p, 'open-notices').getByRole('button', { name: '全部标为已读' }).click();
+      await tid(p, 'open-notices-unread').waitFor({ state: 'detached', timeout: T.nav });
       await p.getByLabel('密钥名称').fill('研究脚本');
       await p.getByRole('button', { name: '创建密钥' }).click();
       await tid(p, 'open-new-key').waitFor({ timeout: T.nav });

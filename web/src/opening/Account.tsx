@@ -1,8 +1,23 @@
-import { Alert, Button, Card, Form, Input, List, Modal, Radio, Space, Table, Tag, Typography } from 'antd';
+import {
+  Alert,
+  Badge,
+  Button,
+  Card,
+  Form,
+  Input,
+  List,
+  Modal,
+  Radio,
+  Space,
+  Table,
+  Tag,
+  Typography,
+} from 'antd';
 import { createContext, type ReactNode, useCallback, useContext, useEffect, useState } from 'react';
 import { Link, useLocation, useNavigate } from 'react-router-dom';
 import { ApiError, api, errorText, post } from '../shared/api.js';
-import { useI18n } from '../shared/i18n.js';
+import { fmtTime } from '../shared/format.js';
+import { isKey, useI18n, type Vars } from '../shared/i18n.js';
 
 /*
  * Public accounts on the portal (issue 11 points 3–4): register, sign in, my account (open API keys, downloads,
@@ -211,23 +226,47 @@ export interface Application {
 
 const when = (v: string) => new Date(v).toLocaleString();
 
+interface Notice {
+  id: number;
+  kind: string;
+  params: Record<string, unknown>;
+  createdAt: string;
+  readAt: string | null;
+}
+interface Inbox {
+  unread: number;
+  items: Notice[];
+}
+
+/** A notice worded from its label; parameters the server left empty show as "-". */
+function noticeText(t: (key: never, vars?: Vars) => string, key: string, params: Record<string, unknown>) {
+  if (!isKey(key)) return '-';
+  const vars: Vars = {};
+  for (const [k, v] of Object.entries(params ?? {}))
+    vars[k] = v === null || v === undefined || v === '' ? '-' : String(v);
+  return (t as (key: string, vars?: Vars) => string)(key, vars);
+}
+
 export function AccountPage() {
   const { t, tEnum, lang } = useI18n();
   const { account, loaded } = useAccount();
   const [keys, setKeys] = useState<Key[]>([]);
   const [downloads, setDownloads] = useState<Download[]>([]);
   const [apps, setApps] = useState<Application[]>([]);
+  const [inbox, setInbox] = useState<Inbox>({ unread: 0, items: [] });
   const [newKey, setNewKey] = useState<string | null>(null);
   const [keyName, setKeyName] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [review, setReview] = useState<Application | null>(null);
   const [reviewReason, setReviewReason] = useState('');
   const load = useCallback(async () => {
-    const [k, d, a] = await Promise.all([
+    const [k, d, a, n] = await Promise.all([
       api<{ items: Key[] }>('/api/open/account/keys'),
       api<{ items: Download[] }>('/api/open/account/downloads'),
       api<{ items: Application[] }>('/api/open/applications'),
+      api<Inbox>('/api/open/account/notices'),
     ]);
+    setInbox(n);
     setKeys(k.items);
     setDownloads(d.items);
     setApps(a.items);
@@ -260,6 +299,61 @@ export function AccountPage() {
         {account.displayName}（{tEnum('openAccountType', account.accountType)}）
       </Typography.Title>
       {error && <Alert type="error" showIcon message={error} />}
+      <Card
+        data-testid="open-notices"
+        title={
+          <Space>
+            <h2 style={{ fontSize: 18, margin: 0 }}>{t('open.inbox')}</h2>
+            {inbox.unread > 0 && (
+              <Badge
+                count={inbox.unread}
+                title={t('open.inbox.unread', { n: inbox.unread })}
+                data-testid="open-notices-unread"
+              />
+            )}
+          </Space>
+        }
+        extra={
+          inbox.unread > 0 && (
+            <Button size="small" onClick={() => act(() => post('/api/open/account/notices/read-all'))}>
+              {t('open.inbox.markAllRead')}
+            </Button>
+          )
+        }
+      >
+        <List
+          size="small"
+          locale={{ emptyText: t('open.inbox.none') }}
+          dataSource={inbox.items}
+          renderItem={(n) => (
+            <List.Item
+              actions={
+                n.readAt
+                  ? []
+                  : [
+                      <Button
+                        key="read"
+                        type="link"
+                        size="small"
+                        onClick={() => act(() => post(`/api/open/account/notices/${n.id}/read`))}
+                      >
+                        {t('open.inbox.markRead')}
+                      </Button>,
+                    ]
+              }
+            >
+              <List.Item.Meta
+                title={
+                  <span style={{ fontWeight: n.readAt ? 400 : 600 }}>
+                    {noticeText(t, `openNotice.${n.kind}`, n.params)}
+                  </span>
+                }
+                description={fmtTime(n.createdAt)}
+              />
+            </List.Item>
+          )}
+        />
+      </Card>
       <Card
         title={<h2 style={{ fontSize: 18, margin: 0 }}>{t('open.myApplications')}</h2>}
         data-testid="open-my-applications"
