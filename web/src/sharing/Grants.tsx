@@ -23,6 +23,7 @@ import { fmtDate } from '../shared/format.js';
 import { useAsync } from '../shared/hooks.js';
 import { useI18n } from '../shared/i18n.js';
 import type { Grant } from '../shared/types.js';
+import { AgreementCell, Undertaking } from './Agreement.js';
 
 /** A granted field's name (the grant lists names in the order of its codes). */
 const fieldName = (g: Grant, code: string) => g.fieldNames?.[g.fields.indexOf(code)] ?? code;
@@ -129,6 +130,9 @@ export default function Grants() {
                 <Typography.Text code copyable data-testid={`grant-purpose-id-${g.id}`}>
                   {g.purposeId}
                 </Typography.Text>
+                <div>
+                  <Undertaking g={g} />
+                </div>
               </span>
             ),
           },
@@ -193,7 +197,12 @@ export default function Grants() {
           {
             title: t('common.status'),
             dataIndex: 'status',
-            render: (v: string) => <EnumTag kind="grantStatus" value={v} />,
+            render: (v: string, g) => (
+              <Space direction="vertical" size={4}>
+                <EnumTag kind="grantStatus" value={v} />
+                <AgreementCell g={g} onChanged={grants.reload} />
+              </Space>
+            ),
           },
           {
             title: t('common.actions'),
