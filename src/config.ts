@@ -74,6 +74,8 @@ export interface Config {
   openRegistrationsPerHour: number;
   /** months between a provider's re-evaluations of an open resource (SY Art 37 sets no period) */
   openReevaluationMonths: number;
+  /** period of the re-evaluation of conditional / not-shared resources (XT Art 23.5, SY Art 31 give none) */
+  shareReevaluationMonths: number;
   /** Keys the audit log's record-key hashes; generated and kept in the database when unset. */
   secret: string | null;
   /** The audit sealer's Ed25519 private key (PEM file, created 0600 when absent); null = a new key per process. */
@@ -221,6 +223,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     openKeyDownloadsPerMinute: int(env, 'OPEN_KEY_DOWNLOAD_RATE_LIMIT', 10),
     openRegistrationsPerHour: int(env, 'OPEN_REGISTRATION_LIMIT', 5),
     openReevaluationMonths: int(env, 'OPEN_REEVALUATION_MONTHS', 12),
+    shareReevaluationMonths: int(env, 'SHARE_REEVALUATION_MONTHS', 12),
     secret: secret(env),
     sealKeyFile: env.GOVSHARE_SEAL_KEY_FILE
       ? path.resolve(env.GOVSHARE_SEAL_KEY_FILE)

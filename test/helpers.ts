@@ -171,6 +171,15 @@ export async function grantedApp(
   await passRiskAssessment(app, request.id, deciders[0]);
   const grants = (await app.inject({ url: '/api/sharing/grants', headers: { cookie: consumer } })).json();
   const grant = grants.find((g: { id: number }) => g.id === request.grantId);
+  // the provide-and-use agreement the profile requires (DG Art 18): the consumer's officer accepts it
+  if (grant.agreement && !grant.agreement.acceptedAt) {
+    const ok = await app.inject({
+      method: 'POST',
+      url: `/api/sharing/grants/${grant.id}/agreement`,
+      headers: { cookie: consumer },
+    });
+    if (ok.statusCode !== 200) throw new Error(`agreement not accepted: ${ok.body}`);
+  }
   return {
     appId: a.id,
     apiKey,

@@ -57,7 +57,17 @@ async function requestAndApprove(env: TestEnv, resourceName: string, appName: st
     }
   expect(request.status).toBe('approved');
   const grants = (await env.app.inject({ url: '/api/sharing/grants', headers: { cookie: consumer } })).json();
-  const grant = grants.find((g: { id: number }) => g.id === request.grantId);
+  let grant = grants.find((g: { id: number }) => g.id === request.grantId);
+  // DG Art 18 (test/sharing-more.test.ts): the consumer accepts the provide-and-use agreement, so only the risk
+  // assessment decides here
+  if (grant?.agreement)
+    grant = (
+      await env.app.inject({
+        method: 'POST',
+        url: `/api/sharing/grants/${grant.id}/agreement`,
+        headers: { cookie: consumer },
+      })
+    ).json();
   const { rows } = await env.ctx.database.query<{ k: string }>(
     `SELECT _key AS k FROM ${resource.data_table} ORDER BY _seq LIMIT 1`,
     [],

@@ -295,6 +295,13 @@ describe('thin path: register → upload → request → approve → governed ca
     expect(g.fields).toEqual(['idNumber', 'name', 'phone']);
     // DG Art 19: the resource holds important data, so the grant waits for the provider's risk assessment
     await passRiskAssessment(env.app, requestId, provider);
+    // DG Art 18: the consumer accepts the grant's provide-and-use agreement (test/sharing-more.test.ts tests it)
+    const agreed = await env.app.inject({
+      method: 'POST',
+      url: `/api/sharing/grants/${g.id}/agreement`,
+      headers: { cookie: consumer },
+    });
+    expect(agreed.statusCode, agreed.body).toBe(200);
   });
 
   it('DG Art 33: the app gets only granted fields, personal ones masked, and the call is audited in the same transaction', async () => {

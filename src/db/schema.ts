@@ -396,6 +396,12 @@ export interface ShareGrantTable {
   clear_fields: Generated<string[]>;
   /** the change-feed right (migration 021) */
   can_feed: Generated<boolean>;
+  /** the provide-and-use agreement (DG Art 18, migration 028): required before data calls where the profile says so */
+  agreement_required: Generated<boolean>;
+  agreement_article: string | null;
+  agreement_terms: string | null;
+  agreement_accepted_by: number | null;
+  agreement_accepted_at: Date | null;
 }
 
 export interface AuditLogTable {

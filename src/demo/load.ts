@@ -14,7 +14,7 @@ import { inTx, type Tx } from '../db/index.js';
 import { ingestRecords } from '../ingest/service.js';
 import { createApp, hashPassword } from '../orgs/service.js';
 import { assessmentPending, recordRiskAssessment } from '../sharing/risk.js';
-import { createRequest, decideRequest } from '../sharing/service.js';
+import { acceptAgreement, createRequest, decideRequest } from '../sharing/service.js';
 import { loadDemoBaseLibrary } from './baselib.js';
 import { generateDemoCity } from './city.js';
 import { demoThemes } from './classes.js';
@@ -404,12 +404,18 @@ export async function loadDemoCity(
       const provider = officerOf(orgIds.get(population.providerOrgCode)!);
       const reviewer = users.find((u) => u.roles.includes('authority_reviewer'));
       // every party of every step approves: its actor and co-actors (GD Art 19 joint review)
+      let grantId: number | null = req1.grantId;
       for (const step of req1.steps) {
         for (const party of [step.actor, ...step.coActors]) {
           const who = party === 'provider' || !reviewer ? provider : actorFor(reviewer, 'authority');
-          await decideRequest(tctx, who, req1.id, { approve: true, comment: '同意，仅限申请用途使用' });
+          grantId = (
+            await decideRequest(tctx, who, req1.id, { approve: true, comment: '同意，仅限申请用途使用' })
+          ).grantId;
         }
       }
+      // the consumer has accepted the provide-and-use agreement where the profile requires one (DG Art 18)
+      if (grantId && tctx.profile.sharing.useAgreement)
+        await acceptAgreement(tctx, officerOf(orgIds.get(first.orgCode)!), grantId);
       // important data: where the profile asks for it, the provider has assessed the risk, which activates the grant
       // (DG Art 19, XT Art 31, SY Art 42, NY task 11)
       if (await assessmentPending(tctx.db, tctx.profile.security?.riskAssessment, resourceId, null))

@@ -43,6 +43,8 @@ export const dongguan2020: Profile = {
     noneOffersVerification: 'DG Art 19',
     purposeLimited: 'DG Art 26',
     disputes: { resolvedBy: ['authority'], article: 'DG Art 15' },
+    // DG Art 18: departments sign the 政务数据资源提供和使用协议 with the authority; the platform records it per grant
+    useAgreement: { article: 'DG Art 18' },
   },
   catalog: {
     updateAfterChange: wd(15),

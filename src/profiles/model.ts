@@ -109,6 +109,18 @@ export interface Profile {
     disputes?: { resolvedBy: Array<'authority' | 'government'>; article: string };
     /** A provider that stops supplying published data must justify and file it in advance. */
     stopSupplyNeedsFiling?: string;
+    /**
+     * The provide-and-use agreement (政务数据资源提供和使用协议, DG Art 18) recorded with every grant and accepted by the
+     * consumer before the grant's data calls are served (AGREEMENT_REQUIRED until then). Undefined: the regulation asks
+     * for none; the grant still shows the use-purpose undertaking the consumer accepted when it filed the request.
+     */
+    useAgreement?: { article: string };
+    /**
+     * Periodic re-evaluation of restricted resources (XT Art 23.5: conditional; SY Art 31: conditional and not-shared):
+     * the provider keeps the share type or converts it through the catalog's review. Neither regulation gives a
+     * period, so the deployment does (SHARE_REEVALUATION_MONTHS) unless `months` is set here.
+     */
+    reevaluation?: { shareTypes: Array<'conditional' | 'none'>; months?: number; article: string };
   };
   catalog: CatalogRules;
   quality: {

@@ -38,6 +38,8 @@ export const shenyang2019: Profile = {
     purposeLimited: 'SY Art 29',
     disputes: { resolvedBy: ['authority', 'government'], article: 'SY Art 28' },
     stopSupplyNeedsFiling: 'SY Art 27',
+    // SY Art 31: the provider periodically evaluates its not-shared and conditional data
+    reevaluation: { shareTypes: ['conditional', 'none'], article: 'SY Art 31' },
   },
   // SY Art 19 requires an update mechanism but no deadline.
   catalog: {

@@ -84,6 +84,8 @@ export const xingtai2024: Profile = {
     conditionalBasisArticle: 'XT Art 23',
     deidentifiedMayBeShared: 'XT Art 23.6',
     purposeLimited: 'XT Art 25',
+    // XT Art 23.5: conditional data is evaluated periodically and converted to unconditional when it qualifies
+    reevaluation: { shareTypes: ['conditional'], article: 'XT Art 23.5' },
     emergency: { mode: 'reclassify', article: 'XT Art 23.7' },
   },
   catalog: {

@@ -99,6 +99,18 @@ export const ERRORS = {
     en: 'The incident cannot be closed while a notice the regulation requires is unrecorded',
   },
   REQUEST_NOT_PENDING: { zh: '该申请已办结，不能再次处理', en: 'The request is already decided' },
+  REQUEST_NOT_RETURNED: {
+    zh: '只有被退回（不予同意）的申请才能补正后重新提交',
+    en: 'Only a refused (returned) request is amended and resubmitted',
+  },
+  RESUBMISSION_LIMIT: {
+    zh: '该申请重新提交次数已达上限，请另行提交新申请',
+    en: 'The request has been resubmitted as often as allowed; file a new request',
+  },
+  AGREEMENT_REQUIRED: {
+    zh: '使用部门确认《政务数据资源提供和使用协议》前，该授权不生效',
+    en: 'The grant is not active until the consumer accepts its provide-and-use agreement',
+  },
   CSV_INVALID: {
     zh: '数据文件校验未通过，未写入任何数据',
     en: 'The data file failed validation; nothing was written',

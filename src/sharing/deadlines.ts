@@ -9,6 +9,7 @@ import { tickOpening } from '../opening/applications.js';
 import type { StepActor } from '../profiles/model.js';
 import { tickCases } from './cases.js';
 import { deadlineAction } from './model.js';
+import { tickReevaluations } from './reevaluation.js';
 import { advanceRequest, todayOf } from './service.js';
 
 /**
@@ -50,6 +51,8 @@ export async function tickDeadlines(ctx: AppContext): Promise<{ actions: number 
   actions += (await tickCases(ctx)).actions;
   // on-application open data (issue 11, SY Art 34): the same ticker, the same reminders and escalation
   actions += await tickOpening(ctx);
+  // restricted resources coming due for re-evaluation (XT Art 23.5, SY Art 31)
+  actions += await tickReevaluations(ctx);
   return { actions };
 }
 

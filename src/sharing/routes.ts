@@ -3,8 +3,15 @@ import type { AppContext } from '../context.js';
 import { requireActor } from '../http/auth.js';
 import { dateString, idParams, pageQueryProps } from '../http/schemas.js';
 import type { RequestInput } from './model.js';
+import {
+  evaluationHistory,
+  type ReevaluationInput,
+  recordShareReevaluation,
+  shareReevaluations,
+} from './reevaluation.js';
 import { RISK_CONCLUSIONS, type RiskAssessmentInput, recordRiskAssessment, riskState } from './risk.js';
 import * as service from './service.js';
+import { requestStats } from './stats.js';
 
 /** The export right and its daily rows (issue 9 point 5), where grants are issued and edited. */
 const exportQuotaProps = {
@@ -273,6 +280,121 @@ export async function sharingRoutes(app: FastifyInstance, ctx: AppContext) {
         (req.params as { id: number }).id,
         (req.body as { reason?: string | null } | null)?.reason ?? null,
       ),
+  );
+
+  app.post(
+    '/api/sharing/requests/:id/resubmit',
+    {
+      schema: {
+        tags: ['sharing'],
+        summary:
+          'The consumer amends a refused (returned) request and resubmits it within the same request: the refusing step restarts with its deadline from the profile; recorded in the timeline, audited, its holders notified',
+        params: idParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['note'],
+          properties: {
+            note: { type: 'string', minLength: 1, maxLength: 2000, description: 'what was added or changed' },
+            purpose: { type: 'string', minLength: 1, maxLength: 2000 },
+            scenario: { type: ['string', 'null'], maxLength: 2000 },
+            scope: { type: ['string', 'null'], maxLength: 1000 },
+            fields: { type: 'array', items: { type: 'string', maxLength: 40 }, minItems: 1, maxItems: 500 },
+            validUntil: dateString,
+          },
+        },
+      },
+    },
+    async (req) =>
+      service.resubmitRequest(
+        ctx,
+        requireActor(req),
+        (req.params as { id: number }).id,
+        req.body as service.ResubmitInput,
+      ),
+  );
+
+  app.post(
+    '/api/sharing/grants/:id/agreement',
+    {
+      schema: {
+        tags: ['sharing'],
+        summary:
+          "The consumer's data officer accepts the grant's provide-and-use agreement (DG Art 18); until then data calls are refused AGREEMENT_REQUIRED",
+        params: idParams,
+      },
+    },
+    async (req) => service.acceptAgreement(ctx, requireActor(req), (req.params as { id: number }).id),
+  );
+
+  app.get(
+    '/api/sharing/stats',
+    {
+      schema: {
+        tags: ['sharing'],
+        summary:
+          'Request volume and on-time rate per department, by provider and by consumer (the authority, auditors and the admin: every department; others: their own)',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { from: dateString, to: dateString },
+        },
+      },
+    },
+    async (req) => requestStats(ctx, requireActor(req), req.query as { from?: string; to?: string }),
+  );
+
+  // ------------------------------------------------------------ periodic re-evaluation (XT Art 23.5, SY Art 31)
+  app.get(
+    '/api/sharing/reevaluations',
+    {
+      schema: {
+        tags: ['sharing'],
+        summary:
+          "Conditional / not-shared resources with the date their periodic re-evaluation falls due and working days left (the profile's sharing.reevaluation: XT Art 23.5, SY Art 31): my department's; the authority, auditors and the admin see all",
+        querystring: { type: 'object', properties: { dueOnly: { type: 'boolean', default: false } } },
+      },
+    },
+    async (req) => shareReevaluations(ctx, requireActor(req), (req.query as { dueOnly: boolean }).dueOnly),
+  );
+  app.get(
+    '/api/sharing/reevaluations/:id',
+    {
+      schema: {
+        tags: ['sharing'],
+        summary: 'The re-evaluations recorded for one resource (id = the resource), newest first',
+        params: idParams,
+      },
+    },
+    async (req) => evaluationHistory(ctx, requireActor(req), (req.params as { id: number }).id),
+  );
+  app.post(
+    '/api/sharing/reevaluations',
+    {
+      schema: {
+        tags: ['sharing'],
+        summary:
+          "The provider's data officer records a re-evaluation: keep the share type, or convert it (a new catalog version with the new share type submitted for the level's review); audited",
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['resourceId', 'conclusion', 'comment'],
+          properties: {
+            resourceId: { type: 'integer', minimum: 1 },
+            conclusion: { type: 'string', enum: ['keep', 'convert'] },
+            targetShareType: { type: 'string', enum: ['unconditional', 'conditional', 'none'] },
+            shareConditions: { type: ['string', 'null'], maxLength: 2000 },
+            legalBasis: { type: ['string', 'null'], maxLength: 2000 },
+            comment: { type: 'string', minLength: 1, maxLength: 2000 },
+          },
+        },
+      },
+    },
+    async (req, reply) => {
+      const r = await recordShareReevaluation(ctx, requireActor(req), req.body as ReevaluationInput);
+      reply.code(201);
+      return r;
+    },
   );
 
   app.get(

@@ -55,8 +55,50 @@ export interface ShareEmergencyTable {
   ended_by: number | null;
 }
 
+/** A refused request amended and resubmitted within the same request (issue 8 point 3, migration 028). */
+export interface ShareResubmissionTable {
+  id: Generated<number>;
+  request_id: number;
+  step_index: number;
+  step_key: string;
+  refusal: string | null;
+  refused_by: number | null;
+  refused_at: Date | null;
+  note: string;
+  changes: ColumnType<Record<string, { from: unknown; to: unknown }>, string, string>;
+  resubmitted_by: number;
+  resubmitted_at: Date;
+  started_on: DateCol;
+  due_date: NullableDate;
+}
+
+/** A periodic re-evaluation of a conditional / not-shared resource (XT Art 23.5, SY Art 31; migration 028). */
+export interface ShareEvaluationTable {
+  id: Generated<number>;
+  resource_id: number;
+  org_id: number;
+  evaluated_by: number;
+  evaluated_on: DateCol;
+  share_type: 'conditional' | 'none';
+  conclusion: 'keep' | 'convert';
+  target_share_type: 'unconditional' | 'conditional' | 'none' | null;
+  resource_version: number | null;
+  comment: string;
+  article: string;
+}
+
+export interface ShareReevaluationEventTable {
+  resource_id: number;
+  due_date: DateCol;
+  kind: 'dueSoon' | 'overdue';
+  created_at: Generated<Date>;
+}
+
 export interface SharingCaseTables {
   share_dispute: ShareDisputeTable;
   supply_stop: SupplyStopTable;
   share_emergency: ShareEmergencyTable;
+  share_resubmission: ShareResubmissionTable;
+  share_evaluation: ShareEvaluationTable;
+  share_reevaluation_event: ShareReevaluationEventTable;
 }

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { appendAudit } from '../audit/store.js';
 import { assertPurchaseApproved } from '../baselib/purchase-rule.js';
 import {
@@ -20,6 +21,7 @@ import { notify } from '../notify/service.js';
 import { PROFILES } from '../profiles/index.js';
 import type { StepActor } from '../profiles/model.js';
 import { AppError } from '../shared/errors.js';
+import { labelOf } from '../shared/labels.js';
 import { activeEmergencyFor, emergencyGrantEnd, stopOf } from './cases.js';
 import { planSteps } from './levels.js';
 import {
@@ -92,6 +94,7 @@ function requestView(
   steps: store.StepRow[],
   cal: WorkdayCalendar,
   today: string,
+  resubmissions: store.ResubmissionRow[] = [],
 ) {
   const current = steps.find((s) => s.step_index === r.current_step);
   const left = (due: string | null) =>
@@ -170,8 +173,32 @@ function requestView(
       r.status === 'pending' &&
       actor.orgId === r.consumer_org_id &&
       (actor.id === r.requester_id || hasRole(actor, 'data_officer')),
+    /** refused requests come back to the consumer, which may amend and resubmit them (issue 8 point 3) */
+    canResubmit:
+      r.status === 'rejected' &&
+      resubmissions.length < MAX_RESUBMISSIONS &&
+      actor.orgId === r.consumer_org_id &&
+      (actor.id === r.requester_id || hasRole(actor, 'data_officer')),
+    /** the timeline's resubmissions: what the refusal said, what the consumer changed, the restarted step's due date */
+    resubmissions: resubmissions.map((x) => ({
+      id: x.id,
+      step: x.step_key,
+      ...stepName(r.profile_id, x.step_key),
+      refusal: x.refusal,
+      refusedBy: x.refused_by_name,
+      refusedAt: x.refused_at,
+      note: x.note,
+      changes: x.changes,
+      resubmittedBy: x.resubmitted_by_name,
+      resubmittedAt: x.resubmitted_at,
+      startedOn: x.started_on,
+      dueDate: x.due_date,
+    })),
   };
 }
+
+/** A request comes back for more information at most this many times; then the consumer files a new one. */
+export const MAX_RESUBMISSIONS = 5;
 
 async function loadRequest(ctx: AppContext, actor: Actor, id: number, trx?: Tx) {
   const db = trx ?? ctx.db;
@@ -179,7 +206,14 @@ async function loadRequest(ctx: AppContext, actor: Actor, id: number, trx?: Tx) 
   if (!r || !canSeeRequest(actor, { consumerOrgId: r.consumer_org_id, providerOrgId: r.provider_org_id })) {
     throw new AppError('NOT_FOUND', [{ field: 'id', reason: `share request ${id} not found` }]);
   }
-  return requestView(actor, r, await store.getSteps(db, [id]), await currentCalendar(ctx), todayOf(ctx));
+  return requestView(
+    actor,
+    r,
+    await store.getSteps(db, [id]),
+    await currentCalendar(ctx),
+    todayOf(ctx),
+    await store.getResubmissions(db, [id]),
+  );
 }
 
 export const getRequest = (ctx: AppContext, actor: Actor, id: number) => loadRequest(ctx, actor, id);
@@ -203,6 +237,7 @@ export async function createGrant(
 ) {
   checkClearFields(quota?.clearFields, req.fields);
   const pending = await assessmentPending(trx, risk, req.resource_id, req.id);
+  const agreement = await agreementFor(trx, req);
   const { id } = await trx
     .insertInto('share_grant')
     .values({
@@ -225,10 +260,43 @@ export async function createGrant(
       access_mode: quota?.accessMode ?? 'rows',
       clear_fields: quota?.clearFields ? [...new Set(quota.clearFields)] : [],
       deemed_consent: deemedConsent,
+      ...(agreement
+        ? { agreement_required: true, agreement_article: agreement.article, agreement_terms: agreement.terms }
+        : {}),
     })
     .returning('id')
     .executeTakeFirstOrThrow();
   return id;
+}
+
+/**
+ * The provide-and-use agreement a grant carries under the request's profile (DG Art 18, `sharing.useAgreement`): its
+ * terms, filled from the template with the parties, the resource, the purpose and the period; null where none.
+ */
+async function agreementFor(
+  trx: Tx,
+  req: { id: number; resource_id: number; consumer_org_id: number; purpose: string; valid_until: string },
+) {
+  const q = await trx
+    .selectFrom('share_request as q')
+    .innerJoin('resource as r', 'r.id', 'q.resource_id')
+    .innerJoin('org as po', 'po.id', 'r.provider_org_id')
+    .innerJoin('org as co', 'co.id', 'q.consumer_org_id')
+    .select(['q.profile_id', 'r.name as resource', 'po.name as provider', 'co.name as consumer'])
+    .where('q.id', '=', req.id)
+    .executeTakeFirst();
+  const rule = q && PROFILES[q.profile_id as keyof typeof PROFILES]?.sharing.useAgreement;
+  if (!q || !rule) return null;
+  const fill = (t: string) =>
+    t
+      .replaceAll('{provider}', q.provider)
+      .replaceAll('{consumer}', q.consumer)
+      .replaceAll('{resource}', q.resource)
+      .replaceAll('{purpose}', req.purpose.slice(0, 2000))
+      .replaceAll('{validUntil}', req.valid_until)
+      .replaceAll('{article}', rule.article);
+  const terms = `${fill(labelOf('sharing.agreementTemplate', 'zh') ?? '')}\n\n${fill(labelOf('sharing.agreementTemplate', 'en') ?? '')}`;
+  return { article: rule.article, terms: terms.slice(0, 8000) };
 }
 
 /** Ties a grant to the emergency it was made under: it lapses at the emergency's end at the latest. */
@@ -744,10 +812,9 @@ export async function listRequests(
   });
   const cal = await currentCalendar(ctx);
   const today = todayOf(ctx);
-  const steps = await store.getSteps(
-    ctx.db,
-    rows.map((r) => r.id),
-  );
+  const ids = rows.map((r) => r.id);
+  const steps = await store.getSteps(ctx.db, ids);
+  const resubmissions = await store.getResubmissions(ctx.db, ids);
   return {
     items: rows.map((r) =>
       requestView(
@@ -756,6 +823,7 @@ export async function listRequests(
         steps.filter((s) => s.request_id === r.id),
         cal,
         today,
+        resubmissions.filter((x) => x.request_id === r.id),
       ),
     ),
     total,
@@ -902,4 +970,287 @@ export async function withdrawRequest(ctx: AppContext, actor: Actor, id: number,
     });
   });
   return loadRequest(ctx, actor, id);
+}
+
+export interface ResubmitInput {
+  /** what the consumer adds in answer to the refusal (the "more information") */
+  note: string;
+  purpose?: string;
+  scenario?: string | null;
+  scope?: string | null;
+  fields?: string[];
+  validUntil?: string;
+}
+
+/**
+ * Resubmit after return (issue 8 point 3). No profile has a step that returns a request for more information, so a
+ * return is a refusal: the consumer (the requester or its data officer) amends the request and resubmits it within the
+ * same request. The step that refused starts again today with its deadline from the profile (a holiday start counts
+ * from the next working day, as a new request does), the overall deadline where the profile sets one restarts too, the
+ * step's holders are notified, and the resubmission is kept in the request's timeline and audited. A contested refusal
+ * (an open dispute) is not resubmitted; at most MAX_RESUBMISSIONS times per request.
+ */
+export async function resubmitRequest(ctx: AppContext, actor: Actor, id: number, input: ResubmitInput) {
+  const cal = await currentCalendar(ctx);
+  const today = todayOf(ctx);
+  await inTx(ctx.db, async (trx) => {
+    const q = await trx
+      .selectFrom('share_request')
+      .selectAll()
+      .where('id', '=', id)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!q || q.consumer_org_id !== actor.orgId)
+      throw new AppError('NOT_FOUND', [{ field: 'id', reason: `share request ${id} not found` }]);
+    if (!(q.requester_id === actor.id || hasRole(actor, 'data_officer')))
+      throw new AppError('FORBIDDEN', [
+        { reason: "the requester or its organisation's data officer resubmits" },
+      ]);
+    if (q.status !== 'rejected')
+      throw new AppError('REQUEST_NOT_RETURNED', [
+        {
+          field: 'id',
+          reason: `the request is ${q.status}`,
+          reasonZh: '只有被退回（不予同意）的申请才能补正后重新提交',
+        },
+      ]);
+    const done = await trx
+      .selectFrom('share_resubmission')
+      .select(sql<number>`count(*)::int`.as('n'))
+      .where('request_id', '=', id)
+      .executeTakeFirstOrThrow();
+    if (done.n >= MAX_RESUBMISSIONS)
+      throw new AppError('RESUBMISSION_LIMIT', [
+        {
+          field: 'id',
+          reason: `a request is resubmitted at most ${MAX_RESUBMISSIONS} times; file a new request`,
+          reasonZh: `同一申请最多重新提交 ${MAX_RESUBMISSIONS} 次，请另行提交新申请`,
+        },
+      ]);
+    const contested = await trx
+      .selectFrom('share_dispute')
+      .select('id')
+      .where('request_id', '=', id)
+      .where('status', 'in', ['open', 'referred'])
+      .executeTakeFirst();
+    if (contested)
+      throw new AppError('CONFLICT', [
+        {
+          field: 'id',
+          reason: 'the refusal is contested: wait for the dispute decision',
+          reasonZh: '该不予共享决定正在争议处理中，请等待处理结果',
+        },
+      ]);
+    const note = input.note.trim();
+    if (note.length < 2)
+      throw new AppError('VALIDATION_FAILED', [
+        {
+          field: 'note',
+          reason: 'state what was added or changed in answer to the refusal',
+          reasonZh: '请说明针对退回意见补充或修改的内容',
+        },
+      ]);
+    const amended = {
+      resourceId: q.resource_id,
+      appId: q.app_id,
+      purpose: input.purpose ?? q.purpose,
+      scenario: input.scenario !== undefined ? input.scenario : q.scenario,
+      scope: input.scope !== undefined ? input.scope : q.scope,
+      fields: input.fields ?? q.fields,
+      validUntil: input.validUntil ?? q.valid_until,
+    };
+    const fields = await catalogStore.getFields(trx, q.resource_id);
+    const problems = checkRequestInput(
+      amended,
+      fields.map((f) => f.code),
+      ctx.profile,
+      today,
+    );
+    if (problems.length) throw new AppError('VALIDATION_FAILED', problems);
+    const steps = await trx
+      .selectFrom('share_request_step')
+      .selectAll()
+      .where('request_id', '=', id)
+      .orderBy('step_index')
+      .execute();
+    const step = steps.find((s) => s.step_index === q.current_step);
+    if (!step || step.decision !== 'rejected')
+      throw new AppError('REQUEST_NOT_RETURNED', [{ field: 'id', reason: 'no refused step to resubmit to' }]);
+    const due = dueDate(cal, today, { amount: step.deadline_amount, unit: step.deadline_unit });
+    const overall = ctx.profile.sharing.conditional.overallDeadline;
+    const changes: Record<string, { from: unknown; to: unknown }> = {};
+    const before = {
+      purpose: q.purpose,
+      scenario: q.scenario,
+      scope: q.scope,
+      fields: q.fields,
+      validUntil: q.valid_until,
+    };
+    const after = {
+      purpose: amended.purpose.trim(),
+      scenario: amended.scenario ?? null,
+      scope: amended.scope?.trim() || null,
+      fields: amended.fields,
+      validUntil: amended.validUntil,
+    };
+    for (const k of Object.keys(before) as Array<keyof typeof before>)
+      if (JSON.stringify(before[k]) !== JSON.stringify(after[k]))
+        changes[k] = { from: before[k], to: after[k] };
+    const now = ctx.clock.now();
+    await trx
+      .updateTable('share_request')
+      .set({
+        purpose: after.purpose,
+        scenario: after.scenario,
+        scope: after.scope,
+        fields: after.fields,
+        valid_until: after.validUntil,
+        status: 'pending',
+        decided_at: null,
+        due_date: due,
+        escalated_on: null,
+        ...(q.overall_due_date && overall ? { overall_due_date: dueDate(cal, today, overall) } : {}),
+      })
+      .where('id', '=', id)
+      .execute();
+    await trx
+      .updateTable('share_request_step')
+      .set({
+        decision: null,
+        decided_by: null,
+        decided_at: null,
+        approvals: [],
+        comment: null,
+        started_on: today,
+        due_date: due,
+      })
+      .where('request_id', '=', id)
+      .where('step_index', '=', step.step_index)
+      .execute();
+    // the restarted step's reminders fire again: the ticker's once-only marks of the old deadline are cleared (the
+    // notifications and audit records of what it did stay)
+    await trx
+      .deleteFrom('share_request_event')
+      .where('request_id', '=', id)
+      .where('step_index', 'in', [step.step_index, -1])
+      .execute();
+    await trx
+      .insertInto('share_resubmission')
+      .values({
+        request_id: id,
+        step_index: step.step_index,
+        step_key: step.key,
+        refusal: step.comment?.slice(0, 4200) ?? null,
+        refused_by: step.decided_by,
+        refused_at: step.decided_at,
+        note: note.slice(0, 2000),
+        changes: JSON.stringify(changes),
+        resubmitted_by: actor.id,
+        resubmitted_at: now,
+        started_on: today,
+        due_date: due,
+      })
+      .execute();
+    await appendAudit(trx, {
+      action: 'share.resubmit',
+      decision: 'allow',
+      actorUserId: actor.id,
+      actorOrgId: actor.orgId,
+      appId: q.app_id,
+      resourceId: q.resource_id,
+      targetType: 'share_request',
+      targetId: id,
+      purpose: after.purpose,
+      fields: after.fields,
+      clientIp: actor.clientIp,
+      detail: { step: step.key, article: step.article, dueDate: due, changed: Object.keys(changes) },
+    });
+    const resource = await trx
+      .selectFrom('resource')
+      .select(['provider_org_id', 'name'])
+      .where('id', '=', q.resource_id)
+      .executeTakeFirstOrThrow();
+    await notify(
+      trx,
+      [step.actor, ...step.co_actors].map((p) =>
+        p === 'provider'
+          ? { orgIds: [resource.provider_org_id], roles: ['data_officer'] as Role[] }
+          : { roles: ['authority_reviewer'] as Role[], anyOrg: true },
+      ),
+      {
+        kind: 'sharing.resubmitted',
+        severity: 'info',
+        params: {
+          requestId: id,
+          resource: resource.name,
+          step: step.key,
+          dueDate: due,
+          article: step.article,
+        },
+        resourceId: q.resource_id,
+      },
+    );
+  });
+  return loadRequest(ctx, actor, id);
+}
+
+/**
+ * The consumer's data officer accepts the provide-and-use agreement of a grant (DG Art 18); until then the data API
+ * refuses the grant's calls with AGREEMENT_REQUIRED. Recorded on the grant (who, when) and audited; accepting twice
+ * changes nothing.
+ */
+export async function acceptAgreement(ctx: AppContext, actor: Actor, id: number) {
+  return inTx(ctx.db, async (trx) => {
+    const g = await store.grantQuery(trx).where('g.id', '=', id).executeTakeFirst();
+    if (
+      !g ||
+      !(
+        g.consumer_org_id === actor.orgId ||
+        g.provider_org_id === actor.orgId ||
+        hasRole(actor, 'platform_admin', 'auditor', 'authority_reviewer')
+      )
+    )
+      throw new AppError('NOT_FOUND', [{ field: 'id', reason: `grant ${id} not found` }]);
+    if (g.consumer_org_id !== actor.orgId || !hasRole(actor, 'data_officer'))
+      throw new AppError('FORBIDDEN', [
+        {
+          reason: "the consuming organisation's data officer accepts the agreement",
+          reasonZh: '由使用部门的数据管理员确认提供和使用协议',
+        },
+      ]);
+    if (!g.agreement_required)
+      throw new AppError('CONFLICT', [
+        {
+          field: 'id',
+          reason: 'the active regulation asks for no provide-and-use agreement',
+          reasonZh: '按当前适用的规定，该授权无须签订提供和使用协议',
+        },
+      ]);
+    if (g.status === 'revoked')
+      throw new AppError('CONFLICT', [
+        { field: 'id', reason: 'the grant is revoked', reasonZh: '授权已撤销' },
+      ]);
+    const changed = await trx
+      .updateTable('share_grant')
+      .set({ agreement_accepted_by: actor.id, agreement_accepted_at: ctx.clock.now() })
+      .where('id', '=', id)
+      .where('agreement_accepted_at', 'is', null)
+      .executeTakeFirst();
+    if (Number(changed.numUpdatedRows) > 0)
+      await appendAudit(trx, {
+        action: 'share.agreementAccepted',
+        decision: 'allow',
+        actorUserId: actor.id,
+        actorOrgId: actor.orgId,
+        appId: g.app_id,
+        grantId: id,
+        resourceId: g.resource_id,
+        targetType: 'share_grant',
+        targetId: id,
+        purpose: g.purpose,
+        clientIp: actor.clientIp,
+        detail: { article: g.agreement_article },
+      });
+    return store.grantView((await store.grantQuery(trx).where('g.id', '=', id).executeTakeFirst())!);
+  });
 }

@@ -148,9 +148,19 @@ export function grantQuery(db: Db | Tx) {
     .innerJoin('resource as r', 'r.id', 'g.resource_id')
     .innerJoin('org as co', 'co.id', 'g.consumer_org_id')
     .innerJoin('app as a', 'a.id', 'g.app_id')
+    .leftJoin('share_request as sq', 'sq.id', 'g.request_id')
+    .leftJoin('app_user as ru', 'ru.id', 'sq.requester_id')
+    .leftJoin('app_user as au', 'au.id', 'g.agreement_accepted_by')
     .select([
       'g.id',
       'g.request_id',
+      'sq.submitted_at as undertaken_at',
+      'ru.display_name as undertaken_by',
+      'g.agreement_required',
+      'g.agreement_article',
+      'g.agreement_terms',
+      'g.agreement_accepted_at',
+      'au.display_name as agreement_accepted_by_name',
       'g.resource_id',
       'r.code as resource_code',
       'r.name as resource_name',
@@ -188,15 +198,30 @@ export type GrantRow = NonNullable<Awaited<ReturnType<ReturnType<typeof grantQue
  * The state a grant is really in, which the data API enforces: revoked, its app revoked or suspended, or past its end date all
  * stop calls even though the stored status still says 'active'.
  */
-export type GrantState = 'active' | 'expired' | 'revoked' | 'appRevoked' | 'appSuspended' | 'riskPending';
+export type GrantState =
+  | 'active'
+  | 'expired'
+  | 'revoked'
+  | 'appRevoked'
+  | 'appSuspended'
+  | 'riskPending'
+  | 'agreementPending';
 
 export function grantState(
-  g: { status: string; app_status: string; valid_until: Date | string },
+  g: {
+    status: string;
+    app_status: string;
+    valid_until: Date | string;
+    agreement_required?: boolean;
+    agreement_accepted_at?: Date | null;
+  },
   now = new Date(),
 ): GrantState {
   if (g.status === 'revoked') return 'revoked';
   // approved, but the risk assessment the profile requires has not passed yet (DG Art 19, XT Art 31, SY Art 42)
   if (g.status === 'riskPending') return 'riskPending';
+  // the provide-and-use agreement the profile requires is not accepted yet (DG Art 18)
+  if (g.agreement_required && !g.agreement_accepted_at) return 'agreementPending';
   if (g.app_status === 'revoked') return 'appRevoked';
   if (g.app_status === 'suspended') return 'appSuspended';
   if (new Date(g.valid_until).getTime() <= now.getTime()) return 'expired';
@@ -241,5 +266,40 @@ export function grantView(g: GrantRow) {
     revokedAt: g.revoked_at,
     /** granted because the provider did not answer in time (SY Art 25) */
     deemedConsent: g.deemed_consent,
+    /**
+     * The use-purpose undertaking the consumer accepted when it filed the request (DG Art 26, XT Art 25, SY Art 29,
+     * GD Art 21): the data is used only for this purpose; by whom and when.
+     */
+    undertaking: {
+      purpose: g.purpose,
+      acceptedBy: g.undertaken_by,
+      acceptedAt: g.undertaken_at,
+    },
+    /** the provide-and-use agreement (DG Art 18): null where the profile asks for none */
+    agreement: g.agreement_required
+      ? {
+          article: g.agreement_article,
+          terms: g.agreement_terms,
+          acceptedBy: g.agreement_accepted_by_name,
+          acceptedAt: g.agreement_accepted_at,
+        }
+      : null,
   };
 }
+
+/** The request's resubmissions after a refusal (issue 8 point 3), oldest first: the request's timeline. */
+export async function getResubmissions(db: Db | Tx, requestIds: number[]) {
+  if (!requestIds.length) return [];
+  return db
+    .selectFrom('share_resubmission as x')
+    .leftJoin('app_user as u', 'u.id', 'x.resubmitted_by')
+    .leftJoin('app_user as ru', 'ru.id', 'x.refused_by')
+    .selectAll('x')
+    .select(['u.display_name as resubmitted_by_name', 'ru.display_name as refused_by_name'])
+    .where('x.request_id', 'in', requestIds)
+    .orderBy('x.request_id')
+    .orderBy('x.id')
+    .execute();
+}
+
+export type ResubmissionRow = Awaited<ReturnType<typeof getResubmissions>>[number];

@@ -10,6 +10,7 @@ import { objectionsToAnswer } from '../quality/objections.js';
 import { rectificationsToDo } from '../quality/rectifications.js';
 import { labelOf } from '../shared/labels.js';
 import { listDisputes } from '../sharing/cases.js';
+import { shareReevaluations } from '../sharing/reevaluation.js';
 import { listRequests } from '../sharing/service.js';
 
 /**
@@ -27,7 +28,8 @@ export interface WorkItem {
     | 'openApplication'
     | 'openReview'
     | 'openOperation'
-    | 'openReevaluation';
+    | 'openReevaluation'
+    | 'shareReevaluation';
   id: number;
   title: string;
   /** the other party: the consumer department, or the entry's provider */
@@ -49,8 +51,8 @@ export async function myWork(ctx: AppContext, actor: Actor) {
   const today = shanghaiDate(ctx.clock.now());
   const inventories = hasRole(actor, 'data_officer', 'authority_reviewer', 'platform_admin');
   const settles = actor.orgKind === 'authority' && hasRole(actor, 'authority_reviewer');
-  const [requests, reviews, inv, objections, rectifications, disputes, openApps, openGov] = await Promise.all(
-    [
+  const [requests, reviews, inv, objections, rectifications, disputes, openApps, openGov, shareEval] =
+    await Promise.all([
       listRequests(ctx, actor, { box: 'incoming', status: 'pending', page: 1, pageSize: 200 }),
       reviewInbox(ctx, actor),
       inventories ? inventoryInbox(ctx, actor) : Promise.resolve(null),
@@ -60,8 +62,9 @@ export async function myWork(ctx: AppContext, actor: Actor) {
       settles ? listDisputes(ctx, actor, { page: 1, pageSize: 200 }) : Promise.resolve(null),
       applicationsToDo(ctx, actor),
       governanceToDo(ctx, actor),
-    ],
-  );
+      // restricted resources coming due for re-evaluation (XT Art 23.5, SY Art 31): the provider's data officer
+      hasRole(actor, 'data_officer') ? shareReevaluations(ctx, actor, true) : Promise.resolve(null),
+    ]);
   const dated = (dueDate: string | null, overdue: boolean) => ({
     dueDate,
     overdue,
@@ -169,6 +172,19 @@ export async function myWork(ctx: AppContext, actor: Actor) {
       dueDateProvisional: false,
       ...dated(r.dueDate, r.overdue),
     })),
+    ...(shareEval?.items ?? [])
+      .filter((r) => r.canRecord)
+      .map((r) => ({
+        kind: 'shareReevaluation' as const,
+        id: r.resource.id,
+        title: r.resource.name,
+        party: r.org.name,
+        stepZh: labelOf(`shareType.${r.shareType}`, 'zh') ?? null,
+        stepEn: labelOf(`shareType.${r.shareType}`, 'en') ?? null,
+        since: r.lastEvaluatedOn,
+        dueDateProvisional: !cal.isYearKnown(Number(r.dueDate.slice(0, 4))),
+        ...dated(r.dueDate, r.overdue),
+      })),
   ];
   items.sort(
     (a, b) =>

@@ -2679,6 +2679,35 @@ steps.push({
   },
 });
 
+// Provide-and-use agreement (issue 8 point 11, DG Art 18): the demo's grant carries its agreement, accepted by the
+// consumer's officer at load, and the use-purpose undertaking its requester gave; both shown on the grants page.
+steps.push({
+  name: 'admin sees the provide-and-use agreement (DG Art 18) and the use-purpose undertaking on a grant',
+  async run(page, base) {
+    await freshStart(page, base);
+    await login(page, base, 'admin');
+    await menu(page, 'grants');
+    const accepted = page.locator('[data-testid^="grant-agreement-accepted-"]').first();
+    await accepted.waitFor({ timeout: T.nav });
+    const tag = await accepted.innerText();
+    assert(tag.includes('确认'), `the agreement shows who accepted it: ${tag}`);
+    const undertaking = await page.locator('[data-testid^="grant-undertaking-"]').first().innerText();
+    assert(
+      undertaking.includes('用途承诺') && undertaking.includes('仅用于'),
+      `the undertaking is shown: ${undertaking}`,
+    );
+    await page
+      .locator('[data-testid^="grant-agreement-"]:not([data-testid^="grant-agreement-accepted-"])')
+      .first()
+      .click();
+    const terms = tid(page, 'grant-agreement-terms');
+    await terms.waitFor({ timeout: T.action });
+    const text = await terms.innerText();
+    assert(text.includes('政务数据资源提供和使用协议'), `the agreement's terms are shown: ${text}`);
+    await shot(page, 'grant-agreement');
+  },
+});
+
 async function main() {
   fs.mkdirSync(SHOTS, { recursive: true });
   for (const f of fs.readdirSync(SHOTS)) if (f.endsWith('.png')) fs.rmSync(path.join(SHOTS, f));

@@ -178,6 +178,26 @@ export default function ProfilePage() {
       label: t('prof.stopSupply'),
       children: withArticle(appliesOr('sharing.stopSupplyNeedsFiling'), sh.stopSupplyNeedsFiling),
     });
+  // enforced: a grant's data calls are refused until the consumer accepts its agreement (src/sharing/service.ts)
+  if (sh.useAgreement)
+    rules.push({
+      key: 'useAgreement',
+      label: t('prof.useAgreement'),
+      children: withArticle(appliesOr('sharing.useAgreement'), sh.useAgreement.article),
+    });
+  // enforced: restricted resources come due for re-evaluation on the provider's to-do (src/sharing/reevaluation.ts)
+  if (sh.reevaluation)
+    rules.push({
+      key: 'shareReevaluation',
+      label: t('prof.shareReevaluation'),
+      children: withArticle(
+        <>
+          {enumTags('shareType', sh.reevaluation.shareTypes, i18n, 'gold')}
+          {pending('sharing.reevaluation') ? notYet('sharing.reevaluation') : yes}
+        </>,
+        sh.reevaluation.article,
+      ),
+    });
   // enforced: an incident closes only when every recipient's notice is recorded (src/security/incidents.ts)
   if (p.security?.incidentNotify)
     rules.push({

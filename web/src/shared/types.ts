@@ -347,6 +347,23 @@ export interface ShareRequest {
   canWithdraw: boolean;
   /** the authority may decide an escalated request in place of the late party (DG Art 15/35) */
   canOverride?: boolean;
+  /** a refused request may be amended and resubmitted by its consumer (issue 8 point 3) */
+  canResubmit?: boolean;
+  resubmissions?: Array<{
+    id: number;
+    step: string;
+    nameZh: string;
+    nameEn: string;
+    refusal: string | null;
+    refusedBy: string | null;
+    refusedAt: string | null;
+    note: string;
+    changes: Record<string, { from: unknown; to: unknown }>;
+    resubmittedBy: string | null;
+    resubmittedAt: string;
+    startedOn: string;
+    dueDate: string | null;
+  }>;
 }
 
 export interface Grant {
@@ -370,8 +387,15 @@ export interface Grant {
   validFrom: string;
   validUntil: string;
   /** effective state: a grant past its end or of a revoked app no longer works */
-  status: 'active' | 'expired' | 'revoked' | 'appRevoked' | 'appSuspended';
-  recordStatus: 'active' | 'revoked';
+  status:
+    | 'active'
+    | 'expired'
+    | 'revoked'
+    | 'appRevoked'
+    | 'appSuspended'
+    | 'riskPending'
+    | 'agreementPending';
+  recordStatus: 'active' | 'revoked' | 'riskPending';
   /** the grant's limits on the data API; null = the platform default */
   quota: {
     callsPerDay: number | null;
@@ -381,6 +405,10 @@ export interface Grant {
   };
   /** granted by deemed consent (SY Art 25) */
   deemedConsent: boolean;
+  /** the use-purpose undertaking the consumer accepted when filing the request */
+  undertaking?: { purpose: string; acceptedBy: string | null; acceptedAt: string | null };
+  /** the provide-and-use agreement (DG Art 18); null where the profile asks for none */
+  agreement?: { article: string; terms: string; acceptedBy: string | null; acceptedAt: string | null } | null;
 }
 
 export interface AuditEntry {

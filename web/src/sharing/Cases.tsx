@@ -28,6 +28,7 @@ import { fmtDate, fmtTime } from '../shared/format.js';
 import { useAsync, usePaging } from '../shared/hooks.js';
 import { useI18n } from '../shared/i18n.js';
 import type { Page, Profile } from '../shared/types.js';
+import { ReevaluationTab, SharingStats } from './Reevaluation.js';
 
 /*
  * Sharing cases beside the request path (issue 8 points 6–8; server: src/sharing/cases.ts): disputes (DG Art 15,
@@ -556,6 +557,8 @@ export default function Cases() {
             label: t('cases.tab.emergencies'),
             children: <EmergenciesTab profile={profile.data} />,
           },
+          { key: 'reevaluation', label: t('cases.tab.reevaluation'), children: <ReevaluationTab /> },
+          { key: 'stats', label: t('shareStats.title'), children: <SharingStats /> },
         ]}
       />
     </Card>

@@ -23,6 +23,7 @@ import { fmtDate } from '../shared/format.js';
 import { useAsync } from '../shared/hooks.js';
 import { useI18n } from '../shared/i18n.js';
 import type { Grant } from '../shared/types.js';
+import { AgreementCell, Undertaking } from './Agreement.js';
 
 /** A granted field's name (the grant lists names in the order of its codes). */
 const fieldName = (g: Grant, code: string) => g.fieldNames?.[g.fields.indexOf(code)] ?? code;
@@ -129,6 +130,9 @@ export default function Grants() {
                 <Typography.Text code copyable data-testid={`grant-purpose-id-${g.id}`}>
                   {g.purposeId}
                 </Typography.Text>
+                <div>
+                  <Undertaking g={g} />
+                </div>
               </span>
             ),
           },
@@ -195,13 +199,16 @@ export default function Grants() {
             dataIndex: 'status',
             // a grant made because the provider did not answer in time says so (SY Art 25)
             render: (v: string, g) => (
-              <Space size={4} wrap>
-                <EnumTag kind="grantStatus" value={v} />
-                {g.deemedConsent ? (
-                  <Tag color="green" data-testid={`grant-deemed-${g.id}`}>
-                    {t('decision.deemed')}
-                  </Tag>
-                ) : null}
+              <Space direction="vertical" size={4}>
+                <Space size={4} wrap>
+                  <EnumTag kind="grantStatus" value={v} />
+                  {g.deemedConsent ? (
+                    <Tag color="green" data-testid={`grant-deemed-${g.id}`}>
+                      {t('decision.deemed')}
+                    </Tag>
+                  ) : null}
+                </Space>
+                <AgreementCell g={g} onChanged={grants.reload} />
               </Space>
             ),
           },

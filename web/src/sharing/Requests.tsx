@@ -27,6 +27,7 @@ import { useAsync, usePaging } from '../shared/hooks.js';
 import { useI18n } from '../shared/i18n.js';
 import type { Page, ShareRequest, Step } from '../shared/types.js';
 import { ContestButton } from './Cases.js';
+import { ResubmissionTimeline, ResubmitButton } from './Resubmit.js';
 import { RiskAssessmentSection } from './RiskAssessment.js';
 import { currentStepOf, deadlineText, personName, stepName } from './steps.js';
 
@@ -233,10 +234,19 @@ function RequestDrawer({
             </Button>
           </Space>
         ) : r?.status === 'rejected' && me?.user.org.id === r.consumerOrg.id ? (
-          <ContestButton
-            requestId={r.id}
-            onDone={(disputeId) => navigate(`/sharing-cases?tab=disputes&open=${disputeId}`)}
-          />
+          <Space>
+            <ResubmitButton
+              req={r}
+              onDone={() => {
+                req.reload();
+                onChanged();
+              }}
+            />
+            <ContestButton
+              requestId={r.id}
+              onDone={(disputeId) => navigate(`/sharing-cases?tab=disputes&open=${disputeId}`)}
+            />
+          </Space>
         ) : null
       }
     >
@@ -374,6 +384,7 @@ function RequestDrawer({
                 ),
               }))}
             />
+            <ResubmissionTimeline req={r} />
             <RiskAssessmentSection key={`${r.id}-${r.status}`} requestId={r.id} onChanged={onChanged} />
           </>
         ) : null}

@@ -33,6 +33,7 @@ const WORK_LINK: Record<WorkItem['kind'], (id: number) => string> = {
   openApplication: (id) => `/open-applications?open=${id}`,
   openOperation: (id) => `/open-governance?tab=operations&operation=${id}`,
   openReevaluation: () => '/open-governance?tab=reevaluation',
+  shareReevaluation: (id) => `/sharing-cases?tab=reevaluation&resource=${id}`,
   openReview: (id) => `/open-applications?open=${id}`,
 };
 const WORK_COLOR: Record<WorkItem['kind'], string> = {
@@ -44,6 +45,7 @@ const WORK_COLOR: Record<WorkItem['kind'], string> = {
   openApplication: 'cyan',
   openOperation: 'geekblue',
   openReevaluation: 'lime',
+  shareReevaluation: 'gold',
   openReview: 'geekblue',
 };
 
