@@ -32,11 +32,11 @@ import * as m024 from './migrations/024_usage_evaluation.js';
 import * as m025 from './migrations/025_open_governance.js';
 import * as m026 from './migrations/026_ingest_copy_enums.js';
 import * as m027 from './migrations/027_base_library.js';
+import * as m028 from './migrations/028_sharing_more.js';
 import * as m029 from './migrations/029_cross_level_sharing.js';
 import * as m030 from './migrations/030_violations.js';
 import * as m032 from './migrations/032_leak_trace_key_rotation.js';
 import * as m033 from './migrations/033_open_notices.js';
-import * as m028 from './migrations/028_sharing_more.js';
 import { Lock, PGliteDialect, pgliteQuery } from './pglite-dialect.js';
 import type { DB } from './schema.js';
 

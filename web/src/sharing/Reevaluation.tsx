@@ -3,10 +3,10 @@ import { useMemo, useState } from 'react';
 import { articleText } from '../../../src/shared/labels.js';
 import { api, errorText, post } from '../shared/api.js';
 import { ErrorAlert } from '../shared/common.js';
+import EChart from '../shared/EChart.js';
 import { fmtDate } from '../shared/format.js';
 import { useAsync } from '../shared/hooks.js';
 import { useI18n } from '../shared/i18n.js';
-import EChart from '../shared/EChart.js';
 
 interface Item {
   resource: { id: number; name: string; code: string };
@@ -209,7 +209,11 @@ export function SharingStats() {
         <Radio.Button value="byProvider">{t('shareStats.asProvider')}</Radio.Button>
         <Radio.Button value="byConsumer">{t('shareStats.asConsumer')}</Radio.Button>
       </Radio.Group>
-      {rows.length ? <EChart option={option} /> : <Alert type="info" title={t('shareStats.empty')} />}
+      {rows.length ? (
+        <EChart option={option} label={t('shareStats.title')} />
+      ) : (
+        <Alert type="info" title={t('shareStats.empty')} />
+      )}
     </div>
   );
 }
