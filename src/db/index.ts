@@ -28,6 +28,7 @@ import * as m022 from './migrations/022_data_aggregate.js';
 import * as m023 from './migrations/023_security_alerts.js';
 import * as m024 from './migrations/024_usage_evaluation.js';
 import * as m025 from './migrations/025_open_governance.js';
+import * as m031 from './migrations/031_bulk_proxy_grants.js';
 import { Lock, PGliteDialect, pgliteQuery } from './pglite-dialect.js';
 import type { DB } from './schema.js';
 
@@ -180,6 +181,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '021_change_feed': m021,
   '024_usage_evaluation': m024,
   '023_security_alerts': m023,
+  '031_bulk_proxy_grants': m031,
 };
 
 export async function migrate(db: Db): Promise<void> {

@@ -1750,6 +1750,18 @@ export const LABELS = {
     '共享申请「{resource}」超过总办理时限（{dueDate}，{article}），已提交数据主管部门',
     'Share request "{resource}" passed its overall deadline ({dueDate}, {article}); before the authority',
   ],
+  'notify.kind.sharing.bulkFiled': [
+    '整体授权或同等代理授权申请（{scope}）待审核，原则上 {dueDate} 前完成授权（{article}）',
+    'A bulk or proxy grant request ({scope}) awaits a decision, due {dueDate} ({article})',
+  ],
+  'notify.kind.sharing.bulkApproved': [
+    '整体授权或同等代理授权已通过，已生成 {count} 项授权',
+    'Bulk or proxy grant approved: {count} grants issued',
+  ],
+  'notify.kind.sharing.bulkRejected': [
+    '整体授权或同等代理授权未获同意：{comment}',
+    'Bulk or proxy grant refused: {comment}',
+  ],
   'notify.kind.sharing.approved': [
     '共享申请「{resource}」已通过，授权已生成',
     'Share request "{resource}" approved; the grant is issued',
@@ -1844,6 +1856,11 @@ export const LABELS = {
   'action.share.grant': ['生成授权', 'Grant issued'],
   'action.share.revoke': ['撤销授权', 'Grant revoked'],
   'action.share.withdraw': ['撤回共享申请', 'Share request withdrawn'],
+  'action.catalog.verification': ['开通或关闭核验服务', 'Verification service switched'],
+  'action.share.bulk.request': ['提交整体授权或同等代理授权申请', 'Bulk or proxy grant requested'],
+  'action.share.bulk.approve': ['同意整体授权或同等代理授权', 'Bulk or proxy grant approved'],
+  'action.share.bulk.reject': ['不予整体授权或同等代理授权', 'Bulk or proxy grant refused'],
+  'action.share.bulk.revoke': ['撤销整体授权或同等代理授权', 'Bulk or proxy grant revoked'],
   'action.share.override': ['数据主管部门代为处理逾期申请', 'Escalated request decided by the authority'],
   'action.share.dispute.raise': ['对不予共享提出争议', 'Refusal contested'],
   'action.share.dispute.refer': ['争议报市政府决定', 'Dispute referred to the city government'],
