@@ -8,6 +8,7 @@ import { inTx, type Tx } from '../db/index.js';
 import { notify, type Recipients } from '../notify/service.js';
 import type { CatalogLevel, Profile } from '../profiles/model.js';
 import { AppError } from '../shared/errors.js';
+import { coverPublished } from '../sharing/bulk.js';
 import {
   canManageClasses,
   createClass,
@@ -831,6 +832,8 @@ export async function decideResource(
       .where('id', '=', id)
       .execute();
     await refreshSearchDocument(trx, id);
+    // NY task 7 整体授权: a bulk grant over the resource's class covers it from its publication
+    await coverPublished(trx, ctx.profile, id);
     const before = await trx
       .selectFrom('resource_version')
       .select('snapshot')

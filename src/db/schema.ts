@@ -309,6 +309,8 @@ export interface ShareRequestTable {
   deemed_consent: Generated<boolean>;
   /** filed while an emergency covered the resource (XT Art 23.7, NY task 7; migration 020) */
   emergency_id: number | null;
+  /** a request for a not-shared resource's verification or aggregates only (migration 031) */
+  access: Generated<'verify' | 'aggregate' | null>;
 }
 
 export interface ShareRequestStepTable {
@@ -402,6 +404,12 @@ export interface ShareGrantTable {
   agreement_terms: string | null;
   agreement_accepted_by: number | null;
   agreement_accepted_at: Date | null;
+  /** issued by a bulk or proxy grant decision (NY task 7, migration 031) */
+  bulk_id: Generated<number | null>;
+  /** a proxy grant's source: the principal's grant whose rights it carries (NY task 7 同等代理授权) */
+  proxy_of: Generated<number | null>;
+  /** a not-shared resource reached only by verification (DG Art 19) or aggregates (XT Art 23.6, SY Art 26) */
+  access_only: Generated<'verify' | 'aggregate' | null>;
 }
 
 export interface AuditLogTable {

@@ -19,6 +19,7 @@ import { clockRoutes } from '../calendar/clock-routes.js';
 import { calendarRoutes } from '../calendar/routes.js';
 import { catalogRoutes } from '../catalog/routes.js';
 import type { AppContext } from '../context.js';
+import { accessRoutes } from '../dataapi/access.js';
 import { dataApiRoutes } from '../dataapi/routes.js';
 import { isDatabaseUnavailable } from '../db/index.js';
 import { demoRoutes } from '../demo/routes.js';
@@ -32,6 +33,7 @@ import { userRoutes } from '../orgs/user-routes.js';
 import { qualityRoutes } from '../quality/routes.js';
 import { incidentRoutes } from '../security/incident-routes.js';
 import { securityRoutes } from '../security/routes.js';
+import { bulkGrantRoutes } from '../sharing/bulk.js';
 import { sharingCaseRoutes } from '../sharing/case-routes.js';
 import { sharingRoutes } from '../sharing/routes.js';
 import { statsRoutes } from '../stats/routes.js';
@@ -331,6 +333,8 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
     catalogRoutes,
     sharingRoutes,
     sharingCaseRoutes,
+    bulkGrantRoutes,
+    accessRoutes,
     dataApiRoutes,
     auditRoutes,
     statsRoutes,

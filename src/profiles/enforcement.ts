@@ -6,10 +6,6 @@
  * listed here, and when a listed field is read after all (take it off the list when you enforce it).
  */
 export const NOT_ENFORCED: readonly string[] = [
-  // sharing (issue 8 points not built yet)
-  'sharing.noneOffersVerification', // DG Art 19: verification / query service for not-shared data
-  'sharing.deidentifiedMayBeShared', // XT Art 23.6, SY Art 26
-  'sharing.bulkGrants', // NY task 7 bulk and proxy grants
 ];
 
 export function isEnforced(path: string): boolean {

@@ -24,6 +24,8 @@ export interface RequestInput {
   /** the business scope the data serves (DG Art 26) */
   scope?: string | null;
   validUntil: string;
+  /** a not-shared resource reached only by verification (DG Art 19) or aggregates (XT Art 23.6, SY Art 26) */
+  access?: 'verify' | 'aggregate' | null;
 }
 
 /** What a request must state (DG Art 26 purpose and scope, GD Art 19 purpose and data items, XT Art 24 purpose). */

@@ -65,6 +65,12 @@ export async function sharingRoutes(app: FastifyInstance, ctx: AppContext) {
               description: 'business scope of use (DG Art 26)',
             },
             validUntil: dateString,
+            access: {
+              type: ['string', 'null'],
+              enum: ['verify', 'aggregate', null],
+              description:
+                'a grant locked to verification only (a not-shared resource whose provider enabled verification, DG Art 19) or to aggregates only (a not-shared resource where the regulation shares de-identified data, XT Art 23.6, SY Art 26)',
+            },
           },
           required: ['resourceId', 'appId', 'fields', 'purpose', 'validUntil'],
         },

@@ -92,9 +92,33 @@ export interface ShareReevaluationEventTable {
   due_date: DateCol;
   kind: 'dueSoon' | 'overdue';
   created_at: Generated<Date>;
+/** NY task 7 bulk (整体授权) and proxy (同等代理授权) grants (migration 031). */
+export interface ShareBulkGrantTable {
+  id: Generated<number>;
+  kind: 'bulkGrant' | 'proxyGrant';
+  consumer_org_id: number;
+  app_id: number;
+  class_id: number | null;
+  principal_org_id: number | null;
+  provider_org_id: number | null;
+  purpose: string;
+  valid_until: DateCol;
+  requester_id: number;
+  submitted_at: Date;
+  submitted_on: DateCol;
+  due_date: NullableDate;
+  profile_id: string;
+  article: string;
+  status: Generated<'pending' | 'approved' | 'rejected' | 'withdrawn' | 'revoked'>;
+  decided_by: number | null;
+  decided_at: Date | null;
+  decided_on: NullableDate;
+  comment: string | null;
+  legal_basis: string | null;
 }
 
 export interface SharingCaseTables {
+  share_bulk_grant: ShareBulkGrantTable;
   share_dispute: ShareDisputeTable;
   supply_stop: SupplyStopTable;
   share_emergency: ShareEmergencyTable;

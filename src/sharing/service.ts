@@ -14,6 +14,7 @@ import { loadVisibleResource } from '../catalog/service.js';
 import * as catalogStore from '../catalog/store.js';
 import type { Actor, AppContext, Role } from '../context.js';
 import { hasRole } from '../context.js';
+import { checkLockedPatch, lockedRights, noneAccessArticle } from '../dataapi/access.js';
 import type { Tx } from '../db/index.js';
 import { inTx } from '../db/index.js';
 import { hasApprovedNegativeEntry } from '../inventory/store.js';
@@ -22,6 +23,7 @@ import { PROFILES } from '../profiles/index.js';
 import type { StepActor } from '../profiles/model.js';
 import { AppError } from '../shared/errors.js';
 import { labelOf } from '../shared/labels.js';
+import { syncProxies } from './bulk.js';
 import { activeEmergencyFor, emergencyGrantEnd, stopOf } from './cases.js';
 import { planSteps } from './levels.js';
 import {
@@ -228,13 +230,18 @@ export async function createGrant(
     fields: string[];
     purpose: string;
     valid_until: string;
+    /** a locked access (src/dataapi/access.ts): the grant's rights are set by it, whatever the quota says */
+    access?: 'verify' | 'aggregate' | null;
   },
-  quota: GrantQuota | undefined,
+  quotaAsked: GrantQuota | undefined,
   deemedConsent = false,
   /** the profile's risk-assessment rule (DG Art 19, XT Art 31, SY Art 42, NY task 11): an important/core resource's
    * grant stays 'riskPending', refused by the data API, until a passing assessment is recorded */
   risk?: RiskRule,
 ) {
+  const quota: GrantQuota | undefined = req.access
+    ? { ...quotaAsked, ...lockedRights(req.access) }
+    : quotaAsked;
   checkClearFields(quota?.clearFields, req.fields);
   const pending = await assessmentPending(trx, risk, req.resource_id, req.id);
   const agreement = await agreementFor(trx, req);
@@ -263,9 +270,12 @@ export async function createGrant(
       ...(agreement
         ? { agreement_required: true, agreement_article: agreement.article, agreement_terms: agreement.terms }
         : {}),
+      access_only: req.access ?? null,
     })
     .returning('id')
     .executeTakeFirstOrThrow();
+  // NY task 7 同等代理授权: a proxy grant over this principal and provider mirrors the new grant
+  await syncProxies(trx, id);
   return id;
 }
 
@@ -346,12 +356,25 @@ export async function createRequest(ctx: AppContext, actor: Actor, input: Reques
   // NY task 7: the green channel, every step due the day it starts)
   const emergency = await activeEmergencyFor(ctx.db, resource.id, ctx.clock.now());
   const shareType: ShareType = emergency?.mode === 'reclassify' ? 'unconditional' : registered;
-  if (shareType === 'none') {
-    // DG Art 19: not-shared data is served through verification/query services, not share requests
-    throw new AppError('NOT_SHAREABLE', [
-      { field: 'resourceId', reason: resource.legal_basis ?? 'not shared' },
-    ]);
-  }
+  // DG Art 19: not-shared data is served through verification services only, where the provider enabled them; XT Art
+  // 23.6, SY Art 26: after de-identification, i.e. aggregates only (src/dataapi/access.ts); else NOT_SHAREABLE
+  const noneArticle =
+    shareType === 'none'
+      ? noneAccessArticle(
+          ctx.profile,
+          {
+            legal_basis: resource.legal_basis,
+            verification_enabled: (
+              await ctx.db
+                .selectFrom('resource')
+                .select('verification_enabled')
+                .where('id', '=', resource.id)
+                .executeTakeFirstOrThrow()
+            ).verification_enabled,
+          },
+          input.access,
+        )
+      : null;
   const fields = await catalogStore.getFields(ctx.db, resource.id);
   const problems = checkRequestInput(
     input,
@@ -415,6 +438,7 @@ export async function createRequest(ctx: AppContext, actor: Actor, input: Reques
         submitted_at: ctx.clock.now(),
         decided_at: steps.length ? null : ctx.clock.now(),
         emergency_id: emergency?.id ?? null,
+        access: input.access ?? null,
       })
       .returning('id')
       .executeTakeFirstOrThrow();
@@ -461,6 +485,7 @@ export async function createRequest(ctx: AppContext, actor: Actor, input: Reques
         ...(planned.length > stepsFor(ctx.profile, shareType).length
           ? { crossLevel: { article: planned[0].step.article, levels: planned.map((p) => p.level) } }
           : {}),
+        ...(input.access ? { access: input.access, accessArticle: noneArticle ?? undefined } : {}),
         ...(emergency
           ? { emergencyId: emergency.id, emergencyMode: emergency.mode, emergencyArticle: emergency.article }
           : {}),
@@ -484,6 +509,7 @@ export async function createRequest(ctx: AppContext, actor: Actor, input: Reques
           fields: input.fields,
           purpose: input.purpose,
           valid_until: input.validUntil,
+          access: input.access ?? null,
         },
         undefined,
         false,
@@ -859,6 +885,7 @@ export async function revokeGrant(ctx: AppContext, actor: Actor, id: number) {
     const fresh = async () =>
       store.grantView((await store.grantQuery(trx).where('g.id', '=', id).executeTakeFirst())!);
     if (Number(changed.numUpdatedRows) === 0) return fresh();
+    await syncProxies(trx, id); // a proxy grant's mirrors end with their source (NY task 7)
     await appendAudit(trx, {
       action: 'share.revoke',
       decision: 'allow',
@@ -891,6 +918,7 @@ export async function editGrant(ctx: AppContext, actor: Actor, id: number, patch
       ]);
     const before = store.grantView(g);
     checkClearFields(patch.clearFields, g.fields);
+    checkLockedPatch(g.access_only, patch);
     const set = {
       ...(patch.callsPerDay !== undefined ? { max_calls_per_day: patch.callsPerDay } : {}),
       ...(patch.rowsPerCall !== undefined ? { max_rows_per_call: patch.rowsPerCall } : {}),
@@ -903,7 +931,10 @@ export async function editGrant(ctx: AppContext, actor: Actor, id: number, patch
       ...(patch.accessMode !== undefined ? { access_mode: patch.accessMode } : {}),
       ...(patch.clearFields !== undefined ? { clear_fields: [...new Set(patch.clearFields)] } : {}),
     };
-    if (Object.keys(set).length) await trx.updateTable('share_grant').set(set).where('id', '=', id).execute();
+    if (Object.keys(set).length) {
+      await trx.updateTable('share_grant').set(set).where('id', '=', id).execute();
+      await syncProxies(trx, id); // mirrors keep the same rights (NY task 7 同等代理授权)
+    }
     const after = store.grantView((await store.grantQuery(trx).where('g.id', '=', id).executeTakeFirst())!);
     await appendAudit(trx, {
       action: 'share.grantEdit',

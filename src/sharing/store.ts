@@ -189,6 +189,9 @@ export function grantQuery(db: Db | Tx) {
       'g.access_mode',
       'g.clear_fields',
       'g.can_feed',
+      'g.access_only',
+      'g.bulk_id',
+      'g.proxy_of',
     ]);
 }
 
@@ -251,6 +254,11 @@ export function grantView(g: GrantRow) {
     accessMode: g.access_mode,
     /** the clear-value right: granted fields seen in clear, every other protected field masked (issue 9 point 8) */
     clearFields: g.clear_fields,
+    /** 'verify' | 'aggregate': a not-shared resource's grant locked to that access (DG Art 19; XT Art 23.6, SY Art 26) */
+    accessOnly: g.access_only,
+    /** issued by a bulk or proxy grant (NY task 7), and a proxy grant's source grant */
+    bulkId: g.bulk_id,
+    proxyOf: g.proxy_of,
     validFrom: g.valid_from,
     validUntil: g.valid_until,
     /** its limits on the data API; null = the platform default */

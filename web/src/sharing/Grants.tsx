@@ -16,6 +16,7 @@ import {
 } from 'antd';
 import { useState } from 'react';
 import FeedSubscriptions from '../dataapi/Feed.js';
+import GrantDocs from '../dataapi/GrantDocs.js';
 import { api, errorText, post } from '../shared/api.js';
 import { hasRole, useAuth } from '../shared/auth.js';
 import { EnumTag, ErrorAlert } from '../shared/common.js';
@@ -50,6 +51,8 @@ export default function Grants() {
   }>();
   // the consumer's app managers manage the change feed's push subscriptions of their grants (issue 9 point 6)
   const [feedOf, setFeedOf] = useState<Grant | null>(null);
+  // the consumer's API documentation and try-it panel for a grant (issue 9 point 9)
+  const [docsOf, setDocsOf] = useState<Grant | null>(null);
   const canSubscribe = (g: Grant) =>
     g.status === 'active' &&
     me?.user.org.id === g.consumerOrg.id &&
@@ -216,9 +219,14 @@ export default function Grants() {
             title: t('common.actions'),
             render: (_, g) =>
               canSubscribe(g) ? (
-                <Button data-testid={`grant-feed-${g.id}`} size="small" onClick={() => setFeedOf(g)}>
-                  {t('feed.manage')}
-                </Button>
+                <Space wrap>
+                  <Button data-testid={`grant-docs-${g.id}`} size="small" onClick={() => setDocsOf(g)}>
+                    {t('docs.open')}
+                  </Button>
+                  <Button data-testid={`grant-feed-${g.id}`} size="small" onClick={() => setFeedOf(g)}>
+                    {t('feed.manage')}
+                  </Button>
+                </Space>
               ) : canRevoke(g) ? (
                 <Space wrap>
                   <Button
@@ -296,6 +304,7 @@ export default function Grants() {
         </Form>
       </Modal>
       {feedOf && <FeedSubscriptions grant={feedOf} onClose={() => setFeedOf(null)} />}
+      <GrantDocs grant={docsOf} onClose={() => setDocsOf(null)} />
     </Card>
   );
 }
