@@ -35,9 +35,9 @@ import * as m027 from './migrations/027_base_library.js';
 import * as m028 from './migrations/028_sharing_more.js';
 import * as m029 from './migrations/029_cross_level_sharing.js';
 import * as m030 from './migrations/030_violations.js';
+import * as m031 from './migrations/031_bulk_proxy_grants.js';
 import * as m032 from './migrations/032_leak_trace_key_rotation.js';
 import * as m033 from './migrations/033_open_notices.js';
-import * as m031 from './migrations/031_bulk_proxy_grants.js';
 import { Lock, PGliteDialect, pgliteQuery } from './pglite-dialect.js';
 import type { DB } from './schema.js';
 

@@ -5,8 +5,7 @@
  * "尚未执行 / not enforced yet". test/profile-fields.test.ts fails when a profile field is neither read by code nor
  * listed here, and when a listed field is read after all (take it off the list when you enforce it).
  */
-export const NOT_ENFORCED: readonly string[] = [
-];
+export const NOT_ENFORCED: readonly string[] = [];
 
 export function isEnforced(path: string): boolean {
   return !NOT_ENFORCED.some((p) => path === p || path.startsWith(`${p}.`));

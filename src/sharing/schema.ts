@@ -92,6 +92,8 @@ export interface ShareReevaluationEventTable {
   due_date: DateCol;
   kind: 'dueSoon' | 'overdue';
   created_at: Generated<Date>;
+}
+
 /** NY task 7 bulk (整体授权) and proxy (同等代理授权) grants (migration 031). */
 export interface ShareBulkGrantTable {
   id: Generated<number>;
