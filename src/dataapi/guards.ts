@@ -188,14 +188,6 @@ export function refusalError(
           reasonZh: '该资源为重要或核心数据，风险评估通过前授权不生效',
         },
       ]);
-    case 'AGREEMENT_REQUIRED':
-      // DG Art 18: the provide-and-use agreement recorded with the grant (the profile's sharing.useAgreement)
-      return new AppError('AGREEMENT_REQUIRED', [
-        {
-          reason: "accept the grant's provide-and-use agreement first (DG Art 18)",
-          reasonZh: '请先在授权中确认《政务数据资源提供和使用协议》（DG Art 18）',
-        },
-      ]);
     case 'PURPOSE_REQUIRED':
       return new AppError('PURPOSE_REQUIRED', [
         {

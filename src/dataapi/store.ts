@@ -85,7 +85,7 @@ const authorisedCalls = (right: keyof typeof RIGHT_REFUSAL, quota?: string) => `
   ),
   gm AS (
     SELECT DISTINCT ON (a.n) a.n, g.id, g.status AS grant_status,
-      (g.agreement_required AND g.agreement_accepted_at IS NULL) AS agreement_pending, g.fields, g.purpose, g.max_rows_per_call,
+      g.fields, g.purpose, g.max_rows_per_call,
       g.can_read, g.can_verify, g.can_export, g.max_export_rows_per_day, g.access_mode, g.clear_fields, g.can_feed,
       req.purpose_asked IN (g.purpose_id, btrim(g.purpose)) AS purpose_ok, req.purpose_asked,
       req.fields_asked, req.filter_fields
@@ -93,13 +93,12 @@ const authorisedCalls = (right: keyof typeof RIGHT_REFUSAL, quota?: string) => `
     JOIN share_grant g ON g.app_id = a.id AND a.status = 'active'
     WHERE g.resource_id = $4 AND g.status IN ('active', 'riskPending') AND g.valid_from <= now()
       AND g.valid_until > now()
-    ORDER BY a.n, g.status = 'active' DESC, (g.agreement_required AND g.agreement_accepted_at IS NULL) ASC, (req.purpose_asked IN (g.purpose_id, btrim(g.purpose))) DESC NULLS LAST,
+    ORDER BY a.n, g.status = 'active' DESC, (req.purpose_asked IN (g.purpose_id, btrim(g.purpose))) DESC NULLS LAST,
       g.id DESC
   ),
   g AS (
     SELECT gm.*, coalesce(gm.fields_asked, gm.fields) AS fields_used,
       CASE WHEN gm.grant_status = 'riskPending' THEN 'RISK_ASSESSMENT_REQUIRED'
-           WHEN gm.agreement_pending THEN 'AGREEMENT_REQUIRED'
            WHEN $10::boolean AND gm.purpose_asked IS NULL THEN 'PURPOSE_REQUIRED'
            WHEN $10::boolean AND NOT gm.purpose_ok THEN 'PURPOSE_MISMATCH'
            ${right === 'aggregate' ? '' : "WHEN gm.access_mode = 'aggregate' THEN 'AGGREGATE_ONLY'"}
@@ -515,8 +514,7 @@ export function exportBatchSql(m: ResourceMeta, fields: MetaField[]): string {
 
 /** The grant still allows exporting (revocation, expiry or suspension stop a running export at its next batch). */
 export const EXPORT_LIVE_SQL = `SELECT g.clear_fields AS clear FROM share_grant g JOIN app a ON a.id = g.app_id
-  WHERE g.id = $1 AND g.status = 'active' AND g.can_export AND g.access_mode = 'rows' AND g.valid_until > now()
-    AND NOT (g.agreement_required AND g.agreement_accepted_at IS NULL) AND a.status = 'active'`;
+  WHERE g.id = $1 AND g.status = 'active' AND g.can_export AND g.access_mode = 'rows' AND g.valid_until > now() AND a.status = 'active'`;
 
 /** The ledger rows of one batch and the export's delivered count, in the batch's transaction. */
 export const EXPORT_LEDGER_SQL = `WITH l AS (

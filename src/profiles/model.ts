@@ -110,8 +110,9 @@ export interface Profile {
     /** A provider that stops supplying published data must justify and file it in advance. */
     stopSupplyNeedsFiling?: string;
     /**
-     * The provide-and-use agreement (政务数据资源提供和使用协议, DG Art 18) recorded with every grant and accepted by the
-     * consumer before the grant's data calls are served (AGREEMENT_REQUIRED until then). Undefined: the regulation asks
+     * The provide-and-use agreement (政务数据资源提供和使用协议, DG Art 18) recorded with every grant: its terms, and the
+     * consumer officer's confirmation (who, when), audited. It does not hold data calls back: DG Art 18 makes it the
+     * departments' undertaking to the authority, not a condition of each call. Undefined: the regulation asks
      * for none; the grant still shows the use-purpose undertaking the consumer accepted when it filed the request.
      */
     useAgreement?: { article: string };

@@ -107,10 +107,6 @@ export const ERRORS = {
     zh: '该申请重新提交次数已达上限，请另行提交新申请',
     en: 'The request has been resubmitted as often as allowed; file a new request',
   },
-  AGREEMENT_REQUIRED: {
-    zh: '使用部门确认《政务数据资源提供和使用协议》前，该授权不生效',
-    en: 'The grant is not active until the consumer accepts its provide-and-use agreement',
-  },
   CSV_INVALID: {
     zh: '数据文件校验未通过，未写入任何数据',
     en: 'The data file failed validation; nothing was written',

@@ -2940,7 +2940,6 @@ export const LABELS = {
     'The authority has decided on the purchased data "{resourceName}"',
   ],
   // sharing, issue 8 points 3, 10, 11, 12: resubmission, agreement, re-evaluation, charts
-  'grantStatus.agreementPending': ['待确认提供和使用协议', 'Awaiting the provide-and-use agreement'],
   'action.share.resubmit': ['补正后重新提交共享申请', 'Share request amended and resubmitted'],
   'action.share.agreementAccepted': ['确认政务数据资源提供和使用协议', 'Provide-and-use agreement accepted'],
   'action.share.reevaluation': ['共享类型定期评估', 'Share type re-evaluated'],

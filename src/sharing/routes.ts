@@ -326,7 +326,7 @@ export async function sharingRoutes(app: FastifyInstance, ctx: AppContext) {
       schema: {
         tags: ['sharing'],
         summary:
-          "The consumer's data officer accepts the grant's provide-and-use agreement (DG Art 18); until then data calls are refused AGREEMENT_REQUIRED",
+          "The consumer's data officer confirms the provide-and-use agreement recorded with the grant (DG Art 18)",
         params: idParams,
       },
     },

@@ -1226,9 +1226,9 @@ export async function resubmitRequest(ctx: AppContext, actor: Actor, id: number,
 }
 
 /**
- * The consumer's data officer accepts the provide-and-use agreement of a grant (DG Art 18); until then the data API
- * refuses the grant's calls with AGREEMENT_REQUIRED. Recorded on the grant (who, when) and audited; accepting twice
- * changes nothing.
+ * The consumer's data officer confirms the provide-and-use agreement recorded with a grant (DG Art 18). Recorded on the
+ * grant (who, when) and audited; confirming twice changes nothing. Data calls are not held back meanwhile: DG Art 18
+ * makes the agreement the departments' undertaking to the authority, not a condition of each call.
  */
 export async function acceptAgreement(ctx: AppContext, actor: Actor, id: number) {
   return inTx(ctx.db, async (trx) => {

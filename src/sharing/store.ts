@@ -201,30 +201,19 @@ export type GrantRow = NonNullable<Awaited<ReturnType<ReturnType<typeof grantQue
  * The state a grant is really in, which the data API enforces: revoked, its app revoked or suspended, or past its end date all
  * stop calls even though the stored status still says 'active'.
  */
-export type GrantState =
-  | 'active'
-  | 'expired'
-  | 'revoked'
-  | 'appRevoked'
-  | 'appSuspended'
-  | 'riskPending'
-  | 'agreementPending';
+export type GrantState = 'active' | 'expired' | 'revoked' | 'appRevoked' | 'appSuspended' | 'riskPending';
 
 export function grantState(
   g: {
     status: string;
     app_status: string;
     valid_until: Date | string;
-    agreement_required?: boolean;
-    agreement_accepted_at?: Date | null;
   },
   now = new Date(),
 ): GrantState {
   if (g.status === 'revoked') return 'revoked';
   // approved, but the risk assessment the profile requires has not passed yet (DG Art 19, XT Art 31, SY Art 42)
   if (g.status === 'riskPending') return 'riskPending';
-  // the provide-and-use agreement the profile requires is not accepted yet (DG Art 18)
-  if (g.agreement_required && !g.agreement_accepted_at) return 'agreementPending';
   if (g.app_status === 'revoked') return 'appRevoked';
   if (g.app_status === 'suspended') return 'appSuspended';
   if (new Date(g.valid_until).getTime() <= now.getTime()) return 'expired';

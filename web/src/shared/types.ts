@@ -387,14 +387,7 @@ export interface Grant {
   validFrom: string;
   validUntil: string;
   /** effective state: a grant past its end or of a revoked app no longer works */
-  status:
-    | 'active'
-    | 'expired'
-    | 'revoked'
-    | 'appRevoked'
-    | 'appSuspended'
-    | 'riskPending'
-    | 'agreementPending';
+  status: 'active' | 'expired' | 'revoked' | 'appRevoked' | 'appSuspended' | 'riskPending';
   recordStatus: 'active' | 'revoked' | 'riskPending';
   /** the grant's limits on the data API; null = the platform default */
   quota: {
