@@ -299,16 +299,21 @@ describe('quality checks under xingtai-2024 (XT Art 20, 22)', () => {
     const before = (await city.call(rsj, 'POST', `/api/quality/resources/${si.id}/runs`)).json();
     const b = before.rules.find((r: { kind: string }) => r.kind === 'consistency');
     expect(b.checked).toBeGreaterThan(0);
-    expect(b.failing).toBe(0);
+    // the demo's 人社 register spells a few names differently from the household register (the population library's
+    // conflicts): counted here straight from the two tables
+    const differing = await sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql.raw(`ds.r_${si.id}`)} s
+      JOIN ${sql.raw(`ds.r_${pop.id}`)} p ON p._key = s._key WHERE s.c2 <> p.c2`.execute(db);
+    expect(b.failing).toBe(differing.rows[0].n);
     const changed = await sql<{ seq: number }>`UPDATE ${sql.raw(`ds.r_${si.id}`)} SET c2 = '错误姓名'
-      WHERE _seq = (SELECT min(s._seq) FROM ${sql.raw(`ds.r_${si.id}`)} s JOIN ${sql.raw(`ds.r_${pop.id}`)} p ON p._key = s._key)
+      WHERE _seq = (SELECT min(s._seq) FROM ${sql.raw(`ds.r_${si.id}`)} s JOIN ${sql.raw(`ds.r_${pop.id}`)} p
+        ON p._key = s._key AND p.c2 = s.c2)
       RETURNING _seq AS seq`.execute(db);
     const after = (await city.call(rsj, 'POST', `/api/quality/resources/${si.id}/runs`)).json();
     const a = after.rules.find((r: { kind: string }) => r.kind === 'consistency');
-    expect(a).toMatchObject({ checked: b.checked, failing: 1, passed: false });
+    expect(a).toMatchObject({ checked: b.checked, failing: b.failing + 1, passed: false });
     const rows = (await city.call(rsj, 'GET', `/api/quality/run-rules/${a.id}/failures`)).json();
-    expect(rows.items.map((x: { seq: number }) => x.seq)).toEqual([Number(changed.rows[0].seq)]);
-    expect(rows.items[0].value).toBe('错***');
+    const hit = rows.items.find((x: { seq: number }) => x.seq === Number(changed.rows[0].seq));
+    expect(hit?.value).toBe('错***');
     // a resource keyed by a credit code cannot be compared with one keyed by an ID number
     const entities = await city.resource(await city.as('reviewer'), '法人单位基础信息');
     const refused = await city.call(rsj, 'POST', `/api/quality/resources/${si.id}/rules`, {
