@@ -2301,6 +2301,12 @@ steps.push({
     assert(res.status() === 200, `resolved: ${res.status()}`);
     await tid(page, 'baselib-resolve-form').waitFor({ state: 'detached', timeout: T.action });
     assert((await detail.innerText()).includes('已协调'), 'the drawer shows the conflict resolved');
+    // the success message lies over the drawer's close button while it shows: let it go first
+    await page
+      .locator('.ant-message-notice')
+      .first()
+      .waitFor({ state: 'detached', timeout: T.nav })
+      .catch(() => {});
     await page.locator('.ant-drawer-open .ant-drawer-close').first().click();
     // resolved, it leaves the open conflicts (the default filter)
     await page.waitForFunction(
