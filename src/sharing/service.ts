@@ -966,21 +966,25 @@ export async function editGrant(ctx: AppContext, actor: Actor, id: number, patch
   });
 }
 
+/** The consumer's own request, locked for update: its requester or its organisation's data officer acts on it. */
+async function lockOwnRequest(trx: Tx, actor: Actor, id: number, verb: string) {
+  const q = await trx
+    .selectFrom('share_request')
+    .selectAll()
+    .where('id', '=', id)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!q || q.consumer_org_id !== actor.orgId)
+    throw new AppError('NOT_FOUND', [{ field: 'id', reason: `share request ${id} not found` }]);
+  if (!(q.requester_id === actor.id || hasRole(actor, 'data_officer')))
+    throw new AppError('FORBIDDEN', [{ reason: `the requester or its organisation's data officer ${verb}` }]);
+  return q;
+}
+
 /** The requesting organisation withdraws a pending request (its data officer or the requester); recorded and audited. */
 export async function withdrawRequest(ctx: AppContext, actor: Actor, id: number, reason: string | null) {
   await inTx(ctx.db, async (trx) => {
-    const q = await trx
-      .selectFrom('share_request')
-      .selectAll()
-      .where('id', '=', id)
-      .forUpdate()
-      .executeTakeFirst();
-    if (!q || q.consumer_org_id !== actor.orgId)
-      throw new AppError('NOT_FOUND', [{ field: 'id', reason: `share request ${id} not found` }]);
-    if (!(q.requester_id === actor.id || hasRole(actor, 'data_officer')))
-      throw new AppError('FORBIDDEN', [
-        { reason: "the requester or its organisation's data officer withdraws" },
-      ]);
+    const q = await lockOwnRequest(trx, actor, id, 'withdraws');
     if (q.status !== 'pending') throw new AppError('REQUEST_NOT_PENDING');
     await trx
       .updateTable('share_request')
@@ -1025,18 +1029,7 @@ export async function resubmitRequest(ctx: AppContext, actor: Actor, id: number,
   const cal = await currentCalendar(ctx);
   const today = todayOf(ctx);
   await inTx(ctx.db, async (trx) => {
-    const q = await trx
-      .selectFrom('share_request')
-      .selectAll()
-      .where('id', '=', id)
-      .forUpdate()
-      .executeTakeFirst();
-    if (!q || q.consumer_org_id !== actor.orgId)
-      throw new AppError('NOT_FOUND', [{ field: 'id', reason: `share request ${id} not found` }]);
-    if (!(q.requester_id === actor.id || hasRole(actor, 'data_officer')))
-      throw new AppError('FORBIDDEN', [
-        { reason: "the requester or its organisation's data officer resubmits" },
-      ]);
+    const q = await lockOwnRequest(trx, actor, id, 'resubmits');
     if (q.status !== 'rejected')
       throw new AppError('REQUEST_NOT_RETURNED', [
         {
