@@ -314,9 +314,8 @@ async function freshStart(page, base) {
 /** Picks an option of an antd Select by its label. */
 async function choose(page, testid, label) {
   // Under load a click on an option can be lost (seen in CI: the form submitted with the select empty), so the pick is
-  // checked on the select itself and made once more when it did not take. A multi-select is left to its step (a second
-  // pick would untick the value), as before.
-  if (await isMultiple(page, testid)) return pickOption(page, testid, label);
+  // checked on the select itself and made once more when it did not take.
+  if (await isMultiple(page, testid)) return chooseMultiple(page, testid, label);
   for (let attempt = 1; ; attempt++) {
     await pickOption(page, testid, label);
     const select = tid(page, testid);
@@ -337,6 +336,32 @@ async function choose(page, testid, label) {
   }
 }
 
+/**
+ * Adds one value to an antd multi-select. A second click on a picked option would untick it, so the pick is only made
+ * while the select shows no tag for it; and the list is opened only while it is closed (a click on the select while its
+ * list is open closes the list, which is how CI lost this step: the option went invisible under the re-pick). The list
+ * is left open, as a multi-select keeps it: the step presses Escape itself.
+ */
+async function chooseMultiple(page, testid, label) {
+  const tag = tid(page, testid).locator('.ant-select-selection-item').filter({ hasText: label });
+  const list = page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden)');
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    if (await tag.count()) return;
+    if (!(await list.count())) await tid(page, testid).click();
+    const option = list.locator('.ant-select-item-option').filter({ hasText: label }).first();
+    await option.waitFor({ state: 'visible', timeout: T.action });
+    // a tag may have appeared late from the attempt before: then no click (it would untick the value)
+    if (await tag.count()) return;
+    await option.click({ timeout: T.action }).catch(() => {});
+    const took = await tag.waitFor({ timeout: 5_000 }).then(
+      () => true,
+      () => false,
+    );
+    if (took) return;
+  }
+  throw new Error(`choose(${testid}): "${label}" was not picked`);
+}
+
 function isMultiple(page, testid) {
   return tid(page, testid).evaluate(
     (el) =>
@@ -346,6 +371,7 @@ function isMultiple(page, testid) {
   );
 }
 
+/** Picks an option of a single antd Select (multi-selects go through chooseMultiple). */
 async function pickOption(page, testid, label) {
   await tid(page, testid).click();
   const option = page
@@ -360,12 +386,9 @@ async function pickOption(page, testid, label) {
     () => false,
   );
   if (closed) return;
-  // A single select whose list is still open under load would cover the next field: take the focus away, which closes
-  // it. A multi-select keeps its list open on purpose (the step presses Escape itself), so it is left alone.
-  if (!(await isMultiple(page, testid))) {
-    await page.evaluate(() => document.activeElement instanceof HTMLElement && document.activeElement.blur());
-    await open.waitFor({ state: 'hidden', timeout: T.action }).catch(() => {});
-  }
+  // A single select whose list is still open under load would cover the next field: take the focus away, which closes it.
+  await page.evaluate(() => document.activeElement instanceof HTMLElement && document.activeElement.blur());
+  await open.waitFor({ state: 'hidden', timeout: T.action }).catch(() => {});
 }
 
 /**
@@ -1549,9 +1572,6 @@ const steps = [
       await box(page, 'user-display-name').fill('测试人员');
       await choose(page, 'user-org', '临江市公安局');
       await choose(page, 'user-roles', '业务人员');
-      // a pick lost under load is made again (only when the select does not show it: a second pick would untick it)
-      if (!(await tid(page, 'user-roles').innerText()).includes('业务人员'))
-        await choose(page, 'user-roles', '业务人员');
       // once an operator role is picked, the administrator and auditor roles are no longer offered (the list re-renders)
       let offered = [];
       for (let i = 0; i < 20; i++) {
