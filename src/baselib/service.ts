@@ -148,99 +148,75 @@ async function writeDefinition(
     .execute();
 }
 
-export async function createLibrary(ctx: AppContext, actor: Actor, input: LibraryInput) {
+export function createLibrary(ctx: AppContext, actor: Actor, input: LibraryInput) {
+  return saveLibrary(ctx, actor, null, input);
+}
+
+export function updateLibrary(ctx: AppContext, actor: Actor, id: number, input: LibraryInput) {
+  return saveLibrary(ctx, actor, id, input);
+}
+
+/**
+ * Creates (id null) or redefines a library in one transaction: shape, class and sources checked, the name kept unique,
+ * the definition rewritten and the change audited as `baselib.define` (with the new version on an edit).
+ */
+async function saveLibrary(ctx: AppContext, actor: Actor, id: number | null, input: LibraryInput) {
   requireDefiner(actor);
   const shape = checkLibraryShape(input);
   if (shape.length) throw new AppError('VALIDATION_FAILED', shape);
   return inTx(ctx.db, async (trx) => {
+    let version: number | undefined;
+    if (id !== null) {
+      const lib = await sql<{ version: number }>`
+        SELECT version FROM base_library WHERE id = ${id} FOR UPDATE`.execute(trx);
+      if (!lib.rows.length) throw new AppError('NOT_FOUND');
+      version = lib.rows[0].version + 1;
+    }
     await checkClass(trx, input);
     const fields = await resolveSources(trx, input);
-    const taken = await trx
-      .selectFrom('base_library')
-      .select('id')
-      .where('name', '=', input.name.trim())
-      .executeTakeFirst();
-    if (taken)
+    let nameQuery = trx.selectFrom('base_library').select('id').where('name', '=', input.name.trim());
+    if (id !== null) nameQuery = nameQuery.where('id', '<>', id);
+    if (await nameQuery.executeTakeFirst())
       throw new AppError('CONFLICT', [
         { field: 'name', reason: 'a library of that name exists', reasonZh: '已有同名的库' },
       ]);
     const now = ctx.clock.now();
-    const { id } = await trx
-      .insertInto('base_library')
-      .values({
-        name: input.name.trim(),
-        kind: input.kind,
-        key_kind: input.keyKind,
-        class_id: input.classId ?? null,
-        description: input.description?.trim() ?? '',
-        created_by: actor.id,
-        created_at: now,
-        updated_by: actor.id,
-        updated_at: now,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    await writeDefinition(trx, id, fields);
+    const definition = {
+      name: input.name.trim(),
+      kind: input.kind,
+      key_kind: input.keyKind,
+      class_id: input.classId ?? null,
+      description: input.description?.trim() ?? '',
+      updated_by: actor.id,
+      updated_at: now,
+    };
+    let libraryId: number;
+    if (id === null) {
+      ({ id: libraryId } = await trx
+        .insertInto('base_library')
+        .values({ ...definition, created_by: actor.id, created_at: now })
+        .returning('id')
+        .executeTakeFirstOrThrow());
+    } else {
+      libraryId = id;
+      await trx
+        .updateTable('base_library')
+        .set({ ...definition, version })
+        .where('id', '=', id)
+        .execute();
+    }
+    await writeDefinition(trx, libraryId, fields);
     await appendAudit(trx, {
       action: 'baselib.define',
       decision: 'allow',
       actorUserId: actor.id,
       actorOrgId: actor.orgId,
       targetType: 'base_library',
-      targetId: id,
+      targetId: libraryId,
       clientIp: actor.clientIp,
-      detail: { name: input.name, fields: fields.length },
+      detail: { name: input.name, fields: fields.length, ...(version ? { version } : {}) },
     });
-    return { id };
-  });
-}
-
-export async function updateLibrary(ctx: AppContext, actor: Actor, id: number, input: LibraryInput) {
-  requireDefiner(actor);
-  const shape = checkLibraryShape(input);
-  if (shape.length) throw new AppError('VALIDATION_FAILED', shape);
-  return inTx(ctx.db, async (trx) => {
-    const lib = await sql<{ version: number }>`
-      SELECT version FROM base_library WHERE id = ${id} FOR UPDATE`.execute(trx);
-    if (!lib.rows.length) throw new AppError('NOT_FOUND');
-    await checkClass(trx, input);
-    const fields = await resolveSources(trx, input);
-    const taken = await trx
-      .selectFrom('base_library')
-      .select('id')
-      .where('name', '=', input.name.trim())
-      .where('id', '<>', id)
-      .executeTakeFirst();
-    if (taken)
-      throw new AppError('CONFLICT', [
-        { field: 'name', reason: 'a library of that name exists', reasonZh: '已有同名的库' },
-      ]);
-    await trx
-      .updateTable('base_library')
-      .set({
-        name: input.name.trim(),
-        kind: input.kind,
-        key_kind: input.keyKind,
-        class_id: input.classId ?? null,
-        description: input.description?.trim() ?? '',
-        version: lib.rows[0].version + 1,
-        updated_by: actor.id,
-        updated_at: ctx.clock.now(),
-      })
-      .where('id', '=', id)
-      .execute();
-    await writeDefinition(trx, id, fields);
-    await appendAudit(trx, {
-      action: 'baselib.define',
-      decision: 'allow',
-      actorUserId: actor.id,
-      actorOrgId: actor.orgId,
-      targetType: 'base_library',
-      targetId: id,
-      clientIp: actor.clientIp,
-      detail: { name: input.name, fields: fields.length, version: lib.rows[0].version + 1 },
-    });
-    return { id, version: lib.rows[0].version + 1 };
+    return version ? { id: libraryId, version } : { id: libraryId };
   });
 }
 

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { appendAudit } from '../audit/store.js';
 import { shanghaiDate } from '../calendar/model.js';
 import { levelsVisibleToAll } from '../catalog/model.js';
+import { addMonths, REEVALUATION_NOTICE_DAYS, resourcesDueForReview } from '../catalog/review-due.js';
 import type { Actor, AppContext } from '../context.js';
 import { hasRole } from '../context.js';
 import { type Db, inTx, type Tx } from '../db/index.js';
@@ -842,18 +843,6 @@ export async function portalOpenLists(ctx: AppContext, listed: { departments: un
 
 // ---------------------------------------------------------------- re-evaluation (SY Art 37)
 
-function addMonths(date: string, months: number): string {
-  const [y, m, d] = date.split('-').map(Number);
-  const total = y * 12 + (m - 1) + months;
-  const year = Math.floor(total / 12);
-  const month = (total % 12) + 1;
-  const last = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  return `${year}-${String(month).padStart(2, '0')}-${String(Math.min(d, last)).padStart(2, '0')}`;
-}
-
-/** How far ahead a coming re-evaluation shows on the provider's to-do (and its data officers are notified). */
-export const REEVALUATION_NOTICE_DAYS = 30;
-
 /**
  * Open and on-application resources of the caller's department (the authority and auditors: all) with the date their
  * re-evaluation falls due: the last evaluation, or the publication when there is none, plus the configured period.
@@ -863,38 +852,21 @@ export async function reevaluations(ctx: AppContext, actor: Actor | null, dueOnl
   const rule = ctx.profile.opening?.reevaluation;
   const months = ctx.config.openReevaluationMonths;
   if (!rule) return { article: null, months, items: [] };
-  let q = ctx.db
-    .selectFrom('resource as r')
-    .innerJoin('org', 'org.id', 'r.provider_org_id')
-    .select([
-      'r.id',
-      'r.name',
-      'r.code',
-      'r.open_type',
-      'r.provider_org_id',
-      'org.name as org_name',
-      sql<string>`to_char(r.published_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD')`.as('published_on'),
-      sql<
-        string | null
-      >`(SELECT to_char(max(e.evaluated_on), 'YYYY-MM-DD') FROM open_evaluation e WHERE e.resource_id = r.id)`.as(
-        'last_on',
-      ),
-    ])
-    .where('r.status', '=', 'published')
-    .where('r.open_type', 'in', ['open', 'onApplication']);
   // no actor: the reminder job (src/opening/notices.ts), over every department
-  if (actor && !canSeeAll(actor)) q = q.where('r.provider_org_id', '=', actor.orgId);
-  const rows = await q.orderBy('r.id').limit(2000).execute();
+  const rows = await resourcesDueForReview(ctx, {
+    kind: 'open',
+    types: ['open', 'onApplication'],
+    months,
+    orgId: actor && !canSeeAll(actor) ? actor.orgId : null,
+  });
   const today = todayOf(ctx);
   const horizon = shanghaiDate(new Date(ctx.clock.now().getTime() + REEVALUATION_NOTICE_DAYS * 86_400_000));
   const items = rows
-    .map((r) => {
-      const base = r.last_on ?? r.published_on ?? today;
-      const dueDate = addMonths(base, ctx.config.openReevaluationMonths);
+    .map(({ dueDate, ...r }) => {
       return {
         resource: { id: Number(r.id), name: r.name, code: r.code },
         org: { id: Number(r.provider_org_id), name: r.org_name },
-        openType: r.open_type,
+        openType: r.type,
         lastEvaluatedOn: r.last_on,
         dueDate,
         overdue: dueDate < today,

@@ -1,8 +1,8 @@
-import { sql } from 'kysely';
 import { appendAudit } from '../audit/store.js';
 import { addDays, shanghaiDate, workdaysBetween } from '../calendar/model.js';
 import { currentCalendar } from '../calendar/service.js';
 import type { ResourceInput } from '../catalog/model.js';
+import { addMonths, REEVALUATION_NOTICE_DAYS, resourcesDueForReview } from '../catalog/review-due.js';
 import { saveResource } from '../catalog/service.js';
 import { type Actor, type AppContext, hasRole } from '../context.js';
 import { inTx } from '../db/index.js';
@@ -21,19 +21,8 @@ import { AppError } from '../shared/errors.js';
  * provider before the due date and when it has passed, once each (share_reevaluation_event).
  */
 
-/** How far ahead a coming re-evaluation shows on the provider's to-do (calendar days). */
-export const REEVALUATION_NOTICE_DAYS = 30;
 /** The ticker reminds the provider this many working days before the due date. */
 export const REEVALUATION_REMIND_WD = 5;
-
-export function addMonths(date: string, months: number): string {
-  const [y, m, d] = date.split('-').map(Number);
-  const total = y * 12 + (m - 1) + months;
-  const year = Math.floor(total / 12);
-  const month = (total % 12) + 1;
-  const last = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  return `${year}-${String(month).padStart(2, '0')}-${String(Math.min(d, last)).padStart(2, '0')}`;
-}
 
 const todayOf = (ctx: AppContext) => shanghaiDate(ctx.clock.now());
 const monthsOf = (ctx: AppContext) =>
@@ -41,42 +30,10 @@ const monthsOf = (ctx: AppContext) =>
 const canSeeAll = (actor: Actor) =>
   actor.orgKind === 'authority' || hasRole(actor, 'auditor', 'platform_admin');
 
-async function dueRows(ctx: AppContext, orgId: number | null) {
+function dueRows(ctx: AppContext, orgId: number | null) {
   const rule = ctx.profile.sharing.reevaluation;
-  if (!rule) return [];
-  let q = ctx.db
-    .selectFrom('resource as r')
-    .innerJoin('org', 'org.id', 'r.provider_org_id')
-    .select([
-      'r.id',
-      'r.name',
-      'r.code',
-      'r.share_type',
-      'r.provider_org_id',
-      'org.name as org_name',
-      sql<string>`to_char(r.published_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD')`.as('published_on'),
-      sql<
-        string | null
-      >`(SELECT to_char(max(e.evaluated_on), 'YYYY-MM-DD') FROM share_evaluation e WHERE e.resource_id = r.id)`.as(
-        'last_on',
-      ),
-      // a conversion waiting in the catalog's review: the resource is not due again until it is decided
-      sql<
-        number | null
-      >`(SELECT max(v.version_no) FROM resource_version v WHERE v.resource_id = r.id AND v.status = 'submitted')`.as(
-        'in_review',
-      ),
-    ])
-    .where('r.status', '=', 'published')
-    .where('r.share_type', 'in', rule.shareTypes);
-  if (orgId !== null) q = q.where('r.provider_org_id', '=', orgId);
-  const rows = await q.orderBy('r.id').limit(2000).execute();
-  const months = monthsOf(ctx);
-  const today = todayOf(ctx);
-  return rows.map((r) => {
-    const base = r.last_on ?? r.published_on ?? today;
-    return { ...r, dueDate: addMonths(base, months) };
-  });
+  if (!rule) return Promise.resolve([]);
+  return resourcesDueForReview(ctx, { kind: 'share', types: rule.shareTypes, months: monthsOf(ctx), orgId });
 }
 
 /**
@@ -97,7 +54,7 @@ export async function shareReevaluations(ctx: AppContext, actor: Actor, dueOnly 
       return {
         resource: { id: Number(r.id), name: r.name, code: r.code },
         org: { id: Number(r.provider_org_id), name: r.org_name },
-        shareType: r.share_type,
+        shareType: r.type,
         lastEvaluatedOn: r.last_on,
         dueDate: r.dueDate,
         overdue,
