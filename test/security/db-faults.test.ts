@@ -34,12 +34,11 @@ describe('DB faults: the classifier of connection-class errors', () => {
       dataDir: '',
       connectTimeoutMs: 1000,
     });
-    const started = Date.now();
+    // no timed assertion (brief: none in tests): a pool that hung would run into the test's time limit instead
     const err = await db.query('SELECT 1', []).then(
       () => null,
       (e: unknown) => e,
     );
-    expect(Date.now() - started).toBeLessThan(3000);
     expect(isDatabaseUnavailable(err)).toBe(true);
     await db.close();
   });
