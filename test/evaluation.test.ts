@@ -314,6 +314,58 @@ describe('department evaluation (DG Art 35, 36; SY Art 12)', () => {
     expect(items.some((n: { kind: string }) => n.kind === 'evaluation.published')).toBe(true);
   });
 
+  it('DG Art 36, SY Art 12: the authority shows a published run on the open portal (no login), and withdraws it; a draft cannot go', async () => {
+    const portal = async () => (await env.app.inject({ url: '/api/open/evaluations' })).json().items;
+    expect((await portal()).map((r: { id: number }) => r.id)).not.toContain(runId);
+    const dept = await login(env.app, bOfficer);
+    const refused = await call(dept, 'POST', `/api/evaluation/runs/${runId}/portal`, { onPortal: true });
+    expect(refused.statusCode).toBe(403);
+    const denied = await db
+      .selectFrom('audit_log')
+      .select(['detail'])
+      .where('action', '=', 'http.refused')
+      .execute();
+    expect(
+      denied.some((r) => String((r.detail as { route?: string }).route ?? '').endsWith('/portal')),
+      'the refusal is audited',
+    ).toBe(true);
+
+    const on = await call(reviewer, 'POST', `/api/evaluation/runs/${runId}/portal`, { onPortal: true });
+    expect(on.statusCode, on.body).toBe(200);
+    const shown = (await portal()).find((r: { id: number }) => r.id === runId);
+    expect(shown.period).toBe(q.period);
+    // the same ranking as the console's, with indicator scores but no evidence
+    expect(shown.ranking.map((r: { org: { id: number } }) => r.org.id)).toEqual(
+      ranking.ranking.map((r: { org: { id: number } }) => r.org.id),
+    );
+    expect(shown.ranking[0].indicators.length).toBeGreaterThan(0);
+    expect(shown.ranking[0].indicators[0]).not.toHaveProperty('evidence');
+    expect((await call(reviewer, 'GET', `/api/evaluation/runs/${runId}`)).json().onPortal).toBe(true);
+
+    const off = await call(reviewer, 'POST', `/api/evaluation/runs/${runId}/portal`, { onPortal: false });
+    expect(off.statusCode).toBe(200);
+    expect((await portal()).map((r: { id: number }) => r.id)).not.toContain(runId);
+
+    // a draft is not published: it cannot go on the portal
+    const year = q.period.slice(0, 4);
+    const draft = await call(reviewer, 'POST', '/api/evaluation/runs', { period: year });
+    expect(draft.statusCode, draft.body).toBe(202);
+    await env.ctx.jobs.runDue();
+    const blocked = await call(reviewer, 'POST', `/api/evaluation/runs/${draft.json().id}/portal`, {
+      onPortal: true,
+    });
+    expect(blocked.statusCode).toBe(409);
+    expect(blocked.json().code).toBe('EVALUATION_NOT_PUBLISHED');
+    expect((await portal()).map((r: { id: number }) => r.id)).not.toContain(draft.json().id);
+    const audited = await db
+      .selectFrom('audit_log')
+      .select('detail')
+      .where('action', '=', 'evaluation.portal')
+      .orderBy('id')
+      .execute();
+    expect(audited.map((a) => (a.detail as { onPortal: boolean }).onPortal)).toEqual([true, false]);
+  });
+
   it('DG Art 36: the scoring model is configuration the authority changes; a department cannot', async () => {
     const dept = await login(env.app, bOfficer);
     const model = {
@@ -391,6 +443,7 @@ describe('department evaluation (DG Art 35, 36; SY Art 12)', () => {
       new Set([
         'evaluation.run',
         'evaluation.publish',
+        'evaluation.portal',
         'evaluation.model',
         'evaluation.check',
         'evaluation.checkResult',

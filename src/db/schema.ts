@@ -638,6 +638,8 @@ export interface EvalRunTable {
   computed_at: Date | null;
   published_by: number | null;
   published_at: Date | null;
+  on_portal: Generated<boolean>;
+  portal_at: Date | null;
   error: string | null;
 }
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { requireActor } from '../http/auth.js';
+import { openRateLimit } from '../opening/routes.js';
 import { INDICATORS } from './model.js';
 import {
   currentModel,
@@ -10,10 +11,12 @@ import {
   listRuns,
   MAX_DRAW,
   orgResult,
+  portalResults,
   publishRun,
   recordCheck,
   requestRun,
   saveModel,
+  setOnPortal,
 } from './service.js';
 
 const idParams = {
@@ -143,6 +146,36 @@ export async function evaluationRoutes(app: FastifyInstance, ctx: AppContext) {
       },
     },
     async (req) => publishRun(ctx, requireActor(req), id(req)),
+  );
+  app.post(
+    '/api/evaluation/runs/:id/portal',
+    {
+      schema: {
+        tags,
+        summary:
+          'Shows a published run on the open portal, or withdraws it (DG Art 36, SY Art 12: results published, optionally on the portal); the authority only; audited',
+        params: idParams,
+        body: {
+          type: 'object',
+          properties: { onPortal: { type: 'boolean' } },
+          required: ['onPortal'],
+          additionalProperties: false,
+        },
+      },
+    },
+    async (req) => setOnPortal(ctx, requireActor(req), id(req), (req.body as { onPortal: boolean }).onPortal),
+  );
+  app.get(
+    '/api/open/evaluations',
+    {
+      schema: {
+        tags: ['opening'],
+        summary:
+          'Evaluation results the authority put on the open portal (no login): per run, every department ranked with its indicator scores',
+      },
+      config: { public: true, rateLimit: openRateLimit(ctx, 'read') },
+    },
+    async () => portalResults(ctx),
   );
   app.get(
     '/api/evaluation/checks',

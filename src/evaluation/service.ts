@@ -435,6 +435,7 @@ function runView(r: {
   requested_at: Date;
   computed_at: Date | null;
   published_at: Date | null;
+  on_portal: boolean;
 }) {
   return {
     id: Number(r.id),
@@ -447,6 +448,7 @@ function runView(r: {
     requestedAt: r.requested_at,
     computedAt: r.computed_at,
     publishedAt: r.published_at,
+    onPortal: r.on_portal,
   };
 }
 
@@ -460,6 +462,7 @@ const RUN_COLS = [
   'requested_at',
   'computed_at',
   'published_at',
+  'on_portal',
 ] as const;
 
 export async function listRuns(ctx: AppContext, actor: Actor) {
@@ -517,6 +520,7 @@ export async function getRun(ctx: AppContext, actor: Actor, id: number) {
   return {
     ...runView(run),
     canPublish: isAuthorityStaff(actor) && run.status === 'draft',
+    canSetPortal: isAuthorityStaff(actor) && run.status === 'published',
     ranking: scores.map((s) => ({
       org: { id: Number(s.org_id), name: s.name, shortName: s.short_name },
       total: Number(s.total),
@@ -661,6 +665,105 @@ export async function publishRun(ctx: AppContext, actor: Actor, id: number) {
     });
     return { id, status: 'published' as const };
   });
+}
+
+/**
+ * Puts a published run on the open portal, or takes it off (DG Art 36, SY Art 12: results are published, "optionally
+ * on the open portal"). The authority's staff only; a draft cannot go (it is not published yet). Audited.
+ */
+export async function setOnPortal(ctx: AppContext, actor: Actor, id: number, onPortal: boolean) {
+  requireStaff(actor);
+  return inTx(ctx.db, async (trx) => {
+    const run = await trx
+      .updateTable('eval_run')
+      .set({ on_portal: onPortal, portal_at: onPortal ? ctx.clock.now() : null })
+      .where('id', '=', id)
+      .where('status', '=', 'published')
+      .returning(['id', 'period'])
+      .executeTakeFirst();
+    if (!run) {
+      const exists = await trx
+        .selectFrom('eval_run')
+        .select('status')
+        .where('id', '=', id)
+        .executeTakeFirst();
+      if (!exists) throw new AppError('NOT_FOUND', [{ field: 'id', reason: 'no such evaluation run' }]);
+      throw new AppError('EVALUATION_NOT_PUBLISHED', [{ field: 'status', reason: exists.status }]);
+    }
+    await appendAudit(trx, {
+      actorUserId: actor.id,
+      actorOrgId: actor.orgId,
+      action: 'evaluation.portal',
+      targetType: 'eval_run',
+      targetId: id,
+      decision: 'allow',
+      clientIp: actor.clientIp,
+      detail: { period: run.period, onPortal },
+    });
+    return { id, onPortal };
+  });
+}
+
+/**
+ * The open portal's view of evaluation results (no login): the runs the authority put on the portal, newest first, each
+ * with its ranking (department, total, rank, indicator scores). The evidence behind each score stays in the console.
+ */
+export async function portalResults(ctx: AppContext) {
+  const runs = await ctx.db
+    .selectFrom('eval_run')
+    .select(['id', 'period', 'period_start', 'period_end', 'published_at', 'portal_at'])
+    .where('status', '=', 'published')
+    .where('on_portal', '=', true)
+    .orderBy('period_end', 'desc')
+    .orderBy('id', 'desc')
+    .limit(12)
+    .execute();
+  const ids = runs.map((r) => Number(r.id));
+  const [scores, results] = ids.length
+    ? await Promise.all([
+        ctx.db
+          .selectFrom('eval_score as s')
+          .innerJoin('org as o', 'o.id', 's.org_id')
+          .select(['s.run_id', 's.org_id', 'o.name', 'o.short_name', 's.total', 's.rank'])
+          .where('s.run_id', 'in', ids)
+          .orderBy('s.rank')
+          .orderBy('s.org_id')
+          .execute(),
+        ctx.db
+          .selectFrom('eval_result')
+          .select(['run_id', 'org_id', 'indicator', 'score'])
+          .where('run_id', 'in', ids)
+          .execute(),
+      ])
+    : [[], []];
+  const order = new Map<string, number>(INDICATORS.map((c, i) => [c, i]));
+  const indicatorsOf = new Map<string, { indicator: string; score: number | null }[]>();
+  for (const r of results) {
+    const k = `${r.run_id}:${r.org_id}`;
+    const l = indicatorsOf.get(k) ?? [];
+    l.push({ indicator: r.indicator, score: r.score === null ? null : Number(r.score) });
+    indicatorsOf.set(k, l);
+  }
+  return {
+    items: runs.map((r) => ({
+      id: Number(r.id),
+      period: r.period,
+      periodKind: r.period.includes('Q') ? ('quarter' as const) : ('year' as const),
+      periodStart: r.period_start,
+      periodEnd: r.period_end,
+      publishedAt: r.published_at,
+      ranking: scores
+        .filter((s) => Number(s.run_id) === Number(r.id))
+        .map((s) => ({
+          org: { id: Number(s.org_id), name: s.name, shortName: s.short_name },
+          total: Number(s.total),
+          rank: s.rank,
+          indicators: (indicatorsOf.get(`${r.id}:${s.org_id}`) ?? []).sort(
+            (a, b) => (order.get(a.indicator) ?? 0) - (order.get(b.indicator) ?? 0),
+          ),
+        })),
+    })),
+  };
 }
 
 // ── random checks (DG Art 35) ──────────────────────────────────────────────────────────────────────────────────────

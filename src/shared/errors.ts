@@ -39,6 +39,10 @@ export const ERRORS = {
     zh: '只有草稿状态的考核结果可以发布',
     en: 'Only a draft evaluation can be published',
   },
+  EVALUATION_NOT_PUBLISHED: {
+    zh: '只有已发布的考核结果可以在开放门户公示',
+    en: 'Only a published evaluation can be shown on the open portal',
+  },
   EVALUATION_CHECK_RECORDED: {
     zh: '该抽查结果已记录，不能再次记录',
     en: 'This check already has its outcome recorded',

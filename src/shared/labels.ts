@@ -1260,6 +1260,16 @@ export const LABELS = {
     'Once published every department sees it. Publish?',
   ],
   'evaluation.published': ['已发布', 'Published'],
+  'evaluation.portal': ['在开放门户公示', 'Show on the open portal'],
+  'evaluation.portalOn': ['已在开放门户公示', 'Shown on the open portal'],
+  'evaluation.portalOff': ['已从开放门户撤下', 'Withdrawn from the open portal'],
+  'open.evaluations.link': ['考核结果', 'Evaluations'],
+  'open.evaluations.title': ['部门数据共享工作考核结果', 'Department evaluation results'],
+  'open.evaluations.hint': [
+    '数据主管部门对各部门数据共享开放工作的考核结果（东莞办法第三十六条、沈阳条例第十二条），按总分排名。',
+    'How the data authority scored each department on data sharing and opening (DG Art 36, SY Art 12), ranked by total.',
+  ],
+  'open.evaluations.none': ['暂无公示的考核结果', 'No evaluation results published yet'],
   'evaluation.rank': ['排名', 'Rank'],
   'evaluation.org': ['部门', 'Department'],
   'evaluation.total': ['总分', 'Total'],
@@ -1317,6 +1327,7 @@ export const LABELS = {
   'action.evaluation.model': ['修改考核评分模型', 'Evaluation model changed'],
   'action.evaluation.run': ['发起部门考核', 'Evaluation run started'],
   'action.evaluation.publish': ['发布考核结果', 'Evaluation published'],
+  'action.evaluation.portal': ['考核结果门户公示变更', 'Evaluation shown on / withdrawn from the portal'],
 
   // violations (issue 12 point 4, XT Art 41, SY Art 47)
   'menu.violations': ['违规监测', 'Violations'],

@@ -2747,6 +2747,34 @@ steps.push({
   },
 });
 
+// Evaluation results on the open portal (issue 12 point 5, DG Art 36 / SY Art 12): step 31 published a run.
+steps.push({
+  name: 'reviewer shows the published evaluation on the open portal (DG Art 36); a citizen (logged out) sees the ranking there',
+  async run(page, base) {
+    await freshStart(page, base);
+    await login(page, base, 'reviewer');
+    await menu(page, 'evaluation');
+    const toggle = tid(page, 'evaluation-portal');
+    await toggle.waitFor({ timeout: T.nav });
+    if ((await toggle.getAttribute('aria-checked')) !== 'true') {
+      await toggle.click();
+      await page.getByText('已在开放门户公示').first().waitFor({ timeout: T.action });
+    }
+    await logout(page);
+    await page.goto(`${base}/open/evaluations`, { waitUntil: 'domcontentloaded' });
+    const table = tid(page, 'portal-evaluations');
+    await table.locator('tr.ant-table-row').first().waitFor({ timeout: T.nav });
+    await tid(page, 'portal-evaluation-bar').locator('canvas').first().waitFor({ timeout: T.nav });
+    const text = await table.innerText();
+    assert(
+      text.includes('目录完整性') && text.includes('总分'),
+      `indicators by their names: ${text.slice(0, 300)}`,
+    );
+    assert(!/catalog|onTime|freshness/.test(text), `no indicator codes shown: ${text.slice(0, 300)}`);
+    await shot(page, 'portal-evaluations');
+  },
+});
+
 async function main() {
   fs.mkdirSync(SHOTS, { recursive: true });
   for (const f of fs.readdirSync(SHOTS)) if (f.endsWith('.png')) fs.rmSync(path.join(SHOTS, f));

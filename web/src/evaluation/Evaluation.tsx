@@ -13,6 +13,7 @@ import {
   Popconfirm,
   Select,
   Space,
+  Switch,
   Table,
   Tabs,
   Tag,
@@ -35,6 +36,7 @@ interface Run {
   status: string;
   computedAt: string | null;
   publishedAt: string | null;
+  onPortal: boolean;
 }
 interface IndicatorScore {
   indicator: string;
@@ -44,6 +46,7 @@ interface IndicatorScore {
 }
 interface RunDetail extends Run {
   canPublish: boolean;
+  canSetPortal: boolean;
   ranking: {
     org: { id: number; name: string; shortName: string };
     total: number;
@@ -187,6 +190,17 @@ function Runs({ staff, seesAll }: { staff: boolean; seesAll: boolean }) {
       message.error(errorText(e, lang));
     }
   };
+  const setPortal = async (onPortal: boolean) => {
+    if (!d) return;
+    try {
+      await post(`/api/evaluation/runs/${d.id}/portal`, { onPortal });
+      message.success(t(onPortal ? 'evaluation.portalOn' : 'evaluation.portalOff'));
+      runs.reload();
+      detail.reload();
+    } catch (e) {
+      message.error(errorText(e, lang));
+    }
+  };
   return (
     <Space direction="vertical" size="middle" style={{ width: '100%' }}>
       <Card size="small">
@@ -219,6 +233,17 @@ function Runs({ staff, seesAll }: { staff: boolean; seesAll: boolean }) {
             <Popconfirm title={t('evaluation.publishConfirm')} onConfirm={publish}>
               <Button data-testid="evaluation-publish">{t('evaluation.publish')}</Button>
             </Popconfirm>
+          )}
+          {d?.canSetPortal && (
+            <Space size={6}>
+              <Switch
+                checked={d.onPortal}
+                onChange={setPortal}
+                aria-label={t('evaluation.portal')}
+                data-testid="evaluation-portal"
+              />
+              {t('evaluation.portal')}
+            </Space>
           )}
           {d && (
             <Tag color={d.status === 'published' ? 'green' : 'orange'}>

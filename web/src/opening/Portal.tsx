@@ -25,6 +25,7 @@ import {
 } from 'antd';
 import { type ReactNode, useEffect, useState } from 'react';
 import { Link, Route, Routes, useNavigate, useParams, useSearchParams } from 'react-router-dom';
+import PortalResults from '../evaluation/PortalResults.js';
 import { ApiError, api, errorText, withQuery } from '../shared/api.js';
 import { useI18n } from '../shared/i18n.js';
 import CallsChart from '../stats/CallsChart.js';
@@ -568,6 +569,13 @@ export default function Portal() {
             >
               {t('open.usage.link')}
             </Link>
+            <Link
+              to="/open/evaluations"
+              style={{ color: '#fff', whiteSpace: 'nowrap' }}
+              data-testid="portal-evaluations-link"
+            >
+              {t('open.evaluations.link')}
+            </Link>
             <Segmented
               aria-label={t('app.lang')}
               size="small"
@@ -594,6 +602,7 @@ export default function Portal() {
                 <Route path="account" element={<AccountPage />} />
                 <Route path="notices" element={<Notices />} />
                 <Route path="usage" element={<PortalUsage />} />
+                <Route path="evaluations" element={<PortalResults />} />
                 <Route path="*" element={<Result status="404" title={t('app.notFound')} />} />
               </Routes>
             </main>
