@@ -90,6 +90,15 @@ export interface Config {
    * and deemed consent can be shown without waiting. Off by default; never on in production (the offset is per node).
    */
   trainingClock: boolean;
+  /**
+   * Senders of reminders outside the console, per channel (src/notify/senders.ts): 'log' (the server log; the demo),
+   * 'webhook' (POST to `notifyWebhookUrl`, e.g. an SMS or mail gateway), 'none', or a sender registered by a
+   * deployment. Optional: older test configs.
+   */
+  notifySenders?: { sms: string; email: string };
+  notifyWebhookUrl?: string | null;
+  /** the HMAC key of the webhook's X-Govshare-Signature, shared with the gateway */
+  notifyWebhookSecret?: string | null;
   /** Most records in one sealed block (a single transaction's records are never split). */
   sealMaxRecords: number;
   /** Guards on the governed data API (see docs/SECURITY.md). */
@@ -232,6 +241,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sealMaxRecords: int(env, 'AUDIT_SEAL_MAX_RECORDS', 10_000),
     auditExportMaxRows: int(env, 'AUDIT_EXPORT_MAX_ROWS', 10_000),
     trainingClock: env.GOVSHARE_TRAINING_CLOCK === 'true',
+    notifySenders: { sms: env.NOTIFY_SMS_SENDER || 'log', email: env.NOTIFY_EMAIL_SENDER || 'log' },
+    notifyWebhookUrl: env.NOTIFY_WEBHOOK_URL || null,
+    notifyWebhookSecret: env.NOTIFY_WEBHOOK_SECRET || null,
     dataApi: {
       appRatePerSecond: int(env, 'API_APP_RATE_LIMIT', 500),
       keyRotationOverlapHours: int(env, 'API_KEY_ROTATION_OVERLAP_HOURS', 24),

@@ -39,6 +39,7 @@ import * as m031 from './migrations/031_bulk_proxy_grants.js';
 import * as m032 from './migrations/032_leak_trace_key_rotation.js';
 import * as m033 from './migrations/033_open_notices.js';
 import * as m038 from './migrations/038_eval_portal.js';
+import * as m039 from './migrations/039_notify_senders.js';
 import { Lock, PGliteDialect, pgliteQuery } from './pglite-dialect.js';
 import type { DB } from './schema.js';
 
@@ -230,6 +231,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '029_cross_level_sharing': m029,
   '033_open_notices': m033,
   '038_eval_portal': m038,
+  '039_notify_senders': m039,
   '028_sharing_more': m028,
   '031_bulk_proxy_grants': m031,
 };

@@ -49,6 +49,8 @@ export interface UserTable {
   failed_logins: Generated<number>;
   lock_count: Generated<number>;
   locked_until: Date | null;
+  mobile: string | null;
+  email: string | null;
 }
 
 export interface LoginFailureTable {
@@ -525,6 +527,20 @@ export interface NotificationTable {
   app_id: number | null;
   created_at: Generated<Date>;
   read_at: Date | null;
+  outbound_at: Date | null;
+}
+
+export interface NotificationDeliveryTable {
+  id: Generated<number>;
+  notification_id: number;
+  user_id: number;
+  channel: 'sms' | 'email';
+  sender: string;
+  status: Generated<'queued' | 'sent' | 'failed'>;
+  attempts: Generated<number>;
+  last_error: string | null;
+  created_at: Generated<Date>;
+  sent_at: Date | null;
 }
 
 export interface DB
@@ -537,6 +553,7 @@ export interface DB
     BaseLibraryTables,
     SupervisionTables {
   notification: NotificationTable;
+  notification_delivery: NotificationDeliveryTable;
   login_failure: LoginFailureTable;
   audit_refusal_tally: AuditRefusalTallyTable;
   holiday_year: HolidayYearTable;

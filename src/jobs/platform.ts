@@ -5,6 +5,7 @@ import { deliverFeedJob, FEED_DELIVER_JOB } from '../dataapi/feed.js';
 import { EVALUATION_JOB, evaluationJob } from '../evaluation/service.js';
 import { checkFreshness } from '../ingest/freshness.js';
 import { FRESHNESS_JOB, IMPORT_JOB, importJob } from '../ingest/pipeline.js';
+import { CHANNELS, deliverNotifications, NOTIFY_DELIVER_JOB, senderOf } from '../notify/senders.js';
 import { OPEN_REMINDERS_JOB, tickOpenReminders } from '../opening/notices.js';
 import {
   QUALITY_CHECK_JOB,
@@ -29,6 +30,13 @@ export async function registerPlatformJobs(ctx: AppContext): Promise<void> {
     await tickDeadlines(ctx);
   });
   await ctx.jobs.recurring(ctx.db, { kind: 'sharing.deadlines', key: 'all', every: { seconds: 60 } });
+  // reminders outside the console (issue 8 point 4): warning and critical notifications to the person's mobile or
+  // e-mail through the configured senders (src/notify/senders.ts); a sender name that does not exist fails the boot
+  for (const c of CHANNELS) senderOf(ctx, c);
+  ctx.jobs.register(NOTIFY_DELIVER_JOB, async () => {
+    await deliverNotifications(ctx);
+  });
+  await ctx.jobs.recurring(ctx.db, { kind: NOTIFY_DELIVER_JOB, key: 'all', every: { seconds: 60 } });
   // quality (issue 12): the same reminders and escalation on objection deadlines (DG Art 28, NY task 8) and
   // rectification tasks (XT Art 22)
   ctx.jobs.register(QUALITY_DEADLINES_JOB, async () => {

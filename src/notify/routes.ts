@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { requireActor } from '../http/auth.js';
 import { idParams, pageQueryProps } from '../http/schemas.js';
-import { listNotifications, markRead } from './service.js';
+import { getContact, listNotifications, markRead, setContact } from './service.js';
 
 export async function notifyRoutes(app: FastifyInstance, ctx: AppContext) {
   app.get(
@@ -34,5 +34,36 @@ export async function notifyRoutes(app: FastifyInstance, ctx: AppContext) {
     '/api/notifications/read-all',
     { schema: { tags: ['notifications'], summary: 'Mark all of my notifications read' } },
     async (req) => markRead(ctx, requireActor(req), 'all'),
+  );
+  app.get(
+    '/api/notifications/contact',
+    {
+      schema: {
+        tags: ['notifications'],
+        summary:
+          'My mobile number and e-mail address for reminders outside the console, and the senders configured per channel',
+      },
+    },
+    async (req) => getContact(ctx, requireActor(req)),
+  );
+  app.put(
+    '/api/notifications/contact',
+    {
+      schema: {
+        tags: ['notifications'],
+        summary:
+          'Sets or clears my mobile number and e-mail address (warning and critical notifications are also sent there); audited',
+        body: {
+          type: 'object',
+          properties: {
+            mobile: { type: ['string', 'null'], maxLength: 20 },
+            email: { type: ['string', 'null'], maxLength: 254 },
+          },
+          additionalProperties: false,
+        },
+      },
+    },
+    async (req) =>
+      setContact(ctx, requireActor(req), req.body as { mobile?: string | null; email?: string | null }),
   );
 }

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
+import { appendAudit } from '../audit/store.js';
 import type { Actor, AppContext, Role } from '../context.js';
-import type { Db, Tx } from '../db/index.js';
+import { type Db, inTx, type Tx } from '../db/index.js';
 import { AppError } from '../shared/errors.js';
 
 /**
@@ -152,6 +153,18 @@ export async function listNotifications(
     .limit(f.pageSize)
     .offset((f.page - 1) * f.pageSize)
     .execute();
+  // how each was sent outside the console (src/notify/senders.ts): channel and status, never the contact
+  const deliveries = rows.length
+    ? await ctx.db
+        .selectFrom('notification_delivery')
+        .select(['notification_id', 'channel', 'status'])
+        .where(
+          'notification_id',
+          'in',
+          rows.map((r) => r.id),
+        )
+        .execute()
+    : [];
   return {
     total,
     unread,
@@ -166,6 +179,9 @@ export async function listNotifications(
       appId: r.app_id,
       createdAt: r.created_at,
       readAt: r.read_at,
+      deliveries: deliveries
+        .filter((d) => Number(d.notification_id) === Number(r.id))
+        .map((d) => ({ channel: d.channel, status: d.status })),
     })),
   };
 }
@@ -188,4 +204,60 @@ export async function markRead(ctx: AppContext, actor: Actor, id: number | 'all'
   }
   await q.execute();
   return { ok: true };
+}
+
+const MOBILE = /^1[3-9]\d{9}$/;
+const EMAIL = /^[^@\s]{1,64}@[^@\s]{1,189}$/;
+
+/** Where the signed-in person wants reminders outside the console (src/notify/senders.ts), masked for display. */
+export async function getContact(ctx: AppContext, actor: Actor) {
+  const u = await ctx.db
+    .selectFrom('app_user')
+    .select(['mobile', 'email'])
+    .where('id', '=', actor.id)
+    .executeTakeFirstOrThrow();
+  return {
+    mobile: u.mobile,
+    email: u.email,
+    senders: {
+      sms: ctx.config.notifySenders?.sms ?? 'none',
+      email: ctx.config.notifySenders?.email ?? 'none',
+    },
+  };
+}
+
+/** The person sets or clears their own mobile number and e-mail address (nobody else does: it is theirs). Audited. */
+export async function setContact(
+  ctx: AppContext,
+  actor: Actor,
+  input: { mobile?: string | null; email?: string | null },
+) {
+  const mobile = input.mobile?.trim() || null;
+  const email = input.email?.trim() || null;
+  const problems = [];
+  if (mobile !== null && !MOBILE.test(mobile))
+    problems.push({
+      field: 'mobile',
+      reason: 'not a mainland mobile number (11 digits, 1[3-9]…)',
+      reasonZh: '不是有效的手机号码（11位，以1开头）',
+    });
+  if (email !== null && !EMAIL.test(email))
+    problems.push({ field: 'email', reason: 'not an e-mail address', reasonZh: '不是有效的电子邮箱地址' });
+  if (problems.length) throw new AppError('VALIDATION_FAILED', problems);
+  await inTx(ctx.db, async (trx) => {
+    await trx.updateTable('app_user').set({ mobile, email }).where('id', '=', actor.id).execute();
+    await appendAudit(trx, {
+      actorUserId: actor.id,
+      actorOrgId: actor.orgId,
+      action: 'user.contact_changed',
+      targetType: 'user',
+      targetId: actor.id,
+      decision: 'allow',
+      clientIp: actor.clientIp,
+      // which contacts are set, not the contacts themselves (personal information)
+      detail: { mobile: mobile !== null, email: email !== null },
+    });
+  });
+  // read after the commit (PGlite has one connection: a read beside the open transaction would wait for it)
+  return getContact(ctx, actor);
 }

@@ -2775,6 +2775,26 @@ steps.push({
   },
 });
 
+// Reminders outside the console (issue 8 point 4): a person sets their own mobile and e-mail under the bell.
+steps.push({
+  name: 'reviewer sets a mobile number for reminders under 消息提醒 → 通知方式; a bad number is refused with its reason',
+  async run(page, base) {
+    await freshStart(page, base);
+    await login(page, base, 'reviewer');
+    await tid(page, 'notification-bell').click();
+    await tid(page, 'notify-contact').click();
+    const mobile = box(page, 'notify-contact-mobile');
+    await mobile.waitFor({ timeout: T.action });
+    await mobile.fill('12345');
+    await page.locator('.ant-modal-footer .ant-btn-primary').click();
+    await page.getByText('不是有效的手机号码').first().waitFor({ timeout: T.action });
+    await mobile.fill('13800138000');
+    await page.locator('.ant-modal-footer .ant-btn-primary').click();
+    await page.getByText('通知方式已保存').first().waitFor({ timeout: T.action });
+    await shot(page, 'notify-contact');
+  },
+});
+
 async function main() {
   fs.mkdirSync(SHOTS, { recursive: true });
   for (const f of fs.readdirSync(SHOTS)) if (f.endsWith('.png')) fs.rmSync(path.join(SHOTS, f));

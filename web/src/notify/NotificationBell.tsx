@@ -1,8 +1,8 @@
 import { BellOutlined } from '@ant-design/icons';
-import { Badge, Button, List, Popover, Tag, Typography } from 'antd';
+import { App, Badge, Button, Form, Input, List, Modal, Popover, Tag, Typography } from 'antd';
 import { useEffect, useState } from 'react';
 import { articleText } from '../../../src/shared/labels.js';
-import { api, post } from '../shared/api.js';
+import { api, errorText, post } from '../shared/api.js';
 import { fmtTime } from '../shared/format.js';
 import { useAsync } from '../shared/hooks.js';
 import { isKey, useI18n } from '../shared/i18n.js';
@@ -14,6 +14,13 @@ interface Notification {
   params: Record<string, string | number>;
   createdAt: string;
   readAt: string | null;
+  /** how a warning or critical one also went out (src/notify/senders.ts) */
+  deliveries?: { channel: 'sms' | 'email'; status: 'queued' | 'sent' | 'failed' }[];
+}
+interface Contact {
+  mobile: string | null;
+  email: string | null;
+  senders: { sms: string; email: string };
 }
 interface Inbox {
   items: Notification[];
@@ -23,10 +30,73 @@ interface Inbox {
 
 const SEVERITY_COLOR = { info: 'blue', warning: 'orange', critical: 'red' } as const;
 
+/** The person's own mobile and e-mail for reminders outside the console (PUT /api/notifications/contact). */
+function ContactModal({ open, onClose }: { open: boolean; onClose: () => void }) {
+  const { t, lang } = useI18n();
+  const { message } = App.useApp();
+  const [form] = Form.useForm<{ mobile: string; email: string }>();
+  const [saving, setSaving] = useState(false);
+  const contact = useAsync(
+    () => (open ? api<Contact>('/api/notifications/contact') : Promise.resolve(null)),
+    [open],
+  );
+  useEffect(() => {
+    if (contact.data)
+      form.setFieldsValue({ mobile: contact.data.mobile ?? '', email: contact.data.email ?? '' });
+  }, [contact.data, form]);
+  const off = (c: 'sms' | 'email') => contact.data?.senders[c] === 'none';
+  const save = async () => {
+    const v = form.getFieldsValue();
+    setSaving(true);
+    try {
+      await api('/api/notifications/contact', {
+        method: 'PUT',
+        body: { mobile: v.mobile?.trim() || null, email: v.email?.trim() || null },
+      });
+      message.success(t('notify.contactSaved'));
+      onClose();
+    } catch (e) {
+      message.error(errorText(e, lang));
+    } finally {
+      setSaving(false);
+    }
+  };
+  return (
+    <Modal
+      open={open}
+      title={t('notify.contact')}
+      onCancel={onClose}
+      onOk={save}
+      confirmLoading={saving}
+      destroyOnClose
+      data-testid="notify-contact-modal"
+    >
+      <Typography.Paragraph type="secondary">{t('notify.contactHint')}</Typography.Paragraph>
+      <Form form={form} layout="vertical">
+        <Form.Item
+          name="mobile"
+          label={t('notify.mobile')}
+          extra={off('sms') ? t('notify.senderOff') : undefined}
+        >
+          <Input maxLength={11} inputMode="tel" autoComplete="tel" data-testid="notify-contact-mobile" />
+        </Form.Item>
+        <Form.Item
+          name="email"
+          label={t('notify.email')}
+          extra={off('email') ? t('notify.senderOff') : undefined}
+        >
+          <Input maxLength={254} type="email" autoComplete="email" data-testid="notify-contact-email" />
+        </Form.Item>
+      </Form>
+    </Modal>
+  );
+}
+
 /** The signed-in user's inbox (src/notify): alerts such as an app suspended for enumeration. Polls every minute. */
 export default function NotificationBell() {
   const { t, tEnum, lang } = useI18n();
   const [tick, setTick] = useState(0);
+  const [contactOpen, setContactOpen] = useState(false);
   const inbox = useAsync(() => api<Inbox>('/api/notifications', { query: { pageSize: 10 } }), [tick]);
   useEffect(() => {
     const h = setInterval(() => setTick((n) => n + 1), 60_000);
@@ -72,7 +142,21 @@ export default function NotificationBell() {
                   </Typography.Text>
                 </span>
               }
-              description={<span style={{ color: 'rgba(0,0,0,0.85)' }}>{text(n)}</span>}
+              description={
+                <span style={{ color: 'rgba(0,0,0,0.85)' }}>
+                  {text(n)}
+                  {n.deliveries?.map((d) => (
+                    <Tag
+                      key={d.channel}
+                      style={{ marginLeft: 6 }}
+                      color={d.status === 'failed' ? 'red' : undefined}
+                    >
+                      {tEnum('notify.channel', d.channel)}
+                      {tEnum('notify.delivery', d.status)}
+                    </Tag>
+                  ))}
+                </span>
+              }
             />
           </List.Item>
         )}
@@ -89,18 +173,24 @@ export default function NotificationBell() {
           {t('notify.readAll')}
         </Button>
       ) : null}
+      <Button size="small" type="link" onClick={() => setContactOpen(true)} data-testid="notify-contact">
+        {t('notify.contact')}
+      </Button>
     </div>
   );
   return (
-    <Popover trigger="click" placement="bottomRight" title={t('notify.title')} content={content}>
-      <Badge count={inbox.data?.unread ?? 0} size="small" data-testid="notification-badge">
-        <Button
-          type="text"
-          aria-label={t('notify.title')}
-          data-testid="notification-bell"
-          icon={<BellOutlined style={{ color: '#dbe4f3', fontSize: 16 }} />}
-        />
-      </Badge>
-    </Popover>
+    <>
+      <ContactModal open={contactOpen} onClose={() => setContactOpen(false)} />
+      <Popover trigger="click" placement="bottomRight" title={t('notify.title')} content={content}>
+        <Badge count={inbox.data?.unread ?? 0} size="small" data-testid="notification-badge">
+          <Button
+            type="text"
+            aria-label={t('notify.title')}
+            data-testid="notification-bell"
+            icon={<BellOutlined style={{ color: '#dbe4f3', fontSize: 16 }} />}
+          />
+        </Badge>
+      </Popover>
+    </>
   );
 }
