@@ -29,7 +29,6 @@ import { planSteps } from './levels.js';
 import {
   canRequest,
   canRevokeGrant,
-  canSeeRequest,
   checkRequestInput,
   isLevelAuthority,
   isOverdue,
@@ -41,6 +40,7 @@ import {
 } from './model.js';
 import { assessmentPending, type RiskRule } from './risk.js';
 import * as store from './store.js';
+import { assertCanSeeRequest, requestScope } from './visibility.js';
 
 /** A grant's own limits on the data API (hardening: enumeration and bulk copying); unset = platform default. */
 export interface GrantQuota {
@@ -205,9 +205,9 @@ export const MAX_RESUBMISSIONS = 5;
 async function loadRequest(ctx: AppContext, actor: Actor, id: number, trx?: Tx) {
   const db = trx ?? ctx.db;
   const r = await store.requestQuery(db).where('q.id', '=', id).executeTakeFirst();
-  if (!r || !canSeeRequest(actor, { consumerOrgId: r.consumer_org_id, providerOrgId: r.provider_org_id })) {
-    throw new AppError('NOT_FOUND', [{ field: 'id', reason: `share request ${id} not found` }]);
-  }
+  if (!r) throw new AppError('NOT_FOUND', [{ field: 'id', reason: `share request ${id} not found` }]);
+  // who reads which request: one predicate with the list, the statistics and the to-do (./visibility.ts)
+  await assertCanSeeRequest(db, actor, id);
   return requestView(
     actor,
     r,
@@ -644,11 +644,7 @@ export async function decideRequest(
       .select(['provider_org_id', 'name'])
       .where('id', '=', q.resource_id)
       .executeTakeFirstOrThrow();
-    if (
-      !canSeeRequest(actor, { consumerOrgId: q.consumer_org_id, providerOrgId: resource.provider_org_id })
-    ) {
-      throw new AppError('NOT_FOUND', [{ field: 'id', reason: `share request ${id} not found` }]);
-    }
+    await assertCanSeeRequest(trx, actor, id);
     if (q.status !== 'pending') throw new AppError('REQUEST_NOT_PENDING');
     const steps = await trx
       .selectFrom('share_request_step')
@@ -829,6 +825,7 @@ export async function listRequests(
   if (box === 'all' && !overseer) box = 'outgoing';
   const { rows, total } = await store.listRequests(ctx.db, {
     box,
+    scope: await requestScope(ctx.db, actor),
     orgId: actor.orgId,
     authority: actor.orgKind === 'authority' && hasRole(actor, 'authority_reviewer'),
     providerOfficer: hasRole(actor, 'data_officer'),
