@@ -1055,7 +1055,7 @@ export async function resubmitRequest(ctx: AppContext, actor: Actor, id: number,
       .where('status', 'in', ['open', 'referred'])
       .executeTakeFirst();
     if (contested)
-      throw new AppError('CONFLICT', [
+      throw new AppError('REFUSAL_DISPUTED', [
         {
           field: 'id',
           reason: 'the refusal is contested: wait for the dispute decision',
