@@ -12,6 +12,7 @@ const MARRIAGE = '婚姻登记信息'; // 市民政局, conditional
 let c: City;
 let cityReq: number;
 let countyReq: number;
+let bulkId: number;
 
 type Note = { kind: string; params: Record<string, unknown> };
 const count = (ns: Note[], kind: string, key: string, id: number) =>
@@ -47,6 +48,27 @@ beforeAll(async () => {
   expect(b.json()).toMatchObject({ overallDueDate: '2026-05-18' });
   expect(b.json().steps.map((s: { level: string }) => s.level)).toEqual(['county']);
   countyReq = b.json().id;
+
+  // a bulk grant (整体授权) filed Wednesday 2026-05-06: WD1 5/7, WD2 5/8, WD3 5/9 Sat (调休), WD4 5/11 … WD8 5/15,
+  // WD9 5/18, WD10 5/19 → due 2026-05-19; one working day before it 5/18; overdue and escalated on 5/20
+  c.on('2026-05-06');
+  const gs = await c.as('gs_officer');
+  const app = await c.newApp(gs, '信用联合奖惩系统');
+  const cls = await db
+    .selectFrom('catalog_class')
+    .select('id')
+    .where('name', '=', '信用监管')
+    .executeTakeFirstOrThrow();
+  const filed = await c.call(gs, 'POST', '/api/sharing/bulk-grants', {
+    kind: 'bulkGrant',
+    classId: cls.id,
+    appId: app.id,
+    purpose: '信用联合奖惩业务中查询企业信用信息',
+    validUntil: '2099-12-31',
+  });
+  expect(filed.statusCode, filed.body).toBe(201);
+  expect(filed.json()).toMatchObject({ dueDate: '2026-05-19', escalatedOn: null });
+  bulkId = filed.json().id;
 });
 afterAll(async () => c?.close());
 
@@ -76,5 +98,47 @@ describe('NY task 7: the overall 10 WD deadline is told to the authority respons
     ).toBe(1);
     const q = (await c.call(await c.as('rsj_officer'), 'GET', `/api/sharing/requests/${cityReq}`)).json();
     expect(q.overallOverdue).toBe(true);
+  });
+});
+
+describe('NY task 7: an overdue bulk grant request is reminded and escalated like a request (issue 9 point 1)', () => {
+  it('reminded on 5/18 and 5/19 (the ticks above), overdue and escalated on 5/20, each once; the authority and the consumer told', async () => {
+    const bulk = (n: Note[], kind: string) => count(n, kind, 'bulkId', bulkId);
+    // the ticks of 5/18 and 5/19 in the test above: the deciding authority was reminded the day before and on the day
+    let city = await c.notifications('reviewer');
+    expect(bulk(city, 'sharing.bulkDueSoon')).toBe(1);
+    expect(bulk(city, 'sharing.bulkDueToday')).toBe(1);
+    expect(bulk(city, 'sharing.bulkOverdue')).toBe(0);
+    const gs = await c.as('gs_officer');
+    expect((await c.call(gs, 'GET', `/api/sharing/bulk-grants/${bulkId}`)).json()).toMatchObject({
+      overdue: false,
+      escalatedOn: null,
+    });
+
+    c.on('2026-05-20');
+    await c.tick();
+    c.on('2026-05-21');
+    await c.tick();
+    await c.tick();
+    city = await c.notifications('reviewer');
+    expect(bulk(city, 'sharing.bulkDueSoon')).toBe(1);
+    expect(bulk(city, 'sharing.bulkDueToday')).toBe(1);
+    expect(bulk(city, 'sharing.bulkOverdue')).toBe(1);
+    expect(bulk(city, 'sharing.bulkEscalated')).toBe(1);
+    // the consumer hears of the escalation, not of the reminders meant for the decider
+    const consumer = await c.notifications('gs_officer');
+    expect(bulk(consumer, 'sharing.bulkEscalated')).toBe(1);
+    expect(bulk(consumer, 'sharing.bulkDueSoon')).toBe(0);
+    const view = (await c.call(gs, 'GET', `/api/sharing/bulk-grants/${bulkId}`)).json();
+    expect(view).toMatchObject({ status: 'pending', overdue: true, escalatedOn: '2026-05-20' });
+    const audits = await c.env.ctx.db
+      .selectFrom('audit_log')
+      .select(['detail'])
+      .where('action', '=', 'share.escalate')
+      .where('target_type', '=', 'share_bulk_grant')
+      .where('target_id', '=', String(bulkId))
+      .execute();
+    expect(audits).toHaveLength(1);
+    expect(audits[0].detail).toMatchObject({ dueDate: '2026-05-19', escalatedOn: '2026-05-20' });
   });
 });

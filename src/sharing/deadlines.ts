@@ -7,6 +7,7 @@ import { inTx, type Tx } from '../db/index.js';
 import { type NotificationKind, notify, type Recipients } from '../notify/service.js';
 import { tickOpening } from '../opening/applications.js';
 import type { StepActor } from '../profiles/model.js';
+import { tickBulkGrants } from './bulk.js';
 import { tickCases } from './cases.js';
 import { tickReevaluations } from './reevaluation.js';
 import { type NoticeKind, remindOrEscalate } from './reminders.js';
@@ -53,6 +54,8 @@ export async function tickDeadlines(ctx: AppContext): Promise<{ actions: number 
   actions += await tickOpening(ctx);
   // restricted resources coming due for re-evaluation (XT Art 23.5, SY Art 31)
   actions += await tickReevaluations(ctx);
+  // bulk and proxy grant requests (NY task 7): the same reminders and escalation as a request's step
+  actions += await tickBulkGrants(ctx);
   return { actions };
 }
 
