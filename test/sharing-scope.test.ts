@@ -72,6 +72,11 @@ describe('a county authority reads its own jurisdiction only (issue 8 point 9, G
     const own = await c.call(jc, 'GET', `/api/sharing/requests/${jcId}`);
     expect(own.statusCode, own.body).toBe(200);
     expect(own.json()).toMatchObject({ canDecide: true, resubmissions: [] });
+    // the county step is named from the province profile's cross-level rule, never shown by its key
+    expect(own.json().steps[0]).toMatchObject({
+      key: 'localAuthorityReview',
+      nameZh: '本级政务数据主管部门审核并向上级申请',
+    });
     for (const [method, url, body] of [
       ['GET', `/api/sharing/requests/${cityId}`, undefined],
       ['GET', `/api/sharing/requests/${qsId}`, undefined],

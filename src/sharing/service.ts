@@ -25,7 +25,7 @@ import { AppError } from '../shared/errors.js';
 import { labelOf } from '../shared/labels.js';
 import { syncProxies } from './bulk.js';
 import { activeEmergencyFor, emergencyGrantEnd, stopOf } from './cases.js';
-import { planSteps } from './levels.js';
+import { crossLevelRule, planSteps } from './levels.js';
 import {
   canRequest,
   canRevokeGrant,
@@ -77,11 +77,15 @@ function checkClearFields(clear: string[] | undefined, granted: string[]) {
     );
 }
 
-/** Step names come from the profile the request was filed under. */
+/** Step names come from the profile the request was filed under (with its cross-level step, XT Art 26, GD Art 15). */
 function stepName(profileId: string, key: string): { nameZh: string; nameEn: string } {
   const p = PROFILES[profileId as keyof typeof PROFILES];
+  const cross = p ? crossLevelRule(p)?.step : undefined;
   const step =
-    p && [...p.sharing.conditional.steps, ...p.sharing.unconditional.steps].find((s) => s.key === key);
+    p &&
+    [...p.sharing.conditional.steps, ...p.sharing.unconditional.steps, ...(cross ? [cross] : [])].find(
+      (s) => s.key === key,
+    );
   return step ?? { nameZh: key, nameEn: key };
 }
 
