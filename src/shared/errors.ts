@@ -111,6 +111,10 @@ export const ERRORS = {
     zh: '该申请重新提交次数已达上限，请另行提交新申请',
     en: 'The request has been resubmitted as often as allowed; file a new request',
   },
+  REFUSAL_DISPUTED: {
+    zh: '该不予共享决定正在争议处理中，处理结果作出前不能重新提交',
+    en: 'The refusal is contested: the request is not resubmitted before the dispute is decided',
+  },
   CSV_INVALID: {
     zh: '数据文件校验未通过，未写入任何数据',
     en: 'The data file failed validation; nothing was written',

@@ -1939,6 +1939,22 @@ export const LABELS = {
     '整体授权或同等代理授权未获同意：{comment}',
     'Bulk or proxy grant refused: {comment}',
   ],
+  'notify.kind.sharing.bulkDueSoon': [
+    '整体授权或同等代理授权申请（{scope}）明天到期（{dueDate}，{article}），请及时办理',
+    'Bulk or proxy grant request ({scope}) is due tomorrow ({dueDate}, {article})',
+  ],
+  'notify.kind.sharing.bulkDueToday': [
+    '整体授权或同等代理授权申请（{scope}）今天到期（{dueDate}，{article}），请及时办理',
+    'Bulk or proxy grant request ({scope}) is due today ({dueDate}, {article})',
+  ],
+  'notify.kind.sharing.bulkOverdue': [
+    '整体授权或同等代理授权申请（{scope}）已超过办理期限（{dueDate}，{article}）',
+    'Bulk or proxy grant request ({scope}) is overdue (due {dueDate}, {article})',
+  ],
+  'notify.kind.sharing.bulkEscalated': [
+    '整体授权或同等代理授权申请（{scope}）逾期未办理，已提交数据主管部门督办（{article}）',
+    'Bulk or proxy grant request ({scope}) was not decided in time and is before the authority ({article})',
+  ],
   'notify.kind.sharing.approved': [
     '共享申请「{resource}」已通过，授权已生成',
     'Share request "{resource}" approved; the grant is issued',

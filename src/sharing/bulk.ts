@@ -1,7 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { appendAudit } from '../audit/store.js';
-import { dueDate, endOfShanghaiDay, shanghaiDate } from '../calendar/model.js';
+import {
+  dueDate,
+  endOfShanghaiDay,
+  shanghaiDate,
+  type WorkdayCalendar,
+  workdaysBetween,
+} from '../calendar/model.js';
 import { currentCalendar } from '../calendar/service.js';
 import { effectiveShareType } from '../catalog/model.js';
 import type { Actor, AppContext, Role } from '../context.js';
@@ -10,9 +16,11 @@ import { inTx, type Tx } from '../db/index.js';
 import { requireActor } from '../http/auth.js';
 import { dateString, idParams } from '../http/schemas.js';
 import { NEGATIVE_IN_FORCE } from '../inventory/model.js';
-import { notify, type Recipients } from '../notify/service.js';
-import type { Profile } from '../profiles/model.js';
+import { type NotificationKind, notify, type Recipients } from '../notify/service.js';
+import { PROFILES } from '../profiles/index.js';
+import type { Profile, TimeoutAction } from '../profiles/model.js';
 import { AppError } from '../shared/errors.js';
+import { type NoticeKind, remindOrEscalate } from './reminders.js';
 
 /*
  * NY task 7: "各部门可采用整体授权或同等代理授权方式简化手续,原则上10个工作日内完成授权,不予授权的应当提供依据。"
@@ -250,6 +258,8 @@ function bulkView(actor: Actor, b: BulkRow, today: string) {
     submittedAt: b.submitted_at,
     dueDate: b.due_date,
     overdue: b.status === 'pending' && b.due_date !== null && today > b.due_date,
+    /** the day a missed deadline put it before the authority (the deadline ticker, as for requests) */
+    escalatedOn: b.escalated_on,
     article: b.article,
     decidedAt: b.decided_at,
     comment: b.comment,
@@ -712,6 +722,99 @@ export async function syncProxies(trx: Tx, grantId: number) {
     .execute();
   for (const b of proxies) await mirror(trx, b, src, src.provider_org_id);
 }
+
+// ---------------------------------------------------------------- deadlines
+
+/**
+ * The deadline ticker's part for bulk and proxy grant requests (NY task 7: 10 WD): the same reminders and escalation as
+ * an ordinary request's step, through the same code (remindOrEscalate): one working day before the due date and on it
+ * the deciding party is reminded (the authority's reviewers for a bulk grant, the provider's data officers for a proxy
+ * grant), after it told it is overdue and, where the profile's request path escalates (its last conditional step's
+ * onTimeout; a deemed consent, which no article gives a bulk grant, escalates instead), put before the authority
+ * (`escalated_on`, audit `share.escalate`) with the authority and the consumer told. Each action once
+ * (share_bulk_event), under the row lock, whichever node ticks; dated by the due date, not the tick.
+ */
+export async function tickBulkGrants(ctx: AppContext): Promise<number> {
+  const today = todayOf(ctx);
+  const cal = await currentCalendar(ctx);
+  const rows = await ctx.db
+    .selectFrom('share_bulk_grant')
+    .select(['id', 'due_date'])
+    .where('status', '=', 'pending')
+    .where('due_date', 'is not', null)
+    .orderBy('due_date')
+    .limit(5000)
+    .execute();
+  let n = 0;
+  for (const r of rows) {
+    const due = r.due_date!;
+    if (!(due <= today || workdaysBetween(cal, today, due) <= 1)) continue;
+    n += await inTx(ctx.db, (trx) => actOnBulk(ctx, trx, r.id, today, cal));
+  }
+  return n;
+}
+
+async function actOnBulk(ctx: AppContext, trx: Tx, id: number, today: string, cal: WorkdayCalendar) {
+  const locked = await trx
+    .selectFrom('share_bulk_grant')
+    .select(['status'])
+    .where('id', '=', id)
+    .forUpdate()
+    .executeTakeFirst();
+  if (locked?.status !== 'pending') return 0;
+  const b = await bulkQuery(trx).where('b.id', '=', id).executeTakeFirstOrThrow();
+  if (!b.due_date) return 0;
+  const steps = (PROFILES[b.profile_id as keyof typeof PROFILES] ?? ctx.profile).sharing.conditional.steps;
+  const last = steps.at(-1)?.onTimeout ?? 'remind';
+  const onTimeout: TimeoutAction = last === 'remind' ? 'remind' : 'escalate';
+  const once = async (kind: NoticeKind) =>
+    (await trx
+      .insertInto('share_bulk_event')
+      .values({ bulk_id: id, kind, on_date: today })
+      .onConflict((oc) => oc.doNothing())
+      .returning('kind')
+      .executeTakeFirst()) !== undefined;
+  const params = {
+    bulkId: id,
+    kind: b.kind,
+    scope: b.class_name ?? b.provider_name ?? '',
+    dueDate: b.due_date,
+    article: b.article,
+  };
+  const { n } = await remindOrEscalate(
+    { due: b.due_date, onTimeout, today, cal },
+    {
+      once,
+      holders: b.kind === 'bulkGrant' ? [authority] : [officersOf([b.provider_org_id!])],
+      escalateTo: [authority, officersOf([b.consumer_org_id], ['data_officer', 'consumer_staff'])],
+      send: (to, kind, severity) => notify(trx, to, { kind: BULK_NOTICES[kind], severity, params }),
+      escalate: async (on) => {
+        await trx
+          .updateTable('share_bulk_grant')
+          .set({ escalated_on: sql<string>`coalesce(escalated_on, ${on}::date)` })
+          .where('id', '=', id)
+          .execute();
+        await appendAudit(trx, {
+          action: 'share.escalate',
+          decision: 'allow',
+          appId: b.app_id,
+          targetType: 'share_bulk_grant',
+          targetId: id,
+          detail: { kind: b.kind, article: b.article, dueDate: b.due_date, escalatedOn: on },
+        });
+        return 1;
+      },
+    },
+  );
+  return n;
+}
+
+const BULK_NOTICES: Record<NoticeKind, NotificationKind> = {
+  dueSoon: 'sharing.bulkDueSoon',
+  dueToday: 'sharing.bulkDueToday',
+  overdue: 'sharing.bulkOverdue',
+  escalated: 'sharing.bulkEscalated',
+};
 
 // ---------------------------------------------------------------- routes
 

@@ -7,9 +7,10 @@ import { inTx, type Tx } from '../db/index.js';
 import { type NotificationKind, notify, type Recipients } from '../notify/service.js';
 import { tickOpening } from '../opening/applications.js';
 import type { StepActor } from '../profiles/model.js';
+import { tickBulkGrants } from './bulk.js';
 import { tickCases } from './cases.js';
-import { deadlineAction } from './model.js';
 import { tickReevaluations } from './reevaluation.js';
+import { type NoticeKind, remindOrEscalate } from './reminders.js';
 import { advanceRequest, todayOf } from './service.js';
 
 /**
@@ -53,6 +54,8 @@ export async function tickDeadlines(ctx: AppContext): Promise<{ actions: number 
   actions += await tickOpening(ctx);
   // restricted resources coming due for re-evaluation (XT Art 23.5, SY Art 31)
   actions += await tickReevaluations(ctx);
+  // bulk and proxy grant requests (NY task 7): the same reminders and escalation as a request's step
+  actions += await tickBulkGrants(ctx);
   return { actions };
 }
 
@@ -112,32 +115,20 @@ async function actOn(
   };
   const send = (to: Recipients[], kind: NotificationKind, severity: 'info' | 'warning' | 'critical') =>
     notify(trx, to, { kind, severity, params, resourceId: q.resource_id });
-  let n = 0;
-
-  const action = step.due_date
-    ? deadlineAction(
-        step.due_date,
-        today,
-        step.due_date >= today ? workdaysBetween(cal, today, step.due_date) : 0,
-        step.on_timeout,
+  const { n: reminded, action } = step.due_date
+    ? await remindOrEscalate(
+        { due: step.due_date, onTimeout: step.on_timeout, today, cal },
+        {
+          once: (kind) => once(step.step_index, kind),
+          holders: recipientsOf(holders),
+          escalateTo: [...recipientsOf(['authority']), consumer],
+          send: (to, kind, severity) => send(to, REQUEST_NOTICES[kind], severity),
+          escalate: (on) => escalate(ctx, trx, q, on, step.article, step.key),
+        },
       )
-    : null;
-  if (action === 'dueSoon' && (await once(step.step_index, 'dueSoon'))) {
-    await send(recipientsOf(holders), 'sharing.dueSoon', 'info');
-    n++;
-  } else if (action === 'dueToday' && (await once(step.step_index, 'dueToday'))) {
-    await send(recipientsOf(holders), 'sharing.dueToday', 'warning');
-    n++;
-  } else if ((action === 'remind' || action === 'escalate') && step.due_date) {
-    if (await once(step.step_index, 'overdue')) {
-      await send(recipientsOf(holders), 'sharing.overdue', 'warning');
-      n++;
-    }
-    if (action === 'escalate' && (await once(step.step_index, 'escalated'))) {
-      n += await escalate(ctx, trx, q, addDays(step.due_date, 1), step.article, step.key);
-      await send([...recipientsOf(['authority']), consumer], 'sharing.escalated', 'warning');
-    }
-  } else if (action === 'deemedConsent' && step.due_date && (await once(step.step_index, 'deemedConsent'))) {
+    : { n: 0, action: null };
+  let n = reminded;
+  if (action === 'deemedConsent' && step.due_date && (await once(step.step_index, 'deemedConsent'))) {
     // SY Art 25 "逾期未答复的，视为同意共享": consent exists from the end of the due day, whenever this runs
     const deemedAt = endOfShanghaiDay(step.due_date);
     const deemedOn = addDays(step.due_date, 1);
@@ -184,11 +175,14 @@ async function actOn(
     n++;
   }
 
-  // NY task 7 "原则上10个工作日内完成授权": still pending after the overall deadline → before the authority
+  // NY task 7 "原则上10个工作日内完成授权": still pending after the overall deadline → before the authority. Told: the
+  // reviewers of the authority responsible for the request, the one its current step names (the provider's level: the
+  // city's authority for a city request, the county's for a county one; the one that may override it), not every
+  // authority of the installation; any authority only for a request filed before steps named theirs (migration 029)
   if (q.overall_due_date && today > q.overall_due_date && (await once(-1, 'overallOverdue'))) {
     const article = ctx.profile.sharing.conditional.article;
     n += await escalate(ctx, trx, q, addDays(q.overall_due_date, 1), article, 'overall');
-    await notify(trx, [{ roles: ['authority_reviewer'], anyOrg: true }, consumer], {
+    await notify(trx, [...recipientsOf(['authority']), consumer], {
       kind: 'sharing.overallOverdue',
       severity: 'warning',
       params: { ...params, dueDate: q.overall_due_date, article },
@@ -199,6 +193,12 @@ async function actOn(
 }
 
 type EventKind = 'dueSoon' | 'dueToday' | 'overdue' | 'escalated' | 'deemedConsent' | 'overallOverdue';
+const REQUEST_NOTICES: Record<NoticeKind, NotificationKind> = {
+  dueSoon: 'sharing.dueSoon',
+  dueToday: 'sharing.dueToday',
+  overdue: 'sharing.overdue',
+  escalated: 'sharing.escalated',
+};
 
 async function escalate(
   _ctx: AppContext,

@@ -27,7 +27,7 @@ export function crossLevelRule(profile: Profile): Profile['sharing']['crossLevel
 }
 
 /** Jurisdiction codes from `code` up to the top (at most 8 levels: a loop in bad data cannot hang). */
-async function chainOf(
+export async function chainOf(
   db: Db | Tx,
   code: string,
 ): Promise<Array<{ code: string; level: JurisdictionLevel }>> {
@@ -47,7 +47,7 @@ async function chainOf(
 }
 
 /** The data authority over an organisation: the nearest authority org at its jurisdiction or above; null when none. */
-async function authorityOver(
+export async function authorityOver(
   db: Db | Tx,
   chain: Array<{ code: string; level: JurisdictionLevel }>,
 ): Promise<LevelAuthority | null> {

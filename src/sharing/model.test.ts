@@ -6,7 +6,6 @@ import {
   canDecideStep,
   canRequest,
   canRevokeGrant,
-  canSeeRequest,
   checkRequestInput,
   deadlineAction,
   isOverdue,
@@ -43,13 +42,6 @@ describe('sharing policies', () => {
     expect(canRequest(actor(['data_officer'], 7), 7)).toBe(false);
     expect(canRequest(actor(['consumer_staff'], 8), 7)).toBe(true);
     expect(canRequest(actor(['auditor'], 8), 7)).toBe(false);
-  });
-  it('requests are seen by their parties and overseers only', () => {
-    const r = { consumerOrgId: 8, providerOrgId: 7 };
-    expect(canSeeRequest(actor(['consumer_staff'], 8), r)).toBe(true);
-    expect(canSeeRequest(actor(['data_officer'], 7), r)).toBe(true);
-    expect(canSeeRequest(actor(['data_officer'], 9), r)).toBe(false);
-    expect(canSeeRequest(actor(['auditor'], 1, 'authority'), r)).toBe(true);
   });
   it('GB/T 39477: grants are revoked by the provider’s officer or the platform admin', () => {
     expect(canRevokeGrant(actor(['data_officer'], 7), 7)).toBe(true);

@@ -141,11 +141,7 @@ export function deadlineAction(
   return null;
 }
 
-/** Parties to a request, the authority and auditors may read it. */
-export function canSeeRequest(actor: Actor, r: { consumerOrgId: number; providerOrgId: number }): boolean {
-  if (actor.orgId === r.consumerOrgId || actor.orgId === r.providerOrgId) return true;
-  return hasRole(actor, 'platform_admin', 'authority_reviewer', 'auditor');
-}
+// Who reads which request: src/sharing/visibility.ts (one SQL predicate for list, detail, statistics and to-do).
 
 /** A grant is revoked by its provider or the platform admin; GB/T 39477: revocation takes effect immediately. */
 export function canRevokeGrant(actor: Actor, providerOrgId: number): boolean {

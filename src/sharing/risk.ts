@@ -3,8 +3,8 @@ import { isIsoDate, shanghaiDate } from '../calendar/model.js';
 import { type Actor, type AppContext, hasRole } from '../context.js';
 import { type Db, inTx, type Tx } from '../db/index.js';
 import { AppError } from '../shared/errors.js';
-import { canSeeRequest } from './model.js';
 import * as store from './store.js';
+import { assertCanSeeRequest } from './visibility.js';
 
 /*
  * Risk assessment before important data is shared (issue 10 point 10). Where the profile asks for it
@@ -69,8 +69,8 @@ function canRecord(actor: Actor, providerOrgId: number) {
 
 async function loadRequest(db: Db | Tx, actor: Actor, id: number) {
   const r = await store.requestQuery(db).where('q.id', '=', id).executeTakeFirst();
-  if (!r || !canSeeRequest(actor, { consumerOrgId: r.consumer_org_id, providerOrgId: r.provider_org_id }))
-    throw new AppError('NOT_FOUND', [{ field: 'id', reason: `share request ${id} not found` }]);
+  if (!r) throw new AppError('NOT_FOUND', [{ field: 'id', reason: `share request ${id} not found` }]);
+  await assertCanSeeRequest(db, actor, id);
   return r;
 }
 

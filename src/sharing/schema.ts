@@ -117,10 +117,21 @@ export interface ShareBulkGrantTable {
   decided_on: NullableDate;
   comment: string | null;
   legal_basis: string | null;
+  /** the day a missed deadline put it before the authority (migration 035) */
+  escalated_on: Generated<string | null>;
+}
+
+/** The deadline actions taken on a bulk or proxy grant request, once each (migration 035). */
+export interface ShareBulkEventTable {
+  bulk_id: number;
+  kind: 'dueSoon' | 'dueToday' | 'overdue' | 'escalated';
+  on_date: string;
+  created_at: Generated<Date>;
 }
 
 export interface SharingCaseTables {
   share_bulk_grant: ShareBulkGrantTable;
+  share_bulk_event: ShareBulkEventTable;
   share_dispute: ShareDisputeTable;
   supply_stop: SupplyStopTable;
   share_emergency: ShareEmergencyTable;

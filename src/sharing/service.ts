@@ -25,11 +25,10 @@ import { AppError } from '../shared/errors.js';
 import { labelOf } from '../shared/labels.js';
 import { syncProxies } from './bulk.js';
 import { activeEmergencyFor, emergencyGrantEnd, stopOf } from './cases.js';
-import { planSteps } from './levels.js';
+import { crossLevelRule, planSteps } from './levels.js';
 import {
   canRequest,
   canRevokeGrant,
-  canSeeRequest,
   checkRequestInput,
   isLevelAuthority,
   isOverdue,
@@ -41,6 +40,7 @@ import {
 } from './model.js';
 import { assessmentPending, type RiskRule } from './risk.js';
 import * as store from './store.js';
+import { assertCanSeeRequest, requestScope } from './visibility.js';
 
 /** A grant's own limits on the data API (hardening: enumeration and bulk copying); unset = platform default. */
 export interface GrantQuota {
@@ -77,11 +77,15 @@ function checkClearFields(clear: string[] | undefined, granted: string[]) {
     );
 }
 
-/** Step names come from the profile the request was filed under. */
+/** Step names come from the profile the request was filed under (with its cross-level step, XT Art 26, GD Art 15). */
 function stepName(profileId: string, key: string): { nameZh: string; nameEn: string } {
   const p = PROFILES[profileId as keyof typeof PROFILES];
+  const cross = p ? crossLevelRule(p)?.step : undefined;
   const step =
-    p && [...p.sharing.conditional.steps, ...p.sharing.unconditional.steps].find((s) => s.key === key);
+    p &&
+    [...p.sharing.conditional.steps, ...p.sharing.unconditional.steps, ...(cross ? [cross] : [])].find(
+      (s) => s.key === key,
+    );
   return step ?? { nameZh: key, nameEn: key };
 }
 
@@ -205,9 +209,9 @@ export const MAX_RESUBMISSIONS = 5;
 async function loadRequest(ctx: AppContext, actor: Actor, id: number, trx?: Tx) {
   const db = trx ?? ctx.db;
   const r = await store.requestQuery(db).where('q.id', '=', id).executeTakeFirst();
-  if (!r || !canSeeRequest(actor, { consumerOrgId: r.consumer_org_id, providerOrgId: r.provider_org_id })) {
-    throw new AppError('NOT_FOUND', [{ field: 'id', reason: `share request ${id} not found` }]);
-  }
+  if (!r) throw new AppError('NOT_FOUND', [{ field: 'id', reason: `share request ${id} not found` }]);
+  // who reads which request: one predicate with the list, the statistics and the to-do (./visibility.ts)
+  await assertCanSeeRequest(db, actor, id);
   return requestView(
     actor,
     r,
@@ -644,11 +648,7 @@ export async function decideRequest(
       .select(['provider_org_id', 'name'])
       .where('id', '=', q.resource_id)
       .executeTakeFirstOrThrow();
-    if (
-      !canSeeRequest(actor, { consumerOrgId: q.consumer_org_id, providerOrgId: resource.provider_org_id })
-    ) {
-      throw new AppError('NOT_FOUND', [{ field: 'id', reason: `share request ${id} not found` }]);
-    }
+    await assertCanSeeRequest(trx, actor, id);
     if (q.status !== 'pending') throw new AppError('REQUEST_NOT_PENDING');
     const steps = await trx
       .selectFrom('share_request_step')
@@ -829,6 +829,7 @@ export async function listRequests(
   if (box === 'all' && !overseer) box = 'outgoing';
   const { rows, total } = await store.listRequests(ctx.db, {
     box,
+    scope: await requestScope(ctx.db, actor),
     orgId: actor.orgId,
     authority: actor.orgKind === 'authority' && hasRole(actor, 'authority_reviewer'),
     providerOfficer: hasRole(actor, 'data_officer'),
@@ -1058,7 +1059,7 @@ export async function resubmitRequest(ctx: AppContext, actor: Actor, id: number,
       .where('status', 'in', ['open', 'referred'])
       .executeTakeFirst();
     if (contested)
-      throw new AppError('CONFLICT', [
+      throw new AppError('REFUSAL_DISPUTED', [
         {
           field: 'id',
           reason: 'the refusal is contested: wait for the dispute decision',

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { fieldNamesOf } from '../catalog/store.js';
 import type { Db, Tx } from '../db/index.js';
+import { type RequestScope, scopeCondition } from './visibility.js';
 
 export function requestQuery(db: Db | Tx) {
   return db
@@ -63,6 +64,8 @@ export type StepRow = Awaited<ReturnType<typeof getSteps>>[number];
 
 export interface RequestFilter {
   box: 'outgoing' | 'incoming' | 'handled' | 'all';
+  /** what this person may read at all (./visibility.ts), applied to every box */
+  scope: RequestScope;
   orgId: number;
   /** the person is the authority's reviewer: authority steps and escalated requests wait for them */
   authority: boolean;
@@ -75,6 +78,8 @@ export interface RequestFilter {
 
 export async function listRequests(db: Db, f: RequestFilter) {
   let q = requestQuery(db);
+  const visible = scopeCondition(f.scope);
+  if (visible) q = q.where(visible);
   if (f.box === 'outgoing') q = q.where('q.consumer_org_id', '=', f.orgId);
   if (f.box === 'incoming') {
     // 待我审批: pending requests whose current step waits for this person's party (its actor or a co-actor that has not

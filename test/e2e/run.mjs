@@ -2795,6 +2795,88 @@ steps.push({
   },
 });
 
+// Cross-level request (issue 8 point 9; GD Art 15 through DG Art 1): under dongguan-2020 a county department asks for a
+// city resource; its own county authority reviews first in 待我审批, then the request is before the city's level and its
+// reviewer reads it; the other county's reviewer does not (docs/SHARING.md).
+steps.push({
+  ownServer: true,
+  name: 'cross-level (GD Art 15): under dongguan-2020 jc_mzj_officer requests 婚姻登记信息; jc_reviewer approves the county step in 待我审批; the city reviewer then sees it, qs_reviewer does not',
+  async run(page) {
+    await withProfileServer('dongguan-2020', (base) =>
+      inOwnContext(page, async (p) => {
+        await freshStart(p, base);
+        await login(p, base, 'jc_mzj_officer');
+        await menu(p, 'catalog');
+        await box(p, 'catalog-search').fill(MARRIAGE);
+        await box(p, 'catalog-search').press('Enter');
+        const link = p.locator('[data-testid^="catalog-link-"]').filter({ hasText: MARRIAGE }).first();
+        await link.waitFor({ timeout: T.nav });
+        await link.click();
+        await tid(p, 'apply-btn').click();
+        await tid(p, 'apply-purpose').waitFor({ timeout: T.action });
+        const APP = '江城区低保审核系统';
+        await choose(p, 'apply-app', APP);
+        for (const code of ['certificateNo', 'businessType'])
+          await tid(p, `apply-field-label-${code}`).click();
+        await tid(p, 'apply-purpose').fill('办理最低生活保障申请时核验申请人的婚姻状况');
+        await tid(p, 'apply-scenario').fill('江城区低保家庭经济状况核对');
+        await box(p, 'apply-scope').fill('江城区最低生活保障审核业务');
+        if (!(await tid(p, 'apply-app').innerText()).includes(APP)) await choose(p, 'apply-app', APP);
+        const created = p.waitForResponse(
+          (r) => r.url().endsWith('/api/sharing/requests') && r.request().method() === 'POST',
+          { timeout: T.nav },
+        );
+        await tid(p, 'apply-submit').click();
+        const res = await created;
+        assert(res.status() === 201, `the county request is filed: ${res.status()} ${await res.text()}`);
+        const filed = await res.json();
+        const id = filed.id;
+        assert(
+          filed.steps.map((s) => s.key).join() === 'localAuthorityReview,providerReview',
+          `the county's own authority reviews first: ${JSON.stringify(filed.steps.map((s) => s.key))}`,
+        );
+        await tid(p, 'apply-success').waitFor({ timeout: T.nav });
+        await shot(p, 'xl-county-apply');
+
+        // the county reviewer: the request waits in 待我审批; its first step is the county's, then the city's level
+        await freshStart(p, base);
+        await login(p, base, 'jc_reviewer');
+        await openIncoming(p, base, id);
+        const steps = await tid(p, 'req-steps').innerText();
+        assert(steps.includes('本级政务数据主管部门审核并向上级申请'), `the county step is listed: ${steps}`);
+        assert(/县/.test(await tid(p, 'req-step-level-0').innerText()), 'step 1 is the county level');
+        await approveStep(p, id, 0, '经审核，用途明确，报市级审核');
+        await shot(p, 'xl-county-approved');
+
+        // the other county's reviewer does not read it (a county authority reads its own jurisdiction only)
+        await freshStart(p, base);
+        await login(p, base, 'qs_reviewer');
+        const qs = await p.request.get(`${base}/api/sharing/requests/${id}`);
+        assert(qs.status() === 403, `青山县 does not read 江城区's request: ${qs.status()}`);
+
+        // the city reviewer sees it, at the city's level now
+        await freshStart(p, base);
+        await login(p, base, 'reviewer');
+        await p.goto(`${base}/requests?box=all`, { waitUntil: 'domcontentloaded' });
+        await tid(p, `req-open-${id}`).waitFor({ timeout: T.nav });
+        await tid(p, `req-open-${id}`).click();
+        await tid(p, 'req-steps').waitFor({ timeout: T.nav });
+        await p.waitForFunction(
+          () =>
+            document
+              .querySelector('[data-testid="req-steps"] .ant-steps-item:nth-child(1)')
+              ?.className.includes('finish'),
+          null,
+          { timeout: T.nav },
+        );
+        const cityView = await tid(p, 'req-step-level-1').innerText();
+        assert(/市级/.test(cityView), `step 2 is at the city's level: ${cityView}`);
+        await shot(p, 'xl-city-sees');
+      }),
+    );
+  },
+});
+
 async function main() {
   fs.mkdirSync(SHOTS, { recursive: true });
   for (const f of fs.readdirSync(SHOTS)) if (f.endsWith('.png')) fs.rmSync(path.join(SHOTS, f));
