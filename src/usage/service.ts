@@ -1,6 +1,7 @@
 import { type Expression, type SqlBool, sql } from 'kysely';
 import { addDays, shanghaiDate } from '../calendar/model.js';
 import { type Actor, type AppContext, hasRole } from '../context.js';
+import { assertOrgFilter } from '../orgs/store.js';
 import { AppError } from '../shared/errors.js';
 import { BUCKETS, LATENCY_BOUNDS, percentile } from './rollup.js';
 
@@ -68,6 +69,7 @@ export async function usageReport(ctx: AppContext, actor: Actor, q: UsageQuery) 
   const days = Math.round((Date.parse(to) - Date.parse(from)) / 86_400_000) + 1;
   if (days > MAX_RANGE_DAYS)
     throw new AppError('VALIDATION_FAILED', [{ field: 'from', reason: `at most ${MAX_RANGE_DAYS} days` }]);
+  await assertOrgFilter(ctx.db, q.org, 'org');
   const granularity = q.granularity ?? 'day';
   const conds: Expression<SqlBool>[] = [
     sql<SqlBool>`u.day >= ${from}::date`,
@@ -186,3 +188,4 @@ export async function usageOptions(ctx: AppContext, actor: Actor) {
     resources: resources.rows.map((r) => ({ id: Number(r.id), name: r.name })),
   };
 }
+
