@@ -2864,6 +2864,40 @@ steps.push({
   },
 });
 
+// Per-app call charts on the grants page (issue 9 point 9): each grant with calls shows its daily calls and refusals
+// over 30 days as a small chart, named for screen readers, with totals that match GET /api/usage/grants.
+steps.push({
+  name: 'rsj_officer sees each grant’s 30-day call chart on 授权 (calls and refusals, totals as the API gives them)',
+  async run(page, base) {
+    await freshStart(page, base);
+    await login(page, base, 'rsj_officer');
+    await menu(page, 'grants');
+    const chart = page
+      .locator('[data-testid^="grant-calls-"]:not([data-testid^="grant-calls-none-"])')
+      .first();
+    await chart.waitFor({ timeout: T.nav });
+    const img = chart.locator('[role="img"]');
+    await img.locator('canvas').waitFor({ timeout: T.nav });
+    const label = await img.getAttribute('aria-label');
+    assert(label?.includes('近 30 天每日调用与拒绝'), `the chart is named: ${label}`);
+    const text = await chart.innerText();
+    const m = /调用\s*([\d,]+)\s*·\s*拒绝\s*([\d,]+)/.exec(text);
+    assert(m, `the totals are shown in words: ${text}`);
+    const grantId = Number((await chart.getAttribute('data-testid')).replace('grant-calls-', ''));
+    const res = await page.request.get(`${base}/api/usage/grants?days=30`);
+    assert(res.ok(), `GET /api/usage/grants: ${res.status()}`);
+    const item = (await res.json()).items.find((x) => x.grantId === grantId);
+    assert(
+      item &&
+        Number(m[1].replace(/,/g, '')) === item.total &&
+        Number(m[2].replace(/,/g, '')) === item.totalDenied,
+      `the chart's totals (${m[1]} / ${m[2]}) are the API's (${item?.total} / ${item?.totalDenied})`,
+    );
+    assert(item.total > 0, 'the demo grant has calls in the last 30 days');
+    await shot(page, 'grants-call-charts');
+  },
+});
+
 async function main() {
   fs.mkdirSync(SHOTS, { recursive: true });
   for (const f of fs.readdirSync(SHOTS)) if (f.endsWith('.png')) fs.rmSync(path.join(SHOTS, f));
