@@ -3,6 +3,7 @@ import type { Actor, AppContext } from '../context.js';
 import { hasRole } from '../context.js';
 import { inTx } from '../db/index.js';
 import { notify } from '../notify/service.js';
+import { assertOrgFilter } from '../orgs/store.js';
 import { AppError } from '../shared/errors.js';
 
 /*
@@ -79,13 +80,15 @@ function assess(r: Awaited<ReturnType<typeof rows>>[number], now: Date) {
 export async function freshnessBoard(
   ctx: AppContext,
   actor: Actor,
-  q: { overdueOnly?: boolean },
-  now = new Date(),
+  q: { overdueOnly?: boolean; orgId?: number },
+  now = ctx.clock.now(),
 ) {
+  await assertOrgFilter(ctx.db, q.orgId);
   const all = await rows(ctx);
   const mine = actor.orgKind === 'authority' || hasRole(actor, 'platform_admin');
   return all
     .filter((r) => mine || r.provider_org_id === actor.orgId)
+    .filter((r) => q.orgId === undefined || r.provider_org_id === q.orgId)
     .map((r) => {
       const { due, late } = assess(r, now);
       return {

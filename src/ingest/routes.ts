@@ -455,7 +455,13 @@ export async function ingestRoutes(app: FastifyInstance, ctx: AppContext) {
         tags,
         summary:
           'Freshness board (XT Art 20, DG Art 17): each table resource with its update cycle, last update, next due date and days overdue',
-        querystring: { type: 'object', properties: { overdueOnly: { type: 'boolean', default: false } } },
+        querystring: {
+          type: 'object',
+          properties: {
+            overdueOnly: { type: 'boolean', default: false },
+            orgId: { type: 'integer', minimum: 1, description: "only this department's resources" },
+          },
+        },
       },
     },
     async (req) => freshnessBoard(ctx, requireActor(req), req.query as never),

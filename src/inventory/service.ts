@@ -5,6 +5,7 @@ import { loadVisibleResource } from '../catalog/service.js';
 import type { Actor, AppContext } from '../context.js';
 import { inTx, type Tx } from '../db/index.js';
 import { notify } from '../notify/service.js';
+import { assertOrgFilter } from '../orgs/store.js';
 import { AppError } from '../shared/errors.js';
 import { toCsv } from '../shared/tabular.js';
 import {
@@ -504,7 +505,8 @@ export interface DutyFilter extends Page {
 }
 
 export async function listDuties(ctx: AppContext, actor: Actor, f: DutyFilter) {
-  const now = today();
+  await assertOrgFilter(ctx.db, f.orgId);
+  const now = shanghaiDate(ctx.clock.now());
   let q = store.dutyQuery(ctx.db);
   const orgId = scopeOrg(actor, f.orgId);
   if (orgId !== undefined) q = q.where('u.org_id', '=', orgId);

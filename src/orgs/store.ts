@@ -1,4 +1,5 @@
 import type { Db, Tx } from '../db/index.js';
+import { AppError } from '../shared/errors.js';
 
 export async function findUserForLogin(db: Db, username: string) {
   return db
@@ -108,4 +109,17 @@ export async function getApp(db: Db | Tx, id: number) {
     .select(APP_COLUMNS)
     .where('a.id', '=', id)
     .executeTakeFirst();
+}
+
+/**
+ * A list filter naming a department (the cockpit's drill-down links, issue 12) must name one that exists: a coded
+ * VALIDATION_FAILED on the filter's field, not an empty list that looks like "nothing overdue".
+ */
+export async function assertOrgFilter(db: Db | Tx, orgId: number | undefined, field = 'orgId') {
+  if (orgId === undefined) return;
+  const o = await db.selectFrom('org').select('id').where('id', '=', orgId).executeTakeFirst();
+  if (!o)
+    throw new AppError('VALIDATION_FAILED', [
+      { field, reason: `department ${orgId} does not exist`, reasonZh: `部门 ${orgId} 不存在` },
+    ]);
 }

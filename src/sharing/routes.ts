@@ -95,6 +95,16 @@ export async function sharingRoutes(app: FastifyInstance, ctx: AppContext) {
           properties: {
             box: { type: 'string', enum: ['outgoing', 'incoming', 'handled', 'all'], default: 'outgoing' },
             status: { type: 'string', enum: ['pending', 'approved', 'rejected', 'withdrawn'] },
+            overdue: {
+              type: 'boolean',
+              description: 'only pending requests whose current step is undecided past its due date',
+            },
+            orgId: {
+              type: 'integer',
+              minimum: 1,
+              description:
+                'only requests whose current step the department holds (the provider; the authority for its review steps)',
+            },
             ...pageQueryProps,
           },
         },

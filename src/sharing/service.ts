@@ -19,6 +19,7 @@ import type { Tx } from '../db/index.js';
 import { inTx } from '../db/index.js';
 import { hasApprovedNegativeEntry } from '../inventory/store.js';
 import { notify } from '../notify/service.js';
+import { assertOrgFilter } from '../orgs/store.js';
 import { PROFILES } from '../profiles/index.js';
 import type { StepActor } from '../profiles/model.js';
 import { AppError } from '../shared/errors.js';
@@ -822,12 +823,36 @@ export async function decideRequest(
 export async function listRequests(
   ctx: AppContext,
   actor: Actor,
-  f: { box?: 'outgoing' | 'incoming' | 'handled' | 'all'; status?: string; page: number; pageSize: number },
+  f: {
+    box?: 'outgoing' | 'incoming' | 'handled' | 'all';
+    status?: string;
+    overdue?: boolean;
+    orgId?: number;
+    page: number;
+    pageSize: number;
+  },
 ) {
   let box = f.box ?? 'outgoing';
   const overseer = hasRole(actor, 'platform_admin', 'authority_reviewer', 'auditor');
   if (box === 'all' && !overseer) box = 'outgoing';
+  // the cockpit's drill-down (issue 12): overdue steps held by one department; an unknown department is a coded error
+  await assertOrgFilter(ctx.db, f.orgId);
+  const cityAuthorityId =
+    f.orgId === undefined
+      ? undefined
+      : (
+          await ctx.db
+            .selectFrom('org')
+            .select('id')
+            .where('kind', '=', 'authority')
+            .orderBy('id')
+            .executeTakeFirst()
+        )?.id;
   const { rows, total } = await store.listRequests(ctx.db, {
+    overdue: f.overdue,
+    holderOrgId: f.orgId,
+    cityAuthorityId,
+    today: todayOf(ctx),
     box,
     scope: await requestScope(ctx.db, actor),
     orgId: actor.orgId,

@@ -72,6 +72,13 @@ export interface RequestFilter {
   /** the person is a data officer: provider steps of their organisation wait for them */
   providerOfficer: boolean;
   status?: string;
+  /** pending requests whose current step is undecided past its due date (the cockpit's 逾期, issue 12) */
+  overdue?: boolean;
+  /** the department holding the current step: the provider, or the authority for its own review steps */
+  holderOrgId?: number;
+  /** the city's authority: an authority step without its own authority_org_id is held by it */
+  cityAuthorityId?: number;
+  today?: string;
   page: number;
   pageSize: number;
 }
@@ -135,6 +142,39 @@ export async function listRequests(db: Db, f: RequestFilter) {
       : q.where('r.provider_org_id', '=', f.orgId);
   }
   if (f.status) q = q.where('q.status', '=', f.status as 'pending');
+  if (f.overdue || f.holderOrgId !== undefined) {
+    const { overdue, holderOrgId, cityAuthorityId, today } = f;
+    q = q.where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom('share_request_step as s')
+          .select('s.request_id')
+          .whereRef('s.request_id', '=', 'q.id')
+          .whereRef('s.step_index', '=', 'q.current_step')
+          .where((eb) =>
+            eb.and([
+              ...(overdue
+                ? [
+                    eb('q.status', '=', 'pending'),
+                    eb('s.decision', 'is', null),
+                    eb('s.due_date', '<', today!),
+                  ]
+                : []),
+              ...(holderOrgId !== undefined
+                ? [
+                    eb.or([
+                      eb.and([
+                        eb('s.actor', '=', 'authority'),
+                        eb(sql`coalesce(s.authority_org_id, ${cityAuthorityId ?? null})`, '=', holderOrgId),
+                      ]),
+                      eb.and([eb('s.actor', '<>', 'authority'), eb('r.provider_org_id', '=', holderOrgId)]),
+                    ]),
+                  ]
+                : []),
+            ]),
+          ),
+      ),
+    );
+  }
   const rows = await q
     .orderBy('q.id', 'desc')
     .limit(f.pageSize)

@@ -82,7 +82,8 @@ async function overdueByOrg(ctx: AppContext, today: string, now: Date, orgId?: n
   const orgs = await ctx.db
     .selectFrom('org')
     .select(['id', 'name', 'kind'])
-    .where('kind', 'in', ['department', 'authority'])
+    // enterprises that provide data (a public water company) are held to the same duties, so they are rows too
+    .where('kind', 'in', ['department', 'authority', 'enterprise'])
     .orderBy('id')
     .execute();
   const authorityId = orgs.find((o) => o.kind === 'authority')?.id;
@@ -90,12 +91,12 @@ async function overdueByOrg(ctx: AppContext, today: string, now: Date, orgId?: n
     .selectFrom('share_request_step as s')
     .innerJoin('share_request as q', 'q.id', 's.request_id')
     .innerJoin('resource as r', 'r.id', 'q.resource_id')
-    .select(['s.actor', 'r.provider_org_id', sql<number>`count(*)::int`.as('n')])
+    .select(['s.actor', 's.authority_org_id', 'r.provider_org_id', sql<number>`count(*)::int`.as('n')])
     .where('q.status', '=', 'pending')
     .whereRef('q.current_step', '=', 's.step_index')
     .where('s.decision', 'is', null)
     .where('s.due_date', '<', today)
-    .groupBy(['s.actor', 'r.provider_org_id'])
+    .groupBy(['s.actor', 's.authority_org_id', 'r.provider_org_id'])
     .execute();
   const duties = await ctx.db
     .selectFrom('update_duty')
@@ -118,7 +119,10 @@ async function overdueByOrg(ctx: AppContext, today: string, now: Date, orgId?: n
     ]),
   );
   for (const s of steps) {
-    const id = s.actor === 'authority' && authorityId ? Number(authorityId) : Number(s.provider_org_id);
+    // an authority step is held by its own level's authority (a cross-level request), else the city's (the same rule
+    // as GET /api/sharing/requests?overdue=true&orgId=, the list the number links to)
+    const id =
+      s.actor === 'authority' ? Number(s.authority_org_id ?? authorityId) : Number(s.provider_org_id);
     const e = row.get(id);
     if (e) e.requestsLate += num(s.n);
   }

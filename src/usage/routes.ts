@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { requireActor } from '../http/auth.js';
 import { dateString } from '../http/schemas.js';
-import { type UsageQuery, usageOptions, usageReport } from './service.js';
+import { GRANT_USAGE_MAX_DAYS, grantUsage, type UsageQuery, usageOptions, usageReport } from './service.js';
 
 const ACTIONS = [
   'data.get',
@@ -39,6 +39,22 @@ export async function usageRoutes(app: FastifyInstance, ctx: AppContext) {
       },
     },
     async (req) => usageReport(ctx, requireActor(req), req.query as UsageQuery),
+  );
+  app.get(
+    '/api/usage/grants',
+    {
+      schema: {
+        tags: ['usage'],
+        summary:
+          "Each visible grant's daily calls and refusals over the last days (default 30), from the daily rollup (its app's calls on its resource): a department the grants it holds or gives, the authority and auditors all",
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { days: { type: 'integer', minimum: 1, maximum: GRANT_USAGE_MAX_DAYS } },
+        },
+      },
+    },
+    async (req) => grantUsage(ctx, requireActor(req), req.query as { days?: number }),
   );
   app.get(
     '/api/usage/options',

@@ -2877,6 +2877,177 @@ steps.push({
   },
 });
 
+// Cockpit drill-down (issue 12 point 6): a number of the overdue-by-department table opens its list filtered by that
+// department and metric, the filter is shown in the list's filter bar and the list's total is the number clicked;
+// clearing the tag clears the address. The call count opens 使用监测 for the cockpit's own period.
+steps.push({
+  name: 'reviewer drills down from the cockpit: a department’s overdue number opens its list filtered (tag shown, total matches), the call count opens 使用监测 for the same period',
+  async run(page, base) {
+    await freshStart(page, base);
+    await login(page, base, 'reviewer');
+    await menu(page, 'cockpit');
+    await tid(page, 'cockpit-overdue').waitFor({ timeout: T.nav });
+    const calls = await tid(page, 'cockpit-calls').innerText();
+    const link = page.locator(
+      '[data-testid^="cockpit-stale-"], [data-testid^="cockpit-requests-"], [data-testid^="cockpit-duties-"]',
+    );
+    let clicked = null;
+    for (const l of await link.all()) {
+      if (Number((await l.innerText()).replace(/\D/g, '')) > 0) {
+        clicked = l;
+        break;
+      }
+    }
+    assert(
+      clicked,
+      'the demo city has at least one department with late requests, stale data or late duties',
+    );
+    const n = Number((await clicked.innerText()).replace(/\D/g, ''));
+    const href = (await clicked.getAttribute('href')) ?? '';
+    const dept = (await clicked.locator('xpath=ancestor::tr[1]/td[1]').innerText()).trim();
+    assert(/orgId=\d+/.test(href) && /overdue=1/.test(href), `the link carries the filter: ${href}`);
+    await clicked.click();
+    if (href.startsWith('/duties')) {
+      await tid(page, 'page-duties').waitFor({ timeout: T.nav });
+      const rows = page.locator('[data-testid="page-duties"] .ant-table-row');
+      await rows.first().waitFor({ timeout: T.nav });
+      const filter = await tid(page, 'inv-org-filter').innerText();
+      assert(filter.includes(dept), `the department filter shows ${dept}: ${filter}`);
+      assert(
+        (await tid(page, 'duty-overdue-only').getAttribute('aria-checked')) === 'true',
+        'the overdue-only switch is on',
+      );
+      assert((await rows.count()) === n, `the duty list has the ${n} rows clicked: ${await rows.count()}`);
+      await shot(page, 'cockpit-drilldown-filtered');
+      // clearable, and the address follows (the link stays shareable)
+      await tid(page, 'duty-overdue-only').click();
+      await page.waitForFunction(() => location.search.includes('overdue=0'), null, { timeout: T.action });
+    } else {
+      await tid(page, 'filter-org').waitFor({ timeout: T.nav });
+      const tag = await tid(page, 'filter-org').innerText();
+      assert(tag.includes(dept), `the department filter names ${dept}: ${tag}`);
+      if (href.startsWith('/ingest')) {
+        await tid(page, 'ingest-freshness').waitFor({ timeout: T.nav });
+        const rows = page.locator('[data-testid="ingest-freshness"] .ant-table-row');
+        await rows.first().waitFor({ timeout: T.nav });
+        assert((await rows.count()) === n, `the stale list has the ${n} rows clicked: ${await rows.count()}`);
+      } else {
+        await tid(page, 'filter-overdue').waitFor({ timeout: T.nav });
+        const total = await page.locator('.ant-pagination-total-text').first().innerText();
+        assert(total.includes(String(n)), `the request list's total is the ${n} clicked: ${total}`);
+      }
+      await shot(page, 'cockpit-drilldown-filtered');
+      await tid(page, 'filter-org').locator('.ant-tag-close-icon').click();
+      await page.waitForFunction(() => !location.search.includes('orgId='), null, { timeout: T.action });
+    }
+    await menu(page, 'cockpit');
+    await tid(page, 'cockpit-calls').click();
+    await tid(page, 'page-usage').waitFor({ timeout: T.nav });
+    const url = new URL(page.url());
+    assert(
+      url.searchParams.get('from') && url.searchParams.get('to'),
+      `the period is in the address: ${url}`,
+    );
+    const usage = await page.request.get(
+      `${base}/api/usage?from=${url.searchParams.get('from')}&to=${url.searchParams.get('to')}`,
+    );
+    const u = await usage.json();
+    assert(
+      Number(calls.replace(/\D/g, '')) === u.totals.calls,
+      `the cockpit's calls (${calls}) equal the usage total (${u.totals.calls})`,
+    );
+  },
+});
+
+// The cockpit's printed monthly report (issue 12 point 6): under print media the menu, header and buttons are hidden,
+// the charts and tables shown; the browser renders it as a PDF.
+steps.push({
+  name: 'reviewer prints the 驾驶舱: under print media menu, header and buttons are hidden, charts and tables shown, a PDF is produced',
+  async run(page, base) {
+    await freshStart(page, base);
+    await login(page, base, 'reviewer');
+    await menu(page, 'cockpit');
+    await tid(page, 'cockpit-volume-chart').waitFor({ timeout: T.nav });
+    await tid(page, 'cockpit-overdue').waitFor({ timeout: T.nav });
+    await tid(page, 'cockpit-ranking').waitFor({ timeout: T.nav });
+    assert(await tid(page, 'cockpit-print').isVisible(), 'the print button is there on screen');
+    await page.emulateMedia({ media: 'print' });
+    try {
+      for (const sel of [
+        '.ant-layout-sider',
+        '.ant-layout-header',
+        '[data-testid="cockpit-print"]',
+        '[data-testid="cockpit-export"]',
+        '[data-testid="cockpit-days"]',
+      ]) {
+        await page.locator(sel).first().waitFor({ state: 'hidden', timeout: T.action });
+      }
+      const buttons = await page.locator('button:visible, .ant-btn:visible').count();
+      assert(buttons === 0, `no button is printed: ${buttons} visible`);
+      for (const id of ['cockpit-volume-chart', 'cockpit-overdue', 'cockpit-ranking', 'cockpit-violations']) {
+        assert(await tid(page, id).isVisible(), `${id} is printed`);
+      }
+      const canvas = await page.locator('[data-testid="cockpit-volume-chart"] canvas').first().boundingBox();
+      assert(
+        canvas && canvas.width > 100 && canvas.height > 100,
+        `the volume chart is drawn: ${JSON.stringify(canvas)}`,
+      );
+      const rows = await page.locator('[data-testid="cockpit-overdue"] .ant-table-row').count();
+      const empty = await page.locator('[data-testid="cockpit-overdue"] .ant-empty').count();
+      assert(rows > 0 || empty > 0, 'the overdue table is printed');
+      assert(
+        await page.locator('.cockpit-print-only').first().isVisible(),
+        'the printed report says when it was printed',
+      );
+      const pdf = await page.pdf({ format: 'A4', printBackground: true });
+      fs.mkdirSync(SHOTS, { recursive: true });
+      fs.writeFileSync(path.join(SHOTS, 'cockpit-report.pdf'), pdf);
+      const pages = (pdf.toString('latin1').match(/\/Type\s*\/Page[^s]/g) ?? []).length;
+      assert(pdf.subarray(0, 5).toString() === '%PDF-', 'a PDF is produced');
+      // an A4 page of text and two charts is tens of kilobytes; a blank page is about one
+      assert(pdf.length > 20_000, `the PDF has content: ${pdf.length} bytes`);
+      assert(pages >= 1, `the PDF has pages: ${pages}`);
+      console.log(`  cockpit PDF: ${pages} page(s), ${pdf.length} bytes`);
+    } finally {
+      await page.emulateMedia({ media: null });
+    }
+  },
+});
+
+// Per-app call charts on the grants page (issue 9 point 9): each grant with calls shows its daily calls and refusals
+// over 30 days as a small chart, named for screen readers, with totals that match GET /api/usage/grants.
+steps.push({
+  name: 'rsj_officer sees each grant’s 30-day call chart on 授权 (calls and refusals, totals as the API gives them)',
+  async run(page, base) {
+    await freshStart(page, base);
+    await login(page, base, 'rsj_officer');
+    await menu(page, 'grants');
+    const chart = page
+      .locator('[data-testid^="grant-calls-"]:not([data-testid^="grant-calls-none-"])')
+      .first();
+    await chart.waitFor({ timeout: T.nav });
+    const img = chart.locator('[role="img"]');
+    await img.locator('canvas').waitFor({ timeout: T.nav });
+    const label = await img.getAttribute('aria-label');
+    assert(label?.includes('近 30 天每日调用与拒绝'), `the chart is named: ${label}`);
+    const text = await chart.innerText();
+    const m = /调用\s*([\d,]+)\s*·\s*拒绝\s*([\d,]+)/.exec(text);
+    assert(m, `the totals are shown in words: ${text}`);
+    const grantId = Number((await chart.getAttribute('data-testid')).replace('grant-calls-', ''));
+    const res = await page.request.get(`${base}/api/usage/grants?days=30`);
+    assert(res.ok(), `GET /api/usage/grants: ${res.status()}`);
+    const item = (await res.json()).items.find((x) => x.grantId === grantId);
+    assert(
+      item &&
+        Number(m[1].replace(/,/g, '')) === item.total &&
+        Number(m[2].replace(/,/g, '')) === item.totalDenied,
+      `the chart's totals (${m[1]} / ${m[2]}) are the API's (${item?.total} / ${item?.totalDenied})`,
+    );
+    assert(item.total > 0, 'the demo grant has calls in the last 30 days');
+    await shot(page, 'grants-call-charts');
+  },
+});
+
 async function main() {
   fs.mkdirSync(SHOTS, { recursive: true });
   for (const f of fs.readdirSync(SHOTS)) if (f.endsWith('.png')) fs.rmSync(path.join(SHOTS, f));

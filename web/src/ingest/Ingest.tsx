@@ -19,9 +19,9 @@ import {
 import { useEffect, useState } from 'react';
 import { ApiError, api, errorText, post, toApiError, withQuery } from '../shared/api.js';
 import { useAuth } from '../shared/auth.js';
-import { ErrorAlert } from '../shared/common.js';
+import { ErrorAlert, OrgFilterTag } from '../shared/common.js';
 import { fmtDate, fmtNumber, fmtTime } from '../shared/format.js';
-import { useAsync } from '../shared/hooks.js';
+import { useAsync, useUrlFilters } from '../shared/hooks.js';
 import { useI18n } from '../shared/i18n.js';
 
 /*
@@ -629,18 +629,27 @@ interface Fresh {
 function FreshnessTab() {
   const { t, tEnum } = useI18n();
   const { me } = useAuth();
-  const [overdueOnly, setOverdueOnly] = useState(false);
+  // filters in the address (?tab=freshness&overdue=1&orgId=): the cockpit's 数据逾期 links here (issue 12)
+  const filters = useUrlFilters();
+  const overdueOnly = filters.flag('overdue');
+  const orgId = filters.num('orgId');
   const [refresh, setRefresh] = useState(0);
   const f = useAsync(
-    () => api<Fresh[]>('/api/ingest/freshness', { query: { overdueOnly } }),
-    [overdueOnly, refresh],
+    () => api<Fresh[]>('/api/ingest/freshness', { query: { overdueOnly, orgId } }),
+    [overdueOnly, orgId, refresh],
   );
   const max = Math.max(1, ...(f.data ?? []).map((r) => r.daysOverdue));
   const overdue = (f.data ?? []).filter((r) => r.overdue).length;
   return (
     <Space direction="vertical" style={{ width: '100%' }} data-testid="ingest-freshness">
       <Space>
-        <Switch checked={overdueOnly} onChange={setOverdueOnly} /> {t('ingest.overdueOnly')}
+        <Switch
+          data-testid="freshness-overdue-only"
+          checked={overdueOnly}
+          onChange={(v) => filters.set({ overdue: v || undefined })}
+        />{' '}
+        {t('ingest.overdueOnly')}
+        {orgId && <OrgFilterTag orgId={orgId} onClose={() => filters.set({ orgId: undefined })} />}
         {me?.user.org.kind === 'authority' ? (
           <Button
             onClick={() => void post('/api/ingest/freshness/check').then(() => setRefresh((x) => x + 1))}
@@ -694,7 +703,9 @@ function FreshnessTab() {
 export default function IngestPage() {
   const { t } = useI18n();
   const { me } = useAuth();
-  const [tab, setTab] = useState('imports');
+  const filters = useUrlFilters();
+  const tab = filters.str('tab') ?? 'imports';
+  const setTab = (k: string) => filters.set({ tab: k });
   const [tick, setTick] = useState(0);
   const officer = !!me?.user.roles.includes('data_officer');
   return (

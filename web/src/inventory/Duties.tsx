@@ -21,7 +21,7 @@ import { api, errorText, post } from '../shared/api.js';
 import { useAuth } from '../shared/auth.js';
 import { ErrorAlert, ProvisionalTag } from '../shared/common.js';
 import { fmtDate } from '../shared/format.js';
-import { useAsync } from '../shared/hooks.js';
+import { useAsync, useUrlFilters } from '../shared/hooks.js';
 import { useI18n } from '../shared/i18n.js';
 import type { Org } from '../shared/types.js';
 import {
@@ -66,9 +66,15 @@ export default function Duties() {
   const { me } = useAuth();
   const { message } = AntApp.useApp();
   const authority = isAuthorityUser(me);
-  const [orgId, setOrgId] = useState<number>();
-  const [status, setStatus] = useState<string | undefined>('open');
-  const [overdueOnly, setOverdueOnly] = useState(authority);
+  // filters in the address (?orgId=&status=&overdue=): the cockpit's 目录更新逾期 links here (issue 12)
+  const filters = useUrlFilters();
+  const orgId = filters.num('orgId');
+  const setOrgId = (v: number | undefined) => filters.set({ orgId: v });
+  const statusParam = filters.str('status');
+  const status = statusParam === 'all' ? undefined : (statusParam ?? 'open');
+  const setStatus = (v: string | undefined) => filters.set({ status: v ?? 'all' });
+  const overdueOnly = filters.flag('overdue', authority);
+  const setOverdueOnly = (v: boolean) => filters.set({ overdue: v });
   const [page, setPage] = useState(1);
   const [recording, setRecording] = useState(false);
   const [open, setOpen] = useState<DutyDetail | null>(null);

@@ -57,7 +57,7 @@ export function OrgFilter({
       value={value}
       onChange={onChange}
       options={(orgs.data ?? [])
-        .filter((o) => o.kind === 'department')
+        .filter((o) => o.kind === 'department' || o.id === value) // a drill-down link may name another provider
         .map((o) => ({ value: o.id, label: o.name }))}
     />
   );

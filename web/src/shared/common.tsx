@@ -1,5 +1,6 @@
 import { Alert, Tag, Tooltip } from 'antd';
-import { errorText } from './api.js';
+import { api, errorText } from './api.js';
+import { useAsync } from './hooks.js';
 import { useI18n } from './i18n.js';
 
 /** DG Art 33: wherever personal data is shown, say that it is masked and for official duties only. */
@@ -74,5 +75,45 @@ export function ProvisionalTag({ show, testid }: { show: boolean | undefined; te
         {t('req.provisional')}
       </Tag>
     </Tooltip>
+  );
+}
+
+/**
+ * A drill-down filter shown in a list's filter bar (issue 12): the department named, closable. The name comes from
+ * /api/orgs, so a shared link shows the same words.
+ */
+export function OrgFilterTag({
+  orgId,
+  onClose,
+  testid,
+}: {
+  orgId: number;
+  onClose: () => void;
+  testid?: string;
+}) {
+  const { t } = useI18n();
+  const orgs = useAsync(() => api<{ id: number; name: string }[]>('/api/orgs'), []);
+  const name = orgs.data?.find((o) => o.id === orgId)?.name ?? `#${orgId}`;
+  return (
+    <Tag closable onClose={onClose} color="blue" data-testid={testid ?? 'filter-org'}>
+      {t('filter.org', { name })}
+    </Tag>
+  );
+}
+
+/** A yes/no drill-down filter (e.g. 仅逾期) shown as a closable tag. */
+export function FlagFilterTag({
+  label,
+  onClose,
+  testid,
+}: {
+  label: string;
+  onClose: () => void;
+  testid?: string;
+}) {
+  return (
+    <Tag closable onClose={onClose} color="orange" data-testid={testid}>
+      {label}
+    </Tag>
   );
 }

@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
+import { useSearchParams } from 'react-router-dom';
 
 export interface Async<T> {
   data: T | undefined;
@@ -63,4 +64,37 @@ export function usePaging(initialSize = 20) {
       },
     }),
   };
+}
+
+type FilterValue = string | number | boolean | null | undefined;
+
+/**
+ * List filters kept in the address (issue 12: the cockpit's drill-down links open a list already filtered, and the
+ * link can be shared): `num`/`flag`/`str` read a filter, `set` changes some (undefined or null removes one; false is
+ * kept as "0" so a default-on switch can be turned off).
+ */
+export function useUrlFilters() {
+  const [params, setParams] = useSearchParams();
+  const set = useCallback(
+    (patch: Record<string, FilterValue>) =>
+      setParams(
+        (prev) => {
+          const next = new URLSearchParams(prev);
+          for (const [k, v] of Object.entries(patch)) {
+            if (v === undefined || v === null || v === '') next.delete(k);
+            else next.set(k, v === true ? '1' : v === false ? '0' : String(v));
+          }
+          return next;
+        },
+        { replace: true },
+      ),
+    [setParams],
+  );
+  const num = (k: string) => Number(params.get(k)) || undefined;
+  const str = (k: string) => params.get(k) ?? undefined;
+  const flag = (k: string, fallback = false) => {
+    const v = params.get(k);
+    return v === null ? fallback : v === '1' || v === 'true';
+  };
+  return { params, set, num, str, flag };
 }

@@ -25,6 +25,7 @@ import { useAsync } from '../shared/hooks.js';
 import { useI18n } from '../shared/i18n.js';
 import type { Grant } from '../shared/types.js';
 import { AgreementCell, Undertaking } from './Agreement.js';
+import { GrantCallsChart, type GrantUsage } from './GrantCalls.js';
 
 /** A granted field's name (the grant lists names in the order of its codes). */
 const fieldName = (g: Grant, code: string) => g.fieldNames?.[g.fields.indexOf(code)] ?? code;
@@ -34,6 +35,7 @@ export default function Grants() {
   const { me } = useAuth();
   const { message } = AntApp.useApp();
   const grants = useAsync(() => api<Grant[]>('/api/sharing/grants'), []);
+  const usage = useAsync(() => api<GrantUsage>('/api/usage/grants', { query: { days: 30 } }), []);
 
   // The grants a user sees are their org's as consumer or as provider; a provider's data officer may revoke.
   const canRevoke = (g: Grant) =>
@@ -118,6 +120,10 @@ export default function Grants() {
           },
           { title: t('grant.consumer'), render: (_, g) => g.consumerOrg.name },
           { title: t('grant.app'), render: (_, g) => g.app.name },
+          {
+            title: t('grant.calls30'),
+            render: (_, g) => <GrantCallsChart grantId={g.id} app={g.app.name} usage={usage.data} />,
+          },
           {
             title: t('grant.fields'),
             render: (_, g) => (g.fieldNames ?? g.fields).map((f) => <Tag key={f}>{f}</Tag>),

@@ -21,9 +21,9 @@ import { useNavigate, useSearchParams } from 'react-router-dom';
 import { articleText } from '../../../src/shared/labels.js';
 import { api, errorText, post } from '../shared/api.js';
 import { access, useAuth } from '../shared/auth.js';
-import { EnumTag, ErrorAlert, ProvisionalTag } from '../shared/common.js';
+import { EnumTag, ErrorAlert, FlagFilterTag, OrgFilterTag, ProvisionalTag } from '../shared/common.js';
 import { fmtDate, fmtTime } from '../shared/format.js';
-import { useAsync, usePaging } from '../shared/hooks.js';
+import { useAsync, usePaging, useUrlFilters } from '../shared/hooks.js';
 import { useI18n } from '../shared/i18n.js';
 import type { Page, ShareRequest, Step } from '../shared/types.js';
 import { ContestButton } from './Cases.js';
@@ -470,13 +470,28 @@ function RequestDrawer({
 
 type Box = 'outgoing' | 'incoming' | 'handled' | 'all';
 
-function RequestTable({ box, onOpen, version }: { box: Box; onOpen: (id: number) => void; version: number }) {
+function RequestTable({
+  box,
+  onOpen,
+  version,
+  overdue,
+  orgId,
+}: {
+  box: Box;
+  onOpen: (id: number) => void;
+  version: number;
+  overdue: boolean;
+  orgId: number | undefined;
+}) {
   const { t, lang } = useI18n();
   const paging = usePaging();
   const { page, pageSize } = paging;
   const list = useAsync(
-    () => api<Page<ShareRequest>>('/api/sharing/requests', { query: { box, page, pageSize } }),
-    [box, page, pageSize, version],
+    () =>
+      api<Page<ShareRequest>>('/api/sharing/requests', {
+        query: { box, page, pageSize, overdue: overdue || undefined, orgId },
+      }),
+    [box, page, pageSize, version, overdue, orgId],
   );
   return (
     <>
@@ -520,8 +535,12 @@ function RequestTable({ box, onOpen, version }: { box: Box; onOpen: (id: number)
 export default function Requests() {
   const { t } = useI18n();
   const { me } = useAuth();
-  const [params, setParams] = useSearchParams();
+  const [params] = useSearchParams();
+  const filters = useUrlFilters();
   const box = (params.get('box') as Box | null) ?? 'outgoing';
+  // the cockpit's drill-down (issue 12): ?overdue=1&orgId=<department holding the late step>
+  const overdue = filters.flag('overdue');
+  const orgId = filters.num('orgId');
   // ?open=<id> opens a request straight away (links from the home page's to-do list)
   const [openId, setOpenId] = useState<number | null>(() => Number(params.get('open')) || null);
   const [version, setVersion] = useState(0);
@@ -535,13 +554,33 @@ export default function Requests() {
 
   return (
     <Card data-testid="page-requests" title={t('menu.requests')}>
+      {(overdue || orgId) && (
+        <Space style={{ marginBottom: 8 }} wrap data-testid="req-filters">
+          {orgId && <OrgFilterTag orgId={orgId} onClose={() => filters.set({ orgId: undefined })} />}
+          {overdue && (
+            <FlagFilterTag
+              testid="filter-overdue"
+              label={t('filter.overdue')}
+              onClose={() => filters.set({ overdue: undefined })}
+            />
+          )}
+        </Space>
+      )}
       <Tabs
         activeKey={box}
-        onChange={(k) => setParams({ box: k })}
+        onChange={(k) => filters.set({ box: k })}
         items={tabs.map((tab) => ({
           key: tab.key,
           label: <span data-testid={`tab-${tab.key}`}>{tab.label}</span>,
-          children: <RequestTable box={tab.key} onOpen={setOpenId} version={version} />,
+          children: (
+            <RequestTable
+              box={tab.key}
+              onOpen={setOpenId}
+              version={version}
+              overdue={overdue}
+              orgId={orgId}
+            />
+          ),
         }))}
         destroyOnHidden
       />

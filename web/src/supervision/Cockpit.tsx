@@ -99,6 +99,9 @@ export default function CockpitPage() {
       series: [{ type: 'bar', name: t('cockpit.scorecard'), data: items.map((i) => i.total) }],
     };
   }, [d, t]);
+  // each number opens the list behind it, filtered the same way (test/cockpit-drill.test.ts checks the totals match)
+  const usageLink = d ? `/usage?from=${d.from}&to=${d.to}` : '/usage';
+  const requestBox = d?.view === 'authority' ? 'all' : 'handled';
   const overdueRows: OverdueRow[] = Array.isArray(d?.overdue) ? d.overdue : d?.overdue ? [d.overdue] : [];
   const num = (n: number, to: string, testid?: string) => (
     <Link to={to} data-testid={testid}>
@@ -179,7 +182,7 @@ export default function CockpitPage() {
               <Card size="small">
                 <Statistic
                   title={t('cockpit.calls')}
-                  valueRender={() => num(d.volume.calls, '/usage', 'cockpit-calls')}
+                  valueRender={() => num(d.volume.calls, usageLink, 'cockpit-calls')}
                 />
               </Card>
             </Col>
@@ -187,7 +190,7 @@ export default function CockpitPage() {
               <Card size="small">
                 <Statistic
                   title={t('cockpit.rowsServed')}
-                  valueRender={() => num(d.volume.rowsServed, '/usage')}
+                  valueRender={() => num(d.volume.rowsServed, usageLink, 'cockpit-rows')}
                 />
               </Card>
             </Col>
@@ -266,17 +269,32 @@ export default function CockpitPage() {
                       {
                         title: t('cockpit.requestsLate'),
                         align: 'right',
-                        render: (_, o) => num(o.requestsLate, '/requests?box=all'),
+                        render: (_, o) =>
+                          num(
+                            o.requestsLate,
+                            `/requests?box=${requestBox}&overdue=1&orgId=${o.orgId}`,
+                            `cockpit-requests-${o.orgId}`,
+                          ),
                       },
                       {
                         title: t('cockpit.dataStale'),
                         align: 'right',
-                        render: (_, o) => num(o.dataStale, '/ingest'),
+                        render: (_, o) =>
+                          num(
+                            o.dataStale,
+                            `/ingest?tab=freshness&overdue=1&orgId=${o.orgId}`,
+                            `cockpit-stale-${o.orgId}`,
+                          ),
                       },
                       {
                         title: t('cockpit.dutiesLate'),
                         align: 'right',
-                        render: (_, o) => num(o.dutiesLate, '/duties'),
+                        render: (_, o) =>
+                          num(
+                            o.dutiesLate,
+                            `/duties?status=open&overdue=1&orgId=${o.orgId}`,
+                            `cockpit-duties-${o.orgId}`,
+                          ),
                       },
                       {
                         title: t('cockpit.violations'),

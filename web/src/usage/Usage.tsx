@@ -16,7 +16,7 @@ import { lazy, Suspense, useMemo, useState } from 'react';
 import { api, withQuery } from '../shared/api.js';
 import { ErrorAlert } from '../shared/common.js';
 import { fmtNumber } from '../shared/format.js';
-import { useAsync } from '../shared/hooks.js';
+import { useAsync, useUrlFilters } from '../shared/hooks.js';
 import { type Key, useI18n } from '../shared/i18n.js';
 
 const EChart = lazy(() => import('../shared/EChart.js'));
@@ -64,11 +64,24 @@ interface Options {
 /** 使用监测 (issue 12 point 3, NY task 10): data calls by department, app and resource, read from the daily rollup. */
 export default function Usage() {
   const { t, tEnum } = useI18n();
-  const [org, setOrg] = useState<number>();
-  const [app, setApp] = useState<number>();
-  const [resource, setResource] = useState<number>();
+  // filters in the address (?org=&app=&resource=&from=&to=): the cockpit's call counts link here with their period
+  const filters = useUrlFilters();
+  const org = filters.num('org');
+  const setOrg = (v: number | undefined) => filters.set({ org: v });
+  const app = filters.num('app');
+  const setApp = (v: number | undefined) => filters.set({ app: v });
+  const resource = filters.num('resource');
+  const setResource = (v: number | undefined) => filters.set({ resource: v });
   const [granularity, setGranularity] = useState<'day' | 'month'>('day');
-  const [range, setRange] = useState<[Dayjs, Dayjs]>([dayjs().subtract(29, 'day'), dayjs()]);
+  const [defaults] = useState(() => [
+    dayjs().subtract(29, 'day').format('YYYY-MM-DD'),
+    dayjs().format('YYYY-MM-DD'),
+  ]);
+  const fromText = filters.str('from') ?? defaults[0];
+  const toText = filters.str('to') ?? defaults[1];
+  const range = useMemo<[Dayjs, Dayjs]>(() => [dayjs(fromText), dayjs(toText)], [fromText, toText]);
+  const setRange = (v: [Dayjs, Dayjs]) =>
+    filters.set({ from: v[0].format('YYYY-MM-DD'), to: v[1].format('YYYY-MM-DD') });
   const options = useAsync(() => api<Options>('/api/usage/options'), []);
   const report = useAsync(
     () =>
@@ -78,11 +91,11 @@ export default function Usage() {
           app,
           resource,
           granularity,
-          from: range[0].format('YYYY-MM-DD'),
-          to: range[1].format('YYYY-MM-DD'),
+          from: fromText,
+          to: toText,
         }),
       ),
-    [org, app, resource, granularity, range[0].valueOf(), range[1].valueOf()],
+    [org, app, resource, granularity, fromText, toText],
   );
   const r = report.data;
   const slowest = r ? r.latencyBoundsMs[r.latencyBoundsMs.length - 1] : 5000;
