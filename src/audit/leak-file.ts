@@ -4,7 +4,15 @@ import { sql } from 'kysely';
 import { zipInflatedSize } from '../catalog/excel.js';
 import type { Actor, AppContext } from '../context.js';
 import { CELL_TAG_BYTES, cellTag, cellText } from '../dataapi/export.js';
+import {
+  noEvidence,
+  quotingUniform,
+  WATERMARK_SCHEME,
+  type WatermarkEvidence,
+  watermarkEvidence,
+} from '../dataapi/watermark.js';
 import { decodeCsv } from '../ingest/model.js';
+import { CsvParser, SourceError } from '../ingest/parse.js';
 import { AppError } from '../shared/errors.js';
 import { appendAudit } from './store.js';
 
@@ -41,6 +49,11 @@ export interface LeakTable {
   rows: string[][];
   /** data rows in the file beyond LEAK_FILE_MAX_ROWS */
   skippedRows: number;
+  /**
+   * CSV only, aligned with `rows`: per cell, whether the file wrote it in quotes (the export watermark's channel); null
+   * when the file is not CSV or not strict RFC 4180 (its quoting cannot be read reliably).
+   */
+  quoted: boolean[][] | null;
 }
 
 function unreadable(reason: string, reasonZh: string): AppError {
@@ -79,7 +92,7 @@ function fromRecords(format: 'json' | 'ndjson', records: unknown[]): LeakTable {
         headers.push(k);
       }
   const rows = kept.map((o) => headers.map((h) => (h in o ? cellText(o[h]).slice(0, MAX_CELL) : '')));
-  return { format, encoding: 'utf-8', headers, rows, skippedRows: objs.length - kept.length };
+  return { format, encoding: 'utf-8', headers, rows, skippedRows: objs.length - kept.length, quoted: null };
 }
 
 /** Reads a leaked file into a header and rows of cell texts, as the ledger hashed them. */
@@ -134,6 +147,19 @@ export async function readLeakFile(bytes: Buffer): Promise<LeakTable> {
     }
     return fromRecords('ndjson', records);
   }
+  const csvEncoding = encoding === 'utf-8' ? 'utf-8' : 'gbk';
+  // strict RFC 4180 first, with each cell's quoting (the watermark is read from it); a file that is not strict CSV is
+  // read leniently below, and carries no readable watermark
+  const strict = strictCsv(body);
+  if (strict) {
+    const t = tableOf(
+      'csv',
+      csvEncoding,
+      strict.grid.map((r) => r.map(deliveredText)),
+      strict.quoted,
+    );
+    return t;
+  }
   let grid: string[][];
   try {
     grid = parseCsv(body, {
@@ -151,19 +177,44 @@ export async function readLeakFile(bytes: Buffer): Promise<LeakTable> {
   const lines = body.split('\n').filter((l) => l.trim()).length;
   const t = tableOf(
     'csv',
-    encoding === 'utf-8' ? 'utf-8' : 'gbk',
+    csvEncoding,
     grid.map((r) => r.map(deliveredText)),
   );
   // rows past the cap were not parsed: count them roughly by line (a quoted newline may count twice)
   return { ...t, skippedRows: Math.max(0, lines - 1 - t.rows.length) };
 }
 
-function tableOf(format: LeakFileFormat, encoding: string | null, grid: string[][]): LeakTable {
+/** The file through the ingest CSV parser with quoting tracked, or null when it is not strict RFC 4180. */
+function strictCsv(body: string): { grid: string[][]; quoted: boolean[][] } | null {
+  const p = new CsvParser(true);
+  const grid: string[][] = [];
+  const quoted: boolean[][] = [];
+  try {
+    for (const r of [...p.push(body), ...p.end()]) {
+      grid.push(r.cells);
+      quoted.push(r.quoted ?? []);
+    }
+  } catch (e) {
+    if (e instanceof SourceError) return null;
+    throw e;
+  }
+  return { grid, quoted };
+}
+
+function tableOf(
+  format: LeakFileFormat,
+  encoding: string | null,
+  grid: string[][],
+  quoting?: boolean[][],
+): LeakTable {
   if (grid.length === 0) throw unreadable('the file has no rows', '文件中没有数据行');
   const headers = grid[0].slice(0, LEAK_FILE_MAX_COLUMNS).map((h) => h.trim());
   const data = grid.slice(1, LEAK_FILE_MAX_ROWS + 1);
   const rows = data.map((r) => headers.map((_, i) => (r[i] ?? '').slice(0, MAX_CELL)));
-  return { format, encoding, headers, rows, skippedRows: Math.max(0, grid.length - 1 - data.length) };
+  const quoted = quoting
+    ? quoting.slice(1, LEAK_FILE_MAX_ROWS + 1).map((q) => headers.map((_, i) => q[i] ?? false))
+    : null;
+  return { format, encoding, headers, rows, skippedRows: Math.max(0, grid.length - 1 - data.length), quoted };
 }
 
 interface Candidate {
@@ -182,6 +233,7 @@ interface Candidate {
   row_count: number;
   started_at: Date;
   status: string;
+  watermark: string | null;
 }
 
 const hexList = (tags: Iterable<string>) => [...tags];
@@ -201,7 +253,17 @@ export interface LeakFileSummary {
 export async function traceLeakFile(ctx: AppContext, actor: Actor, bytes: Buffer) {
   const table = await readLeakFile(bytes);
   const { headers, rows } = table;
-  const used = rows.filter((r) => r.some((c) => c !== ''));
+  const usedAt = rows.flatMap((r, i) => (r.some((c) => c !== '') ? [i] : []));
+  const used = usedAt.map((i) => rows[i]);
+  // the watermark's channel: each used row's quoting, and whether the whole file's quoting is uniform (re-saved)
+  const quoting = table.quoted ? usedAt.map((i) => (table.quoted as boolean[][])[i]) : null;
+  const uniform = quoting
+    ? quotingUniform(
+        used.flatMap((r, i) =>
+          r.map((text, c) => ({ text: text.length >= MAX_CELL ? '' : text, quoted: quoting[i][c] })),
+        ),
+      )
+    : true;
   const norm = headers.map((h) => h.trim());
   const named = [...new Set(norm.filter(Boolean))];
   const candidates = named.length
@@ -209,7 +271,7 @@ export async function traceLeakFile(ctx: AppContext, actor: Actor, bytes: Buffer
         await sql<Candidate>`
           SELECT e.id, e.app_id, app.name AS app_name, e.org_id, org.name AS org_name, e.grant_id, e.resource_id,
             res.code AS resource_code, res.name AS resource_name, e.purpose, e.format, e.fields, e.row_count,
-            e.started_at, e.status
+            e.started_at, e.status, e.watermark
           FROM data_export e
           LEFT JOIN app ON app.id = e.app_id LEFT JOIN org ON org.id = e.org_id
           LEFT JOIN resource res ON res.id = e.resource_id
@@ -272,15 +334,38 @@ export async function traceLeakFile(ctx: AppContext, actor: Actor, bytes: Buffer
       const filled = used.filter((r) => r[m.col] !== '').length;
       columns.push({ field: m.field, fileRows: filled, rowsMatched });
     }
+    // the watermark: the file's quoting of this export's columns against the export's keyed prediction
+    let watermark: WatermarkEvidence;
+    if (e.watermark !== WATERMARK_SCHEME) watermark = noEvidence('notWatermarked');
+    else if (!quoting) watermark = noEvidence('unreadable');
+    else {
+      const q = quoting;
+      watermark = watermarkEvidence(
+        ctx.secret,
+        Number(e.id),
+        (function* () {
+          for (let i = 0; i < used.length; i++)
+            for (const m of mapped) {
+              const text = used[i][m.col];
+              if (text.length < MAX_CELL) yield { field: m.field, text, quoted: q[i][m.col] };
+            }
+        })(),
+        uniform,
+      );
+    }
     results.push({
       e,
       explained,
       columns,
+      watermark,
       missingColumns: named.filter((h) => !e.fields.includes(h)),
     });
   }
+  const marked = (r: { watermark: WatermarkEvidence }) => (r.watermark.verdict === 'match' ? 1 : 0);
+  // a matching watermark first (it names the one export the file was written from), then rows explained
   results.sort(
     (a, b) =>
+      marked(b) - marked(a) ||
       b.explained.size - a.explained.size ||
       a.missingColumns.length - b.missingColumns.length ||
       b.columns.reduce((s, c) => s + c.rowsMatched, 0) - a.columns.reduce((s, c) => s + c.rowsMatched, 0) ||
@@ -288,7 +373,7 @@ export async function traceLeakFile(ctx: AppContext, actor: Actor, bytes: Buffer
       Number(b.e.id) - Number(a.e.id),
   );
   const exportsOut = results
-    .filter((r) => r.explained.size > 0 || r.columns.some((c) => c.rowsMatched > 0))
+    .filter((r) => r.explained.size > 0 || r.columns.some((c) => c.rowsMatched > 0) || marked(r) === 1)
     .map((r) => ({
       exportId: Number(r.e.id),
       app: { id: r.e.app_id, name: r.e.app_name },
@@ -306,13 +391,14 @@ export async function traceLeakFile(ctx: AppContext, actor: Actor, bytes: Buffer
       matchedColumns: r.columns.filter((c) => c.rowsMatched > 0).map((c) => c.field),
       columns: r.columns,
       columnsNotInExport: r.missingColumns,
-      sampleRows: [...r.explained].slice(0, 10).map((i) => rows.indexOf(used[i]) + 2),
+      watermark: r.watermark,
+      sampleRows: [...r.explained].slice(0, 10).map((i) => usedAt[i] + 2),
       fieldNames: {} as Record<string, string>,
     }));
   // recipients: an app (with its consumer department) ranked by the file rows any of its exports explains
   const byApp = new Map<number, { exps: typeof results; rows: Set<number> }>();
   for (const r of results) {
-    if (r.explained.size === 0) continue;
+    if (r.explained.size === 0 && marked(r) === 0) continue;
     const a = byApp.get(r.e.app_id) ?? { exps: [], rows: new Set<number>() };
     a.exps.push(r);
     for (const i of r.explained) a.rows.add(i);
@@ -327,8 +413,9 @@ export async function traceLeakFile(ctx: AppContext, actor: Actor, bytes: Buffer
       exportIds: a.exps.map((x) => Number(x.e.id)),
       rowsExplained: a.rows.size,
       share: used.length ? a.rows.size / used.length : 0,
+      watermarkMatch: a.exps.some((x) => marked(x) === 1),
     }))
-    .sort((x, y) => y.rowsExplained - x.rowsExplained);
+    .sort((x, y) => Number(y.watermarkMatch) - Number(x.watermarkMatch) || y.rowsExplained - x.rowsExplained);
 
   // the fields by their names (the console shows no codes)
   const resIds = [...new Set(exportsOut.map((x) => x.resource.id))];
@@ -340,8 +427,12 @@ export async function traceLeakFile(ctx: AppContext, actor: Actor, bytes: Buffer
         .execute()
     : [];
   const fieldName = new Map(names.map((n) => [`${n.resource_id}\n${n.code}`, n.name]));
+  // the export's fields and the file's columns it did not contain (a field of the resource it did not deliver, named
+  // like every field; a column that is no field of the resource keeps the file's own header text)
   for (const x of exportsOut)
-    x.fieldNames = Object.fromEntries(x.fields.map((f) => [f, fieldName.get(`${x.resource.id}\n${f}`) ?? f]));
+    x.fieldNames = Object.fromEntries(
+      [...x.fields, ...x.columnsNotInExport].map((f) => [f, fieldName.get(`${x.resource.id}\n${f}`) ?? f]),
+    );
   const top = exportsOut[0];
   await appendAudit(ctx.db, {
     actorUserId: actor.id,
@@ -362,6 +453,7 @@ export async function traceLeakFile(ctx: AppContext, actor: Actor, bytes: Buffer
       fileColumns: headers.length,
       candidates: candidates.length,
       topShare: top ? Math.round(top.share * 1000) / 1000 : 0,
+      watermarkMatches: exportsOut.filter((x) => x.watermark.verdict === 'match').length,
     },
   });
   return {

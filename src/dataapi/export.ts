@@ -19,6 +19,7 @@ import {
   type MetaField,
   type ResourceMeta,
 } from './store.js';
+import { quoteMarker } from './watermark.js';
 
 /*
  * Bulk export of a granted view (issue 9 point 5): CSV (UTF-8 or GBK), NDJSON or XLSX, streamed in batches by `_seq`
@@ -165,13 +166,15 @@ export async function exportRecords(
   };
   const batches = exportBatches(ctx, meta, fields, exp, batchSize);
   const media = MEDIA[input.format];
+  // CSV carries the recipient's watermark: keyed quoting per cell (src/dataapi/watermark.ts), no value changed
+  const csvQuote = input.format === 'csv' ? quoteMarker(ctx.secret, exp.id) : undefined;
   return {
     exportId: exp.id,
     rows: exp.reserved,
     auditId: row.audit_id,
     type: media.type(input.encoding),
     filename: `${meta.code.replaceAll('/', '-')}.${media.ext}`,
-    stream: encode(input.format, input.encoding, fields, batches),
+    stream: encode(input.format, input.encoding, fields, batches, csvQuote),
   };
 }
 
@@ -260,9 +263,10 @@ function encode(
   encoding: ExportEncoding,
   fields: MetaField[],
   batches: AsyncGenerator<Record<string, unknown>[]>,
+  csvQuote?: (field: string, text: string) => boolean,
 ): Readable {
   const columns = fields.map((f) => ({ key: f.code, header: f.code }));
-  return tableStream({ format, encoding: encoding === 'gbk' ? 'gbk' : 'utf8', columns }, batches);
+  return tableStream({ format, encoding: encoding === 'gbk' ? 'gbk' : 'utf8', columns, csvQuote }, batches);
 }
 
 /** Undoes the CSV-injection guard of a delivered cell (csvCell prefixes ' to a leading = + - @ tab or CR). */

@@ -38,6 +38,7 @@ import * as m030 from './migrations/030_violations.js';
 import * as m031 from './migrations/031_bulk_proxy_grants.js';
 import * as m032 from './migrations/032_leak_trace_key_rotation.js';
 import * as m033 from './migrations/033_open_notices.js';
+import * as m034 from './migrations/034_export_watermark.js';
 import { Lock, PGliteDialect, pgliteQuery } from './pglite-dialect.js';
 import type { DB } from './schema.js';
 
@@ -228,6 +229,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '032_leak_trace_key_rotation': m032,
   '029_cross_level_sharing': m029,
   '033_open_notices': m033,
+  '034_export_watermark': m034,
   '028_sharing_more': m028,
   '031_bulk_proxy_grants': m031,
 };
