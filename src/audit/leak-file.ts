@@ -5,6 +5,9 @@ import { zipInflatedSize } from '../catalog/excel.js';
 import type { Actor, AppContext } from '../context.js';
 import { CELL_TAG_BYTES, cellTag, cellText } from '../dataapi/export.js';
 import {
+  anyText,
+  carriesMark,
+  JSON_WATERMARK_SCHEME,
   noEvidence,
   quotingUniform,
   WATERMARK_SCHEME,
@@ -77,12 +80,98 @@ function xlsxText(v: ExcelJS.CellValue): string {
   return String(v);
 }
 
-function fromRecords(format: 'json' | 'ndjson', records: unknown[]): LeakTable {
+/** The index just past a JSON string starting at i (a quote), or -1. */
+function stringEnd(line: string, i: number): number {
+  for (let j = i + 1; j < line.length; j++) {
+    const c = line[j];
+    if (c === '\\') j++;
+    else if (c === '"') return j + 1;
+  }
+  return -1;
+}
+
+const isWs = (c: string | undefined) => c === ' ' || c === '\t' || c === '\r' || c === '\n';
+
+/** The index just past a JSON value starting at i (string, object, array or literal), or -1. */
+function valueEnd(line: string, i: number): number {
+  const c = line[i];
+  if (c === '"') return stringEnd(line, i);
+  if (c === '{' || c === '[') {
+    let depth = 0;
+    for (let j = i; j < line.length; j++) {
+      const d = line[j];
+      if (d === '"') {
+        j = stringEnd(line, j) - 1;
+        if (j < 0) return -1;
+      } else if (d === '{' || d === '[') depth++;
+      else if (d === '}' || d === ']') {
+        depth--;
+        if (depth === 0) return j + 1;
+      }
+    }
+    return -1;
+  }
+  let j = i;
+  while (j < line.length && line[j] !== ',' && line[j] !== '}' && !isWs(line[j])) j++;
+  return j > i ? j : -1;
+}
+
+/**
+ * Per top-level member of one NDJSON line (an object), whether whitespace follows its colon: the NDJSON watermark's
+ * channel (src/dataapi/watermark.ts). Null when the line is not a flat scan of one object.
+ */
+export function memberSpacing(line: string): Map<string, boolean> | null {
+  const out = new Map<string, boolean>();
+  let i = 0;
+  const ws = () => {
+    while (isWs(line[i])) i++;
+  };
+  ws();
+  if (line[i] !== '{') return null;
+  i++;
+  ws();
+  if (line[i] === '}') return out;
+  for (;;) {
+    ws();
+    if (line[i] !== '"') return null;
+    const end = stringEnd(line, i);
+    if (end < 0) return null;
+    let key: string;
+    try {
+      key = JSON.parse(line.slice(i, end)) as string;
+    } catch {
+      return null;
+    }
+    i = end;
+    ws();
+    if (line[i] !== ':') return null;
+    i++;
+    const spaced = isWs(line[i]);
+    ws();
+    const v = valueEnd(line, i);
+    if (v < 0) return null;
+    out.set(key, spaced);
+    i = v;
+    ws();
+    if (line[i] === ',') {
+      i++;
+      continue;
+    }
+    return line[i] === '}' ? out : null;
+  }
+}
+
+function fromRecords(
+  format: 'json' | 'ndjson',
+  records: unknown[],
+  spacing?: (Map<string, boolean> | null)[],
+): LeakTable {
   const headers: string[] = [];
   const index = new Map<string, number>();
-  const objs = records.filter(
-    (r): r is Record<string, unknown> => !!r && typeof r === 'object' && !Array.isArray(r),
-  );
+  const isRecord = (r: unknown): r is Record<string, unknown> =>
+    !!r && typeof r === 'object' && !Array.isArray(r);
+  const objs = records.filter(isRecord);
+  const spaces = spacing ? spacing.filter((_, i) => isRecord(records[i])) : null;
   if (objs.length === 0) throw unreadable('the JSON holds no records (objects)', 'JSON 中没有记录（对象）');
   const kept = objs.slice(0, LEAK_FILE_MAX_ROWS);
   for (const o of kept)
@@ -92,7 +181,13 @@ function fromRecords(format: 'json' | 'ndjson', records: unknown[]): LeakTable {
         headers.push(k);
       }
   const rows = kept.map((o) => headers.map((h) => (h in o ? cellText(o[h]).slice(0, MAX_CELL) : '')));
-  return { format, encoding: 'utf-8', headers, rows, skippedRows: objs.length - kept.length, quoted: null };
+  // NDJSON: each member's spacing, when every kept line could be scanned
+  const keptSpaces = spaces?.slice(0, kept.length) ?? [];
+  const quoted =
+    spaces && keptSpaces.every((m) => m !== null)
+      ? keptSpaces.map((m) => headers.map((h) => m?.get(h) ?? false))
+      : null;
+  return { format, encoding: 'utf-8', headers, rows, skippedRows: objs.length - kept.length, quoted };
 }
 
 /** Reads a leaked file into a header and rows of cell texts, as the ledger hashed them. */
@@ -135,6 +230,7 @@ export async function readLeakFile(bytes: Buffer): Promise<LeakTable> {
       /* not one JSON document: NDJSON below */
     }
     const records: unknown[] = [];
+    const spacing: (Map<string, boolean> | null)[] = [];
     for (const line of body.split(/\r?\n/)) {
       if (!line.trim()) continue;
       try {
@@ -143,9 +239,10 @@ export async function readLeakFile(bytes: Buffer): Promise<LeakTable> {
         // a partial leak may cut the last line; any other bad line makes it not NDJSON
         continue;
       }
+      spacing.push(memberSpacing(line));
       if (records.length > LEAK_FILE_MAX_ROWS) break;
     }
-    return fromRecords('ndjson', records);
+    return fromRecords('ndjson', records, spacing);
   }
   const csvEncoding = encoding === 'utf-8' ? 'utf-8' : 'gbk';
   // strict RFC 4180 first, with each cell's quoting (the watermark is read from it); a file that is not strict CSV is
@@ -256,12 +353,17 @@ export async function traceLeakFile(ctx: AppContext, actor: Actor, bytes: Buffer
   const usedAt = rows.flatMap((r, i) => (r.some((c) => c !== '') ? [i] : []));
   const used = usedAt.map((i) => rows[i]);
   // the watermark's channel: each used row's quoting, and whether the whole file's quoting is uniform (re-saved)
+  // (CSV: quoted cells; NDJSON: members with a space after the colon)
+  const scheme =
+    table.format === 'csv' ? WATERMARK_SCHEME : table.format === 'ndjson' ? JSON_WATERMARK_SCHEME : null;
+  const eligible = table.format === 'ndjson' ? anyText : carriesMark;
   const quoting = table.quoted ? usedAt.map((i) => (table.quoted as boolean[][])[i]) : null;
   const uniform = quoting
     ? quotingUniform(
         used.flatMap((r, i) =>
-          r.map((text, c) => ({ text: text.length >= MAX_CELL ? '' : text, quoted: quoting[i][c] })),
+          r.flatMap((text, c) => (text.length >= MAX_CELL ? [] : [{ text, quoted: quoting[i][c] }])),
         ),
+        eligible,
       )
     : true;
   const norm = headers.map((h) => h.trim());
@@ -336,8 +438,9 @@ export async function traceLeakFile(ctx: AppContext, actor: Actor, bytes: Buffer
     }
     // the watermark: the file's quoting of this export's columns against the export's keyed prediction
     let watermark: WatermarkEvidence;
-    if (e.watermark !== WATERMARK_SCHEME) watermark = noEvidence('notWatermarked');
-    else if (!quoting) watermark = noEvidence('unreadable');
+    if (e.watermark !== WATERMARK_SCHEME && e.watermark !== JSON_WATERMARK_SCHEME)
+      watermark = noEvidence('notWatermarked');
+    else if (!quoting || e.watermark !== scheme) watermark = noEvidence('unreadable');
     else {
       const q = quoting;
       watermark = watermarkEvidence(
@@ -351,6 +454,7 @@ export async function traceLeakFile(ctx: AppContext, actor: Actor, bytes: Buffer
             }
         })(),
         uniform,
+        eligible,
       );
     }
     results.push({

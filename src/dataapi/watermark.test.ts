@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { memberSpacing } from '../audit/leak-file.js';
 import {
   binomialTail,
   carriesMark,
@@ -87,5 +88,12 @@ describe('export watermark (keyed CSV quoting)', () => {
     expect(binomialTail(20, 20)).toBeCloseTo(2 ** -20, 15);
     expect(binomialTail(1000, 500)).toBeGreaterThan(0.5);
     expect(binomialTail(1000, 1000)).toBeLessThan(1e-300);
+  });
+
+  it("NDJSON: each top-level member's spacing after its colon is read exactly, nested values and strings skipped", () => {
+    const m = memberSpacing('{"a":1, "b": "x,\\"}:", "c":\t{"d": [1, "]"]},"e":null,"f": true}');
+    expect(m && Object.fromEntries(m)).toEqual({ a: false, b: true, c: true, e: false, f: true });
+    expect(memberSpacing('{}')?.size).toBe(0);
+    for (const bad of ['[1,2]', '{"a":1', '{"a" 1}', '{"a":1,}x']) expect(memberSpacing(bad)).toBeNull();
   });
 });

@@ -22,6 +22,14 @@ import { createHash, createHmac, type Hash } from 'node:crypto';
 
 /** The scheme as recorded on each watermarked export (data_export.watermark). */
 export const WATERMARK_SCHEME = 'csv-quote/1';
+/**
+ * NDJSON's channel: one space after a member's colon (`"k": v`) or none (`"k":v`), by the same keyed bit of (export,
+ * field, cell text). Whitespace is never part of a JSON value, so every member carries a bit, empty and null ones too.
+ */
+export const JSON_WATERMARK_SCHEME = 'json-space/1';
+
+/** Every member of an NDJSON record carries the mark. */
+export const anyText = (_text: string) => true;
 
 /** Per secret and export, the SHA-256 state after k and the export id, copied per field and then per cell. */
 const bases = new WeakMap<Buffer, Map<number, Hash>>();
@@ -56,10 +64,14 @@ export function quoteBit(secret: Buffer, exportId: number, field: string, text: 
  * The writer's decision for an export: (field, cell text) → quote it? Repeated values (districts, masked forms) are
  * hashed once (a bounded memo per field).
  */
-export function quoteMarker(secret: Buffer, exportId: number): (field: string, text: string) => boolean {
+export function quoteMarker(
+  secret: Buffer,
+  exportId: number,
+  eligible: (text: string) => boolean = carriesMark,
+): (field: string, text: string) => boolean {
   const memo = new Map<string, Map<string, boolean>>();
   return (field, text) => {
-    if (!carriesMark(text)) return false;
+    if (!eligible(text)) return false;
     let m = memo.get(field);
     if (!m) {
       m = new Map();
@@ -148,11 +160,14 @@ export interface QuotedCell {
 }
 
 /** Whether a file's marked cells are all written the same way (all quoted or all bare): nothing to read. */
-export function quotingUniform(cells: Iterable<{ text: string; quoted: boolean }>): boolean {
+export function quotingUniform(
+  cells: Iterable<{ text: string; quoted: boolean }>,
+  eligible: (text: string) => boolean = carriesMark,
+): boolean {
   let q = 0;
   let b = 0;
   for (const c of cells) {
-    if (!carriesMark(c.text)) continue;
+    if (!eligible(c.text)) continue;
     if (c.quoted) q++;
     else b++;
     if (q > 0 && b > 0) return false;
@@ -169,12 +184,13 @@ export function watermarkEvidence(
   exportId: number,
   cells: Iterable<QuotedCell>,
   uniform: boolean,
+  eligible: (text: string) => boolean = carriesMark,
 ): WatermarkEvidence {
   if (uniform) return noEvidence('normalised');
   const seen = new Map<string, boolean>();
   let checked = 0;
   for (const c of cells) {
-    if (!carriesMark(c.text)) continue;
+    if (!eligible(c.text)) continue;
     checked++;
     const k = `${c.field}\n${c.text}`;
     const prev = seen.get(k);

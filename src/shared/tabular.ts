@@ -44,6 +44,11 @@ export interface TableStreamOptions {
    * the injection guard): the export watermark (src/dataapi/watermark.ts). The header is never marked.
    */
   csvQuote?: (key: string, text: string) => boolean;
+  /**
+   * for ndjson only: whether to write one space after a member's colon (`"k": v` instead of `"k":v`), given its key and
+   * value: the export watermark's JSON channel (whitespace, which no JSON reader returns).
+   */
+  jsonSpace?: (key: string, value: unknown) => boolean;
 }
 
 /**
@@ -58,7 +63,19 @@ export function tableStream(
   const { columns, format } = opts;
   async function* text() {
     if (format === 'ndjson') {
-      for await (const batch of batches) yield batch.map((rec) => `${JSON.stringify(rec)}\n`).join('');
+      const space = opts.jsonSpace;
+      const line = space
+        ? (rec: Record<string, unknown>) => {
+            let out = '';
+            for (const [k, v] of Object.entries(rec)) {
+              const value = JSON.stringify(v);
+              if (value === undefined) continue; // as JSON.stringify(rec) leaves it out
+              out += `${out ? ',' : ''}${JSON.stringify(k)}:${space(k, v) ? ' ' : ''}${value}`;
+            }
+            return `{${out}}\n`;
+          }
+        : (rec: Record<string, unknown>) => `${JSON.stringify(rec)}\n`;
+      for await (const batch of batches) yield batch.map(line).join('');
       return;
     }
     if (format === 'json') {

@@ -199,8 +199,53 @@ describe('export watermark (keyed CSV quoting)', () => {
     }
   });
 
-  it('exports without a watermark (NDJSON) say so; a file of a few rows is too small to decide', async () => {
-    const nd = await exportOf(b, 'ndjson');
+  it('NDJSON: keyed spacing after each colon; values unchanged; a subset of reordered lines names its export; re-serialised is no evidence', async () => {
+    const ndA = await exportOf(a, 'ndjson');
+    const ndB = await exportOf(b, 'ndjson');
+    const idA = Number(ndA.headers['x-export-id']);
+    const idB = Number(ndB.headers['x-export-id']);
+    const linesA = ndA.body.trimEnd().split('\n');
+    const linesB = ndB.body.trimEnd().split('\n');
+    // the same values (JSON readers skip whitespace), different bytes
+    expect(linesA.map((l) => JSON.parse(l))).toEqual(linesB.map((l) => JSON.parse(l)));
+    expect(ndA.body).not.toBe(ndB.body);
+    expect(ndA.body).toMatch(/": /);
+    expect(ndA.body).toMatch(/":[^ ]/);
+    const leak = shuffle(linesA, 7).slice(0, Math.round(linesA.length * 0.3));
+    const res = await env.app.inject({
+      method: 'POST',
+      url: '/api/audit/leak-trace/file',
+      headers: { cookie: auditor, 'content-type': 'application/x-ndjson' },
+      payload: Buffer.from(leak.join('\n')),
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const out = res.json();
+    const ea = out.exports.find((e: Exp) => e.exportId === idA) as Exp;
+    const eb = out.exports.find((e: Exp) => e.exportId === idB) as Exp;
+    expect(ea.watermark).toMatchObject({ verdict: 'match', matchRate: 1 });
+    expect(eb.watermark.verdict).toBe('noMatch');
+    expect(eb.watermark.matchRate).toBeGreaterThan(0.3);
+    expect(eb.watermark.matchRate).toBeLessThan(0.7);
+    expect(out.exports[0].exportId).toBe(idA);
+    // the CSV exports cannot be read from an NDJSON file
+    expect((out.exports.find((e: Exp) => e.exportId === exportA) as Exp).watermark.verdict).toBe(
+      'unreadable',
+    );
+    // re-serialised (jq, JSON.parse/stringify, a database load): no watermark evidence
+    const again = (
+      await env.app.inject({
+        method: 'POST',
+        url: '/api/audit/leak-trace/file',
+        headers: { cookie: auditor, 'content-type': 'application/x-ndjson' },
+        payload: Buffer.from(leak.map((l) => JSON.stringify(JSON.parse(l))).join('\n')),
+      })
+    ).json();
+    for (const id of [idA, idB])
+      expect((again.exports.find((e: Exp) => e.exportId === id) as Exp).watermark.verdict).toBe('normalised');
+  });
+
+  it('exports without a watermark (XLSX) say so; a file of a few rows is too small to decide', async () => {
+    const nd = await exportOf(b, 'xlsx');
     const ndId = Number(nd.headers['x-export-id']);
     const rows = leakOf(csvA);
     const res = await trace(write(rows.slice(0, 3)));
