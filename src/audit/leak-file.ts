@@ -248,6 +248,7 @@ export async function readLeakFile(bytes: Buffer): Promise<LeakTable> {
   // strict RFC 4180 first, with each cell's quoting (the watermark is read from it); a file that is not strict CSV is
   // read leniently below, and carries no readable watermark
   const strict = strictCsv(body);
+  const countLines = () => body.split('\n').filter((l) => l.trim()).length;
   if (strict) {
     const t = tableOf(
       'csv',
@@ -255,7 +256,8 @@ export async function readLeakFile(bytes: Buffer): Promise<LeakTable> {
       strict.grid.map((r) => r.map(deliveredText)),
       strict.quoted,
     );
-    return t;
+    // rows past the cap were not parsed: count them roughly by line (a quoted newline may count twice)
+    return strict.truncated ? { ...t, skippedRows: Math.max(0, countLines() - 1 - t.rows.length) } : t;
   }
   let grid: string[][];
   try {
@@ -271,7 +273,7 @@ export async function readLeakFile(bytes: Buffer): Promise<LeakTable> {
       '无法识别的文件（支持 CSV、XLSX、JSON、NDJSON）',
     );
   }
-  const lines = body.split('\n').filter((l) => l.trim()).length;
+  const lines = countLines();
   const t = tableOf(
     'csv',
     csvEncoding,
@@ -281,21 +283,31 @@ export async function readLeakFile(bytes: Buffer): Promise<LeakTable> {
   return { ...t, skippedRows: Math.max(0, lines - 1 - t.rows.length) };
 }
 
-/** The file through the ingest CSV parser with quoting tracked, or null when it is not strict RFC 4180. */
-function strictCsv(body: string): { grid: string[][]; quoted: boolean[][] } | null {
+/**
+ * The file through the ingest CSV parser with quoting tracked, or null when it is not strict RFC 4180. Fed in slices and
+ * stopped after the rows that are compared (a large upload is not held as cells beyond the cap); `truncated` says so.
+ */
+function strictCsv(body: string): { grid: string[][]; quoted: boolean[][]; truncated: boolean } | null {
   const p = new CsvParser(true);
   const grid: string[][] = [];
   const quoted: boolean[][] = [];
-  try {
-    for (const r of [...p.push(body), ...p.end()]) {
+  const take = (recs: { cells: string[]; quoted?: boolean[] }[]) => {
+    for (const r of recs) {
       grid.push(r.cells);
       quoted.push(r.quoted ?? []);
     }
+  };
+  const SLICE = 1 << 20;
+  try {
+    for (let at = 0; at < body.length && grid.length <= LEAK_FILE_MAX_ROWS; at += SLICE)
+      take(p.push(body.slice(at, at + SLICE)));
+    if (grid.length > LEAK_FILE_MAX_ROWS) return { grid, quoted, truncated: true };
+    take(p.end());
   } catch (e) {
     if (e instanceof SourceError) return null;
     throw e;
   }
-  return { grid, quoted };
+  return { grid, quoted, truncated: false };
 }
 
 function tableOf(
