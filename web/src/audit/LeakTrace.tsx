@@ -48,9 +48,12 @@ interface TraceResult {
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(x === 1 || x === 0 ? 0 : 1)}%`;
-/** A probability for people: below 10⁻⁴ as a bound by a power of ten. */
+/** A probability for people: below 10⁻⁴ as a bound by a power of ten (10⁻¹⁷). */
+const SUP = '⁻⁰¹²³⁴⁵⁶⁷⁸⁹';
 const prob = (p: number) =>
-  p >= 1e-4 ? p.toPrecision(2) : `< 10^${Math.ceil(Math.log10(Math.max(p, 1e-300)))}`;
+  p >= 1e-4
+    ? p.toPrecision(2)
+    : `< 10${String(Math.ceil(Math.log10(Math.max(p, 1e-300)))).replace(/[-0-9]/g, (c) => SUP['-0123456789'.indexOf(c)])}`;
 
 /**
  * 泄露溯源 (issue 10 point 2): the auditor uploads a leaked file and sees the recipients ranked by the share of its rows
