@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { parse as parseCsv } from 'csv-parse/sync';
 import ExcelJS from 'exceljs';
 import fc from 'fast-check';
 import iconv from 'iconv-lite';
@@ -72,6 +73,8 @@ describe('data API: bulk export and leak tracing', () => {
     });
 
   const csvRows = (text: string) => text.trimEnd().split('\r\n');
+  /** One CSV line's values: each export quotes its cells by its own watermark (src/dataapi/watermark.ts). */
+  const cellsOf = (line: string) => (parseCsv(line) as string[][])[0];
 
   it('CSV (UTF-8): the granted fields, every row, personal fields masked; export row, ledger and audit written', async () => {
     const res = await exportOf(g, 'format=csv');
@@ -80,7 +83,7 @@ describe('data API: bulk export and leak tracing', () => {
     const lines = csvRows(res.body);
     expect(lines[0]).toBe(GRANTED.join(','));
     expect(lines).toHaveLength(people.length + 1);
-    const first = lines[1].split(',');
+    const first = cellsOf(lines[1]);
     expect(first[0]).toBe(maskValue('idNumber', people[0]._key));
     expect(first[0]).not.toBe(people[0]._key);
     expect(first[1]).toBe(maskValue('name', people[0].name));
@@ -122,7 +125,7 @@ describe('data API: bulk export and leak tracing', () => {
     expect(res.statusCode, res.body).toBe(200);
     const lines = csvRows(res.body);
     expect(lines[0]).toBe('idNumber,countyCode');
-    expect(lines[1]).toBe(`${maskValue('idNumber', people[0]._key)},${people[0].countyCode}`);
+    expect(cellsOf(lines[1])).toEqual([maskValue('idNumber', people[0]._key), people[0].countyCode]);
   });
 
   it('CSV in GBK: the bytes are GBK and decode to the same rows as the UTF-8 file', async () => {
@@ -134,7 +137,8 @@ describe('data API: bulk export and leak tracing', () => {
     expect(gbk.headers['content-type']).toContain('charset=gbk');
     const bytes = gbk.rawPayload;
     expect(bytes.equals(utf8.rawPayload)).toBe(false);
-    expect(iconv.decode(bytes, 'gbk')).toBe(utf8.body);
+    // the same values (each export's quoting is its own watermark)
+    expect(parseCsv(iconv.decode(bytes, 'gbk'))).toEqual(parseCsv(utf8.body, { bom: true }));
     // a masked surname in GBK is two bytes, not UTF-8's three
     expect(bytes.toString('utf8')).toContain('\ufffd');
   });
@@ -317,7 +321,7 @@ describe('data API: bulk export and leak tracing', () => {
     });
     // the same masked row delivered with other fields is another row: only exports of these fields match
     for (const i of byLine.json().items) expect(i.fields).toEqual(['idNumber', 'name', 'phone']);
-    const byValues = await trace({ values: line.split(',') });
+    const byValues = await trace({ values: cellsOf(line) });
     expect(byValues.json().items.map((i: { exportId: number }) => i.exportId)).toContain(exportId);
     const byKey = await trace({ key: people[6]._key!.toLowerCase() });
     const keyHits = byKey.json().items as { exportId: number; matchedBy: { key: number } }[];

@@ -4,7 +4,18 @@ import { sql } from 'kysely';
 import { zipInflatedSize } from '../catalog/excel.js';
 import type { Actor, AppContext } from '../context.js';
 import { CELL_TAG_BYTES, cellTag, cellText } from '../dataapi/export.js';
+import {
+  anyText,
+  carriesMark,
+  JSON_WATERMARK_SCHEME,
+  noEvidence,
+  quotingUniform,
+  WATERMARK_SCHEME,
+  type WatermarkEvidence,
+  watermarkEvidence,
+} from '../dataapi/watermark.js';
 import { decodeCsv } from '../ingest/model.js';
+import { CsvParser, SourceError } from '../ingest/parse.js';
 import { AppError } from '../shared/errors.js';
 import { appendAudit } from './store.js';
 
@@ -41,6 +52,11 @@ export interface LeakTable {
   rows: string[][];
   /** data rows in the file beyond LEAK_FILE_MAX_ROWS */
   skippedRows: number;
+  /**
+   * CSV only, aligned with `rows`: per cell, whether the file wrote it in quotes (the export watermark's channel); null
+   * when the file is not CSV or not strict RFC 4180 (its quoting cannot be read reliably).
+   */
+  quoted: boolean[][] | null;
 }
 
 function unreadable(reason: string, reasonZh: string): AppError {
@@ -64,12 +80,98 @@ function xlsxText(v: ExcelJS.CellValue): string {
   return String(v);
 }
 
-function fromRecords(format: 'json' | 'ndjson', records: unknown[]): LeakTable {
+/** The index just past a JSON string starting at i (a quote), or -1. */
+function stringEnd(line: string, i: number): number {
+  for (let j = i + 1; j < line.length; j++) {
+    const c = line[j];
+    if (c === '\\') j++;
+    else if (c === '"') return j + 1;
+  }
+  return -1;
+}
+
+const isWs = (c: string | undefined) => c === ' ' || c === '\t' || c === '\r' || c === '\n';
+
+/** The index just past a JSON value starting at i (string, object, array or literal), or -1. */
+function valueEnd(line: string, i: number): number {
+  const c = line[i];
+  if (c === '"') return stringEnd(line, i);
+  if (c === '{' || c === '[') {
+    let depth = 0;
+    for (let j = i; j < line.length; j++) {
+      const d = line[j];
+      if (d === '"') {
+        j = stringEnd(line, j) - 1;
+        if (j < 0) return -1;
+      } else if (d === '{' || d === '[') depth++;
+      else if (d === '}' || d === ']') {
+        depth--;
+        if (depth === 0) return j + 1;
+      }
+    }
+    return -1;
+  }
+  let j = i;
+  while (j < line.length && line[j] !== ',' && line[j] !== '}' && !isWs(line[j])) j++;
+  return j > i ? j : -1;
+}
+
+/**
+ * Per top-level member of one NDJSON line (an object), whether whitespace follows its colon: the NDJSON watermark's
+ * channel (src/dataapi/watermark.ts). Null when the line is not a flat scan of one object.
+ */
+export function memberSpacing(line: string): Map<string, boolean> | null {
+  const out = new Map<string, boolean>();
+  let i = 0;
+  const ws = () => {
+    while (isWs(line[i])) i++;
+  };
+  ws();
+  if (line[i] !== '{') return null;
+  i++;
+  ws();
+  if (line[i] === '}') return out;
+  for (;;) {
+    ws();
+    if (line[i] !== '"') return null;
+    const end = stringEnd(line, i);
+    if (end < 0) return null;
+    let key: string;
+    try {
+      key = JSON.parse(line.slice(i, end)) as string;
+    } catch {
+      return null;
+    }
+    i = end;
+    ws();
+    if (line[i] !== ':') return null;
+    i++;
+    const spaced = isWs(line[i]);
+    ws();
+    const v = valueEnd(line, i);
+    if (v < 0) return null;
+    out.set(key, spaced);
+    i = v;
+    ws();
+    if (line[i] === ',') {
+      i++;
+      continue;
+    }
+    return line[i] === '}' ? out : null;
+  }
+}
+
+function fromRecords(
+  format: 'json' | 'ndjson',
+  records: unknown[],
+  spacing?: (Map<string, boolean> | null)[],
+): LeakTable {
   const headers: string[] = [];
   const index = new Map<string, number>();
-  const objs = records.filter(
-    (r): r is Record<string, unknown> => !!r && typeof r === 'object' && !Array.isArray(r),
-  );
+  const isRecord = (r: unknown): r is Record<string, unknown> =>
+    !!r && typeof r === 'object' && !Array.isArray(r);
+  const objs = records.filter(isRecord);
+  const spaces = spacing ? spacing.filter((_, i) => isRecord(records[i])) : null;
   if (objs.length === 0) throw unreadable('the JSON holds no records (objects)', 'JSON 中没有记录（对象）');
   const kept = objs.slice(0, LEAK_FILE_MAX_ROWS);
   for (const o of kept)
@@ -79,7 +181,13 @@ function fromRecords(format: 'json' | 'ndjson', records: unknown[]): LeakTable {
         headers.push(k);
       }
   const rows = kept.map((o) => headers.map((h) => (h in o ? cellText(o[h]).slice(0, MAX_CELL) : '')));
-  return { format, encoding: 'utf-8', headers, rows, skippedRows: objs.length - kept.length };
+  // NDJSON: each member's spacing, when every kept line could be scanned
+  const keptSpaces = spaces?.slice(0, kept.length) ?? [];
+  const quoted =
+    spaces && keptSpaces.every((m) => m !== null)
+      ? keptSpaces.map((m) => headers.map((h) => m?.get(h) ?? false))
+      : null;
+  return { format, encoding: 'utf-8', headers, rows, skippedRows: objs.length - kept.length, quoted };
 }
 
 /** Reads a leaked file into a header and rows of cell texts, as the ledger hashed them. */
@@ -122,6 +230,7 @@ export async function readLeakFile(bytes: Buffer): Promise<LeakTable> {
       /* not one JSON document: NDJSON below */
     }
     const records: unknown[] = [];
+    const spacing: (Map<string, boolean> | null)[] = [];
     for (const line of body.split(/\r?\n/)) {
       if (!line.trim()) continue;
       try {
@@ -130,9 +239,25 @@ export async function readLeakFile(bytes: Buffer): Promise<LeakTable> {
         // a partial leak may cut the last line; any other bad line makes it not NDJSON
         continue;
       }
+      spacing.push(memberSpacing(line));
       if (records.length > LEAK_FILE_MAX_ROWS) break;
     }
-    return fromRecords('ndjson', records);
+    return fromRecords('ndjson', records, spacing);
+  }
+  const csvEncoding = encoding === 'utf-8' ? 'utf-8' : 'gbk';
+  // strict RFC 4180 first, with each cell's quoting (the watermark is read from it); a file that is not strict CSV is
+  // read leniently below, and carries no readable watermark
+  const strict = strictCsv(body);
+  const countLines = () => body.split('\n').filter((l) => l.trim()).length;
+  if (strict) {
+    const t = tableOf(
+      'csv',
+      csvEncoding,
+      strict.grid.map((r) => r.map(deliveredText)),
+      strict.quoted,
+    );
+    // rows past the cap were not parsed: count them roughly by line (a quoted newline may count twice)
+    return strict.truncated ? { ...t, skippedRows: Math.max(0, countLines() - 1 - t.rows.length) } : t;
   }
   let grid: string[][];
   try {
@@ -148,22 +273,57 @@ export async function readLeakFile(bytes: Buffer): Promise<LeakTable> {
       '无法识别的文件（支持 CSV、XLSX、JSON、NDJSON）',
     );
   }
-  const lines = body.split('\n').filter((l) => l.trim()).length;
+  const lines = countLines();
   const t = tableOf(
     'csv',
-    encoding === 'utf-8' ? 'utf-8' : 'gbk',
+    csvEncoding,
     grid.map((r) => r.map(deliveredText)),
   );
   // rows past the cap were not parsed: count them roughly by line (a quoted newline may count twice)
   return { ...t, skippedRows: Math.max(0, lines - 1 - t.rows.length) };
 }
 
-function tableOf(format: LeakFileFormat, encoding: string | null, grid: string[][]): LeakTable {
+/**
+ * The file through the ingest CSV parser with quoting tracked, or null when it is not strict RFC 4180. Fed in slices and
+ * stopped after the rows that are compared (a large upload is not held as cells beyond the cap); `truncated` says so.
+ */
+function strictCsv(body: string): { grid: string[][]; quoted: boolean[][]; truncated: boolean } | null {
+  const p = new CsvParser(true);
+  const grid: string[][] = [];
+  const quoted: boolean[][] = [];
+  const take = (recs: { cells: string[]; quoted?: boolean[] }[]) => {
+    for (const r of recs) {
+      grid.push(r.cells);
+      quoted.push(r.quoted ?? []);
+    }
+  };
+  const SLICE = 1 << 20;
+  try {
+    for (let at = 0; at < body.length && grid.length <= LEAK_FILE_MAX_ROWS; at += SLICE)
+      take(p.push(body.slice(at, at + SLICE)));
+    if (grid.length > LEAK_FILE_MAX_ROWS) return { grid, quoted, truncated: true };
+    take(p.end());
+  } catch (e) {
+    if (e instanceof SourceError) return null;
+    throw e;
+  }
+  return { grid, quoted, truncated: false };
+}
+
+function tableOf(
+  format: LeakFileFormat,
+  encoding: string | null,
+  grid: string[][],
+  quoting?: boolean[][],
+): LeakTable {
   if (grid.length === 0) throw unreadable('the file has no rows', '文件中没有数据行');
   const headers = grid[0].slice(0, LEAK_FILE_MAX_COLUMNS).map((h) => h.trim());
   const data = grid.slice(1, LEAK_FILE_MAX_ROWS + 1);
   const rows = data.map((r) => headers.map((_, i) => (r[i] ?? '').slice(0, MAX_CELL)));
-  return { format, encoding, headers, rows, skippedRows: Math.max(0, grid.length - 1 - data.length) };
+  const quoted = quoting
+    ? quoting.slice(1, LEAK_FILE_MAX_ROWS + 1).map((q) => headers.map((_, i) => q[i] ?? false))
+    : null;
+  return { format, encoding, headers, rows, skippedRows: Math.max(0, grid.length - 1 - data.length), quoted };
 }
 
 interface Candidate {
@@ -182,6 +342,7 @@ interface Candidate {
   row_count: number;
   started_at: Date;
   status: string;
+  watermark: string | null;
 }
 
 const hexList = (tags: Iterable<string>) => [...tags];
@@ -201,7 +362,22 @@ export interface LeakFileSummary {
 export async function traceLeakFile(ctx: AppContext, actor: Actor, bytes: Buffer) {
   const table = await readLeakFile(bytes);
   const { headers, rows } = table;
-  const used = rows.filter((r) => r.some((c) => c !== ''));
+  const usedAt = rows.flatMap((r, i) => (r.some((c) => c !== '') ? [i] : []));
+  const used = usedAt.map((i) => rows[i]);
+  // the watermark's channel: each used row's quoting, and whether the whole file's quoting is uniform (re-saved)
+  // (CSV: quoted cells; NDJSON: members with a space after the colon)
+  const scheme =
+    table.format === 'csv' ? WATERMARK_SCHEME : table.format === 'ndjson' ? JSON_WATERMARK_SCHEME : null;
+  const eligible = table.format === 'ndjson' ? anyText : carriesMark;
+  const quoting = table.quoted ? usedAt.map((i) => (table.quoted as boolean[][])[i]) : null;
+  const uniform = quoting
+    ? quotingUniform(
+        used.flatMap((r, i) =>
+          r.flatMap((text, c) => (text.length >= MAX_CELL ? [] : [{ text, quoted: quoting[i][c] }])),
+        ),
+        eligible,
+      )
+    : true;
   const norm = headers.map((h) => h.trim());
   const named = [...new Set(norm.filter(Boolean))];
   const candidates = named.length
@@ -209,7 +385,7 @@ export async function traceLeakFile(ctx: AppContext, actor: Actor, bytes: Buffer
         await sql<Candidate>`
           SELECT e.id, e.app_id, app.name AS app_name, e.org_id, org.name AS org_name, e.grant_id, e.resource_id,
             res.code AS resource_code, res.name AS resource_name, e.purpose, e.format, e.fields, e.row_count,
-            e.started_at, e.status
+            e.started_at, e.status, e.watermark
           FROM data_export e
           LEFT JOIN app ON app.id = e.app_id LEFT JOIN org ON org.id = e.org_id
           LEFT JOIN resource res ON res.id = e.resource_id
@@ -272,15 +448,40 @@ export async function traceLeakFile(ctx: AppContext, actor: Actor, bytes: Buffer
       const filled = used.filter((r) => r[m.col] !== '').length;
       columns.push({ field: m.field, fileRows: filled, rowsMatched });
     }
+    // the watermark: the file's quoting of this export's columns against the export's keyed prediction
+    let watermark: WatermarkEvidence;
+    if (e.watermark !== WATERMARK_SCHEME && e.watermark !== JSON_WATERMARK_SCHEME)
+      watermark = noEvidence('notWatermarked');
+    else if (!quoting || e.watermark !== scheme) watermark = noEvidence('unreadable');
+    else {
+      const q = quoting;
+      watermark = watermarkEvidence(
+        ctx.secret,
+        Number(e.id),
+        (function* () {
+          for (let i = 0; i < used.length; i++)
+            for (const m of mapped) {
+              const text = used[i][m.col];
+              if (text.length < MAX_CELL) yield { field: m.field, text, quoted: q[i][m.col] };
+            }
+        })(),
+        uniform,
+        eligible,
+      );
+    }
     results.push({
       e,
       explained,
       columns,
+      watermark,
       missingColumns: named.filter((h) => !e.fields.includes(h)),
     });
   }
+  const marked = (r: { watermark: WatermarkEvidence }) => (r.watermark.verdict === 'match' ? 1 : 0);
+  // a matching watermark first (it names the one export the file was written from), then rows explained
   results.sort(
     (a, b) =>
+      marked(b) - marked(a) ||
       b.explained.size - a.explained.size ||
       a.missingColumns.length - b.missingColumns.length ||
       b.columns.reduce((s, c) => s + c.rowsMatched, 0) - a.columns.reduce((s, c) => s + c.rowsMatched, 0) ||
@@ -288,7 +489,7 @@ export async function traceLeakFile(ctx: AppContext, actor: Actor, bytes: Buffer
       Number(b.e.id) - Number(a.e.id),
   );
   const exportsOut = results
-    .filter((r) => r.explained.size > 0 || r.columns.some((c) => c.rowsMatched > 0))
+    .filter((r) => r.explained.size > 0 || r.columns.some((c) => c.rowsMatched > 0) || marked(r) === 1)
     .map((r) => ({
       exportId: Number(r.e.id),
       app: { id: r.e.app_id, name: r.e.app_name },
@@ -306,13 +507,14 @@ export async function traceLeakFile(ctx: AppContext, actor: Actor, bytes: Buffer
       matchedColumns: r.columns.filter((c) => c.rowsMatched > 0).map((c) => c.field),
       columns: r.columns,
       columnsNotInExport: r.missingColumns,
-      sampleRows: [...r.explained].slice(0, 10).map((i) => rows.indexOf(used[i]) + 2),
+      watermark: r.watermark,
+      sampleRows: [...r.explained].slice(0, 10).map((i) => usedAt[i] + 2),
       fieldNames: {} as Record<string, string>,
     }));
   // recipients: an app (with its consumer department) ranked by the file rows any of its exports explains
   const byApp = new Map<number, { exps: typeof results; rows: Set<number> }>();
   for (const r of results) {
-    if (r.explained.size === 0) continue;
+    if (r.explained.size === 0 && marked(r) === 0) continue;
     const a = byApp.get(r.e.app_id) ?? { exps: [], rows: new Set<number>() };
     a.exps.push(r);
     for (const i of r.explained) a.rows.add(i);
@@ -327,8 +529,9 @@ export async function traceLeakFile(ctx: AppContext, actor: Actor, bytes: Buffer
       exportIds: a.exps.map((x) => Number(x.e.id)),
       rowsExplained: a.rows.size,
       share: used.length ? a.rows.size / used.length : 0,
+      watermarkMatch: a.exps.some((x) => marked(x) === 1),
     }))
-    .sort((x, y) => y.rowsExplained - x.rowsExplained);
+    .sort((x, y) => Number(y.watermarkMatch) - Number(x.watermarkMatch) || y.rowsExplained - x.rowsExplained);
 
   // the fields by their names (the console shows no codes)
   const resIds = [...new Set(exportsOut.map((x) => x.resource.id))];
@@ -340,8 +543,12 @@ export async function traceLeakFile(ctx: AppContext, actor: Actor, bytes: Buffer
         .execute()
     : [];
   const fieldName = new Map(names.map((n) => [`${n.resource_id}\n${n.code}`, n.name]));
+  // the export's fields and the file's columns it did not contain (a field of the resource it did not deliver, named
+  // like every field; a column that is no field of the resource keeps the file's own header text)
   for (const x of exportsOut)
-    x.fieldNames = Object.fromEntries(x.fields.map((f) => [f, fieldName.get(`${x.resource.id}\n${f}`) ?? f]));
+    x.fieldNames = Object.fromEntries(
+      [...x.fields, ...x.columnsNotInExport].map((f) => [f, fieldName.get(`${x.resource.id}\n${f}`) ?? f]),
+    );
   const top = exportsOut[0];
   await appendAudit(ctx.db, {
     actorUserId: actor.id,
@@ -362,6 +569,7 @@ export async function traceLeakFile(ctx: AppContext, actor: Actor, bytes: Buffer
       fileColumns: headers.length,
       candidates: candidates.length,
       topShare: top ? Math.round(top.share * 1000) / 1000 : 0,
+      watermarkMatches: exportsOut.filter((x) => x.watermark.verdict === 'match').length,
     },
   });
   return {

@@ -65,7 +65,7 @@ export async function auditRoutes(app: FastifyInstance, ctx: AppContext) {
         schema: {
           tags: ['audit'],
           summary:
-            'Leak tracing by file (auditor, 溯源): upload a leaked CSV (UTF-8/GBK), XLSX, JSON or NDJSON file — partial, reordered or with columns dropped — and get the exports and recipients (app, consumer department, grant) ranked by the share of its rows they delivered, with the matched rows and columns. Audited; nothing of the file is stored.',
+            'Leak tracing by file (auditor, 溯源): upload a leaked CSV (UTF-8/GBK), XLSX, JSON or NDJSON file — partial, reordered or with columns dropped — and get the exports and recipients (app, consumer department, grant) ranked by the share of its rows they delivered, with the matched rows and columns, and per CSV export its watermark evidence (the per-cell quoting of the file against the keyed quoting of the export: match rate, cells checked, p-value, verdict). Audited; nothing of the file is stored.',
           consumes: ['application/octet-stream', 'text/csv'],
         },
         bodyLimit: ctx.config.uploadMaxBytes,

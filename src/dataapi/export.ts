@@ -6,7 +6,7 @@ import { appendAudit } from '../audit/store.js';
 import type { Actor, AppContext } from '../context.js';
 import { AppError } from '../shared/errors.js';
 import { keyedHash } from '../shared/secrets.js';
-import { tableStream } from '../shared/tabular.js';
+import { type TableStreamOptions, tableStream } from '../shared/tabular.js';
 import { settle } from './guards.js';
 import { maskingPolicy } from './masking-policy.js';
 import { type CallInput, call, callerOf, clearOf, shape } from './service.js';
@@ -19,6 +19,7 @@ import {
   type MetaField,
   type ResourceMeta,
 } from './store.js';
+import { anyText, quoteMarker } from './watermark.js';
 
 /*
  * Bulk export of a granted view (issue 9 point 5): CSV (UTF-8 or GBK), NDJSON or XLSX, streamed in batches by `_seq`
@@ -165,13 +166,18 @@ export async function exportRecords(
   };
   const batches = exportBatches(ctx, meta, fields, exp, batchSize);
   const media = MEDIA[input.format];
+  // the recipient's watermark (src/dataapi/watermark.ts), no value changed: CSV by keyed quoting per cell, NDJSON by
+  // keyed whitespace after each member's colon
+  const csvQuote = input.format === 'csv' ? quoteMarker(ctx.secret, exp.id) : undefined;
+  const jsonMark = input.format === 'ndjson' ? quoteMarker(ctx.secret, exp.id, anyText) : undefined;
+  const jsonSpace = jsonMark && ((field: string, v: unknown) => jsonMark(field, cellText(v)));
   return {
     exportId: exp.id,
     rows: exp.reserved,
     auditId: row.audit_id,
     type: media.type(input.encoding),
     filename: `${meta.code.replaceAll('/', '-')}.${media.ext}`,
-    stream: encode(input.format, input.encoding, fields, batches),
+    stream: encode(input.format, input.encoding, fields, batches, { csvQuote, jsonSpace }),
   };
 }
 
@@ -260,9 +266,10 @@ function encode(
   encoding: ExportEncoding,
   fields: MetaField[],
   batches: AsyncGenerator<Record<string, unknown>[]>,
+  marks: Pick<TableStreamOptions, 'csvQuote' | 'jsonSpace'>,
 ): Readable {
   const columns = fields.map((f) => ({ key: f.code, header: f.code }));
-  return tableStream({ format, encoding: encoding === 'gbk' ? 'gbk' : 'utf8', columns }, batches);
+  return tableStream({ format, encoding: encoding === 'gbk' ? 'gbk' : 'utf8', columns, ...marks }, batches);
 }
 
 /** Undoes the CSV-injection guard of a delivered cell (csvCell prefixes ' to a leading = + - @ tab or CR). */

@@ -1,6 +1,7 @@
 import { CompiledQuery, sql } from 'kysely';
 import { columnName, type Masking, SQL_TYPES } from '../catalog/model.js';
 import type { Database, Db } from '../db/index.js';
+import { JSON_WATERMARK_SCHEME, WATERMARK_SCHEME } from './watermark.js';
 
 /*
  * A governed data call is answered by one SQL statement: it resolves the API key to an active app, the app to an
@@ -222,8 +223,9 @@ export function buildMeta(
   const exportSql = `WITH ${authorisedCalls('export', exportQuota)},
   exp AS (
     INSERT INTO data_export (app_id, org_id, grant_id, resource_id, purpose, format, encoding, fields,
-      rows_reserved, max_seq, audit_id, client_ip)
-    SELECT a.id, a.org_id, ok.id, $4, ok.purpose, $12, $13, ok.fields_used, $16, $17, req.audit_id, req.client_ip
+      rows_reserved, max_seq, audit_id, client_ip, watermark)
+    SELECT a.id, a.org_id, ok.id, $4, ok.purpose, $12, $13, ok.fields_used, $16, $17, req.audit_id, req.client_ip,
+      CASE $12::text WHEN 'csv' THEN '${WATERMARK_SCHEME}' WHEN 'ndjson' THEN '${JSON_WATERMARK_SCHEME}' END
     FROM ok JOIN req ON req.n = ok.n JOIN a ON a.n = ok.n
     WHERE EXISTS (SELECT 1 FROM v)
     RETURNING id, audit_id

@@ -38,6 +38,7 @@ import * as m030 from './migrations/030_violations.js';
 import * as m031 from './migrations/031_bulk_proxy_grants.js';
 import * as m032 from './migrations/032_leak_trace_key_rotation.js';
 import * as m033 from './migrations/033_open_notices.js';
+import * as m034 from './migrations/034_export_watermark.js';
 import * as m035 from './migrations/035_bulk_grant_deadlines.js';
 import * as m038 from './migrations/038_eval_portal.js';
 import * as m039 from './migrations/039_notify_senders.js';
@@ -231,6 +232,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '032_leak_trace_key_rotation': m032,
   '029_cross_level_sharing': m029,
   '033_open_notices': m033,
+  '034_export_watermark': m034,
   '028_sharing_more': m028,
   '031_bulk_proxy_grants': m031,
   '035_bulk_grant_deadlines': m035,

@@ -857,6 +857,8 @@ export interface DataExportTable {
   client_ip: string | null;
   started_at: Generated<Date>;
   finished_at: Date | null;
+  /** the watermark scheme the file carries (migration 034): 'csv-quote/1', or null (none) */
+  watermark: Generated<string | null>;
 }
 
 export interface DataExportRowTable {

@@ -129,9 +129,17 @@ const UNQUOTED = 1;
 const QUOTED = 2;
 const QUOTE_IN_QUOTED = 3;
 
-type CsvRecord = { row: number; cells: string[] };
+/** `quoted` (when the parser tracks quoting): per cell, whether it was written in quotes. */
+type CsvRecord = { row: number; cells: string[]; quoted?: boolean[] };
 
 export class CsvParser {
+  /**
+   * `trackQuoting`: also report, per cell, whether it was quoted (leak tracing reads the export watermark from it,
+   * src/dataapi/watermark.ts); off for imports, which only need the values.
+   */
+  constructor(private readonly trackQuoting = false) {}
+  /** per cell of the current record, whether it was quoted (tracked only with trackQuoting) */
+  private quotedCells: boolean[] = [];
   private state = FIELD_START;
   private cells: string[] = [];
   /** text of the current cell carried over from earlier chunks (and unescaped quotes) */
@@ -165,13 +173,15 @@ export class CsvParser {
   private endRecord(out: CsvRecord[]) {
     const cells = this.cells;
     const quoted = this.quotedSeen;
+    const flags = this.quotedCells;
     this.cells = [];
     this.carried = 0;
     this.quotedSeen = false;
+    if (this.trackQuoting) this.quotedCells = [];
     // an empty line is skipped
     if (cells.length === 1 && cells[0] === '' && !quoted) return;
     this.row++;
-    out.push({ row: this.row, cells });
+    out.push(this.trackQuoting ? { row: this.row, cells, quoted: flags } : { row: this.row, cells });
   }
 
   push(text: string): CsvRecord[] {
@@ -195,10 +205,12 @@ export class CsvParser {
       if (state === UNQUOTED) {
         if (c === COMMA) {
           this.cells.push(this.pending + text.slice(start, i));
+          if (this.trackQuoting) this.quotedCells.push(false);
           this.pending = '';
           state = FIELD_START;
         } else if (c === LF || c === CR) {
           this.cells.push(this.pending + text.slice(start, i));
+          if (this.trackQuoting) this.quotedCells.push(false);
           this.pending = '';
           state = FIELD_START;
           if (this.carried + i - recStart > MAX_RECORD_CHARS) this.tooLarge();
@@ -217,10 +229,12 @@ export class CsvParser {
         state = QUOTED;
       } else if (c === COMMA) {
         this.cells.push(this.pending);
+        if (this.trackQuoting) this.quotedCells.push(true);
         this.pending = '';
         state = FIELD_START;
       } else if (c === LF || c === CR) {
         this.cells.push(this.pending);
+        if (this.trackQuoting) this.quotedCells.push(true);
         this.pending = '';
         state = FIELD_START;
         if (this.carried + i - recStart > MAX_RECORD_CHARS) this.tooLarge();
@@ -241,11 +255,13 @@ export class CsvParser {
     if (this.state === QUOTED) this.syntax('a quote is not closed', '引号未闭合');
     if (this.state === UNQUOTED || this.state === QUOTE_IN_QUOTED) {
       this.cells.push(this.pending);
+      if (this.trackQuoting) this.quotedCells.push(this.state === QUOTE_IN_QUOTED);
       this.pending = '';
       this.endRecord(out);
     } else if (this.cells.length) {
       // the last line ends with a comma: one more empty cell
       this.cells.push('');
+      if (this.trackQuoting) this.quotedCells.push(false);
       this.endRecord(out);
     }
     this.state = FIELD_START;

@@ -2777,6 +2777,32 @@ export const LABELS = {
     '没有任何导出能解释该文件中的行：它可能不是经本平台导出的，或内容已被改动',
     'No export explains any row of this file: it may not have left through this platform, or its content was altered',
   ],
+  // the export watermark (keyed CSV quoting; issue 10 point 2)
+  'leakTrace.watermark': ['水印比对', 'Watermark'],
+  'leakTrace.watermarkDetail': [
+    '{verdict}：{matches}/{distinct} 个不同取值的写法（引号或空白）与该导出一致（{rate}，共核对 {cells} 个单元格）',
+    '{verdict}: the writing (quotes or spacing) of {matches}/{distinct} distinct cells matches this export ({rate}; {cells} cells checked)',
+  ],
+  'leakTrace.watermarkP': ['随机一致的概率 {p}', 'chance of a random match {p}'],
+  'leakTrace.watermarkTag': ['水印命中', 'Watermark match'],
+  'leakWatermark.match': [
+    '水印吻合：文件出自该次导出',
+    'Watermark matches: the file was written by this export',
+  ],
+  'leakWatermark.noMatch': ['水印不吻合', 'Watermark does not match'],
+  'leakWatermark.tooFewCells': ['可核对的单元格太少，无法判断', 'Too few cells to decide'],
+  'leakWatermark.normalised': [
+    '无水印证据：文件的引号或空白写法已被统一（如经 Excel 另存、重新序列化）',
+    'No watermark evidence: the file’s quoting or spacing was normalised (e.g. re-saved by Excel, re-serialised)',
+  ],
+  'leakWatermark.notWatermarked': [
+    '该导出未加水印（Excel 格式或早于水印功能）',
+    'This export carries no watermark (Excel, or made before the watermark)',
+  ],
+  'leakWatermark.unreadable': [
+    '无法读取水印（文件格式与该导出不同，或不是规范的 CSV / NDJSON）',
+    'Watermark not readable (the file’s format differs from this export’s, or it is not strict CSV / NDJSON)',
+  ],
   'leakFormat.csv': ['CSV', 'CSV'],
   'leakFormat.xlsx': ['Excel（XLSX）', 'Excel (XLSX)'],
   'leakFormat.json': ['JSON', 'JSON'],

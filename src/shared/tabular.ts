@@ -7,17 +7,26 @@ import iconv from 'iconv-lite';
  * the inventory lists. Rows arrive in batches from an async generator and leave as a stream in constant memory.
  */
 
-/** One CSV cell, quoted when needed; a leading = + - @ tab or CR is prefixed with ' so Excel reads it as text. */
-export function csvCell(v: unknown): string {
+/** A CSV cell's text before quoting and before the CSV-injection guard. */
+export function csvText(v: unknown): string {
   if (v === null || v === undefined) return '';
-  let s = Array.isArray(v) ? v.join('、') : v instanceof Date ? v.toISOString() : String(v);
+  return Array.isArray(v) ? v.join('、') : v instanceof Date ? v.toISOString() : String(v);
+}
+
+/**
+ * One CSV cell, quoted when needed (or when `quote` says so: the export watermark; an empty cell is never quoted); a
+ * leading = + - @ tab or CR is prefixed with ' so Excel reads it as text.
+ */
+export function csvCell(v: unknown, quote = false): string {
+  let s = csvText(v);
+  if (s === '') return '';
   if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+  return quote || /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
 /** A whole small table as UTF-8 CSV with a BOM, so Excel opens Chinese text correctly. */
 export function toCsv(header: string[], rows: unknown[][]): string {
-  return `\uFEFF${[header, ...rows].map((r) => r.map(csvCell).join(',')).join('\r\n')}\r\n`;
+  return `\uFEFF${[header, ...rows].map((r) => r.map((v) => csvCell(v)).join(',')).join('\r\n')}\r\n`;
 }
 
 export type TableFormat = 'csv' | 'ndjson' | 'json' | 'xlsx';
@@ -30,6 +39,16 @@ export interface TableStreamOptions {
   bom?: boolean;
   /** the record keys in column order, and the header text of each */
   columns: { key: string; header: string }[];
+  /**
+   * for csv only: whether to quote a data cell that needs no quotes, given its column key and its text (csvText, before
+   * the injection guard): the export watermark (src/dataapi/watermark.ts). The header is never marked.
+   */
+  csvQuote?: (key: string, text: string) => boolean;
+  /**
+   * for ndjson only: whether to write one space after a member's colon (`"k": v` instead of `"k":v`), given its key and
+   * value: the export watermark's JSON channel (whitespace, which no JSON reader returns).
+   */
+  jsonSpace?: (key: string, value: unknown) => boolean;
 }
 
 /**
@@ -44,7 +63,19 @@ export function tableStream(
   const { columns, format } = opts;
   async function* text() {
     if (format === 'ndjson') {
-      for await (const batch of batches) yield batch.map((rec) => `${JSON.stringify(rec)}\n`).join('');
+      const space = opts.jsonSpace;
+      const line = space
+        ? (rec: Record<string, unknown>) => {
+            let out = '';
+            for (const [k, v] of Object.entries(rec)) {
+              const value = JSON.stringify(v);
+              if (value === undefined) continue; // as JSON.stringify(rec) leaves it out
+              out += `${out ? ',' : ''}${JSON.stringify(k)}:${space(k, v) ? ' ' : ''}${value}`;
+            }
+            return `{${out}}\n`;
+          }
+        : (rec: Record<string, unknown>) => `${JSON.stringify(rec)}\n`;
+      for await (const batch of batches) yield batch.map(line).join('');
       return;
     }
     if (format === 'json') {
@@ -59,8 +90,15 @@ export function tableStream(
       return;
     }
     yield `${columns.map((c) => csvCell(c.header)).join(',')}\r\n`;
+    const mark = opts.csvQuote;
+    const cell = mark
+      ? (rec: Record<string, unknown>, key: string) => {
+          const v = rec[key];
+          return csvCell(v, mark(key, csvText(v)));
+        }
+      : (rec: Record<string, unknown>, key: string) => csvCell(rec[key]);
     for await (const batch of batches)
-      yield batch.map((rec) => `${columns.map((c) => csvCell(rec[c.key])).join(',')}\r\n`).join('');
+      yield batch.map((rec) => `${columns.map((c) => cell(rec, c.key)).join(',')}\r\n`).join('');
   }
   const gbk = format === 'csv' && opts.encoding === 'gbk';
   async function* bytes() {

@@ -89,6 +89,55 @@ describe('API key rotation with overlap', () => {
     expect((await call(third.json().apiKey)).statusCode).toBe(200);
   });
 
+  it('the change feed accepts the replaced key during the overlap like the data query, and refuses it after (audited)', async () => {
+    const f = await grantedApp(env.app, {
+      consumer: 'rsj_officer',
+      provider: 'gaj_officer',
+      resourceCode: code,
+      fields: ['name', 'gender'],
+      appName: '变更订阅密钥轮换应用',
+      quota: { feed: true },
+    });
+    const feed = (key: string) =>
+      env.app.inject({
+        url: `${dataPath(code)}/changes?limit=5`,
+        headers: { 'x-api-key': key, 'x-purpose': f.purposeId },
+      });
+    expect((await feed(f.apiKey)).statusCode).toBe(200);
+    const res = await rotate(officer, f.appId, 3);
+    expect(res.statusCode, res.body).toBe(200);
+    const fresh = res.json().apiKey as string;
+    const old = await feed(f.apiKey);
+    expect(old.statusCode, old.body).toBe(200);
+    expect(old.json().changes.length).toBeGreaterThan(0);
+    expect((await feed(fresh)).statusCode).toBe(200);
+    // the page with the replaced key is audited as the app's feed call
+    const audited = await env.ctx.db
+      .selectFrom('audit_log')
+      .select(['app_id', 'decision'])
+      .where('action', '=', 'data.feed')
+      .orderBy('id', 'desc')
+      .executeTakeFirstOrThrow();
+    expect(audited).toMatchObject({ app_id: f.appId, decision: 'allow' });
+    await env.ctx.db
+      .updateTable('app')
+      .set({ prev_key_until: new Date(Date.now() - 1000) })
+      .where('id', '=', f.appId)
+      .execute();
+    const after = await feed(f.apiKey);
+    expect(after.statusCode).toBe(401);
+    expect(after.json().code).toBe('API_KEY_INVALID');
+    const denied = await env.ctx.db
+      .selectFrom('audit_log')
+      .select(['detail'])
+      .where('action', '=', 'data.feed')
+      .where('decision', '=', 'deny')
+      .orderBy('id', 'desc')
+      .executeTakeFirstOrThrow();
+    expect(denied.detail).toMatchObject({ reason: 'API_KEY_INVALID' });
+    expect((await feed(fresh)).statusCode).toBe(200);
+  });
+
   it("GB/T 39477: another department's officer cannot rotate the key (refused and audited); a revoked app gets no key", async () => {
     const other = await login(env.app, 'mzj_officer');
     const res = await rotate(other, g.appId, 1);

@@ -24,6 +24,14 @@ interface TraceExport {
   columns: { field: string; fileRows: number; rowsMatched: number }[];
   columnsNotInExport: string[];
   sampleRows: number[];
+  watermark: {
+    verdict: string;
+    cellsChecked: number;
+    distinctChecked: number;
+    matches: number;
+    matchRate: number | null;
+    pValue: number | null;
+  };
 }
 interface TraceResult {
   file: { format: string; encoding: string | null; rows: number; skippedRows: number; columns: string[] };
@@ -34,11 +42,18 @@ interface TraceResult {
     exportIds: number[];
     rowsExplained: number;
     share: number;
+    watermarkMatch: boolean;
   }[];
   exports: TraceExport[];
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(x === 1 || x === 0 ? 0 : 1)}%`;
+/** A probability for people: below 10⁻⁴ as a bound by a power of ten (10⁻¹⁷). */
+const SUP = '⁻⁰¹²³⁴⁵⁶⁷⁸⁹';
+const prob = (p: number) =>
+  p >= 1e-4
+    ? p.toPrecision(2)
+    : `< 10${String(Math.ceil(Math.log10(Math.max(p, 1e-300)))).replace(/[-0-9]/g, (c) => SUP['-0123456789'.indexOf(c)])}`;
 
 /**
  * 泄露溯源 (issue 10 point 2): the auditor uploads a leaked file and sees the recipients ranked by the share of its rows
@@ -121,7 +136,16 @@ export default function LeakTrace() {
                 dataSource={result.recipients}
                 columns={[
                   { title: t('leakTrace.rank'), key: 'rank', width: 70, render: (_v, _r, i) => i + 1 },
-                  { title: t('leakTrace.app'), key: 'app', render: (_v, r) => r.app.name },
+                  {
+                    title: t('leakTrace.app'),
+                    key: 'app',
+                    render: (_v, r) => (
+                      <Space size={4}>
+                        {r.app.name}
+                        {r.watermarkMatch ? <Tag color="red">{t('leakTrace.watermarkTag')}</Tag> : null}
+                      </Space>
+                    ),
+                  },
                   {
                     title: t('leakTrace.consumerOrg'),
                     key: 'org',
@@ -192,10 +216,31 @@ export default function LeakTrace() {
                               key: 'missing',
                               label: t('leakTrace.columnsNotInExport'),
                               span: 2,
-                              children: e.columnsNotInExport.join('、'),
+                              children: e.columnsNotInExport.map((f) => nameOf(e, f)).join('、'),
                             },
                           ]
                         : []),
+                      {
+                        key: 'watermark',
+                        label: t('leakTrace.watermark'),
+                        span: 2,
+                        children: (
+                          <span data-testid="leak-watermark" data-verdict={e.watermark.verdict}>
+                            {e.watermark.distinctChecked > 0 && e.watermark.matchRate !== null
+                              ? t('leakTrace.watermarkDetail', {
+                                  verdict: tEnum('leakWatermark', e.watermark.verdict),
+                                  matches: e.watermark.matches,
+                                  distinct: e.watermark.distinctChecked,
+                                  rate: pct(e.watermark.matchRate),
+                                  cells: e.watermark.cellsChecked,
+                                })
+                              : tEnum('leakWatermark', e.watermark.verdict)}
+                            {e.watermark.pValue !== null
+                              ? ` · ${t('leakTrace.watermarkP', { p: prob(e.watermark.pValue) })}`
+                              : ''}
+                          </span>
+                        ),
+                      },
                     ]}
                   />
                 ))}
