@@ -123,6 +123,18 @@ describe('CKAN Action API through ckan.js', () => {
     expect(raw.status).toBe(404);
   });
 
+  it("the dataset page's datastore link is a datastore_search that answers", async () => {
+    const page = (await (await fetch(`${base}/api/open/datasets/${openId}`)).json()) as {
+      api: { ckanPackage: string; datastore: string };
+    };
+    const res = await fetch(`${base}${page.api.datastore}&limit=2`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { success: boolean; result: { records: unknown[] } };
+    expect(body.success).toBe(true);
+    expect(body.result.records).toHaveLength(2);
+    expect((await fetch(`${base}${page.api.ckanPackage}`)).status).toBe(200);
+  });
+
   it('datastore_search: fields, records masked, filters, q, limit/offset; audited and counted', async () => {
     const page = await action('datastore_search', { resource_id: `${openId}-json`, limit: 5, offset: 0 });
     expect(page.body.success).toBe(true);
