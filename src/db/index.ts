@@ -38,6 +38,7 @@ import * as m030 from './migrations/030_violations.js';
 import * as m031 from './migrations/031_bulk_proxy_grants.js';
 import * as m032 from './migrations/032_leak_trace_key_rotation.js';
 import * as m033 from './migrations/033_open_notices.js';
+import * as m037 from './migrations/037_open_usage_slots.js';
 import { Lock, PGliteDialect, pgliteQuery } from './pglite-dialect.js';
 import type { DB } from './schema.js';
 
@@ -230,6 +231,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '033_open_notices': m033,
   '028_sharing_more': m028,
   '031_bulk_proxy_grants': m031,
+  '037_open_usage_slots': m037,
 };
 
 export async function migrate(db: Db): Promise<void> {

@@ -77,17 +77,25 @@ export async function countUsage(
   kind: UsageKind,
 ): Promise<void> {
   const col = sql.ref(kind);
-  await sql`INSERT INTO open_usage (resource_id, day, ${col}) VALUES (${resourceId}, ${day}::date, 1)
-    ON CONFLICT (resource_id, day) DO UPDATE SET ${col} = open_usage.${col} + 1`.execute(trx);
+  await sql`INSERT INTO open_usage (resource_id, day, slot, ${col}) VALUES (${resourceId}, ${day}::date, ${usageSlot()}, 1)
+    ON CONFLICT (resource_id, day, slot) DO UPDATE SET ${col} = open_usage.${col} + 1`.execute(trx);
 }
+
+/**
+ * Rows per dataset and day that increments spread over (migration 037). The row stays locked until the incrementing
+ * transaction commits, so with one row every call on a popular dataset waited for the previous commit.
+ */
+export const OPEN_USAGE_SLOTS = 16;
+const usageSlot = () => Math.floor(Math.random() * OPEN_USAGE_SLOTS);
 
 /**
  * Counts a view of the dataset page and reads its usage (totals of all days, the days since `sinceDay`) in one
  * statement: one round trip and one commit instead of an upsert followed by two reads. The statement's snapshot does
  * not see its own upsert, so today's row comes from the upsert's RETURNING and the stored rows of the other days
- * from the table: the figures include this view.
+ * from the table (today's other slots included): the figures include this view.
  */
 export async function countViewAndUsage(db: Db | Tx, resourceId: number, day: string, sinceDay: string) {
+  const slot = usageSlot();
   const { rows } = await sql<{
     day: string;
     views: number;
@@ -99,17 +107,20 @@ export async function countViewAndUsage(db: Db | Tx, resourceId: number, day: st
     t_downloads: number;
     t_api_calls: number;
   }>`WITH up AS (
-      INSERT INTO open_usage (resource_id, day, views) VALUES (${resourceId}, ${day}::date, 1)
-      ON CONFLICT (resource_id, day) DO UPDATE SET views = open_usage.views + 1
+      INSERT INTO open_usage (resource_id, day, slot, views) VALUES (${resourceId}, ${day}::date, ${slot}, 1)
+      ON CONFLICT (resource_id, day, slot) DO UPDATE SET views = open_usage.views + 1
       RETURNING day, views, previews, downloads, api_calls),
     u AS (
       SELECT day, views, previews, downloads, api_calls FROM open_usage
-      WHERE resource_id = ${resourceId} AND day <> ${day}::date
+      WHERE resource_id = ${resourceId} AND NOT (day = ${day}::date AND slot = ${slot})
       UNION ALL SELECT day, views, previews, downloads, api_calls FROM up),
+    d AS (
+      SELECT day, sum(views)::int AS views, sum(previews)::int AS previews, sum(downloads)::int AS downloads,
+        sum(api_calls)::int AS api_calls FROM u GROUP BY day),
     t AS (
       SELECT day, views, previews, downloads, api_calls, sum(views) OVER () AS t_views,
         sum(previews) OVER () AS t_previews, sum(downloads) OVER () AS t_downloads,
-        sum(api_calls) OVER () AS t_api_calls FROM u)
+        sum(api_calls) OVER () AS t_api_calls FROM d)
     SELECT to_char(day, 'YYYY-MM-DD') AS day, views, previews, downloads, api_calls, t_views::int AS t_views,
       t_previews::int AS t_previews, t_downloads::int AS t_downloads, t_api_calls::int AS t_api_calls
     FROM t WHERE day >= ${sinceDay}::date ORDER BY day`.execute(db);
