@@ -2,6 +2,9 @@
 // event loop. Plain JavaScript on purpose: the worker needs no TypeScript loader.
 //
 // Message in:  { id, base, pathPrefix, headers, keys, concurrency, warmupMs, durationMs, check }
+//   check: 'masked' (data API record with a masked idNumber), 'record' (data API: a `record` object), 'dataset'
+//   (open dataset page JSON: numeric `id`), 'ckanOne' (CKAN datastore_search: success and exactly one record),
+//   'html' (a text/html page), 'none'
 // Message out: { id, measured: {count, non200, seconds, latencies(Float64Array, ms)}, total, totalNon200,
 //                statusCounts, maskChecked, maskFailures, sample }
 import fs from 'node:fs';
@@ -44,13 +47,25 @@ function run(job) {
   const stopAt = measureFrom + job.durationMs;
 
   function checkBody(body) {
-    // governed: granted fields only, idNumber masked (contains '*')
+    // masked: granted fields only, idNumber masked (contains '*'); the other modes check the response's shape
     maskChecked++;
     try {
-      const j = JSON.parse(body);
-      const id = j?.record?.idNumber;
-      if (typeof id !== 'string' || !id.includes('*')) maskFailures++;
-      if (!sample) sample = body;
+      if (job.check === 'html') {
+        if (!body.includes('<html') && !body.includes('<!doctype') && !body.includes('<!DOCTYPE'))
+          maskFailures++;
+      } else {
+        const j = JSON.parse(body);
+        let ok;
+        if (job.check === 'masked') {
+          const id = j?.record?.idNumber;
+          ok = typeof id === 'string' && id.includes('*');
+        } else if (job.check === 'record') ok = !!j?.record && typeof j.record === 'object';
+        else if (job.check === 'dataset') ok = typeof j?.id === 'number';
+        else if (job.check === 'ckanOne') ok = j?.success === true && j?.result?.records?.length === 1;
+        else ok = true;
+        if (!ok) maskFailures++;
+      }
+      if (!sample) sample = body.slice(0, 600);
     } catch {
       maskFailures++;
     }
@@ -87,7 +102,7 @@ function run(job) {
               lat[n++] = ended - started;
               if (status !== 200) measuredNon200++;
             }
-            if (job.check === 'masked' && status === 200 && (total % 97 === 1 || !sample)) {
+            if (job.check !== 'none' && status === 200 && (total % 97 === 1 || !sample)) {
               checkBody(Buffer.concat(chunks).toString('utf8'));
             } else if (!sample && status === 200) {
               sample = Buffer.concat(chunks).toString('utf8');

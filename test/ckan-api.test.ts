@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { filterCondition } from '../src/opening/ckan.js';
 import { createTestEnv, type TestEnv } from './helpers.js';
 
 /*
@@ -123,6 +124,57 @@ describe('CKAN Action API through ckan.js', () => {
     expect(raw.status).toBe(404);
   });
 
+  it("the dataset page's datastore link is a datastore_search that answers", async () => {
+    const page = (await (await fetch(`${base}/api/open/datasets/${openId}`)).json()) as {
+      api: { ckanPackage: string; datastore: string };
+    };
+    const res = await fetch(`${base}${page.api.datastore}&limit=2`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { success: boolean; result: { records: unknown[] } };
+    expect(body.success).toBe(true);
+    expect(body.result.records).toHaveLength(2);
+    expect((await fetch(`${base}${page.api.ckanPackage}`)).status).toBe(200);
+  });
+
+  it('datastore_search filters on the only (text) key field go through _key (the index): same rows', async () => {
+    const key = { columnName: 'c1', isKey: true, type: 'string' as const };
+    const other = { columnName: 'c2', isKey: false, type: 'string' as const };
+    const compiled = (f: typeof key, fields: (typeof key)[]) =>
+      filterCondition(f, fields, ['x']).compile(env.ctx.db).sql;
+    expect(compiled(key, [key, other])).toMatch(/_key = ANY\(/);
+    expect(compiled(other, [key, other])).not.toMatch(/_key/);
+    expect(compiled(key, [key, { ...other, isKey: true }])).not.toMatch(/_key/); // a composite key: no
+    expect(compiled({ ...key, type: 'integer' as never }, [key])).not.toMatch(/_key/);
+
+    const cert = (
+      await env.ctx.db
+        .selectFrom('resource')
+        .select('id')
+        .where('name', '=', '建筑业企业资质信息')
+        .executeTakeFirstOrThrow()
+    ).id;
+    const all = await action('datastore_search', { resource_id: `${cert}-csv`, limit: 3 });
+    expect(all.body.success).toBe(true);
+    const keyField = 'certificateNo';
+    const wanted = all.body.result.records[1][keyField];
+    const one = await action('datastore_search', {
+      resource_id: `${cert}-csv`,
+      filters: { [keyField]: wanted },
+    });
+    expect(one.body.result.total).toBe(1);
+    expect(one.body.result.records).toEqual([all.body.result.records[1]]);
+    const two = await action('datastore_search', {
+      resource_id: `${cert}-csv`,
+      filters: { [keyField]: [wanted, all.body.result.records[2][keyField], 'no-such-key'] },
+    });
+    expect(two.body.result.total).toBe(2);
+    const none = await action('datastore_search', {
+      resource_id: `${cert}-csv`,
+      filters: { [keyField]: 'no-such-key' },
+    });
+    expect(none.body.result.total).toBe(0);
+  });
+
   it('datastore_search: fields, records masked, filters, q, limit/offset; audited and counted', async () => {
     const page = await action('datastore_search', { resource_id: `${openId}-json`, limit: 5, offset: 0 });
     expect(page.body.success).toBe(true);
@@ -162,6 +214,7 @@ describe('CKAN Action API through ckan.js', () => {
       .selectFrom('audit_log')
       .select(['client_ip', 'rows_returned'])
       .where('action', '=', 'open.api')
+      .where('resource_id', '=', openId)
       .execute();
     expect(audits.length).toBeGreaterThanOrEqual(4);
     expect(audits[0].client_ip).toBe('127.0.0.1');

@@ -2,6 +2,7 @@ import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addDays, shanghaiDate } from '../src/calendar/model.js';
 import { download } from '../src/opening/service.js';
 import { createTestEnv, type TestEnv } from './helpers.js';
 
@@ -112,6 +113,37 @@ describe('open-data portal API (no login)', () => {
     expect(d.usage.views).toBeGreaterThanOrEqual(1);
     const again = (await env.app.inject({ url: `/api/open/datasets/${openId}` })).json();
     expect(again.usage.views).toBe(d.usage.views + 1);
+    // the view is counted and the usage read in one statement: today's row carries this view, the totals are the
+    // stored counters (another day's row and today's other counters included), the series keeps the last 30 days
+    const today = shanghaiDate(env.ctx.clock.now());
+    const stored = async () =>
+      (
+        await sql<{ day: string; views: number; previews: number; downloads: number; api_calls: number }>`
+          SELECT to_char(day, 'YYYY-MM-DD') AS day, views, previews, downloads, api_calls FROM open_usage
+          WHERE resource_id = ${openId}`.execute(env.ctx.db)
+      ).rows;
+    const todayViews = again.usage.days.find((x: { day: string }) => x.day === today)?.views;
+    const todayStored = (await stored()).filter((x) => x.day === today);
+    expect(todayViews).toBe(todayStored.reduce((n, x) => n + Number(x.views), 0));
+    // rows of other days, and a second row of today (increments spread over slots, migration 037)
+    await sql`INSERT INTO open_usage (resource_id, day, slot, views, previews, downloads) VALUES
+      (${openId}, ${addDays(today, -3)}::date, 99, 5, 0, 2), (${openId}, ${addDays(today, -40)}::date, 99, 7, 0, 0),
+      (${openId}, ${today}::date, 99, 0, 3, 0)`.execute(env.ctx.db);
+    const third = (await env.app.inject({ url: `/api/open/datasets/${openId}` })).json();
+    const rows = await stored();
+    const sum = (k: 'views' | 'previews' | 'downloads' | 'api_calls') =>
+      rows.reduce((n, x) => n + Number(x[k]), 0);
+    expect(third.usage.views).toBe(sum('views'));
+    expect(third.usage.previews).toBe(sum('previews'));
+    expect(third.usage.downloads).toBe(sum('downloads'));
+    expect(third.usage.apiCalls).toBe(sum('api_calls'));
+    expect(third.usage.days.map((x: { day: string }) => x.day)).not.toContain(addDays(today, -40));
+    const t3 = third.usage.days.find((x: { day: string }) => x.day === today);
+    expect(t3.views).toBe(todayViews + 1);
+    expect(t3.previews).toBeGreaterThanOrEqual(3);
+    expect(third.usage.days.find((x: { day: string }) => x.day === addDays(today, -3)).downloads).toBe(2);
+    // leave the counters as the later tests expect them
+    await sql`DELETE FROM open_usage WHERE resource_id = ${openId} AND slot = 99`.execute(env.ctx.db);
 
     const onApp = await env.app.inject({ url: `/api/open/datasets/${onAppId}` });
     expect(onApp.statusCode).toBe(200);
@@ -120,15 +152,28 @@ describe('open-data portal API (no login)', () => {
     const closed = await env.app.inject({ url: `/api/open/datasets/${closedId}` });
     expect(closed.statusCode).toBe(404);
     expect(closed.json().code).toBe('OPEN_DATASET_NOT_FOUND');
+    // a closed entry's page counts no view
+    const closedViews = await env.ctx.db
+      .selectFrom('open_usage')
+      .select('views')
+      .where('resource_id', '=', closedId)
+      .executeTakeFirst();
+    expect(closedViews).toBeUndefined();
     expect((await env.app.inject({ url: `/api/open/datasets/${closedId}/preview` })).statusCode).toBe(404);
   });
 
   it('preview: first rows masked, audited with the address, counted in the same transaction', async () => {
-    const before = await env.ctx.db
-      .selectFrom('open_usage')
-      .select('previews')
-      .where('resource_id', '=', openId)
-      .executeTakeFirst();
+    const previews = async () =>
+      Number(
+        (
+          await env.ctx.db
+            .selectFrom('open_usage')
+            .select((eb) => eb.fn.sum<number>('previews').as('n'))
+            .where('resource_id', '=', openId)
+            .executeTakeFirst()
+        )?.n ?? 0,
+      );
+    const before = await previews();
     const res = await env.app.inject({
       url: `/api/open/datasets/${openId}/preview`,
       remoteAddress: '203.0.113.7',
@@ -154,12 +199,7 @@ describe('open-data portal API (no login)', () => {
     expect(audit.client_ip).toBe('203.0.113.7');
     expect(audit.rows_returned).toBe(10);
     expect(audit.decision).toBe('allow');
-    const after = await env.ctx.db
-      .selectFrom('open_usage')
-      .select('previews')
-      .where('resource_id', '=', openId)
-      .executeTakeFirstOrThrow();
-    expect(after.previews).toBe((before?.previews ?? 0) + 1);
+    expect(await previews()).toBe(before + 1);
   });
 
   it('on-application data is refused without an application, and the refusal is audited', async () => {

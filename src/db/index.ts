@@ -40,6 +40,7 @@ import * as m032 from './migrations/032_leak_trace_key_rotation.js';
 import * as m033 from './migrations/033_open_notices.js';
 import * as m034 from './migrations/034_export_watermark.js';
 import * as m035 from './migrations/035_bulk_grant_deadlines.js';
+import * as m037 from './migrations/037_open_usage_slots.js';
 import * as m038 from './migrations/038_eval_portal.js';
 import * as m039 from './migrations/039_notify_senders.js';
 import { Lock, PGliteDialect, pgliteQuery } from './pglite-dialect.js';
@@ -236,6 +237,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '028_sharing_more': m028,
   '031_bulk_proxy_grants': m031,
   '035_bulk_grant_deadlines': m035,
+  '037_open_usage_slots': m037,
   '038_eval_portal': m038,
   '039_notify_senders': m039,
 };

@@ -5,6 +5,8 @@ export interface OpenUsageTable {
   resource_id: number;
   /** Beijing date of the accesses */
   day: string;
+  /** one of OPEN_USAGE_SLOTS rows of the dataset's day (migration 037): concurrent increments rarely meet on a row */
+  slot: ColumnType<number, number | undefined, number>;
   views: number;
   previews: number;
   downloads: number;

@@ -220,11 +220,12 @@ function fieldView(f: StoredField) {
 
 /** The dataset page: metadata, fields, download formats, usage; counts a view. */
 export async function dataset(ctx: AppContext, id: number) {
-  const r = await openResource(ctx, id);
-  const fields = await store.fieldsOf(ctx.db, id);
+  // the entry and its fields side by side (the fields of an entry that is not listed are read and dropped); then the
+  // view is counted and the usage read in one statement (bench/open-serve.ts: four round trips and a commit were
+  // three quarters of the page's time)
+  const [r, fields] = await Promise.all([openResource(ctx, id), store.fieldsOf(ctx.db, id)]);
   const today = shanghaiDate(ctx.clock.now());
-  await store.countUsage(ctx.db, id, today, 'views');
-  const usage = await store.usageOf(ctx.db, id, addDays(today, -29));
+  const usage = await store.countViewAndUsage(ctx.db, r.id, today, addDays(today, -29));
   const downloadable = r.open_type === 'open' && !!r.data_table;
   return {
     ...publicView(r),
@@ -234,7 +235,7 @@ export async function dataset(ctx: AppContext, id: number) {
     api: downloadable
       ? {
           ckanPackage: `/api/3/action/package_show?id=${r.id}`,
-          datastore: `/api/3/action/datastore_search?resource_id=${r.id}-data`,
+          datastore: `/api/3/action/datastore_search?resource_id=${r.id}-csv`,
         }
       : null,
     /** on application: what the application must state (profile opening.requestMustState), the reply deadline */
