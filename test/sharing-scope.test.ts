@@ -164,4 +164,94 @@ describe('a county authority reads its own jurisdiction only (issue 8 point 9, G
         .map((i: { id: number }) => i.id),
     ).toEqual([qsId]);
   });
+
+  it('disputes: a county authority reads its county’s, not the others’, and does not settle them (DG Art 15: the city’s authority does); grants: its jurisdiction’s only', async () => {
+    const officer = await c.as('jc_mzj_officer');
+    const id = (await c.fileRequest(officer, MARRIAGE, '江城区临时救助核验')).json().id;
+    const jc = await c.as('jc_reviewer');
+    const refused = await c.call(jc, 'POST', `/api/sharing/requests/${id}/reject`, {
+      reason: '用途与本级职责不符',
+      legalBasis: '《东莞市政务数据管理办法》第十五条',
+    });
+    expect(refused.statusCode, refused.body).toBe(200);
+    const raised = await c.call(officer, 'POST', `/api/sharing/requests/${id}/dispute`, {
+      reason: '临时救助须核验婚姻状况，属法定职责',
+    });
+    expect(raised.statusCode, raised.body).toBe(201);
+    const disputeId = raised.json().id as number;
+
+    const listed = (who: string) =>
+      c
+        .as(who)
+        .then(async (cookie) => (await c.call(cookie, 'GET', '/api/sharing/disputes?pageSize=100')).json());
+    const jcList = await listed('jc_reviewer');
+    expect(ids(jcList)).toContain(disputeId);
+    expect(jcList.items.find((d: { id: number }) => d.id === disputeId).canDecide).toBe(false);
+    expect(ids(await listed('qs_reviewer'))).not.toContain(disputeId);
+    const qs = await c.as('qs_reviewer');
+    expect((await c.call(qs, 'GET', `/api/sharing/disputes/${disputeId}`)).statusCode).toBe(404);
+    const decide = await c.call(jc, 'POST', `/api/sharing/disputes/${disputeId}/decide`, {
+      outcome: 'upheld',
+      comment: '维持不予共享',
+    });
+    expect(decide.statusCode).toBe(403);
+    expect(decide.json().code).toBe('FORBIDDEN');
+    const jcUser = await userId('jc_reviewer');
+    expect(
+      (
+        await c.env.ctx.db
+          .selectFrom('audit_log')
+          .select('detail')
+          .where('action', '=', 'http.refused')
+          .where('actor_user_id', '=', jcUser)
+          .execute()
+      ).some((r) => String((r.detail as { route?: string }).route).includes('/disputes/')),
+      'the refused decision is audited',
+    ).toBe(true);
+    const city = (await listed('reviewer')).items.find((d: { id: number }) => d.id === disputeId);
+    expect(city.canDecide).toBe(true);
+
+    // grants: the county reads those whose consumer or provider sits in 江城区; the city reads all
+    const jurisdictionOf = async (orgName: string) =>
+      (
+        await c.env.ctx.db
+          .selectFrom('org')
+          .select('jurisdiction_code')
+          .where('name', '=', orgName)
+          .executeTakeFirstOrThrow()
+      ).jurisdiction_code;
+    const jcCode = await jurisdictionOf('临江市江城区民政局');
+    const grants = async (who: string) =>
+      (
+        (await c.call(await c.as(who), 'GET', '/api/sharing/grants')).json() as {
+          id: number;
+          consumerOrg: { id: number };
+          resource: { providerOrgId: number };
+        }[]
+      ).map((g) => ({ id: g.id, consumerOrgId: g.consumerOrg.id, providerOrgId: g.resource.providerOrgId }));
+    // a grant of 江城区's app (written directly: the list's scope is under test, not the workflow)
+    const jcApp = await c.newApp(officer, '江城区临时救助系统');
+    await c.env.ctx.database.query(
+      `INSERT INTO share_grant (resource_id, consumer_org_id, app_id, fields, purpose, valid_until, agreement_required)
+       SELECT r.id, a.org_id, a.id, ARRAY['certificateNo']::text[], '临时救助核验', now() + interval '1 year', false
+       FROM resource r, app a WHERE r.name = $1 AND a.id = $2`,
+      [MARRIAGE, jcApp.id],
+    );
+    const all = await grants('reviewer');
+    const mine = await grants('jc_reviewer');
+    expect(all.length).toBeGreaterThan(mine.length);
+    expect(mine.length, 'the demo has a grant of 江城区').toBeGreaterThan(0);
+    const orgs = await c.env.ctx.db.selectFrom('org').select(['id', 'jurisdiction_code']).execute();
+    const codeOf = new Map(orgs.map((o) => [Number(o.id), o.jurisdiction_code]));
+    const inJc = (g: { consumerOrgId: number; providerOrgId: number }) =>
+      codeOf.get(g.consumerOrgId) === jcCode || codeOf.get(g.providerOrgId) === jcCode;
+    expect(mine.every(inJc)).toBe(true);
+    expect(mine.map((g) => g.id).sort()).toEqual(
+      all
+        .filter(inJc)
+        .map((g) => g.id)
+        .sort(),
+    );
+    expect((await grants('qs_reviewer')).some(inJc)).toBe(false);
+  });
 });

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { sql } from 'kysely';
+import { sql, type Updateable } from 'kysely';
 import { appendAudit } from '../audit/store.js';
 import { endOfShanghaiDay, shanghaiDate } from '../calendar/model.js';
 import { type Actor, type AppContext, hasRole } from '../context.js';
 import { type Db, inTx, type Tx } from '../db/index.js';
+import type { DB } from '../db/schema.js';
 import { nextDue } from '../ingest/freshness.js';
 import { notify } from '../notify/service.js';
 import { AppError } from '../shared/errors.js';
@@ -628,40 +629,59 @@ export async function orgResult(ctx: AppContext, actor: Actor, id: number, orgId
   };
 }
 
+/**
+ * Moves a run that is in `from` status: `set` applied in one UPDATE guarded by the status, audited as `action`; a run
+ * in another status is refused with `code` (409), a missing one with NOT_FOUND. Returns the run's period.
+ */
+async function changeRun(
+  trx: Tx,
+  actor: Actor,
+  id: number,
+  from: 'draft' | 'published',
+  set: Updateable<DB['eval_run']>,
+  refusal: { code: 'EVALUATION_NOT_DRAFT' | 'EVALUATION_NOT_PUBLISHED'; action: string; detail?: object },
+): Promise<string> {
+  const run = await trx
+    .updateTable('eval_run')
+    .set(set)
+    .where('id', '=', id)
+    .where('status', '=', from)
+    .returning(['id', 'period'])
+    .executeTakeFirst();
+  if (!run) {
+    const exists = await trx.selectFrom('eval_run').select('status').where('id', '=', id).executeTakeFirst();
+    if (!exists) throw new AppError('NOT_FOUND', [{ field: 'id', reason: 'no such evaluation run' }]);
+    throw new AppError(refusal.code, [{ field: 'status', reason: exists.status }]);
+  }
+  await appendAudit(trx, {
+    actorUserId: actor.id,
+    actorOrgId: actor.orgId,
+    action: refusal.action,
+    targetType: 'eval_run',
+    targetId: id,
+    decision: 'allow',
+    clientIp: actor.clientIp,
+    detail: { period: run.period, ...refusal.detail },
+  });
+  return run.period;
+}
+
 export async function publishRun(ctx: AppContext, actor: Actor, id: number) {
   requireStaff(actor);
   return inTx(ctx.db, async (trx) => {
-    const run = await trx
-      .updateTable('eval_run')
-      .set({ status: 'published', published_by: actor.id, published_at: ctx.clock.now() })
-      .where('id', '=', id)
-      .where('status', '=', 'draft')
-      .returning(['id', 'period'])
-      .executeTakeFirst();
-    if (!run) {
-      const exists = await trx
-        .selectFrom('eval_run')
-        .select('status')
-        .where('id', '=', id)
-        .executeTakeFirst();
-      if (!exists) throw new AppError('NOT_FOUND', [{ field: 'id', reason: 'no such evaluation run' }]);
-      throw new AppError('EVALUATION_NOT_DRAFT', [{ field: 'status', reason: exists.status }]);
-    }
-    await appendAudit(trx, {
-      actorUserId: actor.id,
-      actorOrgId: actor.orgId,
-      action: 'evaluation.publish',
-      targetType: 'eval_run',
-      targetId: id,
-      decision: 'allow',
-      clientIp: actor.clientIp,
-      detail: { period: run.period },
-    });
+    const period = await changeRun(
+      trx,
+      actor,
+      id,
+      'draft',
+      { status: 'published', published_by: actor.id, published_at: ctx.clock.now() },
+      { code: 'EVALUATION_NOT_DRAFT', action: 'evaluation.publish' },
+    );
     const depts = await trx.selectFrom('org').select('id').where('kind', '=', 'department').execute();
     await notify(trx, [{ roles: ['data_officer', 'section_head'], orgIds: depts.map((d) => Number(d.id)) }], {
       kind: 'evaluation.published',
       severity: 'info',
-      params: { period: run.period },
+      params: { period },
     });
     return { id, status: 'published' as const };
   });
@@ -673,35 +693,17 @@ export async function publishRun(ctx: AppContext, actor: Actor, id: number) {
  */
 export async function setOnPortal(ctx: AppContext, actor: Actor, id: number, onPortal: boolean) {
   requireStaff(actor);
-  return inTx(ctx.db, async (trx) => {
-    const run = await trx
-      .updateTable('eval_run')
-      .set({ on_portal: onPortal, portal_at: onPortal ? ctx.clock.now() : null })
-      .where('id', '=', id)
-      .where('status', '=', 'published')
-      .returning(['id', 'period'])
-      .executeTakeFirst();
-    if (!run) {
-      const exists = await trx
-        .selectFrom('eval_run')
-        .select('status')
-        .where('id', '=', id)
-        .executeTakeFirst();
-      if (!exists) throw new AppError('NOT_FOUND', [{ field: 'id', reason: 'no such evaluation run' }]);
-      throw new AppError('EVALUATION_NOT_PUBLISHED', [{ field: 'status', reason: exists.status }]);
-    }
-    await appendAudit(trx, {
-      actorUserId: actor.id,
-      actorOrgId: actor.orgId,
-      action: 'evaluation.portal',
-      targetType: 'eval_run',
-      targetId: id,
-      decision: 'allow',
-      clientIp: actor.clientIp,
-      detail: { period: run.period, onPortal },
-    });
-    return { id, onPortal };
-  });
+  await inTx(ctx.db, (trx) =>
+    changeRun(
+      trx,
+      actor,
+      id,
+      'published',
+      { on_portal: onPortal, portal_at: onPortal ? ctx.clock.now() : null },
+      { code: 'EVALUATION_NOT_PUBLISHED', action: 'evaluation.portal', detail: { onPortal } },
+    ),
+  );
+  return { id, onPortal };
 }
 
 /**

@@ -8,6 +8,7 @@ import { type Db, inTx, type Tx } from '../db/index.js';
 import { notify, type Recipients } from '../notify/service.js';
 import { AppError } from '../shared/errors.js';
 import { createGrant, todayOf } from './service.js';
+import { requestScope, scopeCondition } from './visibility.js';
 
 /** A grant still in force or about to be: one waiting for its risk assessment (DG Art 19) is capped and ended too. */
 const LIVE_GRANT = ['active', 'riskPending'] as const;
@@ -163,8 +164,13 @@ export async function decideDispute(
     throw new AppError('CASE_NOT_IN_PROFILE', [
       { field: 'dispute', reason: 'the active regulation provides no dispute procedure' },
     ]);
-  if (!isAuthorityReviewer(actor))
-    throw new AppError('FORBIDDEN', [{ reason: `the data authority settles disputes (${rule.article})` }]);
+  if (!(await disputeScope(ctx, actor)).decider)
+    throw new AppError('FORBIDDEN', [
+      {
+        reason: `the city's data authority settles disputes (${rule.article})`,
+        reasonZh: `争议由市政务数据主管部门协调处理（${rule.article}）`,
+      },
+    ]);
   const comment = text(input.comment, 'comment', 2, '请写明处理意见', 'state the decision and its grounds');
   const today = todayOf(ctx);
   await inTx(ctx.db, async (trx) => {
@@ -328,7 +334,7 @@ function disputeQuery(db: Db | Tx) {
 
 type DisputeRow = NonNullable<Awaited<ReturnType<ReturnType<typeof disputeQuery>['executeTakeFirst']>>>;
 
-function disputeView(ctx: AppContext, actor: Actor, d: DisputeRow) {
+function disputeView(ctx: AppContext, actor: Actor, d: DisputeRow, decider: boolean) {
   const rule = ctx.profile.sharing.disputes;
   const open = d.status === 'open' || d.status === 'referred';
   return {
@@ -350,7 +356,7 @@ function disputeView(ctx: AppContext, actor: Actor, d: DisputeRow) {
     decision: d.decision_comment,
     grantId: d.grant_id,
     /** what this person may do now: the authority decides; under SY Art 28 it may refer an open dispute */
-    canDecide: !!rule && open && isAuthorityReviewer(actor),
+    canDecide: !!rule && open && decider,
     canRefer: !!rule?.resolvedBy.includes('government') && d.status === 'open' && isAuthorityReviewer(actor),
   };
 }
@@ -359,11 +365,23 @@ function overseer(actor: Actor) {
   return hasRole(actor, 'platform_admin', 'authority_reviewer', 'auditor');
 }
 
+/**
+ * Who reads a dispute: the request's readers (src/sharing/visibility.ts: a county authority its own jurisdiction's, a
+ * department its own). Who settles it: the reviewers of the top authority only — DG Art 15 and SY Art 28 put it before
+ * the city's (市) data authority, so a county authority reads its county's disputes but does not decide them.
+ */
+async function disputeScope(ctx: AppContext, actor: Actor) {
+  const scope = await requestScope(ctx.db, actor);
+  return { condition: scopeCondition(scope), decider: isAuthorityReviewer(actor) && scope.kind === 'all' };
+}
+
 export async function getDispute(ctx: AppContext, actor: Actor, id: number) {
-  const d = await disputeQuery(ctx.db).where('d.id', '=', id).executeTakeFirst();
-  if (!d || !(overseer(actor) || actor.orgId === d.consumer_org_id || actor.orgId === d.provider_org_id))
-    throw new AppError('NOT_FOUND', [{ field: 'id', reason: `dispute ${id} not found` }]);
-  return disputeView(ctx, actor, d);
+  const { condition, decider } = await disputeScope(ctx, actor);
+  let q = disputeQuery(ctx.db).where('d.id', '=', id);
+  if (condition) q = q.where(condition);
+  const d = await q.executeTakeFirst();
+  if (!d) throw new AppError('NOT_FOUND', [{ field: 'id', reason: `dispute ${id} not found` }]);
+  return disputeView(ctx, actor, d, decider);
 }
 
 export async function listDisputes(
@@ -371,11 +389,9 @@ export async function listDisputes(
   actor: Actor,
   f: { status?: string; page: number; pageSize: number },
 ) {
+  const { condition, decider } = await disputeScope(ctx, actor);
   let q = disputeQuery(ctx.db);
-  if (!overseer(actor))
-    q = q.where((eb) =>
-      eb.or([eb('d.consumer_org_id', '=', actor.orgId), eb('d.provider_org_id', '=', actor.orgId)]),
-    );
+  if (condition) q = q.where(condition);
   if (f.status) q = q.where('d.status', '=', f.status as DisputeRow['status']);
   const [rows, total] = await Promise.all([
     q
@@ -390,7 +406,7 @@ export async function listDisputes(
       .executeTakeFirstOrThrow(),
   ]);
   return {
-    items: rows.map((d) => disputeView(ctx, actor, d)),
+    items: rows.map((d) => disputeView(ctx, actor, d, decider)),
     total: Number(total.n),
     page: f.page,
     pageSize: f.pageSize,

@@ -41,7 +41,7 @@ import {
 } from './model.js';
 import { assessmentPending, type RiskRule } from './risk.js';
 import * as store from './store.js';
-import { assertCanSeeRequest, requestScope } from './visibility.js';
+import { assertCanSeeRequest, grantScopeCondition, requestScope } from './visibility.js';
 
 /** A grant's own limits on the data API (hardening: enumeration and bulk copying); unset = platform default. */
 export interface GrantQuota {
@@ -886,11 +886,9 @@ export async function listRequests(
 
 export async function listGrants(ctx: AppContext, actor: Actor) {
   let q = store.grantQuery(ctx.db);
-  if (!hasRole(actor, 'platform_admin', 'auditor', 'authority_reviewer')) {
-    q = q.where((eb) =>
-      eb.or([eb('g.consumer_org_id', '=', actor.orgId), eb('r.provider_org_id', '=', actor.orgId)]),
-    );
-  }
+  // the request scope (src/sharing/visibility.ts): a county authority reads its own jurisdiction's grants only
+  const scope = grantScopeCondition(await requestScope(ctx.db, actor));
+  if (scope) q = q.where(scope);
   const rows = await q.orderBy('g.id', 'desc').limit(500).execute();
   return rows.map(store.grantView);
 }

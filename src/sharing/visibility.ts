@@ -100,3 +100,18 @@ export async function assertCanSeeRequest(db: Db | Tx, actor: Actor, id: number)
     ]);
   throw new AppError('NOT_FOUND', [{ field: 'id', reason: `share request ${id} not found` }]);
 }
+
+/**
+ * The same scope over grants: a query of share_grant as `g` joined to its resource as `r` (the grants list). A grant's
+ * parties are its consumer and the resource's provider; a lower-level authority also reads the grants of requests that
+ * had a step assigned to it. Null for 'all'.
+ */
+export function grantScopeCondition(scope: RequestScope): Expression<SqlBool> | null {
+  if (scope.kind === 'all') return null;
+  if (scope.kind === 'parties')
+    return sql<SqlBool>`(g.consumer_org_id = ${scope.orgId} OR r.provider_org_id = ${scope.orgId})`;
+  const codes = sql`${sql.val(scope.codes)}::text[]`;
+  return sql<SqlBool>`(EXISTS (SELECT 1 FROM org vc WHERE vc.id = g.consumer_org_id AND vc.jurisdiction_code = ANY(${codes}))
+    OR EXISTS (SELECT 1 FROM org vp WHERE vp.id = r.provider_org_id AND vp.jurisdiction_code = ANY(${codes}))
+    OR EXISTS (SELECT 1 FROM share_request_step vs WHERE vs.request_id = g.request_id AND vs.authority_org_id = ${scope.orgId}))`;
+}
