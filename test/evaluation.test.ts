@@ -341,6 +341,17 @@ describe('department evaluation (DG Art 35, 36; SY Art 12)', () => {
     expect(shown.ranking[0].indicators.length).toBeGreaterThan(0);
     expect(shown.ranking[0].indicators[0]).not.toHaveProperty('evidence');
     expect((await call(reviewer, 'GET', `/api/evaluation/runs/${runId}`)).json().onPortal).toBe(true);
+    // the cockpit's departments-by-score map (issue 12 point 6) shows the same scores per indicator
+    const cockpit = (await call(reviewer, 'GET', '/api/cockpit')).json();
+    expect(cockpit.ranking.run.id).toBe(runId);
+    for (const r of shown.ranking) {
+      const cell = cockpit.ranking.items.find((i: { orgId: number }) => i.orgId === r.org.id);
+      expect(cell.scores).toEqual(
+        Object.fromEntries(
+          r.indicators.map((i: { indicator: string; score: number | null }) => [i.indicator, i.score]),
+        ),
+      );
+    }
 
     const off = await call(reviewer, 'POST', `/api/evaluation/runs/${runId}/portal`, { onPortal: false });
     expect(off.statusCode).toBe(200);

@@ -1454,6 +1454,7 @@ export const LABELS = {
   ],
   'cockpit.quality': ['数据质量趋势', 'Quality trend'],
   'cockpit.meanScore': ['平均质量得分', 'Mean quality score'],
+  'cockpit.scoreMap': ['部门考核得分分布', 'Departments by score'],
   'cockpit.ranking': ['部门考核得分排名', 'Departments by evaluation score'],
   'cockpit.noRanking': ['暂无考核结果', 'No evaluation results yet'],
   'cockpit.scorecard': ['考核得分', 'Evaluation score'],

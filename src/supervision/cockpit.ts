@@ -181,6 +181,18 @@ async function ranking(ctx: AppContext, actor: Actor) {
     .orderBy('s.rank')
     .orderBy('s.org_id')
     .execute();
+  // the departments' map by score (issue 12 point 6): every department's score per indicator, null = not applicable
+  const results = await ctx.db
+    .selectFrom('eval_result')
+    .select(['org_id', 'indicator', 'score'])
+    .where('run_id', '=', run.id)
+    .execute();
+  const byOrg = new Map<number, Record<string, number | null>>();
+  for (const r of results) {
+    const m = byOrg.get(num(r.org_id)) ?? {};
+    m[r.indicator] = r.score === null ? null : num(r.score);
+    byOrg.set(num(r.org_id), m);
+  }
   return {
     run: { id: Number(run.id), period: run.period, status: run.status },
     items: scores.map((s) => ({
@@ -188,6 +200,7 @@ async function ranking(ctx: AppContext, actor: Actor) {
       name: s.name,
       total: num(s.total),
       rank: num(s.rank),
+      scores: byOrg.get(num(s.org_id)) ?? {},
     })),
   };
 }

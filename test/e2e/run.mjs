@@ -2760,6 +2760,11 @@ steps.push({
       await toggle.click();
       await page.getByText('已在开放门户公示').first().waitFor({ timeout: T.action });
     }
+    // the cockpit's departments-by-score map (issue 12 point 6) draws the published run
+    await menu(page, 'cockpit');
+    await tid(page, 'cockpit-score-map-chart').locator('canvas').first().waitFor({ timeout: T.nav });
+    await tid(page, 'cockpit-score-map').scrollIntoViewIfNeeded();
+    await shot(page, 'cockpit-score-map');
     await logout(page);
     await page.goto(`${base}/open/evaluations`, { waitUntil: 'domcontentloaded' });
     const table = tid(page, 'portal-evaluations');

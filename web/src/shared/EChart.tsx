@@ -1,5 +1,11 @@
-import { BarChart, LineChart } from 'echarts/charts';
-import { GridComponent, LegendComponent, MarkLineComponent, TooltipComponent } from 'echarts/components';
+import { BarChart, HeatmapChart, LineChart } from 'echarts/charts';
+import {
+  GridComponent,
+  LegendComponent,
+  MarkLineComponent,
+  TooltipComponent,
+  VisualMapComponent,
+} from 'echarts/components';
 import * as echarts from 'echarts/core';
 import { CanvasRenderer } from 'echarts/renderers';
 import { useEffect, useRef } from 'react';
@@ -7,7 +13,9 @@ import { useEffect, useRef } from 'react';
 echarts.use([
   LineChart,
   BarChart,
+  HeatmapChart,
   GridComponent,
+  VisualMapComponent,
   TooltipComponent,
   LegendComponent,
   MarkLineComponent,
@@ -17,7 +25,7 @@ echarts.use([
 export type EChartOption = echarts.EChartsCoreOption;
 
 /**
- * The console's one echarts chart (line or bar). The chart is created once and its option replaced on every change;
+ * The console's one echarts chart (line, bar, or a heatmap such as the cockpit's departments-by-score map). The chart is created once and its option replaced on every change;
  * it follows the window's size. `label` names the chart for screen readers (a canvas has no text of its own).
  */
 export default function EChart({

@@ -27,7 +27,14 @@ interface ViolationCount {
 }
 interface Ranking {
   run: { id: number; period: string; status: string };
-  items: { orgId: number; name: string; total: number; rank: number }[];
+  items: {
+    orgId: number;
+    name: string;
+    total: number;
+    rank: number;
+    /** score per indicator (null: not applicable to the department) */
+    scores: Record<string, number | null>;
+  }[];
 }
 interface Cockpit {
   view: 'authority' | 'department' | 'auditor';
@@ -52,6 +59,8 @@ interface Cockpit {
   } | null;
   todo?: { kind: string; n: number; overdue: number }[];
 }
+
+const SCORE_INDICATORS = ['catalog', 'freshness', 'quality', 'onTime', 'volume', 'applications'] as const;
 
 // the printed report: only the cockpit, no menu or header, cards kept whole on a page
 const PRINT_CSS = `@media print {
@@ -97,6 +106,43 @@ export default function CockpitPage() {
       xAxis: { type: 'value', max: 100 },
       yAxis: { type: 'category', data: items.map((i) => `${i.rank}. ${i.name}`) },
       series: [{ type: 'bar', name: t('cockpit.scorecard'), data: items.map((i) => i.total) }],
+    };
+  }, [d, t]);
+  // the departments by score (issue 12 point 6, "map of departments by score"): a department × indicator heatmap of
+  // the newest run, best-ranked on top; a cell without a score (the indicator does not apply) stays empty
+  const scoreMap = useMemo(() => {
+    const items = [...(d?.ranking?.items ?? [])].reverse();
+    const indicators = SCORE_INDICATORS.filter((c) => items.some((i) => c in (i.scores ?? {})));
+    const cells: [number, number, number][] = [];
+    items.forEach((it, y) => {
+      indicators.forEach((c, x) => {
+        const v = it.scores?.[c];
+        if (v !== null && v !== undefined) cells.push([x, y, v]);
+      });
+    });
+    return {
+      tooltip: { position: 'top' },
+      grid: { left: 150, right: 20, top: 10, bottom: 80 },
+      xAxis: {
+        type: 'category',
+        data: indicators.map((c) => t(`evaluation.indicator.${c}` as 'evaluation.indicator.catalog')),
+        axisLabel: { interval: 0, rotate: 30 },
+        splitArea: { show: true },
+      },
+      yAxis: { type: 'category', data: items.map((i) => i.name), splitArea: { show: true } },
+      visualMap: {
+        min: 0,
+        max: 100,
+        calculable: false,
+        orient: 'horizontal',
+        left: 'center',
+        bottom: 0,
+        itemHeight: 120,
+        inRange: { color: ['#f5222d', '#faad14', '#52c41a'] },
+      },
+      series: [
+        { type: 'heatmap', name: t('cockpit.scoreMap'), data: cells, label: { show: true, fontSize: 10 } },
+      ],
     };
   }, [d, t]);
   // each number opens the list behind it, filtered the same way (test/cockpit-drill.test.ts checks the totals match)
@@ -334,6 +380,25 @@ export default function CockpitPage() {
                 </Card>
               </Col>
             )}
+            {d.view === 'authority' && d.ranking?.items.length ? (
+              <Col xs={24}>
+                <Card
+                  size="small"
+                  title={t('cockpit.scoreMap')}
+                  extra={<Link to="/evaluation">{d.ranking.run.period}</Link>}
+                  data-testid="cockpit-score-map"
+                >
+                  <Suspense fallback={null}>
+                    <EChart
+                      label={t('cockpit.scoreMap')}
+                      option={scoreMap}
+                      height={Math.max(260, d.ranking.items.length * 22 + 100)}
+                      testid="cockpit-score-map-chart"
+                    />
+                  </Suspense>
+                </Card>
+              </Col>
+            ) : null}
             {d.view === 'department' && (
               <Col xs={24} lg={12}>
                 <Card size="small" title={t('cockpit.scorecard')} data-testid="cockpit-scorecard">
