@@ -56,7 +56,7 @@ export async function sharingRoutes(app: FastifyInstance, ctx: AppContext) {
           properties: {
             resourceId: { type: 'integer', minimum: 1 },
             appId: { type: 'integer', minimum: 1 },
-            fields: { type: 'array', items: { type: 'string', maxLength: 40 }, minItems: 1, maxItems: 500 },
+            fields: { type: 'array', items: { type: 'string', maxLength: 40 }, maxItems: 500 },
             purpose: { type: 'string', minLength: 1, maxLength: 2000 },
             scenario: { type: ['string', 'null'], maxLength: 2000 },
             scope: {
@@ -315,7 +315,7 @@ export async function sharingRoutes(app: FastifyInstance, ctx: AppContext) {
             purpose: { type: 'string', minLength: 1, maxLength: 2000 },
             scenario: { type: ['string', 'null'], maxLength: 2000 },
             scope: { type: ['string', 'null'], maxLength: 1000 },
-            fields: { type: 'array', items: { type: 'string', maxLength: 40 }, minItems: 1, maxItems: 500 },
+            fields: { type: 'array', items: { type: 'string', maxLength: 40 }, maxItems: 500 },
             validUntil: dateString,
           },
         },

@@ -488,7 +488,12 @@ export async function createRequest(ctx: AppContext, actor: Actor, input: Reques
         overallDueDate: steps.length && overall ? dueDate(cal, startedOn, overall) : undefined,
         shareType,
         ...(planned.length > stepsFor(ctx.profile, shareType).length
-          ? { crossLevel: { article: planned[0].step.article, levels: planned.map((p) => p.level) } }
+          ? {
+              crossLevel: {
+                article: crossLevelRule(ctx.profile)?.article,
+                levels: planned.map((p) => p.level),
+              },
+            }
           : {}),
         ...(input.access ? { access: input.access, accessArticle: noneArticle ?? undefined } : {}),
         ...(emergency
