@@ -113,4 +113,10 @@ describe('dongguan-2020: disputes are settled by the authority, never referred (
     expect(decided.statusCode, decided.body).toBe(200);
     expect(decided.json()).toMatchObject({ status: 'overturned', decidedLevel: 'authority' });
   });
+
+  it('the rules page reads the cross-level rule in force: DG has none of its own and takes GD Art 15 through `parent`', async () => {
+    const p = (await c.call(await c.as('reviewer'), 'GET', '/api/profile')).json();
+    expect(p.sharing.crossLevel ?? null).toBeNull();
+    expect(p.crossLevelInForce).toMatchObject({ article: 'GD Art 15', step: { key: 'localAuthorityReview' } });
+  });
 });

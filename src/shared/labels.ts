@@ -879,6 +879,10 @@ export const LABELS = {
   'grantKind.bulkGrant': ['整体授权', 'Bulk grant'],
   'grantKind.proxyGrant': ['同等代理授权', 'Proxy grant'],
   'prof.disputes': ['争议协调', 'Disputes resolved by'],
+  'prof.crossLevel': [
+    '跨层级申请（先经本级主管部门）',
+    'Cross-level requests (through the own-level authority first)',
+  ],
   'resolvedBy.authority': ['数据主管部门', 'Data authority'],
   'resolvedBy.government': ['本级人民政府', 'The government'],
   'prof.applies': ['适用', 'Applies'],

@@ -4,6 +4,7 @@ import { shanghaiDate } from '../calendar/model.js';
 import type { AppContext } from '../context.js';
 import { requireActor } from '../http/auth.js';
 import { NOT_ENFORCED } from '../profiles/enforcement.js';
+import { crossLevelRule } from '../sharing/levels.js';
 
 export async function statsRoutes(app: FastifyInstance, ctx: AppContext) {
   app.get(
@@ -56,7 +57,12 @@ export async function statsRoutes(app: FastifyInstance, ctx: AppContext) {
     async (req) => {
       requireActor(req);
       // the rules page marks these "尚未执行": nothing acts on them yet (src/profiles/enforcement.ts)
-      return { ...ctx.profile, notEnforced: NOT_ENFORCED };
+      // the cross-level rule in force, also where it comes from the parent profile (DG through GD, src/sharing/levels.ts)
+      return {
+        ...ctx.profile,
+        notEnforced: NOT_ENFORCED,
+        crossLevelInForce: crossLevelRule(ctx.profile) ?? null,
+      };
     },
   );
 }

@@ -1164,6 +1164,9 @@ const steps = [
       const reg = await tid(page, 'profile-regulation').innerText();
       assert(reg.includes('东府办〔2020〕54号'), `the regulation's document number is shown: ${reg}`);
       await tid(page, 'profile-direct').waitFor({ timeout: T.action });
+      // DG takes the province's cross-level rule (GD Art 15 through DG Art 1): the rules page says so, in words
+      const cross = await tid(page, 'prof-cross-level').innerText();
+      assert(cross.includes('本级政务数据主管部门') && cross.includes('10个工作日'), `cross-level rule: ${cross}`);
       await shot(page, 'profile');
     },
   },

@@ -93,7 +93,10 @@ interface DeadlineRow {
 }
 
 /** /api/profile: the profile and the fields nothing acts on yet */
-type ProfileView = Profile & { notEnforced?: readonly string[] };
+type ProfileView = Profile & {
+  notEnforced?: readonly string[];
+  crossLevelInForce?: Profile['sharing']['crossLevel'] | null;
+};
 
 export default function ProfilePage() {
   const i18n = useI18n();
@@ -178,7 +181,23 @@ export default function ProfilePage() {
       label: t('prof.stopSupply'),
       children: withArticle(appliesOr('sharing.stopSupplyNeedsFiling'), sh.stopSupplyNeedsFiling),
     });
-  // enforced: a grant's data calls are refused until the consumer accepts its agreement (src/sharing/service.ts)
+  // enforced: a county department's request for a city resource first goes to its own authority (src/sharing/levels.ts)
+  const cross = p.crossLevelInForce;
+  if (cross)
+    rules.push({
+      key: 'crossLevel',
+      label: t('prof.crossLevel'),
+      children: withArticle(
+        <span data-testid="prof-cross-level">
+          {(lang === 'en' ? cross.step.nameEn : cross.step.nameZh) || cross.step.key}{' '}
+          <b>{deadlineLabel(cross.step.deadline, i18n)}</b>{' '}
+          {enumTags('shareType', cross.appliesTo, i18n, 'gold')}
+          {pending('sharing.crossLevel') ? notYet('sharing.crossLevel') : yes}
+        </span>,
+        cross.article,
+      ),
+    });
+  // enforced: recorded with every grant of the profile and confirmed by the consumer's officer (src/sharing/service.ts)
   if (sh.useAgreement)
     rules.push({
       key: 'useAgreement',
