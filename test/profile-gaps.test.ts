@@ -114,9 +114,26 @@ describe('dongguan-2020: disputes are settled by the authority, never referred (
     expect(decided.json()).toMatchObject({ status: 'overturned', decidedLevel: 'authority' });
   });
 
+  it('sharing.unconditional.article: unconditional data is granted at once, and the grant’s audit cites DG Art 19, 23', async () => {
+    const filed = await c.fileRequest(await c.as('mzj_officer'), ENTITIES, '社会组织登记核验（无条件）');
+    expect(filed.statusCode, filed.body).toBe(201);
+    const q = filed.json();
+    expect(q.status).toBe('approved');
+    const audit = await c.env.ctx.db
+      .selectFrom('audit_log')
+      .select('detail')
+      .where('action', '=', 'share.grant')
+      .where('grant_id', '=', q.grantId)
+      .executeTakeFirstOrThrow();
+    expect(audit.detail).toMatchObject({ reason: 'unconditional', article: 'DG Art 19, 23' });
+  });
+
   it('the rules page reads the cross-level rule in force: DG has none of its own and takes GD Art 15 through `parent`', async () => {
     const p = (await c.call(await c.as('reviewer'), 'GET', '/api/profile')).json();
     expect(p.sharing.crossLevel ?? null).toBeNull();
-    expect(p.crossLevelInForce).toMatchObject({ article: 'GD Art 15', step: { key: 'localAuthorityReview' } });
+    expect(p.crossLevelInForce).toMatchObject({
+      article: 'GD Art 15',
+      step: { key: 'localAuthorityReview' },
+    });
   });
 });
