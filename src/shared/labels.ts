@@ -1431,6 +1431,8 @@ export const LABELS = {
   'cockpit.title.auditor': ['审计监督看板', 'Auditor board'],
   'cockpit.days': ['统计区间', 'Period'],
   'cockpit.daysN': ['近 {n} 天', 'Last {n} days'],
+  'filter.orgLoading': ['…', '…'],
+  'filter.orgUnknown': ['（未知部门）', '(unknown department)'],
   'filter.org': ['部门：{name}', 'Department: {name}'],
   'filter.overdue': ['仅逾期', 'Overdue only'],
   'filter.drillHint': ['由驾驶舱带入的筛选，可点 × 清除', 'Filters from the cockpit; click × to clear'],

@@ -1166,7 +1166,10 @@ const steps = [
       await tid(page, 'profile-direct').waitFor({ timeout: T.action });
       // DG takes the province's cross-level rule (GD Art 15 through DG Art 1): the rules page says so, in words
       const cross = await tid(page, 'prof-cross-level').innerText();
-      assert(cross.includes('本级政务数据主管部门') && cross.includes('10个工作日'), `cross-level rule: ${cross}`);
+      assert(
+        cross.includes('本级政务数据主管部门') && cross.includes('10个工作日'),
+        `cross-level rule: ${cross}`,
+      );
       await shot(page, 'profile');
     },
   },
@@ -2932,6 +2935,11 @@ steps.push({
       await page.waitForFunction(() => location.search.includes('overdue=0'), null, { timeout: T.action });
     } else {
       await tid(page, 'filter-org').waitFor({ timeout: T.nav });
+      // the tag names the department once the names have loaded (it never shows a bare id)
+      await tid(page, 'filter-org')
+        .getByText(dept)
+        .waitFor({ timeout: T.nav })
+        .catch(() => {});
       const tag = await tid(page, 'filter-org').innerText();
       assert(tag.includes(dept), `the department filter names ${dept}: ${tag}`);
       if (href.startsWith('/ingest')) {

@@ -93,7 +93,10 @@ export function OrgFilterTag({
 }) {
   const { t } = useI18n();
   const orgs = useAsync(() => api<{ id: number; name: string }[]>('/api/orgs'), []);
-  const name = orgs.data?.find((o) => o.id === orgId)?.name ?? `#${orgId}`;
+  // while the names load the tag says so (never a bare id); an id no organisation has is named as unknown
+  const name = orgs.data
+    ? (orgs.data.find((o) => Number(o.id) === orgId)?.name ?? t('filter.orgUnknown'))
+    : t('filter.orgLoading');
   return (
     <Tag closable onClose={onClose} color="blue" data-testid={testid ?? 'filter-org'}>
       {t('filter.org', { name })}
