@@ -22,7 +22,6 @@ import { execSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
-import { Worker } from 'node:worker_threads';
 import Fastify, { type FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { closeContext, openContext } from '../src/boot.js';
@@ -32,6 +31,7 @@ import { grantCallsToday } from '../src/dataapi/guards.js';
 import { recordReadStats } from '../src/dataapi/service.js';
 import { loadDemoCity } from '../src/demo/load.js';
 import { buildApp } from '../src/http/app.js';
+import { LoadGenerator, type LoadJob, type LoadResult } from './loadgen-client.js';
 import { printStartup, runStartupBench, STARTUP_TARGETS, type StartupResult } from './startup.js';
 
 const env = process.env;
@@ -60,65 +60,6 @@ const TARGET = { ratio: 0.6, p99Ms: 25 };
 
 type Kind = 'postgres' | 'pglite';
 type Target = 'baseline' | 'governed';
-
-// ---------- load generator (worker thread) ----------
-
-interface LoadJob {
-  base: string;
-  pathPrefix: string;
-  headers: Record<string, string>;
-  keys: string[];
-  check: 'masked' | 'none';
-}
-
-interface LoadResult {
-  measured: { count: number; non200: number; seconds: number; latencies: Float64Array };
-  total: number;
-  totalNon200: number;
-  statusCounts: Record<string, number>;
-  maskChecked: number;
-  maskFailures: number;
-  sample: string | null;
-  /** CPU ticks the load generator's own thread used during the run */
-  cpuTicks: number | null;
-  error?: string;
-}
-
-class LoadGenerator {
-  private worker = new Worker(new URL('./loadgen.mjs', import.meta.url));
-  private seq = 0;
-  private pending = new Map<number, (r: LoadResult) => void>();
-
-  constructor() {
-    this.worker.on('message', (m: LoadResult & { id: number }) => {
-      const done = this.pending.get(m.id);
-      this.pending.delete(m.id);
-      done?.(m);
-    });
-    this.worker.on('error', (e) => {
-      for (const done of this.pending.values()) done({ error: String(e) } as LoadResult);
-      this.pending.clear();
-    });
-  }
-
-  run(job: LoadJob): Promise<LoadResult> {
-    const id = ++this.seq;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, (r) => (r.error ? reject(new Error(`load generator: ${r.error}`)) : resolve(r)));
-      this.worker.postMessage({
-        id,
-        ...job,
-        concurrency: CONCURRENCY,
-        warmupMs: WARMUP_SECONDS * 1000,
-        durationMs: SECONDS * 1000,
-      });
-    });
-  }
-
-  close() {
-    return this.worker.terminate();
-  }
-}
 
 // ---------- CPU accounting: who burns the 2 cores ----------
 
@@ -209,7 +150,7 @@ function stats(r: LoadResult, cpu?: CpuSample): RunStats {
 
 function cpuPerRequest(r: LoadResult, cpu?: CpuSample) {
   const tickUs = 1e6 / CLK_TCK;
-  const genUs = r.cpuTicks === null ? Number.NaN : r.cpuTicks * tickUs;
+  const genUs = r.cpuTicks == null ? Number.NaN : r.cpuTicks * tickUs;
   if (!cpu || !r.total) return { srvUs: Number.NaN, dbUs: Number.NaN, genUs: Number.NaN };
   return {
     // process.cpuUsage covers every thread of this process; the load generator's own thread is taken out
@@ -659,7 +600,11 @@ async function main() {
       `${WARMUP_SECONDS} s warm-up + ${SECONDS} s per run`,
   );
 
-  const load = new LoadGenerator();
+  const load = new LoadGenerator({
+    warmupSeconds: WARMUP_SECONDS,
+    seconds: SECONDS,
+    concurrency: CONCURRENCY,
+  });
   const results: DbResult[] = [];
   let failed = false;
   try {

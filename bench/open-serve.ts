@@ -39,7 +39,6 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { Readable } from 'node:stream';
-import { Worker } from 'node:worker_threads';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import pg from 'pg';
@@ -52,6 +51,7 @@ import { loadDemoCity } from '../src/demo/load.js';
 import { buildApp } from '../src/http/app.js';
 import { csvCell } from '../src/shared/tabular.js';
 import { generate, insertRows, seedOrgs } from './catalog-search.js';
+import { LoadGenerator, type LoadJob, type LoadResult } from './loadgen-client.js';
 
 const env = process.env;
 function num(name: string, fallback: number): number {
@@ -88,54 +88,6 @@ function check(ok: boolean, what: string) {
     console.log(`  CHECK FAILED: ${what}`);
   }
   return ok;
-}
-
-// ---------- load generator (bench/loadgen.mjs in a worker thread) ----------
-
-interface LoadJob {
-  base: string;
-  pathPrefix: string;
-  headers: Record<string, string>;
-  keys: string[];
-  check: 'record' | 'dataset' | 'ckanOne' | 'html' | 'none';
-  concurrency: number;
-}
-interface LoadResult {
-  measured: { count: number; non200: number; seconds: number; latencies: Float64Array };
-  total: number;
-  totalNon200: number;
-  statusCounts: Record<string, number>;
-  maskChecked: number;
-  maskFailures: number;
-  sample: string | null;
-  error?: string;
-}
-
-class LoadGenerator {
-  private worker = new Worker(new URL('./loadgen.mjs', import.meta.url));
-  private seq = 0;
-  private pending = new Map<number, (r: LoadResult) => void>();
-  constructor() {
-    this.worker.on('message', (m: LoadResult & { id: number }) => {
-      const done = this.pending.get(m.id);
-      this.pending.delete(m.id);
-      done?.(m);
-    });
-    this.worker.on('error', (e) => {
-      for (const done of this.pending.values()) done({ error: String(e) } as LoadResult);
-      this.pending.clear();
-    });
-  }
-  run(job: LoadJob): Promise<LoadResult> {
-    const id = ++this.seq;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, (r) => (r.error ? reject(new Error(`load generator: ${r.error}`)) : resolve(r)));
-      this.worker.postMessage({ id, ...job, warmupMs: WARMUP_SECONDS * 1000, durationMs: SECONDS * 1000 });
-    });
-  }
-  close() {
-    return this.worker.terminate();
-  }
 }
 
 interface RunStats {
@@ -743,7 +695,7 @@ async function main() {
     `${new Date().toISOString().slice(0, 16)}Z; ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), load average ${loadavg()}; Node ${process.version}; ` +
       `${WARMUP_SECONDS} s warm-up + ${SECONDS} s per run, ${ROUNDS} alternating rounds, medians`,
   );
-  const load = new LoadGenerator();
+  const load = new LoadGenerator({ warmupSeconds: WARMUP_SECONDS, seconds: SECONDS });
   const summary: string[] = [];
   try {
     for (const kind of DATABASES as Kind[]) {
