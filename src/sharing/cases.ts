@@ -334,7 +334,7 @@ function disputeQuery(db: Db | Tx) {
 
 type DisputeRow = NonNullable<Awaited<ReturnType<ReturnType<typeof disputeQuery>['executeTakeFirst']>>>;
 
-function disputeView(ctx: AppContext, actor: Actor, d: DisputeRow, decider: boolean) {
+function disputeView(ctx: AppContext, d: DisputeRow, decider: boolean) {
   const rule = ctx.profile.sharing.disputes;
   const open = d.status === 'open' || d.status === 'referred';
   return {
@@ -357,7 +357,7 @@ function disputeView(ctx: AppContext, actor: Actor, d: DisputeRow, decider: bool
     grantId: d.grant_id,
     /** what this person may do now: the authority decides; under SY Art 28 it may refer an open dispute */
     canDecide: !!rule && open && decider,
-    canRefer: !!rule?.resolvedBy.includes('government') && d.status === 'open' && isAuthorityReviewer(actor),
+    canRefer: !!rule?.resolvedBy.includes('government') && d.status === 'open' && decider,
   };
 }
 
@@ -381,7 +381,7 @@ export async function getDispute(ctx: AppContext, actor: Actor, id: number) {
   if (condition) q = q.where(condition);
   const d = await q.executeTakeFirst();
   if (!d) throw new AppError('NOT_FOUND', [{ field: 'id', reason: `dispute ${id} not found` }]);
-  return disputeView(ctx, actor, d, decider);
+  return disputeView(ctx, d, decider);
 }
 
 export async function listDisputes(
@@ -406,7 +406,7 @@ export async function listDisputes(
       .executeTakeFirstOrThrow(),
   ]);
   return {
-    items: rows.map((d) => disputeView(ctx, actor, d, decider)),
+    items: rows.map((d) => disputeView(ctx, d, decider)),
     total: Number(total.n),
     page: f.page,
     pageSize: f.pageSize,
