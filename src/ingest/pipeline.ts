@@ -164,6 +164,10 @@ export async function runImport(
       .returning('id')
       .executeTakeFirst();
     if (!c) return false;
+    // A killed attempt's last COPY chunk may still be ending on its server session (seen in CI: it committed after the
+    // discard and the merge met its rows twice). SHARE ROW EXCLUSIVE waits for every transaction writing the staging
+    // area to end, and admits one claimer at a time, so nothing of an earlier attempt lands after this discard.
+    await sql`LOCK TABLE ingest_staging IN SHARE ROW EXCLUSIVE MODE`.execute(trx);
     await dropStagedRows(trx, batchId, 'all');
     await trx.deleteFrom('ingest_quarantine').where('batch_id', '=', batchId).execute();
     return true;
