@@ -13,16 +13,15 @@
  * Prints the ratios. Knobs (env): BENCH_COCKPIT_AUDIT (1000000), BENCH_COCKPIT_REQUESTS (10000),
  * BENCH_COCKPIT_REPEAT (30), BENCH_DATABASE_URL / DATABASE_URL. PostgreSQL only.
  */
-import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { closeContext, openContext } from '../src/boot.js';
 import { addDays, shanghaiDate } from '../src/calendar/model.js';
 import { loadConfig } from '../src/config.js';
 import { loadDemoCity } from '../src/demo/load.js';
 import { buildApp } from '../src/http/app.js';
 import { runUsageRollup } from '../src/usage/rollup.js';
+import { scratchDatabase } from './scratch-db.js';
 
 const env = process.env;
 const AUDIT = Number(env.BENCH_COCKPIT_AUDIT || 1_000_000);
@@ -40,21 +39,11 @@ const load = () =>
     .map((x) => x.toFixed(2))
     .join(' ');
 
-const dbName = `gs_bench_${randomBytes(4).toString('hex')}`;
-const admin = new pg.Client({ connectionString: SERVER_URL });
-try {
-  await admin.connect();
-} catch (e) {
-  console.log(`PostgreSQL not reachable (${(e as Error).message}): SKIP`);
-  process.exit(0);
-}
-await admin.query(`CREATE DATABASE "${dbName}"`);
-await admin.end();
-const u = new URL(SERVER_URL);
-u.pathname = `/${dbName}`;
+const scratch = await scratchDatabase(SERVER_URL);
+if (!scratch) process.exit(0);
 const ctx = await openContext({
   ...loadConfig({}),
-  databaseUrl: u.toString(),
+  databaseUrl: scratch.url,
   dataDir: 'memory://',
   dbPoolSize: 5,
   loginRateLimitPerMinute: 1000,
@@ -167,9 +156,6 @@ try {
   await app.close();
 } finally {
   await closeContext(ctx);
-  const a = new pg.Client({ connectionString: SERVER_URL });
-  await a.connect();
-  await a.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-  await a.end();
+  await scratch.drop();
 }
 process.exit(failed ? 1 : 0);

@@ -32,6 +32,7 @@ import { recordReadStats } from '../src/dataapi/service.js';
 import { loadDemoCity } from '../src/demo/load.js';
 import { buildApp } from '../src/http/app.js';
 import { LoadGenerator, type LoadJob, type LoadResult } from './loadgen-client.js';
+import { dropScratchDatabase } from './scratch-db.js';
 import { printStartup, runStartupBench, STARTUP_TARGETS, type StartupResult } from './startup.js';
 
 const env = process.env;
@@ -252,25 +253,7 @@ async function benchDatabase(kind: Kind, load: LoadGenerator): Promise<DbResult 
         return null;
       }
       await adminQuery(`CREATE DATABASE "${dbName}"`);
-      defer(async () => {
-        // pg.Pool#end resolves before its sockets are closed; a forced DROP that terminates a still-closing
-        // connection makes that pool emit 'error' (govshare's pool has no listener: the process would crash).
-        const admin = new pg.Client({ connectionString: SERVER_URL });
-        await admin.connect();
-        try {
-          for (let i = 0; i < 100; i++) {
-            const { rows } = await admin.query(
-              'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1',
-              [dbName],
-            );
-            if (rows[0].n === 0) break;
-            await new Promise((r) => setTimeout(r, 50));
-          }
-          await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-        } finally {
-          await admin.end();
-        }
-      });
+      defer(() => dropScratchDatabase(SERVER_URL, dbName));
       if (SYNC_COMMIT)
         await adminQuery(`ALTER DATABASE "${dbName}" SET synchronous_commit = '${SYNC_COMMIT}'`);
       const u = new URL(SERVER_URL);

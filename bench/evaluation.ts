@@ -10,9 +10,7 @@
  * Knobs (env): BENCH_EVAL_AUDIT (1000000), BENCH_EVAL_REQUESTS (10000), BENCH_EVAL_REPEAT (20), BENCH_DATABASE_URL /
  * DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres). PostgreSQL only.
  */
-import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { closeContext, openContext } from '../src/boot.js';
 import { addDays, shanghaiDate } from '../src/calendar/model.js';
 import { loadConfig } from '../src/config.js';
@@ -21,6 +19,7 @@ import { loadDemoCity } from '../src/demo/load.js';
 import { evaluationJob, requestRun } from '../src/evaluation/service.js';
 import { runUsageRollup } from '../src/usage/rollup.js';
 import { usageReport } from '../src/usage/service.js';
+import { scratchDatabase } from './scratch-db.js';
 
 const env = process.env;
 const AUDIT = Number(env.BENCH_EVAL_AUDIT || 1_000_000);
@@ -33,21 +32,11 @@ const ms = (t: number) => `${(performance.now() - t).toFixed(0)} ms`;
 const pct = (a: number[], q: number) =>
   [...a].sort((x, y) => x - y)[Math.min(a.length - 1, Math.floor(q * a.length))];
 
-const dbName = `gs_bench_${randomBytes(4).toString('hex')}`;
-const admin = new pg.Client({ connectionString: SERVER_URL });
-try {
-  await admin.connect();
-} catch (e) {
-  console.log(`PostgreSQL not reachable (${(e as Error).message}): SKIP`);
-  process.exit(0);
-}
-await admin.query(`CREATE DATABASE "${dbName}"`);
-await admin.end();
-const u = new URL(SERVER_URL);
-u.pathname = `/${dbName}`;
+const scratch = await scratchDatabase(SERVER_URL);
+if (!scratch) process.exit(0);
 const ctx = await openContext({
   ...loadConfig({}),
-  databaseUrl: u.toString(),
+  databaseUrl: scratch.url,
   dataDir: 'memory://',
   dbPoolSize: 5,
 });
@@ -163,8 +152,5 @@ try {
   );
 } finally {
   await closeContext(ctx);
-  const a = new pg.Client({ connectionString: SERVER_URL });
-  await a.connect();
-  await a.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-  await a.end();
+  await scratch.drop();
 }

@@ -33,7 +33,6 @@
  * (1000000; PGlite 100000), BENCH_DOWNLOAD_FORMATS (csv,csv-gbk,json), BENCH_PARTS (page,datastore,download),
  * BENCH_DATABASES (postgres,pglite), BENCH_DATABASE_URL / DATABASE_URL, DB_POOL_SIZE (20).
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -52,6 +51,7 @@ import { buildApp } from '../src/http/app.js';
 import { csvCell } from '../src/shared/tabular.js';
 import { generate, insertRows, seedOrgs } from './catalog-search.js';
 import { LoadGenerator, type LoadJob, type LoadResult } from './loadgen-client.js';
+import { scratchDatabase } from './scratch-db.js';
 
 const env = process.env;
 function num(name: string, fallback: number): number {
@@ -185,40 +185,12 @@ interface Db {
 async function freshDatabase(kind: Kind): Promise<Db | null> {
   if (kind === 'pglite')
     return { label: 'PGlite (in memory, in this process)', databaseUrl: null, drop: async () => {} };
-  const dbName = `gs_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: SERVER_URL });
-  try {
-    await admin.connect();
-  } catch (e) {
-    console.log(`PostgreSQL not reachable (${(e as Error).message}): SKIP`);
-    return null;
-  }
-  const version = (await admin.query('SHOW server_version')).rows[0].server_version;
-  await admin.query(`CREATE DATABASE "${dbName}"`);
-  await admin.end();
-  const u = new URL(SERVER_URL);
-  u.pathname = `/${dbName}`;
+  const scratch = await scratchDatabase(SERVER_URL);
+  if (!scratch) return null;
   return {
-    label: `PostgreSQL ${version} (database ${dbName})`,
-    databaseUrl: u.toString(),
-    drop: async () => {
-      const a = new pg.Client({ connectionString: SERVER_URL });
-      await a.connect();
-      try {
-        // pg.Pool#end resolves before its sockets close: wait for them, then drop
-        for (let i = 0; i < 100; i++) {
-          const { rows } = await a.query(
-            'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1',
-            [dbName],
-          );
-          if (rows[0].n === 0) break;
-          await new Promise((r) => setTimeout(r, 50));
-        }
-        await a.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-      } finally {
-        await a.end();
-      }
-    },
+    label: `PostgreSQL ${scratch.version} (database ${scratch.name})`,
+    databaseUrl: scratch.url,
+    drop: scratch.drop,
   };
 }
 
