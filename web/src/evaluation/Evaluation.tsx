@@ -26,6 +26,7 @@ import { ErrorAlert } from '../shared/common.js';
 import { fmtNumber, fmtTime } from '../shared/format.js';
 import { useAsync } from '../shared/hooks.js';
 import { useI18n } from '../shared/i18n.js';
+import { INDICATORS } from './indicators.js';
 
 const EChart = lazy(() => import('../shared/EChart.js'));
 
@@ -75,8 +76,6 @@ interface Check {
   outcome: string | null;
   note: string | null;
 }
-
-const INDICATORS = ['catalog', 'freshness', 'quality', 'onTime', 'volume', 'applications'] as const;
 
 function periodsToOffer(): string[] {
   const now = new Date();

@@ -6,6 +6,7 @@ import EChart from '../shared/EChart.js';
 import { fmtTime } from '../shared/format.js';
 import { useAsync } from '../shared/hooks.js';
 import { useI18n } from '../shared/i18n.js';
+import { INDICATORS } from './indicators.js';
 
 /*
  * Evaluation results on the open portal (DG Art 36, SY Art 12; server: GET /api/open/evaluations): the runs the
@@ -25,8 +26,6 @@ interface PortalRun {
     indicators: { indicator: string; score: number | null }[];
   }[];
 }
-
-const INDICATORS = ['catalog', 'freshness', 'quality', 'onTime', 'volume', 'applications'] as const;
 
 export default function PortalResults() {
   const { t, tEnum } = useI18n();

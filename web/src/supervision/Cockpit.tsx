@@ -3,6 +3,7 @@ import { Alert, Button, Card, Col, Empty, Row, Select, Space, Statistic, Table, 
 import { lazy, Suspense, useMemo, useState } from 'react';
 import { Link, useNavigate } from 'react-router-dom';
 import { articleText } from '../../../src/shared/labels.js';
+import { INDICATORS } from '../evaluation/indicators.js';
 import { api } from '../shared/api.js';
 import { ErrorAlert } from '../shared/common.js';
 import { fmtNumber } from '../shared/format.js';
@@ -60,8 +61,6 @@ interface Cockpit {
   todo?: { kind: string; n: number; overdue: number }[];
 }
 
-const SCORE_INDICATORS = ['catalog', 'freshness', 'quality', 'onTime', 'volume', 'applications'] as const;
-
 // the printed report: only the cockpit, no menu or header, cards kept whole on a page
 const PRINT_CSS = `@media print {
   .ant-layout-sider, .ant-layout-header, .cockpit-no-print { display: none !important; }
@@ -112,7 +111,7 @@ export default function CockpitPage() {
   // the newest run, best-ranked on top; a cell without a score (the indicator does not apply) stays empty
   const scoreMap = useMemo(() => {
     const items = [...(d?.ranking?.items ?? [])].reverse();
-    const indicators = SCORE_INDICATORS.filter((c) => items.some((i) => c in (i.scores ?? {})));
+    const indicators = INDICATORS.filter((c) => items.some((i) => c in (i.scores ?? {})));
     const cells: [number, number, number][] = [];
     items.forEach((it, y) => {
       indicators.forEach((c, x) => {
