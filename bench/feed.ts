@@ -12,7 +12,7 @@
  * Reports changes/s (median of the rounds) and the ratio governed / baseline. Correctness is checked: every change
  * arrives once, in order, the ID number masked.
  *
- * Knobs (env): ROWS (200000; 1000000 allowed), ROUNDS (2), BENCH_DATABASE_URL / DATABASE_URL (default
+ * Knobs (env): ROWS (200000; 1000000 allowed), ROUNDS (2), BENCH_KEEP_DATABASE=1 (keep the scratch database), BENCH_DATABASE_URL / DATABASE_URL (default
  * postgres://postgres@127.0.0.1:5432/postgres). Speed never fails the run; correctness failures set exit code 1.
  */
 import type { AddressInfo } from 'node:net';
@@ -237,7 +237,8 @@ async function main() {
   } finally {
     await pool.end();
     await closeContext(ctx);
-    await scratch.drop();
+    if (env.BENCH_KEEP_DATABASE === '1') console.log(`kept ${scratch.url}`);
+    else await scratch.drop();
   }
   if (failed) process.exitCode = 1;
 }
