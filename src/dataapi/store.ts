@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { CompiledQuery, sql } from 'kysely';
 import { columnName, type Masking, SQL_TYPES } from '../catalog/model.js';
 import type { Database, Db } from '../db/index.js';
@@ -457,10 +458,14 @@ export async function governedVerify(
   target: { targetHash: string; targetLabel: string },
   match: { sql: string; params: unknown[] },
 ) {
-  const { rows } = await database.query<CallRow>(m.verifySql(match.sql), [
-    ...callParams(m, [{ caller, arg: key, ...target }]),
-    ...match.params,
-  ]);
+  const text = m.verifySql(match.sql);
+  // a named prepared statement per match shape, as record reads use: the governed statement is planned once per
+  // connection and shape, not on every call
+  const { rows } = await database.query<CallRow>(
+    text,
+    [...callParams(m, [{ caller, arg: key, ...target }]), ...match.params],
+    `data.verify.${m.id}.${m.version}.${createHash('sha1').update(match.sql).digest('hex').slice(0, 16)}`,
+  );
   return rows[0];
 }
 
