@@ -13,12 +13,12 @@
  * client, both servers and the pg pools share this process). Correctness is checked: every row arrives, the ID number
  * is masked, the ledger holds one row per exported row.
  *
- * Knobs (env): ROWS (200000; 1000000 allowed), ROUNDS (2), BENCH_DATABASE_URL / DATABASE_URL (default
+ * Knobs (env): ROWS (200000; 1000000 allowed), ROUNDS (2), BENCH_KEEP_DATABASE=1 (keep the scratch database), BENCH_DATABASE_URL / DATABASE_URL (default
  * postgres://postgres@127.0.0.1:5432/postgres). Speed misses never fail the run; correctness failures set exit code 1.
  */
-import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import Fastify from 'fastify';
 import pg from 'pg';
 import { closeContext, openContext } from '../src/boot.js';
@@ -27,6 +27,7 @@ import { loadConfig } from '../src/config.js';
 import { loadDemoCity } from '../src/demo/load.js';
 import { buildApp } from '../src/http/app.js';
 import { csvCell } from '../src/shared/tabular.js';
+import { scratchDatabase } from './scratch-db.js';
 
 const env = process.env;
 const ROWS = Number(env.ROWS ?? 200_000);
@@ -89,28 +90,31 @@ function fetchCsv(url: string, headers: Record<string, string>) {
   });
 }
 
+const load = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`;
 
 async function main() {
-  const admin = new pg.Client({ connectionString: SERVER_URL });
-  await admin.connect();
-  const dbName = `gs_bench_export_${randomBytes(4).toString('hex')}`;
-  await admin.query(`CREATE DATABASE "${dbName}"`);
-  const u = new URL(SERVER_URL);
-  u.pathname = `/${dbName}`;
-  const version = (await admin.query('SHOW server_version')).rows[0].server_version;
+  const scratch = await scratchDatabase(SERVER_URL);
+  if (!scratch) return;
   const config = {
     ...loadConfig({}),
-    databaseUrl: u.toString(),
+    databaseUrl: scratch.url,
     dataDir: 'memory://',
     dataApi: { ...loadConfig({}).dataApi, grantExportRowsPerDay: 1_000_000_000 },
   };
   const ctx = await openContext(config);
-  const pool = new pg.Pool({ connectionString: u.toString(), max: 4 });
+  const pool = new pg.Pool({ connectionString: scratch.url, max: 4 });
   try {
     console.log(
-      `== bulk export, PostgreSQL ${version} (database ${dbName}), ${ROWS.toLocaleString('en')} rows ==`,
+      `== bulk export, PostgreSQL ${scratch.version} (database ${scratch.name}), ${ROWS.toLocaleString('en')} rows ==`,
+    );
+    console.log(
+      `load average at start (1/5/15 min): ${load()} on ${os.cpus().length} cores (shared machine)`,
     );
     const demo = await loadDemoCity(ctx, { populationRows: 2000, entityRows: 200 });
     const g = (
@@ -210,8 +214,8 @@ async function main() {
       check(gv.lines === total + 1, `governed delivered ${gv.lines - 1} of ${total} rows`);
       const firstRow = gv.head.split('\r\n')[1] ?? '';
       check(
-        /^\d{3}\*{11}[\dX]{4},/.test(firstRow),
-        `ID number masked in the first row (${firstRow.slice(0, 20)})`,
+        /^"?\d{3}\*{11}[\dX]{4}"?,/.test(firstRow),
+        `ID number masked in the first row, quoted or not by the watermark (${firstRow.slice(0, 22)})`,
       );
       results.baseline.push(total / b.seconds);
       results.governed.push(total / gv.seconds);
@@ -219,7 +223,8 @@ async function main() {
       results.rssG.push(gv.peakRss);
       console.log(
         `round ${round}: baseline ${(total / b.seconds).toFixed(0)} rows/s (${b.seconds.toFixed(2)} s, ${mb(b.bytes)}, peak RSS ${mb(b.peakRss)}); ` +
-          `governed ${(total / gv.seconds).toFixed(0)} rows/s (${gv.seconds.toFixed(2)} s, ${mb(gv.bytes)}, peak RSS ${mb(gv.peakRss)})`,
+          `governed ${(total / gv.seconds).toFixed(0)} rows/s (${gv.seconds.toFixed(2)} s, ${mb(gv.bytes)}, peak RSS ${mb(gv.peakRss)}); ` +
+          `ratio ${(b.seconds / gv.seconds).toFixed(2)}; load ${load()}`,
       );
     }
     const ledger = Number((await pool.query('SELECT count(*)::int AS n FROM data_export_row')).rows[0].n);
@@ -236,8 +241,8 @@ async function main() {
   } finally {
     await pool.end();
     await closeContext(ctx);
-    await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-    await admin.end();
+    if (env.BENCH_KEEP_DATABASE === '1') console.log(`kept ${scratch.url}`);
+    else await scratch.drop();
   }
   if (failed) process.exitCode = 1;
 }

@@ -12,11 +12,11 @@
  * Reports changes/s (median of the rounds) and the ratio governed / baseline. Correctness is checked: every change
  * arrives once, in order, the ID number masked.
  *
- * Knobs (env): ROWS (200000; 1000000 allowed), ROUNDS (2), BENCH_DATABASE_URL / DATABASE_URL (default
+ * Knobs (env): ROWS (200000; 1000000 allowed), ROUNDS (2), BENCH_KEEP_DATABASE=1 (keep the scratch database), BENCH_DATABASE_URL / DATABASE_URL (default
  * postgres://postgres@127.0.0.1:5432/postgres). Speed never fails the run; correctness failures set exit code 1.
  */
-import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import Fastify from 'fastify';
 import pg from 'pg';
 import { closeContext, openContext } from '../src/boot.js';
@@ -24,6 +24,7 @@ import { columnName } from '../src/catalog/model.js';
 import { loadConfig } from '../src/config.js';
 import { loadDemoCity } from '../src/demo/load.js';
 import { buildApp } from '../src/http/app.js';
+import { scratchDatabase } from './scratch-db.js';
 
 const env = process.env;
 const ROWS = Number(env.ROWS ?? 200_000);
@@ -40,20 +41,20 @@ function check(ok: boolean, what: string) {
   }
 }
 
+const load = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main() {
-  const admin = new pg.Client({ connectionString: SERVER_URL });
-  await admin.connect();
-  const dbName = `gs_bench_feed_${randomBytes(4).toString('hex')}`;
-  await admin.query(`CREATE DATABASE "${dbName}"`);
-  const u = new URL(SERVER_URL);
-  u.pathname = `/${dbName}`;
-  const version = (await admin.query('SHOW server_version')).rows[0].server_version;
+  const scratch = await scratchDatabase(SERVER_URL);
+  if (!scratch) return;
   const base = loadConfig({});
   const config = {
     ...base,
-    databaseUrl: u.toString(),
+    databaseUrl: scratch.url,
     dataDir: 'memory://',
     dataApi: {
       ...base.dataApi,
@@ -63,10 +64,13 @@ async function main() {
     },
   };
   const ctx = await openContext(config);
-  const pool = new pg.Pool({ connectionString: u.toString(), max: 4 });
+  const pool = new pg.Pool({ connectionString: scratch.url, max: 4 });
   try {
     console.log(
-      `== change feed catch-up, PostgreSQL ${version} (database ${dbName}), ${ROWS.toLocaleString('en')} changes ==`,
+      `== change feed catch-up, PostgreSQL ${scratch.version} (database ${scratch.name}), ${ROWS.toLocaleString('en')} changes ==`,
+    );
+    console.log(
+      `load average at start (1/5/15 min): ${load()} on ${os.cpus().length} cores (shared machine)`,
     );
     const demo = await loadDemoCity(ctx, { populationRows: 2000, entityRows: 200 });
     const g = (
@@ -210,7 +214,8 @@ async function main() {
       rates.governed.push(gv.n / gv.seconds);
       console.log(
         `round ${round}: baseline ${(b.n / b.seconds).toFixed(0)} rows/s (${b.seconds.toFixed(2)} s); ` +
-          `governed ${(gv.n / gv.seconds).toFixed(0)} changes/s (${gv.seconds.toFixed(2)} s)`,
+          `governed ${(gv.n / gv.seconds).toFixed(0)} changes/s (${gv.seconds.toFixed(2)} s); ratio ` +
+          `${(b.seconds / gv.seconds).toFixed(2)}; load ${load()}`,
       );
     }
     const audited = Number(
@@ -225,15 +230,15 @@ async function main() {
     const gm = median(rates.governed);
     console.log(
       `\nmedian: baseline ${bm.toFixed(0)} rows/s, governed ${gm.toFixed(0)} changes/s, ratio ${(gm / bm).toFixed(2)} ` +
-        `(pages of ${PAGE}, ${audited} audited pages)`,
+        `(pages of ${PAGE}, ${audited} audited pages); load ${load()}`,
     );
     await bare.close();
     await governed.close();
   } finally {
     await pool.end();
     await closeContext(ctx);
-    await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-    await admin.end();
+    if (env.BENCH_KEEP_DATABASE === '1') console.log(`kept ${scratch.url}`);
+    else await scratch.drop();
   }
   if (failed) process.exitCode = 1;
 }

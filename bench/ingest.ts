@@ -9,29 +9,40 @@
  * times a plain COPY of the same file into a table of the same column types (PostgreSQL: server-side
  * `COPY … FROM '<file>'`; PGlite: `COPY … FROM '/dev/blob'`). Peak RSS is sampled every 50 ms during the import.
  *
+ * Then (PostgreSQL) the data API's latency while an import runs: a small demo city in another scratch database, calls by
+ * key (GET …/records/:key) from BENCH_INGEST_DURING_CLIENTS (10) keep-alive clients, 5 s idle, then in 5 s windows
+ * back to back while a BENCH_INGEST_DURING_ROWS (1000000; 0 skips) import runs in the same process; p50/p99 idle and
+ * during, and the ratio of the p99s.
+ *
  * Knobs (env): BENCH_INGEST_ROWS (100000,1000000), BENCH_DATABASES (postgres,pglite), BENCH_DATABASE_URL /
  * DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres). Target (PostgreSQL): ingest ≥ ½ of COPY's rate.
  */
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { closeContext, openContext } from '../src/boot.js';
 import { createResourceWithTable } from '../src/catalog/service.js';
 import { loadConfig } from '../src/config.js';
+import { loadDemoCity } from '../src/demo/load.js';
+import { buildApp } from '../src/http/app.js';
 import { idNumberCheckChar } from '../src/ingest/checksums.js';
 import { runImport, spoolDir } from '../src/ingest/pipeline.js';
+import { LoadGenerator } from './loadgen-client.js';
+import { type ScratchDatabase, scratchDatabase } from './scratch-db.js';
 
 const env = process.env;
 const SIZES = (env.BENCH_INGEST_ROWS ?? '100000,1000000').split(',').map(Number);
 const DATABASES = (env.BENCH_DATABASES ?? 'postgres,pglite').split(',').map((s) => s.trim());
 const SERVER_URL =
   env.BENCH_DATABASE_URL || env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+/** the data API's latency while an import runs: rows of that import (0 skips), clients, seconds per window */
+const DURING_ROWS = Number(env.BENCH_INGEST_DURING_ROWS ?? 1_000_000);
+const DURING_CLIENTS = Number(env.BENCH_INGEST_DURING_CLIENTS ?? 10);
+const DURING_WINDOW = 5;
 
 const SURNAMES = '张王李赵刘陈杨黄周吴徐孙胡朱高林何郭马罗';
 const GIVEN = [
@@ -106,25 +117,30 @@ const FIELDS = [
 const COPY_DDL =
   'CREATE TABLE bench_copy (id text, name text, gender text, birth date, phone text, address text)';
 
-/** One measurement in this process: prints one JSON line. */
-async function one(kind: string, rows: number) {
+/**
+ * One measurement in this process: prints one JSON line. `during`: instead of RSS and COPY, the data API's latency by
+ * key (GET …/records/:key, DURING_CLIENTS keep-alive clients, bench/loadgen.mjs in a worker thread) measured idle and
+ * then while the import runs, in the same process as the import (as the job runner shares the server's process).
+ */
+async function one(kind: string, rows: number, during = false) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gs-bench-ingest-'));
   const file = path.join(dir, 'population.csv');
   await writeCsv(file, rows);
-  let dbName: string | null = null;
-  let databaseUrl: string | null = null;
+  let scratch: ScratchDatabase | null = null;
   if (kind === 'postgres') {
-    dbName = `gs_bench_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: SERVER_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE "${dbName}"`);
-    await admin.end();
-    const u = new URL(SERVER_URL);
-    u.pathname = `/${dbName}`;
-    databaseUrl = u.toString();
+    scratch = await scratchDatabase(SERVER_URL);
+    if (!scratch) throw new Error('PostgreSQL not reachable');
   }
-  const ctx = await openContext({ ...loadConfig({}), databaseUrl, dataDir: 'memory://', dbPoolSize: 4 });
+  const ctx = await openContext({
+    ...loadConfig({}),
+    databaseUrl: scratch?.url ?? null,
+    dataDir: 'memory://',
+    dbPoolSize: during ? 20 : 4,
+    dataApi: { ...loadConfig({}).dataApi, appRatePerSecond: 1_000_000, grantCallsPerDay: 1_000_000_000 },
+  });
   try {
+    // p99 mode: a small demo city gives the data API a granted table and a consumer's key to call it by
+    const demo = during ? await loadDemoCity(ctx, { populationRows: 20_000, entityRows: 2000 }) : null;
     const { rows: orgs } = await sql<{ id: number }>`SELECT id FROM org LIMIT 1`.execute(ctx.db);
     let orgId = orgs[0]?.id;
     if (!orgId) {
@@ -175,6 +191,56 @@ async function one(kind: string, rows: number) {
       })
       .returning('id')
       .executeTakeFirstOrThrow();
+    let calls: {
+      job: import('./loadgen-client.js').LoadJob;
+      loadgen: LoadGenerator;
+      close: () => Promise<void>;
+    } | null = null;
+    let idle: Float64Array | null = null;
+    if (demo) {
+      const consumer = demo.apps.find((a) => a.name === '就业服务系统')!;
+      const g = (
+        await sql<{ code: string; data_table: string; purpose_id: string }>`
+          SELECT r.code, r.data_table, g.purpose_id FROM share_grant g JOIN app a ON a.id = g.app_id
+          JOIN resource r ON r.id = g.resource_id WHERE a.name = '就业服务系统' AND g.status = 'active'
+          ORDER BY g.id LIMIT 1`.execute(ctx.db)
+      ).rows[0];
+      const keys = (
+        await sql<{
+          _key: string;
+        }>`SELECT _key FROM ${sql.raw(g.data_table)} ORDER BY random() LIMIT 5000`.execute(ctx.db)
+      ).rows.map((r) => r._key);
+      const app = await buildApp(ctx, { logger: false });
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const loadgen = new LoadGenerator({
+        warmupSeconds: 0,
+        seconds: DURING_WINDOW,
+        concurrency: DURING_CLIENTS,
+      });
+      const job = {
+        base: `http://127.0.0.1:${(app.server.address() as { port: number }).port}`,
+        pathPrefix: `/api/v1/data/${encodeURIComponent(g.code)}/records/`,
+        headers: { 'x-api-key': consumer.apiKey, 'x-purpose': g.purpose_id },
+        keys,
+        check: 'record' as const,
+      };
+      calls = { job, loadgen, close: async () => (await loadgen.close(), await app.close()) };
+      // idle: the same calls with no import running (a warm-up window first)
+      await loadgen.run(job);
+      idle = (await loadgen.run(job)).measured.latencies;
+    }
+    // during: windows of calls back to back until the import ends
+    const duringLat: Float64Array[] = [];
+    let duringNon200 = 0;
+    let importDone = false;
+    const caller = (async () => {
+      if (!calls) return;
+      while (!importDone) {
+        const r = await calls.loadgen.run(calls.job);
+        duringLat.push(r.measured.latencies);
+        duringNon200 += r.totalNon200;
+      }
+    })();
     let peak = process.memoryUsage().rss;
     const sampler = setInterval(() => {
       peak = Math.max(peak, process.memoryUsage().rss);
@@ -187,12 +253,49 @@ async function one(kind: string, rows: number) {
       if (p.phase === 'merging' && !readMs) readMs = performance.now() - t0;
     });
     const ingestMs = performance.now() - t0;
+    importDone = true;
+    await caller;
     const cpu = process.cpuUsage(cpu0);
     clearInterval(sampler);
     peak = Math.max(peak, process.memoryUsage().rss);
     if (out.status !== 'committed' || out.inserted !== rows)
       throw new Error(`import ${out.status}: ${JSON.stringify(out.errors.slice(0, 3))}`);
 
+    if (calls && idle) {
+      await calls.close();
+      const all = new Float64Array(duringLat.reduce((a, l) => a + l.length, 0));
+      let at = 0;
+      for (const l of duringLat) {
+        all.set(l, at);
+        at += l.length;
+      }
+      const pct = (a: Float64Array, q: number) => {
+        const x = Float64Array.from(a).sort();
+        return +x[Math.min(x.length - 1, Math.floor(q * x.length))].toFixed(1);
+      };
+      console.log(
+        JSON.stringify({
+          kind,
+          rows,
+          during: true,
+          clients: DURING_CLIENTS,
+          ingestRowsPerSec: Math.round(rows / (ingestMs / 1000)),
+          ingestSec: +(ingestMs / 1000).toFixed(1),
+          idleCalls: idle.length,
+          idleRps: Math.round(idle.length / DURING_WINDOW),
+          idleP50: pct(idle, 0.5),
+          idleP99: pct(idle, 0.99),
+          duringCalls: all.length,
+          duringRps: Math.round(all.length / (duringLat.length * DURING_WINDOW)),
+          duringP50: pct(all, 0.5),
+          duringP99: pct(all, 0.99),
+          p99Ratio: +(pct(all, 0.99) / pct(idle, 0.99)).toFixed(1),
+          non200: duringNon200,
+          loadAvg1m: +Math.max(load0, os.loadavg()[0]).toFixed(1),
+        }),
+      );
+      return;
+    }
     let copyMs: number;
     if (kind === 'postgres') {
       await sql.raw(COPY_DDL).execute(ctx.db);
@@ -231,17 +334,12 @@ async function one(kind: string, rows: number) {
   } finally {
     await closeContext(ctx);
     fs.rmSync(dir, { recursive: true, force: true });
-    if (dbName) {
-      const admin = new pg.Client({ connectionString: SERVER_URL });
-      await admin.connect();
-      await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-      await admin.end();
-    }
+    await scratch?.drop();
   }
 }
 
-if (process.argv[2] === '--one') {
-  await one(process.argv[3], Number(process.argv[4]));
+if (process.argv[2] === '--one' || process.argv[2] === '--during') {
+  await one(process.argv[3], Number(process.argv[4]), process.argv[2] === '--during');
   process.exit(0);
 }
 
@@ -265,3 +363,27 @@ for (const kind of DATABASES)
       `${m.kind.padEnd(9)} ${String(m.rows).padEnd(10)} ${String(m.mb).padEnd(8)} ${String(m.ingestRowsPerSec).padEnd(14)} ${String(m.copyRowsPerSec).padEnd(12)} ${String(m.ratio).padEnd(12)} ${String(m.ingestSec).padEnd(9)} ${String(m.readStageSec).padEnd(13)} ${String(m.nodeCpuSec).padEnd(11)} ${String(m.peakRssMb).padEnd(12)} ${m.loadAvg1m}`,
     );
   }
+
+if (DURING_ROWS > 0 && DATABASES.includes('postgres')) {
+  console.log(
+    `\ndata API by key (GET …/records/:key, ${DURING_CLIENTS} keep-alive clients, same process) idle vs during a ${DURING_ROWS.toLocaleString('en')}-row import (PostgreSQL):`,
+  );
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', self, '--during', 'postgres', String(DURING_ROWS)],
+    {
+      encoding: 'utf8',
+      maxBuffer: 1 << 24,
+    },
+  );
+  const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
+  if (!line) console.log(`failed: ${(r.stderr || r.stdout).slice(-1500)}`);
+  else {
+    const m = JSON.parse(line);
+    console.log(
+      `idle   ${m.idleRps} req/s p50 ${m.idleP50} ms p99 ${m.idleP99} ms (${m.idleCalls} calls)\n` +
+        `during ${m.duringRps} req/s p50 ${m.duringP50} ms p99 ${m.duringP99} ms (${m.duringCalls} calls, non-200 ${m.non200}); ` +
+        `p99 during / idle ×${m.p99Ratio}; import ${m.ingestRowsPerSec} rows/s (${m.ingestSec} s); load 1m ${m.loadAvg1m}`,
+    );
+  }
+}

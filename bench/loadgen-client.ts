@@ -12,7 +12,9 @@ export interface LoadJob {
   headers: Record<string, string>;
   keys: string[];
   /** what loadgen.mjs checks in each 200 response (see its `check` handling) */
-  check: 'masked' | 'record' | 'dataset' | 'ckanOne' | 'html' | 'none';
+  check: 'masked' | 'record' | 'dataset' | 'ckanOne' | 'html' | 'verify' | 'none';
+  /** 'POST': each entry of `keys` is a JSON body posted to `pathPrefix` (default GET `pathPrefix` + key) */
+  method?: 'GET' | 'POST';
   /** keep-alive clients; the caller's default when absent */
   concurrency?: number;
 }

@@ -1,7 +1,8 @@
 // Load generator for bench/data-call.ts. Runs in its own worker thread so it never shares the server's
 // event loop. Plain JavaScript on purpose: the worker needs no TypeScript loader.
 //
-// Message in:  { id, base, pathPrefix, headers, keys, concurrency, warmupMs, durationMs, check }
+// Message in:  { id, base, pathPrefix, headers, keys, concurrency, warmupMs, durationMs, check, method }
+//   method 'POST': each "key" is a JSON body posted to pathPrefix (check 'verify': a boolean `match`)
 //   check: 'masked' (data API record with a masked idNumber), 'record' (data API: a `record` object), 'dataset'
 //   (open dataset page JSON: numeric `id`), 'ckanOne' (CKAN datastore_search: success and exactly one record),
 //   'html' (a text/html page), 'none'
@@ -61,6 +62,7 @@ function run(job) {
           ok = typeof id === 'string' && id.includes('*');
         } else if (job.check === 'record') ok = !!j?.record && typeof j.record === 'object';
         else if (job.check === 'dataset') ok = typeof j?.id === 'number';
+        else if (job.check === 'verify') ok = typeof j?.match === 'boolean';
         else if (job.check === 'ckanOne') ok = j?.success === true && j?.result?.records?.length === 1;
         else ok = true;
         if (!ok) maskFailures++;
@@ -79,9 +81,17 @@ function run(job) {
         {
           host: url.hostname,
           port: url.port,
-          method: 'GET',
-          path: job.pathPrefix + encodeURIComponent(key),
-          headers: job.headers,
+          method: job.method ?? 'GET',
+          // POST: the "key" is the request's JSON body, sent to pathPrefix as is
+          path: job.method === 'POST' ? job.pathPrefix : job.pathPrefix + encodeURIComponent(key),
+          headers:
+            job.method === 'POST'
+              ? {
+                  ...job.headers,
+                  'content-type': 'application/json',
+                  'content-length': Buffer.byteLength(key),
+                }
+              : job.headers,
           agent,
         },
         (res) => {
@@ -123,7 +133,7 @@ function run(job) {
         statusCounts.error = (statusCounts.error ?? 0) + 1;
         resolve();
       });
-      req.end();
+      req.end(job.method === 'POST' ? key : undefined);
     });
   }
 

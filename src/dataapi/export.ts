@@ -194,39 +194,84 @@ async function* exportBatches(
   const codes = fields.map((f) => f.code);
   let status: 'completed' | 'aborted' | 'failed' = 'aborted';
   type Batch = { records: Record<string, unknown>[]; last: number; want: number } | null;
-  // one batch = one transaction: grant re-checked, rows read and masked, their ledger rows and count written
-  const runBatch = (after: number, delivered: number, want: number): Promise<Batch> =>
-    ctx.db.transaction().execute(async (trx) => {
-      const live = await trx.executeQuery<{ clear: string[] | null }>(
-        CompiledQuery.raw(EXPORT_LIVE_SQL, [exp.grantId]),
-      );
-      if (live.rows.length === 0) return null;
-      // the clear-value right as it stands now: withdrawing it masks the export's next batch
-      const clear = clearOf(live.rows[0]);
-      const { rows } = await trx.executeQuery<{
-        _seq: number;
-        _key: string;
-        rec: Record<string, unknown>;
-      }>(CompiledQuery.raw(readSql, [after, exp.maxSeq, want]));
-      if (rows.length === 0) return { records: [], last: after, want };
-      const records = rows.map((r) => shape(meta, codes, r.rec, policy, clear));
-      const keyMacs = rows.map((r) => keyMac(ctx.secret, r._key));
-      const texts = records.map((rec) => fields.map((f) => cellText(rec[f.code])));
-      const rowMacs = texts.map((cells) => rowMac(ctx.secret, cells));
-      const tags = cellTagsOf(ctx.secret, codes, texts);
-      await trx.executeQuery(
-        CompiledQuery.raw(EXPORT_LEDGER_SQL, [exp.id, delivered, keyMacs, rowMacs, rows.length, tags]),
-      );
-      return { records, last: Number(rows[rows.length - 1]._seq), want };
+  type Started = { cursor: Promise<number | null>; batch: Promise<Batch> };
+  // one batch = one transaction: grant re-checked, rows read and masked, their ledger rows and count written. `cursor`
+  // settles as soon as the rows are read (the last _seq when the batch came back full, else null), so the next batch's
+  // transaction can start reading while this one is still recording its ledger rows.
+  const runBatch = (after: number, delivered: number, want: number): Started => {
+    let readDone: (last: number | null) => void = () => undefined;
+    const cursor = new Promise<number | null>((resolve) => {
+      readDone = resolve;
     });
-  // the next batch is read (and recorded) while the current one is encoded and sent: at most two batches in memory
-  let next: Promise<Batch> | null =
-    exp.reserved > 0 ? runBatch(0, 0, Math.min(batchSize, exp.reserved)) : null;
-  let delivered = 0;
+    const batch = ctx.db
+      .transaction()
+      .execute(async (trx): Promise<Batch> => {
+        const live = await trx.executeQuery<{ clear: string[] | null }>(
+          CompiledQuery.raw(EXPORT_LIVE_SQL, [exp.grantId]),
+        );
+        if (live.rows.length === 0) return null;
+        // the clear-value right as it stands now: withdrawing it masks the export's next batch
+        const clear = clearOf(live.rows[0]);
+        const { rows } = await trx.executeQuery<{
+          _seq: number;
+          _key: string;
+          rec: Record<string, unknown>;
+        }>(CompiledQuery.raw(readSql, [after, exp.maxSeq, want]));
+        if (rows.length === 0) return { records: [], last: after, want };
+        const last = Number(rows[rows.length - 1]._seq);
+        readDone(rows.length === want ? last : null);
+        const records = rows.map((r) => shape(meta, codes, r.rec, policy, clear));
+        const texts = records.map((rec) => fields.map((f) => cellText(rec[f.code])));
+        // the ledger's digests as three byte strings (16 bytes a key, 16 a row, 4 a cell), cut per row in SQL
+        const keyMacs = Buffer.from(rows.map((r) => keyMac(ctx.secret, r._key)).join(''), 'hex');
+        const rowMacs = Buffer.from(texts.map((cells) => rowMac(ctx.secret, cells)).join(''), 'hex');
+        const tags = Buffer.from(cellTagsOf(ctx.secret, codes, texts).join(''), 'hex');
+        await trx.executeQuery(
+          CompiledQuery.raw(EXPORT_LEDGER_SQL, [
+            exp.id,
+            delivered,
+            keyMacs,
+            rowMacs,
+            rows.length,
+            tags,
+            codes.length * CELL_TAG_BYTES,
+          ]),
+        );
+        return { records, last, want };
+      })
+      .finally(() => readDone(null));
+    batch.catch(() => undefined); // awaited (and thrown) in order by the loop below
+    return { cursor, batch };
+  };
+  // Batches in flight besides the one being sent: each holds at most `batchSize` rows, so memory stays constant;
+  // two let one transaction record its ledger rows while the next reads (the two run on two connections).
+  const AHEAD = 2;
+  const queue: Started[] = [];
+  let ready: number | null = exp.reserved > 0 ? 0 : null; // the cursor of the next batch, known but not started
+  let claimed = 0; // rows asked for by the batches started so far (each started after a full one)
+  let closed = false;
+  const launch = () => {
+    while (!closed && ready !== null && queue.length < AHEAD) {
+      const want = Math.min(batchSize, exp.reserved - claimed);
+      const after = ready;
+      ready = null;
+      if (want <= 0) break;
+      const started = runBatch(after, claimed, want);
+      claimed += want;
+      queue.push(started);
+      started.cursor.then((last) => {
+        if (last !== null) {
+          ready = last;
+          launch();
+        }
+      });
+    }
+  };
   try {
-    while (next) {
-      const batch = await next;
-      next = null;
+    launch();
+    while (queue.length > 0) {
+      const batch = await queue[0].batch;
+      queue.shift();
       if (batch === null) {
         status = 'aborted';
         throw new AppError('GRANT_REQUIRED', [
@@ -237,12 +282,7 @@ async function* exportBatches(
         ]);
       }
       if (batch.records.length === 0) break;
-      delivered += batch.records.length;
-      const want = Math.min(batchSize, exp.reserved - delivered);
-      if (batch.records.length === batch.want && want > 0) {
-        next = runBatch(batch.last, delivered, want);
-        next.catch(() => undefined); // awaited (and thrown) on the next turn of the loop
-      }
+      launch();
       yield batch.records;
     }
     status = 'completed';
@@ -250,8 +290,9 @@ async function* exportBatches(
     if (!(e instanceof AppError)) status = 'failed';
     throw e;
   } finally {
-    // a batch still in flight (the reader went away) settles before the export is closed
-    if (next) await next.catch(() => undefined);
+    // batches still in flight (the reader went away) settle before the export is closed
+    closed = true;
+    await Promise.all(queue.map((q) => q.batch.catch(() => undefined)));
     await ctx.db
       .updateTable('data_export')
       .set({ status, finished_at: new Date() })

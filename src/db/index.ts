@@ -124,6 +124,10 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
       connectionString: opts.databaseUrl,
       max: opts.poolSize ?? 20,
       connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000,
+      // No JIT: the governed statements' row estimates (LIMIT by a grant's column, per-row subqueries) put their cost
+      // above jit_above_cost, and compiling them took ≈ 280 ms of a change-feed page's ≈ 310 ms (auto_explain, 1 M
+      // changes); these statements run in milliseconds and are planned again per call, so JIT never pays back.
+      options: '-c jit=off',
     });
     // A connection killed by the server (restart, failover, pg_terminate_backend) must not crash the process.
     // Idle in the pool: the pool emits 'error', drops it and opens a new one on the next query. Checked out:
