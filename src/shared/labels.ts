@@ -260,6 +260,7 @@ export const LABELS = {
     'Classes, items, entries and sub-entries of the base, theme and department libraries. A new theme needs a lead department and may have contributing departments; only they may file entries under it. Codes are assigned by the platform (GB/T 21063.5) and never reused.',
   ],
   'classes.name': ['名称', 'Name'],
+  'classes.nameEn': ['英文名称（可选）', 'English name (optional)'],
   'classes.depth': ['层级', 'Level'],
   'classes.kind': ['所属库', 'Library'],
   'classes.count': ['已发布目录', 'Published entries'],
