@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addDays } from '../src/calendar/model.js';
 import { alertRules, raiseAlert } from '../src/security/alerts.js';
 import { type ManualClock, manualClock } from '../src/shared/clock.js';
 import { detectViolations } from '../src/supervision/violations.js';
@@ -229,6 +230,27 @@ describe('cockpit drill-down: each number equals the list it links to (issue 12 
       headers: { cookie: auditor },
     });
     expect(bad.statusCode).toBe(400);
+  });
+
+  it('the demo has a year of history: the 365-day cockpit agrees with 使用监测, and the quality trend has its months', async () => {
+    const { runUsageRollup } = await import('../src/usage/rollup.js');
+    await runUsageRollup(env.ctx);
+    const c = await ok('/api/cockpit?days=365');
+    // calls on at least 300 of the 365 days (weekends have a few too), the earliest in the period's first weeks
+    expect(c.volume.series.length).toBeGreaterThan(300);
+    expect(c.volume.series[0].day < addDays(c.from, 30)).toBe(true);
+    const u = await ok(`/api/usage?from=${c.from}&to=${c.to}`);
+    expect(u.totals.calls).toBe(c.volume.calls);
+    expect(u.totals.rowsServed).toBe(c.volume.rowsServed);
+    // each quarter of the year on its own adds up to the year
+    let calls = 0;
+    for (let start = c.from; start <= c.to; start = addDays(start, 91)) {
+      const end = addDays(start, 90) < c.to ? addDays(start, 90) : c.to;
+      calls += (await ok(`/api/usage?from=${start}&to=${end}`)).totals.calls;
+    }
+    expect(calls).toBe(c.volume.calls);
+    // the demo's monthly quality checks give the twelve-month trend ten or more months (40 days after its load)
+    expect(c.quality.length).toBeGreaterThanOrEqual(10);
   });
 
   it('a filter naming no department, or not a number, is a coded error on its field', async () => {
