@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkAcceptance } from '../src/inventory/model.js';
+import { getProfile } from '../src/profiles/index.js';
 import { createTestEnv, login, type TestEnv } from './helpers.js';
 
 type Env = TestEnv;
@@ -442,4 +444,42 @@ describe('the demo city loads its inventories under every profile', () => {
       }
     });
   }
+});
+
+describe('inventories under nanyang-2022 (no catalog.systemAcceptanceArticle)', () => {
+  let env: Env;
+  beforeAll(async () => {
+    env = await createTestEnv({ profile: 'nanyang-2022', demo: { populationRows: 60, entityRows: 20 } });
+  }, 300_000);
+  afterAll(async () => env?.close());
+
+  it('NY names no acceptance rule: a fiscally funded system with nothing mounted is accepted; the problems stay listed', async () => {
+    expect(getProfile('nanyang-2022').catalog.systemAcceptanceArticle).toBeUndefined();
+    const zrj = await login(env.app, 'zrj_officer');
+    const list = (await call(env, zrj, 'GET', '/api/inventory/systems')).json();
+    const sys = list.items.find((s: { name: string }) => s.name.startsWith('不动产登记信息平台'));
+    // the same system DG refuses (SYSTEM_NOT_READY, DG Art 13/22): fiscal, built, no resources mounted
+    expect(sys).toMatchObject({
+      fiscal: true,
+      status: 'built',
+      problems: ['noResources'],
+      acceptanceArticle: null,
+    });
+    const res = await call(env, zrj, 'POST', `/api/inventory/systems/${sys.id}/status`, {
+      status: 'accepted',
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({
+      status: 'accepted',
+      problems: ['noResources'],
+      acceptanceArticle: null,
+    });
+    // and the pure rule says the same for a mounted resource without data
+    expect(
+      checkAcceptance(getProfile('nanyang-2022'), { fiscal: true }, 'accepted', { mounted: 1, empty: 1 }),
+    ).toEqual([]);
+    expect(
+      checkAcceptance(getProfile('dongguan-2020'), { fiscal: true }, 'accepted', { mounted: 1, empty: 1 }),
+    ).toHaveLength(1);
+  });
 });

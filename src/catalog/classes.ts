@@ -16,19 +16,24 @@ import { CLASSIFICATIONS } from './model.js';
 
 export type ClassKind = (typeof CLASSIFICATIONS)[number];
 
-export const ROOTS: Record<ClassKind, { code: string; nameZh: string }> = {
-  base: { code: '1', nameZh: '基础信息资源' },
-  theme: { code: '2', nameZh: '主题信息资源' },
-  department: { code: '3', nameZh: '部门信息资源' },
+export const ROOTS: Record<ClassKind, { code: string; nameZh: string; nameEn: string }> = {
+  base: { code: '1', nameZh: '基础信息资源', nameEn: 'Base information resources' },
+  theme: { code: '2', nameZh: '主题信息资源', nameEn: 'Theme information resources' },
+  department: { code: '3', nameZh: '部门信息资源', nameEn: 'Department information resources' },
 };
 
 /** The five base libraries (REFERENCE "Catalog classes"; DG Art 12/21, XT Art 13, SY Art 26, GD Art 17). */
 export const BASE_LIBRARIES = [
-  { key: 'population', nameZh: '人口', code: '01' },
-  { key: 'legalEntity', nameZh: '法人单位', code: '02' },
-  { key: 'naturalResources', nameZh: '自然资源和空间地理', code: '03' },
-  { key: 'socialCredit', nameZh: '社会信用', code: '04' },
-  { key: 'eLicence', nameZh: '电子证照', code: '05' },
+  { key: 'population', nameZh: '人口', nameEn: 'Population', code: '01' },
+  { key: 'legalEntity', nameZh: '法人单位', nameEn: 'Legal entities', code: '02' },
+  {
+    key: 'naturalResources',
+    nameZh: '自然资源和空间地理',
+    nameEn: 'Natural resources and geospatial',
+    code: '03',
+  },
+  { key: 'socialCredit', nameZh: '社会信用', nameEn: 'Social credit', code: '04' },
+  { key: 'eLicence', nameZh: '电子证照', nameEn: 'Electronic licences', code: '05' },
 ] as const;
 
 const SEGMENT_WIDTH = [1, 2, 3, 3];
@@ -40,6 +45,8 @@ export interface ClassNode {
   kind: ClassKind;
   code: string;
   name: string;
+  /** English name where one is known (roots, base libraries, the profile's themes); the console falls back to name */
+  nameEn: string | null;
   libKey: string | null;
   orgId: number | null;
   lead: { id: number; name: string } | null;
@@ -85,7 +92,7 @@ export async function ensureClassTree(db: Db | Tx, profile: Pick<Profile, 'catal
       const r = ROOTS[kind];
       await trx
         .insertInto('catalog_class')
-        .values({ depth: 1, kind, full_code: r.code, name: r.nameZh })
+        .values({ depth: 1, kind, full_code: r.code, name: r.nameZh, name_en: r.nameEn })
         .onConflict((oc) => oc.column('full_code').doNothing())
         .execute();
     }
@@ -100,6 +107,7 @@ export async function ensureClassTree(db: Db | Tx, profile: Pick<Profile, 'catal
           kind: 'base',
           full_code: base.full_code + b.code,
           name: b.nameZh,
+          name_en: b.nameEn,
           lib_key: b.key,
           article: tree.baseArticle,
         })
@@ -125,10 +133,37 @@ export async function ensureClassTree(db: Db | Tx, profile: Pick<Profile, 'catal
             kind: 'theme',
             full_code: await nextChildCode(trx, theme),
             name: t.nameZh,
+            name_en: t.nameEn,
             lib_key: t.key,
             article: tree.themesArticle,
           })
           .execute();
+    }
+    // a tree made before migration 043 has no English names: give them from code (a name set since is kept)
+    const named = [
+      ...CLASSIFICATIONS.map((k) => ({ where: { depth: 1, kind: k, key: null }, en: ROOTS[k].nameEn })),
+      ...BASE_LIBRARIES.map((b) => ({
+        where: { depth: 2, kind: 'base' as const, key: b.key },
+        en: b.nameEn,
+      })),
+      ...tree.themes.map((t) => ({ where: { depth: 2, kind: 'theme' as const, key: t.key }, en: t.nameEn })),
+    ];
+    const unnamed = await trx
+      .selectFrom('catalog_class')
+      .select(['id', 'depth', 'kind', 'lib_key'])
+      .where('name_en', 'is', null)
+      .where((eb) =>
+        eb.or([eb('depth', '=', 1), eb.and([eb('depth', '=', 2), eb('kind', '<>', 'department')])]),
+      )
+      .execute();
+    for (const u of unnamed) {
+      const n = named.find(
+        (x) =>
+          x.where.depth === u.depth &&
+          x.where.kind === u.kind &&
+          (u.depth === 1 || x.where.key === u.lib_key),
+      );
+      if (n) await trx.updateTable('catalog_class').set({ name_en: n.en }).where('id', '=', u.id).execute();
     }
     const dept = roots.get('department')!;
     const orgs = await trx
@@ -187,6 +222,7 @@ export async function listClasses(db: Db | Tx): Promise<ClassNode[]> {
       'c.kind',
       'c.full_code',
       'c.name',
+      'c.name_en',
       'c.lib_key',
       'c.org_id',
       'c.lead_org_id',
@@ -208,6 +244,7 @@ export async function listClasses(db: Db | Tx): Promise<ClassNode[]> {
     kind: r.kind,
     code: r.full_code,
     name: r.name,
+    nameEn: r.name_en,
     libKey: r.lib_key,
     orgId: r.org_id,
     lead: r.lead_org_id ? { id: r.lead_org_id, name: r.lead_name ?? '' } : null,
@@ -335,7 +372,14 @@ export function canManageClasses(actor: Actor): boolean {
 export async function createClass(
   trx: Tx,
   profile: Pick<Profile, 'catalog'>,
-  input: { parentId: number; name: string; leadOrgId?: number | null; contributorOrgIds?: number[] },
+  input: {
+    parentId: number;
+    name: string;
+    /** shown in the English console; without it the Chinese name is */
+    nameEn?: string | null;
+    leadOrgId?: number | null;
+    contributorOrgIds?: number[];
+  },
 ): Promise<number> {
   const parent = await trx
     .selectFrom('catalog_class')
@@ -368,6 +412,7 @@ export async function createClass(
       kind: parent.kind,
       full_code: await nextChildCode(trx, parent),
       name: input.name,
+      name_en: input.nameEn || null,
       lead_org_id: isTheme ? (input.leadOrgId ?? null) : null,
       article: isTheme ? profile.catalog.classTree.themesArticle : null,
     })

@@ -206,6 +206,12 @@ export async function catalogRoutes(app: FastifyInstance, ctx: AppContext) {
           properties: {
             parentId: { type: 'integer', minimum: 1 },
             name: { type: 'string', minLength: 1, maxLength: 100, 'x-trim': true },
+            nameEn: {
+              type: ['string', 'null'],
+              maxLength: 100,
+              'x-trim': true,
+              description: 'English name, shown in the en-US console (else the Chinese name is)',
+            },
             leadOrgId: { type: ['integer', 'null'], minimum: 1 },
             contributorOrgIds: { type: 'array', maxItems: 100, items: { type: 'integer', minimum: 1 } },
           },

@@ -145,7 +145,13 @@ function requireClassManager(actor: Actor, article: string) {
 export async function addClass(
   ctx: AppContext,
   actor: Actor,
-  input: { parentId: number; name: string; leadOrgId?: number | null; contributorOrgIds?: number[] },
+  input: {
+    parentId: number;
+    name: string;
+    nameEn?: string | null;
+    leadOrgId?: number | null;
+    contributorOrgIds?: number[];
+  },
 ) {
   requireClassManager(actor, ctx.profile.catalog.classTree.themesArticle);
   const id = await inTx(ctx.db, async (trx) => {
@@ -270,7 +276,7 @@ async function metadataNames(ctx: AppContext, actor: Actor, row: Row) {
   const classPath = row.class_code
     ? await ctx.db
         .selectFrom('catalog_class')
-        .select(['id', 'name', 'kind', 'depth'])
+        .select(['id', 'name', 'name_en as nameEn', 'kind', 'depth'])
         .where(sql<boolean>`${row.class_code} LIKE full_code || '%'`)
         .orderBy('depth')
         .execute()

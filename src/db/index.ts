@@ -43,6 +43,7 @@ import * as m035 from './migrations/035_bulk_grant_deadlines.js';
 import * as m037 from './migrations/037_open_usage_slots.js';
 import * as m038 from './migrations/038_eval_portal.js';
 import * as m039 from './migrations/039_notify_senders.js';
+import * as m043 from './migrations/043_class_name_en.js';
 import { Lock, PGliteDialect, pgliteQuery } from './pglite-dialect.js';
 import type { DB } from './schema.js';
 
@@ -244,6 +245,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '037_open_usage_slots': m037,
   '038_eval_portal': m038,
   '039_notify_senders': m039,
+  '043_class_name_en': m043,
 };
 
 export async function migrate(db: Db): Promise<void> {

@@ -152,6 +152,8 @@ export interface CatalogClassTable {
   kind: 'base' | 'theme' | 'department';
   full_code: string;
   name: string;
+  /** English name (migration 043): the roots', base libraries' and the profile's themes' from code; else null */
+  name_en: string | null;
   lib_key: string | null;
   org_id: number | null;
   lead_org_id: number | null;

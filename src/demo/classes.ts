@@ -8,14 +8,18 @@ import type { Profile } from '../profiles/model.js';
  * authority, as those regulations leave it to. Each theme's lead is the provider of its first entry, the others
  * contribute (DG Art 12).
  */
-const CANDIDATES: Record<string, { names: string[]; created: string }> = {
-  社会保障: { names: ['社会保障', '人力资源社会保障'], created: '社会保障' },
-  就业: { names: ['社会保障', '人力资源社会保障'], created: '社会保障' },
-  社会救助: { names: ['社会保障', '民政'], created: '社会保障' },
-  医疗健康: { names: ['健康保障', '卫生健康'], created: '健康保障' },
-  卫生健康: { names: ['健康保障', '卫生健康'], created: '健康保障' },
-  社会信用: { names: ['信用体系', '市场监管', '经济运行'], created: '信用监管' },
-  生态环境: { names: ['生态环保', '生态环境'], created: '生态环境' },
+const CANDIDATES: Record<string, { names: string[]; created: string; createdEn: string | null }> = {
+  社会保障: { names: ['社会保障', '人力资源社会保障'], created: '社会保障', createdEn: 'Social security' },
+  就业: { names: ['社会保障', '人力资源社会保障'], created: '社会保障', createdEn: 'Social security' },
+  社会救助: { names: ['社会保障', '民政'], created: '社会保障', createdEn: 'Social security' },
+  医疗健康: { names: ['健康保障', '卫生健康'], created: '健康保障', createdEn: 'Health care' },
+  卫生健康: { names: ['健康保障', '卫生健康'], created: '健康保障', createdEn: 'Health care' },
+  社会信用: {
+    names: ['信用体系', '市场监管', '经济运行'],
+    created: '信用监管',
+    createdEn: 'Credit supervision',
+  },
+  生态环境: { names: ['生态环保', '生态环境'], created: '生态环境', createdEn: 'Ecology and environment' },
 };
 
 /**
@@ -36,7 +40,7 @@ export async function demoThemes(
   for (const e of entries) {
     let id = byTopic.get(e.topic);
     if (id === undefined) {
-      const c = CANDIDATES[e.topic] ?? { names: [e.topic], created: e.topic };
+      const c = CANDIDATES[e.topic] ?? { names: [e.topic], created: e.topic, createdEn: null };
       const found = c.names.map((n) => themes().find((t) => t.name === n)).find(Boolean);
       if (found) id = found.id;
       else {
@@ -46,6 +50,7 @@ export async function demoThemes(
           (await createClass(trx, profile, {
             parentId: themeRoot.id,
             name: c.created,
+            nameEn: c.createdEn,
             leadOrgId: e.providerOrgId,
           }));
         if (!existing) nodes.push({ id, name: c.created, depth: 2, kind: 'theme' });

@@ -456,7 +456,7 @@ export async function loadDemoCity(
       authority: actorFor(reviewerUser ?? adminUser, 'authority'),
       resource: (name) => resourceIds.get(name),
     });
-    // quality rules and a month of scores (issue 12 point 2), with one failed check and its repair
+    // quality rules and a year of scores (issue 12 point 2), with one failed check and its repair
     await loadDemoQualityChecks(tctx, {
       officer: (orgCode) => officerOf(orgIds.get(orgCode)!),
       resource: (name) => resourceIds.get(name),
@@ -468,7 +468,7 @@ export async function loadDemoCity(
       resource: (name) => resourceIds.get(name),
     });
 
-    // ninety days of data calls on the grants (issue 12 point 3): 使用监测 tells a story on first start
+    // a year of data calls on the grants (issue 12 points 3, 5, 6): 使用监测, the cockpit and evaluation have history
     await loadDemoUsage(tctx);
 
     const summary: DemoSummary = {

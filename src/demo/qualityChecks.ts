@@ -7,13 +7,16 @@ import { ingestRecords } from '../ingest/service.js';
 import { createRule, runQualityCheck } from '../quality/checks.js';
 
 /**
- * Quality rules and a month of runs (issue 12 point 2) so 数据质量 has a trend on first start, made through the same use
+ * Quality rules and a year of runs (issue 12 point 2) so 数据质量 and the cockpit's twelve-month trend have a history on
+ * first start, made through the same use
  * cases on the days they happened (a clock set back): custom rules next to the defaults; checks 27, 13 and 1 days ago
  * on the base libraries; and on 最低生活保障对象信息 a dip and its repair — 20 days ago an import carried two applicants'
  * names mistyped, the consistency check against 人口基础信息 failed (NY task 8 multi-source comparison; under XT Art 22
  * that opened a rectification task, elsewhere the provider was told); 12 days ago a correcting import restored one of
  * them, so the score rose but the rule still fails (the task, where there is one, got the new result) and one failing
- * record stays one click away. Small: a few scans of tables of a few hundred rows.
+ * record stays one click away. The year before: a scheduled check of 最低生活保障对象信息 on the 15th of each month (its
+ * rules were set up a year ago), so every month of the trend has a point. Small: scans of a table of a few hundred rows
+ * (the base libraries, 100 000 rows at the default size, are checked on the last three days only).
  */
 export async function loadDemoQualityChecks(
   ctx: AppContext,
@@ -22,6 +25,10 @@ export async function loadDemoQualityChecks(
   const today = shanghaiDate(ctx.clock.now());
   const at = (daysAgo: number): AppContext => {
     const d = new Date(`${addDays(today, -daysAgo)}T09:30:00+08:00`);
+    return { ...ctx, clock: { now: () => d } };
+  };
+  const atDay = (day: string): AppContext => {
+    const d = new Date(`${day}T09:30:00+08:00`);
     return { ...ctx, clock: { now: () => d } };
   };
   const withData = async (name: string) => {
@@ -62,17 +69,24 @@ export async function loadDemoQualityChecks(
   if (!assistance || !population) return runs;
 
   const mzj = who.officer('LJ-MZJ');
-  await createRule(at(28), mzj, assistance.id, {
+  await createRule(at(366), mzj, assistance.id, {
     kind: 'consistency',
     fieldCode: 'name',
     params: { resourceId: population.id, fieldCode: 'name' },
     threshold: 100,
   });
-  await createRule(at(28), mzj, assistance.id, {
+  await createRule(at(366), mzj, assistance.id, {
     kind: 'validity',
     fieldCode: 'assistanceStatus',
     params: { check: 'enum', values: ['在保', '停保'] },
   });
+  // monthly, a year back: on the 15th of each of the eleven months before the current one, up to four weeks ago (the
+  // story below starts then)
+  const [y, m] = today.split('-').map(Number);
+  for (let k = 11; k >= 1; k--) {
+    const day = new Date(Date.UTC(y, m - 1 - k, 15)).toISOString().slice(0, 10);
+    if (day < addDays(today, -28)) await run(atDay(day), assistance.id, 'schedule');
+  }
   await run(at(27), assistance.id, 'schedule');
 
   // two applicants whose names the 20-days-ago import mistyped (both are in the population register)

@@ -3,13 +3,15 @@ import { shanghaiDate } from '../calendar/model.js';
 import type { AppContext } from '../context.js';
 
 /**
- * Ninety days of data calls (issue 12 point 3) so 使用监测 and the evaluation's sharing volume are not empty on first
- * start: on every active grant, record lookups and verifications each day (fewer at weekends), a few refused for a
- * wrong purpose, with latencies; and the demo apps without a grant refused now and then. One INSERT … SELECT, so the
- * demo load stays fast (a few thousand rows). The rows carry `demoHistory: true` in their detail: an auditor can tell
- * them from real calls.
+ * A year of data calls (issue 12 points 3, 5 and 6) so 使用监测, the cockpit's 365-day view and the evaluation's
+ * quarterly and yearly sharing volume are not empty on first start: on every active grant, record lookups and
+ * verifications each day (fewer at weekends), a slow rise over the year, a few refused for a wrong purpose, with
+ * latencies; and the demo apps without a grant refused now and then. They are real audit rows, so the usage rollup,
+ * the cockpit and the evaluation read one source and agree (no pre-aggregate written beside audit_log). One
+ * INSERT … SELECT: about 10 000 rows per active grant (the demo city has few), measured in docs/EVALUATION.md. The rows
+ * carry `demoHistory: true` in their detail: an auditor can tell them from real calls.
  */
-export async function loadDemoUsage(ctx: AppContext, days = 90): Promise<number> {
+export async function loadDemoUsage(ctx: AppContext, days = 365): Promise<number> {
   const today = shanghaiDate(ctx.clock.now());
   const r = await sql`
     INSERT INTO audit_log (occurred_at, actor_org_id, app_id, grant_id, action, resource_id, target_type, purpose,
@@ -28,9 +30,9 @@ export async function loadDemoUsage(ctx: AppContext, days = 90): Promise<number>
         CASE WHEN n.k % 4 = 0 THEN 'data.verify' ELSE 'data.get' END AS action
       FROM (SELECT ${today}::date - o.i AS day FROM generate_series(1, ${days}::int) AS o(i)) d
       CROSS JOIN generate_series(1, 40) AS n(k)
-      -- weekdays up to 40 calls, weekends a handful, and a slow rise over the period
+      -- weekdays up to 40 calls, weekends a handful, and a slow rise over the period (up to 9 a day more at its end)
       WHERE n.k <= CASE WHEN extract(isodow FROM d.day) >= 6 THEN 4
-        ELSE 12 + (abs(hashtext(g.id || ':' || d.day)) % 20) + (d.day - (${today}::date - ${days}::int)) / 10 END
+        ELSE 12 + (abs(hashtext(g.id || ':' || d.day)) % 20) + (d.day - (${today}::date - ${days}::int)) * 9 / ${days}::int END
     ) t
     WHERE g.status = 'active'`.execute(ctx.db);
   // apps without a grant on the population data, refused now and then (GRANT_REQUIRED)

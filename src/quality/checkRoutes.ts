@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { requireActor } from '../http/auth.js';
-import { pageQueryProps } from '../http/schemas.js';
+import { dateString, pageQueryProps } from '../http/schemas.js';
 import {
   createRule,
   deleteRule,
@@ -9,6 +9,7 @@ import {
   getRun,
   listRules,
   listRuns,
+  listRunsInPeriod,
   qualityOverview,
   runNow,
   updateRule,
@@ -148,6 +149,27 @@ export async function qualityCheckRoutes(app: FastifyInstance, ctx: AppContext) 
       },
     },
     async (req) => listRuns(ctx, requireActor(req), id(req), (req.query as { limit: number }).limit),
+  );
+  app.get(
+    '/api/quality/runs',
+    {
+      schema: {
+        tags,
+        summary:
+          "Quality runs finished in a period (Beijing dates), newest first, with their count and mean score: the list behind the cockpit's monthly quality trend. A data officer sees their department's only",
+        querystring: {
+          type: 'object',
+          required: ['from', 'to'],
+          properties: {
+            from: dateString,
+            to: dateString,
+            orgId: { type: 'integer', minimum: 1, description: "only the provider's resources" },
+            ...pageQueryProps,
+          },
+        },
+      },
+    },
+    async (req) => listRunsInPeriod(ctx, requireActor(req), req.query as never),
   );
   app.get(
     '/api/quality/runs/:id',

@@ -460,7 +460,13 @@ export async function evaluateAlerts(ctx: AppContext): Promise<Detection[]> {
 export async function listAlerts(
   ctx: AppContext,
   actor: Actor,
-  f: { status?: (typeof ALERT_STATUSES)[number]; page?: number; pageSize?: number },
+  f: {
+    status?: (typeof ALERT_STATUSES)[number];
+    /** the cockpit's drill-down (issue 12 point 6): alerts of one rule */
+    rule?: AlertRuleCode;
+    page?: number;
+    pageSize?: number;
+  },
 ) {
   const page = f.page ?? 1;
   const pageSize = f.pageSize ?? 20;
@@ -475,6 +481,7 @@ export async function listAlerts(
     q = q.where('s.org_id', '=', actor.orgId);
   }
   if (f.status) q = q.where('s.status', '=', f.status);
+  if (f.rule) q = q.where('s.rule_code', '=', f.rule);
   const [{ total }] = await q.select(sql<number>`count(*)::int`.as('total')).execute();
   const rows = await q
     .select([

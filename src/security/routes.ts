@@ -56,7 +56,11 @@ export async function securityRoutes(app: FastifyInstance, ctx: AppContext) {
           "Anomaly alerts on the security board (SY Art 43): the authority's staff and auditors see all, a data officer those of their department",
         querystring: {
           type: 'object',
-          properties: { status: { type: 'string', enum: [...ALERT_STATUSES] }, ...pageQueryProps },
+          properties: {
+            status: { type: 'string', enum: [...ALERT_STATUSES] },
+            rule: { type: 'string', enum: [...ALERT_RULES], description: 'only alerts of this rule' },
+            ...pageQueryProps,
+          },
         },
       },
     },

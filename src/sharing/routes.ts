@@ -105,6 +105,23 @@ export async function sharingRoutes(app: FastifyInstance, ctx: AppContext) {
               description:
                 'only requests whose current step the department holds (the provider; the authority for its review steps)',
             },
+            dueFrom: {
+              ...dateString,
+              description:
+                "with dueTo: only requests whose provider step is due in [dueFrom, dueTo] and decided or late (the cockpit's on-time rate)",
+            },
+            dueTo: dateString,
+            providerOrgId: {
+              type: 'integer',
+              minimum: 1,
+              description: 'with dueFrom/dueTo: of this provider only',
+            },
+            timeliness: {
+              type: 'string',
+              enum: ['onTime', 'late'],
+              description:
+                'with dueFrom/dueTo: decided by the due date, or decided after it / undecided past it',
+            },
             ...pageQueryProps,
           },
         },

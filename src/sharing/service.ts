@@ -833,6 +833,10 @@ export async function listRequests(
     status?: string;
     overdue?: boolean;
     orgId?: number;
+    dueFrom?: string;
+    dueTo?: string;
+    providerOrgId?: number;
+    timeliness?: 'onTime' | 'late';
     page: number;
     pageSize: number;
   },
@@ -842,6 +846,16 @@ export async function listRequests(
   if (box === 'all' && !overseer) box = 'outgoing';
   // the cockpit's drill-down (issue 12): overdue steps held by one department; an unknown department is a coded error
   await assertOrgFilter(ctx.db, f.orgId);
+  await assertOrgFilter(ctx.db, f.providerOrgId, 'providerOrgId');
+  // the on-time rate's drill-down: a period of provider due dates, both ends or neither
+  if ((f.dueFrom === undefined) !== (f.dueTo === undefined) || (f.timeliness && !f.dueFrom))
+    throw new AppError('VALIDATION_FAILED', [
+      {
+        field: f.dueFrom === undefined ? 'dueFrom' : 'dueTo',
+        reason: 'dueFrom and dueTo go together (and timeliness needs them)',
+        reasonZh: 'dueFrom 与 dueTo 须同时给出（timeliness 也需要它们）',
+      },
+    ]);
   const cityAuthorityId =
     f.orgId === undefined
       ? undefined
@@ -857,6 +871,10 @@ export async function listRequests(
     overdue: f.overdue,
     holderOrgId: f.orgId,
     cityAuthorityId,
+    providerDue:
+      f.dueFrom && f.dueTo
+        ? { from: f.dueFrom, to: f.dueTo, providerOrgId: f.providerOrgId, timeliness: f.timeliness }
+        : undefined,
     today: todayOf(ctx),
     box,
     scope: await requestScope(ctx.db, actor),

@@ -79,6 +79,12 @@ export interface RequestFilter {
   /** the city's authority: an authority step without its own authority_org_id is held by it */
   cityAuthorityId?: number;
   today?: string;
+  /**
+   * the cockpit's on-time rate (issue 12): requests with a provider step due in [from, to] (Beijing dates), of one
+   * provider if `providerOrgId`; `onTime` = decided by its due date, `late` = decided after it or undecided on a
+   * pending request past it (the same rule as src/supervision/cockpit.ts onTime)
+   */
+  providerDue?: { from: string; to: string; providerOrgId?: number; timeliness?: 'onTime' | 'late' };
   page: number;
   pageSize: number;
 }
@@ -171,6 +177,30 @@ export async function listRequests(db: Db, f: RequestFilter) {
                   ]
                 : []),
             ]),
+          ),
+      ),
+    );
+  }
+  if (f.providerDue) {
+    const { from, to, providerOrgId, timeliness } = f.providerDue;
+    const today = f.today!;
+    if (providerOrgId !== undefined) q = q.where('r.provider_org_id', '=', providerOrgId);
+    q = q.where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom('share_request_step as s')
+          .select('s.request_id')
+          .whereRef('s.request_id', '=', 'q.id')
+          .where('s.actor', '=', 'provider')
+          .where('s.due_date', '>=', from)
+          .where('s.due_date', '<=', to)
+          .where(
+            timeliness === 'onTime'
+              ? sql<boolean>`s.decided_at IS NOT NULL AND (s.decided_at AT TIME ZONE 'Asia/Shanghai')::date <= s.due_date`
+              : timeliness === 'late'
+                ? sql<boolean>`(s.decided_at IS NOT NULL AND (s.decided_at AT TIME ZONE 'Asia/Shanghai')::date > s.due_date)
+                    OR (s.decided_at IS NULL AND q.status = 'pending' AND s.due_date < ${today})`
+                : sql<boolean>`(s.decided_at IS NOT NULL
+                    OR (s.decided_at IS NULL AND q.status = 'pending' AND s.due_date < ${today}))`,
           ),
       ),
     );

@@ -148,8 +148,14 @@ async function overdueByOrg(ctx: AppContext, today: string, now: Date, orgId?: n
     .sort((a, b) => b.total + b.violations - (a.total + a.violations) || a.orgId - b.orgId);
 }
 
-/** Mean quality score of the runs finished in each month of the last year (the provider's only, for a department). */
-async function qualityTrend(ctx: AppContext, now: Date, orgId?: number) {
+/**
+ * Mean quality score of the runs finished in each month of the last twelve (whole Beijing months, the current one up to
+ * today), of the provider's resources only for a department. Each month carries its period, the filter of the runs list
+ * it links to (GET /api/quality/runs?from&to&orgId: its total is `runs`, its mean `score`).
+ */
+async function qualityTrend(ctx: AppContext, today: string, orgId?: number) {
+  const [y, m] = today.split('-').map(Number);
+  const first = new Date(Date.UTC(y, m - 1 - 11, 1)).toISOString().slice(0, 10);
   let q = ctx.db
     .selectFrom('quality_run as qr')
     .innerJoin('resource as r', 'r.id', 'qr.resource_id')
@@ -158,10 +164,22 @@ async function qualityTrend(ctx: AppContext, now: Date, orgId?: number) {
       sql<number>`round(avg(qr.score), 1)::float8`.as('score'),
       sql<number>`count(*)::int`.as('runs'),
     ])
-    .where('qr.finished_at', '>=', new Date(now.getTime() - 365 * 86_400_000));
+    .where(
+      sql<boolean>`(qr.finished_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN ${first}::date AND ${today}::date`,
+    );
   if (orgId) q = q.where('r.provider_org_id', '=', orgId);
   const rows = await q.groupBy(sql`1`).orderBy(sql`1`).execute();
-  return rows.map((r) => ({ month: r.month, score: num(r.score), runs: num(r.runs) }));
+  return rows.map((r) => {
+    const [ry, rm] = r.month.split('-').map(Number);
+    const last = new Date(Date.UTC(ry, rm, 0)).toISOString().slice(0, 10);
+    return {
+      month: r.month,
+      from: `${r.month}-01`,
+      to: last < today ? last : today,
+      score: num(r.score),
+      runs: num(r.runs),
+    };
+  });
 }
 
 /** The newest evaluation run the actor may see (published for a department; drafts too for the authority). */
@@ -259,7 +277,7 @@ export async function cockpit(ctx: AppContext, actor: Actor, q: { days?: number 
       volume(ctx, from, today),
       onTime(ctx, from, today, today),
       overdueByOrg(ctx, today, now),
-      qualityTrend(ctx, now),
+      qualityTrend(ctx, today),
       ranking(ctx, actor),
       liveViolationCounts(ctx),
     ]);
@@ -287,7 +305,7 @@ export async function cockpit(ctx: AppContext, actor: Actor, q: { days?: number 
     volume(ctx, from, today, actor.orgId),
     onTime(ctx, from, today, today, actor.orgId),
     overdueByOrg(ctx, today, now, actor.orgId),
-    qualityTrend(ctx, now, actor.orgId),
+    qualityTrend(ctx, today, actor.orgId),
     scorecard(ctx, actor),
     myWork(ctx, actor),
     liveViolationCounts(ctx, actor.orgId),

@@ -3064,6 +3064,160 @@ steps.push({
   },
 });
 
+// The grants table on narrow screens (issue 12): at 1280 px and at tablet widths (1024 px landscape, 768 px portrait)
+// the grants card ends inside the window and the table scrolls inside its card with the resource column fixed on the left,
+// long names are cut with an ellipsis (the whole name in a tooltip), and the columns a width has no room for are in
+// the row's expanded part.
+steps.push({
+  name: 'grants table at 1280 px and tablet widths: fixed first column, ellipsis with tooltip, folded columns in the expanded row',
+  async run(page, base) {
+    await freshStart(page, base);
+    await login(page, base, 'rsj_officer');
+    try {
+      for (const [width, height, folded] of [
+        [1280, 800, ['quota.title']],
+        [1024, 768, ['quota.title', 'grant.fields']],
+        [768, 1024, ['quota.title', 'grant.fields', 'grant.purpose']],
+      ]) {
+        await page.setViewportSize({ width, height });
+        // by address: at tablet widths the menu is folded away
+        await page.goto(`${base}/grants`, { waitUntil: 'domcontentloaded' });
+        const table = tid(page, 'grants-table');
+        const row = table.locator('tr.ant-table-row').first();
+        await row.waitFor({ timeout: T.nav });
+        const layout = await page.evaluate(() => {
+          const doc = document.scrollingElement;
+          const t = document.querySelector('[data-testid="grants-table"]');
+          const scroller = t.querySelector('.ant-table-content, .ant-table-body');
+          // the resource cell (the expand icon's column comes before it where columns are folded)
+          const name = t.querySelector('[data-testid^="grant-resource-"]');
+          const first = name?.closest('td');
+          return {
+            pageOverflow: doc.scrollWidth - window.innerWidth,
+            // the grants card ends inside the window: the table scrolls within it, not the page
+            cardOverflow:
+              document.querySelector('[data-testid="page-grants"]').getBoundingClientRect().right -
+              window.innerWidth,
+            scrollerOverflow: scroller ? scroller.scrollWidth - scroller.clientWidth : 0,
+            firstFixed: /ant-table-cell-fix-(left|start)/.test(first?.className ?? ''),
+            firstSticky: first ? getComputedStyle(first).position : '',
+            nameWidth: name?.getBoundingClientRect().width ?? 0,
+            cellWidth: first?.getBoundingClientRect().width ?? 0,
+            headers: [...t.querySelectorAll('thead th')].map((h) => h.textContent.trim()),
+          };
+        });
+        assert(
+          layout.cardOverflow <= 0,
+          `${width} px: the table's card ends inside the window, the table scrolls within it: ${JSON.stringify(layout)}`,
+        );
+        assert(
+          layout.firstFixed && layout.firstSticky === 'sticky',
+          `${width} px: the resource column is fixed: ${JSON.stringify(layout)}`,
+        );
+        assert(
+          layout.nameWidth > 0 && layout.nameWidth <= layout.cellWidth,
+          `${width} px: the name fits its cell: ${JSON.stringify(layout)}`,
+        );
+        const labels = { 'quota.title': '调用配额', 'grant.fields': '授权信息项', 'grant.purpose': '用途' };
+        for (const k of folded)
+          assert(
+            !layout.headers.some((h) => h.startsWith(labels[k])),
+            `${width} px: ${labels[k]} is not a column: ${layout.headers}`,
+          );
+        // the folded columns are in the row's expanded part
+        // (the row may still be open from the width before: the page is the same)
+        const icon = row.locator('.ant-table-row-expand-icon');
+        if ((await icon.getAttribute('class')).includes('collapsed')) await icon.click();
+        const more = table.locator('[data-testid^="grant-more-"]').first();
+        await more.waitFor({ timeout: T.action });
+        const text = await more.innerText();
+        for (const k of folded)
+          assert(
+            text.includes(labels[k]),
+            `${width} px: the expanded row shows ${labels[k]}: ${text.slice(0, 200)}`,
+          );
+        if (width >= 1280)
+          assert(
+            layout.headers.some((h) => h.startsWith('授权信息项')),
+            `1280 px: the fields are a column: ${layout.headers}`,
+          );
+        // scrolled sideways, the resource column stays where it was
+        if (layout.scrollerOverflow > 0) {
+          const x0 = (await row.locator('td:has([data-testid^="grant-resource-"])').boundingBox()).x;
+          await table
+            .locator('.ant-table-content, .ant-table-body')
+            .first()
+            .evaluate((el) => {
+              el.scrollLeft = el.scrollWidth;
+            });
+          await page.waitForTimeout(100);
+          const x1 = (await row.locator('td:has([data-testid^="grant-resource-"])').boundingBox()).x;
+          assert(
+            Math.abs(x1 - x0) <= 1,
+            `${width} px: the first column stays fixed while scrolling (${x0} → ${x1})`,
+          );
+        }
+        // a cut name shows whole on hover
+        const name = table.locator('[data-testid^="grant-resource-"]').first();
+        await name.hover();
+        const full = (await name.innerText()).trim();
+        await page
+          .locator('.ant-tooltip')
+          .filter({ hasText: full })
+          .first()
+          .waitFor({ timeout: T.action })
+          .catch(() => {});
+        await shot(page, `grants-${width}px`);
+      }
+    } finally {
+      await page.setViewportSize({ width: 1440, height: 900 });
+    }
+  },
+});
+
+// The cockpit's on-time rate and quality trend drill down (issue 12 point 6): the late count opens 共享申请 filtered by
+// the period and timeliness (tags shown, total = the number), a month of the quality trend opens the runs of that month
+// on 数据质量 (count and mean = the month's point).
+steps.push({
+  name: 'reviewer drills down from the cockpit’s on-time rate and a month of the quality trend to their filtered lists',
+  async run(page, base) {
+    await freshStart(page, base);
+    await login(page, base, 'reviewer');
+    await menu(page, 'cockpit');
+    await choose(page, 'cockpit-days', '近 365 天');
+    const late = tid(page, 'cockpit-late-n');
+    await late.waitFor({ timeout: T.nav });
+    await page.waitForFunction(
+      () =>
+        document.querySelector('[data-testid="cockpit-late-n"]')?.getAttribute('href')?.includes('dueFrom='),
+      null,
+      { timeout: T.nav },
+    );
+    const n = Number((await late.innerText()).replace(/\D/g, ''));
+    await late.click();
+    await tid(page, 'filter-due').waitFor({ timeout: T.nav });
+    await tid(page, 'filter-timeliness').waitFor({ timeout: T.nav });
+    if (n > 0) {
+      const total = await page.locator('.ant-pagination-total-text').first().innerText();
+      assert(total.includes(String(n)), `the request list's total is the ${n} late clicked: ${total}`);
+    }
+    await shot(page, 'cockpit-drilldown-ontime');
+    await menu(page, 'cockpit');
+    const month = page.locator('[data-testid^="cockpit-quality-2"]').last();
+    await month.waitFor({ timeout: T.nav });
+    const m = /(\d{4}-\d{2}): ([\d.]+)[^\d]*(\d+)/.exec(await month.innerText());
+    assert(m, `a month's point is a link with its score and runs: ${await month.innerText()}`);
+    await month.click();
+    await tid(page, 'quality-period-summary').waitFor({ timeout: T.nav });
+    const summary = await tid(page, 'quality-period-summary').innerText();
+    assert(
+      summary.includes(`${m[3]} 次检查`) && summary.includes(m[2]),
+      `the month's runs (${m[3]}) and mean (${m[2]}): ${summary}`,
+    );
+    await shot(page, 'cockpit-drilldown-quality-month');
+  },
+});
+
 async function main() {
   fs.mkdirSync(SHOTS, { recursive: true });
   for (const f of fs.readdirSync(SHOTS)) if (f.endsWith('.png')) fs.rmSync(path.join(SHOTS, f));

@@ -19,7 +19,7 @@ import { useNavigate, useSearchParams } from 'react-router-dom';
 import { api, withQuery } from '../shared/api.js';
 import { access, useAuth } from '../shared/auth.js';
 import { EnumTag, ErrorAlert } from '../shared/common.js';
-import { fmtNumber } from '../shared/format.js';
+import { className, fmtNumber } from '../shared/format.js';
 import { useAsync } from '../shared/hooks.js';
 import { useI18n } from '../shared/i18n.js';
 import type {
@@ -57,7 +57,7 @@ interface TreeItem {
  * shows its lead and contributing departments (DG Art 12). Choosing a node filters the list to it and below.
  */
 function ClassTree({ selected, onSelect }: { selected: string; onSelect: (code: string) => void }) {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const classes = useAsync(() => api<{ items: ClassNode[] }>('/api/catalog/classes'), []);
   const nodes = classes.data?.items ?? [];
   const build = (parent: ClassNode | null): TreeItem[] =>
@@ -67,7 +67,7 @@ function ClassTree({ selected, onSelect }: { selected: string; onSelect: (code: 
       .map((n) => {
         const label = (
           <span key={n.code} data-testid={`class-node-${n.code}`}>
-            {n.name}{' '}
+            {className(n, lang)}{' '}
             <Typography.Text type="secondary" data-testid={`class-count-${n.code}`}>
               ({fmtNumber(n.count)})
             </Typography.Text>

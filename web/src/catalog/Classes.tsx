@@ -3,7 +3,7 @@ import { App, Button, Card, Form, Input, Modal, Select, Space, Table, Tag, Typog
 import { useMemo, useState } from 'react';
 import { api } from '../shared/api.js';
 import { EnumTag, ErrorAlert } from '../shared/common.js';
-import { fmtNumber } from '../shared/format.js';
+import { className, fmtNumber } from '../shared/format.js';
 import { useAsync } from '../shared/hooks.js';
 import { useI18n } from '../shared/i18n.js';
 import type { ClassNode, Org } from '../shared/types.js';
@@ -21,7 +21,7 @@ type Editing = { mode: 'add'; parent: ClassNode } | { mode: 'departments'; node:
  * by the server (GB/T 21063.5 segment widths); the base libraries and department nodes are the platform's own.
  */
 export default function Classes() {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const { message } = App.useApp();
   const classes = useAsync(() => api<{ items: ClassNode[] }>('/api/catalog/classes'), []);
   const orgs = useAsync(() => api<Org[]>('/api/orgs'), []);
@@ -30,7 +30,12 @@ export default function Classes() {
   const [error, setError] = useState<unknown>(null);
   // expanded rows: the four roots at first, then whatever the user opens, and the parent of a node just added
   const [expanded, setExpanded] = useState<readonly React.Key[] | null>(null);
-  const [form] = Form.useForm<{ name: string; leadOrgId?: number; contributorOrgIds?: number[] }>();
+  const [form] = Form.useForm<{
+    name: string;
+    nameEn?: string;
+    leadOrgId?: number;
+    contributorOrgIds?: number[];
+  }>();
 
   const nodes = classes.data?.items ?? [];
   const tree = useMemo(() => {
@@ -74,6 +79,7 @@ export default function Classes() {
           body: {
             parentId: editing.parent.id,
             name: v.name,
+            nameEn: v.nameEn || null,
             ...(isThemeRoot(editing.parent)
               ? { leadOrgId: v.leadOrgId, contributorOrgIds: v.contributorOrgIds ?? [] }
               : {}),
@@ -124,9 +130,9 @@ export default function Classes() {
           {
             title: t('classes.name'),
             dataIndex: 'name',
-            render: (name: string, n) => (
+            render: (_: string, n) => (
               <span data-testid={`classes-row-${n.code}`}>
-                {name} <Typography.Text type="secondary">{n.code}</Typography.Text>
+                {className(n, lang)} <Typography.Text type="secondary">{n.code}</Typography.Text>
               </span>
             ),
           },
@@ -213,6 +219,11 @@ export default function Classes() {
           {editing?.mode === 'add' ? (
             <Form.Item name="name" label={t('classes.name')} rules={[{ required: true, max: 100 }]}>
               <Input data-testid="classes-name" maxLength={100} />
+            </Form.Item>
+          ) : null}
+          {editing?.mode === 'add' ? (
+            <Form.Item name="nameEn" label={t('classes.nameEn')} rules={[{ max: 100 }]}>
+              <Input data-testid="classes-name-en" maxLength={100} />
             </Form.Item>
           ) : null}
           {needsDepartments ? (

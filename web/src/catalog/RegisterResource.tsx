@@ -21,6 +21,7 @@ import { useEffect, useRef, useState } from 'react';
 import { useNavigate, useParams } from 'react-router-dom';
 import { api, errorText, post } from '../shared/api.js';
 import { useAuth } from '../shared/auth.js';
+import { className } from '../shared/format.js';
 import { useAsync } from '../shared/hooks.js';
 import { useI18n } from '../shared/i18n.js';
 import {
@@ -159,7 +160,7 @@ export default function RegisterResource() {
     const build = (parentDepth: number, parentCode: string): object[] =>
       nodes
         .filter((n) => n.depth === parentDepth + 1 && n.code.startsWith(parentCode))
-        .map((n) => ({ value: n.id, title: n.name, children: build(n.depth, n.code) }));
+        .map((n) => ({ value: n.id, title: className(n, lang), children: build(n.depth, n.code) }));
     const root = (classes.data?.items ?? []).find((n) => n.depth === 1 && n.kind === classification);
     return root ? build(1, root.code) : [];
   })();

@@ -8,7 +8,7 @@ import RaiseObjection from '../quality/RaiseObjection.js';
 import { api } from '../shared/api.js';
 import { hasRole, useAuth } from '../shared/auth.js';
 import { EnumTag, ErrorAlert, PersonalNotice } from '../shared/common.js';
-import { fmtNumber, fmtTime } from '../shared/format.js';
+import { className, fmtNumber, fmtTime } from '../shared/format.js';
 import { useAsync } from '../shared/hooks.js';
 import { useI18n } from '../shared/i18n.js';
 import type { Batch, Field, Resource } from '../shared/types.js';
@@ -140,7 +140,7 @@ function Batches({ resource }: { resource: Resource }) {
 
 export default function ResourceDetail() {
   const { id } = useParams();
-  const { t, tEnum } = useI18n();
+  const { t, tEnum, lang } = useI18n();
   const { me } = useAuth();
   const navigate = useNavigate();
   const res = useAsync(() => api<Resource>(`/api/catalog/resources/${id}`), [id]);
@@ -275,7 +275,7 @@ export default function ResourceDetail() {
               children: (
                 <span data-testid="resource-class-path">
                   {r.classPath?.length
-                    ? r.classPath.map((c) => c.name).join(' › ')
+                    ? r.classPath.map((c) => className(c, lang)).join(' › ')
                     : tEnum('classification', r.classification)}
                 </span>
               ),

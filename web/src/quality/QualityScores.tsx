@@ -19,9 +19,9 @@ import {
 } from 'antd';
 import { lazy, Suspense, useState } from 'react';
 import { api, errorText, post } from '../shared/api.js';
-import { ErrorAlert, PersonalNotice } from '../shared/common.js';
+import { ErrorAlert, FlagFilterTag, OrgFilterTag, PersonalNotice } from '../shared/common.js';
 import { fmtNumber, fmtTime } from '../shared/format.js';
-import { useAsync, usePaging } from '../shared/hooks.js';
+import { useAsync, usePaging, useUrlFilters } from '../shared/hooks.js';
 import { useI18n } from '../shared/i18n.js';
 
 const ScoreTrend = lazy(() => import('./ScoreTrend.js'));
@@ -546,6 +546,77 @@ function ResourceQuality({ row, onChanged }: { row: ScoreRow; onChanged: () => v
 }
 
 /** 数据质量: every visible resource's latest score, its trend, the latest run's rules and their failing records. */
+interface PeriodRuns {
+  total: number;
+  meanScore: number | null;
+  items: {
+    id: number;
+    resourceId: number;
+    name: string;
+    provider: { id: number; name: string };
+    at: string;
+    rowCount: number;
+    score: number;
+    rulesFailed: number;
+  }[];
+}
+
+/**
+ * The runs finished in a period (?runsFrom&runsTo[&orgId]): the list behind a month of the cockpit's quality trend,
+ * with its count and mean score (the point's figures).
+ */
+function RunsInPeriod({ onPick }: { onPick: (resourceId: number) => void }) {
+  const { t } = useI18n();
+  const filters = useUrlFilters();
+  const from = filters.str('runsFrom');
+  const to = filters.str('runsTo');
+  const orgId = filters.num('orgId');
+  const paging = usePaging();
+  const { page, pageSize } = paging;
+  const runs = useAsync(
+    () =>
+      from && to
+        ? api<PeriodRuns>('/api/quality/runs', { query: { from, to, orgId, page, pageSize } })
+        : Promise.resolve(null),
+    [from, to, orgId, page, pageSize],
+  );
+  if (!from || !to) return null;
+  return (
+    <Card size="small" style={{ marginBottom: 16 }} data-testid="quality-period-runs">
+      <Space wrap style={{ marginBottom: 8 }}>
+        <FlagFilterTag
+          testid="filter-period"
+          label={t('filter.period', { from, to })}
+          onClose={() => filters.set({ runsFrom: undefined, runsTo: undefined, orgId: undefined })}
+        />
+        {orgId && <OrgFilterTag orgId={orgId} onClose={() => filters.set({ orgId: undefined })} />}
+        {runs.data && (
+          <Typography.Text data-testid="quality-period-summary">
+            {t('cockpit.runsN', { n: runs.data.total })} · {t('cockpit.meanScore')}{' '}
+            {runs.data.meanScore ?? '—'}
+          </Typography.Text>
+        )}
+      </Space>
+      <ErrorAlert error={runs.error} />
+      <Table
+        rowKey="id"
+        size="small"
+        loading={runs.loading}
+        dataSource={runs.data?.items ?? []}
+        pagination={paging.pagination(runs.data?.total, (n) => t('common.total', { n }))}
+        onRow={(r) => ({ onClick: () => onPick(r.resourceId), style: { cursor: 'pointer' } })}
+        columns={[
+          { title: t('qc.resource'), dataIndex: 'name' },
+          { title: t('qc.provider'), dataIndex: ['provider', 'name'] },
+          { title: t('qc.score'), dataIndex: 'score', render: (s: number) => <ScoreTag score={s} /> },
+          { title: t('qc.rulesFailed'), dataIndex: 'rulesFailed' },
+          { title: t('qc.checkedAt'), dataIndex: 'at', render: (v: string) => fmtTime(v) },
+        ]}
+      />
+    </Card>
+  );
+}
+
 export default function QualityScores() {
   const { t } = useI18n();
   const list = useAsync(() => api<{ items: ScoreRow[] }>('/api/quality/scores'), []);
@@ -556,6 +627,7 @@ export default function QualityScores() {
     <div data-testid="page-quality">
       <Typography.Title level={3}>{t('qc.title')}</Typography.Title>
       {list.error ? <ErrorAlert error={list.error} /> : null}
+      <RunsInPeriod onPick={setSelected} />
       <Row gutter={16}>
         <Col xs={24} xl={10}>
           <Card size="small">

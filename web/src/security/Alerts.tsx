@@ -18,9 +18,9 @@ import {
 import dayjs from 'dayjs';
 import { useState } from 'react';
 import { api, errorText } from '../shared/api.js';
-import { ErrorAlert } from '../shared/common.js';
+import { ErrorAlert, FlagFilterTag } from '../shared/common.js';
 import { fmtTime } from '../shared/format.js';
-import { useAsync } from '../shared/hooks.js';
+import { useAsync, useUrlFilters } from '../shared/hooks.js';
 import { type Key, useI18n } from '../shared/i18n.js';
 
 interface AlertRow {
@@ -76,11 +76,19 @@ function useEvidenceText() {
 function AlertList() {
   const { t, tEnum, lang } = useI18n();
   const { message } = App.useApp();
-  const [status, setStatus] = useState<string>('open');
+  // the status and rule are URL filters, so the cockpit's alert counts open this list filtered the same way
+  // (?rule=&status=); no status parameter means open alerts, status=all every alert
+  const filters = useUrlFilters();
+  const statusParam = filters.str('status') ?? 'open';
+  const status = statusParam === 'all' ? '' : statusParam;
+  const rule = filters.str('rule');
   const [page, setPage] = useState(1);
   const list = useAsync(
-    () => api<AlertPage>('/api/security/alerts', { query: { status, page, pageSize: 20 } }),
-    [status, page],
+    () =>
+      api<AlertPage>('/api/security/alerts', {
+        query: { status: status || undefined, rule, page, pageSize: 20 },
+      }),
+    [status, rule, page],
   );
   const evidence = useEvidenceText();
   const [acting, setActing] = useState<{ row: AlertRow; action: 'acknowledge' | 'close' } | null>(null);
@@ -121,7 +129,7 @@ function AlertList() {
           style={{ width: 160 }}
           value={status}
           onChange={(v) => {
-            setStatus(v);
+            filters.set({ status: v || 'all' });
             setPage(1);
           }}
           options={[
@@ -132,6 +140,16 @@ function AlertList() {
             })),
           ]}
         />
+        {rule && (
+          <FlagFilterTag
+            testid="filter-alert-rule"
+            label={t('filter.alertRule', { rule: tEnum('alertRule', rule) })}
+            onClose={() => {
+              filters.set({ rule: undefined });
+              setPage(1);
+            }}
+          />
+        )}
       </Space>
       <ErrorAlert error={list.error} />
       <Table<AlertRow>

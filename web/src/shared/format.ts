@@ -8,6 +8,11 @@ export function fmtTime(v: string | null | undefined): string {
   return v ? dayjs(v).format('YYYY-MM-DD HH:mm:ss') : '-';
 }
 
+/** A catalog class node's name in the console's language (the Chinese name where it has no English one). */
+export function className(n: { name: string; nameEn?: string | null }, lang: string): string {
+  return lang === 'en' && n.nameEn ? n.nameEn : n.name;
+}
+
 export function fmtNumber(n: number | null | undefined): string {
   return typeof n === 'number' ? n.toLocaleString('zh-CN') : '-';
 }

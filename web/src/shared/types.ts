@@ -102,6 +102,8 @@ export interface ClassNode {
   kind: 'base' | 'theme' | 'department';
   code: string;
   name: string;
+  /** English name (the roots, base libraries, the profile's themes, or as the authority gave it); null: none */
+  nameEn?: string | null;
   lead: { id: number; name: string } | null;
   contributors: { id: number; name: string }[];
   count: number;
@@ -175,7 +177,7 @@ export type LegalBasisKind = 'law' | 'adminRegulation' | 'localRegulation' | 'ru
 
 export interface Resource extends ResourceSummary {
   fields: Field[];
-  classPath?: { id: number; name: string; kind: string; depth: number }[];
+  classPath?: { id: number; name: string; nameEn?: string | null; kind: string; depth: number }[];
   infoSystem?: { id: number; name: string } | null;
   related?: { code: string; id: number | null; name: string | null }[];
   canEdit?: boolean;

@@ -2,7 +2,9 @@ import {
   App as AntApp,
   Button,
   Card,
+  Descriptions,
   Form,
+  Grid,
   InputNumber,
   Modal,
   Popconfirm,
@@ -11,6 +13,7 @@ import {
   Space,
   Switch,
   Table,
+  type TableColumnsType,
   Tag,
   Typography,
 } from 'antd';
@@ -27,6 +30,14 @@ import type { Grant } from '../shared/types.js';
 import { AgreementCell, Undertaking } from './Agreement.js';
 import { GrantCallsChart, type GrantUsage } from './GrantCalls.js';
 
+/**
+ * Column priorities (narrow screens): the resource (fixed on the left), consumer, app, rights, status and actions
+ * (fixed on the right) are always columns; purpose and validity from `lg` (≥ 992 px), the granted fields and the 30-day
+ * call chart from `xl` (≥ 1200 px), the quota from `xxl` (≥ 1600 px). Below, what is not a column is in the row's expanded part, so nothing is lost.
+ * Long names are cut with an ellipsis and shown whole in a tooltip; the table scrolls sideways inside its card.
+ */
+type Priority = 'always' | 'lg' | 'xl' | 'xxl';
+
 /** A granted field's name (the grant lists names in the order of its codes). */
 const fieldName = (g: Grant, code: string) => g.fieldNames?.[g.fields.indexOf(code)] ?? code;
 
@@ -34,6 +45,8 @@ export default function Grants() {
   const { t, tEnum, lang } = useI18n();
   const { me } = useAuth();
   const { message } = AntApp.useApp();
+  const screens = Grid.useBreakpoint();
+  const shown = (p: Priority) => p === 'always' || !!screens[p];
   const grants = useAsync(() => api<Grant[]>('/api/sharing/grants'), []);
   const usage = useAsync(() => api<GrantUsage>('/api/usage/grants', { query: { days: 30 } }), []);
 
@@ -95,6 +108,223 @@ export default function Grants() {
     }
   }
 
+  // a name cut to its column, whole in a tooltip (and for screen readers in the title)
+  const cut = (text: string, testid?: string) => (
+    <Typography.Text ellipsis={{ tooltip: text }} style={{ maxWidth: '100%' }} data-testid={testid}>
+      {text}
+    </Typography.Text>
+  );
+  const purposeCell = (g: Grant) => (
+    <span>
+      <Typography.Paragraph ellipsis={{ rows: 2, tooltip: g.purpose }} style={{ marginBottom: 4 }}>
+        {g.purpose}
+      </Typography.Paragraph>
+      <Typography.Text type="secondary">{t('grant.purposeId')}：</Typography.Text>
+      <Typography.Text code copyable data-testid={`grant-purpose-id-${g.id}`}>
+        {g.purposeId}
+      </Typography.Text>
+      <div>
+        <Undertaking g={g} />
+      </div>
+    </span>
+  );
+  const fieldTags = (g: Grant) => (g.fieldNames ?? g.fields).map((f) => <Tag key={f}>{f}</Tag>);
+  const quotaCell = (g: Grant) => (
+    <span data-testid={`grant-quota-${g.id}`}>
+      {t('quota.callsPerDay')}：{g.quota.callsPerDay?.toLocaleString() ?? t('quota.default')}
+      <br />
+      {t('quota.rowsPerCall')}：{g.quota.rowsPerCall?.toLocaleString() ?? t('quota.default')}
+      {g.rights.verify && (
+        <>
+          <br />
+          {t('quota.verificationsPerDay')}：
+          {g.quota.verificationsPerDay?.toLocaleString() ?? t('quota.default')}
+        </>
+      )}
+      {g.rights.export && (
+        <>
+          <br />
+          {t('quota.exportRowsPerDay')}：{g.quota.exportRowsPerDay?.toLocaleString() ?? t('quota.default')}
+        </>
+      )}
+    </span>
+  );
+  const columns: (TableColumnsType<Grant>[number] & { priority: Priority })[] = [
+    {
+      key: 'resource',
+      priority: 'always',
+      title: t('grant.resource'),
+      fixed: 'left',
+      width: 200,
+      render: (_, g) => (
+        <div style={{ display: 'flex', flexDirection: 'column', minWidth: 0 }}>
+          {cut(g.resource.name, `grant-resource-${g.id}`)}
+          <Typography.Text type="secondary" code ellipsis={{ tooltip: g.resource.code }}>
+            {g.resource.code}
+          </Typography.Text>
+        </div>
+      ),
+    },
+    {
+      key: 'consumer',
+      priority: 'always',
+      title: t('grant.consumer'),
+      width: 120,
+      render: (_, g) => cut(g.consumerOrg.name),
+    },
+    { key: 'app', priority: 'always', title: t('grant.app'), width: 120, render: (_, g) => cut(g.app.name) },
+    {
+      key: 'calls',
+      priority: 'xl',
+      title: t('grant.calls30'),
+      width: 200,
+      render: (_, g) => <GrantCallsChart grantId={g.id} app={g.app.name} usage={usage.data} />,
+    },
+    { key: 'fields', priority: 'xl', title: t('grant.fields'), width: 200, render: (_, g) => fieldTags(g) },
+    {
+      key: 'purpose',
+      priority: 'lg',
+      title: t('grant.purpose'),
+      width: 220,
+      render: (_, g) => purposeCell(g),
+    },
+    {
+      key: 'rights',
+      priority: 'always',
+      title: t('grant.rights'),
+      width: 150,
+      render: (_, g) => (
+        <span>
+          {g.accessMode === 'aggregate' ? (
+            <Tag color="gold" data-testid={`grant-aggregate-${g.id}`}>
+              {tEnum('accessMode', 'aggregate')}
+            </Tag>
+          ) : null}
+          {g.accessMode !== 'aggregate' && g.rights.read && <Tag>{t('grant.rightRead')}</Tag>}
+          {g.rights.verify && <Tag color="blue">{t('grant.rightVerify')}</Tag>}
+          {g.rights.export && (
+            <Tag color="purple" data-testid={`grant-right-export-${g.id}`}>
+              {t('grant.rightExport')}
+            </Tag>
+          )}
+          {g.clearFields?.length ? (
+            <div data-testid={`grant-clear-${g.id}`}>
+              <Typography.Text type="secondary">{t('grant.clearFields')}：</Typography.Text>
+              {g.clearFields.map((c) => fieldName(g, c)).join('、')}
+            </div>
+          ) : null}
+          {g.rights.feed && (
+            <Tag color="cyan" data-testid={`grant-right-feed-${g.id}`}>
+              {t('grant.rightFeed')}
+            </Tag>
+          )}
+        </span>
+      ),
+    },
+    {
+      key: 'validity',
+      priority: 'lg',
+      title: t('grant.validity'),
+      width: 120,
+      render: (_, g) => (
+        <span>
+          {fmtDate(g.validFrom)} ~<br />
+          {fmtDate(g.validUntil)}
+        </span>
+      ),
+    },
+    { key: 'quota', priority: 'xxl', title: t('quota.title'), width: 190, render: (_, g) => quotaCell(g) },
+    {
+      key: 'status',
+      priority: 'always',
+      title: t('common.status'),
+      width: 150,
+      dataIndex: 'status',
+      // a grant made because the provider did not answer in time says so (SY Art 25)
+      render: (v: string, g) => (
+        <Space direction="vertical" size={4}>
+          <Space size={4} wrap>
+            <EnumTag kind="grantStatus" value={v} />
+            {g.deemedConsent ? (
+              <Tag color="green" data-testid={`grant-deemed-${g.id}`}>
+                {t('decision.deemed')}
+              </Tag>
+            ) : null}
+          </Space>
+          <AgreementCell g={g} onChanged={grants.reload} />
+        </Space>
+      ),
+    },
+    {
+      key: 'actions',
+      priority: 'always',
+      title: t('common.actions'),
+      fixed: 'right',
+      width: 150,
+      render: (_, g) =>
+        canSubscribe(g) ? (
+          <Space wrap>
+            <Button data-testid={`grant-docs-${g.id}`} size="small" onClick={() => setDocsOf(g)}>
+              {t('docs.open')}
+            </Button>
+            <Button data-testid={`grant-feed-${g.id}`} size="small" onClick={() => setFeedOf(g)}>
+              {t('feed.manage')}
+            </Button>
+          </Space>
+        ) : canRevoke(g) ? (
+          <Space wrap>
+            <Button
+              data-testid={`grant-edit-${g.id}`}
+              size="small"
+              onClick={() => {
+                form.setFieldsValue({
+                  export: g.rights.export,
+                  exportRowsPerDay: g.quota.exportRowsPerDay,
+                  accessMode: g.accessMode ?? 'rows',
+                  clearFields: g.clearFields ?? [],
+                  feed: g.rights.feed,
+                });
+                setEditing(g);
+              }}
+            >
+              {t('grant.edit')}
+            </Button>
+            <Popconfirm title={t('common.confirmRevoke')} onConfirm={() => revoke(g)}>
+              <Button data-testid={`grant-revoke-${g.id}`} size="small" danger>
+                {t('common.revoke')}
+              </Button>
+            </Popconfirm>
+          </Space>
+        ) : null,
+    },
+  ];
+  const visible = columns.filter((c) => shown(c.priority));
+  const folded = columns.filter((c) => !shown(c.priority)).map((c) => c.key);
+  // what a narrow screen has no column for, in the row's expanded part
+  const expandedRow = (g: Grant) => (
+    <Descriptions size="small" column={1} data-testid={`grant-more-${g.id}`}>
+      {folded.includes('purpose') && (
+        <Descriptions.Item label={t('grant.purpose')}>{purposeCell(g)}</Descriptions.Item>
+      )}
+      {folded.includes('validity') && (
+        <Descriptions.Item label={t('grant.validity')}>
+          {fmtDate(g.validFrom)} ~ {fmtDate(g.validUntil)}
+        </Descriptions.Item>
+      )}
+      {folded.includes('fields') && (
+        <Descriptions.Item label={t('grant.fields')}>{fieldTags(g)}</Descriptions.Item>
+      )}
+      {folded.includes('quota') && (
+        <Descriptions.Item label={t('quota.title')}>{quotaCell(g)}</Descriptions.Item>
+      )}
+      {folded.includes('calls') && (
+        <Descriptions.Item label={t('grant.calls30')}>
+          <GrantCallsChart grantId={g.id} app={g.app.name} usage={usage.data} />
+        </Descriptions.Item>
+      )}
+    </Descriptions>
+  );
+
   return (
     <Card data-testid="page-grants" title={t('grant.title')}>
       <ErrorAlert error={grants.error} />
@@ -102,164 +332,13 @@ export default function Grants() {
         data-testid="grants-table"
         rowKey="id"
         size="middle"
+        tableLayout="fixed"
         loading={grants.loading}
         dataSource={grants.data ?? []}
         pagination={{ pageSize: 20, hideOnSinglePage: true, showTotal: (n) => t('common.total', { n }) }}
-        columns={[
-          {
-            title: t('grant.resource'),
-            render: (_, g) => (
-              <span>
-                {g.resource.name}
-                <br />
-                <Typography.Text type="secondary" code>
-                  {g.resource.code}
-                </Typography.Text>
-              </span>
-            ),
-          },
-          { title: t('grant.consumer'), render: (_, g) => g.consumerOrg.name },
-          { title: t('grant.app'), render: (_, g) => g.app.name },
-          {
-            title: t('grant.calls30'),
-            render: (_, g) => <GrantCallsChart grantId={g.id} app={g.app.name} usage={usage.data} />,
-          },
-          {
-            title: t('grant.fields'),
-            render: (_, g) => (g.fieldNames ?? g.fields).map((f) => <Tag key={f}>{f}</Tag>),
-          },
-          {
-            title: t('grant.purpose'),
-            render: (_, g) => (
-              <span>
-                <Typography.Paragraph ellipsis={{ rows: 2 }} style={{ marginBottom: 4 }}>
-                  {g.purpose}
-                </Typography.Paragraph>
-                <Typography.Text type="secondary">{t('grant.purposeId')}：</Typography.Text>
-                <Typography.Text code copyable data-testid={`grant-purpose-id-${g.id}`}>
-                  {g.purposeId}
-                </Typography.Text>
-                <div>
-                  <Undertaking g={g} />
-                </div>
-              </span>
-            ),
-          },
-          {
-            title: t('grant.rights'),
-            render: (_, g) => (
-              <span>
-                {g.accessMode === 'aggregate' ? (
-                  <Tag color="gold" data-testid={`grant-aggregate-${g.id}`}>
-                    {tEnum('accessMode', 'aggregate')}
-                  </Tag>
-                ) : null}
-                {g.accessMode !== 'aggregate' && g.rights.read && <Tag>{t('grant.rightRead')}</Tag>}
-                {g.rights.verify && <Tag color="blue">{t('grant.rightVerify')}</Tag>}
-                {g.rights.export && (
-                  <Tag color="purple" data-testid={`grant-right-export-${g.id}`}>
-                    {t('grant.rightExport')}
-                  </Tag>
-                )}
-                {g.clearFields?.length ? (
-                  <div data-testid={`grant-clear-${g.id}`}>
-                    <Typography.Text type="secondary">{t('grant.clearFields')}：</Typography.Text>
-                    {g.clearFields.map((c) => fieldName(g, c)).join('、')}
-                  </div>
-                ) : null}
-                {g.rights.feed && (
-                  <Tag color="cyan" data-testid={`grant-right-feed-${g.id}`}>
-                    {t('grant.rightFeed')}
-                  </Tag>
-                )}
-              </span>
-            ),
-          },
-          {
-            title: t('grant.validity'),
-            render: (_, g) => `${fmtDate(g.validFrom)} ~ ${fmtDate(g.validUntil)}`,
-          },
-          {
-            title: t('quota.title'),
-            render: (_, g) => (
-              <span data-testid={`grant-quota-${g.id}`}>
-                {t('quota.callsPerDay')}：{g.quota.callsPerDay?.toLocaleString() ?? t('quota.default')}
-                <br />
-                {t('quota.rowsPerCall')}：{g.quota.rowsPerCall?.toLocaleString() ?? t('quota.default')}
-                {g.rights.verify && (
-                  <>
-                    <br />
-                    {t('quota.verificationsPerDay')}：
-                    {g.quota.verificationsPerDay?.toLocaleString() ?? t('quota.default')}
-                  </>
-                )}
-                {g.rights.export && (
-                  <>
-                    <br />
-                    {t('quota.exportRowsPerDay')}：
-                    {g.quota.exportRowsPerDay?.toLocaleString() ?? t('quota.default')}
-                  </>
-                )}
-              </span>
-            ),
-          },
-          {
-            title: t('common.status'),
-            dataIndex: 'status',
-            // a grant made because the provider did not answer in time says so (SY Art 25)
-            render: (v: string, g) => (
-              <Space direction="vertical" size={4}>
-                <Space size={4} wrap>
-                  <EnumTag kind="grantStatus" value={v} />
-                  {g.deemedConsent ? (
-                    <Tag color="green" data-testid={`grant-deemed-${g.id}`}>
-                      {t('decision.deemed')}
-                    </Tag>
-                  ) : null}
-                </Space>
-                <AgreementCell g={g} onChanged={grants.reload} />
-              </Space>
-            ),
-          },
-          {
-            title: t('common.actions'),
-            render: (_, g) =>
-              canSubscribe(g) ? (
-                <Space wrap>
-                  <Button data-testid={`grant-docs-${g.id}`} size="small" onClick={() => setDocsOf(g)}>
-                    {t('docs.open')}
-                  </Button>
-                  <Button data-testid={`grant-feed-${g.id}`} size="small" onClick={() => setFeedOf(g)}>
-                    {t('feed.manage')}
-                  </Button>
-                </Space>
-              ) : canRevoke(g) ? (
-                <Space wrap>
-                  <Button
-                    data-testid={`grant-edit-${g.id}`}
-                    size="small"
-                    onClick={() => {
-                      form.setFieldsValue({
-                        export: g.rights.export,
-                        exportRowsPerDay: g.quota.exportRowsPerDay,
-                        accessMode: g.accessMode ?? 'rows',
-                        clearFields: g.clearFields ?? [],
-                        feed: g.rights.feed,
-                      });
-                      setEditing(g);
-                    }}
-                  >
-                    {t('grant.edit')}
-                  </Button>
-                  <Popconfirm title={t('common.confirmRevoke')} onConfirm={() => revoke(g)}>
-                    <Button data-testid={`grant-revoke-${g.id}`} size="small" danger>
-                      {t('common.revoke')}
-                    </Button>
-                  </Popconfirm>
-                </Space>
-              ) : null,
-          },
-        ]}
+        scroll={{ x: visible.reduce((w, c) => w + Number(c.width ?? 120), 0) }}
+        expandable={folded.length ? { expandedRowRender: expandedRow } : undefined}
+        columns={visible}
       />
       <Modal
         open={editing !== null}

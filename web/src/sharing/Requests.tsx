@@ -470,18 +470,28 @@ function RequestDrawer({
 
 type Box = 'outgoing' | 'incoming' | 'handled' | 'all';
 
+interface DueFilter {
+  from: string;
+  to: string;
+  providerOrgId?: number;
+  timeliness?: 'onTime' | 'late';
+}
+
 function RequestTable({
   box,
   onOpen,
   version,
   overdue,
   orgId,
+  due,
 }: {
   box: Box;
   onOpen: (id: number) => void;
   version: number;
   overdue: boolean;
   orgId: number | undefined;
+  /** the cockpit's on-time rate: provider steps due in a period, of one provider, on time or late */
+  due?: DueFilter;
 }) {
   const { t, lang } = useI18n();
   const paging = usePaging();
@@ -489,9 +499,19 @@ function RequestTable({
   const list = useAsync(
     () =>
       api<Page<ShareRequest>>('/api/sharing/requests', {
-        query: { box, page, pageSize, overdue: overdue || undefined, orgId },
+        query: {
+          box,
+          page,
+          pageSize,
+          overdue: overdue || undefined,
+          orgId,
+          dueFrom: due?.from,
+          dueTo: due?.to,
+          providerOrgId: due?.providerOrgId,
+          timeliness: due?.timeliness,
+        },
       }),
-    [box, page, pageSize, version, overdue, orgId],
+    [box, page, pageSize, version, overdue, orgId, due?.from, due?.to, due?.providerOrgId, due?.timeliness],
   );
   return (
     <>
@@ -541,6 +561,14 @@ export default function Requests() {
   // the cockpit's drill-down (issue 12): ?overdue=1&orgId=<department holding the late step>
   const overdue = filters.flag('overdue');
   const orgId = filters.num('orgId');
+  // the on-time rate's drill-down: ?dueFrom&dueTo[&providerOrgId][&timeliness=onTime|late]
+  const dueFrom = filters.str('dueFrom');
+  const dueTo = filters.str('dueTo');
+  const providerOrgId = filters.num('providerOrgId');
+  const timelinessParam = filters.str('timeliness');
+  const timeliness = timelinessParam === 'onTime' || timelinessParam === 'late' ? timelinessParam : undefined;
+  const due: DueFilter | undefined =
+    dueFrom && dueTo ? { from: dueFrom, to: dueTo, providerOrgId, timeliness } : undefined;
   // ?open=<id> opens a request straight away (links from the home page's to-do list)
   const [openId, setOpenId] = useState<number | null>(() => Number(params.get('open')) || null);
   const [version, setVersion] = useState(0);
@@ -554,9 +582,37 @@ export default function Requests() {
 
   return (
     <Card data-testid="page-requests" title={t('menu.requests')}>
-      {(overdue || orgId) && (
+      {(overdue || orgId || due) && (
         <Space style={{ marginBottom: 8 }} wrap data-testid="req-filters">
           {orgId && <OrgFilterTag orgId={orgId} onClose={() => filters.set({ orgId: undefined })} />}
+          {due && (
+            <FlagFilterTag
+              testid="filter-due"
+              label={t('filter.providerDue', { from: due.from, to: due.to })}
+              onClose={() =>
+                filters.set({
+                  dueFrom: undefined,
+                  dueTo: undefined,
+                  providerOrgId: undefined,
+                  timeliness: undefined,
+                })
+              }
+            />
+          )}
+          {due?.providerOrgId && (
+            <OrgFilterTag
+              testid="filter-provider"
+              orgId={due.providerOrgId}
+              onClose={() => filters.set({ providerOrgId: undefined })}
+            />
+          )}
+          {due?.timeliness && (
+            <FlagFilterTag
+              testid="filter-timeliness"
+              label={t(due.timeliness === 'onTime' ? 'cockpit.onTimeN' : 'cockpit.lateN')}
+              onClose={() => filters.set({ timeliness: undefined })}
+            />
+          )}
           {overdue && (
             <FlagFilterTag
               testid="filter-overdue"
@@ -579,6 +635,7 @@ export default function Requests() {
               version={version}
               overdue={overdue}
               orgId={orgId}
+              due={due}
             />
           ),
         }))}

@@ -46,7 +46,7 @@ interface Cockpit {
   volume: { calls: number; rowsServed: number; denied: number; series: { day: string; calls: number }[] };
   onTime?: { onTime: number; late: number; rate: number | null };
   overdue?: OverdueRow[] | OverdueRow | null;
-  quality?: { month: string; score: number; runs: number }[];
+  quality?: { month: string; from: string; to: string; score: number; runs: number }[];
   ranking?: Ranking | null;
   violations: ViolationCount[];
   violationsByOrg?: { orgId: number; name: string; n: number }[];
@@ -147,6 +147,18 @@ export default function CockpitPage() {
   // each number opens the list behind it, filtered the same way (test/cockpit-drill.test.ts checks the totals match)
   const usageLink = d ? `/usage?from=${d.from}&to=${d.to}` : '/usage';
   const requestBox = d?.view === 'authority' ? 'all' : 'handled';
+  // a department's own figures (its on-time rate, its quality trend) open lists of its own resources
+  const ownOrg =
+    d?.view === 'department' && d.overdue && !Array.isArray(d.overdue) ? d.overdue.orgId : undefined;
+  const orgParam = (name: string) => (ownOrg ? `&${name}=${ownOrg}` : '');
+  const onTimeLink = (timeliness?: 'onTime' | 'late') =>
+    d
+      ? `/requests?box=${requestBox}&dueFrom=${d.from}&dueTo=${d.to}${orgParam('providerOrgId')}${
+          timeliness ? `&timeliness=${timeliness}` : ''
+        }`
+      : '/requests';
+  const qualityLink = (from: string, to: string) =>
+    `/quality?runsFrom=${from}&runsTo=${to}${orgParam('orgId')}`;
   const overdueRows: OverdueRow[] = Array.isArray(d?.overdue) ? d.overdue : d?.overdue ? [d.overdue] : [];
   const num = (n: number, to: string, testid?: string) => (
     <Link to={to} data-testid={testid}>
@@ -245,13 +257,14 @@ export default function CockpitPage() {
                   <Statistic
                     title={t('cockpit.onTime')}
                     valueRender={() => (
-                      <Link to="/requests?box=all" data-testid="cockpit-ontime">
+                      <Link to={onTimeLink()} data-testid="cockpit-ontime">
                         {d.onTime?.rate === null ? '—' : `${d.onTime?.rate}%`}
                       </Link>
                     )}
                   />
                   <Typography.Text type="secondary">
-                    {t('cockpit.onTimeN')} {d.onTime.onTime} · {t('cockpit.lateN')} {d.onTime.late}
+                    {t('cockpit.onTimeN')} {num(d.onTime.onTime, onTimeLink('onTime'), 'cockpit-ontime-n')} ·{' '}
+                    {t('cockpit.lateN')} {num(d.onTime.late, onTimeLink('late'), 'cockpit-late-n')}
                   </Typography.Text>
                 </Card>
               </Col>
@@ -287,7 +300,16 @@ export default function CockpitPage() {
                 <Card
                   size="small"
                   title={t('cockpit.quality')}
-                  extra={<Link to="/quality">{t('cockpit.meanScore')}</Link>}
+                  extra={
+                    d.quality.length > 0 && (
+                      <Link
+                        to={qualityLink(d.quality[0].from, d.quality[d.quality.length - 1].to)}
+                        data-testid="cockpit-quality-all"
+                      >
+                        {t('cockpit.meanScore')}
+                      </Link>
+                    )
+                  }
                 >
                   <Suspense fallback={null}>
                     <EChart
@@ -297,6 +319,22 @@ export default function CockpitPage() {
                       label={t('cockpit.quality')}
                     />
                   </Suspense>
+                  {/* each month's point, as a link to the runs behind it (the chart's canvas has no links) */}
+                  <Space wrap size={[12, 0]} data-testid="cockpit-quality-months">
+                    {d.quality.map((q) => (
+                      <Link
+                        key={q.month}
+                        to={qualityLink(q.from, q.to)}
+                        data-testid={`cockpit-quality-${q.month}`}
+                      >
+                        {q.month}: {q.score}
+                        <Typography.Text type="secondary">
+                          {' '}
+                          ({t('cockpit.runsN', { n: q.runs })})
+                        </Typography.Text>
+                      </Link>
+                    ))}
+                  </Space>
                 </Card>
               </Col>
             )}
@@ -471,7 +509,12 @@ export default function CockpitPage() {
                       {
                         title: t('cockpit.total'),
                         align: 'right',
-                        render: (_, a) => num(a.n, '/security-alerts'),
+                        render: (_, a) =>
+                          num(
+                            a.n,
+                            `/security-alerts?rule=${a.rule}&status=${a.status}`,
+                            `cockpit-alerts-${a.rule}-${a.status}`,
+                          ),
                       },
                     ]}
                   />
