@@ -169,7 +169,11 @@ async function sealOne(ctx: AppContext, trx: Tx, key: SealKey): Promise<number |
 }
 
 /** id → canonical text of every audit row now stored in a transaction range. */
-async function recordsInRange(db: Db | Tx, fromXid: number, toXid: number): Promise<Map<number, string>> {
+export async function recordsInRange(
+  db: Db | Tx,
+  fromXid: number,
+  toXid: number,
+): Promise<Map<number, string>> {
   const { rows } = await sql<{ id: number | string; canon: string }>`SELECT a.id, ${CANONICAL_RECORD} AS canon
     FROM audit_log a WHERE a.seal_xid >= ${String(fromXid)}::xid8 AND a.seal_xid < ${String(toXid)}::xid8`.execute(
     db,
@@ -177,9 +181,9 @@ async function recordsInRange(db: Db | Tx, fromXid: number, toXid: number): Prom
   return new Map(rows.map((r) => [Number(r.id), r.canon]));
 }
 
-type BlockRow = Awaited<ReturnType<typeof blockRows>>[number];
+export type BlockRow = Awaited<ReturnType<typeof blockRows>>[number];
 
-function blockRows(db: Db, fromSeq: number, toSeq: number) {
+export function blockRows(db: Db, fromSeq: number, toSeq: number) {
   return db
     .selectFrom('audit_block')
     .selectAll()
@@ -189,7 +193,7 @@ function blockRows(db: Db, fromSeq: number, toSeq: number) {
     .execute();
 }
 
-function toSealed(r: BlockRow): SealedBlock {
+export function toSealed(r: BlockRow): SealedBlock {
   return {
     seq: Number(r.seq),
     fromXid: Number(r.from_xid),
@@ -209,17 +213,57 @@ function toSealed(r: BlockRow): SealedBlock {
   };
 }
 
-/** The block just before `fromSeq` (whose hash the first checked block must link to); undefined at the genesis. */
-function blockBefore(db: Db, fromSeq: number) {
-  if (fromSeq <= 1) return Promise.resolve(undefined);
-  return db
+/**
+ * The block just before `fromSeq` (whose hash the first checked block must link to); undefined at the genesis. A block
+ * that left the database with its archived months is known by its hash from the retention or archive record.
+ */
+export async function blockBefore(
+  db: Db,
+  fromSeq: number,
+): Promise<{ seq: number; block_hash: string } | undefined> {
+  if (fromSeq <= 1) return undefined;
+  const row = await db
     .selectFrom('audit_block')
     .select(['seq', 'block_hash'])
     .where('seq', '=', fromSeq - 1)
     .executeTakeFirst();
+  if (row) return { seq: Number(row.seq), block_hash: row.block_hash };
+  const kept = await db
+    .selectFrom('audit_retention')
+    .select(['anchor_seq as seq', 'anchor_hash as block_hash'])
+    .where('anchor_seq', '=', fromSeq - 1)
+    .executeTakeFirst();
+  if (kept) return { seq: Number(kept.seq), block_hash: kept.block_hash };
+  const archived = await db
+    .selectFrom('audit_archive')
+    .select(['to_seq as seq', 'last_block_hash as block_hash'])
+    .where('to_seq', '=', fromSeq - 1)
+    .executeTakeFirst();
+  return archived ? { seq: Number(archived.seq), block_hash: archived.block_hash } : undefined;
 }
 
-async function publicKeys(db: Db): Promise<Map<string, string>> {
+/**
+ * Where the chain kept in the database begins after retention dropped archived months: the anchor block (the last
+ * one removed; its hash is what the first remaining block links to) and the ids of records dropped with their month
+ * from blocks that straddle the boundary (present in the archive, expected absent here).
+ */
+export async function retentionAnchor(
+  db: Db,
+): Promise<{ seq: number; hash: string; archivedIds: Set<number> }> {
+  const rows = await db
+    .selectFrom('audit_retention')
+    .select(['anchor_seq', 'anchor_hash', 'archived_ids'])
+    .orderBy('anchor_seq')
+    .execute();
+  const last = rows[rows.length - 1];
+  return {
+    seq: last ? Number(last.anchor_seq) : 0,
+    hash: last ? last.anchor_hash : GENESIS_HASH,
+    archivedIds: new Set(rows.flatMap((r) => r.archived_ids.map(Number))),
+  };
+}
+
+export async function publicKeys(db: Db): Promise<Map<string, string>> {
   const rows = await db.selectFrom('audit_seal_key').select(['key_id', 'public_key']).execute();
   return new Map(rows.map((k) => [k.key_id, k.public_key]));
 }
@@ -296,7 +340,9 @@ export async function verifyAudit(
     .selectFrom('audit_block')
     .select(sql<number | null>`max(seq)`.as('m'))
     .executeTakeFirst();
-  const fromSeq = Math.max(1, range.fromSeq ?? 1);
+  // blocks up to the retention anchor left the database with their (archived) months: the check starts after it
+  const anchor = await retentionAnchor(db);
+  const fromSeq = Math.max(1, anchor.seq + 1, range.fromSeq ?? 1);
   const toSeq = range.toSeq ?? Number(max?.m ?? 0);
   const keys = await publicKeys(db);
   const prevRow = await blockBefore(db, fromSeq);
@@ -322,7 +368,10 @@ export async function verifyAudit(
       recordsChecked += recs.size;
     }
     // a block deleted behind the trigger's back shows as a gap in seq and a broken link after it
-    const found = verifyBlocks(batch, keys, (b) => stored.get(b.seq) ?? new Map(), previous);
+    const found = verifyBlocks(batch, keys, (b) => stored.get(b.seq) ?? new Map(), previous).filter(
+      // a straddling block's record dropped with its archived month is expected absent (and is in the archive)
+      (f) => !(f.kind === 'record_removed' && f.recordId !== undefined && anchor.archivedIds.has(f.recordId)),
+    );
     findingCount += found.length;
     for (const f of found) if (findings.length < MAX_FINDINGS) findings.push(f);
     blocksChecked += batch.length;
