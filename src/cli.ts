@@ -8,15 +8,24 @@
  *   govshare audit verify [--from N] [--to M] check the chain and every sealed record; exit 1 on any finding
  *   govshare audit export --from N --to M [--out FILE]
  *                                             write blocks N..M with their records and public keys as JSON
+ *   govshare audit archive --until DATE --out FILE
+ *                                             archive every sealed block not archived yet up to the last record
+ *                                             before DATE (NDJSON, streamed; recorded, audited)
+ *   govshare audit verify --archive FILE [--key-id ID ...]
+ *                                             check an archive file offline (no database), a line at a time
+ *   govshare audit retention                  drop the archived months older than AUDIT_RETENTION_MONTHS now
  *   govshare audit verify-export FILE [--key-id ID ...]
  *                                             check an export offline (no database); --key-id pins the
  *                                             signing keys the auditor wrote down, so a forged key list fails
  */
 import fs from 'node:fs';
+import readline from 'node:readline';
+import { verifyArchiveLines } from './audit/archive-model.js';
 import { type AuditExport, type Finding, verifyExport } from './audit/seal-model.js';
 
 const USAGE = `usage: govshare audit seal | status | verify [--from N] [--to M]
-                     | export --from N --to M [--out FILE] | verify-export FILE [--key-id ID ...]`;
+                     | export --from N --to M [--out FILE] | verify-export FILE [--key-id ID ...]
+                     | archive --until DATE --out FILE | verify --archive FILE [--key-id ID ...] | retention`;
 
 const FINDING_ZH: Record<Finding['kind'], string> = {
   block_missing: '区块缺失',
@@ -81,6 +90,7 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       });
     case 'verify':
+      if (option(args, '--archive')) return verifyArchiveFile(option(args, '--archive') as string, args);
       return withContext(async (ctx) => {
         const t0 = Date.now();
         const r = await seal.verifyAudit(ctx.db, {
@@ -110,6 +120,39 @@ async function main(argv: string[]): Promise<number> {
         if (out) console.log(`wrote ${data.blocks.length} blocks to ${out}`);
         return 0;
       });
+    case 'archive':
+      return withContext(async (ctx) => {
+        const until = option(args, '--until');
+        const out = option(args, '--out');
+        if (!until || !out || Number.isNaN(Date.parse(until)))
+          throw new Error('archive needs --until DATE --out FILE');
+        const { writeArchive } = await import('./audit/archive.js');
+        const stream = fs.createWriteStream(out, { flags: 'wx' });
+        try {
+          const s = await writeArchive(ctx, {
+            until: new Date(until),
+            out: stream,
+            fileName: out,
+            actor: null,
+            via: 'cli',
+          });
+          console.log(
+            `archived blocks ${s.fromSeq}..${s.toSeq} (${s.records} records) to ${out}; SHA-256 ${s.fileSha256}; last block hash ${s.lastBlockHash}`,
+          );
+          return 0;
+        } catch (e) {
+          stream.destroy();
+          fs.rmSync(out, { force: true });
+          throw e;
+        }
+      });
+    case 'retention':
+      return withContext(async (ctx) => {
+        const { applyRetention } = await import('./audit/archive.js');
+        const r = await applyRetention(ctx, ctx.clock.now());
+        console.log(JSON.stringify(r, null, 2));
+        return 0;
+      });
     case 'verify-export': {
       const file = args[0];
       if (!file) throw new Error('verify-export needs a file');
@@ -134,6 +177,28 @@ async function main(argv: string[]): Promise<number> {
       console.error(`unknown command: audit ${command}`);
       return 2;
   }
+}
+
+async function verifyArchiveFile(file: string, args: string[]): Promise<number> {
+  const pinned = args.flatMap((a, i) => (args[i - 1] === '--key-id' ? [a] : []));
+  const lines = readline.createInterface({
+    input: fs.createReadStream(file),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  });
+  const r = await verifyArchiveLines(lines, pinned);
+  console.log(`${r.blocks} blocks (${r.fromSeq ?? '-'}..${r.toSeq ?? '-'}), ${r.records} records in ${file}`);
+  if (r.header?.previous)
+    console.log(
+      `links to block ${r.header.previous.seq} (hash ${r.header.previous.blockHash}): the archive before`,
+    );
+  if (r.lastBlockHash) console.log(`last block hash ${r.lastBlockHash}`);
+  for (const p of r.problems) console.log(`  ${p}`);
+  if (r.ok) console.log('OK: the archive is complete, intact and correctly signed');
+  else {
+    console.log(`FAILED: ${r.findings.length} findings, ${r.problems.length} problems`);
+    printFindings(r.findings.slice(0, 1000));
+  }
+  return r.ok ? 0 : 1;
 }
 
 main(process.argv.slice(2)).then(

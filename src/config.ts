@@ -101,6 +101,11 @@ export interface Config {
   notifyWebhookSecret?: string | null;
   /** Most records in one sealed block (a single transaction's records are never split). */
   sealMaxRecords: number;
+  /** Months of audit kept in the database (AUDIT_RETENTION_MONTHS, default 36 as Ranger); older monthly partitions are
+   * dropped only once archived. 0 = never drop. */
+  auditRetentionMonths: number;
+  /** Where `POST /api/audit/archives` writes archive files (AUDIT_ARCHIVE_DIR, default <data dir>/audit-archive). */
+  auditArchiveDir: string;
   /** Guards on the governed data API (see docs/SECURITY.md). */
   dataApi: {
     /** hours a rotated API key keeps working beside its replacement, unless the rotation says (optional: older test configs) */
@@ -239,6 +244,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       : path.resolve(env.GOVSHARE_DATA_DIR || 'data', 'seal-key.pem'),
     sealIntervalMs: int(env, 'AUDIT_SEAL_INTERVAL_MS', 5000),
     sealMaxRecords: int(env, 'AUDIT_SEAL_MAX_RECORDS', 10_000),
+    auditRetentionMonths: int(env, 'AUDIT_RETENTION_MONTHS', 36),
+    auditArchiveDir: path.resolve(
+      env.AUDIT_ARCHIVE_DIR || path.join(env.GOVSHARE_DATA_DIR || 'data', 'audit-archive'),
+    ),
     auditExportMaxRows: int(env, 'AUDIT_EXPORT_MAX_ROWS', 10_000),
     trainingClock: env.GOVSHARE_TRAINING_CLOCK === 'true',
     notifySenders: { sms: env.NOTIFY_SMS_SENDER || 'log', email: env.NOTIFY_EMAIL_SENDER || 'log' },

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { requireRole } from '../http/auth.js';
@@ -6,6 +8,7 @@ import { AppError } from '../shared/errors.js';
 import { labelOf } from '../shared/labels.js';
 import { keyedHash } from '../shared/secrets.js';
 import { toCsv } from '../shared/tabular.js';
+import { archiveToDir, auditPartitions, listArchives } from './archive.js';
 import { traceLeakFile } from './leak-file.js';
 import { EXPORT_MAX_BLOCKS, exportAudit, sealStatus, verifyAudit } from './seal.js';
 import {
@@ -341,6 +344,100 @@ export async function auditRoutes(app: FastifyInstance, ctx: AppContext) {
           .returning(['id', 'name', 'filter', 'created_at as createdAt'])
           .executeTakeFirstOrThrow();
       });
+    },
+  );
+
+  // audit at province scale (issue 10 point 12): archives of sealed blocks, kept on the server in AUDIT_ARCHIVE_DIR
+  app.post(
+    '/api/audit/archives',
+    {
+      schema: {
+        tags: ['audit'],
+        summary:
+          'Archives every sealed block not archived yet up to the last record that occurred before `until` into a file in AUDIT_ARCHIVE_DIR (NDJSON: blocks, records, leaf hashes, signatures, public keys; check it offline with `govshare audit verify --archive FILE`). Retention drops a month from the database only once an archive holds it (auditor only; audited)',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['until'],
+          properties: {
+            until: { ...dateTimeString, description: 'archive every record before this instant' },
+          },
+        },
+      },
+    },
+    async (req, reply) => {
+      const actor = requireRole(req, 'auditor');
+      const { until } = req.body as { until: string };
+      const s = await archiveToDir(ctx, new Date(until), actor);
+      reply.code(201);
+      return s;
+    },
+  );
+
+  app.get(
+    '/api/audit/archives',
+    {
+      schema: {
+        tags: ['audit'],
+        summary:
+          "The archives made (block range, records, last block hash, the file's SHA-256), the partitions of the audit log and the retention drops (auditor only)",
+      },
+    },
+    async (req) => {
+      requireRole(req, 'auditor');
+      const drops = await ctx.db
+        .selectFrom('audit_retention')
+        .selectAll()
+        .orderBy('id', 'desc')
+        .limit(100)
+        .execute();
+      return {
+        retentionMonths: ctx.config.auditRetentionMonths,
+        archives: await listArchives(ctx.db),
+        partitions: (await auditPartitions(ctx.db)).map((p) => ({ name: p.name, from: p.from, to: p.to })),
+        retention: drops.map((d) => ({
+          id: Number(d.id),
+          droppedBefore: d.dropped_before,
+          partitions: d.partitions,
+          archiveId: Number(d.archive_id),
+          anchorSeq: Number(d.anchor_seq),
+          anchorHash: d.anchor_hash,
+          archivedIds: d.archived_ids.length,
+          blocksRemoved: d.blocks_removed,
+          droppedAt: d.dropped_at,
+        })),
+      };
+    },
+  );
+
+  app.get(
+    '/api/audit/archives/:id/file',
+    {
+      schema: {
+        tags: ['audit'],
+        summary: 'Downloads an archive file kept in AUDIT_ARCHIVE_DIR (auditor only; audited)',
+        params: { type: 'object', properties: { id: { type: 'integer', minimum: 1 } }, required: ['id'] },
+      },
+    },
+    async (req, reply) => {
+      const actor = requireRole(req, 'auditor');
+      const { id } = req.params as { id: number };
+      const a = (await listArchives(ctx.db)).find((x) => x.id === id);
+      const file = a ? path.join(ctx.config.auditArchiveDir, a.fileName) : null;
+      if (!a || !file || a.via !== 'api' || !fs.existsSync(file)) throw new AppError('NOT_FOUND');
+      await appendAudit(ctx.db, {
+        actorUserId: actor.id,
+        actorOrgId: actor.orgId,
+        action: 'audit.archiveDownloaded',
+        decision: 'allow',
+        targetType: 'audit_archive',
+        targetId: id,
+        clientIp: actor.clientIp,
+        detail: { fileName: a.fileName, fileSha256: a.fileSha256 },
+      });
+      reply.header('content-type', 'application/x-ndjson');
+      reply.header('content-disposition', `attachment; filename="${a.fileName}"`);
+      return reply.send(fs.createReadStream(file));
     },
   );
 

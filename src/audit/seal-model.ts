@@ -8,7 +8,7 @@
  * (sequence, transaction range, record count, first/last id, Merkle root, previous block's hash, time, algorithm,
  * key id); the node signs that hash with Ed25519.
  */
-import { createHash, createPublicKey, getHashes, type KeyObject, sign, verify } from 'node:crypto';
+import crypto, { createHash, createPublicKey, getHashes, type KeyObject, sign, verify } from 'node:crypto';
 
 export type HashAlg = 'sm3' | 'sha256';
 
@@ -16,14 +16,30 @@ export const DEFAULT_HASH_ALG: HashAlg = getHashes().includes('sm3') ? 'sm3' : '
 export const GENESIS_HASH = '0'.repeat(64);
 const HASH_BYTES = 32;
 
+/** Node ≥ 20.12's one-shot hash: about half the cost of createHash().update().digest() for short inputs. */
+const oneShot = (
+  crypto as unknown as { hash?: (alg: string, data: string | Uint8Array, enc: 'buffer') => Buffer }
+).hash;
+
 export function digest(alg: HashAlg, ...parts: (Uint8Array | string)[]): Buffer {
+  if (oneShot) {
+    const data =
+      parts.length === 1
+        ? parts[0]
+        : Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
+    return oneShot(alg, data, 'buffer');
+  }
   const h = createHash(alg);
   for (const p of parts) h.update(p);
   return h.digest();
 }
 
+const ZERO = Buffer.from([0]);
+const ONE = Buffer.from([1]);
+
 export function leafHash(alg: HashAlg, canonical: string): Buffer {
-  return digest(alg, Buffer.from([0]), canonical);
+  // "\u0000" + text is the byte 0x00 followed by the text's UTF-8
+  return oneShot ? oneShot(alg, `\u0000${canonical}`, 'buffer') : digest(alg, ZERO, canonical);
 }
 
 /** Merkle root over the leaves, in order. */
@@ -32,8 +48,7 @@ export function merkleRoot(alg: HashAlg, leaves: readonly Buffer[]): Buffer {
   let level = leaves.slice();
   while (level.length > 1) {
     const next: Buffer[] = [];
-    for (let i = 0; i + 1 < level.length; i += 2)
-      next.push(digest(alg, Buffer.from([1]), level[i], level[i + 1]));
+    for (let i = 0; i + 1 < level.length; i += 2) next.push(digest(alg, ONE, level[i], level[i + 1]));
     if (level.length % 2 === 1) next.push(level[level.length - 1]);
     level = next;
   }

@@ -43,6 +43,7 @@ import * as m035 from './migrations/035_bulk_grant_deadlines.js';
 import * as m037 from './migrations/037_open_usage_slots.js';
 import * as m038 from './migrations/038_eval_portal.js';
 import * as m039 from './migrations/039_notify_senders.js';
+import * as m041 from './migrations/041_audit_partitions.js';
 import * as m043 from './migrations/043_class_name_en.js';
 import { Lock, PGliteDialect, pgliteQuery } from './pglite-dialect.js';
 import type { DB } from './schema.js';
@@ -114,6 +115,21 @@ export function isDatabaseUnavailable(err: unknown): boolean {
       if (UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_ERRNOS.has(code)) return true;
     }
     if (typeof message === 'string' && UNAVAILABLE_MESSAGES.some((m) => message.includes(m))) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/**
+ * True when `err` says the database could not write for lack of resources: SQLSTATE 53100 disk_full, 53200
+ * out_of_memory, 53400 configuration_limit_exceeded, 53000 insufficient_resources, 58030 io_error. The statement (and
+ * with it any data it would have served) failed with its audit record: the HTTP layer answers 503
+ * DATABASE_RESOURCES_EXHAUSTED, fail closed.
+ */
+export function isDatabaseExhausted(err: unknown): boolean {
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    const { code } = e as { code?: unknown };
+    if (typeof code === 'string' && ['53000', '53100', '53200', '53400', '58030'].includes(code)) return true;
     e = (e as { cause?: unknown }).cause;
   }
   return false;
@@ -245,6 +261,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '037_open_usage_slots': m037,
   '038_eval_portal': m038,
   '039_notify_senders': m039,
+  '041_audit_partitions': m041,
   '043_class_name_en': m043,
 };
 

@@ -504,6 +504,37 @@ export interface AuditBlockTable {
   sealed_at: Date;
 }
 
+/** One archive file of sealed blocks (migration 041). */
+export interface AuditArchiveTable {
+  id: Generated<number>;
+  until_at: Date;
+  from_seq: number;
+  to_seq: number;
+  to_xid: number;
+  last_block_hash: string;
+  block_count: number;
+  record_count: number;
+  file_name: string;
+  file_sha256: string;
+  file_bytes: number;
+  created_by: number | null;
+  via: 'cli' | 'api';
+  created_at: Generated<Date>;
+}
+
+/** One retention drop of archived audit partitions (migration 041). */
+export interface AuditRetentionTable {
+  id: Generated<number>;
+  dropped_before: Date;
+  partitions: string[];
+  archive_id: number;
+  anchor_seq: number;
+  anchor_hash: string;
+  archived_ids: Generated<number[]>;
+  blocks_removed: number;
+  dropped_at: Generated<Date>;
+}
+
 export interface PlatformStateTable {
   key: string;
   value: ColumnType<unknown, string, string>;
@@ -585,6 +616,8 @@ export interface DB
   audit_log: AuditLogTable;
   audit_block: AuditBlockTable;
   audit_seal_key: AuditSealKeyTable;
+  audit_archive: AuditArchiveTable;
+  audit_retention: AuditRetentionTable;
   audit_saved_query: AuditSavedQueryTable;
   security_incident: SecurityIncidentTable;
   security_incident_event: SecurityIncidentEventTable;

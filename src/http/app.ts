@@ -21,7 +21,7 @@ import { catalogRoutes } from '../catalog/routes.js';
 import type { AppContext } from '../context.js';
 import { accessRoutes } from '../dataapi/access.js';
 import { dataApiRoutes } from '../dataapi/routes.js';
-import { isDatabaseUnavailable } from '../db/index.js';
+import { isDatabaseExhausted, isDatabaseUnavailable } from '../db/index.js';
 import { demoRoutes } from '../demo/routes.js';
 import { evaluationRoutes } from '../evaluation/routes.js';
 import { ingestRoutes } from '../ingest/routes.js';
@@ -97,6 +97,10 @@ export function toAppError(err: unknown, req: FastifyRequest, ctx: AppContext): 
   if (isDatabaseUnavailable(err)) {
     req.log.warn({ err }, 'database unavailable');
     return new AppError('DATABASE_UNAVAILABLE');
+  }
+  if (isDatabaseExhausted(err)) {
+    req.log.error({ err }, 'database out of resources');
+    return new AppError('DATABASE_RESOURCES_EXHAUSTED');
   }
   const fe = err as FastifyError;
   if (fe?.validation) return new AppError('VALIDATION_FAILED', validationDetails(fe));

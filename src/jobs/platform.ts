@@ -1,3 +1,4 @@
+import { applyRetention, ensureAuditPartitions, PARTITIONS_JOB, RETENTION_JOB } from '../audit/archive.js';
 import { sealPending } from '../audit/seal.js';
 import { ASSEMBLE_JOB, runAssembly } from '../baselib/assemble.js';
 import type { AppContext } from '../context.js';
@@ -62,6 +63,17 @@ export async function registerPlatformJobs(ctx: AppContext): Promise<void> {
       key: 'all',
       every: { seconds: Math.max(1, Math.round(ctx.config.sealIntervalMs / 1000)) },
     });
+  // audit at province scale (issue 10 point 12): monthly partitions of audit_log exist ahead of time (checked every 6
+  // hours; creating one is a no-op when it exists), and months older than AUDIT_RETENTION_MONTHS leave the database
+  // nightly once an archive holds them (src/audit/archive.ts)
+  ctx.jobs.register(PARTITIONS_JOB, async () => {
+    await ensureAuditPartitions(ctx.db, ctx.clock.now());
+  });
+  await ctx.jobs.recurring(ctx.db, { kind: PARTITIONS_JOB, key: 'all', every: { seconds: 6 * 3600 } });
+  ctx.jobs.register(RETENTION_JOB, async () => {
+    await applyRetention(ctx, ctx.clock.now());
+  });
+  await ctx.jobs.recurring(ctx.db, { kind: RETENTION_JOB, key: 'all', every: { dailyAt: '03:30' } });
 
   // aggregation (issue 7): uploaded files are imported by a job (restart-safe: the batch's state is in the database),
   // and overdue resources are flagged hourly (XT Art 20, DG Art 17; once per due date, so a repeat is harmless)

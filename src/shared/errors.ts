@@ -131,6 +131,18 @@ export const ERRORS = {
     zh: '符合条件的目录条目超过单次导出上限，请缩小筛选范围',
     en: 'Too many catalog entries match for one export; narrow the filters',
   },
+  AUDIT_ARCHIVE_UNSEALED: {
+    zh: '截止时间之前仍有未封存的审计记录，请先封存再归档',
+    en: 'Audit records before that time are not sealed yet; seal them before archiving',
+  },
+  AUDIT_ARCHIVE_EMPTY: {
+    zh: '该时间之前没有尚未归档的已封存审计记录',
+    en: 'There are no sealed audit records before that time that are not archived yet',
+  },
+  DATABASE_RESOURCES_EXHAUSTED: {
+    zh: '数据库存储空间或资源不足，无法写入（含审计记录），本次请求未执行，未提供任何数据',
+    en: 'The database is out of disk space or resources and cannot write (the audit record included); nothing was done or served',
+  },
   AUDIT_EXPORT_TOO_LARGE: {
     zh: '符合条件的审计记录超过单次导出上限，请缩小筛选范围',
     en: 'Too many audit records match for one export; narrow the filters',

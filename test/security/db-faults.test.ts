@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isDatabaseUnavailable, openDatabase } from '../../src/db/index.js';
-import { createTestEnv, login, type TestEnv } from '../helpers.js';
+import { codeOf, createTestEnv, dataPath, grantedApp, login, type TestEnv } from '../helpers.js';
 
 describe('DB faults: the classifier of connection-class errors', () => {
   it('DB faults: isDatabaseUnavailable knows SQLSTATE 08xxx, 57P01-03, 53300, socket errors and pool timeouts', () => {
@@ -41,6 +41,94 @@ describe('DB faults: the classifier of connection-class errors', () => {
     );
     expect(isDatabaseUnavailable(err)).toBe(true);
     await db.close();
+  });
+});
+
+/*
+ * Issue 10, reliability: "fill the disk mid-call: the call fails closed, with a coded error, and nothing is served
+ * unaudited." The audit row is inserted by the very statement that reads the record, so a disk that is full when the
+ * audit row is written fails the whole statement. Simulated (both databases) by a trigger that raises what PostgreSQL
+ * raises when it cannot extend a file: SQLSTATE 53100 disk_full.
+ */
+describe('DB faults: the disk is full when the audit row is written', () => {
+  let env: TestEnv;
+  let g: Awaited<ReturnType<typeof grantedApp>>;
+  let code = '';
+  let key = '';
+  beforeAll(async () => {
+    env = await createTestEnv({ demo: { populationRows: 50, entityRows: 20 } });
+    code = await codeOf(env, '人口基础信息');
+    g = await grantedApp(env.app, {
+      consumer: 'rsj_officer',
+      provider: 'gaj_officer',
+      resourceCode: code,
+      fields: ['idNumber', 'name'],
+      appName: '磁盘满测试',
+    });
+    const { data_table } = await env.ctx.db
+      .selectFrom('resource')
+      .select('data_table')
+      .where('code', '=', code)
+      .executeTakeFirstOrThrow();
+    key = (await env.ctx.database.query<{ k: string }>(`SELECT _key AS k FROM ${data_table} LIMIT 1`, []))
+      .rows[0].k;
+  });
+  afterAll(async () => env?.close());
+
+  const call = (url: string) =>
+    env.app.inject({ url, headers: { 'x-api-key': g.apiKey, 'x-purpose': g.purposeId } });
+  const audits = async () =>
+    Number(
+      (
+        await env.ctx.database.query<{ n: string }>(`SELECT count(*) AS n FROM audit_log WHERE app_id = $1`, [
+          g.appId,
+        ])
+      ).rows[0].n,
+    );
+
+  it('DB faults: a record read and a page answer 503 DATABASE_RESOURCES_EXHAUSTED, serve nothing and leave no audit row; service resumes when space returns', async () => {
+    const ok = await call(`${dataPath(code)}/records/${key}`);
+    expect(ok.statusCode, ok.body).toBe(200);
+    const name = ok.json().record.name as string;
+    expect(name).toBeTruthy();
+    const before = await audits();
+    await env.ctx.database.query(
+      `CREATE FUNCTION test_disk_full() RETURNS trigger LANGUAGE plpgsql AS $fn$
+       BEGIN RAISE EXCEPTION 'could not extend file "base/16384/16385": No space left on device'
+         USING ERRCODE = 'disk_full'; END $fn$`,
+      [],
+    );
+    await env.ctx.database.query(
+      'CREATE TRIGGER test_disk_full BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION test_disk_full()',
+      [],
+    );
+    try {
+      for (const url of [`${dataPath(code)}/records/${key}`, `${dataPath(code)}/records?limit=5`]) {
+        const res = await call(url);
+        expect(res.statusCode, `${url} ${res.body}`).toBe(503);
+        const body = res.json();
+        expect(body).toMatchObject({
+          code: 'DATABASE_RESOURCES_EXHAUSTED',
+          message: expect.stringContaining('审计'),
+          messageEn: expect.stringContaining('audit'),
+        });
+        expect(Object.keys(body).sort()).toEqual(['code', 'details', 'message', 'messageEn'].sort());
+        expect(res.body).not.toContain(key);
+        expect(res.body).not.toContain(name);
+      }
+      expect(await audits()).toBe(before);
+    } finally {
+      await env.ctx.database.query('DROP TRIGGER test_disk_full ON audit_log', []);
+      await env.ctx.database.query('DROP FUNCTION test_disk_full()', []);
+    }
+    const again = await call(`${dataPath(code)}/records/${key}`);
+    expect(again.statusCode).toBe(200);
+    expect(await audits()).toBe(before + 1);
+    const last = await env.ctx.database.query<{ id: string }>(
+      `SELECT id FROM audit_log WHERE app_id = $1 AND action = 'data.get' ORDER BY id DESC LIMIT 1`,
+      [g.appId],
+    );
+    expect(Number(last.rows[0].id)).toBe(again.json().auditId);
   });
 });
 

@@ -1,0 +1,301 @@
+/*
+ * `npm run bench:audit`: what the sealed, partitioned audit log costs and how it scales (issue 10 point 12 and the
+ * security issue's speed items). PostgreSQL server only (a fresh gs_bench_<rand> database, dropped after).
+ *
+ *   A  governed call, sealing off vs on: the demo city, GET /api/v1/data/:code/records/:key under 50 keep-alive
+ *      clients (bench/loadgen-client.ts), alternating runs with no sealer and with the sealer running every
+ *      BENCH_SEAL_INTERVAL_MS (1000; production default 5000) in the same process; medians, ratio on/off.
+ *   B  verification of 1 000 000 audit records (BENCH_VERIFY_ROWS): rows written by 1 000-row transactions, sealed,
+ *      then `verifyAudit` timed; baseline: one SELECT of the same canonical texts and a bare hash of each (the least any
+ *      verifier must do). Target < 10 s. Ratio verify/baseline.
+ *   C  recent-audit queries at scale: the auditor's first page (`listAudit`: last 24 h; an app's last 7 days; the
+ *      unfiltered newest page) timed at BENCH_AUDIT_SMALL_ROWS (200 000) and again after the table grew to
+ *      BENCH_AUDIT_LARGE_ROWS (5 000 000) spread over 12 monthly partitions; ratio large/small per query.
+ *
+ * Knobs: BENCH_SECONDS (8), BENCH_WARMUP_SECONDS (2), BENCH_ROUNDS (2), BENCH_CONCURRENCY (50),
+ * BENCH_POPULATION_ROWS (20000), BENCH_PARTS (A,B,C), BENCH_DATABASE_URL / DATABASE_URL.
+ * Speed misses never fail the run; correctness failures (non-200, verification not ok) set exit code 1.
+ */
+import os from 'node:os';
+import { sql } from 'kysely';
+import { CANONICAL_RECORD, sealPending, verifyAudit } from '../src/audit/seal.js';
+import { DEFAULT_HASH_ALG, leafHash } from '../src/audit/seal-model.js';
+import { listAudit } from '../src/audit/store.js';
+import { closeContext, openContext } from '../src/boot.js';
+import { loadConfig } from '../src/config.js';
+import type { AppContext } from '../src/context.js';
+import { loadDemoCity } from '../src/demo/load.js';
+import { buildApp } from '../src/http/app.js';
+import { LoadGenerator, type LoadResult } from './loadgen-client.js';
+import { scratchDatabase } from './scratch-db.js';
+
+const env = process.env;
+const num = (name: string, fallback: number) => {
+  const v = Number(env[name] ?? fallback);
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} must be a positive number`);
+  return v;
+};
+const SECONDS = num('BENCH_SECONDS', 8);
+const WARMUP = num('BENCH_WARMUP_SECONDS', 2);
+const ROUNDS = num('BENCH_ROUNDS', 2);
+const CONCURRENCY = num('BENCH_CONCURRENCY', 50);
+const POPULATION = num('BENCH_POPULATION_ROWS', 20_000);
+const SEAL_INTERVAL = num('BENCH_SEAL_INTERVAL_MS', 1000);
+const VERIFY_ROWS = num('BENCH_VERIFY_ROWS', 1_000_000);
+const SMALL_ROWS = num('BENCH_AUDIT_SMALL_ROWS', 200_000);
+const LARGE_ROWS = num('BENCH_AUDIT_LARGE_ROWS', 5_000_000);
+const PARTS = (env.BENCH_PARTS ?? 'A,B,C').split(',').map((s) => s.trim().toUpperCase());
+const SERVER_URL =
+  env.BENCH_DATABASE_URL || env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+
+let failed = false;
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+function runStats(r: LoadResult) {
+  const lat = Array.from(r.measured.latencies).sort((a, b) => a - b);
+  return {
+    rps: r.measured.count / r.measured.seconds,
+    p50: lat[Math.floor(lat.length * 0.5)] ?? Number.NaN,
+    p99: lat[Math.floor(lat.length * 0.99)] ?? Number.NaN,
+    non200: r.totalNon200,
+  };
+}
+
+/** A: the governed call with the sealer off and on. */
+async function partA(ctx: AppContext): Promise<void> {
+  console.log(`\n== A: governed record read, sealing off vs on (every ${SEAL_INTERVAL} ms) ==`);
+  const demo = await loadDemoCity(ctx, { populationRows: POPULATION, entityRows: 2000 });
+  const consumer = demo.apps.find((a) => a.name === '就业服务系统');
+  if (!consumer) throw new Error('demo app not found');
+  const grant = (
+    await ctx.database.query<{ code: string; data_table: string; purpose_id: string }>(
+      `SELECT r.code, r.data_table, g.purpose_id FROM share_grant g JOIN app a ON a.id = g.app_id
+       JOIN resource r ON r.id = g.resource_id WHERE a.name = $1 AND g.status = 'active' ORDER BY g.id LIMIT 1`,
+      ['就业服务系统'],
+    )
+  ).rows[0];
+  const keys = (
+    await ctx.database.query<{ k: string }>(
+      `SELECT _key AS k FROM ${grant.data_table} ORDER BY random() LIMIT 5000`,
+      [],
+    )
+  ).rows.map((r) => r.k);
+  await sealPending(ctx, Number.MAX_SAFE_INTEGER);
+  const app = await buildApp(ctx, { logger: false });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const port = (app.server.address() as { port: number }).port;
+  const load = new LoadGenerator({ warmupSeconds: WARMUP, seconds: SECONDS, concurrency: CONCURRENCY });
+  const job = {
+    base: `http://127.0.0.1:${port}`,
+    pathPrefix: `/api/v1/data/${encodeURIComponent(grant.code)}/records/`,
+    headers: { 'x-api-key': consumer.apiKey, 'x-purpose': grant.purpose_id },
+    keys,
+    check: 'masked' as const,
+  };
+  const runs: Record<'off' | 'on', ReturnType<typeof runStats>[]> = { off: [], on: [] };
+  let sealedDuring = 0;
+  let blocksDuring = 0;
+  try {
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const mode of ['off', 'on'] as const) {
+        let stop = false;
+        let sealer: Promise<void> = Promise.resolve();
+        if (mode === 'on')
+          sealer = (async () => {
+            while (!stop) {
+              const r = await sealPending(ctx);
+              sealedDuring += r.records;
+              blocksDuring += r.blocks;
+              await new Promise((res) => setTimeout(res, SEAL_INTERVAL));
+            }
+          })();
+        const r = await load.run(job);
+        stop = true;
+        await sealer;
+        const s = runStats(r);
+        runs[mode].push(s);
+        if (s.non200) failed = true;
+        console.log(
+          `  round ${round} sealing ${mode.padEnd(3)} ${Math.round(s.rps).toString().padStart(6)} req/s  p50 ${s.p50.toFixed(2)} ms  p99 ${s.p99.toFixed(2)} ms  non-200 ${s.non200}`,
+        );
+      }
+    }
+  } finally {
+    await load.close();
+    await app.close();
+  }
+  const off = { rps: median(runs.off.map((r) => r.rps)), p99: median(runs.off.map((r) => r.p99)) };
+  const on = { rps: median(runs.on.map((r) => r.rps)), p99: median(runs.on.map((r) => r.p99)) };
+  const pending = (await sealPending(ctx, Number.MAX_SAFE_INTEGER)).records;
+  console.log(
+    `  median: off ${Math.round(off.rps)} req/s p99 ${off.p99.toFixed(2)} ms | on ${Math.round(on.rps)} req/s p99 ${on.p99.toFixed(2)} ms` +
+      ` → on/off throughput ${(on.rps / off.rps).toFixed(2)}, p99 ×${(on.p99 / off.p99).toFixed(2)}`,
+  );
+  console.log(
+    `  the sealer sealed ${sealedDuring} records in ${blocksDuring} blocks while the load ran; ${pending} were left for the final seal`,
+  );
+}
+
+/** Writes `rows` audit rows in 1 000-row transactions (each its own xid, as real calls), spread over `months`. */
+async function fill(ctx: AppContext, rows: number, months: number, perTx = 1000): Promise<number> {
+  const t0 = performance.now();
+  const client = ctx.database;
+  for (let done = 0; done < rows; done += perTx) {
+    const n = Math.min(perTx, rows - done);
+    await client.query(
+      `INSERT INTO audit_log (occurred_at, actor_org_id, app_id, grant_id, action, resource_id, target_type, target_id,
+         target_label, purpose, decision, rows_returned, fields, client_ip, detail)
+       SELECT now() - (random() * $2::int * 30) * interval '1 day', 1 + i % 40, 1 + i % 300, 1 + i % 900,
+         CASE WHEN i % 5 = 0 THEN 'data.verify' ELSE 'data.get' END, 1 + i % 50, 'record',
+         md5(i::text || $1::text), '4460********' || lpad((i % 10000)::text, 4, '0'), '办理业务时核验当事人身份',
+         CASE WHEN i % 23 = 0 THEN 'deny' ELSE 'allow' END, 1, ARRAY['idNumber','name'], '10.0.' || (i % 250) || '.1',
+         jsonb_build_object('ms', (i % 97) / 10.0, 'purposeId', 'p' || (i % 900))
+       FROM generate_series($1::int, $1::int + $3::int - 1) AS i`,
+      [done, months, n],
+    );
+  }
+  return (performance.now() - t0) / 1000;
+}
+
+/** B: verify 1 000 000 records vs one SELECT + a bare hash of each. */
+async function partB(ctx: AppContext): Promise<void> {
+  console.log(`\n== B: verification of ${VERIFY_ROWS.toLocaleString('en')} audit records ==`);
+  const before = Number(
+    (await sql<{ n: string }>`SELECT count(*) AS n FROM audit_log`.execute(ctx.db)).rows[0].n,
+  );
+  const fillS = await fill(ctx, VERIFY_ROWS, 1);
+  let t0 = performance.now();
+  const sealed = await sealPending(ctx, Number.MAX_SAFE_INTEGER);
+  const sealS = (performance.now() - t0) / 1000;
+  console.log(
+    `  wrote ${VERIFY_ROWS.toLocaleString('en')} rows in ${fillS.toFixed(1)} s (table had ${before}); sealed ${sealed.records} records in ${sealed.blocks} blocks in ${sealS.toFixed(1)} s (${Math.round(sealed.records / sealS)} records/s)`,
+  );
+  await sql`VACUUM ANALYZE audit_log`.execute(ctx.db);
+  // baseline: the same canonical texts by one SELECT, each hashed once (no Merkle tree, no chain, no signature)
+  const base: number[] = [];
+  const ver: number[] = [];
+  let checked = 0;
+  for (let round = 0; round < 2; round++) {
+    t0 = performance.now();
+    const { rows } = await sql<{
+      canon: string;
+    }>`SELECT ${CANONICAL_RECORD} AS canon FROM audit_log a`.execute(ctx.db);
+    let x = 0;
+    for (const r of rows) x ^= leafHash(DEFAULT_HASH_ALG, r.canon)[0];
+    base.push((performance.now() - t0) / 1000);
+    if (x === 256) console.log('');
+    t0 = performance.now();
+    const report = await verifyAudit(ctx.db);
+    ver.push((performance.now() - t0) / 1000);
+    checked = report.recordsChecked;
+    if (!report.ok) {
+      failed = true;
+      console.log(`  VERIFY FAILED: ${report.findingCount} findings`);
+    }
+    console.log(
+      `  round ${round + 1}: baseline (1 SELECT + ${DEFAULT_HASH_ALG} per row, ${rows.length} rows) ${base[round].toFixed(2)} s; verifyAudit (${report.blocksChecked} blocks, ${checked} records) ${ver[round].toFixed(2)} s`,
+    );
+  }
+  console.log(
+    `  load average now ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+  );
+  const v = median(ver);
+  const b = median(base);
+  console.log(
+    `  median: verify ${v.toFixed(2)} s for ${checked.toLocaleString('en')} records (${Math.round(checked / v).toLocaleString('en')} records/s), baseline ${b.toFixed(2)} s → ratio ${(v / b).toFixed(2)}; target < 10 s for 1 000 000: ${v * (1_000_000 / checked) < 10 ? 'PASS' : 'MISS'}`,
+  );
+}
+
+async function timeQueries(ctx: AppContext, label: string): Promise<Record<string, number>> {
+  const day = new Date(Date.now() - 86400_000).toISOString();
+  const week = new Date(Date.now() - 7 * 86400_000).toISOString();
+  const queries: Record<string, () => Promise<unknown>> = {
+    'last 24 h, first page': () => listAudit(ctx.db, { from: day, page: 1, pageSize: 20 }),
+    "one app's last 7 days": () => listAudit(ctx.db, { appId: 17, from: week, page: 1, pageSize: 20 }),
+    'newest page, no filter': () => listAudit(ctx.db, { page: 1, pageSize: 20 }),
+    'record key hash, all time': () =>
+      listAudit(ctx.db, { targetHashes: ['0123abcd'], page: 1, pageSize: 20 }),
+  };
+  const out: Record<string, number> = {};
+  for (const [name, q] of Object.entries(queries)) {
+    await q();
+    const ts: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      await q();
+      ts.push(performance.now() - t0);
+    }
+    out[name] = median(ts);
+    console.log(`  ${label.padEnd(12)} ${name.padEnd(28)} median of 5: ${out[name].toFixed(1)} ms`);
+  }
+  return out;
+}
+
+/** C: recent-audit queries at small and large table size. */
+async function partC(ctx: AppContext): Promise<void> {
+  console.log('\n== C: recent-audit queries (auditor console first page) as the table grows ==');
+  const count = async () =>
+    Number((await sql<{ n: string }>`SELECT count(*) AS n FROM audit_log`.execute(ctx.db)).rows[0].n);
+  // 12 months of partitions back
+  await sql`SELECT audit_log_add_month((now() - (i || ' months')::interval)::date) FROM generate_series(0, 12) AS i`.execute(
+    ctx.db,
+  );
+  let n = await count();
+  if (n < SMALL_ROWS) await fill(ctx, SMALL_ROWS - n, 12, 20_000);
+  await sql`ANALYZE audit_log`.execute(ctx.db);
+  n = await count();
+  const small = await timeQueries(ctx, `${(n / 1e6).toFixed(2)} M rows`);
+  const t0 = performance.now();
+  await fill(ctx, LARGE_ROWS - n, 12, 50_000);
+  console.log(
+    `  grew the table by ${(LARGE_ROWS - n).toLocaleString('en')} rows in ${((performance.now() - t0) / 1000).toFixed(0)} s`,
+  );
+  await sql`VACUUM ANALYZE audit_log`.execute(ctx.db);
+  n = await count();
+  const large = await timeQueries(ctx, `${(n / 1e6).toFixed(2)} M rows`);
+  const parts = await sql<{
+    n: number;
+  }>`SELECT count(*)::int AS n FROM pg_inherits WHERE inhparent = 'audit_log'::regclass`.execute(ctx.db);
+  console.log(`  ${parts.rows[0].n} partitions; ratio large/small per query:`);
+  for (const k of Object.keys(small)) console.log(`    ${k.padEnd(28)} ×${(large[k] / small[k]).toFixed(2)}`);
+}
+
+async function main() {
+  const scratch = await scratchDatabase(SERVER_URL);
+  if (!scratch) return;
+  console.log(
+    `PostgreSQL ${scratch.version}, scratch database ${scratch.name}; parts ${PARTS.join(',')}; ${os.cpus().length} cores, load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+  );
+  const ctx = await openContext({
+    ...loadConfig({}),
+    databaseUrl: scratch.url,
+    dataDir: 'memory://',
+    sealKeyFile: null,
+    sealIntervalMs: 0,
+    dataApi: { ...loadConfig({}).dataApi, appRatePerSecond: 1_000_000, grantCallsPerDay: 1_000_000_000 },
+  });
+  try {
+    if (PARTS.includes('A')) await partA(ctx);
+    if (PARTS.includes('B')) await partB(ctx);
+    if (PARTS.includes('C')) await partC(ctx);
+  } finally {
+    await closeContext(ctx);
+    await scratch.drop();
+  }
+  if (failed) process.exitCode = 1;
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
