@@ -224,7 +224,14 @@ async function one(kind: string, rows: number, during = false) {
         keys,
         check: 'record' as const,
       };
-      calls = { job, loadgen, close: async () => (await loadgen.close(), await app.close()) };
+      calls = {
+        job,
+        loadgen,
+        close: async () => {
+          await loadgen.close();
+          await app.close();
+        },
+      };
       // idle: the same calls with no import running (a warm-up window first)
       await loadgen.run(job);
       idle = (await loadgen.run(job)).measured.latencies;
