@@ -366,20 +366,23 @@ export function canManageClasses(actor: Actor): boolean {
   return hasRole(actor, 'authority_reviewer', 'platform_admin');
 }
 
+/** A node the authority adds (a theme, or a 目/细目). */
+export interface NewClass {
+  parentId: number;
+  name: string;
+  /** shown in the English console; without it the Chinese name is */
+  nameEn?: string | null;
+  leadOrgId?: number | null;
+  contributorOrgIds?: number[];
+}
+
 /**
  * Adds a node: a theme (项 under 主题, with its lead and contributing departments) or a 目/细目 under an existing 项/目.
  */
 export async function createClass(
   trx: Tx,
   profile: Pick<Profile, 'catalog'>,
-  input: {
-    parentId: number;
-    name: string;
-    /** shown in the English console; without it the Chinese name is */
-    nameEn?: string | null;
-    leadOrgId?: number | null;
-    contributorOrgIds?: number[];
-  },
+  input: NewClass,
 ): Promise<number> {
   const parent = await trx
     .selectFrom('catalog_class')

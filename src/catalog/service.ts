@@ -14,6 +14,7 @@ import {
   createClass,
   ensureClassTree,
   listClasses,
+  type NewClass,
   nextResourceCode,
   resolveClass,
   rollUpCounts,
@@ -142,17 +143,7 @@ function requireClassManager(actor: Actor, article: string) {
 }
 
 /** The authority adds a theme with its lead and contributors, or a 目/细目 (DG Art 12, XT Art 13). */
-export async function addClass(
-  ctx: AppContext,
-  actor: Actor,
-  input: {
-    parentId: number;
-    name: string;
-    nameEn?: string | null;
-    leadOrgId?: number | null;
-    contributorOrgIds?: number[];
-  },
-) {
+export async function addClass(ctx: AppContext, actor: Actor, input: NewClass) {
   requireClassManager(actor, ctx.profile.catalog.classTree.themesArticle);
   const id = await inTx(ctx.db, async (trx) => {
     await ensureClassTree(trx, ctx.profile);
