@@ -1273,15 +1273,26 @@ const steps = [
         .first();
       await comment.waitFor({ timeout: T.action });
       await comment.fill('依据充分，同意');
-      await tid(page, 'neg-decide-ok').click();
-      await page.waitForFunction(
-        () =>
-          [...document.querySelectorAll('[data-testid="neg-table"] tr.ant-table-row')].some(
-            (tr) => tr.textContent.includes('出生医学证明信息') && tr.textContent.includes('已批准'),
-          ),
-        null,
-        { timeout: T.nav },
-      );
+      const approved = () =>
+        page.waitForFunction(
+          () =>
+            [...document.querySelectorAll('[data-testid="neg-table"] tr.ant-table-row')].some(
+              (tr) => tr.textContent.includes('出生医学证明信息') && tr.textContent.includes('已批准'),
+            ),
+          null,
+          { timeout: T.action },
+        );
+      // a click on 确定 while the dialog is still settling was lost once in CI (the dialog stayed open, nothing was
+      // sent): click again only while the dialog is still there, so the decision is never sent twice
+      for (let attempt = 0; ; attempt++) {
+        await tid(page, 'neg-decide-ok').click();
+        try {
+          await approved();
+          break;
+        } catch (e) {
+          if (attempt >= 2 || !(await tid(page, 'neg-decide-ok').isVisible())) throw e;
+        }
+      }
       await shot(page, 'negative-list-approved');
       const csv = await page.evaluate(async () => {
         const bytes = new Uint8Array(await (await fetch('/api/inventory/negative-list.csv')).arrayBuffer());
