@@ -1877,7 +1877,11 @@ steps.push({
     await tid(page, 'grant-edit-save').click();
     assert((await saved).status() === 200, 'the grant edit was saved');
     await tid(page, `grant-right-export-${grantId}`).waitFor({ timeout: T.action });
+    // the quota column shows from 1600 px (narrower, it folds into the expanded row): read it at that width
+    const size = page.viewportSize();
+    await page.setViewportSize({ width: 1700, height: size.height });
     const quota = await tid(page, `grant-quota-${grantId}`).innerText();
+    await page.setViewportSize(size);
     assert(quota.includes('每日导出上限') && quota.includes('50,000'), `the export quota shows: ${quota}`);
     await shot(page, 'grant-export-right');
     await menu(page, 'masking');
