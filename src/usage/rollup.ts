@@ -41,6 +41,8 @@ function bucketFilters() {
   return sql.join(parts);
 }
 
+const ANALYZE_AFTER_ROWS = 5000;
+
 const BUCKET_COLUMNS = sql.raw(Array.from({ length: BUCKETS }, (_, i) => `l${i}`).join(', '));
 
 /** Rebuilds usage_daily for the Beijing days from…to (inclusive) from audit_log. Returns the rows written. */
@@ -104,6 +106,9 @@ export async function runUsageRollup(
     const end = addDays(start, CHUNK_DAYS - 1) < to ? addDays(start, CHUNK_DAYS - 1) : to;
     rows += await inTx(ctx.db, (trx) => rollDays(trx, start, end));
   }
+  // a large roll (the first run over an existing log, a forced re-roll) changes the table's size many times over: fresh
+  // statistics let the usage reports hash-aggregate it instead of sorting it on disk (PGlite has no autovacuum)
+  if (rows > ANALYZE_AFTER_ROWS) await sql`ANALYZE usage_daily`.execute(ctx.db);
   const value = JSON.stringify({ through: to, rolledAt: new Date().toISOString() });
   await ctx.db
     .insertInto('platform_state')

@@ -3084,7 +3084,7 @@ steps.push({
 // long names are cut with an ellipsis (the whole name in a tooltip), and the columns a width has no room for are in
 // the row's expanded part.
 steps.push({
-  name: 'grants table at 1280 px and tablet widths: fixed first column, ellipsis with tooltip, folded columns in the expanded row',
+  name: 'grants table at 1280 px and tablet widths: fixed first column, ellipsis with tooltip, folded columns in the expanded row; the header folds into the user menu',
   async run(page, base) {
     await freshStart(page, base);
     await login(page, base, 'rsj_officer');
@@ -3107,8 +3107,14 @@ steps.push({
           // the resource cell (the expand icon's column comes before it where columns are folded)
           const name = t.querySelector('[data-testid^="grant-resource-"]');
           const first = name?.closest('td');
+          const header = document.querySelector('.ant-layout-header');
           return {
             pageOverflow: doc.scrollWidth - window.innerWidth,
+            // the shell's header keeps to the window: what has no room folds into the user's menu
+            headerOverflow: header.scrollWidth - header.clientWidth,
+            headerRight: Math.max(
+              ...[...header.querySelectorAll('*')].map((e) => e.getBoundingClientRect().right),
+            ),
             // the grants card ends inside the window: the table scrolls within it, not the page
             cardOverflow:
               document.querySelector('[data-testid="page-grants"]').getBoundingClientRect().right -
@@ -3121,6 +3127,23 @@ steps.push({
             headers: [...t.querySelectorAll('thead th')].map((h) => h.textContent.trim()),
           };
         });
+        assert(
+          layout.headerOverflow <= 0 && layout.headerRight <= width && layout.pageOverflow <= 0,
+          `${width} px: the header and the page end inside the window: ${JSON.stringify(layout)}`,
+        );
+        if (width < 1200) {
+          // the department, roles, language and logout are one click away in the user's menu
+          await tid(page, 'user-menu').click();
+          const panel = tid(page, 'user-menu-panel');
+          await panel.waitFor({ timeout: T.action });
+          const menuText = await panel.innerText();
+          assert(
+            menuText.includes('人力资源') && (await panel.locator('[data-testid="logout"]').count()) === 1,
+            `${width} px: the user's menu shows the department and logout: ${menuText}`,
+          );
+          await page.keyboard.press('Escape');
+          await panel.waitFor({ state: 'hidden', timeout: T.action });
+        }
         assert(
           layout.cardOverflow <= 0,
           `${width} px: the table's card ends inside the window, the table scrolls within it: ${JSON.stringify(layout)}`,

@@ -29,7 +29,7 @@ import {
   UserOutlined,
   WarningOutlined,
 } from '@ant-design/icons';
-import { Button, Layout, Menu, Segmented, Space, Spin, Tag, Tooltip, Typography } from 'antd';
+import { Button, Dropdown, Grid, Layout, Menu, Segmented, Space, Spin, Tag, Tooltip, Typography } from 'antd';
 import { type ReactNode, Suspense, useEffect, useState } from 'react';
 import { Outlet, useLocation, useNavigate } from 'react-router-dom';
 import { chinaDate, useClock } from '../calendar/TrainingClock.js';
@@ -44,6 +44,10 @@ export default function Shell() {
   const { t, tEnum, lang, setLang } = useI18n();
   const navigate = useNavigate();
   const location = useLocation();
+  // below 1200 px the header has no room for the user's department, roles and the language switch side by side:
+  // they fold into the user's menu (the header would otherwise push the page wider than the window)
+  const screens = Grid.useBreakpoint();
+  const compact = !screens.xl;
   if (!me) return null;
 
   const items: { key: string; icon: ReactNode; label: Key; show: boolean }[] = [
@@ -120,6 +124,50 @@ export default function Shell() {
       .sort((a, b) => b.length - a.length)[0] ?? '/';
 
   const profileName = lang === 'en' ? me.profile.nameEn : me.profile.nameZh;
+  const userLine = (
+    <>
+      <UserOutlined /> {me.user.displayName}
+      <span style={{ opacity: 0.8 }}>
+        {' '}
+        · {me.user.org.name}
+        {me.user.section ? ` · ${me.user.section.name}` : ''}
+      </span>
+    </>
+  );
+  const roleTags = (
+    <span data-testid="current-roles">
+      {me.user.roles.map((r) => (
+        <Tag key={r} color="blue">
+          {tEnum('role', r)}
+        </Tag>
+      ))}
+    </span>
+  );
+  const langToggle = (
+    <Segmented
+      data-testid="lang-toggle"
+      size="small"
+      value={lang}
+      onChange={(v) => setLang(v === 'en' ? 'en' : 'zh')}
+      options={[
+        { label: '中文', value: 'zh' },
+        { label: 'EN', value: 'en' },
+      ]}
+    />
+  );
+  const logoutButton = (
+    <Button
+      data-testid="logout"
+      size="small"
+      icon={<LogoutOutlined />}
+      onClick={async () => {
+        await logout();
+        navigate('/login', { replace: true });
+      }}
+    >
+      {t('app.logout')}
+    </Button>
+  );
 
   return (
     <Layout style={{ minHeight: '100vh' }}>
@@ -145,46 +193,58 @@ export default function Shell() {
           <NotificationBell />
           <SimulatedDate />
           <Tooltip title={t('app.profile')}>
-            <Tag color="gold" data-testid="profile-name">
+            <Tag
+              color="gold"
+              data-testid="profile-name"
+              style={{ maxWidth: compact ? 180 : undefined, overflow: 'hidden', textOverflow: 'ellipsis' }}
+            >
               {profileName}
             </Tag>
           </Tooltip>
-          <span data-testid="current-user" style={{ whiteSpace: 'nowrap' }}>
-            <UserOutlined /> {me.user.displayName}
-            <span style={{ opacity: 0.8 }}>
-              {' '}
-              · {me.user.org.name}
-              {me.user.section ? ` · ${me.user.section.name}` : ''}
-            </span>
-          </span>
-          <span data-testid="current-roles">
-            {me.user.roles.map((r) => (
-              <Tag key={r} color="blue">
-                {tEnum('role', r)}
-              </Tag>
-            ))}
-          </span>
-          <Segmented
-            data-testid="lang-toggle"
-            size="small"
-            value={lang}
-            onChange={(v) => setLang(v === 'en' ? 'en' : 'zh')}
-            options={[
-              { label: '中文', value: 'zh' },
-              { label: 'EN', value: 'en' },
-            ]}
-          />
-          <Button
-            data-testid="logout"
-            size="small"
-            icon={<LogoutOutlined />}
-            onClick={async () => {
-              await logout();
-              navigate('/login', { replace: true });
-            }}
-          >
-            {t('app.logout')}
-          </Button>
+          {compact ? (
+            <Dropdown
+              trigger={['click']}
+              placement="bottomRight"
+              popupRender={() => (
+                <div
+                  data-testid="user-menu-panel"
+                  style={{
+                    background: '#fff',
+                    borderRadius: 8,
+                    boxShadow: '0 6px 16px rgba(0,0,0,0.12)',
+                    padding: 12,
+                    maxWidth: 320,
+                  }}
+                >
+                  <Space direction="vertical" size="small">
+                    <span data-testid="current-user">{userLine}</span>
+                    {roleTags}
+                    {langToggle}
+                    {logoutButton}
+                  </Space>
+                </div>
+              )}
+            >
+              <Button
+                data-testid="user-menu"
+                size="small"
+                type="text"
+                icon={<UserOutlined />}
+                style={{ color: '#fff', maxWidth: 160 }}
+              >
+                <span style={{ overflow: 'hidden', textOverflow: 'ellipsis' }}>{me.user.displayName}</span>
+              </Button>
+            </Dropdown>
+          ) : (
+            <>
+              <span data-testid="current-user" style={{ whiteSpace: 'nowrap' }}>
+                {userLine}
+              </span>
+              {roleTags}
+              {langToggle}
+              {logoutButton}
+            </>
+          )}
         </Space>
       </Header>
       <Layout>
