@@ -109,8 +109,7 @@ export async function usageReport(ctx: AppContext, actor: Actor, q: UsageQuery) 
   if (q.resource) conds.push(sql<SqlBool>`u.resource_id = ${q.resource}`);
   if (q.action) conds.push(sql<SqlBool>`u.action = ${q.action}`);
   const where = sql.join(conds, sql` AND `);
-  const period =
-    granularity === 'month' ? sql`to_char(d.day, 'YYYY-MM')` : sql`to_char(d.day, 'YYYY-MM-DD')`;
+  const period = granularity === 'month' ? sql`to_char(d.day, 'YYYY-MM')` : sql`to_char(d.day, 'YYYY-MM-DD')`;
   const sumsOf = (alias: string) =>
     sql.raw(
       [...AGG_COLUMNS, ...bucketCols]
