@@ -22,6 +22,8 @@ export const STARTUP_TARGETS = { firstMs: 20_000, secondMs: 3_000 };
 export interface StartResult {
   ms: number;
   rssMb: number | null;
+  /** the server process's CPU time (user + system) until healthy: what a quiet machine's wall time would be near */
+  cpuMs: number | null;
   stopMs: number;
   exitCode: number | null;
 }
@@ -115,6 +117,18 @@ function rssMb(pid: number): number | null {
   }
 }
 
+/** user + system CPU time of a running process, from /proc/<pid>/stat (fields 14 and 15, in clock ticks of 10 ms) */
+function cpuMs(pid: number): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // the command name (field 2) may contain spaces: count fields after its closing parenthesis
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return null;
+  }
+}
+
 function waitExit(child: ChildProcess, timeoutMs: number): Promise<number | null> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
@@ -163,6 +177,7 @@ async function startOnce(
     await new Promise((r) => setTimeout(r, 20));
   }
   const rss = ms >= 0 ? rssMb(child.pid!) : null;
+  const cpu = ms >= 0 ? cpuMs(child.pid!) : null;
   const s0 = performance.now();
   child.kill('SIGTERM');
   const exitCode = await waitExit(child, 15_000);
@@ -172,7 +187,7 @@ async function startOnce(
       `server did not become healthy (exit ${exitCode}); output:\n${log.join('').slice(-3000)}`,
     );
   }
-  return { ms, rssMb: rss, stopMs, exitCode };
+  return { ms, rssMb: rss, cpuMs: cpu, stopMs, exitCode };
 }
 
 export async function runStartupBench(): Promise<StartupResult> {
@@ -199,8 +214,10 @@ export async function runStartupBench(): Promise<StartupResult> {
 
 export function printStartup(r: StartupResult): void {
   const f = (x: StartResult) =>
-    `${(x.ms / 1000).toFixed(2).padStart(6)} s   RSS ${x.rssMb ?? '?'} MB   (SIGTERM→exit ${Math.round(x.stopMs)} ms, code ${x.exitCode})`;
+    `${(x.ms / 1000).toFixed(2).padStart(6)} s   CPU ${x.cpuMs === null ? '?' : (x.cpuMs / 1000).toFixed(1)} s   RSS ${x.rssMb ?? '?'} MB   (SIGTERM→exit ${Math.round(x.stopMs)} ms, code ${x.exitCode})`;
   console.log(`\n== Startup: node dist/src/main.js on PGlite, fresh GOVSHARE_DATA_DIR (${r.built}) ==`);
+  // on a shared machine the wall time grows with the others' load; the server's own CPU time does not
+  console.log(`load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores`);
   console.log(
     `demo city ${r.populationRows.toLocaleString('en')} population / ${r.entityRows.toLocaleString('en')} entities`,
   );
