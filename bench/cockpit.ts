@@ -15,13 +15,13 @@
  */
 import os from 'node:os';
 import { sql } from 'kysely';
-import { closeContext, openContext } from '../src/boot.js';
+import { closeContext } from '../src/boot.js';
 import { addDays, shanghaiDate } from '../src/calendar/model.js';
-import { loadConfig } from '../src/config.js';
 import { loadDemoCity } from '../src/demo/load.js';
 import { buildApp } from '../src/http/app.js';
 import { runUsageRollup } from '../src/usage/rollup.js';
-import { scratchDatabase } from './scratch-db.js';
+import { scratchContext, scratchDatabase } from './scratch-db.js';
+import { loadAverage, median, percentile } from './stats.js';
 
 const env = process.env;
 const AUDIT = Number(env.BENCH_COCKPIT_AUDIT || 1_000_000);
@@ -31,26 +31,15 @@ const SERVER_URL =
   env.BENCH_DATABASE_URL || env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 
 const ms = (t: number) => `${(performance.now() - t).toFixed(0)} ms`;
-const pct = (a: number[], q: number) =>
-  [...a].sort((x, y) => x - y)[Math.min(a.length - 1, Math.floor(q * a.length))];
-const load = () =>
-  os
-    .loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ');
 
 const scratch = await scratchDatabase(SERVER_URL);
 if (!scratch) process.exit(0);
-const ctx = await openContext({
-  ...loadConfig({}),
-  databaseUrl: scratch.url,
-  dataDir: 'memory://',
-  dbPoolSize: 5,
-  loginRateLimitPerMinute: 1000,
-});
+const ctx = await scratchContext(scratch.url, { loginRateLimitPerMinute: 1000 });
 let failed = false;
 try {
-  console.log(`load average at start (1/5/15 min): ${load()} on ${os.cpus().length} cores (shared machine)`);
+  console.log(
+    `load average at start (1/5/15 min): ${loadAverage()} on ${os.cpus().length} cores (shared machine)`,
+  );
   await loadDemoCity(ctx, { populationRows: 500, entityRows: 200 });
   const today = shanghaiDate(new Date());
   const first = addDays(today, -364);
@@ -117,7 +106,7 @@ try {
       if (i >= 3) runs.push(d); // three warm-up calls
       body = r.json();
     }
-    return { p50: pct(runs, 0.5), p95: pct(runs, 0.95), body };
+    return { p50: percentile(runs, 0.5), p95: percentile(runs, 0.95), body };
   };
 
   const me = await time('/api/auth/me');
@@ -133,7 +122,7 @@ try {
       GROUP BY 1`.execute(ctx.db);
     bare.push(performance.now() - t);
   }
-  const bareMed = pct(bare, 0.5);
+  const bareMed = median(bare);
   console.log(
     `baseline bare GROUP BY over audit_log for 30 days (no rollup): median ${bareMed.toFixed(0)} ms`,
   );
@@ -152,7 +141,7 @@ try {
       `GET /api/cockpit?days=${days} as the authority (${REPEAT} runs; ${b.volume.calls.toLocaleString('en')} calls, ${late} late requests): p50 ${r.p50.toFixed(0)} ms, p95 ${r.p95.toFixed(0)} ms (target p95 < 200 ms); ×${(r.p50 / me.p50).toFixed(1)} GET /api/auth/me, ×${(r.p50 / bareMed).toFixed(2)} the bare 30-day GROUP BY`,
     );
   }
-  console.log(`load average at end (1/5/15 min): ${load()}`);
+  console.log(`load average at end (1/5/15 min): ${loadAverage()}`);
   await app.close();
 } finally {
   await closeContext(ctx);

@@ -34,6 +34,7 @@ import { buildApp } from '../src/http/app.js';
 import { LoadGenerator, type LoadJob, type LoadResult } from './loadgen-client.js';
 import { dropScratchDatabase } from './scratch-db.js';
 import { printStartup, runStartupBench, STARTUP_TARGETS, type StartupResult } from './startup.js';
+import { median } from './stats.js';
 
 const env = process.env;
 function num(name: string, fallback: number): number {
@@ -159,12 +160,6 @@ function cpuPerRequest(r: LoadResult, cpu?: CpuSample) {
     dbUs: cpu.pgTicks === null ? Number.NaN : (cpu.pgTicks * tickUs) / r.total,
     genUs: genUs / r.total,
   };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 function medianStats(runs: RunStats[]): RunStats {

@@ -11,15 +11,15 @@
  * DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres). PostgreSQL only.
  */
 import { sql } from 'kysely';
-import { closeContext, openContext } from '../src/boot.js';
+import { closeContext } from '../src/boot.js';
 import { addDays, shanghaiDate } from '../src/calendar/model.js';
-import { loadConfig } from '../src/config.js';
 import type { Actor } from '../src/context.js';
 import { loadDemoCity } from '../src/demo/load.js';
 import { evaluationJob, requestRun } from '../src/evaluation/service.js';
 import { runUsageRollup } from '../src/usage/rollup.js';
 import { usageReport } from '../src/usage/service.js';
-import { scratchDatabase } from './scratch-db.js';
+import { scratchContext, scratchDatabase } from './scratch-db.js';
+import { median, percentile } from './stats.js';
 
 const env = process.env;
 const AUDIT = Number(env.BENCH_EVAL_AUDIT || 1_000_000);
@@ -29,17 +29,10 @@ const SERVER_URL =
   env.BENCH_DATABASE_URL || env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 
 const ms = (t: number) => `${(performance.now() - t).toFixed(0)} ms`;
-const pct = (a: number[], q: number) =>
-  [...a].sort((x, y) => x - y)[Math.min(a.length - 1, Math.floor(q * a.length))];
 
 const scratch = await scratchDatabase(SERVER_URL);
 if (!scratch) process.exit(0);
-const ctx = await openContext({
-  ...loadConfig({}),
-  databaseUrl: scratch.url,
-  dataDir: 'memory://',
-  dbPoolSize: 5,
-});
+const ctx = await scratchContext(scratch.url);
 try {
   await loadDemoCity(ctx, { populationRows: 500, entityRows: 200 });
   const today = shanghaiDate(new Date());
@@ -95,7 +88,7 @@ try {
       GROUP BY 1, 2, 3`.execute(ctx.db);
     base.push(performance.now() - t);
   }
-  const baseMed = pct(base, 0.5);
+  const baseMed = median(base);
   console.log(`baseline bare GROUP BY over audit_log for the year: median ${baseMed.toFixed(0)} ms`);
 
   t = performance.now();
@@ -145,8 +138,8 @@ try {
     await usageReport(ctx, staff, { from: `${year}-01-01`, to: addDays(`${year + 1}-01-01`, -1) });
     q.push(performance.now() - t);
   }
-  const p50 = pct(q, 0.5);
-  const p95 = pct(q, 0.95);
+  const p50 = percentile(q, 0.5);
+  const p95 = percentile(q, 0.95);
   console.log(
     `GET /api/usage query, the year daily (${REPEAT} runs): p50 ${p50.toFixed(0)} ms, p95 ${p95.toFixed(0)} ms (target p95 < 200 ms); ratio to the bare GROUP BY ${(p50 / baseMed).toFixed(2)}×`,
   );

@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { openContext } from '../src/boot.js';
+import { type Config, loadConfig } from '../src/config.js';
+import type { AppContext } from '../src/context.js';
 
 /*
  * The benches' scratch database on the PostgreSQL server: a fresh `gs_bench_<rand>` created for one run and dropped
@@ -58,4 +61,18 @@ export async function scratchDatabase(serverUrl: string): Promise<ScratchDatabas
   const u = new URL(serverUrl);
   u.pathname = `/${name}`;
   return { name, url: u.toString(), version, drop: () => dropScratchDatabase(serverUrl, name) };
+}
+
+/**
+ * govshare's application context on a scratch database, as the benches open it: the default configuration, no PGlite
+ * data directory, a pool of 5 unless `overrides` say otherwise.
+ */
+export function scratchContext(url: string, overrides: Partial<Config> = {}): Promise<AppContext> {
+  return openContext({
+    ...loadConfig({}),
+    databaseUrl: url,
+    dataDir: 'memory://',
+    dbPoolSize: 5,
+    ...overrides,
+  });
 }

@@ -13,6 +13,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadAverage } from './stats.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MAIN = path.join(ROOT, 'dist/src/main.js');
@@ -217,7 +218,7 @@ export function printStartup(r: StartupResult): void {
     `${(x.ms / 1000).toFixed(2).padStart(6)} s   CPU ${x.cpuMs === null ? '?' : (x.cpuMs / 1000).toFixed(1)} s   RSS ${x.rssMb ?? '?'} MB   (SIGTERM→exit ${Math.round(x.stopMs)} ms, code ${x.exitCode})`;
   console.log(`\n== Startup: node dist/src/main.js on PGlite, fresh GOVSHARE_DATA_DIR (${r.built}) ==`);
   // on a shared machine the wall time grows with the others' load; the server's own CPU time does not
-  console.log(`load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores`);
+  console.log(`load average ${loadAverage()} on ${os.cpus().length} cores`);
   console.log(
     `demo city ${r.populationRows.toLocaleString('en')} population / ${r.entityRows.toLocaleString('en')} entities`,
   );

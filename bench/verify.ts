@@ -16,12 +16,13 @@
 import os from 'node:os';
 import Fastify, { type FastifyInstance } from 'fastify';
 import pg from 'pg';
-import { closeContext, openContext } from '../src/boot.js';
+import { closeContext } from '../src/boot.js';
 import { loadConfig } from '../src/config.js';
 import { loadDemoCity } from '../src/demo/load.js';
 import { buildApp } from '../src/http/app.js';
 import { LoadGenerator, type LoadJob, type LoadResult } from './loadgen-client.js';
-import { scratchDatabase } from './scratch-db.js';
+import { scratchContext, scratchDatabase } from './scratch-db.js';
+import { loadAverage, median, percentile } from './stats.js';
 
 const env = process.env;
 const num = (name: string, fallback: number) => Number(env[name] || fallback);
@@ -35,24 +36,11 @@ const SERVER_URL =
   env.BENCH_DATABASE_URL || env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const CONSUMER_APP = '就业服务系统';
 
-const load = () =>
-  os
-    .loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ');
-const pct = (a: Float64Array, q: number) => {
-  const s = Float64Array.from(a).sort();
-  return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))] : Number.NaN;
-};
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const port = (app: FastifyInstance) => (app.server.address() as { port: number }).port;
 
 const scratch = await scratchDatabase(SERVER_URL);
 if (!scratch) process.exit(0);
-const ctx = await openContext({
-  ...loadConfig({}),
-  databaseUrl: scratch.url,
-  dataDir: 'memory://',
+const ctx = await scratchContext(scratch.url, {
   dbPoolSize: POOL_SIZE,
   dataApi: { ...loadConfig({}).dataApi, appRatePerSecond: 1_000_000, grantCallsPerDay: 1_000_000_000 },
 });
@@ -71,7 +59,9 @@ const check = (ok: boolean, what: string) => {
 };
 try {
   console.log(`== verification call (核验), PostgreSQL ${scratch.version} (database ${scratch.name}) ==`);
-  console.log(`load average at start (1/5/15 min): ${load()} on ${os.cpus().length} cores (shared machine)`);
+  console.log(
+    `load average at start (1/5/15 min): ${loadAverage()} on ${os.cpus().length} cores (shared machine)`,
+  );
   const demo = await loadDemoCity(ctx, { populationRows: POPULATION_ROWS, entityRows: 2000 });
   const consumer = demo.apps.find((a) => a.name === CONSUMER_APP);
   const g = (
@@ -139,23 +129,23 @@ try {
       check(r.maskFailures === 0, `${t}: ${r.maskFailures} answers without a boolean match (${r.sample})`);
       const m = r.measured;
       console.log(
-        `round ${round} ${t.padEnd(8)} ${Math.round(m.count / m.seconds)} req/s p50 ${pct(m.latencies, 0.5).toFixed(1)} ms ` +
-          `p99 ${pct(m.latencies, 0.99).toFixed(1)} ms; load ${load()}`,
+        `round ${round} ${t.padEnd(8)} ${Math.round(m.count / m.seconds)} req/s p50 ${percentile(m.latencies, 0.5).toFixed(1)} ms ` +
+          `p99 ${percentile(m.latencies, 0.99).toFixed(1)} ms; load ${loadAverage()}`,
       );
     }
   }
   check((await audited()) - before === sent, `audit rows data.verify = governed calls sent (${sent})`);
   const row = (t: 'baseline' | 'governed') => ({
     rps: median(stats[t].map((r) => r.measured.count / r.measured.seconds)),
-    p50: median(stats[t].map((r) => pct(r.measured.latencies, 0.5))),
-    p99: median(stats[t].map((r) => pct(r.measured.latencies, 0.99))),
+    p50: median(stats[t].map((r) => percentile(r.measured.latencies, 0.5))),
+    p99: median(stats[t].map((r) => percentile(r.measured.latencies, 0.99))),
   });
   const b = row('baseline');
   const gv = row('governed');
   console.log(
     `\nmedians (${ROUNDS} rounds, ${CONCURRENCY} clients): baseline ${Math.round(b.rps)} req/s p50 ${b.p50.toFixed(1)} ` +
       `p99 ${b.p99.toFixed(1)} ms; governed ${Math.round(gv.rps)} req/s p50 ${gv.p50.toFixed(1)} p99 ${gv.p99.toFixed(1)} ms; ` +
-      `governed/baseline req/s ${(gv.rps / b.rps).toFixed(2)}, p99 ×${(gv.p99 / b.p99).toFixed(1)}; load ${load()}`,
+      `governed/baseline req/s ${(gv.rps / b.rps).toFixed(2)}, p99 ×${(gv.p99 / b.p99).toFixed(1)}; load ${loadAverage()}`,
   );
   await baseline.close();
   await governed.close();
