@@ -15,7 +15,6 @@ import {
   Pagination,
   Result,
   Row,
-  Segmented,
   Space,
   Spin,
   Statistic,
@@ -27,6 +26,7 @@ import { type ReactNode, useEffect, useState } from 'react';
 import { Link, Route, Routes, useNavigate, useParams, useSearchParams } from 'react-router-dom';
 import PortalResults from '../evaluation/PortalResults.js';
 import { ApiError, api, errorText, withQuery } from '../shared/api.js';
+import { LanguageToggle } from '../shared/common.js';
 import { useI18n } from '../shared/i18n.js';
 import CallsChart from '../stats/CallsChart.js';
 import { AccountLinks, AccountPage, AccountProvider, ApplyCard, LoginPage, RegisterPage } from './Account.js';
@@ -520,7 +520,7 @@ function DatasetView() {
 }
 
 export default function Portal() {
-  const { t, lang, setLang } = useI18n();
+  const { t } = useI18n();
   return (
     // secondary text darker than antd's default grey (3.4:1), so every text meets WCAG AA's 4.5:1
     <ConfigProvider
@@ -576,16 +576,7 @@ export default function Portal() {
             >
               {t('open.evaluations.link')}
             </Link>
-            <Segmented
-              aria-label={t('app.lang')}
-              size="small"
-              value={lang}
-              onChange={(v) => setLang(v as 'zh' | 'en')}
-              options={[
-                { label: '中文', value: 'zh' },
-                { label: 'EN', value: 'en' },
-              ]}
-            />
+            <LanguageToggle />
             <AccountLinks />
             <Link to="/login" style={{ color: '#fff', whiteSpace: 'nowrap' }}>
               {t('open.consoleLink')}

@@ -1,9 +1,10 @@
 import { LockOutlined, UserOutlined } from '@ant-design/icons';
-import { Alert, Button, Card, Form, Input, Segmented, Tag, Typography } from 'antd';
+import { Alert, Button, Card, Form, Input, Tag, Typography } from 'antd';
 import { useState } from 'react';
 import { useLocation, useNavigate } from 'react-router-dom';
 import { api, errorText, post } from '../shared/api.js';
 import { useAuth } from '../shared/auth.js';
+import { LanguageToggle } from '../shared/common.js';
 import { useAsync } from '../shared/hooks.js';
 import { useI18n } from '../shared/i18n.js';
 import type { DemoLogin, Me } from '../shared/types.js';
@@ -11,7 +12,7 @@ import type { DemoLogin, Me } from '../shared/types.js';
 const DEMO_PASSWORD = 'Demo@2026';
 
 export default function Login() {
-  const { t, tEnum, lang, setLang } = useI18n();
+  const { t, tEnum, lang } = useI18n();
   const { setMe } = useAuth();
   const navigate = useNavigate();
   const location = useLocation();
@@ -55,16 +56,7 @@ export default function Login() {
           </Typography.Title>
         </div>
         <div style={{ textAlign: 'right', margin: '8px 0 16px' }}>
-          <Segmented
-            data-testid="lang-toggle"
-            size="small"
-            value={lang}
-            onChange={(v) => setLang(v === 'en' ? 'en' : 'zh')}
-            options={[
-              { label: '中文', value: 'zh' },
-              { label: 'EN', value: 'en' },
-            ]}
-          />
+          <LanguageToggle />
         </div>
         {error ? (
           <Alert

@@ -1,4 +1,4 @@
-import { Alert, Tag, Tooltip } from 'antd';
+import { Alert, Segmented, Tag, Tooltip } from 'antd';
 import { api, errorText } from './api.js';
 import { useAsync } from './hooks.js';
 import { useI18n } from './i18n.js';
@@ -118,5 +118,23 @@ export function FlagFilterTag({
     <Tag closable onClose={onClose} color="orange" data-testid={testid}>
       {label}
     </Tag>
+  );
+}
+
+/** The language switch (中文 / EN) of the console's header, the login card and the open portal. */
+export function LanguageToggle() {
+  const { t, lang, setLang } = useI18n();
+  return (
+    <Segmented
+      data-testid="lang-toggle"
+      aria-label={t('app.lang')}
+      size="small"
+      value={lang}
+      onChange={(v) => setLang(v === 'en' ? 'en' : 'zh')}
+      options={[
+        { label: '中文', value: 'zh' },
+        { label: 'EN', value: 'en' },
+      ]}
+    />
   );
 }

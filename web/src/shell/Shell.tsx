@@ -29,19 +29,20 @@ import {
   UserOutlined,
   WarningOutlined,
 } from '@ant-design/icons';
-import { Button, Dropdown, Grid, Layout, Menu, Segmented, Space, Spin, Tag, Tooltip, Typography } from 'antd';
+import { Button, Dropdown, Grid, Layout, Menu, Space, Spin, Tag, Tooltip, Typography } from 'antd';
 import { type ReactNode, Suspense, useEffect, useState } from 'react';
 import { Outlet, useLocation, useNavigate } from 'react-router-dom';
 import { chinaDate, useClock } from '../calendar/TrainingClock.js';
 import NotificationBell from '../notify/NotificationBell.js';
 import { access, useAuth } from '../shared/auth.js';
+import { LanguageToggle } from '../shared/common.js';
 import { type Key, useI18n } from '../shared/i18n.js';
 
 const { Header, Sider, Content } = Layout;
 
 export default function Shell() {
   const { me, logout } = useAuth();
-  const { t, tEnum, lang, setLang } = useI18n();
+  const { t, tEnum, lang } = useI18n();
   const navigate = useNavigate();
   const location = useLocation();
   // below 1200 px the header has no room for the user's department, roles and the language switch side by side:
@@ -143,18 +144,7 @@ export default function Shell() {
       ))}
     </span>
   );
-  const langToggle = (
-    <Segmented
-      data-testid="lang-toggle"
-      size="small"
-      value={lang}
-      onChange={(v) => setLang(v === 'en' ? 'en' : 'zh')}
-      options={[
-        { label: '中文', value: 'zh' },
-        { label: 'EN', value: 'en' },
-      ]}
-    />
-  );
+  const langToggle = <LanguageToggle />;
   const logoutButton = (
     <Button
       data-testid="logout"
