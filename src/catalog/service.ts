@@ -90,6 +90,7 @@ export async function listResources(ctx: AppContext, actor: Actor, f: ListResour
     classCode: f.classCode,
     ownOrgId: seesAllSectionEntries(actor) ? null : actor.orgId,
     visibleLevels: levelsVisibleToAll(ctx.profile),
+    concurrent: ctx.database.kind === 'postgres',
   });
   return {
     items: r.rows.map((row) => {
