@@ -194,11 +194,18 @@ export async function refreshSearchDocument(trx: Db | Tx, resourceId: number): P
     .where('resource_id', '=', resourceId)
     .orderBy('ordinal')
     .execute();
+  // old codes (before GB/T 21063.5, migration 045) stay findable
+  const aliases = await trx
+    .selectFrom('resource_code_alias')
+    .select('code')
+    .where('resource_id', '=', resourceId)
+    .orderBy('code')
+    .execute();
   const parts = searchDocumentParts({
     name: r.name,
     keywords: r.keywords,
     summary: r.summary,
-    code: r.code,
+    code: [r.code, ...aliases.map((a) => a.code)].join(' '),
     providerName: r.provider_name,
     fieldNames: fields.map((f) => f.name),
   });
