@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GBT_CODE_PATTERN, recodeLegacyResources } from '../src/catalog/classes.js';
 import { backfillSearchDocuments } from '../src/catalog/search.js';
+import * as m045 from '../src/db/migrations/045_resource_code_alias.js';
 import { codeOf, createTestEnv, dataPath, login, type TestEnv } from './helpers.js';
 
 /*
@@ -195,5 +196,32 @@ describe('catalog codes from before GB/T 21063.5 (migration 045)', () => {
     ]);
     // and the new entry's own code is the provider's next one, never an old code
     expect(created.json().code).toMatch(new RegExp(GBT_CODE_PATTERN));
+  });
+
+  it('migration 045 itself, on a data directory with an old code: creates the alias table and recodes in one go', async () => {
+    const db = env.ctx.db;
+    const entry = await db
+      .selectFrom('resource')
+      .select(['id', 'provider_org_id'])
+      .orderBy('id', 'desc')
+      .executeTakeFirstOrThrow();
+    const front = await db
+      .selectFrom('catalog_code_front')
+      .select(['front_code', 'last_seq'])
+      .where('org_id', '=', entry.provider_org_id)
+      .executeTakeFirstOrThrow();
+    await m045.down(db as never);
+    await db.updateTable('resource').set({ code: 'LJ-XYZ-007' }).where('id', '=', entry.id).execute();
+    await db.transaction().execute((trx) => m045.up(trx as never));
+    const after = await db
+      .selectFrom('resource')
+      .select('code')
+      .where('id', '=', entry.id)
+      .executeTakeFirstOrThrow();
+    expect(after.code).toBe(`${front.front_code}/${String(front.last_seq + 1).padStart(6, '0')}`);
+    expect(await db.selectFrom('resource_code_alias').select(['code', 'resource_id']).execute()).toEqual([
+      { code: 'LJ-XYZ-007', resource_id: entry.id },
+    ]);
+    expect(await nonConforming()).toBe(0);
   });
 });
