@@ -9,11 +9,11 @@
  * `ILIKE '%q%'` scan over name and summary (first page + total) on the same data in the same run.
  *
  * Knobs (env): BENCH_CATALOG_ROWS (100000), BENCH_CATALOG_REPEAT (10 timed runs per query per method),
- * BENCH_DATABASES (postgres,pglite), BENCH_DATABASE_URL / DATABASE_URL (server, default
+ * BENCH_DATABASES (postgres,pglite), BENCH_EXPLAIN (a query whose statements' plans are printed), BENCH_DATABASE_URL / DATABASE_URL (server, default
  * postgres://postgres@127.0.0.1:5432/postgres). Target (PostgreSQL): search p95 < 30 ms.
  */
 import { randomBytes } from 'node:crypto';
-import { sql } from 'kysely';
+import { type CompiledQuery, sql } from 'kysely';
 import pg from 'pg';
 import { closeContext, openContext } from '../src/boot.js';
 import { searchDocumentParts, searchDocumentSql } from '../src/catalog/search.js';
@@ -28,6 +28,7 @@ const DATABASES = (env.BENCH_DATABASES ?? 'postgres,pglite').split(',').map((s) 
 const SERVER_URL =
   env.BENCH_DATABASE_URL || env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const TARGET_P95_MS = 30;
+const EXPLAIN_QUERY = env.BENCH_EXPLAIN ?? '';
 
 export const QUERIES = [
   '人口',
@@ -353,6 +354,37 @@ export async function insertRows(ctx: AppContext, rows: Row[]) {
   await sql`ANALYZE resource`.execute(ctx.db);
 }
 
+/**
+ * BENCH_EXPLAIN=<query>: the plans (EXPLAIN ANALYZE, BUFFERS where the database has them) of every statement one search
+ * sends, captured from the executor the search runs on, with their parameters, after the warm-up.
+ */
+async function explainSearch(ctx: AppContext, actor: Actor, q: string) {
+  const captured: { sql: string; parameters: readonly unknown[] }[] = [];
+  const real = ctx.db.getExecutor();
+  const executeQuery = ((compiled: CompiledQuery) => {
+    captured.push({ sql: compiled.sql, parameters: compiled.parameters });
+    return real.executeQuery(compiled);
+  }) as typeof real.executeQuery;
+  // a Proxy, not Object.create: the executor keeps its state in private fields
+  const spy = new Proxy(real, {
+    get(t, p) {
+      if (p === 'executeQuery') return executeQuery;
+      const v = Reflect.get(t, p, t);
+      return typeof v === 'function' ? v.bind(t) : v;
+    },
+  });
+  const db = Object.create(ctx.db, { getExecutor: { value: () => spy } }) as AppContext['db'];
+  await listResources({ ...ctx, db }, actor, { q, page: 1, pageSize: 20 });
+  for (const c of captured) {
+    const opts = ctx.database.kind === 'postgres' ? 'ANALYZE, BUFFERS' : 'ANALYZE';
+    const plan = await ctx.database.query<Record<string, string>>(`EXPLAIN (${opts}) ${c.sql}`, [
+      ...c.parameters,
+    ]);
+    console.log(`-- EXPLAIN ${q}: ${c.sql.replace(/\s+/g, ' ').slice(0, 160)}…`);
+    console.log(plan.rows.map((r) => Object.values(r)[0]).join('\n'));
+  }
+}
+
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
@@ -455,6 +487,7 @@ async function benchOne(kind: 'postgres' | 'pglite') {
       iMs.push(...l);
       perQuery.push({ q, hits, ilikeHits, search: figures(s).p50, ilike: figures(l).p50 });
     }
+    if (EXPLAIN_QUERY) await explainSearch(ctx, actor, EXPLAIN_QUERY);
     console.log('query            hits (search / ILIKE)   p50 search   p50 ILIKE');
     for (const p of perQuery)
       console.log(

@@ -1,9 +1,12 @@
+import { crc32, deflateRawSync } from 'node:zlib';
 import ExcelJS from 'exceljs';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkXlsxBounds, templateWorkbook, XLSX_LIMITS } from '../src/catalog/excel.js';
 import {
   FIELD_COLUMNS,
   FIELD_SHEET,
+  IMPORT_MAX_FIELD_ROWS,
   IMPORT_MAX_RESOURCES,
   RESOURCE_COLUMNS,
   RESOURCE_SHEET,
@@ -91,6 +94,89 @@ const items = (seq: number, extra: Cells = {}): Cells[] => [
   },
   { 资源序号: seq, 信息项名称: '登记日期', 信息项标识: 'registeredOn', 数据类型: '日期', ...extra },
 ];
+
+/**
+ * A zip written part by part (deflated), as an attacker would: `declared` overrides the uncompressed size the
+ * directory states (a zip bomb understates it).
+ */
+function zip(parts: { name: string; data: Buffer; declared?: number }[]): Buffer {
+  const locals: Buffer[] = [];
+  const central: Buffer[] = [];
+  let offset = 0;
+  for (const p of parts) {
+    const name = Buffer.from(p.name);
+    const comp = deflateRawSync(p.data);
+    const size = p.declared ?? p.data.length;
+    const crc = crc32(p.data);
+    const lh = Buffer.alloc(30);
+    lh.writeUInt32LE(0x04034b50, 0);
+    lh.writeUInt16LE(20, 4);
+    lh.writeUInt16LE(8, 8);
+    lh.writeUInt32LE(crc, 14);
+    lh.writeUInt32LE(comp.length, 18);
+    lh.writeUInt32LE(size, 22);
+    lh.writeUInt16LE(name.length, 26);
+    const ch = Buffer.alloc(46);
+    ch.writeUInt32LE(0x02014b50, 0);
+    ch.writeUInt16LE(20, 4);
+    ch.writeUInt16LE(20, 6);
+    ch.writeUInt16LE(8, 10);
+    ch.writeUInt32LE(crc, 16);
+    ch.writeUInt32LE(comp.length, 20);
+    ch.writeUInt32LE(size, 24);
+    ch.writeUInt16LE(name.length, 28);
+    ch.writeUInt32LE(offset, 42);
+    locals.push(lh, name, comp);
+    central.push(ch, name);
+    offset += 30 + name.length + comp.length;
+  }
+  const cd = Buffer.concat(central);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(parts.length, 8);
+  end.writeUInt16LE(parts.length, 10);
+  end.writeUInt32LE(cd.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, cd, end]);
+}
+
+const NS = 'http://schemas.openxmlformats.org/spreadsheetml/2006/main';
+const REL = 'http://schemas.openxmlformats.org/officeDocument/2006/relationships';
+/** The parts of a two-sheet workbook (信息资源, 信息项) whose sheets hold the given `<sheetData>` bodies. */
+function xlsxParts(sheet1: string, sheet2: string): { name: string; data: Buffer }[] {
+  const b = (s: string) => Buffer.from(`<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n${s}`);
+  const sheet = (rows: string) => b(`<worksheet xmlns="${NS}"><sheetData>${rows}</sheetData></worksheet>`);
+  return [
+    {
+      name: '[Content_Types].xml',
+      data: b(
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/worksheets/sheet2.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>',
+      ),
+    },
+    {
+      name: '_rels/.rels',
+      data: b(
+        `<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="${REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>`,
+      ),
+    },
+    {
+      name: 'xl/workbook.xml',
+      data: b(
+        `<workbook xmlns="${NS}" xmlns:r="${REL}"><sheets><sheet name="${RESOURCE_SHEET}" sheetId="1" r:id="rId1"/><sheet name="${FIELD_SHEET}" sheetId="2" r:id="rId2"/></sheets></workbook>`,
+      ),
+    },
+    {
+      name: 'xl/_rels/workbook.xml.rels',
+      data: b(
+        `<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="${REL}/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="${REL}/worksheet" Target="worksheets/sheet2.xml"/></Relationships>`,
+      ),
+    },
+    { name: 'xl/worksheets/sheet1.xml', data: sheet(sheet1) },
+    { name: 'xl/worksheets/sheet2.xml', data: sheet(sheet2) },
+  ];
+}
+const inlineRow = (r: number, values: string[]) =>
+  `<row r="${r}">${values.map((v, i) => `<c r="${String.fromCharCode(65 + i)}${r}" t="inlineStr"><is><t>${v}</t></is></c>`).join('')}</row>`;
 
 describe('catalog Excel/CSV import and export (issue 6 point 12)', () => {
   let env: TestEnv;
@@ -377,6 +463,66 @@ describe('catalog Excel/CSV import and export (issue 6 point 12)', () => {
     expect(r2.statusCode).toBe(413);
     expect(r2.json().code).toBe('CATALOG_IMPORT_TOO_LARGE');
   });
+
+  it('bounds: a zip bomb (parts understating their size) and sheets of millions of empty cells or rows are refused before ExcelJS builds them', async () => {
+    // control: the hand-made workbook is a real one (ExcelJS reads its cells)
+    const control = zip(
+      xlsxParts(inlineRow(1, ['标题']) + inlineRow(2, ['序号', '信息资源名称']), inlineRow(1, ['x'])),
+    );
+    expect((await readBook(control)).getWorksheet(RESOURCE_SHEET)!.getCell('B2').value).toBe('信息资源名称');
+    expect(checkXlsxBounds(control)).toEqual({ cells: 4, rows: 3 });
+    const before = await count();
+
+    // 1. an 80 MiB part whose directory entry says 1 kB: zlib stops at the 64 MiB bound
+    const bomb = zip([
+      ...xlsxParts(inlineRow(1, ['标题']), inlineRow(1, ['x'])),
+      { name: 'xl/media/image1.png', data: Buffer.alloc(80 * 1024 * 1024), declared: 1000 },
+    ]);
+    expect(bomb.length).toBeLessThan(env.ctx.config.uploadMaxBytes);
+    const r1 = await importFile(gaj, bomb, XLSX);
+    expect(r1.statusCode, r1.body).toBe(413);
+    expect(r1.json().code).toBe('CATALOG_IMPORT_TOO_LARGE');
+    expect(r1.json().details[0].reason).toContain('inflates to more than 64 MiB');
+    expect(r1.json().details[0].reasonZh).toContain('解压后超过 64 MiB');
+
+    // 2. honest sizes, but more (styled, empty) cells than the largest import has: they have no value, so ExcelJS's
+    // row count would not see them, yet it would build every one
+    const wide = Array.from({ length: 20_000 }, (_, i) => {
+      const r = i + 3;
+      let cells = '';
+      for (let c = 0; c < 26; c++) cells += `<c r="${String.fromCharCode(65 + c)}${r}" s="0"/>`;
+      return `<row r="${r}">${cells}</row>`;
+    }).join('');
+    expect(20_000 * 26).toBeGreaterThan(XLSX_LIMITS.cells);
+    const r2 = await importFile(gaj, zip(xlsxParts(inlineRow(1, ['标题']), wide)), XLSX);
+    expect(r2.statusCode, r2.body).toBe(413);
+    expect(r2.json().code).toBe('CATALOG_IMPORT_TOO_LARGE');
+    expect(r2.json().details[0].reason).toContain(`more than ${XLSX_LIMITS.cells} cells`);
+    expect(r2.json().details[0].reasonZh).toContain('单元格超过');
+
+    // 3. rows without cells (a formatted block of rows): bounded too
+    const tall = Array.from(
+      { length: XLSX_LIMITS.rows + 1 },
+      (_, i) => `<row r="${i + 3}" s="1" customFormat="1"/>`,
+    ).join('');
+    const r3 = await importFile(gaj, zip(xlsxParts(tall, inlineRow(1, ['x']))), XLSX);
+    expect(r3.statusCode, r3.body).toBe(413);
+    expect(r3.json().details[0].reason).toContain(`more than ${XLSX_LIMITS.rows} rows`);
+    expect(await count()).toBe(before);
+  }, 120_000);
+
+  it('bounds: the largest import the template allows passes the pre-check (every column filled)', async () => {
+    const full = (cols: typeof RESOURCE_COLUMNS, n: number) =>
+      Array.from({ length: n }, (_, i) => Object.fromEntries(cols.map((c) => [c.header, `${c.header}${i}`])));
+    const big = await workbook(
+      full(RESOURCE_COLUMNS, IMPORT_MAX_RESOURCES),
+      full(FIELD_COLUMNS, IMPORT_MAX_FIELD_ROWS),
+    );
+    const n = checkXlsxBounds(big);
+    expect(n.cells).toBeGreaterThan((IMPORT_MAX_RESOURCES + IMPORT_MAX_FIELD_ROWS) * 5);
+    expect(n.cells).toBeLessThanOrEqual(XLSX_LIMITS.cells);
+    expect(checkXlsxBounds(await templateWorkbook()).cells).toBeGreaterThan(0);
+  }, 120_000);
 
   it('DG Art 9: only a data officer imports', async () => {
     const viewer = await login(env.app, 'reviewer');

@@ -556,3 +556,47 @@ export function rollUpCounts(nodes: ClassNode[], perCode: Map<string, number>): 
   }
   return out;
 }
+
+// ---- codes from before GB/T 21063.5 (before migration 008) ----
+
+/** A GB/T 21063.5 resource code as nextResourceCode issues it: front code (6), `/`, sequence (6). */
+export const GBT_CODE_PATTERN = '^[0-9]{2}[0ABCDEFGHJKLMNPQRSTUVWXYZ][0-9]{3}/[0-9]{6}$';
+
+/**
+ * Gives every entry whose code is not in GB/T 21063.5 form (the foundation's `<org code>-NNN`, e.g. `LJ-GAJ-002`, and
+ * the first demo's `446000-GAJ-001`) the next code of its provider, in order of id, and keeps the old one as an
+ * alias (resource_code_alias: never issued again, still resolved by resolveResourceCodes). Related-code lists naming
+ * an old code are rewritten; the entry's search document is cleared so start-up rebuilds it (backfillSearchDocuments)
+ * with the new code and the alias. Idempotent: a second run finds nothing. Migration 045 runs it once.
+ */
+export async function recodeLegacyResources(trx: Tx): Promise<{ id: number; from: string; to: string }[]> {
+  const rows = await sql<{ id: number; code: string; provider_org_id: number }>`
+    SELECT id, code, provider_org_id FROM resource WHERE code !~ ${GBT_CODE_PATTERN} ORDER BY id`.execute(
+    trx,
+  );
+  const out: { id: number; from: string; to: string }[] = [];
+  for (const r of rows.rows) {
+    const to = await nextResourceCode(trx, Number(r.provider_org_id));
+    await sql`INSERT INTO resource_code_alias (code, resource_id) VALUES (${r.code}, ${r.id})`.execute(trx);
+    await sql`UPDATE resource SET code = ${to}, search_doc = NULL WHERE id = ${r.id}`.execute(trx);
+    await sql`UPDATE resource SET related_codes = array_replace(related_codes, ${r.code}, ${to})
+      WHERE ${r.code} = ANY(related_codes)`.execute(trx);
+    out.push({ id: Number(r.id), from: r.code, to });
+  }
+  return out;
+}
+
+/** The current code of each given code that is an old one (an alias); codes that are not aliases are left out. */
+export async function resolveResourceCodes(
+  db: Db | Tx,
+  codes: readonly string[],
+): Promise<Map<string, string>> {
+  if (!codes.length) return new Map();
+  const rows = await db
+    .selectFrom('resource_code_alias as a')
+    .innerJoin('resource as r', 'r.id', 'a.resource_id')
+    .select(['a.code as alias', 'r.code'])
+    .where('a.code', 'in', [...codes])
+    .execute();
+  return new Map(rows.map((r) => [r.alias, r.code]));
+}

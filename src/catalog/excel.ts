@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { inflateRawSync } from 'node:zlib';
 import type { Ajv as AjvInstance, ErrorObject } from 'ajv';
 import { parse } from 'csv-parse/sync';
 import ExcelJS from 'exceljs';
@@ -116,6 +117,120 @@ export function zipInflatedSize(buf: Uint8Array): number {
 }
 const XLSX_MAX_INFLATED = 64 * 1024 * 1024;
 
+/**
+ * What an .xlsx may hold before ExcelJS is let to build it in memory (it materialises every cell, style and string):
+ * the parts' real inflated size (not the sizes the zip declares), the size of each XML part other than the sheets and
+ * the shared strings (styles, workbook, comments…: a template's are a few kB), and the sheets' `<row>` and `<c>`
+ * elements and the shared strings' `<si>` entries, counted in the XML text. The largest import the template allows
+ * (IMPORT_MAX_RESOURCES + IMPORT_MAX_FIELD_ROWS rows, every column filled, 8 columns of slack) passes; a "zip bomb"
+ * or a sheet of millions of (even empty, styled) cells is refused after at most XLSX_MAX_INFLATED bytes of inflating.
+ */
+export const XLSX_LIMITS = {
+  inflated: XLSX_MAX_INFLATED,
+  otherXmlPart: 4 * 1024 * 1024,
+  cells:
+    (IMPORT_MAX_RESOURCES + FIRST_DATA_ROW) * (RESOURCE_COLUMNS.length + 8) +
+    (IMPORT_MAX_FIELD_ROWS + FIRST_DATA_ROW) * (FIELD_COLUMNS.length + 8),
+  rows: 2 * (IMPORT_MAX_RESOURCES + IMPORT_MAX_FIELD_ROWS + FIRST_DATA_ROW),
+};
+
+const notXlsx = (why: string) =>
+  new AppError('CATALOG_IMPORT_INVALID', [
+    {
+      reason: `not a readable .xlsx workbook (${why})`,
+      reasonZh: '无法读取该 .xlsx 工作簿，请使用导入模板另存为 Excel 工作簿',
+    },
+  ]);
+
+/** Occurrences of the element `name` (any namespace prefix) opening in an XML text. */
+function countElements(xml: string, name: string): number {
+  const re = new RegExp(`<(?:[A-Za-z_][\\w.-]*:)?${name}[\\s/>]`, 'g');
+  let n = 0;
+  while (re.exec(xml)) n++;
+  return n;
+}
+
+/**
+ * Inflates every part of an .xlsx one at a time under a running bound (zlib stops at the bound, whatever the zip
+ * declares), counts rows, cells and shared strings, and keeps nothing: CATALOG_IMPORT_TOO_LARGE before any bound is
+ * passed, CATALOG_IMPORT_INVALID for what is not a zip this reader (and so ExcelJS) can read.
+ */
+export function checkXlsxBounds(bytes: Uint8Array, limits = XLSX_LIMITS): { cells: number; rows: number } {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let eocd = -1;
+  for (let i = buf.length - 22; i >= Math.max(0, buf.length - 22 - 65_535); i--)
+    if (buf.readUInt32LE(i) === 0x06054b50) {
+      eocd = i;
+      break;
+    }
+  if (eocd < 0) throw notXlsx('no zip directory');
+  const count = buf.readUInt16LE(eocd + 10);
+  let p = buf.readUInt32LE(eocd + 16);
+  let left = limits.inflated;
+  let cells = 0;
+  let rows = 0;
+  let strings = 0;
+  const over = () =>
+    tooLarge(
+      `the workbook inflates to more than ${limits.inflated >> 20} MiB`,
+      `工作簿解压后超过 ${limits.inflated >> 20} MiB`,
+    );
+  for (let k = 0; k < count; k++) {
+    if (p + 46 > buf.length || buf.readUInt32LE(p) !== 0x02014b50) throw notXlsx('damaged zip directory');
+    const flags = buf.readUInt16LE(p + 8);
+    const method = buf.readUInt16LE(p + 10);
+    const size = buf.readUInt32LE(p + 20);
+    const nameLen = buf.readUInt16LE(p + 28);
+    const local = buf.readUInt32LE(p + 42);
+    const name = buf.toString('utf8', p + 46, p + 46 + nameLen);
+    p += 46 + nameLen + buf.readUInt16LE(p + 30) + buf.readUInt16LE(p + 32);
+    if (flags & 1) throw notXlsx('encrypted part');
+    if (size === 0xffffffff || local === 0xffffffff) throw over(); // zip64: only for parts past 4 GiB
+    if (local + 30 > buf.length || buf.readUInt32LE(local) !== 0x04034b50) throw notXlsx('damaged zip entry');
+    const start = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
+    if (start + size > buf.length) throw notXlsx('truncated zip entry');
+    const raw = buf.subarray(start, start + size);
+    let data: Buffer;
+    if (method === 0) data = raw;
+    else if (method === 8) {
+      try {
+        data = inflateRawSync(raw, { maxOutputLength: Math.max(1, left) });
+      } catch (e) {
+        if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) throw over();
+        throw notXlsx(`part ${name.slice(0, 100)} does not inflate`);
+      }
+    } else throw notXlsx(`compression method ${method}`);
+    if (data.length > left) throw over();
+    left -= data.length;
+    const lower = name.toLowerCase();
+    const sheet = /^xl\/worksheets\/[^/]+\.xml$/.test(lower);
+    const shared = /^xl\/sharedstrings\.xml$/.test(lower);
+    if (!sheet && !shared && /\.(xml|rels|vml)$/.test(lower) && data.length > limits.otherXmlPart)
+      throw tooLarge(
+        `part ${name.slice(0, 100)} of the workbook is larger than ${limits.otherXmlPart >> 20} MiB`,
+        `工作簿中的部件 ${name.slice(0, 100)} 超过 ${limits.otherXmlPart >> 20} MiB`,
+      );
+    if (!sheet && !shared) continue;
+    const xml = data.toString('latin1'); // element names are ASCII: one char per byte, no decoding cost
+    if (shared) strings += countElements(xml, 'si');
+    else {
+      cells += countElements(xml, 'c');
+      rows += countElements(xml, 'row');
+    }
+    if (cells > limits.cells || strings > limits.cells)
+      throw tooLarge(
+        `the workbook has more than ${limits.cells} cells; an import holds at most ${IMPORT_MAX_RESOURCES} resources and ${IMPORT_MAX_FIELD_ROWS} data items`,
+        `工作簿单元格超过 ${limits.cells} 个；单次导入最多 ${IMPORT_MAX_RESOURCES} 个信息资源、${IMPORT_MAX_FIELD_ROWS} 个信息项，请拆分文件`,
+      );
+    if (rows > limits.rows)
+      throw tooLarge(
+        `the workbook has more than ${limits.rows} rows; an import holds at most ${IMPORT_MAX_RESOURCES} resources and ${IMPORT_MAX_FIELD_ROWS} data items`,
+        `工作簿超过 ${limits.rows} 行；单次导入最多 ${IMPORT_MAX_RESOURCES} 个信息资源、${IMPORT_MAX_FIELD_ROWS} 个信息项，请拆分文件`,
+      );
+  }
+  return { cells, rows };
+}
+
 function tooLarge(reason: string, reasonZh: string): AppError {
   return new AppError('CATALOG_IMPORT_TOO_LARGE', [{ reason, reasonZh }]);
 }
@@ -174,6 +289,8 @@ async function readXlsx(bytes: Uint8Array): Promise<Sheets> {
       'the workbook inflates to more than 64 MiB (or is not a valid .xlsx)',
       '工作簿解压后超过 64 MiB（或不是有效的 .xlsx 文件）',
     );
+  // the real sizes and counts, before ExcelJS materialises anything
+  checkXlsxBounds(bytes);
   const wb = new ExcelJS.Workbook();
   try {
     await wb.xlsx.load(Buffer.from(bytes) as unknown as ArrayBuffer);

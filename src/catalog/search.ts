@@ -194,11 +194,18 @@ export async function refreshSearchDocument(trx: Db | Tx, resourceId: number): P
     .where('resource_id', '=', resourceId)
     .orderBy('ordinal')
     .execute();
+  // old codes (before GB/T 21063.5, migration 045) stay findable
+  const aliases = await trx
+    .selectFrom('resource_code_alias')
+    .select('code')
+    .where('resource_id', '=', resourceId)
+    .orderBy('code')
+    .execute();
   const parts = searchDocumentParts({
     name: r.name,
     keywords: r.keywords,
     summary: r.summary,
-    code: r.code,
+    code: [r.code, ...aliases.map((a) => a.code)].join(' '),
     providerName: r.provider_name,
     fieldNames: fields.map((f) => f.name),
   });
@@ -285,6 +292,11 @@ export interface SearchInput {
   openTypes?: readonly string[];
   /** facets to count (default DEFAULT_FACET_KEYS) */
   facetKeys?: readonly FacetKey[];
+  /**
+   * `db` is a pool of connections (the PostgreSQL server, not a transaction, not PGlite): the page and the counts go
+   * as two statements at once. Same results either way.
+   */
+  concurrent?: boolean;
 }
 
 const RESOURCE_COLUMNS = sql`r.id, r.code, r.name, r.summary, r.provider_org_id, o.name AS provider_name, r.section_id,
@@ -392,19 +404,34 @@ export async function searchResources(db: Db | Tx, input: SearchInput) {
   const counted = input.facetKeys ?? DEFAULT_FACET_KEYS;
   const active = counted.filter((k) => input.filters[k]?.length);
   const plain = counted.filter((k) => !active.includes(k));
-  const col = (k: FacetKey) => sql.raw(`m.${FACETS[k].slice(2)}`);
-  const sets = [sql`()`, ...plain.map((k) => sql`(${col(k)})`)];
-  const facetCols = [
-    ...plain.map((k) => sql`${col(k)}::text AS ${sql.ref(k)}`),
-    ...plain.map((k) => sql`grouping(${col(k)}) AS ${sql.ref(`g_${k}`)}`),
-    sql`count(*)::int AS n`,
-  ];
-  const mainQuery = sql<{ ids: number[] | null; facets: Record<string, string | number | null>[] | null }>`
+  const facetSql = (src: 'm' | 'r') => {
+    const col = (k: FacetKey) => sql.raw(`${src}.${FACETS[k].slice(2)}`);
+    const sets = [sql`()`, ...plain.map((k) => sql`(${col(k)})`)];
+    const cols = [
+      ...plain.map((k) => sql`${col(k)}::text AS ${sql.ref(k)}`),
+      ...plain.map((k) => sql`grouping(${col(k)}) AS ${sql.ref(`g_${k}`)}`),
+      sql`count(*)::int AS n`,
+    ];
+    return sql`SELECT ${sql.join(cols, sql`, `)} FROM ${src === 'm' ? sql`m` : sql`resource r WHERE ${conditions()}`}
+      GROUP BY GROUPING SETS (${sql.join(sets, sql`, `)})`;
+  };
+  // provider names joined to the ≤ 1 row per provider, not to every matching row (min(name) per set was costly)
+  const labelled = plain.includes('provider')
+    ? sql`SELECT f.*, o.name AS provider_label FROM f LEFT JOIN org o ON o.id = f.provider::bigint`
+    : sql`SELECT f.* FROM f`;
+  /*
+   * Two ways to the same answer. `concurrent` (a pool of server connections): the page — ranked, with its rows — and
+   * the facet counts with the total are two statements sent at once on two connections, so the costly ranking of the
+   * name hits and the counting run side by side instead of one after the other. Otherwise (PGlite: one connection, the
+   * statements would queue) one statement reads the matching rows once into `m` and both are taken from it.
+   */
+  const concurrent = !!input.concurrent;
+  const matching = sql`
     WITH m AS MATERIALIZED (
       SELECT ${sql.join(
         [
           sql`r.id`,
-          ...FACET_KEYS.map((k) => sql.raw(FACETS[k])),
+          ...(concurrent ? [] : FACET_KEYS.map((k) => sql.raw(FACETS[k]))),
           ...keys.map((k, i) => sql`${k.expr} AS ${sql.ref(`k${i}`)}`),
         ],
         sql`, `,
@@ -424,39 +451,50 @@ export async function searchResources(db: Db | Tx, input: SearchInput) {
       ) u ORDER BY ${order('')} LIMIT ${input.pageSize} OFFSET ${(input.page - 1) * input.pageSize}`
         : sql`
       SELECT * FROM m ORDER BY ${order('')} LIMIT ${input.pageSize} OFFSET ${(input.page - 1) * input.pageSize}`
-    }
-    ), f AS (
-      SELECT ${sql.join(facetCols, sql`, `)} FROM m
-      GROUP BY GROUPING SETS (${sql.join(sets, sql`, `)})
-    )
-    SELECT (SELECT array_agg(p.id ORDER BY ${order('p.')}) FROM p) AS ids,
-      (SELECT json_agg(x) FROM (${
-        // provider names joined to the ≤ 1 row per provider, not to every matching row (min(name) per set was costly)
-        plain.includes('provider')
-          ? sql`SELECT f.*, o.name AS provider_label FROM f LEFT JOIN org o ON o.id = f.provider::bigint`
-          : sql`SELECT f.* FROM f`
-      }) x) AS facets`;
+    })`;
   const activeFacetQueries = active.map(
     (k) =>
       sql<{ value: string; label: string | null; n: number }>`SELECT ${sql.raw(FACETS[k])}::text AS value, ${
         k === 'provider' ? sql`min(o.name)` : sql`NULL`
       } AS label, count(*)::int AS n FROM ${from} WHERE ${conditions(k)} GROUP BY 1`,
   );
-
-  const [mainRes, ...activeRows] = await Promise.all([
-    mainQuery.execute(db),
+  const run = async (): Promise<{
+    items: Record<string, unknown>[];
+    facetRows: Record<string, string | number | null>[];
+  }> => {
+    if (concurrent) {
+      const [page, f] = await Promise.all([
+        sql<Record<string, unknown>>`${matching}
+          SELECT ${RESOURCE_COLUMNS} FROM p JOIN resource r ON r.id = p.id JOIN org o ON o.id = r.provider_org_id
+          ORDER BY ${order('p.')}`.execute(db),
+        sql<Record<string, string | number | null>>`WITH f AS (${facetSql('r')}) ${labelled}`.execute(db),
+      ]);
+      return { items: page.rows, facetRows: f.rows };
+    }
+    const mainRes = await sql<{
+      ids: number[] | null;
+      facets: Record<string, string | number | null>[] | null;
+    }>`${matching}, f AS (${facetSql('m')})
+      SELECT (SELECT array_agg(p.id ORDER BY ${order('p.')}) FROM p) AS ids,
+        (SELECT json_agg(x) FROM (${labelled}) x) AS facets`.execute(db);
+    const ids = (mainRes.rows[0]?.ids ?? []).map(Number);
+    const byId = new Map<number, Record<string, unknown>>();
+    if (ids.length) {
+      const rows = await sql<
+        Record<string, unknown>
+      >`SELECT ${RESOURCE_COLUMNS} FROM ${from} WHERE r.id = ANY(${ids}::bigint[])`.execute(db);
+      for (const r of rows.rows) byId.set(Number(r.id), r);
+    }
+    return {
+      items: ids.map((id) => byId.get(id)).filter((r): r is Record<string, unknown> => !!r),
+      facetRows: mainRes.rows[0]?.facets ?? [],
+    };
+  };
+  const [{ items, facetRows }, ...activeRows] = await Promise.all([
+    run(),
     ...activeFacetQueries.map((s) => s.execute(db)),
   ]);
-  const ids = (mainRes.rows[0]?.ids ?? []).map(Number);
-  const main = { rows: mainRes.rows[0]?.facets ?? [] };
-  const byId = new Map<number, Record<string, unknown>>();
-  if (ids.length) {
-    const rows = await sql<
-      Record<string, unknown>
-    >`SELECT ${RESOURCE_COLUMNS} FROM ${from} WHERE r.id = ANY(${ids}::bigint[])`.execute(db);
-    for (const r of rows.rows) byId.set(Number(r.id), r);
-  }
-  const items = { rows: ids.map((id) => byId.get(id)).filter((r): r is Record<string, unknown> => !!r) };
+  const main = { rows: facetRows };
 
   const facets = {} as Record<FacetKey, FacetBucket[]>;
   let total = 0;
@@ -487,7 +525,7 @@ export async function searchResources(db: Db | Tx, input: SearchInput) {
         : b.count - a.count || a.label.localeCompare(b.label, 'zh'),
     );
   }
-  return { rows: items.rows, total, facets, tokens, sort };
+  return { rows: items, total, facets, tokens, sort };
 }
 
 function bucket(k: FacetKey, value: string, providerLabel: string | null, count: number): FacetBucket {

@@ -17,6 +17,7 @@ import {
   type NewClass,
   nextResourceCode,
   resolveClass,
+  resolveResourceCodes,
   rollUpCounts,
   setThemeDepartments,
 } from './classes.js';
@@ -90,6 +91,7 @@ export async function listResources(ctx: AppContext, actor: Actor, f: ListResour
     classCode: f.classCode,
     ownOrgId: seesAllSectionEntries(actor) ? null : actor.orgId,
     visibleLevels: levelsVisibleToAll(ctx.profile),
+    concurrent: ctx.database.kind === 'postgres',
   });
   return {
     items: r.rows.map((row) => {
@@ -353,7 +355,9 @@ async function checkInput(
         reasonZh: '不是本单位的科室',
       });
   }
-  const related = [...new Set(input.relatedCodes ?? [])];
+  // an old code (before GB/T 21063.5, migration 045) names its entry by the entry's current code
+  const renamed = await resolveResourceCodes(trx, input.relatedCodes ?? []);
+  const related = [...new Set((input.relatedCodes ?? []).map((c) => renamed.get(c) ?? c))];
   if (related.length) {
     const rows = await trx
       .selectFrom('resource')

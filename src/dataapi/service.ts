@@ -38,7 +38,20 @@ async function loadMeta(ctx: AppContext, code: string, fresh = false): Promise<R
   const r = await ctx.db
     .selectFrom('resource')
     .select(['id', 'code', 'version', 'data_table'])
-    .where('code', '=', code)
+    .where((eb) =>
+      eb.or([
+        eb('code', '=', code),
+        // a code from before GB/T 21063.5 (migration 045) still names its entry
+        eb(
+          'id',
+          '=',
+          eb
+            .selectFrom('resource_code_alias')
+            .select('resource_id')
+            .where('resource_code_alias.code', '=', code),
+        ),
+      ]),
+    )
     .where('status', '=', 'published')
     .executeTakeFirst();
   if (!r?.data_table)
@@ -308,7 +321,7 @@ export async function getRecord(ctx: AppContext, input: CallInput, code: string,
   if (!row.record)
     throw new AppError('RECORD_NOT_FOUND', [{ field: 'key', reason: 'no record with this key' }]);
   return {
-    resourceCode: code,
+    resourceCode: meta.code, // the current code, also when called by an old one (migration 045)
     key: normalised,
     record: shape(meta, row.fields!, row.record, await maskingPolicy(ctx), clearOf(row)),
     grantId: row.grant_id,
@@ -395,5 +408,10 @@ export async function verifyRecord(
     return governedVerify(ctx.database, m, caller, key, auditTarget(ctx, m, key), compileMatch(m, match, 12));
   });
   await settle(ctx, caller, meta, row, !row.matched);
-  return { resourceCode: code, match: row.matched === true, grantId: row.grant_id, auditId: row.audit_id };
+  return {
+    resourceCode: meta.code,
+    match: row.matched === true,
+    grantId: row.grant_id,
+    auditId: row.audit_id,
+  };
 }

@@ -172,6 +172,13 @@ export interface CatalogCodeFrontTable {
   last_seq: Generated<number>;
 }
 
+/** An entry's code from before GB/T 21063.5 (migration 045): resolved to the entry, never issued again. */
+export interface ResourceCodeAliasTable {
+  code: string;
+  resource_id: number;
+  replaced_at: Generated<Date>;
+}
+
 export interface ResourceVersionTable {
   id: Generated<number>;
   resource_id: number;
@@ -602,6 +609,7 @@ export interface DB
   catalog_class: CatalogClassTable;
   catalog_class_contributor: CatalogClassContributorTable;
   catalog_code_front: CatalogCodeFrontTable;
+  resource_code_alias: ResourceCodeAliasTable;
   resource_version: ResourceVersionTable;
   ingest_batch: IngestBatchTable;
   ingest_staging: IngestStagingTable;

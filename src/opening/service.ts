@@ -115,6 +115,7 @@ export async function searchOpen(ctx: AppContext, input: OpenSearchInput) {
     visibleLevels: levelsVisibleToAll(ctx.profile),
     openTypes: PUBLIC_OPEN_TYPES,
     facetKeys: OPEN_FACETS,
+    concurrent: ctx.database.kind === 'postgres',
   });
   const facets = r.facets as Record<string, { value: string | number; label: string; count: number }[]>;
   if (input.domain) facets.topic = facets.topic.filter((b) => b.value !== '\u0000none');
