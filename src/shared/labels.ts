@@ -2199,6 +2199,7 @@ export const LABELS = {
   'action.audit.archiveDownloaded': ['下载审计归档文件', 'Audit archive file downloaded'],
   'action.audit.log_exported': ['导出审计日志', 'Audit log exported'],
   'audit.exportCsv': ['导出当前视图（CSV）', 'Export this view (CSV)'],
+  'audit.totalMore': ['超过 {n} 条', 'more than {n}'],
   'seal.title': ['审计完整性（封存区块链）', 'Audit integrity (sealed block chain)'],
   'seal.blocks': ['已封存区块', 'Sealed blocks'],
   'seal.sealedRecords': ['已封存记录', 'Sealed records'],
