@@ -8,7 +8,7 @@ import { AppError } from '../shared/errors.js';
 import { labelOf } from '../shared/labels.js';
 import { keyedHash } from '../shared/secrets.js';
 import { toCsv } from '../shared/tabular.js';
-import { archiveToDir, auditPartitions, listArchives } from './archive.js';
+import { archivesWithChain, archiveToDir, auditPartitions, listArchives } from './archive.js';
 import { traceLeakFile } from './leak-file.js';
 import { EXPORT_MAX_BLOCKS, exportAudit, sealStatus, verifyAudit } from './seal.js';
 import {
@@ -381,7 +381,7 @@ export async function auditRoutes(app: FastifyInstance, ctx: AppContext) {
       schema: {
         tags: ['audit'],
         summary:
-          "The archives made (block range, records, last block hash, the file's SHA-256), the partitions of the audit log and the retention drops (auditor only)",
+          "The archives made (block range, records, last block hash, the file's SHA-256, who made it, the period it covers from the archive before, its chain status: linked, gap or mismatch, whether its blocks are still in the database), the partitions of the audit log and the retention drops (auditor only)",
       },
     },
     async (req) => {
@@ -394,7 +394,7 @@ export async function auditRoutes(app: FastifyInstance, ctx: AppContext) {
         .execute();
       return {
         retentionMonths: ctx.config.auditRetentionMonths,
-        archives: await listArchives(ctx.db),
+        archives: await archivesWithChain(ctx.db),
         partitions: (await auditPartitions(ctx.db)).map((p) => ({ name: p.name, from: p.from, to: p.to })),
         retention: drops.map((d) => ({
           id: Number(d.id),
