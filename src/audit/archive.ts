@@ -267,6 +267,39 @@ export async function writeArchive(
   };
 }
 
+export type ArchiveChain = 'linked' | 'gap' | 'mismatch';
+
+/**
+ * The archives with what the auditor's page shows of each: the period it covers (from the archive before it, or from
+ * the start), and its place in the chain — `linked` (it starts at the block after the previous archive and its last
+ * block's hash is the one the database or the retention anchor still holds), `gap` (blocks between it and the previous
+ * archive are in no archive), `mismatch` (the database's block of that sequence now has another hash). `inDatabase`:
+ * its blocks are still in the database (not yet dropped by retention).
+ */
+export async function archivesWithChain(db: Db) {
+  const list = await listArchives(db);
+  const seqs = list.map((a) => a.toSeq);
+  const blocks = seqs.length
+    ? await db.selectFrom('audit_block').select(['seq', 'block_hash']).where('seq', 'in', seqs).execute()
+    : [];
+  const hashOf = new Map(blocks.map((b) => [Number(b.seq), b.block_hash]));
+  const anchors = await db.selectFrom('audit_retention').select(['anchor_seq', 'anchor_hash']).execute();
+  for (const r of anchors)
+    if (!hashOf.has(Number(r.anchor_seq))) hashOf.set(Number(r.anchor_seq), r.anchor_hash);
+  const anchorSeq = anchors.reduce((m, r) => Math.max(m, Number(r.anchor_seq)), 0);
+  return list.map((a, i) => {
+    const prev = list[i + 1]; // ordered newest first
+    const known = hashOf.get(a.toSeq);
+    const chain: ArchiveChain =
+      a.fromSeq !== (prev ? prev.toSeq + 1 : 1)
+        ? 'gap'
+        : known !== undefined && known !== a.lastBlockHash
+          ? 'mismatch'
+          : 'linked';
+    return { ...a, periodFrom: prev?.until ?? null, chain, inDatabase: a.toSeq > anchorSeq };
+  });
+}
+
 /** Archives into AUDIT_ARCHIVE_DIR on the server (the auditor's API); the file is named after its block range. */
 export async function archiveToDir(
   ctx: AppContext,
@@ -291,9 +324,11 @@ export async function archiveToDir(
 
 export async function listArchives(db: Db) {
   const rows = await db
-    .selectFrom('audit_archive')
-    .selectAll()
-    .orderBy('to_seq', 'desc')
+    .selectFrom('audit_archive as r')
+    .leftJoin('app_user as u', 'u.id', 'r.created_by')
+    .selectAll('r')
+    .select('u.display_name as created_by_name')
+    .orderBy('r.to_seq', 'desc')
     .limit(500)
     .execute();
   return rows.map((r) => ({
@@ -309,6 +344,7 @@ export async function listArchives(db: Db) {
     fileBytes: Number(r.file_bytes),
     via: r.via,
     createdBy: r.created_by == null ? null : Number(r.created_by),
+    createdByName: r.created_by_name ?? null,
     createdAt: r.created_at,
   }));
 }

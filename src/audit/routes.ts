@@ -8,7 +8,7 @@ import { AppError } from '../shared/errors.js';
 import { labelOf } from '../shared/labels.js';
 import { keyedHash } from '../shared/secrets.js';
 import { toCsv } from '../shared/tabular.js';
-import { archiveToDir, auditPartitions, listArchives } from './archive.js';
+import { archivesWithChain, archiveToDir, auditPartitions, listArchives } from './archive.js';
 import { traceLeakFile } from './leak-file.js';
 import { EXPORT_MAX_BLOCKS, exportAudit, sealStatus, verifyAudit } from './seal.js';
 import {
@@ -95,7 +95,7 @@ export async function auditRoutes(app: FastifyInstance, ctx: AppContext) {
       schema: {
         tags: ['audit'],
         summary:
-          'The audit trail (auditor only, GB/T 39477 separation of duties): every data call and every decision, refusals included',
+          'The audit trail (auditor only, GB/T 39477 separation of duties): every data call and every decision, refusals included; newest first by time, then id. `total` counts at most 10 000 matching records and `more` says more match (shown as "超过 10 000 条"); a page may start at most 10 000 records in (else 400 VALIDATION_FAILED on `page`): narrow the filters to reach older records',
         querystring: {
           type: 'object',
           properties: {
@@ -133,12 +133,13 @@ export async function auditRoutes(app: FastifyInstance, ctx: AppContext) {
       const actor = requireRole(req, 'auditor');
       const f = auditFilterOf(req.query as AuditFilter & { targetKey?: string });
       const max = ctx.config.auditExportMaxRows;
-      const { total, items } = await listAudit(ctx.db, { ...f, page: 1, pageSize: max });
-      if (total > max)
+      // counted up to max + 1: enough to know the view is too large, never the whole table
+      const { more, items } = await listAudit(ctx.db, { ...f, page: 1, pageSize: max }, max);
+      if (more)
         throw new AppError('AUDIT_EXPORT_TOO_LARGE', [
           {
-            reason: `${total} records match; an export holds at most ${max}: narrow the filters`,
-            reasonZh: `符合条件的审计记录 ${total} 条，单次导出最多 ${max} 条，请缩小筛选范围`,
+            reason: `more than ${max} records match; an export holds at most ${max}: narrow the filters`,
+            reasonZh: `符合条件的审计记录超过 ${max} 条，单次导出最多 ${max} 条，请缩小筛选范围`,
           },
         ]);
       const { targetHashes: _h, ...filter } = f;
@@ -380,7 +381,7 @@ export async function auditRoutes(app: FastifyInstance, ctx: AppContext) {
       schema: {
         tags: ['audit'],
         summary:
-          "The archives made (block range, records, last block hash, the file's SHA-256), the partitions of the audit log and the retention drops (auditor only)",
+          "The archives made (block range, records, last block hash, the file's SHA-256, who made it, the period it covers from the archive before, its chain status: linked, gap or mismatch, whether its blocks are still in the database), the partitions of the audit log and the retention drops (auditor only)",
       },
     },
     async (req) => {
@@ -393,7 +394,7 @@ export async function auditRoutes(app: FastifyInstance, ctx: AppContext) {
         .execute();
       return {
         retentionMonths: ctx.config.auditRetentionMonths,
-        archives: await listArchives(ctx.db),
+        archives: await archivesWithChain(ctx.db),
         partitions: (await auditPartitions(ctx.db)).map((p) => ({ name: p.name, from: p.from, to: p.to })),
         retention: drops.map((d) => ({
           id: Number(d.id),

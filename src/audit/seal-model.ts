@@ -46,9 +46,18 @@ export function leafHash(alg: HashAlg, canonical: string): Buffer {
 export function merkleRoot(alg: HashAlg, leaves: readonly Buffer[]): Buffer {
   if (leaves.length === 0) return digest(alg, '');
   let level = leaves.slice();
+  // one buffer for every inner node's input 0x01 ‖ left ‖ right (no allocation per node)
+  const pair = Buffer.alloc(1 + 2 * HASH_BYTES);
+  pair[0] = 1;
+  const node = (l: Buffer, r: Buffer) => {
+    if (!oneShot || l.length !== HASH_BYTES || r.length !== HASH_BYTES) return digest(alg, ONE, l, r);
+    l.copy(pair, 1);
+    r.copy(pair, 1 + HASH_BYTES);
+    return oneShot(alg, pair, 'buffer');
+  };
   while (level.length > 1) {
     const next: Buffer[] = [];
-    for (let i = 0; i + 1 < level.length; i += 2) next.push(digest(alg, ONE, level[i], level[i + 1]));
+    for (let i = 0; i + 1 < level.length; i += 2) next.push(node(level[i], level[i + 1]));
     if (level.length % 2 === 1) next.push(level[level.length - 1]);
     level = next;
   }

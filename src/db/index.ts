@@ -45,6 +45,7 @@ import * as m038 from './migrations/038_eval_portal.js';
 import * as m039 from './migrations/039_notify_senders.js';
 import * as m041 from './migrations/041_audit_partitions.js';
 import * as m043 from './migrations/043_class_name_en.js';
+import * as m044 from './migrations/044_audit_list_indexes.js';
 import * as m045 from './migrations/045_resource_code_alias.js';
 import { Lock, PGliteDialect, pgliteQuery } from './pglite-dialect.js';
 import type { DB } from './schema.js';
@@ -264,6 +265,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '039_notify_senders': m039,
   '041_audit_partitions': m041,
   '043_class_name_en': m043,
+  '044_audit_list_indexes': m044,
   '045_resource_code_alias': m045,
 };
 

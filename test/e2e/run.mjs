@@ -3256,6 +3256,79 @@ steps.push({
   },
 });
 
+// The auditor's archives of the sealed audit log (issue 10 point 12): a moment before any record has nothing to archive
+// (refused in words); an archive up to now is made, listed with its period, counts, size, maker and chain status, and
+// downloaded; the administrator has no such page.
+steps.push({
+  name: 'auditor archives the sealed audit log on 审计归档: an empty period is refused in words, an archive is made, listed and downloaded; the administrator has no such page',
+  async run(page, base) {
+    await freshStart(page, base);
+    await login(page, base, 'admin');
+    assert((await tid(page, 'menu-audit-archives').count()) === 0, 'the administrator has no 审计归档 menu');
+    await page.goto(`${base}/audit-archives`, { waitUntil: 'domcontentloaded' });
+    await tid(page, 'current-user').waitFor({ timeout: T.nav });
+    assert((await tid(page, 'page-audit-archives').count()) === 0, 'the administrator cannot open 审计归档');
+    await logout(page);
+
+    await login(page, base, 'auditor');
+    await menu(page, 'audit-archives');
+    const pick = async (d) => {
+      const p2 = (n) => String(n).padStart(2, '0');
+      const text = `${d.getFullYear()}-${p2(d.getMonth() + 1)}-${p2(d.getDate())} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}`;
+      const input = box(page, 'archive-until');
+      await input.click();
+      await input.fill(text);
+      await input.press('Enter');
+      await page.keyboard.press('Escape');
+      assert(
+        (await input.inputValue()) === text,
+        `the archive moment reads ${await input.inputValue()}, not ${text}`,
+      );
+    };
+    // before any record: nothing to archive, said in words
+    await pick(new Date(2001, 0, 1, 0, 0, 0));
+    const empty = page.waitForResponse(
+      (r) => r.url().endsWith('/api/audit/archives') && r.request().method() === 'POST',
+    );
+    await tid(page, 'archive-create').click();
+    assert(!(await empty).ok(), 'an archive of nothing is refused');
+    const said = await tid(page, 'archive-error').innerText();
+    assert(said.includes('没有尚未归档的已封存审计记录'), `the refusal is in words: ${said}`);
+    assert(!/AUDIT_|EMPTY/.test(said), `no error code shown: ${said}`);
+
+    // up to a moment just past: the sealer (every few seconds) seals what came before it; until then the refusal says so
+    await pick(new Date(Date.now() - 2000));
+    let made = false;
+    for (let attempt = 1; attempt <= 15 && !made; attempt++) {
+      const res = page.waitForResponse(
+        (r) => r.url().endsWith('/api/audit/archives') && r.request().method() === 'POST',
+      );
+      await tid(page, 'archive-create').click();
+      const r = await res;
+      made = r.status() === 201;
+      if (!made) {
+        const why = await tid(page, 'archive-error').innerText();
+        assert(why.includes('未封存'), `only unsealed records may delay the archive: ${why}`);
+        await page.waitForTimeout(2000);
+      }
+    }
+    assert(made, 'the archive was made once the records before it were sealed');
+    const row = tid(page, 'archive-table').locator('tr.ant-table-row').first();
+    await row.waitFor({ timeout: T.nav });
+    const text = await row.innerText();
+    for (const words of ['最早记录', '个（第 1–', '与上一归档相连', '区块仍在数据库中', '郑文斌'])
+      assert(text.includes(words), `the archive row shows ${words}: ${text}`);
+    assert(/\d+(\.\d)? (B|KB|MB)/.test(text), `the file size is shown: ${text}`);
+    assert(!/linked|\bapi\b|ndjson|\{/.test(text), `no codes or JSON shown: ${text}`);
+    const href = await tid(page, 'archive-download').first().getAttribute('href');
+    const file = await page.request.get(`${base}${href}`);
+    assert(file.ok(), `the archive file downloads: ${file.status()}`);
+    const first = JSON.parse((await file.text()).split('\n')[0]);
+    assert(first && typeof first === 'object', 'the file is NDJSON');
+    await shot(page, 'audit-archives');
+  },
+});
+
 async function main() {
   fs.mkdirSync(SHOTS, { recursive: true });
   for (const f of fs.readdirSync(SHOTS)) if (f.endsWith('.png')) fs.rmSync(path.join(SHOTS, f));

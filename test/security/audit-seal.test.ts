@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sealPending, verifyAudit } from '../../src/audit/seal.js';
+import { CANONICAL_RECORD, CANONICAL_RECORD_JSONB, sealPending, verifyAudit } from '../../src/audit/seal.js';
 import { type AuditExport, leafHash, merkleRoot, verifyExport } from '../../src/audit/seal-model.js';
 import { appendAudit } from '../../src/audit/store.js';
 import type { Tx } from '../../src/db/index.js';
@@ -82,6 +82,51 @@ describe('sealed audit', () => {
     expect(recent[1].prev_hash).toBe(recent[0].block_hash);
     expect(Number(recent[1].from_xid)).toBe(Number(recent[0].to_xid));
     expect((await verifyAudit(env.ctx.db)).ok).toBe(true);
+  });
+
+  it("a record's canonical text, concatenated column by column, is byte for byte the jsonb array's text", async () => {
+    // the sealer and the verifier concatenate each column's JSON form; it must equal jsonb_build_array(...)::text on
+    // every kind of value, or chains sealed before stop verifying
+    const awkward = [
+      'quote " backslash \\ slash / tab \t newline \n cr \r bell \u0007 unit \u001f del \u007f',
+      '汉字 emoji 🙂 line sep \u2028 nbsp \u00a0 \\u0041',
+      '',
+    ];
+    const ids: number[] = [];
+    for (const [i, text] of awkward.entries())
+      ids.push(
+        await appendAudit(env.ctx.db, {
+          action: `test.${i}`,
+          decision: i % 2 ? 'deny' : 'allow',
+          actorUserId: i === 0 ? null : 1,
+          appId: i === 1 ? 9_007_199_254 : null,
+          targetType: text,
+          targetId: text,
+          targetLabel: i === 2 ? null : text,
+          purpose: text,
+          rowsReturned: i === 0 ? null : 0,
+          fields: i === 0 ? null : i === 1 ? [] : ['a"b', text, '{x,y}', 'NULL'],
+          clientIp: text,
+          detail: {
+            text,
+            n: 1.5,
+            big: 12345678901234,
+            neg: -0.001,
+            nested: { a: [null, true, text] },
+            '': text,
+          },
+        }),
+      );
+    const { rows } = await sql<{ canon: string; jsonb: string }>`SELECT ${CANONICAL_RECORD} AS canon,
+      ${CANONICAL_RECORD_JSONB} AS jsonb FROM audit_log a WHERE a.id IN (${sql.join(ids)})`.execute(
+      env.ctx.db,
+    );
+    expect(rows).toHaveLength(awkward.length);
+    for (const r of rows) expect(r.canon).toBe(r.jsonb);
+    // and on every record the demo and the tests above wrote
+    const { rows: diff } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM audit_log a
+      WHERE ${CANONICAL_RECORD} IS DISTINCT FROM ${CANONICAL_RECORD_JSONB}`.execute(env.ctx.db);
+    expect(diff[0].n).toBe(0);
   });
 
   it('DG Art 33: an altered record is named, even when a superuser bypassed the append-only trigger', async () => {

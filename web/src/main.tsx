@@ -55,6 +55,7 @@ const Cockpit = lazy(() => import('./supervision/Cockpit.js'));
 const Violations = lazy(() => import('./supervision/Violations.js'));
 const Audit = lazy(() => import('./audit/Audit.js'));
 const LeakTrace = lazy(() => import('./audit/LeakTrace.js'));
+const AuditArchives = lazy(() => import('./audit/Archives.js'));
 const Calendar = lazy(() => import('./calendar/Calendar.js'));
 const ProfilePage = lazy(() => import('./profiles/ProfilePage.js'));
 const NotFound = lazy(() => import('./shell/NotFound.js'));
@@ -303,6 +304,14 @@ function Root() {
                         element={
                           <Guard allowed={access.audit(me)}>
                             <LeakTrace />
+                          </Guard>
+                        }
+                      />
+                      <Route
+                        path="audit-archives"
+                        element={
+                          <Guard allowed={access.audit(me)}>
+                            <AuditArchives />
                           </Guard>
                         }
                       />

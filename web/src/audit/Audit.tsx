@@ -17,7 +17,7 @@ import { useState } from 'react';
 import { useSearchParams } from 'react-router-dom';
 import { api, errorText, withQuery } from '../shared/api.js';
 import { EnumTag, ErrorAlert, PersonalNotice } from '../shared/common.js';
-import { fmtTime } from '../shared/format.js';
+import { fmtNumber, fmtTime } from '../shared/format.js';
 import { useAsync, usePaging } from '../shared/hooks.js';
 import { useI18n } from '../shared/i18n.js';
 import type { AuditEntry, Page } from '../shared/types.js';
@@ -215,7 +215,8 @@ export default function Audit() {
     to,
   };
   const list = useAsync(
-    () => api<Page<AuditEntry>>('/api/audit', { query: { ...query, page, pageSize } }),
+    // `more`: the server counted up to `total` (10 000) and stopped; more records match
+    () => api<Page<AuditEntry> & { more?: boolean }>('/api/audit', { query: { ...query, page, pageSize } }),
     [...Object.values(query), page, pageSize],
   );
 
@@ -415,7 +416,11 @@ export default function Audit() {
               <DetailView e={e} onGrant={(grantId) => apply({ ...EMPTY, grantId })} />
             ),
           }}
-          pagination={paging.pagination(list.data?.total, (n) => t('common.total', { n }))}
+          pagination={paging.pagination(list.data?.total, (n) =>
+            list.data?.more
+              ? t('audit.totalMore', { n: fmtNumber(n) })
+              : t('common.total', { n: fmtNumber(n) }),
+          )}
           columns={[
             {
               title: t('audit.time'),

@@ -66,6 +66,12 @@ export default function Shell() {
     { key: '/masking', icon: <EyeInvisibleOutlined />, label: 'menu.masking', show: true },
     { key: '/audit', icon: <AuditOutlined />, label: 'menu.audit', show: access.audit(me) },
     { key: '/leak-trace', icon: <AuditOutlined />, label: 'menu.leakTrace', show: access.audit(me) },
+    {
+      key: '/audit-archives',
+      icon: <AuditOutlined />,
+      label: 'menu.auditArchives',
+      show: access.audit(me),
+    },
     { key: '/users', icon: <TeamOutlined />, label: 'menu.users', show: access.users(me) },
     { key: '/incidents', icon: <AlertOutlined />, label: 'menu.incidents', show: access.incidents(me) },
     {
