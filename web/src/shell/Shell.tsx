@@ -40,6 +40,15 @@ import { type Key, useI18n } from '../shared/i18n.js';
 
 const { Header, Sider, Content } = Layout;
 
+/** A header item that gives way to the others with an ellipsis (its whole text stays in a tooltip or title). */
+const SHRINK = {
+  minWidth: 0,
+  flexShrink: 1,
+  overflow: 'hidden',
+  textOverflow: 'ellipsis',
+  whiteSpace: 'nowrap',
+} as const;
+
 export default function Shell() {
   const { me, logout } = useAuth();
   const { t, tEnum, lang } = useI18n();
@@ -142,7 +151,7 @@ export default function Shell() {
     </>
   );
   const roleTags = (
-    <span data-testid="current-roles">
+    <span data-testid="current-roles" style={{ whiteSpace: 'nowrap', flexShrink: 0 }}>
       {me.user.roles.map((r) => (
         <Tag key={r} color="blue">
           {tEnum('role', r)}
@@ -184,16 +193,23 @@ export default function Shell() {
         >
           {t('app.title')}
         </Typography.Text>
-        <div style={{ flex: 1 }} />
-        <Space size="middle" wrap={false} style={{ color: '#dbe4f3' }}>
+        {/* the right side takes what the title leaves; the long texts in it (simulated date, profile, the user's
+            department) give way with an ellipsis, so the header never pushes the page wider than the window */}
+        <div
+          style={{
+            marginInlineStart: 'auto',
+            display: 'flex',
+            alignItems: 'center',
+            gap: 12,
+            minWidth: 0,
+            overflow: 'hidden',
+            color: '#dbe4f3',
+          }}
+        >
           <NotificationBell />
           <SimulatedDate />
           <Tooltip title={t('app.profile')}>
-            <Tag
-              color="gold"
-              data-testid="profile-name"
-              style={{ maxWidth: compact ? 180 : undefined, overflow: 'hidden', textOverflow: 'ellipsis' }}
-            >
+            <Tag color="gold" data-testid="profile-name" style={SHRINK}>
               {profileName}
             </Tag>
           </Tooltip>
@@ -233,7 +249,7 @@ export default function Shell() {
             </Dropdown>
           ) : (
             <>
-              <span data-testid="current-user" style={{ whiteSpace: 'nowrap' }}>
+              <span data-testid="current-user" style={SHRINK}>
                 {userLine}
               </span>
               {roleTags}
@@ -241,7 +257,7 @@ export default function Shell() {
               {logoutButton}
             </>
           )}
-        </Space>
+        </div>
       </Header>
       <Layout>
         <Sider width={200} theme="light" breakpoint="lg" collapsedWidth={64}>
@@ -289,9 +305,10 @@ function SimulatedDate() {
   }, []);
   const clock = useClock([version]);
   if (!clock.data?.training || clock.data.offsetDays <= 0) return null;
+  const text = t('clock.simulated', { date: chinaDate(clock.data.now), days: clock.data.offsetDays });
   return (
-    <Tag color="magenta" data-testid="simulated-date">
-      {t('clock.simulated', { date: chinaDate(clock.data.now), days: clock.data.offsetDays })}
+    <Tag color="magenta" data-testid="simulated-date" style={SHRINK} title={text}>
+      {text}
     </Tag>
   );
 }
