@@ -203,6 +203,8 @@ export default function Shell() {
             gap: 12,
             minWidth: 0,
             overflow: 'hidden',
+            // room above the bell for its unread count, which the clip would otherwise cut
+            paddingBlock: 12,
             color: '#dbe4f3',
           }}
         >
