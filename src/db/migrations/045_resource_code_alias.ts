@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import { GBT_CODE_PATTERN, recodeLegacyResources } from '../../catalog/classes.js';
-import type { DB, Tx } from '../index.js';
+import { type Db, inTx } from '../index.js';
 
 /*
  * Entries registered before migration 008 kept their foundation codes (`<org code>-NNN`: `LJ-GAJ-002`, the first demo's
@@ -18,10 +18,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     );
     CREATE INDEX resource_code_alias_resource_idx ON resource_code_alias (resource_id);
   `.execute(db);
-  const run = (trx: Tx) => recodeLegacyResources(trx);
-  const k = db as unknown as Kysely<DB>;
-  if (k.isTransaction) await run(k as Tx);
-  else await k.transaction().execute(run);
+  await inTx(db as unknown as Db, recodeLegacyResources);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
