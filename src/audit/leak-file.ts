@@ -1,7 +1,7 @@
 import { parse as parseCsv } from 'csv-parse/sync';
 import ExcelJS from 'exceljs';
 import { sql } from 'kysely';
-import { zipInflatedSize } from '../catalog/excel.js';
+import { checkXlsxBounds, zipInflatedSize } from '../catalog/excel.js';
 import type { Actor, AppContext } from '../context.js';
 import { CELL_TAG_BYTES, cellTag, cellText } from '../dataapi/export.js';
 import {
@@ -199,6 +199,21 @@ export async function readLeakFile(bytes: Buffer): Promise<LeakTable> {
         'the workbook inflates to more than 64 MiB (or is not a valid .xlsx)',
         '工作簿解压后超过 64 MiB（或不是有效的 .xlsx 文件）',
       );
+    // the parts' real inflated size (a zip bomb declares small sizes), before ExcelJS builds anything; only that:
+    // a leak's rows past LEAK_FILE_MAX_ROWS are skipped and counted, not refused
+    checkXlsxBounds(
+      bytes,
+      {
+        inflated: XLSX_MAX_INFLATED,
+        otherXmlPart: Number.POSITIVE_INFINITY,
+        cells: Number.POSITIVE_INFINITY,
+        rows: Number.POSITIVE_INFINITY,
+      },
+      {
+        tooLarge: unreadable,
+        invalid: () => unreadable('not a readable .xlsx workbook', '无法读取该 .xlsx 工作簿'),
+      },
+    );
     const wb = new ExcelJS.Workbook();
     try {
       await wb.xlsx.load(bytes as unknown as ArrayBuffer);

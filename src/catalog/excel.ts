@@ -155,7 +155,17 @@ function countElements(xml: string, name: string): number {
  * declares), counts rows, cells and shared strings, and keeps nothing: CATALOG_IMPORT_TOO_LARGE before any bound is
  * passed, CATALOG_IMPORT_INVALID for what is not a zip this reader (and so ExcelJS) can read.
  */
-export function checkXlsxBounds(bytes: Uint8Array, limits = XLSX_LIMITS): { cells: number; rows: number } {
+export function checkXlsxBounds(
+  bytes: Uint8Array,
+  limits = XLSX_LIMITS,
+  /** the reader's own refusals (the catalog import's by default; the leak-trace upload has its own code) */
+  refuse: { tooLarge: (reason: string, reasonZh: string) => AppError; invalid: (why: string) => AppError } = {
+    tooLarge,
+    invalid: notXlsx,
+  },
+): { cells: number; rows: number } {
+  const notXlsx = refuse.invalid;
+  const tooLarge = refuse.tooLarge;
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let eocd = -1;
   for (let i = buf.length - 22; i >= Math.max(0, buf.length - 22 - 65_535); i--)
