@@ -10,6 +10,7 @@ import { createJobs } from './jobs/index.js';
 import { registerPlatformJobs } from './jobs/platform.js';
 import { getProfile } from './profiles/index.js';
 import { memoryCounters, redisCounters } from './security/counters.js';
+import { FieldKeys } from './security/field-keys.js';
 import { loadPlatformSecret } from './security/secret.js';
 import { type Clock, systemClock, trainingClock } from './shared/clock.js';
 import { keyedHash } from './shared/secrets.js';
@@ -50,7 +51,9 @@ export async function openContext(
     secret,
     clock,
     jobs: createJobs({ db: database.db, clock, nodeId: opts.nodeId }),
+    fieldKeys: new FieldKeys(database.db, config),
   };
+  await ctx.fieldKeys.refresh(true, ctx.db);
   await registerPlatformJobs(ctx);
   return ctx;
 }

@@ -17,6 +17,11 @@
  *   govshare audit verify-export FILE [--key-id ID ...]
  *                                             check an export offline (no database); --key-id pins the
  *                                             signing keys the auditor wrote down, so a forged key list fails
+ *   govshare keys status                      cipher, KEKs, data key versions and values left to re-encrypt per resource
+ *   govshare keys rotate --resource ID        a new data key version; its older values re-encrypted now, in batches
+ *   govshare keys new-kek                     put a new KEK at the head of the key file (GOVSHARE_KEK_FILE or the
+ *                                             data dir's field-kek.key), keeping the old ones to unwrap
+ *   govshare keys rotate-kek                  re-wrap every data key under the current KEK (docs/ENCRYPTION.md)
  */
 import fs from 'node:fs';
 import readline from 'node:readline';
@@ -25,7 +30,8 @@ import { type AuditExport, type Finding, verifyExport } from './audit/seal-model
 
 const USAGE = `usage: govshare audit seal | status | verify [--from N] [--to M]
                      | export --from N --to M [--out FILE] | verify-export FILE [--key-id ID ...]
-                     | archive --until DATE --out FILE | verify --archive FILE [--key-id ID ...] | retention`;
+                     | archive --until DATE --out FILE | verify --archive FILE [--key-id ID ...] | retention
+       govshare keys status | rotate --resource ID | new-kek | rotate-kek`;
 
 const FINDING_ZH: Record<Finding['kind'], string> = {
   block_missing: '区块缺失',
@@ -72,6 +78,7 @@ async function withContext<T>(fn: (ctx: import('./context.js').AppContext) => Pr
 
 async function main(argv: string[]): Promise<number> {
   const [area, command, ...args] = argv;
+  if (area === 'keys' && command) return keysCommand(command, args);
   if (area !== 'audit' || !command) {
     console.log(USAGE);
     return area ? 2 : 0;
@@ -199,6 +206,54 @@ async function verifyArchiveFile(file: string, args: string[]): Promise<number> 
     printFindings(r.findings.slice(0, 1000));
   }
   return r.ok ? 0 : 1;
+}
+
+/** Key management (docs/ENCRYPTION.md): the operator's side of the administrator's console panel, audited alike. */
+async function keysCommand(command: string, args: string[]): Promise<number> {
+  const keys = await import('./security/key-service.js');
+  switch (command) {
+    case 'status':
+      return withContext(async (ctx) => {
+        console.log(JSON.stringify(await keys.keyStatus(ctx, null), null, 2));
+        return 0;
+      });
+    case 'rotate': {
+      const id = intOption(args, '--resource');
+      if (!id) {
+        console.error('keys rotate needs --resource ID');
+        return 2;
+      }
+      return withContext(async (ctx) => {
+        const r = await keys.rotateDataKey(ctx, null, id);
+        await keys.reencryptJob(ctx, { resourceId: id });
+        console.log(`resource ${id}: data key version ${r.version}; every value re-encrypted`);
+        return 0;
+      });
+    }
+    case 'new-kek': {
+      const { loadConfig } = await import('./config.js');
+      const { addKekToFile } = await import('./security/field-keys.js');
+      const c = loadConfig();
+      if (c.fieldKek) {
+        console.error('GOVSHARE_KEK is set: put the new key there and the old one in GOVSHARE_KEK_PREVIOUS');
+        return 2;
+      }
+      const file = c.fieldKekFile ?? `${c.dataDir}/field-kek.key`;
+      console.log(
+        `new key-encryption key ${addKekToFile(file)} at the head of ${file}; now run keys rotate-kek`,
+      );
+      return 0;
+    }
+    case 'rotate-kek':
+      return withContext(async (ctx) => {
+        const r = await keys.rotateKek(ctx, null);
+        console.log(`re-wrapped ${r.rewrapped} data keys under ${r.kek}; unreadable: ${r.unreadable}`);
+        return r.unreadable ? 1 : 0;
+      });
+    default:
+      console.error(`unknown command: keys ${command}`);
+      return 2;
+  }
 }
 
 main(process.argv.slice(2)).then(

@@ -80,6 +80,17 @@ export interface Config {
   secret: string | null;
   /** The audit sealer's Ed25519 private key (PEM file, created 0600 when absent); null = a new key per process. */
   sealKeyFile: string | null;
+  /**
+   * Encryption at rest of sensitive-personal fields (docs/ENCRYPTION.md). The key-encryption key: `GOVSHARE_KEK`
+   * (base64, 32 bytes), else the file `GOVSHARE_KEK_FILE` (one base64 key per line, the first is current, the others
+   * still unwrap during a KEK rotation), else `<data dir>/field-kek.key`, created 0600 on first start; with an
+   * in-memory database and no key configured, one random key per process. `GOVSHARE_KEK_PREVIOUS`: earlier keys (comma
+   * separated). `GOVSHARE_FIELD_CIPHER`: sm4 (default where Node offers SM4) or aes-256-gcm. Optional: older test configs.
+   */
+  fieldKek?: string | null;
+  fieldKekFile?: string | null;
+  fieldKekPrevious?: string[];
+  fieldCipher?: string | null;
   /** How often the audit sealer closes a block (ms); 0 = only when asked (tests, the CLI). */
   sealIntervalMs: number;
   /** Most rows in one CSV export of the audit log's filtered view (a larger view is refused, not cut). */
@@ -242,6 +253,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sealKeyFile: env.GOVSHARE_SEAL_KEY_FILE
       ? path.resolve(env.GOVSHARE_SEAL_KEY_FILE)
       : path.resolve(env.GOVSHARE_DATA_DIR || 'data', 'seal-key.pem'),
+    fieldKek: env.GOVSHARE_KEK || null,
+    fieldKekFile: env.GOVSHARE_KEK_FILE ? path.resolve(env.GOVSHARE_KEK_FILE) : null,
+    fieldKekPrevious: (env.GOVSHARE_KEK_PREVIOUS || '').split(',').filter(Boolean),
+    fieldCipher: env.GOVSHARE_FIELD_CIPHER || null,
     sealIntervalMs: int(env, 'AUDIT_SEAL_INTERVAL_MS', 5000),
     sealMaxRecords: int(env, 'AUDIT_SEAL_MAX_RECORDS', 10_000),
     auditRetentionMonths: int(env, 'AUDIT_RETENTION_MONTHS', 36),

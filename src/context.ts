@@ -5,6 +5,7 @@ import type { Database, Db } from './db/index.js';
 import type { Jobs } from './jobs/index.js';
 import type { Profile } from './profiles/model.js';
 import type { CounterStore } from './security/counters.js';
+import type { FieldKeys } from './security/field-keys.js';
 import type { Clock } from './shared/clock.js';
 
 /** What every service needs, built once at boot and passed down explicitly. */
@@ -24,6 +25,8 @@ export interface AppContext {
   clock: Clock;
   /** The jobs queue (src/jobs): handlers registered at boot, started by main.ts, stopped by closeContext */
   jobs: Jobs;
+  /** Keys of the encryption at rest of sensitive-personal fields (src/security/field-keys.ts) */
+  fieldKeys: FieldKeys;
 }
 
 /** The signed-in person a console request acts for. */

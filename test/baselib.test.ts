@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canDefineLibrary, canSeeConflict, checkLibraryShape, wrongSides } from '../src/baselib/model.js';
-import type { Actor } from '../src/context.js';
+import { indexColumn } from '../src/catalog/model.js';
+import type { Actor, AppContext } from '../src/context.js';
 import { type City, openCity } from './conformance/play.js';
 
 /*
@@ -36,19 +37,32 @@ async function put(city: City, cookie: string, url: string, payload: unknown) {
   return { statusCode: res.statusCode, json: () => res.json(), body: res.body };
 }
 
-/** A field's values by key, straight from a department's data table (generated identifiers from the catalog). */
-async function valuesOf(db: Db, resourceId: number, keyField: string, field: string) {
-  const cols = await db
+/**
+ * A field's values by key, straight from a department's data table (generated identifiers from the catalog). A
+ * sensitive-personal column is stored encrypted (docs/ENCRYPTION.md): values are decrypted with the platform's keyring,
+ * and an encrypted key is given as its lookup hash (`ctx.fieldKeys.index`), which is how a library keys its records.
+ */
+async function valuesOf(ctx: AppContext, resourceId: number, keyField: string, field: string) {
+  const cols = await ctx.db
     .selectFrom('resource_field')
-    .select(['code', 'column_name'])
+    .select(['code', 'column_name', 'encrypted'])
     .where('resource_id', '=', resourceId)
     .execute();
-  const k = cols.find((c) => c.code === keyField)!.column_name;
+  const k = cols.find((c) => c.code === keyField)!;
   const v = cols.find((c) => c.code === field)!.column_name;
   const { rows } = await sql
-    .raw<{ k: string; v: string | null }>(`SELECT ${k}::text AS k, ${v}::text AS v FROM ds.r_${resourceId}`)
-    .execute(db);
-  return new Map(rows.map((r) => [r.k, r.v]));
+    .raw<{ k: string; v: string | null }>(
+      `SELECT ${k.column_name}::text AS k, ${v}::text AS v FROM ds.r_${resourceId}`,
+    )
+    .execute(ctx.db);
+  await ctx.fieldKeys.refresh(true, ctx.db);
+  const clear = (x: string | null) => (x === null ? null : String(ctx.fieldKeys.decrypt(x)));
+  return new Map(
+    rows.map((r) => {
+      const key = clear(r.k);
+      return [(k.encrypted && key !== null ? ctx.fieldKeys.index(key) : key) as string, clear(r.v)] as const;
+    }),
+  );
 }
 
 describe('base libraries: the policies', () => {
@@ -116,7 +130,7 @@ describe('the population base library under dongguan-2020 (DG Art 15, 21)', () =
     expect(orgs.size).toBeGreaterThanOrEqual(3);
     expect(detail.runs[0]).toMatchObject({ status: 'done' });
     // every key of every source is one record; the register's keys are all there
-    const popKeys = await valuesOf(db, pop, 'idNumber', 'name');
+    const popKeys = await valuesOf(city.env.ctx, pop, 'idNumber', 'name');
     const n = await db
       .selectFrom('base_library_record')
       .select(sql<number>`count(*)`.as('n'))
@@ -138,10 +152,10 @@ describe('the population base library under dongguan-2020 (DG Art 15, 21)', () =
   });
 
   it('DG Art 15: a conflict is listed where a secondary source disagrees with the authoritative one, and only there', async () => {
-    const popNames = await valuesOf(db, pop, 'idNumber', 'name');
-    const popAddr = await valuesOf(db, pop, 'idNumber', 'address');
-    const waterAddr = await valuesOf(db, water, 'idNumber', 'waterAddress');
-    const insuredNames = await valuesOf(db, insured, 'idNumber', 'name');
+    const popNames = await valuesOf(city.env.ctx, pop, 'idNumber', 'name');
+    const popAddr = await valuesOf(city.env.ctx, pop, 'idNumber', 'address');
+    const waterAddr = await valuesOf(city.env.ctx, water, 'idNumber', 'waterAddress');
+    const insuredNames = await valuesOf(city.env.ctx, insured, 'idNumber', 'name');
     const expected = new Set<string>();
     for (const [k, v] of waterAddr)
       if (popAddr.get(k) != null && popAddr.get(k) !== v) expected.add(`address/${k}`);
@@ -306,12 +320,17 @@ describe('the population base library under dongguan-2020 (DG Art 15, 21)', () =
     // the water company corrects the address (written straight into its table, as a later import would)
     const cols = await db
       .selectFrom('resource_field')
-      .select(['code', 'column_name'])
+      .select(['code', 'column_name', 'encrypted'])
       .where('resource_id', '=', water)
       .execute();
     const col = (code: string) => cols.find((c) => c.code === code)!.column_name;
+    // the library keys records by the ID number's lookup hash; an encrypted ID number column is found by its
+    // companion hash column (docs/ENCRYPTION.md), a clear one by its value
+    const idCol = cols.find((c) => c.code === 'idNumber')!;
+    const idRef = idCol.encrypted ? indexColumn(idCol.column_name) : idCol.column_name;
+    expect(idCol.encrypted).toBe(true);
     await sql`UPDATE ${sql.table(`ds.r_${water}`)} SET ${sql.ref(col('waterAddress'))} = ${open.auth_value}
-      WHERE ${sql.ref(col('idNumber'))} = ${open.key}`.execute(db);
+      WHERE ${sql.ref(idRef)} = ${open.key}`.execute(db);
 
     const run = await city.call(reviewer, 'POST', `/api/baselib/libraries/${lib.id}/runs`);
     expect(run.statusCode).toBe(202);
@@ -359,8 +378,8 @@ describe('the population base library under dongguan-2020 (DG Art 15, 21)', () =
     await city.tick();
     expect((await city.call(reviewer, 'GET', `/api/baselib/runs/${run.id}`)).json().status).toBe('done');
     // records = the union of both sources' keys
-    const a = await valuesOf(db, pop, 'idNumber', 'name');
-    const b = await valuesOf(db, water, 'idNumber', 'accountName');
+    const a = await valuesOf(city.env.ctx, pop, 'idNumber', 'name');
+    const b = await valuesOf(city.env.ctx, water, 'idNumber', 'accountName');
     const union = new Set([...a.keys(), ...b.keys()].filter(Boolean));
     const n = await db
       .selectFrom('base_library_record')

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { columnName } from '../src/catalog/model.js';
 import { maskValue } from '../src/dataapi/masking.js';
-import { codeOf, createTestEnv, dataPath, grantedApp, login, type TestEnv } from './helpers.js';
+import { clearRows, codeOf, createTestEnv, dataPath, grantedApp, login, type TestEnv } from './helpers.js';
 
 /*
  * Issue 9 point 7: usable but not visible (可用不可见, DG Art 33; 隐私计算, XT Art 35). An aggregate-only grant answers
@@ -190,10 +190,8 @@ describe('data API: aggregate queries (usable but not visible) and the clear-val
   });
 
   it('DG Art 33: every record endpoint refuses an aggregate-only grant (AGGREGATE_ONLY), each refusal audited', async () => {
-    const { rows: one } = await env.ctx.database.query<{ k: string }>(
-      `SELECT _key AS k FROM ${popTable} LIMIT 1`,
-      [],
-    );
+    // `_key` is the ID number's keyed hash (encrypted at rest): the clear key, decrypted as the product reads it
+    const one = (await clearRows(env, popTable, { limit: 1 })).map((r) => ({ k: r.key }));
     const h = { 'x-api-key': agg.apiKey, 'x-purpose': agg.purposeId };
     const calls = [
       env.app.inject({ url: `${dataPath(POPULATION)}/records/${one[0].k}`, headers: h }),
@@ -349,10 +347,12 @@ describe('data API: aggregate queries (usable but not visible) and the clear-val
 
   it('point 8: the clear-value right is the only way to see a personal field in clear; set by the provider, audited before/after', async () => {
     const provider = await login(env.app, 'gaj_officer');
-    const { rows: one } = await env.ctx.database.query<{ k: string; name: string }>(
-      `SELECT _key AS k, ${pc.name} AS name FROM ${popTable} LIMIT 1`,
+    // the ID number is encrypted at rest and `_key` is its keyed hash (docs/ENCRYPTION.md): the key is decrypted here
+    const { rows: stored } = await env.ctx.database.query<{ k: string; name: string }>(
+      `SELECT ${pc.idNumber} AS k, ${pc.name} AS name FROM ${popTable} LIMIT 1`,
       [],
     );
+    const one = stored.map((r) => ({ ...r, k: String(env.ctx.fieldKeys.decrypt(r.k)) }));
     const get = () =>
       env.app.inject({
         url: `${dataPath(POPULATION)}/records/${one[0].k}`,

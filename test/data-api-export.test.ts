@@ -4,10 +4,9 @@ import ExcelJS from 'exceljs';
 import fc from 'fast-check';
 import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { columnName } from '../src/catalog/model.js';
 import { exportRecords, keyMac } from '../src/dataapi/export.js';
 import { maskValue } from '../src/dataapi/masking.js';
-import { codeOf, createTestEnv, dataPath, grantedApp, login, type TestEnv } from './helpers.js';
+import { clearRows, codeOf, createTestEnv, dataPath, grantedApp, login, type TestEnv } from './helpers.js';
 
 /*
  * Issue 9 point 5: bulk export of a granted view (CSV UTF-8/GBK, NDJSON, XLSX), masked exactly as the API masks, under
@@ -17,7 +16,7 @@ import { codeOf, createTestEnv, dataPath, grantedApp, login, type TestEnv } from
 describe('data API: bulk export and leak tracing', () => {
   let env: TestEnv;
   let POPULATION = '';
-  let people: Record<string, string | null>[];
+  let people: Awaited<ReturnType<typeof clearRows>>;
   let g: { apiKey: string; purposeId: string; grantId: number; appId: number };
   const GRANTED = ['idNumber', 'name', 'gender', 'birthDate', 'phone', 'countyCode'];
 
@@ -40,18 +39,8 @@ describe('data API: bulk export and leak tracing', () => {
       .select(['id', 'data_table'])
       .where('code', '=', POPULATION)
       .executeTakeFirstOrThrow();
-    const f = await env.ctx.db
-      .selectFrom('resource_field')
-      .select(['code', 'ordinal'])
-      .where('resource_id', '=', r.id)
-      .execute();
-    const cols = f.map((x) => `${columnName(x.ordinal)}::text AS "${x.code}"`).join(', ');
-    people = (
-      await env.ctx.database.query<Record<string, string | null>>(
-        `SELECT _key, ${cols} FROM ${r.data_table} ORDER BY _seq`,
-        [],
-      )
-    ).rows;
+    // the ID number is encrypted at rest and `_key` is its keyed hash: `key` is the clear record key (decrypted)
+    people = await clearRows(env, r.data_table!);
     g = await grantedApp(env.app, {
       consumer: 'rsj_officer',
       provider: 'gaj_officer',
@@ -85,11 +74,11 @@ describe('data API: bulk export and leak tracing', () => {
     expect(lines[0]).toBe(GRANTED.join(','));
     expect(lines).toHaveLength(people.length + 1);
     const first = cellsOf(lines[1]);
-    expect(first[0]).toBe(maskValue('idNumber', people[0]._key));
-    expect(first[0]).not.toBe(people[0]._key);
+    expect(first[0]).toBe(maskValue('idNumber', people[0].key));
+    expect(first[0]).not.toBe(people[0].key);
     expect(first[1]).toBe(maskValue('name', people[0].name));
     expect(first[4]).toBe(maskValue('phone', people[0].phone));
-    expect(res.body).not.toContain(people[0]._key!);
+    expect(res.body).not.toContain(people[0].key);
     const exportId = Number(res.headers['x-export-id']);
     const e = await env.ctx.db
       .selectFrom('data_export')
@@ -126,7 +115,7 @@ describe('data API: bulk export and leak tracing', () => {
     expect(res.statusCode, res.body).toBe(200);
     const lines = csvRows(res.body);
     expect(lines[0]).toBe('idNumber,countyCode');
-    expect(cellsOf(lines[1])).toEqual([maskValue('idNumber', people[0]._key), people[0].countyCode]);
+    expect(cellsOf(lines[1])).toEqual([maskValue('idNumber', people[0].key), people[0].countyCode]);
   });
 
   it('CSV in GBK: the bytes are GBK and decode to the same rows as the UTF-8 file', async () => {
@@ -153,7 +142,7 @@ describe('data API: bulk export and leak tracing', () => {
       .map((l) => JSON.parse(l));
     expect(records).toHaveLength(people.length);
     const api = await env.app.inject({
-      url: `${dataPath(POPULATION)}/records/${people[3]._key}`,
+      url: `${dataPath(POPULATION)}/records/${people[3].key}`,
       headers: { 'x-api-key': g.apiKey, 'x-purpose': g.purposeId },
     });
     expect(records[3]).toEqual(api.json().record);
@@ -324,7 +313,7 @@ describe('data API: bulk export and leak tracing', () => {
     for (const i of byLine.json().items) expect(i.fields).toEqual(['idNumber', 'name', 'phone']);
     const byValues = await trace({ values: cellsOf(line) });
     expect(byValues.json().items.map((i: { exportId: number }) => i.exportId)).toContain(exportId);
-    const byKey = await trace({ key: people[6]._key!.toLowerCase() });
+    const byKey = await trace({ key: people[6].key.toLowerCase() });
     const keyHits = byKey.json().items as { exportId: number; matchedBy: { key: number } }[];
     expect(keyHits.map((i) => i.exportId)).toContain(exportId);
     // every completed export of this resource delivered the row (all exports in this file cover every row)
@@ -350,7 +339,7 @@ describe('data API: bulk export and leak tracing', () => {
     // gender is personal but its class is kept in clear by default (issue 9 point 8: the masked ID number's last four
     // carry it already); every other personal field must differ from its clear value
     const PERSONAL = new Set(['idNumber', 'name', 'birthDate', 'phone']);
-    const clearById = new Map(people.map((p) => [p._key, p]));
+    const clearById = new Map(people.map((p) => [p.key, p]));
     await fc.assert(
       fc.asyncProperty(fc.subarray(ALL, { minLength: 1 }), async (asked) => {
         const res = await exportOf(g, `format=ndjson&fields=${asked.join(',')}`);
@@ -367,9 +356,9 @@ describe('data API: bulk export and leak tracing', () => {
         expect(rows).toHaveLength(people.length);
         for (const [i, row] of rows.entries()) {
           expect(Object.keys(row).sort()).toEqual([...asked].sort());
-          const clear = clearById.get(people[i]._key)!;
+          const clear = clearById.get(people[i].key)!;
           for (const f of asked) {
-            const v = f === 'idNumber' ? people[i]._key : clear[f];
+            const v = f === 'idNumber' ? people[i].key : clear[f];
             if (PERSONAL.has(f) && v) expect(row[f]).not.toBe(v);
           }
         }
@@ -401,7 +390,7 @@ describe('data API: bulk export and leak tracing', () => {
     });
     const p = people[2];
     const api = await env.app.inject({
-      url: `${dataPath(POPULATION)}/records/${p._key}?fields=idNumber,gender,birthDate`,
+      url: `${dataPath(POPULATION)}/records/${p.key}?fields=idNumber,gender,birthDate`,
       headers: { 'x-api-key': g.apiKey, 'x-purpose': g.purposeId },
     });
     const rec = api.json().record;
@@ -417,7 +406,7 @@ describe('data API: bulk export and leak tracing', () => {
     expect(exported[2]).toEqual(rec);
     // stable: the same ID number hashes the same in every call, so masked data can still be joined
     const again = await env.app.inject({
-      url: `${dataPath(POPULATION)}/records/${p._key}?fields=idNumber`,
+      url: `${dataPath(POPULATION)}/records/${p.key}?fields=idNumber`,
       headers: { 'x-api-key': g.apiKey, 'x-purpose': g.purposeId },
     });
     expect(again.json().record.idNumber).toBe(rec.idNumber);
@@ -427,16 +416,16 @@ describe('data API: bulk export and leak tracing', () => {
       headers: { cookie: consumer },
       payload: {
         fieldClass: 'idNumber',
-        values: [p._key],
+        values: [p.key],
         rule: { strategy: 'keepEnds', first: 6, last: 0 },
       },
     });
-    expect(preview.json().items[0].masked).toBe(`${p._key!.slice(0, 6)}************`);
+    expect(preview.json().items[0].masked).toBe(`${p.key.slice(0, 6)}************`);
     const current = await env.app.inject({
       method: 'POST',
       url: '/api/masking/preview',
       headers: { cookie: consumer },
-      payload: { fieldClass: 'idNumber', values: [p._key] },
+      payload: { fieldClass: 'idNumber', values: [p.key] },
     });
     expect(current.json().items[0].masked).toBe(rec.idNumber);
     const audit = await env.ctx.db
@@ -457,10 +446,10 @@ describe('data API: bulk export and leak tracing', () => {
       rule: { strategy: 'keepEnds' },
     });
     const back = await env.app.inject({
-      url: `${dataPath(POPULATION)}/records/${p._key}?fields=idNumber`,
+      url: `${dataPath(POPULATION)}/records/${p.key}?fields=idNumber`,
       headers: { 'x-api-key': g.apiKey, 'x-purpose': g.purposeId },
     });
-    expect(back.json().record.idNumber).toBe(maskValue('idNumber', p._key));
+    expect(back.json().record.idNumber).toBe(maskValue('idNumber', p.key));
   });
 
   /** Reads an export's stream to its end (or its error): the text received and the error, if any. */
@@ -490,9 +479,7 @@ describe('data API: bulk export and leak tracing', () => {
     expect(error).toBeNull();
     const lines = csvRows(text.replace(/^\uFEFF/, ''));
     expect(lines).toHaveLength(people.length + 1);
-    expect(lines.slice(1).map((l) => cellsOf(l)[0])).toEqual(
-      people.map((p) => maskValue('idNumber', p._key)),
-    );
+    expect(lines.slice(1).map((l) => cellsOf(l)[0])).toEqual(people.map((p) => maskValue('idNumber', p.key)));
     const ledger = await env.ctx.db
       .selectFrom('data_export_row')
       .select(['ordinal', (eb) => eb.fn<string>('encode', ['key_mac', eb.val('hex')]).as('k')])
@@ -500,7 +487,7 @@ describe('data API: bulk export and leak tracing', () => {
       .orderBy('ordinal')
       .execute();
     expect(ledger.map((l) => l.ordinal)).toEqual(people.map((_, i) => i + 1));
-    expect(ledger.map((l) => l.k)).toEqual(people.map((p) => keyMac(env.ctx.secret, p._key!)));
+    expect(ledger.map((l) => l.k)).toEqual(people.map((p) => keyMac(env.ctx.secret, p._key)));
     const e = await env.ctx.db
       .selectFrom('data_export')
       .select(['row_count', 'status'])

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { columnName } from '../src/catalog/model.js';
 import { fieldClass } from '../src/dataapi/masking.js';
 import {
+  clearRows,
   codeOf,
   createTestEnv,
   dataPath,
@@ -107,11 +107,8 @@ describe('data API matrix: caller × share type × request state × grant state 
     const protectedFields = fields
       .filter((x) => granted.includes(x.code) && cls(x) !== null && cls(x) !== 'gender')
       .map((x) => x.code);
-    const cols = fields.map((x) => `${columnName(x.ordinal)}::text AS "${x.code}"`).join(', ');
-    const { rows } = await env.ctx.database.query<Record<string, string | null>>(
-      `SELECT ${cols} FROM ${r.data_table} ORDER BY _seq LIMIT 1`,
-      [],
-    );
+    // sensitive-personal columns are stored encrypted (docs/ENCRYPTION.md): the row as the provider loaded it
+    const rows = await clearRows(env, r.data_table!, { limit: 1 });
     let g: { grantId: number; apiKey: string; appId: number; purposeId: string };
     if (opts.verifyOnly) {
       const officer = await login(env.app, provider);

@@ -1,9 +1,16 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { columnName } from '../src/catalog/model.js';
 import { DEFAULT_CLASS_RULES, fieldClass } from '../src/dataapi/masking.js';
 import { PROFILES } from '../src/profiles/index.js';
-import { codeOf, createTestEnv, dataPath, grantedApp, TEST_PURPOSE, type TestEnv } from './helpers.js';
+import {
+  clearRows,
+  codeOf,
+  createTestEnv,
+  dataPath,
+  grantedApp,
+  TEST_PURPOSE,
+  type TestEnv,
+} from './helpers.js';
 
 /*
  * Issue 9 points 1–2: every data call names its purpose (DG Art 26, XT Art 25, SY Art 29, GD Art 21) and may ask for
@@ -27,12 +34,8 @@ describe('data API: purpose on every call, fields= a subset of the grant', () =>
       .select(['id', 'data_table'])
       .where('code', '=', POPULATION)
       .executeTakeFirstOrThrow();
-    keys = (
-      await env.ctx.database.query<{ k: string }>(
-        `SELECT _key AS k FROM ${r.data_table} ORDER BY _seq LIMIT 30`,
-        [],
-      )
-    ).rows.map((x) => x.k);
+    // `_key` is the ID number's keyed hash (encrypted at rest): the clear keys, decrypted as the product reads them
+    keys = (await clearRows(env, r.data_table!, { limit: 30 })).map((x) => x.key);
     allFields = await env.ctx.db
       .selectFrom('resource_field')
       .select(['code', 'personal', 'ordinal'])
@@ -202,11 +205,11 @@ describe('data API: purpose on every call, fields= a subset of the grant', () =>
           }
           if (!list) {
             if (!clear.has(key)) {
-              const cols = allFields.map((f) => `${columnName(f.ordinal)} AS "${f.code}"`).join(', ');
-              const { rows } = await env.ctx.database.query<Record<string, unknown>>(
-                `SELECT ${cols} FROM ${table} WHERE _key = $1`,
-                [key],
-              );
+              // the stored row (keyed by the ID number's lookup hash), its encrypted columns decrypted: the clear truth
+              const rows = await clearRows(env, table, {
+                where: '_key = $1',
+                params: [env.ctx.fieldKeys.index(key)],
+              });
               clear.set(key, rows[0]);
             }
             const truth = clear.get(key)!;

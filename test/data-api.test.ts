@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordReadStats } from '../src/dataapi/service.js';
 import { keyedHash } from '../src/shared/secrets.js';
-import { codeOf, createTestEnv, dataPath, login, type TestEnv } from './helpers.js';
+import { clearRows, codeOf, createTestEnv, dataPath, login, type TestEnv } from './helpers.js';
 
 /** the demo's population base library (its GB/T 21063.5 code is issued at load) */
 let POPULATION = '';
@@ -30,12 +30,8 @@ describe('governed data API under concurrency', () => {
       .select('data_table')
       .where('code', '=', POPULATION)
       .executeTakeFirstOrThrow();
-    ids = (
-      await env.ctx.database.query<{ k: string }>(
-        `SELECT _key AS k FROM ${table.data_table} ORDER BY _key LIMIT 40`,
-        [],
-      )
-    ).rows.map((r) => r.k);
+    // `_key` is the ID number's keyed hash (encrypted at rest): the clear keys, decrypted as the product reads them
+    ids = (await clearRows(env, table.data_table!, { orderBy: '_key', limit: 40 })).map((r) => r.key);
   });
   afterAll(async () => env?.close());
 

@@ -230,3 +230,43 @@ export const TEST_PURPOSE = encodeURIComponent('办理业务时核验当事人�
 export function dataPath(code: string): string {
   return `/api/v1/data/${encodeURIComponent(code)}`;
 }
+
+/**
+ * A resource table's rows as the provider loaded them, read the way the product reads them: every column decrypted
+ * with the platform's keyring (`ctx.fieldKeys.decrypt`, the function the masking path uses; docs/ENCRYPTION.md).
+ * `_key` is the record key as stored — the keyed hash when the key field is sensitive-personal — and `key` the clear
+ * record key a caller gives the data API (the decrypted key field then, else `_key`). `where` is raw SQL on the table.
+ */
+export async function clearRows(
+  env: Pick<TestEnv, 'ctx'>,
+  table: string,
+  opts: { where?: string; params?: unknown[]; limit?: number; orderBy?: string } = {},
+): Promise<Array<Record<string, string | null> & { _key: string; key: string }>> {
+  const m = /^ds\.r_(\d+)$/.exec(table);
+  if (!m) throw new Error(`not a resource table: ${table}`);
+  const fields = await env.ctx.db
+    .selectFrom('resource_field')
+    .select(['code', 'ordinal', 'is_key', 'encrypted'])
+    .where('resource_id', '=', Number(m[1]))
+    .orderBy('ordinal')
+    .execute();
+  const cols = fields.map((f) => `c${f.ordinal}::text AS "${f.code}"`).join(', ');
+  const { rows } = await env.ctx.database.query<Record<string, string | null>>(
+    `SELECT _key, ${cols} FROM ${table}${opts.where ? ` WHERE ${opts.where}` : ''} ORDER BY ${opts.orderBy ?? '_seq'}${
+      opts.limit ? ` LIMIT ${opts.limit}` : ''
+    }`,
+    opts.params ?? [],
+  );
+  await env.ctx.fieldKeys.refresh(true, env.ctx.db);
+  const keyFields = fields.filter((f) => f.is_key);
+  const hashedKey = keyFields.length === 1 && keyFields[0].encrypted;
+  return rows.map((r) => {
+    const out: Record<string, string | null> = { _key: r._key };
+    for (const f of fields) {
+      const v = r[f.code];
+      out[f.code] = v === null ? null : String(env.ctx.fieldKeys.decrypt(v));
+    }
+    const key = hashedKey ? (out[keyFields[0].code] as string) : (r._key as string);
+    return { ...out, _key: r._key as string, key };
+  });
+}

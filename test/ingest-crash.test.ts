@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +23,8 @@ const onPg = Boolean(process.env.DATABASE_URL);
 describe('crash consistency of imports (issue 7 point 5)', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gs-crash-'));
   let env: TestEnv | null = null;
+  /** the platform's key-encryption key, configured alike in this process and the child (as on every node) */
+  const KEK = randomBytes(32).toString('base64');
   let ctx: AppContext;
   let table = '';
   let resourceId = 0;
@@ -82,7 +85,8 @@ describe('crash consistency of imports (issue 7 point 5)', () => {
         process.execPath,
         ['--import', 'tsx', path.join('test', 'fixtures', 'ingest-child.ts'), dir, String(batchId), how],
         {
-          env: { ...process.env, CHILD_DATABASE_URL: env?.ctx.config.databaseUrl ?? '' },
+          // every process on one database shares the key-encryption key (docs/ENCRYPTION.md)
+          env: { ...process.env, CHILD_DATABASE_URL: env?.ctx.config.databaseUrl ?? '', GOVSHARE_KEK: KEK },
           stdio: ['ignore', 'pipe', 'pipe'],
         },
       );
@@ -119,12 +123,12 @@ describe('crash consistency of imports (issue 7 point 5)', () => {
 
   it('setup: a resource and a 12 000-row file', async () => {
     if (onPg) {
-      env = await createTestEnv({ demo: { populationRows: 10, entityRows: 10 } });
+      env = await createTestEnv({ demo: { populationRows: 10, entityRows: 10 }, config: { fieldKek: KEK } });
       baseConfig = env.ctx.config;
     } else {
       const t = await createTestEnv({
         demo: { populationRows: 10, entityRows: 10 },
-        config: { dataDir: dir },
+        config: { dataDir: dir, fieldKek: KEK },
       });
       baseConfig = t.ctx.config;
       await t.close(); // PGlite: one process per data directory

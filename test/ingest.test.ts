@@ -403,7 +403,8 @@ describe('aggregation: validation, channels, quarantine, history, freshness (iss
     });
     expect(again.json()).toMatchObject({ id: first.json().id, replayed: true });
     const { rows } = await sql
-      .raw<{ c2: string }>(`SELECT c2 FROM ${table} WHERE _key = '${id(50)}'`)
+      // the ID number is sensitive-personal: the table keys the record by its keyed hash (docs/ENCRYPTION.md)
+      .raw<{ c2: string }>(`SELECT c2 FROM ${table} WHERE _key = '${env.ctx.fieldKeys.index(id(50))}'`)
       .execute(env.ctx.db);
     expect(rows[0].c2).toBe('推送一');
     // another department's key may not load this resource (DG Art 15)
@@ -421,6 +422,9 @@ describe('aggregation: validation, channels, quarantine, history, freshness (iss
     });
     expect([403, 404]).toContain(refused.statusCode);
   });
+
+  // the ID number is sensitive-personal: the table keys records by its keyed hash (docs/ENCRYPTION.md)
+  const hashed = (k: string) => env.ctx.fieldKeys.index(k);
 
   it('history: a change keeps the previous version (who, batch, when); the authority rolls the batch back in one step', async () => {
     const key = id(60);
@@ -496,10 +500,10 @@ describe('aggregation: validation, channels, quarantine, history, freshness (iss
     expect(rb.json()).toMatchObject({ removed: 1, restored: 1 });
     const { rows } = await sql
       .raw<{ _key: string; c2: string; _version: number }>(
-        `SELECT _key, c2, _version FROM ${table} WHERE _key IN ('${key}', '${id(62)}')`,
+        `SELECT _key, c2, _version FROM ${table} WHERE _key IN ('${hashed(key)}', '${hashed(id(62))}')`,
       )
       .execute(env.ctx.db);
-    expect(rows).toEqual([{ _key: key, c2: '周一', _version: 1 }]);
+    expect(rows).toEqual([{ _key: hashed(key), c2: '周一', _version: 1 }]);
     const audit = await env.ctx.db
       .selectFrom('audit_log')
       .select('action')
@@ -520,7 +524,7 @@ describe('aggregation: validation, channels, quarantine, history, freshness (iss
       .selectFrom('record_history')
       .select(['op'])
       .where('resource_id', '=', resourceId)
-      .where('rkey', '=', id(70))
+      .where('rkey', '=', env.ctx.fieldKeys.index(id(70)))
       .execute();
     expect(gone.map((g) => g.op)).toContain('delete');
   });

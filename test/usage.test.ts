@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shanghaiDate } from '../src/calendar/model.js';
 import { runUsageRollup } from '../src/usage/rollup.js';
-import { codeOf, createTestEnv, dataPath, login, type TestEnv } from './helpers.js';
+import { clearRows, codeOf, createTestEnv, dataPath, login, type TestEnv } from './helpers.js';
 
 /*
  * Issue 12 point 3, NY task 10 (使用监测: call type, count, frequency, scenario/effect, denials, errors, latency): the
@@ -228,10 +228,8 @@ describe('usage monitoring (NY task 10)', () => {
       .select(['code', 'data_table'])
       .where('id', '=', grant.resource_id)
       .executeTakeFirstOrThrow();
-    const { rows: keys } = await env.ctx.database.query<{ k: string }>(
-      `SELECT _key AS k FROM ${res.data_table} ORDER BY _seq LIMIT 3`,
-      [],
-    );
+    // the clear record keys (an ID number key is stored as its keyed hash, its column encrypted: decrypted here)
+    const keys = (await clearRows(env, res.data_table!, { limit: 3 })).map((r) => ({ k: r.key }));
     let ok = 0;
     for (const k of keys) {
       const r = await env.app.inject({

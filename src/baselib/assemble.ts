@@ -29,6 +29,8 @@ interface SourceCols {
   keyColumn: string;
   /** the key column is the resource's record key: unique, no de-duplication needed */
   keyIsRecordKey: boolean;
+  /** encrypted columns of the source (docs/ENCRYPTION.md): joined and compared on their lookup index `<column>_h` */
+  encrypted: Set<string>;
 }
 
 interface Plan {
@@ -75,8 +77,9 @@ async function loadPlan(db: Db | Tx, libraryId: number): Promise<Plan> {
     sources.set(resourceId, {
       resourceId,
       table: row.data_table,
-      keyColumn: key.columnName,
+      keyColumn: key.encrypted ? `${key.columnName}_h` : key.columnName,
       keyIsRecordKey: key.isKey,
+      encrypted: new Set(fields.filter((f) => f.encrypted).map((f) => f.columnName)),
     });
   }
   const fieldsPlan = fieldRows.map((f) => ({
@@ -101,7 +104,13 @@ async function loadPlan(db: Db | Tx, libraryId: number): Promise<Plan> {
 
 /** One row per key of a source, with the named columns as trimmed text (`v<i>`); the newest row wins a repeated key. */
 function sourceQuery(s: SourceCols, columns: string[]): string {
-  const vals = columns.map((c, i) => `NULLIF(btrim(${c}::text), '') AS v${i}`);
+  // an encrypted column: its ciphertext is carried as is (decrypted where it is read, before masking), and its lookup
+  // index as `h<i>` for comparisons; the key of an encrypted key field is its keyed hash, the same in every resource
+  const vals = columns.map((c, i) =>
+    s.encrypted.has(c)
+      ? `${c} AS v${i}, ${c}_h AS h${i}`
+      : `NULLIF(btrim(${c}::text), '') AS v${i}, NULL::text AS h${i}`,
+  );
   const select = [`${s.keyColumn}::text AS k`, ...vals].join(', ');
   if (s.keyIsRecordKey) return `SELECT ${select} FROM ${s.table}`;
   return `SELECT DISTINCT ON (${s.keyColumn}) ${select} FROM ${s.table}
@@ -155,6 +164,10 @@ async function stepConflicts(
   now: Date,
 ): Promise<void> {
   const auth = field.sources[0];
+  // one side ciphertext, the other clear: SQL cannot compare them (no key in the database); not guessed, left out
+  const enc = (x: { resourceId: number; column: string }) =>
+    plan.sources.get(x.resourceId)!.encrypted.has(x.column);
+  if (enc(auth) !== enc(secondary)) return;
   const a = sourceQuery(plan.sources.get(auth.resourceId)!, [auth.column]);
   const s = sourceQuery(plan.sources.get(secondary.resourceId)!, [secondary.column]);
   await sql`
@@ -164,7 +177,7 @@ async function stepConflicts(
     SELECT ${plan.libraryId}, a.k, ${field.code}, ${auth.resourceId}, left(a.v0, 2000), ${secondary.resourceId},
       left(s.v0, 2000), ${runId}, ${runId}, ${now}
     FROM (${sql.raw(a)}) a JOIN (${sql.raw(s)}) s ON s.k = a.k
-    WHERE a.v0 IS NOT NULL AND s.v0 IS NOT NULL AND a.v0 <> s.v0 AND length(a.k) <= 64
+    WHERE a.v0 IS NOT NULL AND s.v0 IS NOT NULL AND coalesce(a.h0, a.v0) <> coalesce(s.h0, s.v0) AND length(a.k) <= 64
     ON CONFLICT (library_id, key, field_code, sec_resource_id) DO UPDATE SET
       status = CASE
         WHEN c.status = 'cleared' THEN 'open'

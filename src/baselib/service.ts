@@ -550,8 +550,11 @@ export async function readRecords(
       .selectFrom('base_library_record')
       .select(['key', 'seq', 'vals', 'srcs'])
       .where('library_id', '=', libraryId);
-    if (q.key) query = query.where('key', '=', q.key.trim().toUpperCase());
-    else query = query.where('seq', '>', q.after ?? 0);
+    // a library keyed by an encrypted field (an ID number) keys its records by the keyed hash (docs/ENCRYPTION.md)
+    if (q.key) {
+      const k = q.key.trim().toUpperCase();
+      query = query.where('key', 'in', [k, ctx.fieldKeys.index(k)]);
+    } else query = query.where('seq', '>', q.after ?? 0);
     const rows = await query.orderBy('seq').limit(q.limit).execute();
     const names = await sourceNames(
       trx,

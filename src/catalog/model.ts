@@ -521,11 +521,35 @@ export function columnName(ordinal: number): string {
   return `c${ordinal}`;
 }
 
+/** The companion column of an encrypted column: its keyed hash, for equality lookups (docs/ENCRYPTION.md). */
+export function indexColumn(column: string): string {
+  return `${column}_h`;
+}
+
+/**
+ * A field's column(s): a sensitive-personal field is stored as ciphertext (text, whatever its type) beside its keyed
+ * hash; every other field in its SQL type.
+ */
+export function columnDdl(
+  resourceId: number,
+  column: string,
+  f: Pick<FieldDef, 'type' | 'sensitivePersonal'>,
+): { columns: string[]; indexes: string[] } {
+  if (!f.sensitivePersonal) return { columns: [`${column} ${SQL_TYPES[f.type]}`], indexes: [] };
+  const h = indexColumn(column);
+  return {
+    columns: [`${column} text`, `${h} text`],
+    indexes: [`CREATE INDEX r_${resourceId}_${h} ON ${dataTableName(resourceId)} (${h})`],
+  };
+}
+
 export function dataTableDdl(
   resourceId: number,
-  fields: ReadonlyArray<Pick<FieldDef, 'code' | 'type'>>,
+  fields: ReadonlyArray<Pick<FieldDef, 'code' | 'type' | 'sensitivePersonal'>>,
 ): string {
-  const cols = fields.map((f, i) => `${columnName(i + 1)} ${SQL_TYPES[f.type]}`).join(',\n  ');
+  const parts = fields.map((f, i) => columnDdl(resourceId, columnName(i + 1), f));
+  const cols = parts.flatMap((p) => p.columns).join(',\n  ');
+  const indexes = parts.flatMap((p) => p.indexes.map((x) => `;\n${x}`)).join('');
   // _key is the distribution key for Citus; no foreign keys from data tables.
   // _seq pages the data API: a cursor must not reveal the (personal) record key.
   return `CREATE TABLE ${dataTableName(resourceId)} (
@@ -537,7 +561,7 @@ export function dataTableDdl(
   _hash text NOT NULL,
   ${cols}
 );
-CREATE INDEX r_${resourceId}_seq ON ${dataTableName(resourceId)} (_seq)`;
+CREATE INDEX r_${resourceId}_seq ON ${dataTableName(resourceId)} (_seq)${indexes}`;
 }
 
 // ---- who may do what (DG Art 11: catalog levels decide review and visibility) ----

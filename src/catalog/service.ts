@@ -32,11 +32,13 @@ import {
   checkAdditiveFields,
   checkShape,
   checkShareRules,
+  columnDdl,
   columnName,
   dataTableDdl,
   dataTableName,
   diffSnapshots,
   type FieldDef,
+  indexColumn,
   levelsVisibleToAll,
   type NormalisedResourceInput,
   normaliseResourceInput,
@@ -554,6 +556,46 @@ async function applyFields(trx: Tx, row: Row, next: FieldDef[]) {
   }
   const problems = checkAdditiveFields(liveDefs, next);
   if (problems.length) throw new AppError('FIELD_CHANGE_NOT_ADDITIVE', problems);
+  // a column's storage (ciphertext or clear) follows the sensitive-personal flag; converting stored values is not
+  // built (docs/ENCRYPTION.md), so a flip is refused while the table holds rows and applied to an empty one
+  const flips = live.filter((f, i) => f.encrypted !== (next[i].sensitivePersonal ?? false));
+  if (
+    flips.length &&
+    (await sql.raw<{ x: number }>(`SELECT 1 AS x FROM ${dataTableName(row.id)} LIMIT 1`).execute(trx)).rows
+      .length
+  )
+    throw new AppError(
+      'FIELD_ENCRYPTION_FLIP_REFUSED',
+      flips.map((f) => ({
+        field: f.code,
+        reason: `field ${f.code} would change between encrypted and clear storage while the resource holds data`,
+        reasonZh: `信息项“${f.name}”的加密存储方式将改变，而资源已有数据`,
+      })),
+    );
+  for (const f of flips) {
+    const t = dataTableName(row.id);
+    const n = next[f.ordinal - 1];
+    if (n.sensitivePersonal) {
+      await sql.raw(`ALTER TABLE ${t} ALTER COLUMN ${f.columnName} TYPE text`).execute(trx);
+      await sql.raw(`ALTER TABLE ${t} ADD COLUMN ${indexColumn(f.columnName)} text`).execute(trx);
+      await sql
+        .raw(`CREATE INDEX r_${row.id}_${indexColumn(f.columnName)} ON ${t} (${indexColumn(f.columnName)})`)
+        .execute(trx);
+    } else {
+      await sql
+        .raw(
+          `ALTER TABLE ${t} ALTER COLUMN ${f.columnName} TYPE ${SQL_TYPES[n.type]} USING ${f.columnName}::${SQL_TYPES[n.type]}`,
+        )
+        .execute(trx);
+      await sql.raw(`ALTER TABLE ${t} DROP COLUMN ${indexColumn(f.columnName)}`).execute(trx);
+    }
+    await trx
+      .updateTable('resource_field')
+      .set({ encrypted: n.sensitivePersonal ?? false })
+      .where('resource_id', '=', row.id)
+      .where('ordinal', '=', f.ordinal)
+      .execute();
+  }
   for (let i = 0; i < live.length; i++) {
     const f = next[i];
     await trx
@@ -578,12 +620,12 @@ async function applyFields(trx: Tx, row: Row, next: FieldDef[]) {
   }
   const added = next.slice(live.length);
   await store.insertFields(trx, row.id, added, live.length);
-  for (let i = 0; i < added.length; i++)
-    await sql
-      .raw(
-        `ALTER TABLE ${dataTableName(row.id)} ADD COLUMN ${columnName(live.length + i + 1)} ${SQL_TYPES[added[i].type]}`,
-      )
-      .execute(trx);
+  for (let i = 0; i < added.length; i++) {
+    const ddl = columnDdl(row.id, columnName(live.length + i + 1), added[i]);
+    for (const c of ddl.columns)
+      await sql.raw(`ALTER TABLE ${dataTableName(row.id)} ADD COLUMN ${c}`).execute(trx);
+    for (const x of ddl.indexes) await sql.raw(x).execute(trx);
+  }
 }
 
 /**

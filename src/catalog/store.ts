@@ -117,6 +117,8 @@ export async function getFields(db: Db | Tx, resourceId: number) {
     sensitivePersonal: f.sensitive_personal,
     allowedValues: (f.allowed_values ?? null) as string[] | null,
     columnName: f.column_name,
+    /** the column holds ciphertext and has a `<column>_h` lookup index (docs/ENCRYPTION.md) */
+    encrypted: f.encrypted,
   }));
 }
 
@@ -186,6 +188,8 @@ export async function insertFields(trx: Tx, resourceId: number, fields: FieldDef
         sensitive_personal: f.sensitivePersonal ?? false,
         allowed_values: f.allowedValues?.length ? JSON.stringify(f.allowedValues) : null,
         column_name: columnName(offset + i + 1),
+        // a new column of a sensitive-personal field holds ciphertext from its first value (docs/ENCRYPTION.md)
+        encrypted: f.sensitivePersonal ?? false,
       })),
     )
     .execute();

@@ -84,11 +84,24 @@ export interface CompiledAggregate {
   fields: string[];
 }
 
+/** An encrypted field is neither a dimension nor a measure: its values are ciphertext in the table (FIELD_ENCRYPTED). */
+function encryptedRefused(at: string, code: string): AppError {
+  return new AppError('FIELD_ENCRYPTED', [
+    {
+      field: at,
+      value: code,
+      reason: `${code} is encrypted at rest: it cannot be grouped or aggregated`,
+      reasonZh: `${code} 加密存储，不能用于分组或统计`,
+    },
+  ]);
+}
+
 /** Checks an aggregate request against the resource; a coded 400 for anything it cannot answer safely. */
 export function compileAggregate(
   meta: ResourceMeta,
   body: AggregateBody,
   firstParam: number,
+  index?: (v: string) => string,
 ): CompiledAggregate {
   const groupCodes = body.groupBy ?? [];
   if (groupCodes.length > MAX_GROUP_BY || new Set(groupCodes).size !== groupCodes.length)
@@ -109,6 +122,7 @@ export function compileAggregate(
           reasonZh: `${c} 为个人信息或敏感字段，按其分组会泄露原值`,
         },
       ]);
+    if (f.encrypted) throw encryptedRefused(`groupBy[${i}]`, c);
     if (f.type === 'decimal')
       throw bad(`groupBy[${i}]`, 'a decimal field cannot be a dimension', '小数字段不能作为分组维度');
     return f;
@@ -140,11 +154,13 @@ export function compileAggregate(
           reasonZh: `个人信息或敏感字段 ${f.code} 的最值即某条记录的原值`,
         },
       ]);
+    // after the older refusals (their codes stay what callers already handle): the column holds ciphertext
+    if (f.encrypted) throw encryptedRefused(at, f.code);
     return { m: { fn: m.fn, field: f.code }, f, key: measureKey({ fn: m.fn, field: f.code }) };
   });
   const keys = measures.map((x) => x.key);
   if (new Set(keys).size !== keys.length) throw bad('measures', 'a measure is named twice', '统计指标重复');
-  const filter = compileFilter(meta, body.where, firstParam);
+  const filter = compileFilter(meta, body.where, firstParam, index);
   const fields = [
     ...new Set([...groupBy.map((f) => f.code), ...measures.flatMap((x) => (x.f ? [x.f.code] : []))]),
   ];
@@ -255,7 +271,7 @@ export async function aggregateRecords(ctx: AppContext, input: CallInput, code: 
   let compiled: CompiledAggregate | null = null;
   let caller: Caller = callerOf(ctx, input);
   const { meta, row } = await call(ctx, code, caller, 'list', (m) => {
-    compiled = compileAggregate(m, body, 15);
+    compiled = compileAggregate(m, body, 15, (v) => ctx.fieldKeys.index(v));
     caller = { ...caller, fields: compiled.fields };
     const detail = {
       groupBy: compiled.groupBy.map((f) => f.code),

@@ -362,7 +362,12 @@ export async function leakTrace(ctx: AppContext, actor: Actor, input: LeakTraceI
         reasonZh: '请提供记录主键、泄露行的各列取值或该行 CSV 原文',
       },
     ]);
-  const keyMacs = key ? [...new Set([key, key.toUpperCase()])].map((k) => keyMac(ctx.secret, k)) : [];
+  // the ledger keeps the record key as stored: for an encrypted key field, its keyed hash (docs/ENCRYPTION.md)
+  const keyMacs = key
+    ? [...new Set([key, key.toUpperCase()])]
+        .flatMap((k) => [k, ctx.fieldKeys.index(k)])
+        .map((k) => keyMac(ctx.secret, k))
+    : [];
   const rowMacs = values?.length
     ? [
         rowMac(

@@ -86,7 +86,9 @@ async function pageOf(ctx: AppContext, meta: ResourceMeta, row: CallRow, after: 
   for (const c of raw) {
     // an upsert whose version is no longer kept anywhere (a rolled-back batch) is followed by a later change of its key
     if (c.op === 'upsert' && !c.rec) continue;
-    const key = kf ? shape(meta, [kf.code], { [kf.code]: c.key }, policy, clear)[kf.code] : null;
+    // an encrypted key field: the stored key is its keyed hash, the key itself comes from the version's value
+    const keyValue = kf?.encrypted ? (c.rec?.[kf.code] ?? null) : c.key;
+    const key = kf ? shape(meta, [kf.code], { [kf.code]: keyValue }, policy, clear)[kf.code] : null;
     changes.push({
       op: c.op,
       key: key === null || key === undefined ? null : String(key),

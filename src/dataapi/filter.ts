@@ -112,7 +112,27 @@ export interface CompiledFilter {
   shape: string;
 }
 
-export function compileFilter(meta: ResourceMeta, where: unknown, firstParam: number): CompiledFilter {
+/** FIELD_ENCRYPTED: an operator an encrypted column cannot answer without decrypting the table. */
+function encryptedOnly(code: string, op: string): AppError {
+  return new AppError('FIELD_ENCRYPTED', [
+    {
+      field: `where.${code}`.slice(0, 60),
+      reason: `field ${code} is encrypted at rest: ${op} is not possible, only eq and in`,
+      reasonZh: `字段 ${code} 加密存储，只能按等值（eq、in）查询`,
+    },
+  ]);
+}
+
+/**
+ * `index`: the keyed hash of a value (FieldKeys.index); an encrypted field is compared on its lookup index column
+ * (`<column>_h`), so eq and in work without decrypting the table, and ranges and prefixes are refused (FIELD_ENCRYPTED).
+ */
+export function compileFilter(
+  meta: ResourceMeta,
+  where: unknown,
+  firstParam: number,
+  index?: (v: string) => string,
+): CompiledFilter {
   if (where === undefined || where === null) return { sql: '', params: [], fields: [], shape: '' };
   if (typeof where !== 'object' || Array.isArray(where))
     throw new AppError('FILTER_INVALID', [
@@ -141,6 +161,9 @@ export function compileFilter(meta: ResourceMeta, where: unknown, firstParam: nu
   for (const [code, cond] of entries) {
     const f = meta.fields.find((x) => x.code === code);
     if (!f) throw bad(code, 'no such field in this resource', '该资源无此字段');
+    // ranges and prefixes on ciphertext: refused for what they are, before the masking rule is asked
+    if (f.encrypted && cond && typeof cond === 'object')
+      for (const op of Object.keys(cond)) if (op !== 'eq' && op !== 'in') throw encryptedOnly(code, op);
     if (maskedForConsumer(f))
       throw new AppError('FILTER_FIELD_MASKED', [
         {
@@ -155,15 +178,19 @@ export function compileFilter(meta: ResourceMeta, where: unknown, firstParam: nu
         'a condition is an object with eq, in, gt, gte, lt, lte or prefix',
         '条件须为含 eq、in、gt、gte、lt、lte 或 prefix 的对象',
       );
-    const col = `t.${f.columnName}`;
-    const cast = CAST[f.type] ?? 'text';
+    const enc = f.encrypted === true;
+    if (enc && !index) throw new Error('an encrypted field needs the lookup index to be filtered on');
+    const col = enc ? `t.${f.columnName}_h` : `t.${f.columnName}`;
+    const cast = enc ? 'text' : (CAST[f.type] ?? 'text');
+    const val = (x: unknown) => (enc ? index!(lookupForm(f, typed(f, x))) : typed(f, x));
     for (const [op, v] of Object.entries(cond as Record<string, unknown>)) {
+      if (enc && op !== 'eq' && op !== 'in') throw encryptedOnly(code, op);
       if (op === 'eq') {
-        parts.push(`${col} = ${next(typed(f, v))}::${cast}`);
+        parts.push(`${col} = ${next(val(v))}::${cast}`);
       } else if (op === 'in') {
         if (!Array.isArray(v) || v.length === 0 || v.length > MAX_IN)
           throw bad(code, `in takes 1 to ${MAX_IN} values`, `in 须有 1 至 ${MAX_IN} 个值`);
-        const list = v.map((x) => next(typed(f, x)));
+        const list = v.map((x) => next(val(x)));
         parts.push(`${col} IN (${list.map((p) => `${p}::${cast}`).join(', ')})`);
         shape.push(`${code}:in${v.length}`);
         continue;
@@ -208,6 +235,11 @@ export function decodeCursor(cursor: string | undefined | null): string | null {
 
 const MAX_MATCH = 10;
 
+/** A value as ingest stores it (ID numbers and credit codes upper-case), the form its lookup index is taken of. */
+function lookupForm(f: MetaField, s: string): string {
+  return f.validator === 'idNumber' || f.validator === 'creditCode' ? s.trim().toUpperCase() : s;
+}
+
 /**
  * The condition of a verification (核验): every named field equals the given value (ID numbers and credit codes compared
  * upper-case, as stored). Names the match fields so the statement checks they are granted. Masked fields may be
@@ -217,6 +249,7 @@ export function compileMatch(
   meta: ResourceMeta,
   match: Record<string, unknown>,
   firstParam: number,
+  index?: (v: string) => string,
 ): { sql: string; params: unknown[]; fields: string[] } {
   const entries = Object.entries(match);
   if (entries.length > MAX_MATCH)
@@ -243,7 +276,13 @@ export function compileMatch(
         { ...(d ?? { reason: 'bad value' }), field: `match.${code}`.slice(0, 60) },
       ]);
     }
-    if (f.validator === 'idNumber' || f.validator === 'creditCode') s = s.trim().toUpperCase();
+    s = lookupForm(f, s);
+    if (f.encrypted) {
+      // an encrypted field is matched on its keyed hash: the table is not decrypted
+      if (!index) throw new Error('an encrypted field needs the lookup index to be matched');
+      params.push(index(s));
+      return `t.${f.columnName}_h = $${firstParam + params.length - 1}::text`;
+    }
     params.push(s);
     return `t.${f.columnName} = $${firstParam + params.length - 1}::${CAST[f.type] ?? 'text'}`;
   });

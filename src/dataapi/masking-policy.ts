@@ -22,6 +22,8 @@ const cache = new WeakMap<AppContext, { policy: MaskingPolicy; expires: number }
 export async function maskingPolicy(ctx: AppContext): Promise<MaskingPolicy> {
   const hit = cache.get(ctx);
   const now = Date.now();
+  // the keyring reloads every 30 s (a key rotated on another node), when the policy is asked for
+  await ctx.fieldKeys.refresh(false, ctx.db);
   if (hit && hit.expires > now) return hit.policy;
   const rows = await ctx.db
     .selectFrom('masking_class_rule')
@@ -34,7 +36,8 @@ export async function maskingPolicy(ctx: AppContext): Promise<MaskingPolicy> {
     if (validateRule(r.field_class as FieldClass, rule).length === 0)
       rules[r.field_class as FieldClass] = rule;
   }
-  const policy = { rules, secret: ctx.secret };
+  const keys = ctx.fieldKeys;
+  const policy: MaskingPolicy = { rules, secret: ctx.secret, decrypt: (v) => keys.decrypt(v) };
   cache.set(ctx, { policy, expires: now + TTL_MS });
   return policy;
 }

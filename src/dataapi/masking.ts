@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { Masking } from '../catalog/model.js';
+import { isCiphertext } from '../security/field-cipher.js';
 
 /*
  * DG Art 33 / XT Art 35: personal data is masked (脱敏) when it leaves the platform or is shown. The one masking
@@ -63,6 +64,11 @@ export const DEFAULT_CLASS_RULES: Record<FieldClass, MaskRule> = {
 export interface MaskingPolicy {
   rules: Record<FieldClass, MaskRule>;
   secret: Buffer | null;
+  /**
+   * Decrypts a stored value of an encrypted field (src/security/field-keys.ts; values of other shapes pass): the one
+   * place reads decrypt, right before masking. Absent in the default policy, which then refuses a ciphertext.
+   */
+  decrypt?: (v: unknown) => unknown;
 }
 
 export const DEFAULT_POLICY: MaskingPolicy = { rules: DEFAULT_CLASS_RULES, secret: null };
@@ -136,6 +142,13 @@ export function maskValue(rule: Masking, value: unknown, policy: MaskingPolicy =
   return applyRule(c === 'gender' ? DEFAULT_CLASS_RULES.other : safe, value, policy.secret, c);
 }
 
+/** A decrypted value in the JSON type a clear column of the field's type would have given. */
+function typed(type: string | undefined, v: string): unknown {
+  if (type === 'integer' || type === 'decimal') return Number(v);
+  if (type === 'boolean') return v === 'true';
+  return v;
+}
+
 export interface MaskedField {
   code: string;
   personal: boolean;
@@ -173,6 +186,13 @@ export function maskRecord(
   policy: MaskingPolicy = DEFAULT_POLICY,
   clear: ReadonlySet<string> = new Set(),
 ): Record<string, unknown> {
+  for (const f of fields) {
+    const v = record[f.code];
+    if (!isCiphertext(v)) continue;
+    if (!policy.decrypt)
+      throw new Error('an encrypted value reached masking without the keyring (maskingPolicy(ctx))');
+    record[f.code] = typed(f.type, policy.decrypt(v) as string);
+  }
   // only an ID number that shows some of its characters narrows the guess; a hashed or suppressed one does not
   const idMasked =
     policy.rules.idNumber.strategy === 'keepEnds' &&

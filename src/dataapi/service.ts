@@ -58,7 +58,18 @@ async function loadMeta(ctx: AppContext, code: string, fresh = false): Promise<R
     throw new AppError('NOT_FOUND', [{ field: 'resourceCode', reason: `resource ${code} not found` }]);
   const fields = await ctx.db
     .selectFrom('resource_field')
-    .select(['code', 'name', 'ordinal', 'type', 'personal', 'sensitive', 'masking', 'is_key', 'validator'])
+    .select([
+      'code',
+      'name',
+      'ordinal',
+      'type',
+      'personal',
+      'sensitive',
+      'masking',
+      'is_key',
+      'validator',
+      'encrypted',
+    ])
     .where('resource_id', '=', r.id)
     .orderBy('ordinal')
     .execute();
@@ -302,6 +313,14 @@ export function normaliseKey(meta: ResourceMeta, key: string): string {
   return v === 'idNumber' || v === 'creditCode' ? key.trim().toUpperCase() : key;
 }
 
+/**
+ * The record key as the resource table stores it: its keyed hash when a key field is encrypted (docs/ENCRYPTION.md),
+ * so a lookup by key never decrypts the table and `_key` never holds the clear ID number.
+ */
+export function storedKey(ctx: AppContext, meta: ResourceMeta, key: string): string {
+  return meta.fields.some((f) => f.isKey && f.encrypted) ? ctx.fieldKeys.index(key) : key;
+}
+
 /** The audit log keeps a keyed hash of the record key and its masked form, never the key itself. */
 function auditTarget(ctx: AppContext, meta: ResourceMeta, key: string) {
   const f = meta.keyField;
@@ -315,7 +334,11 @@ export async function getRecord(ctx: AppContext, input: CallInput, code: string,
   let normalised = key;
   const { meta, row } = await call(ctx, code, caller, 'get', (m) => {
     normalised = normaliseKey(m, key);
-    return batchedGet(ctx, m, { caller, key: normalised, ...auditTarget(ctx, m, normalised) });
+    return batchedGet(ctx, m, {
+      caller,
+      key: storedKey(ctx, m, normalised),
+      ...auditTarget(ctx, m, normalised),
+    });
   });
   await settle(ctx, caller, meta, row, !row.record);
   if (!row.record)
@@ -369,7 +392,7 @@ export async function queryRecords(
   const limit = body.limit ?? 100;
   let filterFields: string[] = [];
   const { meta, row } = await call(ctx, code, caller, 'list', (m) => {
-    const filter = compileFilter(m, body.where, 14);
+    const filter = compileFilter(m, body.where, 14, (v) => ctx.fieldKeys.index(v));
     filterFields = filter.fields;
     return governedQuery(ctx.database, m, caller, filter, after, limit, ctx.config.dataApi.grantRowsPerCall);
   });
@@ -405,7 +428,14 @@ export async function verifyRecord(
   });
   const { meta, row } = await call(ctx, code, caller, 'verify', (m) => {
     const key = normaliseKey(m, body.key);
-    return governedVerify(ctx.database, m, caller, key, auditTarget(ctx, m, key), compileMatch(m, match, 12));
+    return governedVerify(
+      ctx.database,
+      m,
+      caller,
+      storedKey(ctx, m, key),
+      auditTarget(ctx, m, key),
+      compileMatch(m, match, 12, (v) => ctx.fieldKeys.index(v)),
+    );
   });
   await settle(ctx, caller, meta, row, !row.matched);
   return {

@@ -27,6 +27,8 @@ export interface MetaField {
   masking: Masking;
   isKey: boolean;
   validator: string | null;
+  /** stored as ciphertext with a `<column>_h` lookup index (docs/ENCRYPTION.md) */
+  encrypted?: boolean;
 }
 
 export interface ResourceMeta {
@@ -165,6 +167,7 @@ export function buildMeta(
     masking: string;
     is_key: boolean;
     validator: string | null;
+    encrypted?: boolean;
   }[],
 ): ResourceMeta {
   const cols = fields.map((f) => `${columnName(f.ordinal)} AS "${f.code}"`).join(', ');
@@ -244,8 +247,12 @@ export function buildMeta(
   // to the rows per call; $14 the subscription a push delivers for (null: a pull), $15 the highest change a resent
   // batch may hold (null: none), so a retried push is the same batch under the same cursor
   const histCols = fields
-    .map((f, i) => `(h.data->>${i})::${SQL_TYPES[f.type as keyof typeof SQL_TYPES]} AS "${f.code}"`)
+    .map(
+      (f, i) =>
+        `(h.data->>${i})::${f.encrypted ? 'text' : SQL_TYPES[f.type as keyof typeof SQL_TYPES]} AS "${f.code}"`,
+    )
     .join(', ');
+  const keyHashed = fields.some((f) => f.is_key && f.encrypted === true);
   const feedSql = `WITH ${authorisedCalls('feed')},
   d AS (
     SELECT ok.n AS _call, c.seq, c.rkey, c.op, c.version, c.changed_at,
@@ -254,7 +261,15 @@ export function buildMeta(
           WHERE t._key = c.rkey AND t._version = c.version) x),
         (SELECT row_to_json(x) FROM (SELECT ${histCols} FROM record_history h
           WHERE h.resource_id = $4 AND h.rkey = c.rkey AND h.version = c.version
-          ORDER BY h.valid_to DESC LIMIT 1) x)) END AS rec
+          ORDER BY h.valid_to DESC LIMIT 1) x))${
+            // a hashed record key (an encrypted key field) is not the key: a delete carries the version it removed,
+            // so the feed can name the key from its (decrypted, masked) value
+            keyHashed
+              ? ` ELSE (SELECT row_to_json(x) FROM (SELECT ${histCols} FROM record_history h
+          WHERE h.resource_id = $4 AND h.rkey = c.rkey AND h.version = c.version
+          ORDER BY h.valid_to DESC LIMIT 1) x)`
+              : ''
+          } END AS rec
     FROM ok JOIN req ON req.n = ok.n
     JOIN LATERAL (SELECT * FROM record_change c0 WHERE c0.resource_id = $4 AND c0.seq > coalesce(req.arg::bigint, 0)
       AND ($15::bigint IS NULL OR c0.seq <= $15::bigint) ORDER BY c0.seq LIMIT ${rowLimit}) c ON true
@@ -282,6 +297,7 @@ export function buildMeta(
     masking: f.masking as Masking,
     isKey: f.is_key,
     validator: f.validator,
+    encrypted: f.encrypted === true,
   }));
   return {
     id: r.id,

@@ -43,6 +43,7 @@ import * as m035 from './migrations/035_bulk_grant_deadlines.js';
 import * as m037 from './migrations/037_open_usage_slots.js';
 import * as m038 from './migrations/038_eval_portal.js';
 import * as m039 from './migrations/039_notify_senders.js';
+import * as m040 from './migrations/040_field_encryption.js';
 import * as m041 from './migrations/041_audit_partitions.js';
 import * as m043 from './migrations/043_class_name_en.js';
 import * as m044 from './migrations/044_audit_list_indexes.js';
@@ -263,6 +264,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '037_open_usage_slots': m037,
   '038_eval_portal': m038,
   '039_notify_senders': m039,
+  '040_field_encryption': m040,
   '041_audit_partitions': m041,
   '043_class_name_en': m043,
   '044_audit_list_indexes': m044,

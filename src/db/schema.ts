@@ -216,6 +216,21 @@ export interface ResourceFieldTable {
   /** code table: the values the field may take (migration 026), null = any */
   /** jsonb: written as JSON text, read back as an array */
   allowed_values: string | string[] | null;
+  /** the column holds ciphertext and has a `c<n>_h` lookup index (migration 040) */
+  encrypted: Generated<boolean>;
+}
+
+/** Data keys wrapped by the key-encryption key (migration 040, src/security/field-keys.ts). */
+export interface FieldKeyTable {
+  scope_id: number;
+  version: number;
+  purpose: 'data' | 'index';
+  alg: string;
+  wrapped: string;
+  kek_id: string;
+  state: Generated<'active' | 'retiring' | 'retired'>;
+  created_at: Generated<Date>;
+  retired_at: Date | null;
 }
 
 export interface IngestBatchTable {
@@ -606,6 +621,7 @@ export interface DB
   app: AppTable;
   resource: ResourceTable;
   resource_field: ResourceFieldTable;
+  field_key: FieldKeyTable;
   catalog_class: CatalogClassTable;
   catalog_class_contributor: CatalogClassContributorTable;
   catalog_code_front: CatalogCodeFrontTable;

@@ -106,7 +106,8 @@ export async function loadDemoQualityChecks(
     header,
     ...rows.slice(0, n).map((r) =>
       fields.map((f, i) => {
-        const v = r[f.columnName] ?? '';
+        // encrypted columns (docs/ENCRYPTION.md) are re-sent in clear, as the department's system would
+        const v = (ctx.fieldKeys.decrypt(r[f.columnName]) as string | null) ?? '';
         return mistype && i === nameAt ? `${Array.from(v)[0] ?? ''}某某` : v;
       }),
     ),

@@ -32,6 +32,7 @@ import { orgRoutes } from '../orgs/routes.js';
 import { userRoutes } from '../orgs/user-routes.js';
 import { qualityRoutes } from '../quality/routes.js';
 import { incidentRoutes } from '../security/incident-routes.js';
+import { keyRoutes } from '../security/key-routes.js';
 import { securityRoutes } from '../security/routes.js';
 import { bulkGrantRoutes } from '../sharing/bulk.js';
 import { sharingCaseRoutes } from '../sharing/case-routes.js';
@@ -225,6 +226,8 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
     // Every refusal is audited (bounded, aggregated) before its answer goes out, unless the use case that refused
     // already wrote its own deny record; this call never throws.
     if (!e.audited) await recordHttpRefusal(ctx, req, e.code, HTTP_STATUS[e.code], times);
+    // a tampered ciphertext is audited by the keyring (key.tamper) before the answer goes out
+    if (e.code === 'FIELD_INTEGRITY_FAILED') await ctx.fieldKeys.settle();
     return reply.code(HTTP_STATUS[e.code]).send(e.toJSON());
   };
   const app = Fastify({
@@ -347,6 +350,7 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
     demoRoutes,
     notifyRoutes,
     securityRoutes,
+    keyRoutes,
     workRoutes,
     inventoryRoutes,
     qualityRoutes,

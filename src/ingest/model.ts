@@ -74,6 +74,7 @@ export const REASON_CODES = [
   'BAD_RECORD',
   'SHEET_NOT_FOUND',
   'ENUM_VALUE',
+  'VALUE_RESERVED',
 ] as const;
 export type ReasonCode = (typeof REASON_CODES)[number];
 export type Problem = { code: ReasonCode; reason: string; reasonZh: string };

@@ -9,6 +9,7 @@ import type { AppContext } from '../context.js';
 import { queueFeedAfterChange } from '../dataapi/feed.js';
 import { inTx } from '../db/index.js';
 import { queueCheckAfterImport } from '../quality/checks.js';
+import { isCiphertext } from '../security/field-cipher.js';
 import type { ErrorDetail } from '../shared/errors.js';
 import { MAX_REPORTED_ERRORS, mapHeader } from './model.js';
 import {
@@ -49,6 +50,75 @@ export interface Progress {
 }
 
 /** Where uploads are spooled before processing: next to the PGlite data, or the system temp dir for memory://. */
+/**
+ * Encrypts a validated row's sensitive-personal values before it is staged (so neither ingest_staging, the resource
+ * table nor record_history ever holds them in clear) and appends their lookup indexes; the record key becomes its keyed
+ * hash when a key field is encrypted, and the content hash is keyed (an unkeyed hash of a short row could be guessed).
+ * Null when the resource has no encrypted field.
+ */
+export async function stagedSealer(
+  ctx: AppContext,
+  resourceId: number,
+  fields: ReadonlyArray<Pick<StoredField, 'encrypted' | 'isKey'>>,
+): Promise<((r: StagedRow) => StagedRow) | null> {
+  const enc = fields.flatMap((f, i) => (f.encrypted ? [i] : []));
+  if (!enc.length) return null;
+  const w = await ctx.fieldKeys.writer(resourceId, ctx.db);
+  const keyHashed = fields.some((f) => f.isKey && f.encrypted);
+  return (r) => {
+    const values = r.values.slice();
+    for (const i of enc) {
+      const v = r.values[i];
+      values[i] = v === null ? null : w.encrypt(v);
+      values.push(v === null ? null : w.index(v));
+    }
+    return { row: r.row, key: keyHashed ? w.index(r.key) : r.key, hash: w.index(r.hash), values };
+  };
+}
+
+/** A quarantined row as `ingest_quarantine.vals` keeps it: values by field code, or the raw cells of a ragged row. */
+export type QuarantineVals = Record<string, unknown>;
+
+/**
+ * Quarantined rows are encrypted like the table (docs/ENCRYPTION.md): each sensitive-personal field's value, and the
+ * raw record of a ragged or malformed row whole (its cells cannot be told apart by field), under the resource's active
+ * data key. Null when the resource has no encrypted field. `openQuarantined` is the way back.
+ */
+export async function quarantineSealer(
+  ctx: AppContext,
+  resourceId: number,
+  fields: ReadonlyArray<Pick<StoredField, 'encrypted' | 'code'>>,
+): Promise<((vals: QuarantineVals) => QuarantineVals) | null> {
+  const enc = fields.filter((f) => f.encrypted);
+  if (!enc.length) return null;
+  const w = await ctx.fieldKeys.writer(resourceId, ctx.db);
+  return (vals) => {
+    const out = { ...vals };
+    for (const f of enc) {
+      const v = out[f.code];
+      if (typeof v === 'string' && v !== '') out[f.code] = w.encrypt(v);
+    }
+    if (out._cells !== undefined) out._cells = w.encrypt(JSON.stringify(out._cells));
+    if (out._raw !== undefined) out._raw = w.encrypt(String(out._raw));
+    return out;
+  };
+}
+
+/** A quarantined row's values in clear (its encrypted fields and raw record decrypted with the keyring). */
+export async function openQuarantined(
+  ctx: AppContext,
+  fields: ReadonlyArray<Pick<StoredField, 'encrypted' | 'code'>>,
+  vals: QuarantineVals | null,
+): Promise<QuarantineVals> {
+  const out = { ...(vals ?? {}) };
+  if (!fields.some((f) => f.encrypted)) return out;
+  await ctx.fieldKeys.refresh(false, ctx.db);
+  for (const f of fields) if (f.encrypted) out[f.code] = ctx.fieldKeys.decrypt(out[f.code]);
+  if (isCiphertext(out._raw)) out._raw = ctx.fieldKeys.decrypt(out._raw);
+  if (isCiphertext(out._cells)) out._cells = JSON.parse(String(ctx.fieldKeys.decrypt(out._cells)));
+  return out;
+}
+
 export function spoolDir(ctx: AppContext): string {
   const base = ctx.config.dataDir.startsWith('memory://')
     ? path.join(os.tmpdir(), 'govshare-ingest')
@@ -180,6 +250,10 @@ export async function runImport(
   const batch = (await loadBatch(ctx, batchId))!;
   const resource = await catalogStore.getResourceRow(ctx.db, batch.resource_id);
   const fields = await catalogStore.getFields(ctx.db, batch.resource_id);
+  // sensitive-personal columns are encrypted before anything is staged (docs/ENCRYPTION.md)
+  const seal = await stagedSealer(ctx, batch.resource_id, fields);
+  const sealQuarantined =
+    batch.on_error === 'quarantine' ? await quarantineSealer(ctx, batch.resource_id, fields) : null;
   const options = (batch.options ?? {}) as { mapping?: Record<string, string> | null };
   const keysOnly = batch.mode === 'delete';
   const quarantine = batch.on_error === 'quarantine';
@@ -310,14 +384,27 @@ export async function runImport(
           const v = validateRecord(cells, fields, rec.row, keysOnly);
           if (v.ok) {
             p.rowsValid++;
-            staged.push({ row: rec.row, key: v.key, hash: v.hash, values: v.values });
+            staged.push(
+              seal
+                ? seal({ row: rec.row, key: v.key, hash: v.hash, values: v.values })
+                : {
+                    row: rec.row,
+                    key: v.key,
+                    hash: v.hash,
+                    values: v.values,
+                  },
+            );
           } else rowErrors = v.errors;
         }
         if (rowErrors) {
           p.rowsRejected++;
           for (const e of rowErrors) report(e);
           if (quarantine)
-            quarantined.push({ row: rec.row, vals: quarantineValues(raw, cells, fields), errors: rowErrors });
+            quarantined.push({
+              row: rec.row,
+              vals: (sealQuarantined ?? ((v: QuarantineVals) => v))(quarantineValues(raw, cells, fields)),
+              errors: rowErrors,
+            });
         }
         if (staged.length >= STAGE_CHUNK || quarantined.length >= STAGE_CHUNK || p.rowsRead % 1000 === 0)
           await flush(false);

@@ -3,6 +3,7 @@ import * as catalogStore from '../catalog/store.js';
 import type { Actor, AppContext } from '../context.js';
 import { inTx } from '../db/index.js';
 import { AppError } from '../shared/errors.js';
+import { openQuarantined, quarantineSealer } from './pipeline.js';
 import { authorizeLoad, submitRecords } from './service.js';
 import { shownValue } from './validate.js';
 
@@ -35,6 +36,10 @@ export async function listQuarantine(
     .limit(q.pageSize)
     .offset((q.page - 1) * q.pageSize)
     .execute();
+  // sensitive-personal values are stored encrypted (docs/ENCRYPTION.md): decrypted here, then masked like any read
+  const opened = await Promise.all(
+    items.map((r) => openQuarantined(ctx, fields, r.vals as Record<string, unknown>)),
+  );
   // the provider corrects its own data, so it sees its values; personal ones stay masked until edited
   return {
     total: Number(total),
@@ -46,8 +51,8 @@ export async function listQuarantine(
       type: f.type,
       personal: f.personal || f.sensitive,
     })),
-    items: items.map((r) => {
-      const vals = r.vals as Record<string, string>;
+    items: items.map((r, i) => {
+      const vals = opened[i] as Record<string, string>;
       return {
         id: r.id,
         batchId: r.batch_id,
@@ -85,13 +90,18 @@ export async function updateQuarantined(
       'VALIDATION_FAILED',
       unknown.map((k) => ({ field: k.slice(0, 100), reason: 'no such field', reasonZh: '无此信息项' })),
     );
-  const prev = (row.vals as Record<string, string>) ?? {};
+  const prev = (await openQuarantined(ctx, fields, row.vals as Record<string, unknown>)) as Record<
+    string,
+    string
+  >;
   const next = Object.fromEntries(
     fields.map((f) => [f.code, f.code in values ? (values[f.code] ?? '') : (prev[f.code] ?? '')]),
   );
+  // stored encrypted again, under the resource's active data key
+  const seal = await quarantineSealer(ctx, row.resource_id, fields);
   await ctx.db
     .updateTable('ingest_quarantine')
-    .set({ vals: JSON.stringify(next) })
+    .set({ vals: JSON.stringify(seal ? seal(next) : next) })
     .where('id', '=', id)
     .execute();
   return { id, updated: true };
@@ -111,8 +121,12 @@ export async function resubmitQuarantined(ctx: AppContext, actor: Actor, resourc
     throw new AppError('NOT_FOUND', [
       { field: 'ids', reason: 'some rows are not open quarantined rows of this resource' },
     ]);
-  const records = rows.map((r) => {
-    const v = { ...(r.vals as Record<string, unknown>) };
+  const fields = await catalogStore.getFields(ctx.db, resourceId);
+  const opened = await Promise.all(
+    rows.map((r) => openQuarantined(ctx, fields, r.vals as Record<string, unknown>)),
+  );
+  const records = opened.map((o) => {
+    const v = { ...o };
     delete v._cells;
     delete v._raw;
     return v;

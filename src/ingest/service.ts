@@ -569,8 +569,11 @@ export async function recordHistory(ctx: AppContext, actor: Actor, resourceId: n
   if (!canSeeImports(actor, resource.provider_org_id) || !resource.data_table)
     throw new AppError('FORBIDDEN');
   const fields = await catalogStore.getFields(ctx.db, resourceId);
+  await ctx.fieldKeys.refresh(false, ctx.db);
   return inTx(ctx.db, async (trx) => {
-    const v = await recordVersions(trx, resource.data_table!, resourceId, fields, key);
+    // an encrypted key field: the table keys the record by its keyed hash (docs/ENCRYPTION.md)
+    const stored = fields.some((f) => f.isKey && f.encrypted) ? ctx.fieldKeys.index(key) : key;
+    const v = await recordVersions(trx, resource.data_table!, resourceId, fields, stored);
     await appendAudit(trx, {
       action: 'ingest.history',
       decision: v.current || v.past.length ? 'allow' : 'deny',
@@ -586,7 +589,8 @@ export async function recordHistory(ctx: AppContext, actor: Actor, resourceId: n
     const show = (data: unknown) =>
       Object.fromEntries(
         fields.map((f, i) => {
-          const raw = (data as (string | null)[])[i];
+          // decrypted here, then masked by the field's rule (shownValue), as every other reader
+          const raw = ctx.fieldKeys.decrypt((data as (string | null)[])[i]) as string | null | undefined;
           return [f.code, raw === null || raw === undefined ? null : shownValue(f, raw)];
         }),
       );

@@ -1,5 +1,5 @@
 import { CompiledQuery, sql } from 'kysely';
-import { SQL_TYPES } from '../catalog/model.js';
+import { indexColumn, SQL_TYPES } from '../catalog/model.js';
 import type { StoredField } from '../catalog/store.js';
 import type { Database, Db, Tx } from '../db/index.js';
 
@@ -133,11 +133,28 @@ export async function moveDuplicatesToQuarantine(
   return rows.length;
 }
 
-const colList = (fields: StoredField[]) => fields.map((f) => f.columnName).join(', ');
+type StorageField = Pick<StoredField, 'columnName' | 'type'>;
+
+/**
+ * The columns a record occupies, in the order staging rows and record_history keep them: every field's column (an
+ * encrypted one as text: it holds ciphertext), then the lookup index of each encrypted field (docs/ENCRYPTION.md).
+ */
+export function storageColumns(
+  fields: ReadonlyArray<Pick<StoredField, 'columnName' | 'type' | 'encrypted'>>,
+) {
+  const out: StorageField[] = fields.map((f) =>
+    f.encrypted ? { columnName: f.columnName, type: 'string' } : { columnName: f.columnName, type: f.type },
+  );
+  for (const f of fields)
+    if (f.encrypted) out.push({ columnName: indexColumn(f.columnName), type: 'string' });
+  return out;
+}
+
+const colList = (fields: StorageField[]) => fields.map((f) => f.columnName).join(', ');
 /** The record's values as a jsonb array of text, the form record_history keeps. */
-const asJson = (fields: StoredField[], alias: string) =>
+const asJson = (fields: StorageField[], alias: string) =>
   `to_jsonb(ARRAY[${fields.map((f) => `${alias}.${f.columnName}::text`).join(', ')}]::text[])`;
-const fromJson = (fields: StoredField[], alias: string) =>
+const fromJson = (fields: StorageField[], alias: string) =>
   fields.map((f, i) => `(${alias}.data->>${i})::${SQL_TYPES[f.type]}`).join(', ');
 
 /**
@@ -166,10 +183,11 @@ export async function mergeBatch(
   trx: Tx,
   table: string,
   resourceId: number,
-  fields: StoredField[],
+  logical: StoredField[],
   batchId: number,
   mode: 'upsert' | 'replace' | 'delete',
 ): Promise<MergeCounts> {
+  const fields = storageColumns(logical);
   const run = async (text: string) =>
     (
       await trx.executeQuery<{ n: number }>(
@@ -232,9 +250,10 @@ export async function rollbackBatchRows(
   trx: Tx,
   table: string,
   resourceId: number,
-  fields: StoredField[],
+  logical: StoredField[],
   batchId: number,
 ): Promise<{ removed: number; restored: number }> {
+  const fields = storageColumns(logical);
   const run = async (text: string) =>
     (
       await trx.executeQuery<{ n: number }>(
@@ -268,9 +287,10 @@ export async function recordVersions(
   db: Db | Tx,
   table: string,
   resourceId: number,
-  fields: StoredField[],
+  logical: StoredField[],
   key: string,
 ) {
+  const fields = storageColumns(logical);
   const cur = await db.executeQuery<{
     version: number;
     batch_id: number;

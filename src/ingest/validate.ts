@@ -1,5 +1,6 @@
 import type { StoredField } from '../catalog/store.js';
 import { maskValue } from '../dataapi/masking.js';
+import { isCiphertext } from '../security/field-cipher.js';
 import type { ErrorDetail } from '../shared/errors.js';
 import { normaliseValue, type Problem, problem, recordHash } from './model.js';
 
@@ -35,6 +36,18 @@ export function validateRecord(
     const raw = cells[i] ?? '';
     const res = normaliseValue(f, raw);
     if ('reason' in res) errors.push({ row, field: f.code, ...res, value: shownValue(f, raw) });
+    else if (isCiphertext(res.value))
+      // the stored form of an encrypted value is reserved: a clear value of that shape would be read as one
+      errors.push({
+        row,
+        field: f.code,
+        ...problem(
+          'VALUE_RESERVED',
+          'the value has the form of a stored ciphertext',
+          '取值与加密存储格式冲突',
+        ),
+        value: shownValue(f, raw),
+      });
     else values[i] = res.value;
   }
   if (errors.length) return { ok: false, errors };

@@ -8,10 +8,13 @@ import { sql } from 'kysely';
 import { appendAudit } from '../audit/store.js';
 import { shanghaiDate, type WorkdayCalendar } from '../calendar/model.js';
 import { currentCalendar } from '../calendar/service.js';
+import { indexColumn } from '../catalog/model.js';
 import { getFields, type StoredField } from '../catalog/store.js';
 import { type Actor, type AppContext, hasRole } from '../context.js';
 import { maskRecord } from '../dataapi/masking.js';
+import { maskingPolicy } from '../dataapi/masking-policy.js';
 import { type Db, inTx, type Tx } from '../db/index.js';
+import { isValidCreditCode, isValidIdNumber, isValidMobilePhone } from '../ingest/checksums.js';
 import { daysLate, nextDue } from '../ingest/freshness.js';
 import { notify } from '../notify/service.js';
 import { assertOrgFilter } from '../orgs/store.js';
@@ -20,6 +23,7 @@ import { insertRectification, rectificationEvent } from './rectifications.js';
 import {
   canEditRules,
   canReadQuality,
+  col,
   defaultRules,
   KIND_DEFAULTS,
   keyKind,
@@ -336,6 +340,72 @@ export async function deleteRule(ctx: AppContext, actor: Actor, ruleId: number) 
   });
 }
 
+/**
+ * The record key of a failing row: `_key`, or — when a key field is encrypted and `_key` is its keyed hash — the key
+ * columns' ciphertexts, decrypted by clearKey before they are masked (docs/ENCRYPTION.md).
+ */
+function keyColumns(fields: StoredField[]) {
+  const keys = fields.filter((f) => f.isKey);
+  if (!keys.some((f) => f.encrypted)) return sql.raw('t._key');
+  return sql.raw(`to_jsonb(ARRAY[${keys.map((f) => `t.${f.columnName}::text`).join(', ')}])::text`);
+}
+
+function clearKey(ctx: AppContext, key: string): string {
+  if (!key.startsWith('[')) return key;
+  return (JSON.parse(key) as (string | null)[]).map((v) => String(ctx.fieldKeys.decrypt(v) ?? '')).join('|');
+}
+
+/** A validity rule on an encrypted column: its values decrypted in batches and checked by the ingest validators. */
+async function encryptedValidity(
+  ctx: AppContext,
+  trx: Tx,
+  resourceId: number,
+  f: StoredField,
+  rule: StoredRule,
+  keyCols: ReturnType<typeof keyColumns>,
+): Promise<RuleResult> {
+  const ok = (v: string): boolean => {
+    switch (rule.params.check) {
+      case 'idNumber':
+        return isValidIdNumber(v);
+      case 'creditCode':
+        return isValidCreditCode(v);
+      case 'mobilePhone':
+        return isValidMobilePhone(v);
+      case 'enum':
+        return (rule.params.values ?? []).includes(v);
+      case 'length': {
+        const n = Array.from(v).length;
+        return n >= (rule.params.min ?? 0) && n <= (rule.params.max ?? 10000);
+      }
+      default:
+        throw new Error(`unknown validity check ${rule.params.check}`);
+    }
+  };
+  let checked = 0;
+  let failing = 0;
+  const failures: { seq: number; key: string }[] = [];
+  let after = 0;
+  for (;;) {
+    const { rows } = await sql<{ seq: string; v: string | null; key: string }>`
+      SELECT t._seq AS seq, ${col('t', f.columnName)} AS v, ${keyCols} AS key FROM ${tableRef(resourceId)} t
+      WHERE t._seq > ${after} ORDER BY t._seq LIMIT 5000`.execute(trx);
+    if (!rows.length) break;
+    for (const x of rows) {
+      if (x.v === null) continue;
+      checked++;
+      if (!ok(String(ctx.fieldKeys.decrypt(x.v)))) {
+        failing++;
+        if (failures.length < MAX_FAILURES_KEPT)
+          failures.push({ seq: Number(x.seq), key: clearKey(ctx, x.key) });
+      }
+    }
+    after = Number(rows[rows.length - 1].seq);
+  }
+  const score = ruleScore(checked, failing);
+  return { rule, checked, failing, score, passed: score >= rule.threshold, detail: {}, failures };
+}
+
 /** The record key as people may see it: each key part masked by its field's rule (the one masking module). */
 function keyMasker(fields: StoredField[]) {
   const keys = fields.filter((f) => f.isKey);
@@ -380,11 +450,13 @@ export async function runQualityCheck(
 ) {
   // read before the transaction: the calendar's loader uses the pool (PGlite has one connection)
   const cal = await currentCalendar(ctx);
+  await ctx.fieldKeys.refresh(false, ctx.db);
   return inTx(ctx.db, async (trx) => {
     const r = await resourceOf(trx, resourceId);
     if (!r?.data_table) return null;
     const now = ctx.clock.now();
     const fields = await getFields(trx, resourceId);
+    const keyCols = keyColumns(fields);
     await ensureDefaults(trx, r, fields, now);
     const stored = (await rulesOf(trx, resourceId)).filter((x) => x.enabled);
     const rules: StoredRule[] = stored.map((x) => ({
@@ -416,6 +488,14 @@ export async function runQualityCheck(
       const f = rule.fieldCode ? fields.find((x) => x.code === rule.fieldCode) : undefined;
       if (rule.fieldCode && !f) continue; // the field left the catalog in a later version: nothing to check
       let other: { resourceId: number; column: string } | undefined;
+      // an encrypted column (docs/ENCRYPTION.md) is judged on its lookup index where equality is all a rule asks
+      // (completeness, uniqueness, consistency between two encrypted columns), and by decrypting where it is not
+      let column = f?.columnName ?? null;
+      if (f?.encrypted && rule.kind === 'validity') {
+        results.push(await encryptedValidity(ctx, trx, resourceId, f, rule, keyCols));
+        continue;
+      }
+      if (f?.encrypted) column = indexColumn(f.columnName);
       if (rule.kind === 'consistency') {
         const oid = rule.params.resourceId!;
         const or = await resourceOf(trx, oid);
@@ -423,9 +503,22 @@ export async function runQualityCheck(
           ? (await getFields(trx, oid)).find((x) => x.code === rule.params.fieldCode)
           : undefined;
         if (!of) continue;
-        other = { resourceId: oid, column: of.columnName };
+        if (of.encrypted !== (f?.encrypted ?? false)) {
+          // one side ciphertext, the other clear: not comparable in SQL; reported, not guessed
+          results.push({
+            rule,
+            checked: 0,
+            failing: 0,
+            score: 100,
+            passed: true,
+            detail: { notComparable: 'encryptedVsClear' },
+            failures: [],
+          });
+          continue;
+        }
+        other = { resourceId: oid, column: of.encrypted ? indexColumn(of.columnName) : of.columnName };
       }
-      const p = rulePredicates(rule, resourceId, f?.columnName ?? null, other);
+      const p = rulePredicates(rule, resourceId, column, other);
       if (p) rowRules.push({ rule, p });
     }
     const [{ n }] = (
@@ -453,9 +546,9 @@ export async function runQualityCheck(
             await sql<{
               seq: number;
               key: string;
-            }>`SELECT t._seq AS seq, t._key AS key FROM ${tableRef(resourceId)} t ${p.join ?? sql``}
+            }>`SELECT t._seq AS seq, ${keyCols} AS key FROM ${tableRef(resourceId)} t ${p.join ?? sql``}
               WHERE ${p.checked} AND ${p.failing} ORDER BY t._seq LIMIT ${MAX_FAILURES_KEPT}`.execute(trx)
-          ).rows;
+          ).rows.map((x) => ({ seq: x.seq, key: clearKey(ctx, x.key) }));
         results.push({
           rule,
           checked,
@@ -887,6 +980,8 @@ export async function failingRows(
   await visibleResource(ctx.db, actor, resourceId);
   const fields = await getFields(ctx.db, resourceId);
   const f = rr.field_code ? fields.find((x) => x.code === rr.field_code) : undefined;
+  // read before the transaction (PGlite has one connection); it also carries the keyring that decrypts
+  const policy = await maskingPolicy(ctx);
   return inTx(ctx.db, async (trx) => {
     const items = await trx
       .selectFrom('quality_run_failure')
@@ -904,7 +999,7 @@ export async function failingRows(
           FROM ${tableRef(resourceId)} t WHERE t._seq = ANY(${seqs}::bigint[])`.execute(trx)
       ).rows;
       for (const x of rows) {
-        const rec = maskRecord({ [f.code]: x.v }, [{ ...f, personal: f.personal || f.isKey }]);
+        const rec = maskRecord({ [f.code]: x.v }, [{ ...f, personal: f.personal || f.isKey }], policy);
         current.set(Number(x.seq), rec[f.code]);
       }
     }

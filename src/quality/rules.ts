@@ -193,7 +193,8 @@ export function keyKind(fields: readonly RuleField[]): string | null {
 
 // ---- SQL: generated identifiers only ----
 
-const COLUMN = /^c\d{1,4}$/;
+// a data column, or the lookup index of an encrypted one (`c<n>_h`, docs/ENCRYPTION.md)
+const COLUMN = /^c\d{1,4}(_h)?$/;
 
 /** A data column reference `t.cN`; anything else is a programming error, never user text. */
 export function col(alias: 't' | 'o', columnName: string): RawBuilder<unknown> {

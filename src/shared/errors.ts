@@ -253,6 +253,22 @@ export const ERRORS = {
     zh: '购买的数据须经数据主管部门批准后方可发布或共享',
     en: "Purchased data needs the data authority's approval before it is published or shared",
   },
+  FIELD_KEY_UNAVAILABLE: {
+    zh: '加密数据的密钥暂不可用，请稍后重试',
+    en: 'The key of this encrypted data is not available yet; retry shortly',
+  },
+  FIELD_INTEGRITY_FAILED: {
+    zh: '存储的加密数据未通过完整性校验，已拒绝读取并记入审计',
+    en: 'Stored encrypted data failed its integrity check; the read was refused and audited',
+  },
+  FIELD_ENCRYPTED: {
+    zh: '该信息项加密存储，只能按等值查询，不能用于范围、前缀查询或分组统计',
+    en: 'This field is encrypted at rest: only equality lookups are possible, not ranges, prefixes or grouping',
+  },
+  FIELD_ENCRYPTION_FLIP_REFUSED: {
+    zh: '已有数据的资源不能在新版本中更改信息项的敏感个人信息标记（存量数据转换尚未支持）',
+    en: 'A resource holding data cannot change a field’s sensitive-personal flag in a new version (converting stored data is not supported yet)',
+  },
   INTERNAL: { zh: '服务器内部错误', en: 'Internal server error' },
 } as const;
 

@@ -1613,6 +1613,40 @@ const steps = [
     },
   },
   {
+    name: 'admin rotates the data key of 人口基础信息 on 数据加密密钥 (SM4 国密 label, audited); the auditor sees the panel without the button',
+    async run(page, base) {
+      await freshStart(page, base);
+      await login(page, base, 'admin');
+      await menu(page, 'encryption-keys');
+      const row = tid(page, 'keys-table')
+        .locator('tr.ant-table-row')
+        .filter({ hasText: '人口基础信息' })
+        .first();
+      await row.waitFor({ timeout: T.nav });
+      const cipher = await tid(page, 'keys-cipher').innerText();
+      assert(
+        cipher === 'SM4（国密）' || cipher === 'AES-256-GCM',
+        `the cipher shows by its label: ${cipher}`,
+      );
+      const before = await row.getByTestId('key-version').innerText();
+      await row.getByTestId('key-rotate').click();
+      await page.locator('.ant-modal-confirm .ant-btn-primary').click();
+      await page.getByText(/已轮换至 v\d+/).waitFor({ timeout: T.action });
+      const next = `v${Number(before.slice(1)) + 1}`;
+      await row.getByTestId('key-version').getByText(next, { exact: true }).waitFor({ timeout: T.action });
+      await shot(page, 'encryption-keys');
+      // the auditor reads the same panel, cannot rotate, and finds the rotation in the audit log
+      await freshStart(page, base);
+      await login(page, base, 'auditor');
+      await menu(page, 'encryption-keys');
+      await row.getByTestId('key-version').getByText(next, { exact: true }).waitFor({ timeout: T.nav });
+      assert((await tid(page, 'key-rotate').count()) === 0, 'the auditor has no rotate button');
+      const audit = await page.request.get(`${base}/api/audit?action=key.rotate`);
+      assert(audit.ok(), `audit read: ${audit.status()}`);
+      assert((await audit.json()).total >= 1, 'the rotation is in the audit log');
+    },
+  },
+  {
     name: 'gaj_officer reports a security incident; the reviewer cannot close it before the cyberspace notice (DG Art 32), then closes it',
     async run(page, base) {
       await logout(page);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getRecord } from '../../src/dataapi/service.js';
 import { idNumberCheckChar } from '../../src/ingest/checksums.js';
-import { codeOf, createTestEnv, dataPath, grantedApp, login, type TestEnv } from '../helpers.js';
+import { clearRows, codeOf, createTestEnv, dataPath, grantedApp, login, type TestEnv } from '../helpers.js';
 
 /*
  * Adversarial tests of the governed data API (hardening issue, findings 1 and 3 and the data-API parts of the
@@ -38,9 +38,8 @@ describe('hardening: the governed data API under attack', () => {
     });
     POPULATION = await codeOf(env, '人口基础信息');
     const table = await dataTable(env, POPULATION);
-    keys = (
-      await env.ctx.database.query<{ k: string }>(`SELECT _key AS k FROM ${table} ORDER BY _seq LIMIT 50`, [])
-    ).rows.map((r) => r.k);
+    // `_key` is the ID number's keyed hash (encrypted at rest): the clear keys, decrypted as the product reads them
+    keys = (await clearRows(env, table, { limit: 50 })).map((r) => r.key);
   });
   afterAll(async () => env?.close());
 
@@ -101,10 +100,10 @@ describe('hardening: the governed data API under attack', () => {
       appName: '就业登记核验（大小写）',
     });
     const table = await dataTable(env, POPULATION);
-    const { rows } = await env.ctx.database.query<{ k: string }>(
-      `SELECT _key AS k FROM ${table} WHERE _key LIKE '%X' LIMIT 1`,
-      [],
-    );
+    const rows = (await clearRows(env, table))
+      .filter((r) => r.key.endsWith('X'))
+      .slice(0, 1)
+      .map((r) => ({ k: r.key }));
     expect(rows).toHaveLength(1);
     const res = await env.app.inject({
       url: `${dataPath(POPULATION)}/records/${rows[0].k.toLowerCase()}`,
@@ -136,10 +135,10 @@ describe('hardening: the governed data API under attack', () => {
     // the attacker's list: checksum-valid numbers with the visible prefix and suffix, the real one at #368
     const suffix = victim.idNumber.slice(14);
     const table = await dataTable(env, POPULATION);
-    const { rows } = await env.ctx.database.query<{ k: string }>(
-      `SELECT _key AS k FROM ${table} WHERE _key LIKE '446%' AND right(_key, 4) = $1 LIMIT 1`,
-      [suffix],
-    );
+    const rows = (await clearRows(env, table))
+      .filter((r) => r.key.startsWith('446') && r.key.slice(-4) === suffix)
+      .slice(0, 1)
+      .map((r) => ({ k: r.key }));
     const real = rows[0].k;
     const candidates: string[] = [];
     for (let county = 1; candidates.length < 436 && county < 100; county++) {

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isDatabaseUnavailable, openDatabase } from '../../src/db/index.js';
-import { codeOf, createTestEnv, dataPath, grantedApp, login, type TestEnv } from '../helpers.js';
+import { clearRows, codeOf, createTestEnv, dataPath, grantedApp, login, type TestEnv } from '../helpers.js';
 
 describe('DB faults: the classifier of connection-class errors', () => {
   it('DB faults: isDatabaseUnavailable knows SQLSTATE 08xxx, 57P01-03, 53300, socket errors and pool timeouts', () => {
@@ -70,8 +70,8 @@ describe('DB faults: the disk is full when the audit row is written', () => {
       .select('data_table')
       .where('code', '=', code)
       .executeTakeFirstOrThrow();
-    key = (await env.ctx.database.query<{ k: string }>(`SELECT _key AS k FROM ${data_table} LIMIT 1`, []))
-      .rows[0].k;
+    // `_key` is the ID number's keyed hash (encrypted at rest): the clear key, decrypted as the product reads it
+    key = (await clearRows(env, data_table!, { limit: 1 }))[0].key;
   });
   afterAll(async () => env?.close());
 

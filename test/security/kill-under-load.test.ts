@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -7,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { closeContext, openContext } from '../../src/boot.js';
 import type { AppContext } from '../../src/context.js';
 import { buildApp } from '../../src/http/app.js';
-import { codeOf, createTestEnv, dataPath, grantedApp, type TestEnv } from '../helpers.js';
+import { clearRows, codeOf, createTestEnv, dataPath, grantedApp, type TestEnv } from '../helpers.js';
 
 /*
  * Issue 10, reliability: "kill -9 the server while 50 clients call the data API; after restart, every response a client
@@ -29,6 +30,7 @@ const onPg = Boolean(process.env.DATABASE_URL);
 describe('kill -9 under load: no response without its audit record (issue 10)', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gs-kill-'));
   let env: TestEnv | null = null;
+  const KEK = randomBytes(32).toString('base64');
   let config: AppContext['config'];
   let code = '';
   let keys: string[] = [];
@@ -42,7 +44,8 @@ describe('kill -9 under load: no response without its audit record (issue 10)', 
   it('setup: the demo city on disk, a granted app and keys to look up', async () => {
     const t = await createTestEnv({
       demo: { populationRows: 300, entityRows: 20 },
-      ...(onPg ? {} : { config: { dataDir: dir } }),
+      // the server child shares the key-encryption key, as every node on one database does (docs/ENCRYPTION.md)
+      config: { fieldKek: KEK, ...(onPg ? {} : { dataDir: dir }) },
     });
     config = t.ctx.config;
     code = await codeOf(t, '人口基础信息');
@@ -58,12 +61,8 @@ describe('kill -9 under load: no response without its audit record (issue 10)', 
       .select('data_table')
       .where('code', '=', code)
       .executeTakeFirstOrThrow();
-    keys = (
-      await t.ctx.database.query<{ k: string }>(
-        `SELECT _key AS k FROM ${data_table} ORDER BY _seq LIMIT 200`,
-        [],
-      )
-    ).rows.map((r) => r.k);
+    // `_key` is the ID number's keyed hash (encrypted at rest): the clear keys, decrypted as the product reads them
+    keys = (await clearRows(t, data_table!, { limit: 200 })).map((r) => r.key);
     expect(keys.length).toBe(200);
     if (onPg) env = t;
     else await t.close(); // PGlite: one process per data directory
@@ -74,7 +73,7 @@ describe('kill -9 under load: no response without its audit record (issue 10)', 
       process.execPath,
       ['--import', 'tsx', path.join('test', 'fixtures', 'server-child.ts'), dir],
       {
-        env: { ...process.env, CHILD_DATABASE_URL: config.databaseUrl ?? '' },
+        env: { ...process.env, CHILD_DATABASE_URL: config.databaseUrl ?? '', GOVSHARE_KEK: KEK },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );

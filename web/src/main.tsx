@@ -45,6 +45,7 @@ const Masking = lazy(() => import('./dataapi/Masking.js'));
 const Users = lazy(() => import('./orgs/Users.js'));
 const Incidents = lazy(() => import('./security/Incidents.js'));
 const SecurityAlerts = lazy(() => import('./security/Alerts.js'));
+const EncryptionKeys = lazy(() => import('./security/Keys.js'));
 const Objections = lazy(() => import('./quality/Objections.js'));
 const Rectifications = lazy(() => import('./quality/Rectifications.js'));
 const QualityScores = lazy(() => import('./quality/QualityScores.js'));
@@ -205,6 +206,14 @@ function Root() {
                         element={
                           <Guard allowed={access.incidents(me)}>
                             <Incidents />
+                          </Guard>
+                        }
+                      />
+                      <Route
+                        path="encryption-keys"
+                        element={
+                          <Guard allowed={access.keys(me)}>
+                            <EncryptionKeys />
                           </Guard>
                         }
                       />

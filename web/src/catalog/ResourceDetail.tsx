@@ -1,4 +1,10 @@
-import { ArrowLeftOutlined, CloudUploadOutlined, FlagOutlined, SendOutlined } from '@ant-design/icons';
+import {
+  ArrowLeftOutlined,
+  CloudUploadOutlined,
+  FlagOutlined,
+  LockOutlined,
+  SendOutlined,
+} from '@ant-design/icons';
 import { Button, Card, Descriptions, Empty, Space, Table, Tabs, Tag, Typography } from 'antd';
 import { useState } from 'react';
 import { useNavigate, useParams } from 'react-router-dom';
@@ -54,8 +60,21 @@ export function useFieldColumns() {
     {
       title: t('field.sensitivePersonal'),
       dataIndex: 'sensitivePersonal',
-      render: (v: boolean | undefined) =>
-        v ? <Tag color="red">{t('field.sensitivePersonal')}</Tag> : <Check v={false} />,
+      // and how it is stored: encrypted at rest, or (a table older than encryption) still clear
+      render: (v: boolean | undefined, f: Field) =>
+        v ? (
+          <Space size={4} wrap>
+            <Tag color="red">{t('field.sensitivePersonal')}</Tag>
+            {f.encrypted === true && (
+              <Tag color="geekblue" icon={<LockOutlined />} data-testid="field-encrypted">
+                {t('field.encrypted')}
+              </Tag>
+            )}
+            {f.encrypted === false && <Tag>{t('keys.legacy')}</Tag>}
+          </Space>
+        ) : (
+          <Check v={false} />
+        ),
     },
     {
       title: t('field.sensitive'),

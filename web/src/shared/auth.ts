@@ -33,6 +33,8 @@ export const access = {
   incidents: (me: Me | null) =>
     hasRole(me, 'data_officer', 'platform_admin', 'authority_reviewer', 'auditor'),
   // security alerts (SY Art 43): the authority's staff act on them, auditors read them, officers see their department's
+  // encryption keys (issue 10 point 3): the platform administrator rotates, the auditor reads
+  keys: (me: Me | null) => hasRole(me, 'platform_admin', 'auditor'),
   securityAlerts: (me: Me | null) =>
     hasRole(me, 'platform_admin', 'authority_reviewer', 'auditor', 'data_officer'),
   // quality objections (DG Art 28): the departments raise and verify them, the authority follows up, auditors read

@@ -66,6 +66,8 @@ export interface Field {
   dataType?: DataTypeLetter;
   securityLevel?: SecurityLevel;
   sensitivePersonal?: boolean;
+  /** stored encrypted at rest (docs/ENCRYPTION.md): a sensitive-personal field of a table created since encryption */
+  encrypted?: boolean;
 }
 
 export type SecurityLevel = 'general' | 'important' | 'core';

@@ -16,6 +16,7 @@ import {
   FundOutlined,
   GlobalOutlined,
   LineChartOutlined,
+  LockOutlined,
   LogoutOutlined,
   ProfileOutlined,
   SafetyCertificateOutlined,
@@ -83,6 +84,7 @@ export default function Shell() {
     },
     { key: '/users', icon: <TeamOutlined />, label: 'menu.users', show: access.users(me) },
     { key: '/incidents', icon: <AlertOutlined />, label: 'menu.incidents', show: access.incidents(me) },
+    { key: '/encryption-keys', icon: <LockOutlined />, label: 'menu.keys', show: access.keys(me) },
     {
       key: '/security-alerts',
       icon: <WarningOutlined />,

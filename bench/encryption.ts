@@ -1,0 +1,213 @@
+/*
+ * `npm run bench:encryption`: what encrypting sensitive-personal fields at rest costs (issue 10 point 3,
+ * docs/ENCRYPTION.md), against a baseline measured in the same run on the same database.
+ *
+ * For each database (PGlite in memory; PostgreSQL when BENCH_DATABASES includes postgres: a fresh gs_bench_<rand>
+ * database, created and dropped by bench/scratch-db.ts) two resources with the same six fields are registered; in
+ * one the key (ID number) and the address are flagged sensitive-personal, in the other nothing is. Both get the same
+ * CSV of N rows through the real import (runImport: parse → validate → [encrypt + keyed hash] → stage → merge), then
+ * L lookups by key each: the statement the data API runs for a record (`_key` = the key, or its keyed hash) and the
+ * one masking function (which decrypts first). Ratios: encrypted / clear (ingest rows/s, lookups/s).
+ * Knobs: BENCH_ENC_ROWS (50000), BENCH_ENC_LOOKUPS (5000), BENCH_DATABASES (pglite[,postgres]), BENCH_ENC_CIPHER
+ * (sm4 | aes-256-gcm, default: the platform's default).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { sql } from 'kysely';
+import { closeContext, openContext } from '../src/boot.js';
+import { createResourceWithTable } from '../src/catalog/service.js';
+import { getFields } from '../src/catalog/store.js';
+import { loadConfig } from '../src/config.js';
+import type { AppContext } from '../src/context.js';
+import { maskRecord } from '../src/dataapi/masking.js';
+import { maskingPolicy } from '../src/dataapi/masking-policy.js';
+import { idNumberCheckChar } from '../src/ingest/checksums.js';
+import { runImport, spoolDir } from '../src/ingest/pipeline.js';
+import { dropScratchDatabase, scratchDatabase } from './scratch-db.js';
+
+const env = process.env;
+const ROWS = Number(env.BENCH_ENC_ROWS ?? 50_000);
+const LOOKUPS = Number(env.BENCH_ENC_LOOKUPS ?? 5_000);
+const DATABASES = (env.BENCH_DATABASES ?? 'pglite').split(',').map((s) => s.trim());
+const SERVER_URL =
+  env.BENCH_DATABASE_URL || env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+
+// 17 digits unique per i: region 446002 + 8 digits of i + 3 digits
+const uniqueId = (i: number) => {
+  const body = `446002${String(10_000_000 + i).slice(-8)}${String(i % 1000).padStart(3, '0')}`;
+  return body + idNumberCheckChar(body);
+};
+
+function fields(encrypted: boolean) {
+  return [
+    {
+      code: 'idNumber',
+      name: '公民身份号码',
+      type: 'string' as const,
+      isKey: true,
+      personal: true,
+      sensitivePersonal: encrypted,
+    },
+    {
+      code: 'name',
+      name: '姓名',
+      type: 'string' as const,
+      length: 50,
+      required: true,
+      personal: true,
+      masking: 'name' as const,
+    },
+    { code: 'gender', name: '性别', type: 'string' as const, length: 2 },
+    { code: 'birthDate', name: '出生日期', type: 'date' as const },
+    { code: 'phone', name: '联系电话', type: 'string' as const },
+    {
+      code: 'address',
+      name: '住址',
+      type: 'string' as const,
+      length: 200,
+      personal: true,
+      sensitivePersonal: encrypted,
+      masking: 'address' as const,
+    },
+  ];
+}
+
+function csv(rows: number): string {
+  const out: string[] = ['idNumber,name,gender,birthDate,phone,address'];
+  for (let i = 0; i < rows; i++)
+    out.push(
+      `${uniqueId(i)},张${i % 97},${i % 2 ? '男' : '女'},1980-01-${String(1 + (i % 28)).padStart(2, '0')},1390000${String(i % 10000).padStart(4, '0')},滨江路${i}号`,
+    );
+  return `${out.join('\n')}\n`;
+}
+
+async function resource(ctx: AppContext, orgId: number, encrypted: boolean) {
+  const { id } = await ctx.db.transaction().execute((trx) =>
+    createResourceWithTable(
+      trx,
+      ctx.profile,
+      {
+        name: encrypted ? '人口（加密基准）' : '人口（明文基准）',
+        summary: '基准测试',
+        classification: 'base',
+        topic: '人口',
+        catalogLevel: 'city',
+        shareType: 'unconditional',
+        shareMethod: 'api',
+        openType: 'closed',
+        updateCycle: 'daily',
+        securityLevel: 'general',
+        fields: fields(encrypted),
+      },
+      { providerOrgId: orgId, createdBy: null },
+    ),
+  );
+  return id;
+}
+
+async function ingest(ctx: AppContext, resourceId: number, text: string): Promise<number> {
+  const spool = path.join(spoolDir(ctx), `bench-enc-${resourceId}.csv`);
+  fs.mkdirSync(path.dirname(spool), { recursive: true });
+  fs.writeFileSync(spool, text);
+  const { id } = await ctx.db
+    .insertInto('ingest_batch')
+    .values({
+      resource_id: resourceId,
+      source: 'upload',
+      filename: 'bench.csv',
+      status: 'queued',
+      rows_total: 0,
+      rows_inserted: 0,
+      rows_updated: 0,
+      error_count: 0,
+      errors: '[]',
+      created_by: null,
+      spool_path: spool,
+      bytes_total: text.length,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const t0 = performance.now();
+  const out = await runImport(ctx, id);
+  const ms = performance.now() - t0;
+  if (out.status !== 'committed' || out.inserted !== ROWS) throw new Error(`import ${out.status}`);
+  return ms;
+}
+
+/** L lookups by key: the record statement (hashed key when encrypted) and the one masking function. */
+async function lookups(ctx: AppContext, resourceId: number): Promise<number> {
+  const f = await getFields(ctx.db, resourceId);
+  const hashed = f.some((x) => x.isKey && x.encrypted);
+  const policy = await maskingPolicy(ctx);
+  const cols = f.map((x) => `${x.columnName} AS "${x.code}"`).join(', ');
+  const text = `SELECT ${cols} FROM ds.r_${resourceId} WHERE _key = $1`;
+  const t0 = performance.now();
+  for (let i = 0; i < LOOKUPS; i++) {
+    const key = uniqueId((i * 7919) % ROWS);
+    const { rows } = await ctx.database.query<Record<string, unknown>>(text, [
+      hashed ? ctx.fieldKeys.index(key) : key,
+    ]);
+    if (rows.length !== 1) throw new Error(`lookup ${key}: ${rows.length} rows`);
+    const rec = maskRecord(rows[0], f, policy);
+    if (String(rec.idNumber).includes('ENC1.')) throw new Error('not decrypted');
+  }
+  return performance.now() - t0;
+}
+
+async function run(kind: string) {
+  let scratch: Awaited<ReturnType<typeof scratchDatabase>> = null;
+  if (kind === 'postgres') {
+    scratch = await scratchDatabase(SERVER_URL);
+    if (!scratch) return console.log(`postgres: not reachable at ${SERVER_URL}, skipped`);
+  }
+  const ctx = await openContext({
+    ...loadConfig({}),
+    databaseUrl: scratch?.url ?? null,
+    dataDir: 'memory://',
+    dbPoolSize: 4,
+    fieldCipher: env.BENCH_ENC_CIPHER || null,
+  });
+  try {
+    await sql`INSERT INTO jurisdiction (code, name, level) VALUES ('446000', '临江市', 'city') ON CONFLICT DO NOTHING`.execute(
+      ctx.db,
+    );
+    const org = await sql<{ id: number }>`INSERT INTO org (code, name, short_name, kind, jurisdiction_code)
+      VALUES ('LJ-GAJ', '临江市公安局', '公安局', 'department', '446000') RETURNING id`.execute(ctx.db);
+    const orgId = org.rows[0].id;
+    const text = csv(ROWS);
+    const clear = await resource(ctx, orgId, false);
+    const enc = await resource(ctx, orgId, true);
+    // alternate the order so neither side always runs on a warmer process
+    const ingClear = await ingest(ctx, clear, text);
+    const ingEnc = await ingest(ctx, enc, text);
+    const lkEnc = await lookups(ctx, enc);
+    const lkClear = await lookups(ctx, clear);
+    const rate = (n: number, ms: number) => Math.round((n / ms) * 1000);
+    console.log(
+      JSON.stringify({
+        database: kind,
+        cipher: ctx.fieldKeys.alg === 's' ? 'sm4-ctr+hmac-sm3' : 'aes-256-gcm',
+        rows: ROWS,
+        ingest: {
+          clearRowsPerSec: rate(ROWS, ingClear),
+          encryptedRowsPerSec: rate(ROWS, ingEnc),
+          ratio: +(ingClear / ingEnc).toFixed(3),
+        },
+        lookup: {
+          n: LOOKUPS,
+          clearPerSec: rate(LOOKUPS, lkClear),
+          encryptedPerSec: rate(LOOKUPS, lkEnc),
+          ratio: +(lkClear / lkEnc).toFixed(3),
+        },
+        cpus: os.cpus().length,
+      }),
+    );
+    console.log(`  ratio = encrypted rate / clear rate (1.0 = no overhead)`);
+  } finally {
+    await closeContext(ctx);
+    if (scratch) await dropScratchDatabase(SERVER_URL, scratch.name);
+  }
+}
+
+for (const kind of DATABASES) await run(kind);

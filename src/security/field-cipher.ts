@@ -1,0 +1,137 @@
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  getCiphers,
+  getHashes,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
+
+/*
+ * Field encryption primitives (issue 10 point 3, docs/ENCRYPTION.md). No I/O here: the keyring (field-keys.ts) loads
+ * and wraps keys, this file seals and opens values.
+ *
+ * Ciphers, chosen by configuration (GOVSHARE_FIELD_CIPHER) and recorded in every value:
+ *   's' — SM4 (GB/T 32907) in CTR mode + HMAC-SM3 (GB/T 32905) over header‖iv‖ciphertext, encrypt-then-MAC, tag cut to
+ *         128 bits. Node 20's OpenSSL offers sm4-ctr/-cbc but no SM4 AEAD (no sm4-gcm), so the AEAD is composed.
+ *   'a' — AES-256-GCM (96-bit IV, 128-bit tag), the header as additional data.
+ * A value: `ENC1.<alg>.<resource>.<key version>.<base64url(iv‖ct‖tag)>`. The header is authenticated, so moving a
+ * value to another resource, or relabelling its version, fails the tag. Encryption keys are derived from the 64-byte
+ * data key per algorithm (HMAC-SHA256 with a label), so one data key never feeds two ciphers directly.
+ */
+
+export type CipherAlg = 's' | 'a';
+export const CIPHER_NAMES: Record<CipherAlg, string> = { s: 'sm4', a: 'aes-256-gcm' };
+
+export const SM4_SUPPORTED = getCiphers().includes('sm4-ctr') && getHashes().includes('sm3');
+
+/** The configured cipher, or sm4 when the Node build offers it (aes-256-gcm otherwise). */
+export function cipherFromConfig(name: string | null | undefined): CipherAlg {
+  if (name === 'aes-256-gcm' || name === 'aes') return 'a';
+  if (name === 'sm4') {
+    if (!SM4_SUPPORTED) throw new Error('GOVSHARE_FIELD_CIPHER=sm4 but this Node build has no sm4-ctr / sm3');
+    return 's';
+  }
+  if (name) throw new Error(`GOVSHARE_FIELD_CIPHER must be sm4 or aes-256-gcm, not ${name}`);
+  return SM4_SUPPORTED ? 's' : 'a';
+}
+
+/** The keyed hash of the lookup index: HMAC-SM3 where available, HMAC-SHA256 otherwise (recorded on the key row). */
+export const INDEX_HASH = SM4_SUPPORTED ? 'sm3' : 'sha256';
+
+export interface DataKey {
+  scope: number;
+  version: number;
+  sm4Enc: Buffer;
+  sm4Mac: Buffer;
+  aes: Buffer;
+}
+
+const derive = (material: Buffer, label: string, len: number) =>
+  createHmac('sha256', material).update(label).digest().subarray(0, len);
+
+export function dataKeyOf(scope: number, version: number, material: Buffer): DataKey {
+  return {
+    scope,
+    version,
+    sm4Enc: derive(material, 'govshare/sm4-ctr', 16),
+    sm4Mac: derive(material, 'govshare/hmac-sm3', 32),
+    aes: derive(material, 'govshare/aes-256-gcm', 32),
+  };
+}
+
+const PREFIX = 'ENC1.';
+/** A stored ciphertext, strictly: ingest refuses a clear value of this shape (VALUE_RESERVED). */
+export const CIPHERTEXT = /^ENC1\.([sa])\.([0-9]{1,12})\.([0-9]{1,6})\.([A-Za-z0-9_-]{20,})$/;
+
+export const isCiphertext = (v: unknown): v is string =>
+  typeof v === 'string' && v.startsWith(PREFIX) && CIPHERTEXT.test(v);
+
+/** Algorithm and key version of a stored value (null: not a ciphertext). */
+export function describe(v: string): { alg: CipherAlg; scope: number; version: number } | null {
+  const m = CIPHERTEXT.exec(v);
+  return m ? { alg: m[1] as CipherAlg, scope: Number(m[2]), version: Number(m[3]) } : null;
+}
+
+/** Raw AEAD over bytes (also wraps data keys under the key-encryption key). */
+export function sealBytes(alg: CipherAlg, key: DataKey, aad: string, plain: Buffer): Buffer {
+  if (alg === 'a') {
+    const iv = randomBytes(12);
+    const c = createCipheriv('aes-256-gcm', key.aes, iv);
+    c.setAAD(Buffer.from(aad));
+    const ct = Buffer.concat([c.update(plain), c.final()]);
+    return Buffer.concat([iv, ct, c.getAuthTag()]);
+  }
+  const iv = randomBytes(16);
+  const c = createCipheriv('sm4-ctr', key.sm4Enc, iv);
+  const ct = Buffer.concat([c.update(plain), c.final()]);
+  const tag = createHmac('sm3', key.sm4Mac).update(aad).update(iv).update(ct).digest().subarray(0, 16);
+  return Buffer.concat([iv, ct, tag]);
+}
+
+/** Opens sealed bytes; null when the tag does not verify (tampered, wrong key or wrong header). */
+export function openBytes(alg: CipherAlg, key: DataKey, aad: string, sealed: Buffer): Buffer | null {
+  if (alg === 'a') {
+    if (sealed.length < 28) return null;
+    const iv = sealed.subarray(0, 12);
+    const tag = sealed.subarray(sealed.length - 16);
+    const d = createDecipheriv('aes-256-gcm', key.aes, iv);
+    d.setAAD(Buffer.from(aad));
+    d.setAuthTag(tag);
+    try {
+      return Buffer.concat([d.update(sealed.subarray(12, sealed.length - 16)), d.final()]);
+    } catch {
+      return null;
+    }
+  }
+  if (sealed.length < 32) return null;
+  const iv = sealed.subarray(0, 16);
+  const ct = sealed.subarray(16, sealed.length - 16);
+  const tag = sealed.subarray(sealed.length - 16);
+  const want = createHmac('sm3', key.sm4Mac).update(aad).update(iv).update(ct).digest().subarray(0, 16);
+  if (!timingSafeEqual(tag, want)) return null;
+  const d = createDecipheriv('sm4-ctr', key.sm4Enc, iv);
+  return Buffer.concat([d.update(ct), d.final()]);
+}
+
+const header = (alg: CipherAlg, scope: number, version: number) => `${PREFIX}${alg}.${scope}.${version}.`;
+
+export function encryptValue(alg: CipherAlg, key: DataKey, value: string): string {
+  const h = header(alg, key.scope, key.version);
+  return h + sealBytes(alg, key, h, Buffer.from(value, 'utf8')).toString('base64url');
+}
+
+/** The clear text of a stored value, or null when its tag does not verify. `key` must be the value's own. */
+export function decryptValue(key: DataKey, value: string): string | null {
+  const d = describe(value);
+  if (!d || d.scope !== key.scope || d.version !== key.version) return null;
+  const h = header(d.alg, d.scope, d.version);
+  const out = openBytes(d.alg, key, h, Buffer.from(value.slice(h.length), 'base64url'));
+  return out ? out.toString('utf8') : null;
+}
+
+/** The lookup index of a value (equality only): `H1.` + base64url(HMAC(index key, value)). */
+export function indexValue(indexKey: Buffer, value: string): string {
+  return `H1.${createHmac(INDEX_HASH, indexKey).update(value, 'utf8').digest('base64url')}`;
+}

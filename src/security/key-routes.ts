@@ -1,0 +1,44 @@
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from '../context.js';
+import { requireActor } from '../http/auth.js';
+import { idParams } from '../http/schemas.js';
+import { keyStatus, rotateDataKey, rotateKek } from './key-service.js';
+
+/** Encryption keys (docs/ENCRYPTION.md): status for the platform administrator and the auditor; rotation for the administrator. */
+export async function keyRoutes(app: FastifyInstance, ctx: AppContext) {
+  const tags = ['security'];
+  app.get(
+    '/api/security/keys',
+    {
+      schema: {
+        tags,
+        summary:
+          'Encryption at rest: cipher, key-encryption keys, and per resource its encrypted fields, data key versions and values left to re-encrypt (platform admin, auditor)',
+      },
+    },
+    async (req) => keyStatus(ctx, requireActor(req)),
+  );
+  app.post(
+    '/api/security/keys/resources/:id/rotate',
+    {
+      schema: {
+        tags,
+        summary:
+          "A new version of the resource's data key: new writes use it at once, a job re-encrypts the older values in batches while reads go on (platform admin; audited key.rotate)",
+        params: idParams,
+      },
+    },
+    async (req) => rotateDataKey(ctx, requireActor(req), (req.params as { id: number }).id),
+  );
+  app.post(
+    '/api/security/keys/kek/rotate',
+    {
+      schema: {
+        tags,
+        summary:
+          'Re-wrap every data key under the current key-encryption key, after the operator configured it (platform admin; audited key.rotateKek; no value is rewritten)',
+      },
+    },
+    async (req) => rotateKek(ctx, requireActor(req)),
+  );
+}

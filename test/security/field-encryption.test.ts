@@ -1,0 +1,448 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { maskValue } from '../../src/dataapi/masking.js';
+import { FieldKeys, loadKeks } from '../../src/security/field-keys.js';
+import { reencryptStep } from '../../src/security/key-service.js';
+import { createTestEnv, dataPath, grantedApp, login, type TestEnv, testIdNumber } from '../helpers.js';
+
+/*
+ * Issue 10 point 3: sensitive-personal fields are encrypted at rest (docs/ENCRYPTION.md). These tests read the tables
+ * themselves: with the encryption removed, the clear ID numbers appear in them and the first tests fail.
+ */
+
+const RESOURCE = {
+  name: '特殊群体登记（加密测试）',
+  summary: '含敏感个人信息的登记数据，用于验证敏感个人信息字段的加密存储、按键查询与密钥轮换。',
+  classification: 'department',
+  topic: '人口',
+  catalogLevel: 'city',
+  shareType: 'unconditional',
+  shareMethod: 'api',
+  openType: 'closed',
+  updateCycle: 'daily',
+  securityLevel: 'general',
+  fields: [
+    // an ID number is sensitive-personal by its validator (GB/T 35273 Annex B): encrypted, and the record key
+    { code: 'idNumber', name: '身份证号', type: 'string', isKey: true, validator: 'idNumber' },
+    {
+      code: 'name',
+      name: '姓名',
+      type: 'string',
+      length: 20,
+      personal: true,
+      masking: 'name',
+      required: true,
+    },
+    // flagged sensitive-personal by the department: encrypted though it is not the key
+    {
+      code: 'diagnosis',
+      name: '病情',
+      type: 'string',
+      personal: true,
+      sensitivePersonal: true,
+      masking: 'partial',
+    },
+    { code: 'age', name: '年龄', type: 'integer' },
+  ],
+};
+const id = (i: number) => testIdNumber(9000 + i);
+const csv = (n: number, from = 0) =>
+  [
+    'idNumber,name,age,diagnosis',
+    ...Array.from({ length: n }, (_, k) => `${id(from + k)},张${from + k},${30 + k},病情${from + k}号`),
+  ].join('\n');
+
+describe('encryption at rest of sensitive-personal fields (issue 10 point 3)', () => {
+  let env: TestEnv;
+  let officer: string;
+  let admin: string;
+  let auditor: string;
+  let resourceId: number;
+  let code: string;
+  let table: string;
+  let g: Awaited<ReturnType<typeof grantedApp>>;
+
+  const dump = async (t = table) =>
+    JSON.stringify((await sql.raw(`SELECT * FROM ${t}`).execute(env.ctx.db)).rows);
+  const call = (url: string, method: 'GET' | 'POST' = 'GET', payload?: unknown) =>
+    env.app.inject({
+      method,
+      url: `${dataPath(code)}${url}`,
+      headers: { 'x-api-key': g.apiKey, 'x-purpose': g.purposeId },
+      payload: payload as object,
+    });
+
+  beforeAll(async () => {
+    env = await createTestEnv({ demo: { populationRows: 50, entityRows: 20 } });
+    officer = await login(env.app, 'gaj_officer');
+    admin = await login(env.app, 'admin');
+    auditor = await login(env.app, 'auditor');
+    const reviewer = await login(env.app, 'reviewer');
+    const res = await env.app.inject({
+      method: 'POST',
+      url: '/api/catalog/resources',
+      headers: { cookie: officer },
+      payload: { ...RESOURCE, submit: true },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    resourceId = res.json().id;
+    code = res.json().code;
+    const pub = await env.app.inject({
+      method: 'POST',
+      url: `/api/catalog/resources/${resourceId}/publish`,
+      headers: { cookie: reviewer },
+      payload: { comment: '同意' },
+    });
+    expect(pub.statusCode, pub.body).toBe(200);
+    table = `ds.r_${resourceId}`;
+    const up = await env.app.inject({
+      method: 'POST',
+      url: `/api/ingest/resources/${resourceId}/imports`,
+      headers: { cookie: officer, 'content-type': 'text/csv' },
+      payload: csv(30),
+    });
+    expect(up.statusCode, up.body).toBe(202);
+    await env.ctx.jobs.runDue();
+    g = await grantedApp(env.app, {
+      consumer: 'rsj_officer',
+      provider: 'gaj_officer',
+      resourceCode: code,
+      fields: ['idNumber', 'name', 'diagnosis', 'age'],
+      appName: '加密字段测试',
+    });
+  });
+  afterAll(async () => env?.close());
+
+  it('CSV upload: the table, its history and staging hold no clear sensitive-personal value; _key is a keyed hash', async () => {
+    const rows = await dump();
+    expect(JSON.parse(rows)).toHaveLength(30);
+    for (let i = 0; i < 30; i++) {
+      expect(rows).not.toContain(id(i));
+      expect(rows).not.toContain(`病情${i}号`);
+    }
+    expect(rows).toContain('张1'); // a personal (not sensitive-personal) field stays clear
+    const { rows: one } = await sql
+      .raw<Record<string, string>>(`SELECT _key, c1, c1_h, c3 FROM ${table} LIMIT 1`)
+      .execute(env.ctx.db);
+    expect(one[0]._key).toMatch(/^H1\./);
+    expect(one[0].c1).toMatch(env.ctx.fieldKeys.alg === 's' ? /^ENC1\.s\./ : /^ENC1\.a\./);
+    expect(one[0].c1_h).toBe(one[0]._key);
+    expect(one[0].c3).toMatch(/^ENC1\./);
+    // a second upload changes a row: record_history keeps the old version, encrypted too
+    const up = await env.app.inject({
+      method: 'POST',
+      url: `/api/ingest/resources/${resourceId}/imports`,
+      headers: { cookie: officer, 'content-type': 'text/csv' },
+      payload: `idNumber,name,age,diagnosis\n${id(0)},张0,31,病情已变`,
+    });
+    expect(up.statusCode).toBe(202);
+    await env.ctx.jobs.runDue();
+    const hist = JSON.stringify(
+      (await sql`SELECT * FROM record_history WHERE resource_id = ${resourceId}`.execute(env.ctx.db)).rows,
+    );
+    expect(hist).toContain('ENC1.');
+    expect(hist).not.toContain(id(0));
+    expect(hist).not.toContain('病情0号');
+    expect(await dump('ingest_staging')).not.toContain(id(0));
+  });
+
+  it('realtime push: the pushed record is stored encrypted too', async () => {
+    const app = await env.app.inject({
+      method: 'POST',
+      url: '/api/apps',
+      headers: { cookie: officer },
+      payload: { name: '推送系统（加密）', description: '实时推送' },
+    });
+    expect(app.statusCode, app.body).toBe(201);
+    const push = await env.app.inject({
+      method: 'POST',
+      url: `/api/ingest/resources/${resourceId}/push`,
+      headers: { 'x-api-key': app.json().apiKey, 'idempotency-key': 'enc-0001' },
+      payload: { records: [{ idNumber: id(40), name: '推送', age: 40, diagnosis: '推送病情' }] },
+    });
+    expect(push.statusCode, push.body).toBe(200);
+    const rows = await dump();
+    expect(rows).not.toContain(id(40));
+    expect(rows).not.toContain('推送病情');
+    expect(rows).toContain('推送');
+  });
+
+  it('the data API answers as before: get by key and a page, decrypted then masked', async () => {
+    const rec = await call(`/records/${id(3)}`);
+    expect(rec.statusCode, rec.body).toBe(200);
+    const r = rec.json().record;
+    expect(r.idNumber).toBe(maskValue('idNumber', id(3)));
+    expect(r.diagnosis).toBe(maskValue('partial', '病情3号'));
+    expect(r.name).toBe(maskValue('name', '张3'));
+    expect(r.age).toBe(33);
+    // lower-case check letter, as before: normalised, then hashed
+    expect((await call(`/records/${id(3).toLowerCase()}`)).statusCode).toBe(200);
+    expect((await call(`/records/${testIdNumber(11_000)}`)).statusCode).toBe(404);
+    // a page and an export decrypt before masking, like a record
+    const page = await call('/records?limit=100');
+    expect(page.statusCode, page.body).toBe(200);
+    const masked = page.json().items.map((x: { idNumber: string }) => x.idNumber);
+    expect(masked).toContain(maskValue('idNumber', id(7)));
+    expect(page.body).not.toContain('ENC1.');
+  });
+
+  it('ranges and prefixes on an encrypted field are refused with FIELD_ENCRYPTED; aggregates cannot group by it', async () => {
+    const q = await call('/query', 'POST', { where: { diagnosis: { prefix: '病情' } } });
+    expect(q.statusCode).toBe(400);
+    expect(q.json().code).toBe('FIELD_ENCRYPTED');
+    const r = await call('/query', 'POST', { where: { idNumber: { gte: id(0) } } });
+    expect(r.json().code).toBe('FIELD_ENCRYPTED');
+  });
+
+  it('a clear value of the ciphertext form is refused on ingest (VALUE_RESERVED)', async () => {
+    const { rows } = await sql.raw<{ c3: string }>(`SELECT c3 FROM ${table} LIMIT 1`).execute(env.ctx.db);
+    const up = await env.app.inject({
+      method: 'POST',
+      url: `/api/ingest/resources/${resourceId}/imports`,
+      headers: { cookie: officer, 'content-type': 'text/csv' },
+      payload: `idNumber,name,age,diagnosis\n${id(50)},某,1,${rows[0].c3}`,
+    });
+    await env.ctx.jobs.runDue();
+    const done = await env.app.inject({
+      url: `/api/ingest/imports/${up.json().id}`,
+      headers: { cookie: officer },
+    });
+    expect(done.json().status).toBe('rejected');
+    const report = await env.app.inject({
+      url: `/api/ingest/imports/${up.json().id}/report`,
+      headers: { cookie: officer },
+    });
+    expect(report.json().errors.map((e: { code: string }) => e.code)).toEqual(['VALUE_RESERVED']);
+  });
+
+  it('data key rotation: new writes use the new version at once, reads work mid-way, the job ends with every value on it', async () => {
+    expect(
+      (
+        await env.app.inject({
+          method: 'POST',
+          url: `/api/security/keys/resources/${resourceId}/rotate`,
+          headers: { cookie: auditor },
+        })
+      ).statusCode,
+    ).toBe(403);
+    const rot = await env.app.inject({
+      method: 'POST',
+      url: `/api/security/keys/resources/${resourceId}/rotate`,
+      headers: { cookie: admin },
+    });
+    expect(rot.statusCode, rot.body).toBe(200);
+    const v = rot.json().version as number;
+    expect(v).toBe(2);
+    const pattern = `ENC1._.${resourceId}.${v}.%`;
+    const onNew = async () =>
+      (
+        await sql
+          .raw<{ n: number; total: number }>(
+            `SELECT count(*) FILTER (WHERE c1 LIKE '${pattern}')::int AS n, count(*)::int AS total FROM ${table}`,
+          )
+          .execute(env.ctx.db)
+      ).rows[0];
+    expect((await onNew()).n).toBe(0);
+    // one batch of 10, then reads of old and new values alike
+    expect(await reencryptStep(env.ctx, resourceId, 10)).toBe(10);
+    const mid = await onNew();
+    expect(mid.n).toBe(10);
+    expect(mid.n).toBeLessThan(mid.total);
+    for (const i of [0, 5, 20, 29]) expect((await call(`/records/${id(i)}`)).statusCode).toBe(200);
+    const status = await env.app.inject({ url: '/api/security/keys', headers: { cookie: auditor } });
+    expect(status.statusCode, status.body).toBe(200);
+    const mine = status.json().resources.find((x: { id: number }) => x.id === resourceId);
+    expect(mine).toMatchObject({ version: v, pending: mid.total - 10 });
+    // the job (scheduled by the rotation) finishes: every value on the new version, history included; old retired
+    await env.ctx.jobs.runDue();
+    const end = await onNew();
+    expect(end.n).toBe(end.total);
+    const hist = JSON.stringify(
+      (await sql`SELECT data FROM record_history WHERE resource_id = ${resourceId}`.execute(env.ctx.db)).rows,
+    );
+    expect(hist).not.toMatch(new RegExp(`ENC1\\.[sa]\\.${resourceId}\\.1\\.`));
+    const keys = await env.ctx.db
+      .selectFrom('field_key')
+      .selectAll()
+      .where('scope_id', '=', resourceId)
+      .orderBy('version')
+      .execute();
+    expect(keys.map((k) => k.state)).toEqual(['retired', 'active']);
+    expect((await call(`/records/${id(29)}`)).json().record.diagnosis).toBe(maskValue('partial', '病情29号'));
+    const actions = await env.ctx.db
+      .selectFrom('audit_log')
+      .select('action')
+      .where('action', 'in', ['key.rotate', 'key.reencrypted'])
+      .where('resource_id', '=', resourceId)
+      .execute();
+    expect(actions.map((a) => a.action).sort()).toEqual(['key.reencrypted', 'key.rotate']);
+  });
+
+  it('KEK rotation re-wraps every data key under the current KEK; values are not rewritten and stay readable', async () => {
+    const before = await dump();
+    const r = await env.app.inject({
+      method: 'POST',
+      url: '/api/security/keys/kek/rotate',
+      headers: { cookie: admin },
+    });
+    expect(r.statusCode, r.body).toBe(200);
+    // every key already under the current KEK: nothing to re-wrap, audited
+    expect(r.json()).toMatchObject({ rewrapped: 0, unreadable: 0 });
+    // a key wrapped by a KEK this node does not hold is reported, not silently lost
+    await sql`UPDATE field_key SET kek_id = 'ffffffffffffffff' WHERE scope_id = ${resourceId} AND state = 'retired'`.execute(
+      env.ctx.db,
+    );
+    const r2 = await env.app.inject({
+      method: 'POST',
+      url: '/api/security/keys/kek/rotate',
+      headers: { cookie: admin },
+    });
+    expect(r2.json()).toMatchObject({ unreadable: 1 });
+    expect(await dump()).toBe(before);
+    expect((await call(`/records/${id(8)}`)).statusCode).toBe(200);
+  });
+
+  it('nodes must share one KEK: a server database without a configured KEK, or a node holding another one, refuses to start', async () => {
+    // a PostgreSQL deployment with a data directory but no GOVSHARE_KEK / GOVSHARE_KEK_FILE: no per-node key file
+    expect(() =>
+      loadKeks({
+        ...env.ctx.config,
+        databaseUrl: 'postgres://db/govshare',
+        dataDir: '/var/lib/govshare',
+        fieldKek: null,
+        fieldKekFile: null,
+      }),
+    ).toThrow(/GOVSHARE_KEK or GOVSHARE_KEK_FILE/);
+    // a second node given another key cannot unwrap the platform's keys: its keyring refuses to load, naming both keys
+    const stranger = new FieldKeys(env.ctx.db, {
+      ...env.ctx.config,
+      fieldKek: Buffer.alloc(32, 7).toString('base64'),
+      fieldKekFile: null,
+      fieldKekPrevious: [],
+    });
+    await expect(stranger.refresh(true, env.ctx.db)).rejects.toThrow(/does not have .*GOVSHARE_KEK/);
+    // and it has wrapped nothing of its own meanwhile
+    const foreign = await sql<{
+      n: number;
+    }>`SELECT count(*)::int AS n FROM field_key WHERE kek_id = ${stranger.kekId}`.execute(env.ctx.db);
+    expect(foreign.rows[0].n).toBe(0);
+  });
+
+  it('tampered ciphertext fails closed with FIELD_INTEGRITY_FAILED and is audited (key.tamper)', async () => {
+    const { rows } = await sql
+      .raw<{ c3: string; _key: string }>(
+        `SELECT _key, c3 FROM ${table} WHERE _key = '${env.ctx.fieldKeys.index(id(9))}'`,
+      )
+      .execute(env.ctx.db);
+    const c = rows[0].c3;
+    const flipped = c.slice(0, -3) + (c.at(-3) === 'A' ? 'B' : 'A') + c.slice(-2);
+    await sql.raw(`UPDATE ${table} SET c3 = '${flipped}' WHERE _key = '${rows[0]._key}'`).execute(env.ctx.db);
+    const res = await call(`/records/${id(9)}`);
+    expect(res.statusCode).toBe(500);
+    expect(res.json().code).toBe('FIELD_INTEGRITY_FAILED');
+    expect(res.body).not.toContain('病情9号');
+    const tamper = await env.ctx.db
+      .selectFrom('audit_log')
+      .select(['action', 'decision'])
+      .where('action', '=', 'key.tamper')
+      .where('resource_id', '=', resourceId)
+      .execute();
+    expect(tamper).toEqual([{ action: 'key.tamper', decision: 'deny' }]);
+    await sql.raw(`UPDATE ${table} SET c3 = '${c}' WHERE _key = '${rows[0]._key}'`).execute(env.ctx.db);
+    expect((await call(`/records/${id(9)}`)).statusCode).toBe(200);
+  });
+
+  it('quarantine: rejected rows keep their sensitive-personal values encrypted; listed masked, corrected, resubmitted', async () => {
+    const up = await env.app.inject({
+      method: 'POST',
+      url: `/api/ingest/resources/${resourceId}/imports?onError=quarantine`,
+      headers: { cookie: officer, 'content-type': 'text/csv' },
+      // data row 1: a bad age (values kept by field); row 2: a ragged line (its raw cells kept whole)
+      payload: `idNumber,name,age,diagnosis\n${id(60)},张60,abc,病情60号\n${id(61)},张61,61,病情61号,多余\n`,
+    });
+    expect(up.statusCode, up.body).toBe(202);
+    await env.ctx.jobs.runDue();
+    const stored = await dump('ingest_quarantine');
+    expect(stored).toContain('ENC1.');
+    for (const clear of [id(60), '病情60号', id(61), '病情61号']) expect(stored).not.toContain(clear);
+    expect(stored).toContain('张60'); // a personal (not sensitive-personal) value stays clear
+    const list = async () =>
+      (
+        await env.app.inject({
+          url: `/api/ingest/resources/${resourceId}/quarantine`,
+          headers: { cookie: officer },
+        })
+      ).json();
+    const items = (await list()).items as {
+      id: number;
+      row: number;
+      values: Record<string, string | null>;
+      raw: unknown;
+    }[];
+    const bad = items.find((i) => i.row === 1)!;
+    // decrypted, then masked as the provider's correction form shows personal values
+    expect(bad.values.age).toBe('abc');
+    expect(bad.values.idNumber).toBe(maskValue('idNumber', id(60)));
+    expect(items.find((i) => i.row === 2)!.raw).toEqual([id(61), '张61', '61', '病情61号', '多余']);
+    const fix = await env.app.inject({
+      method: 'PUT',
+      url: `/api/ingest/quarantine/${bad.id}`,
+      headers: { cookie: officer },
+      payload: { values: { age: '60' } },
+    });
+    expect(fix.statusCode, fix.body).toBe(200);
+    expect(await dump('ingest_quarantine')).not.toContain(id(60));
+    const ok = await env.app.inject({
+      method: 'POST',
+      url: `/api/ingest/resources/${resourceId}/quarantine/resubmit`,
+      headers: { cookie: officer },
+      payload: { ids: [bad.id] },
+    });
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect(ok.json().inserted).toBe(1);
+    const got = await call(`/records/${id(60)}`);
+    expect(got.statusCode, got.body).toBe(200);
+    expect(got.json().record.age).toBe(60);
+    expect(await dump()).not.toContain('病情60号');
+  });
+
+  it('flipping the sensitive-personal flag of a field of a resource holding data is refused (FIELD_ENCRYPTION_FLIP_REFUSED)', async () => {
+    const live = await env.app.inject({
+      url: `/api/catalog/resources/${resourceId}`,
+      headers: { cookie: officer },
+    });
+    const { fields, ...meta } = live.json();
+    const save = await env.app.inject({
+      method: 'PUT',
+      url: `/api/catalog/resources/${resourceId}`,
+      headers: { cookie: officer },
+      payload: {
+        name: meta.name,
+        summary: meta.summary,
+        classification: meta.classification,
+        topic: meta.topic,
+        catalogLevel: meta.catalogLevel,
+        shareType: meta.shareType,
+        shareMethod: meta.shareMethod,
+        openType: meta.openType,
+        updateCycle: meta.updateCycle,
+        securityLevel: meta.securityLevel,
+        fields: fields.map((f: Record<string, unknown>) => {
+          const { ordinal: _o, columnName: _c, encrypted: _e, ...rest } = f;
+          return rest.code === 'age' ? { ...rest, personal: true, sensitivePersonal: true } : rest;
+        }),
+        submit: true,
+      },
+    });
+    expect(save.statusCode, save.body).toBe(200);
+    const reviewer = await login(env.app, 'reviewer');
+    const pub = await env.app.inject({
+      method: 'POST',
+      url: `/api/catalog/resources/${resourceId}/publish`,
+      headers: { cookie: reviewer },
+      payload: { comment: '同意' },
+    });
+    expect(pub.statusCode).toBe(409);
+    expect(pub.json().code).toBe('FIELD_ENCRYPTION_FLIP_REFUSED');
+  });
+});
