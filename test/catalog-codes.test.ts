@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GBT_CODE_PATTERN, recodeLegacyResources } from '../src/catalog/classes.js';
 import { backfillSearchDocuments } from '../src/catalog/search.js';
 import * as m045 from '../src/db/migrations/045_resource_code_alias.js';
-import { codeOf, createTestEnv, dataPath, login, type TestEnv } from './helpers.js';
+import { clearRows, codeOf, createTestEnv, dataPath, login, type TestEnv } from './helpers.js';
 
 /*
  * Issue 6 point 1: one coding scheme (GB/T 21063.5: front code from jurisdiction and department, `/`, sequence) for
@@ -34,12 +34,8 @@ describe('catalog codes from before GB/T 21063.5 (migration 045)', () => {
     const grant = grants.find((g: { resource: { code: string } }) => g.resource.code === code);
     apiKey = env.demo!.apps.find((a) => a.name === grant.app.name)!.apiKey;
     purposeId = grant.purposeId;
-    recordKey = (
-      await env.ctx.database.query<{ k: string }>(
-        `SELECT _key AS k FROM ${r.data_table} ORDER BY _key LIMIT 1`,
-        [],
-      )
-    ).rows[0].k;
+    // the clear record key (the ID number is encrypted at rest and `_key` is its keyed hash)
+    recordKey = (await clearRows(env, r.data_table!, { orderBy: '_key', limit: 1 }))[0].key;
   }, 120_000);
   afterAll(async () => env?.close());
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { effectiveShareType } from '../src/catalog/model.js';
 import { getProfile, PROFILE_IDS } from '../src/profiles/index.js';
-import { codeOf, createTestEnv, dataPath, grantedApp, login, type TestEnv } from './helpers.js';
+import { clearRows, codeOf, createTestEnv, dataPath, grantedApp, login, type TestEnv } from './helpers.js';
 
 const ENTRY = {
   name: '居住证办理信息',
@@ -186,13 +186,11 @@ describe('catalog review workflow (dongguan-2020)', () => {
       .select(['data_table', 'version'])
       .where('id', '=', g.resourceId)
       .executeTakeFirstOrThrow();
-    const { rows } = await env.ctx.database.query<{ k: string }>(
-      `SELECT _key AS k FROM ${table.data_table} LIMIT 1`,
-      [],
-    );
+    // the clear record key (the ID number is encrypted at rest and `_key` is its keyed hash)
+    const [first] = await clearRows(env, table.data_table!, { limit: 1 });
     const read = () =>
       env.app.inject({
-        url: `${dataPath(population)}/records/${rows[0].k}`,
+        url: `${dataPath(population)}/records/${first.key}`,
         headers: { 'x-api-key': g.apiKey, 'x-purpose': g.purposeId },
       });
     expect((await read()).statusCode).toBe(200);

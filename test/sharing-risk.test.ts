@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { codeOf, createTestEnv, dataPath, login, type TestEnv } from './helpers.js';
+import { clearRows, codeOf, createTestEnv, dataPath, login, type TestEnv } from './helpers.js';
 
 /*
  * Risk assessment before important data is shared (issue 10 point 10: DG Art 19 — 政务部门在共享应用…重要数据前，应当评估
@@ -68,10 +68,8 @@ async function requestAndApprove(env: TestEnv, resourceName: string, appName: st
         headers: { cookie: consumer },
       })
     ).json();
-  const { rows } = await env.ctx.database.query<{ k: string }>(
-    `SELECT _key AS k FROM ${resource.data_table} ORDER BY _seq LIMIT 1`,
-    [],
-  );
+  // the clear record key (an encrypted key field's `_key` is its keyed hash)
+  const rows = (await clearRows(env, resource.data_table!, { limit: 1 })).map((r) => ({ k: r.key }));
   const call = () =>
     env.app.inject({
       url: `${dataPath(resource.code)}/records/${rows[0].k}`,
