@@ -179,7 +179,8 @@ describe('errors: stable codes, both languages, the row and field at fault; noth
     expect(res.json()).toMatchObject({ inserted: 1 });
     const { rows } = await env.ctx.database.query<{ note: string }>(
       `SELECT c2 AS note FROM ds.r_${resourceId} WHERE _key = $1`,
-      [id(42)],
+      // the ID number is encrypted at rest: the record key is its keyed hash
+      [env.ctx.fieldKeys.index(id(42))],
     );
     expect(rows[0].note).toBe('临江市东湖区救助');
     await env.ctx.database.query(`DELETE FROM ds.r_${resourceId}`, []);
