@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordReadStats } from '../src/dataapi/service.js';
 import { clearRows, codeOf, createTestEnv, dataPath, grantedApp, type TestEnv } from './helpers.js';
 
 /*
@@ -89,6 +90,46 @@ describe('data API: verification', () => {
     const over = await verify(g, { key: people[3].id });
     expect(over.statusCode).toBe(429);
     expect(over.json().code).toBe('QUOTA_EXCEEDED');
+  });
+
+  it('30 concurrent verifications of two shapes share statements, and each gets its own answer and audit row', async () => {
+    const g = await grantedApp(env.app, {
+      consumer: 'rsj_officer',
+      provider: 'gaj_officer',
+      resourceCode: POPULATION,
+      fields: ['idNumber', 'name'],
+      appName: '身份核验（并发）',
+      quota: { verify: true, readRecords: false, verificationsPerDay: 1000 },
+    });
+    // by key and name (every seventh with a wrong name: a miss, below the enumeration threshold), or by key alone
+    const calls = Array.from({ length: 30 }, (_, i) => {
+      const p = people[i % people.length];
+      if (i % 3 === 0) return { payload: { key: p.id }, expected: true };
+      const wrong = i % 7 === 3;
+      return { payload: { key: p.id, match: { name: wrong ? `${p.name}某` : p.name } }, expected: !wrong };
+    });
+    expect(calls.filter((c) => !c.expected).length).toBeLessThan(6);
+    const before = recordReadStats(env.ctx);
+    const answers = await Promise.all(calls.map((c) => verify(g, c.payload)));
+    const after = recordReadStats(env.ctx);
+    expect(after.calls - before.calls).toBe(30);
+    expect(after.statements - before.statements).toBeLessThan(30);
+    for (const [i, a] of answers.entries()) {
+      expect(a.statusCode, a.body).toBe(200);
+      expect(a.json().match, `call ${i}`).toBe(calls[i].expected);
+    }
+    const audit = await env.ctx.db
+      .selectFrom('audit_log')
+      .select(['id', 'detail'])
+      .where(
+        'id',
+        'in',
+        answers.map((a) => a.json().auditId),
+      )
+      .execute();
+    const matchedById = new Map(audit.map((a) => [Number(a.id), (a.detail as { matched: boolean }).matched]));
+    expect(matchedById.size).toBe(30);
+    for (const [i, a] of answers.entries()) expect(matchedById.get(a.json().auditId)).toBe(calls[i].expected);
   });
 
   it('a grant without the verification right: VERIFY_NOT_GRANTED; a field outside the grant: FIELD_NOT_GRANTED', async () => {

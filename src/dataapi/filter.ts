@@ -244,6 +244,8 @@ function lookupForm(f: MetaField, s: string): string {
  * The condition of a verification (核验): every named field equals the given value (ID numbers and credit codes compared
  * upper-case, as stored). Names the match fields so the statement checks they are granted. Masked fields may be
  * matched: answering match / no match on them is what verification is for, and misses feed the enumeration detector.
+ * Each value is the call's own element of an array placeholder (`($12::text[])[req.n]`), so the verifications of one
+ * shape share a statement (group commit, src/dataapi/service.ts).
  */
 export function compileMatch(
   meta: ResourceMeta,
@@ -281,10 +283,10 @@ export function compileMatch(
       // an encrypted field is matched on its keyed hash: the table is not decrypted
       if (!index) throw new Error('an encrypted field needs the lookup index to be matched');
       params.push(index(s));
-      return `t.${f.columnName}_h = $${firstParam + params.length - 1}::text`;
+      return `t.${f.columnName}_h = ($${firstParam + params.length - 1}::text[])[req.n]`;
     }
     params.push(s);
-    return `t.${f.columnName} = $${firstParam + params.length - 1}::${CAST[f.type] ?? 'text'}`;
+    return `t.${f.columnName} = ($${firstParam + params.length - 1}::text[])[req.n]::${CAST[f.type] ?? 'text'}`;
   });
   return { sql: parts.length ? parts.join(' AND ') : 'true', params, fields: entries.map(([c]) => c) };
 }

@@ -15,9 +15,10 @@ import {
   governedGetBatch,
   governedList,
   governedQuery,
-  governedVerify,
+  governedVerifyBatch,
   type MetaField,
   type ResourceMeta,
+  type VerifyItem,
 } from './store.js';
 
 /**
@@ -79,33 +80,36 @@ async function loadMeta(ctx: AppContext, code: string, fresh = false): Promise<R
 }
 
 /*
- * Group commit for record reads (see store.ts): per resource version, up to MAX_IN_FLIGHT statements run at
- * once; calls arriving meanwhile queue and go together in the next statement. An idle platform answers each
- * call alone and at once; a busy one shares write transactions instead of queueing on them.
+ * Group commit for record reads and verifications (see store.ts): per resource version and statement shape, up to
+ * MAX_IN_FLIGHT statements run at once; calls arriving meanwhile queue and go together in the next statement. An idle
+ * platform answers each call alone and at once; a busy one shares write transactions instead of queueing on them.
  */
 const MAX_IN_FLIGHT = { postgres: 4, pglite: 1 } as const; // PGlite is one connection: one statement at a time
 const MAX_BATCH = 100;
 
-interface Waiter {
-  item: GetItem;
+interface Waiter<I> {
+  item: I;
   resolve: (row: CallRow) => void;
   reject: (err: unknown) => void;
 }
-interface Lane {
-  meta: ResourceMeta;
-  queue: Waiter[];
+interface Lane<I> {
+  /** answers a batch of calls in one statement, rows in input order */
+  run: (items: I[]) => Promise<CallRow[]>;
+  queue: Waiter<I>[];
   inFlight: number;
   scheduled: boolean;
 }
-const lanes = new WeakMap<AppContext, Map<string, Lane>>();
+// biome-ignore lint/suspicious/noExplicitAny: one map holds lanes of every item type, each lane typed where it is made
+type AnyLane = Lane<any>;
+const lanes = new WeakMap<AppContext, Map<string, AnyLane>>();
 const stats = new WeakMap<AppContext, { statements: number; calls: number }>();
 
-/** How many record-read statements answered how many calls (for benchmarks and tests). */
+/** How many record-read and verification statements answered how many calls (for benchmarks and tests). */
 export function recordReadStats(ctx: AppContext): { statements: number; calls: number } {
   return { ...(stats.get(ctx) ?? { statements: 0, calls: 0 }) };
 }
 
-function pump(ctx: AppContext, byVersion: Map<string, Lane>, laneKey: string, lane: Lane): void {
+function pump<I>(ctx: AppContext, byShape: Map<string, AnyLane>, laneKey: string, lane: Lane<I>): void {
   while (lane.inFlight < MAX_IN_FLIGHT[ctx.database.kind] && lane.queue.length > 0) {
     const batch = lane.queue.splice(0, MAX_BATCH);
     lane.inFlight++;
@@ -113,11 +117,8 @@ function pump(ctx: AppContext, byVersion: Map<string, Lane>, laneKey: string, la
     st.statements++;
     st.calls += batch.length;
     stats.set(ctx, st);
-    governedGetBatch(
-      ctx.database,
-      lane.meta,
-      batch.map((w) => w.item),
-    )
+    lane
+      .run(batch.map((w) => w.item))
       .then((rows) => {
         if (rows.length !== batch.length)
           throw new Error(`batch answered ${rows.length} of ${batch.length} calls`);
@@ -128,7 +129,7 @@ function pump(ctx: AppContext, byVersion: Map<string, Lane>, laneKey: string, la
         if (batch.length === 1) return batch[0].reject(err);
         await Promise.all(
           batch.map((w) =>
-            governedGetBatch(ctx.database, lane.meta, [w.item]).then(
+            lane.run([w.item]).then(
               ([row]) => (row ? w.resolve(row) : w.reject(err)),
               (e) => w.reject(e),
             ),
@@ -137,37 +138,55 @@ function pump(ctx: AppContext, byVersion: Map<string, Lane>, laneKey: string, la
       })
       .finally(() => {
         lane.inFlight--;
-        if (lane.queue.length > 0) pump(ctx, byVersion, laneKey, lane);
-        else if (lane.inFlight === 0) byVersion.delete(laneKey);
+        if (lane.queue.length > 0) pump(ctx, byShape, laneKey, lane);
+        else if (lane.inFlight === 0) byShape.delete(laneKey);
       });
   }
 }
 
-function batchedGet(ctx: AppContext, meta: ResourceMeta, item: GetItem): Promise<CallRow> {
-  let byVersion = lanes.get(ctx);
-  if (!byVersion) {
-    byVersion = new Map();
-    lanes.set(ctx, byVersion);
+/**
+ * Queues one call on the lane of its statement (`laneKey`: resource, version and statement shape; `run` answers a batch
+ * of such calls) and resolves with its own row.
+ */
+function grouped<I>(
+  ctx: AppContext,
+  laneKey: string,
+  run: (items: I[]) => Promise<CallRow[]>,
+  item: I,
+): Promise<CallRow> {
+  let byShape = lanes.get(ctx);
+  if (!byShape) {
+    byShape = new Map();
+    lanes.set(ctx, byShape);
   }
-  const laneKey = `${meta.id}.${meta.version}`;
-  let lane = byVersion.get(laneKey);
+  let lane: Lane<I> | undefined = byShape.get(laneKey);
   if (!lane) {
-    lane = { meta, queue: [], inFlight: 0, scheduled: false };
-    byVersion.set(laneKey, lane);
+    lane = { run, queue: [], inFlight: 0, scheduled: false };
+    byShape.set(laneKey, lane);
   }
   const target = lane;
+  const shapes = byShape;
   return new Promise<CallRow>((resolve, reject) => {
     target.queue.push({ item, resolve, reject });
-    if (ctx.database.kind === 'postgres') return pump(ctx, byVersion, laneKey, target);
+    if (ctx.database.kind === 'postgres') return pump(ctx, shapes, laneKey, target);
     // PGlite runs a statement synchronously inside WASM, so no request is read while one runs: wait one
     // event-loop turn so the calls read in the same I/O phase share a statement.
     if (target.scheduled) return;
     target.scheduled = true;
     setImmediate(() => {
       target.scheduled = false;
-      pump(ctx, byVersion, laneKey, target);
+      pump(ctx, shapes, laneKey, target);
     });
   });
+}
+
+function batchedGet(ctx: AppContext, meta: ResourceMeta, item: GetItem): Promise<CallRow> {
+  return grouped(
+    ctx,
+    `get.${meta.id}.${meta.version}`,
+    (items: GetItem[]) => governedGetBatch(ctx.database, meta, items),
+    item,
+  );
 }
 
 /** Runs the governed statement with the cached resource version, re-reading the metadata once if it changed. */
@@ -428,13 +447,13 @@ export async function verifyRecord(
   });
   const { meta, row } = await call(ctx, code, caller, 'verify', (m) => {
     const key = normaliseKey(m, body.key);
-    return governedVerify(
-      ctx.database,
-      m,
-      caller,
-      storedKey(ctx, m, key),
-      auditTarget(ctx, m, key),
-      compileMatch(m, match, 12, (v) => ctx.fieldKeys.index(v)),
+    const compiled = compileMatch(m, match, 12, (v) => ctx.fieldKeys.index(v));
+    // calls matching the same fields share a statement (group commit, as record reads do)
+    return grouped(
+      ctx,
+      `verify.${m.id}.${m.version}.${compiled.sql}`,
+      (items: VerifyItem[]) => governedVerifyBatch(ctx.database, m, compiled.sql, items),
+      { caller, key: storedKey(ctx, m, key), ...auditTarget(ctx, m, key), params: compiled.params },
     );
   });
   await settle(ctx, caller, meta, row, !row.matched);

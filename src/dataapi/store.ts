@@ -465,24 +465,40 @@ export async function governedQuery(
   return rows[0];
 }
 
-/** One verification: the key and the fields to match (compiled by filter.ts from $12), audited, no data returned. */
-export async function governedVerify(
+/** A verification call: a record read's parameters and the values of its match, in the order of the shape's placeholders. */
+export interface VerifyItem extends GetItem {
+  params: unknown[];
+}
+
+/**
+ * Verifications of one match shape (the fields compared, compiled by filter.ts as `($12::text[])[req.n]`… so each call
+ * reads its own values) in one statement, audited, no data returned; rows in input order.
+ */
+export async function governedVerifyBatch(
   database: Database,
   m: ResourceMeta,
-  caller: Caller,
-  key: string,
-  target: { targetHash: string; targetLabel: string },
-  match: { sql: string; params: unknown[] },
-) {
-  const text = m.verifySql(match.sql);
-  // a named prepared statement per match shape, as record reads use: the governed statement is planned once per
-  // connection and shape, not on every call
+  matchSql: string,
+  items: VerifyItem[],
+): Promise<CallRow[]> {
+  const arity = items[0]?.params.length ?? 0;
+  // a named prepared statement per match shape, as record reads use: planned once per connection and shape
   const { rows } = await database.query<CallRow>(
-    text,
-    [...callParams(m, [{ caller, arg: key, ...target }]), ...match.params],
-    `data.verify.${m.id}.${m.version}.${createHash('sha1').update(match.sql).digest('hex').slice(0, 16)}`,
+    m.verifySql(matchSql),
+    [
+      ...callParams(
+        m,
+        items.map((i) => ({
+          caller: i.caller,
+          arg: i.key,
+          targetHash: i.targetHash,
+          targetLabel: i.targetLabel,
+        })),
+      ),
+      ...Array.from({ length: arity }, (_, p) => items.map((i) => i.params[p])),
+    ],
+    `data.verify.${m.id}.${m.version}.${createHash('sha1').update(matchSql).digest('hex').slice(0, 16)}`,
   );
-  return rows[0];
+  return rows;
 }
 
 /**
