@@ -50,6 +50,9 @@ export function stagingCopyLine(batchId: number, r: StagedRow): string {
   return `${batchId}\t${r.row}\t${copyText(r.key)}\t${r.hash}\t${arr}}\n`;
 }
 
+/** Staging buffers whose COPY has ended, reused by the next chunks (of any import: a buffer is here only when unused). */
+const spareBuffers: Buffer<ArrayBuffer>[] = [];
+
 /**
  * The validated rows of one staging chunk. For the COPY path each row is written at once as a COPY text line into a
  * growing byte buffer, so no row object outlives its row: at 1 M rows, keeping 10 000 rows' arrays alive across
@@ -65,7 +68,13 @@ export class StagingChunk {
     readonly batchId: number,
     db: Db | Tx,
   ) {
-    this.buf = db.isTransaction ? null : Buffer.allocUnsafe(1 << 21);
+    this.buf = db.isTransaction ? null : (spareBuffers.pop() ?? Buffer.allocUnsafe(1 << 21));
+  }
+
+  /** After its COPY: the buffer goes back for the next chunk (a new 2 MB buffer per chunk grew RSS with the file). */
+  release() {
+    if (this.buf && spareBuffers.length < 4) spareBuffers.push(this.buf);
+    this.buf = null;
   }
 
   push(r: StagedRow) {
@@ -101,7 +110,12 @@ const STAGING_COPY = 'COPY ingest_staging (batch_id, row_no, rkey, rhash, vals) 
 export async function stageRows(database: Database, db: Db | Tx, chunk: StagingChunk): Promise<void> {
   if (!chunk.length) return;
   const text = chunk.copyText();
-  if (text) return database.copyFrom(STAGING_COPY, text);
+  if (text) {
+    // a failed COPY may still hold the bytes (a stream not yet drained): its buffer is dropped, not reused
+    await database.copyFrom(STAGING_COPY, text);
+    chunk.release();
+    return;
+  }
   const rows = chunk.rows;
   const width = rows[0].values.length;
   const cols = Array.from({ length: width }, (_, i) => rows.map((r) => r.values[i]));
