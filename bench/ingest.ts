@@ -8,6 +8,9 @@
  * parse → validate every cell → stage → one set-based merge with history, in one transaction). In the same run it
  * times a plain COPY of the same file into a table of the same column types (PostgreSQL: server-side
  * `COPY … FROM '<file>'`; PGlite: `COPY … FROM '/dev/blob'`). Peak RSS is sampled every 50 ms during the import.
+ * CPU time next to wall time: Node's (process.cpuUsage) and, on PostgreSQL, the server's (its processes for the bench
+ * database, from /proc, when the server runs on this host) during the import and during the COPY: on a shared machine
+ * the wall-clock rates follow the load, the CPU seconds much less.
  *
  * Then (PostgreSQL) the data API's latency while an import runs: a small demo city in another scratch database, calls by
  * key (GET …/records/:key) from BENCH_INGEST_DURING_CLIENTS (10) keep-alive clients, 5 s idle, then in 5 s windows
@@ -27,6 +30,7 @@ import { sql } from 'kysely';
 import { closeContext, openContext } from '../src/boot.js';
 import { createResourceWithTable } from '../src/catalog/service.js';
 import { loadConfig } from '../src/config.js';
+import type { AppContext } from '../src/context.js';
 import { loadDemoCity } from '../src/demo/load.js';
 import { buildApp } from '../src/http/app.js';
 import { idNumberCheckChar } from '../src/ingest/checksums.js';
@@ -114,6 +118,44 @@ const FIELDS = [
     masking: 'address' as const,
   },
 ];
+/** CPU ticks (1/100 s) of one process, from /proc (null when not readable). */
+function procTicks(pid: number): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * CPU ticks of the PostgreSQL processes serving the bench database (its backends + the shared background processes:
+ * WAL writer, checkpointer), or null when the server's processes are not visible (another host, a container).
+ */
+async function pgTicks(ctx: AppContext): Promise<Map<number, number> | null> {
+  if (ctx.database.kind !== 'postgres') return null;
+  const { rows } = await ctx.database.query<{ pid: number }>(
+    `SELECT pid FROM pg_stat_activity WHERE datname = current_database() OR backend_type <> 'client backend'`,
+    [],
+  );
+  const m = new Map<number, number>();
+  for (const { pid } of rows) {
+    const t = procTicks(pid);
+    if (t !== null) m.set(pid, t);
+  }
+  return m.size ? m : null;
+}
+
+/** PostgreSQL CPU seconds between two pgTicks samples (a backend started in between counts from zero). */
+async function pgCpuSince(ctx: AppContext, before: Map<number, number> | null): Promise<number | null> {
+  const after = await pgTicks(ctx);
+  if (!before || !after) return null;
+  let d = 0;
+  for (const [pid, t] of after) d += t - (before.get(pid) ?? 0);
+  return d / 100;
+}
+
 const COPY_DDL =
   'CREATE TABLE bench_copy (id text, name text, gender text, birth date, phone text, address text)';
 
@@ -249,9 +291,15 @@ async function one(kind: string, rows: number, during = false) {
       }
     })();
     let peak = process.memoryUsage().rss;
+    let atPeak = process.memoryUsage();
     const sampler = setInterval(() => {
-      peak = Math.max(peak, process.memoryUsage().rss);
+      const m = process.memoryUsage();
+      if (m.rss > peak) {
+        peak = m.rss;
+        atPeak = m;
+      }
     }, 50);
+    const pg0 = during ? null : await pgTicks(ctx);
     const cpu0 = process.cpuUsage();
     const load0 = os.loadavg()[0];
     const t0 = performance.now();
@@ -263,6 +311,7 @@ async function one(kind: string, rows: number, during = false) {
     importDone = true;
     await caller;
     const cpu = process.cpuUsage(cpu0);
+    const ingestPgCpu = await pgCpuSince(ctx, pg0);
     clearInterval(sampler);
     peak = Math.max(peak, process.memoryUsage().rss);
     if (out.status !== 'committed' || out.inserted !== rows)
@@ -304,13 +353,16 @@ async function one(kind: string, rows: number, during = false) {
       return;
     }
     let copyMs: number;
+    let copyPgCpu: number | null = null;
     if (kind === 'postgres') {
       await sql.raw(COPY_DDL).execute(ctx.db);
       fs.chmodSync(dir, 0o755);
       fs.chmodSync(file, 0o644);
+      const before = await pgTicks(ctx);
       const t1 = performance.now();
       await sql.raw(`COPY bench_copy FROM '${file}' WITH (FORMAT csv, HEADER true)`).execute(ctx.db);
       copyMs = performance.now() - t1;
+      copyPgCpu = await pgCpuSince(ctx, before);
     } else {
       const lite = await PGlite.create();
       await lite.exec(COPY_DDL);
@@ -332,9 +384,20 @@ async function one(kind: string, rows: number, during = false) {
         readStageSec: +(readMs / 1000).toFixed(1),
         copySec: +(copyMs / 1000).toFixed(1),
         peakRssMb: Math.round(peak / 1e6),
+        // what the peak was made of: V8 heap in use and reserved, buffers outside it
+        atPeakMb: {
+          heapUsed: Math.round(atPeak.heapUsed / 1e6),
+          heapTotal: Math.round(atPeak.heapTotal / 1e6),
+          external: Math.round(atPeak.external / 1e6),
+          arrayBuffers: Math.round(atPeak.arrayBuffers / 1e6),
+        },
         // the Node process's own CPU time during the import (parse, validate, COPY text): on a shared machine the
         // wall-clock rates above depend on the load, this does not
         nodeCpuSec: +((cpu.user + cpu.system) / 1e6).toFixed(1),
+        // PostgreSQL's CPU time (its processes for the bench database, from /proc) during the import and during the
+        // COPY: with Node's, the load-independent cost of each (null on PGlite, which runs inside Node)
+        pgCpuSec: ingestPgCpu,
+        copyPgCpuSec: copyPgCpu,
         loadAvg1m: +Math.max(load0, os.loadavg()[0]).toFixed(1),
       }),
     );
@@ -352,7 +415,7 @@ if (process.argv[2] === '--one' || process.argv[2] === '--during') {
 
 const self = fileURLToPath(import.meta.url);
 console.log(
-  'database  rows       file MB  ingest rows/s  COPY rows/s  ingest/COPY  ingest s  read+stage s  node CPU s  peak RSS MB  load 1m',
+  'database  rows       file MB  ingest rows/s  COPY rows/s  ingest/COPY  ingest s  read+stage s  node CPU s  PG CPU s  COPY PG CPU s  peak RSS MB  load 1m',
 );
 for (const kind of DATABASES)
   for (const rows of SIZES) {
@@ -367,7 +430,7 @@ for (const kind of DATABASES)
     }
     const m = JSON.parse(line);
     console.log(
-      `${m.kind.padEnd(9)} ${String(m.rows).padEnd(10)} ${String(m.mb).padEnd(8)} ${String(m.ingestRowsPerSec).padEnd(14)} ${String(m.copyRowsPerSec).padEnd(12)} ${String(m.ratio).padEnd(12)} ${String(m.ingestSec).padEnd(9)} ${String(m.readStageSec).padEnd(13)} ${String(m.nodeCpuSec).padEnd(11)} ${String(m.peakRssMb).padEnd(12)} ${m.loadAvg1m}`,
+      `${m.kind.padEnd(9)} ${String(m.rows).padEnd(10)} ${String(m.mb).padEnd(8)} ${String(m.ingestRowsPerSec).padEnd(14)} ${String(m.copyRowsPerSec).padEnd(12)} ${String(m.ratio).padEnd(12)} ${String(m.ingestSec).padEnd(9)} ${String(m.readStageSec).padEnd(13)} ${String(m.nodeCpuSec).padEnd(11)} ${String(m.pgCpuSec ?? '-').padEnd(9)} ${String(m.copyPgCpuSec ?? '-').padEnd(14)} ${String(m.peakRssMb).padEnd(12)} ${m.loadAvg1m}`,
     );
   }
 

@@ -69,7 +69,7 @@ export interface Database {
    * outside any transaction. PostgreSQL: pg-copy-streams; PGlite: its COPY from `/dev/blob` (the statement's
    * `FROM STDIN` is rewritten). Same statement on both.
    */
-  copyFrom(copySql: string, data: string): Promise<void>;
+  copyFrom(copySql: string, data: string | Uint8Array<ArrayBuffer>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -170,7 +170,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
         const r = await pool.query({ text, values, name });
         return { rows: r.rows as R[] };
       },
-      copyFrom: async (copySql: string, data: string) => {
+      copyFrom: async (copySql: string, data: string | Uint8Array<ArrayBuffer>) => {
         const client = await pool.connect();
         try {
           await pipeline(
@@ -207,7 +207,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
         release();
       }
     },
-    copyFrom: async (copySql: string, data: string) => {
+    copyFrom: async (copySql: string, data: string | Uint8Array<ArrayBuffer>) => {
       const release = await lock.acquire();
       try {
         await lite.query(copySql.replace(/\bFROM STDIN\b/i, "FROM '/dev/blob'"), [], {

@@ -95,3 +95,29 @@ describe('ingest validation', () => {
     });
   });
 });
+
+describe('ingest validation fast paths agree with the general rules', () => {
+  it('dates: YYYY-MM-DD checked without Date (leap years, month lengths), other spellings normalised', () => {
+    const d = f({ type: 'date' });
+    expect(normaliseValue(d, '2024-02-29')).toEqual({ value: '2024-02-29' });
+    expect(normaliseValue(d, '2000-02-29')).toEqual({ value: '2000-02-29' });
+    for (const bad of [
+      '2023-02-29',
+      '1900-02-29',
+      '2024-04-31',
+      '2024-13-01',
+      '2024-00-10',
+      '2024-01-00',
+      '0050-01-01',
+    ])
+      expect(normaliseValue(d, bad), bad).toHaveProperty('code', 'BAD_DATE');
+    expect(normaliseValue(d, '2024/1/5')).toEqual({ value: '2024-01-05' });
+    expect(normaliseValue(d, '0999-12-31')).toEqual({ value: '0999-12-31' });
+  });
+  it('a declared length counts characters, not UTF-16 units (an astral 𠀀 is one)', () => {
+    const s = f({ length: 2 });
+    expect(normaliseValue(s, '𠀀𠀀')).toEqual({ value: '𠀀𠀀' });
+    expect(normaliseValue(s, '𠀀𠀀a')).toHaveProperty('code', 'TOO_LONG');
+    expect(normaliseValue(s, '张三丰')).toHaveProperty('code', 'TOO_LONG');
+  });
+});

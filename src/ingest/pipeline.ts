@@ -27,6 +27,7 @@ import {
   mergeBatch,
   moveDuplicatesToQuarantine,
   type StagedRow,
+  StagingChunk,
   stagedDuplicates,
   stageRows,
 } from './store.js';
@@ -265,7 +266,7 @@ export async function runImport(
     errorCount++;
     if (errors.length < MAX_REPORTED_ERRORS) errors.push(e);
   };
-  let staged: StagedRow[] = [];
+  let staged = new StagingChunk(batchId, ctx.db);
   let quarantined: { row: number; vals: unknown; errors: ErrorDetail[] }[] = [];
   let lastProgress = 0;
   // One staging insert in flight while the next chunk is parsed and validated (JS and the database work at once);
@@ -277,10 +278,10 @@ export async function runImport(
     if (staged.length >= STAGE_CHUNK || (force && staged.length)) {
       chunkSent = true;
       if (inFlight) await inFlight;
-      inFlight = stageRows(ctx.database, ctx.db, batchId, staged);
+      inFlight = stageRows(ctx.database, ctx.db, staged);
       // a failure surfaces at the next await of inFlight; this only keeps it from being reported as unhandled
       inFlight.catch(() => {});
-      staged = [];
+      staged = new StagingChunk(batchId, ctx.db);
     }
     if (force && inFlight) {
       const last = inFlight;

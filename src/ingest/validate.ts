@@ -29,15 +29,18 @@ export function validateRecord(
   keysOnly = false,
 ): RowOutcome {
   const values: (string | null)[] = new Array(fields.length).fill(null);
-  const errors: ErrorDetail[] = [];
+  let errors: ErrorDetail[] | null = null;
   for (let i = 0; i < fields.length; i++) {
     const f = fields[i];
     if (keysOnly && !f.isKey) continue;
     const raw = cells[i] ?? '';
     const res = normaliseValue(f, raw);
-    if ('reason' in res) errors.push({ row, field: f.code, ...res, value: shownValue(f, raw) });
-    else if (isCiphertext(res.value))
+    if ('reason' in res) {
+      errors ??= [];
+      errors.push({ row, field: f.code, ...res, value: shownValue(f, raw) });
+    } else if (isCiphertext(res.value)) {
       // the stored form of an encrypted value is reserved: a clear value of that shape would be read as one
+      errors ??= [];
       errors.push({
         row,
         field: f.code,
@@ -48,14 +51,24 @@ export function validateRecord(
         ),
         value: shownValue(f, raw),
       });
-    else values[i] = res.value;
+    } else values[i] = res.value;
   }
-  if (errors.length) return { ok: false, errors };
-  const key = fields
-    .map((f, i) => (f.isKey ? values[i] : undefined))
-    .filter((v) => v !== undefined)
-    .join('|');
+  if (errors) return { ok: false, errors };
+  const keys = keyPositions(fields);
+  let key = '';
+  for (let k = 0; k < keys.length; k++) key += (k ? '|' : '') + (values[keys[k]] ?? '');
   return { ok: true, values, key, hash: recordHash(values) };
+}
+
+/** Positions of the key fields, worked out once per field list (an import reads its fields once). */
+const keyPositionsOf = new WeakMap<readonly StoredField[], number[]>();
+function keyPositions(fields: readonly StoredField[]): number[] {
+  let k = keyPositionsOf.get(fields);
+  if (!k) {
+    k = fields.flatMap((f, i) => (f.isKey ? [i] : []));
+    keyPositionsOf.set(fields, k);
+  }
+  return k;
 }
 
 /** Places an NDJSON/JSON object's properties (by field code or name) in field order. */
