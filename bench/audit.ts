@@ -6,8 +6,9 @@
  *      clients (bench/loadgen-client.ts), alternating runs with no sealer and with the sealer running every
  *      BENCH_SEAL_INTERVAL_MS (1000; production default 5000) in the same process; medians, ratio on/off.
  *   B  verification of 1 000 000 audit records (BENCH_VERIFY_ROWS): rows written by 1 000-row transactions, sealed,
- *      then `verifyAudit` timed; baseline: one SELECT of the same canonical texts and a bare hash of each (the least any
- *      verifier must do). Target < 10 s. Ratio verify/baseline.
+ *      then `verifyAudit` timed (default worker threads, and in-thread: workers 0); baseline: one SELECT of the
+ *      canonical texts built in SQL (as the verifier did before) and a bare hash of each. Target < 10 s. Ratio
+ *      verify/baseline; wall and CPU time (this process, all threads; PostgreSQL backends of the bench database).
  *   C  recent-audit queries at scale: the auditor's first page (`listAudit`: last 24 h; an app's last 7 days; the
  *      unfiltered newest page) timed at BENCH_AUDIT_SMALL_ROWS (200 000) and again after the table grew to
  *      BENCH_AUDIT_LARGE_ROWS (5 000 000) spread over 12 monthly partitions; ratio large/small per query. The list counts
@@ -18,9 +19,10 @@
  * BENCH_POPULATION_ROWS (20000), BENCH_PARTS (A,B,C), BENCH_DATABASE_URL / DATABASE_URL.
  * Speed misses never fail the run; correctness failures (non-200, verification not ok) set exit code 1.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import { sql } from 'kysely';
-import { CANONICAL_RECORD, sealPending, verifyAudit } from '../src/audit/seal.js';
+import { defaultVerifyWorkers, sealPending, verifyAudit } from '../src/audit/seal.js';
 import { DEFAULT_HASH_ALG, leafHash } from '../src/audit/seal-model.js';
 import { listAudit } from '../src/audit/store.js';
 import { closeContext, openContext } from '../src/boot.js';
@@ -163,6 +165,79 @@ async function fill(ctx: AppContext, rows: number, months: number, perTx = 1000)
   return (performance.now() - t0) / 1000;
 }
 
+/**
+ * The baseline's text: the canonical text built by the server, as the verifier read it before (concatenated from each
+ * column's JSON form; the same bytes as CANONICAL_RECORD_JSONB in src/audit/seal.ts).
+ */
+const SQL_CANONICAL = sql<string>`('[' || a.id || ', "'
+  || to_char(a.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || '", '
+  || coalesce(a.actor_user_id::text, 'null') || ', ' || coalesce(a.actor_org_id::text, 'null') || ', '
+  || coalesce(a.app_id::text, 'null') || ', ' || coalesce(a.grant_id::text, 'null') || ', '
+  || to_json(a.action)::text || ', ' || coalesce(a.resource_id::text, 'null') || ', '
+  || coalesce(to_json(a.target_type)::text, 'null') || ', ' || coalesce(to_json(a.target_id)::text, 'null') || ', '
+  || coalesce(to_json(a.target_label)::text, 'null') || ', ' || coalesce(to_json(a.purpose)::text, 'null') || ', '
+  || to_json(a.decision)::text || ', ' || coalesce(a.rows_returned::text, 'null') || ', '
+  || coalesce(to_jsonb(a.fields)::text, 'null') || ', ' || coalesce(to_json(a.client_ip)::text, 'null') || ', '
+  || a.detail::text || ']')`;
+
+const TICK_S = 1 / 100; // USER_HZ
+
+/**
+ * CPU seconds of the PostgreSQL backends serving the bench database while `fn` runs: their /proc ticks sampled every
+ * 50 ms (connections opened and closed inside `fn`, like verification's COPY connections, are counted up to their last
+ * sample). null when the server's processes are not visible (another host, a container).
+ */
+async function withServerCpu<T>(
+  ctx: AppContext,
+  fn: () => Promise<T>,
+): Promise<{ value: T; serverS: number | null }> {
+  const seen = new Map<number, { first: number; last: number }>();
+  let visible = true;
+  const sample = async () => {
+    const { rows } = await ctx.database.query<{ pid: number }>(
+      "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'",
+      [],
+    );
+    for (const { pid } of rows) {
+      let t: number;
+      try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        t = Number(f[11]) + Number(f[12]);
+      } catch {
+        visible = false;
+        continue;
+      }
+      const e = seen.get(pid);
+      if (e) e.last = t;
+      else seen.set(pid, { first: t, last: t });
+    }
+  };
+  await sample();
+  // a backend first seen mid-run started inside fn: count it from zero
+  const before = new Set(seen.keys());
+  let stop = false;
+  const sampler = (async () => {
+    while (!stop) {
+      await new Promise((r) => setTimeout(r, 50));
+      await sample().catch(() => undefined);
+    }
+  })();
+  try {
+    const value = await fn();
+    await sample();
+    return {
+      value,
+      serverS: visible
+        ? [...seen].reduce((sum, [pid, e]) => sum + (e.last - (before.has(pid) ? e.first : 0)), 0) * TICK_S
+        : null,
+    };
+  } finally {
+    stop = true;
+    await sampler;
+  }
+}
+
 /** B: verify 1 000 000 records vs one SELECT + a bare hash of each. */
 async function partB(ctx: AppContext): Promise<void> {
   console.log(`\n== B: verification of ${VERIFY_ROWS.toLocaleString('en')} audit records ==`);
@@ -170,54 +245,72 @@ async function partB(ctx: AppContext): Promise<void> {
     (await sql<{ n: string }>`SELECT count(*) AS n FROM audit_log`.execute(ctx.db)).rows[0].n,
   );
   const fillS = await fill(ctx, VERIFY_ROWS, 1);
-  let t0 = performance.now();
+  const t0 = performance.now();
   const sealed = await sealPending(ctx, Number.MAX_SAFE_INTEGER);
   const sealS = (performance.now() - t0) / 1000;
   console.log(
     `  wrote ${VERIFY_ROWS.toLocaleString('en')} rows in ${fillS.toFixed(1)} s (table had ${before}); sealed ${sealed.records} records in ${sealed.blocks} blocks in ${sealS.toFixed(1)} s (${Math.round(sealed.records / sealS)} records/s)`,
   );
   await sql`VACUUM ANALYZE audit_log`.execute(ctx.db);
-  // baseline: the same canonical texts by one SELECT, each hashed once (no Merkle tree, no chain, no signature)
-  const base: number[] = [];
-  const ver: number[] = [];
+  // baseline: the canonical texts built by the server, by one SELECT, each hashed once (no Merkle tree, no chain,
+  // no signature)
+  const runs: Record<'base' | 'verify' | 'inThread', { s: number; cpu: number; server: number | null }[]> = {
+    base: [],
+    verify: [],
+    inThread: [],
+  };
   let checked = 0;
+  const timed = async <T>(fn: () => Promise<T>) => {
+    const t = performance.now();
+    const c = process.cpuUsage();
+    const { value, serverS } = await withServerCpu(ctx, fn);
+    const u = process.cpuUsage(c);
+    return { value, s: (performance.now() - t) / 1000, cpu: (u.user + u.system) / 1e6, server: serverS };
+  };
+  const fmt = (r: { s: number; cpu: number; server: number | null }) =>
+    `${r.s.toFixed(2)} s (CPU: this process ${r.cpu.toFixed(2)} s, server ${r.server == null ? '?' : r.server.toFixed(2)} s)`;
   for (let round = 0; round < 2; round++) {
     // the baseline in a function of its own: its million texts are garbage before verification starts (they stayed
     // live across verifyAudit before, and every major GC of the verification walked them)
     const baseline = async () => {
-      const t = performance.now();
       const { rows } = await sql<{
         canon: string;
-      }>`SELECT ${CANONICAL_RECORD} AS canon FROM audit_log a`.execute(ctx.db);
+      }>`SELECT ${SQL_CANONICAL} AS canon FROM audit_log a`.execute(ctx.db);
       let x = 0;
       for (const r of rows) x ^= leafHash(DEFAULT_HASH_ALG, r.canon)[0];
       if (x === 256) console.log('');
-      return { s: (performance.now() - t) / 1000, n: rows.length };
+      return rows.length;
     };
-    const b0 = await baseline();
-    base.push(b0.s);
-    t0 = performance.now();
-    const report = await verifyAudit(ctx.db);
-    ver.push((performance.now() - t0) / 1000);
-    checked = report.recordsChecked;
-    if (!report.ok) {
-      failed = true;
-      console.log(`  VERIFY FAILED: ${report.findingCount} findings`);
-    }
+    const b0 = await timed(baseline);
+    runs.base.push(b0);
+    const v0 = await timed(() => verifyAudit(ctx));
+    runs.verify.push(v0);
+    const v1 = await timed(() => verifyAudit(ctx, {}, { workers: 0 }));
+    runs.inThread.push(v1);
+    checked = v0.value.recordsChecked;
+    for (const r of [v0.value, v1.value])
+      if (!r.ok) {
+        failed = true;
+        console.log(`  VERIFY FAILED: ${r.findingCount} findings`);
+      }
     console.log(
-      `  round ${round + 1}: baseline (1 SELECT + ${DEFAULT_HASH_ALG} per row, ${b0.n} rows) ${base[round].toFixed(2)} s; verifyAudit (${report.blocksChecked} blocks, ${checked} records) ${ver[round].toFixed(2)} s`,
+      `  round ${round + 1} (load average ${os
+        .loadavg()
+        .map((x) => x.toFixed(1))
+        .join(
+          ' ',
+        )}):\n    baseline (1 SELECT of SQL-built texts + ${DEFAULT_HASH_ALG} per row, ${b0.value} rows) ${fmt(b0)}\n` +
+        `    verifyAudit (${v0.value.blocksChecked} blocks, ${checked} records; ${defaultVerifyWorkers()} hash worker(s)) ${fmt(v0)}\n` +
+        `    verifyAudit in this thread (workers 0) ${fmt(v1)}`,
     );
   }
+  const v = median(runs.verify.map((r) => r.s));
+  const t = median(runs.inThread.map((r) => r.s));
+  const b = median(runs.base.map((r) => r.s));
+  const cpu = (xs: { cpu: number; server: number | null }[]) =>
+    `${median(xs.map((r) => r.cpu)).toFixed(2)} + ${xs.every((r) => r.server != null) ? median(xs.map((r) => r.server as number)).toFixed(2) : '?'} s`;
   console.log(
-    `  load average now ${os
-      .loadavg()
-      .map((x) => x.toFixed(1))
-      .join(' ')}`,
-  );
-  const v = median(ver);
-  const b = median(base);
-  console.log(
-    `  median: verify ${v.toFixed(2)} s for ${checked.toLocaleString('en')} records (${Math.round(checked / v).toLocaleString('en')} records/s), baseline ${b.toFixed(2)} s → ratio ${(v / b).toFixed(2)}; target < 10 s for 1 000 000: ${v * (1_000_000 / checked) < 10 ? 'PASS' : 'MISS'}`,
+    `  median: verify ${v.toFixed(2)} s for ${checked.toLocaleString('en')} records (${Math.round(checked / v).toLocaleString('en')} records/s), in-thread ${t.toFixed(2)} s, baseline ${b.toFixed(2)} s → ratio ${(v / b).toFixed(2)} (in-thread ${(t / b).toFixed(2)}); CPU process + server: verify ${cpu(runs.verify)}, in-thread ${cpu(runs.inThread)}, baseline ${cpu(runs.base)}; target < 10 s for 1 000 000: ${v * (1_000_000 / checked) < 10 ? 'PASS' : 'MISS'}`,
   );
 }
 

@@ -100,7 +100,7 @@ async function main(argv: string[]): Promise<number> {
       if (option(args, '--archive')) return verifyArchiveFile(option(args, '--archive') as string, args);
       return withContext(async (ctx) => {
         const t0 = Date.now();
-        const r = await seal.verifyAudit(ctx.db, {
+        const r = await seal.verifyAudit(ctx, {
           fromSeq: intOption(args, '--from'),
           toSeq: intOption(args, '--to'),
         });

@@ -17,7 +17,8 @@ import type { Actor, AppContext } from '../context.js';
 import type { Db } from '../db/index.js';
 import { AppError } from '../shared/errors.js';
 import { ARCHIVE_FORMAT, type ArchiveEnd, type ArchiveHeader } from './archive-model.js';
-import { blockBefore, blockRows, publicKeys, recordsInRange, toSealed } from './seal.js';
+import { canonicalTexts } from './canonical.js';
+import { blockBefore, blockRows, publicKeys, recordIdsInRange, recordReader, toSealed } from './seal.js';
 import { appendAudit } from './store.js';
 
 export const PARTITIONS_JOB = 'audit.partitions';
@@ -198,22 +199,27 @@ export async function writeArchive(
   let records = 0;
   let lastHash = prev?.block_hash ?? '';
   let toXid = fromXid;
-  for (let s = fromSeq; s <= toSeq; s += 100) {
-    const batch = (await blockRows(db, s, Math.min(toSeq, s + 99))).map(toSealed);
-    for (const b of batch) {
-      const recs = await recordsInRange(db, b.fromXid, b.toXid);
-      await emit({
-        block: {
-          ...b,
-          leafHashes: b.leafHashes.map((l) => l.toString('hex')),
-          records: [...recs].map(([id, canonical]) => ({ id, canonical })).sort((x, y) => x.id - y.id),
-        },
-      });
-      blocks++;
-      records += recs.size;
-      lastHash = b.blockHash;
-      toXid = b.toXid;
+  const reader = recordReader(ctx, 1);
+  try {
+    for (let s = fromSeq; s <= toSeq; s += 100) {
+      const batch = (await blockRows(db, s, Math.min(toSeq, s + 99))).map(toSealed);
+      for (const b of batch) {
+        const recs = canonicalTexts(await reader.read(b.fromXid, b.toXid));
+        await emit({
+          block: {
+            ...b,
+            leafHashes: b.leafHashes.map((l) => l.toString('hex')),
+            records: [...recs].map(([id, canonical]) => ({ id, canonical })).sort((x, y) => x.id - y.id),
+          },
+        });
+        blocks++;
+        records += recs.size;
+        lastHash = b.blockHash;
+        toXid = b.toXid;
+      }
     }
+  } finally {
+    await reader.close();
   }
   const end: ArchiveEnd = { toSeq, blocks, records, lastBlockHash: lastHash };
   await emit({ end });
@@ -451,7 +457,7 @@ export async function applyRetention(ctx: AppContext, now: Date): Promise<Retent
         : [];
     const archivedIds: number[] = [];
     for (const b of straddling) {
-      const present = await recordsInRange(trx, Number(b.from_xid), Number(b.to_xid));
+      const present = await recordIdsInRange(trx, Number(b.from_xid), Number(b.to_xid));
       for (const id of b.record_ids.map(Number)) if (!present.has(id)) archivedIds.push(id);
     }
     const toRemove = await trx

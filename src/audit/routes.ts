@@ -222,7 +222,7 @@ export async function auditRoutes(app: FastifyInstance, ctx: AppContext) {
     async (req) => {
       const actor = requireRole(req, 'auditor');
       const range = (req.body ?? {}) as { fromSeq?: number; toSeq?: number };
-      const report = await verifyAudit(ctx.db, range);
+      const report = await verifyAudit(ctx, range);
       await appendAudit(ctx.db, {
         actorUserId: actor.id,
         actorOrgId: actor.orgId,

@@ -42,22 +42,46 @@ export function leafHash(alg: HashAlg, canonical: string): Buffer {
   return oneShot ? oneShot(alg, `\u0000${canonical}`, 'buffer') : digest(alg, ZERO, canonical);
 }
 
+/**
+ * The Merkle root of packed 32-byte leaves (in order), `hash` being H over one input. Self-contained on purpose (it uses
+ * no name from outside it): the leaf-hash worker threads run this very function's source (src/audit/leaf-hasher.ts),
+ * so sealing, the database's verification and the offline checks build roots by one implementation. The level is
+ * reduced in place in one copy of the leaves; one 65-byte buffer holds every inner node's input 0x01 ‖ left ‖ right.
+ */
+export function merkleRootPacked(packed: Uint8Array, hash: (data: Uint8Array) => Uint8Array): Uint8Array {
+  const n = Math.floor(packed.length / 32);
+  if (n === 0) return hash(new Uint8Array(0));
+  const level = new Uint8Array(packed.subarray(0, 32 * n)); // a copy (Buffer#slice would not be one)
+  const pair = new Uint8Array(65);
+  pair[0] = 1;
+  let len = n;
+  while (len > 1) {
+    let i = 0;
+    for (; 2 * i + 1 < len; i++) {
+      pair.set(level.subarray(64 * i, 64 * i + 64), 1);
+      level.set(hash(pair), 32 * i);
+    }
+    if (len % 2 === 1) {
+      level.copyWithin(32 * i, 32 * (len - 1), 32 * len);
+      i++;
+    }
+    len = i;
+  }
+  return level.slice(0, 32);
+}
+
 /** Merkle root over the leaves, in order. */
 export function merkleRoot(alg: HashAlg, leaves: readonly Buffer[]): Buffer {
+  if (leaves.every((l) => l.length === HASH_BYTES)) {
+    const root = merkleRootPacked(Buffer.concat(leaves), (d) => digest(alg, d));
+    return Buffer.from(root.buffer, root.byteOffset, root.byteLength);
+  }
+  // leaves of another length (a damaged export): never a sealed block's, hashed as they are
   if (leaves.length === 0) return digest(alg, '');
   let level = leaves.slice();
-  // one buffer for every inner node's input 0x01 ‖ left ‖ right (no allocation per node)
-  const pair = Buffer.alloc(1 + 2 * HASH_BYTES);
-  pair[0] = 1;
-  const node = (l: Buffer, r: Buffer) => {
-    if (!oneShot || l.length !== HASH_BYTES || r.length !== HASH_BYTES) return digest(alg, ONE, l, r);
-    l.copy(pair, 1);
-    r.copy(pair, 1 + HASH_BYTES);
-    return oneShot(alg, pair, 'buffer');
-  };
   while (level.length > 1) {
     const next: Buffer[] = [];
-    for (let i = 0; i + 1 < level.length; i += 2) next.push(node(level[i], level[i + 1]));
+    for (let i = 0; i + 1 < level.length; i += 2) next.push(digest(alg, ONE, level[i], level[i + 1]));
     if (level.length % 2 === 1) next.push(level[level.length - 1]);
     level = next;
   }
@@ -160,9 +184,95 @@ export interface Finding {
 }
 
 /**
+ * The checks of one block that do not read its records: its place in the sequence, its header hash, signature and key,
+ * its link to the block before (`prev`: null before the genesis; a null hash when the block before is unknown), and its
+ * leaves against its Merkle root.
+ */
+export function checkBlockHeader(
+  b: SealedBlock,
+  keys: ReadonlyMap<string, string>,
+  prev: { seq: number; blockHash: string | null } | null,
+  /** the root of b.leafHashes when already built (by a worker thread) */
+  leavesRoot?: string,
+): Finding[] {
+  const findings: Finding[] = [];
+  const expectedSeq = prev ? prev.seq + 1 : 1;
+  if (b.seq !== expectedSeq) findings.push({ kind: 'block_missing', blockSeq: expectedSeq });
+  const hash = blockHash(b);
+  if (hash !== b.blockHash) findings.push({ kind: 'block_altered', blockSeq: b.seq });
+  const key = keys.get(b.keyId);
+  if (!key) findings.push({ kind: 'unknown_key', blockSeq: b.seq });
+  else if (!verifyBlockSignature(key, b.blockHash, b.signature))
+    findings.push({ kind: 'signature_invalid', blockSeq: b.seq });
+  // after a missing block, or when the block before the range is unknown, the link cannot be checked
+  const expectedPrev = !prev ? GENESIS_HASH : b.seq === prev.seq + 1 ? prev.blockHash : null;
+  if (expectedPrev !== null && b.prevHash !== expectedPrev)
+    findings.push({ kind: 'chain_broken', blockSeq: b.seq });
+  if (
+    b.leafHashes.length !== b.recordIds.length ||
+    b.recordIds.length !== b.recordCount ||
+    (leavesRoot ?? merkleRoot(b.hashAlg, b.leafHashes).toString('hex')) !== b.merkleRoot
+  )
+    findings.push({ kind: 'leaves_altered', blockSeq: b.seq });
+  return findings;
+}
+
+/**
+ * The records now stored in a block's transaction range against the ids and leaves it sealed. `ids[j]` is the id of
+ * stored row j and `leaves` holds its leaf hash at [32 j, 32 j + 32) (rows in any order). Per sealed id, in the block's
+ * order: no row → record_removed; rows but none with the sealed leaf → record_altered. Then, by id: a row whose id the
+ * block does not seal, and every further row with a sealed id (a second copy, or a forged twin next to the real
+ * record) → record_inserted. A row with a sealed id is never silently taken for another.
+ */
+export function checkRecords(b: SealedBlock, ids: ArrayLike<number>, leaves: Uint8Array): Finding[] {
+  const findings: Finding[] = [];
+  const at = new Map<number, number>();
+  for (let i = 0; i < b.recordIds.length; i++) if (!at.has(b.recordIds[i])) at.set(b.recordIds[i], i);
+  // per sealed position: rows whose leaf matches, rows whose leaf does not
+  const matched = new Uint32Array(b.recordIds.length);
+  const mismatched = new Uint32Array(b.recordIds.length);
+  const inserted: number[] = [];
+  const leafBuf = Buffer.from(leaves.buffer, leaves.byteOffset, leaves.byteLength);
+  for (let j = 0; j < ids.length; j++) {
+    const i = at.get(ids[j]);
+    if (i === undefined) {
+      inserted.push(ids[j]);
+      continue;
+    }
+    const sealed = b.leafHashes[i];
+    if (
+      sealed &&
+      sealed.length === HASH_BYTES &&
+      leafBuf.compare(sealed, 0, HASH_BYTES, 32 * j, 32 * j + 32) === 0
+    )
+      matched[i]++;
+    else mismatched[i]++;
+  }
+  b.recordIds.forEach((id, i) => {
+    if (at.get(id) !== i) return; // a repeated id in the block's list: its first place answers for it
+    if (matched[i] + mismatched[i] === 0)
+      findings.push({ kind: 'record_removed', blockSeq: b.seq, recordId: id });
+    else if (matched[i] === 0) findings.push({ kind: 'record_altered', blockSeq: b.seq, recordId: id });
+    const extra = matched[i] + mismatched[i] - 1;
+    for (let k = 0; k < extra; k++) inserted.push(id);
+  });
+  inserted.sort((x, y) => x - y);
+  for (const id of inserted) findings.push({ kind: 'record_inserted', blockSeq: b.seq, recordId: id });
+  return findings;
+}
+
+/** Leaf hashes of texts, packed 32 bytes each (the offline checks' way: texts already in memory). */
+export function leafHashesOf(alg: HashAlg, texts: Iterable<string>): Buffer {
+  const out: Buffer[] = [];
+  for (const t of texts) out.push(leafHash(alg, t));
+  return Buffer.concat(out);
+}
+
+/**
  * Checks blocks (ascending, consecutive as far as the caller has them) and their records. `records(block)` returns
  * the canonical text of every row now stored in the block's transaction range, keyed by id. `previous` is the
- * block before the first one checked (null when checking from the genesis; a null hash when it is unknown).
+ * block before the first one checked (null when checking from the genesis; a null hash when it is unknown). The
+ * database's verification (verifyAudit) makes the same two checks, with leaves hashed from its record batches.
  */
 export function verifyBlocks(
   blocks: readonly SealedBlock[],
@@ -173,35 +283,9 @@ export function verifyBlocks(
   const findings: Finding[] = [];
   let prev: { seq: number; blockHash: string | null } | null = previous;
   for (const b of blocks) {
-    const expectedSeq = prev ? prev.seq + 1 : 1;
-    if (b.seq !== expectedSeq) findings.push({ kind: 'block_missing', blockSeq: expectedSeq });
-    const hash = blockHash(b);
-    if (hash !== b.blockHash) findings.push({ kind: 'block_altered', blockSeq: b.seq });
-    const key = keys.get(b.keyId);
-    if (!key) findings.push({ kind: 'unknown_key', blockSeq: b.seq });
-    else if (!verifyBlockSignature(key, b.blockHash, b.signature))
-      findings.push({ kind: 'signature_invalid', blockSeq: b.seq });
-    // after a missing block, or when the block before the range is unknown, the link cannot be checked
-    const expectedPrev = !prev ? GENESIS_HASH : b.seq === prev.seq + 1 ? prev.blockHash : null;
-    if (expectedPrev !== null && b.prevHash !== expectedPrev)
-      findings.push({ kind: 'chain_broken', blockSeq: b.seq });
-    if (
-      b.leafHashes.length !== b.recordIds.length ||
-      b.recordIds.length !== b.recordCount ||
-      merkleRoot(b.hashAlg, b.leafHashes).toString('hex') !== b.merkleRoot
-    )
-      findings.push({ kind: 'leaves_altered', blockSeq: b.seq });
+    findings.push(...checkBlockHeader(b, keys, prev));
     const stored = records(b);
-    const sealed = new Set<number>();
-    b.recordIds.forEach((id, i) => {
-      sealed.add(id);
-      const text = stored.get(id);
-      if (text === undefined) findings.push({ kind: 'record_removed', blockSeq: b.seq, recordId: id });
-      else if (!leafHash(b.hashAlg, text).equals(b.leafHashes[i] ?? Buffer.alloc(0)))
-        findings.push({ kind: 'record_altered', blockSeq: b.seq, recordId: id });
-    });
-    for (const id of stored.keys())
-      if (!sealed.has(id)) findings.push({ kind: 'record_inserted', blockSeq: b.seq, recordId: id });
+    findings.push(...checkRecords(b, [...stored.keys()], leafHashesOf(b.hashAlg, stored.values())));
     prev = { seq: b.seq, blockHash: b.blockHash };
   }
   return findings;

@@ -9,49 +9,45 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
+import pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
 import type { AppContext } from '../context.js';
 import type { Db, Tx } from '../db/index.js';
+import {
+  AUDIT_RECORD_COLUMNS,
+  AUDIT_RECORD_SEND,
+  canonicalRecords,
+  canonicalTexts,
+  EMPTY_BATCH,
+  type RecordBatch,
+  tuplesOf,
+} from './canonical.js';
+import { hashSlices, LeafHasher, type RawRecords } from './leaf-hasher.js';
 import {
   type AuditExport,
   type BlockHeader,
   blockHash,
+  checkBlockHeader,
+  checkRecords,
   DEFAULT_HASH_ALG,
   type Finding,
   GENESIS_HASH,
   type HashAlg,
   keyIdOf,
-  leafHash,
   merkleRoot,
   packLeaves,
   type SealedBlock,
   signBlockHash,
   unpackLeaves,
-  verifyBlocks,
 } from './seal-model.js';
 
 /**
- * A record's canonical text, computed by the database so every node and verifier reads the same bytes: the text of
- * a jsonb array of every column in a fixed order (jsonb's text form is deterministic; the time is written in UTC with
- * microseconds, independent of the session's time zone). A column added to audit_log must be appended here (and to
- * CANONICAL_RECORD_JSONB).
- *
- * The text is concatenated from each column's JSON form (to_json of a string escapes as jsonb does; numbers are their
- * digits; fields and detail are jsonb's own text), which is what jsonb_build_array(...)::text writes without building
- * the jsonb value first: ≈ 25 % less server CPU per record (verification reads every record, issue 10 point 12). The
- * seal test checks the two are byte for byte the same on awkward values.
+ * The definition of a record's canonical text, in SQL: the text of a jsonb array of every column in a fixed order (the
+ * time in UTC with microseconds, independent of the session's time zone). Every chain so far was sealed over these
+ * bytes; since issue 10's verification work the sealer and the verifiers build them in Node (src/audit/canonical.ts,
+ * one writer for both), and the seal test checks that writer against this expression on awkward values and on every
+ * record of its database. A column added to audit_log must be appended here and to AUDIT_RECORD_COLUMNS.
  */
-export const CANONICAL_RECORD = sql<string>`('[' || a.id || ', "'
-  || to_char(a.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || '", '
-  || coalesce(a.actor_user_id::text, 'null') || ', ' || coalesce(a.actor_org_id::text, 'null') || ', '
-  || coalesce(a.app_id::text, 'null') || ', ' || coalesce(a.grant_id::text, 'null') || ', '
-  || to_json(a.action)::text || ', ' || coalesce(a.resource_id::text, 'null') || ', '
-  || coalesce(to_json(a.target_type)::text, 'null') || ', ' || coalesce(to_json(a.target_id)::text, 'null') || ', '
-  || coalesce(to_json(a.target_label)::text, 'null') || ', ' || coalesce(to_json(a.purpose)::text, 'null') || ', '
-  || to_json(a.decision)::text || ', ' || coalesce(a.rows_returned::text, 'null') || ', '
-  || coalesce(to_jsonb(a.fields)::text, 'null') || ', ' || coalesce(to_json(a.client_ip)::text, 'null') || ', '
-  || a.detail::text || ']')`;
-
-/** The definition CANONICAL_RECORD reproduces (the texts sealed before it were written this way). */
 export const CANONICAL_RECORD_JSONB = sql<string>`jsonb_build_array(
   a.id, to_char(a.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), a.actor_user_id, a.actor_org_id,
   a.app_id, a.grant_id, a.action, a.resource_id, a.target_type, a.target_id, a.target_label, a.purpose, a.decision,
@@ -144,11 +140,14 @@ async function sealOne(ctx: AppContext, trx: Tx, key: SealKey): Promise<number |
     WHERE seal_xid >= ${String(fromXid)}::xid8 AND seal_xid < ${String(toXid)}::xid8
     ORDER BY seal_xid OFFSET ${ctx.config.sealMaxRecords} LIMIT 1`.execute(trx);
   if (cut.length) toXid = Math.max(Number(cut[0].x), fromXid + 1);
-  const rows = await recordsInRange(trx, fromXid, toXid);
-  if (rows.size === 0) return null;
+  const batch = await recordsInRange(trx, fromXid, toXid);
+  if (batch.count === 0) return null;
   const alg: HashAlg = DEFAULT_HASH_ALG;
-  const ids = [...rows.keys()].sort((a, b) => a - b);
-  const leaves = ids.map((id) => leafHash(alg, rows.get(id) as string));
+  // the same texts and leaf hashing the verifiers use; sealed in id order
+  const packed = hashSlices(alg, batch.input, batch.offsets);
+  const order = Array.from({ length: batch.count }, (_, i) => i).sort((x, y) => batch.ids[x] - batch.ids[y]);
+  const ids = order.map((i) => batch.ids[i]);
+  const leaves = order.map((i) => packed.subarray(32 * i, 32 * i + 32));
   const header: BlockHeader = {
     seq: last ? Number(last.seq) + 1 : 1,
     fromXid,
@@ -186,19 +185,110 @@ async function sealOne(ctx: AppContext, trx: Tx, key: SealKey): Promise<number |
   return ids.length;
 }
 
-/** id → canonical text of every audit row now stored in a transaction range. */
-export async function recordsInRange(
-  db: Db | Tx,
-  fromXid: number,
-  toXid: number,
-): Promise<Map<number, string>> {
-  // one text column: assembling the text in JS from the 17 columns was measured 4× slower (node-postgres parses each
-  // column of each row; the jsonb is built in C)
-  const { rows } = await sql<{ id: number | string; canon: string }>`SELECT a.id, ${CANONICAL_RECORD} AS canon
-    FROM audit_log a WHERE a.seal_xid >= ${String(fromXid)}::xid8 AND a.seal_xid < ${String(toXid)}::xid8`.execute(
-    db,
-  );
-  return new Map(rows.map((r) => [Number(r.id), r.canon]));
+const RANGE = (fromXid: number, toXid: number) =>
+  sql`a.seal_xid >= ${String(fromXid)}::xid8 AND a.seal_xid < ${String(toXid)}::xid8`;
+
+/** Each column's send() bytes, c0 … c16: the SELECT path's binary form of a record. */
+const SEND_COLUMNS = sql.raw(
+  AUDIT_RECORD_COLUMNS.map((c, i) => `${AUDIT_RECORD_SEND[i]}(a.${c}) AS c${i}`).join(', '),
+);
+
+/**
+ * The canonical texts (src/audit/canonical.ts) of every audit row now stored in a transaction range, by a SELECT of
+ * each column's binary form: works on both databases and inside a transaction (the sealer's). Large reads on the
+ * PostgreSQL server take recordReader's COPY instead; both give the writer the same bytes.
+ */
+export async function recordsInRange(db: Db | Tx, fromXid: number, toXid: number): Promise<RecordBatch> {
+  const raw = await rawRecordsInRange(db, fromXid, toXid);
+  return raw.data.length === 0 ? EMPTY_BATCH : canonicalRecords(raw.data, raw.copyHeader);
+}
+
+async function rawRecordsInRange(db: Db | Tx, fromXid: number, toXid: number): Promise<RawRecords> {
+  const { rows } = await sql<Record<string, Uint8Array | null>>`SELECT ${SEND_COLUMNS} FROM audit_log a
+    WHERE ${RANGE(fromXid, toXid)}`.execute(db);
+  return {
+    data: tuplesOf(rows.map((r) => AUDIT_RECORD_COLUMNS.map((_, i) => r[`c${i}`] ?? null))),
+    copyHeader: false,
+  };
+}
+
+/** The ids of the audit rows now stored in a transaction range. */
+export async function recordIdsInRange(db: Db | Tx, fromXid: number, toXid: number): Promise<Set<number>> {
+  const { rows } = await sql<{
+    id: number;
+  }>`SELECT a.id FROM audit_log a WHERE ${RANGE(fromXid, toXid)}`.execute(db);
+  return new Set(rows.map((r) => Number(r.id)));
+}
+
+/** Reads transaction ranges' records for a long read (verification, archives). */
+export interface RecordReader {
+  /** the records' bytes, for canonicalRecords (here or in a worker thread) */
+  readRaw(fromXid: number, toXid: number): Promise<RawRecords>;
+  read(fromXid: number, toXid: number): Promise<RecordBatch>;
+  close(): Promise<void>;
+}
+
+/** What a long read needs of the application context. */
+export type AuditReadContext = Pick<AppContext, 'db' | 'database' | 'config'>;
+
+/**
+ * On the PostgreSQL server: `COPY (SELECT the columns …) TO STDOUT (FORMAT binary)` on `connections` connections of its
+ * own (not the pool's: a verification of many blocks must not hold the pool, and COPY needs the raw client), reads
+ * handed out in turn, each connection serving its reads in order. The server only sends each column's binary form
+ * (≈ 2 s of server CPU per million rows, against ≈ 5 s for building the canonical text in SQL), and the texts are
+ * written in Node without an object per row. Elsewhere (PGlite): the SELECT path, one read at a time.
+ */
+export function recordReader(ctx: AuditReadContext, connections = 2): RecordReader {
+  const url = ctx.config.databaseUrl;
+  if (ctx.database.kind !== 'postgres' || !url)
+    return {
+      readRaw: (f, t) => rawRecordsInRange(ctx.db, f, t),
+      read: (f, t) => recordsInRange(ctx.db, f, t),
+      close: async () => {},
+    };
+  const clients: Promise<pg.Client>[] = [];
+  const open = async () => {
+    const c = new pg.Client({ connectionString: url, options: '-c jit=off' });
+    // a connection lost mid-read fails that read (its stream errors); this only keeps the process alive
+    c.on('error', () => undefined);
+    await c.connect();
+    return c;
+  };
+  // each connection's reads run one after the other (a chain of promises per connection)
+  const tails: Promise<unknown>[] = [];
+  let turn = 0;
+  const columns = AUDIT_RECORD_COLUMNS.map((c) => `a.${c}`).join(', ');
+  const copy = async (client: pg.Client, fromXid: number, toXid: number) => {
+    // integers only: COPY takes no parameters
+    const stream = client.query(
+      copyTo(`COPY (SELECT ${columns} FROM audit_log a
+        WHERE a.seal_xid >= '${Math.trunc(fromXid)}'::xid8 AND a.seal_xid < '${Math.trunc(toXid)}'::xid8)
+        TO STDOUT (FORMAT binary)`),
+    );
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    return { data: Buffer.concat(chunks), copyHeader: true };
+  };
+  return {
+    async read(fromXid, toXid) {
+      const raw = await this.readRaw(fromXid, toXid);
+      return canonicalRecords(raw.data, raw.copyHeader);
+    },
+    readRaw(fromXid, toXid) {
+      const slot = turn++ % Math.max(1, connections);
+      if (!clients[slot]) clients[slot] = open();
+      const client = clients[slot];
+      const run = (tails[slot] ?? Promise.resolve())
+        .catch(() => undefined)
+        .then(async () => copy(await client, fromXid, toXid));
+      tails[slot] = run;
+      return run;
+    },
+    async close() {
+      const all = await Promise.allSettled(clients);
+      await Promise.all(all.map((c) => (c.status === 'fulfilled' ? c.value.end() : undefined)));
+    },
+  };
 }
 
 export type BlockRow = Awaited<ReturnType<typeof blockRows>>[number];
@@ -348,16 +438,51 @@ export interface VerifyReport {
   findingCount: number;
 }
 
-const VERIFY_BATCH = 20;
-/** blocks whose records are being read while one is checked */
-const VERIFY_AHEAD = 2;
+/** block rows read per query */
+const VERIFY_PAGE = 50;
 const MAX_FINDINGS = 1000;
 
-/** Checks the chain and every sealed record in blocks fromSeq..toSeq (default: all), a batch of blocks at a time. */
+export interface VerifyOptions {
+  /** worker threads hashing leaves (0: this thread); default: the host's cores less one, 1 to 4 */
+  workers?: number;
+  /** the PostgreSQL server's connections reading records (COPY); default 2 */
+  connections?: number;
+  /** blocks read and hashed ahead of the one being checked; default connections + workers + 1 */
+  ahead?: number;
+}
+
+export function defaultVerifyWorkers(): number {
+  return Math.min(4, Math.max(1, os.availableParallelism() - 1));
+}
+
+/** Sealed blocks fromSeq..toSeq in order, a page at a time, the next page read while this one is used. */
+async function* sealedBlocks(db: Db, fromSeq: number, toSeq: number): AsyncGenerator<SealedBlock> {
+  const page = (s: number) => {
+    if (s > toSeq) return null;
+    const p = blockRows(db, s, Math.min(toSeq, s + VERIFY_PAGE - 1));
+    p.catch(() => undefined); // awaited below; only keeps an early failure from being "unhandled"
+    return p;
+  };
+  let next = page(fromSeq);
+  for (let s = fromSeq; next; s += VERIFY_PAGE) {
+    const rows = await next;
+    next = page(s + VERIFY_PAGE);
+    for (const r of rows) yield toSealed(r);
+  }
+}
+
+/**
+ * Checks the chain and every sealed record in blocks fromSeq..toSeq (default: all). A pipeline: the records of the next
+ * blocks are read (recordReader: COPY on the server's other cores) and their texts written and hashed (LeafHasher: on
+ * worker threads) while the block in turn is checked; at most `ahead` blocks' records are held. Findings come in block
+ * order, as the blocks are checked one after the other.
+ */
 export async function verifyAudit(
-  db: Db,
+  ctx: AuditReadContext,
   range: { fromSeq?: number; toSeq?: number } = {},
+  opts: VerifyOptions = {},
 ): Promise<VerifyReport> {
+  const db = ctx.db;
   const max = await db
     .selectFrom('audit_block')
     .select(sql<number | null>`max(seq)`.as('m'))
@@ -381,33 +506,47 @@ export async function verifyAudit(
     findings.push({ kind: 'block_missing', blockSeq: fromSeq - 1 });
     findingCount++;
   }
-  for (let s = fromSeq; s <= toSeq; s += VERIFY_BATCH) {
-    const batch = (await blockRows(db, s, Math.min(toSeq, s + VERIFY_BATCH - 1))).map(toSealed);
-    // the next blocks' records are read (on other pooled connections: the server builds their texts on its other
-    // cores) while this one is hashed; at most VERIFY_AHEAD + 1 blocks' records are held
-    const fetch = (b: SealedBlock | undefined) => {
-      if (!b) return null;
-      const p = recordsInRange(db, b.fromXid, b.toXid);
-      p.catch(() => undefined); // awaited below; this only keeps an early failure from being "unhandled"
-      return p;
-    };
-    const ahead = batch.slice(0, VERIFY_AHEAD).map(fetch);
-    for (let i = 0; i < batch.length; i++) {
-      const b = batch[i];
-      const recs = (await ahead.shift()) ?? new Map<number, string>();
-      ahead.push(fetch(batch[i + VERIFY_AHEAD]));
-      recordsChecked += recs.size;
-      // a block deleted behind the trigger's back shows as a gap in seq and a broken link after it
-      const found = verifyBlocks([b], keys, () => recs, previous).filter(
-        // a straddling block's record dropped with its archived month is expected absent (and is in the archive)
-        (f) =>
-          !(f.kind === 'record_removed' && f.recordId !== undefined && anchor.archivedIds.has(f.recordId)),
-      );
-      findingCount += found.length;
-      for (const f of found) if (findings.length < MAX_FINDINGS) findings.push(f);
-      blocksChecked++;
-      previous = { seq: b.seq, blockHash: b.blockHash };
+  const connections = opts.connections ?? 2;
+  const workers = opts.workers ?? defaultVerifyWorkers();
+  const ahead = Math.max(1, opts.ahead ?? connections + workers + 1);
+  const reader = recordReader(ctx, connections);
+  const hasher = new LeafHasher(workers);
+  const prepare = async (b: SealedBlock) => {
+    const raw = await reader.readRaw(b.fromXid, b.toXid);
+    const stored = b.leafHashes.every((l) => l.length === 32) ? Buffer.concat(b.leafHashes) : undefined;
+    return hasher.prepare(b.hashAlg, raw, stored);
+  };
+  const check = async (b: SealedBlock, prepared: ReturnType<typeof prepare>) => {
+    const { ids, leaves, root } = await prepared;
+    recordsChecked += ids.length;
+    // a block deleted behind the trigger's back shows as a gap in seq and a broken link after it
+    const found = [
+      ...checkBlockHeader(b, keys, previous, root ?? undefined),
+      ...checkRecords(b, ids, leaves),
+    ].filter(
+      // a straddling block's record dropped with its archived month is expected absent (and is in the archive)
+      (f) => !(f.kind === 'record_removed' && f.recordId !== undefined && anchor.archivedIds.has(f.recordId)),
+    );
+    findingCount += found.length;
+    for (const f of found) if (findings.length < MAX_FINDINGS) findings.push(f);
+    blocksChecked++;
+    previous = { seq: b.seq, blockHash: b.blockHash };
+  };
+  const window: { b: SealedBlock; p: ReturnType<typeof prepare> }[] = [];
+  try {
+    for await (const b of sealedBlocks(db, fromSeq, toSeq)) {
+      const p = prepare(b);
+      p.catch(() => undefined); // awaited in check(); only keeps an early failure from being "unhandled"
+      window.push({ b, p });
+      if (window.length > ahead) {
+        const w = window.shift() as (typeof window)[number];
+        await check(w.b, w.p);
+      }
     }
+    for (const w of window) await check(w.b, w.p);
+  } finally {
+    await Promise.allSettled(window.map((w) => w.p));
+    await Promise.all([reader.close(), hasher.close()]);
   }
   return { fromSeq, toSeq, blocksChecked, recordsChecked, ok: findingCount === 0, findings, findingCount };
 }
@@ -419,7 +558,7 @@ export async function exportAudit(db: Db, fromSeq: number, toSeq: number): Promi
   const blocks = (await blockRows(db, fromSeq, upper)).map(toSealed);
   const withRecords: AuditExport['blocks'] = [];
   for (const b of blocks) {
-    const recs = await recordsInRange(db, b.fromXid, b.toXid);
+    const recs = canonicalTexts(await recordsInRange(db, b.fromXid, b.toXid));
     withRecords.push({
       ...b,
       leafHashes: b.leafHashes.map((l) => l.toString('hex')),

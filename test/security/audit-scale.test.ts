@@ -110,18 +110,18 @@ describe('audit at province scale: partitions', () => {
     await sql`SELECT audit_log_add_month(${old}::date)`.execute(env.ctx.db);
     const oldId = await insertAt(env.ctx.db, inMonth(5), 'part-old');
     await sealPending(env.ctx);
-    expect((await verifyAudit(env.ctx.db)).ok).toBe(true);
+    expect((await verifyAudit(env.ctx)).ok).toBe(true);
     await behindTheTrigger(env, (trx) =>
       sql`UPDATE audit_log SET purpose = 'edited' WHERE id = ${oldId}`.execute(trx),
     );
-    const report = await verifyAudit(env.ctx.db);
+    const report = await verifyAudit(env.ctx);
     expect(report.findings).toContainEqual(
       expect.objectContaining({ kind: 'record_altered', recordId: oldId }),
     );
     await behindTheTrigger(env, (trx) =>
       sql`UPDATE audit_log SET purpose = 'part-old' WHERE id = ${oldId}`.execute(trx),
     );
-    expect((await verifyAudit(env.ctx.db)).ok).toBe(true);
+    expect((await verifyAudit(env.ctx)).ok).toBe(true);
   });
 });
 
@@ -215,7 +215,7 @@ describe('audit at province scale: archive and retention', () => {
       ...ids.recent,
     ])}) ORDER BY id`.execute(env.ctx.db);
     expect(left.rows.map((x) => Number(x.id))).toEqual(ids.recent);
-    const report = await verifyAudit(env.ctx.db);
+    const report = await verifyAudit(env.ctx);
     expect(report.findings).toEqual([]);
     expect(report).toMatchObject({ ok: true, fromSeq: 2 });
     // the drop is audited
@@ -241,7 +241,7 @@ describe('audit at province scale: archive and retention', () => {
   it('after retention: new records seal and verify; the next archive links to the first; edits behind the trigger are named', async () => {
     await appendAudit(env.ctx.db, { action: 'data.get', decision: 'allow', purpose: 'recent-3' });
     await sealPending(env.ctx);
-    expect((await verifyAudit(env.ctx.db)).ok).toBe(true);
+    expect((await verifyAudit(env.ctx)).ok).toBe(true);
     const file = path.join(dir, 'a2.ndjson');
     const a2 = await writeArchive(env.ctx, {
       until: new Date(Date.now() + 1000),
@@ -265,7 +265,7 @@ describe('audit at province scale: archive and retention', () => {
     await behindTheTrigger(env, (trx) =>
       sql`UPDATE audit_log SET purpose = 'forged' WHERE id = ${ids.recent[2]}`.execute(trx),
     );
-    const report = await verifyAudit(env.ctx.db);
+    const report = await verifyAudit(env.ctx);
     expect(report.ok).toBe(false);
     expect(report.findings).toContainEqual({ kind: 'record_removed', blockSeq: 2, recordId: ids.recent[0] });
     expect(report.findings).toContainEqual(
@@ -365,6 +365,6 @@ describe('audit at province scale: the auditor archives through the API', () => 
     // retention with the default 36 months drops month -40 (archived) and keeps the chain verifiable
     const r = await applyRetention(env.ctx, now);
     expect(r.dropped).toEqual([partitionName(monthsAgo(40))]);
-    expect((await verifyAudit(env.ctx.db)).ok).toBe(true);
+    expect((await verifyAudit(env.ctx)).ok).toBe(true);
   });
 });

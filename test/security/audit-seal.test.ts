@@ -1,7 +1,14 @@
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CANONICAL_RECORD, CANONICAL_RECORD_JSONB, sealPending, verifyAudit } from '../../src/audit/seal.js';
+import { canonicalTexts } from '../../src/audit/canonical.js';
+import {
+  CANONICAL_RECORD_JSONB,
+  recordReader,
+  recordsInRange,
+  sealPending,
+  verifyAudit,
+} from '../../src/audit/seal.js';
 import { type AuditExport, leafHash, merkleRoot, verifyExport } from '../../src/audit/seal-model.js';
 import { appendAudit } from '../../src/audit/store.js';
 import type { Tx } from '../../src/db/index.js';
@@ -57,7 +64,7 @@ describe('sealed audit', () => {
     ).json();
     expect(status.blocks).toBeGreaterThanOrEqual(1);
     expect(status.sealedRecords).toBe(r.records);
-    const report = await verifyAudit(env.ctx.db);
+    const report = await verifyAudit(env.ctx);
     expect(report.findings).toEqual([]);
     expect(report.ok).toBe(true);
     expect(report.recordsChecked).toBe(r.records);
@@ -81,14 +88,14 @@ describe('sealed audit', () => {
     expect(recent.every((b) => b.record_count <= 4)).toBe(true);
     expect(recent[1].prev_hash).toBe(recent[0].block_hash);
     expect(Number(recent[1].from_xid)).toBe(Number(recent[0].to_xid));
-    expect((await verifyAudit(env.ctx.db)).ok).toBe(true);
+    expect((await verifyAudit(env.ctx)).ok).toBe(true);
   });
 
-  it("a record's canonical text, concatenated column by column, is byte for byte the jsonb array's text", async () => {
-    // the sealer and the verifier concatenate each column's JSON form; it must equal jsonb_build_array(...)::text on
-    // every kind of value, or chains sealed before stop verifying
+  it("a record's canonical text, written in Node from the binary columns, is byte for byte the jsonb array's text", async () => {
+    // the sealer and the verifiers write each record's text from its columns' binary form (src/audit/canonical.ts); it
+    // must equal jsonb_build_array(...)::text on every kind of value, or chains sealed before stop verifying
     const awkward = [
-      'quote " backslash \\ slash / tab \t newline \n cr \r bell \u0007 unit \u001f del \u007f',
+      'quote " backslash \\ slash / tab \t newline \n cr \r bell \u0007 bs \b ff \f unit \u001f del \u007f',
       '汉字 emoji 🙂 line sep \u2028 nbsp \u00a0 \\u0041',
       '',
     ];
@@ -117,16 +124,36 @@ describe('sealed audit', () => {
           },
         }),
       );
-    const { rows } = await sql<{ canon: string; jsonb: string }>`SELECT ${CANONICAL_RECORD} AS canon,
-      ${CANONICAL_RECORD_JSONB} AS jsonb FROM audit_log a WHERE a.id IN (${sql.join(ids)})`.execute(
-      env.ctx.db,
-    );
-    expect(rows).toHaveLength(awkward.length);
-    for (const r of rows) expect(r.canon).toBe(r.jsonb);
-    // and on every record the demo and the tests above wrote
-    const { rows: diff } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM audit_log a
-      WHERE ${CANONICAL_RECORD} IS DISTINCT FROM ${CANONICAL_RECORD_JSONB}`.execute(env.ctx.db);
-    expect(diff[0].n).toBe(0);
+    // times and values the application does not write but a row may hold: before 1000, after 9999, BC, beyond 2^53 µs
+    // from 2000 (the writer's exact-integer range), ±infinity; negative and 64-bit ids; arrays with NULLs and 2 dimensions
+    const { rows: odd } = await sql<{
+      id: number;
+    }>`INSERT INTO audit_log (id, occurred_at, actor_user_id, action,
+        decision, rows_returned, fields, detail)
+      SELECT v.id, v.t::timestamptz, v.u, 'test.odd', 'allow', v.r, v.f::text[], '{"k": [1.10, 1e3]}'
+      FROM (VALUES (nextval('audit_log_id_seq2'), '0999-03-04 05:06:07.000001+00', -5, -2147483648, '{a,NULL,"N,U"}'),
+        (nextval('audit_log_id_seq2'), '12345-06-07 00:00:00+00', 9007199254740993, 2147483647, '{{a,b},{c,NULL}}'),
+        (nextval('audit_log_id_seq2'), '0044-03-15 12:00:00+00 BC', NULL, 0, '{}'),
+        (nextval('audit_log_id_seq2'), '2300-12-31 23:59:59.999999+00', 1, 1, '[3:4]={x,y}'),
+        (nextval('audit_log_id_seq2'), '1600-02-29 01:02:03.5+00', 1, 1, NULL),
+        (nextval('audit_log_id_seq2'), 'infinity', 1, 1, NULL),
+        (nextval('audit_log_id_seq2'), '-infinity', 1, 1, NULL)) AS v(id, t, u, r, f)
+      RETURNING id`.execute(env.ctx.db);
+    ids.push(...odd.map((r) => Number(r.id)));
+    const { rows } = await sql<{ id: number; jsonb: string }>`SELECT a.id, ${CANONICAL_RECORD_JSONB} AS jsonb
+      FROM audit_log a`.execute(env.ctx.db);
+    const reference = new Map(rows.map((r) => [Number(r.id), r.jsonb]));
+    // every record the demo, the tests above and this one wrote, by both reads (the sealer's SELECT and, on the
+    // PostgreSQL server, the verification's COPY)
+    const selected = canonicalTexts(await recordsInRange(env.ctx.db, 0, Number.MAX_SAFE_INTEGER));
+    const reader = recordReader(env.ctx);
+    const copied = canonicalTexts(await reader.read(0, Number.MAX_SAFE_INTEGER));
+    await reader.close();
+    for (const id of ids) expect(selected.get(id)).toBe(reference.get(id));
+    expect(selected.size).toBe(reference.size);
+    expect([...selected].filter(([id, text]) => reference.get(id) !== text)).toEqual([]);
+    expect([...copied].filter(([id, text]) => reference.get(id) !== text)).toEqual([]);
+    expect(copied.size).toBe(reference.size);
   });
 
   it('DG Art 33: an altered record is named, even when a superuser bypassed the append-only trigger', async () => {
@@ -136,14 +163,14 @@ describe('sealed audit', () => {
     await behindTheTrigger((trx) =>
       sql`UPDATE audit_log SET decision = 'deny', purpose = 'covered up' WHERE id = ${victim}`.execute(trx),
     );
-    const report = await verifyAudit(env.ctx.db);
+    const report = await verifyAudit(env.ctx);
     expect(report.ok).toBe(false);
     expect(report.findings).toEqual([expect.objectContaining({ kind: 'record_altered', recordId: victim })]);
     // put it back: the check is about the data, so the original content verifies again
     await behindTheTrigger((trx) =>
       sql`UPDATE audit_log SET decision = 'allow', purpose = 'alter-1' WHERE id = ${victim}`.execute(trx),
     );
-    expect((await verifyAudit(env.ctx.db)).ok).toBe(true);
+    expect((await verifyAudit(env.ctx)).ok).toBe(true);
   });
 
   it('a removed record, two reordered records and an inserted record are each named', async () => {
@@ -171,8 +198,12 @@ describe('sealed audit', () => {
         VALUES (${ids[ids.length - 1] + 100_000}, 'data.get', 'allow', 'invented', ${victims[0].seal_xid}::xid8)`.execute(
         trx,
       );
+      // a twin: a row with a sealed record's id next to the real one (the key is (id, occurred_at)), same transaction
+      await sql`INSERT INTO audit_log (id, occurred_at, action, decision, purpose, seal_xid)
+        SELECT id, occurred_at - interval '1 second', action, decision, 'invented', seal_xid FROM audit_log
+        WHERE id = ${ids[3]}`.execute(trx);
     });
-    const report = await verifyAudit(env.ctx.db);
+    const report = await verifyAudit(env.ctx);
     const named = report.findings.map((f) => `${f.kind}:${f.recordId}`).sort();
     expect(named).toEqual(
       [
@@ -180,8 +211,12 @@ describe('sealed audit', () => {
         `record_altered:${a}`,
         `record_altered:${b}`,
         `record_inserted:${ids[ids.length - 1] + 100_000}`,
+        // the twin is named by its id; the real record still verifies (no record_altered for it)
+        `record_inserted:${ids[3]}`,
       ].sort(),
     );
+    // one finding for that id: the twin, not the record it copies
+    expect(report.findings.filter((f) => f.recordId === ids[3])).toHaveLength(1);
     await behindTheTrigger((trx) => sql`DELETE FROM audit_log WHERE purpose = 'invented'`.execute(trx));
   });
 
@@ -201,12 +236,12 @@ describe('sealed audit', () => {
       .execute();
     const [third, second, first] = last3;
     const range = { fromSeq: Number(first.seq), toSeq: Number(third.seq) };
-    expect((await verifyAudit(env.ctx.db, range)).ok).toBe(true);
+    expect((await verifyAudit(env.ctx, range)).ok).toBe(true);
 
     await behindTheTrigger((trx) =>
       sql`UPDATE audit_block SET record_count = record_count + 1 WHERE seq = ${first.seq}`.execute(trx),
     );
-    let report = await verifyAudit(env.ctx.db, range);
+    let report = await verifyAudit(env.ctx, range);
     expect(report.findings.map((f) => f.kind)).toContain('block_altered');
 
     await behindTheTrigger((trx) =>
@@ -214,14 +249,14 @@ describe('sealed audit', () => {
         trx,
       ),
     );
-    report = await verifyAudit(env.ctx.db, range);
+    report = await verifyAudit(env.ctx, range);
     expect(report.findings).toEqual([{ kind: 'signature_invalid', blockSeq: Number(first.seq) }]);
     await behindTheTrigger((trx) =>
       sql`UPDATE audit_block SET signature = ${first.signature} WHERE seq = ${first.seq}`.execute(trx),
     );
 
     await behindTheTrigger((trx) => sql`DELETE FROM audit_block WHERE seq = ${second.seq}`.execute(trx));
-    report = await verifyAudit(env.ctx.db, range);
+    report = await verifyAudit(env.ctx, range);
     expect(report.findings).toContainEqual({ kind: 'block_missing', blockSeq: Number(second.seq) });
   });
 
@@ -316,7 +351,7 @@ describe.skipIf(!process.env.DATABASE_URL)('sealed audit on a PostgreSQL server'
       await sealPending(env.ctx);
       const ids = await sealedIds();
       expect(ids.filter((id) => id === slowId)).toHaveLength(1);
-      expect((await verifyAudit(env.ctx.db)).ok).toBe(true);
+      expect((await verifyAudit(env.ctx)).ok).toBe(true);
     } finally {
       await client.end();
     }
@@ -352,7 +387,7 @@ describe.skipIf(!process.env.DATABASE_URL)('sealed audit on a PostgreSQL server'
         .select(sql<number>`count(*)::int`.as('n'))
         .executeTakeFirstOrThrow();
       expect(ids.length).toBe(total.n);
-      expect((await verifyAudit(env.ctx.db)).ok).toBe(true);
+      expect((await verifyAudit(env.ctx)).ok).toBe(true);
     } finally {
       await closeContext(other);
     }
