@@ -182,7 +182,8 @@ export default function RegisterResource() {
         shareConditions: restricted ? v.shareConditions?.trim() : undefined,
         legalBasis: restricted ? v.legalBasis?.trim() : undefined,
         keywords: v.keywords ?? [],
-        fields: rows.map(({ rowKey: _k, ...f }) => ({
+        // `encrypted` is how the server stores a field (docs/ENCRYPTION.md), shown on the resource page, never sent
+        fields: rows.map(({ rowKey: _k, encrypted: _e, ...f }) => ({
           ...f,
           code: f.code.trim(),
           name: f.name.trim(),
