@@ -20,7 +20,6 @@
  */
 import { execSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import os from 'node:os';
 import Fastify, { type FastifyInstance } from 'fastify';
 import pg from 'pg';
@@ -34,7 +33,7 @@ import { buildApp } from '../src/http/app.js';
 import { LoadGenerator, type LoadJob, type LoadResult } from './loadgen-client.js';
 import { dropScratchDatabase } from './scratch-db.js';
 import { printStartup, runStartupBench, STARTUP_TARGETS, type StartupResult } from './startup.js';
-import { median } from './stats.js';
+import { median, pgTicks } from './stats.js';
 
 const env = process.env;
 function num(name: string, fallback: number): number {
@@ -78,31 +77,6 @@ const CLK_TCK = (() => {
     return 100;
   }
 })();
-
-function procTicks(pid: number): number | null {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]);
-  } catch {
-    return null;
-  }
-}
-
-/** CPU ticks of the PostgreSQL processes serving the bench database (its backends + shared background processes). */
-async function pgTicks(ctx: AppContext): Promise<Map<number, number> | null> {
-  if (ctx.database.kind !== 'postgres') return null;
-  const { rows } = await ctx.database.query<{ pid: number }>(
-    `SELECT pid FROM pg_stat_activity WHERE datname = current_database() OR backend_type <> 'client backend'`,
-    [],
-  );
-  const m = new Map<number, number>();
-  for (const { pid } of rows) {
-    const t = procTicks(pid);
-    if (t !== null) m.set(pid, t);
-  }
-  return m.size ? m : null; // server on another host / in a container: not measurable
-}
 
 function pgDelta(before: Map<number, number> | null, after: Map<number, number> | null): number | null {
   if (!before || !after) return null;

@@ -37,6 +37,7 @@ import { idNumberCheckChar } from '../src/ingest/checksums.js';
 import { runImport, spoolDir } from '../src/ingest/pipeline.js';
 import { LoadGenerator } from './loadgen-client.js';
 import { type ScratchDatabase, scratchDatabase } from './scratch-db.js';
+import { pgTicks } from './stats.js';
 
 const env = process.env;
 const SIZES = (env.BENCH_INGEST_ROWS ?? '100000,1000000').split(',').map(Number);
@@ -118,35 +119,6 @@ const FIELDS = [
     masking: 'address' as const,
   },
 ];
-/** CPU ticks (1/100 s) of one process, from /proc (null when not readable). */
-function procTicks(pid: number): number | null {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]);
-  } catch {
-    return null;
-  }
-}
-
-/**
- * CPU ticks of the PostgreSQL processes serving the bench database (its backends + the shared background processes:
- * WAL writer, checkpointer), or null when the server's processes are not visible (another host, a container).
- */
-async function pgTicks(ctx: AppContext): Promise<Map<number, number> | null> {
-  if (ctx.database.kind !== 'postgres') return null;
-  const { rows } = await ctx.database.query<{ pid: number }>(
-    `SELECT pid FROM pg_stat_activity WHERE datname = current_database() OR backend_type <> 'client backend'`,
-    [],
-  );
-  const m = new Map<number, number>();
-  for (const { pid } of rows) {
-    const t = procTicks(pid);
-    if (t !== null) m.set(pid, t);
-  }
-  return m.size ? m : null;
-}
-
 /** PostgreSQL CPU seconds between two pgTicks samples (a backend started in between counts from zero). */
 async function pgCpuSince(ctx: AppContext, before: Map<number, number> | null): Promise<number | null> {
   const after = await pgTicks(ctx);

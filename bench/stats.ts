@@ -1,4 +1,6 @@
+import fs from 'node:fs';
 import os from 'node:os';
+import type { AppContext } from '../src/context.js';
 
 /*
  * The benches' statistics, one definition each, so that two benches' "median" or "p95" mean the same thing.
@@ -28,4 +30,33 @@ export function loadAverage(): string {
     .loadavg()
     .map((x) => x.toFixed(2))
     .join(' ');
+}
+
+/** CPU ticks (1/100 s) of one process, from /proc (null when not readable). */
+export function procTicks(pid: number): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * CPU ticks of the PostgreSQL processes serving the bench database (its backends + the shared background processes:
+ * WAL writer, checkpointer), or null when the server's processes are not visible (another host, a container).
+ */
+export async function pgTicks(ctx: AppContext): Promise<Map<number, number> | null> {
+  if (ctx.database.kind !== 'postgres') return null;
+  const { rows } = await ctx.database.query<{ pid: number }>(
+    `SELECT pid FROM pg_stat_activity WHERE datname = current_database() OR backend_type <> 'client backend'`,
+    [],
+  );
+  const m = new Map<number, number>();
+  for (const { pid } of rows) {
+    const t = procTicks(pid);
+    if (t !== null) m.set(pid, t);
+  }
+  return m.size ? m : null;
 }
