@@ -32,6 +32,7 @@ import { loadDemoCity } from '../src/demo/load.js';
 import { buildApp } from '../src/http/app.js';
 import { LoadGenerator, type LoadResult } from './loadgen-client.js';
 import { scratchDatabase } from './scratch-db.js';
+import { sampleRecords } from './sample.js';
 
 const env = process.env;
 const num = (name: string, fallback: number) => {
@@ -82,12 +83,8 @@ async function partA(ctx: AppContext): Promise<void> {
       ['就业服务系统'],
     )
   ).rows[0];
-  const keys = (
-    await ctx.database.query<{ k: string }>(
-      `SELECT _key AS k FROM ${grant.data_table} ORDER BY random() LIMIT 5000`,
-      [],
-    )
-  ).rows.map((r) => r.k);
+  // clear record keys, as a consumer sends them (bench/sample.ts)
+  const keys = (await sampleRecords(ctx, grant.data_table, 5000)).map((r) => r.key);
   await sealPending(ctx, Number.MAX_SAFE_INTEGER);
   const app = await buildApp(ctx, { logger: false });
   await app.listen({ host: '127.0.0.1', port: 0 });

@@ -33,6 +33,7 @@ import { buildApp } from '../src/http/app.js';
 import { LoadGenerator, type LoadJob, type LoadResult } from './loadgen-client.js';
 import { dropScratchDatabase } from './scratch-db.js';
 import { printStartup, runStartupBench, STARTUP_TARGETS, type StartupResult } from './startup.js';
+import { sampleRecords } from './sample.js';
 import { median, pgTicks } from './stats.js';
 
 const env = process.env;
@@ -273,12 +274,11 @@ async function benchDatabase(kind: Kind, load: LoadGenerator): Promise<DbResult 
     ).rows[0];
     if (!grant) throw new Error(`no active grant for ${CONSUMER_APP}`);
     const table = grant.data_table;
-    const keys = (
-      await ctx.database.query<{ _key: string }>(
-        `SELECT _key FROM ${table} ORDER BY random() LIMIT ${KEY_SAMPLE}`,
-        [],
-      )
-    ).rows.map((r) => r._key);
+    // the governed call names a record by its clear key; the bare route reads `_key` as stored (the keyed hash of
+    // an ID number encrypted at rest), so hashing the key is part of what governance costs
+    const sampled = await sampleRecords(ctx, table, KEY_SAMPLE);
+    const keys = sampled.map((r) => r.key);
+    const storedKeys = sampled.map((r) => r.stored);
     const rowCount = Number(
       (await ctx.database.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`, [])).rows[0].n,
     );
@@ -318,7 +318,7 @@ async function benchDatabase(kind: Kind, load: LoadGenerator): Promise<DbResult 
         base: `http://127.0.0.1:${listenPort(baseline)}`,
         pathPrefix: '/baseline/',
         headers: {},
-        keys,
+        keys: storedKeys,
         check: 'none',
       },
       governed: {
@@ -343,7 +343,7 @@ async function benchDatabase(kind: Kind, load: LoadGenerator): Promise<DbResult 
 
     // smoke check before measuring: both answer 200, governed masks and returns only granted fields
     const probeKey = keys[0];
-    const pb = await fetch(`${jobs.baseline.base}/baseline/${encodeURIComponent(probeKey)}`);
+    const pb = await fetch(`${jobs.baseline.base}/baseline/${encodeURIComponent(storedKeys[0])}`);
     const auditBeforeProbe = await auditCount();
     const pg0 = await fetch(
       `${jobs.governed.base}${jobs.governed.pathPrefix}${encodeURIComponent(probeKey)}`,

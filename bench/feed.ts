@@ -95,8 +95,8 @@ async function main() {
       [g.id],
     );
     const fields = (
-      await ctx.database.query<{ code: string; ordinal: number }>(
-        'SELECT code, ordinal FROM resource_field WHERE resource_id = $1 ORDER BY ordinal',
+      await ctx.database.query<{ code: string; ordinal: number; encrypted: boolean }>(
+        'SELECT code, ordinal, encrypted FROM resource_field WHERE resource_id = $1 ORDER BY ordinal',
         [g.resource_id],
       )
     ).rows;
@@ -108,7 +108,11 @@ async function main() {
     await pool.query(
       `INSERT INTO ${g.data_table} (_key, _batch_id, _hash, ${cols.join(', ')})
        SELECT lpad((900000000000000000 + i)::text, 18, '0'), b._batch_id, b._hash,
-         lpad((900000000000000000 + i)::text, 18, '0'), ${cols
+         ${
+           // an ID number encrypted at rest: the copy keeps the source row's ciphertext (the table must not hold clear
+           // ID numbers, and the export must pay for decrypting them); `_key` only has to be new
+           fields[0].encrypted ? 'b.c1' : "lpad((900000000000000000 + i)::text, 18, '0')"
+         }, ${cols
            .slice(1)
            .map((c) => `b.${c}`)
            .join(', ')}

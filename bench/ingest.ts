@@ -37,6 +37,7 @@ import { idNumberCheckChar } from '../src/ingest/checksums.js';
 import { runImport, spoolDir } from '../src/ingest/pipeline.js';
 import { LoadGenerator } from './loadgen-client.js';
 import { type ScratchDatabase, scratchDatabase } from './scratch-db.js';
+import { sampleRecords } from './sample.js';
 import { pgTicks } from './stats.js';
 
 const env = process.env;
@@ -219,11 +220,8 @@ async function one(kind: string, rows: number, during = false) {
           JOIN resource r ON r.id = g.resource_id WHERE a.name = '就业服务系统' AND g.status = 'active'
           ORDER BY g.id LIMIT 1`.execute(ctx.db)
       ).rows[0];
-      const keys = (
-        await sql<{
-          _key: string;
-        }>`SELECT _key FROM ${sql.raw(g.data_table)} ORDER BY random() LIMIT 5000`.execute(ctx.db)
-      ).rows.map((r) => r._key);
+      // clear record keys, as a consumer sends them (bench/sample.ts)
+      const keys = (await sampleRecords(ctx, g.data_table, 5000)).map((r) => r.key);
       const app = await buildApp(ctx, { logger: false });
       await app.listen({ host: '127.0.0.1', port: 0 });
       const loadgen = new LoadGenerator({

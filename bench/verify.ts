@@ -22,6 +22,7 @@ import { loadDemoCity } from '../src/demo/load.js';
 import { buildApp } from '../src/http/app.js';
 import { LoadGenerator, type LoadJob, type LoadResult } from './loadgen-client.js';
 import { scratchContext, scratchDatabase } from './scratch-db.js';
+import { sampleRecords } from './sample.js';
 import { loadAverage, median, percentile } from './stats.js';
 
 const env = process.env;
@@ -86,12 +87,12 @@ try {
     'UPDATE share_grant SET can_verify = true, max_verify_per_day = NULL, max_calls_per_day = NULL WHERE id = $1',
     [g.id],
   );
-  const sample = (
-    await pool.query(`SELECT _key, ${g.name_col} AS name FROM ${g.data_table} ORDER BY random() LIMIT 5000`)
-  ).rows as { _key: string; name: string }[];
-  const bodies = sample.map((r, i) =>
-    JSON.stringify({ key: r._key, match: { name: i % 10 === 9 ? `${r.name}甲` : r.name } }),
-  );
+  // governed calls name the record by its clear ID number; the bare route reads `_key` as stored (its keyed hash)
+  const sample = await sampleRecords(ctx, g.data_table, 5000, ['name']);
+  const body = (key: string, name: string | null, i: number) =>
+    JSON.stringify({ key, match: { name: i % 10 === 9 ? `${name}甲` : name } });
+  const bodies = sample.map((r, i) => body(r.key, r.values.name, i));
+  const storedBodies = sample.map((r, i) => body(r.stored, r.values.name, i));
 
   const baseline = Fastify({ logger: false });
   const baseSql = `SELECT ${g.name_col} AS name FROM ${g.data_table} WHERE _key = $1`;
@@ -108,7 +109,7 @@ try {
       base: `http://127.0.0.1:${port(baseline)}`,
       pathPrefix: '/baseline/verify',
       headers: {},
-      keys: bodies,
+      keys: storedBodies,
       check: 'verify',
       method: 'POST',
     },
@@ -125,9 +126,24 @@ try {
     Number(
       (await pool.query(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'data.verify'`)).rows[0].n,
     );
+  // before measuring: both answer a true name with a match and a wrong one without (a bench timing misses would
+  // measure the wrong path)
+  for (const t of ['baseline', 'governed'] as const) {
+    const job = jobs[t];
+    const answers: boolean[] = [];
+    for (const b of [job.keys[0], job.keys[9]]) {
+      const res = await fetch(`${job.base}${job.pathPrefix}`, {
+        method: 'POST',
+        headers: { ...job.headers, 'content-type': 'application/json' },
+        body: b,
+      });
+      answers.push(((await res.json()) as { match?: boolean }).match === true);
+    }
+    check(answers[0] && !answers[1], `${t}: a true name matches and a wrong one does not (got ${answers})`);
+  }
   const stats = { baseline: [] as LoadResult[], governed: [] as LoadResult[] };
-  let sent = 0;
-  const before = await audited();
+  let sent = 2;
+  const before = (await audited()) - 2;
   for (let round = 1; round <= ROUNDS; round++) {
     for (const t of ['baseline', 'governed'] as const) {
       const r = await loadgen.run(jobs[t]);
