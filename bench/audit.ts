@@ -31,8 +31,8 @@ import type { AppContext } from '../src/context.js';
 import { loadDemoCity } from '../src/demo/load.js';
 import { buildApp } from '../src/http/app.js';
 import { LoadGenerator, type LoadResult } from './loadgen-client.js';
-import { scratchDatabase } from './scratch-db.js';
 import { sampleRecords } from './sample.js';
+import { scratchDatabase } from './scratch-db.js';
 
 const env = process.env;
 const num = (name: string, fallback: number) => {

@@ -31,9 +31,9 @@ import { recordReadStats } from '../src/dataapi/service.js';
 import { loadDemoCity } from '../src/demo/load.js';
 import { buildApp } from '../src/http/app.js';
 import { LoadGenerator, type LoadJob, type LoadResult } from './loadgen-client.js';
+import { sampleRecords } from './sample.js';
 import { dropScratchDatabase } from './scratch-db.js';
 import { printStartup, runStartupBench, STARTUP_TARGETS, type StartupResult } from './startup.js';
-import { sampleRecords } from './sample.js';
 import { median, pgTicks } from './stats.js';
 
 const env = process.env;

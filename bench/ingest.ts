@@ -36,8 +36,8 @@ import { buildApp } from '../src/http/app.js';
 import { idNumberCheckChar } from '../src/ingest/checksums.js';
 import { runImport, spoolDir } from '../src/ingest/pipeline.js';
 import { LoadGenerator } from './loadgen-client.js';
-import { type ScratchDatabase, scratchDatabase } from './scratch-db.js';
 import { sampleRecords } from './sample.js';
+import { type ScratchDatabase, scratchDatabase } from './scratch-db.js';
 import { pgTicks } from './stats.js';
 
 const env = process.env;

@@ -34,7 +34,8 @@ export async function sampleRecords(
   await ctx.fieldKeys.refresh(true, ctx.db);
   return rows.map((r) => {
     const values: Record<string, string | null> = {};
-    for (const f of wanted) values[f.code] = r[f.code] === null ? null : String(ctx.fieldKeys.decrypt(r[f.code]));
+    for (const f of wanted)
+      values[f.code] = r[f.code] === null ? null : String(ctx.fieldKeys.decrypt(r[f.code]));
     const stored = String(r._key);
     return { stored, key: hashedKey ? String(values[hashedKey.code]) : stored, values };
   });

@@ -21,8 +21,8 @@ import { loadConfig } from '../src/config.js';
 import { loadDemoCity } from '../src/demo/load.js';
 import { buildApp } from '../src/http/app.js';
 import { LoadGenerator, type LoadJob, type LoadResult } from './loadgen-client.js';
-import { scratchContext, scratchDatabase } from './scratch-db.js';
 import { sampleRecords } from './sample.js';
+import { scratchContext, scratchDatabase } from './scratch-db.js';
 import { loadAverage, median, percentile } from './stats.js';
 
 const env = process.env;
