@@ -150,7 +150,10 @@ export async function listAudit(db: Db, f: AuditFilter, countCap = AUDIT_LIST_CO
   // orders (migration 044), so a page 1 M rows deep reads one page of rows, not the million before it
   const after = f.after;
   const pq = after
-    ? q.where(sql<boolean>`(a.occurred_at, a.id) < (${after.at}::timestamptz, ${after.id}::bigint)`)
+    ? q
+        .where(sql<boolean>`(a.occurred_at, a.id) < (${after.at}::timestamptz, ${after.id}::bigint)`)
+        // the same bound on the time alone: PostgreSQL prunes the months newer than the cursor by it (not by the row)
+        .where('a.occurred_at', '<=', sql<Date>`${after.at}::timestamptz`)
     : q;
   // the page's rows first (index order, limit), then their names: the joins run for the page only. One row more than
   // the page says whether a next page exists (nextCursor), without a second query.
