@@ -13,7 +13,8 @@
  *      unfiltered newest page) timed at BENCH_AUDIT_SMALL_ROWS (200 000) and again after the table grew to
  *      BENCH_AUDIT_LARGE_ROWS (5 000 000) spread over 12 monthly partitions; ratio large/small per query. The list counts
  *      at most 10 001 rows; the exact count(*) the list used to make is timed alongside as the same-run baseline, and
- *      the deepest page a list may reach (10 000 rows in).
+ *      the deepest page a list may reach by `page` (10 000 rows in), and keyset (cursor) pages 6 and 11 months deep
+ *      (unfiltered and one app), with the plan of the cursor page's row read.
  *
  * Knobs: BENCH_SECONDS (8), BENCH_WARMUP_SECONDS (2), BENCH_ROUNDS (2), BENCH_CONCURRENCY (50),
  * BENCH_POPULATION_ROWS (20000), BENCH_PARTS (A,B,C), BENCH_DATABASE_URL / DATABASE_URL.
@@ -311,6 +312,24 @@ async function partB(ctx: AppContext): Promise<void> {
   );
 }
 
+/** A cursor position `months` back (any (time, id) is a valid position: the page is the rows before it). */
+const deep = (months: number) => ({
+  at: new Date(Date.now() - months * 30 * 86400_000).toISOString(),
+  id: Number.MAX_SAFE_INTEGER,
+});
+
+/** The plan of a cursor page's row read (the inner query of `listAudit` with `after`), printed once. */
+async function explainCursorPage(ctx: AppContext, appId: number | null) {
+  const { at, id } = deep(6);
+  const plan = await sql<{ 'QUERY PLAN': string }>`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+    SELECT a.* FROM audit_log a
+    WHERE ${appId ? sql`a.app_id = ${appId} AND` : sql``} (a.occurred_at, a.id) < (${at}::timestamptz, ${id}::bigint)
+      AND a.occurred_at <= ${at}::timestamptz
+    ORDER BY a.occurred_at DESC, a.id DESC LIMIT 21`.execute(ctx.db);
+  console.log(`  plan of a cursor page 6 months deep${appId ? ` (app ${appId})` : ''}:`);
+  for (const r of plan.rows) console.log(`    ${r['QUERY PLAN']}`);
+}
+
 async function timeQueries(ctx: AppContext, label: string): Promise<Record<string, number>> {
   const day = new Date(Date.now() - 86400_000).toISOString();
   const week = new Date(Date.now() - 7 * 86400_000).toISOString();
@@ -321,6 +340,11 @@ async function timeQueries(ctx: AppContext, label: string): Promise<Record<strin
     'record key hash, all time': () =>
       listAudit(ctx.db, { targetHashes: ['0123abcd'], page: 1, pageSize: 20 }),
     'deepest page (10 000 in)': () => listAudit(ctx.db, { page: 501, pageSize: 20 }),
+    // keyset paging (nextCursor): a page half a year and eleven months deep, millions of rows in, no filter and one app
+    'cursor page, 6 months deep': () => listAudit(ctx.db, { page: 1, pageSize: 20, after: deep(6) }),
+    'cursor page, 11 months deep': () => listAudit(ctx.db, { page: 1, pageSize: 20, after: deep(11) }),
+    "one app's cursor page, 6 mo": () =>
+      listAudit(ctx.db, { appId: 17, page: 1, pageSize: 20, after: deep(6) }),
     // baseline in the same run: what the list paid before the capped count (an exact count of the table)
     'baseline: exact count(*)': () => sql`SELECT count(*) FROM audit_log`.execute(ctx.db),
   };
@@ -361,6 +385,8 @@ async function partC(ctx: AppContext): Promise<void> {
   await sql`VACUUM ANALYZE audit_log`.execute(ctx.db);
   n = await count();
   const large = await timeQueries(ctx, `${(n / 1e6).toFixed(2)} M rows`);
+  await explainCursorPage(ctx, null);
+  await explainCursorPage(ctx, 17);
   const parts = await sql<{
     n: number;
   }>`SELECT count(*)::int AS n FROM pg_inherits WHERE inhparent = 'audit_log'::regclass`.execute(ctx.db);

@@ -15,6 +15,8 @@ import {
   type AuditFilter,
   appendAudit,
   auditFilterOptions,
+  decodeAuditCursor,
+  encodeAuditCursor,
   listAudit,
   listSavedQueries,
   SAVED_QUERIES_PER_USER,
@@ -95,7 +97,7 @@ export async function auditRoutes(app: FastifyInstance, ctx: AppContext) {
       schema: {
         tags: ['audit'],
         summary:
-          'The audit trail (auditor only, GB/T 39477 separation of duties): every data call and every decision, refusals included; newest first by time, then id. `total` counts at most 10 000 matching records and `more` says more match (shown as "超过 10 000 条"); a page may start at most 10 000 records in (else 400 VALIDATION_FAILED on `page`): narrow the filters to reach older records',
+          'The audit trail (auditor only, GB/T 39477 separation of duties): every data call and every decision, refusals included; newest first by time, then id. `total` counts at most 10 000 matching records and `more` says more match (shown as "超过 10 000 条"). Two ways to page, with the same filters: `page` (a page may start at most 10 000 records in, else 400 VALIDATION_FAILED on `page`), or keyset paging at any depth: every page carries `nextCursor` (null on the last page), and `cursor=<nextCursor>` gives the page after it at the cost of a first page (`page` is then not used and answered as null). A cursor is opaque and bound to this server: a malformed or altered one is 400 VALIDATION_FAILED on `cursor` (and, like every refusal, audited)',
         querystring: {
           type: 'object',
           properties: {
@@ -104,6 +106,12 @@ export async function auditRoutes(app: FastifyInstance, ctx: AppContext) {
             from: dateTimeString,
             to: dateTimeString,
             ...pageQueryProps,
+            cursor: {
+              type: 'string',
+              maxLength: 200,
+              description:
+                "a previous page's `nextCursor`: the records after that page's last one (newest first), any depth",
+            },
           },
         },
       },
@@ -111,8 +119,17 @@ export async function auditRoutes(app: FastifyInstance, ctx: AppContext) {
     async (req) => {
       // DG Art 28/33, GB/T 39477: audit is read by the separated auditor role, not by the administrator it audits
       requireRole(req, 'auditor');
-      const f = auditFilterOf(req.query as AuditFilter & { targetKey?: string });
-      return { ...(await listAudit(ctx.db, f)), page: f.page, pageSize: f.pageSize };
+      const { cursor, ...query } = req.query as AuditFilter & { targetKey?: string; cursor?: string };
+      const f = auditFilterOf(query);
+      if (cursor) f.after = decodeAuditCursor(ctx.secret, cursor);
+      const { next, ...list } = await listAudit(ctx.db, f);
+      return {
+        ...list,
+        page: f.after ? null : f.page,
+        pageSize: f.pageSize,
+        /** the cursor of the page after this one (`cursor=`), null on the last page */
+        nextCursor: next ? encodeAuditCursor(ctx.secret, next) : null,
+      };
     },
   );
 

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { fieldNamesOf } from '../catalog/store.js';
 import type { Db, Tx } from '../db/index.js';
 import { AppError } from '../shared/errors.js';
+import { keyedHash } from '../shared/secrets.js';
 
 export interface AuditEntryInput {
   actorUserId?: number | null;
@@ -65,6 +66,14 @@ export interface AuditFilter {
   to?: string;
   page: number;
   pageSize: number;
+  /** keyset paging: the rows after this position (newest first), whatever their depth; `page` is then not used */
+  after?: AuditPosition;
+}
+
+/** A row's place in the list's order: its time (UTC, to the microsecond, as PostgreSQL keeps it) and id. */
+export interface AuditPosition {
+  at: string;
+  id: number;
 }
 
 /**
@@ -77,17 +86,43 @@ export const AUDIT_LIST_COUNT_CAP = 10_000;
 export const AUDIT_LIST_MAX_OFFSET = 10_000;
 
 /**
+ * The list's opaque cursor (`nextCursor` / `cursor=`): the last row's position, keyed-hashed so a changed or made-up
+ * cursor is refused rather than read. It names no record key, only a time and an audit id.
+ */
+export function encodeAuditCursor(secret: Buffer, p: AuditPosition): string {
+  const body = `a1|${p.at}|${p.id}`;
+  return Buffer.from(`${body}|${keyedHash(secret, `audit-cursor:${body}`).slice(0, 24)}`).toString(
+    'base64url',
+  );
+}
+
+export function decodeAuditCursor(secret: Buffer, cursor: string): AuditPosition {
+  const m = /^(a1\|(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z)\|(\d{1,15}))\|([0-9a-f]{24})$/.exec(
+    Buffer.from(cursor, 'base64url').toString(),
+  );
+  if (!m || keyedHash(secret, `audit-cursor:${m[1]}`).slice(0, 24) !== m[4])
+    throw new AppError('VALIDATION_FAILED', [
+      {
+        field: 'cursor',
+        reason: 'not a cursor of the audit list this server issued: start again from the first page',
+        reasonZh: '审计列表游标无效（不是本系统给出的游标），请从第一页重新查看',
+      },
+    ]);
+  return { at: m[2], id: Number(m[3]) };
+}
+
+/**
  * The auditor's filtered audit list, newest first by (occurred_at, id) — the partitions' own order, so the newest page
  * reads the newest rows of each partition's index and stops. `countCap` (default AUDIT_LIST_COUNT_CAP) bounds the count.
  */
 export async function listAudit(db: Db, f: AuditFilter, countCap = AUDIT_LIST_COUNT_CAP) {
-  const offset = (f.page - 1) * f.pageSize;
+  const offset = f.after ? 0 : (f.page - 1) * f.pageSize;
   if (offset > AUDIT_LIST_MAX_OFFSET)
     throw new AppError('VALIDATION_FAILED', [
       {
         field: 'page',
-        reason: `a page starts at most ${AUDIT_LIST_MAX_OFFSET} records in: narrow the filters (time range, app, person) to reach older records`,
-        reasonZh: `列表最多翻到第 ${AUDIT_LIST_MAX_OFFSET} 条记录，请缩小筛选范围（时间、应用、人员）查看更早的记录`,
+        reason: `a page starts at most ${AUDIT_LIST_MAX_OFFSET} records in: continue with the previous page's nextCursor, or narrow the filters (time range, app, person)`,
+        reasonZh: `按页码最多翻到第 ${AUDIT_LIST_MAX_OFFSET} 条记录，请用"更早的记录"继续查看，或缩小筛选范围（时间、应用、人员）`,
       },
     ]);
   let q = db.selectFrom('audit_log as a');
@@ -111,12 +146,22 @@ export async function listAudit(db: Db, f: AuditFilter, countCap = AUDIT_LIST_CO
     )
     .select(sql<number>`count(*)::int`.as('n'))
     .executeTakeFirstOrThrow();
-  // the page's rows first (index order, limit), then their names: the joins run for the page only
-  const page = q
+  // keyset paging: the rows after the cursor's (time, id) — a range read of the same (occurred_at DESC, id DESC) index
+  // orders (migration 044), so a page 1 M rows deep reads one page of rows, not the million before it
+  const after = f.after;
+  const pq = after
+    ? q
+        .where(sql<boolean>`(a.occurred_at, a.id) < (${after.at}::timestamptz, ${after.id}::bigint)`)
+        // the same bound on the time alone: PostgreSQL prunes the months newer than the cursor by it (not by the row)
+        .where('a.occurred_at', '<=', sql<Date>`${after.at}::timestamptz`)
+    : q;
+  // the page's rows first (index order, limit), then their names: the joins run for the page only. One row more than
+  // the page says whether a next page exists (nextCursor), without a second query.
+  const page = pq
     .selectAll('a')
     .orderBy('a.occurred_at', 'desc')
     .orderBy('a.id', 'desc')
-    .limit(f.pageSize)
+    .limit(f.pageSize + 1)
     .offset(offset)
     .as('a');
   const rows = await db
@@ -153,11 +198,18 @@ export async function listAudit(db: Db, f: AuditFilter, countCap = AUDIT_LIST_CO
       'a.client_ip',
       'a.detail',
       't.count as repeat_count',
+      // the exact time for the cursor (a JS Date keeps milliseconds only; ties within a millisecond must not be skipped)
+      sql<string>`to_char(a.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('at_exact'),
     ])
     .orderBy('a.occurred_at', 'desc')
     .orderBy('a.id', 'desc')
     .execute();
+  const hasNext = rows.length > f.pageSize;
+  if (hasNext) rows.length = f.pageSize;
+  const last = rows[rows.length - 1];
   return {
+    /** the position after this page's last row (for its cursor), null on the last page */
+    next: hasNext ? ({ at: last.at_exact, id: Number(last.id) } as AuditPosition) : null,
     /** matching records, counted up to countCap */
     total: Math.min(n, countCap),
     /** more than `total` records match (the count stopped at countCap) */

@@ -2249,6 +2249,14 @@ export const LABELS = {
   'action.audit.log_exported': ['导出审计日志', 'Audit log exported'],
   'audit.exportCsv': ['导出当前视图（CSV）', 'Export this view (CSV)'],
   'audit.totalMore': ['超过 {n} 条', 'more than {n}'],
+  'audit.olderRecords': ['下一页 · 更早的记录', 'Next page · older records'],
+  'audit.olderHint': [
+    '页码最多翻到第 10,000 条，更早的记录逐页查看',
+    'Page numbers reach 10,000 records; older records continue page by page',
+  ],
+  'audit.olderPage': ['更早的记录 · 第 {n} 页（第 10,000 条之后）', 'Older records · page {n} (past 10,000)'],
+  'audit.newerPage': ['上一页', 'Previous page'],
+  'audit.backToNumbered': ['回到按页码浏览', 'Back to the numbered pages'],
   'menu.auditArchives': ['审计归档', 'Audit archives'],
   'archive.title': ['审计日志归档', 'Audit log archives'],
   'archive.intro': [

@@ -174,7 +174,7 @@ export default function Audit() {
   const apply = (f: Filters) => {
     setDraft(f);
     setFilters(f);
-    paging.reset();
+    resetPaging();
   };
   const saveQuery = async () => {
     if (!saving?.trim()) return;
@@ -197,6 +197,14 @@ export default function Audit() {
   };
   const paging = usePaging();
   const { page, pageSize } = paging;
+  // past the last numbered page (10 000 records in), older records continue by cursor: the cursors of the pages shown
+  // so far beyond it, newest first (empty: the numbered pages)
+  const [cursors, setCursors] = useState<string[]>([]);
+  const cursor = cursors.at(-1);
+  const resetPaging = () => {
+    paging.reset();
+    setCursors([]);
+  };
 
   const from = filters.range?.[0]?.startOf('day').toISOString();
   const to = filters.range?.[1]?.endOf('day').toISOString();
@@ -216,9 +224,15 @@ export default function Audit() {
   };
   const list = useAsync(
     // `more`: the server counted up to `total` (10 000) and stopped; more records match
-    () => api<Page<AuditEntry> & { more?: boolean }>('/api/audit', { query: { ...query, page, pageSize } }),
-    [...Object.values(query), page, pageSize],
+    () =>
+      api<Page<AuditEntry> & { more?: boolean; nextCursor?: string | null }>('/api/audit', {
+        query: cursor ? { ...query, cursor, pageSize } : { ...query, page, pageSize },
+      }),
+    [...Object.values(query), page, pageSize, cursor],
   );
+  const nextCursor = list.data?.nextCursor;
+  // the numbered pages end at the count's cap (10 000): on the last one, more records may still match
+  const lastNumbered = !cursor && page * pageSize >= (list.data?.total ?? 0);
 
   /** A searchable choice of one id filter (department, person, app, resource) from the log's own options. */
   const idFilter = <T extends { id: number }>(
@@ -360,7 +374,7 @@ export default function Audit() {
               onChange={(e) => setDraft({ ...draft, targetKey: e.target.value })}
               onPressEnter={() => {
                 setFilters({ ...draft, targetKey: draft.targetKey.trim() });
-                paging.reset();
+                resetPaging();
               }}
             />
           </Tooltip>
@@ -385,7 +399,7 @@ export default function Audit() {
             type="primary"
             onClick={() => {
               setFilters({ ...draft, targetKey: draft.targetKey.trim() });
-              paging.reset();
+              resetPaging();
             }}
           >
             {t('common.search')}
@@ -394,7 +408,7 @@ export default function Audit() {
             onClick={() => {
               setDraft(EMPTY);
               setFilters(EMPTY);
-              paging.reset();
+              resetPaging();
             }}
           >
             {t('common.reset')}
@@ -416,11 +430,15 @@ export default function Audit() {
               <DetailView e={e} onGrant={(grantId) => apply({ ...EMPTY, grantId })} />
             ),
           }}
-          pagination={paging.pagination(list.data?.total, (n) =>
-            list.data?.more
-              ? t('audit.totalMore', { n: fmtNumber(n) })
-              : t('common.total', { n: fmtNumber(n) }),
-          )}
+          pagination={
+            cursor
+              ? false
+              : paging.pagination(list.data?.total, (n) =>
+                  list.data?.more
+                    ? t('audit.totalMore', { n: fmtNumber(n) })
+                    : t('common.total', { n: fmtNumber(n) }),
+                )
+          }
           columns={[
             {
               title: t('audit.time'),
@@ -484,6 +502,32 @@ export default function Audit() {
             { title: t('audit.clientIp'), dataIndex: 'clientIp', render: (v: string | null) => v || '-' },
           ]}
         />
+        {(cursor || (lastNumbered && list.data?.more && nextCursor)) && (
+          <Space data-testid="audit-older-paging" style={{ marginTop: 12 }} wrap>
+            {cursor && (
+              <>
+                <Typography.Text data-testid="audit-older-page">
+                  {t('audit.olderPage', { n: cursors.length })}
+                </Typography.Text>
+                <Button data-testid="audit-newest" onClick={() => setCursors([])}>
+                  {t('audit.backToNumbered')}
+                </Button>
+                <Button data-testid="audit-newer" onClick={() => setCursors(cursors.slice(0, -1))}>
+                  {t('audit.newerPage')}
+                </Button>
+              </>
+            )}
+            <Button
+              data-testid="audit-older"
+              type="primary"
+              disabled={!nextCursor || list.loading}
+              onClick={() => nextCursor && setCursors([...cursors, nextCursor])}
+            >
+              {t('audit.olderRecords')}
+            </Button>
+            {!cursor && <Typography.Text type="secondary">{t('audit.olderHint')}</Typography.Text>}
+          </Space>
+        )}
       </Card>
     </div>
   );
