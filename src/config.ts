@@ -95,6 +95,8 @@ export interface Config {
   sealIntervalMs: number;
   /** Most rows in one CSV export of the audit log's filtered view (a larger view is refused, not cut). */
   auditExportMaxRows: number;
+  /** How deep the auditor's list counts and pages by page number (`AUDIT_LIST_WINDOW`, default 10 000, at least 100); older records by cursor. */
+  auditListWindow: number;
   /**
    * Training and acceptance-test mode (GOVSHARE_TRAINING_CLOCK=true): the platform clock runs at real speed from an
    * offset that a platform administrator moves forward (POST /api/clock/advance), so deadlines, reminders, escalation
@@ -264,6 +266,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       env.AUDIT_ARCHIVE_DIR || path.join(env.GOVSHARE_DATA_DIR || 'data', 'audit-archive'),
     ),
     auditExportMaxRows: int(env, 'AUDIT_EXPORT_MAX_ROWS', 10_000),
+    auditListWindow: Math.max(100, int(env, 'AUDIT_LIST_WINDOW', 10_000)),
     trainingClock: env.GOVSHARE_TRAINING_CLOCK === 'true',
     notifySenders: { sms: env.NOTIFY_SMS_SENDER || 'log', email: env.NOTIFY_EMAIL_SENDER || 'log' },
     notifyWebhookUrl: env.NOTIFY_WEBHOOK_URL || null,

@@ -210,6 +210,19 @@ describe("the auditor's console", () => {
     expect(big.statusCode).toBe(422);
     expect(big.json().code).toBe('AUDIT_EXPORT_TOO_LARGE');
     expect(big.json().details[0].reasonZh).toContain('超过 10000 条');
+    // the window is the deployment's (AUDIT_LIST_WINDOW): 1 000 counts and pages to 1 000, and says so
+    env.ctx.config.auditListWindow = 1000;
+    try {
+      const small = (await get('pageSize=100')).json();
+      expect([small.total, small.more, small.window]).toEqual([1000, true, 1000]);
+      expect((await get('pageSize=100&page=11')).statusCode).toBe(200);
+      const past = await get('pageSize=100&page=12');
+      expect(past.statusCode).toBe(400);
+      expect(past.json().details[0].reasonZh).toContain('第 1000 条');
+    } finally {
+      env.ctx.config.auditListWindow = 10_000;
+    }
+    expect((await get('pageSize=100')).json().window).toBe(10_000);
   });
   it('keyset paging: nextCursor reaches every record past the 10 000 offset limit, none repeated or skipped, ties included', async () => {
     // 10 050 records of one action, times not in id order (seven interleaved hours): in each hour three per second,

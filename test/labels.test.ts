@@ -39,6 +39,20 @@ describe('labels', () => {
   });
 });
 
+describe('audit target types', () => {
+  it('every audit target type written by the server has a console label (the auditor reads 负面清单条目, not negative_list_entry)', () => {
+    const types = new Set<string>();
+    for (const file of sources('src')) {
+      const text = fs.readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/(?:targetType|target_type)(?: =|:) '([a-z_]+)'/g)) types.add(m[1]);
+    }
+    expect(types.size).toBeGreaterThan(30);
+    expect(types).toContain('negative_list_entry');
+    const i18n = fs.readFileSync('src/shared/labels.ts', 'utf8');
+    expect([...types].filter((t) => !i18n.includes(`'targetType.${t}'`))).toEqual([]);
+  });
+});
+
 describe('article citations in Chinese text (words, not codes)', () => {
   it('renders each regulation, article, item and task, and joins lists with 、', async () => {
     const { articleText, zhCitations } = await import('../src/shared/labels.js');

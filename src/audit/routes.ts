@@ -97,7 +97,7 @@ export async function auditRoutes(app: FastifyInstance, ctx: AppContext) {
       schema: {
         tags: ['audit'],
         summary:
-          'The audit trail (auditor only, GB/T 39477 separation of duties): every data call and every decision, refusals included; newest first by time, then id. `total` counts at most 10 000 matching records and `more` says more match (shown as "超过 10 000 条"). Two ways to page, with the same filters: `page` (a page may start at most 10 000 records in, else 400 VALIDATION_FAILED on `page`), or keyset paging at any depth: every page carries `nextCursor` (null on the last page), and `cursor=<nextCursor>` gives the page after it at the cost of a first page (`page` is then not used and answered as null). A cursor is opaque and bound to this server: a malformed or altered one is 400 VALIDATION_FAILED on `cursor` (and, like every refusal, audited)',
+          'The audit trail (auditor only, GB/T 39477 separation of duties): every data call and every decision, refusals included; newest first by time, then id. `total` counts at most `window` matching records (AUDIT_LIST_WINDOW, default 10 000) and `more` says more match (shown as "超过 10 000 条"). Two ways to page, with the same filters: `page` (a page may start at most `window` records in, else 400 VALIDATION_FAILED on `page`), or keyset paging at any depth: every page carries `nextCursor` (null on the last page), and `cursor=<nextCursor>` gives the page after it at the cost of a first page (`page` is then not used and answered as null). A cursor is opaque and bound to this server: a malformed or altered one is 400 VALIDATION_FAILED on `cursor` (and, like every refusal, audited)',
         querystring: {
           type: 'object',
           properties: {
@@ -122,9 +122,12 @@ export async function auditRoutes(app: FastifyInstance, ctx: AppContext) {
       const { cursor, ...query } = req.query as AuditFilter & { targetKey?: string; cursor?: string };
       const f = auditFilterOf(query);
       if (cursor) f.after = decodeAuditCursor(ctx.secret, cursor);
-      const { next, ...list } = await listAudit(ctx.db, f);
+      const window = ctx.config.auditListWindow;
+      const { next, ...list } = await listAudit(ctx.db, f, window);
       return {
         ...list,
+        /** how deep `total` counts and `page` reaches (AUDIT_LIST_WINDOW); older records by cursor */
+        window,
         page: f.after ? null : f.page,
         pageSize: f.pageSize,
         /** the cursor of the page after this one (`cursor=`), null on the last page */

@@ -77,13 +77,12 @@ export interface AuditPosition {
 }
 
 /**
- * How far the auditor's list counts and pages (issue 10 point 12: the log holds ≈ 1 B rows a year). The count stops at
- * AUDIT_LIST_COUNT_CAP + 1 matching rows (`more`: more than `total` match, shown as "超过 10 000 条") and a page may
- * start at most AUDIT_LIST_MAX_OFFSET rows in, so a page costs the same at 0.1 M rows and at 100 M: narrower filters
- * (a time range, an app, a person) reach anything older.
+ * How far the auditor's list counts and pages by page number (issue 10 point 12: the log holds ≈ 1 B rows a year): the
+ * window, `AUDIT_LIST_WINDOW` (config `auditListWindow`, default 10 000). The count stops at window + 1 matching rows
+ * (`more`: more than `total` match, shown as "超过 10 000 条") and a page may start at most the window's rows in, so a
+ * page costs the same at 0.1 M rows and at 100 M; older records continue by cursor (`nextCursor`).
  */
-export const AUDIT_LIST_COUNT_CAP = 10_000;
-export const AUDIT_LIST_MAX_OFFSET = 10_000;
+export const AUDIT_LIST_WINDOW = 10_000;
 
 /**
  * The list's opaque cursor (`nextCursor` / `cursor=`): the last row's position, keyed-hashed so a changed or made-up
@@ -113,16 +112,17 @@ export function decodeAuditCursor(secret: Buffer, cursor: string): AuditPosition
 
 /**
  * The auditor's filtered audit list, newest first by (occurred_at, id) — the partitions' own order, so the newest page
- * reads the newest rows of each partition's index and stops. `countCap` (default AUDIT_LIST_COUNT_CAP) bounds the count.
+ * reads the newest rows of each partition's index and stops. `window` bounds the count and how far a page may start.
  */
-export async function listAudit(db: Db, f: AuditFilter, countCap = AUDIT_LIST_COUNT_CAP) {
+export async function listAudit(db: Db, f: AuditFilter, window = AUDIT_LIST_WINDOW) {
+  const countCap = window;
   const offset = f.after ? 0 : (f.page - 1) * f.pageSize;
-  if (offset > AUDIT_LIST_MAX_OFFSET)
+  if (offset > window)
     throw new AppError('VALIDATION_FAILED', [
       {
         field: 'page',
-        reason: `a page starts at most ${AUDIT_LIST_MAX_OFFSET} records in: continue with the previous page's nextCursor, or narrow the filters (time range, app, person)`,
-        reasonZh: `按页码最多翻到第 ${AUDIT_LIST_MAX_OFFSET} 条记录，请用"更早的记录"继续查看，或缩小筛选范围（时间、应用、人员）`,
+        reason: `a page starts at most ${window} records in: continue with the previous page's nextCursor, or narrow the filters (time range, app, person)`,
+        reasonZh: `按页码最多翻到第 ${window} 条记录，请用"更早的记录"继续查看，或缩小筛选范围（时间、应用、人员）`,
       },
     ]);
   let q = db.selectFrom('audit_log as a');

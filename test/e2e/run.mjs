@@ -250,12 +250,12 @@ const mainLog = () => mainHandle?.log ?? serverLog;
  * A second server under another regulation profile (the demo city loads under all five), small demo tables so it is
  * healthy in seconds; `run(base)` walks it, and the server is stopped (and its data removed) whatever happens.
  */
-async function withProfileServer(profile, run) {
+async function withProfileServer(profile, run, env = {}) {
   const port = await freePort();
   const handle = await launchServer(port, {
     label: `${profile} server`,
     isolated: true,
-    extraEnv: { PROFILE: profile, DEMO_POPULATION_ROWS: '300', DEMO_ENTITY_ROWS: '100' },
+    extraEnv: { PROFILE: profile, DEMO_POPULATION_ROWS: '300', DEMO_ENTITY_ROWS: '100', ...env },
     // a second process loading while the browser works: more time than the main server on a busy machine
     healthMs: 240_000,
   });
@@ -3366,6 +3366,91 @@ steps.push({
     const first = JSON.parse((await file.text()).split('\n')[0]);
     assert(first && typeof first === 'object', 'the file is NDJSON');
     await shot(page, 'audit-archives');
+  },
+});
+
+// Paging past the auditor's list window (issue 10 point 9/12): the numbered pages reach AUDIT_LIST_WINDOW records (a
+// second server with a window of 100, so the small demo log overflows it); 下一页 · 更早的记录 continues by cursor,
+// 上一页 and 回到按页码浏览 come back.
+steps.push({
+  ownServer: true,
+  name: 'auditor pages past the list window (AUDIT_LIST_WINDOW=100): 更早的记录 continues after the last numbered page by cursor, no row twice; 上一页 and 回到按页码浏览 come back',
+  async run(page) {
+    await withProfileServer(
+      'dongguan-2020',
+      (base) =>
+        inOwnContext(page, async (p) => {
+          await freshStart(p, base);
+          await login(p, base, 'auditor');
+          await menu(p, 'audit');
+          const table = tid(p, 'audit-table');
+          const rowIds = () =>
+            table
+              .locator('tr.ant-table-row')
+              .evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-row-key')));
+          await table.locator('tr.ant-table-row').first().waitFor({ timeout: T.nav });
+          const totalText = await p.locator('.ant-pagination-total-text').first().innerText();
+          assert(totalText.includes('超过 100 条'), `the count stops at the window: ${totalText}`);
+          // the last numbered page (20 a page: the 5th) offers the older records
+          await p.locator('.ant-pagination-item-5').first().click();
+          await tid(p, 'audit-older').waitFor({ timeout: T.nav });
+          const hint = await tid(p, 'audit-older-paging').innerText();
+          assert(hint.includes('页码最多翻到第 100 条'), `the hint names the window: ${hint}`);
+          const numbered = await rowIds();
+          assert(numbered.length === 20, `page 5 holds 20 records: ${numbered.length}`);
+          await tid(p, 'audit-older').click();
+          await tid(p, 'audit-older-page').waitFor({ timeout: T.nav });
+          let label = await tid(p, 'audit-older-page').innerText();
+          assert(label.includes('第 1 页') && label.includes('第 100 条之后'), `first cursor page: ${label}`);
+          await p.waitForFunction(
+            (first) =>
+              document
+                .querySelector('[data-testid="audit-table"] tr.ant-table-row')
+                ?.getAttribute('data-row-key') !== first,
+            numbered[0],
+            { timeout: T.nav },
+          );
+          const older = await rowIds();
+          assert(older.length > 0, 'the cursor page lists records');
+          assert(!older.some((id) => numbered.includes(id)), `no record twice: ${numbered} / ${older}`);
+          assert(
+            (await p.locator('.ant-pagination-item-5').count()) === 0,
+            'page numbers are hidden past the window',
+          );
+          await shot(p, 'audit-older-records');
+          // 上一页 from the first cursor page returns to it (the stack), then 回到按页码浏览 to page 5
+          await tid(p, 'audit-older').click();
+          await p.waitForFunction(
+            () =>
+              document.querySelector('[data-testid="audit-older-page"]')?.textContent?.includes('第 2 页'),
+            null,
+            { timeout: T.nav },
+          );
+          await tid(p, 'audit-newer').click();
+          await p.waitForFunction(
+            () =>
+              document.querySelector('[data-testid="audit-older-page"]')?.textContent?.includes('第 1 页'),
+            null,
+            { timeout: T.nav },
+          );
+          label = await tid(p, 'audit-older-page').innerText();
+          assert(label.includes('第 1 页'), `back on the first cursor page: ${label}`);
+          await tid(p, 'audit-newest').click();
+          await p
+            .locator('.ant-pagination-item-5.ant-pagination-item-active')
+            .first()
+            .waitFor({ timeout: T.nav });
+          await p.waitForFunction(
+            (first) =>
+              document
+                .querySelector('[data-testid="audit-table"] tr.ant-table-row')
+                ?.getAttribute('data-row-key') === first,
+            numbered[0],
+            { timeout: T.nav },
+          );
+        }),
+      { AUDIT_LIST_WINDOW: '100' },
+    );
   },
 });
 

@@ -225,12 +225,14 @@ export default function Audit() {
   const list = useAsync(
     // `more`: the server counted up to `total` (10 000) and stopped; more records match
     () =>
-      api<Page<AuditEntry> & { more?: boolean; nextCursor?: string | null }>('/api/audit', {
+      api<Page<AuditEntry> & { more?: boolean; nextCursor?: string | null; window?: number }>('/api/audit', {
         query: cursor ? { ...query, cursor, pageSize } : { ...query, page, pageSize },
       }),
     [...Object.values(query), page, pageSize, cursor],
   );
   const nextCursor = list.data?.nextCursor;
+  // how deep the numbered pages reach (the server's AUDIT_LIST_WINDOW)
+  const listWindow = list.data?.window ?? 10_000;
   // the numbered pages end at the count's cap (10 000): on the last one, more records may still match
   const lastNumbered = !cursor && page * pageSize >= (list.data?.total ?? 0);
 
@@ -507,7 +509,7 @@ export default function Audit() {
             {cursor && (
               <>
                 <Typography.Text data-testid="audit-older-page">
-                  {t('audit.olderPage', { n: cursors.length })}
+                  {t('audit.olderPage', { n: cursors.length, window: fmtNumber(listWindow) })}
                 </Typography.Text>
                 <Button data-testid="audit-newest" onClick={() => setCursors([])}>
                   {t('audit.backToNumbered')}
@@ -525,7 +527,11 @@ export default function Audit() {
             >
               {t('audit.olderRecords')}
             </Button>
-            {!cursor && <Typography.Text type="secondary">{t('audit.olderHint')}</Typography.Text>}
+            {!cursor && (
+              <Typography.Text type="secondary">
+                {t('audit.olderHint', { window: fmtNumber(listWindow) })}
+              </Typography.Text>
+            )}
           </Space>
         )}
       </Card>
