@@ -44,7 +44,7 @@ describe('audit target types', () => {
     const types = new Set<string>();
     for (const file of sources('src')) {
       const text = fs.readFileSync(file, 'utf8');
-      for (const m of text.matchAll(/(?:targetType|target_type)(?: =|:) '([a-z_]+)'/g)) types.add(m[1]);
+      for (const m of text.matchAll(/(?:targetType|target_type)(?: =|:) '([a-zA-Z_]+)'/g)) types.add(m[1]);
     }
     expect(types.size).toBeGreaterThan(30);
     expect(types).toContain('negative_list_entry');

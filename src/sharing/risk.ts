@@ -187,7 +187,7 @@ export async function recordRiskAssessment(
       actorOrgId: actor.orgId,
       resourceId: r.resource_id,
       appId: r.app_id,
-      targetType: 'shareRequest',
+      targetType: 'share_request',
       targetId: id,
       clientIp: actor.clientIp,
       detail: {

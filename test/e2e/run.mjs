@@ -2549,6 +2549,15 @@ const RSJ_APP = '就业服务系统'; // the demo app of 市人社局
 const MARRIAGE_PURPOSE = '办理失业保险金申领时核验申请人的婚姻状况';
 
 /** A page of its own browser context: the other server's session cookie never replaces the main server's. */
+/** Enum values a page showed without their label (web/src/shared/i18n.ts `tEnum` warns): codes where words belong. */
+const missingLabels = new Set();
+function watchLabels(page) {
+  page.on('console', (m) => {
+    const unlabelled = /govshare: no label for (\S+)/.exec(m.text());
+    if (unlabelled) missingLabels.add(unlabelled[1]);
+  });
+}
+
 async function inOwnContext(page, run) {
   const context = await page
     .context()
@@ -2556,6 +2565,7 @@ async function inOwnContext(page, run) {
     .newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
   context.setDefaultTimeout(T.action);
   const p = await context.newPage();
+  watchLabels(p);
   try {
     return await run(p);
   } catch (e) {
@@ -3505,6 +3515,7 @@ async function main() {
     const page = await context.newPage();
     const consoleErrors = [];
     page.on('pageerror', (e) => consoleErrors.push(String(e)));
+    watchLabels(page);
     // The console runs under a strict Content-Security-Policy (src/http/console.ts): any violation fails the run.
     const cspViolations = [];
     page.on('console', (m) => {
@@ -3547,6 +3558,8 @@ async function main() {
       passed += 1;
       console.log('✔ no Content-Security-Policy violation in the browser console');
     }
+    if (missingLabels.size)
+      console.log(`! enum values shown without a label: ${[...missingLabels].join(', ')}`);
     await context.close();
   } finally {
     await browser.close().catch(() => {});

@@ -55,7 +55,15 @@ const colors: Record<string, Record<string, string>> = {
   diffKind: { added: 'green', removed: 'red', changed: 'blue' },
   reviewDecision: { published: 'success', returned: 'warning' },
   decision: { allow: 'success', deny: 'error' },
-  batchStatus: { succeeded: 'success', failed: 'error', running: 'processing' },
+  batchStatus: {
+    succeeded: 'success',
+    committed: 'success',
+    failed: 'error',
+    rejected: 'error',
+    running: 'processing',
+    queued: 'default',
+    rolled_back: 'warning',
+  },
 };
 
 /** A coloured tag for an enum value, labelled from the dictionary. */

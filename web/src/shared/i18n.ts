@@ -60,6 +60,8 @@ export function makeI18n(lang: Lang, setLang: (lang: Lang) => void): I18n {
         const e = ERRORS[value as keyof typeof ERRORS];
         return lang === 'en' ? e.en : e.zh;
       }
+      // people see words, not codes: a value without a label is a defect; the browser test collects this warning
+      console.warn(`govshare: no label for ${key}`);
       return value;
     },
   };
