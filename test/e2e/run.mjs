@@ -3558,8 +3558,13 @@ async function main() {
       passed += 1;
       console.log('✔ no Content-Security-Policy violation in the browser console');
     }
-    if (missingLabels.size)
-      console.log(`! enum values shown without a label: ${[...missingLabels].join(', ')}`);
+    // people see words, not codes: an enum value the console showed without its label fails the run
+    if (missingLabels.size) {
+      failed += 1;
+      console.log(
+        `✘ enum values shown without a label (codes where words belong): ${[...missingLabels].join(', ')}`,
+      );
+    }
     await context.close();
   } finally {
     await browser.close().catch(() => {});
