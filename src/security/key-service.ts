@@ -20,7 +20,7 @@ import { CIPHER_NAMES, isCiphertext } from './field-cipher.js';
 export const REENCRYPT_JOB = 'keys.reencrypt';
 const BATCH = 500;
 
-function canRotate(actor: Actor) {
+export function canRotate(actor: Actor) {
   return actor.orgKind === 'authority' && hasRole(actor, 'platform_admin');
 }
 
@@ -36,7 +36,7 @@ async function encryptedFieldsOf(db: Tx | AppContext['db'], resourceId: number) 
 const currentPrefix = (alg: string, resourceId: number, version: number) =>
   `ENC1.${alg}.${resourceId}.${version}.%`;
 
-async function tableOf(db: Tx | AppContext['db'], resourceId: number) {
+export async function tableOf(db: Tx | AppContext['db'], resourceId: number) {
   const r = await db
     .selectFrom('resource')
     .select(['data_table'])

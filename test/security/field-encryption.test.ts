@@ -500,6 +500,246 @@ describe('encryption at rest of sensitive-personal fields (issue 10 point 3)', (
     expect(got.json().record).toMatchObject({ age: 62, diagnosis: maskValue('partial', '病情62号') });
   });
 
+  /** A published resource whose sensitive-personal columns are laid out as migration 040 left older tables: clear. */
+  async function clearResource(name: string, fields: unknown[]) {
+    const res = await env.app.inject({
+      method: 'POST',
+      url: '/api/catalog/resources',
+      headers: { cookie: officer },
+      payload: { ...RESOURCE, name, fields, submit: true },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    const rid = res.json().id as number;
+    const pub = await env.app.inject({
+      method: 'POST',
+      url: `/api/catalog/resources/${rid}/publish`,
+      headers: { cookie: await login(env.app, 'reviewer') },
+      payload: { comment: '同意' },
+    });
+    expect(pub.statusCode, pub.body).toBe(200);
+    // a table created before migration 040: no keyed-hash column, `encrypted = false` (the table is still empty)
+    const enc = await env.ctx.db
+      .selectFrom('resource_field')
+      .select('column_name')
+      .where('resource_id', '=', rid)
+      .where('encrypted', '=', true)
+      .execute();
+    for (const c of enc)
+      await sql.raw(`ALTER TABLE ds.r_${rid} DROP COLUMN ${c.column_name}_h`).execute(env.ctx.db);
+    await sql`UPDATE resource_field SET encrypted = false WHERE resource_id = ${rid}`.execute(env.ctx.db);
+    return { id: rid, code: res.json().code as string };
+  }
+
+  it('converting clear columns (存量明文): one job rewrites table, history, quarantine; answers unchanged; audited; 409s', async () => {
+    const clr = await clearResource('特殊群体登记（存量明文）', [
+      { code: 'caseNo', name: '登记编号', type: 'string', isKey: true, length: 20 },
+      { code: 'idNumber', name: '身份证号', type: 'string', validator: 'idNumber' },
+      { code: 'name', name: '姓名', type: 'string', length: 20, personal: true, masking: 'name' },
+      {
+        code: 'diagnosis',
+        name: '病情',
+        type: 'string',
+        personal: true,
+        sensitivePersonal: true,
+        masking: 'partial',
+      },
+      { code: 'age', name: '年龄', type: 'integer' },
+    ]);
+    const t = `ds.r_${clr.id}`;
+    const pid = (i: number) => id(100 + i);
+    const rows = (from: number, n: number, tag = '') =>
+      Array.from(
+        { length: n },
+        (_, k) => `N${from + k},${pid(from + k)},李${from + k},病情${from + k}${tag},${40 + from + k}`,
+      );
+    const upload = async (body: string, onError = 'reject') => {
+      const up = await env.app.inject({
+        method: 'POST',
+        url: `/api/ingest/resources/${clr.id}/imports?onError=${onError}`,
+        headers: { cookie: officer, 'content-type': 'text/csv' },
+        payload: `caseNo,idNumber,name,diagnosis,age\n${body}\n`,
+      });
+      expect(up.statusCode, up.body).toBe(202);
+      await env.ctx.jobs.runDue();
+      return env.ctx.db
+        .selectFrom('ingest_batch')
+        .selectAll()
+        .where('id', '=', up.json().id)
+        .executeTakeFirstOrThrow();
+    };
+    await upload(rows(0, 8).join('\n'));
+    // changes: history versions and change-feed rows; a quarantined row (bad age) keeps its values as they were stored
+    await upload([...rows(0, 2, '（复诊）'), `N50,${pid(50)},李50,病情50,abc`].join('\n'), 'quarantine');
+    const everywhere = async () =>
+      [
+        await dump(t),
+        JSON.stringify(
+          (await sql`SELECT * FROM record_history WHERE resource_id = ${clr.id}`.execute(env.ctx.db)).rows,
+        ),
+        JSON.stringify(
+          (await sql`SELECT * FROM record_change WHERE resource_id = ${clr.id}`.execute(env.ctx.db)).rows,
+        ),
+        JSON.stringify(
+          (await sql`SELECT * FROM ingest_quarantine WHERE resource_id = ${clr.id}`.execute(env.ctx.db)).rows,
+        ),
+      ].join('\n');
+    expect(await everywhere()).toContain(pid(0)); // stored in clear, as a pre-040 table
+    expect(await everywhere()).toContain(pid(50));
+    const cg = await grantedApp(env.app, {
+      consumer: 'rsj_officer',
+      provider: 'gaj_officer',
+      resourceCode: clr.code,
+      fields: ['caseNo', 'idNumber', 'name', 'diagnosis', 'age'],
+      appName: '存量明文转换测试',
+    });
+    // the provider adds the verification and change-feed rights to the grant
+    const edit = await env.app.inject({
+      method: 'PATCH',
+      url: `/api/sharing/grants/${cg.grantId}`,
+      headers: { cookie: officer },
+      payload: { verify: true, feed: true },
+    });
+    expect(edit.statusCode, edit.body).toBe(200);
+    const ask = (url: string, method: 'GET' | 'POST' = 'GET', payload?: unknown) =>
+      env.app.inject({
+        method,
+        url: `${dataPath(clr.code)}${url}`,
+        headers: { 'x-api-key': cg.apiKey, 'x-purpose': cg.purposeId },
+        payload: payload as object,
+      });
+    const answers = async () => {
+      const out: unknown[] = [];
+      for (const k of ['N0', 'N1', 'N5']) {
+        const r = await ask(`/records/${k}`);
+        expect(r.statusCode, r.body).toBe(200);
+        out.push(r.json().record);
+      }
+      for (const [k, v] of [
+        ['N1', pid(1)],
+        ['N1', pid(2)],
+      ]) {
+        const r = await ask('/verify', 'POST', { key: k, match: { idNumber: v } });
+        expect(r.statusCode, r.body).toBe(200);
+        out.push(r.json().match);
+      }
+      const page = await ask(
+        `/records?filter=${encodeURIComponent(JSON.stringify({ idNumber: { eq: pid(3) } }))}`,
+      );
+      out.push(page.statusCode === 200 ? page.json().records : page.json().code);
+      const feed = await ask('/changes?limit=100');
+      expect(feed.statusCode, feed.body).toBe(200);
+      out.push(feed.json().changes.map((c: Record<string, unknown>) => ({ ...c, at: undefined })));
+      return out;
+    };
+    const before = await answers();
+    expect(before.slice(3, 5)).toEqual([true, false]);
+
+    // refused for the auditor (audited), accepted for the administrator
+    const denied = await env.app.inject({
+      method: 'POST',
+      url: `/api/security/keys/resources/${clr.id}/encrypt`,
+      headers: { cookie: auditor },
+    });
+    expect(denied.statusCode).toBe(403);
+    const deny = await env.ctx.db
+      .selectFrom('audit_log')
+      .select(['decision'])
+      .where('action', '=', 'key.encrypt')
+      .where('resource_id', '=', clr.id)
+      .execute();
+    expect(deny).toEqual([{ decision: 'deny' }]);
+    const conv = await env.app.inject({
+      method: 'POST',
+      url: `/api/security/keys/resources/${clr.id}/encrypt`,
+      headers: { cookie: admin },
+    });
+    expect(conv.statusCode, conv.body).toBe(202);
+    expect(conv.json().fields).toEqual(['idNumber', 'diagnosis']);
+    await env.ctx.jobs.runDue();
+
+    // no clear value left anywhere; keyed-hash columns filled; status lists the fields as encrypted
+    const stored = await everywhere();
+    for (const clear of [pid(0), pid(1), pid(7), pid(50), '病情3', '病情50'])
+      expect(stored).not.toContain(clear);
+    expect(stored).toContain(`ENC1.`);
+    const h = await sql
+      .raw<{ n: number }>(
+        `SELECT count(*)::int AS n FROM ${t} WHERE c2_h = '${env.ctx.fieldKeys.index(pid(4))}'`,
+      )
+      .execute(env.ctx.db);
+    expect(h.rows[0].n).toBe(1);
+    const status = await env.app.inject({ url: '/api/security/keys', headers: { cookie: auditor } });
+    const mine = status.json().resources.find((x: { id: number }) => x.id === clr.id);
+    expect(mine.fields.map((f: { encrypted: boolean }) => f.encrypted)).toEqual([true, true]);
+    expect(mine.pending).toBe(0);
+    // the same answers: records (decrypted, masked), verification, equality filter, change feed
+    expect(await answers()).toEqual(before);
+    // the unchanged-row hash is keyed now, as new imports compute it: the same rows again change nothing
+    const again = await upload([...rows(0, 2, '（复诊）'), ...rows(2, 6)].join('\n'));
+    expect([again.status, again.rows_inserted, again.rows_updated]).toEqual(['committed', 0, 0]);
+    const changed = await upload(rows(3, 1, '（转院）').join('\n'));
+    expect(changed.rows_updated).toBe(1);
+    expect(await everywhere()).not.toContain('病情3（转院）');
+    // the quarantined row still opens (decrypted, masked) and resubmits
+    const q = (
+      await env.app.inject({
+        url: `/api/ingest/resources/${clr.id}/quarantine`,
+        headers: { cookie: officer },
+      })
+    ).json().items as { id: number; values: Record<string, string | null> }[];
+    expect(q).toHaveLength(1);
+    expect(q[0].values.idNumber).toBe(maskValue('idNumber', pid(50)));
+    const fix = await env.app.inject({
+      method: 'PUT',
+      url: `/api/ingest/quarantine/${q[0].id}`,
+      headers: { cookie: officer },
+      payload: { values: { age: '50' } },
+    });
+    expect(fix.statusCode, fix.body).toBe(200);
+    const ok = await env.app.inject({
+      method: 'POST',
+      url: `/api/ingest/resources/${clr.id}/quarantine/resubmit`,
+      headers: { cookie: officer },
+      payload: { ids: [q[0].id] },
+    });
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect((await ask('/verify', 'POST', { key: 'N50', match: { idNumber: pid(50) } })).json().match).toBe(
+      true,
+    );
+    expect(await everywhere()).not.toContain(pid(50));
+
+    // already encrypted: a coded 409; the audit has the request and the completion
+    const twice = await env.app.inject({
+      method: 'POST',
+      url: `/api/security/keys/resources/${clr.id}/encrypt`,
+      headers: { cookie: admin },
+    });
+    expect(twice.statusCode).toBe(409);
+    expect(twice.json().code).toBe('FIELD_ALREADY_ENCRYPTED');
+    const trail = await env.ctx.db
+      .selectFrom('audit_log')
+      .select(['action', 'decision'])
+      .where('action', 'in', ['key.encrypt', 'key.encrypted'])
+      .where('resource_id', '=', clr.id)
+      .orderBy('id')
+      .execute();
+    expect(trail.map((a) => `${a.action}:${a.decision}`)).toEqual([
+      'key.encrypt:deny',
+      'key.encrypt:allow',
+      'key.encrypted:allow',
+    ]);
+
+    // a clear record-key field is refused (rewriting the record keys is not built)
+    const keyed = await clearResource('特殊群体登记（存量明文主键）', RESOURCE.fields);
+    const refused = await env.app.inject({
+      method: 'POST',
+      url: `/api/security/keys/resources/${keyed.id}/encrypt`,
+      headers: { cookie: admin },
+    });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().code).toBe('FIELD_ENCRYPTION_KEY_FIELD');
+  });
+
   it('flipping the sensitive-personal flag of a field of a resource holding data is refused (FIELD_ENCRYPTION_FLIP_REFUSED)', async () => {
     const live = await env.app.inject({
       url: `/api/catalog/resources/${resourceId}`,
