@@ -634,6 +634,43 @@ describe('encryption at rest of sensitive-personal fields (issue 10 point 3)', (
     const before = await answers();
     expect(before.slice(3, 5)).toEqual([true, false]);
 
+    // a base library copies this resource's ID numbers (joined on the clear, non-personal case number)
+    const adminId = (
+      await env.ctx.db
+        .selectFrom('app_user')
+        .select('id')
+        .where('username', '=', 'admin')
+        .executeTakeFirstOrThrow()
+    ).id;
+    const lib = await sql<{ id: number }>`
+      INSERT INTO base_library (name, kind, key_kind, created_by, created_at, updated_by, updated_at)
+      VALUES ('存量明文转换测试库', 'theme', 'creditCode', ${adminId}, now(), ${adminId}, now()) RETURNING id`.execute(
+      env.ctx.db,
+    );
+    const libId = Number(lib.rows[0].id);
+    await sql`INSERT INTO base_library_source (library_id, field_code, priority, resource_id, source_field, key_field)
+      VALUES (${libId}, 'holderId', 0, ${clr.id}, 'idNumber', 'caseNo')`.execute(env.ctx.db);
+    await sql`INSERT INTO base_library_record (library_id, key, vals, srcs, run_id)
+      VALUES (${libId}, 'N0', ${JSON.stringify({ holderId: pid(0) })}::jsonb, ${JSON.stringify({ holderId: clr.id })}::jsonb, 0)`.execute(
+      env.ctx.db,
+    );
+    await sql`INSERT INTO base_library_conflict (library_id, key, field_code, auth_resource_id, auth_value,
+        sec_resource_id, sec_value, first_run_id, last_run_id, found_at)
+      VALUES (${libId}, 'N0', 'holderId', ${clr.id}, ${pid(0)}, ${resourceId}, '其他来源', 0, 0, now())`.execute(
+      env.ctx.db,
+    );
+    const library = async () =>
+      JSON.stringify([
+        (await sql`SELECT vals FROM base_library_record WHERE library_id = ${libId}`.execute(env.ctx.db))
+          .rows,
+        (
+          await sql`SELECT auth_value, sec_value FROM base_library_conflict WHERE library_id = ${libId}`.execute(
+            env.ctx.db,
+          )
+        ).rows,
+      ]);
+    expect(await library()).toContain(pid(0));
+
     // refused for the auditor (audited), accepted for the administrator
     const denied = await env.app.inject({
       method: 'POST',
@@ -662,6 +699,22 @@ describe('encryption at rest of sensitive-personal fields (issue 10 point 3)', (
     for (const clear of [pid(0), pid(1), pid(7), pid(50), '病情3', '病情50'])
       expect(stored).not.toContain(clear);
     expect(stored).toContain(`ENC1.`);
+    // base-library copies: encrypted, still the same value once decrypted; the other source's value untouched
+    const copies = await library();
+    expect(copies).not.toContain(pid(0));
+    expect(copies).toContain('其他来源');
+    const rec = (
+      await sql<{
+        vals: { holderId: string };
+      }>`SELECT vals FROM base_library_record WHERE library_id = ${libId}`.execute(env.ctx.db)
+    ).rows[0];
+    expect(env.ctx.fieldKeys.decrypt(rec.vals.holderId)).toBe(pid(0));
+    const cf = (
+      await sql<{
+        auth_value: string;
+      }>`SELECT auth_value FROM base_library_conflict WHERE library_id = ${libId}`.execute(env.ctx.db)
+    ).rows[0];
+    expect(env.ctx.fieldKeys.decrypt(cf.auth_value)).toBe(pid(0));
     const h = await sql
       .raw<{ n: number }>(
         `SELECT count(*)::int AS n FROM ${t} WHERE c2_h = '${env.ctx.fieldKeys.index(pid(4))}'`,
