@@ -19,6 +19,7 @@
  *                                             signing keys the auditor wrote down, so a forged key list fails
  *   govshare keys status                      cipher, KEKs, data key versions and values left to re-encrypt per resource
  *   govshare keys rotate --resource ID        a new data key version; its older values re-encrypted now, in batches
+ *   govshare keys encrypt --resource ID       convert its clear sensitive-personal columns to encrypted storage now
  *   govshare keys new-kek                     put a new KEK at the head of the key file (GOVSHARE_KEK_FILE or the
  *                                             data dir's field-kek.key), keeping the old ones to unwrap
  *   govshare keys rotate-kek                  re-wrap every data key under the current KEK (docs/ENCRYPTION.md)
@@ -31,7 +32,7 @@ import { type AuditExport, type Finding, verifyExport } from './audit/seal-model
 const USAGE = `usage: govshare audit seal | status | verify [--from N] [--to M]
                      | export --from N --to M [--out FILE] | verify-export FILE [--key-id ID ...]
                      | archive --until DATE --out FILE | verify --archive FILE [--key-id ID ...] | retention
-       govshare keys status | rotate --resource ID | new-kek | rotate-kek`;
+       govshare keys status | rotate --resource ID | encrypt --resource ID | new-kek | rotate-kek`;
 
 const FINDING_ZH: Record<Finding['kind'], string> = {
   block_missing: '区块缺失',
@@ -227,6 +228,20 @@ async function keysCommand(command: string, args: string[]): Promise<number> {
         const r = await keys.rotateDataKey(ctx, null, id);
         await keys.reencryptJob(ctx, { resourceId: id });
         console.log(`resource ${id}: data key version ${r.version}; every value re-encrypted`);
+        return 0;
+      });
+    }
+    case 'encrypt': {
+      const id = intOption(args, '--resource');
+      if (!id) {
+        console.error('keys encrypt needs --resource ID');
+        return 2;
+      }
+      return withContext(async (ctx) => {
+        const convert = await import('./security/key-convert.js');
+        await convert.requestEncryption(ctx, null, id);
+        const fields = await convert.convertResource(ctx, id);
+        console.log(`resource ${id}: ${fields.join(', ')} converted to encrypted storage`);
         return 0;
       });
     }

@@ -27,6 +27,18 @@ import {
  * revocation takes effect on the next call (GB/T 39477).
  */
 const metaCache = new WeakMap<AppContext, Map<string, ResourceMeta>>();
+/**
+ * When each entry was read: an entry is re-read after 30 s even if the version did not change, so a conversion of the
+ * resource's columns to encrypted storage (src/security/key-convert.ts, no catalog version) reaches every node's
+ * lookups within 30 s, like a data-key rotation reaches its keyring.
+ */
+const metaReadAt = new WeakMap<ResourceMeta, number>();
+const META_TTL_MS = 30_000;
+
+/** Forgets this node's cached metadata (after a conversion to encrypted storage). */
+export function forgetResourceMeta(ctx: AppContext) {
+  metaCache.get(ctx)?.clear();
+}
 
 async function loadMeta(ctx: AppContext, code: string, fresh = false): Promise<ResourceMeta> {
   let cache = metaCache.get(ctx);
@@ -35,7 +47,7 @@ async function loadMeta(ctx: AppContext, code: string, fresh = false): Promise<R
     metaCache.set(ctx, cache);
   }
   const hit = !fresh && cache.get(code);
-  if (hit) return hit;
+  if (hit && Date.now() - (metaReadAt.get(hit) ?? 0) < META_TTL_MS) return hit;
   const r = await ctx.db
     .selectFrom('resource')
     .select(['id', 'code', 'version', 'data_table'])
@@ -75,6 +87,7 @@ async function loadMeta(ctx: AppContext, code: string, fresh = false): Promise<R
     .orderBy('ordinal')
     .execute();
   const meta = buildMeta({ ...r, data_table: r.data_table }, fields);
+  metaReadAt.set(meta, Date.now());
   cache.set(code, meta);
   return meta;
 }

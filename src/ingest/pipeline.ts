@@ -548,6 +548,11 @@ async function finishCommitted(
   const counts = await inTx(ctx.db, async (trx) => {
     // one merge at a time per resource: the row lock orders concurrent imports
     await trx.selectFrom('resource').select('id').where('id', '=', batch.resource_id).forUpdate().execute();
+    // staged with the storage read at the start: a conversion to encrypted storage committed since (key-convert.ts)
+    // would receive clear values into its ciphertext columns; the import fails instead, nothing merged
+    const now = await catalogStore.getFields(trx, batch.resource_id);
+    if (now.some((f, i) => f.encrypted !== fields[i]?.encrypted))
+      throw new Error('the resource was converted to encrypted storage during this import: upload it again');
     const c = await mergeBatch(trx, table, batch.resource_id, fields, batch.id, batch.mode);
     await dropStagedRows(trx, batch.id, 'all');
     await trx

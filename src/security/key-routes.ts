@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { requireActor } from '../http/auth.js';
 import { idParams } from '../http/schemas.js';
+import { requestEncryption } from './key-convert.js';
 import { keyStatus, rotateDataKey, rotateKek } from './key-service.js';
 
 /** Encryption keys (docs/ENCRYPTION.md): status for the platform administrator and the auditor; rotation for the administrator. */
@@ -29,6 +30,21 @@ export async function keyRoutes(app: FastifyInstance, ctx: AppContext) {
       },
     },
     async (req) => rotateDataKey(ctx, requireActor(req), (req.params as { id: number }).id),
+  );
+  app.post(
+    '/api/security/keys/resources/:id/encrypt',
+    {
+      schema: {
+        tags,
+        summary:
+          "Convert the resource's sensitive-personal fields stored in clear (tables from before encryption) to encrypted storage: a job rewrites them in one transaction, pausing that resource meanwhile (platform admin; audited key.encrypt; 409 FIELD_ALREADY_ENCRYPTED, FIELD_ENCRYPTION_KEY_FIELD)",
+        params: idParams,
+      },
+    },
+    async (req, reply) => {
+      const out = await requestEncryption(ctx, requireActor(req), (req.params as { id: number }).id);
+      return reply.code(202).send(out);
+    },
   );
   app.post(
     '/api/security/keys/kek/rotate',

@@ -4,13 +4,13 @@ import { getFields, type StoredField } from '../catalog/store.js';
 import { type Actor, type AppContext, hasRole } from '../context.js';
 import { inTx, type Tx } from '../db/index.js';
 import { AppError } from '../shared/errors.js';
-import { CIPHER_NAMES } from './field-cipher.js';
+import { CIPHER_NAMES, isCiphertext } from './field-cipher.js';
 
 /*
  * Key rotation and status (docs/ENCRYPTION.md). Separated duties (GB/T 39477): the platform administrator rotates, the
  * auditor and the administrator read the status; every rotation is audited.
  *   data key (DEK) rotation — a new version of the resource's data key is active at once (new writes use it); the job
- *     `keys.reencrypt` rewrites the older values of the resource table and of record_history in batches of one
+ *     `keys.reencrypt` rewrites the older values of the resource table, record_history and ingest_quarantine in batches of one
  *     transaction each, while reads keep working (every version stays loadable); when none is left the older versions
  *     are retired (audited `key.reencrypted`). Re-encryption is not a data change: no version, hash or change-feed row.
  *   KEK rotation — the operator configures the new key first (current) with the old one still listed; `rotateKek`
@@ -20,7 +20,7 @@ import { CIPHER_NAMES } from './field-cipher.js';
 export const REENCRYPT_JOB = 'keys.reencrypt';
 const BATCH = 500;
 
-function canRotate(actor: Actor) {
+export function canRotate(actor: Actor) {
   return actor.orgKind === 'authority' && hasRole(actor, 'platform_admin');
 }
 
@@ -36,7 +36,7 @@ async function encryptedFieldsOf(db: Tx | AppContext['db'], resourceId: number) 
 const currentPrefix = (alg: string, resourceId: number, version: number) =>
   `ENC1.${alg}.${resourceId}.${version}.%`;
 
-async function tableOf(db: Tx | AppContext['db'], resourceId: number) {
+export async function tableOf(db: Tx | AppContext['db'], resourceId: number) {
   const r = await db
     .selectFrom('resource')
     .select(['data_table'])
@@ -45,6 +45,23 @@ async function tableOf(db: Tx | AppContext['db'], resourceId: number) {
   if (!r?.data_table || !/^ds\.r_[0-9]+$/.test(r.data_table)) throw new AppError('NOT_FOUND');
   return r.data_table;
 }
+
+/** A stored ciphertext of this resource (POSIX regex, the SQL form of field-cipher's CIPHERTEXT). */
+const ciphertextOf = (resourceId: number) =>
+  `^ENC1\\.[sa]\\.${resourceId}\\.[0-9]{1,6}\\.[A-Za-z0-9_-]{20,}$`;
+
+/** Where a quarantined row keeps encrypted values: the encrypted fields (by code, or by position), the raw cells. */
+const quarantineSlots = (enc: { f: StoredField; i: number }[], array: boolean): (string | number)[] =>
+  array ? enc.map((e) => e.i) : [...enc.map((e) => e.f.code), '_cells', '_raw'];
+
+/** SQL: a quarantined row `q` holding a ciphertext of the resource ($3) not under the active version ($1). */
+const quarantineStale = (enc: { f: StoredField; i: number }[]) =>
+  [
+    ...quarantineSlots(enc, false).map((k) => `(q.vals->>'${k.toString().replace(/'/g, "''")}')`),
+    ...quarantineSlots(enc, true).map((k) => `(q.vals->>${Number(k)})`),
+  ]
+    .map((x) => `(${x} ~ $3 AND ${x} NOT LIKE $1)`)
+    .join(' OR ');
 
 /** A new data key version for a resource; its older values are re-encrypted by the job. */
 export async function rotateDataKey(ctx: AppContext, actor: Actor | null, resourceId: number) {
@@ -89,8 +106,8 @@ export async function rotateDataKey(ctx: AppContext, actor: Actor | null, resour
 }
 
 /**
- * One batch of re-encryption (one transaction): rows of the resource table, then of record_history, whose encrypted
- * values are not under the active version. Returns how many rows it rewrote (0: done, older versions retired).
+ * One batch of re-encryption (one transaction): rows of the resource table, then of record_history, then of
+ * ingest_quarantine, whose encrypted values are not under the active version. Returns how many rows it rewrote (0: done, older versions retired).
  */
 export async function reencryptStep(ctx: AppContext, resourceId: number, batch = BATCH): Promise<number> {
   await ctx.fieldKeys.refresh(true, ctx.db);
@@ -156,6 +173,33 @@ export async function reencryptStep(ctx: AppContext, resourceId: number, batch =
           .execute();
       }
       return hist.length;
+    }
+    // quarantined rows (any status: a resolved row still holds its values) — values by field code, the duplicate rows
+    // moved from staging as an array by position, and the whole-row encrypted raw cells of a ragged row
+    const qRows = (
+      await trx.executeQuery<{ id: string; vals: unknown }>(
+        CompiledQuery.raw(
+          `SELECT id, vals FROM ingest_quarantine q WHERE q.resource_id = $2 AND (${quarantineStale(enc)})
+           ORDER BY id LIMIT ${Number(batch)} FOR UPDATE`,
+          [pattern, resourceId, ciphertextOf(resourceId)],
+        ),
+      )
+    ).rows;
+    if (qRows.length) {
+      for (const q of qRows) {
+        const vals = Array.isArray(q.vals) ? q.vals.slice() : { ...(q.vals as Record<string, unknown>) };
+        for (const k of quarantineSlots(enc, Array.isArray(vals))) {
+          const v = (vals as Record<string | number, unknown>)[k];
+          if (isCiphertext(v) && !v.startsWith(pattern.slice(0, -1)))
+            (vals as Record<string | number, unknown>)[k] = again(v);
+        }
+        await trx
+          .updateTable('ingest_quarantine')
+          .set({ vals: JSON.stringify(vals) })
+          .where('id', '=', Number(q.id))
+          .execute();
+      }
+      return qRows.length;
     }
     const retired = await trx
       .updateTable('field_key')
@@ -256,6 +300,14 @@ export async function keyStatus(ctx: AppContext, actor: Actor | null) {
         ),
       );
       pending = rows[0].n;
+      const all = (await getFields(ctx.db, e.id)).map((f, i) => ({ f, i })).filter((x) => x.f.encrypted);
+      const q = await ctx.db.executeQuery<{ n: number }>(
+        CompiledQuery.raw(
+          `SELECT count(*)::int AS n FROM ingest_quarantine q WHERE q.resource_id = $2 AND (${quarantineStale(all)})`,
+          [currentPrefix(ctx.fieldKeys.alg, e.id, active), e.id, ciphertextOf(e.id)],
+        ),
+      );
+      pending += q.rows[0].n;
     }
     out.push({
       ...e,

@@ -269,6 +269,18 @@ export const ERRORS = {
     zh: '已有数据的资源不能在新版本中更改信息项的敏感个人信息标记（存量数据转换尚未支持）',
     en: 'A resource holding data cannot change a field’s sensitive-personal flag in a new version (converting stored data is not supported yet)',
   },
+  FIELD_ALREADY_ENCRYPTED: {
+    zh: '该资源的敏感个人信息项均已加密存储，无需转换',
+    en: 'Every sensitive-personal field of this resource is already encrypted at rest; nothing to convert',
+  },
+  FIELD_ENCRYPTION_KEY_FIELD: {
+    zh: '存量明文转换暂不支持作为主键的信息项（需改写记录键及其全部关联数据）',
+    en: 'Converting stored clear values is not supported for a record-key field yet (it would rewrite the record keys and everything keyed by them)',
+  },
+  ENCRYPTION_CONVERSION_BUSY: {
+    zh: '该资源有正在进行的数据导入，请在导入结束后再转换为加密存储',
+    en: 'An import of this resource is in progress; convert it to encrypted storage once the import has ended',
+  },
   INTERNAL: { zh: '服务器内部错误', en: 'Internal server error' },
 } as const;
 

@@ -1228,6 +1228,21 @@ export const LABELS = {
   ],
   'action.key.tamper': ['加密数据完整性校验失败', 'Encrypted data failed its integrity check'],
   'action.key.status': ['查看密钥状态', 'Key status viewed'],
+  'action.key.encrypt': ['加密存量明文数据', 'Stored clear data encrypted (requested)'],
+  'action.key.encrypted': ['完成存量明文加密', 'Stored clear data converted to encrypted storage'],
+  'keys.encrypt': ['加密存量数据', 'Encrypt stored data'],
+  'keys.encryptConfirm': [
+    '将“{name}”的存量明文转为加密存储？',
+    'Convert the clear stored data of “{name}” to encrypted storage?',
+  ],
+  'keys.encryptHint': [
+    '后台任务在一个事务内加密该资源的全部存量数据（表、历史版本、隔离区、基础库副本）；转换期间该资源暂停服务（其他资源不受影响），完成前失败则不做任何改动。此操作记入审计。',
+    'A background job encrypts all stored data of this resource (table, history, quarantine, base-library copies) in one transaction; the resource pauses serving meanwhile (others keep serving), and a failure leaves nothing changed. The conversion is audited.',
+  ],
+  'keys.encryptScheduled': [
+    '已提交，后台正在加密存量数据',
+    'Submitted; the stored data is being encrypted in the background',
+  ],
   'reason.VALUE_RESERVED': ['取值与加密存储格式冲突', 'Value has the reserved ciphertext form'],
   'keys.title': ['数据加密与密钥', 'Encryption and keys'],
   'keys.cipher': ['加密算法', 'Cipher'],

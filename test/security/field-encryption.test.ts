@@ -406,6 +406,393 @@ describe('encryption at rest of sensitive-personal fields (issue 10 point 3)', (
     expect(await dump()).not.toContain('病情60号');
   });
 
+  it('data key rotation re-encrypts quarantined rows too (values and raw cells); the old version retires only after them', async () => {
+    const up = await env.app.inject({
+      method: 'POST',
+      url: `/api/ingest/resources/${resourceId}/imports?onError=quarantine`,
+      headers: { cookie: officer, 'content-type': 'text/csv' },
+      payload: `idNumber,name,age,diagnosis\n${id(62)},张62,abc,病情62号\n`,
+    });
+    expect(up.statusCode, up.body).toBe(202);
+    await env.ctx.jobs.runDue();
+    const before = (
+      await env.ctx.db
+        .selectFrom('field_key')
+        .select('version')
+        .where('scope_id', '=', resourceId)
+        .where('state', '=', 'active')
+        .executeTakeFirstOrThrow()
+    ).version;
+    const under = (v: number) => new RegExp(`ENC1\\.[sa]\\.${resourceId}\\.${v}\\.`, 'g');
+    const quarantined = async () => dump('ingest_quarantine');
+    // open rows (the new one, the ragged one) and resolved ones all hold values under the active version
+    const qOld = (await quarantined()).match(under(before))?.length ?? 0;
+    expect(qOld).toBeGreaterThanOrEqual(3);
+    const rot = await env.app.inject({
+      method: 'POST',
+      url: `/api/security/keys/resources/${resourceId}/rotate`,
+      headers: { cookie: admin },
+    });
+    expect(rot.statusCode, rot.body).toBe(200);
+    const v = rot.json().version as number;
+    const state = async (version: number) =>
+      (
+        await env.ctx.db
+          .selectFrom('field_key')
+          .select('state')
+          .where('scope_id', '=', resourceId)
+          .where('version', '=', version)
+          .executeTakeFirstOrThrow()
+      ).state;
+    const tableOld = async () =>
+      ((await dump()).match(under(before))?.length ?? 0) +
+      (JSON.stringify(
+        (await sql`SELECT data FROM record_history WHERE resource_id = ${resourceId}`.execute(env.ctx.db))
+          .rows,
+      ).match(under(before))?.length ?? 0);
+    let sawQuarantineLast = false;
+    for (let guard = 0; guard < 20; guard++) {
+      const left = (await quarantined()).match(under(before))?.length ?? 0;
+      if (left > 0) expect(await state(before)).toBe('retiring');
+      if (left > 0 && (await tableOld()) === 0) {
+        // the table and its history are done; the quarantined rows are still counted as left to re-encrypt
+        const status = await env.app.inject({ url: '/api/security/keys', headers: { cookie: auditor } });
+        const mine = status.json().resources.find((x: { id: number }) => x.id === resourceId);
+        expect(mine.pending).toBeGreaterThan(0);
+        sawQuarantineLast = true;
+      }
+      if ((await reencryptStep(env.ctx, resourceId, 1000)) === 0) break;
+    }
+    expect(sawQuarantineLast).toBe(true);
+    const after = await quarantined();
+    expect(after).not.toMatch(under(before));
+    expect(after.match(under(v))?.length ?? 0).toBeGreaterThanOrEqual(qOld);
+    for (const clear of [id(62), '病情62号', id(61)]) expect(after).not.toContain(clear);
+    expect(await state(before)).toBe('retired');
+    const status = await env.app.inject({ url: '/api/security/keys', headers: { cookie: auditor } });
+    expect(status.json().resources.find((x: { id: number }) => x.id === resourceId).pending).toBe(0);
+    // still opens (listed masked, raw cells whole), corrects and resubmits
+    const items = (
+      await env.app.inject({
+        url: `/api/ingest/resources/${resourceId}/quarantine`,
+        headers: { cookie: officer },
+      })
+    ).json().items as { id: number; values: Record<string, string | null>; raw: unknown }[];
+    const bad = items.find((i) => i.values.age === 'abc')!;
+    expect(bad.values.idNumber).toBe(maskValue('idNumber', id(62)));
+    expect(items.find((i) => Array.isArray(i.raw))!.raw).toEqual([id(61), '张61', '61', '病情61号', '多余']);
+    const fix = await env.app.inject({
+      method: 'PUT',
+      url: `/api/ingest/quarantine/${bad.id}`,
+      headers: { cookie: officer },
+      payload: { values: { age: '62' } },
+    });
+    expect(fix.statusCode, fix.body).toBe(200);
+    const ok = await env.app.inject({
+      method: 'POST',
+      url: `/api/ingest/resources/${resourceId}/quarantine/resubmit`,
+      headers: { cookie: officer },
+      payload: { ids: [bad.id] },
+    });
+    expect(ok.statusCode, ok.body).toBe(200);
+    const got = await call(`/records/${id(62)}`);
+    expect(got.statusCode, got.body).toBe(200);
+    expect(got.json().record).toMatchObject({ age: 62, diagnosis: maskValue('partial', '病情62号') });
+  });
+
+  /** A published resource whose sensitive-personal columns are laid out as migration 040 left older tables: clear. */
+  async function clearResource(name: string, fields: unknown[]) {
+    const res = await env.app.inject({
+      method: 'POST',
+      url: '/api/catalog/resources',
+      headers: { cookie: officer },
+      payload: { ...RESOURCE, name, fields, submit: true },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    const rid = res.json().id as number;
+    const pub = await env.app.inject({
+      method: 'POST',
+      url: `/api/catalog/resources/${rid}/publish`,
+      headers: { cookie: await login(env.app, 'reviewer') },
+      payload: { comment: '同意' },
+    });
+    expect(pub.statusCode, pub.body).toBe(200);
+    // a table created before migration 040: no keyed-hash column, `encrypted = false` (the table is still empty)
+    const enc = await env.ctx.db
+      .selectFrom('resource_field')
+      .select('column_name')
+      .where('resource_id', '=', rid)
+      .where('encrypted', '=', true)
+      .execute();
+    for (const c of enc)
+      await sql.raw(`ALTER TABLE ds.r_${rid} DROP COLUMN ${c.column_name}_h`).execute(env.ctx.db);
+    await sql`UPDATE resource_field SET encrypted = false WHERE resource_id = ${rid}`.execute(env.ctx.db);
+    return { id: rid, code: res.json().code as string };
+  }
+
+  it('converting clear columns (存量明文): one job rewrites table, history, quarantine; answers unchanged; audited; 409s', async () => {
+    const clr = await clearResource('特殊群体登记（存量明文）', [
+      { code: 'caseNo', name: '登记编号', type: 'string', isKey: true, length: 20 },
+      { code: 'idNumber', name: '身份证号', type: 'string', validator: 'idNumber' },
+      { code: 'name', name: '姓名', type: 'string', length: 20, personal: true, masking: 'name' },
+      {
+        code: 'diagnosis',
+        name: '病情',
+        type: 'string',
+        personal: true,
+        sensitivePersonal: true,
+        masking: 'partial',
+      },
+      { code: 'age', name: '年龄', type: 'integer' },
+    ]);
+    const t = `ds.r_${clr.id}`;
+    const pid = (i: number) => id(100 + i);
+    const rows = (from: number, n: number, tag = '') =>
+      Array.from(
+        { length: n },
+        (_, k) => `N${from + k},${pid(from + k)},李${from + k},病情${from + k}${tag},${40 + from + k}`,
+      );
+    const upload = async (body: string, onError = 'reject') => {
+      const up = await env.app.inject({
+        method: 'POST',
+        url: `/api/ingest/resources/${clr.id}/imports?onError=${onError}`,
+        headers: { cookie: officer, 'content-type': 'text/csv' },
+        payload: `caseNo,idNumber,name,diagnosis,age\n${body}\n`,
+      });
+      expect(up.statusCode, up.body).toBe(202);
+      await env.ctx.jobs.runDue();
+      return env.ctx.db
+        .selectFrom('ingest_batch')
+        .selectAll()
+        .where('id', '=', up.json().id)
+        .executeTakeFirstOrThrow();
+    };
+    await upload(rows(0, 8).join('\n'));
+    // changes: history versions and change-feed rows; a quarantined row (bad age) keeps its values as they were stored
+    await upload([...rows(0, 2, '（复诊）'), `N50,${pid(50)},李50,病情50,abc`].join('\n'), 'quarantine');
+    const everywhere = async () =>
+      [
+        await dump(t),
+        JSON.stringify(
+          (await sql`SELECT * FROM record_history WHERE resource_id = ${clr.id}`.execute(env.ctx.db)).rows,
+        ),
+        JSON.stringify(
+          (await sql`SELECT * FROM record_change WHERE resource_id = ${clr.id}`.execute(env.ctx.db)).rows,
+        ),
+        JSON.stringify(
+          (await sql`SELECT * FROM ingest_quarantine WHERE resource_id = ${clr.id}`.execute(env.ctx.db)).rows,
+        ),
+      ].join('\n');
+    expect(await everywhere()).toContain(pid(0)); // stored in clear, as a pre-040 table
+    expect(await everywhere()).toContain(pid(50));
+    const cg = await grantedApp(env.app, {
+      consumer: 'rsj_officer',
+      provider: 'gaj_officer',
+      resourceCode: clr.code,
+      fields: ['caseNo', 'idNumber', 'name', 'diagnosis', 'age'],
+      appName: '存量明文转换测试',
+    });
+    // the provider adds the verification and change-feed rights to the grant
+    const edit = await env.app.inject({
+      method: 'PATCH',
+      url: `/api/sharing/grants/${cg.grantId}`,
+      headers: { cookie: officer },
+      payload: { verify: true, feed: true },
+    });
+    expect(edit.statusCode, edit.body).toBe(200);
+    const ask = (url: string, method: 'GET' | 'POST' = 'GET', payload?: unknown) =>
+      env.app.inject({
+        method,
+        url: `${dataPath(clr.code)}${url}`,
+        headers: { 'x-api-key': cg.apiKey, 'x-purpose': cg.purposeId },
+        payload: payload as object,
+      });
+    const answers = async () => {
+      const out: unknown[] = [];
+      for (const k of ['N0', 'N1', 'N5']) {
+        const r = await ask(`/records/${k}`);
+        expect(r.statusCode, r.body).toBe(200);
+        out.push(r.json().record);
+      }
+      for (const [k, v] of [
+        ['N1', pid(1)],
+        ['N1', pid(2)],
+      ]) {
+        const r = await ask('/verify', 'POST', { key: k, match: { idNumber: v } });
+        expect(r.statusCode, r.body).toBe(200);
+        out.push(r.json().match);
+      }
+      const page = await ask(
+        `/records?filter=${encodeURIComponent(JSON.stringify({ idNumber: { eq: pid(3) } }))}`,
+      );
+      out.push(page.statusCode === 200 ? page.json().records : page.json().code);
+      const feed = await ask('/changes?limit=100');
+      expect(feed.statusCode, feed.body).toBe(200);
+      out.push(feed.json().changes.map((c: Record<string, unknown>) => ({ ...c, at: undefined })));
+      return out;
+    };
+    const before = await answers();
+    expect(before.slice(3, 5)).toEqual([true, false]);
+
+    // a base library copies this resource's ID numbers (joined on the clear, non-personal case number)
+    const adminId = (
+      await env.ctx.db
+        .selectFrom('app_user')
+        .select('id')
+        .where('username', '=', 'admin')
+        .executeTakeFirstOrThrow()
+    ).id;
+    const lib = await sql<{ id: number }>`
+      INSERT INTO base_library (name, kind, key_kind, created_by, created_at, updated_by, updated_at)
+      VALUES ('存量明文转换测试库', 'theme', 'creditCode', ${adminId}, now(), ${adminId}, now()) RETURNING id`.execute(
+      env.ctx.db,
+    );
+    const libId = Number(lib.rows[0].id);
+    await sql`INSERT INTO base_library_source (library_id, field_code, priority, resource_id, source_field, key_field)
+      VALUES (${libId}, 'holderId', 0, ${clr.id}, 'idNumber', 'caseNo')`.execute(env.ctx.db);
+    await sql`INSERT INTO base_library_record (library_id, key, vals, srcs, run_id)
+      VALUES (${libId}, 'N0', ${JSON.stringify({ holderId: pid(0) })}::jsonb, ${JSON.stringify({ holderId: clr.id })}::jsonb, 0)`.execute(
+      env.ctx.db,
+    );
+    await sql`INSERT INTO base_library_conflict (library_id, key, field_code, auth_resource_id, auth_value,
+        sec_resource_id, sec_value, first_run_id, last_run_id, found_at)
+      VALUES (${libId}, 'N0', 'holderId', ${clr.id}, ${pid(0)}, ${resourceId}, '其他来源', 0, 0, now())`.execute(
+      env.ctx.db,
+    );
+    const library = async () =>
+      JSON.stringify([
+        (await sql`SELECT vals FROM base_library_record WHERE library_id = ${libId}`.execute(env.ctx.db))
+          .rows,
+        (
+          await sql`SELECT auth_value, sec_value FROM base_library_conflict WHERE library_id = ${libId}`.execute(
+            env.ctx.db,
+          )
+        ).rows,
+      ]);
+    expect(await library()).toContain(pid(0));
+
+    // refused for the auditor (audited), accepted for the administrator
+    const denied = await env.app.inject({
+      method: 'POST',
+      url: `/api/security/keys/resources/${clr.id}/encrypt`,
+      headers: { cookie: auditor },
+    });
+    expect(denied.statusCode).toBe(403);
+    const deny = await env.ctx.db
+      .selectFrom('audit_log')
+      .select(['decision'])
+      .where('action', '=', 'key.encrypt')
+      .where('resource_id', '=', clr.id)
+      .execute();
+    expect(deny).toEqual([{ decision: 'deny' }]);
+    const conv = await env.app.inject({
+      method: 'POST',
+      url: `/api/security/keys/resources/${clr.id}/encrypt`,
+      headers: { cookie: admin },
+    });
+    expect(conv.statusCode, conv.body).toBe(202);
+    expect(conv.json().fields).toEqual(['idNumber', 'diagnosis']);
+    await env.ctx.jobs.runDue();
+
+    // no clear value left anywhere; keyed-hash columns filled; status lists the fields as encrypted
+    const stored = await everywhere();
+    for (const clear of [pid(0), pid(1), pid(7), pid(50), '病情3', '病情50'])
+      expect(stored).not.toContain(clear);
+    expect(stored).toContain(`ENC1.`);
+    // base-library copies: encrypted, still the same value once decrypted; the other source's value untouched
+    const copies = await library();
+    expect(copies).not.toContain(pid(0));
+    expect(copies).toContain('其他来源');
+    const rec = (
+      await sql<{
+        vals: { holderId: string };
+      }>`SELECT vals FROM base_library_record WHERE library_id = ${libId}`.execute(env.ctx.db)
+    ).rows[0];
+    expect(env.ctx.fieldKeys.decrypt(rec.vals.holderId)).toBe(pid(0));
+    const cf = (
+      await sql<{
+        auth_value: string;
+      }>`SELECT auth_value FROM base_library_conflict WHERE library_id = ${libId}`.execute(env.ctx.db)
+    ).rows[0];
+    expect(env.ctx.fieldKeys.decrypt(cf.auth_value)).toBe(pid(0));
+    const h = await sql
+      .raw<{ n: number }>(
+        `SELECT count(*)::int AS n FROM ${t} WHERE c2_h = '${env.ctx.fieldKeys.index(pid(4))}'`,
+      )
+      .execute(env.ctx.db);
+    expect(h.rows[0].n).toBe(1);
+    const status = await env.app.inject({ url: '/api/security/keys', headers: { cookie: auditor } });
+    const mine = status.json().resources.find((x: { id: number }) => x.id === clr.id);
+    expect(mine.fields.map((f: { encrypted: boolean }) => f.encrypted)).toEqual([true, true]);
+    expect(mine.pending).toBe(0);
+    // the same answers: records (decrypted, masked), verification, equality filter, change feed
+    expect(await answers()).toEqual(before);
+    // the unchanged-row hash is keyed now, as new imports compute it: the same rows again change nothing
+    const again = await upload([...rows(0, 2, '（复诊）'), ...rows(2, 6)].join('\n'));
+    expect([again.status, again.rows_inserted, again.rows_updated]).toEqual(['committed', 0, 0]);
+    const changed = await upload(rows(3, 1, '（转院）').join('\n'));
+    expect(changed.rows_updated).toBe(1);
+    expect(await everywhere()).not.toContain('病情3（转院）');
+    // the quarantined row still opens (decrypted, masked) and resubmits
+    const q = (
+      await env.app.inject({
+        url: `/api/ingest/resources/${clr.id}/quarantine`,
+        headers: { cookie: officer },
+      })
+    ).json().items as { id: number; values: Record<string, string | null> }[];
+    expect(q).toHaveLength(1);
+    expect(q[0].values.idNumber).toBe(maskValue('idNumber', pid(50)));
+    const fix = await env.app.inject({
+      method: 'PUT',
+      url: `/api/ingest/quarantine/${q[0].id}`,
+      headers: { cookie: officer },
+      payload: { values: { age: '50' } },
+    });
+    expect(fix.statusCode, fix.body).toBe(200);
+    const ok = await env.app.inject({
+      method: 'POST',
+      url: `/api/ingest/resources/${clr.id}/quarantine/resubmit`,
+      headers: { cookie: officer },
+      payload: { ids: [q[0].id] },
+    });
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect((await ask('/verify', 'POST', { key: 'N50', match: { idNumber: pid(50) } })).json().match).toBe(
+      true,
+    );
+    expect(await everywhere()).not.toContain(pid(50));
+
+    // already encrypted: a coded 409; the audit has the request and the completion
+    const twice = await env.app.inject({
+      method: 'POST',
+      url: `/api/security/keys/resources/${clr.id}/encrypt`,
+      headers: { cookie: admin },
+    });
+    expect(twice.statusCode).toBe(409);
+    expect(twice.json().code).toBe('FIELD_ALREADY_ENCRYPTED');
+    const trail = await env.ctx.db
+      .selectFrom('audit_log')
+      .select(['action', 'decision'])
+      .where('action', 'in', ['key.encrypt', 'key.encrypted'])
+      .where('resource_id', '=', clr.id)
+      .orderBy('id')
+      .execute();
+    expect(trail.map((a) => `${a.action}:${a.decision}`)).toEqual([
+      'key.encrypt:deny',
+      'key.encrypt:allow',
+      'key.encrypted:allow',
+    ]);
+
+    // a clear record-key field is refused (rewriting the record keys is not built)
+    const keyed = await clearResource('特殊群体登记（存量明文主键）', RESOURCE.fields);
+    const refused = await env.app.inject({
+      method: 'POST',
+      url: `/api/security/keys/resources/${keyed.id}/encrypt`,
+      headers: { cookie: admin },
+    });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().code).toBe('FIELD_ENCRYPTION_KEY_FIELD');
+  });
+
   it('flipping the sensitive-personal flag of a field of a resource holding data is refused (FIELD_ENCRYPTION_FLIP_REFUSED)', async () => {
     const live = await env.app.inject({
       url: `/api/catalog/resources/${resourceId}`,

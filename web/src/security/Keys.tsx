@@ -11,7 +11,8 @@ import { type Key, useI18n } from '../shared/i18n.js';
 /*
  * Encryption at rest (issue 10 point 3, docs/ENCRYPTION.md): the administrator's key panel. Per resource holding
  * sensitive-personal fields: its encrypted fields, data key versions (algorithm, state, created and rotated times) and
- * the values still to re-encrypt; a rotation button (audited key.rotate). The auditor sees the same, without buttons;
+ * the values still to re-encrypt; a rotation button (audited key.rotate), and for a resource with fields still stored
+ * in clear (存量明文) an "encrypt stored data" button (audited key.encrypt). The auditor sees the same, without buttons;
  * the server refuses a rotation by anyone but the platform administrator.
  */
 
@@ -67,6 +68,26 @@ export default function Keys() {
             body: {},
           });
           message.success(t('keys.rotatedTo', { version: out.version }));
+          status.reload();
+        } catch (e) {
+          message.error(errorText(e, lang));
+        } finally {
+          setBusy(null);
+        }
+      },
+    });
+
+  // converting clear columns (存量明文, tables from before encryption): a job rewrites the resource in one transaction
+  const encrypt = (r: ResourceKeys) =>
+    Modal.confirm({
+      title: t('keys.encryptConfirm', { name: r.name }),
+      content: t('keys.encryptHint'),
+      okText: t('keys.encrypt'),
+      onOk: async () => {
+        setBusy(r.id);
+        try {
+          await api(`/api/security/keys/resources/${r.id}/encrypt`, { method: 'POST', body: {} });
+          message.success(t('keys.encryptScheduled'));
           status.reload();
         } catch (e) {
           message.error(errorText(e, lang));
@@ -207,15 +228,27 @@ export default function Keys() {
                   title: t('common.actions' as Key),
                   key: 'actions',
                   render: (_: unknown, r: ResourceKeys) => (
-                    <Button
-                      size="small"
-                      data-testid="key-rotate"
-                      loading={busy === r.id}
-                      disabled={!r.fields.some((f) => f.encrypted)}
-                      onClick={() => rotate(r)}
-                    >
-                      {t('keys.rotate')}
-                    </Button>
+                    <Space size={4} wrap>
+                      <Button
+                        size="small"
+                        data-testid="key-rotate"
+                        loading={busy === r.id}
+                        disabled={!r.fields.some((f) => f.encrypted)}
+                        onClick={() => rotate(r)}
+                      >
+                        {t('keys.rotate')}
+                      </Button>
+                      {r.fields.some((f) => !f.encrypted) && (
+                        <Button
+                          size="small"
+                          data-testid="key-encrypt"
+                          loading={busy === r.id}
+                          onClick={() => encrypt(r)}
+                        >
+                          {t('keys.encrypt')}
+                        </Button>
+                      )}
+                    </Space>
                   ),
                 },
               ]

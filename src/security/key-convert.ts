@@ -1,0 +1,346 @@
+import { CompiledQuery, sql } from 'kysely';
+import { appendAudit } from '../audit/store.js';
+import { indexColumn } from '../catalog/model.js';
+import { getFields, type StoredField } from '../catalog/store.js';
+import type { Actor, AppContext } from '../context.js';
+import { forgetResourceMeta } from '../dataapi/service.js';
+import { inTx, type Tx } from '../db/index.js';
+import { AppError } from '../shared/errors.js';
+import { isCiphertext } from './field-cipher.js';
+import type { FieldWriter } from './field-keys.js';
+import { canRotate, tableOf } from './key-service.js';
+
+/*
+ * Converting stored clear values to encrypted storage (docs/ENCRYPTION.md "Converting clear columns"): a resource whose
+ * sensitive-personal field is still stored in clear (`resource_field.encrypted = false`: a table created before
+ * migration 040) is converted by the platform administrator (`POST /api/security/keys/resources/:id/encrypt`,
+ * `govshare keys encrypt --resource ID`; audited `key.encrypt`), as the job `keys.encrypt`.
+ *
+ * One resource is converted in ONE transaction holding an exclusive lock on its table: reads and writes of that
+ * resource wait until it commits (the pause), other resources keep serving; a crash leaves all or nothing, and the
+ * job runs again. It rewrites every place holding a value of the field: the column (ciphertext + its keyed hash
+ * `c<n>_h`, indexed), `_hash` (keyed once the resource has an encrypted field), record_history (values, their lookup
+ * indexes, `rhash`), ingest_quarantine (values, whole-row raw cells) and base-library copies (records, conflicts).
+ * A record-key field is refused (FIELD_ENCRYPTION_KEY_FIELD): it would rewrite `_key` and everything keyed by it
+ * (change feed, history keys, base-library keys, export ledgers) — not built.
+ */
+
+export const ENCRYPT_JOB = 'keys.encrypt';
+const CHUNK = 2000;
+
+type Indexed = { f: StoredField; i: number };
+
+/**
+ * The clear sensitive-personal fields to convert. A record-key field, or a field base libraries join this resource on
+ * (their records are keyed by its values), is refused: rewriting those keys is not built.
+ */
+async function convertible(
+  db: Tx | AppContext['db'],
+  resourceId: number,
+  fields: StoredField[],
+): Promise<Indexed[]> {
+  const clear = fields.map((f, i) => ({ f, i })).filter((x) => x.f.sensitivePersonal && !x.f.encrypted);
+  if (!clear.length)
+    throw new AppError('FIELD_ALREADY_ENCRYPTED', [
+      {
+        field: 'resourceId',
+        reason: 'no sensitive-personal field of the resource is stored in clear',
+        reasonZh: '该资源没有以明文存储的敏感个人信息项',
+      },
+    ]);
+  const joins = new Set(
+    (
+      await db
+        .selectFrom('base_library_source')
+        .select('key_field')
+        .where('resource_id', '=', resourceId)
+        .execute()
+    ).map((r) => r.key_field),
+  );
+  const keys = clear.filter((x) => x.f.isKey || joins.has(x.f.code));
+  if (keys.length)
+    throw new AppError(
+      'FIELD_ENCRYPTION_KEY_FIELD',
+      keys.map(({ f }) => ({
+        field: f.code,
+        reason: `field ${f.code} is a record key (or a base-library join key): converting it would rewrite the keys (not built)`,
+        reasonZh: `信息项“${f.name}”是主键，暂不支持转换为加密存储`,
+      })),
+    );
+  return clear;
+}
+
+/** The administrator asks for the conversion: checked, audited (`key.encrypt`), run by the job `keys.encrypt`. */
+export async function requestEncryption(ctx: AppContext, actor: Actor | null, resourceId: number) {
+  const audit = (db: Tx | AppContext['db'], decision: 'allow' | 'deny', detail: Record<string, unknown>) =>
+    appendAudit(db, {
+      action: 'key.encrypt',
+      decision,
+      actorUserId: actor?.id ?? null,
+      actorOrgId: actor?.orgId ?? null,
+      clientIp: actor?.clientIp ?? null,
+      resourceId,
+      targetType: 'resource',
+      targetId: resourceId,
+      detail: { ...detail, via: actor ? 'console' : 'cli' },
+    });
+  if (actor && !canRotate(actor)) {
+    await audit(ctx.db, 'deny', { code: 'FORBIDDEN' });
+    throw new AppError('FORBIDDEN').alreadyAudited();
+  }
+  await tableOf(ctx.db, resourceId);
+  const fields = (await convertible(ctx.db, resourceId, await getFields(ctx.db, resourceId))).map(
+    (x) => x.f.code,
+  );
+  await inTx(ctx.db, async (trx) => {
+    await audit(trx, 'allow', { fields });
+    await ctx.jobs.schedule(trx, {
+      kind: ENCRYPT_JOB,
+      key: `r${resourceId}`,
+      runAt: ctx.clock.now(),
+      payload: { resourceId },
+    });
+  });
+  return { resourceId, fields, job: ENCRYPT_JOB };
+}
+
+/** The job: converts the resource (nothing left to convert: done, so a re-run after a commit is a no-op). */
+export async function encryptJob(ctx: AppContext, payload: { resourceId: number }) {
+  await convertResource(ctx, payload.resourceId);
+}
+
+/**
+ * Converts every clear sensitive-personal column of a resource, in one transaction (see the head of this file).
+ * Returns the converted field codes (empty: nothing was left to convert).
+ */
+export async function convertResource(ctx: AppContext, resourceId: number): Promise<string[]> {
+  await ctx.fieldKeys.refresh(true, ctx.db);
+  const out = await inTx(ctx.db, async (trx) => {
+    // the row lock orders this after (and before) any merge of the resource; the table lock pauses its readers
+    await sql`SELECT id FROM resource WHERE id = ${resourceId} FOR UPDATE`.execute(trx);
+    const table = await tableOf(trx, resourceId);
+    await sql.raw(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`).execute(trx);
+    const fields = await getFields(trx, resourceId);
+    if (!fields.some((f) => f.sensitivePersonal && !f.encrypted)) return [];
+    const conv = await convertible(trx, resourceId, fields);
+    // an import staged with the clear layout would merge clear values into the converted columns
+    const busy = await trx
+      .selectFrom('ingest_batch')
+      .select('id')
+      .where('resource_id', '=', resourceId)
+      .where('status', 'in', ['queued', 'running'])
+      .executeTakeFirst();
+    if (busy)
+      throw new AppError('ENCRYPTION_CONVERSION_BUSY', [
+        {
+          field: 'resourceId',
+          reason: `import ${busy.id} is in progress`,
+          reasonZh: `导入批次 ${busy.id} 正在进行`,
+        },
+      ]);
+    const w = await ctx.fieldKeys.writer(resourceId, trx);
+    const hadEncrypted = fields.some((f) => f.encrypted);
+    const rows = await convertTable(trx, table, conv, w, !hadEncrypted);
+    await convertHistory(trx, resourceId, fields, conv, w, !hadEncrypted);
+    await convertQuarantine(trx, resourceId, conv, w, !hadEncrypted);
+    await convertBaseLibraries(trx, resourceId, conv, w);
+    await trx
+      .updateTable('resource_field')
+      .set({ encrypted: true })
+      .where('resource_id', '=', resourceId)
+      .where(
+        'ordinal',
+        'in',
+        conv.map((x) => x.f.ordinal),
+      )
+      .execute();
+    const codes = conv.map((x) => x.f.code);
+    await appendAudit(trx, {
+      action: 'key.encrypted',
+      decision: 'allow',
+      resourceId,
+      targetType: 'resource',
+      targetId: resourceId,
+      detail: { fields: codes, rows, version: w.version },
+    });
+    return codes;
+  });
+  forgetResourceMeta(ctx);
+  return out;
+}
+
+const enc = (w: FieldWriter, v: unknown) =>
+  v === null || v === undefined || isCiphertext(v) ? v : w.encrypt(String(v));
+const idx = (w: FieldWriter, v: unknown) => (v === null || v === undefined ? null : w.index(String(v)));
+
+/** The resource table: each column to text holding ciphertext, its keyed-hash column filled then indexed. */
+async function convertTable(trx: Tx, table: string, conv: Indexed[], w: FieldWriter, keyHash: boolean) {
+  for (const { f } of conv) {
+    await sql
+      .raw(
+        `ALTER TABLE ${table} ALTER COLUMN ${f.columnName} TYPE text USING ${f.columnName}::text;
+         ALTER TABLE ${table} ADD COLUMN ${indexColumn(f.columnName)} text`,
+      )
+      .execute(trx);
+  }
+  const cols = conv.map((x) => x.f.columnName);
+  let after = '0';
+  let total = 0;
+  for (;;) {
+    const rows = (
+      await trx.executeQuery<Record<string, unknown>>(
+        CompiledQuery.raw(
+          `SELECT _seq, _hash, ${cols.join(', ')} FROM ${table} WHERE _seq > $1 ORDER BY _seq LIMIT ${CHUNK}`,
+          [after],
+        ),
+      )
+    ).rows;
+    if (!rows.length) break;
+    const values = cols.flatMap((c) => [
+      rows.map((r) => enc(w, r[c]) as string | null),
+      rows.map((r) => idx(w, r[c])),
+    ]);
+    const sets = cols.flatMap((c, k) => [`${c} = u.v${2 * k}`, `${indexColumn(c)} = u.v${2 * k + 1}`]);
+    // the unchanged-row hash is keyed once the resource holds an encrypted field (stagedSealer does the same)
+    if (keyHash) sets.push('_hash = u.h');
+    await trx.executeQuery(
+      CompiledQuery.raw(
+        `UPDATE ${table} t SET ${sets.join(', ')}
+         FROM unnest($1::bigint[], $2::text[], ${values.map((_, k) => `$${k + 3}::text[]`).join(', ')})
+           AS u(seq, h, ${values.map((_, k) => `v${k}`).join(', ')})
+         WHERE t._seq = u.seq`,
+        [rows.map((r) => String(r._seq)), rows.map((r) => idx(w, r._hash)), ...values],
+      ),
+    );
+    total += rows.length;
+    after = String(rows[rows.length - 1]._seq);
+  }
+  const id = table.slice('ds.r_'.length);
+  for (const c of cols)
+    await sql.raw(`CREATE INDEX r_${id}_${indexColumn(c)} ON ${table} (${indexColumn(c)})`).execute(trx);
+  return total;
+}
+
+/**
+ * record_history keeps a record as a jsonb array: every field's value, then the lookup index of each encrypted field
+ * in field order (storageColumns). The converted values are encrypted and their indexes inserted at their place.
+ */
+async function convertHistory(
+  trx: Tx,
+  resourceId: number,
+  fields: StoredField[],
+  conv: Indexed[],
+  w: FieldWriter,
+  keyHash: boolean,
+) {
+  const n = fields.length;
+  const before = fields.flatMap((f, i) => (f.encrypted ? [i] : []));
+  const converted = new Set(conv.map((x) => x.i));
+  const afterEnc = fields.flatMap((f, i) => (f.encrypted || converted.has(i) ? [i] : []));
+  const hist = await trx
+    .selectFrom('record_history')
+    .select(['rkey', 'version', 'replaced_by_batch', 'data', 'rhash'])
+    .where('resource_id', '=', resourceId)
+    .execute();
+  for (const h of hist) {
+    const data = h.data as (string | null)[];
+    const vals = Array.from({ length: n }, (_, i) => data[i] ?? null);
+    const oldIdx = data.slice(n);
+    const indexes = afterEnc.map((i) =>
+      converted.has(i) ? idx(w, vals[i]) : (oldIdx[before.indexOf(i)] ?? null),
+    );
+    for (const i of converted) vals[i] = enc(w, vals[i]) as string | null;
+    await trx
+      .updateTable('record_history')
+      .set({ data: JSON.stringify([...vals, ...indexes]), rhash: keyHash ? w.index(h.rhash) : h.rhash })
+      .where('resource_id', '=', resourceId)
+      .where('rkey', '=', h.rkey)
+      .where('version', '=', h.version)
+      .where('replaced_by_batch', '=', h.replaced_by_batch)
+      .execute();
+  }
+}
+
+/** Quarantined rows: values by field code (or by position, duplicates moved from staging); raw cells whole. */
+async function convertQuarantine(trx: Tx, resourceId: number, conv: Indexed[], w: FieldWriter, raw: boolean) {
+  const rows = await trx
+    .selectFrom('ingest_quarantine')
+    .select(['id', 'vals'])
+    .where('resource_id', '=', resourceId)
+    .execute();
+  for (const q of rows) {
+    let vals: unknown;
+    if (Array.isArray(q.vals)) {
+      const a = q.vals.slice();
+      for (const { i } of conv) if (typeof a[i] === 'string' && a[i] !== '') a[i] = enc(w, a[i]);
+      vals = a;
+    } else {
+      const o = { ...(q.vals as Record<string, unknown>) };
+      for (const { f } of conv)
+        if (typeof o[f.code] === 'string' && o[f.code] !== '') o[f.code] = enc(w, o[f.code]);
+      // the raw cells of a ragged row are encrypted whole once the resource has an encrypted field (quarantineSealer)
+      if (raw && o._cells !== undefined && !isCiphertext(o._cells))
+        o._cells = w.encrypt(JSON.stringify(o._cells));
+      if (raw && o._raw !== undefined && !isCiphertext(o._raw)) o._raw = w.encrypt(String(o._raw));
+      vals = o;
+    }
+    await trx
+      .updateTable('ingest_quarantine')
+      .set({ vals: JSON.stringify(vals) })
+      .where('id', '=', q.id)
+      .execute();
+  }
+}
+
+/** Base-library copies of the converted fields' values: record values taken from this resource, conflict values. */
+async function convertBaseLibraries(trx: Tx, resourceId: number, conv: Indexed[], w: FieldWriter) {
+  const sources = await trx
+    .selectFrom('base_library_source')
+    .select(['library_id', 'field_code'])
+    .where('resource_id', '=', resourceId)
+    .where(
+      'source_field',
+      'in',
+      conv.map((x) => x.f.code),
+    )
+    .execute();
+  for (const s of sources) {
+    const recs = await trx
+      .selectFrom('base_library_record')
+      .select(['key', 'vals'])
+      .where('library_id', '=', s.library_id)
+      .where(sql<boolean>`srcs->>${s.field_code} = ${String(resourceId)}`)
+      .execute();
+    for (const r of recs) {
+      const vals = { ...(r.vals as Record<string, unknown>) };
+      if (vals[s.field_code] === null || vals[s.field_code] === undefined || isCiphertext(vals[s.field_code]))
+        continue;
+      vals[s.field_code] = enc(w, vals[s.field_code]);
+      await trx
+        .updateTable('base_library_record')
+        .set({ vals: JSON.stringify(vals) })
+        .where('library_id', '=', s.library_id)
+        .where('key', '=', r.key)
+        .execute();
+    }
+    for (const side of ['auth', 'sec'] as const) {
+      const col = `${side}_value` as const;
+      const confl = await trx
+        .selectFrom('base_library_conflict')
+        .select(['id', col])
+        .where('library_id', '=', s.library_id)
+        .where('field_code', '=', s.field_code)
+        .where(`${side}_resource_id`, '=', resourceId)
+        .execute();
+      for (const c of confl) {
+        const v = (c as Record<string, unknown>)[col];
+        if (v === null || isCiphertext(v)) continue;
+        await trx
+          .updateTable('base_library_conflict')
+          .set({ [col]: enc(w, v) as string })
+          .where('id', '=', c.id)
+          .execute();
+      }
+    }
+  }
+}
