@@ -10,7 +10,7 @@ import { queueFeedAfterChange } from '../dataapi/feed.js';
 import { inTx } from '../db/index.js';
 import { queueCheckAfterImport } from '../quality/checks.js';
 import { isCiphertext } from '../security/field-cipher.js';
-import type { ErrorDetail } from '../shared/errors.js';
+import { AppError, type ErrorDetail } from '../shared/errors.js';
 import { MAX_REPORTED_ERRORS, mapHeader } from './model.js';
 import {
   csvRecordBatches,
@@ -552,7 +552,12 @@ async function finishCommitted(
     // would receive clear values into its ciphertext columns; the import fails instead, nothing merged
     const now = await catalogStore.getFields(trx, batch.resource_id);
     if (now.some((f, i) => f.encrypted !== fields[i]?.encrypted))
-      throw new Error('the resource was converted to encrypted storage during this import: upload it again');
+      throw new AppError('INGEST_STORAGE_CHANGED', [
+        {
+          reason: 'the resource was converted to encrypted storage during this import: upload it again',
+          reasonZh: '导入期间该资源已转换为加密存储，请重新上传',
+        },
+      ]);
     const c = await mergeBatch(trx, table, batch.resource_id, fields, batch.id, batch.mode);
     await dropStagedRows(trx, batch.id, 'all');
     await trx

@@ -277,6 +277,10 @@ export const ERRORS = {
     zh: '存量明文转换暂不支持作为主键的信息项（需改写记录键及其全部关联数据）',
     en: 'Converting stored clear values is not supported for a record-key field yet (it would rewrite the record keys and everything keyed by them)',
   },
+  INGEST_STORAGE_CHANGED: {
+    zh: '导入期间该资源已转换为加密存储，本批次未写入任何数据，请重新上传',
+    en: 'The resource was converted to encrypted storage during this import; nothing was written, upload it again',
+  },
   ENCRYPTION_CONVERSION_BUSY: {
     zh: '该资源有正在进行的数据导入，请在导入结束后再转换为加密存储',
     en: 'An import of this resource is in progress; convert it to encrypted storage once the import has ended',
