@@ -2,7 +2,8 @@
  * `npm run bench:ingest`: CSV ingest of population rows with full validation (issue 7 "Speed and memory").
  *
  * For each database (PostgreSQL: a fresh `gs_bench_<rand>` database, created and dropped here; PGlite: in memory) and
- * each size, a separate child process (so its peak RSS is its own) generates a population CSV (ID number with a valid
+ * each size, a separate child process (so its peak RSS is its own) imports a population CSV (written by the parent, so
+ * generating it leaves nothing in the measured process; ID number with a valid
  * GB 11643 check digit as key, name, gender, birth date, mobile phone, address), creates the resource through the
  * catalog's registration code, and times the real import (src/ingest/pipeline.ts runImport: stream → decode →
  * parse → validate every cell → stage → one set-based merge with history, in one transaction). In the same run it
@@ -18,7 +19,9 @@
  * during, and the ratio of the p99s.
  *
  * Knobs (env): BENCH_INGEST_ROWS (100000,1000000), BENCH_DATABASES (postgres,pglite), BENCH_DATABASE_URL /
- * DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres). Target (PostgreSQL): ingest ≥ ½ of COPY's rate.
+ * DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres), BENCH_INGEST_TRACE=1 (the import's RSS, V8 heap
+ * and buffers on stderr about once a second). Target (PostgreSQL): ingest ≥ ½ of COPY's rate; peak RSS flat in the
+ * file size (the table prints the RSS at the import's start next to the peak).
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -145,10 +148,11 @@ const COPY_DDL =
  * key (GET …/records/:key, DURING_CLIENTS keep-alive clients, bench/loadgen.mjs in a worker thread) measured idle and
  * then while the import runs, in the same process as the import (as the job runner shares the server's process).
  */
-async function one(kind: string, rows: number, during = false) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gs-bench-ingest-'));
-  const file = path.join(dir, 'population.csv');
-  await writeCsv(file, rows);
+async function one(kind: string, rows: number, during = false, given?: string) {
+  // the table's runs get their file from the parent, so generating it leaves no garbage in the measured process
+  const dir = given ? path.dirname(given) : fs.mkdtempSync(path.join(os.tmpdir(), 'gs-bench-ingest-'));
+  const file = given ?? path.join(dir, 'population.csv');
+  if (!given) await writeCsv(file, rows);
   let scratch: ScratchDatabase | null = null;
   if (kind === 'postgres') {
     scratch = await scratchDatabase(SERVER_URL);
@@ -389,26 +393,30 @@ async function one(kind: string, rows: number, during = false) {
     );
   } finally {
     await closeContext(ctx);
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (!given) fs.rmSync(dir, { recursive: true, force: true });
     await scratch?.drop();
   }
 }
 
 if (process.argv[2] === '--one' || process.argv[2] === '--during') {
-  await one(process.argv[3], Number(process.argv[4]), process.argv[2] === '--during');
+  await one(process.argv[3], Number(process.argv[4]), process.argv[2] === '--during', process.argv[5]);
   process.exit(0);
 }
 
 const self = fileURLToPath(import.meta.url);
 console.log(
-  'database  rows       file MB  ingest rows/s  COPY rows/s  ingest/COPY  ingest s  read+stage s  node CPU s  PG CPU s  COPY PG CPU s  peak RSS MB  load 1m',
+  'database  rows       file MB  ingest rows/s  COPY rows/s  ingest/COPY  ingest s  read+stage s  node CPU s  PG CPU s  COPY PG CPU s  peak RSS MB  RSS before MB  load 1m',
 );
 for (const kind of DATABASES)
   for (const rows of SIZES) {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', self, '--one', kind, String(rows)], {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gs-bench-ingest-'));
+    const file = path.join(dir, 'population.csv');
+    await writeCsv(file, rows);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', self, '--one', kind, String(rows), file], {
       encoding: 'utf8',
       maxBuffer: 1 << 24,
     });
+    fs.rmSync(dir, { recursive: true, force: true });
     const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
     if (!line) {
       console.log(`${kind} ${rows}: failed: ${(r.stderr || r.stdout).slice(-1500)}`);
@@ -416,7 +424,7 @@ for (const kind of DATABASES)
     }
     const m = JSON.parse(line);
     console.log(
-      `${m.kind.padEnd(9)} ${String(m.rows).padEnd(10)} ${String(m.mb).padEnd(8)} ${String(m.ingestRowsPerSec).padEnd(14)} ${String(m.copyRowsPerSec).padEnd(12)} ${String(m.ratio).padEnd(12)} ${String(m.ingestSec).padEnd(9)} ${String(m.readStageSec).padEnd(13)} ${String(m.nodeCpuSec).padEnd(11)} ${String(m.pgCpuSec ?? '-').padEnd(9)} ${String(m.copyPgCpuSec ?? '-').padEnd(14)} ${String(m.peakRssMb).padEnd(12)} ${m.loadAvg1m}`,
+      `${m.kind.padEnd(9)} ${String(m.rows).padEnd(10)} ${String(m.mb).padEnd(8)} ${String(m.ingestRowsPerSec).padEnd(14)} ${String(m.copyRowsPerSec).padEnd(12)} ${String(m.ratio).padEnd(12)} ${String(m.ingestSec).padEnd(9)} ${String(m.readStageSec).padEnd(13)} ${String(m.nodeCpuSec).padEnd(11)} ${String(m.pgCpuSec ?? '-').padEnd(9)} ${String(m.copyPgCpuSec ?? '-').padEnd(14)} ${String(m.peakRssMb).padEnd(12)} ${String(m.rssBeforeMb).padEnd(14)} ${m.loadAvg1m}`,
     );
   }
 
