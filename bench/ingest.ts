@@ -2,7 +2,8 @@
  * `npm run bench:ingest`: CSV ingest of population rows with full validation (issue 7 "Speed and memory").
  *
  * For each database (PostgreSQL: a fresh `gs_bench_<rand>` database, created and dropped here; PGlite: in memory) and
- * each size, a separate child process (so its peak RSS is its own) generates a population CSV (ID number with a valid
+ * each size, a separate child process (so its peak RSS is its own) imports a population CSV (written by the parent, so
+ * generating it leaves nothing in the measured process; ID number with a valid
  * GB 11643 check digit as key, name, gender, birth date, mobile phone, address), creates the resource through the
  * catalog's registration code, and times the real import (src/ingest/pipeline.ts runImport: stream → decode →
  * parse → validate every cell → stage → one set-based merge with history, in one transaction). In the same run it
@@ -18,7 +19,9 @@
  * during, and the ratio of the p99s.
  *
  * Knobs (env): BENCH_INGEST_ROWS (100000,1000000), BENCH_DATABASES (postgres,pglite), BENCH_DATABASE_URL /
- * DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres). Target (PostgreSQL): ingest ≥ ½ of COPY's rate.
+ * DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres), BENCH_INGEST_TRACE=1 (the import's RSS, V8 heap
+ * and buffers on stderr about once a second). Target (PostgreSQL): ingest ≥ ½ of COPY's rate; peak RSS flat in the
+ * file size (the table prints the RSS at the import's start next to the peak).
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -49,6 +52,8 @@ const SERVER_URL =
 const DURING_ROWS = Number(env.BENCH_INGEST_DURING_ROWS ?? 1_000_000);
 const DURING_CLIENTS = Number(env.BENCH_INGEST_DURING_CLIENTS ?? 10);
 const DURING_WINDOW = 5;
+/** BENCH_INGEST_TRACE=1: the import's memory (RSS, V8 heap, buffers) on stderr about once a second */
+const TRACE = env.BENCH_INGEST_TRACE === '1';
 
 const SURNAMES = '张王李赵刘陈杨黄周吴徐孙胡朱高林何郭马罗';
 const GIVEN = [
@@ -70,8 +75,14 @@ const GIVEN = [
 ];
 const STREETS = ['滨江路', '人民路', '解放路', '中山路', '建设路', '和平路'];
 
-function writeCsv(file: string, rows: number) {
+/**
+ * Writes the file 1 MB at a time, waiting for each write to drain: without that the whole file (87 MB at 1 M rows) sat
+ * in the write stream's queue as Buffers, and the garbage it left in this process was counted in the import's peak RSS.
+ */
+async function writeCsv(file: string, rows: number) {
   const out = fs.createWriteStream(file);
+  const put = (s: string) =>
+    out.write(s) ? Promise.resolve() : new Promise<void>((r) => out.once('drain', () => r()));
   let buf = 'idNumber,name,gender,birthDate,phone,address\n';
   for (let i = 0; i < rows; i++) {
     const day = new Date(Date.UTC(1950, 0, 1) + Math.floor(i / 1000) * 86_400_000);
@@ -83,11 +94,11 @@ function writeCsv(file: string, rows: number) {
     const phone = `13${String(800_000_000 + (i % 100_000_000)).padStart(9, '0')}`;
     buf += `${id},${name},${gender},${day.toISOString().slice(0, 10)},${phone},临江市江城区${STREETS[i % 6]}${(i % 999) + 1}号\n`;
     if (buf.length > 1 << 20) {
-      out.write(buf);
+      await put(buf);
       buf = '';
     }
   }
-  out.write(buf);
+  await put(buf);
   return new Promise<void>((r) => out.end(r));
 }
 
@@ -137,10 +148,11 @@ const COPY_DDL =
  * key (GET …/records/:key, DURING_CLIENTS keep-alive clients, bench/loadgen.mjs in a worker thread) measured idle and
  * then while the import runs, in the same process as the import (as the job runner shares the server's process).
  */
-async function one(kind: string, rows: number, during = false) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gs-bench-ingest-'));
-  const file = path.join(dir, 'population.csv');
-  await writeCsv(file, rows);
+async function one(kind: string, rows: number, during = false, given?: string) {
+  // the table's runs get their file from the parent, so generating it leaves no garbage in the measured process
+  const dir = given ? path.dirname(given) : fs.mkdtempSync(path.join(os.tmpdir(), 'gs-bench-ingest-'));
+  const file = given ?? path.join(dir, 'population.csv');
+  if (!given) await writeCsv(file, rows);
   let scratch: ScratchDatabase | null = null;
   if (kind === 'postgres') {
     scratch = await scratchDatabase(SERVER_URL);
@@ -260,10 +272,16 @@ async function one(kind: string, rows: number, during = false) {
         duringNon200 += r.totalNon200;
       }
     })();
-    let peak = process.memoryUsage().rss;
+    const rssBefore = process.memoryUsage().rss;
+    let peak = rssBefore;
     let atPeak = process.memoryUsage();
+    const t00 = performance.now();
     const sampler = setInterval(() => {
       const m = process.memoryUsage();
+      if (TRACE && Math.round(performance.now() - t00) % 1000 < 50)
+        console.error(
+          `mem ${((performance.now() - t00) / 1000).toFixed(1)} s: rss ${Math.round(m.rss / 1e6)} heapUsed ${Math.round(m.heapUsed / 1e6)} heapTotal ${Math.round(m.heapTotal / 1e6)} external ${Math.round(m.external / 1e6)} arrayBuffers ${Math.round(m.arrayBuffers / 1e6)} MB`,
+        );
       if (m.rss > peak) {
         peak = m.rss;
         atPeak = m;
@@ -354,6 +372,8 @@ async function one(kind: string, rows: number, during = false) {
         readStageSec: +(readMs / 1000).toFixed(1),
         copySec: +(copyMs / 1000).toFixed(1),
         peakRssMb: Math.round(peak / 1e6),
+        // RSS when the import starts (file written, context open, resource created): the peak minus this is the import's
+        rssBeforeMb: Math.round(rssBefore / 1e6),
         // what the peak was made of: V8 heap in use and reserved, buffers outside it
         atPeakMb: {
           heapUsed: Math.round(atPeak.heapUsed / 1e6),
@@ -373,26 +393,30 @@ async function one(kind: string, rows: number, during = false) {
     );
   } finally {
     await closeContext(ctx);
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (!given) fs.rmSync(dir, { recursive: true, force: true });
     await scratch?.drop();
   }
 }
 
 if (process.argv[2] === '--one' || process.argv[2] === '--during') {
-  await one(process.argv[3], Number(process.argv[4]), process.argv[2] === '--during');
+  await one(process.argv[3], Number(process.argv[4]), process.argv[2] === '--during', process.argv[5]);
   process.exit(0);
 }
 
 const self = fileURLToPath(import.meta.url);
 console.log(
-  'database  rows       file MB  ingest rows/s  COPY rows/s  ingest/COPY  ingest s  read+stage s  node CPU s  PG CPU s  COPY PG CPU s  peak RSS MB  load 1m',
+  'database  rows       file MB  ingest rows/s  COPY rows/s  ingest/COPY  ingest s  read+stage s  node CPU s  PG CPU s  COPY PG CPU s  peak RSS MB  RSS before MB  load 1m',
 );
 for (const kind of DATABASES)
   for (const rows of SIZES) {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', self, '--one', kind, String(rows)], {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gs-bench-ingest-'));
+    const file = path.join(dir, 'population.csv');
+    await writeCsv(file, rows);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', self, '--one', kind, String(rows), file], {
       encoding: 'utf8',
       maxBuffer: 1 << 24,
     });
+    fs.rmSync(dir, { recursive: true, force: true });
     const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
     if (!line) {
       console.log(`${kind} ${rows}: failed: ${(r.stderr || r.stdout).slice(-1500)}`);
@@ -400,7 +424,7 @@ for (const kind of DATABASES)
     }
     const m = JSON.parse(line);
     console.log(
-      `${m.kind.padEnd(9)} ${String(m.rows).padEnd(10)} ${String(m.mb).padEnd(8)} ${String(m.ingestRowsPerSec).padEnd(14)} ${String(m.copyRowsPerSec).padEnd(12)} ${String(m.ratio).padEnd(12)} ${String(m.ingestSec).padEnd(9)} ${String(m.readStageSec).padEnd(13)} ${String(m.nodeCpuSec).padEnd(11)} ${String(m.pgCpuSec ?? '-').padEnd(9)} ${String(m.copyPgCpuSec ?? '-').padEnd(14)} ${String(m.peakRssMb).padEnd(12)} ${m.loadAvg1m}`,
+      `${m.kind.padEnd(9)} ${String(m.rows).padEnd(10)} ${String(m.mb).padEnd(8)} ${String(m.ingestRowsPerSec).padEnd(14)} ${String(m.copyRowsPerSec).padEnd(12)} ${String(m.ratio).padEnd(12)} ${String(m.ingestSec).padEnd(9)} ${String(m.readStageSec).padEnd(13)} ${String(m.nodeCpuSec).padEnd(11)} ${String(m.pgCpuSec ?? '-').padEnd(9)} ${String(m.copyPgCpuSec ?? '-').padEnd(14)} ${String(m.peakRssMb).padEnd(12)} ${String(m.rssBeforeMb).padEnd(14)} ${m.loadAvg1m}`,
     );
   }
 
