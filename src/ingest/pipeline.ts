@@ -730,7 +730,9 @@ export async function resumeImports(
     .select(['id', 'spool_path'])
     .where('status', 'in', ['queued', 'running'])
     .where(
-      sql<boolean>`coalesce(progress_at, created_at) <= ${new Date(Date.now() - staleAfterSeconds * 1000)}`,
+      // the database's clock on both sides: created_at is the database's now() with microseconds, and a Node Date
+      // (milliseconds) taken within the same millisecond compared as earlier (seen in CI with staleAfterSeconds = 0)
+      sql<boolean>`coalesce(progress_at, created_at) <= now() - ${staleAfterSeconds}::float8 * interval '1 second'`,
     )
     .orderBy('id')
     .execute();
