@@ -24,6 +24,7 @@ import { maskRecord } from '../src/dataapi/masking.js';
 import { maskingPolicy } from '../src/dataapi/masking-policy.js';
 import { idNumberCheckChar } from '../src/ingest/checksums.js';
 import { runImport, spoolDir } from '../src/ingest/pipeline.js';
+import { createBatch } from '../src/ingest/service.js';
 import { dropScratchDatabase, scratchDatabase } from './scratch-db.js';
 
 const env = process.env;
@@ -110,24 +111,16 @@ async function ingest(ctx: AppContext, resourceId: number, text: string): Promis
   const spool = path.join(spoolDir(ctx), `bench-enc-${resourceId}.csv`);
   fs.mkdirSync(path.dirname(spool), { recursive: true });
   fs.writeFileSync(spool, text);
-  const { id } = await ctx.db
-    .insertInto('ingest_batch')
-    .values({
-      resource_id: resourceId,
-      source: 'upload',
-      filename: 'bench.csv',
-      status: 'queued',
-      rows_total: 0,
-      rows_inserted: 0,
-      rows_updated: 0,
-      error_count: 0,
-      errors: '[]',
-      created_by: null,
-      spool_path: spool,
-      bytes_total: text.length,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
+  const id = await createBatch(
+    ctx,
+    null,
+    resourceId,
+    { format: 'csv', filename: 'bench.csv' },
+    {
+      path: spool,
+      bytes: Buffer.byteLength(text),
+    },
+  );
   const t0 = performance.now();
   const out = await runImport(ctx, id);
   const ms = performance.now() - t0;

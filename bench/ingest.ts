@@ -38,6 +38,7 @@ import { loadDemoCity } from '../src/demo/load.js';
 import { buildApp } from '../src/http/app.js';
 import { idNumberCheckChar } from '../src/ingest/checksums.js';
 import { runImport, spoolDir } from '../src/ingest/pipeline.js';
+import { createBatch } from '../src/ingest/service.js';
 import { LoadGenerator } from './loadgen-client.js';
 import { sampleRecords } from './sample.js';
 import { type ScratchDatabase, scratchDatabase } from './scratch-db.js';
@@ -200,24 +201,16 @@ async function one(kind: string, rows: number, during = false, given?: string) {
     );
     const spool = path.join(spoolDir(ctx), `bench-${Date.now()}.csv`);
     fs.copyFileSync(file, spool);
-    const { id } = await ctx.db
-      .insertInto('ingest_batch')
-      .values({
-        resource_id: resourceId,
-        source: 'upload',
-        filename: 'population.csv',
-        status: 'queued',
-        rows_total: 0,
-        rows_inserted: 0,
-        rows_updated: 0,
-        error_count: 0,
-        errors: '[]',
-        created_by: null,
-        spool_path: spool,
-        bytes_total: fs.statSync(spool).size,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
+    const id = await createBatch(
+      ctx,
+      null,
+      resourceId,
+      { format: 'csv', filename: 'population.csv' },
+      {
+        path: spool,
+        bytes: fs.statSync(spool).size,
+      },
+    );
     let calls: {
       job: import('./loadgen-client.js').LoadJob;
       loadgen: LoadGenerator;

@@ -96,9 +96,10 @@ export async function authorizeLoad(ctx: AppContext, actor: Actor, resourceId: n
   return resource;
 }
 
-async function createBatch(
+/** A queued batch over a spooled file; the import job (or `runImport`, as the benches call it) reads it from there. */
+export async function createBatch(
   ctx: AppContext,
-  actor: Actor,
+  actor: Pick<Actor, 'id'> | null,
   resourceId: number,
   o: ImportOptions,
   spool: { path: string | null; bytes: number | null },
@@ -115,7 +116,7 @@ async function createBatch(
       rows_updated: 0,
       error_count: 0,
       errors: '[]',
-      created_by: actor.id || null,
+      created_by: actor?.id || null,
       format: o.format,
       mode: o.mode ?? 'upsert',
       on_error: o.onError ?? 'reject',
