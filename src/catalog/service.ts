@@ -760,8 +760,8 @@ export async function saveResource(
       // the entry is not live anywhere: its row is the working copy
       await store.updateResourceMeta(trx, id, norm);
       const pending = await applyFields(trx, row, norm.fields);
-      if (pending.length)
-        await queueEncryption(ctx, trx, actor, id, pending, 'catalog.publish', { versionNo });
+      // a flag turned on while its table already holds rows: converted by the job, as at publication
+      if (pending.length) await queueEncryption(ctx, trx, actor, id, pending, 'catalog.edit', { versionNo });
       await trx.updateTable('resource').set({ status }).where('id', '=', id).execute();
     }
     await audit(trx, actor, 'catalog.edit', row, {

@@ -13,8 +13,9 @@ import { canRotate, tableOf } from './key-service.js';
 /*
  * Converting stored clear values to encrypted storage (docs/ENCRYPTION.md "Converting clear columns"): a resource whose
  * sensitive-personal field is still stored in clear (`resource_field.encrypted = false`: a table created before
- * migration 040) is converted by the platform administrator (`POST /api/security/keys/resources/:id/encrypt`,
- * `govshare keys encrypt --resource ID`; audited `key.encrypt`), as the job `keys.encrypt`.
+ * migration 040, or a flag a catalog version turned on while the table held rows) is converted by the job
+ * `keys.encrypt`, queued by the catalog when it publishes such a version or by the platform administrator
+ * (`POST /api/security/keys/resources/:id/encrypt`, `govshare keys encrypt --resource ID`); audited `key.encrypt`.
  *
  * One resource is converted in ONE transaction holding an exclusive lock on its table: reads and writes of that
  * resource wait until it commits (the pause), other resources keep serving; a crash leaves all or nothing, and the
@@ -88,7 +89,7 @@ async function convertible(
   return clear;
 }
 
-type Via = 'console' | 'cli' | 'catalog.publish';
+type Via = 'console' | 'cli' | 'catalog.publish' | 'catalog.edit';
 
 /** Audits the request (`key.encrypt`, allow) and queues the job `keys.encrypt`, in the caller's transaction. */
 export async function queueEncryption(
