@@ -7,6 +7,7 @@ import { maskingPolicy } from '../dataapi/masking-policy.js';
 import { inTx, type Tx } from '../db/index.js';
 import { notify, type Recipients } from '../notify/service.js';
 import type { CatalogLevel, Profile } from '../profiles/model.js';
+import { keyFieldRefusal, queueEncryption } from '../security/key-convert.js';
 import { AppError } from '../shared/errors.js';
 import { coverPublished } from '../sharing/bulk.js';
 import {
@@ -60,6 +61,7 @@ import {
   searchResources,
   summarySnippet,
 } from './search.js';
+import type { StoredField } from './store.js';
 import * as store from './store.js';
 
 export interface ListResourcesQuery extends Partial<Record<FacetKey, Array<string | number>>> {
@@ -540,11 +542,62 @@ async function lockRow(trx: Tx, id: number) {
 }
 
 /**
+ * What `next`'s sensitive-personal flags do to the storage of the live fields (docs/ENCRYPTION.md "Catalog changes").
+ * A column's storage (ciphertext or clear) follows the flag. On an empty table every change is applied at once
+ * (`flips`). On a table holding rows:
+ * - flag turned ON: the column stays clear (`encrypted = false`, shown 存量明文) and the conversion of clear columns
+ *   (security/key-convert.ts, job `keys.encrypt`) is queued at publication for the clear sensitive-personal fields
+ *   (`pending`); a record key or a base-library join key is refused with FIELD_ENCRYPTION_KEY_FIELD, the same rule the
+ *   conversion applies (rewriting the keys is not built);
+ * - flag turned OFF on an encrypted field: refused (FIELD_ENCRYPTION_FLIP_REFUSED): decrypting stored values back to
+ *   clear storage is not built.
+ * Read-only: checked again at submission, before the reviewer sees the version.
+ */
+async function storagePlan(
+  trx: Tx,
+  resourceId: number,
+  live: StoredField[],
+  next: FieldDef[],
+): Promise<{ flips: StoredField[]; pending: string[] }> {
+  const flag = (i: number) => next[i]?.sensitivePersonal ?? false;
+  const flips = live.filter((f, i) => i < next.length && f.encrypted !== flag(i));
+  if (!flips.length) return { flips, pending: [] };
+  const holdsRows = (
+    await sql.raw<{ x: number }>(`SELECT 1 AS x FROM ${dataTableName(resourceId)} LIMIT 1`).execute(trx)
+  ).rows.length;
+  if (!holdsRows) return { flips, pending: [] };
+  const off = flips.filter((f) => f.encrypted);
+  if (off.length)
+    throw new AppError(
+      'FIELD_ENCRYPTION_FLIP_REFUSED',
+      off.map((f) => ({
+        field: f.code,
+        reason: `field ${f.code} is stored encrypted and the resource holds data: turning its sensitive-personal flag off would need decrypting the stored values back to clear storage (not built)`,
+        reasonZh: `信息项“${f.name}”已加密存储且资源已有数据：取消敏感个人信息标记需将存量数据解密回明文，暂不支持`,
+      })),
+    );
+  // every flip left is a clear column flagged sensitive-personal: it stays clear until the conversion job runs
+  const turnedOn = flips.filter((f) => !f.sensitivePersonal);
+  if (!turnedOn.length) return { flips: [], pending: [] };
+  const refused = await keyFieldRefusal(
+    trx,
+    resourceId,
+    flips.map((f) => ({
+      code: f.code,
+      name: next[f.ordinal - 1].name,
+      isKey: f.isKey || next[f.ordinal - 1].isKey,
+    })),
+  );
+  if (refused) throw refused;
+  return { flips: [], pending: flips.map((f) => f.code) };
+}
+
+/**
  * Brings the live fields and data table to `next`. An entry never published and holding no data is rebuilt freely;
  * otherwise only additive changes (FIELD_CHANGE_NOT_ADDITIVE): existing fields keep code, type and position, new ones
- * become new columns.
+ * become new columns. Returns the clear sensitive-personal fields the caller queues for conversion (storagePlan).
  */
-async function applyFields(trx: Tx, row: Row, next: FieldDef[]) {
+async function applyFields(trx: Tx, row: Row, next: FieldDef[]): Promise<string[]> {
   const live = await store.getFields(trx, row.id);
   const liveDefs = live.map(({ ordinal: _o, columnName: _c, ...f }) => f as FieldDef);
   if (row.published_at === null && Number(row.row_count) === 0) {
@@ -552,26 +605,11 @@ async function applyFields(trx: Tx, row: Row, next: FieldDef[]) {
     await sql.raw(`DROP TABLE ${dataTableName(row.id)}`).execute(trx);
     await store.insertFields(trx, row.id, next, 0);
     await sql.raw(dataTableDdl(row.id, next)).execute(trx);
-    return;
+    return [];
   }
   const problems = checkAdditiveFields(liveDefs, next);
   if (problems.length) throw new AppError('FIELD_CHANGE_NOT_ADDITIVE', problems);
-  // a column's storage (ciphertext or clear) follows the sensitive-personal flag; converting stored values is not
-  // built (docs/ENCRYPTION.md), so a flip is refused while the table holds rows and applied to an empty one
-  const flips = live.filter((f, i) => f.encrypted !== (next[i].sensitivePersonal ?? false));
-  if (
-    flips.length &&
-    (await sql.raw<{ x: number }>(`SELECT 1 AS x FROM ${dataTableName(row.id)} LIMIT 1`).execute(trx)).rows
-      .length
-  )
-    throw new AppError(
-      'FIELD_ENCRYPTION_FLIP_REFUSED',
-      flips.map((f) => ({
-        field: f.code,
-        reason: `field ${f.code} would change between encrypted and clear storage while the resource holds data`,
-        reasonZh: `信息项“${f.name}”的加密存储方式将改变，而资源已有数据`,
-      })),
-    );
+  const { flips, pending } = await storagePlan(trx, row.id, live, next);
   for (const f of flips) {
     const t = dataTableName(row.id);
     const n = next[f.ordinal - 1];
@@ -626,6 +664,7 @@ async function applyFields(trx: Tx, row: Row, next: FieldDef[]) {
       await sql.raw(`ALTER TABLE ${dataTableName(row.id)} ADD COLUMN ${c}`).execute(trx);
     for (const x of ddl.indexes) await sql.raw(x).execute(trx);
   }
+  return pending;
 }
 
 /**
@@ -670,6 +709,8 @@ export async function saveResource(
     if (!neverPublished || Number(row.row_count) > 0) {
       const problems = checkAdditiveFields(liveDefs, norm.fields);
       if (problems.length) throw new AppError('FIELD_CHANGE_NOT_ADDITIVE', problems);
+      // a storage change that publication would refuse is refused at submission already
+      if (opts.submit) await storagePlan(trx, id, live, norm.fields);
     }
     const status = opts.submit ? 'submitted' : 'draft';
     const now = new Date();
@@ -718,7 +759,9 @@ export async function saveResource(
     if (neverPublished) {
       // the entry is not live anywhere: its row is the working copy
       await store.updateResourceMeta(trx, id, norm);
-      await applyFields(trx, row, norm.fields);
+      const pending = await applyFields(trx, row, norm.fields);
+      // a flag turned on while its table already holds rows: converted by the job, as at publication
+      if (pending.length) await queueEncryption(ctx, trx, actor, id, pending, 'catalog.edit', { versionNo });
       await trx.updateTable('resource').set({ status }).where('id', '=', id).execute();
     }
     await audit(trx, actor, 'catalog.edit', row, {
@@ -760,6 +803,9 @@ export async function submitResource(ctx: AppContext, actor: Actor, id: number) 
     // the rules are checked again: the profile may have changed since the draft was saved
     const rules = checkShareRules(snap, ctx.profile);
     if (rules.length) throw new AppError(shareRuleErrorCode(rules), rules);
+    // a storage change that publication would refuse is refused at submission already
+    if (row.published_at !== null || Number(row.row_count) > 0)
+      await storagePlan(trx, id, await store.getFields(trx, id), snap.fields);
     const now = new Date();
     await trx
       .updateTable('resource_version')
@@ -849,7 +895,7 @@ export async function decideResource(
     if (rules.length) throw new AppError(shareRuleErrorCode(rules), rules);
     // XT Art 16: purchased data is published only with the authority's approval record
     await assertPurchaseApproved(trx, ctx.profile, id);
-    await applyFields(trx, row, snap.fields);
+    const pending = await applyFields(trx, row, snap.fields);
     await store.updateResourceMeta(trx, id, snap);
     await trx
       .updateTable('resource_version')
@@ -892,7 +938,11 @@ export async function decideResource(
         prev && prev.shareType !== snap.shareType
           ? { from: prev.shareType, to: snap.shareType, article: ctx.profile.catalog.shareTypeChangeArticle }
           : undefined,
+      encryptQueued: pending.length ? pending : undefined,
     });
+    // a field flagged sensitive-personal on a table holding rows stays clear (存量明文) until this job converts it
+    if (pending.length)
+      await queueEncryption(ctx, trx, actor, id, pending, 'catalog.publish', { versionNo: open.version_no });
     await notify(trx, [{ roles: ['data_officer'], orgIds: [row.provider_org_id] }], {
       kind: 'catalog.published',
       severity: 'info',

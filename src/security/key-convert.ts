@@ -13,8 +13,9 @@ import { canRotate, tableOf } from './key-service.js';
 /*
  * Converting stored clear values to encrypted storage (docs/ENCRYPTION.md "Converting clear columns"): a resource whose
  * sensitive-personal field is still stored in clear (`resource_field.encrypted = false`: a table created before
- * migration 040) is converted by the platform administrator (`POST /api/security/keys/resources/:id/encrypt`,
- * `govshare keys encrypt --resource ID`; audited `key.encrypt`), as the job `keys.encrypt`.
+ * migration 040, or a flag a catalog version turned on while the table held rows) is converted by the job
+ * `keys.encrypt`, queued by the catalog when it publishes such a version or by the platform administrator
+ * (`POST /api/security/keys/resources/:id/encrypt`, `govshare keys encrypt --resource ID`); audited `key.encrypt`.
  *
  * One resource is converted in ONE transaction holding an exclusive lock on its table: reads and writes of that
  * resource wait until it commits (the pause), other resources keep serving; a crash leaves all or nothing, and the
@@ -29,6 +30,37 @@ export const ENCRYPT_JOB = 'keys.encrypt';
 const CHUNK = 2000;
 
 type Indexed = { f: StoredField; i: number };
+
+/**
+ * The record-key fields, and the fields base libraries join this resource on (their records are keyed by its values),
+ * among `fields`: converting them is not built (it would rewrite the keys). Shared with the catalog, which refuses a
+ * version turning the sensitive-personal flag on for such a field of a resource holding data (catalog/service.ts).
+ */
+export async function keyFieldRefusal(
+  db: Tx | AppContext['db'],
+  resourceId: number,
+  fields: { code: string; name: string; isKey: boolean }[],
+): Promise<AppError | null> {
+  const joins = new Set(
+    (
+      await db
+        .selectFrom('base_library_source')
+        .select('key_field')
+        .where('resource_id', '=', resourceId)
+        .execute()
+    ).map((r) => r.key_field),
+  );
+  const keys = fields.filter((f) => f.isKey || joins.has(f.code));
+  if (!keys.length) return null;
+  return new AppError(
+    'FIELD_ENCRYPTION_KEY_FIELD',
+    keys.map((f) => ({
+      field: f.code,
+      reason: `field ${f.code} is a record key (or a base-library join key): converting it would rewrite the keys (not built)`,
+      reasonZh: `信息项“${f.name}”是主键（或基础库关联键），暂不支持转换为加密存储`,
+    })),
+  );
+}
 
 /**
  * The clear sensitive-personal fields to convert. A record-key field, or a field base libraries join this resource on
@@ -48,34 +80,52 @@ async function convertible(
         reasonZh: '该资源没有以明文存储的敏感个人信息项',
       },
     ]);
-  const joins = new Set(
-    (
-      await db
-        .selectFrom('base_library_source')
-        .select('key_field')
-        .where('resource_id', '=', resourceId)
-        .execute()
-    ).map((r) => r.key_field),
+  const refused = await keyFieldRefusal(
+    db,
+    resourceId,
+    clear.map((x) => x.f),
   );
-  const keys = clear.filter((x) => x.f.isKey || joins.has(x.f.code));
-  if (keys.length)
-    throw new AppError(
-      'FIELD_ENCRYPTION_KEY_FIELD',
-      keys.map(({ f }) => ({
-        field: f.code,
-        reason: `field ${f.code} is a record key (or a base-library join key): converting it would rewrite the keys (not built)`,
-        reasonZh: `信息项“${f.name}”是主键，暂不支持转换为加密存储`,
-      })),
-    );
+  if (refused) throw refused;
   return clear;
+}
+
+type Via = 'console' | 'cli' | 'catalog.publish' | 'catalog.edit';
+
+/** Audits the request (`key.encrypt`, allow) and queues the job `keys.encrypt`, in the caller's transaction. */
+export async function queueEncryption(
+  ctx: AppContext,
+  trx: Tx,
+  actor: Actor | null,
+  resourceId: number,
+  fields: string[],
+  via: Via,
+  extra: Record<string, unknown> = {},
+) {
+  await appendAudit(trx, {
+    action: 'key.encrypt',
+    decision: 'allow',
+    actorUserId: actor?.id ?? null,
+    actorOrgId: actor?.orgId ?? null,
+    clientIp: actor?.clientIp ?? null,
+    resourceId,
+    targetType: 'resource',
+    targetId: resourceId,
+    detail: { fields, via, ...extra },
+  });
+  await ctx.jobs.schedule(trx, {
+    kind: ENCRYPT_JOB,
+    key: `r${resourceId}`,
+    runAt: ctx.clock.now(),
+    payload: { resourceId },
+  });
 }
 
 /** The administrator asks for the conversion: checked, audited (`key.encrypt`), run by the job `keys.encrypt`. */
 export async function requestEncryption(ctx: AppContext, actor: Actor | null, resourceId: number) {
-  const audit = (db: Tx | AppContext['db'], decision: 'allow' | 'deny', detail: Record<string, unknown>) =>
+  const deny = (db: Tx | AppContext['db'], detail: Record<string, unknown>) =>
     appendAudit(db, {
       action: 'key.encrypt',
-      decision,
+      decision: 'deny',
       actorUserId: actor?.id ?? null,
       actorOrgId: actor?.orgId ?? null,
       clientIp: actor?.clientIp ?? null,
@@ -85,22 +135,16 @@ export async function requestEncryption(ctx: AppContext, actor: Actor | null, re
       detail: { ...detail, via: actor ? 'console' : 'cli' },
     });
   if (actor && !canRotate(actor)) {
-    await audit(ctx.db, 'deny', { code: 'FORBIDDEN' });
+    await deny(ctx.db, { code: 'FORBIDDEN' });
     throw new AppError('FORBIDDEN').alreadyAudited();
   }
   await tableOf(ctx.db, resourceId);
   const fields = (await convertible(ctx.db, resourceId, await getFields(ctx.db, resourceId))).map(
     (x) => x.f.code,
   );
-  await inTx(ctx.db, async (trx) => {
-    await audit(trx, 'allow', { fields });
-    await ctx.jobs.schedule(trx, {
-      kind: ENCRYPT_JOB,
-      key: `r${resourceId}`,
-      runAt: ctx.clock.now(),
-      payload: { resourceId },
-    });
-  });
+  await inTx(ctx.db, (trx) =>
+    queueEncryption(ctx, trx, actor, resourceId, fields, actor ? 'console' : 'cli'),
+  );
   return { resourceId, fields, job: ENCRYPT_JOB };
 }
 

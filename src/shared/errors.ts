@@ -266,16 +266,16 @@ export const ERRORS = {
     en: 'This field is encrypted at rest: only equality lookups are possible, not ranges, prefixes or grouping',
   },
   FIELD_ENCRYPTION_FLIP_REFUSED: {
-    zh: '已有数据的资源不能在新版本中更改信息项的敏感个人信息标记（存量数据转换尚未支持）',
-    en: 'A resource holding data cannot change a field’s sensitive-personal flag in a new version (converting stored data is not supported yet)',
+    zh: '已有数据的资源不能在新版本中取消已加密信息项的敏感个人信息标记（存量数据解密回明文存储尚未支持）',
+    en: 'A resource holding data cannot turn off the sensitive-personal flag of an encrypted field in a new version (decrypting stored values back to clear storage is not supported)',
   },
   FIELD_ALREADY_ENCRYPTED: {
     zh: '该资源的敏感个人信息项均已加密存储，无需转换',
     en: 'Every sensitive-personal field of this resource is already encrypted at rest; nothing to convert',
   },
   FIELD_ENCRYPTION_KEY_FIELD: {
-    zh: '存量明文转换暂不支持作为主键的信息项（需改写记录键及其全部关联数据）',
-    en: 'Converting stored clear values is not supported for a record-key field yet (it would rewrite the record keys and everything keyed by them)',
+    zh: '已有数据的主键（或基础库关联键）信息项暂不支持转为加密存储（需改写记录键及其全部关联数据）',
+    en: 'A record-key (or base-library join key) field holding data cannot be converted to encrypted storage yet (it would rewrite the record keys and everything keyed by them)',
   },
   INGEST_STORAGE_CHANGED: {
     zh: '导入期间该资源已转换为加密存储，本批次未写入任何数据，请重新上传',

@@ -1258,7 +1258,7 @@ export const LABELS = {
   'keys.rotate': ['轮换数据密钥', 'Rotate data key'],
   'keys.rotateKek': ['用当前主密钥重新封装', 'Re-wrap under the current key-encryption key'],
   'keys.rotated': ['已轮换，后台正在重新加密', 'Rotated; re-encryption is running in the background'],
-  'keys.legacy': ['存量明文（早于加密功能）', 'Clear (stored before encryption)'],
+  'keys.legacy': ['存量明文（待加密）', 'Stored in clear (awaiting encryption)'],
   'field.encrypted': ['加密存储', 'Encrypted at rest'],
   'menu.keys': ['数据加密密钥', 'Encryption keys'],
   'keys.empty': ['没有含敏感个人信息字段的资源', 'No resource has sensitive-personal fields'],

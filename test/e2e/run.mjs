@@ -1647,6 +1647,80 @@ const steps = [
     },
   },
   {
+    name: `gaj_officer flags 居住地址 of ${RESOURCE_NAME} (holding data) sensitive-personal; published 存量明文, the platform's keys.encrypt job converts it (audited); the page then shows 加密存储`,
+    async run(page, base) {
+      await freshStart(page, base);
+      await login(page, base, 'gaj_officer');
+      await page.goto(`${base}/catalog/${state.resourceId}`, { waitUntil: 'domcontentloaded' });
+      await tid(page, 'resource-edit').click();
+      await tid(page, 'page-register').waitFor({ timeout: T.nav });
+      await page.waitForFunction(
+        (n) => document.querySelector('input[data-testid="reg-name"]')?.value === n,
+        RESOURCE_NAME,
+        { timeout: T.nav },
+      );
+      // 居住地址 is the fourth field (registration step): a clear, non-key column of a table holding rows
+      assert((await box(page, 'field-code-3').inputValue()) === 'address', 'the fourth field is address');
+      await tid(page, 'field-sensitivePersonal-3').locator('input').check();
+      await tid(page, 'reg-submit').click();
+      await tid(page, 'page-resource').waitFor({ timeout: T.nav });
+      await logout(page);
+      await login(page, base, 'reviewer');
+      await menu(page, 'review');
+      await tid(page, `review-link-${state.resourceCode}`).click();
+      await tid(page, 'page-resource').waitFor({ timeout: T.nav });
+      await tid(page, 'review-publish').click();
+      await tid(page, 'review-text').fill('同意将居住地址列为敏感个人信息');
+      const published = page.waitForResponse(
+        (r) =>
+          r.url().endsWith(`/api/catalog/resources/${state.resourceId}/publish`) &&
+          r.request().method() === 'POST',
+        { timeout: T.nav },
+      );
+      await confirmAndWait(page, 'review-confirm', '/publish');
+      const res = await published;
+      assert(res.ok(), `publish: ${res.status()} ${await res.text()}`);
+      // the published state claims no protection that is not in place yet: flagged, stored clear until the job ran
+      const address = (await res.json()).fields.find((f) => f.code === 'address');
+      assert(
+        address.sensitivePersonal === true && address.encrypted === false,
+        `published flagged and still clear: ${JSON.stringify(address)}`,
+      );
+      // the conversion queued at publication runs on the server's job poller (src/jobs): wait until it has run
+      const converted = async () => {
+        const r = await page.request.get(`${base}/api/catalog/resources/${state.resourceId}`);
+        assert(r.ok(), `resource read: ${r.status()}`);
+        return (await r.json()).fields.find((f) => f.code === 'address').encrypted === true;
+      };
+      const deadline = Date.now() + T.nav * 2;
+      while (!(await converted())) {
+        assert(Date.now() < deadline, 'the keys.encrypt job queued at publication converted the column');
+        await page.waitForTimeout(1000);
+      }
+      await page.reload({ waitUntil: 'domcontentloaded' });
+      const row = tid(page, 'fields-table').locator('tr.ant-table-row').filter({ hasText: '居住地址' });
+      await row.getByTestId('field-encrypted').waitFor({ timeout: T.nav });
+      assert((await row.getByTestId('field-clear').count()) === 0, 'no 存量明文 tag left on 居住地址');
+      await shot(page, 'field-flag-converted');
+      // the auditor finds the field encrypted on 数据加密密钥, and the request (at publication) and the conversion audited
+      await logout(page);
+      await login(page, base, 'auditor');
+      await menu(page, 'encryption-keys');
+      const keys = tid(page, 'keys-table')
+        .locator('tr.ant-table-row')
+        .filter({ hasText: RESOURCE_NAME })
+        .first();
+      await keys.getByText('居住地址', { exact: true }).waitFor({ timeout: T.nav });
+      assert(!(await keys.innerText()).includes('存量明文'), 'no field of the resource is left in clear');
+      for (const action of ['key.encrypt', 'key.encrypted']) {
+        const a = await page.request.get(`${base}/api/audit?action=${action}&resourceId=${state.resourceId}`);
+        assert(a.ok(), `audit read: ${a.status()}`);
+        const total = (await a.json()).total;
+        assert(total === 1, `${action} audited once for the resource: ${total}`);
+      }
+    },
+  },
+  {
     name: 'gaj_officer reports a security incident; the reviewer cannot close it before the cyberspace notice (DG Art 32), then closes it',
     async run(page, base) {
       await logout(page);

@@ -793,15 +793,16 @@ describe('encryption at rest of sensitive-personal fields (issue 10 point 3)', (
     expect(refused.json().code).toBe('FIELD_ENCRYPTION_KEY_FIELD');
   });
 
-  it('flipping the sensitive-personal flag of a field of a resource holding data is refused (FIELD_ENCRYPTION_FLIP_REFUSED)', async () => {
+  /** Saves (and submits) a new version of a published resource with `change` applied to its fields. */
+  async function flagVersion(rid: number, change: (f: Record<string, unknown>) => Record<string, unknown>) {
     const live = await env.app.inject({
-      url: `/api/catalog/resources/${resourceId}`,
+      url: `/api/catalog/resources/${rid}`,
       headers: { cookie: officer },
     });
     const { fields, ...meta } = live.json();
-    const save = await env.app.inject({
+    return env.app.inject({
       method: 'PUT',
-      url: `/api/catalog/resources/${resourceId}`,
+      url: `/api/catalog/resources/${rid}`,
       headers: { cookie: officer },
       payload: {
         name: meta.name,
@@ -816,20 +817,114 @@ describe('encryption at rest of sensitive-personal fields (issue 10 point 3)', (
         securityLevel: meta.securityLevel,
         fields: fields.map((f: Record<string, unknown>) => {
           const { ordinal: _o, columnName: _c, encrypted: _e, ...rest } = f;
-          return rest.code === 'age' ? { ...rest, personal: true, sensitivePersonal: true } : rest;
+          return change(rest);
         }),
         submit: true,
       },
     });
+  }
+
+  it('flagging a clear non-key field sensitive-personal on a resource holding data publishes; 存量明文 until the queued keys.encrypt job converts it; answers unchanged; audited', async () => {
+    const save = await flagVersion(resourceId, (f) =>
+      f.code === 'age' ? { ...f, personal: true, sensitivePersonal: true } : f,
+    );
     expect(save.statusCode, save.body).toBe(200);
-    const reviewer = await login(env.app, 'reviewer');
     const pub = await env.app.inject({
       method: 'POST',
       url: `/api/catalog/resources/${resourceId}/publish`,
-      headers: { cookie: reviewer },
+      headers: { cookie: await login(env.app, 'reviewer') },
       payload: { comment: '同意' },
     });
-    expect(pub.statusCode).toBe(409);
-    expect(pub.json().code).toBe('FIELD_ENCRYPTION_FLIP_REFUSED');
+    expect(pub.statusCode, pub.body).toBe(200);
+    // published: flagged, still stored clear (the page tags it 存量明文), and the conversion is queued
+    const page = async () =>
+      (await env.app.inject({ url: `/api/catalog/resources/${resourceId}`, headers: { cookie: officer } }))
+        .json()
+        .fields.find((f: Record<string, unknown>) => f.code === 'age');
+    expect(await page()).toMatchObject({ sensitivePersonal: true, encrypted: false });
+    const col = async () =>
+      (await sql.raw<{ c4: unknown }>(`SELECT c4 FROM ${table} ORDER BY _seq LIMIT 1`).execute(env.ctx.db))
+        .rows[0].c4;
+    expect(String(await col())).toMatch(/^\d+$/);
+    const job = await env.ctx.db
+      .selectFrom('job')
+      .select(['status', 'payload'])
+      .where('kind', '=', 'keys.encrypt')
+      .where('key', '=', `r${resourceId}`)
+      .executeTakeFirstOrThrow();
+    expect(job.status).toBe('queued');
+    expect(job.payload).toEqual({ resourceId });
+    const answers = async () => {
+      const out: unknown[] = [];
+      for (const k of [id(0), id(1), id(29)]) {
+        const r = await call(`/records/${k}`);
+        expect(r.statusCode, r.body).toBe(200);
+        out.push(r.json().record);
+      }
+      const p = await call('/records?limit=100');
+      expect(p.statusCode, p.body).toBe(200);
+      out.push(p.json().records);
+      return out;
+    };
+    const before = await answers();
+    expect(JSON.stringify(before)).toContain('"age"');
+
+    await env.ctx.jobs.runDue();
+    expect(await page()).toMatchObject({ sensitivePersonal: true, encrypted: true });
+    expect(String(await col())).toMatch(/^ENC1\./);
+    expect(await answers()).toEqual(before);
+    const trail = await env.ctx.db
+      .selectFrom('audit_log')
+      .select(['action', 'decision', 'detail'])
+      .where('action', 'in', ['key.encrypt', 'key.encrypted'])
+      .where('resource_id', '=', resourceId)
+      .orderBy('id')
+      .execute();
+    expect(trail.map((a) => `${a.action}:${a.decision}`)).toEqual([
+      'key.encrypt:allow',
+      'key.encrypted:allow',
+    ]);
+    expect(trail[0].detail).toMatchObject({ fields: ['age'], via: 'catalog.publish' });
+    const { rows: n } = await sql
+      .raw<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)
+      .execute(env.ctx.db);
+    expect(trail[1].detail).toMatchObject({ fields: ['age'], rows: n[0].n });
+  });
+
+  it('a version flagging a clear record key of a resource holding data, or unflagging an encrypted field, is refused at submission with a coded reason', async () => {
+    const keyed = await clearResource('特殊群体登记（主键翻转）', [
+      { code: 'caseNo', name: '登记编号', type: 'string', isKey: true, length: 20 },
+      { code: 'name', name: '姓名', type: 'string', length: 20, personal: true, masking: 'name' },
+    ]);
+    const up = await env.app.inject({
+      method: 'POST',
+      url: `/api/ingest/resources/${keyed.id}/imports`,
+      headers: { cookie: officer, 'content-type': 'text/csv' },
+      payload: 'caseNo,name\nK1,王一\nK2,王二\n',
+    });
+    expect(up.statusCode, up.body).toBe(202);
+    await env.ctx.jobs.runDue();
+    const key = await flagVersion(keyed.id, (f) =>
+      f.code === 'caseNo' ? { ...f, personal: true, sensitivePersonal: true } : f,
+    );
+    expect(key.statusCode).toBe(409);
+    expect(key.json().code).toBe('FIELD_ENCRYPTION_KEY_FIELD');
+    expect(key.json().details[0].field).toBe('caseNo');
+    // an encrypted field of a resource holding data cannot be turned back to clear storage (decrypting is not built)
+    const off = await flagVersion(resourceId, (f) =>
+      f.code === 'diagnosis' ? { ...f, sensitivePersonal: false } : f,
+    );
+    expect(off.statusCode).toBe(409);
+    expect(off.json().code).toBe('FIELD_ENCRYPTION_FLIP_REFUSED');
+    expect(off.json().details[0]).toMatchObject({ field: 'diagnosis' });
+    expect(off.json().details[0].reason).toContain('decrypting');
+    // nothing was queued for either
+    const jobs = await env.ctx.db
+      .selectFrom('job')
+      .select('key')
+      .where('kind', '=', 'keys.encrypt')
+      .where('key', '=', `r${keyed.id}`)
+      .execute();
+    expect(jobs).toEqual([]);
   });
 });

@@ -60,7 +60,8 @@ export function useFieldColumns() {
     {
       title: t('field.sensitivePersonal'),
       dataIndex: 'sensitivePersonal',
-      // and how it is stored: encrypted at rest, or (a table older than encryption) still clear
+      // and how it is stored: encrypted at rest, or still clear (存量明文: a table older than encryption, or a flag turned
+      // on while the table held rows, until the conversion job queued at publication has run; docs/ENCRYPTION.md)
       render: (v: boolean | undefined, f: Field) =>
         v ? (
           <Space size={4} wrap>
@@ -70,7 +71,7 @@ export function useFieldColumns() {
                 {t('field.encrypted')}
               </Tag>
             )}
-            {f.encrypted === false && <Tag>{t('keys.legacy')}</Tag>}
+            {f.encrypted === false && <Tag data-testid="field-clear">{t('keys.legacy')}</Tag>}
           </Space>
         ) : (
           <Check v={false} />

@@ -77,7 +77,8 @@ export default function Keys() {
       },
     });
 
-  // converting clear columns (存量明文, tables from before encryption): a job rewrites the resource in one transaction
+  // converting clear columns (存量明文: tables from before encryption; a flag turned on while the table held rows is
+  // converted by the same job, queued at publication): a job rewrites the resource in one transaction
   const encrypt = (r: ResourceKeys) =>
     Modal.confirm({
       title: t('keys.encryptConfirm', { name: r.name }),
