@@ -8,7 +8,9 @@
  *             read pattern), written as CSV; no key, grant, masking, ledger or audit
  *   governed  GET /api/v1/data/:code/export?format=csv on the real app: purpose, export right and row quota decided
  *             and audited in one statement, each batch re-checks the grant, is masked by the one masking module and
- *             recorded row by row in the leak-tracing ledger in the batch's transaction
+ *             recorded in the leak-tracing ledger in the batch's transaction (one data_export_batch row per batch,
+ *             migration 047); afterwards the ledger job (src/dataapi/ledger.ts) explodes the batches into the indexed
+ *             per-row ledger, timed apart, with a key lookup before and after
  * Reports rows/s (median of the rounds), the ratio governed / baseline and the process's peak RSS during each run (the
  * client, both servers and the pg pools share this process). Correctness is checked: every row arrives, the ID number
  * is masked, the ledger holds one row per exported row.
@@ -24,6 +26,8 @@ import pg from 'pg';
 import { closeContext, openContext } from '../src/boot.js';
 import { columnName } from '../src/catalog/model.js';
 import { loadConfig } from '../src/config.js';
+import { keyMac } from '../src/dataapi/export.js';
+import { explodeLedgerBatches } from '../src/dataapi/ledger.js';
 import { loadDemoCity } from '../src/demo/load.js';
 import { buildApp } from '../src/http/app.js';
 import { csvCell } from '../src/shared/tabular.js';
@@ -231,8 +235,38 @@ async function main() {
           `ratio ${(b.seconds / gv.seconds).toFixed(2)}; load ${load()}`,
       );
     }
-    const ledger = Number((await pool.query('SELECT count(*)::int AS n FROM data_export_row')).rows[0].n);
+    // the ledger as leak tracing reads it: batch rows written on the export's path, not yet exploded
+    const ledger = Number((await pool.query('SELECT count(*)::int AS n FROM data_export_ledger')).rows[0].n);
     check(ledger === total * ROUNDS, `ledger holds ${ledger} rows for ${total * ROUNDS} exported`);
+    // a leak-tracing lookup of one key (every export delivered it), then the ledger job off the export's path, then the
+    // same lookup from the indexed rows
+    const probeKey = (await pool.query(`SELECT _key FROM ${g.data_table} ORDER BY _seq DESC LIMIT 1`)).rows[0]
+      ._key;
+    const probe = async () => {
+      const t = performance.now();
+      const { rows } = await pool.query(
+        'SELECT count(*)::int AS n FROM data_export_ledger WHERE key_mac = $1',
+        [Buffer.from(keyMac(ctx.secret, probeKey), 'hex')],
+      );
+      return { n: Number(rows[0].n), ms: performance.now() - t };
+    };
+    const p1 = await probe();
+    check(p1.n === ROUNDS, `a key found in ${p1.n} of ${ROUNDS} exports before the ledger job`);
+    const tj = performance.now();
+    const ex = await explodeLedgerBatches(ctx.db, { maxBatches: 1_000_000 });
+    const jobS = (performance.now() - tj) / 1000;
+    const p2 = await probe();
+    check(p2.n === ROUNDS, `a key found in ${p2.n} of ${ROUNDS} exports after the ledger job`);
+    const indexed = Number((await pool.query('SELECT count(*)::int AS n FROM data_export_row')).rows[0].n);
+    check(
+      indexed === total * ROUNDS && ex.rows === indexed,
+      `ledger job exploded ${ex.rows}, indexed ${indexed}`,
+    );
+    console.log(
+      `ledger job (off the export's path): ${ex.batches} batches, ${ex.rows.toLocaleString('en')} rows in ${jobS.toFixed(1)} s ` +
+        `(${((jobS * 1e6) / Math.max(1, ex.rows)).toFixed(1)} µs/row); key lookup over the pending batches ${p1.ms.toFixed(0)} ms, ` +
+        `over the indexed rows ${p2.ms.toFixed(1)} ms; load ${load()}`,
+    );
     const bm = median(results.baseline);
     const gm = median(results.governed);
     console.log(
