@@ -18,6 +18,7 @@
  * Knobs (env): ROWS (200000; 1000000 allowed), ROUNDS (2), BENCH_KEEP_DATABASE=1 (keep the scratch database), BENCH_DATABASE_URL / DATABASE_URL (default
  * postgres://postgres@127.0.0.1:5432/postgres). Speed misses never fail the run; correctness failures set exit code 1.
  */
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -211,13 +212,34 @@ async function main() {
       rssB: [] as number[],
       rssG: [] as number[],
     };
+    /** CPU seconds of this database's PostgreSQL backends (Linux /proc, the server on this machine; 0 elsewhere). */
+    const pgCpuSeconds = async () => {
+      const { rows } = await pool.query<{ pid: number }>(
+        'SELECT pid FROM pg_stat_activity WHERE datname = current_database()',
+      );
+      let ticks = 0;
+      for (const r of rows)
+        try {
+          const stat = readFileSync(`/proc/${r.pid}/stat`, 'utf8');
+          const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+          ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15), in 1/100 s
+        } catch {
+          // not on this machine
+        }
+      return ticks / 100;
+    };
     for (let round = 1; round <= ROUNDS; round++) {
       const b = await fetchCsv(baseUrl, {});
       check(
         b.status === 200 && b.lines === total + 1,
         `baseline answered ${b.status} with ${b.lines - 1} rows`,
       );
+      const cpu0 = process.cpuUsage();
+      const pg0 = await pgCpuSeconds();
       const gv = await fetchCsv(govUrl, headers);
+      const cpu = process.cpuUsage(cpu0);
+      const nodeCpu = (cpu.user + cpu.system) / 1e6;
+      const pgCpu = (await pgCpuSeconds()) - pg0;
       check(gv.status === 200, `governed answered ${gv.status}: ${gv.head.slice(0, 200)}`);
       check(gv.lines === total + 1, `governed delivered ${gv.lines - 1} of ${total} rows`);
       const firstRow = gv.head.split('\r\n')[1] ?? '';
@@ -232,7 +254,9 @@ async function main() {
       console.log(
         `round ${round}: baseline ${(total / b.seconds).toFixed(0)} rows/s (${b.seconds.toFixed(2)} s, ${mb(b.bytes)}, peak RSS ${mb(b.peakRss)}); ` +
           `governed ${(total / gv.seconds).toFixed(0)} rows/s (${gv.seconds.toFixed(2)} s, ${mb(gv.bytes)}, peak RSS ${mb(gv.peakRss)}); ` +
-          `ratio ${(b.seconds / gv.seconds).toFixed(2)}; load ${load()}`,
+          `ratio ${(b.seconds / gv.seconds).toFixed(2)}; governed CPU: this process ${nodeCpu.toFixed(1)} s ` +
+          `(${((nodeCpu * 1e6) / total).toFixed(1)} µs/row), PostgreSQL backends ${pgCpu.toFixed(1)} s ` +
+          `(${((pgCpu * 1e6) / total).toFixed(1)} µs/row); load ${load()}`,
       );
     }
     // the ledger as leak tracing reads it: batch rows written on the export's path, not yet exploded
