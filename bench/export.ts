@@ -8,7 +8,9 @@
  *             read pattern), written as CSV; no key, grant, masking, ledger or audit
  *   governed  GET /api/v1/data/:code/export?format=csv on the real app: purpose, export right and row quota decided
  *             and audited in one statement, each batch re-checks the grant, is masked by the one masking module and
- *             recorded row by row in the leak-tracing ledger in the batch's transaction
+ *             recorded in the leak-tracing ledger in the batch's transaction (one data_export_batch row per batch,
+ *             migration 047); afterwards the ledger job (src/dataapi/ledger.ts) explodes the batches into the indexed
+ *             per-row ledger, timed apart, with a key lookup before and after
  * Reports rows/s (median of the rounds), the ratio governed / baseline and the process's peak RSS during each run (the
  * client, both servers and the pg pools share this process). Correctness is checked: every row arrives, the ID number
  * is masked, the ledger holds one row per exported row.
@@ -16,6 +18,7 @@
  * Knobs (env): ROWS (200000; 1000000 allowed), ROUNDS (2), BENCH_KEEP_DATABASE=1 (keep the scratch database), BENCH_DATABASE_URL / DATABASE_URL (default
  * postgres://postgres@127.0.0.1:5432/postgres). Speed misses never fail the run; correctness failures set exit code 1.
  */
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -24,6 +27,8 @@ import pg from 'pg';
 import { closeContext, openContext } from '../src/boot.js';
 import { columnName } from '../src/catalog/model.js';
 import { loadConfig } from '../src/config.js';
+import { keyMac } from '../src/dataapi/export.js';
+import { explodeLedgerBatches } from '../src/dataapi/ledger.js';
 import { loadDemoCity } from '../src/demo/load.js';
 import { buildApp } from '../src/http/app.js';
 import { csvCell } from '../src/shared/tabular.js';
@@ -207,13 +212,34 @@ async function main() {
       rssB: [] as number[],
       rssG: [] as number[],
     };
+    /** CPU seconds of this database's PostgreSQL backends (Linux /proc, the server on this machine; 0 elsewhere). */
+    const pgCpuSeconds = async () => {
+      const { rows } = await pool.query<{ pid: number }>(
+        'SELECT pid FROM pg_stat_activity WHERE datname = current_database()',
+      );
+      let ticks = 0;
+      for (const r of rows)
+        try {
+          const stat = readFileSync(`/proc/${r.pid}/stat`, 'utf8');
+          const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+          ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15), in 1/100 s
+        } catch {
+          // not on this machine
+        }
+      return ticks / 100;
+    };
     for (let round = 1; round <= ROUNDS; round++) {
       const b = await fetchCsv(baseUrl, {});
       check(
         b.status === 200 && b.lines === total + 1,
         `baseline answered ${b.status} with ${b.lines - 1} rows`,
       );
+      const cpu0 = process.cpuUsage();
+      const pg0 = await pgCpuSeconds();
       const gv = await fetchCsv(govUrl, headers);
+      const cpu = process.cpuUsage(cpu0);
+      const nodeCpu = (cpu.user + cpu.system) / 1e6;
+      const pgCpu = (await pgCpuSeconds()) - pg0;
       check(gv.status === 200, `governed answered ${gv.status}: ${gv.head.slice(0, 200)}`);
       check(gv.lines === total + 1, `governed delivered ${gv.lines - 1} of ${total} rows`);
       const firstRow = gv.head.split('\r\n')[1] ?? '';
@@ -228,11 +254,43 @@ async function main() {
       console.log(
         `round ${round}: baseline ${(total / b.seconds).toFixed(0)} rows/s (${b.seconds.toFixed(2)} s, ${mb(b.bytes)}, peak RSS ${mb(b.peakRss)}); ` +
           `governed ${(total / gv.seconds).toFixed(0)} rows/s (${gv.seconds.toFixed(2)} s, ${mb(gv.bytes)}, peak RSS ${mb(gv.peakRss)}); ` +
-          `ratio ${(b.seconds / gv.seconds).toFixed(2)}; load ${load()}`,
+          `ratio ${(b.seconds / gv.seconds).toFixed(2)}; governed CPU: this process ${nodeCpu.toFixed(1)} s ` +
+          `(${((nodeCpu * 1e6) / total).toFixed(1)} µs/row), PostgreSQL backends ${pgCpu.toFixed(1)} s ` +
+          `(${((pgCpu * 1e6) / total).toFixed(1)} µs/row); load ${load()}`,
       );
     }
-    const ledger = Number((await pool.query('SELECT count(*)::int AS n FROM data_export_row')).rows[0].n);
+    // the ledger as leak tracing reads it: batch rows written on the export's path, not yet exploded
+    const ledger = Number((await pool.query('SELECT count(*)::int AS n FROM data_export_ledger')).rows[0].n);
     check(ledger === total * ROUNDS, `ledger holds ${ledger} rows for ${total * ROUNDS} exported`);
+    // a leak-tracing lookup of one key (every export delivered it), then the ledger job off the export's path, then the
+    // same lookup from the indexed rows
+    const probeKey = (await pool.query(`SELECT _key FROM ${g.data_table} ORDER BY _seq DESC LIMIT 1`)).rows[0]
+      ._key;
+    const probe = async () => {
+      const t = performance.now();
+      const { rows } = await pool.query(
+        'SELECT count(*)::int AS n FROM data_export_ledger WHERE key_mac = $1',
+        [Buffer.from(keyMac(ctx.secret, probeKey), 'hex')],
+      );
+      return { n: Number(rows[0].n), ms: performance.now() - t };
+    };
+    const p1 = await probe();
+    check(p1.n === ROUNDS, `a key found in ${p1.n} of ${ROUNDS} exports before the ledger job`);
+    const tj = performance.now();
+    const ex = await explodeLedgerBatches(ctx.db, { maxBatches: 1_000_000 });
+    const jobS = (performance.now() - tj) / 1000;
+    const p2 = await probe();
+    check(p2.n === ROUNDS, `a key found in ${p2.n} of ${ROUNDS} exports after the ledger job`);
+    const indexed = Number((await pool.query('SELECT count(*)::int AS n FROM data_export_row')).rows[0].n);
+    check(
+      indexed === total * ROUNDS && ex.rows === indexed,
+      `ledger job exploded ${ex.rows}, indexed ${indexed}`,
+    );
+    console.log(
+      `ledger job (off the export's path): ${ex.batches} batches, ${ex.rows.toLocaleString('en')} rows in ${jobS.toFixed(1)} s ` +
+        `(${((jobS * 1e6) / Math.max(1, ex.rows)).toFixed(1)} µs/row); key lookup over the pending batches ${p1.ms.toFixed(0)} ms, ` +
+        `over the indexed rows ${p2.ms.toFixed(1)} ms; load ${load()}`,
+    );
     const bm = median(results.baseline);
     const gm = median(results.governed);
     console.log(

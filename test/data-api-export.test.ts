@@ -99,7 +99,7 @@ describe('data API: bulk export and leak tracing', () => {
     });
     expect(Number(e.row_count)).toBe(people.length);
     const ledger = await env.ctx.db
-      .selectFrom('data_export_row')
+      .selectFrom('data_export_ledger')
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .where('export_id', '=', exportId)
       .executeTakeFirstOrThrow();
@@ -174,7 +174,7 @@ describe('data API: bulk export and leak tracing', () => {
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .executeTakeFirstOrThrow();
     const ledgerBefore = await env.ctx.db
-      .selectFrom('data_export_row')
+      .selectFrom('data_export_ledger')
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .executeTakeFirstOrThrow();
     const cases = [
@@ -211,7 +211,7 @@ describe('data API: bulk export and leak tracing', () => {
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .executeTakeFirstOrThrow();
     const ledgerAfter = await env.ctx.db
-      .selectFrom('data_export_row')
+      .selectFrom('data_export_ledger')
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .executeTakeFirstOrThrow();
     expect(Number(after.n)).toBe(Number(before.n));
@@ -485,7 +485,7 @@ describe('data API: bulk export and leak tracing', () => {
     expect(lines).toHaveLength(people.length + 1);
     expect(lines.slice(1).map((l) => cellsOf(l)[0])).toEqual(people.map((p) => maskValue('idNumber', p.key)));
     const ledger = await env.ctx.db
-      .selectFrom('data_export_row')
+      .selectFrom('data_export_ledger')
       .select(['ordinal', (eb) => eb.fn<string>('encode', ['key_mac', eb.val('hex')]).as('k')])
       .where('export_id', '=', x.exportId)
       .orderBy('ordinal')
@@ -537,7 +537,7 @@ describe('data API: bulk export and leak tracing', () => {
       .executeTakeFirstOrThrow();
     expect(e.status).toBe('aborted');
     const ledger = await env.ctx.db
-      .selectFrom('data_export_row')
+      .selectFrom('data_export_ledger')
       .select('ordinal')
       .where('export_id', '=', x.exportId)
       .orderBy('ordinal')

@@ -28,7 +28,8 @@ import { appendAudit } from './store.js';
  * How: the file's header names the columns (field codes, as every export writes them). For each export whose fields
  * include some of those columns, each file row is reduced to the tags of its identified cells in the export's field
  * order (the per-cell digests of the ledger, migration 032) and the export's ledger rows are searched for that
- * projection: a hit means the export delivered a row with exactly those values in those columns. Each identified
+ * projection (through the view `data_export_ledger`, migration 047: the exploded per-row ledger and the batches not
+ * exploded yet): a hit means the export delivered a row with exactly those values in those columns. Each identified
  * column is also checked alone (which of the file's values in that column the export delivered there). The file is
  * parsed in memory and dropped; the search is audited (`audit.leakTrace`) with a summary only (format, size, counts,
  * the best export) — nothing of the file's content is stored.
@@ -431,7 +432,7 @@ export async function traceLeakFile(ctx: AppContext, actor: Actor, bytes: Buffer
       ? await sql<{ p: string; n: number }>`
           SELECT encode(t.p, 'hex') AS p, count(*)::int AS n
           FROM (SELECT ${sql.raw(projectionSql(positions))} AS p
-                FROM data_export_row WHERE export_id = ${e.id} AND cell_tags IS NOT NULL) t
+                FROM data_export_ledger WHERE export_id = ${e.id} AND cell_tags IS NOT NULL) t
           WHERE t.p IN (SELECT decode(h, 'hex') FROM unnest(${hexList(wanted)}::text[]) h)
           GROUP BY t.p
         `.execute(ctx.db)
@@ -455,7 +456,7 @@ export async function traceLeakFile(ctx: AppContext, actor: Actor, bytes: Buffer
         const got = await sql<{ t: string }>`
           SELECT DISTINCT encode(t.t, 'hex') AS t
           FROM (SELECT substring(cell_tags from ${m.pos * CELL_TAG_BYTES + 1}::int for ${CELL_TAG_BYTES}::int) AS t
-                FROM data_export_row WHERE export_id = ${e.id} AND cell_tags IS NOT NULL) t
+                FROM data_export_ledger WHERE export_id = ${e.id} AND cell_tags IS NOT NULL) t
           WHERE t.t IN (SELECT decode(h, 'hex') FROM unnest(${hexList(tags.keys())}::text[]) h)
         `.execute(ctx.db);
         for (const g of got.rows) rowsMatched += tags.get(g.t) ?? 0;

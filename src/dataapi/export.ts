@@ -29,7 +29,9 @@ import { anyText, quoteMarker } from './watermark.js';
  * quota are decided there, and the `data_export` row and the audit row (`data.export`, allow or deny) are written with
  * it, so a refused export writes an audit row and nothing else. Each batch then runs in its own transaction: the grant
  * is checked again (a revocation stops the export at its next batch), the rows are read and masked, and the leak-tracing
- * ledger rows of exactly those masked rows are written with the export's delivered count, before the batch is sent.
+ * ledger of exactly those masked rows (one `data_export_batch` row: their digests concatenated) is written with the
+ * export's delivered count, before the batch is sent. The per-digest lookup rows are built later by the ledger job
+ * (ledger.ts), off the export's path.
  */
 
 export const EXPORT_FORMATS = ['csv', 'ndjson', 'xlsx'] as const;
@@ -332,7 +334,9 @@ export const LEAK_TRACE_LIMIT = 100;
 /**
  * Leak tracing (issue 9 point 5; the security issue builds on it): which exports delivered this record key or this exact
  * masked row? Answers the exports (app, consumer, grant, resource, purpose, format, fields, rows, when, status) with how
- * many of their ledger rows matched, newest first, at most 100. The auditor's search is itself audited.
+ * many of their ledger rows matched, newest first, at most 100. The auditor's search is itself audited. The ledger is
+ * read through the view `data_export_ledger` (migration 047): the indexed per-row ledger plus the batches the ledger
+ * job has not exploded yet, so a fresh export is found as well as an old one.
  */
 export async function leakTrace(ctx: AppContext, actor: Actor, input: LeakTraceInput) {
   let values = input.values;
@@ -402,7 +406,7 @@ export async function leakTrace(ctx: AppContext, actor: Actor, input: LeakTraceI
         count(*) FILTER (WHERE x.row_mac = ANY (r.m)) AS row_rows
       FROM (SELECT coalesce(array_agg(decode(h, 'hex')), '{}') AS m FROM unnest(${keyMacs}::text[]) h) k,
         (SELECT coalesce(array_agg(decode(h, 'hex')), '{}') AS m FROM unnest(${rowMacs}::text[]) h) r,
-        data_export_row x
+        data_export_ledger x
       WHERE x.key_mac = ANY (k.m) OR x.row_mac = ANY (r.m)
       GROUP BY x.export_id
     )

@@ -556,16 +556,16 @@ export const EXPORT_LIVE_SQL = `SELECT g.clear_fields AS clear FROM share_grant 
   WHERE g.id = $1 AND g.status = 'active' AND g.can_export AND g.access_mode = 'rows' AND g.valid_until > now() AND a.status = 'active'`;
 
 /**
- * The ledger rows of one batch and the export's delivered count, in the batch's transaction. The digests arrive as three
- * byte strings, one fixed-width slice per row: $3 the key digests (16 bytes each), $4 the row digests (16), $6 the cell
- * tags ($7 bytes a row). The count's UPDATE is the CTE, run after the INSERT: while the previous batch's transaction
- * still holds the export's row, this one writes its ledger rows and waits only for the count.
+ * The ledger of one batch and the export's delivered count, in the batch's transaction (migration 047): one
+ * `data_export_batch` row holding the batch's digests as three byte strings, one fixed-width slice per row: $3 the key
+ * digests (16 bytes each), $4 the row digests (16), $6 the cell tags ($7 bytes a row); its rows are ordinals $2 + 1 …
+ * $2 + $5. The ledger job (ledger.ts) explodes it into the indexed `data_export_row` off the export's path. The count's
+ * UPDATE is the CTE, run after the INSERT: while the previous batch's transaction still holds the export's row, this
+ * one writes its ledger and waits only for the count.
  */
 export const EXPORT_LEDGER_SQL = `WITH n AS (UPDATE data_export SET row_count = row_count + $5 WHERE id = $1)
-  INSERT INTO data_export_row (export_id, ordinal, key_mac, row_mac, cell_tags)
-  SELECT $1, $2 + o, substring($3::bytea FROM o * 16 - 15 FOR 16), substring($4::bytea FROM o * 16 - 15 FOR 16),
-    substring($6::bytea FROM (o - 1) * $7::int + 1 FOR $7::int)
-  FROM generate_series(1, $5::int) AS o`;
+  INSERT INTO data_export_batch (export_id, first_ordinal, row_count, tag_bytes, key_macs, row_macs, cell_tags)
+  VALUES ($1, $2::int + 1, $5::int, $7::int, $3::bytea, $4::bytea, $6::bytea)`;
 
 /** The shared pieces of a governed statement, for statements built elsewhere (aggregate.ts). */
 export { answers, auditInsert, authorisedCalls, callParams };

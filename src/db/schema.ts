@@ -895,6 +895,9 @@ export interface QualityRectificationEventTable {
 export interface ExportTables {
   data_export: DataExportTable;
   data_export_row: DataExportRowTable;
+  data_export_batch: DataExportBatchTable;
+  /** a view (migration 047): data_export_row plus the batches not exploded yet, one row per delivered row */
+  data_export_ledger: DataExportRowTable;
   masking_class_rule: MaskingClassRuleTable;
 }
 
@@ -927,6 +930,27 @@ export interface DataExportRowTable {
   row_mac: Buffer;
   /** 4 bytes per field in the export's field order (migration 032); null on rows written before it */
   cell_tags: Buffer | null;
+}
+
+/**
+ * One served batch of an export's ledger (migration 047), written in the batch's transaction; the ledger job explodes it
+ * into data_export_row and drops its byte strings (null once exploded_at is set).
+ */
+export interface DataExportBatchTable {
+  export_id: number;
+  /** the ordinal of the batch's first row in its export (1-based) */
+  first_ordinal: number;
+  row_count: number;
+  /** bytes of cell tags per row (4 per field) */
+  tag_bytes: number;
+  /** 16 bytes a row */
+  key_macs: Buffer | null;
+  /** 16 bytes a row */
+  row_macs: Buffer | null;
+  /** tag_bytes a row */
+  cell_tags: Buffer | null;
+  created_at: Generated<Date>;
+  exploded_at: Date | null;
 }
 
 export interface MaskingClassRuleTable {

@@ -3,6 +3,7 @@ import { sealPending } from '../audit/seal.js';
 import { ASSEMBLE_JOB, runAssembly } from '../baselib/assemble.js';
 import type { AppContext } from '../context.js';
 import { deliverFeedJob, FEED_DELIVER_JOB } from '../dataapi/feed.js';
+import { explodeLedgerBatches, LEDGER_EXPLODE_JOB } from '../dataapi/ledger.js';
 import { EVALUATION_JOB, evaluationJob } from '../evaluation/service.js';
 import { checkFreshness } from '../ingest/freshness.js';
 import { FRESHNESS_JOB, IMPORT_JOB, importJob } from '../ingest/pipeline.js';
@@ -91,6 +92,13 @@ export async function registerPlatformJobs(ctx: AppContext): Promise<void> {
   ctx.jobs.register(FEED_DELIVER_JOB, async (job) => {
     await deliverFeedJob(ctx, (job.payload as { subscriptionId: number }).subscriptionId, job.key);
   });
+  // bulk export's leak-tracing ledger (issue 9 point 5, migration 047): each served batch is recorded as one row in its
+  // transaction; this job explodes those rows into the per-digest indexed ledger off the export's path (leak tracing
+  // reads both, so a late run delays nothing but the lookup's speed)
+  ctx.jobs.register(LEDGER_EXPLODE_JOB, async () => {
+    await explodeLedgerBatches(ctx.db);
+  });
+  await ctx.jobs.recurring(ctx.db, { kind: LEDGER_EXPLODE_JOB, key: 'all', every: { seconds: 60 } });
 
   // usage monitoring (issue 12 point 3): audit_log's data calls rolled into usage_daily every 10 minutes; each run
   // re-rolls whole days from the day before its watermark, so it is idempotent and picks up late commits

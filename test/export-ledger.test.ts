@@ -1,0 +1,219 @@
+import type { Readable } from 'node:stream';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportRecords, keyMac } from '../src/dataapi/export.js';
+import { LEDGER_EXPLODE_JOB } from '../src/dataapi/ledger.js';
+import { clearRows, codeOf, createTestEnv, grantedApp, login, type TestEnv } from './helpers.js';
+
+/*
+ * Issue 9 point 5 (bulk export speed) with DG Art 28/33 (every delivered row traceable to its recipient): the export
+ * records its leak-tracing ledger as one row per served batch, in the batch's transaction (migration 047); the ledger
+ * job explodes those rows into the per-digest indexed ledger off the export's path. Leak tracing must name the
+ * recipient before and after that job, and a batch whose ledger write fails must serve nothing.
+ */
+describe('export ledger: per batch on the export path, exploded by the ledger job', () => {
+  let env: TestEnv;
+  let POPULATION = '';
+  let people: Awaited<ReturnType<typeof clearRows>>;
+  let g: { apiKey: string; purposeId: string; grantId: number; appId: number };
+  let auditor = '';
+  const FIELDS = ['idNumber', 'name', 'gender', 'birthDate', 'countyCode'];
+  const BATCH = 16;
+  let exportId = 0;
+  let lines: string[] = [];
+  let before: { byKey: unknown; byLine: unknown; byFile: unknown } | null = null;
+
+  beforeAll(async () => {
+    env = await createTestEnv({ demo: { populationRows: 70, entityRows: 10 } });
+    POPULATION = await codeOf(env, '人口基础信息');
+    const r = await env.ctx.db
+      .selectFrom('resource')
+      .select('data_table')
+      .where('code', '=', POPULATION)
+      .executeTakeFirstOrThrow();
+    people = await clearRows(env, r.data_table!);
+    g = await grantedApp(env.app, {
+      consumer: 'rsj_officer',
+      provider: 'gaj_officer',
+      resourceCode: POPULATION,
+      fields: FIELDS,
+      appName: '批次台账导出应用',
+      quota: { export: true, exportRowsPerDay: 1_000_000 },
+    });
+    auditor = await login(env.app, 'auditor');
+  }, 400_000);
+  afterAll(async () => env?.close());
+
+  async function drain(stream: Readable) {
+    let text = '';
+    try {
+      for await (const chunk of stream)
+        text += Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk);
+      return { text, error: null };
+    } catch (e) {
+      return { text, error: e as Error };
+    }
+  }
+  const start = (batch = BATCH) =>
+    exportRecords(
+      env.ctx,
+      { apiKey: g.apiKey, purpose: g.purposeId, clientIp: null, format: 'csv', encoding: 'utf-8' },
+      POPULATION,
+      batch,
+    );
+  const batchesOf = (id: number) =>
+    env.ctx.db
+      .selectFrom('data_export_batch')
+      .select([
+        'first_ordinal',
+        'row_count',
+        'exploded_at',
+        (eb) => eb.fn<number | null>('length', ['key_macs']).as('key_bytes'),
+      ])
+      .where('export_id', '=', id)
+      .orderBy('first_ordinal')
+      .execute();
+  const indexedRows = (id: number) =>
+    env.ctx.db
+      .selectFrom('data_export_row')
+      .select(['ordinal', (eb) => eb.fn<string>('encode', ['key_mac', eb.val('hex')]).as('k')])
+      .where('export_id', '=', id)
+      .orderBy('ordinal')
+      .execute();
+  /** The three ways an auditor traces a leak: a record key, a leaked CSV line, a leaked file; this export's answer. */
+  async function traces() {
+    const post = (url: string, payload: Record<string, unknown> | Buffer) =>
+      env.app.inject({
+        method: 'POST',
+        url,
+        headers: Buffer.isBuffer(payload)
+          ? { cookie: auditor, 'content-type': 'application/octet-stream' }
+          : { cookie: auditor },
+        payload,
+      });
+    const byKey = await post('/api/audit/leak-trace', { key: people[40].key });
+    expect(byKey.statusCode, byKey.body).toBe(200);
+    const byLine = await post('/api/audit/leak-trace', { csvLine: lines[41] });
+    expect(byLine.statusCode, byLine.body).toBe(200);
+    // a partial file: the header and 30 rows spread over three batches, reversed
+    const file = Buffer.from(`${[lines[0], ...lines.slice(10, 40).reverse()].join('\r\n')}\r\n`);
+    const byFile = await post('/api/audit/leak-trace/file', file);
+    expect(byFile.statusCode, byFile.body).toBe(200);
+    const mine = (items: { exportId: number }[]) => items.find((i) => i.exportId === exportId);
+    return {
+      byKey: mine(byKey.json().items),
+      byLine: mine(byLine.json().items),
+      byFile: { recipient: byFile.json().recipients[0], top: byFile.json().exports[0] },
+    };
+  }
+
+  it('(a) a fresh export is traced to its recipient from its batch rows, before the ledger job has run', async () => {
+    const x = await start();
+    const { text, error } = await drain(x.stream);
+    expect(error).toBeNull();
+    exportId = x.exportId;
+    lines = text
+      .replace(/^\uFEFF/, '')
+      .trimEnd()
+      .split('\r\n');
+    expect(lines).toHaveLength(people.length + 1);
+    // the export path wrote one ledger row per batch and nothing in the indexed ledger
+    const batches = await batchesOf(exportId);
+    expect(batches.map((b) => [b.first_ordinal, b.row_count])).toEqual(
+      Array.from({ length: Math.ceil(people.length / BATCH) }, (_, i) => [
+        i * BATCH + 1,
+        Math.min(BATCH, people.length - i * BATCH),
+      ]),
+    );
+    for (const b of batches) {
+      expect(b.exploded_at).toBeNull();
+      expect(Number(b.key_bytes)).toBe(b.row_count * 16);
+    }
+    expect(await indexedRows(exportId)).toEqual([]);
+    const t = await traces();
+    expect(t.byKey).toMatchObject({
+      app: { id: g.appId, name: '批次台账导出应用' },
+      matchedBy: { key: 1, row: 0 },
+    });
+    expect(t.byLine).toMatchObject({
+      app: { id: g.appId },
+      grantId: g.grantId,
+      matchedBy: { key: 0, row: 1 },
+    });
+    expect(t.byFile.recipient.app.id).toBe(g.appId);
+    expect(t.byFile.top).toMatchObject({ exportId, rowsExplained: 30, share: 1 });
+    expect(t.byFile.top.watermark.verdict).toBeDefined();
+    before = t;
+  });
+
+  it('(b) the ledger job explodes the batches: the same answers now come from the indexed rows, the batches marked exploded', async () => {
+    expect(before).not.toBeNull();
+    const job = await env.ctx.db
+      .selectFrom('job')
+      .select(['status', 'every_seconds'])
+      .where('kind', '=', LEDGER_EXPLODE_JOB)
+      .executeTakeFirstOrThrow();
+    expect(job).toMatchObject({ status: 'queued', every_seconds: 60 });
+    await env.ctx.jobs.runDue();
+    const batches = await batchesOf(exportId);
+    expect(batches.length).toBe(Math.ceil(people.length / BATCH));
+    for (const b of batches) {
+      expect(b.exploded_at).not.toBeNull();
+      expect(b.key_bytes).toBeNull(); // the byte strings live on in data_export_row only
+    }
+    const rows = await indexedRows(exportId);
+    expect(rows.map((r) => r.ordinal)).toEqual(people.map((_, i) => i + 1));
+    expect(rows.map((r) => r.k)).toEqual(people.map((p) => keyMac(env.ctx.secret, p._key)));
+    // nothing pending anywhere, and the ledger's view counts each row once
+    const pending = await sql<{ n: number }>`
+      SELECT count(*)::int AS n FROM data_export_batch WHERE exploded_at IS NULL`.execute(env.ctx.db);
+    expect(Number(pending.rows[0].n)).toBe(0);
+    const viewed = await env.ctx.db
+      .selectFrom('data_export_ledger')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('export_id', '=', exportId)
+      .executeTakeFirstOrThrow();
+    expect(Number(viewed.n)).toBe(people.length);
+    expect(await traces()).toEqual(before);
+  });
+
+  it('(c) a batch whose ledger write fails rolls back: no batch row, none of its rows served, the count and status say so', async () => {
+    const x = await start();
+    // the third batch's ledger write fails inside its transaction (a constraint, a crash: the same rollback)
+    await sql`
+      CREATE FUNCTION test_fail_ledger() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.export_id = ${sql.lit(x.exportId)} AND NEW.first_ordinal > ${sql.lit(2 * BATCH)} THEN
+          RAISE EXCEPTION 'injected ledger failure';
+        END IF;
+        RETURN NEW;
+      END $$`.execute(env.ctx.db);
+    await sql`CREATE TRIGGER test_fail_ledger BEFORE INSERT ON data_export_batch
+      FOR EACH ROW EXECUTE FUNCTION test_fail_ledger()`.execute(env.ctx.db);
+    try {
+      const { text, error } = await drain(x.stream);
+      expect(error?.message ?? '').toMatch(/injected ledger failure/);
+      const served = text
+        .replace(/^\uFEFF/, '')
+        .trimEnd()
+        .split('\r\n')
+        .slice(1);
+      const batches = await batchesOf(x.exportId);
+      expect(batches.map((b) => b.first_ordinal)).toEqual([1, BATCH + 1]);
+      // nothing of the failed batch was served: what arrived is a prefix of the first two batches (the ledger's), the
+      // same values as the first export's rows (the quoting, the watermark, is each export's own)
+      const cells = (l: string) => l.replaceAll('"', '');
+      expect(served.length).toBeLessThanOrEqual(2 * BATCH);
+      expect(served.map(cells)).toEqual(lines.slice(1, served.length + 1).map(cells));
+      const e = await env.ctx.db
+        .selectFrom('data_export')
+        .select(['row_count', 'status'])
+        .where('id', '=', x.exportId)
+        .executeTakeFirstOrThrow();
+      expect({ rows: Number(e.row_count), status: e.status }).toEqual({ rows: 2 * BATCH, status: 'failed' });
+    } finally {
+      await sql`DROP TRIGGER test_fail_ledger ON data_export_batch`.execute(env.ctx.db);
+      await sql`DROP FUNCTION test_fail_ledger()`.execute(env.ctx.db);
+    }
+  });
+});
