@@ -91,6 +91,27 @@ async function convertible(
 
 type Via = 'console' | 'cli' | 'catalog.publish' | 'catalog.edit';
 
+/** `key.encrypt` on the resource, allowed (a conversion queued) or refused, with who asked. */
+function auditEncrypt(
+  db: Tx | AppContext['db'],
+  actor: Actor | null,
+  resourceId: number,
+  decision: 'allow' | 'deny',
+  detail: Record<string, unknown>,
+) {
+  return appendAudit(db, {
+    action: 'key.encrypt',
+    decision,
+    actorUserId: actor?.id ?? null,
+    actorOrgId: actor?.orgId ?? null,
+    clientIp: actor?.clientIp ?? null,
+    resourceId,
+    targetType: 'resource',
+    targetId: resourceId,
+    detail,
+  });
+}
+
 /** Audits the request (`key.encrypt`, allow) and queues the job `keys.encrypt`, in the caller's transaction. */
 export async function queueEncryption(
   ctx: AppContext,
@@ -101,17 +122,7 @@ export async function queueEncryption(
   via: Via,
   extra: Record<string, unknown> = {},
 ) {
-  await appendAudit(trx, {
-    action: 'key.encrypt',
-    decision: 'allow',
-    actorUserId: actor?.id ?? null,
-    actorOrgId: actor?.orgId ?? null,
-    clientIp: actor?.clientIp ?? null,
-    resourceId,
-    targetType: 'resource',
-    targetId: resourceId,
-    detail: { fields, via, ...extra },
-  });
+  await auditEncrypt(trx, actor, resourceId, 'allow', { fields, via, ...extra });
   await ctx.jobs.schedule(trx, {
     kind: ENCRYPT_JOB,
     key: `r${resourceId}`,
@@ -123,17 +134,7 @@ export async function queueEncryption(
 /** The administrator asks for the conversion: checked, audited (`key.encrypt`), run by the job `keys.encrypt`. */
 export async function requestEncryption(ctx: AppContext, actor: Actor | null, resourceId: number) {
   const deny = (db: Tx | AppContext['db'], detail: Record<string, unknown>) =>
-    appendAudit(db, {
-      action: 'key.encrypt',
-      decision: 'deny',
-      actorUserId: actor?.id ?? null,
-      actorOrgId: actor?.orgId ?? null,
-      clientIp: actor?.clientIp ?? null,
-      resourceId,
-      targetType: 'resource',
-      targetId: resourceId,
-      detail: { ...detail, via: actor ? 'console' : 'cli' },
-    });
+    auditEncrypt(db, actor, resourceId, 'deny', { ...detail, via: actor ? 'console' : 'cli' });
   if (actor && !canRotate(actor)) {
     await deny(ctx.db, { code: 'FORBIDDEN' });
     throw new AppError('FORBIDDEN').alreadyAudited();
