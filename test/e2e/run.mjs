@@ -422,6 +422,15 @@ async function menu(page, key) {
 const people = makePeople(50);
 const state = { resourceCode: null, resourceId: null, apiKey: null, dueDate: null };
 
+/** The reviewer (after the current user logs out) opens the walk's entry from the review inbox. */
+async function reviewerOpensEntry(page, base) {
+  await logout(page);
+  await login(page, base, 'reviewer');
+  await menu(page, 'review');
+  await tid(page, `review-link-${state.resourceCode}`).click();
+  await tid(page, 'page-resource').waitFor({ timeout: T.nav });
+}
+
 const steps = [
   {
     name: 'gaj_officer registers 流动人口居住登记',
@@ -642,11 +651,7 @@ const steps = [
   {
     name: 'reviewer returns the entry with a comment (DG Art 11)',
     async run(page, base) {
-      await logout(page);
-      await login(page, base, 'reviewer');
-      await menu(page, 'review');
-      await tid(page, `review-link-${state.resourceCode}`).click();
-      await tid(page, 'page-resource').waitFor({ timeout: T.nav });
+      await reviewerOpensEntry(page, base);
       await shot(page, 'review-submitted');
       await tid(page, 'review-return').click();
       await tid(page, 'review-text').fill('请在主题中注明“流动人口”，便于检索');
@@ -688,11 +693,7 @@ const steps = [
   {
     name: 'reviewer publishes it; the history shows both decisions and the diff',
     async run(page, base) {
-      await logout(page);
-      await login(page, base, 'reviewer');
-      await menu(page, 'review');
-      await tid(page, `review-link-${state.resourceCode}`).click();
-      await tid(page, 'page-resource').waitFor({ timeout: T.nav });
+      await reviewerOpensEntry(page, base);
       await tid(page, 'review-publish').click();
       await tid(page, 'review-text').fill('同意发布');
       await confirmAndWait(page, 'review-confirm', '/publish');
@@ -770,11 +771,7 @@ const steps = [
       );
       await tid(page, 'reg-submit').click();
       await tid(page, 'page-resource').waitFor({ timeout: T.nav });
-      await logout(page);
-      await login(page, base, 'reviewer');
-      await menu(page, 'review');
-      await tid(page, `review-link-${state.resourceCode}`).click();
-      await tid(page, 'page-resource').waitFor({ timeout: T.nav });
+      await reviewerOpensEntry(page, base);
       await tid(page, 'review-publish').click();
       await tid(page, 'review-text').fill('同意调整安全级别');
       await confirmAndWait(page, 'review-confirm', '/publish');
@@ -1664,11 +1661,7 @@ const steps = [
       await tid(page, 'field-sensitivePersonal-3').locator('input').check();
       await tid(page, 'reg-submit').click();
       await tid(page, 'page-resource').waitFor({ timeout: T.nav });
-      await logout(page);
-      await login(page, base, 'reviewer');
-      await menu(page, 'review');
-      await tid(page, `review-link-${state.resourceCode}`).click();
-      await tid(page, 'page-resource').waitFor({ timeout: T.nav });
+      await reviewerOpensEntry(page, base);
       await tid(page, 'review-publish').click();
       await tid(page, 'review-text').fill('同意将居住地址列为敏感个人信息');
       const published = page.waitForResponse(
