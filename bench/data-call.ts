@@ -247,6 +247,8 @@ async function benchDatabase(kind: Kind, load: LoadGenerator): Promise<DbResult 
       redisUrl: process.env.BENCH_REDIS_URL || null,
       dataApi: {
         ...loadConfig({}).dataApi,
+        // the one data-API setting a run may vary (group commit), from the environment like production's
+        statementsInFlight: loadConfig(process.env).dataApi.statementsInFlight,
         appRatePerSecond: 1_000_000,
         grantCallsPerDay: 1_000_000_000,
       },

@@ -47,6 +47,8 @@ const ctx = await scratchContext(scratch.url, {
   // detector would otherwise (rightly) take for guessing and suspend the app after a few dozen calls
   dataApi: {
     ...loadConfig({}).dataApi,
+    // the one data-API setting a run may vary (group commit), from the environment like production's
+    statementsInFlight: loadConfig(process.env).dataApi.statementsInFlight,
     appRatePerSecond: 1_000_000,
     grantCallsPerDay: 1_000_000_000,
     keyFailuresPerMinute: 1_000_000,

@@ -134,6 +134,13 @@ export interface Config {
     keyFailuresPerMinute: number;
     /** record lookups that miss, per app per 10 minutes, that suspend the app (when half or more of its lookups miss) */
     enumerationMisses: number;
+    /**
+     * governed statements a node keeps in flight per statement shape (resource version × call kind) on a PostgreSQL
+     * server; calls arriving meanwhile wait and go together in the next statement (group commit). 1 (default) gives the
+     * largest batches and the least database CPU per call; raise it when the database has cores to spare
+     * (DATA_API_STATEMENTS_IN_FLIGHT; PGlite always runs one). Optional: older test configs.
+     */
+    statementsInFlight?: number;
   };
   /** Aggregate queries (usable but not visible, DG Art 33; optional: older test configs). See README. */
   aggregate?: {
@@ -279,6 +286,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       grantExportRowsPerDay: int(env, 'GRANT_EXPORT_ROWS_PER_DAY', 1_000_000),
       keyFailuresPerMinute: int(env, 'API_KEY_FAILURE_LIMIT', 30),
       enumerationMisses: int(env, 'ENUMERATION_MISS_LIMIT', 20),
+      statementsInFlight: Math.max(1, int(env, 'DATA_API_STATEMENTS_IN_FLIGHT', 1)),
     },
     aggregate: {
       minCell: Math.max(2, int(env, 'AGGREGATE_MIN_CELL', 5)),
