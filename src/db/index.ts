@@ -49,6 +49,7 @@ import * as m043 from './migrations/043_class_name_en.js';
 import * as m044 from './migrations/044_audit_list_indexes.js';
 import * as m045 from './migrations/045_resource_code_alias.js';
 import * as m047 from './migrations/047_export_ledger_batches.js';
+import * as m049 from './migrations/049_audit_resource_index.js';
 import { Lock, PGliteDialect, pgliteQuery } from './pglite-dialect.js';
 import type { DB } from './schema.js';
 
@@ -271,6 +272,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '044_audit_list_indexes': m044,
   '045_resource_code_alias': m045,
   '047_export_ledger_batches': m047,
+  '049_audit_resource_index': m049,
 };
 
 export async function migrate(db: Db): Promise<void> {
