@@ -356,7 +356,7 @@ describe('turning the sensitive-personal flag off: decrypting stored values back
     await setHist(v);
 
     // the job runs: clear storage everywhere, the field's own SQL type, no keyed-hash column
-    await sql`UPDATE job SET run_at = now() WHERE kind = 'keys.decrypt' AND key = ${`r${r.id}`}`.execute(
+    await sql`UPDATE job SET run_at = now() - interval '1 hour' WHERE kind = 'keys.decrypt' AND key = ${`r${r.id}`}`.execute(
       env.ctx.db,
     );
     await env.ctx.jobs.runDue();
@@ -532,4 +532,54 @@ describe('turning the sensitive-personal flag off: decrypting stored values back
     expect(jobs).toEqual([]);
     expect(JSON.stringify(await q(`SELECT * FROM ds.r_${r.id}`))).not.toContain('HX1');
   });
+
+  // a second node on the same PostgreSQL database (PGlite is one process's database)
+  it.skipIf(!process.env.DATABASE_URL)(
+    'another node whose cached metadata still says "encrypted" answers a verification after the job dropped c<n>_h (re-reads it)',
+    async () => {
+      const r = await publish('特殊群体登记（双节点转回明文）', FIELDS.slice(0, 3));
+      await upload(r.id, 'caseNo,name,diagnosis', ['N1,李1,病情1', 'N2,李2,病情2']);
+      const g = await grantedApp(env.app, {
+        consumer: 'rsj_officer',
+        provider: 'gaj_officer',
+        resourceCode: r.code,
+        fields: ['caseNo', 'name', 'diagnosis'],
+        appName: '双节点转回明文测试',
+      });
+      const edit = await env.app.inject({
+        method: 'PATCH',
+        url: `/api/sharing/grants/${g.grantId}`,
+        headers: { cookie: officer },
+        payload: { verify: true },
+      });
+      expect(edit.statusCode, edit.body).toBe(200);
+      const node2 = await createTestEnv({ demo: false, databaseUrl: env.ctx.config.databaseUrl! });
+      try {
+        const verify = () =>
+          node2.app.inject({
+            method: 'POST',
+            url: `${dataPath(r.code)}/verify`,
+            headers: { 'x-api-key': g.apiKey, 'x-purpose': g.purposeId },
+            payload: { key: 'N1', match: { diagnosis: '病情1' } },
+          });
+        const first = await verify();
+        expect(first.statusCode, first.body).toBe(200);
+        expect(first.json().match).toBe(true);
+        expect((await flagVersion(r.id, unflag('diagnosis'))).statusCode).toBe(200);
+        const pub = await env.app.inject({
+          method: 'POST',
+          url: `/api/catalog/resources/${r.id}/publish`,
+          headers: { cookie: reviewer },
+          payload: { comment: '同意' },
+        });
+        expect(pub.statusCode, pub.body).toBe(200);
+        expect(await decryptResource(env.ctx, r.id)).toEqual(['diagnosis']);
+        const again = await verify();
+        expect(again.statusCode, again.body).toBe(200);
+        expect(again.json().match).toBe(true);
+      } finally {
+        await node2.close();
+      }
+    },
+  );
 });
