@@ -25,6 +25,9 @@ import { canRotate, tableOf } from './key-service.js';
  * indexes, `rhash`), ingest_quarantine (values, whole-row raw cells) and base-library copies (records, conflicts).
  * A record-key field is refused (FIELD_ENCRYPTION_KEY_FIELD): it would rewrite `_key` and everything keyed by it
  * (change feed, history keys, base-library keys, export ledgers) — not built.
+ *
+ * The reverse (`decryptResource`, job `keys.decrypt`, audited `key.decrypt` / `key.decrypted`) turns a field whose
+ * sensitive-personal flag a catalog version turned off back to clear storage, the same way: see further down.
  */
 
 export const ENCRYPT_JOB = 'keys.encrypt';
