@@ -7,7 +7,12 @@ import { maskingPolicy } from '../dataapi/masking-policy.js';
 import { inTx, type Tx } from '../db/index.js';
 import { notify, type Recipients } from '../notify/service.js';
 import type { CatalogLevel, Profile } from '../profiles/model.js';
-import { keyFieldRefusal, queueEncryption } from '../security/key-convert.js';
+import {
+  decryptKeyRefusal,
+  keyFieldRefusal,
+  queueDecryption,
+  queueEncryption,
+} from '../security/key-convert.js';
 import { AppError } from '../shared/errors.js';
 import { coverPublished } from '../sharing/bulk.js';
 import {
@@ -543,14 +548,16 @@ async function lockRow(trx: Tx, id: number) {
 
 /**
  * What `next`'s sensitive-personal flags do to the storage of the live fields (docs/ENCRYPTION.md "Catalog changes").
- * A column's storage (ciphertext or clear) follows the flag. On an empty table every change is applied at once
- * (`flips`). On a table holding rows:
- * - flag turned ON: the column stays clear (`encrypted = false`, shown 存量明文) and the conversion of clear columns
- *   (security/key-convert.ts, job `keys.encrypt`) is queued at publication for the clear sensitive-personal fields
- *   (`pending`); a record key or a base-library join key is refused with FIELD_ENCRYPTION_KEY_FIELD, the same rule the
- *   conversion applies (rewriting the keys is not built);
- * - flag turned OFF on an encrypted field: refused (FIELD_ENCRYPTION_FLIP_REFUSED): decrypting stored values back to
- *   clear storage is not built.
+ * A column's storage (ciphertext or clear) follows the flag. Where no value is stored every change is applied at once
+ * (`flips`). Otherwise:
+ * - flag turned ON (table holding rows): the column stays clear (`encrypted = false`, shown 存量明文) and the conversion
+ *   of clear columns (security/key-convert.ts, job `keys.encrypt`) is queued at publication for the clear
+ *   sensitive-personal fields (`encrypt`); a record key or a base-library join key is refused with
+ *   FIELD_ENCRYPTION_KEY_FIELD, the same rule the conversion applies (rewriting the keys is not built);
+ * - flag turned OFF on an encrypted field (table, history or quarantine holding its values): the column stays encrypted
+ *   (shown 加密存储（待解密）; values keep being encrypted on write) and the job `keys.decrypt` is queued at publication
+ *   (`decrypt`); a record key or a base-library join key is refused with FIELD_ENCRYPTION_FLIP_REFUSED (`_key` is its
+ *   keyed hash; rewriting the keys is not built).
  * Read-only: checked again at submission, before the reviewer sees the version.
  */
 async function storagePlan(
@@ -558,46 +565,67 @@ async function storagePlan(
   resourceId: number,
   live: StoredField[],
   next: FieldDef[],
-): Promise<{ flips: StoredField[]; pending: string[] }> {
+): Promise<{ flips: StoredField[]; encrypt: string[]; decrypt: string[] }> {
   const flag = (i: number) => next[i]?.sensitivePersonal ?? false;
   const flips = live.filter((f, i) => i < next.length && f.encrypted !== flag(i));
-  if (!flips.length) return { flips, pending: [] };
+  if (!flips.length) return { flips, encrypt: [], decrypt: [] };
   const holdsRows = (
     await sql.raw<{ x: number }>(`SELECT 1 AS x FROM ${dataTableName(resourceId)} LIMIT 1`).execute(trx)
   ).rows.length;
-  if (!holdsRows) return { flips, pending: [] };
+  const on = flips.filter((f) => !f.encrypted);
   const off = flips.filter((f) => f.encrypted);
-  if (off.length)
-    throw new AppError(
-      'FIELD_ENCRYPTION_FLIP_REFUSED',
+  // an encrypted field's values also live in record_history and ingest_quarantine: the job decrypts those too
+  const offHeld =
+    off.length > 0 &&
+    (holdsRows > 0 ||
+      (
+        await sql<{
+          x: number;
+        }>`SELECT 1 AS x WHERE EXISTS (SELECT 1 FROM record_history WHERE resource_id = ${resourceId})
+          OR EXISTS (SELECT 1 FROM ingest_quarantine WHERE resource_id = ${resourceId})`.execute(trx)
+      ).rows.length > 0);
+  const now = [...(holdsRows ? [] : on), ...(offHeld ? [] : off)];
+  let decrypt: string[] = [];
+  if (offHeld) {
+    const refused = await decryptKeyRefusal(
+      trx,
+      resourceId,
       off.map((f) => ({
-        field: f.code,
-        reason: `field ${f.code} is stored encrypted and the resource holds data: turning its sensitive-personal flag off would need decrypting the stored values back to clear storage (not built)`,
-        reasonZh: `信息项“${f.name}”已加密存储且资源已有数据：取消敏感个人信息标记需将存量数据解密回明文，暂不支持`,
+        code: f.code,
+        name: next[f.ordinal - 1].name,
+        isKey: f.isKey || next[f.ordinal - 1].isKey,
       })),
     );
-  // every flip left is a clear column flagged sensitive-personal: it stays clear until the conversion job runs
-  const turnedOn = flips.filter((f) => !f.sensitivePersonal);
-  if (!turnedOn.length) return { flips: [], pending: [] };
+    if (refused) throw refused;
+    decrypt = off.map((f) => f.code);
+  }
+  // every `on` flip of a table holding rows is a clear column flagged sensitive-personal: clear until the job runs
+  const turnedOn = holdsRows ? on.filter((f) => !f.sensitivePersonal) : [];
+  if (!turnedOn.length) return { flips: now, encrypt: [], decrypt };
   const refused = await keyFieldRefusal(
     trx,
     resourceId,
-    flips.map((f) => ({
+    on.map((f) => ({
       code: f.code,
       name: next[f.ordinal - 1].name,
       isKey: f.isKey || next[f.ordinal - 1].isKey,
     })),
   );
   if (refused) throw refused;
-  return { flips: [], pending: flips.map((f) => f.code) };
+  return { flips: now, encrypt: on.map((f) => f.code), decrypt };
 }
 
 /**
  * Brings the live fields and data table to `next`. An entry never published and holding no data is rebuilt freely;
  * otherwise only additive changes (FIELD_CHANGE_NOT_ADDITIVE): existing fields keep code, type and position, new ones
- * become new columns. Returns the clear sensitive-personal fields the caller queues for conversion (storagePlan).
+ * become new columns. Returns the fields the caller queues for conversion to encrypted storage (`encrypt`) or back to
+ * clear storage (`decrypt`) (storagePlan).
  */
-async function applyFields(trx: Tx, row: Row, next: FieldDef[]): Promise<string[]> {
+async function applyFields(
+  trx: Tx,
+  row: Row,
+  next: FieldDef[],
+): Promise<{ encrypt: string[]; decrypt: string[] }> {
   const live = await store.getFields(trx, row.id);
   const liveDefs = live.map(({ ordinal: _o, columnName: _c, ...f }) => f as FieldDef);
   if (row.published_at === null && Number(row.row_count) === 0) {
@@ -605,11 +633,11 @@ async function applyFields(trx: Tx, row: Row, next: FieldDef[]): Promise<string[
     await sql.raw(`DROP TABLE ${dataTableName(row.id)}`).execute(trx);
     await store.insertFields(trx, row.id, next, 0);
     await sql.raw(dataTableDdl(row.id, next)).execute(trx);
-    return [];
+    return { encrypt: [], decrypt: [] };
   }
   const problems = checkAdditiveFields(liveDefs, next);
   if (problems.length) throw new AppError('FIELD_CHANGE_NOT_ADDITIVE', problems);
-  const { flips, pending } = await storagePlan(trx, row.id, live, next);
+  const { flips, encrypt, decrypt } = await storagePlan(trx, row.id, live, next);
   for (const f of flips) {
     const t = dataTableName(row.id);
     const n = next[f.ordinal - 1];
@@ -664,7 +692,7 @@ async function applyFields(trx: Tx, row: Row, next: FieldDef[]): Promise<string[
       await sql.raw(`ALTER TABLE ${dataTableName(row.id)} ADD COLUMN ${c}`).execute(trx);
     for (const x of ddl.indexes) await sql.raw(x).execute(trx);
   }
-  return pending;
+  return { encrypt, decrypt };
 }
 
 /**
@@ -759,9 +787,10 @@ export async function saveResource(
     if (neverPublished) {
       // the entry is not live anywhere: its row is the working copy
       await store.updateResourceMeta(trx, id, norm);
-      const pending = await applyFields(trx, row, norm.fields);
-      // a flag turned on while its table already holds rows: converted by the job, as at publication
-      if (pending.length) await queueEncryption(ctx, trx, actor, id, pending, 'catalog.edit', { versionNo });
+      const { encrypt, decrypt } = await applyFields(trx, row, norm.fields);
+      // a flag turned on (or off) while values are stored: converted by the job, as at publication
+      if (encrypt.length) await queueEncryption(ctx, trx, actor, id, encrypt, 'catalog.edit', { versionNo });
+      if (decrypt.length) await queueDecryption(ctx, trx, actor, id, decrypt, 'catalog.edit', { versionNo });
       await trx.updateTable('resource').set({ status }).where('id', '=', id).execute();
     }
     await audit(trx, actor, 'catalog.edit', row, {
@@ -895,7 +924,7 @@ export async function decideResource(
     if (rules.length) throw new AppError(shareRuleErrorCode(rules), rules);
     // XT Art 16: purchased data is published only with the authority's approval record
     await assertPurchaseApproved(trx, ctx.profile, id);
-    const pending = await applyFields(trx, row, snap.fields);
+    const { encrypt, decrypt } = await applyFields(trx, row, snap.fields);
     await store.updateResourceMeta(trx, id, snap);
     await trx
       .updateTable('resource_version')
@@ -938,11 +967,15 @@ export async function decideResource(
         prev && prev.shareType !== snap.shareType
           ? { from: prev.shareType, to: snap.shareType, article: ctx.profile.catalog.shareTypeChangeArticle }
           : undefined,
-      encryptQueued: pending.length ? pending : undefined,
+      encryptQueued: encrypt.length ? encrypt : undefined,
+      decryptQueued: decrypt.length ? decrypt : undefined,
     });
     // a field flagged sensitive-personal on a table holding rows stays clear (存量明文) until this job converts it
-    if (pending.length)
-      await queueEncryption(ctx, trx, actor, id, pending, 'catalog.publish', { versionNo: open.version_no });
+    if (encrypt.length)
+      await queueEncryption(ctx, trx, actor, id, encrypt, 'catalog.publish', { versionNo: open.version_no });
+    // a field unflagged while its values are stored stays encrypted (加密存储（待解密）) until this job decrypts it
+    if (decrypt.length)
+      await queueDecryption(ctx, trx, actor, id, decrypt, 'catalog.publish', { versionNo: open.version_no });
     await notify(trx, [{ roles: ['data_officer'], orgIds: [row.provider_org_id] }], {
       kind: 'catalog.published',
       severity: 'info',

@@ -556,14 +556,16 @@ async function finishCommitted(
   const counts = await inTx(ctx.db, async (trx) => {
     // one merge at a time per resource: the row lock orders concurrent imports
     await trx.selectFrom('resource').select('id').where('id', '=', batch.resource_id).forUpdate().execute();
-    // staged with the storage read at the start: a conversion to encrypted storage committed since (key-convert.ts)
-    // would receive clear values into its ciphertext columns; the import fails instead, nothing merged
+    // staged with the storage read at the start: a conversion to encrypted storage (or back to clear) committed since
+    // (key-convert.ts) would receive clear values into its ciphertext columns (or the reverse); the import fails
+    // instead, nothing merged
     const now = await catalogStore.getFields(trx, batch.resource_id);
     if (now.some((f, i) => f.encrypted !== fields[i]?.encrypted))
       throw new AppError('INGEST_STORAGE_CHANGED', [
         {
-          reason: 'the resource was converted to encrypted storage during this import: upload it again',
-          reasonZh: '导入期间该资源已转换为加密存储，请重新上传',
+          reason:
+            'the storage of the resource was converted (to encrypted storage or back to clear) during this import: upload it again',
+          reasonZh: '导入期间该资源的存储方式已转换（加密存储或转回明文），请重新上传',
         },
       ]);
     const c = await mergeBatch(trx, table, batch.resource_id, fields, batch.id, batch.mode);

@@ -17,7 +17,7 @@ import {
 } from '../quality/checks.js';
 import { QUALITY_DEADLINES_JOB, tickQuality } from '../quality/deadlines.js';
 import { ALERT_JOB, evaluateAlerts } from '../security/alerts.js';
-import { ENCRYPT_JOB, encryptJob } from '../security/key-convert.js';
+import { DECRYPT_JOB, decryptJob, ENCRYPT_JOB, encryptJob } from '../security/key-convert.js';
 import { REENCRYPT_JOB, reencryptJob } from '../security/key-service.js';
 import { tickDeadlines } from '../sharing/deadlines.js';
 import { detectViolations, VIOLATION_JOB } from '../supervision/violations.js';
@@ -112,12 +112,16 @@ export async function registerPlatformJobs(ctx: AppContext): Promise<void> {
   });
   // anomaly alerts (issue 10 point 5, SY Art 43): volume above the app's norm, bulk reads outside working hours and
   // repeated denials, every 5 minutes (enumeration is checked inline on the data API); one alert per ongoing anomaly
-  // encryption at rest (docs/ENCRYPTION.md): re-encryption after a data-key rotation; conversion of clear columns
+  // encryption at rest (docs/ENCRYPTION.md): re-encryption after a data-key rotation; conversion of clear columns, and
+  // back to clear storage when a catalog version turns the sensitive-personal flag off
   ctx.jobs.register(REENCRYPT_JOB, async (job) => {
     await reencryptJob(ctx, job.payload as { resourceId: number });
   });
   ctx.jobs.register(ENCRYPT_JOB, async (job) => {
     await encryptJob(ctx, job.payload as { resourceId: number });
+  });
+  ctx.jobs.register(DECRYPT_JOB, async (job) => {
+    await decryptJob(ctx, job.payload as { resourceId: number });
   });
   ctx.jobs.register(ALERT_JOB, async () => {
     await evaluateAlerts(ctx);

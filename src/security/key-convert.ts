@@ -1,10 +1,11 @@
 import { CompiledQuery, sql } from 'kysely';
 import { appendAudit } from '../audit/store.js';
-import { indexColumn } from '../catalog/model.js';
+import { indexColumn, SQL_TYPES } from '../catalog/model.js';
 import { getFields, type StoredField } from '../catalog/store.js';
 import type { Actor, AppContext } from '../context.js';
 import { forgetResourceMeta } from '../dataapi/service.js';
 import { inTx, type Tx } from '../db/index.js';
+import { recordHash } from '../ingest/model.js';
 import { AppError } from '../shared/errors.js';
 import { isCiphertext } from './field-cipher.js';
 import type { FieldWriter } from './field-keys.js';
@@ -24,6 +25,9 @@ import { canRotate, tableOf } from './key-service.js';
  * indexes, `rhash`), ingest_quarantine (values, whole-row raw cells) and base-library copies (records, conflicts).
  * A record-key field is refused (FIELD_ENCRYPTION_KEY_FIELD): it would rewrite `_key` and everything keyed by it
  * (change feed, history keys, base-library keys, export ledgers) — not built.
+ *
+ * The reverse (`decryptResource`, job `keys.decrypt`, audited `key.decrypt` / `key.decrypted`) turns a field whose
+ * sensitive-personal flag a catalog version turned off back to clear storage, the same way: see further down.
  */
 
 export const ENCRYPT_JOB = 'keys.encrypt';
@@ -91,16 +95,20 @@ async function convertible(
 
 type Via = 'console' | 'cli' | 'catalog.publish' | 'catalog.edit';
 
-/** `key.encrypt` on the resource, allowed (a conversion queued) or refused, with who asked. */
+/**
+ * `key.encrypt` (or `key.decrypt`, the reverse conversion) on the resource, allowed (a conversion queued) or refused,
+ * with who asked.
+ */
 function auditEncrypt(
   db: Tx | AppContext['db'],
   actor: Actor | null,
   resourceId: number,
   decision: 'allow' | 'deny',
   detail: Record<string, unknown>,
+  reverse = false,
 ) {
   return appendAudit(db, {
-    action: 'key.encrypt',
+    action: reverse ? 'key.decrypt' : 'key.encrypt',
     decision,
     actorUserId: actor?.id ?? null,
     actorOrgId: actor?.orgId ?? null,
@@ -169,20 +177,7 @@ export async function convertResource(ctx: AppContext, resourceId: number): Prom
     if (!fields.some((f) => f.sensitivePersonal && !f.encrypted)) return [];
     const conv = await convertible(trx, resourceId, fields);
     // an import staged with the clear layout would merge clear values into the converted columns
-    const busy = await trx
-      .selectFrom('ingest_batch')
-      .select('id')
-      .where('resource_id', '=', resourceId)
-      .where('status', 'in', ['queued', 'running'])
-      .executeTakeFirst();
-    if (busy)
-      throw new AppError('ENCRYPTION_CONVERSION_BUSY', [
-        {
-          field: 'resourceId',
-          reason: `import ${busy.id} is in progress`,
-          reasonZh: `导入批次 ${busy.id} 正在进行`,
-        },
-      ]);
+    await assertNoImport(trx, resourceId);
     const w = await ctx.fieldKeys.writer(resourceId, trx);
     const hadEncrypted = fields.some((f) => f.encrypted);
     const rows = await convertTable(trx, table, conv, w, !hadEncrypted);
@@ -212,6 +207,24 @@ export async function convertResource(ctx: AppContext, resourceId: number): Prom
   });
   forgetResourceMeta(ctx);
   return out;
+}
+
+/** An import of the resource queued or running: it staged rows with the storage layout read at its start. */
+async function assertNoImport(trx: Tx, resourceId: number) {
+  const busy = await trx
+    .selectFrom('ingest_batch')
+    .select('id')
+    .where('resource_id', '=', resourceId)
+    .where('status', 'in', ['queued', 'running'])
+    .executeTakeFirst();
+  if (busy)
+    throw new AppError('ENCRYPTION_CONVERSION_BUSY', [
+      {
+        field: 'resourceId',
+        reason: `import ${busy.id} is in progress`,
+        reasonZh: `导入批次 ${busy.id} 正在进行`,
+      },
+    ]);
 }
 
 const enc = (w: FieldWriter, v: unknown) =>
@@ -383,6 +396,376 @@ async function convertBaseLibraries(trx: Tx, resourceId: number, conv: Indexed[]
         await trx
           .updateTable('base_library_conflict')
           .set({ [col]: enc(w, v) as string })
+          .where('id', '=', c.id)
+          .execute();
+      }
+    }
+  }
+}
+
+/*
+ * The reverse conversion (docs/ENCRYPTION.md "Catalog changes"): a catalog version that turns the sensitive-personal
+ * flag OFF for a field stored encrypted, while the resource holds values, publishes with the column still encrypted
+ * (`encrypted = true`, shown 加密存储（待解密）: values keep being encrypted on write) and queues the job
+ * `keys.decrypt` (audited `key.decrypt`). The job is the mirror of `convertResource`: one transaction per resource
+ * holding its row and its table, the column rewritten to the field's own SQL type in clear, its keyed-hash column
+ * dropped, record_history / ingest_quarantine / base-library copies decrypted, `encrypted = false`, audited
+ * `key.decrypted`. `_hash` becomes what ingest computes for a clear resource once no encrypted field is left.
+ */
+
+export const DECRYPT_JOB = 'keys.decrypt';
+
+/** Fields whose flag is off but whose column is still encrypted: what the job `keys.decrypt` turns back to clear. */
+export function decryptible(fields: StoredField[]): Indexed[] {
+  return fields.map((f, i) => ({ f, i })).filter((x) => x.f.encrypted && !x.f.sensitivePersonal);
+}
+
+/**
+ * An encrypted record-key field, or one base libraries join this resource on, cannot go back to clear storage: `_key`
+ * (and base-library record keys) are its keyed hash; rewriting them is not built. Shared with the catalog.
+ */
+export async function decryptKeyRefusal(
+  db: Tx | AppContext['db'],
+  resourceId: number,
+  fields: { code: string; name: string; isKey: boolean }[],
+): Promise<AppError | null> {
+  if (!fields.length) return null;
+  const joins = new Set(
+    (
+      await db
+        .selectFrom('base_library_source')
+        .select('key_field')
+        .where('resource_id', '=', resourceId)
+        .execute()
+    ).map((r) => r.key_field),
+  );
+  const keys = fields.filter((f) => f.isKey || joins.has(f.code));
+  if (!keys.length) return null;
+  return new AppError(
+    'FIELD_ENCRYPTION_FLIP_REFUSED',
+    keys.map((f) => ({
+      field: f.code,
+      reason: `field ${f.code} is a record key (or a base-library join key) stored encrypted: the record keys are its keyed hash, and turning its sensitive-personal flag off would rewrite them (not built)`,
+      reasonZh: `信息项“${f.name}”是加密存储的主键（或基础库关联键），记录键为其密钥散列；取消敏感个人信息标记需改写记录键，暂不支持`,
+    })),
+  );
+}
+
+/** Audits the request (`key.decrypt`, allow) and queues the job `keys.decrypt`, in the caller's transaction. */
+export async function queueDecryption(
+  ctx: AppContext,
+  trx: Tx,
+  actor: Actor | null,
+  resourceId: number,
+  fields: string[],
+  via: Via,
+  extra: Record<string, unknown> = {},
+) {
+  await auditEncrypt(trx, actor, resourceId, 'allow', { fields, via, ...extra }, true);
+  await ctx.jobs.schedule(trx, {
+    kind: DECRYPT_JOB,
+    key: `r${resourceId}`,
+    runAt: ctx.clock.now(),
+    payload: { resourceId },
+  });
+}
+
+/** The job: decrypts the resource (nothing left to decrypt: done, so a re-run after a commit is a no-op). */
+export async function decryptJob(ctx: AppContext, payload: { resourceId: number }) {
+  await decryptResource(ctx, payload.resourceId);
+}
+
+/**
+ * Turns every encrypted field whose sensitive-personal flag is off back to clear storage, in one transaction (the
+ * same pause as `convertResource`). Returns the decrypted field codes (empty: nothing was left to decrypt).
+ */
+export async function decryptResource(ctx: AppContext, resourceId: number): Promise<string[]> {
+  await ctx.fieldKeys.refresh(true, ctx.db);
+  const out = await inTx(ctx.db, async (trx) => {
+    await sql`SELECT id FROM resource WHERE id = ${resourceId} FOR UPDATE`.execute(trx);
+    const table = await tableOf(trx, resourceId);
+    await sql.raw(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`).execute(trx);
+    const fields = await getFields(trx, resourceId);
+    const conv = decryptible(fields);
+    if (!conv.length) return [];
+    const refused = await decryptKeyRefusal(
+      trx,
+      resourceId,
+      conv.map((x) => x.f),
+    );
+    if (refused) throw refused;
+    // an import staged with the encrypted layout would merge ciphertext into the clear columns
+    await assertNoImport(trx, resourceId);
+    // the unchanged-row hash is unkeyed again only when no encrypted field is left (stagedSealer keys it otherwise)
+    const clearHash = !fields.some((f, i) => f.encrypted && !conv.some((x) => x.i === i));
+    const keys = ctx.fieldKeys;
+    const rows = await decryptTable(trx, table, fields, conv, keys, clearHash);
+    await decryptHistory(trx, resourceId, fields, conv, keys, clearHash);
+    await decryptQuarantine(trx, resourceId, fields, conv, keys, clearHash);
+    await decryptBaseLibraries(trx, resourceId, conv, keys);
+    await trx
+      .updateTable('resource_field')
+      .set({ encrypted: false })
+      .where('resource_id', '=', resourceId)
+      .where(
+        'ordinal',
+        'in',
+        conv.map((x) => x.f.ordinal),
+      )
+      .execute();
+    const codes = conv.map((x) => x.f.code);
+    await appendAudit(trx, {
+      action: 'key.decrypted',
+      decision: 'allow',
+      resourceId,
+      targetType: 'resource',
+      targetId: resourceId,
+      detail: { fields: codes, rows, rowHash: clearHash ? 'clear' : 'keyed' },
+    });
+    return codes;
+  });
+  forgetResourceMeta(ctx);
+  return out;
+}
+
+type Keys = AppContext['fieldKeys'];
+
+/**
+ * A clear column's value as ingest normalised it (src/ingest/model.ts normaliseValue), so `recordHash` over the row
+ * gives what an import computes: dates as YYYY-MM-DD, date-times as ISO 8601 in UTC with milliseconds, integers and
+ * booleans as PostgreSQL prints them. A decimal is kept as written on import, so one written in a non-canonical form
+ * (`+1`, `.5`, `01.5`) is printed differently here (docs/ENCRYPTION.md "Not done").
+ */
+function normalisedText(f: Pick<StoredField, 'type'>, expr: string): string {
+  if (f.type === 'datetime') return `to_char((${expr}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+  if (f.type === 'date') return `to_char(${expr}, 'YYYY-MM-DD')`;
+  return `(${expr})::text`;
+}
+
+const plain = (keys: Keys, v: unknown) =>
+  v === null || v === undefined ? null : (keys.decrypt(v) as string | null);
+
+/**
+ * The resource table: each column's values decrypted in place, then the column back to the field's own SQL type and
+ * its keyed-hash column (and index) dropped; `_hash` recomputed unkeyed when no encrypted field is left.
+ */
+async function decryptTable(
+  trx: Tx,
+  table: string,
+  fields: StoredField[],
+  conv: Indexed[],
+  keys: Keys,
+  clearHash: boolean,
+) {
+  const converted = new Set(conv.map((x) => x.i));
+  const cols = conv.map((x) => x.f.columnName);
+  // every field's value when the hash is recomputed: decrypted ones from the column, the others normalised in SQL
+  const read = clearHash
+    ? fields.map((f, i) => (converted.has(i) ? f.columnName : `${normalisedText(f, f.columnName)} AS v${i}`))
+    : cols;
+  let after = '0';
+  let total = 0;
+  for (;;) {
+    const rows = (
+      await trx.executeQuery<Record<string, unknown>>(
+        CompiledQuery.raw(
+          `SELECT _seq, ${read.join(', ')} FROM ${table} WHERE _seq > $1 ORDER BY _seq LIMIT ${CHUNK}`,
+          [after],
+        ),
+      )
+    ).rows;
+    if (!rows.length) break;
+    const values = cols.map((c) => rows.map((r) => plain(keys, r[c])));
+    const sets = cols.map((c, k) => `${c} = u.v${k}`);
+    const params: unknown[] = [rows.map((r) => String(r._seq)), ...values];
+    if (clearHash) {
+      sets.push(`_hash = u.h`);
+      params.push(
+        rows.map((r, k) =>
+          recordHash(
+            fields.map((f, i) =>
+              converted.has(i)
+                ? values[cols.indexOf(f.columnName)][k]
+                : ((r[`v${i}`] as string | null | undefined) ?? null),
+            ),
+          ),
+        ),
+      );
+    }
+    await trx.executeQuery(
+      CompiledQuery.raw(
+        `UPDATE ${table} t SET ${sets.join(', ')}
+         FROM unnest($1::bigint[], ${params
+           .slice(1)
+           .map((_, k) => `$${k + 2}::text[]`)
+           .join(
+             ', ',
+           )}) AS u(seq, ${[...values.map((_, k) => `v${k}`), ...(clearHash ? ['h'] : [])].join(', ')})
+         WHERE t._seq = u.seq`,
+        params,
+      ),
+    );
+    total += rows.length;
+    after = String(rows[rows.length - 1]._seq);
+  }
+  for (const { f } of conv) {
+    const type = SQL_TYPES[f.type];
+    await sql
+      .raw(
+        `ALTER TABLE ${table} ALTER COLUMN ${f.columnName} TYPE ${type} USING ${f.columnName}::${type};
+         ALTER TABLE ${table} DROP COLUMN ${indexColumn(f.columnName)}`,
+      )
+      .execute(trx);
+  }
+  return total;
+}
+
+/**
+ * record_history: the decrypted values put back in clear, their lookup indexes removed from the tail (storageColumns
+ * keeps the indexes of the encrypted fields only), `rhash` recomputed unkeyed when no encrypted field is left.
+ */
+async function decryptHistory(
+  trx: Tx,
+  resourceId: number,
+  fields: StoredField[],
+  conv: Indexed[],
+  keys: Keys,
+  clearHash: boolean,
+) {
+  const n = fields.length;
+  const before = fields.flatMap((f, i) => (f.encrypted ? [i] : []));
+  const converted = new Set(conv.map((x) => x.i));
+  const afterEnc = before.filter((i) => !converted.has(i));
+  // the clear fields' values as ingest normalised them, for the recomputed hash (history keeps them as `::text`)
+  const normal = fields.map((f, i) =>
+    f.encrypted ? `data->${i}` : `to_jsonb(${normalisedText(f, `(data->>${i})::${SQL_TYPES[f.type]}`)})`,
+  );
+  const hist = (
+    await trx.executeQuery<{
+      rkey: string;
+      version: number;
+      replaced_by_batch: string;
+      data: (string | null)[];
+      normal: (string | null)[] | null;
+    }>(
+      CompiledQuery.raw(
+        `SELECT rkey, version, replaced_by_batch, data,
+           ${clearHash ? `jsonb_build_array(${normal.join(', ')})` : 'NULL'} AS normal
+         FROM record_history WHERE resource_id = $1`,
+        [resourceId],
+      ),
+    )
+  ).rows;
+  for (const h of hist) {
+    const data = h.data;
+    const vals = Array.from({ length: n }, (_, i) => data[i] ?? null);
+    const oldIdx = data.slice(n);
+    for (const i of converted) vals[i] = plain(keys, vals[i]);
+    const indexes = afterEnc.map((i) => oldIdx[before.indexOf(i)] ?? null);
+    const set: { data: string; rhash?: string } = { data: JSON.stringify([...vals, ...indexes]) };
+    if (clearHash && h.normal)
+      set.rhash = recordHash(fields.map((_, i) => (converted.has(i) ? vals[i] : (h.normal?.[i] ?? null))));
+    await trx
+      .updateTable('record_history')
+      .set(set)
+      .where('resource_id', '=', resourceId)
+      .where('rkey', '=', h.rkey)
+      .where('version', '=', h.version)
+      .where('replaced_by_batch', '=', Number(h.replaced_by_batch))
+      .execute();
+  }
+}
+
+/**
+ * Quarantined rows: the fields' values decrypted (by code, or by position in a duplicate row moved from staging, whose
+ * lookup indexes are dropped as in history); the raw cells of a ragged row decrypted once no encrypted field is left.
+ */
+async function decryptQuarantine(
+  trx: Tx,
+  resourceId: number,
+  fields: StoredField[],
+  conv: Indexed[],
+  keys: Keys,
+  raw: boolean,
+) {
+  const n = fields.length;
+  const before = fields.flatMap((f, i) => (f.encrypted ? [i] : []));
+  const converted = new Set(conv.map((x) => x.i));
+  const rows = await trx
+    .selectFrom('ingest_quarantine')
+    .select(['id', 'vals'])
+    .where('resource_id', '=', resourceId)
+    .execute();
+  for (const q of rows) {
+    let vals: unknown;
+    if (Array.isArray(q.vals)) {
+      const a = q.vals.slice();
+      for (const i of converted) a[i] = plain(keys, a[i]);
+      // the staging layout: values, then the index of each encrypted field; the decrypted fields' indexes go
+      vals =
+        a.length === n + before.length
+          ? [...a.slice(0, n), ...before.flatMap((i, k) => (converted.has(i) ? [] : [a[n + k]]))]
+          : a;
+    } else {
+      const o = { ...(q.vals as Record<string, unknown>) };
+      for (const { f } of conv) if (isCiphertext(o[f.code])) o[f.code] = keys.decrypt(o[f.code]);
+      if (raw && isCiphertext(o._cells)) o._cells = JSON.parse(String(keys.decrypt(o._cells)));
+      if (raw && isCiphertext(o._raw)) o._raw = keys.decrypt(o._raw);
+      vals = o;
+    }
+    await trx
+      .updateTable('ingest_quarantine')
+      .set({ vals: JSON.stringify(vals) })
+      .where('id', '=', q.id)
+      .execute();
+  }
+}
+
+/** Base-library copies of the decrypted fields' values: record values taken from this resource, conflict values. */
+async function decryptBaseLibraries(trx: Tx, resourceId: number, conv: Indexed[], keys: Keys) {
+  const sources = await trx
+    .selectFrom('base_library_source')
+    .select(['library_id', 'field_code'])
+    .where('resource_id', '=', resourceId)
+    .where(
+      'source_field',
+      'in',
+      conv.map((x) => x.f.code),
+    )
+    .execute();
+  for (const s of sources) {
+    const recs = await trx
+      .selectFrom('base_library_record')
+      .select(['key', 'vals'])
+      .where('library_id', '=', s.library_id)
+      .where(sql<boolean>`srcs->>${s.field_code} = ${String(resourceId)}`)
+      .execute();
+    for (const r of recs) {
+      const vals = { ...(r.vals as Record<string, unknown>) };
+      if (!isCiphertext(vals[s.field_code])) continue;
+      vals[s.field_code] = keys.decrypt(vals[s.field_code]);
+      await trx
+        .updateTable('base_library_record')
+        .set({ vals: JSON.stringify(vals) })
+        .where('library_id', '=', s.library_id)
+        .where('key', '=', r.key)
+        .execute();
+    }
+    for (const side of ['auth', 'sec'] as const) {
+      const col = `${side}_value` as const;
+      const confl = await trx
+        .selectFrom('base_library_conflict')
+        .select(['id', col])
+        .where('library_id', '=', s.library_id)
+        .where('field_code', '=', s.field_code)
+        .where(`${side}_resource_id`, '=', resourceId)
+        .execute();
+      for (const c of confl) {
+        const v = (c as Record<string, unknown>)[col];
+        if (!isCiphertext(v)) continue;
+        await trx
+          .updateTable('base_library_conflict')
+          .set({ [col]: keys.decrypt(v) as string })
           .where('id', '=', c.id)
           .execute();
       }

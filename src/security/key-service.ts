@@ -113,7 +113,7 @@ export async function reencryptStep(ctx: AppContext, resourceId: number, batch =
   await ctx.fieldKeys.refresh(true, ctx.db);
   const w = await ctx.fieldKeys.writer(resourceId);
   const all = await getFields(ctx.db, resourceId);
-  const enc = all.map((f, i) => ({ f, i })).filter((x) => x.f.encrypted);
+  let enc = all.map((f, i) => ({ f, i })).filter((x) => x.f.encrypted);
   if (!enc.length) return 0;
   const table = await tableOf(ctx.db, resourceId);
   const pattern = currentPrefix(w.alg, resourceId, w.version);
@@ -123,6 +123,12 @@ export async function reencryptStep(ctx: AppContext, resourceId: number, batch =
   const again = (v: unknown) =>
     v === null || v === undefined ? null : w.encrypt(String(ctx.fieldKeys.decrypt(v)));
   return inTx(ctx.db, async (trx) => {
+    // the fields again once the table can be read: a decryption back to clear storage (key-convert.ts, holding the
+    // table exclusively) that committed meanwhile leaves clear values this step must not encrypt
+    await sql.raw(`LOCK TABLE ${table} IN ROW SHARE MODE`).execute(trx);
+    const still = new Set((await getFields(trx, resourceId)).filter((f) => f.encrypted).map((f) => f.code));
+    enc = enc.filter((x) => still.has(x.f.code));
+    if (!enc.length) return 0;
     const rows = (
       await trx.executeQuery<Record<string, unknown>>(
         CompiledQuery.raw(
@@ -270,7 +276,8 @@ export async function keyStatus(ctx: AppContext, actor: Actor | null) {
       'f.name as field_name',
       'f.encrypted',
     ])
-    .where('f.sensitive_personal', '=', true)
+    // a field unflagged but still stored encrypted (its decryption job has not run) is listed as encrypted
+    .where((eb) => eb.or([eb('f.sensitive_personal', '=', true), eb('f.encrypted', '=', true)]))
     .orderBy('r.id')
     .orderBy('f.ordinal')
     .execute();

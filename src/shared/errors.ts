@@ -266,8 +266,8 @@ export const ERRORS = {
     en: 'This field is encrypted at rest: only equality lookups are possible, not ranges, prefixes or grouping',
   },
   FIELD_ENCRYPTION_FLIP_REFUSED: {
-    zh: '已有数据的资源不能在新版本中取消已加密信息项的敏感个人信息标记（存量数据解密回明文存储尚未支持）',
-    en: 'A resource holding data cannot turn off the sensitive-personal flag of an encrypted field in a new version (decrypting stored values back to clear storage is not supported)',
+    zh: '已有数据的资源不能取消加密存储的主键（或基础库关联键）信息项的敏感个人信息标记（记录键为其密钥散列，改写记录键尚未支持）',
+    en: 'A resource holding data cannot turn off the sensitive-personal flag of an encrypted record-key (or base-library join key) field (the record keys are its keyed hash; rewriting them is not supported)',
   },
   FIELD_ALREADY_ENCRYPTED: {
     zh: '该资源的敏感个人信息项均已加密存储，无需转换',
@@ -278,12 +278,12 @@ export const ERRORS = {
     en: 'A record-key (or base-library join key) field holding data cannot be converted to encrypted storage yet (it would rewrite the record keys and everything keyed by them)',
   },
   INGEST_STORAGE_CHANGED: {
-    zh: '导入期间该资源已转换为加密存储，本批次未写入任何数据，请重新上传',
-    en: 'The resource was converted to encrypted storage during this import; nothing was written, upload it again',
+    zh: '导入期间该资源的存储方式已转换（加密存储或转回明文），本批次未写入任何数据，请重新上传',
+    en: 'The storage of the resource was converted (to encrypted storage or back to clear) during this import; nothing was written, upload it again',
   },
   ENCRYPTION_CONVERSION_BUSY: {
-    zh: '该资源有正在进行的数据导入，请在导入结束后再转换为加密存储',
-    en: 'An import of this resource is in progress; convert it to encrypted storage once the import has ended',
+    zh: '该资源有正在进行的数据导入，请在导入结束后再转换其存储方式（加密存储或转回明文）',
+    en: 'An import of this resource is in progress; its storage is converted (to encrypted storage or back to clear) once the import has ended',
   },
   INTERNAL: { zh: '服务器内部错误', en: 'Internal server error' },
 } as const;

@@ -1230,6 +1230,11 @@ export const LABELS = {
   'action.key.status': ['查看密钥状态', 'Key status viewed'],
   'action.key.encrypt': ['加密存量明文数据', 'Stored clear data encrypted (requested)'],
   'action.key.encrypted': ['完成存量明文加密', 'Stored clear data converted to encrypted storage'],
+  'action.key.decrypt': [
+    '加密存储转回明文存储（已排队）',
+    'Encrypted stored data to be decrypted back to clear storage (queued)',
+  ],
+  'action.key.decrypted': ['完成加密数据解密', 'Encrypted stored data converted back to clear storage'],
   'keys.encrypt': ['加密存量数据', 'Encrypt stored data'],
   'keys.encryptConfirm': [
     '将“{name}”的存量明文转为加密存储？',
@@ -1259,6 +1264,7 @@ export const LABELS = {
   'keys.rotateKek': ['用当前主密钥重新封装', 'Re-wrap under the current key-encryption key'],
   'keys.rotated': ['已轮换，后台正在重新加密', 'Rotated; re-encryption is running in the background'],
   'keys.legacy': ['存量明文（待加密）', 'Stored in clear (awaiting encryption)'],
+  'keys.decryptPending': ['加密存储（待解密）', 'Encrypted (awaiting decryption)'],
   'field.encrypted': ['加密存储', 'Encrypted at rest'],
   'menu.keys': ['数据加密密钥', 'Encryption keys'],
   'keys.empty': ['没有含敏感个人信息字段的资源', 'No resource has sensitive-personal fields'],

@@ -61,9 +61,14 @@ export function useFieldColumns() {
       title: t('field.sensitivePersonal'),
       dataIndex: 'sensitivePersonal',
       // and how it is stored: encrypted at rest, or still clear (存量明文: a table older than encryption, or a flag turned
-      // on while the table held rows, until the conversion job queued at publication has run; docs/ENCRYPTION.md)
+      // on while the table held rows, until the conversion job queued at publication has run; docs/ENCRYPTION.md); a
+      // flag turned off while values were stored stays encrypted until its decryption job has run (加密存储（待解密）)
       render: (v: boolean | undefined, f: Field) =>
-        v ? (
+        !v && f.encrypted === true ? (
+          <Tag color="geekblue" icon={<LockOutlined />} data-testid="field-decrypt-pending">
+            {t('keys.decryptPending')}
+          </Tag>
+        ) : v ? (
           <Space size={4} wrap>
             <Tag color="red">{t('field.sensitivePersonal')}</Tag>
             {f.encrypted === true && (
