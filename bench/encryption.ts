@@ -8,6 +8,16 @@
  * CSV of N rows through the real import (runImport: parse → validate → [encrypt + keyed hash] → stage → merge), then
  * L lookups by key each: the statement the data API runs for a record (`_key` = the key, or its keyed hash) and the
  * one masking function (which decrypts first). Ratios: encrypted / clear (ingest rows/s, lookups/s).
+ *
+ * Then the pause of converting stored data (docs/ENCRYPTION.md "The pause"): the clear resource's address is flagged
+ * sensitive-personal with its column still clear (as a table from before encryption, or a flag turned on while the
+ * table held rows), and `convertResource` (the job keys.encrypt) rewrites it in its one transaction; then the flag is
+ * turned off again and `decryptResource` (keys.decrypt) rewrites it back. Baseline in the same run: one bare
+ * `UPDATE` of the same column over every row (the database's own cost of rewriting the table). While each runs, two
+ * probes look records up by key in a loop — one on the resource being converted (it waits: the pause), one on the
+ * other resource (it must not) — and report their longest wait; on PostgreSQL only: PGlite is one connection whose
+ * statements run synchronously on Node's thread, so everything waits by construction and a probe's clock cannot see it.
+ *
  * Knobs: BENCH_ENC_ROWS (50000), BENCH_ENC_LOOKUPS (5000), BENCH_DATABASES (pglite[,postgres]), BENCH_ENC_CIPHER
  * (sm4 | aes-256-gcm, default: the platform's default).
  */
@@ -25,6 +35,7 @@ import { maskingPolicy } from '../src/dataapi/masking-policy.js';
 import { idNumberCheckChar } from '../src/ingest/checksums.js';
 import { runImport, spoolDir } from '../src/ingest/pipeline.js';
 import { createBatch } from '../src/ingest/service.js';
+import { convertResource, decryptResource } from '../src/security/key-convert.js';
 import { dropScratchDatabase, scratchDatabase } from './scratch-db.js';
 
 const env = process.env;
@@ -148,6 +159,106 @@ async function lookups(ctx: AppContext, resourceId: number): Promise<number> {
   return performance.now() - t0;
 }
 
+/** Looks records of `resourceId` up by key in a loop until `stop()`; the longest single wait and how many were made. */
+function probe(ctx: AppContext, resourceId: number, hashed: boolean) {
+  let running = true;
+  let longest = 0;
+  let n = 0;
+  const done = (async () => {
+    for (let i = 0; running; i++) {
+      const key = uniqueId((i * 104_729) % ROWS);
+      const t0 = performance.now();
+      const { rows } = await ctx.database.query(`SELECT _key FROM ds.r_${resourceId} WHERE _key = $1`, [
+        hashed ? ctx.fieldKeys.index(key) : key,
+      ]);
+      longest = Math.max(longest, performance.now() - t0);
+      if (rows.length !== 1) throw new Error(`probe ${key}: ${rows.length} rows`);
+      n++;
+      // let the conversion's statements in between (PGlite runs one statement at a time)
+      await new Promise((r) => setImmediate(r));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await done;
+      return { longestMs: +longest.toFixed(1), lookups: n };
+    },
+  };
+}
+
+/** Times `work` while one probe reads the resource it locks and one reads another resource. */
+async function paused(ctx: AppContext, work: () => Promise<unknown>, locked: number, other: number) {
+  const probes = ctx.database.kind === 'postgres';
+  const f = await getFields(ctx.db, other);
+  const onLocked = probes ? probe(ctx, locked, false) : null;
+  const onOther = probes
+    ? probe(
+        ctx,
+        other,
+        f.some((x) => x.isKey && x.encrypted),
+      )
+    : null;
+  await new Promise((r) => setTimeout(r, 50));
+  const t0 = performance.now();
+  await work();
+  const ms = performance.now() - t0;
+  await new Promise((r) => setTimeout(r, 50));
+  return {
+    ms: Math.round(ms),
+    sameResource: (await onLocked?.stop()) ?? null,
+    otherResource: (await onOther?.stop()) ?? null,
+  };
+}
+
+/** The pause of converting `clear`'s address column to encrypted storage and back (see the head of this file). */
+async function conversionPause(ctx: AppContext, clear: number, enc: number) {
+  const addr = (await getFields(ctx.db, clear)).find((x) => x.code === 'address');
+  if (!addr) throw new Error('no address field');
+  const bare = await paused(
+    ctx,
+    () => ctx.database.query(`UPDATE ds.r_${clear} SET ${addr.columnName} = ${addr.columnName}`, []),
+    clear,
+    enc,
+  );
+  await sql`UPDATE resource_field SET sensitive_personal = true WHERE resource_id = ${clear} AND code = 'address'`.execute(
+    ctx.db,
+  );
+  const encrypt = await paused(
+    ctx,
+    async () => {
+      const done = await convertResource(ctx, clear);
+      if (done.join() !== 'address') throw new Error(`converted ${done.join()}`);
+    },
+    clear,
+    enc,
+  );
+  const stored = await ctx.database.query<{ v: string }>(
+    `SELECT ${addr.columnName} AS v FROM ds.r_${clear} LIMIT 1`,
+    [],
+  );
+  if (!String(stored.rows[0]?.v).startsWith('ENC1.'))
+    throw new Error('address not encrypted after keys.encrypt');
+  await sql`UPDATE resource_field SET sensitive_personal = false WHERE resource_id = ${clear} AND code = 'address'`.execute(
+    ctx.db,
+  );
+  const decrypt = await paused(
+    ctx,
+    async () => {
+      const done = await decryptResource(ctx, clear);
+      if (done.join() !== 'address') throw new Error(`decrypted ${done.join()}`);
+    },
+    clear,
+    enc,
+  );
+  return {
+    rows: ROWS,
+    bareUpdate: bare,
+    encrypt: { ...encrypt, ratioToBare: +(encrypt.ms / bare.ms).toFixed(1) },
+    decrypt: { ...decrypt, ratioToBare: +(decrypt.ms / bare.ms).toFixed(1) },
+  };
+}
+
 async function run(kind: string) {
   let scratch: Awaited<ReturnType<typeof scratchDatabase>> = null;
   if (kind === 'postgres') {
@@ -176,6 +287,7 @@ async function run(kind: string) {
     const ingEnc = await ingest(ctx, enc, text);
     const lkEnc = await lookups(ctx, enc);
     const lkClear = await lookups(ctx, clear);
+    const pause = await conversionPause(ctx, clear, enc);
     const rate = (n: number, ms: number) => Math.round((n / ms) * 1000);
     console.log(
       JSON.stringify({
@@ -193,10 +305,22 @@ async function run(kind: string) {
           encryptedPerSec: rate(LOOKUPS, lkEnc),
           ratio: +(lkClear / lkEnc).toFixed(3),
         },
+        conversionPause: pause,
         cpus: os.cpus().length,
+        load: os.loadavg().map((x) => +x.toFixed(1)),
       }),
     );
     console.log(`  ratio = encrypted rate / clear rate (1.0 = no overhead)`);
+    console.log(
+      `  conversion pause, ${ROWS} rows: keys.encrypt ${pause.encrypt.ms} ms, keys.decrypt ${pause.decrypt.ms} ms, bare UPDATE of the column ${pause.bareUpdate.ms} ms (×${pause.encrypt.ratioToBare} / ×${pause.decrypt.ratioToBare})${
+        pause.encrypt.sameResource &&
+        pause.decrypt.sameResource &&
+        pause.encrypt.otherResource &&
+        pause.decrypt.otherResource
+          ? `; longest lookup wait on the resource ${pause.encrypt.sameResource.longestMs} / ${pause.decrypt.sameResource.longestMs} ms, on another resource ${pause.encrypt.otherResource.longestMs} / ${pause.decrypt.otherResource.longestMs} ms`
+          : ' (PGlite: one connection, every statement waits)'
+      }`,
+    );
   } finally {
     await closeContext(ctx);
     if (scratch) await dropScratchDatabase(SERVER_URL, scratch.name);
