@@ -547,8 +547,8 @@ async function lockRow(trx: Tx, id: number) {
  * (`flips`). On a table holding rows:
  * - flag turned ON: the column stays clear (`encrypted = false`, shown 存量明文) and the conversion of clear columns
  *   (security/key-convert.ts, job `keys.encrypt`) is queued at publication for the clear sensitive-personal fields
- *   (`pending`); a record key or a base-library join key is refused with FIELD_ENCRYPTION_KEY_FIELD, the same rule the
- *   conversion applies (rewriting the keys is not built);
+ *   (`pending`), a record key included (the job rekeys the records); a key base libraries join this resource and
+ *   others on is refused with FIELD_ENCRYPTION_KEY_FIELD, the same rule the conversion applies;
  * - flag turned OFF on an encrypted field: refused (FIELD_ENCRYPTION_FLIP_REFUSED): decrypting stored values back to
  *   clear storage is not built.
  * Read-only: checked again at submission, before the reviewer sees the version.

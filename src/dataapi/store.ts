@@ -256,6 +256,7 @@ export function buildMeta(
   const feedSql = `WITH ${authorisedCalls('feed')},
   d AS (
     SELECT ok.n AS _call, c.seq, c.rkey, c.op, c.version, c.changed_at,
+      (SELECT kr.ref FROM record_key_ref kr WHERE kr.resource_id = $4 AND kr.rkey = c.rkey) AS kref,
       CASE WHEN c.op = 'upsert' THEN coalesce(
         (SELECT row_to_json(x) FROM (SELECT ${cols} FROM ${r.data_table} t
           WHERE t._key = c.rkey AND t._version = c.version) x),
@@ -283,7 +284,7 @@ export function buildMeta(
   )}
   ${answers(
     `, ${rowLimit.replace('ok.', 'g.')} AS row_limit,
-    (SELECT json_agg(json_build_object('seq', d.seq, 'key', d.rkey, 'op', d.op, 'version', d.version,
+    (SELECT json_agg(json_build_object('seq', d.seq, 'key', d.rkey, 'ref', d.kref, 'op', d.op, 'version', d.version,
       'changedAt', d.changed_at, 'rec', d.rec) ORDER BY d.seq) FROM d WHERE d._call = req.n) AS records`,
     '',
   )}`;
