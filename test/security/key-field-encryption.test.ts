@@ -378,7 +378,7 @@ describe('converting a clear record-key field to encrypted storage (issue 10)', 
     expect(trail[1].detail).toMatchObject({ fields: ['idNumber'], rows: 8, rekeyed: 9 });
   });
 
-  it('a clear record key flagged sensitive-personal by a catalog version publishes; the queued job rekeys it; get by key unchanged', async () => {
+  it('a clear record key flagged sensitive-personal by a catalog version publishes; converted (on another node), get by key answers the same at once', async () => {
     const r = await clearResource('存量明文主键登记（目录标记）', [
       { code: 'caseNo', name: '登记编号', type: 'string', isKey: true, length: 20 },
       { code: 'name', name: '姓名', type: 'string', length: 20, personal: true, masking: 'name' },
@@ -436,7 +436,19 @@ describe('converting a clear record-key field to encrypted storage (issue 10)', 
     // published (the key flagged, still stored clear until the job runs): the answers the job must not change
     const before = [await get('K1'), await get('K2')];
     expect(before[1]).toBeTruthy();
+    // converted by ANOTHER node (its own context: this node's cached metadata still says the key is stored clear); the
+    // data API notices at its next call (the governed statement checks the pending field's storage) and re-reads it
+    expect(await convertResource({ ...env.ctx }, r.id)).toEqual(['caseNo']);
+    expect([await get('K1'), await get('K2')]).toEqual(before);
+    // the job queued at publication finds nothing left to convert
     await env.ctx.jobs.runDue();
+    const done = await env.ctx.db
+      .selectFrom('job')
+      .select('status')
+      .where('kind', '=', 'keys.encrypt')
+      .where('key', '=', `r${r.id}`)
+      .executeTakeFirstOrThrow();
+    expect(done.status).toBe('done');
     const keys = await sql.raw<{ _key: string }>(`SELECT _key FROM ${r.table}`).execute(env.ctx.db);
     expect(keys.rows.map((x) => x._key).sort()).toEqual(
       ['K1', 'K2'].map((k) => env.ctx.fieldKeys.index(k)).sort(),
