@@ -34,8 +34,8 @@ const CHUNK = 2000;
 type Indexed = { f: StoredField; i: number };
 
 /**
- * The base libraries joining this resource on `keyField` (their records are keyed by its values), each with whether
- * another resource is also one of its sources.
+ * The base libraries joining this resource (on `keyField`: their records are keyed by that field's values), one row per
+ * library field it feeds, each with whether another resource is also one of the library's sources.
  */
 async function joinsOn(db: Tx | AppContext['db'], resourceId: number) {
   const rows = await sql<{ library_id: number; key_field: string; shared: boolean }>`
