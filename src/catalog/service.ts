@@ -552,12 +552,12 @@ async function lockRow(trx: Tx, id: number) {
  * (`flips`). Otherwise:
  * - flag turned ON (table holding rows): the column stays clear (`encrypted = false`, shown 存量明文) and the conversion
  *   of clear columns (security/key-convert.ts, job `keys.encrypt`) is queued at publication for the clear
- *   sensitive-personal fields (`encrypt`); a record key or a base-library join key is refused with
- *   FIELD_ENCRYPTION_KEY_FIELD, the same rule the conversion applies (rewriting the keys is not built);
+ *   sensitive-personal fields (`encrypt`), a record key included (the job rekeys the records); a key base libraries
+ *   join this resource and others on is refused with FIELD_ENCRYPTION_KEY_FIELD, the same rule the conversion applies;
  * - flag turned OFF on an encrypted field (table, history or quarantine holding its values): the column stays encrypted
  *   (shown 加密存储（待解密）; values keep being encrypted on write) and the job `keys.decrypt` is queued at publication
  *   (`decrypt`); a record key or a base-library join key is refused with FIELD_ENCRYPTION_FLIP_REFUSED (`_key` is its
- *   keyed hash; rewriting the keys is not built).
+ *   keyed hash; rewriting the keys back is not built).
  * Read-only: checked again at submission, before the reviewer sees the version.
  */
 async function storagePlan(

@@ -183,7 +183,7 @@ export function aggregateSql(meta: ResourceMeta, a: CompiledAggregate): string {
   });
   const groupList = a.groupBy.map((_, i) => `g${i}`).join(', ');
   const order = a.groupBy.length ? `ORDER BY ${groupList}` : '';
-  return `WITH ${authorisedCalls('aggregate')},
+  return `WITH ${authorisedCalls('aggregate', undefined, meta.storageCheck)},
   cells AS (
     SELECT ${[...dims, 'count(*) AS _n', ...meas].join(', ')}
     FROM ${meta.table} t WHERE EXISTS (SELECT 1 FROM ok)${a.filter.sql}

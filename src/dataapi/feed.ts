@@ -65,9 +65,18 @@ export interface FeedChange {
   record?: Record<string, unknown>;
 }
 
+/**
+ * The feed's pseudonym of a stored record key. A rekeyed resource (its keys rewritten, src/security/rekey.ts) keeps the
+ * pseudonym each key had before (record_key_ref, migration 046), so a consumer's keyRefs never change.
+ */
+export const feedKeyRef = (secret: Buffer, resourceId: number, storedKey: string) =>
+  keyedHash(secret, `feed\n${resourceId}\n${storedKey}`).slice(0, 32);
+
 interface RawChange {
   seq: number;
   key: string;
+  /** the pseudonym kept by a rekeying (record_key_ref), if any */
+  ref: string | null;
   op: 'upsert' | 'delete';
   version: number;
   changedAt: string;
@@ -92,7 +101,7 @@ async function pageOf(ctx: AppContext, meta: ResourceMeta, row: CallRow, after: 
     changes.push({
       op: c.op,
       key: key === null || key === undefined ? null : String(key),
-      keyRef: keyedHash(ctx.secret, `feed\n${meta.id}\n${c.key}`).slice(0, 32),
+      keyRef: c.ref ?? feedKeyRef(ctx.secret, meta.id, c.key),
       version: c.version,
       changedAt: new Date(c.changedAt).toISOString(),
       ...(c.op === 'upsert' && c.rec ? { record: shape(meta, fields, c.rec, policy, clear) } : {}),

@@ -82,6 +82,7 @@ async function loadMeta(ctx: AppContext, code: string, fresh = false): Promise<R
       'is_key',
       'validator',
       'encrypted',
+      'sensitive_personal',
     ])
     .where('resource_id', '=', r.id)
     .orderBy('ordinal')
@@ -207,7 +208,7 @@ function grouped<I>(
 function batchedGet(ctx: AppContext, meta: ResourceMeta, item: GetItem): Promise<CallRow> {
   return grouped(
     ctx,
-    `get.${meta.id}.${meta.version}`,
+    `get.${meta.id}.${meta.stamp}`,
     (items: GetItem[]) => governedGetBatch(ctx.database, meta, items),
     item,
   );
@@ -484,7 +485,7 @@ export async function verifyRecord(
     // calls matching the same fields share a statement (group commit, as record reads do)
     return grouped(
       ctx,
-      `verify.${m.id}.${m.version}.${compiled.sql}`,
+      `verify.${m.id}.${m.stamp}.${compiled.sql}`,
       (items: VerifyItem[]) => governedVerifyBatch(ctx.database, m, compiled.sql, items),
       { caller, key: storedKey(ctx, m, key), ...auditTarget(ctx, m, key), params: compiled.params },
     );

@@ -50,6 +50,18 @@ export interface ResourceMeta {
   exportSql: string;
   /** a page of the change feed: authorisation (change-feed right), the changes after a cursor with their values, the audit row */
   feedSql: string;
+  /**
+   * Fields flagged sensitive-personal but still stored clear (awaiting the conversion job, security/key-convert.ts,
+   * which changes no catalog version): every statement also checks that none of them was converted since the meta was
+   * read, so a node holding the old meta re-reads it at once instead of looking a converted record key or value up in
+   * its clear form for up to 30 s. Empty (no cost) when no field awaits conversion.
+   */
+  storageCheck: string;
+  /**
+   * The version and the storage state (encrypted and pending fields): names the prepared statements, whose text changes
+   * with the storage while the catalog version does not (a conversion), so a connection never runs an old text.
+   */
+  stamp: string;
 }
 
 /*
@@ -72,15 +84,18 @@ const RIGHT_REFUSAL = {
   feed: "WHEN NOT gm.can_feed THEN 'FEED_NOT_GRANTED'",
 } as const;
 
-/** `quota`: an extra SQL condition on `gm` that refuses the call as EXPORT_QUOTA_EXCEEDED (checked last). */
-const authorisedCalls = (right: keyof typeof RIGHT_REFUSAL, quota?: string) => `req AS (
+/**
+ * `quota`: an extra SQL condition on `gm` that refuses the call as EXPORT_QUOTA_EXCEEDED (checked last). `storage`: the
+ * meta's `storageCheck`, an extra condition on the cached state (see ResourceMeta).
+ */
+const authorisedCalls = (right: keyof typeof RIGHT_REFUSAL, quota?: string, storage = '') => `req AS (
     SELECT r.n, r.key_hash, r.arg, r.client_ip, r.target_hash, r.target_label, r.purpose_asked,
       string_to_array(r.fields_asked, ',') AS fields_asked, string_to_array(r.filter_fields, ',') AS filter_fields,
       nextval(pg_get_serial_sequence('audit_log', 'id')) AS audit_id
     FROM unnest($1::text[], $2::text[], $3::text[], $6::text[], $7::text[], $8::text[], $9::text[], $11::text[])
       WITH ORDINALITY AS r(key_hash, arg, client_ip, target_hash, target_label, purpose_asked, fields_asked,
         filter_fields, n)
-  ), v AS (SELECT 1 FROM resource WHERE id = $4 AND version = $5),
+  ), v AS (SELECT 1 FROM resource WHERE id = $4 AND version = $5${storage}),
   a AS (
     SELECT req.n, app.id, app.org_id, app.status FROM req
     -- the current key, or the replaced one during its rotation overlap (issue 10 point 7)
@@ -168,10 +183,25 @@ export function buildMeta(
     is_key: boolean;
     validator: string | null;
     encrypted?: boolean;
+    sensitive_personal?: boolean;
   }[],
 ): ResourceMeta {
+  const pending = fields
+    .filter((f) => f.sensitive_personal && f.encrypted === false)
+    .map((f) => Number(f.ordinal));
+  const storageCheck = pending.length
+    ? ` AND NOT EXISTS (SELECT 1 FROM resource_field f WHERE f.resource_id = $4 AND f.ordinal IN (${pending.join(', ')}) AND f.encrypted)`
+    : '';
+  const encrypted = fields.filter((f) => f.encrypted === true).map((f) => Number(f.ordinal));
+  const stamp =
+    encrypted.length || pending.length
+      ? `${r.version}.${createHash('sha1')
+          .update(`${encrypted.join(',')}/${pending.join(',')}`)
+          .digest('hex')
+          .slice(0, 8)}`
+      : String(r.version);
   const cols = fields.map((f) => `${columnName(f.ordinal)} AS "${f.code}"`).join(', ');
-  const getSql = `WITH ${authorisedCalls('read')},
+  const getSql = `WITH ${authorisedCalls('read', undefined, storageCheck)},
   d AS (
     SELECT ok.n, row_to_json(x) AS record FROM ok JOIN req ON req.n = ok.n
     JOIN LATERAL (SELECT ${cols} FROM ${r.data_table} t WHERE t._key = req.arg) x ON true
@@ -180,7 +210,7 @@ export function buildMeta(
   ${answers(', d.record', 'LEFT JOIN d ON d.n = req.n')}`;
   // a page is a batch of one call; rows per call: the grant's own cap, else the platform default ($13)
   const rowLimit = 'least($12::int, coalesce(ok.max_rows_per_call, $13::int))';
-  const listSql = `WITH ${authorisedCalls('read')},
+  const listSql = `WITH ${authorisedCalls('read', undefined, storageCheck)},
   d AS (
     SELECT ok.n AS _call, x.* FROM ok JOIN req ON req.n = ok.n
     JOIN LATERAL (SELECT _seq, ${cols} FROM ${r.data_table}
@@ -192,7 +222,7 @@ export function buildMeta(
     (SELECT json_agg(to_jsonb(d) - '_call' ORDER BY d._seq) FROM d WHERE d._call = req.n) AS records`,
     '',
   )}`;
-  const querySql = (where: string) => `WITH ${authorisedCalls('read')},
+  const querySql = (where: string) => `WITH ${authorisedCalls('read', undefined, storageCheck)},
   d AS (
     SELECT ok.n AS _call, x.* FROM ok JOIN req ON req.n = ok.n
     JOIN LATERAL (SELECT t._seq, ${cols} FROM ${r.data_table} t
@@ -205,7 +235,7 @@ export function buildMeta(
     '',
   )}`;
   // verification (核验, DG Art 19): does the record under this key carry these values? Only match / no match leaves.
-  const verifySql = (match: string) => `WITH ${authorisedCalls('verify')},
+  const verifySql = (match: string) => `WITH ${authorisedCalls('verify', undefined, storageCheck)},
   d AS (
     SELECT ok.n, (${match}) AS matched FROM ok JOIN req ON req.n = ok.n JOIN ${r.data_table} t ON t._key = req.arg
   ),
@@ -224,7 +254,7 @@ export function buildMeta(
   const exportQuota = `$16::bigint > coalesce(gm.max_export_rows_per_day, $14::bigint) - (
       SELECT coalesce(sum(CASE WHEN e.status = 'running' THEN e.rows_reserved ELSE e.row_count END), 0)
       FROM data_export e WHERE e.grant_id = gm.id AND e.started_at >= $15::timestamptz)`;
-  const exportSql = `WITH ${authorisedCalls('export', exportQuota)},
+  const exportSql = `WITH ${authorisedCalls('export', exportQuota, storageCheck)},
   exp AS (
     INSERT INTO data_export (app_id, org_id, grant_id, resource_id, purpose, format, encoding, fields,
       rows_reserved, max_seq, audit_id, client_ip, watermark)
@@ -253,9 +283,10 @@ export function buildMeta(
     )
     .join(', ');
   const keyHashed = fields.some((f) => f.is_key && f.encrypted === true);
-  const feedSql = `WITH ${authorisedCalls('feed')},
+  const feedSql = `WITH ${authorisedCalls('feed', undefined, storageCheck)},
   d AS (
     SELECT ok.n AS _call, c.seq, c.rkey, c.op, c.version, c.changed_at,
+      (SELECT kr.ref FROM record_key_ref kr WHERE kr.resource_id = $4 AND kr.rkey = c.rkey) AS kref,
       CASE WHEN c.op = 'upsert' THEN coalesce(
         (SELECT row_to_json(x) FROM (SELECT ${cols} FROM ${r.data_table} t
           WHERE t._key = c.rkey AND t._version = c.version) x),
@@ -283,7 +314,7 @@ export function buildMeta(
   )}
   ${answers(
     `, ${rowLimit.replace('ok.', 'g.')} AS row_limit,
-    (SELECT json_agg(json_build_object('seq', d.seq, 'key', d.rkey, 'op', d.op, 'version', d.version,
+    (SELECT json_agg(json_build_object('seq', d.seq, 'key', d.rkey, 'ref', d.kref, 'op', d.op, 'version', d.version,
       'changedAt', d.changed_at, 'rec', d.rec) ORDER BY d.seq) FROM d WHERE d._call = req.n) AS records`,
     '',
   )}`;
@@ -312,6 +343,8 @@ export function buildMeta(
     verifySql,
     exportSql,
     feedSql,
+    storageCheck,
+    stamp,
   };
 }
 
@@ -399,7 +432,7 @@ export async function governedGetBatch(
         targetLabel: i.targetLabel,
       })),
     ),
-    `data.get.${m.id}.${m.version}`,
+    `data.get.${m.id}.${m.stamp}`,
   );
   return rows;
 }
@@ -419,7 +452,7 @@ export async function governedList(
       limit,
       defaultRowLimit,
     ],
-    `data.list.${m.id}.${m.version}`,
+    `data.list.${m.id}.${m.stamp}`,
   );
   return rows[0];
 }
@@ -496,7 +529,7 @@ export async function governedVerifyBatch(
       ),
       ...Array.from({ length: arity }, (_, p) => items.map((i) => i.params[p])),
     ],
-    `data.verify.${m.id}.${m.version}.${createHash('sha1').update(matchSql).digest('hex').slice(0, 16)}`,
+    `data.verify.${m.id}.${m.stamp}.${createHash('sha1').update(matchSql).digest('hex').slice(0, 16)}`,
   );
   return rows;
 }

@@ -48,6 +48,7 @@ import * as m041 from './migrations/041_audit_partitions.js';
 import * as m043 from './migrations/043_class_name_en.js';
 import * as m044 from './migrations/044_audit_list_indexes.js';
 import * as m045 from './migrations/045_resource_code_alias.js';
+import * as m046 from './migrations/046_record_key_ref.js';
 import * as m047 from './migrations/047_export_ledger_batches.js';
 import * as m049 from './migrations/049_audit_resource_index.js';
 import { Lock, PGliteDialect, pgliteQuery } from './pglite-dialect.js';
@@ -271,6 +272,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '043_class_name_en': m043,
   '044_audit_list_indexes': m044,
   '045_resource_code_alias': m045,
+  '046_record_key_ref': m046,
   '047_export_ledger_batches': m047,
   '049_audit_resource_index': m049,
 };

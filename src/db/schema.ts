@@ -966,6 +966,14 @@ export interface FeedTables {
   record_change: RecordChangeTable;
   feed_subscription: FeedSubscriptionTable;
   feed_delivery: FeedDeliveryTable;
+  record_key_ref: RecordKeyRefTable;
+}
+
+/** The feed's key pseudonym kept across a rekeying (migration 046, src/security/rekey.ts). */
+export interface RecordKeyRefTable {
+  resource_id: number;
+  rkey: string;
+  ref: string;
 }
 
 export interface RecordChangeTable {

@@ -10,6 +10,7 @@ import { AppError } from '../shared/errors.js';
 import { isCiphertext } from './field-cipher.js';
 import type { FieldWriter } from './field-keys.js';
 import { canRotate, tableOf } from './key-service.js';
+import { rekeyResource } from './rekey.js';
 
 /*
  * Converting stored clear values to encrypted storage (docs/ENCRYPTION.md "Converting clear columns"): a resource whose
@@ -23,8 +24,9 @@ import { canRotate, tableOf } from './key-service.js';
  * job runs again. It rewrites every place holding a value of the field: the column (ciphertext + its keyed hash
  * `c<n>_h`, indexed), `_hash` (keyed once the resource has an encrypted field), record_history (values, their lookup
  * indexes, `rhash`), ingest_quarantine (values, whole-row raw cells) and base-library copies (records, conflicts).
- * A record-key field is refused (FIELD_ENCRYPTION_KEY_FIELD): it would rewrite `_key` and everything keyed by it
- * (change feed, history keys, base-library keys, export ledgers) — not built.
+ * A record-key field also rewrites `_key` and everything keyed by it (rekey.ts: the clear key becomes its keyed hash).
+ * A base-library join key is refused (FIELD_ENCRYPTION_KEY_FIELD) unless it is the record key and the resource the
+ * library's only source: rewriting a library's keys across departments' resources is not built.
  *
  * The reverse (`decryptResource`, job `keys.decrypt`, audited `key.decrypt` / `key.decrypted`) turns a field whose
  * sensitive-personal flag a catalog version turned off back to clear storage, the same way: see further down.
@@ -36,39 +38,57 @@ const CHUNK = 2000;
 type Indexed = { f: StoredField; i: number };
 
 /**
- * The record-key fields, and the fields base libraries join this resource on (their records are keyed by its values),
- * among `fields`: converting them is not built (it would rewrite the keys). Shared with the catalog, which refuses a
- * version turning the sensitive-personal flag on for such a field of a resource holding data (catalog/service.ts).
+ * The base libraries joining this resource (on `keyField`: their records are keyed by that field's values), one row per
+ * library field it feeds, each with whether another resource is also one of the library's sources.
+ */
+async function joinsOn(db: Tx | AppContext['db'], resourceId: number) {
+  const rows = await sql<{ library_id: number; key_field: string; shared: boolean }>`
+    SELECT s.library_id, s.key_field, EXISTS (SELECT 1 FROM base_library_source o
+      WHERE o.library_id = s.library_id AND o.resource_id <> s.resource_id) AS shared
+    FROM base_library_source s WHERE s.resource_id = ${resourceId}`.execute(db);
+  return rows.rows.map((r) => ({ libraryId: Number(r.library_id), keyField: r.key_field, shared: r.shared }));
+}
+
+/**
+ * The fields base libraries join this resource on, among `fields`, whose conversion is not built: it would rewrite
+ * the library's keys, which other resources' keys meet (a join key that is not the resource's only record key, or a
+ * library with another source resource). A record key is converted (rekey.ts), and so is a join key when it is the
+ * record key and the resource is the library's only source (its records are rekeyed with the resource). Shared with
+ * the catalog, which refuses a version turning the sensitive-personal flag on for such a field of a resource holding
+ * data (catalog/service.ts).
  */
 export async function keyFieldRefusal(
   db: Tx | AppContext['db'],
   resourceId: number,
   fields: { code: string; name: string; isKey: boolean }[],
 ): Promise<AppError | null> {
-  const joins = new Set(
-    (
-      await db
-        .selectFrom('base_library_source')
-        .select('key_field')
-        .where('resource_id', '=', resourceId)
-        .execute()
-    ).map((r) => r.key_field),
+  const joins = await joinsOn(db, resourceId);
+  if (!joins.length) return null;
+  const keyCount = (
+    await db
+      .selectFrom('resource_field')
+      .select('ordinal')
+      .where('resource_id', '=', resourceId)
+      .where('is_key', '=', true)
+      .execute()
+  ).length;
+  const keys = fields.filter((f) =>
+    joins.some((j) => j.keyField === f.code && (j.shared || !f.isKey || keyCount > 1)),
   );
-  const keys = fields.filter((f) => f.isKey || joins.has(f.code));
   if (!keys.length) return null;
   return new AppError(
     'FIELD_ENCRYPTION_KEY_FIELD',
     keys.map((f) => ({
       field: f.code,
-      reason: `field ${f.code} is a record key (or a base-library join key): converting it would rewrite the keys (not built)`,
-      reasonZh: `信息项“${f.name}”是主键（或基础库关联键），暂不支持转换为加密存储`,
+      reason: `field ${f.code} is a key base libraries join this resource and other resources on: converting it would rewrite the libraries' keys (not built)`,
+      reasonZh: `信息项“${f.name}”是基础库与其他资源共同使用的关联键，暂不支持转换为加密存储`,
     })),
   );
 }
 
 /**
- * The clear sensitive-personal fields to convert. A record-key field, or a field base libraries join this resource on
- * (their records are keyed by its values), is refused: rewriting those keys is not built.
+ * The clear sensitive-personal fields to convert. A field base libraries join this resource and others on is refused
+ * (keyFieldRefusal): rewriting those libraries' keys is not built.
  */
 async function convertible(
   db: Tx | AppContext['db'],
@@ -184,6 +204,19 @@ export async function convertResource(ctx: AppContext, resourceId: number): Prom
     await convertHistory(trx, resourceId, fields, conv, w, !hadEncrypted);
     await convertQuarantine(trx, resourceId, conv, w, !hadEncrypted);
     await convertBaseLibraries(trx, resourceId, conv, w);
+    // a clear record key: `_key` becomes its keyed hash, with everything keyed by it (rekey.ts)
+    const rekeyed =
+      conv.some((x) => x.f.isKey) && !fields.some((f) => f.isKey && f.encrypted)
+        ? await rekeyResource(trx, {
+            resourceId,
+            table,
+            map: (k) => w.index(k),
+            secret: ctx.secret,
+            libraries: (await joinsOn(trx, resourceId))
+              .filter((j) => conv.some((x) => x.f.isKey && x.f.code === j.keyField))
+              .map((j) => j.libraryId),
+          })
+        : null;
     await trx
       .updateTable('resource_field')
       .set({ encrypted: true })
@@ -201,7 +234,7 @@ export async function convertResource(ctx: AppContext, resourceId: number): Prom
       resourceId,
       targetType: 'resource',
       targetId: resourceId,
-      detail: { fields: codes, rows, version: w.version },
+      detail: { fields: codes, rows, version: w.version, ...(rekeyed === null ? {} : { rekeyed }) },
     });
     return codes;
   });

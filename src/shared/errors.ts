@@ -274,8 +274,8 @@ export const ERRORS = {
     en: 'Every sensitive-personal field of this resource is already encrypted at rest; nothing to convert',
   },
   FIELD_ENCRYPTION_KEY_FIELD: {
-    zh: '已有数据的主键（或基础库关联键）信息项暂不支持转为加密存储（需改写记录键及其全部关联数据）',
-    en: 'A record-key (or base-library join key) field holding data cannot be converted to encrypted storage yet (it would rewrite the record keys and everything keyed by them)',
+    zh: '基础库与其他资源共同使用的关联键信息项暂不支持转为加密存储（需改写基础库跨部门的记录键）',
+    en: 'A field base libraries join this resource and other resources on cannot be converted to encrypted storage yet (it would rewrite the libraries’ keys across departments)',
   },
   INGEST_STORAGE_CHANGED: {
     zh: '导入期间该资源的存储方式已转换（加密存储或转回明文），本批次未写入任何数据，请重新上传',

@@ -1241,8 +1241,8 @@ export const LABELS = {
     'Convert the clear stored data of “{name}” to encrypted storage?',
   ],
   'keys.encryptHint': [
-    '后台任务在一个事务内加密该资源的全部存量数据（表、历史版本、隔离区、基础库副本）；转换期间该资源暂停服务（其他资源不受影响），完成前失败则不做任何改动。此操作记入审计。',
-    'A background job encrypts all stored data of this resource (table, history, quarantine, base-library copies) in one transaction; the resource pauses serving meanwhile (others keep serving), and a failure leaves nothing changed. The conversion is audited.',
+    '后台任务在一个事务内加密该资源的全部存量数据（表、历史版本、隔离区、基础库副本；主键需加密时一并改写记录键，按主键查询和变更订阅不受影响）；转换期间该资源暂停服务（其他资源不受影响），完成前失败则不做任何改动。此操作记入审计。',
+    'A background job encrypts all stored data of this resource (table, history, quarantine, base-library copies; when the record key is encrypted, the record keys are rewritten too, and lookups by key and change-feed subscriptions carry on unchanged) in one transaction; the resource pauses serving meanwhile (others keep serving), and a failure leaves nothing changed. The conversion is audited.',
   ],
   'keys.encryptScheduled': [
     '已提交，后台正在加密存量数据',

@@ -782,8 +782,10 @@ describe('encryption at rest of sensitive-personal fields (issue 10 point 3)', (
       'key.encrypted:allow',
     ]);
 
-    // a clear record-key field is refused (rewriting the record keys is not built)
+    // a clear key that a base library joins this resource and another one on is refused (rewriting the library's keys
+    // across resources is not built); a record key alone is converted (test/security/key-field-encryption.test.ts)
     const keyed = await clearResource('特殊群体登记（存量明文主键）', RESOURCE.fields);
+    await sharedLibrary(keyed.id, 'idNumber');
     const refused = await env.app.inject({
       method: 'POST',
       url: `/api/security/keys/resources/${keyed.id}/encrypt`,
@@ -792,6 +794,17 @@ describe('encryption at rest of sensitive-personal fields (issue 10 point 3)', (
     expect(refused.statusCode).toBe(409);
     expect(refused.json().code).toBe('FIELD_ENCRYPTION_KEY_FIELD');
   });
+
+  /** A base library joining `rid` on `keyField` and the first resource of this suite: its keys meet two resources'. */
+  async function sharedLibrary(rid: number, keyField: string) {
+    const lib = await sql<{ id: number }>`
+      INSERT INTO base_library (name, kind, key_kind, created_by, created_at, updated_by, updated_at)
+      SELECT ${`共享关联库${rid}`}, 'theme', 'idNumber', id, now(), id, now() FROM app_user WHERE username = 'admin'
+      RETURNING id`.execute(env.ctx.db);
+    await sql`INSERT INTO base_library_source (library_id, field_code, priority, resource_id, source_field, key_field)
+      VALUES (${lib.rows[0].id}, 'holder', 0, ${rid}, ${keyField}, ${keyField}),
+        (${lib.rows[0].id}, 'holder', 1, ${resourceId}, 'idNumber', 'idNumber')`.execute(env.ctx.db);
+  }
 
   /** Saves (and submits) a new version of a published resource with `change` applied to its fields. */
   async function flagVersion(rid: number, change: (f: Record<string, unknown>) => Record<string, unknown>) {
@@ -891,7 +904,7 @@ describe('encryption at rest of sensitive-personal fields (issue 10 point 3)', (
     expect(trail[1].detail).toMatchObject({ fields: ['age'], rows: n[0].n });
   });
 
-  it('a version flagging a clear record key of a resource holding data is refused at submission with a coded reason (unflagging an encrypted field: test/security/field-decryption.test.ts)', async () => {
+  it('a version flagging a clear key that a base library shares with other resources is refused at submission with a coded reason (unflagging an encrypted field: test/security/field-decryption.test.ts)', async () => {
     const keyed = await clearResource('特殊群体登记（主键翻转）', [
       { code: 'caseNo', name: '登记编号', type: 'string', isKey: true, length: 20 },
       { code: 'name', name: '姓名', type: 'string', length: 20, personal: true, masking: 'name' },
@@ -904,6 +917,7 @@ describe('encryption at rest of sensitive-personal fields (issue 10 point 3)', (
     });
     expect(up.statusCode, up.body).toBe(202);
     await env.ctx.jobs.runDue();
+    await sharedLibrary(keyed.id, 'caseNo');
     const key = await flagVersion(keyed.id, (f) =>
       f.code === 'caseNo' ? { ...f, personal: true, sensitivePersonal: true } : f,
     );
