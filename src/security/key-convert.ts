@@ -203,7 +203,7 @@ export async function convertResource(ctx: AppContext, resourceId: number): Prom
     const rows = await convertTable(trx, table, conv, w, !hadEncrypted);
     await convertHistory(trx, resourceId, fields, conv, w, !hadEncrypted);
     await convertQuarantine(trx, resourceId, conv, w, !hadEncrypted);
-    await convertBaseLibraries(trx, resourceId, conv, w);
+    await encryptBaseLibraries(trx, resourceId, conv, w);
     // a clear record key: `_key` becomes its keyed hash, with everything keyed by it (rekey.ts)
     const rekeyed =
       conv.some((x) => x.f.isKey) && !fields.some((f) => f.isKey && f.encrypted)
@@ -383,8 +383,16 @@ async function convertQuarantine(trx: Tx, resourceId: number, conv: Indexed[], w
   }
 }
 
-/** Base-library copies of the converted fields' values: record values taken from this resource, conflict values. */
-async function convertBaseLibraries(trx: Tx, resourceId: number, conv: Indexed[], w: FieldWriter) {
+/**
+ * Base-library copies of the fields' values (records whose value came from this resource, conflict values on its
+ * side), each rewritten by `change`, which answers undefined to leave a value as it is. One walk for both directions.
+ */
+async function rewriteBaseLibraries(
+  trx: Tx,
+  resourceId: number,
+  conv: Indexed[],
+  change: (v: unknown) => unknown | undefined,
+) {
   const sources = await trx
     .selectFrom('base_library_source')
     .select(['library_id', 'field_code'])
@@ -404,9 +412,9 @@ async function convertBaseLibraries(trx: Tx, resourceId: number, conv: Indexed[]
       .execute();
     for (const r of recs) {
       const vals = { ...(r.vals as Record<string, unknown>) };
-      if (vals[s.field_code] === null || vals[s.field_code] === undefined || isCiphertext(vals[s.field_code]))
-        continue;
-      vals[s.field_code] = enc(w, vals[s.field_code]);
+      const v = change(vals[s.field_code]);
+      if (v === undefined) continue;
+      vals[s.field_code] = v;
       await trx
         .updateTable('base_library_record')
         .set({ vals: JSON.stringify(vals) })
@@ -424,17 +432,23 @@ async function convertBaseLibraries(trx: Tx, resourceId: number, conv: Indexed[]
         .where(`${side}_resource_id`, '=', resourceId)
         .execute();
       for (const c of confl) {
-        const v = (c as Record<string, unknown>)[col];
-        if (v === null || isCiphertext(v)) continue;
+        const v = change((c as Record<string, unknown>)[col]);
+        if (v === undefined) continue;
         await trx
           .updateTable('base_library_conflict')
-          .set({ [col]: enc(w, v) as string })
+          .set({ [col]: v as string })
           .where('id', '=', c.id)
           .execute();
       }
     }
   }
 }
+
+/** Converting: clear values encrypted under the resource's active data key. */
+const encryptBaseLibraries = (trx: Tx, resourceId: number, conv: Indexed[], w: FieldWriter) =>
+  rewriteBaseLibraries(trx, resourceId, conv, (v) =>
+    v === null || v === undefined || isCiphertext(v) ? undefined : enc(w, v),
+  );
 
 /*
  * The reverse conversion (docs/ENCRYPTION.md "Catalog changes"): a catalog version that turns the sensitive-personal
@@ -754,54 +768,6 @@ async function decryptQuarantine(
   }
 }
 
-/** Base-library copies of the decrypted fields' values: record values taken from this resource, conflict values. */
-async function decryptBaseLibraries(trx: Tx, resourceId: number, conv: Indexed[], keys: Keys) {
-  const sources = await trx
-    .selectFrom('base_library_source')
-    .select(['library_id', 'field_code'])
-    .where('resource_id', '=', resourceId)
-    .where(
-      'source_field',
-      'in',
-      conv.map((x) => x.f.code),
-    )
-    .execute();
-  for (const s of sources) {
-    const recs = await trx
-      .selectFrom('base_library_record')
-      .select(['key', 'vals'])
-      .where('library_id', '=', s.library_id)
-      .where(sql<boolean>`srcs->>${s.field_code} = ${String(resourceId)}`)
-      .execute();
-    for (const r of recs) {
-      const vals = { ...(r.vals as Record<string, unknown>) };
-      if (!isCiphertext(vals[s.field_code])) continue;
-      vals[s.field_code] = keys.decrypt(vals[s.field_code]);
-      await trx
-        .updateTable('base_library_record')
-        .set({ vals: JSON.stringify(vals) })
-        .where('library_id', '=', s.library_id)
-        .where('key', '=', r.key)
-        .execute();
-    }
-    for (const side of ['auth', 'sec'] as const) {
-      const col = `${side}_value` as const;
-      const confl = await trx
-        .selectFrom('base_library_conflict')
-        .select(['id', col])
-        .where('library_id', '=', s.library_id)
-        .where('field_code', '=', s.field_code)
-        .where(`${side}_resource_id`, '=', resourceId)
-        .execute();
-      for (const c of confl) {
-        const v = (c as Record<string, unknown>)[col];
-        if (!isCiphertext(v)) continue;
-        await trx
-          .updateTable('base_library_conflict')
-          .set({ [col]: keys.decrypt(v) as string })
-          .where('id', '=', c.id)
-          .execute();
-      }
-    }
-  }
-}
+/** Decrypting: ciphertexts back to clear. */
+const decryptBaseLibraries = (trx: Tx, resourceId: number, conv: Indexed[], keys: Keys) =>
+  rewriteBaseLibraries(trx, resourceId, conv, (v) => (isCiphertext(v) ? keys.decrypt(v) : undefined));
