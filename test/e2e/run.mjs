@@ -1714,6 +1714,132 @@ const steps = [
     },
   },
   {
+    name: `gaj_officer turns the sensitive-personal flag of 居住地址 of ${RESOURCE_NAME} off again; published 加密存储（待解密）, the platform's keys.decrypt job decrypts it (audited); the page then shows it as a plain field`,
+    async run(page, base) {
+      await freshStart(page, base);
+      await login(page, base, 'gaj_officer');
+      await page.goto(`${base}/catalog/${state.resourceId}`, { waitUntil: 'domcontentloaded' });
+      await tid(page, 'resource-edit').click();
+      await tid(page, 'page-register').waitFor({ timeout: T.nav });
+      await page.waitForFunction(
+        (n) => document.querySelector('input[data-testid="reg-name"]')?.value === n,
+        RESOURCE_NAME,
+        { timeout: T.nav },
+      );
+      // the step before flagged and encrypted it: the editor shows the flag, and this version takes it off
+      assert((await box(page, 'field-code-3').inputValue()) === 'address', 'the fourth field is address');
+      const flag = tid(page, 'field-sensitivePersonal-3').locator('input');
+      assert(await flag.isChecked(), '居住地址 is flagged sensitive-personal before the change');
+      await flag.uncheck();
+      await tid(page, 'reg-submit').click();
+      await tid(page, 'page-resource').waitFor({ timeout: T.nav });
+      await reviewerOpensEntry(page, base);
+      await tid(page, 'review-publish').click();
+      await tid(page, 'review-text').fill('同意取消居住地址的敏感个人信息标记');
+      const published = page.waitForResponse(
+        (r) =>
+          r.url().endsWith(`/api/catalog/resources/${state.resourceId}/publish`) &&
+          r.request().method() === 'POST',
+        { timeout: T.nav },
+      );
+      await confirmAndWait(page, 'review-confirm', '/publish');
+      const res = await published;
+      assert(res.ok(), `publish: ${res.status()} ${await res.text()}`);
+      // the published state never claims less protection than is in place: unflagged, still encrypted until the job ran
+      const address = (await res.json()).fields.find((f) => f.code === 'address');
+      assert(
+        address.sensitivePersonal === false && address.encrypted === true,
+        `published unflagged and still encrypted: ${JSON.stringify(address)}`,
+      );
+      const stored = async () => {
+        const r = await page.request.get(`${base}/api/catalog/resources/${state.resourceId}`);
+        assert(r.ok(), `resource read: ${r.status()}`);
+        return (await r.json()).fields.find((f) => f.code === 'address');
+      };
+      // the page tags the field 加密存储（待解密） until the job queued at publication has run (the server's job poller
+      // may already have run it: then the field shows no storage tag at all)
+      await page.reload({ waitUntil: 'domcontentloaded' });
+      const row = () => tid(page, 'fields-table').locator('tr.ant-table-row').filter({ hasText: '居住地址' });
+      await row().waitFor({ timeout: T.nav });
+      const pending = row().getByTestId('field-decrypt-pending');
+      if (await pending.count()) {
+        assert(
+          (await pending.innerText()).includes('加密存储（待解密）'),
+          `the pending tag is worded: ${await pending.innerText()}`,
+        );
+        assert(
+          (await row().getByTestId('field-encrypted').count()) === 0,
+          'a pending field is not also tagged 加密存储',
+        );
+        console.log('  居住地址 shown 加密存储（待解密） before the job ran');
+        await shot(page, 'field-decrypt-pending');
+      } else {
+        assert(
+          (await stored()).encrypted === false,
+          'no pending tag only once the job has decrypted the column',
+        );
+        console.log('  the keys.decrypt job had already run when the page was read');
+      }
+      // the decryption runs on the server's job poller (src/jobs): wait until it has run
+      const deadline = Date.now() + T.nav * 2;
+      while ((await stored()).encrypted !== false) {
+        assert(Date.now() < deadline, 'the keys.decrypt job queued at publication decrypted the column');
+        await page.waitForTimeout(1000);
+      }
+      await page.reload({ waitUntil: 'domcontentloaded' });
+      await row().waitFor({ timeout: T.nav });
+      for (const tag of ['field-decrypt-pending', 'field-encrypted', 'field-clear'])
+        assert((await row().getByTestId(tag).count()) === 0, `no ${tag} tag left on 居住地址`);
+      const rowText = await row().innerText();
+      assert(
+        !rowText.includes('加密存储') && !rowText.includes('敏感个人信息'),
+        `居住地址 shows as a plain field: ${rowText}`,
+      );
+      await shot(page, 'field-flag-decrypted');
+      // the auditor: 居住地址 is gone from the resource's encrypted fields on 数据加密密钥, and the request (at
+      // publication) and the decryption are in the audit console by their Chinese labels
+      await logout(page);
+      await login(page, base, 'auditor');
+      await menu(page, 'encryption-keys');
+      const keys = tid(page, 'keys-table')
+        .locator('tr.ant-table-row')
+        .filter({ hasText: RESOURCE_NAME })
+        .first();
+      await keys.waitFor({ timeout: T.nav });
+      assert(
+        !(await keys.innerText()).includes('居住地址'),
+        '居住地址 is no longer listed among the encrypted fields',
+      );
+      await menu(page, 'audit');
+      await tid(page, 'audit-resource').click();
+      await page.keyboard.type(state.resourceCode);
+      const option = page
+        .locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option')
+        .filter({ hasText: state.resourceCode })
+        .first();
+      await option.waitFor({ state: 'visible', timeout: T.action });
+      await option.click();
+      await tid(page, 'audit-search').click();
+      const table = tid(page, 'audit-table');
+      for (const label of ['加密存储转回明文存储（已排队）', '完成加密数据解密']) {
+        await table
+          .locator('tr.ant-table-row')
+          .filter({ hasText: label })
+          .first()
+          .waitFor({ timeout: T.nav });
+      }
+      const shown = await table.innerText();
+      assert(!/key\.decrypt/.test(shown), 'no raw action code in the audit table');
+      await shot(page, 'audit-key-decrypt');
+      for (const action of ['key.decrypt', 'key.decrypted']) {
+        const a = await page.request.get(`${base}/api/audit?action=${action}&resourceId=${state.resourceId}`);
+        assert(a.ok(), `audit read: ${a.status()}`);
+        const total = (await a.json()).total;
+        assert(total === 1, `${action} audited once for the resource: ${total}`);
+      }
+    },
+  },
+  {
     name: 'gaj_officer reports a security incident; the reviewer cannot close it before the cyberspace notice (DG Art 32), then closes it',
     async run(page, base) {
       await logout(page);
