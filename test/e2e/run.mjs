@@ -1830,6 +1830,24 @@ const steps = [
       }
       const shown = await table.innerText();
       assert(!/key\.decrypt/.test(shown), 'no raw action code in the audit table');
+      // the action filter offers every audited action by its name (searchable): 完成加密数据解密 alone
+      await tid(page, 'audit-action').click();
+      await page.keyboard.type('完成加密数据解密');
+      const act = page
+        .locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option')
+        .filter({ hasText: '完成加密数据解密' })
+        .first();
+      await act.waitFor({ state: 'visible', timeout: T.action });
+      await act.click();
+      await tid(page, 'audit-search').click();
+      await page.waitForFunction(
+        () => {
+          const rows = [...document.querySelectorAll('[data-testid="audit-table"] tr.ant-table-row')];
+          return rows.length === 1 && rows[0].textContent.includes('完成加密数据解密');
+        },
+        null,
+        { timeout: T.nav },
+      );
       await shot(page, 'audit-key-decrypt');
       for (const action of ['key.decrypt', 'key.decrypted']) {
         const a = await page.request.get(`${base}/api/audit?action=${action}&resourceId=${state.resourceId}`);

@@ -15,6 +15,7 @@ import {
 import dayjs, { type Dayjs } from 'dayjs';
 import { useState } from 'react';
 import { useSearchParams } from 'react-router-dom';
+import { LABELS } from '../../../src/shared/labels.js';
 import { api, errorText, withQuery } from '../shared/api.js';
 import { EnumTag, ErrorAlert, PersonalNotice } from '../shared/common.js';
 import { fmtNumber, fmtTime } from '../shared/format.js';
@@ -69,56 +70,14 @@ function fromSaved(q: SavedQuery['filter']): Filters {
   };
 }
 
-const ACTIONS = [
-  'data.get',
-  'data.list',
-  'data.preview',
-  'auth.login',
-  'app.create',
-  'app.revoke',
-  'catalog.register',
-  'ingest.upload',
-  'share.request',
-  'share.approve',
-  'share.reject',
-  'share.grant',
-  'share.revoke',
-  'calendar.import',
-  'security.appSuspended',
-  'security.appReinstated',
-  'http.refused',
-  'platform.bootstrap',
-  'platform.setup',
-  'catalog.edit',
-  'catalog.submit',
-  'catalog.return',
-  'catalog.publish',
-  'catalog.retire',
-  'inventory.negative_proposed',
-  'inventory.negative_filed',
-  'inventory.negative_approved',
-  'inventory.negative_rejected',
-  'inventory.negative_withdrawn',
-  'inventory.negative_exported',
-  'inventory.duty_recorded',
-  'inventory.duty_resources_set',
-  'inventory.duty_done',
-  'inventory.system_registered',
-  'inventory.system_mounted',
-  'inventory.system_unmounted',
-  'inventory.system_status',
-  'inventory.responsibility_added',
-  'inventory.demand_added',
-  'inventory.match_confirmed',
-  'inventory.match_rejected',
-  'inventory.matching_exported',
-  'inventory.open_proposed',
-  'inventory.open_approved',
-  'inventory.open_rejected',
-  'audit.verified',
-  'audit.exported',
-  'audit.log_exported',
-] as const;
+/**
+ * Every action the server audits has its label in the one label table (test/labels.test.ts finds each one the server
+ * writes), so the filter offers them all, in code order (grouped by feature), searchable by their names.
+ */
+const ACTIONS = Object.keys(LABELS)
+  .filter((k) => k.startsWith('action.'))
+  .map((k) => k.slice('action.'.length))
+  .sort();
 
 /** Detail entries worth a line of their own; codes are shown by their label, never raw. */
 function DetailView({ e, onGrant }: { e: AuditEntry; onGrant: (grantId: number) => void }) {
@@ -358,6 +317,8 @@ export default function Audit() {
           <Select
             data-testid="audit-action"
             style={{ width: 200 }}
+            showSearch
+            optionFilterProp="label"
             value={draft.action}
             onChange={(v) => setDraft({ ...draft, action: v })}
             options={[
