@@ -277,14 +277,18 @@ const MIGRATIONS: Record<string, Migration> = {
   '049_audit_resource_index': m049,
 };
 
-export async function migrate(db: Db): Promise<void> {
-  const migrator = new Migrator({
+/** The schema's migrator (also for tests that run a migration's down path). */
+export function migrator(db: Db): Migrator {
+  return new Migrator({
     // branches number their migrations apart (008, 009, 010…) and merge in any order; each is independent
     allowUnorderedMigrations: true,
     db,
     provider: { getMigrations: async () => MIGRATIONS },
   });
-  const { error, results } = await migrator.migrateToLatest();
+}
+
+export async function migrate(db: Db): Promise<void> {
+  const { error, results } = await migrator(db).migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
     throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${String(error)}`);
