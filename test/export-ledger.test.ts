@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportRecords, keyMac } from '../src/dataapi/export.js';
-import { LEDGER_EXPLODE_JOB } from '../src/dataapi/ledger.js';
+import { explodeLedgerBatches, LEDGER_EXPLODE_JOB } from '../src/dataapi/ledger.js';
 import { clearRows, codeOf, createTestEnv, grantedApp, login, type TestEnv } from './helpers.js';
 
 /*
@@ -154,6 +154,10 @@ describe('export ledger: per batch on the export path, exploded by the ledger jo
       .where('kind', '=', LEDGER_EXPLODE_JOB)
       .executeTakeFirstOrThrow();
     expect(job).toMatchObject({ status: 'queued', every_seconds: 60 });
+    // a run bounded below what waits says it is behind (the job then asks to run again at once); it took the oldest
+    const one = await explodeLedgerBatches(env.ctx.db, { maxBatches: 1 });
+    expect(one).toEqual({ batches: 1, rows: BATCH, behind: true });
+    expect((await batchesOf(exportId)).map((b) => b.exploded_at !== null)[0]).toBe(true);
     await env.ctx.jobs.runDue();
     const batches = await batchesOf(exportId);
     expect(batches.length).toBe(Math.ceil(people.length / BATCH));

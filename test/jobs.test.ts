@@ -117,6 +117,25 @@ describe('jobs module', () => {
     expect([every, daily]).toEqual([3, 2]);
   });
 
+  it('a recurring job that fell behind asks to run again at once; otherwise its interval holds', async () => {
+    // the export ledger's job (src/dataapi/ledger.ts) does this when one run's worth of batches was not all that waited
+    let runs = 0;
+    let waiting = 3;
+    env.ctx.jobs.register('t.behind', async () => {
+      runs++;
+      waiting--;
+      return waiting > 0 ? { runAgainAt: clock.now() } : undefined;
+    });
+    await env.ctx.jobs.recurring(env.ctx.db, { kind: 't.behind', key: 'k', every: { seconds: 600 } });
+    // one runDue without the clock moving: the first run, then two more it asked for, then the interval
+    await env.ctx.jobs.runDue();
+    expect([runs, waiting]).toEqual([3, 0]);
+    const row = await job('t.behind', 'k');
+    expect(new Date(row.run_at).getTime()).toBe(clock.now().getTime() + 600_000);
+    await env.ctx.jobs.runDue();
+    expect(runs).toBe(3);
+  });
+
   it('nextRun: daily at 02:30 Beijing is 18:30 UTC the day before', () => {
     expect(
       nextRun({ dailyAt: '02:30' }, new Date(0), new Date('2026-03-02T03:00:00+08:00')).toISOString(),

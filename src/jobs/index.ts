@@ -32,7 +32,16 @@ export interface Job {
   attempts: number;
 }
 
-export type JobHandler = (job: Job) => Promise<void>;
+/**
+ * What a run may say about the next one: a recurring job that fell behind (more work waiting than one run takes) asks
+ * to run again at `runAgainAt` instead of a whole interval later. Ignored for one-off jobs.
+ */
+export interface JobOutcome {
+  runAgainAt?: Date;
+}
+
+// biome-ignore lint/suspicious/noConfusingVoidType: most handlers are `async () => { … }` and return nothing
+export type JobHandler = (job: Job) => Promise<void | JobOutcome>;
 
 /** Every N seconds, or daily at HH:MM Beijing time. */
 export type Every = { seconds: number } | { dailyAt: string };
@@ -165,8 +174,9 @@ export function createJobs(opts: {
           ? { dailyAt: row.daily_at }
           : null;
     let error: string | null = null;
+    let outcome: JobOutcome | undefined;
     try {
-      await handler(job);
+      outcome = (await handler(job)) || undefined;
     } catch (e) {
       error = (e instanceof Error ? e.stack || e.message : String(e)).slice(0, MAX_ERROR_CHARS);
     }
@@ -178,8 +188,10 @@ export function createJobs(opts: {
       .where('locked_by', '=', nodeId)
       .set({ locked_by: null, locked_until: null });
     if (!error) {
-      q = every
-        ? q.set({ run_at: nextRun(every, job.runAt, now), attempts: 0, last_error: null })
+      const next = every ? nextRun(every, job.runAt, now) : null;
+      const again = outcome?.runAgainAt;
+      q = next
+        ? q.set({ run_at: again && again < next ? again : next, attempts: 0, last_error: null })
         : q.set({ status: 'done', last_error: null });
     } else if (every || row.attempts < row.max_attempts) {
       q = q.set({

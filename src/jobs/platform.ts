@@ -96,7 +96,9 @@ export async function registerPlatformJobs(ctx: AppContext): Promise<void> {
   // transaction; this job explodes those rows into the per-digest indexed ledger off the export's path (leak tracing
   // reads both, so a late run delays nothing but the lookup's speed)
   ctx.jobs.register(LEDGER_EXPLODE_JOB, async () => {
-    await explodeLedgerBatches(ctx.db);
+    const done = await explodeLedgerBatches(ctx.db);
+    // fell behind (a run's worth done, more may wait): the next run is due at once, not in 60 s
+    return done.behind ? { runAgainAt: ctx.clock.now() } : undefined;
   });
   await ctx.jobs.recurring(ctx.db, { kind: LEDGER_EXPLODE_JOB, key: 'all', every: { seconds: 60 } });
 
