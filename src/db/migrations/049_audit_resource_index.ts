@@ -13,5 +13,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  await sql`CREATE INDEX IF NOT EXISTS audit_log_resource_idx ON audit_log (resource_id, id DESC)`.execute(db);
+  await sql`CREATE INDEX IF NOT EXISTS audit_log_resource_idx ON audit_log (resource_id, id DESC)`.execute(
+    db,
+  );
 }
