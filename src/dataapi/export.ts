@@ -1,11 +1,11 @@
-import { createHash, createHmac, type Hash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { CompiledQuery, sql } from 'kysely';
 import { appendAudit } from '../audit/store.js';
 import type { Actor, AppContext } from '../context.js';
 import { AppError } from '../shared/errors.js';
-import { keyedHash, keyedHashBytes } from '../shared/secrets.js';
+import { keyedHash, keyedHashBytes, prefixedHash } from '../shared/secrets.js';
 import { type TableStreamOptions, tableStream } from '../shared/tabular.js';
 import { settle } from './guards.js';
 import { maskingPolicy } from './masking-policy.js';
@@ -76,23 +76,23 @@ export const rowMac = (secret: Buffer, cells: string[]) => mac16(secret, rowText
 /** Bytes of one cell tag (the per-field digest of migration 032). */
 export const CELL_TAG_BYTES = 4;
 
-/** Per secret and field, the SHA-256 state after the cell-tag key and the field code: copied for each cell. */
-const tagBases = new WeakMap<Buffer, Map<string, Hash>>();
+/** Per secret and field, the bytes hashed before each cell's text: the cell-tag key and the field code. */
+const tagPrefixes = new WeakMap<Buffer, Map<string, Buffer>>();
 
 /** The full SHA-256 a cell tag is cut from (cellTag). */
 function cellTagDigest(secret: Buffer, field: string, text: string): Buffer {
-  let bases = tagBases.get(secret);
-  if (!bases) {
-    bases = new Map();
-    tagBases.set(secret, bases);
+  let prefixes = tagPrefixes.get(secret);
+  if (!prefixes) {
+    prefixes = new Map();
+    tagPrefixes.set(secret, prefixes);
   }
-  let base = bases.get(field);
-  if (!base) {
+  let prefix = prefixes.get(field);
+  if (!prefix) {
     const k = createHmac('sha256', secret).update('govshare cell tag/1').digest();
-    base = createHash('sha256').update(k).update(`${field}\n`);
-    if (bases.size < 10_000) bases.set(field, base);
+    prefix = Buffer.concat([k, Buffer.from(`${field}\n`, 'utf8')]);
+    if (prefixes.size < 10_000) prefixes.set(field, prefix);
   }
-  return base.copy().update(text).digest();
+  return prefixedHash('sha256', prefix, text);
 }
 
 /**

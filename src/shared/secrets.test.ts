@@ -1,6 +1,6 @@
-import { createHmac, getHashes, randomBytes } from 'node:crypto';
+import { createHash, createHmac, getHashes, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { hmac, keyedHash, keyedHashBytes } from './secrets.js';
+import { hmac, keyedHash, keyedHashBytes, prefixedHash } from './secrets.js';
 
 const algs = (['sha256', 'sm3'] as const).filter((a) => getHashes().includes(a));
 
@@ -45,5 +45,15 @@ describe('hmac (one-shot, pads prepared per key)', () => {
       createHmac('sha256', secret).update('key\n440103199003071234').digest('hex'),
     );
     expect(keyedHashBytes(secret, 'abc').toString('hex')).toBe(keyedHash(secret, 'abc'));
+  });
+
+  it('prefixedHash is the hash of prefix and parts, also beyond the shared buffer', () => {
+    for (const alg of algs)
+      for (const parts of messages) {
+        const prefix = randomBytes(45);
+        const h = createHash(alg).update(prefix);
+        for (const p of parts) h.update(p);
+        expect(prefixedHash(alg, prefix, ...parts).equals(h.digest())).toBe(true);
+      }
   });
 });

@@ -53,13 +53,21 @@ export function hmac(alg: 'sha256' | 'sm3', key: Buffer, ...parts: (string | Buf
     pads = { ipad, outer };
     hmacPads[alg].set(key, pads);
   }
-  let bound = BLOCK;
+  prefixedHash(alg, pads.ipad, ...parts).copy(pads.outer, BLOCK);
+  return hash(alg, pads.outer, 'buffer');
+}
+
+/**
+ * The hash of prefix ‖ parts (strings as UTF-8) in one call, assembled in a shared buffer: what a hash state copied
+ * after the prefix and updated with the parts gives, without a hash object per message (HMAC's inner hash, the export
+ * ledger's cell tags).
+ */
+export function prefixedHash(alg: 'sha256' | 'sm3', prefix: Buffer, ...parts: (string | Buffer)[]): Buffer {
+  let bound = prefix.length;
   for (const p of parts) bound += typeof p === 'string' ? p.length * 3 : p.length; // UTF-8: ≤ 3 bytes a UTF-16 unit
   if (bound > scratch.length && bound <= 65536) scratch = Buffer.allocUnsafe(Math.min(65536, bound * 2));
   const buf = bound <= scratch.length ? scratch : Buffer.allocUnsafe(bound);
-  pads.ipad.copy(buf, 0);
-  let at = BLOCK;
+  let at = prefix.copy(buf, 0);
   for (const p of parts) at += typeof p === 'string' ? buf.write(p, at, 'utf8') : p.copy(buf, at);
-  hash(alg, buf.subarray(0, at), 'buffer').copy(pads.outer, BLOCK);
-  return hash(alg, pads.outer, 'buffer');
+  return hash(alg, buf.subarray(0, at), 'buffer');
 }
