@@ -1,15 +1,15 @@
-import { createHash, createHmac, type Hash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { CompiledQuery, sql } from 'kysely';
 import { appendAudit } from '../audit/store.js';
 import type { Actor, AppContext } from '../context.js';
 import { AppError } from '../shared/errors.js';
-import { keyedHash } from '../shared/secrets.js';
+import { keyedHash, keyedHashBytes, prefixedHash } from '../shared/secrets.js';
 import { type TableStreamOptions, tableStream } from '../shared/tabular.js';
 import { settle } from './guards.js';
 import { maskingPolicy } from './masking-policy.js';
-import { type CallInput, call, callerOf, clearOf, shape } from './service.js';
+import { type CallInput, call, callerOf, clearOf, shaper } from './service.js';
 import {
   EXPORT_LEDGER_SQL,
   EXPORT_LIVE_SQL,
@@ -58,20 +58,42 @@ export function cellText(v: unknown): string {
   return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
-/** 16 bytes of an HMAC-SHA256 under the platform secret, hex: the ledger's compact, keyed digests. */
-const mac16 = (secret: Buffer, s: string) => keyedHash(secret, s).slice(0, 32);
+/** Bytes of a key or row digest in the ledger. */
+const MAC_BYTES = 16;
 
-/** The ledger's digest of a record key (the same key form the data API audits: normalised). */
-export const keyMac = (secret: Buffer, key: string) => mac16(secret, `key\n${key}`);
+/** The first 16 bytes of an HMAC-SHA256 under the platform secret: the ledger's compact, keyed digests. */
+const mac16 = (secret: Buffer, s: string) => keyedHashBytes(secret, s).subarray(0, MAC_BYTES);
 
-/** The ledger's digest of a delivered row: its cell texts in the export's field order. */
-export const rowMac = (secret: Buffer, cells: string[]) => mac16(secret, `row\n${JSON.stringify(cells)}`);
+const keyText = (key: string) => `key\n${key}`;
+const rowText = (cells: string[]) => `row\n${JSON.stringify(cells)}`;
+
+/** The ledger's digest of a record key (the same key form the data API audits: normalised), hex. */
+export const keyMac = (secret: Buffer, key: string) => mac16(secret, keyText(key)).toString('hex');
+
+/** The ledger's digest of a delivered row: its cell texts in the export's field order, hex. */
+export const rowMac = (secret: Buffer, cells: string[]) => mac16(secret, rowText(cells)).toString('hex');
 
 /** Bytes of one cell tag (the per-field digest of migration 032). */
 export const CELL_TAG_BYTES = 4;
 
-/** Per secret and field, the SHA-256 state after the cell-tag key and the field code: copied for each cell. */
-const tagBases = new WeakMap<Buffer, Map<string, Hash>>();
+/** Per secret and field, the bytes hashed before each cell's text: the cell-tag key and the field code. */
+const tagPrefixes = new WeakMap<Buffer, Map<string, Buffer>>();
+
+/** The full SHA-256 a cell tag is cut from (cellTag). */
+function cellTagDigest(secret: Buffer, field: string, text: string): Buffer {
+  let prefixes = tagPrefixes.get(secret);
+  if (!prefixes) {
+    prefixes = new Map();
+    tagPrefixes.set(secret, prefixes);
+  }
+  let prefix = prefixes.get(field);
+  if (!prefix) {
+    const k = createHmac('sha256', secret).update('govshare cell tag/1').digest();
+    prefix = Buffer.concat([k, Buffer.from(`${field}\n`, 'utf8')]);
+    if (prefixes.size < 10_000) prefixes.set(field, prefix);
+  }
+  return prefixedHash('sha256', prefix, text);
+}
 
 /**
  * One cell's tag, hex: the first 4 bytes of SHA-256(k ‖ field ‖ "\n" ‖ cell text), k = HMAC-SHA256(platform secret,
@@ -80,43 +102,42 @@ const tagBases = new WeakMap<Buffer, Map<string, Hash>>();
  * key schedule: the ledger's extra work per delivered cell stays small.
  */
 export function cellTag(secret: Buffer, field: string, text: string): string {
-  let bases = tagBases.get(secret);
-  if (!bases) {
-    bases = new Map();
-    tagBases.set(secret, bases);
-  }
-  let base = bases.get(field);
-  if (!base) {
-    const k = createHmac('sha256', secret).update('govshare cell tag/1').digest();
-    base = createHash('sha256').update(k).update(`${field}\n`);
-    if (bases.size < 10_000) bases.set(field, base);
-  }
-  return base
-    .copy()
-    .update(text)
-    .digest('hex')
-    .slice(0, CELL_TAG_BYTES * 2);
+  return cellTagDigest(secret, field, text).toString('hex', 0, CELL_TAG_BYTES);
 }
 
 /**
- * A batch's cell tags, one hex string per row (the row's tags concatenated in field order). Repeated values (districts,
- * categories, masked forms) are hashed once per batch, which keeps the ledger's extra cost low.
+ * The ledger's digests of one batch as the three byte strings of its `data_export_batch` row: the key digests (16
+ * bytes a row), the row digests (16) and the cell tags (4 a cell, the row's tags in field order), row after row. Each
+ * digest is written in place (no hex text per row). Repeated cell values (districts, categories, masked forms) are
+ * hashed once per batch, which keeps the ledger's extra cost low.
  */
-export function cellTagsOf(secret: Buffer, codes: string[], rows: string[][]): string[] {
-  const memo = codes.map(() => new Map<string, string>());
-  return rows.map((cells) => {
-    let out = '';
-    for (let i = 0; i < codes.length; i++) {
+export function ledgerDigests(
+  secret: Buffer,
+  codes: string[],
+  keys: string[],
+  texts: string[][],
+): { keyMacs: Buffer; rowMacs: Buffer; tags: Buffer } {
+  const n = texts.length;
+  const keyMacs = Buffer.allocUnsafe(n * MAC_BYTES);
+  const rowMacs = Buffer.allocUnsafe(n * MAC_BYTES);
+  const tags = Buffer.allocUnsafe(n * codes.length * CELL_TAG_BYTES);
+  const memo = codes.map(() => new Map<string, number>());
+  let at = 0;
+  for (let r = 0; r < n; r++) {
+    keyedHashBytes(secret, keyText(keys[r])).copy(keyMacs, r * MAC_BYTES, 0, MAC_BYTES);
+    const cells = texts[r];
+    keyedHashBytes(secret, rowText(cells)).copy(rowMacs, r * MAC_BYTES, 0, MAC_BYTES);
+    for (let i = 0; i < codes.length; i++, at += CELL_TAG_BYTES) {
       const text = cells[i];
       let t = memo[i].get(text);
       if (t === undefined) {
-        t = cellTag(secret, codes[i], text);
+        t = cellTagDigest(secret, codes[i], text).readUInt32BE(0);
         if (memo[i].size < 10_000) memo[i].set(text, t);
       }
-      out += t;
+      tags.writeUInt32BE(t, at);
     }
-    return out;
-  });
+  }
+  return { keyMacs, rowMacs, tags };
 }
 
 function shanghaiDayStart(now: number): Date {
@@ -222,12 +243,16 @@ async function* exportBatches(
         if (rows.length === 0) return { records: [], last: after, want };
         const last = Number(rows[rows.length - 1]._seq);
         readDone(rows.length === want ? last : null);
-        const records = rows.map((r) => shape(meta, codes, r.rec, policy, clear));
-        const texts = records.map((rec) => fields.map((f) => cellText(rec[f.code])));
+        const shapeOne = shaper(meta, codes, policy, clear);
+        const records = rows.map((r) => shapeOne(r.rec));
+        const texts = records.map((rec) => codes.map((c) => cellText(rec[c])));
         // the ledger's digests as three byte strings (16 bytes a key, 16 a row, 4 a cell), cut per row in SQL
-        const keyMacs = Buffer.from(rows.map((r) => keyMac(ctx.secret, r._key)).join(''), 'hex');
-        const rowMacs = Buffer.from(texts.map((cells) => rowMac(ctx.secret, cells)).join(''), 'hex');
-        const tags = Buffer.from(cellTagsOf(ctx.secret, codes, texts).join(''), 'hex');
+        const { keyMacs, rowMacs, tags } = ledgerDigests(
+          ctx.secret,
+          codes,
+          rows.map((r) => r._key),
+          texts,
+        );
         await trx.executeQuery(
           CompiledQuery.raw(EXPORT_LEDGER_SQL, [
             exp.id,

@@ -73,7 +73,21 @@ export interface MaskingPolicy {
 
 export const DEFAULT_POLICY: MaskingPolicy = { rules: DEFAULT_CLASS_RULES, secret: null };
 
+/** Any half of a surrogate pair: a character outside the BMP, which keepEnds must count as one. */
+const SURROGATE = /[\uD800-\uDFFF]/;
+
 function keepEnds(s: string, head: number, tail: number, fill?: number): string {
+  if (!SURROGATE.test(s)) {
+    // one UTF-16 unit per character: the same cut as by code points, without an array of characters
+    if (head < 0 || tail < 0) {
+      head = Math.floor(s.length / 4);
+      tail = head;
+    }
+    if (s.length <= head + tail) return '*'.repeat(s.length);
+    return (
+      s.slice(0, head) + '*'.repeat(fill ?? s.length - head - tail) + (tail ? s.slice(s.length - tail) : '')
+    );
+  }
   const chars = Array.from(s);
   if (head < 0 || tail < 0) {
     // `other`: a quarter at each end
@@ -173,6 +187,9 @@ export function fieldClass(f: MaskedField): FieldClass | null {
   return 'other';
 }
 
+/** What a personal date becomes beside an ID number that shows some of its characters (maskRecord). */
+const DATE_BESIDE_ID: MaskRule = { strategy: 'replace', with: '****-**-**' };
+
 /**
  * Masks one record in place (the one masking implementation: data API, exports, previews, console). Personal and
  * sensitive fields are always masked by their class's rule; other fields pass through unless they carry a rule. A
@@ -186,25 +203,45 @@ export function maskRecord(
   policy: MaskingPolicy = DEFAULT_POLICY,
   clear: ReadonlySet<string> = new Set(),
 ): Record<string, unknown> {
-  for (const f of fields) {
-    const v = record[f.code];
-    if (!isCiphertext(v)) continue;
-    if (!policy.decrypt)
-      throw new Error('an encrypted value reached masking without the keyring (maskingPolicy(ctx))');
-    record[f.code] = typed(f.type, policy.decrypt(v) as string);
-  }
+  return recordMasker(fields, policy, clear)(record);
+}
+
+/**
+ * maskRecord with the per-field decisions (class, rule, clear right) taken once for many records of the same fields:
+ * what a data call or an export batch uses. The returned function masks one record in place, exactly as maskRecord.
+ */
+export function recordMasker(
+  fields: ReadonlyArray<MaskedField>,
+  policy: MaskingPolicy = DEFAULT_POLICY,
+  clear: ReadonlySet<string> = new Set(),
+): (record: Record<string, unknown>) => Record<string, unknown> {
+  const { decrypt, secret } = policy;
   // only an ID number that shows some of its characters narrows the guess; a hashed or suppressed one does not
-  const idMasked =
-    policy.rules.idNumber.strategy === 'keepEnds' &&
-    fields.some((f) => !clear.has(f.code) && fieldClass(f) === 'idNumber' && record[f.code] != null);
+  const idShown = policy.rules.idNumber.strategy === 'keepEnds';
+  const idCodes: string[] = [];
+  const steps: { code: string; c: FieldClass; rule: MaskRule; besideId: boolean }[] = [];
   for (const f of fields) {
-    if (!(f.code in record) || clear.has(f.code)) continue;
     const c = fieldClass(f);
-    if (c === null) continue;
-    let rule = policy.rules[c];
-    if (c === 'personalDate' && idMasked && rule.strategy !== 'hash' && rule.strategy !== 'suppress')
-      rule = { strategy: 'replace', with: '****-**-**' };
-    record[f.code] = applyRule(rule, record[f.code], policy.secret, c);
+    if (c === null || clear.has(f.code)) continue;
+    if (c === 'idNumber') idCodes.push(f.code);
+    const rule = policy.rules[c];
+    const besideId = c === 'personalDate' && rule.strategy !== 'hash' && rule.strategy !== 'suppress';
+    steps.push({ code: f.code, c, rule, besideId });
   }
-  return record;
+  return (record) => {
+    for (const f of fields) {
+      const v = record[f.code];
+      if (!isCiphertext(v)) continue;
+      if (!decrypt)
+        throw new Error('an encrypted value reached masking without the keyring (maskingPolicy(ctx))');
+      record[f.code] = typed(f.type, decrypt(v) as string);
+    }
+    const idMasked = idShown && idCodes.some((code) => record[code] != null);
+    for (const s of steps) {
+      if (!(s.code in record)) continue;
+      const rule = s.besideId && idMasked ? DATE_BESIDE_ID : s.rule;
+      record[s.code] = applyRule(rule, record[s.code], secret, s.c);
+    }
+    return record;
+  };
 }

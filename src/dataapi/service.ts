@@ -5,7 +5,7 @@ import { keyedHash, sha256Hex } from '../shared/secrets.js';
 import { isUnsafeIdentifier } from '../shared/text.js';
 import { compileFilter, compileMatch, decodeCursor, encodeCursor } from './filter.js';
 import { admit, settle } from './guards.js';
-import { type MaskingPolicy, maskRecord, maskValue } from './masking.js';
+import { type MaskingPolicy, maskValue, recordMasker } from './masking.js';
 import { maskingPolicy } from './masking-policy.js';
 import {
   buildMeta,
@@ -16,7 +16,6 @@ import {
   governedList,
   governedQuery,
   governedVerifyBatch,
-  type MetaField,
   type ResourceMeta,
   type VerifyItem,
 } from './store.js';
@@ -252,15 +251,26 @@ export function shape(
   policy: MaskingPolicy,
   clear: ReadonlySet<string> = NO_CLEAR,
 ) {
-  const out: Record<string, unknown> = {};
-  const shown: MetaField[] = [];
-  for (const f of meta.fields) {
-    if (fields.includes(f.code)) {
-      out[f.code] = rec[f.code];
-      shown.push(f);
-    }
-  }
-  return maskRecord(out, shown, policy, clear);
+  return shaper(meta, fields, policy, clear)(rec);
+}
+
+/**
+ * `shape` with the shown fields and their masking decided once, for many records read with the same fields (a list
+ * call, an export batch): the returned function shapes one record exactly as `shape` does.
+ */
+export function shaper(
+  meta: ResourceMeta,
+  fields: string[],
+  policy: MaskingPolicy,
+  clear: ReadonlySet<string> = NO_CLEAR,
+): (rec: Record<string, unknown>) => Record<string, unknown> {
+  const shown = meta.fields.filter((f) => fields.includes(f.code));
+  const mask = recordMasker(shown, policy, clear);
+  return (rec) => {
+    const out: Record<string, unknown> = {};
+    for (const f of shown) out[f.code] = rec[f.code];
+    return mask(out);
+  };
 }
 
 const NO_CLEAR: ReadonlySet<string> = new Set();
@@ -422,7 +432,7 @@ export async function listRecords(
   const policy = await maskingPolicy(ctx);
   const clear = clearOf(row);
   return {
-    items: records.map((r) => shape(meta, row.fields!, r, policy, clear)),
+    items: records.map(shaper(meta, row.fields!, policy, clear)),
     next: records.length === rowLimit ? String(records[records.length - 1]._seq) : null,
     limit: rowLimit,
     grantId: row.grant_id,
@@ -455,7 +465,7 @@ export async function queryRecords(
   const policy = await maskingPolicy(ctx);
   const clear = clearOf(row);
   return {
-    items: records.map((r) => shape(meta, row.fields!, r, policy, clear)),
+    items: records.map(shaper(meta, row.fields!, policy, clear)),
     cursor: records.length === rowLimit ? encodeCursor(String(records[records.length - 1]._seq)) : null,
     limit: rowLimit,
     grantId: row.grant_id,

@@ -17,7 +17,6 @@ import {
   encryptValue,
   INDEX_HASH,
   indexValue,
-  isCiphertext,
   openBytes,
   sealBytes,
 } from './field-cipher.js';
@@ -267,8 +266,8 @@ export class FieldKeys {
    * tag does not verify raises FIELD_INTEGRITY_FAILED (audited as key.tamper), never a partial or guessed value.
    */
   decrypt(v: unknown): unknown {
-    if (!isCiphertext(v)) return v;
-    const d = describe(v)!;
+    const d = typeof v === 'string' && v.startsWith('ENC1.') ? describe(v) : null;
+    if (!d) return v;
     const key = this.keys.get(`${d.scope}:${d.version}`);
     if (!key) {
       this.loadedAt = 0;
@@ -280,7 +279,7 @@ export class FieldKeys {
         },
       ]);
     }
-    const out = decryptValue(key, v);
+    const out = decryptValue(key, v as string, d);
     if (out === null) {
       this.reportTamper({ scope: d.scope, version: d.version, reason: 'tag' });
       throw new AppError('FIELD_INTEGRITY_FAILED', [

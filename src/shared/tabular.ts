@@ -18,7 +18,12 @@ export function csvText(v: unknown): string {
  * leading = + - @ tab or CR is prefixed with ' so Excel reads it as text.
  */
 export function csvCell(v: unknown, quote = false): string {
-  let s = csvText(v);
+  return csvCellOf(csvText(v), quote);
+}
+
+/** csvCell of a cell's text (csvText), for a writer that already has it. */
+function csvCellOf(text: string, quote: boolean): string {
+  let s = text;
   if (s === '') return '';
   if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return quote || /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
@@ -91,14 +96,20 @@ export function tableStream(
     }
     yield `${columns.map((c) => csvCell(c.header)).join(',')}\r\n`;
     const mark = opts.csvQuote;
-    const cell = mark
-      ? (rec: Record<string, unknown>, key: string) => {
-          const v = rec[key];
-          return csvCell(v, mark(key, csvText(v)));
-        }
-      : (rec: Record<string, unknown>, key: string) => csvCell(rec[key]);
-    for await (const batch of batches)
-      yield batch.map((rec) => `${columns.map((c) => cell(rec, c.key)).join(',')}\r\n`).join('');
+    const keys = columns.map((c) => c.key);
+    const line = (rec: Record<string, unknown>) => {
+      let out = '';
+      for (let i = 0; i < keys.length; i++) {
+        const text = csvText(rec[keys[i]]);
+        out += (i ? ',' : '') + csvCellOf(text, mark ? mark(keys[i], text) : false);
+      }
+      return `${out}\r\n`;
+    };
+    for await (const batch of batches) {
+      let chunk = '';
+      for (const rec of batch) chunk += line(rec);
+      yield chunk;
+    }
   }
   const gbk = format === 'csv' && opts.encoding === 'gbk';
   async function* bytes() {
