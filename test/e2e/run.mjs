@@ -422,6 +422,62 @@ async function menu(page, key) {
 const people = makePeople(50);
 const state = { resourceCode: null, resourceId: null, apiKey: null, dueDate: null };
 
+/** The walk's entry's 居住地址 field as the catalog API answers it (its flag and its storage state). */
+async function addressField(page, base) {
+  const r = await page.request.get(`${base}/api/catalog/resources/${state.resourceId}`);
+  assert(r.ok(), `resource read: ${r.status()}`);
+  return (await r.json()).fields.find((f) => f.code === 'address');
+}
+
+/**
+ * gaj_officer sets the sensitive-personal flag of 居住地址 (the walk's entry, holding data) in the editor and submits;
+ * the reviewer publishes with `comment`. Returns the published 居住地址 as the publication answered it.
+ */
+async function setAddressFlag(page, base, on, comment) {
+  await freshStart(page, base);
+  await login(page, base, 'gaj_officer');
+  await page.goto(`${base}/catalog/${state.resourceId}`, { waitUntil: 'domcontentloaded' });
+  await tid(page, 'resource-edit').click();
+  await tid(page, 'page-register').waitFor({ timeout: T.nav });
+  await page.waitForFunction(
+    (n) => document.querySelector('input[data-testid="reg-name"]')?.value === n,
+    RESOURCE_NAME,
+    { timeout: T.nav },
+  );
+  // 居住地址 is the fourth field (registration step), a non-key column of a table holding rows
+  assert((await box(page, 'field-code-3').inputValue()) === 'address', 'the fourth field is address');
+  const flag = tid(page, 'field-sensitivePersonal-3').locator('input');
+  assert(
+    (await flag.isChecked()) === !on,
+    `居住地址 is ${on ? 'not yet' : 'still'} flagged before the change`,
+  );
+  await (on ? flag.check() : flag.uncheck());
+  await tid(page, 'reg-submit').click();
+  await tid(page, 'page-resource').waitFor({ timeout: T.nav });
+  await reviewerOpensEntry(page, base);
+  await tid(page, 'review-publish').click();
+  await tid(page, 'review-text').fill(comment);
+  const published = page.waitForResponse(
+    (r) =>
+      r.url().endsWith(`/api/catalog/resources/${state.resourceId}/publish`) &&
+      r.request().method() === 'POST',
+    { timeout: T.nav },
+  );
+  await confirmAndWait(page, 'review-confirm', '/publish');
+  const res = await published;
+  assert(res.ok(), `publish: ${res.status()} ${await res.text()}`);
+  return (await res.json()).fields.find((f) => f.code === 'address');
+}
+
+/** Waits until the job queued at publication (run by the server's job poller, src/jobs) left 居住地址 `encrypted`. */
+async function waitForAddress(page, base, encrypted, what) {
+  const deadline = Date.now() + T.nav * 2;
+  while ((await addressField(page, base)).encrypted !== encrypted) {
+    assert(Date.now() < deadline, what);
+    await page.waitForTimeout(1000);
+  }
+}
+
 /** The reviewer (after the current user logs out) opens the walk's entry from the review inbox. */
 async function reviewerOpensEntry(page, base) {
   await logout(page);
@@ -1646,50 +1702,19 @@ const steps = [
   {
     name: `gaj_officer flags 居住地址 of ${RESOURCE_NAME} (holding data) sensitive-personal; published 存量明文, the platform's keys.encrypt job converts it (audited); the page then shows 加密存储`,
     async run(page, base) {
-      await freshStart(page, base);
-      await login(page, base, 'gaj_officer');
-      await page.goto(`${base}/catalog/${state.resourceId}`, { waitUntil: 'domcontentloaded' });
-      await tid(page, 'resource-edit').click();
-      await tid(page, 'page-register').waitFor({ timeout: T.nav });
-      await page.waitForFunction(
-        (n) => document.querySelector('input[data-testid="reg-name"]')?.value === n,
-        RESOURCE_NAME,
-        { timeout: T.nav },
-      );
-      // 居住地址 is the fourth field (registration step): a clear, non-key column of a table holding rows
-      assert((await box(page, 'field-code-3').inputValue()) === 'address', 'the fourth field is address');
-      await tid(page, 'field-sensitivePersonal-3').locator('input').check();
-      await tid(page, 'reg-submit').click();
-      await tid(page, 'page-resource').waitFor({ timeout: T.nav });
-      await reviewerOpensEntry(page, base);
-      await tid(page, 'review-publish').click();
-      await tid(page, 'review-text').fill('同意将居住地址列为敏感个人信息');
-      const published = page.waitForResponse(
-        (r) =>
-          r.url().endsWith(`/api/catalog/resources/${state.resourceId}/publish`) &&
-          r.request().method() === 'POST',
-        { timeout: T.nav },
-      );
-      await confirmAndWait(page, 'review-confirm', '/publish');
-      const res = await published;
-      assert(res.ok(), `publish: ${res.status()} ${await res.text()}`);
       // the published state claims no protection that is not in place yet: flagged, stored clear until the job ran
-      const address = (await res.json()).fields.find((f) => f.code === 'address');
+      const address = await setAddressFlag(page, base, true, '同意将居住地址列为敏感个人信息');
       assert(
         address.sensitivePersonal === true && address.encrypted === false,
         `published flagged and still clear: ${JSON.stringify(address)}`,
       );
       // the conversion queued at publication runs on the server's job poller (src/jobs): wait until it has run
-      const converted = async () => {
-        const r = await page.request.get(`${base}/api/catalog/resources/${state.resourceId}`);
-        assert(r.ok(), `resource read: ${r.status()}`);
-        return (await r.json()).fields.find((f) => f.code === 'address').encrypted === true;
-      };
-      const deadline = Date.now() + T.nav * 2;
-      while (!(await converted())) {
-        assert(Date.now() < deadline, 'the keys.encrypt job queued at publication converted the column');
-        await page.waitForTimeout(1000);
-      }
+      await waitForAddress(
+        page,
+        base,
+        true,
+        'the keys.encrypt job queued at publication converted the column',
+      );
       await page.reload({ waitUntil: 'domcontentloaded' });
       const row = tid(page, 'fields-table').locator('tr.ant-table-row').filter({ hasText: '居住地址' });
       await row.getByTestId('field-encrypted').waitFor({ timeout: T.nav });
@@ -1716,46 +1741,12 @@ const steps = [
   {
     name: `gaj_officer turns the sensitive-personal flag of 居住地址 of ${RESOURCE_NAME} off again; published 加密存储（待解密）, the platform's keys.decrypt job decrypts it (audited); the page then shows it as a plain field`,
     async run(page, base) {
-      await freshStart(page, base);
-      await login(page, base, 'gaj_officer');
-      await page.goto(`${base}/catalog/${state.resourceId}`, { waitUntil: 'domcontentloaded' });
-      await tid(page, 'resource-edit').click();
-      await tid(page, 'page-register').waitFor({ timeout: T.nav });
-      await page.waitForFunction(
-        (n) => document.querySelector('input[data-testid="reg-name"]')?.value === n,
-        RESOURCE_NAME,
-        { timeout: T.nav },
-      );
-      // the step before flagged and encrypted it: the editor shows the flag, and this version takes it off
-      assert((await box(page, 'field-code-3').inputValue()) === 'address', 'the fourth field is address');
-      const flag = tid(page, 'field-sensitivePersonal-3').locator('input');
-      assert(await flag.isChecked(), '居住地址 is flagged sensitive-personal before the change');
-      await flag.uncheck();
-      await tid(page, 'reg-submit').click();
-      await tid(page, 'page-resource').waitFor({ timeout: T.nav });
-      await reviewerOpensEntry(page, base);
-      await tid(page, 'review-publish').click();
-      await tid(page, 'review-text').fill('同意取消居住地址的敏感个人信息标记');
-      const published = page.waitForResponse(
-        (r) =>
-          r.url().endsWith(`/api/catalog/resources/${state.resourceId}/publish`) &&
-          r.request().method() === 'POST',
-        { timeout: T.nav },
-      );
-      await confirmAndWait(page, 'review-confirm', '/publish');
-      const res = await published;
-      assert(res.ok(), `publish: ${res.status()} ${await res.text()}`);
       // the published state never claims less protection than is in place: unflagged, still encrypted until the job ran
-      const address = (await res.json()).fields.find((f) => f.code === 'address');
+      const address = await setAddressFlag(page, base, false, '同意取消居住地址的敏感个人信息标记');
       assert(
         address.sensitivePersonal === false && address.encrypted === true,
         `published unflagged and still encrypted: ${JSON.stringify(address)}`,
       );
-      const stored = async () => {
-        const r = await page.request.get(`${base}/api/catalog/resources/${state.resourceId}`);
-        assert(r.ok(), `resource read: ${r.status()}`);
-        return (await r.json()).fields.find((f) => f.code === 'address');
-      };
       // the page tags the field 加密存储（待解密） until the job queued at publication has run (the server's job poller
       // may already have run it: then the field shows no storage tag at all)
       await page.reload({ waitUntil: 'domcontentloaded' });
@@ -1775,17 +1766,18 @@ const steps = [
         await shot(page, 'field-decrypt-pending');
       } else {
         assert(
-          (await stored()).encrypted === false,
+          (await addressField(page, base)).encrypted === false,
           'no pending tag only once the job has decrypted the column',
         );
         console.log('  the keys.decrypt job had already run when the page was read');
       }
       // the decryption runs on the server's job poller (src/jobs): wait until it has run
-      const deadline = Date.now() + T.nav * 2;
-      while ((await stored()).encrypted !== false) {
-        assert(Date.now() < deadline, 'the keys.decrypt job queued at publication decrypted the column');
-        await page.waitForTimeout(1000);
-      }
+      await waitForAddress(
+        page,
+        base,
+        false,
+        'the keys.decrypt job queued at publication decrypted the column',
+      );
       await page.reload({ waitUntil: 'domcontentloaded' });
       await row().waitFor({ timeout: T.nav });
       for (const tag of ['field-decrypt-pending', 'field-encrypted', 'field-clear'])
