@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decryptResource } from '../../src/security/key-convert.js';
+import { importCsv, POPULATION_META, publishResource, saveVersion } from '../fixtures/catalog.js';
 import { createTestEnv, dataPath, grantedApp, login, type TestEnv, testIdNumber } from '../helpers.js';
 
 /*
@@ -11,15 +12,8 @@ import { createTestEnv, dataPath, grantedApp, login, type TestEnv, testIdNumber 
  */
 
 const META = {
+  ...POPULATION_META,
   summary: '含敏感个人信息的登记数据，用于验证取消敏感个人信息标记后存量加密数据转回明文存储。',
-  classification: 'department',
-  topic: '人口',
-  catalogLevel: 'city',
-  shareType: 'unconditional',
-  shareMethod: 'api',
-  openType: 'closed',
-  updateCycle: 'daily',
-  securityLevel: 'general',
 };
 const FIELDS = [
   { code: 'caseNo', name: '登记编号', type: 'string', isKey: true, length: 20 },
@@ -58,60 +52,12 @@ describe('turning the sensitive-personal flag off: decrypting stored values back
   });
   afterAll(async () => env?.close());
 
-  async function publish(name: string, fields: unknown[]) {
-    const res = await env.app.inject({
-      method: 'POST',
-      url: '/api/catalog/resources',
-      headers: { cookie: officer },
-      payload: { ...META, name, fields, submit: true },
-    });
-    expect(res.statusCode, res.body).toBe(201);
-    const rid = res.json().id as number;
-    const pub = await env.app.inject({
-      method: 'POST',
-      url: `/api/catalog/resources/${rid}/publish`,
-      headers: { cookie: reviewer },
-      payload: { comment: '同意' },
-    });
-    expect(pub.statusCode, pub.body).toBe(200);
-    return { id: rid, code: res.json().code as string, table: `ds.r_${rid}` };
-  }
-
-  async function upload(rid: number, header: string, lines: string[], onError = 'reject', run = true) {
-    const up = await env.app.inject({
-      method: 'POST',
-      url: `/api/ingest/resources/${rid}/imports?onError=${onError}`,
-      headers: { cookie: officer, 'content-type': 'text/csv' },
-      payload: `${header}\n${lines.join('\n')}\n`,
-    });
-    expect(up.statusCode, up.body).toBe(202);
-    if (run) await env.ctx.jobs.runDue();
-    return env.ctx.db
-      .selectFrom('ingest_batch')
-      .selectAll()
-      .where('id', '=', up.json().id)
-      .executeTakeFirstOrThrow();
-  }
-
-  /** Saves and submits a new version of a published resource with `change` applied to its fields. */
-  async function flagVersion(rid: number, change: (f: Record<string, unknown>) => Record<string, unknown>) {
-    const live = await env.app.inject({ url: `/api/catalog/resources/${rid}`, headers: { cookie: officer } });
-    const { fields, ...meta } = live.json();
-    return env.app.inject({
-      method: 'PUT',
-      url: `/api/catalog/resources/${rid}`,
-      headers: { cookie: officer },
-      payload: {
-        ...Object.fromEntries(Object.keys(META).map((k) => [k, meta[k]])),
-        name: meta.name,
-        fields: fields.map((f: Record<string, unknown>) => {
-          const { ordinal: _o, columnName: _c, encrypted: _e, ...rest } = f;
-          return change(rest);
-        }),
-        submit: true,
-      },
-    });
-  }
+  const publish = (name: string, fields: unknown[]) =>
+    publishResource(env, { officer, reviewer }, { ...META, name, fields });
+  const upload = (rid: number, header: string, lines: string[], onError = 'reject', run = true) =>
+    importCsv(env, officer, rid, `${header}\n${lines.join('\n')}\n`, { query: `onError=${onError}`, run });
+  const flagVersion = (rid: number, change: (f: Record<string, unknown>) => Record<string, unknown>) =>
+    saveVersion(env, officer, rid, change);
 
   const unflag =
     (...codes: string[]) =>
