@@ -1,7 +1,15 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decryptResource } from '../../src/security/key-convert.js';
-import { importCsv, POPULATION_META, publishResource, saveVersion } from '../fixtures/catalog.js';
+import {
+  dataCaller,
+  grantWithRights,
+  importCsv,
+  newLibrary,
+  POPULATION_META,
+  publishResource,
+  saveVersion,
+} from '../fixtures/catalog.js';
 import { createTestEnv, dataPath, grantedApp, login, type TestEnv, testIdNumber } from '../helpers.js';
 
 /*
@@ -94,22 +102,7 @@ describe('turning the sensitive-personal flag off: decrypting stored values back
       expect(stored0).not.toContain(clear);
 
     // a base library copies this resource's diagnosis (joined on the clear case number)
-    const adminId = (
-      await env.ctx.db
-        .selectFrom('app_user')
-        .select('id')
-        .where('username', '=', 'admin')
-        .executeTakeFirstOrThrow()
-    ).id;
-    const libId = Number(
-      (
-        await sql<{ id: number }>`
-      INSERT INTO base_library (name, kind, key_kind, created_by, created_at, updated_by, updated_at)
-      VALUES ('转回明文测试库', 'theme', 'creditCode', ${adminId}, now(), ${adminId}, now()) RETURNING id`.execute(
-          env.ctx.db,
-        )
-      ).rows[0].id,
-    );
+    const libId = await newLibrary(env, '转回明文测试库', 'creditCode');
     const w = await env.ctx.fieldKeys.writer(r.id, env.ctx.db);
     await sql`INSERT INTO base_library_source (library_id, field_code, priority, resource_id, source_field, key_field)
       VALUES (${libId}, 'illness', 0, ${r.id}, 'diagnosis', 'caseNo')`.execute(env.ctx.db);
@@ -130,27 +123,19 @@ describe('turning the sensitive-personal flag off: decrypting stored values back
     expect(await library()).not.toContain('病情2');
 
     // the consumer's answers: records (decrypted, masked), verification, equality filter, change feed
-    const g = await grantedApp(env.app, {
-      consumer: 'rsj_officer',
-      provider: 'gaj_officer',
-      resourceCode: r.code,
-      fields: FIELDS.map((f) => f.code),
-      appName: '转回明文测试',
-    });
-    const edit = await env.app.inject({
-      method: 'PATCH',
-      url: `/api/sharing/grants/${g.grantId}`,
-      headers: { cookie: officer },
-      payload: { verify: true, feed: true },
-    });
-    expect(edit.statusCode, edit.body).toBe(200);
-    const ask = (url: string, method: 'GET' | 'POST' = 'GET', payload?: unknown) =>
-      env.app.inject({
-        method,
-        url: `${dataPath(r.code)}${url}`,
-        headers: { 'x-api-key': g.apiKey, 'x-purpose': g.purposeId },
-        payload: payload as object,
-      });
+    const g = await grantWithRights(
+      env,
+      officer,
+      {
+        consumer: 'rsj_officer',
+        provider: 'gaj_officer',
+        resourceCode: r.code,
+        fields: FIELDS.map((f) => f.code),
+        appName: '转回明文测试',
+      },
+      { verify: true, feed: true },
+    );
+    const ask = dataCaller(env, r.code, g);
     const answers = async () => {
       const out: unknown[] = [];
       for (const k of ['N0', 'N1', 'N5', 'N7']) {
@@ -458,13 +443,9 @@ describe('turning the sensitive-personal flag off: decrypting stored values back
     expect(key.json().details[0].reason).toContain('record key');
     expect(key.json().details[0].reason).toContain('not built');
     // a field base libraries join this resource on: its records are keyed by the field's keyed hash
-    await sql`INSERT INTO base_library (name, kind, key_kind, created_by, created_at, updated_by, updated_at)
-      SELECT '主键解密测试库', 'theme', 'creditCode', id, now(), id, now() FROM app_user WHERE username = 'admin'`.execute(
-      env.ctx.db,
-    );
-    const [lib] = await q(`SELECT id FROM base_library WHERE name = '主键解密测试库'`);
+    const lib = await newLibrary(env, '主键解密测试库', 'creditCode');
     await sql`INSERT INTO base_library_source (library_id, field_code, priority, resource_id, source_field, key_field)
-      VALUES (${lib.id}, 'nm', 0, ${r.id}, 'name', 'holder')`.execute(env.ctx.db);
+      VALUES (${lib}, 'nm', 0, ${r.id}, 'name', 'holder')`.execute(env.ctx.db);
     const join = await flagVersion(r.id, unflag('holder'));
     expect(join.statusCode).toBe(409);
     expect(join.json().code).toBe('FIELD_ENCRYPTION_FLIP_REFUSED');

@@ -4,13 +4,16 @@ import { maskValue } from '../../src/dataapi/masking.js';
 import { FieldKeys, loadKeks } from '../../src/security/field-keys.js';
 import { reencryptStep } from '../../src/security/key-service.js';
 import {
+  dataCaller,
+  grantWithRights,
   importCsv,
+  newLibrary,
   POPULATION_META,
   publishResource,
   saveVersion,
   storeInClear,
 } from '../fixtures/catalog.js';
-import { createTestEnv, dataPath, grantedApp, login, type TestEnv, testIdNumber } from '../helpers.js';
+import { createTestEnv, grantedApp, login, type TestEnv, testIdNumber } from '../helpers.js';
 
 /*
  * Issue 10 point 3: sensitive-personal fields are encrypted at rest (docs/ENCRYPTION.md). These tests read the tables
@@ -65,12 +68,7 @@ describe('encryption at rest of sensitive-personal fields (issue 10 point 3)', (
   const dump = async (t = table) =>
     JSON.stringify((await sql.raw(`SELECT * FROM ${t}`).execute(env.ctx.db)).rows);
   const call = (url: string, method: 'GET' | 'POST' = 'GET', payload?: unknown) =>
-    env.app.inject({
-      method,
-      url: `${dataPath(code)}${url}`,
-      headers: { 'x-api-key': g.apiKey, 'x-purpose': g.purposeId },
-      payload: payload as object,
-    });
+    dataCaller(env, code, g)(url, method, payload);
 
   beforeAll(async () => {
     env = await createTestEnv({ demo: { populationRows: 50, entityRows: 20 } });
@@ -529,28 +527,20 @@ describe('encryption at rest of sensitive-personal fields (issue 10 point 3)', (
       ].join('\n');
     expect(await everywhere()).toContain(pid(0)); // stored in clear, as a pre-040 table
     expect(await everywhere()).toContain(pid(50));
-    const cg = await grantedApp(env.app, {
-      consumer: 'rsj_officer',
-      provider: 'gaj_officer',
-      resourceCode: clr.code,
-      fields: ['caseNo', 'idNumber', 'name', 'diagnosis', 'age'],
-      appName: '存量明文转换测试',
-    });
     // the provider adds the verification and change-feed rights to the grant
-    const edit = await env.app.inject({
-      method: 'PATCH',
-      url: `/api/sharing/grants/${cg.grantId}`,
-      headers: { cookie: officer },
-      payload: { verify: true, feed: true },
-    });
-    expect(edit.statusCode, edit.body).toBe(200);
-    const ask = (url: string, method: 'GET' | 'POST' = 'GET', payload?: unknown) =>
-      env.app.inject({
-        method,
-        url: `${dataPath(clr.code)}${url}`,
-        headers: { 'x-api-key': cg.apiKey, 'x-purpose': cg.purposeId },
-        payload: payload as object,
-      });
+    const cg = await grantWithRights(
+      env,
+      officer,
+      {
+        consumer: 'rsj_officer',
+        provider: 'gaj_officer',
+        resourceCode: clr.code,
+        fields: ['caseNo', 'idNumber', 'name', 'diagnosis', 'age'],
+        appName: '存量明文转换测试',
+      },
+      { verify: true, feed: true },
+    );
+    const ask = dataCaller(env, clr.code, cg);
     const answers = async () => {
       const out: unknown[] = [];
       for (const k of ['N0', 'N1', 'N5']) {
@@ -579,19 +569,7 @@ describe('encryption at rest of sensitive-personal fields (issue 10 point 3)', (
     expect(before.slice(3, 5)).toEqual([true, false]);
 
     // a base library copies this resource's ID numbers (joined on the clear, non-personal case number)
-    const adminId = (
-      await env.ctx.db
-        .selectFrom('app_user')
-        .select('id')
-        .where('username', '=', 'admin')
-        .executeTakeFirstOrThrow()
-    ).id;
-    const lib = await sql<{ id: number }>`
-      INSERT INTO base_library (name, kind, key_kind, created_by, created_at, updated_by, updated_at)
-      VALUES ('存量明文转换测试库', 'theme', 'creditCode', ${adminId}, now(), ${adminId}, now()) RETURNING id`.execute(
-      env.ctx.db,
-    );
-    const libId = Number(lib.rows[0].id);
+    const libId = await newLibrary(env, '存量明文转换测试库', 'creditCode');
     await sql`INSERT INTO base_library_source (library_id, field_code, priority, resource_id, source_field, key_field)
       VALUES (${libId}, 'holderId', 0, ${clr.id}, 'idNumber', 'caseNo')`.execute(env.ctx.db);
     await sql`INSERT INTO base_library_record (library_id, key, vals, srcs, run_id)
@@ -741,13 +719,10 @@ describe('encryption at rest of sensitive-personal fields (issue 10 point 3)', (
 
   /** A base library joining `rid` on `keyField` and the first resource of this suite: its keys meet two resources'. */
   async function sharedLibrary(rid: number, keyField: string) {
-    const lib = await sql<{ id: number }>`
-      INSERT INTO base_library (name, kind, key_kind, created_by, created_at, updated_by, updated_at)
-      SELECT ${`共享关联库${rid}`}, 'theme', 'idNumber', id, now(), id, now() FROM app_user WHERE username = 'admin'
-      RETURNING id`.execute(env.ctx.db);
+    const lib = await newLibrary(env, `共享关联库${rid}`, 'idNumber');
     await sql`INSERT INTO base_library_source (library_id, field_code, priority, resource_id, source_field, key_field)
-      VALUES (${lib.rows[0].id}, 'holder', 0, ${rid}, ${keyField}, ${keyField}),
-        (${lib.rows[0].id}, 'holder', 1, ${resourceId}, 'idNumber', 'idNumber')`.execute(env.ctx.db);
+      VALUES (${lib}, 'holder', 0, ${rid}, ${keyField}, ${keyField}),
+        (${lib}, 'holder', 1, ${resourceId}, 'idNumber', 'idNumber')`.execute(env.ctx.db);
   }
 
   const flagVersion = (rid: number, change: (f: Record<string, unknown>) => Record<string, unknown>) =>
