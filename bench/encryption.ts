@@ -23,19 +23,17 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { sql } from 'kysely';
 import { closeContext, openContext } from '../src/boot.js';
-import { createResourceWithTable } from '../src/catalog/service.js';
 import { getFields } from '../src/catalog/store.js';
 import { loadConfig } from '../src/config.js';
 import type { AppContext } from '../src/context.js';
 import { maskRecord } from '../src/dataapi/masking.js';
 import { maskingPolicy } from '../src/dataapi/masking-policy.js';
 import { idNumberCheckChar } from '../src/ingest/checksums.js';
-import { runImport, spoolDir } from '../src/ingest/pipeline.js';
-import { createBatch } from '../src/ingest/service.js';
+import { runImport } from '../src/ingest/pipeline.js';
 import { convertResource, decryptResource } from '../src/security/key-convert.js';
+import { benchOrg, benchResource, spoolBatch } from './resource.js';
 import { dropScratchDatabase, scratchDatabase } from './scratch-db.js';
 
 const env = process.env;
@@ -94,43 +92,12 @@ function csv(rows: number): string {
   return `${out.join('\n')}\n`;
 }
 
-async function resource(ctx: AppContext, orgId: number, encrypted: boolean) {
-  const { id } = await ctx.db.transaction().execute((trx) =>
-    createResourceWithTable(
-      trx,
-      ctx.profile,
-      {
-        name: encrypted ? '人口（加密基准）' : '人口（明文基准）',
-        summary: '基准测试',
-        classification: 'base',
-        topic: '人口',
-        catalogLevel: 'city',
-        shareType: 'unconditional',
-        shareMethod: 'api',
-        openType: 'closed',
-        updateCycle: 'daily',
-        securityLevel: 'general',
-        fields: fields(encrypted),
-      },
-      { providerOrgId: orgId, createdBy: null },
-    ),
-  );
-  return id;
-}
+const resource = (ctx: AppContext, orgId: number, encrypted: boolean) =>
+  benchResource(ctx, orgId, encrypted ? '人口（加密基准）' : '人口（明文基准）', fields(encrypted));
 
 async function ingest(ctx: AppContext, resourceId: number, text: string): Promise<number> {
-  const spool = path.join(spoolDir(ctx), `bench-enc-${resourceId}.csv`);
-  fs.mkdirSync(path.dirname(spool), { recursive: true });
-  fs.writeFileSync(spool, text);
-  const id = await createBatch(
-    ctx,
-    null,
-    resourceId,
-    { format: 'csv', filename: 'bench.csv' },
-    {
-      path: spool,
-      bytes: Buffer.byteLength(text),
-    },
+  const id = await spoolBatch(ctx, resourceId, `bench-enc-${resourceId}.csv`, 'bench.csv', (spool) =>
+    fs.writeFileSync(spool, text),
   );
   const t0 = performance.now();
   const out = await runImport(ctx, id);
@@ -273,12 +240,7 @@ async function run(kind: string) {
     fieldCipher: env.BENCH_ENC_CIPHER || null,
   });
   try {
-    await sql`INSERT INTO jurisdiction (code, name, level) VALUES ('446000', '临江市', 'city') ON CONFLICT DO NOTHING`.execute(
-      ctx.db,
-    );
-    const org = await sql<{ id: number }>`INSERT INTO org (code, name, short_name, kind, jurisdiction_code)
-      VALUES ('LJ-GAJ', '临江市公安局', '公安局', 'department', '446000') RETURNING id`.execute(ctx.db);
-    const orgId = org.rows[0].id;
+    const orgId = await benchOrg(ctx);
     const text = csv(ROWS);
     const clear = await resource(ctx, orgId, false);
     const enc = await resource(ctx, orgId, true);

@@ -31,15 +31,14 @@ import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'kysely';
 import { closeContext, openContext } from '../src/boot.js';
-import { createResourceWithTable } from '../src/catalog/service.js';
 import { loadConfig } from '../src/config.js';
 import type { AppContext } from '../src/context.js';
 import { loadDemoCity } from '../src/demo/load.js';
 import { buildApp } from '../src/http/app.js';
 import { idNumberCheckChar } from '../src/ingest/checksums.js';
-import { runImport, spoolDir } from '../src/ingest/pipeline.js';
-import { createBatch } from '../src/ingest/service.js';
+import { runImport } from '../src/ingest/pipeline.js';
 import { LoadGenerator } from './loadgen-client.js';
+import { benchOrg, benchResource, spoolBatch } from './resource.js';
 import { sampleRecords } from './sample.js';
 import { type ScratchDatabase, scratchDatabase } from './scratch-db.js';
 import { pgTicks } from './stats.js';
@@ -169,47 +168,10 @@ async function one(kind: string, rows: number, during = false, given?: string) {
   try {
     // p99 mode: a small demo city gives the data API a granted table and a consumer's key to call it by
     const demo = during ? await loadDemoCity(ctx, { populationRows: 20_000, entityRows: 2000 }) : null;
-    const { rows: orgs } = await sql<{ id: number }>`SELECT id FROM org LIMIT 1`.execute(ctx.db);
-    let orgId = orgs[0]?.id;
-    if (!orgId) {
-      await sql`INSERT INTO jurisdiction (code, name, level) VALUES ('446000', '临江市', 'city') ON CONFLICT DO NOTHING`.execute(
-        ctx.db,
-      );
-      const r = await sql<{ id: number }>`INSERT INTO org (code, name, short_name, kind, jurisdiction_code)
-        VALUES ('LJ-GAJ', '临江市公安局', '公安局', 'department', '446000') RETURNING id`.execute(ctx.db);
-      orgId = r.rows[0].id;
-    }
-    const { id: resourceId } = await ctx.db.transaction().execute((trx) =>
-      createResourceWithTable(
-        trx,
-        ctx.profile,
-        {
-          name: '人口基础信息（基准）',
-          summary: '基准测试',
-          classification: 'base',
-          topic: '人口',
-          catalogLevel: 'city',
-          shareType: 'unconditional',
-          shareMethod: 'api',
-          openType: 'closed',
-          updateCycle: 'daily',
-          securityLevel: 'general',
-          fields: FIELDS,
-        },
-        { providerOrgId: orgId, createdBy: null },
-      ),
-    );
-    const spool = path.join(spoolDir(ctx), `bench-${Date.now()}.csv`);
-    fs.copyFileSync(file, spool);
-    const id = await createBatch(
-      ctx,
-      null,
-      resourceId,
-      { format: 'csv', filename: 'population.csv' },
-      {
-        path: spool,
-        bytes: fs.statSync(spool).size,
-      },
+    const orgId = await benchOrg(ctx);
+    const resourceId = await benchResource(ctx, orgId, '人口基础信息（基准）', FIELDS);
+    const id = await spoolBatch(ctx, resourceId, `bench-${Date.now()}.csv`, 'population.csv', (spool) =>
+      fs.copyFileSync(file, spool),
     );
     let calls: {
       job: import('./loadgen-client.js').LoadJob;

@@ -9,6 +9,7 @@ import { closeContext, openContext } from '../src/boot.js';
 import { createResourceWithTable } from '../src/catalog/service.js';
 import type { AppContext } from '../src/context.js';
 import { resumeImports, spoolDir, startImport } from '../src/ingest/pipeline.js';
+import { POPULATION_META } from './fixtures/catalog.js';
 import { createTestEnv, type TestEnv, testIdNumber } from './helpers.js';
 
 /*
@@ -147,13 +148,7 @@ describe('crash consistency of imports (issue 7 point 5)', () => {
         {
           name: '人口（崩溃测试）',
           summary: '崩溃一致性测试用资源',
-          classification: 'department',
-          catalogLevel: 'city',
-          shareType: 'unconditional',
-          shareMethod: 'api',
-          openType: 'closed',
-          updateCycle: 'daily',
-          securityLevel: 'general',
+          ...POPULATION_META,
           fields: [
             { code: 'idNumber', name: '身份证号', type: 'string', isKey: true, validator: 'idNumber' },
             { code: 'name', name: '姓名', type: 'string' },

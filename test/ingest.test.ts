@@ -3,19 +3,13 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkFreshness } from '../src/ingest/freshness.js';
 import { resumeImports, spoolDir, startImport } from '../src/ingest/pipeline.js';
+import { POPULATION_META, publishResource } from './fixtures/catalog.js';
 import { createTestEnv, login, type TestEnv, testIdNumber } from './helpers.js';
 
 const RESOURCE = {
   name: '流动人口居住登记（汇聚测试）',
   summary: '流动人口居住登记信息，用于验证数据汇聚的校验、隔离、历史与回滚。',
-  classification: 'department',
-  topic: '人口',
-  catalogLevel: 'city',
-  shareType: 'unconditional',
-  shareMethod: 'api',
-  openType: 'closed',
-  updateCycle: 'daily',
-  securityLevel: 'general',
+  ...POPULATION_META,
   fields: [
     { code: 'idNumber', name: '身份证号', type: 'string', isKey: true, validator: 'idNumber' },
     {
@@ -101,28 +95,7 @@ describe('aggregation: validation, channels, quarantine, history, freshness (iss
     env = await createTestEnv({ demo: { populationRows: 50, entityRows: 20 } });
     officer = await login(env.app, 'gaj_officer');
     reviewer = await login(env.app, 'reviewer');
-    const res = await env.app.inject({
-      method: 'POST',
-      url: '/api/catalog/resources',
-      headers: { cookie: officer },
-      payload: { ...RESOURCE, submit: true },
-    });
-    expect(res.statusCode, res.body).toBe(201);
-    resourceId = res.json().id;
-    const pub = await env.app.inject({
-      method: 'POST',
-      url: `/api/catalog/resources/${resourceId}/publish`,
-      headers: { cookie: reviewer },
-      payload: { comment: '同意' },
-    });
-    expect(pub.statusCode, pub.body).toBe(200);
-    table = (
-      await env.ctx.db
-        .selectFrom('resource')
-        .select('data_table')
-        .where('id', '=', resourceId)
-        .executeTakeFirstOrThrow()
-    ).data_table!;
+    ({ id: resourceId, table } = await publishResource(env, { officer, reviewer }, RESOURCE));
   });
   afterAll(async () => env?.close());
 

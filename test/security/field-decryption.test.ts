@@ -1,6 +1,15 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decryptResource } from '../../src/security/key-convert.js';
+import {
+  dataCaller,
+  grantWithRights,
+  importCsv,
+  newLibrary,
+  POPULATION_META,
+  publishResource,
+  saveVersion,
+} from '../fixtures/catalog.js';
 import { createTestEnv, dataPath, grantedApp, login, type TestEnv, testIdNumber } from '../helpers.js';
 
 /*
@@ -11,15 +20,8 @@ import { createTestEnv, dataPath, grantedApp, login, type TestEnv, testIdNumber 
  */
 
 const META = {
+  ...POPULATION_META,
   summary: '含敏感个人信息的登记数据，用于验证取消敏感个人信息标记后存量加密数据转回明文存储。',
-  classification: 'department',
-  topic: '人口',
-  catalogLevel: 'city',
-  shareType: 'unconditional',
-  shareMethod: 'api',
-  openType: 'closed',
-  updateCycle: 'daily',
-  securityLevel: 'general',
 };
 const FIELDS = [
   { code: 'caseNo', name: '登记编号', type: 'string', isKey: true, length: 20 },
@@ -58,60 +60,12 @@ describe('turning the sensitive-personal flag off: decrypting stored values back
   });
   afterAll(async () => env?.close());
 
-  async function publish(name: string, fields: unknown[]) {
-    const res = await env.app.inject({
-      method: 'POST',
-      url: '/api/catalog/resources',
-      headers: { cookie: officer },
-      payload: { ...META, name, fields, submit: true },
-    });
-    expect(res.statusCode, res.body).toBe(201);
-    const rid = res.json().id as number;
-    const pub = await env.app.inject({
-      method: 'POST',
-      url: `/api/catalog/resources/${rid}/publish`,
-      headers: { cookie: reviewer },
-      payload: { comment: '同意' },
-    });
-    expect(pub.statusCode, pub.body).toBe(200);
-    return { id: rid, code: res.json().code as string, table: `ds.r_${rid}` };
-  }
-
-  async function upload(rid: number, header: string, lines: string[], onError = 'reject', run = true) {
-    const up = await env.app.inject({
-      method: 'POST',
-      url: `/api/ingest/resources/${rid}/imports?onError=${onError}`,
-      headers: { cookie: officer, 'content-type': 'text/csv' },
-      payload: `${header}\n${lines.join('\n')}\n`,
-    });
-    expect(up.statusCode, up.body).toBe(202);
-    if (run) await env.ctx.jobs.runDue();
-    return env.ctx.db
-      .selectFrom('ingest_batch')
-      .selectAll()
-      .where('id', '=', up.json().id)
-      .executeTakeFirstOrThrow();
-  }
-
-  /** Saves and submits a new version of a published resource with `change` applied to its fields. */
-  async function flagVersion(rid: number, change: (f: Record<string, unknown>) => Record<string, unknown>) {
-    const live = await env.app.inject({ url: `/api/catalog/resources/${rid}`, headers: { cookie: officer } });
-    const { fields, ...meta } = live.json();
-    return env.app.inject({
-      method: 'PUT',
-      url: `/api/catalog/resources/${rid}`,
-      headers: { cookie: officer },
-      payload: {
-        ...Object.fromEntries(Object.keys(META).map((k) => [k, meta[k]])),
-        name: meta.name,
-        fields: fields.map((f: Record<string, unknown>) => {
-          const { ordinal: _o, columnName: _c, encrypted: _e, ...rest } = f;
-          return change(rest);
-        }),
-        submit: true,
-      },
-    });
-  }
+  const publish = (name: string, fields: unknown[]) =>
+    publishResource(env, { officer, reviewer }, { ...META, name, fields });
+  const upload = (rid: number, header: string, lines: string[], onError = 'reject', run = true) =>
+    importCsv(env, officer, rid, `${header}\n${lines.join('\n')}\n`, { query: `onError=${onError}`, run });
+  const flagVersion = (rid: number, change: (f: Record<string, unknown>) => Record<string, unknown>) =>
+    saveVersion(env, officer, rid, change);
 
   const unflag =
     (...codes: string[]) =>
@@ -148,22 +102,7 @@ describe('turning the sensitive-personal flag off: decrypting stored values back
       expect(stored0).not.toContain(clear);
 
     // a base library copies this resource's diagnosis (joined on the clear case number)
-    const adminId = (
-      await env.ctx.db
-        .selectFrom('app_user')
-        .select('id')
-        .where('username', '=', 'admin')
-        .executeTakeFirstOrThrow()
-    ).id;
-    const libId = Number(
-      (
-        await sql<{ id: number }>`
-      INSERT INTO base_library (name, kind, key_kind, created_by, created_at, updated_by, updated_at)
-      VALUES ('转回明文测试库', 'theme', 'creditCode', ${adminId}, now(), ${adminId}, now()) RETURNING id`.execute(
-          env.ctx.db,
-        )
-      ).rows[0].id,
-    );
+    const libId = await newLibrary(env, '转回明文测试库', 'creditCode');
     const w = await env.ctx.fieldKeys.writer(r.id, env.ctx.db);
     await sql`INSERT INTO base_library_source (library_id, field_code, priority, resource_id, source_field, key_field)
       VALUES (${libId}, 'illness', 0, ${r.id}, 'diagnosis', 'caseNo')`.execute(env.ctx.db);
@@ -184,27 +123,19 @@ describe('turning the sensitive-personal flag off: decrypting stored values back
     expect(await library()).not.toContain('病情2');
 
     // the consumer's answers: records (decrypted, masked), verification, equality filter, change feed
-    const g = await grantedApp(env.app, {
-      consumer: 'rsj_officer',
-      provider: 'gaj_officer',
-      resourceCode: r.code,
-      fields: FIELDS.map((f) => f.code),
-      appName: '转回明文测试',
-    });
-    const edit = await env.app.inject({
-      method: 'PATCH',
-      url: `/api/sharing/grants/${g.grantId}`,
-      headers: { cookie: officer },
-      payload: { verify: true, feed: true },
-    });
-    expect(edit.statusCode, edit.body).toBe(200);
-    const ask = (url: string, method: 'GET' | 'POST' = 'GET', payload?: unknown) =>
-      env.app.inject({
-        method,
-        url: `${dataPath(r.code)}${url}`,
-        headers: { 'x-api-key': g.apiKey, 'x-purpose': g.purposeId },
-        payload: payload as object,
-      });
+    const g = await grantWithRights(
+      env,
+      officer,
+      {
+        consumer: 'rsj_officer',
+        provider: 'gaj_officer',
+        resourceCode: r.code,
+        fields: FIELDS.map((f) => f.code),
+        appName: '转回明文测试',
+      },
+      { verify: true, feed: true },
+    );
+    const ask = dataCaller(env, r.code, g);
     const answers = async () => {
       const out: unknown[] = [];
       for (const k of ['N0', 'N1', 'N5', 'N7']) {
@@ -512,13 +443,9 @@ describe('turning the sensitive-personal flag off: decrypting stored values back
     expect(key.json().details[0].reason).toContain('record key');
     expect(key.json().details[0].reason).toContain('not built');
     // a field base libraries join this resource on: its records are keyed by the field's keyed hash
-    await sql`INSERT INTO base_library (name, kind, key_kind, created_by, created_at, updated_by, updated_at)
-      SELECT '主键解密测试库', 'theme', 'creditCode', id, now(), id, now() FROM app_user WHERE username = 'admin'`.execute(
-      env.ctx.db,
-    );
-    const [lib] = await q(`SELECT id FROM base_library WHERE name = '主键解密测试库'`);
+    const lib = await newLibrary(env, '主键解密测试库', 'creditCode');
     await sql`INSERT INTO base_library_source (library_id, field_code, priority, resource_id, source_field, key_field)
-      VALUES (${lib.id}, 'nm', 0, ${r.id}, 'name', 'holder')`.execute(env.ctx.db);
+      VALUES (${lib}, 'nm', 0, ${r.id}, 'name', 'holder')`.execute(env.ctx.db);
     const join = await flagVersion(r.id, unflag('holder'));
     expect(join.statusCode).toBe(409);
     expect(join.json().code).toBe('FIELD_ENCRYPTION_FLIP_REFUSED');

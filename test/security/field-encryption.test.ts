@@ -3,7 +3,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maskValue } from '../../src/dataapi/masking.js';
 import { FieldKeys, loadKeks } from '../../src/security/field-keys.js';
 import { reencryptStep } from '../../src/security/key-service.js';
-import { createTestEnv, dataPath, grantedApp, login, type TestEnv, testIdNumber } from '../helpers.js';
+import {
+  dataCaller,
+  grantWithRights,
+  importCsv,
+  newLibrary,
+  POPULATION_META,
+  publishResource,
+  saveVersion,
+  storeInClear,
+} from '../fixtures/catalog.js';
+import { createTestEnv, grantedApp, login, type TestEnv, testIdNumber } from '../helpers.js';
 
 /*
  * Issue 10 point 3: sensitive-personal fields are encrypted at rest (docs/ENCRYPTION.md). These tests read the tables
@@ -13,14 +23,7 @@ import { createTestEnv, dataPath, grantedApp, login, type TestEnv, testIdNumber 
 const RESOURCE = {
   name: '特殊群体登记（加密测试）',
   summary: '含敏感个人信息的登记数据，用于验证敏感个人信息字段的加密存储、按键查询与密钥轮换。',
-  classification: 'department',
-  topic: '人口',
-  catalogLevel: 'city',
-  shareType: 'unconditional',
-  shareMethod: 'api',
-  openType: 'closed',
-  updateCycle: 'daily',
-  securityLevel: 'general',
+  ...POPULATION_META,
   fields: [
     // an ID number is sensitive-personal by its validator (GB/T 35273 Annex B): encrypted, and the record key
     { code: 'idNumber', name: '身份证号', type: 'string', isKey: true, validator: 'idNumber' },
@@ -65,12 +68,7 @@ describe('encryption at rest of sensitive-personal fields (issue 10 point 3)', (
   const dump = async (t = table) =>
     JSON.stringify((await sql.raw(`SELECT * FROM ${t}`).execute(env.ctx.db)).rows);
   const call = (url: string, method: 'GET' | 'POST' = 'GET', payload?: unknown) =>
-    env.app.inject({
-      method,
-      url: `${dataPath(code)}${url}`,
-      headers: { 'x-api-key': g.apiKey, 'x-purpose': g.purposeId },
-      payload: payload as object,
-    });
+    dataCaller(env, code, g)(url, method, payload);
 
   beforeAll(async () => {
     env = await createTestEnv({ demo: { populationRows: 50, entityRows: 20 } });
@@ -78,31 +76,8 @@ describe('encryption at rest of sensitive-personal fields (issue 10 point 3)', (
     admin = await login(env.app, 'admin');
     auditor = await login(env.app, 'auditor');
     const reviewer = await login(env.app, 'reviewer');
-    const res = await env.app.inject({
-      method: 'POST',
-      url: '/api/catalog/resources',
-      headers: { cookie: officer },
-      payload: { ...RESOURCE, submit: true },
-    });
-    expect(res.statusCode, res.body).toBe(201);
-    resourceId = res.json().id;
-    code = res.json().code;
-    const pub = await env.app.inject({
-      method: 'POST',
-      url: `/api/catalog/resources/${resourceId}/publish`,
-      headers: { cookie: reviewer },
-      payload: { comment: '同意' },
-    });
-    expect(pub.statusCode, pub.body).toBe(200);
-    table = `ds.r_${resourceId}`;
-    const up = await env.app.inject({
-      method: 'POST',
-      url: `/api/ingest/resources/${resourceId}/imports`,
-      headers: { cookie: officer, 'content-type': 'text/csv' },
-      payload: csv(30),
-    });
-    expect(up.statusCode, up.body).toBe(202);
-    await env.ctx.jobs.runDue();
+    ({ id: resourceId, code, table } = await publishResource(env, { officer, reviewer }, RESOURCE));
+    await importCsv(env, officer, resourceId, csv(30));
     g = await grantedApp(env.app, {
       consumer: 'rsj_officer',
       provider: 'gaj_officer',
@@ -502,32 +477,10 @@ describe('encryption at rest of sensitive-personal fields (issue 10 point 3)', (
 
   /** A published resource whose sensitive-personal columns are laid out as migration 040 left older tables: clear. */
   async function clearResource(name: string, fields: unknown[]) {
-    const res = await env.app.inject({
-      method: 'POST',
-      url: '/api/catalog/resources',
-      headers: { cookie: officer },
-      payload: { ...RESOURCE, name, fields, submit: true },
-    });
-    expect(res.statusCode, res.body).toBe(201);
-    const rid = res.json().id as number;
-    const pub = await env.app.inject({
-      method: 'POST',
-      url: `/api/catalog/resources/${rid}/publish`,
-      headers: { cookie: await login(env.app, 'reviewer') },
-      payload: { comment: '同意' },
-    });
-    expect(pub.statusCode, pub.body).toBe(200);
-    // a table created before migration 040: no keyed-hash column, `encrypted = false` (the table is still empty)
-    const enc = await env.ctx.db
-      .selectFrom('resource_field')
-      .select('column_name')
-      .where('resource_id', '=', rid)
-      .where('encrypted', '=', true)
-      .execute();
-    for (const c of enc)
-      await sql.raw(`ALTER TABLE ds.r_${rid} DROP COLUMN ${c.column_name}_h`).execute(env.ctx.db);
-    await sql`UPDATE resource_field SET encrypted = false WHERE resource_id = ${rid}`.execute(env.ctx.db);
-    return { id: rid, code: res.json().code as string };
+    const reviewer = await login(env.app, 'reviewer');
+    const r = await publishResource(env, { officer, reviewer }, { ...RESOURCE, name, fields });
+    await storeInClear(env, r.id); // the table is still empty
+    return r;
   }
 
   it('converting clear columns (存量明文): one job rewrites table, history, quarantine; answers unchanged; audited; 409s', async () => {
@@ -552,21 +505,10 @@ describe('encryption at rest of sensitive-personal fields (issue 10 point 3)', (
         { length: n },
         (_, k) => `N${from + k},${pid(from + k)},李${from + k},病情${from + k}${tag},${40 + from + k}`,
       );
-    const upload = async (body: string, onError = 'reject') => {
-      const up = await env.app.inject({
-        method: 'POST',
-        url: `/api/ingest/resources/${clr.id}/imports?onError=${onError}`,
-        headers: { cookie: officer, 'content-type': 'text/csv' },
-        payload: `caseNo,idNumber,name,diagnosis,age\n${body}\n`,
+    const upload = (body: string, onError = 'reject') =>
+      importCsv(env, officer, clr.id, `caseNo,idNumber,name,diagnosis,age\n${body}\n`, {
+        query: `onError=${onError}`,
       });
-      expect(up.statusCode, up.body).toBe(202);
-      await env.ctx.jobs.runDue();
-      return env.ctx.db
-        .selectFrom('ingest_batch')
-        .selectAll()
-        .where('id', '=', up.json().id)
-        .executeTakeFirstOrThrow();
-    };
     await upload(rows(0, 8).join('\n'));
     // changes: history versions and change-feed rows; a quarantined row (bad age) keeps its values as they were stored
     await upload([...rows(0, 2, '（复诊）'), `N50,${pid(50)},李50,病情50,abc`].join('\n'), 'quarantine');
@@ -585,28 +527,20 @@ describe('encryption at rest of sensitive-personal fields (issue 10 point 3)', (
       ].join('\n');
     expect(await everywhere()).toContain(pid(0)); // stored in clear, as a pre-040 table
     expect(await everywhere()).toContain(pid(50));
-    const cg = await grantedApp(env.app, {
-      consumer: 'rsj_officer',
-      provider: 'gaj_officer',
-      resourceCode: clr.code,
-      fields: ['caseNo', 'idNumber', 'name', 'diagnosis', 'age'],
-      appName: '存量明文转换测试',
-    });
     // the provider adds the verification and change-feed rights to the grant
-    const edit = await env.app.inject({
-      method: 'PATCH',
-      url: `/api/sharing/grants/${cg.grantId}`,
-      headers: { cookie: officer },
-      payload: { verify: true, feed: true },
-    });
-    expect(edit.statusCode, edit.body).toBe(200);
-    const ask = (url: string, method: 'GET' | 'POST' = 'GET', payload?: unknown) =>
-      env.app.inject({
-        method,
-        url: `${dataPath(clr.code)}${url}`,
-        headers: { 'x-api-key': cg.apiKey, 'x-purpose': cg.purposeId },
-        payload: payload as object,
-      });
+    const cg = await grantWithRights(
+      env,
+      officer,
+      {
+        consumer: 'rsj_officer',
+        provider: 'gaj_officer',
+        resourceCode: clr.code,
+        fields: ['caseNo', 'idNumber', 'name', 'diagnosis', 'age'],
+        appName: '存量明文转换测试',
+      },
+      { verify: true, feed: true },
+    );
+    const ask = dataCaller(env, clr.code, cg);
     const answers = async () => {
       const out: unknown[] = [];
       for (const k of ['N0', 'N1', 'N5']) {
@@ -635,19 +569,7 @@ describe('encryption at rest of sensitive-personal fields (issue 10 point 3)', (
     expect(before.slice(3, 5)).toEqual([true, false]);
 
     // a base library copies this resource's ID numbers (joined on the clear, non-personal case number)
-    const adminId = (
-      await env.ctx.db
-        .selectFrom('app_user')
-        .select('id')
-        .where('username', '=', 'admin')
-        .executeTakeFirstOrThrow()
-    ).id;
-    const lib = await sql<{ id: number }>`
-      INSERT INTO base_library (name, kind, key_kind, created_by, created_at, updated_by, updated_at)
-      VALUES ('存量明文转换测试库', 'theme', 'creditCode', ${adminId}, now(), ${adminId}, now()) RETURNING id`.execute(
-      env.ctx.db,
-    );
-    const libId = Number(lib.rows[0].id);
+    const libId = await newLibrary(env, '存量明文转换测试库', 'creditCode');
     await sql`INSERT INTO base_library_source (library_id, field_code, priority, resource_id, source_field, key_field)
       VALUES (${libId}, 'holderId', 0, ${clr.id}, 'idNumber', 'caseNo')`.execute(env.ctx.db);
     await sql`INSERT INTO base_library_record (library_id, key, vals, srcs, run_id)
@@ -797,45 +719,14 @@ describe('encryption at rest of sensitive-personal fields (issue 10 point 3)', (
 
   /** A base library joining `rid` on `keyField` and the first resource of this suite: its keys meet two resources'. */
   async function sharedLibrary(rid: number, keyField: string) {
-    const lib = await sql<{ id: number }>`
-      INSERT INTO base_library (name, kind, key_kind, created_by, created_at, updated_by, updated_at)
-      SELECT ${`共享关联库${rid}`}, 'theme', 'idNumber', id, now(), id, now() FROM app_user WHERE username = 'admin'
-      RETURNING id`.execute(env.ctx.db);
+    const lib = await newLibrary(env, `共享关联库${rid}`, 'idNumber');
     await sql`INSERT INTO base_library_source (library_id, field_code, priority, resource_id, source_field, key_field)
-      VALUES (${lib.rows[0].id}, 'holder', 0, ${rid}, ${keyField}, ${keyField}),
-        (${lib.rows[0].id}, 'holder', 1, ${resourceId}, 'idNumber', 'idNumber')`.execute(env.ctx.db);
+      VALUES (${lib}, 'holder', 0, ${rid}, ${keyField}, ${keyField}),
+        (${lib}, 'holder', 1, ${resourceId}, 'idNumber', 'idNumber')`.execute(env.ctx.db);
   }
 
-  /** Saves (and submits) a new version of a published resource with `change` applied to its fields. */
-  async function flagVersion(rid: number, change: (f: Record<string, unknown>) => Record<string, unknown>) {
-    const live = await env.app.inject({
-      url: `/api/catalog/resources/${rid}`,
-      headers: { cookie: officer },
-    });
-    const { fields, ...meta } = live.json();
-    return env.app.inject({
-      method: 'PUT',
-      url: `/api/catalog/resources/${rid}`,
-      headers: { cookie: officer },
-      payload: {
-        name: meta.name,
-        summary: meta.summary,
-        classification: meta.classification,
-        topic: meta.topic,
-        catalogLevel: meta.catalogLevel,
-        shareType: meta.shareType,
-        shareMethod: meta.shareMethod,
-        openType: meta.openType,
-        updateCycle: meta.updateCycle,
-        securityLevel: meta.securityLevel,
-        fields: fields.map((f: Record<string, unknown>) => {
-          const { ordinal: _o, columnName: _c, encrypted: _e, ...rest } = f;
-          return change(rest);
-        }),
-        submit: true,
-      },
-    });
-  }
+  const flagVersion = (rid: number, change: (f: Record<string, unknown>) => Record<string, unknown>) =>
+    saveVersion(env, officer, rid, change);
 
   it('flagging a clear non-key field sensitive-personal on a resource holding data publishes; 存量明文 until the queued keys.encrypt job converts it; answers unchanged; audited', async () => {
     const save = await flagVersion(resourceId, (f) =>

@@ -3,6 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAssembly } from '../../src/baselib/assemble.js';
 import { explodeLedgerBatches } from '../../src/dataapi/ledger.js';
 import { convertResource } from '../../src/security/key-convert.js';
+import {
+  dataCaller,
+  grantWithRights,
+  importCsv,
+  newLibrary,
+  POPULATION_META,
+  publishResource,
+  storeInClear,
+} from '../fixtures/catalog.js';
 import { createTestEnv, dataPath, grantedApp, login, type TestEnv, testIdNumber } from '../helpers.js';
 
 /*
@@ -22,15 +31,8 @@ const FIELDS = [
   { code: 'age', name: '年龄', type: 'integer' },
 ];
 const RESOURCE = {
+  ...POPULATION_META,
   summary: '以身份证号为主键、按明文存储的存量登记数据，用于验证主键字段转换为加密存储。',
-  classification: 'department',
-  topic: '人口',
-  catalogLevel: 'city',
-  shareType: 'unconditional',
-  shareMethod: 'api',
-  openType: 'closed',
-  updateCycle: 'daily',
-  securityLevel: 'general',
 };
 const pid = (i: number) => testIdNumber(7000 + i);
 
@@ -52,47 +54,13 @@ describe('converting a clear record-key field to encrypted storage (issue 10)', 
 
   /** A published resource whose columns are stored in clear, as a table created before migration 040. */
   async function clearResource(name: string, fields: unknown[]) {
-    const res = await env.app.inject({
-      method: 'POST',
-      url: '/api/catalog/resources',
-      headers: { cookie: officer },
-      payload: { ...RESOURCE, name, fields, submit: true },
-    });
-    expect(res.statusCode, res.body).toBe(201);
-    const rid = res.json().id as number;
-    const pub = await env.app.inject({
-      method: 'POST',
-      url: `/api/catalog/resources/${rid}/publish`,
-      headers: { cookie: reviewer },
-      payload: { comment: '同意' },
-    });
-    expect(pub.statusCode, pub.body).toBe(200);
-    const enc = await env.ctx.db
-      .selectFrom('resource_field')
-      .select('column_name')
-      .where('resource_id', '=', rid)
-      .where('encrypted', '=', true)
-      .execute();
-    for (const c of enc)
-      await sql.raw(`ALTER TABLE ds.r_${rid} DROP COLUMN ${c.column_name}_h`).execute(env.ctx.db);
-    await sql`UPDATE resource_field SET encrypted = false WHERE resource_id = ${rid}`.execute(env.ctx.db);
-    return { id: rid, code: res.json().code as string, table: `ds.r_${rid}` };
+    const r = await publishResource(env, { officer, reviewer }, { ...RESOURCE, name, fields });
+    await storeInClear(env, r.id);
+    return r;
   }
 
   async function upload(rid: number, body: string, mode = 'upsert') {
-    const up = await env.app.inject({
-      method: 'POST',
-      url: `/api/ingest/resources/${rid}/imports?mode=${mode}`,
-      headers: { cookie: officer, 'content-type': 'text/csv' },
-      payload: body,
-    });
-    expect(up.statusCode, up.body).toBe(202);
-    await env.ctx.jobs.runDue();
-    const b = await env.ctx.db
-      .selectFrom('ingest_batch')
-      .selectAll()
-      .where('id', '=', up.json().id)
-      .executeTakeFirstOrThrow();
+    const b = await importCsv(env, officer, rid, body, { query: `mode=${mode}` });
     expect(b.status, JSON.stringify(b)).toBe('committed');
     return b;
   }
@@ -123,22 +91,7 @@ describe('converting a clear record-key field to encrypted storage (issue 10)', 
     expect(await everywhere()).toContain(pid(5));
 
     // a base library fed by this resource alone, joined on its record key (its records are keyed by the ID number)
-    const adminId = (
-      await env.ctx.db
-        .selectFrom('app_user')
-        .select('id')
-        .where('username', '=', 'admin')
-        .executeTakeFirstOrThrow()
-    ).id;
-    const lib = Number(
-      (
-        await sql<{ id: number }>`
-      INSERT INTO base_library (name, kind, key_kind, created_by, created_at, updated_by, updated_at)
-      VALUES ('主键转换测试库', 'theme', 'idNumber', ${adminId}, now(), ${adminId}, now()) RETURNING id`.execute(
-          env.ctx.db,
-        )
-      ).rows[0].id,
-    );
+    const lib = await newLibrary(env, '主键转换测试库', 'idNumber');
     await sql`INSERT INTO base_library_field (library_id, ordinal, code, name)
       VALUES (${lib}, 1, 'holderName', '姓名'), (${lib}, 2, 'area', '区县')`.execute(env.ctx.db);
     await sql`INSERT INTO base_library_source (library_id, field_code, priority, resource_id, source_field, key_field)
@@ -173,28 +126,20 @@ describe('converting a clear record-key field to encrypted storage (issue 10)', 
     expect(libBefore.recs.map((x) => x.key)).toContain(pid(0));
 
     // the consumer: records, verification, change feed, bulk export
-    const g = await grantedApp(env.app, {
-      consumer: 'rsj_officer',
-      provider: 'gaj_officer',
-      resourceCode: r.code,
-      fields: ['idNumber', 'name', 'district', 'age'],
-      appName: '主键转换测试',
-      quota: { export: true, exportRowsPerDay: 100_000 },
-    });
-    const edit = await env.app.inject({
-      method: 'PATCH',
-      url: `/api/sharing/grants/${g.grantId}`,
-      headers: { cookie: officer },
-      payload: { verify: true, feed: true, export: true, exportRowsPerDay: 100_000 },
-    });
-    expect(edit.statusCode, edit.body).toBe(200);
-    const ask = (url: string, method: 'GET' | 'POST' = 'GET', payload?: unknown) =>
-      env.app.inject({
-        method,
-        url: `${dataPath(r.code)}${url}`,
-        headers: { 'x-api-key': g.apiKey, 'x-purpose': g.purposeId },
-        payload: payload as object,
-      });
+    const g = await grantWithRights(
+      env,
+      officer,
+      {
+        consumer: 'rsj_officer',
+        provider: 'gaj_officer',
+        resourceCode: r.code,
+        fields: ['idNumber', 'name', 'district', 'age'],
+        appName: '主键转换测试',
+        quota: { export: true, exportRowsPerDay: 100_000 },
+      },
+      { verify: true, feed: true, export: true, exportRowsPerDay: 100_000 },
+    );
+    const ask = dataCaller(env, r.code, g);
     const exportNow = async () => {
       const res = await ask('/export?format=csv');
       expect(res.statusCode, res.body).toBe(200);
