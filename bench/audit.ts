@@ -11,7 +11,8 @@
  *      verify/baseline; wall and CPU time (this process, all threads; PostgreSQL backends of the bench database).
  *   C  recent-audit queries at scale: the auditor's first page (`listAudit`: last 24 h; an app's last 7 days; the
  *      unfiltered newest page) timed at BENCH_AUDIT_SMALL_ROWS (200 000) and again after the table grew to
- *      BENCH_AUDIT_LARGE_ROWS (5 000 000) spread over 12 monthly partitions; ratio large/small per query. The list counts
+ *      BENCH_AUDIT_LARGE_ROWS (5 000 000) spread over 12 monthly partitions (written set-based, one INSERT … SELECT per
+ *      month: `fillBulk`); ratio large/small per query. The list counts
  *      at most 10 001 rows; the exact count(*) the list used to make is timed alongside as the same-run baseline, and
  *      the deepest page a list may reach by `page` (10 000 rows in), and keyset (cursor) pages 6 and 11 months deep
  *      (unfiltered and one app), with the plan of the cursor page's row read.
