@@ -556,8 +556,8 @@ async function lockRow(trx: Tx, id: number) {
  *   join this resource and others on is refused with FIELD_ENCRYPTION_KEY_FIELD, the same rule the conversion applies;
  * - flag turned OFF on an encrypted field (table, history or quarantine holding its values): the column stays encrypted
  *   (shown 加密存储（待解密）; values keep being encrypted on write) and the job `keys.decrypt` is queued at publication
- *   (`decrypt`); a record key or a base-library join key is refused with FIELD_ENCRYPTION_FLIP_REFUSED (`_key` is its
- *   keyed hash; rewriting the keys back is not built).
+ *   (`decrypt`), a record key included (the job rekeys the records back to the clear key); a key base libraries join
+ *   this resource and others on is refused with FIELD_ENCRYPTION_FLIP_REFUSED (decryptKeyRefusal, the same rule).
  * Read-only: checked again at submission, before the reviewer sees the version.
  */
 async function storagePlan(

@@ -54,7 +54,9 @@ export interface ResourceMeta {
    * Fields flagged sensitive-personal but still stored clear (awaiting the conversion job, security/key-convert.ts,
    * which changes no catalog version): every statement also checks that none of them was converted since the meta was
    * read, so a node holding the old meta re-reads it at once instead of looking a converted record key or value up in
-   * its clear form for up to 30 s. Empty (no cost) when no field awaits conversion.
+   * its clear form for up to 30 s. The reverse likewise: fields no longer flagged but still stored encrypted (awaiting
+   * `keys.decrypt`) must still be encrypted, so a node never looks a record key turned back to clear up by its keyed
+   * hash (no column is dropped there, so no 42703 would tell). Empty (no cost) when no field awaits conversion.
    */
   storageCheck: string;
   /**
@@ -189,9 +191,18 @@ export function buildMeta(
   const pending = fields
     .filter((f) => f.sensitive_personal && f.encrypted === false)
     .map((f) => Number(f.ordinal));
-  const storageCheck = pending.length
-    ? ` AND NOT EXISTS (SELECT 1 FROM resource_field f WHERE f.resource_id = $4 AND f.ordinal IN (${pending.join(', ')}) AND f.encrypted)`
-    : '';
+  // the reverse: fields whose flag a catalog version turned off, still stored encrypted (awaiting keys.decrypt)
+  const decrypting = fields
+    .filter((f) => f.encrypted === true && f.sensitive_personal === false)
+    .map((f) => Number(f.ordinal));
+  const storageCheck = [
+    pending.length
+      ? ` AND NOT EXISTS (SELECT 1 FROM resource_field f WHERE f.resource_id = $4 AND f.ordinal IN (${pending.join(', ')}) AND f.encrypted)`
+      : '',
+    decrypting.length
+      ? ` AND NOT EXISTS (SELECT 1 FROM resource_field f WHERE f.resource_id = $4 AND f.ordinal IN (${decrypting.join(', ')}) AND NOT f.encrypted)`
+      : '',
+  ].join('');
   const encrypted = fields.filter((f) => f.encrypted === true).map((f) => Number(f.ordinal));
   const stamp =
     encrypted.length || pending.length

@@ -468,8 +468,11 @@ export function decryptible(fields: StoredField[]): Indexed[] {
 }
 
 /**
- * An encrypted record-key field, or one base libraries join this resource on, cannot go back to clear storage: `_key`
- * (and base-library record keys) are its keyed hash; rewriting them is not built. Shared with the catalog.
+ * An encrypted field base libraries join this resource and other resources on (or a join key that is not the resource's
+ * only record key) cannot go back to clear storage: the libraries' keys are its keyed hash and meet the other sources'
+ * keys; rewriting them across departments is not built (the same rule as keyFieldRefusal, in this direction). A record
+ * key is turned back (its records rekeyed, clear key ← keyed hash), with a library whose only source is the resource.
+ * Shared with the catalog.
  */
 export async function decryptKeyRefusal(
   db: Tx | AppContext['db'],
@@ -477,23 +480,26 @@ export async function decryptKeyRefusal(
   fields: { code: string; name: string; isKey: boolean }[],
 ): Promise<AppError | null> {
   if (!fields.length) return null;
-  const joins = new Set(
-    (
-      await db
-        .selectFrom('base_library_source')
-        .select('key_field')
-        .where('resource_id', '=', resourceId)
-        .execute()
-    ).map((r) => r.key_field),
+  const joins = await joinsOn(db, resourceId);
+  if (!joins.length) return null;
+  const keyCount = (
+    await db
+      .selectFrom('resource_field')
+      .select('ordinal')
+      .where('resource_id', '=', resourceId)
+      .where('is_key', '=', true)
+      .execute()
+  ).length;
+  const keys = fields.filter((f) =>
+    joins.some((j) => j.keyField === f.code && (j.shared || !f.isKey || keyCount > 1)),
   );
-  const keys = fields.filter((f) => f.isKey || joins.has(f.code));
   if (!keys.length) return null;
   return new AppError(
     'FIELD_ENCRYPTION_FLIP_REFUSED',
     keys.map((f) => ({
       field: f.code,
-      reason: `field ${f.code} is a record key (or a base-library join key) stored encrypted: the record keys are its keyed hash, and turning its sensitive-personal flag off would rewrite them (not built)`,
-      reasonZh: `信息项“${f.name}”是加密存储的主键（或基础库关联键），记录键为其密钥散列；取消敏感个人信息标记需改写记录键，暂不支持`,
+      reason: `field ${f.code} is a key base libraries join this resource and other resources on, stored encrypted: turning its sensitive-personal flag off would rewrite the libraries' keys across resources (not built)`,
+      reasonZh: `信息项“${f.name}”是基础库与其他资源共同使用的关联键（加密存储），取消敏感个人信息标记需改写基础库跨部门的记录键，暂不支持`,
     })),
   );
 }
@@ -546,10 +552,29 @@ export async function decryptResource(ctx: AppContext, resourceId: number): Prom
     // the unchanged-row hash is unkeyed again only when no encrypted field is left (stagedSealer keys it otherwise)
     const clearHash = !fields.some((f, i) => f.encrypted && !conv.some((x) => x.i === i));
     const keys = ctx.fieldKeys;
+    // the record key back to clear when no key field stays encrypted: every stored hash mapped to its clear key first,
+    // while the values are still encrypted (one that cannot be mapped refuses the job before anything is rewritten)
+    const unhash =
+      conv.some((x) => x.f.isKey) &&
+      !fields.some((f, i) => f.isKey && f.encrypted && !conv.some((x) => x.i === i))
+        ? await clearKeys(trx, resourceId, table, fields, keys)
+        : null;
     const rows = await decryptTable(trx, table, fields, conv, keys, clearHash);
     await decryptHistory(trx, resourceId, fields, conv, keys, clearHash);
     await decryptQuarantine(trx, resourceId, fields, conv, keys, clearHash);
     await decryptBaseLibraries(trx, resourceId, conv, keys);
+    // `_key` becomes the clear key again, with everything keyed by it (rekey.ts, the conversion's routine reversed)
+    const rekeyed = unhash
+      ? await rekeyResource(trx, {
+          resourceId,
+          table,
+          map: (k) => unhash.get(k) as string,
+          secret: ctx.secret,
+          libraries: (await joinsOn(trx, resourceId))
+            .filter((j) => conv.some((x) => x.f.isKey && x.f.code === j.keyField))
+            .map((j) => j.libraryId),
+        })
+      : null;
     await trx
       .updateTable('resource_field')
       .set({ encrypted: false })
@@ -567,15 +592,111 @@ export async function decryptResource(ctx: AppContext, resourceId: number): Prom
       resourceId,
       targetType: 'resource',
       targetId: resourceId,
-      detail: { fields: codes, rows, rowHash: clearHash ? 'clear' : 'keyed' },
+      detail: {
+        fields: codes,
+        rows,
+        rowHash: clearHash ? 'clear' : 'keyed',
+        ...(rekeyed === null ? {} : { rekeyed }),
+      },
     });
     return codes;
+  }).catch(async (e) => {
+    // a record key that cannot be turned back (a stored hash without its clear key): refused, nothing changed, audited
+    if (e instanceof AppError && e.code === 'KEY_DECRYPTION_UNMAPPED')
+      await appendAudit(ctx.db, {
+        action: 'key.decrypted',
+        decision: 'deny',
+        resourceId,
+        targetType: 'resource',
+        targetId: resourceId,
+        detail: { code: e.code, reason: e.details?.[0]?.reason },
+      });
+    throw e;
   });
   forgetResourceMeta(ctx);
   return out;
 }
 
 type Keys = AppContext['fieldKeys'];
+
+/**
+ * Every record key the resource stored as a keyed hash (table, record_history, record_change), mapped back to its clear
+ * form: the key fields' values joined by `|` as ingest builds the key (src/ingest/model.ts), the encrypted ones
+ * decrypted, the clear ones printed as ingest normalised them. A live record's key comes from its key columns, a key
+ * only history and the change feed know (a deleted record) from its versions in record_history. A pair is kept only if
+ * the clear key hashes to the stored one. A stored hash left without a clear key (its versions gone) refuses the job:
+ * KEY_DECRYPTION_UNMAPPED, nothing rewritten.
+ */
+async function clearKeys(
+  trx: Tx,
+  resourceId: number,
+  table: string,
+  fields: StoredField[],
+  keys: Keys,
+): Promise<Map<string, string>> {
+  const keyIdx = fields.flatMap((f, i) => (f.isKey ? [i] : []));
+  const out = new Map<string, string>();
+  const add = (hash: string, r: Record<string, unknown>) => {
+    if (out.has(hash)) return;
+    const parts = keyIdx.map((i) => {
+      const v = r[`k${i}`];
+      if (v === null || v === undefined) return null;
+      return fields[i].encrypted ? (keys.decrypt(v) as string | null) : String(v);
+    });
+    if (parts.some((p) => p === null)) return;
+    const clear = parts.join('|');
+    if (keys.index(clear) === hash) out.set(hash, clear);
+  };
+  const live = fields.map((f) => f.columnName);
+  const tableCols = keyIdx.map((i) =>
+    fields[i].encrypted ? `${live[i]} AS k${i}` : `${normalisedText(fields[i], live[i])} AS k${i}`,
+  );
+  let after = '0';
+  for (;;) {
+    const rows = (
+      await trx.executeQuery<Record<string, unknown>>(
+        CompiledQuery.raw(
+          `SELECT _seq, _key, ${tableCols.join(', ')} FROM ${table} WHERE _seq > $1 ORDER BY _seq LIMIT ${CHUNK}`,
+          [after],
+        ),
+      )
+    ).rows;
+    if (!rows.length) break;
+    for (const r of rows) add(String(r._key), r);
+    after = String(rows[rows.length - 1]._seq);
+  }
+  // keys no live record holds: from their versions (one version a key is enough)
+  const histCols = keyIdx.map((i) =>
+    fields[i].encrypted
+      ? `h.data->>${i} AS k${i}`
+      : `${normalisedText(fields[i], `(h.data->>${i})::${SQL_TYPES[fields[i].type]}`)} AS k${i}`,
+  );
+  const hist = (
+    await trx.executeQuery<Record<string, unknown>>(
+      CompiledQuery.raw(
+        `SELECT DISTINCT ON (h.rkey) h.rkey, ${histCols.join(', ')} FROM record_history h
+         WHERE h.resource_id = $1 AND NOT EXISTS (SELECT 1 FROM ${table} t WHERE t._key = h.rkey)
+         ORDER BY h.rkey, h.version DESC`,
+        [resourceId],
+      ),
+    )
+  ).rows;
+  for (const r of hist) add(String(r.rkey), r);
+  const stored = await sql<{ k: string }>`
+    SELECT _key AS k FROM ${sql.raw(table)}
+    UNION SELECT rkey FROM record_history WHERE resource_id = ${resourceId}
+    UNION SELECT rkey FROM record_change WHERE resource_id = ${resourceId}`.execute(trx);
+  const missing = stored.rows.filter((r) => !out.has(r.k)).length;
+  if (missing)
+    throw new AppError('KEY_DECRYPTION_UNMAPPED', [
+      {
+        field: 'resourceId',
+        reason: `${missing} stored record key(s) cannot be traced back to a clear key (no live record and no version in record_history holds it)`,
+        reasonZh: `有 ${missing} 个已存储的记录键无法还原为明文主键（现有记录与历史版本中均无对应值）`,
+      },
+    ]);
+  return out;
+}
 
 /**
  * A clear column's value as ingest normalised it (src/ingest/model.ts normaliseValue), so `recordHash` over the row

@@ -6,7 +6,8 @@ import type { Tx } from '../db/index.js';
  * Rekeying a resource (docs/ENCRYPTION.md "Converting a record key"): rewrites every stored record key of one resource
  * from one form to another, with everything keyed by it, in the caller's transaction. The caller holds the resource
  * row (`FOR UPDATE`) and its table (`ACCESS EXCLUSIVE`), so no merge, read, export or feed call of the resource runs
- * meanwhile. Used by the conversion of a clear record-key field (key-convert.ts: clear key → its keyed hash `H1.…`); a
+ * meanwhile. Used by the conversion of a clear record-key field (key-convert.ts: clear key → its keyed hash `H1.…`), by
+ * its reverse (`keys.decrypt` of a record key: keyed hash → clear key, the pseudonyms kept follow the keys back); a
  * rotation of the lookup-index key would call it again with old hash → new hash for every resource whose key is hashed
  * (not built, see "Not done").
  *

@@ -266,8 +266,12 @@ export const ERRORS = {
     en: 'This field is encrypted at rest: only equality lookups are possible, not ranges, prefixes or grouping',
   },
   FIELD_ENCRYPTION_FLIP_REFUSED: {
-    zh: '已有数据的资源不能取消加密存储的主键（或基础库关联键）信息项的敏感个人信息标记（记录键为其密钥散列，改写记录键尚未支持）',
-    en: 'A resource holding data cannot turn off the sensitive-personal flag of an encrypted record-key (or base-library join key) field (the record keys are its keyed hash; rewriting them is not supported)',
+    zh: '已有数据的资源不能取消基础库与其他资源共同使用的关联键（加密存储）信息项的敏感个人信息标记（需改写基础库跨部门的记录键，尚未支持）',
+    en: 'A resource holding data cannot turn off the sensitive-personal flag of an encrypted field base libraries join this resource and other resources on (it would rewrite the libraries’ keys across departments; not supported)',
+  },
+  KEY_DECRYPTION_UNMAPPED: {
+    zh: '部分已存储的记录键（密钥散列）无法从加密数据或历史版本还原为明文主键，已拒绝转回明文存储，数据未作任何改动',
+    en: 'Some stored record keys (keyed hashes) cannot be traced back to a clear key from the encrypted values or their history; the conversion back to clear storage was refused and nothing was changed',
   },
   FIELD_ALREADY_ENCRYPTED: {
     zh: '该资源的敏感个人信息项均已加密存储，无需转换',

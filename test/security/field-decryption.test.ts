@@ -422,7 +422,7 @@ describe('turning the sensitive-personal flag off: decrypting stored values back
     expect(changed.rows_updated).toBe(1);
   });
 
-  it('an encrypted record key or base-library join key cannot be unflagged while the resource holds data (coded refusal, nothing queued)', async () => {
+  it('an encrypted base-library join key shared with other resources (record key or not) cannot be unflagged while the resource holds data (coded refusal, nothing queued)', async () => {
     const r = await publish('特殊群体登记（主键解密）', [
       {
         code: 'caseNo',
@@ -436,16 +436,22 @@ describe('turning the sensitive-personal flag off: decrypting stored values back
       { code: 'name', name: '姓名', type: 'string', personal: true, masking: 'name' },
     ]);
     await upload(r.id, 'caseNo,holder,name', ['K1,HX1,王一', 'K2,HX2,王二']);
+    // a library joining this resource and another one on the record key (its keys meet the other source's keys)
+    const lib = await newLibrary(env, '主键解密测试库', 'creditCode');
+    const [other] = await q(`SELECT id FROM resource WHERE id <> ${r.id} ORDER BY id LIMIT 1`);
+    await sql`INSERT INTO base_library_source (library_id, field_code, priority, resource_id, source_field, key_field)
+      VALUES (${lib}, 'nm', 0, ${r.id}, 'name', 'caseNo'), (${lib}, 'nm', 1, ${other.id}, 'name', 'caseNo')`.execute(
+      env.ctx.db,
+    );
     const key = await flagVersion(r.id, unflag('caseNo'));
     expect(key.statusCode).toBe(409);
     expect(key.json().code).toBe('FIELD_ENCRYPTION_FLIP_REFUSED');
     expect(key.json().details[0].field).toBe('caseNo');
-    expect(key.json().details[0].reason).toContain('record key');
+    expect(key.json().details[0].reason).toContain('other resources');
     expect(key.json().details[0].reason).toContain('not built');
-    // a field base libraries join this resource on: its records are keyed by the field's keyed hash
-    const lib = await newLibrary(env, '主键解密测试库', 'creditCode');
+    // a field base libraries join this resource on that is not its record key: the library's keys are its hash
     await sql`INSERT INTO base_library_source (library_id, field_code, priority, resource_id, source_field, key_field)
-      VALUES (${lib}, 'nm', 0, ${r.id}, 'name', 'holder')`.execute(env.ctx.db);
+      VALUES (${lib}, 'hd', 0, ${r.id}, 'name', 'holder')`.execute(env.ctx.db);
     const join = await flagVersion(r.id, unflag('holder'));
     expect(join.statusCode).toBe(409);
     expect(join.json().code).toBe('FIELD_ENCRYPTION_FLIP_REFUSED');
