@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAssembly } from '../../src/baselib/assemble.js';
 import { explodeLedgerBatches } from '../../src/dataapi/ledger.js';
 import { decryptResource } from '../../src/security/key-convert.js';
 import { createTestEnv, dataPath, grantedApp, login, type TestEnv, testIdNumber } from '../helpers.js';
@@ -152,12 +153,45 @@ describe('turning an encrypted record-key field back to clear storage (issue 10)
       ),
     ].join('\n');
 
-  it('the queued keys.decrypt rekeys table, history and change feed back to the clear key; every answer by key unchanged; audited; a failure mid-job leaves all as before', async () => {
+  it('the queued keys.decrypt rekeys table, history, change feed and a single-source base library back to the clear key; every answer by key unchanged; audited; a failure mid-job leaves all as before', async () => {
     const r = await publish('加密主键登记（主键转回明文）');
     await upload(r.id, [head, ...rows(0, 8)].join('\n'));
     await upload(r.id, [head, ...rows(0, 2, '（迁入）'), ...rows(8, 1)].join('\n')); // 2 versions + 1 new
     await upload(r.id, `idNumber\n${pid(5)}`, 'delete'); // a deleted record: only history and the feed know it
     for (let i = 0; i <= 8; i++) expect(await everywhere(r)).not.toContain(pid(i)); // hashed, encrypted
+
+    // a base library fed by this resource alone, joined on its record key: its records are keyed by the hash
+    const lib = Number(
+      (
+        await sql<{ id: number }>`
+      INSERT INTO base_library (name, kind, key_kind, created_by, created_at, updated_by, updated_at)
+      SELECT '主键转回明文测试库', 'theme', 'idNumber', id, now(), id, now() FROM app_user WHERE username = 'admin'
+      RETURNING id`.execute(env.ctx.db)
+      ).rows[0].id,
+    );
+    await sql`INSERT INTO base_library_field (library_id, ordinal, code, name)
+      VALUES (${lib}, 1, 'holderName', '姓名'), (${lib}, 2, 'area', '区县')`.execute(env.ctx.db);
+    await sql`INSERT INTO base_library_source (library_id, field_code, priority, resource_id, source_field, key_field)
+      VALUES (${lib}, 'holderName', 0, ${r.id}, 'name', 'idNumber'),
+        (${lib}, 'area', 0, ${r.id}, 'district', 'idNumber')`.execute(env.ctx.db);
+    const assemble = async () => {
+      const run = await sql<{
+        id: number;
+      }>`INSERT INTO base_library_run (library_id, library_version, requested_at)
+        VALUES (${lib}, 1, now()) RETURNING id`.execute(env.ctx.db);
+      await runAssembly(env.ctx, Number(run.rows[0].id));
+    };
+    await assemble();
+    const library = async () =>
+      (
+        await sql<{ key: string; vals: unknown; srcs: unknown }>`
+        SELECT key, vals, srcs FROM base_library_record WHERE library_id = ${lib} ORDER BY key`.execute(
+          env.ctx.db,
+        )
+      ).rows;
+    const libBefore = await library();
+    expect(libBefore).toHaveLength(8);
+    expect(libBefore.map((x) => x.key)).toContain(env.ctx.fieldKeys.index(pid(0)));
 
     const g = await grantedApp(env.app, {
       consumer: 'rsj_officer',
@@ -297,6 +331,18 @@ describe('turning an encrypted record-key field back to clear storage (issue 10)
       SELECT DISTINCT rkey FROM record_change WHERE resource_id = ${r.id}`.execute(env.ctx.db);
     expect(changeKeys.rows.map((x) => x.rkey).sort()).toEqual(all);
     expect(await everywhere(r)).not.toMatch(/"H1\./);
+    // the library: the same records, keyed by the clear key (what a new assembly computes from the clear table)
+    const libAfter = await library();
+    const live = [0, 1, 2, 3, 4, 6, 7, 8].map(pid);
+    expect(libAfter.map((x) => x.key).sort()).toEqual([...live].sort());
+    const clearOf = new Map(live.map((k) => [env.ctx.fieldKeys.index(k), k]));
+    expect(libAfter).toEqual(
+      libBefore
+        .map((x) => ({ ...x, key: clearOf.get(x.key) }))
+        .sort((a, b) => String(a.key).localeCompare(String(b.key))),
+    );
+    await assemble();
+    expect(await library()).toEqual(libAfter);
 
     // every answer the same, the feed's keyRefs included; the cursor from before goes on with no spurious change
     expect(await answers()).toEqual(before);
