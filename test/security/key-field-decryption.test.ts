@@ -3,7 +3,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAssembly } from '../../src/baselib/assemble.js';
 import { explodeLedgerBatches } from '../../src/dataapi/ledger.js';
 import { decryptResource } from '../../src/security/key-convert.js';
-import { createTestEnv, dataPath, grantedApp, login, type TestEnv, testIdNumber } from '../helpers.js';
+import {
+  dataCaller,
+  grantWithRights,
+  importCsv,
+  newLibrary,
+  POPULATION_META,
+  publishResource,
+  saveVersion,
+} from '../fixtures/catalog.js';
+import { createTestEnv, grantedApp, login, type TestEnv, testIdNumber } from '../helpers.js';
 
 /*
  * Turning the sensitive-personal flag OFF for an encrypted RECORD-KEY field (docs/ENCRYPTION.md "Catalog changes"):
@@ -30,15 +39,8 @@ const FIELDS = [
   { code: 'age', name: '年龄', type: 'integer' },
 ];
 const RESOURCE = {
+  ...POPULATION_META,
   summary: '以身份证号为主键、加密存储的登记数据，用于验证主键字段取消敏感个人信息标记后转回明文存储。',
-  classification: 'department',
-  topic: '人口',
-  catalogLevel: 'city',
-  shareType: 'unconditional',
-  shareMethod: 'api',
-  openType: 'closed',
-  updateCycle: 'daily',
-  securityLevel: 'general',
 };
 const pid = (i: number) => testIdNumber(7400 + i);
 
@@ -56,43 +58,14 @@ describe('turning an encrypted record-key field back to clear storage (issue 10)
   });
   afterAll(async () => env?.close());
 
-  async function publish(name: string) {
-    const res = await env.app.inject({
-      method: 'POST',
-      url: '/api/catalog/resources',
-      headers: { cookie: officer },
-      payload: { ...RESOURCE, name, fields: FIELDS, submit: true },
-    });
-    expect(res.statusCode, res.body).toBe(201);
-    const rid = res.json().id as number;
-    const pub = await env.app.inject({
-      method: 'POST',
-      url: `/api/catalog/resources/${rid}/publish`,
-      headers: { cookie: reviewer },
-      payload: { comment: '同意' },
-    });
-    expect(pub.statusCode, pub.body).toBe(200);
-    return { id: rid, code: res.json().code as string, table: `ds.r_${rid}` };
-  }
+  const publish = (name: string) =>
+    publishResource(env, { officer, reviewer }, { ...RESOURCE, name, fields: FIELDS });
 
   /** A new version turning the key's flag off, published: the key stays encrypted, `keys.decrypt` queued. */
   async function unflagKey(rid: number) {
-    const live = await env.app.inject({ url: `/api/catalog/resources/${rid}`, headers: { cookie: officer } });
-    const { fields, ...meta } = live.json();
-    const save = await env.app.inject({
-      method: 'PUT',
-      url: `/api/catalog/resources/${rid}`,
-      headers: { cookie: officer },
-      payload: {
-        ...Object.fromEntries(Object.keys(RESOURCE).map((k) => [k, meta[k]])),
-        name: meta.name,
-        fields: fields.map((f: Record<string, unknown>) => {
-          const { ordinal: _o, columnName: _c, encrypted: _e, ...rest } = f;
-          return f.code === 'idNumber' ? { ...rest, sensitivePersonal: false } : rest;
-        }),
-        submit: true,
-      },
-    });
+    const save = await saveVersion(env, officer, rid, (f) =>
+      f.code === 'idNumber' ? { ...f, sensitivePersonal: false } : f,
+    );
     expect(save.statusCode, save.body).toBe(200);
     const pub = await env.app.inject({
       method: 'POST',
@@ -118,19 +91,7 @@ describe('turning an encrypted record-key field back to clear storage (issue 10)
   }
 
   async function upload(rid: number, body: string, mode = 'upsert') {
-    const up = await env.app.inject({
-      method: 'POST',
-      url: `/api/ingest/resources/${rid}/imports?mode=${mode}`,
-      headers: { cookie: officer, 'content-type': 'text/csv' },
-      payload: body,
-    });
-    expect(up.statusCode, up.body).toBe(202);
-    await env.ctx.jobs.runDue();
-    const b = await env.ctx.db
-      .selectFrom('ingest_batch')
-      .selectAll()
-      .where('id', '=', up.json().id)
-      .executeTakeFirstOrThrow();
+    const b = await importCsv(env, officer, rid, body, { query: `mode=${mode}` });
     expect(b.status, JSON.stringify(b)).toBe('committed');
     return b;
   }
@@ -161,14 +122,7 @@ describe('turning an encrypted record-key field back to clear storage (issue 10)
     for (let i = 0; i <= 8; i++) expect(await everywhere(r)).not.toContain(pid(i)); // hashed, encrypted
 
     // a base library fed by this resource alone, joined on its record key: its records are keyed by the hash
-    const lib = Number(
-      (
-        await sql<{ id: number }>`
-      INSERT INTO base_library (name, kind, key_kind, created_by, created_at, updated_by, updated_at)
-      SELECT '主键转回明文测试库', 'theme', 'idNumber', id, now(), id, now() FROM app_user WHERE username = 'admin'
-      RETURNING id`.execute(env.ctx.db)
-      ).rows[0].id,
-    );
+    const lib = await newLibrary(env, '主键转回明文测试库', 'idNumber');
     await sql`INSERT INTO base_library_field (library_id, ordinal, code, name)
       VALUES (${lib}, 1, 'holderName', '姓名'), (${lib}, 2, 'area', '区县')`.execute(env.ctx.db);
     await sql`INSERT INTO base_library_source (library_id, field_code, priority, resource_id, source_field, key_field)
@@ -193,28 +147,20 @@ describe('turning an encrypted record-key field back to clear storage (issue 10)
     expect(libBefore).toHaveLength(8);
     expect(libBefore.map((x) => x.key)).toContain(env.ctx.fieldKeys.index(pid(0)));
 
-    const g = await grantedApp(env.app, {
-      consumer: 'rsj_officer',
-      provider: 'gaj_officer',
-      resourceCode: r.code,
-      fields: ['idNumber', 'name', 'district', 'age'],
-      appName: '主键转回明文测试',
-      quota: { export: true, exportRowsPerDay: 100_000 },
-    });
-    const edit = await env.app.inject({
-      method: 'PATCH',
-      url: `/api/sharing/grants/${g.grantId}`,
-      headers: { cookie: officer },
-      payload: { verify: true, feed: true, export: true, exportRowsPerDay: 100_000 },
-    });
-    expect(edit.statusCode, edit.body).toBe(200);
-    const ask = (url: string, method: 'GET' | 'POST' = 'GET', payload?: unknown) =>
-      env.app.inject({
-        method,
-        url: `${dataPath(r.code)}${url}`,
-        headers: { 'x-api-key': g.apiKey, 'x-purpose': g.purposeId },
-        payload: payload as object,
-      });
+    const g = await grantWithRights(
+      env,
+      officer,
+      {
+        consumer: 'rsj_officer',
+        provider: 'gaj_officer',
+        resourceCode: r.code,
+        fields: ['idNumber', 'name', 'district', 'age'],
+        appName: '主键转回明文测试',
+        quota: { export: true, exportRowsPerDay: 100_000 },
+      },
+      { verify: true, feed: true, export: true, exportRowsPerDay: 100_000 },
+    );
+    const ask = dataCaller(env, r.code, g);
     const exp = await ask('/export?format=csv');
     expect(exp.statusCode, exp.body).toBe(200);
     expect(exp.body.trimEnd().split('\n')).toHaveLength(9);
@@ -414,11 +360,9 @@ describe('turning an encrypted record-key field back to clear storage (issue 10)
       fields: ['idNumber', 'name'],
       appName: '主键转回明文双节点',
     });
+    const ask = dataCaller(env, r.code, g);
     const get = async (k: string) => {
-      const x = await env.app.inject({
-        url: `${dataPath(r.code)}/records/${k}`,
-        headers: { 'x-api-key': g.apiKey, 'x-purpose': g.purposeId },
-      });
+      const x = await ask(`/records/${k}`);
       expect(x.statusCode, x.body).toBe(200);
       return x.json().record;
     };
