@@ -207,26 +207,9 @@ export async function convertResource(ctx: AppContext, resourceId: number): Prom
     // a clear record key: `_key` becomes its keyed hash, with everything keyed by it (rekey.ts)
     const rekeyed =
       conv.some((x) => x.f.isKey) && !fields.some((f) => f.isKey && f.encrypted)
-        ? await rekeyResource(trx, {
-            resourceId,
-            table,
-            map: (k) => w.index(k),
-            secret: ctx.secret,
-            libraries: (await joinsOn(trx, resourceId))
-              .filter((j) => conv.some((x) => x.f.isKey && x.f.code === j.keyField))
-              .map((j) => j.libraryId),
-          })
+        ? await rekeyKeyField(ctx, trx, resourceId, table, conv, (k) => w.index(k))
         : null;
-    await trx
-      .updateTable('resource_field')
-      .set({ encrypted: true })
-      .where('resource_id', '=', resourceId)
-      .where(
-        'ordinal',
-        'in',
-        conv.map((x) => x.f.ordinal),
-      )
-      .execute();
+    await setStorage(trx, resourceId, conv, true);
     const codes = conv.map((x) => x.f.code);
     await appendAudit(trx, {
       action: 'key.encrypted',
@@ -240,6 +223,43 @@ export async function convertResource(ctx: AppContext, resourceId: number): Prom
   });
   forgetResourceMeta(ctx);
   return out;
+}
+
+/**
+ * The record key converted either way: the resource rekeyed by `map` (rekey.ts), with the base libraries that join it
+ * on that key (only single-source ones get here: keyFieldRefusal / decryptKeyRefusal refuse the others).
+ */
+async function rekeyKeyField(
+  ctx: AppContext,
+  trx: Tx,
+  resourceId: number,
+  table: string,
+  conv: Indexed[],
+  map: (old: string) => string,
+) {
+  return rekeyResource(trx, {
+    resourceId,
+    table,
+    map,
+    secret: ctx.secret,
+    libraries: (await joinsOn(trx, resourceId))
+      .filter((j) => conv.some((x) => x.f.isKey && x.f.code === j.keyField))
+      .map((j) => j.libraryId),
+  });
+}
+
+/** The converted fields' storage state, in the conversion's transaction. */
+async function setStorage(trx: Tx, resourceId: number, conv: Indexed[], encrypted: boolean) {
+  await trx
+    .updateTable('resource_field')
+    .set({ encrypted })
+    .where('resource_id', '=', resourceId)
+    .where(
+      'ordinal',
+      'in',
+      conv.map((x) => x.f.ordinal),
+    )
+    .execute();
 }
 
 /** An import of the resource queued or running: it staged rows with the storage layout read at its start. */
@@ -565,26 +585,9 @@ export async function decryptResource(ctx: AppContext, resourceId: number): Prom
     await decryptBaseLibraries(trx, resourceId, conv, keys);
     // `_key` becomes the clear key again, with everything keyed by it (rekey.ts, the conversion's routine reversed)
     const rekeyed = unhash
-      ? await rekeyResource(trx, {
-          resourceId,
-          table,
-          map: (k) => unhash.get(k) as string,
-          secret: ctx.secret,
-          libraries: (await joinsOn(trx, resourceId))
-            .filter((j) => conv.some((x) => x.f.isKey && x.f.code === j.keyField))
-            .map((j) => j.libraryId),
-        })
+      ? await rekeyKeyField(ctx, trx, resourceId, table, conv, (k) => unhash.get(k) as string)
       : null;
-    await trx
-      .updateTable('resource_field')
-      .set({ encrypted: false })
-      .where('resource_id', '=', resourceId)
-      .where(
-        'ordinal',
-        'in',
-        conv.map((x) => x.f.ordinal),
-      )
-      .execute();
+    await setStorage(trx, resourceId, conv, false);
     const codes = conv.map((x) => x.f.code);
     await appendAudit(trx, {
       action: 'key.decrypted',
