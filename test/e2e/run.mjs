@@ -469,6 +469,14 @@ async function setAddressFlag(page, base, on, comment) {
   return (await res.json()).fields.find((f) => f.code === 'address');
 }
 
+/** The auditor (logged in afresh) on 数据加密密钥: the row of the walk's entry (a locator; the caller waits on it). */
+async function auditorKeysRow(page, base) {
+  await logout(page);
+  await login(page, base, 'auditor');
+  await menu(page, 'encryption-keys');
+  return tid(page, 'keys-table').locator('tr.ant-table-row').filter({ hasText: RESOURCE_NAME }).first();
+}
+
 /** Waits until the job queued at publication (run by the server's job poller, src/jobs) left 居住地址 `encrypted`. */
 async function waitForAddress(page, base, encrypted, what) {
   const deadline = Date.now() + T.nav * 2;
@@ -1721,13 +1729,7 @@ const steps = [
       assert((await row.getByTestId('field-clear').count()) === 0, 'no 存量明文 tag left on 居住地址');
       await shot(page, 'field-flag-converted');
       // the auditor finds the field encrypted on 数据加密密钥, and the request (at publication) and the conversion audited
-      await logout(page);
-      await login(page, base, 'auditor');
-      await menu(page, 'encryption-keys');
-      const keys = tid(page, 'keys-table')
-        .locator('tr.ant-table-row')
-        .filter({ hasText: RESOURCE_NAME })
-        .first();
+      const keys = await auditorKeysRow(page, base);
       await keys.getByText('居住地址', { exact: true }).waitFor({ timeout: T.nav });
       assert(!(await keys.innerText()).includes('存量明文'), 'no field of the resource is left in clear');
       for (const action of ['key.encrypt', 'key.encrypted']) {
@@ -1790,13 +1792,7 @@ const steps = [
       await shot(page, 'field-flag-decrypted');
       // the auditor: 居住地址 is gone from the resource's encrypted fields on 数据加密密钥, and the request (at
       // publication) and the decryption are in the audit console by their Chinese labels
-      await logout(page);
-      await login(page, base, 'auditor');
-      await menu(page, 'encryption-keys');
-      const keys = tid(page, 'keys-table')
-        .locator('tr.ant-table-row')
-        .filter({ hasText: RESOURCE_NAME })
-        .first();
+      const keys = await auditorKeysRow(page, base);
       await keys.waitFor({ timeout: T.nav });
       assert(
         !(await keys.innerText()).includes('居住地址'),
