@@ -217,13 +217,18 @@ async function one(kind: string, rows: number, during = false, given?: string) {
     }
     // during: windows of calls back to back until the import ends
     const duringLat: Float64Array[] = [];
+    // each window's import phase (where it ended) and its own p99: the tail by phase, not only overall
+    const windowPhases: string[] = [];
+    let phase = 'reading';
     let duringNon200 = 0;
     let importDone = false;
     const caller = (async () => {
       if (!calls) return;
       while (!importDone) {
+        const started = phase;
         const r = await calls.loadgen.run(calls.job);
         duringLat.push(r.measured.latencies);
+        windowPhases.push(started === phase ? phase : `${started}→${phase}`);
         duringNon200 += r.totalNon200;
       }
     })();
@@ -248,6 +253,7 @@ async function one(kind: string, rows: number, during = false, given?: string) {
     const t0 = performance.now();
     let readMs = 0;
     const out = await runImport(ctx, id, (p) => {
+      phase = p.phase;
       if (p.phase === 'merging' && !readMs) readMs = performance.now() - t0;
     });
     const ingestMs = performance.now() - t0;
@@ -289,6 +295,11 @@ async function one(kind: string, rows: number, during = false, given?: string) {
           duringP50: pct(all, 0.5),
           duringP99: pct(all, 0.99),
           p99Ratio: +(pct(all, 0.99) / pct(idle, 0.99)).toFixed(1),
+          windows: duringLat.map((l, i) => ({
+            phase: windowPhases[i],
+            rps: Math.round(l.length / DURING_WINDOW),
+            p99: l.length ? pct(l, 0.99) : null,
+          })),
           non200: duringNon200,
           loadAvg1m: +Math.max(load0, os.loadavg()[0]).toFixed(1),
         }),
@@ -402,7 +413,8 @@ if (DURING_ROWS > 0 && DATABASES.includes('postgres')) {
     console.log(
       `idle   ${m.idleRps} req/s p50 ${m.idleP50} ms p99 ${m.idleP99} ms (${m.idleCalls} calls)\n` +
         `during ${m.duringRps} req/s p50 ${m.duringP50} ms p99 ${m.duringP99} ms (${m.duringCalls} calls, non-200 ${m.non200}); ` +
-        `p99 during / idle ×${m.p99Ratio}; import ${m.ingestRowsPerSec} rows/s (${m.ingestSec} s); load 1m ${m.loadAvg1m}`,
+        `p99 during / idle ×${m.p99Ratio}; import ${m.ingestRowsPerSec} rows/s (${m.ingestSec} s); load 1m ${m.loadAvg1m}\n` +
+        `windows (${DURING_WINDOW} s each; import phase, req/s, p99 ms): ${m.windows.map((w: { phase: string; rps: number; p99: number }) => `${w.phase} ${w.rps} ${w.p99}`).join(' · ')}`,
     );
   }
 }
