@@ -206,7 +206,7 @@ describe('turning an encrypted record-key field back to clear storage (issue 10)
         expect(v.statusCode, v.body).toBe(200);
         out.push(v.json().match);
       }
-      out.push((await ask('/records?limit=100')).json().records);
+      out.push((await ask('/records?limit=100')).json().items);
       out.push(await history(pid(0)), await history(pid(5)));
       out.push(await feed());
       out.push(await trace(pid(3)));
@@ -218,6 +218,7 @@ describe('turning an encrypted record-key field back to clear storage (issue 10)
     const before = await answers();
     expect(before[3]).toBe(404);
     expect(before.slice(4, 6)).toEqual([true, false]);
+    expect(before[6]).toHaveLength(8); // the page
     expect((before[7] as { versions: unknown[] }).versions.length).toBe(2);
     expect((before[8] as { versions: unknown[] }).versions.length).toBeGreaterThan(0);
     expect(before[10]).toHaveLength(1); // leak tracing finds the export by the key
