@@ -3,11 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { explodeLedgerBatches } from '../../src/dataapi/ledger.js';
 import {
   dataCaller,
+  feedPage,
   grantWithRights,
   importCsv,
+  leakTraceByKey,
   POPULATION_META,
   publishResource,
-  saveVersion,
+  publishVersion,
+  recordHistory,
 } from '../fixtures/catalog.js';
 import { createTestEnv, login, type TestEnv, testIdNumber } from '../helpers.js';
 
@@ -69,17 +72,9 @@ describe('a composite record key converted to encrypted storage and back (issue 
 
   /** A new version setting the ID number's flag, published, and its queued job (keys.encrypt / keys.decrypt) run. */
   async function flip(rid: number, sensitive: boolean) {
-    const save = await saveVersion(env, officer, rid, (f) =>
+    await publishVersion(env, { officer, reviewer }, rid, (f) =>
       f.code === 'idNumber' ? { ...f, sensitivePersonal: sensitive } : f,
     );
-    expect(save.statusCode, save.body).toBe(200);
-    const pub = await env.app.inject({
-      method: 'POST',
-      url: `/api/catalog/resources/${rid}/publish`,
-      headers: { cookie: reviewer },
-      payload: { comment: '同意' },
-    });
-    expect(pub.statusCode, pub.body).toBe(200);
     const kind = sensitive ? 'keys.encrypt' : 'keys.decrypt';
     const queued = await env.ctx.db
       .selectFrom('job')
@@ -171,31 +166,9 @@ describe('a composite record key converted to encrypted storage and back (issue 
       expect(res.body.trimEnd().split('\n')).toHaveLength(1 + liveKeys.length);
       await explodeLedgerBatches(env.ctx.db);
     };
-    const history = async (k: string) => {
-      const h = await env.app.inject({
-        method: 'POST',
-        url: `/api/ingest/resources/${r.id}/history`,
-        headers: { cookie: officer },
-        payload: { key: k },
-      });
-      expect(h.statusCode, h.body).toBe(200);
-      return h.json();
-    };
-    const trace = async (k: string) => {
-      const t = await env.app.inject({
-        method: 'POST',
-        url: '/api/audit/leak-trace',
-        headers: { cookie: auditor },
-        payload: { key: k },
-      });
-      expect(t.statusCode, t.body).toBe(200);
-      return (t.json().items as { exportId: number }[]).map((x) => x.exportId).sort();
-    };
-    const feed = async (cursor?: string) => {
-      const f = await ask(`/changes?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-      expect(f.statusCode, f.body).toBe(200);
-      return f.json().changes.map((c: Record<string, unknown>) => ({ ...c, changedAt: undefined }));
-    };
+    const history = (k: string) => recordHistory(env, officer, r.id, k);
+    const trace = async (k: string) => (await leakTraceByKey(env, auditor, k)).map((x) => x.exportId).sort();
+    const feed = async (cursor?: string) => (await feedPage(ask, cursor)).changes;
     const get = (k: string) => ask(`/records/${encodeURIComponent(k)}`);
     const answers = async () => {
       const out: unknown[] = [];

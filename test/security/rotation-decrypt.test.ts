@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decryptResource } from '../../src/security/key-convert.js';
 import { reencryptJob, reencryptStep } from '../../src/security/key-service.js';
-import { importCsv, POPULATION_META, publishResource, saveVersion } from '../fixtures/catalog.js';
+import { importCsv, POPULATION_META, publishResource, publishVersion } from '../fixtures/catalog.js';
 import { createTestEnv, login, type TestEnv } from '../helpers.js';
 
 /*
@@ -74,17 +74,9 @@ describe('a data-key rotation running while keys.decrypt commits (issue 10)', ()
       { v: '2', n: 10 },
     ]);
     // the flag turned off: published pending, keys.decrypt queued (driven below, not by the job runner)
-    const save = await saveVersion(env, officer, r.id, (f) =>
+    await publishVersion(env, { officer, reviewer }, r.id, (f) =>
       f.code === 'diagnosis' ? { ...f, sensitivePersonal: false } : f,
     );
-    expect(save.statusCode, save.body).toBe(200);
-    const pub = await env.app.inject({
-      method: 'POST',
-      url: `/api/catalog/resources/${r.id}/publish`,
-      headers: { cookie: reviewer },
-      payload: { comment: '同意' },
-    });
-    expect(pub.statusCode, pub.body).toBe(200);
     return r;
   }
 
