@@ -18,6 +18,9 @@
  * other resource (it must not) — and report their longest wait; on PostgreSQL only: PGlite is one connection whose
  * statements run synchronously on Node's thread, so everything waits by construction and a probe's clock cannot see it.
  *
+ * Then the same for the record key (the clear resource's ID number flagged, converted with its records rekeyed, then
+ * turned back): the total pause and the rekeying's part of it, timed inside rekeyResource (keyConversionPause).
+ *
  * Knobs: BENCH_ENC_ROWS (50000), BENCH_ENC_LOOKUPS (5000), BENCH_DATABASES (pglite[,postgres]), BENCH_ENC_CIPHER
  * (sm4 | aes-256-gcm, default: the platform's default).
  */
@@ -33,6 +36,7 @@ import { maskingPolicy } from '../src/dataapi/masking-policy.js';
 import { idNumberCheckChar } from '../src/ingest/checksums.js';
 import { runImport } from '../src/ingest/pipeline.js';
 import { convertResource, decryptResource } from '../src/security/key-convert.js';
+import type { RekeyPart } from '../src/security/rekey.js';
 import { benchOrg, benchResource, spoolBatch } from './resource.js';
 import { dropScratchDatabase, scratchDatabase } from './scratch-db.js';
 
@@ -126,8 +130,12 @@ async function lookups(ctx: AppContext, resourceId: number): Promise<number> {
   return performance.now() - t0;
 }
 
-/** Looks records of `resourceId` up by key in a loop until `stop()`; the longest single wait and how many were made. */
-function probe(ctx: AppContext, resourceId: number, hashed: boolean) {
+/**
+ * Looks records of `resourceId` up by key in a loop until `stop()`; the longest single wait and how many were made.
+ * Each lookup names the key in both stored forms (clear and keyed hash), so it finds the record before and after a
+ * conversion of the record key.
+ */
+function probe(ctx: AppContext, resourceId: number) {
   let running = true;
   let longest = 0;
   let n = 0;
@@ -135,9 +143,10 @@ function probe(ctx: AppContext, resourceId: number, hashed: boolean) {
     for (let i = 0; running; i++) {
       const key = uniqueId((i * 104_729) % ROWS);
       const t0 = performance.now();
-      const { rows } = await ctx.database.query(`SELECT _key FROM ds.r_${resourceId} WHERE _key = $1`, [
-        hashed ? ctx.fieldKeys.index(key) : key,
-      ]);
+      const { rows } = await ctx.database.query(
+        `SELECT _key FROM ds.r_${resourceId} WHERE _key = ANY ($1::text[])`,
+        [[key, ctx.fieldKeys.index(key)]],
+      );
       longest = Math.max(longest, performance.now() - t0);
       if (rows.length !== 1) throw new Error(`probe ${key}: ${rows.length} rows`);
       n++;
@@ -157,15 +166,8 @@ function probe(ctx: AppContext, resourceId: number, hashed: boolean) {
 /** Times `work` while one probe reads the resource it locks and one reads another resource. */
 async function paused(ctx: AppContext, work: () => Promise<unknown>, locked: number, other: number) {
   const probes = ctx.database.kind === 'postgres';
-  const f = await getFields(ctx.db, other);
-  const onLocked = probes ? probe(ctx, locked, false) : null;
-  const onOther = probes
-    ? probe(
-        ctx,
-        other,
-        f.some((x) => x.isKey && x.encrypted),
-      )
-    : null;
+  const onLocked = probes ? probe(ctx, locked) : null;
+  const onOther = probes ? probe(ctx, other) : null;
   await new Promise((r) => setTimeout(r, 50));
   const t0 = performance.now();
   await work();
@@ -218,12 +220,57 @@ async function conversionPause(ctx: AppContext, clear: number, enc: number) {
     clear,
     enc,
   );
+  const key = await keyConversionPause(ctx, clear, enc);
   return {
     rows: ROWS,
     bareUpdate: bare,
     encrypt: { ...encrypt, ratioToBare: +(encrypt.ms / bare.ms).toFixed(1) },
     decrypt: { ...decrypt, ratioToBare: +(decrypt.ms / bare.ms).toFixed(1) },
+    key,
   };
+}
+
+/**
+ * The pause of converting the clear resource's RECORD KEY (the ID number) to encrypted storage and back, and the
+ * rekeying's part of it (rekeyResource's timing callback, src/security/rekey.ts): `unhash` (keys.decrypt: every stored
+ * hash traced back to its clear key), `collect` (every stored key read), `hash` (new keys and feed pseudonyms computed
+ * in Node), `load` (the mapping table filled), `update` (the `UPDATE … FROM`s). Same run, same table as above.
+ */
+async function keyConversionPause(ctx: AppContext, clear: number, enc: number) {
+  const one = async (on: boolean) => {
+    await sql`UPDATE resource_field SET sensitive_personal = ${on} WHERE resource_id = ${clear} AND code = 'idNumber'`.execute(
+      ctx.db,
+    );
+    const parts: Partial<Record<RekeyPart, number>> = {};
+    const rekeyTiming = (part: RekeyPart, ms: number) => {
+      parts[part] = (parts[part] ?? 0) + ms;
+    };
+    const pause = await paused(
+      ctx,
+      async () => {
+        const done = on
+          ? await convertResource(ctx, clear, { rekeyTiming })
+          : await decryptResource(ctx, clear, { rekeyTiming });
+        if (done.join() !== 'idNumber') throw new Error(`${on ? 'converted' : 'decrypted'} ${done.join()}`);
+      },
+      clear,
+      enc,
+    );
+    const rekeyMs = Object.values(parts).reduce((a, b) => a + (b ?? 0), 0);
+    return {
+      ...pause,
+      rekeyMs: Math.round(rekeyMs),
+      rekeyShare: +(rekeyMs / pause.ms).toFixed(2),
+      rekeyParts: Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, Math.round(v ?? 0)])),
+    };
+  };
+  const encrypt = await one(true);
+  const { rows } = await ctx.database.query<{ k: string }>(`SELECT _key AS k FROM ds.r_${clear} LIMIT 1`, []);
+  if (!rows[0]?.k.startsWith('H1.')) throw new Error('record key not hashed after keys.encrypt');
+  const decrypt = await one(false);
+  const back = await ctx.database.query<{ k: string }>(`SELECT _key AS k FROM ds.r_${clear} LIMIT 1`, []);
+  if (back.rows[0]?.k.startsWith('H1.')) throw new Error('record key still hashed after keys.decrypt');
+  return { encrypt, decrypt };
 }
 
 async function run(kind: string) {
@@ -282,6 +329,10 @@ async function run(kind: string) {
           ? `; longest lookup wait on the resource ${pause.encrypt.sameResource.longestMs} / ${pause.decrypt.sameResource.longestMs} ms, on another resource ${pause.encrypt.otherResource.longestMs} / ${pause.decrypt.otherResource.longestMs} ms`
           : ' (PGlite: one connection, every statement waits)'
       }`,
+    );
+    const k = pause.key;
+    console.log(
+      `  record-key conversion, ${ROWS} rows: keys.encrypt ${k.encrypt.ms} ms, of which rekeying ${k.encrypt.rekeyMs} ms (${Math.round(k.encrypt.rekeyShare * 100)} %: ${JSON.stringify(k.encrypt.rekeyParts)}); keys.decrypt ${k.decrypt.ms} ms, of which rekeying ${k.decrypt.rekeyMs} ms (${Math.round(k.decrypt.rekeyShare * 100)} %: ${JSON.stringify(k.decrypt.rekeyParts)})`,
     );
   } finally {
     await closeContext(ctx);

@@ -5,6 +5,7 @@ import { appendAudit } from '../audit/store.js';
 import type { Actor, AppContext } from '../context.js';
 import { inTx, type Tx } from '../db/index.js';
 import { canManageApp } from '../orgs/model.js';
+import { isCiphertext } from '../security/field-cipher.js';
 import { AppError } from '../shared/errors.js';
 import { keyedHash, newSecret } from '../shared/secrets.js';
 import { settle } from './guards.js';
@@ -83,6 +84,26 @@ interface RawChange {
   rec: Record<string, unknown> | null;
 }
 
+/**
+ * The record key of a version whose stored key is hashed: its key fields' values joined by `|` as ingest builds the key
+ * (src/ingest/model.ts; a composite key is every part, not the first), the encrypted ones decrypted with the masking
+ * policy's keyring. Null when a part is missing.
+ */
+function clearKey(
+  keyFields: ResourceMeta['fields'],
+  rec: Record<string, unknown> | null,
+  decrypt: ((v: unknown) => unknown) | undefined,
+): string | null {
+  const parts: string[] = [];
+  for (const f of keyFields) {
+    const v = rec?.[f.code];
+    if (v === null || v === undefined) return null;
+    if (isCiphertext(v) && !decrypt) throw new Error('an encrypted key reached the feed without the keyring');
+    parts.push(String(isCiphertext(v) && decrypt ? decrypt(v) : v));
+  }
+  return parts.join('|');
+}
+
 /** The page a governed feed statement answered, shaped: granted fields only, masked, key masked or absent. */
 async function pageOf(ctx: AppContext, meta: ResourceMeta, row: CallRow, after: string | null) {
   const raw = (row.records ?? []) as unknown as RawChange[];
@@ -91,12 +112,14 @@ async function pageOf(ctx: AppContext, meta: ResourceMeta, row: CallRow, after: 
   const kf = meta.keyField && fields.includes(meta.keyField.code) ? meta.keyField : null;
   // the grant's clear-value right applies to the feed as to every other call (issue 9 point 8)
   const clear = clearOf(row);
+  const keyFields = meta.fields.filter((f) => f.isKey);
+  const hashed = keyFields.some((f) => f.encrypted);
   const changes: FeedChange[] = [];
   for (const c of raw) {
     // an upsert whose version is no longer kept anywhere (a rolled-back batch) is followed by a later change of its key
     if (c.op === 'upsert' && !c.rec) continue;
-    // an encrypted key field: the stored key is its keyed hash, the key itself comes from the version's value
-    const keyValue = kf?.encrypted ? (c.rec?.[kf.code] ?? null) : c.key;
+    // an encrypted key field: the stored key is its keyed hash, the key itself comes from the version's values
+    const keyValue = kf && hashed ? clearKey(keyFields, c.rec, policy.decrypt) : c.key;
     const key = kf ? shape(meta, [kf.code], { [kf.code]: keyValue }, policy, clear)[kf.code] : null;
     changes.push({
       op: c.op,

@@ -10,7 +10,7 @@ import { AppError } from '../shared/errors.js';
 import { isCiphertext } from './field-cipher.js';
 import type { FieldWriter } from './field-keys.js';
 import { canRotate, tableOf } from './key-service.js';
-import { rekeyResource } from './rekey.js';
+import { type Rekey, rekeyResource } from './rekey.js';
 
 /*
  * Converting stored clear values to encrypted storage (docs/ENCRYPTION.md "Converting clear columns"): a resource whose
@@ -186,7 +186,11 @@ export async function encryptJob(ctx: AppContext, payload: { resourceId: number 
  * Converts every clear sensitive-personal column of a resource, in one transaction (see the head of this file).
  * Returns the converted field codes (empty: nothing was left to convert).
  */
-export async function convertResource(ctx: AppContext, resourceId: number): Promise<string[]> {
+export async function convertResource(
+  ctx: AppContext,
+  resourceId: number,
+  opts: { rekeyTiming?: Rekey['timing'] } = {},
+): Promise<string[]> {
   await ctx.fieldKeys.refresh(true, ctx.db);
   const out = await inTx(ctx.db, async (trx) => {
     // the row lock orders this after (and before) any merge of the resource; the table lock pauses its readers
@@ -207,7 +211,7 @@ export async function convertResource(ctx: AppContext, resourceId: number): Prom
     // a clear record key: `_key` becomes its keyed hash, with everything keyed by it (rekey.ts)
     const rekeyed =
       conv.some((x) => x.f.isKey) && !fields.some((f) => f.isKey && f.encrypted)
-        ? await rekeyKeyField(ctx, trx, resourceId, table, conv, (k) => w.index(k))
+        ? await rekeyKeyField(ctx, trx, resourceId, table, conv, (k) => w.index(k), opts.rekeyTiming)
         : null;
     await setStorage(trx, resourceId, conv, true);
     const codes = conv.map((x) => x.f.code);
@@ -236,11 +240,13 @@ async function rekeyKeyField(
   table: string,
   conv: Indexed[],
   map: (old: string) => string,
+  timing?: Rekey['timing'],
 ) {
   return rekeyResource(trx, {
     resourceId,
     table,
     map,
+    timing,
     secret: ctx.secret,
     libraries: (await joinsOn(trx, resourceId))
       .filter((j) => conv.some((x) => x.f.isKey && x.f.code === j.keyField))
@@ -552,7 +558,11 @@ export async function decryptJob(ctx: AppContext, payload: { resourceId: number 
  * Turns every encrypted field whose sensitive-personal flag is off back to clear storage, in one transaction (the
  * same pause as `convertResource`). Returns the decrypted field codes (empty: nothing was left to decrypt).
  */
-export async function decryptResource(ctx: AppContext, resourceId: number): Promise<string[]> {
+export async function decryptResource(
+  ctx: AppContext,
+  resourceId: number,
+  opts: { rekeyTiming?: Rekey['timing'] } = {},
+): Promise<string[]> {
   await ctx.fieldKeys.refresh(true, ctx.db);
   const out = await inTx(ctx.db, async (trx) => {
     await sql`SELECT id FROM resource WHERE id = ${resourceId} FOR UPDATE`.execute(trx);
@@ -574,18 +584,28 @@ export async function decryptResource(ctx: AppContext, resourceId: number): Prom
     const keys = ctx.fieldKeys;
     // the record key back to clear when no key field stays encrypted: every stored hash mapped to its clear key first,
     // while the values are still encrypted (one that cannot be mapped refuses the job before anything is rewritten)
+    const t0 = performance.now();
     const unhash =
       conv.some((x) => x.f.isKey) &&
       !fields.some((f, i) => f.isKey && f.encrypted && !conv.some((x) => x.i === i))
         ? await clearKeys(trx, resourceId, table, fields, keys)
         : null;
+    if (unhash) opts.rekeyTiming?.('unhash', performance.now() - t0);
     const rows = await decryptTable(trx, table, fields, conv, keys, clearHash);
     await decryptHistory(trx, resourceId, fields, conv, keys, clearHash);
     await decryptQuarantine(trx, resourceId, fields, conv, keys, clearHash);
     await decryptBaseLibraries(trx, resourceId, conv, keys);
     // `_key` becomes the clear key again, with everything keyed by it (rekey.ts, the conversion's routine reversed)
     const rekeyed = unhash
-      ? await rekeyKeyField(ctx, trx, resourceId, table, conv, (k) => unhash.get(k) as string)
+      ? await rekeyKeyField(
+          ctx,
+          trx,
+          resourceId,
+          table,
+          conv,
+          (k) => unhash.get(k) as string,
+          opts.rekeyTiming,
+        )
       : null;
     await setStorage(trx, resourceId, conv, false);
     const codes = conv.map((x) => x.f.code);

@@ -114,7 +114,8 @@ export async function reencryptStep(ctx: AppContext, resourceId: number, batch =
   const w = await ctx.fieldKeys.writer(resourceId);
   const all = await getFields(ctx.db, resourceId);
   let enc = all.map((f, i) => ({ f, i })).filter((x) => x.f.encrypted);
-  if (!enc.length) return 0;
+  // no encrypted field left (keys.decrypt turned the last one back to clear): nothing to re-encrypt, retire
+  if (!enc.length) return inTx(ctx.db, (trx) => retireOlder(trx, resourceId, w.version, true));
   const table = await tableOf(ctx.db, resourceId);
   const pattern = currentPrefix(w.alg, resourceId, w.version);
   const stale = (alias: string, expr: (c: StoredField, i: number) => string) =>
@@ -128,7 +129,7 @@ export async function reencryptStep(ctx: AppContext, resourceId: number, batch =
     await sql.raw(`LOCK TABLE ${table} IN ROW SHARE MODE`).execute(trx);
     const still = new Set((await getFields(trx, resourceId)).filter((f) => f.encrypted).map((f) => f.code));
     enc = enc.filter((x) => still.has(x.f.code));
-    if (!enc.length) return 0;
+    if (!enc.length) return retireOlder(trx, resourceId, w.version, true);
     const rows = (
       await trx.executeQuery<Record<string, unknown>>(
         CompiledQuery.raw(
@@ -207,24 +208,32 @@ export async function reencryptStep(ctx: AppContext, resourceId: number, batch =
       }
       return qRows.length;
     }
-    const retired = await trx
-      .updateTable('field_key')
-      .set({ state: 'retired', retired_at: new Date() })
-      .where('scope_id', '=', resourceId)
-      .where('state', '=', 'retiring')
-      .returning('version')
-      .execute();
-    if (retired.length)
-      await appendAudit(trx, {
-        action: 'key.reencrypted',
-        decision: 'allow',
-        resourceId,
-        targetType: 'field_key',
-        targetId: `${resourceId}:${w.version}`,
-        detail: { version: w.version, retired: retired.map((r) => r.version) },
-      });
-    return 0;
+    return retireOlder(trx, resourceId, w.version, false);
   });
+}
+
+/**
+ * Nothing is left under an older version: the retiring versions are retired (audited `key.reencrypted`; `decrypted`
+ * when it is because no field of the resource is encrypted any more). They stay loadable. Returns 0 (the step's "done").
+ */
+async function retireOlder(trx: Tx, resourceId: number, version: number, decrypted: boolean) {
+  const retired = await trx
+    .updateTable('field_key')
+    .set({ state: 'retired', retired_at: new Date() })
+    .where('scope_id', '=', resourceId)
+    .where('state', '=', 'retiring')
+    .returning('version')
+    .execute();
+  if (retired.length)
+    await appendAudit(trx, {
+      action: 'key.reencrypted',
+      decision: 'allow',
+      resourceId,
+      targetType: 'field_key',
+      targetId: `${resourceId}:${version}`,
+      detail: { version, retired: retired.map((r) => r.version), ...(decrypted ? { decrypted: true } : {}) },
+    });
+  return 0;
 }
 
 /** The job: batches until every value is on the active version (a crash resumes where the values say). */

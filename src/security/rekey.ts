@@ -41,29 +41,44 @@ export interface Rekey {
   secret: Buffer;
   /** base libraries whose record and conflict keys are this resource's keys: rekeyed with the same mapping */
   libraries?: number[];
+  /**
+   * Optional timing of the rekeying's parts (bench/encryption.ts), in ms: `collect` (reading every stored key),
+   * `hash` (the new keys and pseudonyms computed in Node), `load` (the mapping table filled and analysed), `update`
+   * (the `UPDATE … FROM`s and the pseudonyms); `unhash`, for keys.decrypt only (key-convert.ts clearKeys): every stored
+   * hash traced back to its clear key, before the rekeying. Absent: nothing is timed.
+   */
+  timing?: (part: RekeyPart, ms: number) => void;
 }
+
+export type RekeyPart = 'unhash' | 'collect' | 'hash' | 'load' | 'update';
 
 /** Rewrites the resource's stored keys and everything keyed by them; returns how many distinct keys were mapped. */
 export async function rekeyResource(trx: Tx, r: Rekey): Promise<number> {
   if (!/^ds\.r_[0-9]+$/.test(r.table)) throw new Error(`not a resource table: ${r.table}`);
+  const lap = lapTimer(r.timing);
   // every key the resource ever stored: current records, replaced or deleted versions, changes
   const { rows } = await sql<{ k: string }>`
     SELECT _key AS k FROM ${sql.raw(r.table)}
     UNION SELECT rkey FROM record_history WHERE resource_id = ${r.resourceId}
     UNION SELECT rkey FROM record_change WHERE resource_id = ${r.resourceId}`.execute(trx);
+  lap?.('collect');
   await sql`CREATE TEMP TABLE rekey_map (old text PRIMARY KEY, new text NOT NULL, ref text NOT NULL) ON COMMIT DROP`.execute(
     trx,
   );
   for (let i = 0; i < rows.length; i += CHUNK) {
     const part = rows.slice(i, i + CHUNK).map((x) => x.k);
+    lap?.('load');
+    const mapped = [part, part.map(r.map), part.map((k) => feedKeyRef(r.secret, r.resourceId, k))];
+    lap?.('hash');
     await trx.executeQuery(
       CompiledQuery.raw(
         'INSERT INTO rekey_map (old, new, ref) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])',
-        [part, part.map(r.map), part.map((k) => feedKeyRef(r.secret, r.resourceId, k))],
+        mapped,
       ),
     );
   }
   await sql`ANALYZE rekey_map`.execute(trx);
+  lap?.('load');
   await sql.raw(`UPDATE ${r.table} t SET _key = m.new FROM rekey_map m WHERE t._key = m.old`).execute(trx);
   await sql`UPDATE record_history h SET rkey = m.new FROM rekey_map m
     WHERE h.resource_id = ${r.resourceId} AND h.rkey = m.old`.execute(trx);
@@ -83,5 +98,17 @@ export async function rekeyResource(trx: Tx, r: Rekey): Promise<number> {
       WHERE c.library_id = ANY (${r.libraries}::bigint[]) AND c.key = m.old`.execute(trx);
   }
   await sql`DROP TABLE rekey_map`.execute(trx);
+  lap?.('update');
   return rows.length;
+}
+
+/** Adds the time since the previous lap to `part` (undefined without a timing callback: nothing is timed). */
+function lapTimer(timing: Rekey['timing']) {
+  if (!timing) return undefined;
+  let t = performance.now();
+  return (part: RekeyPart) => {
+    const now = performance.now();
+    timing(part, now - t);
+    t = now;
+  };
 }

@@ -5,12 +5,15 @@ import { explodeLedgerBatches } from '../../src/dataapi/ledger.js';
 import { decryptResource } from '../../src/security/key-convert.js';
 import {
   dataCaller,
+  feedPage,
   grantWithRights,
   importCsv,
+  leakTraceByKey,
   newLibrary,
   POPULATION_META,
   publishResource,
-  saveVersion,
+  publishVersion,
+  recordHistory,
 } from '../fixtures/catalog.js';
 import { createTestEnv, grantedApp, login, type TestEnv, testIdNumber } from '../helpers.js';
 
@@ -63,17 +66,9 @@ describe('turning an encrypted record-key field back to clear storage (issue 10)
 
   /** A new version turning the key's flag off, published: the key stays encrypted, `keys.decrypt` queued. */
   async function unflagKey(rid: number) {
-    const save = await saveVersion(env, officer, rid, (f) =>
+    await publishVersion(env, { officer, reviewer }, rid, (f) =>
       f.code === 'idNumber' ? { ...f, sensitivePersonal: false } : f,
     );
-    expect(save.statusCode, save.body).toBe(200);
-    const pub = await env.app.inject({
-      method: 'POST',
-      url: `/api/catalog/resources/${rid}/publish`,
-      headers: { cookie: reviewer },
-      payload: { comment: '同意' },
-    });
-    expect(pub.statusCode, pub.body).toBe(200);
     const f = await env.ctx.db
       .selectFrom('resource_field')
       .select(['sensitive_personal', 'encrypted'])
@@ -165,31 +160,9 @@ describe('turning an encrypted record-key field back to clear storage (issue 10)
     expect(exp.statusCode, exp.body).toBe(200);
     expect(exp.body.trimEnd().split('\n')).toHaveLength(9);
     await explodeLedgerBatches(env.ctx.db);
-    const history = async (key: string) => {
-      const h = await env.app.inject({
-        method: 'POST',
-        url: `/api/ingest/resources/${r.id}/history`,
-        headers: { cookie: officer },
-        payload: { key },
-      });
-      expect(h.statusCode, h.body).toBe(200);
-      return h.json();
-    };
-    const trace = async (key: string) => {
-      const t = await env.app.inject({
-        method: 'POST',
-        url: '/api/audit/leak-trace',
-        headers: { cookie: auditor },
-        payload: { key },
-      });
-      expect(t.statusCode, t.body).toBe(200);
-      return (t.json().items as { exportId: number; matchedBy: unknown }[]).map((x) => x.exportId);
-    };
-    const feed = async (cursor?: string) => {
-      const f = await ask(`/changes?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-      expect(f.statusCode, f.body).toBe(200);
-      return f.json().changes.map((c: Record<string, unknown>) => ({ ...c, changedAt: undefined }));
-    };
+    const history = (key: string) => recordHistory(env, officer, r.id, key);
+    const trace = async (key: string) => (await leakTraceByKey(env, auditor, key)).map((x) => x.exportId);
+    const feed = async (cursor?: string) => (await feedPage(ask, cursor)).changes;
     const answers = async () => {
       const out: unknown[] = [];
       for (const k of [pid(0), pid(1), pid(8)]) {
@@ -206,7 +179,7 @@ describe('turning an encrypted record-key field back to clear storage (issue 10)
         expect(v.statusCode, v.body).toBe(200);
         out.push(v.json().match);
       }
-      out.push((await ask('/records?limit=100')).json().records);
+      out.push((await ask('/records?limit=100')).json().items);
       out.push(await history(pid(0)), await history(pid(5)));
       out.push(await feed());
       out.push(await trace(pid(3)));
@@ -218,6 +191,7 @@ describe('turning an encrypted record-key field back to clear storage (issue 10)
     const before = await answers();
     expect(before[3]).toBe(404);
     expect(before.slice(4, 6)).toEqual([true, false]);
+    expect(before[6]).toHaveLength(8); // the page
     expect((before[7] as { versions: unknown[] }).versions.length).toBe(2);
     expect((before[8] as { versions: unknown[] }).versions.length).toBeGreaterThan(0);
     expect(before[10]).toHaveLength(1); // leak tracing finds the export by the key
