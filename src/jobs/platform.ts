@@ -18,6 +18,7 @@ import {
 import { QUALITY_DEADLINES_JOB, tickQuality } from '../quality/deadlines.js';
 import { ALERT_JOB, evaluateAlerts } from '../security/alerts.js';
 import { DECRYPT_JOB, decryptJob, ENCRYPT_JOB, encryptJob } from '../security/key-convert.js';
+import { ROTATE_INDEX_JOB, rotateIndexJob } from '../security/index-rotation.js';
 import { REENCRYPT_JOB, reencryptJob } from '../security/key-service.js';
 import { tickDeadlines } from '../sharing/deadlines.js';
 import { detectViolations, VIOLATION_JOB } from '../supervision/violations.js';
@@ -124,6 +125,10 @@ export async function registerPlatformJobs(ctx: AppContext): Promise<void> {
   });
   ctx.jobs.register(DECRYPT_JOB, async (job) => {
     await decryptJob(ctx, job.payload as { resourceId: number });
+  });
+  // rotation of the lookup-index key: the resources left, one group per transaction, then the old version retired
+  ctx.jobs.register(ROTATE_INDEX_JOB, async () => {
+    await rotateIndexJob(ctx);
   });
   ctx.jobs.register(ALERT_JOB, async () => {
     await evaluateAlerts(ctx);
