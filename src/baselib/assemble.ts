@@ -125,7 +125,9 @@ function sourceQuery(s: SourceCols, columns: string[]): string {
  * order, as the rotation takes them), so a rotation has either committed or not begun for the step.
  */
 async function assertOneIndexVersion(trx: Tx, plan: Plan) {
-  const hashed = [...plan.sources.values()].filter((s) => s.encrypted.size).sort((a, b) => a.resourceId - b.resourceId);
+  const hashed = [...plan.sources.values()]
+    .filter((s) => s.encrypted.size)
+    .sort((a, b) => a.resourceId - b.resourceId);
   if (hashed.length < 2) return;
   await sql.raw(`LOCK TABLE ${hashed.map((s) => s.table).join(', ')} IN ACCESS SHARE MODE`).execute(trx);
   const rows = await trx

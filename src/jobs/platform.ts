@@ -17,8 +17,8 @@ import {
 } from '../quality/checks.js';
 import { QUALITY_DEADLINES_JOB, tickQuality } from '../quality/deadlines.js';
 import { ALERT_JOB, evaluateAlerts } from '../security/alerts.js';
-import { DECRYPT_JOB, decryptJob, ENCRYPT_JOB, encryptJob } from '../security/key-convert.js';
 import { ROTATE_INDEX_JOB, rotateIndexJob } from '../security/index-rotation.js';
+import { DECRYPT_JOB, decryptJob, ENCRYPT_JOB, encryptJob } from '../security/key-convert.js';
 import { REENCRYPT_JOB, reencryptJob } from '../security/key-service.js';
 import { tickDeadlines } from '../sharing/deadlines.js';
 import { detectViolations, VIOLATION_JOB } from '../supervision/violations.js';

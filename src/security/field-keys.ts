@@ -388,7 +388,9 @@ export class FieldKeys {
    */
   async newIndexVersion(trx: Tx): Promise<number> {
     const { rows } = await sql<{ v: number | null }>`
-      SELECT max(version) AS v FROM field_key WHERE scope_id = ${INDEX_SCOPE} AND purpose = 'index'`.execute(trx);
+      SELECT max(version) AS v FROM field_key WHERE scope_id = ${INDEX_SCOPE} AND purpose = 'index'`.execute(
+      trx,
+    );
     const version = (rows[0]?.v ?? 0) + 1;
     await sql`UPDATE field_key SET state = 'retiring'
       WHERE scope_id = ${INDEX_SCOPE} AND purpose = 'index' AND state = 'active'`.execute(trx);

@@ -165,7 +165,9 @@ export async function groupOf(db: Db | Tx, resourceId: number): Promise<number[]
   const group = new Set([resourceId]);
   for (let grew = true; grew; ) {
     grew = false;
-    const libs = new Set(links.filter((l) => group.has(Number(l.resource_id))).map((l) => Number(l.library_id)));
+    const libs = new Set(
+      links.filter((l) => group.has(Number(l.resource_id))).map((l) => Number(l.library_id)),
+    );
     for (const l of links)
       if (libs.has(Number(l.library_id)) && !group.has(Number(l.resource_id))) {
         group.add(Number(l.resource_id));
@@ -194,7 +196,9 @@ export async function convertGroup(ctx: AppContext, ids: number[], to: number): 
     ).rows.map((r) => ({ ...r, id: Number(r.id) }));
     const members = rows.filter((r) => r.index_key < to);
     if (!members.length) return [];
-    const tables = members.flatMap((m) => (m.data_table && /^ds\.r_[0-9]+$/.test(m.data_table) ? [m.data_table] : []));
+    const tables = members.flatMap((m) =>
+      m.data_table && /^ds\.r_[0-9]+$/.test(m.data_table) ? [m.data_table] : [],
+    );
     if (tables.length) await sql.raw(`LOCK TABLE ${tables.join(', ')} IN ACCESS EXCLUSIVE MODE`).execute(trx);
     // old lookup hash → new, over the whole group: the libraries' keys are some of them
     const moved = new Map<string, string>();
@@ -229,7 +233,11 @@ export async function convertGroup(ctx: AppContext, ids: number[], to: number): 
           secret: ctx.secret,
         });
       }
-      await switchVersion(trx, m.id, from, to, { rows: n, hashes: true, ...(rekeyed === null ? {} : { rekeyed }) });
+      await switchVersion(trx, m.id, from, to, {
+        rows: n,
+        hashes: true,
+        ...(rekeyed === null ? {} : { rekeyed }),
+      });
     }
     const libraries = await rekeyLibraries(trx, ids, moved, to);
     if (libraries.length)
@@ -247,7 +255,13 @@ export async function convertGroup(ctx: AppContext, ids: number[], to: number): 
   return done;
 }
 
-async function switchVersion(trx: Tx, resourceId: number, from: number, to: number, detail: Record<string, unknown>) {
+async function switchVersion(
+  trx: Tx,
+  resourceId: number,
+  from: number,
+  to: number,
+  detail: Record<string, unknown>,
+) {
   await trx.updateTable('resource').set({ index_key: to }).where('id', '=', resourceId).execute();
   await appendAudit(trx, {
     action: 'key.indexConverted',
@@ -293,7 +307,9 @@ async function rehashTable(
     ).rows;
     if (!rows.length) break;
     const clear = rows.map((r) =>
-      fields.map((f, i) => (f.encrypted ? plainOf(keys, r[`v${i}`]) : ((r[`v${i}`] as string | null) ?? null))),
+      fields.map((f, i) =>
+        f.encrypted ? plainOf(keys, r[`v${i}`]) : ((r[`v${i}`] as string | null) ?? null),
+      ),
     );
     const hashes = enc.map((i) =>
       rows.map((r, k) => {
@@ -420,7 +436,9 @@ async function rekeyLibraries(trx: Tx, ids: number[], moved: Map<string, string>
       .execute()
   ).map((l) => Number(l.library_id));
   if (!libs.length || !moved.size) return [];
-  await sql`CREATE TEMP TABLE index_map (old text PRIMARY KEY, new text NOT NULL) ON COMMIT DROP`.execute(trx);
+  await sql`CREATE TEMP TABLE index_map (old text PRIMARY KEY, new text NOT NULL) ON COMMIT DROP`.execute(
+    trx,
+  );
   const pairs = [...moved];
   for (let i = 0; i < pairs.length; i += 5000) {
     const part = pairs.slice(i, i + 5000);

@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { requireActor } from '../http/auth.js';
 import { idParams } from '../http/schemas.js';
-import { requestEncryption } from './key-convert.js';
 import { rotateIndexKey } from './index-rotation.js';
+import { requestEncryption } from './key-convert.js';
 import { keyStatus, rotateDataKey, rotateKek } from './key-service.js';
 
 /** Encryption keys (docs/ENCRYPTION.md): status for the platform administrator and the auditor; rotation for the administrator. */

@@ -9,7 +9,9 @@ import { type Kysely, sql } from 'kysely';
  * rotation job in the same transaction that rewrites them, and read by every by-key lookup of the resource.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await sql`ALTER TABLE resource ADD COLUMN index_key integer NOT NULL DEFAULT 1 CHECK (index_key > 0)`.execute(db);
+  await sql`ALTER TABLE resource ADD COLUMN index_key integer NOT NULL DEFAULT 1 CHECK (index_key > 0)`.execute(
+    db,
+  );
 }
 
 /**
@@ -18,8 +20,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
  */
 export async function down(db: Kysely<unknown>): Promise<void> {
   const { rows } = await sql<{ n: number }>`
-    SELECT count(*)::int AS n FROM field_key WHERE scope_id = 0 AND purpose = 'index' AND version > 1`.execute(db);
+    SELECT count(*)::int AS n FROM field_key WHERE scope_id = 0 AND purpose = 'index' AND version > 1`.execute(
+    db,
+  );
   if (rows[0].n > 0)
-    throw new Error('the lookup-index key was rotated: stored hashes are under a later version, cannot go back');
+    throw new Error(
+      'the lookup-index key was rotated: stored hashes are under a later version, cannot go back',
+    );
   await sql`ALTER TABLE resource DROP COLUMN index_key`.execute(db);
 }
