@@ -500,9 +500,8 @@ export async function runQualityCheck(
       if (rule.kind === 'consistency') {
         const oid = rule.params.resourceId!;
         const or = await resourceOf(trx, oid);
-        const of = or?.data_table
-          ? (await getFields(trx, oid)).find((x) => x.code === rule.params.fieldCode)
-          : undefined;
+        const ofields = or?.data_table ? await getFields(trx, oid) : [];
+        const of = ofields.find((x) => x.code === rule.params.fieldCode);
         if (!of) continue;
         if (of.encrypted !== (f?.encrypted ?? false)) {
           // one side ciphertext, the other clear: not comparable in SQL; reported, not guessed
@@ -517,9 +516,15 @@ export async function runQualityCheck(
           });
           continue;
         }
-        if (of.encrypted && or?.index_key !== (await resourceOf(trx, resourceId))?.index_key) {
-          // two lookup hashes under different index-key versions (a rotation is converting resources one by one,
-          // docs/ENCRYPTION.md): they never meet, so the rule is left out and reported, not scored as failing
+        // the rule compares the two columns (lookup hashes when encrypted) of the records joined on `_key` (hashed when
+        // the key is encrypted): hashes under different index-key versions (a rotation is converting resources one by
+        // one, docs/ENCRYPTION.md) never meet, so the rule is left out and reported, not scored as failing
+        const hashedKeys =
+          fields.some((x) => x.isKey && x.encrypted) && ofields.some((x) => x.isKey && x.encrypted);
+        if (
+          (of.encrypted || hashedKeys) &&
+          or?.index_key !== (await resourceOf(trx, resourceId))?.index_key
+        ) {
           results.push({
             rule,
             checked: 0,
