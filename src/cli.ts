@@ -23,6 +23,8 @@
  *   govshare keys new-kek                     put a new KEK at the head of the key file (GOVSHARE_KEK_FILE or the
  *                                             data dir's field-kek.key), keeping the old ones to unwrap
  *   govshare keys rotate-kek                  re-wrap every data key under the current KEK (docs/ENCRYPTION.md)
+ *   govshare keys rotate-index                a new lookup-index key version; every resource converted now (one group
+ *                                             of resources per transaction), then the old version retired
  */
 import fs from 'node:fs';
 import readline from 'node:readline';
@@ -32,7 +34,8 @@ import { type AuditExport, type Finding, verifyExport } from './audit/seal-model
 const USAGE = `usage: govshare audit seal | status | verify [--from N] [--to M]
                      | export --from N --to M [--out FILE] | verify-export FILE [--key-id ID ...]
                      | archive --until DATE --out FILE | verify --archive FILE [--key-id ID ...] | retention
-       govshare keys status | rotate --resource ID | encrypt --resource ID | new-kek | rotate-kek`;
+       govshare keys status | rotate --resource ID | encrypt --resource ID | new-kek | rotate-kek
+                     | rotate-index`;
 
 const FINDING_ZH: Record<Finding['kind'], string> = {
   block_missing: '区块缺失',
@@ -245,6 +248,16 @@ async function keysCommand(command: string, args: string[]): Promise<number> {
         return 0;
       });
     }
+    case 'rotate-index':
+      return withContext(async (ctx) => {
+        const rot = await import('./security/index-rotation.js');
+        const r = await rot.rotateIndexKey(ctx, null);
+        await rot.rotateIndexJob(ctx);
+        console.log(
+          `lookup-index key version ${r.version}: ${r.resourcesLeft} resource(s) converted, older version retired`,
+        );
+        return 0;
+      });
     case 'new-kek': {
       const { loadConfig } = await import('./config.js');
       const { addKekToFile } = await import('./security/field-keys.js');

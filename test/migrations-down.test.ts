@@ -6,7 +6,8 @@ import { createTestEnv, type TestEnv } from './helpers.js';
 /*
  * The newest migrations' down paths, run for real on both databases: back to 045, then up again. 046 (record_key_ref),
  * 047 (per-batch export ledger: its down path first explodes the pending batches into data_export_row, so no delivery
- * evidence is lost) and 049 (the redundant audit index, restored on the way down).
+ * evidence is lost), 049 (the redundant audit index, restored on the way down) and 050 (the resource's index-key
+ * version; refused once the lookup-index key was rotated).
  */
 let env: TestEnv;
 beforeAll(async () => {
@@ -21,7 +22,7 @@ const exists = async (name: string) =>
   null;
 
 describe('migration down paths', () => {
-  it('046, 047 and 049 go down to 045 and up again; a pending export batch survives the way down as ledger rows', async () => {
+  it('046, 047, 049 and 050 go down to 045 and up again; a pending export batch survives the way down as ledger rows', async () => {
     const db = env.ctx.db;
     const mac = (b: number) => Buffer.alloc(16, b);
     // one served batch of two rows not yet exploded by the job export.ledger
@@ -34,6 +35,7 @@ describe('migration down paths', () => {
     const down = await migrator(db).migrateTo('045_resource_code_alias');
     expect(down.error).toBeUndefined();
     expect((down.results ?? []).map((r) => [r.migrationName, r.direction, r.status])).toEqual([
+      ['050_index_key_version', 'Down', 'Success'],
       ['049_audit_resource_index', 'Down', 'Success'],
       ['047_export_ledger_batches', 'Down', 'Success'],
       ['046_record_key_ref', 'Down', 'Success'],
@@ -42,6 +44,12 @@ describe('migration down paths', () => {
     expect(await exists('public.data_export_ledger')).toBe(false);
     expect(await exists('public.record_key_ref')).toBe(false);
     expect(await exists('public.audit_log_resource_idx')).toBe(true);
+    const indexKeyCol = async () =>
+      (
+        await sql<{ n: number }>`SELECT count(*)::int AS n FROM information_schema.columns
+          WHERE table_name = 'resource' AND column_name = 'index_key'`.execute(db)
+      ).rows[0].n;
+    expect(await indexKeyCol()).toBe(0);
     // the pending batch became two indexed ledger rows, digests cut at their place
     const rows = await sql<{
       ordinal: number;
@@ -70,7 +78,16 @@ describe('migration down paths', () => {
       ['046_record_key_ref', 'Up', 'Success'],
       ['047_export_ledger_batches', 'Up', 'Success'],
       ['049_audit_resource_index', 'Up', 'Success'],
+      ['050_index_key_version', 'Up', 'Success'],
     ]);
+    expect(await indexKeyCol()).toBe(1);
+    // once the lookup-index key was rotated (a version 2 exists), 050 refuses to go down: hashes are under version 2
+    await sql`INSERT INTO field_key (scope_id, version, purpose, alg, wrapped, kek_id)
+      VALUES (0, 2, 'index', 'sm3', 'x', 'x')`.execute(db);
+    const refused = await migrator(db).migrateTo('049_audit_resource_index');
+    expect(String(refused.error)).toMatch(/rotated/);
+    expect(await indexKeyCol()).toBe(1);
+    await sql`DELETE FROM field_key WHERE scope_id = 0 AND version = 2`.execute(db);
     expect(await exists('public.audit_log_resource_idx')).toBe(false);
     const ledger = await sql<{ n: number }>`
       SELECT count(*)::int AS n FROM data_export_ledger WHERE export_id = 424242`.execute(db);

@@ -117,7 +117,40 @@ function sourceQuery(s: SourceCols, columns: string[]): string {
     WHERE ${s.keyColumn} IS NOT NULL ORDER BY ${s.keyColumn}, _seq DESC`;
 }
 
+/**
+ * The sources compared on lookup hashes (an encrypted column) must all be under one index-key version
+ * (docs/ENCRYPTION.md "Rotating the lookup-index key"): a rotation converts a library's sources together, so this holds
+ * except for a library linked, during a rotation, to a resource converted and one not yet — refused until the walk has
+ * finished (INDEX_KEY_ROTATING), never compared across versions. The source tables are held in share mode first (in id
+ * order, as the rotation takes them), so a rotation has either committed or not begun for the step.
+ */
+async function assertOneIndexVersion(trx: Tx, plan: Plan) {
+  const hashed = [...plan.sources.values()]
+    .filter((s) => s.encrypted.size)
+    .sort((a, b) => a.resourceId - b.resourceId);
+  if (hashed.length < 2) return;
+  await sql.raw(`LOCK TABLE ${hashed.map((s) => s.table).join(', ')} IN ACCESS SHARE MODE`).execute(trx);
+  const rows = await trx
+    .selectFrom('resource')
+    .select(['id', 'index_key'])
+    .where(
+      'id',
+      'in',
+      hashed.map((s) => s.resourceId),
+    )
+    .execute();
+  if (new Set(rows.map((r) => r.index_key)).size > 1)
+    throw new AppError('INDEX_KEY_ROTATING', [
+      {
+        field: 'libraryId',
+        reason: `the sources are on different lookup-index key versions (${rows.map((r) => `${r.id}: ${r.index_key}`).join(', ')}); assemble again once the rotation has finished`,
+        reasonZh: '来源资源的检索索引密钥版本不一致（轮换进行中），请在轮换完成后重新归集',
+      },
+    ]);
+}
+
 async function stepRecords(trx: Tx, plan: Plan, runId: number): Promise<number> {
+  await assertOneIndexVersion(trx, plan);
   // per source: the columns it contributes, in a fixed order
   const used = new Map<number, string[]>();
   for (const f of plan.fields)
@@ -163,6 +196,7 @@ async function stepConflicts(
   secondary: { resourceId: number; column: string },
   now: Date,
 ): Promise<void> {
+  await assertOneIndexVersion(trx, plan);
   const auth = field.sources[0];
   // one side ciphertext, the other clear: SQL cannot compare them (no key in the database); not guessed, left out
   const enc = (x: { resourceId: number; column: string }) =>

@@ -553,7 +553,9 @@ export async function readRecords(
     // a library keyed by an encrypted field (an ID number) keys its records by the keyed hash (docs/ENCRYPTION.md)
     if (q.key) {
       const k = q.key.trim().toUpperCase();
-      query = query.where('key', 'in', [k, ctx.fieldKeys.index(k)]);
+      // under every index-key version: a library's keys are all under its sources' one version (a rotation converts a
+      // library with all its sources in one transaction), which this need not know
+      query = query.where('key', 'in', [k, ...ctx.fieldKeys.indexAll(k)]);
     } else query = query.where('seq', '>', q.after ?? 0);
     const rows = await query.orderBy('seq').limit(q.limit).execute();
     const names = await sourceNames(

@@ -158,6 +158,9 @@ export async function insertResource(
       security_level: grade.level,
       keywords: input.keywords ?? [],
       created_by: meta.createdBy,
+      // the active lookup-index key version (docs/ENCRYPTION.md "Rotating the lookup-index key"; 1 before the first key)
+      index_key: sql<number>`coalesce((SELECT max(version) FROM field_key
+        WHERE scope_id = 0 AND purpose = 'index' AND state = 'active'), 1)`,
     })
     .returning('id')
     .executeTakeFirstOrThrow();

@@ -271,7 +271,7 @@ export async function aggregateRecords(ctx: AppContext, input: CallInput, code: 
   let compiled: CompiledAggregate | null = null;
   let caller: Caller = callerOf(ctx, input);
   const { meta, row } = await call(ctx, code, caller, 'list', (m) => {
-    compiled = compileAggregate(m, body, 15, (v) => ctx.fieldKeys.index(v));
+    compiled = compileAggregate(m, body, 15, (v) => ctx.fieldKeys.index(v, m.indexVersion));
     caller = { ...caller, fields: compiled.fields };
     const detail = {
       groupBy: compiled.groupBy.map((f) => f.code),

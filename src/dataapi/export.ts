@@ -391,10 +391,13 @@ export async function leakTrace(ctx: AppContext, actor: Actor, input: LeakTraceI
         reasonZh: '请提供记录主键、泄露行的各列取值或该行 CSV 原文',
       },
     ]);
-  // the ledger keeps the record key as stored: for an encrypted key field, its keyed hash (docs/ENCRYPTION.md)
+  // the ledger keeps the record key as stored: for an encrypted key field, its keyed hash (docs/ENCRYPTION.md), under
+  // the index-key version of the resource when the export was delivered — any version, retired ones included (a
+  // rotation of the index key does not rewrite the ledger, which is evidence)
+  await ctx.fieldKeys.refresh(false, ctx.db);
   const keyMacs = key
     ? [...new Set([key, key.toUpperCase()])]
-        .flatMap((k) => [k, ctx.fieldKeys.index(k)])
+        .flatMap((k) => [k, ...ctx.fieldKeys.indexAll(k)])
         .map((k) => keyMac(ctx.secret, k))
     : [];
   const rowMacs = values?.length

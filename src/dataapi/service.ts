@@ -49,7 +49,7 @@ async function loadMeta(ctx: AppContext, code: string, fresh = false): Promise<R
   if (hit && Date.now() - (metaReadAt.get(hit) ?? 0) < META_TTL_MS) return hit;
   const r = await ctx.db
     .selectFrom('resource')
-    .select(['id', 'code', 'version', 'data_table'])
+    .select(['id', 'code', 'version', 'data_table', 'index_key'])
     .where((eb) =>
       eb.or([
         eb('code', '=', code),
@@ -86,6 +86,8 @@ async function loadMeta(ctx: AppContext, code: string, fresh = false): Promise<R
     .where('resource_id', '=', r.id)
     .orderBy('ordinal')
     .execute();
+  // the resource's index-key version: hashed lookups use it (a rotation on another node may have made it new here)
+  await ctx.fieldKeys.ensureIndex(r.index_key, ctx.db);
   const meta = buildMeta({ ...r, data_table: r.data_table }, fields);
   metaReadAt.set(meta, Date.now());
   cache.set(code, meta);
@@ -381,7 +383,7 @@ export function normaliseKey(meta: ResourceMeta, key: string): string {
  * so a lookup by key never decrypts the table and `_key` never holds the clear ID number.
  */
 export function storedKey(ctx: AppContext, meta: ResourceMeta, key: string): string {
-  return meta.fields.some((f) => f.isKey && f.encrypted) ? ctx.fieldKeys.index(key) : key;
+  return meta.fields.some((f) => f.isKey && f.encrypted) ? ctx.fieldKeys.index(key, meta.indexVersion) : key;
 }
 
 /** The audit log keeps a keyed hash of the record key and its masked form, never the key itself. */
@@ -455,7 +457,7 @@ export async function queryRecords(
   const limit = body.limit ?? 100;
   let filterFields: string[] = [];
   const { meta, row } = await call(ctx, code, caller, 'list', (m) => {
-    const filter = compileFilter(m, body.where, 14, (v) => ctx.fieldKeys.index(v));
+    const filter = compileFilter(m, body.where, 14, (v) => ctx.fieldKeys.index(v, m.indexVersion));
     filterFields = filter.fields;
     return governedQuery(ctx.database, m, caller, filter, after, limit, ctx.config.dataApi.grantRowsPerCall);
   });
@@ -491,7 +493,7 @@ export async function verifyRecord(
   });
   const { meta, row } = await call(ctx, code, caller, 'verify', (m) => {
     const key = normaliseKey(m, body.key);
-    const compiled = compileMatch(m, match, 12, (v) => ctx.fieldKeys.index(v));
+    const compiled = compileMatch(m, match, 12, (v) => ctx.fieldKeys.index(v, m.indexVersion));
     // calls matching the same fields share a statement (group commit, as record reads do)
     return grouped(
       ctx,

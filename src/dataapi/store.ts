@@ -64,6 +64,13 @@ export interface ResourceMeta {
    * with the storage while the catalog version does not (a conversion), so a connection never runs an old text.
    */
   stamp: string;
+  /**
+   * The lookup-index key version the resource's hashes are under (`resource.index_key`, docs/ENCRYPTION.md "Rotating
+   * the lookup-index key"): every hashed lookup (record key, equality filter, verification) hashes under it, and for a
+   * resource with an encrypted field `storageCheck` also checks it is still the resource's version, so a node holding
+   * metadata read before the rotation converted the resource re-reads it instead of looking up under the old key.
+   */
+  indexVersion: number;
 }
 
 /*
@@ -173,7 +180,7 @@ function answers(extra: string, joins: string) {
 }
 
 export function buildMeta(
-  r: { id: number; code: string; version: number; data_table: string },
+  r: { id: number; code: string; version: number; data_table: string; index_key?: number },
   fields: {
     code: string;
     name?: string;
@@ -195,7 +202,11 @@ export function buildMeta(
   const decrypting = fields
     .filter((f) => f.encrypted === true && f.sensitive_personal === false)
     .map((f) => Number(f.ordinal));
+  const encrypted = fields.filter((f) => f.encrypted === true).map((f) => Number(f.ordinal));
+  const indexVersion = r.index_key ?? 1;
   const storageCheck = [
+    // hashes under the index-key version read with the meta (a rotation switches it with the hashes, key-rotate-index)
+    encrypted.length ? ` AND index_key = ${Number(indexVersion)}` : '',
     pending.length
       ? ` AND NOT EXISTS (SELECT 1 FROM resource_field f WHERE f.resource_id = $4 AND f.ordinal IN (${pending.join(', ')}) AND f.encrypted)`
       : '',
@@ -203,11 +214,10 @@ export function buildMeta(
       ? ` AND NOT EXISTS (SELECT 1 FROM resource_field f WHERE f.resource_id = $4 AND f.ordinal IN (${decrypting.join(', ')}) AND NOT f.encrypted)`
       : '',
   ].join('');
-  const encrypted = fields.filter((f) => f.encrypted === true).map((f) => Number(f.ordinal));
   const stamp =
     encrypted.length || pending.length
       ? `${r.version}.${createHash('sha1')
-          .update(`${encrypted.join(',')}/${pending.join(',')}`)
+          .update(`${encrypted.join(',')}/${pending.join(',')}/${indexVersion}`)
           .digest('hex')
           .slice(0, 8)}`
       : String(r.version);
@@ -356,6 +366,7 @@ export function buildMeta(
     feedSql,
     storageCheck,
     stamp,
+    indexVersion,
   };
 }
 

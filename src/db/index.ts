@@ -51,6 +51,7 @@ import * as m045 from './migrations/045_resource_code_alias.js';
 import * as m046 from './migrations/046_record_key_ref.js';
 import * as m047 from './migrations/047_export_ledger_batches.js';
 import * as m049 from './migrations/049_audit_resource_index.js';
+import * as m050 from './migrations/050_index_key_version.js';
 import { Lock, PGliteDialect, pgliteQuery } from './pglite-dialect.js';
 import type { DB } from './schema.js';
 
@@ -275,6 +276,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '046_record_key_ref': m046,
   '047_export_ledger_batches': m047,
   '049_audit_resource_index': m049,
+  '050_index_key_version': m050,
 };
 
 /** The schema's migrator (also for tests that run a migration's down path). */

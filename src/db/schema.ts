@@ -124,6 +124,8 @@ export interface ResourceTable {
   retire_reason: string | null;
   version: Generated<number>;
   data_table: string | null;
+  /** the lookup-index key version its stored hashes are under (migration 050, docs/ENCRYPTION.md) */
+  index_key: Generated<number>;
   row_count: Generated<number>;
   last_ingest_at: Date | null;
   overdue_notified_due: string | null;

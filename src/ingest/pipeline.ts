@@ -568,6 +568,20 @@ async function finishCommitted(
           reasonZh: '导入期间该资源的存储方式已转换（加密存储或转回明文），请重新上传',
         },
       ]);
+    // hashed with the index-key version read at the start: a rotation of the index key that converted the resource
+    // since (security/index-rotation.ts) would receive hashes under the old key; the import fails instead
+    if (now.some((f) => f.encrypted)) {
+      const { rows: stale } = await sql`SELECT 1 FROM ingest_staging s, resource r
+        WHERE s.batch_id = ${batch.id} AND r.id = ${batch.resource_id}
+          AND s.rhash LIKE 'H%' AND s.rhash NOT LIKE 'H' || r.index_key || '.%' LIMIT 1`.execute(trx);
+      if (stale.length)
+        throw new AppError('INGEST_STORAGE_CHANGED', [
+          {
+            reason: 'the lookup-index key of the resource was rotated during this import: upload it again',
+            reasonZh: '导入期间该资源的检索索引密钥已轮换，请重新上传',
+          },
+        ]);
+    }
     const c = await mergeBatch(trx, table, batch.resource_id, fields, batch.id, batch.mode);
     await dropStagedRows(trx, batch.id, 'all');
     await trx

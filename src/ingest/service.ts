@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { sql } from 'kysely';
 import { appendAudit } from '../audit/store.js';
 import { canLoadData } from '../catalog/model.js';
 import { loadVisibleResource } from '../catalog/service.js';
@@ -572,8 +573,15 @@ export async function recordHistory(ctx: AppContext, actor: Actor, resourceId: n
   const fields = await catalogStore.getFields(ctx.db, resourceId);
   await ctx.fieldKeys.refresh(false, ctx.db);
   return inTx(ctx.db, async (trx) => {
-    // an encrypted key field: the table keys the record by its keyed hash (docs/ENCRYPTION.md)
-    const stored = fields.some((f) => f.isKey && f.encrypted) ? ctx.fieldKeys.index(key) : key;
+    // an encrypted key field: the table keys the record by its keyed hash (docs/ENCRYPTION.md), under the resource's
+    // index-key version, read once the table is held in share mode: a rotation of the index key (which holds it
+    // exclusively while it rewrites the hashes and switches the version) has either committed or not begun
+    let stored = key;
+    if (fields.some((f) => f.isKey && f.encrypted)) {
+      await sql.raw(`LOCK TABLE ${resource.data_table} IN ACCESS SHARE MODE`).execute(trx);
+      const w = await ctx.fieldKeys.writer(resourceId, trx);
+      stored = w.index(key);
+    }
     const v = await recordVersions(trx, resource.data_table!, resourceId, fields, stored);
     await appendAudit(trx, {
       action: 'ingest.history',

@@ -17,6 +17,7 @@ import {
 } from '../quality/checks.js';
 import { QUALITY_DEADLINES_JOB, tickQuality } from '../quality/deadlines.js';
 import { ALERT_JOB, evaluateAlerts } from '../security/alerts.js';
+import { ROTATE_INDEX_JOB, rotateIndexJob } from '../security/index-rotation.js';
 import { DECRYPT_JOB, decryptJob, ENCRYPT_JOB, encryptJob } from '../security/key-convert.js';
 import { REENCRYPT_JOB, reencryptJob } from '../security/key-service.js';
 import { tickDeadlines } from '../sharing/deadlines.js';
@@ -124,6 +125,10 @@ export async function registerPlatformJobs(ctx: AppContext): Promise<void> {
   });
   ctx.jobs.register(DECRYPT_JOB, async (job) => {
     await decryptJob(ctx, job.payload as { resourceId: number });
+  });
+  // rotation of the lookup-index key: the resources left, one group per transaction, then the old version retired
+  ctx.jobs.register(ROTATE_INDEX_JOB, async () => {
+    await rotateIndexJob(ctx);
   });
   ctx.jobs.register(ALERT_JOB, async () => {
     await evaluateAlerts(ctx);

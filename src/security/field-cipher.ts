@@ -168,7 +168,17 @@ export function decryptValue(
   return out ? out.toString('utf8') : null;
 }
 
-/** The lookup index of a value (equality only): `H1.` + base64url(HMAC(index key, value)). */
-export function indexValue(indexKey: Buffer, value: string): string {
-  return `H1.${createHmac(INDEX_HASH, indexKey).update(value, 'utf8').digest('base64url')}`;
+/**
+ * The lookup index of a value (equality only): `H<n>.` + base64url(HMAC(index key version n, value)). The marker names
+ * the index-key version that made it (docs/ENCRYPTION.md "Rotating the lookup-index key"): `H1.` values from before
+ * any rotation read as version 1.
+ */
+export function indexValue(indexKey: Buffer, value: string, version = 1): string {
+  return `H${version}.${createHmac(INDEX_HASH, indexKey).update(value, 'utf8').digest('base64url')}`;
+}
+
+/** The index-key version a stored hash was made under (null: not a lookup hash). */
+export function indexVersionOf(v: string): number | null {
+  const m = /^H([0-9]{1,6})\.[A-Za-z0-9_-]{20,}$/.exec(v);
+  return m ? Number(m[1]) : null;
 }

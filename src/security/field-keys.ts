@@ -105,7 +105,9 @@ export interface FieldWriter {
   alg: CipherAlg;
   version: number;
   encrypt(v: string): string;
+  /** the lookup index under the resource's own index-key version (`resource.index_key`) */
   index(v: string): string;
+  indexVersion: number;
 }
 
 export interface TamperEvent {
@@ -119,7 +121,9 @@ export class FieldKeys {
   private keks: Kek[];
   private keys = new Map<string, DataKey>();
   private active = new Map<number, number>();
-  private indexKey: Buffer | null = null;
+  /** the lookup-index key by version (docs/ENCRYPTION.md "Rotating the lookup-index key"); retired ones are kept */
+  private indexKeys = new Map<number, Buffer>();
+  private indexActive = 1;
   private loadedAt = 0;
   private loading: Promise<void> | null = null;
   private audits: Promise<unknown>[] = [];
@@ -171,13 +175,17 @@ export class FieldKeys {
     if (!force && Date.now() - this.loadedAt < REFRESH_MS) return;
     if (this.loading) return this.loading;
     this.loading = (async () => {
-      if (this.loadedAt === 0 && !this.indexKey) await this.createKey(db, INDEX_SCOPE, 'index', 1);
+      if (this.loadedAt === 0 && !this.indexKeys.size) await this.createKey(db, INDEX_SCOPE, 'index', 1);
       const rows = await db.selectFrom('field_key').selectAll().execute();
       for (const r of rows) {
         const scope = Number(r.scope_id);
         const id = `${scope}:${r.version}`;
         if (this.keys.has(id) && r.purpose === 'data') {
           if (r.state === 'active') this.active.set(scope, r.version);
+          continue;
+        }
+        if (r.purpose === 'index' && this.indexKeys.has(r.version)) {
+          if (r.state === 'active') this.indexActive = r.version;
           continue;
         }
         const material = this.unwrap(r);
@@ -188,8 +196,10 @@ export class FieldKeys {
             );
           continue; // reported by status; values under it fail as FIELD_KEY_UNAVAILABLE
         }
-        if (r.purpose === 'index') this.indexKey = material;
-        else {
+        if (r.purpose === 'index') {
+          this.indexKeys.set(r.version, material);
+          if (r.state === 'active') this.indexActive = r.version;
+        } else {
           this.keys.set(id, dataKeyOf(scope, r.version, material));
           if (r.state === 'active') this.active.set(scope, r.version);
         }
@@ -215,6 +225,14 @@ export class FieldKeys {
    * created in a transaction that rolled back is never used.
    */
   async writer(resourceId: number, db: Db | Tx = this.db): Promise<FieldWriter> {
+    // the resource's own index-key version: a rotation switches it in the transaction that rewrites its hashes
+    const res = await db
+      .selectFrom('resource')
+      .select('index_key')
+      .where('id', '=', resourceId)
+      .executeTakeFirst();
+    const iv = res?.index_key ?? this.indexActive;
+    if (!this.indexKeys.has(iv)) await this.refresh(true, db);
     let row = await db
       .selectFrom('field_key')
       .selectAll()
@@ -247,14 +265,52 @@ export class FieldKeys {
       alg,
       version: key.version,
       encrypt: (v) => encryptValue(alg, key, v),
-      index: (v) => this.index(v),
+      index: (v) => this.index(v, iv),
+      indexVersion: iv,
     };
   }
 
-  /** The lookup index of a clear value (the same for every resource). */
-  index(v: string): string {
-    if (!this.indexKey) throw new Error('field keys not loaded (FieldKeys.refresh)');
-    return indexValue(this.indexKey, v);
+  /**
+   * The lookup index of a clear value under index-key version `version` (the same for every resource on that version):
+   * `H<version>.…`. A version this node has not loaded yet (a rotation started on another node less than 30 s ago)
+   * fails FIELD_KEY_UNAVAILABLE (503, retry) and forces a reload; `ensureIndex` loads it first where the caller can wait.
+   * Without `version`: the active one, which only a resource created since the last rotation is sure to be on — a
+   * lookup in a resource passes the resource's own version (`resource.index_key`).
+   */
+  index(v: string, version: number = this.indexActive): string {
+    const key = this.indexKeys.get(version);
+    if (!key) {
+      if (!this.indexKeys.size) throw new Error('field keys not loaded (FieldKeys.refresh)');
+      this.loadedAt = 0;
+      throw new AppError('FIELD_KEY_UNAVAILABLE', [
+        {
+          field: 'indexKey',
+          reason: `lookup-index key version ${version} is not loaded on this node yet`,
+          reasonZh: '该检索索引密钥版本尚未在本节点加载，请稍后重试',
+        },
+      ]);
+    }
+    return indexValue(key, v, version);
+  }
+
+  /** Loads index-key version `version` if this node does not hold it yet (rotated on another node). */
+  async ensureIndex(version: number, db: Db | Tx = this.db): Promise<void> {
+    if (!this.indexKeys.has(version)) await this.refresh(true, db);
+  }
+
+  /** The index-key version new resources get (the active one). */
+  get indexVersion(): number {
+    return this.indexActive;
+  }
+
+  /** Every index-key version this node holds, retired ones included (leak tracing of exports delivered before). */
+  indexVersions(): number[] {
+    return [...this.indexKeys.keys()].sort((a, b) => a - b);
+  }
+
+  /** The lookup index of a value under every index-key version held: a lookup that must find any of them. */
+  indexAll(v: string): string[] {
+    return this.indexVersions().map((n) => this.index(v, n));
   }
 
   activeVersion(resourceId: number): number | null {
@@ -323,6 +379,22 @@ export class FieldKeys {
       trx,
     );
     await this.createKey(trx, resourceId, 'data', version);
+    return version;
+  }
+
+  /**
+   * A new version of the lookup-index key (docs/ENCRYPTION.md "Rotating the lookup-index key"): active for resources
+   * created from now on; the one it replaces becomes `retiring` until the rotation job has converted every resource.
+   */
+  async newIndexVersion(trx: Tx): Promise<number> {
+    const { rows } = await sql<{ v: number | null }>`
+      SELECT max(version) AS v FROM field_key WHERE scope_id = ${INDEX_SCOPE} AND purpose = 'index'`.execute(
+      trx,
+    );
+    const version = (rows[0]?.v ?? 0) + 1;
+    await sql`UPDATE field_key SET state = 'retiring'
+      WHERE scope_id = ${INDEX_SCOPE} AND purpose = 'index' AND state = 'active'`.execute(trx);
+    await this.createKey(trx, INDEX_SCOPE, 'index', version);
     return version;
   }
 

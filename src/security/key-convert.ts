@@ -41,7 +41,7 @@ type Indexed = { f: StoredField; i: number };
  * The base libraries joining this resource (on `keyField`: their records are keyed by that field's values), one row per
  * library field it feeds, each with whether another resource is also one of the library's sources.
  */
-async function joinsOn(db: Tx | AppContext['db'], resourceId: number) {
+export async function joinsOn(db: Tx | AppContext['db'], resourceId: number) {
   const rows = await sql<{ library_id: number; key_field: string; shared: boolean }>`
     SELECT s.library_id, s.key_field, EXISTS (SELECT 1 FROM base_library_source o
       WHERE o.library_id = s.library_id AND o.resource_id <> s.resource_id) AS shared
@@ -269,7 +269,7 @@ async function setStorage(trx: Tx, resourceId: number, conv: Indexed[], encrypte
 }
 
 /** An import of the resource queued or running: it staged rows with the storage layout read at its start. */
-async function assertNoImport(trx: Tx, resourceId: number) {
+export async function assertNoImport(trx: Tx, resourceId: number) {
   const busy = await trx
     .selectFrom('ingest_batch')
     .select('id')
@@ -588,7 +588,7 @@ export async function decryptResource(
     const unhash =
       conv.some((x) => x.f.isKey) &&
       !fields.some((f, i) => f.isKey && f.encrypted && !conv.some((x) => x.i === i))
-        ? await clearKeys(trx, resourceId, table, fields, keys)
+        ? await clearKeys(trx, resourceId, table, fields, keys, (await keys.writer(resourceId, trx)).index)
         : null;
     if (unhash) opts.rekeyTiming?.('unhash', performance.now() - t0);
     const rows = await decryptTable(trx, table, fields, conv, keys, clearHash);
@@ -650,12 +650,14 @@ type Keys = AppContext['fieldKeys'];
  * the clear key hashes to the stored one. A stored hash left without a clear key (its versions gone) refuses the job:
  * KEY_DECRYPTION_UNMAPPED, nothing rewritten.
  */
-async function clearKeys(
+export async function clearKeys(
   trx: Tx,
   resourceId: number,
   table: string,
   fields: StoredField[],
   keys: Keys,
+  /** the keyed hash the resource's keys are stored under (its own index-key version) */
+  index: (v: string) => string,
 ): Promise<Map<string, string>> {
   const keyIdx = fields.flatMap((f, i) => (f.isKey ? [i] : []));
   const out = new Map<string, string>();
@@ -668,7 +670,7 @@ async function clearKeys(
     });
     if (parts.some((p) => p === null)) return;
     const clear = parts.join('|');
-    if (keys.index(clear) === hash) out.set(hash, clear);
+    if (index(clear) === hash) out.set(hash, clear);
   };
   const live = fields.map((f) => f.columnName);
   const tableCols = keyIdx.map((i) =>
@@ -727,7 +729,7 @@ async function clearKeys(
  * booleans as PostgreSQL prints them. A decimal is kept as written on import, so one written in a non-canonical form
  * (`+1`, `.5`, `01.5`) is printed differently here (docs/ENCRYPTION.md "Not done").
  */
-function normalisedText(f: Pick<StoredField, 'type'>, expr: string): string {
+export function normalisedText(f: Pick<StoredField, 'type'>, expr: string): string {
   if (f.type === 'datetime') return `to_char((${expr}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
   if (f.type === 'date') return `to_char(${expr}, 'YYYY-MM-DD')`;
   return `(${expr})::text`;

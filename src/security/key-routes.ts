@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { requireActor } from '../http/auth.js';
 import { idParams } from '../http/schemas.js';
+import { rotateIndexKey } from './index-rotation.js';
 import { requestEncryption } from './key-convert.js';
 import { keyStatus, rotateDataKey, rotateKek } from './key-service.js';
 
@@ -45,6 +46,17 @@ export async function keyRoutes(app: FastifyInstance, ctx: AppContext) {
       const out = await requestEncryption(ctx, requireActor(req), (req.params as { id: number }).id);
       return reply.code(202).send(out);
     },
+  );
+  app.post(
+    '/api/security/keys/index/rotate',
+    {
+      schema: {
+        tags,
+        summary:
+          'A new version of the lookup-index key: new resources use it at once, a job converts every other resource (its lookup hashes, hashed record keys and base-library keys) one group per transaction, then retires the old version (platform admin; audited key.rotateIndex; 409 INDEX_KEY_ROTATION_RUNNING)',
+      },
+    },
+    async (req, reply) => reply.code(202).send(await rotateIndexKey(ctx, requireActor(req))),
   );
   app.post(
     '/api/security/keys/kek/rotate',

@@ -341,6 +341,28 @@ export async function keyStatus(ctx: AppContext, actor: Actor | null) {
       pending,
     });
   }
+  // the lookup-index key's versions, how many resources each holds, and how many are left to convert (rotation)
+  const onVersion = await ctx.db
+    .selectFrom('resource')
+    .select(['index_key', (eb) => eb.fn.countAll<number>().as('n')])
+    .groupBy('index_key')
+    .execute();
+  const indexKeys = keys.filter((k) => Number(k.scope_id) === 0 && k.purpose === 'index');
+  const indexActive = indexKeys.find((k) => k.state === 'active')?.version ?? 1;
+  const index = {
+    version: indexActive,
+    alg: indexKeys.find((k) => k.state === 'active')?.alg ?? null,
+    versions: indexKeys.map((k) => ({
+      version: k.version,
+      state: k.state,
+      alg: k.alg,
+      kek: k.kek_id,
+      createdAt: k.created_at,
+      retiredAt: k.retired_at,
+      resources: Number(onVersion.find((o) => o.index_key === k.version)?.n ?? 0),
+    })),
+    resourcesLeft: onVersion.filter((o) => o.index_key < indexActive).reduce((a, o) => a + Number(o.n), 0),
+  };
   const byKek: Record<string, number> = {};
   for (const k of keys) byKek[k.kek_id] = (byKek[k.kek_id] ?? 0) + 1;
   return {
@@ -351,6 +373,7 @@ export async function keyStatus(ctx: AppContext, actor: Actor | null) {
       keysByKek: byKek,
       toRewrap: keys.filter((k) => k.kek_id !== ctx.fieldKeys.kekId).length,
     },
+    index,
     resources: out,
   };
 }

@@ -7,9 +7,9 @@ import type { Tx } from '../db/index.js';
  * from one form to another, with everything keyed by it, in the caller's transaction. The caller holds the resource
  * row (`FOR UPDATE`) and its table (`ACCESS EXCLUSIVE`), so no merge, read, export or feed call of the resource runs
  * meanwhile. Used by the conversion of a clear record-key field (key-convert.ts: clear key → its keyed hash `H1.…`), by
- * its reverse (`keys.decrypt` of a record key: keyed hash → clear key, the pseudonyms kept follow the keys back); a
- * rotation of the lookup-index key would call it again with old hash → new hash for every resource whose key is hashed
- * (not built, see "Not done").
+ * its reverse (`keys.decrypt` of a record key: keyed hash → clear key, the pseudonyms kept follow the keys back), and the
+ * rotation of the lookup-index key (index-rotation.ts: old hash `H<n>.` → new hash `H<n+1>.` for every resource whose key
+ * is hashed; it rewrites the libraries' keys itself, across the group).
  *
  * Set-based: the mapping goes into a temporary table `rekey_map (old, new, ref)`, then one `UPDATE … FROM` per place:
  *   - the resource table's `_key`;

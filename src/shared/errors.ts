@@ -285,6 +285,14 @@ export const ERRORS = {
     zh: '导入期间该资源的存储方式已转换（加密存储或转回明文），本批次未写入任何数据，请重新上传',
     en: 'The storage of the resource was converted (to encrypted storage or back to clear) during this import; nothing was written, upload it again',
   },
+  INDEX_KEY_ROTATING: {
+    zh: '检索索引密钥轮换进行中，相关资源尚未全部转换到同一密钥版本，暂不能按加密字段关联比对，请在轮换完成后重试',
+    en: 'The lookup-index key is being rotated and these resources are not all on the same key version yet; joining them on encrypted fields waits until the rotation has finished',
+  },
+  INDEX_KEY_ROTATION_RUNNING: {
+    zh: '上一次检索索引密钥轮换尚未完成，请在全部资源转换完成后再轮换',
+    en: 'The previous rotation of the lookup-index key has not finished yet; rotate again once every resource is converted',
+  },
   ENCRYPTION_CONVERSION_BUSY: {
     zh: '该资源有正在进行的数据导入，请在导入结束后再转换其存储方式（加密存储或转回明文）',
     en: 'An import of this resource is in progress; its storage is converted (to encrypted storage or back to clear) once the import has ended',

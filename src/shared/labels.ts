@@ -1235,6 +1235,30 @@ export const LABELS = {
     'Encrypted stored data to be decrypted back to clear storage (queued)',
   ],
   'action.key.decrypted': ['完成加密数据解密', 'Encrypted stored data converted back to clear storage'],
+  // rotation of the lookup-index key (docs/ENCRYPTION.md "Rotating the lookup-index key")
+  'action.key.rotateIndex': ['轮换检索索引密钥', 'Lookup-index key rotation started'],
+  'action.key.indexConverted': ['资源转换到新检索索引密钥', 'Resource converted to the new lookup-index key'],
+  'action.key.indexRotated': [
+    '完成检索索引密钥轮换（旧版本停用）',
+    'Lookup-index key rotation finished (old version retired)',
+  ],
+  'keys.index.title': ['检索索引密钥', 'Lookup-index key'],
+  'keys.index.version': ['当前索引密钥版本', 'Current index key version'],
+  'keys.index.alg': ['索引算法', 'Index hash'],
+  'keys.index.alg.sm3': ['HMAC-SM3（国密）', 'HMAC-SM3 (Chinese national standard)'],
+  'keys.index.alg.sha256': ['HMAC-SHA256', 'HMAC-SHA256'],
+  'keys.index.left': ['待转换资源数', 'Resources left to convert'],
+  'keys.index.resources': ['使用该版本的资源数', 'Resources on this version'],
+  'keys.index.rotate': ['轮换检索索引密钥', 'Rotate the lookup-index key'],
+  'keys.index.rotateConfirm': ['轮换平台检索索引密钥？', 'Rotate the platform’s lookup-index key?'],
+  'keys.index.rotateHint': [
+    '生成新版本的检索索引密钥：新建资源立即使用；后台任务逐个资源（与其共用基础库的资源一并）在一个事务内重算检索索引、改写记录键，期间该资源短暂暂停服务，其余资源照常；按主键查询、核验、变更订阅和泄露溯源结果不变。全部转换后旧版本停用（保留用于追溯此前导出）。此操作记入审计。',
+    'Creates a new version of the lookup-index key: new resources use it at once; a background job converts each resource (together with the resources it shares base libraries with) in one transaction — lookup indexes recomputed, record keys rewritten — pausing that resource briefly while the others keep serving; lookups by key, verification, the change feed and leak tracing answer the same. Once every resource is converted the old version is retired (kept to trace earlier exports). The rotation is audited.',
+  ],
+  'keys.index.rotated': [
+    '已生成检索索引密钥 v{version}，后台正在逐个资源转换',
+    'Lookup-index key v{version} created; resources are being converted in the background',
+  ],
   'keys.encrypt': ['加密存量数据', 'Encrypt stored data'],
   'keys.encryptConfirm': [
     '将“{name}”的存量明文转为加密存储？',

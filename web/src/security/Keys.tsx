@@ -13,7 +13,9 @@ import { type Key, useI18n } from '../shared/i18n.js';
  * sensitive-personal fields: its encrypted fields, data key versions (algorithm, state, created and rotated times) and
  * the values still to re-encrypt; a rotation button (audited key.rotate), and for a resource with fields still stored
  * in clear (存量明文) an "encrypt stored data" button (audited key.encrypt). The auditor sees the same, without buttons;
- * the server refuses a rotation by anyone but the platform administrator.
+ * the server refuses a rotation by anyone but the platform administrator. Above the table, the platform's lookup-index
+ * key (检索索引密钥): its versions, how many resources each holds and how many are left to convert during a rotation,
+ * and for the administrator a rotation button (audited key.rotateIndex).
  */
 
 interface KeyVersion {
@@ -34,9 +36,18 @@ interface ResourceKeys {
   versions: KeyVersion[];
   pending: number;
 }
+interface IndexVersion {
+  version: number;
+  state: KeyVersion['state'];
+  alg: string;
+  createdAt: string;
+  retiredAt: string | null;
+  resources: number;
+}
 interface KeyStatus {
   cipher: string;
   kek: { current: string; configured: string[]; keysByKek: Record<string, number>; toRewrap: number };
+  index: { version: number; alg: string | null; versions: IndexVersion[]; resourcesLeft: number };
   resources: ResourceKeys[];
 }
 
@@ -98,6 +109,30 @@ export default function Keys() {
       },
     });
 
+  // the platform's lookup-index key: a new version, then a job converts every resource (docs/ENCRYPTION.md)
+  const rotateIndex = () =>
+    Modal.confirm({
+      title: t('keys.index.rotateConfirm'),
+      content: t('keys.index.rotateHint'),
+      okText: t('keys.index.rotate'),
+      onOk: async () => {
+        setBusy(0);
+        try {
+          const out = await api<{ version: number }>('/api/security/keys/index/rotate', {
+            method: 'POST',
+            body: {},
+          });
+          message.success(t('keys.index.rotated', { version: out.version }));
+          status.reload();
+        } catch (e) {
+          message.error(errorText(e, lang));
+        } finally {
+          setBusy(null);
+        }
+      },
+    });
+  const indexAlg = (alg: string | null) => (alg ? t(`keys.index.alg.${alg}` as Key) : '-');
+
   const s = status.data;
   return (
     <Card
@@ -121,6 +156,63 @@ export default function Keys() {
           </Descriptions.Item>
           <Descriptions.Item label={t('keys.kekStale')}>{fmtNumber(s.kek.toRewrap)}</Descriptions.Item>
         </Descriptions>
+      )}
+      {s?.index && (
+        <Card
+          size="small"
+          data-testid="index-key"
+          style={{ marginBottom: 16 }}
+          title={t('keys.index.title')}
+          extra={
+            canRotate && (
+              <Button
+                size="small"
+                data-testid="index-key-rotate"
+                loading={busy === 0}
+                disabled={s.index.resourcesLeft > 0}
+                onClick={rotateIndex}
+              >
+                {t('keys.index.rotate')}
+              </Button>
+            )
+          }
+        >
+          <Descriptions size="small" column={{ xs: 1, md: 3 }}>
+            <Descriptions.Item label={t('keys.index.version')}>
+              <span data-testid="index-key-version">v{s.index.version}</span>
+            </Descriptions.Item>
+            <Descriptions.Item label={t('keys.index.alg')}>{indexAlg(s.index.alg)}</Descriptions.Item>
+            <Descriptions.Item label={t('keys.index.left')}>
+              <span data-testid="index-key-left">{fmtNumber(s.index.resourcesLeft)}</span>
+            </Descriptions.Item>
+          </Descriptions>
+          <Table<IndexVersion>
+            rowKey="version"
+            size="small"
+            pagination={false}
+            dataSource={[...s.index.versions].reverse()}
+            columns={[
+              { title: t('keys.col.version'), dataIndex: 'version', render: (v: number) => `v${v}` },
+              {
+                title: t('keys.col.state'),
+                dataIndex: 'state',
+                render: (v: KeyVersion['state']) => <Tag color={STATE_COLOR[v]}>{tEnum('keyState', v)}</Tag>,
+              },
+              { title: t('keys.index.alg'), dataIndex: 'alg', render: (v: string) => indexAlg(v) },
+              {
+                title: t('keys.index.resources'),
+                dataIndex: 'resources',
+                render: (v: number) => fmtNumber(v),
+              },
+              { title: t('keys.col.createdAt'), dataIndex: 'createdAt', render: (v: string) => fmtTime(v) },
+              {
+                title: t('keys.col.retiredAt'),
+                dataIndex: 'retiredAt',
+                render: (v: string | null) => (v ? fmtTime(v) : '-'),
+              },
+            ]}
+          />
+        </Card>
       )}
       <Table<ResourceKeys>
         data-testid="keys-table"
