@@ -3663,6 +3663,54 @@ steps.push({
   },
 });
 
+// Issue 10 point 3: the platform's lookup-index key rotates without downtime (docs/ENCRYPTION.md). Its own server: the
+// walk rewrites every hashed key of the demo city, so the main server's later steps are not run under it.
+steps.push({
+  ownServer: true,
+  name: 'admin rotates the lookup-index key on 数据加密密钥 (检索索引密钥 v1 → v2); the job converts every resource (待转换资源数 0, v1 已停用, audited); the auditor sees the panel without the button',
+  async run(page) {
+    await withProfileServer('dongguan-2020', (base) =>
+      inOwnContext(page, async (p) => {
+        await freshStart(p, base);
+        await login(p, base, 'admin');
+        await menu(p, 'encryption-keys');
+        await tid(p, 'index-key-version').getByText('v1', { exact: true }).waitFor({ timeout: T.nav });
+        await tid(p, 'index-key-rotate').click();
+        await p.locator('.ant-modal-confirm .ant-btn-primary').click();
+        await tid(p, 'index-key-version').getByText('v2', { exact: true }).waitFor({ timeout: T.action });
+        // the walk runs on the server's job poller (src/jobs): reload until no resource is left on v1
+        const deadline = Date.now() + T.health;
+        for (;;) {
+          const left = await tid(p, 'index-key-left').innerText();
+          if (left.trim() === '0') break;
+          assert(Date.now() < deadline, `resources still left on the old index key: ${left}`);
+          await p.waitForTimeout(1000);
+          await p.reload({ waitUntil: 'domcontentloaded' });
+          await tid(p, 'index-key-left').waitFor({ timeout: T.nav });
+        }
+        const v1 = tid(p, 'index-key').locator('tr.ant-table-row').filter({ hasText: 'v1' });
+        await v1.getByText('已停用').waitFor({ timeout: T.nav });
+        assert(
+          !/rotateIndex|retired|sm3|sha256/.test(await tid(p, 'index-key').innerText()),
+          'the index-key panel shows words, not codes',
+        );
+        await shot(p, 'index-key-rotated');
+        // the auditor reads the panel, cannot rotate, and finds the rotation and its end in the audit log
+        await freshStart(p, base);
+        await login(p, base, 'auditor');
+        await menu(p, 'encryption-keys');
+        await tid(p, 'index-key-version').getByText('v2', { exact: true }).waitFor({ timeout: T.nav });
+        assert((await tid(p, 'index-key-rotate').count()) === 0, 'the auditor has no rotate button');
+        for (const action of ['key.rotateIndex', 'key.indexRotated']) {
+          const audit = await p.request.get(`${base}/api/audit?action=${action}`);
+          assert(audit.ok(), `audit read: ${audit.status()}`);
+          assert((await audit.json()).total >= 1, `${action} is in the audit log`);
+        }
+      }),
+    );
+  },
+});
+
 async function main() {
   fs.mkdirSync(SHOTS, { recursive: true });
   for (const f of fs.readdirSync(SHOTS)) if (f.endsWith('.png')) fs.rmSync(path.join(SHOTS, f));
