@@ -1,14 +1,16 @@
 /*
  * `npm run bench:ingest`: CSV ingest of population rows with full validation (issue 7 "Speed and memory").
  *
- * For each database (PostgreSQL: a fresh `gs_bench_<rand>` database, created and dropped here; PGlite: in memory) and
+ * For each database (PostgreSQL: a fresh `gs_bench_<rand>` database, created and dropped here; PGlite: on a data
+ * directory in a fresh temp dir, removed afterwards, as `npm start` runs it; BENCH_PGLITE_DATA=memory for memory://) and
  * each size, a separate child process (so its peak RSS is its own) imports a population CSV (written by the parent, so
  * generating it leaves nothing in the measured process; ID number with a valid
  * GB 11643 check digit as key, name, gender, birth date, mobile phone, address), creates the resource through the
  * catalog's registration code, and times the real import (src/ingest/pipeline.ts runImport: stream → decode →
  * parse → validate every cell → stage → one set-based merge with history, in one transaction). In the same run it
  * times a plain COPY of the same file into a table of the same column types (PostgreSQL: server-side
- * `COPY … FROM '<file>'`; PGlite: `COPY … FROM '/dev/blob'`). Peak RSS is sampled every 50 ms during the import.
+ * `COPY … FROM '<file>'`; PGlite: `COPY … FROM '/dev/blob'` into another PGlite of the same data dir kind). Peak RSS is
+ * sampled every 50 ms during the import, with PGlite's WASM memory (one ArrayBuffer that only grows) at the peak.
  * CPU time next to wall time: Node's (process.cpuUsage) and, on PostgreSQL, the server's (its processes for the bench
  * database, from /proc, when the server runs on this host) during the import and during the COPY: on a shared machine
  * the wall-clock rates follow the load, the CPU seconds much less.
@@ -19,8 +21,8 @@
  * during, and the ratio of the p99s.
  *
  * Knobs (env): BENCH_INGEST_ROWS (100000,1000000), BENCH_DATABASES (postgres,pglite), BENCH_DATABASE_URL /
- * DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres), BENCH_INGEST_TRACE=1 (the import's RSS, V8 heap
- * and buffers on stderr about once a second). Target (PostgreSQL): ingest ≥ ½ of COPY's rate; peak RSS flat in the
+ * DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres), BENCH_PGLITE_DATA (disk; memory),
+ * BENCH_INGEST_TRACE=1 (the import's RSS, V8 heap, buffers and WASM memory on stderr about once a second). Target (PostgreSQL): ingest ≥ ½ of COPY's rate; peak RSS flat in the
  * file size (the table prints the RSS at the import's start next to the peak).
  */
 import { spawnSync } from 'node:child_process';
@@ -52,8 +54,44 @@ const SERVER_URL =
 const DURING_ROWS = Number(env.BENCH_INGEST_DURING_ROWS ?? 1_000_000);
 const DURING_CLIENTS = Number(env.BENCH_INGEST_DURING_CLIENTS ?? 10);
 const DURING_WINDOW = 5;
-/** BENCH_INGEST_TRACE=1: the import's memory (RSS, V8 heap, buffers) on stderr about once a second */
+/** BENCH_INGEST_TRACE=1: the import's memory (RSS, V8 heap, buffers, WASM) on stderr about once a second */
 const TRACE = env.BENCH_INGEST_TRACE === '1';
+/** PGlite's storage: `disk` (a data directory, as `npm start` runs it) or `memory` (memory://) */
+const PGLITE_DATA = env.BENCH_PGLITE_DATA === 'memory' ? 'memory' : 'disk';
+
+/**
+ * PGlite's WASM memories (weakly held, so a closed instance's can be collected): each PGlite is one WebAssembly.Memory
+ * that grows and never shrinks; its size is part of the process's RSS once touched.
+ */
+const wasmMemories: WeakRef<WebAssembly.Memory>[] = [];
+{
+  const Memory = WebAssembly.Memory;
+  WebAssembly.Memory = class extends Memory {
+    constructor(d: WebAssembly.MemoryDescriptor) {
+      super(d);
+      wasmMemories.push(new WeakRef(this));
+    }
+  } as typeof WebAssembly.Memory;
+}
+/** Resets the kernel's peak RSS of this process (Linux: `5` into clear_refs); false where that is not possible. */
+function resetPeakRss(): boolean {
+  try {
+    fs.writeFileSync('/proc/self/clear_refs', '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+/** VmHWM, the process's peak RSS since the last reset, in bytes. */
+function peakRss(): number | null {
+  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) * 1024 : null;
+}
+const wasmBytes = () => {
+  let n = 0;
+  for (const r of wasmMemories) n += r.deref()?.buffer.byteLength ?? 0;
+  return n;
+};
 
 const SURNAMES = '张王李赵刘陈杨黄周吴徐孙胡朱高林何郭马罗';
 const GIVEN = [
@@ -148,11 +186,19 @@ const COPY_DDL =
  * key (GET …/records/:key, DURING_CLIENTS keep-alive clients, bench/loadgen.mjs in a worker thread) measured idle and
  * then while the import runs, in the same process as the import (as the job runner shares the server's process).
  */
-async function one(kind: string, rows: number, during = false, given?: string) {
+async function one(kind: string, rows: number, during = false, given?: string, givenLiteDir?: string) {
   // the table's runs get their file from the parent, so generating it leaves no garbage in the measured process
   const dir = given ? path.dirname(given) : fs.mkdtempSync(path.join(os.tmpdir(), 'gs-bench-ingest-'));
   const file = given ?? path.join(dir, 'population.csv');
   if (!given) await writeCsv(file, rows);
+  // PGlite as `npm start` runs it: a data directory (fresh, removed in `finally`), or memory://. The table's runs get
+  // it from the parent already initialised (initdb, migrations) by another process, as a server restarted on its data
+  // directory finds it: a first start's initdb leaves ≈ 400 MB of garbage and a second WASM heap in the process.
+  const liteDir =
+    givenLiteDir ??
+    (kind === 'pglite' && PGLITE_DATA === 'disk'
+      ? fs.mkdtempSync(path.join(os.tmpdir(), 'gs-bench-pglite-'))
+      : null);
   let scratch: ScratchDatabase | null = null;
   if (kind === 'postgres') {
     scratch = await scratchDatabase(SERVER_URL);
@@ -161,7 +207,7 @@ async function one(kind: string, rows: number, during = false, given?: string) {
   const ctx = await openContext({
     ...loadConfig({}),
     databaseUrl: scratch?.url ?? null,
-    dataDir: 'memory://',
+    dataDir: liteDir ? path.join(liteDir, 'data') : 'memory://',
     dbPoolSize: during ? 20 : 4,
     dataApi: { ...loadConfig({}).dataApi, appRatePerSecond: 1_000_000, grantCallsPerDay: 1_000_000_000 },
   });
@@ -233,18 +279,24 @@ async function one(kind: string, rows: number, during = false, given?: string) {
       }
     })();
     const rssBefore = process.memoryUsage().rss;
+    // the kernel's high-water mark, reset here: PGlite runs a statement as one synchronous WASM call, during which
+    // the 50 ms sampler below cannot run (the merge is one such call), so its peak is read from VmHWM afterwards
+    const hwmReset = resetPeakRss();
     let peak = rssBefore;
     let atPeak = process.memoryUsage();
+    let wasmAtPeak = wasmBytes();
+    const wasmBefore = wasmAtPeak;
     const t00 = performance.now();
     const sampler = setInterval(() => {
       const m = process.memoryUsage();
       if (TRACE && Math.round(performance.now() - t00) % 1000 < 50)
         console.error(
-          `mem ${((performance.now() - t00) / 1000).toFixed(1)} s: rss ${Math.round(m.rss / 1e6)} heapUsed ${Math.round(m.heapUsed / 1e6)} heapTotal ${Math.round(m.heapTotal / 1e6)} external ${Math.round(m.external / 1e6)} arrayBuffers ${Math.round(m.arrayBuffers / 1e6)} MB`,
+          `mem ${((performance.now() - t00) / 1000).toFixed(1)} s: rss ${Math.round(m.rss / 1e6)} heapUsed ${Math.round(m.heapUsed / 1e6)} heapTotal ${Math.round(m.heapTotal / 1e6)} external ${Math.round(m.external / 1e6)} arrayBuffers ${Math.round(m.arrayBuffers / 1e6)} wasm ${Math.round(wasmBytes() / 1e6)} MB`,
         );
       if (m.rss > peak) {
         peak = m.rss;
         atPeak = m;
+        wasmAtPeak = wasmBytes();
       }
     }, 50);
     const pg0 = during ? null : await pgTicks(ctx);
@@ -254,7 +306,10 @@ async function one(kind: string, rows: number, during = false, given?: string) {
     let readMs = 0;
     const out = await runImport(ctx, id, (p) => {
       phase = p.phase;
-      if (p.phase === 'merging' && !readMs) readMs = performance.now() - t0;
+      if (p.phase === 'merging' && !readMs) {
+        readMs = performance.now() - t0;
+        if (TRACE) console.error(`merging from ${(readMs / 1000).toFixed(1)} s`);
+      }
     });
     const ingestMs = performance.now() - t0;
     importDone = true;
@@ -263,6 +318,8 @@ async function one(kind: string, rows: number, during = false, given?: string) {
     const ingestPgCpu = await pgCpuSince(ctx, pg0);
     clearInterval(sampler);
     peak = Math.max(peak, process.memoryUsage().rss);
+    const hwm = hwmReset ? peakRss() : null;
+    const wasmAfter = wasmBytes();
     if (out.status !== 'committed' || out.inserted !== rows)
       throw new Error(`import ${out.status}: ${JSON.stringify(out.errors.slice(0, 3))}`);
 
@@ -318,8 +375,9 @@ async function one(kind: string, rows: number, during = false, given?: string) {
       copyMs = performance.now() - t1;
       copyPgCpu = await pgCpuSince(ctx, before);
     } else {
-      const lite = await PGlite.create();
-      await lite.exec(COPY_DDL);
+      // the same data dir kind as the import's PGlite
+      const lite = await PGlite.create(liteDir ? path.join(liteDir, 'copy') : 'memory://');
+      if (!givenLiteDir) await lite.exec(COPY_DDL);
       const blob = new Blob([fs.readFileSync(file)]);
       const t1 = performance.now();
       await lite.query("COPY bench_copy FROM '/dev/blob' WITH (FORMAT csv, HEADER true)", [], { blob });
@@ -337,7 +395,10 @@ async function one(kind: string, rows: number, during = false, given?: string) {
         ingestSec: +(ingestMs / 1000).toFixed(1),
         readStageSec: +(readMs / 1000).toFixed(1),
         copySec: +(copyMs / 1000).toFixed(1),
-        peakRssMb: Math.round(peak / 1e6),
+        peakRssMb: Math.round(Math.max(peak, hwm ?? 0) / 1e6),
+        // sampled every 50 ms / the kernel's VmHWM since the import's start (null where /proc cannot be reset)
+        sampledPeakRssMb: Math.round(peak / 1e6),
+        hwmRssMb: hwm === null ? null : Math.round(hwm / 1e6),
         // RSS when the import starts (file written, context open, resource created): the peak minus this is the import's
         rssBeforeMb: Math.round(rssBefore / 1e6),
         // what the peak was made of: V8 heap in use and reserved, buffers outside it
@@ -346,6 +407,10 @@ async function one(kind: string, rows: number, during = false, given?: string) {
           heapTotal: Math.round(atPeak.heapTotal / 1e6),
           external: Math.round(atPeak.external / 1e6),
           arrayBuffers: Math.round(atPeak.arrayBuffers / 1e6),
+          // PGlite's WASM memory (inside arrayBuffers), and what it was when the import started
+          wasm: Math.round(wasmAtPeak / 1e6),
+          wasmBefore: Math.round(wasmBefore / 1e6),
+          wasmAfter: Math.round(wasmAfter / 1e6),
         },
         // the Node process's own CPU time during the import (parse, validate, COPY text): on a shared machine the
         // wall-clock rates above depend on the load, this does not
@@ -360,37 +425,74 @@ async function one(kind: string, rows: number, during = false, given?: string) {
   } finally {
     await closeContext(ctx);
     if (!given) fs.rmSync(dir, { recursive: true, force: true });
+    if (liteDir && !givenLiteDir) fs.rmSync(liteDir, { recursive: true, force: true });
     await scratch?.drop();
   }
 }
 
+/** A PGlite data directory's first start, in a process of its own: `<dir>/data` migrated, `<dir>/copy` with COPY's table. */
+async function initLite(dir: string) {
+  await closeContext(
+    await openContext({
+      ...loadConfig({}),
+      databaseUrl: null,
+      dataDir: path.join(dir, 'data'),
+      dbPoolSize: 4,
+    }),
+  );
+  const lite = await PGlite.create(path.join(dir, 'copy'));
+  await lite.exec(COPY_DDL);
+  await lite.close();
+}
+
+if (process.argv[2] === '--init-pglite') {
+  await initLite(process.argv[3]);
+  process.exit(0);
+}
 if (process.argv[2] === '--one' || process.argv[2] === '--during') {
-  await one(process.argv[3], Number(process.argv[4]), process.argv[2] === '--during', process.argv[5]);
+  await one(
+    process.argv[3],
+    Number(process.argv[4]),
+    process.argv[2] === '--during',
+    process.argv[5],
+    process.argv[6],
+  );
   process.exit(0);
 }
 
 const self = fileURLToPath(import.meta.url);
+if (DATABASES.includes('pglite'))
+  console.log(`PGlite: ${PGLITE_DATA === 'disk' ? 'data directory on disk (as npm start)' : 'memory://'}`);
 console.log(
-  'database  rows       file MB  ingest rows/s  COPY rows/s  ingest/COPY  ingest s  read+stage s  node CPU s  PG CPU s  COPY PG CPU s  peak RSS MB  RSS before MB  load 1m',
+  'database  rows       file MB  ingest rows/s  COPY rows/s  ingest/COPY  ingest s  read+stage s  node CPU s  PG CPU s  COPY PG CPU s  peak RSS MB  RSS before MB  WASM MB  load 1m',
 );
 for (const kind of DATABASES)
   for (const rows of SIZES) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gs-bench-ingest-'));
     const file = path.join(dir, 'population.csv');
     await writeCsv(file, rows);
-    const r = spawnSync(process.execPath, ['--import', 'tsx', self, '--one', kind, String(rows), file], {
-      encoding: 'utf8',
-      maxBuffer: 1 << 24,
-    });
+    const liteDir = kind === 'pglite' && PGLITE_DATA === 'disk' ? path.join(dir, 'pglite') : null;
+    if (liteDir) {
+      const init = spawnSync(process.execPath, ['--import', 'tsx', self, '--init-pglite', liteDir], {
+        encoding: 'utf8',
+      });
+      if (init.status !== 0) throw new Error(`PGlite init failed: ${init.stderr.slice(-1500)}`);
+    }
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', self, '--one', kind, String(rows), file, ...(liteDir ? [liteDir] : [])],
+      { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', TRACE ? 'inherit' : 'pipe'] },
+    );
     fs.rmSync(dir, { recursive: true, force: true });
     const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
     if (!line) {
-      console.log(`${kind} ${rows}: failed: ${(r.stderr || r.stdout).slice(-1500)}`);
+      console.log(`${kind} ${rows}: failed: ${(r.stderr || r.stdout || '').slice(-1500)}`);
       continue;
     }
     const m = JSON.parse(line);
+    if (TRACE) console.error(line);
     console.log(
-      `${m.kind.padEnd(9)} ${String(m.rows).padEnd(10)} ${String(m.mb).padEnd(8)} ${String(m.ingestRowsPerSec).padEnd(14)} ${String(m.copyRowsPerSec).padEnd(12)} ${String(m.ratio).padEnd(12)} ${String(m.ingestSec).padEnd(9)} ${String(m.readStageSec).padEnd(13)} ${String(m.nodeCpuSec).padEnd(11)} ${String(m.pgCpuSec ?? '-').padEnd(9)} ${String(m.copyPgCpuSec ?? '-').padEnd(14)} ${String(m.peakRssMb).padEnd(12)} ${String(m.rssBeforeMb).padEnd(14)} ${m.loadAvg1m}`,
+      `${m.kind.padEnd(9)} ${String(m.rows).padEnd(10)} ${String(m.mb).padEnd(8)} ${String(m.ingestRowsPerSec).padEnd(14)} ${String(m.copyRowsPerSec).padEnd(12)} ${String(m.ratio).padEnd(12)} ${String(m.ingestSec).padEnd(9)} ${String(m.readStageSec).padEnd(13)} ${String(m.nodeCpuSec).padEnd(11)} ${String(m.pgCpuSec ?? '-').padEnd(9)} ${String(m.copyPgCpuSec ?? '-').padEnd(14)} ${String(m.peakRssMb).padEnd(12)} ${String(m.rssBeforeMb).padEnd(14)} ${String(m.kind === 'pglite' ? `${m.atPeakMb.wasmBefore}→${m.atPeakMb.wasmAfter}` : '-').padEnd(8)} ${m.loadAvg1m}`,
     );
   }
 
