@@ -14,12 +14,13 @@ import { ledgerDigests } from './ledger-digests.js';
 let pool: WorkerPool | null = null;
 let poolSize = 0;
 
-/** Worker threads to use: EXPORT_WORKERS, else one when the host has a second core, else none (all in this thread). */
+/** Worker threads when EXPORT_WORKERS is not set: one when the host has a second core, else none. */
 export function defaultExportWorkers(): number {
-  const n = Number(process.env.EXPORT_WORKERS);
-  if (process.env.EXPORT_WORKERS !== undefined && Number.isInteger(n) && n >= 0) return Math.min(n, 8);
   return os.availableParallelism() > 1 ? 1 : 0;
 }
+
+/** What the workers did in this process (read by tests and the bench: a pool that is configured but unused shows). */
+export const exportWorkerStats = { decryptedValues: 0, digestedRows: 0 };
 
 function exportPool(size: number): WorkerPool | null {
   if (size <= 0) return null;
@@ -47,7 +48,7 @@ export interface ExportHashing {
 
 const u8 = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
-export function exportHashing(workers = defaultExportWorkers()): ExportHashing {
+export function exportHashing(workers: number): ExportHashing {
   const p = exportPool(workers);
   if (!p)
     return {
@@ -55,8 +56,11 @@ export function exportHashing(workers = defaultExportWorkers()): ExportHashing {
       digests: async (secret, codes, keys, texts) => ledgerDigests(secret, codes, keys, texts),
     };
   return {
-    decrypt: (keys, values) =>
-      p.run<(string | null)[]>({ op: 'decrypt', keys, values } satisfies DecryptMessage),
+    decrypt: async (keys, values) => {
+      const out = await p.run<(string | null)[]>({ op: 'decrypt', keys, values } satisfies DecryptMessage);
+      for (const t of out) if (t !== null) exportWorkerStats.decryptedValues++;
+      return out;
+    },
     digests: async (secret, codes, keys, texts) => {
       const r = await p.run<{ keyMacs: Uint8Array; rowMacs: Uint8Array; tags: Uint8Array }>({
         op: 'digests',
@@ -65,6 +69,7 @@ export function exportHashing(workers = defaultExportWorkers()): ExportHashing {
         keys: JSON.stringify(keys),
         texts: JSON.stringify(texts),
       } satisfies DigestMessage);
+      exportWorkerStats.digestedRows += keys.length;
       return { keyMacs: u8(r.keyMacs), rowMacs: u8(r.rowMacs), tags: u8(r.tags) };
     },
   };

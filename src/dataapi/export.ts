@@ -6,7 +6,7 @@ import type { Actor, AppContext } from '../context.js';
 import { AppError } from '../shared/errors.js';
 import { keyedHash } from '../shared/secrets.js';
 import { type TableStreamOptions, tableStream } from '../shared/tabular.js';
-import { exportHashing } from './export-pool.js';
+import { defaultExportWorkers, exportHashing } from './export-pool.js';
 import { settle } from './guards.js';
 import { CELL_TAG_BYTES, cellText, keyMac, rowMac } from './ledger-digests.js';
 import type { MaskingPolicy } from './masking.js';
@@ -131,8 +131,7 @@ async function* exportBatches(
   const policy = await maskingPolicy(ctx);
   const codes = fields.map((f) => f.code);
   // decryption and ledger digests in a worker thread when there is one (export-pool.ts), same functions, same bytes
-  const hashing = exportHashing();
-  const encrypted = fields.filter((f) => f.encrypted).map((f) => f.code);
+  const hashing = exportHashing(ctx.config.dataApi.exportWorkers ?? defaultExportWorkers());
   let status: 'completed' | 'aborted' | 'failed' = 'aborted';
   type Batch = { records: Record<string, unknown>[]; last: number; want: number } | null;
   type Started = { cursor: Promise<number | null>; batch: Promise<Batch> };
@@ -142,10 +141,11 @@ async function* exportBatches(
   // The masking policy of one batch: the masking module's own, its decryption answered from the batch's values opened
   // in a worker thread (a value not opened there is decrypted by the keyring as without workers, failures included).
   const batchPolicy = async (rows: { rec: Record<string, unknown> }[]): Promise<MaskingPolicy> => {
-    if (encrypted.length === 0 || !policy.decrypt) return policy;
+    if (!policy.decrypt) return policy;
+    // every field, not only those flagged encrypted: a field being converted holds both forms for a while
     const values: string[] = [];
     for (const r of rows)
-      for (const c of encrypted) {
+      for (const c of codes) {
         const v = r.rec[c];
         if (typeof v === 'string' && v.startsWith('ENC1.')) values.push(v);
       }

@@ -33,12 +33,11 @@ export class WorkerPool {
   constructor(module: URL, size: number) {
     for (let i = 0; i < size; i++) {
       const w = startWorker(module);
-      w.unref();
       w.on('message', (m: { id: number; ok: boolean; value?: unknown; error?: string }) => {
         const p = this.#pending.get(m.id);
         if (!p) return;
         this.#pending.delete(m.id);
-        this.#queued.set(w, (this.#queued.get(w) ?? 1) - 1);
+        this.#idle(w);
         if (m.ok) p.resolve(m.value);
         else p.reject(new Error(m.error ?? 'worker failed'));
       });
@@ -47,14 +46,23 @@ export class WorkerPool {
         for (const [id, p] of this.#pending)
           if (p.worker === w) {
             this.#pending.delete(id);
+            this.#idle(w);
             p.reject(e);
           }
       };
       w.on('error', fail);
       w.on('exit', (code) => fail(new Error(`worker exited (${code})`)));
+      // an idle pool does not keep the process alive; a worker with answers pending does (run)
+      w.unref();
       this.#workers.push(w);
       this.#queued.set(w, 0);
     }
+  }
+
+  #idle(w: Worker) {
+    const queued = Math.max(0, (this.#queued.get(w) ?? 1) - 1);
+    this.#queued.set(w, queued);
+    if (queued === 0) w.unref();
   }
 
   get size(): number {
@@ -66,7 +74,9 @@ export class WorkerPool {
     let worker = this.#workers[0];
     for (const w of this.#workers)
       if ((this.#queued.get(w) ?? 0) < (this.#queued.get(worker) ?? 0)) worker = w;
-    this.#queued.set(worker, (this.#queued.get(worker) ?? 0) + 1);
+    const queued = (this.#queued.get(worker) ?? 0) + 1;
+    this.#queued.set(worker, queued);
+    if (queued === 1) worker.ref();
     const id = this.#next++;
     return new Promise<T>((resolve, reject) => {
       this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject, worker });
