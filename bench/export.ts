@@ -15,7 +15,7 @@
  * client, both servers and the pg pools share this process). Correctness is checked: every row arrives, the ID number
  * is masked, the ledger holds one row per exported row.
  *
- * Knobs (env): ROWS (200000; 1000000 allowed), ROUNDS (2), BENCH_KEEP_DATABASE=1 (keep the scratch database), BENCH_DATABASE_URL / DATABASE_URL (default
+ * Knobs (env): ROWS (200000; 1000000 allowed), ROUNDS (2), EXPORT_WORKERS (the export's worker threads; unset: default), BENCH_KEEP_DATABASE=1 (keep the scratch database), BENCH_DATABASE_URL / DATABASE_URL (default
  * postgres://postgres@127.0.0.1:5432/postgres). Speed misses never fail the run; correctness failures set exit code 1.
  */
 import { readFileSync } from 'node:fs';
@@ -110,7 +110,12 @@ async function main() {
     ...loadConfig({}),
     databaseUrl: scratch.url,
     dataDir: 'memory://',
-    dataApi: { ...loadConfig({}).dataApi, grantExportRowsPerDay: 1_000_000_000 },
+    dataApi: {
+      ...loadConfig({}).dataApi,
+      grantExportRowsPerDay: 1_000_000_000,
+      // the export's worker threads (EXPORT_WORKERS, src/dataapi/export-pool.ts); unset: the server's default
+      ...(env.EXPORT_WORKERS ? { exportWorkers: Number(env.EXPORT_WORKERS) } : {}),
+    },
   };
   const ctx = await openContext(config);
   const pool = new pg.Pool({ connectionString: scratch.url, max: 4 });
