@@ -1,4 +1,3 @@
-import os from 'node:os';
 import type { DataKey } from '../security/field-cipher.js';
 import { WorkerPool } from '../shared/worker-pool.js';
 import type { DecryptMessage, DigestMessage } from './export-worker.js';
@@ -14,9 +13,13 @@ import { ledgerDigests } from './ledger-digests.js';
 let pool: WorkerPool | null = null;
 let poolSize = 0;
 
-/** Worker threads when EXPORT_WORKERS is not set: one when the host has a second core, else none. */
+/**
+ * Worker threads when EXPORT_WORKERS is not set: none. On the 2-core shared test machine one worker cut the export
+ * thread's CPU by half but lowered rows/s at moderate load (the process spends more CPU in all, and no core was idle);
+ * set EXPORT_WORKERS on a host with idle cores (bench/README.md "export.ts").
+ */
 export function defaultExportWorkers(): number {
-  return os.availableParallelism() > 1 ? 1 : 0;
+  return 0;
 }
 
 /** What the workers did in this process (read by tests and the bench: a pool that is configured but unused shows). */
