@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 /*
  * A few worker threads running one module, each message answered once (by its id), given to the worker with the
  * fewest messages queued. Used by the bulk export (src/dataapi/export-pool.ts) to hash and decrypt a batch while the
- * export's thread masks the next one.
+ * export's thread masks the next one, and by the audit verifier (src/audit/leaf-hasher.ts) to hash records' leaves.
  *
  * The worker module is the built `.js` beside its caller in production, and a `.ts` source under tsx and vitest: those
  * are started through tsx's loader (registered inside the worker), so the worker runs the same source files as the
@@ -16,7 +16,12 @@ interface Pending {
   worker: Worker;
 }
 
-function startWorker(module: URL): Worker {
+/** A worker's code: a module (built `.js`, or `.ts` under tsx and vitest), or a self-contained CommonJS source. */
+export type WorkerCode = URL | { source: string };
+
+function startWorker(code: WorkerCode): Worker {
+  if (!(code instanceof URL)) return new Worker(code.source, { eval: true });
+  const module = code;
   if (!module.pathname.endsWith('.ts')) return new Worker(module);
   const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(module.href)}); })`;
   return new Worker(boot, { eval: true });
@@ -30,9 +35,9 @@ export class WorkerPool {
   /** set once a worker failed or exited: the pool is then replaced by its owner */
   broken = false;
 
-  constructor(module: URL, size: number) {
+  constructor(code: WorkerCode, size: number) {
     for (let i = 0; i < size; i++) {
-      const w = startWorker(module);
+      const w = startWorker(code);
       w.on('message', (m: { id: number; ok: boolean; value?: unknown; error?: string }) => {
         const p = this.#pending.get(m.id);
         if (!p) return;
