@@ -15,7 +15,7 @@
  * client, both servers and the pg pools share this process). Correctness is checked: every row arrives, the ID number
  * is masked, the ledger holds one row per exported row.
  *
- * Knobs (env): ROWS (200000; 1000000 allowed), ROUNDS (2), BENCH_KEEP_DATABASE=1 (keep the scratch database), BENCH_DATABASE_URL / DATABASE_URL (default
+ * Knobs (env): ROWS (200000; 1000000 allowed), ROUNDS (2), EXPORT_WORKERS (the export's worker threads; unset: default), BENCH_KEEP_DATABASE=1 (keep the scratch database), BENCH_DATABASE_URL / DATABASE_URL (default
  * postgres://postgres@127.0.0.1:5432/postgres). Speed misses never fail the run; correctness failures set exit code 1.
  */
 import { readFileSync } from 'node:fs';
@@ -110,7 +110,12 @@ async function main() {
     ...loadConfig({}),
     databaseUrl: scratch.url,
     dataDir: 'memory://',
-    dataApi: { ...loadConfig({}).dataApi, grantExportRowsPerDay: 1_000_000_000 },
+    dataApi: {
+      ...loadConfig({}).dataApi,
+      grantExportRowsPerDay: 1_000_000_000,
+      // the export's worker threads (EXPORT_WORKERS, src/dataapi/export-pool.ts); unset: the server's default
+      ...(env.EXPORT_WORKERS ? { exportWorkers: Number(env.EXPORT_WORKERS) } : {}),
+    },
   };
   const ctx = await openContext(config);
   const pool = new pg.Pool({ connectionString: scratch.url, max: 4 });
@@ -228,6 +233,16 @@ async function main() {
         }
       return ticks / 100;
     };
+    /** CPU seconds of this process's main thread alone (Linux /proc; its worker threads, EXPORT_WORKERS, excluded). */
+    const mainThreadCpuSeconds = () => {
+      try {
+        const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return (Number(f[11]) + Number(f[12])) / 100;
+      } catch {
+        return Number.NaN;
+      }
+    };
     for (let round = 1; round <= ROUNDS; round++) {
       const b = await fetchCsv(baseUrl, {});
       check(
@@ -235,10 +250,12 @@ async function main() {
         `baseline answered ${b.status} with ${b.lines - 1} rows`,
       );
       const cpu0 = process.cpuUsage();
+      const main0 = mainThreadCpuSeconds();
       const pg0 = await pgCpuSeconds();
       const gv = await fetchCsv(govUrl, headers);
       const cpu = process.cpuUsage(cpu0);
       const nodeCpu = (cpu.user + cpu.system) / 1e6;
+      const mainCpu = mainThreadCpuSeconds() - main0;
       const pgCpu = (await pgCpuSeconds()) - pg0;
       check(gv.status === 200, `governed answered ${gv.status}: ${gv.head.slice(0, 200)}`);
       check(gv.lines === total + 1, `governed delivered ${gv.lines - 1} of ${total} rows`);
@@ -255,7 +272,7 @@ async function main() {
         `round ${round}: baseline ${(total / b.seconds).toFixed(0)} rows/s (${b.seconds.toFixed(2)} s, ${mb(b.bytes)}, peak RSS ${mb(b.peakRss)}); ` +
           `governed ${(total / gv.seconds).toFixed(0)} rows/s (${gv.seconds.toFixed(2)} s, ${mb(gv.bytes)}, peak RSS ${mb(gv.peakRss)}); ` +
           `ratio ${(b.seconds / gv.seconds).toFixed(2)}; governed CPU: this process ${nodeCpu.toFixed(1)} s ` +
-          `(${((nodeCpu * 1e6) / total).toFixed(1)} µs/row), PostgreSQL backends ${pgCpu.toFixed(1)} s ` +
+          `(${((nodeCpu * 1e6) / total).toFixed(1)} µs/row; main thread ${((mainCpu * 1e6) / total).toFixed(1)} µs/row), PostgreSQL backends ${pgCpu.toFixed(1)} s ` +
           `(${((pgCpu * 1e6) / total).toFixed(1)} µs/row); load ${load()}`,
       );
     }

@@ -130,6 +130,11 @@ export interface Config {
     grantRowsPerCall: number;
     /** rows a grant with the export right may export per day unless it sets its own (optional: older test configs) */
     grantExportRowsPerDay?: number;
+    /**
+     * worker threads that decrypt and compute the ledger digests of a bulk export's batches (EXPORT_WORKERS; 0 = all
+     * in the export's thread, the default). Same functions, same bytes either way.
+     */
+    exportWorkers?: number;
     /** calls with an unknown API key per client IP per minute before the IP is refused without a lookup */
     keyFailuresPerMinute: number;
     /** record lookups that miss, per app per 10 minutes, that suspend the app (when half or more of its lookups miss) */
@@ -284,6 +289,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       grantCallsPerDay: int(env, 'GRANT_CALLS_PER_DAY', 100_000),
       grantRowsPerCall: int(env, 'GRANT_ROWS_PER_CALL', 1000),
       grantExportRowsPerDay: int(env, 'GRANT_EXPORT_ROWS_PER_DAY', 1_000_000),
+      exportWorkers: env.EXPORT_WORKERS ? Math.min(8, Math.max(0, int(env, 'EXPORT_WORKERS', 0))) : undefined,
       keyFailuresPerMinute: int(env, 'API_KEY_FAILURE_LIMIT', 30),
       enumerationMisses: int(env, 'ENUMERATION_MISS_LIMIT', 20),
       statementsInFlight: Math.max(1, int(env, 'DATA_API_STATEMENTS_IN_FLIGHT', 1)),

@@ -1,7 +1,9 @@
 import type { Readable } from 'node:stream';
+import { parse as parseCsv } from 'csv-parse/sync';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportRecords, keyMac } from '../src/dataapi/export.js';
+import { exportWorkerStats } from '../src/dataapi/export-pool.js';
 import { explodeLedgerBatches, LEDGER_EXPLODE_JOB } from '../src/dataapi/ledger.js';
 import { clearRows, codeOf, createTestEnv, grantedApp, login, type TestEnv } from './helpers.js';
 
@@ -14,6 +16,7 @@ import { clearRows, codeOf, createTestEnv, grantedApp, login, type TestEnv } fro
 describe('export ledger: per batch on the export path, exploded by the ledger job', () => {
   let env: TestEnv;
   let POPULATION = '';
+  let table = '';
   let people: Awaited<ReturnType<typeof clearRows>>;
   let g: { apiKey: string; purposeId: string; grantId: number; appId: number };
   let auditor = '';
@@ -31,7 +34,8 @@ describe('export ledger: per batch on the export path, exploded by the ledger jo
       .select('data_table')
       .where('code', '=', POPULATION)
       .executeTakeFirstOrThrow();
-    people = await clearRows(env, r.data_table!);
+    table = r.data_table!;
+    people = await clearRows(env, table);
     g = await grantedApp(env.app, {
       consumer: 'rsj_officer',
       provider: 'gaj_officer',
@@ -218,6 +222,90 @@ describe('export ledger: per batch on the export path, exploded by the ledger jo
     } finally {
       await sql`DROP TRIGGER test_fail_ledger ON data_export_batch`.execute(env.ctx.db);
       await sql`DROP FUNCTION test_fail_ledger()`.execute(env.ctx.db);
+    }
+  });
+  /** An export with `workers` worker threads (config EXPORT_WORKERS): its records, its ledger bytes, what workers did. */
+  async function exportWith(workers: number) {
+    const cfg = env.ctx.config.dataApi;
+    const saved = cfg.exportWorkers;
+    cfg.exportWorkers = workers;
+    const was = { ...exportWorkerStats };
+    try {
+      const x = await start();
+      const { text, error } = await drain(x.stream);
+      const ledger = await sql<{ o: number; k: string; r: string; t: string }>`
+        SELECT first_ordinal AS o, encode(key_macs, 'hex') AS k, encode(row_macs, 'hex') AS r, encode(cell_tags, 'hex') AS t
+        FROM data_export_batch WHERE export_id = ${x.exportId} ORDER BY first_ordinal`.execute(env.ctx.db);
+      return {
+        text,
+        error,
+        rows: error ? [] : (parseCsv(text, { bom: true }) as string[][]),
+        ledger: ledger.rows,
+        decrypted: exportWorkerStats.decryptedValues - was.decryptedValues,
+        digested: exportWorkerStats.digestedRows - was.digestedRows,
+      };
+    } finally {
+      cfg.exportWorkers = saved;
+    }
+  }
+
+  it('(d) with worker threads the values are opened and the digests computed there: the same records and ledger bytes', async () => {
+    const own = await exportWith(0);
+    const pooled = await exportWith(2);
+    expect(own.error).toBeNull();
+    expect(pooled.error).toBeNull();
+    // the workers did the work (the ID number is stored encrypted: one value a row), the export's thread none of it
+    expect([own.decrypted, own.digested]).toEqual([0, 0]);
+    expect(pooled.decrypted).toBe(people.length);
+    expect(pooled.digested).toBe(people.length);
+    expect(own.rows).toHaveLength(people.length + 1);
+    expect(pooled.rows).toEqual(own.rows); // the cells (the CSV quoting is the export's own watermark)
+    expect(pooled.ledger).toHaveLength(Math.ceil(people.length / BATCH));
+    expect(pooled.ledger).toEqual(own.ledger);
+    expect(pooled.ledger[0].k.slice(0, 32)).toBe(keyMac(env.ctx.secret, people[0]._key));
+    // ID numbers leave masked, as without workers
+    const idAt = own.rows[0].indexOf('idNumber');
+    expect(pooled.rows[1][idAt]).not.toBe(people[0].idNumber);
+    expect(pooled.text).not.toContain(people[0].idNumber);
+  });
+
+  it('(e) a tampered stored value fails the export closed with workers too: FIELD_INTEGRITY_FAILED, audited, not served', async () => {
+    const f = await env.ctx.db
+      .selectFrom('resource_field')
+      .select(['ordinal', 'resource_id'])
+      .where('code', '=', 'idNumber')
+      .where('resource_id', '=', Number(/^ds\.r_(\d+)$/.exec(table)![1]))
+      .executeTakeFirstOrThrow();
+    const col = `c${f.ordinal}`;
+    const victim = people[40];
+    const { rows } = await sql
+      .raw<{ v: string }>(`SELECT ${col} AS v FROM ${table} WHERE _key = '${victim._key}'`)
+      .execute(env.ctx.db);
+    const v = rows[0].v;
+    expect(v.startsWith('ENC1.')).toBe(true);
+    const flipped = v.slice(0, -3) + (v.at(-3) === 'A' ? 'B' : 'A') + v.slice(-2);
+    const tampers = () =>
+      env.ctx.db
+        .selectFrom('audit_log')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('action', '=', 'key.tamper')
+        .executeTakeFirstOrThrow()
+        .then((r) => Number(r.n));
+    const before = await tampers();
+    await sql
+      .raw(`UPDATE ${table} SET ${col} = '${flipped}' WHERE _key = '${victim._key}'`)
+      .execute(env.ctx.db);
+    try {
+      const x = await exportWith(2);
+      expect((x.error as { code?: string } | null)?.code).toBe('FIELD_INTEGRITY_FAILED');
+      expect(x.text).not.toContain(victim.idNumber);
+      // the batch holding the value wrote no ledger row (the two before it did; the one after may have been in flight)
+      expect(x.ledger.map((l) => Number(l.o)).slice(0, 2)).toEqual([1, BATCH + 1]);
+      expect(x.ledger.map((l) => Number(l.o))).not.toContain(2 * BATCH + 1);
+      await env.ctx.fieldKeys.settle();
+      await expect.poll(tampers).toBe(before + 1);
+    } finally {
+      await sql.raw(`UPDATE ${table} SET ${col} = '${v}' WHERE _key = '${victim._key}'`).execute(env.ctx.db);
     }
   });
 });

@@ -10,7 +10,7 @@
  * vitest and the built server).
  */
 import crypto, { createHash } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
+import { WorkerPool } from '../shared/worker-pool.js';
 import { canonicalRecords, canonicalWriter } from './canonical.js';
 import { type HashAlg, merkleRootPacked } from './seal-model.js';
 
@@ -39,6 +39,9 @@ const __name = (f) => f; // in case a transpiler kept function names in the sour
 const merkleRootPacked = (${merkleRootPacked.toString()});
 const canonicalRecords = (${canonicalWriter.toString()})();
 parentPort.on('message', (m) => {
+  try { answer(m); } catch (e) { parentPort.postMessage({ id: m.id, ok: false, error: String(e && e.message || e) }); }
+});
+function answer(m) {
   const h = crypto.hash
     ? (d) => crypto.hash(m.alg, d, 'buffer')
     : (d) => crypto.createHash(m.alg).update(d).digest();
@@ -48,8 +51,8 @@ parentPort.on('message', (m) => {
   for (let i = 0; i < n; i++) h(batch.input.subarray(batch.offsets[i], batch.offsets[i + 1])).copy(out, 32 * i);
   const root = m.stored ? merkleRootPacked(m.stored, h) : null;
   const ids = batch.ids.slice();
-  parentPort.postMessage({ id: m.id, ids, leaves: out, root }, [out.buffer, ids.buffer]);
-});
+  parentPort.postMessage({ id: m.id, ok: true, value: { ids, leaves: out, root } }, [out.buffer, ids.buffer]);
+}
 `;
 
 /** Records as read: COPY binary output (with its header when copyHeader) or bare tuples (the SELECT path). */
@@ -65,53 +68,20 @@ export interface Hashed {
   root: string | null;
 }
 
-interface Pending {
-  resolve: (h: Hashed) => void;
-  reject: (e: Error) => void;
-  worker: Worker;
-}
-
 /**
  * Hashes batches' leaves on `workers` worker threads (0: in this thread), a batch at a time per worker, given to the
- * worker with the fewest batches queued. close() ends the workers; a hasher is made per verification.
+ * worker with the fewest batches queued (the shared pool, src/shared/worker-pool.ts). close() ends the workers; a
+ * hasher is made per verification.
  */
 export class LeafHasher {
-  readonly #workers: Worker[] = [];
-  readonly #queued = new Map<Worker, number>();
-  readonly #pending = new Map<number, Pending>();
-  #next = 0;
+  readonly #pool: WorkerPool | null;
 
   constructor(workers: number) {
-    for (let i = 0; i < workers; i++) {
-      const w = new Worker(WORKER_SOURCE, { eval: true });
-      w.unref();
-      w.on('message', (m: { id: number; ids: Float64Array; leaves: Uint8Array; root: Uint8Array | null }) => {
-        const p = this.#pending.get(m.id);
-        if (!p) return;
-        this.#pending.delete(m.id);
-        this.#queued.set(w, (this.#queued.get(w) ?? 1) - 1);
-        p.resolve({
-          ids: m.ids,
-          leaves: Buffer.from(m.leaves.buffer, m.leaves.byteOffset, m.leaves.byteLength),
-          root: m.root ? Buffer.from(m.root).toString('hex') : null,
-        });
-      });
-      const fail = (e: Error) => {
-        for (const [id, p] of this.#pending)
-          if (p.worker === w) {
-            this.#pending.delete(id);
-            p.reject(e);
-          }
-      };
-      w.on('error', fail);
-      w.on('exit', (code) => fail(new Error(`leaf hash worker exited (${code})`)));
-      this.#workers.push(w);
-      this.#queued.set(w, 0);
-    }
+    this.#pool = workers > 0 ? new WorkerPool({ source: WORKER_SOURCE }, workers) : null;
   }
 
   get workers(): number {
-    return this.#workers.length;
+    return this.#pool?.size ?? 0;
   }
 
   /**
@@ -119,7 +89,7 @@ export class LeafHasher {
    * and the Merkle root of `stored` (a block's sealed leaves, packed) when given. `raw.data` is not used afterwards.
    */
   prepare(alg: HashAlg, raw: RawRecords, stored?: Uint8Array): Promise<Hashed> {
-    if (this.#workers.length === 0) {
+    if (!this.#pool) {
       const h = (d: Uint8Array) => (oneShot ? oneShot(alg, d, 'buffer') : createHash(alg).update(d).digest());
       const batch = canonicalRecords(raw.data, raw.copyHeader);
       return Promise.resolve({
@@ -128,20 +98,22 @@ export class LeafHasher {
         root: stored ? Buffer.from(merkleRootPacked(stored, h)).toString('hex') : null,
       });
     }
-    let worker = this.#workers[0];
-    for (const w of this.#workers)
-      if ((this.#queued.get(w) ?? 0) < (this.#queued.get(worker) ?? 0)) worker = w;
-    this.#queued.set(worker, (this.#queued.get(worker) ?? 0) + 1);
-    const id = this.#next++;
-    return new Promise<Hashed>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, worker });
-      // copied, not transferred: the data may be a slice of a larger buffer
-      worker.postMessage({ id, alg, data: raw.data, copyHeader: raw.copyHeader, stored: stored ?? null });
-    });
+    // copied, not transferred: the data may be a slice of a larger buffer
+    return this.#pool
+      .run<{ ids: Float64Array; leaves: Uint8Array; root: Uint8Array | null }>({
+        alg,
+        data: raw.data,
+        copyHeader: raw.copyHeader,
+        stored: stored ?? null,
+      })
+      .then((m) => ({
+        ids: m.ids,
+        leaves: Buffer.from(m.leaves.buffer, m.leaves.byteOffset, m.leaves.byteLength),
+        root: m.root ? Buffer.from(m.root).toString('hex') : null,
+      }));
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.#workers.map((w) => w.terminate()));
-    this.#workers.length = 0;
+    await this.#pool?.close();
   }
 }

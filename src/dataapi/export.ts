@@ -1,13 +1,15 @@
-import { createHmac } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { CompiledQuery, sql } from 'kysely';
 import { appendAudit } from '../audit/store.js';
 import type { Actor, AppContext } from '../context.js';
 import { AppError } from '../shared/errors.js';
-import { keyedHash, keyedHashBytes, prefixedHash } from '../shared/secrets.js';
+import { keyedHash } from '../shared/secrets.js';
 import { type TableStreamOptions, tableStream } from '../shared/tabular.js';
+import { defaultExportWorkers, exportHashing } from './export-pool.js';
 import { settle } from './guards.js';
+import { CELL_TAG_BYTES, cellText, keyMac, rowMac } from './ledger-digests.js';
+import type { MaskingPolicy } from './masking.js';
 import { maskingPolicy } from './masking-policy.js';
 import { type CallInput, call, callerOf, clearOf, shaper } from './service.js';
 import {
@@ -20,6 +22,8 @@ import {
   type ResourceMeta,
 } from './store.js';
 import { anyText, quoteMarker } from './watermark.js';
+
+export { CELL_TAG_BYTES, cellTag, cellText, keyMac, ledgerDigests, rowMac } from './ledger-digests.js';
 
 /*
  * Bulk export of a granted view (issue 9 point 5): CSV (UTF-8 or GBK), NDJSON or XLSX, streamed in batches by `_seq`
@@ -50,95 +54,6 @@ const MEDIA: Record<ExportFormat, { type: (e: ExportEncoding) => string; ext: st
     ext: 'xlsx',
   },
 };
-
-/** The text of a delivered cell, as the ledger hashes it: what a CSV cell holds before quoting. */
-export function cellText(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  if (v instanceof Date) return v.toISOString();
-  return typeof v === 'object' ? JSON.stringify(v) : String(v);
-}
-
-/** Bytes of a key or row digest in the ledger. */
-const MAC_BYTES = 16;
-
-/** The first 16 bytes of an HMAC-SHA256 under the platform secret: the ledger's compact, keyed digests. */
-const mac16 = (secret: Buffer, s: string) => keyedHashBytes(secret, s).subarray(0, MAC_BYTES);
-
-const keyText = (key: string) => `key\n${key}`;
-const rowText = (cells: string[]) => `row\n${JSON.stringify(cells)}`;
-
-/** The ledger's digest of a record key (the same key form the data API audits: normalised), hex. */
-export const keyMac = (secret: Buffer, key: string) => mac16(secret, keyText(key)).toString('hex');
-
-/** The ledger's digest of a delivered row: its cell texts in the export's field order, hex. */
-export const rowMac = (secret: Buffer, cells: string[]) => mac16(secret, rowText(cells)).toString('hex');
-
-/** Bytes of one cell tag (the per-field digest of migration 032). */
-export const CELL_TAG_BYTES = 4;
-
-/** Per secret and field, the bytes hashed before each cell's text: the cell-tag key and the field code. */
-const tagPrefixes = new WeakMap<Buffer, Map<string, Buffer>>();
-
-/** The full SHA-256 a cell tag is cut from (cellTag). */
-function cellTagDigest(secret: Buffer, field: string, text: string): Buffer {
-  let prefixes = tagPrefixes.get(secret);
-  if (!prefixes) {
-    prefixes = new Map();
-    tagPrefixes.set(secret, prefixes);
-  }
-  let prefix = prefixes.get(field);
-  if (!prefix) {
-    const k = createHmac('sha256', secret).update('govshare cell tag/1').digest();
-    prefix = Buffer.concat([k, Buffer.from(`${field}\n`, 'utf8')]);
-    if (prefixes.size < 10_000) prefixes.set(field, prefix);
-  }
-  return prefixedHash('sha256', prefix, text);
-}
-
-/**
- * One cell's tag, hex: the first 4 bytes of SHA-256(k ‖ field ‖ "\n" ‖ cell text), k = HMAC-SHA256(platform secret,
- * "govshare cell tag/1") (32 bytes, fixed length). A keyed prefix hash is safe here because only 4 of its 32 bytes are
- * kept (no length extension), and it lets each cell cost one hash of a copied state instead of an HMAC's two and a
- * key schedule: the ledger's extra work per delivered cell stays small.
- */
-export function cellTag(secret: Buffer, field: string, text: string): string {
-  return cellTagDigest(secret, field, text).toString('hex', 0, CELL_TAG_BYTES);
-}
-
-/**
- * The ledger's digests of one batch as the three byte strings of its `data_export_batch` row: the key digests (16
- * bytes a row), the row digests (16) and the cell tags (4 a cell, the row's tags in field order), row after row. Each
- * digest is written in place (no hex text per row). Repeated cell values (districts, categories, masked forms) are
- * hashed once per batch, which keeps the ledger's extra cost low.
- */
-export function ledgerDigests(
-  secret: Buffer,
-  codes: string[],
-  keys: string[],
-  texts: string[][],
-): { keyMacs: Buffer; rowMacs: Buffer; tags: Buffer } {
-  const n = texts.length;
-  const keyMacs = Buffer.allocUnsafe(n * MAC_BYTES);
-  const rowMacs = Buffer.allocUnsafe(n * MAC_BYTES);
-  const tags = Buffer.allocUnsafe(n * codes.length * CELL_TAG_BYTES);
-  const memo = codes.map(() => new Map<string, number>());
-  let at = 0;
-  for (let r = 0; r < n; r++) {
-    keyedHashBytes(secret, keyText(keys[r])).copy(keyMacs, r * MAC_BYTES, 0, MAC_BYTES);
-    const cells = texts[r];
-    keyedHashBytes(secret, rowText(cells)).copy(rowMacs, r * MAC_BYTES, 0, MAC_BYTES);
-    for (let i = 0; i < codes.length; i++, at += CELL_TAG_BYTES) {
-      const text = cells[i];
-      let t = memo[i].get(text);
-      if (t === undefined) {
-        t = cellTagDigest(secret, codes[i], text).readUInt32BE(0);
-        if (memo[i].size < 10_000) memo[i].set(text, t);
-      }
-      tags.writeUInt32BE(t, at);
-    }
-  }
-  return { keyMacs, rowMacs, tags };
-}
 
 function shanghaiDayStart(now: number): Date {
   const day = Math.floor((now + 8 * 3600_000) / 86400_000);
@@ -215,12 +130,39 @@ async function* exportBatches(
   const readSql = exportBatchSql(meta, fields);
   const policy = await maskingPolicy(ctx);
   const codes = fields.map((f) => f.code);
+  // decryption and ledger digests in a worker thread when there is one (export-pool.ts), same functions, same bytes
+  const hashing = exportHashing(ctx.config.dataApi.exportWorkers ?? defaultExportWorkers());
   let status: 'completed' | 'aborted' | 'failed' = 'aborted';
   type Batch = { records: Record<string, unknown>[]; last: number; want: number } | null;
   type Started = { cursor: Promise<number | null>; batch: Promise<Batch> };
   // one batch = one transaction: grant re-checked, rows read and masked, their ledger rows and count written. `cursor`
   // settles as soon as the rows are read (the last _seq when the batch came back full, else null), so the next batch's
   // transaction can start reading while this one is still recording its ledger rows.
+  // The masking policy of one batch: the masking module's own, its decryption answered from the batch's values opened
+  // in a worker thread (a value not opened there is decrypted by the keyring as without workers, failures included).
+  const batchPolicy = async (rows: { rec: Record<string, unknown> }[]): Promise<MaskingPolicy> => {
+    if (!policy.decrypt) return policy;
+    // every field, not only those flagged encrypted: a field being converted holds both forms for a while
+    const values: string[] = [];
+    for (const r of rows)
+      for (const c of codes) {
+        const v = r.rec[c];
+        if (typeof v === 'string' && v.startsWith('ENC1.')) values.push(v);
+      }
+    const opening = values.length > 0 ? hashing.decrypt(ctx.fieldKeys.dataKeysOf(meta.id), values) : null;
+    if (!opening) return policy;
+    const opened = await opening;
+    const clearText = new Map<string, string>();
+    for (let i = 0; i < values.length; i++) {
+      const t = opened[i];
+      if (t !== null) clearText.set(values[i], t);
+    }
+    const decrypt = policy.decrypt;
+    return {
+      ...policy,
+      decrypt: (v) => (typeof v === 'string' ? clearText.get(v) : undefined) ?? decrypt(v),
+    };
+  };
   const runBatch = (after: number, delivered: number, want: number): Started => {
     let readDone: (last: number | null) => void = () => undefined;
     const cursor = new Promise<number | null>((resolve) => {
@@ -243,11 +185,11 @@ async function* exportBatches(
         if (rows.length === 0) return { records: [], last: after, want };
         const last = Number(rows[rows.length - 1]._seq);
         readDone(rows.length === want ? last : null);
-        const shapeOne = shaper(meta, codes, policy, clear);
+        const shapeOne = shaper(meta, codes, await batchPolicy(rows), clear);
         const records = rows.map((r) => shapeOne(r.rec));
         const texts = records.map((rec) => codes.map((c) => cellText(rec[c])));
         // the ledger's digests as three byte strings (16 bytes a key, 16 a row, 4 a cell), cut per row in SQL
-        const { keyMacs, rowMacs, tags } = ledgerDigests(
+        const { keyMacs, rowMacs, tags } = await hashing.digests(
           ctx.secret,
           codes,
           rows.map((r) => r._key),

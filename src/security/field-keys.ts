@@ -313,6 +313,16 @@ export class FieldKeys {
     return this.indexVersions().map((n) => this.index(v, n));
   }
 
+  /**
+   * The loaded data keys of one resource (every version), for a bulk export's worker threads to open that resource's
+   * values with (src/dataapi/export-pool.ts); whatever they cannot open is decrypted here (`decrypt`) as always.
+   */
+  dataKeysOf(scope: number): DataKey[] {
+    const out: DataKey[] = [];
+    for (const k of this.keys.values()) if (k.scope === scope) out.push(k);
+    return out;
+  }
+
   activeVersion(resourceId: number): number | null {
     return this.active.get(resourceId) ?? null;
   }
