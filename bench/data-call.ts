@@ -18,7 +18,6 @@
  * BENCH_PG_SYNCHRONOUS_COMMIT (unset = server default; an experiment knob, e.g. `off`).
  * Speed misses never fail the run; correctness failures set exit code 1.
  */
-import { execSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -34,7 +33,7 @@ import { LoadGenerator, type LoadJob, type LoadResult } from './loadgen-client.j
 import { sampleRecords } from './sample.js';
 import { dropScratchDatabase } from './scratch-db.js';
 import { printStartup, runStartupBench, STARTUP_TARGETS, type StartupResult } from './startup.js';
-import { median, pgTicks } from './stats.js';
+import { cpuPerRequest, median, withCpu } from './stats.js';
 
 const env = process.env;
 function num(name: string, fallback: number): number {
@@ -63,29 +62,6 @@ const TARGET = { ratio: 0.6, p99Ms: 25 };
 type Kind = 'postgres' | 'pglite';
 type Target = 'baseline' | 'governed';
 
-// ---------- CPU accounting: who burns the 2 cores ----------
-
-const CLK_TCK = (() => {
-  try {
-    return (
-      Number(
-        execSync('getconf CLK_TCK', { stdio: ['ignore', 'pipe', 'ignore'] })
-          .toString()
-          .trim(),
-      ) || 100
-    );
-  } catch {
-    return 100;
-  }
-})();
-
-function pgDelta(before: Map<number, number> | null, after: Map<number, number> | null): number | null {
-  if (!before || !after) return null;
-  let d = 0;
-  for (const [pid, t] of after) d += t - (before.get(pid) ?? 0);
-  return d;
-}
-
 // ---------- statistics ----------
 
 interface RunStats {
@@ -102,12 +78,7 @@ interface RunStats {
   genUs: number;
 }
 
-interface CpuSample {
-  processUs: number;
-  pgTicks: number | null;
-}
-
-function stats(r: LoadResult, cpu?: CpuSample): RunStats {
+function stats(r: LoadResult, cpu?: { processUs: number; pgTicks: number | null }): RunStats {
   const lat = Float64Array.from(r.measured.latencies).sort();
   const n = lat.length;
   const pct = (p: number) => (n ? lat[Math.min(n - 1, Math.ceil((p / 100) * n) - 1)] : Number.NaN);
@@ -122,18 +93,6 @@ function stats(r: LoadResult, cpu?: CpuSample): RunStats {
     count: n,
     non200: r.totalNon200,
     ...cpuPerRequest(r, cpu),
-  };
-}
-
-function cpuPerRequest(r: LoadResult, cpu?: CpuSample) {
-  const tickUs = 1e6 / CLK_TCK;
-  const genUs = r.cpuTicks == null ? Number.NaN : r.cpuTicks * tickUs;
-  if (!cpu || !r.total) return { srvUs: Number.NaN, dbUs: Number.NaN, genUs: Number.NaN };
-  return {
-    // process.cpuUsage covers every thread of this process; the load generator's own thread is taken out
-    srvUs: Number.isNaN(genUs) ? Number.NaN : (cpu.processUs - genUs) / r.total,
-    dbUs: cpu.pgTicks === null ? Number.NaN : (cpu.pgTicks * tickUs) / r.total,
-    genUs: genUs / r.total,
   };
 }
 
@@ -376,12 +335,8 @@ async function benchDatabase(kind: Kind, load: LoadGenerator): Promise<DbResult 
     for (let round = 1; round <= rounds; round++) {
       for (const target of ['baseline', 'governed'] as Target[]) {
         const before = target === 'governed' ? await auditCount() : 0;
-        const pg0 = await pgTicks(ctx);
-        const cpu0 = process.cpuUsage();
-        const r = await load.run(jobs[target]);
-        const cpu1 = process.cpuUsage(cpu0);
-        const pg1 = await pgTicks(ctx);
-        const s = stats(r, { processUs: cpu1.user + cpu1.system, pgTicks: pgDelta(pg0, pg1) });
+        const { result: r, ...cpu } = await withCpu(ctx, () => load.run(jobs[target]));
+        const s = stats(r, cpu);
         runs[target].push(s);
         for (const [k, v] of Object.entries(r.statusCounts))
           statusSeen[target][k] = (statusSeen[target][k] ?? 0) + v;

@@ -43,7 +43,7 @@ import { LoadGenerator } from './loadgen-client.js';
 import { benchOrg, benchResource, spoolBatch } from './resource.js';
 import { sampleRecords } from './sample.js';
 import { type ScratchDatabase, scratchDatabase } from './scratch-db.js';
-import { pgTicks } from './stats.js';
+import { CLK_TCK, pgTicks, pgTicksSince } from './stats.js';
 
 const env = process.env;
 const SIZES = (env.BENCH_INGEST_ROWS ?? '100000,1000000').split(',').map(Number);
@@ -171,11 +171,8 @@ const FIELDS = [
 ];
 /** PostgreSQL CPU seconds between two pgTicks samples (a backend started in between counts from zero). */
 async function pgCpuSince(ctx: AppContext, before: Map<number, number> | null): Promise<number | null> {
-  const after = await pgTicks(ctx);
-  if (!before || !after) return null;
-  let d = 0;
-  for (const [pid, t] of after) d += t - (before.get(pid) ?? 0);
-  return d / 100;
+  const d = await pgTicksSince(ctx, before);
+  return d === null ? null : d / CLK_TCK;
 }
 
 const COPY_DDL =

@@ -1,6 +1,8 @@
+import { execSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import type { AppContext } from '../src/context.js';
+import type { LoadResult } from './loadgen-client.js';
 
 /*
  * The benches' statistics, one definition each, so that two benches' "median" or "p95" mean the same thing.
@@ -59,4 +61,58 @@ export async function pgTicks(ctx: AppContext): Promise<Map<number, number> | nu
     if (t !== null) m.set(pid, t);
   }
   return m.size ? m : null;
+}
+
+/** Clock ticks a second of /proc's CPU times (100 on Linux unless the kernel says otherwise). */
+export const CLK_TCK = (() => {
+  try {
+    return (
+      Number(
+        execSync('getconf CLK_TCK', { stdio: ['ignore', 'pipe', 'ignore'] })
+          .toString()
+          .trim(),
+      ) || 100
+    );
+  } catch {
+    return 100;
+  }
+})();
+
+/** PostgreSQL CPU ticks since a pgTicks sample (a backend started in between counts from zero); null when unseen. */
+export async function pgTicksSince(
+  ctx: AppContext,
+  before: Map<number, number> | null,
+): Promise<number | null> {
+  const after = await pgTicks(ctx);
+  if (!before || !after) return null;
+  let d = 0;
+  for (const [pid, t] of after) d += t - (before.get(pid) ?? 0);
+  return d;
+}
+
+/** CPU of one load run: this process (all its threads) and the PostgreSQL processes, sampled around `run`. */
+export async function withCpu<T>(
+  ctx: AppContext,
+  run: () => Promise<T>,
+): Promise<{ result: T; processUs: number; pgTicks: number | null }> {
+  const pg0 = await pgTicks(ctx);
+  const cpu0 = process.cpuUsage();
+  const result = await run();
+  const cpu1 = process.cpuUsage(cpu0);
+  return { result, processUs: cpu1.user + cpu1.system, pgTicks: await pgTicksSince(ctx, pg0) };
+}
+
+/**
+ * CPU microseconds per request of a load run (whole run, warm-up included): the server (this process minus the load
+ * generator's own thread), PostgreSQL, and the load generator. NaN where a figure could not be read.
+ */
+export function cpuPerRequest(r: LoadResult, cpu?: { processUs: number; pgTicks: number | null }) {
+  const tickUs = 1e6 / CLK_TCK;
+  const genUs = r.cpuTicks == null ? Number.NaN : r.cpuTicks * tickUs;
+  if (!cpu || !r.total) return { srvUs: Number.NaN, dbUs: Number.NaN, genUs: Number.NaN };
+  return {
+    srvUs: Number.isNaN(genUs) ? Number.NaN : (cpu.processUs - genUs) / r.total,
+    dbUs: cpu.pgTicks === null ? Number.NaN : (cpu.pgTicks * tickUs) / r.total,
+    genUs: genUs / r.total,
+  };
 }

@@ -10,8 +10,10 @@
  *   governed  the real app: POST /api/v1/data/:code/verify with X-Api-Key and X-Purpose: guards, key → app → grant with
  *             the verification right → record compared in SQL → audit row (`data.verify`), one statement
  * Runs alternated, BENCH_ROUNDS × (BENCH_WARMUP_SECONDS + BENCH_SECONDS), medians of req/s, p50 and p99 and the ratio
- * governed / baseline, with the load average. Checked: no non-200, a boolean `match` in sampled answers, one
- * `data.verify` audit row per governed call (warm-up included). Correctness failures set exit code 1.
+ * governed / baseline, with the load average and the CPU microseconds a call of the server process and of PostgreSQL
+ * (bench/stats.ts `cpuPerRequest`, as `npm run bench` prints them: the robust figures on a loaded machine). Checked:
+ * no non-200, a boolean `match` in sampled answers, one `data.verify` audit row per governed call (warm-up included).
+ * Correctness failures set exit code 1.
  */
 import os from 'node:os';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -23,7 +25,7 @@ import { buildApp } from '../src/http/app.js';
 import { LoadGenerator, type LoadJob, type LoadResult } from './loadgen-client.js';
 import { sampleRecords } from './sample.js';
 import { scratchContext, scratchDatabase } from './scratch-db.js';
-import { loadAverage, median, percentile } from './stats.js';
+import { cpuPerRequest, loadAverage, median, percentile, withCpu } from './stats.js';
 
 const env = process.env;
 const num = (name: string, fallback: number) => Number(env[name] || fallback);
@@ -144,19 +146,26 @@ try {
     check(answers[0] && !answers[1], `${t}: a true name matches and a wrong one does not (got ${answers})`);
   }
   const stats = { baseline: [] as LoadResult[], governed: [] as LoadResult[] };
+  const cpu = {
+    baseline: [] as ReturnType<typeof cpuPerRequest>[],
+    governed: [] as ReturnType<typeof cpuPerRequest>[],
+  };
   let sent = 2;
   const before = (await audited()) - 2;
   for (let round = 1; round <= ROUNDS; round++) {
     for (const t of ['baseline', 'governed'] as const) {
-      const r = await loadgen.run(jobs[t]);
+      const { result: r, ...used } = await withCpu(ctx, () => loadgen.run(jobs[t]));
       stats[t].push(r);
+      const c = cpuPerRequest(r, used);
+      cpu[t].push(c);
       if (t === 'governed') sent += r.total;
       check(r.totalNon200 === 0, `${t}: non-200 answers ${JSON.stringify(r.statusCounts)}`);
       check(r.maskFailures === 0, `${t}: ${r.maskFailures} answers without a boolean match (${r.sample})`);
       const m = r.measured;
       console.log(
         `round ${round} ${t.padEnd(8)} ${Math.round(m.count / m.seconds)} req/s p50 ${percentile(m.latencies, 0.5).toFixed(1)} ms ` +
-          `p99 ${percentile(m.latencies, 0.99).toFixed(1)} ms; load ${loadAverage()}`,
+          `p99 ${percentile(m.latencies, 0.99).toFixed(1)} ms; CPU µs/call server ${c.srvUs.toFixed(0)} ` +
+          `PostgreSQL ${c.dbUs.toFixed(0)} load generator ${c.genUs.toFixed(0)}; load ${loadAverage()}`,
       );
     }
   }
@@ -165,13 +174,16 @@ try {
     rps: median(stats[t].map((r) => r.measured.count / r.measured.seconds)),
     p50: median(stats[t].map((r) => percentile(r.measured.latencies, 0.5))),
     p99: median(stats[t].map((r) => percentile(r.measured.latencies, 0.99))),
+    srvUs: median(cpu[t].map((c) => c.srvUs)),
+    dbUs: median(cpu[t].map((c) => c.dbUs)),
   });
   const b = row('baseline');
   const gv = row('governed');
   console.log(
     `\nmedians (${ROUNDS} rounds, ${CONCURRENCY} clients): baseline ${Math.round(b.rps)} req/s p50 ${b.p50.toFixed(1)} ` +
       `p99 ${b.p99.toFixed(1)} ms; governed ${Math.round(gv.rps)} req/s p50 ${gv.p50.toFixed(1)} p99 ${gv.p99.toFixed(1)} ms; ` +
-      `governed/baseline req/s ${(gv.rps / b.rps).toFixed(2)}, p99 ×${(gv.p99 / b.p99).toFixed(1)}; load ${loadAverage()}`,
+      `governed/baseline req/s ${(gv.rps / b.rps).toFixed(2)}, p99 ×${(gv.p99 / b.p99).toFixed(1)}; ` +
+      `CPU µs/call server ${b.srvUs.toFixed(0)} → ${gv.srvUs.toFixed(0)}, PostgreSQL ${b.dbUs.toFixed(0)} → ${gv.dbUs.toFixed(0)}; load ${loadAverage()}`,
   );
   await baseline.close();
   await governed.close();
