@@ -177,7 +177,9 @@ export function quotingUniform(
 
 /**
  * Compares a file's quoting with an export's keyed prediction. A distinct (field, text) matches when every occurrence
- * is quoted as predicted. `uniform`: the whole file's quoting was uniform (computed once over all its cells).
+ * is quoted as predicted. `uniform`: the whole file's quoting was uniform (computed once over all its cells): no
+ * evidence ("normalised") once there are enough cells to decide at all; fewer than WATERMARK_MIN_CELLS distinct cells
+ * are "tooFewCells" whatever their quoting (two rows of a file are uniformly quoted by chance often enough to matter).
  */
 export function watermarkEvidence(
   secret: Buffer,
@@ -186,7 +188,6 @@ export function watermarkEvidence(
   uniform: boolean,
   eligible: (text: string) => boolean = carriesMark,
 ): WatermarkEvidence {
-  if (uniform) return noEvidence('normalised');
   const seen = new Map<string, boolean>();
   let checked = 0;
   for (const c of cells) {
@@ -201,6 +202,7 @@ export function watermarkEvidence(
   const n = seen.size;
   let k = 0;
   for (const v of seen.values()) if (v) k++;
+  // a few cells are often quoted alike by chance: too few to decide comes before "normalised"
   if (n < WATERMARK_MIN_CELLS)
     return {
       ...noEvidence('tooFewCells'),
@@ -209,6 +211,7 @@ export function watermarkEvidence(
       matches: k,
       matchRate: n ? k / n : null,
     };
+  if (uniform) return noEvidence('normalised');
   const pValue = binomialTail(n, k);
   const rate = k / n;
   return {
