@@ -15,10 +15,11 @@
  * client, both servers and the pg pools share this process). Correctness is checked: every row arrives, the ID number
  * is masked, the ledger holds one row per exported row.
  *
- * Knobs (env): ROWS (200000; 1000000 allowed), ROUNDS (2), EXPORT_WORKERS (the export's worker threads; unset: default), BENCH_KEEP_DATABASE=1 (keep the scratch database), BENCH_DATABASE_URL / DATABASE_URL (default
+ * Knobs (env): ROWS (200000; 1000000 allowed), ROUNDS (2), EXPORT_WORKERS (the export's worker threads; unset: default),
+ * EXPORT_PROFILE=1 (print where the governed export's wall time went, per stage of its batches, and each busy thread's CPU), BENCH_KEEP_DATABASE=1 (keep the scratch database), BENCH_DATABASE_URL / DATABASE_URL (default
  * postgres://postgres@127.0.0.1:5432/postgres). Speed misses never fail the run; correctness failures set exit code 1.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -27,7 +28,7 @@ import pg from 'pg';
 import { closeContext, openContext } from '../src/boot.js';
 import { columnName } from '../src/catalog/model.js';
 import { loadConfig } from '../src/config.js';
-import { keyMac } from '../src/dataapi/export.js';
+import { exportProfile, keyMac } from '../src/dataapi/export.js';
 import { explodeLedgerBatches } from '../src/dataapi/ledger.js';
 import { loadDemoCity } from '../src/demo/load.js';
 import { buildApp } from '../src/http/app.js';
@@ -243,6 +244,23 @@ async function main() {
         return Number.NaN;
       }
     };
+    /** CPU seconds of each thread of this process (Linux /proc), by thread id. */
+    const threadCpu = () => {
+      const out = new Map<string, { name: string; s: number }>();
+      try {
+        for (const tid of readdirSync('/proc/self/task')) {
+          const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+          const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+          const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+          out.set(tid, { name, s: (Number(f[11]) + Number(f[12])) / 100 });
+        }
+      } catch {
+        // not on Linux
+      }
+      return out;
+    };
+    const profiling = env.EXPORT_PROFILE === '1';
+    exportProfile.on = profiling;
     for (let round = 1; round <= ROUNDS; round++) {
       const b = await fetchCsv(baseUrl, {});
       check(
@@ -252,7 +270,10 @@ async function main() {
       const cpu0 = process.cpuUsage();
       const main0 = mainThreadCpuSeconds();
       const pg0 = await pgCpuSeconds();
+      const threads0 = profiling ? threadCpu() : new Map();
+      exportProfile.reset();
       const gv = await fetchCsv(govUrl, headers);
+      const threads = profiling ? threadCpu() : new Map();
       const cpu = process.cpuUsage(cpu0);
       const nodeCpu = (cpu.user + cpu.system) / 1e6;
       const mainCpu = mainThreadCpuSeconds() - main0;
@@ -275,6 +296,25 @@ async function main() {
           `(${((nodeCpu * 1e6) / total).toFixed(1)} µs/row; main thread ${((mainCpu * 1e6) / total).toFixed(1)} µs/row), PostgreSQL backends ${pgCpu.toFixed(1)} s ` +
           `(${((pgCpu * 1e6) / total).toFixed(1)} µs/row); load ${load()}`,
       );
+      if (profiling) {
+        // stages of a batch, summed over batches (batches overlap, so the stages add up to more than the wall time)
+        const per = (ms: number) => `${((ms * 1000) / total).toFixed(1)}`;
+        const stages = Object.entries(exportProfile.ms)
+          .map(([k, ms]) => `${k} ${per(ms)}`)
+          .join(', ');
+        const busy = [...threads]
+          .map(([tid, t]) => ({ tid, name: t.name, s: t.s - (threads0.get(tid)?.s ?? 0) }))
+          .filter((t) => t.s >= 0.05)
+          .sort((a, b) => b.s - a.s)
+          .map(
+            (t) =>
+              `${t.tid === String(process.pid) ? 'main' : `${t.name}#${t.tid}`} ${((t.s * 1e6) / total).toFixed(1)}`,
+          )
+          .join(', ');
+        console.log(
+          `  profile (µs/row; wall ${((gv.seconds * 1e6) / total).toFixed(1)}): ${exportProfile.batches} batches; ${stages}; threads' CPU: ${busy}`,
+        );
+      }
     }
     // the ledger as leak tracing reads it: batch rows written on the export's path, not yet exploded
     const ledger = Number((await pool.query('SELECT count(*)::int AS n FROM data_export_ledger')).rows[0].n);

@@ -132,7 +132,8 @@ export interface Config {
     grantExportRowsPerDay?: number;
     /**
      * worker threads that decrypt and compute the ledger digests of a bulk export's batches (EXPORT_WORKERS; 0 = all
-     * in the export's thread, the default). Same functions, same bytes either way.
+     * in the export's thread; unset: one on a host with two cores or more, src/dataapi/export-pool.ts). Same functions,
+     * same bytes either way.
      */
     exportWorkers?: number;
     /** calls with an unknown API key per client IP per minute before the IP is refused without a lookup */

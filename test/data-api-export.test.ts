@@ -4,7 +4,7 @@ import ExcelJS from 'exceljs';
 import fc from 'fast-check';
 import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportRecords, keyMac } from '../src/dataapi/export.js';
+import { EXPORT_IN_FLIGHT, exportProfile, exportRecords, keyMac } from '../src/dataapi/export.js';
 import { maskValue } from '../src/dataapi/masking.js';
 import { clearRows, codeOf, createTestEnv, dataPath, grantedApp, login, type TestEnv } from './helpers.js';
 
@@ -502,6 +502,46 @@ describe('data API: bulk export and leak tracing', () => {
       status: 'completed',
     });
   });
+
+  it.each([0, 1])(
+    'a slow reader, %i worker threads: batches in flight never exceed the bound, rows arrive once and in order',
+    async (workers) => {
+      const cfg = env.ctx.config.dataApi;
+      const saved = cfg.exportWorkers;
+      cfg.exportWorkers = workers;
+      exportProfile.reset();
+      try {
+        // 3-row batches (50 of them) and a reader that makes a database round trip per chunk: without the bound the
+        // export would start a batch after every read and run ahead of the reader
+        const x = await exportRecords(
+          env.ctx,
+          { apiKey: g.apiKey, purpose: g.purposeId, clientIp: null, format: 'csv', encoding: 'utf-8' },
+          POPULATION,
+          3,
+        );
+        const { text, error } = await drain(x.stream, async () => {
+          await env.ctx.db.selectFrom('data_export_batch').select('export_id').limit(1).execute();
+        });
+        expect(error).toBeNull();
+        // the next batch starts while the previous one is still in its transaction, and never more than the bound
+        expect(exportProfile.inFlightMax).toBeGreaterThanOrEqual(2);
+        expect(exportProfile.inFlightMax).toBeLessThanOrEqual(EXPORT_IN_FLIGHT);
+        const lines = csvRows(text.replace(/^\uFEFF/, ''));
+        expect(lines.slice(1).map((l) => cellsOf(l)[0])).toEqual(
+          people.map((p) => maskValue('idNumber', p.key)),
+        );
+        const ledger = await env.ctx.db
+          .selectFrom('data_export_ledger')
+          .select(['ordinal', (eb) => eb.fn<string>('encode', ['key_mac', eb.val('hex')]).as('k')])
+          .where('export_id', '=', x.exportId)
+          .orderBy('ordinal')
+          .execute();
+        expect(ledger.map((l) => l.k)).toEqual(people.map((p) => keyMac(env.ctx.secret, p._key)));
+      } finally {
+        cfg.exportWorkers = saved;
+      }
+    },
+  );
 
   it('a grant revoked during a many-batch export stops it; every delivered row is in the ledger, the export aborted', async () => {
     const r = await grantedApp(env.app, {

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { DataKey } from '../security/field-cipher.js';
 import { WorkerPool } from '../shared/worker-pool.js';
 import type { DecryptMessage, DigestMessage } from './export-worker.js';
@@ -14,12 +15,17 @@ let pool: WorkerPool | null = null;
 let poolSize = 0;
 
 /**
- * Worker threads when EXPORT_WORKERS is not set: none. On the 2-core shared test machine one worker cut the export
- * thread's CPU by half but lowered rows/s at moderate load (the process spends more CPU in all, and no core was idle);
- * set EXPORT_WORKERS on a host with idle cores (bench/README.md "export.ts").
+ * Worker threads when EXPORT_WORKERS is not set: one on a host with two cores or more, none on a single core.
+ * Measured on the 2-core test machine (bench/README.md "export.ts", 2026-12-01): one worker moves the export's hashing
+ * off its thread (that thread's CPU 13–15 → 4.6–6 µs a row; the process as a whole spends ≈ 1 µs a row more, the copies
+ * to the worker) and raised the governed export from 64 000–67 000 to 74 000–78 000 rows/s at load ≈ 2 (11:46 on a quiet
+ * machine: 37 000–45 000 → 50 000–52 000), ≈ equal at load 3–4 (46 000–54 000 → 54 000), and was inconclusive either way
+ * at load 5–7 (spread 23 000–78 000 on both sides). A second worker never beat one (42 000–80 000, more CPU in all):
+ * the worker then idles part of the time and the export is bound by the host's two cores. A single-core host has no
+ * core to give a worker, so none there.
  */
 export function defaultExportWorkers(): number {
-  return 0;
+  return availableParallelism() >= 2 ? 1 : 0;
 }
 
 /** What the workers did in this process (read by tests and the bench: a pool that is configured but unused shows). */

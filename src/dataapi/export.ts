@@ -46,6 +46,15 @@ export type ExportEncoding = (typeof EXPORT_ENCODINGS)[number];
 /** Rows per batch (one read, one ledger write, one transaction). */
 export const EXPORT_BATCH = 2000;
 
+/**
+ * Batches one export has in flight (started, each in its own transaction on its own connection, not yet handed to the
+ * sender): each holds at most EXPORT_BATCH rows, so memory stays constant. Two let one transaction record its ledger
+ * row (and its worker hash) while the next one reads. Three were measured on 2026-12-01 14:05 (bench/README.md
+ * "export.ts") with one and two workers: no faster (51 000–58 000 against 54 000–78 000 rows/s with one worker), as
+ * the export is then bound by the host's CPU, not by waiting; so two, as before.
+ */
+export const EXPORT_IN_FLIGHT = 2;
+
 const MEDIA: Record<ExportFormat, { type: (e: ExportEncoding) => string; ext: string }> = {
   csv: { type: (e) => `text/csv; charset=${e}`, ext: 'csv' },
   ndjson: { type: () => 'application/x-ndjson; charset=utf-8', ext: 'ndjson' },
@@ -119,6 +128,24 @@ export async function exportRecords(
   };
 }
 
+/**
+ * Where a bulk export's wall time goes, summed over batches (ms), for the bench (bench/export.ts, EXPORT_PROFILE=1):
+ * off unless `on` is set, then a few clock reads per batch. `stall` is the time the sender waited for the next batch
+ * (nothing ready), `send` the time between handing a batch on and asking for the next (CSV text, socket writes).
+ */
+export const exportProfile = {
+  on: false,
+  batches: 0,
+  /** the most batches one export had in flight at once (started, not yet handed to the sender); kept even when off */
+  inFlightMax: 0,
+  ms: { begin: 0, read: 0, decrypt: 0, mask: 0, digests: 0, ledger: 0, commit: 0, stall: 0, send: 0 },
+  reset() {
+    this.batches = 0;
+    this.inFlightMax = 0;
+    for (const k of Object.keys(this.ms) as (keyof typeof this.ms)[]) this.ms[k] = 0;
+  },
+};
+
 /** Reads, masks and records one export batch by batch; ends the export's row with its status. */
 async function* exportBatches(
   ctx: AppContext,
@@ -168,12 +195,22 @@ async function* exportBatches(
     const cursor = new Promise<number | null>((resolve) => {
       readDone = resolve;
     });
+    const prof = exportProfile.on ? exportProfile.ms : null;
+    let t = prof ? performance.now() : 0;
+    const lap = prof
+      ? (k: keyof typeof prof) => {
+          const now = performance.now();
+          prof[k] += now - t;
+          t = now;
+        }
+      : () => undefined;
     const batch = ctx.db
       .transaction()
       .execute(async (trx): Promise<Batch> => {
         const live = await trx.executeQuery<{ clear: string[] | null }>(
           CompiledQuery.raw(EXPORT_LIVE_SQL, [exp.grantId]),
         );
+        lap('begin');
         if (live.rows.length === 0) return null;
         // the clear-value right as it stands now: withdrawing it masks the export's next batch
         const clear = clearOf(live.rows[0]);
@@ -182,12 +219,15 @@ async function* exportBatches(
           _key: string;
           rec: Record<string, unknown>;
         }>(CompiledQuery.raw(readSql, [after, exp.maxSeq, want]));
+        lap('read');
         if (rows.length === 0) return { records: [], last: after, want };
         const last = Number(rows[rows.length - 1]._seq);
         readDone(rows.length === want ? last : null);
         const shapeOne = shaper(meta, codes, await batchPolicy(rows), clear);
+        lap('decrypt');
         const records = rows.map((r) => shapeOne(r.rec));
         const texts = records.map((rec) => codes.map((c) => cellText(rec[c])));
+        lap('mask');
         // the ledger's digests as three byte strings (16 bytes a key, 16 a row, 4 a cell), cut per row in SQL
         const { keyMacs, rowMacs, tags } = await hashing.digests(
           ctx.secret,
@@ -195,6 +235,7 @@ async function* exportBatches(
           rows.map((r) => r._key),
           texts,
         );
+        lap('digests');
         await trx.executeQuery(
           CompiledQuery.raw(EXPORT_LEDGER_SQL, [
             exp.id,
@@ -206,15 +247,20 @@ async function* exportBatches(
             codes.length * CELL_TAG_BYTES,
           ]),
         );
+        lap('ledger');
         return { records, last, want };
       })
-      .finally(() => readDone(null));
+      .finally(() => {
+        readDone(null);
+        if (prof) {
+          lap('commit');
+          exportProfile.batches++;
+        }
+      });
     batch.catch(() => undefined); // awaited (and thrown) in order by the loop below
     return { cursor, batch };
   };
-  // Batches in flight besides the one being sent: each holds at most `batchSize` rows, so memory stays constant;
-  // two let one transaction record its ledger rows while the next reads (the two run on two connections).
-  const AHEAD = 2;
+  const AHEAD = EXPORT_IN_FLIGHT;
   const queue: Started[] = [];
   let ready: number | null = exp.reserved > 0 ? 0 : null; // the cursor of the next batch, known but not started
   let claimed = 0; // rows asked for by the batches started so far (each started after a full one)
@@ -228,6 +274,7 @@ async function* exportBatches(
       const started = runBatch(after, claimed, want);
       claimed += want;
       queue.push(started);
+      if (queue.length > exportProfile.inFlightMax) exportProfile.inFlightMax = queue.length;
       started.cursor.then((last) => {
         if (last !== null) {
           ready = last;
@@ -238,9 +285,12 @@ async function* exportBatches(
   };
   try {
     launch();
+    const prof = exportProfile.on ? exportProfile.ms : null;
     while (queue.length > 0) {
+      const t0 = prof ? performance.now() : 0;
       const batch = await queue[0].batch;
       queue.shift();
+      if (prof) prof.stall += performance.now() - t0;
       if (batch === null) {
         status = 'aborted';
         throw new AppError('GRANT_REQUIRED', [
@@ -252,7 +302,9 @@ async function* exportBatches(
       }
       if (batch.records.length === 0) break;
       launch();
+      const t1 = prof ? performance.now() : 0;
       yield batch.records;
+      if (prof) prof.send += performance.now() - t1;
     }
     status = 'completed';
   } catch (e) {
