@@ -2,9 +2,9 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { explodeLedgerBatches } from '../../src/dataapi/ledger.js';
 import {
+  consumerWithAllRights,
   dataCaller,
   feedPage,
-  grantWithRights,
   importCsv,
   leakTraceByKey,
   POPULATION_META,
@@ -146,18 +146,12 @@ describe('a composite record key converted to encrypted storage and back (issue 
     };
     expect(await stored()).toEqual(clearState);
 
-    const g = await grantWithRights(
+    const g = await consumerWithAllRights(
       env,
       officer,
-      {
-        consumer: 'rsj_officer',
-        provider: 'gaj_officer',
-        resourceCode: r.code,
-        fields: ['idNumber', 'visitNo', 'name', 'clinic'],
-        appName: '联合主键加密测试',
-        quota: { export: true, exportRowsPerDay: 100_000 },
-      },
-      { verify: true, feed: true, export: true, exportRowsPerDay: 100_000 },
+      r.code,
+      ['idNumber', 'visitNo', 'name', 'clinic'],
+      '联合主键加密测试',
     );
     const ask = dataCaller(env, r.code, g);
     const exportNow = async () => {

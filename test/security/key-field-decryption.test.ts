@@ -4,9 +4,9 @@ import { runAssembly } from '../../src/baselib/assemble.js';
 import { explodeLedgerBatches } from '../../src/dataapi/ledger.js';
 import { decryptResource } from '../../src/security/key-convert.js';
 import {
+  consumerWithAllRights,
   dataCaller,
   feedPage,
-  grantWithRights,
   importCsv,
   leakTraceByKey,
   newLibrary,
@@ -142,18 +142,12 @@ describe('turning an encrypted record-key field back to clear storage (issue 10)
     expect(libBefore).toHaveLength(8);
     expect(libBefore.map((x) => x.key)).toContain(env.ctx.fieldKeys.index(pid(0)));
 
-    const g = await grantWithRights(
+    const g = await consumerWithAllRights(
       env,
       officer,
-      {
-        consumer: 'rsj_officer',
-        provider: 'gaj_officer',
-        resourceCode: r.code,
-        fields: ['idNumber', 'name', 'district', 'age'],
-        appName: '主键转回明文测试',
-        quota: { export: true, exportRowsPerDay: 100_000 },
-      },
-      { verify: true, feed: true, export: true, exportRowsPerDay: 100_000 },
+      r.code,
+      ['idNumber', 'name', 'district', 'age'],
+      '主键转回明文测试',
     );
     const ask = dataCaller(env, r.code, g);
     const exp = await ask('/export?format=csv');

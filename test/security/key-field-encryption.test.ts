@@ -4,9 +4,9 @@ import { runAssembly } from '../../src/baselib/assemble.js';
 import { explodeLedgerBatches } from '../../src/dataapi/ledger.js';
 import { convertResource } from '../../src/security/key-convert.js';
 import {
+  consumerWithAllRights,
   dataCaller,
   feedPage,
-  grantWithRights,
   importCsv,
   leakTraceByKey,
   newLibrary,
@@ -129,18 +129,12 @@ describe('converting a clear record-key field to encrypted storage (issue 10)', 
     expect(libBefore.recs.map((x) => x.key)).toContain(pid(0));
 
     // the consumer: records, verification, change feed, bulk export
-    const g = await grantWithRights(
+    const g = await consumerWithAllRights(
       env,
       officer,
-      {
-        consumer: 'rsj_officer',
-        provider: 'gaj_officer',
-        resourceCode: r.code,
-        fields: ['idNumber', 'name', 'district', 'age'],
-        appName: '主键转换测试',
-        quota: { export: true, exportRowsPerDay: 100_000 },
-      },
-      { verify: true, feed: true, export: true, exportRowsPerDay: 100_000 },
+      r.code,
+      ['idNumber', 'name', 'district', 'age'],
+      '主键转换测试',
     );
     const ask = dataCaller(env, r.code, g);
     const exportNow = async () => {
