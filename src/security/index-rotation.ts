@@ -10,7 +10,7 @@ import { AppError } from '../shared/errors.js';
 import { INDEX_HASH } from './field-cipher.js';
 import { assertNoImport, clearKeys, normalisedText } from './key-convert.js';
 import { canRotate } from './key-service.js';
-import { rekeyResource } from './rekey.js';
+import { type RekeyPart, rekeyResource } from './rekey.js';
 
 /*
  * Rotating the platform's lookup-index key without downtime (docs/ENCRYPTION.md "Rotating the lookup-index key").
@@ -180,12 +180,36 @@ export async function groupOf(db: Db | Tx, resourceId: number): Promise<number[]
 /** A test's hook: called inside a group's transaction after its resources were rewritten, before the switch. */
 export const rotationHooks: { beforeSwitch?: (resourceIds: number[]) => void | Promise<void> } = {};
 
+/** The parts of a group's pause a bench times (bench/encryption.ts): see `convertGroup`'s `timing`. */
+export type RotationPart =
+  | 'other'
+  | 'clearKeys'
+  | 'table'
+  | 'history'
+  | 'quarantine'
+  | 'libraries'
+  | `rekey.${RekeyPart}`;
+
 /**
  * Converts a group of resources to index-key version `to` in ONE transaction (see the head of this file). Returns the
- * ids converted (empty: nothing was left, so a re-run after a commit is a no-op).
+ * ids converted (empty: nothing was left, so a re-run after a commit is a no-op). `timing` (a bench's; nothing is timed
+ * without it) receives the ms of each part: `clearKeys` (every stored key hash traced to its clear key), `table`,
+ * `history`, `quarantine`, `rekey.<part>` (rekeyResource's own parts), `libraries` and `other` (locks, reading the fields, the switch).
  */
-export async function convertGroup(ctx: AppContext, ids: number[], to: number): Promise<number[]> {
+export async function convertGroup(
+  ctx: AppContext,
+  ids: number[],
+  to: number,
+  opts: { timing?: (part: RotationPart, ms: number) => void } = {},
+): Promise<number[]> {
   const keys = ctx.fieldKeys;
+  let t = performance.now();
+  const lap = (part: RotationPart) => {
+    if (!opts.timing) return;
+    const now = performance.now();
+    opts.timing(part, now - t);
+    t = now;
+  };
   await keys.ensureIndex(to, ctx.db);
   const done = await inTx(ctx.db, async (trx) => {
     const rows = (
@@ -216,12 +240,17 @@ export async function convertGroup(ctx: AppContext, ids: number[], to: number): 
       const newIdx = (v: string) => keys.index(v, to);
       const table = m.data_table;
       // the record key's clear form for every stored hash, read before anything is rewritten (keys.decrypt's routine)
+      lap('other');
       const clear = fields.some((f) => f.isKey && f.encrypted)
         ? await clearKeys(trx, m.id, table, fields, keys, oldIdx)
         : null;
+      lap('clearKeys');
       const n = await rehashTable(trx, table, fields, keys, newIdx, moved);
+      lap('table');
       await rehashHistory(trx, m.id, fields, keys, newIdx, moved);
+      lap('history');
       await rehashQuarantine(trx, m.id, fields, keys, newIdx);
+      lap('quarantine');
       let rekeyed: number | null = null;
       if (clear) {
         const map = new Map([...clear].map(([h, k]) => [h, newIdx(k)]));
@@ -231,7 +260,9 @@ export async function convertGroup(ctx: AppContext, ids: number[], to: number): 
           table,
           map: (k) => map.get(k) as string,
           secret: ctx.secret,
+          timing: opts.timing && ((part, ms) => opts.timing?.(`rekey.${part}`, ms)),
         });
+        t = performance.now();
       }
       await switchVersion(trx, m.id, from, to, {
         rows: n,
@@ -239,7 +270,9 @@ export async function convertGroup(ctx: AppContext, ids: number[], to: number): 
         ...(rekeyed === null ? {} : { rekeyed }),
       });
     }
+    lap('other');
     const libraries = await rekeyLibraries(trx, ids, moved, to);
+    lap('libraries');
     if (libraries.length)
       await appendAudit(trx, {
         action: 'key.indexConverted',
