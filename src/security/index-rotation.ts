@@ -8,6 +8,7 @@ import { type Db, inTx, type Tx } from '../db/index.js';
 import { recordHash } from '../ingest/model.js';
 import { AppError } from '../shared/errors.js';
 import { INDEX_HASH } from './field-cipher.js';
+import { rewriteHistory, rewriteQuarantine } from './history-walk.js';
 import { assertNoImport, clearKeys, normalisedText } from './key-convert.js';
 import { canRotate } from './key-service.js';
 import { type RekeyPart, rekeyResource } from './rekey.js';
@@ -370,9 +371,9 @@ async function rehashTable(
 
 /**
  * record_history: each version's lookup indexes (the tail of `data`, one per encrypted field in field order) and its
- * keyed `rhash`, recomputed from its values as for the table.
+ * keyed `rhash`, recomputed from its values as for the table (the shared batched walk, history-walk.ts).
  */
-async function rehashHistory(
+function rehashHistory(
   trx: Tx,
   resourceId: number,
   fields: StoredField[],
@@ -385,24 +386,9 @@ async function rehashHistory(
   const normal = fields.map((f, i) =>
     f.encrypted ? `data->${i}` : `to_jsonb(${normalisedText(f, `(data->>${i})::${SQL_TYPES[f.type]}`)})`,
   );
-  const hist = (
-    await trx.executeQuery<{
-      rkey: string;
-      version: number;
-      replaced_by_batch: string;
-      data: (string | null)[];
-      normal: (string | null)[];
-    }>(
-      CompiledQuery.raw(
-        `SELECT rkey, version, replaced_by_batch, data, jsonb_build_array(${normal.join(', ')}) AS normal
-         FROM record_history WHERE resource_id = $1`,
-        [resourceId],
-      ),
-    )
-  ).rows;
-  for (const h of hist) {
+  return rewriteHistory(trx, resourceId, normal, (h) => {
     const vals = Array.from({ length: n }, (_, i) => h.data[i] ?? null);
-    const clear = fields.map((f, i) => (f.encrypted ? plainOf(keys, vals[i]) : (h.normal[i] ?? null)));
+    const clear = fields.map((f, i) => (f.encrypted ? plainOf(keys, vals[i]) : (h.normal?.[i] ?? null)));
     const indexes = enc.map((i, k) => {
       const v = clear[i];
       const nw = v === null ? null : newIdx(v);
@@ -410,22 +396,15 @@ async function rehashHistory(
       if (old && nw) moved.set(old, nw);
       return nw;
     });
-    await trx
-      .updateTable('record_history')
-      .set({ data: JSON.stringify([...vals, ...indexes]), rhash: newIdx(recordHash(clear)) })
-      .where('resource_id', '=', resourceId)
-      .where('rkey', '=', h.rkey)
-      .where('version', '=', h.version)
-      .where('replaced_by_batch', '=', Number(h.replaced_by_batch))
-      .execute();
-  }
+    return { data: [...vals, ...indexes], rhash: newIdx(recordHash(clear)) };
+  });
 }
 
 /**
  * Quarantined rows that hold lookup hashes: the duplicate rows moved from staging (an array: the values, then one index
  * per encrypted field). Rows kept by field code hold ciphertext only.
  */
-async function rehashQuarantine(
+function rehashQuarantine(
   trx: Tx,
   resourceId: number,
   fields: StoredField[],
@@ -434,24 +413,15 @@ async function rehashQuarantine(
 ) {
   const n = fields.length;
   const enc = fields.flatMap((f, i) => (f.encrypted ? [i] : []));
-  const rows = await trx
-    .selectFrom('ingest_quarantine')
-    .select(['id', 'vals'])
-    .where('resource_id', '=', resourceId)
-    .execute();
-  for (const q of rows) {
-    if (!Array.isArray(q.vals) || q.vals.length !== n + enc.length) continue;
-    const a = q.vals.slice() as (string | null)[];
+  return rewriteQuarantine(trx, resourceId, (vals) => {
+    if (!Array.isArray(vals) || vals.length !== n + enc.length) return undefined;
+    const a = vals.slice() as (string | null)[];
     enc.forEach((i, k) => {
       const v = plainOf(keys, a[i]);
       a[n + k] = v === null || v === '' ? a[n + k] : newIdx(v);
     });
-    await trx
-      .updateTable('ingest_quarantine')
-      .set({ vals: JSON.stringify(a) })
-      .where('id', '=', q.id)
-      .execute();
-  }
+    return a;
+  });
 }
 
 /**
