@@ -8,8 +8,8 @@ import { inTx, type Tx } from '../db/index.js';
 import { recordHash } from '../ingest/model.js';
 import { AppError } from '../shared/errors.js';
 import { isCiphertext } from './field-cipher.js';
-import { rewriteHistory, rewriteQuarantine } from './history-walk.js';
 import type { FieldWriter } from './field-keys.js';
+import { rewriteHistory, rewriteQuarantine } from './history-walk.js';
 import { canRotate, tableOf } from './key-service.js';
 import { type Rekey, rekeyResource } from './rekey.js';
 
