@@ -21,8 +21,14 @@
  * Then the same for the record key (the clear resource's ID number flagged, converted with its records rekeyed, then
  * turned back): the total pause and the rekeying's part of it, timed inside rekeyResource (keyConversionPause).
  *
+ * Then the pause of rotating the lookup-index key for one group (rotationPause): the encrypted resource gets
+ * BENCH_ENC_VERSIONS more imports changing every record (that many versions of each in record_history), then
+ * `convertGroup` moves it to a new index-key version under the probes; baseline: a bare UPDATE of the same rows. The
+ * shares of record_history and of the record key (clearKeys + rekeyResource) are printed.
+ *
  * Knobs: BENCH_ENC_ROWS (50000), BENCH_ENC_LOOKUPS (5000), BENCH_DATABASES (pglite[,postgres]), BENCH_ENC_CIPHER
- * (sm4 | aes-256-gcm, default: the platform's default).
+ * (sm4 | aes-256-gcm, default: the platform's default), BENCH_ENC_VERSIONS (3), BENCH_ENC_ONLY=rotation (skips the
+ * lookups and the conversions: ingest, then the rotation's pause).
  */
 import fs from 'node:fs';
 import os from 'node:os';
