@@ -21,13 +21,20 @@
  * Then the same for the record key (the clear resource's ID number flagged, converted with its records rekeyed, then
  * turned back): the total pause and the rekeying's part of it, timed inside rekeyResource (keyConversionPause).
  *
+ * Then the pause of rotating the lookup-index key for one group (rotationPause): the encrypted resource gets
+ * BENCH_ENC_VERSIONS more imports changing every record (that many versions of each in record_history), then
+ * `convertGroup` moves it to a new index-key version under the probes; baseline: a bare UPDATE of the same rows. The
+ * shares of record_history and of the record key (clearKeys + rekeyResource) are printed.
+ *
  * Knobs: BENCH_ENC_ROWS (50000), BENCH_ENC_LOOKUPS (5000), BENCH_DATABASES (pglite[,postgres]), BENCH_ENC_CIPHER
- * (sm4 | aes-256-gcm, default: the platform's default).
+ * (sm4 | aes-256-gcm, default: the platform's default), BENCH_ENC_VERSIONS (3), BENCH_ENC_ONLY=rotation (skips the
+ * lookups and the conversions: ingest, then the rotation's pause).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import { sql } from 'kysely';
 import { closeContext, openContext } from '../src/boot.js';
+import { indexColumn } from '../src/catalog/model.js';
 import { getFields } from '../src/catalog/store.js';
 import { loadConfig } from '../src/config.js';
 import type { AppContext } from '../src/context.js';
@@ -35,6 +42,7 @@ import { maskRecord } from '../src/dataapi/masking.js';
 import { maskingPolicy } from '../src/dataapi/masking-policy.js';
 import { idNumberCheckChar } from '../src/ingest/checksums.js';
 import { runImport } from '../src/ingest/pipeline.js';
+import { convertGroup, groupOf, type RotationPart, rotateIndexKey } from '../src/security/index-rotation.js';
 import { convertResource, decryptResource } from '../src/security/key-convert.js';
 import type { RekeyPart } from '../src/security/rekey.js';
 import { benchOrg, benchResource, spoolBatch } from './resource.js';
@@ -42,6 +50,8 @@ import { dropScratchDatabase, scratchDatabase } from './scratch-db.js';
 
 const env = process.env;
 const ROWS = Number(env.BENCH_ENC_ROWS ?? 50_000);
+const VERSIONS = Number(env.BENCH_ENC_VERSIONS ?? 3);
+const ONLY_ROTATION = env.BENCH_ENC_ONLY === 'rotation';
 const LOOKUPS = Number(env.BENCH_ENC_LOOKUPS ?? 5_000);
 const DATABASES = (env.BENCH_DATABASES ?? 'pglite').split(',').map((s) => s.trim());
 const SERVER_URL =
@@ -87,11 +97,12 @@ function fields(encrypted: boolean) {
   ];
 }
 
-function csv(rows: number): string {
+/** The CSV of `rows` records; `v` > 0 changes every record's phone (an update: one more version in record_history). */
+function csv(rows: number, v = 0): string {
   const out: string[] = ['idNumber,name,gender,birthDate,phone,address'];
   for (let i = 0; i < rows; i++)
     out.push(
-      `${uniqueId(i)},张${i % 97},${i % 2 ? '男' : '女'},1980-01-${String(1 + (i % 28)).padStart(2, '0')},1390000${String(i % 10000).padStart(4, '0')},滨江路${i}号`,
+      `${uniqueId(i)},张${i % 97},${i % 2 ? '男' : '女'},1980-01-${String(1 + (i % 28)).padStart(2, '0')},${1390000 + v}${String(i % 10000).padStart(4, '0')},滨江路${i}号`,
     );
   return `${out.join('\n')}\n`;
 }
@@ -99,14 +110,15 @@ function csv(rows: number): string {
 const resource = (ctx: AppContext, orgId: number, encrypted: boolean) =>
   benchResource(ctx, orgId, encrypted ? '人口（加密基准）' : '人口（明文基准）', fields(encrypted));
 
-async function ingest(ctx: AppContext, resourceId: number, text: string): Promise<number> {
+async function ingest(ctx: AppContext, resourceId: number, text: string, updated = false): Promise<number> {
   const id = await spoolBatch(ctx, resourceId, `bench-enc-${resourceId}.csv`, 'bench.csv', (spool) =>
     fs.writeFileSync(spool, text),
   );
   const t0 = performance.now();
   const out = await runImport(ctx, id);
   const ms = performance.now() - t0;
-  if (out.status !== 'committed' || out.inserted !== ROWS) throw new Error(`import ${out.status}`);
+  if (out.status !== 'committed' || (updated ? out.updated : out.inserted) !== ROWS)
+    throw new Error(`import ${out.status} ${JSON.stringify(out)}`);
   return ms;
 }
 
@@ -135,7 +147,7 @@ async function lookups(ctx: AppContext, resourceId: number): Promise<number> {
  * Each lookup names the key in both stored forms (clear and keyed hash), so it finds the record before and after a
  * conversion of the record key.
  */
-function probe(ctx: AppContext, resourceId: number) {
+function probe(ctx: AppContext, resourceId: number, forms: (key: string) => string[]) {
   let running = true;
   let longest = 0;
   let n = 0;
@@ -145,7 +157,7 @@ function probe(ctx: AppContext, resourceId: number) {
       const t0 = performance.now();
       const { rows } = await ctx.database.query(
         `SELECT _key FROM ds.r_${resourceId} WHERE _key = ANY ($1::text[])`,
-        [[key, ctx.fieldKeys.index(key)]],
+        [forms(key)],
       );
       longest = Math.max(longest, performance.now() - t0);
       if (rows.length !== 1) throw new Error(`probe ${key}: ${rows.length} rows`);
@@ -164,10 +176,16 @@ function probe(ctx: AppContext, resourceId: number) {
 }
 
 /** Times `work` while one probe reads the resource it locks and one reads another resource. */
-async function paused(ctx: AppContext, work: () => Promise<unknown>, locked: number, other: number) {
+async function paused(
+  ctx: AppContext,
+  work: () => Promise<unknown>,
+  locked: number,
+  other: number,
+  forms = (key: string) => [key, ctx.fieldKeys.index(key)],
+) {
   const probes = ctx.database.kind === 'postgres';
-  const onLocked = probes ? probe(ctx, locked) : null;
-  const onOther = probes ? probe(ctx, other) : null;
+  const onLocked = probes ? probe(ctx, locked, forms) : null;
+  const onOther = probes ? probe(ctx, other, forms) : null;
   await new Promise((r) => setTimeout(r, 50));
   const t0 = performance.now();
   await work();
@@ -273,6 +291,75 @@ async function keyConversionPause(ctx: AppContext, clear: number, enc: number) {
   return { encrypt, decrypt };
 }
 
+/**
+ * The pause of rotating the lookup-index key for one group (docs/ENCRYPTION.md "Rotating the lookup-index key"): the
+ * encrypted resource (hashed record key, two encrypted fields, VERSIONS versions of every record in record_history) is
+ * converted by `convertGroup` (the job keys.rotateIndex's transaction for that group) from its version to the new one.
+ * Baseline in the same run: a bare `UPDATE` of the same rows (the table's `_key`, `_hash` and lookup indexes, the
+ * resource's record_history rows) each set to itself. The probes name a key in all three forms (clear, old hash, new
+ * hash). The parts (convertGroup's timing): `table`, `history`, `quarantine`, `clearKeys` + `rekey.*` (the record key:
+ * traced to its clear form, then `_key` and everything keyed by it rekeyed), `libraries`, the rest `other`.
+ */
+async function rotationPause(ctx: AppContext, enc: number, other: number) {
+  const f = await getFields(ctx.db, enc);
+  const hashCols = f.filter((x) => x.encrypted).map((x) => indexColumn(x.columnName));
+  const count = async (q: string) => Number((await ctx.database.query<{ n: number }>(q, [enc])).rows[0].n);
+  const historyRows = await count('SELECT count(*)::int AS n FROM record_history WHERE resource_id = $1');
+  const bare = await paused(
+    ctx,
+    async () => {
+      await ctx.database.query(
+        `UPDATE ds.r_${enc} SET _key = _key, _hash = _hash, ${hashCols.map((c) => `${c} = ${c}`).join(', ')}`,
+        [],
+      );
+      await ctx.database.query(
+        'UPDATE record_history SET rkey = rkey, data = data, rhash = rhash WHERE resource_id = $1',
+        [enc],
+      );
+    },
+    enc,
+    other,
+  );
+  const from = await count('SELECT index_key AS n FROM resource WHERE id = $1');
+  const { version: to } = await rotateIndexKey(ctx, null);
+  const parts: Partial<Record<RotationPart, number>> = {};
+  const timing = (part: RotationPart, ms: number) => {
+    parts[part] = (parts[part] ?? 0) + ms;
+  };
+  const group = await groupOf(ctx.db, enc);
+  const pause = await paused(
+    ctx,
+    async () => {
+      const done = await convertGroup(ctx, group, to, { timing });
+      if (!done.includes(enc)) throw new Error(`rotation converted ${done.join()}`);
+    },
+    enc,
+    other,
+    (key) => [key, ctx.fieldKeys.index(key, from), ctx.fieldKeys.index(key, to)],
+  );
+  const stale = await count(
+    `SELECT count(*)::int AS n FROM record_history WHERE resource_id = $1 AND (rkey NOT LIKE 'H${to}.%' OR data->>${f.length} NOT LIKE 'H${to}.%')`,
+  );
+  if (stale) throw new Error(`${stale} history rows not rehashed`);
+  const share = (ms: number) => +(ms / pause.ms).toFixed(2);
+  const rekeyMs = Object.entries(parts)
+    .filter(([k]) => k.startsWith('rekey.') || k === 'clearKeys')
+    .reduce((a, [, v]) => a + (v ?? 0), 0);
+  const historyMs = parts.history ?? 0;
+  return {
+    rows: ROWS,
+    historyRows,
+    group: group.length,
+    bareUpdate: bare,
+    rotate: { ...pause, ratioToBare: +(pause.ms / bare.ms).toFixed(1) },
+    historyMs: Math.round(historyMs),
+    historyShare: share(historyMs),
+    keyMs: Math.round(rekeyMs),
+    keyShare: share(rekeyMs),
+    parts: Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, Math.round(v ?? 0)])),
+  };
+}
+
 async function run(kind: string) {
   let scratch: Awaited<ReturnType<typeof scratchDatabase>> = null;
   if (kind === 'postgres') {
@@ -294,9 +381,12 @@ async function run(kind: string) {
     // alternate the order so neither side always runs on a warmer process
     const ingClear = await ingest(ctx, clear, text);
     const ingEnc = await ingest(ctx, enc, text);
-    const lkEnc = await lookups(ctx, enc);
-    const lkClear = await lookups(ctx, clear);
-    const pause = await conversionPause(ctx, clear, enc);
+    const lkEnc = ONLY_ROTATION ? 1 : await lookups(ctx, enc);
+    const lkClear = ONLY_ROTATION ? 1 : await lookups(ctx, clear);
+    const pause = ONLY_ROTATION ? null : await conversionPause(ctx, clear, enc);
+    // VERSIONS more imports of the encrypted resource, each changing every record: record_history for the rotation
+    for (let v = 1; v <= VERSIONS; v++) await ingest(ctx, enc, csv(ROWS, v), true);
+    const rotation = await rotationPause(ctx, enc, clear);
     const rate = (n: number, ms: number) => Math.round((n / ms) * 1000);
     console.log(
       JSON.stringify({
@@ -308,18 +398,30 @@ async function run(kind: string) {
           encryptedRowsPerSec: rate(ROWS, ingEnc),
           ratio: +(ingClear / ingEnc).toFixed(3),
         },
-        lookup: {
-          n: LOOKUPS,
-          clearPerSec: rate(LOOKUPS, lkClear),
-          encryptedPerSec: rate(LOOKUPS, lkEnc),
-          ratio: +(lkClear / lkEnc).toFixed(3),
-        },
+        lookup: ONLY_ROTATION
+          ? null
+          : {
+              n: LOOKUPS,
+              clearPerSec: rate(LOOKUPS, lkClear),
+              encryptedPerSec: rate(LOOKUPS, lkEnc),
+              ratio: +(lkClear / lkEnc).toFixed(3),
+            },
         conversionPause: pause,
+        rotationPause: rotation,
         cpus: os.cpus().length,
         load: os.loadavg().map((x) => +x.toFixed(1)),
       }),
     );
     console.log(`  ratio = encrypted rate / clear rate (1.0 = no overhead)`);
+    const r = rotation;
+    console.log(
+      `  index-key rotation pause, ${ROWS} rows + ${r.historyRows} history rows: convertGroup ${r.rotate.ms} ms, bare UPDATE of the same rows ${r.bareUpdate.ms} ms (×${r.rotate.ratioToBare}); record_history ${r.historyMs} ms (${Math.round(r.historyShare * 100)} %), record key (clearKeys + rekey) ${r.keyMs} ms (${Math.round(r.keyShare * 100)} %): ${JSON.stringify(r.parts)}${
+        r.rotate.sameResource && r.rotate.otherResource
+          ? `; longest lookup wait on the resource ${r.rotate.sameResource.longestMs} ms, on another resource ${r.rotate.otherResource.longestMs} ms`
+          : ' (PGlite: one connection, every statement waits)'
+      }`,
+    );
+    if (!pause) return;
     console.log(
       `  conversion pause, ${ROWS} rows: keys.encrypt ${pause.encrypt.ms} ms, keys.decrypt ${pause.decrypt.ms} ms, bare UPDATE of the column ${pause.bareUpdate.ms} ms (×${pause.encrypt.ratioToBare} / ×${pause.decrypt.ratioToBare})${
         pause.encrypt.sameResource &&

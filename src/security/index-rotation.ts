@@ -8,9 +8,10 @@ import { type Db, inTx, type Tx } from '../db/index.js';
 import { recordHash } from '../ingest/model.js';
 import { AppError } from '../shared/errors.js';
 import { INDEX_HASH } from './field-cipher.js';
+import { rewriteHistory, rewriteQuarantine } from './history-walk.js';
 import { assertNoImport, clearKeys, normalisedText } from './key-convert.js';
 import { canRotate } from './key-service.js';
-import { rekeyResource } from './rekey.js';
+import { type RekeyPart, rekeyResource } from './rekey.js';
 
 /*
  * Rotating the platform's lookup-index key without downtime (docs/ENCRYPTION.md "Rotating the lookup-index key").
@@ -180,12 +181,36 @@ export async function groupOf(db: Db | Tx, resourceId: number): Promise<number[]
 /** A test's hook: called inside a group's transaction after its resources were rewritten, before the switch. */
 export const rotationHooks: { beforeSwitch?: (resourceIds: number[]) => void | Promise<void> } = {};
 
+/** The parts of a group's pause a bench times (bench/encryption.ts): see `convertGroup`'s `timing`. */
+export type RotationPart =
+  | 'other'
+  | 'clearKeys'
+  | 'table'
+  | 'history'
+  | 'quarantine'
+  | 'libraries'
+  | `rekey.${RekeyPart}`;
+
 /**
  * Converts a group of resources to index-key version `to` in ONE transaction (see the head of this file). Returns the
- * ids converted (empty: nothing was left, so a re-run after a commit is a no-op).
+ * ids converted (empty: nothing was left, so a re-run after a commit is a no-op). `timing` (a bench's; nothing is timed
+ * without it) receives the ms of each part: `clearKeys` (every stored key hash traced to its clear key), `table`,
+ * `history`, `quarantine`, `rekey.<part>` (rekeyResource's own parts), `libraries` and `other` (locks, reading the fields, the switch).
  */
-export async function convertGroup(ctx: AppContext, ids: number[], to: number): Promise<number[]> {
+export async function convertGroup(
+  ctx: AppContext,
+  ids: number[],
+  to: number,
+  opts: { timing?: (part: RotationPart, ms: number) => void } = {},
+): Promise<number[]> {
   const keys = ctx.fieldKeys;
+  let t = performance.now();
+  const lap = (part: RotationPart) => {
+    if (!opts.timing) return;
+    const now = performance.now();
+    opts.timing(part, now - t);
+    t = now;
+  };
   await keys.ensureIndex(to, ctx.db);
   const done = await inTx(ctx.db, async (trx) => {
     const rows = (
@@ -216,12 +241,17 @@ export async function convertGroup(ctx: AppContext, ids: number[], to: number): 
       const newIdx = (v: string) => keys.index(v, to);
       const table = m.data_table;
       // the record key's clear form for every stored hash, read before anything is rewritten (keys.decrypt's routine)
+      lap('other');
       const clear = fields.some((f) => f.isKey && f.encrypted)
         ? await clearKeys(trx, m.id, table, fields, keys, oldIdx)
         : null;
+      lap('clearKeys');
       const n = await rehashTable(trx, table, fields, keys, newIdx, moved);
+      lap('table');
       await rehashHistory(trx, m.id, fields, keys, newIdx, moved);
+      lap('history');
       await rehashQuarantine(trx, m.id, fields, keys, newIdx);
+      lap('quarantine');
       let rekeyed: number | null = null;
       if (clear) {
         const map = new Map([...clear].map(([h, k]) => [h, newIdx(k)]));
@@ -231,7 +261,9 @@ export async function convertGroup(ctx: AppContext, ids: number[], to: number): 
           table,
           map: (k) => map.get(k) as string,
           secret: ctx.secret,
+          timing: opts.timing && ((part, ms) => opts.timing?.(`rekey.${part}`, ms)),
         });
+        t = performance.now();
       }
       await switchVersion(trx, m.id, from, to, {
         rows: n,
@@ -239,7 +271,9 @@ export async function convertGroup(ctx: AppContext, ids: number[], to: number): 
         ...(rekeyed === null ? {} : { rekeyed }),
       });
     }
+    lap('other');
     const libraries = await rekeyLibraries(trx, ids, moved, to);
+    lap('libraries');
     if (libraries.length)
       await appendAudit(trx, {
         action: 'key.indexConverted',
@@ -337,9 +371,9 @@ async function rehashTable(
 
 /**
  * record_history: each version's lookup indexes (the tail of `data`, one per encrypted field in field order) and its
- * keyed `rhash`, recomputed from its values as for the table.
+ * keyed `rhash`, recomputed from its values as for the table (the shared batched walk, history-walk.ts).
  */
-async function rehashHistory(
+function rehashHistory(
   trx: Tx,
   resourceId: number,
   fields: StoredField[],
@@ -352,24 +386,9 @@ async function rehashHistory(
   const normal = fields.map((f, i) =>
     f.encrypted ? `data->${i}` : `to_jsonb(${normalisedText(f, `(data->>${i})::${SQL_TYPES[f.type]}`)})`,
   );
-  const hist = (
-    await trx.executeQuery<{
-      rkey: string;
-      version: number;
-      replaced_by_batch: string;
-      data: (string | null)[];
-      normal: (string | null)[];
-    }>(
-      CompiledQuery.raw(
-        `SELECT rkey, version, replaced_by_batch, data, jsonb_build_array(${normal.join(', ')}) AS normal
-         FROM record_history WHERE resource_id = $1`,
-        [resourceId],
-      ),
-    )
-  ).rows;
-  for (const h of hist) {
+  return rewriteHistory(trx, resourceId, normal, (h) => {
     const vals = Array.from({ length: n }, (_, i) => h.data[i] ?? null);
-    const clear = fields.map((f, i) => (f.encrypted ? plainOf(keys, vals[i]) : (h.normal[i] ?? null)));
+    const clear = fields.map((f, i) => (f.encrypted ? plainOf(keys, vals[i]) : (h.normal?.[i] ?? null)));
     const indexes = enc.map((i, k) => {
       const v = clear[i];
       const nw = v === null ? null : newIdx(v);
@@ -377,22 +396,15 @@ async function rehashHistory(
       if (old && nw) moved.set(old, nw);
       return nw;
     });
-    await trx
-      .updateTable('record_history')
-      .set({ data: JSON.stringify([...vals, ...indexes]), rhash: newIdx(recordHash(clear)) })
-      .where('resource_id', '=', resourceId)
-      .where('rkey', '=', h.rkey)
-      .where('version', '=', h.version)
-      .where('replaced_by_batch', '=', Number(h.replaced_by_batch))
-      .execute();
-  }
+    return { data: [...vals, ...indexes], rhash: newIdx(recordHash(clear)) };
+  });
 }
 
 /**
  * Quarantined rows that hold lookup hashes: the duplicate rows moved from staging (an array: the values, then one index
  * per encrypted field). Rows kept by field code hold ciphertext only.
  */
-async function rehashQuarantine(
+function rehashQuarantine(
   trx: Tx,
   resourceId: number,
   fields: StoredField[],
@@ -401,24 +413,15 @@ async function rehashQuarantine(
 ) {
   const n = fields.length;
   const enc = fields.flatMap((f, i) => (f.encrypted ? [i] : []));
-  const rows = await trx
-    .selectFrom('ingest_quarantine')
-    .select(['id', 'vals'])
-    .where('resource_id', '=', resourceId)
-    .execute();
-  for (const q of rows) {
-    if (!Array.isArray(q.vals) || q.vals.length !== n + enc.length) continue;
-    const a = q.vals.slice() as (string | null)[];
+  return rewriteQuarantine(trx, resourceId, (vals) => {
+    if (!Array.isArray(vals) || vals.length !== n + enc.length) return undefined;
+    const a = vals.slice() as (string | null)[];
     enc.forEach((i, k) => {
       const v = plainOf(keys, a[i]);
       a[n + k] = v === null || v === '' ? a[n + k] : newIdx(v);
     });
-    await trx
-      .updateTable('ingest_quarantine')
-      .set({ vals: JSON.stringify(a) })
-      .where('id', '=', q.id)
-      .execute();
-  }
+    return a;
+  });
 }
 
 /**

@@ -9,6 +9,7 @@ import { recordHash } from '../ingest/model.js';
 import { AppError } from '../shared/errors.js';
 import { isCiphertext } from './field-cipher.js';
 import type { FieldWriter } from './field-keys.js';
+import { rewriteHistory, rewriteQuarantine } from './history-walk.js';
 import { canRotate, tableOf } from './key-service.js';
 import { type Rekey, rekeyResource } from './rekey.js';
 
@@ -342,7 +343,7 @@ async function convertTable(trx: Tx, table: string, conv: Indexed[], w: FieldWri
  * record_history keeps a record as a jsonb array: every field's value, then the lookup index of each encrypted field
  * in field order (storageColumns). The converted values are encrypted and their indexes inserted at their place.
  */
-async function convertHistory(
+function convertHistory(
   trx: Tx,
   resourceId: number,
   fields: StoredField[],
@@ -354,59 +355,34 @@ async function convertHistory(
   const before = fields.flatMap((f, i) => (f.encrypted ? [i] : []));
   const converted = new Set(conv.map((x) => x.i));
   const afterEnc = fields.flatMap((f, i) => (f.encrypted || converted.has(i) ? [i] : []));
-  const hist = await trx
-    .selectFrom('record_history')
-    .select(['rkey', 'version', 'replaced_by_batch', 'data', 'rhash'])
-    .where('resource_id', '=', resourceId)
-    .execute();
-  for (const h of hist) {
-    const data = h.data as (string | null)[];
-    const vals = Array.from({ length: n }, (_, i) => data[i] ?? null);
-    const oldIdx = data.slice(n);
+  return rewriteHistory(trx, resourceId, null, (h) => {
+    const vals = Array.from({ length: n }, (_, i) => h.data[i] ?? null);
+    const oldIdx = h.data.slice(n);
     const indexes = afterEnc.map((i) =>
       converted.has(i) ? idx(w, vals[i]) : (oldIdx[before.indexOf(i)] ?? null),
     );
     for (const i of converted) vals[i] = enc(w, vals[i]) as string | null;
-    await trx
-      .updateTable('record_history')
-      .set({ data: JSON.stringify([...vals, ...indexes]), rhash: keyHash ? w.index(h.rhash) : h.rhash })
-      .where('resource_id', '=', resourceId)
-      .where('rkey', '=', h.rkey)
-      .where('version', '=', h.version)
-      .where('replaced_by_batch', '=', h.replaced_by_batch)
-      .execute();
-  }
+    return { data: [...vals, ...indexes], rhash: keyHash ? w.index(h.rhash) : h.rhash };
+  });
 }
 
 /** Quarantined rows: values by field code (or by position, duplicates moved from staging); raw cells whole. */
-async function convertQuarantine(trx: Tx, resourceId: number, conv: Indexed[], w: FieldWriter, raw: boolean) {
-  const rows = await trx
-    .selectFrom('ingest_quarantine')
-    .select(['id', 'vals'])
-    .where('resource_id', '=', resourceId)
-    .execute();
-  for (const q of rows) {
-    let vals: unknown;
-    if (Array.isArray(q.vals)) {
-      const a = q.vals.slice();
+function convertQuarantine(trx: Tx, resourceId: number, conv: Indexed[], w: FieldWriter, raw: boolean) {
+  return rewriteQuarantine(trx, resourceId, (vals) => {
+    if (Array.isArray(vals)) {
+      const a = vals.slice();
       for (const { i } of conv) if (typeof a[i] === 'string' && a[i] !== '') a[i] = enc(w, a[i]);
-      vals = a;
-    } else {
-      const o = { ...(q.vals as Record<string, unknown>) };
-      for (const { f } of conv)
-        if (typeof o[f.code] === 'string' && o[f.code] !== '') o[f.code] = enc(w, o[f.code]);
-      // the raw cells of a ragged row are encrypted whole once the resource has an encrypted field (quarantineSealer)
-      if (raw && o._cells !== undefined && !isCiphertext(o._cells))
-        o._cells = w.encrypt(JSON.stringify(o._cells));
-      if (raw && o._raw !== undefined && !isCiphertext(o._raw)) o._raw = w.encrypt(String(o._raw));
-      vals = o;
+      return a;
     }
-    await trx
-      .updateTable('ingest_quarantine')
-      .set({ vals: JSON.stringify(vals) })
-      .where('id', '=', q.id)
-      .execute();
-  }
+    const o = { ...(vals as Record<string, unknown>) };
+    for (const { f } of conv)
+      if (typeof o[f.code] === 'string' && o[f.code] !== '') o[f.code] = enc(w, o[f.code]);
+    // the raw cells of a ragged row are encrypted whole once the resource has an encrypted field (quarantineSealer)
+    if (raw && o._cells !== undefined && !isCiphertext(o._cells))
+      o._cells = w.encrypt(JSON.stringify(o._cells));
+    if (raw && o._raw !== undefined && !isCiphertext(o._raw)) o._raw = w.encrypt(String(o._raw));
+    return o;
+  });
 }
 
 /**
@@ -817,7 +793,7 @@ async function decryptTable(
  * record_history: the decrypted values put back in clear, their lookup indexes removed from the tail (storageColumns
  * keeps the indexes of the encrypted fields only), `rhash` recomputed unkeyed when no encrypted field is left.
  */
-async function decryptHistory(
+function decryptHistory(
   trx: Tx,
   resourceId: number,
   fields: StoredField[],
@@ -833,47 +809,26 @@ async function decryptHistory(
   const normal = fields.map((f, i) =>
     f.encrypted ? `data->${i}` : `to_jsonb(${normalisedText(f, `(data->>${i})::${SQL_TYPES[f.type]}`)})`,
   );
-  const hist = (
-    await trx.executeQuery<{
-      rkey: string;
-      version: number;
-      replaced_by_batch: string;
-      data: (string | null)[];
-      normal: (string | null)[] | null;
-    }>(
-      CompiledQuery.raw(
-        `SELECT rkey, version, replaced_by_batch, data,
-           ${clearHash ? `jsonb_build_array(${normal.join(', ')})` : 'NULL'} AS normal
-         FROM record_history WHERE resource_id = $1`,
-        [resourceId],
-      ),
-    )
-  ).rows;
-  for (const h of hist) {
-    const data = h.data;
-    const vals = Array.from({ length: n }, (_, i) => data[i] ?? null);
-    const oldIdx = data.slice(n);
+  return rewriteHistory(trx, resourceId, clearHash ? normal : null, (h) => {
+    const vals = Array.from({ length: n }, (_, i) => h.data[i] ?? null);
+    const oldIdx = h.data.slice(n);
     for (const i of converted) vals[i] = plain(keys, vals[i]);
     const indexes = afterEnc.map((i) => oldIdx[before.indexOf(i)] ?? null);
-    const set: { data: string; rhash?: string } = { data: JSON.stringify([...vals, ...indexes]) };
-    if (clearHash && h.normal)
-      set.rhash = recordHash(fields.map((_, i) => (converted.has(i) ? vals[i] : (h.normal?.[i] ?? null))));
-    await trx
-      .updateTable('record_history')
-      .set(set)
-      .where('resource_id', '=', resourceId)
-      .where('rkey', '=', h.rkey)
-      .where('version', '=', h.version)
-      .where('replaced_by_batch', '=', Number(h.replaced_by_batch))
-      .execute();
-  }
+    return {
+      data: [...vals, ...indexes],
+      rhash:
+        clearHash && h.normal
+          ? recordHash(fields.map((_, i) => (converted.has(i) ? vals[i] : (h.normal?.[i] ?? null))))
+          : undefined,
+    };
+  });
 }
 
 /**
  * Quarantined rows: the fields' values decrypted (by code, or by position in a duplicate row moved from staging, whose
  * lookup indexes are dropped as in history); the raw cells of a ragged row decrypted once no encrypted field is left.
  */
-async function decryptQuarantine(
+function decryptQuarantine(
   trx: Tx,
   resourceId: number,
   fields: StoredField[],
@@ -884,34 +839,21 @@ async function decryptQuarantine(
   const n = fields.length;
   const before = fields.flatMap((f, i) => (f.encrypted ? [i] : []));
   const converted = new Set(conv.map((x) => x.i));
-  const rows = await trx
-    .selectFrom('ingest_quarantine')
-    .select(['id', 'vals'])
-    .where('resource_id', '=', resourceId)
-    .execute();
-  for (const q of rows) {
-    let vals: unknown;
-    if (Array.isArray(q.vals)) {
-      const a = q.vals.slice();
+  return rewriteQuarantine(trx, resourceId, (vals) => {
+    if (Array.isArray(vals)) {
+      const a = vals.slice();
       for (const i of converted) a[i] = plain(keys, a[i]);
       // the staging layout: values, then the index of each encrypted field; the decrypted fields' indexes go
-      vals =
-        a.length === n + before.length
-          ? [...a.slice(0, n), ...before.flatMap((i, k) => (converted.has(i) ? [] : [a[n + k]]))]
-          : a;
-    } else {
-      const o = { ...(q.vals as Record<string, unknown>) };
-      for (const { f } of conv) if (isCiphertext(o[f.code])) o[f.code] = keys.decrypt(o[f.code]);
-      if (raw && isCiphertext(o._cells)) o._cells = JSON.parse(String(keys.decrypt(o._cells)));
-      if (raw && isCiphertext(o._raw)) o._raw = keys.decrypt(o._raw);
-      vals = o;
+      return a.length === n + before.length
+        ? [...a.slice(0, n), ...before.flatMap((i, k) => (converted.has(i) ? [] : [a[n + k]]))]
+        : a;
     }
-    await trx
-      .updateTable('ingest_quarantine')
-      .set({ vals: JSON.stringify(vals) })
-      .where('id', '=', q.id)
-      .execute();
-  }
+    const o = { ...(vals as Record<string, unknown>) };
+    for (const { f } of conv) if (isCiphertext(o[f.code])) o[f.code] = keys.decrypt(o[f.code]);
+    if (raw && isCiphertext(o._cells)) o._cells = JSON.parse(String(keys.decrypt(o._cells)));
+    if (raw && isCiphertext(o._raw)) o._raw = keys.decrypt(o._raw);
+    return o;
+  });
 }
 
 /** Decrypting: ciphertexts back to clear. */
