@@ -2,12 +2,13 @@ import { CompiledQuery, sql } from 'kysely';
 import type { Tx } from '../db/index.js';
 
 /*
- * The one walk over a resource's record_history and ingest_quarantine rows that rewrites what they hold, shared by
- * keys.encrypt / keys.decrypt (key-convert.ts) and keys.rotateIndex (index-rotation.ts). Each caller gives the per-row
- * transform; the walk reads the rows through one cursor, CHUNK rows per FETCH (history in primary-key order, so a
- * chunk is one key range), and writes them back with one `UPDATE … FROM unnest(...)` per chunk, as the resource
- * table's walks do — not one statement per row. The cursor sees the rows as they were when it was declared; each row
- * is written once, by its primary key. It runs inside the caller's transaction, under its locks (the pause).
+ * The walks over what a resource stores — its table (`tableChunks` + `updateChunk`), record_history and
+ * ingest_quarantine — that rewrite it, shared by keys.encrypt / keys.decrypt (key-convert.ts) and keys.rotateIndex
+ * (index-rotation.ts). Each caller gives the per-row transform; every walk writes a chunk back with one
+ * `UPDATE … FROM unnest(...)`, not one statement per row, inside the caller's transaction and under its locks (the
+ * pause). History and quarantine are read through one cursor, CHUNK rows per FETCH (history in primary-key order, so a
+ * chunk is one key range); the cursor sees the rows as they were when it was declared, and each row is written once, by
+ * its primary key. The table is read by keyset on `_seq`.
  */
 
 const CHUNK = 2000;
@@ -114,4 +115,50 @@ export async function rewriteQuarantine(
   }
   await sql.raw('CLOSE quarantine_walk').execute(trx);
   return total;
+}
+
+/**
+ * The resource table's rows in `_seq` order, CHUNK at a time (keyset on `_seq`, the table's own index): `columns` are
+ * the SQL select items besides `_seq`. The caller may rewrite each chunk (updateChunk) before asking for the next.
+ */
+export async function* tableChunks(
+  trx: Tx,
+  table: string,
+  columns: string[],
+): AsyncGenerator<Record<string, unknown>[]> {
+  let after = '0';
+  for (;;) {
+    const rows = (
+      await trx.executeQuery<Record<string, unknown>>(
+        CompiledQuery.raw(
+          `SELECT _seq, ${columns.join(', ')} FROM ${table} WHERE _seq > $1 ORDER BY _seq LIMIT ${CHUNK}`,
+          [after],
+        ),
+      )
+    ).rows;
+    if (!rows.length) return;
+    yield rows;
+    after = String(rows[rows.length - 1]._seq);
+  }
+}
+
+/**
+ * Writes a chunk of tableChunks back in one `UPDATE … FROM unnest`: each `[column, values]` sets that (text) column to
+ * the row's value, rows matched by `_seq`.
+ */
+export async function updateChunk(
+  trx: Tx,
+  table: string,
+  rows: Record<string, unknown>[],
+  set: [column: string, values: (string | null)[]][],
+): Promise<void> {
+  await trx.executeQuery(
+    CompiledQuery.raw(
+      `UPDATE ${table} t SET ${set.map(([c], k) => `${c} = u.x${k}`).join(', ')}
+       FROM unnest($1::bigint[], ${set.map((_, k) => `$${k + 2}::text[]`).join(', ')})
+         AS u(seq, ${set.map((_, k) => `x${k}`).join(', ')})
+       WHERE t._seq = u.seq`,
+      [rows.map((r) => String(r._seq)), ...set.map(([, v]) => v)],
+    ),
+  );
 }

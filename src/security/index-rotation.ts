@@ -8,7 +8,7 @@ import { type Db, inTx, type Tx } from '../db/index.js';
 import { recordHash } from '../ingest/model.js';
 import { AppError } from '../shared/errors.js';
 import { INDEX_HASH } from './field-cipher.js';
-import { rewriteHistory, rewriteQuarantine } from './history-walk.js';
+import { rewriteHistory, rewriteQuarantine, tableChunks, updateChunk } from './history-walk.js';
 import { assertNoImport, clearKeys, normalisedText } from './key-convert.js';
 import { canRotate } from './key-service.js';
 import { type RekeyPart, rekeyResource } from './rekey.js';
@@ -41,7 +41,6 @@ import { type RekeyPart, rekeyResource } from './rekey.js';
 
 export const ROTATE_INDEX_JOB = 'keys.rotateIndex';
 const INDEX_SCOPE = 0;
-const CHUNK = 2000;
 
 type Keys = AppContext['fieldKeys'];
 
@@ -328,43 +327,27 @@ async function rehashTable(
       ? `${f.columnName} AS v${i}, ${indexColumn(f.columnName)} AS h${i}`
       : `${normalisedText(f, f.columnName)} AS v${i}`,
   );
-  let after = '0';
   let total = 0;
-  for (;;) {
-    const rows = (
-      await trx.executeQuery<Record<string, unknown>>(
-        CompiledQuery.raw(
-          `SELECT _seq, ${read.join(', ')} FROM ${table} WHERE _seq > $1 ORDER BY _seq LIMIT ${CHUNK}`,
-          [after],
-        ),
-      )
-    ).rows;
-    if (!rows.length) break;
+  for await (const rows of tableChunks(trx, table, read)) {
     const clear = rows.map((r) =>
       fields.map((f, i) =>
         f.encrypted ? plainOf(keys, r[`v${i}`]) : ((r[`v${i}`] as string | null) ?? null),
       ),
     );
-    const hashes = enc.map((i) =>
-      rows.map((r, k) => {
-        const v = clear[k][i];
-        const nw = v === null ? null : newIdx(v);
-        const old = r[`h${i}`] as string | null;
-        if (old && nw) moved.set(old, nw);
-        return nw;
-      }),
-    );
-    await trx.executeQuery(
-      CompiledQuery.raw(
-        `UPDATE ${table} t SET _hash = u.h, ${enc.map((i, k) => `${indexColumn(fields[i].columnName)} = u.x${k}`).join(', ')}
-         FROM unnest($1::bigint[], $2::text[], ${enc.map((_, k) => `$${k + 3}::text[]`).join(', ')})
-           AS u(seq, h, ${enc.map((_, k) => `x${k}`).join(', ')})
-         WHERE t._seq = u.seq`,
-        [rows.map((r) => String(r._seq)), clear.map((c) => newIdx(recordHash(c))), ...hashes],
-      ),
-    );
+    const set: [string, (string | null)[]][] = [['_hash', clear.map((c) => newIdx(recordHash(c)))]];
+    for (const i of enc)
+      set.push([
+        indexColumn(fields[i].columnName),
+        rows.map((r, k) => {
+          const v = clear[k][i];
+          const nw = v === null ? null : newIdx(v);
+          const old = r[`h${i}`] as string | null;
+          if (old && nw) moved.set(old, nw);
+          return nw;
+        }),
+      ]);
+    await updateChunk(trx, table, rows, set);
     total += rows.length;
-    after = String(rows[rows.length - 1]._seq);
   }
   return total;
 }

@@ -9,7 +9,7 @@ import { recordHash } from '../ingest/model.js';
 import { AppError } from '../shared/errors.js';
 import { isCiphertext } from './field-cipher.js';
 import type { FieldWriter } from './field-keys.js';
-import { rewriteHistory, rewriteQuarantine } from './history-walk.js';
+import { rewriteHistory, rewriteQuarantine, tableChunks, updateChunk } from './history-walk.js';
 import { canRotate, tableOf } from './key-service.js';
 import { type Rekey, rekeyResource } from './rekey.js';
 
@@ -34,7 +34,6 @@ import { type Rekey, rekeyResource } from './rekey.js';
  */
 
 export const ENCRYPT_JOB = 'keys.encrypt';
-const CHUNK = 2000;
 
 type Indexed = { f: StoredField; i: number };
 
@@ -302,36 +301,16 @@ async function convertTable(trx: Tx, table: string, conv: Indexed[], w: FieldWri
       .execute(trx);
   }
   const cols = conv.map((x) => x.f.columnName);
-  let after = '0';
   let total = 0;
-  for (;;) {
-    const rows = (
-      await trx.executeQuery<Record<string, unknown>>(
-        CompiledQuery.raw(
-          `SELECT _seq, _hash, ${cols.join(', ')} FROM ${table} WHERE _seq > $1 ORDER BY _seq LIMIT ${CHUNK}`,
-          [after],
-        ),
-      )
-    ).rows;
-    if (!rows.length) break;
-    const values = cols.flatMap((c) => [
-      rows.map((r) => enc(w, r[c]) as string | null),
-      rows.map((r) => idx(w, r[c])),
+  for await (const rows of tableChunks(trx, table, ['_hash', ...cols])) {
+    const set: [string, (string | null)[]][] = cols.flatMap((c): [string, (string | null)[]][] => [
+      [c, rows.map((r) => enc(w, r[c]) as string | null)],
+      [indexColumn(c), rows.map((r) => idx(w, r[c]))],
     ]);
-    const sets = cols.flatMap((c, k) => [`${c} = u.v${2 * k}`, `${indexColumn(c)} = u.v${2 * k + 1}`]);
     // the unchanged-row hash is keyed once the resource holds an encrypted field (stagedSealer does the same)
-    if (keyHash) sets.push('_hash = u.h');
-    await trx.executeQuery(
-      CompiledQuery.raw(
-        `UPDATE ${table} t SET ${sets.join(', ')}
-         FROM unnest($1::bigint[], $2::text[], ${values.map((_, k) => `$${k + 3}::text[]`).join(', ')})
-           AS u(seq, h, ${values.map((_, k) => `v${k}`).join(', ')})
-         WHERE t._seq = u.seq`,
-        [rows.map((r) => String(r._seq)), rows.map((r) => idx(w, r._hash)), ...values],
-      ),
-    );
+    if (keyHash) set.push(['_hash', rows.map((r) => idx(w, r._hash))]);
+    await updateChunk(trx, table, rows, set);
     total += rows.length;
-    after = String(rows[rows.length - 1]._seq);
   }
   const id = table.slice('ds.r_'.length);
   for (const c of cols)
@@ -652,20 +631,8 @@ export async function clearKeys(
   const tableCols = keyIdx.map((i) =>
     fields[i].encrypted ? `${live[i]} AS k${i}` : `${normalisedText(fields[i], live[i])} AS k${i}`,
   );
-  let after = '0';
-  for (;;) {
-    const rows = (
-      await trx.executeQuery<Record<string, unknown>>(
-        CompiledQuery.raw(
-          `SELECT _seq, _key, ${tableCols.join(', ')} FROM ${table} WHERE _seq > $1 ORDER BY _seq LIMIT ${CHUNK}`,
-          [after],
-        ),
-      )
-    ).rows;
-    if (!rows.length) break;
+  for await (const rows of tableChunks(trx, table, ['_key', ...tableCols]))
     for (const r of rows) add(String(r._key), r);
-    after = String(rows[rows.length - 1]._seq);
-  }
   // keys no live record holds: from their versions (one version a key is enough)
   const histCols = keyIdx.map((i) =>
     fields[i].encrypted
@@ -732,24 +699,13 @@ async function decryptTable(
   const read = clearHash
     ? fields.map((f, i) => (converted.has(i) ? f.columnName : `${normalisedText(f, f.columnName)} AS v${i}`))
     : cols;
-  let after = '0';
   let total = 0;
-  for (;;) {
-    const rows = (
-      await trx.executeQuery<Record<string, unknown>>(
-        CompiledQuery.raw(
-          `SELECT _seq, ${read.join(', ')} FROM ${table} WHERE _seq > $1 ORDER BY _seq LIMIT ${CHUNK}`,
-          [after],
-        ),
-      )
-    ).rows;
-    if (!rows.length) break;
+  for await (const rows of tableChunks(trx, table, read)) {
     const values = cols.map((c) => rows.map((r) => plain(keys, r[c])));
-    const sets = cols.map((c, k) => `${c} = u.v${k}`);
-    const params: unknown[] = [rows.map((r) => String(r._seq)), ...values];
-    if (clearHash) {
-      sets.push(`_hash = u.h`);
-      params.push(
+    const set: [string, (string | null)[]][] = cols.map((c, k) => [c, values[k]]);
+    if (clearHash)
+      set.push([
+        '_hash',
         rows.map((r, k) =>
           recordHash(
             fields.map((f, i) =>
@@ -759,23 +715,9 @@ async function decryptTable(
             ),
           ),
         ),
-      );
-    }
-    await trx.executeQuery(
-      CompiledQuery.raw(
-        `UPDATE ${table} t SET ${sets.join(', ')}
-         FROM unnest($1::bigint[], ${params
-           .slice(1)
-           .map((_, k) => `$${k + 2}::text[]`)
-           .join(
-             ', ',
-           )}) AS u(seq, ${[...values.map((_, k) => `v${k}`), ...(clearHash ? ['h'] : [])].join(', ')})
-         WHERE t._seq = u.seq`,
-        params,
-      ),
-    );
+      ]);
+    await updateChunk(trx, table, rows, set);
     total += rows.length;
-    after = String(rows[rows.length - 1]._seq);
   }
   for (const { f } of conv) {
     const type = SQL_TYPES[f.type];
