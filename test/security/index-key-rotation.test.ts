@@ -69,6 +69,13 @@ describe('rotating the lookup-index key without downtime (issue 10 point 3)', ()
       await upload([head, ...rows(0, 6)].join('\n'));
       await upload([head, ...rows(0, 2, '（迁入）'), ...rows(6, 1)].join('\n'));
       await upload(`idNumber\n${pid(4)}`, 'delete'); // only history and the feed know it
+      // a key twice in one batch: the second row is quarantined as staged, with its lookup index (the first is
+      // unchanged: no new version)
+      const twice = rows(0, 1, '（迁入）')[0];
+      const dup = await importCsv(env, officer, r.id, [head, twice, twice].join('\n'), {
+        query: 'mode=upsert&onError=quarantine',
+      });
+      expect(dup.status, JSON.stringify(dup)).toBe('committed');
       const g = await grantWithRights(
         env,
         officer,
@@ -221,7 +228,19 @@ describe('rotating the lookup-index key without downtime (issue 10 point 3)', ()
             )
           ).rows,
         ),
+        JSON.stringify(
+          (
+            await sql`SELECT vals FROM ingest_quarantine WHERE resource_id = ${rid} ORDER BY id`.execute(
+              env.ctx.db,
+            )
+          ).rows,
+        ),
       ].join('\n');
+    const quarantined = async (rid: number) =>
+      JSON.stringify(
+        (await sql`SELECT vals FROM ingest_quarantine WHERE resource_id = ${rid}`.execute(env.ctx.db)).rows,
+      );
+    for (const r of [a, b]) expect(await quarantined(r.id)).toMatch(/"H1\./);
     const indexKeyOf = async (rid: number) =>
       (
         await env.ctx.db
@@ -328,6 +347,7 @@ describe('rotating the lookup-index key without downtime (issue 10 point 3)', ()
       const stored = await everywhere(r.id, r.table);
       expect(stored).not.toMatch(/"H1\./);
       expect(stored).toMatch(/"H2\./);
+      expect(await quarantined(r.id)).toMatch(/"H2\./);
     }
     const libKeys = await sql<{ n: number }>`SELECT count(*)::int AS n FROM base_library_record
       WHERE key LIKE 'H1.%'`.execute(env.ctx.db);
