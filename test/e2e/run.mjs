@@ -2551,7 +2551,7 @@ steps.push({
 // Base libraries (issue 7 point 7, DG Art 15/21): the demo's population library, assembled from four departments,
 // shows its conflicts; the reviewer opens one (masked values, the key's record with each value's source) and resolves it.
 steps.push({
-  name: 'reviewer opens 基础库: the population library lists its sources and conflicts; resolves one (DG Art 15)',
+  name: 'reviewer opens 基础库: the population library lists its sources and conflicts; resolves one (DG Art 15); reads the records, which the auditor sees by field name',
   async run(page, base) {
     await freshStart(page, base);
     await login(page, base, 'reviewer');
@@ -2611,6 +2611,13 @@ steps.push({
       { timeout: T.nav },
     );
     await shot(page, 'baselib-conflicts');
+    // the assembled records (masked), columns by field name; the read is audited
+    await page.getByRole('tab', { name: '汇聚结果' }).click();
+    const records = tid(page, 'baselib-records');
+    await records.locator('tr.ant-table-row').first().waitFor({ timeout: T.nav });
+    const head = await records.locator('thead').innerText();
+    assert(head.includes('姓名') && head.includes('出生日期'), `record columns by name: ${head}`);
+    assertNoRawCodes(head, 'the base-library records');
     // the auditor sees the library read with the library's field names (it has no resource to take names from)
     await logout(page);
     await login(page, base, 'auditor');
