@@ -994,6 +994,11 @@ const steps = [
       // the timeline says who holds the step and how many working days are left (issue 8 point 3)
       assert(/剩余 \d+ 个工作日|今天到期/.test(stepsText), `working days left on the step: ${stepsText}`);
       assert(/待办理方：数源部门/.test(stepsText), `the step's holder is shown: ${stepsText}`);
+      // the requested fields by name, not code (idNumber, name, phone)
+      const reqFields = await tid(page, 'req-fields').innerText();
+      assert(reqFields.includes('姓名'), `the requested fields by name: ${reqFields}`);
+      assertNoRawCodes(reqFields, 'the requested fields');
+      assert(!/\b(idNumber|name|phone)\b/.test(reqFields), `no field codes: ${reqFields}`);
       await shot(page, 'request-detail');
       await tid(page, 'req-approve').click();
       await tid(page, 'req-comment').fill('同意按申请信息项共享，限用于就业补贴审核');
