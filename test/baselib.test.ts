@@ -225,6 +225,13 @@ describe('the population base library under dongguan-2020 (DG Art 15, 21)', () =
       .orderBy('id', 'desc')
       .executeTakeFirstOrThrow();
     expect(after.rows_returned).toBe(10);
+    // the audit log names the library's fields (it has no resource to take names from): words, not codes
+    const logged = (
+      await city.call(await city.as('auditor'), 'GET', '/api/audit?action=baselib.records&pageSize=1')
+    ).json().items[0];
+    expect(logged.fields).toContain('birthDate');
+    expect(logged.fieldNames).toContain('出生日期');
+    expect(logged.fieldNames).not.toContain('birthDate');
     expect(
       Number(
         (

@@ -131,6 +131,8 @@ describe('dongguan-2020: disputes are settled by the authority, never referred (
   it('the rules page reads the cross-level rule in force: DG has none of its own and takes GD Art 15 through `parent`', async () => {
     const p = (await c.call(await c.as('reviewer'), 'GET', '/api/profile')).json();
     expect(p.sharing.crossLevel ?? null).toBeNull();
+    // the province whose rules fill the gaps, by name (the page shows no profile ids)
+    expect(p.parentName).toEqual({ zh: '广东省（2018）', en: expect.any(String) });
     expect(p.crossLevelInForce).toMatchObject({
       article: 'GD Art 15',
       step: { key: 'localAuthorityReview' },

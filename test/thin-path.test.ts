@@ -273,6 +273,10 @@ describe('thin path: register → upload → request → approve → governed ca
       headers: { cookie: provider },
     });
     expect(incoming.json().items.map((x: { id: number }) => x.id)).toContain(requestId);
+    // the provider reads the requested fields by name (the console shows words, not codes)
+    const asked = incoming.json().items.find((x: { id: number }) => x.id === requestId);
+    expect(asked.fields).toEqual(['idNumber', 'name', 'phone']);
+    expect(asked.fieldNames).toEqual(['身份证号', '姓名', '联系电话']);
     const res = await env.app.inject({
       method: 'POST',
       url: `/api/sharing/requests/${requestId}/approve`,

@@ -194,7 +194,12 @@ export async function listAudit(db: Db, f: AuditFilter, window = AUDIT_LIST_WIND
       'a.decision',
       'a.rows_returned',
       'a.fields',
-      fieldNamesOf('a.resource_id', 'a.fields').as('field_names'),
+      // a base library's reads name its own fields (no resource): names from its definition, never codes
+      sql<string[] | null>`CASE WHEN a.resource_id IS NULL AND a.target_type = 'base_library'
+        THEN (SELECT array_agg(coalesce(bf.name, c.code) ORDER BY c.n)
+          FROM unnest(a.fields) WITH ORDINALITY AS c(code, n)
+          LEFT JOIN base_library_field bf ON bf.library_id::text = a.target_id AND bf.code = c.code)
+        ELSE ${fieldNamesOf('a.resource_id', 'a.fields')} END`.as('field_names'),
       'a.client_ip',
       'a.detail',
       't.count as repeat_count',

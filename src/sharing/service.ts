@@ -122,6 +122,8 @@ function requestView(
     scenario: r.scenario,
     scope: r.scope,
     fields: r.fields,
+    /** the fields' names, in the same order (people see words, not codes) */
+    fieldNames: r.field_names,
     validUntil: r.valid_until,
     profileId: r.profile_id,
     status: r.status,

@@ -27,6 +27,7 @@ export function requestQuery(db: Db | Tx) {
       'q.purpose',
       'q.scenario',
       'q.fields',
+      fieldNamesOf('q.resource_id', 'q.fields').as('field_names'),
       'q.valid_until',
       'q.status',
       'q.current_step',

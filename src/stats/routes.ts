@@ -4,6 +4,7 @@ import { shanghaiDate } from '../calendar/model.js';
 import type { AppContext } from '../context.js';
 import { requireActor } from '../http/auth.js';
 import { NOT_ENFORCED } from '../profiles/enforcement.js';
+import { PROFILES } from '../profiles/index.js';
 import { crossLevelRule } from '../sharing/levels.js';
 
 export async function statsRoutes(app: FastifyInstance, ctx: AppContext) {
@@ -58,8 +59,11 @@ export async function statsRoutes(app: FastifyInstance, ctx: AppContext) {
       requireActor(req);
       // the rules page marks these "尚未执行": nothing acts on them yet (src/profiles/enforcement.ts)
       // the cross-level rule in force, also where it comes from the parent profile (DG through GD, src/sharing/levels.ts)
+      // the province whose rules fill the gaps, by name: people see words, not profile ids
+      const parent = ctx.profile.parent ? PROFILES[ctx.profile.parent] : null;
       return {
         ...ctx.profile,
+        parentName: parent ? { zh: parent.nameZh, en: parent.nameEn } : null,
         notEnforced: NOT_ENFORCED,
         crossLevelInForce: crossLevelRule(ctx.profile) ?? null,
       };

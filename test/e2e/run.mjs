@@ -994,6 +994,11 @@ const steps = [
       // the timeline says who holds the step and how many working days are left (issue 8 point 3)
       assert(/剩余 \d+ 个工作日|今天到期/.test(stepsText), `working days left on the step: ${stepsText}`);
       assert(/待办理方：数源部门/.test(stepsText), `the step's holder is shown: ${stepsText}`);
+      // the requested fields by name, not code (idNumber, name, phone)
+      const reqFields = await tid(page, 'req-fields').innerText();
+      assert(reqFields.includes('姓名'), `the requested fields by name: ${reqFields}`);
+      assertNoRawCodes(reqFields, 'the requested fields');
+      assert(!/\b(idNumber|name|phone)\b/.test(reqFields), `no field codes: ${reqFields}`);
       await shot(page, 'request-detail');
       await tid(page, 'req-approve').click();
       await tid(page, 'req-comment').fill('同意按申请信息项共享，限用于就业补贴审核');
@@ -1182,6 +1187,15 @@ const steps = [
     async run(page, base) {
       await logout(page);
       await login(page, base, 'admin');
+      // the admin's home: the list-wide reminders (负面清单待审核 …) or "暂无待办事项", never a bare empty list
+      const home = tid(page, 'my-work');
+      await home
+        .locator('.ant-list-item, .ant-empty, [data-testid="work-inventories"]')
+        .first()
+        .waitFor({ timeout: T.nav });
+      const homeText = await home.innerText();
+      assert(!homeText.includes('暂无数据'), `my work shows no bare "暂无数据": ${homeText}`);
+      assertNoRawCodes(homeText, 'my work');
       await menu(page, 'calendar');
       await choose(page, 'cal-year', '2026年');
       // 2026-02-14 is a Saturday worked for 春节 (调休); 2026-02-16 (Monday) is a 春节 day off.
@@ -1224,6 +1238,9 @@ const steps = [
       assert(stepsText.includes('升级督办'), `the provider step escalates on timeout: ${stepsText}`);
       const reg = await tid(page, 'profile-regulation').innerText();
       assert(reg.includes('东府办〔2020〕54号'), `the regulation's document number is shown: ${reg}`);
+      // the province whose rules fill the gaps, by name (no profile ids: dongguan-2020, guangdong-2018)
+      assert(reg.includes('广东省（2018）'), `the parent profile is named: ${reg}`);
+      assertNoRawCodes(await tid(page, 'page-profile').innerText(), 'the rules page');
       await tid(page, 'profile-direct').waitFor({ timeout: T.action });
       // DG takes the province's cross-level rule (GD Art 15 through DG Art 1): the rules page says so, in words
       const cross = await tid(page, 'prof-cross-level').innerText();
@@ -2539,7 +2556,7 @@ steps.push({
 // Base libraries (issue 7 point 7, DG Art 15/21): the demo's population library, assembled from four departments,
 // shows its conflicts; the reviewer opens one (masked values, the key's record with each value's source) and resolves it.
 steps.push({
-  name: 'reviewer opens 基础库: the population library lists its sources and conflicts; resolves one (DG Art 15)',
+  name: 'reviewer opens 基础库: the population library lists its sources and conflicts; resolves one (DG Art 15); reads the records, which the auditor sees by field name',
   async run(page, base) {
     await freshStart(page, base);
     await login(page, base, 'reviewer');
@@ -2599,6 +2616,38 @@ steps.push({
       { timeout: T.nav },
     );
     await shot(page, 'baselib-conflicts');
+    // the assembled records (masked), columns by field name; the read is audited
+    await page.getByRole('tab', { name: '汇聚结果' }).click();
+    const records = tid(page, 'baselib-records');
+    await records.locator('tr.ant-table-row').first().waitFor({ timeout: T.nav });
+    const head = await records.locator('thead').innerText();
+    assert(head.includes('姓名') && head.includes('出生日期'), `record columns by name: ${head}`);
+    assertNoRawCodes(head, 'the base-library records');
+    // the auditor sees the library read with the library's field names (it has no resource to take names from)
+    await logout(page);
+    await login(page, base, 'auditor');
+    await menu(page, 'audit');
+    await tid(page, 'audit-action').click();
+    await page.keyboard.type('查看基础库汇聚记录');
+    const act = page
+      .locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option')
+      .filter({ hasText: '查看基础库汇聚记录' })
+      .first();
+    await act.waitFor({ state: 'visible', timeout: T.action });
+    await act.click();
+    await tid(page, 'audit-search').click();
+    await page.waitForFunction(
+      () => {
+        const rows = [...document.querySelectorAll('[data-testid="audit-table"] tr.ant-table-row')];
+        return rows.length > 0 && rows.every((r) => r.textContent.includes('查看基础库汇聚记录'));
+      },
+      null,
+      { timeout: T.nav },
+    );
+    const read = await tid(page, 'audit-table').locator('tr.ant-table-row').first().innerText();
+    assert(read.includes('姓名') && read.includes('出生日期'), `the library's fields by name: ${read}`);
+    assertNoRawCodes(read, 'the base-library read in the audit log');
+    await shot(page, 'audit-baselib-read');
   },
 });
 
@@ -2748,6 +2797,25 @@ const RSJ_APP = '就业服务系统'; // the demo app of 市人社局
 const MARRIAGE_PURPOSE = '办理失业保险金申领时核验申请人的婚姻状况';
 
 /** A page of its own browser context: the other server's session cookie never replaces the main server's. */
+/**
+ * Codes where words belong, in text a page shows (what `tEnum`'s warning below cannot see: values that never pass
+ * through it): dotted action codes (`baselib.records`), camelCase field codes (`birthDate`), profile ids
+ * (`dongguan-2020`), raw JSON and empty values.
+ */
+const RAW_CODES = [
+  [/\b[a-z]+(?:\.[a-z][A-Za-z]*)+\b/, 'a dotted code'],
+  [/\b[a-z]+[A-Z][A-Za-z]*\b/, 'a camelCase field code'],
+  [/\b[a-z]+-\d{4}\b/, 'a profile id'],
+  [/\{"/, 'raw JSON'],
+  [/\bundefined\b|\bnull\b|\bNaN\b|\[object Object\]|Invalid Date/, 'an empty value shown as such'],
+];
+function assertNoRawCodes(text, where) {
+  for (const [re, what] of RAW_CODES) {
+    const m = re.exec(text);
+    assert(!m, `${where} shows ${what} (${m?.[0]}) where words belong: ${text.slice(0, 400)}`);
+  }
+}
+
 /** Enum values a page showed without their label (web/src/shared/i18n.ts `tEnum` warns): codes where words belong. */
 const missingLabels = new Set();
 function watchLabels(page) {

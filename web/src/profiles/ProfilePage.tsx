@@ -96,6 +96,8 @@ interface DeadlineRow {
 type ProfileView = Profile & {
   notEnforced?: readonly string[];
   crossLevelInForce?: Profile['sharing']['crossLevel'] | null;
+  /** the parent profile's name (its id is a code, not shown) */
+  parentName?: { zh: string; en: string } | null;
 };
 
 export default function ProfilePage() {
@@ -382,12 +384,7 @@ export default function ProfilePage() {
             {
               key: 'name',
               label: t('prof.name'),
-              children: (
-                <Space>
-                  <span data-testid="profile-name-text">{lang === 'en' ? p.nameEn : p.nameZh}</span>
-                  <Typography.Text code>{p.id}</Typography.Text>
-                </Space>
-              ),
+              children: <span data-testid="profile-name-text">{lang === 'en' ? p.nameEn : p.nameZh}</span>,
             },
             { key: 'issued', label: t('prof.issued'), children: p.regulation.issued },
             {
@@ -412,7 +409,9 @@ export default function ProfilePage() {
                     label: t('prof.parent'),
                     children: (
                       <>
-                        <Typography.Text code>{p.parent}</Typography.Text>{' '}
+                        <span data-testid="profile-parent">
+                          {p.parentName ? (lang === 'en' ? p.parentName.en : p.parentName.zh) : '-'}
+                        </span>{' '}
                         {pending('parent') ? notYet('parent') : null}
                       </>
                     ),

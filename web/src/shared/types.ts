@@ -330,6 +330,8 @@ export interface ShareRequest {
   /** business scope (DG Art 26) */
   scope: string | null;
   fields: string[];
+  /** the fields' names, in the same order */
+  fieldNames?: string[] | null;
   validUntil: string;
   status: 'pending' | 'approved' | 'rejected' | 'withdrawn';
   workdaysLeft: number | null;

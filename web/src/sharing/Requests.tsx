@@ -286,7 +286,13 @@ function RequestDrawer({
                   key: 'fields',
                   label: t('req.fields'),
                   span: 2,
-                  children: r.fields.map((f) => <Tag key={f}>{f}</Tag>),
+                  children: (
+                    <span data-testid="req-fields">
+                      {r.fields.map((f, i) => (
+                        <Tag key={f}>{r.fieldNames?.[i] ?? f}</Tag>
+                      ))}
+                    </span>
+                  ),
                 },
                 { key: 'purpose', label: t('req.purpose'), span: 2, children: r.purpose },
                 { key: 'scenario', label: t('req.scenario'), span: 2, children: r.scenario || '-' },

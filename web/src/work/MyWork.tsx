@@ -85,7 +85,8 @@ export default function MyWork() {
       <ErrorAlert error={work.error} />
       {work.data && work.data.items.length === 0 && counts.length === 0 ? (
         <Empty description={t('work.empty')} />
-      ) : (
+      ) : work.data && work.data.items.length === 0 ? null : (
+        // only the list-wide reminders below: no bare "暂无数据" list above them
         <List<WorkItem>
           size="small"
           dataSource={work.data?.items.slice(0, 8) ?? []}
