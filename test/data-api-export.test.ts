@@ -65,6 +65,14 @@ describe('data API: bulk export and leak tracing', () => {
   const csvRows = (text: string) => text.trimEnd().split('\r\n');
   /** One CSV line's values: each export quotes its cells by its own watermark (src/dataapi/watermark.ts). */
   const cellsOf = (line: string) => (parseCsv(line) as string[][])[0];
+  /** An export's ledger rows in order: ordinal and key digest (hex). */
+  const ledgerKeys = (exportId: number) =>
+    env.ctx.db
+      .selectFrom('data_export_ledger')
+      .select(['ordinal', (eb) => eb.fn<string>('encode', ['key_mac', eb.val('hex')]).as('k')])
+      .where('export_id', '=', exportId)
+      .orderBy('ordinal')
+      .execute();
 
   it('CSV (UTF-8): the granted fields, every row, personal fields masked; export row, ledger and audit written', async () => {
     const res = await exportOf(g, 'format=csv');
@@ -484,12 +492,7 @@ describe('data API: bulk export and leak tracing', () => {
     const lines = csvRows(text.replace(/^\uFEFF/, ''));
     expect(lines).toHaveLength(people.length + 1);
     expect(lines.slice(1).map((l) => cellsOf(l)[0])).toEqual(people.map((p) => maskValue('idNumber', p.key)));
-    const ledger = await env.ctx.db
-      .selectFrom('data_export_ledger')
-      .select(['ordinal', (eb) => eb.fn<string>('encode', ['key_mac', eb.val('hex')]).as('k')])
-      .where('export_id', '=', x.exportId)
-      .orderBy('ordinal')
-      .execute();
+    const ledger = await ledgerKeys(x.exportId);
     expect(ledger.map((l) => l.ordinal)).toEqual(people.map((_, i) => i + 1));
     expect(ledger.map((l) => l.k)).toEqual(people.map((p) => keyMac(env.ctx.secret, p._key)));
     const e = await env.ctx.db
@@ -530,12 +533,7 @@ describe('data API: bulk export and leak tracing', () => {
         expect(lines.slice(1).map((l) => cellsOf(l)[0])).toEqual(
           people.map((p) => maskValue('idNumber', p.key)),
         );
-        const ledger = await env.ctx.db
-          .selectFrom('data_export_ledger')
-          .select(['ordinal', (eb) => eb.fn<string>('encode', ['key_mac', eb.val('hex')]).as('k')])
-          .where('export_id', '=', x.exportId)
-          .orderBy('ordinal')
-          .execute();
+        const ledger = await ledgerKeys(x.exportId);
         expect(ledger.map((l) => l.k)).toEqual(people.map((p) => keyMac(env.ctx.secret, p._key)));
       } finally {
         cfg.exportWorkers = saved;

@@ -1836,15 +1836,7 @@ const steps = [
       const shown = await table.innerText();
       assert(!/key\.decrypt/.test(shown), 'no raw action code in the audit table');
       // the action filter offers every audited action by its name (searchable): 完成加密数据解密 alone
-      await tid(page, 'audit-action').click();
-      await page.keyboard.type('完成加密数据解密');
-      const act = page
-        .locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option')
-        .filter({ hasText: '完成加密数据解密' })
-        .first();
-      await act.waitFor({ state: 'visible', timeout: T.action });
-      await act.click();
-      await tid(page, 'audit-search').click();
+      await auditByAction(page, '完成加密数据解密');
       await page.waitForFunction(
         () => {
           const rows = [...document.querySelectorAll('[data-testid="audit-table"] tr.ant-table-row')];
@@ -2391,7 +2383,21 @@ steps.push({
     await edit.waitFor({ timeout: T.nav });
     const grantId = (await edit.getAttribute('data-testid')).replace('grant-edit-', '');
     await edit.click();
-    await tid(page, 'grant-edit-access-mode').getByText('仅统计（可用不可见）').click();
+    // the mode radio, checked before saving (clicked again if the modal's form had not taken it yet)
+    const modes = tid(page, 'grant-edit-access-mode');
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await modes.getByText('仅统计（可用不可见）').click();
+      const checked = await modes
+        .locator('.ant-radio-wrapper-checked')
+        .innerText()
+        .catch(() => '');
+      if (checked.includes('仅统计')) break;
+      await page.waitForTimeout(300);
+    }
+    assert(
+      (await modes.locator('.ant-radio-wrapper-checked').innerText()).includes('仅统计'),
+      'aggregate-only is picked',
+    );
     // a multi-select keeps its list open: pick, close the list, and check the pick landed (pick again if not)
     for (let attempt = 0; attempt < 3; attempt++) {
       await choose(page, 'grant-edit-clear-fields', '姓名');
@@ -2412,7 +2418,11 @@ steps.push({
       JSON.stringify(savedRes.request().postDataJSON().clearFields) === '["name"]',
       `the clear field was sent: ${savedRes.request().postData()}`,
     );
-    await tid(page, `grant-aggregate-${grantId}`).waitFor({ timeout: T.action });
+    assert(
+      savedRes.request().postDataJSON().accessMode === 'aggregate',
+      `aggregate-only was sent: ${savedRes.request().postData()}`,
+    );
+    await tid(page, `grant-aggregate-${grantId}`).waitFor({ timeout: T.nav });
     assert((await tid(page, `grant-clear-${grantId}`).innerText()).includes('姓名'), 'the clear field shows');
     await shot(page, 'grant-aggregate-only');
     await logout(page);
@@ -2627,15 +2637,7 @@ steps.push({
     await logout(page);
     await login(page, base, 'auditor');
     await menu(page, 'audit');
-    await tid(page, 'audit-action').click();
-    await page.keyboard.type('查看基础库汇聚记录');
-    const act = page
-      .locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option')
-      .filter({ hasText: '查看基础库汇聚记录' })
-      .first();
-    await act.waitFor({ state: 'visible', timeout: T.action });
-    await act.click();
-    await tid(page, 'audit-search').click();
+    await auditByAction(page, '查看基础库汇聚记录');
     await page.waitForFunction(
       () => {
         const rows = [...document.querySelectorAll('[data-testid="audit-table"] tr.ant-table-row')];
@@ -2796,7 +2798,6 @@ const MARRIAGE = '婚姻登记信息'; // conditional under XT and SY (on the ne
 const RSJ_APP = '就业服务系统'; // the demo app of 市人社局
 const MARRIAGE_PURPOSE = '办理失业保险金申领时核验申请人的婚姻状况';
 
-/** A page of its own browser context: the other server's session cookie never replaces the main server's. */
 /**
  * Codes where words belong, in text a page shows (what `tEnum`'s warning below cannot see: values that never pass
  * through it): dotted action codes (`baselib.records`), camelCase field codes (`birthDate`), profile ids
@@ -2816,6 +2817,19 @@ function assertNoRawCodes(text, where) {
   }
 }
 
+/** The auditor's log filtered to one action, chosen by its name in the searchable action filter, and searched. */
+async function auditByAction(page, label) {
+  await tid(page, 'audit-action').click();
+  await page.keyboard.type(label);
+  const act = page
+    .locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option')
+    .filter({ hasText: label })
+    .first();
+  await act.waitFor({ state: 'visible', timeout: T.action });
+  await act.click();
+  await tid(page, 'audit-search').click();
+}
+
 /** Enum values a page showed without their label (web/src/shared/i18n.ts `tEnum` warns): codes where words belong. */
 const missingLabels = new Set();
 function watchLabels(page) {
@@ -2825,6 +2839,7 @@ function watchLabels(page) {
   });
 }
 
+/** A page of its own browser context: the other server's session cookie never replaces the main server's. */
 async function inOwnContext(page, run) {
   const context = await page
     .context()
