@@ -45,9 +45,12 @@ describe('audit target types', () => {
     for (const file of sources('src')) {
       const text = fs.readFileSync(file, 'utf8');
       for (const m of text.matchAll(/(?:targetType|target_type)(?: =|:) '([a-zA-Z_]+)'/g)) types.add(m[1]);
+      // the data API's governed statements name theirs positionally (src/dataapi/store.ts auditInsert)
+      for (const m of text.matchAll(/auditInsert\(\s*'[^']+',\s*'([a-zA-Z_]+)'/g)) types.add(m[1]);
     }
     expect(types.size).toBeGreaterThan(30);
     expect(types).toContain('negative_list_entry');
+    expect(types).toContain('feed');
     const i18n = fs.readFileSync('src/shared/labels.ts', 'utf8');
     expect([...types].filter((t) => !i18n.includes(`'targetType.${t}'`))).toEqual([]);
   });
