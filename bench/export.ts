@@ -34,6 +34,7 @@ import { loadDemoCity } from '../src/demo/load.js';
 import { buildApp } from '../src/http/app.js';
 import { csvCell } from '../src/shared/tabular.js';
 import { scratchDatabase } from './scratch-db.js';
+import { CLK_TCK, procTicks, threadTicks } from './stats.js';
 
 const env = process.env;
 const ROWS = Number(env.ROWS ?? 200_000);
@@ -224,35 +225,20 @@ async function main() {
         'SELECT pid FROM pg_stat_activity WHERE datname = current_database()',
       );
       let ticks = 0;
-      for (const r of rows)
-        try {
-          const stat = readFileSync(`/proc/${r.pid}/stat`, 'utf8');
-          const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-          ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15), in 1/100 s
-        } catch {
-          // not on this machine
-        }
-      return ticks / 100;
+      for (const r of rows) ticks += procTicks(r.pid) ?? 0;
+      return ticks / CLK_TCK;
     };
     /** CPU seconds of this process's main thread alone (Linux /proc; its worker threads, EXPORT_WORKERS, excluded). */
-    const mainThreadCpuSeconds = () => {
-      try {
-        const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        return (Number(f[11]) + Number(f[12])) / 100;
-      } catch {
-        return Number.NaN;
-      }
-    };
-    /** CPU seconds of each thread of this process (Linux /proc), by thread id. */
+    const mainThreadCpuSeconds = () => (threadTicks(process.pid) ?? Number.NaN) / CLK_TCK;
+    /** CPU seconds of each thread of this process (Linux /proc), by thread id, with the thread's name. */
     const threadCpu = () => {
       const out = new Map<string, { name: string; s: number }>();
       try {
         for (const tid of readdirSync('/proc/self/task')) {
-          const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-          const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-          const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-          out.set(tid, { name, s: (Number(f[11]) + Number(f[12])) / 100 });
+          const ticks = threadTicks(Number(tid));
+          if (ticks === null) continue;
+          const name = readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
+          out.set(tid, { name, s: ticks / CLK_TCK });
         }
       } catch {
         // not on Linux

@@ -36,8 +36,18 @@ export function loadAverage(): string {
 
 /** CPU ticks (1/100 s) of one process, from /proc (null when not readable). */
 export function procTicks(pid: number): number | null {
+  return statTicks(`/proc/${pid}/stat`);
+}
+
+/** CPU ticks of one thread of this process (`/proc/self/task/<tid>`: that thread alone), null when not readable. */
+export function threadTicks(tid: number): number | null {
+  return statTicks(`/proc/self/task/${tid}/stat`);
+}
+
+/** utime + stime (fields 14 and 15) of a /proc stat file. */
+function statTicks(path: string): number | null {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = fs.readFileSync(path, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return Number(f[11]) + Number(f[12]);
   } catch {
