@@ -52,6 +52,7 @@ import { csvCell } from '../src/shared/tabular.js';
 import { generate, insertRows, seedOrgs } from './catalog-search.js';
 import { LoadGenerator, type LoadJob, type LoadResult } from './loadgen-client.js';
 import { scratchDatabase } from './scratch-db.js';
+import { cpuPerRequest, withCpu } from './stats.js';
 
 const env = process.env;
 function num(name: string, fallback: number): number {
@@ -148,15 +149,21 @@ async function alternate(
   load: LoadGenerator,
   jobs: Record<string, LoadJob>,
   between?: (name: string, r: LoadResult) => Promise<void>,
+  /** the served app's context: each run also prints the CPU a request cost the server and PostgreSQL */
+  ctx?: AppContext,
 ): Promise<Record<string, RunStats>> {
   const runs: Record<string, RunStats[]> = Object.fromEntries(Object.keys(jobs).map((k) => [k, []]));
   for (let round = 1; round <= ROUNDS; round++) {
     for (const [name, job] of Object.entries(jobs)) {
-      const r = await load.run(job);
+      const { result: r, ...used } = ctx
+        ? await withCpu(ctx, () => load.run(job))
+        : { result: await load.run(job), processUs: 0, pgTicks: null };
       const s = stats(r);
       runs[name].push(s);
+      const c = ctx ? cpuPerRequest(r, used) : null;
+      const cpu = c ? `  CPU µs/req srv ${Math.round(c.srvUs)} db ${Math.round(c.dbUs)}` : '';
       console.log(
-        `  round ${round} ${name.padEnd(16)} ${fmt(s)}  (${r.total} sent, non-200 ${r.totalNon200}${r.totalNon200 ? ` ${JSON.stringify(r.statusCounts)}` : ''})`,
+        `  round ${round} ${name.padEnd(16)} ${fmt(s)}${cpu}  (${r.total} sent, non-200 ${r.totalNon200}${r.totalNon200 ? ` ${JSON.stringify(r.statusCounts)}` : ''})`,
       );
       if (round === 1 && r.sample) console.log(`    sample: ${r.sample.slice(0, 200).replace(/\s+/g, ' ')}…`);
       await between?.(name, r);
@@ -557,10 +564,15 @@ async function benchData(kind: Kind, load: LoadGenerator): Promise<DataResult | 
       console.log(
         `-- one record by its key (${t.key_code}) on ${rows.toLocaleString('en')} rows, ${CONCURRENCY} clients --`,
       );
-      const r = await alternate(load, jobs, async (name, lr) => {
-        if (name === 'datastore_search') sent.ds += lr.total;
-        else sent.api += lr.total;
-      });
+      const r = await alternate(
+        load,
+        jobs,
+        async (name, lr) => {
+          if (name === 'datastore_search') sent.ds += lr.total;
+          else sent.api += lr.total;
+        },
+        ctx,
+      );
       const written = {
         ds: (await audits('open.api')) - before.ds,
         api: (await audits('data.get')) - before.api,

@@ -224,5 +224,31 @@ describe('CKAN Action API through ckan.js', () => {
       .where('resource_id', '=', openId)
       .executeTakeFirstOrThrow();
     expect(Number(usage.n)).toBe(audits.length);
+
+    // each call's audit record says how many rows it returned, and the page past the end is audited too (0 rows, the
+    // total still answered): the page, its audit record and its count are one statement
+    const past = await action('datastore_search', {
+      resource_id: `${openId}-json`,
+      limit: 5,
+      offset: 1000,
+      q: name,
+    });
+    expect(past.body.result).toMatchObject({ records: [], total: q.body.result.total, offset: 1000 });
+    const newest = await env.ctx.db
+      .selectFrom('audit_log')
+      .select(['rows_returned', 'detail', 'target_id', 'decision', 'fields'])
+      .where('action', '=', 'open.api')
+      .where('resource_id', '=', openId)
+      .orderBy('id', 'desc')
+      .limit(2)
+      .execute();
+    expect(newest.map((a) => a.rows_returned)).toEqual([0, q.body.result.records.length]);
+    expect(newest[0]).toMatchObject({
+      decision: 'allow',
+      target_id: String(openId),
+      detail: { action: 'datastore_search', filters: 0, q: name },
+    });
+    expect(newest[0].fields).toEqual(r.fields.map((f: { id: string }) => f.id));
+    expect(newest[1].detail).toMatchObject({ q: name });
   });
 });

@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type RawBuilder, sql } from 'kysely';
 import { recordHttpRefusal } from '../audit/refusals.js';
-import { appendAudit } from '../audit/store.js';
 import { shanghaiDate } from '../calendar/model.js';
 import { levelsVisibleToAll } from '../catalog/model.js';
 import type { StoredField } from '../catalog/store.js';
@@ -357,14 +356,19 @@ export function filterCondition(
 async function datastoreSearch(ctx: AppContext, req: FastifyRequest, p: Params) {
   const resourceId = str(p, 'resource_id', 60);
   if (!resourceId) throw invalid('resource_id', 'Missing value');
-  const found = await findResource(ctx, resourceId, true);
+  // the entry and its fields side by side (the fields of an entry that is not listed are read and dropped), the entry
+  // read once: findResource checks it is listed, dataResource who may take its data
+  const entryId = Number(/^\d{1,10}(?=-)/.exec(resourceId)?.[0] ?? 0);
+  const [found, fields] = await Promise.all([
+    findResource(ctx, resourceId, true),
+    entryId > 0 && entryId <= 2 ** 31 - 1 ? store.fieldsOf(ctx.db, entryId) : [],
+  ]);
   // on-application data: the approved applicant's open key and the approved purpose (SY Art 34, XT Art 30)
   const caller = await dataCallerOf(ctx, req, 'call');
   if (!caller.purpose) caller.purpose = purposeOf(str(p, 'purpose', 2000));
-  const { r, grant } = await service.dataResource(ctx, caller, found.r.id);
+  const { r, grant } = await service.dataResource(ctx, caller, found.r);
   const limit = int(p, 'limit', 100, 0, MAX_ROWS);
   const offset = int(p, 'offset', 0, 0, 10_000_000);
-  const fields = await store.fieldsOf(ctx.db, r.id);
   const conds: RawBuilder<unknown>[] = [];
   let filters = p.filters;
   if (typeof filters === 'string') {
@@ -384,6 +388,7 @@ async function datastoreSearch(ctx: AppContext, req: FastifyRequest, p: Params) 
     const values = (Array.isArray(v) ? v : [v]).slice(0, 100).map((x) => String(x).slice(0, 200));
     conds.push(filterCondition(f, fields, values));
   }
+  const filterCount = conds.length;
   const q = str(p, 'q', 100);
   if (q) {
     const searchable = fields.filter((f) => !isProtected(f));
@@ -398,62 +403,57 @@ async function datastoreSearch(ctx: AppContext, req: FastifyRequest, p: Params) 
     );
   }
   const where = conds.length ? sql`${sql.join(conds, sql` AND `)}` : null;
-  // read before the transaction: on PGlite (one connection) a read outside it would wait for it
   const policy = await maskingPolicy(ctx);
-  return ctx.db.transaction().execute(async (trx) => {
-    const page = await store.rowsPage(trx, r.data_table!, fields, offset, limit, where);
-    const records = page.records.map((rec) =>
-      maskRecord(
-        rec,
-        fields.map((f) => ({
-          code: f.code,
-          name: f.name,
-          personal: f.personal,
-          sensitive: f.sensitive,
-          masking: f.masking,
-          type: f.type,
-        })),
-        policy,
-      ),
-    );
-    await appendAudit(trx, {
+  const page = await store.auditedRowsPage(
+    ctx.db,
+    r.data_table!,
+    fields,
+    offset,
+    limit,
+    where,
+    {
       actorUserId: caller.userId ?? null,
       actorOrgId: caller.orgId ?? null,
       action: 'open.api',
       resourceId: r.id,
-      targetType: 'resource',
-      targetId: r.id,
-      decision: 'allow',
-      rowsReturned: records.length,
       fields: fields.map((f) => f.code),
       clientIp: caller.ip ? caller.ip.slice(0, 64) : null,
       purpose: grant?.purpose ?? null,
       detail: {
         action: 'datastore_search',
-        filters: conds.length,
+        filters: filterCount,
         q: q ? q.slice(0, 100) : null,
         ...(caller.principal
           ? { openAccountId: caller.principal.accountId, keyId: caller.principal.keyId }
           : {}),
         ...(grant ? { applicationId: grant.applicationId } : {}),
       },
-    });
-    await store.countUsage(trx, r.id, shanghaiDate(ctx.clock.now()), 'api_calls');
-    return {
-      resource_id: resourceId,
-      fields: fields.map((f) => ({ id: f.code, type: ckanType(f), info: { label: f.name } })),
-      records,
-      total: page.total,
-      limit,
-      offset,
-      include_total: true,
-      records_format: 'objects',
-      _links: {
-        start: `/api/3/action/datastore_search?resource_id=${resourceId}&limit=${limit}`,
-        next: `/api/3/action/datastore_search?resource_id=${resourceId}&limit=${limit}&offset=${offset + limit}`,
-      },
-    };
-  });
+    },
+    shanghaiDate(ctx.clock.now()),
+  );
+  const masking = fields.map((f) => ({
+    code: f.code,
+    name: f.name,
+    personal: f.personal,
+    sensitive: f.sensitive,
+    masking: f.masking,
+    type: f.type,
+  }));
+  const records = page.records.map((rec) => maskRecord(rec, masking, policy));
+  return {
+    resource_id: resourceId,
+    fields: fields.map((f) => ({ id: f.code, type: ckanType(f), info: { label: f.name } })),
+    records,
+    total: page.total,
+    limit,
+    offset,
+    include_total: true,
+    records_format: 'objects',
+    _links: {
+      start: `/api/3/action/datastore_search?resource_id=${resourceId}&limit=${limit}`,
+      next: `/api/3/action/datastore_search?resource_id=${resourceId}&limit=${limit}&offset=${offset + limit}`,
+    },
+  };
 }
 
 async function run(ctx: AppContext, req: FastifyRequest, action: Action, p: Params): Promise<unknown> {

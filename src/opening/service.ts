@@ -190,9 +190,10 @@ async function openResource(ctx: AppContext, id: number): Promise<Row> {
 export async function dataResource(
   ctx: AppContext,
   caller: Caller,
-  id: number,
+  /** the entry's id, or its row as this request already read and checked it listed (openResource, findPackage) */
+  entry: number | Row,
 ): Promise<{ r: Row; grant: { applicationId: number; purpose: string } | null }> {
-  const r = await openResource(ctx, id);
+  const r = typeof entry === 'number' ? await openResource(ctx, entry) : entry;
   if (r.open_type === 'onApplication' && r.data_table)
     return {
       r,

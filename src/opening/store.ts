@@ -45,26 +45,70 @@ export async function rowsAfter(
   });
 }
 
-/** Rows `offset … offset+limit` matching `where` (CKAN datastore_search paging), and their total. */
-export async function rowsPage(
+/** What datastore_search's audit record says besides the page's row count (appendAudit's columns). */
+export interface PageAudit {
+  actorUserId: number | null;
+  actorOrgId: number | null;
+  action: string;
+  resourceId: number;
+  fields: string[];
+  clientIp: string | null;
+  purpose: string | null;
+  detail: Record<string, unknown>;
+}
+
+/**
+ * Rows `offset … offset+limit` matching `where` (CKAN datastore_search paging) and their total, with the call's audit
+ * record (`rows_returned` = the page's rows) and one on the dataset's API-call counter of `day`, in ONE statement: one
+ * round trip and one commit instead of BEGIN, page, count, audit, counter and COMMIT (bench/open-serve.ts: each round
+ * trip costs the serving thread a socket write and a wait). The page and the audit record commit together or not at
+ * all; an empty page still answers one row (`_seq` null) carrying the total and the audit id.
+ */
+export async function auditedRowsPage(
   db: Db | Tx,
   dataTable: string,
   fields: ReadonlyArray<Pick<StoredField, 'code' | 'columnName'>>,
   offset: number,
   limit: number,
   where: ReturnType<typeof sql> | null,
-): Promise<{ total: number; records: Record<string, unknown>[] }> {
+  audit: PageAudit,
+  day: string,
+): Promise<{ total: number; auditId: number; records: Record<string, unknown>[] }> {
   const cols = sql.join(
     fields.map((f) => sql`${sql.ref(f.columnName)} AS ${sql.ref(f.code)}`),
     sql`, `,
   );
   const cond = where ?? sql`true`;
-  const [page, count] = await Promise.all([
-    sql<Record<string, unknown>>`SELECT ${cols} FROM ${tableRef(dataTable)} WHERE ${cond}
-      ORDER BY _seq LIMIT ${limit} OFFSET ${offset}`.execute(db),
-    sql<{ n: number }>`SELECT count(*)::int AS n FROM ${tableRef(dataTable)} WHERE ${cond}`.execute(db),
-  ]);
-  return { total: count.rows[0]?.n ?? 0, records: page.rows };
+  const { rows } = await sql<
+    Record<string, unknown> & { _seq: string | null; _total: number; _audit_id: number }
+  >`
+    WITH page AS MATERIALIZED (
+      SELECT _seq, ${cols} FROM ${tableRef(dataTable)} WHERE ${cond} ORDER BY _seq LIMIT ${limit} OFFSET ${offset}
+    ),
+    total AS (SELECT count(*)::int AS n FROM ${tableRef(dataTable)} WHERE ${cond}),
+    ins AS (
+      INSERT INTO audit_log (actor_user_id, actor_org_id, action, resource_id, target_type, target_id, decision,
+        rows_returned, fields, client_ip, purpose, detail)
+      VALUES (${audit.actorUserId}, ${audit.actorOrgId}, ${audit.action}, ${audit.resourceId}, 'resource',
+        ${String(audit.resourceId)}, 'allow', (SELECT count(*) FROM page), ${audit.fields}::text[], ${audit.clientIp},
+        ${audit.purpose}, ${JSON.stringify(audit.detail)}::jsonb)
+      RETURNING id
+    ),
+    used AS (
+      INSERT INTO open_usage (resource_id, day, slot, api_calls) VALUES (${audit.resourceId}, ${day}::date, ${usageSlot()}, 1)
+      ON CONFLICT (resource_id, day, slot) DO UPDATE SET api_calls = open_usage.api_calls + 1
+      RETURNING 1
+    )
+    SELECT (SELECT n FROM total) AS _total, (SELECT id FROM ins) AS _audit_id, (SELECT count(*) FROM used) AS _used,
+      page.*
+    FROM (SELECT 1) one LEFT JOIN page ON true
+    ORDER BY page._seq`.execute(db);
+  const first = rows[0];
+  if (!first?._audit_id) throw new Error('datastore page: no audit record written');
+  const records = rows
+    .filter((r) => r._seq !== null)
+    .map((r) => Object.fromEntries(fields.map((f) => [f.code, r[f.code]])));
+  return { total: Number(first._total), auditId: Number(first._audit_id), records };
 }
 
 export type UsageKind = 'views' | 'previews' | 'downloads' | 'api_calls';
