@@ -431,14 +431,7 @@ async function datastoreSearch(ctx: AppContext, req: FastifyRequest, p: Params) 
     },
     shanghaiDate(ctx.clock.now()),
   );
-  const masking = fields.map((f) => ({
-    code: f.code,
-    name: f.name,
-    personal: f.personal,
-    sensitive: f.sensitive,
-    masking: f.masking,
-    type: f.type,
-  }));
+  const masking = service.maskingFields(fields);
   const records = page.records.map((rec) => maskRecord(rec, masking, policy));
   return {
     resource_id: resourceId,

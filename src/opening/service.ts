@@ -253,19 +253,20 @@ export async function dataset(ctx: AppContext, id: number) {
   };
 }
 
+/** What maskRecord needs of an entry's fields (built once per page, not per row). */
+export function maskingFields(fields: StoredField[]) {
+  return fields.map((f) => ({
+    code: f.code,
+    name: f.name,
+    personal: f.personal,
+    sensitive: f.sensitive,
+    masking: f.masking,
+    type: f.type,
+  }));
+}
+
 function masked(fields: StoredField[], record: Record<string, unknown>, policy: MaskingPolicy) {
-  return maskRecord(
-    record,
-    fields.map((f) => ({
-      code: f.code,
-      name: f.name,
-      personal: f.personal,
-      sensitive: f.sensitive,
-      masking: f.masking,
-      type: f.type,
-    })),
-    policy,
-  );
+  return maskRecord(record, maskingFields(fields), policy);
 }
 
 /** Records an access and its counter in one transaction. */
