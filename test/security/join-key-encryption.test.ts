@@ -305,6 +305,36 @@ describe('encrypting a base-library join key shared with another resource (issue
     await assemble();
     expect((await library()).recs).toEqual(rotatedLib.recs);
     expect(await byKey(pid(7))).toEqual(answersBefore[2]);
+
+    // S's department flags its key too, later: converted like any record key, its join index becomes its lookup index
+    // (the column is there already), the library (hash-keyed already) is not re-keyed and assembles the same
+    const sSave = await saveVersion(env, officer, s.id, (f) =>
+      f.code === 'idNo' ? { ...f, personal: true, sensitivePersonal: true } : f,
+    );
+    expect(sSave.statusCode, sSave.body).toBe(200);
+    const sPub = await env.app.inject({
+      method: 'POST',
+      url: `/api/catalog/resources/${s.id}/publish`,
+      headers: { cookie: reviewer },
+      payload: { comment: '同意' },
+    });
+    expect(sPub.statusCode, sPub.body).toBe(200);
+    await env.ctx.jobs.runDue();
+    const sField = await q<{ encrypted: boolean; join_indexed: boolean }>(
+      `SELECT encrypted, join_indexed FROM resource_field WHERE resource_id = ${s.id} AND ordinal = 1`,
+    );
+    expect(sField).toEqual([{ encrypted: true, join_indexed: false }]);
+    for (const r of await q<{ _key: string; c1: string; c1_h: string }>(
+      `SELECT _key, c1, c1_h FROM ${s.table}`,
+    )) {
+      expect(r.c1).toMatch(/^ENC1\./);
+      expect(r._key).toBe(r.c1_h);
+      expect(r.c1_h).toMatch(/^H2\./);
+    }
+    expect(await library()).toEqual({ ...rotatedLib, conf: (await library()).conf });
+    await assemble();
+    expect((await library()).recs).toEqual(rotatedLib.recs);
+    expect(await byKey(pid(7))).toEqual(answersBefore[2]);
   });
 
   it("a join key that is not the resource's only record key is still refused (FIELD_ENCRYPTION_KEY_FIELD): at the catalog and the administrator's request, audited", async () => {
