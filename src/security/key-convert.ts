@@ -335,7 +335,8 @@ async function clearKeyedLibraries(db: Tx, resourceId: number, codes: string[]):
 
 /**
  * The record key converted either way: the resource rekeyed by `map` (rekey.ts), with the base libraries that join it
- * on that key (only single-source ones get here: keyFieldRefusal / decryptKeyRefusal refuse the others).
+ * on that key when `withLibraries` (keys.decrypt: only single-source ones get there, decryptKeyRefusal refuses the
+ * others). The conversion passes none: it rekeys its clear-keyed libraries itself (rekeyLibrary, join-index.ts).
  */
 async function rekeyKeyField(
   ctx: AppContext,
