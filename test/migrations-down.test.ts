@@ -6,8 +6,9 @@ import { createTestEnv, type TestEnv } from './helpers.js';
 /*
  * The newest migrations' down paths, run for real on both databases: back to 045, then up again. 046 (record_key_ref),
  * 047 (per-batch export ledger: its down path first explodes the pending batches into data_export_row, so no delivery
- * evidence is lost), 049 (the redundant audit index, restored on the way down) and 050 (the resource's index-key
- * version; refused once the lookup-index key was rotated).
+ * evidence is lost), 049 (the redundant audit index, restored on the way down), 050 (the resource's index-key
+ * version; refused once the lookup-index key was rotated) and 051 (the join-index flag of a base-library join key;
+ * refused while a column carries a join index).
  */
 let env: TestEnv;
 beforeAll(async () => {
@@ -22,7 +23,7 @@ const exists = async (name: string) =>
   null;
 
 describe('migration down paths', () => {
-  it('046, 047, 049 and 050 go down to 045 and up again; a pending export batch survives the way down as ledger rows', async () => {
+  it('046, 047, 049, 050 and 051 go down to 045 and up again; a pending export batch survives the way down as ledger rows', async () => {
     const db = env.ctx.db;
     const mac = (b: number) => Buffer.alloc(16, b);
     // one served batch of two rows not yet exploded by the job export.ledger
@@ -35,6 +36,7 @@ describe('migration down paths', () => {
     const down = await migrator(db).migrateTo('045_resource_code_alias');
     expect(down.error).toBeUndefined();
     expect((down.results ?? []).map((r) => [r.migrationName, r.direction, r.status])).toEqual([
+      ['051_join_index', 'Down', 'Success'],
       ['050_index_key_version', 'Down', 'Success'],
       ['049_audit_resource_index', 'Down', 'Success'],
       ['047_export_ledger_batches', 'Down', 'Success'],
@@ -79,8 +81,25 @@ describe('migration down paths', () => {
       ['047_export_ledger_batches', 'Up', 'Success'],
       ['049_audit_resource_index', 'Up', 'Success'],
       ['050_index_key_version', 'Up', 'Success'],
+      ['051_join_index', 'Up', 'Success'],
     ]);
     expect(await indexKeyCol()).toBe(1);
+    // while a column carries a join index (a clear source of a hash-keyed library), 051 refuses to go down
+    // (a field row alone: this database holds no resource, so the foreign key is not checked for this one insert)
+    await db.transaction().execute(async (trx) => {
+      await sql`SET LOCAL session_replication_role = replica`.execute(trx);
+      await sql`INSERT INTO resource_field (resource_id, ordinal, code, name, type, column_name, join_indexed)
+        VALUES (987654, 1, 'joinTest', 'joinTest', 'string', 'c1', true)`.execute(trx);
+    });
+    const kept = await migrator(db).migrateTo('050_index_key_version');
+    expect(String(kept.error)).toMatch(/join indexes are in use/);
+    expect(
+      (
+        await sql<{ n: number }>`SELECT count(*)::int AS n FROM information_schema.columns
+          WHERE table_name = 'resource_field' AND column_name = 'join_indexed'`.execute(db)
+      ).rows[0].n,
+    ).toBe(1);
+    await sql`DELETE FROM resource_field WHERE resource_id = 987654`.execute(db);
     // once the lookup-index key was rotated (a version 2 exists), 050 refuses to go down: hashes are under version 2
     await sql`INSERT INTO field_key (scope_id, version, purpose, alg, wrapped, kek_id)
       VALUES (0, 2, 'index', 'sm3', 'x', 'x')`.execute(db);

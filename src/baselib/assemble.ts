@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { appendAudit } from '../audit/store.js';
-import { getFields } from '../catalog/store.js';
+import { getFields, type StoredField } from '../catalog/store.js';
 import type { AppContext } from '../context.js';
 import { type Db, inTx, type Tx } from '../db/index.js';
 import { AppError } from '../shared/errors.js';
@@ -31,6 +31,8 @@ interface SourceCols {
   keyIsRecordKey: boolean;
   /** encrypted columns of the source (docs/ENCRYPTION.md): joined and compared on their lookup index `<column>_h` */
   encrypted: Set<string>;
+  /** the key is read from `<column>_h`: an encrypted key, or the join index of a clear key in a hash-keyed library */
+  keyHashed: boolean;
 }
 
 interface Plan {
@@ -57,6 +59,7 @@ async function loadPlan(db: Db | Tx, libraryId: number): Promise<Plan> {
     .execute();
   const sources = new Map<number, SourceCols>();
   const columnOf = new Map<string, string>();
+  const keys: { resourceId: number; table: string; key: StoredField; fields: StoredField[] }[] = [];
   for (const resourceId of new Set(srcRows.map((s) => s.resource_id))) {
     const row = srcRows.find((s) => s.resource_id === resourceId)!;
     if (!row.data_table || !TABLE.test(row.data_table))
@@ -74,11 +77,19 @@ async function loadPlan(db: Db | Tx, libraryId: number): Promise<Plan> {
           reasonZh: '来源资源缺少关键标识',
         },
       ]);
+    keys.push({ resourceId, table: row.data_table, key, fields });
+  }
+  // hash-keyed: a source stores its join key encrypted, so the library's keys are keyed hashes, and every clear source
+  // joins on its join index (`c<n>_h` beside its clear column, docs/ENCRYPTION.md; security/join-index.ts)
+  const hashKeyed = keys.some((k) => k.key.encrypted);
+  for (const { resourceId, table, key, fields } of keys) {
+    const keyHashed = key.encrypted || (hashKeyed && key.joinIndexed);
     sources.set(resourceId, {
       resourceId,
-      table: row.data_table,
-      keyColumn: key.encrypted ? `${key.columnName}_h` : key.columnName,
+      table,
+      keyColumn: keyHashed ? `${key.columnName}_h` : key.columnName,
       keyIsRecordKey: key.isKey,
+      keyHashed,
       encrypted: new Set(fields.filter((f) => f.encrypted).map((f) => f.columnName)),
     });
   }
@@ -126,7 +137,7 @@ function sourceQuery(s: SourceCols, columns: string[]): string {
  */
 async function assertOneIndexVersion(trx: Tx, plan: Plan) {
   const hashed = [...plan.sources.values()]
-    .filter((s) => s.encrypted.size)
+    .filter((s) => s.encrypted.size || s.keyHashed)
     .sort((a, b) => a.resourceId - b.resourceId);
   if (hashed.length < 2) return;
   await sql.raw(`LOCK TABLE ${hashed.map((s) => s.table).join(', ')} IN ACCESS SHARE MODE`).execute(trx);

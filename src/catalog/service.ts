@@ -249,7 +249,8 @@ export async function getResource(ctx: AppContext, actor: Actor, id: number) {
   return {
     ...store.resourceView(row),
     ...(await metadataNames(ctx, actor, row)),
-    fields: fields.map(({ ordinal: _o, columnName: _c, ...f }) => f),
+    // the join index is storage the platform keeps for base-library assembly, not part of the entry (never edited)
+    fields: fields.map(({ ordinal: _o, columnName: _c, joinIndexed: _j, ...f }) => f),
     canLoadData: canLoadData(actor, { providerOrgId: row.provider_org_id }) && row.status !== 'retired',
     canPreview: canPreviewData(actor, { providerOrgId: row.provider_org_id }),
     canEdit: canEdit && row.status !== 'retired' && open?.status !== 'submitted',
@@ -552,8 +553,10 @@ async function lockRow(trx: Tx, id: number) {
  * (`flips`). Otherwise:
  * - flag turned ON (table holding rows): the column stays clear (`encrypted = false`, shown 存量明文) and the conversion
  *   of clear columns (security/key-convert.ts, job `keys.encrypt`) is queued at publication for the clear
- *   sensitive-personal fields (`encrypt`), a record key included (the job rekeys the records); a key base libraries
- *   join this resource and others on is refused with FIELD_ENCRYPTION_KEY_FIELD, the same rule the conversion applies;
+ *   sensitive-personal fields (`encrypt`), a record key included (the job rekeys the records, and the base libraries
+ *   joining the resource on it, shared with other resources or not, become hash-keyed: their other clear sources get
+ *   a join index); a join key that is not the resource's only record key is refused with FIELD_ENCRYPTION_KEY_FIELD,
+ *   the same rule the conversion applies;
  * - flag turned OFF on an encrypted field (table, history or quarantine holding its values): the column stays encrypted
  *   (shown 加密存储（待解密）; values keep being encrypted on write) and the job `keys.decrypt` is queued at publication
  *   (`decrypt`), a record key included (the job rekeys the records back to the clear key); a key base libraries join
@@ -643,10 +646,13 @@ async function applyFields(
     const n = next[f.ordinal - 1];
     if (n.sensitivePersonal) {
       await sql.raw(`ALTER TABLE ${t} ALTER COLUMN ${f.columnName} TYPE text`).execute(trx);
-      await sql.raw(`ALTER TABLE ${t} ADD COLUMN ${indexColumn(f.columnName)} text`).execute(trx);
-      await sql
-        .raw(`CREATE INDEX r_${row.id}_${indexColumn(f.columnName)} ON ${t} (${indexColumn(f.columnName)})`)
-        .execute(trx);
+      // a join-indexed column (a clear source of a hash-keyed base library) has its `_h` column and index already
+      if (!f.joinIndexed) {
+        await sql.raw(`ALTER TABLE ${t} ADD COLUMN ${indexColumn(f.columnName)} text`).execute(trx);
+        await sql
+          .raw(`CREATE INDEX r_${row.id}_${indexColumn(f.columnName)} ON ${t} (${indexColumn(f.columnName)})`)
+          .execute(trx);
+      }
     } else {
       await sql
         .raw(
@@ -657,7 +663,7 @@ async function applyFields(
     }
     await trx
       .updateTable('resource_field')
-      .set({ encrypted: n.sensitivePersonal ?? false })
+      .set({ encrypted: n.sensitivePersonal ?? false, join_indexed: false })
       .where('resource_id', '=', row.id)
       .where('ordinal', '=', f.ordinal)
       .execute();

@@ -119,6 +119,8 @@ export async function getFields(db: Db | Tx, resourceId: number) {
     columnName: f.column_name,
     /** the column holds ciphertext and has a `<column>_h` lookup index (docs/ENCRYPTION.md) */
     encrypted: f.encrypted,
+    /** a clear column with a `<column>_h` join index: a source of a hash-keyed base library (security/join-index.ts) */
+    joinIndexed: f.join_indexed,
   }));
 }
 

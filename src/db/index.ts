@@ -52,6 +52,7 @@ import * as m046 from './migrations/046_record_key_ref.js';
 import * as m047 from './migrations/047_export_ledger_batches.js';
 import * as m049 from './migrations/049_audit_resource_index.js';
 import * as m050 from './migrations/050_index_key_version.js';
+import * as m051 from './migrations/051_join_index.js';
 import { Lock, PGliteDialect, pgliteQuery } from './pglite-dialect.js';
 import type { DB } from './schema.js';
 
@@ -300,6 +301,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '047_export_ledger_batches': m047,
   '049_audit_resource_index': m049,
   '050_index_key_version': m050,
+  '051_join_index': m051,
 };
 
 /** The schema's migrator (also for tests that run a migration's down path). */

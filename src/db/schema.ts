@@ -220,6 +220,8 @@ export interface ResourceFieldTable {
   allowed_values: string | string[] | null;
   /** the column holds ciphertext and has a `c<n>_h` lookup index (migration 040) */
   encrypted: Generated<boolean>;
+  /** a clear column with a `c<n>_h` join index: a source of a hash-keyed base library (migration 051) */
+  join_indexed: Generated<boolean>;
 }
 
 /** Data keys wrapped by the key-encryption key (migration 040, src/security/field-keys.ts). */

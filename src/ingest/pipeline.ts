@@ -10,6 +10,7 @@ import { queueFeedAfterChange } from '../dataapi/feed.js';
 import { inTx } from '../db/index.js';
 import { queueCheckAfterImport } from '../quality/checks.js';
 import { isCiphertext } from '../security/field-cipher.js';
+import { joinIndexAfterWrite } from '../security/join-index.js';
 import { AppError, type ErrorDetail } from '../shared/errors.js';
 import { MAX_REPORTED_ERRORS, mapHeader } from './model.js';
 import {
@@ -583,6 +584,12 @@ async function finishCommitted(
         ]);
     }
     const c = await mergeBatch(trx, table, batch.resource_id, fields, batch.id, batch.mode);
+    // a clear source of a hash-keyed base library: the join index of the rows this merge wrote, under the version read
+    // with the resource's row held (security/join-index.ts); the fields as they are now (a conversion of another
+    // source may have added the index since the import started)
+    await joinIndexAfterWrite(trx, ctx.fieldKeys, batch.resource_id, table, now, '_batch_id = $2', [
+      batch.id,
+    ]);
     await dropStagedRows(trx, batch.id, 'all');
     await trx
       .updateTable('ingest_batch')

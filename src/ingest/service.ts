@@ -12,6 +12,7 @@ import type { Actor, AppContext, Role } from '../context.js';
 import { hasRole } from '../context.js';
 import { queueFeedAfterChange } from '../dataapi/feed.js';
 import { inTx } from '../db/index.js';
+import { joinIndexAfterWrite } from '../security/join-index.js';
 import { AppError, type ErrorDetail } from '../shared/errors.js';
 import { sha256Hex } from '../shared/secrets.js';
 import { MAX_REPORTED_ERRORS } from './model.js';
@@ -536,6 +537,16 @@ export async function rollbackImport(ctx: AppContext, actor: Actor, id: number, 
     const resource = await catalogStore.getResourceRow(trx, b.resource_id);
     const fields = await catalogStore.getFields(trx, b.resource_id);
     const r = await rollbackBatchRows(trx, resource!.data_table!, b.resource_id, fields, id);
+    // the versions restored from record_history (which keeps no join index) get theirs (security/join-index.ts)
+    await joinIndexAfterWrite(
+      trx,
+      ctx.fieldKeys,
+      b.resource_id,
+      resource!.data_table!,
+      fields,
+      '_key IN (SELECT rkey FROM record_history WHERE resource_id = $2 AND replaced_by_batch = $3)',
+      [b.resource_id, id],
+    );
     await queueFeedAfterChange(ctx, trx, b.resource_id);
     await trx
       .updateTable('ingest_batch')

@@ -229,7 +229,20 @@ export async function convertGroup(
     for (const m of members) {
       const fields = m.data_table ? await getFields(trx, m.id) : [];
       if (!m.data_table || !fields.some((f) => f.encrypted)) {
-        await switchVersion(trx, m.id, m.index_key, to, { rows: 0, hashes: false });
+        // a clear source of a hash-keyed library: its join index only (`_hash` stays unkeyed, history keeps no index)
+        const joined = m.data_table && fields.some((f) => f.joinIndexed);
+        const n = joined
+          ? await rehashTable(
+              trx,
+              m.data_table as string,
+              fields,
+              keys,
+              (v) => keys.index(v, to),
+              moved,
+              false,
+            )
+          : 0;
+        await switchVersion(trx, m.id, m.index_key, to, { rows: n, hashes: !!joined });
         continue;
       }
       // an import staged under the old version would merge old hashes (the merge refuses that too, pipeline.ts)
@@ -310,8 +323,9 @@ const plainOf = (keys: Keys, v: unknown) =>
   v === null || v === undefined ? null : String(keys.decrypt(v) as string);
 
 /**
- * The table: every encrypted column's lookup index and the keyed `_hash` under the new version. The values are
- * decrypted (the clear fields printed as ingest normalised them) and `_hash` is ingest's hash of them, keyed.
+ * The table: every encrypted column's lookup index, every join index (a clear column of a hash-keyed library's source,
+ * join-index.ts: the hash of `c<n>::text`) and, when `keyedHash`, the keyed `_hash` under the new version. The values
+ * are decrypted (the clear fields printed as ingest normalised them) and `_hash` is ingest's hash of them, keyed.
  */
 async function rehashTable(
   trx: Tx,
@@ -320,12 +334,16 @@ async function rehashTable(
   keys: Keys,
   newIdx: (v: string) => string,
   moved: Map<string, string>,
+  keyedHash = true,
 ): Promise<number> {
   const enc = fields.flatMap((f, i) => (f.encrypted ? [i] : []));
+  const joined = fields.flatMap((f, i) => (f.joinIndexed && !f.encrypted ? [i] : []));
   const read = fields.map((f, i) =>
     f.encrypted
       ? `${f.columnName} AS v${i}, ${indexColumn(f.columnName)} AS h${i}`
-      : `${normalisedText(f, f.columnName)} AS v${i}`,
+      : `${normalisedText(f, f.columnName)} AS v${i}${
+          joined.includes(i) ? `, ${f.columnName}::text AS j${i}, ${indexColumn(f.columnName)} AS h${i}` : ''
+        }`,
   );
   let total = 0;
   for await (const rows of tableChunks(trx, table, read)) {
@@ -334,19 +352,23 @@ async function rehashTable(
         f.encrypted ? plainOf(keys, r[`v${i}`]) : ((r[`v${i}`] as string | null) ?? null),
       ),
     );
-    const set: [string, (string | null)[]][] = [['_hash', clear.map((c) => newIdx(recordHash(c)))]];
-    for (const i of enc)
+    const set: [string, (string | null)[]][] = keyedHash
+      ? [['_hash', clear.map((c) => newIdx(recordHash(c)))]]
+      : [];
+    const rehash = (i: number, value: (k: number) => string | null) =>
       set.push([
         indexColumn(fields[i].columnName),
         rows.map((r, k) => {
-          const v = clear[k][i];
+          const v = value(k);
           const nw = v === null ? null : newIdx(v);
           const old = r[`h${i}`] as string | null;
           if (old && nw) moved.set(old, nw);
           return nw;
         }),
       ]);
-    await updateChunk(trx, table, rows, set);
+    for (const i of enc) rehash(i, (k) => clear[k][i]);
+    for (const i of joined) rehash(i, (k) => (rows[k][`j${i}`] as string | null) ?? null);
+    if (set.length) await updateChunk(trx, table, rows, set);
     total += rows.length;
   }
   return total;

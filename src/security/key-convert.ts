@@ -10,6 +10,7 @@ import { AppError } from '../shared/errors.js';
 import { isCiphertext } from './field-cipher.js';
 import type { FieldWriter } from './field-keys.js';
 import { rewriteHistory, rewriteQuarantine, tableChunks, updateChunk } from './history-walk.js';
+import { addJoinIndex, rekeyLibrary } from './join-index.js';
 import { canRotate, tableOf } from './key-service.js';
 import { type Rekey, rekeyResource } from './rekey.js';
 
@@ -50,12 +51,12 @@ export async function joinsOn(db: Tx | AppContext['db'], resourceId: number) {
 }
 
 /**
- * The fields base libraries join this resource on, among `fields`, whose conversion is not built: it would rewrite
- * the library's keys, which other resources' keys meet (a join key that is not the resource's only record key, or a
- * library with another source resource). A record key is converted (rekey.ts), and so is a join key when it is the
- * record key and the resource is the library's only source (its records are rekeyed with the resource). Shared with
- * the catalog, which refuses a version turning the sensitive-personal flag on for such a field of a resource holding
- * data (catalog/service.ts).
+ * The fields base libraries join this resource on, among `fields`, whose conversion is not built: a join key that is
+ * not the resource's only record key (a non-key field, or one part of a composite key). A record key is converted
+ * (rekey.ts) with the libraries joining the resource on it: those that were clear-keyed become hash-keyed in the same
+ * transaction, every other clear source getting a join index (join-index.ts), whether the resource is their only
+ * source or not. Shared with the catalog, which refuses a version turning the sensitive-personal flag on for such a
+ * field of a resource holding data (catalog/service.ts).
  */
 export async function keyFieldRefusal(
   db: Tx | AppContext['db'],
@@ -72,23 +73,21 @@ export async function keyFieldRefusal(
       .where('is_key', '=', true)
       .execute()
   ).length;
-  const keys = fields.filter((f) =>
-    joins.some((j) => j.keyField === f.code && (j.shared || !f.isKey || keyCount > 1)),
-  );
+  const keys = fields.filter((f) => joins.some((j) => j.keyField === f.code && (!f.isKey || keyCount > 1)));
   if (!keys.length) return null;
   return new AppError(
     'FIELD_ENCRYPTION_KEY_FIELD',
     keys.map((f) => ({
       field: f.code,
-      reason: `field ${f.code} is a key base libraries join this resource and other resources on: converting it would rewrite the libraries' keys (not built)`,
-      reasonZh: `信息项“${f.name}”是基础库与其他资源共同使用的关联键，暂不支持转换为加密存储`,
+      reason: `field ${f.code} is a key base libraries join this resource on but not its only record key: converting it would rewrite the libraries' keys apart from the records' (not built)`,
+      reasonZh: `信息项“${f.name}”是基础库的关联键但不是该资源唯一的主键，暂不支持转换为加密存储`,
     })),
   );
 }
 
 /**
- * The clear sensitive-personal fields to convert. A field base libraries join this resource and others on is refused
- * (keyFieldRefusal): rewriting those libraries' keys is not built.
+ * The clear sensitive-personal fields to convert. A base-library join key that is not the resource's only record key
+ * is refused (keyFieldRefusal).
  */
 async function convertible(
   db: Tx | AppContext['db'],
@@ -168,9 +167,14 @@ export async function requestEncryption(ctx: AppContext, actor: Actor | null, re
     throw new AppError('FORBIDDEN').alreadyAudited();
   }
   await tableOf(ctx.db, resourceId);
-  const fields = (await convertible(ctx.db, resourceId, await getFields(ctx.db, resourceId))).map(
-    (x) => x.f.code,
-  );
+  const fields = (
+    await convertible(ctx.db, resourceId, await getFields(ctx.db, resourceId)).catch(async (e) => {
+      // refused (nothing left in clear, a join key that is not the only record key): audited with its code
+      if (!(e instanceof AppError)) throw e;
+      await deny(ctx.db, { code: e.code, fields: e.details.map((d) => d.field) });
+      throw e.alreadyAudited();
+    })
+  ).map((x) => x.f.code);
   await inTx(ctx.db, (trx) =>
     queueEncryption(ctx, trx, actor, resourceId, fields, actor ? 'console' : 'cli'),
   );
@@ -193,16 +197,63 @@ export async function convertResource(
 ): Promise<string[]> {
   await ctx.fieldKeys.refresh(true, ctx.db);
   const out = await inTx(ctx.db, async (trx) => {
-    // the row lock orders this after (and before) any merge of the resource; the table lock pauses its readers
-    await sql`SELECT id FROM resource WHERE id = ${resourceId} FOR UPDATE`.execute(trx);
-    const table = await tableOf(trx, resourceId);
-    await sql.raw(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`).execute(trx);
+    // the group: the resource and the other sources of the clear-keyed libraries joining it on a field to convert
+    // (they get their join index in this transaction); rows locked in id order (as the index-key rotation does, which
+    // orders this with every merge, conversion and rotation of them), then their tables
+    const toConvert = (await getFields(trx, resourceId)).filter((f) => f.sensitivePersonal && !f.encrypted);
+    const planned = await clearKeyedLibraries(
+      trx,
+      resourceId,
+      toConvert.map((f) => f.code),
+    );
+    const group = groupOfPlan(resourceId, planned);
+    await sql`SELECT id FROM resource WHERE id = ANY (${group}::bigint[]) ORDER BY id FOR UPDATE`.execute(
+      trx,
+    );
+    const tables = new Map<number, string>();
+    for (const id of group) tables.set(id, await tableOf(trx, id));
+    await sql
+      .raw(`LOCK TABLE ${group.map((id) => tables.get(id)).join(', ')} IN ACCESS EXCLUSIVE MODE`)
+      .execute(trx);
+    const table = tables.get(resourceId) as string;
     const fields = await getFields(trx, resourceId);
     if (!fields.some((f) => f.sensitivePersonal && !f.encrypted)) return [];
     const conv = await convertible(trx, resourceId, fields);
+    const libs = await clearKeyedLibraries(
+      trx,
+      resourceId,
+      conv.map((x) => x.f.code),
+    );
+    // a library definition changed between the plan and the locks: the job runs again (its backoff)
+    if (groupOfPlan(resourceId, libs).some((id) => !group.includes(id)))
+      throw new AppError('ENCRYPTION_CONVERSION_BUSY', [
+        {
+          field: 'resourceId',
+          reason: 'the base libraries joining the resource changed during the conversion',
+          reasonZh: '转换期间关联该资源的基础库定义发生变化',
+        },
+      ]);
     // an import staged with the clear layout would merge clear values into the converted columns
     await assertNoImport(trx, resourceId);
     const w = await ctx.fieldKeys.writer(resourceId, trx);
+    // every clear source of a library that becomes hash-keyed gets its join index (its values stay clear)
+    const joinIndexed: { resourceId: number; field: string; rows: number }[] = [];
+    for (const l of libs)
+      for (const s of l.sources) {
+        if (joinIndexed.some((j) => j.resourceId === s.resourceId && j.field === s.field.code)) continue;
+        const rows = await addJoinIndex(
+          trx,
+          ctx.fieldKeys,
+          s.resourceId,
+          tables.get(s.resourceId) as string,
+          s.field,
+          {
+            libraryId: l.libraryId,
+            joinedWith: resourceId,
+          },
+        );
+        joinIndexed.push({ resourceId: s.resourceId, field: s.field.code, rows });
+      }
     const hadEncrypted = fields.some((f) => f.encrypted);
     const rows = await convertTable(trx, table, conv, w, !hadEncrypted);
     await convertHistory(trx, resourceId, fields, conv, w, !hadEncrypted);
@@ -211,8 +262,13 @@ export async function convertResource(
     // a clear record key: `_key` becomes its keyed hash, with everything keyed by it (rekey.ts)
     const rekeyed =
       conv.some((x) => x.f.isKey) && !fields.some((f) => f.isKey && f.encrypted)
-        ? await rekeyKeyField(ctx, trx, resourceId, table, conv, (k) => w.index(k), opts.rekeyTiming)
+        ? await rekeyKeyField(ctx, trx, resourceId, table, conv, (k) => w.index(k), opts.rekeyTiming, false)
         : null;
+    // the libraries joining it on a converted field become hash-keyed: their keys clear → index(clear), as assembly
+    // now computes them from every source's `c<n>_h`
+    const libraries = [];
+    for (const l of libs)
+      libraries.push({ id: l.libraryId, rekeyed: await rekeyLibrary(trx, l.libraryId, (k) => w.index(k)) });
     await setStorage(trx, resourceId, conv, true);
     const codes = conv.map((x) => x.f.code);
     await appendAudit(trx, {
@@ -221,17 +277,66 @@ export async function convertResource(
       resourceId,
       targetType: 'resource',
       targetId: resourceId,
-      detail: { fields: codes, rows, version: w.version, ...(rekeyed === null ? {} : { rekeyed }) },
+      detail: {
+        fields: codes,
+        rows,
+        version: w.version,
+        ...(rekeyed === null ? {} : { rekeyed }),
+        ...(libraries.length ? { libraries, joinIndexed } : {}),
+      },
     });
+    await convertHooks.beforeCommit?.(group);
     return codes;
   });
   forgetResourceMeta(ctx);
   return out;
 }
 
+/** A test's hook: called inside the conversion's transaction after everything was rewritten, before it commits. */
+export const convertHooks: { beforeCommit?: (resourceIds: number[]) => void | Promise<void> } = {};
+
+type LibraryPlan = { libraryId: number; sources: { resourceId: number; field: StoredField }[] };
+
+const groupOfPlan = (resourceId: number, libs: LibraryPlan[]) =>
+  [...new Set([resourceId, ...libs.flatMap((l) => l.sources.map((s) => s.resourceId))])].sort(
+    (a, b) => a - b,
+  );
+
+/**
+ * The CLEAR-KEYED base libraries (no source stores its join key encrypted) joining the resource on one of `codes`:
+ * converting that field makes them hash-keyed. Each with its other sources whose clear join key has no join index yet.
+ * A hash-keyed library joining the resource needs nothing: its keys are hashes already.
+ */
+async function clearKeyedLibraries(db: Tx, resourceId: number, codes: string[]): Promise<LibraryPlan[]> {
+  if (!codes.length) return [];
+  const { rows } = await sql<{ library_id: number; resource_id: number; key_field: string }>`
+    SELECT DISTINCT library_id, resource_id, key_field FROM base_library_source
+    WHERE library_id IN (SELECT library_id FROM base_library_source
+      WHERE resource_id = ${resourceId} AND key_field = ANY (${codes}::text[]))
+    ORDER BY library_id, resource_id`.execute(db);
+  const fieldsOf = new Map<number, StoredField[]>();
+  const out: LibraryPlan[] = [];
+  for (const libraryId of new Set(rows.map((r) => Number(r.library_id)))) {
+    const keyFields = [];
+    for (const r of rows.filter((x) => Number(x.library_id) === libraryId)) {
+      const id = Number(r.resource_id);
+      if (!fieldsOf.has(id)) fieldsOf.set(id, await getFields(db, id));
+      const f = fieldsOf.get(id)?.find((x) => x.code === r.key_field);
+      if (f) keyFields.push({ resourceId: id, field: f });
+    }
+    if (keyFields.some((k) => k.field.encrypted)) continue;
+    out.push({
+      libraryId,
+      sources: keyFields.filter((k) => k.resourceId !== resourceId && !k.field.joinIndexed),
+    });
+  }
+  return out;
+}
+
 /**
  * The record key converted either way: the resource rekeyed by `map` (rekey.ts), with the base libraries that join it
- * on that key (only single-source ones get here: keyFieldRefusal / decryptKeyRefusal refuse the others).
+ * on that key when `withLibraries` (keys.decrypt: only single-source ones get there, decryptKeyRefusal refuses the
+ * others). The conversion passes none: it rekeys its clear-keyed libraries itself (rekeyLibrary, join-index.ts).
  */
 async function rekeyKeyField(
   ctx: AppContext,
@@ -241,6 +346,7 @@ async function rekeyKeyField(
   conv: Indexed[],
   map: (old: string) => string,
   timing?: Rekey['timing'],
+  withLibraries = true,
 ) {
   return rekeyResource(trx, {
     resourceId,
@@ -248,17 +354,20 @@ async function rekeyKeyField(
     map,
     timing,
     secret: ctx.secret,
-    libraries: (await joinsOn(trx, resourceId))
-      .filter((j) => conv.some((x) => x.f.isKey && x.f.code === j.keyField))
-      .map((j) => j.libraryId),
+    libraries: withLibraries
+      ? (await joinsOn(trx, resourceId))
+          .filter((j) => conv.some((x) => x.f.isKey && x.f.code === j.keyField))
+          .map((j) => j.libraryId)
+      : [],
   });
 }
 
 /** The converted fields' storage state, in the conversion's transaction. */
 async function setStorage(trx: Tx, resourceId: number, conv: Indexed[], encrypted: boolean) {
+  // an encrypted column's `_h` is its lookup index: a join index it had (a clear source of a hash-keyed library) is that
   await trx
     .updateTable('resource_field')
-    .set({ encrypted })
+    .set(encrypted ? { encrypted, join_indexed: false } : { encrypted })
     .where('resource_id', '=', resourceId)
     .where(
       'ordinal',
@@ -293,10 +402,12 @@ const idx = (w: FieldWriter, v: unknown) => (v === null || v === undefined ? nul
 /** The resource table: each column to text holding ciphertext, its keyed-hash column filled then indexed. */
 async function convertTable(trx: Tx, table: string, conv: Indexed[], w: FieldWriter, keyHash: boolean) {
   for (const { f } of conv) {
+    // a join-indexed column (a clear source of a hash-keyed library) has its `_h` column and index already
     await sql
       .raw(
-        `ALTER TABLE ${table} ALTER COLUMN ${f.columnName} TYPE text USING ${f.columnName}::text;
-         ALTER TABLE ${table} ADD COLUMN ${indexColumn(f.columnName)} text`,
+        `ALTER TABLE ${table} ALTER COLUMN ${f.columnName} TYPE text USING ${f.columnName}::text${
+          f.joinIndexed ? '' : `;\n         ALTER TABLE ${table} ADD COLUMN ${indexColumn(f.columnName)} text`
+        }`,
       )
       .execute(trx);
   }
@@ -313,8 +424,11 @@ async function convertTable(trx: Tx, table: string, conv: Indexed[], w: FieldWri
     total += rows.length;
   }
   const id = table.slice('ds.r_'.length);
-  for (const c of cols)
-    await sql.raw(`CREATE INDEX r_${id}_${indexColumn(c)} ON ${table} (${indexColumn(c)})`).execute(trx);
+  for (const { f } of conv)
+    if (!f.joinIndexed)
+      await sql
+        .raw(`CREATE INDEX r_${id}_${indexColumn(f.columnName)} ON ${table} (${indexColumn(f.columnName)})`)
+        .execute(trx);
   return total;
 }
 

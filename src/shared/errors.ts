@@ -278,8 +278,8 @@ export const ERRORS = {
     en: 'Every sensitive-personal field of this resource is already encrypted at rest; nothing to convert',
   },
   FIELD_ENCRYPTION_KEY_FIELD: {
-    zh: '基础库与其他资源共同使用的关联键信息项暂不支持转为加密存储（需改写基础库跨部门的记录键）',
-    en: 'A field base libraries join this resource and other resources on cannot be converted to encrypted storage yet (it would rewrite the libraries’ keys across departments)',
+    zh: '基础库的关联键若不是该资源唯一的主键，暂不支持转为加密存储（需脱离记录主键改写基础库的记录键）',
+    en: 'A base-library join key that is not the resource’s only record key cannot be converted to encrypted storage yet (it would rewrite the libraries’ keys apart from the records’)',
   },
   INGEST_STORAGE_CHANGED: {
     zh: '导入期间该资源的存储方式已转换（加密存储或转回明文），本批次未写入任何数据，请重新上传',

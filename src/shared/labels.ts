@@ -1238,6 +1238,7 @@ export const LABELS = {
   // rotation of the lookup-index key (docs/ENCRYPTION.md "Rotating the lookup-index key")
   'action.key.rotateIndex': ['轮换检索索引密钥', 'Lookup-index key rotation started'],
   'action.key.indexConverted': ['资源转换到新检索索引密钥', 'Resource converted to the new lookup-index key'],
+  'action.key.joinIndexed': ['为基础库关联键建立检索索引', 'Join index added to a base-library join key'],
   'action.key.indexRotated': [
     '完成检索索引密钥轮换（旧版本停用）',
     'Lookup-index key rotation finished (old version retired)',

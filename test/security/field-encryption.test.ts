@@ -702,12 +702,14 @@ describe('encryption at rest of sensitive-personal fields (issue 10 point 3)', (
       'key.encrypt:deny',
       'key.encrypt:allow',
       'key.encrypted:allow',
+      'key.encrypt:deny', // FIELD_ALREADY_ENCRYPTED, audited with its code
     ]);
 
-    // a clear key that a base library joins this resource and another one on is refused (rewriting the library's keys
-    // across resources is not built); a record key alone is converted (test/security/key-field-encryption.test.ts)
+    // a clear join key that is not the resource's only record key is refused (the libraries' keys would be rewritten
+    // apart from the records'); a record key is converted with its libraries, shared or not
+    // (test/security/key-field-encryption.test.ts, test/security/join-key-encryption.test.ts)
     const keyed = await clearResource('特殊群体登记（存量明文主键）', RESOURCE.fields);
-    await sharedLibrary(keyed.id, 'idNumber');
+    await sharedLibrary(keyed.id, 'diagnosis');
     const refused = await env.app.inject({
       method: 'POST',
       url: `/api/security/keys/resources/${keyed.id}/encrypt`,
@@ -796,7 +798,7 @@ describe('encryption at rest of sensitive-personal fields (issue 10 point 3)', (
     expect(trail[1].detail).toMatchObject({ fields: ['age'], rows: n[0].n });
   });
 
-  it('a version flagging a clear key that a base library shares with other resources is refused at submission with a coded reason (unflagging an encrypted field: test/security/field-decryption.test.ts)', async () => {
+  it('a version flagging a clear base-library join key that is not the record key is refused at submission with a coded reason (a shared record key: test/security/join-key-encryption.test.ts; unflagging an encrypted field: test/security/field-decryption.test.ts)', async () => {
     const keyed = await clearResource('特殊群体登记（主键翻转）', [
       { code: 'caseNo', name: '登记编号', type: 'string', isKey: true, length: 20 },
       { code: 'name', name: '姓名', type: 'string', length: 20, personal: true, masking: 'name' },
@@ -809,13 +811,13 @@ describe('encryption at rest of sensitive-personal fields (issue 10 point 3)', (
     });
     expect(up.statusCode, up.body).toBe(202);
     await env.ctx.jobs.runDue();
-    await sharedLibrary(keyed.id, 'caseNo');
+    await sharedLibrary(keyed.id, 'name');
     const key = await flagVersion(keyed.id, (f) =>
-      f.code === 'caseNo' ? { ...f, personal: true, sensitivePersonal: true } : f,
+      f.code === 'name' ? { ...f, personal: true, sensitivePersonal: true } : f,
     );
     expect(key.statusCode).toBe(409);
     expect(key.json().code).toBe('FIELD_ENCRYPTION_KEY_FIELD');
-    expect(key.json().details[0].field).toBe('caseNo');
+    expect(key.json().details[0].field).toBe('name');
     // nothing was queued
     const jobs = await env.ctx.db
       .selectFrom('job')
