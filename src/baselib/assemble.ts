@@ -84,6 +84,16 @@ async function loadPlan(db: Db | Tx, libraryId: number): Promise<Plan> {
   const hashKeyed = keys.some((k) => k.key.encrypted);
   for (const { resourceId, table, key, fields } of keys) {
     const keyHashed = key.encrypted || (hashKeyed && key.joinIndexed);
+    // a clear source added to a hash-keyed library after its conversion has no join index (not built: saving the
+    // library definition does not add one): joining it on its clear values would put clear keys into the library
+    if (hashKeyed && !keyHashed)
+      throw new AppError('VALIDATION_FAILED', [
+        {
+          field: 'resourceId',
+          reason: `resource ${resourceId}: its join key is stored clear without a join index, and the library is keyed by hashed keys (docs/ENCRYPTION.md)`,
+          reasonZh: '来源资源的关联键为明文存储且无关联索引，而本基础库已按加密关联键组织',
+        },
+      ]);
     sources.set(resourceId, {
       resourceId,
       table,

@@ -335,6 +335,29 @@ describe('encrypting a base-library join key shared with another resource (issue
     await assemble();
     expect((await library()).recs).toEqual(rotatedLib.recs);
     expect(await byKey(pid(7))).toEqual(answersBefore[2]);
+
+    // a clear source added to the hash-keyed library afterwards has no join index: the assembly is refused, the
+    // library stays as it was (never a clear key beside the hashed ones)
+    const t = await publishResource(env, cookies(), {
+      ...META,
+      name: '共享关联键登记（丙部门）',
+      fields: S_FIELDS,
+    });
+    await upload(t.id, ['idNo,holder', `${pid(9)},孙九`].join('\n'));
+    await sql`INSERT INTO base_library_source (library_id, field_code, priority, resource_id, source_field, key_field)
+      VALUES (${lib}, 'holderName', 2, ${t.id}, 'holder', 'idNo')`.execute(env.ctx.db);
+    const refused = await sql<{
+      id: number;
+    }>`INSERT INTO base_library_run (library_id, library_version, requested_at)
+      VALUES (${lib}, 1, now()) RETURNING id`.execute(env.ctx.db);
+    await runAssembly(env.ctx, Number(refused.rows[0].id)).catch(() => undefined);
+    const run = await q<{ status: string; error: string | null }>(
+      `SELECT status, error FROM base_library_run WHERE id = ${refused.rows[0].id}`,
+    );
+    expect(run[0].status).not.toBe('done');
+    expect(JSON.stringify(run[0])).toMatch(/join index|关联索引/);
+    expect((await library()).recs).toEqual(rotatedLib.recs);
+    expect((await library()).recs.some((r) => r.key === pid(9))).toBe(false);
   });
 
   it("a join key that is not the resource's only record key is still refused (FIELD_ENCRYPTION_KEY_FIELD): at the catalog and the administrator's request, audited", async () => {
