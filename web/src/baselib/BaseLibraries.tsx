@@ -259,7 +259,9 @@ function LibraryEditor({
     );
   }, [open, library, form]);
   const save = async () => {
-    const v = await form.validateFields();
+    // an invalid form shows its messages; the rejection is not an error of the page
+    const v = await form.validateFields().catch(() => null);
+    if (!v) return;
     setSaving(true);
     try {
       const body = { ...v, description: v.description ?? '', classId: library?.classId ?? null };
@@ -523,7 +525,9 @@ function ConflictDrawer({
   const [form] = Form.useForm();
   const [saving, setSaving] = useState(false);
   const resolve = async () => {
-    const v = await form.validateFields();
+    // an invalid form shows its messages; the rejection is not an error of the page
+    const v = await form.validateFields().catch(() => null);
+    if (!v) return;
     setSaving(true);
     try {
       await post(`/api/baselib/conflicts/${id}/resolve`, v);
