@@ -3819,7 +3819,18 @@ async function assertEnglish(page, root, where) {
     return found;
   }, root);
   assert(chrome.length === 0, `${where} in English shows Chinese UI text: ${chrome.slice(0, 8).join(' | ')}`);
-  const text = await page.locator(root).first().innerText();
+  // text node by text node: two tags side by side (Read records, Bulk export) are two words, not `recordsBulk`
+  const text = await page.evaluate((sel) => {
+    const scope = document.querySelector(sel) ?? document.body;
+    const walker = document.createTreeWalker(scope, NodeFilter.SHOW_TEXT);
+    const parts = [];
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const el = n.parentElement;
+      if (el && !el.closest('script, style') && el.checkVisibility() && n.textContent.trim())
+        parts.push(n.textContent.trim());
+    }
+    return parts.join(' ');
+  }, root);
   assertNoRawCodes(text, `${where} (en-US)`);
   const mixed = /[A-Za-z)]\s*[：；（]/.exec(text);
   assert(
@@ -3872,7 +3883,11 @@ steps.push({
       const editor = page.locator('.ant-modal').filter({ has: tid(page, 'baselib-editor') });
       await editor.locator('.ant-modal-footer .ant-btn-primary').click();
       await editor.getByText('Please enter Source resource').first().waitFor({ timeout: T.action });
-      await assertEnglish(page, '.ant-modal:has([data-testid="baselib-editor"])', 'the new base library form');
+      await assertEnglish(
+        page,
+        '.ant-modal:has([data-testid="baselib-editor"])',
+        'the new base library form',
+      );
       const errors = (await editor.locator('.ant-form-item-explain-error').allInnerTexts()).join(' | ');
       assert(!/\d+,\w+,/.test(errors), `the base-library form names fields by path: ${errors}`);
       await shot(page, 'en-baselib-form');
