@@ -39,6 +39,40 @@ describe('labels', () => {
   });
 });
 
+describe('English is English (the console in en-US)', () => {
+  it('no English label carries Chinese characters or full-width punctuation', async () => {
+    const { LABELS } = await import('../src/shared/labels.js');
+    // the search box's hint names Chinese search words as examples of what to type: data, not UI text
+    const examples = new Set(['catalog.searchHint']);
+    const chinese = /[\u3000-\u303f\u4e00-\u9fff\uff01-\uff5e《》]/;
+    const bad = Object.entries(LABELS)
+      .filter(([k, v]) => !examples.has(k) && chinese.test((v as readonly string[])[1]))
+      .map(([k, v]) => `${k}: ${(v as readonly string[])[1]}`);
+    expect(bad).toEqual([]);
+  });
+
+  it('console components take their punctuation from the label table (colon, list, paren), never hard-coded ：、（）', () => {
+    const tsx = (dir: string): string[] =>
+      fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) return tsx(p);
+        return p.endsWith('.tsx') || p.endsWith('.ts') ? [p] : [];
+      });
+    const hits: string[] = [];
+    for (const file of tsx('web/src')) {
+      fs.readFileSync(file, 'utf8')
+        .split('\n')
+        .forEach((line, i) => {
+          const code = line.replace(/\/\/.*$|\/\*.*?\*\/|^\s*\*.*$/g, '');
+          // parsing what a person types accepts both (tokenSeparators, split): that is input, not display
+          if (/tokenSeparators|\.split\(|\.replace\(/.test(code)) return;
+          if (/[：；、（），]/.test(code)) hits.push(`${file}:${i + 1}: ${line.trim()}`);
+        });
+    }
+    expect(hits).toEqual([]);
+  });
+});
+
 describe('audit target types', () => {
   it('every audit target type written by the server has a console label (the auditor reads 负面清单条目, not negative_list_entry)', () => {
     const types = new Set<string>();

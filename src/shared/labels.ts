@@ -13,6 +13,13 @@ export const LABELS = {
   'app.logout': ['退出登录', 'Log out'],
   'app.lang': ['语言', 'Language'],
   'app.notFound': ['页面不存在', 'Page not found'],
+  // punctuation between a label and its value, between list items and around an aside: full-width in Chinese, ASCII
+  // in English (web/src/shared/i18n.ts colon / list / paren); components never hard-code either
+  'punct.colon': ['：', ': '],
+  'punct.list': ['、', ', '],
+  'punct.semicolon': ['；', '; '],
+  'punct.open': ['（', ' ('],
+  'punct.close': ['）', ')'],
   'app.backHome': ['返回工作台', 'Back to dashboard'],
   'app.forbidden': ['无权访问此页面', 'You may not open this page'],
   'notice.personal': [
@@ -303,7 +310,7 @@ export const LABELS = {
   'res.shareMethod': ['共享方式', 'Share method'],
   'res.openType': ['开放类型', 'Open type'],
   'res.keywords': ['关键词', 'Keywords'],
-  'res.classPath': ['信息资源分类', 'Classification (类/项/目/细目)'],
+  'res.classPath': ['信息资源分类', 'Classification (class / item / sub-item / detail)'],
   'res.classId': ['信息资源分类', 'Classification node'],
   'res.format': ['资源格式', 'Format'],
   'res.relatedCodes': ['关联资源', 'Related resources'],
@@ -803,7 +810,7 @@ export const LABELS = {
   ],
   'cal.importSourceRequired': ['请填写通知文号或标题', 'Name the notice'],
   'cal.importOff': ['放假日期（含假期中的周六、周日）', 'Days off (including weekends inside the holidays)'],
-  'cal.importWorking': ['调休上班日期（周六、周日）', 'Weekend working days (调休)'],
+  'cal.importWorking': ['调休上班日期（周六、周日）', 'Weekend working days (adjusted workdays)'],
   'cal.importPreview': [
     '预览：放假 {off} 天，调休上班 {work} 天',
     'Preview: {off} days off, {work} weekend working days',
@@ -3127,6 +3134,8 @@ export const LABELS = {
   'baselib.addSecondary': ['添加辅助来源', 'Add secondary source'],
   'baselib.chooseResource': ['选择资源', 'Choose a resource'],
   'baselib.chooseField': ['选择信息项', 'Choose a field'],
+  'baselib.sourceResource': ['来源资源', 'Source resource'],
+  'baselib.sourceField': ['来源信息项', 'Source field'],
   'baselib.run': ['运行汇聚', 'Run assembly'],
   'baselib.runs': ['汇聚运行记录', 'Assembly runs'],
   'baselib.progress': ['进度', 'Progress'],

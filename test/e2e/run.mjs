@@ -3794,6 +3794,135 @@ steps.push({
   },
 });
 
+/**
+ * What an English reader must not meet in a page (beyond assertNoRawCodes): Chinese in the console's own words — headers,
+ * form labels, tabs, buttons, menu items, placeholders (data such as department and resource names is Chinese and sits in
+ * cells, trees, facets, tags and titles, so those are not read) — and Chinese punctuation after English words
+ * (`Update cycle：Daily`, labels and values joined by hard-coded ：；（).
+ */
+async function assertEnglish(page, root, where) {
+  const chrome = await page.evaluate((sel) => {
+    const found = [];
+    const scope = document.querySelector(sel) ?? document.body;
+    const words = scope.querySelectorAll(
+      'th, .ant-form-item-label, .ant-tabs-tab, .ant-descriptions-item-label, .ant-statistic-title, .ant-empty-description, .ant-modal-title, .ant-alert-message, button, label.ant-radio-wrapper, .ant-segmented-item-label, .ant-form-item-explain-error, .ant-select-selection-placeholder',
+    );
+    for (const el of words) {
+      if (el.closest('td, .ant-tree, [data-testid="lang-toggle"]')) continue;
+      const text = (el.innerText ?? '').trim();
+      if (/[\u4e00-\u9fff]/.test(text)) found.push(text);
+    }
+    for (const el of scope.querySelectorAll('[placeholder]'))
+      if (/[\u4e00-\u9fff]/.test(el.getAttribute('placeholder'))) found.push(el.getAttribute('placeholder'));
+    for (const el of document.querySelectorAll('.ant-layout-sider .ant-menu-item'))
+      if (/[\u4e00-\u9fff]/.test(el.innerText)) found.push(el.innerText.trim());
+    return found;
+  }, root);
+  assert(chrome.length === 0, `${where} in English shows Chinese UI text: ${chrome.slice(0, 8).join(' | ')}`);
+  // text node by text node: two tags side by side (Read records, Bulk export) are two words, not `recordsBulk`
+  const text = await page.evaluate((sel) => {
+    const scope = document.querySelector(sel) ?? document.body;
+    const walker = document.createTreeWalker(scope, NodeFilter.SHOW_TEXT);
+    const parts = [];
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const el = n.parentElement;
+      if (el && !el.closest('script, style') && el.checkVisibility() && n.textContent.trim())
+        parts.push(n.textContent.trim());
+    }
+    return parts.join(' ');
+  }, root);
+  assertNoRawCodes(text, `${where} (en-US)`);
+  const mixed = /[A-Za-z)]\s*[：；（]/.exec(text);
+  assert(
+    !mixed,
+    `${where} in English shows Chinese punctuation after English words (${mixed?.[0]}): ${text.slice(0, 300)}`,
+  );
+}
+
+/** Until the page's spinners and skeletons are gone (its data has arrived). */
+async function settled(page) {
+  await page.waitForFunction(
+    () => !document.querySelector('.ant-spin-spinning, .ant-skeleton-active'),
+    null,
+    {
+      timeout: T.nav,
+    },
+  );
+}
+
+steps.push({
+  name: 'the console in English (en-US): admin and gaj_officer switch to EN and walk their pages (no code, no Chinese UI text, no ：after English), the base-library editor names its fields in errors, the open portal reads in English',
+  async run(page, base) {
+    await freshStart(page, base);
+    await login(page, base, 'admin');
+    await tid(page, 'lang-toggle').getByText('EN').click();
+    await tid(page, 'menu-catalog').getByText('Catalog', { exact: true }).waitFor({ timeout: T.action });
+    try {
+      const walk = async (who, keys) => {
+        for (const key of keys) {
+          await menu(page, key);
+          await settled(page);
+          await assertEnglish(page, '.ant-layout-content', `${who}'s ${key} page`);
+        }
+      };
+      await walk('admin', [
+        'dashboard',
+        'cockpit',
+        'catalog',
+        'baselib',
+        'quality',
+        'calendar',
+        'profile',
+        'users',
+        'masking',
+      ]);
+      await shot(page, 'en-masking');
+      // a form whose inputs have no label of their own still names them in its messages, never by their path
+      await menu(page, 'baselib');
+      await tid(page, 'baselib-new').click();
+      const editor = page.locator('.ant-modal').filter({ has: tid(page, 'baselib-editor') });
+      await editor.locator('.ant-modal-footer .ant-btn-primary').click();
+      await editor.getByText('Please enter Source resource').first().waitFor({ timeout: T.action });
+      await assertEnglish(
+        page,
+        '.ant-modal:has([data-testid="baselib-editor"])',
+        'the new base library form',
+      );
+      const errors = (await editor.locator('.ant-form-item-explain-error').allInnerTexts()).join(' | ');
+      assert(!/\d+,\w+,/.test(errors), `the base-library form names fields by path: ${errors}`);
+      await shot(page, 'en-baselib-form');
+      await page.keyboard.press('Escape');
+      await editor.waitFor({ state: 'hidden', timeout: T.action });
+
+      // the choice is the browser's: the next person at it signs in to English
+      await logout(page);
+      await login(page, base, 'gaj_officer');
+      await tid(page, 'menu-catalog').getByText('Catalog', { exact: true }).waitFor({ timeout: T.action });
+      await walk('gaj_officer', [
+        'catalog',
+        'requests',
+        'grants',
+        'quality',
+        'negative-list',
+        'double-lists',
+      ]);
+      await shot(page, 'en-double-lists');
+
+      // the open portal, signed out, in the same language
+      await logout(page);
+      await page.goto(`${base}/open`, { waitUntil: 'domcontentloaded' });
+      await page.getByText('Update cycle: ', { exact: false }).first().waitFor({ timeout: T.nav });
+      await settled(page);
+      await assertEnglish(page, 'body', 'the open portal');
+      await shot(page, 'en-open-portal');
+    } finally {
+      // the steps after this one read Chinese: the choice goes back whatever happened
+      await page.goto(`${base}/`, { waitUntil: 'domcontentloaded' });
+      await page.evaluate(() => localStorage.setItem('govshare.lang', 'zh'));
+    }
+  },
+});
+
 async function main() {
   fs.mkdirSync(SHOTS, { recursive: true });
   for (const f of fs.readdirSync(SHOTS)) if (f.endsWith('.png')) fs.rmSync(path.join(SHOTS, f));

@@ -86,7 +86,11 @@ function DetailView({ e, onGrant }: { e: AuditEntry; onGrant: (grantId: number) 
   const items = [
     { key: 'target', label: t('audit.target'), children: targetText(e, tEnum) },
     { key: 'purpose', label: t('audit.purpose'), children: e.purpose || '-' },
-    { key: 'fields', label: t('audit.fields'), children: (e.fieldNames ?? e.fields)?.join('、') || '-' },
+    {
+      key: 'fields',
+      label: t('audit.fields'),
+      children: (e.fieldNames ?? e.fields)?.join(t('punct.list')) || '-',
+    },
     {
       key: 'grant',
       label: t('menu.grants'),
@@ -120,7 +124,7 @@ function targetText(e: AuditEntry, tEnum: (p: string, v: string | null | undefin
 }
 
 export default function Audit() {
-  const { t, tEnum, lang } = useI18n();
+  const { t, tEnum, lang, paren } = useI18n();
   const { message } = App.useApp();
   const [params] = useSearchParams();
   // a drill-down link (e.g. from a grant) opens the log already filtered
@@ -286,7 +290,7 @@ export default function Audit() {
             200,
             t('audit.actor'),
             options.data?.users,
-            (u) => `${u.name}（${u.orgName}）`,
+            (u) => `${u.name}${paren(u.orgName)}`,
           )}
           {idFilter(
             'audit-app',
@@ -294,7 +298,7 @@ export default function Audit() {
             200,
             t('audit.app'),
             options.data?.apps,
-            (a) => `${a.name}（${a.orgName}）`,
+            (a) => `${a.name}${paren(a.orgName)}`,
           )}
           {idFilter(
             'audit-resource',

@@ -60,7 +60,7 @@ const prob = (p: number) =>
  * their exports explain, with the evidence per export. The file is compared in memory by the server and not kept.
  */
 export default function LeakTrace() {
-  const { t, tEnum, lang } = useI18n();
+  const { t, tEnum, lang, paren } = useI18n();
   const [busy, setBusy] = useState(false);
   const [percent, setPercent] = useState(0);
   const [result, setResult] = useState<TraceResult | null>(null);
@@ -151,11 +151,15 @@ export default function LeakTrace() {
                     key: 'org',
                     render: (_v, r) => r.consumerOrg?.name ?? '',
                   },
-                  { title: t('leakTrace.grants'), key: 'grants', render: (_v, r) => r.grantIds.join('、') },
+                  {
+                    title: t('leakTrace.grants'),
+                    key: 'grants',
+                    render: (_v, r) => r.grantIds.join(t('punct.list')),
+                  },
                   {
                     title: t('leakTrace.exports'),
                     key: 'exports',
-                    render: (_v, r) => r.exportIds.join('、'),
+                    render: (_v, r) => r.exportIds.join(t('punct.list')),
                   },
                   { title: t('leakTrace.rowsExplained'), dataIndex: 'rowsExplained', width: 110 },
                   { title: t('leakTrace.share'), key: 'share', width: 110, render: (_v, r) => pct(r.share) },
@@ -182,12 +186,12 @@ export default function LeakTrace() {
                       {
                         key: 'rows',
                         label: t('leakTrace.rowsExplained'),
-                        children: `${e.rowsExplained}（${pct(e.share)}）`,
+                        children: `${e.rowsExplained}${paren(pct(e.share))}`,
                       },
                       {
                         key: 'sample',
                         label: t('leakTrace.sampleRows'),
-                        children: e.sampleRows.join('、'),
+                        children: e.sampleRows.join(t('punct.list')),
                       },
                       {
                         key: 'cols',
@@ -216,7 +220,7 @@ export default function LeakTrace() {
                               key: 'missing',
                               label: t('leakTrace.columnsNotInExport'),
                               span: 2,
-                              children: e.columnsNotInExport.map((f) => nameOf(e, f)).join('、'),
+                              children: e.columnsNotInExport.map((f) => nameOf(e, f)).join(t('punct.list')),
                             },
                           ]
                         : []),

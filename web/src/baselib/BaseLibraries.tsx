@@ -193,7 +193,13 @@ function SourcePicker({
   const resourceId = Form.useWatch([...name, 'resourceId'], form) as number | undefined;
   return (
     <Space.Compact>
-      <Form.Item name={[...rel, 'resourceId']} noStyle rules={[{ required: true }]}>
+      <Form.Item
+        name={[...rel, 'resourceId']}
+        noStyle
+        rules={[{ required: true }]}
+        // no label of its own (a compact pair): the message names it, not its path
+        messageVariables={{ label: t('baselib.sourceResource') }}
+      >
         <Select
           showSearch
           optionFilterProp="label"
@@ -202,7 +208,12 @@ function SourcePicker({
           options={resources.map((r) => ({ value: r.id, label: `${r.provider.name} · ${r.name}` }))}
         />
       </Form.Item>
-      <Form.Item name={[...rel, 'fieldCode']} noStyle rules={[{ required: true }]}>
+      <Form.Item
+        name={[...rel, 'fieldCode']}
+        noStyle
+        rules={[{ required: true }]}
+        messageVariables={{ label: t('baselib.sourceField') }}
+      >
         <FieldSelect resourceId={resourceId} />
       </Form.Item>
     </Space.Compact>
@@ -248,7 +259,9 @@ function LibraryEditor({
     );
   }, [open, library, form]);
   const save = async () => {
-    const v = await form.validateFields();
+    // an invalid form shows its messages; the rejection is not an error of the page
+    const v = await form.validateFields().catch(() => null);
+    if (!v) return;
     setSaving(true);
     try {
       const body = { ...v, description: v.description ?? '', classId: library?.classId ?? null };
@@ -503,7 +516,7 @@ function ConflictDrawer({
   onClose: () => void;
   onResolved: () => void;
 }) {
-  const { t, tEnum, lang } = useI18n();
+  const { t, tEnum, lang, colon, paren } = useI18n();
   const { message } = App.useApp();
   const c = useAsync(
     () => (id ? api<ConflictDetail>(`/api/baselib/conflicts/${id}`) : Promise.resolve(null)),
@@ -512,7 +525,9 @@ function ConflictDrawer({
   const [form] = Form.useForm();
   const [saving, setSaving] = useState(false);
   const resolve = async () => {
-    const v = await form.validateFields();
+    // an invalid form shows its messages; the rejection is not an error of the page
+    const v = await form.validateFields().catch(() => null);
+    if (!v) return;
     setSaving(true);
     try {
       await post(`/api/baselib/conflicts/${id}/resolve`, v);
@@ -536,10 +551,12 @@ function ConflictDrawer({
             <Descriptions.Item label={t('baselib.key')}>{d.key}</Descriptions.Item>
             <Descriptions.Item label={t('baselib.fieldName')}>{d.field.name}</Descriptions.Item>
             <Descriptions.Item label={t('baselib.authValue')}>
-              {d.authoritative.value ?? '-'}（{d.authoritative.orgName} · {d.authoritative.resourceName}）
+              {d.authoritative.value ?? '-'}
+              {paren(`${d.authoritative.orgName} · ${d.authoritative.resourceName}`)}
             </Descriptions.Item>
             <Descriptions.Item label={t('baselib.secValue')}>
-              {d.secondary.value ?? '-'}（{d.secondary.orgName} · {d.secondary.resourceName}）
+              {d.secondary.value ?? '-'}
+              {paren(`${d.secondary.orgName} · ${d.secondary.resourceName}`)}
             </Descriptions.Item>
             <Descriptions.Item label={t('baselib.status')}>
               <Tag color={conflictColor[d.status]}>{tEnum('conflictStatus', d.status)}</Tag>
@@ -576,7 +593,10 @@ function ConflictDrawer({
               </Typography.Title>
               {d.others.map((o) => (
                 <div key={o.id}>
-                  {o.field.name}：{o.authoritative.value} / {o.secondary.value}（{o.secondary.orgName}）
+                  {o.field.name}
+                  {colon}
+                  {o.authoritative.value} / {o.secondary.value}
+                  {paren(o.secondary.orgName)}
                   <Tag color={conflictColor[o.status]}>{tEnum('conflictStatus', o.status)}</Tag>
                 </div>
               ))}

@@ -78,7 +78,7 @@ const MonthGrid = memo(function MonthGrid({
   days: Day[];
   today: string;
 }) {
-  const { t, tEnum } = useI18n();
+  const { t, tEnum, paren } = useI18n();
   const monthNames = t('cal.months').split(',');
   const weekdays = t('cal.weekdays').split(',');
   const weekdaysLong = t('cal.weekdaysLong').split(',');
@@ -107,7 +107,7 @@ const MonthGrid = memo(function MonthGrid({
           return (
             <Tooltip
               key={d.date}
-              title={`${d.date}（${weekdaysLong[mondayIndex(d.date)]}）${tEnum('dayKind', d.kind)}${
+              title={`${d.date}${paren(weekdaysLong[mondayIndex(d.date)])}${tEnum('dayKind', d.kind)}${
                 isToday ? ` · ${t('cal.today')}` : ''
               }`}
               mouseEnterDelay={0.15}
@@ -276,7 +276,7 @@ function DueCalculator() {
 }
 
 export default function Calendar() {
-  const { t, tEnum, lang } = useI18n();
+  const { t, tEnum, colon } = useI18n();
   const { me } = useAuth();
   const canImport = access.importCalendar(me);
   const thisYear = dayjs().year();
@@ -335,7 +335,7 @@ export default function Calendar() {
           type="warning"
           title={
             <span>
-              {t('cal.missing', { years: missing.join('、') })}
+              {t('cal.missing', { years: missing.join(t('punct.list')) })}
               {canImport ? ` ${t('cal.missingAdmin')}` : ''}
             </span>
           }
@@ -381,7 +381,7 @@ export default function Calendar() {
             <div data-testid="cal-source" style={{ marginBottom: 12 }}>
               <Typography.Text type="secondary">
                 {t('cal.source')}
-                {lang === 'en' ? ': ' : '：'}
+                {colon}
               </Typography.Text>
               {notice ? (
                 <>

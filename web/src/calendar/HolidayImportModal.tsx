@@ -41,15 +41,17 @@ export default function HolidayImportModal({
 
   const problems: string[] = [];
   const invalid = [...off.invalid, ...work.invalid];
-  if (invalid.length) problems.push(t('cal.parseInvalid', { items: invalid.slice(0, 5).join('、') }));
+  if (invalid.length)
+    problems.push(t('cal.parseInvalid', { items: invalid.slice(0, 5).join(t('punct.list')) }));
   const otherYear = [...off.dates, ...work.dates].filter((d) => Number(d.slice(0, 4)) !== year);
   if (otherYear.length)
-    problems.push(t('cal.parseOtherYear', { y: year, items: otherYear.slice(0, 5).join('、') }));
+    problems.push(t('cal.parseOtherYear', { y: year, items: otherYear.slice(0, 5).join(t('punct.list')) }));
   const offSet = new Set(off.dates);
   const both = work.dates.filter((d) => offSet.has(d));
-  if (both.length) problems.push(t('cal.parseBoth', { items: both.slice(0, 5).join('、') }));
+  if (both.length) problems.push(t('cal.parseBoth', { items: both.slice(0, 5).join(t('punct.list')) }));
   const weekday = work.dates.filter((d) => !isWeekendDate(d));
-  if (weekday.length) problems.push(t('cal.parseNotWeekend', { items: weekday.slice(0, 5).join('、') }));
+  if (weekday.length)
+    problems.push(t('cal.parseNotWeekend', { items: weekday.slice(0, 5).join(t('punct.list')) }));
 
   async function submit(v: Values) {
     if (problems.length) return;

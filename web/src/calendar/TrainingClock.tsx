@@ -28,7 +28,7 @@ export function useClock(deps: unknown[] = []) {
  * class or an acceptance test sees deadlines pass; the server runs the deadline check at once and audits the move.
  */
 export default function TrainingClock() {
-  const { t } = useI18n();
+  const { t, colon } = useI18n();
   const { me } = useAuth();
   const { message } = App.useApp();
   const [version, setVersion] = useState(0);
@@ -67,7 +67,9 @@ export default function TrainingClock() {
         {t('clock.intro')}
       </Typography.Paragraph>
       <Typography.Paragraph data-testid="training-clock-now">
-        {t('clock.now')}：{chinaDate(clock.data.now)}
+        {t('clock.now')}
+        {colon}
+        {chinaDate(clock.data.now)}
       </Typography.Paragraph>
       <ErrorAlert error={error} />
       {access.users(me) ? (

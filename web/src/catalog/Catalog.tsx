@@ -57,7 +57,7 @@ interface TreeItem {
  * shows its lead and contributing departments (DG Art 12). Choosing a node filters the list to it and below.
  */
 function ClassTree({ selected, onSelect }: { selected: string; onSelect: (code: string) => void }) {
-  const { t, lang } = useI18n();
+  const { t, lang, colon } = useI18n();
   const classes = useAsync(() => api<{ items: ClassNode[] }>('/api/catalog/classes'), []);
   const nodes = classes.data?.items ?? [];
   const build = (parent: ClassNode | null): TreeItem[] =>
@@ -77,9 +77,9 @@ function ClassTree({ selected, onSelect }: { selected: string; onSelect: (code: 
           key: n.code,
           title: n.lead ? (
             <Tooltip
-              title={`${t('catalog.treeLead')}：${n.lead.name}${
+              title={`${t('catalog.treeLead')}${colon}${n.lead.name}${
                 n.contributors.length
-                  ? `；${t('catalog.treeContributors')}：${n.contributors.map((c) => c.name).join('、')}`
+                  ? `${t('punct.semicolon')}${t('catalog.treeContributors')}${colon}${n.contributors.map((c) => c.name).join(t('punct.list'))}`
                   : ''
               }`}
             >

@@ -323,7 +323,7 @@ export default function RegisterResource() {
                 </Tag>
                 <Typography.Text type="secondary">
                   {grade.names.length
-                    ? t('res.securityReasonText', { fields: grade.names.join('、') })
+                    ? t('res.securityReasonText', { fields: grade.names.join(t('punct.list')) })
                     : t('res.securityReasonGeneral')}
                 </Typography.Text>
               </Space>

@@ -357,7 +357,7 @@ export default function ResourceDetail() {
                     ? '-'
                     : r.securityReason.fields.length
                       ? t('res.securityReasonText', {
-                          fields: r.securityReason.fields.map((f) => f.name).join('、'),
+                          fields: r.securityReason.fields.map((f) => f.name).join(t('punct.list')),
                         })
                       : t('res.securityReasonGeneral')}
                 </span>

@@ -66,7 +66,7 @@ function useDiffText() {
   const value = (attr: string | undefined, v: unknown): string => {
     if (v === null || v === undefined || v === '') return '-';
     if (typeof v === 'boolean') return v ? t('common.yes') : t('common.no');
-    if (Array.isArray(v)) return v.join('、');
+    if (Array.isArray(v)) return v.join(t('punct.list'));
     if (typeof v === 'object' && 'name' in (v as object)) return String((v as { name: string }).name);
     if (attr && ENUMS[attr]) return tEnum(ENUMS[attr], String(v));
     return String(v);

@@ -66,7 +66,7 @@ function Bars({ labels, values, name }: { labels: string[]; values: number[]; na
 }
 
 export default function AggregatePanel({ initialKey }: { initialKey: string }) {
-  const { t, tEnum, lang } = useI18n();
+  const { t, tEnum, lang, paren } = useI18n();
   const { me } = useAuth();
   const [form] = Form.useForm<FormValues>();
   const grants = useAsync(() => api<Grant[]>('/api/sharing/grants'), []);
@@ -146,7 +146,7 @@ export default function AggregatePanel({ initialKey }: { initialKey: string }) {
     value: c.values[key] as number | string | null,
   }));
   const measureName = answer
-    ? `${tEnum('aggFn', answer.measures[0].fn)}${answer.measures[0].field ? `（${nameOf(answer.measures[0].field)}）` : ''}`
+    ? `${tEnum('aggFn', answer.measures[0].fn)}${answer.measures[0].field ? `${paren(nameOf(answer.measures[0].field))}` : ''}`
     : '';
 
   return (

@@ -51,7 +51,7 @@ function NewAppModal({
   onClose: () => void;
   onCreated: (app: App, key: string) => void;
 }) {
-  const { t, lang } = useI18n();
+  const { t, lang, colon } = useI18n();
   const { message } = AntApp.useApp();
   const [form] = Form.useForm<{ name: string; description?: string }>();
   const [busy, setBusy] = useState(false);
@@ -113,7 +113,9 @@ function NewAppModal({
         <div data-testid="app-key-panel">
           <Alert type="warning" showIcon title={t('apps.keyWarning')} style={{ marginBottom: 16 }} />
           <Typography.Paragraph>
-            {t('apps.name')}：<b>{created.app.name}</b>
+            {t('apps.name')}
+            {colon}
+            <b>{created.app.name}</b>
           </Typography.Paragraph>
           <Space.Compact style={{ width: '100%' }}>
             <Input

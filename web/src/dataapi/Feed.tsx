@@ -43,7 +43,7 @@ interface FeedList {
 
 /** The consumer's change-feed subscriptions of one grant: list, create (webhook or NATS), delete. */
 export default function FeedSubscriptions({ grant, onClose }: { grant: Grant; onClose: () => void }) {
-  const { t, tEnum, lang } = useI18n();
+  const { t, tEnum, lang, colon } = useI18n();
   const { message } = AntApp.useApp();
   const list = useAsync(
     () => api<FeedList>(`/api/dataapi/grants/${grant.id}/feed-subscriptions`),
@@ -99,7 +99,7 @@ export default function FeedSubscriptions({ grant, onClose }: { grant: Grant; on
     <Modal
       open
       width={960}
-      title={`${t('feed.title')}：${grant.resource.name} · ${grant.app.name}`}
+      title={`${t('feed.title')}${colon}${grant.resource.name} · ${grant.app.name}`}
       onCancel={onClose}
       footer={null}
       destroyOnHidden

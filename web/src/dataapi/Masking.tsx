@@ -44,7 +44,7 @@ interface ClassRule {
 const STRATEGIES: Strategy[] = ['keepEnds', 'replace', 'hash', 'generaliseDate', 'suppress', 'keep'];
 
 export default function Masking() {
-  const { t, tEnum, lang } = useI18n();
+  const { t, tEnum, lang, paren } = useI18n();
   const { me } = useAuth();
   const { message } = AntApp.useApp();
   const rules = useAsync(() => api<ClassRule[]>('/api/masking/classes'), []);
@@ -57,12 +57,12 @@ export default function Masking() {
   function ruleText(r: Rule): string {
     const s = tEnum('maskStrategy', r.strategy);
     if (r.strategy === 'keepEnds') {
-      if ((r.first ?? 0) < 0) return `${s}（¼ / ¼）`;
-      return `${s}（${r.first} / ${r.last}${r.fill ? `，${t('masking.fill')} ${r.fill}` : ''}）`;
+      if ((r.first ?? 0) < 0) return `${s}${paren('¼ / ¼')}`;
+      return `${s}${paren(`${r.first} / ${r.last}${r.fill ? `${t('punct.list')}${t('masking.fill')} ${r.fill}` : ''}`)}`;
     }
-    if (r.strategy === 'replace') return `${s}（${r.with}）`;
-    if (r.strategy === 'hash') return `${s}（${r.length}）`;
-    if (r.strategy === 'generaliseDate') return `${s}（${tEnum('maskTo', r.to ?? 'year')}）`;
+    if (r.strategy === 'replace') return `${s}${paren(r.with)}`;
+    if (r.strategy === 'hash') return `${s}${paren(r.length)}`;
+    if (r.strategy === 'generaliseDate') return `${s}${paren(tEnum('maskTo', r.to ?? 'year'))}`;
     return s;
   }
 

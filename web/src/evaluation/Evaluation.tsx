@@ -125,7 +125,7 @@ export default function Evaluation() {
 function Runs({ staff, seesAll }: { staff: boolean; seesAll: boolean }) {
   const { t, tEnum } = useI18n();
   const { message } = App.useApp();
-  const { lang } = useI18n();
+  const { lang, paren } = useI18n();
   const runs = useAsync(() => api<{ items: Run[] }>('/api/evaluation/runs'), []);
   const [selected, setSelected] = useState<number>();
   const [period, setPeriod] = useState(periodsToOffer()[0]);
@@ -212,7 +212,7 @@ function Runs({ staff, seesAll }: { staff: boolean; seesAll: boolean }) {
             data-testid="evaluation-run-select"
             options={runs.data?.items.map((r) => ({
               value: r.id,
-              label: `${r.period}（${tEnum('evaluation.periodKind', r.periodKind)}）· ${tEnum('evaluation.status', r.status)}`,
+              label: `${r.period}${paren(tEnum('evaluation.periodKind', r.periodKind))}· ${tEnum('evaluation.status', r.status)}`,
             }))}
           />
           {staff && (
@@ -325,7 +325,7 @@ function Runs({ staff, seesAll }: { staff: boolean; seesAll: boolean }) {
 }
 
 function Evidence({ runId, orgId }: { runId: number; orgId: number }) {
-  const { t, tEnum } = useI18n();
+  const { t, tEnum, colon, paren } = useI18n();
   const r = useAsync(() => api<OrgResult>(`/api/evaluation/runs/${runId}/orgs/${orgId}`), [runId, orgId]);
   if (r.error) return <ErrorAlert error={r.error} />;
   if (!r.data) return null;
@@ -356,7 +356,9 @@ function Evidence({ runId, orgId }: { runId: number; orgId: number }) {
           <Space wrap>
             {Object.entries(i.counts).map(([k, v]) => (
               <Tag key={k}>
-                {tEnum('evaluation.count', k)}：{fmtNumber(v)}
+                {tEnum('evaluation.count', k)}
+                {colon}
+                {fmtNumber(v)}
               </Tag>
             ))}
           </Space>
@@ -368,7 +370,8 @@ function Evidence({ runId, orgId }: { runId: number; orgId: number }) {
                 size="small"
                 header={
                   <Typography.Text type="secondary">
-                    {tEnum('evaluation.ref', ref.kind)}（{t('evaluation.refsBounded')}）
+                    {tEnum('evaluation.ref', ref.kind)}
+                    {paren(t('evaluation.refsBounded'))}
                   </Typography.Text>
                 }
                 dataSource={ref.items}
@@ -455,7 +458,7 @@ function Checks({ staff }: { staff: boolean }) {
           { title: t('evaluation.checkPopulation'), dataIndex: 'population', width: 80 },
           {
             title: t('evaluation.checkDrawn'),
-            render: (_, c) => c.drawn.map((d) => d.name ?? `#${d.id}`).join('、'),
+            render: (_, c) => c.drawn.map((d) => d.name ?? `#${d.id}`).join(t('punct.list')),
           },
           { title: t('evaluation.checkDrawnAt'), render: (_, c) => fmtTime(c.drawnAt), width: 160 },
           {

@@ -28,7 +28,7 @@ interface PortalRun {
 }
 
 export default function PortalResults() {
-  const { t, tEnum } = useI18n();
+  const { t, tEnum, paren } = useI18n();
   const runs = useAsync(() => api<{ items: PortalRun[] }>('/api/open/evaluations'), []);
   const [selected, setSelected] = useState<number>();
   const items = runs.data?.items ?? [];
@@ -71,7 +71,7 @@ export default function PortalResults() {
               data-testid="portal-evaluation-period"
               options={items.map((r) => ({
                 value: r.id,
-                label: `${r.period}（${tEnum('evaluation.periodKind', r.periodKind)}）`,
+                label: `${r.period}${paren(tEnum('evaluation.periodKind', r.periodKind))}`,
               }))}
             />
             {run.publishedAt && (

@@ -142,7 +142,7 @@ function useMyResources() {
 }
 
 function UploadTab({ onStarted }: { onStarted: () => void }) {
-  const { t, tEnum } = useI18n();
+  const { t, tEnum, colon, paren } = useI18n();
   const { message } = AntApp.useApp();
   const resources = useMyResources();
   const [resourceId, setResourceId] = useState<number>();
@@ -241,7 +241,7 @@ function UploadTab({ onStarted }: { onStarted: () => void }) {
           onChange={setResourceId}
           showSearch
           optionFilterProp="label"
-          options={(resources.data ?? []).map((r) => ({ value: r.id, label: `${r.name}（${r.code}）` }))}
+          options={(resources.data ?? []).map((r) => ({ value: r.id, label: `${r.name}${paren(r.code)}` }))}
         />
         <Upload
           accept=".csv,.xlsx,.ndjson,text/csv"
@@ -259,7 +259,9 @@ function UploadTab({ onStarted }: { onStarted: () => void }) {
         {file ? <Typography.Text>{file.name}</Typography.Text> : null}
         {encoding ? (
           <Tag data-testid="ingest-encoding" color="blue">
-            {t('ingest.encoding')}：{encoding === 'utf-8' ? 'UTF-8' : 'GBK / GB18030'}
+            {t('ingest.encoding')}
+            {colon}
+            {encoding === 'utf-8' ? 'UTF-8' : 'GBK / GB18030'}
           </Tag>
         ) : null}
       </Space>
@@ -375,7 +377,7 @@ function ReportModal({ imp, onClose }: { imp: Import; onClose: () => void }) {
 }
 
 function ImportsTab({ tick }: { tick: number }) {
-  const { t, tEnum } = useI18n();
+  const { t, tEnum, paren } = useI18n();
   const { me } = useAuth();
   const { message } = AntApp.useApp();
   const [page, setPage] = useState(1);
@@ -479,7 +481,8 @@ function ImportsTab({ tick }: { tick: number }) {
               <Space>
                 {i.errorCount > 0 ? (
                   <Button size="small" data-testid={`import-report-${i.id}`} onClick={() => setReport(i)}>
-                    {t('ingest.report')}（{i.errorCount}）
+                    {t('ingest.report')}
+                    {paren(i.errorCount)}
                   </Button>
                 ) : null}
                 {isAuthority && i.status === 'committed' ? (

@@ -17,7 +17,7 @@ export default function UploadModal({
   onClose: () => void;
   onUploaded: () => void;
 }) {
-  const { t, lang } = useI18n();
+  const { t, lang, colon } = useI18n();
   const [file, setFile] = useState<string | null>(null);
   const [percent, setPercent] = useState(0);
   const [busy, setBusy] = useState(false);
@@ -47,7 +47,7 @@ export default function UploadModal({
   return (
     <Modal
       open={open}
-      title={`${t('upload.title')}：${resource.name}`}
+      title={`${t('upload.title')}${colon}${resource.name}`}
       onCancel={onClose}
       width={720}
       footer={

@@ -60,7 +60,7 @@ interface Responsibility {
 
 /** Responsibility and demand lists with match proposals (NY task 6, SY Art 18). */
 export default function DoubleLists() {
-  const { t, lang } = useI18n();
+  const { t, lang, paren } = useI18n();
   const { me } = useAuth();
   const { message } = AntApp.useApp();
   const [orgId, setOrgId] = useState<number>();
@@ -311,7 +311,7 @@ export default function DoubleLists() {
                   allowClear
                   options={(mine.data?.items ?? [])
                     .filter((r) => r.provider.id === me?.user.org.id)
-                    .map((r) => ({ value: r.id, label: `${r.name}（${r.code}）` }))}
+                    .map((r) => ({ value: r.id, label: `${r.name}${paren(r.code)}` }))}
                 />
               </Form.Item>
             </>

@@ -62,7 +62,7 @@ interface DutyDetail extends Duty {
 
 /** Update duties after a legal or functional change (DG Art 11, XT Art 14): the department's list and the authority's overdue board. */
 export default function Duties() {
-  const { t, tEnum, lang } = useI18n();
+  const { t, tEnum, lang, colon, paren } = useI18n();
   const { me } = useAuth();
   const { message } = AntApp.useApp();
   const authority = isAuthorityUser(me);
@@ -147,7 +147,7 @@ export default function Duties() {
       {dl && (
         <Typography.Paragraph type="secondary" data-testid="duty-rule">
           {dl.deadline ? t('duty.rule', { n: dl.deadline.amount }) : t('duty.noDeadline')}
-          {dl.article ? `（${articleText(dl.article, lang)}）` : ''}
+          {dl.article ? `${paren(articleText(dl.article, lang))}` : ''}
         </Typography.Paragraph>
       )}
       <Space style={{ marginBottom: 12 }} wrap>
@@ -284,7 +284,10 @@ export default function Duties() {
         {open && (
           <>
             <Typography.Paragraph>
-              {open.org.name} · {t('duty.basis')}：{open.basis} · {t('req.dueDate')}：
+              {open.org.name} · {t('duty.basis')}
+              {colon}
+              {open.basis} · {t('req.dueDate')}
+              {colon}
               {open.dueDate ? fmtDate(open.dueDate) : t('duty.noDeadlineShort')}
             </Typography.Paragraph>
             <Typography.Text strong>{t('duty.affected')}</Typography.Text>
@@ -294,7 +297,7 @@ export default function Duties() {
               value={ticked}
               onChange={(v) => setTicked(v as number[])}
               style={{ display: 'flex', flexDirection: 'column', gap: 4, marginTop: 8 }}
-              options={open.candidates.map((r) => ({ value: r.id, label: `${r.name}（${r.code}）` }))}
+              options={open.candidates.map((r) => ({ value: r.id, label: `${r.name}${paren(r.code)}` }))}
             />
           </>
         )}

@@ -51,7 +51,7 @@ const STATUSES = ['planned', 'built', 'accepted'] as const;
 
 /** Information systems, their mounted catalog entries and readiness for acceptance (DG Art 13/22, GD Art 11, XT Art 37, SY Art 14). */
 export default function InfoSystems() {
-  const { t, tEnum, lang } = useI18n();
+  const { t, tEnum, lang, paren } = useI18n();
   const { me } = useAuth();
   const { message } = AntApp.useApp();
   const [orgId, setOrgId] = useState<number>();
@@ -165,7 +165,8 @@ export default function InfoSystems() {
               s.resources.length
                 ? s.resources.map((r) => (
                     <Tag key={r.id} color={r.rowCount > 0 ? 'green' : 'orange'}>
-                      {r.name}（{fmtNumber(r.rowCount)}）
+                      {r.name}
+                      {paren(fmtNumber(r.rowCount))}
                     </Tag>
                   ))
                 : t('common.none'),
@@ -269,7 +270,7 @@ export default function InfoSystems() {
           onChange={setMountId}
           options={(ownResources.data?.items ?? [])
             .filter((r) => r.provider.id === mounting?.ownerOrg.id)
-            .map((r) => ({ value: r.id, label: `${r.name}（${r.code}）` }))}
+            .map((r) => ({ value: r.id, label: `${r.name}${paren(r.code)}` }))}
         />
       </Modal>
     </Card>

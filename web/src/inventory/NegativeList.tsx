@@ -48,7 +48,7 @@ const STATUSES = ['proposed', 'approved', 'filed', 'rejected', 'withdrawn'] as c
 const BASIS_KINDS = ['law', 'adminRegulation', 'localRegulation', 'rule', 'other'] as const;
 
 export default function NegativeList() {
-  const { t, tEnum, lang } = useI18n();
+  const { t, tEnum, lang, paren } = useI18n();
   const { me } = useAuth();
   const { message } = AntApp.useApp();
   const [orgId, setOrgId] = useState<number>();
@@ -140,8 +140,8 @@ export default function NegativeList() {
       <InboxBar />
       {rule && (
         <Typography.Paragraph type="secondary" data-testid="neg-rule">
-          {rule.authority === 'approves' ? t('neg.ruleApproves') : t('neg.ruleFiled')}（
-          {articleText(rule.article, lang)}）
+          {rule.authority === 'approves' ? t('neg.ruleApproves') : t('neg.ruleFiled')}
+          {paren(articleText(rule.article, lang))}
         </Typography.Paragraph>
       )}
       <Space style={{ marginBottom: 12 }} wrap>
@@ -256,7 +256,7 @@ export default function NegativeList() {
               data-testid="neg-resource"
               options={candidates.map((r) => ({
                 value: r.id,
-                label: `${r.name}（${tEnum('shareType', r.shareType)}）`,
+                label: `${r.name}${paren(tEnum('shareType', r.shareType))}`,
               }))}
             />
           </Form.Item>

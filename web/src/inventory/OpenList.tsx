@@ -34,7 +34,7 @@ interface Entry {
 
 /** The open list and its confidentiality review (XT Art 28). */
 export default function OpenList() {
-  const { t, tEnum, lang } = useI18n();
+  const { t, tEnum, lang, paren } = useI18n();
   const { me } = useAuth();
   const { message } = AntApp.useApp();
   const [orgId, setOrgId] = useState<number>();
@@ -173,7 +173,7 @@ export default function OpenList() {
             <Select
               options={(mine.data?.items ?? [])
                 .filter((r) => r.provider.id === me?.user.org.id && r.shareType !== 'none')
-                .map((r) => ({ value: r.id, label: `${r.name}（${r.code}）` }))}
+                .map((r) => ({ value: r.id, label: `${r.name}${paren(r.code)}` }))}
             />
           </Form.Item>
           <Form.Item name="openType" label={t('open.type')} rules={[{ required: true }]}>

@@ -248,7 +248,7 @@ function noticeText(t: (key: never, vars?: Vars) => string, key: string, params:
 }
 
 export function AccountPage() {
-  const { t, tEnum, lang } = useI18n();
+  const { t, tEnum, lang, paren } = useI18n();
   const { account, loaded } = useAccount();
   const [keys, setKeys] = useState<Key[]>([]);
   const [downloads, setDownloads] = useState<Download[]>([]);
@@ -296,7 +296,8 @@ export function AccountPage() {
   return (
     <Space direction="vertical" size={16} style={{ width: '100%' }}>
       <Typography.Title level={1} style={{ fontSize: 22, margin: 0 }}>
-        {account.displayName}（{tEnum('openAccountType', account.accountType)}）
+        {account.displayName}
+        {paren(tEnum('openAccountType', account.accountType))}
       </Typography.Title>
       {error && <Alert type="error" showIcon message={error} />}
       <Card

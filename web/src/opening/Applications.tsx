@@ -31,7 +31,7 @@ interface Item {
 type Pending = { item: Item; kind: 'approve' | 'refuse' | 'reviewApprove' | 'reviewUphold' };
 
 export default function OpenApplications() {
-  const { t, tEnum, lang } = useI18n();
+  const { t, tEnum, lang, colon, paren } = useI18n();
   const [params] = useSearchParams();
   const [items, setItems] = useState<Item[]>([]);
   const [error, setError] = useState<string | null>(null);
@@ -87,26 +87,36 @@ export default function OpenApplications() {
           expandedRowRender: (r) => (
             <Space direction="vertical">
               <span>
-                {t('openStatement.purpose')}：{r.purpose}
+                {t('openStatement.purpose')}
+                {colon}
+                {r.purpose}
               </span>
               {r.scenario && (
                 <span>
-                  {t('openStatement.scenario')}：{r.scenario}
+                  {t('openStatement.scenario')}
+                  {colon}
+                  {r.scenario}
                 </span>
               )}
               {r.securityMeasures && (
                 <span>
-                  {t('openStatement.securityMeasures')}：{r.securityMeasures}
+                  {t('openStatement.securityMeasures')}
+                  {colon}
+                  {r.securityMeasures}
                 </span>
               )}
               {r.reason && (
                 <span>
-                  {t('open.app.reason')}：{r.reason}
+                  {t('open.app.reason')}
+                  {colon}
+                  {r.reason}
                 </span>
               )}
               {r.reviewReason && (
                 <span>
-                  {t('open.app.reviewReason')}：{r.reviewReason}
+                  {t('open.app.reviewReason')}
+                  {colon}
+                  {r.reviewReason}
                 </span>
               )}
             </Space>
@@ -117,7 +127,7 @@ export default function OpenApplications() {
           {
             title: t('opening.console.applicant'),
             key: 'a',
-            render: (_, r) => `${r.applicant.name}（${tEnum('openAccountType', r.applicant.type)}）`,
+            render: (_, r) => `${r.applicant.name}${paren(tEnum('openAccountType', r.applicant.type))}`,
           },
           {
             title: t('open.app.status'),

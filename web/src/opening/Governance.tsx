@@ -106,7 +106,7 @@ function useAction() {
 }
 
 function ViolationsTab({ profile }: { profile: Profile | null | undefined }) {
-  const { t, tEnum, lang } = useI18n();
+  const { t, tEnum, lang, paren } = useI18n();
   const { me } = useAuth();
   const act = useAction();
   const rule = profile?.opening?.violations;
@@ -185,7 +185,8 @@ function ViolationsTab({ profile }: { profile: Profile | null | undefined }) {
           { title: t('openGov.decidedAt'), render: (_, r) => fmtTime(r.decidedAt) },
           {
             title: t('openGov.account'),
-            render: (_, r) => `${r.accountName}（${tEnum('openAccountType', r.accountType)} · ${r.contact}）`,
+            render: (_, r) =>
+              `${r.accountName}${paren(`${tEnum('openAccountType', r.accountType)} · ${r.contact}`)}`,
           },
           { title: t('openGov.measure'), render: (_, r) => tEnum('openMeasure', r.measure) },
           { title: t('openGov.reason'), dataIndex: 'reason' },
@@ -227,7 +228,7 @@ function ViolationsTab({ profile }: { profile: Profile | null | undefined }) {
               placeholder={t('openGov.searchAccount')}
               options={(accounts.data ?? []).map((a) => ({
                 value: a.id,
-                label: `${a.name}（${a.contact}）`,
+                label: `${a.name}${paren(a.contact)}`,
               }))}
             />
           </Form.Item>
@@ -282,7 +283,7 @@ interface Reevaluation {
 }
 
 function ReevaluationTab() {
-  const { t, tEnum, lang } = useI18n();
+  const { t, tEnum, lang, colon } = useI18n();
   const act = useAction();
   const list = useAsync(
     () =>
@@ -351,7 +352,7 @@ function ReevaluationTab() {
       />
       <Modal
         open={!!recording}
-        title={`${t('openGov.record')}：${recording?.resource.name ?? ''}`}
+        title={`${t('openGov.record')}${colon}${recording?.resource.name ?? ''}`}
         onCancel={() => setRecording(null)}
         onOk={record}
         destroyOnHidden
@@ -387,7 +388,7 @@ function OperationDrawer({
   onClose: () => void;
   onChanged: () => void;
 }) {
-  const { t, tEnum } = useI18n();
+  const { t, tEnum, colon, paren } = useI18n();
   const act = useAction();
   const op = useAsync(() => api<Operation>(`/api/opening/operations/${id}`), [id]);
   const [form] = Form.useForm();
@@ -411,7 +412,7 @@ function OperationDrawer({
             <Descriptions.Item label={t('openGov.org')}>{o.org.name}</Descriptions.Item>
             <Descriptions.Item label={t('openGov.operatorCode')}>{o.operatorCode}</Descriptions.Item>
             <Descriptions.Item label={t('openGov.resources')}>
-              {o.resources.map((r) => r.name).join('、')}
+              {o.resources.map((r) => r.name).join(t('punct.list'))}
             </Descriptions.Item>
             <Descriptions.Item label={t('openGov.scope')}>{o.scope}</Descriptions.Item>
             <Descriptions.Item label={t('openGov.deidentification')}>{o.deidentification}</Descriptions.Item>
@@ -421,7 +422,7 @@ function OperationDrawer({
             )}
             {o.approvalRef && (
               <Descriptions.Item label={t('openGov.approvalRef')}>
-                {`${o.approvalRef}（${o.approvedOn}）`}
+                {`${o.approvalRef}${paren(o.approvedOn)}`}
               </Descriptions.Item>
             )}
             {o.endReason && (
@@ -432,7 +433,10 @@ function OperationDrawer({
             <Card size="small" title={t('openGov.filings')}>
               {o.filingList.map((f) => (
                 <Typography.Paragraph key={f.id} style={{ marginBottom: 8 }}>
-                  <b>{f.title}</b>（{fmtTime(f.filedAt)}）：{f.description}
+                  <b>{f.title}</b>
+                  {paren(fmtTime(f.filedAt))}
+                  {colon}
+                  {f.description}
                 </Typography.Paragraph>
               ))}
             </Card>
@@ -638,7 +642,10 @@ function OperationsTab({ profile }: { profile: Profile | null | undefined }) {
         columns={[
           { title: t('openGov.operatorName'), dataIndex: 'operatorName' },
           { title: t('openGov.org'), render: (_, r) => r.org.name },
-          { title: t('openGov.resources'), render: (_, r) => r.resources.map((x) => x.name).join('、') },
+          {
+            title: t('openGov.resources'),
+            render: (_, r) => r.resources.map((x) => x.name).join(t('punct.list')),
+          },
           { title: t('openGov.term'), render: (_, r) => `${r.termFrom} ~ ${r.termTo}` },
           {
             title: t('openGov.status'),

@@ -61,7 +61,7 @@ interface Operations {
 }
 
 export default function Notices() {
-  const { t, tEnum, lang } = useI18n();
+  const { t, tEnum, lang, paren } = useI18n();
   const lists = useAsync(() => api<Lists>('/api/open/lists'), []);
   const violations = useAsync(() => api<Violations>('/api/open/violations'), []);
   const operations = useAsync(() => api<Operations>('/api/open/operations'), []);
@@ -138,7 +138,7 @@ export default function Notices() {
               { title: t('open.notices.decidedAt'), render: (_, r) => fmtDate(r.decidedAt) },
               {
                 title: t('open.notices.account'),
-                render: (_, r) => `${r.account}（${tEnum('openAccountType', r.accountType)}）`,
+                render: (_, r) => `${r.account}${paren(tEnum('openAccountType', r.accountType))}`,
               },
               { title: t('open.notices.measure'), render: (_, r) => tEnum('openMeasure', r.measure) },
               { title: t('open.notices.reason'), dataIndex: 'reason' },
@@ -171,14 +171,14 @@ export default function Notices() {
             columns={[
               {
                 title: t('open.notices.operator'),
-                render: (_, r) => `${r.operatorName}（${r.operatorCode}）`,
+                render: (_, r) => `${r.operatorName}${paren(r.operatorCode)}`,
               },
               { title: t('open.notices.department'), dataIndex: 'org' },
-              { title: t('open.notices.datasets'), render: (_, r) => r.resources.join('、') },
+              { title: t('open.notices.datasets'), render: (_, r) => r.resources.join(t('punct.list')) },
               { title: t('open.notices.term'), render: (_, r) => `${r.termFrom} ~ ${r.termTo}` },
               {
                 title: t('open.notices.approval'),
-                render: (_, r) => (r.approvalRef ? `${r.approvalRef}（${r.approvedOn}）` : '—'),
+                render: (_, r) => (r.approvalRef ? `${r.approvalRef}${paren(r.approvedOn)}` : '—'),
               },
               { title: t('open.notices.status'), render: (_, r) => tEnum('openOperationStatus', r.status) },
             ]}

@@ -154,7 +154,7 @@ function SearchBox({ initial = '' }: { initial?: string }) {
 }
 
 function DatasetItem({ d }: { d: Dataset }) {
-  const { t, tEnum } = useI18n();
+  const { t, tEnum, colon } = useI18n();
   return (
     <List.Item>
       <List.Item.Meta
@@ -172,10 +172,14 @@ function DatasetItem({ d }: { d: Dataset }) {
               <OpenTypeTag v={d.openType} />
               <span>{d.department.name}</span>
               <span>
-                {t('open.meta.updateCycle')}：{tEnum('updateCycle', d.updateCycle)}
+                {t('open.meta.updateCycle')}
+                {colon}
+                {tEnum('updateCycle', d.updateCycle)}
               </span>
               <span>
-                {t('open.meta.updatedAt')}：{day(d.updatedAt)}
+                {t('open.meta.updatedAt')}
+                {colon}
+                {day(d.updatedAt)}
               </span>
             </Space>
           </Space>
@@ -272,7 +276,7 @@ function HomePage() {
 const FACETS = ['department', 'topic', 'openType', 'format', 'updateCycle'] as const;
 
 function SearchPageView() {
-  const { t, lang } = useI18n();
+  const { t, lang, colon } = useI18n();
   const [params, setParams] = useSearchParams();
   const q = params.get('q') ?? '';
   const page = Number(params.get('page') ?? 1) || 1;
@@ -302,7 +306,9 @@ function SearchPageView() {
           <Card size="small">
             {domain && (
               <p>
-                {t('open.domains')}：<Tag style={TAG.domain}>{t(`openDomain.${domain}` as never)}</Tag>
+                {t('open.domains')}
+                {colon}
+                <Tag style={TAG.domain}>{t(`openDomain.${domain}` as never)}</Tag>
               </p>
             )}
             {anyFilter && (
@@ -390,7 +396,7 @@ function DatasetView() {
   if (!data) return <Spin />;
   const items: { label: string; children: ReactNode }[] = [
     { label: t('open.meta.summary'), children: data.summary },
-    { label: t('open.meta.keywords'), children: data.keywords.join('、') || '-' },
+    { label: t('open.meta.keywords'), children: data.keywords.join(t('punct.list')) || '-' },
     { label: t('open.meta.department'), children: data.department.name },
     { label: t('open.meta.topic'), children: data.topic },
     { label: t('open.meta.openType'), children: <OpenTypeTag v={data.openType} /> },

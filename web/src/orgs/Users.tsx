@@ -31,7 +31,7 @@ function compatible(picked: Role[]): Role[] {
 
 /** Account administration for the platform administrator (GB/T 39477 separated duties; every change audited). */
 export default function Users() {
-  const { t, tEnum, lang } = useI18n();
+  const { t, tEnum, lang, paren } = useI18n();
   const { me } = useAuth();
   const { message, modal } = App.useApp();
   const [orgId, setOrgId] = useState<number>();
@@ -159,7 +159,7 @@ export default function Users() {
         scroll={{ x: 'max-content' }}
         pagination={paging.pagination(list.data?.total, (n) => t('common.total', { n }))}
         columns={[
-          { title: t('users.name'), render: (_, u) => `${u.displayName}（${u.username}）` },
+          { title: t('users.name'), render: (_, u) => `${u.displayName}${paren(u.username)}` },
           { title: t('audit.org'), dataIndex: 'orgName' },
           { title: t('users.section'), dataIndex: 'sectionName', render: (v: string | null) => v ?? '—' },
           {

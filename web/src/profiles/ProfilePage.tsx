@@ -11,15 +11,13 @@ import { deadlineLabel } from '../sharing/steps.js';
 const actorColor = (a: string) => (a === 'authority' ? 'geekblue' : 'cyan');
 const timeoutColor: Record<string, string> = { remind: 'blue', escalate: 'orange', deemedConsent: 'green' };
 
-const colon = (lang: I18n['lang']) => (lang === 'en' ? ': ' : '：');
-
 function Article({ text }: { text: string | undefined }) {
-  const { t, lang } = useI18n();
+  const { t, lang, colon } = useI18n();
   if (!text) return null;
   return (
     <Typography.Text type="secondary" style={{ fontSize: 12 }}>
       {t('req.stepArticle')}
-      {colon(lang)}
+      {colon}
       {articleText(text, lang)}
     </Typography.Text>
   );
@@ -40,7 +38,9 @@ function WorkflowSteps({ steps, testid }: { steps: WorkflowStep[]; testid: strin
             {(lang === 'en' ? s.nameEn : s.nameZh) || s.key}{' '}
             <Tag color={actorColor(s.actor)}>{tEnum('actor', s.actor)}</Tag>
             {s.coActors?.length ? (
-              <Tag>{t('prof.coActors', { who: s.coActors.map((a) => tEnum('actor', a)).join('、') })}</Tag>
+              <Tag>
+                {t('prof.coActors', { who: s.coActors.map((a) => tEnum('actor', a)).join(t('punct.list')) })}
+              </Tag>
             ) : null}
           </span>
         ),
@@ -48,11 +48,11 @@ function WorkflowSteps({ steps, testid }: { steps: WorkflowStep[]; testid: strin
           <div style={{ fontSize: 13, color: '#555', lineHeight: '24px', paddingBottom: 8 }}>
             <div>
               {t('req.stepDeadline')}
-              {colon(lang)}
+              {i18n.colon}
               <b data-testid={`${testid}-deadline-${i}`}>{deadlineLabel(s.deadline, i18n)}</b>
               {'　'}
               {t('prof.onTimeout')}
-              {colon(lang)}
+              {i18n.colon}
               <Tag color={timeoutColor[s.onTimeout] ?? 'default'}>{tEnum('timeout', s.onTimeout)}</Tag>
             </div>
             <Article text={s.article} />
@@ -433,13 +433,13 @@ export default function ProfilePage() {
               {sh.conditional.overallDeadline ? (
                 <span data-testid="profile-overall">
                   {t('prof.overall')}
-                  {colon(lang)}
+                  {i18n.colon}
                   <b>{deadlineLabel(sh.conditional.overallDeadline, i18n)}</b>
                 </span>
               ) : null}
               <Typography.Text type="secondary" style={{ fontSize: 12 }}>
                 {t('prof.workflowArticle')}
-                {colon(lang)}
+                {i18n.colon}
                 {articleText(sh.conditional.article, lang)}
               </Typography.Text>
             </Space>
@@ -456,7 +456,7 @@ export default function ProfilePage() {
             )}
             <Typography.Text type="secondary" style={{ fontSize: 12 }}>
               {t('prof.workflowArticle')}
-              {colon(lang)}
+              {i18n.colon}
               {articleText(sh.unconditional.article, lang)}
             </Typography.Text>
           </Card>
@@ -502,7 +502,7 @@ export default function ProfilePage() {
             {p.opening?.requestMustState?.length ? (
               <div style={{ marginTop: 12 }}>
                 {t('prof.openingMustState')}
-                {colon(lang)}
+                {i18n.colon}
                 {enumTags('statement', p.opening.requestMustState, i18n, 'blue')}
               </div>
             ) : null}

@@ -106,7 +106,7 @@ type Box = 'toVerify' | 'mine' | 'all';
 
 /** Data objections (DG Art 28, NY task 8, GD Art 21): to verify, raised by us, all (the authority and auditors). */
 export default function Objections() {
-  const { t, tEnum, lang } = useI18n();
+  const { t, tEnum, lang, colon } = useI18n();
   const { me } = useAuth();
   const { message } = App.useApp();
   const [params, setParams] = useSearchParams();
@@ -223,9 +223,9 @@ export default function Objections() {
             title: t('objection.target'),
             render: (_, o) =>
               o.target === 'record'
-                ? `${tEnum('objectionTarget', o.target)}：${o.recordKey}`
+                ? `${tEnum('objectionTarget', o.target)}${colon}${o.recordKey}`
                 : o.field
-                  ? `${tEnum('objectionTarget', o.target)}：${o.field.name}`
+                  ? `${tEnum('objectionTarget', o.target)}${colon}${o.field.name}`
                   : tEnum('objectionTarget', o.target),
           },
           { title: t('objection.problem'), render: (_, o) => tEnum('objectionProblem', o.problem) },

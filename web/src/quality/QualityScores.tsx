@@ -364,7 +364,7 @@ function RuleModal({
 }
 
 function ResourceQuality({ row, onChanged }: { row: ScoreRow; onChanged: () => void }) {
-  const { t, tEnum, lang } = useI18n();
+  const { t, tEnum, lang, colon } = useI18n();
   const { message } = App.useApp();
   const runs = useAsync(
     () =>
@@ -498,7 +498,7 @@ function ResourceQuality({ row, onChanged }: { row: ScoreRow; onChanged: () => v
                 r.params.check
                   ? tEnum('qcCheck', r.params.check)
                   : r.kind === 'consistency'
-                    ? `${t('qc.otherResource')}：${r.partner?.resourceName ?? '-'} · ${r.partner?.fieldName ?? '-'}`
+                    ? `${t('qc.otherResource')}${colon}${r.partner?.resourceName ?? '-'} · ${r.partner?.fieldName ?? '-'}`
                     : '-',
             },
             { title: t('qc.threshold'), dataIndex: 'threshold' },

@@ -16,7 +16,7 @@ export default function RaiseObjection({
   onClose: () => void;
   onRaised?: (id: number) => void;
 }) {
-  const { t, tEnum, lang } = useI18n();
+  const { t, tEnum, lang, paren } = useI18n();
   const { message } = App.useApp();
   const [form] = Form.useForm();
   const target = (Form.useWatch('target', form) as string | undefined) ?? 'record';
@@ -62,7 +62,7 @@ export default function RaiseObjection({
         {target === 'record' ? (
           <Form.Item
             name="recordKey"
-            label={keyField ? `${t('objection.recordKey')}（${keyField.name}）` : t('objection.recordKey')}
+            label={keyField ? `${t('objection.recordKey')}${paren(keyField.name)}` : t('objection.recordKey')}
             rules={[{ required: true, max: 64 }]}
           >
             <Input data-testid="objection-key" maxLength={64} />

@@ -59,14 +59,12 @@ const STATUS_COLOR: Record<string, string> = { open: 'red', acknowledged: 'orang
 
 /** The evidence in words: each rule's label template, lists joined with 、, refusal codes by their names. */
 function useEvidenceText() {
-  const { t, tEnum, lang } = useI18n();
+  const { t, tEnum } = useI18n();
   return (a: AlertRow) => {
     const vars: Record<string, string | number> = {};
     for (const [k, v] of Object.entries(a.evidence ?? {})) {
       if (Array.isArray(v))
-        vars[k] = v
-          .map((x) => (k === 'codes' ? tEnum('error', String(x)) : String(x)))
-          .join(lang === 'en' ? ', ' : '、');
+        vars[k] = v.map((x) => (k === 'codes' ? tEnum('error', String(x)) : String(x))).join(t('punct.list'));
       else if (typeof v === 'number' || typeof v === 'string') vars[k] = v;
     }
     return t(`alertEvidence.${a.rule}` as Key, vars);

@@ -87,7 +87,7 @@ function Notices({ notices }: { notices: Notice[] }) {
 
 /** Data security incidents (DG Art 32, SY Art 44, GD Art 27): report, respond, tell whom the regulation names, close. */
 export default function Incidents() {
-  const { t, tEnum, lang } = useI18n();
+  const { t, tEnum, lang, paren } = useI18n();
   const { me } = useAuth();
   const { message } = App.useApp();
   const [status, setStatus] = useState<'open' | 'closed' | ''>('');
@@ -224,7 +224,7 @@ export default function Incidents() {
             ),
           },
           { title: t('incident.notices'), render: (_, r) => <Notices notices={r.notices} /> },
-          { title: t('incident.reporter'), render: (_, r) => `${r.reporter}（${r.reporterOrg}）` },
+          { title: t('incident.reporter'), render: (_, r) => `${r.reporter}${paren(r.reporterOrg)}` },
           { title: t('incident.detectedAt'), dataIndex: 'detectedAt', render: (v: string) => fmtTime(v) },
         ]}
       />
@@ -301,9 +301,9 @@ export default function Incidents() {
               </Descriptions.Item>
               <Descriptions.Item
                 label={t('incident.reporter')}
-              >{`${d.reporter}（${d.reporterOrg}）`}</Descriptions.Item>
+              >{`${d.reporter}${paren(d.reporterOrg)}`}</Descriptions.Item>
               <Descriptions.Item label={t('incident.affected')}>
-                {d.affectedOrgs.map((o) => o.name).join('、') || '—'}
+                {d.affectedOrgs.map((o) => o.name).join(t('punct.list')) || '—'}
               </Descriptions.Item>
               <Descriptions.Item label={t('incident.notices')} span={2}>
                 <Notices notices={d.notices} />

@@ -1,4 +1,4 @@
-import type { Lang } from './i18n.js';
+import { type Lang, translate } from './i18n.js';
 import type { IngestResult } from './types.js';
 
 export interface ErrorDetail {
@@ -35,7 +35,7 @@ export function errorText(err: unknown, lang: Lang, withDetails = true): string 
     const head = (lang === 'en' ? err.messageEn || err.message : err.message) || err.code;
     if (!withDetails || !err.details?.length) return head;
     const reasons = err.details.slice(0, 3).map((d) => (lang === 'zh' && d.reasonZh ? d.reasonZh : d.reason));
-    return `${head}${lang === 'zh' ? '：' : ': '}${reasons.join(lang === 'zh' ? '；' : '; ')}`;
+    return `${head}${translate(lang, 'punct.colon')}${reasons.join(translate(lang, 'punct.semicolon'))}`;
   }
   if (err instanceof Error) return err.message;
   return String(err);

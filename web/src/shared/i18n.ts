@@ -44,6 +44,10 @@ export interface I18n {
   t: (key: Key, vars?: Vars) => string;
   /** Label of an enum value, e.g. tEnum('shareType', 'conditional'); unknown values show as they are. */
   tEnum: (prefix: string, value: string | null | undefined) => string;
+  /** Between a label and its value: `：` in Chinese, `: ` in English (the label table's punct.colon). */
+  colon: string;
+  /** An aside in brackets: `（…）` in Chinese, ` (…)` in English. */
+  paren: (text: string | number | null | undefined) => string;
 }
 
 export function makeI18n(lang: Lang, setLang: (lang: Lang) => void): I18n {
@@ -64,6 +68,8 @@ export function makeI18n(lang: Lang, setLang: (lang: Lang) => void): I18n {
       console.warn(`govshare: no label for ${key}`);
       return value;
     },
+    colon: translate(lang, 'punct.colon'),
+    paren: (text) => `${translate(lang, 'punct.open')}${text ?? '-'}${translate(lang, 'punct.close')}`,
   };
 }
 

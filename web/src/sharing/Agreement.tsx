@@ -9,11 +9,12 @@ import type { Grant } from '../shared/types.js';
 
 /** The use-purpose undertaking the consumer accepted when it filed the request (shown on every grant). */
 export function Undertaking({ g }: { g: Grant }) {
-  const { t } = useI18n();
+  const { t, colon } = useI18n();
   if (!g.undertaking) return null;
   return (
     <Typography.Text type="secondary" style={{ fontSize: 12 }} data-testid={`grant-undertaking-${g.id}`}>
-      {t('grant.undertaking')}：
+      {t('grant.undertaking')}
+      {colon}
       {t('grant.undertakingText', {
         who: g.undertaking.acceptedBy ?? '-',
         at: fmtTime(g.undertaking.acceptedAt),

@@ -464,7 +464,10 @@ function EmergenciesTab({ profile }: { profile: Profile | null | undefined }) {
         columns={[
           { title: t('cases.reason'), render: (_, r) => r.reason },
           { title: t('cases.emergencyMode'), render: (_, r) => tEnum('emergencyMode', r.mode) },
-          { title: t('cases.resources'), render: (_, r) => r.resources.map((x) => x.name).join('、') },
+          {
+            title: t('cases.resources'),
+            render: (_, r) => r.resources.map((x) => x.name).join(t('punct.list')),
+          },
           { title: t('cases.endsAt'), render: (_, r) => fmtTime(r.endedAt ?? r.endsAt) },
           { title: t('cases.grants'), render: (_, r) => r.grants },
           {

@@ -42,7 +42,7 @@ type Priority = 'always' | 'lg' | 'xl' | 'xxl';
 const fieldName = (g: Grant, code: string) => g.fieldNames?.[g.fields.indexOf(code)] ?? code;
 
 export default function Grants() {
-  const { t, tEnum, lang } = useI18n();
+  const { t, tEnum, lang, colon } = useI18n();
   const { me } = useAuth();
   const { message } = AntApp.useApp();
   const screens = Grid.useBreakpoint();
@@ -119,7 +119,10 @@ export default function Grants() {
       <Typography.Paragraph ellipsis={{ rows: 2, tooltip: g.purpose }} style={{ marginBottom: 4 }}>
         {g.purpose}
       </Typography.Paragraph>
-      <Typography.Text type="secondary">{t('grant.purposeId')}：</Typography.Text>
+      <Typography.Text type="secondary">
+        {t('grant.purposeId')}
+        {colon}
+      </Typography.Text>
       <Typography.Text code copyable data-testid={`grant-purpose-id-${g.id}`}>
         {g.purposeId}
       </Typography.Text>
@@ -131,20 +134,27 @@ export default function Grants() {
   const fieldTags = (g: Grant) => (g.fieldNames ?? g.fields).map((f) => <Tag key={f}>{f}</Tag>);
   const quotaCell = (g: Grant) => (
     <span data-testid={`grant-quota-${g.id}`}>
-      {t('quota.callsPerDay')}：{g.quota.callsPerDay?.toLocaleString() ?? t('quota.default')}
+      {t('quota.callsPerDay')}
+      {colon}
+      {g.quota.callsPerDay?.toLocaleString() ?? t('quota.default')}
       <br />
-      {t('quota.rowsPerCall')}：{g.quota.rowsPerCall?.toLocaleString() ?? t('quota.default')}
+      {t('quota.rowsPerCall')}
+      {colon}
+      {g.quota.rowsPerCall?.toLocaleString() ?? t('quota.default')}
       {g.rights.verify && (
         <>
           <br />
-          {t('quota.verificationsPerDay')}：
+          {t('quota.verificationsPerDay')}
+          {colon}
           {g.quota.verificationsPerDay?.toLocaleString() ?? t('quota.default')}
         </>
       )}
       {g.rights.export && (
         <>
           <br />
-          {t('quota.exportRowsPerDay')}：{g.quota.exportRowsPerDay?.toLocaleString() ?? t('quota.default')}
+          {t('quota.exportRowsPerDay')}
+          {colon}
+          {g.quota.exportRowsPerDay?.toLocaleString() ?? t('quota.default')}
         </>
       )}
     </span>
@@ -209,8 +219,11 @@ export default function Grants() {
           )}
           {g.clearFields?.length ? (
             <div data-testid={`grant-clear-${g.id}`}>
-              <Typography.Text type="secondary">{t('grant.clearFields')}：</Typography.Text>
-              {g.clearFields.map((c) => fieldName(g, c)).join('、')}
+              <Typography.Text type="secondary">
+                {t('grant.clearFields')}
+                {colon}
+              </Typography.Text>
+              {g.clearFields.map((c) => fieldName(g, c)).join(t('punct.list'))}
             </div>
           ) : null}
           {g.rights.feed && (
@@ -342,7 +355,7 @@ export default function Grants() {
       />
       <Modal
         open={editing !== null}
-        title={`${t('grant.edit')}：${editing?.resource.name ?? ''} · ${editing?.app.name ?? ''}`}
+        title={`${t('grant.edit')}${colon}${editing?.resource.name ?? ''} · ${editing?.app.name ?? ''}`}
         onCancel={() => setEditing(null)}
         onOk={save}
         okButtonProps={{ loading: saving, 'data-testid': 'grant-edit-save' } as never}

@@ -66,7 +66,7 @@ export function ReevaluationTab() {
           style={{ marginBottom: 12 }}
           title={t('reeval.rule', {
             article: articleText(d.article, lang),
-            types: d.shareTypes.map((s) => tEnum('shareType', s)).join('、'),
+            types: d.shareTypes.map((s) => tEnum('shareType', s)).join(t('punct.list')),
             months: d.months,
           })}
         />

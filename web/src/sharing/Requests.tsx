@@ -336,19 +336,26 @@ function RequestDrawer({
                 content: (
                   <div style={{ fontSize: 13, color: '#555', lineHeight: '22px' }}>
                     <div>
-                      {t('req.stepDeadline')}：
+                      {t('req.stepDeadline')}
+                      {i18n.colon}
                       <b data-testid={`req-step-deadline-${s.index}`}>{deadlineText(s, i18n)}</b>
                       {s.article ? (
                         <>
                           {'　'}
-                          {t('req.stepArticle')}：{articleText(s.article, i18n.lang)}
+                          {t('req.stepArticle')}
+                          {i18n.colon}
+                          {articleText(s.article, i18n.lang)}
                         </>
                       ) : null}
                     </div>
                     <div>
-                      {t('req.stepStarted')}：{fmtDate(s.startedOn)}
+                      {t('req.stepStarted')}
+                      {i18n.colon}
+                      {fmtDate(s.startedOn)}
                       {'　'}
-                      {t('req.stepDue')}：{fmtDate(s.dueDate)}
+                      {t('req.stepDue')}
+                      {i18n.colon}
+                      {fmtDate(s.dueDate)}
                       {s.workdaysLeft !== null && s.workdaysLeft !== undefined ? (
                         <>
                           {'　'}
@@ -362,28 +369,40 @@ function RequestDrawer({
                     </div>
                     {crossLevel && s.authorityOrg ? (
                       <div data-testid={`req-step-authority-${s.index}`}>
-                        {t('req.stepAuthority')}：{s.authorityOrg.name}
+                        {t('req.stepAuthority')}
+                        {i18n.colon}
+                        {s.authorityOrg.name}
                       </div>
                     ) : null}
                     {s.holders?.length ? (
                       <div data-testid={`req-step-holders-${s.index}`}>
-                        {t('req.stepHolders')}：{s.holders.map((h) => tEnum('actor', h)).join('、')}
+                        {t('req.stepHolders')}
+                        {i18n.colon}
+                        {s.holders.map((h) => tEnum('actor', h)).join(t('punct.list'))}
                         {'　'}
-                        {t('prof.onTimeout')}：{tEnum('timeout', s.onTimeout)}
+                        {t('prof.onTimeout')}
+                        {i18n.colon}
+                        {tEnum('timeout', s.onTimeout)}
                       </div>
                     ) : null}
                     {s.decision ? (
                       <div>
-                        {t('req.stepDecision')}：{tEnum('decision', s.decision)}
+                        {t('req.stepDecision')}
+                        {i18n.colon}
+                        {tEnum('decision', s.decision)}
                         {'　'}
-                        {t('req.stepDecidedBy')}：{personName(s.decidedBy)}
+                        {t('req.stepDecidedBy')}
+                        {i18n.colon}
+                        {personName(s.decidedBy)}
                         {'　'}
                         {fmtTime(s.decidedAt)}
                       </div>
                     ) : null}
                     {s.comment ? (
                       <div>
-                        {t('req.stepComment')}：{s.comment}
+                        {t('req.stepComment')}
+                        {i18n.colon}
+                        {s.comment}
                       </div>
                     ) : null}
                   </div>
@@ -450,7 +469,7 @@ function RequestDrawer({
                         max={100_000_000}
                         precision={0}
                         style={{ width: 200 }}
-                        placeholder={`${t('quota.callsPerDay')}（${t('quota.default')}）`}
+                        placeholder={`${t('quota.callsPerDay')}${i18n.paren(t('quota.default'))}`}
                       />
                     </Form.Item>
                     <Form.Item name="rowsPerCall" noStyle>
@@ -460,7 +479,7 @@ function RequestDrawer({
                         max={1000}
                         precision={0}
                         style={{ width: 200 }}
-                        placeholder={`${t('quota.rowsPerCall')}（${t('quota.default')}）`}
+                        placeholder={`${t('quota.rowsPerCall')}${i18n.paren(t('quota.default'))}`}
                       />
                     </Form.Item>
                   </Space>

@@ -97,7 +97,7 @@ const CHANGE_LABEL = {
 
 /** The request's returns and resubmissions, oldest first: the refusal, what changed, the restarted step's due date. */
 export function ResubmissionTimeline({ req }: { req: ShareRequest }) {
-  const { t, lang } = useI18n();
+  const { t, lang, colon, paren } = useI18n();
   if (!req.resubmissions?.length) return null;
   return (
     <>
@@ -111,26 +111,38 @@ export function ResubmissionTimeline({ req }: { req: ShareRequest }) {
           content: (
             <div style={{ fontSize: 13, lineHeight: '22px' }}>
               <div>
-                {t('req.refusal')}（{lang === 'en' ? x.nameEn : x.nameZh}
-                {x.refusedBy ? `，${x.refusedBy}` : ''}
-                {x.refusedAt ? ` ${fmtTime(x.refusedAt)}` : ''}）：{x.refusal ?? '-'}
+                {t('req.refusal')}
+                {paren(
+                  `${lang === 'en' ? x.nameEn : x.nameZh}${x.refusedBy ? `${t('punct.list')}${x.refusedBy}` : ''}${
+                    x.refusedAt ? ` ${fmtTime(x.refusedAt)}` : ''
+                  }`,
+                )}
+                {colon}
+                {x.refusal ?? '-'}
               </div>
               <div>
-                {t('req.resubmittedBy')}：{x.resubmittedBy} {fmtTime(x.resubmittedAt)}
+                {t('req.resubmittedBy')}
+                {colon}
+                {x.resubmittedBy} {fmtTime(x.resubmittedAt)}
               </div>
               <div>
-                {t('req.resubmitNote')}：{x.note}
+                {t('req.resubmitNote')}
+                {colon}
+                {x.note}
               </div>
               {Object.keys(x.changes).length ? (
                 <div>
-                  {t('req.changes')}：
+                  {t('req.changes')}
+                  {colon}
                   {Object.keys(x.changes)
                     .map((k) => (k in CHANGE_LABEL ? t(CHANGE_LABEL[k as keyof typeof CHANGE_LABEL]) : k))
-                    .join('、')}
+                    .join(t('punct.list'))}
                 </div>
               ) : null}
               <div>
-                {t('req.newDue')}：<b>{fmtDate(x.dueDate)}</b>
+                {t('req.newDue')}
+                {colon}
+                <b>{fmtDate(x.dueDate)}</b>
               </div>
             </div>
           ),

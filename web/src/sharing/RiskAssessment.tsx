@@ -39,7 +39,7 @@ export function RiskAssessmentSection({
   requestId: number;
   onChanged: () => void;
 }) {
-  const { t, tEnum, lang } = useI18n();
+  const { t, tEnum, lang, colon } = useI18n();
   const { message } = App.useApp();
   const state = useAsync(
     () => api<RiskState>(`/api/sharing/requests/${requestId}/risk-assessments`),
@@ -84,7 +84,8 @@ export function RiskAssessmentSection({
       </Typography.Paragraph>
       {s.grantStatus ? (
         <Typography.Paragraph>
-          {t('risk.grantStatus')}：
+          {t('risk.grantStatus')}
+          {colon}
           <Tag color={s.grantStatus === 'active' ? 'green' : 'orange'}>
             {tEnum('grantStatus', s.grantStatus)}
           </Tag>

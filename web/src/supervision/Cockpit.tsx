@@ -72,7 +72,7 @@ const PRINT_CSS = `@media print {
 
 /** 驾驶舱 (issue 12 point 6): each role's cockpit; every number links to the list behind it. */
 export default function CockpitPage() {
-  const { t, tEnum, lang } = useI18n();
+  const { t, tEnum, lang, colon } = useI18n();
   const navigate = useNavigate();
   const [days, setDays] = useState(30);
   const c = useAsync(() => api<Cockpit>('/api/cockpit', { query: { days } }), [days]);
@@ -227,7 +227,9 @@ export default function CockpitPage() {
         <ErrorAlert error={c.error} />
         {d && (
           <Typography.Paragraph type="secondary">
-            {t('cockpit.period')}：{d.from} – {d.to}
+            {t('cockpit.period')}
+            {colon}
+            {d.from} – {d.to}
           </Typography.Paragraph>
         )}
         <Typography.Paragraph className="cockpit-print-only">
@@ -482,7 +484,9 @@ export default function CockpitPage() {
                   ) : (
                     d.todo.map((w) => (
                       <div key={w.kind}>
-                        {t(`work.kind.${w.kind}` as Key)}：{num(w.n, '/')}
+                        {t(`work.kind.${w.kind}` as Key)}
+                        {colon}
+                        {num(w.n, '/')}
                         {w.overdue > 0 && (
                           <Typography.Text type="danger">
                             {' '}
@@ -529,7 +533,9 @@ export default function CockpitPage() {
                 <Card size="small" title={t('cockpit.overdue')}>
                   {d.violationsByOrg.map((o) => (
                     <div key={o.orgId}>
-                      {o.name}：{num(o.n, `/violations?orgId=${o.orgId}&status=live`)}
+                      {o.name}
+                      {colon}
+                      {num(o.n, `/violations?orgId=${o.orgId}&status=live`)}
                     </div>
                   ))}
                 </Card>

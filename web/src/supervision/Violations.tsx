@@ -51,7 +51,7 @@ const HIDDEN = new Set(['step']);
 
 /** Violations detected (XT Art 41, SY Art 47): filters from the address (drill-down from the cockpit), the evidence in words. */
 export default function Violations() {
-  const { t, tEnum, lang } = useI18n();
+  const { t, tEnum, lang, colon, paren } = useI18n();
   const { message } = App.useApp();
   const [params, setParams] = useSearchParams();
   const type = params.get('type') ?? undefined;
@@ -104,7 +104,7 @@ export default function Violations() {
       .map(([k, v]) => {
         const label = t(`violationEvidence.${k}` as Key);
         const value = Array.isArray(v)
-          ? v.join('、')
+          ? v.join(t('punct.list'))
           : ARTICLE_KEYS.has(k)
             ? articleText(String(v), lang)
             : ENUM_OF[k]
@@ -116,7 +116,10 @@ export default function Violations() {
                   : String(v);
         return (
           <div key={k}>
-            <Typography.Text type="secondary">{label}：</Typography.Text>
+            <Typography.Text type="secondary">
+              {label}
+              {colon}
+            </Typography.Text>
             {value}
           </div>
         );
@@ -147,10 +150,11 @@ export default function Violations() {
       )}
       {data?.applicable && (
         <Typography.Paragraph type="secondary">
-          {t('violations.intro')}：
+          {t('violations.intro')}
+          {colon}
           {data.rules
-            .map((r) => `${tEnum('violationType', r.type)}（${articleText(r.article, lang)}）`)
-            .join('、')}
+            .map((r) => `${tEnum('violationType', r.type)}${paren(articleText(r.article, lang))}`)
+            .join(t('punct.list'))}
         </Typography.Paragraph>
       )}
       <Space wrap style={{ marginBottom: 12 }}>
