@@ -141,6 +141,15 @@ describe('leak tracing by file (溯源)', () => {
     expect(nameCol).toMatchObject({ fileRows: 30, rowsMatched: 10 });
   });
 
+  it('a leaked JSON file sent as application/json is read as the file (not parsed away as a request body)', async () => {
+    const records = [...ndjsonB.slice(0, 20), ...ndjsonB.slice(CHANGED, CHANGED + 10)];
+    const res = await trace(JSON.stringify(records), auditor, 'application/json');
+    expect(res.statusCode, res.body).toBe(200);
+    const out = res.json();
+    expect(out.file).toMatchObject({ format: 'json', rows: 30 });
+    expect(out.exports[0].exportId).toBe(exportB);
+  });
+
   it('GBK CSV and XLSX leaks are read and traced', async () => {
     const gbk = await exportOf(a, 'format=csv&encoding=gbk');
     const gbkId = Number(gbk.headers['x-export-id']);
