@@ -180,6 +180,44 @@ describe('every write route, probed as an attacker', () => {
     }
   });
 
+  it('refusals past validation name the fault in Chinese too (roles, objects not found), and are audited', async () => {
+    const cases: [
+      user: string,
+      method: string,
+      path: string,
+      body: object | undefined,
+      code: string,
+      zh: string,
+    ][] = [
+      ['gaj_staff', 'POST', '/api/audit/saved-queries', { name: 'x', filter: {} }, 'FORBIDDEN', '审计员'],
+      ['admin', 'POST', '/api/notifications/{id}/read', undefined, 'NOT_FOUND', '通知'],
+      ['gaj_officer', 'POST', '/api/sharing/requests/{id}/withdraw', {}, 'NOT_FOUND', '共享申请'],
+      ['gaj_officer', 'DELETE', '/api/dataapi/feed-subscriptions/{id}', undefined, 'NOT_FOUND', '变更订阅'],
+      ['reviewer', 'POST', '/api/sharing/emergencies/{id}/end', {}, 'NOT_FOUND', '应急共享'],
+    ];
+    for (const [user, method, path, body, code, zh] of cases) {
+      const cookie = await login(env.app, user);
+      const id = (
+        await env.ctx.db
+          .selectFrom('app_user')
+          .select('id')
+          .where('username', '=', user)
+          .executeTakeFirstOrThrow()
+      ).id;
+      const res = await env.app.inject({
+        method: method as 'POST',
+        url: path.replace('{id}', '999999'),
+        headers: { cookie },
+        ...(body ? { payload: body } : {}),
+      });
+      const label = `${user} ${method} ${path}`;
+      await expectRefusal(label, res, method, path, `user:${id}`, code);
+      const details = (res.json() as { details: { reasonZh?: string }[] }).details;
+      expect(details.length, label).toBeGreaterThan(0);
+      for (const d of details) expect(d.reasonZh, label).toContain(zh);
+    }
+  });
+
   it('without a session or key every write route is refused with a code, zh and en, and audited', async () => {
     for (const { method, path } of routes) {
       if (path.startsWith('/api/3/')) continue; // the CKAN action API answers in CKAN's own error shape
