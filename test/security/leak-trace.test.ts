@@ -148,6 +148,14 @@ describe('leak tracing by file (溯源)', () => {
     const out = res.json();
     expect(out.file).toMatchObject({ format: 'json', rows: 30 });
     expect(out.exports[0].exportId).toBe(exportB);
+    // a record whose value is nested 5 000 deep (past the stack of JSON.stringify) is a coded refusal naming the
+    // file, never a 500
+    for (const type of ['application/json', 'application/octet-stream']) {
+      const deep = await trace(`{"a":${'{"b":'.repeat(5000)}1${'}'.repeat(5000)}}\n`, auditor, type);
+      expect(deep.statusCode, deep.body).toBe(400);
+      expect(deep.json()).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ field: 'file' }] });
+      expect(deep.json().details[0].reasonZh).toContain('嵌套');
+    }
   });
 
   it('GBK CSV and XLSX leaks are read and traced', async () => {
