@@ -194,6 +194,14 @@ describe('every write route, probed as an attacker', () => {
       ['gaj_officer', 'POST', '/api/sharing/requests/{id}/withdraw', {}, 'NOT_FOUND', '共享申请'],
       ['gaj_officer', 'DELETE', '/api/dataapi/feed-subscriptions/{id}', undefined, 'NOT_FOUND', '变更订阅'],
       ['reviewer', 'POST', '/api/sharing/emergencies/{id}/end', {}, 'NOT_FOUND', '应急共享'],
+      [
+        'reviewer',
+        'POST',
+        '/api/opening/restrictions',
+        { accountId: 1, measure: 'restrict', reason: 'x' },
+        'CASE_NOT_IN_PROFILE',
+        '开放数据使用者',
+      ],
     ];
     for (const [user, method, path, body, code, zh] of cases) {
       const cookie = await login(env.app, user);

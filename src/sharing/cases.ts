@@ -52,7 +52,11 @@ export async function raiseDispute(ctx: AppContext, actor: Actor, requestId: num
   const rule = ctx.profile.sharing.disputes;
   if (!rule)
     throw new AppError('CASE_NOT_IN_PROFILE', [
-      { field: 'dispute', reason: 'the active regulation provides no dispute procedure' },
+      {
+        field: 'dispute',
+        reason: 'the active regulation provides no dispute procedure',
+        reasonZh: '现行规则未规定争议处理程序',
+      },
     ]);
   const why = text(
     reason,
@@ -168,7 +172,11 @@ export async function decideDispute(
   const rule = ctx.profile.sharing.disputes;
   if (!rule)
     throw new AppError('CASE_NOT_IN_PROFILE', [
-      { field: 'dispute', reason: 'the active regulation provides no dispute procedure' },
+      {
+        field: 'dispute',
+        reason: 'the active regulation provides no dispute procedure',
+        reasonZh: '现行规则未规定争议处理程序',
+      },
     ]);
   if (!(await disputeScope(ctx, actor)).decider)
     throw new AppError('FORBIDDEN', [
@@ -758,7 +766,11 @@ export async function declareEmergency(
   const rule = ctx.profile.sharing.emergency;
   if (!rule)
     throw new AppError('CASE_NOT_IN_PROFILE', [
-      { field: 'emergency', reason: 'the active regulation provides no emergency procedure' },
+      {
+        field: 'emergency',
+        reason: 'the active regulation provides no emergency procedure',
+        reasonZh: '现行规则未规定应急共享程序',
+      },
     ]);
   if (!isAuthorityReviewer(actor))
     throw new AppError('FORBIDDEN', [
