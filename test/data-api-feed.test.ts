@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_SUBSCRIPTIONS_PER_GRANT } from '../src/dataapi/feed.js';
 import { maskValue } from '../src/dataapi/masking.js';
 import { FEED_STREAM } from '../src/dataapi/nats.js';
 import { manualClock } from '../src/shared/clock.js';
@@ -463,6 +464,55 @@ describe('data API: change feed (issue 9 point 6)', () => {
       expect(c.statusCode).toBe(400);
       expect(c.json().code).toBe('FEED_NATS_UNCONFIGURED');
     }
+  });
+
+  it('a grant holds at most MAX_SUBSCRIPTIONS_PER_GRANT subscriptions: one more is a coded, audited refusal', async () => {
+    const url = `/api/dataapi/grants/${g.grantId}/feed-subscriptions`;
+    const subscribe = () =>
+      env.app.inject({
+        method: 'POST',
+        url,
+        headers: { cookie: consumer },
+        payload: { target: 'webhook', url: 'http://127.0.0.1:9/hook' },
+      });
+    const held = async () =>
+      (await env.app.inject({ url, headers: { cookie: consumer } }))
+        .json()
+        .items.filter((s: { status: string }) => s.status !== 'deleted');
+    const created: number[] = [];
+    for (let n = (await held()).length; n < MAX_SUBSCRIPTIONS_PER_GRANT; n++) {
+      const r = await subscribe();
+      expect(r.statusCode, r.body).toBe(201);
+      created.push(r.json().subscription.id);
+    }
+    const over = await subscribe();
+    expect(over.statusCode, over.body).toBe(400);
+    expect(over.json()).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ field: 'id' }] });
+    expect(over.json().details[0].reasonZh).toContain(String(MAX_SUBSCRIPTIONS_PER_GRANT));
+    expect(await held()).toHaveLength(MAX_SUBSCRIPTIONS_PER_GRANT);
+    const refused = await env.ctx.db
+      .selectFrom('audit_refusal_tally')
+      .select('count')
+      .where('code', '=', 'VALIDATION_FAILED')
+      .where('route', '=', '/api/dataapi/grants/:id/feed-subscriptions')
+      .execute();
+    expect(refused.length).toBeGreaterThan(0);
+    // a deleted one frees its place
+    for (const id of created) {
+      const d = await env.app.inject({
+        method: 'DELETE',
+        url: `/api/dataapi/feed-subscriptions/${id}`,
+        headers: { cookie: consumer },
+      });
+      expect(d.statusCode, d.body).toBe(200);
+    }
+    const again = await subscribe();
+    expect(again.statusCode, again.body).toBe(201);
+    await env.app.inject({
+      method: 'DELETE',
+      url: `/api/dataapi/feed-subscriptions/${again.json().subscription.id}`,
+      headers: { cookie: consumer },
+    });
   });
 });
 

@@ -485,6 +485,30 @@ describe('aggregation: validation, channels, quarantine, history, freshness (iss
     expect(audit).toHaveLength(1);
   });
 
+  it('history of a key with no record is RECORD_NOT_FOUND naming the key, and its deny row is kept', async () => {
+    const before = await env.ctx.db
+      .selectFrom('audit_log')
+      .select('id')
+      .where('action', '=', 'ingest.history')
+      .where('decision', '=', 'deny')
+      .execute();
+    const h = await env.app.inject({
+      method: 'POST',
+      url: `/api/ingest/resources/${resourceId}/history`,
+      headers: { cookie: officer },
+      payload: { key: testIdNumber(11_998) },
+    });
+    expect(h.statusCode, h.body).toBe(404);
+    expect(h.json()).toMatchObject({ code: 'RECORD_NOT_FOUND', details: [{ field: 'key' }] });
+    const after = await env.ctx.db
+      .selectFrom('audit_log')
+      .select('id')
+      .where('action', '=', 'ingest.history')
+      .where('decision', '=', 'deny')
+      .execute();
+    expect(after.length).toBe(before.length + 1);
+  });
+
   it('full replace swaps the snapshot atomically; delete removes by key, both keep history', async () => {
     const snap = await importFile(csv(row(70), row(71)), 'mode=replace');
     expect(snap.status).toBe('committed');

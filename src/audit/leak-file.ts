@@ -181,7 +181,15 @@ function fromRecords(
         index.set(k, headers.length);
         headers.push(k);
       }
-  const rows = kept.map((o) => headers.map((h) => (h in o ? cellText(o[h]).slice(0, MAX_CELL) : '')));
+  // a value nested thousands deep overflows the stack of JSON.stringify: a refusal naming the file, not a 500
+  const cell = (v: unknown) => {
+    try {
+      return cellText(v).slice(0, MAX_CELL);
+    } catch {
+      throw unreadable('a value in the JSON is nested too deeply', 'JSON 中某个值的嵌套层级过深');
+    }
+  };
+  const rows = kept.map((o) => headers.map((h) => (h in o ? cell(o[h]) : '')));
   // NDJSON: each member's spacing, when every kept line could be scanned
   const keptSpaces = spaces?.slice(0, kept.length) ?? [];
   const quoted =

@@ -52,8 +52,11 @@ const targetKeyProp = {
 export async function auditRoutes(app: FastifyInstance, ctx: AppContext) {
   // leak tracing by file (溯源): the raw file bytes only in this encapsulated context (JSON everywhere else)
   await app.register(async (scoped) => {
+    // a leaked JSON file is a file too: its bytes, not a parsed body (which would reach the tracer as no file)
+    scoped.removeContentTypeParser('application/json');
     scoped.addContentTypeParser(
       [
+        'application/json',
         'application/octet-stream',
         'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
         'text/csv',
@@ -71,7 +74,7 @@ export async function auditRoutes(app: FastifyInstance, ctx: AppContext) {
           tags: ['audit'],
           summary:
             'Leak tracing by file (auditor, 溯源): upload a leaked CSV (UTF-8/GBK), XLSX, JSON or NDJSON file — partial, reordered or with columns dropped — and get the exports and recipients (app, consumer department, grant) ranked by the share of its rows they delivered, with the matched rows and columns, and per CSV export its watermark evidence (the per-cell quoting of the file against the keyed quoting of the export: match rate, cells checked, p-value, verdict). Audited; nothing of the file is stored.',
-          consumes: ['application/octet-stream', 'text/csv'],
+          consumes: ['application/octet-stream', 'text/csv', 'application/json'],
         },
         bodyLimit: ctx.config.uploadMaxBytes,
       },

@@ -50,6 +50,8 @@ export async function catalogExcelRoutes(app: FastifyInstance, ctx: AppContext) 
 
   // the raw file bytes only in this encapsulated context (JSON everywhere else)
   await app.register(async (scoped) => {
+    // a JSON body is 415 UNSUPPORTED_MEDIA_TYPE, not an empty workbook
+    scoped.removeContentTypeParser('application/json');
     scoped.addContentTypeParser(
       [XLSX_TYPE, 'text/csv', 'application/csv', 'application/octet-stream'],
       { parseAs: 'buffer' },

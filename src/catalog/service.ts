@@ -214,7 +214,9 @@ export async function loadVisibleResource(ctx: AppContext, actor: Actor, id: num
       ctx.profile,
     )
   ) {
-    throw new AppError('NOT_FOUND', [{ field: 'id', reason: `resource ${id} not found` }]);
+    throw new AppError('NOT_FOUND', [
+      { field: 'id', reason: `resource ${id} not found`, reasonZh: `资源 ${id} 不存在` },
+    ]);
   }
   return row;
 }

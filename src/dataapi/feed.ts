@@ -35,6 +35,8 @@ export const FEED_DELIVER_JOB = 'feed.deliver';
 const RUN_BUDGET_MS = 60_000;
 /** attempts of one delivery job before it gives up (the next import queues it again) */
 const MAX_ATTEMPTS = 8;
+/** Subscriptions (not deleted) one grant may hold. */
+export const MAX_SUBSCRIPTIONS_PER_GRANT = 10;
 /** delivery attempts kept per subscription */
 const DELIVERIES_KEPT = 50;
 export const FEED_BATCH = 500;
@@ -204,7 +206,9 @@ async function grantFor(ctx: AppContext, actor: Actor, grantId: number) {
     .where('g.id', '=', grantId)
     .executeTakeFirst();
   if (!g || !canManageApp(actor, Number(g.app_org_id)))
-    throw new AppError('NOT_FOUND', [{ field: 'id', reason: `grant ${grantId} not found` }]);
+    throw new AppError('NOT_FOUND', [
+      { field: 'id', reason: `grant ${grantId} not found`, reasonZh: `授权 ${grantId} 不存在` },
+    ]);
   return g;
 }
 
@@ -367,6 +371,23 @@ export async function createSubscription(
   const subject = input.target === 'nats' ? feedSubject(g.resource_code, g.app_id) : null;
   const salt = newSecret(16);
   const created = await inTx(ctx.db, async (trx) => {
+    // bounded: every subscription is a delivery of every change, so a grant holds a few, not any number.
+    // The grant's row orders concurrent subscribes, so two cannot both take the last place.
+    await trx.selectFrom('share_grant').select('id').where('id', '=', g.id).forUpdate().execute();
+    const { n } = await trx
+      .selectFrom('feed_subscription')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('grant_id', '=', g.id)
+      .where('status', '!=', 'deleted')
+      .executeTakeFirstOrThrow();
+    if (Number(n) >= MAX_SUBSCRIPTIONS_PER_GRANT)
+      throw new AppError('VALIDATION_FAILED', [
+        {
+          field: 'id',
+          reason: `at most ${MAX_SUBSCRIPTIONS_PER_GRANT} subscriptions per grant; delete one first`,
+          reasonZh: `每项授权最多 ${MAX_SUBSCRIPTIONS_PER_GRANT} 个变更订阅，请先删除不用的订阅`,
+        },
+      ]);
     const s = await trx
       .insertInto('feed_subscription')
       .values({
@@ -412,7 +433,9 @@ export async function deleteSubscription(ctx: AppContext, actor: Actor, id: numb
     .where('id', '=', id)
     .executeTakeFirst();
   if (!s || s.status === 'deleted')
-    throw new AppError('NOT_FOUND', [{ field: 'id', reason: `subscription ${id} not found` }]);
+    throw new AppError('NOT_FOUND', [
+      { field: 'id', reason: `subscription ${id} not found`, reasonZh: `变更订阅 ${id} 不存在` },
+    ]);
   const g = await grantFor(ctx, actor, s.grant_id);
   await inTx(ctx.db, async (trx) => {
     await trx
@@ -652,7 +675,10 @@ export async function listDeliveries(ctx: AppContext, actor: Actor, id: number) 
     .select(['id', 'grant_id'])
     .where('id', '=', id)
     .executeTakeFirst();
-  if (!s) throw new AppError('NOT_FOUND', [{ field: 'id', reason: `subscription ${id} not found` }]);
+  if (!s)
+    throw new AppError('NOT_FOUND', [
+      { field: 'id', reason: `subscription ${id} not found`, reasonZh: `变更订阅 ${id} 不存在` },
+    ]);
   await grantFor(ctx, actor, s.grant_id);
   const rows = await ctx.db
     .selectFrom('feed_delivery')

@@ -67,7 +67,9 @@ async function loadMeta(ctx: AppContext, code: string, fresh = false): Promise<R
     .where('status', '=', 'published')
     .executeTakeFirst();
   if (!r?.data_table)
-    throw new AppError('NOT_FOUND', [{ field: 'resourceCode', reason: `resource ${code} not found` }]);
+    throw new AppError('NOT_FOUND', [
+      { field: 'resourceCode', reason: `resource ${code} not found`, reasonZh: `资源 ${code} 不存在` },
+    ]);
   const fields = await ctx.db
     .selectFrom('resource_field')
     .select([

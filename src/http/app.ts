@@ -48,7 +48,7 @@ import { AppError, type ErrorDetail, HTTP_STATUS } from './errors.js';
 import { guardRequestText } from './guard.js';
 import { pinClientIp, trustProxyOption } from './ip.js';
 import { checkOrigin } from './origin.js';
-import { errorResponses } from './schemas.js';
+import { errorResponses, noBody, rawBody } from './schemas.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -59,6 +59,8 @@ declare module 'fastify' {
     public?: boolean;
   }
 }
+
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** Longest path parameter (e.g. a record key); longer ones are 414 URI_TOO_LONG. */
 const MAX_PARAM_LENGTH = 256;
@@ -266,6 +268,10 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
     }
     if (!route.url.startsWith('/api/')) return;
     const schema = { ...route.schema };
+    // a write route without a body schema (and no raw upload: `consumes`) takes no body, not any body
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (!schema.body && methods.some((m) => WRITE_METHODS.has(m)))
+      schema.body = schema.consumes ? rawBody : noBody;
     for (const part of ['body', 'querystring', 'params'] as const)
       if (schema[part]) schema[part] = boundIntegers(schema[part]);
     schema.response = { ...errorResponses, ...(schema.response as object) };

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor, AppContext, Role } from '../context.js';
 import { hasRole } from '../context.js';
 import { AppError } from '../shared/errors.js';
+import { labelOf } from '../shared/labels.js';
 import { sha256Hex } from '../shared/secrets.js';
 
 export const SESSION_COOKIE = 'gs_session';
@@ -46,7 +47,12 @@ export function requireActor(req: FastifyRequest): Actor {
 export function requireRole(req: FastifyRequest, ...roles: Role[]): Actor {
   const actor = requireActor(req);
   if (!hasRole(actor, ...roles))
-    throw new AppError('FORBIDDEN', [{ reason: `requires one of: ${roles.join(', ')}` }]);
+    throw new AppError('FORBIDDEN', [
+      {
+        reason: `requires one of: ${roles.join(', ')}`,
+        reasonZh: `须具备以下角色之一：${roles.map((r) => labelOf(`role.${r}`) ?? r).join('、')}`,
+      },
+    ]);
   return actor;
 }
 

@@ -83,6 +83,8 @@ function parseMapping(raw: string | undefined): Record<string, string> | null {
 export async function ingestRoutes(app: FastifyInstance, ctx: AppContext) {
   // The quick synchronous CSV upload: raw CSV bytes (bounded by UPLOAD_MAX_BYTES) in its own scope.
   await app.register(async (scoped) => {
+    // raw CSV only: a JSON body is 415 UNSUPPORTED_MEDIA_TYPE, not an empty file
+    scoped.removeContentTypeParser('application/json');
     scoped.addContentTypeParser(['text/csv', 'application/csv'], { parseAs: 'buffer' }, (_req, body, done) =>
       done(null, body),
     );
@@ -110,6 +112,8 @@ export async function ingestRoutes(app: FastifyInstance, ctx: AppContext) {
 
   // Streamed imports: the body is never parsed in the request, it streams to the spool file.
   await app.register(async (scoped) => {
+    // streams only: a JSON body (parsed to an object, which cannot be spooled) is 415 UNSUPPORTED_MEDIA_TYPE
+    scoped.removeContentTypeParser('application/json');
     scoped.addContentTypeParser(STREAM_TYPES, (_req, payload, done) => done(null, payload));
     scoped.post(
       '/api/ingest/resources/:id/imports',

@@ -583,7 +583,7 @@ export async function recordHistory(ctx: AppContext, actor: Actor, resourceId: n
     throw new AppError('FORBIDDEN');
   const fields = await catalogStore.getFields(ctx.db, resourceId);
   await ctx.fieldKeys.refresh(false, ctx.db);
-  return inTx(ctx.db, async (trx) => {
+  const out = await inTx(ctx.db, async (trx) => {
     // an encrypted key field: the table keys the record by its keyed hash (docs/ENCRYPTION.md), under the resource's
     // index-key version, read once the table is held in share mode: a rotation of the index key (which holds it
     // exclusively while it rewrites the hashes and switches the version) has either committed or not begun
@@ -605,7 +605,8 @@ export async function recordHistory(ctx: AppContext, actor: Actor, resourceId: n
       clientIp: actor.clientIp,
       detail: { versions: v.past.length + (v.current ? 1 : 0) },
     });
-    if (!v.current && !v.past.length) throw new AppError('RECORD_NOT_FOUND').alreadyAudited();
+    // the deny row must commit: the refusal is thrown once the transaction is through, not inside it
+    if (!v.current && !v.past.length) return null;
     const show = (data: unknown) =>
       Object.fromEntries(
         fields.map((f, i) => {
@@ -656,4 +657,9 @@ export async function recordHistory(ctx: AppContext, actor: Actor, resourceId: n
     }
     return { resourceId, fields: fields.map((f) => ({ code: f.code, name: f.name })), versions };
   });
+  if (!out)
+    throw new AppError('RECORD_NOT_FOUND', [
+      { field: 'key', reason: 'no record with this key', reasonZh: '没有此主键的记录' },
+    ]).alreadyAudited();
+  return out;
 }

@@ -203,7 +203,10 @@ export async function markRead(ctx: AppContext, actor: Actor, id: number | 'all'
       .where('id', '=', id)
       .where('user_id', '=', actor.id)
       .executeTakeFirst();
-    if (!own) throw new AppError('NOT_FOUND', [{ field: 'id', reason: `notification ${id} not found` }]);
+    if (!own)
+      throw new AppError('NOT_FOUND', [
+        { field: 'id', reason: `notification ${id} not found`, reasonZh: `通知 ${id} 不存在` },
+      ]);
     q = q.where('id', '=', id);
   }
   await q.execute();

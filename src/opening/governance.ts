@@ -54,7 +54,11 @@ function violationsRule(ctx: AppContext) {
   const rule = ctx.profile.opening?.violations;
   if (!rule)
     throw new AppError('CASE_NOT_IN_PROFILE', [
-      { field: 'violations', reason: 'the active regulation provides no restriction of open-data users' },
+      {
+        field: 'violations',
+        reason: 'the active regulation provides no restriction of open-data users',
+        reasonZh: '现行规则未规定对开放数据使用者的限制措施',
+      },
     ]);
   return rule;
 }
@@ -63,7 +67,11 @@ function operationRule(ctx: AppContext) {
   const rule = ctx.profile.opening?.authorisedOperation;
   if (!rule)
     throw new AppError('CASE_NOT_IN_PROFILE', [
-      { field: 'authorisedOperation', reason: 'the active regulation provides no authorised operation' },
+      {
+        field: 'authorisedOperation',
+        reason: 'the active regulation provides no authorised operation',
+        reasonZh: '现行规则未规定授权运营',
+      },
     ]);
   return rule;
 }
@@ -887,7 +895,11 @@ export async function recordReevaluation(
   const rule = ctx.profile.opening?.reevaluation;
   if (!rule)
     throw new AppError('CASE_NOT_IN_PROFILE', [
-      { field: 'reevaluation', reason: 'the active regulation provides no periodic re-evaluation' },
+      {
+        field: 'reevaluation',
+        reason: 'the active regulation provides no periodic re-evaluation',
+        reasonZh: '现行规则未规定定期重新评估',
+      },
     ]);
   const comment = text(
     input.comment,

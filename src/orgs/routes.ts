@@ -15,6 +15,7 @@ export async function orgRoutes(app: FastifyInstance, ctx: AppContext) {
         summary: 'Sign in; sets the httpOnly session cookie',
         body: {
           type: 'object',
+          additionalProperties: false,
           properties: {
             username: { type: 'string', minLength: 1, maxLength: 64 },
             password: { type: 'string', minLength: 1, maxLength: 256 },
@@ -135,6 +136,7 @@ export async function orgRoutes(app: FastifyInstance, ctx: AppContext) {
         summary: 'Register an app; the API key is returned only in this response',
         body: {
           type: 'object',
+          additionalProperties: false,
           properties: {
             name: { type: 'string', minLength: 1, maxLength: 100, 'x-trim': true },
             description: { type: 'string', maxLength: 1000 },

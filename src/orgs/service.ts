@@ -244,7 +244,10 @@ export async function rotateAppKey(
       .where('id', '=', appId)
       .forUpdate()
       .executeTakeFirst();
-    if (!app) throw new AppError('NOT_FOUND', [{ field: 'id', reason: `app ${appId} not found` }]);
+    if (!app)
+      throw new AppError('NOT_FOUND', [
+        { field: 'id', reason: `app ${appId} not found`, reasonZh: `应用 ${appId} 不存在` },
+      ]);
     if (!canManageApp(actor, app.org_id)) throw new AppError('FORBIDDEN');
     if (app.status === 'revoked')
       throw new AppError('CONFLICT', [
@@ -280,7 +283,10 @@ export async function rotateAppKey(
 export async function revokeApp(ctx: AppContext, actor: Actor, appId: number) {
   return inTx(ctx.db, async (trx) => {
     const app = await store.getApp(trx, appId);
-    if (!app) throw new AppError('NOT_FOUND', [{ field: 'id', reason: `app ${appId} not found` }]);
+    if (!app)
+      throw new AppError('NOT_FOUND', [
+        { field: 'id', reason: `app ${appId} not found`, reasonZh: `应用 ${appId} 不存在` },
+      ]);
     if (!canManageApp(actor, app.org_id)) throw new AppError('FORBIDDEN');
     // Idempotent: a second revoke keeps the first revokedAt and writes no second audit record.
     const changed = await trx

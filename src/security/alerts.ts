@@ -565,7 +565,10 @@ export async function actOnAlert(
         .select('status')
         .where('id', '=', id)
         .executeTakeFirst();
-      if (!exists) throw new AppError('NOT_FOUND', [{ field: 'id', reason: `alert ${id} not found` }]);
+      if (!exists)
+        throw new AppError('NOT_FOUND', [
+          { field: 'id', reason: `alert ${id} not found`, reasonZh: `告警 ${id} 不存在` },
+        ]);
       throw new AppError('CONFLICT', [{ field: 'id', reason: `alert ${id} is ${exists.status}` }]);
     }
     await appendAudit(trx, {
@@ -621,7 +624,10 @@ export async function updateRule(ctx: AppContext, actor: Actor, code: AlertRuleC
       .where('code', '=', code)
       .returning('code')
       .executeTakeFirst();
-    if (!r) throw new AppError('NOT_FOUND', [{ field: 'code', reason: `rule ${code} not found` }]);
+    if (!r)
+      throw new AppError('NOT_FOUND', [
+        { field: 'code', reason: `rule ${code} not found`, reasonZh: `规则 ${code} 不存在` },
+      ]);
     await appendAudit(trx, {
       action: 'security.alertRuleChanged',
       decision: 'allow',

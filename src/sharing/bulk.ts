@@ -274,7 +274,9 @@ function bulkView(actor: Actor, b: BulkRow, today: string) {
 export async function getBulkGrant(ctx: AppContext, actor: Actor, id: number) {
   const b = await bulkQuery(ctx.db).where('b.id', '=', id).executeTakeFirst();
   if (!b || !canSee(actor, b))
-    throw new AppError('NOT_FOUND', [{ field: 'id', reason: `bulk grant ${id} not found` }]);
+    throw new AppError('NOT_FOUND', [
+      { field: 'id', reason: `bulk grant ${id} not found`, reasonZh: `整体授权 ${id} 不存在` },
+    ]);
   return bulkView(actor, b, todayOf(ctx));
 }
 
@@ -477,7 +479,10 @@ export async function decideBulkGrant(
       .where('id', '=', id)
       .forUpdate()
       .executeTakeFirst();
-    if (!b) throw new AppError('NOT_FOUND', [{ field: 'id', reason: `bulk grant ${id} not found` }]);
+    if (!b)
+      throw new AppError('NOT_FOUND', [
+        { field: 'id', reason: `bulk grant ${id} not found`, reasonZh: `整体授权 ${id} 不存在` },
+      ]);
     const rule = ruleFor(ctx.profile, b.kind);
     if (!canDecide(actor, b))
       throw new AppError('FORBIDDEN', [
@@ -577,7 +582,10 @@ export async function revokeBulkGrant(ctx: AppContext, actor: Actor, id: number)
       .where('id', '=', id)
       .forUpdate()
       .executeTakeFirst();
-    if (!b) throw new AppError('NOT_FOUND', [{ field: 'id', reason: `bulk grant ${id} not found` }]);
+    if (!b)
+      throw new AppError('NOT_FOUND', [
+        { field: 'id', reason: `bulk grant ${id} not found`, reasonZh: `整体授权 ${id} 不存在` },
+      ]);
     if (!(canDecide(actor, b) || hasRole(actor, 'platform_admin'))) throw new AppError('FORBIDDEN');
     if (b.status !== 'approved')
       throw new AppError('CASE_STATE_INVALID', [

@@ -52,7 +52,11 @@ export async function raiseDispute(ctx: AppContext, actor: Actor, requestId: num
   const rule = ctx.profile.sharing.disputes;
   if (!rule)
     throw new AppError('CASE_NOT_IN_PROFILE', [
-      { field: 'dispute', reason: 'the active regulation provides no dispute procedure' },
+      {
+        field: 'dispute',
+        reason: 'the active regulation provides no dispute procedure',
+        reasonZh: '现行规则未规定争议处理程序',
+      },
     ]);
   const why = text(
     reason,
@@ -79,7 +83,13 @@ export async function raiseDispute(ctx: AppContext, actor: Actor, requestId: num
       .forUpdate('q')
       .executeTakeFirst();
     if (!q || q.consumer_org_id !== actor.orgId)
-      throw new AppError('NOT_FOUND', [{ field: 'id', reason: `share request ${requestId} not found` }]);
+      throw new AppError('NOT_FOUND', [
+        {
+          field: 'id',
+          reason: `share request ${requestId} not found`,
+          reasonZh: `共享申请 ${requestId} 不存在`,
+        },
+      ]);
     if (!(q.requester_id === actor.id || hasRole(actor, 'data_officer')))
       throw new AppError('FORBIDDEN', [
         { reason: "the requester or its organisation's data officer contests a refusal" },
@@ -162,7 +172,11 @@ export async function decideDispute(
   const rule = ctx.profile.sharing.disputes;
   if (!rule)
     throw new AppError('CASE_NOT_IN_PROFILE', [
-      { field: 'dispute', reason: 'the active regulation provides no dispute procedure' },
+      {
+        field: 'dispute',
+        reason: 'the active regulation provides no dispute procedure',
+        reasonZh: '现行规则未规定争议处理程序',
+      },
     ]);
   if (!(await disputeScope(ctx, actor)).decider)
     throw new AppError('FORBIDDEN', [
@@ -182,7 +196,10 @@ export async function decideDispute(
       .where('d.id', '=', id)
       .forUpdate('d')
       .executeTakeFirst();
-    if (!d) throw new AppError('NOT_FOUND', [{ field: 'id', reason: `dispute ${id} not found` }]);
+    if (!d)
+      throw new AppError('NOT_FOUND', [
+        { field: 'id', reason: `dispute ${id} not found`, reasonZh: `争议 ${id} 不存在` },
+      ]);
     const parties = [
       officersOf([d.consumer_org_id], ['data_officer', 'consumer_staff']),
       officersOf([d.provider_org_id]),
@@ -380,7 +397,10 @@ export async function getDispute(ctx: AppContext, actor: Actor, id: number) {
   let q = disputeQuery(ctx.db).where('d.id', '=', id);
   if (condition) q = q.where(condition);
   const d = await q.executeTakeFirst();
-  if (!d) throw new AppError('NOT_FOUND', [{ field: 'id', reason: `dispute ${id} not found` }]);
+  if (!d)
+    throw new AppError('NOT_FOUND', [
+      { field: 'id', reason: `dispute ${id} not found`, reasonZh: `争议 ${id} 不存在` },
+    ]);
   return disputeView(ctx, d, decider);
 }
 
@@ -557,7 +577,9 @@ export async function cancelSupplyStop(ctx: AppContext, actor: Actor, id: number
       .forUpdate()
       .executeTakeFirst();
     if (!s || (s.provider_org_id !== actor.orgId && !overseer(actor)))
-      throw new AppError('NOT_FOUND', [{ field: 'id', reason: `supply stop ${id} not found` }]);
+      throw new AppError('NOT_FOUND', [
+        { field: 'id', reason: `supply stop ${id} not found`, reasonZh: `停止提供申报 ${id} 不存在` },
+      ]);
     if (s.provider_org_id !== actor.orgId || !hasRole(actor, 'data_officer'))
       throw new AppError('FORBIDDEN', [{ reason: "the provider's data officer withdraws its stop" }]);
     if (s.status === 'cancelled') throw stateError(s.status);
@@ -684,7 +706,10 @@ function stopView(actor: Actor, s: StopRow) {
 
 export async function getSupplyStop(ctx: AppContext, actor: Actor, id: number) {
   const s = await stopQuery(ctx.db).where('s.id', '=', id).executeTakeFirst();
-  if (!s) throw new AppError('NOT_FOUND', [{ field: 'id', reason: `supply stop ${id} not found` }]);
+  if (!s)
+    throw new AppError('NOT_FOUND', [
+      { field: 'id', reason: `supply stop ${id} not found`, reasonZh: `停止提供申报 ${id} 不存在` },
+    ]);
   return stopView(actor, s);
 }
 
@@ -741,7 +766,11 @@ export async function declareEmergency(
   const rule = ctx.profile.sharing.emergency;
   if (!rule)
     throw new AppError('CASE_NOT_IN_PROFILE', [
-      { field: 'emergency', reason: 'the active regulation provides no emergency procedure' },
+      {
+        field: 'emergency',
+        reason: 'the active regulation provides no emergency procedure',
+        reasonZh: '现行规则未规定应急共享程序',
+      },
     ]);
   if (!isAuthorityReviewer(actor))
     throw new AppError('FORBIDDEN', [
@@ -873,7 +902,10 @@ export async function closeEmergency(ctx: AppContext, actor: Actor, id: number) 
       .select('status')
       .where('id', '=', id)
       .executeTakeFirst();
-    if (!e) throw new AppError('NOT_FOUND', [{ field: 'id', reason: `emergency ${id} not found` }]);
+    if (!e)
+      throw new AppError('NOT_FOUND', [
+        { field: 'id', reason: `emergency ${id} not found`, reasonZh: `应急共享 ${id} 不存在` },
+      ]);
     if (!(await endEmergency(trx, id, ctx.clock.now(), actor))) throw stateError(e.status);
   });
   return getEmergency(ctx, id);
@@ -881,7 +913,10 @@ export async function closeEmergency(ctx: AppContext, actor: Actor, id: number) 
 
 async function getEmergency(ctx: AppContext, id: number) {
   const e = (await emergencies(ctx.db, id))[0];
-  if (!e) throw new AppError('NOT_FOUND', [{ field: 'id', reason: `emergency ${id} not found` }]);
+  if (!e)
+    throw new AppError('NOT_FOUND', [
+      { field: 'id', reason: `emergency ${id} not found`, reasonZh: `应急共享 ${id} 不存在` },
+    ]);
   return e;
 }
 

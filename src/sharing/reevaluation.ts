@@ -78,7 +78,13 @@ export async function evaluationHistory(ctx: AppContext, actor: Actor, resourceI
     .where('id', '=', resourceId)
     .executeTakeFirst();
   if (!r || !(canSeeAll(actor) || Number(r.provider_org_id) === actor.orgId))
-    throw new AppError('NOT_FOUND', [{ field: 'resourceId', reason: `resource ${resourceId} not found` }]);
+    throw new AppError('NOT_FOUND', [
+      {
+        field: 'resourceId',
+        reason: `resource ${resourceId} not found`,
+        reasonZh: `资源 ${resourceId} 不存在`,
+      },
+    ]);
   const rows = await ctx.db
     .selectFrom('share_evaluation as e')
     .leftJoin('app_user as u', 'u.id', 'e.evaluated_by')

@@ -69,7 +69,10 @@ function canRecord(actor: Actor, providerOrgId: number) {
 
 async function loadRequest(db: Db | Tx, actor: Actor, id: number) {
   const r = await store.requestQuery(db).where('q.id', '=', id).executeTakeFirst();
-  if (!r) throw new AppError('NOT_FOUND', [{ field: 'id', reason: `share request ${id} not found` }]);
+  if (!r)
+    throw new AppError('NOT_FOUND', [
+      { field: 'id', reason: `share request ${id} not found`, reasonZh: `共享申请 ${id} 不存在` },
+    ]);
   await assertCanSeeRequest(db, actor, id);
   return r;
 }

@@ -196,6 +196,7 @@ export async function sharingRoutes(app: FastifyInstance, ctx: AppContext) {
         params: idParams,
         body: {
           type: ['object', 'null'],
+          additionalProperties: false,
           properties: {
             comment: { type: ['string', 'null'], maxLength: 2000 },
             quota: {
@@ -273,6 +274,7 @@ export async function sharingRoutes(app: FastifyInstance, ctx: AppContext) {
         params: idParams,
         body: {
           type: 'object',
+          additionalProperties: false,
           properties: {
             reason: { type: 'string', maxLength: 2000 },
             legalBasis: { type: ['string', 'null'], maxLength: 2000 },

@@ -212,7 +212,10 @@ export const MAX_RESUBMISSIONS = 5;
 async function loadRequest(ctx: AppContext, actor: Actor, id: number, trx?: Tx) {
   const db = trx ?? ctx.db;
   const r = await store.requestQuery(db).where('q.id', '=', id).executeTakeFirst();
-  if (!r) throw new AppError('NOT_FOUND', [{ field: 'id', reason: `share request ${id} not found` }]);
+  if (!r)
+    throw new AppError('NOT_FOUND', [
+      { field: 'id', reason: `share request ${id} not found`, reasonZh: `共享申请 ${id} 不存在` },
+    ]);
   // who reads which request: one predicate with the list, the statistics and the to-do (./visibility.ts)
   await assertCanSeeRequest(db, actor, id);
   return requestView(
@@ -650,7 +653,10 @@ export async function decideRequest(
       .where('id', '=', id)
       .forUpdate()
       .executeTakeFirst();
-    if (!q) throw new AppError('NOT_FOUND', [{ field: 'id', reason: `share request ${id} not found` }]);
+    if (!q)
+      throw new AppError('NOT_FOUND', [
+        { field: 'id', reason: `share request ${id} not found`, reasonZh: `共享申请 ${id} 不存在` },
+      ]);
     const resource = await trx
       .selectFrom('resource')
       .select(['provider_org_id', 'name'])
@@ -921,7 +927,10 @@ export async function listGrants(ctx: AppContext, actor: Actor) {
 export async function revokeGrant(ctx: AppContext, actor: Actor, id: number) {
   return inTx(ctx.db, async (trx) => {
     const g = await store.grantQuery(trx).where('g.id', '=', id).executeTakeFirst();
-    if (!g) throw new AppError('NOT_FOUND', [{ field: 'id', reason: `grant ${id} not found` }]);
+    if (!g)
+      throw new AppError('NOT_FOUND', [
+        { field: 'id', reason: `grant ${id} not found`, reasonZh: `授权 ${id} 不存在` },
+      ]);
     if (!canRevokeGrant(actor, g.provider_org_id)) throw new AppError('FORBIDDEN');
     // Idempotent: revoking a revoked grant changes nothing, keeps the first revokedAt and writes no second record.
     // The conditional UPDATE decides, so two concurrent revokes cannot both count.
@@ -959,7 +968,10 @@ export async function revokeGrant(ctx: AppContext, actor: Actor, id: number) {
 export async function editGrant(ctx: AppContext, actor: Actor, id: number, patch: GrantQuota) {
   return inTx(ctx.db, async (trx) => {
     const g = await store.grantQuery(trx).where('g.id', '=', id).executeTakeFirst();
-    if (!g) throw new AppError('NOT_FOUND', [{ field: 'id', reason: `grant ${id} not found` }]);
+    if (!g)
+      throw new AppError('NOT_FOUND', [
+        { field: 'id', reason: `grant ${id} not found`, reasonZh: `授权 ${id} 不存在` },
+      ]);
     if (!canRevokeGrant(actor, g.provider_org_id)) throw new AppError('FORBIDDEN');
     if (g.status !== 'active')
       throw new AppError('CONFLICT', [
@@ -1024,7 +1036,9 @@ async function lockOwnRequest(trx: Tx, actor: Actor, id: number, verb: string) {
     .forUpdate()
     .executeTakeFirst();
   if (!q || q.consumer_org_id !== actor.orgId)
-    throw new AppError('NOT_FOUND', [{ field: 'id', reason: `share request ${id} not found` }]);
+    throw new AppError('NOT_FOUND', [
+      { field: 'id', reason: `share request ${id} not found`, reasonZh: `共享申请 ${id} 不存在` },
+    ]);
   if (!(q.requester_id === actor.id || hasRole(actor, 'data_officer')))
     throw new AppError('FORBIDDEN', [{ reason: `the requester or its organisation's data officer ${verb}` }]);
   return q;
@@ -1283,7 +1297,9 @@ export async function acceptAgreement(ctx: AppContext, actor: Actor, id: number)
         hasRole(actor, 'platform_admin', 'auditor', 'authority_reviewer')
       )
     )
-      throw new AppError('NOT_FOUND', [{ field: 'id', reason: `grant ${id} not found` }]);
+      throw new AppError('NOT_FOUND', [
+        { field: 'id', reason: `grant ${id} not found`, reasonZh: `授权 ${id} 不存在` },
+      ]);
     if (g.consumer_org_id !== actor.orgId || !hasRole(actor, 'data_officer'))
       throw new AppError('FORBIDDEN', [
         {

@@ -98,7 +98,9 @@ export async function assertCanSeeRequest(db: Db | Tx, actor: Actor, id: number)
         reasonZh: '该申请的申请部门和提供部门均不在本级数据主管部门管辖范围内，也没有分配给本部门办理的环节',
       },
     ]);
-  throw new AppError('NOT_FOUND', [{ field: 'id', reason: `share request ${id} not found` }]);
+  throw new AppError('NOT_FOUND', [
+    { field: 'id', reason: `share request ${id} not found`, reasonZh: `共享申请 ${id} 不存在` },
+  ]);
 }
 
 /**

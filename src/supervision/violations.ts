@@ -485,7 +485,9 @@ export async function actOnViolation(
       .forUpdate()
       .executeTakeFirst();
     if (!v || (!seesAll(actor) && Number(v.org_id) !== actor.orgId))
-      throw new AppError('NOT_FOUND', [{ field: 'id', reason: `violation ${id} not found` }]);
+      throw new AppError('NOT_FOUND', [
+        { field: 'id', reason: `violation ${id} not found`, reasonZh: `违规事项 ${id} 不存在` },
+      ]);
     const orgId = Number(v.org_id);
     if (action === 'close' ? !isSupervisor(actor) : !isOwnOfficer(actor, orgId))
       throw new AppError('FORBIDDEN', [

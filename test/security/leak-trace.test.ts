@@ -141,6 +141,23 @@ describe('leak tracing by file (溯源)', () => {
     expect(nameCol).toMatchObject({ fileRows: 30, rowsMatched: 10 });
   });
 
+  it('a leaked JSON file sent as application/json is read as the file (not parsed away as a request body)', async () => {
+    const records = [...ndjsonB.slice(0, 20), ...ndjsonB.slice(CHANGED, CHANGED + 10)];
+    const res = await trace(JSON.stringify(records), auditor, 'application/json');
+    expect(res.statusCode, res.body).toBe(200);
+    const out = res.json();
+    expect(out.file).toMatchObject({ format: 'json', rows: 30 });
+    expect(out.exports[0].exportId).toBe(exportB);
+    // a record whose value is nested 5 000 deep (past the stack of JSON.stringify) is a coded refusal naming the
+    // file, never a 500
+    for (const type of ['application/json', 'application/octet-stream']) {
+      const deep = await trace(`{"a":${'{"b":'.repeat(5000)}1${'}'.repeat(5000)}}\n`, auditor, type);
+      expect(deep.statusCode, deep.body).toBe(400);
+      expect(deep.json()).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ field: 'file' }] });
+      expect(deep.json().details[0].reasonZh).toContain('嵌套');
+    }
+  });
+
   it('GBK CSV and XLSX leaks are read and traced', async () => {
     const gbk = await exportOf(a, 'format=csv&encoding=gbk');
     const gbkId = Number(gbk.headers['x-export-id']);
