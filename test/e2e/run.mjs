@@ -3134,14 +3134,35 @@ steps.push({
     await freshStart(page, base);
     await login(page, base, 'reviewer');
     await tid(page, 'notification-bell').click();
+    // the number typed is the one saved: the modal fills the form from GET /contact when it answers, so wait for that
+    // first (a late answer would overwrite what was typed), then check what the PUT sent and answered
+    const loaded = page.waitForResponse(
+      (r) => r.url().endsWith('/api/notifications/contact') && r.request().method() === 'GET',
+      { timeout: T.action },
+    );
     await tid(page, 'notify-contact').click();
     const mobile = box(page, 'notify-contact-mobile');
     await mobile.waitFor({ timeout: T.action });
-    await mobile.fill('12345');
-    await page.locator('.ant-modal-footer .ant-btn-primary').click();
+    await loaded;
+    const put = async (value) => {
+      await mobile.fill(value);
+      const answered = page.waitForResponse(
+        (r) => r.url().endsWith('/api/notifications/contact') && r.request().method() === 'PUT',
+        { timeout: T.action },
+      );
+      await page.locator('.ant-modal-footer .ant-btn-primary').click();
+      const res = await answered;
+      assert(
+        res.request().postDataJSON().mobile === value,
+        `the typed number was sent: ${res.request().postData()}`,
+      );
+      return res;
+    };
+    const bad = await put('12345');
+    assert(bad.status() === 400, `a bad number is refused: ${bad.status()} ${await bad.text()}`);
     await page.getByText('不是有效的手机号码').first().waitFor({ timeout: T.action });
-    await mobile.fill('13800138000');
-    await page.locator('.ant-modal-footer .ant-btn-primary').click();
+    const good = await put('13800138000');
+    assert(good.status() === 200, `a good number is saved: ${good.status()} ${await good.text()}`);
     await page.getByText('通知方式已保存').first().waitFor({ timeout: T.action });
     await shot(page, 'notify-contact');
   },

@@ -1,6 +1,6 @@
 import { BellOutlined } from '@ant-design/icons';
-import { App, Badge, Button, Form, Input, List, Modal, Popover, Tag, Typography } from 'antd';
-import { useEffect, useState } from 'react';
+import { App, Badge, Button, Form, Input, List, Modal, Popover, Spin, Tag, Typography } from 'antd';
+import { useEffect, useLayoutEffect, useState } from 'react';
 import { articleText } from '../../../src/shared/labels.js';
 import { api, errorText, post } from '../shared/api.js';
 import { fmtTime } from '../shared/format.js';
@@ -40,7 +40,9 @@ function ContactModal({ open, onClose }: { open: boolean; onClose: () => void })
     () => (open ? api<Contact>('/api/notifications/contact') : Promise.resolve(null)),
     [open],
   );
-  useEffect(() => {
+  // the inputs appear once the stored contact is read and are filled before the browser paints them, so nothing
+  // typed is overwritten by a late answer
+  useLayoutEffect(() => {
     if (contact.data)
       form.setFieldsValue({ mobile: contact.data.mobile ?? '', email: contact.data.email ?? '' });
   }, [contact.data, form]);
@@ -68,11 +70,13 @@ function ContactModal({ open, onClose }: { open: boolean; onClose: () => void })
       onCancel={onClose}
       onOk={save}
       confirmLoading={saving}
+      okButtonProps={{ disabled: !contact.data }}
       destroyOnClose
       data-testid="notify-contact-modal"
     >
       <Typography.Paragraph type="secondary">{t('notify.contactHint')}</Typography.Paragraph>
-      <Form form={form} layout="vertical">
+      {!contact.data && <Spin />}
+      <Form form={form} layout="vertical" hidden={!contact.data}>
         <Form.Item
           name="mobile"
           label={t('notify.mobile')}
