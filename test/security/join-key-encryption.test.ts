@@ -2,7 +2,14 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAssembly } from '../../src/baselib/assemble.js';
 import { convertHooks } from '../../src/security/key-convert.js';
-import { importCsv, newLibrary, POPULATION_META, publishResource, saveVersion } from '../fixtures/catalog.js';
+import {
+  importCsv,
+  newLibrary,
+  POPULATION_META,
+  publishResource,
+  publishVersion,
+  saveVersion,
+} from '../fixtures/catalog.js';
 import { createTestEnv, login, type TestEnv, testIdNumber } from '../helpers.js';
 
 /*
@@ -142,24 +149,13 @@ describe('encrypting a base-library join key shared with another resource (issue
     ];
 
     // the catalog no longer refuses the flag on A's key (shared with S): the version publishes, the job is queued
-    const save = await saveVersion(env, officer, a.id, (f) =>
-      f.code === 'idNumber' ? { ...f, personal: true, sensitivePersonal: true } : f,
+    await publishVersion(
+      env,
+      cookies(),
+      a.id,
+      (f) => (f.code === 'idNumber' ? { ...f, personal: true, sensitivePersonal: true } : f),
+      'keys.encrypt',
     );
-    expect(save.statusCode, save.body).toBe(200);
-    const pub = await env.app.inject({
-      method: 'POST',
-      url: `/api/catalog/resources/${a.id}/publish`,
-      headers: { cookie: reviewer },
-      payload: { comment: '同意' },
-    });
-    expect(pub.statusCode, pub.body).toBe(200);
-    const job = await env.ctx.db
-      .selectFrom('job')
-      .select('status')
-      .where('kind', '=', 'keys.encrypt')
-      .where('key', '=', `r${a.id}`)
-      .executeTakeFirstOrThrow();
-    expect(job.status).toBe('queued');
     const stateBefore = await tableState();
 
     // a failure at the very end of the group's transaction leaves A, S and the library exactly as they were
@@ -308,17 +304,9 @@ describe('encrypting a base-library join key shared with another resource (issue
 
     // S's department flags its key too, later: converted like any record key, its join index becomes its lookup index
     // (the column is there already), the library (hash-keyed already) is not re-keyed and assembles the same
-    const sSave = await saveVersion(env, officer, s.id, (f) =>
+    await publishVersion(env, cookies(), s.id, (f) =>
       f.code === 'idNo' ? { ...f, personal: true, sensitivePersonal: true } : f,
     );
-    expect(sSave.statusCode, sSave.body).toBe(200);
-    const sPub = await env.app.inject({
-      method: 'POST',
-      url: `/api/catalog/resources/${s.id}/publish`,
-      headers: { cookie: reviewer },
-      payload: { comment: '同意' },
-    });
-    expect(sPub.statusCode, sPub.body).toBe(200);
     await env.ctx.jobs.runDue();
     const sField = await q<{ encrypted: boolean; join_indexed: boolean }>(
       `SELECT encrypted, join_indexed FROM resource_field WHERE resource_id = ${s.id} AND ordinal = 1`,
