@@ -94,11 +94,7 @@ export async function auditedRowsPage(
         ${audit.purpose}, ${JSON.stringify(audit.detail)}::jsonb)
       RETURNING id
     ),
-    used AS (
-      INSERT INTO open_usage (resource_id, day, slot, api_calls) VALUES (${audit.resourceId}, ${day}::date, ${usageSlot()}, 1)
-      ON CONFLICT (resource_id, day, slot) DO UPDATE SET api_calls = open_usage.api_calls + 1
-      RETURNING 1
-    )
+    used AS (${usageIncrement(audit.resourceId, day, 'api_calls')} RETURNING 1)
     SELECT (SELECT n FROM total) AS _total, (SELECT id FROM ins) AS _audit_id, (SELECT count(*) FROM used) AS _used,
       page.*
     FROM (SELECT 1) one LEFT JOIN page ON true
@@ -120,9 +116,14 @@ export async function countUsage(
   day: string,
   kind: UsageKind,
 ): Promise<void> {
+  await usageIncrement(resourceId, day, kind).execute(trx);
+}
+
+/** The upsert adding one to a counter of the day, in one of the dataset's slots (a statement or a CTE's body). */
+function usageIncrement(resourceId: number, day: string, kind: UsageKind, slot = usageSlot()) {
   const col = sql.ref(kind);
-  await sql`INSERT INTO open_usage (resource_id, day, slot, ${col}) VALUES (${resourceId}, ${day}::date, ${usageSlot()}, 1)
-    ON CONFLICT (resource_id, day, slot) DO UPDATE SET ${col} = open_usage.${col} + 1`.execute(trx);
+  return sql`INSERT INTO open_usage (resource_id, day, slot, ${col}) VALUES (${resourceId}, ${day}::date, ${slot}, 1)
+    ON CONFLICT (resource_id, day, slot) DO UPDATE SET ${col} = open_usage.${col} + 1`;
 }
 
 /**
@@ -150,9 +151,7 @@ export async function countViewAndUsage(db: Db | Tx, resourceId: number, day: st
     t_previews: number;
     t_downloads: number;
     t_api_calls: number;
-  }>`WITH up AS (
-      INSERT INTO open_usage (resource_id, day, slot, views) VALUES (${resourceId}, ${day}::date, ${slot}, 1)
-      ON CONFLICT (resource_id, day, slot) DO UPDATE SET views = open_usage.views + 1
+  }>`WITH up AS (${usageIncrement(resourceId, day, 'views', slot)}
       RETURNING day, views, previews, downloads, api_calls),
     u AS (
       SELECT day, views, previews, downloads, api_calls FROM open_usage
