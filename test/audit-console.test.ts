@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEnv, login, type TestEnv } from './helpers.js';
+import { createTestEnv, login, type TestEnv, userIdOf } from './helpers.js';
 
 /** Issue 10 point 9: the auditor's console filters by department, person, app, resource and grant, and saves queries. */
 describe("the auditor's console", () => {
@@ -109,13 +109,7 @@ describe("the auditor's console", () => {
   });
 
   it('the filtered view exports as CSV with words, not codes; the export is audited; too large a view is refused', async () => {
-    const gaj = (
-      await env.ctx.db
-        .selectFrom('app_user')
-        .select('id')
-        .where('username', '=', 'gaj_officer')
-        .executeTakeFirstOrThrow()
-    ).id;
+    const gaj = await userIdOf(env, 'gaj_officer');
     const res = await env.app.inject({
       url: `/api/audit/export.csv?userId=${gaj}`,
       headers: { cookie: auditor },
@@ -318,11 +312,7 @@ describe("the auditor's console", () => {
       expect(res.json().details[0].field).toBe('cursor');
       expect(res.json().details[0].reasonZh).toContain('游标无效');
     }
-    const me = await env.ctx.db
-      .selectFrom('app_user')
-      .select('id')
-      .where('username', '=', 'auditor')
-      .executeTakeFirstOrThrow();
+    const auditorId = await userIdOf(env, 'auditor');
     const refused = await env.ctx.db
       .selectFrom('audit_log')
       .select(['detail', 'actor_user_id'])
@@ -334,7 +324,7 @@ describe("the auditor's console", () => {
         (r) =>
           (r.detail as { code?: string }).code === 'VALIDATION_FAILED' &&
           (r.detail as { route?: string }).route === '/api/audit' &&
-          r.actor_user_id === me.id,
+          r.actor_user_id === auditorId,
       ),
     ).toBe(true);
 

@@ -213,6 +213,16 @@ export async function passRiskAssessment(
   if (r.statusCode !== 200) throw new Error(`risk assessment failed: ${r.body}`);
 }
 
+/** A demo account's user id, looked up by its login name. */
+export async function userIdOf(env: TestEnv, username: string): Promise<number> {
+  const u = await env.ctx.db
+    .selectFrom('app_user')
+    .select('id')
+    .where('username', '=', username)
+    .executeTakeFirstOrThrow();
+  return u.id;
+}
+
 /** A demo entry's catalog code (GB/T 21063.5, issued at load), looked up by its name. */
 export async function codeOf(env: TestEnv, name: string): Promise<string> {
   const r = await env.ctx.db

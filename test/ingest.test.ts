@@ -486,12 +486,14 @@ describe('aggregation: validation, channels, quarantine, history, freshness (iss
   });
 
   it('history of a key with no record is RECORD_NOT_FOUND naming the key, and its deny row is kept', async () => {
-    const before = await env.ctx.db
-      .selectFrom('audit_log')
-      .select('id')
-      .where('action', '=', 'ingest.history')
-      .where('decision', '=', 'deny')
-      .execute();
+    const denies = () =>
+      env.ctx.db
+        .selectFrom('audit_log')
+        .select('id')
+        .where('action', '=', 'ingest.history')
+        .where('decision', '=', 'deny')
+        .execute();
+    const before = await denies();
     const h = await env.app.inject({
       method: 'POST',
       url: `/api/ingest/resources/${resourceId}/history`,
@@ -500,13 +502,7 @@ describe('aggregation: validation, channels, quarantine, history, freshness (iss
     });
     expect(h.statusCode, h.body).toBe(404);
     expect(h.json()).toMatchObject({ code: 'RECORD_NOT_FOUND', details: [{ field: 'key' }] });
-    const after = await env.ctx.db
-      .selectFrom('audit_log')
-      .select('id')
-      .where('action', '=', 'ingest.history')
-      .where('decision', '=', 'deny')
-      .execute();
-    expect(after.length).toBe(before.length + 1);
+    expect((await denies()).length).toBe(before.length + 1);
   });
 
   it('full replace swaps the snapshot atomically; delete removes by key, both keep history', async () => {

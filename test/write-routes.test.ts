@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawBody } from '../src/http/schemas.js';
-import { createTestEnv, login, type TestEnv } from './helpers.js';
+import { createTestEnv, login, type TestEnv, userIdOf } from './helpers.js';
 
 /*
  * An attacker's view of every route that writes (POST/PUT/PATCH/DELETE), read from the OpenAPI document so a new
@@ -59,13 +59,7 @@ describe('every write route, probed as an attacker', () => {
   beforeAll(async () => {
     env = await createTestEnv({ demo: { populationRows: 50, entityRows: 20 } });
     admin = await login(env.app, 'admin');
-    adminId = (
-      await env.ctx.db
-        .selectFrom('app_user')
-        .select('id')
-        .where('username', '=', 'admin')
-        .executeTakeFirstOrThrow()
-    ).id;
+    adminId = await userIdOf(env, 'admin');
     const doc = env.app.swagger() as { paths: Record<string, Record<string, Op>> };
     routes = Object.entries(doc.paths).flatMap(([path, ops]) =>
       Object.entries(ops)
@@ -155,13 +149,7 @@ describe('every write route, probed as an attacker', () => {
     const uploads = routes.filter((r) => rawUpload(r.op) && !takesJson(r.op));
     expect(uploads.length).toBeGreaterThan(0);
     const officer = await login(env.app, 'gaj_officer');
-    const officerId = (
-      await env.ctx.db
-        .selectFrom('app_user')
-        .select('id')
-        .where('username', '=', 'gaj_officer')
-        .executeTakeFirstOrThrow()
-    ).id;
+    const officerId = await userIdOf(env, 'gaj_officer');
     for (const { method, path } of uploads) {
       const res = await env.app.inject({
         method: method as 'POST',
@@ -205,13 +193,7 @@ describe('every write route, probed as an attacker', () => {
     ];
     for (const [user, method, path, body, code, zh] of cases) {
       const cookie = await login(env.app, user);
-      const id = (
-        await env.ctx.db
-          .selectFrom('app_user')
-          .select('id')
-          .where('username', '=', user)
-          .executeTakeFirstOrThrow()
-      ).id;
+      const id = await userIdOf(env, user);
       const res = await env.app.inject({
         method: method as 'POST',
         url: path.replace('{id}', '999999'),
