@@ -57,7 +57,9 @@ const SERVER_URL =
   env.BENCH_DATABASE_URL || env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const SYNC_COMMIT = env.BENCH_PG_SYNCHRONOUS_COMMIT || null;
 const CONSUMER_APP = '就业服务系统';
-const TARGET = { ratio: 0.6, p99Ms: 25 };
+// the data-API issue's targets (issue 9: ≥ 0.8 of the baseline's req/s, p99 < 20 ms on PostgreSQL; the foundation's
+// were 0.6 and 25 ms): PASS/MISS is printed against these
+const TARGET = { ratio: 0.8, p99Ms: 20 };
 
 type Kind = 'postgres' | 'pglite';
 type Target = 'baseline' | 'governed';

@@ -21,6 +21,10 @@
  * Then the same for the record key (the clear resource's ID number flagged, converted with its records rekeyed, then
  * turned back): the total pause and the rekeying's part of it, timed inside rekeyResource (keyConversionPause).
  *
+ * Then the pause of the group conversion (groupKeyConversionPause): a base library joins that resource and a third one
+ * of the same rows on the ID number, both clear; flagging the first one's key converts it, gives the other a join index
+ * and re-keys the library in one transaction; against the first one's key converted alone just before.
+ *
  * Then the pause of rotating the lookup-index key for one group (rotationPause): the encrypted resource gets
  * BENCH_ENC_VERSIONS more imports changing every record (that many versions of each in record_history), then
  * `convertGroup` moves it to a new index-key version under the probes; baseline: a bare UPDATE of the same rows. The
@@ -33,6 +37,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { sql } from 'kysely';
+import { runAssembly } from '../src/baselib/assemble.js';
 import { closeContext, openContext } from '../src/boot.js';
 import { indexColumn } from '../src/catalog/model.js';
 import { getFields } from '../src/catalog/store.js';
@@ -292,6 +297,70 @@ async function keyConversionPause(ctx: AppContext, clear: number, enc: number) {
 }
 
 /**
+ * The pause of the GROUP conversion (docs/ENCRYPTION.md "A base-library join key shared with other resources"): a base
+ * library joins `clear` (A, its record key back to clear after keyConversionPause) and a third resource S holding the
+ * same ROWS records, both clear, on the ID number; A's key is flagged and `convertResource` converts A, gives S its join
+ * index and re-keys the library's records in one transaction, pausing A and S. Baseline in the same run: A's record
+ * key converted alone (keyConversionPause's keys.encrypt). Probes: one on A, one on S (both wait).
+ */
+async function groupKeyConversionPause(ctx: AppContext, orgId: number, clear: number, text: string) {
+  const s = await benchResource(ctx, orgId, '人口（关联基准）', fields(false));
+  await ingest(ctx, s, text);
+  const lib = Number(
+    (
+      await sql<{
+        id: number;
+      }>`INSERT INTO base_library (name, kind, key_kind, created_by, created_at, updated_by, updated_at)
+        SELECT '人口关联基准库', 'theme', 'idNumber', u, now(), u, now() FROM (SELECT coalesce(min(id), 0) AS u FROM app_user) x
+        RETURNING id`.execute(ctx.db)
+    ).rows[0].id,
+  );
+  await sql`INSERT INTO base_library_field (library_id, ordinal, code, name)
+    VALUES (${lib}, 1, 'holderName', '姓名'), (${lib}, 2, 'addr', '住址')`.execute(ctx.db);
+  await sql`INSERT INTO base_library_source (library_id, field_code, priority, resource_id, source_field, key_field)
+    VALUES (${lib}, 'holderName', 0, ${clear}, 'name', 'idNumber'), (${lib}, 'holderName', 1, ${s}, 'name', 'idNumber'),
+      (${lib}, 'addr', 0, ${s}, 'address', 'idNumber')`.execute(ctx.db);
+  const run = await sql<{
+    id: number;
+  }>`INSERT INTO base_library_run (library_id, library_version, requested_at)
+    VALUES (${lib}, 1, now()) RETURNING id`.execute(ctx.db);
+  const t0 = performance.now();
+  await runAssembly(ctx, Number(run.rows[0].id));
+  const assemblyMs = Math.round(performance.now() - t0);
+  const records = async () =>
+    (
+      await ctx.database.query<{ n: number; hashed: number }>(
+        `SELECT count(*)::int AS n, count(*) FILTER (WHERE key LIKE 'H%')::int AS hashed FROM base_library_record WHERE library_id = $1`,
+        [lib],
+      )
+    ).rows[0];
+  const before = await records();
+  if (before.n !== ROWS || before.hashed !== 0)
+    throw new Error(`library assembled ${JSON.stringify(before)}`);
+  await sql`UPDATE resource_field SET sensitive_personal = true WHERE resource_id = ${clear} AND code = 'idNumber'`.execute(
+    ctx.db,
+  );
+  const pause = await paused(
+    ctx,
+    async () => {
+      const done = await convertResource(ctx, clear);
+      if (done.join() !== 'idNumber') throw new Error(`converted ${done.join()}`);
+    },
+    clear,
+    s,
+  );
+  const after = await records();
+  if (after.n !== ROWS || after.hashed !== ROWS)
+    throw new Error(`library after the group ${JSON.stringify(after)}`);
+  const joinIndexed = await ctx.database.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM resource_field WHERE resource_id = $1 AND code = 'idNumber' AND join_indexed`,
+    [s],
+  );
+  if (joinIndexed.rows[0]?.n !== 1) throw new Error('S has no join index after the group conversion');
+  return { rows: ROWS, sources: 2, libraryRecords: after.n, assemblyMs, ...pause };
+}
+
+/**
  * The pause of rotating the lookup-index key for one group (docs/ENCRYPTION.md "Rotating the lookup-index key"): the
  * encrypted resource (hashed record key, two encrypted fields, VERSIONS versions of every record in record_history) is
  * converted by `convertGroup` (the job keys.rotateIndex's transaction for that group) from its version to the new one.
@@ -384,6 +453,8 @@ async function run(kind: string) {
     const lkEnc = ONLY_ROTATION ? 1 : await lookups(ctx, enc);
     const lkClear = ONLY_ROTATION ? 1 : await lookups(ctx, clear);
     const pause = ONLY_ROTATION ? null : await conversionPause(ctx, clear, enc);
+    // after the record key went back to clear: the group conversion (A + S + the library) against A's alone above
+    const group = ONLY_ROTATION ? null : await groupKeyConversionPause(ctx, orgId, clear, text);
     // VERSIONS more imports of the encrypted resource, each changing every record: record_history for the rotation
     for (let v = 1; v <= VERSIONS; v++) await ingest(ctx, enc, csv(ROWS, v), true);
     const rotation = await rotationPause(ctx, enc, clear);
@@ -407,6 +478,7 @@ async function run(kind: string) {
               ratio: +(lkClear / lkEnc).toFixed(3),
             },
         conversionPause: pause,
+        groupConversionPause: group,
         rotationPause: rotation,
         cpus: os.cpus().length,
         load: os.loadavg().map((x) => +x.toFixed(1)),
@@ -436,6 +508,14 @@ async function run(kind: string) {
     console.log(
       `  record-key conversion, ${ROWS} rows: keys.encrypt ${k.encrypt.ms} ms, of which rekeying ${k.encrypt.rekeyMs} ms (${Math.round(k.encrypt.rekeyShare * 100)} %: ${JSON.stringify(k.encrypt.rekeyParts)}); keys.decrypt ${k.decrypt.ms} ms, of which rekeying ${k.decrypt.rekeyMs} ms (${Math.round(k.decrypt.rekeyShare * 100)} %: ${JSON.stringify(k.decrypt.rekeyParts)})`,
     );
+    if (group)
+      console.log(
+        `  group conversion (record key shared through a base library with a second resource of ${ROWS} rows, ${group.libraryRecords} library records re-keyed): keys.encrypt ${group.ms} ms against A's key alone ${k.encrypt.ms} ms (×${(group.ms / k.encrypt.ms).toFixed(1)}); the library's assembly ${group.assemblyMs} ms${
+          group.sameResource && group.otherResource
+            ? `; longest lookup wait on A ${group.sameResource.longestMs} ms, on S ${group.otherResource.longestMs} ms`
+            : ' (PGlite: one connection, every statement waits)'
+        }`,
+      );
   } finally {
     await closeContext(ctx);
     if (scratch) await dropScratchDatabase(SERVER_URL, scratch.name);
