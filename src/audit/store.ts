@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import { fieldNamesOf } from '../catalog/store.js';
 import type { Db, Tx } from '../db/index.js';
 import { AppError } from '../shared/errors.js';
@@ -23,30 +23,36 @@ export interface AuditEntryInput {
   detail?: Record<string, unknown>;
 }
 
+/**
+ * The columns of an audit record, in this order, as every writer fills them: appendAudit (one record, any feature), the
+ * data API's governed statements (one record per call, written by the statement that answers it: src/dataapi/store.ts)
+ * and datastore_search's page statement (src/opening/store.ts). `id`, `occurred_at` and the seal's columns take the
+ * table's defaults (the data API reserves its ids first, so it names `id` before these).
+ */
+export const AUDIT_COLUMNS =
+  'actor_user_id, actor_org_id, app_id, grant_id, action, resource_id, target_type, target_id, target_label, purpose, decision, rows_returned, fields, client_ip, detail';
+
+/**
+ * The INSERT of one audit record returning its id, as a statement or a part of one (a CTE): `rowsReturned`, when given,
+ * replaces `e.rowsReturned` with an expression of the statement it sits in (the rows of the page it answers).
+ */
+export function auditRecordInsert(
+  e: AuditEntryInput,
+  rowsReturned?: RawBuilder<unknown>,
+): RawBuilder<{ id: number }> {
+  return sql<{ id: number }>`INSERT INTO audit_log (${sql.raw(AUDIT_COLUMNS)})
+    VALUES (${e.actorUserId ?? null}, ${e.actorOrgId ?? null}, ${e.appId ?? null}, ${e.grantId ?? null}, ${e.action},
+      ${e.resourceId ?? null}, ${e.targetType ?? null}, ${e.targetId == null ? null : String(e.targetId)},
+      ${e.targetLabel ?? null}, ${e.purpose ?? null}, ${e.decision}, ${rowsReturned ?? e.rowsReturned ?? null},
+      ${e.fields ?? null}::text[], ${e.clientIp ?? null}, ${JSON.stringify(e.detail ?? {})}::jsonb)
+    RETURNING id`;
+}
+
 /** Appends one audit record inside the caller's transaction, so the action and its record commit together. */
 export async function appendAudit(trx: Tx | Db, e: AuditEntryInput): Promise<number> {
-  const row = await trx
-    .insertInto('audit_log')
-    .values({
-      actor_user_id: e.actorUserId ?? null,
-      actor_org_id: e.actorOrgId ?? null,
-      app_id: e.appId ?? null,
-      grant_id: e.grantId ?? null,
-      action: e.action,
-      resource_id: e.resourceId ?? null,
-      target_type: e.targetType ?? null,
-      target_id: e.targetId == null ? null : String(e.targetId),
-      target_label: e.targetLabel ?? null,
-      purpose: e.purpose ?? null,
-      decision: e.decision,
-      rows_returned: e.rowsReturned ?? null,
-      fields: e.fields ?? null,
-      client_ip: e.clientIp ?? null,
-      detail: JSON.stringify(e.detail ?? {}),
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return row.id;
+  const { rows } = await auditRecordInsert(e).execute(trx);
+  if (!rows[0]) throw new Error('audit record not written');
+  return Number(rows[0].id);
 }
 
 export interface AuditFilter {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CompiledQuery, sql } from 'kysely';
+import { AUDIT_COLUMNS } from '../audit/store.js';
 import { columnName, type Masking, SQL_TYPES } from '../catalog/model.js';
 import type { Database, Db } from '../db/index.js';
 import { JSON_WATERMARK_SCHEME, WATERMARK_SCHEME } from './watermark.js';
@@ -158,9 +159,8 @@ const LATENCY = `jsonb_build_object('ms', round((extract(epoch FROM clock_timest
 /** The audit row of every call, allowed or denied, written by the statement that answers it. */
 function auditInsert(action: string, targetType: string, rowsReturned: string, extraDetail = "'{}'::jsonb") {
   return `ins AS (
-    INSERT INTO audit_log (id, app_id, actor_org_id, grant_id, action, resource_id, target_type, target_id,
-      target_label, purpose, decision, rows_returned, fields, client_ip, detail)
-    SELECT req.audit_id, a.id, a.org_id, g.id, '${action}', $4, '${targetType}', req.target_hash, req.target_label,
+    INSERT INTO audit_log (id, ${AUDIT_COLUMNS})
+    SELECT req.audit_id, NULL, a.org_id, a.id, g.id, '${action}', $4, '${targetType}', req.target_hash, req.target_label,
       g.purpose, CASE WHEN g.id IS NULL OR g.refusal IS NOT NULL THEN 'deny' ELSE 'allow' END,
       CASE WHEN g.id IS NULL OR g.refusal IS NOT NULL THEN NULL ELSE ${rowsReturned} END, g.fields_used,
       req.client_ip, ${DENY_REASON} || ${extraDetail} || ${LATENCY}

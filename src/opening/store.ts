@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { auditRecordInsert } from '../audit/store.js';
 import { getFields, getResourceRow, type StoredField } from '../catalog/store.js';
 import type { Db, Tx } from '../db/index.js';
 
@@ -86,14 +87,15 @@ export async function auditedRowsPage(
       SELECT _seq, ${cols} FROM ${tableRef(dataTable)} WHERE ${cond} ORDER BY _seq LIMIT ${limit} OFFSET ${offset}
     ),
     total AS (SELECT count(*)::int AS n FROM ${tableRef(dataTable)} WHERE ${cond}),
-    ins AS (
-      INSERT INTO audit_log (actor_user_id, actor_org_id, action, resource_id, target_type, target_id, decision,
-        rows_returned, fields, client_ip, purpose, detail)
-      VALUES (${audit.actorUserId}, ${audit.actorOrgId}, ${audit.action}, ${audit.resourceId}, 'resource',
-        ${String(audit.resourceId)}, 'allow', (SELECT count(*) FROM page), ${audit.fields}::text[], ${audit.clientIp},
-        ${audit.purpose}, ${JSON.stringify(audit.detail)}::jsonb)
-      RETURNING id
-    ),
+    ins AS (${auditRecordInsert(
+      {
+        ...audit,
+        targetType: 'resource',
+        targetId: audit.resourceId,
+        decision: 'allow',
+      },
+      sql`(SELECT count(*) FROM page)`,
+    )}),
     used AS (${usageIncrement(audit.resourceId, day, 'api_calls')} RETURNING 1)
     SELECT (SELECT n FROM total) AS _total, (SELECT id FROM ins) AS _audit_id, (SELECT count(*) FROM used) AS _used,
       page.*
