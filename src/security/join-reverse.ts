@@ -104,9 +104,10 @@ export async function libraryClearMap(
     );
     for (const r of live.rows) add(r.v);
     const hist = await trx.executeQuery<{ v: string | null }>(
-      CompiledQuery.raw(`SELECT DISTINCT data->>${s.field.ordinal - 1} AS v FROM record_history WHERE resource_id = $1`, [
-        s.resourceId,
-      ]),
+      CompiledQuery.raw(
+        `SELECT DISTINCT data->>${s.field.ordinal - 1} AS v FROM record_history WHERE resource_id = $1`,
+        [s.resourceId],
+      ),
     );
     for (const r of hist.rows) add(r.v);
   }

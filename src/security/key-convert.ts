@@ -595,9 +595,7 @@ export async function decryptKeyRefusal(
       .where('is_key', '=', true)
       .execute()
   ).length;
-  const keys = fields.filter((f) =>
-    joins.some((j) => j.keyField === f.code && (!f.isKey || keyCount > 1)),
-  );
+  const keys = fields.filter((f) => joins.some((j) => j.keyField === f.code && (!f.isKey || keyCount > 1)));
   if (!keys.length) return null;
   return new AppError(
     'FIELD_ENCRYPTION_FLIP_REFUSED',
