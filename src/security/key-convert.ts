@@ -562,6 +562,8 @@ const encryptBaseLibraries = (trx: Tx, resourceId: number, conv: Indexed[], w: F
  * holding its row and its table, the column rewritten to the field's own SQL type in clear, its keyed-hash column
  * dropped, record_history / ingest_quarantine / base-library copies decrypted, `encrypted = false`, audited
  * `key.decrypted`. `_hash` becomes what ingest computes for a clear resource once no encrypted field is left.
+ * A record key that base libraries share with other resources is turned back in one group transaction with those
+ * libraries (join-reverse.ts: clear-keyed again when no other source keeps the key encrypted, else A join-indexed).
  */
 
 export const DECRYPT_JOB = 'keys.decrypt';
