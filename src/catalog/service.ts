@@ -561,8 +561,9 @@ async function lockRow(trx: Tx, id: number) {
  *   the same rule the conversion applies;
  * - flag turned OFF on an encrypted field (table, history or quarantine holding its values): the column stays encrypted
  *   (shown 加密存储（待解密）; values keep being encrypted on write) and the job `keys.decrypt` is queued at publication
- *   (`decrypt`), a record key included (the job rekeys the records back to the clear key); a key base libraries join
- *   this resource and others on is refused with FIELD_ENCRYPTION_FLIP_REFUSED (decryptKeyRefusal, the same rule).
+ *   (`decrypt`), a record key included (the job rekeys the records back to the clear key, and a base library joining
+ *   this resource and others on it turns clear-keyed again when no other source keeps the key encrypted); a join key
+ *   that is not the resource's only record key is refused with FIELD_ENCRYPTION_FLIP_REFUSED (decryptKeyRefusal).
  * Read-only: checked again at submission, before the reviewer sees the version.
  */
 async function storagePlan(

@@ -11,6 +11,14 @@ import { isCiphertext } from './field-cipher.js';
 import type { FieldWriter } from './field-keys.js';
 import { rewriteHistory, rewriteQuarantine, tableChunks, updateChunk } from './history-walk.js';
 import { addJoinIndex, rekeyLibrary } from './join-index.js';
+import {
+  dropJoinIndex,
+  joinIndexNeeded,
+  libraryClearMap,
+  type SharedLibrary,
+  sharedGroup,
+  sharedLibraries,
+} from './join-reverse.js';
 import { canRotate, tableOf } from './key-service.js';
 import { type Rekey, rekeyResource } from './rekey.js';
 
@@ -356,7 +364,8 @@ async function rekeyKeyField(
     secret: ctx.secret,
     libraries: withLibraries
       ? (await joinsOn(trx, resourceId))
-          .filter((j) => conv.some((x) => x.f.isKey && x.f.code === j.keyField))
+          // a library shared with other resources is rekeyed apart (join-reverse.ts), its keys not all this resource's
+          .filter((j) => !j.shared && conv.some((x) => x.f.isKey && x.f.code === j.keyField))
           .map((j) => j.libraryId)
       : [],
   });
@@ -553,6 +562,8 @@ const encryptBaseLibraries = (trx: Tx, resourceId: number, conv: Indexed[], w: F
  * holding its row and its table, the column rewritten to the field's own SQL type in clear, its keyed-hash column
  * dropped, record_history / ingest_quarantine / base-library copies decrypted, `encrypted = false`, audited
  * `key.decrypted`. `_hash` becomes what ingest computes for a clear resource once no encrypted field is left.
+ * A record key that base libraries share with other resources is turned back in one group transaction with those
+ * libraries (join-reverse.ts: clear-keyed again when no other source keeps the key encrypted, else A join-indexed).
  */
 
 export const DECRYPT_JOB = 'keys.decrypt';
@@ -563,11 +574,12 @@ export function decryptible(fields: StoredField[]): Indexed[] {
 }
 
 /**
- * An encrypted field base libraries join this resource and other resources on (or a join key that is not the resource's
- * only record key) cannot go back to clear storage: the libraries' keys are its keyed hash and meet the other sources'
- * keys; rewriting them across departments is not built (the same rule as keyFieldRefusal, in this direction). A record
- * key is turned back (its records rekeyed, clear key ← keyed hash), with a library whose only source is the resource.
- * Shared with the catalog.
+ * An encrypted base-library join key that is not the resource's only record key (a non-key field, or one part of a
+ * composite key) cannot go back to clear storage: the libraries' keys would have to be rewritten apart from the
+ * records' (not built; the same rule as keyFieldRefusal, in this direction). A record key is turned back (its records
+ * rekeyed, clear key ← keyed hash), with the libraries joining the resource on it: one whose only source is the
+ * resource with its records; one shared with other resources turns clear-keyed when no other source stores the key
+ * encrypted, else stays hash-keyed and the resource gets a join index (join-reverse.ts). Shared with the catalog.
  */
 export async function decryptKeyRefusal(
   db: Tx | AppContext['db'],
@@ -585,16 +597,14 @@ export async function decryptKeyRefusal(
       .where('is_key', '=', true)
       .execute()
   ).length;
-  const keys = fields.filter((f) =>
-    joins.some((j) => j.keyField === f.code && (j.shared || !f.isKey || keyCount > 1)),
-  );
+  const keys = fields.filter((f) => joins.some((j) => j.keyField === f.code && (!f.isKey || keyCount > 1)));
   if (!keys.length) return null;
   return new AppError(
     'FIELD_ENCRYPTION_FLIP_REFUSED',
     keys.map((f) => ({
       field: f.code,
-      reason: `field ${f.code} is a key base libraries join this resource and other resources on, stored encrypted: turning its sensitive-personal flag off would rewrite the libraries' keys across resources (not built)`,
-      reasonZh: `信息项“${f.name}”是基础库与其他资源共同使用的关联键（加密存储），取消敏感个人信息标记需改写基础库跨部门的记录键，暂不支持`,
+      reason: `field ${f.code} is a key base libraries join this resource on but not its only record key, stored encrypted: turning its sensitive-personal flag off would rewrite the libraries' keys apart from the records' (not built)`,
+      reasonZh: `信息项“${f.name}”是基础库的关联键（加密存储）但不是该资源唯一的主键，取消敏感个人信息标记需另行改写基础库的记录键，暂不支持`,
     })),
   );
 }
@@ -634,9 +644,25 @@ export async function decryptResource(
 ): Promise<string[]> {
   await ctx.fieldKeys.refresh(true, ctx.db);
   const out = await inTx(ctx.db, async (trx) => {
-    await sql`SELECT id FROM resource WHERE id = ${resourceId} FOR UPDATE`.execute(trx);
-    const table = await tableOf(trx, resourceId);
-    await sql.raw(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`).execute(trx);
+    // the group: the resource and the other sources of the shared libraries joining it on a key field to decrypt that
+    // become clear-keyed (join-reverse.ts); rows locked in id order, then their tables (as convertResource does)
+    const planned = await sharedLibraries(
+      trx,
+      resourceId,
+      decryptible(await getFields(trx, resourceId))
+        .filter((x) => x.f.isKey)
+        .map((x) => x.f.code),
+    );
+    const group = sharedGroup(resourceId, planned);
+    await sql`SELECT id FROM resource WHERE id = ANY (${group}::bigint[]) ORDER BY id FOR UPDATE`.execute(
+      trx,
+    );
+    const tables = new Map<number, string>();
+    for (const id of group) tables.set(id, await tableOf(trx, id));
+    await sql
+      .raw(`LOCK TABLE ${group.map((id) => tables.get(id)).join(', ')} IN ACCESS EXCLUSIVE MODE`)
+      .execute(trx);
+    const table = tables.get(resourceId) as string;
     const fields = await getFields(trx, resourceId);
     const conv = decryptible(fields);
     if (!conv.length) return [];
@@ -646,6 +672,20 @@ export async function decryptResource(
       conv.map((x) => x.f),
     );
     if (refused) throw refused;
+    const shared = await sharedLibraries(
+      trx,
+      resourceId,
+      conv.filter((x) => x.f.isKey).map((x) => x.f.code),
+    );
+    // a library definition or a source's storage changed between the plan and the locks: the job runs again
+    if (sharedGroup(resourceId, shared).some((id) => !group.includes(id)))
+      throw new AppError('ENCRYPTION_CONVERSION_BUSY', [
+        {
+          field: 'resourceId',
+          reason: 'the base libraries joining the resource changed during the conversion',
+          reasonZh: '转换期间关联该资源的基础库定义发生变化',
+        },
+      ]);
     // an import staged with the encrypted layout would merge ciphertext into the clear columns
     await assertNoImport(trx, resourceId);
     // the unchanged-row hash is unkeyed again only when no encrypted field is left (stagedSealer keys it otherwise)
@@ -660,6 +700,11 @@ export async function decryptResource(
         ? await clearKeys(trx, resourceId, table, fields, keys, (await keys.writer(resourceId, trx)).index)
         : null;
     if (unhash) opts.rekeyTiming?.('unhash', performance.now() - t0);
+    // every key of a shared library turning clear-keyed mapped back before anything is rewritten (one left: refused)
+    const toClear = unhash ? shared.filter((l) => !l.staysHashed) : [];
+    const libMaps = new Map<number, Map<string, string>>();
+    for (const l of toClear)
+      libMaps.set(l.libraryId, await libraryClearMap(trx, keys, l, unhash as Map<string, string>, tables));
     const rows = await decryptTable(trx, table, fields, conv, keys, clearHash);
     await decryptHistory(trx, resourceId, fields, conv, keys, clearHash);
     await decryptQuarantine(trx, resourceId, fields, conv, keys, clearHash);
@@ -676,6 +721,9 @@ export async function decryptResource(
           opts.rekeyTiming,
         )
       : null;
+    const libs = unhash
+      ? await reverseSharedLibraries(trx, keys, resourceId, table, fields, conv, shared, libMaps, tables)
+      : null;
     await setStorage(trx, resourceId, conv, false);
     const codes = conv.map((x) => x.f.code);
     await appendAudit(trx, {
@@ -689,8 +737,10 @@ export async function decryptResource(
         rows,
         rowHash: clearHash ? 'clear' : 'keyed',
         ...(rekeyed === null ? {} : { rekeyed }),
+        ...(libs ?? {}),
       },
     });
+    await decryptHooks.beforeCommit?.(group);
     return codes;
   }).catch(async (e) => {
     // a record key that cannot be turned back (a stored hash without its clear key): refused, nothing changed, audited
@@ -707,6 +757,62 @@ export async function decryptResource(
   });
   forgetResourceMeta(ctx);
   return out;
+}
+
+/** A test's hook: called inside `keys.decrypt`'s transaction after everything was rewritten, before it commits. */
+export const decryptHooks: { beforeCommit?: (resourceIds: number[]) => void | Promise<void> } = {};
+
+/**
+ * The shared libraries joining the resource on its decrypted record key (join-reverse.ts): those turning clear-keyed
+ * re-keyed by their mapping, the join indexes of their clear sources dropped where no hash-keyed library needs them;
+ * the resource given a join index where a library stays hash-keyed. What `key.decrypted` records (none: nothing).
+ */
+async function reverseSharedLibraries(
+  trx: Tx,
+  keys: Keys,
+  resourceId: number,
+  table: string,
+  fields: StoredField[],
+  conv: Indexed[],
+  shared: SharedLibrary[],
+  libMaps: Map<number, Map<string, string>>,
+  tables: Map<number, string>,
+) {
+  if (!shared.length) return null;
+  const libraries: { id: number; rekeyed: number }[] = [];
+  for (const [id, map] of libMaps)
+    libraries.push({ id, rekeyed: await rekeyLibrary(trx, id, (k) => map.get(k) as string) });
+  const becomingClear = [...libMaps.keys()];
+  const decrypted = { resourceId, fields: conv.map((x) => x.f.code) };
+  const joinIndexDropped: { resourceId: number; field: string }[] = [];
+  for (const l of shared.filter((x) => libMaps.has(x.libraryId)))
+    for (const s of l.sources) {
+      if (!s.field.joinIndexed || s.field.encrypted) continue;
+      if (joinIndexDropped.some((j) => j.resourceId === s.resourceId && j.field === s.field.code)) continue;
+      if (await joinIndexNeeded(trx, s.resourceId, s.field.code, decrypted, becomingClear)) continue;
+      await dropJoinIndex(trx, s.resourceId, tables.get(s.resourceId) as string, s.field, {
+        libraryId: l.libraryId,
+        decryptedWith: resourceId,
+      });
+      joinIndexDropped.push({ resourceId: s.resourceId, field: s.field.code });
+    }
+  // a library keeping the key hashed (another source stores it encrypted): the resource is now one of its clear sources
+  const hashed = shared.filter((x) => x.staysHashed);
+  const joinIndexed: { resourceId: number; field: string; rows: number }[] = [];
+  if (hashed.length) {
+    const keyField = fields.find((f) => f.isKey && conv.some((x) => x.f.code === f.code)) as StoredField;
+    const rows = await addJoinIndex(trx, keys, resourceId, table, keyField, {
+      libraryId: hashed[0].libraryId,
+      libraries: hashed.map((h) => h.libraryId),
+    });
+    joinIndexed.push({ resourceId, field: keyField.code, rows });
+  }
+  return {
+    libraries,
+    ...(joinIndexed.length ? { joinIndexed } : {}),
+    ...(joinIndexDropped.length ? { joinIndexDropped } : {}),
+    ...(hashed.length ? { librariesStillHashed: hashed.map((h) => h.libraryId) } : {}),
+  };
 }
 
 type Keys = AppContext['fieldKeys'];

@@ -266,8 +266,8 @@ export const ERRORS = {
     en: 'This field is encrypted at rest: only equality lookups are possible, not ranges, prefixes or grouping',
   },
   FIELD_ENCRYPTION_FLIP_REFUSED: {
-    zh: '已有数据的资源不能取消基础库与其他资源共同使用的关联键（加密存储）信息项的敏感个人信息标记（需改写基础库跨部门的记录键，尚未支持）',
-    en: 'A resource holding data cannot turn off the sensitive-personal flag of an encrypted field base libraries join this resource and other resources on (it would rewrite the libraries’ keys across departments; not supported)',
+    zh: '已有数据的资源不能取消基础库关联键（加密存储）但非该资源唯一主键的信息项的敏感个人信息标记（需另行改写基础库的记录键，尚未支持）',
+    en: 'A resource holding data cannot turn off the sensitive-personal flag of an encrypted field base libraries join it on that is not its only record key (the libraries’ keys would have to be rewritten apart from the records’; not supported)',
   },
   KEY_DECRYPTION_UNMAPPED: {
     zh: '部分已存储的记录键（密钥散列）无法从加密数据或历史版本还原为明文主键，已拒绝转回明文存储，数据未作任何改动',

@@ -1246,6 +1246,10 @@ export const LABELS = {
   'action.key.rotateIndex': ['轮换检索索引密钥', 'Lookup-index key rotation started'],
   'action.key.indexConverted': ['资源转换到新检索索引密钥', 'Resource converted to the new lookup-index key'],
   'action.key.joinIndexed': ['为基础库关联键建立检索索引', 'Join index added to a base-library join key'],
+  'action.key.joinIndexDropped': [
+    '删除基础库关联键的检索索引（基础库已转回明文关联键）',
+    'Join index of a base-library join key dropped (the library is keyed by clear keys again)',
+  ],
   'action.key.indexRotated': [
     '完成检索索引密钥轮换（旧版本停用）',
     'Lookup-index key rotation finished (old version retired)',
