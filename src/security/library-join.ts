@@ -77,6 +77,18 @@ export async function joinIndexLibrary(
   }
   const hashed = sources.filter((s) => s.field.encrypted);
   if (!hashed.length) return null;
+  // clear keys left from when the library was clear-keyed: hashed under the version of its encrypted source (its keys'
+  // version; the rotation's walk maps them from there with the group). Before the tables are taken: an assembly step of
+  // the library holding its records and waiting for a source table would otherwise deadlock with the save
+  const clear = await sql<{ k: string }>`
+    SELECT key AS k FROM base_library_record WHERE library_id = ${libraryId} AND key !~ '^H[0-9]+[.]'
+    UNION ALL SELECT key FROM base_library_conflict WHERE library_id = ${libraryId} AND key !~ '^H[0-9]+[.]'
+    LIMIT 1`.execute(trx);
+  let rekeyed: number | undefined;
+  if (clear.rows.length) {
+    const index = await resourceIndex(trx, keys, hashed[0].resourceId);
+    rekeyed = await rekeyLibrary(trx, libraryId, (k) => (HASHED.test(k) ? k : index(k)));
+  }
   const missing = sources.filter((s) => !s.field.encrypted && !s.field.joinIndexed);
   const tables = new Map<number, string>();
   for (const s of missing) tables.set(s.resourceId, await tableOf(trx, s.resourceId));
@@ -94,14 +106,5 @@ export async function joinIndexLibrary(
     });
     joinIndexed.push({ resourceId: s.resourceId, field: s.field.code, rows: n });
   }
-  // clear keys left from when the library was clear-keyed: hashed under the version of its encrypted source (its keys'
-  // version; the rotation's walk maps them from there with the group)
-  const clear = await sql<{ k: string }>`
-    SELECT key AS k FROM base_library_record WHERE library_id = ${libraryId} AND key !~ '^H[0-9]+[.]'
-    UNION ALL SELECT key FROM base_library_conflict WHERE library_id = ${libraryId} AND key !~ '^H[0-9]+[.]'
-    LIMIT 1`.execute(trx);
-  if (!clear.rows.length) return { joinIndexed };
-  const index = await resourceIndex(trx, keys, hashed[0].resourceId);
-  const rekeyed = await rekeyLibrary(trx, libraryId, (k) => (HASHED.test(k) ? k : index(k)));
-  return { joinIndexed, rekeyed };
+  return rekeyed === undefined ? { joinIndexed } : { joinIndexed, rekeyed };
 }
