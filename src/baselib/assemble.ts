@@ -84,8 +84,9 @@ async function loadPlan(db: Db | Tx, libraryId: number): Promise<Plan> {
   const hashKeyed = keys.some((k) => k.key.encrypted);
   for (const { resourceId, table, key, fields } of keys) {
     const keyHashed = key.encrypted || (hashKeyed && key.joinIndexed);
-    // a clear source added to a hash-keyed library after its conversion has no join index (not built: saving the
-    // library definition does not add one): joining it on its clear values would put clear keys into the library
+    // a clear source of a hash-keyed library without a join index: saving the library definition adds it
+    // (security/library-join.ts), so this is the safety net (a definition written otherwise, or a source turned clear
+    // since); joining it on its clear values would put clear keys into the library
     if (hashKeyed && !keyHashed)
       throw new AppError('VALIDATION_FAILED', [
         {

@@ -6,6 +6,7 @@ import { type MaskedField, type MaskingPolicy, maskRecord } from '../dataapi/mas
 import { maskingPolicy } from '../dataapi/masking-policy.js';
 import { type Db, inTx, type Tx } from '../db/index.js';
 import { notify } from '../notify/service.js';
+import { joinIndexLibrary, lockLibrarySources } from '../security/library-join.js';
 import { AppError, type ErrorDetail } from '../shared/errors.js';
 import { ASSEMBLE_JOB, runAssembly } from './assemble.js';
 import {
@@ -158,7 +159,9 @@ export function updateLibrary(ctx: AppContext, actor: Actor, id: number, input: 
 
 /**
  * Creates (id null) or redefines a library in one transaction: shape, class and sources checked, the name kept unique,
- * the definition rewritten and the change audited as `baselib.define` (with the new version on an edit).
+ * the definition rewritten and the change audited as `baselib.define` (with the new version on an edit). A library
+ * that is hash-keyed (a source stores its join key encrypted) gets, in the same transaction, the join index of every
+ * clear source still without one (security/library-join.ts; `detail.joinIndexed`, each audited `key.joinIndexed`).
  */
 async function saveLibrary(ctx: AppContext, actor: Actor, id: number | null, input: LibraryInput) {
   requireDefiner(actor);
@@ -205,7 +208,22 @@ async function saveLibrary(ctx: AppContext, actor: Actor, id: number | null, inp
         .where('id', '=', id)
         .execute();
     }
+    // the sources of the old and new definitions held (id order, as conversions, rotations and merges take them)
+    // before their storage is read: a hash-keyed library's clear sources get their join index in this transaction
+    const before = await trx
+      .selectFrom('base_library_source')
+      .select('resource_id')
+      .where('library_id', '=', libraryId)
+      .execute();
+    await lockLibrarySources(trx, [
+      ...before.map((s) => Number(s.resource_id)),
+      ...fields.flatMap((f) => [f.authoritative, ...f.secondary].map((s) => s.resourceId)),
+    ]);
     await writeDefinition(trx, libraryId, fields);
+    const joined = await joinIndexLibrary(trx, ctx.fieldKeys, libraryId, {
+      via: 'baselib.define',
+      ...(version ? { libraryVersion: version } : {}),
+    });
     await appendAudit(trx, {
       action: 'baselib.define',
       decision: 'allow',
@@ -214,7 +232,13 @@ async function saveLibrary(ctx: AppContext, actor: Actor, id: number | null, inp
       targetType: 'base_library',
       targetId: libraryId,
       clientIp: actor.clientIp,
-      detail: { name: input.name, fields: fields.length, ...(version ? { version } : {}) },
+      detail: {
+        name: input.name,
+        fields: fields.length,
+        ...(version ? { version } : {}),
+        ...(joined?.joinIndexed.length ? { joinIndexed: joined.joinIndexed } : {}),
+        ...(joined?.rekeyed ? { rekeyed: joined.rekeyed } : {}),
+      },
     });
     return version ? { id: libraryId, version } : { id: libraryId };
   });

@@ -1,0 +1,265 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importCsv, POPULATION_META, publishResource, storeInClear } from '../fixtures/catalog.js';
+import { createTestEnv, login, type TestEnv, testIdNumber } from '../helpers.js';
+
+/*
+ * A clear source gained by a HASH-KEYED base library through the library-definition API (docs/ENCRYPTION.md "A
+ * base-library join key shared with other resources", src/security/library-join.ts): the save adds the source's join
+ * index in its own transaction (column, values = index of the clear value, flag, audit `key.joinIndexed`), so the
+ * assembly joins it with the others' hashed keys. Before this was built the save added nothing and the assembly was
+ * refused ("its join key is stored clear without a join index"): the assertions after each save fail without it.
+ */
+
+const pid = (i: number) => testIdNumber(9300 + i);
+// ID-number key fields (the library API wants the idNumber validator, which forces the flag): A is stored encrypted;
+// the others are laid out as migration 040 left older tables (storeInClear), so their key is stored in clear
+const fieldsOf = (key: string, value: string, valueName: string) => [
+  { code: key, name: '身份证号', type: 'string', isKey: true, validator: 'idNumber' },
+  { code: value, name: valueName, type: 'string', length: 20, personal: true, masking: 'name' },
+];
+const META = {
+  ...POPULATION_META,
+  summary: '以身份证号关联的部门登记数据，用于验证基础库新增明文来源的关联索引。',
+};
+
+describe('a clear source added to a hash-keyed base library gets its join index when the definition is saved', () => {
+  let env: TestEnv;
+  let officer: string;
+  let reviewer: string;
+
+  beforeAll(async () => {
+    env = await createTestEnv({ demo: { populationRows: 5, entityRows: 3 } });
+    officer = await login(env.app, 'gaj_officer');
+    reviewer = await login(env.app, 'reviewer');
+  });
+  afterAll(async () => env?.close());
+
+  const q = async <T>(text: string) => (await sql.raw<T>(text).execute(env.ctx.db)).rows;
+  const idx = (v: string) => env.ctx.fieldKeys.index(v, 1);
+  const resource = async (name: string, key: string, value: string, clear: boolean, rows: string[]) => {
+    const r = await publishResource(
+      env,
+      { officer, reviewer },
+      { ...META, name, fields: fieldsOf(key, value, '姓名') },
+    );
+    if (clear) await storeInClear(env, r.id);
+    const b = await importCsv(env, officer, r.id, [`${key},${value}`, ...rows].join('\n'));
+    expect(b.status, JSON.stringify(b)).toBe('committed');
+    return r;
+  };
+  type Src = { resourceId: number; fieldCode: string };
+  const save = async (id: number | null, name: string, fields: [string, Src, Src[]][]) => {
+    const res = await env.app.inject({
+      method: id === null ? 'POST' : 'PUT',
+      url: `/api/baselib/libraries${id === null ? '' : `/${id}`}`,
+      headers: { cookie: reviewer },
+      payload: {
+        name,
+        kind: 'theme',
+        keyKind: 'idNumber',
+        fields: fields.map(([code, authoritative, secondary]) => ({
+          code,
+          name: code,
+          authoritative,
+          secondary,
+        })),
+      },
+    });
+    expect(res.statusCode, res.body).toBe(id === null ? 201 : 200);
+    return res.json().id as number;
+  };
+  const assemble = async (lib: number) => {
+    const res = await env.app.inject({
+      method: 'POST',
+      url: `/api/baselib/libraries/${lib}/runs`,
+      headers: { cookie: reviewer },
+    });
+    expect(res.statusCode, res.body).toBeLessThan(300);
+    await env.ctx.jobs.runDue();
+    return (
+      await q<{ status: string; error: string | null }>(
+        `SELECT status, error FROM base_library_run WHERE id = ${res.json().id}`,
+      )
+    )[0];
+  };
+  const records = (lib: number) =>
+    q<{ key: string; vals: Record<string, string> }>(
+      `SELECT key, vals FROM base_library_record WHERE library_id = ${lib} ORDER BY key`,
+    );
+  const keyField = (rid: number) =>
+    q<{ encrypted: boolean; join_indexed: boolean }>(
+      `SELECT encrypted, join_indexed FROM resource_field WHERE resource_id = ${rid} AND ordinal = 1`,
+    );
+  const hCols = async (rid: number) =>
+    (
+      await q<{ column_name: string }>(`SELECT column_name FROM information_schema.columns
+        WHERE table_schema = 'ds' AND table_name = 'r_${rid}' AND column_name LIKE '%\\_h' ORDER BY column_name`)
+    ).map((c) => c.column_name);
+  const joinAudit = (rid: number) =>
+    q<{ decision: string; detail: Record<string, unknown> }>(
+      `SELECT decision, detail FROM audit_log WHERE action = 'key.joinIndexed' AND resource_id = ${rid} ORDER BY id`,
+    );
+
+  it('a hash-keyed library gaining a clear source (or re-saved with one that had none) indexes it; the assembly joins it with the hashed keys; a later import writes the index', async () => {
+    const a = await resource(
+      '基础库关联（甲部门，加密）',
+      'idNumber',
+      'name',
+      false,
+      [0, 1, 2, 3].map((i) => `${pid(i)},甲${i}`),
+    );
+    const s = await resource(
+      '基础库关联（乙部门，明文）',
+      'idNo',
+      'holder',
+      true,
+      [2, 3, 4, 5].map((i) => `${pid(i)},乙${i}`),
+    );
+    expect(await keyField(a.id)).toEqual([{ encrypted: true, join_indexed: false }]);
+    expect(await keyField(s.id)).toEqual([{ encrypted: false, join_indexed: false }]);
+    expect(await hCols(s.id)).toEqual([]);
+
+    // hash-keyed from the start (A's key is encrypted); then the definition gains S (clear)
+    const lib = await save(null, '新增明文来源测试库', [
+      ['aName', { resourceId: a.id, fieldCode: 'name' }, []],
+    ]);
+    expect((await assemble(lib)).status).toBe('done');
+    expect((await records(lib)).map((r) => r.key)).toEqual([0, 1, 2, 3].map((i) => idx(pid(i))).sort());
+    await save(lib, '新增明文来源测试库', [
+      ['aName', { resourceId: a.id, fieldCode: 'name' }, [{ resourceId: s.id, fieldCode: 'holder' }]],
+      ['sName', { resourceId: s.id, fieldCode: 'holder' }, []],
+    ]);
+    // S: the join index beside its clear values, the flag, the audit with the library
+    expect(await keyField(s.id)).toEqual([{ encrypted: false, join_indexed: true }]);
+    expect(await hCols(s.id)).toEqual(['c1_h']);
+    const sRows = await q<{ c1: string; c1_h: string }>(`SELECT c1, c1_h FROM ${s.table} ORDER BY _seq`);
+    expect(sRows.map((r) => r.c1)).toEqual([2, 3, 4, 5].map(pid));
+    for (const r of sRows) expect(r.c1_h).toBe(idx(r.c1));
+    expect(
+      await q(`SELECT indexname FROM pg_indexes WHERE tablename = 'r_${s.id}' AND indexname LIKE '%c1_h'`),
+    ).toHaveLength(1);
+    const trail = await joinAudit(s.id);
+    expect(trail).toHaveLength(1);
+    expect(trail[0]).toMatchObject({
+      decision: 'allow',
+      detail: { field: 'idNo', rows: 4, libraryId: lib, via: 'baselib.define', libraryVersion: 2 },
+    });
+    const define = await q<{ detail: Record<string, unknown> }>(
+      `SELECT detail FROM audit_log WHERE action = 'baselib.define' AND target_id = '${lib}' ORDER BY id DESC LIMIT 1`,
+    );
+    expect(define[0].detail).toMatchObject({
+      version: 2,
+      joinIndexed: [{ resourceId: s.id, field: 'idNo', rows: 4 }],
+    });
+    expect(await keyField(a.id)).toEqual([{ encrypted: true, join_indexed: false }]);
+
+    // the assembly joins S's records with A's hashed keys: a person in both is one record
+    expect(await assemble(lib)).toMatchObject({ status: 'done', error: null });
+    const recs = await records(lib);
+    expect(recs.map((r) => r.key)).toEqual([0, 1, 2, 3, 4, 5].map((i) => idx(pid(i))).sort());
+    expect(recs.find((r) => r.key === idx(pid(2)))?.vals).toEqual({ aName: '甲2', sName: '乙2' });
+    expect(recs.find((r) => r.key === idx(pid(5)))?.vals).toEqual({ aName: '乙5', sName: '乙5' });
+    expect(recs.find((r) => r.key === idx(pid(0)))?.vals).toEqual({ aName: '甲0', sName: null });
+
+    // a later import into S writes the join index of its rows; the library grows by one
+    const b = await importCsv(env, officer, s.id, `idNo,holder\n${pid(6)},乙6\n${pid(2)},乙二`);
+    expect(b.status).toBe('committed');
+    for (const r of await q<{ c1: string; c1_h: string }>(`SELECT c1, c1_h FROM ${s.table}`))
+      expect(r.c1_h).toBe(idx(r.c1));
+    expect((await assemble(lib)).status).toBe('done');
+    expect((await records(lib)).map((r) => r.key)).toEqual(
+      [0, 1, 2, 3, 4, 5, 6].map((i) => idx(pid(i))).sort(),
+    );
+
+    // a source whose key was clear without a join index (a definition written before this existed): the assembly
+    // still refuses it (the safety net), and saving the definition again indexes it through the same path
+    const t = await resource('基础库关联（丙部门，明文）', 'idNo', 'holder', true, [
+      `${pid(7)},丙7`,
+      `${pid(1)},丙1`,
+    ]);
+    await sql`INSERT INTO base_library_field (library_id, ordinal, code, name) VALUES (${lib}, 3, 'tName', 'tName')`.execute(
+      env.ctx.db,
+    );
+    await sql`INSERT INTO base_library_source (library_id, field_code, priority, resource_id, source_field, key_field)
+      VALUES (${lib}, 'tName', 0, ${t.id}, 'holder', 'idNo')`.execute(env.ctx.db);
+    const refused = await assemble(lib);
+    expect(refused.status).toBe('failed');
+    expect(refused.error).toMatch(/^VALIDATION_FAILED: .*join index/);
+    expect(await hCols(t.id)).toEqual([]);
+    await save(lib, '新增明文来源测试库', [
+      ['aName', { resourceId: a.id, fieldCode: 'name' }, [{ resourceId: s.id, fieldCode: 'holder' }]],
+      ['sName', { resourceId: s.id, fieldCode: 'holder' }, []],
+      ['tName', { resourceId: t.id, fieldCode: 'holder' }, []],
+    ]);
+    expect(await keyField(t.id)).toEqual([{ encrypted: false, join_indexed: true }]);
+    for (const r of await q<{ c1: string; c1_h: string }>(`SELECT c1, c1_h FROM ${t.table}`))
+      expect(r.c1_h).toBe(idx(r.c1));
+    // S, indexed already, is not indexed again
+    expect(await joinAudit(s.id)).toHaveLength(1);
+    expect(await joinAudit(t.id)).toHaveLength(1);
+    expect(await assemble(lib)).toMatchObject({ status: 'done', error: null });
+    const withT = await records(lib);
+    expect(withT.map((r) => r.key)).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((i) => idx(pid(i))).sort());
+    expect(withT.find((r) => r.key === idx(pid(1)))?.vals).toEqual({
+      aName: '甲1',
+      sName: null,
+      tName: '丙1',
+    });
+  });
+
+  it('a clear-keyed library gaining a clear source adds no join index; adding an encrypted source turns it hash-keyed: the clear sources indexed, its keys re-keyed (a resolved conflict kept)', async () => {
+    const c = await resource(
+      '基础库关联（丁部门，明文）',
+      'idNo',
+      'holder',
+      true,
+      [10, 11, 12].map((i) => `${pid(i)},丁${i}`),
+    );
+    const d = await resource(
+      '基础库关联（戊部门，明文）',
+      'idNo',
+      'holder',
+      true,
+      [11, 12, 13].map((i) => `${pid(i)},${i === 12 ? '戊十二' : `丁${i}`}`),
+    );
+    const lib = await save(null, '明文关联测试库', [['n', { resourceId: c.id, fieldCode: 'holder' }, []]]);
+    await save(lib, '明文关联测试库', [
+      ['n', { resourceId: c.id, fieldCode: 'holder' }, [{ resourceId: d.id, fieldCode: 'holder' }]],
+    ]);
+    for (const rid of [c.id, d.id]) {
+      expect(await keyField(rid)).toEqual([{ encrypted: false, join_indexed: false }]);
+      expect(await hCols(rid)).toEqual([]);
+      expect(await joinAudit(rid)).toEqual([]);
+    }
+    expect(await assemble(lib)).toMatchObject({ status: 'done', error: null });
+    expect((await records(lib)).map((r) => r.key)).toEqual([10, 11, 12, 13].map(pid));
+    const conflicts = async () =>
+      q<{ id: number; key: string; status: string }>(
+        `SELECT id, key, status FROM base_library_conflict WHERE library_id = ${lib} ORDER BY id`,
+      );
+    expect((await conflicts()).map((x) => [x.key, x.status])).toEqual([[pid(12), 'open']]);
+    await sql`UPDATE base_library_conflict SET status = 'resolved', resolution = 'authoritative'
+      WHERE library_id = ${lib}`.execute(env.ctx.db);
+    const [conflict] = await conflicts();
+
+    // an encrypted source joins: the library becomes hash-keyed, C and D get their join index, the keys follow
+    const e = await resource('基础库关联（己部门，加密）', 'idNumber', 'name', false, [`${pid(13)},己13`]);
+    await save(lib, '明文关联测试库', [
+      ['n', { resourceId: c.id, fieldCode: 'holder' }, [{ resourceId: d.id, fieldCode: 'holder' }]],
+      ['e', { resourceId: e.id, fieldCode: 'name' }, []],
+    ]);
+    for (const rid of [c.id, d.id]) {
+      expect(await keyField(rid)).toEqual([{ encrypted: false, join_indexed: true }]);
+      expect(await joinAudit(rid)).toHaveLength(1);
+    }
+    const rekeyed = (await records(lib)).map((r) => r.key);
+    expect(rekeyed).toEqual([10, 11, 12, 13].map((i) => idx(pid(i))).sort());
+    expect(await conflicts()).toEqual([{ ...conflict, key: idx(pid(12)) }]);
+    expect(await assemble(lib)).toMatchObject({ status: 'done', error: null });
+    const recs = await records(lib);
+    expect(recs.map((r) => r.key)).toEqual(rekeyed);
+    expect(recs.find((r) => r.key === idx(pid(13)))?.vals).toEqual({ n: '丁13', e: '己13' });
+    expect(await conflicts()).toEqual([{ ...conflict, key: idx(pid(12)) }]);
+  });
+});
