@@ -23,7 +23,9 @@
  *
  * Then the pause of the group conversion (groupKeyConversionPause): a base library joins that resource and a third one
  * of the same rows on the ID number, both clear; flagging the first one's key converts it, gives the other a join index
- * and re-keys the library in one transaction; against the first one's key converted alone just before.
+ * and re-keys the library in one transaction; against the first one's key converted alone just before. Then the flag
+ * turned off again: the group's reverse (the library re-keyed to clear, the join index dropped) against keys.decrypt of
+ * the key alone.
  *
  * Then the pause of rotating the lookup-index key for one group (rotationPause): the encrypted resource gets
  * BENCH_ENC_VERSIONS more imports changing every record (that many versions of each in record_history), then
@@ -357,7 +359,24 @@ async function groupKeyConversionPause(ctx: AppContext, orgId: number, clear: nu
     [s],
   );
   if (joinIndexed.rows[0]?.n !== 1) throw new Error('S has no join index after the group conversion');
-  return { rows: ROWS, sources: 2, libraryRecords: after.n, assemblyMs, ...pause };
+  // and back (docs/ENCRYPTION.md "Turning it back"): A decrypted and rekeyed, the library re-keyed to clear, S's join
+  // index dropped, in one group transaction
+  await sql`UPDATE resource_field SET sensitive_personal = false WHERE resource_id = ${clear} AND code = 'idNumber'`.execute(
+    ctx.db,
+  );
+  const back = await paused(
+    ctx,
+    async () => {
+      const done = await decryptResource(ctx, clear);
+      if (done.join() !== 'idNumber') throw new Error(`decrypted ${done.join()}`);
+    },
+    clear,
+    s,
+  );
+  const cleared = await records();
+  if (cleared.n !== ROWS || cleared.hashed !== 0)
+    throw new Error(`library after the group's reverse ${JSON.stringify(cleared)}`);
+  return { rows: ROWS, sources: 2, libraryRecords: after.n, assemblyMs, ...pause, reverse: back };
 }
 
 /**
@@ -514,6 +533,10 @@ async function run(kind: string) {
           group.sameResource && group.otherResource
             ? `; longest lookup wait on A ${group.sameResource.longestMs} ms, on S ${group.otherResource.longestMs} ms`
             : ' (PGlite: one connection, every statement waits)'
+        }; turned back (keys.decrypt of the group) ${group.reverse.ms} ms against A's key alone ${k.decrypt.ms} ms (×${(group.reverse.ms / k.decrypt.ms).toFixed(1)})${
+          group.reverse.sameResource && group.reverse.otherResource
+            ? `, longest lookup wait on A ${group.reverse.sameResource.longestMs} ms, on S ${group.reverse.otherResource.longestMs} ms`
+            : ''
         }`,
       );
   } finally {
