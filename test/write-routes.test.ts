@@ -182,6 +182,9 @@ describe('every write route, probed as an attacker', () => {
       ['gaj_officer', 'POST', '/api/sharing/requests/{id}/withdraw', {}, 'NOT_FOUND', '共享申请'],
       ['gaj_officer', 'DELETE', '/api/dataapi/feed-subscriptions/{id}', undefined, 'NOT_FOUND', '变更订阅'],
       ['reviewer', 'POST', '/api/sharing/emergencies/{id}/end', {}, 'NOT_FOUND', '应急共享'],
+      ['gaj_officer', 'POST', '/api/sharing/emergencies/{id}/end', {}, 'FORBIDDEN', '数据主管部门'],
+      ['gaj_officer', 'POST', '/api/evaluation/runs', { period: '2025' }, 'FORBIDDEN', '考核评估'],
+      ['reviewer', 'POST', '/api/evaluation/runs/{id}/publish', undefined, 'NOT_FOUND', '考核不存在'],
       [
         'reviewer',
         'POST',

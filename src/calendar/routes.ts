@@ -32,7 +32,13 @@ export async function calendarRoutes(app: FastifyInstance, ctx: AppContext) {
       try {
         due = dueDate(cal, q.start, { amount: q.amount, unit: q.unit });
       } catch (e) {
-        throw new AppError('VALIDATION_FAILED', [{ field: 'start', reason: (e as Error).message }]);
+        throw new AppError('VALIDATION_FAILED', [
+          {
+            field: 'start',
+            reason: (e as Error).message,
+            reasonZh: `起算日期或期限不合法：${(e as Error).message}`,
+          },
+        ]);
       }
       const years = [Number(q.start.slice(0, 4)), Number(due.slice(0, 4))];
       return { start: q.start, dueDate: due, yearKnown: years.every((y) => cal.isYearKnown(y)) };

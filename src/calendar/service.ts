@@ -98,7 +98,9 @@ export async function importYear(ctx: AppContext, actor: Actor, input: unknown) 
   try {
     y = validateHolidayYear(input);
   } catch (e) {
-    throw new AppError('VALIDATION_FAILED', [{ reason: (e as Error).message }]);
+    throw new AppError('VALIDATION_FAILED', [
+      { reason: (e as Error).message, reasonZh: `节假日安排数据不合法：${(e as Error).message}` },
+    ]);
   }
   await inTx(ctx.db, async (trx) => {
     await trx

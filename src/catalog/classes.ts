@@ -434,7 +434,7 @@ export async function setThemeDepartments(
 ) {
   const node = await trx.selectFrom('catalog_class').selectAll().where('id', '=', classId).executeTakeFirst();
   if (node?.kind !== 'theme' || node.depth !== 2)
-    throw new AppError('NOT_FOUND', [{ field: 'id', reason: 'no such theme' }]);
+    throw new AppError('NOT_FOUND', [{ field: 'id', reason: 'no such theme', reasonZh: '主题不存在' }]);
   const ids = [...new Set([leadOrgId, ...contributors])];
   const orgs = await trx
     .selectFrom('org')

@@ -586,7 +586,12 @@ export async function importCatalog(
   opts: { submit?: boolean; filename?: string | null } = {},
 ) {
   if (!canRegisterResource(actor))
-    throw new AppError('FORBIDDEN', [{ reason: 'only a data officer registers resources (DG Art 9)' }]);
+    throw new AppError('FORBIDDEN', [
+      {
+        reason: 'only a data officer registers resources (DG Art 9)',
+        reasonZh: '只有数据专员可以登记资源（DG Art 9）',
+      },
+    ]);
   checkUploadSize(ctx, bytes.byteLength);
   const isZip =
     bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 3 && bytes[3] === 4;

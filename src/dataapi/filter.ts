@@ -275,7 +275,7 @@ export function compileMatch(
     } catch (e) {
       const d = e instanceof AppError ? e.details[0] : undefined;
       throw new AppError('VALIDATION_FAILED', [
-        { ...(d ?? { reason: 'bad value' }), field: `match.${code}`.slice(0, 60) },
+        { ...(d ?? { reason: 'bad value', reasonZh: '取值不合法' }), field: `match.${code}`.slice(0, 60) },
       ]);
     }
     s = lookupForm(f, s);

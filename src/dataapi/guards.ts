@@ -1,6 +1,6 @@
 import type { AppContext } from '../context.js';
 import { checkEnumeration, enumerationWindowSeconds } from '../security/anomaly.js';
-import { AppError } from '../shared/errors.js';
+import { AppError, ERRORS } from '../shared/errors.js';
 import type { Caller, CallRow, ResourceMeta } from './store.js';
 
 /*
@@ -150,7 +150,11 @@ export async function settle(
   if (row.app_status === 'suspended') throw new AppError('APP_SUSPENDED').alreadyAudited();
   if (row.grant_id === null)
     throw new AppError('GRANT_REQUIRED', [
-      { field: 'resourceCode', reason: `no active grant on ${meta.code} for this app` },
+      {
+        field: 'resourceCode',
+        reason: `no active grant on ${meta.code} for this app`,
+        reasonZh: `该应用对资源 ${meta.code} 没有有效的授权`,
+      },
     ]).alreadyAudited();
   if (row.refusal) throw refusalError(row.refusal, caller, row.granted ?? [], filterFields).alreadyAudited();
   if (miss) {
@@ -260,6 +264,11 @@ export function refusalError(
         { reason: 'this grant allows verification only', reasonZh: '该授权仅限核验' },
       ]);
     default:
-      return new AppError('FORBIDDEN', [{ reason: refusal }]);
+      return new AppError('FORBIDDEN', [
+        {
+          reason: refusal,
+          reasonZh: (ERRORS as Record<string, { zh: string }>)[refusal]?.zh ?? '数据调用被拒绝',
+        },
+      ]);
   }
 }

@@ -358,7 +358,10 @@ export function callerOf(ctx: AppContext, input: CallInput): Caller {
 }
 
 function requireKey(apiKey: string | undefined): string {
-  if (!apiKey) throw new AppError('API_KEY_INVALID', [{ field: 'X-Api-Key', reason: 'header missing' }]);
+  if (!apiKey)
+    throw new AppError('API_KEY_INVALID', [
+      { field: 'X-Api-Key', reason: 'header missing', reasonZh: '缺少请求头 X-Api-Key（应用密钥）' },
+    ]);
   return sha256Hex(apiKey);
 }
 
@@ -409,7 +412,9 @@ export async function getRecord(ctx: AppContext, input: CallInput, code: string,
   });
   await settle(ctx, caller, meta, row, !row.record);
   if (!row.record)
-    throw new AppError('RECORD_NOT_FOUND', [{ field: 'key', reason: 'no record with this key' }]);
+    throw new AppError('RECORD_NOT_FOUND', [
+      { field: 'key', reason: 'no record with this key', reasonZh: '没有该主键的记录' },
+    ]);
   return {
     resourceCode: meta.code, // the current code, also when called by an old one (migration 045)
     key: normalised,

@@ -8,6 +8,7 @@ import type { DB } from '../db/schema.js';
 import { nextDue } from '../ingest/freshness.js';
 import { notify } from '../notify/service.js';
 import { AppError } from '../shared/errors.js';
+import { statusZh } from '../shared/labels.js';
 import { runUsageRollup } from '../usage/rollup.js';
 import {
   DEFAULT_MODEL,
@@ -55,7 +56,10 @@ export function seesAllEvaluation(actor: Actor): boolean {
 function requireStaff(actor: Actor) {
   if (!isAuthorityStaff(actor))
     throw new AppError('FORBIDDEN', [
-      { reason: 'the data authority runs and publishes evaluations (DG Art 36)' },
+      {
+        reason: 'the data authority runs and publishes evaluations (DG Art 36)',
+        reasonZh: '考核评估由数据主管部门组织实施并发布结果（DG Art 36）',
+      },
     ]);
 }
 
@@ -80,10 +84,12 @@ export async function saveModel(ctx: AppContext, actor: Actor, m: EvalModel) {
   const codes = new Set(m.indicators.map((i) => i.code));
   if (codes.size !== m.indicators.length)
     throw new AppError('VALIDATION_FAILED', [
-      { field: 'indicators', reason: 'an indicator is listed twice' },
+      { field: 'indicators', reason: 'an indicator is listed twice', reasonZh: '考核指标重复列出' },
     ]);
   if (!m.indicators.some((i) => i.weight > 0))
-    throw new AppError('VALIDATION_FAILED', [{ field: 'indicators', reason: 'at least one weight above 0' }]);
+    throw new AppError('VALIDATION_FAILED', [
+      { field: 'indicators', reason: 'at least one weight above 0', reasonZh: '至少一项指标的权重须大于 0' },
+    ]);
   await inTx(ctx.db, async (trx) => {
     const row = await trx
       .insertInto('eval_model')
@@ -320,10 +326,19 @@ const NONE: IndicatorResult = { value: null, score: null, evidence: { counts: {}
 export async function requestRun(ctx: AppContext, actor: Actor, period: string) {
   requireStaff(actor);
   const p = parsePeriod(period);
-  if (!p) throw new AppError('VALIDATION_FAILED', [{ field: 'period', reason: 'YYYY or YYYY-Qn' }]);
+  if (!p)
+    throw new AppError('VALIDATION_FAILED', [
+      {
+        field: 'period',
+        reason: 'YYYY or YYYY-Qn',
+        reasonZh: '考核周期应为 YYYY 或 YYYY-Qn 格式（如 2025、2025-Q1）',
+      },
+    ]);
   const today = shanghaiDate(ctx.clock.now());
   if (p.start > today)
-    throw new AppError('VALIDATION_FAILED', [{ field: 'period', reason: 'the period has not started' }]);
+    throw new AppError('VALIDATION_FAILED', [
+      { field: 'period', reason: 'the period has not started', reasonZh: '该考核周期尚未开始' },
+    ]);
   const model = await currentModel(ctx);
   return inTx(ctx.db, async (trx) => {
     const run = await trx
@@ -481,7 +496,9 @@ async function visibleRun(ctx: AppContext, actor: Actor, id: number) {
     .executeTakeFirst();
   // a draft is the authority's until published: to a department it does not exist
   if (!run || (!seesAllEvaluation(actor) && run.status !== 'published'))
-    throw new AppError('NOT_FOUND', [{ field: 'id', reason: 'no such evaluation run' }]);
+    throw new AppError('NOT_FOUND', [
+      { field: 'id', reason: 'no such evaluation run', reasonZh: '该次考核不存在' },
+    ]);
   return run;
 }
 
@@ -587,7 +604,9 @@ async function resolveRefs(ctx: AppContext, kind: RefKind, ids: number[]) {
 export async function orgResult(ctx: AppContext, actor: Actor, id: number, orgId: number) {
   const run = await visibleRun(ctx, actor, id);
   if (!seesAllEvaluation(actor) && orgId !== actor.orgId)
-    throw new AppError('FORBIDDEN', [{ reason: "another department's evidence" }]);
+    throw new AppError('FORBIDDEN', [
+      { reason: "another department's evidence", reasonZh: '不能查看其他部门的考核结果及佐证材料' },
+    ]);
   const [score, results, org] = await Promise.all([
     ctx.db
       .selectFrom('eval_score')
@@ -604,7 +623,9 @@ export async function orgResult(ctx: AppContext, actor: Actor, id: number, orgId
     ctx.db.selectFrom('org').select(['id', 'name']).where('id', '=', orgId).executeTakeFirst(),
   ]);
   if (!score || !org)
-    throw new AppError('NOT_FOUND', [{ field: 'orgId', reason: 'not evaluated in this run' }]);
+    throw new AppError('NOT_FOUND', [
+      { field: 'orgId', reason: 'not evaluated in this run', reasonZh: '该部门未参加本次考核' },
+    ]);
   const order = new Map<string, number>(INDICATORS.map((c, i) => [c, i]));
   const indicators = [];
   for (const r of results.sort((a, b) => (order.get(a.indicator) ?? 0) - (order.get(b.indicator) ?? 0))) {
@@ -650,8 +671,17 @@ async function changeRun(
     .executeTakeFirst();
   if (!run) {
     const exists = await trx.selectFrom('eval_run').select('status').where('id', '=', id).executeTakeFirst();
-    if (!exists) throw new AppError('NOT_FOUND', [{ field: 'id', reason: 'no such evaluation run' }]);
-    throw new AppError(refusal.code, [{ field: 'status', reason: exists.status }]);
+    if (!exists)
+      throw new AppError('NOT_FOUND', [
+        { field: 'id', reason: 'no such evaluation run', reasonZh: '该次考核不存在' },
+      ]);
+    throw new AppError(refusal.code, [
+      {
+        field: 'status',
+        reason: exists.status,
+        reasonZh: `该次考核当前状态为「${statusZh(exists.status, 'evaluation.status')}」`,
+      },
+    ]);
   }
   await appendAudit(trx, {
     actorUserId: actor.id,
@@ -822,7 +852,8 @@ export async function drawCheck(
 
 async function getCheck(db: Db | Tx, id: number) {
   const c = await db.selectFrom('eval_check').selectAll().where('id', '=', id).executeTakeFirst();
-  if (!c) throw new AppError('NOT_FOUND', [{ field: 'id', reason: 'no such check' }]);
+  if (!c)
+    throw new AppError('NOT_FOUND', [{ field: 'id', reason: 'no such check', reasonZh: '该抽查不存在' }]);
   const ids = c.drawn as number[];
   const named = ids.length
     ? c.kind === 'department'
@@ -845,7 +876,10 @@ async function getCheck(db: Db | Tx, id: number) {
 }
 
 export async function listChecks(ctx: AppContext, actor: Actor) {
-  if (!seesAllEvaluation(actor)) throw new AppError('FORBIDDEN', [{ reason: 'checks are the authority’s' }]);
+  if (!seesAllEvaluation(actor))
+    throw new AppError('FORBIDDEN', [
+      { reason: 'checks are the authority’s', reasonZh: '抽查由数据主管部门组织，仅主管部门可以查看' },
+    ]);
   const rows = await ctx.db.selectFrom('eval_check').select('id').orderBy('id', 'desc').limit(100).execute();
   return { items: await Promise.all(rows.map((r) => getCheck(ctx.db, Number(r.id)))) };
 }
@@ -873,7 +907,8 @@ export async function recordCheck(
       .executeTakeFirst();
     if (!done) {
       const exists = await trx.selectFrom('eval_check').select('id').where('id', '=', id).executeTakeFirst();
-      if (!exists) throw new AppError('NOT_FOUND', [{ field: 'id', reason: 'no such check' }]);
+      if (!exists)
+        throw new AppError('NOT_FOUND', [{ field: 'id', reason: 'no such check', reasonZh: '该抽查不存在' }]);
       throw new AppError('EVALUATION_CHECK_RECORDED');
     }
     await appendAudit(trx, {

@@ -177,7 +177,12 @@ export function toAppError(err: unknown, req: FastifyRequest, ctx: AppContext): 
       },
     ]);
   if (status && status >= 400 && status < 500)
-    return new AppError('VALIDATION_FAILED', [{ reason: String(fe.message).slice(0, 200) }]);
+    return new AppError('VALIDATION_FAILED', [
+      {
+        reason: String(fe.message).slice(0, 200),
+        reasonZh: `请求不合法：${String(fe.message).slice(0, 200)}`,
+      },
+    ]);
   req.log.error(err);
   return new AppError('INTERNAL');
 }
@@ -256,7 +261,8 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
   app.setNotFoundHandler((req, reply) => {
     if ((req.method === 'GET' || req.method === 'HEAD') && !req.url.startsWith('/api') && sendIndex)
       return sendIndex(reply);
-    const e = new AppError('NOT_FOUND', [{ reason: `${req.method} ${req.url.split('?')[0]}` }]);
+    const route = `${req.method} ${req.url.split('?')[0]}`;
+    const e = new AppError('NOT_FOUND', [{ reason: route, reasonZh: `接口不存在：${route}` }]);
     return reply.code(404).send(e.toJSON());
   });
 
@@ -282,7 +288,10 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
   await app.register(rateLimit, {
     global: false,
     redis: opts.redis ?? undefined,
-    errorResponseBuilder: (_req, c) => new AppError('RATE_LIMITED', [{ reason: `retry in ${c.after}` }]),
+    errorResponseBuilder: (_req, c) =>
+      new AppError('RATE_LIMITED', [
+        { reason: `retry in ${c.after}`, reasonZh: `请在 ${Math.max(1, Math.ceil(c.ttl / 1000))} 秒后重试` },
+      ]),
   });
   await app.register(swagger, {
     openapi: {

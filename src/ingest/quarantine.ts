@@ -119,7 +119,11 @@ export async function resubmitQuarantined(ctx: AppContext, actor: Actor, resourc
     .execute();
   if (rows.length !== new Set(ids).size)
     throw new AppError('NOT_FOUND', [
-      { field: 'ids', reason: 'some rows are not open quarantined rows of this resource' },
+      {
+        field: 'ids',
+        reason: 'some rows are not open quarantined rows of this resource',
+        reasonZh: '部分行不是该资源中尚未处理的隔离行',
+      },
     ]);
   const fields = await catalogStore.getFields(ctx.db, resourceId);
   const opened = await Promise.all(

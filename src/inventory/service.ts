@@ -7,6 +7,7 @@ import { inTx, type Tx } from '../db/index.js';
 import { notify } from '../notify/service.js';
 import { assertOrgFilter } from '../orgs/store.js';
 import { AppError } from '../shared/errors.js';
+import { statusZh } from '../shared/labels.js';
 import { toCsv } from '../shared/tabular.js';
 import {
   type BasisKind,
@@ -45,8 +46,19 @@ function forbidden(reason: string, reasonZh: string): AppError {
   return new AppError('FORBIDDEN', [{ reason, reasonZh }]);
 }
 
+const WHAT_ZH: Record<string, string> = {
+  demand: '需求清单条目',
+  'information system': '政务信息系统',
+  match: '供需对接记录',
+  'negative-list entry': '负面清单条目',
+  'open-list entry': '开放清单条目',
+  'update duty': '更新任务',
+};
+
 function notFound(what: string, id: number): AppError {
-  return new AppError('NOT_FOUND', [{ field: 'id', reason: `${what} ${id} not found` }]);
+  return new AppError('NOT_FOUND', [
+    { field: 'id', reason: `${what} ${id} not found`, reasonZh: `${WHAT_ZH[what] ?? what} ${id} 不存在` },
+  ]);
 }
 
 /** Lists of other departments are the authority's; a department sees its own. */
@@ -306,7 +318,13 @@ export async function decideNegative(
       .where('status', '=', 'proposed')
       .executeTakeFirst();
     if (Number(updated.numUpdatedRows) !== 1) {
-      throw new AppError('REQUEST_NOT_PENDING', [{ field: 'id', reason: `entry is ${n.status}` }]);
+      throw new AppError('REQUEST_NOT_PENDING', [
+        {
+          field: 'id',
+          reason: `entry is ${n.status}`,
+          reasonZh: `该负面清单条目当前状态为「${statusZh(n.status, 'negStatus')}」`,
+        },
+      ]);
     }
     await appendAudit(trx, {
       actorUserId: actor.id,
@@ -336,7 +354,13 @@ export async function withdrawNegative(ctx: AppContext, actor: Actor, id: number
       .where('status', 'in', ['proposed', 'filed'])
       .executeTakeFirst();
     if (Number(u.numUpdatedRows) !== 1) {
-      throw new AppError('REQUEST_NOT_PENDING', [{ field: 'id', reason: `entry is ${n.status}` }]);
+      throw new AppError('REQUEST_NOT_PENDING', [
+        {
+          field: 'id',
+          reason: `entry is ${n.status}`,
+          reasonZh: `该负面清单条目当前状态为「${statusZh(n.status, 'negStatus')}」`,
+        },
+      ]);
     }
     await appendAudit(trx, {
       actorUserId: actor.id,
@@ -604,7 +628,9 @@ export async function completeDuty(
       .where('status', '=', 'open')
       .executeTakeFirst();
     if (Number(u.numUpdatedRows) !== 1) {
-      throw new AppError('REQUEST_NOT_PENDING', [{ field: 'id', reason: 'the duty is already done' }]);
+      throw new AppError('REQUEST_NOT_PENDING', [
+        { field: 'id', reason: 'the duty is already done', reasonZh: '该更新任务已办结' },
+      ]);
     }
     await appendAudit(trx, {
       actorUserId: actor.id,
@@ -1361,7 +1387,13 @@ export async function decideOpen(
       .where('status', '=', 'proposed')
       .executeTakeFirst();
     if (Number(u.numUpdatedRows) !== 1)
-      throw new AppError('REQUEST_NOT_PENDING', [{ field: 'id', reason: `entry is ${e.status}` }]);
+      throw new AppError('REQUEST_NOT_PENDING', [
+        {
+          field: 'id',
+          reason: `entry is ${e.status}`,
+          reasonZh: `该开放清单条目当前状态为「${statusZh(e.status, 'openStatus')}」`,
+        },
+      ]);
     await appendAudit(trx, {
       actorUserId: actor.id,
       actorOrgId: actor.orgId,

@@ -9,6 +9,7 @@ import { type Db, inTx, type Tx } from '../db/index.js';
 import { isValidCreditCode } from '../ingest/checksums.js';
 import { notify, type Recipients } from '../notify/service.js';
 import { AppError } from '../shared/errors.js';
+import { statusZh } from '../shared/labels.js';
 import { noticeAccount } from './notices.js';
 
 /*
@@ -242,7 +243,9 @@ export async function liftMeasure(ctx: AppContext, actor: Actor, id: number, rea
     if (!r)
       throw new AppError('NOT_FOUND', [{ field: 'id', reason: `restriction ${id}`, reasonZh: `处理 ${id}` }]);
     if (r.status !== 'active')
-      throw new AppError('CASE_STATE_INVALID', [{ field: 'id', reason: 'already lifted' }]);
+      throw new AppError('CASE_STATE_INVALID', [
+        { field: 'id', reason: 'already lifted', reasonZh: '该处理措施已解除' },
+      ]);
     await trx
       .updateTable('open_restriction')
       .set({ status: 'lifted', lifted_by: actor.id, lifted_at: ctx.clock.now(), lift_reason: why })
@@ -517,7 +520,13 @@ async function lockOperation(trx: Tx, id: number, from: string[]) {
   if (!op)
     throw new AppError('NOT_FOUND', [{ field: 'id', reason: `operation ${id}`, reasonZh: `授权运营 ${id}` }]);
   if (!from.includes(op.status))
-    throw new AppError('CASE_STATE_INVALID', [{ field: 'id', reason: `the operation is ${op.status}` }]);
+    throw new AppError('CASE_STATE_INVALID', [
+      {
+        field: 'id',
+        reason: `the operation is ${op.status}`,
+        reasonZh: `该授权运营当前状态为「${statusZh(op.status, 'openOperationStatus')}」`,
+      },
+    ]);
   return op;
 }
 

@@ -113,7 +113,13 @@ async function createAdmin(
     .where('username', '=', a.username)
     .executeTakeFirst();
   if (taken)
-    throw new AppError('CONFLICT', [{ field: 'username', reason: `username ${a.username} is taken` }]);
+    throw new AppError('CONFLICT', [
+      {
+        field: 'username',
+        reason: `username ${a.username} is taken`,
+        reasonZh: `用户名 ${a.username} 已被使用`,
+      },
+    ]);
   const user = await trx
     .insertInto('app_user')
     .values({

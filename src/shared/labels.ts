@@ -3318,6 +3318,18 @@ export function labelOf(key: string, lang: 'zh' | 'en' = 'zh'): string | undefin
   return Object.hasOwn(LABELS, key) ? LABELS[key as LabelKey][lang === 'en' ? 1 : 0] : undefined;
 }
 
+/**
+ * The Chinese name of a status for an error detail's reasonZh: the first of `families` (label prefixes such as
+ * `reqStatus`) that labels it, else the status itself. `statusZh('rejected', 'reqStatus')` → 已驳回.
+ */
+export function statusZh(status: string, ...families: string[]): string {
+  for (const f of families) {
+    const l = labelOf(`${f}.${status}`);
+    if (l) return l;
+  }
+  return status;
+}
+
 const REG_ZH: Record<string, string> = {
   DG: '东莞办法',
   XT: '邢台办法',

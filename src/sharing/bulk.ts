@@ -88,7 +88,10 @@ export async function fileBulkGrant(ctx: AppContext, actor: Actor, input: BulkIn
   const rule = ruleFor(ctx.profile, input.kind);
   if (!hasRole(actor, 'data_officer', 'consumer_staff'))
     throw new AppError('FORBIDDEN', [
-      { reason: "a department's data officer or staff files for its own apps" },
+      {
+        reason: "a department's data officer or staff files for its own apps",
+        reasonZh: '只有部门的数据专员或业务人员可以为本部门的应用提出申请',
+      },
     ]);
   const purpose = input.purpose.trim();
   if (purpose.length < 4) bad('purpose', 'state the purpose of use', '须说明数据使用用途（至少 4 个字）');
@@ -491,6 +494,10 @@ export async function decideBulkGrant(
             b.kind === 'bulkGrant'
               ? `the data authority decides a bulk grant (${rule.article})`
               : `the providing department decides a proxy grant (${rule.article})`,
+          reasonZh:
+            b.kind === 'bulkGrant'
+              ? `整体授权由数据主管部门决定（${rule.article}）`
+              : `同等代理授权由数源部门决定（${rule.article}）`,
         },
       ]);
     if (b.status !== 'pending') throw new AppError('REQUEST_NOT_PENDING');

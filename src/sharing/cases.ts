@@ -7,6 +7,7 @@ import { hasRole } from '../context.js';
 import { type Db, inTx, type Tx } from '../db/index.js';
 import { notify, type Recipients } from '../notify/service.js';
 import { AppError } from '../shared/errors.js';
+import { statusZh } from '../shared/labels.js';
 import { createGrant, todayOf } from './service.js';
 import { requestScope, scopeCondition } from './visibility.js';
 
@@ -92,7 +93,10 @@ export async function raiseDispute(ctx: AppContext, actor: Actor, requestId: num
       ]);
     if (!(q.requester_id === actor.id || hasRole(actor, 'data_officer')))
       throw new AppError('FORBIDDEN', [
-        { reason: "the requester or its organisation's data officer contests a refusal" },
+        {
+          reason: "the requester or its organisation's data officer contests a refusal",
+          reasonZh: '只有申请人或其所在部门的数据专员可以对不予共享决定提出争议',
+        },
       ]);
     if (q.status !== 'rejected')
       throw new AppError('CASE_STATE_INVALID', [
@@ -313,7 +317,13 @@ export async function decideDispute(
 }
 
 function stateError(status: string) {
-  return new AppError('CASE_STATE_INVALID', [{ field: 'status', reason: `state ${status}` }]);
+  return new AppError('CASE_STATE_INVALID', [
+    {
+      field: 'status',
+      reason: `state ${status}`,
+      reasonZh: `当前状态为「${statusZh(status, 'disputeStatus', 'reqStatus', 'stopStatus', 'emergencyStatus')}」`,
+    },
+  ]);
 }
 
 function disputeQuery(db: Db | Tx) {
@@ -459,10 +469,19 @@ export async function fileSupplyStop(
 ) {
   const resource = await loadVisibleResource(ctx, actor, input.resourceId);
   if (actor.orgId !== resource.provider_org_id || !hasRole(actor, 'data_officer'))
-    throw new AppError('FORBIDDEN', [{ reason: "the provider's data officer stops supplying its resource" }]);
+    throw new AppError('FORBIDDEN', [
+      {
+        reason: "the provider's data officer stops supplying its resource",
+        reasonZh: '只有数源部门的数据专员可以申报停止提供本部门的资源',
+      },
+    ]);
   if (resource.status !== 'published')
     throw new AppError('RESOURCE_NOT_PUBLISHED', [
-      { field: 'resourceId', reason: `status ${resource.status}` },
+      {
+        field: 'resourceId',
+        reason: `status ${resource.status}`,
+        reasonZh: `目录条目当前状态为「${statusZh(resource.status, 'resStatus')}」`,
+      },
     ]);
   const article = ctx.profile.sharing.stopSupplyNeedsFiling ?? null;
   const reason = text(
@@ -581,7 +600,12 @@ export async function cancelSupplyStop(ctx: AppContext, actor: Actor, id: number
         { field: 'id', reason: `supply stop ${id} not found`, reasonZh: `停止提供申报 ${id} 不存在` },
       ]);
     if (s.provider_org_id !== actor.orgId || !hasRole(actor, 'data_officer'))
-      throw new AppError('FORBIDDEN', [{ reason: "the provider's data officer withdraws its stop" }]);
+      throw new AppError('FORBIDDEN', [
+        {
+          reason: "the provider's data officer withdraws its stop",
+          reasonZh: '只有数源部门的数据专员可以撤销本部门的停止提供申报',
+        },
+      ]);
     if (s.status === 'cancelled') throw stateError(s.status);
     const cut = startOfShanghaiDay(s.effective_on);
     let restored = 0;
@@ -774,7 +798,10 @@ export async function declareEmergency(
     ]);
   if (!isAuthorityReviewer(actor))
     throw new AppError('FORBIDDEN', [
-      { reason: `the data authority declares an emergency (${rule.article})` },
+      {
+        reason: `the data authority declares an emergency (${rule.article})`,
+        reasonZh: `应急共享由数据主管部门启动（${rule.article}）`,
+      },
     ]);
   const reason = text(
     input.reason,
@@ -895,7 +922,12 @@ async function endEmergency(trx: Tx, id: number, at: Date, by: Actor | null) {
 
 export async function closeEmergency(ctx: AppContext, actor: Actor, id: number) {
   if (!isAuthorityReviewer(actor))
-    throw new AppError('FORBIDDEN', [{ reason: 'the data authority declares an emergency over' }]);
+    throw new AppError('FORBIDDEN', [
+      {
+        reason: 'the data authority declares an emergency over',
+        reasonZh: '只有数据主管部门可以宣布应急共享结束',
+      },
+    ]);
   await inTx(ctx.db, async (trx) => {
     const e = await trx
       .selectFrom('share_emergency')

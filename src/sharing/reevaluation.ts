@@ -181,7 +181,10 @@ export async function recordShareReevaluation(ctx: AppContext, actor: Actor, inp
         .where('resource_id', '=', r.id)
         .where('status', '=', 'published')
         .executeTakeFirst();
-      if (!live) throw new AppError('REVIEW_STATE_INVALID', [{ reason: 'no published version' }]);
+      if (!live)
+        throw new AppError('REVIEW_STATE_INVALID', [
+          { reason: 'no published version', reasonZh: '该资源没有已发布的版本' },
+        ]);
       const snap = live.snapshot as unknown as ResourceInput;
       const restricted = target !== 'unconditional';
       const converted: ResourceInput = {

@@ -3,6 +3,7 @@ import { isIsoDate, shanghaiDate } from '../calendar/model.js';
 import { type Actor, type AppContext, hasRole } from '../context.js';
 import { type Db, inTx, type Tx } from '../db/index.js';
 import { AppError } from '../shared/errors.js';
+import { statusZh } from '../shared/labels.js';
 import * as store from './store.js';
 import { assertCanSeeRequest } from './visibility.js';
 
@@ -137,7 +138,10 @@ export async function recordRiskAssessment(
     const r = await loadRequest(trx, actor, id);
     if (!canRecord(actor, r.provider_org_id))
       throw new AppError('FORBIDDEN', [
-        { reason: "the provider's data officers or the authority's staff record the risk assessment" },
+        {
+          reason: "the provider's data officers or the authority's staff record the risk assessment",
+          reasonZh: '只有数源部门的数据专员或数据主管部门的工作人员可以记录安全风险评估结果',
+        },
       ]);
     const level = await levelOf(trx, r.resource_id);
     if (!rule || !(rule.levels as string[]).includes(level))
@@ -149,7 +153,13 @@ export async function recordRiskAssessment(
         },
       ]);
     if (['rejected', 'withdrawn'].includes(r.status))
-      throw new AppError('CONFLICT', [{ field: 'id', reason: `the request is ${r.status}` }]);
+      throw new AppError('CONFLICT', [
+        {
+          field: 'id',
+          reason: `the request is ${r.status}`,
+          reasonZh: `该共享申请当前状态为「${statusZh(r.status, 'reqStatus')}」`,
+        },
+      ]);
     const today = shanghaiDate(ctx.clock.now());
     if (!isIsoDate(input.assessedOn) || input.assessedOn > today)
       throw new AppError('VALIDATION_FAILED', [

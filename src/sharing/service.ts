@@ -23,7 +23,7 @@ import { assertOrgFilter } from '../orgs/store.js';
 import { PROFILES } from '../profiles/index.js';
 import type { StepActor } from '../profiles/model.js';
 import { AppError } from '../shared/errors.js';
-import { labelOf } from '../shared/labels.js';
+import { labelOf, statusZh } from '../shared/labels.js';
 import { syncProxies } from './bulk.js';
 import { activeEmergencyFor, emergencyGrantEnd, stopOf } from './cases.js';
 import { crossLevelRule, planSteps } from './levels.js';
@@ -337,13 +337,20 @@ export async function createRequest(ctx: AppContext, actor: Actor, input: Reques
   const resource = await loadVisibleResource(ctx, actor, input.resourceId);
   if (!canRequest(actor, resource.provider_org_id)) {
     throw new AppError('FORBIDDEN', [
-      { reason: "only another organisation's data officer or staff requests a resource" },
+      {
+        reason: "only another organisation's data officer or staff requests a resource",
+        reasonZh: '只有数源部门以外的部门的数据专员或业务人员可以申请共享该资源',
+      },
     ]);
   }
   if (resource.status !== 'published') {
     // only a reviewed, published catalog entry is shared (DG Art 11: the level's reviewer 审核确定 it first)
     throw new AppError('RESOURCE_NOT_PUBLISHED', [
-      { field: 'resourceId', reason: `status ${resource.status}` },
+      {
+        field: 'resourceId',
+        reason: `status ${resource.status}`,
+        reasonZh: `目录条目当前状态为「${statusZh(resource.status, 'resStatus')}」`,
+      },
     ]);
   }
   // XT Art 16: purchased data is shared only with the authority's approval record
@@ -675,7 +682,12 @@ export async function decideRequest(
     const override = decision.override === true;
     if (override) {
       if (!isLevelAuthority(actor, step.authority_org_id))
-        throw new AppError('FORBIDDEN', [{ reason: "only the step's data authority overrides it" }]);
+        throw new AppError('FORBIDDEN', [
+          {
+            reason: "only the step's data authority overrides it",
+            reasonZh: '只有该审批环节所属的数据主管部门可以代为处理',
+          },
+        ]);
       if (!q.escalated_on)
         throw new AppError('REQUEST_NOT_PENDING', [
           {
@@ -693,11 +705,16 @@ export async function decideRequest(
     }
     if (!party) {
       const who = [step.actor, ...step.co_actors].join(' + ');
+      const whoZh = (ps: string[]) => ps.map((p) => labelOf(`actor.${p}`) ?? p).join('、');
+      const waiting = [step.actor, ...step.co_actors].filter((p) => !step.approvals.includes(p));
       throw new AppError('FORBIDDEN', [
         {
           reason: step.approvals.length
-            ? `this step waits for ${[step.actor, ...step.co_actors].filter((p) => !step.approvals.includes(p)).join(' + ')} (${step.article})`
+            ? `this step waits for ${waiting.join(' + ')} (${step.article})`
             : `this step is decided by the ${who} (${step.article})`,
+          reasonZh: step.approvals.length
+            ? `该审批环节尚待${whoZh(waiting)}审批（${step.article}）`
+            : `该审批环节由${whoZh([step.actor, ...step.co_actors])}审批（${step.article}）`,
         },
       ]);
     }
@@ -1028,7 +1045,7 @@ export async function editGrant(ctx: AppContext, actor: Actor, id: number, patch
 }
 
 /** The consumer's own request, locked for update: its requester or its organisation's data officer acts on it. */
-async function lockOwnRequest(trx: Tx, actor: Actor, id: number, verb: string) {
+async function lockOwnRequest(trx: Tx, actor: Actor, id: number, verb: string, verbZh: string) {
   const q = await trx
     .selectFrom('share_request')
     .selectAll()
@@ -1040,14 +1057,19 @@ async function lockOwnRequest(trx: Tx, actor: Actor, id: number, verb: string) {
       { field: 'id', reason: `share request ${id} not found`, reasonZh: `共享申请 ${id} 不存在` },
     ]);
   if (!(q.requester_id === actor.id || hasRole(actor, 'data_officer')))
-    throw new AppError('FORBIDDEN', [{ reason: `the requester or its organisation's data officer ${verb}` }]);
+    throw new AppError('FORBIDDEN', [
+      {
+        reason: `the requester or its organisation's data officer ${verb}`,
+        reasonZh: `只有申请人或其所在部门的数据专员可以${verbZh}该申请`,
+      },
+    ]);
   return q;
 }
 
 /** The requesting organisation withdraws a pending request (its data officer or the requester); recorded and audited. */
 export async function withdrawRequest(ctx: AppContext, actor: Actor, id: number, reason: string | null) {
   await inTx(ctx.db, async (trx) => {
-    const q = await lockOwnRequest(trx, actor, id, 'withdraws');
+    const q = await lockOwnRequest(trx, actor, id, 'withdraws', '撤回');
     if (q.status !== 'pending') throw new AppError('REQUEST_NOT_PENDING');
     await trx
       .updateTable('share_request')
@@ -1092,7 +1114,7 @@ export async function resubmitRequest(ctx: AppContext, actor: Actor, id: number,
   const cal = await currentCalendar(ctx);
   const today = todayOf(ctx);
   await inTx(ctx.db, async (trx) => {
-    const q = await lockOwnRequest(trx, actor, id, 'resubmits');
+    const q = await lockOwnRequest(trx, actor, id, 'resubmits', '重新提交');
     if (q.status !== 'rejected')
       throw new AppError('REQUEST_NOT_RETURNED', [
         {
@@ -1162,7 +1184,13 @@ export async function resubmitRequest(ctx: AppContext, actor: Actor, id: number,
       .execute();
     const step = steps.find((s) => s.step_index === q.current_step);
     if (!step || step.decision !== 'rejected')
-      throw new AppError('REQUEST_NOT_RETURNED', [{ field: 'id', reason: 'no refused step to resubmit to' }]);
+      throw new AppError('REQUEST_NOT_RETURNED', [
+        {
+          field: 'id',
+          reason: 'no refused step to resubmit to',
+          reasonZh: '该申请没有被退回的审批环节，不能重新提交',
+        },
+      ]);
     const due = dueDate(cal, today, { amount: step.deadline_amount, unit: step.deadline_unit });
     const overall = ctx.profile.sharing.conditional.overallDeadline;
     const changes: Record<string, { from: unknown; to: unknown }> = {};

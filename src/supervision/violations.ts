@@ -7,6 +7,7 @@ import { daysLate, nextDue } from '../ingest/freshness.js';
 import { notify } from '../notify/service.js';
 import { VIOLATION_TYPES, type ViolationType } from '../profiles/model.js';
 import { AppError } from '../shared/errors.js';
+import { statusZh } from '../shared/labels.js';
 
 /*
  * Violations detected (issue 12 point 4; XT Art 41, SY Art 47: the authority orders a department to correct them within
@@ -504,7 +505,13 @@ export async function actOnViolation(
       close: ['open', 'acknowledged', 'rectified'],
     };
     if (!allowed[action].includes(v.status))
-      throw new AppError('CONFLICT', [{ field: 'id', reason: `violation ${id} is ${v.status}` }]);
+      throw new AppError('CONFLICT', [
+        {
+          field: 'id',
+          reason: `violation ${id} is ${v.status}`,
+          reasonZh: `违规记录 ${id} 当前状态为「${statusZh(v.status, 'violationStatus')}」`,
+        },
+      ]);
     const now = ctx.clock.now();
     const set =
       action === 'acknowledge'

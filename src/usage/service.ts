@@ -92,10 +92,19 @@ const SUMS = sql.raw(`sum(u.calls)::bigint AS calls, sum(u.allowed)::bigint AS a
 export async function usageReport(ctx: AppContext, actor: Actor, q: UsageQuery) {
   const to = q.to ?? shanghaiDate(ctx.clock.now());
   const from = q.from ?? addDays(to, -29);
-  if (from > to) throw new AppError('VALIDATION_FAILED', [{ field: 'from', reason: 'from is after to' }]);
+  if (from > to)
+    throw new AppError('VALIDATION_FAILED', [
+      { field: 'from', reason: 'from is after to', reasonZh: '起始日期晚于截止日期' },
+    ]);
   const days = Math.round((Date.parse(to) - Date.parse(from)) / 86_400_000) + 1;
   if (days > MAX_RANGE_DAYS)
-    throw new AppError('VALIDATION_FAILED', [{ field: 'from', reason: `at most ${MAX_RANGE_DAYS} days` }]);
+    throw new AppError('VALIDATION_FAILED', [
+      {
+        field: 'from',
+        reason: `at most ${MAX_RANGE_DAYS} days`,
+        reasonZh: `查询范围最长 ${MAX_RANGE_DAYS} 天`,
+      },
+    ]);
   await assertOrgFilter(ctx.db, q.org, 'org');
   const granularity = q.granularity ?? 'day';
   const conds: Expression<SqlBool>[] = [
