@@ -157,7 +157,10 @@ export async function decidePurchase(
       .where('resource_id', '=', resourceId)
       .forUpdate()
       .executeTakeFirst();
-    if (!p) throw new AppError('NOT_FOUND', [{ field: 'resourceId', reason: 'not flagged as purchased' }]);
+    if (!p)
+      throw new AppError('NOT_FOUND', [
+        { field: 'resourceId', reason: 'not flagged as purchased', reasonZh: '该资源未登记为购买数据' },
+      ]);
     if (p.approval !== 'pending')
       throw new AppError('REVIEW_STATE_INVALID', [
         { reason: `already ${p.approval}`, reasonZh: '该购买数据已审批' },

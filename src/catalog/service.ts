@@ -149,7 +149,10 @@ export async function classTree(ctx: AppContext, actor: Actor) {
 function requireClassManager(actor: Actor, article: string) {
   if (!canManageClasses(actor))
     throw new AppError('FORBIDDEN', [
-      { reason: `the data authority organises the base and theme catalogs (${article})` },
+      {
+        reason: `the data authority organises the base and theme catalogs (${article})`,
+        reasonZh: `基础目录和主题目录由数据主管部门组织编制（${article}）`,
+      },
     ]);
 }
 
@@ -527,7 +530,12 @@ export async function registerResource(
   opts: { submit?: boolean } = {},
 ) {
   if (!canRegisterResource(actor))
-    throw new AppError('FORBIDDEN', [{ reason: 'only a data officer registers resources (DG Art 9)' }]);
+    throw new AppError('FORBIDDEN', [
+      {
+        reason: 'only a data officer registers resources (DG Art 9)',
+        reasonZh: '仅数据专员可登记数据资源（DG Art 9）',
+      },
+    ]);
   const id = await inTx(ctx.db, async (trx) => {
     const checked = await checkInput(ctx, trx, actor, actor.orgId, input);
     const status = opts.submit ? 'submitted' : 'draft';
@@ -724,10 +732,17 @@ export async function saveResource(
         canSeeResource(actor, { ...target(row), status: row.status }, ctx.profile)
           ? 'FORBIDDEN'
           : 'NOT_FOUND',
-        [{ reason: "only the provider's data officer edits its catalog entries (DG Art 10)" }],
+        [
+          {
+            reason: "only the provider's data officer edits its catalog entries (DG Art 10)",
+            reasonZh: '仅数源部门的数据专员可编辑其目录（DG Art 10）',
+          },
+        ],
       );
     if (row.status === 'retired')
-      throw new AppError('REVIEW_STATE_INVALID', [{ reason: 'the entry is retired' }]);
+      throw new AppError('REVIEW_STATE_INVALID', [
+        { reason: 'the entry is retired', reasonZh: '该目录已停用' },
+      ]);
     const checked = await checkInput(ctx, trx, actor, row.provider_org_id, input, row.code);
     const { input: norm, errors } = normaliseResourceInput(checked);
     if (errors.length) throw new AppError('VALIDATION_FAILED', errors);
@@ -828,7 +843,12 @@ export async function submitResource(ctx: AppContext, actor: Actor, id: number) 
   await inTx(ctx.db, async (trx) => {
     const row = await lockRow(trx, id);
     if (!row || !canEditResource(actor, { providerOrgId: row.provider_org_id }))
-      throw new AppError('FORBIDDEN', [{ reason: "only the provider's data officer submits its entries" }]);
+      throw new AppError('FORBIDDEN', [
+        {
+          reason: "only the provider's data officer submits its entries",
+          reasonZh: '仅数源部门的数据专员可提交其目录',
+        },
+      ]);
     const open = await store.openVersion(trx, id);
     if (!open || open.status === 'submitted')
       throw new AppError('REVIEW_STATE_INVALID', [
@@ -1003,7 +1023,10 @@ export async function retireResource(ctx: AppContext, actor: Actor, id: number, 
       throw new AppError('NOT_FOUND');
     if (!canRetireResource(actor, target(row), ctx.profile))
       throw new AppError('FORBIDDEN', [
-        { reason: "only the provider's data officer or the entry's reviewer retires it" },
+        {
+          reason: "only the provider's data officer or the entry's reviewer retires it",
+          reasonZh: '仅数源部门的数据专员或该目录的审核人可停用目录',
+        },
       ]);
     if (row.status !== 'published')
       throw new AppError('REVIEW_STATE_INVALID', [

@@ -6,6 +6,7 @@ import { type Actor, type AppContext, hasRole } from '../context.js';
 import { type Db, inTx, type Tx } from '../db/index.js';
 import { notify } from '../notify/service.js';
 import { AppError } from '../shared/errors.js';
+import { statusZh } from '../shared/labels.js';
 
 /*
  * Anomaly alerts (issue 10 point 5; SY Art 43: monitor and warn of abnormal access; NY task 11: 数据安全预警).
@@ -544,7 +545,12 @@ export async function actOnAlert(
   note: string | null,
 ) {
   if (!isSecurityStaff(actor))
-    throw new AppError('FORBIDDEN', [{ reason: "only the authority's staff act on security alerts" }]);
+    throw new AppError('FORBIDDEN', [
+      {
+        reason: "only the authority's staff act on security alerts",
+        reasonZh: '仅数据主管部门工作人员可处理安全告警',
+      },
+    ]);
   return inTx(ctx.db, async (trx) => {
     const now = ctx.clock.now();
     const from = action === 'acknowledge' ? ['open'] : ['open', 'acknowledged'];
@@ -569,7 +575,13 @@ export async function actOnAlert(
         throw new AppError('NOT_FOUND', [
           { field: 'id', reason: `alert ${id} not found`, reasonZh: `告警 ${id} 不存在` },
         ]);
-      throw new AppError('CONFLICT', [{ field: 'id', reason: `alert ${id} is ${exists.status}` }]);
+      throw new AppError('CONFLICT', [
+        {
+          field: 'id',
+          reason: `alert ${id} is ${exists.status}`,
+          reasonZh: `告警 ${id} 当前状态为「${statusZh(exists.status, 'alertStatus')}」`,
+        },
+      ]);
     }
     await appendAudit(trx, {
       action: action === 'acknowledge' ? 'security.alertAcknowledged' : 'security.alertClosed',

@@ -38,11 +38,18 @@ export async function securityRoutes(app: FastifyInstance, ctx: AppContext) {
     async (req) => {
       const actor = requireActor(req);
       if (!isSecurityStaff(actor))
-        throw new AppError('FORBIDDEN', [{ reason: "only the authority's staff reinstate a suspended app" }]);
+        throw new AppError('FORBIDDEN', [
+          {
+            reason: "only the authority's staff reinstate a suspended app",
+            reasonZh: '仅数据主管部门工作人员可恢复被暂停的应用',
+          },
+        ]);
       const id = (req.params as { id: number }).id;
       const r = await reinstateApp(ctx, actor, id);
       if (!r.reinstated)
-        throw new AppError('CONFLICT', [{ field: 'id', reason: `app ${id} is not suspended` }]);
+        throw new AppError('CONFLICT', [
+          { field: 'id', reason: `app ${id} is not suspended`, reasonZh: `应用 ${id} 未被暂停` },
+        ]);
       return r;
     },
   );
