@@ -13,6 +13,7 @@ import { rewriteHistory, rewriteQuarantine, tableChunks, updateChunk } from './h
 import { addJoinIndex, rekeyLibrary } from './join-index.js';
 import {
   dropJoinIndex,
+  fieldClearMap,
   joinIndexNeeded,
   libraryClearMap,
   type SharedLibrary,
@@ -81,14 +82,14 @@ export async function keyFieldRefusal(
       .where('is_key', '=', true)
       .execute()
   ).length;
-  const keys = fields.filter((f) => joins.some((j) => j.keyField === f.code && (!f.isKey || keyCount > 1)));
+  const keys = fields.filter((f) => f.isKey && keyCount > 1 && joins.some((j) => j.keyField === f.code));
   if (!keys.length) return null;
   return new AppError(
     'FIELD_ENCRYPTION_KEY_FIELD',
     keys.map((f) => ({
       field: f.code,
-      reason: `field ${f.code} is a key base libraries join this resource on but not its only record key: converting it would rewrite the libraries' keys apart from the records' (not built)`,
-      reasonZh: `信息项“${f.name}”是基础库的关联键但不是该资源唯一的主键，暂不支持转换为加密存储`,
+      reason: `field ${f.code} is a key base libraries join this resource on and one part of its composite record key: converting it would rewrite the libraries' keys apart from the records' (not built)`,
+      reasonZh: `信息项“${f.name}”是基础库的关联键，且是该资源复合主键的一部分，暂不支持转换为加密存储`,
     })),
   );
 }
@@ -597,14 +598,14 @@ export async function decryptKeyRefusal(
       .where('is_key', '=', true)
       .execute()
   ).length;
-  const keys = fields.filter((f) => joins.some((j) => j.keyField === f.code && (!f.isKey || keyCount > 1)));
+  const keys = fields.filter((f) => f.isKey && keyCount > 1 && joins.some((j) => j.keyField === f.code));
   if (!keys.length) return null;
   return new AppError(
     'FIELD_ENCRYPTION_FLIP_REFUSED',
     keys.map((f) => ({
       field: f.code,
-      reason: `field ${f.code} is a key base libraries join this resource on but not its only record key, stored encrypted: turning its sensitive-personal flag off would rewrite the libraries' keys apart from the records' (not built)`,
-      reasonZh: `信息项“${f.name}”是基础库的关联键（加密存储）但不是该资源唯一的主键，取消敏感个人信息标记需另行改写基础库的记录键，暂不支持`,
+      reason: `field ${f.code} is a key base libraries join this resource on and one part of its composite record key, stored encrypted: turning its sensitive-personal flag off would rewrite the libraries' keys apart from the records' (not built)`,
+      reasonZh: `信息项“${f.name}”是基础库的关联键（加密存储），且是该资源复合主键的一部分，取消敏感个人信息标记需另行改写基础库的记录键，暂不支持`,
     })),
   );
 }
@@ -646,12 +647,12 @@ export async function decryptResource(
   const out = await inTx(ctx.db, async (trx) => {
     // the group: the resource and the other sources of the shared libraries joining it on a key field to decrypt that
     // become clear-keyed (join-reverse.ts); rows locked in id order, then their tables (as convertResource does)
+    const pending = decryptible(await getFields(trx, resourceId));
     const planned = await sharedLibraries(
       trx,
       resourceId,
-      decryptible(await getFields(trx, resourceId))
-        .filter((x) => x.f.isKey)
-        .map((x) => x.f.code),
+      pending.map((x) => x.f.code),
+      pending.filter((x) => !x.f.isKey).map((x) => x.f.code),
     );
     const group = sharedGroup(resourceId, planned);
     await sql`SELECT id FROM resource WHERE id = ANY (${group}::bigint[]) ORDER BY id FOR UPDATE`.execute(
@@ -672,10 +673,13 @@ export async function decryptResource(
       conv.map((x) => x.f),
     );
     if (refused) throw refused;
+    // the libraries joining it on a decrypted field: on its record key (shared with other resources; one whose only
+    // source is the resource is rekeyed with its records), or on a non-key field (any, join-reverse.ts)
     const shared = await sharedLibraries(
       trx,
       resourceId,
-      conv.filter((x) => x.f.isKey).map((x) => x.f.code),
+      conv.map((x) => x.f.code),
+      conv.filter((x) => !x.f.isKey).map((x) => x.f.code),
     );
     // a library definition or a source's storage changed between the plan and the locks: the job runs again
     if (sharedGroup(resourceId, shared).some((id) => !group.includes(id)))
@@ -700,11 +704,25 @@ export async function decryptResource(
         ? await clearKeys(trx, resourceId, table, fields, keys, (await keys.writer(resourceId, trx)).index)
         : null;
     if (unhash) opts.rekeyTiming?.('unhash', performance.now() - t0);
-    // every key of a shared library turning clear-keyed mapped back before anything is rewritten (one left: refused)
-    const toClear = unhash ? shared.filter((l) => !l.staysHashed) : [];
+    // the libraries this decryption concerns: those joining it on a non-key field, and on the record key when the
+    // record key turns clear
+    const isKey = (code: string) => fields.some((f) => f.code === code && f.isKey);
+    const concerned = shared.filter((l) => !isKey(l.ownField) || unhash);
+    // every key of a library turning clear-keyed mapped back before anything is rewritten (one left: refused); the
+    // resource's part from its clear record keys, or from the decrypted values of the non-key field it is joined on
+    const fieldMaps = new Map<string, Map<string, string>>();
     const libMaps = new Map<number, Map<string, string>>();
-    for (const l of toClear)
-      libMaps.set(l.libraryId, await libraryClearMap(trx, keys, l, unhash as Map<string, string>, tables));
+    for (const l of concerned.filter((x) => !x.staysHashed)) {
+      let own = unhash as Map<string, string>;
+      if (!isKey(l.ownField)) {
+        if (!fieldMaps.has(l.ownField)) {
+          const f = fields.find((x) => x.code === l.ownField) as StoredField;
+          fieldMaps.set(l.ownField, await fieldClearMap(trx, keys, resourceId, table, f));
+        }
+        own = fieldMaps.get(l.ownField) as Map<string, string>;
+      }
+      libMaps.set(l.libraryId, await libraryClearMap(trx, keys, l, own, tables));
+    }
     const rows = await decryptTable(trx, table, fields, conv, keys, clearHash);
     await decryptHistory(trx, resourceId, fields, conv, keys, clearHash);
     await decryptQuarantine(trx, resourceId, fields, conv, keys, clearHash);
@@ -721,9 +739,17 @@ export async function decryptResource(
           opts.rekeyTiming,
         )
       : null;
-    const libs = unhash
-      ? await reverseSharedLibraries(trx, keys, resourceId, table, fields, conv, shared, libMaps, tables)
-      : null;
+    const libs = await reverseSharedLibraries(
+      trx,
+      keys,
+      resourceId,
+      table,
+      fields,
+      conv,
+      concerned,
+      libMaps,
+      tables,
+    );
     await setStorage(trx, resourceId, conv, false);
     const codes = conv.map((x) => x.f.code);
     await appendAudit(trx, {
@@ -796,16 +822,18 @@ async function reverseSharedLibraries(
       });
       joinIndexDropped.push({ resourceId: s.resourceId, field: s.field.code });
     }
-  // a library keeping the key hashed (another source stores it encrypted): the resource is now one of its clear sources
+  // a library keeping the key hashed (another source stores it encrypted): the resource is now one of its clear sources,
+  // its join field (the record key or a non-key field) indexed once
   const hashed = shared.filter((x) => x.staysHashed);
   const joinIndexed: { resourceId: number; field: string; rows: number }[] = [];
-  if (hashed.length) {
-    const keyField = fields.find((f) => f.isKey && conv.some((x) => x.f.code === f.code)) as StoredField;
-    const rows = await addJoinIndex(trx, keys, resourceId, table, keyField, {
-      libraryId: hashed[0].libraryId,
-      libraries: hashed.map((h) => h.libraryId),
+  for (const code of new Set(hashed.map((h) => h.ownField))) {
+    const field = fields.find((f) => f.code === code) as StoredField;
+    const on = hashed.filter((h) => h.ownField === code);
+    const rows = await addJoinIndex(trx, keys, resourceId, table, field, {
+      libraryId: on[0].libraryId,
+      libraries: on.map((h) => h.libraryId),
     });
-    joinIndexed.push({ resourceId, field: keyField.code, rows });
+    joinIndexed.push({ resourceId, field: code, rows });
   }
   return {
     libraries,
