@@ -7,9 +7,12 @@ import type { Tx } from '../db/index.js';
 import { AppError } from '../shared/errors.js';
 
 /*
- * The reverse of "A base-library join key shared with other resources" (docs/ENCRYPTION.md): resource A's record key,
- * stored encrypted, has its sensitive-personal flag turned off (job `keys.decrypt`, key-convert.ts `decryptResource`)
- * while base libraries join A and other resources S on it. In the job's one group transaction:
+ * The reverse of "A base-library join key shared with other resources" (docs/ENCRYPTION.md): resource A's record key
+ * (or a non-key field of A), stored encrypted, has its sensitive-personal flag turned off (job `keys.decrypt`,
+ * key-convert.ts `decryptResource`) while base libraries join A and other resources S on it (a non-key field: any
+ * library joining A on it, A its only source or not — no record rekeying carries those keys). A's part of a library's
+ * mapping comes from its clear record keys (`clearKeys`), or, for a non-key field, from the field's decrypted values
+ * (`fieldClearMap`). In the job's one group transaction:
  *   - a library L none of whose other sources stores its join key encrypted becomes CLEAR-KEYED again: its records and
  *     conflicts are re-keyed index(clear) → clear (join-index.ts `rekeyLibrary`; a conflict keeps its id, state and
  *     resolution). The mapping comes from A's clear keys (key-convert.ts `clearKeys`, read before anything is

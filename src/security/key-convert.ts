@@ -36,8 +36,10 @@ import { type Rekey, rekeyResource } from './rekey.js';
  * `c<n>_h`, indexed), `_hash` (keyed once the resource has an encrypted field), record_history (values, their lookup
  * indexes, `rhash`), ingest_quarantine (values, whole-row raw cells) and base-library copies (records, conflicts).
  * A record-key field also rewrites `_key` and everything keyed by it (rekey.ts: the clear key becomes its keyed hash).
- * A base-library join key is refused (FIELD_ENCRYPTION_KEY_FIELD) unless it is the record key and the resource the
- * library's only source: rewriting a library's keys across departments' resources is not built.
+ * A base-library join key is converted with its libraries in one group transaction (below, convertResource), whether
+ * it is the record key or a non-key field (an ID-number column of a resource keyed otherwise: the field is converted as
+ * any field, A's record keys untouched, the libraries re-keyed clear → index(clear)); one part of a composite record
+ * key that a library joins on is refused (FIELD_ENCRYPTION_KEY_FIELD): not built.
  *
  * The reverse (`decryptResource`, job `keys.decrypt`, audited `key.decrypt` / `key.decrypted`) turns a field whose
  * sensitive-personal flag a catalog version turned off back to clear storage, the same way: see further down.
@@ -60,11 +62,10 @@ export async function joinsOn(db: Tx | AppContext['db'], resourceId: number) {
 }
 
 /**
- * The fields base libraries join this resource on, among `fields`, whose conversion is not built: a join key that is
- * not the resource's only record key (a non-key field, or one part of a composite key). A record key is converted
- * (rekey.ts) with the libraries joining the resource on it: those that were clear-keyed become hash-keyed in the same
- * transaction, every other clear source getting a join index (join-index.ts), whether the resource is their only
- * source or not. Shared with the catalog, which refuses a version turning the sensitive-personal flag on for such a
+ * The fields base libraries join this resource on, among `fields`, whose conversion is not built: one part of a
+ * composite record key. A record key is converted (rekey.ts), and a non-key join field as any field, with the
+ * libraries joining the resource on it: those that were clear-keyed become hash-keyed in the same transaction, every
+ * other clear source getting a join index (join-index.ts), whether the resource is their only source or not. Shared with the catalog, which refuses a version turning the sensitive-personal flag on for such a
  * field of a resource holding data (catalog/service.ts).
  */
 export async function keyFieldRefusal(
@@ -95,7 +96,7 @@ export async function keyFieldRefusal(
 }
 
 /**
- * The clear sensitive-personal fields to convert. A base-library join key that is not the resource's only record key
+ * The clear sensitive-personal fields to convert. A base-library join key that is one part of a composite record key
  * is refused (keyFieldRefusal).
  */
 async function convertible(
@@ -178,7 +179,7 @@ export async function requestEncryption(ctx: AppContext, actor: Actor | null, re
   await tableOf(ctx.db, resourceId);
   const fields = (
     await convertible(ctx.db, resourceId, await getFields(ctx.db, resourceId)).catch(async (e) => {
-      // refused (nothing left in clear, a join key that is not the only record key): audited with its code
+      // refused (nothing left in clear, a join key that is one part of a composite record key): audited with its code
       if (!(e instanceof AppError)) throw e;
       await deny(ctx.db, { code: e.code, fields: e.details.map((d) => d.field) });
       throw e.alreadyAudited();
@@ -563,8 +564,9 @@ const encryptBaseLibraries = (trx: Tx, resourceId: number, conv: Indexed[], w: F
  * holding its row and its table, the column rewritten to the field's own SQL type in clear, its keyed-hash column
  * dropped, record_history / ingest_quarantine / base-library copies decrypted, `encrypted = false`, audited
  * `key.decrypted`. `_hash` becomes what ingest computes for a clear resource once no encrypted field is left.
- * A record key that base libraries share with other resources is turned back in one group transaction with those
- * libraries (join-reverse.ts: clear-keyed again when no other source keeps the key encrypted, else A join-indexed).
+ * A record key that base libraries share with other resources, or a non-key field any base library joins the resource
+ * on, is turned back in one group transaction with those libraries (join-reverse.ts: clear-keyed again when no other
+ * source keeps the key encrypted, else A join-indexed).
  */
 
 export const DECRYPT_JOB = 'keys.decrypt';
@@ -575,12 +577,14 @@ export function decryptible(fields: StoredField[]): Indexed[] {
 }
 
 /**
- * An encrypted base-library join key that is not the resource's only record key (a non-key field, or one part of a
- * composite key) cannot go back to clear storage: the libraries' keys would have to be rewritten apart from the
- * records' (not built; the same rule as keyFieldRefusal, in this direction). A record key is turned back (its records
- * rekeyed, clear key ← keyed hash), with the libraries joining the resource on it: one whose only source is the
- * resource with its records; one shared with other resources turns clear-keyed when no other source stores the key
- * encrypted, else stays hash-keyed and the resource gets a join index (join-reverse.ts). Shared with the catalog.
+ * An encrypted base-library join key that is one part of the resource's composite record key cannot go back to clear
+ * storage: the libraries' keys would have to be rewritten apart from the records' (not built; the same rule as
+ * keyFieldRefusal, in this direction). A record key is turned back (its records rekeyed, clear key ← keyed hash), with
+ * the libraries joining the resource on it: one whose only source is the resource with its records; one shared with
+ * other resources turns clear-keyed when no other source stores the key encrypted, else stays hash-keyed and the
+ * resource gets a join index (join-reverse.ts). A non-key join field is turned back with every library joining the
+ * resource on it (single-source or shared), the same way, the resource's part of each library's mapping coming from
+ * the field's decrypted values (join-reverse.ts `fieldClearMap`). Shared with the catalog.
  */
 export async function decryptKeyRefusal(
   db: Tx | AppContext['db'],

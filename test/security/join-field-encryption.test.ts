@@ -85,9 +85,17 @@ describe('encrypting and decrypting a base-library join field that is not the re
         .executeTakeFirstOrThrow()
     ).last_error;
 
-  it('flag on: A\'s ID-number column encrypted, its record keys untouched, S join-indexed, both libraries re-keyed (a failure leaves all as before); flag off: back to the original libraries; assembly and audit agree', async () => {
-    const a = await publishResource(env, cookies(), { ...META, name: '非主键关联键（甲）', fields: A_FIELDS });
-    const s = await publishResource(env, cookies(), { ...META, name: '非主键关联键（乙）', fields: S_FIELDS });
+  it("flag on: A's ID-number column encrypted, its record keys untouched, S join-indexed, both libraries re-keyed (a failure leaves all as before); flag off: back to the original libraries; assembly and audit agree", async () => {
+    const a = await publishResource(env, cookies(), {
+      ...META,
+      name: '非主键关联键（甲）',
+      fields: A_FIELDS,
+    });
+    const s = await publishResource(env, cookies(), {
+      ...META,
+      name: '非主键关联键（乙）',
+      fields: S_FIELDS,
+    });
     await upload(
       a.id,
       ['regNo,idNumber,name,district', ...[0, 1, 2, 3, 4, 5].map((i) => `R${i},${pid(i)},赵${i},城区`)].join(
@@ -112,7 +120,9 @@ describe('encrypting and decrypting a base-library join field that is not the re
         (${lib}, 'reg', 0, ${a.id}, 'regNo', 'idNumber'),
         (${solo}, 'area', 0, ${a.id}, 'district', 'idNumber')`.execute(env.ctx.db);
     const assemble = async (l: number) => {
-      const run = await sql<{ id: number }>`INSERT INTO base_library_run (library_id, library_version, requested_at)
+      const run = await sql<{
+        id: number;
+      }>`INSERT INTO base_library_run (library_id, library_version, requested_at)
         VALUES (${l}, 1, now()) RETURNING id`.execute(env.ctx.db);
       await runAssembly(env.ctx, Number(run.rows[0].id));
       const r = await sql<{ status: string; error: string | null }>`
@@ -154,7 +164,9 @@ describe('encrypting and decrypting a base-library join field that is not the re
       await library(solo),
     ];
     const aKeys = await q(`SELECT _key FROM ${a.table} ORDER BY _key`);
-    const aChanges = await q(`SELECT DISTINCT rkey FROM record_change WHERE resource_id = ${a.id} ORDER BY rkey`);
+    const aChanges = await q(
+      `SELECT DISTINCT rkey FROM record_change WHERE resource_id = ${a.id} ORDER BY rkey`,
+    );
 
     // ---- flag on: the catalog accepts it (it refused a non-key join field before), the job is queued
     await publishVersion(env, cookies(), a.id, flagOn('idNumber'), 'keys.encrypt');
@@ -185,7 +197,9 @@ describe('encrypting and decrypting a base-library join field that is not the re
     ]);
     // A: the column ciphertext with its lookup index; the record keys (and the change feed's) untouched
     expect(await hCols(a.id)).toEqual(['c2_h']);
-    for (const r of await q<{ _key: string; c2: string; c2_h: string }>(`SELECT _key, c2, c2_h FROM ${a.table}`)) {
+    for (const r of await q<{ _key: string; c2: string; c2_h: string }>(
+      `SELECT _key, c2, c2_h FROM ${a.table}`,
+    )) {
       expect(r.c2).not.toMatch(/^[0-9]{17}[0-9X]$/);
       expect(r.c2_h).toBe(idx(env.ctx.fieldKeys.decrypt(r.c2) as string));
     }
@@ -246,7 +260,12 @@ describe('encrypting and decrypting a base-library join field that is not the re
     expect((await library(solo)).recs).toEqual(clear.solo.recs.filter((r) => r.key !== pid(0)));
 
     // the audit trail
-    const trail = await q<{ action: string; decision: string; resource_id: number; detail: Record<string, unknown> }>(
+    const trail = await q<{
+      action: string;
+      decision: string;
+      resource_id: number;
+      detail: Record<string, unknown>;
+    }>(
       `SELECT action, decision, resource_id, detail FROM audit_log
         WHERE action IN ('key.encrypt', 'key.encrypted', 'key.decrypt', 'key.decrypted', 'key.joinIndexed',
           'key.joinIndexDropped') AND resource_id IN (${a.id}, ${s.id}) ORDER BY id`,
