@@ -565,13 +565,15 @@ async function lockRow(trx: Tx, id: number) {
  *   of clear columns (security/key-convert.ts, job `keys.encrypt`) is queued at publication for the clear
  *   sensitive-personal fields (`encrypt`), a record key included (the job rekeys the records, and the base libraries
  *   joining the resource on it, shared with other resources or not, become hash-keyed: their other clear sources get
- *   a join index); a join key that is not the resource's only record key is refused with FIELD_ENCRYPTION_KEY_FIELD,
- *   the same rule the conversion applies;
+ *   a join index); a join key that is not the record key (a non-key field) is converted too, its libraries re-keyed;
+ *   one part of a composite record key that a library joins on is refused with FIELD_ENCRYPTION_KEY_FIELD, the same
+ *   rule the conversion applies;
  * - flag turned OFF on an encrypted field (table, history or quarantine holding its values): the column stays encrypted
  *   (shown 加密存储（待解密）; values keep being encrypted on write) and the job `keys.decrypt` is queued at publication
  *   (`decrypt`), a record key included (the job rekeys the records back to the clear key, and a base library joining
- *   this resource and others on it turns clear-keyed again when no other source keeps the key encrypted); a join key
- *   that is not the resource's only record key is refused with FIELD_ENCRYPTION_FLIP_REFUSED (decryptKeyRefusal).
+ *   this resource and others on it turns clear-keyed again when no other source keeps the key encrypted), a non-key
+ *   join field included (its libraries likewise); one part of a composite record key that a library joins on is
+ *   refused with FIELD_ENCRYPTION_FLIP_REFUSED (decryptKeyRefusal).
  * Read-only: checked again at submission, before the reviewer sees the version.
  */
 async function storagePlan(

@@ -7,9 +7,12 @@ import type { Tx } from '../db/index.js';
 import { AppError } from '../shared/errors.js';
 
 /*
- * The reverse of "A base-library join key shared with other resources" (docs/ENCRYPTION.md): resource A's record key,
- * stored encrypted, has its sensitive-personal flag turned off (job `keys.decrypt`, key-convert.ts `decryptResource`)
- * while base libraries join A and other resources S on it. In the job's one group transaction:
+ * The reverse of "A base-library join key shared with other resources" (docs/ENCRYPTION.md): resource A's record key
+ * (or a non-key field of A), stored encrypted, has its sensitive-personal flag turned off (job `keys.decrypt`,
+ * key-convert.ts `decryptResource`) while base libraries join A and other resources S on it (a non-key field: any
+ * library joining A on it, A its only source or not — no record rekeying carries those keys). A's part of a library's
+ * mapping comes from its clear record keys (`clearKeys`), or, for a non-key field, from the field's decrypted values
+ * (`fieldClearMap`). In the job's one group transaction:
  *   - a library L none of whose other sources stores its join key encrypted becomes CLEAR-KEYED again: its records and
  *     conflicts are re-keyed index(clear) → clear (join-index.ts `rekeyLibrary`; a conflict keeps its id, state and
  *     resolution). The mapping comes from A's clear keys (key-convert.ts `clearKeys`, read before anything is
@@ -27,6 +30,8 @@ type Keys = AppContext['fieldKeys'];
 
 export interface SharedLibrary {
   libraryId: number;
+  /** the resource's own field the library joins it on */
+  ownField: string;
   /** the library's other sources, each with the field the library joins it on */
   sources: { resourceId: number; field: StoredField }[];
   /** another source stores the join key encrypted: the library stays hash-keyed */
@@ -34,10 +39,16 @@ export interface SharedLibrary {
 }
 
 /**
- * The base libraries joining the resource on one of `codes` (its record key being decrypted) and at least one other
- * resource, each with whether it stays hash-keyed once those fields of the resource are clear.
+ * The base libraries joining the resource on one of `codes` (fields being decrypted) and at least one other resource —
+ * or, for a field in `alone` (a non-key join field: no record rekeying carries its libraries' keys), any library —,
+ * each with whether it stays hash-keyed once those fields of the resource are clear.
  */
-export async function sharedLibraries(db: Tx, resourceId: number, codes: string[]): Promise<SharedLibrary[]> {
+export async function sharedLibraries(
+  db: Tx,
+  resourceId: number,
+  codes: string[],
+  alone: string[] = [],
+): Promise<SharedLibrary[]> {
   if (!codes.length) return [];
   const { rows } = await sql<{ library_id: number; resource_id: number; key_field: string }>`
     SELECT DISTINCT library_id, resource_id, key_field FROM base_library_source
@@ -48,15 +59,19 @@ export async function sharedLibraries(db: Tx, resourceId: number, codes: string[
   const out: SharedLibrary[] = [];
   for (const libraryId of new Set(rows.map((r) => Number(r.library_id)))) {
     const sources: SharedLibrary['sources'] = [];
+    let ownField = '';
     for (const r of rows.filter((x) => Number(x.library_id) === libraryId)) {
       const id = Number(r.resource_id);
-      if (id === resourceId) continue;
+      if (id === resourceId) {
+        ownField = r.key_field;
+        continue;
+      }
       if (!fieldsOf.has(id)) fieldsOf.set(id, await getFields(db, id));
       const f = fieldsOf.get(id)?.find((x) => x.code === r.key_field);
       if (f) sources.push({ resourceId: id, field: f });
     }
-    if (!sources.length) continue;
-    out.push({ libraryId, sources, staysHashed: sources.some((s) => s.field.encrypted) });
+    if (!sources.length && !alone.includes(ownField)) continue;
+    out.push({ libraryId, ownField, sources, staysHashed: sources.some((s) => s.field.encrypted) });
   }
   return out;
 }
@@ -120,6 +135,43 @@ export async function libraryClearMap(
         reasonZh: `基础库 ${lib.libraryId} 有 ${missing} 个记录键无法还原为明文（各来源的现有记录与历史版本中均无对应值），请先重新归集该库`,
       },
     ]);
+  return out;
+}
+
+/**
+ * A non-key join field of the resource still stored encrypted (keys.decrypt, before anything is rewritten): each
+ * keyed hash of each of its clear values (live rows and record_history versions, decrypted; hashed under every
+ * index-key version held) → that clear value. What `libraryClearMap` takes as the resource's part of a library's
+ * mapping, in place of the record keys' `clearKeys`.
+ */
+export async function fieldClearMap(
+  trx: Tx,
+  keys: Keys,
+  resourceId: number,
+  table: string,
+  field: StoredField,
+): Promise<Map<string, string>> {
+  const col = field.columnName;
+  if (!/^ds\.r_[0-9]+$/.test(table) || !/^c[0-9]+$/.test(col))
+    throw new Error(`not a resource table or column: ${table} ${col}`);
+  const out = new Map<string, string>();
+  const add = (v: unknown) => {
+    if (v === null || v === undefined) return;
+    const clear = keys.decrypt(v) as string | null;
+    if (clear === null || clear === undefined) return;
+    for (const h of keys.indexAll(String(clear))) if (!out.has(h)) out.set(h, String(clear));
+  };
+  const live = await trx.executeQuery<{ v: string | null }>(
+    CompiledQuery.raw(`SELECT DISTINCT ${col} AS v FROM ${table}`),
+  );
+  for (const r of live.rows) add(r.v);
+  const hist = await trx.executeQuery<{ v: string | null }>(
+    CompiledQuery.raw(
+      `SELECT DISTINCT data->>${field.ordinal - 1} AS v FROM record_history WHERE resource_id = $1`,
+      [resourceId],
+    ),
+  );
+  for (const r of hist.rows) add(r.v);
   return out;
 }
 

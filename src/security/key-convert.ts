@@ -13,6 +13,7 @@ import { rewriteHistory, rewriteQuarantine, tableChunks, updateChunk } from './h
 import { addJoinIndex, rekeyLibrary } from './join-index.js';
 import {
   dropJoinIndex,
+  fieldClearMap,
   joinIndexNeeded,
   libraryClearMap,
   type SharedLibrary,
@@ -35,8 +36,10 @@ import { type Rekey, rekeyResource } from './rekey.js';
  * `c<n>_h`, indexed), `_hash` (keyed once the resource has an encrypted field), record_history (values, their lookup
  * indexes, `rhash`), ingest_quarantine (values, whole-row raw cells) and base-library copies (records, conflicts).
  * A record-key field also rewrites `_key` and everything keyed by it (rekey.ts: the clear key becomes its keyed hash).
- * A base-library join key is refused (FIELD_ENCRYPTION_KEY_FIELD) unless it is the record key and the resource the
- * library's only source: rewriting a library's keys across departments' resources is not built.
+ * A base-library join key is converted with its libraries in one group transaction (below, convertResource), whether
+ * it is the record key or a non-key field (an ID-number column of a resource keyed otherwise: the field is converted as
+ * any field, A's record keys untouched, the libraries re-keyed clear → index(clear)); one part of a composite record
+ * key that a library joins on is refused (FIELD_ENCRYPTION_KEY_FIELD): not built.
  *
  * The reverse (`decryptResource`, job `keys.decrypt`, audited `key.decrypt` / `key.decrypted`) turns a field whose
  * sensitive-personal flag a catalog version turned off back to clear storage, the same way: see further down.
@@ -59,11 +62,10 @@ export async function joinsOn(db: Tx | AppContext['db'], resourceId: number) {
 }
 
 /**
- * The fields base libraries join this resource on, among `fields`, whose conversion is not built: a join key that is
- * not the resource's only record key (a non-key field, or one part of a composite key). A record key is converted
- * (rekey.ts) with the libraries joining the resource on it: those that were clear-keyed become hash-keyed in the same
- * transaction, every other clear source getting a join index (join-index.ts), whether the resource is their only
- * source or not. Shared with the catalog, which refuses a version turning the sensitive-personal flag on for such a
+ * The fields base libraries join this resource on, among `fields`, whose conversion is not built: one part of a
+ * composite record key. A record key is converted (rekey.ts), and a non-key join field as any field, with the
+ * libraries joining the resource on it: those that were clear-keyed become hash-keyed in the same transaction, every
+ * other clear source getting a join index (join-index.ts), whether the resource is their only source or not. Shared with the catalog, which refuses a version turning the sensitive-personal flag on for such a
  * field of a resource holding data (catalog/service.ts).
  */
 export async function keyFieldRefusal(
@@ -81,20 +83,20 @@ export async function keyFieldRefusal(
       .where('is_key', '=', true)
       .execute()
   ).length;
-  const keys = fields.filter((f) => joins.some((j) => j.keyField === f.code && (!f.isKey || keyCount > 1)));
+  const keys = fields.filter((f) => f.isKey && keyCount > 1 && joins.some((j) => j.keyField === f.code));
   if (!keys.length) return null;
   return new AppError(
     'FIELD_ENCRYPTION_KEY_FIELD',
     keys.map((f) => ({
       field: f.code,
-      reason: `field ${f.code} is a key base libraries join this resource on but not its only record key: converting it would rewrite the libraries' keys apart from the records' (not built)`,
-      reasonZh: `信息项“${f.name}”是基础库的关联键但不是该资源唯一的主键，暂不支持转换为加密存储`,
+      reason: `field ${f.code} is a key base libraries join this resource on and one part of its composite record key: converting it would rewrite the libraries' keys apart from the records' (not built)`,
+      reasonZh: `信息项“${f.name}”是基础库的关联键，且是该资源复合主键的一部分，暂不支持转换为加密存储`,
     })),
   );
 }
 
 /**
- * The clear sensitive-personal fields to convert. A base-library join key that is not the resource's only record key
+ * The clear sensitive-personal fields to convert. A base-library join key that is one part of a composite record key
  * is refused (keyFieldRefusal).
  */
 async function convertible(
@@ -177,7 +179,7 @@ export async function requestEncryption(ctx: AppContext, actor: Actor | null, re
   await tableOf(ctx.db, resourceId);
   const fields = (
     await convertible(ctx.db, resourceId, await getFields(ctx.db, resourceId)).catch(async (e) => {
-      // refused (nothing left in clear, a join key that is not the only record key): audited with its code
+      // refused (nothing left in clear, a join key that is one part of a composite record key): audited with its code
       if (!(e instanceof AppError)) throw e;
       await deny(ctx.db, { code: e.code, fields: e.details.map((d) => d.field) });
       throw e.alreadyAudited();
@@ -562,8 +564,9 @@ const encryptBaseLibraries = (trx: Tx, resourceId: number, conv: Indexed[], w: F
  * holding its row and its table, the column rewritten to the field's own SQL type in clear, its keyed-hash column
  * dropped, record_history / ingest_quarantine / base-library copies decrypted, `encrypted = false`, audited
  * `key.decrypted`. `_hash` becomes what ingest computes for a clear resource once no encrypted field is left.
- * A record key that base libraries share with other resources is turned back in one group transaction with those
- * libraries (join-reverse.ts: clear-keyed again when no other source keeps the key encrypted, else A join-indexed).
+ * A record key that base libraries share with other resources, or a non-key field any base library joins the resource
+ * on, is turned back in one group transaction with those libraries (join-reverse.ts: clear-keyed again when no other
+ * source keeps the key encrypted, else A join-indexed).
  */
 
 export const DECRYPT_JOB = 'keys.decrypt';
@@ -574,12 +577,14 @@ export function decryptible(fields: StoredField[]): Indexed[] {
 }
 
 /**
- * An encrypted base-library join key that is not the resource's only record key (a non-key field, or one part of a
- * composite key) cannot go back to clear storage: the libraries' keys would have to be rewritten apart from the
- * records' (not built; the same rule as keyFieldRefusal, in this direction). A record key is turned back (its records
- * rekeyed, clear key ← keyed hash), with the libraries joining the resource on it: one whose only source is the
- * resource with its records; one shared with other resources turns clear-keyed when no other source stores the key
- * encrypted, else stays hash-keyed and the resource gets a join index (join-reverse.ts). Shared with the catalog.
+ * An encrypted base-library join key that is one part of the resource's composite record key cannot go back to clear
+ * storage: the libraries' keys would have to be rewritten apart from the records' (not built; the same rule as
+ * keyFieldRefusal, in this direction). A record key is turned back (its records rekeyed, clear key ← keyed hash), with
+ * the libraries joining the resource on it: one whose only source is the resource with its records; one shared with
+ * other resources turns clear-keyed when no other source stores the key encrypted, else stays hash-keyed and the
+ * resource gets a join index (join-reverse.ts). A non-key join field is turned back with every library joining the
+ * resource on it (single-source or shared), the same way, the resource's part of each library's mapping coming from
+ * the field's decrypted values (join-reverse.ts `fieldClearMap`). Shared with the catalog.
  */
 export async function decryptKeyRefusal(
   db: Tx | AppContext['db'],
@@ -597,14 +602,14 @@ export async function decryptKeyRefusal(
       .where('is_key', '=', true)
       .execute()
   ).length;
-  const keys = fields.filter((f) => joins.some((j) => j.keyField === f.code && (!f.isKey || keyCount > 1)));
+  const keys = fields.filter((f) => f.isKey && keyCount > 1 && joins.some((j) => j.keyField === f.code));
   if (!keys.length) return null;
   return new AppError(
     'FIELD_ENCRYPTION_FLIP_REFUSED',
     keys.map((f) => ({
       field: f.code,
-      reason: `field ${f.code} is a key base libraries join this resource on but not its only record key, stored encrypted: turning its sensitive-personal flag off would rewrite the libraries' keys apart from the records' (not built)`,
-      reasonZh: `信息项“${f.name}”是基础库的关联键（加密存储）但不是该资源唯一的主键，取消敏感个人信息标记需另行改写基础库的记录键，暂不支持`,
+      reason: `field ${f.code} is a key base libraries join this resource on and one part of its composite record key, stored encrypted: turning its sensitive-personal flag off would rewrite the libraries' keys apart from the records' (not built)`,
+      reasonZh: `信息项“${f.name}”是基础库的关联键（加密存储），且是该资源复合主键的一部分，取消敏感个人信息标记需另行改写基础库的记录键，暂不支持`,
     })),
   );
 }
@@ -646,12 +651,12 @@ export async function decryptResource(
   const out = await inTx(ctx.db, async (trx) => {
     // the group: the resource and the other sources of the shared libraries joining it on a key field to decrypt that
     // become clear-keyed (join-reverse.ts); rows locked in id order, then their tables (as convertResource does)
+    const pending = decryptible(await getFields(trx, resourceId));
     const planned = await sharedLibraries(
       trx,
       resourceId,
-      decryptible(await getFields(trx, resourceId))
-        .filter((x) => x.f.isKey)
-        .map((x) => x.f.code),
+      pending.map((x) => x.f.code),
+      pending.filter((x) => !x.f.isKey).map((x) => x.f.code),
     );
     const group = sharedGroup(resourceId, planned);
     await sql`SELECT id FROM resource WHERE id = ANY (${group}::bigint[]) ORDER BY id FOR UPDATE`.execute(
@@ -672,10 +677,13 @@ export async function decryptResource(
       conv.map((x) => x.f),
     );
     if (refused) throw refused;
+    // the libraries joining it on a decrypted field: on its record key (shared with other resources; one whose only
+    // source is the resource is rekeyed with its records), or on a non-key field (any, join-reverse.ts)
     const shared = await sharedLibraries(
       trx,
       resourceId,
-      conv.filter((x) => x.f.isKey).map((x) => x.f.code),
+      conv.map((x) => x.f.code),
+      conv.filter((x) => !x.f.isKey).map((x) => x.f.code),
     );
     // a library definition or a source's storage changed between the plan and the locks: the job runs again
     if (sharedGroup(resourceId, shared).some((id) => !group.includes(id)))
@@ -700,11 +708,25 @@ export async function decryptResource(
         ? await clearKeys(trx, resourceId, table, fields, keys, (await keys.writer(resourceId, trx)).index)
         : null;
     if (unhash) opts.rekeyTiming?.('unhash', performance.now() - t0);
-    // every key of a shared library turning clear-keyed mapped back before anything is rewritten (one left: refused)
-    const toClear = unhash ? shared.filter((l) => !l.staysHashed) : [];
+    // the libraries this decryption concerns: those joining it on a non-key field, and on the record key when the
+    // record key turns clear
+    const isKey = (code: string) => fields.some((f) => f.code === code && f.isKey);
+    const concerned = shared.filter((l) => !isKey(l.ownField) || unhash);
+    // every key of a library turning clear-keyed mapped back before anything is rewritten (one left: refused); the
+    // resource's part from its clear record keys, or from the decrypted values of the non-key field it is joined on
+    const fieldMaps = new Map<string, Map<string, string>>();
     const libMaps = new Map<number, Map<string, string>>();
-    for (const l of toClear)
-      libMaps.set(l.libraryId, await libraryClearMap(trx, keys, l, unhash as Map<string, string>, tables));
+    for (const l of concerned.filter((x) => !x.staysHashed)) {
+      let own = unhash as Map<string, string>;
+      if (!isKey(l.ownField)) {
+        if (!fieldMaps.has(l.ownField)) {
+          const f = fields.find((x) => x.code === l.ownField) as StoredField;
+          fieldMaps.set(l.ownField, await fieldClearMap(trx, keys, resourceId, table, f));
+        }
+        own = fieldMaps.get(l.ownField) as Map<string, string>;
+      }
+      libMaps.set(l.libraryId, await libraryClearMap(trx, keys, l, own, tables));
+    }
     const rows = await decryptTable(trx, table, fields, conv, keys, clearHash);
     await decryptHistory(trx, resourceId, fields, conv, keys, clearHash);
     await decryptQuarantine(trx, resourceId, fields, conv, keys, clearHash);
@@ -721,9 +743,17 @@ export async function decryptResource(
           opts.rekeyTiming,
         )
       : null;
-    const libs = unhash
-      ? await reverseSharedLibraries(trx, keys, resourceId, table, fields, conv, shared, libMaps, tables)
-      : null;
+    const libs = await reverseSharedLibraries(
+      trx,
+      keys,
+      resourceId,
+      table,
+      fields,
+      conv,
+      concerned,
+      libMaps,
+      tables,
+    );
     await setStorage(trx, resourceId, conv, false);
     const codes = conv.map((x) => x.f.code);
     await appendAudit(trx, {
@@ -796,16 +826,18 @@ async function reverseSharedLibraries(
       });
       joinIndexDropped.push({ resourceId: s.resourceId, field: s.field.code });
     }
-  // a library keeping the key hashed (another source stores it encrypted): the resource is now one of its clear sources
+  // a library keeping the key hashed (another source stores it encrypted): the resource is now one of its clear sources,
+  // its join field (the record key or a non-key field) indexed once
   const hashed = shared.filter((x) => x.staysHashed);
   const joinIndexed: { resourceId: number; field: string; rows: number }[] = [];
-  if (hashed.length) {
-    const keyField = fields.find((f) => f.isKey && conv.some((x) => x.f.code === f.code)) as StoredField;
-    const rows = await addJoinIndex(trx, keys, resourceId, table, keyField, {
-      libraryId: hashed[0].libraryId,
-      libraries: hashed.map((h) => h.libraryId),
+  for (const code of new Set(hashed.map((h) => h.ownField))) {
+    const field = fields.find((f) => f.code === code) as StoredField;
+    const on = hashed.filter((h) => h.ownField === code);
+    const rows = await addJoinIndex(trx, keys, resourceId, table, field, {
+      libraryId: on[0].libraryId,
+      libraries: on.map((h) => h.libraryId),
     });
-    joinIndexed.push({ resourceId, field: keyField.code, rows });
+    joinIndexed.push({ resourceId, field: code, rows });
   }
   return {
     libraries,

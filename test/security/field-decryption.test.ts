@@ -422,7 +422,7 @@ describe('turning the sensitive-personal flag off: decrypting stored values back
     expect(changed.rows_updated).toBe(1);
   });
 
-  it('an encrypted base-library join key that is not the record key cannot be unflagged while the resource holds data (coded refusal, nothing queued); a shared record key can (join-key-decryption.test.ts)', async () => {
+  it('an encrypted base-library join key that is one part of a composite record key cannot be unflagged while the resource holds data (coded refusal, nothing queued); a shared record key (join-key-decryption.test.ts) or a non-key join field (join-field-encryption.test.ts) can', async () => {
     const r = await publish('特殊群体登记（主键解密）', [
       {
         code: 'caseNo',
@@ -432,7 +432,15 @@ describe('turning the sensitive-personal flag off: decrypting stored values back
         personal: true,
         sensitivePersonal: true,
       },
-      { code: 'holder', name: '持有人', type: 'string', personal: true, sensitivePersonal: true },
+      // one part of the composite record key (caseNo, holder)
+      {
+        code: 'holder',
+        name: '持有人',
+        type: 'string',
+        isKey: true,
+        personal: true,
+        sensitivePersonal: true,
+      },
       { code: 'name', name: '姓名', type: 'string', personal: true, masking: 'name' },
     ]);
     await upload(r.id, 'caseNo,holder,name', ['K1,HX1,王一', 'K2,HX2,王二']);
@@ -443,15 +451,15 @@ describe('turning the sensitive-personal flag off: decrypting stored values back
       VALUES (${lib}, 'nm', 0, ${r.id}, 'name', 'caseNo'), (${lib}, 'nm', 1, ${other.id}, 'name', 'caseNo')`.execute(
       env.ctx.db,
     );
-    // the record key shared with another resource is no longer refused (join-key-decryption.test.ts turns it back);
-    // a field base libraries join this resource on that is not its record key is: the library's keys are its hash
+    // a field base libraries join this resource on that is one part of its composite record key is refused: the
+    // library's keys are its hash, apart from the records' (a whole record key or a non-key field is turned back)
     await sql`INSERT INTO base_library_source (library_id, field_code, priority, resource_id, source_field, key_field)
       VALUES (${lib}, 'hd', 0, ${r.id}, 'name', 'holder')`.execute(env.ctx.db);
     const join = await flagVersion(r.id, unflag('holder'));
     expect(join.statusCode).toBe(409);
     expect(join.json().code).toBe('FIELD_ENCRYPTION_FLIP_REFUSED');
     expect(join.json().details[0].field).toBe('holder');
-    expect(join.json().details[0].reason).toContain('not its only record key');
+    expect(join.json().details[0].reason).toContain('one part of its composite record key');
     expect(join.json().details[0].reason).toContain('not built');
     const jobs = await env.ctx.db
       .selectFrom('job')

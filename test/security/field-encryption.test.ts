@@ -705,10 +705,13 @@ describe('encryption at rest of sensitive-personal fields (issue 10 point 3)', (
       'key.encrypt:deny', // FIELD_ALREADY_ENCRYPTED, audited with its code
     ]);
 
-    // a clear join key that is not the resource's only record key is refused (the libraries' keys would be rewritten
-    // apart from the records'); a record key is converted with its libraries, shared or not
-    // (test/security/key-field-encryption.test.ts, test/security/join-key-encryption.test.ts)
-    const keyed = await clearResource('特殊群体登记（存量明文主键）', RESOURCE.fields);
+    // a clear join key that is one part of a composite record key is refused (the libraries' keys would be rewritten
+    // apart from the records'); a record key or a non-key field is converted with its libraries, shared or not
+    // (test/security/key-field-encryption.test.ts, join-key-encryption.test.ts, join-field-encryption.test.ts)
+    const keyed = await clearResource(
+      '特殊群体登记（存量明文主键）',
+      RESOURCE.fields.map((f) => (f.code === 'diagnosis' ? { ...f, isKey: true } : f)),
+    );
     await sharedLibrary(keyed.id, 'diagnosis');
     const refused = await env.app.inject({
       method: 'POST',
@@ -798,10 +801,18 @@ describe('encryption at rest of sensitive-personal fields (issue 10 point 3)', (
     expect(trail[1].detail).toMatchObject({ fields: ['age'], rows: n[0].n });
   });
 
-  it('a version flagging a clear base-library join key that is not the record key is refused at submission with a coded reason (a shared record key: test/security/join-key-encryption.test.ts; unflagging an encrypted field: test/security/field-decryption.test.ts)', async () => {
+  it('a version flagging a clear base-library join key that is one part of a composite record key is refused at submission with a coded reason (a shared record key: test/security/join-key-encryption.test.ts; a non-key field: join-field-encryption.test.ts; unflagging an encrypted field: test/security/field-decryption.test.ts)', async () => {
     const keyed = await clearResource('特殊群体登记（主键翻转）', [
       { code: 'caseNo', name: '登记编号', type: 'string', isKey: true, length: 20 },
-      { code: 'name', name: '姓名', type: 'string', length: 20, personal: true, masking: 'name' },
+      {
+        code: 'name',
+        name: '姓名',
+        type: 'string',
+        isKey: true,
+        length: 20,
+        personal: true,
+        masking: 'name',
+      },
     ]);
     const up = await env.app.inject({
       method: 'POST',

@@ -342,13 +342,13 @@ describe('encrypting a base-library join key shared with another resource (issue
     expect((await library()).recs.some((r) => r.key === pid(9))).toBe(false);
   });
 
-  it("a join key that is not the resource's only record key is still refused (FIELD_ENCRYPTION_KEY_FIELD): at the catalog and the administrator's request, audited", async () => {
+  it("a join key that is one part of a composite record key is still refused (FIELD_ENCRYPTION_KEY_FIELD): at the catalog and the administrator's request, audited (a non-key join field is converted: join-field-encryption.test.ts)", async () => {
     const r = await publishResource(env, cookies(), {
       ...META,
-      name: '共享关联键登记（非主键关联）',
+      name: '共享关联键登记（复合主键关联）',
       fields: [
         { code: 'caseNo', name: '登记编号', type: 'string', isKey: true, length: 20 },
-        { code: 'idNumber', name: '身份证号', type: 'string', length: 18 },
+        { code: 'idNumber', name: '身份证号', type: 'string', isKey: true, length: 18 },
       ],
     });
     await upload(r.id, `caseNo,idNumber\nK1,${pid(1)}\nK2,${pid(2)}`);
