@@ -161,7 +161,11 @@ export function updateLibrary(ctx: AppContext, actor: Actor, id: number, input: 
  * Creates (id null) or redefines a library in one transaction: shape, class and sources checked, the name kept unique,
  * the definition rewritten and the change audited as `baselib.define` (with the new version on an edit). A library
  * that is hash-keyed (a source stores its join key encrypted) gets, in the same transaction, the join index of every
- * clear source still without one (security/library-join.ts; `detail.joinIndexed`, each audited `key.joinIndexed`).
+ * clear source still without one (security/library-join.ts; `detail.joinIndexed`, each audited `key.joinIndexed`); a
+ * library the save leaves clear-keyed while it holds hashed keys is re-keyed to clear (`detail.rekeyedClear`; refused
+ * KEY_DECRYPTION_UNMAPPED, audited `deny`, when a key has no clear form), and join indexes no hash-keyed library needs
+ * any more are dropped (`detail.joinIndexDropped`). The library row is taken first (`FOR UPDATE`), as every assembly
+ * step takes it first (assemble.ts `holdLibrary`).
  */
 async function saveLibrary(ctx: AppContext, actor: Actor, id: number | null, input: LibraryInput) {
   requireDefiner(actor);

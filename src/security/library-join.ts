@@ -32,6 +32,11 @@ import { tableOf } from './key-service.js';
  * rotation's walk compute it, so the walk can convert it later. The sources read by hash are on one version except
  * during an index-key rotation (a source created under the new version, or one the walk has not reached); the assembly
  * refuses then (INDEX_KEY_ROTATING) until the walk has put the library's sources — one group now — on one version.
+ *
+ * The other way (since 2026-12-01): a save that leaves the library CLEAR-KEYED while it holds hashed keys re-keys them
+ * back to clear with the reverse conversion's mapping (join-reverse.ts), and a save drops the join index of a source no
+ * hash-keyed library joins any more (the reverse's rule). Lock order with the assembly: the library row first on both
+ * sides (the save's first statement; assemble.ts `holdLibrary` in every step).
  */
 
 type Keys = AppContext['fieldKeys'];
