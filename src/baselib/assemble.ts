@@ -37,12 +37,19 @@ interface SourceCols {
 
 interface Plan {
   libraryId: number;
+  /** the definition's version the plan was read from (each step checks it under the library row's lock) */
+  version: number;
   /** library field code → [authoritative, …secondary] as (resource, column) */
   fields: { code: string; sources: { resourceId: number; column: string }[] }[];
   sources: Map<number, SourceCols>;
 }
 
 async function loadPlan(db: Db | Tx, libraryId: number): Promise<Plan> {
+  const { version } = await db
+    .selectFrom('base_library')
+    .select('version')
+    .where('id', '=', libraryId)
+    .executeTakeFirstOrThrow();
   const fieldRows = await db
     .selectFrom('base_library_field')
     .select(['code'])
@@ -121,7 +128,29 @@ async function loadPlan(db: Db | Tx, libraryId: number): Promise<Plan> {
         return { resourceId: s.resource_id, column };
       }),
   }));
-  return { libraryId, fields: fieldsPlan, sources };
+  return { libraryId, version, fields: fieldsPlan, sources };
+}
+
+/**
+ * Every step's FIRST lock: the library row — `FOR KEY SHARE` (steps 1 and 2), `FOR NO KEY UPDATE` (step 3, which
+ * updates the row at its end). A definition's save (service.ts `saveLibrary`) takes the same row `FOR UPDATE` before
+ * anything else (then the sources' rows, the library's records and conflicts when it re-keys them, then source tables),
+ * so a step and a save always meet on the library row first: the step waits for the save to commit, or the save for
+ * the step. Before (2026-12-01), step 3 updated conflicts and took the row last, while a save re-keying the library
+ * held the row and updated conflicts: a deadlock on PostgreSQL (docs/ENCRYPTION.md). A save that committed since the
+ * plan was read (the version moved) fails the run: its plan (columns, hashed or clear keys) is stale — assemble again.
+ */
+async function holdLibrary(trx: Tx, plan: Plan, mode: 'KEY SHARE' | 'NO KEY UPDATE'): Promise<void> {
+  const { rows } = await sql<{ version: number }>`
+    SELECT version FROM base_library WHERE id = ${plan.libraryId} FOR ${sql.raw(mode)}`.execute(trx);
+  if (!rows.length || Number(rows[0].version) !== Number(plan.version))
+    throw new AppError('CONFLICT', [
+      {
+        field: 'libraryId',
+        reason: `the library definition changed during the assembly (version ${plan.version} → ${rows[0]?.version ?? 'deleted'}); assemble again`,
+        reasonZh: '归集期间库定义已变更，请重新归集',
+      },
+    ]);
 }
 
 /** One row per key of a source, with the named columns as trimmed text (`v<i>`); the newest row wins a repeated key. */
@@ -172,6 +201,7 @@ async function assertOneIndexVersion(trx: Tx, plan: Plan) {
 }
 
 async function stepRecords(trx: Tx, plan: Plan, runId: number): Promise<number> {
+  await holdLibrary(trx, plan, 'KEY SHARE');
   await assertOneIndexVersion(trx, plan);
   // per source: the columns it contributes, in a fixed order
   const used = new Map<number, string[]>();
@@ -218,6 +248,7 @@ async function stepConflicts(
   secondary: { resourceId: number; column: string },
   now: Date,
 ): Promise<void> {
+  await holdLibrary(trx, plan, 'KEY SHARE');
   await assertOneIndexVersion(trx, plan);
   const auth = field.sources[0];
   // one side ciphertext, the other clear: SQL cannot compare them (no key in the database); not guessed, left out
@@ -287,6 +318,8 @@ export async function runAssembly(ctx: AppContext, runId: number): Promise<void>
       });
     }
     await inTx(db, async (trx) => {
+      // the library row before the conflicts (holdLibrary): the order a definition's save takes them in
+      await holdLibrary(trx, plan, 'NO KEY UPDATE');
       const cleared = await trx
         .updateTable('base_library_conflict')
         .set({ status: 'cleared' })

@@ -161,7 +161,11 @@ export function updateLibrary(ctx: AppContext, actor: Actor, id: number, input: 
  * Creates (id null) or redefines a library in one transaction: shape, class and sources checked, the name kept unique,
  * the definition rewritten and the change audited as `baselib.define` (with the new version on an edit). A library
  * that is hash-keyed (a source stores its join key encrypted) gets, in the same transaction, the join index of every
- * clear source still without one (security/library-join.ts; `detail.joinIndexed`, each audited `key.joinIndexed`).
+ * clear source still without one (security/library-join.ts; `detail.joinIndexed`, each audited `key.joinIndexed`); a
+ * library the save leaves clear-keyed while it holds hashed keys is re-keyed to clear (`detail.rekeyedClear`; refused
+ * KEY_DECRYPTION_UNMAPPED, audited `deny`, when a key has no clear form), and join indexes no hash-keyed library needs
+ * any more are dropped (`detail.joinIndexDropped`). The library row is taken first (`FOR UPDATE`), as every assembly
+ * step takes it first (assemble.ts `holdLibrary`).
  */
 async function saveLibrary(ctx: AppContext, actor: Actor, id: number | null, input: LibraryInput) {
   requireDefiner(actor);
@@ -212,7 +216,8 @@ async function saveLibrary(ctx: AppContext, actor: Actor, id: number | null, inp
     // before their storage is read: a hash-keyed library's clear sources get their join index in this transaction
     const before = await trx
       .selectFrom('base_library_source')
-      .select('resource_id')
+      .select(['resource_id', 'key_field'])
+      .distinct()
       .where('library_id', '=', libraryId)
       .execute();
     await lockLibrarySources(trx, [
@@ -220,10 +225,13 @@ async function saveLibrary(ctx: AppContext, actor: Actor, id: number | null, inp
       ...fields.flatMap((f) => [f.authoritative, ...f.secondary].map((s) => s.resourceId)),
     ]);
     await writeDefinition(trx, libraryId, fields);
-    const joined = await joinIndexLibrary(trx, ctx.fieldKeys, libraryId, {
-      via: 'baselib.define',
-      ...(version ? { libraryVersion: version } : {}),
-    });
+    const joined = await joinIndexLibrary(
+      trx,
+      ctx.fieldKeys,
+      libraryId,
+      { via: 'baselib.define', ...(version ? { libraryVersion: version } : {}) },
+      before.map((s) => ({ resourceId: Number(s.resource_id), keyField: s.key_field })),
+    );
     await appendAudit(trx, {
       action: 'baselib.define',
       decision: 'allow',
@@ -238,9 +246,26 @@ async function saveLibrary(ctx: AppContext, actor: Actor, id: number | null, inp
         ...(version ? { version } : {}),
         ...(joined?.joinIndexed.length ? { joinIndexed: joined.joinIndexed } : {}),
         ...(joined?.rekeyed ? { rekeyed: joined.rekeyed } : {}),
+        ...(joined?.rekeyedClear !== undefined ? { rekeyedClear: joined.rekeyedClear } : {}),
+        ...(joined?.joinIndexDropped ? { joinIndexDropped: joined.joinIndexDropped } : {}),
       },
     });
     return version ? { id: libraryId, version } : { id: libraryId };
+  }).catch(async (e) => {
+    // a save turning a hash-keyed library clear-keyed whose keys cannot all be traced back to a clear key: refused,
+    // nothing changed (the transaction rolled back), audited
+    if (e instanceof AppError && e.code === 'KEY_DECRYPTION_UNMAPPED')
+      await appendAudit(ctx.db, {
+        action: 'baselib.define',
+        decision: 'deny',
+        actorUserId: actor.id,
+        actorOrgId: actor.orgId,
+        targetType: 'base_library',
+        targetId: id ?? undefined,
+        clientIp: actor.clientIp,
+        detail: { name: input.name, code: e.code, reason: e.details?.[0]?.reason },
+      });
+    throw e;
   });
 }
 

@@ -262,4 +262,228 @@ describe('a clear source added to a hash-keyed base library gets its join index 
     expect(recs.find((r) => r.key === idx(pid(13)))?.vals).toEqual({ n: '丁13', e: '己13' });
     expect(await conflicts()).toEqual([{ ...conflict, key: idx(pid(12)) }]);
   });
+
+  const conflictsOf = (lib: number) =>
+    q<{ id: number; key: string; field_code: string; status: string; resolution: string | null }>(
+      `SELECT id, key, field_code, status, resolution FROM base_library_conflict WHERE library_id = ${lib} ORDER BY id`,
+    );
+  const putLibrary = (lib: number, name: string, fields: [string, Src, Src[]][]) =>
+    env.app.inject({
+      method: 'PUT',
+      url: `/api/baselib/libraries/${lib}`,
+      headers: { cookie: reviewer },
+      payload: {
+        name,
+        kind: 'theme',
+        keyKind: 'idNumber',
+        fields: fields.map(([code, authoritative, secondary]) => ({
+          code,
+          name: code,
+          authoritative,
+          secondary,
+        })),
+      },
+    });
+  const dropAudit = (rid: number) =>
+    q<{ detail: Record<string, unknown> }>(
+      `SELECT detail FROM audit_log WHERE action = 'key.joinIndexDropped' AND resource_id = ${rid} ORDER BY id`,
+    );
+
+  it('a save that drops the only encrypted source turns the library clear-keyed: its keys re-keyed to clear (a resolved conflict kept through the next assembly), join indexes no hash-keyed library needs dropped, an unmappable key refused; a source removed from a hash-keyed library loses its join index', async () => {
+    const a = await resource('基础库转明文（甲，加密）', 'idNumber', 'name', false, [
+      ...[20, 21, 22, 23].map((i) => `${pid(i)},甲${i}`),
+    ]);
+    const s = await resource('基础库转明文（乙，明文）', 'idNo', 'holder', true, [
+      ...[22, 23, 24, 25].map((i) => `${pid(i)},乙${i}`),
+    ]);
+    const u = await resource('基础库转明文（丙，明文）', 'idNo', 'holder', true, [
+      `${pid(23)},丙23`,
+      `${pid(26)},丙26`,
+    ]);
+    const A = { resourceId: a.id, fieldCode: 'name' };
+    const S = { resourceId: s.id, fieldCode: 'holder' };
+    const U = { resourceId: u.id, fieldCode: 'holder' };
+    // L2 keeps joining U hash-keyed (with A); L1 joins A, S and U
+    const l2 = await save(null, '转明文测试库乙', [
+      ['x', A, []],
+      ['u', U, []],
+    ]);
+    const l1 = await save(null, '转明文测试库甲', [
+      ['a', A, []],
+      ['n', S, [U]],
+    ]);
+    for (const rid of [s.id, u.id])
+      expect(await keyField(rid)).toEqual([{ encrypted: false, join_indexed: true }]);
+    expect(await assemble(l1)).toMatchObject({ status: 'done', error: null });
+    expect((await records(l1)).map((r) => r.key)).toEqual(
+      [20, 21, 22, 23, 24, 25, 26].map((i) => idx(pid(i))).sort(),
+    );
+    await sql`UPDATE base_library_conflict SET status = 'resolved', resolution = 'authoritative'
+      WHERE library_id = ${l1}`.execute(env.ctx.db);
+    const [conflict] = await conflictsOf(l1);
+    expect(conflict).toMatchObject({ key: idx(pid(23)), field_code: 'n', status: 'resolved' });
+
+    // a key no source holds (a resolved conflict of a key gone from every source): refused, nothing changed, audited
+    await sql`INSERT INTO base_library_conflict (library_id, key, field_code, auth_resource_id, auth_value,
+        sec_resource_id, sec_value, first_run_id, last_run_id, found_at, status, resolution)
+      VALUES (${l1}, ${idx(pid(99))}, 'n', ${s.id}, 'x', ${u.id}, 'y', 0, 0, now(), 'resolved', 'neither')`.execute(
+      env.ctx.db,
+    );
+    const version = async () =>
+      (await q<{ version: number }>(`SELECT version FROM base_library WHERE id = ${l1}`))[0];
+    const v0 = await version();
+    const refused = await putLibrary(l1, '转明文测试库甲', [['n', S, [U]]]);
+    expect(refused.statusCode, refused.body).toBe(409);
+    expect(refused.json().code).toBe('KEY_DECRYPTION_UNMAPPED');
+    expect(await version()).toEqual(v0);
+    expect((await records(l1)).map((r) => r.key)).toEqual(
+      [20, 21, 22, 23, 24, 25, 26].map((i) => idx(pid(i))).sort(),
+    );
+    expect(await keyField(s.id)).toEqual([{ encrypted: false, join_indexed: true }]);
+    expect(await hCols(s.id)).toEqual(['c1_h']);
+    const deny = await q<{ detail: Record<string, unknown> }>(
+      `SELECT detail FROM audit_log WHERE action = 'baselib.define' AND decision = 'deny' AND target_id = '${l1}'`,
+    );
+    expect(deny).toHaveLength(1);
+    expect(deny[0].detail).toMatchObject({ code: 'KEY_DECRYPTION_UNMAPPED' });
+    expect(String(deny[0].detail.reason)).toMatch(/base library/);
+    await sql`DELETE FROM base_library_conflict WHERE library_id = ${l1} AND key = ${idx(pid(99))}`.execute(
+      env.ctx.db,
+    );
+
+    // A dropped: clear-keyed. Every key mapped back (A's own keys through its decrypted values), the conflict kept
+    const ok = await putLibrary(l1, '转明文测试库甲', [['n', S, [U]]]);
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect((await records(l1)).map((r) => r.key)).toEqual([20, 21, 22, 23, 24, 25, 26].map(pid).sort());
+    expect(await conflictsOf(l1)).toEqual([{ ...conflict, key: pid(23) }]);
+    // S: no hash-keyed library joins it any more → its join index dropped; U: L2 still needs it → kept
+    expect(await keyField(s.id)).toEqual([{ encrypted: false, join_indexed: false }]);
+    expect(await hCols(s.id)).toEqual([]);
+    expect(await dropAudit(s.id)).toEqual([
+      {
+        detail: {
+          field: 'idNo',
+          libraryId: l1,
+          via: 'baselib.define',
+          libraryVersion: Number(v0.version) + 1,
+        },
+      },
+    ]);
+    expect(await keyField(u.id)).toEqual([{ encrypted: false, join_indexed: true }]);
+    expect(await dropAudit(u.id)).toEqual([]);
+    const define = await q<{ detail: Record<string, unknown> }>(
+      `SELECT detail FROM audit_log WHERE action = 'baselib.define' AND decision = 'allow' AND target_id = '${l1}' ORDER BY id DESC LIMIT 1`,
+    );
+    expect(define[0].detail).toMatchObject({
+      rekeyedClear: 7,
+      joinIndexDropped: [{ resourceId: s.id, field: 'idNo' }],
+    });
+    // the next assembly writes clear keys: the same records (less A's), the resolved conflict still resolved
+    expect(await assemble(l1)).toMatchObject({ status: 'done', error: null });
+    const recs = await records(l1);
+    expect(recs.map((r) => r.key)).toEqual([22, 23, 24, 25, 26].map(pid).sort());
+    expect(recs.find((r) => r.key === pid(23))?.vals).toEqual({ n: '乙23' });
+    expect(await conflictsOf(l1)).toEqual([{ ...conflict, key: pid(23) }]);
+
+    // U removed from L2, which stays hash-keyed (A): no hash-keyed library joins U any more → its join index dropped
+    await save(l2, '转明文测试库乙', [['x', A, []]]);
+    expect(await keyField(u.id)).toEqual([{ encrypted: false, join_indexed: false }]);
+    expect(await hCols(u.id)).toEqual([]);
+    expect(await dropAudit(u.id)).toMatchObject([
+      { detail: { field: 'idNo', libraryId: l2, via: 'baselib.define' } },
+    ]);
+    expect(await assemble(l2)).toMatchObject({ status: 'done', error: null });
+    expect(await assemble(l1)).toMatchObject({ status: 'done', error: null });
+  });
+
+  it.runIf(process.env.DATABASE_URL)(
+    'a save re-keying the library while an assembly of it runs: both take the library row first, no deadlock (PostgreSQL, two connections)',
+    async () => {
+      const a = await resource('基础库锁序（甲，加密）', 'idNumber', 'name', false, [
+        `${pid(40)},甲40`,
+        `${pid(41)},甲41`,
+      ]);
+      const s = await resource('基础库锁序（乙，明文）', 'idNo', 'holder', true, [
+        `${pid(41)},乙41`,
+        `${pid(42)},乙42`,
+      ]);
+      const A = { resourceId: a.id, fieldCode: 'name' };
+      const S = { resourceId: s.id, fieldCode: 'holder' };
+      const lib = await save(null, '锁序测试库', [['a', A, [S]]]);
+      expect(await assemble(lib)).toMatchObject({ status: 'done', error: null });
+      expect((await conflictsOf(lib)).map((c) => [c.key, c.status])).toEqual([[idx(pid(41)), 'open']]);
+      // an open conflict the next run does not see again: its last step clears it (and so holds its row)
+      await sql`INSERT INTO base_library_conflict (library_id, key, field_code, auth_resource_id, auth_value,
+          sec_resource_id, sec_value, first_run_id, last_run_id, found_at)
+        VALUES (${lib}, ${idx(pid(42))}, 'a', ${a.id}, 'x', ${s.id}, 'y', 0, 0, now())`.execute(env.ctx.db);
+      // the save is held (advisory lock in a trigger) just after it took the library row, before it re-keys
+      const LOCK = 742_001;
+      await sql`CREATE FUNCTION library_save_hold() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN PERFORM pg_advisory_xact_lock(742001); RETURN NEW; END $$`.execute(env.ctx.db);
+      await sql`CREATE TRIGGER library_save_hold BEFORE UPDATE ON base_library
+        FOR EACH ROW WHEN (OLD.version IS DISTINCT FROM NEW.version) EXECUTE FUNCTION library_save_hold()`.execute(
+        env.ctx.db,
+      );
+      const waitingOn = async (where: string) => {
+        for (let i = 0; i < 1000; i++) {
+          const w = await sql
+            .raw<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND ${where}`)
+            .execute(env.ctx.db);
+          if (w.rows[0].n > 0) return;
+          await new Promise((ok) => setTimeout(ok, 10));
+        }
+        throw new Error(`nothing waits on ${where}`);
+      };
+      let release = () => {};
+      const released = new Promise<void>((ok) => {
+        release = ok;
+      });
+      let held = () => {};
+      const holding = new Promise<void>((ok) => {
+        held = ok;
+      });
+      const holder = env.ctx.db.connection().execute(async (c) => {
+        await sql`SELECT pg_advisory_lock(${LOCK})`.execute(c);
+        held();
+        await released;
+        await sql`SELECT pg_advisory_unlock(${LOCK})`.execute(c);
+      });
+      try {
+        await holding;
+        const run = await env.app.inject({
+          method: 'POST',
+          url: `/api/baselib/libraries/${lib}/runs`,
+          headers: { cookie: reviewer },
+        });
+        expect(run.statusCode, run.body).toBeLessThan(300);
+        // A dropped: the save turns the library clear-keyed and re-keys its records and conflicts
+        const saving = putLibrary(lib, '锁序测试库', [['a', S, []]]);
+        await waitingOn(`locktype = 'advisory' AND objid = ${LOCK}`);
+        const assembling = env.ctx.jobs.runDue();
+        // the assembly waits for the library row (before the fix: in its last step, holding the cleared conflict)
+        await waitingOn(`locktype <> 'advisory'`);
+        release();
+        await holder;
+        const saved = await saving;
+        await assembling;
+        expect(saved.statusCode, saved.body).toBe(200);
+        const r = (
+          await q<{ status: string; error: string | null }>(
+            `SELECT status, error FROM base_library_run WHERE id = ${run.json().id}`,
+          )
+        )[0];
+        // the step took the row after the save committed: its plan is stale, the run fails and says so
+        expect(r.status).toBe('failed');
+        expect(r.error).toMatch(/^CONFLICT: the library definition changed during the assembly/);
+      } finally {
+        release();
+        await holder;
+        await sql`DROP TRIGGER library_save_hold ON base_library`.execute(env.ctx.db);
+        await sql`DROP FUNCTION library_save_hold()`.execute(env.ctx.db);
+      }
+      expect((await conflictsOf(lib)).map((c) => c.key).sort()).toEqual([pid(41), pid(42)].sort());
+      expect(await assemble(lib)).toMatchObject({ status: 'done', error: null });
+      expect((await records(lib)).map((r) => r.key)).toEqual([41, 42].map(pid).sort());
+    },
+  );
 });
