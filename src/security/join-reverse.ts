@@ -93,7 +93,7 @@ export const sharedGroup = (resourceId: number, libs: SharedLibrary[]) =>
 export async function libraryClearMap(
   trx: Tx,
   keys: Keys,
-  lib: SharedLibrary,
+  lib: Pick<SharedLibrary, 'libraryId' | 'sources'>,
   unhash: Map<string, string>,
   tables: Map<number, string>,
 ): Promise<Map<string, string>> {

@@ -156,13 +156,7 @@ export async function joinIndexLibrary(
       const unhash = new Map<string, string>();
       for (const s of removed.filter((x) => x.field.encrypted))
         await removedClearKeys(trx, keys, s.resourceId, await tableFor(s.resourceId), s.field, unhash);
-      const map = await libraryClearMap(
-        trx,
-        keys,
-        { libraryId, sources: clearSources, staysHashed: false },
-        unhash,
-        tables,
-      );
+      const map = await libraryClearMap(trx, keys, { libraryId, sources: clearSources }, unhash, tables);
       rekeyedClear = await rekeyLibrary(trx, libraryId, (k) => map.get(k) ?? k);
     }
   }
