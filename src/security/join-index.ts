@@ -1,7 +1,7 @@
 import { CompiledQuery, sql } from 'kysely';
 import { appendAudit } from '../audit/store.js';
 import { indexColumn } from '../catalog/model.js';
-import type { StoredField } from '../catalog/store.js';
+import { getFields, type StoredField } from '../catalog/store.js';
 import type { AppContext } from '../context.js';
 import type { Db, Tx } from '../db/index.js';
 import { updateChunk } from './history-walk.js';
@@ -172,4 +172,37 @@ export async function rekeyLibrary(trx: Tx, libraryId: number, map: (k: string) 
     WHERE c.library_id = ${libraryId} AND c.key = m.old`.execute(trx);
   await sql`DROP TABLE library_key_map`.execute(trx);
   return Number(recs.numAffectedRows ?? 0);
+}
+
+/**
+ * The base libraries joining the resource on one of `codes`, by id (ascending), each with all its sources (the resource
+ * among them, ascending by resource) and the field each is joined on (`field` undefined if the source lost it). Read by
+ * the conversion (which libraries turn hash-keyed) and its reverse (which turn clear-keyed).
+ */
+export async function librariesJoining(
+  db: Tx,
+  resourceId: number,
+  codes: string[],
+): Promise<Map<number, { resourceId: number; keyField: string; field: StoredField | undefined }[]>> {
+  const out = new Map<number, { resourceId: number; keyField: string; field: StoredField | undefined }[]>();
+  if (!codes.length) return out;
+  const { rows } = await sql<{ library_id: number; resource_id: number; key_field: string }>`
+    SELECT DISTINCT library_id, resource_id, key_field FROM base_library_source
+    WHERE library_id IN (SELECT library_id FROM base_library_source
+      WHERE resource_id = ${resourceId} AND key_field = ANY (${codes}::text[]))
+    ORDER BY library_id, resource_id`.execute(db);
+  const fieldsOf = new Map<number, StoredField[]>();
+  for (const r of rows) {
+    const id = Number(r.resource_id);
+    if (!fieldsOf.has(id)) fieldsOf.set(id, await getFields(db, id));
+    const libraryId = Number(r.library_id);
+    const sources = out.get(libraryId) ?? [];
+    sources.push({
+      resourceId: id,
+      keyField: r.key_field,
+      field: fieldsOf.get(id)?.find((x) => x.code === r.key_field),
+    });
+    out.set(libraryId, sources);
+  }
+  return out;
 }

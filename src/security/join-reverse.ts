@@ -1,10 +1,11 @@
 import { CompiledQuery, sql } from 'kysely';
 import { appendAudit } from '../audit/store.js';
 import { indexColumn } from '../catalog/model.js';
-import { getFields, type StoredField } from '../catalog/store.js';
+import type { StoredField } from '../catalog/store.js';
 import type { AppContext } from '../context.js';
 import type { Tx } from '../db/index.js';
 import { AppError } from '../shared/errors.js';
+import { librariesJoining } from './join-index.js';
 
 /*
  * The reverse of "A base-library join key shared with other resources" (docs/ENCRYPTION.md): resource A's record key
@@ -49,26 +50,16 @@ export async function sharedLibraries(
   codes: string[],
   alone: string[] = [],
 ): Promise<SharedLibrary[]> {
-  if (!codes.length) return [];
-  const { rows } = await sql<{ library_id: number; resource_id: number; key_field: string }>`
-    SELECT DISTINCT library_id, resource_id, key_field FROM base_library_source
-    WHERE library_id IN (SELECT library_id FROM base_library_source
-      WHERE resource_id = ${resourceId} AND key_field = ANY (${codes}::text[]))
-    ORDER BY library_id, resource_id`.execute(db);
-  const fieldsOf = new Map<number, StoredField[]>();
   const out: SharedLibrary[] = [];
-  for (const libraryId of new Set(rows.map((r) => Number(r.library_id)))) {
+  for (const [libraryId, all] of await librariesJoining(db, resourceId, codes)) {
     const sources: SharedLibrary['sources'] = [];
     let ownField = '';
-    for (const r of rows.filter((x) => Number(x.library_id) === libraryId)) {
-      const id = Number(r.resource_id);
-      if (id === resourceId) {
-        ownField = r.key_field;
+    for (const r of all) {
+      if (r.resourceId === resourceId) {
+        ownField = r.keyField;
         continue;
       }
-      if (!fieldsOf.has(id)) fieldsOf.set(id, await getFields(db, id));
-      const f = fieldsOf.get(id)?.find((x) => x.code === r.key_field);
-      if (f) sources.push({ resourceId: id, field: f });
+      if (r.field) sources.push({ resourceId: r.resourceId, field: r.field });
     }
     if (!sources.length && !alone.includes(ownField)) continue;
     out.push({ libraryId, ownField, sources, staysHashed: sources.some((s) => s.field.encrypted) });

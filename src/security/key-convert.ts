@@ -10,7 +10,7 @@ import { AppError } from '../shared/errors.js';
 import { isCiphertext } from './field-cipher.js';
 import type { FieldWriter } from './field-keys.js';
 import { rewriteHistory, rewriteQuarantine, tableChunks, updateChunk } from './history-walk.js';
-import { addJoinIndex, rekeyLibrary } from './join-index.js';
+import { addJoinIndex, librariesJoining, rekeyLibrary } from './join-index.js';
 import {
   dropJoinIndex,
   fieldClearMap,
@@ -217,14 +217,7 @@ export async function convertResource(
       toConvert.map((f) => f.code),
     );
     const group = groupOfPlan(resourceId, planned);
-    await sql`SELECT id FROM resource WHERE id = ANY (${group}::bigint[]) ORDER BY id FOR UPDATE`.execute(
-      trx,
-    );
-    const tables = new Map<number, string>();
-    for (const id of group) tables.set(id, await tableOf(trx, id));
-    await sql
-      .raw(`LOCK TABLE ${group.map((id) => tables.get(id)).join(', ')} IN ACCESS EXCLUSIVE MODE`)
-      .execute(trx);
+    const tables = await lockGroup(trx, group);
     const table = tables.get(resourceId) as string;
     const fields = await getFields(trx, resourceId);
     if (!fields.some((f) => f.sensitivePersonal && !f.encrypted)) return [];
@@ -317,23 +310,24 @@ const groupOfPlan = (resourceId: number, libs: LibraryPlan[]) =>
  * converting that field makes them hash-keyed. Each with its other sources whose clear join key has no join index yet.
  * A hash-keyed library joining the resource needs nothing: its keys are hashes already.
  */
+/**
+ * Takes a conversion group (`group`: resource ids, ascending): their rows `FOR UPDATE`, then their tables `ACCESS
+ * EXCLUSIVE`, both in id order (as the index-key rotation's walk and the library save take them); returns each table.
+ */
+async function lockGroup(trx: Tx, group: number[]): Promise<Map<number, string>> {
+  await sql`SELECT id FROM resource WHERE id = ANY (${group}::bigint[]) ORDER BY id FOR UPDATE`.execute(trx);
+  const tables = new Map<number, string>();
+  for (const id of group) tables.set(id, await tableOf(trx, id));
+  await sql
+    .raw(`LOCK TABLE ${group.map((id) => tables.get(id)).join(', ')} IN ACCESS EXCLUSIVE MODE`)
+    .execute(trx);
+  return tables;
+}
+
 async function clearKeyedLibraries(db: Tx, resourceId: number, codes: string[]): Promise<LibraryPlan[]> {
-  if (!codes.length) return [];
-  const { rows } = await sql<{ library_id: number; resource_id: number; key_field: string }>`
-    SELECT DISTINCT library_id, resource_id, key_field FROM base_library_source
-    WHERE library_id IN (SELECT library_id FROM base_library_source
-      WHERE resource_id = ${resourceId} AND key_field = ANY (${codes}::text[]))
-    ORDER BY library_id, resource_id`.execute(db);
-  const fieldsOf = new Map<number, StoredField[]>();
   const out: LibraryPlan[] = [];
-  for (const libraryId of new Set(rows.map((r) => Number(r.library_id)))) {
-    const keyFields = [];
-    for (const r of rows.filter((x) => Number(x.library_id) === libraryId)) {
-      const id = Number(r.resource_id);
-      if (!fieldsOf.has(id)) fieldsOf.set(id, await getFields(db, id));
-      const f = fieldsOf.get(id)?.find((x) => x.code === r.key_field);
-      if (f) keyFields.push({ resourceId: id, field: f });
-    }
+  for (const [libraryId, all] of await librariesJoining(db, resourceId, codes)) {
+    const keyFields = all.flatMap((r) => (r.field ? [{ resourceId: r.resourceId, field: r.field }] : []));
     if (keyFields.some((k) => k.field.encrypted)) continue;
     out.push({
       libraryId,
@@ -659,14 +653,7 @@ export async function decryptResource(
       pending.filter((x) => !x.f.isKey).map((x) => x.f.code),
     );
     const group = sharedGroup(resourceId, planned);
-    await sql`SELECT id FROM resource WHERE id = ANY (${group}::bigint[]) ORDER BY id FOR UPDATE`.execute(
-      trx,
-    );
-    const tables = new Map<number, string>();
-    for (const id of group) tables.set(id, await tableOf(trx, id));
-    await sql
-      .raw(`LOCK TABLE ${group.map((id) => tables.get(id)).join(', ')} IN ACCESS EXCLUSIVE MODE`)
-      .execute(trx);
+    const tables = await lockGroup(trx, group);
     const table = tables.get(resourceId) as string;
     const fields = await getFields(trx, resourceId);
     const conv = decryptible(fields);
