@@ -27,7 +27,7 @@ interface SourceCols {
   resourceId: number;
   table: string;
   keyColumn: string;
-  /** the key column is the resource's record key: unique, no de-duplication needed */
+  /** the key column is the resource's whole record key: unique, no de-duplication needed */
   keyIsRecordKey: boolean;
   /** encrypted columns of the source (docs/ENCRYPTION.md): joined and compared on their lookup index `<column>_h` */
   encrypted: Set<string>;
@@ -106,7 +106,8 @@ async function loadPlan(db: Db | Tx, libraryId: number): Promise<Plan> {
       resourceId,
       table,
       keyColumn: keyHashed ? `${key.columnName}_h` : key.columnName,
-      keyIsRecordKey: key.isKey,
+      // one part of a composite record key is not unique alone: de-duplicated like any other join column
+      keyIsRecordKey: key.isKey && fields.filter((f) => f.isKey).length === 1,
       keyHashed,
       encrypted: new Set(fields.filter((f) => f.encrypted).map((f) => f.columnName)),
     });
