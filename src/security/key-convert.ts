@@ -65,8 +65,9 @@ export async function joinsOn(db: Tx | AppContext['db'], resourceId: number) {
  * The fields base libraries join this resource on, among `fields`, whose conversion is not built: one part of a
  * composite record key. A record key is converted (rekey.ts), and a non-key join field as any field, with the
  * libraries joining the resource on it: those that were clear-keyed become hash-keyed in the same transaction, every
- * other clear source getting a join index (join-index.ts), whether the resource is their only source or not. Shared with the catalog, which refuses a version turning the sensitive-personal flag on for such a
- * field of a resource holding data (catalog/service.ts).
+ * other clear source getting a join index (join-index.ts), whether the resource is their only source or not. Shared
+ * with the catalog, which refuses a version turning the sensitive-personal flag on for such a field of a resource
+ * holding data (catalog/service.ts).
  */
 export async function keyFieldRefusal(
   db: Tx | AppContext['db'],
@@ -306,11 +307,6 @@ const groupOfPlan = (resourceId: number, libs: LibraryPlan[]) =>
   );
 
 /**
- * The CLEAR-KEYED base libraries (no source stores its join key encrypted) joining the resource on one of `codes`:
- * converting that field makes them hash-keyed. Each with its other sources whose clear join key has no join index yet.
- * A hash-keyed library joining the resource needs nothing: its keys are hashes already.
- */
-/**
  * Takes a conversion group (`group`: resource ids, ascending): their rows `FOR UPDATE`, then their tables `ACCESS
  * EXCLUSIVE`, both in id order (as the index-key rotation's walk and the library save take them); returns each table.
  */
@@ -324,6 +320,11 @@ async function lockGroup(trx: Tx, group: number[]): Promise<Map<number, string>>
   return tables;
 }
 
+/**
+ * The CLEAR-KEYED base libraries (no source stores its join key encrypted) joining the resource on one of `codes`:
+ * converting that field makes them hash-keyed. Each with its other sources whose clear join key has no join index yet.
+ * A hash-keyed library joining the resource needs nothing: its keys are hashes already.
+ */
 async function clearKeyedLibraries(db: Tx, resourceId: number, codes: string[]): Promise<LibraryPlan[]> {
   const out: LibraryPlan[] = [];
   for (const [libraryId, all] of await librariesJoining(db, resourceId, codes)) {
