@@ -1,7 +1,12 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAssembly } from '../src/baselib/assemble.js';
-import { importCsv, newLibrary, POPULATION_META, publishResource } from './fixtures/catalog.js';
+import {
+  assembleLibrary,
+  importCsv,
+  newLibrary,
+  POPULATION_META,
+  publishResource,
+} from './fixtures/catalog.js';
 import { createTestEnv, login, type TestEnv, testIdNumber } from './helpers.js';
 
 /*
@@ -57,14 +62,8 @@ describe('base library from a source keyed by a composite key (issue 7, DG Art 2
       VALUES (${lib}, 1, 'area', '区县')`.execute(env.ctx.db);
     await sql`INSERT INTO base_library_source (library_id, field_code, priority, resource_id, source_field, key_field)
       VALUES (${lib}, 'area', 0, ${annual.id}, 'district', 'idNumber')`.execute(env.ctx.db);
-    const run = await sql<{
-      id: number;
-    }>`INSERT INTO base_library_run (library_id, library_version, requested_at)
-      VALUES (${lib}, 1, now()) RETURNING id`.execute(env.ctx.db);
-    await runAssembly(env.ctx, Number(run.rows[0].id));
-    const r = await sql<{ status: string; error: string | null }>`
-      SELECT status, error FROM base_library_run WHERE id = ${run.rows[0].id}`.execute(env.ctx.db);
-    expect(r.rows[0], JSON.stringify(r.rows[0])).toMatchObject({ status: 'done' });
+    const r = await assembleLibrary(env, lib);
+    expect(r, JSON.stringify(r)).toMatchObject({ status: 'done' });
     const recs = await sql<{ key: string; vals: Record<string, unknown> }>`
       SELECT key, vals FROM base_library_record WHERE library_id = ${lib} ORDER BY key`.execute(env.ctx.db);
     const keyed = await sql<{ encrypted: boolean }>`

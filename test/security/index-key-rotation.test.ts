@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAssembly } from '../../src/baselib/assemble.js';
 import { explodeLedgerBatches } from '../../src/dataapi/ledger.js';
 import { convertGroup, groupOf } from '../../src/security/index-rotation.js';
 import {
+  assembleLibrary,
   dataCaller,
   grantWithRights,
   importCsv,
@@ -101,17 +101,7 @@ describe('rotating the lookup-index key without downtime (issue 10 point 3)', ()
     await sql`INSERT INTO base_library_source (library_id, field_code, priority, resource_id, source_field, key_field)
       VALUES (${lib}, 'holderName', 0, ${a.id}, 'name', 'idNumber'),
         (${lib}, 'area', 0, ${a.id}, 'district', 'idNumber')`.execute(env.ctx.db);
-    const assemble = async (library: number) => {
-      const run = await sql<{
-        id: number;
-      }>`INSERT INTO base_library_run (library_id, library_version, requested_at)
-        VALUES (${library}, 1, now()) RETURNING id`.execute(env.ctx.db);
-      await runAssembly(env.ctx, Number(run.rows[0].id));
-      return sql<{ status: string; error: unknown }>`SELECT status, error FROM base_library_run
-        WHERE id = ${run.rows[0].id}`
-        .execute(env.ctx.db)
-        .then((x) => x.rows[0]);
-    };
+    const assemble = (library: number) => assembleLibrary(env, library);
     expect((await assemble(lib)).status).toBe('done');
     const library = async () =>
       (

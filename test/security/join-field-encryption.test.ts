@@ -1,8 +1,8 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAssembly } from '../../src/baselib/assemble.js';
 import { convertHooks, decryptHooks } from '../../src/security/key-convert.js';
 import {
+  assembleLibrary,
   importCsv,
   newLibrary,
   POPULATION_META,
@@ -120,14 +120,8 @@ describe('encrypting and decrypting a base-library join field that is not the re
         (${lib}, 'reg', 0, ${a.id}, 'regNo', 'idNumber'),
         (${solo}, 'area', 0, ${a.id}, 'district', 'idNumber')`.execute(env.ctx.db);
     const assemble = async (l: number) => {
-      const run = await sql<{
-        id: number;
-      }>`INSERT INTO base_library_run (library_id, library_version, requested_at)
-        VALUES (${l}, 1, now()) RETURNING id`.execute(env.ctx.db);
-      await runAssembly(env.ctx, Number(run.rows[0].id));
-      const r = await sql<{ status: string; error: string | null }>`
-        SELECT status, error FROM base_library_run WHERE id = ${run.rows[0].id}`.execute(env.ctx.db);
-      expect(r.rows[0], JSON.stringify(r.rows[0])).toMatchObject({ status: 'done' });
+      const r = await assembleLibrary(env, l);
+      expect(r, JSON.stringify(r)).toMatchObject({ status: 'done' });
     };
     const library = async (l: number) => ({
       recs: await q<{ key: string; vals: unknown; srcs: unknown }>(

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAssembly } from '../../src/baselib/assemble.js';
 import { convertHooks } from '../../src/security/key-convert.js';
 import {
+  assembleLibrary,
   importCsv,
   newLibrary,
   POPULATION_META,
@@ -94,14 +95,8 @@ describe('encrypting a base-library join key shared with another resource (issue
         (${lib}, 'holderName', 1, ${s.id}, 'holder', 'idNo'),
         (${lib}, 'area', 0, ${a.id}, 'district', 'idNumber')`.execute(env.ctx.db);
     const assemble = async () => {
-      const run = await sql<{
-        id: number;
-      }>`INSERT INTO base_library_run (library_id, library_version, requested_at)
-        VALUES (${lib}, 1, now()) RETURNING id`.execute(env.ctx.db);
-      await runAssembly(env.ctx, Number(run.rows[0].id));
-      const r = await sql<{ status: string; error: string | null }>`
-        SELECT status, error FROM base_library_run WHERE id = ${run.rows[0].id}`.execute(env.ctx.db);
-      expect(r.rows[0], JSON.stringify(r.rows[0])).toMatchObject({ status: 'done' });
+      const r = await assembleLibrary(env, lib);
+      expect(r, JSON.stringify(r)).toMatchObject({ status: 'done' });
     };
     const library = async () => ({
       recs: await q<{ key: string; vals: unknown; srcs: unknown }>(
