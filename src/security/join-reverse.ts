@@ -130,10 +130,10 @@ export async function libraryClearMap(
 }
 
 /**
- * A non-key join field of the resource still stored encrypted (keys.decrypt, before anything is rewritten): each
- * keyed hash of each of its clear values (live rows and record_history versions, decrypted; hashed under every
- * index-key version held) → that clear value. What `libraryClearMap` takes as the resource's part of a library's
- * mapping, in place of the record keys' `clearKeys`.
+ * An encrypted join field of a resource (a non-key field at keys.decrypt, before anything is rewritten; a source a
+ * library save removes, security/library-join.ts): each keyed hash of each of its clear values (live rows and
+ * record_history versions, decrypted; hashed under every index-key version held) → that clear value. What
+ * `libraryClearMap` takes as the resource's part of a library's mapping, in place of the record keys' `clearKeys`.
  */
 export async function fieldClearMap(
   trx: Tx,

@@ -1,9 +1,9 @@
-import { CompiledQuery, sql } from 'kysely';
+import { sql } from 'kysely';
 import { getFields, type StoredField } from '../catalog/store.js';
 import type { AppContext } from '../context.js';
 import type { Tx } from '../db/index.js';
 import { addJoinIndex, rekeyLibrary, resourceIndex } from './join-index.js';
-import { dropJoinIndex, joinIndexNeeded, libraryClearMap } from './join-reverse.js';
+import { dropJoinIndex, fieldClearMap, joinIndexNeeded, libraryClearMap } from './join-reverse.js';
 import { tableOf } from './key-service.js';
 
 /*
@@ -154,8 +154,16 @@ export async function joinIndexLibrary(
       const clearSources = [...sources, ...removed].filter((s) => !s.field.encrypted);
       for (const s of clearSources) await tableFor(s.resourceId);
       const unhash = new Map<string, string>();
+      // an encrypted source the save removed: its values decrypted (live and history) give their hashes' clear form
       for (const s of removed.filter((x) => x.field.encrypted))
-        await removedClearKeys(trx, keys, s.resourceId, await tableFor(s.resourceId), s.field, unhash);
+        for (const [h, c] of await fieldClearMap(
+          trx,
+          keys,
+          s.resourceId,
+          await tableFor(s.resourceId),
+          s.field,
+        ))
+          if (!unhash.has(h)) unhash.set(h, c);
       const map = await libraryClearMap(trx, keys, { libraryId, sources: clearSources }, unhash, tables);
       rekeyedClear = await rekeyLibrary(trx, libraryId, (k) => map.get(k) ?? k);
     }
@@ -196,37 +204,4 @@ export async function joinIndexLibrary(
       ? { joinIndexDropped: drop.map((d) => ({ resourceId: d.resourceId, field: d.field.code })) }
       : {}),
   };
-}
-
-/**
- * The clear form of an encrypted source's join key values (one the save removed from the library): its live values
- * and its record_history versions decrypted, each hashed under every index-key version held → clear, into `out`.
- */
-async function removedClearKeys(
-  trx: Tx,
-  keys: Keys,
-  resourceId: number,
-  table: string,
-  field: StoredField,
-  out: Map<string, string>,
-): Promise<void> {
-  if (!/^ds\.r_[0-9]+$/.test(table) || !/^c[0-9]+$/.test(field.columnName))
-    throw new Error(`not a resource table or column: ${table} ${field.columnName}`);
-  const live = await trx.executeQuery<{ v: unknown }>(
-    CompiledQuery.raw(
-      `SELECT DISTINCT ${field.columnName} AS v FROM ${table} WHERE ${field.columnName} IS NOT NULL`,
-    ),
-  );
-  const hist = await trx.executeQuery<{ v: unknown }>(
-    CompiledQuery.raw(
-      `SELECT DISTINCT data->>${field.ordinal - 1} AS v FROM record_history WHERE resource_id = $1`,
-      [resourceId],
-    ),
-  );
-  for (const r of [...live.rows, ...hist.rows]) {
-    if (r.v === null || r.v === undefined) continue;
-    const clear = keys.decrypt(r.v);
-    if (clear === null || clear === undefined) continue;
-    for (const h of keys.indexAll(String(clear))) if (!out.has(h)) out.set(h, String(clear));
-  }
 }
