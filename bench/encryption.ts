@@ -339,18 +339,22 @@ async function groupKeyConversionPause(ctx: AppContext, orgId: number, clear: nu
   const before = await records();
   if (before.n !== ROWS || before.hashed !== 0)
     throw new Error(`library assembled ${JSON.stringify(before)}`);
-  await sql`UPDATE resource_field SET sensitive_personal = true WHERE resource_id = ${clear} AND code = 'idNumber'`.execute(
-    ctx.db,
-  );
-  const pause = await paused(
-    ctx,
-    async () => {
-      const done = await convertResource(ctx, clear);
-      if (done.join() !== 'idNumber') throw new Error(`converted ${done.join()}`);
-    },
-    clear,
-    s,
-  );
+  // A's key flagged (on) or not: the group's conversion or its reverse, timed under the probes on A and S
+  const flip = async (on: boolean) => {
+    await sql`UPDATE resource_field SET sensitive_personal = ${on} WHERE resource_id = ${clear} AND code = 'idNumber'`.execute(
+      ctx.db,
+    );
+    return paused(
+      ctx,
+      async () => {
+        const done = on ? await convertResource(ctx, clear) : await decryptResource(ctx, clear);
+        if (done.join() !== 'idNumber') throw new Error(`${on ? 'converted' : 'decrypted'} ${done.join()}`);
+      },
+      clear,
+      s,
+    );
+  };
+  const pause = await flip(true);
   const after = await records();
   if (after.n !== ROWS || after.hashed !== ROWS)
     throw new Error(`library after the group ${JSON.stringify(after)}`);
@@ -361,18 +365,7 @@ async function groupKeyConversionPause(ctx: AppContext, orgId: number, clear: nu
   if (joinIndexed.rows[0]?.n !== 1) throw new Error('S has no join index after the group conversion');
   // and back (docs/ENCRYPTION.md "Turning it back"): A decrypted and rekeyed, the library re-keyed to clear, S's join
   // index dropped, in one group transaction
-  await sql`UPDATE resource_field SET sensitive_personal = false WHERE resource_id = ${clear} AND code = 'idNumber'`.execute(
-    ctx.db,
-  );
-  const back = await paused(
-    ctx,
-    async () => {
-      const done = await decryptResource(ctx, clear);
-      if (done.join() !== 'idNumber') throw new Error(`decrypted ${done.join()}`);
-    },
-    clear,
-    s,
-  );
+  const back = await flip(false);
   const cleared = await records();
   if (cleared.n !== ROWS || cleared.hashed !== 0)
     throw new Error(`library after the group's reverse ${JSON.stringify(cleared)}`);
