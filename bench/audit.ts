@@ -15,7 +15,10 @@
  *      month: `fillBulk`); ratio large/small per query. The list counts
  *      at most 10 001 rows; the exact count(*) the list used to make is timed alongside as the same-run baseline, and
  *      the deepest page a list may reach by `page` (10 000 rows in), and keyset (cursor) pages 6 and 11 months deep
- *      (unfiltered and one app), with the plan of the cursor page's row read.
+ *      (unfiltered and one app), with the plan of the cursor page's row read. The table's size (heap and indexes, bytes
+ *      a row) is printed at both sizes; the large fill is skipped when the small size's bytes a row say it would leave
+ *      less than 8 GB free. BENCH_AUDIT_INDEX_AFTER_FILL=1 drops the secondary indexes before the large fill and
+ *      builds them after it (sorted builds: smaller and faster to make than indexes grown row by row).
  *
  * Knobs: BENCH_SECONDS (8), BENCH_WARMUP_SECONDS (2), BENCH_ROUNDS (2), BENCH_CONCURRENCY (50),
  * BENCH_POPULATION_ROWS (20000), BENCH_PARTS (A,B,C), BENCH_DATABASE_URL / DATABASE_URL.
@@ -51,6 +54,9 @@ const SEAL_INTERVAL = num('BENCH_SEAL_INTERVAL_MS', 1000);
 const VERIFY_ROWS = num('BENCH_VERIFY_ROWS', 1_000_000);
 const SMALL_ROWS = num('BENCH_AUDIT_SMALL_ROWS', 200_000);
 const LARGE_ROWS = num('BENCH_AUDIT_LARGE_ROWS', 5_000_000);
+// part C: build audit_log's secondary indexes after the large fill instead of keeping them during it (1), for sizes
+// whose incrementally grown indexes would not fit the disk; see partC
+const INDEX_AFTER_FILL = env.BENCH_AUDIT_INDEX_AFTER_FILL === '1';
 const PARTS = (env.BENCH_PARTS ?? 'A,B,C').split(',').map((s) => s.trim().toUpperCase());
 const SERVER_URL =
   env.BENCH_DATABASE_URL || env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -400,6 +406,44 @@ async function timeQueries(ctx: AppContext, label: string): Promise<Record<strin
   return out;
 }
 
+const gb = (bytes: number) => `${(bytes / 1e9).toFixed(1)} GB`;
+/** Free bytes on the file system the bench runs from (the server's data when the server is this host). */
+const freeDisk = () => {
+  const st = fs.statfsSync(process.cwd());
+  return st.bavail * st.bsize;
+};
+/** Part C never leaves less than this free: a full disk stops every database of the server. */
+const MIN_FREE = 8e9;
+
+/** audit_log's size over its partitions: heap with TOAST, indexes, and both a row. */
+async function footprint(ctx: AppContext, rows: number) {
+  const { rows: r } = await sql<{ heap: string; idx: string }>`
+    SELECT coalesce(sum(pg_table_size(relid)), 0)::text AS heap, coalesce(sum(pg_indexes_size(relid)), 0)::text AS idx
+    FROM pg_partition_tree('audit_log') WHERE isleaf`.execute(ctx.db);
+  const heap = Number(r[0].heap);
+  const idx = Number(r[0].idx);
+  const perRow = (heap + idx) / Math.max(rows, 1);
+  return {
+    perRow,
+    heapPerRow: heap / Math.max(rows, 1),
+    text: `heap ${gb(heap)} (${Math.round(heap / Math.max(rows, 1))} B a row), indexes ${gb(idx)} (${Math.round(idx / Math.max(rows, 1))} B a row)`,
+  };
+}
+
+/**
+ * Drops audit_log's indexes other than its primary key (on the partitioned table, so on every partition) and returns
+ * the statements that create them again, as `pg_indexes` gives them.
+ */
+async function dropSecondaryIndexes(ctx: AppContext): Promise<string[]> {
+  const { rows } = await sql<{ name: string; def: string }>`
+    SELECT i.indexname AS name, i.indexdef AS def FROM pg_indexes i
+    WHERE i.schemaname = current_schema() AND i.tablename = 'audit_log'
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname AND c.conrelid = 'audit_log'::regclass)
+    ORDER BY i.indexname`.execute(ctx.db);
+  for (const r of rows) await sql.raw(`DROP INDEX ${r.name}`).execute(ctx.db);
+  return rows.map((r) => r.def);
+}
+
 /** C: recent-audit queries at small and large table size. */
 async function partC(ctx: AppContext): Promise<void> {
   console.log('\n== C: recent-audit queries (auditor console first page) as the table grows ==');
@@ -414,13 +458,54 @@ async function partC(ctx: AppContext): Promise<void> {
   await sql`ANALYZE audit_log`.execute(ctx.db);
   n = await count();
   const small = await timeQueries(ctx, `${(n / 1e6).toFixed(2)} M rows`);
+  // the disk the large table would take, from the small one's bytes a row (heap, TOAST and indexes), against the free
+  // space of the file system the bench runs on (the server's when it is this host): a fill that would fill the disk
+  // is refused rather than started (a full disk stops every database of the server)
+  // (with BENCH_AUDIT_INDEX_AFTER_FILL the fill needs the heap's share; each index build checks the disk again)
+  const smallSize = await footprint(ctx, n);
+  const need = (INDEX_AFTER_FILL ? smallSize.heapPerRow : smallSize.perRow) * (LARGE_ROWS - n) * 1.1;
+  const free = freeDisk();
+  console.log(
+    `  at ${n.toLocaleString('en')} rows: ${smallSize.text}; growing to ${LARGE_ROWS.toLocaleString('en')} needs ≈ ${gb(need)} (+10 %${INDEX_AFTER_FILL ? ', heap only' : ''}), ${gb(free)} free here`,
+  );
+  if (need > free - MIN_FREE) {
+    console.log(`  SKIP the large size: it would leave less than ${gb(MIN_FREE)} free on this disk`);
+    return;
+  }
+  const dropped = INDEX_AFTER_FILL ? await dropSecondaryIndexes(ctx) : [];
   const t0 = performance.now();
   await fillBulk(ctx, LARGE_ROWS - n, 12, n);
   console.log(
     `  grew the table by ${(LARGE_ROWS - n).toLocaleString('en')} rows in ${((performance.now() - t0) / 1000).toFixed(0)} s`,
   );
+  if (dropped.length) {
+    const t1 = performance.now();
+    // one session for every build, with room to sort a partition in memory
+    // one build at a time, each on every partition (pg_indexes gives the parent's as `ON ONLY`, which would create
+    // the parent's index alone), with room to sort a partition in memory; stopped before one would fill the disk
+    let built = 0;
+    let last = 0;
+    for (const def of dropped) {
+      if (freeDisk() - last * 1.2 < MIN_FREE) {
+        console.log(`  STOP building indexes: ${gb(freeDisk())} free; ${dropped.length - built} not built`);
+        failed = true;
+        break;
+      }
+      const before = freeDisk();
+      await ctx.db.transaction().execute(async (trx) => {
+        await sql`SET LOCAL maintenance_work_mem = '1GB'`.execute(trx);
+        await sql.raw(def.replace(' ON ONLY ', ' ON ')).execute(trx);
+      });
+      last = Math.max(last, before - freeDisk());
+      built++;
+    }
+    console.log(
+      `  built ${built} indexes after the fill in ${((performance.now() - t1) / 1000).toFixed(0)} s (BENCH_AUDIT_INDEX_AFTER_FILL=1: denser than indexes grown row by row, see bench/README.md)`,
+    );
+  }
   await sql`VACUUM ANALYZE audit_log`.execute(ctx.db);
   n = await count();
+  console.log(`  at ${n.toLocaleString('en')} rows: ${(await footprint(ctx, n)).text}`);
   const large = await timeQueries(ctx, `${(n / 1e6).toFixed(2)} M rows`);
   await explainCursorPage(ctx, null);
   await explainCursorPage(ctx, 17);

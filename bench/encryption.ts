@@ -27,6 +27,11 @@
  * turned off again: the group's reverse (the library re-keyed to clear, the join index dropped) against keys.decrypt of
  * the key alone.
  *
+ * Then the pause of a library definition's save that re-keys the library (librarySavePause): that library gains the
+ * encrypted resource as a source (A and S join-indexed, the records re-keyed to the keyed hash) and loses it again
+ * (records mapped back to clear, join indexes dropped), through the console's save; against a bare UPDATE of A's and
+ * S's key columns.
+ *
  * Then the pause of rotating the lookup-index key for one group (rotationPause): the encrypted resource gets
  * BENCH_ENC_VERSIONS more imports changing every record (that many versions of each in record_history), then
  * `convertGroup` moves it to a new index-key version under the probes; baseline: a bare UPDATE of the same rows. The
@@ -40,11 +45,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { sql } from 'kysely';
 import { runAssembly } from '../src/baselib/assemble.js';
+import type { LibraryInput } from '../src/baselib/model.js';
+import { updateLibrary } from '../src/baselib/service.js';
 import { closeContext, openContext } from '../src/boot.js';
 import { indexColumn } from '../src/catalog/model.js';
 import { getFields } from '../src/catalog/store.js';
 import { loadConfig } from '../src/config.js';
-import type { AppContext } from '../src/context.js';
+import type { Actor, AppContext } from '../src/context.js';
 import { maskRecord } from '../src/dataapi/masking.js';
 import { maskingPolicy } from '../src/dataapi/masking-policy.js';
 import { idNumberCheckChar } from '../src/ingest/checksums.js';
@@ -369,7 +376,104 @@ async function groupKeyConversionPause(ctx: AppContext, orgId: number, clear: nu
   const cleared = await records();
   if (cleared.n !== ROWS || cleared.hashed !== 0)
     throw new Error(`library after the group's reverse ${JSON.stringify(cleared)}`);
-  return { rows: ROWS, sources: 2, libraryRecords: after.n, assemblyMs, ...pause, reverse: back };
+  return { rows: ROWS, sources: 2, libraryRecords: after.n, assemblyMs, ...pause, reverse: back, s, lib };
+}
+
+/**
+ * The pause of a library definition's SAVE that changes how the library is keyed (docs/ENCRYPTION.md "The join index
+ * added by a library definition's save"): the group's library (A and S clear, clear-keyed, ROWS records assembled)
+ * gains the encrypted resource as a secondary source of its address through `updateLibrary`, the console's save: A and
+ * S get their join index (ROWS rows each) and the library's records are re-keyed to the keyed hash, in the save's one
+ * transaction; then the save removing that source again (records mapped back to clear, the join indexes dropped).
+ * Baseline in the same run: one bare `UPDATE` of A's and S's key columns (the two tables the save rewrites). Probes:
+ * one on A (its table is taken: it waits), one on the encrypted resource (a source, not rewritten: it must not).
+ */
+async function librarySavePause(ctx: AppContext, a: number, s: number, enc: number, lib: number) {
+  // what the save checks of a source (published, an ID-number field to assemble by), set for the saves only: the
+  // bench's ID numbers carry a check digit but no real birth date, which the validator would refuse on a later import
+  await sql`UPDATE resource SET status = 'published' WHERE id IN (${a}, ${s}, ${enc})`.execute(ctx.db);
+  const validator = (v: string | null) =>
+    sql`UPDATE resource_field SET validator = ${v} WHERE resource_id IN (${a}, ${s}, ${enc}) AND code = 'idNumber'`.execute(
+      ctx.db,
+    );
+  await validator('idNumber');
+  try {
+    return await librarySaves(ctx, a, s, enc, lib);
+  } finally {
+    await validator(null);
+  }
+}
+
+async function librarySaves(ctx: AppContext, a: number, s: number, enc: number, lib: number) {
+  const { rows: authority } = await sql<{ id: number }>`
+    INSERT INTO org (code, name, short_name, kind, jurisdiction_code)
+    VALUES ('LJ-ZSJ', '临江市政务服务数据管理局', '数据局', 'authority', '446000')
+    ON CONFLICT (code) DO UPDATE SET kind = 'authority' RETURNING id`.execute(ctx.db);
+  const actor: Actor = {
+    id: 0,
+    username: 'bench',
+    displayName: 'bench',
+    orgId: Number(authority[0].id),
+    orgKind: 'authority',
+    sectionId: null,
+    roles: ['authority_reviewer'],
+    clientIp: null,
+  };
+  const source = (resourceId: number, fieldCode: string) => ({ resourceId, fieldCode });
+  const definition = (withEnc: boolean): LibraryInput => ({
+    name: '人口关联基准库',
+    kind: 'theme',
+    keyKind: 'idNumber',
+    fields: [
+      { code: 'holderName', name: '姓名', authoritative: source(a, 'name'), secondary: [source(s, 'name')] },
+      {
+        code: 'addr',
+        name: '住址',
+        authoritative: source(s, 'address'),
+        secondary: withEnc ? [source(enc, 'address')] : [],
+      },
+    ],
+  });
+  const keyCol = async (id: number) =>
+    (await getFields(ctx.db, id)).find((f) => f.code === 'idNumber')?.columnName;
+  const [ka, ks] = [await keyCol(a), await keyCol(s)];
+  const bare = await paused(
+    ctx,
+    async () => {
+      await ctx.database.query(`UPDATE ds.r_${a} SET ${ka} = ${ka}`, []);
+      await ctx.database.query(`UPDATE ds.r_${s} SET ${ks} = ${ks}`, []);
+    },
+    a,
+    enc,
+  );
+  const hashedRecords = async () =>
+    (
+      await ctx.database.query<{ n: number }>(
+        `SELECT count(*) FILTER (WHERE key LIKE 'H%')::int AS n FROM base_library_record WHERE library_id = $1`,
+        [lib],
+      )
+    ).rows[0].n;
+  const joinIndexed = async () =>
+    (
+      await ctx.database.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM resource_field WHERE resource_id IN ($1, $2) AND code = 'idNumber' AND join_indexed`,
+        [a, s],
+      )
+    ).rows[0].n;
+  const add = await paused(ctx, () => updateLibrary(ctx, actor, lib, definition(true)), a, enc);
+  if ((await hashedRecords()) !== ROWS || (await joinIndexed()) !== 2)
+    throw new Error('the save adding an encrypted source did not re-key the library and index A and S');
+  const remove = await paused(ctx, () => updateLibrary(ctx, actor, lib, definition(false)), a, enc);
+  if ((await hashedRecords()) !== 0 || (await joinIndexed()) !== 0)
+    throw new Error(
+      'the save removing the encrypted source did not re-key the library back and drop the join indexes',
+    );
+  return {
+    rows: ROWS,
+    bareUpdate: bare,
+    addEncryptedSource: { ...add, ratioToBare: +(add.ms / bare.ms).toFixed(1) },
+    removeEncryptedSource: { ...remove, ratioToBare: +(remove.ms / bare.ms).toFixed(1) },
+  };
 }
 
 /**
@@ -467,6 +571,8 @@ async function run(kind: string) {
     const pause = ONLY_ROTATION ? null : await conversionPause(ctx, clear, enc);
     // after the record key went back to clear: the group conversion (A + S + the library) against A's alone above
     const group = ONLY_ROTATION ? null : await groupKeyConversionPause(ctx, orgId, clear, text);
+    // the library's definition saved with the encrypted resource as a source, and without it again
+    const save = group ? await librarySavePause(ctx, clear, group.s, enc, group.lib) : null;
     // VERSIONS more imports of the encrypted resource, each changing every record: record_history for the rotation
     for (let v = 1; v <= VERSIONS; v++) await ingest(ctx, enc, csv(ROWS, v), true);
     const rotation = await rotationPause(ctx, enc, clear);
@@ -491,6 +597,7 @@ async function run(kind: string) {
             },
         conversionPause: pause,
         groupConversionPause: group,
+        librarySavePause: save,
         rotationPause: rotation,
         cpus: os.cpus().length,
         load: os.loadavg().map((x) => +x.toFixed(1)),
@@ -530,6 +637,16 @@ async function run(kind: string) {
           group.reverse.sameResource && group.reverse.otherResource
             ? `, longest lookup wait on A ${group.reverse.sameResource.longestMs} ms, on S ${group.reverse.otherResource.longestMs} ms`
             : ''
+        }`,
+      );
+    if (save)
+      console.log(
+        `  library save adding an encrypted source (A and S join-indexed, ${ROWS} library records re-keyed): ${save.addEncryptedSource.ms} ms; removing it (records mapped back to clear, join indexes dropped): ${save.removeEncryptedSource.ms} ms; bare UPDATE of A's and S's key columns ${save.bareUpdate.ms} ms (×${save.addEncryptedSource.ratioToBare} / ×${save.removeEncryptedSource.ratioToBare})${
+          save.addEncryptedSource.sameResource &&
+          save.addEncryptedSource.otherResource &&
+          save.removeEncryptedSource.sameResource
+            ? `; longest lookup wait on A ${save.addEncryptedSource.sameResource.longestMs} / ${save.removeEncryptedSource.sameResource.longestMs} ms, on the encrypted source ${save.addEncryptedSource.otherResource.longestMs} ms`
+            : ' (PGlite: one connection, every statement waits)'
         }`,
       );
   } finally {
