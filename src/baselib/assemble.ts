@@ -12,7 +12,8 @@ import { AppError } from '../shared/errors.js';
  *   2. one step per (field, secondary source): the keys where both have a value and they differ become conflicts
  *      (DG Art 15); a conflict seen again keeps its id and state, one whose values changed since it was resolved
  *      opens again;
- *   3. open conflicts not seen in this run are cleared (the sources agree now, or the pair left the definition).
+ *   3. open conflicts not seen in this run are cleared (the sources agree now, or the pair left the definition), and
+ *      the conflicts of a key the library no longer holds are removed (resolved ones too; audited as a count).
  * Every step can run again (the job is retried or resumed by another node after a crash): the result is the same.
  * SQL names only generated identifiers: the resource's data table (`ds.r_<id>`) and its field columns (`c<n>`), as
  * src/ingest and src/dataapi do; values are compared as trimmed text.
@@ -328,6 +329,16 @@ export async function runAssembly(ctx: AppContext, runId: number): Promise<void>
         .where('status', '=', 'open')
         .where('last_run_id', '<>', runId)
         .executeTakeFirst();
+      // a conflict of a key the library no longer holds (gone from every source, or its only sources left the
+      // definition) is removed, whatever its state: its resolution stays in the audit log (baselib.resolve), and kept
+      // here it would be a library key no source can map back when the library is re-keyed to clear
+      // (KEY_DECRYPTION_UNMAPPED, docs/ENCRYPTION.md)
+      const removed = await sql`
+        DELETE FROM base_library_conflict c
+        WHERE c.library_id = ${run.library_id} AND c.last_run_id <> ${runId}
+          AND NOT EXISTS (SELECT 1 FROM base_library_record r WHERE r.library_id = c.library_id AND r.key = c.key)`.execute(
+        trx,
+      );
       const counts = await trx
         .selectFrom('base_library_conflict')
         .select([
@@ -364,6 +375,7 @@ export async function runAssembly(ctx: AppContext, runId: number): Promise<void>
           records,
           conflictsOpen: Number(counts.open),
           conflictsNew: Number(counts.fresh),
+          ...(removed.numAffectedRows ? { conflictsRemoved: Number(removed.numAffectedRows) } : {}),
         },
       });
     });

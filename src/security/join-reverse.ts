@@ -122,8 +122,8 @@ export async function libraryClearMap(
     throw new AppError('KEY_DECRYPTION_UNMAPPED', [
       {
         field: 'libraryId',
-        reason: `base library ${lib.libraryId}: ${missing} key(s) cannot be traced back to a clear key (no source holds it in its records or record_history); assemble the library again, or resolve the conflicts of keys no source holds`,
-        reasonZh: `基础库 ${lib.libraryId} 有 ${missing} 个记录键无法还原为明文（各来源的现有记录与历史版本中均无对应值），请先重新归集该库`,
+        reason: `base library ${lib.libraryId}: ${missing} key(s) cannot be traced back to a clear key (no source holds it in its records or record_history); assemble the library again (it removes the conflicts of keys no source holds)`,
+        reasonZh: `基础库 ${lib.libraryId} 有 ${missing} 个记录键无法还原为明文（各来源的现有记录与历史版本中均无对应值），请先重新归集该库（归集会移除已无来源的记录键的冲突）`,
       },
     ]);
   return out;

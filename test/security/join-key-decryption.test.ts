@@ -318,8 +318,8 @@ describe('decrypting a base-library join key shared with another resource (issue
     expect(await library()).toEqual(clear);
     expect([await byKey(pid(1)), await byKey(pid(4)), await byKey(pid(7))]).toEqual(answersClear);
   });
-  it('a library key no source holds (a resolved conflict of a key gone from every source) refuses the job (KEY_DECRYPTION_UNMAPPED): nothing changed, audited; once it is gone the retry goes through', async () => {
-    const { a, lib, library, clear } = await setup('三');
+  it('a library key no source holds (a resolved conflict of a key gone from every source) refuses the job (KEY_DECRYPTION_UNMAPPED): nothing changed, audited; the next assembly removes it and the retry goes through', async () => {
+    const { a, lib, library, clear, assemble } = await setup('三');
     await publishVersion(env, cookies(), a.id, flagOn('idNumber'), 'keys.encrypt');
     await env.ctx.jobs.runDue();
     await sql`INSERT INTO base_library_conflict (library_id, key, field_code, auth_resource_id, auth_value,
@@ -346,10 +346,18 @@ describe('decrypting a base-library join key shared with another resource (issue
     expect(deny).toHaveLength(1);
     expect(deny[0].detail).toMatchObject({ code: 'KEY_DECRYPTION_UNMAPPED' });
     expect(String(deny[0].detail.reason)).toContain(`base library ${lib}`);
-    // the stray conflict removed (the data fixed): the retry turns everything back
-    await sql`DELETE FROM base_library_conflict WHERE library_id = ${lib} AND key = ${idx(pid(99))}`.execute(
-      env.ctx.db,
+    // the library assembled again, as the refusal says: the conflict of the key no source holds is removed (audited
+    // as a count), the resolved conflict of a key the library holds is kept as it was
+    await assemble();
+    const reassembled = await library();
+    expect(reassembled.recs).toEqual(hashed.recs);
+    expect(reassembled.conf).toEqual(hashed.conf.filter((c) => c.key !== idx(pid(99))));
+    expect(reassembled.conf).toEqual([expect.objectContaining({ key: idx(pid(4)), status: 'resolved' })]);
+    const assembled = await q<{ detail: Record<string, unknown> }>(
+      `SELECT detail FROM audit_log WHERE action = 'baselib.assembled' AND target_id = '${lib}' ORDER BY id DESC LIMIT 1`,
     );
+    expect(assembled[0].detail).toMatchObject({ conflictsRemoved: 1 });
+    // the retry turns everything back
     await retry('keys.decrypt', a.id);
     await env.ctx.jobs.runDue();
     expect(await library()).toEqual(clear);
