@@ -174,15 +174,14 @@ function sourceQuery(s: SourceCols, columns: string[]): string {
  * The sources compared on lookup hashes (an encrypted column) must all be under one index-key version
  * (docs/ENCRYPTION.md "Rotating the lookup-index key"): a rotation converts a library's sources together, so this holds
  * except for a library linked, during a rotation, to a resource converted and one not yet — refused until the walk has
- * finished (INDEX_KEY_ROTATING), never compared across versions. The source tables are held in share mode first (in id
- * order, as the rotation takes them), so a rotation has either committed or not begun for the step.
+ * finished (INDEX_KEY_ROTATING), never compared across versions. The caller holds the source tables in share mode
+ * (holdSources, in id order, as the rotation takes them), so a rotation has either committed or not begun for the step.
  */
 async function assertOneIndexVersion(trx: Tx, plan: Plan) {
   const hashed = [...plan.sources.values()]
     .filter((s) => s.encrypted.size || s.keyHashed)
     .sort((a, b) => a.resourceId - b.resourceId);
   if (hashed.length < 2) return;
-  await sql.raw(`LOCK TABLE ${hashed.map((s) => s.table).join(', ')} IN ACCESS SHARE MODE`).execute(trx);
   const rows = await trx
     .selectFrom('resource')
     .select(['id', 'index_key'])
@@ -202,8 +201,46 @@ async function assertOneIndexVersion(trx: Tx, plan: Plan) {
     ]);
 }
 
+/** The plan's reading of its sources' storage (tables, key columns, what is hashed or encrypted), comparable. */
+function storageOf(plan: Plan): string {
+  return JSON.stringify([
+    plan.fields,
+    [...plan.sources.values()]
+      .sort((a, b) => a.resourceId - b.resourceId)
+      .map((x) => [x.resourceId, x.table, x.keyColumn, x.keyHashed, [...x.encrypted].sort()]),
+  ]);
+}
+
+/**
+ * A step that reads the source tables takes them all in share mode first (id order, as a storage conversion, an
+ * index-key rotation and a definition's save take them), then checks their storage is still what the plan read when
+ * the run began. A conversion to or from encrypted storage of a source (keys.encrypt / keys.decrypt, which also re-key
+ * the library) has then either committed — the storage differs: the run fails CONFLICT and is started again, rather
+ * than reading ciphertext as clear keys — or not begun, and waits for the step. Taking the tables before anything is
+ * written also keeps step 1 from deleting the records and then waiting for a table a conversion holds while that
+ * conversion waits to re-key the same records (a deadlock before 2026-12-02).
+ */
+async function holdSources(trx: Tx, plan: Plan): Promise<void> {
+  const all = [...plan.sources.values()].sort((a, b) => a.resourceId - b.resourceId);
+  if (!all.length) return;
+  await sql.raw(`LOCK TABLE ${all.map((x) => x.table).join(', ')} IN ACCESS SHARE MODE`).execute(trx);
+  if (storageOf(await loadPlan(trx, plan.libraryId)) !== storageOf(plan))
+    throw new AppError('CONFLICT', [
+      {
+        field: 'libraryId',
+        reason:
+          "a source's storage changed during the assembly (a conversion to or from encrypted storage); assemble again",
+        reasonZh: '归集期间来源资源的存储方式已变更（加密存储转换），请重新归集',
+      },
+    ]);
+}
+
+/** A test's hook: called once the run's plan is read, before its first step. */
+export const assembleHooks: { afterPlan?: (libraryId: number) => void | Promise<void> } = {};
+
 async function stepRecords(trx: Tx, plan: Plan, runId: number): Promise<number> {
   await holdLibrary(trx, plan, 'KEY SHARE');
+  await holdSources(trx, plan);
   await assertOneIndexVersion(trx, plan);
   // per source: the columns it contributes, in a fixed order
   const used = new Map<number, string[]>();
@@ -251,6 +288,7 @@ async function stepConflicts(
   now: Date,
 ): Promise<void> {
   await holdLibrary(trx, plan, 'KEY SHARE');
+  await holdSources(trx, plan);
   await assertOneIndexVersion(trx, plan);
   const auth = field.sources[0];
   // one side ciphertext, the other clear: SQL cannot compare them (no key in the database); not guessed, left out
@@ -296,6 +334,7 @@ export async function runAssembly(ctx: AppContext, runId: number): Promise<void>
   const started = ctx.clock.now();
   try {
     const plan = await loadPlan(db, run.library_id);
+    await assembleHooks.afterPlan?.(run.library_id);
     const pairs = plan.fields.flatMap((f) => f.sources.slice(1).map((s) => ({ field: f, s })));
     const total = 2 + pairs.length;
     await db
