@@ -3,6 +3,7 @@ import { appendAudit } from '../audit/store.js';
 import { getFields, type StoredField } from '../catalog/store.js';
 import type { AppContext } from '../context.js';
 import { type Db, inTx, type Tx } from '../db/index.js';
+import { indexTextSql } from '../security/index-text.js';
 import { AppError } from '../shared/errors.js';
 
 /*
@@ -28,6 +29,12 @@ interface SourceCols {
   resourceId: number;
   table: string;
   keyColumn: string;
+  /**
+   * the library key read from it: the column itself when hashed; for a clear key its canonical text
+   * (security/index-text.ts `indexTextSql`: `1.50` and `1.5` one key, a date `YYYY-MM-DD`), the text the join index and
+   * an encrypted source's lookup index are hashes of, so a library keyed in clear groups values as one keyed by hashes
+   */
+  keyText: string;
   /** the key column is the resource's whole record key: unique, no de-duplication needed */
   keyIsRecordKey: boolean;
   /** encrypted columns of the source (docs/ENCRYPTION.md): joined and compared on their lookup index `<column>_h` */
@@ -107,6 +114,7 @@ async function loadPlan(db: Db | Tx, libraryId: number): Promise<Plan> {
       resourceId,
       table,
       keyColumn: keyHashed ? `${key.columnName}_h` : key.columnName,
+      keyText: keyHashed ? `${key.columnName}_h` : indexTextSql(key, key.columnName),
       // one part of a composite record key is not unique alone: de-duplicated like any other join column
       keyIsRecordKey: key.isKey && fields.filter((f) => f.isKey).length === 1,
       keyHashed,
@@ -164,10 +172,10 @@ function sourceQuery(s: SourceCols, columns: string[]): string {
       ? `${c} AS v${i}, ${c}_h AS h${i}`
       : `NULLIF(btrim(${c}::text), '') AS v${i}, NULL::text AS h${i}`,
   );
-  const select = [`${s.keyColumn}::text AS k`, ...vals].join(', ');
+  const select = [`${s.keyText} AS k`, ...vals].join(', ');
   if (s.keyIsRecordKey) return `SELECT ${select} FROM ${s.table}`;
-  return `SELECT DISTINCT ON (${s.keyColumn}) ${select} FROM ${s.table}
-    WHERE ${s.keyColumn} IS NOT NULL ORDER BY ${s.keyColumn}, _seq DESC`;
+  return `SELECT DISTINCT ON (${s.keyText}) ${select} FROM ${s.table}
+    WHERE ${s.keyColumn} IS NOT NULL ORDER BY ${s.keyText}, _seq DESC`;
 }
 
 /**

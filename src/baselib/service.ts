@@ -252,9 +252,11 @@ async function saveLibrary(ctx: AppContext, actor: Actor, id: number | null, inp
     });
     return version ? { id: libraryId, version } : { id: libraryId };
   }).catch(async (e) => {
-    // a save turning a hash-keyed library clear-keyed whose keys cannot all be traced back to a clear key: refused,
-    // nothing changed (the transaction rolled back), audited
-    if (e instanceof AppError && e.code === 'KEY_DECRYPTION_UNMAPPED')
+    // refused, nothing changed (the transaction rolled back), audited: a save turning a hash-keyed library clear-keyed
+    // whose keys cannot all be traced back to a clear key; a source the catalog does not allow (not published, no
+    // field of the library's key kind — an ID number or credit code, a string: a date, decimal or integer field is
+    // never a join key, docs/ENCRYPTION.md "Join keys and lookups of other types")
+    if (e instanceof AppError && (e.code === 'KEY_DECRYPTION_UNMAPPED' || e.code === 'VALIDATION_FAILED'))
       await appendAudit(ctx.db, {
         action: 'baselib.define',
         decision: 'deny',
@@ -263,7 +265,12 @@ async function saveLibrary(ctx: AppContext, actor: Actor, id: number | null, inp
         targetType: 'base_library',
         targetId: id ?? undefined,
         clientIp: actor.clientIp,
-        detail: { name: input.name, code: e.code, reason: e.details?.[0]?.reason },
+        detail: {
+          name: input.name,
+          code: e.code,
+          reason: e.details?.[0]?.reason,
+          ...(e.details?.[0]?.field ? { field: e.details[0].field } : {}),
+        },
       });
     throw e;
   });

@@ -1,3 +1,4 @@
+import { indexText } from '../security/index-text.js';
 import { AppError, type ErrorDetail } from '../shared/errors.js';
 import { isUnsafeIdentifier } from '../shared/text.js';
 import type { MetaField, ResourceMeta } from './store.js';
@@ -182,7 +183,8 @@ export function compileFilter(
     if (enc && !index) throw new Error('an encrypted field needs the lookup index to be filtered on');
     const col = enc ? `t.${f.columnName}_h` : `t.${f.columnName}`;
     const cast = enc ? 'text' : (CAST[f.type] ?? 'text');
-    const val = (x: unknown) => (enc ? index!(lookupForm(f, typed(f, x))) : typed(f, x));
+    // an encrypted field: the hash of the value's canonical text (security/index-text.ts), as ingest stored it
+    const val = (x: unknown) => (enc ? index!(indexText(f, typed(f, x))) : typed(f, x));
     for (const [op, v] of Object.entries(cond as Record<string, unknown>)) {
       if (enc && op !== 'eq' && op !== 'in') throw encryptedOnly(code, op);
       if (op === 'eq') {
@@ -280,9 +282,11 @@ export function compileMatch(
     }
     s = lookupForm(f, s);
     if (f.encrypted) {
-      // an encrypted field is matched on its keyed hash: the table is not decrypted
+      // an encrypted field is matched on the keyed hash of the value's canonical text (security/index-text.ts: `007`
+      // and `7`, `1.5` and `1.50` are one value, as the clear column's typed comparison has it): the table is not
+      // decrypted
       if (!index) throw new Error('an encrypted field needs the lookup index to be matched');
-      params.push(index(s));
+      params.push(index(indexText(f, s)));
       return `t.${f.columnName}_h = ($${firstParam + params.length - 1}::text[])[req.n]`;
     }
     params.push(s);

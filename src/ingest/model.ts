@@ -69,7 +69,7 @@ function canonicalDate(s: string): string | null | undefined {
   return day <= days ? s : null;
 }
 
-function normaliseDate(s: string): string | null {
+export function normaliseDate(s: string): string | null {
   const fast = canonicalDate(s);
   if (fast !== undefined) return fast;
   const m = DATE.exec(s);

@@ -10,6 +10,7 @@ import { queueFeedAfterChange } from '../dataapi/feed.js';
 import { inTx } from '../db/index.js';
 import { queueCheckAfterImport } from '../quality/checks.js';
 import { isCiphertext } from '../security/field-cipher.js';
+import { indexText } from '../security/index-text.js';
 import { joinIndexAfterWrite } from '../security/join-index.js';
 import { AppError, type ErrorDetail } from '../shared/errors.js';
 import { MAX_REPORTED_ERRORS, mapHeader } from './model.js';
@@ -61,7 +62,7 @@ export interface Progress {
 export async function stagedSealer(
   ctx: AppContext,
   resourceId: number,
-  fields: ReadonlyArray<Pick<StoredField, 'encrypted' | 'isKey'>>,
+  fields: ReadonlyArray<Pick<StoredField, 'encrypted' | 'isKey' | 'type' | 'validator'>>,
 ): Promise<((r: StagedRow) => StagedRow) | null> {
   const enc = fields.flatMap((f, i) => (f.encrypted ? [i] : []));
   if (!enc.length) return null;
@@ -72,7 +73,8 @@ export async function stagedSealer(
     for (const i of enc) {
       const v = r.values[i];
       values[i] = v === null ? null : w.encrypt(v);
-      values.push(v === null ? null : w.index(v));
+      // the lookup index of the value's canonical text (index-text.ts), whatever spelling ingest kept
+      values.push(v === null ? null : w.index(indexText(fields[i], v)));
     }
     return { row: r.row, key: keyHashed ? w.index(r.key) : r.key, hash: w.index(r.hash), values };
   };

@@ -9,7 +9,8 @@ import { recordHash } from '../ingest/model.js';
 import { AppError } from '../shared/errors.js';
 import { INDEX_HASH } from './field-cipher.js';
 import { rewriteHistory, rewriteQuarantine, tableChunks, updateChunk } from './history-walk.js';
-import { assertNoImport, clearKeys, normalisedText } from './key-convert.js';
+import { indexText, normalisedText } from './index-text.js';
+import { assertNoImport, clearKeys } from './key-convert.js';
 import { canRotate } from './key-service.js';
 import { type RekeyPart, rekeyResource } from './rekey.js';
 
@@ -342,7 +343,9 @@ async function rehashTable(
     f.encrypted
       ? `${f.columnName} AS v${i}, ${indexColumn(f.columnName)} AS h${i}`
       : `${normalisedText(f, f.columnName)} AS v${i}${
-          joined.includes(i) ? `, ${f.columnName}::text AS j${i}, ${indexColumn(f.columnName)} AS h${i}` : ''
+          joined.includes(i)
+            ? `, ${normalisedText(f, f.columnName)} AS j${i}, ${indexColumn(f.columnName)} AS h${i}`
+            : ''
         }`,
   );
   let total = 0;
@@ -360,7 +363,8 @@ async function rehashTable(
         indexColumn(fields[i].columnName),
         rows.map((r, k) => {
           const v = value(k);
-          const nw = v === null ? null : newIdx(v);
+          // the hash of the value's canonical text (index-text.ts), as ingest and the join index compute it
+          const nw = v === null ? null : newIdx(indexText(fields[i], v));
           const old = r[`h${i}`] as string | null;
           if (old && nw) moved.set(old, nw);
           return nw;
@@ -396,7 +400,7 @@ function rehashHistory(
     const clear = fields.map((f, i) => (f.encrypted ? plainOf(keys, vals[i]) : (h.normal?.[i] ?? null)));
     const indexes = enc.map((i, k) => {
       const v = clear[i];
-      const nw = v === null ? null : newIdx(v);
+      const nw = v === null ? null : newIdx(indexText(fields[i], v));
       const old = h.data[n + k];
       if (old && nw) moved.set(old, nw);
       return nw;
@@ -423,7 +427,7 @@ function rehashQuarantine(
     const a = vals.slice() as (string | null)[];
     enc.forEach((i, k) => {
       const v = plainOf(keys, a[i]);
-      a[n + k] = v === null || v === '' ? a[n + k] : newIdx(v);
+      a[n + k] = v === null || v === '' ? a[n + k] : newIdx(indexText(fields[i], v));
     });
     return a;
   });

@@ -5,14 +5,16 @@ import { getFields, type StoredField } from '../catalog/store.js';
 import type { AppContext } from '../context.js';
 import type { Db, Tx } from '../db/index.js';
 import { updateChunk } from './history-walk.js';
+import { indexText, normalisedText } from './index-text.js';
 
 /*
  * The join index of a clear base-library join key (docs/ENCRYPTION.md "A base-library join key shared with other
  * resources", migration 051). A library is HASH-KEYED when one of its sources stores its join key encrypted: its
  * records and conflicts are keyed by the keyed hash of the key (`H<n>.…`), and its assembly joins on `c<n>_h`. A CLEAR
  * source of such a library keeps its values clear (its department did not flag the field) but carries a join index:
- * `c<n>_h` beside the column, the keyed hash of `c<n>::text` under the resource's index-key version — exactly what an
- * encrypted field's lookup index holds for the same value (`resource_field.join_indexed`).
+ * `c<n>_h` beside the column, the keyed hash of the value's canonical text (index-text.ts `indexText`) under the
+ * resource's index-key version — exactly what an encrypted field's lookup index holds for the same value, whatever its
+ * type or spelling (`resource_field.join_indexed`).
  *
  * Written here, in the caller's transaction:
  *   - when the join key of another source is converted (key-convert.ts `convertResource`, the group transaction):
@@ -45,10 +47,12 @@ export async function resourceIndex(
   return (v) => keys.index(v, r.index_key);
 }
 
+type JoinColumn = Pick<StoredField, 'columnName' | 'type' | 'validator'>;
+
 /** The clear columns of `fields` that carry a join index. */
-export const joinIndexedColumns = (
-  fields: ReadonlyArray<Pick<StoredField, 'joinIndexed' | 'encrypted' | 'columnName'>>,
-) => fields.filter((f) => f.joinIndexed && !f.encrypted).map((f) => f.columnName);
+export const joinIndexedColumns = <F extends JoinColumn & Pick<StoredField, 'joinIndexed' | 'encrypted'>>(
+  fields: ReadonlyArray<F>,
+): F[] => fields.filter((f) => f.joinIndexed && !f.encrypted);
 
 /**
  * (Re)computes the join index of `columns` for the rows `where` selects (an SQL condition on the table, its
@@ -57,12 +61,13 @@ export const joinIndexedColumns = (
 export async function writeJoinIndex(
   trx: Tx,
   table: string,
-  columns: string[],
+  fields: ReadonlyArray<JoinColumn>,
   index: (v: string) => string,
   where = 'TRUE',
   params: unknown[] = [],
 ): Promise<number> {
-  if (!columns.length) return 0;
+  if (!fields.length) return 0;
+  const columns = fields.map((f) => f.columnName);
   if (!/^ds\.r_[0-9]+$/.test(table) || columns.some((c) => !/^c[0-9]+$/.test(c)))
     throw new Error(`not a resource table or column: ${table} ${columns}`);
   let after = '0';
@@ -71,7 +76,7 @@ export async function writeJoinIndex(
     const rows = (
       await trx.executeQuery<Record<string, unknown>>(
         CompiledQuery.raw(
-          `SELECT _seq, ${columns.map((c) => `${c}::text AS ${c}`).join(', ')} FROM ${table}
+          `SELECT _seq, ${fields.map((f) => `${normalisedText(f, f.columnName)} AS ${f.columnName}`).join(', ')} FROM ${table}
            WHERE _seq > $1 AND (${where}) ORDER BY _seq LIMIT ${CHUNK}`,
           [after, ...params],
         ),
@@ -82,9 +87,13 @@ export async function writeJoinIndex(
       trx,
       table,
       rows,
-      columns.map((c) => [
-        indexColumn(c),
-        rows.map((r) => (r[c] === null || r[c] === undefined ? null : index(String(r[c])))),
+      fields.map((f) => [
+        indexColumn(f.columnName),
+        // the hash of the value's canonical text, as ingest hashes an encrypted field's value (index-text.ts)
+        rows.map((r) => {
+          const v = r[f.columnName];
+          return v === null || v === undefined ? null : index(indexText(f, String(v)));
+        }),
       ]),
     );
     total += rows.length;
@@ -121,12 +130,7 @@ export async function addJoinIndex(
 ): Promise<number> {
   const h = indexColumn(field.columnName);
   await sql.raw(`ALTER TABLE ${table} ADD COLUMN ${h} text`).execute(trx);
-  const rows = await writeJoinIndex(
-    trx,
-    table,
-    [field.columnName],
-    await resourceIndex(trx, keys, resourceId),
-  );
+  const rows = await writeJoinIndex(trx, table, [field], await resourceIndex(trx, keys, resourceId));
   await sql.raw(`CREATE INDEX r_${resourceId}_${h} ON ${table} (${h})`).execute(trx);
   await trx
     .updateTable('resource_field')

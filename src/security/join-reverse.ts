@@ -5,6 +5,7 @@ import type { StoredField } from '../catalog/store.js';
 import type { AppContext } from '../context.js';
 import type { Tx } from '../db/index.js';
 import { AppError } from '../shared/errors.js';
+import { indexText, normalisedText } from './index-text.js';
 import { librariesJoining } from './join-index.js';
 
 /*
@@ -94,19 +95,22 @@ export async function libraryClearMap(
   const wanted = new Set(rows.map((r) => r.k));
   const out = new Map<string, string>();
   for (const [h, c] of unhash) if (wanted.has(h)) out.set(h, c);
-  const add = (clear: unknown) => {
-    if (clear === null || clear === undefined) return;
-    for (const h of keys.indexAll(String(clear))) if (wanted.has(h) && !out.has(h)) out.set(h, String(clear));
-  };
   for (const s of lib.sources) {
+    // the clear form is the value's canonical text (index-text.ts): what a clear-keyed assembly keys it by, and what
+    // its hash was made from
+    const add = (v: unknown) => {
+      if (v === null || v === undefined) return;
+      const clear = indexText(s.field, String(v));
+      for (const h of keys.indexAll(clear)) if (wanted.has(h) && !out.has(h)) out.set(h, clear);
+    };
     if (out.size === wanted.size) break;
     const table = tables.get(s.resourceId) as string;
     const col = s.field.columnName;
     if (!/^ds\.r_[0-9]+$/.test(table) || !/^c[0-9]+$/.test(col))
       throw new Error(`not a resource table or column: ${table} ${col}`);
-    // the value as assembly reads a clear key (`c<n>::text`), and as record_history keeps it (deleted records)
+    // the value as ingest normalised it (`normalisedText`), and as record_history keeps it (deleted records)
     const live = await trx.executeQuery<{ v: string | null }>(
-      CompiledQuery.raw(`SELECT DISTINCT ${col}::text AS v FROM ${table}`),
+      CompiledQuery.raw(`SELECT DISTINCT ${normalisedText(s.field, col)} AS v FROM ${table}`),
     );
     for (const r of live.rows) add(r.v);
     const hist = await trx.executeQuery<{ v: string | null }>(
@@ -148,9 +152,10 @@ export async function fieldClearMap(
   const out = new Map<string, string>();
   const add = (v: unknown) => {
     if (v === null || v === undefined) return;
-    const clear = keys.decrypt(v) as string | null;
-    if (clear === null || clear === undefined) return;
-    for (const h of keys.indexAll(String(clear))) if (!out.has(h)) out.set(h, String(clear));
+    const plain = keys.decrypt(v) as string | null;
+    if (plain === null || plain === undefined) return;
+    const clear = indexText(field, String(plain));
+    for (const h of keys.indexAll(clear)) if (!out.has(h)) out.set(h, clear);
   };
   const live = await trx.executeQuery<{ v: string | null }>(
     CompiledQuery.raw(`SELECT DISTINCT ${col} AS v FROM ${table}`),

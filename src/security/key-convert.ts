@@ -10,6 +10,7 @@ import { AppError } from '../shared/errors.js';
 import { isCiphertext } from './field-cipher.js';
 import type { FieldWriter } from './field-keys.js';
 import { rewriteHistory, rewriteQuarantine, tableChunks, updateChunk } from './history-walk.js';
+import { type IndexTextField, indexText, normalisedText } from './index-text.js';
 import { addJoinIndex, librariesJoining, rekeyLibrary } from './join-index.js';
 import {
   dropJoinIndex,
@@ -271,8 +272,12 @@ export async function convertResource(
     // the libraries joining it on a converted field become hash-keyed: their keys clear → index(clear), as assembly
     // now computes them from every source's `c<n>_h`
     const libraries = [];
+    // (the hash of the key's canonical text, index-text.ts, which a clear-keyed library's key already is)
     for (const l of libs)
-      libraries.push({ id: l.libraryId, rekeyed: await rekeyLibrary(trx, l.libraryId, (k) => w.index(k)) });
+      libraries.push({
+        id: l.libraryId,
+        rekeyed: await rekeyLibrary(trx, l.libraryId, (k) => w.index(l.own ? indexText(l.own, k) : k)),
+      });
     await setStorage(trx, resourceId, conv, true);
     const codes = conv.map((x) => x.f.code);
     await appendAudit(trx, {
@@ -299,7 +304,12 @@ export async function convertResource(
 /** A test's hook: called inside the conversion's transaction after everything was rewritten, before it commits. */
 export const convertHooks: { beforeCommit?: (resourceIds: number[]) => void | Promise<void> } = {};
 
-type LibraryPlan = { libraryId: number; sources: { resourceId: number; field: StoredField }[] };
+type LibraryPlan = {
+  libraryId: number;
+  /** the field the library joins the converted resource on (its keys are that field's canonical text) */
+  own: StoredField | undefined;
+  sources: { resourceId: number; field: StoredField }[];
+};
 
 const groupOfPlan = (resourceId: number, libs: LibraryPlan[]) =>
   [...new Set([resourceId, ...libs.flatMap((l) => l.sources.map((s) => s.resourceId))])].sort(
@@ -332,6 +342,7 @@ async function clearKeyedLibraries(db: Tx, resourceId: number, codes: string[]):
     if (keyFields.some((k) => k.field.encrypted)) continue;
     out.push({
       libraryId,
+      own: keyFields.find((k) => k.resourceId === resourceId)?.field,
       sources: keyFields.filter((k) => k.resourceId !== resourceId && !k.field.joinIndexed),
     });
   }
@@ -403,7 +414,9 @@ export async function assertNoImport(trx: Tx, resourceId: number) {
 
 const enc = (w: FieldWriter, v: unknown) =>
   v === null || v === undefined || isCiphertext(v) ? v : w.encrypt(String(v));
-const idx = (w: FieldWriter, v: unknown) => (v === null || v === undefined ? null : w.index(String(v)));
+/** A field value's lookup index: the hash of its canonical text (index-text.ts), as ingest computes it. */
+const idx = (w: FieldWriter, f: IndexTextField, v: unknown) =>
+  v === null || v === undefined ? null : w.index(indexText(f, String(v)));
 
 /** The resource table: each column to text holding ciphertext, its keyed-hash column filled then indexed. */
 async function convertTable(trx: Tx, table: string, conv: Indexed[], w: FieldWriter, keyHash: boolean) {
@@ -411,7 +424,7 @@ async function convertTable(trx: Tx, table: string, conv: Indexed[], w: FieldWri
     // a join-indexed column (a clear source of a hash-keyed library) has its `_h` column and index already
     await sql
       .raw(
-        `ALTER TABLE ${table} ALTER COLUMN ${f.columnName} TYPE text USING ${f.columnName}::text${
+        `ALTER TABLE ${table} ALTER COLUMN ${f.columnName} TYPE text USING ${normalisedText(f, f.columnName)}${
           f.joinIndexed ? '' : `;\n         ALTER TABLE ${table} ADD COLUMN ${indexColumn(f.columnName)} text`
         }`,
       )
@@ -420,12 +433,12 @@ async function convertTable(trx: Tx, table: string, conv: Indexed[], w: FieldWri
   const cols = conv.map((x) => x.f.columnName);
   let total = 0;
   for await (const rows of tableChunks(trx, table, ['_hash', ...cols])) {
-    const set: [string, (string | null)[]][] = cols.flatMap((c): [string, (string | null)[]][] => [
-      [c, rows.map((r) => enc(w, r[c]) as string | null)],
-      [indexColumn(c), rows.map((r) => idx(w, r[c]))],
+    const set: [string, (string | null)[]][] = conv.flatMap(({ f }): [string, (string | null)[]][] => [
+      [f.columnName, rows.map((r) => enc(w, r[f.columnName]) as string | null)],
+      [indexColumn(f.columnName), rows.map((r) => idx(w, f, r[f.columnName]))],
     ]);
     // the unchanged-row hash is keyed once the resource holds an encrypted field (stagedSealer does the same)
-    if (keyHash) set.push(['_hash', rows.map((r) => idx(w, r._hash))]);
+    if (keyHash) set.push(['_hash', rows.map((r) => (r._hash == null ? null : w.index(String(r._hash))))]);
     await updateChunk(trx, table, rows, set);
     total += rows.length;
   }
@@ -458,7 +471,7 @@ function convertHistory(
     const vals = Array.from({ length: n }, (_, i) => h.data[i] ?? null);
     const oldIdx = h.data.slice(n);
     const indexes = afterEnc.map((i) =>
-      converted.has(i) ? idx(w, vals[i]) : (oldIdx[before.indexOf(i)] ?? null),
+      converted.has(i) ? idx(w, fields[i], vals[i]) : (oldIdx[before.indexOf(i)] ?? null),
     );
     for (const i of converted) vals[i] = enc(w, vals[i]) as string | null;
     return { data: [...vals, ...indexes], rhash: keyHash ? w.index(h.rhash) : h.rhash };
@@ -906,17 +919,7 @@ export async function clearKeys(
   return out;
 }
 
-/**
- * A clear column's value as ingest normalised it (src/ingest/model.ts normaliseValue), so `recordHash` over the row
- * gives what an import computes: dates as YYYY-MM-DD, date-times as ISO 8601 in UTC with milliseconds, integers and
- * booleans as PostgreSQL prints them. A decimal is kept as written on import, so one written in a non-canonical form
- * (`+1`, `.5`, `01.5`) is printed differently here (docs/ENCRYPTION.md "Not done").
- */
-export function normalisedText(f: Pick<StoredField, 'type'>, expr: string): string {
-  if (f.type === 'datetime') return `to_char((${expr}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-  if (f.type === 'date') return `to_char(${expr}, 'YYYY-MM-DD')`;
-  return `(${expr})::text`;
-}
+export { normalisedText } from './index-text.js';
 
 const plain = (keys: Keys, v: unknown) =>
   v === null || v === undefined ? null : (keys.decrypt(v) as string | null);

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { getFields, type StoredField } from '../catalog/store.js';
 import type { AppContext } from '../context.js';
 import type { Tx } from '../db/index.js';
+import { indexText } from './index-text.js';
 import { addJoinIndex, rekeyLibrary, resourceIndex } from './join-index.js';
 import { dropJoinIndex, fieldClearMap, joinIndexNeeded, libraryClearMap } from './join-reverse.js';
 import { tableOf } from './key-service.js';
@@ -134,7 +135,9 @@ export async function joinIndexLibrary(
       LIMIT 1`.execute(trx);
     if (clear.rows.length) {
       const index = await resourceIndex(trx, keys, hashed[0].resourceId);
-      rekeyed = await rekeyLibrary(trx, libraryId, (k) => (HASHED.test(k) ? k : index(k)));
+      // the hash of the key's canonical text (index-text.ts), as the encrypted source's lookup index holds it
+      const f = hashed[0].field;
+      rekeyed = await rekeyLibrary(trx, libraryId, (k) => (HASHED.test(k) ? k : index(indexText(f, k))));
     }
   } else {
     // clear-keyed now: hashed keys left from when it was hash-keyed are mapped back to clear (nothing is rewritten
