@@ -73,7 +73,9 @@ describe('an assembly meeting a conversion of its source to encrypted storage (i
     const records = async () =>
       (
         await sql<{ key: string; vals: unknown; srcs: unknown }>`
-          SELECT key, vals, srcs FROM base_library_record WHERE library_id = ${lib} ORDER BY key`.execute(env.ctx.db)
+          SELECT key, vals, srcs FROM base_library_record WHERE library_id = ${lib} ORDER BY key`.execute(
+          env.ctx.db,
+        )
       ).rows;
     expect((await records()).map((r) => r.key)).toEqual([0, 1, 2, 3, 4, 5].map(pid).sort());
 
