@@ -371,7 +371,11 @@ describe('encrypting a base-library join key shared with another resource (issue
     });
     expect(req.statusCode, req.body).toBe(202);
     await env.ctx.jobs.runDue();
-    const idx = (v: string) => env.ctx.fieldKeys.index(v, 1);
+    // hashed under the resource's own index-key version (the suite rotated the index key above)
+    const [{ index_key: version }] = await q<{ index_key: number }>(
+      `SELECT index_key FROM resource WHERE id = ${r.id}`,
+    );
+    const idx = (v: string) => env.ctx.fieldKeys.index(v, Number(version));
     // the composite record keys hashed whole, the library keyed by the hash of the ID number alone
     expect(
       (await q<{ _key: string }>(`SELECT _key FROM ${r.table} ORDER BY _key`)).map((x) => x._key),
