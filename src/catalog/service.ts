@@ -7,12 +7,7 @@ import { maskingPolicy } from '../dataapi/masking-policy.js';
 import { inTx, type Tx } from '../db/index.js';
 import { notify, type Recipients } from '../notify/service.js';
 import type { CatalogLevel, Profile } from '../profiles/model.js';
-import {
-  decryptKeyRefusal,
-  keyFieldRefusal,
-  queueDecryption,
-  queueEncryption,
-} from '../security/key-convert.js';
+import { queueDecryption, queueEncryption } from '../security/key-convert.js';
 import { AppError } from '../shared/errors.js';
 import { coverPublished } from '../sharing/bulk.js';
 import {
@@ -566,15 +561,15 @@ async function lockRow(trx: Tx, id: number) {
  *   sensitive-personal fields (`encrypt`), a record key included (the job rekeys the records, and the base libraries
  *   joining the resource on it, shared with other resources or not, become hash-keyed: their other clear sources get
  *   a join index); a join key that is not the record key (a non-key field) is converted too, its libraries re-keyed;
- *   one part of a composite record key that a library joins on is refused with FIELD_ENCRYPTION_KEY_FIELD, the same
- *   rule the conversion applies;
+ *   and one part of a composite record key that a library joins on (since 2026-12-02): the records rekeyed
+ *   `id|visit` → index(`id|visit`), the libraries as for a non-key field (id → index(id)), in the same job;
  * - flag turned OFF on an encrypted field (table, history or quarantine holding its values): the column stays encrypted
  *   (shown 加密存储（待解密）; values keep being encrypted on write) and the job `keys.decrypt` is queued at publication
  *   (`decrypt`), a record key included (the job rekeys the records back to the clear key, and a base library joining
  *   this resource and others on it turns clear-keyed again when no other source keeps the key encrypted), a non-key
- *   join field included (its libraries likewise); one part of a composite record key that a library joins on is
- *   refused with FIELD_ENCRYPTION_FLIP_REFUSED (decryptKeyRefusal).
- * Read-only: checked again at submission, before the reviewer sees the version.
+ *   join field or one part of a composite record key a library joins on included (its libraries likewise, mapped back
+ *   from the field's decrypted values). Nothing is refused here (since 2026-12-02, when one part of a composite record
+ *   key was the last shape refused): every flip is applied at once or converted by its job, so submission checks none.
  */
 async function storagePlan(
   trx: Tx,
@@ -601,33 +596,10 @@ async function storagePlan(
           OR EXISTS (SELECT 1 FROM ingest_quarantine WHERE resource_id = ${resourceId})`.execute(trx)
       ).rows.length > 0);
   const now = [...(holdsRows ? [] : on), ...(offHeld ? [] : off)];
-  let decrypt: string[] = [];
-  if (offHeld) {
-    const refused = await decryptKeyRefusal(
-      trx,
-      resourceId,
-      off.map((f) => ({
-        code: f.code,
-        name: next[f.ordinal - 1].name,
-        isKey: f.isKey || next[f.ordinal - 1].isKey,
-      })),
-    );
-    if (refused) throw refused;
-    decrypt = off.map((f) => f.code);
-  }
+  const decrypt = offHeld ? off.map((f) => f.code) : [];
   // every `on` flip of a table holding rows is a clear column flagged sensitive-personal: clear until the job runs
   const turnedOn = holdsRows ? on.filter((f) => !f.sensitivePersonal) : [];
   if (!turnedOn.length) return { flips: now, encrypt: [], decrypt };
-  const refused = await keyFieldRefusal(
-    trx,
-    resourceId,
-    on.map((f) => ({
-      code: f.code,
-      name: next[f.ordinal - 1].name,
-      isKey: f.isKey || next[f.ordinal - 1].isKey,
-    })),
-  );
-  if (refused) throw refused;
   return { flips: now, encrypt: on.map((f) => f.code), decrypt };
 }
 
@@ -763,8 +735,6 @@ export async function saveResource(
     if (!neverPublished || Number(row.row_count) > 0) {
       const problems = checkAdditiveFields(liveDefs, norm.fields);
       if (problems.length) throw new AppError('FIELD_CHANGE_NOT_ADDITIVE', problems);
-      // a storage change that publication would refuse is refused at submission already
-      if (opts.submit) await storagePlan(trx, id, live, norm.fields);
     }
     const status = opts.submit ? 'submitted' : 'draft';
     const now = new Date();
@@ -863,9 +833,6 @@ export async function submitResource(ctx: AppContext, actor: Actor, id: number) 
     // the rules are checked again: the profile may have changed since the draft was saved
     const rules = checkShareRules(snap, ctx.profile);
     if (rules.length) throw new AppError(shareRuleErrorCode(rules), rules);
-    // a storage change that publication would refuse is refused at submission already
-    if (row.published_at !== null || Number(row.row_count) > 0)
-      await storagePlan(trx, id, await store.getFields(trx, id), snap.fields);
     const now = new Date();
     await trx
       .updateTable('resource_version')

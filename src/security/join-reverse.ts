@@ -10,11 +10,12 @@ import { librariesJoining } from './join-index.js';
 
 /*
  * The reverse of "A base-library join key shared with other resources" (docs/ENCRYPTION.md): resource A's record key
- * (or a non-key field of A), stored encrypted, has its sensitive-personal flag turned off (job `keys.decrypt`,
- * key-convert.ts `decryptResource`) while base libraries join A and other resources S on it (a non-key field: any
- * library joining A on it, A its only source or not — no record rekeying carries those keys). A's part of a library's
- * mapping comes from its clear record keys (`clearKeys`), or, for a non-key field, from the field's decrypted values
- * (`fieldClearMap`). In the job's one group transaction:
+ * (or a non-key field of A, or one part of A's composite record key), stored encrypted, has its sensitive-personal flag
+ * turned off (job `keys.decrypt`, key-convert.ts `decryptResource`) while base libraries join A and other resources S
+ * on it (a non-key field or a part of a composite key: any library joining A on it, A its only source or not — no
+ * record rekeying carries those keys, the libraries being keyed by the field's values, not by A's record keys). A's
+ * part of a library's mapping comes from its clear record keys (`clearKeys`), or, for a field keyed apart from the
+ * records (key-convert.ts `keyedApart`), from the field's decrypted values (`fieldClearMap`). In the job's one group transaction:
  *   - a library L none of whose other sources stores its join key encrypted becomes CLEAR-KEYED again: its records and
  *     conflicts are re-keyed index(clear) → clear (join-index.ts `rekeyLibrary`; a conflict keeps its id, state and
  *     resolution). The mapping comes from A's clear keys (key-convert.ts `clearKeys`, read before anything is
@@ -42,7 +43,8 @@ export interface SharedLibrary {
 
 /**
  * The base libraries joining the resource on one of `codes` (fields being decrypted) and at least one other resource —
- * or, for a field in `alone` (a non-key join field: no record rekeying carries its libraries' keys), any library —,
+ * or, for a field in `alone` (a non-key join field or one part of a composite record key: no record rekeying carries
+ * its libraries' keys), any library —,
  * each with whether it stays hash-keyed once those fields of the resource are clear.
  */
 export async function sharedLibraries(

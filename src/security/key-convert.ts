@@ -39,8 +39,9 @@ import { type Rekey, rekeyResource } from './rekey.js';
  * A record-key field also rewrites `_key` and everything keyed by it (rekey.ts: the clear key becomes its keyed hash).
  * A base-library join key is converted with its libraries in one group transaction (below, convertResource), whether
  * it is the record key or a non-key field (an ID-number column of a resource keyed otherwise: the field is converted as
- * any field, A's record keys untouched, the libraries re-keyed clear → index(clear)); one part of a composite record
- * key that a library joins on is refused (FIELD_ENCRYPTION_KEY_FIELD): not built.
+ * any field, A's record keys untouched, the libraries re-keyed clear → index(clear)) or one part of a composite record
+ * key (both at once in the same transaction: the records rekeyed `id|visit` → index(`id|visit`) as any record key, the
+ * libraries, keyed by the part's values, re-keyed id → index(id) as for a non-key field).
  *
  * The reverse (`decryptResource`, job `keys.decrypt`, audited `key.decrypt` / `key.decrypted`) turns a field whose
  * sensitive-personal flag a catalog version turned off back to clear storage, the same way: see further down.
@@ -62,50 +63,8 @@ export async function joinsOn(db: Tx | AppContext['db'], resourceId: number) {
   return rows.rows.map((r) => ({ libraryId: Number(r.library_id), keyField: r.key_field, shared: r.shared }));
 }
 
-/**
- * The fields base libraries join this resource on, among `fields`, whose conversion is not built: one part of a
- * composite record key. A record key is converted (rekey.ts), and a non-key join field as any field, with the
- * libraries joining the resource on it: those that were clear-keyed become hash-keyed in the same transaction, every
- * other clear source getting a join index (join-index.ts), whether the resource is their only source or not. Shared
- * with the catalog, which refuses a version turning the sensitive-personal flag on for such a field of a resource
- * holding data (catalog/service.ts).
- */
-export async function keyFieldRefusal(
-  db: Tx | AppContext['db'],
-  resourceId: number,
-  fields: { code: string; name: string; isKey: boolean }[],
-): Promise<AppError | null> {
-  const joins = await joinsOn(db, resourceId);
-  if (!joins.length) return null;
-  const keyCount = (
-    await db
-      .selectFrom('resource_field')
-      .select('ordinal')
-      .where('resource_id', '=', resourceId)
-      .where('is_key', '=', true)
-      .execute()
-  ).length;
-  const keys = fields.filter((f) => f.isKey && keyCount > 1 && joins.some((j) => j.keyField === f.code));
-  if (!keys.length) return null;
-  return new AppError(
-    'FIELD_ENCRYPTION_KEY_FIELD',
-    keys.map((f) => ({
-      field: f.code,
-      reason: `field ${f.code} is a key base libraries join this resource on and one part of its composite record key: converting it would rewrite the libraries' keys apart from the records' (not built)`,
-      reasonZh: `信息项“${f.name}”是基础库的关联键，且是该资源复合主键的一部分，暂不支持转换为加密存储`,
-    })),
-  );
-}
-
-/**
- * The clear sensitive-personal fields to convert. A base-library join key that is one part of a composite record key
- * is refused (keyFieldRefusal).
- */
-async function convertible(
-  db: Tx | AppContext['db'],
-  resourceId: number,
-  fields: StoredField[],
-): Promise<Indexed[]> {
+/** The clear sensitive-personal fields to convert (none: FIELD_ALREADY_ENCRYPTED). */
+function convertible(fields: StoredField[]): Indexed[] {
   const clear = fields.map((f, i) => ({ f, i })).filter((x) => x.f.sensitivePersonal && !x.f.encrypted);
   if (!clear.length)
     throw new AppError('FIELD_ALREADY_ENCRYPTED', [
@@ -115,12 +74,6 @@ async function convertible(
         reasonZh: '该资源没有以明文存储的敏感个人信息项',
       },
     ]);
-  const refused = await keyFieldRefusal(
-    db,
-    resourceId,
-    clear.map((x) => x.f),
-  );
-  if (refused) throw refused;
   return clear;
 }
 
@@ -179,14 +132,16 @@ export async function requestEncryption(ctx: AppContext, actor: Actor | null, re
     throw new AppError('FORBIDDEN').alreadyAudited();
   }
   await tableOf(ctx.db, resourceId);
-  const fields = (
-    await convertible(ctx.db, resourceId, await getFields(ctx.db, resourceId)).catch(async (e) => {
-      // refused (nothing left in clear, a join key that is one part of a composite record key): audited with its code
-      if (!(e instanceof AppError)) throw e;
-      await deny(ctx.db, { code: e.code, fields: e.details.map((d) => d.field) });
-      throw e.alreadyAudited();
-    })
-  ).map((x) => x.f.code);
+  let conv: Indexed[];
+  try {
+    conv = convertible(await getFields(ctx.db, resourceId));
+  } catch (e) {
+    // refused (nothing left in clear): audited with its code
+    if (!(e instanceof AppError)) throw e;
+    await deny(ctx.db, { code: e.code, fields: e.details.map((d) => d.field) });
+    throw e.alreadyAudited();
+  }
+  const fields = conv.map((x) => x.f.code);
   await inTx(ctx.db, (trx) =>
     queueEncryption(ctx, trx, actor, resourceId, fields, actor ? 'console' : 'cli'),
   );
@@ -223,7 +178,7 @@ export async function convertResource(
     const table = tables.get(resourceId) as string;
     const fields = await getFields(trx, resourceId);
     if (!fields.some((f) => f.sensitivePersonal && !f.encrypted)) return [];
-    const conv = await convertible(trx, resourceId, fields);
+    const conv = convertible(fields);
     const libs = await clearKeyedLibraries(
       trx,
       resourceId,
@@ -267,7 +222,7 @@ export async function convertResource(
     // a clear record key: `_key` becomes its keyed hash, with everything keyed by it (rekey.ts)
     const rekeyed =
       conv.some((x) => x.f.isKey) && !fields.some((f) => f.isKey && f.encrypted)
-        ? await rekeyKeyField(ctx, trx, resourceId, table, conv, (k) => w.index(k), opts.rekeyTiming, false)
+        ? await rekeyKeyField(ctx, trx, resourceId, table, (k) => w.index(k), opts.rekeyTiming, [])
         : null;
     // the libraries joining it on a converted field become hash-keyed: their keys clear → index(clear), as assembly
     // now computes them from every source's `c<n>_h`
@@ -350,33 +305,20 @@ async function clearKeyedLibraries(db: Tx, resourceId: number, codes: string[]):
 }
 
 /**
- * The record key converted either way: the resource rekeyed by `map` (rekey.ts), with the base libraries that join it
- * on that key when `withLibraries` (keys.decrypt: only single-source ones get there, decryptKeyRefusal refuses the
- * others). The conversion passes none: it rekeys its clear-keyed libraries itself (rekeyLibrary, join-index.ts).
+ * The record key converted either way: the resource rekeyed by `map` (rekey.ts), with `libraries`, whose keys are the
+ * resource's record keys (keys.decrypt: the single-source libraries joining it on its record key of one field). The
+ * conversion passes none: it rekeys its clear-keyed libraries itself (rekeyLibrary, join-index.ts).
  */
-async function rekeyKeyField(
+function rekeyKeyField(
   ctx: AppContext,
   trx: Tx,
   resourceId: number,
   table: string,
-  conv: Indexed[],
   map: (old: string) => string,
-  timing?: Rekey['timing'],
-  withLibraries = true,
+  timing: Rekey['timing'] | undefined,
+  libraries: number[],
 ) {
-  return rekeyResource(trx, {
-    resourceId,
-    table,
-    map,
-    timing,
-    secret: ctx.secret,
-    libraries: withLibraries
-      ? (await joinsOn(trx, resourceId))
-          // a library shared with other resources is rekeyed apart (join-reverse.ts), its keys not all this resource's
-          .filter((j) => !j.shared && conv.some((x) => x.f.isKey && x.f.code === j.keyField))
-          .map((j) => j.libraryId)
-      : [],
-  });
+  return rekeyResource(trx, { resourceId, table, map, timing, secret: ctx.secret, libraries });
 }
 
 /** The converted fields' storage state, in the conversion's transaction. */
@@ -572,9 +514,9 @@ const encryptBaseLibraries = (trx: Tx, resourceId: number, conv: Indexed[], w: F
  * holding its row and its table, the column rewritten to the field's own SQL type in clear, its keyed-hash column
  * dropped, record_history / ingest_quarantine / base-library copies decrypted, `encrypted = false`, audited
  * `key.decrypted`. `_hash` becomes what ingest computes for a clear resource once no encrypted field is left.
- * A record key that base libraries share with other resources, or a non-key field any base library joins the resource
- * on, is turned back in one group transaction with those libraries (join-reverse.ts: clear-keyed again when no other
- * source keeps the key encrypted, else A join-indexed).
+ * A record key that base libraries share with other resources, or a non-key field or one part of a composite record
+ * key any base library joins the resource on (`keyedApart`), is turned back in one group transaction with those
+ * libraries (join-reverse.ts: clear-keyed again when no other source keeps the key encrypted, else A join-indexed).
  */
 
 export const DECRYPT_JOB = 'keys.decrypt';
@@ -585,42 +527,16 @@ export function decryptible(fields: StoredField[]): Indexed[] {
 }
 
 /**
- * An encrypted base-library join key that is one part of the resource's composite record key cannot go back to clear
- * storage: the libraries' keys would have to be rewritten apart from the records' (not built; the same rule as
- * keyFieldRefusal, in this direction). A record key is turned back (its records rekeyed, clear key ← keyed hash), with
- * the libraries joining the resource on it: one whose only source is the resource with its records; one shared with
- * other resources turns clear-keyed when no other source stores the key encrypted, else stays hash-keyed and the
- * resource gets a join index (join-reverse.ts). A non-key join field is turned back with every library joining the
- * resource on it (single-source or shared), the same way, the resource's part of each library's mapping coming from
- * the field's decrypted values (join-reverse.ts `fieldClearMap`). Shared with the catalog.
+ * The fields among `fields` whose base libraries are keyed by the field's own values rather than by the record keys:
+ * every field but a record key of ONE field (join-reverse.ts `sharedLibraries`' `alone`). A non-key join field and one
+ * part of a composite record key alike: the records' keys (`id|visit`) are not the libraries' keys (`id`), so no record
+ * rekeying carries them, and the resource's part of each library's mapping comes from the field's decrypted values
+ * (join-reverse.ts `fieldClearMap`), not from `clearKeys`.
  */
-export async function decryptKeyRefusal(
-  db: Tx | AppContext['db'],
-  resourceId: number,
-  fields: { code: string; name: string; isKey: boolean }[],
-): Promise<AppError | null> {
-  if (!fields.length) return null;
-  const joins = await joinsOn(db, resourceId);
-  if (!joins.length) return null;
-  const keyCount = (
-    await db
-      .selectFrom('resource_field')
-      .select('ordinal')
-      .where('resource_id', '=', resourceId)
-      .where('is_key', '=', true)
-      .execute()
-  ).length;
-  const keys = fields.filter((f) => f.isKey && keyCount > 1 && joins.some((j) => j.keyField === f.code));
-  if (!keys.length) return null;
-  return new AppError(
-    'FIELD_ENCRYPTION_FLIP_REFUSED',
-    keys.map((f) => ({
-      field: f.code,
-      reason: `field ${f.code} is a key base libraries join this resource on and one part of its composite record key, stored encrypted: turning its sensitive-personal flag off would rewrite the libraries' keys apart from the records' (not built)`,
-      reasonZh: `信息项“${f.name}”是基础库的关联键（加密存储），且是该资源复合主键的一部分，取消敏感个人信息标记需另行改写基础库的记录键，暂不支持`,
-    })),
-  );
-}
+export const keyedApart = (fields: StoredField[], codes: string[]) => {
+  const whole = fields.filter((f) => f.isKey);
+  return codes.filter((c) => !(whole.length === 1 && whole[0].code === c));
+};
 
 /** Audits the request (`key.decrypt`, allow) and queues the job `keys.decrypt`, in the caller's transaction. */
 export async function queueDecryption(
@@ -659,33 +575,20 @@ export async function decryptResource(
   const out = await inTx(ctx.db, async (trx) => {
     // the group: the resource and the other sources of the shared libraries joining it on a key field to decrypt that
     // become clear-keyed (join-reverse.ts); rows locked in id order, then their tables (as convertResource does)
-    const pending = decryptible(await getFields(trx, resourceId));
-    const planned = await sharedLibraries(
-      trx,
-      resourceId,
-      pending.map((x) => x.f.code),
-      pending.filter((x) => !x.f.isKey).map((x) => x.f.code),
-    );
+    const before = await getFields(trx, resourceId);
+    const pending = decryptible(before).map((x) => x.f.code);
+    const planned = await sharedLibraries(trx, resourceId, pending, keyedApart(before, pending));
     const group = sharedGroup(resourceId, planned);
     const tables = await lockGroup(trx, group);
     const table = tables.get(resourceId) as string;
     const fields = await getFields(trx, resourceId);
     const conv = decryptible(fields);
     if (!conv.length) return [];
-    const refused = await decryptKeyRefusal(
-      trx,
-      resourceId,
-      conv.map((x) => x.f),
-    );
-    if (refused) throw refused;
-    // the libraries joining it on a decrypted field: on its record key (shared with other resources; one whose only
-    // source is the resource is rekeyed with its records), or on a non-key field (any, join-reverse.ts)
-    const shared = await sharedLibraries(
-      trx,
-      resourceId,
-      conv.map((x) => x.f.code),
-      conv.filter((x) => !x.f.isKey).map((x) => x.f.code),
-    );
+    // the libraries joining it on a decrypted field: on its record key of one field (shared with other resources; one
+    // whose only source is the resource is rekeyed with its records), or on a non-key field or one part of a
+    // composite record key (any, join-reverse.ts: their keys are the field's values, not the records')
+    const codes = conv.map((x) => x.f.code);
+    const shared = await sharedLibraries(trx, resourceId, codes, keyedApart(fields, codes));
     // a library definition or a source's storage changed between the plan and the locks: the job runs again
     if (sharedGroup(resourceId, shared).some((id) => !group.includes(id)))
       throw new AppError('ENCRYPTION_CONVERSION_BUSY', [
@@ -709,17 +612,17 @@ export async function decryptResource(
         ? await clearKeys(trx, resourceId, table, fields, keys, (await keys.writer(resourceId, trx)).index)
         : null;
     if (unhash) opts.rekeyTiming?.('unhash', performance.now() - t0);
-    // the libraries this decryption concerns: those joining it on a non-key field, and on the record key when the
-    // record key turns clear
-    const isKey = (code: string) => fields.some((f) => f.code === code && f.isKey);
-    const concerned = shared.filter((l) => !isKey(l.ownField) || unhash);
+    // the libraries this decryption concerns: those joining it on a field keyed apart from the records (a non-key field,
+    // one part of a composite record key), and on the record key of one field when that turns clear
+    const apart = new Set(keyedApart(fields, codes));
+    const concerned = shared.filter((l) => apart.has(l.ownField) || unhash);
     // every key of a library turning clear-keyed mapped back before anything is rewritten (one left: refused); the
-    // resource's part from its clear record keys, or from the decrypted values of the non-key field it is joined on
+    // resource's part from its clear record keys, or from the decrypted values of the field it is joined on
     const fieldMaps = new Map<string, Map<string, string>>();
     const libMaps = new Map<number, Map<string, string>>();
     for (const l of concerned.filter((x) => !x.staysHashed)) {
       let own = unhash as Map<string, string>;
-      if (!isKey(l.ownField)) {
+      if (apart.has(l.ownField)) {
         if (!fieldMaps.has(l.ownField)) {
           const f = fields.find((x) => x.code === l.ownField) as StoredField;
           fieldMaps.set(l.ownField, await fieldClearMap(trx, keys, resourceId, table, f));
@@ -739,9 +642,13 @@ export async function decryptResource(
           trx,
           resourceId,
           table,
-          conv,
           (k) => unhash.get(k) as string,
           opts.rekeyTiming,
+          (await joinsOn(trx, resourceId))
+            // a library shared with other resources, or joining it on a field keyed apart from the records (one part
+            // of a composite record key), is rekeyed by its own mapping (join-reverse.ts)
+            .filter((j) => !j.shared && !apart.has(j.keyField) && codes.includes(j.keyField))
+            .map((j) => j.libraryId),
         )
       : null;
     const libs = await reverseSharedLibraries(
@@ -756,7 +663,6 @@ export async function decryptResource(
       tables,
     );
     await setStorage(trx, resourceId, conv, false);
-    const codes = conv.map((x) => x.f.code);
     await appendAudit(trx, {
       action: 'key.decrypted',
       decision: 'allow',

@@ -38,7 +38,7 @@ export async function keyRoutes(app: FastifyInstance, ctx: AppContext) {
       schema: {
         tags,
         summary:
-          "Convert the resource's sensitive-personal fields stored in clear (tables from before encryption) to encrypted storage: a job rewrites them in one transaction, pausing that resource meanwhile (platform admin; audited key.encrypt; 409 FIELD_ALREADY_ENCRYPTED, FIELD_ENCRYPTION_KEY_FIELD)",
+          "Convert the resource's sensitive-personal fields stored in clear (tables from before encryption) to encrypted storage: a job rewrites them in one transaction, pausing that resource meanwhile (platform admin; audited key.encrypt; 409 FIELD_ALREADY_ENCRYPTED)",
         params: idParams,
       },
     },

@@ -265,10 +265,6 @@ export const ERRORS = {
     zh: '该信息项加密存储，只能按等值查询，不能用于范围、前缀查询或分组统计',
     en: 'This field is encrypted at rest: only equality lookups are possible, not ranges, prefixes or grouping',
   },
-  FIELD_ENCRYPTION_FLIP_REFUSED: {
-    zh: '已有数据的资源不能取消作为基础库关联键（加密存储）的复合主键组成项的敏感个人信息标记（需另行改写基础库的记录键，尚未支持）',
-    en: 'A resource holding data cannot turn off the sensitive-personal flag of an encrypted field base libraries join it on that is one part of its composite record key (the libraries’ keys would have to be rewritten apart from the records’; not supported)',
-  },
   KEY_DECRYPTION_UNMAPPED: {
     zh: '部分已存储的记录键（密钥散列）无法从加密数据或历史版本还原为明文主键，已拒绝转回明文存储，数据未作任何改动',
     en: 'Some stored record keys (keyed hashes) cannot be traced back to a clear key from the encrypted values or their history; the conversion back to clear storage was refused and nothing was changed',
@@ -276,10 +272,6 @@ export const ERRORS = {
   FIELD_ALREADY_ENCRYPTED: {
     zh: '该资源的敏感个人信息项均已加密存储，无需转换',
     en: 'Every sensitive-personal field of this resource is already encrypted at rest; nothing to convert',
-  },
-  FIELD_ENCRYPTION_KEY_FIELD: {
-    zh: '基础库的关联键若是该资源复合主键的一部分，暂不支持转为加密存储（需脱离记录主键改写基础库的记录键）',
-    en: 'A base-library join key that is one part of the resource’s composite record key cannot be converted to encrypted storage yet (it would rewrite the libraries’ keys apart from the records’)',
   },
   INGEST_STORAGE_CHANGED: {
     zh: '导入期间该资源的存储方式已转换（加密存储或转回明文），本批次未写入任何数据，请重新上传',

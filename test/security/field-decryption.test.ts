@@ -422,55 +422,6 @@ describe('turning the sensitive-personal flag off: decrypting stored values back
     expect(changed.rows_updated).toBe(1);
   });
 
-  it('an encrypted base-library join key that is one part of a composite record key cannot be unflagged while the resource holds data (coded refusal, nothing queued); a shared record key (join-key-decryption.test.ts) or a non-key join field (join-field-encryption.test.ts) can', async () => {
-    const r = await publish('特殊群体登记（主键解密）', [
-      {
-        code: 'caseNo',
-        name: '登记编号',
-        type: 'string',
-        isKey: true,
-        personal: true,
-        sensitivePersonal: true,
-      },
-      // one part of the composite record key (caseNo, holder)
-      {
-        code: 'holder',
-        name: '持有人',
-        type: 'string',
-        isKey: true,
-        personal: true,
-        sensitivePersonal: true,
-      },
-      { code: 'name', name: '姓名', type: 'string', personal: true, masking: 'name' },
-    ]);
-    await upload(r.id, 'caseNo,holder,name', ['K1,HX1,王一', 'K2,HX2,王二']);
-    // a library joining this resource and another one on the record key (its keys meet the other source's keys)
-    const lib = await newLibrary(env, '主键解密测试库', 'creditCode');
-    const [other] = await q(`SELECT id FROM resource WHERE id <> ${r.id} ORDER BY id LIMIT 1`);
-    await sql`INSERT INTO base_library_source (library_id, field_code, priority, resource_id, source_field, key_field)
-      VALUES (${lib}, 'nm', 0, ${r.id}, 'name', 'caseNo'), (${lib}, 'nm', 1, ${other.id}, 'name', 'caseNo')`.execute(
-      env.ctx.db,
-    );
-    // a field base libraries join this resource on that is one part of its composite record key is refused: the
-    // library's keys are its hash, apart from the records' (a whole record key or a non-key field is turned back)
-    await sql`INSERT INTO base_library_source (library_id, field_code, priority, resource_id, source_field, key_field)
-      VALUES (${lib}, 'hd', 0, ${r.id}, 'name', 'holder')`.execute(env.ctx.db);
-    const join = await flagVersion(r.id, unflag('holder'));
-    expect(join.statusCode).toBe(409);
-    expect(join.json().code).toBe('FIELD_ENCRYPTION_FLIP_REFUSED');
-    expect(join.json().details[0].field).toBe('holder');
-    expect(join.json().details[0].reason).toContain('one part of its composite record key');
-    expect(join.json().details[0].reason).toContain('not built');
-    const jobs = await env.ctx.db
-      .selectFrom('job')
-      .select('key')
-      .where('kind', '=', 'keys.decrypt')
-      .where('key', '=', `r${r.id}`)
-      .execute();
-    expect(jobs).toEqual([]);
-    expect(JSON.stringify(await q(`SELECT * FROM ds.r_${r.id}`))).not.toContain('HX1');
-  });
-
   // a second node on the same PostgreSQL database (PGlite is one process's database)
   it.skipIf(!process.env.DATABASE_URL)(
     'another node whose cached metadata still says "encrypted" answers a verification after the job dropped c<n>_h (re-reads it)',

@@ -704,31 +704,7 @@ describe('encryption at rest of sensitive-personal fields (issue 10 point 3)', (
       'key.encrypted:allow',
       'key.encrypt:deny', // FIELD_ALREADY_ENCRYPTED, audited with its code
     ]);
-
-    // a clear join key that is one part of a composite record key is refused (the libraries' keys would be rewritten
-    // apart from the records'); a record key or a non-key field is converted with its libraries, shared or not
-    // (test/security/key-field-encryption.test.ts, join-key-encryption.test.ts, join-field-encryption.test.ts)
-    const keyed = await clearResource(
-      '特殊群体登记（存量明文主键）',
-      RESOURCE.fields.map((f) => (f.code === 'diagnosis' ? { ...f, isKey: true } : f)),
-    );
-    await sharedLibrary(keyed.id, 'diagnosis');
-    const refused = await env.app.inject({
-      method: 'POST',
-      url: `/api/security/keys/resources/${keyed.id}/encrypt`,
-      headers: { cookie: admin },
-    });
-    expect(refused.statusCode).toBe(409);
-    expect(refused.json().code).toBe('FIELD_ENCRYPTION_KEY_FIELD');
   });
-
-  /** A base library joining `rid` on `keyField` and the first resource of this suite: its keys meet two resources'. */
-  async function sharedLibrary(rid: number, keyField: string) {
-    const lib = await newLibrary(env, `共享关联库${rid}`, 'idNumber');
-    await sql`INSERT INTO base_library_source (library_id, field_code, priority, resource_id, source_field, key_field)
-      VALUES (${lib}, 'holder', 0, ${rid}, ${keyField}, ${keyField}),
-        (${lib}, 'holder', 1, ${resourceId}, 'idNumber', 'idNumber')`.execute(env.ctx.db);
-  }
 
   const flagVersion = (rid: number, change: (f: Record<string, unknown>) => Record<string, unknown>) =>
     saveVersion(env, officer, rid, change);
@@ -799,43 +775,5 @@ describe('encryption at rest of sensitive-personal fields (issue 10 point 3)', (
       .raw<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)
       .execute(env.ctx.db);
     expect(trail[1].detail).toMatchObject({ fields: ['age'], rows: n[0].n });
-  });
-
-  it('a version flagging a clear base-library join key that is one part of a composite record key is refused at submission with a coded reason (a shared record key: test/security/join-key-encryption.test.ts; a non-key field: join-field-encryption.test.ts; unflagging an encrypted field: test/security/field-decryption.test.ts)', async () => {
-    const keyed = await clearResource('特殊群体登记（主键翻转）', [
-      { code: 'caseNo', name: '登记编号', type: 'string', isKey: true, length: 20 },
-      {
-        code: 'name',
-        name: '姓名',
-        type: 'string',
-        isKey: true,
-        length: 20,
-        personal: true,
-        masking: 'name',
-      },
-    ]);
-    const up = await env.app.inject({
-      method: 'POST',
-      url: `/api/ingest/resources/${keyed.id}/imports`,
-      headers: { cookie: officer, 'content-type': 'text/csv' },
-      payload: 'caseNo,name\nK1,王一\nK2,王二\n',
-    });
-    expect(up.statusCode, up.body).toBe(202);
-    await env.ctx.jobs.runDue();
-    await sharedLibrary(keyed.id, 'name');
-    const key = await flagVersion(keyed.id, (f) =>
-      f.code === 'name' ? { ...f, personal: true, sensitivePersonal: true } : f,
-    );
-    expect(key.statusCode).toBe(409);
-    expect(key.json().code).toBe('FIELD_ENCRYPTION_KEY_FIELD');
-    expect(key.json().details[0].field).toBe('name');
-    // nothing was queued
-    const jobs = await env.ctx.db
-      .selectFrom('job')
-      .select('key')
-      .where('kind', '=', 'keys.encrypt')
-      .where('key', '=', `r${keyed.id}`)
-      .execute();
-    expect(jobs).toEqual([]);
   });
 });

@@ -9,7 +9,6 @@ import {
   POPULATION_META,
   publishResource,
   publishVersion,
-  saveVersion,
 } from '../fixtures/catalog.js';
 import { createTestEnv, login, type TestEnv, testIdNumber } from '../helpers.js';
 
@@ -337,7 +336,7 @@ describe('encrypting a base-library join key shared with another resource (issue
     expect((await library()).recs.some((r) => r.key === pid(9))).toBe(false);
   });
 
-  it("a join key that is one part of a composite record key is still refused (FIELD_ENCRYPTION_KEY_FIELD): at the catalog and the administrator's request, audited (a non-key join field is converted: join-field-encryption.test.ts)", async () => {
+  it("a join key that is one part of a composite record key is converted at the administrator's request too (refused FIELD_ENCRYPTION_KEY_FIELD before): audited, its records and its library re-keyed (the catalog path and the reverse: join-composite-key-encryption.test.ts)", async () => {
     const r = await publishResource(env, cookies(), {
       ...META,
       name: '共享关联键登记（复合主键关联）',
@@ -346,20 +345,22 @@ describe('encrypting a base-library join key shared with another resource (issue
         { code: 'idNumber', name: '身份证号', type: 'string', isKey: true, length: 18 },
       ],
     });
-    await upload(r.id, `caseNo,idNumber\nK1,${pid(1)}\nK2,${pid(2)}`);
-    const lib = await newLibrary(env, '非主键关联测试库', 'idNumber');
+    await upload(r.id, `caseNo,idNumber\nK1,${pid(1)}\nK2,${pid(2)}\nK3,${pid(1)}`);
+    const lib = await newLibrary(env, '复合主键关联管理员转换测试库', 'idNumber');
     await sql`INSERT INTO base_library_field (library_id, ordinal, code, name) VALUES (${lib}, 1, 'no', '编号')`.execute(
       env.ctx.db,
     );
     await sql`INSERT INTO base_library_source (library_id, field_code, priority, resource_id, source_field, key_field)
       VALUES (${lib}, 'no', 0, ${r.id}, 'caseNo', 'idNumber')`.execute(env.ctx.db);
-    const save = await saveVersion(env, officer, r.id, (f) =>
-      f.code === 'idNumber' ? { ...f, personal: true, sensitivePersonal: true } : f,
-    );
-    expect(save.statusCode).toBe(409);
-    expect(save.json().code).toBe('FIELD_ENCRYPTION_KEY_FIELD');
-    expect(save.json().details[0].field).toBe('idNumber');
-    // the administrator's request on the same field (flagged by hand, as a pre-040 table) is refused and audited
+    const run = await assembleLibrary(env, lib);
+    expect(run, JSON.stringify(run)).toMatchObject({ status: 'done' });
+    const keys = async () =>
+      (
+        await q<{ key: string }>(`SELECT key FROM base_library_record WHERE library_id = ${lib} ORDER BY key`)
+      ).map((x) => x.key);
+    const clearKeys = await keys();
+    expect(clearKeys).toEqual([pid(1), pid(2)].sort());
+    // the administrator's request on the field (flagged by hand, as a pre-040 table): accepted and audited
     await sql`UPDATE resource_field SET personal = true, sensitive_personal = true WHERE resource_id = ${r.id} AND code = 'idNumber'`.execute(
       env.ctx.db,
     );
@@ -368,20 +369,30 @@ describe('encrypting a base-library join key shared with another resource (issue
       url: `/api/security/keys/resources/${r.id}/encrypt`,
       headers: { cookie: admin },
     });
-    expect(req.statusCode).toBe(409);
-    expect(req.json().code).toBe('FIELD_ENCRYPTION_KEY_FIELD');
-    const jobs = await env.ctx.db
-      .selectFrom('job')
-      .select('key')
-      .where('kind', '=', 'keys.encrypt')
-      .where('key', '=', `r${r.id}`)
-      .execute();
-    expect(jobs).toEqual([]);
-    const trail = await q<{ action: string; decision: string; detail: Record<string, unknown> }>(
-      `SELECT action, decision, detail FROM audit_log WHERE action = 'key.encrypt' AND resource_id = ${r.id} ORDER BY id`,
+    expect(req.statusCode, req.body).toBe(202);
+    await env.ctx.jobs.runDue();
+    // hashed under the resource's own index-key version (the suite rotated the index key above)
+    const [{ index_key: version }] = await q<{ index_key: number }>(
+      `SELECT index_key FROM resource WHERE id = ${r.id}`,
     );
-    expect(trail.map((t) => [t.decision, t.detail.code, t.detail.fields])).toEqual([
-      ['deny', 'FIELD_ENCRYPTION_KEY_FIELD', ['idNumber']],
+    const idx = (v: string) => env.ctx.fieldKeys.index(v, Number(version));
+    // the composite record keys hashed whole, the library keyed by the hash of the ID number alone
+    expect(
+      (await q<{ _key: string }>(`SELECT _key FROM ${r.table} ORDER BY _key`)).map((x) => x._key),
+    ).toEqual([`K1|${pid(1)}`, `K2|${pid(2)}`, `K3|${pid(1)}`].map(idx).sort());
+    expect(await keys()).toEqual(clearKeys.map(idx).sort());
+    const again = await assembleLibrary(env, lib);
+    expect(again, JSON.stringify(again)).toMatchObject({ status: 'done' });
+    expect(await keys()).toEqual(clearKeys.map(idx).sort());
+    const trail = await q<{ action: string; decision: string; detail: Record<string, unknown> }>(
+      `SELECT action, decision, detail FROM audit_log WHERE action IN ('key.encrypt', 'key.encrypted')
+        AND resource_id = ${r.id} ORDER BY id`,
+    );
+    expect(trail.map((t) => [t.action, t.decision])).toEqual([
+      ['key.encrypt', 'allow'],
+      ['key.encrypted', 'allow'],
     ]);
+    expect(trail[0].detail).toMatchObject({ fields: ['idNumber'], via: 'console' });
+    expect(trail[1].detail).toMatchObject({ rekeyed: 3, libraries: [{ id: lib, rekeyed: 2 }] });
   });
 });
