@@ -2242,6 +2242,9 @@ steps.push({
         .first()
         .click();
       await p.waitForURL(/\/open\/login/, { timeout: T.nav });
+      // the router changes the URL before it renders the login page: fill only once the login form is there (the
+      // registration form has the same labels; filling it then clicking 登录 left the password empty)
+      await p.getByText('注册成功，请登录').waitFor({ timeout: T.nav });
       await p.getByLabel('邮箱或手机号').fill(contact);
       await p.getByLabel('密码', { exact: true }).fill(password);
       await p
