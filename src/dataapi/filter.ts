@@ -1,3 +1,4 @@
+import { codeForm } from '../ingest/model.js';
 import { indexText } from '../security/index-text.js';
 import { AppError, type ErrorDetail } from '../shared/errors.js';
 import { isUnsafeIdentifier } from '../shared/text.js';
@@ -237,11 +238,6 @@ export function decodeCursor(cursor: string | undefined | null): string | null {
 
 const MAX_MATCH = 10;
 
-/** A value as ingest stores it (ID numbers and credit codes upper-case), the form its lookup index is taken of. */
-function lookupForm(f: MetaField, s: string): string {
-  return f.validator === 'idNumber' || f.validator === 'creditCode' ? s.trim().toUpperCase() : s;
-}
-
 /**
  * The condition of a verification (核验): every named field equals the given value (ID numbers and credit codes compared
  * upper-case, as stored). Names the match fields so the statement checks they are granted. Masked fields may be
@@ -280,7 +276,7 @@ export function compileMatch(
         { ...(d ?? { reason: 'bad value', reasonZh: '取值不合法' }), field: `match.${code}`.slice(0, 60) },
       ]);
     }
-    s = lookupForm(f, s);
+    s = codeForm(f.validator, s);
     if (f.encrypted) {
       // an encrypted field is matched on the keyed hash of the value's canonical text (security/index-text.ts: `007`
       // and `7`, `1.5` and `1.50` are one value, as the clear column's typed comparison has it): the table is not

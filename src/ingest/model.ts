@@ -159,6 +159,15 @@ export function normaliseValue(f: FieldDef, raw: string): { value: string | null
   return r;
 }
 
+/**
+ * An ID number or credit code as stored, indexed and looked up: trimmed, upper case (an ID number's check character x is
+ * stored X). Any other value as given. The one place this rule is written: ingest, the lookup hashes
+ * (security/index-text.ts) and the data API's filters and verification (dataapi/filter.ts) call it.
+ */
+export function codeForm(validator: string | null | undefined, s: string): string {
+  return validator === 'idNumber' || validator === 'creditCode' ? s.trim().toUpperCase() : s;
+}
+
 function normaliseTyped(f: FieldDef, raw: string): { value: string | null } | Problem {
   // cheap guard before trimming and regexes; a declared length is checked exactly (in characters) below
   const declared = f.type === 'string' && f.length ? f.length : null;
@@ -196,7 +205,7 @@ function normaliseTyped(f: FieldDef, raw: string): { value: string | null } | Pr
         );
       if (f.validator === 'mobilePhone' && !isValidMobilePhone(s))
         return problem('BAD_PHONE', 'not a valid mobile phone number', '不是有效的手机号码');
-      return { value: f.validator === 'idNumber' || f.validator === 'creditCode' ? s.toUpperCase() : s };
+      return { value: codeForm(f.validator, s) };
     case 'integer':
       return INTEGER.test(s)
         ? { value: String(BigInt(s)) }

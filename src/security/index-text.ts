@@ -1,5 +1,5 @@
 import type { FieldType, Validator } from '../catalog/model.js';
-import { normaliseDate } from '../ingest/model.js';
+import { codeForm, normaliseDate } from '../ingest/model.js';
 
 /*
  * The ONE canonical text of a field's value for the keyed lookup hash (docs/ENCRYPTION.md "Join keys and lookups of
@@ -59,7 +59,7 @@ export function indexText(f: IndexTextField, value: string): string {
       return Number.isNaN(t) ? value : new Date(t).toISOString();
     }
     case 'string':
-      return f.validator === 'idNumber' || f.validator === 'creditCode' ? value.trim().toUpperCase() : value;
+      return codeForm(f.validator, value);
     default:
       return value;
   }
