@@ -18,12 +18,13 @@ import { keyedHash } from './shared/secrets.js';
 /** Opens the database, runs migrations and assembles the context every service receives. */
 export async function openContext(
   config: Config,
-  opts: { clock?: Clock; nodeId?: string } = {},
+  opts: { clock?: Clock; nodeId?: string; loadDataDir?: Blob } = {},
 ): Promise<AppContext> {
   const profile = getProfile(config.profile);
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
+    loadDataDir: opts.loadDataDir,
     poolSize: config.dbPoolSize,
     connectTimeoutMs: config.dbConnectTimeoutMs,
   });

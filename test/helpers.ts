@@ -1,4 +1,7 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import pg from 'pg';
@@ -19,8 +22,64 @@ export interface TestEnv {
 }
 
 /**
+ * A fixed key-encryption key for test databases cloned from a template: the data keys a template's demo load wrapped
+ * must unwrap in every test process (with nothing configured an in-memory database gets a random KEK per process).
+ */
+const TEST_KEK = Buffer.alloc(32, 0x5a).toString('base64');
+
+/** This run's templates: test/global-setup.ts names the run (its pid) and removes them at the end. */
+const TEMPLATE_RUN = process.env.GS_TEST_RUN ?? String(process.pid);
+const templateDir = path.join(os.tmpdir(), `gs-tpl-${TEMPLATE_RUN}`);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The one template of `hash` in this run: the first caller (of any test process) builds it while holding a lock
+ * directory; the others wait for its summary file. `build` returns what the callers need besides the database.
+ */
+async function oneTemplate<T>(hash: string, build: () => Promise<T>): Promise<{ built: boolean; value: T }> {
+  fs.mkdirSync(templateDir, { recursive: true });
+  const done = path.join(templateDir, `${hash}.json`);
+  const lock = path.join(templateDir, `${hash}.lock`);
+  for (const until = Date.now() + 600_000; Date.now() < until; ) {
+    if (fs.existsSync(done)) return { built: false, value: JSON.parse(fs.readFileSync(done, 'utf8')) as T };
+    try {
+      fs.mkdirSync(lock);
+    } catch {
+      await sleep(100);
+      continue;
+    }
+    try {
+      const value = await build();
+      fs.writeFileSync(`${done}.tmp`, JSON.stringify(value));
+      fs.renameSync(`${done}.tmp`, done);
+      return { built: true, value };
+    } catch (e) {
+      fs.rmSync(lock, { recursive: true, force: true });
+      throw e;
+    }
+  }
+  throw new Error(`test template ${hash} not built within 10 minutes`);
+}
+
+async function adminQuery(serverUrl: string, sql: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    await admin.query(sql);
+  } finally {
+    await admin.end();
+  }
+}
+
+/**
  * A fresh platform per test file: an in-memory PGlite, or — when DATABASE_URL is set — a new database on
  * that PostgreSQL server, dropped afterwards. Same migrations and SQL on both.
+ *
+ * Migrating and loading the demo city costs seconds per environment, so an environment without its own clock, Redis
+ * or NATS is cloned from a template of this run built once per (profile, demo size, configuration, date): PGlite from
+ * the data-directory tarball the first builder dumped, PostgreSQL with CREATE DATABASE … TEMPLATE. A clone is what a
+ * restarted node sees of its database, so the platform opens it as it opens any existing database.
  */
 export async function createTestEnv(
   opts: {
@@ -35,36 +94,83 @@ export async function createTestEnv(
   } = {},
 ): Promise<TestEnv> {
   const serverUrl = process.env.DATABASE_URL;
-  let databaseUrl: string | null = null;
-  let dbName: string | null = null;
-  if (opts.databaseUrl) {
-    databaseUrl = opts.databaseUrl;
-  } else if (serverUrl) {
-    dbName = `gs_t_${process.pid}_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: serverUrl });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE "${dbName}"`);
-    await admin.end();
-    const u = new URL(serverUrl);
-    u.pathname = `/${dbName}`;
-    databaseUrl = u.toString();
-  }
-  const config = {
+  const cloneable =
+    !opts.databaseUrl &&
+    !opts.clock &&
+    !opts.redis &&
+    !opts.config?.redisUrl &&
+    !opts.config?.natsUrl &&
+    process.env.GS_TEST_TEMPLATES !== '0';
+  const config: Config = {
     ...loadConfig({}),
-    databaseUrl,
+    databaseUrl: null,
     dataDir: 'memory://',
     sealKeyFile: null,
     sealIntervalMs: 0,
     profile: opts.profile ?? 'dongguan-2020',
     dbPoolSize: 5,
     loginRateLimitPerMinute: 1000,
+    ...(cloneable && !opts.config?.fieldKek && !opts.config?.fieldKekFile ? { fieldKek: TEST_KEK } : {}),
     ...opts.config,
   };
-  const ctx = await openContext(config, { clock: opts.clock });
-  const demo =
-    opts.demo === false
-      ? null
-      : await loadDemoCity(ctx, opts.demo ?? { populationRows: 2000, entityRows: 500 });
+  const demoSize = opts.demo === false ? null : (opts.demo ?? { populationRows: 2000, entityRows: 500 });
+  const loadDemo = (ctx: AppContext) => (demoSize ? loadDemoCity(ctx, demoSize) : Promise.resolve(null));
+  const newName = (kind: 't' | 'tpl', tag = randomBytes(4).toString('hex')) =>
+    `gs_${kind}_${kind === 'tpl' ? TEMPLATE_RUN : process.pid}_${tag}`;
+  const urlOf = (name: string) => {
+    const u = new URL(serverUrl as string);
+    u.pathname = `/${name}`;
+    return u.toString();
+  };
+
+  let dbName: string | null = null;
+  let ctx: AppContext;
+  let demo: DemoSummary | null;
+  if (opts.databaseUrl) {
+    ctx = await openContext({ ...config, databaseUrl: opts.databaseUrl }, { clock: opts.clock });
+    demo = await loadDemo(ctx);
+  } else if (!cloneable) {
+    if (serverUrl) {
+      dbName = newName('t');
+      await adminQuery(serverUrl, `CREATE DATABASE "${dbName}"`);
+    }
+    ctx = await openContext({ ...config, databaseUrl: dbName ? urlOf(dbName) : null }, { clock: opts.clock });
+    demo = await loadDemo(ctx);
+  } else {
+    const shanghaiDate = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
+    const hash = createHash('sha256')
+      .update(JSON.stringify([serverUrl ? 'pg' : 'pglite', demoSize, config, shanghaiDate]))
+      .digest('hex')
+      .slice(0, 16);
+    if (serverUrl) {
+      const template = newName('tpl', hash);
+      ({ value: demo } = await oneTemplate(hash, async () => {
+        await adminQuery(serverUrl, `CREATE DATABASE "${template}"`);
+        const built = await openContext({ ...config, databaseUrl: urlOf(template) });
+        try {
+          return await loadDemo(built);
+        } finally {
+          await closeContext(built);
+        }
+      }));
+      dbName = newName('t');
+      await adminQuery(serverUrl, `CREATE DATABASE "${dbName}" TEMPLATE "${template}"`);
+      ctx = await openContext({ ...config, databaseUrl: urlOf(dbName) });
+    } else {
+      const tarball = path.join(templateDir, `${hash}.tar`);
+      let own: AppContext | null = null;
+      const got = await oneTemplate(hash, async () => {
+        own = await openContext(config);
+        const summary = await loadDemo(own);
+        const dump = await (own.database.dumpDataDir as () => Promise<Blob>)();
+        fs.writeFileSync(tarball, Buffer.from(await dump.arrayBuffer()));
+        return summary;
+      });
+      demo = got.value;
+      // the builder goes on with the database it built; the others start from its tarball
+      ctx = own ?? (await openContext(config, { loadDataDir: new Blob([fs.readFileSync(tarball)]) }));
+    }
+  }
   const app = await buildApp(ctx, { redis: opts.redis ?? null });
   await app.ready();
   return {
@@ -74,12 +180,8 @@ export async function createTestEnv(
     close: async () => {
       await app.close();
       await closeContext(ctx);
-      if (dbName && serverUrl) {
-        const admin = new pg.Client({ connectionString: serverUrl });
-        await admin.connect();
-        await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-        await admin.end();
-      }
+      if (dbName && serverUrl)
+        await adminQuery(serverUrl, `DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
     },
   };
 }

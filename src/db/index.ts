@@ -75,6 +75,8 @@ export interface Database {
    * `FROM STDIN` is rewritten). Same statement on both.
    */
   copyFrom(copySql: string, data: string | Uint8Array<ArrayBuffer>): Promise<void>;
+  /** PGlite only: the whole data directory as an uncompressed tarball (what `loadDataDir` starts from). */
+  dumpDataDir?(): Promise<Blob>;
   close(): Promise<void>;
 }
 
@@ -85,6 +87,11 @@ export interface OpenOptions {
   poolSize?: number;
   /** Give up on a new PostgreSQL connection after this long (default 5 s), so a dead server fails fast. */
   connectTimeoutMs?: number;
+  /**
+   * PGlite only: start from this data-directory tarball (`dumpDataDir`) instead of an empty directory. The tests
+   * clone one migrated, demo-loaded database this way instead of migrating and loading it again in every file.
+   */
+  loadDataDir?: Blob;
 }
 
 const UNAVAILABLE_SQLSTATES = new Set([
@@ -199,6 +206,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
   }
   const unlock = opts.dataDir.startsWith('memory://') ? () => {} : lockDataDir(opts.dataDir);
   const lite = await PGlite.create(opts.dataDir, {
+    ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}),
     // ids fit in a JS number; dates stay 'YYYY-MM-DD' strings, as on the pg path
     parsers: { [types.INT8]: (v: string) => Number(v), [types.DATE]: (v: string) => v },
   });
@@ -241,6 +249,14 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
         await lite.query(copySql.replace(/\bFROM STDIN\b/i, "FROM '/dev/blob'"), [], {
           blob: copySource(data),
         });
+      } finally {
+        release();
+      }
+    },
+    dumpDataDir: async () => {
+      const release = await lock.acquire();
+      try {
+        return await lite.dumpDataDir('none');
       } finally {
         release();
       }
