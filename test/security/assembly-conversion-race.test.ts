@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assembleHooks } from '../../src/baselib/assemble.js';
 import {
   assembleLibrary,
+  flagOn,
   importCsv,
   newLibrary,
   POPULATION_META,
@@ -34,8 +35,6 @@ const META = {
   ...POPULATION_META,
   summary: '以身份证号关联的两个部门的登记数据，用于验证归集与加密存储转换并发时的一致性。',
 };
-const flagOn = (code: string) => (f: Record<string, unknown>) =>
-  f.code === code ? { ...f, personal: true, sensitivePersonal: true } : f;
 
 describe('an assembly meeting a conversion of its source to encrypted storage (issue 10)', () => {
   let env: TestEnv;

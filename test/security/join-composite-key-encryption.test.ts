@@ -4,8 +4,10 @@ import { convertHooks, decryptHooks } from '../../src/security/key-convert.js';
 import {
   assembleLibrary,
   consumerWithAllRights,
+  conversionKit,
   dataCaller,
-  importCsv,
+  flagOff,
+  flagOn,
   newLibrary,
   POPULATION_META,
   publishResource,
@@ -50,10 +52,6 @@ const META = {
   summary:
     '以身份证号和就诊序号为联合主键的就诊登记与另一部门的登记数据，用于验证复合主键组成项作为关联键的加密存储转换。',
 };
-const flagOn = (code: string) => (f: Record<string, unknown>) =>
-  f.code === code ? { ...f, personal: true, sensitivePersonal: true } : f;
-const flagOff = (code: string) => (f: Record<string, unknown>) =>
-  f.code === code ? { ...f, sensitivePersonal: false } : f;
 
 describe('encrypting and decrypting a base-library join key that is one part of a composite record key (issue 10)', () => {
   let env: TestEnv;
@@ -72,21 +70,10 @@ describe('encrypting and decrypting a base-library join key that is one part of 
   });
 
   const cookies = () => ({ officer, reviewer });
-  const upload = async (rid: number, body: string, mode = 'upsert') => {
-    const b = await importCsv(env, officer, rid, body, { query: `mode=${mode}` });
-    expect(b.status, JSON.stringify(b)).toBe('committed');
-    return b;
-  };
-  const q = async <T>(text: string) => (await sql.raw<T>(text).execute(env.ctx.db)).rows;
-  const idx = (v: string) => env.ctx.fieldKeys.index(v, 1);
-  const hCols = async (rid: number) =>
-    (
-      await q<{ column_name: string }>(`SELECT column_name FROM information_schema.columns
-        WHERE table_schema = 'ds' AND table_name = 'r_${rid}' AND column_name LIKE '%\\_h' ORDER BY column_name`)
-    ).map((c) => c.column_name);
-  const retry = (kind: string, rid: number) =>
-    sql`UPDATE job SET run_at = '2000-01-01', status = 'queued'
-      WHERE kind = ${kind} AND key = ${`r${rid}`}`.execute(env.ctx.db);
+  const { upload, q, idx, hCols, retry } = conversionKit(
+    () => env,
+    () => officer,
+  );
   const job = async (kind: string, rid: number) =>
     await env.ctx.db
       .selectFrom('job')

@@ -4,8 +4,10 @@ import { decryptHooks } from '../../src/security/key-convert.js';
 import {
   assembleLibrary,
   consumerWithAllRights,
+  conversionKit,
   dataCaller,
-  importCsv,
+  flagOff,
+  flagOn,
   newLibrary,
   POPULATION_META,
   publishResource,
@@ -37,10 +39,6 @@ const META = {
   ...POPULATION_META,
   summary: '以身份证号关联的两个部门的登记数据，用于验证共享关联键转回明文存储。',
 };
-const flagOn = (code: string) => (f: Record<string, unknown>) =>
-  f.code === code ? { ...f, personal: true, sensitivePersonal: true } : f;
-const flagOff = (code: string) => (f: Record<string, unknown>) =>
-  f.code === code ? { ...f, sensitivePersonal: false } : f;
 
 describe('decrypting a base-library join key shared with another resource (issue 10)', () => {
   let env: TestEnv;
@@ -58,21 +56,10 @@ describe('decrypting a base-library join key shared with another resource (issue
   });
 
   const cookies = () => ({ officer, reviewer });
-  const upload = async (rid: number, body: string, mode = 'upsert') => {
-    const b = await importCsv(env, officer, rid, body, { query: `mode=${mode}` });
-    expect(b.status, JSON.stringify(b)).toBe('committed');
-    return b;
-  };
-  const q = async <T>(text: string) => (await sql.raw<T>(text).execute(env.ctx.db)).rows;
-  const idx = (v: string) => env.ctx.fieldKeys.index(v, 1);
-  const hCols = async (rid: number) =>
-    (
-      await q<{ column_name: string }>(`SELECT column_name FROM information_schema.columns
-        WHERE table_schema = 'ds' AND table_name = 'r_${rid}' AND column_name LIKE '%\\_h' ORDER BY column_name`)
-    ).map((c) => c.column_name);
-  const retry = (kind: string, rid: number) =>
-    sql`UPDATE job SET run_at = '2000-01-01', status = 'queued'
-      WHERE kind = ${kind} AND key = ${`r${rid}`}`.execute(env.ctx.db);
+  const { upload, q, idx, hCols, retry } = conversionKit(
+    () => env,
+    () => officer,
+  );
 
   /** Two published resources joined by a library on their record keys, assembled; a conflict resolved. */
   const setup = async (tag: string) => {

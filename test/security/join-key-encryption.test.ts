@@ -4,7 +4,7 @@ import { runAssembly } from '../../src/baselib/assemble.js';
 import { convertHooks } from '../../src/security/key-convert.js';
 import {
   assembleLibrary,
-  importCsv,
+  conversionKit,
   newLibrary,
   POPULATION_META,
   publishResource,
@@ -56,14 +56,11 @@ describe('encrypting a base-library join key shared with another resource (issue
   });
 
   const cookies = () => ({ officer, reviewer });
-  const upload = async (rid: number, body: string, mode = 'upsert') => {
-    const b = await importCsv(env, officer, rid, body, { query: `mode=${mode}` });
-    expect(b.status, JSON.stringify(b)).toBe('committed');
-    return b;
-  };
-  const q = async <T>(text: string) => (await sql.raw<T>(text).execute(env.ctx.db)).rows;
-  /** the keyed hash under index-key version 1 (the resources' version until the rotation at the end) */
-  const idx = (v: string) => env.ctx.fieldKeys.index(v, 1);
+  // idx: the keyed hash under index-key version 1 (the resources' version until the rotation at the end)
+  const { upload, q, idx } = conversionKit(
+    () => env,
+    () => officer,
+  );
 
   it('converts A, gives S a join index and re-keys the library in one transaction (a failure leaves all as before); assembly, import, rollback and index-key rotation keep the library; refusals and audit', async () => {
     const a = await publishResource(env, cookies(), {

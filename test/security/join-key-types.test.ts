@@ -7,7 +7,9 @@ import { joinIndexLibrary, lockLibrarySources } from '../../src/security/library
 import {
   assembleLibrary,
   consumerWithAllRights,
+  conversionKit,
   dataCaller,
+  flagOn,
   importCsv,
   newLibrary,
   POPULATION_META,
@@ -105,8 +107,6 @@ const META = {
   ...POPULATION_META,
   summary: '以非字符串类型信息项关联的两个部门的登记数据，用于验证加密存储与明文关联索引的一致性。',
 };
-const flagOn = (code: string) => (f: Record<string, unknown>) =>
-  f.code === code ? { ...f, personal: true, sensitivePersonal: true } : f;
 
 describe('base-library join fields of type date, decimal and integer, encrypted in one source and clear in the other (issue 10)', () => {
   let env: TestEnv;
@@ -125,11 +125,10 @@ describe('base-library join fields of type date, decimal and integer, encrypted 
   });
 
   const cookies = () => ({ officer, reviewer });
-  const q = async <T>(text: string) => (await sql.raw<T>(text).execute(env.ctx.db)).rows;
-  const upload = async (rid: number, body: string) => {
-    const b = await importCsv(env, officer, rid, body, { query: 'mode=upsert' });
-    expect(b.status, JSON.stringify(b)).toBe('committed');
-  };
+  const { q, upload } = conversionKit(
+    () => env,
+    () => officer,
+  );
   const fieldsA = (k: Kind, encrypted: boolean) => [
     { code: 'regNo', name: '登记编号', type: 'string', isKey: true, length: 20 },
     {

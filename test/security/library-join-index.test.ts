@@ -1,6 +1,12 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importCsv, POPULATION_META, publishResource, storeInClear } from '../fixtures/catalog.js';
+import {
+  conversionKit,
+  importCsv,
+  POPULATION_META,
+  publishResource,
+  storeInClear,
+} from '../fixtures/catalog.js';
 import { createTestEnv, login, type TestEnv, testIdNumber } from '../helpers.js';
 
 /*
@@ -35,8 +41,10 @@ describe('a clear source added to a hash-keyed base library gets its join index 
   });
   afterAll(async () => env?.close());
 
-  const q = async <T>(text: string) => (await sql.raw<T>(text).execute(env.ctx.db)).rows;
-  const idx = (v: string) => env.ctx.fieldKeys.index(v, 1);
+  const { q, idx, hCols } = conversionKit(
+    () => env,
+    () => officer,
+  );
   const resource = async (name: string, key: string, value: string, clear: boolean, rows: string[]) => {
     const r = await publishResource(
       env,
@@ -91,11 +99,6 @@ describe('a clear source added to a hash-keyed base library gets its join index 
     q<{ encrypted: boolean; join_indexed: boolean }>(
       `SELECT encrypted, join_indexed FROM resource_field WHERE resource_id = ${rid} AND ordinal = 1`,
     );
-  const hCols = async (rid: number) =>
-    (
-      await q<{ column_name: string }>(`SELECT column_name FROM information_schema.columns
-        WHERE table_schema = 'ds' AND table_name = 'r_${rid}' AND column_name LIKE '%\\_h' ORDER BY column_name`)
-    ).map((c) => c.column_name);
   const joinAudit = (rid: number) =>
     q<{ decision: string; detail: Record<string, unknown> }>(
       `SELECT decision, detail FROM audit_log WHERE action = 'key.joinIndexed' AND resource_id = ${rid} ORDER BY id`,
