@@ -22,8 +22,9 @@ export interface TestEnv {
 }
 
 /**
- * A fixed key-encryption key for test databases cloned from a template: the data keys a template's demo load wrapped
- * must unwrap in every test process (with nothing configured an in-memory database gets a random KEK per process).
+ * The test platforms' key-encryption key unless a test configures its own: the data keys a template's demo load wrapped
+ * must unwrap in every test process, and a second node on a clone's database must unwrap them too (with nothing
+ * configured an in-memory database gets a random KEK per process).
  */
 const TEST_KEK = Buffer.alloc(32, 0x5a).toString('base64');
 
@@ -110,7 +111,7 @@ export async function createTestEnv(
     profile: opts.profile ?? 'dongguan-2020',
     dbPoolSize: 5,
     loginRateLimitPerMinute: 1000,
-    ...(cloneable && !opts.config?.fieldKek && !opts.config?.fieldKekFile ? { fieldKek: TEST_KEK } : {}),
+    ...(!opts.config?.fieldKek && !opts.config?.fieldKekFile ? { fieldKek: TEST_KEK } : {}),
     ...opts.config,
   };
   const demoSize = opts.demo === false ? null : (opts.demo ?? { populationRows: 2000, entityRows: 500 });
