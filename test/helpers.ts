@@ -38,12 +38,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * The one template of `hash` in this run: the first caller (of any test process) builds it while holding a lock
  * directory; the others wait for its summary file. `build` returns what the callers need besides the database.
  */
-async function oneTemplate<T>(hash: string, build: () => Promise<T>): Promise<{ built: boolean; value: T }> {
+async function oneTemplate<T>(hash: string, build: () => Promise<T>): Promise<T> {
   fs.mkdirSync(templateDir, { recursive: true });
   const done = path.join(templateDir, `${hash}.json`);
   const lock = path.join(templateDir, `${hash}.lock`);
   for (const until = Date.now() + 600_000; Date.now() < until; ) {
-    if (fs.existsSync(done)) return { built: false, value: JSON.parse(fs.readFileSync(done, 'utf8')) as T };
+    if (fs.existsSync(done)) return JSON.parse(fs.readFileSync(done, 'utf8')) as T;
     try {
       fs.mkdirSync(lock);
     } catch {
@@ -54,7 +54,7 @@ async function oneTemplate<T>(hash: string, build: () => Promise<T>): Promise<{ 
       const value = await build();
       fs.writeFileSync(`${done}.tmp`, JSON.stringify(value));
       fs.renameSync(`${done}.tmp`, done);
-      return { built: true, value };
+      return value;
     } catch (e) {
       fs.rmSync(lock, { recursive: true, force: true });
       throw e;
@@ -145,7 +145,7 @@ export async function createTestEnv(
       .slice(0, 16);
     if (serverUrl) {
       const template = newName('tpl', hash);
-      ({ value: demo } = await oneTemplate(hash, async () => {
+      demo = await oneTemplate(hash, async () => {
         await adminQuery(serverUrl, `CREATE DATABASE "${template}"`);
         const built = await openContext({ ...config, databaseUrl: urlOf(template) });
         try {
@@ -153,21 +153,20 @@ export async function createTestEnv(
         } finally {
           await closeContext(built);
         }
-      }));
+      });
       dbName = newName('t');
       await adminQuery(serverUrl, `CREATE DATABASE "${dbName}" TEMPLATE "${template}"`);
       ctx = await openContext({ ...config, databaseUrl: urlOf(dbName) });
     } else {
       const tarball = path.join(templateDir, `${hash}.tar`);
       let own: AppContext | null = null;
-      const got = await oneTemplate(hash, async () => {
+      demo = await oneTemplate(hash, async () => {
         own = await openContext(config);
         const summary = await loadDemo(own);
         const dump = await (own.database.dumpDataDir as () => Promise<Blob>)();
         fs.writeFileSync(tarball, Buffer.from(await dump.arrayBuffer()));
         return summary;
       });
-      demo = got.value;
       // the builder goes on with the database it built; the others start from its tarball
       ctx = own ?? (await openContext(config, { loadDataDir: new Blob([fs.readFileSync(tarball)]) }));
     }
