@@ -1,6 +1,6 @@
-import { createHmac } from 'node:crypto';
 import type { Masking } from '../catalog/model.js';
 import { isCiphertext } from '../security/field-cipher.js';
+import { keyedHash } from '../shared/secrets.js';
 
 /*
  * DG Art 33 / XT Art 35: personal data is masked (脱敏) when it leaves the platform or is shown. The one masking
@@ -121,10 +121,7 @@ export function applyRule(rule: MaskRule, value: unknown, secret: Buffer | null,
     case 'hash': {
       // without the platform secret (a pure unit call) the hash would be guessable: suppress instead
       if (!secret) return '*'.repeat(rule.length);
-      return createHmac('sha256', secret)
-        .update(`mask\n${fieldClass}\n${s}`)
-        .digest('hex')
-        .slice(0, rule.length);
+      return keyedHash(secret, `mask\n${fieldClass}\n${s}`).slice(0, rule.length);
     }
     case 'generaliseDate': {
       const d = dateText(value);
