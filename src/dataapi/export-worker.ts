@@ -1,11 +1,11 @@
 import { parentPort } from 'node:worker_threads';
-import { type DataKey, decryptValue, describe } from '../security/field-cipher.js';
+import { type DataKey, decryptValues } from '../security/field-cipher.js';
 import { serveWorker } from '../shared/worker-pool.js';
 import { ledgerDigests } from './ledger-digests.js';
 
 /*
  * A bulk export's worker thread (export-pool.ts): opens a batch's encrypted values and computes a batch's ledger
- * digests with the very functions the export's thread would call (field-cipher.ts decryptValue, ledger-digests.ts
+ * digests with the functions the export's thread would call (field-cipher.ts decryptValues, decryptValue's batch form; ledger-digests.ts
  * ledgerDigests). Nothing is decided here: a value it cannot open comes back null and the export's thread decrypts it
  * itself through the keyring, which raises and audits the failure exactly as without workers.
  */
@@ -54,11 +54,7 @@ function decrypt(m: DecryptMessage): (string | null)[] {
     const kept = dataKey(k);
     byId.set(`${kept.scope}:${kept.version}`, kept);
   }
-  return m.values.map((v) => {
-    const d = describe(v);
-    const key = d && byId.get(`${d.scope}:${d.version}`);
-    return key ? decryptValue(key, v, d) : null;
-  });
+  return decryptValues((d) => byId.get(`${d.scope}:${d.version}`), m.values);
 }
 
 function digests(m: DigestMessage) {

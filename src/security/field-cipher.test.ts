@@ -1,6 +1,13 @@
 import { createCipheriv, createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { dataKeyOf, decryptValue, encryptValue, SM4_SUPPORTED, sm4Ctr } from './field-cipher.js';
+import {
+  dataKeyOf,
+  decryptValue,
+  decryptValues,
+  encryptValue,
+  SM4_SUPPORTED,
+  sm4Ctr,
+} from './field-cipher.js';
 
 describe.skipIf(!SM4_SUPPORTED)('SM4-CTR keystream (one ECB cipher per key)', () => {
   const openssl = (key: Buffer, iv: Buffer, data: Buffer) => {
@@ -47,5 +54,41 @@ describe.skipIf(!SM4_SUPPORTED)('SM4-CTR keystream (one ECB cipher per key)', ()
     expect(decryptValue(key, header + Buffer.concat([iv, ct, tag]).toString('base64url'))).toBe(
       '440103199003071234',
     );
+  });
+
+  it('decryptValues opens a batch exactly as decryptValue opens each value: keys mixed, AES, tampered, unknown keys', () => {
+    const k1 = dataKeyOf(7, 1, randomBytes(64));
+    const k2 = dataKeyOf(7, 2, randomBytes(64));
+    const k3 = dataKeyOf(9, 1, randomBytes(64));
+    const texts = [
+      '',
+      '4',
+      '440103199003071234',
+      '临江市江城区滨江路88号3栋',
+      'x'.repeat(300),
+      'y'.repeat(16),
+    ];
+    const values: string[] = [];
+    for (const t of texts)
+      for (const k of [k1, k2, k3]) values.push(encryptValue('s', k, t), encryptValue('a', k, t));
+    // tampered: one ciphertext byte flipped, a tag cut short, another key's header on a value
+    const flip = (v: string) => {
+      const at = v.lastIndexOf('.') + 1;
+      const b = Buffer.from(v.slice(at), 'base64url');
+      b[20] ^= 1;
+      return v.slice(0, at) + b.toString('base64url');
+    };
+    values.push(flip(values[4]), values[6].slice(0, -4), values[2].replace('ENC1.s.7.2.', 'ENC1.s.7.1.'));
+    values.push('not a ciphertext', encryptValue('s', dataKeyOf(11, 1, randomBytes(64)), 'no key here'));
+    const keys = new Map([k1, k2, k3].map((k) => [`${k.scope}:${k.version}`, k]));
+    const single = values.map((v) => {
+      const m = /^ENC1\.[sa]\.(\d+)\.(\d+)\./.exec(v);
+      const k = m ? keys.get(`${m[1]}:${m[2]}`) : undefined;
+      return k ? decryptValue(k, v) : null;
+    });
+    const batch = decryptValues((d) => keys.get(`${d.scope}:${d.version}`), values);
+    expect(batch).toEqual(single);
+    expect(batch.filter((t) => t === null)).toHaveLength(5);
+    expect(batch.slice(0, texts.length * 6)).toEqual(texts.flatMap((t) => Array(6).fill(t)));
   });
 });
