@@ -198,10 +198,10 @@ export function digestInto(
   let at = 0;
   for (; len - at >= BLOCK_BYTES; at += BLOCK_BYTES) compress(state, src, at);
   const rest = len - at;
-  tail.fill(0);
-  tail.set(src.subarray(at, len));
+  for (let i = 0; i < rest; i++) tail[i] = src[at + i];
   tail[rest] = 0x80;
   const end = rest + 9 <= BLOCK_BYTES ? BLOCK_BYTES : 2 * BLOCK_BYTES;
+  tail.fill(0, rest + 1, end - 8);
   // the message length in bits, 64 bits big-endian (both hashes pad alike)
   const bits = (prefixBytes + len) * 8;
   const hi = Math.floor(bits / 0x100000000);
