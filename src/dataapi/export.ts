@@ -10,7 +10,7 @@ import { defaultExportWorkers, exportHashing } from './export-pool.js';
 import { settle } from './guards.js';
 import { CELL_TAG_BYTES, cellText, keyMac, rowMac } from './ledger-digests.js';
 import type { MaskingPolicy } from './masking.js';
-import { maskingPolicy } from './masking-policy.js';
+import { ciphertextsOf, maskingPolicy, openedPolicy } from './masking-policy.js';
 import { type CallInput, call, callerOf, clearOf, shaper } from './service.js';
 import {
   EXPORT_LEDGER_SQL,
@@ -169,26 +169,9 @@ async function* exportBatches(
   // in a worker thread (a value not opened there is decrypted by the keyring as without workers, failures included).
   const batchPolicy = async (rows: { rec: Record<string, unknown> }[]): Promise<MaskingPolicy> => {
     if (!policy.decrypt) return policy;
-    // every field, not only those flagged encrypted: a field being converted holds both forms for a while
-    const values: string[] = [];
-    for (const r of rows)
-      for (const c of codes) {
-        const v = r.rec[c];
-        if (typeof v === 'string' && v.startsWith('ENC1.')) values.push(v);
-      }
+    const values = ciphertextsOf(rows.map((r) => r.rec));
     const opening = values.length > 0 ? hashing.decrypt(ctx.fieldKeys.dataKeysOf(meta.id), values) : null;
-    if (!opening) return policy;
-    const opened = await opening;
-    const clearText = new Map<string, string>();
-    for (let i = 0; i < values.length; i++) {
-      const t = opened[i];
-      if (t !== null) clearText.set(values[i], t);
-    }
-    const decrypt = policy.decrypt;
-    return {
-      ...policy,
-      decrypt: (v) => (typeof v === 'string' ? clearText.get(v) : undefined) ?? decrypt(v),
-    };
+    return openedPolicy(ctx, policy, values, opening ? await opening : undefined);
   };
   const runBatch = (after: number, delivered: number, want: number): Started => {
     let readDone: (last: number | null) => void = () => undefined;

@@ -9,7 +9,7 @@ import { isCiphertext } from '../security/field-cipher.js';
 import { AppError } from '../shared/errors.js';
 import { keyedHash, newSecret } from '../shared/secrets.js';
 import { settle } from './guards.js';
-import { maskingPolicy } from './masking-policy.js';
+import { ciphertextsOf, maskingPolicy, openedPolicy } from './masking-policy.js';
 import { feedSubject, natsPublish } from './nats.js';
 import { type CallInput, call, callerOf, clearOf, shape } from './service.js';
 import { type Caller, type CallRow, governedFeed, type ResourceMeta } from './store.js';
@@ -109,7 +109,7 @@ function clearKey(
 /** The page a governed feed statement answered, shaped: granted fields only, masked, key masked or absent. */
 async function pageOf(ctx: AppContext, meta: ResourceMeta, row: CallRow, after: string | null) {
   const raw = (row.records ?? []) as unknown as RawChange[];
-  const policy = await maskingPolicy(ctx);
+  const policy = openedPolicy(ctx, await maskingPolicy(ctx), ciphertextsOf(raw.map((c) => c.rec)));
   const fields = row.fields ?? [];
   const kf = meta.keyField && fields.includes(meta.keyField.code) ? meta.keyField : null;
   // the grant's clear-value right applies to the feed as to every other call (issue 9 point 8)

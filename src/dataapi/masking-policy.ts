@@ -42,6 +42,41 @@ export async function maskingPolicy(ctx: AppContext): Promise<MaskingPolicy> {
   return policy;
 }
 
+/** The stored ciphertexts among records' values (every field: a field being converted holds both forms a while). */
+export function ciphertextsOf(records: Iterable<Record<string, unknown> | null | undefined>): string[] {
+  const out: string[] = [];
+  for (const r of records) {
+    if (!r) continue;
+    for (const k in r) {
+      const v = r[k];
+      if (typeof v === 'string' && v.startsWith('ENC1.')) out.push(v);
+    }
+  }
+  return out;
+}
+
+/**
+ * The policy for masking a page or batch: its decryption answered from `values` already opened together (`opened`:
+ * by an export's worker thread, else here by the keyring's `openAll`, one SM4 call per key instead of one per value).
+ * A value not opened there (tampered, its key not loaded on this node) goes to the keyring's `decrypt` as always,
+ * which raises and audits it.
+ */
+export function openedPolicy(
+  ctx: AppContext,
+  policy: MaskingPolicy,
+  values: string[],
+  opened: (string | null)[] = ctx.fieldKeys.openAll(values),
+): MaskingPolicy {
+  const decrypt = policy.decrypt;
+  if (!decrypt || values.length === 0) return policy;
+  const clearText = new Map<string, string>();
+  for (let i = 0; i < values.length; i++) {
+    const t = opened[i];
+    if (t !== null) clearText.set(values[i], t);
+  }
+  return { ...policy, decrypt: (v) => (typeof v === 'string' ? clearText.get(v) : undefined) ?? decrypt(v) };
+}
+
 const int = (v: unknown, min: number, max: number) =>
   typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
 

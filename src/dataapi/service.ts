@@ -6,7 +6,7 @@ import { isUnsafeIdentifier } from '../shared/text.js';
 import { compileFilter, compileMatch, decodeCursor, encodeCursor } from './filter.js';
 import { admit, settle } from './guards.js';
 import { type MaskingPolicy, maskValue, recordMasker } from './masking.js';
-import { maskingPolicy } from './masking-policy.js';
+import { ciphertextsOf, maskingPolicy, openedPolicy } from './masking-policy.js';
 import {
   buildMeta,
   type Caller,
@@ -438,7 +438,7 @@ export async function listRecords(
   await settle(ctx, caller, meta, row, false);
   const records = row.records ?? [];
   const rowLimit = row.row_limit ?? limit;
-  const policy = await maskingPolicy(ctx);
+  const policy = openedPolicy(ctx, await maskingPolicy(ctx), ciphertextsOf(records));
   const clear = clearOf(row);
   return {
     items: records.map(shaper(meta, row.fields!, policy, clear)),
@@ -471,7 +471,7 @@ export async function queryRecords(
   await settle(ctx, caller, meta, row, false, filterFields);
   const records = row.records ?? [];
   const rowLimit = row.row_limit ?? limit;
-  const policy = await maskingPolicy(ctx);
+  const policy = openedPolicy(ctx, await maskingPolicy(ctx), ciphertextsOf(records));
   const clear = clearOf(row);
   return {
     items: records.map(shaper(meta, row.fields!, policy, clear)),

@@ -13,6 +13,7 @@ import {
   type DataKey,
   dataKeyOf,
   decryptValue,
+  decryptValues,
   describe,
   encryptValue,
   INDEX_HASH,
@@ -325,6 +326,14 @@ export class FieldKeys {
 
   activeVersion(resourceId: number): number | null {
     return this.active.get(resourceId) ?? null;
+  }
+
+  /**
+   * The clear texts of many stored ciphertexts at once (field-cipher.ts decryptValues: one SM4 call per key for all of
+   * them); null where `decrypt` would raise (tampered, key not loaded): leave those to `decrypt`, which reports them.
+   */
+  openAll(values: string[]): (string | null)[] {
+    return decryptValues((d) => this.keys.get(`${d.scope}:${d.version}`), values);
   }
 
   /**

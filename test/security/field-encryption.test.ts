@@ -323,7 +323,13 @@ describe('encryption at rest of sensitive-personal fields (issue 10 point 3)', (
       .where('resource_id', '=', resourceId)
       .execute();
     expect(tamper).toEqual([{ action: 'key.tamper', decision: 'deny' }]);
+    // a page opens its values together (openedPolicy): the tampered one is left to the keyring, which fails it closed
+    const page = await call('/records?limit=100');
+    expect(page.statusCode).toBe(500);
+    expect(page.json().code).toBe('FIELD_INTEGRITY_FAILED');
+    expect(page.body).not.toContain('病情');
     await sql.raw(`UPDATE ${table} SET c3 = '${c}' WHERE _key = '${rows[0]._key}'`).execute(env.ctx.db);
+    expect((await call('/records?limit=100')).statusCode).toBe(200);
     expect((await call(`/records/${id(9)}`)).statusCode).toBe(200);
   });
 
