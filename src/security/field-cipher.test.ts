@@ -5,6 +5,8 @@ import {
   decryptValue,
   decryptValues,
   encryptValue,
+  INDEX_HASH,
+  indexValue,
   SM4_SUPPORTED,
   sm4Ctr,
 } from './field-cipher.js';
@@ -90,5 +92,14 @@ describe.skipIf(!SM4_SUPPORTED)('SM4-CTR keystream (one ECB cipher per key)', ()
     expect(batch).toEqual(single);
     expect(batch.filter((t) => t === null)).toHaveLength(5);
     expect(batch.slice(0, texts.length * 6)).toEqual(texts.flatMap((t) => Array(6).fill(t)));
+  });
+
+  it('indexValue stays the HMAC every stored lookup hash was made with (node:crypto form), any version', () => {
+    const key = randomBytes(32);
+    for (const v of ['', '440103199003071234', '91440300MA5EXAMPLE', '张三', 'x'.repeat(2000)])
+      for (const version of [1, 7])
+        expect(indexValue(key, v, version)).toBe(
+          `H${version}.${createHmac(INDEX_HASH, key).update(v, 'utf8').digest('base64url')}`,
+        );
   });
 });

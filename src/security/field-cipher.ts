@@ -233,7 +233,7 @@ export function decryptValue(
  * any rotation read as version 1.
  */
 export function indexValue(indexKey: Buffer, value: string, version = 1): string {
-  return `H${version}.${createHmac(INDEX_HASH, indexKey).update(value, 'utf8').digest('base64url')}`;
+  return `H${version}.${hmac(INDEX_HASH, indexKey, value).toString('base64url')}`;
 }
 
 /** The index-key version a stored hash was made under (null: not a lookup hash). */
