@@ -123,13 +123,15 @@ function sm3Block(V: Int32Array, buf: Uint8Array, off: number): void {
   let f = V[5];
   let g = V[6];
   let h = V[7];
-  // rounds 0–15 and 16–63 differ in FF and GG; two loops keep the branch out of the round
-  for (let j = 0; j < 16; j++) {
+  for (let j = 0; j < 64; j++) {
     const a12 = (a << 12) | (a >>> 20);
     let ss1 = (a12 + e + SM3_T[j]) | 0;
     ss1 = (ss1 << 7) | (ss1 >>> 25);
-    const tt1 = ((a ^ b ^ c) + d + (ss1 ^ a12) + (W[j] ^ W[j + 4])) | 0;
-    const tt2 = ((e ^ f ^ g) + h + ss1 + W[j]) | 0;
+    // FF and GG: XOR in rounds 0–15, majority and choice from round 16
+    const ff = j < 16 ? a ^ b ^ c : (a & b) | (a & c) | (b & c);
+    const gg = j < 16 ? e ^ f ^ g : (e & f) | (~e & g);
+    const tt1 = (ff + d + (ss1 ^ a12) + (W[j] ^ W[j + 4])) | 0;
+    const tt2 = (gg + h + ss1 + W[j]) | 0;
     d = c;
     c = (b << 9) | (b >>> 23);
     b = a;
@@ -138,21 +140,6 @@ function sm3Block(V: Int32Array, buf: Uint8Array, off: number): void {
     g = (f << 19) | (f >>> 13);
     f = e;
     e = tt2 ^ ((tt2 << 9) | (tt2 >>> 23)) ^ ((tt2 << 17) | (tt2 >>> 15)); // P0
-  }
-  for (let j = 16; j < 64; j++) {
-    const a12 = (a << 12) | (a >>> 20);
-    let ss1 = (a12 + e + SM3_T[j]) | 0;
-    ss1 = (ss1 << 7) | (ss1 >>> 25);
-    const tt1 = (((a & b) | (a & c) | (b & c)) + d + (ss1 ^ a12) + (W[j] ^ W[j + 4])) | 0;
-    const tt2 = (((e & f) | (~e & g)) + h + ss1 + W[j]) | 0;
-    d = c;
-    c = (b << 9) | (b >>> 23);
-    b = a;
-    a = tt1;
-    h = g;
-    g = (f << 19) | (f >>> 13);
-    f = e;
-    e = tt2 ^ ((tt2 << 9) | (tt2 >>> 23)) ^ ((tt2 << 17) | (tt2 >>> 15));
   }
   V[0] ^= a;
   V[1] ^= b;
