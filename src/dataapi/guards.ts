@@ -150,10 +150,15 @@ export async function settle(
   const now = Date.now();
   if (row.app_id === null) {
     await ctx.counters.add([{ key: `kf:${clientIp}:${Math.floor(now / 60_000)}`, ttlSeconds: 120 }]);
-    throw new AppError('API_KEY_INVALID').alreadyAudited();
+    throw new AppError('API_KEY_INVALID', [
+      { field: 'X-Api-Key', reason: 'no app holds this key', reasonZh: '应用密钥无效' },
+    ]).alreadyAudited();
   }
   // the statement wrote the deny row of each of these
-  if (row.app_status === 'suspended') throw new AppError('APP_SUSPENDED').alreadyAudited();
+  if (row.app_status === 'suspended')
+    throw new AppError('APP_SUSPENDED', [
+      { field: 'X-Api-Key', reason: "this key's app is suspended", reasonZh: '该密钥所属应用已被暂停' },
+    ]).alreadyAudited();
   if (row.grant_id === null)
     throw new AppError('GRANT_REQUIRED', [
       {

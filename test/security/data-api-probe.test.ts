@@ -494,7 +494,7 @@ describe('probe: the governed data API under attack', () => {
       'x-api-key': 'k'.repeat(190),
     });
     expect(r3.statusCode).toBe(401);
-    coded(r3.body, 'API_KEY_INVALID');
+    coded(r3.body, 'API_KEY_INVALID', 'X-Api-Key');
     const r4 = await env.app.inject({
       method: 'PATCH',
       url: `/api/sharing/grants/${pop.grantId}`,
