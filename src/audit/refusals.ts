@@ -122,6 +122,8 @@ export async function recordHttpRefusal(
   code: ErrorCode,
   status: number,
   times = 1,
+  /** the app a refused data call was made with, when the refusal knew it (AppError.byApp) */
+  appId: number | null = null,
 ) {
   if (status < 400 || status >= 500 || !req.url.startsWith('/api/')) return;
   try {
@@ -132,6 +134,7 @@ export async function recordHttpRefusal(
     await recordRefusal(ctx, {
       actorUserId: req.actor?.id ?? null,
       actorOrgId: req.actor?.orgId ?? null,
+      appId,
       clientIp: req.ip,
       method: req.method,
       route,

@@ -34,7 +34,9 @@ import {
  *  - complementary: when exactly one cell is withheld, the next smallest is withheld too, so the total of the resource
  *    (from a query without groupBy) minus the visible cells gives the sum of two cells, never one cell's count;
  *  - limit (documented in README): with two or more dimensions the margins of a table, or differencing across calls with
- *    overlapping filters, can still isolate a small cell; noise (below) is the mitigation.
+ *    overlapping filters, can still isolate a small cell; noise (below) is the mitigation. A sum or average of a personal
+ *    or sensitive field is therefore answered only with noise (else AGGREGATE_DIMENSION_PERSONAL): differencing two
+ *    exact sums whose filters differ by one record gives that record's value.
  * Noise (optional; config AGGREGATE_EPSILON or the call's `noise.epsilon`, never below AGGREGATE_EPSILON_MIN): Laplace noise
  * on each count and each sum, the call's epsilon split evenly across them; a count's sensitivity is 1, a sum's the largest
  * |value| in the cell (data-dependent: a practical calibration, not a formal ε-DP guarantee for sums).
@@ -96,12 +98,16 @@ function encryptedRefused(at: string, code: string): AppError {
   ]);
 }
 
-/** Checks an aggregate request against the resource; a coded 400 for anything it cannot answer safely. */
+/**
+ * Checks an aggregate request against the resource; a coded 400 for anything it cannot answer safely. `noisy`: the call's
+ * counts and sums carry Laplace noise (an epsilon is in force).
+ */
 export function compileAggregate(
   meta: ResourceMeta,
   body: AggregateBody,
   firstParam: number,
   index?: (v: string) => string,
+  noisy = false,
 ): CompiledAggregate {
   const groupCodes = body.groupBy ?? [];
   if (groupCodes.length > MAX_GROUP_BY || new Set(groupCodes).size !== groupCodes.length)
@@ -152,6 +158,18 @@ export function compileAggregate(
           value: f.code,
           reason: `${m.fn} of personal or sensitive ${f.code} is one record's value`,
           reasonZh: `个人信息或敏感字段 ${f.code} 的最值即某条记录的原值`,
+        },
+      ]);
+    // an exact sum or average of a personal or sensitive field is one record's value after differencing: two calls
+    // whose filters differ by one record (`gte` and `gt` the same day) subtract to it, each cell well above k. Only
+    // noisy answers (the difference of two is then the value plus noise scaled to the cell's largest value)
+    if ((m.fn === 'sum' || m.fn === 'avg') && maskedForConsumer(f) && !noisy)
+      throw new AppError('AGGREGATE_DIMENSION_PERSONAL', [
+        {
+          field: at,
+          value: f.code,
+          reason: `an exact ${m.fn} of personal or sensitive ${f.code} reveals one record's value by differencing two calls; ask with noise (noise.epsilon)`,
+          reasonZh: `个人信息或敏感字段 ${f.code} 的精确${m.fn === 'sum' ? '合计' : '平均值'}可通过两次查询相减得到某条记录的原值，须加噪声（noise.epsilon）查询`,
         },
       ]);
     // after the older refusals (their codes stay what callers already handle): the column holds ciphertext
@@ -271,7 +289,7 @@ export async function aggregateRecords(ctx: AppContext, input: CallInput, code: 
   let compiled: CompiledAggregate | null = null;
   let caller: Caller = callerOf(ctx, input);
   const { meta, row } = await call(ctx, code, caller, 'list', (m) => {
-    compiled = compileAggregate(m, body, 15, (v) => ctx.fieldKeys.index(v, m.indexVersion));
+    compiled = compileAggregate(m, body, 15, (v) => ctx.fieldKeys.index(v, m.indexVersion), epsilon !== null);
     caller = { ...caller, fields: compiled.fields };
     const detail = {
       groupBy: compiled.groupBy.map((f) => f.code),

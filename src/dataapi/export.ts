@@ -110,6 +110,8 @@ export async function exportRecords(
     grantId: row.grant_id,
     maxSeq: extent.maxSeq,
     reserved: extent.rows,
+    // the grant's fields: masking decides as if all were asked for (shape), so `fields=` never shows more
+    granted: row.granted,
   };
   const batches = exportBatches(ctx, meta, fields, exp, batchSize);
   const media = MEDIA[input.format];
@@ -151,7 +153,7 @@ async function* exportBatches(
   ctx: AppContext,
   meta: ResourceMeta,
   fields: MetaField[],
-  exp: { id: number; grantId: number; maxSeq: number; reserved: number },
+  exp: { id: number; grantId: number; maxSeq: number; reserved: number; granted: string[] | null },
   batchSize: number,
 ): AsyncGenerator<Record<string, unknown>[]> {
   const readSql = exportBatchSql(meta, fields);
@@ -206,7 +208,7 @@ async function* exportBatches(
         if (rows.length === 0) return { records: [], last: after, want };
         const last = Number(rows[rows.length - 1]._seq);
         readDone(rows.length === want ? last : null);
-        const shapeOne = shaper(meta, codes, await batchPolicy(rows), clear);
+        const shapeOne = shaper(meta, codes, await batchPolicy(rows), clear, exp.granted);
         lap('decrypt');
         const records = rows.map((r) => shapeOne(r.rec));
         const texts = records.map((rec) => codes.map((c) => cellText(rec[c])));

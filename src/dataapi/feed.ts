@@ -129,7 +129,9 @@ async function pageOf(ctx: AppContext, meta: ResourceMeta, row: CallRow, after: 
       keyRef: c.ref ?? feedKeyRef(ctx.secret, meta.id, c.key),
       version: c.version,
       changedAt: new Date(c.changedAt).toISOString(),
-      ...(c.op === 'upsert' && c.rec ? { record: shape(meta, fields, c.rec, policy, clear) } : {}),
+      ...(c.op === 'upsert' && c.rec
+        ? { record: shape(meta, fields, c.rec, policy, clear, row.granted) }
+        : {}),
     });
   }
   const last = raw.length ? String(raw[raw.length - 1].seq) : (after ?? '0');

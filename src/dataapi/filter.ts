@@ -77,6 +77,21 @@ function bad(field: string, reason: string, reasonZh: string, value?: unknown): 
   return new AppError('FILTER_INVALID', [d]);
 }
 
+/**
+ * A calendar date PostgreSQL accepts: `Date.parse` rolls `2024-02-30` over to March 1st, the database's `::date` refuses
+ * it (a 500 with no field at fault), so the day must be one of the month's.
+ */
+function calendarDate(s: string): boolean {
+  const m = /^([1-9]\d{3})-(\d{2})-(\d{2})/.exec(s);
+  if (!m) return false;
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  return d.getUTCMonth() === Number(m[2]) - 1 && d.getUTCDate() === Number(m[3]);
+}
+
+/** An ISO 8601 date and time (offset optional) with a real day, hour, minute and second: what `::timestamptz` reads. */
+const DATETIME =
+  /^[1-9]\d{3}-\d{2}-\d{2}([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$/;
+
 /** A value of the field's type, as text for a `$n::type` parameter; a coded 400 when it is not one. */
 function typed(f: MetaField, v: unknown): string {
   if (v === null || typeof v === 'object')
@@ -94,9 +109,9 @@ function typed(f: MetaField, v: unknown): string {
       : f.type === 'decimal'
         ? /^-?\d{1,30}(\.\d{1,30})?$/.test(s)
         : f.type === 'date'
-          ? /^[1-9]\d{3}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(s))
+          ? /^[1-9]\d{3}-\d{2}-\d{2}$/.test(s) && calendarDate(s)
           : f.type === 'datetime'
-            ? /^[1-9]\d{3}-/.test(s) && !Number.isNaN(Date.parse(s))
+            ? DATETIME.test(s) && calendarDate(s)
             : f.type === 'boolean'
               ? s === 'true' || s === 'false'
               : true;

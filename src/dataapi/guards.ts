@@ -19,6 +19,8 @@ const MAX_CACHED_GRANTS = 50_000;
 
 interface GrantQuota {
   grantId: number;
+  /** the app the key belongs to: a quota or rate refusal's audit row names it */
+  appId: number;
   callsPerDay: number;
   verificationsPerDay: number;
   expires: number;
@@ -70,14 +72,17 @@ export async function admit(
         reasonZh: `本地址一分钟内使用无效密钥超过 ${lim.keyFailuresPerMinute} 次`,
       },
     ]);
-  if (counts[1] > lim.appRatePerSecond)
-    throw new AppError('RATE_LIMITED', [
+  // refused before the governed statement: the HTTP layer audits it, naming the app when its grant is known
+  if (counts[1] > lim.appRatePerSecond) {
+    const e = new AppError('RATE_LIMITED', [
       {
         field: 'X-Api-Key',
         reason: `the app exceeds ${lim.appRatePerSecond} calls per second`,
         reasonZh: `应用调用频率超过每秒 ${lim.appRatePerSecond} 次`,
       },
     ]);
+    throw known ? e.byApp(known.appId) : e;
+  }
   if (known && counts[counts.length - 1] > perDay)
     throw new AppError('QUOTA_EXCEEDED', [
       kind === 'verify'
@@ -89,7 +94,7 @@ export async function admit(
             reason: `grant ${known.grantId} allows ${perDay} calls per day`,
             reasonZh: `该授权每日最多调用 ${perDay} 次`,
           },
-    ]);
+    ]).byApp(known.appId);
 }
 
 /** The quota of the grant a key would use on a resource, cached for 30 s; null when there is none (the statement refuses). */
@@ -101,7 +106,7 @@ async function grantQuota(ctx: AppContext, keyHash: string, resourceId: number, 
   const g = await ctx.db
     .selectFrom('share_grant as g')
     .innerJoin('app as a', 'a.id', 'g.app_id')
-    .select(['g.id', 'g.max_calls_per_day', 'g.max_verify_per_day'])
+    .select(['g.id', 'g.app_id', 'g.max_calls_per_day', 'g.max_verify_per_day'])
     .where((eb) =>
       eb.or([
         eb('a.key_hash', '=', keyHash),
@@ -123,6 +128,7 @@ async function grantQuota(ctx: AppContext, keyHash: string, resourceId: number, 
   if (cache.size >= MAX_CACHED_GRANTS) cache.clear();
   const q = {
     grantId: g.id,
+    appId: g.app_id,
     callsPerDay: g.max_calls_per_day ?? ctx.config.dataApi.grantCallsPerDay,
     verificationsPerDay: g.max_verify_per_day ?? ctx.config.dataApi.grantCallsPerDay,
     expires: now + GRANT_TTL_MS,
@@ -144,10 +150,15 @@ export async function settle(
   const now = Date.now();
   if (row.app_id === null) {
     await ctx.counters.add([{ key: `kf:${clientIp}:${Math.floor(now / 60_000)}`, ttlSeconds: 120 }]);
-    throw new AppError('API_KEY_INVALID').alreadyAudited();
+    throw new AppError('API_KEY_INVALID', [
+      { field: 'X-Api-Key', reason: 'no app holds this key', reasonZh: '应用密钥无效' },
+    ]).alreadyAudited();
   }
   // the statement wrote the deny row of each of these
-  if (row.app_status === 'suspended') throw new AppError('APP_SUSPENDED').alreadyAudited();
+  if (row.app_status === 'suspended')
+    throw new AppError('APP_SUSPENDED', [
+      { field: 'X-Api-Key', reason: "this key's app is suspended", reasonZh: '该密钥所属应用已被暂停' },
+    ]).alreadyAudited();
   if (row.grant_id === null)
     throw new AppError('GRANT_REQUIRED', [
       {

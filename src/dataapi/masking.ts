@@ -206,15 +206,20 @@ export function maskRecord(
 /**
  * maskRecord with the per-field decisions (class, rule, clear right) taken once for many records of the same fields:
  * what a data call or an export batch uses. The returned function masks one record in place, exactly as maskRecord.
+ * `alsoVisible`: the other fields the consumer may read (the grant's, beyond those a call asked for with `fields=`). An
+ * ID number among them, masked by keeping its ends, hides a personal date in every record: otherwise a call asking for
+ * the date alone would return what the record beside its ID number hides, and two calls would put them together.
  */
 export function recordMasker(
   fields: ReadonlyArray<MaskedField>,
   policy: MaskingPolicy = DEFAULT_POLICY,
   clear: ReadonlySet<string> = new Set(),
+  alsoVisible: ReadonlyArray<MaskedField> = [],
 ): (record: Record<string, unknown>) => Record<string, unknown> {
   const { decrypt, secret } = policy;
   // only an ID number that shows some of its characters narrows the guess; a hashed or suppressed one does not
   const idShown = policy.rules.idNumber.strategy === 'keepEnds';
+  const idElsewhere = idShown && alsoVisible.some((f) => !clear.has(f.code) && fieldClass(f) === 'idNumber');
   const idCodes: string[] = [];
   const steps: { code: string; c: FieldClass; rule: MaskRule; besideId: boolean }[] = [];
   for (const f of fields) {
@@ -233,7 +238,7 @@ export function recordMasker(
         throw new Error('an encrypted value reached masking without the keyring (maskingPolicy(ctx))');
       record[f.code] = typed(f.type, decrypt(v) as string);
     }
-    const idMasked = idShown && idCodes.some((code) => record[code] != null);
+    const idMasked = idElsewhere || (idShown && idCodes.some((code) => record[code] != null));
     for (const s of steps) {
       if (!(s.code in record)) continue;
       const rule = s.besideId && idMasked ? DATE_BESIDE_ID : s.rule;

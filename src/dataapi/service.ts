@@ -247,6 +247,8 @@ export async function call(
 /**
  * The fields a call reads, in the resource's order, masked: the one shaping of every data call and export. `clear`: the
  * grant's clear-value right (share_grant.clear_fields), the only way a protected field leaves unmasked (issue 9 point 8).
+ * `granted`: the grant's fields, of which `fields` may be a subset (`fields=`): masking decides as if the call asked for
+ * all of them, so asking for fewer never shows more (recordMasker).
  */
 export function shape(
   meta: ResourceMeta,
@@ -254,8 +256,9 @@ export function shape(
   rec: Record<string, unknown>,
   policy: MaskingPolicy,
   clear: ReadonlySet<string> = NO_CLEAR,
+  granted: readonly string[] | null = null,
 ) {
-  return shaper(meta, fields, policy, clear)(rec);
+  return shaper(meta, fields, policy, clear, granted)(rec);
 }
 
 /**
@@ -267,9 +270,13 @@ export function shaper(
   fields: string[],
   policy: MaskingPolicy,
   clear: ReadonlySet<string> = NO_CLEAR,
+  granted: readonly string[] | null = null,
 ): (rec: Record<string, unknown>) => Record<string, unknown> {
   const shown = meta.fields.filter((f) => fields.includes(f.code));
-  const mask = recordMasker(shown, policy, clear);
+  const others = granted
+    ? meta.fields.filter((f) => granted.includes(f.code) && !fields.includes(f.code))
+    : [];
+  const mask = recordMasker(shown, policy, clear, others);
   return (rec) => {
     const out: Record<string, unknown> = {};
     for (const f of shown) out[f.code] = rec[f.code];
@@ -418,7 +425,7 @@ export async function getRecord(ctx: AppContext, input: CallInput, code: string,
   return {
     resourceCode: meta.code, // the current code, also when called by an old one (migration 045)
     key: normalised,
-    record: shape(meta, row.fields!, row.record, await maskingPolicy(ctx), clearOf(row)),
+    record: shape(meta, row.fields!, row.record, await maskingPolicy(ctx), clearOf(row), row.granted),
     grantId: row.grant_id,
     auditId: row.audit_id,
   };
@@ -441,7 +448,7 @@ export async function listRecords(
   const policy = openedPolicy(ctx, await maskingPolicy(ctx), ciphertextsOf(records));
   const clear = clearOf(row);
   return {
-    items: records.map(shaper(meta, row.fields!, policy, clear)),
+    items: records.map(shaper(meta, row.fields!, policy, clear, row.granted)),
     next: records.length === rowLimit ? String(records[records.length - 1]._seq) : null,
     limit: rowLimit,
     grantId: row.grant_id,
@@ -474,7 +481,7 @@ export async function queryRecords(
   const policy = openedPolicy(ctx, await maskingPolicy(ctx), ciphertextsOf(records));
   const clear = clearOf(row);
   return {
-    items: records.map(shaper(meta, row.fields!, policy, clear)),
+    items: records.map(shaper(meta, row.fields!, policy, clear, row.granted)),
     cursor: records.length === rowLimit ? encodeCursor(String(records[records.length - 1]._seq)) : null,
     limit: rowLimit,
     grantId: row.grant_id,

@@ -232,7 +232,7 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
     }
     // Every refusal is audited (bounded, aggregated) before its answer goes out, unless the use case that refused
     // already wrote its own deny record; this call never throws.
-    if (!e.audited) await recordHttpRefusal(ctx, req, e.code, HTTP_STATUS[e.code], times);
+    if (!e.audited) await recordHttpRefusal(ctx, req, e.code, HTTP_STATUS[e.code], times, e.appId);
     // a tampered ciphertext is audited by the keyring (key.tamper) before the answer goes out
     if (e.code === 'FIELD_INTEGRITY_FAILED') await ctx.fieldKeys.settle();
     return reply.code(HTTP_STATUS[e.code]).send(e.toJSON());

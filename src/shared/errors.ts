@@ -316,6 +316,8 @@ export class AppError extends Error {
   readonly messageEn: string;
   /** set when the refusal was already written to the audit log with the statement that decided it */
   audited = false;
+  /** the app (API key) a refused data call was made with, when known: its audit row names it */
+  appId: number | null = null;
 
   constructor(code: ErrorCode, details: ErrorDetail[] = [], message?: { zh: string; en: string }) {
     const def = ERRORS[code];
@@ -329,6 +331,12 @@ export class AppError extends Error {
   /** Marks the refusal as audited already (the data API's statement writes its own deny row). */
   alreadyAudited(): this {
     this.audited = true;
+    return this;
+  }
+
+  /** Names the app whose data call this refuses, for the audit row the HTTP layer writes (never in the body). */
+  byApp(appId: number): this {
+    this.appId = appId;
     return this;
   }
 
