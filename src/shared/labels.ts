@@ -2142,6 +2142,7 @@ export const LABELS = {
   'quota.verificationsPerDay': ['每日核验上限（次）', 'Verifications per day'],
   'quota.default': ['平台默认', 'Platform default'],
   'quota.usedToday': ['今日已用 {n} / {m}', 'Used today: {n} / {m}'],
+  'quota.editHint': ['留空则使用平台默认（{n}）', 'Leave empty for the platform default ({n})'],
   'quota.hint': [
     '审批通过后生效；留空则使用平台默认配额',
     'Applies to the grant this approval creates; leave empty for the platform defaults',

@@ -73,6 +73,7 @@ export default function GrantDocs({
   const aggregate = grant.accessMode === 'aggregate';
   const firstPlain = filterable.find((f) => !f.isKey) ?? filterable[0];
   const firstOther = fields.find((f) => !f.isKey) ?? fields[0];
+  const dimension = filterable.find((f) => !f.isKey && f.type !== 'decimal' && !f.encrypted);
   const calls: { id: string; title: string; cmd: string }[] = [];
   if (!aggregate && grant.rights.read) {
     calls.push({
@@ -104,7 +105,8 @@ export default function GrantDocs({
     calls.push({
       id: 'aggregate',
       title: t('docs.callAggregate'),
-      cmd: `curl ${h} -H 'Content-Type: application/json' -d '{"measures":[{"fn":"count"}],"groupBy":["${firstPlain?.code ?? firstOther?.code ?? 'field'}"]}' "${base}/aggregate"`,
+      // grouped by a field that may be a dimension (not protected, not decimal: src/dataapi/aggregate.ts), else a total
+      cmd: `curl ${h} -H 'Content-Type: application/json' -d '{"measures":[{"fn":"count"}]${dimension ? `,"groupBy":["${dimension.code}"]` : ''}}' "${base}/aggregate"`,
     });
   const quota = (v: number | null, fallback: number | undefined) =>
     v !== null

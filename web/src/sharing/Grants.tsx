@@ -419,7 +419,15 @@ export default function Grants() {
           <Form.Item name="export" label={t('grant.rightExport')} valuePropName="checked">
             <Switch data-testid="grant-edit-export" />
           </Form.Item>
-          <Form.Item name="exportRowsPerDay" label={t('quota.exportRowsPerDay')} extra={t('quota.hint')}>
+          <Form.Item
+            name="exportRowsPerDay"
+            label={t('quota.exportRowsPerDay')}
+            extra={
+              usage.data?.quotaDefaults
+                ? t('quota.editHint', { n: fmtNumber(usage.data.quotaDefaults.exportRowsPerDay) })
+                : undefined
+            }
+          >
             <InputNumber
               data-testid="grant-edit-export-rows"
               min={1}
