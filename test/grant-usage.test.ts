@@ -137,6 +137,30 @@ describe('per-grant daily calls (issue 9 point 9)', () => {
     expect(r.json().items.some((x: Json) => x.grantId === grant.id)).toBe(false);
   });
 
+  it('each active grant has today’s use of its daily quotas (the live counters) and the platform defaults', async () => {
+    const before = (await get('reviewer', '/api/usage/grants')).json();
+    expect(before.quotaDefaults).toEqual({
+      callsPerDay: env.ctx.config.dataApi.grantCallsPerDay,
+      rowsPerCall: env.ctx.config.dataApi.grantRowsPerCall,
+      verificationsPerDay: env.ctx.config.dataApi.grantCallsPerDay,
+      exportRowsPerDay: env.ctx.config.dataApi.grantExportRowsPerDay ?? 1_000_000,
+    });
+    const was = before.today.find((x: Json) => x.grantId === grant.id);
+    expect(was).toBeDefined();
+    // three calls counted against the grant's quota today (what the data API's guard adds per call)
+    const day = Math.floor((Date.now() + 8 * 3600_000) / 86400_000);
+    await env.ctx.counters.add([{ key: `gq:${grant.id}:${day}`, by: 3, ttlSeconds: 60 }]);
+    const after = (await get('reviewer', '/api/usage/grants')).json();
+    expect(after.today.find((x: Json) => x.grantId === grant.id)).toEqual({
+      grantId: grant.id,
+      calls: was.calls + 3,
+      verifications: was.verifications,
+    });
+    const third = await userOf(0, [grant.consumer_org_id, grant.provider_org_id]);
+    const theirs = (await get(third.username, '/api/usage/grants')).json();
+    expect(theirs.today.some((x: Json) => x.grantId === grant.id)).toBe(false);
+  });
+
   it('a bad period is a coded error', async () => {
     for (const q of ['days=0', 'days=91', 'days=abc', 'other=1']) {
       const r = await get('reviewer', `/api/usage/grants?${q}`);

@@ -1,6 +1,9 @@
 import type { Masking } from '../catalog/model.js';
 import { isCiphertext } from '../security/field-cipher.js';
 import { keyedHash } from '../shared/secrets.js';
+import { classOfRule, FIELD_CLASSES, type FieldClass, fieldClass, type MaskedField } from './mask-class.js';
+
+export { FIELD_CLASSES, type FieldClass, fieldClass, type MaskedField };
 
 /*
  * DG Art 33 / XT Art 35: personal data is masked (脱敏) when it leaves the platform or is shown. The one masking
@@ -13,18 +16,6 @@ import { keyedHash } from '../shared/secrets.js';
  * the authority may change a class's strategy (masking_class_rule, src/dataapi/masking-policy.ts, audited). A grant's
  * clear-value right for a field is the only way around it.
  */
-
-export const FIELD_CLASSES = [
-  'idNumber',
-  'name',
-  'phone',
-  'address',
-  'creditCode',
-  'gender',
-  'personalDate',
-  'other',
-] as const;
-export type FieldClass = (typeof FIELD_CLASSES)[number];
 
 export const MASK_STRATEGIES = ['keepEnds', 'replace', 'hash', 'generaliseDate', 'suppress', 'keep'] as const;
 export type MaskStrategy = (typeof MASK_STRATEGIES)[number];
@@ -133,13 +124,6 @@ export function applyRule(rule: MaskRule, value: unknown, secret: Buffer | null,
   }
 }
 
-/** The class a legacy per-field rule name stands for (`partial` = `other`). */
-function classOfRule(rule: Masking | 'gender'): FieldClass | null {
-  if (rule === 'none') return null;
-  if (rule === 'partial') return 'other';
-  return rule;
-}
-
 /**
  * Masks one value by a field's rule name (record keys in the audit log, ingest findings, objections): the class the rule
  * names, with the default rules unless a policy is given.
@@ -158,30 +142,6 @@ function typed(type: string | undefined, v: string): unknown {
   if (type === 'integer' || type === 'decimal') return Number(v);
   if (type === 'boolean') return v === 'true';
   return v;
-}
-
-export interface MaskedField {
-  code: string;
-  personal: boolean;
-  sensitive?: boolean;
-  masking: Masking;
-  type?: string;
-  /** the field's name as registered (性别…), used to recognise the gender class */
-  name?: string;
-}
-
-const GENDER_CODE = /^(gender|sex|xb)$/i;
-const GENDER_NAME = /^(性别|性別)$/;
-
-/** A field's class, or null when the field passes in clear (not personal, not sensitive, no rule). */
-export function fieldClass(f: MaskedField): FieldClass | null {
-  const protectedField = f.personal || f.sensitive === true;
-  if (protectedField && (f.type === 'date' || f.type === 'datetime')) return 'personalDate';
-  const byRule = classOfRule(f.masking);
-  if (byRule && byRule !== 'other') return byRule;
-  if (!protectedField && byRule === null) return null;
-  if (GENDER_CODE.test(f.code) || (f.name !== undefined && GENDER_NAME.test(f.name))) return 'gender';
-  return 'other';
 }
 
 /** What a personal date becomes beside an ID number that shows some of its characters (maskRecord). */

@@ -2141,6 +2141,8 @@ export const LABELS = {
   'quota.rowsPerCall': ['单次返回上限（条）', 'Rows per call'],
   'quota.verificationsPerDay': ['每日核验上限（次）', 'Verifications per day'],
   'quota.default': ['平台默认', 'Platform default'],
+  'quota.usedToday': ['今日已用 {n} / {m}', 'Used today: {n} / {m}'],
+  'quota.editHint': ['留空则使用平台默认（{n}）', 'Leave empty for the platform default ({n})'],
   'quota.hint': [
     '审批通过后生效；留空则使用平台默认配额',
     'Applies to the grant this approval creates; leave empty for the platform defaults',
@@ -2895,6 +2897,14 @@ export const LABELS = {
     'The app key is shown only when the app is created: provide it as the API_KEY variable. Every call is checked for purpose and audited.',
   ],
   'docs.noCalls': ['该授权当前没有可调用的接口', 'This grant allows no call now'],
+  'docs.noFilter': [
+    '授权字段均为个人或敏感信息，不能作为条件查询的条件，请按主键查询或分页读取',
+    'Every granted field is personal or sensitive and cannot be filtered on: get by key or read pages instead',
+  ],
+  'docs.dateBesideId': [
+    '****-**-**（与身份证号同时返回时隐去，身份证号已含出生日期）',
+    '****-**-** (hidden beside the ID number, whose digits carry the birth date)',
+  ],
   'docs.callGet': ['按主键查询', 'Get by key'],
   'docs.callList': ['分页读取', 'Read a page'],
   'docs.callQuery': ['条件查询', 'Filtered query'],

@@ -1,6 +1,7 @@
 import { type Expression, type SqlBool, sql } from 'kysely';
 import { addDays, shanghaiDate } from '../calendar/model.js';
 import { type Actor, type AppContext, hasRole } from '../context.js';
+import { grantsUsedToday } from '../dataapi/guards.js';
 import { assertOrgFilter } from '../orgs/store.js';
 import { AppError } from '../shared/errors.js';
 import { BUCKETS, LATENCY_BOUNDS, percentile } from './rollup.js';
@@ -293,5 +294,21 @@ export async function grantUsage(ctx: AppContext, actor: Actor, q: { days?: numb
     e.total += Number(r.calls);
     e.totalDenied += Number(r.denied);
   }
-  return { from, to, days: dayList, items: [...items.values()] };
+  // today's use of each active grant's daily quotas (the live counters the data API checks) and the platform's
+  // defaults for a grant that sets no quota of its own: the grants page's quota column shows numbers and usage bars
+  const active = await sql<{ id: number }>`
+    SELECT g.id FROM share_grant g JOIN resource r ON r.id = g.resource_id
+    WHERE ${scope} AND g.status = 'active' ORDER BY g.id`.execute(ctx.db);
+  const today = await grantsUsedToday(
+    ctx,
+    active.rows.map((r) => Number(r.id)),
+  );
+  const lim = ctx.config.dataApi;
+  const quotaDefaults = {
+    callsPerDay: lim.grantCallsPerDay,
+    rowsPerCall: lim.grantRowsPerCall,
+    verificationsPerDay: lim.grantCallsPerDay,
+    exportRowsPerDay: lim.grantExportRowsPerDay ?? 1_000_000,
+  };
+  return { from, to, days: dayList, items: [...items.values()], today, quotaDefaults };
 }

@@ -233,8 +233,13 @@ async function startServer(port) {
     throw e;
   });
   dataDir = mainHandle.dataDir;
+  // the demo apps' one-time API keys the server printed at its first start (src/main.ts), by app name
+  for (const m of mainHandle.log.matchAll(/^\s+(gs_\S+)\s+\S+ \/ (.+)$/gm)) demoKeys.set(m[2].trim(), m[1]);
   return mainHandle.base;
 }
+
+/** The demo apps' API keys by app name (startServer). */
+const demoKeys = new Map();
 
 async function stopServer() {
   if (!mainHandle) return;
@@ -2125,6 +2130,9 @@ steps.push({
     const quota = await tid(page, `grant-quota-${grantId}`).innerText();
     await page.setViewportSize(size);
     assert(quota.includes('每日导出上限') && quota.includes('50,000'), `the export quota shows: ${quota}`);
+    // a quota the grant leaves to the platform is still a number, and today's use of the daily calls is a bar
+    assert(/每日调用上限（次）：\d[\d,]*/.test(quota), `the calls quota is a number: ${quota}`);
+    assert(/今日已用 \d[\d,]* \/ \d[\d,]*/.test(quota), `today's use of the calls quota shows: ${quota}`);
     await shot(page, 'grant-export-right');
     await menu(page, 'masking');
     await tid(page, 'masking-rule-idNumber').waitFor({ timeout: T.nav });
@@ -2134,6 +2142,20 @@ steps.push({
     await masked.waitFor({ timeout: T.action });
     assert((await masked.innerText()) === '440***********1234', `masked: ${await masked.innerText()}`);
     await shot(page, 'masking-preview');
+    // each class previews its rule in force as the API applies it: the defaults no proposed rule may hold (a quarter at
+    // each end, 8 / 2 for a credit code), and an ID number after 地址 without the address's fixed fill
+    for (const [cls, sample, want] of [
+      ['address', '广东省临江市江城区人民路1号', '广东省临江市****'],
+      ['idNumber', '440103199003071234', '440***********1234'],
+      ['other', 'ABCDEFGH', 'AB****GH'],
+      ['creditCode', '91441900MA4UABCD5X', '91441900********5X'],
+    ]) {
+      await tid(page, `masking-rule-${cls}`).click();
+      await tid(page, 'masking-samples').fill(sample);
+      await tid(page, 'masking-preview').click();
+      await masked.waitFor({ timeout: T.action });
+      assert((await masked.innerText()) === want, `${cls} previews ${want}: ${await masked.innerText()}`);
+    }
   },
 });
 
@@ -3426,6 +3448,59 @@ steps.push({
     );
     assert(item.total > 0, 'the demo grant has calls in the last 30 days');
     await shot(page, 'grants-call-charts');
+  },
+});
+
+// Issue 9 point 9: the consumer's API documentation of a grant says what the API returns, and its curl commands run.
+steps.push({
+  name: 'rsj_officer opens the API docs of the 就业服务系统 grant: quotas in numbers, each field returned as the API returns it, and the try-it curl commands answer 200',
+  async run(page, base) {
+    await freshStart(page, base);
+    await login(page, base, 'rsj_officer');
+    await menu(page, 'grants');
+    const grants = await (await page.request.get(`${base}/api/sharing/grants`)).json();
+    const g = grants.find(
+      (x) => x.app.name === RSJ_APP && x.resource.name === '人口基础信息' && x.status === 'active',
+    );
+    assert(g, 'the demo grant of 就业服务系统 is listed');
+    await tid(page, `grant-docs-${g.id}`).click();
+    const docs = tid(page, 'grant-docs');
+    await tid(page, 'grant-docs-clear-gender').waitFor({ timeout: T.nav });
+    const text = await docs.innerText();
+    assert(
+      /每日调用次数\s*[\d,]+（平台默认）/.test(text),
+      `the calls quota is a number: ${text.slice(0, 300)}`,
+    );
+    // gender is kept in clear by its class's rule; the birth date beside the masked ID number is hidden whole
+    const birth = await tid(page, 'grant-docs-masked-birthDate').innerText();
+    assert(birth.includes('****-**-**'), `the birth date is documented as hidden: ${birth}`);
+    assert(
+      (await tid(page, 'grant-docs-masked-idNumber').innerText()).includes('保留首尾（3 / 4）'),
+      'the ID number is documented with its rule',
+    );
+    // every granted field is protected: no filtered query is offered that the API would refuse
+    await tid(page, 'grant-docs-no-filter').waitFor({ timeout: T.action });
+    assert((await tid(page, 'grant-docs-call-query').count()) === 0, 'no query call on masked fields');
+    const key = demoKeys.get(RSJ_APP);
+    assert(key, `the demo key of ${RSJ_APP} was printed at start`);
+    const pageCall = await tid(page, 'grant-docs-call-list').locator('code').innerText();
+    const list = spawnSync('bash', ['-c', `${pageCall.trim()} -s -w '\\n%{http_code}'`], {
+      env: { ...process.env, API_KEY: key },
+      encoding: 'utf8',
+    });
+    const [body, status] = [
+      list.stdout.slice(0, list.stdout.lastIndexOf('\n')),
+      list.stdout.split('\n').pop(),
+    ];
+    assert(status === '200', `the list command answers 200: ${status} ${body.slice(0, 300)} ${list.stderr}`);
+    const rec = JSON.parse(body).items[0];
+    assert(
+      /^\d{3}\*+\w{4}$/.test(rec.idNumber) &&
+        ['男', '女'].includes(rec.gender) &&
+        rec.birthDate === '****-**-**',
+      `the API returns what the docs say: ${JSON.stringify(rec)}`,
+    );
+    await shot(page, 'grant-docs');
   },
 });
 

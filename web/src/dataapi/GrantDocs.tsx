@@ -1,11 +1,14 @@
 import { Descriptions, Drawer, Input, Space, Table, Tag, Typography } from 'antd';
 import { useState } from 'react';
+import { fieldClass } from '../../../src/dataapi/mask-class.js';
 import { api } from '../shared/api.js';
 import { ErrorAlert } from '../shared/common.js';
-import { fmtDate } from '../shared/format.js';
+import { fmtDate, fmtNumber } from '../shared/format.js';
 import { useAsync } from '../shared/hooks.js';
 import { useI18n } from '../shared/i18n.js';
 import type { Field, Grant, Resource } from '../shared/types.js';
+import type { GrantUsage } from '../sharing/GrantCalls.js';
+import { type ClassRule, maskRuleText } from './Masking.js';
 
 /**
  * The consumer's API documentation for one grant (issue 9 point 9): its endpoints (by the grant's rights), its fields with
@@ -13,22 +16,64 @@ import type { Field, Grant, Resource } from '../shared/types.js';
  * command of each call with the headers the grant needs (X-Api-Key, X-Purpose = the grant's purpose id). The key itself is
  * never shown again after the app's creation: the command names it `$API_KEY`.
  */
-export default function GrantDocs({ grant, onClose }: { grant: Grant | null; onClose: () => void }) {
-  const { t } = useI18n();
+export default function GrantDocs({
+  grant,
+  defaults,
+  onClose,
+}: {
+  grant: Grant | null;
+  /** the platform's quotas for a grant that sets none of its own (GET /api/usage/grants) */
+  defaults?: GrantUsage['quotaDefaults'];
+  onClose: () => void;
+}) {
+  const { t, tEnum, paren } = useI18n();
   const [key, setKey] = useState('');
   const resource = useAsync(
     () => (grant ? api<Resource>(`/api/catalog/resources/${grant.resource.id}`) : Promise.resolve(null)),
     [grant?.id],
   );
+  // the rules in force by field class: what each granted field is returned as
+  const classes = useAsync(() => api<ClassRule[]>('/api/masking/classes'), []);
   if (!grant) return null;
   const base = `${window.location.origin}/api/v1/data/${encodeURIComponent(grant.resource.code)}`;
   const h = `-H "X-Api-Key: $API_KEY" -H "X-Purpose: ${grant.purposeId}"`;
   const k = key.trim() || '<KEY>';
   const fields: Field[] = (resource.data?.fields ?? []).filter((f) => grant.fields.includes(f.code));
-  const masked = (f: Field) =>
-    (f.personal || f.sensitive || f.masking !== 'none') && !grant.clearFields.includes(f.code);
+  // as the data API shapes a record (src/dataapi/masking.ts recordMasker): a field of no class, or in the grant's
+  // clear-value right, leaves in clear; otherwise its class's rule in force, and a personal date beside an ID number
+  // that shows some of its digits leaves as ****-**-** (those digits are the birth date)
+  const clear = (f: Field) => fieldClass(f) === null || grant.clearFields.includes(f.code);
+  const ruleOf = (f: Field) => classes.data?.find((c) => c.fieldClass === fieldClass(f))?.rule;
+  const idShown =
+    classes.data?.find((c) => c.fieldClass === 'idNumber')?.rule.strategy === 'keepEnds' &&
+    fields.some((f) => fieldClass(f) === 'idNumber' && !clear(f));
+  const returned = (f: Field): { clear: boolean; how?: string } => {
+    const rule = ruleOf(f);
+    if (clear(f) || rule?.strategy === 'keep') return { clear: true };
+    if (!rule) return { clear: false };
+    if (
+      fieldClass(f) === 'personalDate' &&
+      idShown &&
+      rule.strategy !== 'hash' &&
+      rule.strategy !== 'suppress'
+    )
+      return { clear: false, how: t('docs.dateBesideId') };
+    return { clear: false, how: maskRuleText(rule, { t, tEnum, paren }) };
+  };
+  // a filter may name only a field that is not protected at all (src/dataapi/filter.ts maskedForConsumer)
+  const filterable = fields.filter((f) => !(f.personal || f.sensitive || f.masking !== 'none'));
+  const sample = (f: Field) =>
+    f.type === 'integer' || f.type === 'decimal'
+      ? '0'
+      : f.type === 'boolean'
+        ? 'true'
+        : f.type === 'date'
+          ? '"2026-01-01"'
+          : '"…"';
   const aggregate = grant.accessMode === 'aggregate';
-  const firstPlain = fields.find((f) => !masked(f) && !f.isKey)?.code ?? fields[0]?.code ?? 'field';
+  const firstPlain = filterable.find((f) => !f.isKey) ?? filterable[0];
+  const firstOther = fields.find((f) => !f.isKey) ?? fields[0];
+  const dimension = filterable.find((f) => !f.isKey && f.type !== 'decimal' && !f.encrypted);
   const calls: { id: string; title: string; cmd: string }[] = [];
   if (!aggregate && grant.rights.read) {
     calls.push({
@@ -37,17 +82,18 @@ export default function GrantDocs({ grant, onClose }: { grant: Grant | null; onC
       cmd: `curl ${h} "${base}/records/${encodeURIComponent(k)}"`,
     });
     calls.push({ id: 'list', title: t('docs.callList'), cmd: `curl ${h} "${base}/records?limit=10"` });
-    calls.push({
-      id: 'query',
-      title: t('docs.callQuery'),
-      cmd: `curl ${h} -H 'Content-Type: application/json' -d '{"where":{"${firstPlain}":{"eq":"…"}}}' "${base}/query"`,
-    });
+    if (firstPlain)
+      calls.push({
+        id: 'query',
+        title: t('docs.callQuery'),
+        cmd: `curl ${h} -H 'Content-Type: application/json' -d '{"where":{"${firstPlain.code}":{"eq":${sample(firstPlain)}}}}' "${base}/query"`,
+      });
   }
   if (!aggregate && grant.rights.verify)
     calls.push({
       id: 'verify',
       title: t('docs.callVerify'),
-      cmd: `curl ${h} -H 'Content-Type: application/json' -d '{"key":"${k}","match":{"${firstPlain}":"…"}}' "${base}/verify"`,
+      cmd: `curl ${h} -H 'Content-Type: application/json' -d '{"key":"${k}","match":{"${firstOther?.code ?? 'field'}":${firstOther ? sample(firstOther) : '"…"'}}}' "${base}/verify"`,
     });
   if (!aggregate && grant.rights.export)
     calls.push({
@@ -59,9 +105,15 @@ export default function GrantDocs({ grant, onClose }: { grant: Grant | null; onC
     calls.push({
       id: 'aggregate',
       title: t('docs.callAggregate'),
-      cmd: `curl ${h} -H 'Content-Type: application/json' -d '{"measures":[{"fn":"count"}],"groupBy":["${firstPlain}"]}' "${base}/aggregate"`,
+      // grouped by a field that may be a dimension (not protected, not decimal: src/dataapi/aggregate.ts), else a total
+      cmd: `curl ${h} -H 'Content-Type: application/json' -d '{"measures":[{"fn":"count"}]${dimension ? `,"groupBy":["${dimension.code}"]` : ''}}' "${base}/aggregate"`,
     });
-  const quota = (v: number | null) => (v === null ? t('docs.platformDefault') : String(v));
+  const quota = (v: number | null, fallback: number | undefined) =>
+    v !== null
+      ? fmtNumber(v)
+      : fallback !== undefined
+        ? `${fmtNumber(fallback)}${paren(t('docs.platformDefault'))}`
+        : t('docs.platformDefault');
   return (
     <Drawer
       open
@@ -82,13 +134,17 @@ export default function GrantDocs({ grant, onClose }: { grant: Grant | null; onC
           </Typography.Text>{' '}
           {grant.purpose}
         </Descriptions.Item>
-        <Descriptions.Item label={t('docs.callsPerDay')}>{quota(grant.quota.callsPerDay)}</Descriptions.Item>
-        <Descriptions.Item label={t('docs.rowsPerCall')}>{quota(grant.quota.rowsPerCall)}</Descriptions.Item>
+        <Descriptions.Item label={t('docs.callsPerDay')}>
+          {quota(grant.quota.callsPerDay, defaults?.callsPerDay)}
+        </Descriptions.Item>
+        <Descriptions.Item label={t('docs.rowsPerCall')}>
+          {quota(grant.quota.rowsPerCall, defaults?.rowsPerCall)}
+        </Descriptions.Item>
         <Descriptions.Item label={t('docs.verificationsPerDay')}>
-          {quota(grant.quota.verificationsPerDay)}
+          {quota(grant.quota.verificationsPerDay, defaults?.verificationsPerDay)}
         </Descriptions.Item>
         <Descriptions.Item label={t('docs.exportRowsPerDay')}>
-          {quota(grant.quota.exportRowsPerDay)}
+          {quota(grant.quota.exportRowsPerDay, defaults?.exportRowsPerDay)}
         </Descriptions.Item>
       </Descriptions>
       <Typography.Title level={5} style={{ marginTop: 16 }}>
@@ -98,7 +154,7 @@ export default function GrantDocs({ grant, onClose }: { grant: Grant | null; onC
         size="small"
         rowKey="code"
         pagination={false}
-        loading={resource.loading}
+        loading={resource.loading || classes.loading}
         dataSource={fields}
         data-testid="grant-docs-fields"
         columns={[
@@ -106,12 +162,19 @@ export default function GrantDocs({ grant, onClose }: { grant: Grant | null; onC
           { title: t('docs.fieldName'), dataIndex: 'name' },
           {
             title: t('docs.fieldMask'),
-            render: (_, f) =>
-              masked(f) ? (
-                <Tag color="orange">{t('docs.masked')}</Tag>
+            render: (_, f) => {
+              const r = returned(f);
+              return r.clear ? (
+                <Tag color="green" data-testid={`grant-docs-clear-${f.code}`}>
+                  {t('docs.clear')}
+                </Tag>
               ) : (
-                <Tag color="green">{t('docs.clear')}</Tag>
-              ),
+                <span data-testid={`grant-docs-masked-${f.code}`}>
+                  <Tag color="orange">{t('docs.masked')}</Tag>
+                  {r.how ? <Typography.Text type="secondary">{r.how}</Typography.Text> : null}
+                </span>
+              );
+            },
           },
         ]}
       />
@@ -127,6 +190,11 @@ export default function GrantDocs({ grant, onClose }: { grant: Grant | null; onC
           onChange={(e) => setKey(e.target.value)}
         />
         {calls.length === 0 ? <Typography.Text type="secondary">{t('docs.noCalls')}</Typography.Text> : null}
+        {!aggregate && grant.rights.read && !firstPlain && !resource.loading ? (
+          <Typography.Text type="secondary" data-testid="grant-docs-no-filter">
+            {t('docs.noFilter')}
+          </Typography.Text>
+        ) : null}
         {calls.map((c) => (
           <div key={c.id} data-testid={`grant-docs-call-${c.id}`}>
             <Typography.Text strong>{c.title}</Typography.Text>

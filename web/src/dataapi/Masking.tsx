@@ -24,8 +24,8 @@ import { useI18n } from '../shared/i18n.js';
  * the authority (platform admin, authority reviewer) changes a class's rule or resets it (audited).
  */
 
-type Strategy = 'keepEnds' | 'replace' | 'hash' | 'generaliseDate' | 'suppress' | 'keep';
-interface Rule {
+export type Strategy = 'keepEnds' | 'replace' | 'hash' | 'generaliseDate' | 'suppress' | 'keep';
+export interface Rule {
   strategy: Strategy;
   first?: number;
   last?: number;
@@ -34,11 +34,27 @@ interface Rule {
   length?: number;
   to?: 'year' | 'month';
 }
-interface ClassRule {
+export interface ClassRule {
   fieldClass: string;
   rule: Rule;
   default: Rule;
   custom: boolean;
+}
+
+/** A rule in words: the strategy and its parameters (the masking page, the grant's API documentation). */
+export function maskRuleText(
+  r: Rule,
+  { t, tEnum, paren }: Pick<ReturnType<typeof useI18n>, 't' | 'tEnum' | 'paren'>,
+): string {
+  const s = tEnum('maskStrategy', r.strategy);
+  if (r.strategy === 'keepEnds') {
+    if ((r.first ?? 0) < 0) return `${s}${paren('¼ / ¼')}`;
+    return `${s}${paren(`${r.first} / ${r.last}${r.fill ? `${t('punct.list')}${t('masking.fill')} ${r.fill}` : ''}`)}`;
+  }
+  if (r.strategy === 'replace') return `${s}${paren(r.with)}`;
+  if (r.strategy === 'hash') return `${s}${paren(r.length)}`;
+  if (r.strategy === 'generaliseDate') return `${s}${paren(tEnum('maskTo', r.to ?? 'year'))}`;
+  return s;
 }
 
 const STRATEGIES: Strategy[] = ['keepEnds', 'replace', 'hash', 'generaliseDate', 'suppress', 'keep'];
@@ -54,20 +70,20 @@ export default function Masking() {
   const [preview, setPreview] = useState<{ value: string; masked: string | null }[] | null>(null);
   const [busy, setBusy] = useState(false);
 
-  function ruleText(r: Rule): string {
-    const s = tEnum('maskStrategy', r.strategy);
-    if (r.strategy === 'keepEnds') {
-      if ((r.first ?? 0) < 0) return `${s}${paren('¼ / ¼')}`;
-      return `${s}${paren(`${r.first} / ${r.last}${r.fill ? `${t('punct.list')}${t('masking.fill')} ${r.fill}` : ''}`)}`;
-    }
-    if (r.strategy === 'replace') return `${s}${paren(r.with)}`;
-    if (r.strategy === 'hash') return `${s}${paren(r.length)}`;
-    if (r.strategy === 'generaliseDate') return `${s}${paren(tEnum('maskTo', r.to ?? 'year'))}`;
-    return s;
-  }
+  const ruleText = (r: Rule) => maskRuleText(r, { t, tEnum, paren });
 
   function choose(c: ClassRule) {
-    form.setFieldsValue({ fieldClass: c.fieldClass, ...c.rule });
+    // the parameters of the class picked before go: a fill left over from 地址 would change the ID number's preview
+    form.setFieldsValue({
+      fieldClass: c.fieldClass,
+      first: undefined,
+      last: undefined,
+      fill: undefined,
+      with: undefined,
+      length: undefined,
+      to: undefined,
+      ...c.rule,
+    });
     setPreview(null);
   }
 
@@ -100,8 +116,13 @@ export default function Masking() {
         .map((s) => s.trim())
         .filter(Boolean)
         .slice(0, 20);
+      // the class's rule in force, unchanged, is previewed as the data API applies it (no rule sent): a rule only the
+      // defaults may hold (credit code 8 / 2, a quarter at each end for 其他) is not one the form may propose
+      const rule = ruleOf(v);
+      const inForce = rules.data?.find((c) => c.fieldClass === v.fieldClass)?.rule;
+      const same = inForce !== undefined && JSON.stringify(ruleOf(inForce)) === JSON.stringify(rule);
       const r = await api<{ items: { value: string; masked: string | null }[] }>('/api/masking/preview', {
-        body: { fieldClass: v.fieldClass, rule: ruleOf(v), values },
+        body: { fieldClass: v.fieldClass, ...(same ? {} : { rule }), values },
       });
       setPreview(r.items);
     } catch (e) {

@@ -10,6 +10,15 @@ export interface GrantUsage {
   to: string;
   days: string[];
   items: { grantId: number; calls: number[]; denied: number[]; total: number; totalDenied: number }[];
+  /** each active grant's calls and verifications counted against its daily quotas today */
+  today?: { grantId: number; calls: number; verifications: number }[];
+  /** the platform's quotas for a grant that sets none of its own */
+  quotaDefaults?: {
+    callsPerDay: number;
+    rowsPerCall: number;
+    verificationsPerDay: number;
+    exportRowsPerDay: number;
+  };
 }
 
 /**

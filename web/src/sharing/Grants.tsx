@@ -8,6 +8,7 @@ import {
   InputNumber,
   Modal,
   Popconfirm,
+  Progress,
   Radio,
   Select,
   Space,
@@ -23,7 +24,7 @@ import GrantDocs from '../dataapi/GrantDocs.js';
 import { api, errorText, post } from '../shared/api.js';
 import { hasRole, useAuth } from '../shared/auth.js';
 import { EnumTag, ErrorAlert } from '../shared/common.js';
-import { fmtDate } from '../shared/format.js';
+import { fmtDate, fmtNumber } from '../shared/format.js';
 import { useAsync } from '../shared/hooks.js';
 import { useI18n } from '../shared/i18n.js';
 import type { Grant } from '../shared/types.js';
@@ -42,7 +43,7 @@ type Priority = 'always' | 'lg' | 'xl' | 'xxl';
 const fieldName = (g: Grant, code: string) => g.fieldNames?.[g.fields.indexOf(code)] ?? code;
 
 export default function Grants() {
-  const { t, tEnum, lang, colon } = useI18n();
+  const { t, tEnum, lang, colon, paren } = useI18n();
   const { me } = useAuth();
   const { message } = AntApp.useApp();
   const screens = Grid.useBreakpoint();
@@ -132,33 +133,64 @@ export default function Grants() {
     </span>
   );
   const fieldTags = (g: Grant) => (g.fieldNames ?? g.fields).map((f) => <Tag key={f}>{f}</Tag>);
-  const quotaCell = (g: Grant) => (
-    <span data-testid={`grant-quota-${g.id}`}>
-      {t('quota.callsPerDay')}
-      {colon}
-      {g.quota.callsPerDay?.toLocaleString() ?? t('quota.default')}
-      <br />
-      {t('quota.rowsPerCall')}
-      {colon}
-      {g.quota.rowsPerCall?.toLocaleString() ?? t('quota.default')}
-      {g.rights.verify && (
-        <>
-          <br />
-          {t('quota.verificationsPerDay')}
-          {colon}
-          {g.quota.verificationsPerDay?.toLocaleString() ?? t('quota.default')}
-        </>
-      )}
-      {g.rights.export && (
-        <>
-          <br />
-          {t('quota.exportRowsPerDay')}
-          {colon}
-          {g.quota.exportRowsPerDay?.toLocaleString() ?? t('quota.default')}
-        </>
-      )}
-    </span>
-  );
+  // a quota in numbers (the platform's when the grant sets none, said so) and, for the daily call and verification
+  // quotas of an active grant, today's use as a bar
+  const quotaLine = (
+    label: string,
+    own: number | null,
+    fallback: number | undefined,
+    used?: number,
+    testid?: string,
+  ) => {
+    const limit = own ?? fallback;
+    return (
+      <div data-testid={testid}>
+        {label}
+        {colon}
+        {limit === undefined ? t('quota.default') : fmtNumber(limit)}
+        {own === null && limit !== undefined ? paren(t('quota.default')) : null}
+        {used !== undefined && limit ? (
+          <>
+            <Progress
+              percent={Math.min(100, (used / limit) * 100)}
+              size="small"
+              showInfo={false}
+              status={used >= limit ? 'exception' : 'normal'}
+              style={{ margin: 0 }}
+            />
+            <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+              {t('quota.usedToday', { n: fmtNumber(used), m: fmtNumber(limit) })}
+            </Typography.Text>
+          </>
+        ) : null}
+      </div>
+    );
+  };
+  const quotaCell = (g: Grant) => {
+    const d = usage.data?.quotaDefaults;
+    const today = g.status === 'active' ? usage.data?.today?.find((x) => x.grantId === g.id) : undefined;
+    return (
+      <div data-testid={`grant-quota-${g.id}`}>
+        {quotaLine(
+          t('quota.callsPerDay'),
+          g.quota.callsPerDay,
+          d?.callsPerDay,
+          today?.calls,
+          `grant-quota-calls-${g.id}`,
+        )}
+        {quotaLine(t('quota.rowsPerCall'), g.quota.rowsPerCall, d?.rowsPerCall)}
+        {g.rights.verify &&
+          quotaLine(
+            t('quota.verificationsPerDay'),
+            g.quota.verificationsPerDay,
+            d?.verificationsPerDay,
+            today?.verifications,
+          )}
+        {g.rights.export &&
+          quotaLine(t('quota.exportRowsPerDay'), g.quota.exportRowsPerDay, d?.exportRowsPerDay)}
+      </div>
+    );
+  };
   const columns: (TableColumnsType<Grant>[number] & { priority: Priority })[] = [
     {
       key: 'resource',
@@ -273,7 +305,8 @@ export default function Grants() {
       priority: 'always',
       title: t('common.actions'),
       fixed: 'right',
-      width: 150,
+      // wide enough for the longest button label in either language (Edit rights and quota)
+      width: 200,
       render: (_, g) =>
         canSubscribe(g) ? (
           <Space wrap>
@@ -386,7 +419,15 @@ export default function Grants() {
           <Form.Item name="export" label={t('grant.rightExport')} valuePropName="checked">
             <Switch data-testid="grant-edit-export" />
           </Form.Item>
-          <Form.Item name="exportRowsPerDay" label={t('quota.exportRowsPerDay')} extra={t('quota.hint')}>
+          <Form.Item
+            name="exportRowsPerDay"
+            label={t('quota.exportRowsPerDay')}
+            extra={
+              usage.data?.quotaDefaults
+                ? t('quota.editHint', { n: fmtNumber(usage.data.quotaDefaults.exportRowsPerDay) })
+                : undefined
+            }
+          >
             <InputNumber
               data-testid="grant-edit-export-rows"
               min={1}
@@ -402,7 +443,7 @@ export default function Grants() {
         </Form>
       </Modal>
       {feedOf && <FeedSubscriptions grant={feedOf} onClose={() => setFeedOf(null)} />}
-      <GrantDocs grant={docsOf} onClose={() => setDocsOf(null)} />
+      <GrantDocs grant={docsOf} defaults={usage.data?.quotaDefaults} onClose={() => setDocsOf(null)} />
     </Card>
   );
 }
