@@ -229,8 +229,8 @@ export const ERRORS = {
     en: 'The aggregate query is not valid',
   },
   AGGREGATE_DIMENSION_PERSONAL: {
-    zh: '个人信息或敏感字段不能作为分组维度或取最值，否则会泄露原值',
-    en: 'A personal or sensitive field cannot be grouped by or take min/max: it would reveal values',
+    zh: '个人信息或敏感字段不能作为分组维度或取最值，也不能不加噪声求合计或平均值，否则会泄露原值',
+    en: 'A personal or sensitive field cannot be grouped by, take min/max, or be summed or averaged without noise: it would reveal values',
   },
   DATABASE_UNAVAILABLE: {
     zh: '数据库暂时不可用，请稍后重试',
