@@ -3977,11 +3977,23 @@ steps.push({
       ]);
       await shot(page, 'en-masking');
       // a form whose inputs have no label of their own still names them in its messages, never by their path
-      await menu(page, 'baselib');
-      await tid(page, 'baselib-new').click();
       const editor = page.locator('.ant-modal').filter({ has: tid(page, 'baselib-editor') });
-      await editor.locator('.ant-modal-footer .ant-btn-primary').click();
-      await editor.getByText('Please enter Source resource').first().waitFor({ timeout: T.action });
+      const submitEmpty = async () => {
+        await menu(page, 'baselib');
+        await tid(page, 'baselib-new').click();
+        await editor.locator('.ant-modal-footer .ant-btn-primary').click();
+        await editor.getByText('Please enter Source resource').first().waitFor({ timeout: T.action });
+      };
+      // Once (CI, 2026-12-02, after 53 steps) the page stood on the dashboard when the messages were awaited, with no
+      // page error; alone the step passed. Until the cause is found: say where the page was, and try once more.
+      await submitEmpty().catch(async (e) => {
+        console.log(
+          `  step 54: the empty base-library form's messages did not show (${e.message.split('\n')[0]}); page at ${page.url()}; once more`,
+        );
+        await shot(page, 'en-baselib-form-missed').catch(() => {});
+        await page.keyboard.press('Escape').catch(() => {});
+        await submitEmpty();
+      });
       await assertEnglish(
         page,
         '.ant-modal:has([data-testid="baselib-editor"])',
