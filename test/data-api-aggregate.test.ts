@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { columnName } from '../src/catalog/model.js';
 import { maskValue } from '../src/dataapi/masking.js';
-import { clearRows, codeOf, createTestEnv, dataPath, grantedApp, login, type TestEnv } from './helpers.js';
+import {
+  clearRows,
+  codeOf,
+  createTestEnv,
+  dataPath,
+  grantedApp,
+  login,
+  resourceColumns,
+  type TestEnv,
+} from './helpers.js';
 
 /*
  * Issue 9 point 7: usable but not visible (可用不可见, DG Art 33; 隐私计算, XT Art 35). An aggregate-only grant answers
@@ -22,27 +30,13 @@ describe('data API: aggregate queries (usable but not visible) and the clear-val
   let ent: Awaited<ReturnType<typeof grantedApp>>;
   const K = 5;
 
-  const cols = async (code: string) => {
-    const r = await env.ctx.db
-      .selectFrom('resource')
-      .select(['id', 'data_table'])
-      .where('code', '=', code)
-      .executeTakeFirstOrThrow();
-    const f = await env.ctx.db
-      .selectFrom('resource_field')
-      .select(['code', 'ordinal'])
-      .where('resource_id', '=', r.id)
-      .execute();
-    return { table: r.data_table!, col: Object.fromEntries(f.map((x) => [x.code, columnName(x.ordinal)])) };
-  };
-
   beforeAll(async () => {
     env = await createTestEnv({ demo: { populationRows: 300, entityRows: 120 } });
     env.ctx.config.aggregate = { minCell: K, epsilon: 0, epsilonMin: 0.1 };
     POPULATION = await codeOf(env, '人口基础信息');
     ENTITIES = await codeOf(env, '法人单位基础信息');
-    ({ table: popTable, col: pc } = await cols(POPULATION));
-    ({ table: entTable, col: ec } = await cols(ENTITIES));
+    ({ table: popTable, col: pc } = await resourceColumns(env, POPULATION));
+    ({ table: entTable, col: ec } = await resourceColumns(env, ENTITIES));
     agg = await grantedApp(env.app, {
       consumer: 'rsj_officer',
       provider: 'gaj_officer',

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import pg from 'pg';
 import { closeContext, openContext } from '../src/boot.js';
+import { columnName } from '../src/catalog/model.js';
 import type { Config } from '../src/config.js';
 import { loadConfig } from '../src/config.js';
 import type { AppContext } from '../src/context.js';
@@ -333,6 +334,24 @@ export async function codeOf(env: TestEnv, name: string): Promise<string> {
     .where('name', '=', name)
     .executeTakeFirstOrThrow();
   return r.code;
+}
+
+/** A resource's data table and its fields' column names by field code (for tests that read or write the table itself). */
+export async function resourceColumns(
+  env: TestEnv,
+  code: string,
+): Promise<{ table: string; col: Record<string, string> }> {
+  const r = await env.ctx.db
+    .selectFrom('resource')
+    .select(['id', 'data_table'])
+    .where('code', '=', code)
+    .executeTakeFirstOrThrow();
+  const f = await env.ctx.db
+    .selectFrom('resource_field')
+    .select(['code', 'ordinal'])
+    .where('resource_id', '=', r.id)
+    .execute();
+  return { table: r.data_table!, col: Object.fromEntries(f.map((x) => [x.code, columnName(x.ordinal)])) };
 }
 
 /** The purpose text every grantedApp() request states, as data calls send it in X-Purpose (percent-encoded). */

@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { columnName } from '../../src/catalog/model.js';
-import { clearRows, codeOf, createTestEnv, dataPath, grantedApp, login, type TestEnv } from '../helpers.js';
+import {
+  clearRows,
+  codeOf,
+  createTestEnv,
+  dataPath,
+  grantedApp,
+  login,
+  resourceColumns,
+  type TestEnv,
+} from '../helpers.js';
 
 /*
  * An attacker's probe of the governed data API (issue 9's promises): fields, purpose, filters, verification, aggregates,
@@ -19,20 +27,6 @@ describe('probe: the governed data API under attack', () => {
   let keys: string[] = [];
   const K = 5;
 
-  const cols = async (code: string) => {
-    const r = await env.ctx.db
-      .selectFrom('resource')
-      .select(['id', 'data_table'])
-      .where('code', '=', code)
-      .executeTakeFirstOrThrow();
-    const f = await env.ctx.db
-      .selectFrom('resource_field')
-      .select(['code', 'ordinal'])
-      .where('resource_id', '=', r.id)
-      .execute();
-    return { table: r.data_table!, col: Object.fromEntries(f.map((x) => [x.code, columnName(x.ordinal)])) };
-  };
-
   beforeAll(async () => {
     env = await createTestEnv({
       demo: { populationRows: 400, entityRows: 60 },
@@ -49,8 +43,8 @@ describe('probe: the governed data API under attack', () => {
     env.ctx.config.aggregate = { minCell: K, epsilon: 0, epsilonMin: 0.1 };
     POPULATION = await codeOf(env, '人口基础信息');
     INSURANCE = await codeOf(env, '社会保险参保信息');
-    ({ table: popTable } = await cols(POPULATION));
-    ({ table: siTable, col: sc } = await cols(INSURANCE));
+    ({ table: popTable } = await resourceColumns(env, POPULATION));
+    ({ table: siTable, col: sc } = await resourceColumns(env, INSURANCE));
     pop = await grantedApp(env.app, {
       consumer: 'rsj_officer',
       provider: 'gaj_officer',
