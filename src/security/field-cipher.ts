@@ -106,13 +106,15 @@ export function openBytes(alg: CipherAlg, key: DataKey, aad: string, sealed: Buf
       return null;
     }
   }
-  if (sealed.length < 32) return null;
-  const iv = sealed.subarray(0, 16);
-  const ct = sealed.subarray(16, sealed.length - 16);
-  const tag = sealed.subarray(sealed.length - 16);
-  const want = hmac('sm3', key.sm4Mac, aad, iv, ct).subarray(0, 16);
-  if (!timingSafeEqual(tag, want)) return null;
-  return sm4Ctr(key.sm4Enc, iv, ct);
+  if (!sm4Sealed(key, aad, sealed)) return null;
+  return sm4Ctr(key.sm4Enc, sealed.subarray(0, 16), sealed.subarray(16, sealed.length - 16));
+}
+
+/** Whether SM4-sealed bytes (iv ‖ ciphertext ‖ tag) are whole and their HMAC-SM3 tag over aad ‖ iv ‖ ciphertext verifies. */
+function sm4Sealed(key: DataKey, aad: string, sealed: Buffer): boolean {
+  if (sealed.length < 32) return false;
+  const want = hmac('sm3', key.sm4Mac, aad, sealed.subarray(0, sealed.length - 16)).subarray(0, 16);
+  return timingSafeEqual(sealed.subarray(sealed.length - 16), want);
 }
 
 /** Per SM4 key, one ECB block cipher without padding: the keystream of every value under that key (`sm4Ctr`). */
@@ -182,9 +184,7 @@ export function decryptValues(
     }
     const h = header(d.alg, d.scope, d.version);
     const sealed = Buffer.from(v.slice(h.length), 'base64url');
-    if (sealed.length < 32) continue;
-    const want = hmac('sm3', key.sm4Mac, h, sealed.subarray(0, sealed.length - 16)).subarray(0, 16);
-    if (!timingSafeEqual(sealed.subarray(sealed.length - 16), want)) continue;
+    if (!sm4Sealed(key, h, sealed)) continue;
     const at = sizes.get(key.sm4Enc) ?? 0;
     let jobs = pending.get(key.sm4Enc);
     if (!jobs) {
