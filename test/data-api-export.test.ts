@@ -3,9 +3,11 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import ExcelJS from 'exceljs';
 import fc from 'fast-check';
 import iconv from 'iconv-lite';
+import { type CompiledQuery, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXPORT_IN_FLIGHT, exportProfile, exportRecords, keyMac } from '../src/dataapi/export.js';
+import { EXPORT_IN_FLIGHT, exportProfile, exportRecords, keyMac, rowMac } from '../src/dataapi/export.js';
 import { maskValue } from '../src/dataapi/masking.js';
+import { EXPORT_LEDGER_SQL } from '../src/dataapi/store.js';
 import { clearRows, codeOf, createTestEnv, dataPath, grantedApp, login, type TestEnv } from './helpers.js';
 
 /*
@@ -526,7 +528,7 @@ describe('data API: bulk export and leak tracing', () => {
           await env.ctx.db.selectFrom('data_export_batch').select('export_id').limit(1).execute();
         });
         expect(error).toBeNull();
-        // the next batch starts while the previous one is still in its transaction, and never more than the bound
+        // the next batch starts while the previous one is still being recorded, and never more than the bound
         expect(exportProfile.inFlightMax).toBeGreaterThanOrEqual(2);
         expect(exportProfile.inFlightMax).toBeLessThanOrEqual(EXPORT_IN_FLIGHT);
         const lines = csvRows(text.replace(/^\uFEFF/, ''));
@@ -584,5 +586,70 @@ describe('data API: bulk export and leak tracing', () => {
     expect(ledger.length).toBeGreaterThanOrEqual(delivered);
     expect(ledger.map((l) => l.ordinal)).toEqual(ledger.map((_, i) => i + 1));
     expect(Number(e.row_count)).toBe(ledger.length);
+  });
+
+  it('the clear-value right withdrawn during an export masks the batches not yet recorded; the ledger matches what was sent', async () => {
+    const r = await grantedApp(env.app, {
+      consumer: 'rsj_officer',
+      provider: 'gaj_officer',
+      resourceCode: POPULATION,
+      fields: ['idNumber', 'name'],
+      appName: '导出中途收回明文权限',
+      quota: { export: true, exportRowsPerDay: 1_000_000 },
+    });
+    const setClear = (clear: string[]) =>
+      sql`UPDATE share_grant SET clear_fields = ${clear}::text[] WHERE id = ${r.grantId}`.execute(env.ctx.db);
+    await setClear(['idNumber']);
+    const x = await exportRecords(
+      env.ctx,
+      { apiKey: r.apiKey, purpose: r.purposeId, clientIp: null, format: 'csv', encoding: 'utf-8' },
+      POPULATION,
+      5,
+    );
+    // the right is withdrawn just before the third batch's ledger statement, after that batch was masked in clear
+    const db = env.ctx.db;
+    const executeQuery = db.executeQuery.bind(db);
+    db.executeQuery = (async (q: CompiledQuery, ...rest: unknown[]) => {
+      if (q.sql === EXPORT_LEDGER_SQL && q.parameters[0] === x.exportId && q.parameters[1] === 10)
+        await setClear([]);
+      return executeQuery(q, ...(rest as []));
+    }) as typeof db.executeQuery;
+    exportProfile.reset();
+    let drained: Awaited<ReturnType<typeof drain>>;
+    try {
+      drained = await drain(x.stream);
+    } finally {
+      delete (db as { executeQuery?: unknown }).executeQuery;
+    }
+    const { text, error } = drained;
+    expect(error).toBeNull();
+    expect(exportProfile.remasked).toBeGreaterThanOrEqual(1);
+    const ids = csvRows(text.replace(/^\uFEFF/, ''))
+      .slice(1)
+      .map((l) => cellsOf(l)[0]);
+    expect(ids).toHaveLength(people.length);
+    // a prefix in clear (recorded before the change), every later row masked: no batch masked with the old right after
+    const firstMasked = ids.findIndex((v, i) => v !== people[i].key);
+    expect(firstMasked).toBeGreaterThan(0);
+    expect(firstMasked).toBeLessThanOrEqual(10);
+    expect(ids.slice(0, firstMasked)).toEqual(people.slice(0, firstMasked).map((p) => p.key));
+    expect(ids.slice(firstMasked)).toEqual(people.slice(firstMasked).map((p) => maskValue('idNumber', p.key)));
+    // the ledger holds each row's digest of exactly what was sent (a batch masked again is recorded as sent)
+    const rows = await env.ctx.db
+      .selectFrom('data_export_ledger')
+      .select(['ordinal', (eb) => eb.fn<string>('encode', ['row_mac', eb.val('hex')]).as('r')])
+      .where('export_id', '=', x.exportId)
+      .orderBy('ordinal')
+      .execute();
+    const sent = csvRows(text.replace(/^\uFEFF/, ''))
+      .slice(1)
+      .map((l) => rowMac(env.ctx.secret, cellsOf(l)));
+    expect(rows.map((l) => l.r)).toEqual(sent);
+    const e = await env.ctx.db
+      .selectFrom('data_export')
+      .select(['row_count', 'status'])
+      .where('id', '=', x.exportId)
+      .executeTakeFirstOrThrow();
+    expect({ rows: Number(e.row_count), status: e.status }).toEqual({ rows: people.length, status: 'completed' });
   });
 });

@@ -31,10 +31,10 @@ export { CELL_TAG_BYTES, cellTag, cellText, keyMac, ledgerDigests, rowMac } from
  *
  * The start is one governed statement (store.ts exportSql): purpose, export right, fields and the grant's daily row
  * quota are decided there, and the `data_export` row and the audit row (`data.export`, allow or deny) are written with
- * it, so a refused export writes an audit row and nothing else. Each batch then runs in its own transaction: the grant
- * is checked again (a revocation stops the export at its next batch), the rows are read and masked, and the leak-tracing
+ * it, so a refused export writes an audit row and nothing else. Each batch is then read, masked, and the leak-tracing
  * ledger of exactly those masked rows (one `data_export_batch` row: their digests concatenated) is written with the
- * export's delivered count, before the batch is sent. The per-digest lookup rows are built later by the ledger job
+ * export's delivered count by one statement that re-checks the grant, before the batch is sent: a revocation stops the
+ * export at that batch, a changed clear-value right masks it again. The per-digest lookup rows are built later by the ledger job
  * (ledger.ts), off the export's path.
  */
 
@@ -47,11 +47,9 @@ export type ExportEncoding = (typeof EXPORT_ENCODINGS)[number];
 export const EXPORT_BATCH = 2000;
 
 /**
- * Batches one export has in flight (started, each in its own transaction on its own connection, not yet handed to the
- * sender): each holds at most EXPORT_BATCH rows, so memory stays constant. Two let one transaction record its ledger
- * row (and its worker hash) while the next one reads. Three were measured on 2026-12-01 14:05 (bench/README.md
- * "export.ts") with one and two workers: no faster (51 000–58 000 against 54 000–78 000 rows/s with one worker), as
- * the export is then bound by the host's CPU, not by waiting; so two, as before.
+ * Batches one export has in flight (started, not yet handed to the sender): each holds at most EXPORT_BATCH rows, so
+ * memory stays constant. Two let one batch be masked, hashed and recorded while the next one reads. Three were
+ * measured on 2026-12-01 14:05 (bench/README.md "export.ts"), when each batch still held a transaction: no faster.
  */
 export const EXPORT_IN_FLIGHT = 2;
 
@@ -140,10 +138,13 @@ export const exportProfile = {
   batches: 0,
   /** the most batches one export had in flight at once (started, not yet handed to the sender); kept even when off */
   inFlightMax: 0,
-  ms: { begin: 0, read: 0, decrypt: 0, mask: 0, digests: 0, ledger: 0, commit: 0, stall: 0, send: 0 },
+  /** batches masked again because the grant's clear-value right changed before their ledger row; kept even when off */
+  remasked: 0,
+  ms: { read: 0, decrypt: 0, mask: 0, digests: 0, ledger: 0, stall: 0, send: 0 },
   reset() {
     this.batches = 0;
     this.inFlightMax = 0;
+    this.remasked = 0;
     for (const k of Object.keys(this.ms) as (keyof typeof this.ms)[]) this.ms[k] = 0;
   },
 };
@@ -164,9 +165,16 @@ async function* exportBatches(
   let status: 'completed' | 'aborted' | 'failed' = 'aborted';
   type Batch = { records: Record<string, unknown>[]; last: number; want: number } | null;
   type Started = { cursor: Promise<number | null>; batch: Promise<Batch> };
-  // one batch = one transaction: grant re-checked, rows read and masked, their ledger rows and count written. `cursor`
-  // settles as soon as the rows are read (the last _seq when the batch came back full, else null), so the next batch's
-  // transaction can start reading while this one is still recording its ledger rows.
+  // The grant as it stands: null once it no longer allows exporting; else its clear fields, with which the next batches
+  // are masked. Each batch's ledger statement writes only if the grant is still so (EXPORT_LEDGER_SQL), else it is read
+  // again here: a revocation stops the export at that batch, a changed clear-value right masks that batch again.
+  const liveGrant = async (): Promise<string[] | null> => {
+    const live = await ctx.db.executeQuery<{ clear: string[] | null }>(
+      CompiledQuery.raw(EXPORT_LIVE_SQL, [exp.grantId]),
+    );
+    return live.rows.length === 0 ? null : (live.rows[0].clear ?? []);
+  };
+  let grantClear = await liveGrant();
   // The masking policy of one batch: the masking module's own, its decryption answered from the batch's values opened
   // in a worker thread (a value not opened there is decrypted by the keyring as without workers, failures included).
   const batchPolicy = async (rows: { rec: Record<string, unknown> }[]): Promise<MaskingPolicy> => {
@@ -175,6 +183,10 @@ async function* exportBatches(
     const opening = values.length > 0 ? hashing.decrypt(ctx.fieldKeys.dataKeysOf(meta.id), values) : null;
     return openedPolicy(ctx, policy, values, opening ? await opening : undefined);
   };
+  // One batch: its rows read, opened and masked, their ledger row and the export's count written by one statement
+  // while the grant still allows it, before the batch is sent. No transaction stays open while the batch is hashed.
+  // `cursor` settles as soon as the rows are read (the last _seq when the batch came back full, else null), so the next
+  // batch can start reading while this one is still being masked and recorded.
   const runBatch = (after: number, delivered: number, want: number): Started => {
     let readDone: (last: number | null) => void = () => undefined;
     const cursor = new Promise<number | null>((resolve) => {
@@ -189,39 +201,29 @@ async function* exportBatches(
           t = now;
         }
       : () => undefined;
-    const batch = ctx.db
-      .transaction()
-      .execute(async (trx): Promise<Batch> => {
-        const live = await trx.executeQuery<{ clear: string[] | null }>(
-          CompiledQuery.raw(EXPORT_LIVE_SQL, [exp.grantId]),
-        );
-        lap('begin');
-        if (live.rows.length === 0) return null;
-        // the clear-value right as it stands now: withdrawing it masks the export's next batch
-        const clear = clearOf(live.rows[0]);
-        const { rows } = await trx.executeQuery<{
-          _seq: number;
-          _key: string;
-          rec: Record<string, unknown>;
-        }>(CompiledQuery.raw(readSql, [after, exp.maxSeq, want]));
-        lap('read');
-        if (rows.length === 0) return { records: [], last: after, want };
-        const last = Number(rows[rows.length - 1]._seq);
-        readDone(rows.length === want ? last : null);
-        const shapeOne = shaper(meta, codes, await batchPolicy(rows), clear, exp.granted);
-        lap('decrypt');
+    const batch = (async (): Promise<Batch> => {
+      if (grantClear === null) return null;
+      const { rows } = await ctx.db.executeQuery<{ _seq: number; _key: string; rec: Record<string, unknown> }>(
+        CompiledQuery.raw(readSql, [after, exp.maxSeq, want]),
+      );
+      lap('read');
+      if (rows.length === 0) return { records: [], last: after, want };
+      const last = Number(rows[rows.length - 1]._seq);
+      readDone(rows.length === want ? last : null);
+      const opened = await batchPolicy(rows);
+      lap('decrypt');
+      const keys = rows.map((r) => r._key);
+      for (let attempt = 1; ; attempt++) {
+        const clear = grantClear;
+        if (clear === null) return null;
+        const shapeOne = shaper(meta, codes, opened, clearOf({ clear }), exp.granted);
         const records = rows.map((r) => shapeOne(r.rec));
         const texts = records.map((rec) => codes.map((c) => cellText(rec[c])));
         lap('mask');
         // the ledger's digests as three byte strings (16 bytes a key, 16 a row, 4 a cell), cut per row in SQL
-        const { keyMacs, rowMacs, tags } = await hashing.digests(
-          ctx.secret,
-          codes,
-          rows.map((r) => r._key),
-          texts,
-        );
+        const { keyMacs, rowMacs, tags } = await hashing.digests(ctx.secret, codes, keys, texts);
         lap('digests');
-        await trx.executeQuery(
+        const written = await ctx.db.executeQuery(
           CompiledQuery.raw(EXPORT_LEDGER_SQL, [
             exp.id,
             delivered,
@@ -230,18 +232,21 @@ async function* exportBatches(
             rows.length,
             tags,
             codes.length * CELL_TAG_BYTES,
+            exp.grantId,
+            clear,
           ]),
         );
         lap('ledger');
-        return { records, last, want };
-      })
-      .finally(() => {
-        readDone(null);
-        if (prof) {
-          lap('commit');
-          exportProfile.batches++;
-        }
-      });
+        if (written.rows.length > 0) return { records, last, want };
+        // the grant changed since the batch was masked: read it again (a revoked grant ends the export; a clear right
+        // changed masks this batch again); a grant changing at every try is treated as withdrawn
+        grantClear = attempt < 3 ? await liveGrant() : null;
+        exportProfile.remasked++;
+      }
+    })().finally(() => {
+      readDone(null);
+      if (prof) exportProfile.batches++;
+    });
     batch.catch(() => undefined); // awaited (and thrown) in order by the loop below
     return { cursor, batch };
   };

@@ -611,16 +611,21 @@ export const EXPORT_LIVE_SQL = `SELECT g.clear_fields AS clear FROM share_grant 
   WHERE g.id = $1 AND g.status = 'active' AND g.can_export AND g.access_mode = 'rows' AND g.valid_until > now() AND a.status = 'active'`;
 
 /**
- * The ledger of one batch and the export's delivered count, in the batch's transaction (migration 047): one
- * `data_export_batch` row holding the batch's digests as three byte strings, one fixed-width slice per row: $3 the key
- * digests (16 bytes each), $4 the row digests (16), $6 the cell tags ($7 bytes a row); its rows are ordinals $2 + 1 …
- * $2 + $5. The ledger job (ledger.ts) explodes it into the indexed `data_export_row` off the export's path. The count's
- * UPDATE is the CTE, run after the INSERT: while the previous batch's transaction still holds the export's row, this
- * one writes its ledger and waits only for the count.
+ * The ledger of one batch and the export's delivered count, in one statement (migration 047), written only while the
+ * grant still allows exporting with the clear-value right the batch was masked with ($9): one `data_export_batch` row
+ * holding the batch's digests as three byte strings, one fixed-width slice per row: $3 the key digests (16 bytes each),
+ * $4 the row digests (16), $6 the cell tags ($7 bytes a row); its rows are ordinals $2 + 1 … $2 + $5. Returns one row
+ * when written, none when the grant ($8) was revoked, expired or suspended, or its clear fields changed since the batch
+ * was masked (the caller then re-reads the grant: aborts, or masks the batch again). One statement is atomic, so no
+ * transaction is held open while the batch is hashed; the count's UPDATE locks the export's row only for the statement.
+ * The ledger job (ledger.ts) explodes the batch row into the indexed `data_export_row` off the export's path.
  */
-export const EXPORT_LEDGER_SQL = `WITH n AS (UPDATE data_export SET row_count = row_count + $5 WHERE id = $1)
+export const EXPORT_LEDGER_SQL = `WITH live AS MATERIALIZED (${EXPORT_LIVE_SQL.replace('$1', '$8')}
+    AND g.clear_fields IS NOT DISTINCT FROM $9::text[]),
+  n AS (UPDATE data_export SET row_count = row_count + $5 WHERE id = $1 AND EXISTS (SELECT 1 FROM live))
   INSERT INTO data_export_batch (export_id, first_ordinal, row_count, tag_bytes, key_macs, row_macs, cell_tags)
-  VALUES ($1, $2::int + 1, $5::int, $7::int, $3::bytea, $4::bytea, $6::bytea)`;
+  SELECT $1, $2::int + 1, $5::int, $7::int, $3::bytea, $4::bytea, $6::bytea WHERE EXISTS (SELECT 1 FROM live)
+  RETURNING export_id`;
 
 /** The shared pieces of a governed statement, for statements built elsewhere (aggregate.ts). */
 export { answers, auditInsert, authorisedCalls, callParams };
