@@ -633,7 +633,9 @@ describe('data API: bulk export and leak tracing', () => {
     expect(firstMasked).toBeGreaterThan(0);
     expect(firstMasked).toBeLessThanOrEqual(10);
     expect(ids.slice(0, firstMasked)).toEqual(people.slice(0, firstMasked).map((p) => p.key));
-    expect(ids.slice(firstMasked)).toEqual(people.slice(firstMasked).map((p) => maskValue('idNumber', p.key)));
+    expect(ids.slice(firstMasked)).toEqual(
+      people.slice(firstMasked).map((p) => maskValue('idNumber', p.key)),
+    );
     // the ledger holds each row's digest of exactly what was sent (a batch masked again is recorded as sent)
     const rows = await env.ctx.db
       .selectFrom('data_export_ledger')
@@ -650,6 +652,9 @@ describe('data API: bulk export and leak tracing', () => {
       .select(['row_count', 'status'])
       .where('id', '=', x.exportId)
       .executeTakeFirstOrThrow();
-    expect({ rows: Number(e.row_count), status: e.status }).toEqual({ rows: people.length, status: 'completed' });
+    expect({ rows: Number(e.row_count), status: e.status }).toEqual({
+      rows: people.length,
+      status: 'completed',
+    });
   });
 });

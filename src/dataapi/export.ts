@@ -203,9 +203,11 @@ async function* exportBatches(
       : () => undefined;
     const batch = (async (): Promise<Batch> => {
       if (grantClear === null) return null;
-      const { rows } = await ctx.db.executeQuery<{ _seq: number; _key: string; rec: Record<string, unknown> }>(
-        CompiledQuery.raw(readSql, [after, exp.maxSeq, want]),
-      );
+      const { rows } = await ctx.db.executeQuery<{
+        _seq: number;
+        _key: string;
+        rec: Record<string, unknown>;
+      }>(CompiledQuery.raw(readSql, [after, exp.maxSeq, want]));
       lap('read');
       if (rows.length === 0) return { records: [], last: after, want };
       const last = Number(rows[rows.length - 1]._seq);
