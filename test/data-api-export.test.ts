@@ -67,6 +67,15 @@ describe('data API: bulk export and leak tracing', () => {
   const csvRows = (text: string) => text.trimEnd().split('\r\n');
   /** One CSV line's values: each export quotes its cells by its own watermark (src/dataapi/watermark.ts). */
   const cellsOf = (line: string) => (parseCsv(line) as string[][])[0];
+  /** An export's delivered row count and status. */
+  const exportRow = async (exportId: number) => {
+    const e = await env.ctx.db
+      .selectFrom('data_export')
+      .select(['row_count', 'status'])
+      .where('id', '=', exportId)
+      .executeTakeFirstOrThrow();
+    return { rows: Number(e.row_count), status: e.status };
+  };
   /** An export's ledger rows in order: ordinal and key digest (hex). */
   const ledgerKeys = (exportId: number) =>
     env.ctx.db
@@ -497,15 +506,7 @@ describe('data API: bulk export and leak tracing', () => {
     const ledger = await ledgerKeys(x.exportId);
     expect(ledger.map((l) => l.ordinal)).toEqual(people.map((_, i) => i + 1));
     expect(ledger.map((l) => l.k)).toEqual(people.map((p) => keyMac(env.ctx.secret, p._key)));
-    const e = await env.ctx.db
-      .selectFrom('data_export')
-      .select(['row_count', 'status'])
-      .where('id', '=', x.exportId)
-      .executeTakeFirstOrThrow();
-    expect({ rows: Number(e.row_count), status: e.status }).toEqual({
-      rows: people.length,
-      status: 'completed',
-    });
+    expect(await exportRow(x.exportId)).toEqual({ rows: people.length, status: 'completed' });
   });
 
   it.each([0, 1])(
@@ -570,11 +571,7 @@ describe('data API: bulk export and leak tracing', () => {
     const delivered = csvRows(text.replace(/^\uFEFF/, '')).length - 1;
     expect(delivered).toBeGreaterThan(0);
     expect(delivered).toBeLessThan(people.length);
-    const e = await env.ctx.db
-      .selectFrom('data_export')
-      .select(['row_count', 'status'])
-      .where('id', '=', x.exportId)
-      .executeTakeFirstOrThrow();
+    const e = await exportRow(x.exportId);
     expect(e.status).toBe('aborted');
     const ledger = await env.ctx.db
       .selectFrom('data_export_ledger')
@@ -585,7 +582,7 @@ describe('data API: bulk export and leak tracing', () => {
     // batches read ahead are recorded before they are sent: the ledger may hold a little more than was delivered, never less
     expect(ledger.length).toBeGreaterThanOrEqual(delivered);
     expect(ledger.map((l) => l.ordinal)).toEqual(ledger.map((_, i) => i + 1));
-    expect(Number(e.row_count)).toBe(ledger.length);
+    expect(e.rows).toBe(ledger.length);
   });
 
   it('the clear-value right withdrawn during an export masks the batches not yet recorded; the ledger matches what was sent', async () => {
@@ -647,14 +644,6 @@ describe('data API: bulk export and leak tracing', () => {
       .slice(1)
       .map((l) => rowMac(env.ctx.secret, cellsOf(l)));
     expect(rows.map((l) => l.r)).toEqual(sent);
-    const e = await env.ctx.db
-      .selectFrom('data_export')
-      .select(['row_count', 'status'])
-      .where('id', '=', x.exportId)
-      .executeTakeFirstOrThrow();
-    expect({ rows: Number(e.row_count), status: e.status }).toEqual({
-      rows: people.length,
-      status: 'completed',
-    });
+    expect(await exportRow(x.exportId)).toEqual({ rows: people.length, status: 'completed' });
   });
 });
