@@ -48,10 +48,12 @@ export const EXPORT_BATCH = 2000;
 
 /**
  * Batches one export has in flight (started, not yet handed to the sender): each holds at most EXPORT_BATCH rows, so
- * memory stays constant. Two let one batch be masked, hashed and recorded while the next one reads. Three were
- * measured on 2026-12-01 14:05 (bench/README.md "export.ts"), when each batch still held a transaction: no faster.
+ * memory stays constant. While one is read, others are opened, masked, hashed (in the worker) and recorded. Three:
+ * since a batch holds no transaction (2026-12-02), three in flight gave ≈ +10 % over two in alternated runs (median
+ * ≈ 77 000 against ≈ 69 000 rows/s at 400 000 rows, bench/README.md "export.ts"), four no more than three; when each
+ * batch still held a transaction (2026-12-01), three were no faster than two.
  */
-export const EXPORT_IN_FLIGHT = 2;
+export const EXPORT_IN_FLIGHT = 3;
 
 const MEDIA: Record<ExportFormat, { type: (e: ExportEncoding) => string; ext: string }> = {
   csv: { type: (e) => `text/csv; charset=${e}`, ext: 'csv' },
