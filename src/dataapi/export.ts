@@ -34,8 +34,8 @@ export { CELL_TAG_BYTES, cellTag, cellText, keyMac, ledgerDigests, rowMac } from
  * it, so a refused export writes an audit row and nothing else. Each batch is then read, masked, and the leak-tracing
  * ledger of exactly those masked rows (one `data_export_batch` row: their digests concatenated) is written with the
  * export's delivered count by one statement that re-checks the grant, before the batch is sent: a revocation stops the
- * export at that batch, a changed clear-value right masks it again. The per-digest lookup rows are built later by the ledger job
- * (ledger.ts), off the export's path.
+ * export at that batch, a changed clear-value right masks it again. The per-digest lookup rows are built later by the
+ * ledger job (ledger.ts), off the export's path.
  */
 
 export const EXPORT_FORMATS = ['csv', 'ndjson', 'xlsx'] as const;
