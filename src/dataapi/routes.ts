@@ -23,6 +23,7 @@ import {
   listSubscriptions,
 } from './feed.js';
 import { scalar, whereSchema } from './filter.js';
+import { KEEP_ENDS_MAX } from './mask-class.js';
 import { FIELD_CLASSES, type FieldClass, MASK_STRATEGIES, type MaskRule } from './masking.js';
 import { listClassRules, previewMask, setClassRule } from './masking-policy.js';
 import * as service from './service.js';
@@ -529,8 +530,9 @@ export async function dataApiRoutes(app: FastifyInstance, ctx: AppContext) {
     required: ['strategy'],
     properties: {
       strategy: { type: 'string', enum: MASK_STRATEGIES },
-      first: { type: 'integer', minimum: 0, maximum: 6 },
-      last: { type: 'integer', minimum: 0, maximum: 6 },
+      // the class's own limit is checked by validateRule (mask-class.ts KEEP_ENDS_LIMITS); -1 and -1: a quarter at each end
+      first: { type: 'integer', minimum: -1, maximum: KEEP_ENDS_MAX },
+      last: { type: 'integer', minimum: -1, maximum: KEEP_ENDS_MAX },
       fill: { type: 'integer', minimum: 1, maximum: 20 },
       with: { type: 'string', maxLength: 20 },
       length: { type: 'integer', minimum: 8, maximum: 64 },

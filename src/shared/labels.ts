@@ -3061,6 +3061,13 @@ export const LABELS = {
   'masking.params': ['参数', 'Parameters'],
   'masking.first': ['保留前 n 位', 'Keep first n'],
   'masking.last': ['保留后 m 位', 'Keep last m'],
+  'masking.keepBy': ['保留方式', 'Keep'],
+  'masking.keepByCount': ['按字符数', 'A number of characters'],
+  'masking.keepByQuarter': ['按长度首尾各四分之一', 'A quarter of the value at each end'],
+  'masking.limits': [
+    '本类别开头最多保留 {first} 位、末尾最多保留 {last} 位',
+    'This class keeps at most {first} characters at the start and {last} at the end',
+  ],
   'masking.fill': ['固定遮盖长度', 'Fixed fill'],
   'masking.with': ['替换为', 'Replace with'],
   'masking.length': ['哈希长度', 'Hash length'],

@@ -2142,8 +2142,8 @@ steps.push({
     await masked.waitFor({ timeout: T.action });
     assert((await masked.innerText()) === '440***********1234', `masked: ${await masked.innerText()}`);
     await shot(page, 'masking-preview');
-    // each class previews its rule in force as the API applies it: the defaults no proposed rule may hold (a quarter at
-    // each end, 8 / 2 for a credit code), and an ID number after 地址 without the address's fixed fill
+    // each class previews its rule as the API applies it: the defaults the form holds as they are (a quarter at each
+    // end, 8 / 2 for a credit code: within the server's limits), and an ID number after 地址 without the address's fill
     for (const [cls, sample, want] of [
       ['address', '广东省临江市江城区人民路1号', '广东省临江市****'],
       ['idNumber', '440103199003071234', '440***********1234'],
