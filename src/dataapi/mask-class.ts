@@ -90,6 +90,28 @@ export const KEEP_ENDS_MAX = Math.max(...Object.values(KEEP_ENDS_LIMITS).flatMap
 export function keepEndsAllowed(c: FieldClass, first: unknown, last: unknown): boolean {
   const lim = KEEP_ENDS_LIMITS[c];
   if (first === -1 && last === -1) return lim.quarter;
-  const within = (v: unknown, max: number) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
+  const within = (v: unknown, max: number) =>
+    typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
   return within(first, lim.first) && within(last, lim.last);
+}
+
+/**
+ * A field the data API masks for a consumer (personal, sensitive, or carrying a masking rule): it may be neither a filter
+ * (filter.ts: a guess at a time would reveal it) nor an aggregate's dimension, minimum or maximum, and its exact sum or
+ * average is refused (aggregate.ts). Pure, so the console's aggregate panel and API docs decide by the same rule.
+ */
+export function maskedForConsumer(f: { personal: boolean; sensitive?: boolean; masking: Masking }): boolean {
+  return f.personal || f.sensitive === true || f.masking !== 'none';
+}
+
+/**
+ * Whether an aggregate measure is answered only with noise (`noise.epsilon`, or the platform's AGGREGATE_EPSILON): a sum
+ * or average of a field masked for the consumer, since two exact answers whose filters differ by one record subtract to
+ * that record's value. Without noise the server refuses it with AGGREGATE_DIMENSION_PERSONAL (aggregate.ts).
+ */
+export function measureNeedsNoise(
+  fn: string,
+  f: { personal: boolean; sensitive?: boolean; masking: Masking } | null | undefined,
+): boolean {
+  return (fn === 'sum' || fn === 'avg') && !!f && maskedForConsumer(f);
 }

@@ -3118,6 +3118,12 @@ export const LABELS = {
   'agg.noised': ['结果已加入拉普拉斯噪声（ε = {e}）', 'Laplace noise added (ε = {e})'],
   'agg.empty': ['没有可显示的统计结果', 'No cell to show'],
   'agg.noGrant': ['本单位暂无有效授权', 'Your organisation holds no active grant'],
+  'agg.noiseNeeded': [
+    '{field}为个人信息或敏感字段：其精确{fn}可通过两次条件相差一条记录的查询相减得到该记录的原值，只能加噪声查询',
+    "{field} is personal or sensitive: two exact {fn} queries whose filters differ by one record would subtract to that record's value, so it is answered only with noise",
+  ],
+  'agg.noiseEnable': ['加入噪声（ε = {e}）', 'Add noise (ε = {e})'],
+  'agg.noiseRequired': ['请填写噪声强度 ε', 'Enter a noise ε'],
   'aggFn.count': ['记录数', 'Count'],
   'aggFn.sum': ['合计', 'Sum'],
   'aggFn.avg': ['平均值', 'Average'],
