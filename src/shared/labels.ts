@@ -2910,6 +2910,10 @@ export const LABELS = {
   'docs.callQuery': ['条件查询', 'Filtered query'],
   'docs.callVerify': ['核验（仅返回是否一致）', 'Verify (match / no match only)'],
   'docs.callExport': ['批量导出（CSV）', 'Bulk export (CSV)'],
+  'docs.exportFail': [
+    '导出被拒绝时（密钥、用途或额度等），curl 以退出码 22 结束并显示 HTTP 状态，不写入 export.csv；去掉 --fail 和 -o export.csv 再执行一次即可看到拒绝原因',
+    'When the export is refused (key, purpose, quota…) curl ends with exit code 22 and shows the HTTP status, writing nothing to export.csv; run it once more without --fail and -o export.csv to read the reason',
+  ],
   'docs.callAggregate': ['统计查询（可用不可见）', 'Aggregate query (usable but not visible)'],
   'feed.noRight': [
     '该授权不含变更订阅权限，请联系数据提供部门开通',
