@@ -34,11 +34,14 @@ const recordSchema = {
   additionalProperties: true,
 } as const;
 
+/** The longest `X-Api-Key` a data call may present (a key is far shorter; a refusal looks up no longer text). */
+export const API_KEY_MAX_LENGTH = 200;
+
 /** Every data call: the app's key and the purpose it calls for (DG Art 26, XT Art 25, SY Art 29, GD Art 21). */
 export const callHeaders = {
   type: 'object',
   properties: {
-    'x-api-key': { type: 'string', maxLength: 200, description: "The consumer app's API key" },
+    'x-api-key': { type: 'string', maxLength: API_KEY_MAX_LENGTH, description: "The consumer app's API key" },
     'x-purpose': {
       type: 'string',
       maxLength: 6000,
