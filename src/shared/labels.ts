@@ -3128,6 +3128,7 @@ export const LABELS = {
   ],
   'agg.noiseEnable': ['加入噪声（ε = {e}）', 'Add noise (ε = {e})'],
   'agg.noiseRequired': ['请填写噪声强度 ε', 'Enter a noise ε'],
+  'agg.noiseNeededLabel': ['噪声强度 ε（必填，越小噪声越大）', 'Noise ε (required; smaller = more noise)'],
   'aggFn.count': ['记录数', 'Count'],
   'aggFn.sum': ['合计', 'Sum'],
   'aggFn.avg': ['平均值', 'Average'],

@@ -2475,6 +2475,87 @@ steps.push({
     );
     assert(refused.status() === 403, `a record call is refused: ${refused.status()}`);
     assert((await refused.json()).code === 'AGGREGATE_ONLY', 'refused as aggregate-only');
+
+    // an exact sum of a personal field is refused by the server (AGGREGATE_DIMENSION_PERSONAL): the panel says so before
+    // the call and offers noise. Setup by API: the same app asks 市民政局 for 保障人数 and 月保障金额 (personal, sensitive)
+    const living = (
+      await json(
+        await page.request.get(
+          `${base}/api/catalog/resources?q=${encodeURIComponent('最低生活保障对象信息')}`,
+        ),
+      )
+    ).items.find((r) => r.name === '最低生活保障对象信息');
+    assert(living, '最低生活保障对象信息 is in the catalog');
+    const asked = await json(
+      await page.request.post(`${base}/api/sharing/requests`, {
+        data: {
+          resourceId: living.id,
+          appId: created.app.id,
+          fields: ['townCode', 'householdSize', 'monthlyAmount'],
+          purpose: '统计各镇街低保保障金额分布',
+          scope: '本局社会救助统计分析',
+          validUntil: '2099-12-31',
+        },
+      }),
+    );
+    await logout(page);
+    let livingStatus = asked.status;
+    for (let round = 0; livingStatus === 'pending' && round < 4; round++) {
+      for (const who of ['mzj_officer', 'reviewer']) {
+        await login(page, base, who);
+        const r = await page.request.post(`${base}/api/sharing/requests/${asked.id}/approve`, { data: {} });
+        if (r.ok()) livingStatus = (await r.json()).status;
+        await logout(page);
+        if (livingStatus !== 'pending') break;
+      }
+    }
+    assert(livingStatus === 'approved', `the 最低生活保障 request was approved: ${livingStatus}`);
+    await login(page, base, 'mzj_officer');
+    const livingRisk = await json(
+      await page.request.get(`${base}/api/sharing/requests/${asked.id}/risk-assessments`),
+    );
+    if (livingRisk.required && !livingRisk.passed)
+      await json(
+        await page.request.post(`${base}/api/sharing/requests/${asked.id}/risk-assessments`, {
+          data: { assessor: '数据安全评估小组', assessedOn: '2026-01-05', conclusion: 'pass', measures: '' },
+        }),
+      );
+    await logout(page);
+    await login(page, base, 'rsj_officer');
+    await menu(page, 'apps');
+    await tid(page, 'agg-panel').scrollIntoViewIfNeeded();
+    const aggregateCalls = [];
+    const seeCall = (r) => {
+      if (r.url().includes('/aggregate') && r.request().method() === 'POST') aggregateCalls.push(r.status());
+    };
+    page.on('response', seeCall);
+    try {
+      await choose(page, 'agg-grant', '最低生活保障对象信息');
+      await box(page, 'agg-key').fill(created.apiKey);
+      await choose(page, 'agg-fn', '合计');
+      await choose(page, 'agg-field', '月保障金额');
+      const needed = tid(page, 'agg-noise-needed');
+      await needed.waitFor({ timeout: T.action });
+      assert(
+        (await needed.innerText()).includes('只能加噪声查询'),
+        `the panel says the sum needs noise: ${await needed.innerText()}`,
+      );
+      // without ε the form asks for it and sends nothing
+      await tid(page, 'agg-run').click();
+      await page.getByText('请填写噪声强度 ε').first().waitFor({ timeout: T.action });
+      await tid(page, 'agg-noise-enable').click();
+      const offered = await box(page, 'agg-epsilon').inputValue();
+      assert(Number(offered) === 1, `the offered ε is filled in: ${offered}`);
+      await tid(page, 'agg-run').click();
+      await tid(page, 'agg-result').getByText('结果已加入拉普拉斯噪声（ε = 1）').waitFor({ timeout: T.nav });
+      await shot(page, 'aggregate-noise');
+      assert(
+        aggregateCalls.length === 1 && aggregateCalls[0] === 200,
+        `one aggregate call, with noise, answered 200 (none refused for want of noise): ${aggregateCalls}`,
+      );
+    } finally {
+      page.off('response', seeCall);
+    }
   },
 });
 

@@ -237,7 +237,7 @@ export default function AggregatePanel({ initialKey }: { initialKey: string }) {
           <Col xs={12} lg={6}>
             <Form.Item
               name="epsilon"
-              label={t('agg.noise')}
+              label={needsNoise ? t('agg.noiseNeededLabel') : t('agg.noise')}
               rules={[{ required: needsNoise, message: t('agg.noiseRequired') }]}
             >
               <InputNumber
