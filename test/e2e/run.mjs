@@ -4065,11 +4065,28 @@ steps.push({
         await editor.locator('.ant-modal-footer .ant-btn-primary').click();
         await editor.getByText('Please enter Source resource').first().waitFor({ timeout: T.action });
       };
-      // Once (CI, 2026-12-02, after 53 steps) the page stood on the dashboard when the messages were awaited, with no
-      // page error; alone the step passed. Until the cause is found: say where the page was, and try once more.
+      // Once (CI, 2026-12-02, after 53 steps) this failed: the messages did not show, with no page error, and the failure
+      // screenshot showed the dashboard. That screenshot proves nothing: the runner takes it after this step's `finally`,
+      // which went to `/` (it no longer navigates). Where the page and the form really stood is not known; alone, and
+      // 6 times in a row with the browser's CPU throttled 6×, the step passed. Until a run shows it: say where the page,
+      // the language and the editor stood, and try once more.
       await submitEmpty().catch(async (e) => {
+        const where = await page
+          .evaluate(() => ({
+            url: location.pathname,
+            lang: localStorage.getItem('govshare.lang'),
+            pages: [...document.querySelectorAll('[data-testid^="page-"]')].map((x) => x.dataset.testid),
+            editor: [...document.querySelectorAll('.ant-modal:has([data-testid="baselib-editor"])')].map(
+              (m) => ({
+                classes: m.className,
+                sources: m.querySelectorAll('.ant-card').length,
+                errors: [...m.querySelectorAll('.ant-form-item-explain-error')].map((x) => x.textContent),
+              }),
+            ),
+          }))
+          .catch((err) => `unknown (${err.message.split('\n')[0]})`);
         console.log(
-          `  step 54: the empty base-library form's messages did not show (${e.message.split('\n')[0]}); page at ${page.url()}; once more`,
+          `  step 54: the empty base-library form's messages did not show (${e.message.split('\n')[0]}); the page: ${JSON.stringify(where)}; once more`,
         );
         await shot(page, 'en-baselib-form-missed').catch(() => {});
         await page.keyboard.press('Escape').catch(() => {});
@@ -4108,9 +4125,14 @@ steps.push({
       await assertEnglish(page, 'body', 'the open portal');
       await shot(page, 'en-open-portal');
     } finally {
-      // the steps after this one read Chinese: the choice goes back whatever happened
-      await page.goto(`${base}/`, { waitUntil: 'domcontentloaded' });
-      await page.evaluate(() => localStorage.setItem('govshare.lang', 'zh'));
+      // the steps after this one read Chinese: the choice goes back whatever happened (the next step's freshStart loads
+      // a page, which reads it). Without going anywhere: the runner's failure screenshot, taken after this block, must
+      // show where the page stood.
+      const chinese = () => localStorage.setItem('govshare.lang', 'zh');
+      await page.evaluate(chinese).catch(async () => {
+        await page.goto(`${base}/`, { waitUntil: 'domcontentloaded' });
+        await page.evaluate(chinese);
+      });
     }
   },
 });
