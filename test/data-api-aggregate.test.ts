@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { measureNeedsNoise } from '../src/dataapi/mask-class.js';
 import { maskValue } from '../src/dataapi/masking.js';
 import {
   clearRows,
@@ -249,6 +250,57 @@ describe('data API: aggregate queries (usable but not visible) and the clear-val
           (r.detail as { route?: string }).route === '/api/v1/data/:resourceCode/aggregate',
       ),
     ).toBe(true);
+  });
+
+  it('the console knows before the call which sum or average needs noise: the server’s own rule (mask-class.ts measureNeedsNoise) on the catalog’s fields', async () => {
+    // 社会保险参保信息: a personal and sensitive 缴费基数, a personal 累计缴费月数; 法人单位基础信息: an open 注册资本
+    const si = await grantedApp(env.app, {
+      consumer: 'mzj_officer',
+      provider: 'rsj_officer',
+      resourceCode: await codeOf(env, '社会保险参保信息'),
+      fields: ['insuranceType', 'contributionBase', 'contributionMonths'],
+      appName: '参保统计（噪声）',
+      quota: { accessMode: 'aggregate' } as never,
+    });
+    const seen: string[] = [];
+    for (const [who, resourceId, code] of [
+      [si, si.resourceId, await codeOf(env, '社会保险参保信息')],
+      [ent, ent.resourceId, ENTITIES],
+    ] as const) {
+      // what the aggregate panel reads: the catalog's fields of the grant's resource (GET /api/catalog/resources/:id)
+      const res = await env.app.inject({
+        url: `/api/catalog/resources/${resourceId}`,
+        headers: { cookie: await login(env.app, who === si ? 'mzj_officer' : 'rsj_officer') },
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      const fields: { code: string; type: string; personal: boolean; sensitive: boolean; masking: never }[] =
+        res.json().fields;
+      for (const f of fields.filter((x) =>
+        ['contributionBase', 'contributionMonths', 'registeredCapital'].includes(x.code),
+      ))
+        for (const fn of ['sum', 'avg']) {
+          const needs = measureNeedsNoise(fn, f);
+          seen.push(`${f.code}:${fn}:${needs}`);
+          const exact = await aggregate(who, code, { measures: [{ fn, field: f.code }] });
+          expect(exact.statusCode, `${f.code} ${fn}: ${exact.body}`).toBe(needs ? 400 : 200);
+          if (needs) expect(exact.json().code).toBe('AGGREGATE_DIMENSION_PERSONAL');
+          // with the noise the panel offers, the same measure is answered
+          const noisy = await aggregate(who, code, {
+            measures: [{ fn, field: f.code }],
+            noise: { epsilon: 1 },
+          });
+          expect(noisy.statusCode, `${f.code} ${fn} with noise: ${noisy.body}`).toBe(200);
+          expect(noisy.json().noise).toEqual({ mechanism: 'laplace', epsilon: 1 });
+        }
+    }
+    expect(seen.sort()).toEqual([
+      'contributionBase:avg:true',
+      'contributionBase:sum:true',
+      'contributionMonths:avg:true',
+      'contributionMonths:sum:true',
+      'registeredCapital:avg:false',
+      'registeredCapital:sum:false',
+    ]);
   });
 
   it('a dimension, measure or filter outside the grant is a coded 403, audited by the statement', async () => {

@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addDays, shanghaiDate } from '../src/calendar/model.js';
-import { createTestEnv, login, type TestEnv } from './helpers.js';
+import { runUsageRollup } from '../src/usage/rollup.js';
+import { codeOf, createTestEnv, dataPath, grantedApp, login, type TestEnv } from './helpers.js';
 
 /*
  * Issue 9 point 9: the grants page's per-app call charts. GET /api/usage/grants gives each grant the caller may see its
@@ -159,6 +160,36 @@ describe('per-grant daily calls (issue 9 point 9)', () => {
     const third = await userOf(0, [grant.consumer_org_id, grant.provider_org_id]);
     const theirs = (await get(third.username, '/api/usage/grants')).json();
     expect(theirs.today.some((x: Json) => x.grantId === grant.id)).toBe(false);
+  });
+
+  it('a grant first used today shows today’s calls at once, from the live counters; the rollup later agrees (no call counted twice)', async () => {
+    const g = await grantedApp(env.app, {
+      consumer: 'rsj_officer',
+      provider: 'gaj_officer',
+      resourceCode: await codeOf(env, '人口基础信息'),
+      fields: ['countyCode'],
+      appName: '今日首次调用',
+    });
+    const headers = { 'x-api-key': g.apiKey, 'x-purpose': g.purposeId };
+    const url = `${dataPath(await codeOf(env, '人口基础信息'))}/records?limit=1`;
+    for (let i = 0; i < 2; i++) expect((await env.app.inject({ url, headers })).statusCode).toBe(200);
+    const seen = async () =>
+      (await get('rsj_officer', '/api/usage/grants')).json().items.find((x: Json) => x.grantId === g.grantId);
+    // no rollup has run since: the calls are in the live counters only
+    const before = await seen();
+    expect(before, 'the grant has a series at once').toBeDefined();
+    expect(before.calls[29]).toBe(2);
+    expect(before.calls.slice(0, 29).every((n: number) => n === 0)).toBe(true);
+    expect(before.total).toBe(2);
+    expect(before.totalDenied).toBe(0);
+    // the rollup (every 10 minutes) reaches the same figure from the audit log: the larger of the two, not their sum
+    await runUsageRollup(env.ctx, { from: today });
+    const after = await seen();
+    expect(after.calls[29]).toBe(2);
+    expect(after.total).toBe(2);
+    // a third call after the rollup shows at once again
+    expect((await env.app.inject({ url, headers })).statusCode).toBe(200);
+    expect((await seen()).calls[29]).toBe(3);
   });
 
   it('a bad period is a coded error', async () => {

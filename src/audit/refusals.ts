@@ -75,11 +75,18 @@ export async function recordRefusal(ctx: AppContext, r: RefusalInput): Promise<n
       .returning(['bucket', 'count'])
       .executeTakeFirstOrThrow();
     if (tally.count === times) {
+      // an app's refusal names its department (the consumer), as the governed statement's rows do; looked up only for
+      // the row a bucket writes, not for every refusal it counts
+      let actorOrgId = r.actorOrgId ?? null;
+      if (actorOrgId === null && r.appId && !r.actorUserId)
+        actorOrgId =
+          (await trx.selectFrom('app').select('org_id').where('id', '=', r.appId).executeTakeFirst())
+            ?.org_id ?? null;
       const auditId = await appendAudit(trx, {
         action: 'http.refused',
         decision: 'deny',
         actorUserId: r.actorUserId ?? null,
-        actorOrgId: r.actorOrgId ?? null,
+        actorOrgId,
         appId: r.appId ?? null,
         targetId,
         clientIp,
@@ -122,8 +129,10 @@ export async function recordHttpRefusal(
   code: ErrorCode,
   status: number,
   times = 1,
-  /** the app a refused data call was made with, when the refusal knew it (AppError.byApp) */
+  /** the app a refused data call was made with, when the refusal knew it (AppError.byApp) or its key named it */
   appId: number | null = null,
+  /** that app's department (the consumer), when known; else looked up with the audit row (recordRefusal) */
+  appOrgId: number | null = null,
 ) {
   if (status < 400 || status >= 500 || !req.url.startsWith('/api/')) return;
   try {
@@ -133,7 +142,7 @@ export async function recordHttpRefusal(
     if (route === '/api/auth/login') targetId = (req.body as { username?: unknown } | null)?.username ?? null;
     await recordRefusal(ctx, {
       actorUserId: req.actor?.id ?? null,
-      actorOrgId: req.actor?.orgId ?? null,
+      actorOrgId: req.actor?.orgId ?? appOrgId,
       appId,
       clientIp: req.ip,
       method: req.method,

@@ -5,6 +5,7 @@ import { AppError } from '../shared/errors.js';
 import { keyedHash } from '../shared/secrets.js';
 import { type CompiledFilter, compileFilter, maskedForConsumer, whereSchema } from './filter.js';
 import { settle } from './guards.js';
+import { measureNeedsNoise } from './mask-class.js';
 import { type CallInput, call, callerOf } from './service.js';
 import {
   answers,
@@ -163,7 +164,7 @@ export function compileAggregate(
     // an exact sum or average of a personal or sensitive field is one record's value after differencing: two calls
     // whose filters differ by one record (`gte` and `gt` the same day) subtract to it, each cell well above k. Only
     // noisy answers (the difference of two is then the value plus noise scaled to the cell's largest value)
-    if ((m.fn === 'sum' || m.fn === 'avg') && maskedForConsumer(f) && !noisy)
+    if (measureNeedsNoise(m.fn, f) && !noisy)
       throw new AppError('AGGREGATE_DIMENSION_PERSONAL', [
         {
           field: at,

@@ -2,6 +2,7 @@ import { codeForm } from '../ingest/model.js';
 import { indexText } from '../security/index-text.js';
 import { AppError, type ErrorDetail } from '../shared/errors.js';
 import { isUnsafeIdentifier } from '../shared/text.js';
+import { maskedForConsumer } from './mask-class.js';
 import type { MetaField, ResourceMeta } from './store.js';
 
 /*
@@ -66,10 +67,8 @@ const CAST: Record<string, string> = {
   boolean: 'boolean',
 };
 
-/** A field a consumer sees masked: personal or sensitive, or carrying a masking rule (src/dataapi/masking.ts). */
-export function maskedForConsumer(f: MetaField): boolean {
-  return f.personal || f.sensitive || f.masking !== 'none';
-}
+/** A field a consumer sees masked: personal or sensitive, or carrying a masking rule (the one rule: mask-class.ts). */
+export { maskedForConsumer };
 
 function bad(field: string, reason: string, reasonZh: string, value?: unknown): AppError {
   const d: ErrorDetail = { field: `where.${field}`.slice(0, 60), reason, reasonZh };

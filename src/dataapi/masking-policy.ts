@@ -1,6 +1,7 @@
 import { appendAudit } from '../audit/store.js';
 import { type Actor, type AppContext, hasRole } from '../context.js';
 import { AppError, type ErrorDetail } from '../shared/errors.js';
+import { KEEP_ENDS_LIMITS, keepEndsAllowed } from './mask-class.js';
 import {
   applyRule,
   DEFAULT_CLASS_RULES,
@@ -82,8 +83,9 @@ const int = (v: unknown, min: number, max: number) =>
 
 /**
  * What the authority may set. A rule never shows a whole value in clear except `keep` for gender (the masked ID number's
- * last four already carry it); `keepEnds` keeps at most 6 characters at each end; a hash is 8–64 hex characters; date
- * generalisation applies to dates only.
+ * last four already carry it); `keepEnds` keeps at most its class's limit at each end (mask-class.ts KEEP_ENDS_LIMITS: 6,
+ * a credit code 8 at the start and 2 at the end), or a quarter of the value at each end where the class allows it; a
+ * hash is 8–64 hex characters; date generalisation applies to dates only. Every default rule passes.
  */
 export function validateRule(c: FieldClass, rule: MaskRule): ErrorDetail[] {
   const bad = (field: string, reason: string, reasonZh: string): ErrorDetail[] => [
@@ -94,12 +96,21 @@ export function validateRule(c: FieldClass, rule: MaskRule): ErrorDetail[] {
       return c === 'gender'
         ? []
         : bad('strategy', 'only gender may be kept in clear', '仅性别可不脱敏，其他类别须选择脱敏方式');
-    case 'keepEnds':
-      if (!int(rule.first, 0, 6) || !int(rule.last, 0, 6))
-        return bad('first', 'keep 0–6 characters at each end', '首尾各保留 0–6 个字符');
+    case 'keepEnds': {
+      if (!keepEndsAllowed(c, rule.first, rule.last)) {
+        const lim = KEEP_ENDS_LIMITS[c];
+        const quarter = lim.quarter ? ', or a quarter of the value at each end (both -1)' : '';
+        const quarterZh = lim.quarter ? '，或按长度首尾各保留四分之一（均为 -1）' : '';
+        return bad(
+          'first',
+          `keep 0–${lim.first} characters at the start and 0–${lim.last} at the end${quarter}`,
+          `开头保留 0–${lim.first} 个字符、末尾保留 0–${lim.last} 个字符${quarterZh}`,
+        );
+      }
       if (rule.fill !== undefined && !int(rule.fill, 1, 20))
         return bad('fill', 'a fixed fill is 1–20 stars', '固定遮盖长度为 1–20 个星号');
       return [];
+    }
     case 'replace':
       return typeof rule.with === 'string' && rule.with.length <= 20 && !/[\p{Cc}]/u.test(rule.with)
         ? []

@@ -1,9 +1,16 @@
 import type { Masking } from '../catalog/model.js';
 import { isCiphertext } from '../security/field-cipher.js';
 import { keyedHash } from '../shared/secrets.js';
-import { classOfRule, FIELD_CLASSES, type FieldClass, fieldClass, type MaskedField } from './mask-class.js';
+import {
+  classOfRule,
+  FIELD_CLASSES,
+  type FieldClass,
+  fieldClass,
+  KEEP_ENDS_LIMITS,
+  type MaskedField,
+} from './mask-class.js';
 
-export { FIELD_CLASSES, type FieldClass, fieldClass, type MaskedField };
+export { FIELD_CLASSES, type FieldClass, fieldClass, KEEP_ENDS_LIMITS, type MaskedField };
 
 /*
  * DG Art 33 / XT Art 35: personal data is masked (脱敏) when it leaves the platform or is shown. The one masking
@@ -30,7 +37,10 @@ export type MaskRule =
   | { strategy: 'suppress' }
   | { strategy: 'keep' };
 
-/** The defaults by class, chosen so masked data still serves its purpose. */
+/**
+ * The defaults by class, chosen so masked data still serves its purpose. Each lies within the limits the authority's
+ * rules are held to (mask-class.ts KEEP_ENDS_LIMITS), so a default can be saved back unchanged.
+ */
 export const DEFAULT_CLASS_RULES: Record<FieldClass, MaskRule> = {
   // region prefix and last four: recognisable by whoever holds the card, useless for guessing (440***********1234)
   idNumber: { strategy: 'keepEnds', first: 3, last: 4 },
@@ -40,14 +50,15 @@ export const DEFAULT_CLASS_RULES: Record<FieldClass, MaskRule> = {
   phone: { strategy: 'keepEnds', first: 3, last: 4 },
   // the district part, a fixed run of stars that hides the length (临江市江城区****)
   address: { strategy: 'keepEnds', first: 6, last: 0, fill: 4 },
-  // registration authority and region, and the check characters (91446000********X5)
+  // registration authority, kind and region, and the two check characters; the eight characters that identify the
+  // entity are hidden (91446000********X5; GB 32100, see KEEP_ENDS_LIMITS)
   creditCode: { strategy: 'keepEnds', first: 8, last: 2 },
   // kept: a statistic (counts by gender) needs it, and the masked ID number's kept last four already carry it (GB 11643:
   // the 17th digit is odd for men), so keeping it reveals nothing new. `*` served no one.
   gender: { strategy: 'keep' },
   // a birth date keeps its year (age bands still work); see maskRecord for the masked-ID-number exception
   personalDate: { strategy: 'generaliseDate', to: 'year' },
-  // any other personal or sensitive value: a quarter at each end
+  // any other personal or sensitive value: a quarter at each end (first and last -1: by the value's length)
   other: { strategy: 'keepEnds', first: -1, last: -1 },
 };
 

@@ -23,6 +23,7 @@ import {
   listSubscriptions,
 } from './feed.js';
 import { scalar, whereSchema } from './filter.js';
+import { KEEP_ENDS_MAX } from './mask-class.js';
 import { FIELD_CLASSES, type FieldClass, MASK_STRATEGIES, type MaskRule } from './masking.js';
 import { listClassRules, previewMask, setClassRule } from './masking-policy.js';
 import * as service from './service.js';
@@ -33,11 +34,14 @@ const recordSchema = {
   additionalProperties: true,
 } as const;
 
+/** The longest `X-Api-Key` a data call may present (a key is far shorter; a refusal looks up no longer text). */
+export const API_KEY_MAX_LENGTH = 200;
+
 /** Every data call: the app's key and the purpose it calls for (DG Art 26, XT Art 25, SY Art 29, GD Art 21). */
 export const callHeaders = {
   type: 'object',
   properties: {
-    'x-api-key': { type: 'string', maxLength: 200, description: "The consumer app's API key" },
+    'x-api-key': { type: 'string', maxLength: API_KEY_MAX_LENGTH, description: "The consumer app's API key" },
     'x-purpose': {
       type: 'string',
       maxLength: 6000,
@@ -529,8 +533,9 @@ export async function dataApiRoutes(app: FastifyInstance, ctx: AppContext) {
     required: ['strategy'],
     properties: {
       strategy: { type: 'string', enum: MASK_STRATEGIES },
-      first: { type: 'integer', minimum: 0, maximum: 6 },
-      last: { type: 'integer', minimum: 0, maximum: 6 },
+      // the class's own limit is checked by validateRule (mask-class.ts KEEP_ENDS_LIMITS); -1 and -1: a quarter at each end
+      first: { type: 'integer', minimum: -1, maximum: KEEP_ENDS_MAX },
+      last: { type: 'integer', minimum: -1, maximum: KEEP_ENDS_MAX },
       fill: { type: 'integer', minimum: 1, maximum: 20 },
       with: { type: 'string', maxLength: 20 },
       length: { type: 'integer', minimum: 8, maximum: 64 },

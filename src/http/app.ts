@@ -20,7 +20,7 @@ import { calendarRoutes } from '../calendar/routes.js';
 import { catalogRoutes } from '../catalog/routes.js';
 import type { AppContext } from '../context.js';
 import { accessRoutes } from '../dataapi/access.js';
-import { dataApiRoutes } from '../dataapi/routes.js';
+import { API_KEY_MAX_LENGTH, dataApiRoutes } from '../dataapi/routes.js';
 import { isDatabaseExhausted, isDatabaseUnavailable } from '../db/index.js';
 import { demoRoutes } from '../demo/routes.js';
 import { evaluationRoutes } from '../evaluation/routes.js';
@@ -29,11 +29,13 @@ import { inventoryRoutes } from '../inventory/routes.js';
 import { notifyRoutes } from '../notify/routes.js';
 import { openingRoutes } from '../opening/routes.js';
 import { orgRoutes } from '../orgs/routes.js';
+import { appOfKeyHash } from '../orgs/store.js';
 import { userRoutes } from '../orgs/user-routes.js';
 import { qualityRoutes } from '../quality/routes.js';
 import { incidentRoutes } from '../security/incident-routes.js';
 import { keyRoutes } from '../security/key-routes.js';
 import { securityRoutes } from '../security/routes.js';
+import { sha256Hex } from '../shared/secrets.js';
 import { bulkGrantRoutes } from '../sharing/bulk.js';
 import { sharingCaseRoutes } from '../sharing/case-routes.js';
 import { sharingRoutes } from '../sharing/routes.js';
@@ -215,6 +217,23 @@ async function anonymousFlood(
   return { error, record: over === 1 ? 1 : (over - 1) % 100 === 0 ? 100 : 0 };
 }
 
+/**
+ * The app whose key a refused data call presented, for its audit row: only data-API calls without a session, only a
+ * key of the length the routes accept (`x-api-key` ≤ 200 characters), of which only the SHA-256 is used (nothing of
+ * the caller's text is stored). One indexed lookup on the refusal path — never on a served call, whose app the governed
+ * statement finds — and refusals without a session are already bounded per address (anonymousFlood). Never throws.
+ */
+async function refusedCallApp(ctx: AppContext, req: FastifyRequest) {
+  if (req.actor || !req.url.startsWith('/api/v1/data/')) return null;
+  const key = req.headers['x-api-key'];
+  if (typeof key !== 'string' || key.length === 0 || key.length > API_KEY_MAX_LENGTH) return null;
+  try {
+    return await appOfKeyHash(ctx.db, sha256Hex(key));
+  } catch {
+    return null;
+  }
+}
+
 export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promise<FastifyInstance> {
   const sendError = async (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
     let e = toAppError(err, req, ctx);
@@ -231,8 +250,24 @@ export async function buildApp(ctx: AppContext, opts: BuildOptions = {}): Promis
       }
     }
     // Every refusal is audited (bounded, aggregated) before its answer goes out, unless the use case that refused
-    // already wrote its own deny record; this call never throws.
-    if (!e.audited) await recordHttpRefusal(ctx, req, e.code, HTTP_STATUS[e.code], times, e.appId);
+    // already wrote its own deny record; this call never throws. A data call refused before its statement (malformed
+    // input: VALIDATION_FAILED, FILTER_*, AGGREGATE_*…) names the app its key belongs to, so per-app denial alerts and
+    // usage count it.
+    if (!e.audited) {
+      // not for rate refusals: an app over its rate is named already (byApp), and an address guessing keys is refused
+      // without a lookup (src/dataapi/guards.ts)
+      const refusedCall = e.appId === null && e.code !== 'RATE_LIMITED' && HTTP_STATUS[e.code] < 500;
+      const app = refusedCall ? await refusedCallApp(ctx, req) : null;
+      await recordHttpRefusal(
+        ctx,
+        req,
+        e.code,
+        HTTP_STATUS[e.code],
+        times,
+        e.appId ?? app?.id ?? null,
+        app?.orgId,
+      );
+    }
     // a tampered ciphertext is audited by the keyring (key.tamper) before the answer goes out
     if (e.code === 'FIELD_INTEGRITY_FAILED') await ctx.fieldKeys.settle();
     return reply.code(HTTP_STATUS[e.code]).send(e.toJSON());

@@ -112,6 +112,32 @@ export async function getApp(db: Db | Tx, id: number) {
 }
 
 /**
+ * The app an API key hash belongs to — its current key, or the replaced one during its rotation overlap; an active or
+ * suspended app, as the governed statement accepts (src/dataapi/store.ts) — with its department; null for anything
+ * else. Asked only when a data call is refused before its statement (src/http/app.ts), so that the refusal's audit row
+ * names the app: a served call learns its app inside the governed statement and never comes here.
+ */
+export async function appOfKeyHash(
+  db: Db | Tx,
+  keyHash: string,
+): Promise<{ id: number; orgId: number } | null> {
+  const now = new Date();
+  const r = await db
+    .selectFrom('app')
+    .select(['id', 'org_id'])
+    .where((eb) =>
+      eb.or([
+        eb('key_hash', '=', keyHash),
+        eb.and([eb('prev_key_hash', '=', keyHash), eb('prev_key_until', '>', now)]),
+      ]),
+    )
+    .where('status', 'in', ['active', 'suspended'])
+    .limit(1)
+    .executeTakeFirst();
+  return r ? { id: Number(r.id), orgId: Number(r.org_id) } : null;
+}
+
+/**
  * A list filter naming a department (the cockpit's drill-down links, issue 12) must name one that exists: a coded
  * VALIDATION_FAILED on the filter's field, not an empty list that looks like "nothing overdue".
  */

@@ -2910,6 +2910,10 @@ export const LABELS = {
   'docs.callQuery': ['条件查询', 'Filtered query'],
   'docs.callVerify': ['核验（仅返回是否一致）', 'Verify (match / no match only)'],
   'docs.callExport': ['批量导出（CSV）', 'Bulk export (CSV)'],
+  'docs.exportFail': [
+    '导出被拒绝时（密钥、用途或额度等），curl 以退出码 22 结束并显示 HTTP 状态，不写入 export.csv；去掉 --fail 和 -o export.csv 再执行一次即可看到拒绝原因',
+    'When the export is refused (key, purpose, quota…) curl ends with exit code 22 and shows the HTTP status, writing nothing to export.csv; run it once more without --fail and -o export.csv to read the reason',
+  ],
   'docs.callAggregate': ['统计查询（可用不可见）', 'Aggregate query (usable but not visible)'],
   'feed.noRight': [
     '该授权不含变更订阅权限，请联系数据提供部门开通',
@@ -3061,6 +3065,13 @@ export const LABELS = {
   'masking.params': ['参数', 'Parameters'],
   'masking.first': ['保留前 n 位', 'Keep first n'],
   'masking.last': ['保留后 m 位', 'Keep last m'],
+  'masking.keepBy': ['保留方式', 'Keep'],
+  'masking.keepByCount': ['按字符数', 'A number of characters'],
+  'masking.keepByQuarter': ['按长度首尾各四分之一', 'A quarter of the value at each end'],
+  'masking.limits': [
+    '本类别开头最多保留 {first} 位、末尾最多保留 {last} 位',
+    'This class keeps at most {first} characters at the start and {last} at the end',
+  ],
   'masking.fill': ['固定遮盖长度', 'Fixed fill'],
   'masking.with': ['替换为', 'Replace with'],
   'masking.length': ['哈希长度', 'Hash length'],
@@ -3111,6 +3122,13 @@ export const LABELS = {
   'agg.noised': ['结果已加入拉普拉斯噪声（ε = {e}）', 'Laplace noise added (ε = {e})'],
   'agg.empty': ['没有可显示的统计结果', 'No cell to show'],
   'agg.noGrant': ['本单位暂无有效授权', 'Your organisation holds no active grant'],
+  'agg.noiseNeeded': [
+    '{field}为个人信息或敏感字段：其精确{fn}可通过两次条件相差一条记录的查询相减得到该记录的原值，只能加噪声查询',
+    "{field} is personal or sensitive: two exact {fn} queries whose filters differ by one record would subtract to that record's value, so it is answered only with noise",
+  ],
+  'agg.noiseEnable': ['加入噪声（ε = {e}）', 'Add noise (ε = {e})'],
+  'agg.noiseRequired': ['请填写噪声强度 ε', 'Enter a noise ε'],
+  'agg.noiseNeededLabel': ['噪声强度 ε（必填，越小噪声越大）', 'Noise ε (required; smaller = more noise)'],
   'aggFn.count': ['记录数', 'Count'],
   'aggFn.sum': ['合计', 'Sum'],
   'aggFn.avg': ['平均值', 'Average'],

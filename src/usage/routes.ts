@@ -46,7 +46,7 @@ export async function usageRoutes(app: FastifyInstance, ctx: AppContext) {
       schema: {
         tags: ['usage'],
         summary:
-          "Each visible grant's daily calls and refusals over the last days (default 30), from the daily rollup (its app's calls on its resource): a department the grants it holds or gives, the authority and auditors all",
+          "Each visible grant's daily calls and refusals over the last days (default 30), from the daily rollup (its app's calls on its resource), today's calls at least the live quota counters' (`today`): a department the grants it holds or gives, the authority and auditors all",
         querystring: {
           type: 'object',
           additionalProperties: false,

@@ -241,7 +241,8 @@ export const GRANT_USAGE_MAX_DAYS = 90;
 
 /**
  * Per-grant daily calls and refusals (issue 9 point 9: the grants page's per-app call charts), from usage_daily: a
- * grant's calls are its app's calls on its resource (the rollup's app × resource). The caller sees the grants
+ * grant's calls are its app's calls on its resource (the rollup's app × resource); today's calls are at least what the
+ * live quota counters say (`today`), so the chart is true before the next rollup. The caller sees the grants
  * GET /api/sharing/grants lists: a department those it holds as consumer and those on its resources as provider; the
  * platform admin, the authority's reviewer and the auditor all. Days without a call are zeros.
  */
@@ -303,6 +304,30 @@ export async function grantUsage(ctx: AppContext, actor: Actor, q: { days?: numb
     ctx,
     active.rows.map((r) => Number(r.id)),
   );
+  // today's bar from the same live counters: the rollup runs every 10 minutes, so a grant first used today had no bar
+  // (and a busy one a stale bar) until it ran. The counters count the calls and verifications checked against the
+  // grant's daily quotas; the rollup also counts what they do not (exports, the feed, refusals before the grant was
+  // known), so today's figure is the larger of the two. Only while the platform's day is the counters' day (a
+  // training clock moved away from it keeps the rollup's figure).
+  const last = dayList.length - 1;
+  if (shanghaiDate(new Date()) === to)
+    for (const u of today) {
+      const live = u.calls + u.verifications;
+      let e = items.get(u.grantId);
+      if (!e && live > 0) {
+        e = {
+          grantId: u.grantId,
+          calls: dayList.map(() => 0),
+          denied: dayList.map(() => 0),
+          total: 0,
+          totalDenied: 0,
+        };
+        items.set(u.grantId, e);
+      }
+      if (!e || live <= e.calls[last]) continue;
+      e.total += live - e.calls[last];
+      e.calls[last] = live;
+    }
   const lim = ctx.config.dataApi;
   const quotaDefaults = {
     callsPerDay: lim.grantCallsPerDay,

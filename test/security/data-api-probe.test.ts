@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { evaluateAlerts } from '../../src/security/alerts.js';
 import {
   clearRows,
   codeOf,
@@ -455,15 +456,99 @@ describe('probe: the governed data API under attack', () => {
     coded(over.body, 'QUOTA_EXCEEDED');
     const row = await env.ctx.db
       .selectFrom('audit_log')
-      .select(['app_id', 'decision', 'detail'])
+      .select(['app_id', 'actor_org_id', 'decision', 'detail'])
       .where('action', '=', 'http.refused')
       .orderBy('id', 'desc')
       .executeTakeFirstOrThrow();
+    const consumer = await env.ctx.db
+      .selectFrom('app')
+      .select('org_id')
+      .where('id', '=', g.appId)
+      .executeTakeFirstOrThrow();
     expect(row).toMatchObject({
       app_id: g.appId,
+      actor_org_id: consumer.org_id,
       decision: 'deny',
       detail: { code: 'QUOTA_EXCEEDED', route: '/api/v1/data/:resourceCode/records' },
     });
+  });
+
+  it('point 7: a call refused for malformed input before its statement is audited naming the app its key belongs to and the consumer department; per-app denial alerts count it', async () => {
+    const g = await grantedApp(env.app, {
+      consumer: 'rsj_officer',
+      provider: 'gaj_officer',
+      resourceCode: POPULATION,
+      fields: ['countyCode', 'registeredOn'],
+      appName: '探测：畸形输入',
+    });
+    const rsj = await env.ctx.db
+      .selectFrom('app')
+      .select('org_id')
+      .where('id', '=', g.appId)
+      .executeTakeFirstOrThrow();
+    const since = Number(
+      (
+        await env.ctx.db
+          .selectFrom('audit_log')
+          .select((eb) => eb.fn.max('id').as('id'))
+          .executeTakeFirstOrThrow()
+      ).id,
+    );
+    const base = dataPath(POPULATION);
+    // schema (limit), the filter language (an impossible date), the aggregate (a sum of text), an unknown resource
+    const refusals: [string, string, Record<string, unknown> | undefined, string][] = [
+      ['GET', `${base}/records?limit=0`, undefined, 'VALIDATION_FAILED'],
+      ['POST', `${base}/query`, { where: { registeredOn: { gte: '2024-02-30' } } }, 'FILTER_INVALID'],
+      ['POST', `${base}/aggregate`, { measures: [{ fn: 'sum', field: 'countyCode' }] }, 'AGGREGATE_INVALID'],
+      ['GET', `${dataPath('44A999/999999')}/records`, undefined, 'NOT_FOUND'],
+    ];
+    for (const [method, url, payload, code] of refusals) {
+      const r = await call(method as 'GET' | 'POST', url, payload, {}, g);
+      expect(r.statusCode, `${url}: ${r.body}`).toBeGreaterThanOrEqual(400);
+      expect(r.json().code, url).toBe(code);
+    }
+    // the same malformed call with a key no app holds stays anonymous
+    const stranger = await call(
+      'GET',
+      `${base}/records?limit=0`,
+      undefined,
+      { 'x-api-key': 'gs_no-such-key' },
+      g,
+    );
+    expect(stranger.statusCode).toBe(400);
+    const rows = await env.ctx.db
+      .selectFrom('audit_log')
+      .select(['app_id', 'actor_org_id', 'actor_user_id', 'decision', 'detail'])
+      .where('id', '>', since)
+      .where('action', '=', 'http.refused')
+      .execute();
+    for (const [, , , code] of refusals) {
+      const row = rows.find((r) => (r.detail as { code: string }).code === code && r.app_id !== null);
+      expect(row, code).toMatchObject({
+        app_id: g.appId,
+        actor_org_id: rsj.org_id,
+        actor_user_id: null,
+        decision: 'deny',
+      });
+    }
+    expect(
+      rows.some(
+        (r) =>
+          r.app_id === null && (r.detail as { route: string }).route === '/api/v1/data/:resourceCode/records',
+      ),
+      'the unknown key’s refusal is anonymous',
+    ).toBe(true);
+    // 30 refusals of one app in 10 minutes raise the denials alert (security/alerts.ts), malformed calls included
+    for (let i = 0; i < 30; i++) await call('GET', `${base}/records?limit=0`, undefined, {}, g);
+    await evaluateAlerts(env.ctx);
+    const alerts = await env.ctx.db
+      .selectFrom('security_alert')
+      .select(['rule_code', 'evidence'])
+      .where('app_id', '=', g.appId)
+      .execute();
+    expect(alerts).toEqual([
+      expect.objectContaining({ rule_code: 'denials', evidence: expect.objectContaining({ refusals: 34 }) }),
+    ]);
   });
 
   it('point 7: refusals before the statement (bad input, unknown key) are audited and bounded; console refusals too', async () => {

@@ -14,6 +14,7 @@ import {
   Typography,
 } from 'antd';
 import { useEffect, useMemo, useState } from 'react';
+import { maskedForConsumer, measureNeedsNoise } from '../../../src/dataapi/mask-class.js';
 import { ApiError, api } from '../shared/api.js';
 import { useAuth } from '../shared/auth.js';
 import { ErrorAlert } from '../shared/common.js';
@@ -29,6 +30,8 @@ import type { Grant, Resource } from '../shared/types.js';
  */
 
 type Fn = 'count' | 'sum' | 'avg' | 'min' | 'max';
+/** the ε the panel offers when a measure needs noise (within the server's AGGREGATE_EPSILON_MIN … 10) */
+const OFFERED_EPSILON = 1;
 interface AggregateAnswer {
   groupBy: string[];
   measures: { fn: Fn; field?: string; key: string }[];
@@ -91,14 +94,19 @@ export default function AggregatePanel({ initialKey }: { initialKey: string }) {
   }, [initialKey, form]);
 
   const granted = (resource?.fields ?? []).filter((f) => grant?.fields.includes(f.code));
-  const isProtected = (f: Resource['fields'][number]) => f.personal || f.sensitive || f.masking !== 'none';
-  const dimensions = granted.filter((f) => !isProtected(f) && f.type !== 'decimal');
+  // the server's rules (src/dataapi/mask-class.ts, shared with src/dataapi/aggregate.ts): a masked field is no dimension
+  // and has no min/max; its exact sum or average is refused, so those are asked with noise
+  const dimensions = granted.filter((f) => !maskedForConsumer(f) && f.type !== 'decimal');
   const measured = granted.filter((f) =>
     fn === 'sum' || fn === 'avg'
       ? f.type === 'integer' || f.type === 'decimal'
-      : (f.type === 'integer' || f.type === 'decimal' || f.type === 'date') && !isProtected(f),
+      : (f.type === 'integer' || f.type === 'decimal' || f.type === 'date') && !maskedForConsumer(f),
   );
   const nameOf = (code: string) => granted.find((f) => f.code === code)?.name ?? code;
+  const fieldCode = Form.useWatch('field', form);
+  const epsilon = Form.useWatch('epsilon', form);
+  const measuredField = fn && fn !== 'count' ? granted.find((f) => f.code === fieldCode) : undefined;
+  const needsNoise = !!fn && measureNeedsNoise(fn, measuredField);
 
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -106,6 +114,15 @@ export default function AggregatePanel({ initialKey }: { initialKey: string }) {
 
   async function run(v: FormValues) {
     if (!grant) return;
+    // the form's own rule asks for ε first; never send a call the server would refuse for want of noise
+    if (
+      measureNeedsNoise(
+        v.fn,
+        granted.find((f) => f.code === v.field),
+      ) &&
+      !v.epsilon
+    )
+      return;
     setBusy(true);
     setError(null);
     try {
@@ -218,7 +235,11 @@ export default function AggregatePanel({ initialKey }: { initialKey: string }) {
             </Form.Item>
           </Col>
           <Col xs={12} lg={6}>
-            <Form.Item name="epsilon" label={t('agg.noise')}>
+            <Form.Item
+              name="epsilon"
+              label={needsNoise ? t('agg.noiseNeededLabel') : t('agg.noise')}
+              rules={[{ required: needsNoise, message: t('agg.noiseRequired') }]}
+            >
               <InputNumber
                 data-testid="agg-epsilon"
                 min={0.1}
@@ -236,6 +257,26 @@ export default function AggregatePanel({ initialKey }: { initialKey: string }) {
             </Form.Item>
           </Col>
         </Row>
+        {needsNoise && measuredField ? (
+          <Alert
+            data-testid="agg-noise-needed"
+            type={epsilon ? 'info' : 'warning'}
+            showIcon
+            style={{ marginBottom: 16 }}
+            title={t('agg.noiseNeeded', { field: measuredField.name, fn: tEnum('aggFn', fn) })}
+            action={
+              epsilon ? null : (
+                <Button
+                  size="small"
+                  data-testid="agg-noise-enable"
+                  onClick={() => form.setFields([{ name: 'epsilon', value: OFFERED_EPSILON, errors: [] }])}
+                >
+                  {t('agg.noiseEnable', { e: OFFERED_EPSILON })}
+                </Button>
+              )
+            }
+          />
+        ) : null}
       </Form>
       <ErrorAlert error={error} />
       {answer ? (

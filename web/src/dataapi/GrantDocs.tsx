@@ -5,10 +5,20 @@ import { api } from '../shared/api.js';
 import { ErrorAlert } from '../shared/common.js';
 import { fmtDate, fmtNumber } from '../shared/format.js';
 import { useAsync } from '../shared/hooks.js';
-import { useI18n } from '../shared/i18n.js';
+import { type Key, useI18n } from '../shared/i18n.js';
 import type { Field, Grant, Resource } from '../shared/types.js';
 import type { GrantUsage } from '../sharing/GrantCalls.js';
+import { type CallId, grantCalls } from './grantCalls.js';
 import { type ClassRule, maskRuleText } from './Masking.js';
+
+const CALL_TITLES: Record<CallId, Key> = {
+  get: 'docs.callGet',
+  list: 'docs.callList',
+  query: 'docs.callQuery',
+  verify: 'docs.callVerify',
+  export: 'docs.callExport',
+  aggregate: 'docs.callAggregate',
+};
 
 /**
  * The consumer's API documentation for one grant (issue 9 point 9): its endpoints (by the grant's rights), its fields with
@@ -35,9 +45,6 @@ export default function GrantDocs({
   // the rules in force by field class: what each granted field is returned as
   const classes = useAsync(() => api<ClassRule[]>('/api/masking/classes'), []);
   if (!grant) return null;
-  const base = `${window.location.origin}/api/v1/data/${encodeURIComponent(grant.resource.code)}`;
-  const h = `-H "X-Api-Key: $API_KEY" -H "X-Purpose: ${grant.purposeId}"`;
-  const k = key.trim() || '<KEY>';
   const fields: Field[] = (resource.data?.fields ?? []).filter((f) => grant.fields.includes(f.code));
   // as the data API shapes a record (src/dataapi/masking.ts recordMasker): a field of no class, or in the grant's
   // clear-value right, leaves in clear; otherwise its class's rule in force, and a personal date beside an ID number
@@ -60,54 +67,13 @@ export default function GrantDocs({
       return { clear: false, how: t('docs.dateBesideId') };
     return { clear: false, how: maskRuleText(rule, { t, tEnum, paren }) };
   };
-  // a filter may name only a field that is not protected at all (src/dataapi/filter.ts maskedForConsumer)
-  const filterable = fields.filter((f) => !(f.personal || f.sensitive || f.masking !== 'none'));
-  const sample = (f: Field) =>
-    f.type === 'integer' || f.type === 'decimal'
-      ? '0'
-      : f.type === 'boolean'
-        ? 'true'
-        : f.type === 'date'
-          ? '"2026-01-01"'
-          : '"…"';
   const aggregate = grant.accessMode === 'aggregate';
-  const firstPlain = filterable.find((f) => !f.isKey) ?? filterable[0];
-  const firstOther = fields.find((f) => !f.isKey) ?? fields[0];
-  const dimension = filterable.find((f) => !f.isKey && f.type !== 'decimal' && !f.encrypted);
-  const calls: { id: string; title: string; cmd: string }[] = [];
-  if (!aggregate && grant.rights.read) {
-    calls.push({
-      id: 'get',
-      title: t('docs.callGet'),
-      cmd: `curl ${h} "${base}/records/${encodeURIComponent(k)}"`,
-    });
-    calls.push({ id: 'list', title: t('docs.callList'), cmd: `curl ${h} "${base}/records?limit=10"` });
-    if (firstPlain)
-      calls.push({
-        id: 'query',
-        title: t('docs.callQuery'),
-        cmd: `curl ${h} -H 'Content-Type: application/json' -d '{"where":{"${firstPlain.code}":{"eq":${sample(firstPlain)}}}}' "${base}/query"`,
-      });
-  }
-  if (!aggregate && grant.rights.verify)
-    calls.push({
-      id: 'verify',
-      title: t('docs.callVerify'),
-      cmd: `curl ${h} -H 'Content-Type: application/json' -d '{"key":"${k}","match":{"${firstOther?.code ?? 'field'}":${firstOther ? sample(firstOther) : '"…"'}}}' "${base}/verify"`,
-    });
-  if (!aggregate && grant.rights.export)
-    calls.push({
-      id: 'export',
-      title: t('docs.callExport'),
-      cmd: `curl ${h} -o export.csv "${base}/export?format=csv"`,
-    });
-  if (aggregate)
-    calls.push({
-      id: 'aggregate',
-      title: t('docs.callAggregate'),
-      // grouped by a field that may be a dimension (not protected, not decimal: src/dataapi/aggregate.ts), else a total
-      cmd: `curl ${h} -H 'Content-Type: application/json' -d '{"measures":[{"fn":"count"}]${dimension ? `,"groupBy":["${dimension.code}"]` : ''}}' "${base}/aggregate"`,
-    });
+  const calls = grantCalls(grant, fields, window.location.origin, key).map((c) => ({
+    ...c,
+    title: t(CALL_TITLES[c.id]),
+  }));
+  // a read grant whose every field is protected has no filtered query to offer
+  const noFilter = !aggregate && grant.rights.read && !calls.some((c) => c.id === 'query');
   const quota = (v: number | null, fallback: number | undefined) =>
     v !== null
       ? fmtNumber(v)
@@ -190,7 +156,7 @@ export default function GrantDocs({
           onChange={(e) => setKey(e.target.value)}
         />
         {calls.length === 0 ? <Typography.Text type="secondary">{t('docs.noCalls')}</Typography.Text> : null}
-        {!aggregate && grant.rights.read && !firstPlain && !resource.loading ? (
+        {noFilter && !resource.loading ? (
           <Typography.Text type="secondary" data-testid="grant-docs-no-filter">
             {t('docs.noFilter')}
           </Typography.Text>
@@ -201,6 +167,11 @@ export default function GrantDocs({
             <Typography.Paragraph copyable={{ text: c.cmd }} code style={{ whiteSpace: 'pre-wrap' }}>
               {c.cmd}
             </Typography.Paragraph>
+            {c.id === 'export' ? (
+              <Typography.Text type="secondary" data-testid="grant-docs-export-fail">
+                {t('docs.exportFail')}
+              </Typography.Text>
+            ) : null}
           </div>
         ))}
         <Typography.Text type="secondary">{t('docs.keyNote')}</Typography.Text>

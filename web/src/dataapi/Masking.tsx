@@ -12,6 +12,7 @@ import {
   Typography,
 } from 'antd';
 import { useState } from 'react';
+import { type FieldClass, KEEP_ENDS_LIMITS } from '../../../src/dataapi/mask-class.js';
 import { api, errorText } from '../shared/api.js';
 import { hasRole, useAuth } from '../shared/auth.js';
 import { ErrorAlert } from '../shared/common.js';
@@ -48,7 +49,7 @@ export function maskRuleText(
 ): string {
   const s = tEnum('maskStrategy', r.strategy);
   if (r.strategy === 'keepEnds') {
-    if ((r.first ?? 0) < 0) return `${s}${paren('¼ / ¼')}`;
+    if (quarterOf(r)) return `${s}${paren(t('masking.keepByQuarter'))}`;
     return `${s}${paren(`${r.first} / ${r.last}${r.fill ? `${t('punct.list')}${t('masking.fill')} ${r.fill}` : ''}`)}`;
   }
   if (r.strategy === 'replace') return `${s}${paren(r.with)}`;
@@ -59,14 +60,22 @@ export function maskRuleText(
 
 const STRATEGIES: Strategy[] = ['keepEnds', 'replace', 'hash', 'generaliseDate', 'suppress', 'keep'];
 
+/** keepEnds by a number of characters, or a quarter of the value's length at each end (first and last -1) */
+type KeepBy = 'count' | 'quarter';
+const quarterOf = (r: Rule) => r.strategy === 'keepEnds' && (r.first ?? 0) < 0 && (r.last ?? 0) < 0;
+
 export default function Masking() {
   const { t, tEnum, lang, paren } = useI18n();
   const { me } = useAuth();
   const { message } = AntApp.useApp();
   const rules = useAsync(() => api<ClassRule[]>('/api/masking/classes'), []);
   const canEdit = hasRole(me, 'platform_admin', 'authority_reviewer');
-  const [form] = Form.useForm<Rule & { fieldClass: string; samples: string }>();
+  const [form] = Form.useForm<Rule & { fieldClass: string; samples: string; keepBy: KeepBy }>();
   const strategy = Form.useWatch('strategy', form);
+  const fieldClass = Form.useWatch('fieldClass', form) as FieldClass | undefined;
+  const keepBy = Form.useWatch('keepBy', form);
+  // what the server accepts for this class (the one table: src/dataapi/mask-class.ts KEEP_ENDS_LIMITS)
+  const limits = KEEP_ENDS_LIMITS[fieldClass ?? 'idNumber'] ?? KEEP_ENDS_LIMITS.other;
   const [preview, setPreview] = useState<{ value: string; masked: string | null }[] | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -74,26 +83,28 @@ export default function Masking() {
 
   function choose(c: ClassRule) {
     // the parameters of the class picked before go: a fill left over from 地址 would change the ID number's preview
+    // a quarter at each end (first and last -1) is a choice of its own, not a count the inputs could hold
+    const quarter = quarterOf(c.rule);
     form.setFieldsValue({
       fieldClass: c.fieldClass,
-      first: undefined,
-      last: undefined,
       fill: undefined,
       with: undefined,
       length: undefined,
       to: undefined,
       ...c.rule,
+      first: quarter ? undefined : c.rule.first,
+      last: quarter ? undefined : c.rule.last,
+      keepBy: quarter ? 'quarter' : 'count',
     });
     setPreview(null);
   }
 
-  function ruleOf(v: Rule): Rule {
+  function ruleOf(v: Rule & { keepBy?: KeepBy }): Rule {
     switch (v.strategy) {
       case 'keepEnds':
         return {
           strategy: 'keepEnds',
-          first: v.first ?? 0,
-          last: v.last ?? 0,
+          ...(v.keepBy === 'quarter' ? { first: -1, last: -1 } : { first: v.first ?? 0, last: v.last ?? 0 }),
           ...(v.fill ? { fill: v.fill } : {}),
         };
       case 'replace':
@@ -116,13 +127,9 @@ export default function Masking() {
         .map((s) => s.trim())
         .filter(Boolean)
         .slice(0, 20);
-      // the class's rule in force, unchanged, is previewed as the data API applies it (no rule sent): a rule only the
-      // defaults may hold (credit code 8 / 2, a quarter at each end for 其他) is not one the form may propose
-      const rule = ruleOf(v);
-      const inForce = rules.data?.find((c) => c.fieldClass === v.fieldClass)?.rule;
-      const same = inForce !== undefined && JSON.stringify(ruleOf(inForce)) === JSON.stringify(rule);
+      // every rule the form holds, a class's default included, is one the server accepts (the same limits)
       const r = await api<{ items: { value: string; masked: string | null }[] }>('/api/masking/preview', {
-        body: { fieldClass: v.fieldClass, ...(same ? {} : { rule }), values },
+        body: { fieldClass: v.fieldClass, rule: ruleOf(v), values },
       });
       setPreview(r.items);
     } catch (e) {
@@ -136,6 +143,7 @@ export default function Masking() {
     const v = await form.validateFields([
       'fieldClass',
       'strategy',
+      'keepBy',
       'first',
       'last',
       'fill',
@@ -189,7 +197,7 @@ export default function Masking() {
         <Form
           form={form}
           layout="vertical"
-          initialValues={{ fieldClass: 'idNumber', strategy: 'keepEnds', first: 3, last: 4 }}
+          initialValues={{ fieldClass: 'idNumber', strategy: 'keepEnds', keepBy: 'count', first: 3, last: 4 }}
         >
           <Space wrap align="start">
             <Form.Item name="fieldClass" label={t('masking.class')} rules={[{ required: true }]}>
@@ -213,13 +221,34 @@ export default function Masking() {
                 options={STRATEGIES.map((s) => ({ value: s, label: tEnum('maskStrategy', s) }))}
               />
             </Form.Item>
-            {strategy === 'keepEnds' && (
+            {strategy === 'keepEnds' && limits.quarter && (
+              <Form.Item name="keepBy" label={t('masking.keepBy')}>
+                <Select
+                  data-testid="masking-keep-by"
+                  style={{ width: 220 }}
+                  options={[
+                    { value: 'count', label: t('masking.keepByCount') },
+                    { value: 'quarter', label: t('masking.keepByQuarter') },
+                  ]}
+                />
+              </Form.Item>
+            )}
+            {strategy === 'keepEnds' && !(limits.quarter && keepBy === 'quarter') && (
               <>
-                <Form.Item name="first" label={t('masking.first')}>
-                  <InputNumber min={0} max={6} precision={0} />
+                <Form.Item
+                  name="first"
+                  label={t('masking.first')}
+                  extra={t('masking.limits', { first: limits.first, last: limits.last })}
+                  rules={[{ type: 'integer', min: 0, max: limits.first }]}
+                >
+                  <InputNumber data-testid="masking-first" min={0} max={limits.first} precision={0} />
                 </Form.Item>
-                <Form.Item name="last" label={t('masking.last')}>
-                  <InputNumber min={0} max={6} precision={0} />
+                <Form.Item
+                  name="last"
+                  label={t('masking.last')}
+                  rules={[{ type: 'integer', min: 0, max: limits.last }]}
+                >
+                  <InputNumber data-testid="masking-last" min={0} max={limits.last} precision={0} />
                 </Form.Item>
                 <Form.Item name="fill" label={t('masking.fill')}>
                   <InputNumber min={1} max={20} precision={0} />
