@@ -87,6 +87,16 @@ describe('probe: the governed data API under attack', () => {
       .where('action', '=', action)
       .orderBy('id', 'desc')
       .executeTakeFirstOrThrow();
+  /** the audit log's highest id now: the rows a step writes are those after it */
+  const auditMark = async () =>
+    Number(
+      (
+        await env.ctx.db
+          .selectFrom('audit_log')
+          .select((eb) => eb.fn.max('id').as('id'))
+          .executeTakeFirstOrThrow()
+      ).id ?? 0,
+    );
   /** the common error shape: a code, both messages, details naming the field; no stack or SQL text */
   const coded = (body: string, code: string, field?: string) => {
     const e = JSON.parse(body);
@@ -144,10 +154,7 @@ describe('probe: the governed data API under attack', () => {
     const row = await lastAudit(pop.appId, 'data.get');
     expect((row.detail as { purposeAsked: string }).purposeAsked.length).toBeLessThanOrEqual(2000);
     // longer: refused before any statement, audited as a bounded http.refused row
-    const before = await env.ctx.db
-      .selectFrom('audit_log')
-      .select((eb) => eb.fn.max('id').as('id'))
-      .executeTakeFirstOrThrow();
+    const before = await auditMark();
     for (const header of ['y'.repeat(2001), 'z'.repeat(7000), `%E4%BD${'%A0'.repeat(10)}`]) {
       const r = await call('GET', url, undefined, { 'x-purpose': header });
       expect(r.statusCode, header.slice(0, 10)).toBe(400);
@@ -157,7 +164,7 @@ describe('probe: the governed data API under attack', () => {
     const refused = await env.ctx.db
       .selectFrom('audit_log')
       .select(['action', 'detail', 'target_id'])
-      .where('id', '>', Number(before.id ?? 0))
+      .where('id', '>', before)
       .where('action', '=', 'http.refused')
       .execute();
     expect(refused.length).toBeGreaterThan(0);
@@ -486,14 +493,7 @@ describe('probe: the governed data API under attack', () => {
       .select('org_id')
       .where('id', '=', g.appId)
       .executeTakeFirstOrThrow();
-    const since = Number(
-      (
-        await env.ctx.db
-          .selectFrom('audit_log')
-          .select((eb) => eb.fn.max('id').as('id'))
-          .executeTakeFirstOrThrow()
-      ).id,
-    );
+    const since = await auditMark();
     const base = dataPath(POPULATION);
     // schema (limit), the filter language (an impossible date), the aggregate (a sum of text), an unknown resource
     const refusals: [string, string, Record<string, unknown> | undefined, string][] = [
@@ -552,14 +552,7 @@ describe('probe: the governed data API under attack', () => {
   });
 
   it('point 7: refusals before the statement (bad input, unknown key) are audited and bounded; console refusals too', async () => {
-    const since = Number(
-      (
-        await env.ctx.db
-          .selectFrom('audit_log')
-          .select((eb) => eb.fn.max('id').as('id'))
-          .executeTakeFirstOrThrow()
-      ).id,
-    );
+    const since = await auditMark();
     const huge = Array.from({ length: 200 }, (_, i) => `f${'a'.repeat(30)}${i}`).join(',');
     const r1 = await call('GET', `${dataPath(POPULATION)}/records?fields=${huge}`);
     expect(r1.statusCode).toBe(403);
