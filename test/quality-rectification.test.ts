@@ -88,6 +88,7 @@ describe('rectification under xingtai-2024 (XT Art 22: 10 WD)', () => {
       .select('action')
       .where('target_type', '=', 'quality_rectification')
       .where('target_id', '=', String(t.id))
+      .orderBy('id')
       .execute();
     expect(audit.map((a) => a.action)).toEqual([
       'quality.rectification_opened',

@@ -188,6 +188,7 @@ describe('risk assessment before sharing important data (DG Art 19)', () => {
       .select(['action', 'decision'])
       .where('app_id', '=', r.appId)
       .where('action', 'like', 'share.%')
+      .orderBy('id')
       .execute();
     expect(audit.filter((a) => a.action === 'share.riskAssessed').map((a) => a.decision)).toEqual([
       'deny',
