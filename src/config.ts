@@ -156,6 +156,11 @@ export interface Config {
     epsilon: number;
     /** the smallest epsilon a call may ask for (more noise is always allowed down to this; AGGREGATE_EPSILON_MIN) */
     epsilonMin: number;
+    /**
+     * the privacy budget: the epsilon one grant's noisy answers may spend in a Beijing day (AGGREGATE_EPSILON_PER_DAY);
+     * a repeated request over unchanged data is not charged again. Optional: older test configs (then 10).
+     */
+    epsilonPerDay?: number;
   };
 }
 
@@ -299,6 +304,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       minCell: Math.max(2, int(env, 'AGGREGATE_MIN_CELL', 5)),
       epsilon: positive(env, 'AGGREGATE_EPSILON', 0, 10),
       epsilonMin: positive(env, 'AGGREGATE_EPSILON_MIN', 0.1, 10) || 0.1,
+      epsilonPerDay: positive(env, 'AGGREGATE_EPSILON_PER_DAY', 10, 1000) || 10,
     },
   };
 }

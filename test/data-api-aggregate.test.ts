@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUDGET_PRUNE_JOB, pruneAggregateBudget } from '../src/dataapi/aggregate.js';
 import { measureNeedsNoise } from '../src/dataapi/mask-class.js';
 import { maskValue } from '../src/dataapi/masking.js';
 import {
@@ -33,7 +34,7 @@ describe('data API: aggregate queries (usable but not visible) and the clear-val
 
   beforeAll(async () => {
     env = await createTestEnv({ demo: { populationRows: 300, entityRows: 120 } });
-    env.ctx.config.aggregate = { minCell: K, epsilon: 0, epsilonMin: 0.1 };
+    env.ctx.config.aggregate = { minCell: K, epsilon: 0, epsilonMin: 0.1, epsilonPerDay: 1000 };
     POPULATION = await codeOf(env, '人口基础信息');
     ENTITIES = await codeOf(env, '法人单位基础信息');
     ({ table: popTable, col: pc } = await resourceColumns(env, POPULATION));
@@ -130,7 +131,7 @@ describe('data API: aggregate queries (usable but not visible) and the clear-val
     const i = all.findIndex((c, j) => j + 1 < all.length && all[j + 1].n > c.n);
     const k = all[i].n + 1;
     const below = all.filter((c) => c.n < k).length;
-    env.ctx.config.aggregate = { minCell: k, epsilon: 0, epsilonMin: 0.1 };
+    env.ctx.config.aggregate = { minCell: k, epsilon: 0, epsilonMin: 0.1, epsilonPerDay: 1000 };
     try {
       const body = (
         await aggregate(agg, POPULATION, { measures: [{ fn: 'count' }], groupBy: ['townCode'] })
@@ -143,7 +144,7 @@ describe('data API: aggregate queries (usable but not visible) and the clear-val
       for (const c of all.filter((x) => x.n < k)) expect(shown.has(c.g)).toBe(false);
       expect(body.minCell).toBe(k);
     } finally {
-      env.ctx.config.aggregate = { minCell: K, epsilon: 0, epsilonMin: 0.1 };
+      env.ctx.config.aggregate = { minCell: K, epsilon: 0, epsilonMin: 0.1, epsilonPerDay: 1000 };
     }
   });
 
@@ -290,7 +291,7 @@ describe('data API: aggregate queries (usable but not visible) and the clear-val
             noise: { epsilon: 1 },
           });
           expect(noisy.statusCode, `${f.code} ${fn} with noise: ${noisy.body}`).toBe(200);
-          expect(noisy.json().noise).toEqual({ mechanism: 'laplace', epsilon: 1 });
+          expect(noisy.json().noise).toMatchObject({ mechanism: 'laplace', epsilon: 1 });
         }
     }
     expect(seen.sort()).toEqual([
@@ -365,7 +366,7 @@ describe('data API: aggregate queries (usable but not visible) and the clear-val
     const payload = { measures: [{ fn: 'count' }], groupBy: ['townCode'], noise: { epsilon: 1 } };
     const a = (await aggregate(agg, POPULATION, payload)).json();
     const b = (await aggregate(agg, POPULATION, payload)).json();
-    expect(a.noise).toEqual({ mechanism: 'laplace', epsilon: 1 });
+    expect(a.noise).toMatchObject({ mechanism: 'laplace', epsilon: 1 });
     expect(b.cells).toEqual(a.cells);
     const all = await truth(popTable, pc.townCode);
     const errors = a.cells.map((c: { group: { townCode: string }; values: { count: number } }) =>
@@ -378,7 +379,7 @@ describe('data API: aggregate queries (usable but not visible) and the clear-val
     for (const c of a.cells) expect(Number.isInteger(c.values.count)).toBe(true);
     expect((await auditOf(a.auditId)).detail).toMatchObject({ epsilon: 1 });
     // the platform's epsilon applies when set; a call may only ask for more noise (a smaller epsilon)
-    env.ctx.config.aggregate = { minCell: K, epsilon: 0.5, epsilonMin: 0.1 };
+    env.ctx.config.aggregate = { minCell: K, epsilon: 0.5, epsilonMin: 0.1, epsilonPerDay: 1000 };
     try {
       const p = (
         await aggregate(agg, POPULATION, { measures: [{ fn: 'count' }], groupBy: ['townCode'] })
@@ -387,7 +388,217 @@ describe('data API: aggregate queries (usable but not visible) and the clear-val
       const q = (await aggregate(agg, POPULATION, { ...payload, noise: { epsilon: 5 } })).json();
       expect(q.noise.epsilon).toBe(0.5);
     } finally {
-      env.ctx.config.aggregate = { minCell: K, epsilon: 0, epsilonMin: 0.1 };
+      env.ctx.config.aggregate = { minCell: K, epsilon: 0, epsilonMin: 0.1, epsilonPerDay: 1000 };
+    }
+  });
+
+  it('privacy budget: each noisy answer spends its epsilon from the grant’s day; a repeat over unchanged data is free, two epsilons draw independent noise, a change is charged again, the overrun refused and audited', async () => {
+    const budgeted = await grantedApp(env.app, {
+      consumer: 'rsj_officer',
+      provider: 'scj_officer',
+      resourceCode: ENTITIES,
+      fields: ['creditCode', 'registeredCapital', 'countyCode'],
+      appName: '法人预算测试',
+    });
+    await patchGrant('scj_officer', budgeted.grantId, { accessMode: 'aggregate' });
+    const spentRow = async () =>
+      (
+        await env.ctx.database.query<{ spent: number; n: number }>(
+          'SELECT spent, cardinality(requests) AS n FROM aggregate_budget WHERE grant_id = $1',
+          [budgeted.grantId],
+        )
+      ).rows;
+    const sumBy = { measures: [{ fn: 'sum', field: 'registeredCapital' }], groupBy: ['countyCode'] };
+    const other = { measures: [{ fn: 'count' }], groupBy: ['countyCode'] };
+    const ask = async (payload: Record<string, unknown>) => {
+      const res = await aggregate(budgeted, ENTITIES, payload);
+      return { status: res.statusCode, body: res.json() };
+    };
+    env.ctx.config.aggregate = { minCell: K, epsilon: 0, epsilonMin: 0.1, epsilonPerDay: 2 };
+    try {
+      // an exact answer spends nothing
+      const exact = await ask(other);
+      expect(exact.status, JSON.stringify(exact.body)).toBe(200);
+      expect(exact.body.noise).toBeNull();
+      expect(await spentRow()).toEqual([]);
+
+      const a1 = await ask({ ...sumBy, noise: { epsilon: 1 } });
+      expect(a1.status, JSON.stringify(a1.body)).toBe(200);
+      expect(a1.body.noise).toEqual({
+        mechanism: 'laplace',
+        epsilon: 1,
+        budget: { perDay: 2, spentToday: 1 },
+      });
+      // the same request again: the same noise (nothing new is learnt), nothing charged
+      const a1again = await ask({ ...sumBy, noise: { epsilon: 1 } });
+      expect(a1again.body.cells).toEqual(a1.body.cells);
+      expect(a1again.body.noise.budget).toEqual({ perDay: 2, spentToday: 1 });
+      // the same request at another epsilon: charged, and its noise independent of the first (with one draw scaled
+      // twice, 2·b − a would be the exact sum)
+      const a2 = await ask({ ...sumBy, noise: { epsilon: 0.5 } });
+      expect(a2.status).toBe(200);
+      expect(a2.body.noise.budget.spentToday).toBe(1.5);
+      const exactSums = new Map(
+        (await ask(other)).body.cells.length >= 0
+          ? (
+              await env.ctx.database.query<{ g: string; s: number }>(
+                `SELECT ${ec.countyCode}::text AS g, sum(${ec.registeredCapital})::float8 AS s FROM ${entTable} GROUP BY 1`,
+                [],
+              )
+            ).rows.map((r) => [r.g, Number(r.s)])
+          : [],
+      );
+      const solved = a1.body.cells.map(
+        (c: { group: { countyCode: string }; values: Record<string, number> }) => {
+          const b = a2.body.cells.find(
+            (x: { group: { countyCode: string } }) => x.group.countyCode === c.group.countyCode,
+          );
+          return Math.abs(
+            2 * b.values.sum_registeredCapital -
+              c.values.sum_registeredCapital -
+              exactSums.get(c.group.countyCode)!,
+          );
+        },
+      );
+      expect(solved.length).toBeGreaterThan(0);
+      expect(Math.max(...solved)).toBeGreaterThan(1e-3);
+
+      // more than what is left: refused before any cell is computed, audited with the reason, nothing charged
+      const over = await ask({ ...other, noise: { epsilon: 1 } });
+      expect(over.status).toBe(429);
+      expect(over.body.code).toBe('PRIVACY_BUDGET_EXHAUSTED');
+      expect(over.body.details[0]).toMatchObject({ field: 'noise.epsilon' });
+      expect(over.body.message).toBeTruthy();
+      const denied = await env.ctx.db
+        .selectFrom('audit_log')
+        .select(['decision', 'detail', 'rows_returned'])
+        .where('grant_id', '=', budgeted.grantId)
+        .where('action', '=', 'data.aggregate')
+        .orderBy('id', 'desc')
+        .executeTakeFirstOrThrow();
+      expect(denied.decision).toBe('deny');
+      expect(denied.rows_returned).toBeNull();
+      expect(denied.detail).toMatchObject({
+        reason: 'PRIVACY_BUDGET_EXHAUSTED',
+        epsilon: 1,
+        epsilonPerDay: 2,
+      });
+      expect((await spentRow())[0]).toMatchObject({ spent: 1.5, n: 2 });
+      // what is left may still be spent; then the day's budget is gone, but a repeat stays free
+      const rest = await ask({ ...other, noise: { epsilon: 0.5 } });
+      expect(rest.status).toBe(200);
+      expect(rest.body.noise.budget.spentToday).toBe(2);
+      expect((await ask({ ...other, noise: { epsilon: 0.5 } })).body.cells).toEqual(rest.body.cells);
+      expect((await ask({ ...sumBy, noise: { epsilon: 1 } })).status).toBe(200);
+      expect((await ask({ ...other, noise: { epsilon: 0.1 } })).body.code).toBe('PRIVACY_BUDGET_EXHAUSTED');
+
+      // the provider's data changes: the same request is a new question (new noise, so the difference of two answers
+      // is not the exact change) and is charged again; here refused, the budget being spent
+      const [one] = await clearRows(env, entTable, { limit: 1 });
+      const fields = (
+        await env.ctx.db
+          .selectFrom('resource_field')
+          .select('code')
+          .where('resource_id', '=', Number(entTable.replace('ds.r_', '')))
+          .execute()
+      ).map((f) => f.code);
+      const changed = await env.app.inject({
+        method: 'POST',
+        url: `/api/ingest/resources/${entTable.replace('ds.r_', '')}/records`,
+        headers: { cookie: await login(env.app, 'scj_officer') },
+        payload: {
+          mode: 'upsert',
+          records: [
+            Object.fromEntries(
+              fields
+                .filter((c) => one[c] !== null)
+                .map((c) => [c, c === 'registeredCapital' ? String(Number(one[c]) + 1) : one[c]]),
+            ),
+          ],
+        },
+      });
+      expect(changed.statusCode, changed.body).toBe(200);
+      expect((await ask({ ...sumBy, noise: { epsilon: 1 } })).body.code).toBe('PRIVACY_BUDGET_EXHAUSTED');
+      // and with budget to spend, the changed data's answer carries new noise
+      env.ctx.config.aggregate = { minCell: K, epsilon: 0, epsilonMin: 0.1, epsilonPerDay: 10 };
+      const after = await ask({ ...sumBy, noise: { epsilon: 1 } });
+      expect(after.status).toBe(200);
+      expect(after.body.noise.budget.spentToday).toBe(3);
+      const noiseOf = (
+        cells: { group: { countyCode: string }; values: Record<string, number> }[],
+        c: string,
+      ) => {
+        const cell = cells.find((x) => x.group.countyCode === c)!;
+        return cell.values.sum_registeredCapital - exactSums.get(c)!;
+      };
+      const untouched = a1.body.cells
+        .map((c: { group: { countyCode: string } }) => c.group.countyCode)
+        .filter((c: string) => c !== one.countyCode);
+      expect(
+        untouched.some(
+          (c: string) => Math.abs(noiseOf(after.body.cells, c) - noiseOf(a1.body.cells, c)) > 1e-6,
+        ),
+      ).toBe(true);
+      // the table stays bounded: a daily job drops the days past BUDGET_DAYS_KEPT, today's row stays
+      await env.ctx.database.query(
+        "INSERT INTO aggregate_budget (grant_id, day, spent, requests) VALUES ($1, '2000-01-01', 1, '{x}')",
+        [budgeted.grantId],
+      );
+      expect(await pruneAggregateBudget(env.ctx)).toBeGreaterThanOrEqual(1);
+      expect(await spentRow()).toHaveLength(1);
+      const job = await env.ctx.db
+        .selectFrom('job')
+        .select('kind')
+        .where('kind', '=', BUDGET_PRUNE_JOB)
+        .executeTakeFirst();
+      expect(job?.kind).toBe(BUDGET_PRUNE_JOB);
+    } finally {
+      env.ctx.config.aggregate = { minCell: K, epsilon: 0, epsilonMin: 0.1, epsilonPerDay: 1000 };
+    }
+  });
+
+  it('privacy budget under concurrency: calls racing for the last of the budget never spend past it', async () => {
+    const racing = await grantedApp(env.app, {
+      consumer: 'rsj_officer',
+      provider: 'scj_officer',
+      resourceCode: ENTITIES,
+      fields: ['creditCode', 'registeredCapital', 'countyCode'],
+      appName: '法人预算并发测试',
+    });
+    await patchGrant('scj_officer', racing.grantId, { accessMode: 'aggregate' });
+    env.ctx.config.aggregate = { minCell: K, epsilon: 0, epsilonMin: 0.1, epsilonPerDay: 2 };
+    try {
+      // ten different questions at ε = 0.5 at once: four fit in the budget of 2
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          aggregate(racing, ENTITIES, {
+            measures: [{ fn: 'count' }],
+            groupBy: ['countyCode'],
+            where: { registeredCapital: { gte: i } },
+            noise: { epsilon: 0.5 },
+          }),
+        ),
+      );
+      const codes = answers.map((r) => (r.statusCode === 200 ? 'ok' : r.json().code));
+      expect(codes.filter((c) => c === 'ok')).toHaveLength(4);
+      expect(codes.filter((c) => c === 'PRIVACY_BUDGET_EXHAUSTED')).toHaveLength(6);
+      const { rows } = await env.ctx.database.query<{ spent: number; n: number }>(
+        'SELECT spent, cardinality(requests) AS n FROM aggregate_budget WHERE grant_id = $1',
+        [racing.grantId],
+      );
+      expect(rows).toEqual([{ spent: 2, n: 4 }]);
+      const audit = await env.ctx.db
+        .selectFrom('audit_log')
+        .select('decision')
+        .where('grant_id', '=', racing.grantId)
+        .where('action', '=', 'data.aggregate')
+        .execute();
+      expect(audit.map((a) => a.decision).sort()).toEqual([
+        ...Array(4).fill('allow'),
+        ...Array(6).fill('deny'),
+      ]);
+    } finally {
+      env.ctx.config.aggregate = { minCell: K, epsilon: 0, epsilonMin: 0.1, epsilonPerDay: 1000 };
     }
   });
 

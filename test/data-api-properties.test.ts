@@ -32,7 +32,7 @@ describe('data API properties: grants × calls', () => {
 
   beforeAll(async () => {
     env = await createTestEnv({ demo: { populationRows: 120, entityRows: 10 } });
-    env.ctx.config.aggregate = { minCell: K, epsilon: 0, epsilonMin: 0.1 };
+    env.ctx.config.aggregate = { minCell: K, epsilon: 0, epsilonMin: 0.1, epsilonPerDay: 1000 };
     POPULATION = await codeOf(env, '人口基础信息');
     const r = await env.ctx.db
       .selectFrom('resource')

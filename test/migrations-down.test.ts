@@ -23,7 +23,7 @@ const exists = async (name: string) =>
   null;
 
 describe('migration down paths', () => {
-  it('046, 047, 049, 050 and 051 go down to 045 and up again; a pending export batch survives the way down as ledger rows', async () => {
+  it('046, 047, 049, 050, 051 and 052 go down to 045 and up again; a pending export batch survives the way down as ledger rows', async () => {
     const db = env.ctx.db;
     const mac = (b: number) => Buffer.alloc(16, b);
     // one served batch of two rows not yet exploded by the job export.ledger
@@ -36,6 +36,7 @@ describe('migration down paths', () => {
     const down = await migrator(db).migrateTo('045_resource_code_alias');
     expect(down.error).toBeUndefined();
     expect((down.results ?? []).map((r) => [r.migrationName, r.direction, r.status])).toEqual([
+      ['052_aggregate_budget', 'Down', 'Success'],
       ['051_join_index', 'Down', 'Success'],
       ['050_index_key_version', 'Down', 'Success'],
       ['049_audit_resource_index', 'Down', 'Success'],
@@ -45,6 +46,7 @@ describe('migration down paths', () => {
     expect(await exists('public.data_export_batch')).toBe(false);
     expect(await exists('public.data_export_ledger')).toBe(false);
     expect(await exists('public.record_key_ref')).toBe(false);
+    expect(await exists('public.aggregate_budget')).toBe(false);
     expect(await exists('public.audit_log_resource_idx')).toBe(true);
     const indexKeyCol = async () =>
       (
@@ -82,6 +84,7 @@ describe('migration down paths', () => {
       ['049_audit_resource_index', 'Up', 'Success'],
       ['050_index_key_version', 'Up', 'Success'],
       ['051_join_index', 'Up', 'Success'],
+      ['052_aggregate_budget', 'Up', 'Success'],
     ]);
     expect(await indexKeyCol()).toBe(1);
     // while a column carries a join index (a clear source of a hash-keyed library), 051 refuses to go down

@@ -41,8 +41,11 @@ import {
  * Noise (optional; config AGGREGATE_EPSILON or the call's `noise.epsilon`, never below AGGREGATE_EPSILON_MIN): Laplace noise
  * on each count and each sum, the call's epsilon split evenly across them; a count's sensitivity is 1, a sum's the largest
  * |value| in the cell (data-dependent: a practical calibration, not a formal ε-DP guarantee for sums).
- * The noise is derived from an HMAC of the grant, the request and the cell, so repeating a call returns the same noisy
- * answer and cannot be averaged away. Suppression decides on the true count.
+ * The noise is derived from an HMAC of the grant, the request (its epsilon included), the resource's data state and the
+ * cell, so repeating a call over unchanged data returns the same noisy answer and cannot be averaged away, while the
+ * same question at another epsilon or after a change draws independent noise. Suppression decides on the true count.
+ * Privacy budget: noisy answers spend the grant's epsilon per Beijing day (AGGREGATE_EPSILON_PER_DAY, aggregateSql's
+ * `spend`); a repeated request over unchanged data is not charged; past it, PRIVACY_BUDGET_EXHAUSTED.
  */
 
 export const AGGREGATE_FNS = ['count', 'sum', 'avg', 'min', 'max'] as const;
@@ -186,9 +189,20 @@ export function compileAggregate(
   return { groupBy, measures, filter, fields };
 }
 
+/** The parameter the filter's values start at (aggregateSql). */
+const FIRST_FILTER_PARAM = 19;
+
 /**
- * The statement: $1–$11 as every governed call, $12 k, $13 the most cells, $14 the request (audit detail), the filter's
- * values from $15. `ranked` holds every non-empty cell; `d` the cells shown (n ≥ k, and not the complementary one).
+ * The statement: $1–$11 as every governed call, $12 k, $13 the most cells, $14 the request (audit detail), $15 the
+ * epsilon (null: exact answer, nothing spent), $16 the budget per day, $17 the Beijing day, $18 the request as the noise
+ * is seeded with; the filter's values from $19. `ranked` holds every non-empty cell; `d` the cells shown (n ≥ k, and
+ * not the complementary one).
+ *
+ * The privacy budget (noisy calls only): `st` is the resource's data state (its last change), `spend` charges the
+ * grant's day (aggregate_budget) the call's epsilon, unless the same request over the same data state was answered
+ * that day (same seed, same noise: nothing new is learnt). The upsert's WHERE is evaluated on the row as locked, so
+ * concurrent calls never spend past the budget; a call it does not charge is refused PRIVACY_BUDGET_EXHAUSTED, audited
+ * by the same statement, and its cells are not computed.
  */
 export function aggregateSql(meta: ResourceMeta, a: CompiledAggregate): string {
   const dims = a.groupBy.map((f, i) => `t.${f.columnName} AS g${i}`);
@@ -202,10 +216,25 @@ export function aggregateSql(meta: ResourceMeta, a: CompiledAggregate): string {
   });
   const groupList = a.groupBy.map((_, i) => `g${i}`).join(', ');
   const order = a.groupBy.length ? `ORDER BY ${groupList}` : '';
+  const late = `CASE WHEN $15::float8 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM spend)
+    THEN 'PRIVACY_BUDGET_EXHAUSTED' END`;
   return `WITH ${authorisedCalls('aggregate', undefined, meta.storageCheck)},
+  st AS (SELECT coalesce(max(seq), 0) AS s FROM record_change WHERE resource_id = $4),
+  spend AS (
+    INSERT INTO aggregate_budget AS b (grant_id, day, spent, requests)
+    SELECT ok.id, $17::date, $15::float8, ARRAY[md5($18::text || ':' || st.s)] FROM ok, st
+    WHERE $15::float8 IS NOT NULL AND $15::float8 <= $16::float8 + 1e-9
+    ON CONFLICT (grant_id, day) DO UPDATE
+      SET spent = b.spent + CASE WHEN excluded.requests[1] = ANY (b.requests) THEN 0 ELSE excluded.spent END,
+        requests = CASE WHEN excluded.requests[1] = ANY (b.requests) THEN b.requests
+          ELSE b.requests || excluded.requests END
+      WHERE excluded.requests[1] = ANY (b.requests) OR b.spent + excluded.spent <= $16::float8 + 1e-9
+    RETURNING b.spent
+  ),
   cells AS (
     SELECT ${[...dims, 'count(*) AS _n', ...meas].join(', ')}
-    FROM ${meta.table} t WHERE EXISTS (SELECT 1 FROM ok)${a.filter.sql}
+    FROM ${meta.table} t WHERE EXISTS (SELECT 1 FROM ok)
+      AND ($15::float8 IS NULL OR EXISTS (SELECT 1 FROM spend))${a.filter.sql}
     ${a.groupBy.length ? `GROUP BY ${a.groupBy.map((f) => `t.${f.columnName}`).join(', ')}` : ''}
   ),
   ranked AS (
@@ -219,15 +248,19 @@ export function aggregateSql(meta: ResourceMeta, a: CompiledAggregate): string {
     'data.aggregate',
     'aggregate',
     '0',
-    `$14::jsonb || CASE WHEN g.id IS NOT NULL AND g.refusal IS NULL THEN jsonb_build_object(
-      'cells', (SELECT count(*) FROM d), 'suppressed', (SELECT count(*) FROM ranked) - (SELECT count(*) FROM shown))
+    `$14::jsonb || CASE WHEN g.id IS NOT NULL AND g.refusal IS NULL THEN jsonb_strip_nulls(jsonb_build_object(
+      'cells', (SELECT count(*) FROM d), 'suppressed', (SELECT count(*) FROM ranked) - (SELECT count(*) FROM shown),
+      'epsilonSpentToday', (SELECT spend.spent FROM spend)))
       ELSE '{}'::jsonb END`,
+    late,
   )}
   ${answers(
     `, (SELECT json_agg(to_jsonb(d) - '_rank' - '_small' ${order}) FROM d) AS cells,
     (SELECT count(*) FROM ranked) - (SELECT count(*) FROM shown) AS suppressed,
-    (SELECT count(*) FROM shown) AS shown`,
+    (SELECT count(*) FROM shown) AS shown, (SELECT st.s FROM st) AS data_state,
+    (SELECT spend.spent FROM spend) AS spent`,
     '',
+    late,
   )}`;
 }
 
@@ -235,6 +268,10 @@ interface AggregateRow extends CallRow {
   cells: Record<string, unknown>[] | null;
   suppressed: number | string | null;
   shown: number | string | null;
+  /** the resource's last change (record_change.seq) when answered: part of the noise's seed */
+  data_state: number | string | null;
+  /** the epsilon the grant has spent today, this call included (null: an exact answer) */
+  spent: number | null;
 }
 
 async function governedAggregate(
@@ -244,6 +281,7 @@ async function governedAggregate(
   a: CompiledAggregate,
   k: number,
   detail: Record<string, unknown>,
+  budget: { epsilon: number | null; perDay: number; request: string },
 ): Promise<AggregateRow> {
   const { rows } = await ctx.database.query<AggregateRow>(aggregateSql(meta, a), [
     ...callParams(meta, [
@@ -252,9 +290,33 @@ async function governedAggregate(
     k,
     MAX_CELLS,
     JSON.stringify(detail),
+    budget.epsilon,
+    budget.perDay,
+    beijingDay(ctx.clock.now().getTime()),
+    budget.request,
     ...a.filter.params,
   ]);
   return rows[0];
+}
+
+/** The job that drops privacy-budget days past BUDGET_DAYS_KEPT (jobs/platform.ts, daily). */
+export const BUDGET_PRUNE_JOB = 'dataapi.budgetPrune';
+/** Days of aggregate_budget kept (today's decides; the audit log keeps every call's epsilon for as long as it keeps calls). */
+export const BUDGET_DAYS_KEPT = 7;
+
+/** Deletes the privacy-budget rows of days older than BUDGET_DAYS_KEPT: the table stays bounded. */
+export async function pruneAggregateBudget(ctx: AppContext): Promise<number> {
+  const oldest = beijingDay(ctx.clock.now().getTime() - BUDGET_DAYS_KEPT * 86400_000);
+  const r = await ctx.db.deleteFrom('aggregate_budget').where('day', '<', oldest).executeTakeFirst();
+  return Number(r.numDeletedRows);
+}
+
+/** An epsilon sum without floating-point dust (0.1 + 0.2 → 0.3). */
+const roundEpsilon = (x: number) => Math.round(x * 1e6) / 1e6;
+
+/** The Beijing calendar day of an instant, YYYY-MM-DD (the privacy budget's day). */
+export function beijingDay(now: number): string {
+  return new Date(now + 8 * 3600_000).toISOString().slice(0, 10);
 }
 
 /** The epsilon in force: the platform's, or the call's (which may only add noise), within bounds; null = no noise. */
@@ -289,17 +351,34 @@ export async function aggregateRecords(ctx: AppContext, input: CallInput, code: 
   const epsilon = effectiveEpsilon(ctx, body.noise?.epsilon);
   let compiled: CompiledAggregate | null = null;
   let caller: Caller = callerOf(ctx, input);
+  const perDay = ctx.config.aggregate?.epsilonPerDay ?? 10;
+  // the request as its noise is seeded and its budget charged: what is asked, filter values included, and at which
+  // epsilon (the same request at two epsilons must draw independent noise, else the two answers solve for the truth)
+  let request = '';
   const { meta, row } = await call(ctx, code, caller, 'list', (m) => {
-    compiled = compileAggregate(m, body, 15, (v) => ctx.fieldKeys.index(v, m.indexVersion), epsilon !== null);
+    compiled = compileAggregate(
+      m,
+      body,
+      FIRST_FILTER_PARAM,
+      (v) => ctx.fieldKeys.index(v, m.indexVersion),
+      epsilon !== null,
+    );
     caller = { ...caller, fields: compiled.fields };
+    request = JSON.stringify({
+      g: compiled.groupBy.map((f) => f.code),
+      m: compiled.measures.map((x) => x.key),
+      w: body.where ?? null,
+      e: epsilon,
+    });
     const detail = {
       groupBy: compiled.groupBy.map((f) => f.code),
       measures: compiled.measures.map((x) => x.key),
       filterFields: compiled.filter.fields,
       minCell: k,
       epsilon,
+      ...(epsilon === null ? {} : { epsilonPerDay: perDay }),
     };
-    return governedAggregate(ctx, m, caller, compiled, k, detail);
+    return governedAggregate(ctx, m, caller, compiled, k, detail, { epsilon, perDay, request });
   });
   const a = compiled as CompiledAggregate | null;
   if (!a) throw new Error('aggregate compiled nothing');
@@ -317,18 +396,15 @@ export async function aggregateRecords(ctx: AppContext, input: CallInput, code: 
             : [],
     ),
   ).size;
-  const request = JSON.stringify({
-    g: a.groupBy.map((f) => f.code),
-    m: a.measures.map((x) => x.key),
-    w: body.where ?? null,
-  });
   const cells = (r.cells ?? []).map((c) => {
     const group: Record<string, unknown> = {};
     a.groupBy.forEach((f, i) => {
       group[f.code] = c[`g${i}`] ?? null;
     });
     const values: Record<string, unknown> = {};
-    const seed = `${r.grant_id}\n${request}\n${JSON.stringify(group)}`;
+    // seeded by the data state too: after a change the same request draws new noise (and is charged again), so the
+    // difference of two answers never gives the exact change
+    const seed = `${r.grant_id}\n${request}\n${r.data_state ?? 0}\n${JSON.stringify(group)}`;
     const noisy = (what: string, v: number, sensitivity: number) =>
       v + laplace(ctx.secret, `${seed}\n${what}`, (sensitivity * draws) / (epsilon as number));
     // a shown cell has at least k records: its noisy count never says fewer (that much is public anyway)
@@ -355,7 +431,14 @@ export async function aggregateRecords(ctx: AppContext, input: CallInput, code: 
     suppressedCells: Number(r.suppressed ?? 0),
     truncated: Number(r.shown ?? 0) > cells.length,
     minCell: k,
-    noise: epsilon === null ? null : { mechanism: 'laplace', epsilon },
+    noise:
+      epsilon === null
+        ? null
+        : {
+            mechanism: 'laplace',
+            epsilon,
+            budget: { perDay, spentToday: roundEpsilon(Number(r.spent ?? 0)) },
+          },
     grantId: r.grant_id,
     auditId: r.audit_id,
   };
@@ -457,7 +540,16 @@ export function aggregateRoute(
               minCell: { type: 'integer' },
               noise: {
                 type: ['object', 'null'],
-                properties: { mechanism: { type: 'string' }, epsilon: { type: 'number' } },
+                properties: {
+                  mechanism: { type: 'string' },
+                  epsilon: { type: 'number' },
+                  budget: {
+                    type: 'object',
+                    description:
+                      "the grant's privacy budget (AGGREGATE_EPSILON_PER_DAY a Beijing day) and what its noisy answers spent today, this one included; a repeated request over unchanged data is not charged again",
+                    properties: { perDay: { type: 'number' }, spentToday: { type: 'number' } },
+                  },
+                },
               },
               grantId: { type: 'integer' },
               auditId: { type: 'integer' },
@@ -470,6 +562,11 @@ export function aggregateRoute(
               'AGGREGATE_INVALID, AGGREGATE_DIMENSION_PERSONAL, FILTER_INVALID, FILTER_FIELD_MASKED',
           },
           403: o.callErrors,
+          429: {
+            ...errorResponseSchema,
+            description:
+              "PRIVACY_BUDGET_EXHAUSTED (the noisy answer would spend more than what is left of the grant's epsilon for today), QUOTA_EXCEEDED, RATE_LIMITED",
+          },
         },
       },
     },

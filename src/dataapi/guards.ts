@@ -282,6 +282,15 @@ export function refusalError(
           reasonZh: '导出行数超过该授权今日剩余的导出额度',
         },
       ]);
+    case 'PRIVACY_BUDGET_EXHAUSTED':
+      return new AppError('PRIVACY_BUDGET_EXHAUSTED', [
+        {
+          field: 'noise.epsilon',
+          reason:
+            "the noisy answer would spend more than what is left of the grant's privacy budget (epsilon) for today",
+          reasonZh: '本次加噪统计所需的隐私预算（epsilon）超过该授权今日剩余额度',
+        },
+      ]);
     case 'AGGREGATE_ONLY':
       return new AppError('AGGREGATE_ONLY', [
         {

@@ -143,12 +143,20 @@ const authorisedCalls = (right: keyof typeof RIGHT_REFUSAL, quota?: string, stor
     FROM gm
   ), ok AS (SELECT * FROM g WHERE refusal IS NULL)`;
 
-const DENY_REASON = `CASE WHEN a.id IS NULL THEN '{"reason":"API_KEY_INVALID"}'::jsonb
+const denyReason = (refusal: string) => `CASE WHEN a.id IS NULL THEN '{"reason":"API_KEY_INVALID"}'::jsonb
            WHEN a.status = 'suspended' THEN '{"reason":"APP_SUSPENDED"}'::jsonb
            WHEN g.id IS NULL THEN '{"reason":"GRANT_REQUIRED"}'::jsonb
-           WHEN g.refusal IS NOT NULL THEN jsonb_build_object('reason', g.refusal) ELSE '{}'::jsonb END
+           WHEN ${refusal} IS NOT NULL THEN jsonb_build_object('reason', ${refusal}) ELSE '{}'::jsonb END
       || jsonb_strip_nulls(jsonb_build_object('purposeAsked', req.purpose_asked,
            'fieldsAsked', to_jsonb(req.fields_asked), 'filterFields', to_jsonb(req.filter_fields)))`;
+
+/**
+ * A call's refusal: the grant's (`g.refusal`), or, when `late` is given, a refusal the statement decides after the
+ * grant check (e.g. the aggregate's privacy budget, spent by a CTE of the same statement): `late` is an SQL text
+ * expression, a refusal code or NULL, evaluated only for a call the grant allows.
+ */
+const refusalOf = (late?: string) =>
+  late ? `coalesce(g.refusal, CASE WHEN g.id IS NOT NULL THEN ${late} END)` : 'g.refusal';
 
 /*
  * Latency for usage monitoring (NY task 10): the time from the start of the governed statement to its audit insert, in
@@ -156,24 +164,34 @@ const DENY_REASON = `CASE WHEN a.id IS NULL THEN '{"reason":"API_KEY_INVALID"}':
  */
 const LATENCY = `jsonb_build_object('ms', round((extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::numeric, 2))`;
 
-/** The audit row of every call, allowed or denied, written by the statement that answers it. */
-function auditInsert(action: string, targetType: string, rowsReturned: string, extraDetail = "'{}'::jsonb") {
+/**
+ * The audit row of every call, allowed or denied, written by the statement that answers it. `late`: see refusalOf.
+ */
+function auditInsert(
+  action: string,
+  targetType: string,
+  rowsReturned: string,
+  extraDetail = "'{}'::jsonb",
+  late?: string,
+) {
+  const refusal = refusalOf(late);
   return `ins AS (
     INSERT INTO audit_log (id, ${AUDIT_COLUMNS})
     SELECT req.audit_id, NULL, a.org_id, a.id, g.id, '${action}', $4, '${targetType}', req.target_hash, req.target_label,
-      g.purpose, CASE WHEN g.id IS NULL OR g.refusal IS NOT NULL THEN 'deny' ELSE 'allow' END,
-      CASE WHEN g.id IS NULL OR g.refusal IS NOT NULL THEN NULL ELSE ${rowsReturned} END, g.fields_used,
-      req.client_ip, ${DENY_REASON} || ${extraDetail} || ${LATENCY}
+      g.purpose, CASE WHEN g.id IS NULL OR ${refusal} IS NOT NULL THEN 'deny' ELSE 'allow' END,
+      CASE WHEN g.id IS NULL OR ${refusal} IS NOT NULL THEN NULL ELSE ${rowsReturned} END, g.fields_used,
+      req.client_ip, ${denyReason(refusal)} || ${extraDetail} || ${LATENCY}
     FROM req LEFT JOIN a ON a.n = req.n LEFT JOIN g ON g.n = req.n
     WHERE EXISTS (SELECT 1 FROM v)
     RETURNING id
   )`;
 }
 
-/** What every governed statement answers per call, in input order. */
-function answers(extra: string, joins: string) {
+/** What every governed statement answers per call, in input order. `late`: see refusalOf. */
+function answers(extra: string, joins: string, late?: string) {
   return `SELECT req.n, a.id AS app_id, a.status AS app_status, g.id AS grant_id, g.fields_used AS fields,
-    g.fields AS granted, g.clear_fields AS clear, g.refusal, ins.id AS audit_id, EXISTS (SELECT 1 FROM v) AS current${extra}
+    g.fields AS granted, g.clear_fields AS clear, ${refusalOf(late)} AS refusal, ins.id AS audit_id,
+    EXISTS (SELECT 1 FROM v) AS current${extra}
   FROM req LEFT JOIN a ON a.n = req.n LEFT JOIN g ON g.n = req.n ${joins}
     LEFT JOIN ins ON ins.id = req.audit_id
   ORDER BY req.n`;

@@ -53,6 +53,7 @@ import * as m047 from './migrations/047_export_ledger_batches.js';
 import * as m049 from './migrations/049_audit_resource_index.js';
 import * as m050 from './migrations/050_index_key_version.js';
 import * as m051 from './migrations/051_join_index.js';
+import * as m052 from './migrations/052_aggregate_budget.js';
 import { Lock, PGliteDialect, pgliteQuery } from './pglite-dialect.js';
 import type { DB } from './schema.js';
 
@@ -318,6 +319,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '049_audit_resource_index': m049,
   '050_index_key_version': m050,
   '051_join_index': m051,
+  '052_aggregate_budget': m052,
 };
 
 /** The schema's migrator (also for tests that run a migration's down path). */

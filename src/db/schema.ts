@@ -903,6 +903,18 @@ export interface ExportTables {
   /** a view (migration 047): data_export_row plus the batches not exploded yet, one row per delivered row */
   data_export_ledger: DataExportRowTable;
   masking_class_rule: MaskingClassRuleTable;
+  /** the privacy budget of noisy aggregate queries, per grant and Beijing day (migration 052) */
+  aggregate_budget: AggregateBudgetTable;
+}
+
+export interface AggregateBudgetTable {
+  grant_id: number;
+  /** the Beijing day, YYYY-MM-DD */
+  day: ColumnType<string, string, never>;
+  /** the epsilon the grant's noisy answers spent that day */
+  spent: number;
+  /** digests of the requests (over the data as it then stood) answered that day: repeating one costs nothing */
+  requests: string[];
 }
 
 export interface DataExportTable {

@@ -2,6 +2,7 @@ import { applyRetention, ensureAuditPartitions, PARTITIONS_JOB, RETENTION_JOB } 
 import { sealPending } from '../audit/seal.js';
 import { ASSEMBLE_JOB, runAssembly } from '../baselib/assemble.js';
 import type { AppContext } from '../context.js';
+import { BUDGET_PRUNE_JOB, pruneAggregateBudget } from '../dataapi/aggregate.js';
 import { deliverFeedJob, FEED_DELIVER_JOB } from '../dataapi/feed.js';
 import { explodeLedgerBatches, LEDGER_EXPLODE_JOB } from '../dataapi/ledger.js';
 import { EVALUATION_JOB, evaluationJob } from '../evaluation/service.js';
@@ -102,6 +103,12 @@ export async function registerPlatformJobs(ctx: AppContext): Promise<void> {
     return done.behind ? { runAgainAt: ctx.clock.now() } : undefined;
   });
   await ctx.jobs.recurring(ctx.db, { kind: LEDGER_EXPLODE_JOB, key: 'all', every: { seconds: 60 } });
+
+  // the aggregate queries' privacy budget (issue 9 point 7): days past BUDGET_DAYS_KEPT are dropped once a day
+  ctx.jobs.register(BUDGET_PRUNE_JOB, async () => {
+    await pruneAggregateBudget(ctx);
+  });
+  await ctx.jobs.recurring(ctx.db, { kind: BUDGET_PRUNE_JOB, key: 'all', every: { dailyAt: '03:10' } });
 
   // usage monitoring (issue 12 point 3): audit_log's data calls rolled into usage_daily every 10 minutes; each run
   // re-rolls whole days from the day before its watermark, so it is idempotent and picks up late commits

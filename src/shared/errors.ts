@@ -208,6 +208,10 @@ export const ERRORS = {
     zh: '本次导出的行数超过该授权今日剩余的导出额度',
     en: "This export's rows exceed what is left of the grant's export rows for today",
   },
+  PRIVACY_BUDGET_EXHAUSTED: {
+    zh: '该授权今日的统计查询隐私预算已用尽',
+    en: "This grant's privacy budget for noisy aggregate queries is spent for today",
+  },
   FEED_NOT_GRANTED: {
     zh: '该授权不含变更订阅（增量同步）权限',
     en: 'This grant does not include the change feed',

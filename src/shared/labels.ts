@@ -3120,6 +3120,10 @@ export const LABELS = {
     '{n} cells with fewer than {k} records are hidden',
   ],
   'agg.noised': ['结果已加入拉普拉斯噪声（ε = {e}）', 'Laplace noise added (ε = {e})'],
+  'agg.budget': [
+    '本授权今日隐私预算已用 ε = {spent} / {perDay}，剩余 {left}；同一查询在数据未变时重复提交不再计入',
+    "This grant's privacy budget today: ε = {spent} of {perDay} spent, {left} left; repeating a query over unchanged data costs nothing",
+  ],
   'agg.empty': ['没有可显示的统计结果', 'No cell to show'],
   'agg.noGrant': ['本单位暂无有效授权', 'Your organisation holds no active grant'],
   'agg.noiseNeeded': [

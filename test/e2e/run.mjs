@@ -2548,6 +2548,12 @@ steps.push({
       assert(Number(offered) === 1, `the offered ε is filled in: ${offered}`);
       await tid(page, 'agg-run').click();
       await tid(page, 'agg-result').getByText('结果已加入拉普拉斯噪声（ε = 1）').waitFor({ timeout: T.nav });
+      // the grant's privacy budget for today, in words: this call's ε spent of the platform's 10
+      const budget = await tid(page, 'agg-budget').innerText();
+      assert(
+        /今日隐私预算已用 ε = \d+(\.\d+)? \/ 10，剩余/.test(budget) && !/[{}]/.test(budget),
+        `the privacy budget is shown in words: ${budget}`,
+      );
       await shot(page, 'aggregate-noise');
       assert(
         aggregateCalls.length === 1 && aggregateCalls[0] === 200,

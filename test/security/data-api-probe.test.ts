@@ -41,7 +41,7 @@ describe('probe: the governed data API under attack', () => {
         },
       },
     });
-    env.ctx.config.aggregate = { minCell: K, epsilon: 0, epsilonMin: 0.1 };
+    env.ctx.config.aggregate = { minCell: K, epsilon: 0, epsilonMin: 0.1, epsilonPerDay: 1000 };
     POPULATION = await codeOf(env, '人口基础信息');
     INSURANCE = await codeOf(env, '社会保险参保信息');
     ({ table: popTable } = await resourceColumns(env, POPULATION));

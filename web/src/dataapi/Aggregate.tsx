@@ -38,7 +38,11 @@ interface AggregateAnswer {
   cells: { group: Record<string, unknown>; values: Record<string, unknown> }[];
   suppressedCells: number;
   minCell: number;
-  noise: { mechanism: string; epsilon: number } | null;
+  noise: {
+    mechanism: string;
+    epsilon: number;
+    budget?: { perDay: number; spentToday: number };
+  } | null;
 }
 interface FormValues {
   grantId: number;
@@ -290,6 +294,18 @@ export default function AggregatePanel({ initialKey }: { initialKey: string }) {
             {answer.noise ? (
               <Typography.Text type="secondary">
                 {t('agg.noised', { e: answer.noise.epsilon })}
+              </Typography.Text>
+            ) : null}
+            {answer.noise?.budget ? (
+              <Typography.Text type="secondary" data-testid="agg-budget">
+                {t('agg.budget', {
+                  spent: answer.noise.budget.spentToday,
+                  perDay: answer.noise.budget.perDay,
+                  left: Math.max(
+                    0,
+                    Math.round((answer.noise.budget.perDay - answer.noise.budget.spentToday) * 1e6) / 1e6,
+                  ),
+                })}
               </Typography.Text>
             ) : null}
           </Space>
