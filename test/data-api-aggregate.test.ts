@@ -539,6 +539,16 @@ describe('data API: aggregate queries (usable but not visible) and the clear-val
           (c: string) => Math.abs(noiseOf(after.body.cells, c) - noiseOf(a1.body.cells, c)) > 1e-6,
         ),
       ).toBe(true);
+      // the grants page shows today's spend against the budget (GET /api/usage/grants)
+      const usage = await env.app.inject({
+        url: '/api/usage/grants',
+        headers: { cookie: await login(env.app, 'rsj_officer') },
+      });
+      expect(usage.statusCode, usage.body).toBe(200);
+      expect(usage.json().quotaDefaults.epsilonPerDay).toBe(10);
+      expect(usage.json().today).toContainEqual(
+        expect.objectContaining({ grantId: budgeted.grantId, epsilon: 3 }),
+      );
       // the table stays bounded: a daily job drops the days past BUDGET_DAYS_KEPT, today's row stays
       await env.ctx.database.query(
         "INSERT INTO aggregate_budget (grant_id, day, spent, requests) VALUES ($1, '2000-01-01', 1, '{x}')",

@@ -145,6 +145,7 @@ describe('per-grant daily calls (issue 9 point 9)', () => {
       rowsPerCall: env.ctx.config.dataApi.grantRowsPerCall,
       verificationsPerDay: env.ctx.config.dataApi.grantCallsPerDay,
       exportRowsPerDay: env.ctx.config.dataApi.grantExportRowsPerDay ?? 1_000_000,
+      epsilonPerDay: env.ctx.config.aggregate?.epsilonPerDay ?? 10,
     });
     const was = before.today.find((x: Json) => x.grantId === grant.id);
     expect(was).toBeDefined();
@@ -156,6 +157,7 @@ describe('per-grant daily calls (issue 9 point 9)', () => {
       grantId: grant.id,
       calls: was.calls + 3,
       verifications: was.verifications,
+      epsilon: 0,
     });
     const third = await userOf(0, [grant.consumer_org_id, grant.provider_org_id]);
     const theirs = (await get(third.username, '/api/usage/grants')).json();

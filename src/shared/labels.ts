@@ -2140,6 +2140,7 @@ export const LABELS = {
   'quota.callsPerDay': ['每日调用上限（次）', 'Calls per day'],
   'quota.rowsPerCall': ['单次返回上限（条）', 'Rows per call'],
   'quota.verificationsPerDay': ['每日核验上限（次）', 'Verifications per day'],
+  'quota.epsilonPerDay': ['每日隐私预算（ε）', 'Privacy budget per day (ε)'],
   'quota.default': ['平台默认', 'Platform default'],
   'quota.usedToday': ['今日已用 {n} / {m}', 'Used today: {n} / {m}'],
   'quota.editHint': ['留空则使用平台默认（{n}）', 'Leave empty for the platform default ({n})'],

@@ -1,6 +1,7 @@
 import { type Expression, type SqlBool, sql } from 'kysely';
 import { addDays, shanghaiDate } from '../calendar/model.js';
 import { type Actor, type AppContext, hasRole } from '../context.js';
+import { beijingDay } from '../dataapi/aggregate.js';
 import { grantsUsedToday } from '../dataapi/guards.js';
 import { assertOrgFilter } from '../orgs/store.js';
 import { AppError } from '../shared/errors.js';
@@ -300,10 +301,20 @@ export async function grantUsage(ctx: AppContext, actor: Actor, q: { days?: numb
   const active = await sql<{ id: number }>`
     SELECT g.id FROM share_grant g JOIN resource r ON r.id = g.resource_id
     WHERE ${scope} AND g.status = 'active' ORDER BY g.id`.execute(ctx.db);
-  const today = await grantsUsedToday(
-    ctx,
-    active.rows.map((r) => Number(r.id)),
-  );
+  const activeIds = active.rows.map((r) => Number(r.id));
+  const counted = await grantsUsedToday(ctx, activeIds);
+  // and the epsilon each grant's noisy aggregate answers spent today (the privacy budget, aggregate.ts)
+  const spent =
+    activeIds.length === 0
+      ? []
+      : await ctx.db
+          .selectFrom('aggregate_budget')
+          .select(['grant_id', 'spent'])
+          .where('grant_id', 'in', activeIds)
+          .where('day', '=', beijingDay(Date.now()))
+          .execute();
+  const epsilonOf = new Map(spent.map((r) => [Number(r.grant_id), Math.round(Number(r.spent) * 1e6) / 1e6]));
+  const today = counted.map((u) => ({ ...u, epsilon: epsilonOf.get(u.grantId) ?? 0 }));
   // today's bar from the same live counters: the rollup runs every 10 minutes, so a grant first used today had no bar
   // (and a busy one a stale bar) until it ran. The counters count the calls and verifications checked against the
   // grant's daily quotas; the rollup also counts what they do not (exports, the feed, refusals before the grant was
@@ -334,6 +345,7 @@ export async function grantUsage(ctx: AppContext, actor: Actor, q: { days?: numb
     rowsPerCall: lim.grantRowsPerCall,
     verificationsPerDay: lim.grantCallsPerDay,
     exportRowsPerDay: lim.grantExportRowsPerDay ?? 1_000_000,
+    epsilonPerDay: ctx.config.aggregate?.epsilonPerDay ?? 10,
   };
   return { from, to, days: dayList, items: [...items.values()], today, quotaDefaults };
 }

@@ -2559,6 +2559,20 @@ steps.push({
         aggregateCalls.length === 1 && aggregateCalls[0] === 200,
         `one aggregate call, with noise, answered 200 (none refused for want of noise): ${aggregateCalls}`,
       );
+      // the grants page shows the same spend as a quota line with its bar (the quota column, from 1600 px)
+      await menu(page, 'grants');
+      const size = page.viewportSize();
+      await page.setViewportSize({ width: 1700, height: size.height });
+      // (the sum above ran on the 最低生活保障对象信息 grant of the same app)
+      const eps = tid(page, 'grants-table')
+        .locator('tr')
+        .filter({ hasText: '最低生活保障对象信息' })
+        .first()
+        .locator('[data-testid^="grant-quota-epsilon-"]');
+      await eps.getByText(/今日已用 1 \/ 10/).waitFor({ timeout: T.nav });
+      const epsText = await eps.innerText();
+      await page.setViewportSize(size);
+      assert(/每日隐私预算（ε）：10/.test(epsText), `the privacy budget is a quota line: ${epsText}`);
     } finally {
       page.off('response', seeCall);
     }

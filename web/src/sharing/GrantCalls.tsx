@@ -11,13 +11,15 @@ export interface GrantUsage {
   days: string[];
   items: { grantId: number; calls: number[]; denied: number[]; total: number; totalDenied: number }[];
   /** each active grant's calls and verifications counted against its daily quotas today */
-  today?: { grantId: number; calls: number; verifications: number }[];
+  today?: { grantId: number; calls: number; verifications: number; epsilon?: number }[];
   /** the platform's quotas for a grant that sets none of its own */
   quotaDefaults?: {
     callsPerDay: number;
     rowsPerCall: number;
     verificationsPerDay: number;
     exportRowsPerDay: number;
+    /** the privacy budget of noisy aggregate answers, epsilon per grant and day */
+    epsilonPerDay?: number;
   };
 }
 

@@ -188,6 +188,14 @@ export default function Grants() {
           )}
         {g.rights.export &&
           quotaLine(t('quota.exportRowsPerDay'), g.quota.exportRowsPerDay, d?.exportRowsPerDay)}
+        {(g.accessMode === 'aggregate' || (today?.epsilon ?? 0) > 0) &&
+          quotaLine(
+            t('quota.epsilonPerDay'),
+            null,
+            d?.epsilonPerDay,
+            today?.epsilon,
+            `grant-quota-epsilon-${g.id}`,
+          )}
       </div>
     );
   };
