@@ -2884,6 +2884,11 @@ export const LABELS = {
   'docs.rowsPerCall': ['每次返回行数', 'Rows per call'],
   'docs.verificationsPerDay': ['每日核验次数', 'Verifications per day'],
   'docs.exportRowsPerDay': ['每日导出行数', 'Export rows per day'],
+  'docs.epsilonPerDay': ['每日隐私预算（ε）', 'Privacy budget per day (ε)'],
+  'docs.epsilonHint': [
+    '加噪统计按所用 ε 计入当日预算，数据未变时重复同一查询不再计入；用尽后返回 429',
+    'each noisy answer spends its ε from the day’s budget; repeating a query over unchanged data costs nothing; past it, 429',
+  ],
   'docs.platformDefault': ['平台默认', 'Platform default'],
   'docs.fields': ['可用字段', 'Granted fields'],
   'docs.fieldCode': ['字段代码', 'Field code'],

@@ -2573,6 +2573,15 @@ steps.push({
       const epsText = await eps.innerText();
       await page.setViewportSize(size);
       assert(/每日隐私预算（ε）：10/.test(epsText), `the privacy budget is a quota line: ${epsText}`);
+      // and the aggregate-only grant's API documentation states the budget and how it is spent
+      await tid(page, `grant-docs-${grantId}`).click();
+      const docEps = tid(page, 'grant-docs-epsilon');
+      await docEps.waitFor({ timeout: T.nav });
+      const docText = await docEps.innerText();
+      assert(
+        /^10/.test(docText) && docText.includes('数据未变时重复同一查询不再计入'),
+        `the docs state the privacy budget: ${docText}`,
+      );
     } finally {
       page.off('response', seeCall);
     }

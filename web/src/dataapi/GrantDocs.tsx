@@ -112,6 +112,15 @@ export default function GrantDocs({
         <Descriptions.Item label={t('docs.exportRowsPerDay')}>
           {quota(grant.quota.exportRowsPerDay, defaults?.exportRowsPerDay)}
         </Descriptions.Item>
+        {aggregate ? (
+          <Descriptions.Item label={t('docs.epsilonPerDay')} span={2}>
+            <span data-testid="grant-docs-epsilon">
+              {quota(null, defaults?.epsilonPerDay)}
+              {' · '}
+              {t('docs.epsilonHint')}
+            </span>
+          </Descriptions.Item>
+        ) : null}
       </Descriptions>
       <Typography.Title level={5} style={{ marginTop: 16 }}>
         {t('docs.fields')}
