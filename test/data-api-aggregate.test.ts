@@ -483,6 +483,7 @@ describe('data API: aggregate queries (usable but not visible) and the clear-val
         epsilon: 1,
         epsilonPerDay: 2,
       });
+      expect(denied.detail).not.toHaveProperty('cells');
       expect((await spentRow())[0]).toMatchObject({ spent: 1.5, n: 2 });
       // what is left may still be spent; then the day's budget is gone, but a repeat stays free
       const rest = await ask({ ...other, noise: { epsilon: 0.5 } });

@@ -248,7 +248,8 @@ export function aggregateSql(meta: ResourceMeta, a: CompiledAggregate): string {
     'data.aggregate',
     'aggregate',
     '0',
-    `$14::jsonb || CASE WHEN g.id IS NOT NULL AND g.refusal IS NULL THEN jsonb_strip_nulls(jsonb_build_object(
+    `$14::jsonb || CASE WHEN g.id IS NOT NULL AND g.refusal IS NULL
+      AND ($15::float8 IS NULL OR EXISTS (SELECT 1 FROM spend)) THEN jsonb_strip_nulls(jsonb_build_object(
       'cells', (SELECT count(*) FROM d), 'suppressed', (SELECT count(*) FROM ranked) - (SELECT count(*) FROM shown),
       'epsilonSpentToday', (SELECT spend.spent FROM spend)))
       ELSE '{}'::jsonb END`,
