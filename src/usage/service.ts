@@ -303,7 +303,8 @@ export async function grantUsage(ctx: AppContext, actor: Actor, q: { days?: numb
     WHERE ${scope} AND g.status = 'active' ORDER BY g.id`.execute(ctx.db);
   const activeIds = active.rows.map((r) => Number(r.id));
   const counted = await grantsUsedToday(ctx, activeIds);
-  // and the epsilon each grant's noisy aggregate answers spent today (the privacy budget, aggregate.ts)
+  // and the epsilon each grant's noisy aggregate answers spent today (the privacy budget, aggregate.ts): the platform
+  // clock's day, the day the budget is charged to (a training clock moves both)
   const spent =
     activeIds.length === 0
       ? []
@@ -311,7 +312,7 @@ export async function grantUsage(ctx: AppContext, actor: Actor, q: { days?: numb
           .selectFrom('aggregate_budget')
           .select(['grant_id', 'spent'])
           .where('grant_id', 'in', activeIds)
-          .where('day', '=', beijingDay(Date.now()))
+          .where('day', '=', beijingDay(ctx.clock.now().getTime()))
           .execute();
   const epsilonOf = new Map(spent.map((r) => [Number(r.grant_id), Math.round(Number(r.spent) * 1e6) / 1e6]));
   const today = counted.map((u) => ({ ...u, epsilon: epsilonOf.get(u.grantId) ?? 0 }));
