@@ -392,15 +392,21 @@ describe('data API: aggregate queries (usable but not visible) and the clear-val
     }
   });
 
-  it('privacy budget: each noisy answer spends its epsilon from the grant’s day; a repeat over unchanged data is free, two epsilons draw independent noise, a change is charged again, the overrun refused and audited', async () => {
-    const budgeted = await grantedApp(env.app, {
+  /** A fresh aggregate-only grant on the entities resource (one per budget test: each has its own day's budget). */
+  const entityAggregateGrant = async (appName: string) => {
+    const g = await grantedApp(env.app, {
       consumer: 'rsj_officer',
       provider: 'scj_officer',
       resourceCode: ENTITIES,
       fields: ['creditCode', 'registeredCapital', 'countyCode'],
-      appName: '法人预算测试',
+      appName,
     });
-    await patchGrant('scj_officer', budgeted.grantId, { accessMode: 'aggregate' });
+    await patchGrant('scj_officer', g.grantId, { accessMode: 'aggregate' });
+    return g;
+  };
+
+  it('privacy budget: each noisy answer spends its epsilon from the grant’s day; a repeat over unchanged data is free, two epsilons draw independent noise, a change is charged again, the overrun refused and audited', async () => {
+    const budgeted = await entityAggregateGrant('法人预算测试');
     const spentRow = async () =>
       (
         await env.ctx.database.query<{ spent: number; n: number }>(
@@ -569,14 +575,7 @@ describe('data API: aggregate queries (usable but not visible) and the clear-val
   });
 
   it('privacy budget under concurrency: calls racing for the last of the budget never spend past it', async () => {
-    const racing = await grantedApp(env.app, {
-      consumer: 'rsj_officer',
-      provider: 'scj_officer',
-      resourceCode: ENTITIES,
-      fields: ['creditCode', 'registeredCapital', 'countyCode'],
-      appName: '法人预算并发测试',
-    });
-    await patchGrant('scj_officer', racing.grantId, { accessMode: 'aggregate' });
+    const racing = await entityAggregateGrant('法人预算并发测试');
     env.ctx.config.aggregate = { minCell: K, epsilon: 0, epsilonMin: 0.1, epsilonPerDay: 2 };
     try {
       // ten different questions at ε = 0.5 at once: four fit in the budget of 2
