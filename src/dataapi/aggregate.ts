@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { addDays, shanghaiDate } from '../calendar/model.js';
 import type { AppContext } from '../context.js';
 import { errorResponseSchema } from '../http/errors.js';
 import { AppError } from '../shared/errors.js';
@@ -216,8 +217,9 @@ export function aggregateSql(meta: ResourceMeta, a: CompiledAggregate): string {
   });
   const groupList = a.groupBy.map((_, i) => `g${i}`).join(', ');
   const order = a.groupBy.length ? `ORDER BY ${groupList}` : '';
-  const late = `CASE WHEN $15::float8 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM spend)
-    THEN 'PRIVACY_BUDGET_EXHAUSTED' END`;
+  // an exact answer ($15 null) spends nothing; a noisy one only if `spend` charged it
+  const charged = '($15::float8 IS NULL OR EXISTS (SELECT 1 FROM spend))';
+  const late = `CASE WHEN NOT ${charged} THEN 'PRIVACY_BUDGET_EXHAUSTED' END`;
   return `WITH ${authorisedCalls('aggregate', undefined, meta.storageCheck)},
   st AS (SELECT coalesce(max(seq), 0) AS s FROM record_change WHERE resource_id = $4),
   spend AS (
@@ -233,8 +235,7 @@ export function aggregateSql(meta: ResourceMeta, a: CompiledAggregate): string {
   ),
   cells AS (
     SELECT ${[...dims, 'count(*) AS _n', ...meas].join(', ')}
-    FROM ${meta.table} t WHERE EXISTS (SELECT 1 FROM ok)
-      AND ($15::float8 IS NULL OR EXISTS (SELECT 1 FROM spend))${a.filter.sql}
+    FROM ${meta.table} t WHERE EXISTS (SELECT 1 FROM ok) AND ${charged}${a.filter.sql}
     ${a.groupBy.length ? `GROUP BY ${a.groupBy.map((f) => `t.${f.columnName}`).join(', ')}` : ''}
   ),
   ranked AS (
@@ -248,8 +249,7 @@ export function aggregateSql(meta: ResourceMeta, a: CompiledAggregate): string {
     'data.aggregate',
     'aggregate',
     '0',
-    `$14::jsonb || CASE WHEN g.id IS NOT NULL AND g.refusal IS NULL
-      AND ($15::float8 IS NULL OR EXISTS (SELECT 1 FROM spend)) THEN jsonb_strip_nulls(jsonb_build_object(
+    `$14::jsonb || CASE WHEN g.id IS NOT NULL AND g.refusal IS NULL AND ${charged} THEN jsonb_strip_nulls(jsonb_build_object(
       'cells', (SELECT count(*) FROM d), 'suppressed', (SELECT count(*) FROM ranked) - (SELECT count(*) FROM shown),
       'epsilonSpentToday', (SELECT spend.spent FROM spend)))
       ELSE '{}'::jsonb END`,
@@ -293,7 +293,7 @@ async function governedAggregate(
     JSON.stringify(detail),
     budget.epsilon,
     budget.perDay,
-    beijingDay(ctx.clock.now().getTime()),
+    shanghaiDate(ctx.clock.now()),
     budget.request,
     ...a.filter.params,
   ]);
@@ -307,18 +307,16 @@ export const BUDGET_DAYS_KEPT = 7;
 
 /** Deletes the privacy-budget rows of days older than BUDGET_DAYS_KEPT: the table stays bounded. */
 export async function pruneAggregateBudget(ctx: AppContext): Promise<number> {
-  const oldest = beijingDay(ctx.clock.now().getTime() - BUDGET_DAYS_KEPT * 86400_000);
+  const oldest = addDays(shanghaiDate(ctx.clock.now()), -BUDGET_DAYS_KEPT);
   const r = await ctx.db.deleteFrom('aggregate_budget').where('day', '<', oldest).executeTakeFirst();
   return Number(r.numDeletedRows);
 }
 
 /** An epsilon sum without floating-point dust (0.1 + 0.2 → 0.3). */
-const roundEpsilon = (x: number) => Math.round(x * 1e6) / 1e6;
+export const roundEpsilon = (x: number) => Math.round(x * 1e6) / 1e6;
 
-/** The Beijing calendar day of an instant, YYYY-MM-DD (the privacy budget's day). */
-export function beijingDay(now: number): string {
-  return new Date(now + 8 * 3600_000).toISOString().slice(0, 10);
-}
+/** The privacy budget in force: the epsilon one grant's noisy answers may spend a day (10 when a config sets none). */
+export const epsilonPerDay = (ctx: AppContext) => ctx.config.aggregate?.epsilonPerDay ?? 10;
 
 /** The epsilon in force: the platform's, or the call's (which may only add noise), within bounds; null = no noise. */
 export function effectiveEpsilon(ctx: AppContext, asked: number | undefined): number | null {
@@ -352,7 +350,7 @@ export async function aggregateRecords(ctx: AppContext, input: CallInput, code: 
   const epsilon = effectiveEpsilon(ctx, body.noise?.epsilon);
   let compiled: CompiledAggregate | null = null;
   let caller: Caller = callerOf(ctx, input);
-  const perDay = ctx.config.aggregate?.epsilonPerDay ?? 10;
+  const perDay = epsilonPerDay(ctx);
   // the request as its noise is seeded and its budget charged: what is asked, filter values included, and at which
   // epsilon (the same request at two epsilons must draw independent noise, else the two answers solve for the truth)
   let request = '';
@@ -365,15 +363,12 @@ export async function aggregateRecords(ctx: AppContext, input: CallInput, code: 
       epsilon !== null,
     );
     caller = { ...caller, fields: compiled.fields };
-    request = JSON.stringify({
-      g: compiled.groupBy.map((f) => f.code),
-      m: compiled.measures.map((x) => x.key),
-      w: body.where ?? null,
-      e: epsilon,
-    });
+    const groupBy = compiled.groupBy.map((f) => f.code);
+    const measures = compiled.measures.map((x) => x.key);
+    request = JSON.stringify({ g: groupBy, m: measures, w: body.where ?? null, e: epsilon });
     const detail = {
-      groupBy: compiled.groupBy.map((f) => f.code),
-      measures: compiled.measures.map((x) => x.key),
+      groupBy,
+      measures,
       filterFields: compiled.filter.fields,
       minCell: k,
       epsilon,

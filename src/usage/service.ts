@@ -1,7 +1,7 @@
 import { type Expression, type SqlBool, sql } from 'kysely';
 import { addDays, shanghaiDate } from '../calendar/model.js';
 import { type Actor, type AppContext, hasRole } from '../context.js';
-import { beijingDay } from '../dataapi/aggregate.js';
+import { epsilonPerDay, roundEpsilon } from '../dataapi/aggregate.js';
 import { grantsUsedToday } from '../dataapi/guards.js';
 import { assertOrgFilter } from '../orgs/store.js';
 import { AppError } from '../shared/errors.js';
@@ -312,9 +312,9 @@ export async function grantUsage(ctx: AppContext, actor: Actor, q: { days?: numb
           .selectFrom('aggregate_budget')
           .select(['grant_id', 'spent'])
           .where('grant_id', 'in', activeIds)
-          .where('day', '=', beijingDay(ctx.clock.now().getTime()))
+          .where('day', '=', shanghaiDate(ctx.clock.now()))
           .execute();
-  const epsilonOf = new Map(spent.map((r) => [Number(r.grant_id), Math.round(Number(r.spent) * 1e6) / 1e6]));
+  const epsilonOf = new Map(spent.map((r) => [Number(r.grant_id), roundEpsilon(Number(r.spent))]));
   const today = counted.map((u) => ({ ...u, epsilon: epsilonOf.get(u.grantId) ?? 0 }));
   // today's bar from the same live counters: the rollup runs every 10 minutes, so a grant first used today had no bar
   // (and a busy one a stale bar) until it ran. The counters count the calls and verifications checked against the
@@ -346,7 +346,7 @@ export async function grantUsage(ctx: AppContext, actor: Actor, q: { days?: numb
     rowsPerCall: lim.grantRowsPerCall,
     verificationsPerDay: lim.grantCallsPerDay,
     exportRowsPerDay: lim.grantExportRowsPerDay ?? 1_000_000,
-    epsilonPerDay: ctx.config.aggregate?.epsilonPerDay ?? 10,
+    epsilonPerDay: epsilonPerDay(ctx),
   };
   return { from, to, days: dayList, items: [...items.values()], today, quotaDefaults };
 }
