@@ -173,6 +173,13 @@ function positive(env: NodeJS.ProcessEnv, name: string, fallback: number, max: n
   return n;
 }
 
+/** A setting that 0 would make meaningless (no epsilon to spend, no floor under noise): refused at start, not replaced. */
+function aboveZero(env: NodeJS.ProcessEnv, name: string, fallback: number, max: number): number {
+  const n = positive(env, name, fallback, max);
+  if (n === 0) throw new Error(`${name} must be greater than 0 (at most ${max}), got "${env[name]}"`);
+  return n;
+}
+
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -303,8 +310,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     aggregate: {
       minCell: Math.max(2, int(env, 'AGGREGATE_MIN_CELL', 5)),
       epsilon: positive(env, 'AGGREGATE_EPSILON', 0, 10),
-      epsilonMin: positive(env, 'AGGREGATE_EPSILON_MIN', 0.1, 10) || 0.1,
-      epsilonPerDay: positive(env, 'AGGREGATE_EPSILON_PER_DAY', 10, 1000) || 10,
+      epsilonMin: aboveZero(env, 'AGGREGATE_EPSILON_MIN', 0.1, 10),
+      epsilonPerDay: aboveZero(env, 'AGGREGATE_EPSILON_PER_DAY', 10, 1000),
     },
   };
 }
