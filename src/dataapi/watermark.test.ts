@@ -1,3 +1,4 @@
+import { createHash, createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { memberSpacing } from '../audit/leak-file.js';
 import {
@@ -29,6 +30,29 @@ describe('export watermark (keyed CSV quoting)', () => {
         .map((b) => (b ? 1 : 0))
         .join(''),
     ).toMatchInlineSnapshot(`"0010110001101000"`);
+  });
+
+  it('the bit is the documented formula: the first byte of SHA-256(k ‖ export ‖ "\\n" ‖ field ‖ "\\n" ‖ text), for every length', () => {
+    const k = createHmac('sha256', secret).update('govshare csv watermark/1').digest();
+    const texts = [
+      '',
+      'a',
+      ...Array.from({ length: 120 }, (_, n) => '王'.repeat(n)),
+      ...Array.from({ length: 200 }, (_, n) => 'x'.repeat(n)),
+      'y'.repeat(1500),
+      '😀 emoji 和 ascii',
+    ];
+    for (const exportId of [1, 7, 123456789])
+      for (const field of ['idNumber', '统一社会信用代码'])
+        for (const text of texts) {
+          const byte = createHash('sha256')
+            .update(k)
+            .update(`${exportId}\n`)
+            .update(`${field}\n`)
+            .update(text)
+            .digest()[0];
+          expect(quoteBit(secret, exportId, field, text)).toBe((byte & 1) === 1);
+        }
   });
 
   it('each input matters: export, field, text and secret each change about half the bits', () => {
