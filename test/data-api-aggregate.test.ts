@@ -433,17 +433,17 @@ describe('data API: aggregate queries (usable but not visible) and the clear-val
       expect(a1.body.noise).toEqual({
         mechanism: 'laplace',
         epsilon: 1,
-        budget: { perDay: 2, spentToday: 1 },
+        budget: { perDay: 2, spentToday: 1, remaining: 1 },
       });
       // the same request again: the same noise (nothing new is learnt), nothing charged
       const a1again = await ask({ ...sumBy, noise: { epsilon: 1 } });
       expect(a1again.body.cells).toEqual(a1.body.cells);
-      expect(a1again.body.noise.budget).toEqual({ perDay: 2, spentToday: 1 });
+      expect(a1again.body.noise.budget).toEqual({ perDay: 2, spentToday: 1, remaining: 1 });
       // the same request at another epsilon: charged, and its noise independent of the first (with one draw scaled
       // twice, 2·b − a would be the exact sum)
       const a2 = await ask({ ...sumBy, noise: { epsilon: 0.5 } });
       expect(a2.status).toBe(200);
-      expect(a2.body.noise.budget.spentToday).toBe(1.5);
+      expect(a2.body.noise.budget).toEqual({ perDay: 2, spentToday: 1.5, remaining: 0.5 });
       // the true sums per county, read from the table itself
       const { rows: sums } = await env.ctx.database.query<{ g: string; s: number }>(
         `SELECT ${ec.countyCode}::text AS g, sum(${ec.registeredCapital})::float8 AS s FROM ${entTable} GROUP BY 1`,
@@ -490,7 +490,7 @@ describe('data API: aggregate queries (usable but not visible) and the clear-val
       // what is left may still be spent; then the day's budget is gone, but a repeat stays free
       const rest = await ask({ ...other, noise: { epsilon: 0.5 } });
       expect(rest.status).toBe(200);
-      expect(rest.body.noise.budget.spentToday).toBe(2);
+      expect(rest.body.noise.budget).toEqual({ perDay: 2, spentToday: 2, remaining: 0 });
       expect((await ask({ ...other, noise: { epsilon: 0.5 } })).body.cells).toEqual(rest.body.cells);
       expect((await ask({ ...sumBy, noise: { epsilon: 1 } })).status).toBe(200);
       expect((await ask({ ...other, noise: { epsilon: 0.1 } })).body.code).toBe('PRIVACY_BUDGET_EXHAUSTED');
@@ -526,7 +526,7 @@ describe('data API: aggregate queries (usable but not visible) and the clear-val
       env.ctx.config.aggregate = { minCell: K, epsilon: 0, epsilonMin: 0.1, epsilonPerDay: 10 };
       const after = await ask({ ...sumBy, noise: { epsilon: 1 } });
       expect(after.status).toBe(200);
-      expect(after.body.noise.budget.spentToday).toBe(3);
+      expect(after.body.noise.budget).toEqual({ perDay: 10, spentToday: 3, remaining: 7 });
       const noiseOf = (
         cells: { group: { countyCode: string }; values: Record<string, number> }[],
         c: string,

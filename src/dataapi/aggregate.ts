@@ -315,6 +315,14 @@ export async function pruneAggregateBudget(ctx: AppContext): Promise<number> {
 /** An epsilon sum without floating-point dust (0.1 + 0.2 → 0.3). */
 export const roundEpsilon = (x: number) => Math.round(x * 1e6) / 1e6;
 
+/** A grant's budget as answered: the day's allowance, what is spent, what is left (never below 0). */
+export function budgetOf(
+  perDay: number,
+  spent: number,
+): { perDay: number; spentToday: number; remaining: number } {
+  return { perDay, spentToday: roundEpsilon(spent), remaining: roundEpsilon(Math.max(0, perDay - spent)) };
+}
+
 /** The privacy budget in force: the epsilon one grant's noisy answers may spend a day (10 when a config sets none). */
 export const epsilonPerDay = (ctx: AppContext) => ctx.config.aggregate?.epsilonPerDay ?? 10;
 
@@ -433,7 +441,7 @@ export async function aggregateRecords(ctx: AppContext, input: CallInput, code: 
         : {
             mechanism: 'laplace',
             epsilon,
-            budget: { perDay, spentToday: roundEpsilon(Number(r.spent ?? 0)) },
+            budget: budgetOf(perDay, Number(r.spent ?? 0)),
           },
     grantId: r.grant_id,
     auditId: r.audit_id,
@@ -543,7 +551,11 @@ export function aggregateRoute(
                     type: 'object',
                     description:
                       "the grant's privacy budget (AGGREGATE_EPSILON_PER_DAY a Beijing day) and what its noisy answers spent today, this one included; a repeated request over unchanged data is not charged again",
-                    properties: { perDay: { type: 'number' }, spentToday: { type: 'number' } },
+                    properties: {
+                      perDay: { type: 'number' },
+                      spentToday: { type: 'number' },
+                      remaining: { type: 'number', description: 'perDay − spentToday, never below 0' },
+                    },
                   },
                 },
               },

@@ -41,7 +41,7 @@ interface AggregateAnswer {
   noise: {
     mechanism: string;
     epsilon: number;
-    budget?: { perDay: number; spentToday: number };
+    budget?: { perDay: number; spentToday: number; remaining: number };
   } | null;
 }
 interface FormValues {
@@ -301,10 +301,7 @@ export default function AggregatePanel({ initialKey }: { initialKey: string }) {
                 {t('agg.budget', {
                   spent: answer.noise.budget.spentToday,
                   perDay: answer.noise.budget.perDay,
-                  left: Math.max(
-                    0,
-                    Math.round((answer.noise.budget.perDay - answer.noise.budget.spentToday) * 1e6) / 1e6,
-                  ),
+                  left: answer.noise.budget.remaining,
                 })}
               </Typography.Text>
             ) : null}
