@@ -608,6 +608,89 @@ describe('data API: aggregate queries (usable but not visible) and the clear-val
     }
   });
 
+  it('privacy budget per grant: the provider sets a grant’s own ε per day (audited, validated); its calls are checked against it, not the platform’s; cleared, the platform’s applies again', async () => {
+    const own = await entityAggregateGrant('法人专属预算测试');
+    const ask = async (payload: Record<string, unknown>) => {
+      const res = await aggregate(own, ENTITIES, payload);
+      return { status: res.statusCode, body: res.json() };
+    };
+    const q = (i: number) => ({
+      measures: [{ fn: 'count' }],
+      groupBy: ['countyCode'],
+      where: { registeredCapital: { gte: i } },
+      noise: { epsilon: 1 },
+    });
+    const provider = await login(env.app, 'scj_officer');
+    const patch = (payload: Record<string, unknown>) =>
+      env.app.inject({
+        method: 'PATCH',
+        url: `/api/sharing/grants/${own.grantId}`,
+        headers: { cookie: provider },
+        payload,
+      });
+    env.ctx.config.aggregate = { minCell: K, epsilon: 0, epsilonMin: 0.1, epsilonPerDay: 10 };
+    try {
+      // out of range: a coded 400 with the field, nothing changed
+      for (const bad of [0, -1, 1001, 'x']) {
+        const res = await patch({ epsilonPerDay: bad });
+        expect(res.statusCode, res.body).toBe(400);
+        expect(res.json().code).toBe('VALIDATION_FAILED');
+        expect(JSON.stringify(res.json().details)).toContain('epsilonPerDay');
+      }
+      const edited = await patch({ epsilonPerDay: 1.5 });
+      expect(edited.statusCode, edited.body).toBe(200);
+      expect(edited.json().quota.epsilonPerDay).toBe(1.5);
+      const audit = await env.ctx.db
+        .selectFrom('audit_log')
+        .select('detail')
+        .where('action', '=', 'share.grantEdit')
+        .where('grant_id', '=', own.grantId)
+        .orderBy('id', 'desc')
+        .executeTakeFirstOrThrow();
+      expect(audit.detail).toMatchObject({
+        before: { quota: { epsilonPerDay: null } },
+        after: { quota: { epsilonPerDay: 1.5 } },
+      });
+      // the grant's 1.5, not the platform's 10
+      const first = await ask(q(0));
+      expect(first.status, JSON.stringify(first.body)).toBe(200);
+      expect(first.body.noise.budget).toEqual({ perDay: 1.5, spentToday: 1, remaining: 0.5 });
+      const over = await ask(q(1));
+      expect(over.status).toBe(429);
+      expect(over.body.code).toBe('PRIVACY_BUDGET_EXHAUSTED');
+      const denied = await env.ctx.db
+        .selectFrom('audit_log')
+        .select(['decision', 'detail'])
+        .where('grant_id', '=', own.grantId)
+        .where('action', '=', 'data.aggregate')
+        .orderBy('id', 'desc')
+        .executeTakeFirstOrThrow();
+      expect(denied).toMatchObject({
+        decision: 'deny',
+        detail: { reason: 'PRIVACY_BUDGET_EXHAUSTED', epsilon: 1, epsilonPerDay: 1.5 },
+      });
+      // the grants list shows the grant's own budget
+      const list = await env.app.inject({
+        url: '/api/sharing/grants',
+        headers: { cookie: provider },
+      });
+      const row = list.json().find((g: { id: number }) => g.id === own.grantId);
+      expect(row.quota.epsilonPerDay).toBe(1.5);
+      // cleared: the platform's budget applies again, to the same day's spend
+      expect((await patch({ epsilonPerDay: null })).json().quota.epsilonPerDay).toBeNull();
+      const again = await ask(q(1));
+      expect(again.status, JSON.stringify(again.body)).toBe(200);
+      expect(again.body.noise.budget).toEqual({ perDay: 10, spentToday: 2, remaining: 8 });
+      const { rows } = await env.ctx.database.query<{ spent: number; per_day: number }>(
+        'SELECT spent, per_day FROM aggregate_budget WHERE grant_id = $1',
+        [own.grantId],
+      );
+      expect(rows).toEqual([{ spent: 2, per_day: 10 }]);
+    } finally {
+      env.ctx.config.aggregate = { minCell: K, epsilon: 0, epsilonMin: 0.1, epsilonPerDay: 1000 };
+    }
+  });
+
   it('point 8: the clear-value right is the only way to see a personal field in clear; set by the provider, audited before/after', async () => {
     const provider = await login(env.app, 'gaj_officer');
     // the ID number is encrypted at rest and `_key` is its keyed hash (docs/ENCRYPTION.md): the key is decrypted here

@@ -219,6 +219,7 @@ describe('nanyang-2022: bulk grants (整体授权) and proxy grants (同等代�
     const edit = await c.call(swj, 'PATCH' as 'POST', `/api/sharing/grants/${source.id}`, {
       readRecords: false,
       verify: true,
+      epsilonPerDay: 2.5,
     });
     expect(edit.statusCode, edit.body).toBe(200);
     expect((await call(c, agent.apiKey, tax.code)).json().code).toBe('READ_NOT_GRANTED');
@@ -227,10 +228,15 @@ describe('nanyang-2022: bulk grants (整体授权) and proxy grants (同等代�
     expect((await call(c, agent.apiKey, tax.code)).json().code).toBe('GRANT_REQUIRED');
     const mirror = await c.env.ctx.db
       .selectFrom('share_grant')
-      .select(['status', 'can_read', 'can_verify'])
+      .select(['status', 'can_read', 'can_verify', 'max_epsilon_per_day'])
       .where('proxy_of', '=', source.id)
       .executeTakeFirstOrThrow();
-    expect(mirror).toEqual({ status: 'revoked', can_read: false, can_verify: true });
+    expect(mirror).toEqual({
+      status: 'revoked',
+      can_read: false,
+      can_verify: true,
+      max_epsilon_per_day: 2.5,
+    });
   }, 300_000);
 
   it('NY task 7: revoking a bulk grant ends every grant it issued at once, audited', async () => {

@@ -23,7 +23,7 @@ const exists = async (name: string) =>
   null;
 
 describe('migration down paths', () => {
-  it('046, 047, 049, 050, 051 and 052 go down to 045 and up again; a pending export batch survives the way down as ledger rows', async () => {
+  it('046, 047, 049, 050, 051, 052 and 053 go down to 045 and up again; a pending export batch survives the way down as ledger rows', async () => {
     const db = env.ctx.db;
     const mac = (b: number) => Buffer.alloc(16, b);
     // one served batch of two rows not yet exploded by the job export.ledger
@@ -36,6 +36,7 @@ describe('migration down paths', () => {
     const down = await migrator(db).migrateTo('045_resource_code_alias');
     expect(down.error).toBeUndefined();
     expect((down.results ?? []).map((r) => [r.migrationName, r.direction, r.status])).toEqual([
+      ['053_grant_epsilon_budget', 'Down', 'Success'],
       ['052_aggregate_budget', 'Down', 'Success'],
       ['051_join_index', 'Down', 'Success'],
       ['050_index_key_version', 'Down', 'Success'],
@@ -54,6 +55,12 @@ describe('migration down paths', () => {
           WHERE table_name = 'resource' AND column_name = 'index_key'`.execute(db)
       ).rows[0].n;
     expect(await indexKeyCol()).toBe(0);
+    const epsilonCol = async () =>
+      (
+        await sql<{ n: number }>`SELECT count(*)::int AS n FROM information_schema.columns
+          WHERE table_name = 'share_grant' AND column_name = 'max_epsilon_per_day'`.execute(db)
+      ).rows[0].n;
+    expect(await epsilonCol()).toBe(0);
     // the pending batch became two indexed ledger rows, digests cut at their place
     const rows = await sql<{
       ordinal: number;
@@ -85,8 +92,10 @@ describe('migration down paths', () => {
       ['050_index_key_version', 'Up', 'Success'],
       ['051_join_index', 'Up', 'Success'],
       ['052_aggregate_budget', 'Up', 'Success'],
+      ['053_grant_epsilon_budget', 'Up', 'Success'],
     ]);
     expect(await indexKeyCol()).toBe(1);
+    expect(await epsilonCol()).toBe(1);
     // while a column carries a join index (a clear source of a hash-keyed library), 051 refuses to go down
     // (a field row alone: this database holds no resource, so the foreign key is not checked for this one insert)
     await db.transaction().execute(async (trx) => {

@@ -190,12 +190,16 @@ export function compileAggregate(
   return { groupBy, measures, filter, fields };
 }
 
+/** The budget a noisy call is checked against, in aggregateSql: the grant's own, else the platform's ($16). */
+const PER_DAY = 'coalesce(ok.max_epsilon_per_day, $16::float8)';
+
 /** The parameter the filter's values start at (aggregateSql). */
 const FIRST_FILTER_PARAM = 19;
 
 /**
  * The statement: $1–$11 as every governed call, $12 k, $13 the most cells, $14 the request (audit detail), $15 the
- * epsilon (null: exact answer, nothing spent), $16 the budget per day, $17 the Beijing day, $18 the request as the noise
+ * epsilon (null: exact answer, nothing spent), $16 the platform's budget per day (a grant's own max_epsilon_per_day
+ * comes first), $17 the Beijing day, $18 the request as the noise
  * is seeded with; the filter's values from $19. `ranked` holds every non-empty cell; `d` the cells shown (n ≥ k, and
  * not the complementary one).
  *
@@ -223,14 +227,15 @@ export function aggregateSql(meta: ResourceMeta, a: CompiledAggregate): string {
   return `WITH ${authorisedCalls('aggregate', undefined, meta.storageCheck)},
   st AS (SELECT coalesce(max(seq), 0) AS s FROM record_change WHERE resource_id = $4),
   spend AS (
-    INSERT INTO aggregate_budget AS b (grant_id, day, spent, requests)
-    SELECT ok.id, $17::date, $15::float8, ARRAY[md5($18::text || ':' || st.s)] FROM ok, st
-    WHERE $15::float8 IS NOT NULL AND $15::float8 <= $16::float8 + 1e-9
+    INSERT INTO aggregate_budget AS b (grant_id, day, spent, requests, per_day)
+    SELECT ok.id, $17::date, $15::float8, ARRAY[md5($18::text || ':' || st.s)], ${PER_DAY} FROM ok, st
+    WHERE $15::float8 IS NOT NULL AND $15::float8 <= ${PER_DAY} + 1e-9
     ON CONFLICT (grant_id, day) DO UPDATE
       SET spent = b.spent + CASE WHEN excluded.requests[1] = ANY (b.requests) THEN 0 ELSE excluded.spent END,
         requests = CASE WHEN excluded.requests[1] = ANY (b.requests) THEN b.requests
-          ELSE b.requests || excluded.requests END
-      WHERE excluded.requests[1] = ANY (b.requests) OR b.spent + excluded.spent <= $16::float8 + 1e-9
+          ELSE b.requests || excluded.requests END,
+        per_day = excluded.per_day
+      WHERE excluded.requests[1] = ANY (b.requests) OR b.spent + excluded.spent <= excluded.per_day + 1e-9
     RETURNING b.spent
   ),
   cells AS (
@@ -252,14 +257,16 @@ export function aggregateSql(meta: ResourceMeta, a: CompiledAggregate): string {
     `$14::jsonb || CASE WHEN g.id IS NOT NULL AND g.refusal IS NULL AND ${charged} THEN jsonb_strip_nulls(jsonb_build_object(
       'cells', (SELECT count(*) FROM d), 'suppressed', (SELECT count(*) FROM ranked) - (SELECT count(*) FROM shown),
       'epsilonSpentToday', (SELECT spend.spent FROM spend)))
-      ELSE '{}'::jsonb END`,
+      ELSE '{}'::jsonb END
+      || CASE WHEN $15::float8 IS NOT NULL AND g.id IS NOT NULL
+        THEN jsonb_build_object('epsilonPerDay', coalesce(g.max_epsilon_per_day, $16::float8)) ELSE '{}'::jsonb END`,
     late,
   )}
   ${answers(
     `, (SELECT json_agg(to_jsonb(d) - '_rank' - '_small' ${order}) FROM d) AS cells,
     (SELECT count(*) FROM ranked) - (SELECT count(*) FROM shown) AS suppressed,
     (SELECT count(*) FROM shown) AS shown, (SELECT st.s FROM st) AS data_state,
-    (SELECT spend.spent FROM spend) AS spent`,
+    (SELECT spend.spent FROM spend) AS spent, (SELECT ${PER_DAY} FROM ok) AS per_day`,
     '',
     late,
   )}`;
@@ -273,6 +280,8 @@ interface AggregateRow extends CallRow {
   data_state: number | string | null;
   /** the epsilon the grant has spent today, this call included (null: an exact answer) */
   spent: number | null;
+  /** the grant's budget per day: its own, else the platform's (null: no grant passed) */
+  per_day: number | null;
 }
 
 async function governedAggregate(
@@ -380,7 +389,6 @@ export async function aggregateRecords(ctx: AppContext, input: CallInput, code: 
       filterFields: compiled.filter.fields,
       minCell: k,
       epsilon,
-      ...(epsilon === null ? {} : { epsilonPerDay: perDay }),
     };
     return governedAggregate(ctx, m, caller, compiled, k, detail, { epsilon, perDay, request });
   });
@@ -441,7 +449,7 @@ export async function aggregateRecords(ctx: AppContext, input: CallInput, code: 
         : {
             mechanism: 'laplace',
             epsilon,
-            budget: budgetOf(perDay, Number(r.spent ?? 0)),
+            budget: budgetOf(Number(r.per_day ?? perDay), Number(r.spent ?? 0)),
           },
     grantId: r.grant_id,
     auditId: r.audit_id,

@@ -115,7 +115,8 @@ const authorisedCalls = (right: keyof typeof RIGHT_REFUSAL, quota?: string, stor
   gm AS (
     SELECT DISTINCT ON (a.n) a.n, g.id, g.status AS grant_status,
       g.fields, g.purpose, g.max_rows_per_call,
-      g.can_read, g.can_verify, g.can_export, g.max_export_rows_per_day, g.access_mode, g.clear_fields, g.can_feed,
+      g.can_read, g.can_verify, g.can_export, g.max_export_rows_per_day, g.max_epsilon_per_day, g.access_mode,
+      g.clear_fields, g.can_feed,
       req.purpose_asked IN (g.purpose_id, btrim(g.purpose)) AS purpose_ok, req.purpose_asked,
       req.fields_asked, req.filter_fields
     FROM a JOIN req ON req.n = a.n

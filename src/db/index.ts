@@ -54,6 +54,7 @@ import * as m049 from './migrations/049_audit_resource_index.js';
 import * as m050 from './migrations/050_index_key_version.js';
 import * as m051 from './migrations/051_join_index.js';
 import * as m052 from './migrations/052_aggregate_budget.js';
+import * as m053 from './migrations/053_grant_epsilon_budget.js';
 import { Lock, PGliteDialect, pgliteQuery } from './pglite-dialect.js';
 import type { DB } from './schema.js';
 
@@ -320,6 +321,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '050_index_key_version': m050,
   '051_join_index': m051,
   '052_aggregate_budget': m052,
+  '053_grant_epsilon_budget': m053,
 };
 
 /** The schema's migrator (also for tests that run a migration's down path). */

@@ -422,6 +422,8 @@ export interface ShareGrantTable {
   /** bulk export right and its daily row quota, null = the platform default (migration 017) */
   can_export: Generated<boolean>;
   max_export_rows_per_day: number | null;
+  /** the grant's privacy budget, epsilon per Beijing day; null: AGGREGATE_EPSILON_PER_DAY (migration 053) */
+  max_epsilon_per_day: Generated<number | null>;
   /** 'aggregate': usable but not visible, aggregates only, never a row (migration 022) */
   access_mode: Generated<'rows' | 'aggregate'>;
   /** granted protected fields this grant sees in clear (the clear-value right, migration 022) */
@@ -915,6 +917,8 @@ export interface AggregateBudgetTable {
   spent: number;
   /** digests of the requests (over the data as it then stood) answered that day: repeating one costs nothing */
   requests: string[];
+  /** the budget the day's last charge was checked against (the grant's or the platform's; migration 053) */
+  per_day: number | null;
 }
 
 export interface DataExportTable {

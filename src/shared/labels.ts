@@ -2144,6 +2144,10 @@ export const LABELS = {
   'quota.default': ['平台默认', 'Platform default'],
   'quota.usedToday': ['今日已用 {n} / {m}', 'Used today: {n} / {m}'],
   'quota.editHint': ['留空则使用平台默认（{n}）', 'Leave empty for the platform default ({n})'],
+  'quota.epsilonHint': [
+    '加噪统计查询每次按其 ε 计入，当日用尽后拒绝；数值越小保护越强。',
+    'Each noisy aggregate answer spends its ε; once the day’s budget is spent, further ones are refused. Smaller protects more.',
+  ],
   'quota.hint': [
     '审批通过后生效；留空则使用平台默认配额',
     'Applies to the grant this approval creates; leave empty for the platform defaults',

@@ -416,6 +416,7 @@ async function mirror(
       'can_verify',
       'can_export',
       'max_export_rows_per_day',
+      'max_epsilon_per_day',
       'access_mode',
       'clear_fields',
       'can_feed',
@@ -443,6 +444,7 @@ async function mirror(
           's.can_verify',
           's.can_export',
           's.max_export_rows_per_day',
+          's.max_epsilon_per_day',
           's.access_mode',
           's.clear_fields',
           's.can_feed',
@@ -709,7 +711,8 @@ export async function syncProxies(trx: Tx, grantId: number) {
       valid_until = least(s.valid_until, (b.valid_until + 1)::timestamp AT TIME ZONE 'Asia/Shanghai' - interval '1 millisecond'),
       max_calls_per_day = s.max_calls_per_day, max_rows_per_call = s.max_rows_per_call,
       max_verify_per_day = s.max_verify_per_day, can_read = s.can_read, can_verify = s.can_verify,
-      can_export = s.can_export, max_export_rows_per_day = s.max_export_rows_per_day, access_mode = s.access_mode,
+      can_export = s.can_export, max_export_rows_per_day = s.max_export_rows_per_day,
+      max_epsilon_per_day = s.max_epsilon_per_day, access_mode = s.access_mode,
       clear_fields = s.clear_fields, can_feed = s.can_feed, access_only = s.access_only
     FROM share_grant s, share_bulk_grant b
     WHERE s.id = ${grantId} AND m.proxy_of = s.id AND b.id = m.bulk_id AND m.status <> 'revoked'`.execute(

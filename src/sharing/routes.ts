@@ -22,6 +22,13 @@ const exportQuotaProps = {
     maximum: 100_000_000,
     description: 'rows the grant may export per day; null: the platform default (GRANT_EXPORT_ROWS_PER_DAY)',
   },
+  epsilonPerDay: {
+    type: ['number', 'null'],
+    exclusiveMinimum: 0,
+    maximum: 1000,
+    description:
+      "the grant's privacy budget: the epsilon its noisy aggregate answers may spend per Beijing day; null: the platform default (AGGREGATE_EPSILON_PER_DAY)",
+  },
   accessMode: {
     type: 'string',
     enum: ['rows', 'aggregate'],

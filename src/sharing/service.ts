@@ -55,6 +55,8 @@ export interface GrantQuota {
   /** bulk export (issue 9 point 5) and the rows it may export per day (null/unset: the platform default) */
   export?: boolean;
   exportRowsPerDay?: number | null;
+  /** the privacy budget of noisy aggregate answers, epsilon per Beijing day (null/unset: the platform default) */
+  epsilonPerDay?: number | null;
   /** the change feed (issue 9 point 6): changes since a cursor, pulled or pushed */
   feed?: boolean;
   /** 'aggregate': usable but not visible, aggregate queries only, never a row (issue 9 point 7) */
@@ -274,6 +276,7 @@ export async function createGrant(
       can_export: quota?.export ?? false,
       can_feed: quota?.feed ?? false,
       max_export_rows_per_day: quota?.exportRowsPerDay ?? null,
+      max_epsilon_per_day: quota?.epsilonPerDay ?? null,
       access_mode: quota?.accessMode ?? 'rows',
       clear_fields: quota?.clearFields ? [...new Set(quota.clearFields)] : [],
       deemed_consent: deemedConsent,
@@ -1002,6 +1005,7 @@ export async function editGrant(ctx: AppContext, actor: Actor, id: number, patch
       ...(patch.rowsPerCall !== undefined ? { max_rows_per_call: patch.rowsPerCall } : {}),
       ...(patch.verificationsPerDay !== undefined ? { max_verify_per_day: patch.verificationsPerDay } : {}),
       ...(patch.exportRowsPerDay !== undefined ? { max_export_rows_per_day: patch.exportRowsPerDay } : {}),
+      ...(patch.epsilonPerDay !== undefined ? { max_epsilon_per_day: patch.epsilonPerDay } : {}),
       ...(patch.verify !== undefined ? { can_verify: patch.verify } : {}),
       ...(patch.readRecords !== undefined ? { can_read: patch.readRecords } : {}),
       ...(patch.export !== undefined ? { can_export: patch.export } : {}),

@@ -262,6 +262,7 @@ export function grantQuery(db: Db | Tx) {
       'g.max_verify_per_day',
       'g.can_export',
       'g.max_export_rows_per_day',
+      'g.max_epsilon_per_day',
       'g.access_mode',
       'g.clear_fields',
       'g.can_feed',
@@ -332,6 +333,7 @@ export function grantView(g: GrantRow) {
       rowsPerCall: g.max_rows_per_call,
       verificationsPerDay: g.max_verify_per_day,
       exportRowsPerDay: g.max_export_rows_per_day,
+      epsilonPerDay: g.max_epsilon_per_day,
     },
     /** effective state (active | expired | revoked | appRevoked | appSuspended); `recordStatus` is the stored one */
     status: grantState(g),

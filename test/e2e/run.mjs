@@ -2433,6 +2433,8 @@ steps.push({
       (await tid(page, 'grant-edit-clear-fields').innerText()).includes('姓名'),
       '姓名 is picked as a clear field',
     );
+    // the grant's own privacy budget, tighter than the platform's 10
+    await box(page, 'grant-edit-epsilon').fill('5');
     const saved = page.waitForResponse(
       (r) => r.url().includes(`/api/sharing/grants/${grantId}`) && r.request().method() === 'PATCH',
     );
@@ -2446,6 +2448,10 @@ steps.push({
     assert(
       savedRes.request().postDataJSON().accessMode === 'aggregate',
       `aggregate-only was sent: ${savedRes.request().postData()}`,
+    );
+    assert(
+      savedRes.request().postDataJSON().epsilonPerDay === 5,
+      `the grant's privacy budget was sent: ${savedRes.request().postData()}`,
     );
     await tid(page, `grant-aggregate-${grantId}`).waitFor({ timeout: T.nav });
     assert((await tid(page, `grant-clear-${grantId}`).innerText()).includes('姓名'), 'the clear field shows');
@@ -2573,13 +2579,13 @@ steps.push({
       const epsText = await eps.innerText();
       await page.setViewportSize(size);
       assert(/每日隐私预算（ε）：10/.test(epsText), `the privacy budget is a quota line: ${epsText}`);
-      // and the aggregate-only grant's API documentation states the budget and how it is spent
+      // and the aggregate-only grant's API documentation states its own budget (5, set above) and how it is spent
       await tid(page, `grant-docs-${grantId}`).click();
       const docEps = tid(page, 'grant-docs-epsilon');
       await docEps.waitFor({ timeout: T.nav });
       const docText = await docEps.innerText();
       assert(
-        /^10/.test(docText) && docText.includes('数据未变时重复同一查询不再计入'),
+        /^5 · /.test(docText) && docText.includes('数据未变时重复同一查询不再计入'),
         `the docs state the privacy budget: ${docText}`,
       );
     } finally {

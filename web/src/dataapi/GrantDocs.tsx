@@ -115,7 +115,7 @@ export default function GrantDocs({
         {aggregate ? (
           <Descriptions.Item label={t('docs.epsilonPerDay')} span={2}>
             <span data-testid="grant-docs-epsilon">
-              {quota(null, defaults?.epsilonPerDay)}
+              {quota(grant.quota.epsilonPerDay ?? null, defaults?.epsilonPerDay)}
               {' · '}
               {t('docs.epsilonHint')}
             </span>

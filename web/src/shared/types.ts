@@ -401,6 +401,8 @@ export interface Grant {
     rowsPerCall: number | null;
     verificationsPerDay: number | null;
     exportRowsPerDay: number | null;
+    /** the privacy budget of noisy aggregate answers (ε per day); null: the platform default */
+    epsilonPerDay?: number | null;
   };
   /** granted by deemed consent (SY Art 25) */
   deemedConsent: boolean;

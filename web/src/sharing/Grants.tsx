@@ -61,6 +61,7 @@ export default function Grants() {
   const [form] = Form.useForm<{
     export: boolean;
     exportRowsPerDay: number | null;
+    epsilonPerDay: number | null;
     accessMode: 'rows' | 'aggregate';
     clearFields: string[];
     feed: boolean;
@@ -84,6 +85,7 @@ export default function Grants() {
         body: {
           export: v.export,
           exportRowsPerDay: v.exportRowsPerDay ?? null,
+          epsilonPerDay: v.epsilonPerDay ?? null,
           accessMode: v.accessMode,
           clearFields: v.clearFields ?? [],
           feed: v.feed,
@@ -191,7 +193,7 @@ export default function Grants() {
         {(g.accessMode === 'aggregate' || (today?.epsilon ?? 0) > 0) &&
           quotaLine(
             t('quota.epsilonPerDay'),
-            null,
+            g.quota.epsilonPerDay ?? null,
             d?.epsilonPerDay,
             today?.epsilon,
             `grant-quota-epsilon-${g.id}`,
@@ -334,6 +336,7 @@ export default function Grants() {
                 form.setFieldsValue({
                   export: g.rights.export,
                   exportRowsPerDay: g.quota.exportRowsPerDay,
+                  epsilonPerDay: g.quota.epsilonPerDay ?? null,
                   accessMode: g.accessMode ?? 'rows',
                   clearFields: g.clearFields ?? [],
                   feed: g.rights.feed,
@@ -441,6 +444,27 @@ export default function Grants() {
               min={1}
               max={100_000_000}
               precision={0}
+              style={{ width: 240 }}
+              placeholder={t('quota.default')}
+            />
+          </Form.Item>
+          <Form.Item
+            name="epsilonPerDay"
+            label={t('quota.epsilonPerDay')}
+            extra={
+              <>
+                {usage.data?.quotaDefaults?.epsilonPerDay !== undefined && (
+                  <div>{t('quota.editHint', { n: usage.data.quotaDefaults.epsilonPerDay })}</div>
+                )}
+                <div>{t('quota.epsilonHint')}</div>
+              </>
+            }
+          >
+            <InputNumber
+              data-testid="grant-edit-epsilon"
+              min={0.1}
+              max={1000}
+              step={0.5}
               style={{ width: 240 }}
               placeholder={t('quota.default')}
             />
