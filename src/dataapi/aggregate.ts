@@ -558,7 +558,7 @@ export function aggregateRoute(
                   budget: {
                     type: 'object',
                     description:
-                      "the grant's privacy budget (AGGREGATE_EPSILON_PER_DAY a Beijing day) and what its noisy answers spent today, this one included; a repeated request over unchanged data is not charged again",
+                      "the grant's privacy budget per Beijing day (its own quota.epsilonPerDay, else AGGREGATE_EPSILON_PER_DAY) and what its noisy answers spent today, this one included; a repeated request over unchanged data is not charged again",
                     properties: {
                       perDay: { type: 'number' },
                       spentToday: { type: 'number' },
