@@ -934,7 +934,7 @@ const steps = [
       const link = tid(page, `catalog-link-${state.resourceCode}`);
       await link.waitFor({ timeout: T.nav });
       await shot(page, 'catalog-search');
-      await link.click();
+      await openResource(page, link);
       await tid(page, 'apply-btn').click();
       await tid(page, 'apply-purpose').waitFor({ timeout: T.action });
       await choose(page, 'apply-app', APP_NAME);
@@ -2999,6 +2999,23 @@ async function inOwnContext(page, run) {
   }
 }
 
+/**
+ * Opens a resource's detail page from a catalog list link. The list may re-render under the click (the search's answer
+ * replacing the first page), so when the detail page (its 申请共享 button) does not come, the link is clicked again.
+ */
+async function openResource(page, link) {
+  await link.click();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await tid(page, 'apply-btn').waitFor({ timeout: T.action });
+      return;
+    } catch (e) {
+      if (attempt === 3 || !(await link.isVisible())) throw e;
+      await link.click();
+    }
+  }
+}
+
 /** The signed-in consumer applies for a resource in the console (catalog → detail → 申请共享); returns the request id. */
 async function applyInConsole(page, resourceName, appName, fields, purpose) {
   await menu(page, 'catalog');
@@ -3006,7 +3023,7 @@ async function applyInConsole(page, resourceName, appName, fields, purpose) {
   await box(page, 'catalog-search').press('Enter');
   const link = page.locator('[data-testid^="catalog-link-"]').filter({ hasText: resourceName }).first();
   await link.waitFor({ timeout: T.nav });
-  await link.click();
+  await openResource(page, link);
   await tid(page, 'apply-btn').click();
   await tid(page, 'apply-purpose').waitFor({ timeout: T.action });
   await choose(page, 'apply-app', appName);
@@ -3325,7 +3342,7 @@ steps.push({
         await box(p, 'catalog-search').press('Enter');
         const link = p.locator('[data-testid^="catalog-link-"]').filter({ hasText: MARRIAGE }).first();
         await link.waitFor({ timeout: T.nav });
-        await link.click();
+        await openResource(p, link);
         await tid(p, 'apply-btn').click();
         await tid(p, 'apply-purpose').waitFor({ timeout: T.action });
         const APP = '江城区低保审核系统';
