@@ -49,17 +49,14 @@ describe('migration down paths', () => {
     expect(await exists('public.record_key_ref')).toBe(false);
     expect(await exists('public.aggregate_budget')).toBe(false);
     expect(await exists('public.audit_log_resource_idx')).toBe(true);
-    const indexKeyCol = async () =>
+    const columnCount = async (table: string, column: string) =>
       (
         await sql<{ n: number }>`SELECT count(*)::int AS n FROM information_schema.columns
-          WHERE table_name = 'resource' AND column_name = 'index_key'`.execute(db)
+          WHERE table_name = ${table} AND column_name = ${column}`.execute(db)
       ).rows[0].n;
+    const indexKeyCol = () => columnCount('resource', 'index_key');
+    const epsilonCol = () => columnCount('share_grant', 'max_epsilon_per_day');
     expect(await indexKeyCol()).toBe(0);
-    const epsilonCol = async () =>
-      (
-        await sql<{ n: number }>`SELECT count(*)::int AS n FROM information_schema.columns
-          WHERE table_name = 'share_grant' AND column_name = 'max_epsilon_per_day'`.execute(db)
-      ).rows[0].n;
     expect(await epsilonCol()).toBe(0);
     // the pending batch became two indexed ledger rows, digests cut at their place
     const rows = await sql<{

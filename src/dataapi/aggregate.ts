@@ -190,8 +190,8 @@ export function compileAggregate(
   return { groupBy, measures, filter, fields };
 }
 
-/** The budget a noisy call is checked against, in aggregateSql: the grant's own, else the platform's ($16). */
-const PER_DAY = 'coalesce(ok.max_epsilon_per_day, $16::float8)';
+/** The budget a noisy call is checked against, in aggregateSql: the grant's (row `g`) own, else the platform's ($16). */
+const perDayOf = (g: string) => `coalesce(${g}.max_epsilon_per_day, $16::float8)`;
 
 /** The parameter the filter's values start at (aggregateSql). */
 const FIRST_FILTER_PARAM = 19;
@@ -228,8 +228,8 @@ export function aggregateSql(meta: ResourceMeta, a: CompiledAggregate): string {
   st AS (SELECT coalesce(max(seq), 0) AS s FROM record_change WHERE resource_id = $4),
   spend AS (
     INSERT INTO aggregate_budget AS b (grant_id, day, spent, requests, per_day)
-    SELECT ok.id, $17::date, $15::float8, ARRAY[md5($18::text || ':' || st.s)], ${PER_DAY} FROM ok, st
-    WHERE $15::float8 IS NOT NULL AND $15::float8 <= ${PER_DAY} + 1e-9
+    SELECT ok.id, $17::date, $15::float8, ARRAY[md5($18::text || ':' || st.s)], ${perDayOf('ok')} FROM ok, st
+    WHERE $15::float8 IS NOT NULL AND $15::float8 <= ${perDayOf('ok')} + 1e-9
     ON CONFLICT (grant_id, day) DO UPDATE
       SET spent = b.spent + CASE WHEN excluded.requests[1] = ANY (b.requests) THEN 0 ELSE excluded.spent END,
         requests = CASE WHEN excluded.requests[1] = ANY (b.requests) THEN b.requests
@@ -259,14 +259,14 @@ export function aggregateSql(meta: ResourceMeta, a: CompiledAggregate): string {
       'epsilonSpentToday', (SELECT spend.spent FROM spend)))
       ELSE '{}'::jsonb END
       || CASE WHEN $15::float8 IS NOT NULL AND g.id IS NOT NULL
-        THEN jsonb_build_object('epsilonPerDay', coalesce(g.max_epsilon_per_day, $16::float8)) ELSE '{}'::jsonb END`,
+        THEN jsonb_build_object('epsilonPerDay', ${perDayOf('g')}) ELSE '{}'::jsonb END`,
     late,
   )}
   ${answers(
     `, (SELECT json_agg(to_jsonb(d) - '_rank' - '_small' ${order}) FROM d) AS cells,
     (SELECT count(*) FROM ranked) - (SELECT count(*) FROM shown) AS suppressed,
     (SELECT count(*) FROM shown) AS shown, (SELECT st.s FROM st) AS data_state,
-    (SELECT spend.spent FROM spend) AS spent, (SELECT ${PER_DAY} FROM ok) AS per_day`,
+    (SELECT spend.spent FROM spend) AS spent, (SELECT ${perDayOf('ok')} FROM ok) AS per_day`,
     '',
     late,
   )}`;
